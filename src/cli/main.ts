@@ -1,0 +1,37 @@
+// The `strata` command line. Each command lives in its own file under commands/ and is loaded
+// only when run, so `strata --help` and `strata kafka status` start fast.
+import { Command, CommanderError } from 'commander'
+import { isStrataError } from '../core/errors.ts'
+import { registerKafkaCommands } from './commands/kafka.ts'
+import { registerProduceCommand } from './commands/produce.ts'
+
+export function createProgram(): Command {
+  const program = new Command('strata')
+    .description('A Lambda Architecture for stream processing on Apache Kafka')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+
+  registerKafkaCommands(program)
+  registerProduceCommand(program)
+  return program
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = createProgram()
+  try {
+    await program.parseAsync(argv)
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // --help and --version exit through here with code 0.
+      process.exitCode = error.exitCode
+      return
+    }
+    if (isStrataError(error)) {
+      console.error(`strata: ${error.message} [${error.code}]`)
+      process.exitCode = 1
+      return
+    }
+    console.error(error)
+    process.exitCode = 1
+  }
+}

@@ -1,0 +1,87 @@
+// Every error Strata raises carries a stable code (documented, greppable, safe to match on),
+// whether the caller may retry, and for errors that reach HTTP, the status to answer with.
+// Modelled on fastify's createError('FST_ERR_…', message, status).
+
+export const ErrorCodes = {
+  // Bad input at a public boundary (HTTP body, CLI stdin, config file, flags).
+  INVALID_EVENT: 'STRATA_ERR_INVALID_EVENT',
+  INVALID_JSON: 'STRATA_ERR_INVALID_JSON',
+  INVALID_EVENT_TIME: 'STRATA_ERR_INVALID_EVENT_TIME',
+  EVENT_TOO_LARGE: 'STRATA_ERR_EVENT_TOO_LARGE',
+  BATCH_TOO_LARGE: 'STRATA_ERR_BATCH_TOO_LARGE',
+  EMPTY_BATCH: 'STRATA_ERR_EMPTY_BATCH',
+  INVALID_CONFIG: 'STRATA_ERR_INVALID_CONFIG',
+  INVALID_ARGUMENT: 'STRATA_ERR_INVALID_ARGUMENT',
+  INVALID_VIEW: 'STRATA_ERR_INVALID_VIEW',
+  UNKNOWN_VIEW: 'STRATA_ERR_UNKNOWN_VIEW',
+  INVALID_TIME_RANGE: 'STRATA_ERR_INVALID_TIME_RANGE',
+  UNSUPPORTED_MEDIA_TYPE: 'STRATA_ERR_UNSUPPORTED_MEDIA_TYPE',
+  // The log (Kafka or embedded) and the local cluster.
+  KAFKA: 'STRATA_ERR_KAFKA',
+  KAFKA_UNAVAILABLE: 'STRATA_ERR_KAFKA_UNAVAILABLE',
+  TOPIC: 'STRATA_ERR_TOPIC',
+  CLUSTER: 'STRATA_ERR_CLUSTER',
+  // The master dataset.
+  SEGMENT_CORRUPT: 'STRATA_ERR_SEGMENT_CORRUPT',
+  SEGMENT_CONFLICT: 'STRATA_ERR_SEGMENT_CONFLICT',
+  // The store.
+  STORE: 'STRATA_ERR_STORE',
+  // Anything else is a bug in Strata.
+  INTERNAL: 'STRATA_ERR_INTERNAL',
+} as const
+
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes]
+
+export interface StrataErrorOptions {
+  cause?: unknown
+  /** True when the same call may succeed later (a broker election, a busy store). */
+  retriable?: boolean
+  /** HTTP status when the error reaches the serving layer. */
+  status?: number
+  /** Where the bad input is: a field name, a flag. */
+  field?: string
+  /** 1-based line in an NDJSON body or stdin. */
+  line?: number
+}
+
+export class StrataError extends Error {
+  readonly code: ErrorCode
+  readonly retriable: boolean
+  readonly status: number
+  readonly field: string | undefined
+  readonly line: number | undefined
+
+  constructor(code: ErrorCode, message: string, options: StrataErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause })
+    this.name = 'StrataError'
+    this.code = code
+    this.retriable = options.retriable ?? false
+    this.status = options.status ?? 500
+    this.field = options.field
+    this.line = options.line
+  }
+
+  /** The body the HTTP API and the CLI print: `{ error: { code, message, line?, field? } }`. */
+  toJSON(): { error: { code: ErrorCode; message: string; line?: number; field?: string } } {
+    const error: { code: ErrorCode; message: string; line?: number; field?: string } = {
+      code: this.code,
+      message: this.message,
+    }
+    if (this.line !== undefined) error.line = this.line
+    if (this.field !== undefined) error.field = this.field
+    return { error }
+  }
+}
+
+/** Bad input from a user: never retried, answered with a 4xx. */
+export function invalidInput(
+  code: ErrorCode,
+  message: string,
+  options: Omit<StrataErrorOptions, 'retriable'> = {},
+): StrataError {
+  return new StrataError(code, message, { status: 400, ...options, retriable: false })
+}
+
+export function isStrataError(error: unknown): error is StrataError {
+  return error instanceof StrataError
+}

@@ -1,0 +1,98 @@
+// An event is a JSON object with an event time. The time lives in a field the source config
+// names (default `ts`) and is epoch milliseconds or an ISO-8601 string. Validation happens once,
+// at the edge (HTTP, CLI, SDK); what passes is accepted and must never be lost.
+import { ErrorCodes, invalidInput, type StrataError } from './errors.ts'
+
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json }
+export type StrataEvent = { [field: string]: Json }
+
+export interface EventLimits {
+  /** Largest serialized event, in bytes. Kafka's default max.message.bytes is about 1 MiB. */
+  maxEventBytes: number
+  /** Deepest nesting of objects and arrays inside one event. */
+  maxDepth: number
+}
+
+export const defaultEventLimits: EventLimits = { maxEventBytes: 256 * 1024, maxDepth: 32 }
+
+// ISO-8601 with a date and optional time and zone. Date.parse alone accepts many non-ISO forms
+// ("March 7", "2024"), which would let typos through as valid times.
+const isoDate = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/
+
+/** Epoch ms from an event-time value, or undefined when it is not a valid time. */
+export function parseEventTime(value: unknown): number | undefined {
+  if (typeof value === 'number') {
+    return Number.isSafeInteger(value) && value >= 0 ? value : undefined
+  }
+  if (typeof value === 'string' && isoDate.test(value)) {
+    const ms = Date.parse(value)
+    return Number.isNaN(ms) ? undefined : ms
+  }
+  return undefined
+}
+
+/** The event time of a validated event (validateEvent has already checked it parses). */
+export function eventTime(event: StrataEvent, timeField: string): number {
+  return parseEventTime(event[timeField]) as number
+}
+
+function depthOf(value: Json, limit: number, depth = 0): number {
+  if (depth > limit) return depth
+  if (value === null || typeof value !== 'object') return depth
+  let max = depth + 1
+  const children = Array.isArray(value) ? value : Object.values(value)
+  for (const child of children) {
+    const d = depthOf(child, limit, depth + 1)
+    if (d > max) max = d
+    if (max > limit) break
+  }
+  return max
+}
+
+export interface EventCheck {
+  timeField: string
+  limits?: EventLimits
+  /** 1-based line of the event in NDJSON input, for error messages. */
+  line?: number
+  /** Serialized size in bytes when already known (the raw line), to avoid re-serializing. */
+  bytes?: number
+}
+
+/** Returns null when the value is a valid event, or the error that says why not. */
+export function checkEvent(value: unknown, check: EventCheck): StrataError | null {
+  const { timeField, line } = check
+  const limits = check.limits ?? defaultEventLimits
+  const where = line === undefined ? '' : ` on line ${line}`
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    const kind = value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value
+    return invalidInput(ErrorCodes.INVALID_EVENT, `an event must be a JSON object, got ${kind}${where}`, { line })
+  }
+  const bytes = check.bytes ?? Buffer.byteLength(JSON.stringify(value))
+  if (bytes > limits.maxEventBytes) {
+    return invalidInput(
+      ErrorCodes.EVENT_TOO_LARGE,
+      `event of ${bytes} bytes is larger than the limit of ${limits.maxEventBytes} bytes${where}`,
+      { line, status: 413 },
+    )
+  }
+  if (depthOf(value as Json, limits.maxDepth) > limits.maxDepth) {
+    return invalidInput(ErrorCodes.INVALID_EVENT, `event is nested deeper than ${limits.maxDepth} levels${where}`, {
+      line,
+    })
+  }
+  const time = (value as StrataEvent)[timeField]
+  if (time === undefined) {
+    return invalidInput(ErrorCodes.INVALID_EVENT_TIME, `event has no event-time field "${timeField}"${where}`, {
+      line,
+      field: timeField,
+    })
+  }
+  if (parseEventTime(time) === undefined) {
+    return invalidInput(
+      ErrorCodes.INVALID_EVENT_TIME,
+      `event-time field "${timeField}" must be epoch milliseconds or an ISO-8601 string, got ${JSON.stringify(time)}${where}`,
+      { line, field: timeField },
+    )
+  }
+  return null
+}

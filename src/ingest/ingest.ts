@@ -1,0 +1,75 @@
+// Ingest: accepted events go to the log (Kafka with acks=all, or the embedded log) and the
+// caller learns where each one landed. Validation happens first, for the whole batch, so a bad
+// line means nothing is written (see parse.ts).
+import type { EventLimits, StrataEvent } from '../core/event.ts'
+import { type AcceptedEvent, type ParseOptions, parseEvents } from './parse.ts'
+
+/** Where one event was written. */
+export interface Position {
+  partition: number
+  offset: number
+}
+
+export interface SinkRecord {
+  key: string | null
+  value: string
+}
+
+/** What ingest writes to: the Kafka producer bound to the source topic, or the embedded log. */
+export interface EventSink {
+  append(records: SinkRecord[]): Promise<Position[]>
+}
+
+export interface IngestOptions {
+  sink: EventSink
+  /** The event-time field of the source (default `ts`). */
+  timeField?: string
+  /** Field whose value becomes the record key (so one key stays in one partition); none by default. */
+  keyField?: string
+  limits?: EventLimits
+  maxEvents?: number
+}
+
+export interface IngestResult {
+  count: number
+  records: Position[]
+}
+
+export interface Ingest {
+  /** A request body or stdin: one JSON object or NDJSON. */
+  ingestText(body: string, options?: Pick<ParseOptions, 'maxErrors'>): Promise<IngestResult>
+  /** Events as objects (the SDK call). */
+  ingestEvents(events: StrataEvent | StrataEvent[]): Promise<IngestResult>
+  readonly timeField: string
+}
+
+export function createIngest(options: IngestOptions): Ingest {
+  const timeField = options.timeField ?? 'ts'
+  const { sink, keyField, limits, maxEvents } = options
+
+  async function write(accepted: AcceptedEvent[]): Promise<IngestResult> {
+    const records = accepted.map(({ event, text }) => ({ key: keyOf(event, keyField), value: text }))
+    const positions = await sink.append(records)
+    return { count: positions.length, records: positions }
+  }
+
+  return {
+    timeField,
+    async ingestText(body, parse = {}) {
+      return write(parseEvents(body, { timeField, limits, maxEvents, ...parse }))
+    },
+    async ingestEvents(events) {
+      const list = Array.isArray(events) ? events : [events]
+      // Objects go through the same text path as HTTP bodies: one validator for every door.
+      const body = list.map((event) => JSON.stringify(event) ?? 'undefined').join('\n')
+      return write(parseEvents(body, { timeField, limits, maxEvents }))
+    },
+  }
+}
+
+function keyOf(event: StrataEvent, keyField: string | undefined): string | null {
+  if (keyField === undefined) return null
+  const value = event[keyField]
+  if (value === undefined || value === null) return null
+  return typeof value === 'string' ? value : JSON.stringify(value)
+}

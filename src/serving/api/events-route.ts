@@ -1,0 +1,25 @@
+// POST /events: one JSON object or NDJSON. 202 with the partition and offset of every event,
+// after the log acknowledged them (acks=all on Kafka, fsync on the embedded log).
+// 400 with { error: { code, message, line } } for bad input; nothing of that batch is written.
+import type { FastifyInstance } from 'fastify'
+import type { Ingest } from '../../ingest/ingest.ts'
+
+export interface EventsRouteOptions {
+  ingest: Ingest
+}
+
+export async function eventsRoute(app: FastifyInstance, { ingest }: EventsRouteOptions): Promise<void> {
+  // Bodies are read as text whatever their JSON-ish type: parse.ts does the parsing so that
+  // errors carry the NDJSON line, and NDJSON is not JSON to Fastify's own parser.
+  app.removeContentTypeParser(['application/json', 'text/plain'])
+  app.addContentTypeParser(
+    ['application/json', 'application/x-ndjson', 'application/ndjson', 'application/jsonl', 'text/plain'],
+    { parseAs: 'string' },
+    (_request, body, done) => done(null, body),
+  )
+
+  app.post('/events', async (request, reply) => {
+    const result = await ingest.ingestText(typeof request.body === 'string' ? request.body : '')
+    return reply.code(202).send(result)
+  })
+}

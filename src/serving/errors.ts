@@ -1,0 +1,48 @@
+// One error handler for the whole API: every failure is answered as
+// { error: { code, message, line?, field? } } with a status that says whose fault it was.
+import type { FastifyError, FastifyInstance } from 'fastify'
+import { ErrorCodes, isStrataError, StrataError } from '../core/errors.ts'
+
+// Fastify's own errors for bad requests, in our vocabulary.
+const fastifyCodes: Record<string, { code: (typeof ErrorCodes)[keyof typeof ErrorCodes]; status: number }> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: { code: ErrorCodes.BATCH_TOO_LARGE, status: 413 },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: { code: ErrorCodes.UNSUPPORTED_MEDIA_TYPE, status: 415 },
+  FST_ERR_CTP_EMPTY_JSON_BODY: { code: ErrorCodes.EMPTY_BATCH, status: 400 },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { code: ErrorCodes.INVALID_ARGUMENT, status: 400 },
+  FST_ERR_VALIDATION: { code: ErrorCodes.INVALID_ARGUMENT, status: 400 },
+}
+
+export function installErrorHandler(app: FastifyInstance): void {
+  app.setErrorHandler((error: FastifyError | StrataError | Error, request, reply) => {
+    if (isStrataError(error)) {
+      if (error.status >= 500) request.log.error({ err: error }, 'request failed')
+      return reply.code(error.status).send(error.toJSON())
+    }
+    const known = 'code' in error && typeof error.code === 'string' ? fastifyCodes[error.code] : undefined
+    if (known) {
+      return reply
+        .code(known.status)
+        .send(new StrataError(known.code, error.message, { status: known.status }).toJSON())
+    }
+    const status = 'statusCode' in error && typeof error.statusCode === 'number' ? error.statusCode : 500
+    if (status < 500) {
+      return reply
+        .code(status)
+        .send(new StrataError(ErrorCodes.INVALID_ARGUMENT, error.message, { status }).toJSON())
+    }
+    request.log.error({ err: error }, 'request failed')
+    // Never echo internals (they may hold connection strings); the log has the detail.
+    return reply
+      .code(500)
+      .send(new StrataError(ErrorCodes.INTERNAL, 'internal error; see the server log').toJSON())
+  })
+  app.setNotFoundHandler((request, reply) => {
+    reply
+      .code(404)
+      .send(
+        new StrataError(ErrorCodes.INVALID_ARGUMENT, `no route ${request.method} ${request.url}`, {
+          status: 404,
+        }).toJSON(),
+      )
+  })
+}

@@ -1,0 +1,95 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { ErrorCodes, type StrataError } from '../../src/core/errors.ts'
+import { BatchRejected, parseEvents } from '../../src/ingest/parse.ts'
+
+const ts = 1764000000000
+const line = (fields: object) => JSON.stringify({ type: 'page_view', url: '/a', user: 'u1', ts, ...fields })
+
+test('NDJSON lines become events that keep their own text', () => {
+  const body = `${line({ url: '/a' })}\n\n${line({ url: '/b' })}\r\n`
+  const events = parseEvents(body, { timeField: 'ts' })
+  assert.deepEqual(
+    events.map((e) => [e.event.url, e.line]),
+    [
+      ['/a', 1],
+      ['/b', 3],
+    ],
+  )
+  assert.equal(events[1].text, line({ url: '/b' }))
+})
+
+test('one pretty-printed object is one event', () => {
+  const events = parseEvents(JSON.stringify({ url: '/x', ts }, null, 2), { timeField: 'ts' })
+  assert.equal(events.length, 1)
+  assert.equal(events[0].text, JSON.stringify({ url: '/x', ts }))
+})
+
+test('ISO-8601 event times are accepted; other strings are not', () => {
+  assert.equal(parseEvents(line({ ts: '2025-11-24T15:00:00Z' }), { timeField: 'ts' }).length, 1)
+  assert.equal(parseEvents(line({ ts: '2025-11-24T15:00:00.123+01:00' }), { timeField: 'ts' }).length, 1)
+  for (const bad of ['March 7', '2024', 'yesterday', '2025-13-45T99:00:00Z']) {
+    assert.throws(
+      () => parseEvents(line({ ts: bad }), { timeField: 'ts' }),
+      (error: StrataError) => error.code === ErrorCodes.INVALID_EVENT_TIME && error.line === 1,
+      bad,
+    )
+  }
+})
+
+test('a bad line rejects the batch and names the line and code', () => {
+  const cases: Array<[string, string]> = [
+    ['not json', ErrorCodes.INVALID_JSON],
+    ['[1,2]', ErrorCodes.INVALID_EVENT],
+    ['"text"', ErrorCodes.INVALID_EVENT],
+    [JSON.stringify({ url: '/a' }), ErrorCodes.INVALID_EVENT_TIME],
+    [line({ ts: -5 }), ErrorCodes.INVALID_EVENT_TIME],
+    [line({ ts: 1.5 }), ErrorCodes.INVALID_EVENT_TIME],
+  ]
+  for (const [bad, code] of cases) {
+    const body = [line({}), line({}), bad, line({})].join('\n')
+    assert.throws(
+      () => parseEvents(body, { timeField: 'ts' }),
+      (error: StrataError) => error.code === code && error.line === 3 && error.status === 400,
+      bad,
+    )
+  }
+})
+
+test('the event-time field is the one the source names', () => {
+  const body = JSON.stringify({ at: ts })
+  assert.equal(parseEvents(body, { timeField: 'at' }).length, 1)
+  assert.throws(() => parseEvents(body, { timeField: 'ts' }), { code: ErrorCodes.INVALID_EVENT_TIME })
+})
+
+test('size, depth and count limits', () => {
+  const limits = { maxEventBytes: 100, maxDepth: 3 }
+  assert.throws(() => parseEvents(line({ pad: 'x'.repeat(200) }), { timeField: 'ts', limits }), {
+    code: ErrorCodes.EVENT_TOO_LARGE,
+    status: 413,
+  })
+  assert.throws(
+    () => parseEvents(JSON.stringify({ ts, a: { b: { c: { d: 1 } } } }), { timeField: 'ts', limits }),
+    {
+      code: ErrorCodes.INVALID_EVENT,
+    },
+  )
+  const three = [line({}), line({}), line({})].join('\n')
+  assert.throws(() => parseEvents(three, { timeField: 'ts', maxEvents: 2 }), {
+    code: ErrorCodes.BATCH_TOO_LARGE,
+    line: 3,
+  })
+})
+
+test('an empty body is an error, not an empty success', () => {
+  assert.throws(() => parseEvents('\n \n', { timeField: 'ts' }), { code: ErrorCodes.EMPTY_BATCH })
+})
+
+test('maxErrors collects several bad lines for the CLI', () => {
+  const body = ['x', line({}), '{"ts":"no"}', line({})].join('\n')
+  assert.throws(
+    () => parseEvents(body, { timeField: 'ts', maxErrors: 10 }),
+    (error: BatchRejected) =>
+      error instanceof BatchRejected && error.errors.map((e) => e.line).join(',') === '1,3',
+  )
+})

@@ -1,0 +1,120 @@
+// Unit test of the HTTP edge with an in-memory sink (the Kafka path is covered by
+// test/ingest/ingest.integration.test.ts on a real broker).
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { createIngest, type SinkRecord } from '../../../src/ingest/ingest.ts'
+import { createServer } from '../../../src/serving/server.ts'
+
+function memorySink(partitions = 3) {
+  const written: SinkRecord[][] = Array.from({ length: partitions }, () => [])
+  let next = 0
+  return {
+    written,
+    async append(records: SinkRecord[]) {
+      return records.map((record) => {
+        const partition = next++ % partitions
+        written[partition].push(record)
+        return { partition, offset: written[partition].length - 1 }
+      })
+    },
+  }
+}
+
+async function setup(t: { after: (fn: () => Promise<void>) => void }) {
+  const sink = memorySink()
+  const app = await createServer({ ingest: createIngest({ sink }), bodyLimit: 4096 })
+  t.after(() => app.close())
+  const total = () => sink.written.flat().length
+  return { app, sink, total }
+}
+
+const ts = 1764000000000
+
+test('POST /events with NDJSON answers 202 with every partition and offset', async (t) => {
+  const { app, total } = await setup(t)
+  const body = ['/a', '/b', '/c', '/d']
+    .map((url) => JSON.stringify({ type: 'page_view', url, ts }))
+    .join('\n')
+  const res = await app.inject({
+    method: 'POST',
+    url: '/events',
+    payload: body,
+    headers: { 'content-type': 'application/x-ndjson' },
+  })
+  assert.equal(res.statusCode, 202)
+  const json = res.json()
+  assert.equal(json.count, 4)
+  assert.deepEqual(json.records, [
+    { partition: 0, offset: 0 },
+    { partition: 1, offset: 0 },
+    { partition: 2, offset: 0 },
+    { partition: 0, offset: 1 },
+  ])
+  assert.equal(total(), 4)
+})
+
+test('POST /events with one JSON object', async (t) => {
+  const { app, sink } = await setup(t)
+  const res = await app.inject({ method: 'POST', url: '/events', payload: { url: '/a', ts } })
+  assert.equal(res.statusCode, 202)
+  assert.equal(res.json().count, 1)
+  assert.deepEqual(JSON.parse(sink.written[0][0].value), { url: '/a', ts })
+})
+
+test('a bad line gets 400 with code and line, and nothing is written', async (t) => {
+  const { app, total } = await setup(t)
+  const body = [JSON.stringify({ ts }), '{"ts": "soon"}', JSON.stringify({ ts })].join('\n')
+  const res = await app.inject({
+    method: 'POST',
+    url: '/events',
+    payload: body,
+    headers: { 'content-type': 'application/x-ndjson' },
+  })
+  assert.equal(res.statusCode, 400)
+  assert.equal(res.json().error.code, 'STRATA_ERR_INVALID_EVENT_TIME')
+  assert.equal(res.json().error.line, 2)
+  assert.equal(total(), 0)
+})
+
+test('an oversized body gets 413 with a code', async (t) => {
+  const { app, total } = await setup(t)
+  const body = JSON.stringify({ ts, pad: 'x'.repeat(5000) })
+  const res = await app.inject({
+    method: 'POST',
+    url: '/events',
+    payload: body,
+    headers: { 'content-type': 'application/json' },
+  })
+  assert.equal(res.statusCode, 413)
+  assert.equal(res.json().error.code, 'STRATA_ERR_BATCH_TOO_LARGE')
+  assert.equal(total(), 0)
+})
+
+test('an unknown content type gets 415 with a code', async (t) => {
+  const { app } = await setup(t)
+  const res = await app.inject({
+    method: 'POST',
+    url: '/events',
+    payload: 'a=b',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+  })
+  assert.equal(res.statusCode, 415)
+  assert.equal(res.json().error.code, 'STRATA_ERR_UNSUPPORTED_MEDIA_TYPE')
+})
+
+test('a sink failure is a 500 that does not leak its message', async (t) => {
+  const app = await createServer({
+    ingest: createIngest({
+      sink: {
+        async append() {
+          throw new Error('connect ECONNREFUSED secret://user:pass@host')
+        },
+      },
+    }),
+  })
+  t.after(() => app.close())
+  const res = await app.inject({ method: 'POST', url: '/events', payload: { ts } })
+  assert.equal(res.statusCode, 500)
+  assert.equal(res.json().error.code, 'STRATA_ERR_INTERNAL')
+  assert.doesNotMatch(res.body, /secret/)
+})

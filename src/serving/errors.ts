@@ -37,12 +37,10 @@ export function installErrorHandler(app: FastifyInstance): void {
       .send(new StrataError(ErrorCodes.INTERNAL, 'internal error; see the server log').toJSON())
   })
   app.setNotFoundHandler((request, reply) => {
-    reply
-      .code(404)
-      .send(
-        new StrataError(ErrorCodes.INVALID_ARGUMENT, `no route ${request.method} ${request.url}`, {
-          status: 404,
-        }).toJSON(),
-      )
+    reply.code(404).send(
+      new StrataError(ErrorCodes.INVALID_ARGUMENT, `no route ${request.method} ${request.url}`, {
+        status: 404,
+      }).toJSON(),
+    )
   })
 }

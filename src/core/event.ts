@@ -65,7 +65,9 @@ export function checkEvent(value: unknown, check: EventCheck): StrataError | nul
   const where = line === undefined ? '' : ` on line ${line}`
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     const kind = value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value
-    return invalidInput(ErrorCodes.INVALID_EVENT, `an event must be a JSON object, got ${kind}${where}`, { line })
+    return invalidInput(ErrorCodes.INVALID_EVENT, `an event must be a JSON object, got ${kind}${where}`, {
+      line,
+    })
   }
   const bytes = check.bytes ?? Buffer.byteLength(JSON.stringify(value))
   if (bytes > limits.maxEventBytes) {
@@ -76,16 +78,24 @@ export function checkEvent(value: unknown, check: EventCheck): StrataError | nul
     )
   }
   if (depthOf(value as Json, limits.maxDepth) > limits.maxDepth) {
-    return invalidInput(ErrorCodes.INVALID_EVENT, `event is nested deeper than ${limits.maxDepth} levels${where}`, {
-      line,
-    })
+    return invalidInput(
+      ErrorCodes.INVALID_EVENT,
+      `event is nested deeper than ${limits.maxDepth} levels${where}`,
+      {
+        line,
+      },
+    )
   }
   const time = (value as StrataEvent)[timeField]
   if (time === undefined) {
-    return invalidInput(ErrorCodes.INVALID_EVENT_TIME, `event has no event-time field "${timeField}"${where}`, {
-      line,
-      field: timeField,
-    })
+    return invalidInput(
+      ErrorCodes.INVALID_EVENT_TIME,
+      `event has no event-time field "${timeField}"${where}`,
+      {
+        line,
+        field: timeField,
+      },
+    )
   }
   if (parseEventTime(time) === undefined) {
     return invalidInput(

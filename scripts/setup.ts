@@ -1,0 +1,39 @@
+// Installs what the tests and the local Kafka cluster need beyond npm packages, on a fresh
+// machine: Debian's kcat and python3-kafka (interop tests with the clients people already use)
+// and the Apache Kafka jars from Maven Central. Idempotent: does nothing when all are present.
+import { spawnSync } from 'node:child_process'
+import { ensureKafkaJars } from '../src/kafka-cluster/index.ts'
+
+// Debian package → a command that succeeds when it is installed.
+const debianPackages: Record<string, string[]> = {
+  kcat: ['kcat', '-V'],
+  'python3-kafka': ['/usr/bin/python3', '-c', 'import kafka'],
+}
+
+function works(command: string[]): boolean {
+  const result = spawnSync(command[0], command.slice(1), { stdio: 'ignore' })
+  return result.status === 0
+}
+
+export async function setup(): Promise<void> {
+  const missing = Object.entries(debianPackages)
+    .filter(([, check]) => !works(check))
+    .map(([name]) => name)
+  if (missing.length > 0) {
+    if (process.getuid?.() !== 0) {
+      throw new Error(`missing Debian packages: ${missing.join(', ')}; run: sudo apt-get install -y ${missing.join(' ')}`)
+    }
+    console.log(`setup: installing ${missing.join(', ')} with apt-get`)
+    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }
+    const update = spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env })
+    if (update.status !== 0) throw new Error('apt-get update failed')
+    const install = spawnSync('apt-get', ['install', '-y', '-qq', ...missing], { stdio: 'inherit', env })
+    if (install.status !== 0) throw new Error(`apt-get install ${missing.join(' ')} failed`)
+  }
+  const { version, libDir } = await ensureKafkaJars({ log: (line: string) => console.log(`setup: ${line}`) })
+  console.log(`setup: Apache Kafka ${version} jars in ${libDir}`)
+}
+
+if (import.meta.main) {
+  await setup()
+}

@@ -1,0 +1,38 @@
+// The whole test suite, as CI runs it (`npm test`): installs what is missing (scripts/setup.ts),
+// starts the one-node Apache Kafka cluster the integration tests use (unless one is already
+// up), runs every test file with node:test, and stops the cluster it started. Tests that need
+// three brokers start and stop that cluster themselves.
+import { spawn } from 'node:child_process'
+import { globSync } from 'node:fs'
+import { clusterStatus, startCluster, stopCluster } from '../src/kafka-cluster/index.ts'
+import { setup } from './setup.ts'
+
+const only = process.argv.slice(2)
+await setup()
+
+const wasRunning = (await clusterStatus({ nodes: 1 })).answering
+const cluster = await startCluster({ nodes: 1, log: (line: string) => console.log(`kafka: ${line}`) })
+let stopping = false
+async function stop(): Promise<void> {
+  if (stopping || wasRunning) return
+  stopping = true
+  await stopCluster({ nodes: 1 })
+}
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    stop().finally(() => process.exit(130))
+  })
+}
+
+const files = only.length > 0 ? only : globSync('test/**/*.test.ts').sort()
+const child = spawn(
+  process.execPath,
+  ['--test', '--test-reporter=spec', '--test-concurrency=2', '--test-timeout=600000', ...files],
+  {
+    stdio: 'inherit',
+    env: { ...process.env, STRATA_TEST_BROKERS: cluster.bootstrap },
+  },
+)
+const code: number = await new Promise((resolve) => child.on('exit', (status) => resolve(status ?? 1)))
+await stop()
+process.exit(code)

@@ -22,8 +22,9 @@ if (major < 24) {
     process.on(signal, () => child.kill(signal))
   }
   child.on('exit', (code, signal) => {
-    if (signal) process.kill(process.pid, signal)
-    else process.exit(code ?? 1)
+    if (!signal) process.exit(code ?? 1)
+    process.removeAllListeners(signal)
+    process.kill(process.pid, signal)
   })
 } else {
   const { main } = await import('../src/cli/main.ts')

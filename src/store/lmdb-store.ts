@@ -1,0 +1,166 @@
+// The embedded store on LMDB (lmdb-js): memory-mapped, ACID, crash-safe with its default
+// syncing, and fast for the point and range reads queries make.
+//
+// Key layout (ordered-binary array keys, so ranges are prefix scans):
+//   ['served', view]                      → BatchViewMeta of the served version
+//   ['next', view]                        → next version number to stage
+//   ['staged', view, version]             → true while a version is staged but not served
+//   ['b', view, version, key, window]     → encoded monoid state
+//   ['history', completedAt, view]        → BatchViewMeta of a completed run
+import { open, type RootDatabase } from 'lmdb'
+import { ErrorCodes, StrataError } from '../core/errors.ts'
+import type { BatchStage, BatchViewMeta, Store, ViewEntry, WindowRange } from './store.ts'
+
+type Key = (string | number | boolean)[]
+
+const HISTORY_KEEP = 200
+
+export async function openLmdbStore(path: string): Promise<Store> {
+  let db: RootDatabase<unknown, Key>
+  try {
+    db = open<unknown, Key>({ path, compression: false })
+  } catch (cause) {
+    throw new StrataError(ErrorCodes.STORE, `cannot open the LMDB store at ${path}`, { cause })
+  }
+  await dropStaged(db)
+  return new LmdbStore(db)
+}
+
+// Versions staged by a run that never flipped (it crashed, or was aborted) are garbage.
+async function dropStaged(db: RootDatabase<unknown, Key>): Promise<void> {
+  const staged = [...db.getKeys({ start: ['staged'], end: ['staged', '\uffff'] })]
+  for (const key of staged) {
+    const [, view, version] = key as [string, string, number]
+    await dropVersion(db, view, version)
+    await db.remove(key as Key)
+  }
+}
+
+async function dropVersion(db: RootDatabase<unknown, Key>, view: string, version: number): Promise<void> {
+  // Removed in bounded transactions so a large old version does not hold the write lock long.
+  const range = { start: ['b', view, version], end: ['b', view, version + 0.5], snapshot: false }
+  let batch: Key[] = []
+  for (const key of db.getKeys(range)) {
+    batch.push(key as Key)
+    if (batch.length === 10_000) {
+      const keys = batch
+      await db.transaction(() => {
+        for (const k of keys) db.remove(k)
+      })
+      batch = []
+    }
+  }
+  if (batch.length > 0) {
+    await db.transaction(() => {
+      for (const k of batch) db.remove(k)
+    })
+  }
+}
+
+class LmdbStore implements Store {
+  #db: RootDatabase<unknown, Key>
+
+  constructor(db: RootDatabase<unknown, Key>) {
+    this.#db = db
+  }
+
+  async listBatchViews(): Promise<BatchViewMeta[]> {
+    return [...this.#db.getRange({ start: ['served'], end: ['served', '\uffff'] })].map(
+      ({ value }) => value as BatchViewMeta,
+    )
+  }
+
+  async servedBatch(view: string): Promise<BatchViewMeta | undefined> {
+    return this.#db.get(['served', view]) as BatchViewMeta | undefined
+  }
+
+  async stageBatch(view: string): Promise<BatchStage> {
+    const db = this.#db
+    const version = await db.transaction(() => {
+      const next = (db.get(['next', view]) as number | undefined) ?? 1
+      db.put(['next', view], next + 1)
+      db.put(['staged', view, next], true)
+      return next
+    })
+    let open = true
+    return {
+      view,
+      version,
+      async put(entries: ViewEntry[]) {
+        if (!open) throw new StrataError(ErrorCodes.STORE, `batch version ${version} of ${view} is closed`)
+        await db.transaction(() => {
+          for (const { key, window, state } of entries) db.put(['b', view, version, key, window], state)
+        })
+      },
+      async commit(meta) {
+        if (!open) throw new StrataError(ErrorCodes.STORE, `batch version ${version} of ${view} is closed`)
+        open = false
+        const served: BatchViewMeta = { view, version, ...meta }
+        const previous = await db.transaction(() => {
+          const before = db.get(['served', view]) as BatchViewMeta | undefined
+          // The flip: one put, in one transaction with the bookkeeping.
+          db.put(['served', view], served)
+          db.remove(['staged', view, version])
+          db.put(['history', served.completedAt, view], served)
+          return before
+        })
+        if (previous) await dropVersion(db, view, previous.version)
+        await trimHistory(db)
+        return served
+      },
+      async abort() {
+        if (!open) return
+        open = false
+        await dropVersion(db, view, version)
+        await db.remove(['staged', view, version])
+      },
+    }
+  }
+
+  async readBatch(view: string, version: number, key: string, range: WindowRange = {}): Promise<ViewEntry[]> {
+    const start: Key = ['b', view, version, key, range.from ?? Number.NEGATIVE_INFINITY]
+    const end: Key = ['b', view, version, key, range.to ?? Number.POSITIVE_INFINITY]
+    const entries: ViewEntry[] = []
+    for (const { key: k, value } of this.#db.getRange({ start, end })) {
+      entries.push({ key, window: (k as Key)[4] as number, state: value })
+    }
+    return entries
+  }
+
+  async *scanBatch(view: string, version: number): AsyncIterable<ViewEntry> {
+    for (const { key, value } of this.#db.getRange({
+      start: ['b', view, version],
+      end: ['b', view, version + 0.5],
+    })) {
+      const k = key as Key
+      yield { key: k[3] as string, window: k[4] as number, state: value }
+    }
+  }
+
+  async batchHistory(limit: number): Promise<BatchViewMeta[]> {
+    const out: BatchViewMeta[] = []
+    for (const { value } of this.#db.getRange({
+      start: ['history', '\uffff'],
+      end: ['history'],
+      reverse: true,
+      limit,
+    })) {
+      out.push(value as BatchViewMeta)
+    }
+    return out
+  }
+
+  async close(): Promise<void> {
+    await this.#db.close()
+  }
+}
+
+async function trimHistory(db: RootDatabase<unknown, Key>): Promise<void> {
+  const keys = [
+    ...db.getKeys({ start: ['history', '\uffff'], end: ['history'], reverse: true, offset: HISTORY_KEEP }),
+  ]
+  if (keys.length === 0) return
+  await db.transaction(() => {
+    for (const key of keys) db.remove(key as Key)
+  })
+}

@@ -1,0 +1,14 @@
+// The local Apache Kafka cluster for development and tests (DESIGN.md, "Kafka for development
+// and tests"): jars from Maven Central, KRaft storage, detached broker JVMs on loopback.
+
+export type { ClusterOptions, ClusterStatus, NodeInfo, StartedCluster } from './cluster.ts'
+export { clusterStatus, startCluster, stopCluster } from './cluster.ts'
+export type { ClusterLayout, ClusterSize, NodeSpec, ServerOverrides } from './config.ts'
+export { bootstrapOf, defaultMembers, isClusterSize } from './config.ts'
+export type { KafkaJars, KafkaJarsOptions } from './jars.ts'
+export { ensureKafkaJars } from './jars.ts'
+export type { NodeOptions } from './nodes.ts'
+export { killNode, restartNode } from './nodes.ts'
+export { clusterDir, findProjectRoot, stateHome } from './paths.ts'
+export type { ClusterAnswer } from './readiness.ts'
+export { probeCluster } from './readiness.ts'

@@ -1,30 +1,16 @@
 // Start, status and stop of the local cluster (`strata kafka start|status|stop`).
 // start is idempotent: nodes that already run are left alone, the others are (formatted if
 // new and) started, and it returns once a metadata request lists every broker of the layout.
-import { readdir, readFile, rm } from 'node:fs/promises'
+import { readdir, rm } from 'node:fs/promises'
 import { join } from 'node:path'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { ErrorCodes, StrataError } from '../core/errors.ts'
 import { bootstrapOf, type ClusterLayout, type ClusterSize, log4jFileName, type NodeSpec } from './config.ts'
 import { ensureKafkaJars } from './jars.ts'
-import {
-  ensureLayout,
-  isFormatted,
-  layoutOrDefault,
-  type OverridesOption,
-  writeNodeConfigs,
-} from './layout.ts'
+import { launchNodes, waitForBrokers } from './launch.ts'
+import { ensureLayout, layoutOrDefault, type OverridesOption, writeNodeConfigs } from './layout.ts'
 import { withClusterLock } from './lock.ts'
 import { clusterDir, nodePaths, stateHome } from './paths.ts'
-import {
-  forgetPid,
-  formatStorage,
-  isPortFree,
-  type JvmOptions,
-  runningPid,
-  signalAndWait,
-  spawnBroker,
-} from './process.ts'
+import { forgetPid, type JvmOptions, runningPid, signalAndWait } from './process.ts'
 import { type ClusterAnswer, probeCluster } from './readiness.ts'
 
 export interface NodeInfo {
@@ -75,6 +61,8 @@ export interface ClusterStatus {
   members: NodeInfo[]
   /** The cluster's answer to a metadata request, undefined when no broker answered. */
   answer: ClusterAnswer | undefined
+  /** True when the cluster answers with every broker of the layout registered. */
+  answering: boolean
 }
 
 const LOCK_TIMEOUT_MS = 180_000
@@ -134,80 +122,6 @@ async function started(
   return { bootstrap: brokers.join(','), brokers, clusterId: layout.clusterId, nodes, alreadyRunning }
 }
 
-/** Formats (when new) and spawns the given nodes; refuses ports some other process holds. */
-export async function launchNodes(
-  folder: string,
-  layout: ClusterLayout,
-  members: NodeSpec[],
-  jvm: JvmOptions,
-  log: (line: string) => void,
-): Promise<void> {
-  for (const member of members) {
-    for (const port of [member.clientPort, member.controllerPort]) {
-      if (!(await isPortFree(member.host, port))) {
-        throw new StrataError(
-          ErrorCodes.CLUSTER,
-          `${member.host}:${port} is in use by a process that is not node ${member.id} of ${folder}`,
-        )
-      }
-    }
-  }
-  const unformatted = members.filter((member) => !isFormatted(folder, member.id))
-  if (unformatted.length > 0) log(`formatting storage of node(s) ${unformatted.map((m) => m.id).join(', ')}`)
-  await Promise.all(
-    unformatted.map((member) => formatStorage(jvm, nodePaths(folder, member.id), layout.clusterId)),
-  )
-  for (const member of members) {
-    const pid = await spawnBroker(jvm, nodePaths(folder, member.id))
-    log(`node ${member.id}: pid ${pid}, ${member.host}:${member.clientPort}`)
-  }
-}
-
-/**
- * Polls metadata until every broker of the layout is registered. Fails early when one of the
- * nodes just started has exited, naming its logs; `timeoutMs` 0 probes once.
- */
-export async function waitForBrokers(
-  layout: ClusterLayout,
-  folder: string,
-  startedNodes: NodeSpec[],
-  timeoutMs: number,
-): Promise<true> {
-  const deadline = Date.now() + timeoutMs
-  const expected = layout.members.map((member) => member.id)
-  let answer: ClusterAnswer | undefined
-  for (;;) {
-    answer = await probeCluster(bootstrapOf(layout), 2000)
-    if (answer && expected.every((id) => answer!.brokers.includes(id))) return true
-    for (const member of startedNodes) {
-      const paths = nodePaths(folder, member.id)
-      if ((await runningPid(paths)) === undefined) {
-        await forgetPid(paths)
-        throw new StrataError(
-          ErrorCodes.CLUSTER,
-          `Kafka node ${member.id} exited during start; see ${paths.serverLog} and ${paths.stdoutLog}` +
-            (await tail(paths.stdoutLog)),
-        )
-      }
-    }
-    if (Date.now() >= deadline) break
-    await sleep(500)
-  }
-  const seen = answer ? `brokers [${answer.brokers.join(', ')}] registered` : 'no broker answered'
-  throw new StrataError(
-    ErrorCodes.KAFKA_UNAVAILABLE,
-    `Kafka cluster at ${bootstrapOf(layout).join(',')} not ready after ${Math.round(timeoutMs / 1000)} s ` +
-      `(${seen}); see ${layout.members.map((m) => nodePaths(folder, m.id).serverLog).join(', ')}`,
-    { retriable: true },
-  )
-}
-
-async function tail(file: string, lines = 15): Promise<string> {
-  const text = await readFile(file, 'utf8').catch(() => '')
-  const last = text.trimEnd().split('\n').slice(-lines).join('\n')
-  return last ? `\n--- last lines of ${file} ---\n${last}` : ''
-}
-
 export async function clusterStatus(options: { nodes: ClusterSize; home?: string }): Promise<ClusterStatus> {
   const folder = clusterDir(options.nodes, options.home ?? stateHome())
   const layout = await layoutOrDefault(folder, options.nodes)
@@ -215,6 +129,7 @@ export async function clusterStatus(options: { nodes: ClusterSize; home?: string
   const bootstrap = bootstrapOf(layout)
   // Only ask when one of ours runs: the ports may belong to something else.
   const answer = members.some((m) => m.alive) ? await probeCluster(bootstrap, 3000) : undefined
+  const answering = answer !== undefined && layout.members.every((m) => answer.brokers.includes(m.id))
   return {
     nodes: options.nodes,
     folder,
@@ -222,6 +137,7 @@ export async function clusterStatus(options: { nodes: ClusterSize; home?: string
     bootstrap: bootstrap.join(','),
     members,
     answer,
+    answering,
   }
 }
 

@@ -15,6 +15,7 @@ export function log4j2Properties(): string {
     '# Written by strata kafka start (src/kafka-cluster/log4j.ts); regenerated on every start.',
     'name = strata-kafka',
     'status = warn',
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a log4j2 lookup, not a template
     'property.logs = ${sys:kafka.logs.dir}',
     'property.pattern = [%d] %p %m (%c)%n',
   ]

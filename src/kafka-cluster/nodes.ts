@@ -2,9 +2,10 @@
 // it back and check nothing acknowledged was lost.
 import { join } from 'node:path'
 import { ErrorCodes, StrataError } from '../core/errors.ts'
-import { launchNodes, type NodeInfo, nodeInfo, waitForBrokers } from './cluster.ts'
+import { type NodeInfo, nodeInfo } from './cluster.ts'
 import type { ClusterSize } from './config.ts'
 import { ensureKafkaJars } from './jars.ts'
+import { launchNodes, waitForBrokers } from './launch.ts'
 import { readLayout } from './layout.ts'
 import { withClusterLock } from './lock.ts'
 import { clusterDir, nodePaths, stateHome } from './paths.ts'

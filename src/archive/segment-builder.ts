@@ -1,0 +1,62 @@
+// Collects the records of one segment: the NDJSON bytes (segment-format.ts) and, beside them,
+// the packed encoding the batch layer reads. Offsets must strictly increase; the range a segment
+// is written under may be wider than its first and last offsets (gaps are allowed).
+import { ErrorCodes, StrataError } from '../core/errors.ts'
+import { PackedSegmentEncoder } from './packed-segment.ts'
+import { encodeRecordLine, type SegmentRecord, storedEventBytes } from './segment-format.ts'
+
+export class SegmentBuilder {
+  #lines: Buffer[] = []
+  #bytes = 0
+  #firstOffset = -1
+  #lastOffset = -1
+  #packer = new PackedSegmentEncoder()
+
+  get records(): number {
+    return this.#lines.length
+  }
+
+  get bytes(): number {
+    return this.#bytes
+  }
+
+  /** Offset of the first record added, or -1. */
+  get firstOffset(): number {
+    return this.#firstOffset
+  }
+
+  /** Offset of the last record added, or -1. */
+  get lastOffset(): number {
+    return this.#lastOffset
+  }
+
+  /**
+   * Adds a record whose value is valid JSON text. `event` is the parsed value when the caller
+   * already has it (it validated the record); otherwise the value is parsed here.
+   */
+  add(record: SegmentRecord, event?: unknown): void {
+    if (record.offset <= this.#lastOffset) {
+      throw new StrataError(
+        ErrorCodes.INTERNAL,
+        `segment offsets must increase: ${record.offset} after ${this.#lastOffset}`,
+      )
+    }
+    const value = storedEventBytes(record.value)
+    const text = value.toString()
+    const parsed = event === undefined ? JSON.parse(text) : event
+    const line = encodeRecordLine({ ...record, value })
+    this.#lines.push(line)
+    this.#bytes += line.length
+    if (this.#firstOffset === -1) this.#firstOffset = record.offset
+    this.#lastOffset = record.offset
+    this.#packer.add(record.offset, record.timestamp, record.key, parsed, text)
+  }
+
+  data(): Buffer {
+    return Buffer.concat(this.#lines, this.#bytes)
+  }
+
+  packer(): PackedSegmentEncoder {
+    return this.#packer
+  }
+}

@@ -1,0 +1,180 @@
+// Reading the master dataset. Every function here takes paths and returns data: no shared state,
+// so the batch layer can call them from worker threads, one partition per worker.
+// Sealed segments are checked against their SHA-256 sidecar before a record is returned
+// (SEGMENT_CORRUPT otherwise). The embedded log's active segment has no checksum yet: only its
+// complete lines are read, and callers bound the read by an offset the log has made durable.
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { ErrorCodes, StrataError } from '../core/errors.ts'
+import { parseChecksumFile, sha256Hex } from './checksum.ts'
+import { PackedCursor } from './packed-segment.ts'
+import { SegmentBuilder } from './segment-builder.ts'
+import {
+  activeFileName,
+  CHECKSUM_EXTENSION,
+  type LineFields,
+  lineKey,
+  newLineFields,
+  PACKED_EXTENSION,
+  type SegmentRange,
+  type SegmentRecord,
+  scanLine,
+  segmentFileName,
+} from './segment-format.ts'
+import { checkContiguity, listPartition, partitionDir } from './segment-list.ts'
+import { writeCacheFile } from './segment-writer.ts'
+
+/** The checksum recorded for a sealed segment (its sidecar), as hex. */
+export async function readSegmentChecksum(
+  root: string,
+  partition: number,
+  range: SegmentRange,
+): Promise<string> {
+  const name = segmentFileName(range)
+  let text: string
+  try {
+    text = await readFile(join(partitionDir(root, partition), name + CHECKSUM_EXTENSION), 'utf8')
+  } catch (error) {
+    throw new StrataError(
+      ErrorCodes.SEGMENT_CORRUPT,
+      `segment ${name} of partition ${partition} has no checksum`,
+      {
+        cause: error,
+      },
+    )
+  }
+  return parseChecksumFile(text, name)
+}
+
+/** The bytes of a sealed segment, verified against its checksum. */
+export async function readSegment(root: string, partition: number, range: SegmentRange): Promise<Buffer> {
+  const expected = await readSegmentChecksum(root, partition, range)
+  const data = await readFile(join(partitionDir(root, partition), segmentFileName(range)))
+  if (sha256Hex(data) !== expected) {
+    throw new StrataError(
+      ErrorCodes.SEGMENT_CORRUPT,
+      `partition ${partition}: segment [${range.start}, ${range.end}) does not match its checksum`,
+    )
+  }
+  return data
+}
+
+/**
+ * Calls fn for each complete line of buf whose offset is in [from, to), in order, with the
+ * line's fields (reused between calls: copy what you keep). Returns the byte position after
+ * the last complete line scanned.
+ */
+export function forEachLine(
+  buf: Buffer,
+  from: number,
+  to: number,
+  fn: (fields: LineFields, buf: Buffer) => void,
+): number {
+  const fields = newLineFields()
+  let at = 0
+  while (at < buf.length) {
+    const nl = buf.indexOf(0x0a, at)
+    if (nl === -1) break
+    scanLine(buf, at, nl, fields)
+    if (fields.offset >= to) break
+    if (fields.offset >= from) fn(fields, buf)
+    at = nl + 1
+  }
+  return at
+}
+
+/** The records of buf with offsets in [from, to); values are views into buf, not copies. */
+export function segmentRecords(buf: Buffer, from = 0, to = Number.POSITIVE_INFINITY): SegmentRecord[] {
+  const records: SegmentRecord[] = []
+  forEachLine(buf, from, to, (f) => {
+    records.push({
+      offset: f.offset,
+      timestamp: f.timestamp,
+      key: lineKey(buf, f),
+      value: buf.subarray(f.eventStart, f.eventEnd),
+    })
+  })
+  return records
+}
+
+/** The embedded log's active segment starting at `start`, or undefined once it is sealed. */
+export async function readActiveSegment(
+  root: string,
+  partition: number,
+  start: number,
+): Promise<Buffer | undefined> {
+  try {
+    return await readFile(join(partitionDir(root, partition), activeFileName(start)))
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+    throw error
+  }
+}
+
+export interface OffsetBounds {
+  /** First offset to read (inclusive); default 0. */
+  from?: number
+  /** Horizon bound (exclusive); default: everything there is. */
+  to?: number
+}
+
+/**
+ * The records of a partition with offsets in [from, to), one array per segment, in offset
+ * order: sealed segments, then the complete lines of the active one (embedded log).
+ */
+export async function* readRecords(
+  root: string,
+  partition: number,
+  bounds: OffsetBounds = {},
+): AsyncGenerator<SegmentRecord[]> {
+  const from = bounds.from ?? 0
+  const to = bounds.to ?? Number.POSITIVE_INFINITY
+  let next = from
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const { segments, activeStart } = await listPartition(root, partition)
+    checkContiguity(partition, segments)
+    for (const range of segments) {
+      if (range.end <= next || range.start >= to) continue
+      const records = segmentRecords(await readSegment(root, partition, range), next, to)
+      next = range.end
+      if (records.length > 0) yield records
+    }
+    if (activeStart === undefined || activeStart >= to) return
+    if (activeStart > next) continue // sealed between our listing and now: list again
+    const active = await readActiveSegment(root, partition, activeStart)
+    if (active === undefined) continue // renamed by a seal meanwhile: list again
+    const records = segmentRecords(active, next, to)
+    if (records.length > 0) yield records
+    return
+  }
+  throw new StrataError(ErrorCodes.INTERNAL, `partition ${partition}: segments kept changing while listing`)
+}
+
+/**
+ * A cursor over the packed encoding of a sealed segment (the batch layer's fast path). The
+ * packed file is a cache: when it is missing, corrupt or derived from other bytes than the
+ * segment's checksum says, it is rebuilt from the verified NDJSON and written again.
+ */
+export async function openPackedSegment(
+  root: string,
+  partition: number,
+  range: SegmentRange,
+): Promise<PackedCursor> {
+  const dir = partitionDir(root, partition)
+  const name = segmentFileName(range).replace(/\.ndjson$/, PACKED_EXTENSION)
+  const checksum = await readSegmentChecksum(root, partition, range)
+  const cached = await readFile(join(dir, name)).catch(() => undefined)
+  if (cached) {
+    try {
+      const cursor = new PackedCursor(cached)
+      if (cursor.source === checksum) return cursor
+    } catch {
+      // Fall through and rebuild.
+    }
+  }
+  const builder = new SegmentBuilder()
+  for (const record of segmentRecords(await readSegment(root, partition, range))) builder.add(record)
+  const packed = builder.packer().finish(checksum)
+  await writeCacheFile(dir, name, packed)
+  return new PackedCursor(packed)
+}

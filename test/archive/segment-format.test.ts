@@ -1,0 +1,49 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import {
+  encodeRecordLine,
+  lineKey,
+  newLineFields,
+  parseSegmentFileName,
+  partitionDirName,
+  scanLine,
+  segmentFileName,
+} from '../../src/archive/segment-format.ts'
+
+test('segment names carry the half-open offset range and parse back', () => {
+  const name = segmentFileName({ start: 1000, end: 2000 })
+  assert.equal(name, '00000000000000001000-00000000000000002000.ndjson')
+  assert.deepEqual(parseSegmentFileName(name), { start: 1000, end: 2000 })
+  assert.equal(parseSegmentFileName('00000000000000002000-00000000000000002000.ndjson'), undefined)
+  assert.equal(parseSegmentFileName('x.ndjson'), undefined)
+  assert.equal(partitionDirName(3), 'p0003')
+  assert.equal(partitionDirName(12345), 'p12345')
+})
+
+test('a line is JSON with the raw event bytes, and scanLine finds its parts', () => {
+  const raw = '{"url":"/a", "n":1.50,\n"user":"\\u00e9"}'
+  const line = encodeRecordLine({ offset: 42, timestamp: 7, key: 'k"\\x', value: Buffer.from(raw) })
+  assert.equal(line.at(-1), 0x0a)
+  assert.equal(line.indexOf(0x0a), line.length - 1, 'one line per record')
+  const parsed = JSON.parse(line.toString())
+  assert.deepEqual(parsed, {
+    offset: 42,
+    timestamp: 7,
+    key: 'k"\\x',
+    event: { url: '/a', n: 1.5, user: 'é' },
+  })
+  const fields = scanLine(line, 0, line.length - 1, newLineFields())
+  assert.equal(fields.offset, 42)
+  assert.equal(fields.timestamp, 7)
+  assert.equal(lineKey(line, fields), 'k"\\x')
+  // The event text is kept byte for byte (number formatting, escapes), newline turned into a space.
+  assert.equal(line.toString('utf8', fields.eventStart, fields.eventEnd), raw.replace('\n', ' '))
+})
+
+test('a null key and a malformed line', () => {
+  const line = encodeRecordLine({ offset: 0, timestamp: 1, key: null, value: Buffer.from('{}') })
+  const fields = scanLine(line, 0, line.length - 1, newLineFields())
+  assert.equal(lineKey(line, fields), null)
+  const bad = Buffer.from('{"offset":1,"timestamp":2,"kex":null,"event":{}}')
+  assert.throws(() => scanLine(bad, 0, bad.length, newLineFields()), { code: 'STRATA_ERR_SEGMENT_CORRUPT' })
+})

@@ -8,7 +8,7 @@
 // belong to anything, and we never signal what we did not start.
 import { spawn } from 'node:child_process'
 import { closeSync, openSync } from 'node:fs'
-import { readFile, rm, writeFile } from 'node:fs/promises'
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { basename, join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -149,10 +149,39 @@ export async function signalAndWait(
   }
   const deadline = Date.now() + timeoutMs
   while (Date.now() < deadline) {
-    if (!(await isOurBroker(pid, node))) return true
+    if (await hasExited(pid)) return true
     await sleep(100)
   }
-  return !(await isOurBroker(pid, node))
+  return hasExited(pid)
+}
+
+// Exited means gone, or every thread a zombie. Neither an empty cmdline nor the pid's own state
+// is enough: the kernel drops a dying process's memory (and with it the cmdline) before it
+// closes its files, and the JVM's main thread turns zombie while its other threads still exit
+// holding the sockets; a restart in that window fails with "address in use".
+async function hasExited(pid: number): Promise<boolean> {
+  let tids: string[]
+  try {
+    tids = await readdir(`/proc/${pid}/task`)
+  } catch {
+    return true
+  }
+  for (const tid of tids) {
+    const state = await threadState(`/proc/${pid}/task/${tid}/stat`)
+    if (state !== undefined && state !== 'Z' && state !== 'X') return false
+  }
+  return true
+}
+
+async function threadState(statFile: string): Promise<string | undefined> {
+  try {
+    const stat = await readFile(statFile, 'utf8')
+    // "tid (comm) state ...": comm may hold spaces and parentheses, so read after the last ')'.
+    const close = stat.lastIndexOf(')')
+    return stat.slice(close + 2, close + 3)
+  } catch {
+    return undefined
+  }
 }
 
 /** Whether nothing listens on host:port (a broker of another project, a stale JVM). */

@@ -45,7 +45,7 @@ test('a sleeping child posing with the wrong server.properties is not ours', asy
   assert.equal(child.exitCode, null, 'still running: nothing signalled it')
 })
 
-test('isPortFree tells a listening port from a free one', async (t) => {
+test('isPortFree tells a listening port from a free one', async () => {
   const server = createServer()
   await new Promise<void>((resolve) => server.listen({ host: '127.0.0.1', port: 0 }, resolve))
   const { port } = server.address() as { port: number }

@@ -31,7 +31,8 @@ test('packed decode equals JSON.parse of the event text, for any JSON', () => {
       ),
       (items) => {
         const encoder = new PackedSegmentEncoder()
-        items.forEach(([text, key], i) => encoder.add(i * 2, 1000 + i, key, JSON.parse(text), text))
+        for (const [i, [text, key]] of items.entries())
+          encoder.add(i * 2, 1000 + i, key, JSON.parse(text), text)
         const decoded = decodeAll(encoder.finish('0'.repeat(64)))
         assert.deepEqual(
           decoded,
@@ -57,7 +58,7 @@ test('awkward events: __proto__ keys, shared nested parts, same keys with other 
     '{"a":false}',
   ]
   const encoder = new PackedSegmentEncoder()
-  texts.forEach((text, i) => encoder.add(i, 0, null, JSON.parse(text), text))
+  for (const [i, text] of texts.entries()) encoder.add(i, 0, null, JSON.parse(text), text)
   const events = decodeAll(encoder.finish('0'.repeat(64))).map((r) => r.event as Record<string, unknown>)
   assert.deepEqual(
     events,

@@ -28,6 +28,8 @@ export const ErrorCodes = {
   STORE: 'STRATA_ERR_STORE',
   // Anything else is a bug in Strata.
   INTERNAL: 'STRATA_ERR_INTERNAL',
+  // A stored or transported aggregate state that does not decode for its monoid.
+  INVALID_STATE: 'STRATA_ERR_INVALID_STATE',
 } as const
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes]

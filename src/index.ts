@@ -1,0 +1,27 @@
+// Strata's public API. What is not exported here is internal.
+
+export { type CompiledView, compileView, type TimeRange, type WindowResult } from './core/compiled-view.ts'
+// Views defined once: the config, the view builder, windows and aggregates (src/core).
+export {
+  type ConfigInput,
+  compileViews,
+  defineConfig,
+  findView,
+  type SourceConfig,
+  type StrataConfig,
+} from './core/config.ts'
+export { DEFAULT_CONFIG_FILE, loadConfig } from './core/config-loader.ts'
+export { type ErrorCode, ErrorCodes, isStrataError, StrataError } from './core/errors.ts'
+export type { Json, StrataEvent } from './core/event.ts'
+export { decodeGroupKey, encodeGroupKey, groupKeyRange } from './core/group-key.ts'
+export type { Monoid, MonoidDefinition, ResultOf, StateOf } from './core/monoid.ts'
+export { count } from './core/monoids/count.ts'
+export { type DistinctCountOptions, distinctCount } from './core/monoids/distinct-count.ts'
+export { max, min } from './core/monoids/extremes.ts'
+export { mean } from './core/monoids/mean.ts'
+export { type QuantilesOptions, type QuantilesResult, quantiles } from './core/monoids/quantiles.ts'
+export { sum } from './core/monoids/sum.ts'
+export { type TopKOptions, type TopKResult, topK } from './core/monoids/top-k.ts'
+export { isView, View, view } from './core/view.ts'
+export { ViewTable } from './core/view-table.ts'
+export { GLOBAL_WINDOW_START, hopping, tumbling, type Window, windowStarts } from './core/window.ts'

@@ -36,6 +36,10 @@ export interface IngestResult {
 }
 
 export interface Ingest {
+  /** Validates a whole body without writing anything (throws on the first bad line, or BatchRejected). */
+  parse(body: string, options?: Pick<ParseOptions, 'maxErrors'>): AcceptedEvent[]
+  /** Writes events that parse() accepted. */
+  write(accepted: AcceptedEvent[]): Promise<IngestResult>
   /** A request body or stdin: one JSON object or NDJSON. */
   ingestText(body: string, options?: Pick<ParseOptions, 'maxErrors'>): Promise<IngestResult>
   /** Events as objects (the SDK call). */
@@ -53,16 +57,21 @@ export function createIngest(options: IngestOptions): Ingest {
     return { count: positions.length, records: positions }
   }
 
+  const parse = (body: string, extra: Pick<ParseOptions, 'maxErrors'> = {}) =>
+    parseEvents(body, { timeField, limits, maxEvents, ...extra })
+
   return {
     timeField,
-    async ingestText(body, parse = {}) {
-      return write(parseEvents(body, { timeField, limits, maxEvents, ...parse }))
+    parse,
+    write,
+    async ingestText(body, extra = {}) {
+      return write(parse(body, extra))
     },
     async ingestEvents(events) {
       const list = Array.isArray(events) ? events : [events]
       // Objects go through the same text path as HTTP bodies: one validator for every door.
       const body = list.map((event) => JSON.stringify(event) ?? 'undefined').join('\n')
-      return write(parseEvents(body, { timeField, limits, maxEvents }))
+      return write(parse(body))
     },
   }
 }

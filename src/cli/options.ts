@@ -1,0 +1,34 @@
+// Flags shared by several commands, with their environment fallbacks (DESIGN.md: STRATA_BROKERS,
+// STRATA_STORE, STRATA_PORT mirror the flags).
+import { ErrorCodes, invalidInput } from '../core/errors.ts'
+
+export const defaultBrokers = '127.0.0.1:9092'
+
+export function brokersOption(flag: string | undefined): string {
+  return flag ?? process.env.STRATA_BROKERS ?? defaultBrokers
+}
+
+export function positiveInt(name: string): (value: string) => number {
+  return (value: string) => {
+    const n = Number(value)
+    if (!Number.isSafeInteger(n) || n <= 0) {
+      throw invalidInput(
+        ErrorCodes.INVALID_ARGUMENT,
+        `${name} must be a positive whole number, got "${value}"`,
+        {
+          field: name,
+        },
+      )
+    }
+    return n
+  }
+}
+
+export async function readStdin(): Promise<string> {
+  if (process.stdin.isTTY) {
+    process.stderr.write('reading NDJSON from stdin (Ctrl-D to end)…\n')
+  }
+  const chunks: Buffer[] = []
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer)
+  return Buffer.concat(chunks).toString('utf8')
+}

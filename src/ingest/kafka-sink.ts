@@ -1,0 +1,56 @@
+// Ingest's sink in Kafka mode: the project's idempotent producer (acks=all) bound to the source
+// topic, which it creates when missing (an existing topic is used as it is, whatever its
+// partition count). Connects on first use, so input that fails validation never opens a
+// connection. The producer splits large inputs into requests under message.max.bytes.
+import { createAdmin, createProducer, type KafkaProducer, parseBrokers } from '../log/kafka/index.ts'
+import type { EventSink, Position, SinkRecord } from './ingest.ts'
+
+export interface KafkaSinkOptions {
+  brokers: string
+  topic: string
+  /** Used only when the topic has to be created. */
+  partitions: number
+  /** Used only when the topic has to be created; default min(3, brokers given). */
+  replicationFactor?: number
+}
+
+export interface KafkaSink extends EventSink {
+  close(): Promise<void>
+}
+
+export function createKafkaSink(options: KafkaSinkOptions): KafkaSink {
+  let connected: KafkaProducer | undefined
+  let ready: Promise<KafkaProducer> | undefined
+
+  async function connect(): Promise<KafkaProducer> {
+    const admin = createAdmin({ brokers: options.brokers })
+    try {
+      const exists = await admin.describeTopic(options.topic).then(
+        () => true,
+        () => false,
+      )
+      if (!exists)
+        await admin.createTopic({
+          topic: options.topic,
+          partitions: options.partitions,
+          replicationFactor: options.replicationFactor ?? Math.min(3, parseBrokers(options.brokers).length),
+        })
+    } finally {
+      await admin.close()
+    }
+    connected = createProducer({ brokers: options.brokers, clientId: 'strata-ingest' })
+    return connected
+  }
+
+  return {
+    async append(records: SinkRecord[]): Promise<Position[]> {
+      ready ??= connect()
+      const producer = await ready
+      return producer.send(options.topic, records)
+    },
+    async close() {
+      if (ready) await ready.catch(() => undefined)
+      await connected?.close()
+    },
+  }
+}

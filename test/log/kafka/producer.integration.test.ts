@@ -2,13 +2,13 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { ErrorCodes, StrataError } from '../../../src/core/errors.ts'
 import { createProducer, partitionForKey, readPartition } from '../../../src/log/kafka/index.ts'
-import { brokers, createTestTopic, testAdmin } from './helpers.ts'
+import { brokers, createTestTopic, defer, testAdmin } from './helpers.ts'
 
 test('keyed records land in partitionForKey(key) at the offsets send() returned', async (t) => {
   const admin = testAdmin(t)
   const topic = await createTestTopic(t, admin, 6)
   const producer = createProducer({ brokers })
-  t.after(() => producer.close())
+  defer(t, () => producer.close())
 
   const records = Array.from({ length: 500 }, (_, i) => ({
     key: `user-${i % 37}`,
@@ -52,7 +52,7 @@ test('concurrent sends are all written once, each caller gets its own positions'
   const admin = testAdmin(t)
   const topic = await createTestTopic(t, admin, 3)
   const producer = createProducer({ brokers })
-  t.after(() => producer.close())
+  defer(t, () => producer.close())
 
   const calls = Array.from({ length: 40 }, (_, c) =>
     producer.send(
@@ -86,7 +86,7 @@ test('keyless records of one send stay together, in order, in one partition', as
   const admin = testAdmin(t)
   const topic = await createTestTopic(t, admin, 4)
   const producer = createProducer({ brokers })
-  t.after(() => producer.close())
+  defer(t, () => producer.close())
 
   const used = new Set<number>()
   for (let call = 0; call < 4; call++) {
@@ -110,7 +110,7 @@ test('a send larger than one request is split and still reports exact offsets', 
   const admin = testAdmin(t)
   const topic = await createTestTopic(t, admin, 2)
   const producer = createProducer({ brokers, maxRequestBytes: 16 * 1024 })
-  t.after(() => producer.close())
+  defer(t, () => producer.close())
 
   const records = Array.from({ length: 300 }, (_, i) => ({
     key: `k${i % 7}`,
@@ -130,7 +130,7 @@ test('a send larger than one request is split and still reports exact offsets', 
 test('sending to a missing topic fails with STRATA_ERR_TOPIC and creates nothing', async (t) => {
   const admin = testAdmin(t)
   const producer = createProducer({ brokers })
-  t.after(() => producer.close())
+  defer(t, () => producer.close())
   const topic = `test-missing-${Date.now()}`
   await assert.rejects(
     producer.send(topic, [{ value: 'x' }]),
@@ -143,7 +143,7 @@ test('an explicit partition outside the topic is refused before anything is writ
   const admin = testAdmin(t)
   const topic = await createTestTopic(t, admin, 2)
   const producer = createProducer({ brokers })
-  t.after(() => producer.close())
+  defer(t, () => producer.close())
   await assert.rejects(
     producer.send(topic, [{ value: 'ok' }, { value: 'bad', partition: 5 }]),
     (error: StrataError) => error.code === ErrorCodes.INVALID_ARGUMENT,

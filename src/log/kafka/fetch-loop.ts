@@ -1,0 +1,186 @@
+// The delivery loop of the group consumer: fetches the partitions this member owns, at the offsets
+// it tracks, and hands each partition's records to the caller one batch at a time.
+//
+// Two offsets per partition: `offset`, the next record not yet handled by the caller (what a
+// revoke or a commit reports), and `fetchOffset`, where the next fetch starts. While the caller
+// handles a fetch's batches the next fetch is already on the wire (one fetch of read-ahead), so
+// the network and the caller's work overlap. Every assignment change bumps `#epoch`; a fetch
+// answer from an older epoch is dropped unread, so a revoked partition is never delivered again
+// and a reassigned one restarts exactly where the new assignment says.
+import { ErrorCodes, StrataError } from '../../core/errors.ts'
+import type { Fetcher, FetchOptions } from './fetcher.ts'
+import type { PartitionBatch } from './records.ts'
+import { type PartitionOffset, partitionKey } from './start-offsets.ts'
+
+interface Owned {
+  topic: string
+  partition: number
+  offset: number
+  fetchOffset: number
+}
+
+type FetchResult =
+  | { epoch: number; from: Map<string, number>; batches: PartitionBatch[] }
+  | { epoch: number; error: StrataError }
+
+export class FetchLoop {
+  #fetcher: Fetcher
+  #onBatch: (batch: PartitionBatch) => Promise<void> | void
+  #onFatal: (error: StrataError) => void
+  #options: FetchOptions
+  #owned = new Map<string, Owned>()
+  #epoch = 0
+  #paused = true
+  #stopped = false
+  #delivering: Promise<void> | undefined
+  #wake: (() => void) | undefined
+  #running: Promise<void> | undefined
+
+  constructor(
+    fetcher: Fetcher,
+    onBatch: (batch: PartitionBatch) => Promise<void> | void,
+    onFatal: (error: StrataError) => void,
+    options: FetchOptions,
+  ) {
+    this.#fetcher = fetcher
+    this.#onBatch = onBatch
+    this.#onFatal = onFatal
+    this.#options = options
+  }
+
+  /** Starts delivering these partitions from these offsets (replacing any previous assignment). */
+  assign(partitions: readonly PartitionOffset[]): void {
+    this.#epoch++
+    this.#owned = new Map(
+      partitions.map((p) => [partitionKey(p.topic, p.partition), { ...p, fetchOffset: p.offset }]),
+    )
+    this.#paused = false
+    this.#running ??= this.#run().catch((error) => {
+      this.#stopped = true
+      this.#onFatal(new StrataError(ErrorCodes.INTERNAL, 'The fetch loop failed', { cause: error }))
+    })
+    this.#notify()
+  }
+
+  /** Stops delivering; resolves once no batch is being handled, with where each partition stands. */
+  async pause(): Promise<PartitionOffset[]> {
+    this.#paused = true
+    this.#epoch++
+    this.#notify()
+    await this.#delivering?.catch(() => undefined)
+    return this.positions()
+  }
+
+  /** Forgets every partition (after the caller was told they are revoked). */
+  clear(): void {
+    this.#epoch++
+    this.#owned.clear()
+  }
+
+  owns(topic: string, partition: number): boolean {
+    return this.#owned.has(partitionKey(topic, partition))
+  }
+
+  positions(): PartitionOffset[] {
+    return [...this.#owned.values()].map(({ topic, partition, offset }) => ({ topic, partition, offset }))
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true
+    this.#paused = true
+    this.#epoch++
+    this.#notify()
+    await this.#delivering?.catch(() => undefined)
+  }
+
+  #notify(): void {
+    this.#wake?.()
+    this.#wake = undefined
+  }
+
+  async #fetchOnce(): Promise<FetchResult> {
+    const epoch = this.#epoch
+    const owned = [...this.#owned.values()]
+    const from = new Map(owned.map((p) => [partitionKey(p.topic, p.partition), p.fetchOffset]))
+    try {
+      const positions = owned.map(({ topic, partition, fetchOffset }) => ({
+        topic,
+        partition,
+        offset: fetchOffset,
+      }))
+      return { epoch, from, batches: await this.#fetcher.fetch(positions, this.#options) }
+    } catch (error) {
+      const failure =
+        error instanceof StrataError
+          ? error
+          : new StrataError(ErrorCodes.KAFKA, 'Fetch failed', { cause: error })
+      return { epoch, error: failure }
+    }
+  }
+
+  async #run(): Promise<void> {
+    let inflight: Promise<FetchResult> | undefined
+    let failures = 0
+    while (!this.#stopped) {
+      if (this.#paused || this.#owned.size === 0) {
+        inflight = undefined
+        await new Promise<void>((resolve) => {
+          this.#wake = resolve
+        })
+        continue
+      }
+      const result = await (inflight ?? this.#fetchOnce())
+      inflight = undefined
+      if (result.epoch !== this.#epoch || this.#paused) continue
+      if ('error' in result) {
+        if (!result.error.retriable) {
+          this.#stopped = true
+          this.#onFatal(result.error)
+          return
+        }
+        failures++
+        await new Promise((resolve) => setTimeout(resolve, Math.min(2000, 50 * 2 ** Math.min(failures, 6))))
+        continue
+      }
+      failures = 0
+      for (const batch of result.batches) {
+        const owned = this.#owned.get(partitionKey(batch.topic, batch.partition))
+        if (owned && owned.fetchOffset === result.from.get(partitionKey(batch.topic, batch.partition))) {
+          owned.fetchOffset = Math.max(owned.fetchOffset, batch.nextOffset)
+        }
+      }
+      inflight = this.#fetchOnce()
+      for (const batch of result.batches) {
+        if (result.epoch !== this.#epoch || this.#paused) break
+        const owned = this.#owned.get(partitionKey(batch.topic, batch.partition))
+        const from = result.from.get(partitionKey(batch.topic, batch.partition))
+        if (!owned || owned.offset !== from) continue
+        this.#delivering = this.#deliver(owned, batch)
+        try {
+          await this.#delivering
+        } catch (error) {
+          this.#stopped = true
+          this.#onFatal(
+            new StrataError(
+              ErrorCodes.INTERNAL,
+              `The batch handler failed on ${batch.topic}[${batch.partition}]`,
+              {
+                cause: error,
+              },
+            ),
+          )
+          return
+        } finally {
+          this.#delivering = undefined
+        }
+      }
+    }
+  }
+
+  // The offset moves inside the same promise the revoke path awaits, so a revoke that waited
+  // for this batch always reports the offset after it.
+  async #deliver(owned: Owned, batch: PartitionBatch): Promise<void> {
+    if (batch.records.length > 0) await this.#onBatch(batch)
+    owned.offset = batch.nextOffset
+  }
+}

@@ -1,6 +1,7 @@
 // Start, status and stop of the local cluster (`strata kafka start|status|stop`).
 // start is idempotent: nodes that already run are left alone, the others are (formatted if
 // new and) started, and it returns once a metadata request lists every broker of the layout.
+import { existsSync } from 'node:fs'
 import { readdir, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { ErrorCodes, StrataError } from '../core/errors.ts'
@@ -153,6 +154,7 @@ export async function stopCluster(
   const stopped: NodeInfo[] = []
   for (const nodes of options.nodes ? [options.nodes] : ([1, 3] as const)) {
     const folder = clusterDir(nodes, home)
+    if (!existsSync(folder)) continue
     const layout = await layoutOrDefault(folder, nodes)
     stopped.push(
       ...(await withClusterLock(folder, LOCK_TIMEOUT_MS, () => stopNodes(folder, layout.members, log))),

@@ -1,9 +1,12 @@
 // The broker's jars, resolved by Maven from Maven Central (tools/kafka/pom.xml) and copied into
-// `<state>/kafka/lib`. A copy is complete only when its marker file `.complete` holds the Kafka
-// version of the pom: Maven copies into a fresh sibling folder that is renamed into place after
-// the marker is written, so an interrupted run (or two starts racing) never leaves a half-filled
-// lib folder that looks usable.
+// `<state>/kafka/lib/kafka-<version>-<pom hash>/`. One folder per pom: a pom edit (a Kafka or
+// log4j bump) makes a new folder instead of replacing the jars under a broker that still runs
+// from the old one (a JVM opens its classpath jars lazily). A copy is complete only when its
+// marker file `.complete` names the version and pom hash: Maven copies into a sibling
+// `.partial-<pid>` folder that is renamed into place after the marker is written, so an
+// interrupted run (or two starts racing) never leaves a half-filled folder that looks usable.
 import { spawn } from 'node:child_process'
+import { createHash } from 'node:crypto'
 import { createWriteStream } from 'node:fs'
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -35,36 +38,52 @@ export async function pomKafkaVersion(pom: string = pomPath()): Promise<string> 
   return match[1]!.trim()
 }
 
-/** The jars for the pom's Kafka version, copied once and reused while the marker matches. */
+/** The pom's identity: its Kafka version and a prefix of its sha256. */
+export async function pomIdentity(pom: string = pomPath()): Promise<{ version: string; hash: string }> {
+  const hash = createHash('sha256')
+    .update(await readFile(pom))
+    .digest('hex')
+  return { version: await pomKafkaVersion(pom), hash: hash.slice(0, 12) }
+}
+
+/** What `.complete` holds for the current pom. */
+export async function completeMarker(pom: string = pomPath()): Promise<string> {
+  const { version, hash } = await pomIdentity(pom)
+  return `kafka ${version} pom ${hash}`
+}
+
+/** The jars for the current pom, copied once and reused while the marker matches. */
 export async function ensureKafkaJars(options: KafkaJarsOptions = {}): Promise<KafkaJars> {
   const home = options.home ?? stateHome()
-  const libDir = options.libDir ?? defaultLibDir(home)
-  const version = await pomKafkaVersion()
-  if ((await readMarker(libDir)) === version) return { libDir, version }
+  const { version, hash } = await pomIdentity()
+  const libDir = options.libDir ?? join(defaultLibDir(home), `kafka-${version}-${hash}`)
+  const marker = await completeMarker()
+  if ((await readMarker(libDir)) === marker) return { libDir, version }
 
   const log = options.log ?? (() => {})
   const staging = `${libDir}.partial-${process.pid}`
   await rm(staging, { recursive: true, force: true })
   await mkdir(staging, { recursive: true })
-  const mavenLog = join(kafkaHome(home), 'maven.log')
-  log(`resolving Apache Kafka ${version} jars from Maven Central (output in ${mavenLog})`)
-  const started = Date.now()
-  await runMaven(staging, mavenLog, log)
-  const jars = (await readdir(staging)).filter((name) => name.endsWith('.jar'))
-  if (!jars.some((name) => name.startsWith(`kafka_2.13-${version}`))) {
-    throw new StrataError(ErrorCodes.CLUSTER, `Maven copied no kafka_2.13-${version} jar; see ${mavenLog}`)
-  }
-  await writeFile(join(staging, MARKER), `${version}\n`)
-
-  // Another process may have finished first: its complete copy is as good as ours.
-  if ((await readMarker(libDir)) === version) {
-    await rm(staging, { recursive: true, force: true })
+  try {
+    const mavenLog = join(kafkaHome(home), 'maven.log')
+    log(`resolving Apache Kafka ${version} jars from Maven Central (output in ${mavenLog})`)
+    const started = Date.now()
+    await runMaven(staging, mavenLog, log)
+    const jars = (await readdir(staging)).filter((name) => name.endsWith('.jar'))
+    if (!jars.some((name) => name.startsWith(`kafka_2.13-${version}`))) {
+      throw new StrataError(ErrorCodes.CLUSTER, `Maven copied no kafka_2.13-${version} jar; see ${mavenLog}`)
+    }
+    await writeFile(join(staging, MARKER), `${marker}\n`)
+    // Another process may have finished first: its complete copy is as good as ours.
+    if ((await readMarker(libDir)) !== marker) {
+      await rm(libDir, { recursive: true, force: true })
+      await rename(staging, libDir)
+      log(`${jars.length} jars in ${libDir} (${((Date.now() - started) / 1000).toFixed(1)} s)`)
+    }
     return { libDir, version }
+  } finally {
+    await rm(staging, { recursive: true, force: true })
   }
-  await rm(libDir, { recursive: true, force: true })
-  await rename(staging, libDir)
-  log(`${jars.length} jars in ${libDir} (${((Date.now() - started) / 1000).toFixed(1)} s)`)
-  return { libDir, version }
 }
 
 async function readMarker(libDir: string): Promise<string | undefined> {

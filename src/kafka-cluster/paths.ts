@@ -1,7 +1,7 @@
 // Where the local Kafka cluster keeps its state. Everything lives under one state folder
 // (`<project root>/.strata`, git-ignored; env STRATA_HOME overrides it):
 //
-//   kafka/lib/                     the jars Maven copied, with a `.complete` marker naming the version
+//   kafka/lib/kafka-<v>-<hash>/    the jars Maven copied for one pom, `.complete` marks a full copy
 //   kafka/maven.log                the output of the last Maven run
 //   kafka/cluster-<N>/             one folder per cluster shape (N = 1 or 3 nodes)
 //     cluster.json                 cluster id and the ports of every node (what status/stop read)

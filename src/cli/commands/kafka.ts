@@ -3,6 +3,7 @@
 // `export STRATA_BROKERS=$(strata kafka start)` works.
 import type { Command } from 'commander'
 import { ErrorCodes, invalidInput } from '../../core/errors.ts'
+import type { ClusterStatus } from '../../kafka-cluster/cluster.ts'
 import type { ClusterSize } from '../../kafka-cluster/config.ts'
 
 function clusterSize(value: string): ClusterSize {
@@ -16,7 +17,7 @@ const progress = (line: string) => process.stderr.write(`${line}\n`)
 
 const STATE_HELP = `
 State lives in .strata/kafka/ at the project root (env STRATA_HOME overrides .strata):
-  lib/             the jars Maven resolved from Maven Central (tools/kafka/pom.xml)
+  lib/             the jars Maven resolved from Maven Central (tools/kafka/pom.xml), per pom
   cluster-1/       the 1-node cluster: 127.0.0.1:9092 (controller :9093)
   cluster-3/       the 3-node cluster: 127.0.0.1:19092,29092,39092 (controllers :N9093)
   cluster-N/node-<id>/logs/server.log is each broker's log; pid the running broker's pid.`
@@ -85,23 +86,30 @@ Examples:
       const { clusterStatus } = await import('../../kafka-cluster/index.ts')
       const sizes: ClusterSize[] = flags.nodes ? [flags.nodes] : [1, 3]
       const statuses = await Promise.all(sizes.map((nodes) => clusterStatus({ nodes })))
-      if (flags.json) {
-        process.stdout.write(`${JSON.stringify(statuses, null, 2)}\n`)
-        return
-      }
-      for (const status of statuses) {
-        const answer = status.answer
-          ? `answers (cluster ${status.answer.clusterId}, brokers [${status.answer.brokers.join(', ')}])`
-          : 'does not answer'
-        const recorded = status.clusterId ? `cluster id ${status.clusterId}` : 'never started'
-        process.stdout.write(`${status.nodes}-node cluster at ${status.bootstrap}: ${answer}; ${recorded}\n`)
-        for (const node of status.members) {
-          const state = node.alive ? `pid ${node.pid} alive` : 'not running'
-          process.stdout.write(
-            `  node ${node.id}  ${state}  listener ${node.listener} (controller ${node.controller})\n` +
-              `          data ${node.dataDir}\n          log  ${node.logFile}\n`,
-          )
-        }
-      }
+      // One write, and a closed pipe (`| head`) is not an error.
+      process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+        if (error.code !== 'EPIPE') throw error
+      })
+      process.stdout.write(flags.json ? `${JSON.stringify(statuses, null, 2)}\n` : formatStatus(statuses))
     })
+}
+
+function formatStatus(statuses: ClusterStatus[]): string {
+  const lines: string[] = []
+  for (const status of statuses) {
+    const answer = status.answer
+      ? `answers (cluster ${status.answer.clusterId}, brokers [${status.answer.brokers.join(', ')}])`
+      : 'does not answer'
+    const recorded = status.clusterId ? `cluster id ${status.clusterId}` : 'never started'
+    lines.push(`${status.nodes}-node cluster at ${status.bootstrap}: ${answer}; ${recorded}`)
+    for (const node of status.members) {
+      const state = node.alive ? `pid ${node.pid} alive` : 'not running'
+      lines.push(
+        `  node ${node.id}  ${state}  listener ${node.listener} (controller ${node.controller})`,
+        `          data ${node.dataDir}`,
+        `          log  ${node.logFile}`,
+      )
+    }
+  }
+  return `${lines.join('\n')}\n`
 }

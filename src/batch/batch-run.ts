@@ -1,0 +1,143 @@
+// The batch layer: recompute views exactly from the master dataset up to a horizon.
+//
+// 1. Fix the horizon: per partition, an offset the master dataset holds everything below
+//    (by default, the end of the last sealed segment; the speed layer passes its own).
+// 2. Pick the views to recompute: those with no served version, a changed definition (code
+//    hash), or a served horizon other than this one. An unchanged view over unchanged data is
+//    left alone, so editing one view recomputes only it.
+// 3. Fold every partition in parallel (worker threads), then combine the partitions' states per
+//    (key, window) with the view's monoid.
+// 4. Per view: stage a new version, write its entries, commit — the atomic flip. The previous
+//    version serves until that moment. Then publish the completion and the results (Kafka).
+import { availableParallelism } from 'node:os'
+import { SegmentStore } from '../archive/segment-store.ts'
+import type { CompiledView } from '../core/compiled-view.ts'
+import { compileViews, type StrataConfig } from '../core/config.ts'
+import type { BatchViewMeta, Horizon, Store, ViewEntry } from '../store/store.ts'
+import { runFoldTasks } from './worker-pool.ts'
+
+export interface BatchPublisher {
+  publish(meta: BatchViewMeta, entries: ViewEntry[], view: CompiledView<any, any>): Promise<void>
+}
+
+export interface BatchRunOptions {
+  config: StrataConfig
+  /** The config file, which worker threads load for themselves. */
+  configPath: string
+  /** Root folder of the master dataset. */
+  root: string
+  store: Store
+  /** Default: the end of the sealed segments of each partition. */
+  horizon?: Horizon
+  /** Worker threads (default: available cores). */
+  threads?: number
+  /** Recompute every view even when nothing changed. */
+  force?: boolean
+  publisher?: BatchPublisher
+  /** Total offsets below the horizon (known once the horizon is fixed), then progress. */
+  onStart?: (plan: BatchPlan) => void
+  onProgress?: (offsets: number) => void
+}
+
+export interface BatchPlan {
+  horizon: Horizon
+  views: string[]
+  skipped: string[]
+  /** Offsets below the horizon across partitions: the progress total. */
+  offsets: number
+}
+
+export interface BatchRunResult {
+  plan: BatchPlan
+  versions: BatchViewMeta[]
+  events: number
+  durationMs: number
+}
+
+export async function sealedHorizon(root: string, partitions: number): Promise<Horizon> {
+  const segments = await SegmentStore.open(root)
+  return Promise.all(Array.from({ length: partitions }, (_, p) => segments.nextOffset(p)))
+}
+
+export async function runBatch(options: BatchRunOptions): Promise<BatchRunResult> {
+  const startedAt = Date.now()
+  const { config, store, root } = options
+  const horizon = options.horizon ?? (await sealedHorizon(root, config.source.partitions))
+  const compiled = compileViews(config)
+  const stale: CompiledView<any, any>[] = []
+  const skipped: string[] = []
+  for (const view of compiled) {
+    const served = await store.servedBatch(view.name)
+    const current = served && served.codeHash === view.codeHash && sameHorizon(served.horizon, horizon)
+    if (current && !options.force) skipped.push(view.name)
+    else stale.push(view)
+  }
+  const plan: BatchPlan = {
+    horizon,
+    views: stale.map((v) => v.name),
+    skipped,
+    offsets: stale.length === 0 ? 0 : horizon.reduce((a, b) => a + b, 0),
+  }
+  options.onStart?.(plan)
+  if (stale.length === 0) return { plan, versions: [], events: 0, durationMs: Date.now() - startedAt }
+
+  const tasks = horizon
+    .map((to, partition) => ({ configPath: options.configPath, viewNames: plan.views, root, partition, to }))
+    .filter((task) => task.to > 0)
+  const threads = options.threads ?? availableParallelism()
+  const results = await runFoldTasks(tasks, threads, (n) => options.onProgress?.(n))
+  const events = results.reduce((sum, r) => sum + r.events, 0)
+
+  const versions: BatchViewMeta[] = []
+  for (const [i, view] of stale.entries()) {
+    const entries = combinePartitions(
+      view,
+      results.map((r) => r.entries[i]),
+    )
+    const stage = await store.stageBatch(view.name)
+    try {
+      for (let at = 0; at < entries.length; at += 10_000) await stage.put(entries.slice(at, at + 10_000))
+      const meta = await stage.commit({
+        codeHash: view.codeHash,
+        horizon,
+        events,
+        groups: entries.length,
+        startedAt,
+        completedAt: Date.now(),
+      })
+      versions.push(meta)
+      await options.publisher?.publish(meta, entries, view)
+    } catch (error) {
+      await stage.abort().catch(() => undefined)
+      throw error
+    }
+  }
+  return { plan, versions, events, durationMs: Date.now() - startedAt }
+}
+
+/** The (key, window) states of all partitions, combined; encoded again for the store. */
+function combinePartitions(
+  view: CompiledView<any, any>,
+  parts: Array<{ keys: string[]; windows: number[]; states: unknown[] }>,
+): ViewEntry[] {
+  const { monoid } = view
+  const groups = new Map<number, Map<string, unknown>>()
+  for (const part of parts) {
+    for (let i = 0; i < part.keys.length; i++) {
+      let byKey = groups.get(part.windows[i])
+      if (!byKey) groups.set(part.windows[i], (byKey = new Map()))
+      const state = monoid.decode(part.states[i] as never)
+      const before = byKey.get(part.keys[i])
+      byKey.set(part.keys[i], before === undefined ? state : monoid.combine(before, state))
+    }
+  }
+  const entries: ViewEntry[] = []
+  for (const [window, byKey] of groups) {
+    for (const [key, state] of byKey) entries.push({ key, window, state: monoid.encode(state) })
+  }
+  return entries
+}
+
+function sameHorizon(a: Horizon, b: Horizon): boolean {
+  return a.length === b.length && a.every((offset, p) => offset === b[p])
+}

@@ -1,0 +1,194 @@
+// The batch layer over a generated master dataset, checked against a reference computed plainly
+// here: exact for count and top-k, within HyperLogLog's bound for distinct counts.
+import assert from 'node:assert/strict'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { type TestContext, test } from 'node:test'
+import { pathToFileURL } from 'node:url'
+import { SegmentBuilder } from '../../src/archive/segment-builder.ts'
+import { SegmentStore } from '../../src/archive/segment-store.ts'
+import { runBatch } from '../../src/batch/batch-run.ts'
+import { compileViews } from '../../src/core/config.ts'
+import { loadConfig } from '../../src/core/config-loader.ts'
+import { openLmdbStore } from '../../src/store/lmdb-store.ts'
+
+const HOUR = 3_600_000
+const index = pathToFileURL(join(import.meta.dirname, '../../src/index.ts')).href
+
+function configSource(filterType: string): string {
+  return `import { count, defineConfig, distinctCount, topK, tumbling, view } from '${index}'
+export default defineConfig({
+  source: { topic: 'events', partitions: 3 },
+  views: [
+    view('pageviews_by_url').filter((e) => e.type === '${filterType}').key((e) => e.url).window(tumbling('1h')).aggregate(count()),
+    view('unique_users_by_url').key((e) => e.url).window(tumbling('1d')).aggregate(distinctCount((e) => e.user)),
+    view('top_urls').filter((e) => e.type === 'page_view').key(() => 'all').aggregate(topK(3, (e) => e.url)),
+  ],
+})
+`
+}
+
+interface Ev {
+  type: string
+  url: string
+  user: string
+  ts: number
+}
+
+// A deterministic pseudo-random stream: repeated keys, out-of-order times across 30 hours.
+function generate(n: number, seed = 7): Ev[] {
+  let x = seed
+  const rand = () => {
+    x = (x * 1103515245 + 12345) % 2 ** 31
+    return x / 2 ** 31
+  }
+  const base = Date.UTC(2025, 10, 24)
+  return Array.from({ length: n }, () => ({
+    type: rand() < 0.8 ? 'page_view' : 'click',
+    url: `/p${Math.floor(rand() ** 2 * 20)}`,
+    user: `u${Math.floor(rand() * 300)}`,
+    ts: base + Math.floor(rand() * 30 * HOUR),
+  }))
+}
+
+async function setup(t: TestContext, events: Ev[]) {
+  const dir = await mkdtemp(join(tmpdir(), 'strata-batch-'))
+  t.after(() => rm(dir, { recursive: true, force: true }))
+  const root = join(dir, 'master')
+  const segments = await SegmentStore.open(root)
+  // Round-robin over 3 partitions, segments of 700 records.
+  const byPartition: Ev[][] = [[], [], []]
+  events.forEach((e, i) => byPartition[i % 3].push(e))
+  for (const [p, list] of byPartition.entries()) {
+    for (let start = 0; start < list.length; start += 700) {
+      const builder = new SegmentBuilder()
+      const chunk = list.slice(start, start + 700)
+      chunk.forEach((e, i) => {
+        builder.add({ offset: start + i, timestamp: e.ts, key: null, value: Buffer.from(JSON.stringify(e)) })
+      })
+      await segments.writeSegment(p, { start, end: start + chunk.length }, builder.data(), builder.packer())
+    }
+  }
+  const configPath = join(dir, 'strata.config.ts')
+  await writeFile(configPath, configSource('page_view'))
+  const store = await openLmdbStore(join(dir, 'store'))
+  t.after(() => store.close())
+  return { dir, root, configPath, store }
+}
+
+test('batch views equal a plain recomputation, and an unchanged run is skipped', async (t) => {
+  const events = generate(5000)
+  const { root, configPath, store } = await setup(t, events)
+  const config = await loadConfig(configPath)
+  const progress: number[] = []
+  const run = await runBatch({
+    config,
+    configPath,
+    root,
+    store,
+    threads: 2,
+    onProgress: (n) => progress.push(n),
+  })
+  assert.deepEqual(run.plan.horizon, [1667, 1667, 1666])
+  assert.equal(run.events, 5000)
+  assert.equal(
+    progress.reduce((a, b) => a + b, 0),
+    5000,
+  )
+  assert.deepEqual(run.versions.map((v) => v.view).sort(), [
+    'pageviews_by_url',
+    'top_urls',
+    'unique_users_by_url',
+  ])
+
+  const views = Object.fromEntries(compileViews(config).map((v) => [v.name, v]))
+  const served = async (name: string, key: string) => {
+    const meta = (await store.servedBatch(name))!
+    const entries = await store.readBatch(name, meta.version, key)
+    return entries.map((e) => ({
+      window: e.window,
+      value: views[name].result(views[name].monoid.decode(e.state as never)),
+    }))
+  }
+
+  // pageviews_by_url: exact hourly counts per URL.
+  const expected = new Map<string, Map<number, number>>()
+  for (const e of events) {
+    if (e.type !== 'page_view') continue
+    const hours = expected.get(e.url) ?? new Map()
+    expected.set(e.url, hours)
+    const hour = Math.floor(e.ts / HOUR) * HOUR
+    hours.set(hour, (hours.get(hour) ?? 0) + 1)
+  }
+  for (const [url, hours] of expected) {
+    const got = await served('pageviews_by_url', url)
+    assert.deepEqual(
+      got,
+      [...hours].sort((a, b) => a[0] - b[0]).map(([window, value]) => ({ window, value })),
+      url,
+    )
+  }
+
+  // unique_users_by_url: within HyperLogLog's documented error (exact for small sets).
+  const users = new Map<string, Set<string>>()
+  for (const e of events) {
+    const k = `${e.url}|${Math.floor(e.ts / (24 * HOUR)) * 24 * HOUR}`
+    users.set(k, (users.get(k) ?? new Set()).add(e.user))
+  }
+  for (const [k, set] of users) {
+    const [url, day] = k.split('|')
+    const got = (await served('unique_users_by_url', url)).find((w) => w.window === Number(day))
+    assert.ok(got, k)
+    assert.ok(
+      Math.abs((got.value as number) - set.size) <= Math.max(1, set.size * 0.03),
+      `${k}: ${got.value} vs ${set.size}`,
+    )
+  }
+
+  // top_urls: the exact three most viewed URLs.
+  const totals = new Map<string, number>()
+  for (const [url, hours] of expected)
+    totals.set(
+      url,
+      [...hours.values()].reduce((a, b) => a + b, 0),
+    )
+  const top = [...totals].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, 3)
+  const [{ value: topValue }] = await served('top_urls', 'all')
+  const topResult = topValue as { items: Array<{ item: string; count: number }>; exact: boolean }
+  assert.equal(topResult.exact, true)
+  assert.deepEqual(
+    topResult.items.map((e) => [e.item, e.count]),
+    top,
+  )
+
+  // Same data, same definitions: nothing to do.
+  const again = await runBatch({ config, configPath, root, store, threads: 2 })
+  assert.deepEqual(again.plan.views, [])
+  assert.equal(again.versions.length, 0)
+})
+
+test('a changed view definition recomputes only that view', async (t) => {
+  const events = generate(2000, 11)
+  const { dir, root, configPath, store } = await setup(t, events)
+  const first = await runBatch({ config: await loadConfig(configPath), configPath, root, store, threads: 1 })
+  assert.equal(first.versions.length, 3)
+  const before = (await store.servedBatch('pageviews_by_url'))!
+
+  const changedPath = join(dir, 'changed.config.ts')
+  await writeFile(changedPath, configSource('click'))
+  const config = await loadConfig(changedPath)
+  const second = await runBatch({ config, configPath: changedPath, root, store, threads: 1 })
+  assert.deepEqual(second.plan.views, ['pageviews_by_url'])
+  assert.deepEqual(second.plan.skipped.sort(), ['top_urls', 'unique_users_by_url'])
+  const after = (await store.servedBatch('pageviews_by_url'))!
+  assert.ok(after.version > before.version)
+  assert.notEqual(after.codeHash, before.codeHash)
+  const clicks = events.filter((e) => e.type === 'click' && e.url === '/p0').length
+  const entries = await store.readBatch('pageviews_by_url', after.version, '/p0')
+  const view = compileViews(config).find((v) => v.name === 'pageviews_by_url')!
+  assert.equal(
+    entries.reduce((sum, e) => sum + (view.result(view.monoid.decode(e.state as never)) as number), 0),
+    clicks,
+  )
+})

@@ -125,7 +125,10 @@ function combinePartitions(
   for (const part of parts) {
     for (let i = 0; i < part.keys.length; i++) {
       let byKey = groups.get(part.windows[i])
-      if (!byKey) groups.set(part.windows[i], (byKey = new Map()))
+      if (!byKey) {
+        byKey = new Map()
+        groups.set(part.windows[i], byKey)
+      }
       const state = monoid.decode(part.states[i] as never)
       const before = byKey.get(part.keys[i])
       byKey.set(part.keys[i], before === undefined ? state : monoid.combine(before, state))

@@ -59,14 +59,14 @@ async function setup(t: TestContext, events: Ev[]) {
   const segments = await SegmentStore.open(root)
   // Round-robin over 3 partitions, segments of 700 records.
   const byPartition: Ev[][] = [[], [], []]
-  events.forEach((e, i) => byPartition[i % 3].push(e))
+  for (const [i, e] of events.entries()) byPartition[i % 3].push(e)
   for (const [p, list] of byPartition.entries()) {
     for (let start = 0; start < list.length; start += 700) {
       const builder = new SegmentBuilder()
       const chunk = list.slice(start, start + 700)
-      chunk.forEach((e, i) => {
+      for (const [i, e] of chunk.entries()) {
         builder.add({ offset: start + i, timestamp: e.ts, key: null, value: Buffer.from(JSON.stringify(e)) })
-      })
+      }
       await segments.writeSegment(p, { start, end: start + chunk.length }, builder.data(), builder.packer())
     }
   }

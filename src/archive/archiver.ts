@@ -1,0 +1,158 @@
+// The archiver (consumer group `strata-archiver`): copies the source topic into the master
+// dataset. Built against ArchiveSource, a small interface a consumer-group member satisfies
+// (kafka-source.ts adapts the project's Kafka consumer; tests use an in-memory one).
+//
+// Contract with the source, as Kafka's eager rebalance gives it:
+//   - onAssign(partitions) returns where each partition starts: the segment store's nextOffset.
+//   - onBatch delivers a partition's records in offset order, one batch at a time.
+//   - onRevoke(partitions) comes before anyone else may own them: the open segments are written
+//     then, so the next owner resumes exactly at their end.
+// After each segment the group offset is committed too (so `kafka-consumer-groups` shows lag),
+// but it is never read back: a crash between a segment and its commit is harmless.
+import {
+  type ArchiveBatch,
+  type CutPolicy,
+  eventCheck,
+  PartitionArchiver,
+  type RecordCheck,
+  type Rejection,
+} from './partition-archiver.ts'
+import type { SegmentStore } from './segment-store.ts'
+
+export interface ArchiveHandlers {
+  onAssign(partitions: number[]): Promise<Map<number, number>>
+  onBatch(batch: ArchiveBatch): Promise<void>
+  onRevoke(partitions: number[]): Promise<void>
+}
+
+export interface ArchiveSource {
+  /** Joins and starts delivering; resolves once the first assignment is delivering. */
+  start(handlers: ArchiveHandlers): Promise<void>
+  /** Commits the group offsets (next offset to read) of owned partitions. */
+  commit(offsets: Map<number, number>): Promise<void>
+  /** Stops delivering (revoking every partition first) and leaves the group. */
+  close(): Promise<void>
+}
+
+export interface ArchiverOptions extends Partial<CutPolicy> {
+  /** The event-time field, to reject what is not an event (default `ts`). */
+  timeField?: string
+  /** A custom check instead of the event check. */
+  check?: RecordCheck
+  /**
+   * Records that are not events (bad JSON, no event time, tombstones): their offsets become gaps
+   * in the segment ranges. Hook the dead-letter writer here; by default they are only counted.
+   */
+  onReject?: (rejection: Rejection) => void
+  /** Where the first segment of a partition with none starts (default 0; Kafka: the earliest offset). */
+  firstOffset?: (partition: number) => number | Promise<number>
+}
+
+export const defaultCutPolicy: CutPolicy = {
+  maxSegmentBytes: 64 * 1024 * 1024,
+  maxSegmentRecords: 1_000_000,
+  maxSegmentAgeMs: 60_000,
+}
+
+export interface ArchiverStats {
+  segments: number
+  records: number
+  rejected: number
+}
+
+export class Archiver {
+  readonly stats: ArchiverStats = { segments: 0, records: 0, rejected: 0 }
+  #store: SegmentStore
+  #source: ArchiveSource
+  #options: ArchiverOptions
+  #policy: CutPolicy
+  #check: RecordCheck
+  #owned = new Map<number, PartitionArchiver>()
+  #timer: NodeJS.Timeout | undefined
+
+  constructor(store: SegmentStore, source: ArchiveSource, options: ArchiverOptions = {}) {
+    this.#store = store
+    this.#source = source
+    this.#options = options
+    this.#policy = {
+      maxSegmentBytes: options.maxSegmentBytes ?? defaultCutPolicy.maxSegmentBytes,
+      maxSegmentRecords: options.maxSegmentRecords ?? defaultCutPolicy.maxSegmentRecords,
+      maxSegmentAgeMs: options.maxSegmentAgeMs ?? defaultCutPolicy.maxSegmentAgeMs,
+    }
+    this.#check = options.check ?? eventCheck(options.timeField ?? 'ts')
+  }
+
+  async start(): Promise<void> {
+    const every = Math.max(10, Math.min(1000, this.#policy.maxSegmentAgeMs / 4))
+    this.#timer = setInterval(() => {
+      const now = Date.now()
+      for (const archiver of this.#owned.values()) archiver.cutIfOld(now).catch(() => {})
+    }, every)
+    this.#timer.unref()
+    await this.#source.start({
+      onAssign: (partitions) => this.#assign(partitions),
+      onBatch: (batch) => this.#batch(batch),
+      onRevoke: (partitions) => this.#revoke(partitions),
+    })
+  }
+
+  /** Partitions owned now, with the end of their durable segments. */
+  positions(): Map<number, number> {
+    return new Map([...this.#owned].map(([p, a]) => [p, a.durableEnd]))
+  }
+
+  /** Writes the open segments, leaves the group. */
+  async close(): Promise<void> {
+    clearInterval(this.#timer)
+    await this.#source.close()
+    await this.#revoke([...this.#owned.keys()])
+  }
+
+  async #assign(partitions: number[]): Promise<Map<number, number>> {
+    const starts = new Map<number, number>()
+    for (const partition of partitions) {
+      const segments = await this.#store.segments(partition)
+      const start = segments.at(-1)?.end ?? (await this.#options.firstOffset?.(partition)) ?? 0
+      starts.set(partition, start)
+      this.#owned.set(
+        partition,
+        new PartitionArchiver({
+          store: this.#store,
+          partition,
+          start,
+          policy: this.#policy,
+          check: this.#check,
+          onReject: (rejection) => {
+            this.stats.rejected++
+            this.#options.onReject?.(rejection)
+          },
+          onSegment: (end) => this.#segmentWritten(partition, end),
+        }),
+      )
+    }
+    return starts
+  }
+
+  async #batch(batch: ArchiveBatch): Promise<void> {
+    const archiver = this.#owned.get(batch.partition)
+    if (!archiver) return // revoked meanwhile: the next owner reads it again
+    this.stats.records += batch.records.length
+    await archiver.add(batch)
+  }
+
+  async #revoke(partitions: number[]): Promise<void> {
+    await Promise.all(
+      partitions.map(async (partition) => {
+        // Flushed while still owned, so the group offset is committed at the segment's end.
+        await this.#owned.get(partition)?.flush()
+        this.#owned.delete(partition)
+      }),
+    )
+  }
+
+  async #segmentWritten(partition: number, end: number): Promise<void> {
+    this.stats.segments++
+    // Lag visibility only: a failed commit (a rebalance under way) is retried by the next segment.
+    if (this.#owned.has(partition)) await this.#source.commit(new Map([[partition, end]])).catch(() => {})
+  }
+}

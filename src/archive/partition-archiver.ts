@@ -1,0 +1,157 @@
+// Archiving one partition of the source topic into segments. The archiver that owns a partition
+// starts at the end of its last durable segment (SegmentStore.nextOffset: the segment store, not
+// the group offset, says where to resume), buffers records into the open segment and cuts it by
+// size, record count or age. A segment's range ends at the batch's nextOffset, which also covers
+// offsets that carried no event (transaction markers, rejected records): every offset is
+// accounted for exactly once. A crash loses only the open segment, which is re-read from Kafka.
+import { checkEvent } from '../core/event.ts'
+import { SegmentBuilder } from './segment-builder.ts'
+import type { SegmentStore } from './segment-store.ts'
+
+export interface ArchiveRecord {
+  offset: number
+  timestamp: number
+  key: Buffer | string | null
+  value: Buffer
+}
+
+/** A partition's records in offset order; nextOffset is where the next batch starts. */
+export interface ArchiveBatch {
+  partition: number
+  records: readonly ArchiveRecord[]
+  nextOffset: number
+}
+
+export interface CutPolicy {
+  maxSegmentBytes: number
+  maxSegmentRecords: number
+  maxSegmentAgeMs: number
+}
+
+/** Returns the parsed event, or the reason the record is not an event. */
+export type RecordCheck = (value: Buffer) => { event: unknown } | { reason: string }
+
+/** The events Strata accepts anywhere: a JSON object with a valid event time. */
+export function eventCheck(timeField: string): RecordCheck {
+  return (value) => {
+    if (value.length === 0) return { reason: 'empty value (tombstone)' }
+    let event: unknown
+    try {
+      event = JSON.parse(value.toString())
+    } catch (error) {
+      return { reason: `not JSON: ${(error as Error).message}` }
+    }
+    const problem = checkEvent(event, { timeField, bytes: value.length })
+    return problem ? { reason: problem.message } : { event }
+  }
+}
+
+export interface Rejection {
+  partition: number
+  record: ArchiveRecord
+  reason: string
+}
+
+export class PartitionArchiver {
+  readonly partition: number
+  #store: SegmentStore
+  #policy: CutPolicy
+  #check: RecordCheck
+  #onReject: (rejection: Rejection) => void
+  #onSegment: (end: number) => Promise<void>
+  #start: number
+  #next: number
+  #builder = new SegmentBuilder()
+  #openedAt: number | undefined
+  // Batches and age cuts of one partition run one after another.
+  #chain: Promise<void> = Promise.resolve()
+
+  constructor(options: {
+    store: SegmentStore
+    partition: number
+    start: number
+    policy: CutPolicy
+    check: RecordCheck
+    onReject: (rejection: Rejection) => void
+    onSegment: (end: number) => Promise<void>
+  }) {
+    this.partition = options.partition
+    this.#store = options.store
+    this.#policy = options.policy
+    this.#check = options.check
+    this.#onReject = options.onReject
+    this.#onSegment = options.onSegment
+    this.#start = options.start
+    this.#next = options.start
+  }
+
+  /** Where the open segment starts: everything before it is durable. */
+  get durableEnd(): number {
+    return this.#start
+  }
+
+  /** The offset after the last one taken in (where the source's next batch starts). */
+  get nextOffset(): number {
+    return this.#next
+  }
+
+  add(batch: ArchiveBatch): Promise<void> {
+    return this.#serial(async () => {
+      for (const record of batch.records) {
+        // A source may deliver again what we already have (a refetch from an older position).
+        if (record.offset < this.#next) continue
+        const checked = this.#check(record.value)
+        if ('reason' in checked) {
+          this.#onReject({ partition: this.partition, record, reason: checked.reason })
+        } else {
+          const key = record.key === null ? null : record.key.toString()
+          this.#builder.add(
+            { offset: record.offset, timestamp: record.timestamp, key, value: record.value },
+            checked.event,
+          )
+        }
+        this.#next = record.offset + 1
+        if (this.#full()) await this.#cut()
+      }
+      this.#next = Math.max(this.#next, batch.nextOffset)
+      this.#openedAt ??= Date.now()
+    })
+  }
+
+  /** Writes the open segment when it is older than the policy allows. */
+  cutIfOld(now: number): Promise<void> {
+    return this.#serial(async () => {
+      if (this.#openedAt !== undefined && now - this.#openedAt >= this.#policy.maxSegmentAgeMs)
+        await this.#cut()
+    })
+  }
+
+  /** Writes whatever the open segment holds (on revoke and on close). */
+  flush(): Promise<void> {
+    return this.#serial(() => this.#cut())
+  }
+
+  #full(): boolean {
+    return (
+      this.#builder.bytes >= this.#policy.maxSegmentBytes ||
+      this.#builder.records >= this.#policy.maxSegmentRecords
+    )
+  }
+
+  async #cut(): Promise<void> {
+    const range = { start: this.#start, end: this.#next }
+    if (range.end === range.start) return
+    const builder = this.#builder
+    await this.#store.writeSegment(this.partition, range, builder.data(), builder.packer())
+    this.#start = range.end
+    this.#builder = new SegmentBuilder()
+    this.#openedAt = undefined
+    await this.#onSegment(range.end)
+  }
+
+  #serial(task: () => Promise<void>): Promise<void> {
+    const run = this.#chain.then(task)
+    this.#chain = run.catch(() => {})
+    return run
+  }
+}

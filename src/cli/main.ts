@@ -2,8 +2,10 @@
 // only when run, so `strata --help` and `strata kafka status` start fast.
 import { Command, CommanderError } from 'commander'
 import { isStrataError } from '../core/errors.ts'
+import { registerBatchCommand } from './commands/batch.ts'
 import { registerKafkaCommands } from './commands/kafka.ts'
 import { registerProduceCommand } from './commands/produce.ts'
+import { registerQueryCommand } from './commands/query.ts'
 
 export function createProgram(): Command {
   const program = new Command('strata')
@@ -13,6 +15,8 @@ export function createProgram(): Command {
 
   registerKafkaCommands(program)
   registerProduceCommand(program)
+  registerBatchCommand(program)
+  registerQueryCommand(program)
   return program
 }
 

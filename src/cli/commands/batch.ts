@@ -1,0 +1,79 @@
+// `strata batch`: one batch recompute now, with a progress bar (events, events/s, ETA).
+import cliProgress from 'cli-progress'
+import type { Command } from 'commander'
+import { type BatchPlan, runBatch } from '../../batch/batch-run.ts'
+import { addCommonOptions, type CommonFlags, resolveContext } from '../context.ts'
+import { positiveInt } from '../options.ts'
+
+interface BatchFlags extends CommonFlags {
+  threads?: number
+  force?: boolean
+}
+
+export function registerBatchCommand(program: Command): void {
+  addCommonOptions(
+    program
+      .command('batch')
+      .description('recompute the batch views from the master dataset now, up to its sealed end'),
+  )
+    .option(
+      '-t, --threads <n>',
+      'worker threads (default: the cores of this machine)',
+      positiveInt('--threads'),
+    )
+    .option('-f, --force', 'recompute every view, even those already current')
+    .action(async (flags: BatchFlags) => {
+      const context = await resolveContext(flags)
+      const store = await context.openStore()
+      const bar = new cliProgress.SingleBar(
+        {
+          format:
+            ' batch |{bar}| {percentage}% | {value}/{total} events | {rate} events/s | ETA {eta_formatted}',
+          hideCursor: true,
+          noTTYOutput: true,
+          notTTYSchedule: 2000,
+          stream: process.stderr,
+        },
+        cliProgress.Presets.shades_classic,
+      )
+      const started = Date.now()
+      let done = 0
+      try {
+        const result = await runBatch({
+          config: context.config,
+          configPath: context.configPath,
+          root: context.masterRoot,
+          store,
+          threads: flags.threads,
+          force: flags.force,
+          onStart: (plan: BatchPlan) => {
+            if (plan.views.length > 0) bar.start(plan.offsets, 0, { rate: 0 })
+          },
+          onProgress: (n) => {
+            done += n
+            const seconds = (Date.now() - started) / 1000
+            bar.update(done, { rate: Math.round(done / Math.max(seconds, 0.001)) })
+          },
+        })
+        bar.stop()
+        const { plan, versions, events, durationMs } = result
+        if (versions.length === 0) {
+          console.log(`batch views are current at horizon [${plan.horizon.join(', ')}]; nothing to do`)
+        }
+        for (const v of versions) {
+          console.log(
+            `${v.view}: version ${v.version}, horizon [${v.horizon.join(', ')}], ${v.groups} groups`,
+          )
+        }
+        if (plan.skipped.length > 0 && versions.length > 0)
+          console.log(`unchanged: ${plan.skipped.join(', ')}`)
+        if (versions.length > 0) {
+          const rate = Math.round(events / Math.max(durationMs / 1000, 0.001))
+          console.log(`${events} events in ${(durationMs / 1000).toFixed(2)} s (${rate} events/s)`)
+        }
+      } finally {
+        bar.stop()
+        await store.close()
+      }
+    })
+}

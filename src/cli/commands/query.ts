@@ -1,0 +1,61 @@
+// `strata query VIEW KEY`: the merged answer for one key, as JSON, read from the store (or from
+// a running server with --url).
+import type { Command } from 'commander'
+import { compileViews } from '../../core/config.ts'
+import { ErrorCodes, invalidInput } from '../../core/errors.ts'
+import { parseTimeBound, queryView } from '../../serving/query.ts'
+import { addCommonOptions, type CommonFlags, resolveContext } from '../context.ts'
+
+interface QueryFlags extends CommonFlags {
+  from?: string
+  to?: string
+  url?: string
+}
+
+export function registerQueryCommand(program: Command): void {
+  addCommonOptions(
+    program
+      .command('query')
+      .description('print the answer of a view for one key, with its batch version, horizon and asOf')
+      .argument('<view>', 'view name, e.g. pageviews_by_url')
+      .argument('<key>', 'the key, e.g. /a'),
+  )
+    .option('--from <time>', 'first window start to include (epoch ms or ISO-8601)')
+    .option('--to <time>', 'end of the time range, exclusive (epoch ms or ISO-8601)')
+    .option(
+      '-u, --url <url>',
+      'ask a running server (e.g. http://127.0.0.1:8080) instead of reading the store',
+    )
+    .action(async (viewName: string, key: string, flags: QueryFlags) => {
+      const from = parseTimeBound(flags.from, 'from')
+      const to = parseTimeBound(flags.to, 'to')
+      if (flags.url) {
+        const url = new URL(`/views/${encodeURIComponent(viewName)}/${encodeURIComponent(key)}`, flags.url)
+        if (from !== undefined) url.searchParams.set('from', String(from))
+        if (to !== undefined) url.searchParams.set('to', String(to))
+        const res = await fetch(url)
+        const body = await res.text()
+        if (!res.ok) {
+          console.error(body)
+          process.exitCode = 1
+          return
+        }
+        console.log(JSON.stringify(JSON.parse(body), null, 2))
+        return
+      }
+      const context = await resolveContext(flags)
+      const view = compileViews(context.config).find((v) => v.name === viewName)
+      if (!view) {
+        const names = context.config.views.map((v) => v.name).join(', ')
+        throw invalidInput(ErrorCodes.UNKNOWN_VIEW, `no view named "${viewName}" (views: ${names})`, {
+          status: 404,
+        })
+      }
+      const store = await context.openStore()
+      try {
+        console.log(JSON.stringify(await queryView(store, view, key, { from, to }), null, 2))
+      } finally {
+        await store.close()
+      }
+    })
+}

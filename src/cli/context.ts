@@ -1,0 +1,72 @@
+// Where a command finds its config, its data and its store. One place, so every command and
+// role agrees: the master dataset under <data>/master/<topic>, the embedded store under
+// <data>/store, unless --store names a PostgreSQL URL.
+import { join, resolve } from 'node:path'
+import type { StrataConfig } from '../core/config.ts'
+import { DEFAULT_CONFIG_FILE, loadConfig } from '../core/config-loader.ts'
+import { ErrorCodes, invalidInput } from '../core/errors.ts'
+import { openLmdbStore } from '../store/lmdb-store.ts'
+import type { Store } from '../store/store.ts'
+
+export const defaultDataDir = '.strata/data'
+
+export interface CommonFlags {
+  config?: string
+  data?: string
+  store?: string
+}
+
+export interface Context {
+  config: StrataConfig
+  configPath: string
+  dataDir: string
+  /** Root of the master dataset of the source topic. */
+  masterRoot: string
+  openStore(): Promise<Store>
+}
+
+export async function resolveContext(flags: CommonFlags): Promise<Context> {
+  const configPath = resolve(flags.config ?? process.env.STRATA_CONFIG ?? DEFAULT_CONFIG_FILE)
+  const config = await loadConfig(configPath)
+  const dataDir = resolve(flags.data ?? process.env.STRATA_DATA ?? defaultDataDir)
+  const storeUrl = flags.store ?? process.env.STRATA_STORE
+  return {
+    config,
+    configPath,
+    dataDir,
+    masterRoot: join(dataDir, 'master', config.source.topic),
+    async openStore() {
+      if (storeUrl === undefined || storeUrl.startsWith('lmdb:') || !storeUrl.includes('://')) {
+        const path = storeUrl?.replace(/^lmdb:(\/\/)?/, '') || join(dataDir, 'store')
+        return openLmdbStore(resolve(path))
+      }
+      throw invalidInput(
+        ErrorCodes.INVALID_ARGUMENT,
+        `unsupported store URL ${redact(storeUrl)}: use a path or lmdb:PATH`,
+        {
+          field: 'store',
+        },
+      )
+    },
+  }
+}
+
+/** A URL fit for messages: no password. */
+export function redact(url: string): string {
+  return url.replace(/\/\/([^:/@]+):[^@/]*@/, '//$1:***@')
+}
+
+export function addCommonOptions<T extends { option: (flags: string, description: string) => T }>(
+  command: T,
+): T {
+  return command
+    .option('-c, --config <file>', `view definitions (env STRATA_CONFIG; default ./${DEFAULT_CONFIG_FILE})`)
+    .option(
+      '-d, --data <dir>',
+      `data folder: master dataset and embedded store (env STRATA_DATA; default ./${defaultDataDir})`,
+    )
+    .option(
+      '-s, --store <url>',
+      'store: a folder for the embedded LMDB store (env STRATA_STORE; default <data>/store)',
+    )
+}

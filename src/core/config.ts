@@ -30,7 +30,7 @@ export interface StrataConfig {
 
 export interface ConfigInput {
   source: Partial<SourceConfig> & { topic: string }
-  views: Array<View<any, any, any>>
+  views: ReadonlyArray<View<any, any, any>>
 }
 
 export const sourceDefaults: Omit<SourceConfig, 'topic'> = { partitions: 6, replicationFactor: 1, time: 'ts' }

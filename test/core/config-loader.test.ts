@@ -1,0 +1,58 @@
+import assert from 'node:assert/strict'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { test } from 'node:test'
+import { pathToFileURL } from 'node:url'
+import { loadConfig } from '../../src/core/config-loader.ts'
+
+const strata = pathToFileURL(join(import.meta.dirname, '../../src/index.ts')).href
+
+test('loadConfig: the example config loads, with the three views of DESIGN.md', async () => {
+  const config = await loadConfig(join(import.meta.dirname, '../../examples/pageviews/strata.config.ts'))
+  assert.deepEqual(config.source, { topic: 'events', partitions: 6, replicationFactor: 1, time: 'ts' })
+  assert.deepEqual(
+    config.views.map((v) => [v.name, v.timeWindow?.size ?? null, v.monoid?.definition.name]),
+    [
+      ['pageviews_by_url', 3_600_000, 'count'],
+      ['unique_users_by_url', 86_400_000, 'distinctCount'],
+      ['top_urls', null, 'topK'],
+    ],
+  )
+})
+
+test('loadConfig: validates a plain default export, and reports bad files as INVALID_CONFIG', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'strata-config-'))
+  t.after(() => rm(dir, { recursive: true, force: true }))
+  const write = async (name: string, text: string) => {
+    await writeFile(join(dir, name), text)
+    return join(dir, name)
+  }
+
+  const plain = await write(
+    'plain.ts',
+    `import { count, view } from '${strata}'\n` +
+      `const source: { topic: string } = { topic: 'clicks' }\n` +
+      `export default { source, views: [view('n').key(() => 'all').aggregate(count())] }\n`,
+  )
+  const config = await loadConfig(plain)
+  assert.equal(config.source.topic, 'clicks')
+  assert.equal(config.source.partitions, 6)
+
+  const bad = await write('bad.ts', `export default { source: { topic: 'x', partitions: -1 }, views: [] }\n`)
+  await assert.rejects(loadConfig(bad), { code: 'STRATA_ERR_INVALID_CONFIG', field: 'source.partitions' })
+
+  const broken = await write('broken.ts', `export default {{\n`)
+  await assert.rejects(loadConfig(broken), { code: 'STRATA_ERR_INVALID_CONFIG', message: /failed to load/ })
+
+  const badView = await write('bad-view.ts', `import { tumbling } from '${strata}'\ntumbling('1x')\n`)
+  await assert.rejects(loadConfig(badView), { code: 'STRATA_ERR_INVALID_VIEW' })
+
+  const empty = await write('empty.ts', `export const x = 1\n`)
+  await assert.rejects(loadConfig(empty), { code: 'STRATA_ERR_INVALID_CONFIG', message: /no default export/ })
+
+  await assert.rejects(loadConfig(join(dir, 'missing.ts')), {
+    code: 'STRATA_ERR_INVALID_CONFIG',
+    message: /not found/,
+  })
+})

@@ -2,10 +2,12 @@
 import cliProgress from 'cli-progress'
 import type { Command } from 'commander'
 import { type BatchPlan, runBatch } from '../../batch/batch-run.ts'
+import { createKafkaPublisher, type KafkaPublisher } from '../../batch/kafka-publisher.ts'
 import { addCommonOptions, type CommonFlags, resolveContext } from '../context.ts'
 import { positiveInt } from '../options.ts'
 
 interface BatchFlags extends CommonFlags {
+  brokers?: string
   threads?: number
   force?: boolean
 }
@@ -22,9 +24,15 @@ export function registerBatchCommand(program: Command): void {
       positiveInt('--threads'),
     )
     .option('-f, --force', 'recompute every view, even those already current')
+    .option(
+      '-b, --brokers <list>',
+      'publish completions and results to Kafka (env STRATA_BROKERS; without it nothing is published)',
+    )
     .action(async (flags: BatchFlags) => {
       const context = await resolveContext(flags)
       const store = await context.openStore()
+      const brokers = flags.brokers ?? process.env.STRATA_BROKERS
+      const publisher: KafkaPublisher | undefined = brokers ? createKafkaPublisher({ brokers }) : undefined
       const bar = new cliProgress.SingleBar(
         {
           format:
@@ -46,6 +54,7 @@ export function registerBatchCommand(program: Command): void {
           store,
           threads: flags.threads,
           force: flags.force,
+          publisher,
           onStart: (plan: BatchPlan) => {
             if (plan.views.length > 0) bar.start(plan.offsets, 0, { rate: 0 })
           },
@@ -73,6 +82,7 @@ export function registerBatchCommand(program: Command): void {
         }
       } finally {
         bar.stop()
+        await publisher?.close()
         await store.close()
       }
     })

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, rm, utimes, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
@@ -55,4 +55,24 @@ test('loadConfig: validates a plain default export, and reports bad files as INV
     code: 'STRATA_ERR_INVALID_CONFIG',
     message: /not found/,
   })
+})
+
+test('loadConfig: { reload: true } sees an edited config; the plain import cache does not', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'strata-config-'))
+  t.after(() => rm(dir, { recursive: true, force: true }))
+  const file = join(dir, 'strata.config.ts')
+  const write = async (topic: string, mtime: number) => {
+    await writeFile(
+      file,
+      `import { count, view } from '${strata}'\n` +
+        `export default { source: { topic: '${topic}' }, views: [view('n').key(() => 'all').aggregate(count())] }\n`,
+    )
+    await utimes(file, mtime, mtime)
+  }
+  await write('first', 1_000_000)
+  assert.equal((await loadConfig(file)).source.topic, 'first')
+  assert.equal((await loadConfig(file, { reload: true })).source.topic, 'first')
+  await write('second', 2_000_000)
+  assert.equal((await loadConfig(file)).source.topic, 'first')
+  assert.equal((await loadConfig(file, { reload: true })).source.topic, 'second')
 })

@@ -25,3 +25,16 @@ export { type TopKOptions, type TopKResult, topK } from './core/monoids/top-k.ts
 export { isView, View, view } from './core/view.ts'
 export { ViewTable } from './core/view-table.ts'
 export { GLOBAL_WINDOW_START, hopping, tumbling, type Window, windowStarts } from './core/window.ts'
+export {
+  createIngest,
+  type EventSink,
+  type Ingest,
+  type IngestResult,
+  type Position,
+} from './ingest/ingest.ts'
+export { createKafkaSink } from './ingest/kafka-sink.ts'
+// Ingest: the SDK call and the pieces behind POST /events and `strata produce` (src/ingest).
+export { createEventProducer, type EventProducer, type EventProducerOptions } from './ingest/sdk.ts'
+
+// Serving (src/serving).
+export { createServer, type ServerOptions } from './serving/server.ts'

@@ -58,3 +58,24 @@ test('a batch with a bad line writes nothing to Kafka', async (t) => {
     ['after'],
   )
 })
+
+test('the SDK call validates, writes and reports positions', async (t) => {
+  const { createEventProducer } = await import('../../src/ingest/sdk.ts')
+  const topic = await freshTopic(t, 2)
+  const producer = createEventProducer({ brokers, topic, keyField: 'user' })
+  t.after(() => producer.close())
+  const result = await producer.send([
+    { user: 'u1', ts: 1764000000000 },
+    { user: 'u2', ts: '2025-11-24T16:00:00Z' },
+  ])
+  assert.deepEqual(
+    result.records.map((r) => r.partition),
+    [partitionForKey('u1', 2), partitionForKey('u2', 2)],
+  )
+  await assert.rejects(producer.send({ user: 'u3' } as never), { code: 'STRATA_ERR_INVALID_EVENT_TIME' })
+  const all = [
+    ...(await readPartition({ brokers, topic, partition: 0 })),
+    ...(await readPartition({ brokers, topic, partition: 1 })),
+  ]
+  assert.deepEqual(all.map((r) => JSON.parse(r.value.toString()).user).sort(), ['u1', 'u2'])
+})

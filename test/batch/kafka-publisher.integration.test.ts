@@ -20,7 +20,7 @@ test('a committed version is announced with its horizon, and its groups land in 
   })
   const hits = compileView(
     view('hits')
-      .key((e: { url: string }) => e.url)
+      .key((e) => e.url)
       .window(tumbling('1h'))
       .aggregate(count()),
   )

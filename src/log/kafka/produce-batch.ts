@@ -82,19 +82,76 @@ export function prepareRecords(
   })
 }
 
-/** Cuts records into runs of at most `maxBytes` (a single larger record is a run of its own). */
-export function chunkRecords(records: PreparedRecord[], maxBytes: number): PreparedRecord[][] {
+export interface RequestLimits {
+  /** Largest produce request we build (bytes before compression). */
+  maxRequestBytes: number
+  /** Largest record batch, i.e. one partition's share of a request: the broker refuses a batch
+   * over `message.max.bytes` (1 MiB by default). */
+  maxBatchBytes: number
+}
+
+type Sized = Pick<PreparedRecord, 'topic' | 'partition' | 'bytes'>
+
+/** Tracks how full a produce request is, in total and per partition. (Hot path: no string keys.) */
+export class RequestBudget {
+  #limits: RequestLimits
+  #total = 0
+  #batches = new Map<string, number[]>() // topic → bytes by partition
+
+  constructor(limits: RequestLimits) {
+    this.#limits = limits
+  }
+
+  get empty(): boolean {
+    return this.#total === 0
+  }
+
+  /** Whether these records can join the request without breaking a limit. */
+  fits(records: readonly Sized[]): boolean {
+    if (records.length === 1) return this.#fitsOne(records[0]!)
+    const scratch = new RequestBudget(this.#limits)
+    scratch.#total = this.#total
+    for (const [topic, batches] of this.#batches) scratch.#batches.set(topic, [...batches])
+    for (const record of records) {
+      if (!scratch.#fitsOne(record)) return false
+      scratch.#addOne(record)
+    }
+    return true
+  }
+
+  add(records: readonly Sized[]): void {
+    for (const record of records) this.#addOne(record)
+  }
+
+  #fitsOne({ topic, partition, bytes }: Sized): boolean {
+    const batch = (this.#batches.get(topic)?.[partition] ?? 0) + bytes
+    return this.#total + bytes <= this.#limits.maxRequestBytes && batch <= this.#limits.maxBatchBytes
+  }
+
+  #addOne({ topic, partition, bytes }: Sized): void {
+    let batches = this.#batches.get(topic)
+    if (!batches) {
+      batches = []
+      this.#batches.set(topic, batches)
+    }
+    batches[partition] = (batches[partition] ?? 0) + bytes
+    this.#total += bytes
+  }
+}
+
+/** Cuts records into runs that each fit one request (a single oversized record is a run of its own). */
+export function chunkRecords(records: PreparedRecord[], limits: RequestLimits): PreparedRecord[][] {
   const chunks: PreparedRecord[][] = []
   let current: PreparedRecord[] = []
-  let size = 0
+  let budget = new RequestBudget(limits)
   for (const record of records) {
-    if (current.length > 0 && size + record.bytes > maxBytes) {
+    if (!budget.empty && !budget.fits([record])) {
       chunks.push(current)
       current = []
-      size = 0
+      budget = new RequestBudget(limits)
     }
     current.push(record)
-    size += record.bytes
+    budget.add([record])
   }
   if (current.length > 0) chunks.push(current)
   return chunks
@@ -110,16 +167,20 @@ export function positionsFromBaseOffsets(
   records: readonly Pick<PreparedRecord, 'topic' | 'partition'>[],
   baseOffsets: ReadonlyMap<string, number>,
 ): RecordPosition[] {
-  const next = new Map<string, number>()
+  // topic → next offset by partition, seeded from the base offsets on first use
+  const next = new Map<string, number[]>()
   return records.map(({ topic, partition }) => {
-    const id = `${topic}:${partition}`
-    const base = baseOffsets.get(id)
-    if (base === undefined || base < 0) {
-      throw new StrataError(ErrorCodes.KAFKA, `The produce response has no offset for ${id}`)
+    let offsets = next.get(topic)
+    if (!offsets) {
+      offsets = []
+      next.set(topic, offsets)
     }
-    const index = next.get(id) ?? 0
-    next.set(id, index + 1)
-    return { partition, offset: base + index }
+    const offset = offsets[partition] ?? baseOffsets.get(`${topic}:${partition}`)
+    if (offset === undefined || offset < 0) {
+      throw new StrataError(ErrorCodes.KAFKA, `The produce response has no offset for ${topic}:${partition}`)
+    }
+    offsets[partition] = offset + 1
+    return { partition, offset }
   })
 }
 

@@ -2,7 +2,7 @@
 // and for each record the partition and offset it was written at.
 //
 // One produce request in flight at a time; `send()` calls made meanwhile queue up and go out
-// merged into the next request (up to `maxRequestBytes`). Under load this batches by itself, with
+// merged into the next request (within `maxRequestBytes`, and `maxBatchBytes` per partition). Under load this batches by itself, with
 // no linger delay when idle, and it keeps records in call order per partition, which an
 // idempotent producer needs: with several requests in flight a retried one can land behind a
 // later one, and platformatic then resets the producer id, losing the broker's de-duplication.
@@ -27,6 +27,8 @@ import {
   positionsFromBaseOffsets,
   prepareRecords,
   type RecordPosition,
+  RequestBudget,
+  type RequestLimits,
 } from './produce-batch.ts'
 
 export type { ProducerRecord, RecordPosition } from './produce-batch.ts'
@@ -35,11 +37,13 @@ export type Compression = 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd'
 
 export interface ProducerOptions extends KafkaClientOptions {
   compression?: Compression
-  /**
-   * Largest request we build, in bytes before compression. The broker rejects a record batch
-   * over `message.max.bytes` (1 MiB by default), so stay under it when not compressing.
-   */
+  /** Largest produce request we build, bytes before compression (default 8 MiB). */
   maxRequestBytes?: number
+  /**
+   * Largest share of one partition in a request (default 900 KiB): the broker refuses a record
+   * batch over its `message.max.bytes`, 1 MiB by default.
+   */
+  maxBatchBytes?: number
 }
 
 export interface KafkaProducer {
@@ -53,7 +57,6 @@ export interface KafkaProducer {
 
 interface QueuedChunk {
   records: PreparedRecord[]
-  bytes: number
   settle: (error: unknown, positions?: RecordPosition[]) => void
 }
 
@@ -64,7 +67,10 @@ export function createProducer(options: ProducerOptions): KafkaProducer {
     compression: options.compression ?? 'none',
     retries: options.retries ?? 10,
   })
-  const maxRequestBytes = options.maxRequestBytes ?? 900 * 1024
+  const limits: RequestLimits = {
+    maxRequestBytes: options.maxRequestBytes ?? 8 * 1024 * 1024,
+    maxBatchBytes: options.maxBatchBytes ?? 900 * 1024,
+  }
   const sticky = new StickyRoundRobin()
   const queue: QueuedChunk[] = []
   let flushing: Promise<void> | undefined
@@ -85,14 +91,15 @@ export function createProducer(options: ProducerOptions): KafkaProducer {
     }
   }
 
-  // Takes queued chunks (from any calls and topics) up to maxRequestBytes and sends them as one
-  // request; loops until the queue is empty.
+  // Takes queued chunks (from any calls and topics) while they fit one request and sends them as
+  // one; loops until the queue is empty.
   async function flush(): Promise<void> {
     while (queue.length > 0) {
       const taken: QueuedChunk[] = [queue.shift()!]
-      let bytes = taken[0]!.bytes
-      while (queue.length > 0 && bytes + queue[0]!.bytes <= maxRequestBytes) {
-        bytes += queue[0]!.bytes
+      const budget = new RequestBudget(limits)
+      budget.add(taken[0]!.records)
+      while (queue.length > 0 && budget.fits(queue[0]!.records)) {
+        budget.add(queue[0]!.records)
         taken.push(queue.shift()!)
       }
       const records = taken.flatMap((chunk) => chunk.records)
@@ -137,16 +144,14 @@ export function createProducer(options: ProducerOptions): KafkaProducer {
       if (records.length === 0) return []
       const partitions = await partitionsFor(topic)
       const prepared = prepareRecords(topic, records, partitions, sticky.nextPartition(topic, partitions))
-      const chunks = chunkRecords(prepared, maxRequestBytes)
+      const chunks = chunkRecords(prepared, limits)
       const written: RecordPosition[][] = []
       // Chunks of one call are queued together, so they go out in order, back to back.
       const settled = chunks.map(
         (records) =>
           new Promise<RecordPosition[]>((resolve, reject) => {
-            const bytes = records.reduce((sum, r) => sum + r.bytes, 0)
             enqueue({
               records,
-              bytes,
               settle: (error, positions) => (error ? reject(error) : resolve(positions!)),
             })
           }),

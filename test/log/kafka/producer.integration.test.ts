@@ -109,7 +109,7 @@ test('keyless records of one send stay together, in order, in one partition', as
 test('a send larger than one request is split and still reports exact offsets', async (t) => {
   const admin = testAdmin(t)
   const topic = await createTestTopic(t, admin, 2)
-  const producer = createProducer({ brokers, maxRequestBytes: 16 * 1024 })
+  const producer = createProducer({ brokers, maxRequestBytes: 16 * 1024, maxBatchBytes: 6 * 1024 })
   defer(t, () => producer.close())
 
   const records = Array.from({ length: 300 }, (_, i) => ({

@@ -215,3 +215,45 @@ test('two members share the partitions, and one leaving hands its partitions ove
     assert.equal(store.get(partition), end)
   }
 })
+
+// Java's pattern: flush and commit in onRevoke. It runs before this member rejoins, while its
+// generation is still current, so the commit must be accepted.
+test('a commit made inside onRevoke is accepted and visible to the group', async (t) => {
+  const admin = testAdmin(t)
+  const topic = await createTestTopic(t, admin, 2)
+  const groupId = testGroup(t, admin)
+  await produceNumbered(topic, 100, 50)
+  let a: KafkaConsumer | undefined
+  const committedInRevoke: PartitionOffset[][] = []
+  const errors: unknown[] = []
+  let received = 0
+  a = createConsumer({
+    brokers,
+    groupId,
+    topics: [topic],
+    ...fastGroup,
+    onBatch: (batch) => {
+      received += batch.records.length
+    },
+    onRevoke: async (partitions) => {
+      try {
+        await a!.commit(partitions)
+        committedInRevoke.push(partitions)
+      } catch (error) {
+        errors.push(error)
+      }
+    },
+  })
+  defer(t, () => a!.close())
+  await a.start()
+  await waitFor(() => received >= 100, 'a reads everything')
+
+  const b = createConsumer({ brokers, groupId, topics: [topic], ...fastGroup, onBatch: () => {} })
+  defer(t, () => b.close())
+  await b.start()
+  await waitFor(() => committedInRevoke.length > 0 || errors.length > 0, 'a revokes')
+  assert.deepEqual(errors, [])
+  const latest = new Map((await admin.listOffsets(topic)).map((p) => [p.partition, p.latest]))
+  assert.deepEqual(committedInRevoke[0]!.map((p) => [p.partition, p.offset]).sort(), [...latest].sort())
+  assert.deepEqual(await admin.committedOffsets(groupId, topic), latest)
+})

@@ -1,6 +1,6 @@
 // The example that the demo (`strata start --demo`), the docs and the checks share.
 // Events look like { "type": "page_view", "url": "/a", "user": "u42", "ts": 1767225600000 }.
-import { count, defineConfig, distinctCount, topK, tumbling, view } from '../../src/index.ts'
+import { count, defineConfig, distinctCount, topK, tumbling, view } from '../../src/config.ts'
 
 export default defineConfig({
   source: { topic: 'events', partitions: 6, replicationFactor: 1, time: 'ts' },

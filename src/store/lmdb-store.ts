@@ -5,6 +5,7 @@
 //   ['served', view]                      → BatchViewMeta of the served version
 //   ['next', view]                        → next version number to stage
 //   ['staged', view, version]             → true while a version is staged but not served
+//   ['retired', view, version]            → true for a replaced version whose entries are being dropped
 //   ['b', view, version, key, window]     → encoded monoid state
 //   ['history', completedAt, view]        → BatchViewMeta of a completed run
 import { open, type RootDatabase } from 'lmdb'
@@ -22,14 +23,18 @@ export async function openLmdbStore(path: string): Promise<Store> {
   } catch (cause) {
     throw new StrataError(ErrorCodes.STORE, `cannot open the LMDB store at ${path}`, { cause })
   }
-  await dropStaged(db)
-  return new LmdbStore(db)
+  await dropMarked(db, 'staged')
+  const store = new LmdbStore(db)
+  store.dropRetired()
+  return store
 }
 
-// Versions staged by a run that never flipped (it crashed, or was aborted) are garbage.
-async function dropStaged(db: RootDatabase<unknown, Key>): Promise<void> {
-  const staged = [...db.getKeys({ start: ['staged'], end: ['staged', '\uffff'] })]
-  for (const key of staged) {
+// Versions staged by a run that never flipped (it crashed, or was aborted) are garbage, and so
+// are versions retired by a flip (dropped in the background after it, so a batch run does not
+// wait for the deletes; a crash mid-way leaves the marker, and the next open finishes the job).
+async function dropMarked(db: RootDatabase<unknown, Key>, marker: 'staged' | 'retired'): Promise<void> {
+  const marked = [...db.getKeys({ start: [marker], end: [marker, '\uffff'] })]
+  for (const key of marked) {
     const [, view, version] = key as [string, string, number]
     await dropVersion(db, view, version)
     await db.remove(key as Key)
@@ -59,6 +64,7 @@ async function dropVersion(db: RootDatabase<unknown, Key>, view: string, version
 
 class LmdbStore implements Store {
   #db: RootDatabase<unknown, Key>
+  #background: Promise<void> = Promise.resolve()
 
   constructor(db: RootDatabase<unknown, Key>) {
     this.#db = db
@@ -74,8 +80,13 @@ class LmdbStore implements Store {
     return this.#db.get(['served', view]) as BatchViewMeta | undefined
   }
 
+  dropRetired(): void {
+    this.#background = this.#background.then(() => dropMarked(this.#db, 'retired')).catch(() => undefined)
+  }
+
   async stageBatch(view: string): Promise<BatchStage> {
     const db = this.#db
+    const dropRetired = () => this.dropRetired()
     const version = await db.transaction(() => {
       const next = (db.get(['next', view]) as number | undefined) ?? 1
       db.put(['next', view], next + 1)
@@ -102,9 +113,10 @@ class LmdbStore implements Store {
           db.put(['served', view], served)
           db.remove(['staged', view, version])
           db.put(['history', served.completedAt, view], served)
+          if (before) db.put(['retired', view, before.version], true)
           return before
         })
-        if (previous) await dropVersion(db, view, previous.version)
+        if (previous) dropRetired()
         await trimHistory(db)
         return served
       },
@@ -151,6 +163,7 @@ class LmdbStore implements Store {
   }
 
   async close(): Promise<void> {
+    await this.#background
     await this.#db.close()
   }
 }

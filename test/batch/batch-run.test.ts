@@ -14,7 +14,7 @@ import { loadConfig } from '../../src/core/config-loader.ts'
 import { openLmdbStore } from '../../src/store/lmdb-store.ts'
 
 const HOUR = 3_600_000
-const index = pathToFileURL(join(import.meta.dirname, '../../src/index.ts')).href
+const index = pathToFileURL(join(import.meta.dirname, '../../src/config.ts')).href
 
 function configSource(filterType: string): string {
   return `import { count, defineConfig, distinctCount, topK, tumbling, view } from '${index}'

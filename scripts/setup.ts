@@ -21,7 +21,9 @@ export async function setup(): Promise<void> {
     .map(([name]) => name)
   if (missing.length > 0) {
     if (process.getuid?.() !== 0) {
-      throw new Error(`missing Debian packages: ${missing.join(', ')}; run: sudo apt-get install -y ${missing.join(' ')}`)
+      throw new Error(
+        `missing Debian packages: ${missing.join(', ')}; run: sudo apt-get install -y ${missing.join(' ')}`,
+      )
     }
     console.log(`setup: installing ${missing.join(', ')} with apt-get`)
     const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }

@@ -1,7 +1,8 @@
 // The whole test suite, as CI runs it (`npm test`): installs what is missing (scripts/setup.ts),
 // starts the one-node Apache Kafka cluster the integration tests use (unless one is already
 // up), runs every test file with node:test, and stops the cluster it started. Tests that need
-// three brokers start and stop that cluster themselves.
+// three brokers start and stop that cluster themselves. With STRATA_TEST_BROKERS set, the tests
+// use that cluster instead and none is started. `npm test -- test/x.test.ts` runs some files.
 import { spawn } from 'node:child_process'
 import { globSync } from 'node:fs'
 import { clusterStatus, startCluster, stopCluster } from '../src/kafka-cluster/index.ts'
@@ -10,8 +11,10 @@ import { setup } from './setup.ts'
 const only = process.argv.slice(2)
 await setup()
 
-const wasRunning = (await clusterStatus({ nodes: 1 })).answering
-const cluster = await startCluster({ nodes: 1, log: (line: string) => console.log(`kafka: ${line}`) })
+const given = process.env.STRATA_TEST_BROKERS
+const wasRunning = given !== undefined || (await clusterStatus({ nodes: 1 })).answering
+const bootstrap =
+  given ?? (await startCluster({ nodes: 1, log: (line: string) => console.log(`kafka: ${line}`) })).bootstrap
 let stopping = false
 async function stop(): Promise<void> {
   if (stopping || wasRunning) return
@@ -30,7 +33,7 @@ const child = spawn(
   ['--test', '--test-reporter=spec', '--test-concurrency=2', '--test-timeout=600000', ...files],
   {
     stdio: 'inherit',
-    env: { ...process.env, STRATA_TEST_BROKERS: cluster.bootstrap },
+    env: { ...process.env, STRATA_TEST_BROKERS: bootstrap },
   },
 )
 const code: number = await new Promise((resolve) => child.on('exit', (status) => resolve(status ?? 1)))

@@ -1,0 +1,212 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { ErrorCodes, StrataError } from '../../../src/core/errors.ts'
+import { FetchLoop } from '../../../src/log/kafka/fetch-loop.ts'
+import type { Fetcher, FetchPosition } from '../../../src/log/kafka/fetcher.ts'
+import type { PartitionBatch } from '../../../src/log/kafka/records.ts'
+
+// A log in memory: partition p holds records at offsets 0..ends[p]-1; each fetch returns up to
+// `perFetch` records per partition. `gate` lets a test hold fetch answers back.
+function fakeFetcher(ends: number[], perFetch = 5) {
+  const fetched: FetchPosition[][] = []
+  let gate: Promise<void> = Promise.resolve()
+  const fetcher: Fetcher = {
+    async fetch(positions) {
+      fetched.push(positions.map((p) => ({ ...p })))
+      await gate
+      await new Promise((resolve) => setImmediate(resolve))
+      return positions.map(({ topic, partition, offset }): PartitionBatch => {
+        const end = Math.min(ends[partition]!, offset + perFetch)
+        const records = []
+        for (let o = offset; o < end; o++) {
+          records.push({
+            topic,
+            partition,
+            offset: o,
+            key: null,
+            value: Buffer.from(`${partition}:${o}`),
+            timestamp: 0,
+            headers: {},
+          })
+        }
+        return {
+          topic,
+          partition,
+          records,
+          nextOffset: Math.max(offset, end),
+          highWatermark: ends[partition]!,
+        }
+      })
+    },
+    refresh() {},
+    async close() {},
+  }
+  return {
+    fetcher,
+    fetched,
+    hold() {
+      let release!: () => void
+      gate = new Promise((resolve) => {
+        release = resolve
+      })
+      return release
+    },
+  }
+}
+
+async function until(ready: () => boolean): Promise<void> {
+  while (!ready()) await new Promise((resolve) => setImmediate(resolve))
+}
+
+test('delivers every record once, in order, from the assigned offsets', async () => {
+  const { fetcher } = fakeFetcher([23, 7])
+  const seen: string[] = []
+  const loop = new FetchLoop(
+    fetcher,
+    (b) => void seen.push(...b.records.map((r) => `${r.partition}:${r.offset}`)),
+    assert.fail,
+    {},
+  )
+  loop.assign([
+    { topic: 't', partition: 0, offset: 3 },
+    { topic: 't', partition: 1, offset: 0 },
+  ])
+  await until(() => seen.length === 20 + 7)
+  assert.deepEqual(
+    seen.filter((s) => s.startsWith('0:')),
+    Array.from({ length: 20 }, (_, i) => `0:${i + 3}`),
+  )
+  assert.deepEqual(
+    seen.filter((s) => s.startsWith('1:')),
+    Array.from({ length: 7 }, (_, i) => `1:${i}`),
+  )
+  assert.deepEqual(loop.positions(), [
+    { topic: 't', partition: 0, offset: 23 },
+    { topic: 't', partition: 1, offset: 7 },
+  ])
+  await loop.stop()
+})
+
+test('pause waits for the batch in hand and reports the offset after it', async () => {
+  const { fetcher, fetched } = fakeFetcher([100])
+  let finishBatch!: () => void
+  let inHandler = 0
+  const loop = new FetchLoop(
+    fetcher,
+    () => {
+      inHandler++
+      return new Promise<void>((resolve) => {
+        finishBatch = resolve
+      })
+    },
+    assert.fail,
+    {},
+  )
+  loop.assign([{ topic: 't', partition: 0, offset: 10 }])
+  await until(() => inHandler === 1)
+  let paused: { offset: number }[] | undefined
+  const pausing = loop.pause().then((positions) => {
+    paused = positions
+  })
+  await new Promise((resolve) => setImmediate(resolve))
+  assert.equal(paused, undefined, 'pause must wait for the batch being handled')
+  finishBatch()
+  await pausing
+  assert.deepEqual(paused, [{ topic: 't', partition: 0, offset: 15 }])
+  await new Promise((resolve) => setTimeout(resolve, 10))
+  assert.equal(inHandler, 1, 'nothing is delivered after pause, though a fetch was already in flight')
+  await loop.stop()
+})
+
+test('an answer fetched before a reassignment is dropped; delivery restarts at the new offset', async () => {
+  const log = fakeFetcher([50])
+  const seen: number[] = []
+  const loop = new FetchLoop(
+    log.fetcher,
+    (b) => void seen.push(...b.records.map((r) => r.offset)),
+    assert.fail,
+    {},
+  )
+  const release = log.hold()
+  loop.assign([{ topic: 't', partition: 0, offset: 0 }])
+  await until(() => log.fetched.length === 1)
+  // While the first fetch (from 0) is still unanswered, the partition is reassigned at 40.
+  await loop.pause()
+  loop.clear()
+  loop.assign([{ topic: 't', partition: 0, offset: 40 }])
+  release()
+  await until(() => seen.length === 10)
+  assert.deepEqual(
+    seen,
+    Array.from({ length: 10 }, (_, i) => 40 + i),
+  )
+  await loop.stop()
+})
+
+test('a failing handler stops the loop and reports a fatal error', async () => {
+  const { fetcher } = fakeFetcher([10])
+  const errors: StrataError[] = []
+  const loop = new FetchLoop(
+    fetcher,
+    () => {
+      throw new Error('boom')
+    },
+    (error) => errors.push(error),
+    {},
+  )
+  loop.assign([{ topic: 't', partition: 0, offset: 0 }])
+  await until(() => errors.length === 1)
+  assert.equal(errors[0]!.code, ErrorCodes.INTERNAL)
+  assert.equal((errors[0]!.cause as Error).message, 'boom')
+  assert.deepEqual(
+    loop.positions(),
+    [{ topic: 't', partition: 0, offset: 0 }],
+    'the failed batch is not counted',
+  )
+})
+
+test('retriable fetch errors are retried; others are fatal', async () => {
+  let calls = 0
+  const errors: StrataError[] = []
+  const seen: number[] = []
+  const flaky: Fetcher = {
+    async fetch(positions) {
+      calls++
+      if (calls <= 2) throw new StrataError(ErrorCodes.KAFKA_UNAVAILABLE, 'election', { retriable: true })
+      if (calls === 3) {
+        return [
+          {
+            topic: 't',
+            partition: 0,
+            records: [
+              {
+                topic: 't',
+                partition: 0,
+                offset: positions[0]!.offset,
+                key: null,
+                value: Buffer.alloc(0),
+                timestamp: 0,
+                headers: {},
+              },
+            ],
+            nextOffset: positions[0]!.offset + 1,
+            highWatermark: 1,
+          },
+        ]
+      }
+      throw new StrataError(ErrorCodes.KAFKA, 'offset out of range')
+    },
+    refresh() {},
+    async close() {},
+  }
+  const loop = new FetchLoop(
+    flaky,
+    (b) => void seen.push(...b.records.map((r) => r.offset)),
+    (e) => errors.push(e),
+    {},
+  )
+  loop.assign([{ topic: 't', partition: 0, offset: 0 }])
+  await until(() => errors.length === 1)
+  assert.deepEqual(seen, [0])
+  assert.equal(errors[0]!.message, 'offset out of range')
+})

@@ -1,7 +1,7 @@
 // The Kafka log: the only place Strata touches a Kafka client (@platformatic/kafka today), so the
-// choice stays cheap to change (docs/decisions/0001-kafka-client.md).
+// choice stays cheap to change (docs/decisions/0001-kafka-client.md). Exports sorted by file.
 
-// Clients
+// Topics, offsets and groups
 export {
   createAdmin,
   type GroupDescription,
@@ -10,18 +10,15 @@ export {
   type TopicDescription,
   type TopicSpec,
 } from './admin.ts'
-// Options and errors shared by the clients
+// Options every client takes
 export { type KafkaClientOptions, parseBrokers } from './client-options.ts'
-// Consuming in a group, offsets owned by the caller
-export {
-  type ConsumerOptions,
-  createConsumer,
-  type GroupInfo,
-  type KafkaConsumer,
-} from './consumer.ts'
+// A consumer-group member whose offsets the caller owns
+export { type ConsumerOptions, createConsumer, type GroupInfo, type KafkaConsumer } from './consumer.ts'
+// Reading a partition without a group (replay, checks, tests)
 export { createPartitionReader, type PartitionReader, readPartition } from './partition-reader.ts'
 // Partitioning, byte-exact with Kafka's Java producer
 export { murmur2, partitionForKey, StickyRoundRobin, toPositive } from './partitioner.ts'
+// The idempotent producer with per-record offsets
 export {
   type Compression,
   createProducer,
@@ -30,6 +27,7 @@ export {
   type ProducerRecord,
   type RecordPosition,
 } from './producer.ts'
-// Reading without a group (replay, checks, tests)
+// What consumers and readers deliver
 export type { ConsumedRecord, PartitionBatch } from './records.ts'
+// Partitions and offsets in callbacks and commits
 export type { PartitionOffset, StartOffsets, TopicPartition } from './start-offsets.ts'

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
 import { test } from 'node:test'
 import {
   type ConsumedRecord,
@@ -256,4 +257,35 @@ test('a commit made inside onRevoke is accepted and visible to the group', async
   const latest = new Map((await admin.listOffsets(topic)).map((p) => [p.partition, p.latest]))
   assert.deepEqual(committedInRevoke[0]!.map((p) => [p.partition, p.offset]).sort(), [...latest].sort())
   assert.deepEqual(await admin.committedOffsets(groupId, topic), latest)
+})
+
+test('when a member dies without leaving, the survivor gets its partitions after the session timeout', async (t) => {
+  const admin = testAdmin(t)
+  const topic = await createTestTopic(t, admin, 4)
+  const groupId = testGroup(t, admin)
+  const survivor = createConsumer({ brokers, groupId, topics: [topic], ...fastGroup, onBatch: () => {} })
+  defer(t, () => survivor.close())
+  await survivor.start()
+
+  const child = spawn(
+    process.execPath,
+    [new URL('./member-process.fixture.ts', import.meta.url).pathname, brokers, groupId, topic],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  )
+  defer(t, () => child.kill('SIGKILL'))
+  let output = ''
+  child.stdout.on('data', (chunk) => {
+    output += chunk
+  })
+  await waitFor(() => output.includes('assigned') && survivor.assignment().length === 2, 'the child joins')
+
+  child.kill('SIGKILL')
+  await waitFor(() => survivor.assignment().length === 4, 'the survivor owns every partition again')
+  assert.deepEqual(
+    survivor
+      .assignment()
+      .map((p) => p.partition)
+      .sort(),
+    [0, 1, 2, 3],
+  )
 })

@@ -26,6 +26,7 @@ export const ErrorCodes = {
   SEGMENT_CONFLICT: 'STRATA_ERR_SEGMENT_CONFLICT',
   // The store.
   STORE: 'STRATA_ERR_STORE',
+  FENCED: 'STRATA_ERR_FENCED',
   // Anything else is a bug in Strata.
   INTERNAL: 'STRATA_ERR_INTERNAL',
   // A stored or transported aggregate state that does not decode for its monoid.

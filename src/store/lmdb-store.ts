@@ -10,7 +10,20 @@
 //   ['history', completedAt, view]        → BatchViewMeta of a completed run
 import { open, type RootDatabase } from 'lmdb'
 import { ErrorCodes, StrataError } from '../core/errors.ts'
-import type { BatchStage, BatchViewMeta, Store, ViewEntry, WindowRange } from './store.ts'
+import * as speed from './lmdb-speed.ts'
+import type {
+  BatchStage,
+  BatchViewMeta,
+  CombineEncoded,
+  Horizon,
+  SpeedCommit,
+  SpeedPartition,
+  SpeedView,
+  Store,
+  ViewEntry,
+  ViewSnapshot,
+  WindowRange,
+} from './store.ts'
 
 type Key = (string | number | boolean)[]
 
@@ -160,6 +173,42 @@ class LmdbStore implements Store {
       out.push(value as BatchViewMeta)
     }
     return out
+  }
+
+  // The speed layer and queries: lmdb-speed.ts.
+  claimPartition(partition: number, initial: number): Promise<SpeedPartition> {
+    return speed.claimPartition(this.#db, partition, initial)
+  }
+
+  async speedPartitions(): Promise<SpeedPartition[]> {
+    return speed.speedPartitions(this.#db)
+  }
+
+  registerSpeedViews(
+    views: Array<{ view: string; codeHash: string }>,
+    partitions: number,
+  ): Promise<SpeedView[]> {
+    return speed.registerSpeedViews(this.#db, views, partitions)
+  }
+
+  async speedViews(): Promise<SpeedView[]> {
+    return speed.speedViews(this.#db)
+  }
+
+  commitSpeed(commit: SpeedCommit, combine: CombineEncoded): Promise<void> {
+    return speed.commitSpeed(this.#db, commit, combine)
+  }
+
+  alignHorizon(wished: Horizon, floor: Horizon): Promise<Horizon> {
+    return speed.alignHorizon(this.#db, wished, floor)
+  }
+
+  collectEpochs(below: Horizon): Promise<void> {
+    return speed.collectEpochs(this.#db, below)
+  }
+
+  async snapshot(view: string, key: string, range: WindowRange = {}): Promise<ViewSnapshot> {
+    return speed.snapshot(this.#db, view, key, range)
   }
 
   async close(): Promise<void> {

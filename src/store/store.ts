@@ -47,7 +47,7 @@ export interface WindowRange {
   to?: number
 }
 
-export interface Store {
+export interface BatchStore {
   /** The served batch version of each view that has one. */
   listBatchViews(): Promise<BatchViewMeta[]>
   servedBatch(view: string): Promise<BatchViewMeta | undefined>
@@ -58,5 +58,111 @@ export interface Store {
   scanBatch(view: string, version: number): AsyncIterable<ViewEntry>
   /** The most recent batch runs, newest first (for the dashboard and `GET /views`). */
   batchHistory(limit: number): Promise<BatchViewMeta[]>
+}
+
+// ---------------------------------------------------------------------------------------------
+// The speed layer's state, and the hand-off at the horizon. docs/horizon.md is the argument;
+// every method below is one store transaction, which is what makes the argument hold.
+
+/** What the store knows of one partition of the speed layer. */
+export interface SpeedPartition {
+  partition: number
+  /** Next offset to consume: the realtime states cover [epochs[0], offset). */
+  offset: number
+  /** Start offsets of the epochs held, ascending; the last is the open epoch (it ends at `offset`). */
+  epochs: number[]
+  /** Offsets at which the speed layer must seal when it reaches them (batch horizons), ascending. */
+  required: number[]
+  /** Fencing token of the current owner (one writer per partition). */
+  owner: number
+}
+
+/** The realtime record of one view: which definition its states were built with, and from where. */
+export interface SpeedView {
+  view: string
+  codeHash: string
+  /** Per partition, the offset where this definition's realtime states begin. */
+  start: Horizon
+}
+
+/** One group's change in one epoch: an encoded monoid state to combine into the stored one. */
+export interface RealtimeDelta {
+  view: string
+  epoch: number
+  key: string
+  window: number
+  state: unknown
+}
+
+export interface SpeedCommit {
+  partition: number
+  owner: number
+  /** The code hash of every view the deltas are for; a commit from an older definition is refused. */
+  hashes: Record<string, string>
+  /** The offset the partition was at when these deltas began (must equal the stored offset). */
+  from: number
+  /** The new consumed offset. */
+  offset: number
+  deltas: RealtimeDelta[]
+  /** Epochs sealed by this commit: each starts a new epoch (ascending, within (from, offset]). */
+  seals: number[]
+}
+
+/** Combines two encoded states of a view (decode, combine, encode with the view's monoid). */
+export type CombineEncoded = (view: string, stored: unknown, delta: unknown) => unknown
+
+/** What a query reads, from one snapshot of the store. */
+export interface ViewSnapshot {
+  batch: BatchViewMeta | undefined
+  batchEntries: ViewEntry[]
+  /** Realtime states of the key, per partition, from the epochs at or after the horizon. */
+  realtime: Array<{ partition: number; epoch: number; window: number; state: unknown }>
+  speedView: SpeedView | undefined
+  /** Per partition: the speed layer's consumed offset (absent when it never ran there). */
+  speed: Array<SpeedPartition | undefined>
+}
+
+export interface SpeedStore {
+  /**
+   * Takes ownership of a partition: bumps its owner token and returns its state. A partition
+   * never seen starts at `initial` (one epoch starting there).
+   */
+  claimPartition(partition: number, initial: number): Promise<SpeedPartition>
+  speedPartitions(): Promise<SpeedPartition[]>
+  /**
+   * Records the definitions the speed layer runs. A view whose code hash changed (or that is
+   * new) has its realtime states dropped and restarts at the partitions' current offsets
+   * (0 where the speed layer never ran), which become required boundaries.
+   * Returns the views as recorded after the call.
+   */
+  registerSpeedViews(
+    views: Array<{ view: string; codeHash: string }>,
+    partitions: number,
+  ): Promise<SpeedView[]>
+  speedViews(): Promise<SpeedView[]>
+  /**
+   * Commits folded deltas and the new consumed offset in one transaction. Refuses (StrataError
+   * FENCED) a commit whose owner is not the current one or whose `from` is not the stored offset
+   * (another writer moved it), one from an older view definition, and one that passes a required
+   * boundary without sealing there.
+   */
+  commitSpeed(commit: SpeedCommit, combine: CombineEncoded): Promise<void>
+  /**
+   * Rule 3 of docs/horizon.md: turns a wished horizon into one that is (or will be) a boundary
+   * in every partition, recording required boundaries as needed. `floor` is the least offset
+   * per partition the caller accepts (served horizons, realtime starts).
+   */
+  alignHorizon(wished: Horizon, floor: Horizon): Promise<Horizon>
+  /** Drops epochs that end at or below `below[p]` (rule 6). */
+  collectEpochs(below: Horizon): Promise<void>
+}
+
+export interface QueryStore {
+  /** One consistent read of everything a query of (view, key) needs (rule 5). */
+  snapshot(view: string, key: string, range?: WindowRange): Promise<ViewSnapshot>
+}
+
+/** Everything the layers keep: one implementation per backend (LMDB, PostgreSQL). */
+export interface Store extends BatchStore, SpeedStore, QueryStore {
   close(): Promise<void>
 }

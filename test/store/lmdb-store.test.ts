@@ -4,9 +4,10 @@ import { join } from 'node:path'
 import { test } from 'node:test'
 import { openLmdbStore } from '../../src/store/lmdb-store.ts'
 import type { Store } from '../../src/store/store.ts'
-import { storeContract } from './store-contract.ts'
+import { speedContract } from './speed-contract.ts'
+import { type OpenStore, storeContract } from './store-contract.ts'
 
-storeContract(test, async (t) => {
+const openStore: OpenStore = async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'strata-lmdb-'))
   let current: Store = await openLmdbStore(dir)
   t.after(async () => {
@@ -21,4 +22,7 @@ storeContract(test, async (t) => {
       return current
     },
   }
-})
+}
+
+storeContract(test, openStore)
+speedContract(test, openStore)

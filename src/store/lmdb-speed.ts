@@ -1,0 +1,215 @@
+// The speed layer's state in LMDB, and the reads of a query. Each function is one LMDB
+// transaction (synchronous callback inside db.transaction), which is what docs/horizon.md needs.
+//
+// Key layout:
+//   ['sp', partition]                              → SpeedPartition
+//   ['sv', view]                                   → SpeedView
+//   ['rt', view, key, window, partition, epoch]    → encoded state of one group in one epoch
+//   ['re', partition, epoch, view, key, window]    → true: the same row, indexed by epoch for GC
+import type { RootDatabase } from 'lmdb'
+import { ErrorCodes, StrataError } from '../core/errors.ts'
+import type {
+  CombineEncoded,
+  Horizon,
+  SpeedCommit,
+  SpeedPartition,
+  SpeedView,
+  ViewSnapshot,
+  WindowRange,
+} from './store.ts'
+
+type Key = (string | number | boolean)[]
+type Db = RootDatabase<unknown, Key>
+
+const HIGH = '\uffff'
+
+function fenced(message: string): StrataError {
+  return new StrataError(ErrorCodes.FENCED, message, { status: 409 })
+}
+
+function getPartition(db: Db, partition: number): SpeedPartition | undefined {
+  return db.get(['sp', partition]) as SpeedPartition | undefined
+}
+
+export function claimPartition(db: Db, partition: number, initial: number): Promise<SpeedPartition> {
+  return db.transaction(() => {
+    const before = getPartition(db, partition)
+    const claimed: SpeedPartition = before
+      ? { ...before, owner: before.owner + 1 }
+      : { partition, offset: initial, epochs: [initial], required: [], owner: 1 }
+    db.put(['sp', partition], claimed)
+    return claimed
+  })
+}
+
+export function speedPartitions(db: Db): SpeedPartition[] {
+  return [...db.getRange({ start: ['sp'], end: ['sp', HIGH] })].map(({ value }) => value as SpeedPartition)
+}
+
+export function speedViews(db: Db): SpeedView[] {
+  return [...db.getRange({ start: ['sv'], end: ['sv', HIGH] })].map(({ value }) => value as SpeedView)
+}
+
+export function registerSpeedViews(
+  db: Db,
+  views: Array<{ view: string; codeHash: string }>,
+  partitions: number,
+): Promise<SpeedView[]> {
+  return db.transaction(() => {
+    for (const { view, codeHash } of views) {
+      const recorded = db.get(['sv', view]) as SpeedView | undefined
+      if (recorded?.codeHash === codeHash) continue
+      // New or changed definition: its realtime states restart at the current offsets, which
+      // every partition must seal at (so no epoch mixes the two definitions).
+      const start: Horizon = []
+      for (let p = 0; p < partitions; p++) {
+        const state = getPartition(db, p)
+        start.push(state?.offset ?? 0)
+        if (state && !state.epochs.includes(state.offset) && !state.required.includes(state.offset)) {
+          db.put(['sp', p], { ...state, required: [...state.required, state.offset].sort((a, b) => a - b) })
+        }
+      }
+      if (recorded) {
+        for (const key of db.getKeys({ start: ['rt', view], end: ['rt', view, HIGH] })) db.remove(key as Key)
+      }
+      db.put(['sv', view], { view, codeHash, start })
+    }
+    return speedViews(db)
+  })
+}
+
+export function commitSpeed(db: Db, commit: SpeedCommit, combine: CombineEncoded): Promise<void> {
+  return db.transaction(() => {
+    const { partition, owner, from, offset, deltas, seals } = commit
+    const state = getPartition(db, partition)
+    if (!state || state.owner !== owner) {
+      throw fenced(
+        `partition ${partition} is owned by another speed worker (token ${state?.owner}, not ${owner})`,
+      )
+    }
+    if (state.offset !== from) {
+      throw fenced(
+        `partition ${partition} is at offset ${state.offset}, not ${from}: another writer moved it`,
+      )
+    }
+    for (const [view, codeHash] of Object.entries(commit.hashes)) {
+      const recorded = db.get(['sv', view]) as SpeedView | undefined
+      if (!recorded || recorded.codeHash !== codeHash) {
+        throw fenced(
+          `view ${view} is defined differently now; restart the speed worker with the current config`,
+        )
+      }
+    }
+    // Rule 3: a required boundary in (from, offset] must be sealed by this commit — or, when it
+    // equals `from`, it must already start an epoch.
+    const open = state.epochs[state.epochs.length - 1]
+    for (const b of state.required) {
+      if (b === from && open !== from && !seals.includes(b)) {
+        throw fenced(`partition ${partition}: required boundary ${b} was not sealed`)
+      }
+      if (b > from && b <= offset && !seals.includes(b)) {
+        throw fenced(`partition ${partition}: required boundary ${b} was not sealed`)
+      }
+    }
+    const epochs = [...state.epochs]
+    for (const seal of seals) {
+      if (seal < from || seal > offset || seal <= epochs[epochs.length - 1]) {
+        throw new StrataError(
+          ErrorCodes.INTERNAL,
+          `partition ${partition}: bad seal ${seal} in [${from}, ${offset}]`,
+        )
+      }
+      epochs.push(seal)
+    }
+    const writable = new Set([open, ...seals])
+    for (const { epoch } of deltas) {
+      if (!writable.has(epoch)) {
+        throw new StrataError(ErrorCodes.INTERNAL, `partition ${partition}: delta for closed epoch ${epoch}`)
+      }
+    }
+    // Everything is checked: only now write (a throw above leaves the store as it was).
+    for (const { view, epoch, key, window, state: delta } of deltas) {
+      const rowKey: Key = ['rt', view, key, window, partition, epoch]
+      const stored = db.get(rowKey)
+      db.put(rowKey, stored === undefined ? delta : combine(view, stored, delta))
+      if (stored === undefined) db.put(['re', partition, epoch, view, key, window], true)
+    }
+    const required = state.required.filter((b) => b > offset)
+    db.put(['sp', partition], { ...state, offset, epochs, required })
+  })
+}
+
+export function alignHorizon(db: Db, wished: Horizon, floor: Horizon): Promise<Horizon> {
+  return db.transaction(() => {
+    return wished.map((want, p) => {
+      const least = floor[p] ?? 0
+      const target = Math.max(want, least)
+      const state = getPartition(db, p)
+      if (!state) return target // the speed layer starts at or below it and will seal there (required below)
+      if (state.epochs.includes(target)) return target
+      if (state.offset <= target) {
+        if (!state.required.includes(target)) {
+          db.put(['sp', p], { ...state, required: [...state.required, target].sort((a, b) => a - b) })
+        }
+        return target
+      }
+      // The speed layer passed it without sealing: the largest boundary at or below it.
+      const below = state.epochs.filter((e) => e <= target && e >= least)
+      return below.length > 0 ? below[below.length - 1] : -1
+    })
+  })
+}
+
+export function collectEpochs(db: Db, below: Horizon): Promise<void> {
+  return db.transaction(() => {
+    for (const [p, bound] of below.entries()) {
+      const state = getPartition(db, p)
+      if (!state) continue
+      // An epoch ends where the next begins; keep the one containing `bound` and later ones.
+      const keepFrom = state.epochs.filter((e) => e <= bound).pop()
+      if (keepFrom === undefined || keepFrom === state.epochs[0]) continue
+      for (const { key } of db.getRange({ start: ['re', p], end: ['re', p, keepFrom] })) {
+        const [, , epoch, view, k, window] = key as [string, number, number, string, string, number]
+        db.remove(['rt', view, k, window, p, epoch])
+        db.remove(key as Key)
+      }
+      db.put(['sp', p], { ...state, epochs: state.epochs.filter((e) => e >= keepFrom) })
+    }
+  })
+}
+
+/** Reads everything a query of (view, key) needs in one read transaction (a snapshot). */
+export function snapshot(db: Db, view: string, key: string, range: WindowRange): ViewSnapshot {
+  return db.transactionSync(() => {
+    const batch = db.get(['served', view]) as ViewSnapshot['batch']
+    const from = range.from ?? Number.NEGATIVE_INFINITY
+    const to = range.to ?? Number.POSITIVE_INFINITY
+    const batchEntries: ViewSnapshot['batchEntries'] = []
+    if (batch) {
+      for (const { key: k, value } of db.getRange({
+        start: ['b', view, batch.version, key, from],
+        end: ['b', view, batch.version, key, to],
+      })) {
+        batchEntries.push({ key, window: (k as Key)[4] as number, state: value })
+      }
+    }
+    const realtime: ViewSnapshot['realtime'] = []
+    for (const { key: k, value } of db.getRange({
+      start: ['rt', view, key, from],
+      end: ['rt', view, key, to],
+    })) {
+      const [, , , window, partition, epoch] = k as [string, string, string, number, number, number]
+      if (batch && epoch < (batch.horizon[partition] ?? 0)) continue
+      realtime.push({ partition, epoch, window, state: value })
+    }
+    const speed: ViewSnapshot['speed'] = []
+    for (const state of speedPartitions(db)) speed[state.partition] = state
+    return {
+      batch,
+      batchEntries,
+      realtime,
+      speedView: db.get(['sv', view]) as ViewSnapshot['speedView'],
+      speed,
+    }
+  }) as ViewSnapshot
+}

@@ -1,0 +1,162 @@
+// The store's part of the horizon hand-off (docs/horizon.md), run against every store.
+import assert from 'node:assert/strict'
+import type { TestContext } from 'node:test'
+import type { SpeedCommit } from '../../src/store/store.ts'
+import type { OpenStore } from './store-contract.ts'
+
+// Encoded states in these tests are counts; combining adds them.
+const add = (_view: string, a: unknown, b: unknown) => (a as number) + (b as number)
+const hashes = { hits: 'h1' }
+
+function commit(partial: Partial<SpeedCommit> & Pick<SpeedCommit, 'owner' | 'from' | 'offset'>): SpeedCommit {
+  return { partition: 0, hashes, deltas: [], seals: [], ...partial }
+}
+
+export function speedContract(
+  test: (name: string, fn: (t: TestContext) => Promise<void>) => unknown,
+  openStore: OpenStore,
+) {
+  test('speed: a claim fences the previous owner; commits combine deltas and move the offset together', async (t) => {
+    const { store } = await openStore(t)
+    await store.registerSpeedViews([{ view: 'hits', codeHash: 'h1' }], 1)
+    const first = await store.claimPartition(0, 0)
+    assert.deepEqual({ ...first }, { partition: 0, offset: 0, epochs: [0], required: [], owner: 1 })
+    const delta = (state: number) => ({ view: 'hits', epoch: 0, key: '/a', window: 0, state })
+    await store.commitSpeed(commit({ owner: 1, from: 0, offset: 5, deltas: [delta(2)] }), add)
+    await store.commitSpeed(commit({ owner: 1, from: 5, offset: 9, deltas: [delta(3)] }), add)
+    const snap = await store.snapshot('hits', '/a')
+    assert.deepEqual(snap.realtime, [{ partition: 0, epoch: 0, window: 0, state: 5 }])
+    assert.equal(snap.speed[0]?.offset, 9)
+
+    // A commit whose `from` is not the stored offset is a second writer: refused, nothing written.
+    await assert.rejects(
+      store.commitSpeed(commit({ owner: 1, from: 5, offset: 12, deltas: [delta(1)] }), add),
+      {
+        code: 'STRATA_ERR_FENCED',
+      },
+    )
+    const second = await store.claimPartition(0, 0)
+    assert.equal(second.owner, 2)
+    assert.equal(second.offset, 9)
+    await assert.rejects(
+      store.commitSpeed(commit({ owner: 1, from: 9, offset: 12, deltas: [delta(1)] }), add),
+      {
+        code: 'STRATA_ERR_FENCED',
+      },
+    )
+    assert.deepEqual(
+      (await store.snapshot('hits', '/a')).realtime.map((r) => r.state),
+      [5],
+    )
+    // A commit built by an older definition of the view is refused too.
+    await assert.rejects(
+      store.commitSpeed(commit({ owner: 2, from: 9, offset: 12, hashes: { hits: 'old' } }), add),
+      { code: 'STRATA_ERR_FENCED' },
+    )
+  })
+
+  test('speed: a batch horizon is always a boundary (required, kept, or lowered)', async (t) => {
+    const { store } = await openStore(t)
+    await store.registerSpeedViews([{ view: 'hits', codeHash: 'h1' }], 2)
+    // Partition 1 has no speed state yet: any horizon stands.
+    await store.claimPartition(0, 0)
+    await store.commitSpeed(commit({ owner: 1, from: 0, offset: 10 }), add)
+    assert.deepEqual(await store.alignHorizon([20, 7], [0, 0]), [20, 7])
+    // 20 is now required in partition 0: passing it without a seal is refused…
+    await assert.rejects(store.commitSpeed(commit({ owner: 1, from: 10, offset: 25 }), add), {
+      code: 'STRATA_ERR_FENCED',
+    })
+    // …sealing there is accepted, and the deltas after it go to the new epoch.
+    await store.commitSpeed(
+      commit({
+        owner: 1,
+        from: 10,
+        offset: 25,
+        seals: [20],
+        deltas: [
+          { view: 'hits', epoch: 0, key: 'k', window: 0, state: 10 },
+          { view: 'hits', epoch: 20, key: 'k', window: 0, state: 5 },
+        ],
+      }),
+      add,
+    )
+    const [p0] = await store.speedPartitions()
+    assert.deepEqual(p0.epochs, [0, 20])
+    assert.deepEqual(p0.required, [])
+    // 22 was passed without a seal: the horizon drops to the boundary below it.
+    assert.deepEqual(await store.alignHorizon([22], [0]), [20])
+    // A floor above every boundary the speed layer passed cannot be met: -1 says so.
+    assert.deepEqual(await store.alignHorizon([22], [21]), [-1])
+
+    // A query with a batch horizon at 20 sees only the epochs from 20 on.
+    const stage = await store.stageBatch('hits')
+    await stage.put([{ key: 'k', window: 0, state: 20 }])
+    await stage.commit({
+      codeHash: 'h1',
+      horizon: [20, 0],
+      events: 20,
+      groups: 1,
+      startedAt: 0,
+      completedAt: 1,
+    })
+    const snap = await store.snapshot('hits', 'k')
+    assert.deepEqual(
+      snap.batchEntries.map((e) => e.state),
+      [20],
+    )
+    assert.deepEqual(snap.realtime, [{ partition: 0, epoch: 20, window: 0, state: 5 }])
+
+    // GC below the horizon drops epoch 0 and keeps epoch 20.
+    await store.collectEpochs([20, 0])
+    const [after] = await store.speedPartitions()
+    assert.deepEqual(after.epochs, [20])
+    const again = await store.snapshot('hits', 'k')
+    assert.deepEqual(again.realtime, [{ partition: 0, epoch: 20, window: 0, state: 5 }])
+  })
+
+  test('speed: a changed definition drops its realtime states and restarts them at the current offsets', async (t) => {
+    const { store } = await openStore(t)
+    await store.registerSpeedViews(
+      [
+        { view: 'hits', codeHash: 'h1' },
+        { view: 'other', codeHash: 'o1' },
+      ],
+      1,
+    )
+    await store.claimPartition(0, 0)
+    await store.commitSpeed(
+      commit({
+        owner: 1,
+        from: 0,
+        offset: 8,
+        hashes: { hits: 'h1', other: 'o1' },
+        deltas: [
+          { view: 'hits', epoch: 0, key: 'k', window: 0, state: 8 },
+          { view: 'other', epoch: 0, key: 'k', window: 0, state: 8 },
+        ],
+      }),
+      add,
+    )
+    const views = await store.registerSpeedViews(
+      [
+        { view: 'hits', codeHash: 'h2' },
+        { view: 'other', codeHash: 'o1' },
+      ],
+      1,
+    )
+    assert.deepEqual(
+      views.find((v) => v.view === 'hits'),
+      { view: 'hits', codeHash: 'h2', start: [8] },
+    )
+    assert.deepEqual((await store.snapshot('hits', 'k')).realtime, [])
+    assert.equal((await store.snapshot('other', 'k')).realtime.length, 1)
+    // 8 must become a boundary before anything more is folded.
+    const [p0] = await store.speedPartitions()
+    assert.deepEqual(p0.required, [8])
+    await assert.rejects(
+      store.commitSpeed(commit({ owner: 1, from: 8, offset: 9, hashes: { hits: 'h2' } }), add),
+      { code: 'STRATA_ERR_FENCED' },
+    )
+    await store.commitSpeed(commit({ owner: 1, from: 8, offset: 9, seals: [8], hashes: { hits: 'h2' } }), add)
+  })
+}

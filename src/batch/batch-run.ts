@@ -62,14 +62,36 @@ export async function sealedHorizon(root: string, partitions: number): Promise<H
 export async function runBatch(options: BatchRunOptions): Promise<BatchRunResult> {
   const startedAt = Date.now()
   const { config, store, root } = options
-  const horizon = options.horizon ?? (await sealedHorizon(root, config.source.partitions))
+  const partitions = config.source.partitions
+  const wished = options.horizon ?? (await sealedHorizon(root, partitions))
   const compiled = compileViews(config)
+  const speedViews = new Map((await store.speedViews()).map((v) => [v.view, v]))
+  const served = new Map(
+    await Promise.all(compiled.map(async (v) => [v.name, await store.servedBatch(v.name)] as const)),
+  )
+
+  // Horizons never move back (docs/horizon.md, rule 3): the floor is every served horizon.
+  const floor = Array.from({ length: partitions }, (_, p) =>
+    Math.max(0, ...compiled.map((v) => served.get(v.name)?.horizon[p] ?? 0)),
+  )
+  const aligned = await store.alignHorizon(
+    wished.map((w, p) => Math.max(w, floor[p])),
+    floor,
+  )
+  // -1: the speed layer passed every offset we could use without sealing; keep the served one.
+  const horizon = aligned.map((h, p) => (h < 0 ? floor[p] : h))
+
   const stale: CompiledView<any, any>[] = []
   const skipped: string[] = []
   for (const view of compiled) {
-    const served = await store.servedBatch(view.name)
-    const current = served && served.codeHash === view.codeHash && sameHorizon(served.horizon, horizon)
-    if (current && !options.force) skipped.push(view.name)
+    const current = served.get(view.name)
+    const upToDate = current && current.codeHash === view.codeHash && sameHorizon(current.horizon, horizon)
+    // The realtime states of this definition begin at `start`: a batch version below it would
+    // leave a gap between the two, so such a view waits until the master dataset reaches it.
+    const speed = speedViews.get(view.name)
+    const reaches =
+      !speed || speed.codeHash !== view.codeHash || speed.start.every((s, p) => s <= (horizon[p] ?? 0))
+    if ((upToDate && !options.force) || !reaches) skipped.push(view.name)
     else stale.push(view)
   }
   const plan: BatchPlan = {
@@ -112,6 +134,16 @@ export async function runBatch(options: BatchRunOptions): Promise<BatchRunResult
       throw error
     }
   }
+  // Rule 6: realtime epochs below every view's horizon are read by no query any more.
+  const servedNow = await store.listBatchViews()
+  const names = new Set(compiled.map((v) => v.name))
+  const below = horizon.map((_, p) =>
+    Math.min(
+      ...servedNow.filter((m) => names.has(m.view)).map((m) => m.horizon[p] ?? 0),
+      Number.MAX_SAFE_INTEGER,
+    ),
+  )
+  if (servedNow.length > 0) await store.collectEpochs(below)
   return { plan, versions, events, durationMs: Date.now() - startedAt }
 }
 

@@ -1,12 +1,17 @@
 // A query: the answer of one view for one key, with the metadata that says what it covers.
 // Shared by `GET /views/:view/:key` and `strata query`.
 //
-// Today the answer is the served batch version alone (events with offset < horizon[p]); the
-// speed layer's realtime views are merged in here (batch ⊕ realtime) once it exists.
+// answer = served batch version ⊕ realtime states of the epochs at or after its horizon
+// (docs/horizon.md, rule 5), read from one store snapshot, with asOf[p] = max(H[p], C[p]): the
+// answer equals folding the view over every event with offset < asOf[p] in every partition p.
+//
+// When the served batch version was built from another definition of the view (its code hash
+// changed), the realtime states are of the new definition and cannot be merged with it: the
+// answer is the old batch version alone, exact as of its horizon, flagged `recomputing`.
 import type { CompiledView, WindowResult } from '../core/compiled-view.ts'
 import { ErrorCodes, invalidInput } from '../core/errors.ts'
 import { parseEventTime } from '../core/event.ts'
-import type { Horizon, Store } from '../store/store.ts'
+import type { Horizon, Store, ViewSnapshot } from '../store/store.ts'
 
 export interface QueryRange {
   from?: number
@@ -17,52 +22,124 @@ export interface QueryAnswer {
   view: string
   key: string
   /** Per window, ascending, for windowed views. */
-  windows?: Array<WindowResult<unknown>>
+  windows?: Array<WindowResult<unknown> & { batch?: unknown; speed?: unknown }>
   /** The single value of a view without a window. */
   value?: unknown
   batch: { version: number; horizon: Horizon; codeHash: string; completedAt: number } | null
+  /** The speed layer's consumed offset per partition (null where it never ran). */
+  speed: Array<number | null>
   /** Offsets per partition the answer covers: it equals folding the view over every event below them. */
   asOf: Horizon
+  /** True while the served batch version is of an older definition of the view. */
+  recomputing: boolean
+}
+
+export interface QueryOptions {
+  range?: QueryRange
+  /** Also report each window's batch part and speed part (for the dashboard's explorer). */
+  parts?: boolean
 }
 
 export async function queryView(
   store: Store,
   view: CompiledView<any, any>,
   key: string,
-  range: QueryRange = {},
+  options: QueryOptions = {},
 ): Promise<QueryAnswer> {
+  const range = options.range ?? {}
   if (range.from !== undefined && range.to !== undefined && range.from > range.to) {
     throw invalidInput(ErrorCodes.INVALID_TIME_RANGE, `from (${range.from}) is after to (${range.to})`, {
       field: 'from',
     })
   }
-  const served = await store.servedBatch(view.name)
-  const states: Array<[number, unknown]> = []
-  if (served && served.codeHash === view.codeHash) {
-    // A window overlaps [from, to) when it ends after from; windowed ranges select by start.
-    const from =
-      range.from === undefined || view.window === null ? undefined : range.from - view.window.size + 1
-    for (const entry of await store.readBatch(view.name, served.version, key, { from, to: range.to })) {
-      states.push([entry.window, view.monoid.decode(entry.state as never)])
+  // Windows are selected by their start: from <= windowStart < to.
+  const snapshot = await store.snapshot(view.name, key, view.window === null ? {} : range)
+  return answerFrom(view, key, snapshot, options)
+}
+
+export function answerFrom(
+  view: CompiledView<any, any>,
+  key: string,
+  snapshot: ViewSnapshot,
+  options: QueryOptions = {},
+): QueryAnswer {
+  const { monoid } = view
+  const served = snapshot.batch
+  const batchCurrent = served !== undefined && served.codeHash === view.codeHash
+  const speedCurrent = snapshot.speedView?.codeHash === view.codeHash
+  const partitions = Math.max(snapshot.speed.length, served?.horizon.length ?? 0)
+  // Realtime states merge only onto a batch version of the same definition (or onto nothing),
+  // and only when they reach back to its horizon (to offset 0 without one): otherwise the events
+  // between would count zero times. A view added or changed while running is in that state
+  // until its first batch run.
+  const start = snapshot.speedView?.start ?? []
+  const reachesBack = Array.from(
+    { length: partitions },
+    (_, p) => (start[p] ?? 0) <= (served?.horizon[p] ?? 0),
+  ).every(Boolean)
+  const mergeRealtime = speedCurrent && (served === undefined || batchCurrent) && reachesBack
+  const recomputing = (served !== undefined && !batchCurrent) || (speedCurrent && !reachesBack)
+
+  const batchStates = new Map<number, unknown>()
+  for (const entry of snapshot.batchEntries)
+    batchStates.set(entry.window, monoid.decode(entry.state as never))
+  const speedStates = new Map<number, unknown>()
+  if (mergeRealtime) {
+    for (const row of snapshot.realtime) {
+      const state = monoid.decode(row.state as never)
+      const before = speedStates.get(row.window)
+      speedStates.set(row.window, before === undefined ? state : monoid.combine(before, state))
     }
   }
-  const batch = served
-    ? {
-        version: served.version,
-        horizon: served.horizon,
-        codeHash: served.codeHash,
-        completedAt: served.completedAt,
-      }
-    : null
-  const answer: QueryAnswer = { view: view.name, key, batch, asOf: served?.horizon ?? [] }
-  if (view.window === null) {
-    answer.value = view.result(states.length > 0 ? states[0][1] : view.monoid.zero())
-  } else {
-    answer.windows = view.windowResults(states, {
-      from: range.from === undefined ? undefined : range.from - view.window.size + 1,
-      to: range.to,
-    })
+
+  const asOf: Horizon = []
+  for (let p = 0; p < partitions; p++) {
+    const horizon = served?.horizon[p] ?? 0
+    const consumed = snapshot.speed[p]?.offset
+    asOf.push(mergeRealtime && consumed !== undefined ? Math.max(horizon, consumed) : horizon)
   }
+
+  const merged = new Map<number, unknown>()
+  for (const [window, state] of batchStates) merged.set(window, state)
+  for (const [window, state] of speedStates) {
+    const before = merged.get(window)
+    merged.set(
+      window,
+      before === undefined ? state : monoid.combine(monoid.decode(monoid.encode(before)), state),
+    )
+  }
+
+  const answer: QueryAnswer = {
+    view: view.name,
+    key,
+    batch: served
+      ? {
+          version: served.version,
+          horizon: served.horizon,
+          codeHash: served.codeHash,
+          completedAt: served.completedAt,
+        }
+      : null,
+    speed: Array.from({ length: partitions }, (_, p) => snapshot.speed[p]?.offset ?? null),
+    asOf,
+    recomputing,
+  }
+  if (view.window === null) {
+    const state = merged.values().next().value
+    answer.value = view.result(state === undefined ? monoid.zero() : state)
+    return answer
+  }
+  const windows = [...merged.entries()].sort((a, b) => a[0] - b[0])
+  const results = view.windowResults(windows, options.range ?? {}) as QueryAnswer['windows'] & object
+  if (options.parts) {
+    for (const w of results) {
+      const b = batchStates.get(w.windowStart)
+      const s = speedStates.get(w.windowStart)
+      w.batch = view.result(b === undefined ? monoid.zero() : b)
+      w.speed = view.result(s === undefined ? monoid.zero() : s)
+    }
+  }
+  answer.windows = results
   return answer
 }
 

@@ -53,7 +53,7 @@ export function registerQueryCommand(program: Command): void {
       }
       const store = await context.openStore()
       try {
-        console.log(JSON.stringify(await queryView(store, view, key, { from, to }), null, 2))
+        console.log(JSON.stringify(await queryView(store, view, key, { range: { from, to } }), null, 2))
       } finally {
         await store.close()
       }

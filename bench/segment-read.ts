@@ -2,24 +2,21 @@
 // Each candidate reads the segment files of one partition from disk (page cache warm after the
 // first pass), parses them, and counts page views per url: the batch layer's inner loop.
 //
-//   node bench/segment-read.ts [events=3000000]
+//   node bench/segment-read.ts [events=3000000]   (npm script: none yet; run with Node 24)
 //
 // Figures go to docs/decisions/0002-master-dataset-format.md.
 
 import { createHash } from 'node:crypto'
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { statSync } from 'node:fs'
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { crc32 } from 'node:zlib'
 import { DuckDBInstance } from '@duckdb/node-api'
-import { PackedCursor, PackedSegmentEncoder } from '../src/archive/packed-segment.ts'
-import {
-  encodeRecordLine,
-  lineKey,
-  newLineFields,
-  scanLine,
-  segmentFileName,
-} from '../src/archive/segment-format.ts'
+import { SegmentBuilder } from '../src/archive/segment-builder.ts'
+import { listSegments } from '../src/archive/segment-list.ts'
+import { openPackedSegment, readRecords } from '../src/archive/segment-reader.ts'
+import { SegmentStore } from '../src/archive/segment-store.ts'
 
 const events = Number(process.argv[2] ?? 3_000_000)
 const perSegment = 500_000
@@ -31,26 +28,26 @@ function generateEvent(i: number): string {
   return `{"type":"${type}","url":"/p/${(i * 7919) % urls}","user":"u${(i * 104729) % users}","ts":${1764000000000 + i * 10}}`
 }
 
-async function generate(dir: string): Promise<number> {
+// Archiving: records → SegmentBuilder (NDJSON lines + packed encoding) → SegmentStore, fsynced.
+async function generate(root: string): Promise<{ bytes: number; ms: number }> {
+  const store = await SegmentStore.open(root)
   let bytes = 0
+  const t0 = process.hrtime.bigint()
   for (let start = 0; start < events; start += perSegment) {
     const end = Math.min(events, start + perSegment)
-    const lines: Buffer[] = []
+    const builder = new SegmentBuilder()
     for (let i = start; i < end; i++) {
-      lines.push(
-        encodeRecordLine({
-          offset: i,
-          timestamp: 1764000000000 + i,
-          key: `u${(i * 104729) % users}`,
-          value: Buffer.from(generateEvent(i)),
-        }),
-      )
+      builder.add({
+        offset: i,
+        timestamp: 1764000000000 + i,
+        key: `u${(i * 104729) % users}`,
+        value: Buffer.from(generateEvent(i)),
+      })
     }
-    const data = Buffer.concat(lines)
-    bytes += data.length
-    await writeFile(join(dir, segmentFileName({ start, end })), data)
+    bytes += builder.bytes
+    await store.writeSegment(0, { start, end }, builder.data(), builder.packer())
   }
-  return bytes
+  return { bytes, ms: Number(process.hrtime.bigint() - t0) / 1e6 }
 }
 
 type Counts = Map<string, number>
@@ -76,18 +73,12 @@ const naiveLines: Candidate = async (files) => {
   return counts
 }
 
-// B: find the event's bytes with scanLine, JSON.parse only the event.
-const scanThenParseEvent: Candidate = async (files) => {
+// B: our reader (sha256 verified, envelope scanned without parsing), JSON.parse of each event.
+const readerThenParseEvent = async (root: string): Promise<Counts> => {
   const counts: Counts = new Map()
-  const fields = newLineFields()
-  for (const file of files) {
-    const buf = await readFile(file)
-    let at = 0
-    while (at < buf.length) {
-      const nl = buf.indexOf(0x0a, at)
-      scanLine(buf, at, nl, fields)
-      const event = JSON.parse(buf.toString('utf8', fields.eventStart, fields.eventEnd))
-      at = nl + 1
+  for await (const records of readRecords(root, 0)) {
+    for (const record of records) {
+      const event = JSON.parse(record.value.toString())
       if (event.type === 'page_view') count(counts, event.url)
     }
   }
@@ -116,34 +107,11 @@ const chunkParse: Candidate = async (files) => {
   return counts
 }
 
-// Building the packed encoding from the NDJSON (done once per segment, when it is sealed).
-let packedBytes = 0
-async function buildPacked(files: string[]): Promise<void> {
-  packedBytes = 0
-  const fields = newLineFields()
-  for (const file of files) {
-    const buf = await readFile(file)
-    const encoder = new PackedSegmentEncoder()
-    let at = 0
-    while (at < buf.length) {
-      const nl = buf.indexOf(0x0a, at)
-      scanLine(buf, at, nl, fields)
-      const text = buf.toString('utf8', fields.eventStart, fields.eventEnd)
-      encoder.add(fields.offset, fields.timestamp, lineKey(buf, fields), JSON.parse(text), text)
-      at = nl + 1
-    }
-    const source = createHash('sha256').update(buf).digest('hex')
-    const out = encoder.finish(source)
-    packedBytes += out.length
-    await writeFile(file.replace(/\.ndjson$/, '.packed'), out)
-  }
-}
-
-// D: decode the packed encoding into fresh event objects.
-const packed: Candidate = async (files) => {
+// D: the packed encoding (openPackedSegment: CRC32-checked, source matched to the sidecar).
+const packed = async (root: string): Promise<Counts> => {
   const counts: Counts = new Map()
-  for (const file of files) {
-    const cursor = new PackedCursor(await readFile(file.replace(/\.ndjson$/, '.packed')))
+  for (const range of await listSegments(root, 0)) {
+    const cursor = await openPackedSegment(root, 0, range)
     while (cursor.next()) {
       const event = cursor.event() as { type: string; url: string }
       if (event.type === 'page_view') count(counts, event.url)
@@ -163,25 +131,36 @@ async function time(name: string, run: () => Promise<unknown>, n: number, rows: 
 }
 
 async function main(): Promise<void> {
-  const dir = await mkdtemp(join(tmpdir(), 'strata-bench-segment-'))
+  const root = await mkdtemp(join(tmpdir(), 'strata-bench-segment-'))
   try {
-    const bytes = await generate(dir)
+    const written = await generate(root)
+    const dir = join(root, 'p0000')
     const files = (await readdir(dir)).filter((f) => f.endsWith('.ndjson')).map((f) => join(dir, f))
-    console.log(`${events} events, ${files.length} segments, ${(bytes / 1e6).toFixed(0)} MB NDJSON`)
+    const packedMB = (await readdir(dir))
+      .filter((f) => f.endsWith('.packed'))
+      .reduce((sum, f) => sum + statSync(join(dir, f)).size / 1e6, 0)
+    console.log(
+      `${events} events in ${files.length} segments: ${(written.bytes / 1e6).toFixed(0)} MB NDJSON, ` +
+        `${packedMB.toFixed(0)} MB packed; archived (build + sha256 + fsync) at ` +
+        `${(events / written.ms / 1e3).toFixed(2)} M events/s`,
+    )
     const rows: Record<string, string>[] = []
     const checks: Counts[] = []
     checks.push((await time('A naive JSON.parse per line', () => naiveLines(files), events, rows)) as Counts)
     checks.push(
-      (await time('B scanLine + JSON.parse(event)', () => scanThenParseEvent(files), events, rows)) as Counts,
+      (await time(
+        'B readRecords + JSON.parse(event)',
+        () => readerThenParseEvent(root),
+        events,
+        rows,
+      )) as Counts,
     )
     checks.push((await time('C JSON.parse per 4 MiB chunk', () => chunkParse(files), events, rows)) as Counts)
-    await time('build packed from NDJSON (once, at seal)', () => buildPacked(files), events, rows)
-    checks.push((await time('D packed encoding', () => packed(files), events, rows)) as Counts)
-    await time('sha256 of the bytes', () => hashFiles(files, 'sha256'), events, rows)
-    await time('crc32 of the bytes', () => hashFiles(files, 'crc32'), events, rows)
+    checks.push((await time('D packed encoding', () => packed(root), events, rows)) as Counts)
+    await time('sha256 of the NDJSON bytes', () => hashFiles(files, 'sha256'), events, rows)
+    await time('crc32 of the NDJSON bytes', () => hashFiles(files, 'crc32'), events, rows)
     await duckdb(dir, rows)
     console.table(rows)
-    console.log(`packed files: ${(packedBytes / 1e6).toFixed(0)} MB`)
     const expected = checks[0]!
     for (const got of checks) {
       if (got.size !== expected.size || [...expected].some(([k, v]) => got.get(k) !== v)) {
@@ -189,7 +168,7 @@ async function main(): Promise<void> {
       }
     }
   } finally {
-    await rm(dir, { recursive: true, force: true })
+    await rm(root, { recursive: true, force: true })
   }
 }
 

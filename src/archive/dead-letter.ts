@@ -1,0 +1,82 @@
+// Records on the source topic that are not events (written there by other producers: not JSON,
+// no event time, too large) are never dropped silently: the archiver sends each to a dead-letter
+// topic, with its original key and bytes, and headers that say why and where it came from:
+//   strata-reason            the validation error
+//   strata-origin-topic      the source topic
+//   strata-origin-partition  its partition
+//   strata-origin-offset     its offset
+// The pipeline goes on; the record's offset becomes a gap in the master dataset's segment range.
+// Delivery is at least once: a record rejected again after an archiver restart (its segment was
+// not yet written) is sent again; (origin-partition, origin-offset) identifies duplicates.
+import { createAdmin, createProducer, type KafkaProducer, parseBrokers } from '../log/kafka/index.ts'
+import type { Rejection } from './partition-archiver.ts'
+
+export const deadLetterTopic = (topic: string): string => `${topic}.dead-letter`
+
+export interface DeadLetterWriter {
+  write(rejection: Rejection): Promise<void>
+  /** Resolves once every write so far is acknowledged (acks=all). */
+  flush(): Promise<void>
+  close(): Promise<void>
+}
+
+export function createDeadLetterWriter(options: { brokers: string; topic: string }): DeadLetterWriter {
+  const target = deadLetterTopic(options.topic)
+  let producer: Promise<KafkaProducer> | undefined
+  const pending = new Set<Promise<void>>()
+
+  async function connect(): Promise<KafkaProducer> {
+    const admin = createAdmin({ brokers: options.brokers })
+    try {
+      const exists = await admin.describeTopic(target).then(
+        () => true,
+        () => false,
+      )
+      if (!exists) {
+        const replicationFactor = Math.min(3, parseBrokers(options.brokers).length)
+        await admin.createTopic({
+          topic: target,
+          partitions: 1,
+          replicationFactor,
+          configs: { 'retention.ms': '-1' },
+        })
+      }
+    } finally {
+      await admin.close()
+    }
+    return createProducer({ brokers: options.brokers, clientId: 'strata-dead-letter' })
+  }
+
+  return {
+    write(rejection) {
+      producer ??= connect()
+      const { record, partition, reason } = rejection
+      const sent = producer
+        .then((p) =>
+          p.send(target, [
+            {
+              key: record.key,
+              value: record.value,
+              headers: {
+                'strata-reason': reason,
+                'strata-origin-topic': options.topic,
+                'strata-origin-partition': String(partition),
+                'strata-origin-offset': String(record.offset),
+              },
+            },
+          ]),
+        )
+        .then(() => undefined)
+      pending.add(sent)
+      sent.finally(() => pending.delete(sent)).catch(() => undefined)
+      return sent
+    },
+    async flush() {
+      await Promise.all(pending)
+    },
+    async close() {
+      await Promise.allSettled(pending)
+      if (producer) await (await producer).close()
+    },
+  }
+}

@@ -14,6 +14,8 @@ export const ErrorCodes = {
   INVALID_ARGUMENT: 'STRATA_ERR_INVALID_ARGUMENT',
   INVALID_VIEW: 'STRATA_ERR_INVALID_VIEW',
   UNKNOWN_VIEW: 'STRATA_ERR_UNKNOWN_VIEW',
+  // A query that would read more of the store than the server allows (GET /views/:view/top).
+  QUERY_TOO_LARGE: 'STRATA_ERR_QUERY_TOO_LARGE',
   INVALID_TIME_RANGE: 'STRATA_ERR_INVALID_TIME_RANGE',
   UNSUPPORTED_MEDIA_TYPE: 'STRATA_ERR_UNSUPPORTED_MEDIA_TYPE',
   // The log (Kafka or embedded) and the local cluster.

@@ -1,12 +1,43 @@
-// The serving layer's HTTP server. Routes are Fastify plugins registered here; each takes the
-// parts of the running pipeline it needs, so `strata worker serve` can start it without ingest.
+// The serving layer's HTTP server. Routes are Fastify plugins (api/), each given the parts of the
+// running pipeline it needs, so one server fits every deployment: `strata start` passes all of
+// them; `strata worker serve` passes a store and the views without ingest; a bare ingest edge
+// passes only `ingest`. Which routes exist follows from what is passed:
+//   GET /health, GET /metrics                always
+//   GET /views, /views/:view/top, /:key      with a store
+//   POST /events                             with ingest
 import Fastify, { type FastifyInstance } from 'fastify'
+import type { CompiledView } from '../core/compiled-view.ts'
 import type { Ingest } from '../ingest/ingest.ts'
+import type { Store } from '../store/store.ts'
 import { eventsRoute } from './api/events-route.ts'
+import { healthRoute } from './api/health-route.ts'
+import { EndOffsetsCache, type EndOffsetsProvider } from './api/log-offsets.ts'
+import { metricsRoute } from './api/metrics-route.ts'
+import { queryRoute } from './api/query-route.ts'
+import type { RealtimeKeysProvider } from './api/top-keys.ts'
+import { topRoute } from './api/top-route.ts'
+import { ViewIndex } from './api/view-status.ts'
+import { viewsRoute } from './api/views-route.ts'
 import { installErrorHandler } from './errors.ts'
+import { createMetrics, type SpeedStatsProvider } from './metrics.ts'
 
 export interface ServerOptions {
+  /** Where batch versions and realtime states are read from; without it no /views route. */
+  store?: Store
+  /** The configured views, compiled (compileViews(config)); only these can be queried. */
+  views?: ReadonlyArray<CompiledView<any, any>>
+  /** Accepts POST /events; optional so a serving replica can run without a log writer. */
   ingest?: Ingest
+  /** The log's end offset per partition (embedded log endOffsets(), Kafka listOffsets): lag. */
+  endOffsets?: EndOffsetsProvider
+  /** How long an end-offsets reading is reused (default 1000 ms; 0: ask on every answer). */
+  endOffsetsMaxAgeMs?: number
+  /** The speed layer's totals for /metrics, when it runs in this process (metrics.ts: SpeedStats). */
+  speedStats?: SpeedStatsProvider
+  /** Keys with realtime states, per view: makes /views/:view/top complete and cheap (top-keys.ts). */
+  realtimeKeys?: RealtimeKeysProvider
+  /** Most keys /views/:view/top answers one by one (default 100 000). */
+  maxTopQueries?: number
   /** Largest request body in bytes (default 16 MiB). */
   bodyLimit?: number
   logger?: boolean
@@ -18,9 +49,37 @@ export async function createServer(options: ServerOptions): Promise<FastifyInsta
     logger: options.logger ?? false,
     // A slow or stuck client must not hold a connection forever.
     requestTimeout: 30_000,
+    // Unknown query parameters are errors, not silently dropped: `?form=` must not answer as if
+    // no range were asked.
+    ajv: { customOptions: { removeAdditional: false } },
   })
   installErrorHandler(app)
-  app.get('/health', async () => ({ status: 'ok' }))
-  if (options.ingest) await app.register(eventsRoute, { ingest: options.ingest })
+  const { store, ingest } = options
+  const views = new ViewIndex(options.views ?? [])
+  const offsets = new EndOffsetsCache(options.endOffsets, { maxAgeMs: options.endOffsetsMaxAgeMs })
+  const metrics = createMetrics({ store, views: views.all(), offsets, speedStats: options.speedStats })
+
+  await app.register(healthRoute, { store, offsets, ingest: ingest !== undefined })
+  await app.register(metricsRoute, { metrics })
+  if (store) {
+    await app.register(async (scope) => {
+      // Query latency of the routes in this scope only (hooks are encapsulated by register).
+      scope.addHook('onResponse', async (request, reply) => {
+        metrics.observeQuery(request.routeOptions.url ?? 'unknown', reply.elapsedTime / 1000)
+      })
+      await scope.register(viewsRoute, { store, views, offsets })
+      await scope.register(topRoute, {
+        store,
+        views,
+        offsets,
+        realtimeKeys: options.realtimeKeys,
+        maxQueries: options.maxTopQueries,
+      })
+      await scope.register(queryRoute, { store, views, offsets })
+    })
+  }
+  if (ingest) {
+    await app.register(eventsRoute, { ingest, onAccepted: (events) => metrics.countIngested(events) })
+  }
   return app
 }

@@ -6,9 +6,14 @@ import type { Ingest } from '../../ingest/ingest.ts'
 
 export interface EventsRouteOptions {
   ingest: Ingest
+  /** Told how many events each accepted request wrote (the events-in metric). */
+  onAccepted?: (events: number) => void
 }
 
-export async function eventsRoute(app: FastifyInstance, { ingest }: EventsRouteOptions): Promise<void> {
+export async function eventsRoute(
+  app: FastifyInstance,
+  { ingest, onAccepted }: EventsRouteOptions,
+): Promise<void> {
   // Bodies are read as text whatever their JSON-ish type: parse.ts does the parsing so that
   // errors carry the NDJSON line, and NDJSON is not JSON to Fastify's own parser.
   app.removeContentTypeParser(['application/json', 'text/plain'])
@@ -20,6 +25,7 @@ export async function eventsRoute(app: FastifyInstance, { ingest }: EventsRouteO
 
   app.post('/events', async (request, reply) => {
     const result = await ingest.ingestText(typeof request.body === 'string' ? request.body : '')
+    onAccepted?.(result.count)
     return reply.code(202).send(result)
   })
 }

@@ -1,0 +1,102 @@
+// The log's end offsets, which lag is measured against: lag[p] = end[p] − asOf[p], the events
+// in partition p that were accepted but that an answer does not cover yet.
+//
+// The provider is whatever knows the end of the log: the embedded log's endOffsets(), or Kafka
+// admin listOffsets (a broker round trip). Answers must not wait for a broker on every query (the
+// query p99 target), so the offsets are cached for `maxAgeMs` and, once stale, served stale while
+// one refresh runs (single flight). maxAgeMs 0 means "always ask" (tests, and callers who want
+// exact lag over speed). A failing or hung provider never fails a query: lag is then `null`.
+import { isStrataError } from '../../core/errors.ts'
+
+/** Per partition, the offset after the last record of the log (Kafka: the high watermark). */
+export type EndOffsetsProvider = () => Promise<number[]>
+
+export interface LogOffsets {
+  /** The end offsets, or null when the provider failed. */
+  endOffsets: number[] | null
+  /** Why the provider failed: a Strata error code, or a generic word (foreign messages may hold secrets). */
+  error?: string
+  /** When they were read, epoch ms. */
+  at: number
+}
+
+export interface EndOffsetsCacheOptions {
+  /** Age under which cached offsets are used without asking again. Default 1000 ms. */
+  maxAgeMs?: number
+  /** A provider call taking longer than this counts as failed. Default 5000 ms. */
+  timeoutMs?: number
+}
+
+export class EndOffsetsCache {
+  readonly #provider: EndOffsetsProvider | undefined
+  readonly #maxAgeMs: number
+  readonly #timeoutMs: number
+  #last: LogOffsets | undefined
+  #inflight: Promise<LogOffsets> | undefined
+
+  constructor(provider: EndOffsetsProvider | undefined, options: EndOffsetsCacheOptions = {}) {
+    this.#provider = provider
+    this.#maxAgeMs = options.maxAgeMs ?? 1000
+    this.#timeoutMs = options.timeoutMs ?? 5000
+  }
+
+  /** False when no provider was given: lag is unknown and the log is not part of health. */
+  get configured(): boolean {
+    return this.#provider !== undefined
+  }
+
+  /**
+   * The end offsets; undefined without a provider. `fresh` waits for a new reading when the cached
+   * one is stale (health checks); otherwise a stale reading is returned while it is refreshed.
+   */
+  async get(options: { fresh?: boolean } = {}): Promise<LogOffsets | undefined> {
+    if (this.#provider === undefined) return undefined
+    const last = this.#last
+    if (last !== undefined && Date.now() - last.at <= this.#maxAgeMs && this.#maxAgeMs > 0) return last
+    const refresh = this.#refresh()
+    if (last !== undefined && this.#maxAgeMs > 0 && !options.fresh) return last
+    return refresh
+  }
+
+  #refresh(): Promise<LogOffsets> {
+    this.#inflight ??= this.#read().finally(() => {
+      this.#inflight = undefined
+    })
+    return this.#inflight
+  }
+
+  async #read(): Promise<LogOffsets> {
+    const provider = this.#provider as EndOffsetsProvider
+    let timer: NodeJS.Timeout | undefined
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('timeout')), this.#timeoutMs)
+    })
+    let reading: LogOffsets
+    try {
+      const offsets = await Promise.race([provider(), timeout])
+      reading = { endOffsets: [...offsets], at: Date.now() }
+    } catch (error) {
+      reading = { endOffsets: null, error: describe(error), at: Date.now() }
+    } finally {
+      clearTimeout(timer)
+    }
+    this.#last = reading
+    return reading
+  }
+}
+
+function describe(error: unknown): string {
+  if (isStrataError(error)) return error.code
+  return error instanceof Error && error.message === 'timeout' ? 'timeout' : 'unavailable'
+}
+
+/**
+ * Lag per partition: events in the log that `asOf` does not cover. A partition missing from
+ * `asOf` is covered up to 0. Clamped at 0, because cached end offsets can be older than asOf.
+ * Null when the end offsets are unknown.
+ */
+export function lagOf(asOf: readonly number[], offsets: LogOffsets | undefined): Array<number> | null {
+  const end = offsets?.endOffsets
+  if (end == null) return null
+  return end.map((e, p) => Math.max(0, e - (asOf[p] ?? 0)))
+}

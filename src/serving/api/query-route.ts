@@ -1,0 +1,75 @@
+// GET /views/:view/:key?from=&to=&parts= — the merged answer of one key (query.ts: served batch
+// version ⊕ realtime states, from one store snapshot), per window when the view is windowed,
+// with its metadata: batch version and horizon, speed position, asOf, and lag.
+//
+// Keys are one URL path segment, percent-encoded: /views/pageviews_by_url/%2Fa is the key "/a".
+// The segment `top` is GET /views/:view/top (static routes win), so a key named "top" cannot
+// be asked here; `strata query VIEW top` (which reads the store) can.
+import type { FastifyInstance } from 'fastify'
+import { ErrorCodes, invalidInput } from '../../core/errors.ts'
+import type { Store } from '../../store/store.ts'
+import { parseTimeBound, type QueryRange, queryView } from '../query.ts'
+import { type EndOffsetsCache, lagOf } from './log-offsets.ts'
+import type { ViewIndex } from './view-status.ts'
+
+export interface QueryRouteOptions {
+  store: Store
+  views: ViewIndex
+  offsets: EndOffsetsCache
+}
+
+/** from/to as the routes take them: epoch ms or ISO-8601, checked by parseTimeBound. */
+export const timeRangeProperties = {
+  from: {
+    type: 'string',
+    maxLength: 64,
+    description: 'first window start to include (epoch ms or ISO-8601)',
+  },
+  to: { type: 'string', maxLength: 64, description: 'end of the range, exclusive (epoch ms or ISO-8601)' },
+} as const
+
+export const viewNameSchema = { type: 'string', minLength: 1, maxLength: 256 } as const
+
+const schema = {
+  params: {
+    type: 'object',
+    required: ['view', 'key'],
+    properties: { view: viewNameSchema, key: { type: 'string', maxLength: 4096 } },
+  },
+  querystring: {
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      ...timeRangeProperties,
+      parts: { type: 'boolean', description: 'also report the batch and the speed part of each window' },
+    },
+  },
+} as const
+
+interface QueryRequest {
+  Params: { view: string; key: string }
+  Querystring: { from?: string; to?: string; parts?: boolean }
+}
+
+/** Parses from/to into a range (STRATA_ERR_INVALID_TIME_RANGE, 400, on a bad bound). */
+export function rangeOf(query: { from?: string; to?: string }): QueryRange {
+  const from = parseTimeBound(query.from, 'from')
+  const to = parseTimeBound(query.to, 'to')
+  if (from !== undefined && to !== undefined && from > to) {
+    throw invalidInput(ErrorCodes.INVALID_TIME_RANGE, `from (${from}) is after to (${to})`, { field: 'from' })
+  }
+  return { from, to }
+}
+
+export async function queryRoute(app: FastifyInstance, options: QueryRouteOptions): Promise<void> {
+  const { store, views, offsets } = options
+  app.get<QueryRequest>('/views/:view/:key', { schema }, async (request) => {
+    const view = views.get(request.params.view)
+    const range = rangeOf(request.query)
+    const [answer, log] = await Promise.all([
+      queryView(store, view, request.params.key, { range, parts: request.query.parts === true }),
+      offsets.get(),
+    ])
+    return { ...answer, lag: lagOf(answer.asOf, log) }
+  })
+}

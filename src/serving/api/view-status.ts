@@ -1,0 +1,84 @@
+// What the serving layer says about a view besides its values: which batch version serves it,
+// where the speed layer is, what the answers cover (asOf) and how far behind the log they are.
+//
+// asOf and `recomputing` come from query.ts's answerFrom over a store snapshot that selects no
+// group (an empty window range): asOf does not depend on the key, so this is exactly the asOf
+// every query of the view would report at that moment, computed by the same code, and read in
+// one snapshot like a query.
+import type { CompiledView } from '../../core/compiled-view.ts'
+import { ErrorCodes, invalidInput } from '../../core/errors.ts'
+import type { BatchViewMeta, Horizon, Store } from '../../store/store.ts'
+import { answerFrom } from '../query.ts'
+import { type LogOffsets, lagOf } from './log-offsets.ts'
+
+export interface ViewStatus {
+  name: string
+  window: { kind: 'tumbling' | 'hopping'; size: number; advance: number } | null
+  /** The aggregate's name (count, sum, distinctCount, topK, …). */
+  aggregate: string
+  /** Hash of the view's definition as configured now. */
+  codeHash: string
+  /** The served batch version, or null before the first batch run of the view. */
+  batch: (Omit<BatchViewMeta, 'view'> & { durationMs: number }) | null
+  /** True while the served batch version is of an older definition of the view. */
+  recomputing: boolean
+  /** The speed layer's consumed offset per partition (null where it never ran). */
+  speed: Array<number | null>
+  /** Offsets per partition that every answer of this view covers right now. */
+  asOf: Horizon
+  /** Per partition: end offset of the log − asOf; null when the end offsets are unknown. */
+  lag: number[] | null
+}
+
+export async function readViewStatus(
+  store: Store,
+  view: CompiledView<any, any>,
+  offsets: LogOffsets | undefined,
+): Promise<ViewStatus> {
+  // from = to = 0 selects no window (and not the pseudo window 0 of unwindowed views).
+  const snapshot = await store.snapshot(view.name, '', { from: 0, to: 0 })
+  const answer = answerFrom(view, '', snapshot)
+  const served = snapshot.batch
+  let batch: ViewStatus['batch'] = null
+  if (served !== undefined) {
+    const { view: _name, ...meta } = served
+    batch = { ...meta, durationMs: meta.completedAt - meta.startedAt }
+  }
+  const window = view.window
+  return {
+    name: view.name,
+    window: window === null ? null : { kind: window.kind, size: window.size, advance: window.advance },
+    aggregate: view.monoid.definition.name,
+    codeHash: view.codeHash,
+    batch,
+    recomputing: answer.recomputing,
+    speed: answer.speed,
+    asOf: answer.asOf,
+    lag: lagOf(answer.asOf, offsets),
+  }
+}
+
+/** The configured views by name; `get` throws STRATA_ERR_UNKNOWN_VIEW (404) for any other. */
+export class ViewIndex {
+  readonly #views: Map<string, CompiledView<any, any>>
+
+  constructor(views: ReadonlyArray<CompiledView<any, any>>) {
+    this.#views = new Map(views.map((v) => [v.name, v]))
+  }
+
+  all(): CompiledView<any, any>[] {
+    return [...this.#views.values()]
+  }
+
+  get(name: string): CompiledView<any, any> {
+    const view = this.#views.get(name)
+    if (view === undefined) {
+      const names = [...this.#views.keys()].join(', ') || 'none'
+      throw invalidInput(ErrorCodes.UNKNOWN_VIEW, `no view named '${name}' (views: ${names})`, {
+        status: 404,
+        field: 'view',
+      })
+    }
+    return view
+  }
+}

@@ -1,0 +1,48 @@
+// The serving layer as the CLI starts it: from a config and an open store, plus whatever else
+// runs in the process. `strata start` passes a sink (or an ingest) and the log's end offsets;
+// `strata worker serve` passes the store, and end offsets from Kafka admin if it has brokers.
+//
+//   const app = await createApp({ config, store, sink, endOffsets: () => log.endOffsets() })
+//   const { url } = await listen(app, { port: 8080 })     // … later: await app.close()
+//
+// The caller owns the store, the log and the sink: closing the app closes only the HTTP server.
+import type { FastifyInstance } from 'fastify'
+import { compileViews, type StrataConfig } from '../core/config.ts'
+import { createIngest, type EventSink, type Ingest } from '../ingest/ingest.ts'
+import type { Store } from '../store/store.ts'
+import { createServer, type ServerOptions } from './server.ts'
+
+export interface AppOptions extends Omit<ServerOptions, 'store' | 'views' | 'ingest'> {
+  config: StrataConfig
+  store: Store
+  /** Where POST /events writes: an ingest is built with the source's event-time field. */
+  sink?: EventSink
+  /** An ingest built by the caller (instead of `sink`). */
+  ingest?: Ingest
+}
+
+export async function createApp(options: AppOptions): Promise<FastifyInstance> {
+  const { config, store, sink, ingest, ...rest } = options
+  return createServer({
+    ...rest,
+    store,
+    views: compileViews(config),
+    ingest: ingest ?? (sink ? createIngest({ sink, timeField: config.source.time }) : undefined),
+  })
+}
+
+export interface ListenOptions {
+  /** Default 8080 (DESIGN.md); 0 picks a free port. */
+  port?: number
+  /** Default 127.0.0.1: exposing the API beyond the machine is a decision, not a default. */
+  host?: string
+}
+
+/** Starts listening; resolves with the base URL (http://host:port) once the port is bound. */
+export async function listen(app: FastifyInstance, options: ListenOptions = {}): Promise<{ url: string }> {
+  const host = options.host ?? '127.0.0.1'
+  await app.listen({ port: options.port ?? 8080, host })
+  const address = app.server.address()
+  const port = typeof address === 'object' && address !== null ? address.port : options.port
+  return { url: `http://${host.includes(':') ? `[${host}]` : host}:${port}` }
+}

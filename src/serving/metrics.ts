@@ -1,0 +1,163 @@
+// Prometheus metrics of a serving process, in a registry of its own (never prom-client's global
+// one, so two servers in one process — tests, or a library user's own metrics — do not collide).
+//
+// Counters and the histogram are fed as things happen (the events route, the query routes).
+// Gauges that describe state elsewhere (the log's end, the store's batch versions, the speed
+// layer's position) are read once per scrape in refresh(), so a scrape costs a few store reads
+// and one cached end-offsets reading, and shows nothing stale from a view or partition that is
+// gone (each gauge is reset before it is set).
+//
+//   strata_events_ingested_total                      counter: events accepted by POST /events
+//   strata_query_duration_seconds{route}              histogram: the /views routes
+//   strata_log_end_offset{partition}                  gauge: from the end-offsets provider
+//   strata_speed_offset{partition}                    gauge: the speed layer's consumed offset
+//   strata_speed_lag_records{partition}               gauge: end offset − speed offset
+//   strata_view_lag_records{view,partition}           gauge: end offset − the view's asOf
+//   strata_batch_version{view}                        gauge: the served batch version
+//   strata_batch_age_seconds{view}                    gauge: now − its completedAt
+//   strata_batch_duration_seconds{view}               gauge: its completedAt − startedAt
+//   strata_speed_records_folded_total                 counter: from speedStats (when given)
+//   strata_speed_records_skipped_total                counter: from speedStats (when given)
+// plus prom-client's default process and Node.js metrics (CPU, memory, event-loop lag, GC).
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
+import type { CompiledView } from '../core/compiled-view.ts'
+import type { Store } from '../store/store.ts'
+import type { EndOffsetsCache } from './api/log-offsets.ts'
+import { readViewStatus } from './api/view-status.ts'
+
+/**
+ * What the speed layer reports about itself, totals since it started (they only grow).
+ * `folded`: records folded into realtime states; `skipped`: records it read but did not fold
+ * (undecodable ones sent to the dead-letter topic, and records no view kept).
+ */
+export interface SpeedStats {
+  folded: number
+  skipped: number
+}
+
+export type SpeedStatsProvider = () => SpeedStats | Promise<SpeedStats>
+
+export interface MetricSources {
+  store?: Store
+  views?: ReadonlyArray<CompiledView<any, any>>
+  offsets?: EndOffsetsCache
+  speedStats?: SpeedStatsProvider
+}
+
+export interface ServingMetrics {
+  readonly registry: Registry
+  /** The Content-Type of render()'s text. */
+  readonly contentType: string
+  countIngested(events: number): void
+  observeQuery(route: string, seconds: number): void
+  /** Reads the state gauges, then renders every metric in Prometheus text format. */
+  render(): Promise<string>
+}
+
+export function createMetrics(sources: MetricSources = {}): ServingMetrics {
+  const registry = new Registry()
+  collectDefaultMetrics({ register: registry })
+  const registers = [registry]
+
+  const ingested = new Counter({
+    name: 'strata_events_ingested_total',
+    help: 'Events accepted by POST /events and written to the log',
+    registers,
+  })
+  const queryDuration = new Histogram({
+    name: 'strata_query_duration_seconds',
+    help: 'Time to answer a query, by route',
+    labelNames: ['route'] as const,
+    // Queries are LMDB reads: most take well under a millisecond; top rankings can take seconds.
+    buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5],
+    registers,
+  })
+  const gauge = (name: string, help: string, labelNames: string[]) =>
+    new Gauge({ name, help, labelNames, registers })
+  const endOffset = gauge('strata_log_end_offset', 'Offset after the last record of the log', ['partition'])
+  const speedOffset = gauge('strata_speed_offset', "The speed layer's next offset to consume", ['partition'])
+  const speedLag = gauge('strata_speed_lag_records', 'Records in the log the speed layer has not consumed', [
+    'partition',
+  ])
+  const viewLag = gauge('strata_view_lag_records', "Records in the log a view's answers do not cover yet", [
+    'view',
+    'partition',
+  ])
+  const batchVersion = gauge('strata_batch_version', 'Served batch version of the view', ['view'])
+  const batchAge = gauge('strata_batch_age_seconds', 'Time since the served batch version completed', [
+    'view',
+  ])
+  const batchDuration = gauge('strata_batch_duration_seconds', 'How long the served batch version took', [
+    'view',
+  ])
+  const speedCounters = sources.speedStats
+    ? {
+        folded: new Counter({
+          name: 'strata_speed_records_folded_total',
+          help: 'Records the speed layer folded into realtime states',
+          registers,
+        }),
+        skipped: new Counter({
+          name: 'strata_speed_records_skipped_total',
+          help: 'Records the speed layer read and did not fold (dead-lettered, or kept by no view)',
+          registers,
+        }),
+      }
+    : undefined
+
+  let rendering: Promise<string> | undefined
+
+  async function refresh(): Promise<void> {
+    const { store, views = [], offsets, speedStats } = sources
+    const log = await offsets?.get()
+    const end = log?.endOffsets ?? null
+    for (const g of [endOffset, speedOffset, speedLag, viewLag, batchVersion, batchAge, batchDuration])
+      g.reset()
+    end?.forEach((offset, p) => {
+      endOffset.set({ partition: p }, offset)
+    })
+    if (store) {
+      for (const sp of await store.speedPartitions()) {
+        speedOffset.set({ partition: sp.partition }, sp.offset)
+        const e = end?.[sp.partition]
+        if (e !== undefined) speedLag.set({ partition: sp.partition }, Math.max(0, e - sp.offset))
+      }
+      const now = Date.now()
+      for (const meta of await store.listBatchViews()) {
+        batchVersion.set({ view: meta.view }, meta.version)
+        batchAge.set({ view: meta.view }, Math.max(0, now - meta.completedAt) / 1000)
+        batchDuration.set({ view: meta.view }, (meta.completedAt - meta.startedAt) / 1000)
+      }
+      for (const view of views) {
+        const status = await readViewStatus(store, view, log)
+        status.lag?.forEach((lag, p) => {
+          viewLag.set({ view: view.name, partition: p }, lag)
+        })
+      }
+    }
+    if (speedStats && speedCounters) {
+      // Totals owned by the speed layer: mirror them (a counter cannot be set, so reset + inc).
+      const stats = await speedStats()
+      speedCounters.folded.reset()
+      speedCounters.folded.inc(Math.max(0, stats.folded))
+      speedCounters.skipped.reset()
+      speedCounters.skipped.inc(Math.max(0, stats.skipped))
+    }
+  }
+
+  return {
+    registry,
+    contentType: registry.contentType,
+    countIngested: (events) => ingested.inc(events),
+    observeQuery: (route, seconds) => queryDuration.observe({ route }, seconds),
+    render() {
+      // Concurrent scrapes share one reading: refreshes must not interleave their resets.
+      rendering ??= refresh()
+        .then(() => registry.metrics())
+        .finally(() => {
+          rendering = undefined
+        })
+      return rendering
+    },
+  }
+}

@@ -1,0 +1,68 @@
+// The end-offsets cache behind lag: single flight, reuse while fresh, stale while refreshing,
+// failures and hangs turned into "unknown".
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { EndOffsetsCache, lagOf } from '../../../src/serving/api/log-offsets.ts'
+
+function deferred<T>() {
+  let resolve!: (value: T) => void
+  const promise = new Promise<T>((r) => {
+    resolve = r
+  })
+  return { promise, resolve }
+}
+
+test('concurrent readers share one provider call, and a fresh reading is reused', async () => {
+  let calls = 0
+  const gate = deferred<number[]>()
+  const cache = new EndOffsetsCache(
+    () => {
+      calls++
+      return gate.promise
+    },
+    { maxAgeMs: 60_000 },
+  )
+  const a = cache.get()
+  const b = cache.get()
+  gate.resolve([5, 7])
+  assert.deepEqual((await a)?.endOffsets, [5, 7])
+  assert.deepEqual((await b)?.endOffsets, [5, 7])
+  assert.deepEqual((await cache.get())?.endOffsets, [5, 7])
+  assert.equal(calls, 1)
+})
+
+test('a stale reading is served while one refresh runs; fresh waits for it', async () => {
+  let next = 1
+  const cache = new EndOffsetsCache(async () => [next++], { maxAgeMs: 1 })
+  assert.deepEqual((await cache.get())?.endOffsets, [1])
+  await sleep(5) // older than maxAgeMs
+  assert.deepEqual((await cache.get())?.endOffsets, [1], 'stale while revalidating')
+  await sleep(5)
+  assert.deepEqual((await cache.get({ fresh: true }))?.endOffsets, [3])
+})
+
+test('maxAgeMs 0 asks every time; failures and hangs are readings without offsets', async () => {
+  let mode: 'ok' | 'fail' | 'hang' = 'ok'
+  const cache = new EndOffsetsCache(
+    () => {
+      if (mode === 'fail') return Promise.reject(new Error('password=hunter2'))
+      if (mode === 'hang') return new Promise<number[]>(() => {})
+      return Promise.resolve([1])
+    },
+    { maxAgeMs: 0, timeoutMs: 20 },
+  )
+  assert.deepEqual((await cache.get())?.endOffsets, [1])
+  mode = 'fail'
+  assert.deepEqual(await cache.get().then((r) => [r?.endOffsets, r?.error]), [null, 'unavailable'])
+  mode = 'hang'
+  assert.deepEqual(await cache.get().then((r) => [r?.endOffsets, r?.error]), [null, 'timeout'])
+  assert.equal(await new EndOffsetsCache(undefined).get(), undefined)
+})
+
+test('lag is the end offset minus asOf, never negative, unknown without offsets', () => {
+  assert.deepEqual(lagOf([10, 4], { endOffsets: [12, 4, 3], at: 0 }), [2, 0, 3])
+  assert.deepEqual(lagOf([10], { endOffsets: [8], at: 0 }), [0])
+  assert.equal(lagOf([10], { endOffsets: null, at: 0 }), null)
+  assert.equal(lagOf([10], undefined), null)
+})

@@ -1,0 +1,336 @@
+// One partition of the speed layer in the hands of one worker (docs/horizon.md, rules 1-3).
+//
+// Contract:
+// - claimFolder() takes the partition in the store (bumping its owner token, which fences the
+//   previous owner) and reading resumes at `folder.offset`, the consumed offset stored with the
+//   realtime states. Nothing else decides where to read: not the group offset, not memory.
+// - add(batch) takes the partition's records in offset order. Records that are not valid events
+//   (the archiver's predicate, so batch and speed agree on what an event is) are skipped and
+//   counted; valid ones are folded into the pending window's delta tables.
+// - A commit is ONE store.commitSpeed: the window's deltas, from = the stored offset, offset =
+//   the window's end, and its seals. It happens every `commitEveryMs` or `commitEveryRecords`,
+//   on flush() and on the worker's timer (flushIfDue).
+// - Seals: before a record at offset o is folded, the window seals at every required boundary
+//   b <= o (re-read from the store before each batch), and every `sealEveryMs` at its position.
+// - A refused commit (STRATA_ERR_FENCED) re-reads the partition. Another owner, or an offset
+//   another writer moved: the folder stops for good (drops its state, never writes again). A
+//   required boundary that a batch run recorded inside the window meanwhile: the window is
+//   rebuilt from its kept events with a seal there and committed again. Anything else (a newer
+//   worker redefined the views) stops the folder too.
+// - Any other store error keeps the window, is reported, and the commit is retried later.
+import { eventCheck, type RecordCheck } from '../archive/partition-archiver.ts'
+import type { CompiledView } from '../core/compiled-view.ts'
+import { ErrorCodes, StrataError } from '../core/errors.ts'
+import type { StrataEvent } from '../core/event.ts'
+import type { CombineEncoded, SpeedCommit, SpeedPartition, SpeedStore } from '../store/store.ts'
+import { PendingWindow } from './pending-window.ts'
+
+/** The part of a log record the speed layer reads (Kafka's ConsumedRecord and LogRecord fit). */
+export interface SpeedRecord {
+  offset: number
+  value: Buffer
+}
+
+export interface SpeedBatch {
+  records: readonly SpeedRecord[]
+  /** Where the next batch starts (past skipped offsets such as transaction markers). */
+  nextOffset: number
+}
+
+export interface FolderPolicy {
+  commitEveryMs: number
+  commitEveryRecords: number
+  sealEveryMs: number
+}
+
+export const defaultFolderPolicy: FolderPolicy = {
+  commitEveryMs: 100,
+  commitEveryRecords: 20_000,
+  sealEveryMs: 5_000,
+}
+
+export interface PartitionStats {
+  partition: number
+  owner: number
+  /** The consumed offset in the store: realtime states cover everything below it. */
+  consumed: number
+  /** The offset after the last record taken in (committed or not). */
+  position: number
+  folded: number
+  skipped: number
+  commits: number
+  /** Windows refolded because a batch run required a boundary among records already folded. */
+  rebuilds: number
+  /** Commits refused for a missing required boundary, then sealed and sent again. */
+  retries: number
+  lastCommitAt: number | null
+  /** Why the folder stopped (fenced, redefined, failed), or null while it runs. */
+  stopped: string | null
+}
+
+export interface FolderOptions {
+  store: SpeedStore
+  views: ReadonlyArray<CompiledView<any, any>>
+  partition: number
+  timeField: string
+  policy?: Partial<FolderPolicy>
+  now?: () => number
+  onCommit?(partition: number, offset: number): void
+  onSkip?(partition: number, offset: number, reason: string): void
+  /** A commit failed for a reason other than fencing (it is retried), or the folder stopped. */
+  onError?(error: StrataError): void
+}
+
+const MAX_REBUILDS = 8
+
+/** Claims the partition in the store and returns its folder, positioned at the stored offset. */
+export async function claimFolder(options: FolderOptions, initial: number): Promise<PartitionFolder> {
+  const claimed = await options.store.claimPartition(options.partition, initial)
+  return new PartitionFolder(options, claimed)
+}
+
+export class PartitionFolder {
+  readonly partition: number
+  readonly owner: number
+  readonly #store: SpeedStore
+  readonly #views: ReadonlyArray<CompiledView<any, any>>
+  readonly #hashes: Record<string, string>
+  readonly #combine: CombineEncoded
+  readonly #check: RecordCheck
+  readonly #policy: FolderPolicy
+  readonly #now: () => number
+  readonly #options: FolderOptions
+  #required: number[]
+  #window: PendingWindow
+  #lastCommitAt: number
+  #lastSealAt: number
+  #stats: PartitionStats
+  #chain: Promise<void> = Promise.resolve()
+
+  constructor(options: FolderOptions, claimed: SpeedPartition) {
+    this.partition = options.partition
+    this.owner = claimed.owner
+    this.#options = options
+    this.#store = options.store
+    this.#views = options.views
+    this.#hashes = Object.fromEntries(options.views.map((v) => [v.name, v.codeHash]))
+    const monoids = new Map(options.views.map((v) => [v.name, v.monoid]))
+    this.#combine = (view, stored, delta) => {
+      const m = monoids.get(view)
+      if (m === undefined) throw new StrataError(ErrorCodes.INTERNAL, `no monoid for view ${view}`)
+      return m.encode(m.combine(m.decode(stored as never), m.decode(delta as never)))
+    }
+    this.#check = eventCheck(options.timeField)
+    this.#policy = { ...defaultFolderPolicy, ...options.policy }
+    this.#now = options.now ?? Date.now
+    this.#required = [...claimed.required]
+    this.#window = new PendingWindow(this.#views, claimed.offset, claimed.epochs.at(-1) ?? claimed.offset)
+    this.#lastCommitAt = this.#now()
+    this.#lastSealAt = this.#lastCommitAt
+    this.#stats = {
+      partition: this.partition,
+      owner: this.owner,
+      consumed: claimed.offset,
+      position: claimed.offset,
+      folded: 0,
+      skipped: 0,
+      commits: 0,
+      rebuilds: 0,
+      retries: 0,
+      lastCommitAt: null,
+      stopped: null,
+    }
+  }
+
+  /** The stored consumed offset: where the log is read from after a claim. */
+  get offset(): number {
+    return this.#window.from
+  }
+
+  get stopped(): boolean {
+    return this.#stats.stopped !== null
+  }
+
+  stats(): PartitionStats {
+    return { ...this.#stats, position: this.#window.end, consumed: this.#window.from }
+  }
+
+  add(batch: SpeedBatch): Promise<void> {
+    return this.#serial(async () => {
+      await this.#refreshRequired()
+      if (this.stopped) return
+      const now = this.#now()
+      if (now - this.#lastSealAt >= this.#policy.sealEveryMs) {
+        this.#window.seal(this.#window.end)
+        this.#lastSealAt = now
+      }
+      try {
+        this.#fold(batch)
+      } catch (error) {
+        // A view function threw: the batch layer fails on this event too. Stop loudly rather
+        // than skip it and let the two layers disagree.
+        this.#stop(
+          new StrataError(ErrorCodes.INTERNAL, `partition ${this.partition}: folding failed`, {
+            cause: error,
+          }),
+        )
+        return
+      }
+      const due =
+        this.#window.events >= this.#policy.commitEveryRecords ||
+        this.#now() - this.#lastCommitAt >= this.#policy.commitEveryMs
+      if (due) await this.#commitReporting()
+    })
+  }
+
+  /** Commits the pending window now (on revoke, on close). Store errors are thrown. */
+  flush(): Promise<void> {
+    return this.#serial(() => this.#commit())
+  }
+
+  /** Commits when the window is older than the policy allows (the worker's timer). */
+  flushIfDue(now: number): Promise<void> {
+    return this.#serial(async () => {
+      if (this.#window.empty || now - this.#lastCommitAt < this.#policy.commitEveryMs) return
+      await this.#commitReporting()
+    })
+  }
+
+  /** Drops the pending window and never writes again (revoked without flush, or a crash stand-in). */
+  stop(reason = 'stopped'): void {
+    if (this.#stats.stopped === null) this.#stats.stopped = reason
+  }
+
+  #fold(batch: SpeedBatch): void {
+    const window = this.#window
+    for (const record of batch.records) {
+      // A source may deliver again what we already took in (a refetch from an older position).
+      if (record.offset < window.end) continue
+      this.#sealRequired(record.offset)
+      const checked = this.#check(record.value)
+      if ('reason' in checked) {
+        window.advance(record.offset + 1)
+        this.#stats.skipped++
+        this.#options.onSkip?.(this.partition, record.offset, checked.reason)
+      } else {
+        window.fold(record.offset, checked.event as StrataEvent)
+        this.#stats.folded++
+      }
+    }
+    window.advance(batch.nextOffset)
+  }
+
+  /** Makes every known required boundary up to `offset` a boundary of the window. */
+  #sealRequired(offset: number): void {
+    const due: number[] = []
+    for (const b of this.#required) {
+      if (b > offset) break
+      due.push(b)
+    }
+    if (this.#window.require(due) === 'rebuilt') this.#stats.rebuilds++
+  }
+
+  async #refreshRequired(): Promise<void> {
+    const state = (await this.#store.speedPartitions()).find((p) => p.partition === this.partition)
+    if (state === undefined || state.owner !== this.owner) {
+      this.#stop(fencedBy(this.partition, state))
+      return
+    }
+    this.#required = state.required
+  }
+
+  async #commitReporting(): Promise<void> {
+    try {
+      await this.#commit()
+    } catch (error) {
+      this.#options.onError?.(asStrataError(error, `partition ${this.partition}: speed commit failed`))
+    }
+  }
+
+  async #commit(): Promise<void> {
+    if (this.stopped) return
+    const window = this.#window
+    this.#sealRequired(window.end)
+    for (let attempt = 0; !window.empty; attempt++) {
+      const commit: SpeedCommit = {
+        partition: this.partition,
+        owner: this.owner,
+        hashes: this.#hashes,
+        from: window.from,
+        offset: window.end,
+        deltas: window.deltas(),
+        seals: [...window.seals],
+      }
+      try {
+        await this.#store.commitSpeed(commit, this.#combine)
+      } catch (error) {
+        if ((error as StrataError)?.code !== ErrorCodes.FENCED) throw error
+        if (!(await this.#rebuildAfterRefusal(error as StrataError, attempt))) return
+        continue
+      }
+      this.#committed(commit)
+      return
+    }
+  }
+
+  // The store refused the commit: find out whether we may try again (docs/horizon.md, rule 3)
+  // or must stop for good (rule 2).
+  async #rebuildAfterRefusal(refusal: StrataError, attempt: number): Promise<boolean> {
+    const window = this.#window
+    const state = (await this.#store.speedPartitions()).find((p) => p.partition === this.partition)
+    if (state === undefined || state.owner !== this.owner || state.offset !== window.from) {
+      this.#stop(fencedBy(this.partition, state, window.from))
+      return false
+    }
+    this.#required = state.required
+    const outcome = window.require(state.required.filter((b) => b <= window.end))
+    if (outcome === 'kept' || attempt >= MAX_REBUILDS) {
+      this.#stop(refusal)
+      return false
+    }
+    if (outcome === 'rebuilt') this.#stats.rebuilds++
+    this.#stats.retries++
+    return true
+  }
+
+  #committed(commit: SpeedCommit): void {
+    const open = commit.seals.at(-1) ?? this.#window.open
+    this.#required = this.#required.filter((b) => b > commit.offset)
+    this.#window = new PendingWindow(this.#views, commit.offset, open)
+    this.#lastCommitAt = this.#now()
+    this.#stats.commits++
+    this.#stats.lastCommitAt = this.#lastCommitAt
+    this.#options.onCommit?.(this.partition, commit.offset)
+  }
+
+  #stop(reason: StrataError): void {
+    if (this.stopped) return
+    this.stop(reason.message)
+    this.#window = new PendingWindow(this.#views, this.#window.from, this.#window.open)
+    this.#options.onError?.(reason)
+  }
+
+  #serial(task: () => Promise<void>): Promise<void> {
+    const run = this.#chain.then(() => (this.stopped ? undefined : task()))
+    this.#chain = run.catch(() => {})
+    return run
+  }
+}
+
+function fencedBy(partition: number, state: SpeedPartition | undefined, from?: number): StrataError {
+  const why =
+    state === undefined
+      ? 'it is gone from the store'
+      : from !== undefined && state.offset !== from
+        ? `another writer moved it to offset ${state.offset}`
+        : `owner token ${state.owner} took it over`
+  return new StrataError(ErrorCodes.FENCED, `partition ${partition}: no longer ours (${why}); stopped`, {
+    status: 409,
+  })
+}
+
+function asStrataError(error: unknown, message: string): StrataError {
+  return error instanceof StrataError
+    ? error
+    : new StrataError(ErrorCodes.STORE, message, { cause: error, retriable: true })
+}

@@ -1,0 +1,144 @@
+// The uncommitted window of one partition: what the speed layer folded since the consumed offset
+// the store holds (`from`), as delta tables per epoch, waiting for one commitSpeed.
+//
+// Invariant: the delta tables are exactly the fold of the kept events, each event at offset o
+// going to the epoch that starts at the largest of `open` and the seals that is <= o. The events
+// are kept (not just the tables) because a batch run may record a required boundary inside this
+// window while we fold it (docs/horizon.md, rule 3); the store then refuses the commit, and the
+// window is rebuilt with a seal there. Rebuilding refolds at most one commit's worth of events.
+import type { CompiledView } from '../core/compiled-view.ts'
+import { ErrorCodes, StrataError } from '../core/errors.ts'
+import type { StrataEvent } from '../core/event.ts'
+import type { ViewTable } from '../core/view-table.ts'
+import type { RealtimeDelta } from '../store/store.ts'
+
+export class PendingWindow {
+  /** The stored consumed offset this window starts at. */
+  readonly from: number
+  /** Start of the epoch that is open in the store: deltas before the first seal go there. */
+  readonly open: number
+  readonly #views: ReadonlyArray<CompiledView<any, any>>
+  #offsets: number[] = []
+  #events: StrataEvent[] = []
+  #seals: number[] = []
+  #end: number
+  #epoch: number
+  #tables = new Map<number, ViewTable<unknown>[]>()
+
+  constructor(views: ReadonlyArray<CompiledView<any, any>>, from: number, open: number) {
+    this.#views = views
+    this.from = from
+    this.open = open
+    this.#end = from
+    this.#epoch = open
+  }
+
+  /** The offset after the last record taken in: the consumed offset once committed. */
+  get end(): number {
+    return this.#end
+  }
+
+  /** Start of the epoch the next event goes to. */
+  get epoch(): number {
+    return this.#epoch
+  }
+
+  get seals(): readonly number[] {
+    return this.#seals
+  }
+
+  /** Events kept for this window (valid records folded). */
+  get events(): number {
+    return this.#events.length
+  }
+
+  /** True when a commit would change nothing. */
+  get empty(): boolean {
+    return this.#end === this.from && this.#seals.length === 0
+  }
+
+  /**
+   * Starts a new epoch at `at` (the periodic seal, at `end`). Seals at or below the current
+   * epoch's start are no-ops; a seal must not fall among records already folded.
+   */
+  seal(at: number): void {
+    if (at <= this.#epoch) return
+    const last = this.#offsets.at(-1)
+    if (last !== undefined && at <= last) {
+      throw new StrataError(ErrorCodes.INTERNAL, `cannot seal at ${at}: a record at ${last} is folded`)
+    }
+    this.#startEpoch(at)
+  }
+
+  #startEpoch(at: number): void {
+    this.#seals.push(at)
+    this.#epoch = at
+  }
+
+  /** Folds a valid event; `offset` must be at or past `end`. */
+  fold(offset: number, event: StrataEvent): void {
+    this.#offsets.push(offset)
+    this.#events.push(event)
+    this.#end = offset + 1
+    this.#foldInto(this.#epoch, event)
+  }
+
+  /** Takes in offsets that carry no event (invalid records, transaction markers). */
+  advance(to: number): void {
+    if (to > this.#end) this.#end = to
+  }
+
+  /**
+   * Makes every offset in `boundaries` (those at or past `from`) an epoch boundary of this window.
+   * Returns 'rebuilt' when one of them falls among records already folded or below a seal (a
+   * batch run required it after we passed it): the kept events are then refolded.
+   */
+  require(boundaries: readonly number[]): 'kept' | 'sealed' | 'rebuilt' {
+    const missing = boundaries.filter((b) => b >= this.from && b !== this.open && !this.#seals.includes(b))
+    if (missing.length === 0) return 'kept'
+    missing.sort((a, b) => a - b)
+    const last = this.#offsets.at(-1) ?? Number.NEGATIVE_INFINITY
+    if (missing[0] > this.#epoch && missing[0] > last) {
+      for (const b of missing) this.seal(b)
+      return 'sealed'
+    }
+    this.#rebuild([...this.#seals, ...missing].sort((a, b) => a - b))
+    return 'rebuilt'
+  }
+
+  // Refolds the kept events with these seals (ascending, each above `open`).
+  #rebuild(seals: readonly number[]): void {
+    this.#tables.clear()
+    this.#seals = []
+    this.#epoch = this.open
+    let next = 0
+    for (let i = 0; i < this.#events.length; i++) {
+      while (next < seals.length && seals[next] <= this.#offsets[i]) this.#startEpoch(seals[next++])
+      this.#foldInto(this.#epoch, this.#events[i])
+    }
+    while (next < seals.length) this.#startEpoch(seals[next++])
+  }
+
+  /** The deltas to commit: every group's state per view and epoch, encoded by its monoid. */
+  deltas(): RealtimeDelta[] {
+    const out: RealtimeDelta[] = []
+    for (const [epoch, tables] of this.#tables) {
+      for (let v = 0; v < this.#views.length; v++) {
+        const { name, monoid } = this.#views[v]
+        for (const [key, window, state] of tables[v].entries()) {
+          out.push({ view: name, epoch, key, window, state: monoid.encode(state) })
+        }
+      }
+    }
+    return out
+  }
+
+  #foldInto(epoch: number, event: StrataEvent): void {
+    let tables = this.#tables.get(epoch)
+    if (tables === undefined) {
+      tables = this.#views.map((v) => v.createTable() as ViewTable<unknown>)
+      this.#tables.set(epoch, tables)
+    }
+    for (let v = 0; v < this.#views.length; v++) this.#views[v].fold(tables[v] as ViewTable<any>, event)
+  }
+}

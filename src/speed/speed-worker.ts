@@ -1,0 +1,123 @@
+// The speed layer's role: fold the events past the batch horizon into realtime views, exactly
+// once per event (docs/speed-layer.md, docs/horizon.md).
+//
+//   const worker = createSpeedWorker({ store, config, brokers })   // Kafka: a group member
+//   const worker = createSpeedWorker({ store, config, log })       // embedded: every partition
+//   await worker.start()  …  worker.stats()  …  await worker.close()
+//
+// start() records the view definitions the worker runs (registerSpeedViews: a changed
+// definition restarts its realtime states), then takes partitions. Each owned partition has a
+// PartitionFolder that commits state and consumed offset together; a timer commits windows that
+// grew old while no records came. close() stops reading and commits what is pending.
+import { compileViews, type StrataConfig } from '../core/config.ts'
+import { ErrorCodes, StrataError } from '../core/errors.ts'
+import type { Log } from '../log/log.ts'
+import type { Store } from '../store/store.ts'
+import { kafkaSpeedSource, type SpeedConsumerOptions } from './kafka-source.ts'
+import { logSpeedSource, type SpeedSource } from './log-source.ts'
+import { defaultFolderPolicy, type FolderPolicy, type PartitionStats } from './partition-folder.ts'
+import { PartitionSet } from './partition-set.ts'
+
+export const SPEED_GROUP = 'strata-speed'
+
+export interface SpeedWorkerOptions {
+  store: Store
+  config: StrataConfig
+  /** Kafka mode: the bootstrap brokers. */
+  brokers?: string | readonly string[]
+  /** Embedded mode: the embedded log. */
+  log?: Log
+  /** Consumer group in Kafka mode. */
+  groupId?: string
+  /** Commit and seal cadence. */
+  policy?: Partial<FolderPolicy>
+  consumer?: SpeedConsumerOptions
+  /** A record that is not a valid event was skipped (it is counted in the stats too). */
+  onSkip?(partition: number, offset: number, reason: string): void
+  /** Fencing, a failed commit (retried), a failed fold, a consumer that left the group. */
+  onError?(error: StrataError): void
+}
+
+export interface SpeedWorkerStats {
+  mode: 'kafka' | 'embedded'
+  /** The partitions this worker owns now. */
+  partitions: PartitionStats[]
+}
+
+export interface SpeedWorker {
+  start(): Promise<void>
+  close(): Promise<void>
+  stats(): SpeedWorkerStats
+}
+
+export function createSpeedWorker(options: SpeedWorkerOptions): SpeedWorker {
+  const { store, config } = options
+  if ((options.brokers === undefined) === (options.log === undefined)) {
+    throw new StrataError(
+      ErrorCodes.INVALID_ARGUMENT,
+      'A speed worker reads either Kafka (brokers) or a log',
+      {
+        field: 'brokers',
+      },
+    )
+  }
+  const views = compileViews(config)
+  const partitions = config.source.partitions
+  const policy: FolderPolicy = { ...defaultFolderPolicy, ...options.policy }
+  const onError =
+    options.onError ??
+    ((error: StrataError) => process.stderr.write(`strata speed: ${error.code} ${error.message}\n`))
+  let source: SpeedSource | undefined
+  const set = new PartitionSet(
+    (partition) => ({
+      store,
+      views,
+      partition,
+      partitions,
+      timeField: config.source.time,
+      policy,
+      onCommit: (p, offset) => source?.committed(p, offset),
+      ...(options.onSkip ? { onSkip: options.onSkip } : {}),
+      onError,
+    }),
+    onError,
+  )
+  source =
+    options.log !== undefined
+      ? logSpeedSource({ log: options.log, partitions, set, onError })
+      : kafkaSpeedSource({
+          brokers: options.brokers as string | readonly string[],
+          groupId: options.groupId ?? SPEED_GROUP,
+          topic: config.source.topic,
+          ...(options.consumer ? { consumer: options.consumer } : {}),
+          set,
+          onError,
+        })
+
+  let timer: NodeJS.Timeout | undefined
+  let closing: Promise<void> | undefined
+
+  return {
+    async start() {
+      await store.registerSpeedViews(
+        views.map((v) => ({ view: v.name, codeHash: v.codeHash })),
+        partitions,
+      )
+      await source.start()
+      const every = Math.max(10, Math.min(policy.commitEveryMs / 2, 1000))
+      timer = setInterval(() => {
+        const now = Date.now()
+        for (const folder of set.owned()) folder.flushIfDue(now).catch(onError)
+      }, every)
+      timer.unref()
+    },
+    close() {
+      closing ??= (async () => {
+        clearInterval(timer)
+        await source.close()
+      })()
+      return closing
+    },
+    stats: () => ({ mode: options.log ? 'embedded' : 'kafka', partitions: set.stats() }),
+  }
+}

@@ -5,7 +5,15 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { claimSpeedPartition } from '../../src/speed/claim.ts'
 import type { FolderPolicy, PartitionFolder } from '../../src/speed/partition-folder.ts'
-import { assertExact, MemoryPartition, pageView, type SpeedFixture, speedFixture } from './helpers.ts'
+import {
+  archive,
+  assertExact,
+  batch,
+  MemoryPartition,
+  pageView,
+  type SpeedFixture,
+  speedFixture,
+} from './helpers.ts'
 
 // Commits only when the test says so (flush), no periodic seals.
 const manual: FolderPolicy = {
@@ -219,3 +227,38 @@ test('commits happen by themselves every N records, and periodic seals cut epoch
   assert.deepEqual(state.epochs, [0, 3, 6, 9])
   await assertExact(fixture.store, fixture.views, [log.records])
 })
+
+test('a partition never seen starts at the served batch horizon, and owes a boundary at every other', async (t) => {
+  const { fixture, claim } = await setup(t)
+  const log = new MemoryPartition()
+  log.append(events(0, 30))
+  // The batch layer ran before any speed worker: horizon 10 for every view.
+  await archive(fixture.root, 0, log.records, 0, 10)
+  await batch(fixture)
+  // A later version of one view only (as when a view is added and recomputed): horizon 20.
+  const stage = await fixture.store.stageBatch('top')
+  const served = (await fixture.store.servedBatch('top'))!
+  await stage.put(await collect(fixture.store.scanBatch('top', served.version)))
+  const { view: _view, version: _version, ...meta } = served
+  await stage.commit({ ...meta, horizon: [20] })
+
+  const folder = await claim()
+  assert.equal(folder.offset, 10)
+  assert.deepEqual((await stored(fixture)).required, [20])
+  await folder.add(log.read(folder.offset))
+  await folder.flush()
+  assert.deepEqual((await stored(fixture)).epochs, [10, 20])
+  // 'top' at horizon 20 holds only what was folded below 10: its answer covers [0, 10) and
+  // [20, 30) but not [10, 20) — the made-up version above is not a real fold. Check the others.
+  await assertExact(
+    fixture.store,
+    fixture.views.filter((v) => v.name !== 'top'),
+    [log.records],
+  )
+})
+
+async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = []
+  for await (const item of items) out.push(item)
+  return out
+}

@@ -187,3 +187,27 @@ export function batch(fixture: SpeedFixture, horizon?: number[]) {
     ...(horizon ? { horizon } : {}),
   })
 }
+
+/** Polls until `ready()` holds; fails after a generous deadline (a wait, not a timing claim). */
+export async function waitFor(ready: () => boolean | Promise<boolean>, what: string, deadlineMs = 60_000) {
+  const start = Date.now()
+  while (!(await ready())) {
+    if (Date.now() - start > deadlineMs) throw new Error(`Gave up waiting for: ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+}
+
+/** Sorts appended records into per-partition lists by their positions, in offset order. */
+export function byPartition(
+  partitions: number,
+  values: ReadonlyArray<StrataEvent | string>,
+  positions: ReadonlyArray<{ partition: number; offset: number }>,
+  into: TestRecord[][] = Array.from({ length: partitions }, () => []),
+): TestRecord[][] {
+  values.forEach((v, i) => {
+    const { partition, offset } = positions[i]
+    into[partition].push(typeof v === 'string' ? invalidRecord(offset, v) : validRecord(offset, v))
+  })
+  for (const list of into) list.sort((a, b) => a.offset - b.offset)
+  return into
+}

@@ -53,21 +53,18 @@ export interface SpeedFixture {
   storePath: string
 }
 
-export async function tempDir(t: TestContext): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'strata-speed-'))
-  t.after(() => rm(dir, { recursive: true, force: true }))
-  return dir
-}
-
 /** A config file (batch worker threads load it), the config, and an LMDB store, in a temp folder. */
 export async function speedFixture(t: TestContext, partitions = 2, topic = 'events'): Promise<SpeedFixture> {
-  const dir = await tempDir(t)
+  const dir = await mkdtemp(join(tmpdir(), 'strata-speed-'))
   const configPath = join(dir, 'strata.config.ts')
   await writeFile(configPath, configSource(topic, partitions))
   const config = await loadConfig(configPath)
   const storePath = join(dir, 'store')
   const store = await openLmdbStore(storePath)
-  t.after(() => store.close())
+  t.after(async () => {
+    await store.close()
+    await rm(dir, { recursive: true, force: true })
+  })
   return { dir, root: join(dir, 'master'), configPath, config, views: compileViews(config), store, storePath }
 }
 

@@ -32,7 +32,7 @@ const PARTITIONS = 2
 // What the schedules exercised, reported as a diagnostic (a property that never flips a batch
 // version would prove little).
 const tally = { runs: 0, steps: 0, batches: 0, flips: 0, crashes: 0, fenced: 0, rebuilds: 0, retries: 0 }
-const RUNS = Number(process.env.STRATA_PROPERTY_RUNS ?? 100)
+const RUNS = Number(process.env.STRATA_PROPERTY_RUNS ?? 60)
 
 const validEvent: fc.Arbitrary<StrataEvent> = fc.record({
   type: fc.constantFrom(...TYPES),
@@ -60,6 +60,9 @@ type Step =
   | { kind: 'zombie'; p: number }
   | { kind: 'archive'; p: number /** quarters of the unarchived part */; share: number }
   | { kind: 'batch'; lower: number[] | null }
+  // Fold without committing, archive and run a batch: its horizon lands inside the uncommitted
+  // window, the race a required boundary recorded mid-window exists for.
+  | { kind: 'race'; p: number; max: number }
 
 const step: fc.Arbitrary<Step> = fc.oneof(
   {
@@ -94,6 +97,14 @@ const step: fc.Arbitrary<Step> = fc.oneof(
       kind: fc.constant('archive' as const),
       p: partition,
       share: fc.integer({ min: 1, max: 4 }),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('race' as const),
+      p: partition,
+      max: fc.integer({ min: 1, max: 6 }),
     }),
   },
   {
@@ -168,6 +179,16 @@ async function runSchedule(shared: SpeedFixture, dir: string, steps: Step[], fol
           await archive(fixture.root, s.p, logs[s.p].records, archived[s.p], to)
           archived[s.p] = to
           return
+        }
+        case 'race': {
+          await apply({ kind: 'deliver', p: s.p, max: s.max })
+          // Up to just before the folder's position: inside its window when one is pending.
+          const to = folders[s.p].stats().position - 1
+          if (to > archived[s.p]) {
+            await archive(fixture.root, s.p, logs[s.p].records, archived[s.p], to)
+            archived[s.p] = to
+          }
+          return apply({ kind: 'batch', lower: null })
         }
         case 'batch': {
           const wished = s.lower

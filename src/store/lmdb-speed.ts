@@ -6,6 +6,7 @@
 //   ['sv', view]                                   → SpeedView
 //   ['rt', view, key, window, partition, epoch]    → encoded state of one group in one epoch
 //   ['re', partition, epoch, view, key, window]    → true: the same row, indexed by epoch for GC
+//   ['rq', partition]                              → boundaries required of a partition never claimed
 import type { RootDatabase } from 'lmdb'
 import { ErrorCodes, StrataError } from '../core/errors.ts'
 import type {
@@ -34,10 +35,13 @@ function getPartition(db: Db, partition: number): SpeedPartition | undefined {
 export function claimPartition(db: Db, partition: number, initial: number): Promise<SpeedPartition> {
   return db.transaction(() => {
     const before = getPartition(db, partition)
+    // Horizons a batch run aligned before anyone claimed the partition are owed by the first claimer.
+    const owed = ((db.get(['rq', partition]) as number[] | undefined) ?? []).filter((b) => b > initial)
     const claimed: SpeedPartition = before
       ? { ...before, owner: before.owner + 1 }
-      : { partition, offset: initial, epochs: [initial], required: [], owner: 1 }
+      : { partition, offset: initial, epochs: [initial], required: owed, owner: 1 }
     db.put(['sp', partition], claimed)
+    db.remove(['rq', partition])
     return claimed
   })
 }
@@ -145,7 +149,12 @@ export function alignHorizon(db: Db, wished: Horizon, floor: Horizon): Promise<H
       const least = floor[p] ?? 0
       const target = Math.max(want, least)
       const state = getPartition(db, p)
-      if (!state) return target // the speed layer starts at or below it and will seal there (required below)
+      if (!state) {
+        // Never claimed: the first claimer starts at or below it and must seal there.
+        const owed = (db.get(['rq', p]) as number[] | undefined) ?? []
+        if (!owed.includes(target)) db.put(['rq', p], [...owed, target].sort((a, b) => a - b))
+        return target
+      }
       if (state.epochs.includes(target)) return target
       if (state.offset <= target) {
         if (!state.required.includes(target)) {

@@ -160,15 +160,10 @@ export function speedContract(
     await store.commitSpeed(commit({ owner: 1, from: 8, offset: 9, seals: [8], hashes: { hits: 'h2' } }), add)
   })
 
-  // Found by the speed layer (src/speed/claim.ts): a batch run that aligns its horizon before the
-  // speed layer ever claimed a partition gets the horizon back as is, but nothing is recorded, so
-  // a speed worker that claims the partition below it afterwards never seals there. A query then
-  // reads the epochs from the horizon on (none) and reports asOf = C: the events in [H, C) count
-  // zero times. Expected: the horizon becomes a required boundary of the partition once claimed.
-  test('speed: a horizon aligned before the first claim is required of the claimer (bug: not recorded)', async (t) => {
-    t.todo(
-      'store bug, reported by the speed layer: alignHorizon on a never-claimed partition records nothing',
-    )
+  // Regression, found by the speed layer (src/speed/claim.ts): a batch run that aligned its horizon
+  // before the speed layer ever claimed a partition recorded nothing, so a worker claiming below it
+  // afterwards never sealed there, and the events in [H, C) counted zero times.
+  test('speed: a horizon aligned before the first claim is required of the claimer', async (t) => {
     const { store } = await openStore(t)
     await store.registerSpeedViews([{ view: 'hits', codeHash: 'h1' }], 1)
     assert.deepEqual(await store.alignHorizon([5], [0]), [5]) // the batch run's step 1

@@ -43,7 +43,7 @@ export interface ArchiverOptions extends Partial<CutPolicy> {
    * Records that are not events (bad JSON, no event time, tombstones): their offsets become gaps
    * in the segment ranges. Hook the dead-letter writer here; by default they are only counted.
    */
-  onReject?: (rejection: Rejection) => void
+  onReject?: (rejection: Rejection) => void | Promise<void>
   /** Where the first segment of a partition with none starts (default 0; Kafka: the earliest offset). */
   firstOffset?: (partition: number) => number | Promise<number>
 }
@@ -124,7 +124,7 @@ export class Archiver {
           check: this.#check,
           onReject: (rejection) => {
             this.stats.rejected++
-            this.#options.onReject?.(rejection)
+            return this.#options.onReject?.(rejection)
           },
           onSegment: (end) => this.#segmentWritten(partition, end),
         }),

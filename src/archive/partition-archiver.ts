@@ -4,7 +4,7 @@
 // size, record count or age. A segment's range ends at the batch's nextOffset, which also covers
 // offsets that carried no event (transaction markers, rejected records): every offset is
 // accounted for exactly once. A crash loses only the open segment, which is re-read from Kafka.
-import { checkEvent } from '../core/event.ts'
+import type { RecordCheck } from '../core/event.ts'
 import { SegmentBuilder } from './segment-builder.ts'
 import type { SegmentStore } from './segment-store.ts'
 
@@ -28,23 +28,7 @@ export interface CutPolicy {
   maxSegmentAgeMs: number
 }
 
-/** Returns the parsed event, or the reason the record is not an event. */
-export type RecordCheck = (value: Buffer) => { event: unknown } | { reason: string }
-
-/** The events Strata accepts anywhere: a JSON object with a valid event time. */
-export function eventCheck(timeField: string): RecordCheck {
-  return (value) => {
-    if (value.length === 0) return { reason: 'empty value (tombstone)' }
-    let event: unknown
-    try {
-      event = JSON.parse(value.toString())
-    } catch (error) {
-      return { reason: `not JSON: ${(error as Error).message}` }
-    }
-    const problem = checkEvent(event, { timeField, bytes: value.length })
-    return problem ? { reason: problem.message } : { event }
-  }
-}
+export { eventCheck, type RecordCheck } from '../core/event.ts'
 
 export interface Rejection {
   partition: number
@@ -57,7 +41,10 @@ export class PartitionArchiver {
   #store: SegmentStore
   #policy: CutPolicy
   #check: RecordCheck
-  #onReject: (rejection: Rejection) => void
+  #onReject: (rejection: Rejection) => void | Promise<void>
+  // Dead-letter writes of the open segment's rejected records: a segment that accounts for a
+  // rejected offset is written only once that record is safe in the dead-letter topic.
+  #rejections: Promise<void>[] = []
   #onSegment: (end: number) => Promise<void>
   #start: number
   #next: number
@@ -72,7 +59,7 @@ export class PartitionArchiver {
     start: number
     policy: CutPolicy
     check: RecordCheck
-    onReject: (rejection: Rejection) => void
+    onReject: (rejection: Rejection) => void | Promise<void>
     onSegment: (end: number) => Promise<void>
   }) {
     this.partition = options.partition
@@ -102,7 +89,8 @@ export class PartitionArchiver {
         if (record.offset < this.#next) continue
         const checked = this.#check(record.value)
         if ('reason' in checked) {
-          this.#onReject({ partition: this.partition, record, reason: checked.reason })
+          const written = this.#onReject({ partition: this.partition, record, reason: checked.reason })
+          if (written) this.#rejections.push(written)
         } else {
           const key = record.key === null ? null : record.key.toString()
           this.#builder.add(
@@ -142,6 +130,8 @@ export class PartitionArchiver {
     const range = { start: this.#start, end: this.#next }
     if (range.end === range.start) return
     const builder = this.#builder
+    await Promise.all(this.#rejections)
+    this.#rejections = []
     await this.#store.writeSegment(this.partition, range, builder.data(), builder.packer())
     this.#start = range.end
     this.#builder = new SegmentBuilder()

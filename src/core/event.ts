@@ -106,3 +106,23 @@ export function checkEvent(value: unknown, check: EventCheck): StrataError | nul
   }
   return null
 }
+
+// The one predicate of what counts as an event on the log, shared by the archiver (which
+// dead-letters the rest) and the speed layer (which skips the rest), so batch and speed agree.
+/** Returns the parsed event, or the reason the record is not an event. */
+export type RecordCheck = (value: Buffer) => { event: unknown } | { reason: string }
+
+/** The events Strata accepts anywhere: a JSON object with a valid event time. */
+export function eventCheck(timeField: string): RecordCheck {
+  return (value) => {
+    if (value.length === 0) return { reason: 'empty value (tombstone)' }
+    let event: unknown
+    try {
+      event = JSON.parse(value.toString())
+    } catch (error) {
+      return { reason: `not JSON: ${(error as Error).message}` }
+    }
+    const problem = checkEvent(event, { timeField, bytes: value.length })
+    return problem ? { reason: problem.message } : { event }
+  }
+}

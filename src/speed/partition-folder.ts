@@ -18,10 +18,11 @@
 //   rebuilt from its kept events with a seal there and committed again. Anything else (a newer
 //   worker redefined the views) stops the folder too.
 // - Any other store error keeps the window, is reported, and the commit is retried later.
-import { eventCheck, type RecordCheck } from '../archive/partition-archiver.ts'
+
 import type { CompiledView } from '../core/compiled-view.ts'
 import { ErrorCodes, StrataError } from '../core/errors.ts'
 import type { StrataEvent } from '../core/event.ts'
+import { eventCheck, type RecordCheck } from '../core/event.ts'
 import type { CombineEncoded, SpeedCommit, SpeedPartition, SpeedStore } from '../store/store.ts'
 import { PendingWindow } from './pending-window.ts'
 

@@ -118,7 +118,9 @@ test('archives a topic: every event once, rejected records as gaps, group offset
   const rejected: string[] = []
   const archiver = new Archiver(await SegmentStore.open(root), source, {
     maxSegmentRecords: 100,
-    onReject: (r) => rejected.push(r.reason),
+    onReject: (r) => {
+      rejected.push(r.reason)
+    },
   })
   await archiver.start()
   await source.done()

@@ -152,7 +152,11 @@ export function alignHorizon(db: Db, wished: Horizon, floor: Horizon): Promise<H
       if (!state) {
         // Never claimed: the first claimer starts at or below it and must seal there.
         const owed = (db.get(['rq', p]) as number[] | undefined) ?? []
-        if (!owed.includes(target)) db.put(['rq', p], [...owed, target].sort((a, b) => a - b))
+        if (!owed.includes(target))
+          db.put(
+            ['rq', p],
+            [...owed, target].sort((a, b) => a - b),
+          )
         return target
       }
       if (state.epochs.includes(target)) return target
@@ -221,4 +225,14 @@ export function snapshot(db: Db, view: string, key: string, range: WindowRange):
       speed,
     }
   }) as ViewSnapshot
+}
+
+/** Distinct keys with realtime rows in a view: rows are sorted by key, so skip repeats. */
+export function* realtimeKeys(db: Db, view: string): Generator<string> {
+  let last: string | undefined
+  for (const key of db.getKeys({ start: ['rt', view], end: ['rt', view, HIGH] })) {
+    const k = (key as Key)[2] as string
+    if (k !== last) yield k
+    last = k
+  }
 }

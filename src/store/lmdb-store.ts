@@ -211,6 +211,10 @@ class LmdbStore implements Store {
     return speed.snapshot(this.#db, view, key, range)
   }
 
+  async *realtimeKeys(view: string): AsyncIterable<string> {
+    yield* speed.realtimeKeys(this.#db, view)
+  }
+
   async close(): Promise<void> {
     await this.#background
     await this.#db.close()

@@ -160,6 +160,8 @@ export interface SpeedStore {
 export interface QueryStore {
   /** One consistent read of everything a query of (view, key) needs (rule 5). */
   snapshot(view: string, key: string, range?: WindowRange): Promise<ViewSnapshot>
+  /** Every key that has realtime states in the view (for top-k over batch ⊕ realtime), ascending. */
+  realtimeKeys(view: string): AsyncIterable<string>
 }
 
 /** Everything the layers keep: one implementation per backend (LMDB, PostgreSQL). */

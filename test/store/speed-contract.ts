@@ -174,4 +174,18 @@ export function speedContract(
       code: 'STRATA_ERR_FENCED',
     })
   })
+
+  test('speed: realtimeKeys lists each key with realtime states once', async (t) => {
+    const { store } = await openStore(t)
+    await store.registerSpeedViews([{ view: 'hits', codeHash: 'h1' }], 1)
+    await store.claimPartition(0, 0)
+    const delta = (key: string, window: number) => ({ view: 'hits', epoch: 0, key, window, state: 1 })
+    await store.commitSpeed(
+      commit({ owner: 1, from: 0, offset: 3, deltas: [delta('b', 0), delta('a', 0), delta('a', 3_600_000)] }),
+      add,
+    )
+    const keys: string[] = []
+    for await (const key of store.realtimeKeys('hits')) keys.push(key)
+    assert.deepEqual(keys, ['a', 'b'])
+  })
 }

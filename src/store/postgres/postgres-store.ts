@@ -1,0 +1,177 @@
+// The production store: PostgreSQL, shared by several speed, batch and serving processes.
+// Same contract and semantics as the embedded LMDB store (src/store/store.ts); the tables and
+// their migrations are in migrations.ts, the batch versions in batch.ts, the speed layer's
+// hand-off in speed.ts, the query's read in snapshot.ts.
+import type pg from 'pg'
+import type {
+  BatchStage,
+  BatchViewMeta,
+  CombineEncoded,
+  Horizon,
+  SpeedCommit,
+  SpeedPartition,
+  SpeedView,
+  Store,
+  ViewEntry,
+  ViewSnapshot,
+  WindowRange,
+} from '../store.ts'
+import * as batch from './batch.ts'
+import {
+  createPool,
+  type Db,
+  lockSpace,
+  parseTarget,
+  quoteIdent,
+  storeError,
+  type Target,
+} from './connection.ts'
+import { migrate } from './migrations.ts'
+import { snapshot } from './snapshot.ts'
+import * as speed from './speed.ts'
+
+export interface PostgresStoreOptions {
+  /** Schema holding Strata's tables (default: the URL's `?schema=`, else `strata`). */
+  schema?: string
+  /** Connections per process (default 4). A staged batch version holds one while it is written. */
+  poolSize?: number
+}
+
+/** Opens (and migrates) the store at a postgres:// URL. Errors never show the URL's password. */
+export async function openPostgresStore(url: string, options: PostgresStoreOptions = {}): Promise<Store> {
+  const target = parseTarget(url, options.schema)
+  const pool = createPool(target, options.poolSize ?? 4)
+  const db: Db = { pool, S: quoteIdent(target.schema), space: lockSpace(target.schema) }
+  try {
+    await migrate(pool, target.schema)
+    // Versions staged by processes that died before their flip are garbage (batch.ts).
+    await batch.dropDeadStages(db)
+  } catch (error) {
+    await pool.end().catch(() => undefined)
+    throw storeError(error, target, 'opening the store')
+  }
+  const store = new PostgresStore(db, target)
+  store.dropRetired()
+  return store
+}
+
+class PostgresStore implements Store {
+  #db: Db
+  #pool: pg.Pool
+  #target: Target
+  #background: Promise<void> = Promise.resolve()
+  #stages = new Set<batch.OpenStage>()
+
+  constructor(db: Db, target: Target) {
+    this.#db = db
+    this.#pool = db.pool
+    this.#target = target
+  }
+
+  // Every driver error leaves as a StrataError (code STRATA_ERR_STORE, retriable when it may
+  // pass), with the URL's password scrubbed from its message.
+  async #run<T>(doing: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn()
+    } catch (error) {
+      throw storeError(error, this.#target, doing)
+    }
+  }
+
+  /** Drops retired versions in the background: a flip does not wait for the deletes. */
+  dropRetired(): void {
+    this.#background = this.#background.then(() => batch.dropRetired(this.#db)).catch(() => undefined)
+  }
+
+  listBatchViews(): Promise<BatchViewMeta[]> {
+    return this.#run('listing batch views', () => batch.listBatchViews(this.#db))
+  }
+
+  servedBatch(view: string): Promise<BatchViewMeta | undefined> {
+    return this.#run(`reading the served version of ${view}`, () => batch.servedBatch(this.#db, view))
+  }
+
+  async stageBatch(view: string): Promise<BatchStage> {
+    const open = await this.#run(`staging a version of ${view}`, () =>
+      batch.stageBatch(this.#db, view, (ended) => this.#stages.delete(ended)),
+    )
+    this.#stages.add(open)
+    const { stage } = open
+    const run = <T>(doing: string, fn: () => Promise<T>) =>
+      this.#run(`${doing} version ${stage.version} of ${view}`, fn)
+    return {
+      view,
+      version: stage.version,
+      put: (entries) => run('writing', () => stage.put(entries)),
+      commit: async (meta) => {
+        const served = await run('flipping to', () => stage.commit(meta))
+        this.dropRetired()
+        return served
+      },
+      abort: () => run('aborting', () => stage.abort()),
+    }
+  }
+
+  readBatch(view: string, version: number, key: string, range: WindowRange = {}): Promise<ViewEntry[]> {
+    return this.#run(`reading ${view}`, () => batch.readBatch(this.#db, view, version, key, range))
+  }
+
+  async *scanBatch(view: string, version: number): AsyncIterable<ViewEntry> {
+    try {
+      yield* batch.scanBatch(this.#db, view, version)
+    } catch (error) {
+      throw storeError(error, this.#target, `scanning version ${version} of ${view}`)
+    }
+  }
+
+  batchHistory(limit: number): Promise<BatchViewMeta[]> {
+    return this.#run('reading batch history', () => batch.batchHistory(this.#db, limit))
+  }
+
+  claimPartition(partition: number, initial: number): Promise<SpeedPartition> {
+    return this.#run(`claiming partition ${partition}`, () =>
+      speed.claimPartition(this.#db, partition, initial),
+    )
+  }
+
+  speedPartitions(): Promise<SpeedPartition[]> {
+    return this.#run('reading speed partitions', () => speed.speedPartitions(this.#db))
+  }
+
+  registerSpeedViews(
+    views: Array<{ view: string; codeHash: string }>,
+    partitions: number,
+  ): Promise<SpeedView[]> {
+    return this.#run('registering speed views', () => speed.registerSpeedViews(this.#db, views, partitions))
+  }
+
+  speedViews(): Promise<SpeedView[]> {
+    return this.#run('reading speed views', () => speed.speedViews(this.#db))
+  }
+
+  commitSpeed(commit: SpeedCommit, combine: CombineEncoded): Promise<void> {
+    return this.#run(`committing partition ${commit.partition}`, () =>
+      speed.commitSpeed(this.#db, commit, combine),
+    )
+  }
+
+  alignHorizon(wished: Horizon, floor: Horizon): Promise<Horizon> {
+    return this.#run('aligning a horizon', () => speed.alignHorizon(this.#db, wished, floor))
+  }
+
+  collectEpochs(below: Horizon): Promise<void> {
+    return this.#run('collecting epochs', () => speed.collectEpochs(this.#db, below))
+  }
+
+  snapshot(view: string, key: string, range: WindowRange = {}): Promise<ViewSnapshot> {
+    return this.#run(`reading ${view}/${key}`, () => snapshot(this.#db, view, key, range))
+  }
+
+  async close(): Promise<void> {
+    await this.#background
+    // A version still staged is left as a crash would leave it (the next open drops it):
+    // its connection closes, which frees its lock.
+    for (const open of [...this.#stages]) open.kill()
+    await this.#pool.end()
+  }
+}

@@ -1,0 +1,197 @@
+// The store contract and the speed contract against the machine's PostgreSQL (env
+// STRATA_TEST_PG), each test in a schema of its own; then what only a shared database has:
+// several processes (here: several pools) opening, staging and committing at the same time.
+import assert from 'node:assert/strict'
+import { createServer } from 'node:net'
+import { test } from 'node:test'
+import { inspect } from 'node:util'
+import { openPostgresStore } from '../../src/store/postgres/index.ts'
+import { migrations } from '../../src/store/postgres/migrations.ts'
+import type { SpeedCommit, Store } from '../../src/store/store.ts'
+import { newSchemaName, openTestStore, schemaStores, testUrl, withClient } from './postgres-helpers.ts'
+import { speedContract } from './speed-contract.ts'
+import { storeContract } from './store-contract.ts'
+
+storeContract(test, openTestStore)
+speedContract(test, openTestStore)
+
+const add = (_view: string, a: unknown, b: unknown) => (a as number) + (b as number)
+const hashes = { hits: 'h1' }
+
+test('postgres: stores opening at once apply each migration exactly once', async (t) => {
+  const { schema, open } = schemaStores(t)
+  const stores = await Promise.all(Array.from({ length: 4 }, () => open()))
+  const rows = await withClient(async (c) => (await c.query(`SELECT id FROM "${schema}".strata_migrations`)).rows)
+  assert.deepEqual(
+    rows.map((r) => r.id).sort(),
+    migrations.map((m) => m.id),
+  )
+  // Every one of them works on the result.
+  for (const store of stores) assert.deepEqual(await store.listBatchViews(), [])
+})
+
+test('postgres: a password in the URL never appears in an error', async (t) => {
+  const password = 'pw-Zq7-never-shown'
+  const free = await new Promise<number>((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number }
+      server.close(() => resolve(port))
+    })
+  })
+  const attempts: Array<[string, () => Promise<unknown>]> = [
+    ['nothing listening', () => openPostgresStore(`postgres://postgres:${password}@127.0.0.1:${free}/test`)],
+    [
+      'no such database',
+      () => openPostgresStore(`postgres://postgres:${password}@127.0.0.1:5432/strata_no_such_db_x`),
+    ],
+    ['bad schema name', () => openPostgresStore(`postgres://postgres:${password}@127.0.0.1:5432/test?schema=a;b`)],
+    ['not a URL', () => openPostgresStore(`postgres://postgres:${password}@[bad`)],
+  ]
+  for (const [what, attempt] of attempts) {
+    await t.test(what, async () => {
+      const error = await attempt().then(
+        () => assert.fail('opened'),
+        (e: unknown) => e,
+      )
+      assert.equal((error as { code?: string }).code, 'STRATA_ERR_STORE')
+      const shown = `${(error as Error).message}\n${inspect(error, { depth: 5 })}`
+      assert.ok(!shown.includes(password), `the password shows in: ${shown}`)
+    })
+  }
+})
+
+test('postgres: two commits of one partition from the same owner and offset: exactly one succeeds', async (t) => {
+  const { open } = schemaStores(t)
+  const [a, b] = [await open(), await open()]
+  await a.registerSpeedViews([{ view: 'hits', codeHash: 'h1' }], 1)
+  const { owner } = await a.claimPartition(0, 0)
+  let from = 0
+  for (let round = 0; round < 20; round++) {
+    const commit = (store: Store, state: number) =>
+      store.commitSpeed(
+        {
+          partition: 0,
+          owner,
+          hashes,
+          from,
+          offset: from + 1,
+          seals: [],
+          deltas: [{ view: 'hits', epoch: 0, key: 'k', window: 0, state }],
+        },
+        add,
+      )
+    const results = await Promise.allSettled([commit(a, 1), commit(b, 1)])
+    const won = results.filter((r) => r.status === 'fulfilled')
+    const lost = results.filter((r) => r.status === 'rejected')
+    assert.equal(won.length, 1)
+    assert.equal((lost[0] as PromiseRejectedResult).reason.code, 'STRATA_ERR_FENCED')
+    from++
+  }
+  const snap = await b.snapshot('hits', 'k')
+  assert.deepEqual(snap.realtime, [{ partition: 0, epoch: 0, window: 0, state: 20 }])
+  assert.equal(snap.speed[0]?.offset, 20)
+})
+
+test('postgres: a commit in flight on one partition does not hold up another partition', async (t) => {
+  const { schema, open } = schemaStores(t)
+  const store = await open()
+  await store.registerSpeedViews([{ view: 'hits', codeHash: 'h1' }], 2)
+  await store.claimPartition(0, 0)
+  await store.claimPartition(1, 0)
+  const delta = { view: 'hits', epoch: 0, key: 'k', window: 0, state: 1 }
+  await withClient(async (c) => {
+    // What commitSpeed on partition 0 holds while it runs: its partition row, the views shared.
+    await c.query('BEGIN')
+    await c.query(`SELECT * FROM "${schema}".speed_partitions WHERE partition = 0 FOR UPDATE`)
+    await c.query(`SELECT * FROM "${schema}".speed_views FOR SHARE`)
+    const blocked = store.commitSpeed(
+      { partition: 0, owner: 1, hashes, from: 0, offset: 1, seals: [], deltas: [delta] },
+      add,
+    )
+    // Would hang (and the test time out) if partition 1 waited for partition 0.
+    await store.commitSpeed({ partition: 1, owner: 1, hashes, from: 0, offset: 1, seals: [], deltas: [delta] }, add)
+    assert.deepEqual(
+      (await store.snapshot('hits', 'k')).realtime.map((r) => r.partition),
+      [1],
+    )
+    await c.query('COMMIT')
+    await blocked
+  })
+  assert.equal((await store.snapshot('hits', 'k')).realtime.length, 2)
+})
+
+test('postgres: writers on several partitions and readers at once; every snapshot is consistent', async (t) => {
+  const { open } = schemaStores(t)
+  const partitions = 3
+  const commits = 60
+  const writers = await Promise.all(Array.from({ length: partitions }, () => open()))
+  const reader = await open()
+  await writers[0].registerSpeedViews([{ view: 'hits', codeHash: 'h1' }], partitions)
+  for (const [p, w] of writers.entries()) await w.claimPartition(p, 0)
+  let writing = true
+  const write = async (p: number) => {
+    for (let from = 0; from < commits; from++) {
+      // Each commit adds 2 to key k and moves the offset by 1: state = 2 × offset, always.
+      const commit: SpeedCommit = {
+        partition: p,
+        owner: 1,
+        hashes,
+        from,
+        offset: from + 1,
+        seals: from % 10 === 9 ? [from + 1] : [],
+        deltas: [{ view: 'hits', epoch: Math.floor(from / 10) * 10, key: 'k', window: 0, state: 2 }],
+      }
+      await writers[p].commitSpeed(commit, add)
+      // Registering the same definitions again meanwhile (a restarting worker) changes nothing.
+      if (from % 20 === 0) await writers[p].registerSpeedViews([{ view: 'hits', codeHash: 'h1' }], partitions)
+    }
+  }
+  let reads = 0
+  const read = async () => {
+    while (writing) {
+      const snap = await reader.snapshot('hits', 'k')
+      for (let p = 0; p < partitions; p++) {
+        const sum = snap.realtime.filter((r) => r.partition === p).reduce((s, r) => s + (r.state as number), 0)
+        assert.equal(sum, 2 * (snap.speed[p]?.offset ?? 0), `partition ${p} at read ${reads}`)
+      }
+      reads++
+    }
+  }
+  const reading = read()
+  await Promise.all(writers.map((_, p) => write(p)))
+  writing = false
+  await reading
+  const final = await reader.snapshot('hits', 'k')
+  assert.equal(
+    final.realtime.reduce((s, r) => s + (r.state as number), 0),
+    2 * partitions * commits,
+  )
+  assert.ok(reads > 0)
+})
+
+test('postgres: a version another process is staging survives a store opening meanwhile', async (t) => {
+  const { open } = schemaStores(t)
+  const batchProcess = await open()
+  const stage = await batchProcess.stageBatch('v')
+  await stage.put([{ key: 'x', window: 0, state: 7 }])
+  // A serving process starts now: it must not take the live stage for a crashed one.
+  const serving = await open()
+  await serving.stageBatch('other').then((s) => s.abort())
+  const served = await stage.commit({
+    codeHash: 'h1',
+    horizon: [1],
+    events: 1,
+    groups: 1,
+    startedAt: 0,
+    completedAt: 1,
+  })
+  assert.deepEqual(
+    (await serving.readBatch('v', served.version, 'x')).map((e) => e.state),
+    [7],
+  )
+})
+
+test('postgres: a schema name is an identifier, never SQL', async () => {
+  const schema = `${newSchemaName()}"; DROP TABLE x; --`
+  await assert.rejects(openPostgresStore(testUrl, { schema }), { code: 'STRATA_ERR_STORE' })
+})

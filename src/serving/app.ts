@@ -27,6 +27,7 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
     ...rest,
     store,
     views: compileViews(config),
+    realtimeKeys: rest.realtimeKeys ?? ((view: string) => store.realtimeKeys(view)),
     ingest: ingest ?? (sink ? createIngest({ sink, timeField: config.source.time }) : undefined),
   })
 }

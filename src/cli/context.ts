@@ -40,9 +40,14 @@ export async function resolveContext(flags: CommonFlags): Promise<Context> {
         const path = storeUrl?.replace(/^lmdb:(\/\/)?/, '') || join(dataDir, 'store')
         return openLmdbStore(resolve(path))
       }
+      if (/^postgres(ql)?:\/\//.test(storeUrl)) {
+        // Loaded on demand: the embedded default never pays for the pg driver.
+        const { openPostgresStore } = await import('../store/postgres/index.ts')
+        return openPostgresStore(storeUrl)
+      }
       throw invalidInput(
         ErrorCodes.INVALID_ARGUMENT,
-        `unsupported store URL ${redact(storeUrl)}: use a path or lmdb:PATH`,
+        `unsupported store URL ${redact(storeUrl)}: use a path, lmdb:PATH or postgres://USER@HOST/DB`,
         {
           field: 'store',
         },

@@ -6,6 +6,8 @@ import { registerBatchCommand } from './commands/batch.ts'
 import { registerKafkaCommands } from './commands/kafka.ts'
 import { registerProduceCommand } from './commands/produce.ts'
 import { registerQueryCommand } from './commands/query.ts'
+import { registerStartCommand } from './commands/start.ts'
+import { registerWorkerCommand } from './commands/worker.ts'
 
 export function createProgram(): Command {
   const program = new Command('strata')
@@ -14,6 +16,8 @@ export function createProgram(): Command {
     .exitOverride()
 
   registerKafkaCommands(program)
+  registerStartCommand(program)
+  registerWorkerCommand(program)
   registerProduceCommand(program)
   registerBatchCommand(program)
   registerQueryCommand(program)

@@ -1,0 +1,91 @@
+// `strata worker speed|batch|archiver|serve`: one role per process, for deployments across
+// processes and machines. Every role of a deployment shares one store (PostgreSQL across
+// machines) and one Kafka cluster.
+import type { Command } from 'commander'
+import { parseDuration } from '../../core/duration.ts'
+import { ErrorCodes, invalidInput } from '../../core/errors.ts'
+import { createLogger } from '../../runtime/logger.ts'
+import {
+  type Closable,
+  kafkaEndOffsets,
+  startArchiverRole,
+  startBatchRole,
+  startServeRole,
+  startSpeedRole,
+} from '../../runtime/roles.ts'
+import { addCommonOptions, type CommonFlags, resolveContext } from '../context.ts'
+import { positiveInt } from '../options.ts'
+import { onShutdown } from '../shutdown.ts'
+
+const roles = ['speed', 'batch', 'archiver', 'serve'] as const
+type Role = (typeof roles)[number]
+
+interface WorkerFlags extends CommonFlags {
+  brokers?: string
+  port?: number
+  host: string
+  batchInterval: string
+  segmentAge: string
+}
+
+export function registerWorkerCommand(program: Command): void {
+  addCommonOptions(
+    program
+      .command('worker')
+      .description(
+        'run one role: speed (consumer group strata-speed), batch (on a schedule), archiver, serve',
+      )
+      .argument('<role>', roles.join(' | ')),
+  )
+    .option('-b, --brokers <list>', 'Kafka bootstrap brokers (env STRATA_BROKERS)')
+    .option('-p, --port <n>', 'HTTP port for serve (env STRATA_PORT; default 8080)', positiveInt('--port'))
+    .option('--host <host>', 'HTTP address for serve', '127.0.0.1')
+    .option('--batch-interval <duration>', 'time between batch runs', '1m')
+    .option('--segment-age <duration>', 'longest an archived segment stays open', '10s')
+    .action(async (role: string, flags: WorkerFlags) => {
+      if (!(roles as readonly string[]).includes(role)) {
+        throw invalidInput(ErrorCodes.INVALID_ARGUMENT, `unknown role "${role}": use ${roles.join(', ')}`, {
+          field: 'role',
+        })
+      }
+      const brokers = flags.brokers ?? process.env.STRATA_BROKERS
+      if (!brokers && (role === 'speed' || role === 'archiver')) {
+        throw invalidInput(
+          ErrorCodes.INVALID_ARGUMENT,
+          `strata worker ${role} reads Kafka: give --brokers (or STRATA_BROKERS); for one machine, use strata start`,
+          { field: 'brokers' },
+        )
+      }
+      const logger = createLogger(role)
+      const context = await resolveContext(flags)
+      const store = await context.openStore()
+      const roleContext = { ...context, store, logger, brokers }
+      let running: Closable
+      switch (role as Role) {
+        case 'speed':
+          running = await startSpeedRole(roleContext)
+          break
+        case 'archiver':
+          running = await startArchiverRole(roleContext, parseDuration(flags.segmentAge, '--segment-age'))
+          break
+        case 'batch':
+          running = startBatchRole(roleContext, parseDuration(flags.batchInterval, '--batch-interval'), 0)
+          break
+        case 'serve': {
+          const port =
+            flags.port ??
+            (process.env.STRATA_PORT ? positiveInt('STRATA_PORT')(process.env.STRATA_PORT) : 8080)
+          running = await startServeRole(roleContext, {
+            port,
+            host: flags.host,
+            endOffsets: brokers ? kafkaEndOffsets(roleContext) : undefined,
+          })
+          break
+        }
+      }
+      onShutdown(logger, async () => {
+        await running.close()
+        await store.close()
+      })
+    })
+}

@@ -1,0 +1,105 @@
+// `strata start`: every role in one process. With brokers: ingest to Kafka, the archiver copies
+// the topic into the master dataset, the speed layer reads it as a consumer group, the batch
+// layer recomputes on a schedule and publishes to Kafka. Without: the embedded default, where the
+// master dataset's segments are the log that ingest appends to and the speed layer reads.
+import type { StrataConfig } from '../core/config.ts'
+import { startTraffic } from '../demo/traffic.ts'
+import { createIngest } from '../ingest/ingest.ts'
+import { createKafkaSink } from '../ingest/kafka-sink.ts'
+import type { Store } from '../store/store.ts'
+import type { Logger } from './logger.ts'
+import {
+  type Closable,
+  ensureSourceTopic,
+  kafkaEndOffsets,
+  logSink,
+  openEmbeddedLog,
+  startArchiverRole,
+  startBatchRole,
+  startServeRole,
+  startSpeedRole,
+} from './roles.ts'
+
+export interface PipelineOptions {
+  config: StrataConfig
+  configPath: string
+  masterRoot: string
+  store: Store
+  logger: Logger
+  brokers?: string
+  port: number
+  host?: string
+  batchIntervalMs: number
+  /** How long a master-dataset segment stays open before it is sealed (and batch can read it). */
+  segmentAgeMs: number
+  /** Generated traffic, events per second (0: none). */
+  demoRate: number
+}
+
+export interface Pipeline {
+  url: string
+  close(): Promise<void>
+}
+
+export async function startPipeline(options: PipelineOptions): Promise<Pipeline> {
+  const { logger } = options
+  const context = { ...options }
+  const closables: Closable[] = [] // closed in reverse: serving first, the log last
+  try {
+    let sink: ReturnType<typeof logSink>
+    let endOffsets: () => Promise<number[]>
+    let speedLog: Parameters<typeof startSpeedRole>[1]
+    if (options.brokers) {
+      await ensureSourceTopic(context)
+      const kafkaSink = createKafkaSink({
+        brokers: options.brokers,
+        topic: options.config.source.topic,
+        partitions: options.config.source.partitions,
+        replicationFactor: options.config.source.replicationFactor,
+      })
+      closables.push(kafkaSink)
+      sink = kafkaSink
+      endOffsets = kafkaEndOffsets(context)
+      closables.push(await startArchiverRole(context, options.segmentAgeMs))
+    } else {
+      const log = await openEmbeddedLog(context, options.segmentAgeMs)
+      closables.push(log)
+      sink = logSink(log)
+      endOffsets = () => log.endOffsets()
+      speedLog = log
+      logger.info(`embedded log and master dataset in ${options.masterRoot}`)
+    }
+    const speed = await startSpeedRole(context, speedLog)
+    closables.push(speed)
+    closables.push(
+      startBatchRole(context, options.batchIntervalMs, Math.min(options.batchIntervalMs, 15_000)),
+    )
+    const serve = await startServeRole(context, {
+      port: options.port,
+      host: options.host,
+      sink,
+      endOffsets,
+      speed,
+    })
+    closables.push(serve)
+    if (options.demoRate > 0) {
+      const ingest = createIngest({ sink, timeField: options.config.source.time })
+      const traffic = startTraffic({
+        ingest,
+        rate: options.demoRate,
+        onError: (e) => logger.error('demo traffic', e),
+      })
+      closables.push(traffic)
+      logger.info(`demo traffic: ${options.demoRate} events/s`)
+    }
+    return {
+      url: serve.url,
+      async close() {
+        for (const c of closables.reverse()) await c.close().catch((e) => logger.error('while stopping', e))
+      },
+    }
+  } catch (error) {
+    for (const c of closables.reverse()) await c.close().catch(() => undefined)
+    throw error
+  }
+}

@@ -1,0 +1,185 @@
+// The roles of a Strata deployment, each startable alone (`strata worker <role>`) or together
+// (`strata start`). A role takes what it needs and returns something to close; it owns nothing it
+// was given (the store, the log), so one process can run several roles on one store.
+import { mkdir } from 'node:fs/promises'
+import { createDeadLetterWriter } from '../archive/dead-letter.ts'
+import { startKafkaArchiver } from '../archive/kafka-source.ts'
+import { createKafkaPublisher } from '../batch/kafka-publisher.ts'
+import { type BatchSchedule, startBatchSchedule } from '../batch/schedule.ts'
+import type { StrataConfig } from '../core/config.ts'
+import type { EventSink } from '../ingest/ingest.ts'
+import { EmbeddedLog } from '../log/embedded/index.ts'
+import { createAdmin } from '../log/kafka/index.ts'
+import type { Log } from '../log/log.ts'
+import { createApp, listen } from '../serving/app.ts'
+import { createSpeedWorker, type SpeedWorker } from '../speed/index.ts'
+import type { Store } from '../store/store.ts'
+import type { Logger } from './logger.ts'
+
+export interface Closable {
+  close(): Promise<void>
+}
+
+export interface RoleContext {
+  config: StrataConfig
+  configPath: string
+  /** Root of the master dataset of the source topic. */
+  masterRoot: string
+  store: Store
+  logger: Logger
+  /** Kafka mode when set; the embedded default otherwise. */
+  brokers?: string
+}
+
+/** The embedded log: the master dataset's segments, appended to directly. */
+export async function openEmbeddedLog(context: RoleContext, maxSegmentAgeMs: number): Promise<EmbeddedLog> {
+  await mkdir(context.masterRoot, { recursive: true })
+  return EmbeddedLog.open({
+    dir: context.masterRoot,
+    partitions: context.config.source.partitions,
+    maxSegmentAgeMs,
+  })
+}
+
+/** Ingest's sink on the embedded log. */
+export function logSink(log: Log): EventSink {
+  return { append: (records) => log.append(records) }
+}
+
+/** Creates the source topic with the config's partitions and replication factor when missing. */
+export async function ensureSourceTopic(context: RoleContext): Promise<void> {
+  const { source } = context.config
+  const admin = createAdmin({ brokers: context.brokers! })
+  try {
+    const exists = await admin.describeTopic(source.topic).then(
+      () => true,
+      () => false,
+    )
+    if (!exists) {
+      await admin.createTopic({
+        topic: source.topic,
+        partitions: source.partitions,
+        replicationFactor: source.replicationFactor,
+      })
+      context.logger.info(
+        `created topic ${source.topic} (${source.partitions} partitions, replication ${source.replicationFactor})`,
+      )
+    }
+  } finally {
+    await admin.close()
+  }
+}
+
+/** Kafka's end offsets of the source topic (for lag). */
+export function kafkaEndOffsets(context: RoleContext): () => Promise<number[]> {
+  const admin = createAdmin({ brokers: context.brokers! })
+  return async () => (await admin.listOffsets(context.config.source.topic)).map((p) => p.latest)
+}
+
+export async function startArchiverRole(context: RoleContext, maxSegmentAgeMs: number): Promise<Closable> {
+  const { config, brokers, logger } = context
+  const deadLetter = createDeadLetterWriter({ brokers: brokers!, topic: config.source.topic })
+  const archiver = await startKafkaArchiver({
+    brokers: brokers!,
+    topic: config.source.topic,
+    dir: context.masterRoot,
+    timeField: config.source.time,
+    maxSegmentAgeMs,
+    onReject: (rejection) => {
+      logger.warn(
+        `partition ${rejection.partition} offset ${rejection.record.offset} is not an event (${rejection.reason}): dead-lettered`,
+      )
+      return deadLetter.write(rejection)
+    },
+    onError: (error) => logger.error('archiver consumer failed', error),
+  })
+  logger.info(`archiving ${config.source.topic} into ${context.masterRoot}`)
+  return {
+    async close() {
+      await archiver.close()
+      await deadLetter.close()
+    },
+  }
+}
+
+export async function startSpeedRole(context: RoleContext, log?: Log): Promise<SpeedWorker> {
+  const worker = createSpeedWorker({
+    store: context.store,
+    config: context.config,
+    ...(log ? { log } : { brokers: context.brokers! }),
+    onSkip: (partition, offset, reason) =>
+      context.logger.warn(`skipped partition ${partition} offset ${offset}: ${reason}`),
+    onError: (error) => context.logger.error('speed layer', error),
+  })
+  await worker.start()
+  context.logger.info(
+    `speed layer running (${log ? 'embedded log' : `consumer group strata-speed on ${context.brokers}`})`,
+  )
+  return worker
+}
+
+export function startBatchRole(
+  context: RoleContext,
+  intervalMs: number,
+  firstRunMs?: number,
+): BatchSchedule & Closable {
+  const publisher = context.brokers ? createKafkaPublisher({ brokers: context.brokers }) : undefined
+  const schedule = startBatchSchedule({
+    config: context.config,
+    configPath: context.configPath,
+    root: context.masterRoot,
+    store: context.store,
+    publisher,
+    intervalMs,
+    firstRunMs,
+    onRun: ({ versions, plan, events, durationMs }) => {
+      if (versions.length === 0) return
+      const names = versions.map((v) => `${v.view} v${v.version}`).join(', ')
+      context.logger.info(
+        `batch: ${names} at horizon [${plan.horizon.join(',')}], ${events} events in ${durationMs} ms`,
+      )
+    },
+    onError: (error) => context.logger.error('batch run failed', error),
+  })
+  return Object.assign(schedule, {
+    async close() {
+      await schedule.close()
+      await publisher?.close()
+    },
+  })
+}
+
+export interface ServeRoleOptions {
+  port: number
+  host?: string
+  sink?: EventSink
+  endOffsets?: () => Promise<number[]>
+  speed?: SpeedWorker
+}
+
+export async function startServeRole(
+  context: RoleContext,
+  options: ServeRoleOptions,
+): Promise<Closable & { url: string }> {
+  const { speed } = options
+  const app = await createApp({
+    config: context.config,
+    store: context.store,
+    sink: options.sink,
+    endOffsets: options.endOffsets,
+    speedStats: speed
+      ? () => {
+          let folded = 0
+          let skipped = 0
+          for (const p of speed.stats().partitions) {
+            folded += p.folded
+            skipped += p.skipped
+          }
+          return { folded, skipped }
+        }
+      : undefined,
+  })
+  const { url } = await listen(app, { port: options.port, host: options.host })
+  context.logger.info(`serving on ${url}`)
+  return { url, close: () => app.close() }
+}

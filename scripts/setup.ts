@@ -8,6 +8,8 @@ import { ensureKafkaJars } from '../src/kafka-cluster/index.ts'
 const debianPackages: Record<string, string[]> = {
   kcat: ['kcat', '-V'],
   'python3-kafka': ['/usr/bin/python3', '-c', 'import kafka'],
+  // The dashboard's end-to-end test drives Debian's chromium (playwright-core, no browser download).
+  chromium: ['/usr/bin/chromium', '--version'],
 }
 
 function works(command: string[]): boolean {

@@ -1,0 +1,110 @@
+// Running `strata start` as a real child process for end-to-end tests, and the plain reference
+// the answers must equal.
+import { type ChildProcess, spawn } from 'node:child_process'
+import { createWriteStream, readFileSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+export const bin = fileURLToPath(new URL('../../bin/strata.js', import.meta.url))
+export const exampleConfig = fileURLToPath(
+  new URL('../../examples/pageviews/strata.config.ts', import.meta.url),
+)
+export const HOUR = 3_600_000
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number }
+      server.close(() => resolve(port))
+    })
+    server.on('error', reject)
+  })
+}
+
+export interface Started {
+  child: ChildProcess
+  url: string
+  exited: Promise<number | null>
+}
+
+/** Starts `strata start <args>` and waits until /health answers. Output goes to <dir>/strata-<n>.log. */
+export async function startStrata(dir: string, args: string[], n: number): Promise<Started> {
+  const port = await freePort()
+  const log = createWriteStream(join(dir, `strata-${n}.log`))
+  const child = spawn(process.execPath, [bin, 'start', '--port', String(port), ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  child.stdout!.pipe(log)
+  child.stderr!.pipe(log)
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
+  const url = `http://127.0.0.1:${port}`
+  await waitFor(
+    async () => (await fetch(`${url}/health`).catch(() => undefined))?.ok === true,
+    `strata start (log ${dir}/strata-${n}.log)`,
+    60_000,
+  )
+  return { child, url, exited }
+}
+
+export async function waitFor(
+  check: () => Promise<boolean>,
+  what: string,
+  timeoutMs = 60_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    if (await check()) return
+    await new Promise((r) => setTimeout(r, 200))
+  }
+  throw new Error(`timed out waiting for ${what}`)
+}
+
+export interface PageView {
+  type: string
+  url: string
+  user: string
+  ts: number
+}
+
+export function pageViews(n: number, seed: number): PageView[] {
+  let x = seed
+  const rand = () => {
+    x = (x * 1103515245 + 12345) % 2 ** 31
+    return x / 2 ** 31
+  }
+  const base = Date.UTC(2025, 10, 24, 10)
+  return Array.from({ length: n }, () => ({
+    type: rand() < 0.8 ? 'page_view' : 'click',
+    url: ['/a', '/b', '/c', '/d'][Math.floor(rand() ** 2 * 4)],
+    user: `u${Math.floor(rand() * 50)}`,
+    ts: base + Math.floor(rand() * 3 * HOUR),
+  }))
+}
+
+/** pageviews_by_url for one URL, computed plainly: [windowStart, count] ascending. */
+export function hourlyCounts(events: PageView[], url: string): Array<[number, number]> {
+  const counts = new Map<number, number>()
+  for (const e of events) {
+    if (e.type !== 'page_view' || e.url !== url) continue
+    const hour = Math.floor(e.ts / HOUR) * HOUR
+    counts.set(hour, (counts.get(hour) ?? 0) + 1)
+  }
+  return [...counts].sort((a, b) => a[0] - b[0])
+}
+
+export interface Answer {
+  windows: Array<{ windowStart: number; value: number }>
+  asOf: number[]
+  batch: { version: number } | null
+}
+
+export async function answer(url: string, view: string, key: string): Promise<Answer> {
+  const res = await fetch(`${url}/views/${view}/${encodeURIComponent(key)}`)
+  if (!res.ok) throw new Error(`${res.status} ${await res.text()}`)
+  return (await res.json()) as Answer
+}
+
+export const windowsOf = (a: Answer) => a.windows.map((w) => [w.windowStart, w.value] as [number, number])
+export const covered = (a: Answer) => a.asOf.reduce((s, o) => s + o, 0)

@@ -1,0 +1,105 @@
+// Issue 4's end-to-end check on real Kafka: `strata start --brokers`, events from kcat and from
+// POST /events, exact answers at once, after a batch run, and after kill -9 and a restart.
+import assert from 'node:assert/strict'
+import { execFileSync } from 'node:child_process'
+import { randomUUID } from 'node:crypto'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { test } from 'node:test'
+import { pathToFileURL } from 'node:url'
+import { createAdmin } from '../../src/log/kafka/index.ts'
+import { brokers } from '../helpers/kafka.ts'
+import { answer, covered, hourlyCounts, pageViews, startStrata, waitFor, windowsOf } from './start-helpers.ts'
+
+test('strata start on Kafka: kcat and HTTP events, exact before and after a batch run and a kill -9', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'strata-start-kafka-'))
+  const topic = `test-${randomUUID()}`
+  const configPath = join(dir, 'strata.config.ts')
+  const api = pathToFileURL(join(import.meta.dirname, '../../src/config.ts')).href
+  await writeFile(
+    configPath,
+    `import { count, defineConfig, tumbling, view } from '${api}'
+export default defineConfig({
+  source: { topic: '${topic}', partitions: 3 },
+  views: [view('pageviews_by_url').filter((e) => e.type === 'page_view').key((e) => e.url).window(tumbling('1h')).aggregate(count())],
+})
+`,
+  )
+  const args = [
+    '--config',
+    configPath,
+    '--data',
+    dir,
+    '--brokers',
+    brokers,
+    '--batch-interval',
+    '3s',
+    '--segment-age',
+    '1s',
+  ]
+  let current = await startStrata(dir, args, 1)
+  t.after(async () => {
+    current.child.kill('SIGKILL')
+    await current.exited
+    const admin = createAdmin({ brokers })
+    for (const group of ['strata-speed', 'strata-archiver'])
+      await admin.deleteGroup(group).catch(() => undefined)
+    await admin.deleteTopic(topic)
+    await admin.deleteTopic(`${topic}.dead-letter`).catch(() => undefined)
+    await admin.close()
+    await rm(dir, { recursive: true, force: true })
+  })
+
+  const events = pageViews(1500, 9)
+  const exactFor = async (sent: typeof events) => {
+    await waitFor(
+      async () => covered(await answer(current.url, 'pageviews_by_url', '/a')) >= sent.length,
+      'asOf to cover the events',
+    )
+    for (const url of ['/a', '/b', '/c', '/d']) {
+      const got = await answer(current.url, 'pageviews_by_url', url)
+      assert.equal(covered(got), sent.length)
+      assert.deepEqual(windowsOf(got), hourlyCounts(sent, url), url)
+    }
+  }
+  // 500 events with kcat (keyed by user, Java's partitioner), 500 over HTTP.
+  const kcatInput = events
+    .slice(0, 500)
+    .map((e) => `${e.user}\t${JSON.stringify(e)}`)
+    .join('\n')
+  execFileSync('kcat', ['-b', brokers, '-P', '-t', topic, '-K', '\t', '-X', 'partitioner=murmur2_random'], {
+    input: kcatInput,
+  })
+  const res = await fetch(`${current.url}/events`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-ndjson' },
+    body: events
+      .slice(500, 1000)
+      .map((e) => JSON.stringify(e))
+      .join('\n'),
+  })
+  assert.equal(res.status, 202)
+  await exactFor(events.slice(0, 1000))
+
+  await waitFor(
+    async () => (await answer(current.url, 'pageviews_by_url', '/a')).batch !== null,
+    'a batch version',
+  )
+  await exactFor(events.slice(0, 1000))
+
+  current.child.kill('SIGKILL')
+  await current.exited
+  current = await startStrata(dir, args, 2)
+  await exactFor(events.slice(0, 1000))
+  const more = await fetch(`${current.url}/events`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-ndjson' },
+    body: events
+      .slice(1000)
+      .map((e) => JSON.stringify(e))
+      .join('\n'),
+  })
+  assert.equal(more.status, 202)
+  await exactFor(events)
+})

@@ -29,6 +29,8 @@ export interface RoleContext {
   logger: Logger
   /** Kafka mode when set; the embedded default otherwise. */
   brokers?: string
+  /** Consumer group of the speed or archiver role (defaults: strata-speed, strata-archiver). */
+  groupId?: string
 }
 
 /** The embedded log: the master dataset's segments, appended to directly. */
@@ -82,6 +84,7 @@ export async function startArchiverRole(context: RoleContext, maxSegmentAgeMs: n
   const archiver = await startKafkaArchiver({
     brokers: brokers!,
     topic: config.source.topic,
+    ...(context.groupId ? { groupId: context.groupId } : {}),
     dir: context.masterRoot,
     timeField: config.source.time,
     maxSegmentAgeMs,
@@ -107,6 +110,7 @@ export async function startSpeedRole(context: RoleContext, log?: Log): Promise<S
     store: context.store,
     config: context.config,
     ...(log ? { log } : { brokers: context.brokers! }),
+    ...(context.groupId ? { groupId: context.groupId } : {}),
     onSkip: (partition, offset, reason) =>
       context.logger.warn(`skipped partition ${partition} offset ${offset}: ${reason}`),
     onError: (error) => context.logger.error('speed layer', error),

@@ -40,8 +40,19 @@ export async function startStrata(dir: string, args: string[], n: number): Promi
   child.stderr!.pipe(log)
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
   const url = `http://127.0.0.1:${port}`
+  let exitCode: number | null | undefined
+  exited.then((code) => {
+    exitCode = code
+  })
   await waitFor(
-    async () => (await fetch(`${url}/health`).catch(() => undefined))?.ok === true,
+    async () => {
+      if (exitCode !== undefined) {
+        throw new Error(
+          `strata start exited with ${exitCode}: ${readFileSync(join(dir, `strata-${n}.log`), 'utf8')}`,
+        )
+      }
+      return (await fetch(`${url}/health`).catch(() => undefined))?.ok === true
+    },
     `strata start (log ${dir}/strata-${n}.log)`,
     60_000,
   )

@@ -22,6 +22,7 @@ type Role = (typeof roles)[number]
 
 interface WorkerFlags extends CommonFlags {
   brokers?: string
+  group?: string
   port?: number
   host: string
   batchInterval: string
@@ -38,6 +39,7 @@ export function registerWorkerCommand(program: Command): void {
       .argument('<role>', roles.join(' | ')),
   )
     .option('-b, --brokers <list>', 'Kafka bootstrap brokers (env STRATA_BROKERS)')
+    .option('-g, --group <id>', 'consumer group of speed or archiver (default strata-speed, strata-archiver)')
     .option('-p, --port <n>', 'HTTP port for serve (env STRATA_PORT; default 8080)', positiveInt('--port'))
     .option('--host <host>', 'HTTP address for serve', '127.0.0.1')
     .option('--batch-interval <duration>', 'time between batch runs', '1m')
@@ -59,7 +61,7 @@ export function registerWorkerCommand(program: Command): void {
       const logger = createLogger(role)
       const context = await resolveContext(flags)
       const store = await context.openStore()
-      const roleContext = { ...context, store, logger, brokers }
+      const roleContext = { ...context, store, logger, brokers, groupId: flags.group }
       let running: Closable
       switch (role as Role) {
         case 'speed':

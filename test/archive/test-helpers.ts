@@ -8,7 +8,7 @@ import type { SegmentRecord } from '../../src/archive/segment-format.ts'
 /** A temp folder removed after the test. */
 export async function tempDir(t: TestContext, prefix = 'strata-archive-'): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), prefix))
-  t.after(() => rm(dir, { recursive: true, force: true }))
+  t.after(() => rm(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 }))
   return dir
 }
 

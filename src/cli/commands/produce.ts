@@ -69,7 +69,8 @@ Example:
         const result = await ingest.write(accepted)
         const partitions: Record<string, { first: number; last: number; count: number }> = {}
         for (const { partition, offset } of result.records) {
-          const p = (partitions[partition] ??= { first: offset, last: offset, count: 0 })
+          partitions[partition] ??= { first: offset, last: offset, count: 0 }
+          const p = partitions[partition]
           p.first = Math.min(p.first, offset)
           p.last = Math.max(p.last, offset)
           p.count++

@@ -3,12 +3,27 @@
 // up), runs every test file with node:test, and stops the cluster it started. Tests that need
 // three brokers start and stop that cluster themselves. With STRATA_TEST_BROKERS set, the tests
 // use that cluster instead and none is started. `npm test -- test/x.test.ts` runs some files.
-import { spawn } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { globSync } from 'node:fs'
 import { clusterStatus, startCluster, stopCluster } from '../src/kafka-cluster/index.ts'
 import { setup } from './setup.ts'
 
 const only = process.argv.slice(2)
+
+// Types and lint first: a suite that passes on code that does not type-check is not green.
+if (only.length === 0) {
+  for (const [name, command] of [
+    ['typecheck', ['node_modules/typescript/bin/tsc', '--noEmit']],
+    ['lint', ['node_modules/@biomejs/biome/bin/biome', 'check', '.']],
+  ] as const) {
+    const result = spawnSync(process.execPath, command, { stdio: 'inherit' })
+    if (result.status !== 0) {
+      console.error(`npm test: ${name} failed`)
+      process.exit(1)
+    }
+    console.log(`${name}: ok`)
+  }
+}
 await setup()
 
 const given = process.env.STRATA_TEST_BROKERS

@@ -1,0 +1,176 @@
+// Freshness: at a steady produce rate, the time from the produce call to the event being visible
+// in a GET /views/pageviews_by_url/:key answer (p50, p99), beside Kafka's own end-to-end latency
+// on the same broker: the produce call to the record arriving at a consumer (Strata's Kafka
+// consumer, in this process). In one run, alternating, several rounds.
+//
+// The workload is the same for both: background page views at --rate events/s (batches every
+// 10 ms) and a probe every 100 ms, a page view of a url of its own, sent alone. Strata: each
+// probe's key is polled every 2 ms from the produce call until its count shows (the probes are
+// sequential, so at most one poller runs). Kafka: the consumer notes when each probe arrives.
+//
+//   npm run bench:freshness -- [--rate=2000] [--seconds=20] [--rounds=3]
+import { randomUUID } from 'node:crypto'
+import { createAdmin, createConsumer, createProducer, type KafkaProducer } from '../src/log/kafka/index.ts'
+import { brokers, sleep } from './lib/kafka-bench.ts'
+import { arg, median, table } from './lib/stats.ts'
+import { startStrata } from './lib/strata-server.ts'
+
+const rate = arg('rate', 2000)
+const seconds = arg('seconds', 20)
+const rounds = arg('rounds', 3)
+const partitions = 6
+const PROBE_EVERY_MS = 100
+
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b)
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!
+}
+const event = (url: string) =>
+  JSON.stringify({ type: 'page_view', url, user: `u${Math.floor(Math.random() * 1e5)}`, ts: Date.now() })
+
+/** Background traffic at `rate` until stopped; returns the stop function. */
+function background(producer: KafkaProducer, topic: string): () => Promise<void> {
+  let running = true
+  const perTick = Math.max(1, Math.round(rate / 100))
+  const loop = (async () => {
+    let next = performance.now()
+    while (running) {
+      const records = Array.from({ length: perTick }, () => {
+        const url = `/p/${Math.floor(Math.random() * 10_000)}`
+        return { key: url, value: event(url) }
+      })
+      producer.send(topic, records).catch(() => {})
+      next += 10
+      await sleep(Math.max(0, next - performance.now()))
+    }
+  })()
+  return async () => {
+    running = false
+    await loop
+  }
+}
+
+/** Sends probes every 100 ms for `seconds`; `visible(url, sentAt)` resolves when it is seen. */
+async function probes(
+  producer: KafkaProducer,
+  topic: string,
+  visible: (url: string) => Promise<number>,
+): Promise<number[]> {
+  const latencies: number[] = []
+  const end = performance.now() + seconds * 1000
+  while (performance.now() < end) {
+    const started = performance.now()
+    const url = `/probe/${randomUUID()}`
+    const seen = visible(url)
+    const sentAt = performance.now()
+    await producer.send(topic, [{ key: url, value: event(url) }])
+    latencies.push((await seen) - sentAt)
+    await sleep(Math.max(0, PROBE_EVERY_MS - (performance.now() - started)))
+  }
+  return latencies
+}
+
+const admin = createAdmin({ brokers })
+const strataTopic = `bench-${randomUUID()}`
+const kafkaTopic = `bench-${randomUUID()}`
+await admin.createTopic({ topic: strataTopic, partitions, replicationFactor: 1 })
+await admin.createTopic({ topic: kafkaTopic, partitions, replicationFactor: 1 })
+const producer = createProducer({ brokers, clientId: 'bench-freshness' })
+const server = await startStrata(strataTopic, partitions)
+const results: Record<string, { p50: number[]; p99: number[]; n: number }> = {}
+// Warm-up, not measured: the speed layer owns its partitions once a first event shows.
+await producer.send(strataTopic, [{ key: '/warm-up', value: event('/warm-up') }])
+for (let i = 0; i < 3000; i++) {
+  const body = (await (await fetch(`${server.url}/views/pageviews_by_url/%2Fwarm-up`)).json()) as {
+    windows?: unknown[]
+  }
+  if (body.windows && body.windows.length > 0) break
+  await sleep(10)
+}
+
+const contenders: Record<string, () => Promise<number[]>> = {
+  'Strata: produce → visible in GET /views/:view/:key': async () => {
+    const stop = background(producer, strataTopic)
+    try {
+      return await probes(producer, strataTopic, async (url) => {
+        const path = `${server.url}/views/pageviews_by_url/${encodeURIComponent(url)}`
+        const deadline = performance.now() + 10_000
+        while (performance.now() < deadline) {
+          const body = (await (await fetch(path)).json()) as { windows?: unknown[] }
+          if (body.windows && body.windows.length > 0) return performance.now()
+          await sleep(2)
+        }
+        throw new Error(`probe ${url} not visible after 10 s`)
+      })
+    } finally {
+      await stop()
+    }
+  },
+  'Kafka: produce → consumed (Strata’s consumer)': async () => {
+    const waiting = new Map<string, (at: number) => void>()
+    const consumer = createConsumer({
+      brokers,
+      groupId: `bench-${randomUUID()}`,
+      topics: [kafkaTopic],
+      maxWaitMs: 100,
+      onBatch: (batch) => {
+        const at = performance.now()
+        for (const r of batch.records) {
+          const key = r.key?.toString()
+          if (key?.startsWith('/probe/')) waiting.get(key)?.(at)
+        }
+      },
+    })
+    await consumer.start()
+    await sleep(1000) // the fetch loop is running before the first probe
+    const stop = background(producer, kafkaTopic)
+    try {
+      return await probes(producer, kafkaTopic, (url) =>
+        Promise.race([
+          new Promise<number>((resolve) => waiting.set(url, resolve)),
+          sleep(10_000).then(() => Promise.reject(new Error(`probe ${url} not consumed after 10 s`))),
+        ]),
+      )
+    } finally {
+      await stop()
+      await consumer.close()
+    }
+  },
+}
+
+try {
+  for (let round = 1; round <= rounds; round++) {
+    const names = Object.keys(contenders)
+    if (round % 2 === 0) names.reverse()
+    for (const name of names) {
+      const l = await contenders[name]!()
+      const r = results[name] ?? { p50: [], p99: [], n: 0 }
+      results[name] = r
+      r.p50.push(pct(l, 50))
+      r.p99.push(pct(l, 99))
+      r.n += l.length
+      console.error(
+        `round ${round} ${name}: ${l.length} probes, p50 ${pct(l, 50).toFixed(1)} ms, p99 ${pct(l, 99).toFixed(1)} ms`,
+      )
+    }
+  }
+} finally {
+  await producer.close()
+  await server.stop()
+  await admin.deleteTopic(strataTopic)
+  await admin.deleteTopic(kafkaTopic)
+  await admin.close()
+}
+const kafkaP99 = median(results['Kafka: produce → consumed (Strata’s consumer)']!.p99)
+const rows = Object.entries(results).map(([name, r]) => [
+  name,
+  r.n,
+  `${median(r.p50).toFixed(1)} (${Math.min(...r.p50).toFixed(1)}–${Math.max(...r.p50).toFixed(1)})`,
+  `${median(r.p99).toFixed(1)} (${Math.min(...r.p99).toFixed(1)}–${Math.max(...r.p99).toFixed(1)})`,
+  `${(median(r.p99) - kafkaP99).toFixed(1)} ms`,
+])
+console.log(
+  `\n${rate} events/s background, a probe every ${PROBE_EVERY_MS} ms, ${seconds} s × ${rounds} rounds; median of rounds (min–max)\n`,
+)
+console.log(table(['path', 'probes', 'p50 ms', 'p99 ms', 'p99 − Kafka p99'], rows))
+process.exit(0)

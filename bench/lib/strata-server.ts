@@ -21,10 +21,12 @@ export async function freePort(): Promise<number> {
   return port
 }
 
+/** `strata start` (every role) by default; `command: ['worker', 'serve']` for the HTTP API alone. */
 export async function startStrata(
   topic: string,
   partitions: number,
   extra: string[] = [],
+  command: string[] = ['start'],
 ): Promise<StrataServer> {
   const dir = await mkdtemp(join(tmpdir(), 'strata-bench-server-'))
   const config = await writeViewConfig(dir, topic, partitions)
@@ -32,7 +34,19 @@ export async function startStrata(
   const bin = join(import.meta.dirname, '../../bin/strata.js')
   const child = spawn(
     process.execPath,
-    [bin, 'start', '--config', config, '--brokers', brokers, '--data', dir, '--port', String(port), ...extra],
+    [
+      bin,
+      ...command,
+      '--config',
+      config,
+      '--brokers',
+      brokers,
+      '--data',
+      dir,
+      '--port',
+      String(port),
+      ...extra,
+    ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   )
   let err = ''

@@ -1,0 +1,89 @@
+// Memory: the speed layer holding K distinct keys of pageviews_by_url (every event a url of its
+// own): resident memory (RSS) and V8 heap of the process before and after catching up, per
+// key, and the LMDB store's size on disk. The states live in LMDB (memory-mapped, so its touched
+// pages count in RSS); the worker's own heap holds only the window not yet committed.
+//
+// Budget: 200 B of RSS per key (10 M keys in 2 GB on this 24 GiB machine): a key here is a url
+// of ~10 bytes, a 1 h window and an 8-byte count, so ~40 B of payload; the rest is the B-tree
+// and the delta tables in flight.
+//
+//   npm run bench:memory -- [--keys=2000000]
+import { randomUUID } from 'node:crypto'
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { loadConfig } from '../src/core/config-loader.ts'
+import { createAdmin } from '../src/log/kafka/index.ts'
+import { createSpeedWorker } from '../src/speed/index.ts'
+import { openLmdbStore } from '../src/store/lmdb-store.ts'
+import { brokers, preloadTopic, sleep, writeViewConfig } from './lib/kafka-bench.ts'
+import { arg, table } from './lib/stats.ts'
+
+const keys = arg('keys', 2_000_000)
+const partitions = 6
+const BUDGET = 200
+const MB = 1024 * 1024
+
+const admin = createAdmin({ brokers })
+const dir = await mkdtemp(join(tmpdir(), 'strata-bench-memory-'))
+console.error(`preloading ${keys} events, one url each…`)
+const { topic, end } = await preloadTopic(admin, keys, partitions, keys)
+try {
+  const config = await loadConfig(await writeViewConfig(dir, topic, partitions))
+  const store = await openLmdbStore(join(dir, 'store'))
+  globalThis.gc?.()
+  await sleep(500)
+  const before = process.memoryUsage()
+  const worker = createSpeedWorker({ store, config, brokers, groupId: `bench-${randomUUID()}` })
+  const started = performance.now()
+  await worker.start()
+  let peak = 0
+  const deadline = Date.now() + 900_000
+  while (Date.now() < deadline) {
+    peak = Math.max(peak, process.memoryUsage().rss)
+    const stats = worker.stats().partitions
+    if (stats.length === partitions && stats.every((p) => p.consumed >= end[p.partition]!)) break
+    await sleep(50)
+  }
+  const seconds = (performance.now() - started) / 1000
+  globalThis.gc?.()
+  await sleep(500)
+  const after = process.memoryUsage()
+  let storeBytes = 0
+  for (const name of await readdir(join(dir, 'store')))
+    storeBytes += (await stat(join(dir, 'store', name))).size
+  await worker.close()
+  await store.close()
+  const perKey = (after.rss - before.rss) / keys
+  console.log(`\n${keys} distinct keys folded in ${seconds.toFixed(1)} s; budget ${BUDGET} B/key of RSS\n`)
+  console.log(
+    table(
+      ['measure', 'before', 'after', 'per key'],
+      [
+        [
+          'RSS',
+          `${(before.rss / MB).toFixed(0)} MB`,
+          `${(after.rss / MB).toFixed(0)} MB (peak ${(peak / MB).toFixed(0)} MB)`,
+          `${perKey.toFixed(0)} B`,
+        ],
+        [
+          'V8 heap used',
+          `${(before.heapUsed / MB).toFixed(0)} MB`,
+          `${(after.heapUsed / MB).toFixed(0)} MB`,
+          `${((after.heapUsed - before.heapUsed) / keys).toFixed(0)} B`,
+        ],
+        [
+          'LMDB store on disk',
+          '',
+          `${(storeBytes / MB).toFixed(0)} MB`,
+          `${(storeBytes / keys).toFixed(0)} B`,
+        ],
+      ],
+    ),
+  )
+} finally {
+  await admin.deleteTopic(topic)
+  await admin.close()
+  await rm(dir, { recursive: true, force: true })
+}
+process.exit(0)

@@ -49,6 +49,8 @@ export interface ServingMetrics {
   /** The Content-Type of render()'s text. */
   readonly contentType: string
   countIngested(events: number): void
+  /** Events counted by countIngested since the server started (the dashboard's rate). */
+  ingestedTotal(): number
   observeQuery(route: string, seconds: number): void
   /** Reads the state gauges, then renders every metric in Prometheus text format. */
   render(): Promise<string>
@@ -106,6 +108,7 @@ export function createMetrics(sources: MetricSources = {}): ServingMetrics {
     : undefined
 
   let rendering: Promise<string> | undefined
+  let ingestedTotal = 0
 
   async function refresh(): Promise<void> {
     const { store, views = [], offsets, speedStats } = sources
@@ -148,7 +151,11 @@ export function createMetrics(sources: MetricSources = {}): ServingMetrics {
   return {
     registry,
     contentType: registry.contentType,
-    countIngested: (events) => ingested.inc(events),
+    countIngested: (events) => {
+      ingestedTotal += events
+      ingested.inc(events)
+    },
+    ingestedTotal: () => ingestedTotal,
     observeQuery: (route, seconds) => queryDuration.observe({ route }, seconds),
     render() {
       // Concurrent scrapes share one reading: refreshes must not interleave their resets.

@@ -5,6 +5,7 @@
 //   GET /health, GET /metrics                always
 //   GET /views, /views/:view/top, /:key      with a store
 //   POST /events                             with ingest
+//   GET /, /assets/*, /dashboard/stream      always (the dashboard; its view explorer needs a store)
 import Fastify, { type FastifyInstance } from 'fastify'
 import type { CompiledView } from '../core/compiled-view.ts'
 import type { Ingest } from '../ingest/ingest.ts'
@@ -18,6 +19,7 @@ import type { RealtimeKeysProvider } from './api/top-keys.ts'
 import { topRoute } from './api/top-route.ts'
 import { ViewIndex } from './api/view-status.ts'
 import { viewsRoute } from './api/views-route.ts'
+import { dashboardRoute } from './dashboard/index.ts'
 import { installErrorHandler } from './errors.ts'
 import { createMetrics, type SpeedStatsProvider } from './metrics.ts'
 
@@ -81,5 +83,12 @@ export async function createServer(options: ServerOptions): Promise<FastifyInsta
   if (ingest) {
     await app.register(eventsRoute, { ingest, onAccepted: (events) => metrics.countIngested(events) })
   }
+  await app.register(dashboardRoute, {
+    store,
+    views,
+    endOffsets: options.endOffsets,
+    speedStats: options.speedStats,
+    ingested: () => metrics.ingestedTotal(),
+  })
   return app
 }

@@ -1,0 +1,265 @@
+// The dashboard page: follows GET /dashboard/stream (server-sent events: `hello` with recent
+// history, then a `tick` per second) and draws it — status tiles, events per second, lag per
+// partition, views, partitions, batch runs — and hosts the view explorer.
+import { createLagChart, createRateChart } from './charts.js'
+import { el, legendItem } from './dom.js'
+import { createExplorer } from './explorer.js'
+import {
+  describeOffsets,
+  formatAgo,
+  formatBig,
+  formatClock,
+  formatCount,
+  formatDuration,
+  formatRate,
+  sumOffsets,
+} from './format.js'
+
+const HISTORY = 300
+const STALE_MS = 5000
+
+const $ = (id) => document.getElementById(id)
+
+const state = {
+  intervalMs: 1000,
+  points: [],
+  sample: null,
+  lastMessage: 0,
+}
+
+const hover = { rate: null, lag: null }
+const charts = {
+  rate: createRateChart($('chart-rate'), (i) => {
+    hover.rate = i
+    renderRateLegend()
+  }),
+  lag: createLagChart($('chart-lag'), (i) => {
+    hover.lag = i
+    renderLagLegend()
+  }),
+}
+const explorer = createExplorer()
+
+// For people poking at the page from the console, and for the end-to-end test.
+window.strata = { state, charts, explorer }
+
+function setConnection(kind, text) {
+  const conn = $('conn')
+  conn.dataset.state = kind
+  $('conn-text').textContent = text
+}
+
+/** Rows of cells (text, or { text, class, title }) into a table body, as text only. */
+function fillTable(table, rows) {
+  table.tBodies[0].replaceChildren(
+    ...rows.map((cells) => {
+      const tr = document.createElement('tr')
+      for (const cell of cells) {
+        const td = document.createElement('td')
+        const c = typeof cell === 'object' && cell !== null ? cell : { text: cell }
+        td.textContent = c.text ?? ''
+        if (c.class) td.className = c.class
+        if (c.title) td.title = c.title
+        tr.append(td)
+      }
+      return tr
+    }),
+  )
+}
+
+function latestRate(key) {
+  for (let i = state.points.length - 1; i >= 0; i--) {
+    const r = state.points[i].rates[key]
+    if (r !== null && r !== undefined) return r
+  }
+  return null
+}
+
+function renderKpis(s) {
+  $('kpi-rate').textContent = formatRate(latestRate('in'))
+  const ingested = latestRate('ingested')
+  $('kpi-rate-sub').textContent =
+    ingested !== null && ingested > 0
+      ? `per second · ${formatRate(ingested)}/s by POST /events`
+      : 'per second'
+  $('kpi-log').textContent = formatBig(s.totals.log)
+  $('kpi-log-sub').textContent = s.endOffsets
+    ? `records in ${s.endOffsets.length} partition${s.endOffsets.length === 1 ? '' : 's'}`
+    : 'log unavailable'
+  const lags = s.lag.filter((l) => l !== null)
+  const lag = lags.length > 0 ? lags.reduce((a, b) => a + b, 0) : null
+  $('kpi-lag').textContent = formatBig(lag)
+  $('kpi-lag').dataset.level = lag === null ? '' : lag === 0 ? 'ok' : lag < 1000 ? 'warn' : 'bad'
+  const run = s.batches[0]
+  $('kpi-batch').textContent = run ? `v${run.version}` : '–'
+  $('kpi-batch-sub').textContent = run
+    ? `${formatAgo(run.completedAt, s.at)} · ${formatDuration(run.durationMs)} · ${formatBig(run.events)} events`
+    : 'no run yet'
+  const view = s.views[0]
+  $('kpi-asof').textContent = view ? formatBig(sumOffsets(view.asOf)) : '–'
+  $('kpi-asof-sub').textContent = view
+    ? `records covered · horizon ${formatBig(sumOffsets(view.batch?.horizon ?? []))}`
+    : 'no views'
+  $('kpi-asof').title = view ? describeOffsets(view.asOf) : ''
+}
+
+/** The point under the cursor, else the latest. */
+function renderRateLegend() {
+  const points = state.points
+  if (points.length === 0) return
+  const p = points[hover.rate ?? points.length - 1] ?? points.at(-1)
+  const rate = (r) => (r === null || r === undefined ? '–' : `${formatRate(r)}/s`)
+  $('rate-legend').replaceChildren(
+    el('span', { class: 'legend-window', text: formatClock(p.at) }),
+    legendItem('in', 'appended to the log', rate(p.rates.in)),
+    legendItem('folded', 'folded by the speed layer', rate(p.rates.folded)),
+  )
+}
+
+/** The partition under the cursor with its offsets, else the totals. */
+function renderLagLegend() {
+  const s = state.sample
+  if (s === null) return
+  const p = hover.lag
+  if (p !== null && p < s.lag.length) {
+    $('lag-legend').replaceChildren(
+      el('span', { class: 'legend-window', text: `partition ${p}` }),
+      legendItem('lag', 'lag', formatCount(s.lag[p])),
+      legendItem('plain', 'speed offset', formatCount(s.speed[p])),
+      legendItem('plain', 'log end', formatCount(s.endOffsets?.[p])),
+    )
+    return
+  }
+  const known = s.lag.filter((l) => l !== null)
+  const worst = known.length > 0 ? Math.max(...known) : null
+  $('lag-legend').replaceChildren(
+    el('span', { class: 'legend-window', text: `${s.lag.length} partitions` }),
+    legendItem('lag', 'total lag', formatCount(known.reduce((a, b) => a + b, 0))),
+    legendItem('plain', 'worst', worst === null ? '–' : `p${s.lag.indexOf(worst)} · ${formatCount(worst)}`),
+  )
+}
+
+function renderViews(s) {
+  fillTable(
+    $('views'),
+    s.views.map((v) => {
+      const lag = v.lag ? v.lag.reduce((a, b) => a + b, 0) : null
+      const window = v.window ? ` · ${windowLabel(v.window)}` : ''
+      let status = { text: 'live', class: 'pill ok' }
+      if (v.batch === null) status = { text: 'speed only', class: 'pill info', title: 'no batch run yet' }
+      if (v.recomputing) status = { text: 'recomputing', class: 'pill warn', title: 'definition changed' }
+      return [
+        { text: v.name, class: 'name', title: v.name },
+        { text: `${v.aggregate}${window}`, class: 'wide' },
+        { text: v.batch ? `v${v.batch.version}` : '–', class: 'num' },
+        {
+          text: v.batch ? formatBig(sumOffsets(v.batch.horizon)) : '–',
+          class: 'num wide',
+          title: v.batch ? describeOffsets(v.batch.horizon) : '',
+        },
+        { text: formatBig(sumOffsets(v.asOf)), class: 'num', title: describeOffsets(v.asOf) },
+        { text: formatCount(lag), class: 'num' },
+        status,
+      ]
+    }),
+  )
+}
+
+function windowLabel(w) {
+  const size = w.size
+  const unit =
+    size % 86_400_000 === 0
+      ? `${size / 86_400_000} d`
+      : size % 3_600_000 === 0
+        ? `${size / 3_600_000} h`
+        : size % 60_000 === 0
+          ? `${size / 60_000} min`
+          : `${size / 1000} s`
+  return w.kind === 'hopping' ? `${unit} hopping` : unit
+}
+
+function renderPartitions(s) {
+  const n = Math.max(s.endOffsets?.length ?? 0, s.speed.length)
+  fillTable(
+    $('partitions'),
+    Array.from({ length: n }, (_, p) => [
+      `p${p}`,
+      { text: formatCount(s.endOffsets?.[p]), class: 'num' },
+      { text: formatCount(s.speed[p]), class: 'num' },
+      { text: formatCount(s.lag[p]), class: 'num' },
+    ]),
+  )
+}
+
+function renderBatches(s) {
+  $('batches-empty').hidden = s.batches.length > 0
+  fillTable(
+    $('batches'),
+    s.batches.map((b) => [
+      { text: formatAgo(b.completedAt, s.at), title: new Date(b.completedAt).toLocaleString() },
+      { text: b.view, class: 'name', title: b.view },
+      { text: `v${b.version}`, class: 'num' },
+      { text: formatBig(sumOffsets(b.horizon)), class: 'num wide', title: describeOffsets(b.horizon) },
+      { text: formatDuration(b.durationMs), class: 'num' },
+      { text: formatCount(b.events), class: 'num' },
+      { text: formatCount(b.groups), class: 'num wide' },
+    ]),
+  )
+}
+
+function render() {
+  const s = state.sample
+  if (s === null) return
+  renderKpis(s)
+  charts.rate.update(state.points)
+  charts.lag.update(s.lag)
+  renderRateLegend()
+  renderLagLegend()
+  renderViews(s)
+  renderPartitions(s)
+  renderBatches(s)
+  explorer.setViews(s.views)
+  $('updated').textContent = `updated ${formatClock(s.at)}`
+  const banner = $('banner')
+  const problem = s.error ?? (s.logError ? `log: ${s.logError}` : '')
+  banner.textContent = problem
+  banner.hidden = problem === ''
+}
+
+function connect() {
+  const source = new EventSource('/dashboard/stream')
+  source.addEventListener('hello', (event) => {
+    const hello = JSON.parse(event.data)
+    state.intervalMs = hello.intervalMs
+    state.points = hello.history
+    state.sample = hello.sample
+    state.lastMessage = Date.now()
+    setConnection('live', 'live')
+    render()
+  })
+  source.addEventListener('tick', (event) => {
+    const sample = JSON.parse(event.data)
+    state.points.push({ at: sample.at, rates: sample.rates, lag: sample.lag })
+    if (state.points.length > HISTORY) state.points.splice(0, state.points.length - HISTORY)
+    state.sample = sample
+    state.lastMessage = Date.now()
+    setConnection('live', 'live')
+    render()
+  })
+  source.addEventListener('error', () => {
+    // EventSource reconnects by itself (the server asks for 2 s); say so meanwhile.
+    setConnection('down', source.readyState === EventSource.CLOSED ? 'disconnected' : 'reconnecting…')
+  })
+}
+
+setInterval(() => {
+  if (
+    state.lastMessage > 0 &&
+    Date.now() - state.lastMessage > STALE_MS &&
+    $('conn').dataset.state === 'live'
+  ) {
+    setConnection('stale', 'no update for a while')
+  }
+}, 1000)
+
+connect()

@@ -148,29 +148,14 @@ export class PackedSegmentEncoder {
   }
 }
 
-function decodeStrings(
-  packed: Buffer,
-  endsAt: number,
-  count: number,
-  textAt: number,
-  bytes: number,
-): string[] {
-  const ends = new Uint32Array(packed.buffer, packed.byteOffset + endsAt, count)
-  const text = packed.toString('utf8', textAt, textAt + bytes)
-  if (count > 0 && ends[count - 1] !== text.length) {
-    throw new StrataError(ErrorCodes.SEGMENT_CORRUPT, 'packed segment string table is inconsistent')
-  }
-  const strings = new Array<string>(count)
-  let start = 0
-  for (let i = 0; i < count; i++) {
-    const end = ends[i]!
-    strings[i] = text.slice(start, end)
-    start = end
-  }
-  return strings
-}
-
-type Decoder = (strings: string[], ints: Uint32Array, i: number, nums: Float64Array, n: number) => unknown
+type Decoder = (
+  s: Array<string | undefined>,
+  L: StringTable,
+  I: Uint32Array,
+  i: number,
+  N: Float64Array,
+  n: number,
+) => unknown
 
 interface CompiledShape {
   decode: Decoder
@@ -178,50 +163,102 @@ interface CompiledShape {
   nums: number
 }
 
-function compileShape(shape: Shape): CompiledShape {
-  if ('raw' in shape) return { decode: (s, ints, i) => JSON.parse(s[ints[i]!]!), ints: 1, nums: 0 }
+const RAW_SHAPE: CompiledShape = {
+  decode: (s, L, I, i) => JSON.parse(s[I[i]!] ?? L.load(I[i]!)),
+  ints: 1,
+  nums: 0,
+}
+
+// Decoders are compiled once per process per shape, not once per segment: a segment's shapes
+// are nearly always the previous segment's, and one function object per shape stays optimized
+// and lets the fold's call site stay monomorphic (a fresh `new Function` per segment starts
+// again in the interpreter). Bounded, since shapes come from data.
+const compiledShapes = new Map<string, CompiledShape>()
+const MAX_COMPILED_SHAPES = 4096
+
+function compiledShape(shape: Shape): CompiledShape {
+  if ('raw' in shape) return RAW_SHAPE
+  const signature = shape.kinds + JSON.stringify(shape.keys)
+  let compiled = compiledShapes.get(signature)
+  if (compiled === undefined) {
+    if (compiledShapes.size >= MAX_COMPILED_SHAPES) compiledShapes.clear()
+    compiled = compileShape(shape)
+    compiledShapes.set(signature, compiled)
+  }
+  return compiled
+}
+
+function compileShape(shape: { keys: string[]; kinds: string }): CompiledShape {
+  if (shape.keys.length !== shape.kinds.length || /[^snjtfz]/.test(shape.kinds)) {
+    throw new StrataError(ErrorCodes.SEGMENT_CORRUPT, 'packed segment has a malformed shape')
+  }
   let ints = 0
   let nums = 0
+  const lets: string[] = []
   const parts = shape.keys.map((key, index) => {
     const kind = shape.kinds[index]
-    const value =
-      kind === 's'
-        ? `s[I[i+${ints++}]]`
-        : kind === 'n'
-          ? `N[n+${nums++}]`
-          : kind === 'j'
-            ? `JSON.parse(s[I[i+${ints++}]])`
-            : kind === 't'
-              ? 'true'
-              : kind === 'f'
-                ? 'false'
-                : 'null'
+    let value: string
+    if (kind === 's' || kind === 'j') {
+      // A string is decoded on first use (L) and then taken from the segment's table (s).
+      const v = `v${ints}`
+      lets.push(`let ${v}=s[I[i+${ints}]];if(${v}===undefined)${v}=L.load(I[i+${ints}]);`)
+      ints++
+      value = kind === 's' ? v : `JSON.parse(${v})`
+    } else if (kind === 'n') value = `N[n+${nums++}]`
+    else value = kind === 't' ? 'true' : kind === 'f' ? 'false' : 'null'
     return `${JSON.stringify(key)}:${value}`
   })
   // Keys go through JSON.stringify, so no event can inject code here.
-  const decode = new Function('s', 'I', 'i', 'N', 'n', `return {${parts.join(',')}}`) as Decoder
-  return { decode, ints, nums }
+  const decode = new Function('s', 'L', 'I', 'i', 'N', 'n', `${lets.join('')}return {${parts.join(',')}}`)
+  return { decode: decode as Decoder, ints, nums }
+}
+
+/**
+ * A segment's strings: one UTF-8 run cut by end offsets, decoded as one string and sliced on
+ * first use. A class (not a closure per segment) so that the decoders, which are shared across
+ * segments, keep seeing the same call target.
+ */
+class StringTable {
+  readonly strings: Array<string | undefined>
+  readonly #text: string
+  readonly #ends: Uint32Array
+
+  constructor(text: string, ends: Uint32Array) {
+    this.#text = text
+    this.#ends = ends
+    this.strings = new Array<string | undefined>(ends.length)
+  }
+
+  load(id: number): string {
+    if (!(id < this.#ends.length)) {
+      throw new StrataError(ErrorCodes.SEGMENT_CORRUPT, `packed segment has no string ${id}`)
+    }
+    const value = this.#text.slice(id === 0 ? 0 : this.#ends[id - 1], this.#ends[id])
+    this.strings[id] = value
+    return value
+  }
 }
 
 /**
  * Walks the records of a packed segment in offset order. `next()` advances; `event()` decodes
  * the current record's event into a fresh object (skip it for records you filter by offset).
+ * Strings are decoded from the segment's UTF-8 run on first use and kept for the segment, so a
+ * record that is never decoded, or a key nobody reads, costs nothing.
  */
 export class PackedCursor {
   readonly records: number
   readonly source: string
   offset = -1
-  timestamp = 0
-  key: string | null = null
-  #strings: string[]
+  #strings: Array<string | undefined>
+  #table: StringTable
   #shapes: CompiledShape[]
   #nums: Float64Array
   #ints: Uint32Array
   #n = 0
   #i = 0
-  #shape: CompiledShape | undefined
-  #fieldsI = 0
-  #fieldsN = 0
+  #next = 0
+  #nextN = 0
+  #shape: CompiledShape = RAW_SHAPE
 
   constructor(packed: Buffer) {
     if (packed.length < 20 || !packed.subarray(0, 8).equals(MAGIC) || packed.readUInt32LE(8) !== VERSION) {
@@ -234,7 +271,7 @@ export class PackedCursor {
     const header = JSON.parse(packed.toString('utf8', 20, 20 + headerLength))
     this.records = header.records
     this.source = header.source
-    this.#shapes = (header.shapes as Shape[]).map(compileShape)
+    this.#shapes = (header.shapes as Shape[]).map(compiledShape)
     const numsAt = Math.ceil((20 + headerLength) / 8) * 8
     const intsAt = numsAt + header.nums * 8
     const endsAt = intsAt + header.ints * 4
@@ -246,27 +283,44 @@ export class PackedCursor {
     const aligned = (packed.byteOffset + numsAt) % 8 === 0 ? packed : Buffer.from(packed)
     this.#nums = new Float64Array(aligned.buffer, aligned.byteOffset + numsAt, header.nums)
     this.#ints = new Uint32Array(aligned.buffer, aligned.byteOffset + intsAt, header.ints)
-    this.#strings = decodeStrings(aligned, endsAt, header.strings, textAt, header.stringBytes)
+    const count: number = header.strings
+    const ends = new Uint32Array(aligned.buffer, aligned.byteOffset + endsAt, count)
+    // One toString of the whole run is far cheaper than one per string; the slices are lazy.
+    const text = aligned.toString('utf8', textAt, textAt + header.stringBytes)
+    if (count > 0 && ends[count - 1] !== text.length) {
+      throw new StrataError(ErrorCodes.SEGMENT_CORRUPT, 'packed segment string table is inconsistent')
+    }
+    this.#table = new StringTable(text, ends)
+    this.#strings = this.#table.strings
   }
 
   next(): boolean {
-    if (this.#shape !== undefined) {
-      this.#i = this.#fieldsI + this.#shape.ints
-      this.#n = this.#fieldsN + this.#shape.nums
-    }
-    if (this.#i >= this.#ints.length) return false
-    const ints = this.#ints
-    this.offset = this.#nums[this.#n]!
-    this.timestamp = this.#nums[this.#n + 1]!
-    const keyId = ints[this.#i]!
-    this.key = keyId === 0 ? null : this.#strings[keyId - 1]!
-    this.#shape = this.#shapes[ints[this.#i + 1]!]!
-    this.#fieldsI = this.#i + 2
-    this.#fieldsN = this.#n + 2
+    const i = this.#next
+    if (i >= this.#ints.length) return false
+    const n = this.#nextN
+    const shape = this.#shapes[this.#ints[i + 1]!]
+    if (shape === undefined) throw new StrataError(ErrorCodes.SEGMENT_CORRUPT, 'packed record has no shape')
+    this.#i = i
+    this.#n = n
+    this.#shape = shape
+    this.#next = i + 2 + shape.ints
+    this.#nextN = n + 2 + shape.nums
+    this.offset = this.#nums[n]!
     return true
   }
 
+  /** The Kafka record timestamp of the current record (epoch ms). */
+  get timestamp(): number {
+    return this.#nums[this.#n + 1]!
+  }
+
+  /** The record key of the current record. */
+  get key(): string | null {
+    const id = this.#ints[this.#i]!
+    return id === 0 ? null : (this.#strings[id - 1] ?? this.#table.load(id - 1))
+  }
+
   event(): unknown {
-    return this.#shape!.decode(this.#strings, this.#ints, this.#fieldsI, this.#nums, this.#fieldsN)
+    return this.#shape.decode(this.#strings, this.#table, this.#ints, this.#i + 2, this.#nums, this.#n + 2)
   }
 }

@@ -3,11 +3,12 @@
 // other tasks, so partitions fold in parallel and are combined afterwards (monoids combine).
 //
 // Sealed segments are read through their packed encoding (a derived cache of the NDJSON,
-// verified against the segment's checksum; see docs/master-dataset.md); the event is decoded
-// once and offered to every view. Views must not mutate the events they are given.
+// verified against the segment's checksum; see docs/master-dataset.md), one after another
+// into one reused buffer; the event is decoded once and offered to every view. Views must not
+// mutate the events they are given.
 
 import { listSegments } from '../archive/segment-list.ts'
-import { openPackedSegment } from '../archive/segment-reader.ts'
+import { PackedSegmentReader } from '../archive/segment-reader.ts'
 import type { CompiledView } from '../core/compiled-view.ts'
 import type { StrataEvent } from '../core/event.ts'
 import type { ViewTable } from '../core/view-table.ts'
@@ -25,11 +26,17 @@ export interface FoldOptions {
   /** Exclusive offset bound: the horizon of this partition. */
   to: number
   views: ReadonlyArray<CompiledView<any, any>>
-  /** Called every few thousand records with the offsets covered so far. */
+  /**
+   * Called with the offsets covered since the last call: after each segment, and within a
+   * segment at most every `progressIntervalMs`.
+   */
   onProgress?: (offsetsDone: number) => void
+  /** Default 100 ms: a progress bar needs no more, and each report may cross a thread. */
+  progressIntervalMs?: number
 }
 
-const PROGRESS_EVERY = 16_384
+// The clock is read once per this many records, so progress costs nothing per event.
+const CLOCK_EVERY = 65_536
 
 export async function foldPartition({
   root,
@@ -37,29 +44,41 @@ export async function foldPartition({
   to,
   views,
   onProgress,
+  progressIntervalMs = 100,
 }: FoldOptions): Promise<PartitionFold> {
   const tables = views.map((v) => v.createTable() as ViewTable<unknown>)
+  const reader = new PackedSegmentReader(root, partition)
   let events = 0
   let reported = 0
-  for (const range of await listSegments(root, partition)) {
-    if (range.start >= to) break
-    const cursor = await openPackedSegment(root, partition, range)
-    let done = 0
-    while (cursor.next()) {
-      if (cursor.offset >= to) break
-      const event = cursor.event() as StrataEvent
-      for (let v = 0; v < views.length; v++) views[v].fold(tables[v] as ViewTable<any>, event)
-      events++
-      if (++done === PROGRESS_EVERY) {
-        done = 0
-        const covered = cursor.offset + 1
-        onProgress?.(covered - reported)
-        reported = covered
+  let reportedAt = performance.now()
+  try {
+    for (const range of await listSegments(root, partition)) {
+      if (range.start >= to) break
+      const cursor = await reader.open(range)
+      let untilClock = CLOCK_EVERY
+      while (cursor.next()) {
+        if (cursor.offset >= to) break
+        const event = cursor.event() as StrataEvent
+        for (let v = 0; v < views.length; v++) views[v].fold(tables[v] as ViewTable<any>, event)
+        events++
+        if (--untilClock === 0) {
+          untilClock = CLOCK_EVERY
+          const now = performance.now()
+          if (onProgress !== undefined && now - reportedAt >= progressIntervalMs) {
+            const covered = cursor.offset + 1
+            onProgress(covered - reported)
+            reported = covered
+            reportedAt = now
+          }
+        }
       }
+      const covered = Math.min(range.end, to)
+      onProgress?.(covered - reported)
+      reported = covered
+      reportedAt = performance.now()
     }
-    const covered = Math.min(range.end, to)
-    onProgress?.(covered - reported)
-    reported = covered
+  } finally {
+    reader.release()
   }
   return { partition, tables, events }
 }

@@ -7,6 +7,7 @@ import { test } from 'node:test'
 import { inspect } from 'node:util'
 import { openPostgresStore } from '../../src/store/postgres/index.ts'
 import { migrations } from '../../src/store/postgres/migrations.ts'
+import { COMMIT_BEGIN, readStoredSql } from '../../src/store/postgres/speed.ts'
 import type { SpeedCommit, Store } from '../../src/store/store.ts'
 import { newSchemaName, openTestStore, schemaStores, testUrl, withClient } from './postgres-helpers.ts'
 import { speedContract } from './speed-contract.ts'
@@ -21,7 +22,9 @@ const hashes = { hits: 'h1' }
 test('postgres: stores opening at once apply each migration exactly once', async (t) => {
   const { schema, open } = schemaStores(t)
   const stores = await Promise.all(Array.from({ length: 4 }, () => open()))
-  const rows = await withClient(async (c) => (await c.query(`SELECT id FROM "${schema}".strata_migrations`)).rows)
+  const rows = await withClient(
+    async (c) => (await c.query(`SELECT id FROM "${schema}".strata_migrations`)).rows,
+  )
   assert.deepEqual(
     rows.map((r) => r.id).sort(),
     migrations.map((m) => m.id),
@@ -44,7 +47,10 @@ test('postgres: a password in the URL never appears in an error', async (t) => {
       'no such database',
       () => openPostgresStore(`postgres://postgres:${password}@127.0.0.1:5432/strata_no_such_db_x`),
     ],
-    ['bad schema name', () => openPostgresStore(`postgres://postgres:${password}@127.0.0.1:5432/test?schema=a;b`)],
+    [
+      'bad schema name',
+      () => openPostgresStore(`postgres://postgres:${password}@127.0.0.1:5432/test?schema=a;b`),
+    ],
     ['not a URL', () => openPostgresStore(`postgres://postgres:${password}@[bad`)],
   ]
   for (const [what, attempt] of attempts) {
@@ -109,7 +115,10 @@ test('postgres: a commit in flight on one partition does not hold up another par
       add,
     )
     // Would hang (and the test time out) if partition 1 waited for partition 0.
-    await store.commitSpeed({ partition: 1, owner: 1, hashes, from: 0, offset: 1, seals: [], deltas: [delta] }, add)
+    await store.commitSpeed(
+      { partition: 1, owner: 1, hashes, from: 0, offset: 1, seals: [], deltas: [delta] },
+      add,
+    )
     assert.deepEqual(
       (await store.snapshot('hits', 'k')).realtime.map((r) => r.partition),
       [1],
@@ -151,7 +160,9 @@ test('postgres: writers on several partitions and readers at once; every snapsho
     while (writing) {
       const snap = await reader.snapshot('hits', 'k')
       for (let p = 0; p < partitions; p++) {
-        const sum = snap.realtime.filter((r) => r.partition === p).reduce((s, r) => s + (r.state as number), 0)
+        const sum = snap.realtime
+          .filter((r) => r.partition === p)
+          .reduce((s, r) => s + (r.state as number), 0)
         assert.equal(sum, 2 * (snap.speed[p]?.offset ?? 0), `partition ${p} at read ${reads}`)
       }
       reads++
@@ -194,4 +205,125 @@ test('postgres: a version another process is staging survives a store opening me
 test('postgres: a schema name is an identifier, never SQL', async () => {
   const schema = `${newSchemaName()}"; DROP TABLE x; --`
   await assert.rejects(openPostgresStore(testUrl, { schema }), { code: 'STRATA_ERR_STORE' })
+})
+
+test('postgres: scans and key listings page through more rows than one page holds, in order', async (t) => {
+  const { open } = schemaStores(t)
+  const store = await open()
+  const n = 12_001
+  const key = (i: number) => `k${String(i).padStart(6, '0')}`
+  const stage = await store.stageBatch('v')
+  const entries = Array.from({ length: n }, (_, i) => ({
+    key: key(i),
+    window: (i % 3) * 1000,
+    state: { n: i },
+  }))
+  for (let at = 0; at < n; at += 5_000) await stage.put(entries.slice(at, at + 5_000).reverse())
+  const { version } = await stage.commit({
+    codeHash: 'h1',
+    horizon: [n],
+    events: n,
+    groups: n,
+    startedAt: 0,
+    completedAt: 1,
+  })
+  const scanned = []
+  for await (const entry of store.scanBatch('v', version)) scanned.push(entry)
+  assert.deepEqual(scanned, entries)
+
+  await store.registerSpeedViews([{ view: 'v', codeHash: 'h1' }], 1)
+  await store.claimPartition(0, 0)
+  await store.commitSpeed(
+    {
+      partition: 0,
+      owner: 1,
+      hashes: { v: 'h1' },
+      from: 0,
+      offset: n,
+      seals: [],
+      deltas: entries.map((e) => ({ view: 'v', epoch: 0, key: e.key, window: e.window, state: 1 })),
+    },
+    add,
+  )
+  const keys = []
+  for await (const k of store.realtimeKeys('v')) keys.push(k)
+  assert.deepEqual(
+    keys,
+    entries.map((e) => e.key),
+  )
+})
+
+// PostgreSQL text cannot hold U+0000; a key or a state carrying one must still be stored (a
+// refused commit would wedge its partition), read back as it was, and keep LMDB's key order.
+test('postgres: keys and states with U+0000 and U+0001 round-trip, in key order', async (t) => {
+  const { open } = schemaStores(t)
+  const store = await open()
+  const keys = ['a', 'a\u0000', 'a\u0000b', 'a\u0001', 'a\u0001\u0001', 'a\u0002', 'b']
+  const state = (k: string) => ({ items: [[`x\u0000${k}`, 1]], note: 'é\u0001' })
+  const stage = await store.stageBatch('v')
+  await stage.put([...keys].reverse().map((key) => ({ key, window: 0, state: state(key) })))
+  const { version } = await stage.commit({
+    codeHash: 'h1',
+    horizon: [0],
+    events: 0,
+    groups: keys.length,
+    startedAt: 0,
+    completedAt: 1,
+  })
+  const scanned = []
+  for await (const entry of store.scanBatch('v', version)) scanned.push(entry)
+  assert.deepEqual(
+    scanned,
+    keys.map((key) => ({ key, window: 0, state: state(key) })),
+  )
+  assert.deepEqual(await store.readBatch('v', version, 'a\u0000'), [
+    { key: 'a\u0000', window: 0, state: state('a\u0000') },
+  ])
+
+  await store.registerSpeedViews([{ view: 'v', codeHash: 'h1' }], 1)
+  await store.claimPartition(0, 0)
+  const deltas = keys.map((key) => ({ view: 'v', epoch: 0, key, window: 0, state: state(key) }))
+  const keep = (_v: string, a: unknown) => a
+  for (const from of [0, 1]) {
+    await store.commitSpeed(
+      { partition: 0, owner: 1, hashes: { v: 'h1' }, from, offset: from + 1, seals: [], deltas },
+      keep,
+    )
+  }
+  const listed = []
+  for await (const key of store.realtimeKeys('v')) listed.push(key)
+  assert.deepEqual(listed, keys)
+  const snap = await store.snapshot('v', 'a\u0000b')
+  assert.deepEqual(snap.batchEntries, [{ key: 'a\u0000b', window: 0, state: state('a\u0000b') }])
+  assert.deepEqual(snap.realtime, [{ partition: 0, epoch: 0, window: 0, state: state('a\u0000b') }])
+})
+
+// Regression: with statistics not yet gathered on a young realtime table, the planner read a
+// commit's stored states through the GC index (partition, epoch), scanning the whole partition
+// once per delta (seconds per commit, growing with the table). The read must be a primary-key
+// probe whatever the statistics say.
+test('postgres: a commit reads stored states by primary key, even before the table is analyzed', async (t) => {
+  const { schema, open } = schemaStores(t)
+  const store = await open()
+  await store.registerSpeedViews([{ view: 'v', codeHash: 'h1' }], 1)
+  await store.claimPartition(0, 0)
+  const deltas = Array.from({ length: 10_000 }, (_, i) => ({
+    view: 'v',
+    epoch: 0,
+    key: `k${i}`,
+    window: 0,
+    state: 1,
+  }))
+  await store.commitSpeed(
+    { partition: 0, owner: 1, hashes: { v: 'h1' }, from: 0, offset: 1, seals: [], deltas },
+    add,
+  )
+  const plan = await withClient(async (c) => {
+    await c.query(COMMIT_BEGIN)
+    const { rows } = await c.query(`EXPLAIN ${readStoredSql(`"${schema}"`)}`, [0, ['v'], ['k1'], [0], [0]])
+    await c.query('ROLLBACK')
+    return rows.map((r) => r['QUERY PLAN']).join('\n')
+  })
+  assert.match(plan, /Index Scan using realtime_pkey/)
+  assert.doesNotMatch(plan, /realtime_by_epoch|Seq Scan on realtime/)
 })

@@ -9,6 +9,7 @@
 import { ErrorCodes, StrataError } from '../../core/errors.ts'
 import type { BatchStage, BatchViewMeta, ViewEntry, WindowRange } from '../store.ts'
 import { type Client, type Db, inTransaction } from './connection.ts'
+import { keyOf, storedKey } from './keys.ts'
 
 const HISTORY_KEEP = 200
 const DROP_CHUNK = 50_000
@@ -40,7 +41,7 @@ export async function readBatch(
     `SELECT window_start, state FROM ${db.S}.batch_entries
       WHERE view = $1 AND version = $2 AND key = $3 AND window_start >= $4 AND window_start < $5
       ORDER BY window_start`,
-    [view, version, key, range.from ?? MIN_WINDOW, range.to ?? MAX_WINDOW],
+    [view, version, storedKey(key), range.from ?? MIN_WINDOW, range.to ?? MAX_WINDOW],
   )
   return rows.map((r) => ({ key, window: r.window_start, state: r.state }))
 }
@@ -61,7 +62,7 @@ export async function* scanBatch(db: Db, view: string, version: number): AsyncIt
             WHERE view = $1 AND version = $2 ORDER BY key, window_start LIMIT ${SCAN_PAGE}`,
           [view, version],
         )
-    for (const r of rows) yield { key: r.key, window: r.window_start, state: r.state }
+    for (const r of rows) yield { key: keyOf(r.key), window: r.window_start, state: r.state }
     if (rows.length < SCAN_PAGE) return
     const last = rows[rows.length - 1]
     after = [last.key, last.window_start]
@@ -132,13 +133,18 @@ export async function stageBatch(db: Db, view: string, onEnd: (open: OpenStage) 
     async put(entries) {
       if (!open) throw closed()
       if (entries.length === 0) return
-      // One statement per chunk: the entries travel as one JSON document, unpacked server-side.
+      // One statement per chunk: parallel arrays, unnested server-side (see writeDeltas).
       await client.query(
         `INSERT INTO ${db.S}.batch_entries (view, version, key, window_start, state)
-         SELECT $1, $2, d.key, d."window", d.state
-           FROM json_to_recordset($3::json) AS d(key text, "window" bigint, state jsonb)
+         SELECT $1, $2, d.key, d.w, d.s::json FROM unnest($3::text[], $4::bigint[], $5::text[]) AS d(key, w, s)
          ON CONFLICT (view, version, key, window_start) DO UPDATE SET state = EXCLUDED.state`,
-        [view, version, JSON.stringify(entries)],
+        [
+          view,
+          version,
+          entries.map((e) => storedKey(e.key)),
+          entries.map((e) => e.window),
+          entries.map((e) => JSON.stringify(e.state)),
+        ],
       )
     },
     async commit(meta) {
@@ -223,7 +229,7 @@ async function flip(db: Db, client: Client, served: BatchViewMeta): Promise<void
 export async function dropDeadStages(db: Db, view?: string): Promise<void> {
   const { rows } = await db.pool.query(
     `SELECT view, version, stage_id FROM ${db.S}.batch_versions
-      WHERE status = 'staged' AND ($1::text IS NULL OR view = $1)`,
+      WHERE status = 'staged' AND ($1::text IS NULL OR view = $1) ORDER BY view, version`,
     [view ?? null],
   )
   if (rows.length === 0) return

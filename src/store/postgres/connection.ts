@@ -104,13 +104,20 @@ const RETRY_CODES = new Set(['40001', '40P01'])
 // connection.
 const TRANSIENT = /^(08|53|57P0)/
 
-/** Runs `fn` in one transaction on one pooled connection; a throw rolls everything back. */
-export async function inTransaction<T>(pool: pg.Pool, fn: (client: Client) => Promise<T>): Promise<T> {
+/**
+ * Runs `fn` in one transaction on one pooled connection; a throw rolls everything back. `begin`
+ * may add constant SET LOCAL statements, sent in the same round trip as BEGIN.
+ */
+export async function inTransaction<T>(
+  pool: pg.Pool,
+  fn: (client: Client) => Promise<T>,
+  begin = 'BEGIN',
+): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     const client = await pool.connect()
     let broken: Error | undefined
     try {
-      await client.query('BEGIN')
+      await client.query(begin)
       const result = await fn(client)
       await client.query('COMMIT')
       return result

@@ -16,8 +16,10 @@ interface Migration {
 
 // Names: keys and view names compare byte-wise (COLLATE "C"): cheaper than a locale, and the
 // same order as LMDB's keys. `window` and `offset` are SQL keywords, hence window_start and
-// next_offset. States are the monoids' encoded JSON, stored as jsonb and never looked into
-// (docs/decisions/0003-postgres-store.md has the measurements behind jsonb).
+// next_offset. Keys are stored escaped (keys.ts). States are the monoids' encoded JSON, stored
+// as json (the text as written: never looked into, never reformatted) — not jsonb, which is
+// bigger and slower here and refuses \u0000 in strings; docs/decisions/0003-postgres-store.md
+// has the measurements.
 export const migrations: Migration[] = [
   {
     id: 1,
@@ -45,7 +47,7 @@ export const migrations: Migration[] = [
         version integer NOT NULL,
         key text COLLATE "C" NOT NULL,
         window_start bigint NOT NULL,
-        state jsonb NOT NULL,
+        state json NOT NULL,
         PRIMARY KEY (view, version, key, window_start)
       )`,
       `CREATE TABLE ${S}.batch_history (
@@ -78,7 +80,7 @@ export const migrations: Migration[] = [
         window_start bigint NOT NULL,
         partition integer NOT NULL,
         epoch bigint NOT NULL,
-        state jsonb NOT NULL,
+        state json NOT NULL,
         PRIMARY KEY (view, key, window_start, partition, epoch)
       )`,
       `CREATE INDEX realtime_by_epoch ON ${S}.realtime (partition, epoch)`,

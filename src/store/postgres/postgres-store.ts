@@ -27,7 +27,7 @@ import {
   type Target,
 } from './connection.ts'
 import { migrate } from './migrations.ts'
-import { snapshot } from './snapshot.ts'
+import { realtimeKeys, snapshot } from './snapshot.ts'
 import * as speed from './speed.ts'
 
 export interface PostgresStoreOptions {
@@ -165,6 +165,14 @@ class PostgresStore implements Store {
 
   snapshot(view: string, key: string, range: WindowRange = {}): Promise<ViewSnapshot> {
     return this.#run(`reading ${view}/${key}`, () => snapshot(this.#db, view, key, range))
+  }
+
+  async *realtimeKeys(view: string): AsyncIterable<string> {
+    try {
+      yield* realtimeKeys(this.#db, view)
+    } catch (error) {
+      throw storeError(error, this.#target, `listing realtime keys of ${view}`)
+    }
   }
 
   async close(): Promise<void> {

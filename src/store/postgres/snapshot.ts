@@ -10,6 +10,7 @@
 import type { ViewSnapshot, WindowRange } from '../store.ts'
 import { MAX_WINDOW, MIN_WINDOW } from './batch.ts'
 import type { Db } from './connection.ts'
+import { keyOf, storedKey } from './keys.ts'
 
 type PartitionRow = [partition: number, owner: number, offset: number, epochs: number[], required: number[]]
 
@@ -37,7 +38,7 @@ export async function snapshot(db: Db, view: string, key: string, range: WindowR
              (SELECT coalesce(json_agg(json_build_array(partition, owner, next_offset, epochs, required)
                                        ORDER BY partition), '[]')
                 FROM ${S}.speed_partitions WHERE owner > 0) AS speed`,
-    values: [view, key, range.from ?? MIN_WINDOW, range.to ?? MAX_WINDOW],
+    values: [view, storedKey(key), range.from ?? MIN_WINDOW, range.to ?? MAX_WINDOW],
   })
   const row = rows[0]
   const speed: ViewSnapshot['speed'] = []
@@ -56,5 +57,23 @@ export async function snapshot(db: Db, view: string, key: string, range: WindowR
     ),
     speedView: row.speed_view ?? undefined,
     speed,
+  }
+}
+
+const KEYS_PAGE = 5_000
+
+/** Distinct keys with realtime rows in a view, ascending (byte order), one short query per page. */
+export async function* realtimeKeys(db: Db, view: string): AsyncIterable<string> {
+  let after: string | null = null
+  for (;;) {
+    const { rows }: { rows: Array<{ key: string }> } = await db.pool.query({
+      name: 'strata_realtime_keys',
+      text: `SELECT DISTINCT key FROM ${db.S}.realtime
+              WHERE view = $1 AND ($2::text IS NULL OR key > $2) ORDER BY key LIMIT ${KEYS_PAGE}`,
+      values: [view, after],
+    })
+    for (const { key } of rows) yield keyOf(key)
+    if (rows.length < KEYS_PAGE) return
+    after = rows[rows.length - 1].key
   }
 }

@@ -29,6 +29,7 @@ import {
 import { migrate } from './migrations.ts'
 import { realtimeKeys, snapshot } from './snapshot.ts'
 import * as speed from './speed.ts'
+import { commitSpeed } from './speed-commit.ts'
 
 export interface PostgresStoreOptions {
   /** Schema holding Strata's tables (default: the URL's `?schema=`, else `strata`). */
@@ -150,9 +151,7 @@ class PostgresStore implements Store {
   }
 
   commitSpeed(commit: SpeedCommit, combine: CombineEncoded): Promise<void> {
-    return this.#run(`committing partition ${commit.partition}`, () =>
-      speed.commitSpeed(this.#db, commit, combine),
-    )
+    return this.#run(`committing partition ${commit.partition}`, () => commitSpeed(this.#db, commit, combine))
   }
 
   alignHorizon(wished: Horizon, floor: Horizon): Promise<Horizon> {

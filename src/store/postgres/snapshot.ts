@@ -64,14 +64,16 @@ const KEYS_PAGE = 5_000
 
 /** Distinct keys with realtime rows in a view, ascending (byte order), one short query per page. */
 export async function* realtimeKeys(db: Db, view: string): AsyncIterable<string> {
-  let after: string | null = null
+  // Two statements rather than `$2 IS NULL OR key > $2`, which a cached plan cannot turn into an
+  // index range: every page would scan the view from its first key.
+  const first = `SELECT DISTINCT key FROM ${db.S}.realtime WHERE view = $1 ORDER BY key LIMIT ${KEYS_PAGE}`
+  const next = `SELECT DISTINCT key FROM ${db.S}.realtime WHERE view = $1 AND key > $2 ORDER BY key LIMIT ${KEYS_PAGE}`
+  let after: string | undefined
   for (;;) {
-    const { rows }: { rows: Array<{ key: string }> } = await db.pool.query({
-      name: 'strata_realtime_keys',
-      text: `SELECT DISTINCT key FROM ${db.S}.realtime
-              WHERE view = $1 AND ($2::text IS NULL OR key > $2) ORDER BY key LIMIT ${KEYS_PAGE}`,
-      values: [view, after],
-    })
+    const { rows }: { rows: Array<{ key: string }> } =
+      after === undefined
+        ? await db.pool.query({ name: 'strata_realtime_keys', text: first, values: [view] })
+        : await db.pool.query({ name: 'strata_realtime_keys_after', text: next, values: [view, after] })
     for (const { key } of rows) yield keyOf(key)
     if (rows.length < KEYS_PAGE) return
     after = rows[rows.length - 1].key

@@ -10,7 +10,7 @@
 // 4. Per view: stage a new version, write its entries, commit — the atomic flip. The previous
 //    version serves until that moment. Then publish the completion and the results (Kafka).
 import { availableParallelism } from 'node:os'
-import { SegmentStore } from '../archive/segment-store.ts'
+import { listSegments } from '../archive/segment-list.ts'
 import type { CompiledView } from '../core/compiled-view.ts'
 import { compileViews, type StrataConfig } from '../core/config.ts'
 import type { BatchViewMeta, Horizon, Store, ViewEntry } from '../store/store.ts'
@@ -54,9 +54,13 @@ export interface BatchRunResult {
   durationMs: number
 }
 
+// Read-only: SegmentStore.open would also remove crash leftovers, which, while the archiver or
+// the embedded log is writing (a sidecar before its data file, a packed cache's temp file), are
+// not leftovers at all. Only a writer opens the store; readers list.
 export async function sealedHorizon(root: string, partitions: number): Promise<Horizon> {
-  const segments = await SegmentStore.open(root)
-  return Promise.all(Array.from({ length: partitions }, (_, p) => segments.nextOffset(p)))
+  return Promise.all(
+    Array.from({ length: partitions }, async (_, p) => (await listSegments(root, p)).at(-1)?.end ?? 0),
+  )
 }
 
 export async function runBatch(options: BatchRunOptions): Promise<BatchRunResult> {

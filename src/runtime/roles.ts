@@ -145,9 +145,10 @@ export function startBatchRole(
     },
     onError: (error) => context.logger.error('batch run failed', error),
   })
+  const closeSchedule = schedule.close.bind(schedule)
   return Object.assign(schedule, {
     async close() {
-      await schedule.close()
+      await closeSchedule()
       await publisher?.close()
     },
   })

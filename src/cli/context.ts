@@ -72,6 +72,6 @@ export function addCommonOptions<T extends { option: (flags: string, description
     )
     .option(
       '-s, --store <url>',
-      'store: a folder for the embedded LMDB store (env STRATA_STORE; default <data>/store)',
+      'store: a folder for the embedded LMDB store, or postgres://user@host/db?schema=s (env STRATA_STORE; default <data>/store)',
     )
 }

@@ -4,7 +4,7 @@
 // Key layout (ordered-binary array keys, so ranges are prefix scans):
 //   ['served', view]                      → BatchViewMeta of the served version
 //   ['next', view]                        → next version number to stage
-//   ['staged', view, version]             → true while a version is staged but not served
+//   ['staged', view, version]             → pid of the process staging a version not yet served
 //   ['retired', view, version]            → true for a replaced version whose entries are being dropped
 //   ['b', view, version, key, window]     → encoded monoid state
 //   ['history', completedAt, view]        → BatchViewMeta of a completed run
@@ -42,11 +42,25 @@ export async function openLmdbStore(path: string): Promise<Store> {
   return store
 }
 
+function isAlive(pid: unknown): boolean {
+  if (typeof pid !== 'number' || pid === process.pid) return false
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
 // Versions staged by a run that never flipped (it crashed, or was aborted) are garbage, and so
 // are versions retired by a flip (dropped in the background after it, so a batch run does not
 // wait for the deletes; a crash mid-way leaves the marker, and the next open finishes the job).
 async function dropMarked(db: RootDatabase<unknown, Key>, marker: 'staged' | 'retired'): Promise<void> {
-  const marked = [...db.getKeys({ start: [marker], end: [marker, '\uffff'] })]
+  const marked = [...db.getRange({ start: [marker], end: [marker, '\uffff'] })]
+    // Several processes may share one LMDB folder (`strata batch` beside `strata start`): a stage
+    // whose process is alive is in progress, not garbage.
+    .filter(({ value }) => marker === 'retired' || !isAlive(value))
+    .map(({ key }) => key)
   for (const key of marked) {
     const [, view, version] = key as [string, string, number]
     await dropVersion(db, view, version)
@@ -103,7 +117,7 @@ class LmdbStore implements Store {
     const version = await db.transaction(() => {
       const next = (db.get(['next', view]) as number | undefined) ?? 1
       db.put(['next', view], next + 1)
-      db.put(['staged', view, next], true)
+      db.put(['staged', view, next], process.pid)
       return next
     })
     let open = true

@@ -27,6 +27,8 @@ export interface PipelineOptions {
   store: Store
   logger: Logger
   brokers?: string
+  /** Consumer groups <prefix>-speed and <prefix>-archiver (default strata). */
+  groupPrefix?: string
   port: number
   host?: string
   batchIntervalMs: number
@@ -43,6 +45,7 @@ export interface Pipeline {
 
 export async function startPipeline(options: PipelineOptions): Promise<Pipeline> {
   const { logger } = options
+  const prefix = options.groupPrefix ?? 'strata'
   const context = { ...options }
   const closables: Closable[] = [] // closed in reverse: serving first, the log last
   try {
@@ -60,7 +63,9 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
       closables.push(kafkaSink)
       sink = kafkaSink
       endOffsets = kafkaEndOffsets(context)
-      closables.push(await startArchiverRole(context, options.segmentAgeMs))
+      closables.push(
+        await startArchiverRole({ ...context, groupId: `${prefix}-archiver` }, options.segmentAgeMs),
+      )
     } else {
       const log = await openEmbeddedLog(context, options.segmentAgeMs)
       closables.push(log)
@@ -69,7 +74,10 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
       speedLog = log
       logger.info(`embedded log and master dataset in ${options.masterRoot}`)
     }
-    const speed = await startSpeedRole(context, speedLog)
+    const speed = await startSpeedRole(
+      options.brokers ? { ...context, groupId: `${prefix}-speed` } : context,
+      speedLog,
+    )
     closables.push(speed)
     closables.push(
       startBatchRole(context, options.batchIntervalMs, Math.min(options.batchIntervalMs, 15_000)),

@@ -15,6 +15,7 @@ export const exampleConfig = fileURLToPath(
 
 interface StartFlags extends CommonFlags {
   brokers?: string
+  groupPrefix: string
   port?: number
   host: string
   demo?: boolean
@@ -35,6 +36,7 @@ export function registerStartCommand(program: Command): void {
       '-b, --brokers <list>',
       'Kafka bootstrap brokers (env STRATA_BROKERS); without: the embedded default',
     )
+    .option('-g, --group-prefix <prefix>', 'consumer groups <prefix>-speed and <prefix>-archiver', 'strata')
     .option('-p, --port <n>', 'HTTP port (env STRATA_PORT; default 8080)', positiveInt('--port'))
     .option('--host <host>', 'HTTP address to listen on', '127.0.0.1')
     .option('--demo', 'the example views (unless --config is given) and generated page-view traffic')
@@ -67,6 +69,7 @@ Examples:
         store,
         logger,
         brokers,
+        groupPrefix: flags.groupPrefix,
         port,
         host: flags.host,
         batchIntervalMs: parseDuration(flags.batchInterval, '--batch-interval'),

@@ -4,40 +4,67 @@
 // packed file that is missing, corrupt or derived from other bytes is rebuilt from it.
 //
 // Layout (little-endian):
-//   "STRATAPK" | u32 version=2 | u32 crc32 of everything after this field | u32 header length
+//   "STRATAPK" | u32 version=3 | u32 crc32 of everything after this field | u32 header length
 //   | header JSON | pad to 8 | Float64Array nums | Uint32Array ints
 //   | Uint32Array string ends (UTF-16 units) | UTF-8 of all strings concatenated
 // header: { source: sha256 hex of the NDJSON segment, records, shapes: [...], nums: length,
 //           ints: length, strings: count, stringBytes }
 // The string table is one UTF-8 run decoded with a single toString and cut with slice(): about
-// 10× faster than JSON.parse of an array of ~100k short strings, which dominated opening.
-// Each record puts offset and timestamp in `nums`, key id (0 = null, else strings[id - 1]) and
-// shape id in `ints`, then one slot per field: a string id in `ints`, a number in `nums`, or
-// nothing for true/false/null, which the shape holds. Nested objects and arrays are stored as
-// their JSON text and parsed again on decode (events must not share mutable parts). An object
-// with a "__proto__" key is stored whole as JSON text, since an object literal would set the
-// prototype instead. Decoders are generated per shape: an object literal per event.
+// 10× faster than JSON.parse of an array of ~100k short strings, which dominated opening. A
+// reader slices a string on its first use only (StringTable), so opening costs one toString.
+// Each record puts offset and timestamp in `nums`, its key slot and shape id in `ints`, then one
+// slot per field: a string id in `ints`, a number in `nums`, or nothing for true/false/null,
+// which the shape holds. Key slot: 0 = null, else strings[slot - 1]; with KEY_JSON set, the key
+// is the JSON text strings[(slot & ~KEY_JSON) - 1] (see below). Nested objects and arrays are
+// stored as their JSON text and parsed again on decode (events must not share mutable parts).
+// An object with a "__proto__" key is stored whole as JSON text, since an object literal would
+// set the prototype instead; so is an object whose nested parts hold -0 (JSON.stringify would
+// write 0). Decoders are generated per shape: an object literal per event.
+// Every string in the table is well-formed UTF-16, so that UTF-8 keeps it exactly: a string with
+// a lone surrogate (JSON allows "\ud800") is stored as its JSON text instead (kind j, KEY_JSON).
+// v2 wrote such strings as U+FFFD, so v2 caches are rebuilt, not read.
 import { crc32 } from 'node:zlib'
 import { ErrorCodes, StrataError } from '../core/errors.ts'
 
 const MAGIC = Buffer.from('STRATAPK')
-const VERSION = 2
+const VERSION = 3
+const KEY_JSON = 0x8000_0000
 
 /** kind per field: s string, n number, j nested JSON text, t true, f false, z null; or 'raw'. */
 type Shape = { keys: string[]; kinds: string } | { raw: true }
+
+const KIND_S = 0x73
+const KIND_N = 0x6e
+const KIND_J = 0x6a
+const KIND_T = 0x74
+const KIND_F = 0x66
+const KIND_Z = 0x7a
+
+/** JSON text with each lone surrogate written as its \u escape: the same JSON value. */
+function wellFormedJson(text: string): string {
+  return text.isWellFormed()
+    ? text
+    : text.replace(/\p{Surrogate}/gu, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+}
 
 export class PackedSegmentEncoder {
   #strings: string[] = []
   #stringIds = new Map<string, number>()
   #shapes: Shape[] = []
   #shapeIds = new Map<string, number>()
-  #nums: number[] = []
-  #ints: number[] = []
+  #nums = new Float64Array(1024)
+  #numsLength = 0
+  #ints = new Uint32Array(1024)
+  #intsLength = 0
   #records = 0
-  // Consecutive events mostly share a shape: compare with the last one before hashing.
+  // Consecutive events mostly share a shape, and often a value per field: compare with the last
+  // record before hashing.
   #lastKeys: string[] = []
   #lastKinds = ''
   #lastShape = -1
+  #kinds = new Uint8Array(16)
+  #lastValues: string[] = []
+  #lastValueIds: number[] = []
 
   #string(value: string): number {
     let id = this.#stringIds.get(value)
@@ -45,6 +72,15 @@ export class PackedSegmentEncoder {
       id = this.#strings.push(value) - 1
       this.#stringIds.set(value, id)
     }
+    return id
+  }
+
+  /** The id of a string field value, remembering it per field position. */
+  #fieldString(field: number, value: string): number {
+    if (this.#lastValues[field] === value) return this.#lastValueIds[field]!
+    const id = this.#string(value)
+    this.#lastValues[field] = value
+    this.#lastValueIds[field] = id
     return id
   }
 
@@ -57,56 +93,98 @@ export class PackedSegmentEncoder {
     return id
   }
 
+  #int(value: number): void {
+    if (this.#intsLength === this.#ints.length) {
+      const grown = new Uint32Array(this.#ints.length * 2)
+      grown.set(this.#ints)
+      this.#ints = grown
+    }
+    this.#ints[this.#intsLength++] = value
+  }
+
+  #num(value: number): void {
+    if (this.#numsLength === this.#nums.length) {
+      const grown = new Float64Array(this.#nums.length * 2)
+      grown.set(this.#nums)
+      this.#nums = grown
+    }
+    this.#nums[this.#numsLength++] = value
+  }
+
   /** Adds one record; `event` is the parsed event JSON, `text` its raw JSON text. */
   add(offset: number, timestamp: number, key: string | null, event: unknown, text: string): void {
     this.#records++
-    this.#nums.push(offset, timestamp)
-    this.#ints.push(key === null ? 0 : this.#string(key) + 1)
+    this.#num(offset)
+    this.#num(timestamp)
+    if (key === null) this.#int(0)
+    else if (key.isWellFormed()) this.#int(this.#string(key) + 1)
+    else this.#int((KEY_JSON | (this.#string(JSON.stringify(key)) + 1)) >>> 0)
     if (
       event === null ||
       typeof event !== 'object' ||
       Array.isArray(event) ||
       Object.hasOwn(event, '__proto__')
     ) {
-      this.#ints.push(this.#shape('raw', { raw: true }), this.#string(text))
+      this.#addRaw(text)
       return
     }
     const keys = Object.keys(event)
-    let kinds = ''
-    const shapeSlot = this.#ints.push(0) - 1
-    for (const k of keys) {
+    const count = keys.length
+    if (this.#kinds.length < count) this.#kinds = new Uint8Array(count * 2)
+    const kinds = this.#kinds
+    const lastKeys = this.#lastKeys
+    const lastKinds = this.#lastKinds
+    let same = this.#lastShape !== -1 && count === lastKeys.length
+    const intsAt = this.#intsLength
+    const numsAt = this.#numsLength
+    this.#int(0) // the shape id, set below
+    for (let f = 0; f < count; f++) {
+      const k = keys[f]!
       const value = (event as Record<string, unknown>)[k]
+      let kind: number
       if (typeof value === 'string') {
-        kinds += 's'
-        this.#ints.push(this.#string(value))
+        if (value.isWellFormed()) {
+          kind = KIND_S
+          this.#int(this.#fieldString(f, value))
+        } else {
+          kind = KIND_J
+          this.#int(this.#string(JSON.stringify(value)))
+        }
       } else if (typeof value === 'number') {
-        kinds += 'n'
-        this.#nums.push(value)
-      } else if (value === true) kinds += 't'
-      else if (value === false) kinds += 'f'
-      else if (value === null) kinds += 'z'
+        kind = KIND_N
+        this.#num(value)
+      } else if (value === true) kind = KIND_T
+      else if (value === false) kind = KIND_F
+      else if (value === null) kind = KIND_Z
       else {
-        kinds += 'j'
-        this.#ints.push(this.#string(JSON.stringify(value)))
+        // JSON.stringify writes -0 as 0: keep such an event whole instead.
+        if (text.includes('-0')) {
+          this.#intsLength = intsAt
+          this.#numsLength = numsAt
+          this.#addRaw(text)
+          return
+        }
+        kind = KIND_J
+        this.#int(this.#string(JSON.stringify(value)))
       }
+      kinds[f] = kind
+      if (same && (k !== lastKeys[f] || kind !== lastKinds.charCodeAt(f))) same = false
     }
-    this.#ints[shapeSlot] = this.#sameShape(keys, kinds)
-      ? this.#lastShape
-      : this.#rememberShape(keys, kinds, this.#shape(kinds + JSON.stringify(keys), { keys, kinds }))
-  }
-
-  #sameShape(keys: string[], kinds: string): boolean {
-    const last = this.#lastKeys
-    if (this.#lastShape === -1 || kinds !== this.#lastKinds || keys.length !== last.length) return false
-    for (let i = 0; i < keys.length; i++) if (keys[i] !== last[i]) return false
-    return true
-  }
-
-  #rememberShape(keys: string[], kinds: string, id: number): number {
+    if (same) {
+      this.#ints[intsAt] = this.#lastShape
+      return
+    }
+    const kindText = Buffer.from(kinds.buffer, 0, count).toString('latin1')
+    const id = this.#shape(kindText + JSON.stringify(keys), { keys, kinds: kindText })
     this.#lastKeys = keys
-    this.#lastKinds = kinds
+    this.#lastKinds = kindText
     this.#lastShape = id
-    return id
+    this.#ints[intsAt] = id
+  }
+
+  #addRaw(text: string): void {
+    this.#int(this.#shape('raw', { raw: true }))
+    this.#int(this.#string(wellFormedJson(text)))
   }
 
   /** The packed file bytes; `source` is the sha256 hex of the NDJSON segment. */
@@ -123,24 +201,28 @@ export class PackedSegmentEncoder {
         source,
         records: this.#records,
         shapes: this.#shapes,
-        nums: this.#nums.length,
-        ints: this.#ints.length,
+        nums: this.#numsLength,
+        ints: this.#intsLength,
         strings: this.#strings.length,
         stringBytes: text.length,
       }),
     )
     const headerEnd = 20 + header.length
     const numsAt = Math.ceil(headerEnd / 8) * 8
-    const intsAt = numsAt + this.#nums.length * 8
-    const endsAt = intsAt + this.#ints.length * 4
+    const intsAt = numsAt + this.#numsLength * 8
+    const endsAt = intsAt + this.#intsLength * 4
     const textAt = endsAt + ends.length * 4
     const out = Buffer.alloc(textAt + text.length)
     MAGIC.copy(out, 0)
     out.writeUInt32LE(VERSION, 8)
     out.writeUInt32LE(header.length, 16)
     header.copy(out, 20)
-    new Float64Array(out.buffer, out.byteOffset + numsAt, this.#nums.length).set(this.#nums)
-    new Uint32Array(out.buffer, out.byteOffset + intsAt, this.#ints.length).set(this.#ints)
+    new Float64Array(out.buffer, out.byteOffset + numsAt, this.#numsLength).set(
+      this.#nums.subarray(0, this.#numsLength),
+    )
+    new Uint32Array(out.buffer, out.byteOffset + intsAt, this.#intsLength).set(
+      this.#ints.subarray(0, this.#intsLength),
+    )
     new Uint32Array(out.buffer, out.byteOffset + endsAt, ends.length).set(ends)
     text.copy(out, textAt)
     out.writeUInt32LE(crc32(out.subarray(16)), 12)
@@ -316,8 +398,11 @@ export class PackedCursor {
 
   /** The record key of the current record. */
   get key(): string | null {
-    const id = this.#ints[this.#i]!
-    return id === 0 ? null : (this.#strings[id - 1] ?? this.#table.load(id - 1))
+    const slot = this.#ints[this.#i]!
+    if (slot === 0) return null
+    if (slot < KEY_JSON) return this.#strings[slot - 1] ?? this.#table.load(slot - 1)
+    const id = (slot & ~KEY_JSON) - 1
+    return JSON.parse(this.#strings[id] ?? this.#table.load(id))
   }
 
   event(): unknown {

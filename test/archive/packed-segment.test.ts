@@ -2,9 +2,16 @@ import assert from 'node:assert/strict'
 import { readFile, unlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { test } from 'node:test'
+import { crc32 } from 'node:zlib'
 import fc from 'fast-check'
 import { PackedCursor, PackedSegmentEncoder } from '../../src/archive/packed-segment.ts'
-import { openPackedSegment } from '../../src/archive/segment-reader.ts'
+import { SegmentBuilder } from '../../src/archive/segment-builder.ts'
+import {
+  openPackedSegment,
+  PackedSegmentReader,
+  packSegment,
+  readSegmentChecksum,
+} from '../../src/archive/segment-reader.ts'
 import { SegmentStore } from '../../src/archive/segment-store.ts'
 import { buildSegment, range, tempDir } from './test-helpers.ts'
 
@@ -17,6 +24,14 @@ function decodeAll(packed: Buffer) {
   return out
 }
 
+// Any UTF-16 code unit, lone surrogates included (JSON text may hold "\ud800"), plus -0.
+const anyUnit = fc.oneof(
+  fc.string({ unit: 'binary', minLength: 1, maxLength: 1 }),
+  fc.integer({ min: 0xd800, max: 0xdfff }).map((c) => String.fromCharCode(c)),
+)
+const anyJson = fc.json({ stringUnit: anyUnit })
+const negativeZero = fc.constantFrom('{"z":-0}', '{"n":{"z":[-0.0]}}', '{"n":[-0e3,1]}', '-0')
+
 test('packed decode equals JSON.parse of the event text, for any JSON', () => {
   fc.assert(
     fc.property(
@@ -24,9 +39,12 @@ test('packed decode equals JSON.parse of the event text, for any JSON', () => {
         fc.tuple(
           fc.oneof(
             fc.json(),
+            anyJson,
+            negativeZero,
             fc.jsonValue().map((v) => JSON.stringify({ v, w: [v] })),
+            fc.jsonValue({ stringUnit: anyUnit }).map((v) => JSON.stringify({ v, w: [v] })),
           ),
-          fc.option(fc.string()),
+          fc.option(fc.oneof(fc.string(), fc.string({ unit: anyUnit }))),
         ),
       ),
       (items) => {
@@ -102,4 +120,164 @@ test('openPackedSegment rebuilds a missing, corrupt or stale cache from the NDJS
   await writeFile(file, buildSegment(range(0, 3)).packer().finish('f'.repeat(64)))
   assert.deepEqual(await read(), expected)
   assert.deepEqual(decodeAll(await readFile(file)), expected)
+})
+
+test('regression: lone surrogates in values, field names and keys survive (v2 wrote U+FFFD)', () => {
+  const text = '{"a":"x\\ud800y","\\udc00k":1,"n":{"s":"\\udfff"}}'
+  const encoder = new PackedSegmentEncoder()
+  encoder.add(0, 0, 'k\ud800', JSON.parse(text), text)
+  encoder.add(1, 0, 'plain', JSON.parse('"\\ud800"'), '"\ud800"')
+  const [first, second] = decodeAll(encoder.finish('0'.repeat(64)))
+  assert.deepEqual(first!.event, JSON.parse(text))
+  assert.equal((first!.event as { a: string }).a, 'x\ud800y')
+  assert.equal(first!.key, 'k\ud800')
+  assert.equal(second!.event, '\ud800')
+})
+
+test('regression: -0 inside nested values survives (JSON.stringify writes 0)', () => {
+  const text = '{"a":1,"n":{"z":[-0.0, 2]}}'
+  const encoder = new PackedSegmentEncoder()
+  encoder.add(0, 0, null, JSON.parse(text), text)
+  const event = decodeAll(encoder.finish('0'.repeat(64)))[0]!.event as { n: { z: number[] } }
+  assert.ok(Object.is(event.n.z[0], -0))
+})
+
+test('segments of one shape share a decoder, never their strings', () => {
+  const segment = (tag: string) => {
+    const encoder = new PackedSegmentEncoder()
+    for (let i = 0; i < 50; i++) {
+      const text = JSON.stringify({ type: `${tag}-${i % 3}`, url: `/${tag}/${i}`, n: i })
+      encoder.add(i, i, `${tag}${i % 5}`, JSON.parse(text), text)
+    }
+    return new PackedCursor(encoder.finish('0'.repeat(64)))
+  }
+  const a = segment('a')
+  const b = segment('b')
+  // Interleaved, so a decoder compiled for one segment runs over the other's table.
+  for (let i = 0; i < 50; i++) {
+    for (const [cursor, tag] of [
+      [a, 'a'],
+      [b, 'b'],
+    ] as const) {
+      assert.ok(cursor.next())
+      assert.deepEqual(cursor.event(), { type: `${tag}-${i % 3}`, url: `/${tag}/${i}`, n: i })
+      assert.equal(cursor.key, `${tag}${i % 5}`)
+    }
+  }
+  assert.equal(a.next(), false)
+})
+
+/** A packed file with one header field or one u32 of its `ints` changed, CRC made valid again. */
+function tamper(packed: Buffer, change: { version?: number; int?: [number, number] }): Buffer {
+  const out = Buffer.from(packed)
+  if (change.version !== undefined) out.writeUInt32LE(change.version, 8)
+  if (change.int) {
+    const headerLength = out.readUInt32LE(16)
+    const header = JSON.parse(out.toString('utf8', 20, 20 + headerLength))
+    const intsAt = Math.ceil((20 + headerLength) / 8) * 8 + header.nums * 8
+    out.writeUInt32LE(change.int[1], intsAt + 4 * change.int[0])
+  }
+  out.writeUInt32LE(crc32(out.subarray(16)), 12)
+  return out
+}
+
+test('a string id outside the table is SEGMENT_CORRUPT, even with a valid CRC', () => {
+  const encoder = new PackedSegmentEncoder()
+  encoder.add(0, 0, null, { a: 'x' }, '{"a":"x"}')
+  // ints of the record: key slot, shape id, the string id of "a".
+  const cursor = new PackedCursor(tamper(encoder.finish('0'.repeat(64)), { int: [2, 999] }))
+  assert.ok(cursor.next())
+  assert.throws(() => cursor.event(), { code: 'STRATA_ERR_SEGMENT_CORRUPT' })
+  const shapeless = new PackedCursor(tamper(encoder.finish('0'.repeat(64)), { int: [1, 7] }))
+  assert.throws(() => shapeless.next(), { code: 'STRATA_ERR_SEGMENT_CORRUPT' })
+})
+
+test('a cache of another format version is rebuilt, not misread', async (t) => {
+  const root = await tempDir(t)
+  const store = await SegmentStore.open(root)
+  const segment = buildSegment(range(0, 30))
+  await store.writeSegment(0, { start: 0, end: 30 }, segment.data(), segment.packer())
+  const file = join(root, 'p0000', '00000000000000000000-00000000000000000030.packed')
+  const current = await readFile(file)
+  assert.equal(current.readUInt32LE(8), 3)
+  const expected = decodeAll(current)
+  await writeFile(file, tamper(current, { version: 2 }))
+  assert.throws(() => new PackedCursor(tamper(current, { version: 2 })), {
+    code: 'STRATA_ERR_SEGMENT_CORRUPT',
+  })
+  const cursor = await openPackedSegment(root, 0, { start: 0, end: 30 })
+  const out = []
+  while (cursor.next())
+    out.push({ offset: cursor.offset, timestamp: cursor.timestamp, key: cursor.key, event: cursor.event() })
+  assert.deepEqual(out, expected)
+  assert.equal((await readFile(file)).readUInt32LE(8), 3, 'rewritten in the current format')
+})
+
+test('packSegment (the cold path) writes the bytes the archiver wrote', () => {
+  const builder = new SegmentBuilder()
+  const texts = [
+    '{"type":"page_view","url":"/a","ts":1}',
+    '{"__proto__":{"x":1},"a":2}',
+    '[1,"two",{"three":3}]',
+    '{"s":"caf\u00e9 \ud83d\ude00 \\ud800 \\ud83d\\ude00","n":{"deep":[1,-0.0]}}',
+    '"just a string"',
+    '{"a":1,\r\n"b":2}',
+  ]
+  for (const [i, text] of texts.entries()) {
+    builder.add({
+      offset: 10 + 3 * i,
+      timestamp: 5 + i,
+      key: i % 2 ? null : `k\u00e9${i}`,
+      value: Buffer.from(text),
+    })
+  }
+  const checksum = 'a'.repeat(64)
+  const packed = packSegment(builder.data(), checksum)
+  assert.deepEqual(packed, builder.packer().finish(checksum))
+  assert.deepEqual(
+    decodeAll(packed).map((r) => r.event),
+    texts.map((text) => JSON.parse(text.replace('\r\n', '  '))),
+  )
+})
+
+test('one reader reuses its buffer across segments, and hands it on when released', async (t) => {
+  const root = await tempDir(t)
+  const store = await SegmentStore.open(root)
+  const sizes = [
+    [0, 40],
+    [40, 45],
+    [45, 400],
+    [400, 410],
+  ] as const
+  for (const [start, end] of sizes) {
+    const segment = buildSegment(range(start, end))
+    await store.writeSegment(1, { start, end }, segment.data(), segment.packer())
+  }
+  const expected = await Promise.all(
+    sizes.map(async ([start, end]) =>
+      decodeAll(
+        await readFile(
+          join(root, 'p0001', `${String(start).padStart(20, '0')}-${String(end).padStart(20, '0')}.packed`),
+        ),
+      ),
+    ),
+  )
+  for (let pass = 0; pass < 2; pass++) {
+    const reader = new PackedSegmentReader(root, 1)
+    for (const [i, [start, end]] of sizes.entries()) {
+      const cursor = await reader.open({ start, end })
+      assert.equal(cursor.source, await readSegmentChecksum(root, 1, { start, end }))
+      const out = []
+      while (cursor.next()) {
+        out.push({
+          offset: cursor.offset,
+          timestamp: cursor.timestamp,
+          key: cursor.key,
+          event: cursor.event(),
+        })
+      }
+      assert.deepEqual(out, expected[i])
+    }
+    reader.release()
+  }
 })

@@ -48,6 +48,8 @@ export async function foldPartition({
 }: FoldOptions): Promise<PartitionFold> {
   const tables = views.map((v) => v.createTable() as ViewTable<unknown>)
   const reader = new PackedSegmentReader(root, partition)
+  const single = views.length === 1 ? views[0] : undefined
+  const table0 = tables[0] as ViewTable<any>
   let events = 0
   let reported = 0
   let reportedAt = performance.now()
@@ -59,7 +61,8 @@ export async function foldPartition({
       while (cursor.next()) {
         if (cursor.offset >= to) break
         const event = cursor.event() as StrataEvent
-        for (let v = 0; v < views.length; v++) views[v].fold(tables[v] as ViewTable<any>, event)
+        if (single !== undefined) single.fold(table0, event)
+        else for (let v = 0; v < views.length; v++) views[v].fold(tables[v] as ViewTable<any>, event)
         events++
         if (--untilClock === 0) {
           untilClock = CLOCK_EVERY

@@ -88,8 +88,14 @@ export async function runFoldTasks(
       Array.from({ length: Math.min(threads, tasks.length) }, async () => {
         const pooled = takeWorker(config)
         taken.push(pooled)
-        for (let task = queue.shift(); task !== undefined; task = queue.shift()) {
-          results.push(await runOne(pooled.worker, task, onProgress))
+        // One task ahead: the thread has its next partition queued when it finishes one, so it
+        // does not idle for a round trip through the main thread (a scheduler wait, on a busy
+        // machine). Still balanced: a thread claims at most one partition it has not started.
+        let current = nextTask(queue, pooled.worker, onProgress)
+        while (current !== undefined) {
+          const following = nextTask(queue, pooled.worker, onProgress)
+          results.push(await current)
+          current = following
         }
       }),
     )
@@ -102,9 +108,23 @@ export async function runFoldTasks(
   return results.sort((a, b) => a.partition - b.partition)
 }
 
+function nextTask(
+  queue: FoldTask[],
+  worker: Worker,
+  onProgress: (offsets: number) => void,
+): Promise<FoldResult> | undefined {
+  const task = queue.shift()
+  if (task === undefined) return undefined
+  const result = runOne(worker, task, onProgress)
+  // Awaited in order by the caller; a rejection before then must not go unhandled.
+  result.catch(() => undefined)
+  return result
+}
+
 function runOne(worker: Worker, task: FoldTask, onProgress: (offsets: number) => void): Promise<FoldResult> {
   return new Promise((resolve, reject) => {
     const onMessage = (message: WorkerMessage) => {
+      if (message.partition !== task.partition) return
       if (message.type === 'progress') return onProgress(message.offsets)
       cleanup()
       if (message.type === 'done') {

@@ -6,7 +6,7 @@
 // elements each costs more than the fold of a segment, so keys travel as one string cut by
 // lengths, window starts as a Float64Array, and states, when every one is a number (count, sum,
 // min, max), as a Float64Array too; both typed arrays are transferred, not copied.
-import { parentPort } from 'node:worker_threads'
+import { type MessagePort, parentPort } from 'node:worker_threads'
 import { compileViews } from '../core/config.ts'
 import { loadConfig } from '../core/config-loader.ts'
 import type { ViewTable } from '../core/view-table.ts'
@@ -67,39 +67,46 @@ function packEntries(table: ViewTable<unknown>, encode: (state: any) => unknown)
   }
 }
 
+async function foldTask(port: MessagePort, task: FoldTask): Promise<void> {
+  try {
+    const config = await loadConfig(task.configPath)
+    const views = compileViews(config).filter((v) => task.viewNames.includes(v.name))
+    views.sort((a, b) => task.viewNames.indexOf(a.name) - task.viewNames.indexOf(b.name))
+    const fold = await foldPartition({
+      root: task.root,
+      partition: task.partition,
+      to: task.to,
+      views,
+      onProgress: (offsets) => port.postMessage({ type: 'progress', partition: task.partition, offsets }),
+    })
+    const entries = fold.tables.map((table, i) => {
+      const { monoid } = views[i]
+      return packEntries(table, (state) => monoid.encode(state))
+    })
+    const transfer: ArrayBuffer[] = []
+    for (const e of entries) {
+      transfer.push(e.keyLengths.buffer as ArrayBuffer, e.windows.buffer as ArrayBuffer)
+      if (!Array.isArray(e.states)) transfer.push(e.states.buffer as ArrayBuffer)
+    }
+    port.postMessage({ type: 'done', partition: task.partition, events: fold.events, entries }, transfer)
+  } catch (error) {
+    const e = error as Error & { code?: string }
+    port.postMessage({
+      type: 'error',
+      partition: task.partition,
+      message: e.message,
+      stack: e.stack,
+      code: e.code,
+    })
+  }
+}
+
+// The pool sends the next task before this one is done (worker-pool.ts): tasks queue here and
+// run one at a time, so a thread never waits for the main thread between two partitions.
 const port = parentPort
 if (port) {
-  port.on('message', async (task: FoldTask) => {
-    try {
-      const config = await loadConfig(task.configPath)
-      const views = compileViews(config).filter((v) => task.viewNames.includes(v.name))
-      views.sort((a, b) => task.viewNames.indexOf(a.name) - task.viewNames.indexOf(b.name))
-      const fold = await foldPartition({
-        root: task.root,
-        partition: task.partition,
-        to: task.to,
-        views,
-        onProgress: (offsets) => port.postMessage({ type: 'progress', partition: task.partition, offsets }),
-      })
-      const entries = fold.tables.map((table, i) => {
-        const { monoid } = views[i]
-        return packEntries(table, (state) => monoid.encode(state))
-      })
-      const transfer: ArrayBuffer[] = []
-      for (const e of entries) {
-        transfer.push(e.keyLengths.buffer as ArrayBuffer, e.windows.buffer as ArrayBuffer)
-        if (!Array.isArray(e.states)) transfer.push(e.states.buffer as ArrayBuffer)
-      }
-      port.postMessage({ type: 'done', partition: task.partition, events: fold.events, entries }, transfer)
-    } catch (error) {
-      const e = error as Error & { code?: string }
-      port.postMessage({
-        type: 'error',
-        partition: task.partition,
-        message: e.message,
-        stack: e.stack,
-        code: e.code,
-      })
-    }
+  let queue = Promise.resolve()
+  port.on('message', (task: FoldTask) => {
+    queue = queue.then(() => foldTask(port, task))
   })
 }

@@ -1,13 +1,17 @@
-// A small pool of batch worker threads, one task (one partition) at a time per thread.
+// A small pool of batch worker threads: each folds one task (one partition) at a time, with its
+// next task already queued.
 //
 // Threads outlive a run. Starting one costs about 0.1 s here (an isolate, then the TypeScript
 // modules and the config evaluated in it), and a fresh thread folds its first segments in code
 // the JIT has not optimized yet: together a fifth of a 3-million-event run. So after a run its
 // threads wait, unref'd (they never keep the process alive), for the next run of the same config
 // file, for up to IDLE_MS: a process that runs batches on a schedule (`strata start`,
-// `strata worker batch`, every minute by default) or back to back starts them once. A thread is
-// reused only while its config file is unchanged (path, size, mtime), so an edited config is
-// evaluated afresh as before; a thread whose task failed or that crashed is ended, not reused.
+// `strata worker batch`, every minute by default) or back to back starts them once. The price is
+// memory: a waiting thread keeps its heap (what the run left, until its next GC).
+// A thread is reused only while its config file is unchanged (path, size, mtime), so an edited
+// config is evaluated afresh as before. Modules the config imports are evaluated once per thread,
+// as they are once per process in the main thread. A thread whose task failed or that crashed is
+// ended, not reused.
 import { stat } from 'node:fs/promises'
 import { Worker } from 'node:worker_threads'
 import { ErrorCodes, StrataError } from '../core/errors.ts'
@@ -17,6 +21,8 @@ export interface FoldResult {
   partition: number
   events: number
   entries: EncodedEntries[]
+  /** The threadId of the worker that folded it (diagnostics). */
+  thread: number
 }
 
 /** How long threads wait for the next run before they end. */
@@ -58,7 +64,7 @@ function returnWorkers(workers: PooledWorker[]): void {
     pooled.worker.unref()
     idle.push(pooled)
   }
-  // Threads of another config (or too many) are not kept.
+  // Threads of another config are not kept.
   const keep = new Set(workers.map((w) => w.config))
   for (let i = idle.length - 1; i >= 0; i--) {
     if (!keep.has(idle[i]!.config)) void idle.splice(i, 1)[0]!.worker.terminate()
@@ -88,10 +94,12 @@ export async function runFoldTasks(
       Array.from({ length: Math.min(threads, tasks.length) }, async () => {
         const pooled = takeWorker(config)
         taken.push(pooled)
-        // One task ahead: the thread has its next partition queued when it finishes one, so it
-        // does not idle for a round trip through the main thread (a scheduler wait, on a busy
-        // machine). Still balanced: a thread claims at most one partition it has not started.
         let current = nextTask(queue, pooled.worker, onProgress)
+        // Every thread claims its first partition (synchronously, above) before any claims a
+        // second. Then one task ahead: a thread has its next partition queued when it finishes
+        // one, so it does not idle for a round trip through the main thread (a scheduler wait,
+        // on a busy machine); it holds at most one partition it has not started.
+        await null
         while (current !== undefined) {
           const following = nextTask(queue, pooled.worker, onProgress)
           results.push(await current)
@@ -132,6 +140,7 @@ function runOne(worker: Worker, task: FoldTask, onProgress: (offsets: number) =>
           partition: message.partition,
           events: message.events,
           entries: message.entries.map(unpackEntries),
+          thread: worker.threadId,
         })
       } else {
         const code = (Object.values(ErrorCodes) as string[]).includes(message.code ?? '')

@@ -133,3 +133,17 @@ test('a failed task ends its thread, and the next run folds normally', async (t)
   const [p0] = await runFoldTasks([tasks(configPath, root, 600)[0]!], 2, () => undefined)
   assert.equal(p0!.events, 600)
 })
+
+test('every thread gets a partition before any thread queues a second', async (t) => {
+  const { root, configPath } = await setup(t)
+  // 2 partitions, 2 threads: one partition each, not both on the first thread.
+  const results = await runFoldTasks(tasks(configPath, root, 600), 2, () => undefined)
+  assert.deepEqual(
+    results.map((r) => r.partition),
+    [0, 1],
+  )
+  assert.notEqual(results[0]!.thread, results[1]!.thread)
+  // Kept for the next run of the same config: the same two threads fold it.
+  const again = await runFoldTasks(tasks(configPath, root, 600), 2, () => undefined)
+  assert.deepEqual(new Set(again.map((r) => r.thread)), new Set(results.map((r) => r.thread)))
+})

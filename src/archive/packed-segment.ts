@@ -271,7 +271,12 @@ function compiledShape(shape: Shape): CompiledShape {
 }
 
 function compileShape(shape: { keys: string[]; kinds: string }): CompiledShape {
-  if (shape.keys.length !== shape.kinds.length || /[^snjtfz]/.test(shape.kinds)) {
+  if (
+    !Array.isArray(shape.keys) ||
+    shape.keys.length !== shape.kinds.length ||
+    /[^snjtfz]/.test(shape.kinds) ||
+    !shape.keys.every((key) => typeof key === 'string')
+  ) {
     throw new StrataError(ErrorCodes.SEGMENT_CORRUPT, 'packed segment has a malformed shape')
   }
   let ints = 0

@@ -8,7 +8,7 @@
 //   ['re', partition, epoch, view, key, window]    → true: the same row, indexed by epoch for GC
 //   ['rq', partition]                              → boundaries required of a partition never claimed
 import type { RootDatabase } from 'lmdb'
-import { ErrorCodes, StrataError } from '../core/errors.ts'
+import { checkSpeedCommit } from './speed-rules.ts'
 import type {
   CombineEncoded,
   Horizon,
@@ -23,10 +23,6 @@ type Key = (string | number | boolean)[]
 type Db = RootDatabase<unknown, Key>
 
 const HIGH = '\uffff'
-
-function fenced(message: string): StrataError {
-  return new StrataError(ErrorCodes.FENCED, message, { status: 409 })
-}
 
 function getPartition(db: Db, partition: number): SpeedPartition | undefined {
   return db.get(['sp', partition]) as SpeedPartition | undefined
@@ -84,53 +80,10 @@ export function registerSpeedViews(
 
 export function commitSpeed(db: Db, commit: SpeedCommit, combine: CombineEncoded): Promise<void> {
   return db.transaction(() => {
-    const { partition, owner, from, offset, deltas, seals } = commit
-    const state = getPartition(db, partition)
-    if (!state || state.owner !== owner) {
-      throw fenced(
-        `partition ${partition} is owned by another speed worker (token ${state?.owner}, not ${owner})`,
-      )
-    }
-    if (state.offset !== from) {
-      throw fenced(
-        `partition ${partition} is at offset ${state.offset}, not ${from}: another writer moved it`,
-      )
-    }
-    for (const [view, codeHash] of Object.entries(commit.hashes)) {
-      const recorded = db.get(['sv', view]) as SpeedView | undefined
-      if (!recorded || recorded.codeHash !== codeHash) {
-        throw fenced(
-          `view ${view} is defined differently now; restart the speed worker with the current config`,
-        )
-      }
-    }
-    // Rule 3: a required boundary in (from, offset] must be sealed by this commit — or, when it
-    // equals `from`, it must already start an epoch.
-    const open = state.epochs[state.epochs.length - 1]
-    for (const b of state.required) {
-      if (b === from && open !== from && !seals.includes(b)) {
-        throw fenced(`partition ${partition}: required boundary ${b} was not sealed`)
-      }
-      if (b > from && b <= offset && !seals.includes(b)) {
-        throw fenced(`partition ${partition}: required boundary ${b} was not sealed`)
-      }
-    }
-    const epochs = [...state.epochs]
-    for (const seal of seals) {
-      if (seal < from || seal > offset || seal <= epochs[epochs.length - 1]) {
-        throw new StrataError(
-          ErrorCodes.INTERNAL,
-          `partition ${partition}: bad seal ${seal} in [${from}, ${offset}]`,
-        )
-      }
-      epochs.push(seal)
-    }
-    const writable = new Set([open, ...seals])
-    for (const { epoch } of deltas) {
-      if (!writable.has(epoch)) {
-        throw new StrataError(ErrorCodes.INTERNAL, `partition ${partition}: delta for closed epoch ${epoch}`)
-      }
-    }
+    const { partition, deltas } = commit
+    const after = checkSpeedCommit(getPartition(db, partition), commit, (view) => {
+      return (db.get(['sv', view]) as SpeedView | undefined)?.codeHash
+    })
     // Everything is checked: only now write (a throw above leaves the store as it was).
     for (const { view, epoch, key, window, state: delta } of deltas) {
       const rowKey: Key = ['rt', view, key, window, partition, epoch]
@@ -138,8 +91,7 @@ export function commitSpeed(db: Db, commit: SpeedCommit, combine: CombineEncoded
       db.put(rowKey, stored === undefined ? delta : combine(view, stored, delta))
       if (stored === undefined) db.put(['re', partition, epoch, view, key, window], true)
     }
-    const required = state.required.filter((b) => b > offset)
-    db.put(['sp', partition], { ...state, offset, epochs, required })
+    db.put(['sp', partition], after)
   })
 }
 

@@ -1,11 +1,12 @@
 // commitSpeed: rule 1 of docs/horizon.md (a realtime state and the offset that produced it move
 // together) in one PostgreSQL transaction, with the validation of lmdb-speed.ts (same checks,
 // same order, same error codes). Lock order and the other speed functions: speed.ts.
-import { ErrorCodes, StrataError } from '../../core/errors.ts'
+
+import { checkSpeedCommit } from '../speed-rules.ts'
 import type { CombineEncoded, SpeedCommit, SpeedPartition } from '../store.ts'
 import { type Client, type Db, inTransaction } from './connection.ts'
 import { storedKey } from './keys.ts'
-import { claimed, fenced, PARTITION_COLUMNS, savePartition, toPartition } from './speed.ts'
+import { claimed, PARTITION_COLUMNS, savePartition, toPartition } from './speed.ts'
 
 /** One row's identity in a commit (stored keys hold no U+0000; view names are identifiers). */
 const rowId = (view: string, key: string, window: number, epoch: number) =>
@@ -34,24 +35,14 @@ export function commitSpeed(db: Db, commit: SpeedCommit, combine: CombineEncoded
   return inTransaction(
     db.pool,
     async (client) => {
-      const { partition, owner, from, offset, deltas, seals } = commit
+      const { partition, deltas } = commit
       const { rows: found } = await client.query<SpeedPartition>({
         name: 'strata_lock_partition',
         text: `SELECT ${PARTITION_COLUMNS} FROM ${db.S}.speed_partitions WHERE partition = $1 FOR UPDATE`,
         values: [partition],
       })
-      const state = claimed(found[0] && toPartition(found[0]))
-      if (!state || state.owner !== owner) {
-        throw fenced(
-          `partition ${partition} is owned by another speed worker (token ${state?.owner}, not ${owner})`,
-        )
-      }
-      if (state.offset !== from) {
-        throw fenced(
-          `partition ${partition} is at offset ${state.offset}, not ${from}: another writer moved it`,
-        )
-      }
       const views = Object.keys(commit.hashes)
+      const recorded = new Map<string, string>()
       if (views.length > 0) {
         // Shared: other partitions' commits read the same rows; registerSpeedViews waits for us.
         const { rows } = await client.query({
@@ -59,52 +50,13 @@ export function commitSpeed(db: Db, commit: SpeedCommit, combine: CombineEncoded
           text: `SELECT view, code_hash FROM ${db.S}.speed_views WHERE view = ANY($1::text[]) ORDER BY view FOR SHARE`,
           values: [views],
         })
-        const recorded = new Map<string, string>(rows.map((r) => [r.view, r.code_hash]))
-        for (const [view, codeHash] of Object.entries(commit.hashes)) {
-          if (recorded.get(view) !== codeHash) {
-            throw fenced(
-              `view ${view} is defined differently now; restart the speed worker with the current config`,
-            )
-          }
-        }
+        for (const r of rows) recorded.set(r.view, r.code_hash)
       }
-      // Rule 3: a required boundary in (from, offset] must be sealed by this commit — or, when it
-      // equals `from`, it must already start an epoch.
-      const open = state.epochs[state.epochs.length - 1]
-      for (const b of state.required) {
-        if (b === from && open !== from && !seals.includes(b)) {
-          throw fenced(`partition ${partition}: required boundary ${b} was not sealed`)
-        }
-        if (b > from && b <= offset && !seals.includes(b)) {
-          throw fenced(`partition ${partition}: required boundary ${b} was not sealed`)
-        }
-      }
-      const epochs = [...state.epochs]
-      for (const seal of seals) {
-        if (seal < from || seal > offset || seal <= epochs[epochs.length - 1]) {
-          throw new StrataError(
-            ErrorCodes.INTERNAL,
-            `partition ${partition}: bad seal ${seal} in [${from}, ${offset}]`,
-          )
-        }
-        epochs.push(seal)
-      }
-      const writable = new Set([open, ...seals])
-      for (const { epoch } of deltas) {
-        if (!writable.has(epoch)) {
-          throw new StrataError(
-            ErrorCodes.INTERNAL,
-            `partition ${partition}: delta for closed epoch ${epoch}`,
-          )
-        }
-      }
+      const after = checkSpeedCommit(claimed(found[0] && toPartition(found[0])), commit, (view) =>
+        recorded.get(view),
+      )
       if (deltas.length > 0) await writeDeltas(db, client, partition, commit, combine)
-      await savePartition(db, client, {
-        ...state,
-        offset,
-        epochs,
-        required: state.required.filter((b) => b > offset),
-      })
+      await savePartition(db, client, after)
     },
     COMMIT_BEGIN,
   )

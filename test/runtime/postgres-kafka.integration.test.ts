@@ -3,11 +3,10 @@
 import assert from 'node:assert/strict'
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
-import { pathToFileURL } from 'node:url'
 import pg from 'pg'
 import { createAdmin } from '../../src/log/kafka/index.ts'
 import { brokers } from '../helpers/kafka.ts'
@@ -20,6 +19,7 @@ import {
   startStrata,
   waitFor,
   windowsOf,
+  writePageviewsConfig,
 } from './start-helpers.ts'
 
 const pgUrl = process.env.STRATA_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/test'
@@ -31,17 +31,7 @@ test('Kafka + PostgreSQL + two speed workers answer exactly as the embedded defa
   const schema = `strata_test_${id}`
   const prefix = `test-${id}`
   const store = `${pgUrl}?schema=${schema}`
-  const configPath = join(dir, 'strata.config.ts')
-  const api = pathToFileURL(join(import.meta.dirname, '../../src/config.ts')).href
-  await writeFile(
-    configPath,
-    `import { count, defineConfig, tumbling, view } from '${api}'
-export default defineConfig({
-  source: { topic: '${topic}', partitions: 4 },
-  views: [view('pageviews_by_url').filter((e) => e.type === 'page_view').key((e) => e.url).window(tumbling('1h')).aggregate(count())],
-})
-`,
-  )
+  const configPath = await writePageviewsConfig(dir, topic, 4)
   const kafkaArgs = [
     '--config',
     configPath,

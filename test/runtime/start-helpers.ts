@@ -2,9 +2,10 @@
 // the answers must equal.
 import { type ChildProcess, spawn } from 'node:child_process'
 import { createWriteStream, readFileSync } from 'node:fs'
+import { writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 
 export const bin = fileURLToPath(new URL('../../bin/strata.js', import.meta.url))
 export const exampleConfig = fileURLToPath(
@@ -119,3 +120,19 @@ export async function answer(url: string, view: string, key: string): Promise<An
 
 export const windowsOf = (a: Answer) => a.windows.map((w) => [w.windowStart, w.value] as [number, number])
 export const covered = (a: Answer) => a.asOf.reduce((s, o) => s + o, 0)
+
+/** Writes a config with the one view these tests check, pageviews_by_url, on its own topic. */
+export async function writePageviewsConfig(dir: string, topic: string, partitions: number): Promise<string> {
+  const configPath = join(dir, 'strata.config.ts')
+  const api = pathToFileURL(join(import.meta.dirname, '../../src/config.ts')).href
+  await writeFile(
+    configPath,
+    `import { count, defineConfig, tumbling, view } from '${api}'
+export default defineConfig({
+  source: { topic: '${topic}', partitions: ${partitions} },
+  views: [view('pageviews_by_url').filter((e) => e.type === 'page_view').key((e) => e.url).window(tumbling('1h')).aggregate(count())],
+})
+`,
+  )
+  return configPath
+}

@@ -3,29 +3,27 @@
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
-import { pathToFileURL } from 'node:url'
 import { createAdmin } from '../../src/log/kafka/index.ts'
 import { brokers } from '../helpers/kafka.ts'
-import { answer, covered, hourlyCounts, pageViews, startStrata, waitFor, windowsOf } from './start-helpers.ts'
+import {
+  answer,
+  covered,
+  hourlyCounts,
+  pageViews,
+  startStrata,
+  waitFor,
+  windowsOf,
+  writePageviewsConfig,
+} from './start-helpers.ts'
 
 test('strata start on Kafka: kcat and HTTP events, exact before and after a batch run and a kill -9', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'strata-start-kafka-'))
   const topic = `test-${randomUUID()}`
-  const configPath = join(dir, 'strata.config.ts')
-  const api = pathToFileURL(join(import.meta.dirname, '../../src/config.ts')).href
-  await writeFile(
-    configPath,
-    `import { count, defineConfig, tumbling, view } from '${api}'
-export default defineConfig({
-  source: { topic: '${topic}', partitions: 3 },
-  views: [view('pageviews_by_url').filter((e) => e.type === 'page_view').key((e) => e.url).window(tumbling('1h')).aggregate(count())],
-})
-`,
-  )
+  const configPath = await writePageviewsConfig(dir, topic, 3)
   const args = [
     '--config',
     configPath,

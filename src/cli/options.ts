@@ -24,11 +24,12 @@ export function positiveInt(name: string): (value: string) => number {
   }
 }
 
-export async function readStdin(): Promise<string> {
+/** stdin's bytes (decoded by the caller, which decides what invalid UTF-8 means). */
+export async function readStdin(): Promise<Buffer> {
   if (process.stdin.isTTY) {
     process.stderr.write('reading NDJSON from stdin (Ctrl-D to end)…\n')
   }
   const chunks: Buffer[] = []
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer)
-  return Buffer.concat(chunks).toString('utf8')
+  return Buffer.concat(chunks)
 }

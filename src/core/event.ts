@@ -1,6 +1,7 @@
 // An event is a JSON object with an event time. The time lives in a field the source config
 // names (default `ts`) and is epoch milliseconds or an ISO-8601 string. Validation happens once,
 // at the edge (HTTP, CLI, SDK); what passes is accepted and must never be lost.
+import { isUtf8 } from 'node:buffer'
 import { ErrorCodes, invalidInput, type StrataError } from './errors.ts'
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json }
@@ -19,16 +20,17 @@ export const defaultEventLimits: EventLimits = { maxEventBytes: 256 * 1024, maxD
 // ("March 7", "2024"), which would let typos through as valid times.
 const isoDate = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/
 
+// Event times lie in [1970-01-01, 9999-12-31T23:59:59.999Z]: the same range whether written as
+// epoch ms or as ISO-8601 (an ISO year 0001 must not slip in as a negative time that the number
+// -5 could not), and every accepted time prints as a four-digit-year ISO date.
+export const maxEventTime = Date.UTC(9999, 11, 31, 23, 59, 59, 999)
+
 /** Epoch ms from an event-time value, or undefined when it is not a valid time. */
 export function parseEventTime(value: unknown): number | undefined {
-  if (typeof value === 'number') {
-    return Number.isSafeInteger(value) && value >= 0 ? value : undefined
-  }
-  if (typeof value === 'string' && isoDate.test(value)) {
-    const ms = Date.parse(value)
-    return Number.isNaN(ms) ? undefined : ms
-  }
-  return undefined
+  let ms: number | undefined
+  if (typeof value === 'number') ms = Number.isSafeInteger(value) ? value : undefined
+  else if (typeof value === 'string' && isoDate.test(value)) ms = Date.parse(value)
+  return ms !== undefined && ms >= 0 && ms <= maxEventTime ? ms : undefined
 }
 
 /** The event time of a validated event (validateEvent has already checked it parses). */
@@ -100,7 +102,7 @@ export function checkEvent(value: unknown, check: EventCheck): StrataError | nul
   if (parseEventTime(time) === undefined) {
     return invalidInput(
       ErrorCodes.INVALID_EVENT_TIME,
-      `event-time field "${timeField}" must be epoch milliseconds or an ISO-8601 string, got ${JSON.stringify(time)}${where}`,
+      `event-time field "${timeField}" must be epoch milliseconds or an ISO-8601 string from 1970 to 9999, got ${JSON.stringify(time)}${where}`,
       { line, field: timeField },
     )
   }
@@ -116,6 +118,8 @@ export type RecordCheck = (value: Buffer) => { event: unknown } | { reason: stri
 export function eventCheck(timeField: string): RecordCheck {
   return (value) => {
     if (value.length === 0) return { reason: 'empty value (tombstone)' }
+    // toString() would turn invalid bytes into U+FFFD and accept an event that is not what was sent.
+    if (!isUtf8(value)) return { reason: 'not UTF-8' }
     let event: unknown
     try {
       event = JSON.parse(value.toString())

@@ -7,6 +7,7 @@
 // Accepted events keep their own JSON text (an NDJSON line as it came, minus its line ending):
 // the master dataset stores what was accepted, byte for byte.
 
+import { isUtf8 } from 'node:buffer'
 import { ErrorCodes, invalidInput, type StrataError } from '../core/errors.ts'
 import { checkEvent, defaultEventLimits, type EventLimits, type StrataEvent } from '../core/event.ts'
 
@@ -38,6 +39,27 @@ export class BatchRejected extends Error {
   }
 }
 
+/**
+ * The text of an ingest body or stdin. JSON is UTF-8 (RFC 8259): invalid bytes are an error that
+ * names their line, never replaced by U+FFFD and accepted as an event that was not sent. A
+ * leading byte-order mark is dropped, as RFC 8259 allows.
+ */
+export function decodeInput(bytes: Buffer): string {
+  if (!isUtf8(bytes)) {
+    let line = 1
+    let start = 0
+    for (;;) {
+      const end = bytes.indexOf(0x0a, start)
+      if (!isUtf8(bytes.subarray(start, end === -1 ? bytes.length : end)) || end === -1) break
+      line++
+      start = end + 1
+    }
+    throw invalidInput(ErrorCodes.INVALID_JSON, `line ${line} is not valid UTF-8`, { line })
+  }
+  const text = bytes.toString('utf8')
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text
+}
+
 /** Parses and validates a whole body. Throws the first StrataError (or BatchRejected when maxErrors > 1). */
 export function parseEvents(body: string, options: ParseOptions): AcceptedEvent[] {
   const limits = options.limits ?? defaultEventLimits
@@ -51,13 +73,12 @@ export function parseEvents(body: string, options: ParseOptions): AcceptedEvent[
 
   const single = parseSingleObject(body)
   if (single !== undefined) {
-    const text = JSON.stringify(single)
-    const error = checkEvent(single, {
-      timeField: options.timeField,
-      limits,
-      line: 1,
-      bytes: Buffer.byteLength(text),
-    })
+    const check = { timeField: options.timeField, limits, line: 1 }
+    // Shape, depth and time first (bytes: 0 skips the size check): JSON.stringify of an object
+    // nested thousands deep overflows the stack, which would answer 500 instead of 400.
+    const shape = checkEvent(single, { ...check, bytes: 0 })
+    const text = shape ? '' : JSON.stringify(single)
+    const error = shape ?? checkEvent(single, { ...check, bytes: Buffer.byteLength(text) })
     if (error) fail(error)
     if (errors.length > 0) throw maxErrors === 1 ? errors[0] : new BatchRejected(errors)
     return [{ event: single as StrataEvent, text, line: 1 }]

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { ErrorCodes, type StrataError } from '../../src/core/errors.ts'
-import { BatchRejected, parseEvents } from '../../src/ingest/parse.ts'
+import { eventCheck } from '../../src/core/event.ts'
+import { BatchRejected, decodeInput, parseEvents } from '../../src/ingest/parse.ts'
 
 const ts = 1764000000000
 const line = (fields: object) => JSON.stringify({ type: 'page_view', url: '/a', user: 'u1', ts, ...fields })
@@ -92,4 +93,36 @@ test('maxErrors collects several bad lines for the CLI', () => {
     (error: BatchRejected) =>
       error instanceof BatchRejected && error.errors.map((e) => e.line).join(',') === '1,3',
   )
+})
+
+test('invalid UTF-8 is rejected with its line, not replaced by U+FFFD and accepted', () => {
+  const bad = Buffer.concat([
+    Buffer.from(`${line({})}\n{"ts":${ts},"u":"`),
+    Buffer.from([0xc3, 0x28]),
+    Buffer.from('"}'),
+  ])
+  assert.throws(() => decodeInput(bad), { code: ErrorCodes.INVALID_JSON, line: 2, status: 400 })
+  // The log's predicate agrees: the archiver dead-letters such a record and the speed layer skips it.
+  assert.deepEqual(eventCheck('ts')(Buffer.from([0x7b, 0xff, 0x7d])), { reason: 'not UTF-8' })
+})
+
+test('a leading byte-order mark is dropped (RFC 8259 allows it)', () => {
+  assert.equal(parseEvents(decodeInput(Buffer.from(`\uFEFF${line({})}`)), { timeField: 'ts' }).length, 1)
+})
+
+test('a pretty-printed object nested thousands deep is a 400, not a stack overflow', () => {
+  const deep = `{\n"ts": ${ts}, "a": ${'['.repeat(50_000)}${']'.repeat(50_000)}}`
+  assert.throws(() => parseEvents(deep, { timeField: 'ts' }), { code: ErrorCodes.INVALID_EVENT, line: 1 })
+})
+
+test('event times from 1970 to 9999, the same range as numbers and as ISO-8601', () => {
+  for (const good of [0, '9999-12-31T23:59:59.999Z', Date.UTC(9999, 11, 31, 23, 59, 59, 999)]) {
+    assert.equal(parseEvents(line({ ts: good }), { timeField: 'ts' }).length, 1, String(good))
+  }
+  for (const bad of ['0001-01-01T00:00:00Z', '1969-12-31T23:59:59Z', 253402300800000, 1e20, -1e20]) {
+    assert.throws(() => parseEvents(line({ ts: bad }), { timeField: 'ts' }), {
+      code: ErrorCodes.INVALID_EVENT_TIME,
+      line: 1,
+    })
+  }
 })

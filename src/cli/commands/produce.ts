@@ -5,7 +5,7 @@ import type { Command } from 'commander'
 import { isStrataError } from '../../core/errors.ts'
 import { createIngest } from '../../ingest/ingest.ts'
 import { createKafkaSink } from '../../ingest/kafka-sink.ts'
-import { BatchRejected } from '../../ingest/parse.ts'
+import { BatchRejected, decodeInput } from '../../ingest/parse.ts'
 import { brokersOption, positiveInt, readStdin } from '../options.ts'
 
 interface ProduceFlags {
@@ -50,7 +50,7 @@ Example:
   echo '{"type":"page_view","url":"/a","user":"u1","ts":1764000000000}' | strata produce --topic events`,
     )
     .action(async (flags: ProduceFlags) => {
-      const text = await readStdin()
+      const input = await readStdin()
       // Connects lazily: bad input is reported without touching Kafka.
       const sink = createKafkaSink({
         brokers: brokersOption(flags.brokers),
@@ -65,7 +65,7 @@ Example:
           keyField: flags.keyField,
           maxEvents: Infinity,
         })
-        const accepted = ingest.parse(text, { maxErrors: 20 })
+        const accepted = ingest.parse(decodeInput(input), { maxErrors: 20 })
         const result = await ingest.write(accepted)
         const partitions: Record<string, { first: number; last: number; count: number }> = {}
         for (const { partition, offset } of result.records) {

@@ -3,6 +3,7 @@
 // 400 with { error: { code, message, line } } for bad input; nothing of that batch is written.
 import type { FastifyInstance } from 'fastify'
 import type { Ingest } from '../../ingest/ingest.ts'
+import { decodeInput } from '../../ingest/parse.ts'
 
 export interface EventsRouteOptions {
   ingest: Ingest
@@ -19,12 +20,14 @@ export async function eventsRoute(
   app.removeContentTypeParser(['application/json', 'text/plain'])
   app.addContentTypeParser(
     ['application/json', 'application/x-ndjson', 'application/ndjson', 'application/jsonl', 'text/plain'],
-    { parseAs: 'string' },
+    // As bytes: decodeInput rejects invalid UTF-8 (a string parser would replace it silently).
+    { parseAs: 'buffer' },
     (_request, body, done) => done(null, body),
   )
 
   app.post('/events', async (request, reply) => {
-    const result = await ingest.ingestText(typeof request.body === 'string' ? request.body : '')
+    const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0)
+    const result = await ingest.ingestText(decodeInput(body))
     onAccepted?.(result.count)
     return reply.code(202).send(result)
   })

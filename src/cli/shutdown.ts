@@ -21,4 +21,14 @@ export function onShutdown(logger: Logger, close: () => Promise<void>): void {
   }
   process.on('SIGINT', () => stop('SIGINT'))
   process.on('SIGTERM', () => stop('SIGTERM'))
+  // A long-running command ends only by a signal. If its event loop empties first, its role
+  // stopped by itself (the speed layer's consumer gives up when a store commit fails, e.g. while
+  // PostgreSQL restarts): exit 1, so a supervisor restarts it instead of reading exit 0 as done.
+  process.once('beforeExit', () => {
+    if (stopping) return
+    logger.error(
+      'nothing is running any more: exiting with code 1 so that a supervisor restarts this process',
+    )
+    process.exitCode = 1
+  })
 }

@@ -5,7 +5,12 @@
 //   ['sp', partition]                              → SpeedPartition
 //   ['sv', view]                                   → SpeedView
 //   ['rt', view, key, window, partition, epoch]    → encoded state of one group in one epoch
-//   ['re', partition, epoch, view, key, window]    → true: the same row, indexed by epoch for GC
+//   ['re', partition, epoch, offset]               → [[view, key, window], …]: the rows of that epoch
+//                                                    first written by the commit ending at offset,
+//                                                    for GC (one index row per commit and epoch,
+//                                                    not one per state row: half the writes)
+//   ['re', partition, epoch, view, key, window]    → true: the same, one per row (stores written
+//                                                    before 2026-11-25; GC still reads them)
 //   ['rq', partition]                              → boundaries required of a partition never claimed
 import type { RootDatabase } from 'lmdb'
 import { checkSpeedCommit } from './speed-rules.ts'
@@ -85,11 +90,23 @@ export function commitSpeed(db: Db, commit: SpeedCommit, combine: CombineEncoded
       return (db.get(['sv', view]) as SpeedView | undefined)?.codeHash
     })
     // Everything is checked: only now write (a throw above leaves the store as it was).
+    const created = new Map<number, Array<[string, string, number]>>()
     for (const { view, epoch, key, window, state: delta } of deltas) {
       const rowKey: Key = ['rt', view, key, window, partition, epoch]
       const stored = db.get(rowKey)
-      db.put(rowKey, stored === undefined ? delta : combine(view, stored, delta))
-      if (stored === undefined) db.put(['re', partition, epoch, view, key, window], true)
+      if (stored === undefined) {
+        db.put(rowKey, delta)
+        const rows = created.get(epoch)
+        if (rows === undefined) created.set(epoch, [[view, key, window]])
+        else rows.push([view, key, window])
+      } else {
+        db.put(rowKey, combine(view, stored, delta))
+      }
+    }
+    for (const [epoch, rows] of created) {
+      const indexKey: Key = ['re', partition, epoch, commit.offset]
+      const earlier = db.get(indexKey) as Array<[string, string, number]> | undefined
+      db.put(indexKey, earlier === undefined ? rows : [...earlier, ...rows])
     }
     db.put(['sp', partition], after)
   })
@@ -133,9 +150,16 @@ export function collectEpochs(db: Db, below: Horizon): Promise<void> {
       // An epoch ends where the next begins; keep the one containing `bound` and later ones.
       const keepFrom = state.epochs.filter((e) => e <= bound).pop()
       if (keepFrom === undefined || keepFrom === state.epochs[0]) continue
-      for (const { key } of db.getRange({ start: ['re', p], end: ['re', p, keepFrom] })) {
-        const [, , epoch, view, k, window] = key as [string, number, number, string, string, number]
-        db.remove(['rt', view, k, window, p, epoch])
+      for (const { key, value } of db.getRange({ start: ['re', p], end: ['re', p, keepFrom] })) {
+        const epoch = (key as Key)[2] as number
+        if (Array.isArray(value)) {
+          for (const [view, k, window] of value as Array<[string, string, number]>) {
+            db.remove(['rt', view, k, window, p, epoch])
+          }
+        } else {
+          const [, , , view, k, window] = key as [string, number, number, string, string, number]
+          db.remove(['rt', view, k, window, p, epoch])
+        }
         db.remove(key as Key)
       }
       db.put(['sp', p], { ...state, epochs: state.epochs.filter((e) => e >= keepFrom) })

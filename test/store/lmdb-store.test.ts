@@ -57,3 +57,42 @@ test('a version staged by another live process survives an open', async (t) => {
   await writer.close()
   await raw.close()
 })
+
+// The epoch index is one row per commit and epoch (it was one per state row); GC must still
+// remove every state row of a collected epoch, including rows indexed the old way.
+test('speed GC removes every row of a collected epoch, whichever way it was indexed', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'strata-lmdb-'))
+  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  const store = await openLmdbStore(dir)
+  const add = (_view: string, a: unknown, b: unknown) => (a as number) + (b as number)
+  const row = (epoch: number, key: string, state: number) => ({ view: 'hits', epoch, key, window: 0, state })
+  const base = { partition: 0, owner: 1, hashes: { hits: 'h1' } }
+  await store.registerSpeedViews([{ view: 'hits', codeHash: 'h1' }], 1)
+  await store.claimPartition(0, 0)
+  await store.commitSpeed(
+    { ...base, from: 0, offset: 5, deltas: [row(0, '/a', 1), row(0, '/b', 1)], seals: [] },
+    add,
+  )
+  await store.commitSpeed(
+    { ...base, from: 5, offset: 9, deltas: [row(0, '/a', 1), row(0, '/c', 1)], seals: [] },
+    add,
+  )
+  await store.commitSpeed(
+    { ...base, from: 9, offset: 12, deltas: [row(0, '/d', 1), row(10, '/a', 1)], seals: [10] },
+    add,
+  )
+  // A row written by the previous format: its own index row, value true.
+  const raw = open<unknown, (string | number)[]>({ path: dir, compression: false })
+  await raw.put(['rt', 'hits', '/old', 0, 0, 0], 7)
+  await raw.put(['re', 0, 0, 'hits', '/old', 0], true)
+  await store.collectEpochs([10])
+  const left = (prefix: string) =>
+    [...raw.getKeys({ start: [prefix], end: [prefix, '\uffff'] })].map((k) => JSON.stringify(k))
+  assert.deepEqual(left('rt'), [JSON.stringify(['rt', 'hits', '/a', 0, 0, 10])])
+  assert.deepEqual(left('re'), [JSON.stringify(['re', 0, 10, 12])])
+  assert.deepEqual((await store.snapshot('hits', '/a')).realtime, [
+    { partition: 0, epoch: 10, window: 0, state: 1 },
+  ])
+  await raw.close()
+  await store.close()
+})

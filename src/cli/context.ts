@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path'
 import type { StrataConfig } from '../core/config.ts'
 import { DEFAULT_CONFIG_FILE, loadConfig } from '../core/config-loader.ts'
 import { ErrorCodes, invalidInput } from '../core/errors.ts'
+import { registerUrlSecret } from '../core/secrets.ts'
 import { openLmdbStore } from '../store/lmdb-store.ts'
 import type { Store } from '../store/store.ts'
 
@@ -30,6 +31,7 @@ export async function resolveContext(flags: CommonFlags): Promise<Context> {
   const config = await loadConfig(configPath)
   const dataDir = resolve(flags.data ?? process.env.STRATA_DATA ?? defaultDataDir)
   const storeUrl = flags.store ?? process.env.STRATA_STORE
+  registerUrlSecret(storeUrl) // whatever prints later (logger, CLI errors) blanks its password
   return {
     config,
     configPath,

@@ -1,7 +1,9 @@
 // The `strata` command line. Each command lives in its own file under commands/ and is loaded
 // only when run, so `strata --help` and `strata kafka status` start fast.
+import { inspect } from 'node:util'
 import { Command, CommanderError } from 'commander'
 import { isStrataError } from '../core/errors.ts'
+import { scrubSecrets } from '../core/secrets.ts'
 import { registerBatchCommand } from './commands/batch.ts'
 import { registerKafkaCommands } from './commands/kafka.ts'
 import { registerProduceCommand } from './commands/produce.ts'
@@ -35,11 +37,12 @@ export async function main(argv: string[]): Promise<void> {
       return
     }
     if (isStrataError(error)) {
-      console.error(`strata: ${error.message} [${error.code}]`)
+      console.error(scrubSecrets(`strata: ${error.message} [${error.code}]`))
       process.exitCode = 1
       return
     }
-    console.error(error)
+    // Not ours: its message or stack may quote a connection string or a credential.
+    console.error(scrubSecrets(inspect(error)))
     process.exitCode = 1
   }
 }

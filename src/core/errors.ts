@@ -18,9 +18,15 @@ export const ErrorCodes = {
   QUERY_TOO_LARGE: 'STRATA_ERR_QUERY_TOO_LARGE',
   INVALID_TIME_RANGE: 'STRATA_ERR_INVALID_TIME_RANGE',
   UNSUPPORTED_MEDIA_TYPE: 'STRATA_ERR_UNSUPPORTED_MEDIA_TYPE',
+  // HTTP: no or a wrong bearer token (401); a request that outlived its time limit (408).
+  UNAUTHORIZED: 'STRATA_ERR_UNAUTHORIZED',
+  REQUEST_TIMEOUT: 'STRATA_ERR_REQUEST_TIMEOUT',
   // The log (Kafka or embedded) and the local cluster.
   KAFKA: 'STRATA_ERR_KAFKA',
   KAFKA_UNAVAILABLE: 'STRATA_ERR_KAFKA_UNAVAILABLE',
+  // The broker refused our SASL credentials, or the TLS handshake failed (certificate, protocol).
+  KAFKA_AUTH: 'STRATA_ERR_KAFKA_AUTH',
+  KAFKA_TLS: 'STRATA_ERR_KAFKA_TLS',
   TOPIC: 'STRATA_ERR_TOPIC',
   CLUSTER: 'STRATA_ERR_CLUSTER',
   // The master dataset.

@@ -43,6 +43,8 @@ export interface ClusterOptions {
   heap?: string
   /** How long to wait for every broker to register (default 120 s). */
   timeoutMs?: number
+  /** SCRAM users written at format time (`SCRAM-SHA-512=[name=u,password=p]`; new storage only). */
+  scram?: readonly string[]
 }
 
 export interface StartedCluster {
@@ -106,7 +108,7 @@ export async function startCluster(options: ClusterOptions): Promise<StartedClus
       log4jFile: join(folder, log4jFileName),
       heap: options.heap ?? (layout.nodes === 1 ? '1g' : '512m'),
     }
-    await launchNodes(folder, layout, down, jvm, log)
+    await launchNodes(folder, layout, down, jvm, log, options.scram)
     log(`waiting for ${layout.nodes === 1 ? 'the broker' : `all ${layout.nodes} brokers`} to register`)
     await waitForBrokers(layout, folder, down, options.timeoutMs ?? 120_000)
     return started(folder, layout, false)

@@ -17,6 +17,7 @@ export async function launchNodes(
   members: NodeSpec[],
   jvm: JvmOptions,
   log: (line: string) => void,
+  scram: readonly string[] = [],
 ): Promise<void> {
   for (const member of members) {
     for (const port of [member.clientPort, member.controllerPort]) {
@@ -31,7 +32,7 @@ export async function launchNodes(
   const unformatted = members.filter((member) => !isFormatted(folder, member.id))
   if (unformatted.length > 0) log(`formatting storage of node(s) ${unformatted.map((m) => m.id).join(', ')}`)
   await Promise.all(
-    unformatted.map((member) => formatStorage(jvm, nodePaths(folder, member.id), layout.clusterId)),
+    unformatted.map((member) => formatStorage(jvm, nodePaths(folder, member.id), layout.clusterId, scram)),
   )
   for (const member of members) {
     const pid = await spawnBroker(jvm, nodePaths(folder, member.id))

@@ -40,8 +40,18 @@ function jvmArgs(jvm: JvmOptions, logsDir: string): string[] {
   ]
 }
 
-/** `kafka.tools.StorageTool format`: writes meta.properties with the cluster id and node id. */
-export async function formatStorage(jvm: JvmOptions, node: NodePaths, clusterId: string): Promise<void> {
+/**
+ * `kafka.tools.StorageTool format`: writes meta.properties with the cluster id and node id.
+ * `scram` entries (`SCRAM-SHA-512=[name=u,password=p]`) become `--add-scram`: KRaft keeps SCRAM
+ * credentials in its metadata log, so a SASL listener has users from its first start. (The
+ * password is on this short-lived command line: fine for a local test cluster, not beyond.)
+ */
+export async function formatStorage(
+  jvm: JvmOptions,
+  node: NodePaths,
+  clusterId: string,
+  scram: readonly string[] = [],
+): Promise<void> {
   const args = [
     ...jvmArgs({ ...jvm, heap: '256m' }, node.logsDir),
     'kafka.tools.StorageTool',
@@ -50,6 +60,7 @@ export async function formatStorage(jvm: JvmOptions, node: NodePaths, clusterId:
     clusterId,
     '-c',
     node.serverProperties,
+    ...scram.flatMap((entry) => ['--add-scram', entry]),
   ]
   const child = spawn(javaBin(), args, { stdio: ['ignore', 'pipe', 'pipe'] })
   let output = ''

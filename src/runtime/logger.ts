@@ -1,5 +1,7 @@
 // Clear, one-line logs for the long-running roles: time, role, message. Errors print their code.
+// Every line is scrubbed of secrets (core/secrets.ts) on its way out, whoever composed it.
 import { isStrataError } from '../core/errors.ts'
+import { scrubSecrets } from '../core/secrets.ts'
 
 export interface Logger {
   info(message: string): void
@@ -14,7 +16,7 @@ export function createLogger(
 ): Logger {
   const line = (level: string, message: string) => {
     const time = new Date().toISOString().slice(11, 23)
-    write(`${time} ${level} [${role}] ${message}`)
+    write(scrubSecrets(`${time} ${level} [${role}] ${message}`))
   }
   return {
     info: (message) => line('info ', message),

@@ -6,6 +6,8 @@ import type { StrataConfig } from '../core/config.ts'
 import { startTraffic } from '../demo/traffic.ts'
 import { createIngest } from '../ingest/ingest.ts'
 import { createKafkaSink } from '../ingest/kafka-sink.ts'
+import type { HttpAuth } from '../serving/auth.ts'
+import type { HttpLimits } from '../serving/limits.ts'
 import type { Store } from '../store/store.ts'
 import type { Logger } from './logger.ts'
 import {
@@ -36,6 +38,9 @@ export interface PipelineOptions {
   segmentAgeMs: number
   /** Generated traffic, events per second (0: none). */
   demoRate: number
+  /** The HTTP token (auth.ts); without it every route is open. */
+  auth?: HttpAuth
+  limits?: HttpLimits
 }
 
 export interface Pipeline {
@@ -88,6 +93,8 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
       sink,
       endOffsets,
       speed,
+      auth: options.auth,
+      limits: options.limits,
     })
     closables.push(serve)
     if (options.demoRate > 0) {

@@ -12,6 +12,8 @@ import { EmbeddedLog } from '../log/embedded/index.ts'
 import { createAdmin } from '../log/kafka/index.ts'
 import type { Log } from '../log/log.ts'
 import { createApp, listen } from '../serving/app.ts'
+import type { HttpAuth } from '../serving/auth.ts'
+import type { HttpLimits } from '../serving/limits.ts'
 import { createSpeedWorker, type SpeedWorker } from '../speed/index.ts'
 import type { Store } from '../store/store.ts'
 import type { Logger } from './logger.ts'
@@ -160,6 +162,9 @@ export interface ServeRoleOptions {
   sink?: EventSink
   endOffsets?: () => Promise<number[]>
   speed?: SpeedWorker
+  /** The bearer token and which routes need it; without it every route is open. */
+  auth?: HttpAuth
+  limits?: HttpLimits
 }
 
 export async function startServeRole(
@@ -172,6 +177,8 @@ export async function startServeRole(
     store: context.store,
     sink: options.sink,
     endOffsets: options.endOffsets,
+    auth: options.auth,
+    limits: options.limits,
     speedStats: speed
       ? () => {
           let folded = 0
@@ -185,6 +192,9 @@ export async function startServeRole(
       : undefined,
   })
   const { url } = await listen(app, { port: options.port, host: options.host })
-  context.logger.info(`serving on ${url}`)
+  const guarded = options.auth
+    ? `token required on ingest and /metrics${options.auth.protectQueries ? ' and queries' : ''}`
+    : 'no token: every route is open'
+  context.logger.info(`serving on ${url} (${guarded})`)
   return { url, close: () => app.close() }
 }

@@ -6,6 +6,8 @@
 //   GET /views, /views/:view/top, /:key      with a store
 //   POST /events                             with ingest
 //   GET /, /assets/*, /dashboard/stream      always (the dashboard; its view explorer needs a store)
+// With `auth`, one hook guards them by class (auth.ts: ingest, admin, queries); `limits` bound
+// body size and how long a client may take (limits.ts).
 import Fastify, { type FastifyInstance } from 'fastify'
 import type { CompiledView } from '../core/compiled-view.ts'
 import type { Ingest } from '../ingest/ingest.ts'
@@ -19,8 +21,10 @@ import type { RealtimeKeysProvider } from './api/top-keys.ts'
 import { topRoute } from './api/top-route.ts'
 import { ViewIndex } from './api/view-status.ts'
 import { viewsRoute } from './api/views-route.ts'
+import { guardRoutes, type HttpAuth } from './auth.ts'
 import { dashboardRoute } from './dashboard/index.ts'
 import { installErrorHandler } from './errors.ts'
+import { checkingInterval, clientErrorHandler, type HttpLimits, resolveLimits } from './limits.ts'
 import { createMetrics, type SpeedStatsProvider } from './metrics.ts'
 
 export interface ServerOptions {
@@ -40,22 +44,38 @@ export interface ServerOptions {
   realtimeKeys?: RealtimeKeysProvider
   /** Most keys /views/:view/top answers one by one (default 100 000). */
   maxTopQueries?: number
-  /** Largest request body in bytes (default 16 MiB). */
+  /** Largest request body in bytes (default 16 MiB); the same as limits.bodyLimit. */
   bodyLimit?: number
+  /** Body size and timeouts (limits.ts has the defaults). */
+  limits?: HttpLimits
+  /** The bearer token and which routes need it (auth.ts); without it every route is open. */
+  auth?: HttpAuth
   logger?: boolean
 }
 
 export async function createServer(options: ServerOptions): Promise<FastifyInstance> {
+  const limits = resolveLimits({
+    ...options.limits,
+    bodyLimit: options.bodyLimit ?? options.limits?.bodyLimit,
+  })
   const app = Fastify({
-    bodyLimit: options.bodyLimit ?? 16 * 1024 * 1024,
+    bodyLimit: limits.bodyLimit,
     logger: options.logger ?? false,
-    // A slow or stuck client must not hold a connection forever.
-    requestTimeout: 30_000,
+    requestTimeout: limits.requestTimeoutMs,
+    connectionTimeout: limits.connectionTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    clientErrorHandler,
+    http: {
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      connectionsCheckingInterval: checkingInterval(limits),
+    },
     // Unknown query parameters are errors, not silently dropped: `?form=` must not answer as if
     // no range were asked.
     ajv: { customOptions: { removeAdditional: false } },
   })
   installErrorHandler(app)
+  if (options.auth) app.addHook('onRequest', guardRoutes(options.auth))
   const { store, ingest } = options
   const views = new ViewIndex(options.views ?? [])
   const offsets = new EndOffsetsCache(options.endOffsets, { maxAgeMs: options.endOffsetsMaxAgeMs })

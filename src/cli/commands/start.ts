@@ -7,13 +7,20 @@ import { createLogger } from '../../runtime/logger.ts'
 import { startPipeline } from '../../runtime/pipeline.ts'
 import { addCommonOptions, type CommonFlags, resolveContext } from '../context.ts'
 import { positiveInt } from '../options.ts'
+import {
+  addHttpSecurityOptions,
+  checkSecuritySettings,
+  type HttpSecurityFlags,
+  httpLimitsOf,
+  resolveHttpAuth,
+} from '../security.ts'
 import { onShutdown } from '../shutdown.ts'
 
 export const exampleConfig = fileURLToPath(
   new URL('../../../examples/pageviews/strata.config.ts', import.meta.url),
 )
 
-interface StartFlags extends CommonFlags {
+interface StartFlags extends CommonFlags, HttpSecurityFlags {
   brokers?: string
   groupPrefix: string
   port?: number
@@ -26,11 +33,9 @@ interface StartFlags extends CommonFlags {
 
 export function registerStartCommand(program: Command): void {
   addCommonOptions(
-    program
-      .command('start')
-      .description(
-        'run every layer in one process: ingest, archiver, speed, batch schedule and the HTTP API',
-      ),
+    addHttpSecurityOptions(program.command('start')).description(
+      'run every layer in one process: ingest, archiver, speed, batch schedule and the HTTP API',
+    ),
   )
     .option(
       '-b, --brokers <list>',
@@ -52,6 +57,12 @@ Examples:
     )
     .action(async (flags: StartFlags) => {
       const logger = createLogger('strata')
+      const auth = resolveHttpAuth(flags)
+      checkSecuritySettings(
+        logger,
+        flags.brokers ?? process.env.STRATA_BROKERS,
+        flags.store ?? process.env.STRATA_STORE,
+      )
       const context = await resolveContext({
         ...flags,
         config: flags.config ?? (flags.demo ? exampleConfig : undefined),
@@ -75,6 +86,8 @@ Examples:
         batchIntervalMs: parseDuration(flags.batchInterval, '--batch-interval'),
         segmentAgeMs: parseDuration(flags.segmentAge, '--segment-age'),
         demoRate: flags.demo ? flags.demoRate : 0,
+        auth,
+        limits: httpLimitsOf(flags),
       }).catch(async (error) => {
         await store.close()
         throw error

@@ -15,12 +15,19 @@ import {
 } from '../../runtime/roles.ts'
 import { addCommonOptions, type CommonFlags, resolveContext } from '../context.ts'
 import { positiveInt } from '../options.ts'
+import {
+  addHttpSecurityOptions,
+  checkSecuritySettings,
+  type HttpSecurityFlags,
+  httpLimitsOf,
+  resolveHttpAuth,
+} from '../security.ts'
 import { onShutdown } from '../shutdown.ts'
 
 const roles = ['speed', 'batch', 'archiver', 'serve'] as const
 type Role = (typeof roles)[number]
 
-interface WorkerFlags extends CommonFlags {
+interface WorkerFlags extends CommonFlags, HttpSecurityFlags {
   brokers?: string
   group?: string
   port?: number
@@ -31,8 +38,7 @@ interface WorkerFlags extends CommonFlags {
 
 export function registerWorkerCommand(program: Command): void {
   addCommonOptions(
-    program
-      .command('worker')
+    addHttpSecurityOptions(program.command('worker'))
       .description(
         'run one role: speed (consumer group strata-speed), batch (on a schedule), archiver, serve',
       )
@@ -59,6 +65,8 @@ export function registerWorkerCommand(program: Command): void {
         )
       }
       const logger = createLogger(role)
+      const auth = role === 'serve' ? resolveHttpAuth(flags) : undefined
+      checkSecuritySettings(logger, brokers, flags.store ?? process.env.STRATA_STORE)
       const context = await resolveContext(flags)
       const store = await context.openStore()
       const roleContext = { ...context, store, logger, brokers, groupId: flags.group }
@@ -80,6 +88,8 @@ export function registerWorkerCommand(program: Command): void {
           running = await startServeRole(roleContext, {
             port,
             host: flags.host,
+            auth,
+            limits: httpLimitsOf(flags),
             endOffsets: brokers ? kafkaEndOffsets(roleContext) : undefined,
           })
           break

@@ -2,6 +2,7 @@
 // one place is what keeps the client choice cheap to change (DESIGN.md: the Kafka module).
 import { findErrorBy, GenericError, MultipleErrors } from '@platformatic/kafka'
 import { type ErrorCode, ErrorCodes, StrataError } from '../../core/errors.ts'
+import { type KafkaSecurity, kafkaSecurityFromEnv, securityClientOptions } from './security.ts'
 
 export interface KafkaClientOptions {
   /** Bootstrap brokers: `['127.0.0.1:9092']` or `'h1:9092,h2:9092'` (the STRATA_BROKERS form). */
@@ -14,6 +15,11 @@ export interface KafkaClientOptions {
   retries?: number
   /** Pause between those attempts, in ms. */
   retryDelay?: number
+  /**
+   * SASL and TLS (security.ts). When absent, the STRATA_KAFKA_* environment decides, so every
+   * client of a process connects alike; `null` means plain TCP whatever the environment says.
+   */
+  security?: KafkaSecurity | null
 }
 
 export function parseBrokers(brokers: string | readonly string[]): string[] {
@@ -43,6 +49,9 @@ export function baseClientOptions(options: KafkaClientOptions, role: string) {
     ...(options.timeout === undefined ? {} : { timeout: options.timeout }),
     ...(options.retries === undefined ? {} : { retries: options.retries }),
     retryDelay: options.retryDelay ?? 250,
+    ...securityClientOptions(
+      options.security === undefined ? kafkaSecurityFromEnv() : (options.security ?? undefined),
+    ),
   }
 }
 
@@ -63,8 +72,35 @@ export function toStrataError(
     retriable = error.code !== 'PLT_KFK_USER' && findErrorBy(error, 'canRetry', false) === null
     if (findErrorBy(error, 'code', 'PLT_KFK_NETWORK') !== null) code = ErrorCodes.KAFKA_UNAVAILABLE
   }
+  // Wrong credentials or an untrusted certificate do not heal by retrying: say which it is.
+  const security = securityFailure(error)
+  if (security) {
+    code = security
+    retriable = false
+  }
   const detail = describeError(error)
   return new StrataError(code, detail ? `${message}: ${detail}` : message, { cause: error, retriable })
+}
+
+// Node's codes for a certificate the client does not trust, and OpenSSL's handshake failures.
+const TLS_CODES =
+  /^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|HOSTNAME_MISMATCH)/
+
+/** KAFKA_AUTH or KAFKA_TLS when a failure in the chain of causes is one of those; else undefined. */
+export function securityFailure(error: unknown, seen = new Set<unknown>()): ErrorCode | undefined {
+  if (!(error instanceof Error) || seen.has(error)) return undefined
+  seen.add(error)
+  const { code, apiId } = error as { code?: unknown; apiId?: unknown }
+  if (code === 'PLT_KFK_AUTHENTICATION' || apiId === 'SASL_AUTHENTICATION_FAILED')
+    return ErrorCodes.KAFKA_AUTH
+  if (typeof code === 'string' && TLS_CODES.test(code)) return ErrorCodes.KAFKA_TLS
+  if (error.message.startsWith('TLS handshake failed')) return ErrorCodes.KAFKA_TLS
+  const inner = error instanceof AggregateError ? error.errors : []
+  for (const next of [error.cause, ...inner]) {
+    const found = securityFailure(next, seen)
+    if (found) return found
+  }
+  return undefined
 }
 
 /** True when the error, or one in its chain, is Kafka's error `apiId` (e.g. 'TOPIC_ALREADY_EXISTS'). */

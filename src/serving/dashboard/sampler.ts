@@ -10,6 +10,7 @@
 // A total that goes missing or backwards (provider failure, a restarted speed layer) gives no
 // rate for that tick rather than a negative or invented one.
 
+import { scrubSecrets } from '../../core/secrets.ts'
 import type { BatchViewMeta, Store } from '../../store/store.ts'
 import type { EndOffsetsCache } from '../api/log-offsets.ts'
 import type { ViewIndex } from '../api/view-status.ts'
@@ -182,7 +183,7 @@ export class DashboardSampler {
           durationMs: run.completedAt - run.startedAt,
         }))
       } catch (error) {
-        errors.push(`store: ${(error as Error).message}`)
+        errors.push(`store: ${scrubSecrets((error as Error).message)}`)
         statuses = []
       }
     }

@@ -99,7 +99,7 @@ export function registerSpeedViews(
 ): Promise<SpeedView[]> {
   return inTransaction(db.pool, async (client) => {
     const names = views.map((v) => v.view)
-    const recordedHashes = async (lock: string) => {
+    const recordedHashes = async (lock: '' | 'FOR UPDATE') => {
       const { rows } = await client.query(
         `SELECT view, code_hash FROM ${db.S}.speed_views WHERE view = ANY($1::text[]) ORDER BY view ${lock}`,
         [names],

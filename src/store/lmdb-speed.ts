@@ -168,9 +168,13 @@ export function collectEpochs(db: Db, below: Horizon): Promise<void> {
 }
 
 /** Reads everything a query of (view, key) needs in one read transaction (a snapshot). */
+// A read transaction, not transactionSync: in lmdb-js that is a write transaction, so every
+// query took the store's write lock and waited behind the speed layer's commits (in this
+// process or another one on the same store). A read transaction is a consistent snapshot too.
 export function snapshot(db: Db, view: string, key: string, range: WindowRange): ViewSnapshot {
-  return db.transactionSync(() => {
-    const batch = db.get(['served', view]) as ViewSnapshot['batch']
+  const transaction = db.useReadTransaction()
+  try {
+    const batch = db.get(['served', view], { transaction }) as ViewSnapshot['batch']
     const from = range.from ?? Number.NEGATIVE_INFINITY
     const to = range.to ?? Number.POSITIVE_INFINITY
     const batchEntries: ViewSnapshot['batchEntries'] = []
@@ -178,6 +182,7 @@ export function snapshot(db: Db, view: string, key: string, range: WindowRange):
       for (const { key: k, value } of db.getRange({
         start: ['b', view, batch.version, key, from],
         end: ['b', view, batch.version, key, to],
+        transaction,
       })) {
         batchEntries.push({ key, window: (k as Key)[4] as number, state: value })
       }
@@ -186,21 +191,27 @@ export function snapshot(db: Db, view: string, key: string, range: WindowRange):
     for (const { key: k, value } of db.getRange({
       start: ['rt', view, key, from],
       end: ['rt', view, key, to],
+      transaction,
     })) {
       const [, , , window, partition, epoch] = k as [string, string, string, number, number, number]
       if (batch && epoch < (batch.horizon[partition] ?? 0)) continue
       realtime.push({ partition, epoch, window, state: value })
     }
     const speed: ViewSnapshot['speed'] = []
-    for (const state of speedPartitions(db)) speed[state.partition] = state
+    for (const { value } of db.getRange({ start: ['sp'], end: ['sp', HIGH], transaction })) {
+      const state = value as SpeedPartition
+      speed[state.partition] = state
+    }
     return {
       batch,
       batchEntries,
       realtime,
-      speedView: db.get(['sv', view]) as ViewSnapshot['speedView'],
+      speedView: db.get(['sv', view], { transaction }) as ViewSnapshot['speedView'],
       speed,
     }
-  }) as ViewSnapshot
+  } finally {
+    transaction.done()
+  }
 }
 
 /** Distinct keys with realtime rows in a view: rows are sorted by key, so skip repeats. */

@@ -8,8 +8,10 @@
 //   2. Halfway: the HTTP load pauses, the process is SIGSTOPped, events go straight to Kafka, the
 //      process is SIGCONTed: the speed layer has fallen behind; the time until the views cover the
 //      log's end again is the catch-up time.
-//   3. SIGTERM while requests are in flight: every request gets 202 or 503, or is refused before
-//      it is sent (ECONNREFUSED); the process exits 0. Anything else is "unknown" and reported.
+//   3. SIGTERM while requests are in flight: every request the server has read gets 202 or 503;
+//      new connections are refused (ECONNREFUSED); the process exits 0. A connection accepted
+//      but not yet read when the server closes is reset (Node closes idle connections on close):
+//      its fate is "unknown" to the client, so the topic is checked to hold all of it or none.
 //   4. The speed layer's committed offsets are read from the store, the process is started again,
 //      and once it covers the log: records folded + skipped since the restart equal the log end
 //      minus those offsets (nothing re-folded); every acknowledged event is in the topic once;
@@ -18,6 +20,7 @@ import { randomUUID } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { request } from 'node:http'
 import { join } from 'node:path'
+import { readRecords } from '../../src/archive/segment-reader.ts'
 import { createAdmin, createPartitionReader, createProducer } from '../../src/log/kafka/index.ts'
 import { openLmdbStore } from '../../src/store/lmdb-store.ts'
 import { answer, covered, type Started, startStrata, waitFor, writePageviewsConfig } from './start-helpers.ts'
@@ -45,7 +48,19 @@ export interface LoadFigures {
   httpEventsAcked: number
   directEvents: number
   achievedRate: number
-  requests: { accepted: number; unavailable: number; refused: number; other: string[]; unknown: number }
+  /**
+   * unknown: no answer and not refused (a connection reset); unknownWritten: how many of those
+   * reached the topic anyway (then whole: a reset never half-writes, checked in mismatches).
+   */
+  requests: {
+    accepted: number
+    unavailable: number
+    refused: number
+    other: string[]
+    unknown: number
+    unknownErrors: string[]
+    unknownWritten: number
+  }
   rssMb: { min: number; max: number; last: number; slopeMbPerMinSecondHalf: number; samples: number }
   catchUp: { backlog: number; ms: number }
   shutdown: { exitCode: number | null; drainMs: number; inFlightAtSigterm: number }
@@ -139,7 +154,15 @@ export async function runLoad(options: LoadOptions): Promise<LoadFigures> {
     // Requests by id; their events are {type, url, user, ts, req, i}.
     const acked = new Set<string>()
     const unknown = new Set<string>()
-    const requests = { accepted: 0, unavailable: 0, refused: 0, other: [] as string[], unknown: 0 }
+    const requests = {
+      accepted: 0,
+      unavailable: 0,
+      refused: 0,
+      other: [] as string[],
+      unknown: 0,
+      unknownErrors: [] as string[],
+      unknownWritten: 0,
+    }
     let seq = 0
     let stopped = false
     let paused = false
@@ -186,6 +209,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadFigures> {
         else if ('status' in outcome) requests.other.push(`${req}: HTTP ${outcome.status}`)
         else {
           requests.unknown++
+          requests.unknownErrors.push(`${req}: ${outcome.error}`)
           unknown.add(req)
         }
       }
@@ -294,9 +318,34 @@ export async function runLoad(options: LoadOptions): Promise<LoadFigures> {
     }
     for (const [req, seen] of perRequest) {
       if (acked.has(req)) continue
+      if (unknown.has(req)) requests.unknownWritten++
       if (!unknown.has(req)) mismatches.push(`${req} is in the topic but was not acknowledged`)
       else if (seen.size !== batch) mismatches.push(`${req} (unknown fate) is half-written: ${seen.size}`)
     }
+    // The master dataset: every partition archived to the log's end, each offset once.
+    const root = join(dir, 'master', topic)
+    let archived = 0
+    for (const { partition, latest } of offsets) {
+      let last = -1
+      await waitFor(
+        async () => {
+          last = -1
+          for await (const records of readRecords(root, partition, { to: latest }))
+            last = records.at(-1)!.offset
+          return last === latest - 1
+        },
+        `partition ${partition} archived`,
+        120_000,
+      )
+      const seen = new Set<number>()
+      for await (const records of readRecords(root, partition, { to: latest })) {
+        for (const r of records) seen.add(r.offset)
+        archived += records.length
+      }
+      if (seen.size !== latest)
+        mismatches.push(`partition ${partition}: ${seen.size} offsets archived of ${latest}`)
+    }
+    if (archived !== topicEvents) mismatches.push(`${archived} events archived, ${topicEvents} in the topic`)
     for (const url of URLS) {
       const got = (await answer(second.url, 'pageviews_by_url', url)).windows.reduce((s, w) => s + w.value, 0)
       if (got !== (reference.get(url) ?? 0))

@@ -25,7 +25,8 @@ test('SIGTERM under load drains: every request answered 202 or 503, exit 0, a re
   assert.deepEqual(figures.mismatches, [])
   assert.equal(figures.shutdown.exitCode, 0)
   assert.deepEqual(figures.requests.other, [])
-  assert.equal(figures.requests.unknown, 0, 'no request left without an answer')
+  // A connection reset before the server read its request (see load-harness.ts) wrote nothing.
+  assert.equal(figures.requests.unknownWritten, 0, figures.requests.unknownErrors.join(', '))
   assert.ok(figures.requests.accepted > 0)
   // The restart read exactly what was past the committed offsets: a test that can see a re-fold.
   assert.equal(

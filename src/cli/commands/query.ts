@@ -5,6 +5,7 @@ import { compileViews } from '../../core/config.ts'
 import { ErrorCodes, invalidInput } from '../../core/errors.ts'
 import { parseTimeBound, queryView } from '../../serving/query.ts'
 import { addCommonOptions, type CommonFlags, resolveContext } from '../context.ts'
+import { resolveHttpAuth } from '../security.ts'
 
 interface QueryFlags extends CommonFlags {
   from?: string
@@ -24,7 +25,7 @@ export function registerQueryCommand(program: Command): void {
     .option('--to <time>', 'end of the time range, exclusive (epoch ms or ISO-8601)')
     .option(
       '-u, --url <url>',
-      'ask a running server (e.g. http://127.0.0.1:8080) instead of reading the store',
+      'ask a running server (e.g. http://127.0.0.1:8080) instead of reading the store; sends the token of STRATA_TOKEN_FILE or STRATA_TOKEN',
     )
     .action(async (viewName: string, key: string, flags: QueryFlags) => {
       const from = parseTimeBound(flags.from, 'from')
@@ -33,7 +34,9 @@ export function registerQueryCommand(program: Command): void {
         const url = new URL(`/views/${encodeURIComponent(viewName)}/${encodeURIComponent(key)}`, flags.url)
         if (from !== undefined) url.searchParams.set('from', String(from))
         if (to !== undefined) url.searchParams.set('to', String(to))
-        const res = await fetch(url)
+        // The server's token, when this environment has one: a protected server needs it.
+        const token = resolveHttpAuth({})?.token
+        const res = await fetch(url, token ? { headers: { authorization: `Bearer ${token}` } } : {})
         const body = await res.text()
         if (!res.ok) {
           console.error(body)

@@ -33,7 +33,7 @@ function uplotDist(): string {
 
 /** The page (`index.html`) and the files under /assets/, by name. */
 export async function loadAssets(): Promise<{ page: Asset; assets: Map<string, Asset> }> {
-  const own = ['dashboard.js', 'charts.js', 'explorer.js', 'format.js', 'dom.js', 'dashboard.css']
+  const own = ['dashboard.js', 'charts.js', 'explorer.js', 'format.js', 'dom.js', 'auth.js', 'dashboard.css']
   const dist = uplotDist()
   const third = [
     ['uplot.min.js', join(dist, 'uPlot.iife.min.js')],

@@ -1,6 +1,7 @@
 // The dashboard page: follows GET /dashboard/stream (server-sent events: `hello` with recent
 // history, then a `tick` per second) and draws it — status tiles, events per second, lag per
 // partition, views, partitions, batch runs — and hosts the view explorer.
+import { fetchWithToken, hasToken, readEventStream } from './auth.js'
 import { createLagChart, createRateChart } from './charts.js'
 import { el, legendItem } from './dom.js'
 import { createExplorer } from './explorer.js'
@@ -226,9 +227,8 @@ function render() {
   banner.hidden = problem === ''
 }
 
-function connect() {
-  const source = new EventSource('/dashboard/stream')
-  source.addEventListener('hello', (event) => {
+const onStream = {
+  hello: (event) => {
     const hello = JSON.parse(event.data)
     state.intervalMs = hello.intervalMs
     state.points = hello.history
@@ -236,8 +236,8 @@ function connect() {
     state.lastMessage = Date.now()
     setConnection('live', 'live')
     render()
-  })
-  source.addEventListener('tick', (event) => {
+  },
+  tick: (event) => {
     const sample = JSON.parse(event.data)
     state.points.push({ at: sample.at, rates: sample.rates, lag: sample.lag })
     if (state.points.length > HISTORY) state.points.splice(0, state.points.length - HISTORY)
@@ -245,11 +245,35 @@ function connect() {
     state.lastMessage = Date.now()
     setConnection('live', 'live')
     render()
-  })
+  },
+}
+
+function connect() {
+  if (hasToken()) return connectWithToken()
+  const source = new EventSource('/dashboard/stream')
+  source.addEventListener('hello', onStream.hello)
+  source.addEventListener('tick', onStream.tick)
   source.addEventListener('error', () => {
-    // EventSource reconnects by itself (the server asks for 2 s); say so meanwhile.
-    setConnection('down', source.readyState === EventSource.CLOSED ? 'disconnected' : 'reconnecting…')
+    // EventSource reconnects by itself (the server asks for 2 s), except after a non-200 answer:
+    // a 401 means the server protects its queries, and the stream needs the token.
+    if (source.readyState !== EventSource.CLOSED) return setConnection('down', 'reconnecting…')
+    source.close()
+    connectWithToken()
   })
+}
+
+// The stream over fetch with `Authorization: Bearer` (EventSource cannot send headers).
+async function connectWithToken() {
+  try {
+    const response = await fetchWithToken('/dashboard/stream', { headers: { accept: 'text/event-stream' } })
+    if (response.status === 401) return setConnection('down', 'needs the server’s token (reload to enter it)')
+    if (!response.ok) throw new Error(`${response.status}`)
+    await readEventStream(response, onStream)
+  } catch {
+    // A dropped stream or a restarting server: try again, as EventSource would.
+  }
+  setConnection('down', 'reconnecting…')
+  setTimeout(connectWithToken, 2000)
 }
 
 setInterval(() => {

@@ -3,6 +3,7 @@
 // Key suggestions come from GET /views/:view/top (ranked), or GET /dashboard/keys/:view for
 // views whose values cannot be ranked. Every value from the API reaches the page as text
 // (textContent), never as markup: keys are whatever the events carried.
+import { fetchWithToken } from './auth.js'
 import { createWindowsChart } from './charts.js'
 import { el, legendItem } from './dom.js'
 import {
@@ -22,7 +23,7 @@ const REFRESH_MS = 2000
 const $ = (id) => document.getElementById(id)
 
 async function getJson(url, signal) {
-  const response = await fetch(url, { signal, headers: { accept: 'application/json' } })
+  const response = await fetchWithToken(url, { signal, headers: { accept: 'application/json' } })
   const body = await response.json().catch(() => ({}))
   if (!response.ok) {
     const message = body?.error?.message ?? `${response.status} ${response.statusText}`

@@ -61,7 +61,16 @@ export interface LoadFigures {
     unknownErrors: string[]
     unknownWritten: number
   }
-  rssMb: { min: number; max: number; last: number; slopeMbPerMinSecondHalf: number; samples: number }
+  /** anon*: RssAnon (heaps); the rest of RSS is mapped files (LMDB, code). */
+  rssMb: {
+    min: number
+    max: number
+    last: number
+    slopeMbPerMinSecondHalf: number
+    anonMax: number
+    anonLast: number
+    samples: number
+  }
   catchUp: { backlog: number; ms: number }
   shutdown: { exitCode: number | null; drainMs: number; inFlightAtSigterm: number }
   restart: { committedAtShutdown: number; logEnd: number; foldedAfter: number; skippedAfter: number }
@@ -95,10 +104,14 @@ function post(url: string, body: string): Promise<Outcome> {
   })
 }
 
-function rssMb(pid: number): number | undefined {
+/** VmRSS and its anonymous part (heaps, not mapped files), in MB. */
+function rssMb(pid: number): { rss: number; anon: number } | undefined {
   try {
-    const kb = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]
-    return kb === undefined ? undefined : Number(kb) / 1024
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8')
+    const kb = (name: string) =>
+      Number(new RegExp(`${name}:\\s+(\\d+)`).exec(status)?.[1] ?? Number.NaN) / 1024
+    const rss = kb('VmRSS')
+    return Number.isNaN(rss) ? undefined : { rss, anon: kb('RssAnon') }
   } catch {
     return undefined
   }
@@ -146,9 +159,12 @@ export async function runLoad(options: LoadOptions): Promise<LoadFigures> {
     const pid = first.child.pid!
     const t0 = Date.now()
     const rss: Array<[number, number]> = []
+    const anon: number[] = []
     const sampler = setInterval(() => {
       const mb = rssMb(pid)
-      if (mb !== undefined) rss.push([(Date.now() - t0) / 1000, mb])
+      if (mb === undefined) return
+      rss.push([(Date.now() - t0) / 1000, mb.rss])
+      anon.push(mb.anon)
     }, 1000)
 
     // Requests by id; their events are {type, url, user, ts, req, i}.
@@ -375,6 +391,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadFigures> {
         max: Math.round(Math.max(...mbs)),
         last: Math.round(mbs.at(-1)!),
         slopeMbPerMinSecondHalf: Math.round(slope(half) * 60 * 10) / 10,
+        anonMax: Math.round(Math.max(...anon)),
+        anonLast: Math.round(anon.at(-1)!),
         samples: mbs.length,
       },
       catchUp: { backlog, ms: catchUpMs },

@@ -30,6 +30,7 @@ import { runBatch } from '../src/batch/batch-run.ts'
 import { endIdleWorkers } from '../src/batch/worker-pool.ts'
 import { loadConfig } from '../src/core/config-loader.ts'
 import { openLmdbStore } from '../src/store/lmdb-store.ts'
+import { printResult, type ResultRow } from './lib/result.ts'
 import { arg, fmtRate, median, spread, table } from './lib/stats.ts'
 
 const events = arg('events', 3_000_000)
@@ -165,6 +166,23 @@ export default defineConfig({
     `\n${events} events, ${[...distinct][0]} (url, hour) groups, ${rounds} rounds after ${warmup} warm-up, median and spread\n`,
   )
   console.log(table(['contender', 'events/s', 'spread', 'vs DuckDB'], rows))
+  const resultRows: ResultRow[] = Object.entries(rates)
+    .filter(([name]) => name.startsWith('Strata'))
+    .map(([name, r]) => ({
+      measure: `batch recompute per core, ${events.toLocaleString('en')} events, ${name.replace('Strata batch, ', '')}`,
+      strata: fmtRate(median(r)),
+      value: median(r),
+      peer: 'DuckDB read_json + GROUP BY, 1 thread',
+      peerFigure: fmtRate(duckdb),
+      peerValue: duckdb,
+      ratio: `${(median(r) / duckdb).toFixed(2)}×`,
+      // The target is the normal case, warm; the others are reported beside it.
+      ...(name === 'Strata batch, warm (packed segments, 1 thread)'
+        ? { target: '≥ 1.0×', met: median(r) >= duckdb }
+        : {}),
+      note: `spread ±${spread(r).toFixed(0)}% vs ±${spread(rates['DuckDB read_json + GROUP BY (1 thread)']!).toFixed(0)}%`,
+    }))
+  printResult({ part: 'batch', rows: resultRows, params: { events, rounds, warmup } })
   await endIdleWorkers()
   await store.close()
   duck.closeSync()

@@ -12,6 +12,7 @@
 import { randomUUID } from 'node:crypto'
 import { createAdmin, createConsumer, createProducer, type KafkaProducer } from '../src/log/kafka/index.ts'
 import { brokers, sleep } from './lib/kafka-bench.ts'
+import { ms, printResult } from './lib/result.ts'
 import { arg, median, table } from './lib/stats.ts'
 import { startStrata } from './lib/strata-server.ts'
 
@@ -173,4 +174,24 @@ console.log(
   `\n${rate} events/s background, a probe every ${PROBE_EVERY_MS} ms, ${seconds} s × ${rounds} rounds; median of rounds (min–max)\n`,
 )
 console.log(table(['path', 'probes', 'p50 ms', 'p99 ms', 'p99 − Kafka p99'], rows))
+const strata = results['Strata: produce → visible in GET /views/:view/:key']!
+const over = median(strata.p99) - kafkaP99
+printResult({
+  part: 'freshness',
+  rows: [
+    {
+      measure: `freshness p99, produce → visible in GET /views, ${rate.toLocaleString('en')} events/s background`,
+      strata: `${ms(median(strata.p99))} ms`,
+      value: median(strata.p99),
+      peer: 'Kafka produce → consume p99',
+      peerFigure: `${ms(kafkaP99)} ms`,
+      peerValue: kafkaP99,
+      ratio: `+${ms(over)} ms`,
+      target: '≤ Kafka p99 + 50 ms',
+      met: over <= 50,
+      note: `p50 ${ms(median(strata.p50))} ms vs ${ms(median(results['Kafka: produce → consumed (Strata’s consumer)']!.p50))} ms; ${strata.n} probes`,
+    },
+  ],
+  params: { rate, seconds, rounds },
+})
 process.exit(0)

@@ -1,173 +1,273 @@
-// Query latency under load: GET /views/pageviews_by_url/:key over many keys with wrk (Debian),
-// beside a Redis GET of the same answers, precomputed, with redis-benchmark, in one run,
+// Query latency under load at a fixed request rate: GET /views/pageviews_by_url/:key over many
+// keys, beside a Redis GET of the same answers (precomputed) at the same rate, in one run,
 // alternating, several rounds.
 //
-// Method: neither Debian tool paces requests (wrk2 is not packaged; autocannon is on npm), so
-// both run closed-loop at the same concurrency — C connections, each sending its next request
-// when the previous answer arrives — for the same length of time. At concurrency 1 the latency is
-// the service time alone; at higher concurrency it includes queueing at the server, and the
-// throughput is each server's limit on this machine. Keys are drawn uniformly at random from
-// every url the view holds; Redis holds, for each of those keys, the exact JSON body Strata
-// answered for it.
+// Both servers get the same open-loop load generator (bench/lib/paced.ts): requests due at a
+// fixed rate over C keep-alive connections, a key drawn at random for each from every url the
+// view has counts for, each latency measured from the time the request was due (coordinated-
+// omission-correct, as wrk2 does). Strata is asked in two deployment shapes at once, on one store:
+// - `strata start`: every role in one process (speed layer, archiver, batch scheduler, HTTP);
+// - `strata worker serve` on the same data folder: the HTTP API in a process of its own, the
+//   store written by the `strata start` process beside it.
+// autocannon (npm) asks the serve process at the same rate as a cross-check: its pacing is a
+// budget of requests per connection per second (sent as fast as answers come, then a pause
+// until the next second) and its histogram has 1 ms resolution, so its p50 reads 0–1 ms.
 //
-//   npm run bench:query -- [--events=200000] [--urls=10000] [--seconds=10] [--rounds=3]
-import { spawn } from 'node:child_process'
+// Redis holds, under one key per url, the exact JSON body Strata answered for it.
+//
+//   npm run bench:query -- [--events=200000] [--urls=10000] [--rates=2000,5000] [--seconds=5]
+//     [--rounds=3] [--connections=16] [--modes=start,serve] [--autocannon=1] [--profile=<dir>]
+//
+// --urls and --rates take lists: `--urls=1000,10000,100000 --rates=2000 --modes=serve` is the
+// growth table over keys. --profile writes a CPU profile of the serve process (--cpu-prof).
+// --baseline=<checkout> adds a serve process of another build (e.g. `git archive` of a commit,
+// with node_modules linked) on the same store: before/after in one run.
 import { randomUUID } from 'node:crypto'
-import { writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import autocannon from 'autocannon'
 import { createAdmin } from '../src/log/kafka/index.ts'
 import { brokers, preloadTopic } from './lib/kafka-bench.ts'
+import { type PacedResult, pacedLoad, resp } from './lib/paced.ts'
+import { list, ms, printResult, type ResultRow, words } from './lib/result.ts'
+import { runText } from './lib/run-text.ts'
 import { arg, median, spread, table } from './lib/stats.ts'
-import { startStrata, waitCaughtUp } from './lib/strata-server.ts'
+import { type StrataServer, startStrata, waitCaughtUp } from './lib/strata-server.ts'
 
 const events = arg('events', 200_000)
-const urls = arg('urls', 10_000)
-const seconds = arg('seconds', 10)
+const urlCounts = list('urls', [10_000])
+const rates = list('rates', [2000, 5000])
+const seconds = arg('seconds', 5)
 const rounds = arg('rounds', 3)
-const concurrencies = [1, 16]
+const connections = arg('connections', 16)
+const modes = words('modes', ['start', 'serve'])
+const withAutocannon = arg('autocannon', 1) === 1
+const profileDir = process.argv.find((a) => a.startsWith('--profile='))?.slice(10)
+const baselineDir = process.argv.find((a) => a.startsWith('--baseline='))?.slice(11)
 const partitions = 6
+const REDIS_PORT = 6379
 
-function run(command: string, args: string[], input?: Buffer): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] })
-    let out = ''
-    child.stdout.on('data', (d) => {
-      out += d
-    })
-    child.stderr.on('data', (d) => {
-      out += d
-    })
-    const timer = setTimeout(() => child.kill('SIGKILL'), (seconds + 120) * 1000)
-    child.on('close', (code) => {
-      clearTimeout(timer)
-      if (code === 0) resolve(out)
-      else reject(new Error(`${command} exited ${code}: ${out.slice(-2000)}`))
-    })
-    child.stdin.end(input)
-  })
+type Contender = (rate: number) => Promise<PacedResult>
+
+/** Strata's answer for every url, in parallel; the urls whose answer has at least one window. */
+async function answers(url: string, n: number): Promise<{ keys: number[]; bodies: string[] }> {
+  const bodies: string[] = new Array(n)
+  let next = 0
+  await Promise.all(
+    Array.from({ length: 16 }, async () => {
+      while (next < n) {
+        const i = next++
+        const res = await fetch(`${url}/views/pageviews_by_url/${encodeURIComponent(`/p/${i}`)}`)
+        if (!res.ok) throw new Error(`GET /p/${i}: ${res.status}`)
+        bodies[i] = await res.text()
+      }
+    }),
+  )
+  const keys = [...bodies.keys()].filter((i) => !bodies[i]!.includes('"windows":[]'))
+  return { keys, bodies }
 }
 
-interface Sample {
-  rps: number
-  p50: number
-  p99: number
+function httpRequests(keys: number[]): Buffer[] {
+  return keys.map((i) =>
+    Buffer.from(`GET /views/pageviews_by_url/%2Fp%2F${i} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`),
+  )
 }
 
-/** wrk's "--latency" distribution in ms. */
-function wrkMs(text: string, pct: string): number {
-  const m = text.match(new RegExp(`^\\s*${pct}%\\s+([\\d.]+)(us|ms|s)\\s*$`, 'm'))
-  if (!m) throw new Error(`no ${pct}% in wrk output: ${text}`)
-  return Number(m[1]) * ({ us: 0.001, ms: 1, s: 1000 } as Record<string, number>)[m[2]!]!
+function portOf(server: StrataServer): number {
+  return Number(new URL(server.url).port)
 }
-
-const resp = (...parts: string[]) =>
-  `*${parts.length}\r\n${parts.map((p) => `$${Buffer.byteLength(p)}\r\n${p}\r\n`).join('')}`
 
 const admin = createAdmin({ brokers })
-console.error(`preloading ${events} events over ${urls} urls…`)
-const { topic } = await preloadTopic(admin, events, partitions, urls)
-const server = await startStrata(topic, partitions, ['--batch-interval', '1h'])
-const prefix = `bench:${randomUUID()}:`
-const script = join(tmpdir(), `strata-bench-query-${randomUUID()}.lua`)
-try {
-  await waitCaughtUp(server.url)
-  // Redis gets Strata's own answer for every key, under redis-benchmark's key numbering.
-  let sets = ''
-  let bodyBytes = 0
-  for (let i = 0; i < urls; i++) {
-    const body = await (
-      await fetch(`${server.url}/views/pageviews_by_url/${encodeURIComponent(`/p/${i}`)}`)
-    ).text()
-    bodyBytes += body.length
-    sets += resp('SET', `${prefix}${String(i).padStart(12, '0')}`, body)
-  }
-  await run('redis-cli', ['-h', '127.0.0.1', '--pipe'], Buffer.from(sets))
-  await writeFile(
-    script,
-    `math.randomseed(os.time())
-request = function()
-  return wrk.format("GET", "/views/pageviews_by_url/%2Fp%2F" .. math.random(0, ${urls - 1}))
-end
-`,
-  )
-  console.error(`answers of ${Math.round(bodyBytes / urls)} B on average`)
+const allRows: ResultRow[] = []
+const tables: string[] = []
+for (const urls of urlCounts) {
+  console.error(`preloading ${events} events over ${urls} urls…`)
+  const { topic } = await preloadTopic(admin, events, partitions, urls)
+  const servers: StrataServer[] = []
+  const prefix = `bench:${randomUUID()}:`
+  let keys: number[] = []
+  try {
+    const start = await startStrata(topic, partitions, { extra: ['--batch-interval', '1h'] })
+    servers.push(start)
+    await waitCaughtUp(start.url)
+    const serve = modes.includes('serve')
+      ? await startStrata(topic, partitions, {
+          command: ['worker', 'serve'],
+          shareDir: start.dir,
+          nodeArgs: profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
+        })
+      : undefined
+    if (serve) servers.push(serve)
+    const baseline = baselineDir
+      ? await startStrata(topic, partitions, {
+          command: ['worker', 'serve'],
+          shareDir: start.dir,
+          bin: join(baselineDir, 'bin/strata.js'),
+        })
+      : undefined
+    if (baseline) servers.push(baseline)
+    const answered = await answers(start.url, urls)
+    keys = answered.keys
+    let sets = ''
+    let bytes = 0
+    for (const i of keys) {
+      bytes += answered.bodies[i]!.length
+      sets += resp('SET', `${prefix}${i}`, answered.bodies[i]!)
+    }
+    await runText(
+      'redis-cli',
+      ['-h', '127.0.0.1', '-p', String(REDIS_PORT), '--pipe'],
+      120_000,
+      Buffer.from(sets),
+    )
+    console.error(
+      `${keys.length} of ${urls} urls have counts; answers of ${Math.round(bytes / keys.length)} B on average`,
+    )
 
-  const contenders: Record<string, (c: number) => Promise<Sample>> = {
-    'Strata GET /views/:view/:key (wrk)': async (c) => {
-      const out = await run('wrk', ['-t1', `-c${c}`, `-d${seconds}s`, '--latency', '-s', script, server.url])
-      if (/Non-2xx/.test(out)) throw new Error(`errors in wrk run: ${out}`)
-      return {
-        rps: Number(out.match(/Requests\/sec:\s+([\d.]+)/)![1]),
-        p50: wrkMs(out, '50'),
-        p99: wrkMs(out, '99'),
+    const http = httpRequests(keys)
+    const redis = keys.map((i) => Buffer.from(resp('GET', `${prefix}${i}`)))
+    const pick = () => Math.floor(Math.random() * keys.length)
+    const contenders: Record<string, Contender> = {}
+    if (modes.includes('start'))
+      contenders['Strata `strata start` (every role)'] = (rate) =>
+        pacedLoad({
+          host: '127.0.0.1',
+          port: portOf(start),
+          protocol: 'http',
+          rate,
+          seconds,
+          connections,
+          request: () => http[pick()]!,
+        })
+    if (serve)
+      contenders['Strata `strata worker serve` (same store)'] = (rate) =>
+        pacedLoad({
+          host: '127.0.0.1',
+          port: portOf(serve),
+          protocol: 'http',
+          rate,
+          seconds,
+          connections,
+          request: () => http[pick()]!,
+        })
+    if (baseline)
+      contenders['Strata `worker serve`, baseline build'] = (rate) =>
+        pacedLoad({
+          host: '127.0.0.1',
+          port: portOf(baseline),
+          protocol: 'http',
+          rate,
+          seconds,
+          connections,
+          request: () => http[pick()]!,
+        })
+    contenders['Redis GET'] = (rate) =>
+      pacedLoad({
+        host: '127.0.0.1',
+        port: REDIS_PORT,
+        protocol: 'resp',
+        rate,
+        seconds,
+        connections,
+        request: () => redis[pick()]!,
+      })
+    if (serve && withAutocannon)
+      contenders['Strata `worker serve`, autocannon (cross-check)'] = async (rate) => {
+        const r = await autocannon({
+          url: serve.url,
+          connections,
+          overallRate: rate,
+          duration: seconds,
+          requests: [
+            {
+              setupRequest: (req) => ({ ...req, path: `/views/pageviews_by_url/%2Fp%2F${keys[pick()]}` }),
+            },
+          ],
+        })
+        if (r.non2xx > 0 || r.errors > 0)
+          throw new Error(`autocannon: ${r.non2xx} non-2xx, ${r.errors} errors`)
+        const l = r.latency
+        return {
+          rate: r.requests.total / seconds,
+          sent: r.requests.sent,
+          answered: r.requests.total,
+          errors: r.errors,
+          p50: l.p50,
+          p90: l.p90,
+          p99: l.p99,
+          p999: l.p99_9,
+          max: l.max,
+          sentP50: l.p50,
+          sentP99: l.p99,
+        }
       }
-    },
-    'Redis GET (redis-benchmark)': async (c) => {
-      // -n sized so the run lasts about as long as wrk's (Redis answers ~10x more per second).
-      const out = await run('redis-benchmark', [
-        '-h',
-        '127.0.0.1',
-        '-c',
-        String(c),
-        '-n',
-        String(c === 1 ? 150_000 : 600_000),
-        '-r',
-        String(urls),
-        '--csv',
-        'GET',
-        `${prefix}__rand_int__`,
-      ])
-      const row = out
-        .trim()
-        .split('\n')
-        .at(-1)!
-        .split(',')
-        .map((x) => x.replaceAll('"', ''))
-      return { rps: Number(row[1]), p50: Number(row[4]), p99: Number(row[6]) }
-    },
-  }
-  const samples: Record<string, Sample[]> = {}
-  for (let round = 1; round <= rounds; round++) {
-    for (const c of concurrencies) {
-      const names = Object.keys(contenders)
-      if (round % 2 === 0) names.reverse()
-      for (const name of names) {
-        const s = await contenders[name]!(c)
-        const key = `${name}|${c}`
-        samples[key] = [...(samples[key] ?? []), s]
-        console.error(
-          `round ${round} c=${c} ${name}: ${Math.round(s.rps)} req/s, p50 ${s.p50} ms, p99 ${s.p99} ms`,
-        )
+
+    // Warm-up, not measured: JIT, connections, LMDB pages of every key.
+    for (const run of Object.values(contenders)) await run(Math.min(...rates))
+    const samples: Record<string, PacedResult[]> = {}
+    for (let round = 1; round <= rounds; round++) {
+      for (const rate of rates) {
+        const names = Object.keys(contenders)
+        if (round % 2 === 0) names.reverse()
+        for (const name of names) {
+          const s = await contenders[name]!(rate)
+          if (s.errors > 0) throw new Error(`${name}: ${s.errors} errors of ${s.sent}`)
+          samples[`${name}|${rate}`] ??= []
+          samples[`${name}|${rate}`]!.push(s)
+          console.error(
+            `urls ${urls} round ${round} ${rate}/s ${name}: ${Math.round(s.rate)} req/s, p50 ${ms(s.p50)}, p99 ${ms(s.p99)}, p99.9 ${ms(s.p999)}, max ${ms(s.max)} ms; from send p50 ${ms(s.sentP50)}, p99 ${ms(s.sentP99)}`,
+          )
+        }
       }
     }
-  }
-  const rows = []
-  for (const c of concurrencies) {
-    const redis = samples[`Redis GET (redis-benchmark)|${c}`]!
-    for (const name of Object.keys(contenders)) {
-      const s = samples[`${name}|${c}`]!
-      const p99 = s.map((x) => x.p99)
-      rows.push([
-        name,
-        c,
-        Math.round(median(s.map((x) => x.rps))),
-        median(s.map((x) => x.p50)).toFixed(3),
-        `${median(p99).toFixed(3)} (±${spread(p99).toFixed(0)}%)`,
-        `${(median(p99) / median(redis.map((x) => x.p99))).toFixed(2)}×`,
-      ])
+    const rows = []
+    for (const rate of rates) {
+      const redisP99 = median(samples[`Redis GET|${rate}`]!.map((x) => x.p99))
+      const redisSentP99 = median(samples[`Redis GET|${rate}`]!.map((x) => x.sentP99))
+      for (const name of Object.keys(contenders)) {
+        const s = samples[`${name}|${rate}`]!
+        const p99 = s.map((x) => x.p99)
+        const ratio = median(p99) / redisP99
+        rows.push([
+          name,
+          rate,
+          Math.round(median(s.map((x) => x.rate))),
+          ms(median(s.map((x) => x.p50))),
+          `${ms(median(p99))} (±${spread(p99).toFixed(0)}%)`,
+          ms(median(s.map((x) => x.p999))),
+          `${ratio.toFixed(2)}×`,
+          `${ms(median(s.map((x) => x.sentP99)))} (${(median(s.map((x) => x.sentP99)) / redisSentP99).toFixed(2)}×)`,
+        ])
+        if (name === 'Redis GET' || name.includes('autocannon') || name.includes('baseline')) continue
+        allRows.push({
+          measure: `query p99 at ${rate.toLocaleString('en')} req/s, ${urls.toLocaleString('en')} keys, ${name.replace('Strata ', '')}`,
+          strata: `${ms(median(p99))} ms`,
+          value: median(p99),
+          peer: 'Redis GET p99, same rate',
+          peerFigure: `${ms(redisP99)} ms`,
+          peerValue: redisP99,
+          ratio: `${ratio.toFixed(1)}×`,
+          target: '≤ 2×',
+          met: ratio <= 2,
+          note: `p50 ${ms(median(s.map((x) => x.p50)))} ms; p99 spread ±${spread(p99).toFixed(0)}%; from send: p99 ${ms(median(s.map((x) => x.sentP99)))} vs ${ms(redisSentP99)} ms`,
+        })
+      }
     }
+    const text = `${urls} urls (${keys.length} asked), ${seconds} s per run, ${rounds} rounds, ${connections} connections; medians, p99 spread (max−min)/median\n\n${table(['contender', 'rate', 'req/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'p99 vs Redis', 'p99 from send (vs Redis)'], rows)}`
+    tables.push(text)
+    console.log(`\n${text}`)
+  } finally {
+    let dels = ''
+    for (const i of keys) dels += resp('DEL', `${prefix}${i}`)
+    if (dels)
+      await runText('redis-cli', ['-h', '127.0.0.1', '--pipe'], 120_000, Buffer.from(dels)).catch(() => {})
+    for (const server of servers.reverse()) await server.stop()
+    await admin.deleteTopic(topic)
   }
-  console.log(
-    `\n${urls} keys, ${seconds} s per run, ${rounds} rounds; medians, p99 spread (max−min)/median\n`,
-  )
-  console.log(table(['contender', 'connections', 'req/s', 'p50 ms', 'p99 ms', 'p99 vs Redis'], rows))
-} finally {
-  let dels = ''
-  for (let i = 0; i < urls; i++) dels += resp('DEL', `${prefix}${String(i).padStart(12, '0')}`)
-  await run('redis-cli', ['-h', '127.0.0.1', '--pipe'], Buffer.from(dels)).catch(() => {})
-  await server.stop()
-  await admin.deleteTopic(topic)
-  await admin.close()
 }
+await admin.close()
+printResult({
+  part: 'query',
+  rows: allRows,
+  params: { events, urls: urlCounts, rates, seconds, rounds, connections, modes },
+})
 process.exit(0)

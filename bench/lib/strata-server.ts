@@ -9,6 +9,8 @@ import { brokers, sleep, writeViewConfig } from './kafka-bench.ts'
 
 export interface StrataServer {
   url: string
+  /** The data folder (the store), for a second process on the same store. */
+  dir: string
   child: ChildProcess
   stop(): Promise<void>
 }
@@ -21,20 +23,33 @@ export async function freePort(): Promise<number> {
   return port
 }
 
-/** `strata start` (every role) by default; `command: ['worker', 'serve']` for the HTTP API alone. */
+export interface StartOptions {
+  /** More CLI flags. */
+  extra?: string[]
+  /** `['start']` (every role, the default) or e.g. `['worker', 'serve']` for the HTTP API alone. */
+  command?: string[]
+  /** The data folder of another process, to serve its store (left in place: its owner removes it). */
+  shareDir?: string
+  /** Flags for node itself, e.g. `--cpu-prof`. */
+  nodeArgs?: string[]
+  /** Another checkout's bin/strata.js, to compare builds in one run. */
+  bin?: string
+}
+
 export async function startStrata(
   topic: string,
   partitions: number,
-  extra: string[] = [],
-  command: string[] = ['start'],
+  options: StartOptions = {},
 ): Promise<StrataServer> {
-  const dir = await mkdtemp(join(tmpdir(), 'strata-bench-server-'))
+  const { extra = [], command = ['start'], shareDir, nodeArgs = [] } = options
+  const dir = shareDir ?? (await mkdtemp(join(tmpdir(), 'strata-bench-server-')))
   const config = await writeViewConfig(dir, topic, partitions)
   const port = await freePort()
-  const bin = join(import.meta.dirname, '../../bin/strata.js')
+  const bin = options.bin ?? join(import.meta.dirname, '../../bin/strata.js')
   const child = spawn(
     process.execPath,
     [
+      ...nodeArgs,
       bin,
       ...command,
       '--config',
@@ -61,18 +76,18 @@ export async function startStrata(
       if ((await Promise.race([exited, sleep(15_000).then(() => 'timeout')])) === 'timeout')
         child.kill('SIGKILL')
     }
-    await rm(dir, { recursive: true, force: true })
+    if (shareDir === undefined) await rm(dir, { recursive: true, force: true })
   }
   const deadline = Date.now() + 60_000
   while (Date.now() < deadline) {
     if (child.exitCode !== null) break
     try {
-      if ((await fetch(`${url}/health`)).ok) return { url, child, stop }
+      if ((await fetch(`${url}/health`)).ok) return { url, dir, child, stop }
     } catch {}
     await sleep(100)
   }
   await stop()
-  throw new Error(`strata start did not come up: ${err}`)
+  throw new Error(`strata ${command.join(' ')} did not come up: ${err}`)
 }
 
 /** Waits until the speed layer's lag on every view is 0 (GET /views). */

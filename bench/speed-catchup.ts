@@ -11,144 +11,295 @@
 // its store, with the states, reach the end of every partition; Kafka Streams when its
 // aggregator has folded every page view into its window store.
 //
-//   npm run bench:speed-catchup -- [--events=1000000] [--rounds=3] [--partitions=6]
+//   npm run bench:speed-catchup -- [--events=1000000] [--rounds=3] [--partitions=6] [--workers=1]
+//                                   [--only=raw,strata,python,streams]
+//
+// --workers=N runs Strata as N speed-worker processes in one consumer group on one LMDB store
+// (bench/lib/speed-worker-child.ts), timed from the first partition claimed in the store; without
+// it, one worker runs in this process. Growth: give several values to one of --events,
+// --partitions, --workers (e.g. --partitions=1,6,12 --only=raw,strata): each size is a fresh
+// topic, and a growth table follows the per-size tables. The last stdout line is
+// `BENCH_RESULT {json}` (the shape of bench/lib/result.ts) for `npm run bench`.
+import { type ChildProcess, spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import type { StrataConfig } from '../src/core/config.ts'
 import { loadConfig } from '../src/core/config-loader.ts'
 import { createAdmin, createConsumer } from '../src/log/kafka/index.ts'
 import { createSpeedWorker } from '../src/speed/index.ts'
 import { openLmdbStore } from '../src/store/lmdb-store.ts'
 import { brokers, preloadTopic, runJson, sleep, writeViewConfig } from './lib/kafka-bench.ts'
-import { arg, fmtRate, median, spread, table } from './lib/stats.ts'
+import { fmtRate, median, spread, table } from './lib/stats.ts'
 
-const events = arg('events', 1_000_000)
-const rounds = arg('rounds', 3)
-const partitions = arg('partitions', 6)
+const list = (name: string, fallback: number[]): number[] => {
+  const hit = process.argv.find((a) => a.startsWith(`--${name}=`))
+  return hit
+    ? hit
+        .slice(name.length + 3)
+        .split(',')
+        .map(Number)
+    : fallback
+}
+const eventSizes = list('events', [1_000_000])
+const rounds = list('rounds', [3])[0]!
+const partitionSizes = list('partitions', [6])
+const workerSizes = list('workers', [0]) // 0: one worker in this process
+const only = process.argv
+  .find((a) => a.startsWith('--only='))
+  ?.slice(7)
+  .split(',')
 const peers = join(import.meta.dirname, 'peers')
 const streamsJar = join(peers, 'kafka-streams/target/strata-streams-peer.jar')
 const LIMIT_MS = 600_000
+const RAW = 'Kafka consumer alone (Strata’s, no work)'
+const STRATA = 'Strata speed layer (exactly once)'
+const PYTHON = 'kafka-python, dict (baseline)'
+const STREAMS = (g: string) => `Kafka Streams ${g} (Java, 1 thread)`
+
+interface Case {
+  events: number
+  partitions: number
+  workers: number
+}
+const cases: Case[] = []
+for (const events of eventSizes)
+  for (const partitions of partitionSizes)
+    for (const workers of workerSizes) cases.push({ events, partitions, workers })
+
+type Contender = () => Promise<number> // ms from the first record to done
+
+function contendersFor(
+  c: Case,
+  topic: string,
+  pageViews: number,
+  end: number[],
+  config: StrataConfig,
+  configPath: string,
+  dir: string,
+): Record<string, Contender> {
+  const { events, partitions, workers } = c
+  const all: Record<string, Contender> = {
+    [RAW]: async () => {
+      let count = 0
+      let first = 0
+      let done = 0
+      const consumer = createConsumer({
+        brokers,
+        groupId: `bench-${randomUUID()}`,
+        topics: [topic],
+        maxWaitMs: 200,
+        onAssign: () => {
+          if (first === 0) first = performance.now()
+          return undefined
+        },
+        onBatch: (batch) => {
+          count += batch.records.length
+          if (count >= events && done === 0) done = performance.now()
+        },
+      })
+      await consumer.start()
+      const deadline = Date.now() + LIMIT_MS
+      while (done === 0 && Date.now() < deadline) await sleep(5)
+      await consumer.close()
+      if (done === 0) throw new Error(`consumer saw ${count} of ${events}`)
+      return done - first
+    },
+    [STRATA]: async () => {
+      const storeDir = join(dir, `store-${randomUUID()}`)
+      const store = await openLmdbStore(storeDir)
+      const groupId = `bench-${randomUUID()}`
+      const children: ChildProcess[] = []
+      const worker = workers === 0 ? createSpeedWorker({ store, config, brokers, groupId }) : undefined
+      if (worker) await worker.start()
+      for (let i = 0; i < workers; i++) {
+        const child = spawn(
+          process.execPath,
+          [join(import.meta.dirname, 'lib/speed-worker-child.ts'), brokers, groupId, configPath, storeDir],
+          { stdio: ['ignore', 'pipe', 'inherit'] },
+        )
+        children.push(child)
+      }
+      let first = 0
+      let done = 0
+      const deadline = Date.now() + LIMIT_MS
+      try {
+        while (Date.now() < deadline) {
+          // In-process: the worker's stats; processes: the partitions' state in the shared store.
+          const stats = worker
+            ? worker.stats().partitions.map((p) => ({ partition: p.partition, offset: p.consumed }))
+            : await store.speedPartitions()
+          if (first === 0 && stats.length > 0) first = performance.now()
+          const caughtUp = stats.length === partitions && stats.every((p) => p.offset >= end[p.partition]!)
+          if (caughtUp) {
+            done = performance.now()
+            break
+          }
+          await sleep(5)
+        }
+      } finally {
+        if (worker) await worker.close()
+        await Promise.all(
+          children.map(
+            (child) =>
+              new Promise((resolve) => {
+                child.once('exit', resolve)
+                child.kill('SIGTERM')
+              }),
+          ),
+        )
+        await store.close()
+        await rm(storeDir, { recursive: true, force: true })
+      }
+      if (done === 0) throw new Error('speed layer did not catch up')
+      return done - first
+    },
+    [PYTHON]: async () => {
+      const r = await runJson<{ ok: boolean; ms: number; seen: number }>(
+        '/usr/bin/python3',
+        [
+          join(peers, 'kafka-python/count_pageviews.py'),
+          brokers,
+          topic,
+          `bench-${randomUUID()}`,
+          String(events),
+        ],
+        LIMIT_MS,
+      )
+      if (!r.ok) throw new Error(`kafka-python saw ${r.seen} of ${events}`)
+      return r.ms
+    },
+  }
+  for (const guarantee of ['at_least_once', 'exactly_once_v2']) {
+    all[STREAMS(guarantee)] = async () => {
+      const stateDir = join(dir, `streams-${randomUUID()}`)
+      const r = await runJson<{ ok: boolean; ms: number; folded: number }>(
+        'java',
+        ['-jar', streamsJar, brokers, topic, `bench-${randomUUID()}`, guarantee, String(pageViews), stateDir],
+        LIMIT_MS,
+      )
+      if (!r.ok) throw new Error(`Kafka Streams folded ${r.folded} of ${pageViews}`)
+      return r.ms
+    }
+  }
+  const kind = (name: string) =>
+    name === RAW ? 'raw' : name === STRATA ? 'strata' : name === PYTHON ? 'python' : 'streams'
+  const chosen: Record<string, Contender> = {}
+  for (const [name, run] of Object.entries(all)) {
+    if (only && !only.includes(kind(name))) continue
+    if (kind(name) === 'streams' && !existsSync(streamsJar)) continue
+    chosen[name] = run
+  }
+  return chosen
+}
+
+if (!existsSync(streamsJar)) {
+  console.error(`(no ${streamsJar}: run mvn -q package in bench/peers/kafka-streams; skipping Kafka Streams)`)
+}
 
 const admin = createAdmin({ brokers })
 const dir = await mkdtemp(join(tmpdir(), 'strata-bench-catchup-'))
-console.error(`preloading ${events} events into ${partitions} partitions…`)
-const { topic, pageViews, end } = await preloadTopic(admin, events, partitions)
-const configPath = await writeViewConfig(dir, topic, partitions)
-const config = await loadConfig(configPath)
-
-type Contender = () => Promise<number> // ms from the first record to done
-const contenders: Record<string, Contender> = {
-  'Kafka consumer alone (Strata’s, no work)': async () => {
-    let count = 0
-    let first = 0
-    let done = 0
-    const consumer = createConsumer({
-      brokers,
-      groupId: `bench-${randomUUID()}`,
-      topics: [topic],
-      maxWaitMs: 200,
-      onAssign: () => {
-        if (first === 0) first = performance.now()
-        return undefined
-      },
-      onBatch: (batch) => {
-        count += batch.records.length
-        if (count >= events && done === 0) done = performance.now()
-      },
-    })
-    await consumer.start()
-    const deadline = Date.now() + LIMIT_MS
-    while (done === 0 && Date.now() < deadline) await sleep(5)
-    await consumer.close()
-    if (done === 0) throw new Error(`consumer saw ${count} of ${events}`)
-    return done - first
-  },
-  'Strata speed layer (exactly once)': async () => {
-    const storeDir = join(dir, `store-${randomUUID()}`)
-    const store = await openLmdbStore(storeDir)
-    const worker = createSpeedWorker({ store, config, brokers, groupId: `bench-${randomUUID()}` })
-    await worker.start()
-    let first = 0
-    let done = 0
-    const deadline = Date.now() + LIMIT_MS
-    while (Date.now() < deadline) {
-      const stats = worker.stats().partitions
-      if (first === 0 && stats.length > 0) first = performance.now()
-      const caughtUp = stats.length === partitions && stats.every((p) => p.consumed >= end[p.partition]!)
-      if (caughtUp) {
-        done = performance.now()
-        break
-      }
-      await sleep(5)
-    }
-    const folded = worker.stats().partitions.reduce((s, p) => s + p.folded, 0)
-    await worker.close()
-    await store.close()
-    await rm(storeDir, { recursive: true, force: true })
-    if (done === 0) throw new Error(`speed layer did not catch up (folded ${folded})`)
-    return done - first
-  },
-  'kafka-python, dict (baseline)': async () => {
-    const r = await runJson<{ ok: boolean; ms: number; seen: number }>(
-      '/usr/bin/python3',
-      [
-        join(peers, 'kafka-python/count_pageviews.py'),
-        brokers,
-        topic,
-        `bench-${randomUUID()}`,
-        String(events),
-      ],
-      LIMIT_MS,
-    )
-    if (!r.ok) throw new Error(`kafka-python saw ${r.seen} of ${events}`)
-    return r.ms
-  },
-}
-for (const guarantee of ['at_least_once', 'exactly_once_v2']) {
-  contenders[`Kafka Streams ${guarantee} (Java, 1 thread)`] = async () => {
-    const stateDir = join(dir, `streams-${randomUUID()}`)
-    const r = await runJson<{ ok: boolean; ms: number; folded: number }>(
-      'java',
-      ['-jar', streamsJar, brokers, topic, `bench-${randomUUID()}`, guarantee, String(pageViews), stateDir],
-      LIMIT_MS,
-    )
-    if (!r.ok) throw new Error(`Kafka Streams folded ${r.folded} of ${pageViews}`)
-    return r.ms
-  }
-}
-if (!existsSync(streamsJar)) {
-  console.error(`(no ${streamsJar}: run mvn -q package in bench/peers/kafka-streams; skipping Kafka Streams)`)
-  for (const name of Object.keys(contenders)) if (name.startsWith('Kafka Streams')) delete contenders[name]
-}
-
-const rates: Record<string, number[]> = {}
+const results: Array<{ c: Case; pageViews: number; rates: Record<string, number[]> }> = []
 try {
-  for (let round = 1; round <= rounds; round++) {
-    const names = Object.keys(contenders)
-    if (round % 2 === 0) names.reverse()
-    for (const name of names) {
-      const ms = await contenders[name]!()
-      rates[name] = [...(rates[name] ?? []), events / (ms / 1000)]
-      console.error(`round ${round}: ${name}: ${fmtRate(events / (ms / 1000))} (${Math.round(ms)} ms)`)
+  for (const c of cases) {
+    console.error(`preloading ${c.events} events into ${c.partitions} partitions…`)
+    const { topic, pageViews, end } = await preloadTopic(admin, c.events, c.partitions)
+    try {
+      const configPath = await writeViewConfig(dir, topic, c.partitions)
+      const config = await loadConfig(configPath)
+      const contenders = contendersFor(c, topic, pageViews, end, config, configPath, dir)
+      const rates: Record<string, number[]> = {}
+      for (let round = 1; round <= rounds; round++) {
+        const names = Object.keys(contenders)
+        if (round % 2 === 0) names.reverse()
+        for (const name of names) {
+          const ms = await contenders[name]!()
+          const rate = c.events / (ms / 1000)
+          rates[name] = [...(rates[name] ?? []), rate]
+          console.error(`round ${round}: ${name}: ${fmtRate(rate)} (${Math.round(ms)} ms)`)
+        }
+      }
+      results.push({ c, pageViews, rates })
+    } finally {
+      await admin.deleteTopic(topic)
     }
   }
 } finally {
-  await admin.deleteTopic(topic)
   await admin.close()
   await rm(dir, { recursive: true, force: true })
 }
 
-const strata = median(rates['Strata speed layer (exactly once)']!)
-const rows = Object.entries(rates).map(([name, r]) => [
-  name,
-  fmtRate(median(r)),
-  `±${spread(r).toFixed(0)}%`,
-  `${(strata / median(r)).toFixed(2)}×`,
-])
+const workersLabel = (w: number) => (w === 0 ? '1 (in process)' : `${w} (processes)`)
+for (const { c, pageViews, rates } of results) {
+  const strata = rates[STRATA] ? median(rates[STRATA]) : Number.NaN
+  const rows = Object.entries(rates).map(([name, r]) => [
+    name,
+    fmtRate(median(r)),
+    `±${spread(r).toFixed(0)}%`,
+    `${(strata / median(r)).toFixed(2)}×`,
+  ])
+  console.log(
+    `\n${c.events} events (${pageViews} page views), ${c.partitions} partitions, Strata workers ${workersLabel(c.workers)}, ${rounds} rounds; median and spread (max−min)/median\n`,
+  )
+  console.log(table(['contender', 'events/s', 'spread', 'Strata ÷ contender'], rows))
+}
+if (results.length > 1) {
+  console.log('\nGrowth (Strata and the raw consumer, medians):\n')
+  console.log(
+    table(
+      ['events', 'partitions', 'Strata workers', 'Strata', 'raw consumer', 'Strata ÷ raw'],
+      results.map(({ c, rates }) => {
+        const s = rates[STRATA] ? median(rates[STRATA]) : Number.NaN
+        const r = rates[RAW] ? median(rates[RAW]) : Number.NaN
+        return [
+          c.events.toLocaleString('en'),
+          c.partitions,
+          workersLabel(c.workers),
+          fmtRate(s),
+          Number.isNaN(r) ? '' : fmtRate(r),
+          Number.isNaN(r) ? '' : `${(s / r).toFixed(2)}×`,
+        ]
+      }),
+    ),
+  )
+}
+
+// One row per contender and size: Strata against the raw consumer (target ≥ 0.8×) and against
+// Kafka Streams (target ≥ 1.0×); growth rows carry no target.
+const rows: Array<Record<string, unknown>> = []
+for (const { c, rates } of results) {
+  const size = `${c.events.toLocaleString('en')} events, ${c.partitions} partitions, ${workersLabel(c.workers)} worker(s)`
+  const s = rates[STRATA] ? median(rates[STRATA]) : undefined
+  if (s === undefined) continue
+  const peerRow = (name: string, target: number | undefined) => {
+    const r = rates[name]
+    if (r === undefined) return
+    const p = median(r)
+    rows.push({
+      measure: `speed catch-up, ${size}`,
+      strata: fmtRate(s),
+      value: Math.round(s),
+      peer: name,
+      peerFigure: fmtRate(p),
+      peerValue: Math.round(p),
+      ratio: `${(s / p).toFixed(2)}×`,
+      ...(target === undefined ? {} : { target: `≥ ${target.toFixed(1)}×`, met: s / p >= target }),
+      note: `spread Strata ±${spread(rates[STRATA]!).toFixed(0)}%, peer ±${spread(r).toFixed(0)}%; ${rounds} rounds`,
+    })
+  }
+  const growth = results.length > 1
+  peerRow(RAW, growth ? undefined : 0.8)
+  for (const g of ['at_least_once', 'exactly_once_v2']) peerRow(STREAMS(g), growth ? undefined : 1.0)
+  if (!rates[RAW] && !rates[STREAMS('at_least_once')])
+    rows.push({ measure: `speed catch-up, ${size}`, strata: fmtRate(s), value: Math.round(s) })
+}
 console.log(
-  `\n${events} events (${pageViews} page views), ${partitions} partitions, ${rounds} rounds; median and spread (max−min)/median\n`,
+  `BENCH_RESULT ${JSON.stringify({
+    part: 'speed-catchup',
+    params: { events: eventSizes, partitions: partitionSizes, workers: workerSizes, rounds },
+    rows,
+  })}`,
 )
-console.log(table(['contender', 'events/s', 'spread', 'Strata ÷ contender'], rows))
 process.exit(0)

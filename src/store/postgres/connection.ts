@@ -94,6 +94,10 @@ export function createPool(target: Target, max: number): pg.Pool {
   })
   // An idle client losing its connection must not crash the process: the next query reports it.
   pool.on('error', () => undefined)
+  // Nor a checked-out one (pg-pool listens only while a client is idle): when the server goes
+  // away mid-transaction, the query in flight already fails with the error, and the 'error'
+  // event the client emits as well would otherwise be unhandled and kill the process.
+  pool.on('connect', (client) => client.on('error', () => undefined))
   return pool
 }
 

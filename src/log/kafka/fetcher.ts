@@ -38,6 +38,20 @@ export interface Fetcher {
   close(): Promise<void>
 }
 
+/**
+ * A failed Fetch as a StrataError. When the leader we fetched from dies, platformatic reports the
+ * failed connection and then, with fresh metadata that no longer lists that broker, a UserError
+ * "Cannot find broker with node id N", which alone would read as not retriable: the archiver and
+ * the speed layer then left their group for good on a broker kill. Any network failure in the
+ * chain (the code is KAFKA_UNAVAILABLE; refused credentials or certificates get codes of their
+ * own) means an election will name a new leader: retriable, the fetch loop backs off and asks again.
+ */
+export function fetchFailure(error: unknown): StrataError {
+  const failure = toStrataError(error, 'Cannot fetch')
+  if (failure.code !== ErrorCodes.KAFKA_UNAVAILABLE || failure.retriable) return failure
+  return new StrataError(failure.code, failure.message, { cause: error, retriable: true })
+}
+
 export function createFetcher(options: KafkaClientOptions): Fetcher {
   const client = new Consumer({
     ...baseClientOptions(options, 'fetcher'),
@@ -83,7 +97,7 @@ export function createFetcher(options: KafkaClientOptions): Fetcher {
           cause: error,
         })
       }
-      throw toStrataError(error, 'Cannot fetch')
+      throw fetchFailure(error)
     }
     const wanted = new Map(positions.map((p) => [`${p.topic}:${p.partition}`, p.offset]))
     const names = new Map([...topicIds].map(([name, id]) => [id, name]))

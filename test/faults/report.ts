@@ -18,6 +18,24 @@ function pct(answered: number, failed: number): string {
   return total === 0 ? 'n/a' : `${((100 * answered) / total).toFixed(1)} % (${answered} of ${total})`
 }
 
+/** "speed-0: 3 (code 1 ×3), serve: 1 (signal SIGABRT ×1)": one line however long the run. */
+function exitsByRole(summary: Summary): string {
+  const roles = new Map<string, Map<string, number>>()
+  for (const e of summary.unexpectedExits) {
+    const how = e.signal ? `signal ${e.signal}` : `code ${e.code}`
+    const hows = roles.get(e.name) ?? new Map<string, number>()
+    hows.set(how, (hows.get(how) ?? 0) + 1)
+    roles.set(e.name, hows)
+  }
+  return [...roles]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([name, hows]) => {
+      const total = [...hows.values()].reduce((a, b) => a + b, 0)
+      return `${name}: ${total} (${[...hows].map(([how, n]) => `${how} ×${n}`).join(', ')})`
+    })
+    .join('; ')
+}
+
 export function formatSummary(summary: Summary): string {
   const injected = FAULT_KINDS.map((k) => `${k} ${summary.faultsInjected[k]}`).join(', ')
   const total = FAULT_KINDS.reduce((n, k) => n + summary.faultsInjected[k], 0)
@@ -36,7 +54,7 @@ export function formatSummary(summary: Summary): string {
       (k) =>
         `  while ${k} was down: ${pct(summary.availabilityDuring[k].answered, summary.availabilityDuring[k].failed)}`,
     ),
-    `unexpected process exits: ${summary.unexpectedExits.length}${summary.unexpectedExits.length ? ` (${summary.unexpectedExits.map((e) => `${e.name} code ${e.code} signal ${e.signal}`).join('; ')})` : ''}`,
+    `unexpected process exits: ${summary.unexpectedExits.length}${summary.unexpectedExits.length ? ` (${exitsByRole(summary)})` : ''}`,
     `stalls: ${summary.stalls.length}${summary.stalls.length ? `\n  ${summary.stalls.join('\n  ')}` : ''}`,
     `failing schedules: ${summary.failingSchedules.length ? summary.failingSchedules.join(', ') : 'none'}`,
   ]

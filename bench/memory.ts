@@ -9,6 +9,7 @@
 //
 //   npm run bench:memory -- [--keys=2000000]
 import { randomUUID } from 'node:crypto'
+import { readFileSync } from 'node:fs'
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -37,10 +38,14 @@ try {
   const worker = createSpeedWorker({ store, config, brokers, groupId: `bench-${randomUUID()}` })
   const started = performance.now()
   await worker.start()
+  // Peaks of each part of process memory while folding (where the RSS goes, issue 6 item 5).
+  const peaks = { rss: 0, heapUsed: 0, heapTotal: 0, external: 0, arrayBuffers: 0 }
   let peak = 0
   const deadline = Date.now() + 900_000
   while (Date.now() < deadline) {
-    peak = Math.max(peak, process.memoryUsage().rss)
+    const m = process.memoryUsage()
+    for (const k of Object.keys(peaks) as Array<keyof typeof peaks>) peaks[k] = Math.max(peaks[k], m[k])
+    peak = peaks.rss
     const stats = worker.stats().partitions
     if (stats.length === partitions && stats.every((p) => p.consumed >= end[p.partition]!)) break
     await sleep(50)
@@ -55,6 +60,12 @@ try {
   await worker.close()
   await store.close()
   const perKey = (after.rss - before.rss) / keys
+  // Anonymous (heap, malloc) against file-backed (LMDB's memory map) resident pages.
+  const status = readFileSync('/proc/self/status', 'utf8')
+  const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0) * 1024
+  console.error(
+    `RssAnon ${(kb('RssAnon') / MB).toFixed(0)} MB, RssFile ${(kb('RssFile') / MB).toFixed(0)} MB, RssShmem ${(kb('RssShmem') / MB).toFixed(0)} MB`,
+  )
   console.log(`\n${keys} distinct keys folded in ${seconds.toFixed(1)} s; budget ${BUDGET} B/key of RSS\n`)
   console.log(
     table(
@@ -69,8 +80,20 @@ try {
         [
           'V8 heap used',
           `${(before.heapUsed / MB).toFixed(0)} MB`,
-          `${(after.heapUsed / MB).toFixed(0)} MB`,
+          `${(after.heapUsed / MB).toFixed(0)} MB (peak ${(peaks.heapUsed / MB).toFixed(0)} MB)`,
           `${((after.heapUsed - before.heapUsed) / keys).toFixed(0)} B`,
+        ],
+        [
+          'external (Buffers, native)',
+          `${(before.external / MB).toFixed(0)} MB`,
+          `${(after.external / MB).toFixed(0)} MB (peak ${(peaks.external / MB).toFixed(0)} MB)`,
+          `${((after.external - before.external) / keys).toFixed(0)} B`,
+        ],
+        [
+          'V8 heap total (peak)',
+          `${(before.heapTotal / MB).toFixed(0)} MB`,
+          `${(after.heapTotal / MB).toFixed(0)} MB (peak ${(peaks.heapTotal / MB).toFixed(0)} MB)`,
+          '',
         ],
         [
           'LMDB store on disk',
@@ -81,6 +104,25 @@ try {
       ],
     ),
   )
+  const result = {
+    part: 'memory',
+    params: { keys, partitions, budgetBytesPerKey: BUDGET, seconds: Math.round(seconds) },
+    rows: [
+      {
+        measure: `speed layer RSS growth per key, ${keys.toLocaleString('en')} distinct keys`,
+        strata: `${perKey.toFixed(0)} B/key`,
+        value: Math.round(perKey),
+        peer: 'budget',
+        peerFigure: `${BUDGET} B/key`,
+        peerValue: BUDGET,
+        ratio: `${(perKey / BUDGET).toFixed(2)}×`,
+        target: `≤ ${BUDGET} B/key`,
+        met: perKey <= BUDGET,
+        note: `RSS ${(before.rss / MB).toFixed(0)} → ${(after.rss / MB).toFixed(0)} MB (peak ${(peak / MB).toFixed(0)}), heap ${(after.heapUsed / MB).toFixed(0)} MB, store ${(storeBytes / MB).toFixed(0)} MB on disk`,
+      },
+    ],
+  }
+  console.log(`BENCH_RESULT ${JSON.stringify(result)}`)
 } finally {
   await admin.deleteTopic(topic)
   await admin.close()

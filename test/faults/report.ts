@@ -1,9 +1,13 @@
-// The summary of a run, as text for the terminal and as RELIABILITY.md, which the runner
-// rewrites at the end of every full run so the figures there always come from one real run.
-import { writeFile } from 'node:fs/promises'
+// The summary of a run, as text for the terminal and as the fault-injection section of
+// RELIABILITY.md, which the runner rewrites at the end of every full run so the figures there
+// always come from one real run.
+import { readFile, writeFile } from 'node:fs/promises'
 import { VIEWS } from './checker.ts'
 import { FAULT_KINDS } from './schedule.ts'
 import type { Summary } from './suite.ts'
+
+const BEGIN = '<!-- fault-injection suite: written by test/faults/run.ts -->'
+const END = '<!-- end of fault-injection suite -->'
 
 export function passed(summary: Summary): boolean {
   return (
@@ -69,7 +73,8 @@ export async function writeReliability(
   commit: string | undefined,
 ): Promise<void> {
   const of = commit ? `, code of commit ${commit.slice(0, 12)}` : ''
-  const text = `# Reliability
+  const section = `${BEGIN}
+## Fault injection
 
 Figures from the fault-injection suite (issue 7; design in
 [docs/reliability.md](docs/reliability.md)), written by the runner at the end of the run below.
@@ -80,7 +85,7 @@ kill -9 of a speed worker, the archiver, the batch worker, a one-off batch run m
 serving process; kill -9 and restart of the broker leading a partition; an immediate stop and
 restart of PostgreSQL. After each schedule every view is checked twice against the reference
 computed from the acknowledged events: once the answers cover the log end, and once the batch
-horizon does.
+horizon does. What the suite found on the way, and the fixes: [docs/reliability.md](docs/reliability.md#what-it-found).
 
 Command (run ${new Date().toISOString().slice(0, 10)}${of}):
 
@@ -103,6 +108,15 @@ included), and per fault kind while that fault was in effect (killed and not yet
 schedules overlap faults, so one failed probe can count under two kinds). Unexpected process
 exits are exits the nemesis did not cause (a role that gave up, or could not start while
 PostgreSQL was down); the supervisor restarted them.
+${END}
 `
+  // RELIABILITY.md is shared with other reports: only our section (between the markers) is ours.
+  const current = await readFile(path, 'utf8').catch(() => '# Reliability\n')
+  const from = current.indexOf(BEGIN)
+  const to = current.indexOf(END)
+  const text =
+    from >= 0 && to > from
+      ? current.slice(0, from) + section + current.slice(to + END.length + 1)
+      : `${current.trimEnd()}\n\n${section}`
   await writeFile(path, text)
 }

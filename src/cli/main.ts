@@ -38,11 +38,13 @@ export async function main(argv: string[]): Promise<void> {
     }
     if (isStrataError(error)) {
       console.error(scrubSecrets(`strata: ${error.message} [${error.code}]`))
-      process.exitCode = 1
-      return
+    } else {
+      // Not ours: its message or stack may quote a connection string or a credential.
+      console.error(scrubSecrets(inspect(error)))
     }
-    // Not ours: its message or stack may quote a connection string or a credential.
-    console.error(scrubSecrets(inspect(error)))
-    process.exitCode = 1
+    // Exit now: a command that failed half-way may leave handles open (a Kafka consumer that
+    // joined some brokers but not the group, a store pool). A `strata worker` that failed to
+    // start then lingered for minutes doing nothing, alive to its supervisor, so never restarted.
+    process.exit(1)
   }
 }

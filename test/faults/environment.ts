@@ -43,7 +43,8 @@ export interface Environment {
   serveUrl: string
   fleet: Fleet
   postgres: ScratchPostgres
-  admin: KafkaAdmin
+  /** Runs `ask` on a fresh admin client, 30 s at most per attempt, up to 5 attempts. */
+  askKafka<T>(ask: (admin: KafkaAdmin) => Promise<T>): Promise<T>
   /** Arguments of a one-off `strata batch` on this deployment. */
   batchArgs: string[]
   killBroker(nodeId: number): Promise<number>
@@ -80,9 +81,10 @@ export async function startEnvironment(
     cleanups.push(() => stopCluster({ nodes: 3, home }))
     const cluster = await startCluster({ nodes: 3, home, libDir, members, fresh: true, heap: '384m' })
     const brokers = cluster.bootstrap
-    const admin = createAdmin({ brokers })
-    cleanups.push(() => admin.close())
-    await admin.createTopic({ topic: FAULTS_TOPIC, partitions: FAULTS_PARTITIONS, replicationFactor: 3 })
+    const askKafka = <T>(ask: (admin: KafkaAdmin) => Promise<T>) => askWithRetries(brokers, ask)
+    await askKafka((admin) =>
+      admin.createTopic({ topic: FAULTS_TOPIC, partitions: FAULTS_PARTITIONS, replicationFactor: 3 }),
+    )
     const common = [
       '--config',
       configPath,
@@ -116,7 +118,7 @@ export async function startEnvironment(
       serveUrl,
       fleet,
       postgres,
-      admin,
+      askKafka,
       batchArgs: ['batch', ...common, '--threads', '1'],
       killBroker: (nodeId) => killNode(3, nodeId, 'SIGKILL', nodeOptions),
       restartBroker: async (nodeId) => {
@@ -127,6 +129,27 @@ export async function startEnvironment(
   } catch (error) {
     await close()
     throw error
+  }
+}
+
+// A fresh client per question: one long-lived admin client is one more thing a broker kill could
+// wedge, and the harness must never be the part that hangs.
+async function askWithRetries<T>(brokers: string, ask: (admin: KafkaAdmin) => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    const admin = createAdmin({ brokers })
+    let timer: NodeJS.Timeout | undefined
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('no answer from Kafka within 30 s')), 30_000)
+    })
+    try {
+      return await Promise.race([ask(admin), timeout])
+    } catch (error) {
+      if (attempt >= 5) throw error
+      await new Promise((resolve) => setTimeout(resolve, 1000))
+    } finally {
+      clearTimeout(timer)
+      admin.close().catch(() => {})
+    }
   }
 }
 

@@ -114,7 +114,7 @@ async function killBatchRun(env: Environment, afterMs: number): Promise<Injected
 }
 
 async function killLeader(env: Environment, fault: Fault): Promise<Injected> {
-  const described = await env.admin.describeTopic(env.topic)
+  const described = await env.askKafka((admin) => admin.describeTopic(env.topic))
   const leader = described.partitions[fault.target]?.leader ?? -1
   if (leader < 1)
     return { kind: 'broker', pid: undefined, dead: false, note: `partition ${fault.target} had no leader` }

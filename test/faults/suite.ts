@@ -59,7 +59,7 @@ export interface Summary {
 }
 
 async function endOffsets(env: Environment): Promise<number[]> {
-  return (await env.admin.listOffsets(env.topic)).map((p) => p.latest)
+  return (await env.askKafka((admin) => admin.listOffsets(env.topic))).map((p) => p.latest)
 }
 
 interface ViewsStatus {

@@ -13,6 +13,7 @@
 //                                                    before 2026-11-25; GC still reads them)
 //   ['rq', partition]                              → boundaries required of a partition never claimed
 import type { RootDatabase } from 'lmdb'
+import { ErrorCodes, StrataError } from '../core/errors.ts'
 import { checkSpeedCommit } from './speed-rules.ts'
 import type {
   CombineEncoded,
@@ -28,6 +29,7 @@ type Key = (string | number | boolean)[]
 type Db = RootDatabase<unknown, Key>
 
 const HIGH = '\uffff'
+const NO_OVERWRITE = { noOverwrite: true }
 
 function getPartition(db: Db, partition: number): SpeedPartition | undefined {
   return db.get(['sp', partition]) as SpeedPartition | undefined
@@ -91,15 +93,32 @@ export function commitSpeed(db: Db, commit: SpeedCommit, combine: CombineEncoded
     })
     // Everything is checked: only now write (a throw above leaves the store as it was).
     const created = new Map<number, Array<[string, string, number]>>()
+    // A row is written in one LMDB call when it is new: a put that refuses to overwrite (LMDB's
+    // MDB_NOOVERWRITE) either creates the row or fails because it exists, and only then is it read
+    // and combined. LMDB decides inside this transaction, so this is exact whatever wrote the row
+    // before (a previous owner, an earlier commit, an earlier delta of this one). Where most rows
+    // exist already (few keys, a long epoch) the failed put is a wasted call: after the first 64
+    // rows, if more than half existed, read first for the rest of the commit.
+    let tried = 0
+    let existed = 0
     for (const { view, epoch, key, window, state: delta } of deltas) {
       const rowKey: Key = ['rt', view, key, window, partition, epoch]
-      const stored = db.get(rowKey)
-      if (stored === undefined) {
-        db.put(rowKey, delta)
+      let stored: unknown
+      let isNew: boolean
+      if (tried++ < 64 || existed * 2 < tried) {
+        isNew = putIfAbsent(db, rowKey, delta)
+        if (!isNew) stored = db.get(rowKey)
+      } else {
+        stored = db.get(rowKey)
+        isNew = stored === undefined
+        if (isNew) db.put(rowKey, delta)
+      }
+      if (isNew) {
         const rows = created.get(epoch)
         if (rows === undefined) created.set(epoch, [[view, key, window]])
         else rows.push([view, key, window])
       } else {
+        existed++
         db.put(rowKey, combine(view, stored, delta))
       }
     }
@@ -110,6 +129,16 @@ export function commitSpeed(db: Db, commit: SpeedCommit, combine: CombineEncoded
     }
     db.put(['sp', partition], after)
   })
+}
+
+// lmdb-js documents putSync as returning whether it wrote (README), though its typings say void.
+// Anything but a boolean would make an existing row look new or a new one combined twice: refuse.
+function putIfAbsent(db: Db, key: Key, value: unknown): boolean {
+  const written = db.putSync(key, value, NO_OVERWRITE) as unknown
+  if (typeof written !== 'boolean') {
+    throw new StrataError(ErrorCodes.INTERNAL, 'lmdb putSync did not say whether it wrote the row')
+  }
+  return written
 }
 
 export function alignHorizon(db: Db, wished: Horizon, floor: Horizon): Promise<Horizon> {

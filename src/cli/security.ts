@@ -19,6 +19,7 @@ export interface HttpSecurityFlags {
   protectQueries?: boolean
   bodyLimit?: number
   requestTimeout?: string
+  shutdownGrace?: string
 }
 
 /** Flags every HTTP-serving command takes (strata start, strata worker serve). */
@@ -34,6 +35,10 @@ export function addHttpSecurityOptions(command: Command): Command {
     )
     .option('--body-limit <bytes>', 'largest HTTP request body (default 16 MiB)', positiveInt('--body-limit'))
     .option('--request-timeout <duration>', 'longest a client may take to send a request (default 30s)')
+    .option(
+      '--shutdown-grace <duration>',
+      'at shutdown, how long requests on open connections are still answered (503) before idle connections close (default 1s)',
+    )
 }
 
 /** The HTTP limits the flags ask for; the rest keep limits.ts's defaults. */
@@ -43,6 +48,7 @@ export function httpLimitsOf(flags: HttpSecurityFlags): HttpLimits {
     requestTimeoutMs: flags.requestTimeout
       ? parseDuration(flags.requestTimeout, '--request-timeout')
       : undefined,
+    shutdownGraceMs: flags.shutdownGrace ? parseDuration(flags.shutdownGrace, '--shutdown-grace') : undefined,
   }
 }
 

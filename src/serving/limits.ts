@@ -8,6 +8,9 @@
 //                     stream sends every second, so it is never idle that long)
 //   keepAliveTimeoutMs   an idle keep-alive connection is closed after this (default 72 s: longer
 //                     than the 60 s idle timeout of common load balancers, as Fastify's default)
+//   shutdownGraceMs   at close, how long requests arriving on open connections are still read
+//                     (and answered 503 STRATA_ERR_SHUTTING_DOWN) before idle connections are
+//                     closed (default 1 s; drain.ts)
 import http from 'node:http'
 import type { Socket } from 'node:net'
 import { ErrorCodes } from '../core/errors.ts'
@@ -18,6 +21,7 @@ export interface HttpLimits {
   requestTimeoutMs?: number
   connectionTimeoutMs?: number
   keepAliveTimeoutMs?: number
+  shutdownGraceMs?: number
 }
 
 export const defaultLimits = {
@@ -26,6 +30,7 @@ export const defaultLimits = {
   requestTimeoutMs: 30_000,
   connectionTimeoutMs: 60_000,
   keepAliveTimeoutMs: 72_000,
+  shutdownGraceMs: 1000,
 } as const satisfies Required<HttpLimits>
 
 export function resolveLimits(limits: HttpLimits): Required<HttpLimits> {

@@ -7,7 +7,8 @@
 //   POST /events                             with ingest
 //   GET /, /assets/*, /dashboard/stream      always (the dashboard; its view explorer needs a store)
 // With `auth`, one hook guards them by class (auth.ts: ingest, admin, queries); `limits` bound
-// body size and how long a client may take (limits.ts).
+// body size and how long a client may take (limits.ts). app.close() drains before it closes
+// (drain.ts): no connection whose request may have been sent is reset.
 import Fastify, { type FastifyInstance } from 'fastify'
 import type { CompiledView } from '../core/compiled-view.ts'
 import type { Ingest } from '../ingest/ingest.ts'
@@ -23,6 +24,7 @@ import { ViewIndex } from './api/view-status.ts'
 import { viewsRoute } from './api/views-route.ts'
 import { guardRoutes, type HttpAuth } from './auth.ts'
 import { dashboardRoute } from './dashboard/index.ts'
+import { installDrain } from './drain.ts'
 import { installErrorHandler } from './errors.ts'
 import { checkingInterval, clientErrorHandler, type HttpLimits, resolveLimits } from './limits.ts'
 import { createMetrics, type SpeedStatsProvider } from './metrics.ts'
@@ -65,6 +67,8 @@ export async function createServer(options: ServerOptions): Promise<FastifyInsta
     connectionTimeout: limits.connectionTimeoutMs,
     keepAliveTimeout: limits.keepAliveTimeoutMs,
     clientErrorHandler,
+    // drain.ts answers requests that arrive while closing, in our error shape.
+    return503OnClosing: false,
     http: {
       headersTimeout: limits.headersTimeoutMs,
       requestTimeout: limits.requestTimeoutMs,
@@ -75,6 +79,7 @@ export async function createServer(options: ServerOptions): Promise<FastifyInsta
     ajv: { customOptions: { removeAdditional: false } },
   })
   installErrorHandler(app)
+  installDrain(app, limits.shutdownGraceMs)
   if (options.auth) app.addHook('onRequest', guardRoutes(options.auth))
   const { store, ingest } = options
   const views = new ViewIndex(options.views ?? [])

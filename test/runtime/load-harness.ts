@@ -8,10 +8,12 @@
 //   2. Halfway: the HTTP load pauses, the process is SIGSTOPped, events go straight to Kafka, the
 //      process is SIGCONTed: the speed layer has fallen behind; the time until the views cover the
 //      log's end again is the catch-up time.
-//   3. SIGTERM while requests are in flight: every request the server has read gets 202 or 503;
-//      new connections are refused (ECONNREFUSED); the process exits 0. A connection accepted
-//      but not yet read when the server closes is reset (Node closes idle connections on close):
-//      its fate is "unknown" to the client, so the topic is checked to hold all of it or none.
+//   3. SIGTERM while requests are in flight: every request on a connection the server accepted
+//      gets 202 or 503 STRATA_ERR_SHUTTING_DOWN (serving/drain.ts); new connections are refused
+//      (ECONNREFUSED); the process exits 0. A reset could still come from the kernel (a
+//      handshake completed in the microseconds between the server's last accept and its
+//      close): its fate is "unknown" to the client, so the topic is checked to hold all of it or
+//      none, and the short test requires there be none.
 //   4. The speed layer's committed offsets are read from the store, the process is started again,
 //      and once it covers the log: records folded + skipped since the restart equal the log end
 //      minus those offsets (nothing re-folded); every acknowledged event is in the topic once;
@@ -71,6 +73,11 @@ export interface LoadFigures {
     anonLast: number
     samples: number
   }
+  /**
+   * The main thread's V8 heap and Node's external memory (the server's /metrics, every 5 s), MB:
+   * what RSS holds beyond them is worker threads' heaps, native buffers and malloc's free lists.
+   */
+  heapMb: { usedMin: number; usedMax: number; usedLast: number; externalMax: number; externalLast: number }
   catchUp: { backlog: number; ms: number }
   shutdown: { exitCode: number | null; drainMs: number; inFlightAtSigterm: number }
   restart: { committedAtShutdown: number; logEnd: number; foldedAfter: number; skippedAfter: number }
@@ -138,6 +145,25 @@ async function metric(url: string, name: string): Promise<number> {
   return line ? Number(line.split(' ').at(-1)) : 0
 }
 
+/** heapUsed and external of the server's main thread, MB; undefined while it does not answer. */
+async function sampleHeap(url: string): Promise<{ used: number; external: number } | undefined> {
+  try {
+    const res = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(2000) })
+    const text = await res.text()
+    const value = (name: string) =>
+      Number(
+        text
+          .split('\n')
+          .find((l) => l.startsWith(`${name} `))
+          ?.split(' ')[1] ?? Number.NaN,
+      ) /
+      2 ** 20
+    return { used: value('nodejs_heap_size_used_bytes'), external: value('nodejs_external_memory_bytes') }
+  } catch {
+    return undefined
+  }
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 export async function runLoad(options: LoadOptions): Promise<LoadFigures> {
@@ -160,11 +186,14 @@ export async function runLoad(options: LoadOptions): Promise<LoadFigures> {
     const t0 = Date.now()
     const rss: Array<[number, number]> = []
     const anon: number[] = []
+    const heap: Array<{ used: number; external: number }> = []
+    let ticks = 0
     const sampler = setInterval(() => {
       const mb = rssMb(pid)
       if (mb === undefined) return
       rss.push([(Date.now() - t0) / 1000, mb.rss])
       anon.push(mb.anon)
+      if (ticks++ % 5 === 0) void sampleHeap(first.url).then((h) => h && heap.push(h))
     }, 1000)
 
     // Requests by id; their events are {type, url, user, ts, req, i}.
@@ -376,6 +405,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadFigures> {
     const secondExit = await second.exited
     if (secondExit !== 0) mismatches.push(`second SIGTERM: exit ${secondExit}`)
 
+    const used = heap.map((h) => h.used)
     const half = rss.filter(([t]) => t >= rss.at(-1)![0] / 2)
     const mbs = rss.map(([, mb]) => mb)
     const httpEventsAcked = requests.accepted * batch
@@ -394,6 +424,13 @@ export async function runLoad(options: LoadOptions): Promise<LoadFigures> {
         anonMax: Math.round(Math.max(...anon)),
         anonLast: Math.round(anon.at(-1)!),
         samples: mbs.length,
+      },
+      heapMb: {
+        usedMin: Math.round(Math.min(...used)),
+        usedMax: Math.round(Math.max(...used)),
+        usedLast: Math.round(used.at(-1) ?? Number.NaN),
+        externalMax: Math.round(Math.max(...heap.map((h) => h.external))),
+        externalLast: Math.round(heap.at(-1)?.external ?? Number.NaN),
       },
       catchUp: { backlog, ms: catchUpMs },
       shutdown: { exitCode, drainMs, inFlightAtSigterm },

@@ -88,7 +88,7 @@ const parts: Part[] = [
     args: [
       '--urls=1000,100000',
       '--rates=2000',
-      '--seconds=5',
+      '--seconds=4',
       '--rounds=3',
       '--modes=serve',
       '--autocannon=0',
@@ -101,6 +101,22 @@ const parts: Part[] = [
       '--rounds=1',
       '--modes=serve',
       '--autocannon=0',
+    ],
+  },
+  {
+    name: 'query-ingest',
+    growth: true,
+    script: 'query.ts',
+    args: ['--rates=2000', '--ingest=2000', '--seconds=4', '--rounds=3', '--autocannon=0', '--floor=0'],
+    quick: [
+      '--events=20000',
+      '--urls=2000',
+      '--rates=1000',
+      '--ingest=1000',
+      '--seconds=2',
+      '--rounds=1',
+      '--autocannon=0',
+      '--floor=0',
     ],
   },
   {

@@ -13,20 +13,27 @@
 // budget of requests per connection per second (sent as fast as answers come, then a pause
 // until the next second) and its histogram has 1 ms resolution, so its p50 reads 0–1 ms.
 //
-// Redis holds, under one key per url, the exact JSON body Strata answered for it.
+// Redis holds, under one key per url, the exact JSON body Strata answered for it; so does the
+// floor (--floor), Node's own HTTP server answering from memory (bench/lib/static-http.ts): what
+// HTTP on Node costs here before any of Strata's work.
 //
 //   npm run bench:query -- [--events=200000] [--urls=10000] [--rates=2000,5000] [--seconds=5]
-//     [--rounds=3] [--connections=16] [--modes=start,serve] [--autocannon=1] [--profile=<dir>]
+//     [--rounds=3] [--connections=16] [--modes=start,serve] [--autocannon=1] [--floor=1]
+//     [--ingest=0] [--profile=<dir>] [--baseline=<checkout>]
 //
 // --urls and --rates take lists: `--urls=1000,10000,100000 --rates=2000 --modes=serve` is the
 // growth table over keys. --profile writes a CPU profile of the serve process (--cpu-prof).
 // --baseline=<checkout> adds a serve process of another build (e.g. `git archive` of a commit,
 // with node_modules linked) on the same store: before/after in one run.
+import { type ChildProcess, spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
+import { once } from 'node:events'
+import { readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import autocannon from 'autocannon'
-import { createAdmin } from '../src/log/kafka/index.ts'
-import { brokers, preloadTopic } from './lib/kafka-bench.ts'
+import { createAdmin, createProducer } from '../src/log/kafka/index.ts'
+import { brokers, preloadTopic, sleep } from './lib/kafka-bench.ts'
 import { type PacedResult, pacedLoad, resp } from './lib/paced.ts'
 import { list, ms, printResult, type ResultRow, words } from './lib/result.ts'
 import { runText } from './lib/run-text.ts'
@@ -43,10 +50,62 @@ const modes = words('modes', ['start', 'serve'])
 const withAutocannon = arg('autocannon', 1) === 1
 const profileDir = process.argv.find((a) => a.startsWith('--profile='))?.slice(10)
 const baselineDir = process.argv.find((a) => a.startsWith('--baseline='))?.slice(11)
+const withFloor = arg('floor', 1) === 1
+const ingestRate = arg('ingest', 0)
+
+/**
+ * Page views of the queried urls at `rate` events/s (a batch every 10 ms) until stopped, so the
+ * speed layer folds and commits while the queries run, as in a live deployment.
+ */
+function backgroundIngest(topic: string, urls: number, rate: number): () => Promise<void> {
+  const producer = createProducer({ brokers, clientId: 'bench-query-ingest' })
+  let running = true
+  const perTick = Math.max(1, Math.round(rate / 100))
+  const loop = (async () => {
+    let next = performance.now()
+    while (running) {
+      const records = Array.from({ length: perTick }, () => {
+        const url = `/p/${Math.floor(Math.random() * urls)}`
+        const user = `u${Math.floor(Math.random() * 100_000)}`
+        return { key: user, value: JSON.stringify({ type: 'page_view', url, user, ts: Date.now() }) }
+      })
+      producer.send(topic, records).catch(() => {})
+      next += 10
+      await sleep(Math.max(0, next - performance.now()))
+    }
+  })()
+  return async () => {
+    running = false
+    await loop
+    await producer.close()
+  }
+}
+const floors: Array<{ child: ChildProcess; port: number }> = []
+
+/** bench/lib/static-http.ts in a process of its own: the HTTP floor. */
+async function startFloor(bodiesFile: string): Promise<{ child: ChildProcess; port: number }> {
+  const child = spawn(process.execPath, [join(import.meta.dirname, 'lib/static-http.ts'), bodiesFile], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+  const [line] = (await once(child.stdout!, 'data')) as [Buffer]
+  return { child, port: Number(line.toString().trim()) }
+}
 const partitions = 6
 const REDIS_PORT = 6379
 
 type Contender = (rate: number) => Promise<PacedResult>
+type Sample = PacedResult & { cpuUs: number }
+
+/** CPU time (user + system) of a process so far, in µs, from /proc (10 ms resolution). */
+async function cpuOf(pid: number | undefined): Promise<number> {
+  if (pid === undefined) return Number.NaN
+  try {
+    const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]!.split(' ')
+    return ((Number(fields[11]) + Number(fields[12])) * 1e6) / 100
+  } catch {
+    return Number.NaN
+  }
+}
 
 /** Strata's answer for every url, in parallel; the urls whose answer has at least one window. */
 async function answers(url: string, n: number): Promise<{ keys: number[]; bodies: string[] }> {
@@ -83,6 +142,8 @@ for (const urls of urlCounts) {
   console.error(`preloading ${events} events over ${urls} urls…`)
   const { topic } = await preloadTopic(admin, events, partitions, urls)
   const servers: StrataServer[] = []
+  const stops: Array<() => Promise<void>> = []
+  let bodiesFile: string | undefined
   const prefix = `bench:${randomUUID()}:`
   let keys: number[] = []
   try {
@@ -123,10 +184,27 @@ for (const urls of urlCounts) {
       `${keys.length} of ${urls} urls have counts; answers of ${Math.round(bytes / keys.length)} B on average`,
     )
 
+    bodiesFile = join(tmpdir(), `strata-bench-bodies-${randomUUID()}.json`)
+    await writeFile(bodiesFile, JSON.stringify(answered.bodies))
+    const floor = withFloor ? await startFloor(bodiesFile) : undefined
+    if (floor) floors.push(floor)
+
     const http = httpRequests(keys)
     const redis = keys.map((i) => Buffer.from(resp('GET', `${prefix}${i}`)))
     const pick = () => Math.floor(Math.random() * keys.length)
     const contenders: Record<string, Contender> = {}
+    // Whose CPU time each contender's server spends per answer (the server's own process).
+    const redisPid = Number(
+      /process_id:(\d+)/.exec(await runText('redis-cli', ['INFO', 'server'], 10_000))?.[1],
+    )
+    const pids: Record<string, number | undefined> = {
+      'Strata `strata start` (every role)': start.child.pid,
+      'Strata `strata worker serve` (same store)': serve?.child.pid,
+      'Strata `worker serve`, baseline build': baseline?.child.pid,
+      'Redis GET': redisPid || undefined,
+      'Node http, the same answers from memory (floor)': floor?.child.pid,
+      'Strata `worker serve`, autocannon (cross-check)': serve?.child.pid,
+    }
     if (modes.includes('start'))
       contenders['Strata `strata start` (every role)'] = (rate) =>
         pacedLoad({
@@ -154,6 +232,17 @@ for (const urls of urlCounts) {
         pacedLoad({
           host: '127.0.0.1',
           port: portOf(baseline),
+          protocol: 'http',
+          rate,
+          seconds,
+          connections,
+          request: () => http[pick()]!,
+        })
+    if (floor)
+      contenders['Node http, the same answers from memory (floor)'] = (rate) =>
+        pacedLoad({
+          host: '127.0.0.1',
+          port: floor.port,
           protocol: 'http',
           rate,
           seconds,
@@ -201,20 +290,24 @@ for (const urls of urlCounts) {
         }
       }
 
+    const stopIngest = ingestRate > 0 ? backgroundIngest(topic, urls, ingestRate) : undefined
+    if (stopIngest) stops.push(stopIngest)
     // Warm-up, not measured: JIT, connections, LMDB pages of every key.
     for (const run of Object.values(contenders)) await run(Math.min(...rates))
-    const samples: Record<string, PacedResult[]> = {}
+    const samples: Record<string, Sample[]> = {}
     for (let round = 1; round <= rounds; round++) {
       for (const rate of rates) {
         const names = Object.keys(contenders)
         if (round % 2 === 0) names.reverse()
         for (const name of names) {
-          const s = await contenders[name]!(rate)
+          const cpu0 = await cpuOf(pids[name])
+          const r = await contenders[name]!(rate)
+          const s = { ...r, cpuUs: ((await cpuOf(pids[name])) - cpu0) / r.answered }
           if (s.errors > 0) throw new Error(`${name}: ${s.errors} errors of ${s.sent}`)
           samples[`${name}|${rate}`] ??= []
           samples[`${name}|${rate}`]!.push(s)
           console.error(
-            `urls ${urls} round ${round} ${rate}/s ${name}: ${Math.round(s.rate)} req/s, p50 ${ms(s.p50)}, p99 ${ms(s.p99)}, p99.9 ${ms(s.p999)}, max ${ms(s.max)} ms; from send p50 ${ms(s.sentP50)}, p99 ${ms(s.sentP99)}`,
+            `urls ${urls} round ${round} ${rate}/s ${name}: ${Math.round(s.rate)} req/s, p50 ${ms(s.p50)}, p99 ${ms(s.p99)}, p99.9 ${ms(s.p999)}, max ${ms(s.max)} ms; from send p50 ${ms(s.sentP50)}, p99 ${ms(s.sentP99)}; server CPU ${s.cpuUs.toFixed(0)} µs/request`,
           )
         }
       }
@@ -236,10 +329,24 @@ for (const urls of urlCounts) {
           ms(median(s.map((x) => x.p999))),
           `${ratio.toFixed(2)}×`,
           `${ms(median(s.map((x) => x.sentP99)))} (${(median(s.map((x) => x.sentP99)) / redisSentP99).toFixed(2)}×)`,
+          median(s.map((x) => x.cpuUs)).toFixed(0),
         ])
+        if (name.includes('floor')) {
+          allRows.push({
+            measure: `HTTP floor at ${rate.toLocaleString('en')} req/s: Node's http answering the same bodies from memory`,
+            strata: `${ms(median(p99))} ms`,
+            value: median(p99),
+            peer: 'Redis GET p99, same rate',
+            peerFigure: `${ms(redisP99)} ms`,
+            peerValue: redisP99,
+            ratio: `${ratio.toFixed(1)}×`,
+            note: `no target: what HTTP on Node costs here; server CPU ${median(s.map((x) => x.cpuUs)).toFixed(0)} µs/request`,
+          })
+          continue
+        }
         if (name === 'Redis GET' || name.includes('autocannon') || name.includes('baseline')) continue
         allRows.push({
-          measure: `query p99 at ${rate.toLocaleString('en')} req/s, ${urls.toLocaleString('en')} keys, ${name.replace('Strata ', '')}`,
+          measure: `query p99 at ${rate.toLocaleString('en')} req/s, ${urls.toLocaleString('en')} keys${ingestRate > 0 ? `, ${ingestRate.toLocaleString('en')} events/s ingested meanwhile` : ''}, ${name.replace('Strata ', '')}`,
           strata: `${ms(median(p99))} ms`,
           value: median(p99),
           peer: 'Redis GET p99, same rate',
@@ -248,11 +355,11 @@ for (const urls of urlCounts) {
           ratio: `${ratio.toFixed(1)}×`,
           target: '≤ 2×',
           met: ratio <= 2,
-          note: `p50 ${ms(median(s.map((x) => x.p50)))} ms; p99 spread ±${spread(p99).toFixed(0)}%; from send: p99 ${ms(median(s.map((x) => x.sentP99)))} vs ${ms(redisSentP99)} ms`,
+          note: `p50 ${ms(median(s.map((x) => x.p50)))} ms; p99 spread ±${spread(p99).toFixed(0)}%; from send: p99 ${ms(median(s.map((x) => x.sentP99)))} vs ${ms(redisSentP99)} ms; server CPU ${median(s.map((x) => x.cpuUs)).toFixed(0)} µs/request`,
         })
       }
     }
-    const text = `${urls} urls (${keys.length} asked), ${seconds} s per run, ${rounds} rounds, ${connections} connections; medians, p99 spread (max−min)/median\n\n${table(['contender', 'rate', 'req/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'p99 vs Redis', 'p99 from send (vs Redis)'], rows)}`
+    const text = `${urls} urls (${keys.length} asked)${ingestRate > 0 ? `, ingest of ${ingestRate} events/s running` : ''}, ${seconds} s per run, ${rounds} rounds, ${connections} connections; medians, p99 spread (max−min)/median\n\n${table(['contender', 'rate', 'req/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'p99 vs Redis', 'p99 from send (vs Redis)', 'server CPU µs/request'], rows)}`
     tables.push(text)
     console.log(`\n${text}`)
   } finally {
@@ -260,7 +367,10 @@ for (const urls of urlCounts) {
     for (const i of keys) dels += resp('DEL', `${prefix}${i}`)
     if (dels)
       await runText('redis-cli', ['-h', '127.0.0.1', '--pipe'], 120_000, Buffer.from(dels)).catch(() => {})
+    for (const stop of stops) await stop()
+    if (bodiesFile) await rm(bodiesFile, { force: true })
     for (const server of servers.reverse()) await server.stop()
+    for (const floor of floors.splice(0)) floor.child.kill('SIGTERM')
     await admin.deleteTopic(topic)
   }
 }
@@ -268,6 +378,6 @@ await admin.close()
 printResult({
   part: 'query',
   rows: allRows,
-  params: { events, urls: urlCounts, rates, seconds, rounds, connections, modes },
+  params: { events, urls: urlCounts, rates, seconds, rounds, connections, modes, ingest: ingestRate },
 })
 process.exit(0)

@@ -57,7 +57,9 @@ export function kafkaSpeedSource(options: {
     },
     async onBatch(batch) {
       const folder = set.get(batch.partition)
-      if (folder !== undefined && !folder.stopped) await folder.add(batch)
+      // Only the fold is awaited: the commit runs on the folder's queue while the fetch's other
+      // partitions fold (PartitionFolder.take); this partition's next batch waits for it.
+      if (folder !== undefined && !folder.stopped) await folder.take(batch)
     },
     async onRevoke(partitions) {
       await Promise.all(partitions.map(({ partition }) => set.release(partition)))

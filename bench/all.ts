@@ -49,18 +49,18 @@ const parts: Part[] = [
     quick: ['--events=50000', '--rounds=1'],
   },
   {
-    name: 'speed-partitions-1',
+    name: 'speed-partitions',
     growth: true,
     script: 'speed-catchup.ts',
-    args: ['--events=200000', '--rounds=2', '--partitions=1'],
-    quick: ['--events=20000', '--rounds=1', '--partitions=1'],
+    args: ['--events=300000', '--rounds=2', '--partitions=1,12', '--only=raw,strata'],
+    quick: ['--events=20000', '--rounds=1', '--partitions=1,12', '--only=raw,strata'],
   },
   {
-    name: 'speed-partitions-12',
+    name: 'speed-workers',
     growth: true,
     script: 'speed-catchup.ts',
-    args: ['--events=200000', '--rounds=2', '--partitions=12'],
-    quick: ['--events=20000', '--rounds=1', '--partitions=12'],
+    args: ['--events=300000', '--rounds=2', '--workers=1,2', '--only=raw,strata'],
+    quick: ['--events=20000', '--rounds=1', '--workers=1,2', '--only=raw,strata'],
   },
   {
     name: 'freshness',
@@ -278,7 +278,9 @@ for (const part of chosen) {
     .at(-1)
   const outcome: Outcome = { part, command, seconds, stdout: stdout.replace(/^BENCH_RESULT .*$/m, '').trim() }
   if (line === undefined || code !== 0) {
-    const last = stderr.trim().split('\n').filter(Boolean).slice(-3).join(' / ')
+    // The error's own line (not its stack) if there is one, else the last lines.
+    const lines = stderr.trim().split('\n').filter(Boolean)
+    const last = lines.find((l) => /^\w*Error\b/.test(l)) ?? lines.slice(-3).join(' / ')
     outcome.error = `${code === null ? 'killed (timeout)' : `exit ${code}`}${line === undefined ? ', no BENCH_RESULT line' : ''}: ${last}`
   }
   if (line !== undefined) {

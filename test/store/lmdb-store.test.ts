@@ -96,3 +96,48 @@ test('speed GC removes every row of a collected epoch, whichever way it was inde
   await raw.close()
   await store.close()
 })
+
+// Regression: lmdb-js runs the transactions queued together in one LMDB transaction and kept the
+// writes of a commit whose callback threw halfway (here the combine of its second row), so the
+// rows it had written stayed while its offset did not move: the retry would count them twice.
+test('a speed commit that throws halfway writes nothing, beside commits that share its transaction', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'strata-lmdb-'))
+  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  const store = await openLmdbStore(dir)
+  t.after(() => store.close())
+  const add = (_view: string, a: unknown, b: unknown) => (a as number) + (b as number)
+  const failing = () => {
+    throw new Error('combine failed')
+  }
+  const row = (key: string, state: number) => ({ view: 'hits', epoch: 0, key, window: 0, state })
+  await store.registerSpeedViews([{ view: 'hits', codeHash: 'h1' }], 2)
+  for (const p of [0, 1]) await store.claimPartition(p, 0)
+  const base = (partition: number) => ({ partition, owner: 1, hashes: { hits: 'h1' }, seals: [] })
+  await store.commitSpeed({ ...base(0), from: 0, offset: 1, deltas: [row('/b', 1)] }, add)
+  const results = await Promise.allSettled([
+    store.commitSpeed({ ...base(1), from: 0, offset: 3, deltas: [row('/a', 1)] }, add),
+    // New row /a, then /b exists and its combine throws.
+    store.commitSpeed({ ...base(0), from: 1, offset: 4, deltas: [row('/a', 5), row('/b', 5)] }, failing),
+    store.commitSpeed({ ...base(1), from: 3, offset: 6, deltas: [row('/c', 1)] }, add),
+  ])
+  assert.deepEqual(
+    results.map((r) => r.status),
+    ['fulfilled', 'rejected', 'fulfilled'],
+  )
+  const offsets = (await store.speedPartitions()).map((p) => [p.partition, p.offset])
+  assert.deepEqual(offsets, [
+    [0, 1],
+    [1, 6],
+  ])
+  const a = (await store.snapshot('hits', '/a')).realtime
+  assert.deepEqual(a, [{ partition: 1, epoch: 0, window: 0, state: 1 }])
+  assert.deepEqual((await store.snapshot('hits', '/b')).realtime, [
+    { partition: 0, epoch: 0, window: 0, state: 1 },
+  ])
+  // The retry with a working combine counts each event once.
+  await store.commitSpeed({ ...base(0), from: 1, offset: 4, deltas: [row('/a', 5), row('/b', 5)] }, add)
+  assert.deepEqual(
+    (await store.snapshot('hits', '/b')).realtime.map((r) => r.state),
+    [6],
+  )
+})

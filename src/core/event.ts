@@ -38,17 +38,24 @@ export function eventTime(event: StrataEvent, timeField: string): number {
   return parseEventTime(event[timeField]) as number
 }
 
-function depthOf(value: Json, limit: number, depth = 0): number {
-  if (depth > limit) return depth
-  if (value === null || typeof value !== 'object') return depth
-  let max = depth + 1
-  const children = Array.isArray(value) ? value : Object.values(value)
-  for (const child of children) {
-    const d = depthOf(child, limit, depth + 1)
-    if (d > max) max = d
-    if (max > limit) break
+// Whether objects and arrays nest more than `levels` deep in `value` (an object or array counts as
+// one level, a scalar as none). Runs on every record the speed layer and the archiver read, so it
+// walks without allocating (no Object.values) and stops at the first branch that is too deep.
+function nestedDeeperThan(value: object, levels: number): boolean {
+  if (levels < 1) return true
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const child: unknown = value[i]
+      if (child !== null && typeof child === 'object' && nestedDeeperThan(child, levels - 1)) return true
+    }
+    return false
   }
-  return max
+  for (const key in value) {
+    if (!Object.hasOwn(value, key)) continue
+    const child: unknown = (value as Record<string, unknown>)[key]
+    if (child !== null && typeof child === 'object' && nestedDeeperThan(child, levels - 1)) return true
+  }
+  return false
 }
 
 export interface EventCheck {
@@ -79,7 +86,7 @@ export function checkEvent(value: unknown, check: EventCheck): StrataError | nul
       { line, status: 413 },
     )
   }
-  if (depthOf(value as Json, limits.maxDepth) > limits.maxDepth) {
+  if (nestedDeeperThan(value, limits.maxDepth)) {
     return invalidInput(
       ErrorCodes.INVALID_EVENT,
       `event is nested deeper than ${limits.maxDepth} levels${where}`,

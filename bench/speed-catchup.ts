@@ -208,7 +208,8 @@ try {
     const { topic, pageViews, end } = await preloadTopic(admin, c.events, c.partitions)
     try {
       const configPath = await writeViewConfig(dir, topic, c.partitions)
-      const config = await loadConfig(configPath)
+      // A fresh read per case: the same file holds each case's topic in turn.
+      const config = await loadConfig(configPath, { reload: true })
       const contenders = contendersFor(c, topic, pageViews, end, config, configPath, dir)
       const rates: Record<string, number[]> = {}
       for (let round = 1; round <= rounds; round++) {

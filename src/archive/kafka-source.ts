@@ -61,7 +61,13 @@ export async function startKafkaArchiver(options: KafkaArchiverOptions): Promise
     ...options,
     firstOffset: (partition) => earliestOffset(options, partition),
   })
-  await archiver.start()
+  try {
+    await archiver.start()
+  } catch (error) {
+    // A half-joined consumer would keep the process alive doing nothing; the caller may retry.
+    await archiver.close().catch(() => undefined)
+    throw error
+  }
   return archiver
 }
 

@@ -36,6 +36,9 @@ export const ErrorCodes = {
   SEGMENT_CONFLICT: 'STRATA_ERR_SEGMENT_CONFLICT',
   // The store.
   STORE: 'STRATA_ERR_STORE',
+  // The store cannot be reached (PostgreSQL down or restarting): 503 with Retry-After at the
+  // HTTP edge; a role that waited past its limit for it exits with this code.
+  STORE_UNAVAILABLE: 'STRATA_ERR_STORE_UNAVAILABLE',
   FENCED: 'STRATA_ERR_FENCED',
   // Anything else is a bug in Strata.
   INTERNAL: 'STRATA_ERR_INTERNAL',

@@ -7,6 +7,7 @@ import { startKafkaArchiver } from '../archive/kafka-source.ts'
 import { createKafkaPublisher } from '../batch/kafka-publisher.ts'
 import { type BatchSchedule, startBatchSchedule } from '../batch/schedule.ts'
 import type { StrataConfig } from '../core/config.ts'
+import type { StrataError } from '../core/errors.ts'
 import type { EventSink } from '../ingest/ingest.ts'
 import { EmbeddedLog } from '../log/embedded/index.ts'
 import { createAdmin } from '../log/kafka/index.ts'
@@ -33,6 +34,8 @@ export interface RoleContext {
   brokers?: string
   /** Consumer group of the speed or archiver role (defaults: strata-speed, strata-archiver). */
   groupId?: string
+  /** A role that cannot go on (the store stayed down past its retry budget); default: exit 1. */
+  onFatal?(error: StrataError): void
 }
 
 /** The embedded log: the master dataset's segments, appended to directly. */
@@ -97,6 +100,9 @@ export async function startArchiverRole(context: RoleContext, maxSegmentAgeMs: n
       return deadLetter.write(rejection)
     },
     onError: (error) => logger.error('archiver consumer failed', error),
+  }).catch(async (error) => {
+    await deadLetter.close().catch(() => undefined)
+    throw error
   })
   logger.info(`archiving ${config.source.topic} into ${context.masterRoot}`)
   return {
@@ -116,8 +122,26 @@ export async function startSpeedRole(context: RoleContext, log?: Log): Promise<S
     onSkip: (partition, offset, reason) =>
       context.logger.warn(`skipped partition ${partition} offset ${offset}: ${reason}`),
     onError: (error) => context.logger.error('speed layer', error),
+    onStoreRetry: (partition, doing, retry) =>
+      context.logger.warn(
+        `store unavailable, partition ${partition}: ${doing}, retry ${retry.attempt} in ${retry.delayMs} ms: ${retry.error.message}`,
+      ),
+    // Past the retry budget: exit, so that a supervisor starts us again; the store holds every
+    // committed window with its offset, so a restart neither loses nor repeats anything.
+    onFatal:
+      context.onFatal ??
+      ((error) => {
+        context.logger.error('speed layer gave up; exiting', error)
+        process.exit(1)
+      }),
   })
-  await worker.start()
+  try {
+    await worker.start()
+  } catch (error) {
+    // Not left half-joined: the caller may start the role again (waiting for the store or Kafka).
+    await worker.close().catch(() => undefined)
+    throw error
+  }
   context.logger.info(
     `speed layer running (${log ? 'embedded log' : `consumer group strata-speed on ${context.brokers}`})`,
   )

@@ -12,9 +12,29 @@ const fastifyCodes: Record<string, { code: (typeof ErrorCodes)[keyof typeof Erro
   FST_ERR_VALIDATION: { code: ErrorCodes.INVALID_ARGUMENT, status: 400 },
 }
 
+// A PostgreSQL restart (crash recovery included) takes a few seconds.
+const STORE_RETRY_AFTER_S = 2
+
 export function installErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError | StrataError | Error, request, reply) => {
     if (isStrataError(error)) {
+      // The store is down or restarting (PostgreSQL): nothing is wrong with the request and the
+      // same query will be answered once the store is back, so say so, and when to ask again.
+      if (
+        error.retriable &&
+        (error.code === ErrorCodes.STORE || error.code === ErrorCodes.STORE_UNAVAILABLE)
+      ) {
+        request.log.warn({ err: error }, 'store unavailable')
+        return reply
+          .code(503)
+          .header('retry-after', String(STORE_RETRY_AFTER_S))
+          .send(
+            new StrataError(ErrorCodes.STORE_UNAVAILABLE, 'the store is unavailable; retry shortly', {
+              status: 503,
+              retriable: true,
+            }).toJSON(),
+          )
+      }
       if (error.status >= 500) request.log.error({ err: error }, 'request failed')
       return reply.code(error.status).send(error.toJSON())
     }

@@ -17,12 +17,22 @@
 //   required boundary that a batch run recorded inside the window meanwhile: the window is
 //   rebuilt from its kept events with a seal there and committed again. Anything else (a newer
 //   worker redefined the views) stops the folder too.
+// - A store outage (an error marked retriable: PostgreSQL restarting, a lost connection) is
+//   ridden out: the SAME commit (same from, offset, deltas and seals) is sent again with backoff
+//   for up to `storeRetryMs` (60 s), and nothing more is folded meanwhile (the partition's next batch
+//   waits on the folder's queue). A failed attempt may have landed with only its answer lost;
+//   the store then refuses the resend (its `from` is no longer the stored offset): when the stored
+//   offset is this commit's offset under our owner token, nobody but this commit can have put it
+//   there, so it is known applied and taken as committed, never folded again nor read as fencing.
+//   Past the budget the folder fails: it stops (its window is re-read by the next owner from the
+//   stored offset) and `onFailed` is told, so the worker can exit and be restarted.
 // - Any other store error keeps the window, is reported, and the commit is retried later.
 
 import type { CompiledView } from '../core/compiled-view.ts'
 import { ErrorCodes, StrataError } from '../core/errors.ts'
 import type { StrataEvent } from '../core/event.ts'
 import { eventCheck, type RecordCheck } from '../core/event.ts'
+import { isRetriable, type RetryAttempt, type RetryPolicy, retryRetriable } from '../core/retry.ts'
 import type { CombineEncoded, SpeedCommit, SpeedPartition, SpeedStore } from '../store/store.ts'
 import { PendingWindow } from './pending-window.ts'
 
@@ -49,6 +59,9 @@ export const defaultFolderPolicy: FolderPolicy = {
   commitEveryRecords: 20_000,
   sealEveryMs: 5_000,
 }
+
+/** How long a store call is retried through an outage before the folder gives up (ms). */
+export const defaultStoreRetryMs = 60_000
 
 export interface PartitionStats {
   partition: number
@@ -80,6 +93,14 @@ export interface FolderOptions {
   onSkip?(partition: number, offset: number, reason: string): void
   /** A commit failed for a reason other than fencing (it is retried), or the folder stopped. */
   onError?(error: StrataError): void
+  /** A store call failed retriably and is tried again (once per retry; `doing` says which). */
+  onRetry?(partition: number, doing: string, retry: RetryAttempt): void
+  /** The store stayed unavailable past `storeRetryMs`: the folder stopped; the worker should go. */
+  onFailed?(error: StrataError): void
+  /** How long a store call is retried through an outage (default defaultStoreRetryMs). */
+  storeRetryMs?: number
+  /** Backoff timing (tests inject the clock and the wait); the budget is storeRetryMs. */
+  retry?: Omit<RetryPolicy, 'totalMs'>
 }
 
 const MAX_REBUILDS = 8
@@ -107,6 +128,8 @@ export class PartitionFolder {
   #lastSealAt: number
   #stats: PartitionStats
   #chain: Promise<void> = Promise.resolve()
+  #failure: StrataError | undefined
+  readonly #retryMs: number
 
   constructor(options: FolderOptions, claimed: SpeedPartition) {
     this.partition = options.partition
@@ -124,6 +147,7 @@ export class PartitionFolder {
     this.#check = eventCheck(options.timeField)
     this.#policy = { ...defaultFolderPolicy, ...options.policy }
     this.#now = options.now ?? Date.now
+    this.#retryMs = options.storeRetryMs ?? defaultStoreRetryMs
     this.#required = [...claimed.required]
     this.#window = new PendingWindow(this.#views, claimed.offset, claimed.epochs.at(-1) ?? claimed.offset)
     this.#lastCommitAt = this.#now()
@@ -150,6 +174,11 @@ export class PartitionFolder {
 
   get stopped(): boolean {
     return this.#stats.stopped !== null
+  }
+
+  /** Why the folder gave up (the store stayed unavailable past the budget), if it did. */
+  get failure(): StrataError | undefined {
+    return this.#failure
   }
 
   stats(): PartitionStats {
@@ -180,6 +209,7 @@ export class PartitionFolder {
       if (due) await this.#commitReporting()
     })
     await folded
+    if (this.#failure) throw this.#failure
     return { committed }
   }
 
@@ -258,7 +288,7 @@ export class PartitionFolder {
   }
 
   async #refreshRequired(): Promise<void> {
-    const state = (await this.#store.speedPartitions()).find((p) => p.partition === this.partition)
+    const state = await this.#readState('reading the partition')
     if (state === undefined || state.owner !== this.owner) {
       this.#stop(fencedBy(this.partition, state))
       return
@@ -274,10 +304,42 @@ export class PartitionFolder {
     }
   }
 
+  // A store call through an outage: retried while its error is retriable, up to the budget; past
+  // it the folder fails (stopped, state dropped: the next owner re-reads from the stored offset).
+  async #storeCall<T>(doing: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await retryRetriable(fn, { ...this.#options.retry, totalMs: this.#retryMs }, (retry) =>
+        this.#options.onRetry?.(this.partition, doing, retry),
+      )
+    } catch (error) {
+      if (isRetriable(error)) this.#fail(error, doing)
+      throw error
+    }
+  }
+
+  async #readState(doing: string): Promise<SpeedPartition | undefined> {
+    const all = await this.#storeCall(doing, () => this.#store.speedPartitions())
+    return all.find((p) => p.partition === this.partition)
+  }
+
+  #fail(error: StrataError, doing: string): void {
+    if (this.#failure) return
+    this.#failure = new StrataError(
+      ErrorCodes.STORE_UNAVAILABLE,
+      `partition ${this.partition}: ${doing}: the store stayed unavailable for ${this.#retryMs} ms; stopped (the next owner resumes from the stored offset): ${error.message}`,
+      { cause: error, retriable: true, status: 503 },
+    )
+    this.#stop(this.#failure)
+    this.#options.onFailed?.(this.#failure)
+  }
+
   async #commit(): Promise<void> {
     if (this.stopped) return
     const window = this.#window
     this.#sealRequired(window.end)
+    // Set once an attempt failed in a way that may hide a landed commit (a lost answer). Every
+    // attempt of this loop carries the same `offset` (window.end does not move while we commit).
+    let inDoubt = false
     for (let attempt = 0; !window.empty; attempt++) {
       const commit: SpeedCommit = {
         partition: this.partition,
@@ -289,8 +351,20 @@ export class PartitionFolder {
         seals: [...window.seals],
       }
       try {
-        await this.#store.commitSpeed(commit, this.#combine)
+        await this.#storeCall(`committing offset ${commit.offset}`, async () => {
+          try {
+            await this.#store.commitSpeed(commit, this.#combine)
+          } catch (error) {
+            if (isRetriable(error)) inDoubt = true
+            throw error
+          }
+        })
       } catch (error) {
+        if (this.#failure) throw error
+        if (inDoubt && (await this.#landedEarlier(commit))) {
+          this.#committed(commit)
+          return
+        }
         if ((error as StrataError)?.code !== ErrorCodes.FENCED) throw error
         if (!(await this.#rebuildAfterRefusal(error as StrataError, attempt))) return
         continue
@@ -300,11 +374,20 @@ export class PartitionFolder {
     }
   }
 
+  // After an attempt whose answer was lost, the store refused the resend: did the lost one land?
+  // Only this folder commits under its owner token, one window after the other, so a stored
+  // offset equal to this commit's (past its `from`) can only be this commit's doing.
+  async #landedEarlier(commit: SpeedCommit): Promise<boolean> {
+    const state = await this.#readState('checking whether a commit landed')
+    if (state === undefined || state.owner !== this.owner || state.offset !== commit.offset) return false
+    return commit.offset > commit.from || commit.seals.every((seal) => state.epochs.includes(seal))
+  }
+
   // The store refused the commit: find out whether we may try again (docs/horizon.md, rule 3)
   // or must stop for good (rule 2).
   async #rebuildAfterRefusal(refusal: StrataError, attempt: number): Promise<boolean> {
     const window = this.#window
-    const state = (await this.#store.speedPartitions()).find((p) => p.partition === this.partition)
+    const state = await this.#readState('re-reading a refused partition')
     if (state === undefined || state.owner !== this.owner || state.offset !== window.from) {
       this.#stop(fencedBy(this.partition, state, window.from))
       return false

@@ -2,8 +2,9 @@
 // consumer group, or every partition of the embedded log). Taking a partition claims it in the
 // store; releasing one commits what is pending first, so the next owner resumes exactly there.
 import type { StrataError } from '../core/errors.ts'
+import { retryRetriable } from '../core/retry.ts'
 import { type ClaimOptions, claimSpeedPartition } from './claim.ts'
-import type { PartitionFolder, PartitionStats } from './partition-folder.ts'
+import { defaultStoreRetryMs, type PartitionFolder, type PartitionStats } from './partition-folder.ts'
 
 export class PartitionSet {
   readonly #options: (partition: number) => ClaimOptions
@@ -19,7 +20,14 @@ export class PartitionSet {
 
   async take(partition: number): Promise<PartitionFolder> {
     this.#folders.get(partition)?.stop('claimed again')
-    const folder = await claimSpeedPartition(this.#options(partition))
+    const options = this.#options(partition)
+    // Through a store outage the claim is tried again: one that landed with its answer lost only
+    // bumped the owner token once more, which fences nobody but an older claim of ours.
+    const folder = await retryRetriable(
+      () => claimSpeedPartition(options),
+      { ...options.retry, totalMs: options.storeRetryMs ?? defaultStoreRetryMs },
+      (retry) => options.onRetry?.(partition, 'claiming the partition', retry),
+    )
     this.#folders.set(partition, folder)
     return folder
   }

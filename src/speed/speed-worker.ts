@@ -11,6 +11,7 @@
 // grew old while no records came. close() stops reading and commits what is pending.
 import { compileViews, type StrataConfig } from '../core/config.ts'
 import { ErrorCodes, StrataError } from '../core/errors.ts'
+import type { RetryAttempt } from '../core/retry.ts'
 import type { Log } from '../log/log.ts'
 import type { Store } from '../store/store.ts'
 import { kafkaSpeedSource, type SpeedConsumerOptions } from './kafka-source.ts'
@@ -36,6 +37,16 @@ export interface SpeedWorkerOptions {
   onSkip?(partition: number, offset: number, reason: string): void
   /** Fencing, a failed commit (retried), a failed fold, a consumer that left the group. */
   onError?(error: StrataError): void
+  /** How long a store call is retried through an outage (default 60 s). */
+  storeRetryMs?: number
+  /** A store call failed retriably and is being tried again (one call per retry). */
+  onStoreRetry?(partition: number, doing: string, retry: RetryAttempt): void
+  /**
+   * The store stayed unavailable past `storeRetryMs` for a partition: its folder stopped, and its
+   * uncommitted window waits for the next owner. The process should exit so that a supervisor
+   * restarts it (default: reported to onError only).
+   */
+  onFatal?(error: StrataError): void
 }
 
 export interface SpeedWorkerStats {
@@ -78,7 +89,10 @@ export function createSpeedWorker(options: SpeedWorkerOptions): SpeedWorker {
       policy,
       onCommit: (p, offset) => source?.committed(p, offset),
       ...(options.onSkip ? { onSkip: options.onSkip } : {}),
+      ...(options.storeRetryMs === undefined ? {} : { storeRetryMs: options.storeRetryMs }),
+      ...(options.onStoreRetry ? { onRetry: options.onStoreRetry } : {}),
       onError,
+      onFailed: (error) => (options.onFatal ?? onError)(error),
     }),
     onError,
   )

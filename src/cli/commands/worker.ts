@@ -23,6 +23,7 @@ import {
   resolveHttpAuth,
 } from '../security.ts'
 import { onShutdown } from '../shutdown.ts'
+import { defaultStartupTimeout, describeStore, waitFor } from '../startup.ts'
 
 const roles = ['speed', 'batch', 'archiver', 'serve'] as const
 type Role = (typeof roles)[number]
@@ -34,6 +35,7 @@ interface WorkerFlags extends CommonFlags, HttpSecurityFlags {
   host: string
   batchInterval: string
   segmentAge: string
+  startupTimeout: string
 }
 
 export function registerWorkerCommand(program: Command): void {
@@ -50,6 +52,11 @@ export function registerWorkerCommand(program: Command): void {
     .option('--host <host>', 'HTTP address for serve', '127.0.0.1')
     .option('--batch-interval <duration>', 'time between batch runs', '1m')
     .option('--segment-age <duration>', 'longest an archived segment stays open', '10s')
+    .option(
+      '--startup-timeout <duration>',
+      'how long to wait at start for the store and Kafka to be reachable, then exit 1',
+      defaultStartupTimeout,
+    )
     .action(async (role: string, flags: WorkerFlags) => {
       if (!(roles as readonly string[]).includes(role)) {
         throw invalidInput(ErrorCodes.INVALID_ARGUMENT, `unknown role "${role}": use ${roles.join(', ')}`, {
@@ -68,16 +75,34 @@ export function registerWorkerCommand(program: Command): void {
       const auth = role === 'serve' ? resolveHttpAuth(flags) : undefined
       checkSecuritySettings(logger, brokers, flags.store ?? process.env.STRATA_STORE)
       const context = await resolveContext(flags)
-      const store = await context.openStore()
+      const storeUrl = flags.store ?? process.env.STRATA_STORE
+      const timeoutMs = parseDuration(flags.startupTimeout, '--startup-timeout')
+      // A store or broker down at start is waited for (startup.ts), not a crash loop.
+      const store = await waitFor(describeStore(storeUrl), () => context.openStore(), {
+        timeoutMs,
+        logger,
+        code: ErrorCodes.STORE_UNAVAILABLE,
+      })
       const roleContext = { ...context, store, logger, brokers, groupId: flags.group }
+      const waitForKafka = <T>(start: () => Promise<T>) =>
+        waitFor(
+          (error) =>
+            error.code === ErrorCodes.STORE
+              ? describeStore(storeUrl)
+              : `Kafka at ${brokers ?? 'the brokers'}`,
+          start,
+          { timeoutMs, logger, code: ErrorCodes.KAFKA_UNAVAILABLE },
+        )
       let running: Closable
       switch (role as Role) {
         case 'speed':
-          running = await startSpeedRole(roleContext)
+          running = await waitForKafka(() => startSpeedRole(roleContext))
           break
-        case 'archiver':
-          running = await startArchiverRole(roleContext, parseDuration(flags.segmentAge, '--segment-age'))
+        case 'archiver': {
+          const segmentAge = parseDuration(flags.segmentAge, '--segment-age')
+          running = await waitForKafka(() => startArchiverRole(roleContext, segmentAge))
           break
+        }
         case 'batch':
           running = startBatchRole(roleContext, parseDuration(flags.batchInterval, '--batch-interval'), 0)
           break

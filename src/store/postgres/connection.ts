@@ -141,13 +141,33 @@ export async function inTransaction<T>(
 export function storeError(error: unknown, target: Target, doing: string): unknown {
   if (error instanceof StrataError) return error
   const raw = error instanceof Error ? error.message : String(error)
-  const code = (error as { code?: string }).code ?? ''
-  const retriable =
-    RETRY_CODES.has(code) ||
-    TRANSIENT.test(code) ||
-    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT'].includes(code)
+  const retriable = isTransient(error)
   const message = `PostgreSQL store (${target.display}, schema ${target.schema}): ${doing} failed: ${scrub(raw, target)}`
   return new StrataError(ErrorCodes.STORE, message, { cause: scrubbedCause(error, target), retriable })
+}
+
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENOTFOUND',
+])
+// What pg says (with no code) when the server went away under a query or a connect.
+const CONNECTION_LOST = /Connection terminated|connection timeout|Client has encountered a connection error/i
+
+/**
+ * Whether the same call may succeed later: the server restarting or unreachable, the connection
+ * lost, a serialization failure. A connection lost during COMMIT leaves the outcome unknown: the
+ * caller that retries must cope with a commit that landed (the speed layer's `from` rule does).
+ */
+export function isTransient(error: unknown): boolean {
+  const code = String((error as { code?: unknown })?.code ?? '')
+  if (RETRY_CODES.has(code) || TRANSIENT.test(code) || NETWORK_CODES.has(code)) return true
+  // Node's connect to a name with several addresses fails with an AggregateError of each attempt.
+  if (error instanceof AggregateError) return error.errors.some(isTransient)
+  return error instanceof Error && CONNECTION_LOST.test(error.message)
 }
 
 function scrub(text: string, target: Target): string {

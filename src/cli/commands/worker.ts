@@ -103,9 +103,25 @@ export function registerWorkerCommand(program: Command): void {
           running = await waitForKafka(() => startArchiverRole(roleContext, segmentAge))
           break
         }
-        case 'batch':
-          running = startBatchRole(roleContext, parseDuration(flags.batchInterval, '--batch-interval'), 0)
+        case 'batch': {
+          const schedule = startBatchRole(
+            roleContext,
+            parseDuration(flags.batchInterval, '--batch-interval'),
+            0,
+          )
+          // The schedule's timer is unref'd (so `strata start` and tests end when they close), and
+          // between runs nothing else holds the event loop once the store's idle connections close
+          // (pg's 10 s idle timeout, or a PostgreSQL restart): the worker then "ended by itself"
+          // and exited 1 before its next run. The role runs until a signal.
+          const hold = setInterval(() => undefined, 2 ** 30)
+          running = {
+            async close() {
+              clearInterval(hold)
+              await schedule.close()
+            },
+          }
           break
+        }
         case 'serve': {
           const port =
             flags.port ??

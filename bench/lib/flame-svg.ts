@@ -64,6 +64,7 @@ export function flameSvg(folded: string, title: string): string {
     .replace(/LEVEL(\d+)T/g, (_, l) => String(height - (Number(l) + 1) * row + 11))
     .replace(/LEVEL(\d+)/g, (_, l) => String(height - (Number(l) + 1) * row))
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="monospace">
+<title>${escapeXml(title)}</title>
 <text x="4" y="16" font-size="13">${escapeXml(title)}</text>
 ${body}
 </svg>

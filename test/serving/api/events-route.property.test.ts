@@ -12,6 +12,17 @@ import { createServer } from '../../../src/serving/server.ts'
 import { badBatch, goodBatch } from '../../ingest/bad-input.ts'
 
 const codes = new Set<string>(Object.values(ErrorCodes))
+// STRATA_FUZZ_SCALE=50 multiplies every numRuns: the run at scale recorded in RELIABILITY.md.
+const scale = Math.max(1, Number(process.env.STRATA_FUZZ_SCALE ?? 1) || 1)
+const runs = (n: number) => n * scale
+/** What was tried, per class and per answer, printed as test diagnostics (RELIABILITY.md's figures). */
+function tally() {
+  const counts = new Map<string, number>()
+  return {
+    add: (key: string) => counts.set(key, (counts.get(key) ?? 0) + 1),
+    text: () => [...counts].map(([key, n]) => `${key} ${n}`).join(', '),
+  }
+}
 const MAX_EVENTS = 50
 const BODY_LIMIT = 1024 * 1024
 
@@ -52,6 +63,7 @@ function assertRejected(res: { status: number; json: any }, status?: number) {
 
 test('POST /events: one bad line among good ones is a 4xx naming the code and line, and nothing is written', async (t) => {
   const { appended, post, alive } = await start(t)
+  const tried = tally()
   await fc.assert(
     fc.asyncProperty(
       badBatch,
@@ -64,10 +76,12 @@ test('POST /events: one bad line among good ones is a 4xx naming the code and li
         assert.equal(res.json.error.line, batch.line, `${batch.bad.kind}: ${res.json.error.message}`)
         assert.equal(appended.length, before, 'nothing of a rejected batch is written')
         await alive()
+        tried.add(`${batch.bad.kind} → ${res.status}`)
       },
     ),
-    { numRuns: 300 },
+    { numRuns: runs(300) },
   )
+  t.diagnostic(`bad lines tried: ${tried.text()}`)
 })
 
 test('POST /events: any bytes at all get a 202 or a 4xx with a code, never a 5xx', async (t) => {
@@ -79,6 +93,7 @@ test('POST /events: any bytes at all get a 202 or a 4xx with a code, never a 5xx
       .constantFrom('', ' ', '\n\n', '\r\n', '\uFEFF', '{', '}', '[]', '{}', 'null', '\u0000')
       .map((s) => Buffer.from(s)),
   )
+  const answers = tally()
   await fc.assert(
     fc.asyncProperty(bytes, async (body) => {
       const before = appended.length
@@ -90,9 +105,11 @@ test('POST /events: any bytes at all get a 202 or a 4xx with a code, never a 5xx
         assert.equal(appended.length, before)
       }
       await alive()
+      answers.add(`${res.status} ${res.json?.error?.code ?? 'accepted'}`)
     }),
-    { numRuns: 300 },
+    { numRuns: runs(300) },
   )
+  t.diagnostic(`arbitrary bodies answered: ${answers.text()}`)
 })
 
 test('POST /events: wrong or missing Content-Type is a 415 and nothing is written', async (t) => {
@@ -116,7 +133,7 @@ test('POST /events: wrong or missing Content-Type is a 415 and nothing is writte
         await alive()
       },
     ),
-    { numRuns: 50 },
+    { numRuns: runs(50) },
   )
 })
 
@@ -148,7 +165,7 @@ test('POST /events: empty bodies, huge batches and oversized bodies are 4xx and 
         await alive()
       },
     ),
-    { numRuns: 40 },
+    { numRuns: runs(40) },
   )
 })
 
@@ -194,6 +211,6 @@ test('POST /events: a valid batch is written in full and in order, with one posi
         events,
       )
     }),
-    { numRuns: 200 },
+    { numRuns: runs(200) },
   )
 })

@@ -8,8 +8,11 @@
 //   (the archiver's predicate, so batch and speed agree on what an event is) are skipped and
 //   counted; valid ones are folded into the pending window's delta tables.
 // - A commit is ONE store.commitSpeed: the window's deltas, from = the stored offset, offset =
-//   the window's end, and its seals. It happens every `commitEveryMs` or `commitEveryRecords`,
-//   on flush() and on the worker's timer (flushIfDue).
+//   the window's end, and its seals. It happens as soon as a batch brings the window to the
+//   partition's end as the source last saw it (`commitWhenCaughtUp`: a live stream commits each
+//   fetch, so events become visible within a fetch and a commit), otherwise every
+//   `commitEveryMs` or `commitEveryRecords` (catching up batches), on flush() and on the worker's
+//   timer (flushIfDue). When is the only thing the policy changes: what is committed is the same.
 // - Seals: before a record at offset o is folded, the window seals at every required boundary
 //   b <= o (re-read from the store before each batch), and every `sealEveryMs` at its position.
 // - A refused commit (STRATA_ERR_FENCED) re-reads the partition. Another owner, or an offset
@@ -46,17 +49,30 @@ export interface SpeedBatch {
   records: readonly SpeedRecord[]
   /** Where the next batch starts (past skipped offsets such as transaction markers). */
   nextOffset: number
+  /**
+   * The partition's end when the source read the batch (Kafka: the fetch's last stable offset),
+   * if the source knows it. A batch that reaches it leaves the folder caught up.
+   */
+  highWatermark?: number
 }
 
 export interface FolderPolicy {
   commitEveryMs: number
   commitEveryRecords: number
+  /**
+   * Commit right after a batch that reaches the partition's end (its `highWatermark`): nothing
+   * more is waiting, so batching would only add latency. Under load (catching up, or a fetch cut
+   * by its size limit) batches stop short of the end and the two limits above batch the commits.
+   * Default true.
+   */
+  commitWhenCaughtUp?: boolean
   sealEveryMs: number
 }
 
 export const defaultFolderPolicy: FolderPolicy = {
   commitEveryMs: 100,
   commitEveryRecords: 20_000,
+  commitWhenCaughtUp: true,
   sealEveryMs: 5_000,
 }
 
@@ -236,7 +252,10 @@ export class PartitionFolder {
     }
     return (
       this.#window.events >= this.#policy.commitEveryRecords ||
-      this.#now() - this.#lastCommitAt >= this.#policy.commitEveryMs
+      this.#now() - this.#lastCommitAt >= this.#policy.commitEveryMs ||
+      (this.#policy.commitWhenCaughtUp !== false &&
+        batch.highWatermark !== undefined &&
+        this.#window.end >= batch.highWatermark)
     )
   }
 

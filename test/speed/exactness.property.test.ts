@@ -121,6 +121,9 @@ const step: fc.Arbitrary<Step> = fc.oneof(
 const policy: fc.Arbitrary<FolderPolicy> = fc.record({
   commitEveryMs: fc.constant(Number.POSITIVE_INFINITY),
   commitEveryRecords: fc.constantFrom(2, Number.POSITIVE_INFINITY),
+  // Deliveries carry the log's end as their high watermark: on, every delivery that reaches it
+  // commits by itself (the live-stream policy), between the schedule's explicit commits.
+  commitWhenCaughtUp: fc.boolean(),
   sealEveryMs: fc.constantFrom(0, Number.POSITIVE_INFINITY),
 })
 
@@ -155,7 +158,10 @@ async function runSchedule(shared: SpeedFixture, dir: string, steps: Step[], fol
         case 'append':
           return logs[s.p].append(s.events, s.gap)
         case 'deliver':
-          return folders[s.p].add(logs[s.p].read(folders[s.p].stats().position, s.max))
+          return folders[s.p].add({
+            ...logs[s.p].read(folders[s.p].stats().position, s.max),
+            highWatermark: logs[s.p].end,
+          })
         case 'commit':
           return folders[s.p].flush()
         case 'crash':

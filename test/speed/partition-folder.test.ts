@@ -228,6 +228,29 @@ test('commits happen by themselves every N records, and periodic seals cut epoch
   await assertExact(fixture.store, fixture.views, [log.records])
 })
 
+test('a batch that reaches the partition end commits at once; one short of it waits for the limits', async (t) => {
+  const { fixture, claim } = await setup(t)
+  const folder = await claim(0, { ...manual, commitWhenCaughtUp: true })
+  const log = new MemoryPartition()
+  log.append(events(0, 10))
+  // Caught up as of the fetch (its high watermark is 10) only after the second batch.
+  await folder.add({ ...log.read(0, 6), highWatermark: 10 })
+  assert.equal((await stored(fixture)).offset, 0)
+  await folder.add({ ...log.read(6), highWatermark: 10 })
+  assert.equal((await stored(fixture)).offset, 10)
+  assert.equal(folder.stats().commits, 1)
+  await assertExact(fixture.store, fixture.views, [log.records])
+
+  // Off: the same caught-up batch stays pending until a limit or a flush.
+  const { fixture: other, claim: claimOther } = await setup(t)
+  const batching = await claimOther(0, { ...manual, commitWhenCaughtUp: false })
+  await batching.add({ ...log.read(0), highWatermark: 10 })
+  assert.equal((await stored(other)).offset, 0)
+  await batching.flush()
+  assert.equal((await stored(other)).offset, 10)
+  await assertExact(other.store, other.views, [log.records])
+})
+
 test('a partition never seen starts at the served batch horizon, and owes a boundary at every other', async (t) => {
   const { fixture, claim } = await setup(t)
   const log = new MemoryPartition()

@@ -6,10 +6,12 @@
 // --events events into a fresh topic of --partitions partitions.
 //
 //   npm run bench:ingest -- [--events=300000] [--batch=1000] [--concurrency=4] [--rounds=3]
-//     [--partitions=6] [--java=1]
+//     [--partitions=6] [--java=1] [--serve=0] [--profile=<dir>]
 //
 // --partitions takes a list (`--partitions=1,6,12`: the growth table), one run per count;
-// --java=0 leaves out ProducerPerformance.
+// --java=0 leaves out ProducerPerformance. --serve=1 adds POST /events on `strata worker serve
+// --ingest` (an ingest-only process) as a contender. --profile writes a CPU profile of the `strata start`
+// process (node --cpu-prof) into <dir>; read it with `node bench/lib/cpu-profile.ts FILE`.
 import { randomUUID } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
@@ -20,7 +22,7 @@ import { brokers, eventAt } from './lib/kafka-bench.ts'
 import { list, printResult, type ResultRow } from './lib/result.ts'
 import { runText } from './lib/run-text.ts'
 import { arg, fmtRate, median, spread, table } from './lib/stats.ts'
-import { startStrata } from './lib/strata-server.ts'
+import { startStrata, waitCaughtUp } from './lib/strata-server.ts'
 
 const events = arg('events', 300_000)
 const batch = arg('batch', 1000)
@@ -28,9 +30,12 @@ const concurrency = arg('concurrency', 4)
 const rounds = arg('rounds', 3)
 const partitionCounts = list('partitions', [6])
 const withJava = arg('java', 1) === 1
+const withServe = arg('serve', 0) === 1
+const profileDir = process.argv.find((a) => a.startsWith('--profile='))?.slice(10)
 const toolsLib = join(import.meta.dirname, 'peers/kafka-tools/target/lib')
 const HTTP = `Strata POST /events (NDJSON × ${batch}, ${concurrency} in flight)`
 const CLIENT = 'Strata’s Kafka producer (4000 × 4 in flight)'
+const SERVE = `Strata POST /events, ingest only (strata worker serve --ingest; NDJSON × ${batch}, ${concurrency} in flight)`
 const JAVA = 'Kafka ProducerPerformance (Java, acks=all)'
 
 const base = Date.now()
@@ -43,6 +48,30 @@ for (let i = 0; i < events; i += batch)
       .map((e) => e.value)
       .join('\n')}\n`,
   )
+
+// POSTs every body, `concurrency` requests in flight; events per second until the last 202.
+async function postAll(url: string): Promise<number> {
+  let next = 0
+  let accepted = 0
+  const started = performance.now()
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < bodies.length) {
+        const body = bodies[next++]!
+        const res = await fetch(`${url}/events`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-ndjson' },
+          body,
+        })
+        if (res.status !== 202) throw new Error(`POST /events ${res.status}: ${await res.text()}`)
+        await res.arrayBuffer()
+        accepted += body.split('\n').length - 1
+      }
+    }),
+  )
+  if (accepted !== events) throw new Error(`accepted ${accepted} of ${events}`)
+  return events / ((performance.now() - started) / 1000)
+}
 
 const admin = createAdmin({ brokers })
 const dir = await mkdtemp(join(tmpdir(), 'strata-bench-ingest-'))
@@ -57,8 +86,30 @@ if (withJava && !existsSync(toolsLib))
 for (const partitions of partitionCounts) {
   const httpTopic = `bench-${randomUUID()}`
   await admin.createTopic({ topic: httpTopic, partitions, replicationFactor: 1 })
-  const server = await startStrata(httpTopic, partitions, { extra: ['--batch-interval', '1h'] })
+  const nodeArgs = (name: string) =>
+    profileDir
+      ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${name}-${partitions}.cpuprofile`]
+      : []
+  const server = await startStrata(httpTopic, partitions, {
+    extra: ['--batch-interval', '1h'],
+    nodeArgs: nodeArgs('start'),
+  })
+  const servers = [server]
   const topics = [httpTopic]
+  // --serve=1: the same POST /events on `strata worker serve --ingest`, an ingest-only process
+  // (no speed layer or archiver folding and archiving what it ingests), on a topic of its own.
+  let ingestOnly: typeof server | undefined
+  if (withServe) {
+    const serveTopic = `bench-${randomUUID()}`
+    await admin.createTopic({ topic: serveTopic, partitions, replicationFactor: 1 })
+    topics.push(serveTopic)
+    ingestOnly = await startStrata(serveTopic, partitions, {
+      command: ['worker', 'serve'],
+      extra: ['--ingest'],
+      nodeArgs: nodeArgs('serve'),
+    })
+    servers.push(ingestOnly)
+  }
   const freshTopic = async (): Promise<string> => {
     const topic = `bench-${randomUUID()}`
     await admin.createTopic({ topic, partitions, replicationFactor: 1 })
@@ -67,27 +118,12 @@ for (const partitions of partitionCounts) {
   }
 
   const contenders: Record<string, () => Promise<number>> = {
+    // The rate is taken at the last 202; then the speed layer of `strata start` is let catch up,
+    // so its folding of these events does not run during (and slow) the next contender.
     [HTTP]: async () => {
-      let next = 0
-      let accepted = 0
-      const started = performance.now()
-      await Promise.all(
-        Array.from({ length: concurrency }, async () => {
-          while (next < bodies.length) {
-            const body = bodies[next++]!
-            const res = await fetch(`${server.url}/events`, {
-              method: 'POST',
-              headers: { 'content-type': 'application/x-ndjson' },
-              body,
-            })
-            if (res.status !== 202) throw new Error(`POST /events ${res.status}: ${await res.text()}`)
-            await res.arrayBuffer()
-            accepted += body.split('\n').length - 1
-          }
-        }),
-      )
-      if (accepted !== events) throw new Error(`accepted ${accepted} of ${events}`)
-      return events / ((performance.now() - started) / 1000)
+      const rate = await postAll(server.url)
+      await waitCaughtUp(server.url)
+      return rate
     },
     [CLIENT]: async () => {
       const topic = await freshTopic()
@@ -110,6 +146,7 @@ for (const partitions of partitionCounts) {
       return rate
     },
   }
+  if (ingestOnly) contenders[SERVE] = () => postAll(ingestOnly.url)
   if (withJava && existsSync(toolsLib)) {
     contenders[JAVA] = async () => {
       const topic = await freshTopic()
@@ -154,7 +191,7 @@ for (const partitions of partitionCounts) {
       }
     }
   } finally {
-    await server.stop()
+    for (const s of servers) await s.stop()
     for (const topic of topics) await admin.deleteTopic(topic)
   }
   const client = median(rates[CLIENT]!)
@@ -181,6 +218,21 @@ for (const partitions of partitionCounts) {
     met: http / client >= 0.5,
     note: `spread ±${spread(rates[HTTP]!).toFixed(0)}% vs ±${spread(rates[CLIENT]!).toFixed(0)}%`,
   })
+  if (rates[SERVE]) {
+    const serve = median(rates[SERVE])
+    resultRows.push({
+      measure: `ingest, POST /events on an ingest-only process (strata worker serve --ingest), ${partitions} partition${partitions === 1 ? '' : 's'}`,
+      strata: fmtRate(serve),
+      value: serve,
+      peer: 'Strata’s Kafka producer directly',
+      peerFigure: fmtRate(client),
+      peerValue: client,
+      ratio: `${(serve / client).toFixed(2)}×`,
+      target: '≥ 0.5×',
+      met: serve / client >= 0.5,
+      note: `spread ±${spread(rates[SERVE]).toFixed(0)}%; no speed layer or archiver in the process`,
+    })
+  }
   if (rates[JAVA]) {
     const java = median(rates[JAVA])
     resultRows.push({

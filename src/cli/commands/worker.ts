@@ -4,6 +4,7 @@
 import type { Command } from 'commander'
 import { parseDuration } from '../../core/duration.ts'
 import { ErrorCodes, invalidInput } from '../../core/errors.ts'
+import { createKafkaSink } from '../../ingest/kafka-sink.ts'
 import { createLogger } from '../../runtime/logger.ts'
 import {
   type Closable,
@@ -36,6 +37,7 @@ interface WorkerFlags extends CommonFlags, HttpSecurityFlags {
   batchInterval: string
   segmentAge: string
   startupTimeout: string
+  ingest?: boolean
 }
 
 export function registerWorkerCommand(program: Command): void {
@@ -52,6 +54,7 @@ export function registerWorkerCommand(program: Command): void {
     .option('--host <host>', 'HTTP address for serve', '127.0.0.1')
     .option('--batch-interval <duration>', 'time between batch runs', '1m')
     .option('--segment-age <duration>', 'longest an archived segment stays open', '10s')
+    .option('--ingest', 'serve: also take POST /events and write it to the source topic (needs --brokers)')
     .option(
       '--startup-timeout <duration>',
       'how long to wait at start for the store and Kafka to be reachable, then exit 1',
@@ -69,6 +72,15 @@ export function registerWorkerCommand(program: Command): void {
           ErrorCodes.INVALID_ARGUMENT,
           `strata worker ${role} reads Kafka: give --brokers (or STRATA_BROKERS); for one machine, use strata start`,
           { field: 'brokers' },
+        )
+      }
+      if (flags.ingest && (role !== 'serve' || !brokers)) {
+        throw invalidInput(
+          ErrorCodes.INVALID_ARGUMENT,
+          role === 'serve'
+            ? 'strata worker serve --ingest writes to Kafka: give --brokers (or STRATA_BROKERS)'
+            : '--ingest is an option of strata worker serve',
+          { field: 'ingest' },
         )
       }
       const logger = createLogger(role)
@@ -126,13 +138,31 @@ export function registerWorkerCommand(program: Command): void {
           const port =
             flags.port ??
             (process.env.STRATA_PORT ? positiveInt('STRATA_PORT')(process.env.STRATA_PORT) : 8080)
-          running = await startServeRole(roleContext, {
+          // --ingest: an ingest-only front (no speed layer or archiver in this process), the
+          // same producer and validation as strata start's POST /events.
+          const sink =
+            flags.ingest && brokers
+              ? createKafkaSink({
+                  brokers,
+                  topic: context.config.source.topic,
+                  partitions: context.config.source.partitions,
+                  replicationFactor: context.config.source.replicationFactor,
+                })
+              : undefined
+          const serve = await startServeRole(roleContext, {
             port,
             host: flags.host,
             auth,
             limits: httpLimitsOf(flags),
+            sink,
             endOffsets: brokers ? kafkaEndOffsets(roleContext) : undefined,
           })
+          running = {
+            async close() {
+              await serve.close()
+              await sink?.close()
+            },
+          }
           break
         }
       }

@@ -51,24 +51,11 @@ export function createIngest(options: IngestOptions): Ingest {
   const timeField = options.timeField ?? 'ts'
   const { sink, keyField, limits, maxEvents } = options
 
-  // The parsed events are only needed to validate and to find the key: they are dropped before
-  // the await, so they die young in the scavenger instead of being promoted to the old generation
-  // while Kafka acknowledges (a produce round-trip outlives several scavenges under load).
-  const toRecords = (accepted: AcceptedEvent[]): SinkRecord[] => {
-    const records = new Array<SinkRecord>(accepted.length)
-    for (let i = 0; i < accepted.length; i++) {
-      const { event, text } = accepted[i]!
-      records[i] = { key: keyOf(event, keyField), value: text }
-    }
-    return records
-  }
-
-  async function append(records: SinkRecord[]): Promise<IngestResult> {
+  async function write(accepted: AcceptedEvent[]): Promise<IngestResult> {
+    const records = accepted.map(({ event, text }) => ({ key: keyOf(event, keyField), value: text }))
     const positions = await sink.append(records)
     return { count: positions.length, records: positions }
   }
-
-  const write = async (accepted: AcceptedEvent[]): Promise<IngestResult> => append(toRecords(accepted))
 
   const parse = (body: string, extra: Pick<ParseOptions, 'maxErrors'> = {}) =>
     parseEvents(body, { timeField, limits, maxEvents, ...extra })
@@ -78,13 +65,13 @@ export function createIngest(options: IngestOptions): Ingest {
     parse,
     write,
     async ingestText(body, extra = {}) {
-      return append(toRecords(parse(body, extra)))
+      return write(parse(body, extra))
     },
     async ingestEvents(events) {
       const list = Array.isArray(events) ? events : [events]
       // Objects go through the same text path as HTTP bodies: one validator for every door.
       const body = list.map((event) => JSON.stringify(event) ?? 'undefined').join('\n')
-      return append(toRecords(parse(body)))
+      return write(parse(body))
     },
   }
 }

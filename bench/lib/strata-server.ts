@@ -1,6 +1,7 @@
 // `strata start` as a child process on the local broker, for the benchmarks that go through the
 // HTTP API: a one-view config on the bench topic, a fresh data folder, a free port.
 import { type ChildProcess, spawn } from 'node:child_process'
+import { randomUUID } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -46,6 +47,9 @@ export async function startStrata(
   const config = await writeViewConfig(dir, topic, partitions)
   const port = await freePort()
   const bin = options.bin ?? join(import.meta.dirname, '../../bin/strata.js')
+  // Consumer groups of their own: two benchmarks on the shared broker in the default groups
+  // (strata-speed, strata-archiver) would rebalance each other's workers mid-measurement.
+  const groups = command[0] === 'start' ? ['--group-prefix', `bench-${randomUUID()}`] : []
   const child = spawn(
     process.execPath,
     [
@@ -60,6 +64,7 @@ export async function startStrata(
       dir,
       '--port',
       String(port),
+      ...groups,
       ...extra,
     ],
     { stdio: ['ignore', 'ignore', 'pipe'] },

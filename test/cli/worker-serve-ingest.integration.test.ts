@@ -2,43 +2,16 @@
 // does and writes to the source topic with acks=all (202 with where each event landed); a bad
 // batch is refused whole; without brokers the flag is refused at start (exit 1 with a code).
 import assert from 'node:assert/strict'
-import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
+import { freePort, type SpawnedStrata, spawnStrata } from '../helpers/process.ts'
 import { brokers, createTestTopic, defer, testAdmin } from '../log/kafka/helpers.ts'
 import { configSource } from '../speed/helpers.ts'
 
-const strata = new URL('../../bin/strata.js', import.meta.url).pathname
-
-async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as { port: number }
-  await new Promise((resolve) => server.close(resolve))
-  return port
-}
-
-function startServe(args: string[]): {
-  child: ChildProcess
-  output: () => string
-  exited: Promise<number | null>
-} {
-  const child = spawn(process.execPath, [strata, 'worker', 'serve', ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, STRATA_STORE: '', STRATA_BROKERS: '' },
-  })
-  let output = ''
-  child.stdout?.on('data', (chunk) => {
-    output += chunk
-  })
-  child.stderr?.on('data', (chunk) => {
-    output += chunk
-  })
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
-  return { child, output: () => output, exited }
+function startServe(args: string[]): SpawnedStrata {
+  return spawnStrata(['worker', 'serve', ...args])
 }
 
 async function scratch(t: Parameters<typeof defer>[0], topic: string) {

@@ -4,44 +4,18 @@
 // broker, opened late: the broker's metadata then sends the client to the broker itself). Past
 // --startup-timeout it exits 1 with STRATA_ERR_KAFKA_UNAVAILABLE.
 import assert from 'node:assert/strict'
-import { type ChildProcess, spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { connect, createServer, type Server } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
+import { freePort, type SpawnedStrata, spawnStrata } from '../helpers/process.ts'
 import { brokers, createTestTopic, defer, testAdmin } from '../log/kafka/helpers.ts'
 import { configSource } from '../speed/helpers.ts'
 
-const strata = new URL('../../bin/strata.js', import.meta.url).pathname
-
-async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as { port: number }
-  await new Promise((resolve) => server.close(resolve))
-  return port
-}
-
-function startWorker(args: string[]): {
-  child: ChildProcess
-  output: () => string
-  exited: Promise<number | null>
-} {
-  const child = spawn(process.execPath, [strata, 'worker', ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, STRATA_STORE: '', STRATA_BROKERS: '' },
-  })
-  let output = ''
-  child.stdout?.on('data', (chunk) => {
-    output += chunk
-  })
-  child.stderr?.on('data', (chunk) => {
-    output += chunk
-  })
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
-  return { child, output: () => output, exited }
+function startWorker(args: string[]): SpawnedStrata {
+  return spawnStrata(['worker', ...args])
 }
 
 async function until(ready: () => boolean, what: string): Promise<void> {

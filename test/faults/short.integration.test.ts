@@ -3,23 +3,12 @@
 // three-node cluster and a PostgreSQL of its own (free ports, so it meets neither the shared
 // broker nor a long run of `npm run test:faults`). About 2-3 minutes.
 import assert from 'node:assert/strict'
-import { createServer } from 'node:net'
 import { test } from 'node:test'
+import { freePort } from '../helpers/process.ts'
 import { VIEWS } from './checker.ts'
 import { formatSummary } from './report.ts'
 import { FAULT_KINDS } from './schedule.ts'
 import { runSuite } from './suite.ts'
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    })
-    server.on('error', reject)
-  })
-}
 
 test('four fault schedules lose no acknowledged event and count none twice, in any view', async (t) => {
   const kafka = []

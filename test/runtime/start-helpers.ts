@@ -3,26 +3,16 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { createWriteStream, readFileSync } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 
-export const bin = fileURLToPath(new URL('../../bin/strata.js', import.meta.url))
+import { bin, freePort } from '../helpers/process.ts'
+
+export { bin, freePort }
 export const exampleConfig = fileURLToPath(
   new URL('../../examples/pageviews/strata.config.ts', import.meta.url),
 )
 export const HOUR = 3_600_000
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    })
-    server.on('error', reject)
-  })
-}
 
 export interface Started {
   child: ChildProcess

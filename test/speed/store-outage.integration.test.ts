@@ -9,7 +9,6 @@
 //   Retry-After, and 200 again once PostgreSQL is back.
 import assert from 'node:assert/strict'
 import { type ChildProcess, spawn } from 'node:child_process'
-import { createServer } from 'node:net'
 import { after, before, test } from 'node:test'
 import type { StrataError } from '../../src/core/errors.ts'
 import { ErrorCodes } from '../../src/core/errors.ts'
@@ -18,19 +17,12 @@ import { createProducer } from '../../src/log/kafka/index.ts'
 import { createSpeedWorker } from '../../src/speed/index.ts'
 import { openPostgresStore } from '../../src/store/postgres/index.ts'
 import { type ScratchPostgres, startScratchPostgres } from '../faults/postgres.ts'
+import { bin, freePort } from '../helpers/process.ts'
 import { brokers, createTestTopic, defer, testAdmin, testGroup } from '../log/kafka/helpers.ts'
 import { assertExact, byPartition, pageView, speedFixture, type TestRecord, waitFor } from './helpers.ts'
 
 const PARTITIONS = 3
-const strata = new URL('../../bin/strata.js', import.meta.url).pathname
-
-async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as { port: number }
-  await new Promise((resolve) => server.close(resolve))
-  return port
-}
+const strata = bin
 
 let pg: ScratchPostgres
 let serve: { child: ChildProcess; output: string; url: string } | undefined

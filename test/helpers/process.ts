@@ -1,0 +1,46 @@
+// What the tests that run `strata` as a child process share: a free port, and a spawn that
+// captures the output (for assertions on what it said) and the exit code.
+import { type ChildProcess, spawn } from 'node:child_process'
+import { createServer } from 'node:net'
+import { fileURLToPath } from 'node:url'
+
+export const bin = fileURLToPath(new URL('../../bin/strata.js', import.meta.url))
+
+/** A port nothing listens on right now (the kernel's pick), on loopback. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number }
+      server.close(() => resolve(port))
+    })
+    server.on('error', reject)
+  })
+}
+
+export interface SpawnedStrata {
+  child: ChildProcess
+  /** stdout and stderr so far, interleaved as they arrived. */
+  output: () => string
+  exited: Promise<number | null>
+}
+
+/**
+ * `strata <args>` with its output captured. STRATA_STORE and STRATA_BROKERS are cleared so the
+ * flags a test passes are the whole configuration, whatever the environment running the suite.
+ */
+export function spawnStrata(args: string[]): SpawnedStrata {
+  const child = spawn(process.execPath, [bin, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, STRATA_STORE: '', STRATA_BROKERS: '' },
+  })
+  let output = ''
+  child.stdout?.on('data', (chunk) => {
+    output += chunk
+  })
+  child.stderr?.on('data', (chunk) => {
+    output += chunk
+  })
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+  return { child, output: () => output, exited }
+}

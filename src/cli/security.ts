@@ -10,6 +10,7 @@ import { ErrorCodes, invalidInput } from '../core/errors.ts'
 import { registerSecret, registerUrlSecret } from '../core/secrets.ts'
 import { describeKafkaSecurity, kafkaSecurityFromEnv } from '../log/kafka/security.ts'
 import type { Logger } from '../runtime/logger.ts'
+import { defaultAllowedHosts, parseAllowedHosts } from '../serving/allowed-hosts.ts'
 import type { HttpAuth } from '../serving/auth.ts'
 import type { HttpLimits } from '../serving/limits.ts'
 import { positiveInt } from './options.ts'
@@ -20,6 +21,7 @@ export interface HttpSecurityFlags {
   bodyLimit?: number
   requestTimeout?: string
   shutdownGrace?: string
+  allowedHosts?: string
 }
 
 /** Flags every HTTP-serving command takes (strata start, strata worker serve). */
@@ -36,6 +38,10 @@ export function addHttpSecurityOptions(command: Command): Command {
     .option('--body-limit <bytes>', 'largest HTTP request body (default 16 MiB)', positiveInt('--body-limit'))
     .option('--request-timeout <duration>', 'longest a client may take to send a request (default 30s)')
     .option(
+      '--allowed-hosts <list>',
+      'host names the HTTP server answers to, comma-separated (.example.com for a domain, * for any); default: loopback names and the --host address (env STRATA_ALLOWED_HOSTS)',
+    )
+    .option(
       '--shutdown-grace <duration>',
       'at shutdown, how long requests on open connections are still answered (503) before idle connections close (default 1s)',
     )
@@ -50,6 +56,16 @@ export function httpLimitsOf(flags: HttpSecurityFlags): HttpLimits {
       : undefined,
     shutdownGraceMs: flags.shutdownGrace ? parseDuration(flags.shutdownGrace, '--shutdown-grace') : undefined,
   }
+}
+
+/** The Host names to answer to: --allowed-hosts, STRATA_ALLOWED_HOSTS, else by the listen host. */
+export function resolveAllowedHosts(
+  flags: HttpSecurityFlags,
+  listenHost: string,
+  env = process.env,
+): string[] {
+  const list = flags.allowedHosts ?? env.STRATA_ALLOWED_HOSTS
+  return list ? parseAllowedHosts(list) : defaultAllowedHosts(listenHost)
 }
 
 /** The HTTP token from --token-file, STRATA_TOKEN_FILE or STRATA_TOKEN; undefined: no token. */
@@ -89,6 +105,15 @@ export function resolveHttpAuth(flags: HttpSecurityFlags, env = process.env): Ht
     throw invalidInput(ErrorCodes.INVALID_ARGUMENT, 'the HTTP token must be at least 16 characters', {
       field: 'token-file',
     })
+  }
+  // What a client can send after `Bearer ` (RFC 6750's b64token): a token with a space or a
+  // non-ASCII character would be accepted here and could never authenticate.
+  if (!/^[A-Za-z0-9\-._~+/]+=*$/.test(token)) {
+    throw invalidInput(
+      ErrorCodes.INVALID_ARGUMENT,
+      'the HTTP token may hold only letters, digits and - . _ ~ + / (then = padding): a bearer token cannot carry spaces or other characters',
+      { field: 'token-file' },
+    )
   }
   registerSecret(token)
   return { token, protectQueries }

@@ -21,6 +21,8 @@ export const ErrorCodes = {
   // HTTP: no or a wrong bearer token (401); a request that outlived its time limit (408).
   UNAUTHORIZED: 'STRATA_ERR_UNAUTHORIZED',
   REQUEST_TIMEOUT: 'STRATA_ERR_REQUEST_TIMEOUT',
+  // HTTP: a Host header the server was not told to answer to (DNS rebinding), 403.
+  HOST_NOT_ALLOWED: 'STRATA_ERR_HOST_NOT_ALLOWED',
   // 503 while the server drains at shutdown: nothing of the request was written; retry.
   SHUTTING_DOWN: 'STRATA_ERR_SHUTTING_DOWN',
   // The log (Kafka or embedded) and the local cluster.

@@ -41,6 +41,7 @@ export interface PipelineOptions {
   /** The HTTP token (auth.ts); without it every route is open. */
   auth?: HttpAuth
   limits?: HttpLimits
+  allowedHosts?: readonly string[]
 }
 
 export interface Pipeline {
@@ -95,6 +96,7 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
       speed,
       auth: options.auth,
       limits: options.limits,
+      allowedHosts: options.allowedHosts,
     })
     closables.push(serve)
     if (options.demoRate > 0) {

@@ -189,6 +189,8 @@ export interface ServeRoleOptions {
   /** The bearer token and which routes need it; without it every route is open. */
   auth?: HttpAuth
   limits?: HttpLimits
+  /** Host names to answer to (serving/allowed-hosts.ts); default: loopback names. */
+  allowedHosts?: readonly string[]
 }
 
 export async function startServeRole(
@@ -203,6 +205,7 @@ export async function startServeRole(
     endOffsets: options.endOffsets,
     auth: options.auth,
     limits: options.limits,
+    allowedHosts: options.allowedHosts,
     speedStats: speed
       ? () => {
           let folded = 0

@@ -1,6 +1,6 @@
 // One error handler for the whole API: every failure is answered as
 // { error: { code, message, line?, field? } } with a status that says whose fault it was.
-import type { FastifyError, FastifyInstance } from 'fastify'
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { ErrorCodes, isStrataError, StrataError } from '../core/errors.ts'
 
 // Fastify's own errors for bad requests, in our vocabulary.
@@ -10,6 +10,29 @@ const fastifyCodes: Record<string, { code: (typeof ErrorCodes)[keyof typeof Erro
   FST_ERR_CTP_EMPTY_JSON_BODY: { code: ErrorCodes.EMPTY_BATCH, status: 400 },
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: { code: ErrorCodes.INVALID_ARGUMENT, status: 400 },
   FST_ERR_VALIDATION: { code: ErrorCodes.INVALID_ARGUMENT, status: 400 },
+  FST_ERR_BAD_URL: { code: ErrorCodes.INVALID_ARGUMENT, status: 400 },
+  FST_ERR_MAX_PARAM_LENGTH: { code: ErrorCodes.INVALID_ARGUMENT, status: 414 },
+}
+
+/** What POST /events takes: JSON types only, so a cross-site form or text/plain POST is refused. */
+export const EVENT_CONTENT_TYPES = [
+  'application/json',
+  'application/x-ndjson',
+  'application/ndjson',
+  'application/jsonl',
+]
+
+function messageOf(error: FastifyError | Error): string {
+  if ('code' in error && error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+    return `${error.message}: POST /events takes ${EVENT_CONTENT_TYPES.join(', ')} (curl: -H 'content-type: application/json')`
+  }
+  return error.message
+}
+
+/** Fastify's router errors (a malformed URL, a parameter over the limit), in our shape. */
+export function frameworkErrors(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  const known = fastifyCodes[error.code] ?? { code: ErrorCodes.INVALID_ARGUMENT, status: 400 }
+  reply.code(known.status).send(new StrataError(known.code, error.message, { status: known.status }).toJSON())
 }
 
 // A PostgreSQL restart (crash recovery included) takes a few seconds.
@@ -42,7 +65,7 @@ export function installErrorHandler(app: FastifyInstance): void {
     if (known) {
       return reply
         .code(known.status)
-        .send(new StrataError(known.code, error.message, { status: known.status }).toJSON())
+        .send(new StrataError(known.code, messageOf(error), { status: known.status }).toJSON())
     }
     const status = 'statusCode' in error && typeof error.statusCode === 'number' ? error.statusCode : 500
     if (status < 500) {

@@ -13,6 +13,7 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import type { CompiledView } from '../core/compiled-view.ts'
 import type { Ingest } from '../ingest/ingest.ts'
 import type { Store } from '../store/store.ts'
+import { checkHost, defaultAllowedHosts } from './allowed-hosts.ts'
 import { eventsRoute } from './api/events-route.ts'
 import { healthRoute } from './api/health-route.ts'
 import { EndOffsetsCache, type EndOffsetsProvider } from './api/log-offsets.ts'
@@ -25,7 +26,7 @@ import { viewsRoute } from './api/views-route.ts'
 import { guardRoutes, type HttpAuth } from './auth.ts'
 import { dashboardRoute } from './dashboard/index.ts'
 import { installDrain } from './drain.ts'
-import { installErrorHandler } from './errors.ts'
+import { frameworkErrors, installErrorHandler } from './errors.ts'
 import { checkingInterval, clientErrorHandler, type HttpLimits, resolveLimits } from './limits.ts'
 import { createMetrics, type SpeedStatsProvider } from './metrics.ts'
 
@@ -52,8 +53,15 @@ export interface ServerOptions {
   limits?: HttpLimits
   /** The bearer token and which routes need it (auth.ts); without it every route is open. */
   auth?: HttpAuth
+  /** Host names the server answers to (allowed-hosts.ts); default: loopback names only. */
+  allowedHosts?: readonly string[]
   logger?: boolean
 }
+
+// Keys are one path segment, percent-encoded: the router must not cut off a key the ingest
+// accepted (Fastify's default is 100 characters). Node's 16 KiB header limit bounds the request
+// line anyway (431 in our shape, limits.ts); the route's schema bounds the decoded key.
+const MAX_PARAM_LENGTH = 16 * 1024
 
 export async function createServer(options: ServerOptions): Promise<FastifyInstance> {
   const limits = resolveLimits({
@@ -77,9 +85,13 @@ export async function createServer(options: ServerOptions): Promise<FastifyInsta
     // Unknown query parameters are errors, not silently dropped: `?form=` must not answer as if
     // no range were asked.
     ajv: { customOptions: { removeAdditional: false } },
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    // Malformed URLs and over-long parameters answered in our error shape, not Fastify's.
+    frameworkErrors,
   })
   installErrorHandler(app)
   installDrain(app, limits.shutdownGraceMs)
+  app.addHook('onRequest', checkHost(options.allowedHosts ?? defaultAllowedHosts('127.0.0.1')))
   if (options.auth) app.addHook('onRequest', guardRoutes(options.auth))
   const { store, ingest } = options
   const views = new ViewIndex(options.views ?? [])

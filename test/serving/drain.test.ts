@@ -10,7 +10,7 @@ import { listen } from '../../src/serving/app.ts'
 import { createServer } from '../../src/serving/server.ts'
 
 const line = JSON.stringify({ type: 'page_view', url: '/a', ts: 1 })
-const request = `POST /events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${line.length}\r\n\r\n${line}`
+const request = `POST /events HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${line.length}\r\n\r\n${line}`
 
 async function serve(
   t: import('node:test').TestContext,

@@ -42,7 +42,7 @@ test('a client that stalls mid-request gets 408 STRATA_ERR_REQUEST_TIMEOUT and i
   await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject))
   // Headers promise 1000 bytes; 10 arrive, then nothing.
   socket.write(
-    'POST /events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"ts":1,"a',
+    'POST /events HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"ts":1,"a',
   )
   let received = ''
   socket.on('data', (chunk: Buffer) => (received += chunk.toString('utf8')))
@@ -55,7 +55,7 @@ test('a client that never finishes its headers is disconnected too', async (t) =
   const { port } = await serve(t, { requestTimeoutMs: 300, headersTimeoutMs: 200 })
   const socket = connect({ host: '127.0.0.1', port })
   t.after(() => socket.destroy())
-  socket.write('GET /health HTTP/1.1\r\nHost: x\r\n')
+  socket.write('GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n')
   let received = ''
   socket.on('data', (chunk: Buffer) => (received += chunk.toString('utf8')))
   await new Promise<void>((resolve) => socket.once('close', () => resolve()))

@@ -12,6 +12,7 @@ import {
   checkSecuritySettings,
   type HttpSecurityFlags,
   httpLimitsOf,
+  resolveAllowedHosts,
   resolveHttpAuth,
 } from '../security.ts'
 import { onShutdown } from '../shutdown.ts'
@@ -88,6 +89,7 @@ Examples:
         demoRate: flags.demo ? flags.demoRate : 0,
         auth,
         limits: httpLimitsOf(flags),
+        allowedHosts: resolveAllowedHosts(flags, flags.host),
       }).catch(async (error) => {
         await store.close()
         throw error

@@ -21,6 +21,7 @@ import {
   checkSecuritySettings,
   type HttpSecurityFlags,
   httpLimitsOf,
+  resolveAllowedHosts,
   resolveHttpAuth,
 } from '../security.ts'
 import { onShutdown } from '../shutdown.ts'
@@ -154,6 +155,7 @@ export function registerWorkerCommand(program: Command): void {
             host: flags.host,
             auth,
             limits: httpLimitsOf(flags),
+            allowedHosts: resolveAllowedHosts(flags, flags.host),
             sink,
             endOffsets: brokers ? kafkaEndOffsets(roleContext) : undefined,
           })

@@ -4,6 +4,7 @@
 import type { FastifyInstance } from 'fastify'
 import type { Ingest } from '../../ingest/ingest.ts'
 import { decodeInput } from '../../ingest/parse.ts'
+import { EVENT_CONTENT_TYPES } from '../errors.ts'
 
 export interface EventsRouteOptions {
   ingest: Ingest
@@ -15,11 +16,12 @@ export async function eventsRoute(
   app: FastifyInstance,
   { ingest, onAccepted }: EventsRouteOptions,
 ): Promise<void> {
-  // Bodies are read as text whatever their JSON-ish type: parse.ts does the parsing so that
-  // errors carry the NDJSON line, and NDJSON is not JSON to Fastify's own parser.
+  // Bodies are read as text whatever their JSON type: parse.ts does the parsing so that errors
+  // carry the NDJSON line, and NDJSON is not JSON to Fastify's own parser. No text/plain: a web
+  // page may POST that cross-site without a CORS preflight (415 instead).
   app.removeContentTypeParser(['application/json', 'text/plain'])
   app.addContentTypeParser(
-    ['application/json', 'application/x-ndjson', 'application/ndjson', 'application/jsonl', 'text/plain'],
+    EVENT_CONTENT_TYPES,
     // As bytes: decodeInput rejects invalid UTF-8 (a string parser would replace it silently).
     { parseAs: 'buffer' },
     (_request, body, done) => done(null, body),

@@ -13,7 +13,9 @@ import { availableParallelism } from 'node:os'
 import { listSegments } from '../archive/segment-list.ts'
 import type { CompiledView } from '../core/compiled-view.ts'
 import { compileViews, type StrataConfig } from '../core/config.ts'
+import { RECENT_ERRORS } from '../core/view-errors.ts'
 import type { BatchViewMeta, Horizon, Store, ViewEntry } from '../store/store.ts'
+import type { FoldErrors } from './partition-fold.ts'
 import { runFoldTasks } from './worker-pool.ts'
 
 export interface BatchPublisher {
@@ -37,6 +39,8 @@ export interface BatchRunOptions {
   /** Total offsets below the horizon (known once the horizon is fixed), then progress. */
   onStart?: (plan: BatchPlan) => void
   onProgress?: (offsets: number) => void
+  /** A view's code threw on some events (skipped by it, recorded in its version's meta). */
+  onViewErrors?: (view: string, errors: FoldErrors) => void
 }
 
 export interface BatchPlan {
@@ -123,6 +127,8 @@ export async function runBatch(options: BatchRunOptions): Promise<BatchRunResult
     const stage = await store.stageBatch(view.name)
     try {
       for (let at = 0; at < entries.length; at += 10_000) await stage.put(entries.slice(at, at + 10_000))
+      const foldErrors = combineErrors(results.map((r) => r.errors[i]))
+      if (foldErrors.count > 0) options.onViewErrors?.(view.name, foldErrors)
       const meta = await stage.commit({
         codeHash: view.codeHash,
         horizon,
@@ -130,6 +136,7 @@ export async function runBatch(options: BatchRunOptions): Promise<BatchRunResult
         groups: entries.length,
         startedAt,
         completedAt: Date.now(),
+        ...(foldErrors.count > 0 ? { foldErrors } : {}),
       })
       versions.push(meta)
       await options.publisher?.publish(meta, entries, view)
@@ -179,4 +186,13 @@ function combinePartitions(
 
 function sameHorizon(a: Horizon, b: Horizon): boolean {
   return a.length === b.length && a.every((offset, p) => offset === b[p])
+}
+
+/** One view's errors over every partition: the total and the newest of them. */
+function combineErrors(parts: ReadonlyArray<FoldErrors | undefined>): FoldErrors {
+  const recent = parts.flatMap((p) => p?.recent ?? [])
+  return {
+    count: parts.reduce((n, p) => n + (p?.count ?? 0), 0),
+    recent: recent.slice(-RECENT_ERRORS),
+  }
 }

@@ -11,6 +11,7 @@ import { listSegments } from '../archive/segment-list.ts'
 import { PackedSegmentReader } from '../archive/segment-reader.ts'
 import type { CompiledView } from '../core/compiled-view.ts'
 import type { StrataEvent } from '../core/event.ts'
+import { foldChecked, RECENT_ERRORS, type ViewFoldError } from '../core/view-errors.ts'
 import type { ViewTable } from '../core/view-table.ts'
 
 export interface PartitionFold {
@@ -18,6 +19,13 @@ export interface PartitionFold {
   tables: ViewTable<unknown>[]
   /** Records read below the horizon (events offered to the views). */
   events: number
+  /** Per view: the events its code threw on (skipped by it, core/view-errors.ts), newest kept. */
+  errors: FoldErrors[]
+}
+
+export interface FoldErrors {
+  count: number
+  recent: ViewFoldError[]
 }
 
 export interface FoldOptions {
@@ -48,8 +56,14 @@ export async function foldPartition({
 }: FoldOptions): Promise<PartitionFold> {
   const tables = views.map((v) => v.createTable() as ViewTable<unknown>)
   const reader = new PackedSegmentReader(root, partition)
-  const single = views.length === 1 ? views[0] : undefined
-  const table0 = tables[0] as ViewTable<any>
+  const errors: FoldErrors[] = views.map(() => ({ count: 0, recent: [] }))
+  let erring = 0
+  const record = (error: ViewFoldError) => {
+    const tally = errors[erring]!
+    tally.count++
+    tally.recent.push(error)
+    if (tally.recent.length > RECENT_ERRORS) tally.recent.shift()
+  }
   let events = 0
   let reported = 0
   let reportedAt = performance.now()
@@ -61,8 +75,10 @@ export async function foldPartition({
       while (cursor.next()) {
         if (cursor.offset >= to) break
         const event = cursor.event() as StrataEvent
-        if (single !== undefined) single.fold(table0, event)
-        else for (let v = 0; v < views.length; v++) views[v].fold(tables[v] as ViewTable<any>, event)
+        for (let v = 0; v < views.length; v++) {
+          erring = v
+          foldChecked(views[v], tables[v] as ViewTable<any>, event, partition, cursor.offset, record)
+        }
         events++
         if (--untilClock === 0) {
           untilClock = CLOCK_EVERY
@@ -83,5 +99,5 @@ export async function foldPartition({
   } finally {
     reader.release()
   }
-  return { partition, tables, events }
+  return { partition, tables, events, errors }
 }

@@ -15,12 +15,15 @@
 import { stat } from 'node:fs/promises'
 import { Worker } from 'node:worker_threads'
 import { ErrorCodes, StrataError } from '../core/errors.ts'
+import type { FoldErrors } from './partition-fold.ts'
 import type { EncodedEntries, FoldTask, PackedEntries, WorkerMessage } from './worker.ts'
 
 export interface FoldResult {
   partition: number
   events: number
   entries: EncodedEntries[]
+  /** Per view, what its code threw on (partition-fold.ts). */
+  errors: FoldErrors[]
   /** The threadId of the worker that folded it (diagnostics). */
   thread: number
 }
@@ -140,6 +143,7 @@ function runOne(worker: Worker, task: FoldTask, onProgress: (offsets: number) =>
           partition: message.partition,
           events: message.events,
           entries: message.entries.map(unpackEntries),
+          errors: message.errors,
           thread: worker.threadId,
         })
       } else {

@@ -10,7 +10,7 @@ import { type MessagePort, parentPort } from 'node:worker_threads'
 import { compileViews } from '../core/config.ts'
 import { loadConfig } from '../core/config-loader.ts'
 import type { ViewTable } from '../core/view-table.ts'
-import { foldPartition } from './partition-fold.ts'
+import { type FoldErrors, foldPartition } from './partition-fold.ts'
 
 export interface FoldTask {
   configPath: string
@@ -22,7 +22,7 @@ export interface FoldTask {
 
 export type WorkerMessage =
   | { type: 'progress'; partition: number; offsets: number }
-  | { type: 'done'; partition: number; events: number; entries: PackedEntries[] }
+  | { type: 'done'; partition: number; events: number; entries: PackedEntries[]; errors: FoldErrors[] }
   | { type: 'error'; partition: number; message: string; stack?: string; code?: string }
 
 /** Per view, parallel arrays: key, window start, encoded state. */
@@ -88,7 +88,10 @@ async function foldTask(port: MessagePort, task: FoldTask): Promise<void> {
       transfer.push(e.keyLengths.buffer as ArrayBuffer, e.windows.buffer as ArrayBuffer)
       if (!Array.isArray(e.states)) transfer.push(e.states.buffer as ArrayBuffer)
     }
-    port.postMessage({ type: 'done', partition: task.partition, events: fold.events, entries }, transfer)
+    port.postMessage(
+      { type: 'done', partition: task.partition, events: fold.events, entries, errors: fold.errors },
+      transfer,
+    )
   } catch (error) {
     const e = error as Error & { code?: string }
     port.postMessage({

@@ -13,6 +13,9 @@ export const ErrorCodes = {
   INVALID_CONFIG: 'STRATA_ERR_INVALID_CONFIG',
   INVALID_ARGUMENT: 'STRATA_ERR_INVALID_ARGUMENT',
   INVALID_VIEW: 'STRATA_ERR_INVALID_VIEW',
+  // A view defined with onError('stop') threw on an event (core/view-errors.ts); views that skip
+  // (the default) record the error instead.
+  VIEW_FAILED: 'STRATA_ERR_VIEW_FAILED',
   UNKNOWN_VIEW: 'STRATA_ERR_UNKNOWN_VIEW',
   // A query that would read more of the store than the server allows (GET /views/:view/top).
   QUERY_TOO_LARGE: 'STRATA_ERR_QUERY_TOO_LARGE',

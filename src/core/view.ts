@@ -34,7 +34,11 @@ interface ViewParts {
   timeWindow: Window | null
   windowSet: boolean
   monoid: Monoid<any, any, any> | undefined
+  errorPolicy: ViewErrorPolicy
 }
+
+/** What a view does when its code throws on an event (core/view-errors.ts). */
+export type ViewErrorPolicy = 'skip' | 'stop'
 
 export class View<E = StrataEvent, S = unknown, R = unknown> {
   readonly name: string
@@ -44,6 +48,8 @@ export class View<E = StrataEvent, S = unknown, R = unknown> {
   readonly timeWindow: Window | null
   /** The aggregate monoid, undefined until aggregate() is called. */
   readonly monoid: Monoid<S, E, R> | undefined
+  /** 'skip' (default): the event is skipped by this view and the error recorded; 'stop': the layers stop. */
+  readonly errorPolicy: ViewErrorPolicy
   readonly #windowSet: boolean
 
   constructor(parts: ViewParts) {
@@ -52,6 +58,7 @@ export class View<E = StrataEvent, S = unknown, R = unknown> {
     this.keyFn = parts.keyFn
     this.timeWindow = parts.timeWindow
     this.monoid = parts.monoid
+    this.errorPolicy = parts.errorPolicy
     this.#windowSet = parts.windowSet
     Object.defineProperty(this, viewBrand, { value: true })
     Object.freeze(this)
@@ -90,6 +97,17 @@ export class View<E = StrataEvent, S = unknown, R = unknown> {
     return this.#with({ monoid }) as unknown as View<E, S2, R2>
   }
 
+  /**
+   * When the view's code throws on an event: 'skip' (the default) skips the event for this view
+   * only and records the error (GET /views/:view/errors); 'stop' stops the speed layer's
+   * partition and fails the batch run, for views where a skipped event is worse than no answer.
+   * Not part of the code hash: the answer over the events the view accepts does not change.
+   */
+  onError(policy: ViewErrorPolicy): View<E, S, R> {
+    this.#check(policy === 'skip' || policy === 'stop', 'onError', "onError() takes 'skip' or 'stop'")
+    return this.#with({ errorPolicy: policy })
+  }
+
   /** The definition as JSON: what the code hash covers, and what GET /views can show. */
   describe(): Json {
     return {
@@ -109,6 +127,7 @@ export class View<E = StrataEvent, S = unknown, R = unknown> {
       timeWindow: this.timeWindow,
       windowSet: this.#windowSet,
       monoid: this.monoid,
+      errorPolicy: this.errorPolicy,
       ...changes,
     })
   }
@@ -145,6 +164,7 @@ export function view<E = StrataEvent>(name: string): View<E> {
     timeWindow: null,
     windowSet: false,
     monoid: undefined,
+    errorPolicy: 'skip',
   })
 }
 

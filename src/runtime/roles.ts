@@ -8,6 +8,7 @@ import { createKafkaPublisher } from '../batch/kafka-publisher.ts'
 import { type BatchSchedule, startBatchSchedule } from '../batch/schedule.ts'
 import type { StrataConfig } from '../core/config.ts'
 import type { StrataError } from '../core/errors.ts'
+import { byView, type ViewFoldError } from '../core/view-errors.ts'
 import type { EventSink } from '../ingest/ingest.ts'
 import { EmbeddedLog } from '../log/embedded/index.ts'
 import { createAdmin } from '../log/kafka/index.ts'
@@ -121,6 +122,7 @@ export async function startSpeedRole(context: RoleContext, log?: Log): Promise<S
     ...(context.groupId ? { groupId: context.groupId } : {}),
     onSkip: (partition, offset, reason) =>
       context.logger.warn(`skipped partition ${partition} offset ${offset}: ${reason}`),
+    onViewErrors: viewErrorLog(context.logger, 'speed layer'),
     onError: (error) => context.logger.error('speed layer', error),
     onStoreRetry: (partition, doing, retry) =>
       context.logger.warn(
@@ -163,6 +165,10 @@ export function startBatchRole(
     intervalMs,
     firstRunMs,
     onRun: ({ versions, plan, events, durationMs }) => {
+      for (const v of versions) {
+        if (v.foldErrors)
+          logViewErrors(context.logger, 'batch layer', v.foldErrors.count, v.foldErrors.recent)
+      }
       if (versions.length === 0) return
       const names = versions.map((v) => `${v.view} v${v.version}`).join(', ')
       context.logger.info(
@@ -178,6 +184,36 @@ export function startBatchRole(
       await publisher?.close()
     },
   })
+}
+
+/**
+ * A log line when a view's code throws (the events are skipped by that view only): at most one
+ * per view every 10 s, since a view that throws on every event would otherwise flood the log.
+ */
+function viewErrorLog(logger: Logger, layer: string): (errors: readonly ViewFoldError[]) => void {
+  const lastLogged = new Map<string, number>()
+  const pending = new Map<string, number>()
+  return (errors) => {
+    const now = Date.now()
+    for (const [view, list] of byView(errors)) {
+      const count = (pending.get(view) ?? 0) + list.length
+      if (now - (lastLogged.get(view) ?? 0) < 10_000) {
+        pending.set(view, count)
+        continue
+      }
+      pending.delete(view)
+      lastLogged.set(view, now)
+      logViewErrors(logger, layer, count, list)
+    }
+  }
+}
+
+function logViewErrors(logger: Logger, layer: string, count: number, recent: readonly ViewFoldError[]): void {
+  const last = recent.at(-1)
+  if (!last) return
+  logger.warn(
+    `view '${last.view}': its code threw on ${count} events (${layer}); they are skipped by this view only, see GET /views/${last.view}/errors; last: partition ${last.partition} offset ${last.offset}: ${last.message}`,
+  )
 }
 
 export interface ServeRoleOptions {

@@ -92,6 +92,12 @@ export function createMetrics(sources: MetricSources = {}): ServingMetrics {
   const batchDuration = gauge('strata_batch_duration_seconds', 'How long the served batch version took', [
     'view',
   ])
+  const viewErrors = gauge(
+    'strata_view_errors',
+    "Events a view's code threw on, skipped by that view (layer: the served batch version, or the speed layer)",
+    ['view', 'layer'],
+  )
+  const viewFailing = gauge('strata_view_failing', "1 while a view's code throws on most events", ['view'])
   const speedCounters = sources.speedStats
     ? {
         folded: new Counter({
@@ -114,7 +120,17 @@ export function createMetrics(sources: MetricSources = {}): ServingMetrics {
     const { store, views = [], offsets, speedStats } = sources
     const log = await offsets?.get()
     const end = log?.endOffsets ?? null
-    for (const g of [endOffset, speedOffset, speedLag, viewLag, batchVersion, batchAge, batchDuration])
+    for (const g of [
+      endOffset,
+      speedOffset,
+      speedLag,
+      viewLag,
+      batchVersion,
+      batchAge,
+      batchDuration,
+      viewErrors,
+      viewFailing,
+    ])
       g.reset()
     end?.forEach((offset, p) => {
       endOffset.set({ partition: p }, offset)
@@ -131,11 +147,15 @@ export function createMetrics(sources: MetricSources = {}): ServingMetrics {
         batchAge.set({ view: meta.view }, Math.max(0, now - meta.completedAt) / 1000)
         batchDuration.set({ view: meta.view }, (meta.completedAt - meta.startedAt) / 1000)
       }
+      const speedErrors = await store.speedViewErrors()
       for (const view of views) {
-        const status = await readViewStatus(store, view, log)
+        const status = await readViewStatus(store, view, log, speedErrors)
         status.lag?.forEach((lag, p) => {
           viewLag.set({ view: view.name, partition: p }, lag)
         })
+        viewErrors.set({ view: view.name, layer: 'batch' }, status.errors.batch)
+        viewErrors.set({ view: view.name, layer: 'speed' }, status.errors.speed)
+        viewFailing.set({ view: view.name }, status.state === 'failing' ? 1 : 0)
       }
     }
     if (speedStats && speedCounters) {

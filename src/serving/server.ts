@@ -3,7 +3,7 @@
 // them; `strata worker serve` passes a store and the views without ingest; a bare ingest edge
 // passes only `ingest`. Which routes exist follows from what is passed:
 //   GET /health, GET /metrics                always
-//   GET /views, /views/:view/top, /:key      with a store
+//   GET /views, /views/:view/top, /errors, /:key   with a store
 //   POST /events                             with ingest
 //   GET /, /assets/*, /dashboard/stream      always (the dashboard; its view explorer needs a store)
 // With `auth`, one hook guards them by class (auth.ts: ingest, admin, queries); `limits` bound
@@ -14,6 +14,7 @@ import type { CompiledView } from '../core/compiled-view.ts'
 import type { Ingest } from '../ingest/ingest.ts'
 import type { Store } from '../store/store.ts'
 import { checkHost, defaultAllowedHosts } from './allowed-hosts.ts'
+import { errorsRoute } from './api/errors-route.ts'
 import { eventsRoute } from './api/events-route.ts'
 import { healthRoute } from './api/health-route.ts'
 import { EndOffsetsCache, type EndOffsetsProvider } from './api/log-offsets.ts'
@@ -98,7 +99,7 @@ export async function createServer(options: ServerOptions): Promise<FastifyInsta
   const offsets = new EndOffsetsCache(options.endOffsets, { maxAgeMs: options.endOffsetsMaxAgeMs })
   const metrics = createMetrics({ store, views: views.all(), offsets, speedStats: options.speedStats })
 
-  await app.register(healthRoute, { store, offsets, ingest: ingest !== undefined })
+  await app.register(healthRoute, { store, offsets, ingest: ingest !== undefined, views: views.all() })
   await app.register(metricsRoute, { metrics })
   if (store) {
     await app.register(async (scope) => {
@@ -114,6 +115,7 @@ export async function createServer(options: ServerOptions): Promise<FastifyInsta
         realtimeKeys: options.realtimeKeys,
         maxQueries: options.maxTopQueries,
       })
+      await scope.register(errorsRoute, { store, views })
       await scope.register(queryRoute, { store, views, offsets })
     })
   }

@@ -36,6 +36,7 @@ import { ErrorCodes, StrataError } from '../core/errors.ts'
 import type { StrataEvent } from '../core/event.ts'
 import { eventCheck, type RecordCheck } from '../core/event.ts'
 import { isRetriable, type RetryAttempt, type RetryPolicy, retryRetriable } from '../core/retry.ts'
+import type { ViewFoldError } from '../core/view-errors.ts'
 import type { CombineEncoded, SpeedCommit, SpeedPartition, SpeedStore } from '../store/store.ts'
 import { PendingWindow } from './pending-window.ts'
 
@@ -107,6 +108,8 @@ export interface FolderOptions {
   now?: () => number
   onCommit?(partition: number, offset: number): void
   onSkip?(partition: number, offset: number, reason: string): void
+  /** A commit recorded events a view's code threw on (core/view-errors.ts). */
+  onViewErrors?(errors: readonly ViewFoldError[]): void
   /** A commit failed for a reason other than fencing (it is retried), or the folder stopped. */
   onError?(error: StrataError): void
   /** A store call failed retriably and is tried again (once per retry; `doing` says which). */
@@ -165,7 +168,12 @@ export class PartitionFolder {
     this.#now = options.now ?? Date.now
     this.#retryMs = options.storeRetryMs ?? defaultStoreRetryMs
     this.#required = [...claimed.required]
-    this.#window = new PendingWindow(this.#views, claimed.offset, claimed.epochs.at(-1) ?? claimed.offset)
+    this.#window = new PendingWindow(
+      this.#views,
+      claimed.offset,
+      claimed.epochs.at(-1) ?? claimed.offset,
+      this.partition,
+    )
     this.#lastCommitAt = this.#now()
     this.#lastSealAt = this.#lastCommitAt
     this.#stats = {
@@ -241,12 +249,17 @@ export class PartitionFolder {
     try {
       this.#fold(batch)
     } catch (error) {
-      // A view function threw: the batch layer fails on this event too. Stop loudly rather
-      // than skip it and let the two layers disagree.
+      // Views that throw are skipped per event and recorded (core/view-errors.ts); what gets
+      // here is a view defined with onError('stop') (VIEW_FAILED, which names the view and the
+      // offset), and the batch layer stops on the same event. Anything else is a bug of ours.
       this.#stop(
-        new StrataError(ErrorCodes.INTERNAL, `partition ${this.partition}: folding failed`, {
-          cause: error,
-        }),
+        (error as StrataError)?.code === ErrorCodes.VIEW_FAILED
+          ? (error as StrataError)
+          : new StrataError(
+              ErrorCodes.INTERNAL,
+              `partition ${this.partition}: folding failed: ${(error as Error)?.message ?? error}`,
+              { cause: error },
+            ),
       )
       return false
     }
@@ -368,6 +381,7 @@ export class PartitionFolder {
         offset: window.end,
         deltas: window.deltas(),
         seals: [...window.seals],
+        ...(window.errors.length > 0 ? { errors: [...window.errors], offered: window.events } : {}),
       }
       try {
         await this.#storeCall(`committing offset ${commit.offset}`, async () => {
@@ -425,17 +439,18 @@ export class PartitionFolder {
   #committed(commit: SpeedCommit): void {
     const open = commit.seals.at(-1) ?? this.#window.open
     this.#required = this.#required.filter((b) => b > commit.offset)
-    this.#window = new PendingWindow(this.#views, commit.offset, open)
+    this.#window = new PendingWindow(this.#views, commit.offset, open, this.partition)
     this.#lastCommitAt = this.#now()
     this.#stats.commits++
     this.#stats.lastCommitAt = this.#lastCommitAt
     this.#options.onCommit?.(this.partition, commit.offset)
+    if (commit.errors) this.#options.onViewErrors?.(commit.errors)
   }
 
   #stop(reason: StrataError): void {
     if (this.stopped) return
     this.stop(reason.message)
-    this.#window = new PendingWindow(this.#views, this.#window.from, this.#window.open)
+    this.#window = new PendingWindow(this.#views, this.#window.from, this.#window.open, this.partition)
     this.#options.onError?.(reason)
   }
 

@@ -9,6 +9,7 @@
 import type { CompiledView } from '../core/compiled-view.ts'
 import { ErrorCodes, StrataError } from '../core/errors.ts'
 import type { StrataEvent } from '../core/event.ts'
+import { foldChecked, type ViewFoldError } from '../core/view-errors.ts'
 import type { ViewTable } from '../core/view-table.ts'
 import type { RealtimeDelta } from '../store/store.ts'
 
@@ -17,7 +18,13 @@ export class PendingWindow {
   readonly from: number
   /** Start of the epoch that is open in the store: deltas before the first seal go there. */
   readonly open: number
+  readonly partition: number
   readonly #views: ReadonlyArray<CompiledView<any, any>>
+  /** Events a view's code threw on (view-errors.ts), in offset order; refolded with the tables. */
+  #errors: ViewFoldError[] = []
+  readonly #recordError = (error: ViewFoldError): void => {
+    this.#errors.push(error)
+  }
   #offsets: number[] = []
   #events: StrataEvent[] = []
   #seals: number[] = []
@@ -25,8 +32,9 @@ export class PendingWindow {
   #epoch: number
   #tables = new Map<number, ViewTable<unknown>[]>()
 
-  constructor(views: ReadonlyArray<CompiledView<any, any>>, from: number, open: number) {
+  constructor(views: ReadonlyArray<CompiledView<any, any>>, from: number, open: number, partition = 0) {
     this.#views = views
+    this.partition = partition
     this.from = from
     this.open = open
     this.#end = from
@@ -50,6 +58,11 @@ export class PendingWindow {
   /** Events kept for this window (valid records folded). */
   get events(): number {
     return this.#events.length
+  }
+
+  /** The events a view's code threw on in this window (each skipped by that view only). */
+  get errors(): readonly ViewFoldError[] {
+    return this.#errors
   }
 
   /** True when a commit would change nothing. */
@@ -80,7 +93,7 @@ export class PendingWindow {
     this.#offsets.push(offset)
     this.#events.push(event)
     this.#end = offset + 1
-    this.#foldInto(this.#epoch, event)
+    this.#foldInto(this.#epoch, offset, event)
   }
 
   /** Takes in offsets that carry no event (invalid records, transaction markers). */
@@ -109,12 +122,13 @@ export class PendingWindow {
   // Refolds the kept events with these seals (ascending, each above `open`).
   #rebuild(seals: readonly number[]): void {
     this.#tables.clear()
+    this.#errors = []
     this.#seals = []
     this.#epoch = this.open
     let next = 0
     for (let i = 0; i < this.#events.length; i++) {
       while (next < seals.length && seals[next] <= this.#offsets[i]) this.#startEpoch(seals[next++])
-      this.#foldInto(this.#epoch, this.#events[i])
+      this.#foldInto(this.#epoch, this.#offsets[i], this.#events[i])
     }
     while (next < seals.length) this.#startEpoch(seals[next++])
   }
@@ -133,12 +147,21 @@ export class PendingWindow {
     return out
   }
 
-  #foldInto(epoch: number, event: StrataEvent): void {
+  #foldInto(epoch: number, offset: number, event: StrataEvent): void {
     let tables = this.#tables.get(epoch)
     if (tables === undefined) {
       tables = this.#views.map((v) => v.createTable() as ViewTable<unknown>)
       this.#tables.set(epoch, tables)
     }
-    for (let v = 0; v < this.#views.length; v++) this.#views[v].fold(tables[v] as ViewTable<any>, event)
+    for (let v = 0; v < this.#views.length; v++) {
+      foldChecked(
+        this.#views[v],
+        tables[v] as ViewTable<any>,
+        event,
+        this.partition,
+        offset,
+        this.#recordError,
+      )
+    }
   }
 }

@@ -12,6 +12,7 @@
 import { compileViews, type StrataConfig } from '../core/config.ts'
 import { ErrorCodes, StrataError } from '../core/errors.ts'
 import type { RetryAttempt } from '../core/retry.ts'
+import type { ViewFoldError } from '../core/view-errors.ts'
 import type { Log } from '../log/log.ts'
 import type { Store } from '../store/store.ts'
 import { kafkaSpeedSource, type SpeedConsumerOptions } from './kafka-source.ts'
@@ -35,6 +36,8 @@ export interface SpeedWorkerOptions {
   consumer?: SpeedConsumerOptions
   /** A record that is not a valid event was skipped (it is counted in the stats too). */
   onSkip?(partition: number, offset: number, reason: string): void
+  /** A commit recorded events a view's code threw on (skipped by that view, core/view-errors.ts). */
+  onViewErrors?(errors: readonly ViewFoldError[]): void
   /** Fencing, a failed commit (retried), a failed fold, a consumer that left the group. */
   onError?(error: StrataError): void
   /** How long a store call is retried through an outage (default 60 s). */
@@ -89,6 +92,7 @@ export function createSpeedWorker(options: SpeedWorkerOptions): SpeedWorker {
       policy,
       onCommit: (p, offset) => source?.committed(p, offset),
       ...(options.onSkip ? { onSkip: options.onSkip } : {}),
+      ...(options.onViewErrors ? { onViewErrors: options.onViewErrors } : {}),
       ...(options.storeRetryMs === undefined ? {} : { storeRetryMs: options.storeRetryMs }),
       ...(options.onStoreRetry ? { onRetry: options.onStoreRetry } : {}),
       onError,

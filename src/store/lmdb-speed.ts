@@ -12,8 +12,10 @@
 //   ['re', partition, epoch, view, key, window]    → true: the same, one per row (stores written
 //                                                    before 2026-11-25; GC still reads them)
 //   ['rq', partition]                              → boundaries required of a partition never claimed
+//   ['ve', view]                                   → ViewErrorTally: events the view's code threw on
 import type { RootDatabase } from 'lmdb'
 import { ErrorCodes, StrataError } from '../core/errors.ts'
+import { addToTally, byView, type ViewErrorTally } from '../core/view-errors.ts'
 import { checkSpeedCommit } from './speed-rules.ts'
 import type {
   CombineEncoded,
@@ -79,6 +81,7 @@ export function registerSpeedViews(
       if (recorded) {
         for (const key of db.getKeys({ start: ['rt', view], end: ['rt', view, HIGH] })) db.remove(key as Key)
       }
+      db.remove(['ve', view]) // the errors of the old definition's code
       db.put(['sv', view], { view, codeHash, start })
     }
     return speedViews(db)
@@ -103,6 +106,7 @@ export function commitSpeed(db: Db, commit: SpeedCommit, combine: CombineEncoded
     const undoValues: unknown[] = []
     try {
       writeSpeedRows(db, commit, combine, undoKeys, undoValues)
+      if (commit.errors?.length) writeErrorTallies(db, commit, undoKeys, undoValues)
       db.put(['sp', partition], after)
     } catch (error) {
       for (let i = undoKeys.length - 1; i >= 0; i--) {
@@ -112,6 +116,26 @@ export function commitSpeed(db: Db, commit: SpeedCommit, combine: CombineEncoded
       throw error
     }
   })
+}
+
+// In the commit's transaction, so the errors of an event count once, as its states do.
+function writeErrorTallies(db: Db, commit: SpeedCommit, undoKeys: Key[], undoValues: unknown[]): void {
+  const at = Date.now()
+  for (const [view, errors] of byView(commit.errors ?? [])) {
+    const key: Key = ['ve', view]
+    const before = db.get(key) as ViewErrorTally | undefined
+    undoKeys.push(key)
+    undoValues.push(before)
+    db.put(key, addToTally(before, errors, commit.offered ?? 0, at))
+  }
+}
+
+export function speedViewErrors(db: Db): Map<string, ViewErrorTally> {
+  const out = new Map<string, ViewErrorTally>()
+  for (const { key, value } of db.getRange({ start: ['ve'], end: ['ve', HIGH] })) {
+    out.set(key[1] as string, value as ViewErrorTally)
+  }
+  return out
 }
 
 function writeSpeedRows(

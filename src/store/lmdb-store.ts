@@ -21,6 +21,7 @@ import type {
   SpeedView,
   Store,
   ViewEntry,
+  ViewErrorTally,
   ViewSnapshot,
   WindowRange,
 } from './store.ts'
@@ -215,6 +216,10 @@ class LmdbStore implements Store {
 
   alignHorizon(wished: Horizon, floor: Horizon): Promise<Horizon> {
     return speed.alignHorizon(this.#db, wished, floor)
+  }
+
+  async speedViewErrors(): Promise<Map<string, ViewErrorTally>> {
+    return speed.speedViewErrors(this.#db)
   }
 
   collectEpochs(below: Horizon): Promise<void> {

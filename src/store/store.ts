@@ -1,6 +1,7 @@
 // The store holds what the layers compute: batch view versions (and which one is served),
 // and — for the speed layer — realtime partials with the offsets that produced them.
 // Two implementations share this contract: the embedded LMDB store and PostgreSQL.
+import type { ViewErrorTally, ViewFoldError } from '../core/view-errors.ts'
 //
 // Batch view versions. A batch run stages a new version of a view (entries written in chunks,
 // invisible to readers), then commits it: one atomic write makes it the served version, with
@@ -29,6 +30,8 @@ export interface BatchViewMeta {
   groups: number
   startedAt: number
   completedAt: number
+  /** Events the view's code threw on in this run, skipped by the view (core/view-errors.ts). */
+  foldErrors?: { count: number; recent: ViewFoldError[] }
 }
 
 export interface BatchStage {
@@ -85,6 +88,9 @@ export interface SpeedView {
   start: Horizon
 }
 
+/** Events a view's code threw on (core/view-errors.ts), recorded with the commit that skipped them. */
+export type { ViewErrorTally, ViewFoldError } from '../core/view-errors.ts'
+
 /** One group's change in one epoch: an encoded monoid state to combine into the stored one. */
 export interface RealtimeDelta {
   view: string
@@ -106,6 +112,10 @@ export interface SpeedCommit {
   deltas: RealtimeDelta[]
   /** Epochs sealed by this commit: each starts a new epoch (ascending, within (from, offset]). */
   seals: number[]
+  /** Events a view's code threw on in [from, offset): added to the view's tally in the same transaction. */
+  errors?: ViewFoldError[]
+  /** Events the commit offered to the views (for the failing rule of view-errors.ts). */
+  offered?: number
 }
 
 /** Combines two encoded states of a view (decode, combine, encode with the view's monoid). */
@@ -155,6 +165,8 @@ export interface SpeedStore {
   alignHorizon(wished: Horizon, floor: Horizon): Promise<Horizon>
   /** Drops epochs that end at or below `below[p]` (rule 6). */
   collectEpochs(below: Horizon): Promise<void>
+  /** The speed layer's tally of view errors per view (only views with errors). */
+  speedViewErrors(): Promise<Map<string, ViewErrorTally>>
 }
 
 export interface QueryStore {

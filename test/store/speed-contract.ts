@@ -163,6 +163,34 @@ export function speedContract(
   // Regression, found by the speed layer (src/speed/claim.ts): a batch run that aligned its horizon
   // before the speed layer ever claimed a partition recorded nothing, so a worker claiming below it
   // afterwards never sealed there, and the events in [H, C) counted zero times.
+  test('speed: view errors are tallied with the commit that skipped them, once, and reset by a redefinition', async (t) => {
+    const { store } = await openStore(t)
+    await store.registerSpeedViews([{ view: 'hits', codeHash: 'h1' }], 1)
+    await store.claimPartition(0, 0)
+    const error = (offset: number) => ({ view: 'hits', partition: 0, offset, message: 'TypeError: x' })
+    await store.commitSpeed(
+      commit({ owner: 1, from: 0, offset: 5, errors: [error(1), error(3)], offered: 5 }),
+      add,
+    )
+    // A refused commit (a second writer) records nothing.
+    await assert.rejects(
+      store.commitSpeed(commit({ owner: 1, from: 0, offset: 7, errors: [error(6)], offered: 2 }), add),
+      { code: 'STRATA_ERR_FENCED' },
+    )
+    await store.commitSpeed(commit({ owner: 1, from: 5, offset: 7, errors: [error(6)], offered: 2 }), add)
+    const tally = (await store.speedViewErrors()).get('hits')
+    assert.equal(tally?.count, 3)
+    assert.deepEqual(
+      tally?.recent.map((e) => e.offset),
+      [1, 3, 6],
+    )
+    assert.equal(tally?.last?.errors, 1)
+    assert.equal(tally?.last?.offered, 2)
+    assert.equal((await store.speedViewErrors()).has('other'), false)
+    await store.registerSpeedViews([{ view: 'hits', codeHash: 'h2' }], 1)
+    assert.equal((await store.speedViewErrors()).has('hits'), false)
+  })
+
   test('speed: a horizon aligned before the first claim is required of the claimer', async (t) => {
     const { store } = await openStore(t)
     await store.registerSpeedViews([{ view: 'hits', codeHash: 'h1' }], 1)

@@ -73,6 +73,12 @@ export function registerBatchCommand(program: Command): void {
           console.log(
             `${v.view}: version ${v.version}, horizon [${v.horizon.join(', ')}], ${v.groups} groups`,
           )
+          if (v.foldErrors) {
+            const last = v.foldErrors.recent.at(-1)
+            console.log(
+              `  ${v.view}: its code threw on ${v.foldErrors.count} events, skipped by this view only (GET /views/${v.view}/errors)${last ? `; last: partition ${last.partition} offset ${last.offset}: ${last.message}` : ''}`,
+            )
+          }
         }
         if (plan.skipped.length > 0 && versions.length > 0)
           console.log(`unchanged: ${plan.skipped.join(', ')}`)

@@ -7,6 +7,7 @@
 // one snapshot like a query.
 import type { CompiledView } from '../../core/compiled-view.ts'
 import { ErrorCodes, invalidInput } from '../../core/errors.ts'
+import { isFailing, type ViewErrorTally } from '../../core/view-errors.ts'
 import type { BatchViewMeta, Horizon, Store } from '../../store/store.ts'
 import { answerFrom } from '../query.ts'
 import { type LogOffsets, lagOf } from './log-offsets.ts'
@@ -28,12 +29,17 @@ export interface ViewStatus {
   asOf: Horizon
   /** Per partition: end offset of the log − asOf; null when the end offsets are unknown. */
   lag: number[] | null
+  /** Events the view's code threw on, skipped by it: in the served batch version, and in the speed layer. */
+  errors: { batch: number; speed: number }
+  /** 'failing' when the view's code throws on most events (core/view-errors.ts), else 'ok'. */
+  state: 'ok' | 'failing'
 }
 
 export async function readViewStatus(
   store: Store,
   view: CompiledView<any, any>,
   offsets: LogOffsets | undefined,
+  speedErrors?: ReadonlyMap<string, ViewErrorTally>,
 ): Promise<ViewStatus> {
   // from = to = 0 selects no window (and not the pseudo window 0 of unwindowed views).
   const snapshot = await store.snapshot(view.name, '', { from: 0, to: 0 })
@@ -45,6 +51,13 @@ export async function readViewStatus(
     batch = { ...meta, durationMs: meta.completedAt - meta.startedAt }
   }
   const window = view.window
+  const speedTally = (speedErrors ?? (await store.speedViewErrors())).get(view.name)
+  const batchErrors = served?.foldErrors?.count ?? 0
+  const failing = isFailing(
+    served ? { errors: batchErrors, events: served.events } : undefined,
+    speedTally,
+    Date.now(),
+  )
   return {
     name: view.name,
     window: window === null ? null : { kind: window.kind, size: window.size, advance: window.advance },
@@ -55,6 +68,8 @@ export async function readViewStatus(
     speed: answer.speed,
     asOf: answer.asOf,
     lag: lagOf(answer.asOf, offsets),
+    errors: { batch: batchErrors, speed: speedTally?.count ?? 0 },
+    state: failing ? 'failing' : 'ok',
   }
 }
 

@@ -20,9 +20,9 @@ export async function viewsRoute(app: FastifyInstance, options: ViewsRouteOption
   const { store, views, offsets } = options
   app.get('/views', { schema }, async () => {
     // One end-offsets reading for every view, so their lags compare.
-    const log = await offsets.get()
+    const [log, speedErrors] = await Promise.all([offsets.get(), store.speedViewErrors()])
     const list = []
-    for (const view of views.all()) list.push(await readViewStatus(store, view, log))
+    for (const view of views.all()) list.push(await readViewStatus(store, view, log, speedErrors))
     return {
       views: list,
       log: log === undefined ? null : { endOffsets: log.endOffsets, at: log.at, error: log.error },

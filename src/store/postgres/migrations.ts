@@ -86,6 +86,18 @@ export const migrations: Migration[] = [
       `CREATE INDEX realtime_by_epoch ON ${S}.realtime (partition, epoch)`,
     ],
   },
+  {
+    id: 2,
+    name: 'view errors of the speed layer',
+    // One row per view whose code threw: core/view-errors.ts's ViewErrorTally, updated in the
+    // commit that skipped the events.
+    sql: (S) => [
+      `CREATE TABLE ${S}.view_errors (
+        view text COLLATE "C" PRIMARY KEY,
+        tally jsonb NOT NULL
+      )`,
+    ],
+  },
 ]
 
 /** Applies the migrations the schema lacks; returns the ids applied by this call. */

@@ -13,6 +13,7 @@ import type {
   SpeedView,
   Store,
   ViewEntry,
+  ViewErrorTally,
   ViewSnapshot,
   WindowRange,
 } from '../store.ts'
@@ -29,7 +30,7 @@ import {
 import { migrate } from './migrations.ts'
 import { realtimeKeys, snapshot } from './snapshot.ts'
 import * as speed from './speed.ts'
-import { commitSpeed } from './speed-commit.ts'
+import { commitSpeed, speedViewErrors } from './speed-commit.ts'
 
 export interface PostgresStoreOptions {
   /** Schema holding Strata's tables (default: the URL's `?schema=`, else `strata`). */
@@ -156,6 +157,10 @@ class PostgresStore implements Store {
 
   alignHorizon(wished: Horizon, floor: Horizon): Promise<Horizon> {
     return this.#run('aligning a horizon', () => speed.alignHorizon(this.#db, wished, floor))
+  }
+
+  speedViewErrors(): Promise<Map<string, ViewErrorTally>> {
+    return this.#run('reading view errors', () => speedViewErrors(this.#db))
   }
 
   collectEpochs(below: Horizon): Promise<void> {

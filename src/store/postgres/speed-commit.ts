@@ -2,6 +2,7 @@
 // together) in one PostgreSQL transaction, with the validation of lmdb-speed.ts (same checks,
 // same order, same error codes). Lock order and the other speed functions: speed.ts.
 
+import { addToTally, byView, type ViewErrorTally } from '../../core/view-errors.ts'
 import { checkSpeedCommit } from '../speed-rules.ts'
 import type { CombineEncoded, SpeedCommit, SpeedPartition } from '../store.ts'
 import { type Client, type Db, inTransaction } from './connection.ts'
@@ -56,10 +57,37 @@ export function commitSpeed(db: Db, commit: SpeedCommit, combine: CombineEncoded
         recorded.get(view),
       )
       if (deltas.length > 0) await writeDeltas(db, client, partition, commit, combine)
+      if (commit.errors?.length) await writeErrorTallies(db, client, commit)
       await savePartition(db, client, after)
     },
     COMMIT_BEGIN,
   )
+}
+
+// In the commit's transaction, so the errors of an event count once, as its states do. Rows are
+// locked in view order (FOR UPDATE) so that partitions committing together take turns.
+async function writeErrorTallies(db: Db, client: Client, commit: SpeedCommit): Promise<void> {
+  const at = Date.now()
+  const grouped = [...byView(commit.errors ?? [])].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+  for (const [view, errors] of grouped) {
+    const { rows } = await client.query<{ tally: ViewErrorTally }>(
+      `SELECT tally FROM ${db.S}.view_errors WHERE view = $1 FOR UPDATE`,
+      [view],
+    )
+    const tally = addToTally(rows[0]?.tally, errors, commit.offered ?? 0, at)
+    await client.query(
+      `INSERT INTO ${db.S}.view_errors (view, tally) VALUES ($1, $2)
+       ON CONFLICT (view) DO UPDATE SET tally = EXCLUDED.tally`,
+      [view, JSON.stringify(tally)],
+    )
+  }
+}
+
+export async function speedViewErrors(db: Db): Promise<Map<string, ViewErrorTally>> {
+  const { rows } = await db.pool.query<{ view: string; tally: ViewErrorTally }>(
+    `SELECT view, tally FROM ${db.S}.view_errors ORDER BY view`,
+  )
+  return new Map(rows.map((r) => [r.view, r.tally]))
 }
 
 // Three statements whatever the number of deltas: read the stored states of the rows they touch,

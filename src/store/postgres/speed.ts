@@ -138,6 +138,7 @@ export function registerSpeedViews(
     const redefined = changed.filter((v) => recorded.has(v.view)).map((v) => v.view)
     if (redefined.length > 0) {
       await client.query(`DELETE FROM ${db.S}.realtime WHERE view = ANY($1::text[])`, [redefined])
+      await client.query(`DELETE FROM ${db.S}.view_errors WHERE view = ANY($1::text[])`, [redefined])
     }
     await client.query(
       `INSERT INTO ${db.S}.speed_views (view, code_hash, start)

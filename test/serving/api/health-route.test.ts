@@ -14,7 +14,12 @@ test('health is ok with a store and a log that answer', async (t) => {
   assert.equal(res.statusCode, 200)
   assert.deepEqual(res.json(), {
     status: 'ok',
-    parts: { store: { status: 'up' }, log: { status: 'up' }, ingest: { status: 'up' } },
+    parts: {
+      store: { status: 'up' },
+      log: { status: 'up' },
+      ingest: { status: 'up' },
+      views: { status: 'up' },
+    },
   })
 })
 

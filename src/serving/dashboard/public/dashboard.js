@@ -149,6 +149,14 @@ function renderViews(s) {
       let status = { text: 'live', class: 'pill ok' }
       if (v.batch === null) status = { text: 'speed only', class: 'pill info', title: 'no batch run yet' }
       if (v.recomputing) status = { text: 'recomputing', class: 'pill warn', title: 'definition changed' }
+      const errors = v.errors ? Math.max(v.errors.batch, v.errors.speed) : 0
+      if (errors > 0) {
+        status = {
+          text: v.state === 'failing' ? 'failing' : `${formatCount(errors)} errors`,
+          class: v.state === 'failing' ? 'pill bad' : 'pill warn',
+          title: `the view's code threw on ${v.errors.batch} events of the batch version and ${v.errors.speed} in the speed layer; they are skipped by this view only (GET /views/${v.name}/errors)`,
+        }
+      }
       return [
         { text: v.name, class: 'name', title: v.name },
         { text: `${v.aggregate}${window}`, class: 'wide' },
@@ -222,7 +230,14 @@ function render() {
   explorer.setViews(s.views)
   $('updated').textContent = `updated ${formatClock(s.at)}`
   const banner = $('banner')
-  const problem = s.error ?? (s.logError ? `log: ${s.logError}` : '')
+  const failing = s.views.filter((v) => v.state === 'failing').map((v) => v.name)
+  const problem =
+    s.error ??
+    (s.logError
+      ? `log: ${s.logError}`
+      : failing.length > 0
+        ? `failing: ${failing.join(', ')} — the view's code throws on most events (GET /views/${failing[0]}/errors)`
+        : '')
   banner.textContent = problem
   banner.hidden = problem === ''
 }

@@ -38,24 +38,40 @@ export function eventTime(event: StrataEvent, timeField: string): number {
   return parseEventTime(event[timeField]) as number
 }
 
-// Whether objects and arrays nest more than `levels` deep in `value` (an object or array counts as
-// one level, a scalar as none). Runs on every record the speed layer and the archiver read, so it
-// walks without allocating (no Object.values) and stops at the first branch that is too deep.
-function nestedDeeperThan(value: object, levels: number): boolean {
-  if (levels < 1) return true
+// What the stores, sketches and JSON answers cannot hold, found in one walk of the event (every
+// record the speed layer and the archiver read goes through it, so it does not allocate and stops
+// at the first problem):
+// - objects and arrays nested more than `levels` deep (an object or array is one level);
+// - numbers that are not finite: JSON has no Infinity, but `1e400` parses to it, and would be
+//   counted as Infinity and written back as null;
+// - strings (values or field names) holding a lone UTF-16 surrogate (`"\ud800"` is valid JSON):
+//   no UTF-8 can carry it, so a state or answer holding it cannot be encoded or decoded again.
+//   Only an escape can write one, so the caller says whether the text has a `\u` at all.
+type Unstorable = 'depth' | 'number' | 'surrogate' | undefined
+
+function unstorable(value: object, levels: number, surrogates: boolean): Unstorable {
+  if (levels < 1) return 'depth'
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
-      const child: unknown = value[i]
-      if (child !== null && typeof child === 'object' && nestedDeeperThan(child, levels - 1)) return true
+      const problem = unstorableChild(value[i], levels, surrogates)
+      if (problem !== undefined) return problem
     }
-    return false
+    return undefined
   }
   for (const key in value) {
     if (!Object.hasOwn(value, key)) continue
-    const child: unknown = (value as Record<string, unknown>)[key]
-    if (child !== null && typeof child === 'object' && nestedDeeperThan(child, levels - 1)) return true
+    if (surrogates && !key.isWellFormed()) return 'surrogate'
+    const problem = unstorableChild((value as Record<string, unknown>)[key], levels, surrogates)
+    if (problem !== undefined) return problem
   }
-  return false
+  return undefined
+}
+
+function unstorableChild(child: unknown, levels: number, surrogates: boolean): Unstorable {
+  if (typeof child === 'number') return Number.isFinite(child) ? undefined : 'number'
+  if (typeof child === 'string') return surrogates && !child.isWellFormed() ? 'surrogate' : undefined
+  if (child !== null && typeof child === 'object') return unstorable(child, levels - 1, surrogates)
+  return undefined
 }
 
 export interface EventCheck {
@@ -65,6 +81,11 @@ export interface EventCheck {
   line?: number
   /** Serialized size in bytes when already known (the raw line), to avoid re-serializing. */
   bytes?: number
+  /**
+   * False when the raw JSON text is known to hold no `\u` escape, so no string can hold a lone
+   * surrogate and the walk skips that check (default true).
+   */
+  escapes?: boolean
 }
 
 /** Returns null when the value is a valid event, or the error that says why not. */
@@ -86,14 +107,15 @@ export function checkEvent(value: unknown, check: EventCheck): StrataError | nul
       { line, status: 413 },
     )
   }
-  if (nestedDeeperThan(value, limits.maxDepth)) {
-    return invalidInput(
-      ErrorCodes.INVALID_EVENT,
-      `event is nested deeper than ${limits.maxDepth} levels${where}`,
-      {
-        line,
-      },
-    )
+  const problem = unstorable(value, limits.maxDepth, check.escapes ?? true)
+  if (problem !== undefined) {
+    const message =
+      problem === 'depth'
+        ? `event is nested deeper than ${limits.maxDepth} levels`
+        : problem === 'number'
+          ? 'event holds a number too large for a double (JSON has no Infinity)'
+          : 'event holds a lone UTF-16 surrogate escape (such as \\ud800), which no UTF-8 text can carry'
+    return invalidInput(ErrorCodes.INVALID_EVENT, `${message}${where}`, { line })
   }
   const time = (value as StrataEvent)[timeField]
   if (time === undefined) {
@@ -128,12 +150,14 @@ export function eventCheck(timeField: string): RecordCheck {
     // toString() would turn invalid bytes into U+FFFD and accept an event that is not what was sent.
     if (!isUtf8(value)) return { reason: 'not UTF-8' }
     let event: unknown
+    let text: string
     try {
-      event = JSON.parse(value.toString())
+      text = value.toString()
+      event = JSON.parse(text)
     } catch (error) {
       return { reason: `not JSON: ${(error as Error).message}` }
     }
-    const problem = checkEvent(event, { timeField, bytes: value.length })
+    const problem = checkEvent(event, { timeField, bytes: value.length, escapes: text.includes('\\u') })
     return problem ? { reason: problem.message } : { event }
   }
 }

@@ -132,7 +132,13 @@ export function parseEvents(body: string, options: ParseOptions): AcceptedEvent[
       )
       continue
     }
-    const error = checkEvent(value, { timeField: options.timeField, limits, line, bytes })
+    const error = checkEvent(value, {
+      timeField: options.timeField,
+      limits,
+      line,
+      bytes,
+      escapes: text.includes('\\u'),
+    })
     if (error) {
       fail(error)
       continue

@@ -126,3 +126,37 @@ test('event times from 1970 to 9999, the same range as numbers and as ISO-8601',
     })
   }
 })
+
+// Issue 12, item 2: values no store, sketch or JSON answer can carry are refused at the edge
+// (400 with the line), and dead-lettered by the archiver / skipped by the speed layer (one check).
+test('lone surrogate escapes and numbers beyond a double are refused with their line', () => {
+  const bad = [
+    `{"ts":${ts},"url":"/s\\ud800"}`,
+    `{"ts":${ts},"url":"/s\\udc01x"}`,
+    `{"ts":${ts},"\\ud801":1}`,
+    `{"ts":${ts},"n":1e400}`,
+    `{"ts":${ts},"n":-1e400}`,
+    `{"ts":${ts},"a":[{"n":${'9'.repeat(400)}}]}`,
+  ]
+  for (const text of bad) {
+    assert.throws(
+      () => parseEvents(`${line({})}\n${text}`, { timeField: 'ts' }),
+      (error: StrataError) => error.code === ErrorCodes.INVALID_EVENT && error.line === 2,
+      text,
+    )
+    assert.ok('reason' in eventCheck('ts')(Buffer.from(text)), text)
+  }
+  // A pretty-printed single object goes the same way.
+  assert.throws(() => parseEvents(`{\n"ts": ${ts},\n"url": "\\ud800"\n}`, { timeField: 'ts' }), {
+    code: ErrorCodes.INVALID_EVENT,
+  })
+  // Pairs are fine, escaped or not, and so are large finite numbers.
+  for (const text of [
+    `{"ts":${ts},"url":"/\\ud83d\\ude00"}`,
+    `{"ts":${ts},"url":"/😀"}`,
+    `{"ts":${ts},"n":1e308}`,
+  ]) {
+    assert.equal(parseEvents(text, { timeField: 'ts' }).length, 1, text)
+    assert.ok('event' in eventCheck('ts')(Buffer.from(text)), text)
+  }
+})

@@ -13,9 +13,12 @@
 //                                                    before 2026-11-25; GC still reads them)
 //   ['rq', partition]                              → boundaries required of a partition never claimed
 //   ['ve', view]                                   → ViewErrorTally: events the view's code threw on
+//   ['lk', stored]                                 → [the full key] of a long key (long-keys.ts); `key`
+//                                                    in 'rt', 're' and 'b' rows is the stored form
 import type { RootDatabase } from 'lmdb'
 import { ErrorCodes, StrataError } from '../core/errors.ts'
 import { addToTally, byView, type ViewErrorTally } from '../core/view-errors.ts'
+import { isDigest, storedForm } from './long-keys.ts'
 import { checkSpeedCommit } from './speed-rules.ts'
 import type {
   CombineEncoded,
@@ -32,6 +35,19 @@ type Db = RootDatabase<unknown, Key>
 
 const HIGH = '\uffff'
 const NO_OVERWRITE = { noOverwrite: true }
+
+/** The stored form of a key, recording the full key of a long one (an idempotent put). */
+export function storedKey(db: Db, key: string): string {
+  const stored = storedForm(key)
+  // In an array: lmdb-js misreads a bare string value that starts with a control character.
+  if (stored !== key) db.put(['lk', stored], [key])
+  return stored
+}
+
+/** The key a stored form stands for. */
+export function fullKey(db: Db, stored: string): string {
+  return isDigest(stored) ? ((db.get(['lk', stored]) as [string] | undefined)?.[0] ?? stored) : stored
+}
 
 function getPartition(db: Db, partition: number): SpeedPartition | undefined {
   return db.get(['sp', partition]) as SpeedPartition | undefined
@@ -155,7 +171,8 @@ function writeSpeedRows(
   // rows, if more than half existed, read first for the rest of the commit.
   let tried = 0
   let existed = 0
-  for (const { view, epoch, key, window, state: delta } of deltas) {
+  for (const { view, epoch, key: raw, window, state: delta } of deltas) {
+    const key = storedKey(db, raw)
     const rowKey: Key = ['rt', view, key, window, partition, epoch]
     let stored: unknown
     let isNew: boolean
@@ -262,7 +279,8 @@ export function collectEpochs(db: Db, below: Horizon): Promise<void> {
 // A read transaction, not transactionSync: in lmdb-js that is a write transaction, so every
 // query took the store's write lock and waited behind the speed layer's commits (in this
 // process or another one on the same store). A read transaction is a consistent snapshot too.
-export function snapshot(db: Db, view: string, key: string, range: WindowRange): ViewSnapshot {
+export function snapshot(db: Db, view: string, asked: string, range: WindowRange): ViewSnapshot {
+  const key = storedForm(asked)
   const transaction = db.useReadTransaction()
   try {
     const batch = db.get(['served', view], { transaction }) as ViewSnapshot['batch']
@@ -275,7 +293,7 @@ export function snapshot(db: Db, view: string, key: string, range: WindowRange):
         end: ['b', view, batch.version, key, to],
         transaction,
       })) {
-        batchEntries.push({ key, window: (k as Key)[4] as number, state: value })
+        batchEntries.push({ key: asked, window: (k as Key)[4] as number, state: value })
       }
     }
     const realtime: ViewSnapshot['realtime'] = []
@@ -310,7 +328,7 @@ export function* realtimeKeys(db: Db, view: string): Generator<string> {
   let last: string | undefined
   for (const key of db.getKeys({ start: ['rt', view], end: ['rt', view, HIGH] })) {
     const k = (key as Key)[2] as string
-    if (k !== last) yield k
+    if (k !== last) yield fullKey(db, k)
     last = k
   }
 }

@@ -6,11 +6,14 @@
 //   ['next', view]                        → next version number to stage
 //   ['staged', view, version]             → pid of the process staging a version not yet served
 //   ['retired', view, version]            → true for a replaced version whose entries are being dropped
-//   ['b', view, version, key, window]     → encoded monoid state
+//   ['b', view, version, key, window]     → encoded monoid state (key: its stored form, long-keys.ts)
+//   ['lk', stored]                        → the full key of a long key's stored form
 //   ['history', completedAt, view]        → BatchViewMeta of a completed run
 import { open, type RootDatabase } from 'lmdb'
 import { ErrorCodes, StrataError } from '../core/errors.ts'
 import * as speed from './lmdb-speed.ts'
+import { fullKey, storedKey } from './lmdb-speed.ts'
+import { storedForm } from './long-keys.ts'
 import type {
   BatchStage,
   BatchViewMeta,
@@ -128,7 +131,9 @@ class LmdbStore implements Store {
       async put(entries: ViewEntry[]) {
         if (!open) throw new StrataError(ErrorCodes.STORE, `batch version ${version} of ${view} is closed`)
         await db.transaction(() => {
-          for (const { key, window, state } of entries) db.put(['b', view, version, key, window], state)
+          for (const { key, window, state } of entries) {
+            db.put(['b', view, version, storedKey(db, key), window], state)
+          }
         })
       },
       async commit(meta) {
@@ -158,8 +163,9 @@ class LmdbStore implements Store {
   }
 
   async readBatch(view: string, version: number, key: string, range: WindowRange = {}): Promise<ViewEntry[]> {
-    const start: Key = ['b', view, version, key, range.from ?? Number.NEGATIVE_INFINITY]
-    const end: Key = ['b', view, version, key, range.to ?? Number.POSITIVE_INFINITY]
+    const stored = storedForm(key)
+    const start: Key = ['b', view, version, stored, range.from ?? Number.NEGATIVE_INFINITY]
+    const end: Key = ['b', view, version, stored, range.to ?? Number.POSITIVE_INFINITY]
     const entries: ViewEntry[] = []
     for (const { key: k, value } of this.#db.getRange({ start, end })) {
       entries.push({ key, window: (k as Key)[4] as number, state: value })
@@ -173,7 +179,7 @@ class LmdbStore implements Store {
       end: ['b', view, version + 0.5],
     })) {
       const k = key as Key
-      yield { key: k[3] as string, window: k[4] as number, state: value }
+      yield { key: fullKey(this.#db, k[3] as string), window: k[4] as number, state: value }
     }
   }
 

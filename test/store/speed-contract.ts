@@ -191,6 +191,63 @@ export function speedContract(
     assert.equal((await store.speedViewErrors()).has('hits'), false)
   })
 
+  test('keys too long for an index, or that look like a digest, are stored safely and answered as themselves', async (t) => {
+    const { store } = await openStore(t)
+    const long = `/${'é'.repeat(1500)}`
+    const lookalike = '§sha256:' + '0'.repeat(64)
+    const short = '/a'
+    const control = `\u0001${'x'.repeat(80)}`
+    await store.registerSpeedViews([{ view: 'hits', codeHash: 'h1' }], 1)
+    await store.claimPartition(0, 0)
+    const delta = (key: string, state: number) => ({ view: 'hits', epoch: 0, key, window: 0, state })
+    await store.commitSpeed(
+      commit({
+        owner: 1,
+        from: 0,
+        offset: 3,
+        deltas: [delta(long, 2), delta(lookalike, 1), delta(short, 5), delta(control, 4)],
+      }),
+      add,
+    )
+    await store.commitSpeed(commit({ owner: 1, from: 3, offset: 4, deltas: [delta(long, 1)] }), add)
+    const stage = await store.stageBatch('hits')
+    await stage.put([
+      { key: long, window: 0, state: 7 },
+      { key: lookalike, window: 0, state: 8 },
+      { key: short, window: 0, state: 9 },
+      { key: control, window: 0, state: 6 },
+    ])
+    await stage.commit({ codeHash: 'h1', horizon: [0], events: 0, groups: 3, startedAt: 0, completedAt: 1 })
+    for (const [key, batch, realtime] of [
+      [long, 7, 3],
+      [lookalike, 8, 1],
+      [short, 9, 5],
+      [control, 6, 4],
+    ] as const) {
+      const snap = await store.snapshot('hits', key)
+      assert.deepEqual(
+        snap.batchEntries.map((e) => [e.key, e.state]),
+        [[key, batch]],
+      )
+      assert.deepEqual(
+        snap.realtime.map((r) => r.state),
+        [realtime],
+      )
+      const served = await store.servedBatch('hits')
+      assert.deepEqual(
+        (await store.readBatch('hits', served!.version, key)).map((e) => e.state),
+        [batch],
+      )
+    }
+    const scanned: string[] = []
+    const served = await store.servedBatch('hits')
+    for await (const e of store.scanBatch('hits', served!.version)) scanned.push(e.key)
+    assert.deepEqual(scanned.sort(), [long, lookalike, short, control].sort())
+    const keys: string[] = []
+    for await (const k of store.realtimeKeys('hits')) keys.push(k)
+    assert.deepEqual(keys.sort(), [long, lookalike, short, control].sort())
+  })
+
   test('speed: a horizon aligned before the first claim is required of the claimer', async (t) => {
     const { store } = await openStore(t)
     await store.registerSpeedViews([{ view: 'hits', codeHash: 'h1' }], 1)

@@ -9,7 +9,7 @@
 import { ErrorCodes, StrataError } from '../../core/errors.ts'
 import type { BatchStage, BatchViewMeta, ViewEntry, WindowRange } from '../store.ts'
 import { type Client, type Db, inTransaction } from './connection.ts'
-import { keyOf, storedKey } from './keys.ts'
+import { keysOf, saveLongKeys, storedKey } from './keys.ts'
 
 const HISTORY_KEEP = 200
 const DROP_CHUNK = 50_000
@@ -62,7 +62,14 @@ export async function* scanBatch(db: Db, view: string, version: number): AsyncIt
             WHERE view = $1 AND version = $2 ORDER BY key, window_start LIMIT ${SCAN_PAGE}`,
           [view, version],
         )
-    for (const r of rows) yield { key: keyOf(r.key), window: r.window_start, state: r.state }
+    const keys = await keysOf(
+      db.pool,
+      db.S,
+      rows.map((r) => r.key),
+    )
+    for (let i = 0; i < rows.length; i++) {
+      yield { key: keys[i]!, window: rows[i].window_start, state: rows[i].state }
+    }
     if (rows.length < SCAN_PAGE) return
     const last = rows[rows.length - 1]
     after = [last.key, last.window_start]
@@ -133,6 +140,11 @@ export async function stageBatch(db: Db, view: string, onEnd: (open: OpenStage) 
     async put(entries) {
       if (!open) throw closed()
       if (entries.length === 0) return
+      await saveLongKeys(
+        client,
+        db.S,
+        entries.map((e) => e.key),
+      )
       // One statement per chunk: parallel arrays, unnested server-side (see writeDeltas).
       await client.query(
         `INSERT INTO ${db.S}.batch_entries (view, version, key, window_start, state)

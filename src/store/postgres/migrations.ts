@@ -88,13 +88,18 @@ export const migrations: Migration[] = [
   },
   {
     id: 2,
-    name: 'view errors of the speed layer',
+    name: 'view errors of the speed layer, long keys',
     // One row per view whose code threw: core/view-errors.ts's ViewErrorTally, updated in the
-    // commit that skipped the events.
+    // commit that skipped the events. And the full key of each long key (long-keys.ts), under its
+    // stored text; the key column is never indexed, so it has no length limit.
     sql: (S) => [
       `CREATE TABLE ${S}.view_errors (
         view text COLLATE "C" PRIMARY KEY,
         tally jsonb NOT NULL
+      )`,
+      `CREATE TABLE ${S}.long_keys (
+        stored text COLLATE "C" PRIMARY KEY,
+        key text NOT NULL
       )`,
     ],
   },

@@ -10,7 +10,7 @@
 import type { ViewSnapshot, WindowRange } from '../store.ts'
 import { MAX_WINDOW, MIN_WINDOW } from './batch.ts'
 import type { Db } from './connection.ts'
-import { keyOf, storedKey } from './keys.ts'
+import { keysOf, storedKey } from './keys.ts'
 
 type PartitionRow = [partition: number, owner: number, offset: number, epochs: number[], required: number[]]
 
@@ -74,7 +74,11 @@ export async function* realtimeKeys(db: Db, view: string): AsyncIterable<string>
       after === undefined
         ? await db.pool.query({ name: 'strata_realtime_keys', text: first, values: [view] })
         : await db.pool.query({ name: 'strata_realtime_keys_after', text: next, values: [view, after] })
-    for (const { key } of rows) yield keyOf(key)
+    yield* await keysOf(
+      db.pool,
+      db.S,
+      rows.map((r) => r.key),
+    )
     if (rows.length < KEYS_PAGE) return
     after = rows[rows.length - 1].key
   }

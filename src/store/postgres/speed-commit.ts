@@ -6,7 +6,7 @@ import { addToTally, byView, type ViewErrorTally } from '../../core/view-errors.
 import { checkSpeedCommit } from '../speed-rules.ts'
 import type { CombineEncoded, SpeedCommit, SpeedPartition } from '../store.ts'
 import { type Client, type Db, inTransaction } from './connection.ts'
-import { storedKey } from './keys.ts'
+import { saveLongKeys, storedKey } from './keys.ts'
 import { claimed, PARTITION_COLUMNS, savePartition, toPartition } from './speed.ts'
 
 /** One row's identity in a commit (stored keys hold no U+0000; view names are identifiers). */
@@ -113,6 +113,11 @@ async function writeDeltas(
     if (before) before.state = combine(view, before.state, state)
     else rows.set(id, { view, key, window, epoch, state })
   }
+  await saveLongKeys(
+    client,
+    db.S,
+    commit.deltas.map((d) => d.key),
+  )
   const all = [...rows.values()]
   const { rows: stored } = await client.query({
     name: 'strata_read_realtime',

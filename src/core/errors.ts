@@ -23,6 +23,8 @@ export const ErrorCodes = {
   REQUEST_TIMEOUT: 'STRATA_ERR_REQUEST_TIMEOUT',
   // 503 while the server drains at shutdown: nothing of the request was written; retry.
   SHUTTING_DOWN: 'STRATA_ERR_SHUTTING_DOWN',
+  // 503 while the process is still starting its layers (the port is bound first); retry.
+  STARTING: 'STRATA_ERR_STARTING',
   // The log (Kafka or embedded) and the local cluster.
   KAFKA: 'STRATA_ERR_KAFKA',
   KAFKA_UNAVAILABLE: 'STRATA_ERR_KAFKA_UNAVAILABLE',
@@ -34,6 +36,8 @@ export const ErrorCodes = {
   // The master dataset.
   SEGMENT_CORRUPT: 'STRATA_ERR_SEGMENT_CORRUPT',
   SEGMENT_CONFLICT: 'STRATA_ERR_SEGMENT_CONFLICT',
+  // Another live process holds the lock of the data folder or embedded store (runtime/data-lock.ts).
+  DATA_LOCKED: 'STRATA_ERR_DATA_LOCKED',
   // The store.
   STORE: 'STRATA_ERR_STORE',
   // The store cannot be reached (PostgreSQL down or restarting): 503 with Retry-After at the

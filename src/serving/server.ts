@@ -28,6 +28,7 @@ import { installDrain } from './drain.ts'
 import { installErrorHandler } from './errors.ts'
 import { checkingInterval, clientErrorHandler, type HttpLimits, resolveLimits } from './limits.ts'
 import { createMetrics, type SpeedStatsProvider } from './metrics.ts'
+import type { StartingGate } from './starting.ts'
 
 export interface ServerOptions {
   /** Where batch versions and realtime states are read from; without it no /views route. */
@@ -53,6 +54,8 @@ export interface ServerOptions {
   /** The bearer token and which routes need it (auth.ts); without it every route is open. */
   auth?: HttpAuth
   logger?: boolean
+  /** Bound before the layers are up: 503 STRATA_ERR_STARTING until the gate opens (starting.ts). */
+  starting?: StartingGate
 }
 
 export async function createServer(options: ServerOptions): Promise<FastifyInstance> {
@@ -80,6 +83,7 @@ export async function createServer(options: ServerOptions): Promise<FastifyInsta
   })
   installErrorHandler(app)
   installDrain(app, limits.shutdownGraceMs)
+  if (options.starting) app.addHook('onRequest', options.starting.hook)
   if (options.auth) app.addHook('onRequest', guardRoutes(options.auth))
   const { store, ingest } = options
   const views = new ViewIndex(options.views ?? [])

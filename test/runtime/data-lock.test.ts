@@ -8,7 +8,6 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
-import { fileURLToPath } from 'node:url'
 import { ErrorCodes, isStrataError } from '../../src/core/errors.ts'
 import { HOLDER_FILE, lockFolder, lockFolders, readHolder } from '../../src/runtime/data-lock.ts'
 

@@ -25,6 +25,8 @@ export const ErrorCodes = {
   SHUTTING_DOWN: 'STRATA_ERR_SHUTTING_DOWN',
   // 503 while the process is still starting its layers (the port is bound first); retry.
   STARTING: 'STRATA_ERR_STARTING',
+  // The HTTP port is taken: the process stops before any layer started (nothing was written).
+  PORT_IN_USE: 'STRATA_ERR_PORT_IN_USE',
   // The log (Kafka or embedded) and the local cluster.
   KAFKA: 'STRATA_ERR_KAFKA',
   KAFKA_UNAVAILABLE: 'STRATA_ERR_KAFKA_UNAVAILABLE',

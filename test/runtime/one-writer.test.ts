@@ -119,6 +119,12 @@ test('a second strata start on the same data folder is refused naming the holder
   first = await startStrata(dir, args, 2)
   assert.equal(readHolder(dir)?.pid, first.child.pid)
   await assertExact(first.url, acknowledged)
+  // The master dataset holds them too, ungarbled: a batch run over it serves, still exact.
+  await waitFor(
+    async () => (await answer(first.url, 'pageviews_by_url', '/a')).batch !== null,
+    'a batch version over the master dataset',
+  )
+  await assertExact(first.url, acknowledged)
 })
 
 test('a second strata start on a port in use fails before it writes anything; the first goes on counting', async (t) => {

@@ -2,6 +2,15 @@
 // The `strata` command. Strata runs its TypeScript sources directly on Node 24 (type stripping).
 // When started by an older system Node (Node 20 here), re-run on the Node 24 that the project's
 // `node` dev dependency installs, so `./bin/strata.js` and `npx strata` work the same as npm scripts.
+//
+// No strata process outlives what started it (issue 11: SIGTERM to `npm start` left strata
+// serving, orphaned):
+//   - the launcher passes SIGINT, SIGTERM and SIGHUP on to the Node 24 child;
+//   - the child has an IPC channel to the launcher: when it disconnects, the launcher is gone
+//     (even by kill -9), and the child shuts down as on SIGTERM;
+//   - under an npm script (`npm start`: npm -> sh -> node), npm passes a signal to sh, which dies
+//     without passing it on: a strata process whose parent changes (it was re-parented) under
+//     npm shuts down as on SIGTERM. Outside npm, a re-parented process goes on (nohup, `&`).
 import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { dirname, join } from 'node:path'
@@ -10,23 +19,48 @@ import { fileURLToPath } from 'node:url'
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const [major] = process.versions.node.split('.').map(Number)
 
+/** Calls `onGone` once the process that started this one under npm has ended. */
+function watchNpmParent(onGone) {
+  if (!process.env.npm_lifecycle_event) return
+  const parent = process.ppid
+  const timer = setInterval(() => {
+    if (process.ppid === parent) return
+    clearInterval(timer)
+    onGone()
+  }, 500)
+  timer.unref()
+}
+
 if (major < 24) {
   const node = join(root, 'node_modules', 'node', 'bin', 'node')
   if (!existsSync(node)) {
     console.error(`strata needs Node.js 24 or newer (this is ${process.version}); run \`npm ci\` first.`)
     process.exit(1)
   }
-  const child = spawn(node, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit' })
+  const child = spawn(node, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
+    stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
+    env: { ...process.env, STRATA_LAUNCHER_IPC: '1' },
+  })
+  child.channel?.unref()
   // Pass signals on, so Ctrl-C and SIGTERM reach the real process and it can shut down cleanly.
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
     process.on(signal, () => child.kill(signal))
   }
+  watchNpmParent(() => child.kill('SIGTERM'))
   child.on('exit', (code, signal) => {
     if (!signal) process.exit(code ?? 1)
     process.removeAllListeners(signal)
     process.kill(process.pid, signal)
   })
 } else {
+  const stop = () => process.kill(process.pid, 'SIGTERM') // onShutdown's clean stop, if installed
+  if (process.env.STRATA_LAUNCHER_IPC === '1' && process.channel) {
+    delete process.env.STRATA_LAUNCHER_IPC // not for the processes strata starts
+    process.channel.unref() // the channel must not keep a finished command alive
+    process.once('disconnect', stop)
+  } else {
+    watchNpmParent(stop)
+  }
   const { main } = await import('../src/cli/main.ts')
   await main(process.argv)
 }

@@ -23,6 +23,8 @@ export interface Context {
   dataDir: string
   /** Root of the master dataset of the source topic. */
   masterRoot: string
+  /** The embedded LMDB store's folder (what openStore opens); undefined for PostgreSQL. */
+  lmdbPath: string | undefined
   openStore(): Promise<Store>
 }
 
@@ -37,6 +39,10 @@ export async function resolveContext(flags: CommonFlags): Promise<Context> {
     configPath,
     dataDir,
     masterRoot: join(dataDir, 'master', config.source.topic),
+    lmdbPath:
+      storeUrl === undefined || storeUrl.startsWith('lmdb:') || !storeUrl.includes('://')
+        ? resolve(storeUrl?.replace(/^lmdb:(\/\/)?/, '') || join(dataDir, 'store'))
+        : undefined,
     async openStore() {
       if (storeUrl === undefined || storeUrl.startsWith('lmdb:') || !storeUrl.includes('://')) {
         const path = storeUrl?.replace(/^lmdb:(\/\/)?/, '') || join(dataDir, 'store')

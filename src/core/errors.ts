@@ -28,6 +28,10 @@ export const ErrorCodes = {
   HOST_NOT_ALLOWED: 'STRATA_ERR_HOST_NOT_ALLOWED',
   // 503 while the server drains at shutdown: nothing of the request was written; retry.
   SHUTTING_DOWN: 'STRATA_ERR_SHUTTING_DOWN',
+  // 503 while the process is still starting its layers (the port is bound first); retry.
+  STARTING: 'STRATA_ERR_STARTING',
+  // The HTTP port is taken: the process stops before any layer started (nothing was written).
+  PORT_IN_USE: 'STRATA_ERR_PORT_IN_USE',
   // The log (Kafka or embedded) and the local cluster.
   KAFKA: 'STRATA_ERR_KAFKA',
   KAFKA_UNAVAILABLE: 'STRATA_ERR_KAFKA_UNAVAILABLE',
@@ -39,6 +43,8 @@ export const ErrorCodes = {
   // The master dataset.
   SEGMENT_CORRUPT: 'STRATA_ERR_SEGMENT_CORRUPT',
   SEGMENT_CONFLICT: 'STRATA_ERR_SEGMENT_CONFLICT',
+  // Another live process holds the lock of the data folder or embedded store (runtime/data-lock.ts).
+  DATA_LOCKED: 'STRATA_ERR_DATA_LOCKED',
   // The store.
   STORE: 'STRATA_ERR_STORE',
   // The store cannot be reached (PostgreSQL down or restarting): 503 with Retry-After at the

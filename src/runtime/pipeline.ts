@@ -4,10 +4,13 @@
 // master dataset's segments are the log that ingest appends to and the speed layer reads.
 import type { StrataConfig } from '../core/config.ts'
 import { startTraffic } from '../demo/traffic.ts'
+import type { EventSink } from '../ingest/ingest.ts'
 import { createIngest } from '../ingest/ingest.ts'
 import { createKafkaSink } from '../ingest/kafka-sink.ts'
 import type { HttpAuth } from '../serving/auth.ts'
 import type { HttpLimits } from '../serving/limits.ts'
+import { createStartingGate, later, startingError } from '../serving/starting.ts'
+import type { SpeedWorker } from '../speed/index.ts'
 import type { Store } from '../store/store.ts'
 import type { Logger } from './logger.ts'
 import {
@@ -53,10 +56,32 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
   const { logger } = options
   const prefix = options.groupPrefix ?? 'strata'
   const context = { ...options }
-  const closables: Closable[] = [] // closed in reverse: serving first, the log last
+  // The port first: a port in use fails here, before a partition is claimed, another speed
+  // layer fenced or a byte written. Until the layers are up, routes answer 503
+  // STRATA_ERR_STARTING (serving/starting.ts).
+  const starting = createStartingGate()
+  const sink = later<EventSink>()
+  let endOffsets: (() => Promise<number[]>) | undefined
+  let speed: SpeedWorker | undefined
+  const serve = await startServeRole(context, {
+    port: options.port,
+    host: options.host,
+    sink: sink.value,
+    endOffsets: () => (endOffsets ? endOffsets() : Promise.reject(startingError())),
+    speed: {
+      stats: () => speed?.stats() ?? { mode: options.brokers ? 'kafka' : 'embedded', partitions: [] },
+    },
+    auth: options.auth,
+    limits: options.limits,
+    allowedHosts: options.allowedHosts,
+    starting,
+  })
+  const closables: Closable[] = [] // closed in reverse after serving: the log last
+  const close = async (onError: (e: unknown) => void) => {
+    await serve.close().catch(onError)
+    for (const c of closables.reverse()) await c.close().catch(onError)
+  }
   try {
-    let sink: ReturnType<typeof logSink>
-    let endOffsets: () => Promise<number[]>
     let speedLog: Parameters<typeof startSpeedRole>[1]
     if (options.brokers) {
       await ensureSourceTopic(context)
@@ -67,7 +92,7 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
         replicationFactor: options.config.source.replicationFactor,
       })
       closables.push(kafkaSink)
-      sink = kafkaSink
+      sink.set(kafkaSink)
       endOffsets = kafkaEndOffsets(context)
       closables.push(
         await startArchiverRole({ ...context, groupId: `${prefix}-archiver` }, options.segmentAgeMs),
@@ -75,12 +100,12 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
     } else {
       const log = await openEmbeddedLog(context, options.segmentAgeMs)
       closables.push(log)
-      sink = logSink(log)
+      sink.set(logSink(log))
       endOffsets = () => log.endOffsets()
       speedLog = log
       logger.info(`embedded log and master dataset in ${options.masterRoot}`)
     }
-    const speed = await startSpeedRole(
+    speed = await startSpeedRole(
       options.brokers ? { ...context, groupId: `${prefix}-speed` } : context,
       speedLog,
     )
@@ -88,19 +113,8 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
     closables.push(
       startBatchRole(context, options.batchIntervalMs, Math.min(options.batchIntervalMs, 15_000)),
     )
-    const serve = await startServeRole(context, {
-      port: options.port,
-      host: options.host,
-      sink,
-      endOffsets,
-      speed,
-      auth: options.auth,
-      limits: options.limits,
-      allowedHosts: options.allowedHosts,
-    })
-    closables.push(serve)
     if (options.demoRate > 0) {
-      const ingest = createIngest({ sink, timeField: options.config.source.time })
+      const ingest = createIngest({ sink: sink.value, timeField: options.config.source.time })
       const traffic = startTraffic({
         ingest,
         rate: options.demoRate,
@@ -109,14 +123,13 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
       closables.push(traffic)
       logger.info(`demo traffic: ${options.demoRate} events/s`)
     }
+    starting.open()
     return {
       url: serve.url,
-      async close() {
-        for (const c of closables.reverse()) await c.close().catch((e) => logger.error('while stopping', e))
-      },
+      close: () => close((e) => logger.error('while stopping', e)),
     }
   } catch (error) {
-    for (const c of closables.reverse()) await c.close().catch(() => undefined)
+    await close(() => undefined)
     throw error
   }
 }

@@ -16,6 +16,7 @@ import type { Log } from '../log/log.ts'
 import { createApp, listen } from '../serving/app.ts'
 import type { HttpAuth } from '../serving/auth.ts'
 import type { HttpLimits } from '../serving/limits.ts'
+import type { StartingGate } from '../serving/starting.ts'
 import { createSpeedWorker, type SpeedWorker } from '../speed/index.ts'
 import type { Store } from '../store/store.ts'
 import type { Logger } from './logger.ts'
@@ -221,7 +222,9 @@ export interface ServeRoleOptions {
   host?: string
   sink?: EventSink
   endOffsets?: () => Promise<number[]>
-  speed?: SpeedWorker
+  speed?: Pick<SpeedWorker, 'stats'>
+  /** Bound before the layers start: 503 STRATA_ERR_STARTING until it opens (serving/starting.ts). */
+  starting?: StartingGate
   /** The bearer token and which routes need it; without it every route is open. */
   auth?: HttpAuth
   limits?: HttpLimits
@@ -242,6 +245,7 @@ export async function startServeRole(
     auth: options.auth,
     limits: options.limits,
     allowedHosts: options.allowedHosts,
+    starting: options.starting,
     speedStats: speed
       ? () => {
           let folded = 0

@@ -8,6 +8,7 @@
 // The caller owns the store, the log and the sink: closing the app closes only the HTTP server.
 import type { FastifyInstance } from 'fastify'
 import { compileViews, type StrataConfig } from '../core/config.ts'
+import { ErrorCodes, StrataError } from '../core/errors.ts'
 import { createIngest, type EventSink, type Ingest } from '../ingest/ingest.ts'
 import type { Store } from '../store/store.ts'
 import { createServer, type ServerOptions } from './server.ts'
@@ -42,7 +43,14 @@ export interface ListenOptions {
 /** Starts listening; resolves with the base URL (http://host:port) once the port is bound. */
 export async function listen(app: FastifyInstance, options: ListenOptions = {}): Promise<{ url: string }> {
   const host = options.host ?? '127.0.0.1'
-  await app.listen({ port: options.port ?? 8080, host })
+  await app.listen({ port: options.port ?? 8080, host }).catch((error) => {
+    if (error?.code !== 'EADDRINUSE') throw error
+    throw new StrataError(
+      ErrorCodes.PORT_IN_USE,
+      `port ${options.port ?? 8080} on ${host} is in use (another strata?); stop what listens there, or give another --port`,
+      { cause: error },
+    )
+  })
   const address = app.server.address()
   const port = typeof address === 'object' && address !== null ? address.port : options.port
   return { url: `http://${host.includes(':') ? `[${host}]` : host}:${port}` }

@@ -30,6 +30,7 @@ import { installDrain } from './drain.ts'
 import { frameworkErrors, installErrorHandler } from './errors.ts'
 import { checkingInterval, clientErrorHandler, type HttpLimits, resolveLimits } from './limits.ts'
 import { createMetrics, type SpeedStatsProvider } from './metrics.ts'
+import type { StartingGate } from './starting.ts'
 
 export interface ServerOptions {
   /** Where batch versions and realtime states are read from; without it no /views route. */
@@ -57,6 +58,8 @@ export interface ServerOptions {
   /** Host names the server answers to (allowed-hosts.ts); default: loopback names only. */
   allowedHosts?: readonly string[]
   logger?: boolean
+  /** Bound before the layers are up: 503 STRATA_ERR_STARTING until the gate opens (starting.ts). */
+  starting?: StartingGate
 }
 
 // Keys are one path segment, percent-encoded: the router must not cut off a key the ingest
@@ -93,6 +96,7 @@ export async function createServer(options: ServerOptions): Promise<FastifyInsta
   installErrorHandler(app)
   installDrain(app, limits.shutdownGraceMs)
   app.addHook('onRequest', checkHost(options.allowedHosts ?? defaultAllowedHosts('127.0.0.1')))
+  if (options.starting) app.addHook('onRequest', options.starting.hook)
   if (options.auth) app.addHook('onRequest', guardRoutes(options.auth))
   const { store, ingest } = options
   const views = new ViewIndex(options.views ?? [])

@@ -16,6 +16,7 @@ import {
   resolveHttpAuth,
 } from '../security.ts'
 import { onShutdown } from '../shutdown.ts'
+import { lockWrittenFolders } from '../writer-lock.ts'
 
 export const exampleConfig = fileURLToPath(
   new URL('../../../examples/pageviews/strata.config.ts', import.meta.url),
@@ -68,7 +69,12 @@ Examples:
         ...flags,
         config: flags.config ?? (flags.demo ? exampleConfig : undefined),
       })
-      const store = await context.openStore()
+      // One writer per data folder (writer-lock.ts): a second start is refused here, untouched.
+      const lock = lockWrittenFolders(context, 'strata start', { masterDataset: true, speedStore: true })
+      const store = await context.openStore().catch((error) => {
+        lock.release()
+        throw error
+      })
       const brokers = flags.brokers ?? process.env.STRATA_BROKERS
       const port =
         flags.port ?? (process.env.STRATA_PORT ? positiveInt('STRATA_PORT')(process.env.STRATA_PORT) : 8080)
@@ -92,12 +98,14 @@ Examples:
         allowedHosts: resolveAllowedHosts(flags, flags.host),
       }).catch(async (error) => {
         await store.close()
+        lock.release()
         throw error
       })
       logger.info(`ready: API on ${pipeline.url}`)
       onShutdown(logger, async () => {
         await pipeline.close()
         await store.close()
+        lock.release()
       })
     })
 }

@@ -4,16 +4,8 @@
 import type { Command } from 'commander'
 import { parseDuration } from '../../core/duration.ts'
 import { ErrorCodes, invalidInput } from '../../core/errors.ts'
-import { createKafkaSink } from '../../ingest/kafka-sink.ts'
 import { createLogger } from '../../runtime/logger.ts'
-import {
-  type Closable,
-  kafkaEndOffsets,
-  startArchiverRole,
-  startBatchRole,
-  startServeRole,
-  startSpeedRole,
-} from '../../runtime/roles.ts'
+import { type Closable, startArchiverRole, startBatchRole, startSpeedRole } from '../../runtime/roles.ts'
 import { addCommonOptions, type CommonFlags, resolveContext } from '../context.ts'
 import { positiveInt } from '../options.ts'
 import {
@@ -24,8 +16,10 @@ import {
   resolveAllowedHosts,
   resolveHttpAuth,
 } from '../security.ts'
+import { bindServeRole } from '../serve-first.ts'
 import { onShutdown } from '../shutdown.ts'
 import { defaultStartupTimeout, describeStore, waitFor } from '../startup.ts'
+import { lockWrittenFolders } from '../writer-lock.ts'
 
 const roles = ['speed', 'batch', 'archiver', 'serve'] as const
 type Role = (typeof roles)[number]
@@ -90,6 +84,28 @@ export function registerWorkerCommand(program: Command): void {
       const context = await resolveContext(flags)
       const storeUrl = flags.store ?? process.env.STRATA_STORE
       const timeoutMs = parseDuration(flags.startupTimeout, '--startup-timeout')
+      // One writer per folder (writer-lock.ts): the archiver's master dataset, speed's LMDB store.
+      const lock = lockWrittenFolders(context, `strata worker ${role}`, {
+        masterDataset: role === 'archiver',
+        speedStore: role === 'speed',
+      })
+      // serve binds its port first: a port in use fails before anything else (serve-first.ts).
+      const served =
+        role === 'serve'
+          ? await bindServeRole(
+              { ...context, logger, brokers },
+              {
+                port:
+                  flags.port ??
+                  (process.env.STRATA_PORT ? positiveInt('STRATA_PORT')(process.env.STRATA_PORT) : 8080),
+                host: flags.host,
+                auth,
+                limits: httpLimitsOf(flags),
+                allowedHosts: resolveAllowedHosts(flags, flags.host),
+                ingest: flags.ingest,
+              },
+            )
+          : undefined
       // A store or broker down at start is waited for (startup.ts), not a crash loop.
       const store = await waitFor(describeStore(storeUrl), () => context.openStore(), {
         timeoutMs,
@@ -135,42 +151,15 @@ export function registerWorkerCommand(program: Command): void {
           }
           break
         }
-        case 'serve': {
-          const port =
-            flags.port ??
-            (process.env.STRATA_PORT ? positiveInt('STRATA_PORT')(process.env.STRATA_PORT) : 8080)
-          // --ingest: an ingest-only front (no speed layer or archiver in this process), the
-          // same producer and validation as strata start's POST /events.
-          const sink =
-            flags.ingest && brokers
-              ? createKafkaSink({
-                  brokers,
-                  topic: context.config.source.topic,
-                  partitions: context.config.source.partitions,
-                  replicationFactor: context.config.source.replicationFactor,
-                })
-              : undefined
-          const serve = await startServeRole(roleContext, {
-            port,
-            host: flags.host,
-            auth,
-            limits: httpLimitsOf(flags),
-            allowedHosts: resolveAllowedHosts(flags, flags.host),
-            sink,
-            endOffsets: brokers ? kafkaEndOffsets(roleContext) : undefined,
-          })
-          running = {
-            async close() {
-              await serve.close()
-              await sink?.close()
-            },
-          }
+        case 'serve':
+          running = served!
+          served!.open(store)
           break
-        }
       }
       onShutdown(logger, async () => {
         await running.close()
         await store.close()
+        lock.release()
       })
     })
 }

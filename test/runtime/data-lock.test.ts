@@ -1,0 +1,80 @@
+// The data folder's lock (runtime/data-lock.ts): one holder at a time, across processes and
+// within one; the refusal names the holder's pid; the OS lets go when the holder dies by kill -9.
+import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { existsSync } from 'node:fs'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { test } from 'node:test'
+import { ErrorCodes, isStrataError } from '../../src/core/errors.ts'
+import { HOLDER_FILE, lockFolder, lockFolders, readHolder } from '../../src/runtime/data-lock.ts'
+
+const moduleUrl = new URL('../../src/runtime/data-lock.ts', import.meta.url).href
+
+async function scratch(t: { after(fn: () => Promise<void>): void }): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'strata-lock-'))
+  t.after(() => rm(dir, { recursive: true, force: true }))
+  return dir
+}
+
+/** A process that takes the lock, says "locked", and waits to be killed. */
+async function holder(dir: string) {
+  const script = `import { lockFolder } from ${JSON.stringify(moduleUrl)}
+lockFolder(${JSON.stringify(dir)}, 'test holder'); console.log('locked'); setInterval(() => {}, 1e6)`
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+  const [chunk] = await once(child.stdout!, 'data')
+  assert.match(String(chunk), /locked/)
+  return child
+}
+
+function refusal(dir: string): Error & { code?: string } {
+  try {
+    lockFolder(dir, 'second').release()
+  } catch (error) {
+    assert.ok(isStrataError(error), String(error))
+    return error
+  }
+  assert.fail('the second lock was granted')
+}
+
+test('a second process is refused with the holder pid; kill -9 of the holder releases the lock', async (t) => {
+  const dir = await scratch(t)
+  const child = await holder(dir)
+  t.after(() => child.kill('SIGKILL'))
+  const error = refusal(dir)
+  assert.equal(error.code, ErrorCodes.DATA_LOCKED)
+  assert.match(error.message, new RegExp(`in use by strata pid ${child.pid} \\(test holder, since `))
+  assert.match(error.message, /stop it, or give another --data/)
+  assert.equal(readHolder(dir)?.pid, child.pid)
+
+  child.kill('SIGKILL')
+  await once(child, 'exit')
+  const lock = lockFolder(dir, 'after kill -9')
+  assert.equal(readHolder(dir)?.pid, process.pid)
+  lock.release()
+})
+
+test('within one process too, a second lock is refused until the first is released', async (t) => {
+  const dir = await scratch(t)
+  const first = lockFolder(dir, 'first')
+  assert.equal(refusal(dir).code, ErrorCodes.DATA_LOCKED)
+  first.release()
+  first.release() // idempotent
+  assert.equal(existsSync(join(dir, HOLDER_FILE)), false, 'the holder file goes with the lock')
+  lockFolder(dir, 'again').release()
+})
+
+test('lockFolders takes all or none', async (t) => {
+  const a = await scratch(t)
+  const b = await scratch(t)
+  const held = lockFolder(b, 'holder of b')
+  assert.throws(() => lockFolders([a, b], 'both'), { code: ErrorCodes.DATA_LOCKED })
+  lockFolder(a, 'a is free again').release() // a was released when b failed
+  held.release()
+  const both = lockFolders([a, b, a], 'both')
+  both.release()
+})

@@ -29,6 +29,12 @@ export function lmdbCorruption(error: unknown): string | undefined {
   return CORRUPTION_TEXT.exec(String((error as Error).message))?.[0]
 }
 
+/** LMDB's message, led by the error's name once (lmdb-js's messages usually start with it). */
+function describe(name: string, error: unknown): string {
+  const message = String((error as Error).message)
+  return message.startsWith(name) ? message : `${name}: ${message}`
+}
+
 /**
  * LMDB's own error behind a failed asynchronous commit. lmdb-js rejects the write with "Commit
  * failed (see commitError for details)" and puts LMDB's error in `commitError`, a promise that
@@ -63,12 +69,12 @@ export function guardLmdbStore(store: Store, path: string, onCorrupt?: (error: E
     }
   }
   const leaks = (cause: unknown) =>
-    report(storeCorrupt(path, `${lmdbCorruption(cause)}: ${(cause as Error).message}`, cause))
+    report(storeCorrupt(path, describe(lmdbCorruption(cause) ?? '', cause), cause))
   leakedFailureListeners.add(leaks)
   const convert = (error: unknown): unknown => {
     const name = lmdbCorruption(error)
     if (name === undefined) return error
-    const corrupt = storeCorrupt(path, `${name}: ${(error as Error).message}`, error)
+    const corrupt = storeCorrupt(path, describe(name, error), error)
     report(corrupt)
     return corrupt
   }

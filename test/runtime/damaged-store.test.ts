@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import { test } from 'node:test'
 import damagedLmdbStore from '../hazards/cases/damaged-lmdb-store.ts'
 
-test('damaged LMDB store: refused at start for each damage, recovered exactly', async (t) => {
+test('damaged LMDB store: refused at start for each damage, stopped when damaged while running, recovered exactly', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'strata-damaged-store-'))
   t.after(() => rm(dir, { recursive: true, force: true }))
   const lines: string[] = []
@@ -18,8 +18,9 @@ test('damaged LMDB store: refused at start for each damage, recovered exactly', 
     short: true,
     log: (line) => lines.push(line),
   })
-  assert.deepEqual(outcome.refusals, { STRATA_ERR_STORE_CORRUPT: 3 }, lines.join('\n'))
-  assert.equal(outcome.acknowledged, 1500)
+  assert.deepEqual(outcome.refusals, { STRATA_ERR_STORE_CORRUPT: 4 }, lines.join('\n'))
+  assert.equal(outcome.acknowledged, 1800)
   assert.equal(outcome.lost, 0, outcome.summary)
   assert.equal(outcome.duplicated, 0, outcome.summary)
+  if (process.env.STRATA_TEST_VERBOSE) console.log(lines.join('\n'))
 })

@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path'
 import type { StrataConfig } from '../core/config.ts'
 import { DEFAULT_CONFIG_FILE, loadConfig } from '../core/config-loader.ts'
 import { ErrorCodes, invalidInput } from '../core/errors.ts'
-import { registerUrlSecret } from '../core/secrets.ts'
+import { registerUrlSecret, scrubSecrets } from '../core/secrets.ts'
 import { openLmdbStore } from '../store/lmdb-store.ts'
 import type { Store } from '../store/store.ts'
 
@@ -46,7 +46,7 @@ export async function resolveContext(flags: CommonFlags): Promise<Context> {
     async openStore() {
       if (storeUrl === undefined || storeUrl.startsWith('lmdb:') || !storeUrl.includes('://')) {
         const path = storeUrl?.replace(/^lmdb:(\/\/)?/, '') || join(dataDir, 'store')
-        return openLmdbStore(resolve(path))
+        return openLmdbStore(resolve(path), { walk: true, onCorrupt: stopOnCorruptStore })
       }
       if (/^postgres(ql)?:\/\//.test(storeUrl)) {
         // Loaded on demand: the embedded default never pays for the pg driver.
@@ -82,4 +82,11 @@ export function addCommonOptions<T extends { option: (flags: string, description
       '-s, --store <url>',
       'store: a folder for the embedded LMDB store, or postgres://user@host/db?schema=s (env STRATA_STORE; default <data>/store)',
     )
+}
+
+// A damaged store found while running: one line with the code and the recovery, exit 1. Not a
+// retry (the damage stays) and not serving on (answers from a damaged store are not the views).
+function stopOnCorruptStore(error: Error): void {
+  console.error(scrubSecrets(`strata: ${error.message} [${ErrorCodes.STORE_CORRUPT}]`))
+  process.exit(1)
 }

@@ -11,7 +11,8 @@
 // path for foreign Kafka records), so an unreadable time here is a bug upstream and throws
 // STRATA_ERR_INVALID_EVENT_TIME rather than being dropped silently.
 import { ErrorCodes, invalidInput, StrataError } from './errors.ts'
-import { parseEventTime, type StrataEvent } from './event.ts'
+import type { StrataEvent } from './event.ts'
+import { maxEventTime, parseEventTime } from './event-time.ts'
 import { itemOf, type Monoid } from './monoid.ts'
 import { incompleteField, type View } from './view.ts'
 import { codeHash } from './view-hash.ts'
@@ -69,7 +70,7 @@ export function compileView<S, R>(view: View<any, S, R>, timeField = 'ts'): Comp
 
   const timeOf = (event: StrataEvent): number => {
     const t = event[timeField]
-    if (typeof t === 'number' && Number.isSafeInteger(t) && t >= 0) return t
+    if (typeof t === 'number' && Number.isSafeInteger(t) && t >= 0 && t <= maxEventTime) return t
     const parsed = parseEventTime(t)
     if (parsed === undefined) {
       throw new StrataError(

@@ -47,6 +47,9 @@ export const ErrorCodes = {
   DATA_LOCKED: 'STRATA_ERR_DATA_LOCKED',
   // The store.
   STORE: 'STRATA_ERR_STORE',
+  // The embedded LMDB store is damaged (truncated, not an LMDB file, a bad page): the process
+  // stops; recovery is to move the store folder aside and start again (docs/store-recovery.md).
+  STORE_CORRUPT: 'STRATA_ERR_STORE_CORRUPT',
   // The store cannot be reached (PostgreSQL down or restarting): 503 with Retry-After at the
   // HTTP edge; a role that waited past its limit for it exits with this code.
   STORE_UNAVAILABLE: 'STRATA_ERR_STORE_UNAVAILABLE',

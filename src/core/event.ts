@@ -3,6 +3,7 @@
 // at the edge (HTTP, CLI, SDK); what passes is accepted and must never be lost.
 import { isUtf8 } from 'node:buffer'
 import { ErrorCodes, invalidInput, type StrataError } from './errors.ts'
+import { parseEventTime } from './event-time.ts'
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json }
 export type StrataEvent = { [field: string]: Json }
@@ -16,22 +17,8 @@ export interface EventLimits {
 
 export const defaultEventLimits: EventLimits = { maxEventBytes: 256 * 1024, maxDepth: 32 }
 
-// ISO-8601 with a date and optional time and zone. Date.parse alone accepts many non-ISO forms
-// ("March 7", "2024"), which would let typos through as valid times.
-const isoDate = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/
-
-// Event times lie in [1970-01-01, 9999-12-31T23:59:59.999Z]: the same range whether written as
-// epoch ms or as ISO-8601 (an ISO year 0001 must not slip in as a negative time that the number
-// -5 could not), and every accepted time prints as a four-digit-year ISO date.
-export const maxEventTime = Date.UTC(9999, 11, 31, 23, 59, 59, 999)
-
-/** Epoch ms from an event-time value, or undefined when it is not a valid time. */
-export function parseEventTime(value: unknown): number | undefined {
-  let ms: number | undefined
-  if (typeof value === 'number') ms = Number.isSafeInteger(value) ? value : undefined
-  else if (typeof value === 'string' && isoDate.test(value)) ms = Date.parse(value)
-  return ms !== undefined && ms >= 0 && ms <= maxEventTime ? ms : undefined
-}
+// The event-time grammar and its one parser live in event-time.ts (zone-less times are UTC).
+export { maxEventTime, parseEventTime } from './event-time.ts'
 
 /** The event time of a validated event (validateEvent has already checked it parses). */
 export function eventTime(event: StrataEvent, timeField: string): number {
@@ -131,7 +118,7 @@ export function checkEvent(value: unknown, check: EventCheck): StrataError | nul
   if (parseEventTime(time) === undefined) {
     return invalidInput(
       ErrorCodes.INVALID_EVENT_TIME,
-      `event-time field "${timeField}" must be epoch milliseconds or an ISO-8601 string from 1970 to 9999, got ${JSON.stringify(time)}${where}`,
+      `event-time field "${timeField}" must be epoch milliseconds or an ISO-8601 date or date-time (see docs/ingest.md) of a real calendar day from 1970 to 9999, got ${JSON.stringify(time)}${where}`,
       { line, field: timeField },
     )
   }

@@ -11,6 +11,8 @@
 //   ['history', completedAt, view]        → BatchViewMeta of a completed run
 import { open, type RootDatabase } from 'lmdb'
 import { ErrorCodes, StrataError } from '../core/errors.ts'
+import { checkLmdbHeader, storeCorrupt, walkLmdbStore } from './lmdb-check.ts'
+import { commitCause, guardLmdbStore, lmdbCorruption } from './lmdb-guard.ts'
 import * as speed from './lmdb-speed.ts'
 import { fullKey, storedKey } from './lmdb-speed.ts'
 import { storedForm } from './long-keys.ts'
@@ -33,17 +35,35 @@ type Key = (string | number | boolean)[]
 
 const HISTORY_KEEP = 200
 
-export async function openLmdbStore(path: string): Promise<Store> {
+export interface LmdbOpenOptions {
+  /** Read every row in a child process first (lmdb-check.ts); the CLI does, tests need not. */
+  walk?: boolean
+  /** Told of the first damage found while running (lmdb-guard.ts); the CLI exits 1. */
+  onCorrupt?: (error: Error) => void
+}
+
+export async function openLmdbStore(path: string, options: LmdbOpenOptions = {}): Promise<Store> {
+  // Damage is found before LMDB maps the file: a damaged map is a signal, not an error.
+  if ((await checkLmdbHeader(path)) && options.walk) await walkLmdbStore(path)
   let db: RootDatabase<unknown, Key>
   try {
     db = open<unknown, Key>({ path, compression: false })
   } catch (cause) {
+    if (lmdbCorruption(cause)) throw storeCorrupt(path, (cause as Error).message, cause)
     throw new StrataError(ErrorCodes.STORE, `cannot open the LMDB store at ${path}`, { cause })
   }
-  await dropMarked(db, 'staged')
   const store = new LmdbStore(db)
+  const guarded = guardLmdbStore(store, path, options.onCorrupt)
+  try {
+    await dropMarked(db, 'staged')
+  } catch (caught) {
+    const error = await commitCause(caught)
+    await db.close().catch(() => undefined)
+    if (lmdbCorruption(error)) throw storeCorrupt(path, (error as Error).message, error)
+    throw error
+  }
   store.dropRetired()
-  return store
+  return guarded
 }
 
 function isAlive(pid: unknown): boolean {
@@ -112,7 +132,10 @@ class LmdbStore implements Store {
   }
 
   dropRetired(): void {
-    this.#background = this.#background.then(() => dropMarked(this.#db, 'retired')).catch(() => undefined)
+    // A failure here is met again by the next call that reads the same pages (and reported there).
+    this.#background = this.#background
+      .then(() => dropMarked(this.#db, 'retired'))
+      .catch((error) => commitCause(error).then(() => undefined))
   }
 
   async stageBatch(view: string): Promise<BatchStage> {

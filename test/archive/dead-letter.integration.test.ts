@@ -85,6 +85,11 @@ test('strata start: junk from kcat between good events is dead-lettered, skipped
     ['an array', Buffer.from('[{"type":"page_view","url":"/a","ts":1764000000000}]')],
     ['no event time', Buffer.from('{"type":"page_view","url":"/a","user":"u1"}')],
     ['empty value', Buffer.alloc(0)],
+    // Issue 11: an impossible date was shifted (Feb 30 -> Mar 2) and counted.
+    [
+      'an impossible date',
+      Buffer.from('{"type":"page_view","url":"/a","user":"u1","ts":"2025-11-31T10:00"}'),
+    ],
   ]
   const events = pageViews(400, 11)
   const good = (from: number, to: number) => events.slice(from, to).map((e) => Buffer.from(JSON.stringify(e)))
@@ -138,6 +143,10 @@ test('strata start: junk from kcat between good events is dead-lettered, skipped
   const reasons = dead.map((r) => r.headers['strata-reason'].toString())
   assert.ok(reasons.includes('not UTF-8'), reasons.join(' | '))
   assert.ok(reasons.includes('empty value (tombstone)'), reasons.join(' | '))
+  assert.ok(
+    reasons.some((r) => r.startsWith('event-time field "ts" must be') && r.includes('2025-11-31T10:00')),
+    reasons.join(' | '),
+  )
 
   // The master dataset: only the good events, their offsets, the junk's offsets as gaps.
   const root = join(dir, 'master', topic)

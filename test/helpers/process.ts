@@ -28,11 +28,12 @@ export interface SpawnedStrata {
 /**
  * `strata <args>` with its output captured. STRATA_STORE and STRATA_BROKERS are cleared so the
  * flags a test passes are the whole configuration, whatever the environment running the suite.
+ * `env` adds to the environment (e.g. TZ).
  */
-export function spawnStrata(args: string[]): SpawnedStrata {
+export function spawnStrata(args: string[], env: NodeJS.ProcessEnv = {}): SpawnedStrata {
   const child = spawn(process.execPath, [bin, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, STRATA_STORE: '', STRATA_BROKERS: '' },
+    env: { ...process.env, STRATA_STORE: '', STRATA_BROKERS: '', ...env },
   })
   let output = ''
   child.stdout?.on('data', (chunk) => {

@@ -86,6 +86,13 @@ export const badLine: fc.Arbitrary<BadLine> = fc.oneof(
         '0001-01-01T00:00:00Z',
         '1969-12-31T23:59:59Z',
         '10000-01-01T00:00:00Z',
+        // Impossible calendar days and clock times (issue 11): Date.parse shifted these.
+        '2026-02-30',
+        '2026-13-01T00:00Z',
+        '2025-02-29T12:00:00Z',
+        '2026-01-01T24:00',
+        '2026-01-01T12:61Z',
+        '2026-01-01T23:59:60Z',
         1e20,
         -1e20,
         -1,

@@ -246,6 +246,7 @@ export async function startServeRole(
     limits: options.limits,
     allowedHosts: options.allowedHosts,
     starting: options.starting,
+    logServerError: (message, error) => context.logger.error(message, error),
     speedStats: speed
       ? () => {
           let folded = 0

@@ -38,7 +38,14 @@ export function frameworkErrors(error: FastifyError, _request: FastifyRequest, r
 // A PostgreSQL restart (crash recovery included) takes a few seconds.
 const STORE_RETRY_AFTER_S = 2
 
-export function installErrorHandler(app: FastifyInstance): void {
+/** Where every 5xx answer is told, with its cause (the answer itself never carries internals). */
+export type ServerErrorLog = (message: string, error: unknown) => void
+
+export function installErrorHandler(app: FastifyInstance, logServerError?: ServerErrorLog): void {
+  const log5xx = (request: FastifyRequest, status: number, error: unknown) => {
+    request.log.error({ err: error }, 'request failed')
+    logServerError?.(`${request.method} ${request.url.slice(0, 200)} answered ${status}`, error)
+  }
   app.setErrorHandler((error: FastifyError | StrataError | Error, request, reply) => {
     if (isStrataError(error)) {
       // The store is down or restarting (PostgreSQL): nothing is wrong with the request and the
@@ -47,7 +54,7 @@ export function installErrorHandler(app: FastifyInstance): void {
         error.retriable &&
         (error.code === ErrorCodes.STORE || error.code === ErrorCodes.STORE_UNAVAILABLE)
       ) {
-        request.log.warn({ err: error }, 'store unavailable')
+        log5xx(request, 503, error)
         return reply
           .code(503)
           .header('retry-after', String(STORE_RETRY_AFTER_S))
@@ -58,7 +65,7 @@ export function installErrorHandler(app: FastifyInstance): void {
             }).toJSON(),
           )
       }
-      if (error.status >= 500) request.log.error({ err: error }, 'request failed')
+      if (error.status >= 500) log5xx(request, error.status, error)
       return reply.code(error.status).send(error.toJSON())
     }
     const known = 'code' in error && typeof error.code === 'string' ? fastifyCodes[error.code] : undefined
@@ -73,7 +80,7 @@ export function installErrorHandler(app: FastifyInstance): void {
         .code(status)
         .send(new StrataError(ErrorCodes.INVALID_ARGUMENT, error.message, { status }).toJSON())
     }
-    request.log.error({ err: error }, 'request failed')
+    log5xx(request, 500, error)
     // Never echo internals (they may hold connection strings); the log has the detail.
     return reply
       .code(500)

@@ -60,6 +60,8 @@ export interface ServerOptions {
   logger?: boolean
   /** Bound before the layers are up: 503 STRATA_ERR_STARTING until the gate opens (starting.ts). */
   starting?: StartingGate
+  /** Told of every 5xx answer with its cause (the roles pass their logger's error). */
+  logServerError?: (message: string, error: unknown) => void
 }
 
 // Keys are one path segment, percent-encoded: the router must not cut off a key the ingest
@@ -93,7 +95,7 @@ export async function createServer(options: ServerOptions): Promise<FastifyInsta
     // Malformed URLs and over-long parameters answered in our error shape, not Fastify's.
     frameworkErrors,
   })
-  installErrorHandler(app)
+  installErrorHandler(app, options.logServerError)
   installDrain(app, limits.shutdownGraceMs)
   app.addHook('onRequest', checkHost(options.allowedHosts ?? defaultAllowedHosts('127.0.0.1')))
   if (options.starting) app.addHook('onRequest', options.starting.hook)

@@ -29,9 +29,13 @@ const lost = () =>
 
 test('a query while the store is unavailable is answered 503 with a code and Retry-After', async (t) => {
   let down = true
+  const logged: string[] = []
   const app = await serve(
     t,
     failing(await openStore(t), () => down, lost),
+    {
+      logServerError: (message, error) => logged.push(`${message}: ${(error as Error).message}`),
+    },
   )
   for (const url of ['/views/pageviews_by_url/%2Fa', '/views/pageviews_by_url/top?limit=3', '/views']) {
     const res = await app.inject(url)
@@ -40,11 +44,15 @@ test('a query while the store is unavailable is answered 503 with a code and Ret
     assert.ok(Number(res.headers['retry-after']) > 0, 'no Retry-After')
     assert.doesNotMatch(res.body, /ECONNREFUSED|postgres/, 'the answer leaks the store detail')
   }
+  // Every 5xx is in the server's log with its cause (the answer hides it).
+  assert.equal(logged.length, 3)
+  assert.match(logged[0] ?? '', /^GET \/views\/pageviews_by_url\/%2Fa answered 503: .*ECONNREFUSED/)
   down = false
   assert.equal((await app.inject('/views/pageviews_by_url/%2Fa')).statusCode, 200)
 })
 
-test('a store error that is not retriable is still a 500', async (t) => {
+test('a store error that is not retriable is still a 500, logged with its cause', async (t) => {
+  const logged: string[] = []
   const app = await serve(
     t,
     failing(
@@ -52,8 +60,12 @@ test('a store error that is not retriable is still a 500', async (t) => {
       () => true,
       () => new StrataError(ErrorCodes.STORE, 'permission denied for schema strata'),
     ),
+    { logServerError: (message, error) => logged.push(`${message}: ${(error as Error).message}`) },
   )
   const res = await app.inject('/views/pageviews_by_url/%2Fa')
   assert.equal(res.statusCode, 500)
+  assert.deepEqual(logged, [
+    'GET /views/pageviews_by_url/%2Fa answered 500: permission denied for schema strata',
+  ])
   assert.equal(res.headers['retry-after'], undefined)
 })

@@ -97,6 +97,17 @@ export interface PartitionStats {
   lastCommitAt: number | null
   /** Why the folder stopped (fenced, redefined, failed), or null while it runs. */
   stopped: string | null
+  /** Commits that failed in a row (not fencing: those stop the folder); 0 once one lands. */
+  commitFailures: number
+  /** The last failed commit's error ("message [CODE]") while commitFailures > 0. */
+  lastCommitError: string | null
+  /** When the current run of failed commits began, epoch ms. */
+  failingSince: number | null
+}
+
+/** The wait before the next commit after `failures` failed ones in a row: 100 ms doubling, up to 30 s. */
+export function commitBackoffMs(failures: number): number {
+  return failures <= 0 ? 0 : Math.min(30_000, 100 * 2 ** Math.min(failures - 1, 20))
 }
 
 export interface FolderOptions {
@@ -148,6 +159,8 @@ export class PartitionFolder {
   #stats: PartitionStats
   #chain: Promise<void> = Promise.resolve()
   #failure: StrataError | undefined
+  /** No commit is tried before this time (backoff after failed commits). */
+  #retryCommitAt = 0
   readonly #retryMs: number
 
   constructor(options: FolderOptions, claimed: SpeedPartition) {
@@ -188,6 +201,9 @@ export class PartitionFolder {
       retries: 0,
       lastCommitAt: null,
       stopped: null,
+      commitFailures: 0,
+      lastCommitError: null,
+      failingSince: null,
     }
   }
 
@@ -328,11 +344,21 @@ export class PartitionFolder {
     this.#required = state.required
   }
 
+  // A commit that failed (not fenced: that stops the folder) is tried again after a backoff, not
+  // on every fetch: the failures are counted in the stats (health calls the partition stalled
+  // while they last and its lag grows).
   async #commitReporting(): Promise<void> {
+    if (this.#now() < this.#retryCommitAt) return
     try {
       await this.#commit()
     } catch (error) {
-      this.#options.onError?.(asStrataError(error, `partition ${this.partition}: speed commit failed`))
+      const failure = asStrataError(error, `partition ${this.partition}: speed commit failed`)
+      const stats = this.#stats
+      stats.commitFailures++
+      stats.failingSince ??= this.#now()
+      stats.lastCommitError = `${failure.message} [${failure.code}]`
+      this.#retryCommitAt = this.#now() + commitBackoffMs(stats.commitFailures)
+      this.#options.onError?.(failure)
     }
   }
 
@@ -443,6 +469,10 @@ export class PartitionFolder {
     this.#lastCommitAt = this.#now()
     this.#stats.commits++
     this.#stats.lastCommitAt = this.#lastCommitAt
+    this.#stats.commitFailures = 0
+    this.#stats.lastCommitError = null
+    this.#stats.failingSince = null
+    this.#retryCommitAt = 0
     this.#options.onCommit?.(this.partition, commit.offset)
     if (commit.errors) this.#options.onViewErrors?.(commit.errors)
   }

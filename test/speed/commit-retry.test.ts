@@ -66,7 +66,7 @@ async function setup(
   const retries: string[] = []
   const failed: StrataError[] = []
   let clock = 0
-  const claim = (storeRetryMs = 60_000) =>
+  const claim = (storeRetryMs = 60_000, extra: { now?: () => number; policy?: Partial<FolderPolicy> } = {}) =>
     claimSpeedPartition({
       store,
       views: fixture.views,
@@ -85,6 +85,7 @@ async function setup(
       onRetry: (_p, doing, retry) => retries.push(`${doing} #${retry.attempt}`),
       onError: (e) => errors.push(e),
       onFailed: (e) => failed.push(e),
+      ...extra,
     })
   const log = new MemoryPartition()
   log.append(Array.from({ length: 40 }, (_, i) => pageView(i)))
@@ -174,4 +175,52 @@ test('a store down past the budget stops the folder; the next owner resumes exac
   await next.add(log.read(next.offset))
   await next.flush()
   await assertExact(fixture.store, fixture.views, [log.records], 'after the next owner')
+})
+
+test('a commit failing for another reason is tried again after a growing backoff, not on every batch, and counted', async (t) => {
+  const broken = () => new StrataError(ErrorCodes.STORE, 'MDB_MAP_FULL: Environment mapsize limit reached')
+  const { fixture, claim, commits, errors, log } = await setup(t, async (call, _commit, apply) => {
+    if (call <= 3) throw broken()
+    await apply()
+  })
+  let clock = 1_000
+  const folder = await claim(60_000, { now: () => clock, policy: { ...manual, commitEveryRecords: 1 } })
+  let at = 0
+  const add = async (n = 2) => {
+    await folder.add(log.read(at, n))
+    at += n
+  }
+  await add() // commit due: attempt 1 fails
+  assert.equal(commits.length, 1)
+  assert.equal(folder.stats().commitFailures, 1)
+  assert.match(folder.stats().lastCommitError ?? '', /MDB_MAP_FULL.*\[STRATA_ERR_STORE\]/)
+  assert.equal(folder.stats().failingSince, 1_000)
+  await add() // due again, but within the 100 ms backoff: not tried
+  await add()
+  assert.equal(commits.length, 1)
+  clock += 100
+  await add() // attempt 2 fails: the next waits 200 ms
+  assert.equal(commits.length, 2)
+  clock += 150
+  await add()
+  assert.equal(commits.length, 2)
+  clock += 50
+  await add() // attempt 3 fails: 400 ms
+  clock += 400
+  await add() // attempt 4 lands, with everything folded so far
+  assert.equal(commits.length, 4)
+  assert.equal(folder.stats().commitFailures, 0)
+  assert.equal(folder.stats().lastCommitError, null)
+  assert.equal(folder.stats().failingSince, null)
+  assert.equal(errors.length, 3)
+  await folder.add(log.read(at))
+  await folder.flush()
+  assert.equal(folder.stopped, false)
+  await assertExact(fixture.store, fixture.views, [log.records])
+})
+
+test('commitBackoffMs doubles from 100 ms and stops at 30 s', async () => {
+  const { commitBackoffMs } = await import('../../src/speed/partition-folder.ts')
+  assert.deepEqual([0, 1, 2, 3, 4].map(commitBackoffMs), [0, 100, 200, 400, 800])
+  assert.equal(commitBackoffMs(50), 30_000)
 })

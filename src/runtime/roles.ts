@@ -53,29 +53,8 @@ export function logSink(log: Log): EventSink {
   return { append: (records) => log.append(records) }
 }
 
-/** Creates the source topic with the config's partitions and replication factor when missing. */
-export async function ensureSourceTopic(context: RoleContext): Promise<void> {
-  const { source } = context.config
-  const admin = createAdmin({ brokers: context.brokers! })
-  try {
-    const exists = await admin.describeTopic(source.topic).then(
-      () => true,
-      () => false,
-    )
-    if (!exists) {
-      await admin.createTopic({
-        topic: source.topic,
-        partitions: source.partitions,
-        replicationFactor: source.replicationFactor,
-      })
-      context.logger.info(
-        `created topic ${source.topic} (${source.partitions} partitions, replication ${source.replicationFactor})`,
-      )
-    }
-  } finally {
-    await admin.close()
-  }
-}
+// The source topic is ensured (created, or waited for) by source-topic.ts.
+export { ensureSourceTopic } from './source-topic.ts'
 
 /** Kafka's end offsets of the source topic (for lag). */
 export function kafkaEndOffsets(context: RoleContext): () => Promise<number[]> {

@@ -8,6 +8,7 @@
 //   ['retired', view, version]            → true for a replaced version whose entries are being dropped
 //   ['b', view, version, key, window]     → encoded monoid state
 //   ['history', completedAt, view]        → BatchViewMeta of a completed run
+//   ['meta', name]                        → what the store was built from (source-identity.ts)
 import { open, type RootDatabase } from 'lmdb'
 import { ErrorCodes, StrataError } from '../core/errors.ts'
 import * as speed from './lmdb-speed.ts'
@@ -227,6 +228,25 @@ class LmdbStore implements Store {
 
   async *realtimeKeys(view: string): AsyncIterable<string> {
     yield* speed.realtimeKeys(this.#db, view)
+  }
+
+  async readMeta(name: string): Promise<unknown> {
+    return this.#db.get(['meta', name])
+  }
+
+  async claimMeta(name: string, value: unknown): Promise<unknown> {
+    const db = this.#db
+    return db.transaction(() => {
+      const stored = db.get(['meta', name])
+      if (stored !== undefined) return stored
+      db.put(['meta', name], value)
+      return value
+    })
+  }
+
+  async clear(): Promise<void> {
+    await this.#background
+    await this.#db.clearAsync()
   }
 
   async close(): Promise<void> {

@@ -14,6 +14,7 @@ import {
   startServeRole,
   startSpeedRole,
 } from '../../runtime/roles.ts'
+import { checkRoleSource } from '../../runtime/source-identity.ts'
 import { addCommonOptions, type CommonFlags, resolveContext } from '../context.ts'
 import { positiveInt } from '../options.ts'
 import {
@@ -105,6 +106,8 @@ export function registerWorkerCommand(program: Command): void {
           start,
           { timeoutMs, logger, code: ErrorCodes.KAFKA_UNAVAILABLE },
         )
+      // The source topic ensured, and the data folder and the store checked against it.
+      await waitForKafka(() => checkRoleSource(role as Role, roleContext))
       let running: Closable
       switch (role as Role) {
         case 'speed':

@@ -86,6 +86,24 @@ export const migrations: Migration[] = [
       `CREATE INDEX realtime_by_epoch ON ${S}.realtime (partition, epoch)`,
     ],
   },
+  {
+    id: 2,
+    name: 'what the store was built from',
+    // One row per name (source, dataset: src/runtime/source-identity.ts), each written once.
+    sql: (S) => [`CREATE TABLE ${S}.strata_meta (name text PRIMARY KEY, value jsonb NOT NULL)`],
+  },
+]
+
+/** The tables `strata reset` empties: everything but the migrations' own record. */
+export const dataTables = [
+  'batch_views',
+  'batch_versions',
+  'batch_entries',
+  'batch_history',
+  'speed_partitions',
+  'speed_views',
+  'realtime',
+  'strata_meta',
 ]
 
 /** Applies the migrations the schema lacks; returns the ids applied by this call. */

@@ -92,7 +92,17 @@ test('a data folder that ran the embedded demo is refused by strata start --brok
   const embedded = await startStrata(dir, ['--config', configPath, '--data', data], 1)
   embedded.child.kill('SIGTERM')
   assert.equal(await embedded.exited, 0)
-  const kafka = run(t, ['start', '--config', configPath, '--data', data, '--brokers', brokers, '--port', String(await freePort())])
+  const kafka = run(t, [
+    'start',
+    '--config',
+    configPath,
+    '--data',
+    data,
+    '--brokers',
+    brokers,
+    '--port',
+    String(await freePort()),
+  ])
   await refused(kafka, /holds a master dataset of the embedded log .* not of Kafka topic/)
 })
 

@@ -10,7 +10,6 @@ import type { StrataConfig } from '../core/config.ts'
 import type { StrataError } from '../core/errors.ts'
 import type { EventSink } from '../ingest/ingest.ts'
 import { EmbeddedLog } from '../log/embedded/index.ts'
-import { createAdmin } from '../log/kafka/index.ts'
 import type { Log } from '../log/log.ts'
 import { createApp, listen } from '../serving/app.ts'
 import type { HttpAuth } from '../serving/auth.ts'
@@ -18,6 +17,7 @@ import type { HttpLimits } from '../serving/limits.ts'
 import { createSpeedWorker, type SpeedWorker } from '../speed/index.ts'
 import type { Store } from '../store/store.ts'
 import type { Logger } from './logger.ts'
+import { kafkaEndOffsetsChecked, stopOnSourceLoss } from './source-loss.ts'
 
 export interface Closable {
   close(): Promise<void>
@@ -58,8 +58,7 @@ export { ensureSourceTopic } from './source-topic.ts'
 
 /** Kafka's end offsets of the source topic (for lag). */
 export function kafkaEndOffsets(context: RoleContext): () => Promise<number[]> {
-  const admin = createAdmin({ brokers: context.brokers! })
-  return async () => (await admin.listOffsets(context.config.source.topic)).map((p) => p.latest)
+  return kafkaEndOffsetsChecked(context.brokers!, context.config.source.topic, context.store)
 }
 
 export async function startArchiverRole(context: RoleContext, maxSegmentAgeMs: number): Promise<Closable> {
@@ -78,7 +77,8 @@ export async function startArchiverRole(context: RoleContext, maxSegmentAgeMs: n
       )
       return deadLetter.write(rejection)
     },
-    onError: (error) => logger.error('archiver consumer failed', error),
+    onError: (error) =>
+      stopOnSourceLoss(context, 'archiver', error) || logger.error('archiver consumer failed', error),
   }).catch(async (error) => {
     await deadLetter.close().catch(() => undefined)
     throw error
@@ -100,7 +100,8 @@ export async function startSpeedRole(context: RoleContext, log?: Log): Promise<S
     ...(context.groupId ? { groupId: context.groupId } : {}),
     onSkip: (partition, offset, reason) =>
       context.logger.warn(`skipped partition ${partition} offset ${offset}: ${reason}`),
-    onError: (error) => context.logger.error('speed layer', error),
+    onError: (error) =>
+      stopOnSourceLoss(context, 'speed layer', error) || context.logger.error('speed layer', error),
     onStoreRetry: (partition, doing, retry) =>
       context.logger.warn(
         `store unavailable, partition ${partition}: ${doing}, retry ${retry.attempt} in ${retry.delayMs} ms: ${retry.error.message}`,

@@ -2,10 +2,12 @@
 //   store  — a read of the store succeeds (503 when it does not: no query can be answered);
 //   log    — the end-offsets provider answers (when one is configured). A log that is down
 //            leaves answers possible but stale and POST /events failing: 200, status "degraded";
+//            a log whose retention deleted records the speed layer never read (RETENTION_OUTRAN)
+//            leaves answers missing them for good: 503, status "down", with the count;
 //   ingest — whether this process accepts POST /events at all.
 // Reasons are error codes only: foreign error messages may hold connection strings.
 import type { FastifyInstance } from 'fastify'
-import { isStrataError } from '../../core/errors.ts'
+import { ErrorCodes, isStrataError } from '../../core/errors.ts'
 import type { Store } from '../../store/store.ts'
 import type { EndOffsetsCache } from './log-offsets.ts'
 
@@ -15,13 +17,15 @@ export interface HealthRouteOptions {
   ingest: boolean
 }
 
-type PartStatus = { status: 'up' } | { status: 'down'; error: string } | { status: 'absent' }
+type PartStatus = { status: 'up' } | { status: 'down'; error: string; lost?: number } | { status: 'absent' }
 
 export async function healthRoute(app: FastifyInstance, options: HealthRouteOptions): Promise<void> {
   const { store, offsets, ingest } = options
   app.get('/health', async (_request, reply) => {
     const [storePart, logPart] = await Promise.all([checkStore(store), checkLog(offsets)])
-    const status = storePart.status === 'down' ? 'down' : logPart.status === 'down' ? 'degraded' : 'ok'
+    const outran = logPart.status === 'down' && logPart.error === ErrorCodes.RETENTION_OUTRAN
+    const status =
+      storePart.status === 'down' || outran ? 'down' : logPart.status === 'down' ? 'degraded' : 'ok'
     return reply.code(status === 'down' ? 503 : 200).send({
       status,
       parts: { store: storePart, log: logPart, ingest: { status: ingest ? 'up' : 'absent' } },
@@ -42,6 +46,9 @@ async function checkStore(store: Store | undefined): Promise<PartStatus> {
 async function checkLog(offsets: EndOffsetsCache): Promise<PartStatus> {
   if (!offsets.configured) return { status: 'absent' }
   const reading = await offsets.get({ fresh: true })
-  if (reading?.endOffsets == null) return { status: 'down', error: reading?.error ?? 'unavailable' }
+  if (reading?.endOffsets == null) {
+    const down = { status: 'down' as const, error: reading?.error ?? 'unavailable' }
+    return reading?.lost === undefined ? down : { ...down, lost: reading.lost }
+  }
   return { status: 'up' }
 }

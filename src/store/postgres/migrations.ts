@@ -94,18 +94,6 @@ export const migrations: Migration[] = [
   },
 ]
 
-/** The tables `strata reset` empties: everything but the migrations' own record. */
-export const dataTables = [
-  'batch_views',
-  'batch_versions',
-  'batch_entries',
-  'batch_history',
-  'speed_partitions',
-  'speed_views',
-  'realtime',
-  'strata_meta',
-]
-
 /** Applies the migrations the schema lacks; returns the ids applied by this call. */
 export async function migrate(pool: pg.Pool, schema: string): Promise<number[]> {
   const S = quoteIdent(schema)

@@ -31,7 +31,7 @@ export class RetentionOutranError extends StrataError {
       ErrorCodes.RETENTION_OUTRAN,
       `Kafka's retention deleted ${lost} records before they were read (${where}): they can never be ` +
         "archived or counted. Raise the topic's retention.ms/retention.bytes so the roles keep up; to go on " +
-        'without them see docs/reliability.md#retention-outran',
+        'without them see docs/master-dataset.md#retention-outran',
       { cause, status: 503 },
     )
     this.name = 'RetentionOutranError'

@@ -53,9 +53,6 @@ export function logSink(log: Log): EventSink {
   return { append: (records) => log.append(records) }
 }
 
-// The source topic is ensured (created, or waited for) by source-topic.ts.
-export { ensureSourceTopic } from './source-topic.ts'
-
 /** Kafka's end offsets of the source topic (for lag). */
 export function kafkaEndOffsets(context: RoleContext): () => Promise<number[]> {
   return kafkaEndOffsetsChecked(context.brokers!, context.config.source.topic, context.store)

@@ -45,7 +45,8 @@ export function kafkaEndOffsetsChecked(
     const offsets = await admin.listOffsets(topic)
     const speed = await store.speedPartitions()
     const outran = offsets.flatMap(({ partition, earliest }) => {
-      const offset = speed.find((s) => s.partition === partition)?.offset
+      // Owner 0: a partition no speed worker claimed yet (it starts where the log starts).
+      const offset = speed.find((s) => s.partition === partition && s.owner > 0)?.offset
       return offset !== undefined && offset < earliest
         ? [{ topic, partition, offset, logStart: earliest, lost: earliest - offset }]
         : []

@@ -5,6 +5,7 @@
 // offset the store and the master dataset hold is per partition.
 import type { StrataConfig } from '../core/config.ts'
 import { ErrorCodes, StrataError } from '../core/errors.ts'
+import { hasApiError } from '../log/kafka/client-options.ts'
 import { createAdmin, type KafkaAdmin, type TopicDescription } from '../log/kafka/index.ts'
 import type { Logger } from './logger.ts'
 import type { SourceIdentity } from './source-identity.ts'
@@ -30,16 +31,19 @@ function kafkaSource(description: TopicDescription): SourceIdentity {
   }
 }
 
+// Kafka's answer to a principal without the Create ACL (on the topic or the cluster).
+// createTopic wraps the client's error in a StrataError: look at it and at its cause.
 const isNotAllowed = (error: unknown) =>
-  error instanceof Error &&
-  /AUTHORIZATION_FAILED|not authorized|Authorization/i.test(
-    `${error.message} ${(error.cause as Error | undefined)?.message ?? ''}`,
+  [error, (error as Error | undefined)?.cause].some(
+    (e) => hasApiError(e, 'TOPIC_AUTHORIZATION_FAILED') || hasApiError(e, 'CLUSTER_AUTHORIZATION_FAILED'),
   )
 
 export interface EnsureOptions {
   /** How long to wait for a topic this principal may not create (default 2 min). */
   waitMs?: number
   pollMs?: number
+  /** The admin client (tests); by default one on `context.brokers`, closed after. */
+  admin?: KafkaAdmin
 }
 
 /**
@@ -52,7 +56,7 @@ export async function ensureSourceTopic(
   options: EnsureOptions = {},
 ): Promise<SourceIdentity> {
   const { source } = context.config
-  const admin = createAdmin({ brokers: context.brokers! })
+  const admin = options.admin ?? createAdmin({ brokers: context.brokers! })
   try {
     let description = await describeIfExists(admin, source.topic)
     if (!description) {
@@ -81,7 +85,7 @@ export async function ensureSourceTopic(
     }
     return kafkaSource(description)
   } finally {
-    await admin.close()
+    if (!options.admin) await admin.close()
   }
 }
 

@@ -11,7 +11,7 @@
 import { randomUUID } from 'node:crypto'
 import { mkdir, readFile } from 'node:fs/promises'
 import { createFileDurable } from '../archive/durable-fs.ts'
-import { listPartitions } from '../archive/segment-list.ts'
+import { listPartition, listPartitions } from '../archive/segment-list.ts'
 import type { StrataConfig } from '../core/config.ts'
 import { ErrorCodes, StrataError } from '../core/errors.ts'
 import type { Store } from '../store/store.ts'
@@ -128,6 +128,11 @@ export async function checkSourceIdentity(check: IdentityCheck): Promise<void> {
     // A folder from before identities with data in it is adopted as the current source's: the
     // best guess there is, said out loud.
     if ((await listPartitions(folder.root)).length > 0) {
+      if (source.kind === 'kafka' && (await holdsEmbeddedLog(folder.root))) {
+        throw mismatch(
+          `the data folder ${folder.root} holds the embedded log (an .active segment, written before sources were recorded), not a copy of ${describeIdentity(source)}`,
+        )
+      }
       check.logger.warn(`${folder.root} has no recorded source: recording ${describeIdentity(source)}`)
     }
     dataset = await claimFolder(folder.root, source)
@@ -161,6 +166,14 @@ async function claimFolder(root: string, source: SourceIdentity): Promise<string
     )
   }
   return existing.dataset
+}
+
+/** Only the embedded log writes active segments; the archiver writes sealed ones. */
+async function holdsEmbeddedLog(root: string): Promise<boolean> {
+  for (const p of await listPartitions(root)) {
+    if ((await listPartition(root, p)).activeStart !== undefined) return true
+  }
+  return false
 }
 
 async function holdsState(store: Store): Promise<boolean> {

@@ -2,10 +2,11 @@
 // folder and a real LMDB store, each way to pair them with another source or another master
 // dataset is refused with STRATA_ERR_SOURCE_MISMATCH, and the ordinary restarts are not.
 import assert from 'node:assert/strict'
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises'
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type TestContext, test } from 'node:test'
+import { activeFileName } from '../../src/archive/segment-format.ts'
 import { ErrorCodes, StrataError } from '../../src/core/errors.ts'
 import { createLogger } from '../../src/runtime/logger.ts'
 import { checkSourceIdentity, type SourceIdentity } from '../../src/runtime/source-identity.ts'
@@ -145,6 +146,16 @@ test('a data folder from before identities, with data in it, is adopted with a w
     logger: createLogger('test', (line) => lines.push(line)),
   })
   assert.match(lines.join('\n'), /has no recorded source: recording the embedded log/)
+})
+
+test('a data folder from before identities that holds the embedded log is refused in Kafka mode', async (t) => {
+  const s = await scratch(t)
+  await mkdir(join(s.root(), 'p0000'), { recursive: true })
+  await writeFile(join(s.root(), 'p0000', activeFileName(0)), '')
+  await assert.rejects(
+    checkSourceIdentity({ source: kafka, folder: { root: s.root(), create: true }, logger }),
+    refused(/holds the embedded log/),
+  )
 })
 
 test('strata reset: clear() empties the store, meta included', async (t) => {

@@ -2,7 +2,8 @@
 // read, the process stopped, more events written and then deleted by deleteRecords (what
 // retention does) before anyone read them. The restarted process must not run half-alive on a
 // hole: it exits 1 with STRATA_ERR_RETENTION_OUTRAN and the count; a serving process on the same
-// store says so on /health (503, with the count), /views and /metrics.
+// store says so on /health (503, with the count), /views and /metrics; after strata reset the roles
+// start again where the topic now starts and count what it holds.
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
@@ -20,7 +21,7 @@ async function produce(topic: string, n: number): Promise<void> {
   const time = Date.UTC(2026, 0, 1)
   await producer.send(
     topic,
-    Array.from({ length: n }, () => ({ value: JSON.stringify({ type: 'page_view', url: '/a', time }) })),
+    Array.from({ length: n }, () => ({ value: JSON.stringify({ type: 'page_view', url: '/a', ts: time }) })),
   )
   await producer.close()
 }
@@ -86,4 +87,25 @@ test('records deleted before they were read: the roles exit 1 with the count, an
   assert.equal(views.log.lost, 10)
   const metrics = await (await fetch(`${url}/metrics`)).text()
   assert.match(metrics, /^strata_retention_lost_records 10$/m)
+  serve.child.kill('SIGTERM')
+  await serve.exited
+
+  // The documented way out: strata reset, then the roles start again where the topic now starts.
+  const reset = spawnStrata(['reset', ...args.slice(0, 4), '--yes'])
+  assert.equal(await reset.exited, 0, reset.output())
+  await produce(topic, 5)
+  const after = await startStrata(dir, [...args, '--segment-age', '1s', '--batch-interval', '2s'], 2)
+  defer(t, () => after.child.kill('SIGKILL'))
+  await waitFor(
+    async () => covered(await answer(after.url, 'pageviews_by_url', '/a')) === 25,
+    'speed to reach 25',
+  )
+  const counted = (await answer(after.url, 'pageviews_by_url', '/a')).windows.reduce((n, w) => n + w.value, 0)
+  assert.equal(counted, 5)
+  await waitFor(async () => (await answer(after.url, 'pageviews_by_url', '/a')).batch !== null, 'a batch run')
+  const batched = await answer(after.url, 'pageviews_by_url', '/a')
+  assert.equal(
+    batched.windows.reduce((n, w) => n + w.value, 0),
+    5,
+  )
 })

@@ -73,7 +73,7 @@ test('the production shape on an empty cluster: archiver and speed create the to
     topic,
     Array.from({ length: 10 }, (_, i) => ({
       key: `/${i % 3}`,
-      value: JSON.stringify({ type: 'page_view', url: `/${i % 3}`, time: at }),
+      value: JSON.stringify({ type: 'page_view', url: `/${i % 3}`, ts: at }),
     })),
   )
   await producer.close()

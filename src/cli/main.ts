@@ -8,6 +8,7 @@ import { registerBatchCommand } from './commands/batch.ts'
 import { registerKafkaCommands } from './commands/kafka.ts'
 import { registerProduceCommand } from './commands/produce.ts'
 import { registerQueryCommand } from './commands/query.ts'
+import { registerResetCommand } from './commands/reset.ts'
 import { registerStartCommand } from './commands/start.ts'
 import { registerWorkerCommand } from './commands/worker.ts'
 
@@ -23,6 +24,7 @@ export function createProgram(): Command {
   registerProduceCommand(program)
   registerBatchCommand(program)
   registerQueryCommand(program)
+  registerResetCommand(program)
   return program
 }
 

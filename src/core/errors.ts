@@ -40,6 +40,14 @@ export const ErrorCodes = {
   KAFKA_TLS: 'STRATA_ERR_KAFKA_TLS',
   TOPIC: 'STRATA_ERR_TOPIC',
   CLUSTER: 'STRATA_ERR_CLUSTER',
+  // A data folder or a store built from another source (the embedded log, another Kafka cluster,
+  // topic, topic id or partition count) or from another master dataset than the one it is paired
+  // with; or a topic whose partition count is not the config's. Refused at start: another --data
+  // or --store, or `strata reset` (docs/master-dataset.md#source-identity).
+  SOURCE_MISMATCH: 'STRATA_ERR_SOURCE_MISMATCH',
+  // Kafka no longer has records the archiver or the speed layer needs (retention deleted them
+  // before they were read): they can never be archived or counted. The role stops (exit 1).
+  RETENTION_OUTRAN: 'STRATA_ERR_RETENTION_OUTRAN',
   // The master dataset.
   SEGMENT_CORRUPT: 'STRATA_ERR_SEGMENT_CORRUPT',
   SEGMENT_CONFLICT: 'STRATA_ERR_SEGMENT_CONFLICT',

@@ -15,7 +15,6 @@ import type { Store } from '../store/store.ts'
 import type { Logger } from './logger.ts'
 import {
   type Closable,
-  ensureSourceTopic,
   kafkaEndOffsets,
   logSink,
   openEmbeddedLog,
@@ -24,6 +23,7 @@ import {
   startServeRole,
   startSpeedRole,
 } from './roles.ts'
+import { checkRoleSource } from './source-identity.ts'
 
 export interface PipelineOptions {
   config: StrataConfig
@@ -83,8 +83,8 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
   }
   try {
     let speedLog: Parameters<typeof startSpeedRole>[1]
+    await checkRoleSource('start', context) // the topic ensured; data folder and store of this source
     if (options.brokers) {
-      await ensureSourceTopic(context)
       const kafkaSink = createKafkaSink({
         brokers: options.brokers,
         topic: options.config.source.topic,

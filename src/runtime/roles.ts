@@ -11,7 +11,6 @@ import type { StrataError } from '../core/errors.ts'
 import { byView, type ViewFoldError } from '../core/view-errors.ts'
 import type { EventSink } from '../ingest/ingest.ts'
 import { EmbeddedLog } from '../log/embedded/index.ts'
-import { createAdmin } from '../log/kafka/index.ts'
 import type { Log } from '../log/log.ts'
 import { createApp, listen } from '../serving/app.ts'
 import type { HttpAuth } from '../serving/auth.ts'
@@ -20,6 +19,7 @@ import type { StartingGate } from '../serving/starting.ts'
 import { createSpeedWorker, type SpeedWorker } from '../speed/index.ts'
 import type { Store } from '../store/store.ts'
 import type { Logger } from './logger.ts'
+import { kafkaEndOffsetsChecked, stopOnSourceLoss } from './source-loss.ts'
 
 export interface Closable {
   close(): Promise<void>
@@ -55,34 +55,9 @@ export function logSink(log: Log): EventSink {
   return { append: (records) => log.append(records) }
 }
 
-/** Creates the source topic with the config's partitions and replication factor when missing. */
-export async function ensureSourceTopic(context: RoleContext): Promise<void> {
-  const { source } = context.config
-  const admin = createAdmin({ brokers: context.brokers! })
-  try {
-    const exists = await admin.describeTopic(source.topic).then(
-      () => true,
-      () => false,
-    )
-    if (!exists) {
-      await admin.createTopic({
-        topic: source.topic,
-        partitions: source.partitions,
-        replicationFactor: source.replicationFactor,
-      })
-      context.logger.info(
-        `created topic ${source.topic} (${source.partitions} partitions, replication ${source.replicationFactor})`,
-      )
-    }
-  } finally {
-    await admin.close()
-  }
-}
-
 /** Kafka's end offsets of the source topic (for lag). */
 export function kafkaEndOffsets(context: RoleContext): () => Promise<number[]> {
-  const admin = createAdmin({ brokers: context.brokers! })
-  return async () => (await admin.listOffsets(context.config.source.topic)).map((p) => p.latest)
+  return kafkaEndOffsetsChecked(context.brokers!, context.config.source.topic, context.store)
 }
 
 export async function startArchiverRole(context: RoleContext, maxSegmentAgeMs: number): Promise<Closable> {
@@ -101,7 +76,8 @@ export async function startArchiverRole(context: RoleContext, maxSegmentAgeMs: n
       )
       return deadLetter.write(rejection)
     },
-    onError: (error) => logger.error('archiver consumer failed', error),
+    onError: (error) =>
+      stopOnSourceLoss(context, 'archiver', error) || logger.error('archiver consumer failed', error),
   }).catch(async (error) => {
     await deadLetter.close().catch(() => undefined)
     throw error
@@ -124,7 +100,8 @@ export async function startSpeedRole(context: RoleContext, log?: Log): Promise<S
     onSkip: (partition, offset, reason) =>
       context.logger.warn(`skipped partition ${partition} offset ${offset}: ${reason}`),
     onViewErrors: viewErrorLog(context.logger, 'speed layer'),
-    onError: (error) => context.logger.error('speed layer', error),
+    onError: (error) =>
+      stopOnSourceLoss(context, 'speed layer', error) || context.logger.error('speed layer', error),
     onStoreRetry: (partition, doing, retry) =>
       context.logger.warn(
         `store unavailable, partition ${partition}: ${doing}, retry ${retry.attempt} in ${retry.delayMs} ms: ${retry.error.message}`,

@@ -10,6 +10,7 @@
 //   strata_events_ingested_total                      counter: events accepted by POST /events
 //   strata_query_duration_seconds{route}              histogram: the /views routes
 //   strata_log_end_offset{partition}                  gauge: from the end-offsets provider
+//   strata_retention_lost_records                     gauge: records Kafka deleted before the speed layer read them
 //   strata_speed_offset{partition}                    gauge: the speed layer's consumed offset
 //   strata_speed_lag_records{partition}               gauge: end offset − speed offset
 //   strata_view_lag_records{view,partition}           gauge: end offset − the view's asOf
@@ -77,6 +78,11 @@ export function createMetrics(sources: MetricSources = {}): ServingMetrics {
   const gauge = (name: string, help: string, labelNames: string[]) =>
     new Gauge({ name, help, labelNames, registers })
   const endOffset = gauge('strata_log_end_offset', 'Offset after the last record of the log', ['partition'])
+  const retentionLost = gauge(
+    'strata_retention_lost_records',
+    "Records Kafka's retention deleted before the speed layer read them (never counted)",
+    [],
+  )
   const speedOffset = gauge('strata_speed_offset', "The speed layer's next offset to consume", ['partition'])
   const speedLag = gauge('strata_speed_lag_records', 'Records in the log the speed layer has not consumed', [
     'partition',
@@ -132,6 +138,7 @@ export function createMetrics(sources: MetricSources = {}): ServingMetrics {
       viewFailing,
     ])
       g.reset()
+    retentionLost.set(log?.lost ?? 0)
     end?.forEach((offset, p) => {
       endOffset.set({ partition: p }, offset)
     })

@@ -16,12 +16,19 @@ export interface ClaimOptions extends FolderOptions {
   store: Store
   /** Partitions of the source (horizons are vectors of this length). */
   partitions: number
+  /**
+   * Where the log starts now (Kafka's log start offset). A fresh deployment (no batch version)
+   * starts there rather than at 0: retention may have deleted the topic's first records before
+   * Strata ever ran, and the archiver starts its copy there too.
+   */
+  firstOffset?(partition: number): Promise<number>
 }
 
 export async function claimSpeedPartition(options: ClaimOptions): Promise<PartitionFolder> {
   const { store, partition, partitions } = options
   const horizons = await servedHorizons(store, options.views, partition)
-  const initial = Math.min(...horizons)
+  let initial = Math.min(...horizons)
+  if (initial === 0 && options.firstOffset) initial = await options.firstOffset(partition)
   const folder = await claimFolder(options, initial)
   for (const h of new Set(horizons)) {
     if (h < folder.offset) continue

@@ -13,6 +13,7 @@ import { compileViews, type StrataConfig } from '../core/config.ts'
 import { ErrorCodes, StrataError } from '../core/errors.ts'
 import type { RetryAttempt } from '../core/retry.ts'
 import type { ViewFoldError } from '../core/view-errors.ts'
+import { createAdmin } from '../log/kafka/index.ts'
 import type { Log } from '../log/log.ts'
 import type { Store } from '../store/store.ts'
 import { kafkaSpeedSource, type SpeedConsumerOptions } from './kafka-source.ts'
@@ -97,6 +98,7 @@ export function createSpeedWorker(options: SpeedWorkerOptions): SpeedWorker {
       ...(options.onStoreRetry ? { onRetry: options.onStoreRetry } : {}),
       onError,
       onFailed: (error) => (options.onFatal ?? onError)(error),
+      ...(options.brokers ? { firstOffset: (p: number) => logStartOffset(options.brokers!, config, p) } : {}),
     }),
     onError,
   )
@@ -137,5 +139,19 @@ export function createSpeedWorker(options: SpeedWorkerOptions): SpeedWorker {
       return closing
     },
     stats: () => ({ mode: options.log ? 'embedded' : 'kafka', partitions: set.stats() }),
+  }
+}
+
+async function logStartOffset(
+  brokers: string | readonly string[],
+  config: StrataConfig,
+  partition: number,
+): Promise<number> {
+  const admin = createAdmin({ brokers })
+  try {
+    const offsets = await admin.listOffsets(config.source.topic)
+    return offsets.find((p) => p.partition === partition)?.earliest ?? 0
+  } finally {
+    await admin.close()
   }
 }

@@ -9,6 +9,7 @@
 //   ['b', view, version, key, window]     → encoded monoid state (key: its stored form, long-keys.ts)
 //   ['lk', stored]                        → the full key of a long key's stored form
 //   ['history', completedAt, view]        → BatchViewMeta of a completed run
+//   ['meta', name]                        → what the store was built from (source-identity.ts)
 import { open, type RootDatabase } from 'lmdb'
 import { ErrorCodes, StrataError } from '../core/errors.ts'
 import { checkLmdbHeader, storeCorrupt, walkLmdbStore } from './lmdb-check.ts'
@@ -261,6 +262,25 @@ class LmdbStore implements Store {
 
   async *realtimeKeys(view: string): AsyncIterable<string> {
     yield* speed.realtimeKeys(this.#db, view)
+  }
+
+  async readMeta(name: string): Promise<unknown> {
+    return this.#db.get(['meta', name])
+  }
+
+  async claimMeta(name: string, value: unknown): Promise<unknown> {
+    const db = this.#db
+    return db.transaction(() => {
+      const stored = db.get(['meta', name])
+      if (stored !== undefined) return stored
+      db.put(['meta', name], value)
+      return value
+    })
+  }
+
+  async clear(): Promise<void> {
+    await this.#background
+    await this.#db.clearAsync()
   }
 
   async close(): Promise<void> {

@@ -176,7 +176,19 @@ export interface QueryStore {
   realtimeKeys(view: string): AsyncIterable<string>
 }
 
+/**
+ * What the store records about itself: the source and the master dataset it was built from
+ * (src/runtime/source-identity.ts). Each name is written once; a later writer reads the first.
+ */
+export interface MetaStore {
+  readMeta(name: string): Promise<unknown>
+  /** Records `value` under `name` unless a value is there; returns the value stored. */
+  claimMeta(name: string, value: unknown): Promise<unknown>
+  /** Removes everything: views, speed state, meta (`strata reset`). */
+  clear(): Promise<void>
+}
+
 /** Everything the layers keep: one implementation per backend (LMDB, PostgreSQL). */
-export interface Store extends BatchStore, SpeedStore, QueryStore {
+export interface Store extends BatchStore, SpeedStore, QueryStore, MetaStore {
   close(): Promise<void>
 }

@@ -105,6 +105,25 @@ export function storeContract(
     assert.deepEqual(await collect(again.scanBatch('v', served.version)), [{ key: 'x', window: 0, state: 1 }])
   })
 
+  test('meta: the first value claimed stays, survives a reopen, and clear() removes it with the rest', async (t) => {
+    const { store, reopen } = await openStore(t)
+    assert.equal(await store.readMeta('source'), undefined)
+    const first = { kind: 'kafka', topic: 't', topicId: 'a', clusterId: 'c', partitions: 2 }
+    assert.deepEqual(await store.claimMeta('source', first), first)
+    assert.deepEqual(await store.claimMeta('source', { ...first, topicId: 'b' }), first)
+    assert.equal(await store.claimMeta('dataset', 'd1'), 'd1')
+    const stage = await store.stageBatch('v')
+    await stage.put([{ key: '/a', window: 0, state: 1 }])
+    await stage.commit(meta([1, 1], 2))
+    const again = await reopen()
+    assert.deepEqual(await again.readMeta('source'), first)
+    await again.clear()
+    assert.equal(await again.readMeta('source'), undefined)
+    assert.equal(await again.readMeta('dataset'), undefined)
+    assert.deepEqual(await again.listBatchViews(), [])
+    assert.deepEqual(await again.speedPartitions(), [])
+  })
+
   test('views are independent', async (t) => {
     const { store } = await openStore(t)
     for (const view of ['a', 'b']) {

@@ -3,6 +3,8 @@ import cliProgress from 'cli-progress'
 import type { Command } from 'commander'
 import { type BatchPlan, runBatch } from '../../batch/batch-run.ts'
 import { createKafkaPublisher, type KafkaPublisher } from '../../batch/kafka-publisher.ts'
+import { createLogger } from '../../runtime/logger.ts'
+import { checkRoleSource } from '../../runtime/source-identity.ts'
 import { addCommonOptions, type CommonFlags, resolveContext } from '../context.ts'
 import { positiveInt } from '../options.ts'
 
@@ -32,6 +34,11 @@ export function registerBatchCommand(program: Command): void {
       const context = await resolveContext(flags)
       const store = await context.openStore()
       const brokers = flags.brokers ?? process.env.STRATA_BROKERS
+      const logger = createLogger('batch')
+      await checkRoleSource('batch', { ...context, store, brokers, logger }).catch(async (error) => {
+        await store.close()
+        throw error
+      })
       const publisher: KafkaPublisher | undefined = brokers ? createKafkaPublisher({ brokers }) : undefined
       const bar = new cliProgress.SingleBar(
         {

@@ -6,6 +6,7 @@ import { parseDuration } from '../../core/duration.ts'
 import { ErrorCodes, invalidInput } from '../../core/errors.ts'
 import { createLogger } from '../../runtime/logger.ts'
 import { type Closable, startArchiverRole, startBatchRole, startSpeedRole } from '../../runtime/roles.ts'
+import { checkRoleSource } from '../../runtime/source-identity.ts'
 import { addCommonOptions, type CommonFlags, resolveContext } from '../context.ts'
 import { positiveInt } from '../options.ts'
 import {
@@ -122,6 +123,8 @@ export function registerWorkerCommand(program: Command): void {
           start,
           { timeoutMs, logger, code: ErrorCodes.KAFKA_UNAVAILABLE },
         )
+      // The source topic ensured, and the data folder and the store checked against it.
+      await waitForKafka(() => checkRoleSource(role as Role, roleContext))
       let running: Closable
       switch (role as Role) {
         case 'speed':

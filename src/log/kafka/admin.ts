@@ -31,6 +31,8 @@ export interface PartitionDescription {
 export interface TopicDescription {
   topic: string
   id: string
+  /** The cluster's id: a recreated cluster has a new one, whatever its addresses. */
+  clusterId: string
   partitions: PartitionDescription[]
 }
 
@@ -61,6 +63,8 @@ export interface KafkaAdmin {
   /** Deletes the topic; succeeds when it does not exist. */
   deleteTopic(topic: string): Promise<void>
   listOffsets(topic: string): Promise<PartitionOffsets[]>
+  /** Deletes the records of a partition below `before` (what retention does; for tests and tools). */
+  deleteRecords(topic: string, partition: number, before: number): Promise<void>
   /** partition → the group's committed offset (the next offset to read); absent when none. */
   committedOffsets(groupId: string, topic: string): Promise<Map<number, number>>
   describeGroup(groupId: string): Promise<GroupDescription>
@@ -79,6 +83,7 @@ export function createAdmin(options: KafkaClientOptions): KafkaAdmin {
       return {
         topic,
         id: found.id,
+        clusterId: metadata.id,
         partitions: found.partitions.map((p, partition) => ({
           partition,
           leader: p.leader,
@@ -181,6 +186,16 @@ export function createAdmin(options: KafkaClientOptions): KafkaAdmin {
         }))
       } catch (error) {
         throw toStrataError(error, `Cannot list offsets of ${topic}`)
+      }
+    },
+
+    async deleteRecords(topic, partition, before) {
+      try {
+        await admin.deleteRecords({
+          topics: [{ name: topic, partitions: [{ partition, offset: BigInt(before) }] }],
+        })
+      } catch (error) {
+        throw toStrataError(error, `Cannot delete records of ${topic}[${partition}]`, ErrorCodes.TOPIC)
       }
     },
 

@@ -15,6 +15,7 @@ import {
   toStrataError,
 } from './client-options.ts'
 import { decodeBatches, type PartitionBatch } from './records.ts'
+import { outOfRange } from './retention.ts'
 
 export interface FetchPosition {
   topic: string
@@ -91,12 +92,7 @@ export function createFetcher(options: KafkaClientOptions): Fetcher {
       })
     } catch (error) {
       client.clearMetadata()
-      if (hasApiError(error, 'OFFSET_OUT_OF_RANGE')) {
-        const where = positions.map((p) => `${p.topic}[${p.partition}]@${p.offset}`).join(', ')
-        throw new StrataError(ErrorCodes.KAFKA, `Offset out of range (deleted by retention?) in ${where}`, {
-          cause: error,
-        })
-      }
+      if (hasApiError(error, 'OFFSET_OUT_OF_RANGE')) throw await outOfRange(client, positions, error)
       throw fetchFailure(error)
     }
     const wanted = new Map(positions.map((p) => [`${p.topic}:${p.partition}`, p.offset]))

@@ -2,6 +2,8 @@
 //   store  — a read of the store succeeds (503 when it does not: no query can be answered);
 //   log    — the end-offsets provider answers (when one is configured). A log that is down
 //            leaves answers possible but stale and POST /events failing: 200, status "degraded";
+//            a log whose retention deleted records the speed layer never read (RETENTION_OUTRAN)
+//            leaves answers missing them for good: 503, status "down", with the count;
 //   ingest — whether this process accepts POST /events at all;
 //   views  — "failing" with their names when a view's code throws on most events
 //            (core/view-errors.ts): answers still come, but that view's are not what its user
@@ -9,7 +11,7 @@
 // Reasons are error codes only: foreign error messages may hold connection strings.
 import type { FastifyInstance } from 'fastify'
 import type { CompiledView } from '../../core/compiled-view.ts'
-import { isStrataError } from '../../core/errors.ts'
+import { ErrorCodes, isStrataError } from '../../core/errors.ts'
 import { isFailing } from '../../core/view-errors.ts'
 import type { Store } from '../../store/store.ts'
 import type { EndOffsetsCache } from './log-offsets.ts'
@@ -23,7 +25,7 @@ export interface HealthRouteOptions {
 
 type PartStatus =
   | { status: 'up' }
-  | { status: 'down'; error: string }
+  | { status: 'down'; error: string; lost?: number }
   | { status: 'absent' }
   | { status: 'failing'; views: string[] }
 
@@ -33,8 +35,9 @@ export async function healthRoute(app: FastifyInstance, options: HealthRouteOpti
     const [storePart, logPart] = await Promise.all([checkStore(store), checkLog(offsets)])
     const viewsPart =
       storePart.status === 'up' ? await checkViews(store!, views) : { status: 'absent' as const }
+    const outran = logPart.status === 'down' && logPart.error === ErrorCodes.RETENTION_OUTRAN
     const status =
-      storePart.status === 'down'
+      storePart.status === 'down' || outran
         ? 'down'
         : logPart.status === 'down' || viewsPart.status === 'failing'
           ? 'degraded'
@@ -82,6 +85,9 @@ async function checkStore(store: Store | undefined): Promise<PartStatus> {
 async function checkLog(offsets: EndOffsetsCache): Promise<PartStatus> {
   if (!offsets.configured) return { status: 'absent' }
   const reading = await offsets.get({ fresh: true })
-  if (reading?.endOffsets == null) return { status: 'down', error: reading?.error ?? 'unavailable' }
+  if (reading?.endOffsets == null) {
+    const down = { status: 'down' as const, error: reading?.error ?? 'unavailable' }
+    return reading?.lost === undefined ? down : { ...down, lost: reading.lost }
+  }
   return { status: 'up' }
 }

@@ -16,6 +16,8 @@ export interface LogOffsets {
   endOffsets: number[] | null
   /** Why the provider failed: a Strata error code, or a generic word (foreign messages may hold secrets). */
   error?: string
+  /** With STRATA_ERR_RETENTION_OUTRAN: records Kafka deleted before the speed layer read them. */
+  lost?: number
   /** When they were read, epoch ms. */
   at: number
 }
@@ -77,6 +79,8 @@ export class EndOffsetsCache {
       reading = { endOffsets: [...offsets], at: Date.now() }
     } catch (error) {
       reading = { endOffsets: null, error: describe(error), at: Date.now() }
+      const lost = (error as { lost?: unknown }).lost
+      if (typeof lost === 'number') reading.lost = lost
     } finally {
       clearTimeout(timer)
     }

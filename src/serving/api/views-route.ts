@@ -25,7 +25,10 @@ export async function viewsRoute(app: FastifyInstance, options: ViewsRouteOption
     for (const view of views.all()) list.push(await readViewStatus(store, view, log, speedErrors))
     return {
       views: list,
-      log: log === undefined ? null : { endOffsets: log.endOffsets, at: log.at, error: log.error },
+      log:
+        log === undefined
+          ? null
+          : { endOffsets: log.endOffsets, at: log.at, error: log.error, lost: log.lost },
     }
   })
 }

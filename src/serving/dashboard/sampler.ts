@@ -212,7 +212,9 @@ export class DashboardSampler {
       views: statuses,
       batches,
     }
-    if (log?.error !== undefined) sample.logError = log.error
+    if (log?.error !== undefined)
+      sample.logError =
+        log.lost === undefined ? log.error : `${log.error}: ${log.lost} records deleted unread`
     if (errors.length > 0) sample.error = errors.join('; ')
     if (record) {
       this.#last = sample

@@ -88,6 +88,12 @@ export const migrations: Migration[] = [
   },
   {
     id: 2,
+    name: 'what the store was built from',
+    // One row per name (source, dataset: src/runtime/source-identity.ts), each written once.
+    sql: (S) => [`CREATE TABLE ${S}.strata_meta (name text PRIMARY KEY, value jsonb NOT NULL)`],
+  },
+  {
+    id: 3,
     name: 'view errors of the speed layer, long keys',
     // One row per view whose code threw: core/view-errors.ts's ViewErrorTally, updated in the
     // commit that skipped the events. And the full key of each long key (long-keys.ts), under its

@@ -27,6 +27,7 @@ import {
   storeError,
   type Target,
 } from './connection.ts'
+import * as meta from './meta.ts'
 import { migrate } from './migrations.ts'
 import { realtimeKeys, snapshot } from './snapshot.ts'
 import * as speed from './speed.ts'
@@ -177,6 +178,19 @@ class PostgresStore implements Store {
     } catch (error) {
       throw storeError(error, this.#target, `listing realtime keys of ${view}`)
     }
+  }
+
+  readMeta(name: string): Promise<unknown> {
+    return this.#run("reading the store's source", () => meta.readMeta(this.#db, name))
+  }
+
+  claimMeta(name: string, value: unknown): Promise<unknown> {
+    return this.#run("recording the store's source", () => meta.claimMeta(this.#db, name, value))
+  }
+
+  async clear(): Promise<void> {
+    await this.#background
+    await this.#run('emptying the store', () => meta.clearAll(this.#db))
   }
 
   async close(): Promise<void> {

@@ -1,0 +1,77 @@
+// `strata reset`: the way out of STRATA_ERR_SOURCE_MISMATCH (docs/master-dataset.md#source-identity).
+// Empties the store (batch views, speed state, the recorded source) and removes the master
+// dataset of the config's topic, so the data folder and the store can start again on a new
+// source. Without --yes it only says what it would delete, and exits 1.
+import { rm } from 'node:fs/promises'
+import type { Command } from 'commander'
+import { listPartition, listPartitions } from '../../archive/segment-list.ts'
+import { describeIdentity, readFolderIdentity, type SourceIdentity } from '../../runtime/source-identity.ts'
+import { addCommonOptions, type CommonFlags, redact, resolveContext } from '../context.ts'
+
+interface ResetFlags extends CommonFlags {
+  yes?: boolean
+  keepMaster?: boolean
+}
+
+export function registerResetCommand(program: Command): void {
+  addCommonOptions(
+    program
+      .command('reset')
+      .description(
+        'delete the derived state of a data folder and a store (views, speed state, master dataset) so they can serve a new source',
+      ),
+  )
+    .option('--keep-master', 'keep the master dataset: empty the store only (the next batch run rebuilds it)')
+    .option('-y, --yes', 'delete; without it, only list what would be deleted')
+    .addHelpText(
+      'after',
+      `
+Stop every strata process on this data folder and store first.
+
+In Kafka mode the master dataset is a copy of the topic: the archiver copies again what Kafka
+still holds (records past the topic's retention are gone for good). In the embedded mode the
+master dataset IS the log: deleting it deletes the events.
+
+Examples:
+  strata reset --data .strata/data                      # list what would be deleted
+  strata reset --data .strata/data --yes
+  strata reset --store 'postgres://postgres@127.0.0.1/db?schema=strata' --keep-master --yes`,
+    )
+    .action(async (flags: ResetFlags) => {
+      const context = await resolveContext(flags)
+      const root = context.masterRoot
+      const plan: string[] = []
+      const store = await context.openStore()
+      try {
+        const storeSource = await store.readMeta('source')
+        const views = (await store.listBatchViews()).length
+        const speed = (await store.speedPartitions()).length
+        plan.push(
+          `the store (${flags.store ? redact(flags.store) : 'the embedded store of the data folder'}): ${views} batch views, speed state of ${speed} partitions${
+            storeSource ? `, built from ${describeIdentity(storeSource as SourceIdentity)}` : ''
+          }`,
+        )
+        if (!flags.keepMaster) {
+          const identity = await readFolderIdentity(root)
+          let segments = 0
+          for (const p of await listPartitions(root))
+            segments += (await listPartition(root, p)).segments.length
+          const of = identity ? ` of ${describeIdentity(identity.source)}` : ''
+          const events =
+            identity?.source.kind === 'embedded' ? ' (the embedded log: the events themselves)' : ''
+          plan.push(`the master dataset ${root}${of}: ${segments} sealed segments${events}`)
+        }
+        if (!flags.yes) {
+          console.log(`strata reset would delete:\n${plan.map((line) => `  - ${line}`).join('\n')}`)
+          console.log('nothing deleted: run again with --yes')
+          process.exitCode = 1
+          return
+        }
+        await store.clear()
+      } finally {
+        await store.close()
+      }
+      if (!flags.keepMaster) await rm(root, { recursive: true, force: true })
+      console.log(`deleted:\n${plan.map((line) => `  - ${line}`).join('\n')}`)
+    })
+}

@@ -1,0 +1,213 @@
+// Every data folder and store knows its source (DESIGN.md, "Operating it"). A master dataset
+// records, at creation, what it copies (the embedded log, or a Kafka cluster, topic, topic id and
+// partition count) and a random dataset id; a store records the source and the dataset its views
+// and speed state were built from. At the start of every role each side is compared with what
+// this process reads, and any mismatch is refused: offsets of one source mean nothing in another
+// (a demo's offsets resumed in a Kafka topic, a recreated topic, a changed key → partition
+// mapping), and a store's horizons mean nothing against another master dataset.
+//
+// <masterRoot>/source.json: { "dataset": "<uuid>", "source": SourceIdentity, "createdAt": "…" }
+// store meta "source": SourceIdentity; store meta "dataset": "<uuid>"
+import { randomUUID } from 'node:crypto'
+import { mkdir, readFile } from 'node:fs/promises'
+import { createFileDurable } from '../archive/durable-fs.ts'
+import { listPartition, listPartitions } from '../archive/segment-list.ts'
+import type { StrataConfig } from '../core/config.ts'
+import { ErrorCodes, StrataError } from '../core/errors.ts'
+import type { Store } from '../store/store.ts'
+import type { Logger } from './logger.ts'
+import { embeddedSource, ensureSourceTopic } from './source-topic.ts'
+
+export type SourceIdentity =
+  | { kind: 'embedded'; topic: string; partitions: number }
+  | { kind: 'kafka'; clusterId: string; topic: string; topicId: string; partitions: number }
+
+export interface FolderIdentity {
+  dataset: string
+  source: SourceIdentity
+  createdAt: string
+}
+
+export const IDENTITY_FILE = 'source.json'
+
+export function describeIdentity(source: SourceIdentity): string {
+  return source.kind === 'embedded'
+    ? `the embedded log (topic ${source.topic}, ${source.partitions} partitions)`
+    : `Kafka topic ${source.topic} (id ${source.topicId}, ${source.partitions} partitions) of cluster ${source.clusterId}`
+}
+
+export function sameSource(a: SourceIdentity, b: SourceIdentity): boolean {
+  if (a.kind !== b.kind || a.topic !== b.topic || a.partitions !== b.partitions) return false
+  return (
+    a.kind === 'embedded' || (b.kind === 'kafka' && a.clusterId === b.clusterId && a.topicId === b.topicId)
+  )
+}
+
+export async function readFolderIdentity(masterRoot: string): Promise<FolderIdentity | undefined> {
+  let text: string
+  try {
+    text = await readFile(`${masterRoot}/${IDENTITY_FILE}`, 'utf8')
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+    throw error
+  }
+  try {
+    return JSON.parse(text) as FolderIdentity
+  } catch (cause) {
+    throw new StrataError(
+      ErrorCodes.SEGMENT_CORRUPT,
+      `${masterRoot}/${IDENTITY_FILE} is not JSON: restore it, or run strata reset --data <folder>`,
+      { cause },
+    )
+  }
+}
+
+export interface IdentityCheck {
+  /** What this process reads; absent when the role does not talk to the source (strata batch). */
+  source?: SourceIdentity
+  /**
+   * The master dataset's root, when the role uses it; `create`: the role writes it; `optional`:
+   * the role does not read it (strata query), so only a folder with a recorded identity counts.
+   */
+  folder?: { root: string; create: boolean; optional?: boolean }
+  /** The store, when the role uses it. */
+  store?: Store
+  logger: Logger
+}
+
+const wayOut =
+  'use another --data folder or --store for this source, or empty them with strata reset (the same --data and --store; docs/master-dataset.md#source-identity)'
+
+function mismatch(what: string, _check?: IdentityCheck): StrataError {
+  return new StrataError(ErrorCodes.SOURCE_MISMATCH, `${what}: ${wayOut}`, { status: 409 })
+}
+
+/**
+ * Compares the source, the data folder and the store pairwise, refusing any mismatch; then records
+ * on each side what it lacks (first use). Read first, write after: a refused start changes nothing.
+ */
+export async function checkSourceIdentity(check: IdentityCheck): Promise<void> {
+  const { source, folder, store } = check
+  const folderId = folder ? await readFolderIdentity(folder.root) : undefined
+  const storeSource = store ? ((await store.readMeta('source')) as SourceIdentity | undefined) : undefined
+  const storeDataset = store ? ((await store.readMeta('dataset')) as string | undefined) : undefined
+
+  if (source && folderId && !sameSource(source, folderId.source)) {
+    throw mismatch(
+      `the data folder ${folder!.root} holds a master dataset of ${describeIdentity(folderId.source)}, not of ${describeIdentity(source)}`,
+      check,
+    )
+  }
+  const known = source ?? folderId?.source
+  if (known && storeSource && !sameSource(known, storeSource)) {
+    throw mismatch(
+      `the store was built from ${describeIdentity(storeSource)}, not from ${describeIdentity(known)}`,
+      check,
+    )
+  }
+  if (folder && store && !(folder.optional && !folderId)) {
+    if (storeDataset && storeDataset !== folderId?.dataset) {
+      throw mismatch(
+        folderId
+          ? `the store was built from master dataset ${storeDataset}, not from ${folderId.dataset} in ${folder.root}`
+          : `the store holds views built from master dataset ${storeDataset}, and ${folder.root} is a new, empty master dataset`,
+        check,
+      )
+    }
+    // A store from before identities (nothing recorded) that holds state, paired with a folder
+    // that has no data: its horizons count events this folder does not have.
+    if (!storeSource && !storeDataset && !folderId && (await holdsState(store))) {
+      if ((await listPartitions(folder.root)).length === 0) {
+        throw mismatch(`the store holds views and offsets, and ${folder.root} holds no master dataset`, check)
+      }
+    }
+  }
+
+  let dataset = folderId?.dataset
+  if (folder && !folderId && source && (folder.create || (await listPartitions(folder.root)).length > 0)) {
+    // A folder from before identities with data in it is adopted as the current source's: the
+    // best guess there is, said out loud.
+    if ((await listPartitions(folder.root)).length > 0) {
+      if (source.kind === 'kafka' && (await holdsEmbeddedLog(folder.root))) {
+        throw mismatch(
+          `the data folder ${folder.root} holds the embedded log (an .active segment, written before sources were recorded), not a copy of ${describeIdentity(source)}`,
+        )
+      }
+      check.logger.warn(`${folder.root} has no recorded source: recording ${describeIdentity(source)}`)
+    }
+    dataset = await claimFolder(folder.root, source)
+  }
+  if (store) {
+    const recordedSource = known ? ((await store.claimMeta('source', known)) as SourceIdentity) : undefined
+    if (recordedSource && known && !sameSource(recordedSource, known)) {
+      throw mismatch(`the store was just claimed by ${describeIdentity(recordedSource)}`, check)
+    }
+    if (folder && dataset && !storeDataset) {
+      const recorded = await store.claimMeta('dataset', dataset)
+      if (recorded !== dataset)
+        throw mismatch(`the store was just claimed by master dataset ${recorded}`, check)
+    }
+  }
+}
+
+/** Writes the folder's identity unless one is there (two starting writers: the first wins). */
+async function claimFolder(root: string, source: SourceIdentity): Promise<string> {
+  await mkdir(root, { recursive: true })
+  const identity: FolderIdentity = { dataset: randomUUID(), source, createdAt: new Date().toISOString() }
+  if (await createFileDurable(root, IDENTITY_FILE, Buffer.from(`${JSON.stringify(identity, null, 2)}\n`))) {
+    return identity.dataset
+  }
+  const existing = (await readFolderIdentity(root))!
+  if (!sameSource(existing.source, source)) {
+    throw new StrataError(
+      ErrorCodes.SOURCE_MISMATCH,
+      `${root} was just claimed by ${describeIdentity(existing.source)}`,
+      { status: 409 },
+    )
+  }
+  return existing.dataset
+}
+
+/** Only the embedded log writes active segments; the archiver writes sealed ones. */
+async function holdsEmbeddedLog(root: string): Promise<boolean> {
+  for (const p of await listPartitions(root)) {
+    if ((await listPartition(root, p)).activeStart !== undefined) return true
+  }
+  return false
+}
+
+async function holdsState(store: Store): Promise<boolean> {
+  if ((await store.listBatchViews()).length > 0) return true
+  return (await store.speedPartitions()).some((p) => p.offset > 0)
+}
+
+export type RoleName = 'start' | 'speed' | 'archiver' | 'batch' | 'serve' | 'query'
+
+export interface RoleSourceContext {
+  config: StrataConfig
+  masterRoot: string
+  store?: Store
+  brokers?: string
+  logger: Logger
+}
+
+/**
+ * At the start of a role: the source topic ensured (Kafka mode), then the source, the data folder
+ * and the store compared, as far as the role uses each. Speed and serve never read the data
+ * folder (they may run where there is none); strata query reads only the store.
+ */
+export async function checkRoleSource(role: RoleName, context: RoleSourceContext): Promise<void> {
+  let source: SourceIdentity | undefined
+  if (context.brokers) source = await ensureSourceTopic(context)
+  else if (role === 'start') source = embeddedSource(context.config)
+  const root = context.masterRoot
+  const folder =
+    role === 'start' || role === 'archiver'
+      ? { root, create: true }
+      : role === 'batch'
+        ? { root, create: false }
+        : role === 'query'
+          ? { root, create: false, optional: true }
+          : undefined
+  await checkSourceIdentity({ source, folder, store: context.store, logger: context.logger })
+}

@@ -1,0 +1,29 @@
+// The store's record of what it was built from (src/runtime/source-identity.ts), and `strata
+// reset`'s emptying of every table.
+import type { Db } from './connection.ts'
+
+export async function readMeta(db: Db, name: string): Promise<unknown> {
+  const { rows } = await db.pool.query<{ value: unknown }>(
+    `SELECT value FROM ${db.S}.strata_meta WHERE name = $1`,
+    [name],
+  )
+  return rows[0]?.value
+}
+
+/** Inserts unless present, then reads: two racing writers both get the first one's value. */
+export async function claimMeta(db: Db, name: string, value: unknown): Promise<unknown> {
+  await db.pool.query(
+    `INSERT INTO ${db.S}.strata_meta (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING`,
+    [name, JSON.stringify(value)],
+  )
+  return readMeta(db, name)
+}
+
+/** Every table but the migrations' own record (a new migration's table belongs here too). */
+export async function clearAll(db: Db): Promise<void> {
+  const S = db.S
+  await db.pool.query(
+    `TRUNCATE ${S}.batch_views, ${S}.batch_versions, ${S}.batch_entries, ${S}.batch_history,
+      ${S}.speed_partitions, ${S}.speed_views, ${S}.realtime, ${S}.strata_meta RESTART IDENTITY`,
+  )
+}

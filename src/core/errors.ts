@@ -34,6 +34,12 @@ export const ErrorCodes = {
   // The master dataset.
   SEGMENT_CORRUPT: 'STRATA_ERR_SEGMENT_CORRUPT',
   SEGMENT_CONFLICT: 'STRATA_ERR_SEGMENT_CONFLICT',
+  // 507 at the HTTP edge: no room on the data folder's disk for a request's records; nothing of
+  // the request was written or counted. Retriable once space is freed (no restart needed).
+  DISK_FULL: 'STRATA_ERR_DISK_FULL',
+  // The store's speed offsets count records the log no longer has (the log was damaged, cut or
+  // replaced): refused at start; move the store aside and the layers rebuild it.
+  STORE_AHEAD_OF_LOG: 'STRATA_ERR_STORE_AHEAD_OF_LOG',
   // The store.
   STORE: 'STRATA_ERR_STORE',
   // The store cannot be reached (PostgreSQL down or restarting): 503 with Retry-After at the

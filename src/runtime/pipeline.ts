@@ -21,6 +21,10 @@ import {
   startServeRole,
   startSpeedRole,
 } from './roles.ts'
+import { checkStoreAgainstLog } from './store-check.ts'
+
+const STORE_WHERE =
+  'the folder <data>/store, or the --store folder; for PostgreSQL, drop or rename the schema'
 
 export interface PipelineOptions {
   config: StrataConfig
@@ -74,6 +78,7 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
     } else {
       const log = await openEmbeddedLog(context, options.segmentAgeMs)
       closables.push(log)
+      await checkStoreAgainstLog(options.store, await log.endOffsets(), STORE_WHERE)
       sink = logSink(log)
       endOffsets = () => log.endOffsets()
       speedLog = log

@@ -12,7 +12,9 @@
 // - One line per record, offsets strictly increasing, every line ending in "\n":
 //     {"offset":1000,"timestamp":1764000000000,"key":"u456","event":<the event's JSON text>}
 //   `timestamp` is the Kafka record timestamp (epoch ms), `key` the record key as a JSON string
-//   or null. `event` is the event's own JSON text as it was accepted, byte for byte, except that
+//   or null. Lines the embedded log writes carry `"crc":"<8 hex>"` between key and event: the
+//   CRC-32 of the event bytes, which tells a damaged acknowledged record from a torn tail in an
+//   active segment (no file checksum yet; decision 0006). Lines without it stay valid. `event` is the event's own JSON text as it was accepted, byte for byte, except that
 //   CR and LF bytes become spaces (in valid JSON they can only be whitespace between tokens, so
 //   the event means the same, and the file stays one line per record). No re-serialization, so
 //   archiving the same records again produces identical bytes.
@@ -20,6 +22,7 @@
 //   ("<hex>  <file name>\n"), so `sha256sum -c p0003/*.sha256` verifies a copy. DuckDB and Spark
 //   read the `*.ndjson` data files directly.
 // The field order is fixed so that readers can find the event's bytes without parsing the line.
+import { crc32 } from 'node:zlib'
 import { ErrorCodes, StrataError } from '../core/errors.ts'
 
 export const SEGMENT_EXTENSION = '.ndjson'
@@ -98,16 +101,41 @@ export function storedEventBytes(value: Buffer | string): Buffer {
   return copy
 }
 
-/** The line of one record, "\n" included. `record.value` must already be valid JSON. */
-export function encodeRecordLine(record: SegmentRecord): Buffer {
-  const head = `{"offset":${record.offset},"timestamp":${record.timestamp},"key":${record.key === null ? 'null' : JSON.stringify(record.key)},"event":`
+/**
+ * The line of one record, "\n" included. `record.value` must already be valid JSON. With `crc`
+ * (the embedded log) the line carries the CRC-32 of the event bytes.
+ */
+export function encodeRecordLine(record: SegmentRecord, crc = false): Buffer {
+  const head = `{"offset":${record.offset},"timestamp":${record.timestamp},"key":${record.key === null ? 'null' : JSON.stringify(record.key)}`
   const event = storedEventBytes(record.value)
-  const line = Buffer.allocUnsafe(Buffer.byteLength(head) + event.length + 2)
+  const headBytes = Buffer.byteLength(head)
+  const line = Buffer.allocUnsafe(headBytes + (crc ? CRC.length + 9 : 0) + EVENT.length + event.length + 2)
   let at = line.write(head, 0, 'utf8')
+  if (crc) {
+    at += CRC.copy(line, at)
+    // Hex digits written in place: formatting a string per record would cost more than the CRC.
+    const value = crc32(event)
+    for (let shift = 28; shift >= 0; shift -= 4) line[at++] = HEX[(value >>> shift) & 0xf]!
+    line[at++] = 0x22 // "
+  }
+  at += EVENT.copy(line, at)
   at += event.copy(line, at)
   line[at++] = 0x7d // }
   line[at] = LF
   return line
+}
+
+const HEX = Buffer.from('0123456789abcdef')
+
+/**
+ * An upper bound on the line's length whatever its offset (room is reserved before offsets are
+ * assigned), cheap to compute: 20 digits for the offset and the timestamp, 6 bytes per UTF-16
+ * unit of the key (a \uXXXX escape is the longest it can become).
+ */
+export function maxRecordLineBytes(record: Omit<SegmentRecord, 'offset'>, crc = false): number {
+  const key = record.key === null ? 4 : 6 * record.key.length + 2
+  // {"offset": ,"timestamp": ,"key": ,"event": } and \n, plus ,"crc":"<8 hex>"
+  return 46 + 40 + key + (crc ? 17 : 0) + record.value.length
 }
 
 /** Where the parts of one line are, found without parsing the event. */
@@ -117,6 +145,8 @@ export interface LineFields {
   /** Byte range of the key's JSON (a string literal or `null`). */
   keyStart: number
   keyEnd: number
+  /** The CRC-32 the line carries for its event, or -1 (a line without one). */
+  crc: number
   /** Byte range of the event's JSON text. */
   eventStart: number
   eventEnd: number
@@ -126,6 +156,7 @@ const HEAD = Buffer.from('{"offset":')
 const TIMESTAMP = Buffer.from(',"timestamp":')
 const KEY = Buffer.from(',"key":')
 const EVENT = Buffer.from(',"event":')
+const CRC = Buffer.from(',"crc":"')
 const NULL = Buffer.from('null')
 
 function expect(buf: Buffer, at: number, literal: Buffer, lineStart: number): number {
@@ -178,19 +209,40 @@ export function scanLine(buf: Buffer, start: number, end: number, out: LineField
     at = expect(buf, at, NULL, start)
   }
   const keyEnd = at
+  let crc = -1
+  if (buf[at + 2] === 0x63 /* c */) {
+    at = expect(buf, at, CRC, start)
+    const hex = buf.toString('latin1', at, at + 8)
+    if (!/^[0-9a-f]{8}$/.test(hex) || buf[at + 8] !== 0x22) throw malformed(buf, start)
+    crc = Number.parseInt(hex, 16)
+    at += 9
+  }
   at = expect(buf, at, EVENT, start)
   if (end - 1 <= at || buf[end - 1] !== 0x7d) throw malformed(buf, start)
   out.offset = offset
   out.timestamp = negative ? -timestamp : timestamp
   out.keyStart = keyStart
   out.keyEnd = keyEnd
+  out.crc = crc
   out.eventStart = at
   out.eventEnd = end - 1
   return out
 }
 
 export function newLineFields(): LineFields {
-  return { offset: 0, timestamp: 0, keyStart: 0, keyEnd: 0, eventStart: 0, eventEnd: 0 }
+  return { offset: 0, timestamp: 0, keyStart: 0, keyEnd: 0, crc: -1, eventStart: 0, eventEnd: 0 }
+}
+
+/**
+ * Checks what scanLine leaves alone (for lines no file checksum vouches for: the active
+ * segment): the event is valid JSON and matches the line's CRC-32 when it has one.
+ */
+export function checkLine(buf: Buffer, fields: LineFields): void {
+  const event = buf.subarray(fields.eventStart, fields.eventEnd)
+  if (fields.crc !== -1 && crc32(event) !== fields.crc) {
+    throw new StrataError(ErrorCodes.SEGMENT_CORRUPT, `event of offset ${fields.offset} fails its CRC-32`)
+  }
+  JSON.parse(event.toString('utf8'))
 }
 
 /** The key of a scanned line, decoded. */

@@ -130,8 +130,8 @@ export async function* readRecords(
   const to = bounds.to ?? Number.POSITIVE_INFINITY
   let next = from
   for (let attempt = 0; attempt < 100; attempt++) {
-    const { segments, activeStart } = await listPartition(root, partition)
-    checkContiguity(partition, segments)
+    const { segments, activeStart, recordedStart } = await listPartition(root, partition)
+    checkContiguity(partition, segments, recordedStart)
     for (const range of segments) {
       if (range.end <= next || range.start >= to) continue
       const records = segmentRecords(await readSegment(root, partition, range), next, to)

@@ -2,10 +2,10 @@
 // archiver that owns the partition, or the embedded log). Opening it removes what a crash can
 // leave behind: temp files, and checksum sidecars or packed caches whose data file was never
 // committed. `nextOffset(p)` is where a writer resumes: the end of the last durable segment.
-import { readdir, unlink } from 'node:fs/promises'
+import { mkdir, readdir, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import { ErrorCodes, StrataError } from '../core/errors.ts'
-import { TEMP_EXTENSION } from './durable-fs.ts'
+import { fsyncDir, TEMP_EXTENSION, writeFileDurable } from './durable-fs.ts'
 import type { PackedSegmentEncoder } from './packed-segment.ts'
 import {
   CHECKSUM_EXTENSION,
@@ -13,7 +13,7 @@ import {
   SEGMENT_EXTENSION,
   type SegmentRange,
 } from './segment-format.ts'
-import { listPartitions, listSegments, partitionDir } from './segment-list.ts'
+import { FIRST_OFFSET_FILE, listPartitions, listSegments, partitionDir } from './segment-list.ts'
 import { type WriteOutcome, writeSegment } from './segment-writer.ts'
 
 export class SegmentStore {
@@ -68,8 +68,16 @@ export class SegmentStore {
           `partition ${partition}: segment [${range.start}, ${range.end}) must start at ${end}`,
         )
       }
+      if (segments.length === 0) await this.#recordStart(partition, range.start)
       return writeSegment(this.root, partition, range, data, packer)
     })
+  }
+
+  /** Records where the partition's first segment starts, so that losing it is noticed. */
+  async #recordStart(partition: number, start: number): Promise<void> {
+    const dir = partitionDir(this.root, partition)
+    if ((await mkdir(dir, { recursive: true })) !== undefined) await fsyncDir(this.root)
+    await writeFileDurable(dir, FIRST_OFFSET_FILE, Buffer.from(`${start}\n`))
   }
 
   #serialize<T>(partition: number, task: () => Promise<T>): Promise<T> {

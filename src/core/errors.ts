@@ -53,6 +53,12 @@ export const ErrorCodes = {
   SEGMENT_CONFLICT: 'STRATA_ERR_SEGMENT_CONFLICT',
   // Another live process holds the lock of the data folder or embedded store (runtime/data-lock.ts).
   DATA_LOCKED: 'STRATA_ERR_DATA_LOCKED',
+  // 507 at the HTTP edge: no room on the data folder's disk for a request's records; nothing of
+  // the request was written or counted. Retriable once space is freed (no restart needed).
+  DISK_FULL: 'STRATA_ERR_DISK_FULL',
+  // The store's speed offsets count records the log no longer has (the log was damaged, cut or
+  // replaced): refused at start; move the store aside and the layers rebuild it.
+  STORE_AHEAD_OF_LOG: 'STRATA_ERR_STORE_AHEAD_OF_LOG',
   // The store.
   STORE: 'STRATA_ERR_STORE',
   // The embedded LMDB store is damaged (truncated, not an LMDB file, a bad page): the process

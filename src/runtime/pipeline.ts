@@ -24,6 +24,10 @@ import {
   startSpeedRole,
 } from './roles.ts'
 import { checkRoleSource } from './source-identity.ts'
+import { checkStoreAgainstLog } from './store-check.ts'
+
+const STORE_WHERE =
+  'the folder <data>/store, or the --store folder; for PostgreSQL, drop or rename the schema'
 
 export interface PipelineOptions {
   config: StrataConfig
@@ -100,6 +104,7 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
     } else {
       const log = await openEmbeddedLog(context, options.segmentAgeMs)
       closables.push(log)
+      await checkStoreAgainstLog(options.store, await log.endOffsets(), STORE_WHERE)
       sink.set(logSink(log))
       endOffsets = () => log.endOffsets()
       speedLog = log

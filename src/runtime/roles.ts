@@ -47,6 +47,7 @@ export async function openEmbeddedLog(context: RoleContext, maxSegmentAgeMs: num
     dir: context.masterRoot,
     partitions: context.config.source.partitions,
     maxSegmentAgeMs,
+    onWarning: (message) => context.logger.warn(message),
   })
 }
 

@@ -35,6 +35,7 @@ test('a segment round-trips: names, sidecar in sha256sum format, records, nextOf
     '00000000000000000010-00000000000000000015.ndjson',
     '00000000000000000010-00000000000000000015.ndjson.sha256',
     '00000000000000000010-00000000000000000015.packed',
+    'first-offset',
   ])
   const sidecar = await readFile(join(root, 'p0003', names[1]!), 'utf8')
   assert.match(sidecar, /^[0-9a-f]{64} {2}00000000000000000000-00000000000000000010\.ndjson\n$/)
@@ -132,6 +133,7 @@ test('opening a store removes crash leftovers and restores a lost sidecar on rew
   assert.deepEqual((await readdir(dir)).sort(), [
     '00000000000000000000-00000000000000000005.ndjson',
     '00000000000000000000-00000000000000000005.ndjson.sha256',
+    'first-offset',
   ])
   const { unlink } = await import('node:fs/promises')
   await unlink(join(dir, '00000000000000000000-00000000000000000005.ndjson.sha256'))

@@ -1,7 +1,7 @@
 // The batch layer over a generated master dataset, checked against a reference computed plainly
 // here: exact for count and top-k, within HyperLogLog's bound for distinct counts.
 import assert from 'node:assert/strict'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, readdir, readFile, rm, unlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type TestContext, test } from 'node:test'
@@ -191,4 +191,39 @@ test('a changed view definition recomputes only that view', async (t) => {
     entries.reduce((sum, e) => sum + (view.result(view.monoid.decode(e.state as never)) as number), 0),
     clicks,
   )
+})
+
+test('a batch run fails with SEGMENT_CORRUPT on a deleted first segment or a segment that fails its checksum, and publishes nothing', async (t) => {
+  const events = generate(3000)
+  const { root, configPath, store } = await setup(t, events)
+  const config = await loadConfig(configPath)
+  // Partition 1: its first segment [0, 700) deleted (data and sidecar, as a careless cleanup would).
+  const first = join(root, 'p0001', '00000000000000000000-00000000000000000700')
+  for (const ext of ['.ndjson', '.ndjson.sha256', '.packed']) await unlink(first + ext)
+  await assert.rejects(
+    runBatch({ config, configPath, root, store, threads: 1 }),
+    (error: Error & { code: string }) => {
+      assert.equal(error.code, 'STRATA_ERR_SEGMENT_CORRUPT')
+      assert.match(error.message, /partition 1: offsets \[0, 700\) are in no segment/)
+      return true
+    },
+  )
+  assert.deepEqual(await store.listBatchViews(), [])
+  // Partition 2: one changed byte in a sealed segment whose packed cache is gone.
+  const segment = join(root, 'p0002', '00000000000000000700-00000000000000001000')
+  await unlink(segment + '.packed')
+  const data = await readFile(segment + '.ndjson')
+  data[100] = data[100] === 0x41 ? 0x42 : 0x41
+  await writeFile(segment + '.ndjson', data)
+  // (partition 1 emptied, so that the run reaches partition 2)
+  for (const name of await readdir(join(root, 'p0001'))) await unlink(join(root, 'p0001', name))
+  await assert.rejects(
+    runBatch({ config, configPath, root, store, threads: 1 }),
+    (error: Error & { code: string }) => {
+      assert.equal(error.code, 'STRATA_ERR_SEGMENT_CORRUPT')
+      assert.match(error.message, /partition 2: segment \[700, 1000\) does not match its checksum/)
+      return true
+    },
+  )
+  assert.deepEqual(await store.listBatchViews(), [])
 })

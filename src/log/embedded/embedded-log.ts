@@ -6,7 +6,8 @@
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fsyncDir, writeFileDurable } from '../../archive/durable-fs.ts'
-import { storedEventBytes } from '../../archive/segment-format.ts'
+import { maxRecordLineBytes, storedEventBytes } from '../../archive/segment-format.ts'
+import { EMBEDDED_META_FILE } from '../../archive/segment-list.ts'
 import { SegmentStore } from '../../archive/segment-store.ts'
 import { ErrorCodes, invalidInput, StrataError } from '../../core/errors.ts'
 import { partitionForKey, StickyRoundRobin } from '../kafka/partitioner.ts'
@@ -19,6 +20,8 @@ export interface EmbeddedLogOptions extends Partial<SegmentPolicy> {
   dir: string
   /** Partition count; fixed at creation, may grow later, never shrink. Default: as created, or 1. */
   partitions?: number
+  /** Where the log says what an operator should know: a torn tail dropped, a full disk. */
+  onWarning?(message: string): void
 }
 
 export const defaultSegmentPolicy: SegmentPolicy = {
@@ -26,8 +29,6 @@ export const defaultSegmentPolicy: SegmentPolicy = {
   maxSegmentRecords: Number.POSITIVE_INFINITY,
   maxSegmentAgeMs: 10 * 60 * 1000,
 }
-
-const META_FILE = 'embedded-log.json'
 
 export class EmbeddedLog implements Log {
   readonly partitions: number
@@ -57,14 +58,20 @@ export class EmbeddedLog implements Log {
     await SegmentStore.open(options.dir) // creates the folder, removes crash leftovers
     const partitions = await resolvePartitions(options.dir, options.partitions)
     const logs: PartitionLog[] = []
-    for (let p = 0; p < partitions; p++) logs.push(await PartitionLog.open(options.dir, p, policy))
+    const warn = options.onWarning ?? (() => {})
+    try {
+      for (let p = 0; p < partitions; p++) logs.push(await PartitionLog.open(options.dir, p, policy, warn))
+    } catch (error) {
+      await Promise.all(logs.map((log) => log.close()))
+      throw error
+    }
     return new EmbeddedLog(options.dir, logs, policy)
   }
 
   async append(records: readonly AppendRecord[]): Promise<RecordPosition[]> {
     const keyless = this.#sticky.nextPartition('', this.partitions)
     const now = Date.now()
-    const byPartition = new Map<number, { indexes: number[]; records: PartitionAppend[] }>()
+    const byPartition = new Map<number, { indexes: number[]; records: PartitionAppend[]; bytes: number }>()
     records.forEach((record, index) => {
       const value = storedEventBytes(record.value)
       try {
@@ -85,16 +92,33 @@ export class EmbeddedLog implements Log {
       }
       let group = byPartition.get(partition)
       if (!group) {
-        group = { indexes: [], records: [] }
+        group = { indexes: [], records: [], bytes: 0 }
         byPartition.set(partition, group)
       }
       group.indexes.push(index)
-      group.records.push({ key, value, timestamp: record.timestamp ?? now })
+      const appended = { key, value, timestamp: record.timestamp ?? now }
+      group.records.push(appended)
+      group.bytes += maxRecordLineBytes(appended, true)
     })
+    // Room first, in every partition the request touches; offsets only once all of it is there,
+    // so a request refused for want of room (DISK_FULL) leaves nothing behind in any partition.
+    const groups = [...byPartition]
+    const waits = groups.map(([partition, group]) => this.#logs[partition]!.reserve(group.bytes))
+    if (waits.some((w) => w !== undefined)) {
+      const reserved = await Promise.allSettled(waits)
+      const refused = reserved.find((r) => r.status === 'rejected')
+      if (refused) {
+        reserved.forEach((r, i) => {
+          const [partition, group] = groups[i]!
+          if (r.status === 'fulfilled') this.#logs[partition]!.release(group.bytes)
+        })
+        throw refused.reason
+      }
+    }
     const positions: RecordPosition[] = new Array(records.length)
     await Promise.all(
-      [...byPartition].map(async ([partition, group]) => {
-        const first = await this.#logs[partition]!.append(group.records)
+      groups.map(async ([partition, group]) => {
+        const first = await this.#logs[partition]!.append(group.records, group.bytes)
         group.indexes.forEach((index, i) => {
           positions[index] = { partition, offset: first + i }
         })
@@ -140,7 +164,7 @@ export class EmbeddedLog implements Log {
 async function resolvePartitions(dir: string, requested: number | undefined): Promise<number> {
   let existing: number | undefined
   try {
-    existing = JSON.parse(await readFile(join(dir, META_FILE), 'utf8')).partitions
+    existing = JSON.parse(await readFile(join(dir, EMBEDDED_META_FILE), 'utf8')).partitions
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
   }
@@ -155,7 +179,7 @@ async function resolvePartitions(dir: string, requested: number | undefined): Pr
     )
   }
   if (partitions !== existing) {
-    await writeFileDurable(dir, META_FILE, Buffer.from(JSON.stringify({ partitions }) + '\n'))
+    await writeFileDurable(dir, EMBEDDED_META_FILE, Buffer.from(JSON.stringify({ partitions }) + '\n'))
     await fsyncDir(dir)
   }
   return partitions

@@ -6,18 +6,25 @@
 // Durability: offsets are assigned in call order when append() is called; a single flush loop
 // writes everything queued since its last write in one write + fdatasync (group commit) and
 // only then resolves those appends. So whatever was acknowledged is a durable prefix of the
-// file, and recover-active.ts can cut a torn tail after a crash. If a write or fsync fails the
-// partition refuses further appends (the file's state is unknown after a failed fsync); opening
-// the log again recovers it.
+// file, and recover-active.ts can cut a torn tail after a crash. If an fsync fails the partition
+// refuses further appends (the file's state is unknown after a failed fsync); opening the log
+// again recovers it.
 //
-// Sealing runs inside the flush loop, between writes: checksum sidecar (durable), rename the
-// active file to its range, create the next active file, fsync the folder. A crash between any
-// two steps leaves either the active file (and maybe an orphan sidecar, removed on open) or the
-// sealed segment: never both, never neither.
-import { type FileHandle, mkdir, open, rename } from 'node:fs/promises'
+// Room (room.ts): append() takes bytes reserved by reserve(), which keeps the file written with
+// zeros ahead of everything queued or reserved, so a write never meets a full disk and a request
+// without room is refused (DISK_FULL) before any offset is assigned. The partition does not fail
+// on a full disk: the next reserve() tries again. Sealing and close() cut the zeros off.
+//
+// Sealing runs inside the flush loop, between writes: create the next active file under a temp
+// name with room for what is queued, checksum sidecar (durable), cut the zeros off, rename the
+// active file to its range, rename the next one into place, fsync the folder. No room for the
+// first two steps postpones the seal (the segment grows past the policy meanwhile). A crash
+// between any two steps leaves either the active file (and maybe an orphan sidecar or temp file,
+// removed on open) or the sealed segment: never both, never neither.
+import { type FileHandle, mkdir, open, rename, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import { formatChecksumFile, sha256Hex } from '../../archive/checksum.ts'
-import { fsyncDir, writeFileDurable } from '../../archive/durable-fs.ts'
+import { fsyncDir, TEMP_EXTENSION, writeFileDurable } from '../../archive/durable-fs.ts'
 import { PackedSegmentEncoder } from '../../archive/packed-segment.ts'
 import {
   activeFileName,
@@ -27,11 +34,15 @@ import {
   PACKED_EXTENSION,
   segmentFileName,
 } from '../../archive/segment-format.ts'
-import { checkContiguity, listPartition, partitionDir } from '../../archive/segment-list.ts'
+import { checkContiguity, listPartition, missingSegments, partitionDir } from '../../archive/segment-list.ts'
 import { forEachLine } from '../../archive/segment-reader.ts'
 import { writeCacheFile } from '../../archive/segment-writer.ts'
 import { ErrorCodes, StrataError } from '../../core/errors.ts'
 import { recoverActive } from './recover-active.ts'
+import { diskFull, isNoSpace, writeZerosAhead } from './room.ts'
+
+/** A seal postponed for want of room is tried again after this long. */
+const SEAL_RETRY_MS = 1000
 
 export interface SegmentPolicy {
   maxSegmentBytes: number
@@ -55,6 +66,7 @@ export interface DurableState {
 
 interface Pending {
   lines: Buffer[]
+  bytes: number
   end: number
   resolve: () => void
   reject: (error: unknown) => void
@@ -74,6 +86,17 @@ export class PartitionLog {
   #sealRequested = false
   #failed: unknown
   #waiters: (() => void)[] = []
+  /** How far the active file reaches (records, then zeros). */
+  #allocated: number
+  /** Bytes of lines queued but not written yet, and bytes reserved but not appended yet. */
+  #queuedBytes = 0
+  #reservedBytes = 0
+  /** Serializes growing the file and swapping it at a seal; reserve() skips it while room is left. */
+  #roomLock: Promise<unknown> = Promise.resolve()
+  #roomBusy = 0
+  #sealRetryAt = 0
+  #onWarning: (message: string) => void
+  #noRoom = false
 
   private constructor(
     partition: number,
@@ -81,8 +104,11 @@ export class PartitionLog {
     policy: SegmentPolicy,
     handle: FileHandle,
     state: DurableState,
+    onWarning: (message: string) => void,
   ) {
     this.partition = partition
+    this.#onWarning = onWarning
+    this.#allocated = state.durableBytes
     this.dir = dir
     this.#policy = policy
     this.#handle = handle
@@ -92,11 +118,16 @@ export class PartitionLog {
   }
 
   /** Opens (recovering) or creates the partition's active segment. */
-  static async open(root: string, partition: number, policy: SegmentPolicy): Promise<PartitionLog> {
+  static async open(
+    root: string,
+    partition: number,
+    policy: SegmentPolicy,
+    onWarning: (message: string) => void = () => {},
+  ): Promise<PartitionLog> {
     const dir = partitionDir(root, partition)
     if ((await mkdir(dir, { recursive: true })) !== undefined) await fsyncDir(root)
-    const { segments, activeStart } = await listPartition(root, partition)
-    checkContiguity(partition, segments)
+    const { segments, activeStart, recordedStart } = await listPartition(root, partition)
+    checkContiguity(partition, segments, recordedStart)
     const sealedEnd = segments.at(-1)?.end ?? 0
     let state: DurableState
     if (activeStart === undefined) {
@@ -104,17 +135,23 @@ export class PartitionLog {
       await fsyncDir(dir)
       state = { activeStart: sealedEnd, durableEnd: sealedEnd, durableBytes: 0 }
     } else {
-      if (activeStart !== sealedEnd) {
+      if (activeStart > sealedEnd) throw missingSegments(partition, sealedEnd, activeStart)
+      if (activeStart < sealedEnd) {
         throw new StrataError(
           ErrorCodes.SEGMENT_CORRUPT,
           `partition ${partition}: active segment starts at ${activeStart}, sealed segments end at ${sealedEnd}`,
         )
       }
-      const recovered = await recoverActive(join(dir, activeFileName(activeStart)), activeStart)
+      const recovered = await recoverActive(join(dir, activeFileName(activeStart)), activeStart, partition)
+      if (recovered.truncated > 0) {
+        onWarning(
+          `partition ${partition}: dropped a torn tail of ${recovered.truncated} bytes after offset ${activeStart + recovered.records - 1} in ${activeFileName(activeStart)} (never acknowledged: a crash mid-append${recovered.zeros ? ', or room reserved ahead' : ''})`,
+        )
+      }
       state = { activeStart, durableEnd: activeStart + recovered.records, durableBytes: recovered.bytes }
     }
     const handle = await open(join(dir, activeFileName(state.activeStart)), 'r+')
-    return new PartitionLog(partition, dir, policy, handle, state)
+    return new PartitionLog(partition, dir, policy, handle, state, onWarning)
   }
 
   get state(): DurableState {
@@ -126,18 +163,88 @@ export class PartitionLog {
     return this.#failed !== undefined
   }
 
-  /** Appends records; resolves with the first one's offset once all are durable. */
-  append(records: readonly PartitionAppend[]): Promise<number> {
+  /**
+   * Reserves room for `bytes` more bytes of lines (see maxRecordLineBytes): throws DISK_FULL
+   * (retriable; the partition stays usable) when the disk has no room for them. Each
+   * reservation is spent by one append() or given back by release(). Returns undefined when the
+   * room was there already (the common case: no promise, no await on the hot path).
+   */
+  reserve(bytes: number): Promise<void> | undefined {
+    if (this.#failed !== undefined) return Promise.reject(this.#failed)
+    if (this.#roomBusy === 0 && this.#committed() + bytes <= this.#allocated) {
+      this.#reservedBytes += bytes
+      return undefined
+    }
+    return this.#withRoomLock(async () => {
+      if (this.#failed !== undefined) throw this.#failed
+      const need = this.#committed() + bytes
+      if (need > this.#allocated) {
+        this.#allocated = Math.max(
+          this.#allocated,
+          await writeZerosAhead(this.#handle, this.#allocated, need),
+        )
+      }
+      if (need > this.#allocated) {
+        if (!this.#noRoom) {
+          this.#noRoom = true
+          this.#onWarning(
+            `partition ${this.partition}: the disk of ${this.dir} is full; ingest refuses requests (507 ${ErrorCodes.DISK_FULL}) until space is freed`,
+          )
+        }
+        throw diskFull(this.partition, this.dir)
+      }
+      if (this.#noRoom) {
+        this.#noRoom = false
+        this.#onWarning(`partition ${this.partition}: there is room on disk again; ingest accepts requests`)
+      }
+      this.#reservedBytes += bytes
+    })
+  }
+
+  /** Gives back a reservation that no append() will spend (another partition had no room). */
+  release(bytes: number): void {
+    this.#reservedBytes -= bytes
+  }
+
+  /**
+   * Appends records with room reserved for them (`reserved` bytes, at least their lines' size);
+   * resolves with the first one's offset once all are durable.
+   */
+  append(records: readonly PartitionAppend[], reserved: number): Promise<number> {
+    this.#reservedBytes -= reserved
     if (this.#failed !== undefined) return Promise.reject(this.#failed)
     const first = this.#nextOffset
     const lines = records.map((r, i) =>
-      encodeRecordLine({ offset: first + i, timestamp: r.timestamp, key: r.key, value: r.value }),
+      encodeRecordLine({ offset: first + i, timestamp: r.timestamp, key: r.key, value: r.value }, true),
     )
+    let bytes = 0
+    for (const line of lines) bytes += line.length
+    if (bytes > reserved) {
+      return Promise.reject(
+        new StrataError(ErrorCodes.INTERNAL, `append of ${bytes} bytes with ${reserved} bytes reserved`),
+      )
+    }
+    this.#queuedBytes += bytes
     this.#nextOffset += records.length
     return new Promise((resolve, reject) => {
-      this.#pending.push({ lines, end: this.#nextOffset, resolve: () => resolve(first), reject })
+      this.#pending.push({ lines, bytes, end: this.#nextOffset, resolve: () => resolve(first), reject })
       this.#kick()
     })
+  }
+
+  #committed(): number {
+    return this.#state.durableBytes + this.#queuedBytes + this.#reservedBytes
+  }
+
+  async #withRoomLock<T>(task: () => Promise<T>): Promise<T> {
+    this.#roomBusy++
+    const run = this.#roomLock.then(task, task)
+    this.#roomLock = run.catch(() => {})
+    try {
+      return await run
+    } finally {
+      this.#roomBusy--
+    }
   }
 
   /** Seals the active segment if it holds records (after queued appends are written). */
@@ -149,7 +256,11 @@ export class PartitionLog {
 
   /** Asks for a seal when the active segment is older than the policy allows. */
   sealIfOld(now: number): void {
-    if (this.#activeSince !== undefined && now - this.#activeSince >= this.#policy.maxSegmentAgeMs) {
+    if (
+      this.#activeSince !== undefined &&
+      now - this.#activeSince >= this.#policy.maxSegmentAgeMs &&
+      now >= this.#sealRetryAt
+    ) {
       this.#sealRequested = true
       this.#kick()
     }
@@ -176,9 +287,19 @@ export class PartitionLog {
 
   async close(): Promise<void> {
     await this.#idle
+    const failed = this.#failed !== undefined
     this.#failed ??= new StrataError(ErrorCodes.INTERNAL, `partition ${this.partition} of the log is closed`)
     this.#wake()
-    await this.#handle.close()
+    await this.#roomLock
+    try {
+      // Cut the room reserved ahead: a cleanly closed active file holds exactly its records.
+      if (!failed && this.#allocated > this.#state.durableBytes) {
+        await this.#handle.truncate(this.#state.durableBytes)
+        await this.#handle.sync()
+      }
+    } finally {
+      await this.#handle.close()
+    }
   }
 
   #wake(): void {
@@ -197,7 +318,12 @@ export class PartitionLog {
     try {
       while (this.#failed === undefined && (this.#pending.length > 0 || this.#sealRequested)) {
         if (this.#pending.length > 0) await this.#flush()
-        if (this.#failed === undefined && this.#shouldSeal()) await this.#seal()
+        if (this.#failed === undefined && this.#shouldSeal()) {
+          if (!(await this.#withRoomLock(() => this.#seal()))) {
+            this.#sealRequested = false
+            this.#sealRetryAt = Date.now() + SEAL_RETRY_MS
+          }
+        }
         this.#sealRequested &&= this.#state.durableEnd > this.#state.activeStart
       }
     } catch (error) {
@@ -224,11 +350,34 @@ export class PartitionLog {
         )
         written += bytesWritten
       }
+    } catch (error) {
+      if (!isNoSpace(error)) {
+        for (const pending of batch) pending.reject(error)
+        throw error
+      }
+      // A write over the room reserved ahead met a full disk anyway (a copy-on-write file
+      // system): nothing of these appends or of those queued after them is acknowledged, so
+      // their offsets are given back; the file is written again from its durable end.
+      const refused = diskFull(this.partition, this.dir, error)
+      for (const pending of [...batch, ...this.#pending.splice(0)]) pending.reject(refused)
+      this.#queuedBytes = 0
+      this.#nextOffset = this.#state.durableEnd
+      return
+    }
+    try {
       await this.#handle.datasync()
     } catch (error) {
-      for (const pending of batch) pending.reject(error)
-      throw error
+      // After a failed fsync the file's state is unknown: the partition fails (reopen recovers).
+      const failed = new StrataError(
+        ErrorCodes.INTERNAL,
+        `partition ${this.partition}: fsync of the active segment in ${this.dir} failed (${(error as Error).message}); restart strata to recover the log`,
+        { cause: error },
+      )
+      this.#onWarning(failed.message)
+      for (const pending of batch) pending.reject(failed)
+      throw failed
     }
+    this.#queuedBytes -= data.length
     this.#activeSince ??= Date.now()
     this.#state = {
       activeStart: this.#state.activeStart,
@@ -241,7 +390,7 @@ export class PartitionLog {
 
   #shouldSeal(): boolean {
     const { activeStart, durableEnd, durableBytes } = this.#state
-    if (durableEnd === activeStart) return false
+    if (durableEnd === activeStart || Date.now() < this.#sealRetryAt) return false
     return (
       this.#sealRequested ||
       durableBytes >= this.#policy.maxSegmentBytes ||
@@ -249,7 +398,8 @@ export class PartitionLog {
     )
   }
 
-  async #seal(): Promise<void> {
+  /** Seals the active segment (under the room lock); false when postponed for want of room. */
+  async #seal(): Promise<boolean> {
     const { activeStart: start, durableEnd: end, durableBytes } = this.#state
     const data = Buffer.alloc(durableBytes)
     let read = 0
@@ -261,12 +411,32 @@ export class PartitionLog {
     }
     const hex = sha256Hex(data)
     const name = segmentFileName({ start, end })
-    await writeFileDurable(this.dir, name + CHECKSUM_EXTENSION, formatChecksumFile(hex, name))
+    // What is queued or reserved now goes to the next file: it gets its room first, under a
+    // temp name (removed on open if a crash leaves it) until the old file has its range.
+    const carried = this.#queuedBytes + this.#reservedBytes
+    const nextName = activeFileName(end)
+    const temp = join(this.dir, `.${nextName}.${process.pid}${TEMP_EXTENSION}`)
+    const next = await open(temp, 'w+')
+    let allocated = 0
+    try {
+      if (carried > 0) allocated = await writeZerosAhead(next, 0, carried)
+      if (allocated < carried) throw diskFull(this.partition, this.dir)
+      await writeFileDurable(this.dir, name + CHECKSUM_EXTENSION, formatChecksumFile(hex, name))
+    } catch (error) {
+      await next.close()
+      await unlink(temp)
+      if (isNoSpace(error) || (error as StrataError).code === ErrorCodes.DISK_FULL) return false
+      throw error
+    }
+    // A sealed file holds exactly its records: cut the room ahead, durably, before the rename.
+    await this.#handle.truncate(durableBytes)
+    await this.#handle.sync()
     await rename(join(this.dir, activeFileName(start)), join(this.dir, name))
-    const next = await open(join(this.dir, activeFileName(end)), 'wx+')
+    await rename(temp, join(this.dir, nextName))
     await fsyncDir(this.dir)
     const previous = this.#handle
     this.#handle = next
+    this.#allocated = allocated
     this.#state = { activeStart: end, durableEnd: end, durableBytes: 0 }
     this.#activeSince = undefined
     this.#sealRequested = false
@@ -281,5 +451,6 @@ export class PartitionLog {
     await writeCacheFile(this.dir, name.replace(/\.ndjson$/, PACKED_EXTENSION), packer.finish(hex)).catch(
       () => {},
     )
+    return true
   }
 }

@@ -1,10 +1,19 @@
 // Crash recovery of an active segment. Appends are acknowledged only after fsync, so everything
 // acknowledged is a prefix of complete lines; what follows it was never acknowledged and may be
-// torn (half a line, or zeros where a file system extended the file before writing the data).
-// Recovery keeps the longest prefix of lines that are well-formed, carry consecutive offsets
-// from the segment's start and whose event is valid JSON, and truncates the rest.
-import { open } from 'node:fs/promises'
-import { newLineFields, scanLine } from '../../archive/segment-format.ts'
+// torn (half a line, or zeros: room reserved ahead, or a file system that extended the file
+// before writing the data). Recovery keeps the longest prefix of lines that are well-formed,
+// carry consecutive offsets from the segment's start, whose event is valid JSON and whose
+// checksum (when the line has one) matches, and truncates the rest, when the rest is a torn tail.
+//
+// The rest is damage, not a torn tail, when a valid line with a later offset follows the bad
+// bytes (or a complete line fails its checksum): those are acknowledged records, and a crash
+// cannot put them after a torn write. Damage is never cut: the file is copied aside
+// (`<name>.damaged-<time>`) and opening refuses with SEGMENT_CORRUPT naming the file, the byte
+// and the offsets, and the way out (docs/master-dataset.md, "Damaged files").
+import { copyFile, open, readdir, readFile } from 'node:fs/promises'
+import { basename, dirname, join } from 'node:path'
+import { checkLine, newLineFields, scanLine } from '../../archive/segment-format.ts'
+import { ErrorCodes, StrataError } from '../../core/errors.ts'
 
 export interface RecoveredActive {
   /** Records kept; the next offset is start + records. */
@@ -13,19 +22,27 @@ export interface RecoveredActive {
   bytes: number
   /** Bytes cut off the end. */
   truncated: number
+  /** True when what was cut was zeros only (room reserved ahead of a crash). */
+  zeros: boolean
 }
 
 /** Validates the lines of an active segment starting at `start` and truncates a torn tail. */
-export async function recoverActive(path: string, start: number): Promise<RecoveredActive> {
+export async function recoverActive(path: string, start: number, partition = 0): Promise<RecoveredActive> {
   const handle = await open(path, 'r+')
   try {
     const data = await handle.readFile()
     const { records, bytes } = validPrefix(data, start)
+    const damage = findDamage(data, bytes, start + records)
+    if (damage) {
+      const copy = await quarantine(path, data)
+      throw damagedSegment(partition, path, copy, start + records, bytes, damage)
+    }
     if (bytes < data.length) {
       await handle.truncate(bytes)
       await handle.sync()
     }
-    return { records, bytes, truncated: data.length - bytes }
+    const zeros = data.subarray(bytes).every((b) => b === 0)
+    return { records, bytes, truncated: data.length - bytes, zeros }
   } finally {
     await handle.close()
   }
@@ -42,7 +59,7 @@ export function validPrefix(data: Buffer, start: number): { records: number; byt
     try {
       scanLine(data, at, nl, fields)
       if (fields.offset !== start + records) break
-      JSON.parse(data.toString('utf8', fields.eventStart, fields.eventEnd))
+      checkLine(data, fields)
     } catch {
       break
     }
@@ -50,4 +67,76 @@ export function validPrefix(data: Buffer, start: number): { records: number; byt
     at = nl + 1
   }
   return { records, bytes: at }
+}
+
+export interface Damage {
+  /** Offsets of the valid lines found after the damaged bytes: first and last. */
+  firstAfter: number
+  lastAfter: number
+  /** A complete line whose checksum does not match (rather than a valid line after bad bytes). */
+  checksum: boolean
+}
+
+/**
+ * What follows the valid prefix (`from` bytes, next offset `next`): undefined when it is a torn
+ * tail, the damage otherwise: a complete line at or after `from` with a valid envelope and an
+ * offset of `next` or later (its event valid JSON), or a complete line whose checksum fails.
+ */
+export function findDamage(data: Buffer, from: number, next: number): Damage | undefined {
+  const fields = newLineFields()
+  let damage: Damage | undefined
+  let at = from
+  while (at < data.length) {
+    const nl = data.indexOf(0x0a, at)
+    if (nl === -1) break
+    try {
+      scanLine(data, at, nl, fields)
+      if (fields.offset >= next) {
+        let checksum = false
+        try {
+          checkLine(data, fields)
+        } catch (error) {
+          if ((error as StrataError).code !== ErrorCodes.SEGMENT_CORRUPT || at !== from) throw error
+          checksum = true // the first line after the prefix is complete but fails its checksum
+        }
+        damage ??= { firstAfter: fields.offset, lastAfter: fields.offset, checksum }
+        damage.lastAfter = Math.max(damage.lastAfter, fields.offset)
+      }
+    } catch {
+      // Not a valid line: part of the damage or of a torn tail.
+    }
+    at = nl + 1
+  }
+  return damage
+}
+
+/** Copies the damaged file aside once (a supervisor restarting us must not fill the disk). */
+async function quarantine(path: string, data: Buffer): Promise<string> {
+  const prefix = `${basename(path)}.damaged-`
+  for (const name of await readdir(dirname(path))) {
+    if (name.startsWith(prefix) && (await readFile(join(dirname(path), name))).equals(data)) {
+      return join(dirname(path), name)
+    }
+  }
+  const copy = `${path}.damaged-${new Date().toISOString().replace(/[:.]/g, '-')}`
+  await copyFile(path, copy)
+  return copy
+}
+
+function damagedSegment(
+  partition: number,
+  path: string,
+  copy: string,
+  next: number,
+  byte: number,
+  damage: Damage,
+): StrataError {
+  const what = damage.checksum
+    ? `the record at offset ${next} fails its checksum`
+    : `bytes there are not the record at offset ${next}, yet records up to offset ${damage.lastAfter} follow`
+  return new StrataError(
+    ErrorCodes.SEGMENT_CORRUPT,
+    `partition ${partition}: the active segment ${basename(path)} is damaged at byte ${byte}: ${what}; acknowledged records from offset ${next} on are at risk. Nothing was cut; a copy is kept as ${basename(copy)}. ` +
+      `To go on, keep the records before the damage: truncate -s ${byte} ${path}, then move the store aside (it is rebuilt from the master dataset); this loses offsets ${next} to ${damage.lastAfter} (see docs/master-dataset.md, "Damaged files")`,
+  )
 }

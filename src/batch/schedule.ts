@@ -16,6 +16,9 @@ export interface BatchSchedule {
   runNow(): Promise<BatchRunResult>
   readonly lastRun: BatchRunResult | undefined
   readonly running: boolean
+  /** Runs that failed in a row (0 after a run that completed), and the last one's error. */
+  readonly failures: number
+  readonly lastError: unknown
   close(): Promise<void>
 }
 
@@ -23,6 +26,8 @@ export function startBatchSchedule(options: BatchScheduleOptions): BatchSchedule
   let timer: NodeJS.Timeout | undefined
   let current: Promise<BatchRunResult> | undefined
   let lastRun: BatchRunResult | undefined
+  let failures = 0
+  let lastError: unknown
   let closed = false
 
   const run = async (): Promise<BatchRunResult> => {
@@ -31,8 +36,14 @@ export function startBatchSchedule(options: BatchScheduleOptions): BatchSchedule
     current = started
     try {
       lastRun = await started
+      failures = 0
+      lastError = undefined
       options.onRun?.(lastRun)
       return lastRun
+    } catch (error) {
+      failures++
+      lastError = error
+      throw error
     } finally {
       current = undefined
     }
@@ -56,6 +67,12 @@ export function startBatchSchedule(options: BatchScheduleOptions): BatchSchedule
     },
     get running() {
       return current !== undefined
+    },
+    get failures() {
+      return failures
+    },
+    get lastError() {
+      return lastError
     },
     async close() {
       closed = true

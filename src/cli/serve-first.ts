@@ -1,8 +1,11 @@
 // `strata worker serve` binds its port before it waits for the store (which may take minutes
 // while PostgreSQL starts): a port in use fails at once, and meanwhile the routes answer 503
 // STRATA_ERR_STARTING (serving/starting.ts) instead of the connection being refused.
+
+import { RoleHealth } from '../core/role-health.ts'
 import { createKafkaSink } from '../ingest/kafka-sink.ts'
 import type { Logger } from '../runtime/logger.ts'
+import { storeSpeedReporter } from '../runtime/role-reporters.ts'
 import { type Closable, kafkaEndOffsets, startServeRole } from '../runtime/roles.ts'
 import type { HttpAuth } from '../serving/auth.ts'
 import type { HttpLimits } from '../serving/limits.ts'
@@ -41,6 +44,10 @@ export async function bindServeRole(
           replicationFactor: context.config.source.replicationFactor,
         })
       : undefined
+  // No speed layer here: its partitions as the store shows them (a stall anywhere is seen).
+  const roles = new RoleHealth()
+  const endOffsets = brokers ? kafkaEndOffsets(roleContext) : undefined
+  if (endOffsets) roles.add(storeSpeedReporter(store.value, endOffsets))
   const serve = await startServeRole(roleContext, {
     port: options.port,
     host: options.host,
@@ -48,8 +55,9 @@ export async function bindServeRole(
     limits: options.limits,
     allowedHosts: options.allowedHosts,
     sink,
-    endOffsets: brokers ? kafkaEndOffsets(roleContext) : undefined,
+    endOffsets,
     starting,
+    roles,
   }).catch(async (error) => {
     await sink?.close()
     throw error

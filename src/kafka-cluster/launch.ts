@@ -21,7 +21,7 @@ export async function launchNodes(
 ): Promise<void> {
   for (const member of members) {
     for (const port of [member.clientPort, member.controllerPort]) {
-      if (!(await isPortFree(member.host, port))) {
+      if (!(await portFreeSoon(member.host, port))) {
         throw new StrataError(
           ErrorCodes.CLUSTER,
           `${member.host}:${port} is in use by a process that is not node ${member.id} of ${folder}`,
@@ -37,6 +37,18 @@ export async function launchNodes(
   for (const member of members) {
     const pid = await spawnBroker(jvm, nodePaths(folder, member.id))
     log(`node ${member.id}: pid ${pid}, ${member.host}:${member.clientPort}`)
+  }
+}
+
+// 39092 and 39093 lie in Linux's ephemeral range (32768-60999): a client connection elsewhere on
+// the machine may hold one as its local port for a moment. Such a port frees when the connection
+// closes, so wait a little before calling it taken.
+async function portFreeSoon(host: string, port: number, waitMs = 10_000): Promise<boolean> {
+  const deadline = Date.now() + waitMs
+  for (;;) {
+    if (await isPortFree(host, port)) return true
+    if (Date.now() >= deadline) return false
+    await sleep(250)
   }
 }
 

@@ -3,6 +3,7 @@
 // layer recomputes on a schedule and publishes to Kafka. Without: the embedded default, where the
 // master dataset's segments are the log that ingest appends to and the speed layer reads.
 import type { StrataConfig } from '../core/config.ts'
+import { RoleHealth } from '../core/role-health.ts'
 import { startTraffic } from '../demo/traffic.ts'
 import type { EventSink } from '../ingest/ingest.ts'
 import { createIngest } from '../ingest/ingest.ts'
@@ -13,6 +14,7 @@ import { createStartingGate, later, startingError } from '../serving/starting.ts
 import type { SpeedWorker } from '../speed/index.ts'
 import type { Store } from '../store/store.ts'
 import type { Logger } from './logger.ts'
+import { batchReporter, embeddedLogReporter, speedReporter } from './role-reporters.ts'
 import {
   type Closable,
   kafkaEndOffsets,
@@ -64,6 +66,7 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
   // layer fenced or a byte written. Until the layers are up, routes answer 503
   // STRATA_ERR_STARTING (serving/starting.ts).
   const starting = createStartingGate()
+  const roles = new RoleHealth()
   const sink = later<EventSink>()
   let endOffsets: (() => Promise<number[]>) | undefined
   let speed: SpeedWorker | undefined
@@ -79,6 +82,7 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
     limits: options.limits,
     allowedHosts: options.allowedHosts,
     starting,
+    roles,
   })
   const closables: Closable[] = [] // closed in reverse after serving: the log last
   const close = async (onError: (e: unknown) => void) => {
@@ -108,6 +112,7 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
       sink.set(logSink(log))
       endOffsets = () => log.endOffsets()
       speedLog = log
+      roles.add(embeddedLogReporter(log))
       logger.info(`embedded log and master dataset in ${options.masterRoot}`)
     }
     speed = await startSpeedRole(
@@ -115,9 +120,12 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
       speedLog,
     )
     closables.push(speed)
-    closables.push(
-      startBatchRole(context, options.batchIntervalMs, Math.min(options.batchIntervalMs, 15_000)),
-    )
+    const running = speed
+    const readEnd = endOffsets
+    roles.add(speedReporter(() => running.stats(), readEnd))
+    const batch = startBatchRole(context, options.batchIntervalMs, Math.min(options.batchIntervalMs, 15_000))
+    closables.push(batch)
+    roles.add(batchReporter(batch))
     if (options.demoRate > 0) {
       const ingest = createIngest({ sink: sink.value, timeField: options.config.source.time })
       const traffic = startTraffic({

@@ -8,6 +8,7 @@ import { createKafkaPublisher } from '../batch/kafka-publisher.ts'
 import { type BatchSchedule, startBatchSchedule } from '../batch/schedule.ts'
 import type { StrataConfig } from '../core/config.ts'
 import type { StrataError } from '../core/errors.ts'
+import type { RoleHealth } from '../core/role-health.ts'
 import { byView, type ViewFoldError } from '../core/view-errors.ts'
 import type { EventSink } from '../ingest/ingest.ts'
 import { EmbeddedLog } from '../log/embedded/index.ts'
@@ -208,6 +209,8 @@ export interface ServeRoleOptions {
   limits?: HttpLimits
   /** Host names to answer to (serving/allowed-hosts.ts); default: loopback names. */
   allowedHosts?: readonly string[]
+  /** The roles of this process, for /health (core/role-health.ts). */
+  roles?: RoleHealth
 }
 
 export async function startServeRole(
@@ -225,6 +228,7 @@ export async function startServeRole(
     allowedHosts: options.allowedHosts,
     starting: options.starting,
     logServerError: (message, error) => context.logger.error(message, error),
+    roles: options.roles,
     speedStats: speed
       ? () => {
           let folded = 0

@@ -22,6 +22,7 @@
 // plus prom-client's default process and Node.js metrics (CPU, memory, event-loop lag, GC).
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
 import type { CompiledView } from '../core/compiled-view.ts'
+import { ROLE_STATES, type RoleHealth } from '../core/role-health.ts'
 import type { Store } from '../store/store.ts'
 import type { EndOffsetsCache } from './api/log-offsets.ts'
 import { readViewStatus } from './api/view-status.ts'
@@ -43,6 +44,7 @@ export interface MetricSources {
   views?: ReadonlyArray<CompiledView<any, any>>
   offsets?: EndOffsetsCache
   speedStats?: SpeedStatsProvider
+  roles?: RoleHealth
 }
 
 export interface ServingMetrics {
@@ -104,6 +106,16 @@ export function createMetrics(sources: MetricSources = {}): ServingMetrics {
     ['view', 'layer'],
   )
   const viewFailing = gauge('strata_view_failing', "1 while a view's code throws on most events", ['view'])
+  const roleState = gauge(
+    'strata_role_state',
+    'Each role of this process: 1 for its current state (running, starting, catching-up, degraded, stalled, failed)',
+    ['role', 'state'],
+  )
+  const unhealthyPartitions = gauge(
+    'strata_role_partitions_unhealthy',
+    "A role's partitions that are stalled or failed",
+    ['role', 'state'],
+  )
   const speedCounters = sources.speedStats
     ? {
         folded: new Counter({
@@ -136,8 +148,18 @@ export function createMetrics(sources: MetricSources = {}): ServingMetrics {
       batchDuration,
       viewErrors,
       viewFailing,
+      roleState,
+      unhealthyPartitions,
     ])
       g.reset()
+    for (const report of (await sources.roles?.reports()) ?? []) {
+      for (const state of ROLE_STATES)
+        roleState.set({ role: report.role, state }, state === report.state ? 1 : 0)
+      for (const state of ['stalled', 'failed'] as const) {
+        const n = report.partitions?.filter((p) => p.state === state).length ?? 0
+        unhealthyPartitions.set({ role: report.role, state }, n)
+      }
+    }
     retentionLost.set(log?.lost ?? 0)
     end?.forEach((offset, p) => {
       endOffset.set({ partition: p }, offset)

@@ -11,6 +11,7 @@
 // (drain.ts): no connection whose request may have been sent is reset.
 import Fastify, { type FastifyInstance } from 'fastify'
 import type { CompiledView } from '../core/compiled-view.ts'
+import type { RoleHealth } from '../core/role-health.ts'
 import type { Ingest } from '../ingest/ingest.ts'
 import type { Store } from '../store/store.ts'
 import { checkHost, defaultAllowedHosts } from './allowed-hosts.ts'
@@ -62,6 +63,8 @@ export interface ServerOptions {
   starting?: StartingGate
   /** Told of every 5xx answer with its cause (the roles pass their logger's error). */
   logServerError?: (message: string, error: unknown) => void
+  /** The roles this process runs, for /health, /metrics and the dashboard (runtime/role-health.ts). */
+  roles?: RoleHealth
 }
 
 // Keys are one path segment, percent-encoded: the router must not cut off a key the ingest
@@ -103,9 +106,21 @@ export async function createServer(options: ServerOptions): Promise<FastifyInsta
   const { store, ingest } = options
   const views = new ViewIndex(options.views ?? [])
   const offsets = new EndOffsetsCache(options.endOffsets, { maxAgeMs: options.endOffsetsMaxAgeMs })
-  const metrics = createMetrics({ store, views: views.all(), offsets, speedStats: options.speedStats })
+  const metrics = createMetrics({
+    store,
+    views: views.all(),
+    offsets,
+    speedStats: options.speedStats,
+    roles: options.roles,
+  })
 
-  await app.register(healthRoute, { store, offsets, ingest: ingest !== undefined, views: views.all() })
+  await app.register(healthRoute, {
+    store,
+    offsets,
+    ingest: ingest !== undefined,
+    views: views.all(),
+    roles: options.roles,
+  })
   await app.register(metricsRoute, { metrics })
   if (store) {
     await app.register(async (scope) => {
@@ -134,6 +149,7 @@ export async function createServer(options: ServerOptions): Promise<FastifyInsta
     endOffsets: options.endOffsets,
     speedStats: options.speedStats,
     ingested: () => metrics.ingestedTotal(),
+    roles: options.roles,
   })
   return app
 }

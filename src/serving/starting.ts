@@ -38,10 +38,11 @@ export function createStartingGate(): StartingGate {
     },
     async hook(request, reply) {
       if (!starting) return
+      const path = request.url.split('?')[0]
+      // Alive while starting: a liveness probe must not restart a process that is coming up.
+      if (path === '/health/live') return reply.code(200).send({ status: 'alive', starting: true })
       reply.code(503).header('retry-after', String(RETRY_AFTER_S))
-      if (request.url === '/health' || request.url.startsWith('/health?')) {
-        return reply.send({ status: 'starting' })
-      }
+      if (path === '/health' || path === '/health/ready') return reply.send({ status: 'starting' })
       return reply.send(startingError().toJSON())
     },
   }

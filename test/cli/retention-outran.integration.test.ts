@@ -75,9 +75,10 @@ test('records deleted before they were read: the roles exit 1 with the count, an
   })
   const url = `http://127.0.0.1:${port}`
   let health: Response | undefined
+  // The port is bound first (503 "starting" until the store is open): wait for its real answer.
   await waitFor(async () => {
     health = await fetch(`${url}/health`).catch(() => undefined)
-    return health !== undefined
+    return health !== undefined && ((await health.clone().json()) as { status: string }).status !== 'starting'
   }, 'strata worker serve')
   assert.equal(health!.status, 503)
   const body = (await health!.json()) as { status: string; parts: { log: { error: string; lost: number } } }

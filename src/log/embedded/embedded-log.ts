@@ -135,6 +135,11 @@ export class EmbeddedLog implements Log {
     return this.#logs.map((log) => log.state.durableEnd)
   }
 
+  /** Per partition, for health: failed, out of room, or fine (partition-log.ts). */
+  conditions(): Array<PartitionLog['condition']> {
+    return this.#logs.map((log) => log.condition)
+  }
+
   /** Per partition, the end of the sealed segments: horizons the batch layer can read from files. */
   sealedOffsets(): number[] {
     return this.#logs.map((log) => log.state.activeStart)

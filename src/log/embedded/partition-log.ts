@@ -97,6 +97,7 @@ export class PartitionLog {
   #sealRetryAt = 0
   #onWarning: (message: string) => void
   #noRoom = false
+  #closed = false
 
   private constructor(
     partition: number,
@@ -159,6 +160,17 @@ export class PartitionLog {
   }
 
   /** True once closed or failed: no more records will become durable through this object. */
+  /** For health: failed (no more appends until reopened), out of room (refusing with 507), or fine. */
+  get condition(): { state: 'ok' | 'no-room' | 'failed'; reason?: string } {
+    if (this.#failed !== undefined && !this.#closed) {
+      const e = this.#failed as { message?: string; code?: string }
+      return { state: 'failed', reason: `${e.message ?? String(e)}${e.code ? ` [${e.code}]` : ''}` }
+    }
+    if (this.#noRoom)
+      return { state: 'no-room', reason: `no room on the disk of ${this.dir} [STRATA_ERR_DISK_FULL]` }
+    return { state: 'ok' }
+  }
+
   get stopped(): boolean {
     return this.#failed !== undefined
   }
@@ -288,6 +300,7 @@ export class PartitionLog {
   async close(): Promise<void> {
     await this.#idle
     const failed = this.#failed !== undefined
+    this.#closed = !failed
     this.#failed ??= new StrataError(ErrorCodes.INTERNAL, `partition ${this.partition} of the log is closed`)
     this.#wake()
     await this.#roomLock

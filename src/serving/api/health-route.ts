@@ -8,10 +8,20 @@
 //   views  — "failing" with their names when a view's code throws on most events
 //            (core/view-errors.ts): answers still come, but that view's are not what its user
 //            meant: 200, status "degraded".
-// Reasons are error codes only: foreign error messages may hold connection strings.
+//   roles  — each role this process runs (runtime/role-health.ts) with its state and, when not
+//            running, why; any role failed or stalled makes health 503 "down", degraded 200
+//            "degraded".
+// Part reasons are error codes only (foreign error messages may hold connection strings); role
+// reasons are Strata's own lines, scrubbed of registered secrets like every log line.
+//
+// For probes: GET /health/live is 200 while the process answers and no role has failed for good
+// (503 asks a supervisor to restart it); GET /health/ready is 200 when queries can be answered
+// (started, store up), which is what a load balancer routes on.
 import type { FastifyInstance } from 'fastify'
 import type { CompiledView } from '../../core/compiled-view.ts'
 import { ErrorCodes, isStrataError } from '../../core/errors.ts'
+import { isUnhealthy, type RoleHealth, type RoleReport, worst } from '../../core/role-health.ts'
+import { scrubSecrets } from '../../core/secrets.ts'
 import { isFailing } from '../../core/view-errors.ts'
 import type { Store } from '../../store/store.ts'
 import type { EndOffsetsCache } from './log-offsets.ts'
@@ -21,6 +31,8 @@ export interface HealthRouteOptions {
   offsets: EndOffsetsCache
   ingest: boolean
   views?: ReadonlyArray<CompiledView<any, any>>
+  /** The roles this process runs (runtime/role-health.ts). */
+  roles?: RoleHealth
 }
 
 type PartStatus =
@@ -31,15 +43,43 @@ type PartStatus =
 
 export async function healthRoute(app: FastifyInstance, options: HealthRouteOptions): Promise<void> {
   const { store, offsets, ingest, views = [] } = options
+  const roleReports = async (): Promise<RoleReport[]> =>
+    (await options.roles?.reports())?.map((r) => ({
+      ...r,
+      ...(r.reason ? { reason: scrubSecrets(r.reason) } : {}),
+      ...(r.partitions
+        ? {
+            partitions: r.partitions.map((p) => (p.reason ? { ...p, reason: scrubSecrets(p.reason) } : p)),
+          }
+        : {}),
+    })) ?? []
+  app.get('/health/live', async (_request, reply) => {
+    const failed = (await roleReports()).filter((r) => r.state === 'failed')
+    return reply
+      .code(failed.length > 0 ? 503 : 200)
+      .send(failed.length > 0 ? { status: 'failed', roles: failed } : { status: 'alive' })
+  })
+  app.get('/health/ready', async (_request, reply) => {
+    const storePart = await checkStore(store)
+    return reply.code(storePart.status === 'down' ? 503 : 200).send({
+      status: storePart.status === 'down' ? 'not ready' : 'ready',
+      parts: { store: storePart },
+    })
+  })
   app.get('/health', async (_request, reply) => {
-    const [storePart, logPart] = await Promise.all([checkStore(store), checkLog(offsets)])
+    const [storePart, logPart, roles] = await Promise.all([
+      checkStore(store),
+      checkLog(offsets),
+      roleReports(),
+    ])
+    const rolesState = worst(roles.map((r) => r.state))
     const viewsPart =
       storePart.status === 'up' ? await checkViews(store!, views) : { status: 'absent' as const }
     const outran = logPart.status === 'down' && logPart.error === ErrorCodes.RETENTION_OUTRAN
     const status =
-      storePart.status === 'down' || outran
+      storePart.status === 'down' || outran || isUnhealthy(rolesState)
         ? 'down'
-        : logPart.status === 'down' || viewsPart.status === 'failing'
+        : logPart.status === 'down' || viewsPart.status === 'failing' || rolesState === 'degraded'
           ? 'degraded'
           : 'ok'
     return reply.code(status === 'down' ? 503 : 200).send({
@@ -50,6 +90,7 @@ export async function healthRoute(app: FastifyInstance, options: HealthRouteOpti
         ingest: { status: ingest ? 'up' : 'absent' },
         views: viewsPart,
       },
+      roles,
     })
   })
 }

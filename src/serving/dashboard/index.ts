@@ -11,6 +11,7 @@
 // Streams end when the client goes away and when the server closes (preClose), so app.close()
 // never waits on an open page.
 import type { FastifyInstance } from 'fastify'
+import type { RoleHealth } from '../../core/role-health.ts'
 import type { Store } from '../../store/store.ts'
 import { EndOffsetsCache, type EndOffsetsProvider } from '../api/log-offsets.ts'
 import { viewNameSchema } from '../api/query-route.ts'
@@ -29,6 +30,8 @@ export interface DashboardOptions {
   ingested?: () => number
   /** Time between two samples (default 1000 ms). */
   intervalMs?: number
+  /** The roles of this process: their failures show as the page's banner. */
+  roles?: RoleHealth
 }
 
 export type { Sample, SamplePoint } from './sampler.ts'
@@ -69,6 +72,7 @@ export async function dashboardRoute(app: FastifyInstance, options: DashboardOpt
       offsets,
       speedStats: options.speedStats,
       ingested: options.ingested,
+      roles: options.roles,
     },
     { intervalMs: options.intervalMs },
   )

@@ -10,6 +10,7 @@
 // A total that goes missing or backwards (provider failure, a restarted speed layer) gives no
 // rate for that tick rather than a negative or invented one.
 
+import type { RoleHealth, RoleState } from '../../core/role-health.ts'
 import { scrubSecrets } from '../../core/secrets.ts'
 import type { BatchViewMeta, Store } from '../../store/store.ts'
 import type { EndOffsetsCache } from '../api/log-offsets.ts'
@@ -25,6 +26,7 @@ export interface SamplerSources {
   speedStats?: SpeedStatsProvider
   /** Events accepted by POST /events since the server started. */
   ingested?: () => number
+  roles?: RoleHealth
 }
 
 /** The part of a sample kept in the history that seeds a newly opened page's charts. */
@@ -48,6 +50,8 @@ export interface Sample extends SamplePoint {
   batches: Array<BatchViewMeta & { durationMs: number }>
   /** Why part of the sample could not be read (the rest is still sent). */
   error?: string
+  /** The roles of this process that are not running well, with why (core/role-health.ts). */
+  troubles?: Array<{ role: string; state: RoleState; reason?: string }>
 }
 
 export interface SamplerOptions {
@@ -216,6 +220,10 @@ export class DashboardSampler {
       sample.logError =
         log.lost === undefined ? log.error : `${log.error}: ${log.lost} records deleted unread`
     if (errors.length > 0) sample.error = errors.join('; ')
+    const troubles = ((await this.#sources.roles?.reports()) ?? [])
+      .filter((r) => r.state !== 'running' && r.state !== 'catching-up' && r.state !== 'starting')
+      .map((r) => ({ role: r.role, state: r.state, ...(r.reason ? { reason: scrubSecrets(r.reason) } : {}) }))
+    if (troubles.length > 0) sample.troubles = troubles
     if (record) {
       this.#last = sample
       this.#history.push({ at, rates, lag })

@@ -20,6 +20,7 @@ test('health is ok with a store and a log that answer', async (t) => {
       ingest: { status: 'up' },
       views: { status: 'up' },
     },
+    roles: [],
   })
 })
 

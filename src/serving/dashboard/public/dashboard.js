@@ -231,8 +231,10 @@ function render() {
   $('updated').textContent = `updated ${formatClock(s.at)}`
   const banner = $('banner')
   const failing = s.views.filter((v) => v.state === 'failing').map((v) => v.name)
+  const troubles = (s.troubles ?? []).map((r) => `${r.role} ${r.state}${r.reason ? `: ${r.reason}` : ''}`)
   const problem =
     s.error ??
+    (troubles.length > 0 ? troubles.join(' · ') : null) ??
     (s.logError
       ? `log: ${s.logError}`
       : failing.length > 0

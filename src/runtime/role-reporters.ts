@@ -1,0 +1,150 @@
+// The reporters of role-health.ts for the roles a process runs: the speed layer (from its
+// partitions' stats and the log's end offsets), the batch schedule, the embedded log, and — for a
+// serving process with no speed layer of its own — the speed layer as the store shows it.
+import type { BatchSchedule } from '../batch/schedule.ts'
+import {
+  BATCH_FAILED_AFTER,
+  CATCHING_UP_RECORDS,
+  describe,
+  fromPartitions,
+  type PartitionReport,
+  type RoleReport,
+  type RoleReporter,
+  STALLED_AFTER_MS,
+} from '../core/role-health.ts'
+import type { EmbeddedLog } from '../log/embedded/index.ts'
+import type { SpeedWorkerStats } from '../speed/index.ts'
+import type { Store } from '../store/store.ts'
+
+type EndOffsets = () => Promise<number[] | null | undefined>
+
+/**
+ * The end offsets for health, at most a second old and never waited on for more than two (a
+ * broker round trip in Kafka mode; a broker that is down must not make /health hang): null when
+ * unknown.
+ */
+export function healthEndOffsets(endOffsets: EndOffsets, maxAgeMs = 1000, timeoutMs = 2000) {
+  let last: { at: number; value: number[] | null } | undefined
+  let inflight: Promise<number[] | null> | undefined
+  const read = async (): Promise<number[] | null> => {
+    let timer: NodeJS.Timeout | undefined
+    try {
+      const value = await Promise.race([
+        endOffsets(),
+        new Promise<null>((resolve) => {
+          timer = setTimeout(() => resolve(null), timeoutMs)
+        }),
+      ])
+      return value ?? null
+    } catch {
+      return null
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+  return async (): Promise<number[] | null> => {
+    if (last && Date.now() - last.at <= maxAgeMs) return last.value
+    inflight ??= read().then((value) => {
+      last = { at: Date.now(), value }
+      inflight = undefined
+      return value
+    })
+    return inflight
+  }
+}
+
+/** The speed layer of this process: a partition is failed once stopped (fencing aside: the
+ * partition then belongs to another worker), stalled when its commits have failed for a while
+ * with records waiting, degraded while commits fail, catching up when far behind. */
+export function speedReporter(
+  stats: () => SpeedWorkerStats,
+  endOffsets: EndOffsets,
+  now: () => number = Date.now,
+): RoleReporter {
+  const readEnd = healthEndOffsets(endOffsets)
+  return async () => {
+    const end = await readEnd()
+    const partitions: PartitionReport[] = []
+    for (const p of stats().partitions) {
+      const lag = end?.[p.partition] === undefined ? null : Math.max(0, end[p.partition]! - p.consumed)
+      let report: PartitionReport = { partition: p.partition, state: 'running', lag }
+      if (p.stopped !== null && !/STRATA_ERR_FENCED|fenced/i.test(p.stopped)) {
+        report = { ...report, state: 'failed', reason: p.stopped }
+      } else if (p.commitFailures > 0) {
+        const failingFor = now() - (p.failingSince ?? now())
+        const waiting = lag === null || lag > 0
+        report = {
+          ...report,
+          state: failingFor >= STALLED_AFTER_MS && waiting ? 'stalled' : 'degraded',
+          reason: `${p.commitFailures} commits failed in a row over ${Math.round(failingFor / 1000)} s: ${p.lastCommitError}`,
+        }
+      } else if (lag !== null && lag > CATCHING_UP_RECORDS) {
+        report = { ...report, state: 'catching-up' }
+      }
+      partitions.push(report)
+    }
+    return fromPartitions('speed', partitions)
+  }
+}
+
+/** The batch schedule: degraded after a failed run, failed after BATCH_FAILED_AFTER in a row. */
+export function batchReporter(schedule: Pick<BatchSchedule, 'failures' | 'lastError'>): RoleReporter {
+  return () => {
+    if (schedule.failures === 0) return { role: 'batch', state: 'running' }
+    return {
+      role: 'batch',
+      state: schedule.failures >= BATCH_FAILED_AFTER ? 'failed' : 'degraded',
+      reason: `${schedule.failures} batch runs failed in a row: ${describe(schedule.lastError)}`,
+    }
+  }
+}
+
+/** The embedded log: a partition whose write failed is failed; one out of room degraded (507). */
+export function embeddedLogReporter(log: Pick<EmbeddedLog, 'conditions'>): RoleReporter {
+  return () =>
+    fromPartitions(
+      'log',
+      log.conditions().map((c, partition) => ({
+        partition,
+        state: c.state === 'failed' ? 'failed' : c.state === 'no-room' ? 'degraded' : 'running',
+        ...(c.reason ? { reason: c.reason } : {}),
+      })),
+    )
+}
+
+/**
+ * The speed layer seen from the store, for a process that serves without running it (`strata
+ * worker serve`): a partition whose consumed offset has not moved for STALLED_AFTER_MS × 3 while
+ * the log holds records past it is stalled, whichever process owns it.
+ */
+export function storeSpeedReporter(
+  store: Pick<Store, 'speedPartitions'>,
+  endOffsets: EndOffsets,
+  now: () => number = Date.now,
+): RoleReporter {
+  const seen = new Map<number, { offset: number; since: number }>()
+  const stallAfter = STALLED_AFTER_MS * 3
+  const readEnd = healthEndOffsets(endOffsets)
+  return async (): Promise<RoleReport> => {
+    const [stored, end] = await Promise.all([store.speedPartitions(), readEnd()])
+    const t = now()
+    const partitions: PartitionReport[] = []
+    const count = Math.max(end?.length ?? 0, ...stored.map((s) => s.partition + 1))
+    for (let partition = 0; partition < count; partition++) {
+      const offset = stored.find((s) => s.partition === partition)?.offset ?? 0
+      const last = seen.get(partition)
+      if (last === undefined || last.offset !== offset) seen.set(partition, { offset, since: t })
+      const since = seen.get(partition)!.since
+      const lag = end?.[partition] === undefined ? null : Math.max(0, end[partition]! - offset)
+      const still = t - since
+      let state: PartitionReport['state'] = 'running'
+      let reason: string | undefined
+      if (lag !== null && lag > 0 && still >= stallAfter) {
+        state = 'stalled'
+        reason = `partition ${partition}: the speed layer's offset has stayed at ${offset} for ${Math.round(still / 1000)} s with ${lag} records waiting`
+      } else if (lag !== null && lag > CATCHING_UP_RECORDS) state = 'catching-up'
+      partitions.push({ partition, state, lag, ...(reason ? { reason } : {}) })
+    }
+    return fromPartitions('speed', partitions)
+  }
+}

@@ -1,0 +1,142 @@
+// Health that tells the truth (issue 12, item 4): each role's state from what it knows, and the
+// routes that report them: /health 503 while a role is failed or stalled, /health/live 503 for a
+// failed role, /health/ready on the store.
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { StrataError } from '../../src/core/errors.ts'
+import { RoleHealth } from '../../src/core/role-health.ts'
+import {
+  batchReporter,
+  embeddedLogReporter,
+  speedReporter,
+  storeSpeedReporter,
+} from '../../src/runtime/role-reporters.ts'
+import type { PartitionStats } from '../../src/speed/partition-folder.ts'
+import { openStore, serve } from '../serving/fixture.ts'
+
+function partition(p: number, changes: Partial<PartitionStats> = {}): PartitionStats {
+  return {
+    partition: p,
+    owner: 1,
+    consumed: 100,
+    position: 100,
+    folded: 100,
+    skipped: 0,
+    commits: 5,
+    rebuilds: 0,
+    retries: 0,
+    lastCommitAt: 1,
+    stopped: null,
+    commitFailures: 0,
+    lastCommitError: null,
+    failingSince: null,
+    ...changes,
+  }
+}
+
+test('speed: stopped is failed (fencing aside), failing commits degraded then stalled, far behind catching up', async () => {
+  let now = 100_000
+  const stats = [
+    partition(0),
+    partition(1, { stopped: 'partition 1: view failed [STRATA_ERR_VIEW_FAILED]' }),
+    partition(2, { stopped: 'partition 2 was fenced by owner 3 [STRATA_ERR_FENCED]' }),
+    partition(3, { commitFailures: 2, failingSince: now - 1000, lastCommitError: 'disk [STRATA_ERR_STORE]' }),
+    partition(4, { consumed: 10 }),
+  ]
+  const report = speedReporter(
+    () => ({ mode: 'embedded', partitions: stats }),
+    async () => [100, 100, 100, 150, 50_000],
+    () => now,
+  )
+  let r = await report()
+  assert.deepEqual(
+    r.partitions?.map((p) => p.state),
+    ['running', 'failed', 'running', 'degraded', 'catching-up'],
+  )
+  assert.equal(r.state, 'failed')
+  assert.match(r.reason ?? '', /VIEW_FAILED/)
+  stats.splice(1, 1)
+  now += 20_000 // commits have failed for 21 s with 50 records waiting
+  r = await speedReporter(
+    () => ({ mode: 'embedded', partitions: stats }),
+    async () => [100, 100, 150, 50_000],
+    () => now,
+  )()
+  assert.equal(r.state, 'stalled')
+  assert.match(r.reason ?? '', /2 commits failed in a row over 21 s: disk \[STRATA_ERR_STORE\]/)
+})
+
+test('batch: degraded after a failed run, failed after three in a row, running again after one completes', () => {
+  const schedule = { failures: 0, lastError: undefined as unknown }
+  const report = batchReporter(schedule) as () => { state: string; reason?: string }
+  assert.equal(report().state, 'running')
+  schedule.failures = 1
+  schedule.lastError = new StrataError('STRATA_ERR_SEGMENT_CORRUPT', 'p0001: segments [0, 100) are missing')
+  assert.equal(report().state, 'degraded')
+  schedule.failures = 3
+  const failed = report()
+  assert.equal(failed.state, 'failed')
+  assert.match(failed.reason ?? '', /3 batch runs failed in a row: .*\[STRATA_ERR_SEGMENT_CORRUPT\]/)
+})
+
+test('log: a partition whose write failed is failed, one out of room degraded', () => {
+  const conditions = [
+    { state: 'ok' as const },
+    { state: 'no-room' as const, reason: 'no room [STRATA_ERR_DISK_FULL]' },
+  ]
+  const report = embeddedLogReporter({ conditions: () => conditions })
+  assert.equal((report() as { state: string }).state, 'degraded')
+  conditions.push({ state: 'failed' as never, reason: 'fsync failed [STRATA_ERR_INTERNAL]' } as never)
+  assert.equal((report() as { state: string }).state, 'failed')
+})
+
+test('speed as the store shows it: an offset that stays put while records wait is stalled', async () => {
+  let now = 0
+  let offset = 10
+  const store = {
+    speedPartitions: async () => [{ partition: 0, offset, epochs: [0], required: [], owner: 1 }],
+  }
+  const report = storeSpeedReporter(
+    store,
+    async () => [50],
+    () => now,
+  )
+  assert.equal((await report()).state, 'running')
+  now = 29_000
+  assert.equal((await report()).state, 'running')
+  now = 31_000
+  assert.equal((await report()).state, 'stalled')
+  offset = 20 // it moved: running again
+  now = 32_000
+  assert.equal((await report()).state, 'running')
+})
+
+test('/health is 503 while a role is failed or stalled; /health/live follows failed roles; /health/ready the store', async (t) => {
+  const store = await openStore(t)
+  const roles = new RoleHealth()
+  let state: 'running' | 'degraded' | 'stalled' | 'failed' = 'running'
+  roles.add(() => ({ role: 'speed', state, ...(state === 'running' ? {} : { reason: `speed ${state}` }) }))
+  const app = await serve(t, store, { roles })
+  const get = async (url: string) => {
+    const res = await app.inject(url)
+    return { code: res.statusCode, body: res.json() }
+  }
+  assert.equal((await get('/health')).code, 200)
+  assert.equal((await get('/health')).body.status, 'ok')
+  state = 'degraded'
+  assert.deepEqual(
+    { code: (await get('/health')).code, status: (await get('/health')).body.status },
+    { code: 200, status: 'degraded' },
+  )
+  state = 'stalled'
+  const stalled = await get('/health')
+  assert.equal(stalled.code, 503)
+  assert.deepEqual(stalled.body.roles, [{ role: 'speed', state: 'stalled', reason: 'speed stalled' }])
+  assert.equal((await get('/health/live')).code, 200)
+  state = 'failed'
+  assert.equal((await get('/health')).code, 503)
+  assert.equal((await get('/health/live')).code, 503)
+  assert.equal((await get('/health/ready')).code, 200)
+  const metrics = (await app.inject('/metrics')).body
+  assert.match(metrics, /strata_role_state\{role="speed",state="failed"\} 1/)
+})

@@ -103,8 +103,8 @@ export function guardLmdbStore(store: Store, path: string, onCorrupt?: (error: E
 // lmdb-js also rejects an internal promise of every failed commit that no caller holds (checked
 // with lmdb 3: `await db.put(...)` on a damaged store leaks one "Commit failed" rejection besides
 // the one the caller gets). Unhandled, Node kills the process with a stack trace and no code.
-// These, and only these, are taken here and reported as damage to every open guarded store;
-// any other unhandled rejection keeps Node's default (the process dies with it).
+// These, and only these, are taken here: damage is reported to every open guarded store, any
+// other cause dropped (its caller has it); any other unhandled rejection keeps Node's default.
 const leakedFailureListeners = new Set<(cause: unknown) => void>()
 let leakNetInstalled = false
 
@@ -119,10 +119,10 @@ function catchLeakedCommitFailures(): void {
     }
     commitCause(reason).then((cause) => {
       if (lmdbCorruption(cause) === undefined) {
-        // Not damage (a full disk, say): as loud as Node would have been.
-        setImmediate(() => {
-          throw cause
-        })
+        // Not damage (a full disk, say): the caller of the failed write got the same failure
+        // through its own promise and handles it (a speed commit backs off and its partition
+        // shows degraded, then stalled; a batch run fails and says so). This copy is a duplicate
+        // that no caller holds: crashing on it turned a full disk into a dead process.
         return
       }
       for (const listener of leakedFailureListeners) listener(cause)

@@ -3,6 +3,9 @@
 // with its metadata: batch version and horizon, speed position, asOf, and lag.
 //
 // Keys are one URL path segment, percent-encoded: /views/pageviews_by_url/%2Fa is the key "/a".
+// A key too long for a URL (Node reads at most 16 KiB of request line and headers: a key of a few
+// thousand non-ASCII characters) is asked with POST /views/:view/query { "key": … }, which answers
+// the same; every key the ingest accepts can be asked that way.
 // The segment `top` is GET /views/:view/top (static routes win), so a key named "top" cannot
 // be asked here; `strata query VIEW top` (which reads the store) can.
 import type { FastifyInstance } from 'fastify'
@@ -46,6 +49,20 @@ const schema = {
   },
 } as const
 
+const postSchema = {
+  params: { type: 'object', required: ['view'], properties: { view: viewNameSchema } },
+  body: {
+    type: 'object',
+    required: ['key'],
+    additionalProperties: false,
+    properties: {
+      key: { type: 'string', maxLength: 1024 * 1024 },
+      ...timeRangeProperties,
+      parts: { type: 'boolean' },
+    },
+  },
+} as const
+
 interface QueryRequest {
   Params: { view: string; key: string }
   Querystring: { from?: string; to?: string; parts?: boolean }
@@ -72,4 +89,17 @@ export async function queryRoute(app: FastifyInstance, options: QueryRouteOption
     ])
     return { ...answer, lag: lagOf(answer.asOf, log) }
   })
+  app.post<{ Params: { view: string }; Body: { key: string; from?: string; to?: string; parts?: boolean } }>(
+    '/views/:view/query',
+    { schema: postSchema },
+    async (request) => {
+      const view = views.get(request.params.view)
+      const range = rangeOf(request.body)
+      const [answer, log] = await Promise.all([
+        queryView(store, view, request.body.key, { range, parts: request.body.parts === true }),
+        offsets.get(),
+      ])
+      return { ...answer, lag: lagOf(answer.asOf, log) }
+    },
+  )
 }

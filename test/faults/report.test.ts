@@ -28,6 +28,9 @@ function summaryOf(seed: number): Summary {
     availabilityDuring: Object.fromEntries(
       FAULT_KINDS.map((k) => [k, zero()]),
     ) as Summary['availabilityDuring'],
+    availabilityAlone: Object.fromEntries(
+      FAULT_KINDS.map((k) => [k, zero()]),
+    ) as Summary['availabilityAlone'],
     failingSchedules: [],
     durationMs: 1000,
   }

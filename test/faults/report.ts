@@ -56,7 +56,7 @@ export function formatSummary(summary: Summary): string {
     `availability of queries during the fault windows: ${pct(summary.availability.answered, summary.availability.failed)}`,
     ...FAULT_KINDS.map(
       (k) =>
-        `  while ${k} was down: ${pct(summary.availabilityDuring[k].answered, summary.availabilityDuring[k].failed)}`,
+        `  while ${k} was down: ${pct(summary.availabilityDuring[k].answered, summary.availabilityDuring[k].failed)}; alone: ${pct(summary.availabilityAlone[k].answered, summary.availabilityAlone[k].failed)}`,
     ),
     `unexpected process exits: ${summary.unexpectedExits.length}${summary.unexpectedExits.length ? ` (${exitsByRole(summary)})` : ''}`,
     `stalls: ${summary.stalls.length}${summary.stalls.length ? `\n  ${summary.stalls.join('\n  ')}` : ''}`,

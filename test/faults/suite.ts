@@ -53,6 +53,8 @@ export interface Summary {
   availability: { answered: number; failed: number }
   /** Probes sent while a fault of the kind was in effect (killed, not yet restarted). */
   availabilityDuring: Record<FaultKind, { answered: number; failed: number }>
+  /** The same, counting only probes sent while that fault was the only one in effect. */
+  availabilityAlone: Record<FaultKind, { answered: number; failed: number }>
   failingSchedules: number[]
   durationMs: number
   error?: string
@@ -100,6 +102,9 @@ export async function runSuite(options: SuiteOptions): Promise<Summary> {
     availabilityDuring: Object.fromEntries(
       FAULT_KINDS.map((k) => [k, { answered: 0, failed: 0 }]),
     ) as Summary['availabilityDuring'],
+    availabilityAlone: Object.fromEntries(
+      FAULT_KINDS.map((k) => [k, { answered: 0, failed: 0 }]),
+    ) as Summary['availabilityAlone'],
     failingSchedules: [],
     durationMs: 0,
   }
@@ -129,6 +134,17 @@ export async function runSuite(options: SuiteOptions): Promise<Summary> {
           if (probe.ok) during.answered++
           else during.failed++
         }
+      }
+      // Schedules overlap faults: a probe that failed while the serving process was also down
+      // says nothing about the broker. These count a probe only under the one fault in effect.
+      for (const probe of prober.probes) {
+        const active = outcome.injected.filter(
+          (f) => f.from !== undefined && f.to !== undefined && probe.at >= f.from && probe.at <= f.to,
+        )
+        if (active.length === 0 || !active.every((f) => f.kind === active[0]!.kind)) continue
+        const alone = summary.availabilityAlone[active[0]!.kind]
+        if (probe.ok) alone.answered++
+        else alone.failed++
       }
       prober.probes.length = 0
       summary.stalls.push(...outcome.stalls.map((s) => `schedule ${index}: ${s}`))

@@ -5,10 +5,18 @@ import type { Command } from 'commander'
 import { parseDuration } from '../../core/duration.ts'
 import { ErrorCodes, invalidInput } from '../../core/errors.ts'
 import { createLogger } from '../../runtime/logger.ts'
-import { type Closable, startArchiverRole, startBatchRole, startSpeedRole } from '../../runtime/roles.ts'
+import { batchReporter, speedReporter } from '../../runtime/role-reporters.ts'
+import {
+  type Closable,
+  kafkaEndOffsets,
+  startArchiverRole,
+  startBatchRole,
+  startSpeedRole,
+} from '../../runtime/roles.ts'
 import { checkRoleSource } from '../../runtime/source-identity.ts'
 import { addCommonOptions, type CommonFlags, resolveContext } from '../context.ts'
 import { positiveInt } from '../options.ts'
+import { exitWhenFailed } from '../role-watch.ts'
 import {
   addHttpSecurityOptions,
   checkSecuritySettings,
@@ -127,9 +135,21 @@ export function registerWorkerCommand(program: Command): void {
       await waitForKafka(() => checkRoleSource(role as Role, roleContext))
       let running: Closable
       switch (role as Role) {
-        case 'speed':
-          running = await waitForKafka(() => startSpeedRole(roleContext))
+        case 'speed': {
+          const speed = await waitForKafka(() => startSpeedRole(roleContext))
+          const watch = exitWhenFailed(
+            'speed layer',
+            speedReporter(() => speed.stats(), kafkaEndOffsets(roleContext)),
+            logger,
+          )
+          running = {
+            async close() {
+              watch.stop()
+              await speed.close()
+            },
+          }
           break
+        }
         case 'archiver': {
           const segmentAge = parseDuration(flags.segmentAge, '--segment-age')
           running = await waitForKafka(() => startArchiverRole(roleContext, segmentAge))
@@ -146,9 +166,11 @@ export function registerWorkerCommand(program: Command): void {
           // (pg's 10 s idle timeout, or a PostgreSQL restart): the worker then "ended by itself"
           // and exited 1 before its next run. The role runs until a signal.
           const hold = setInterval(() => undefined, 2 ** 30)
+          const watch = exitWhenFailed('batch layer', batchReporter(schedule), logger)
           running = {
             async close() {
               clearInterval(hold)
+              watch.stop()
               await schedule.close()
             },
           }

@@ -2,6 +2,7 @@
 // partitions' stats and the log's end offsets), the batch schedule, the embedded log, and — for a
 // serving process with no speed layer of its own — the speed layer as the store shows it.
 import type { BatchSchedule } from '../batch/schedule.ts'
+import { ErrorCodes } from '../core/errors.ts'
 import {
   BATCH_FAILED_AFTER,
   CATCHING_UP_RECORDS,
@@ -68,8 +69,9 @@ export function speedReporter(
     for (const p of stats().partitions) {
       const lag = end?.[p.partition] === undefined ? null : Math.max(0, end[p.partition]! - p.consumed)
       let report: PartitionReport = { partition: p.partition, state: 'running', lag }
-      if (p.stopped !== null && !/STRATA_ERR_FENCED|fenced/i.test(p.stopped)) {
-        report = { ...report, state: 'failed', reason: p.stopped }
+      // Fenced: the partition is another worker's now; released or revoked: not a failure.
+      if (p.stoppedCode !== null && p.stoppedCode !== ErrorCodes.FENCED) {
+        report = { ...report, state: 'failed', reason: p.stopped ?? p.stoppedCode }
       } else if (p.commitFailures > 0) {
         const failingFor = now() - (p.failingSince ?? now())
         const waiting = lag === null || lag > 0

@@ -97,6 +97,11 @@ export interface PartitionStats {
   lastCommitAt: number | null
   /** Why the folder stopped (fenced, redefined, failed), or null while it runs. */
   stopped: string | null
+  /**
+   * The code of what stopped it: STRATA_ERR_FENCED when another owner took the partition (not a
+   * failure of this worker), null when it was released or revoked, or for a plain stop().
+   */
+  stoppedCode: string | null
   /** Commits that failed in a row (not fencing: those stop the folder); 0 once one lands. */
   commitFailures: number
   /** The last failed commit's error ("message [CODE]") while commitFailures > 0. */
@@ -201,6 +206,7 @@ export class PartitionFolder {
       retries: 0,
       lastCommitAt: null,
       stopped: null,
+      stoppedCode: null,
       commitFailures: 0,
       lastCommitError: null,
       failingSince: null,
@@ -479,7 +485,8 @@ export class PartitionFolder {
 
   #stop(reason: StrataError): void {
     if (this.stopped) return
-    this.stop(reason.message)
+    this.stop(`${reason.message} [${reason.code}]`)
+    this.#stats.stoppedCode = reason.code
     this.#window = new PendingWindow(this.#views, this.#window.from, this.#window.open, this.partition)
     this.#options.onError?.(reason)
   }

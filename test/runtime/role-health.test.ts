@@ -27,6 +27,7 @@ function partition(p: number, changes: Partial<PartitionStats> = {}): PartitionS
     retries: 0,
     lastCommitAt: 1,
     stopped: null,
+    stoppedCode: null,
     commitFailures: 0,
     lastCommitError: null,
     failingSince: null,
@@ -38,24 +39,31 @@ test('speed: stopped is failed (fencing aside), failing commits degraded then st
   let now = 100_000
   const stats = [
     partition(0),
-    partition(1, { stopped: 'partition 1: view failed [STRATA_ERR_VIEW_FAILED]' }),
-    partition(2, { stopped: 'partition 2 was fenced by owner 3 [STRATA_ERR_FENCED]' }),
+    partition(1, {
+      stopped: 'partition 1: view failed [STRATA_ERR_VIEW_FAILED]',
+      stoppedCode: 'STRATA_ERR_VIEW_FAILED',
+    }),
+    partition(2, {
+      stopped: 'partition 2: no longer ours [STRATA_ERR_FENCED]',
+      stoppedCode: 'STRATA_ERR_FENCED',
+    }),
+    partition(5, { stopped: 'released' }),
     partition(3, { commitFailures: 2, failingSince: now - 1000, lastCommitError: 'disk [STRATA_ERR_STORE]' }),
     partition(4, { consumed: 10 }),
   ]
   const report = speedReporter(
     () => ({ mode: 'embedded', partitions: stats }),
-    async () => [100, 100, 100, 150, 50_000],
+    async () => [100, 100, 100, 150, 50_000, 100],
     () => now,
   )
   let r = await report()
   assert.deepEqual(
     r.partitions?.map((p) => p.state),
-    ['running', 'failed', 'running', 'degraded', 'catching-up'],
+    ['running', 'failed', 'running', 'running', 'degraded', 'catching-up'],
   )
   assert.equal(r.state, 'failed')
   assert.match(r.reason ?? '', /VIEW_FAILED/)
-  stats.splice(1, 1)
+  stats.splice(1, 2)
   now += 20_000 // commits have failed for 21 s with 50 records waiting
   r = await speedReporter(
     () => ({ mode: 'embedded', partitions: stats }),

@@ -43,17 +43,28 @@ if (major < 24) {
   })
   child.channel?.unref()
   // Pass signals on, so Ctrl-C and SIGTERM reach the real process and it can shut down cleanly.
+  let forwarded = false
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
-    process.on(signal, () => child.kill(signal))
+    process.on(signal, () => {
+      forwarded = true
+      child.kill(signal)
+    })
   }
-  watchNpmParent(() => child.kill('SIGTERM'))
+  // npm forwards its SIGTERM and exits: the child already has that signal; a second would read as
+  // "again: exit now" and skip the graceful close.
+  watchNpmParent(() => forwarded || child.kill('SIGTERM'))
   child.on('exit', (code, signal) => {
     if (!signal) process.exit(code ?? 1)
     process.removeAllListeners(signal)
     process.kill(process.pid, signal)
   })
 } else {
-  const stop = () => process.kill(process.pid, 'SIGTERM') // onShutdown's clean stop, if installed
+  // onShutdown's clean stop when installed (an event, so that a SIGTERM npm already forwarded is
+  // not followed by a second one, which would skip the graceful close); else SIGTERM's default.
+  const stop = () =>
+    process.listenerCount('strata:parent-gone') > 0
+      ? process.emit('strata:parent-gone')
+      : process.kill(process.pid, 'SIGTERM')
   if (process.env.STRATA_LAUNCHER_IPC === '1' && process.channel) {
     delete process.env.STRATA_LAUNCHER_IPC // not for the processes strata starts
     process.channel.unref() // the channel must not keep a finished command alive

@@ -4,12 +4,17 @@ import type { Logger } from '../runtime/logger.ts'
 
 export function onShutdown(logger: Logger, close: () => Promise<void>): void {
   let stopping = false
+  let firstAt = 0
   const stop = (signal: string) => {
     if (stopping) {
+      // One Ctrl-C (or a `timeout`, a process-group kill) reaches npm and this process at once,
+      // and npm passes its copy on: a second signal within a second is that same one.
+      if (Date.now() - firstAt < 1000) return
       logger.warn(`${signal} again: exiting without waiting`)
       process.exit(130)
     }
     stopping = true
+    firstAt = Date.now()
     logger.info(`${signal}: shutting down`)
     close().then(
       () => process.exit(0),
@@ -21,6 +26,11 @@ export function onShutdown(logger: Logger, close: () => Promise<void>): void {
   }
   process.on('SIGINT', () => stop('SIGINT'))
   process.on('SIGTERM', () => stop('SIGTERM'))
+  // What started this process is gone (bin/strata.js): stop as on SIGTERM, unless already stopping
+  // (npm forwards its SIGTERM and exits, so both arrive).
+  process.on('strata:parent-gone' as 'exit', () => {
+    if (!stopping) stop('parent gone')
+  })
   // A long-running command ends only by a signal. If its event loop empties first, its role
   // stopped by itself (the speed layer's consumer gives up when a store commit fails, e.g. while
   // PostgreSQL restarts): exit 1, so a supervisor restarts it instead of reading exit 0 as done.

@@ -26,3 +26,26 @@ test('a long-running command stopped by a signal still exits with code 0', () =>
   )
   assert.equal(result.status, 0)
 })
+
+test('one Ctrl-C delivered twice (npm and the process group) still shuts down gracefully', () => {
+  // Two SIGTERMs a moment apart, as npm forwards the signal the process group already got: the
+  // close (300 ms) must finish, exit 0, instead of the second one's "exit now" (130).
+  const result = runChild(
+    `onShutdown({ ...logger, warn: (m) => console.error(m) }, () => new Promise((r) => setTimeout(r, 300)))
+setInterval(() => {}, 1000)
+process.kill(process.pid, 'SIGTERM')
+setTimeout(() => process.kill(process.pid, 'SIGTERM'), 20)`,
+  )
+  assert.equal(result.status, 0, result.stderr)
+  assert.doesNotMatch(result.stderr, /again/)
+})
+
+test('a second signal well after the first still exits at once', () => {
+  const result = runChild(
+    `onShutdown(logger, () => new Promise(() => {}))
+setInterval(() => {}, 1000)
+process.kill(process.pid, 'SIGTERM')
+setTimeout(() => process.kill(process.pid, 'SIGTERM'), 1200)`,
+  )
+  assert.equal(result.status, 130)
+})

@@ -39,6 +39,8 @@ export interface RoleReport {
   state: RoleState
   /** One line on why, with the error code, when not running. */
   reason?: string
+  /** Failures in a row now (speed: failed commits over its partitions; batch: failed runs). */
+  failures?: number
   partitions?: PartitionReport[]
 }
 

@@ -85,16 +85,18 @@ export function speedReporter(
       }
       partitions.push(report)
     }
-    return fromPartitions('speed', partitions)
+    const failures = stats().partitions.reduce((n, p) => n + p.commitFailures, 0)
+    return { ...fromPartitions('speed', partitions), failures }
   }
 }
 
 /** The batch schedule: degraded after a failed run, failed after BATCH_FAILED_AFTER in a row. */
 export function batchReporter(schedule: Pick<BatchSchedule, 'failures' | 'lastError'>): RoleReporter {
   return () => {
-    if (schedule.failures === 0) return { role: 'batch', state: 'running' }
+    if (schedule.failures === 0) return { role: 'batch', state: 'running', failures: 0 }
     return {
       role: 'batch',
+      failures: schedule.failures,
       state: schedule.failures >= BATCH_FAILED_AFTER ? 'failed' : 'degraded',
       reason: `${schedule.failures} batch runs failed in a row: ${describe(schedule.lastError)}`,
     }

@@ -116,6 +116,11 @@ export function createMetrics(sources: MetricSources = {}): ServingMetrics {
     "A role's partitions that are stalled or failed",
     ['role', 'state'],
   )
+  const roleFailures = gauge(
+    'strata_role_failures',
+    'Failures in a row of a role right now: failed speed commits over its partitions, failed batch runs',
+    ['role'],
+  )
   const speedCounters = sources.speedStats
     ? {
         folded: new Counter({
@@ -150,11 +155,13 @@ export function createMetrics(sources: MetricSources = {}): ServingMetrics {
       viewFailing,
       roleState,
       unhealthyPartitions,
+      roleFailures,
     ])
       g.reset()
     for (const report of (await sources.roles?.reports()) ?? []) {
       for (const state of ROLE_STATES)
         roleState.set({ role: report.role, state }, state === report.state ? 1 : 0)
+      if (report.failures !== undefined) roleFailures.set({ role: report.role }, report.failures)
       for (const state of ['stalled', 'failed'] as const) {
         const n = report.partitions?.filter((p) => p.state === state).length ?? 0
         unhealthyPartitions.set({ role: report.role, state }, n)

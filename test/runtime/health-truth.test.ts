@@ -79,10 +79,9 @@ test('a batch layer that keeps failing makes /health 503 and shows on the dashbo
   assert.match(batch.reason, /3 batch runs failed in a row: .*STRATA_ERR_SEGMENT_CORRUPT/)
   assert.equal((await fetch(`${strata.url}/health/live`)).status, 503)
   assert.equal((await fetch(`${strata.url}/health/ready`)).status, 200, 'queries are still answered')
-  assert.match(
-    await (await fetch(`${strata.url}/metrics`)).text(),
-    /strata_role_state\{role="batch",state="failed"\} 1/,
-  )
+  const metrics = await (await fetch(`${strata.url}/metrics`)).text()
+  assert.match(metrics, /strata_role_state\{role="batch",state="failed"\} 1/)
+  assert.match(metrics, /strata_role_failures\{role="batch"\} [3-9]/)
 
   const browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',

@@ -7,7 +7,7 @@ import { mkdtemp, readdir, readFile, rm, unlink } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
-import { chromium } from 'playwright-core'
+import { launchBrowser } from '../helpers/browser.ts'
 import { exampleConfig, pageViews, startStrata, waitFor } from './start-helpers.ts'
 
 test('a batch layer that keeps failing makes /health 503 and shows on the dashboard', async (t) => {
@@ -83,12 +83,7 @@ test('a batch layer that keeps failing makes /health 503 and shows on the dashbo
   assert.match(metrics, /strata_role_state\{role="batch",state="failed"\} 1/)
   assert.match(metrics, /strata_role_failures\{role="batch"\} [3-9]/)
 
-  const browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-sync'],
-  })
-  t.after(() => browser.close())
-  const page = await browser.newPage()
+  const page = await (await launchBrowser(t)).newPage()
   await page.goto(strata.url)
   await page.waitForSelector('#banner:not([hidden])', { timeout: 30_000 })
   assert.match((await page.textContent('#banner')) ?? '', /batch failed: .*STRATA_ERR_SEGMENT_CORRUPT/)

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { pathToFileURL } from 'node:url'
-import { chromium } from 'playwright-core'
+import { launchBrowser } from '../helpers/browser.ts'
 import { startStrata, waitFor } from './start-helpers.ts'
 
 const api = pathToFileURL(join(import.meta.dirname, '../../src/config.ts')).href
@@ -130,12 +130,7 @@ test('a view that throws skips those events only, in both layers, and says so', 
   assert.equal((await get(strata.url, '/views/all_events/all')).body.value >= 45, true)
 
   // The dashboard says so too: a banner naming the view, and its row marked failing.
-  const browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-sync'],
-  })
-  t.after(() => browser.close())
-  const page = await browser.newPage()
+  const page = await (await launchBrowser(t)).newPage()
   await page.goto(strata.url)
   await page.waitForSelector('#banner:not([hidden])', { timeout: 30_000 })
   assert.match((await page.textContent('#banner')) ?? '', /failing: by_country/)

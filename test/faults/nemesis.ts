@@ -43,6 +43,19 @@ async function goneSoon(pid: number): Promise<boolean> {
   return isGone(pid)
 }
 
+/** Waits up to 30 s for the URL to answer 200. */
+async function readySoon(url: string): Promise<void> {
+  const deadline = Date.now() + 30_000
+  while (Date.now() < deadline) {
+    const ok = await fetch(url, { signal: AbortSignal.timeout(1000) }).then(
+      (res) => res.ok,
+      () => false,
+    )
+    if (ok) return
+    await sleep(100)
+  }
+}
+
 const roleOf: Partial<Record<FaultKind, (f: Fault) => string>> = {
   speed: (f) => `speed-${f.target}`,
   archiver: () => 'archiver',
@@ -68,6 +81,10 @@ async function applyFault(env: Environment, fault: Fault): Promise<Injected> {
     const dead = await goneSoon(pid)
     await sleep(fault.downMs)
     env.fleet.start(role)
+    // The serving process is down until it answers again (it binds its port first and says
+    // "starting" meanwhile): its window runs to then, not to the restart command, or its own
+    // start-up would be counted against whatever other fault happens to overlap it.
+    if (fault.kind === 'serve') await readySoon(`${env.serveUrl}/health/ready`)
     return { kind: fault.kind, pid, dead, note: role, from, to: Date.now() }
   }
   switch (fault.kind) {

@@ -27,12 +27,19 @@ export interface EndOffsetsCacheOptions {
   maxAgeMs?: number
   /** A provider call taking longer than this counts as failed. Default 5000 ms. */
   timeoutMs?: number
+  /**
+   * How long an answer waits for the first reading (nothing cached yet) before it goes without
+   * (lag null) while the reading goes on. Default 250 ms: a serving process that starts while a
+   * broker is down must still answer queries, which need no broker.
+   */
+  coldWaitMs?: number
 }
 
 export class EndOffsetsCache {
   readonly #provider: EndOffsetsProvider | undefined
   readonly #maxAgeMs: number
   readonly #timeoutMs: number
+  readonly #coldWaitMs: number
   #last: LogOffsets | undefined
   #inflight: Promise<LogOffsets> | undefined
 
@@ -40,6 +47,7 @@ export class EndOffsetsCache {
     this.#provider = provider
     this.#maxAgeMs = options.maxAgeMs ?? 1000
     this.#timeoutMs = options.timeoutMs ?? 5000
+    this.#coldWaitMs = options.coldWaitMs ?? 250
   }
 
   /** False when no provider was given: lag is unknown and the log is not part of health. */
@@ -57,6 +65,16 @@ export class EndOffsetsCache {
     if (last !== undefined && Date.now() - last.at <= this.#maxAgeMs && this.#maxAgeMs > 0) return last
     const refresh = this.#refresh()
     if (last !== undefined && this.#maxAgeMs > 0 && !options.fresh) return last
+    if (last === undefined && this.#maxAgeMs > 0 && !options.fresh) {
+      let timer: NodeJS.Timeout | undefined
+      const cold = new Promise<LogOffsets>((resolve) => {
+        timer = setTimeout(
+          () => resolve({ endOffsets: null, error: 'pending', at: Date.now() }),
+          this.#coldWaitMs,
+        )
+      })
+      return Promise.race([refresh, cold]).finally(() => clearTimeout(timer))
+    }
     return refresh
   }
 

@@ -66,3 +66,18 @@ test('lag is the end offset minus asOf, never negative, unknown without offsets'
   assert.equal(lagOf([10], { endOffsets: null, at: 0 }), null)
   assert.equal(lagOf([10], undefined), null)
 })
+
+test('with nothing cached (a server started while the broker is down), an answer waits a moment, not for the broker', async () => {
+  const gate = deferred<number[]>()
+  const cache = new EndOffsetsCache(() => gate.promise, { maxAgeMs: 1000, timeoutMs: 60_000, coldWaitMs: 30 })
+  const started = Date.now()
+  const first = await cache.get()
+  assert.ok(Date.now() - started < 1000, 'waited for the provider')
+  assert.deepEqual([first?.endOffsets, first?.error], [null, 'pending'])
+  gate.resolve([4])
+  await sleep(1)
+  assert.deepEqual((await cache.get())?.endOffsets, [4], 'the reading went on and is used once it came')
+  // Health asks for a fresh reading and waits for it.
+  const health = new EndOffsetsCache(async () => [9], { maxAgeMs: 1000, coldWaitMs: 0 })
+  assert.deepEqual((await health.get({ fresh: true }))?.endOffsets, [9])
+})

@@ -126,3 +126,23 @@ export default defineConfig({
   )
   return configPath
 }
+
+/** Lost and duplicated events of pageviews_by_url over these URLs against the acknowledged events. */
+export async function lostAndDuplicated(
+  url: string,
+  acked: PageView[],
+  urls: readonly string[] = ['/a', '/b', '/c', '/d'],
+): Promise<{ lost: number; duplicated: number }> {
+  let lost = 0
+  let duplicated = 0
+  for (const key of urls) {
+    const got = new Map(windowsOf(await answer(url, 'pageviews_by_url', key)))
+    const want = new Map(hourlyCounts(acked, key))
+    for (const start of new Set([...got.keys(), ...want.keys()])) {
+      const d = (want.get(start) ?? 0) - (got.get(start) ?? 0)
+      if (d > 0) lost += d
+      else duplicated -= d
+    }
+  }
+  return { lost, duplicated }
+}

@@ -12,33 +12,15 @@ import {
   answer,
   covered,
   exampleConfig,
-  hourlyCounts,
+  lostAndDuplicated,
   type PageView,
   pageViews,
   startStrata,
   waitFor,
-  windowsOf,
 } from '../../runtime/start-helpers.ts'
 import { emptyOutcome, type HazardCase, type HazardContext, type HazardOutcome } from '../outcome.ts'
 
-const URLS = ['/a', '/b', '/c', '/d']
 const DAMAGES: LmdbDamage[] = ['truncated', 'meta-page', 'data-page']
-
-/** Lost and duplicated events of pageviews_by_url against the acknowledged events. */
-async function compare(url: string, acked: PageView[]): Promise<{ lost: number; duplicated: number }> {
-  let lost = 0
-  let duplicated = 0
-  for (const key of URLS) {
-    const got = new Map(windowsOf(await answer(url, 'pageviews_by_url', key)))
-    const want = new Map(hourlyCounts(acked, key))
-    for (const start of new Set([...got.keys(), ...want.keys()])) {
-      const d = (want.get(start) ?? 0) - (got.get(start) ?? 0)
-      if (d > 0) lost += d
-      else duplicated -= d
-    }
-  }
-  return { lost, duplicated }
-}
 
 async function run({ dir, short, log }: HazardContext): Promise<HazardOutcome> {
   const outcome = emptyOutcome()
@@ -128,7 +110,7 @@ async function run({ dir, short, log }: HazardContext): Promise<HazardOutcome> {
       async () => covered(await answer(strata.url, 'pageviews_by_url', '/a')) >= acked.length,
       'the speed layer to re-fold the log',
     )
-    speed = await compare(strata.url, acked)
+    speed = await lostAndDuplicated(strata.url, acked)
     const served = await answer(strata.url, 'pageviews_by_url', '/a')
     log(
       `speed layer alone (batch ${JSON.stringify(served.batch)}): ${speed.lost} lost, ${speed.duplicated} extra`,
@@ -143,7 +125,7 @@ async function run({ dir, short, log }: HazardContext): Promise<HazardOutcome> {
       async () => (await answer(strata.url, 'pageviews_by_url', '/a')).batch !== null,
       'the batch layer to recompute from the master dataset',
     )
-    const batch = await compare(strata.url, acked)
+    const batch = await lostAndDuplicated(strata.url, acked)
     log(`after a batch run: ${batch.lost} lost, ${batch.duplicated} extra`)
     outcome.lost = Math.max(speed.lost, batch.lost)
     outcome.duplicated = Math.max(speed.duplicated, batch.duplicated)

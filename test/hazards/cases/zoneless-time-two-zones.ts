@@ -12,15 +12,12 @@ import {
   covered,
   exampleConfig,
   HOUR,
-  hourlyCounts,
+  lostAndDuplicated,
   type PageView,
   pageViews,
   waitFor,
-  windowsOf,
 } from '../../runtime/start-helpers.ts'
 import { emptyOutcome, type HazardCase, type HazardContext, type HazardOutcome } from '../outcome.ts'
-
-const URLS = ['/a', '/b', '/c', '/d']
 
 /** The event as a producer that drops the zone would send it: UTC wall time, no offset. */
 function zoneless(e: PageView, i: number): Record<string, unknown> {
@@ -43,21 +40,6 @@ async function start(dir: string, tz: string): Promise<{ strata: SpawnedStrata; 
 async function stop(strata: SpawnedStrata): Promise<void> {
   strata.child.kill('SIGTERM')
   await strata.exited
-}
-
-async function compare(url: string, acked: PageView[]): Promise<{ lost: number; duplicated: number }> {
-  let lost = 0
-  let duplicated = 0
-  for (const key of URLS) {
-    const got = new Map(windowsOf(await answer(url, 'pageviews_by_url', key)))
-    const want = new Map(hourlyCounts(acked, key))
-    for (const s of new Set([...got.keys(), ...want.keys()])) {
-      const d = (want.get(s) ?? 0) - (got.get(s) ?? 0)
-      if (d > 0) lost += d
-      else duplicated -= d
-    }
-  }
-  return { lost, duplicated }
 }
 
 async function run({ dir, short, log }: HazardContext): Promise<HazardOutcome> {
@@ -98,7 +80,7 @@ async function run({ dir, short, log }: HazardContext): Promise<HazardOutcome> {
       'speed layer',
     )
     await sleep(500) // a refused request counted late would show now
-    const speed = await compare(url, acked)
+    const speed = await lostAndDuplicated(url, acked)
     if (speed.duplicated > 0) outcome.partialCounted = speed.duplicated
     outcome.lost = speed.lost
     log(`speed layer in America/New_York: ${speed.lost} lost, ${speed.duplicated} extra`)
@@ -117,7 +99,7 @@ async function run({ dir, short, log }: HazardContext): Promise<HazardOutcome> {
     )
     const served = await answer(url, 'pageviews_by_url', '/a')
     log(`served: batch ${JSON.stringify(served.batch)}, asOf ${served.asOf.join(',')}`)
-    const after = await compare(url, acked)
+    const after = await lostAndDuplicated(url, acked)
     log(`after the batch run in Asia/Kolkata: ${after.lost} lost, ${after.duplicated} extra`)
     outcome.lost = Math.max(outcome.lost, after.lost)
     outcome.duplicated = after.duplicated

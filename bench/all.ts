@@ -20,7 +20,7 @@ import { table } from './lib/stats.ts'
 
 interface Part {
   name: string
-  /** Parts with a DESIGN.md target go in the first table; growth parts in the second. */
+  /** Parts with a target (docs/architecture.md, Targets) go in the first table; growth parts in the second. */
   growth?: boolean
   script: string
   args: string[]
@@ -355,7 +355,7 @@ const section = `<!-- bench:summary:start -->
 ${env}
 ${peerNotes.map((n) => `- ${n}`).join('\n')}
 
-Parts with a target (DESIGN.md, Targets; ratio = Strata ÷ peer, or Strata − peer for freshness):
+Parts with a target (docs/architecture.md, Targets; ratio = Strata ÷ peer, or Strata − peer for freshness):
 
 ${summaryTable(false)}
 

@@ -14,7 +14,7 @@ export interface ResultRow {
   peerValue?: number
   /** Strata against the peer, formatted ("1.9×", "+12 ms"). */
   ratio?: string
-  /** The target from DESIGN.md / the issue ("≤ 2×"); no target on growth rows. */
+  /** The target from docs/architecture.md (Targets) or the issue ("≤ 2×"); no target on growth rows. */
   target?: string
   met?: boolean
   /** Rounds' spread or anything else the reader needs. */

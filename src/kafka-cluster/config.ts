@@ -1,7 +1,7 @@
 // The configuration of the local KRaft cluster: its layout (node ids and ports) and the files
 // every node starts from. Pure functions, so the unit tests read exactly what the brokers get.
 //
-// Layouts (DESIGN.md, "Kafka for development and tests"):
+// Layouts (docs/architecture.md, "The parts"):
 //   1 node : broker+controller on 127.0.0.1:9092, controller listener :9093
 //   3 nodes: node N on 127.0.0.1:N9092, controller :N9093 (N = 1, 2, 3), replication factor 3,
 //            min.insync.replicas=2 and no unclean leader election (acks=all then survives the

@@ -1,5 +1,5 @@
-// The local Apache Kafka cluster for development and tests (DESIGN.md, "Kafka for development
-// and tests"): jars from Maven Central, KRaft storage, detached broker JVMs on loopback.
+// The local Apache Kafka cluster for development and tests (docs/architecture.md, "The
+// parts"): jars from Maven Central, KRaft storage, detached broker JVMs on loopback.
 
 export type { ClusterOptions, ClusterStatus, NodeInfo, StartedCluster } from './cluster.ts'
 export { clusterStatus, startCluster, stopCluster } from './cluster.ts'

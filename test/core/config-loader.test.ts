@@ -8,7 +8,7 @@ import { loadConfig } from '../../src/core/config-loader.ts'
 
 const strata = pathToFileURL(join(import.meta.dirname, '../../src/index.ts')).href
 
-test('loadConfig: the example config loads, with the three views of DESIGN.md', async () => {
+test('loadConfig: the example config loads, with the three views of docs/architecture.md', async () => {
   const config = await loadConfig(join(import.meta.dirname, '../../examples/pageviews/strata.config.ts'))
   assert.deepEqual(config.source, { topic: 'events', partitions: 6, replicationFactor: 1, time: 'ts' })
   assert.deepEqual(

@@ -1,4 +1,4 @@
-// The exactness invariant of DESIGN.md, driven end to end in one process: random event sequences
+// The exactness invariant (docs/architecture.md), driven end to end in one process: random event sequences
 // (out-of-order and late event times, repeated keys, invalid records, transaction-marker gaps)
 // under random schedules of speed deliveries and commits, crashes (a folder dropped without a
 // flush, its partition claimed again, the old folder kept as a zombie that later tries to write),

@@ -1,5 +1,5 @@
 // What every Kafka client of ours takes, and how it maps onto @platformatic/kafka. Keeping this in
-// one place is what keeps the client choice cheap to change (DESIGN.md: the Kafka module).
+// one place is what keeps the client choice cheap to change (docs/decisions/0001-kafka-client.md).
 import { findErrorBy, GenericError, MultipleErrors } from '@platformatic/kafka'
 import { type ErrorCode, ErrorCodes, StrataError } from '../../core/errors.ts'
 import { type KafkaSecurity, kafkaSecurityFromEnv, securityClientOptions } from './security.ts'

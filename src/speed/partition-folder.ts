@@ -381,9 +381,9 @@ export class PartitionFolder {
     }
   }
 
-  async #readState(doing: string): Promise<SpeedPartition | undefined> {
-    const all = await this.#storeCall(doing, () => this.#store.speedPartitions())
-    return all.find((p) => p.partition === this.partition)
+  // One partition's row, not the whole speed state: this runs before every batch.
+  #readState(doing: string): Promise<SpeedPartition | undefined> {
+    return this.#storeCall(doing, () => this.#store.speedPartition(this.partition))
   }
 
   #fail(error: StrataError, doing: string): void {

@@ -72,6 +72,10 @@ export function claimPartition(db: Db, partition: number, initial: number): Prom
   })
 }
 
+export function speedPartition(db: Db, partition: number): SpeedPartition | undefined {
+  return getPartition(db, partition)
+}
+
 export function speedPartitions(db: Db): SpeedPartition[] {
   return [...db.getRange({ start: ['sp'], end: ['sp', HIGH] })].map(({ value }) => value as SpeedPartition)
 }

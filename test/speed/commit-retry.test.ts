@@ -29,7 +29,7 @@ const outage = () =>
 
 type Fault = (call: number, commit: SpeedCommit, apply: () => Promise<void>) => Promise<void>
 
-/** The store, with commitSpeed (and optionally speedPartitions) failing as `fault` says. */
+/** The store, with commitSpeed (and optionally the folder's read of its partition) failing as `fault` says. */
 function faulty(store: Store, fault: Fault, readFaults = 0) {
   const commits: SpeedCommit[] = []
   let reads = 0
@@ -41,8 +41,9 @@ function faulty(store: Store, fault: Fault, readFaults = 0) {
           return fault(commits.length, commit, () => target.commitSpeed(commit, combine))
         }
       }
-      if (name === 'speedPartitions') {
-        return () => (reads++ < readFaults ? Promise.reject(outage()) : target.speedPartitions())
+      if (name === 'speedPartition') {
+        return (partition: number) =>
+          reads++ < readFaults ? Promise.reject(outage()) : target.speedPartition(partition)
       }
       const value = Reflect.get(target, name, receiver)
       return typeof value === 'function' ? value.bind(target) : value

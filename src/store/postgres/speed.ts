@@ -70,6 +70,15 @@ export async function speedPartitions(db: Db): Promise<SpeedPartition[]> {
   return rows.map(toPartition)
 }
 
+export async function speedPartition(db: Db, partition: number): Promise<SpeedPartition | undefined> {
+  const { rows } = await db.pool.query<SpeedPartition>({
+    name: 'strata_read_partition',
+    text: `SELECT ${PARTITION_COLUMNS} FROM ${db.S}.speed_partitions WHERE partition = $1 AND owner > 0`,
+    values: [partition],
+  })
+  return rows.length > 0 ? toPartition(rows[0]) : undefined
+}
+
 async function readViews(db: Db, client: Client | Db['pool']): Promise<SpeedView[]> {
   const { rows } = await client.query<SpeedView>(
     `SELECT view, code_hash AS "codeHash", start FROM ${db.S}.speed_views ORDER BY view`,

@@ -221,7 +221,7 @@ test('a commit failing for another reason is tried again after a growing backoff
 })
 
 test('commitBackoffMs doubles from 100 ms and stops at 30 s', async () => {
-  const { commitBackoffMs } = await import('../../src/speed/partition-folder.ts')
+  const { commitBackoffMs } = await import('../../src/speed/partition-committer.ts')
   assert.deepEqual([0, 1, 2, 3, 4].map(commitBackoffMs), [0, 100, 200, 400, 800])
   assert.equal(commitBackoffMs(50), 30_000)
 })

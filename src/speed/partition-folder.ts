@@ -1,4 +1,6 @@
-// One partition of the speed layer in the hands of one worker (docs/horizon.md, rules 1-3).
+// One partition of the speed layer in the hands of one worker (docs/horizon.md, rules 1-3): the
+// folding and the sealing. Seeing a commit through the store is the committer's part
+// (partition-committer.ts).
 //
 // Contract:
 // - claimFolder() takes the partition in the store (bumping its owner token, which fences the
@@ -14,30 +16,26 @@
 //   `commitEveryMs` or `commitEveryRecords` (catching up batches), on flush() and on the worker's
 //   timer (flushIfDue). When is the only thing the policy changes: what is committed is the same.
 // - Seals: before a record at offset o is folded, the window seals at every required boundary
-//   b <= o (re-read from the store before each batch), and every `sealEveryMs` at its position.
-// - A refused commit (STRATA_ERR_FENCED) re-reads the partition. Another owner, or an offset
-//   another writer moved: the folder stops for good (drops its state, never writes again). A
-//   required boundary that a batch run recorded inside the window meanwhile: the window is
-//   rebuilt from its kept events with a seal there and committed again. Anything else (a newer
-//   worker redefined the views) stops the folder too.
-// - A store outage (an error marked retriable: PostgreSQL restarting, a lost connection) is
-//   ridden out: the SAME commit (same from, offset, deltas and seals) is sent again with backoff
-//   for up to `storeRetryMs` (60 s), and nothing more is folded meanwhile (the partition's next batch
-//   waits on the folder's queue). A failed attempt may have landed with only its answer lost;
-//   the store then refuses the resend (its `from` is no longer the stored offset): when the stored
-//   offset is this commit's offset under our owner token, nobody but this commit can have put it
-//   there, so it is known applied and taken as committed, never folded again nor read as fencing.
-//   Past the budget the folder fails: it stops (its window is re-read by the next owner from the
-//   stored offset) and `onFailed` is told, so the worker can exit and be restarted.
-// - Any other store error keeps the window, is reported, and the commit is retried later.
+//   b <= o (the partition re-read from the store before each batch), and every `sealEveryMs` at
+//   its position.
+// - A refused commit: when a batch run recorded a required boundary inside the window meanwhile,
+//   the window is rebuilt from its kept events with a seal there and committed again. Another
+//   owner, an offset another writer moved, or a newer worker that redefined the views: the
+//   folder stops for good (drops its state, never writes again).
+// - Through a store outage the committer sends the same commit again, up to `storeRetryMs`;
+//   past it the folder fails: it stops (its window is re-read by the next owner from the stored
+//   offset) and `onFailed` is told, so the worker can exit and be restarted.
+// - Any other store error keeps the window, is reported, and the commit is tried again after a
+//   backoff (commitBackoffMs).
 
 import type { CompiledView } from '../core/compiled-view.ts'
 import { ErrorCodes, StrataError } from '../core/errors.ts'
 import type { StrataEvent } from '../core/event.ts'
 import { eventCheck, type RecordCheck } from '../core/event.ts'
-import { isRetriable, type RetryAttempt, type RetryPolicy, retryRetriable } from '../core/retry.ts'
+import type { RetryAttempt, RetryPolicy } from '../core/retry.ts'
 import type { ViewFoldError } from '../core/view-errors.ts'
-import type { CombineEncoded, SpeedCommit, SpeedPartition, SpeedStore } from '../store/store.ts'
+import type { SpeedCommit, SpeedPartition, SpeedStore } from '../store/store.ts'
+import { commitBackoffMs, fencedBy, isOurs, PartitionCommitter } from './partition-committer.ts'
 import { PendingWindow } from './pending-window.ts'
 
 /** The part of a log record the speed layer reads (Kafka's ConsumedRecord and LogRecord fit). */
@@ -77,9 +75,6 @@ export const defaultFolderPolicy: FolderPolicy = {
   sealEveryMs: 5_000,
 }
 
-/** How long a store call is retried through an outage before the folder gives up (ms). */
-export const defaultStoreRetryMs = 60_000
-
 export interface PartitionStats {
   partition: number
   owner: number
@@ -110,11 +105,6 @@ export interface PartitionStats {
   failingSince: number | null
 }
 
-/** The wait before the next commit after `failures` failed ones in a row: 100 ms doubling, up to 30 s. */
-export function commitBackoffMs(failures: number): number {
-  return failures <= 0 ? 0 : Math.min(30_000, 100 * 2 ** Math.min(failures - 1, 20))
-}
-
 export interface FolderOptions {
   store: SpeedStore
   views: ReadonlyArray<CompiledView<any, any>>
@@ -138,8 +128,6 @@ export interface FolderOptions {
   retry?: Omit<RetryPolicy, 'totalMs'>
 }
 
-const MAX_REBUILDS = 8
-
 /** Claims the partition in the store and returns its folder, positioned at the stored offset. */
 export async function claimFolder(options: FolderOptions, initial: number): Promise<PartitionFolder> {
   const claimed = await options.store.claimPartition(options.partition, initial)
@@ -149,42 +137,42 @@ export async function claimFolder(options: FolderOptions, initial: number): Prom
 export class PartitionFolder {
   readonly partition: number
   readonly owner: number
-  readonly #store: SpeedStore
   readonly #views: ReadonlyArray<CompiledView<any, any>>
-  readonly #hashes: Record<string, string>
-  readonly #combine: CombineEncoded
   readonly #check: RecordCheck
   readonly #policy: FolderPolicy
   readonly #now: () => number
   readonly #options: FolderOptions
+  readonly #committer: PartitionCommitter
   #required: number[]
   #window: PendingWindow
   #lastCommitAt: number
   #lastSealAt: number
   #stats: PartitionStats
   #chain: Promise<void> = Promise.resolve()
-  #failure: StrataError | undefined
   /** No commit is tried before this time (backoff after failed commits). */
   #retryCommitAt = 0
-  readonly #retryMs: number
 
   constructor(options: FolderOptions, claimed: SpeedPartition) {
     this.partition = options.partition
     this.owner = claimed.owner
     this.#options = options
-    this.#store = options.store
     this.#views = options.views
-    this.#hashes = Object.fromEntries(options.views.map((v) => [v.name, v.codeHash]))
-    const monoids = new Map(options.views.map((v) => [v.name, v.monoid]))
-    this.#combine = (view, stored, delta) => {
-      const m = monoids.get(view)
-      if (m === undefined) throw new StrataError(ErrorCodes.INTERNAL, `no monoid for view ${view}`)
-      return m.encode(m.combine(m.decode(stored as never), m.decode(delta as never)))
-    }
+    this.#committer = new PartitionCommitter({
+      store: options.store,
+      views: options.views,
+      partition: this.partition,
+      owner: this.owner,
+      ...(options.storeRetryMs === undefined ? {} : { storeRetryMs: options.storeRetryMs }),
+      ...(options.retry ? { retry: options.retry } : {}),
+      ...(options.onRetry ? { onRetry: options.onRetry } : {}),
+      onFailed: (failure) => {
+        this.#stop(failure)
+        this.#options.onFailed?.(failure)
+      },
+    })
     this.#check = eventCheck(options.timeField)
     this.#policy = { ...defaultFolderPolicy, ...options.policy }
     this.#now = options.now ?? Date.now
-    this.#retryMs = options.storeRetryMs ?? defaultStoreRetryMs
     this.#required = [...claimed.required]
     this.#window = new PendingWindow(
       this.#views,
@@ -224,7 +212,7 @@ export class PartitionFolder {
 
   /** Why the folder gave up (the store stayed unavailable past the budget), if it did. */
   get failure(): StrataError | undefined {
-    return this.#failure
+    return this.#committer.failure
   }
 
   stats(): PartitionStats {
@@ -255,7 +243,7 @@ export class PartitionFolder {
       if (due) await this.#commitReporting()
     })
     await folded
-    if (this.#failure) throw this.#failure
+    if (this.failure) throw this.failure
     return { committed }
   }
 
@@ -341,9 +329,11 @@ export class PartitionFolder {
     if (this.#window.require(due) === 'rebuilt') this.#stats.rebuilds++
   }
 
+  // The boundaries batch runs required since the last batch; and whether we still own the
+  // partition (one partition's row, not the whole speed state).
   async #refreshRequired(): Promise<void> {
-    const state = await this.#readState('reading the partition')
-    if (state === undefined || state.owner !== this.owner) {
+    const state = await this.#committer.read('reading the partition')
+    if (!isOurs(state, this.owner)) {
       this.#stop(fencedBy(this.partition, state))
       return
     }
@@ -368,101 +358,23 @@ export class PartitionFolder {
     }
   }
 
-  // A store call through an outage: retried while its error is retriable, up to the budget; past
-  // it the folder fails (stopped, state dropped: the next owner re-reads from the stored offset).
-  async #storeCall<T>(doing: string, fn: () => Promise<T>): Promise<T> {
-    try {
-      return await retryRetriable(fn, { ...this.#options.retry, totalMs: this.#retryMs }, (retry) =>
-        this.#options.onRetry?.(this.partition, doing, retry),
-      )
-    } catch (error) {
-      if (isRetriable(error)) this.#fail(error, doing)
-      throw error
-    }
-  }
-
-  async #readState(doing: string): Promise<SpeedPartition | undefined> {
-    const all = await this.#storeCall(doing, () => this.#store.speedPartitions())
-    return all.find((p) => p.partition === this.partition)
-  }
-
-  #fail(error: StrataError, doing: string): void {
-    if (this.#failure) return
-    this.#failure = new StrataError(
-      ErrorCodes.STORE_UNAVAILABLE,
-      `partition ${this.partition}: ${doing}: the store stayed unavailable for ${this.#retryMs} ms; stopped (the next owner resumes from the stored offset): ${error.message}`,
-      { cause: error, retriable: true, status: 503 },
-    )
-    this.#stop(this.#failure)
-    this.#options.onFailed?.(this.#failure)
-  }
-
   async #commit(): Promise<void> {
     if (this.stopped) return
     const window = this.#window
     this.#sealRequired(window.end)
-    // Set once an attempt failed in a way that may hide a landed commit (a lost answer). Every
-    // attempt of this loop carries the same `offset` (window.end does not move while we commit).
-    let inDoubt = false
-    for (let attempt = 0; !window.empty; attempt++) {
-      const commit: SpeedCommit = {
-        partition: this.partition,
-        owner: this.owner,
-        hashes: this.#hashes,
-        from: window.from,
-        offset: window.end,
-        deltas: window.deltas(),
-        seals: [...window.seals],
-        ...(window.errors.length > 0 ? { errors: [...window.errors], offered: window.events } : {}),
-      }
-      try {
-        await this.#storeCall(`committing offset ${commit.offset}`, async () => {
-          try {
-            await this.#store.commitSpeed(commit, this.#combine)
-          } catch (error) {
-            if (isRetriable(error)) inDoubt = true
-            throw error
-          }
-        })
-      } catch (error) {
-        if (this.#failure) throw error
-        if (inDoubt && (await this.#landedEarlier(commit))) {
-          this.#committed(commit)
-          return
-        }
-        if ((error as StrataError)?.code !== ErrorCodes.FENCED) throw error
-        if (!(await this.#rebuildAfterRefusal(error as StrataError, attempt))) return
-        continue
-      }
-      this.#committed(commit)
-      return
-    }
+    if (window.empty) return
+    const outcome = await this.#committer.commit(window, (required) => this.#reseal(required))
+    if ('landed' in outcome) this.#committed(outcome.landed)
+    else this.#stop(outcome.stopped)
   }
 
-  // After an attempt whose answer was lost, the store refused the resend: did the lost one land?
-  // Only this folder commits under its owner token, one window after the other, so a stored
-  // offset equal to this commit's (past its `from`) can only be this commit's doing.
-  async #landedEarlier(commit: SpeedCommit): Promise<boolean> {
-    const state = await this.#readState('checking whether a commit landed')
-    if (state === undefined || state.owner !== this.owner || state.offset !== commit.offset) return false
-    return commit.offset > commit.from || commit.seals.every((seal) => state.epochs.includes(seal))
-  }
-
-  // The store refused the commit: find out whether we may try again (docs/horizon.md, rule 3)
-  // or must stop for good (rule 2).
-  async #rebuildAfterRefusal(refusal: StrataError, attempt: number): Promise<boolean> {
+  // The store refused the window for a required boundary a batch run recorded meanwhile
+  // (docs/horizon.md, rule 3): seal there, refolding the kept events if it falls among them.
+  #reseal(required: readonly number[]): boolean {
     const window = this.#window
-    const state = await this.#readState('re-reading a refused partition')
-    if (state === undefined || state.owner !== this.owner || state.offset !== window.from) {
-      this.#stop(fencedBy(this.partition, state, window.from))
-      return false
-    }
-    this.#required = state.required
-    const outcome = window.require(state.required.filter((b) => b <= window.end))
-    if (outcome === 'kept' || attempt >= MAX_REBUILDS) {
-      this.#stop(refusal)
-      return false
-    }
+    this.#required = [...required]
+    const outcome = window.require(required.filter((b) => b <= window.end))
+    if (outcome === 'kept') return false
     if (outcome === 'rebuilt') this.#stats.rebuilds++
     this.#stats.retries++
     return true
@@ -496,18 +408,6 @@ export class PartitionFolder {
     this.#chain = run.catch(() => {})
     return run
   }
-}
-
-function fencedBy(partition: number, state: SpeedPartition | undefined, from?: number): StrataError {
-  const why =
-    state === undefined
-      ? 'it is gone from the store'
-      : from !== undefined && state.offset !== from
-        ? `another writer moved it to offset ${state.offset}`
-        : `owner token ${state.owner} took it over`
-  return new StrataError(ErrorCodes.FENCED, `partition ${partition}: no longer ours (${why}); stopped`, {
-    status: 409,
-  })
 }
 
 function asStrataError(error: unknown, message: string): StrataError {

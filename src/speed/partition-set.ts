@@ -4,7 +4,8 @@
 import type { StrataError } from '../core/errors.ts'
 import { retryRetriable } from '../core/retry.ts'
 import { type ClaimOptions, claimSpeedPartition } from './claim.ts'
-import { defaultStoreRetryMs, type PartitionFolder, type PartitionStats } from './partition-folder.ts'
+import { defaultStoreRetryMs } from './partition-committer.ts'
+import type { PartitionFolder, PartitionStats } from './partition-folder.ts'
 
 export class PartitionSet {
   readonly #options: (partition: number) => ClaimOptions

@@ -1,5 +1,6 @@
 // The speed layer's state in LMDB, and the reads of a query. Each function is one LMDB
-// transaction (synchronous callback inside db.transaction), which is what docs/horizon.md needs.
+// transaction (synchronous callback inside db.transaction), which is what docs/horizon.md needs;
+// the decisions inside them are speed-rules.ts, shared with PostgreSQL.
 //
 // Key layout:
 //   ['sp', partition]                              → SpeedPartition
@@ -19,7 +20,14 @@ import type { RootDatabase } from 'lmdb'
 import { ErrorCodes, StrataError } from '../core/errors.ts'
 import { addToTally, byView, type ViewErrorTally } from '../core/view-errors.ts'
 import { isDigest, storedForm } from './long-keys.ts'
-import { checkSpeedCommit } from './speed-rules.ts'
+import {
+  alignPartition,
+  checkSpeedCommit,
+  claimState,
+  collectedState,
+  keepFrom,
+  restartPartition,
+} from './speed-rules.ts'
 import type {
   CombineEncoded,
   Horizon,
@@ -55,16 +63,17 @@ function getPartition(db: Db, partition: number): SpeedPartition | undefined {
 
 export function claimPartition(db: Db, partition: number, initial: number): Promise<SpeedPartition> {
   return db.transaction(() => {
-    const before = getPartition(db, partition)
     // Horizons a batch run aligned before anyone claimed the partition are owed by the first claimer.
-    const owed = ((db.get(['rq', partition]) as number[] | undefined) ?? []).filter((b) => b > initial)
-    const claimed: SpeedPartition = before
-      ? { ...before, owner: before.owner + 1 }
-      : { partition, offset: initial, epochs: [initial], required: owed, owner: 1 }
+    const owed = (db.get(['rq', partition]) as number[] | undefined) ?? []
+    const claimed = claimState(getPartition(db, partition), owed, partition, initial)
     db.put(['sp', partition], claimed)
     db.remove(['rq', partition])
     return claimed
   })
+}
+
+export function speedPartition(db: Db, partition: number): SpeedPartition | undefined {
+  return getPartition(db, partition)
 }
 
 export function speedPartitions(db: Db): SpeedPartition[] {
@@ -84,15 +93,13 @@ export function registerSpeedViews(
     for (const { view, codeHash } of views) {
       const recorded = db.get(['sv', view]) as SpeedView | undefined
       if (recorded?.codeHash === codeHash) continue
-      // New or changed definition: its realtime states restart at the current offsets, which
-      // every partition must seal at (so no epoch mixes the two definitions).
+      // New or changed definition: its realtime states restart at the current offsets.
       const start: Horizon = []
       for (let p = 0; p < partitions; p++) {
         const state = getPartition(db, p)
-        start.push(state?.offset ?? 0)
-        if (state && !state.epochs.includes(state.offset) && !state.required.includes(state.offset)) {
-          db.put(['sp', p], { ...state, required: [...state.required, state.offset].sort((a, b) => a - b) })
-        }
+        const restart = restartPartition(state)
+        start.push(restart.start)
+        if (state && restart.required) db.put(['sp', p], { ...state, required: restart.required })
       }
       if (recorded) {
         for (const key of db.getKeys({ start: ['rt', view], end: ['rt', view, HIGH] })) db.remove(key as Key)
@@ -223,29 +230,15 @@ function putIfAbsent(db: Db, key: Key, value: unknown): boolean {
 export function alignHorizon(db: Db, wished: Horizon, floor: Horizon): Promise<Horizon> {
   return db.transaction(() => {
     return wished.map((want, p) => {
-      const least = floor[p] ?? 0
-      const target = Math.max(want, least)
       const state = getPartition(db, p)
-      if (!state) {
-        // Never claimed: the first claimer starts at or below it and must seal there.
-        const owed = (db.get(['rq', p]) as number[] | undefined) ?? []
-        if (!owed.includes(target))
-          db.put(
-            ['rq', p],
-            [...owed, target].sort((a, b) => a - b),
-          )
-        return target
+      // A partition never claimed keeps what it owes its first claimer apart, in ['rq', p].
+      const owed = state ? [] : ((db.get(['rq', p]) as number[] | undefined) ?? [])
+      const { horizon, required } = alignPartition(state, owed, want, floor[p] ?? 0)
+      if (required) {
+        if (state) db.put(['sp', p], { ...state, required })
+        else db.put(['rq', p], required)
       }
-      if (state.epochs.includes(target)) return target
-      if (state.offset <= target) {
-        if (!state.required.includes(target)) {
-          db.put(['sp', p], { ...state, required: [...state.required, target].sort((a, b) => a - b) })
-        }
-        return target
-      }
-      // The speed layer passed it without sealing: the largest boundary at or below it.
-      const below = state.epochs.filter((e) => e <= target && e >= least)
-      return below.length > 0 ? below[below.length - 1] : -1
+      return horizon
     })
   })
 }
@@ -254,11 +247,9 @@ export function collectEpochs(db: Db, below: Horizon): Promise<void> {
   return db.transaction(() => {
     for (const [p, bound] of below.entries()) {
       const state = getPartition(db, p)
-      if (!state) continue
-      // An epoch ends where the next begins; keep the one containing `bound` and later ones.
-      const keepFrom = state.epochs.filter((e) => e <= bound).pop()
-      if (keepFrom === undefined || keepFrom === state.epochs[0]) continue
-      for (const { key, value } of db.getRange({ start: ['re', p], end: ['re', p, keepFrom] })) {
+      const keep = keepFrom(state, bound)
+      if (!state || keep === undefined) continue
+      for (const { key, value } of db.getRange({ start: ['re', p], end: ['re', p, keep] })) {
         const epoch = (key as Key)[2] as number
         if (Array.isArray(value)) {
           for (const [view, k, window] of value as Array<[string, string, number]>) {
@@ -270,7 +261,7 @@ export function collectEpochs(db: Db, below: Horizon): Promise<void> {
         }
         db.remove(key as Key)
       }
-      db.put(['sp', p], { ...state, epochs: state.epochs.filter((e) => e >= keepFrom) })
+      db.put(['sp', p], collectedState(state, keep))
     }
   })
 }

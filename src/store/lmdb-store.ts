@@ -229,6 +229,10 @@ class LmdbStore implements Store {
     return speed.speedPartitions(this.#db)
   }
 
+  async speedPartition(partition: number): Promise<SpeedPartition | undefined> {
+    return speed.speedPartition(this.#db, partition)
+  }
+
   registerSpeedViews(
     views: Array<{ view: string; codeHash: string }>,
     partitions: number,

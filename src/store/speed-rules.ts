@@ -1,6 +1,7 @@
-// The checks every store applies to a speed commit, inside its transaction, before writing
-// anything (docs/horizon.md, rules 1-3). One implementation for LMDB and PostgreSQL, so the
-// exactness argument rests on one piece of code.
+// The horizon rules of docs/horizon.md as pure functions: a partition's stored state in, the
+// decision out. Both stores (lmdb-speed.ts, postgres/speed.ts and speed-commit.ts) call these
+// inside their transactions and keep only the reading, writing and locking, so the exactness
+// argument rests on this one piece of code (test/store/speed-rules.test.ts checks each branch).
 import { ErrorCodes, StrataError } from '../core/errors.ts'
 import type { SpeedCommit, SpeedPartition } from './store.ts'
 
@@ -8,10 +9,107 @@ export function fenced(message: string): StrataError {
   return new StrataError(ErrorCodes.FENCED, message, { status: 409 })
 }
 
+/** `list` (ascending) with `b` added in order; undefined when `b` is in it already. */
+function withBoundary(list: readonly number[], b: number): number[] | undefined {
+  return list.includes(b) ? undefined : [...list, b].sort((x, y) => x - y)
+}
+
 /**
- * Checks a commit against the partition's stored state and the recorded view definitions, and
- * returns the partition state after it. Throws FENCED for another owner, a moved offset, an older
- * view definition or an unsealed required boundary; INTERNAL for a malformed commit.
+ * Rule 2 and the first claim. A claimed partition gets the next owner token (fencing the previous
+ * owner). A partition never claimed starts at `initial`, one epoch there, owing the boundaries
+ * batch runs aligned before anyone claimed it (`owed`); those at or below `initial` are met by
+ * starting there.
+ */
+export function claimState(
+  before: SpeedPartition | undefined,
+  owed: readonly number[],
+  partition: number,
+  initial: number,
+): SpeedPartition {
+  if (before) return { ...before, owner: before.owner + 1 }
+  return {
+    partition,
+    offset: initial,
+    epochs: [initial],
+    required: owed.filter((b) => b > initial),
+    owner: 1,
+  }
+}
+
+/** What alignHorizon decides for one partition. */
+export interface Alignment {
+  /** The aligned horizon: a boundary, or one the speed layer will seal at; -1 when none fits. */
+  horizon: number
+  /**
+   * The partition's new required boundaries to store (its owed ones when unclaimed), when they
+   * change; undefined: nothing to write.
+   */
+  required?: number[]
+}
+
+/**
+ * Rule 3 for one partition: turns the wished horizon into a boundary. `state` is the claimed
+ * partition (undefined when never claimed), `owed` what an unclaimed one owes its first claimer,
+ * `least` the least horizon the caller accepts.
+ */
+export function alignPartition(
+  state: SpeedPartition | undefined,
+  owed: readonly number[],
+  wished: number,
+  least: number,
+): Alignment {
+  const target = Math.max(wished, least)
+  if (!state) {
+    // Never claimed: the first claimer starts at or below it and must seal there. At 0 nothing is
+    // owed: every start is at or past it (claimState drops it).
+    const required = target > 0 ? withBoundary(owed, target) : undefined
+    return required ? { horizon: target, required } : { horizon: target }
+  }
+  if (state.epochs.includes(target)) return { horizon: target }
+  if (state.offset <= target) {
+    // Not reached yet: the speed layer will seal exactly there.
+    const required = withBoundary(state.required, target)
+    return required ? { horizon: target, required } : { horizon: target }
+  }
+  // The speed layer passed it without sealing: the largest boundary at or below it.
+  const below = state.epochs.filter((e) => e <= target && e >= least)
+  return { horizon: below.length > 0 ? below[below.length - 1] : -1 }
+}
+
+/**
+ * A view definition that is new or changed restarts its realtime states at the partition's
+ * current offset (0 where the speed layer never ran), which the partition must then seal at, so
+ * no epoch mixes two definitions. Returns the start, and the new required boundaries to store
+ * when they change.
+ */
+export function restartPartition(state: SpeedPartition | undefined): { start: number; required?: number[] } {
+  if (!state) return { start: 0 }
+  const required = state.epochs.includes(state.offset)
+    ? undefined
+    : withBoundary(state.required, state.offset)
+  return required ? { start: state.offset, required } : { start: state.offset }
+}
+
+/**
+ * Rule 6: the epoch a partition keeps from when collecting below `bound` — an epoch ends where the
+ * next begins, so the one containing `bound` and later ones stay. Undefined: nothing to drop.
+ */
+export function keepFrom(state: SpeedPartition | undefined, bound: number): number | undefined {
+  if (!state) return undefined
+  const keep = state.epochs.filter((e) => e <= bound).pop()
+  return keep === undefined || keep === state.epochs[0] ? undefined : keep
+}
+
+/** The partition after its epochs below `keep` (from keepFrom) are dropped. */
+export function collectedState(state: SpeedPartition, keep: number): SpeedPartition {
+  return { ...state, epochs: state.epochs.filter((e) => e >= keep) }
+}
+
+/**
+ * Rules 1-3 for a commit: checks it against the partition's stored state and the recorded view
+ * definitions, and returns the partition state after it. Throws FENCED for another owner, a moved
+ * offset, an older view definition or an unsealed required boundary; INTERNAL for a malformed
+ * commit.
  */
 export function checkSpeedCommit(
   state: SpeedPartition | undefined,

@@ -138,7 +138,14 @@ export interface SpeedStore {
    * never seen starts at `initial` (one epoch starting there).
    */
   claimPartition(partition: number, initial: number): Promise<SpeedPartition>
+  /** Every partition the speed layer has claimed, ascending. */
   speedPartitions(): Promise<SpeedPartition[]>
+  /**
+   * One partition's state, undefined when it was never claimed: what a folder reads before each
+   * batch (its required boundaries, and whether it still owns the partition), without reading
+   * every partition.
+   */
+  speedPartition(partition: number): Promise<SpeedPartition | undefined>
   /**
    * Records the definitions the speed layer runs. A view whose code hash changed (or that is
    * new) has its realtime states dropped and restarts at the partitions' current offsets

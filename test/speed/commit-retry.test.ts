@@ -29,7 +29,7 @@ const outage = () =>
 
 type Fault = (call: number, commit: SpeedCommit, apply: () => Promise<void>) => Promise<void>
 
-/** The store, with commitSpeed (and optionally speedPartitions) failing as `fault` says. */
+/** The store, with commitSpeed (and optionally the folder's read of its partition) failing as `fault` says. */
 function faulty(store: Store, fault: Fault, readFaults = 0) {
   const commits: SpeedCommit[] = []
   let reads = 0
@@ -41,8 +41,9 @@ function faulty(store: Store, fault: Fault, readFaults = 0) {
           return fault(commits.length, commit, () => target.commitSpeed(commit, combine))
         }
       }
-      if (name === 'speedPartitions') {
-        return () => (reads++ < readFaults ? Promise.reject(outage()) : target.speedPartitions())
+      if (name === 'speedPartition') {
+        return (partition: number) =>
+          reads++ < readFaults ? Promise.reject(outage()) : target.speedPartition(partition)
       }
       const value = Reflect.get(target, name, receiver)
       return typeof value === 'function' ? value.bind(target) : value
@@ -220,7 +221,7 @@ test('a commit failing for another reason is tried again after a growing backoff
 })
 
 test('commitBackoffMs doubles from 100 ms and stops at 30 s', async () => {
-  const { commitBackoffMs } = await import('../../src/speed/partition-folder.ts')
+  const { commitBackoffMs } = await import('../../src/speed/partition-committer.ts')
   assert.deepEqual([0, 1, 2, 3, 4].map(commitBackoffMs), [0, 100, 200, 400, 800])
   assert.equal(commitBackoffMs(50), 30_000)
 })

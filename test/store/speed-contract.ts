@@ -260,6 +260,24 @@ export function speedContract(
     })
   })
 
+  test('speed: speedPartition reads one claimed partition, as speedPartitions lists it', async (t) => {
+    const { store } = await openStore(t)
+    await store.registerSpeedViews([{ view: 'hits', codeHash: 'h1' }], 3)
+    assert.equal(await store.speedPartition(0), undefined)
+    // A boundary owed by a partition nobody claimed yet does not make it claimed.
+    assert.deepEqual(await store.alignHorizon([0, 5, 0], [0, 0, 0]), [0, 5, 0])
+    assert.equal(await store.speedPartition(1), undefined)
+    await store.claimPartition(0, 0)
+    await store.claimPartition(1, 0)
+    await store.commitSpeed(commit({ owner: 1, from: 0, offset: 4 }), add)
+    const listed = await store.speedPartitions()
+    assert.deepEqual({ ...(await store.speedPartition(0)) }, { ...listed[0] })
+    assert.deepEqual({ ...(await store.speedPartition(1)) }, { ...listed[1] })
+    assert.deepEqual((await store.speedPartition(1))?.required, [5])
+    assert.equal((await store.speedPartition(0))?.offset, 4)
+    assert.equal(await store.speedPartition(2), undefined)
+  })
+
   test('speed: realtimeKeys lists each key with realtime states once', async (t) => {
     const { store } = await openStore(t)
     await store.registerSpeedViews([{ view: 'hits', codeHash: 'h1' }], 1)

@@ -141,6 +141,10 @@ class PostgresStore implements Store {
     return this.#run('reading speed partitions', () => speed.speedPartitions(this.#db))
   }
 
+  speedPartition(partition: number): Promise<SpeedPartition | undefined> {
+    return this.#run(`reading speed partition ${partition}`, () => speed.speedPartition(this.#db, partition))
+  }
+
   registerSpeedViews(
     views: Array<{ view: string; codeHash: string }>,
     partitions: number,

@@ -1,6 +1,7 @@
 // commitSpeed: rule 1 of docs/horizon.md (a realtime state and the offset that produced it move
-// together) in one PostgreSQL transaction, with the validation of lmdb-speed.ts (same checks,
-// same order, same error codes). Lock order and the other speed functions: speed.ts.
+// together) in one PostgreSQL transaction, with the checks LMDB makes (checkSpeedCommit in
+// speed-rules.ts: same checks, same order, same error codes). Lock order and the other speed
+// functions: speed.ts.
 
 import { addToTally, byView, type ViewErrorTally } from '../../core/view-errors.ts'
 import { checkSpeedCommit } from '../speed-rules.ts'

@@ -1,6 +1,7 @@
 // The speed layer's state in PostgreSQL. Each function is one transaction, and does what
-// lmdb-speed.ts does (docs/horizon.md is the argument); where LMDB gets isolation from its single
-// writer, here it comes from row locks taken in one global order:
+// lmdb-speed.ts does: the decisions are speed-rules.ts (docs/horizon.md is the argument), and
+// this file only reads, writes and locks. Where LMDB gets isolation from its single writer, here
+// it comes from row locks taken in one global order:
 //
 //   speed_partitions rows (ascending partition)  →  speed_views rows (ascending view)
 //
@@ -9,15 +10,11 @@
 // and collectEpochs, which touch several partitions, lock them in ascending order. Nobody takes a
 // partition lock while holding a view lock, so no cycle (no deadlock) can form. Realtime rows
 // of a partition are written only under that partition's lock.
-import { ErrorCodes, StrataError } from '../../core/errors.ts'
+import { alignPartition, claimState, collectedState, keepFrom, restartPartition } from '../speed-rules.ts'
 import type { Horizon, SpeedPartition, SpeedView } from '../store.ts'
 import { type Client, type Db, inTransaction } from './connection.ts'
 
 export const PARTITION_COLUMNS = `partition, owner, next_offset AS "offset", epochs, required`
-
-export function fenced(message: string): StrataError {
-  return new StrataError(ErrorCodes.FENCED, message, { status: 409 })
-}
 
 export function toPartition(row: SpeedPartition): SpeedPartition {
   const { partition, offset, epochs, required, owner } = row
@@ -57,18 +54,10 @@ export function claimPartition(db: Db, partition: number, initial: number): Prom
        VALUES ($1, 0, $2, ARRAY[$2::bigint], '{}') ON CONFLICT (partition) DO NOTHING`,
       [partition, initial],
     )
-    const before = (await lockPartitions(db, client, [partition])).get(partition)!
-    const state: SpeedPartition =
-      before.owner > 0
-        ? { ...before, owner: before.owner + 1 }
-        : // First claim: boundaries required before it stand, those at or below the start are met.
-          {
-            partition,
-            offset: initial,
-            epochs: [initial],
-            required: before.required.filter((b) => b > initial),
-            owner: 1,
-          }
+    const row = (await lockPartitions(db, client, [partition])).get(partition)!
+    // A row with owner 0 was never claimed: it only carries what the first claimer owes.
+    const before = claimed(row)
+    const state = claimState(before, before ? [] : row.required, partition, initial)
     await savePartition(db, client, state)
     return state
   })
@@ -79,6 +68,15 @@ export async function speedPartitions(db: Db): Promise<SpeedPartition[]> {
     `SELECT ${PARTITION_COLUMNS} FROM ${db.S}.speed_partitions WHERE owner > 0 ORDER BY partition`,
   )
   return rows.map(toPartition)
+}
+
+export async function speedPartition(db: Db, partition: number): Promise<SpeedPartition | undefined> {
+  const { rows } = await db.pool.query<SpeedPartition>({
+    name: 'strata_read_partition',
+    text: `SELECT ${PARTITION_COLUMNS} FROM ${db.S}.speed_partitions WHERE partition = $1 AND owner > 0`,
+    values: [partition],
+  })
+  return rows.length > 0 ? toPartition(rows[0]) : undefined
 }
 
 async function readViews(db: Db, client: Client | Db['pool']): Promise<SpeedView[]> {
@@ -122,18 +120,13 @@ export function registerSpeedViews(
     const changed = views.filter((v) => recorded.get(v.view) !== v.codeHash)
     if (changed.length === 0) return readViews(db, client)
 
-    // New or changed definitions restart at the current offsets, which every partition must
-    // seal at (so no epoch mixes two definitions).
+    // New or changed definitions restart at the current offsets.
     const start: Horizon = []
     for (let p = 0; p < partitions; p++) {
       const state = byPartition.get(p)
-      start.push(state?.offset ?? 0)
-      if (state && !state.epochs.includes(state.offset) && !state.required.includes(state.offset)) {
-        await savePartition(db, client, {
-          ...state,
-          required: [...state.required, state.offset].sort((a, b) => a - b),
-        })
-      }
+      const restart = restartPartition(state)
+      start.push(restart.start)
+      if (state && restart.required) await savePartition(db, client, { ...state, required: restart.required })
     }
     const redefined = changed.filter((v) => recorded.has(v.view)).map((v) => v.view)
     if (redefined.length > 0) {
@@ -169,44 +162,21 @@ export function alignHorizon(db: Db, wished: Horizon, floor: Horizon): Promise<H
       targets.map((_, p) => p),
     )
     const aligned: Horizon = []
-    for (const [p, target] of targets.entries()) {
+    for (const [p, wish] of wished.entries()) {
       const row = locked.get(p)
       const state = claimed(row)
-      if (!state) {
-        if (row && target > 0 && !row.required.includes(target)) {
-          await savePartition(db, client, {
-            ...row,
-            required: [...row.required, target].sort((a, b) => a - b),
-          })
-        }
-        aligned.push(target)
-      } else if (state.epochs.includes(target)) {
-        aligned.push(target)
-      } else if (state.offset <= target) {
-        if (!state.required.includes(target)) {
-          await savePartition(db, client, {
-            ...state,
-            required: [...state.required, target].sort((a, b) => a - b),
-          })
-        }
-        aligned.push(target)
-      } else {
-        // The speed layer passed it without sealing: the largest boundary at or below it.
-        const least = floor[p] ?? 0
-        const below = state.epochs.filter((e) => e <= target && e >= least)
-        aligned.push(below.length > 0 ? below[below.length - 1] : -1)
-      }
+      const { horizon, required } = alignPartition(
+        state,
+        state ? [] : (row?.required ?? []),
+        wish,
+        floor[p] ?? 0,
+      )
+      // An unclaimed partition owes a boundary only above 0, and has a row there (inserted above).
+      if (required) await savePartition(db, client, { ...(state ?? row!), required })
+      aligned.push(horizon)
     }
     return aligned
   })
-}
-
-/** The epoch a partition keeps from when collecting below `bound` (undefined: nothing to drop). */
-function keepFrom(state: SpeedPartition | undefined, bound: number): number | undefined {
-  if (!state) return undefined
-  // An epoch ends where the next begins; keep the one containing `bound` and later ones.
-  const keep = state.epochs.filter((e) => e <= bound).pop()
-  return keep === undefined || keep === state.epochs[0] ? undefined : keep
 }
 
 // One transaction per partition: rule 6 holds partition by partition, and a partition's commits
@@ -224,7 +194,7 @@ export async function collectEpochs(db: Db, below: Horizon): Promise<void> {
         partition,
         keep,
       ])
-      await savePartition(db, client, { ...state, epochs: state.epochs.filter((e) => e >= keep) })
+      await savePartition(db, client, collectedState(state, keep))
     })
   }
 }

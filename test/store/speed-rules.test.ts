@@ -1,0 +1,221 @@
+// The horizon rules as pure functions (src/store/speed-rules.ts), branch by branch. The same
+// rules run inside both stores' transactions; speed-contract.ts checks them there end to end.
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import {
+  alignPartition,
+  checkSpeedCommit,
+  claimState,
+  collectedState,
+  keepFrom,
+  restartPartition,
+} from '../../src/store/speed-rules.ts'
+import type { SpeedCommit, SpeedPartition } from '../../src/store/store.ts'
+
+const partition = (p: Partial<SpeedPartition> = {}): SpeedPartition => ({
+  partition: 0,
+  offset: 30,
+  epochs: [0, 10, 20],
+  required: [],
+  owner: 3,
+  ...p,
+})
+
+test('claimState: the next owner of a claimed partition, or a first claim that owes what is above its start', () => {
+  const cases: Array<[string, SpeedPartition | undefined, number[], number, SpeedPartition]> = [
+    [
+      'claimed: owner token bumped, nothing else moves',
+      partition({ required: [40] }),
+      [50],
+      0,
+      partition({ required: [40], owner: 4 }),
+    ],
+    [
+      'first claim, nothing owed',
+      undefined,
+      [],
+      7,
+      { partition: 0, offset: 7, epochs: [7], required: [], owner: 1 },
+    ],
+    [
+      'first claim keeps what is owed above the start',
+      undefined,
+      [5, 9, 12],
+      5,
+      { partition: 0, offset: 5, epochs: [5], required: [9, 12], owner: 1 },
+    ],
+    [
+      'first claim at or past every owed boundary owes none',
+      undefined,
+      [0, 3],
+      3,
+      { partition: 0, offset: 3, epochs: [3], required: [], owner: 1 },
+    ],
+  ]
+  for (const [name, before, owed, initial, expected] of cases) {
+    assert.deepEqual(claimState(before, owed, 0, initial), expected, name)
+  }
+})
+
+test('alignPartition: a horizon is kept, required, owed or lowered (rule 3)', () => {
+  const passed = partition() // offset 30, boundaries 0, 10, 20
+  const cases: Array<
+    [string, SpeedPartition | undefined, number[], number, number, ReturnType<typeof alignPartition>]
+  > = [
+    ['never claimed: owed to the first claimer', undefined, [], 15, 0, { horizon: 15, required: [15] }],
+    ['never claimed: owed in order', undefined, [5, 25], 15, 0, { horizon: 15, required: [5, 15, 25] }],
+    ['never claimed: owed already', undefined, [15], 15, 0, { horizon: 15 }],
+    ['never claimed: 0 is owed by nobody', undefined, [], 0, 0, { horizon: 0 }],
+    ['never claimed: the floor raises the wish', undefined, [], 4, 9, { horizon: 9, required: [9] }],
+    ['a boundary already: kept', passed, [], 20, 0, { horizon: 20 }],
+    ['the floor is a boundary: kept', passed, [], 5, 10, { horizon: 10 }],
+    ['not reached yet: required', passed, [], 45, 0, { horizon: 45, required: [45] }],
+    ['at the consumed offset: required', passed, [], 30, 0, { horizon: 30, required: [30] }],
+    ['not reached, required already', partition({ required: [45] }), [], 45, 0, { horizon: 45 }],
+    [
+      'not reached: required in order',
+      partition({ required: [35, 50] }),
+      [],
+      45,
+      0,
+      { horizon: 45, required: [35, 45, 50] },
+    ],
+    ['passed unsealed: the boundary below', passed, [], 25, 0, { horizon: 20 }],
+    ['passed unsealed: the boundary below, at the floor', passed, [], 15, 10, { horizon: 10 }],
+    ['passed unsealed, no boundary between floor and wish: -1', passed, [], 25, 21, { horizon: -1 }],
+  ]
+  for (const [name, state, owed, wished, least, expected] of cases) {
+    assert.deepEqual(alignPartition(state, owed, wished, least), expected, name)
+  }
+})
+
+test('restartPartition: a redefined view restarts at the consumed offset, which must become a boundary', () => {
+  const cases: Array<[string, SpeedPartition | undefined, ReturnType<typeof restartPartition>]> = [
+    ['never ran: starts at 0', undefined, { start: 0 }],
+    ['mid-epoch: the offset becomes required', partition(), { start: 30, required: [30] }],
+    ['required in order', partition({ required: [40] }), { start: 30, required: [30, 40] }],
+    ['already required', partition({ required: [30] }), { start: 30 }],
+    ['already a boundary', partition({ offset: 20 }), { start: 20 }],
+  ]
+  for (const [name, state, expected] of cases) assert.deepEqual(restartPartition(state), expected, name)
+})
+
+test('keepFrom and collectedState: epochs wholly below the bound go, the one holding it stays (rule 6)', () => {
+  const cases: Array<[string, SpeedPartition | undefined, number, number | undefined]> = [
+    ['never ran', undefined, 25, undefined],
+    ['bound inside an epoch: keep from its start', partition(), 25, 20],
+    ['bound on a boundary: keep from it', partition(), 10, 10],
+    ['bound in the oldest epoch: nothing to drop', partition(), 5, undefined],
+    ['bound below every epoch: nothing to drop', partition({ epochs: [10, 20] }), 5, undefined],
+    ['no bound (-1): nothing to drop', partition(), -1, undefined],
+  ]
+  for (const [name, state, bound, expected] of cases) assert.equal(keepFrom(state, bound), expected, name)
+  assert.deepEqual(collectedState(partition(), 20), partition({ epochs: [20] }))
+})
+
+test('checkSpeedCommit: refusals (FENCED, INTERNAL) and the state after an accepted commit', () => {
+  const hashes = { hits: 'h1' }
+  const recorded = (view: string) => (view === 'hits' ? 'h1' : undefined)
+  const commit = (c: Partial<SpeedCommit> = {}): SpeedCommit => ({
+    partition: 0,
+    owner: 3,
+    hashes,
+    from: 30,
+    offset: 40,
+    deltas: [],
+    seals: [],
+    ...c,
+  })
+  const delta = (epoch: number) => ({ view: 'hits', epoch, key: 'k', window: 0, state: 1 })
+  const refused: Array<[string, SpeedPartition | undefined, SpeedCommit, string, RegExp]> = [
+    ['never claimed', undefined, commit(), 'STRATA_ERR_FENCED', /owned by another/],
+    ['another owner', partition({ owner: 4 }), commit(), 'STRATA_ERR_FENCED', /owned by another/],
+    ['a moved offset', partition({ offset: 35 }), commit(), 'STRATA_ERR_FENCED', /another writer moved it/],
+    [
+      'an older definition',
+      partition(),
+      commit({ hashes: { hits: 'h0' } }),
+      'STRATA_ERR_FENCED',
+      /defined differently/,
+    ],
+    [
+      'an unknown view',
+      partition(),
+      commit({ hashes: { other: 'o1' } }),
+      'STRATA_ERR_FENCED',
+      /defined differently/,
+    ],
+    [
+      'a required boundary passed unsealed',
+      partition({ required: [35] }),
+      commit(),
+      'STRATA_ERR_FENCED',
+      /35 was not sealed/,
+    ],
+    [
+      'a required boundary at the end, unsealed',
+      partition({ required: [40] }),
+      commit(),
+      'STRATA_ERR_FENCED',
+      /40 was not sealed/,
+    ],
+    [
+      'a required boundary at `from` that starts no epoch',
+      partition({ required: [30] }),
+      commit(),
+      'STRATA_ERR_FENCED',
+      /30 was not sealed/,
+    ],
+    ['a seal below from', partition(), commit({ seals: [25] }), 'STRATA_ERR_INTERNAL', /bad seal 25/],
+    ['a seal past offset', partition(), commit({ seals: [45] }), 'STRATA_ERR_INTERNAL', /bad seal 45/],
+    ['seals out of order', partition(), commit({ seals: [36, 33] }), 'STRATA_ERR_INTERNAL', /bad seal 33/],
+    [
+      'a seal at the open epoch',
+      partition({ epochs: [0, 30] }),
+      commit({ seals: [30] }),
+      'STRATA_ERR_INTERNAL',
+      /bad seal 30/,
+    ],
+    [
+      'a delta for a closed epoch',
+      partition(),
+      commit({ deltas: [delta(10)] }),
+      'STRATA_ERR_INTERNAL',
+      /closed epoch 10/,
+    ],
+  ]
+  for (const [name, state, c, code, message] of refused) {
+    assert.throws(() => checkSpeedCommit(state, c, recorded), { code, message }, name)
+  }
+
+  const accepted: Array<[string, SpeedPartition, SpeedCommit, SpeedPartition]> = [
+    ['moves the offset', partition(), commit({ deltas: [delta(20)] }), partition({ offset: 40 })],
+    [
+      'seals start epochs; deltas go to the open one and the new ones',
+      partition(),
+      commit({ seals: [30, 35], deltas: [delta(20), delta(30), delta(35)] }),
+      partition({ offset: 40, epochs: [0, 10, 20, 30, 35] }),
+    ],
+    [
+      'sealed required boundaries are met; later ones stay',
+      partition({ required: [35, 50] }),
+      commit({ seals: [35] }),
+      partition({ offset: 40, epochs: [0, 10, 20, 35], required: [50] }),
+    ],
+    [
+      'a required boundary at `from` that starts the open epoch is met',
+      partition({ epochs: [0, 30], required: [30] }),
+      commit(),
+      partition({ offset: 40, epochs: [0, 30] }),
+    ],
+    [
+      'a required boundary past offset is not due yet',
+      partition({ required: [41] }),
+      commit(),
+      partition({ offset: 40, required: [41] }),
+    ],
+  ]
+  for (const [name, state, c, expected] of accepted) {
+    assert.deepEqual(checkSpeedCommit(state, c, recorded), expected, name)
+  }
+})

@@ -10,10 +10,9 @@ export {
   type SourceConfig,
   type StrataConfig,
 } from './core/config.ts'
-export { DEFAULT_CONFIG_FILE, type LoadConfigOptions, loadConfig } from './core/config-loader.ts'
+export { DEFAULT_CONFIG_FILE, loadConfig } from './core/config-loader.ts'
 export { type ErrorCode, ErrorCodes, isStrataError, StrataError } from './core/errors.ts'
 export type { Json, StrataEvent } from './core/event.ts'
-export { decodeGroupKey, encodeGroupKey, groupKeyRange } from './core/group-key.ts'
 export type { Monoid, MonoidDefinition, ResultOf, StateOf } from './core/monoid.ts'
 export { count } from './core/monoids/count.ts'
 export { type DistinctCountOptions, distinctCount } from './core/monoids/distinct-count.ts'

@@ -1,5 +1,7 @@
-// The log both modes share: Apache Kafka in production, the master dataset's own segments in the
-// embedded default (src/log/embedded). Roles (ingest, speed, archive, batch) see only this.
+// The embedded log's interface (src/log/embedded: the master dataset's own segments, the default
+// mode). Kafka mode's roles use the Kafka client (src/log/kafka) directly; the records here keep
+// Kafka's shape and meaning (partition, offset, timestamp, key, value): past its source, a role
+// treats both modes alike.
 // Offsets are numbers: Kafka's are int64, but 2^53 records per partition is out of reach.
 
 /** A record as readers see it: where it is, when it was appended, its key and value bytes. */

@@ -9,8 +9,6 @@
 //                                                    first written by the commit ending at offset,
 //                                                    for GC (one index row per commit and epoch,
 //                                                    not one per state row: half the writes)
-//   ['re', partition, epoch, view, key, window]    → true: the same, one per row (stores written
-//                                                    before 2026-11-25; GC still reads them)
 //   ['rq', partition]                              → boundaries required of a partition never claimed
 //   ['ve', view]                                   → ViewErrorTally: events the view's code threw on
 //   ['lk', stored]                                 → [the full key] of a long key (long-keys.ts); `key`
@@ -260,12 +258,7 @@ export function collectEpochs(db: Db, below: Horizon): Promise<void> {
       if (keepFrom === undefined || keepFrom === state.epochs[0]) continue
       for (const { key, value } of db.getRange({ start: ['re', p], end: ['re', p, keepFrom] })) {
         const epoch = (key as Key)[2] as number
-        if (Array.isArray(value)) {
-          for (const [view, k, window] of value as Array<[string, string, number]>) {
-            db.remove(['rt', view, k, window, p, epoch])
-          }
-        } else {
-          const [, , , view, k, window] = key as [string, number, number, string, string, number]
+        for (const [view, k, window] of value as Array<[string, string, number]>) {
           db.remove(['rt', view, k, window, p, epoch])
         }
         db.remove(key as Key)

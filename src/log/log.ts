@@ -37,7 +37,7 @@ export interface AppendRecord {
   timestamp?: number
 }
 
-/** Where an appended record was written. */
+/** Where an appended record was written: what the embedded log, Kafka's producer and ingest return. */
 export interface RecordPosition {
   partition: number
   offset: number

@@ -15,6 +15,7 @@
 //                                                    in 'rt', 're' and 'b' rows is the stored form
 import type { RootDatabase } from 'lmdb'
 import { ErrorCodes, StrataError } from '../core/errors.ts'
+import type { TimeRange } from '../core/time-range.ts'
 import { addToTally, byView, type ViewErrorTally } from '../core/view-errors.ts'
 import { isDigest, storedForm } from './long-keys.ts'
 import { checkSpeedCommit } from './speed-rules.ts'
@@ -25,7 +26,6 @@ import type {
   SpeedPartition,
   SpeedView,
   ViewSnapshot,
-  WindowRange,
 } from './store.ts'
 
 type Key = (string | number | boolean)[]
@@ -272,7 +272,7 @@ export function collectEpochs(db: Db, below: Horizon): Promise<void> {
 // A read transaction, not transactionSync: in lmdb-js that is a write transaction, so every
 // query took the store's write lock and waited behind the speed layer's commits (in this
 // process or another one on the same store). A read transaction is a consistent snapshot too.
-export function snapshot(db: Db, view: string, asked: string, range: WindowRange): ViewSnapshot {
+export function snapshot(db: Db, view: string, asked: string, range: TimeRange): ViewSnapshot {
   const key = storedForm(asked)
   const transaction = db.useReadTransaction()
   try {

@@ -22,15 +22,16 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises'
 import type { CompiledView } from '../../core/compiled-view.ts'
 import { ErrorCodes, invalidInput, StrataError } from '../../core/errors.ts'
+import type { TimeRange } from '../../core/time-range.ts'
 import type { Horizon, Store, ViewEntry } from '../../store/store.ts'
-import { answerFrom, type QueryAnswer, type QueryRange, queryView } from '../query.ts'
+import { answerFrom, type QueryAnswer, queryView } from '../query.ts'
 
 /** The keys that have realtime states in a view (Store.realtimeKeys, or the caller's own). */
 export type RealtimeKeysProvider = (view: string) => AsyncIterable<string> | Iterable<string>
 
 export interface RankOptions {
   limit: number
-  range?: QueryRange
+  range?: TimeRange
   realtimeKeys?: RealtimeKeysProvider
   /** Most keys answered one by one through queryView. Default 100 000. */
   maxQueries?: number
@@ -179,7 +180,7 @@ async function rankOnce(
   }
 }
 
-function inRange(window: number, range: QueryRange): boolean {
+function inRange(window: number, range: TimeRange): boolean {
   return (range.from === undefined || window >= range.from) && (range.to === undefined || window < range.to)
 }
 

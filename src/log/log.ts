@@ -53,14 +53,14 @@ export interface LogReadOptions {
 export interface Log {
   readonly partitions: number
   /**
-   * Appends durably: when the promise resolves, every record is on disk (embedded: fsync) or
-   * acknowledged by the in-sync replicas (Kafka: acks=all), at the positions returned, in input
-   * order. Records of one partition keep their input order.
+   * Appends durably: when the promise resolves, every record is on disk (fsync), as Kafka's
+   * acks=all has it on the in-sync replicas, at the positions returned, in input order. Records
+   * of one partition keep their input order.
    */
   append(records: readonly AppendRecord[]): Promise<RecordPosition[]>
   /** Batches of the partition's records from `fromOffset` on, waiting for new ones. */
   read(partition: number, fromOffset: number, options?: LogReadOptions): AsyncIterable<LogBatch>
-  /** Per partition, the offset after the last durable record (Kafka: the high watermark). */
+  /** Per partition, the offset after the last durable record (Kafka's high watermark, here). */
   endOffsets(): Promise<number[]>
   close(): Promise<void>
 }

@@ -207,9 +207,9 @@ try {
     console.error(`preloading ${c.events} events into ${c.partitions} partitions…`)
     const { topic, pageViews, end } = await preloadTopic(admin, c.events, c.partitions)
     try {
-      const configPath = await writeViewConfig(dir, topic, c.partitions)
-      // A fresh read per case: the same file holds each case's topic in turn.
-      const config = await loadConfig(configPath, { reload: true })
+      // A file per case: import() caches a config by its path, and each case has its own topic.
+      const configPath = await writeViewConfig(await mkdtemp(join(dir, 'case-')), topic, c.partitions)
+      const config = await loadConfig(configPath)
       const contenders = contendersFor(c, topic, pageViews, end, config, configPath, dir)
       const rates: Record<string, number[]> = {}
       for (let round = 1; round <= rounds; round++) {

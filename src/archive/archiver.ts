@@ -9,14 +9,8 @@
 //     then, so the next owner resumes exactly at their end.
 // After each segment the group offset is committed too (so `kafka-consumer-groups` shows lag),
 // but it is never read back: a crash between a segment and its commit is harmless.
-import {
-  type ArchiveBatch,
-  type CutPolicy,
-  eventCheck,
-  PartitionArchiver,
-  type RecordCheck,
-  type Rejection,
-} from './partition-archiver.ts'
+import { eventCheck, type RecordCheck } from '../core/event.ts'
+import { type ArchiveBatch, type CutPolicy, PartitionArchiver, type Rejection } from './partition-archiver.ts'
 import type { SegmentStore } from './segment-store.ts'
 
 export interface ArchiveHandlers {

@@ -10,7 +10,7 @@ export {
   startKafkaArchiver,
 } from './kafka-source.ts'
 export { PackedCursor } from './packed-segment.ts'
-export { type ArchiveBatch, type ArchiveRecord, eventCheck, type Rejection } from './partition-archiver.ts'
+export type { ArchiveBatch, ArchiveRecord, Rejection } from './partition-archiver.ts'
 // Writing
 export { SegmentBuilder } from './segment-builder.ts'
 // Format and layout

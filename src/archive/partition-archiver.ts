@@ -28,8 +28,6 @@ export interface CutPolicy {
   maxSegmentAgeMs: number
 }
 
-export { eventCheck, type RecordCheck } from '../core/event.ts'
-
 export interface Rejection {
   partition: number
   record: ArchiveRecord

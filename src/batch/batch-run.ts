@@ -111,8 +111,10 @@ export async function runBatch(options: BatchRunOptions): Promise<BatchRunResult
   options.onStart?.(plan)
   if (stale.length === 0) return { plan, versions: [], events: 0, durationMs: Date.now() - startedAt }
 
+  // The hashes the versions are stamped with: the threads must fold exactly these (worker-pool.ts).
+  const viewHashes = stale.map((v) => ({ view: v.name, codeHash: v.codeHash }))
   const tasks = horizon
-    .map((to, partition) => ({ configPath: options.configPath, viewNames: plan.views, root, partition, to }))
+    .map((to, partition) => ({ configPath: options.configPath, views: viewHashes, root, partition, to }))
     .filter((task) => task.to > 0)
   const threads = options.threads ?? availableParallelism()
   const results = await runFoldTasks(tasks, threads, (n) => options.onProgress?.(n))

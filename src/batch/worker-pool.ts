@@ -12,11 +12,18 @@
 // config is evaluated afresh as before. Modules the config imports are evaluated once per thread,
 // as they are once per process in the main thread. A thread whose task failed or that crashed is
 // ended, not reused.
+//
+// The main thread stamps each version with the code hashes of the views it loaded, and a thread
+// folds with the views it loaded: the same file, but maybe not the same contents (edited after
+// the process started, or between its load and the threads'). So a thread reports its views'
+// hashes when it starts (worker.ts), and no task is sent before every thread of the run matches
+// the run's views: a mismatch stops the run with STRATA_ERR_CONFIG_CHANGED.
 import { stat } from 'node:fs/promises'
 import { Worker } from 'node:worker_threads'
-import { ErrorCodes, StrataError } from '../core/errors.ts'
+import { type ErrorCode, ErrorCodes, StrataError } from '../core/errors.ts'
+import type { ViewHash } from '../core/view-hash.ts'
 import type { FoldErrors } from './partition-fold.ts'
-import type { EncodedEntries, FoldTask, PackedEntries, WorkerMessage } from './worker.ts'
+import type { EncodedEntries, FoldTask, PackedEntries, WorkerMessage, WorkerSetup } from './worker.ts'
 
 export interface FoldResult {
   partition: number
@@ -35,6 +42,8 @@ interface PooledWorker {
   worker: Worker
   /** The config file this thread evaluated: path, size and mtime. */
   config: string
+  /** The views the thread loaded, once it has said so. */
+  ready: Promise<ViewHash[]>
 }
 
 const idle: PooledWorker[] = []
@@ -45,14 +54,16 @@ async function configIdentity(path: string): Promise<string> {
   return info ? `${path}\0${info.size}\0${info.mtimeMs}` : path
 }
 
-function takeWorker(config: string): PooledWorker {
+function takeWorker(config: string, configPath: string): PooledWorker {
   const at = idle.findIndex((w) => w.config === config)
   if (at !== -1) {
     const pooled = idle.splice(at, 1)[0]!
     pooled.worker.ref()
     return pooled
   }
-  const pooled = { worker: new Worker(new URL('./worker.ts', import.meta.url)), config }
+  const setup: WorkerSetup = { configPath }
+  const worker = new Worker(new URL('./worker.ts', import.meta.url), { workerData: setup })
+  const pooled = { worker, config, ready: whenReady(worker, configPath) }
   // During a task runOne reports errors; an idle thread that fails just leaves the pool.
   pooled.worker.on('error', () => undefined)
   pooled.worker.on('exit', () => {
@@ -93,10 +104,15 @@ export async function runFoldTasks(
   const taken: PooledWorker[] = []
   const config = tasks.length > 0 ? await configIdentity(tasks[0]!.configPath) : ''
   try {
+    const workers = Array.from({ length: Math.min(threads, tasks.length) }, () => {
+      const pooled = takeWorker(config, tasks[0]!.configPath)
+      taken.push(pooled)
+      return pooled
+    })
+    const loaded = await Promise.all(workers.map((w) => w.ready))
+    for (const views of loaded) checkViews(tasks, views)
     await Promise.all(
-      Array.from({ length: Math.min(threads, tasks.length) }, async () => {
-        const pooled = takeWorker(config)
-        taken.push(pooled)
+      workers.map(async (pooled) => {
         let current = nextTask(queue, pooled.worker, onProgress)
         // Every thread claims its first partition (synchronously, above) before any claims a
         // second. Then one task ahead: a thread has its next partition queued when it finishes
@@ -119,6 +135,68 @@ export async function runFoldTasks(
   return results.sort((a, b) => a.partition - b.partition)
 }
 
+/** Refuses a thread whose views differ from those of the run (the config file changed). */
+function checkViews(tasks: FoldTask[], loaded: ViewHash[]): void {
+  const inThread = new Map(loaded.map((v) => [v.view, v.codeHash]))
+  for (const task of tasks) {
+    for (const { view, codeHash } of task.views) {
+      const theirs = inThread.get(view)
+      if (theirs === codeHash) continue
+      const found = theirs === undefined ? 'no such view' : `code hash ${theirs.slice(0, 12)}`
+      throw new StrataError(
+        ErrorCodes.CONFIG_CHANGED,
+        `${task.configPath} changed since this process loaded it: view '${view}' has code hash ${codeHash.slice(0, 12)} here, ${found} in the batch worker thread that loaded it now; restart the process to run the edited definitions`,
+      )
+    }
+  }
+}
+
+/** The views a new thread loaded (its first message, worker.ts), or why it could not. */
+function whenReady(worker: Worker, configPath: string): Promise<ViewHash[]> {
+  const ready = new Promise<ViewHash[]>((resolve, reject) => {
+    const onMessage = (message: WorkerMessage) => {
+      if (message.type === 'ready') {
+        cleanup()
+        resolve(message.views)
+      } else if (message.type === 'failed') {
+        cleanup()
+        reject(
+          new StrataError(
+            codeOf(message.code),
+            `batch worker could not load ${configPath}: ${message.message}`,
+          ),
+        )
+      }
+    }
+    const onError = (error: Error) => {
+      cleanup()
+      reject(new StrataError(ErrorCodes.INTERNAL, 'batch worker crashed while starting', { cause: error }))
+    }
+    const onExit = (exitCode: number) => {
+      cleanup()
+      reject(new StrataError(ErrorCodes.INTERNAL, `batch worker exited (code ${exitCode}) while starting`))
+    }
+    const cleanup = () => {
+      worker.off('message', onMessage)
+      worker.off('error', onError)
+      worker.off('exit', onExit)
+    }
+    worker.on('message', onMessage)
+    worker.on('error', onError)
+    worker.on('exit', onExit)
+  })
+  // Awaited by the run that started the thread; a rejection before then must not go unhandled.
+  ready.catch(() => undefined)
+  return ready
+}
+
+/** An error code a thread sent, if it is one of ours. */
+function codeOf(code: string | undefined): ErrorCode {
+  return (Object.values(ErrorCodes) as string[]).includes(code ?? '')
+    ? (code as ErrorCode)
+    : ErrorCodes.INTERNAL
+}
+
 function nextTask(
   queue: FoldTask[],
   worker: Worker,
@@ -135,7 +213,8 @@ function nextTask(
 function runOne(worker: Worker, task: FoldTask, onProgress: (offsets: number) => void): Promise<FoldResult> {
   return new Promise((resolve, reject) => {
     const onMessage = (message: WorkerMessage) => {
-      if (message.partition !== task.partition) return
+      if (message.type === 'ready' || message.type === 'failed' || message.partition !== task.partition)
+        return
       if (message.type === 'progress') return onProgress(message.offsets)
       cleanup()
       if (message.type === 'done') {
@@ -147,10 +226,12 @@ function runOne(worker: Worker, task: FoldTask, onProgress: (offsets: number) =>
           thread: worker.threadId,
         })
       } else {
-        const code = (Object.values(ErrorCodes) as string[]).includes(message.code ?? '')
-          ? (message.code as (typeof ErrorCodes)[keyof typeof ErrorCodes])
-          : ErrorCodes.INTERNAL
-        reject(new StrataError(code, `batch task for partition ${task.partition} failed: ${message.message}`))
+        reject(
+          new StrataError(
+            codeOf(message.code),
+            `batch task for partition ${task.partition} failed: ${message.message}`,
+          ),
+        )
       }
     }
     const onError = (error: Error) => {

@@ -2,25 +2,45 @@
 // thread boundary), folds the partitions it is sent, and answers with encoded states, which
 // are plain data (the monoid's encode), so they clone cheaply and mean the same on any side.
 //
+// The thread evaluates the config file once, when it starts, and first reports the code hash of
+// every view it loaded ('ready'). The file may have changed since the main thread loaded it, and
+// the main thread stamps each batch version with its own hashes, so the pool compares the two
+// before sending any task (worker-pool.ts, STRATA_ERR_CONFIG_CHANGED).
+//
 // The answer is packed for the trip: a structured clone of three arrays of tens of thousands of
 // elements each costs more than the fold of a segment, so keys travel as one string cut by
 // lengths, window starts as a Float64Array, and states, when every one is a number (count, sum,
 // min, max), as a Float64Array too; both typed arrays are transferred, not copied.
-import { type MessagePort, parentPort } from 'node:worker_threads'
+import { type MessagePort, parentPort, workerData } from 'node:worker_threads'
+import type { CompiledView } from '../core/compiled-view.ts'
 import { compileViews } from '../core/config.ts'
 import { loadConfig } from '../core/config-loader.ts'
+import type { ViewHash } from '../core/view-hash.ts'
 import type { ViewTable } from '../core/view-table.ts'
 import { type FoldErrors, foldPartition } from './partition-fold.ts'
 
-export interface FoldTask {
+/** The thread's workerData: the config file it evaluates, once, at start. */
+export interface WorkerSetup {
   configPath: string
-  viewNames: string[]
+}
+
+export interface FoldTask {
+  /** The config file; every task a thread is sent is of the file it started with. */
+  configPath: string
+  /** The views to fold, in this order, with the code hash the run stamps their versions with. */
+  views: ViewHash[]
   root: string
   partition: number
   to: number
 }
 
+/** The thread's first message: the views it loaded, or why it could not load them. */
+export type WorkerStart =
+  | { type: 'ready'; views: ViewHash[] }
+  | { type: 'failed'; message: string; stack?: string; code?: string }
+
 export type WorkerMessage =
+  | WorkerStart
   | { type: 'progress'; partition: number; offsets: number }
   | { type: 'done'; partition: number; events: number; entries: PackedEntries[]; errors: FoldErrors[] }
   | { type: 'error'; partition: number; message: string; stack?: string; code?: string }
@@ -67,11 +87,15 @@ function packEntries(table: ViewTable<unknown>, encode: (state: any) => unknown)
   }
 }
 
-async function foldTask(port: MessagePort, task: FoldTask): Promise<void> {
+async function foldTask(
+  port: MessagePort,
+  loading: Promise<CompiledView<any, any>[]>,
+  task: FoldTask,
+): Promise<void> {
   try {
-    const config = await loadConfig(task.configPath)
-    const views = compileViews(config).filter((v) => task.viewNames.includes(v.name))
-    views.sort((a, b) => task.viewNames.indexOf(a.name) - task.viewNames.indexOf(b.name))
+    const names = task.views.map((v) => v.view)
+    const views = (await loading).filter((v) => names.includes(v.name))
+    views.sort((a, b) => names.indexOf(a.name) - names.indexOf(b.name))
     const fold = await foldPartition({
       root: task.root,
       partition: task.partition,
@@ -108,8 +132,24 @@ async function foldTask(port: MessagePort, task: FoldTask): Promise<void> {
 // run one at a time, so a thread never waits for the main thread between two partitions.
 const port = parentPort
 if (port) {
+  const { configPath } = workerData as WorkerSetup
+  const loading = loadConfig(configPath).then(compileViews)
+  loading.then(
+    (views) => {
+      const loaded: ViewHash[] = views.map((v) => ({ view: v.name, codeHash: v.codeHash }))
+      port.postMessage({ type: 'ready', views: loaded } satisfies WorkerStart)
+    },
+    (error: Error & { code?: string }) => {
+      port.postMessage({
+        type: 'failed',
+        message: error.message,
+        stack: error.stack,
+        code: error.code,
+      } satisfies WorkerStart)
+    },
+  )
   let queue = Promise.resolve()
   port.on('message', (task: FoldTask) => {
-    queue = queue.then(() => foldTask(port, task))
+    queue = queue.then(() => foldTask(port, loading, task))
   })
 }

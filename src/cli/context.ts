@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path'
 import type { StrataConfig } from '../core/config.ts'
 import { DEFAULT_CONFIG_FILE, loadConfig } from '../core/config-loader.ts'
 import { ErrorCodes, invalidInput } from '../core/errors.ts'
-import { registerUrlSecret, scrubSecrets } from '../core/secrets.ts'
+import { redactUrl, registerUrlSecret, scrubSecrets } from '../core/secrets.ts'
 import { openLmdbStore } from '../store/lmdb-store.ts'
 import type { Store } from '../store/store.ts'
 
@@ -55,18 +55,13 @@ export async function resolveContext(flags: CommonFlags): Promise<Context> {
       }
       throw invalidInput(
         ErrorCodes.INVALID_ARGUMENT,
-        `unsupported store URL ${redact(storeUrl)}: use a path, lmdb:PATH or postgres://USER@HOST/DB`,
+        `unsupported store URL ${redactUrl(storeUrl)}: use a path, lmdb:PATH or postgres://USER@HOST/DB`,
         {
           field: 'store',
         },
       )
     },
   }
-}
-
-/** A URL fit for messages: no password. */
-export function redact(url: string): string {
-  return url.replace(/\/\/([^:/@]+):[^@/]*@/, '//$1:***@')
 }
 
 export function addCommonOptions<T extends { option: (flags: string, description: string) => T }>(

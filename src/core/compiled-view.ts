@@ -14,17 +14,11 @@ import { ErrorCodes, invalidInput, StrataError } from './errors.ts'
 import type { StrataEvent } from './event.ts'
 import { maxEventTime, parseEventTime } from './event-time.ts'
 import { itemOf, type Monoid } from './monoid.ts'
+import { checkTimeRange, type TimeRange } from './time-range.ts'
 import { incompleteField, type View } from './view.ts'
 import { codeHash } from './view-hash.ts'
 import { ViewTable } from './view-table.ts'
 import { alignDown, GLOBAL_WINDOW_START, type Window } from './window.ts'
-
-export interface TimeRange {
-  /** Inclusive lower bound on window start, epoch ms. */
-  from?: number
-  /** Exclusive upper bound on window start, epoch ms. */
-  to?: number
-}
 
 export interface WindowResult<R> {
   windowStart: number
@@ -128,14 +122,9 @@ export function compileView<S, R>(view: View<any, S, R>, timeField = 'ts'): Comp
     createTable: () => new ViewTable<S>(monoid),
     result: (state: S) => monoid.result(state),
     windowResults(windows: Iterable<readonly [number, S]>, range: TimeRange = {}): Array<WindowResult<R>> {
+      checkTimeRange(range)
       const from = range.from ?? Number.NEGATIVE_INFINITY
       const to = range.to ?? Number.POSITIVE_INFINITY
-      if (from > to) {
-        throw invalidInput(
-          ErrorCodes.INVALID_TIME_RANGE,
-          `time range is empty: from ${from} is after to ${to}`,
-        )
-      }
       const out: Array<WindowResult<R>> = []
       for (const [start, state] of windows) {
         if (start >= from && start < to) {

@@ -2,9 +2,9 @@
 // TypeScript config runs as is. The module's default export (or a named `config` export) is
 // validated with defineConfig whether or not the file called it, so nothing unvalidated runs.
 //
-// import() caches modules by URL, so a long-running process (`strata worker batch` on a schedule)
-// would never see an edited config. With { reload: true } the URL carries the file's mtime and
-// size: an edited file is evaluated afresh, an unchanged one comes from the cache.
+// import() caches modules by URL: a process evaluates its config file once, and a later load of
+// the same path returns that first evaluation even if the file was edited since. Batch worker
+// threads evaluate the file afresh in their own isolates.
 import { stat } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
@@ -13,20 +13,11 @@ import { ErrorCodes, invalidInput, isStrataError } from './errors.ts'
 
 export const DEFAULT_CONFIG_FILE = 'strata.config.ts'
 
-export interface LoadConfigOptions {
-  /** Re-evaluate the file when it changed since it was last imported. */
-  reload?: boolean
-}
-
-export async function loadConfig(
-  path: string = DEFAULT_CONFIG_FILE,
-  options: LoadConfigOptions = {},
-): Promise<StrataConfig> {
+export async function loadConfig(path: string = DEFAULT_CONFIG_FILE): Promise<StrataConfig> {
   const file = resolve(path)
   const url = pathToFileURL(file)
   try {
-    const info = await stat(file)
-    if (options.reload) url.search = `?mtime=${info.mtimeMs}&size=${info.size}`
+    await stat(file)
   } catch (cause) {
     throw invalidInput(ErrorCodes.INVALID_CONFIG, `config file not found: ${file}`, {
       field: 'config',

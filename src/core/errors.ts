@@ -51,6 +51,11 @@ export const ErrorCodes = {
   // The master dataset.
   SEGMENT_CORRUPT: 'STRATA_ERR_SEGMENT_CORRUPT',
   SEGMENT_CONFLICT: 'STRATA_ERR_SEGMENT_CONFLICT',
+  // A batch worker thread loaded the config file with other view definitions than the process
+  // running the batch (the file was edited after the process loaded it): the run stops before it
+  // folds, as its versions would be stamped with code hashes they were not computed with.
+  // Restart the process to run the edited definitions.
+  CONFIG_CHANGED: 'STRATA_ERR_CONFIG_CHANGED',
   // Another live process holds the lock of the data folder or embedded store (runtime/data-lock.ts).
   DATA_LOCKED: 'STRATA_ERR_DATA_LOCKED',
   // 507 at the HTTP edge: no room on the data folder's disk for a request's records; nothing of

@@ -20,11 +20,6 @@ export const defaultEventLimits: EventLimits = { maxEventBytes: 256 * 1024, maxD
 // The event-time grammar and its one parser live in event-time.ts (zone-less times are UTC).
 export { maxEventTime, parseEventTime } from './event-time.ts'
 
-/** The event time of a validated event (validateEvent has already checked it parses). */
-export function eventTime(event: StrataEvent, timeField: string): number {
-  return parseEventTime(event[timeField]) as number
-}
-
 // What the stores, sketches and JSON answers cannot hold, found in one walk of the event (every
 // record the speed layer and the archiver read goes through it, so it does not allocate and stops
 // at the first problem):

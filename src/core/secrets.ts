@@ -12,9 +12,16 @@ export function registerSecret(secret: string | undefined): void {
   if (secret && secret.length >= 4) registered.add(secret)
 }
 
-/** A URL fit for messages: the userinfo password replaced by ***. */
+// `scheme://user:password@host` → `scheme://user:***@host`, for every URL in the text: the one
+// rule for the CLI's messages, the PostgreSQL store's and the scrubbing of logs. The user may be
+// empty (`postgres://:pw@host`), and the password runs to the last `@` before the next `/` on
+// its line, as a URL parser reads it, so a raw `@` or space in a password is hidden too. On the
+// safe side: a later `@` on the same line with no `/` between hides the text up to it as well.
+const URL_PASSWORD = /(\/\/[^:/@\r\n]*):[^/\r\n]*@/g
+
+/** The text with the password of every URL in it replaced by ***. */
 export function redactUrl(text: string): string {
-  return text.replace(/(\/\/[^\s:/@]+):[^\s@/]*@/g, '$1:***@')
+  return text.replace(URL_PASSWORD, '$1:***@')
 }
 
 /** The text with every registered secret and every URL password replaced by ***. */

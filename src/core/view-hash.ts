@@ -10,6 +10,12 @@
 import { createHash } from 'node:crypto'
 import type { View } from './view.ts'
 
+/** A view and the code hash of its definition, as the store records it and batch threads report it. */
+export interface ViewHash {
+  view: string
+  codeHash: string
+}
+
 /** Bumped when the meaning of compiled views changes (key mapping, windowing). */
 const HASH_FORMAT = 1
 

@@ -2,13 +2,8 @@
 // caller learns where each one landed. Validation happens first, for the whole batch, so a bad
 // line means nothing is written (see parse.ts).
 import type { EventLimits, StrataEvent } from '../core/event.ts'
+import type { RecordPosition } from '../log/log.ts'
 import { type AcceptedEvent, type ParseOptions, parseEvents } from './parse.ts'
-
-/** Where one event was written. */
-export interface Position {
-  partition: number
-  offset: number
-}
 
 export interface SinkRecord {
   key: string | null
@@ -17,7 +12,7 @@ export interface SinkRecord {
 
 /** What ingest writes to: the Kafka producer bound to the source topic, or the embedded log. */
 export interface EventSink {
-  append(records: SinkRecord[]): Promise<Position[]>
+  append(records: SinkRecord[]): Promise<RecordPosition[]>
 }
 
 export interface IngestOptions {
@@ -32,7 +27,8 @@ export interface IngestOptions {
 
 export interface IngestResult {
   count: number
-  records: Position[]
+  /** Where each event was written, in input order. */
+  records: RecordPosition[]
 }
 
 export interface Ingest {

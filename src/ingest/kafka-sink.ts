@@ -3,7 +3,8 @@
 // partition count). Connects on first use, so input that fails validation never opens a
 // connection. The producer splits large inputs into requests under message.max.bytes.
 import { createAdmin, createProducer, type KafkaProducer, parseBrokers } from '../log/kafka/index.ts'
-import type { EventSink, Position, SinkRecord } from './ingest.ts'
+import type { RecordPosition } from '../log/log.ts'
+import type { EventSink, SinkRecord } from './ingest.ts'
 
 export interface KafkaSinkOptions {
   brokers: string
@@ -43,7 +44,7 @@ export function createKafkaSink(options: KafkaSinkOptions): KafkaSink {
   }
 
   return {
-    async append(records: SinkRecord[]): Promise<Position[]> {
+    async append(records: SinkRecord[]): Promise<RecordPosition[]> {
       ready ??= connect()
       const producer = await ready
       return producer.send(options.topic, records)

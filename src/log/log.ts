@@ -1,5 +1,7 @@
-// The log both modes share: Apache Kafka in production, the master dataset's own segments in the
-// embedded default (src/log/embedded). Roles (ingest, speed, archive, batch) see only this.
+// The embedded log's interface (src/log/embedded: the master dataset's own segments, the default
+// mode). Kafka mode's roles use the Kafka client (src/log/kafka) directly; the records here keep
+// Kafka's shape and meaning (partition, offset, timestamp, key, value): past its source, a role
+// treats both modes alike.
 // Offsets are numbers: Kafka's are int64, but 2^53 records per partition is out of reach.
 
 /** A record as readers see it: where it is, when it was appended, its key and value bytes. */
@@ -35,7 +37,7 @@ export interface AppendRecord {
   timestamp?: number
 }
 
-/** Where an appended record was written. */
+/** Where an appended record was written: what the embedded log, Kafka's producer and ingest return. */
 export interface RecordPosition {
   partition: number
   offset: number
@@ -51,14 +53,14 @@ export interface LogReadOptions {
 export interface Log {
   readonly partitions: number
   /**
-   * Appends durably: when the promise resolves, every record is on disk (embedded: fsync) or
-   * acknowledged by the in-sync replicas (Kafka: acks=all), at the positions returned, in input
-   * order. Records of one partition keep their input order.
+   * Appends durably: when the promise resolves, every record is on disk (fsync), as Kafka's
+   * acks=all has it on the in-sync replicas, at the positions returned, in input order. Records
+   * of one partition keep their input order.
    */
   append(records: readonly AppendRecord[]): Promise<RecordPosition[]>
   /** Batches of the partition's records from `fromOffset` on, waiting for new ones. */
   read(partition: number, fromOffset: number, options?: LogReadOptions): AsyncIterable<LogBatch>
-  /** Per partition, the offset after the last durable record (Kafka: the high watermark). */
+  /** Per partition, the offset after the last durable record (Kafka's high watermark, here). */
   endOffsets(): Promise<number[]>
   close(): Promise<void>
 }

@@ -10,14 +10,13 @@
 //                                                    first written by the commit ending at offset,
 //                                                    for GC (one index row per commit and epoch,
 //                                                    not one per state row: half the writes)
-//   ['re', partition, epoch, view, key, window]    → true: the same, one per row (stores written
-//                                                    before 2026-11-25; GC still reads them)
 //   ['rq', partition]                              → boundaries required of a partition never claimed
 //   ['ve', view]                                   → ViewErrorTally: events the view's code threw on
 //   ['lk', stored]                                 → [the full key] of a long key (long-keys.ts); `key`
 //                                                    in 'rt', 're' and 'b' rows is the stored form
 import type { RootDatabase } from 'lmdb'
 import { ErrorCodes, StrataError } from '../core/errors.ts'
+import type { TimeRange } from '../core/time-range.ts'
 import { addToTally, byView, type ViewErrorTally } from '../core/view-errors.ts'
 import { isDigest, storedForm } from './long-keys.ts'
 import {
@@ -35,7 +34,6 @@ import type {
   SpeedPartition,
   SpeedView,
   ViewSnapshot,
-  WindowRange,
 } from './store.ts'
 
 type Key = (string | number | boolean)[]
@@ -251,12 +249,7 @@ export function collectEpochs(db: Db, below: Horizon): Promise<void> {
       if (!state || keep === undefined) continue
       for (const { key, value } of db.getRange({ start: ['re', p], end: ['re', p, keep] })) {
         const epoch = (key as Key)[2] as number
-        if (Array.isArray(value)) {
-          for (const [view, k, window] of value as Array<[string, string, number]>) {
-            db.remove(['rt', view, k, window, p, epoch])
-          }
-        } else {
-          const [, , , view, k, window] = key as [string, number, number, string, string, number]
+        for (const [view, k, window] of value as Array<[string, string, number]>) {
           db.remove(['rt', view, k, window, p, epoch])
         }
         db.remove(key as Key)
@@ -270,7 +263,7 @@ export function collectEpochs(db: Db, below: Horizon): Promise<void> {
 // A read transaction, not transactionSync: in lmdb-js that is a write transaction, so every
 // query took the store's write lock and waited behind the speed layer's commits (in this
 // process or another one on the same store). A read transaction is a consistent snapshot too.
-export function snapshot(db: Db, view: string, asked: string, range: WindowRange): ViewSnapshot {
+export function snapshot(db: Db, view: string, asked: string, range: TimeRange): ViewSnapshot {
   const key = storedForm(asked)
   const transaction = db.useReadTransaction()
   try {

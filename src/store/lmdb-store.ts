@@ -12,6 +12,7 @@
 //   ['meta', name]                        → what the store was built from (source-identity.ts)
 import { open, type RootDatabase } from 'lmdb'
 import { ErrorCodes, StrataError } from '../core/errors.ts'
+import type { TimeRange } from '../core/time-range.ts'
 import { checkLmdbHeader, storeCorrupt, walkLmdbStore } from './lmdb-check.ts'
 import { commitCause, guardLmdbStore, lmdbCorruption } from './lmdb-guard.ts'
 import * as speed from './lmdb-speed.ts'
@@ -29,7 +30,6 @@ import type {
   ViewEntry,
   ViewErrorTally,
   ViewSnapshot,
-  WindowRange,
 } from './store.ts'
 
 type Key = (string | number | boolean)[]
@@ -186,7 +186,7 @@ class LmdbStore implements Store {
     }
   }
 
-  async readBatch(view: string, version: number, key: string, range: WindowRange = {}): Promise<ViewEntry[]> {
+  async readBatch(view: string, version: number, key: string, range: TimeRange = {}): Promise<ViewEntry[]> {
     const stored = storedForm(key)
     const start: Key = ['b', view, version, stored, range.from ?? Number.NEGATIVE_INFINITY]
     const end: Key = ['b', view, version, stored, range.to ?? Number.POSITIVE_INFINITY]
@@ -260,7 +260,7 @@ class LmdbStore implements Store {
     return speed.collectEpochs(this.#db, below)
   }
 
-  async snapshot(view: string, key: string, range: WindowRange = {}): Promise<ViewSnapshot> {
+  async snapshot(view: string, key: string, range: TimeRange = {}): Promise<ViewSnapshot> {
     return speed.snapshot(this.#db, view, key, range)
   }
 

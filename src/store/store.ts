@@ -1,6 +1,7 @@
 // The store holds what the layers compute: batch view versions (and which one is served),
 // and — for the speed layer — realtime partials with the offsets that produced them.
 // Two implementations share this contract: the embedded LMDB store and PostgreSQL.
+import type { TimeRange } from '../core/time-range.ts'
 import type { ViewErrorTally, ViewFoldError } from '../core/view-errors.ts'
 //
 // Batch view versions. A batch run stages a new version of a view (entries written in chunks,
@@ -43,20 +44,13 @@ export interface BatchStage {
   abort(): Promise<void>
 }
 
-export interface WindowRange {
-  /** Inclusive lower bound on the window start, ms. */
-  from?: number
-  /** Exclusive upper bound on the window start, ms. */
-  to?: number
-}
-
 export interface BatchStore {
   /** The served batch version of each view that has one. */
   listBatchViews(): Promise<BatchViewMeta[]>
   servedBatch(view: string): Promise<BatchViewMeta | undefined>
   stageBatch(view: string): Promise<BatchStage>
   /** The entries of one key in a served batch version, in window order. */
-  readBatch(view: string, version: number, key: string, range?: WindowRange): Promise<ViewEntry[]>
+  readBatch(view: string, version: number, key: string, range?: TimeRange): Promise<ViewEntry[]>
   /** Every entry of a batch version (for top-k queries and exports). */
   scanBatch(view: string, version: number): AsyncIterable<ViewEntry>
   /** The most recent batch runs, newest first (for the dashboard and `GET /views`). */
@@ -178,7 +172,7 @@ export interface SpeedStore {
 
 export interface QueryStore {
   /** One consistent read of everything a query of (view, key) needs (rule 5). */
-  snapshot(view: string, key: string, range?: WindowRange): Promise<ViewSnapshot>
+  snapshot(view: string, key: string, range?: TimeRange): Promise<ViewSnapshot>
   /** Every key that has realtime states in the view (for top-k over batch ⊕ realtime), ascending. */
   realtimeKeys(view: string): AsyncIterable<string>
 }

@@ -193,6 +193,17 @@ test('a changed view definition recomputes only that view', async (t) => {
   )
 })
 
+test('a batch run whose config file was edited after the process loaded it stops with CONFIG_CHANGED and serves nothing', async (t) => {
+  const { root, configPath, store } = await setup(t, generate(600))
+  const config = await loadConfig(configPath)
+  // The worker threads load the file as it is now: other code than the hashes the run stamps.
+  await writeFile(configPath, configSource('click'))
+  await assert.rejects(runBatch({ config, configPath, root, store, threads: 2 }), {
+    code: 'STRATA_ERR_CONFIG_CHANGED',
+  })
+  assert.deepEqual(await store.listBatchViews(), [])
+})
+
 test('a batch run fails with SEGMENT_CORRUPT on a deleted first segment or a segment that fails its checksum, and publishes nothing', async (t) => {
   const events = generate(3000)
   const { root, configPath, store } = await setup(t, events)

@@ -1,8 +1,10 @@
 // The batch worker pool: what a worker thread answers equals the fold done inline (numeric and
-// non-numeric states, any key), threads kept between runs never fold with a stale config, and
-// a failed task leaves no broken thread behind.
+// non-numeric states, any key), threads kept between runs never fold with a stale config, a
+// thread that loaded other definitions than the run's is refused, and a failed task leaves no
+// broken thread behind.
 import assert from 'node:assert/strict'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { randomUUID } from 'node:crypto'
+import { copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type TestContext, test } from 'node:test'
@@ -14,6 +16,7 @@ import type { EncodedEntries } from '../../src/batch/worker.ts'
 import { endIdleWorkers, runFoldTasks } from '../../src/batch/worker-pool.ts'
 import { compileViews } from '../../src/core/config.ts'
 import { loadConfig } from '../../src/core/config-loader.ts'
+import type { ViewHash } from '../../src/core/view-hash.ts'
 
 const index = pathToFileURL(join(import.meta.dirname, '../../src/config.ts')).href
 const VIEWS = ['by_url', 'users_by_url', 'top', 'sum_by_type']
@@ -85,14 +88,25 @@ async function foldInline(configPath: string, root: string, to: number): Promise
   return out
 }
 
-const tasks = (configPath: string, root: string, to: number) =>
-  [0, 1].map((partition) => ({ configPath, viewNames: VIEWS, root, partition, to }))
+/** The views of the config file as it is now, with the code hashes a run that loads it now stamps. */
+async function viewHashes(configPath: string): Promise<ViewHash[]> {
+  // A copy under a new name: import() keeps the file itself as this process first evaluated it.
+  const copy = `${configPath}.${randomUUID()}.ts`
+  await copyFile(configPath, copy)
+  const views = compileViews(await loadConfig(copy))
+  return VIEWS.map((view) => ({ view, codeHash: views.find((v) => v.name === view)!.codeHash }))
+}
+
+const tasks = async (configPath: string, root: string, to: number) => {
+  const views = await viewHashes(configPath)
+  return [0, 1].map((partition) => ({ configPath, views, root, partition, to }))
+}
 
 test('a worker answers what the inline fold computes: numeric and non-numeric states, any key', async (t) => {
   const { root, configPath } = await setup(t)
   const expected = await foldInline(configPath, root, 550)
   let progress = 0
-  const results = await runFoldTasks(tasks(configPath, root, 550), 1, (n) => {
+  const results = await runFoldTasks(await tasks(configPath, root, 550), 1, (n) => {
     progress += n
   })
   assert.deepEqual(
@@ -111,7 +125,7 @@ test('a worker answers what the inline fold computes: numeric and non-numeric st
 test('threads kept between runs evaluate an edited config afresh', async (t) => {
   const { root, configPath } = await setup(t)
   const clicks = async () => {
-    const [p0] = await runFoldTasks(tasks(configPath, root, 600), 2, () => undefined)
+    const [p0] = await runFoldTasks(await tasks(configPath, root, 600), 2, () => undefined)
     return (p0!.entries[0]!.states as number[]).reduce((a, b) => a + b, 0)
   }
   const pageViews = await clicks()
@@ -121,29 +135,47 @@ test('threads kept between runs evaluate an edited config afresh', async (t) => 
   assert.equal(await clicks(), 200, 'the edited config, not the one the kept thread loaded')
 })
 
+// Regression: the threads evaluated the file as it was when they started, and the main thread
+// stamped the versions with the hashes of the file as it was when the process loaded it.
+test('threads that loaded an edited config are refused before they fold: STRATA_ERR_CONFIG_CHANGED', async (t) => {
+  const { root, configPath } = await setup(t)
+  const loaded = await tasks(configPath, root, 600) // the process loads the config…
+  await writeFile(configPath, configSource('click')) // …then the file is edited
+  await assert.rejects(
+    runFoldTasks(loaded, 2, () => undefined),
+    { code: 'STRATA_ERR_CONFIG_CHANGED', message: /view 'by_url' has code hash/ },
+  )
+  // A run of the definitions the file holds now folds them.
+  const [p0] = await runFoldTasks(await tasks(configPath, root, 600), 2, () => undefined)
+  assert.equal(
+    (p0!.entries[0]!.states as number[]).reduce((a, b) => a + b, 0),
+    200,
+  )
+})
+
 test('a failed task ends its thread, and the next run folds normally', async (t) => {
   const { root, configPath } = await setup(t)
   await writeFile(join(root, 'p0001', '00000000000000000200-00000000000000000400.ndjson.sha256'), 'garbage')
   await assert.rejects(
-    runFoldTasks(tasks(configPath, root, 600), 2, () => undefined),
+    runFoldTasks(await tasks(configPath, root, 600), 2, () => undefined),
     {
       code: 'STRATA_ERR_SEGMENT_CORRUPT',
     },
   )
-  const [p0] = await runFoldTasks([tasks(configPath, root, 600)[0]!], 2, () => undefined)
+  const [p0] = await runFoldTasks([(await tasks(configPath, root, 600))[0]!], 2, () => undefined)
   assert.equal(p0!.events, 600)
 })
 
 test('every thread gets a partition before any thread queues a second', async (t) => {
   const { root, configPath } = await setup(t)
   // 2 partitions, 2 threads: one partition each, not both on the first thread.
-  const results = await runFoldTasks(tasks(configPath, root, 600), 2, () => undefined)
+  const results = await runFoldTasks(await tasks(configPath, root, 600), 2, () => undefined)
   assert.deepEqual(
     results.map((r) => r.partition),
     [0, 1],
   )
   assert.notEqual(results[0]!.thread, results[1]!.thread)
   // Kept for the next run of the same config: the same two threads fold it.
-  const again = await runFoldTasks(tasks(configPath, root, 600), 2, () => undefined)
+  const again = await runFoldTasks(await tasks(configPath, root, 600), 2, () => undefined)
   assert.deepEqual(new Set(again.map((r) => r.thread)), new Set(results.map((r) => r.thread)))
 })

@@ -3,9 +3,10 @@
 import type { Command } from 'commander'
 import { compileViews } from '../../core/config.ts'
 import { ErrorCodes, invalidInput } from '../../core/errors.ts'
+import { checkTimeRange, parseTimeBound } from '../../core/time-range.ts'
 import { createLogger } from '../../runtime/logger.ts'
 import { checkRoleSource } from '../../runtime/source-identity.ts'
-import { parseTimeBound, queryView } from '../../serving/query.ts'
+import { queryView } from '../../serving/query.ts'
 import { addCommonOptions, type CommonFlags, resolveContext } from '../context.ts'
 import { resolveHttpAuth } from '../security.ts'
 
@@ -59,7 +60,9 @@ export function registerQueryCommand(program: Command): void {
       const store = await context.openStore()
       try {
         await checkRoleSource('query', { ...context, store, logger: createLogger('query') })
-        console.log(JSON.stringify(await queryView(store, view, key, { range: { from, to } }), null, 2))
+        console.log(
+          JSON.stringify(await queryView(store, view, key, { range: checkTimeRange({ from, to }) }), null, 2),
+        )
       } finally {
         await store.close()
       }

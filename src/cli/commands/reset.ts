@@ -5,8 +5,9 @@
 import { rm } from 'node:fs/promises'
 import type { Command } from 'commander'
 import { listPartition, listPartitions } from '../../archive/segment-list.ts'
+import { redactUrl } from '../../core/secrets.ts'
 import { describeIdentity, readFolderIdentity, type SourceIdentity } from '../../runtime/source-identity.ts'
-import { addCommonOptions, type CommonFlags, redact, resolveContext } from '../context.ts'
+import { addCommonOptions, type CommonFlags, resolveContext } from '../context.ts'
 
 interface ResetFlags extends CommonFlags {
   yes?: boolean
@@ -47,7 +48,7 @@ Examples:
         const views = (await store.listBatchViews()).length
         const speed = (await store.speedPartitions()).length
         plan.push(
-          `the store (${flags.store ? redact(flags.store) : 'the embedded store of the data folder'}): ${views} batch views, speed state of ${speed} partitions${
+          `the store (${flags.store ? redactUrl(flags.store) : 'the embedded store of the data folder'}): ${views} batch views, speed state of ${speed} partitions${
             storeSource ? `, built from ${describeIdentity(storeSource as SourceIdentity)}` : ''
           }`,
         )

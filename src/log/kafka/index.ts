@@ -25,7 +25,6 @@ export {
   type KafkaProducer,
   type ProducerOptions,
   type ProducerRecord,
-  type RecordPosition,
 } from './producer.ts'
 // What consumers and readers deliver
 export type { ConsumedRecord, PartitionBatch } from './records.ts'

@@ -1,6 +1,7 @@
 // The pure half of producing: which partition each record goes to, how records are cut into
 // requests, and how a produce response's base offsets become one offset per record.
 import { ErrorCodes, StrataError } from '../../core/errors.ts'
+import type { RecordPosition } from '../log.ts'
 import { partitionForKey } from './partitioner.ts'
 
 export interface ProducerRecord {
@@ -12,12 +13,6 @@ export interface ProducerRecord {
   partition?: number
   /** Record timestamp in epoch ms (CreateTime); defaults to the time of sending. */
   timestamp?: number
-}
-
-/** Where a record was written. */
-export interface RecordPosition {
-  partition: number
-  offset: number
 }
 
 /** A record ready for the wire: bytes, a partition, and a size estimate for cutting requests. */

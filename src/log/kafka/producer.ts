@@ -12,6 +12,7 @@
 // transactional producer). The error says so.
 import { Producer } from '@platformatic/kafka'
 import { ErrorCodes, StrataError } from '../../core/errors.ts'
+import type { RecordPosition } from '../log.ts'
 import {
   baseClientOptions,
   isUnknownTopic,
@@ -26,12 +27,11 @@ import {
   type ProducerRecord,
   positionsFromBaseOffsets,
   prepareRecords,
-  type RecordPosition,
   RequestBudget,
   type RequestLimits,
 } from './produce-batch.ts'
 
-export type { ProducerRecord, RecordPosition } from './produce-batch.ts'
+export type { ProducerRecord } from './produce-batch.ts'
 
 export type Compression = 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd'
 

@@ -9,9 +9,9 @@
 // The segment `top` is GET /views/:view/top (static routes win), so a key named "top" cannot
 // be asked here; `strata query VIEW top` (which reads the store) can.
 import type { FastifyInstance } from 'fastify'
-import { ErrorCodes, invalidInput } from '../../core/errors.ts'
+import { parseTimeRange } from '../../core/time-range.ts'
 import type { Store } from '../../store/store.ts'
-import { parseTimeBound, type QueryRange, queryView } from '../query.ts'
+import { queryView } from '../query.ts'
 import { type EndOffsetsCache, lagOf } from './log-offsets.ts'
 import type { ViewIndex } from './view-status.ts'
 
@@ -21,7 +21,7 @@ export interface QueryRouteOptions {
   offsets: EndOffsetsCache
 }
 
-/** from/to as the routes take them: epoch ms or ISO-8601, checked by parseTimeBound. */
+/** from/to as the routes take them: epoch ms or ISO-8601, checked by parseTimeRange. */
 export const timeRangeProperties = {
   from: {
     type: 'string',
@@ -68,21 +68,11 @@ interface QueryRequest {
   Querystring: { from?: string; to?: string; parts?: boolean }
 }
 
-/** Parses from/to into a range (STRATA_ERR_INVALID_TIME_RANGE, 400, on a bad bound). */
-export function rangeOf(query: { from?: string; to?: string }): QueryRange {
-  const from = parseTimeBound(query.from, 'from')
-  const to = parseTimeBound(query.to, 'to')
-  if (from !== undefined && to !== undefined && from > to) {
-    throw invalidInput(ErrorCodes.INVALID_TIME_RANGE, `from (${from}) is after to (${to})`, { field: 'from' })
-  }
-  return { from, to }
-}
-
 export async function queryRoute(app: FastifyInstance, options: QueryRouteOptions): Promise<void> {
   const { store, views, offsets } = options
   app.get<QueryRequest>('/views/:view/:key', { schema }, async (request) => {
     const view = views.get(request.params.view)
-    const range = rangeOf(request.query)
+    const range = parseTimeRange(request.query)
     const [answer, log] = await Promise.all([
       queryView(store, view, request.params.key, { range, parts: request.query.parts === true }),
       offsets.get(),
@@ -94,7 +84,7 @@ export async function queryRoute(app: FastifyInstance, options: QueryRouteOption
     { schema: postSchema },
     async (request) => {
       const view = views.get(request.params.view)
-      const range = rangeOf(request.body)
+      const range = parseTimeRange(request.body)
       const [answer, log] = await Promise.all([
         queryView(store, view, request.body.key, { range, parts: request.body.parts === true }),
         offsets.get(),

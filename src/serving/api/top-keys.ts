@@ -7,29 +7,31 @@
 // ranked: 400. For "top N" over a whole stream, a topK view answers in one read and scales;
 // this ranks every key.
 //
-// Exactness. The store has no scan of realtime states, so the keys come from two places:
+// Exactness. The keys come from two places:
 // - the served batch version (scanBatch): a key without realtime states has exactly its batch
 //   value as its answer (answerFrom merges nothing else into it), read here in one pass;
-// - `realtimeKeys(view)`, when the deployment offers it (the keys with realtime states): each
-//   is answered by queryView, batch ⊕ realtime.
-// Without `realtimeKeys`, every batch key is answered by queryView (one store snapshot per key:
-// the cost is O(keys), capped by `maxQueries`), and a key seen only by the speed layer since the
-// horizon cannot be found: `complete` is then false unless nothing past the horizon is merged.
+// - `realtimeKeys(view)`, the keys with realtime states (createApp passes the store's own,
+//   Store.realtimeKeys): each is answered by queryView, batch ⊕ realtime.
+// Without `realtimeKeys` (a createServer caller that passes none), every batch key is answered
+// by queryView (one store snapshot per key: the cost is O(keys), capped by `maxQueries`), and a
+// key seen only by the speed layer since the horizon cannot be found: `complete` is then false
+// unless nothing past the horizon is merged.
 // Each key is read in its own snapshot, so the values may cover more than `asOf` (the least
 // asOf seen); `consistent` is true when every value covers exactly `asOf`. A batch flip during
 // the ranking restarts it, so no answer mixes two batch versions.
 import { setImmediate as yieldToLoop } from 'node:timers/promises'
 import type { CompiledView } from '../../core/compiled-view.ts'
 import { ErrorCodes, invalidInput, StrataError } from '../../core/errors.ts'
+import type { TimeRange } from '../../core/time-range.ts'
 import type { Horizon, Store, ViewEntry } from '../../store/store.ts'
-import { answerFrom, type QueryAnswer, type QueryRange, queryView } from '../query.ts'
+import { answerFrom, type QueryAnswer, queryView } from '../query.ts'
 
-/** The keys that have realtime states in a view (a store scan the deployment may offer). */
+/** The keys that have realtime states in a view (Store.realtimeKeys, or the caller's own). */
 export type RealtimeKeysProvider = (view: string) => AsyncIterable<string> | Iterable<string>
 
 export interface RankOptions {
   limit: number
-  range?: QueryRange
+  range?: TimeRange
   realtimeKeys?: RealtimeKeysProvider
   /** Most keys answered one by one through queryView. Default 100 000. */
   maxQueries?: number
@@ -178,7 +180,7 @@ async function rankOnce(
   }
 }
 
-function inRange(window: number, range: QueryRange): boolean {
+function inRange(window: number, range: TimeRange): boolean {
   return (range.from === undefined || window >= range.from) && (range.to === undefined || window < range.to)
 }
 

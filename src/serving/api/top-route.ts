@@ -2,9 +2,10 @@
 // says how values are ranked and what it costs), with the answer's metadata and lag.
 // Registered as a static segment, so it wins over /views/:view/:key: `top` is a reserved key.
 import type { FastifyInstance } from 'fastify'
+import { parseTimeRange } from '../../core/time-range.ts'
 import type { Store } from '../../store/store.ts'
 import { type EndOffsetsCache, lagOf } from './log-offsets.ts'
-import { rangeOf, timeRangeProperties, viewNameSchema } from './query-route.ts'
+import { timeRangeProperties, viewNameSchema } from './query-route.ts'
 import { type RealtimeKeysProvider, rankKeys } from './top-keys.ts'
 import type { ViewIndex } from './view-status.ts'
 
@@ -41,7 +42,7 @@ export async function topRoute(app: FastifyInstance, options: TopRouteOptions): 
   const { store, views, offsets, realtimeKeys, maxQueries } = options
   app.get<TopRequest>('/views/:view/top', { schema }, async (request) => {
     const view = views.get(request.params.view)
-    const range = rangeOf(request.query)
+    const range = parseTimeRange(request.query)
     const answer = await rankKeys(store, view, {
       limit: request.query.limit,
       range,

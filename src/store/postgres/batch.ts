@@ -7,7 +7,8 @@
 // advisory lock keyed by the version's stage_id on the connection it writes with, and a staged
 // version whose lock anyone can take belongs to a connection that is gone.
 import { ErrorCodes, StrataError } from '../../core/errors.ts'
-import type { BatchStage, BatchViewMeta, ViewEntry, WindowRange } from '../store.ts'
+import type { TimeRange } from '../../core/time-range.ts'
+import type { BatchStage, BatchViewMeta, ViewEntry } from '../store.ts'
 import { type Client, type Db, inTransaction } from './connection.ts'
 import { keysOf, saveLongKeys, storedKey } from './keys.ts'
 
@@ -35,7 +36,7 @@ export async function readBatch(
   view: string,
   version: number,
   key: string,
-  range: WindowRange,
+  range: TimeRange,
 ): Promise<ViewEntry[]> {
   const { rows } = await db.pool.query(
     `SELECT window_start, state FROM ${db.S}.batch_entries

@@ -3,6 +3,7 @@
 // pool, and the one transaction helper every multi-statement change goes through.
 import pg from 'pg'
 import { ErrorCodes, StrataError } from '../../core/errors.ts'
+import { redactUrl } from '../../core/secrets.ts'
 
 export type Client = pg.PoolClient
 
@@ -52,11 +53,6 @@ export function parseTarget(url: string, schema?: string): Target {
     )
   }
   return { connectionString: parsed.toString(), display, password, schema: chosen }
-}
-
-/** A URL without its password (the same rule as the CLI's redact()). */
-export function redactUrl(url: string): string {
-  return url.replace(/\/\/([^:/@]*):[^@/]*@/, '//$1:***@')
 }
 
 /** A double-quoted identifier; the name was validated, the quoting keeps it exact. */

@@ -1,6 +1,6 @@
-// PostgreSQL text cannot hold U+0000, and Strata keys may contain it (core/group-key.ts allows
-// it: a key is whatever the view's key function returns). A key that failed to store would wedge
-// its partition's speed commits for good, so keys are stored escaped:
+// PostgreSQL text cannot hold U+0000, and Strata keys may contain it (a key is whatever the
+// view's key function returns). A key that failed to store would wedge its partition's speed
+// commits for good, so keys are stored escaped:
 //
 //   U+0000 → U+0001 U+0001      U+0001 → U+0001 U+0002      anything else → itself
 //

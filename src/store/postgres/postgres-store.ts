@@ -3,6 +3,7 @@
 // their migrations are in migrations.ts, the batch versions in batch.ts, the speed layer's
 // hand-off in speed.ts, the query's read in snapshot.ts.
 import type pg from 'pg'
+import type { TimeRange } from '../../core/time-range.ts'
 import type {
   BatchStage,
   BatchViewMeta,
@@ -15,7 +16,6 @@ import type {
   ViewEntry,
   ViewErrorTally,
   ViewSnapshot,
-  WindowRange,
 } from '../store.ts'
 import * as batch from './batch.ts'
 import {
@@ -115,7 +115,7 @@ class PostgresStore implements Store {
     }
   }
 
-  readBatch(view: string, version: number, key: string, range: WindowRange = {}): Promise<ViewEntry[]> {
+  readBatch(view: string, version: number, key: string, range: TimeRange = {}): Promise<ViewEntry[]> {
     return this.#run(`reading ${view}`, () => batch.readBatch(this.#db, view, version, key, range))
   }
 
@@ -172,7 +172,7 @@ class PostgresStore implements Store {
     return this.#run('collecting epochs', () => speed.collectEpochs(this.#db, below))
   }
 
-  snapshot(view: string, key: string, range: WindowRange = {}): Promise<ViewSnapshot> {
+  snapshot(view: string, key: string, range: TimeRange = {}): Promise<ViewSnapshot> {
     return this.#run(`reading ${view}/${key}`, () => snapshot(this.#db, view, key, range))
   }
 

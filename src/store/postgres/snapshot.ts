@@ -7,14 +7,15 @@
 // wholly before or wholly after it. It is what a REPEATABLE READ transaction of five SELECTs
 // would see, in one round trip instead of seven (BEGIN, five reads, COMMIT); queries are the
 // hot path of the serving layer.
-import type { ViewSnapshot, WindowRange } from '../store.ts'
+import type { TimeRange } from '../../core/time-range.ts'
+import type { ViewSnapshot } from '../store.ts'
 import { MAX_WINDOW, MIN_WINDOW } from './batch.ts'
 import type { Db } from './connection.ts'
 import { keysOf, storedKey } from './keys.ts'
 
 type PartitionRow = [partition: number, owner: number, offset: number, epochs: number[], required: number[]]
 
-export async function snapshot(db: Db, view: string, key: string, range: WindowRange): Promise<ViewSnapshot> {
+export async function snapshot(db: Db, view: string, key: string, range: TimeRange): Promise<ViewSnapshot> {
   const { S } = db
   const { rows } = await db.pool.query({
     name: 'strata_snapshot',

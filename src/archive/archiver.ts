@@ -9,6 +9,8 @@
 //     then, so the next owner resumes exactly at their end.
 // After each segment the group offset is committed too (so `kafka-consumer-groups` shows lag),
 // but it is never read back: a crash between a segment and its commit is harmless.
+
+import type { SegmentStore } from '../master-dataset/index.ts'
 import {
   type ArchiveBatch,
   type CutPolicy,
@@ -17,7 +19,6 @@ import {
   type RecordCheck,
   type Rejection,
 } from './partition-archiver.ts'
-import type { SegmentStore } from './segment-store.ts'
 
 export interface ArchiveHandlers {
   onAssign(partitions: number[]): Promise<Map<number, number>>

@@ -8,8 +8,8 @@ import {
   type KafkaClientOptions,
   type KafkaConsumer,
 } from '../log/kafka/index.ts'
+import { SegmentStore } from '../master-dataset/index.ts'
 import { Archiver, type ArchiverOptions, type ArchiveSource } from './archiver.ts'
-import { SegmentStore } from './segment-store.ts'
 
 export const ARCHIVER_GROUP = 'strata-archiver'
 

@@ -21,6 +21,8 @@ export {
   type DeadLetterWriter,
   deadLetterTopic,
 } from './dead-letter.ts'
+// The consumer group as a PartitionSource (src/log/partition-source.ts)
+export { consumerGroupSource, type GroupSourceOptions } from './group-source.ts'
 // Reading a partition without a group (replay, checks, tests)
 export { createPartitionReader, type PartitionReader, readPartition } from './partition-reader.ts'
 // Partitioning, byte-exact with Kafka's Java producer

@@ -13,10 +13,13 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { crc32 } from 'node:zlib'
 import { DuckDBInstance } from '@duckdb/node-api'
-import { SegmentBuilder } from '../src/archive/segment-builder.ts'
-import { listSegments } from '../src/archive/segment-list.ts'
-import { openPackedSegment, readRecords } from '../src/archive/segment-reader.ts'
-import { SegmentStore } from '../src/archive/segment-store.ts'
+import {
+  listSegments,
+  openPackedSegment,
+  readRecords,
+  SegmentBuilder,
+  SegmentStore,
+} from '../src/master-dataset/index.ts'
 
 const events = Number(process.argv[2] ?? 3_000_000)
 const perSegment = 500_000

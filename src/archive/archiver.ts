@@ -1,32 +1,17 @@
 // The archiver (consumer group `strata-archiver`): copies the source topic into the master
-// dataset. Built against ArchiveSource, a small interface a consumer-group member satisfies
-// (kafka-source.ts adapts the project's Kafka consumer; tests use an in-memory one).
-//
-// Contract with the source, as Kafka's eager rebalance gives it:
-//   - onAssign(partitions) returns where each partition starts: the segment store's nextOffset.
+// dataset. Built against PartitionSource (src/log/partition-source.ts), which the consumer group
+// implements (kafka-archiver.ts starts it that way; tests use an in-memory source):
+//   - onAssign(partitions) returns where each partition starts: the segment store's nextOffset
+//     (for a partition with no segment yet, where the source's log starts).
 //   - onBatch delivers a partition's records in offset order, one batch at a time.
 //   - onRevoke(partitions) comes before anyone else may own them: the open segments are written
 //     then, so the next owner resumes exactly at their end.
 // After each segment the group offset is committed too (so `kafka-consumer-groups` shows lag),
 // but it is never read back: a crash between a segment and its commit is harmless.
 import { eventCheck, type RecordCheck } from '../core/event.ts'
+import type { PartitionSource } from '../log/partition-source.ts'
+import type { SegmentStore } from '../master-dataset/index.ts'
 import { type ArchiveBatch, type CutPolicy, PartitionArchiver, type Rejection } from './partition-archiver.ts'
-import type { SegmentStore } from './segment-store.ts'
-
-export interface ArchiveHandlers {
-  onAssign(partitions: number[]): Promise<Map<number, number>>
-  onBatch(batch: ArchiveBatch): Promise<void>
-  onRevoke(partitions: number[]): Promise<void>
-}
-
-export interface ArchiveSource {
-  /** Joins and starts delivering; resolves once the first assignment is delivering. */
-  start(handlers: ArchiveHandlers): Promise<void>
-  /** Commits the group offsets (next offset to read) of owned partitions. */
-  commit(offsets: Map<number, number>): Promise<void>
-  /** Stops delivering (revoking every partition first) and leaves the group. */
-  close(): Promise<void>
-}
 
 export interface ArchiverOptions extends Partial<CutPolicy> {
   /** The event-time field, to reject what is not an event (default `ts`). */
@@ -38,8 +23,6 @@ export interface ArchiverOptions extends Partial<CutPolicy> {
    * in the segment ranges. Hook the dead-letter writer here; by default they are only counted.
    */
   onReject?: (rejection: Rejection) => void | Promise<void>
-  /** Where the first segment of a partition with none starts (default 0; Kafka: the earliest offset). */
-  firstOffset?: (partition: number) => number | Promise<number>
 }
 
 export const defaultCutPolicy: CutPolicy = {
@@ -57,14 +40,14 @@ export interface ArchiverStats {
 export class Archiver {
   readonly stats: ArchiverStats = { segments: 0, records: 0, rejected: 0 }
   #store: SegmentStore
-  #source: ArchiveSource
+  #source: PartitionSource
   #options: ArchiverOptions
   #policy: CutPolicy
   #check: RecordCheck
   #owned = new Map<number, PartitionArchiver>()
   #timer: NodeJS.Timeout | undefined
 
-  constructor(store: SegmentStore, source: ArchiveSource, options: ArchiverOptions = {}) {
+  constructor(store: SegmentStore, source: PartitionSource, options: ArchiverOptions = {}) {
     this.#store = store
     this.#source = source
     this.#options = options
@@ -106,7 +89,9 @@ export class Archiver {
     const starts = new Map<number, number>()
     for (const partition of partitions) {
       const segments = await this.#store.segments(partition)
-      const start = segments.at(-1)?.end ?? (await this.#options.firstOffset?.(partition)) ?? 0
+      // A partition with no segment yet starts where the log starts (Kafka: the earliest offset;
+      // records deleted by retention before archiving began were never in the dataset).
+      const start = segments.at(-1)?.end ?? (await this.#source.logStart?.(partition)) ?? 0
       starts.set(partition, start)
       this.#owned.set(
         partition,

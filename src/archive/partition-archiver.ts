@@ -5,8 +5,8 @@
 // offsets that carried no event (transaction markers, rejected records): every offset is
 // accounted for exactly once. A crash loses only the open segment, which is re-read from Kafka.
 import type { RecordCheck } from '../core/event.ts'
-import { SegmentBuilder } from './segment-builder.ts'
-import type { SegmentStore } from './segment-store.ts'
+import type { SegmentStore } from '../master-dataset/index.ts'
+import { SegmentBuilder } from '../master-dataset/index.ts'
 
 export interface ArchiveRecord {
   offset: number

@@ -10,10 +10,10 @@
 // 4. Per view: stage a new version, write its entries, commit — the atomic flip. The previous
 //    version serves until that moment. Then publish the completion and the results (Kafka).
 import { availableParallelism } from 'node:os'
-import { listSegments } from '../archive/segment-list.ts'
 import type { CompiledView } from '../core/compiled-view.ts'
 import { compileViews, type StrataConfig } from '../core/config.ts'
 import { RECENT_ERRORS } from '../core/view-errors.ts'
+import { listSegments } from '../master-dataset/index.ts'
 import type { BatchViewMeta, Horizon, Store, ViewEntry } from '../store/store.ts'
 import type { FoldErrors } from './partition-fold.ts'
 import { runFoldTasks } from './worker-pool.ts'

@@ -7,12 +7,11 @@
 // into one reused buffer; the event is decoded once and offered to every view. Views must not
 // mutate the events they are given.
 
-import { listSegments } from '../archive/segment-list.ts'
-import { PackedSegmentReader } from '../archive/segment-reader.ts'
 import type { CompiledView } from '../core/compiled-view.ts'
 import type { StrataEvent } from '../core/event.ts'
 import { foldChecked, RECENT_ERRORS, type ViewFoldError } from '../core/view-errors.ts'
 import type { ViewTable } from '../core/view-table.ts'
+import { listSegments, PackedSegmentReader } from '../master-dataset/index.ts'
 
 export interface PartitionFold {
   partition: number

@@ -2,8 +2,7 @@
 // (`strata start`). A role takes what it needs and returns something to close; it owns nothing it
 // was given (the store, the log), so one process can run several roles on one store.
 import { mkdir } from 'node:fs/promises'
-import { createDeadLetterWriter } from '../archive/dead-letter.ts'
-import { startKafkaArchiver } from '../archive/kafka-source.ts'
+import { startKafkaArchiver } from '../archive/index.ts'
 import { createKafkaPublisher } from '../batch/kafka-publisher.ts'
 import { type BatchSchedule, startBatchSchedule } from '../batch/schedule.ts'
 import type { StrataConfig } from '../core/config.ts'
@@ -12,6 +11,7 @@ import type { RoleHealth } from '../core/role-health.ts'
 import { byView, type ViewFoldError } from '../core/view-errors.ts'
 import type { EventSink } from '../ingest/ingest.ts'
 import { EmbeddedLog } from '../log/embedded/index.ts'
+import { createDeadLetterWriter } from '../log/kafka/index.ts'
 import type { Log } from '../log/log.ts'
 import { createApp, listen } from '../serving/app.ts'
 import type { HttpAuth } from '../serving/auth.ts'

@@ -10,10 +10,9 @@
 // store meta "source": SourceIdentity; store meta "dataset": "<uuid>"
 import { randomUUID } from 'node:crypto'
 import { mkdir, readFile } from 'node:fs/promises'
-import { createFileDurable } from '../archive/durable-fs.ts'
-import { listPartition, listPartitions } from '../archive/segment-list.ts'
 import type { StrataConfig } from '../core/config.ts'
 import { ErrorCodes, StrataError } from '../core/errors.ts'
+import { createFileDurable, listPartition, listPartitions } from '../master-dataset/index.ts'
 import type { Store } from '../store/store.ts'
 import type { Logger } from './logger.ts'
 import { embeddedSource, ensureSourceTopic } from './source-topic.ts'

@@ -1,7 +1,6 @@
 // The speed layer (docs/speed-layer.md): realtime views past the batch horizon, exactly once.
 
 export { type ClaimOptions, claimSpeedPartition } from './claim.ts'
-export type { SpeedConsumerOptions } from './kafka-source.ts'
 // One partition: folding, sealing epochs, committing state with its offset
 export {
   claimFolder,
@@ -13,10 +12,11 @@ export {
   type SpeedBatch,
   type SpeedRecord,
 } from './partition-folder.ts'
-// The role: a Kafka consumer-group member or the embedded log's reader
+// The role: one code path over its partition source (a Kafka consumer group or the embedded log)
 export {
   createSpeedWorker,
   SPEED_GROUP,
+  type SpeedConsumerOptions,
   type SpeedWorker,
   type SpeedWorkerOptions,
   type SpeedWorkerStats,

@@ -13,15 +13,38 @@ import { compileViews, type StrataConfig } from '../core/config.ts'
 import { ErrorCodes, StrataError } from '../core/errors.ts'
 import type { RetryAttempt } from '../core/retry.ts'
 import type { ViewFoldError } from '../core/view-errors.ts'
-import { createAdmin } from '../log/kafka/index.ts'
+import { embeddedPartitionSource } from '../log/embedded/index.ts'
+import { type ConsumerOptions, consumerGroupSource } from '../log/kafka/index.ts'
 import type { Log } from '../log/log.ts'
+import type { PartitionSource } from '../log/partition-source.ts'
 import type { Store } from '../store/store.ts'
-import { kafkaSpeedSource, type SpeedConsumerOptions } from './kafka-source.ts'
-import { logSpeedSource, type SpeedSource } from './log-source.ts'
 import { defaultFolderPolicy, type FolderPolicy, type PartitionStats } from './partition-folder.ts'
+import { speedPartitionHandlers } from './partition-handlers.ts'
 import { PartitionSet } from './partition-set.ts'
 
 export const SPEED_GROUP = 'strata-speed'
+
+/** Group timers and fetch sizes a deployment (or a test) may tune. */
+export type SpeedConsumerOptions = Partial<
+  Pick<
+    ConsumerOptions,
+    | 'clientId'
+    | 'sessionTimeoutMs'
+    | 'rebalanceTimeoutMs'
+    | 'heartbeatIntervalMs'
+    | 'maxWaitMs'
+    | 'maxBytes'
+    | 'maxBytesPerPartition'
+  >
+>
+
+// Smaller fetches than the Kafka module's default (16 MiB, 4 MiB per partition): every record of a
+// fetch is decoded and held, with the windows it feeds, until folded and committed, and V8 lets
+// its heap grow to a multiple of that before a full GC. With 4 MiB / 1 MiB a worker catching up
+// peaks at ~250 MB of V8 heap instead of ~500 MB (1 M events, 6 partitions), at the same CPU per
+// event: the partitions' commits share LMDB transactions (PartitionFolder.take), so more, smaller
+// commits cost no more (BENCHMARKS.md, Memory).
+export const speedFetchDefaults = { maxBytes: 4 * 1024 * 1024, maxBytesPerPartition: 1024 * 1024 }
 
 export interface SpeedWorkerOptions {
   store: Store
@@ -82,7 +105,18 @@ export function createSpeedWorker(options: SpeedWorkerOptions): SpeedWorker {
   const onError =
     options.onError ??
     ((error: StrataError) => process.stderr.write(`strata speed: ${error.code} ${error.message}\n`))
-  let source: SpeedSource | undefined
+  // The one place the modes differ: who hands out the partitions (src/log/partition-source.ts).
+  const source: PartitionSource =
+    options.log !== undefined
+      ? embeddedPartitionSource({ log: options.log, partitions, onError })
+      : consumerGroupSource({
+          brokers: options.brokers as string | readonly string[],
+          groupId: options.groupId ?? SPEED_GROUP,
+          topic: config.source.topic,
+          ...speedFetchDefaults,
+          ...options.consumer,
+          onError,
+        })
   const set = new PartitionSet(
     (partition) => ({
       store,
@@ -91,28 +125,18 @@ export function createSpeedWorker(options: SpeedWorkerOptions): SpeedWorker {
       partitions,
       timeField: config.source.time,
       policy,
-      onCommit: (p, offset) => source?.committed(p, offset),
+      onCommit: (p, offset) => handlers.committed(p, offset),
       ...(options.onSkip ? { onSkip: options.onSkip } : {}),
       ...(options.onViewErrors ? { onViewErrors: options.onViewErrors } : {}),
       ...(options.storeRetryMs === undefined ? {} : { storeRetryMs: options.storeRetryMs }),
       ...(options.onStoreRetry ? { onRetry: options.onStoreRetry } : {}),
       onError,
       onFailed: (error) => (options.onFatal ?? onError)(error),
-      ...(options.brokers ? { firstOffset: (p: number) => logStartOffset(options.brokers!, config, p) } : {}),
+      ...(source.logStart ? { firstOffset: source.logStart } : {}),
     }),
     onError,
   )
-  source =
-    options.log !== undefined
-      ? logSpeedSource({ log: options.log, partitions, set, onError })
-      : kafkaSpeedSource({
-          brokers: options.brokers as string | readonly string[],
-          groupId: options.groupId ?? SPEED_GROUP,
-          topic: config.source.topic,
-          ...(options.consumer ? { consumer: options.consumer } : {}),
-          set,
-          onError,
-        })
+  const handlers = speedPartitionHandlers(set, source)
 
   let timer: NodeJS.Timeout | undefined
   let closing: Promise<void> | undefined
@@ -123,7 +147,7 @@ export function createSpeedWorker(options: SpeedWorkerOptions): SpeedWorker {
         views.map((v) => ({ view: v.name, codeHash: v.codeHash })),
         partitions,
       )
-      await source.start()
+      await source.start(handlers)
       const every = Math.max(10, Math.min(policy.commitEveryMs / 2, 1000))
       timer = setInterval(() => {
         const now = Date.now()
@@ -135,23 +159,10 @@ export function createSpeedWorker(options: SpeedWorkerOptions): SpeedWorker {
       closing ??= (async () => {
         clearInterval(timer)
         await source.close()
+        await set.releaseAll()
       })()
       return closing
     },
     stats: () => ({ mode: options.log ? 'embedded' : 'kafka', partitions: set.stats() }),
-  }
-}
-
-async function logStartOffset(
-  brokers: string | readonly string[],
-  config: StrataConfig,
-  partition: number,
-): Promise<number> {
-  const admin = createAdmin({ brokers })
-  try {
-    const offsets = await admin.listOffsets(config.source.topic)
-    return offsets.find((p) => p.partition === partition)?.earliest ?? 0
-  } finally {
-    await admin.close()
   }
 }

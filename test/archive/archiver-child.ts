@@ -1,6 +1,6 @@
 // A child process for the archiver's kill -9 test: archives a topic until killed.
 //   node test/archive/archiver-child.ts <dir> <topic> <group> <brokers>
-import { startKafkaArchiver } from '../../src/archive/kafka-source.ts'
+import { startKafkaArchiver } from '../../src/archive/kafka-archiver.ts'
 
 const [dir, topic, groupId, brokers] = process.argv.slice(2) as [string, string, string, string]
 const archiver = await startKafkaArchiver({

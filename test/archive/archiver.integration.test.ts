@@ -4,11 +4,10 @@ import assert from 'node:assert/strict'
 import { type ChildProcess, spawn } from 'node:child_process'
 import { test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { readRecords } from '../../src/archive/segment-reader.ts'
-import { SegmentStore } from '../../src/archive/segment-store.ts'
 import { createProducer, readPartition } from '../../src/log/kafka/index.ts'
+import { readRecords, SegmentStore } from '../../src/master-dataset/index.ts'
 import { brokers, createTestTopic, defer, testAdmin, testGroup } from '../log/kafka/helpers.ts'
-import { tempDir } from './test-helpers.ts'
+import { tempDir } from '../master-dataset/test-helpers.ts'
 
 const child = new URL('./archiver-child.ts', import.meta.url).pathname
 const PARTITIONS = 3

@@ -1,11 +1,14 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import fc from 'fast-check'
-import { type ArchiveHandlers, Archiver, type ArchiveSource } from '../../src/archive/archiver.ts'
+import { Archiver } from '../../src/archive/archiver.ts'
 import type { ArchiveRecord } from '../../src/archive/partition-archiver.ts'
-import { readRecords } from '../../src/archive/segment-reader.ts'
-import { SegmentStore } from '../../src/archive/segment-store.ts'
-import { tempDir } from './test-helpers.ts'
+import type {
+  PartitionHandlers as ArchiveHandlers,
+  PartitionSource as ArchiveSource,
+} from '../../src/log/partition-source.ts'
+import { readRecords, SegmentStore } from '../../src/master-dataset/index.ts'
+import { tempDir } from '../master-dataset/test-helpers.ts'
 
 // A topic in memory: per partition, records at increasing offsets with gaps (markers).
 function makeTopic(partitions: number, perPartition: number, seed: number): ArchiveRecord[][] {

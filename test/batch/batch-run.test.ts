@@ -6,11 +6,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type TestContext, test } from 'node:test'
 import { pathToFileURL } from 'node:url'
-import { SegmentBuilder } from '../../src/archive/segment-builder.ts'
-import { SegmentStore } from '../../src/archive/segment-store.ts'
 import { runBatch } from '../../src/batch/batch-run.ts'
 import { compileViews } from '../../src/core/config.ts'
 import { loadConfig } from '../../src/core/config-loader.ts'
+import { SegmentBuilder, SegmentStore } from '../../src/master-dataset/index.ts'
 import { openLmdbStore } from '../../src/store/lmdb-store.ts'
 
 const HOUR = 3_600_000

@@ -6,10 +6,9 @@ import assert from 'node:assert/strict'
 import { readdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { test } from 'node:test'
-import { SegmentBuilder } from '../../src/archive/segment-builder.ts'
-import { SegmentStore } from '../../src/archive/segment-store.ts'
 import { sealedHorizon } from '../../src/batch/batch-run.ts'
-import { tempDir } from '../archive/test-helpers.ts'
+import { SegmentBuilder, SegmentStore } from '../../src/master-dataset/index.ts'
+import { tempDir } from '../master-dataset/test-helpers.ts'
 
 test('reading the sealed horizon leaves a writer’s in-flight files alone', async (t) => {
   const root = await tempDir(t, 'strata-horizon-')

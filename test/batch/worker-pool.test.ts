@@ -9,14 +9,13 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type TestContext, test } from 'node:test'
 import { pathToFileURL } from 'node:url'
-import { SegmentBuilder } from '../../src/archive/segment-builder.ts'
-import { SegmentStore } from '../../src/archive/segment-store.ts'
 import { foldPartition } from '../../src/batch/partition-fold.ts'
 import type { EncodedEntries } from '../../src/batch/worker.ts'
 import { endIdleWorkers, runFoldTasks } from '../../src/batch/worker-pool.ts'
 import { compileViews } from '../../src/core/config.ts'
 import { loadConfig } from '../../src/core/config-loader.ts'
 import type { ViewHash } from '../../src/core/view-hash.ts'
+import { SegmentBuilder, SegmentStore } from '../../src/master-dataset/index.ts'
 
 const index = pathToFileURL(join(import.meta.dirname, '../../src/config.ts')).href
 const VIEWS = ['by_url', 'users_by_url', 'top', 'sum_by_type']

@@ -5,13 +5,12 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { text } from 'node:stream/consumers'
-import { SegmentBuilder } from '../../src/archive/segment-builder.ts'
-import { SegmentStore } from '../../src/archive/segment-store.ts'
 import { foldPartition } from '../../src/batch/partition-fold.ts'
 import { compileView } from '../../src/core/compiled-view.ts'
 import { eventCheck, type StrataEvent } from '../../src/core/event.ts'
 import type { ViewTable } from '../../src/core/view-table.ts'
 import { count, hopping, tumbling, view } from '../../src/index.ts'
+import { SegmentBuilder, SegmentStore } from '../../src/master-dataset/index.ts'
 
 const views = [
   compileView(

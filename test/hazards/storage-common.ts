@@ -2,8 +2,7 @@
 // deleted-sealed-segment.ts) share: `strata start` on a data folder of the case's, posting page
 // views, and checking the views and the master dataset against the acknowledged events.
 import { setTimeout } from 'node:timers/promises'
-import { listPartitions } from '../../src/archive/segment-list.ts'
-import { readRecords } from '../../src/archive/segment-reader.ts'
+import { listPartitions, readRecords } from '../../src/master-dataset/index.ts'
 import { freePort, spawnStrata } from '../helpers/process.ts'
 import {
   answer,

@@ -4,8 +4,8 @@
 // source. Without --yes it only says what it would delete, and exits 1.
 import { rm } from 'node:fs/promises'
 import type { Command } from 'commander'
-import { listPartition, listPartitions } from '../../archive/segment-list.ts'
 import { redactUrl } from '../../core/secrets.ts'
+import { listPartition, listPartitions } from '../../master-dataset/index.ts'
 import { describeIdentity, readFolderIdentity, type SourceIdentity } from '../../runtime/source-identity.ts'
 import { addCommonOptions, type CommonFlags, resolveContext } from '../context.ts'
 

@@ -1,15 +1,19 @@
 // The embedded log: the log of the embedded default (no Kafka). Its partitions are folders of the
-// master dataset (src/archive), so what ingest appends is already archived: sealed segments are
+// master dataset (src/master-dataset), so what ingest appends is already archived: sealed segments are
 // ordinary master-dataset segments, the active one is read up to its durable end.
 // Keys go to partitions with Kafka's murmur2 partitioner, so moving to Kafka keeps the layout;
 // keyless records of one append() call stick to one partition, rotating between calls.
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { fsyncDir, writeFileDurable } from '../../archive/durable-fs.ts'
-import { maxRecordLineBytes, storedEventBytes } from '../../archive/segment-format.ts'
-import { EMBEDDED_META_FILE } from '../../archive/segment-list.ts'
-import { SegmentStore } from '../../archive/segment-store.ts'
 import { ErrorCodes, invalidInput, StrataError } from '../../core/errors.ts'
+import {
+  EMBEDDED_META_FILE,
+  fsyncDir,
+  maxRecordLineBytes,
+  SegmentStore,
+  storedEventBytes,
+  writeFileDurable,
+} from '../../master-dataset/index.ts'
 import { partitionForKey, StickyRoundRobin } from '../kafka/partitioner.ts'
 import type { AppendRecord, Log, LogBatch, LogReadOptions, RecordPosition } from '../log.ts'
 import { type PartitionAppend, PartitionLog, type SegmentPolicy } from './partition-log.ts'

@@ -16,28 +16,30 @@
 // on a full disk: the next reserve() tries again. Sealing and close() cut the zeros off.
 //
 // Sealing runs inside the flush loop, between writes: create the next active file under a temp
-// name with room for what is queued, checksum sidecar (durable), cut the zeros off, rename the
-// active file to its range, rename the next one into place, fsync the folder. No room for the
-// first two steps postpones the seal (the segment grows past the policy meanwhile). A crash
-// between any two steps leaves either the active file (and maybe an orphan sidecar or temp file,
-// removed on open) or the sealed segment: never both, never neither.
-import { type FileHandle, mkdir, open, rename, unlink } from 'node:fs/promises'
+// name with room for what is queued, then the master dataset's writer seals in place (checksum
+// sidecar, the file cut to its records and renamed to its range, the next one renamed into
+// place: master-dataset/segment-writer.ts). No room for the first two steps postpones the seal
+// (the segment grows past the policy meanwhile).
+import { type FileHandle, mkdir, open, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
-import { formatChecksumFile, sha256Hex } from '../../archive/checksum.ts'
-import { fsyncDir, TEMP_EXTENSION, writeFileDurable } from '../../archive/durable-fs.ts'
-import { PackedSegmentEncoder } from '../../archive/packed-segment.ts'
+import { ErrorCodes, StrataError } from '../../core/errors.ts'
 import {
   activeFileName,
-  CHECKSUM_EXTENSION,
+  checkContiguity,
+  commitActiveSegment,
+  createActiveSegment,
   encodeRecordLine,
-  lineKey,
-  PACKED_EXTENSION,
+  fsyncDir,
+  listPartition,
+  missingSegments,
+  nextActiveTempPath,
+  packSegment,
+  partitionDir,
   segmentFileName,
-} from '../../archive/segment-format.ts'
-import { checkContiguity, listPartition, missingSegments, partitionDir } from '../../archive/segment-list.ts'
-import { forEachLine } from '../../archive/segment-reader.ts'
-import { writeCacheFile } from '../../archive/segment-writer.ts'
-import { ErrorCodes, StrataError } from '../../core/errors.ts'
+  sha256Hex,
+  writeChecksumSidecar,
+  writePackedCache,
+} from '../../master-dataset/index.ts'
 import { recoverActive } from './recover-active.ts'
 import { diskFull, isNoSpace, writeZerosAhead } from './room.ts'
 
@@ -132,8 +134,7 @@ export class PartitionLog {
     const sealedEnd = segments.at(-1)?.end ?? 0
     let state: DurableState
     if (activeStart === undefined) {
-      await (await open(join(dir, activeFileName(sealedEnd)), 'wx')).close()
-      await fsyncDir(dir)
+      await createActiveSegment(dir, sealedEnd)
       state = { activeStart: sealedEnd, durableEnd: sealedEnd, durableBytes: 0 }
     } else {
       if (activeStart > sealedEnd) throw missingSegments(partition, sealedEnd, activeStart)
@@ -423,30 +424,24 @@ export class PartitionLog {
       read += bytesRead
     }
     const hex = sha256Hex(data)
-    const name = segmentFileName({ start, end })
+    const range = { start, end }
     // What is queued or reserved now goes to the next file: it gets its room first, under a
     // temp name (removed on open if a crash leaves it) until the old file has its range.
     const carried = this.#queuedBytes + this.#reservedBytes
-    const nextName = activeFileName(end)
-    const temp = join(this.dir, `.${nextName}.${process.pid}${TEMP_EXTENSION}`)
+    const temp = nextActiveTempPath(this.dir, end)
     const next = await open(temp, 'w+')
     let allocated = 0
     try {
       if (carried > 0) allocated = await writeZerosAhead(next, 0, carried)
       if (allocated < carried) throw diskFull(this.partition, this.dir)
-      await writeFileDurable(this.dir, name + CHECKSUM_EXTENSION, formatChecksumFile(hex, name))
+      await writeChecksumSidecar(this.dir, segmentFileName(range), hex)
     } catch (error) {
       await next.close()
       await unlink(temp)
       if (isNoSpace(error) || (error as StrataError).code === ErrorCodes.DISK_FULL) return false
       throw error
     }
-    // A sealed file holds exactly its records: cut the room ahead, durably, before the rename.
-    await this.#handle.truncate(durableBytes)
-    await this.#handle.sync()
-    await rename(join(this.dir, activeFileName(start)), join(this.dir, name))
-    await rename(temp, join(this.dir, nextName))
-    await fsyncDir(this.dir)
+    await commitActiveSegment(this.dir, range, this.#handle, durableBytes, temp)
     const previous = this.#handle
     this.#handle = next
     this.#allocated = allocated
@@ -456,14 +451,7 @@ export class PartitionLog {
     this.#wake()
     await previous.close()
     // The packed encoding is a cache (rebuilt from the NDJSON if lost): no fsync, no failure.
-    const packer = new PackedSegmentEncoder()
-    forEachLine(data, start, end, (f) => {
-      const text = data.toString('utf8', f.eventStart, f.eventEnd)
-      packer.add(f.offset, f.timestamp, lineKey(data, f), JSON.parse(text), text)
-    })
-    await writeCacheFile(this.dir, name.replace(/\.ndjson$/, PACKED_EXTENSION), packer.finish(hex)).catch(
-      () => {},
-    )
+    await writePackedCache(this.dir, range, packSegment(data, hex)).catch(() => {})
     return true
   }
 }

@@ -12,8 +12,8 @@
 // and the offsets, and the way out (docs/master-dataset.md, "Damaged files").
 import { copyFile, open, readdir, readFile } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
-import { checkLine, newLineFields, scanLine } from '../../archive/segment-format.ts'
 import { ErrorCodes, StrataError } from '../../core/errors.ts'
+import { checkLine, newLineFields, scanLine } from '../../master-dataset/index.ts'
 
 export interface RecoveredActive {
   /** Records kept; the next offset is start + records. */

@@ -4,8 +4,7 @@
 // reads the same bytes, and the next state names the new active segment.
 import { type FileHandle, open } from 'node:fs/promises'
 import { join } from 'node:path'
-import { activeFileName } from '../../archive/segment-format.ts'
-import { readRecords, segmentRecords } from '../../archive/segment-reader.ts'
+import { activeFileName, readRecords, segmentRecords } from '../../master-dataset/index.ts'
 import type { LogBatch, LogReadOptions } from '../log.ts'
 import type { PartitionLog } from './partition-log.ts'
 

@@ -14,6 +14,15 @@ export {
 export { type KafkaClientOptions, parseBrokers } from './client-options.ts'
 // A consumer-group member whose offsets the caller owns
 export { type ConsumerOptions, createConsumer, type GroupInfo, type KafkaConsumer } from './consumer.ts'
+// Where the archiver sends records that are not events
+export {
+  createDeadLetterWriter,
+  type DeadLetter,
+  type DeadLetterWriter,
+  deadLetterTopic,
+} from './dead-letter.ts'
+// The consumer group as a PartitionSource (src/log/partition-source.ts)
+export { consumerGroupSource, type GroupSourceOptions } from './group-source.ts'
 // Reading a partition without a group (replay, checks, tests)
 export { createPartitionReader, type PartitionReader, readPartition } from './partition-reader.ts'
 // Partitioning, byte-exact with Kafka's Java producer

@@ -3,9 +3,9 @@
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { test } from 'node:test'
-import { readRecords } from '../../../src/archive/segment-reader.ts'
 import { EmbeddedLog } from '../../../src/log/embedded/index.ts'
-import { tempDir } from '../../archive/test-helpers.ts'
+import { readRecords } from '../../../src/master-dataset/index.ts'
+import { tempDir } from '../../master-dataset/test-helpers.ts'
 import { childEvent } from './append-child.ts'
 
 const child = new URL('./append-child.ts', import.meta.url).pathname

@@ -6,9 +6,9 @@ import { appendFile, readdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import fc from 'fast-check'
-import { readRecords } from '../../../src/archive/segment-reader.ts'
 import { EmbeddedLog } from '../../../src/log/embedded/index.ts'
-import { tempDir } from '../../archive/test-helpers.ts'
+import { readRecords } from '../../../src/master-dataset/index.ts'
+import { tempDir } from '../../master-dataset/test-helpers.ts'
 
 type Op =
   | { kind: 'append'; records: { partition: number; n: number }[] }

@@ -2,11 +2,11 @@ import assert from 'node:assert/strict'
 import { appendFile, readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { test } from 'node:test'
-import { readRecords } from '../../../src/archive/segment-reader.ts'
 import { EmbeddedLog } from '../../../src/log/embedded/index.ts'
 import { partitionForKey } from '../../../src/log/kafka/partitioner.ts'
 import type { LogRecord } from '../../../src/log/log.ts'
-import { tempDir } from '../../archive/test-helpers.ts'
+import { readRecords } from '../../../src/master-dataset/index.ts'
+import { tempDir } from '../../master-dataset/test-helpers.ts'
 
 const event = (i: number) =>
   `{"type":"page_view","url":"/p/${i % 5}","user":"u${i}","ts":${1764000000000 + i}}`

@@ -4,10 +4,9 @@ import assert from 'node:assert/strict'
 import { appendFile, readdir, readFile, unlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { test } from 'node:test'
-import { readRecords } from '../../../src/archive/segment-reader.ts'
-import { SegmentStore } from '../../../src/archive/segment-store.ts'
 import { EmbeddedLog } from '../../../src/log/embedded/index.ts'
-import { buildSegment, tempDir } from '../../archive/test-helpers.ts'
+import { readRecords, SegmentStore } from '../../../src/master-dataset/index.ts'
+import { buildSegment, tempDir } from '../../master-dataset/test-helpers.ts'
 
 const event = (i: number) =>
   `{"type":"page_view","url":"/p/${i % 5}","user":"u${i}","ts":${1764000000000 + i}}`

@@ -7,6 +7,7 @@ import { open, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { ErrorCodes, StrataError } from '../core/errors.ts'
 import { parseChecksumFile, sha256Hex } from './checksum.ts'
+import { writeCacheFile } from './durable-fs.ts'
 import { PackedCursor, PackedSegmentEncoder } from './packed-segment.ts'
 import {
   activeFileName,
@@ -21,7 +22,6 @@ import {
   segmentFileName,
 } from './segment-format.ts'
 import { checkContiguity, listPartition, partitionDir } from './segment-list.ts'
-import { writeCacheFile } from './segment-writer.ts'
 
 /** The checksum recorded for a sealed segment (its sidecar), as hex. */
 export async function readSegmentChecksum(

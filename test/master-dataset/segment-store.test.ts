@@ -2,8 +2,8 @@ import assert from 'node:assert/strict'
 import { readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { test } from 'node:test'
-import { readRecords, readSegment } from '../../src/archive/segment-reader.ts'
-import { SegmentStore } from '../../src/archive/segment-store.ts'
+import { readRecords, readSegment } from '../../src/master-dataset/segment-reader.ts'
+import { SegmentStore } from '../../src/master-dataset/segment-store.ts'
 import { buildSegment, pageView, range, tempDir } from './test-helpers.ts'
 
 async function collect(root: string, partition: number, bounds = {}) {

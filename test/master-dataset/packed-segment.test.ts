@@ -4,15 +4,15 @@ import { join } from 'node:path'
 import { test } from 'node:test'
 import { crc32 } from 'node:zlib'
 import fc from 'fast-check'
-import { PackedCursor, PackedSegmentEncoder } from '../../src/archive/packed-segment.ts'
-import { SegmentBuilder } from '../../src/archive/segment-builder.ts'
+import { PackedCursor, PackedSegmentEncoder } from '../../src/master-dataset/packed-segment.ts'
+import { SegmentBuilder } from '../../src/master-dataset/segment-builder.ts'
 import {
   openPackedSegment,
   PackedSegmentReader,
   packSegment,
   readSegmentChecksum,
-} from '../../src/archive/segment-reader.ts'
-import { SegmentStore } from '../../src/archive/segment-store.ts'
+} from '../../src/master-dataset/segment-reader.ts'
+import { SegmentStore } from '../../src/master-dataset/segment-store.ts'
 import { buildSegment, range, tempDir } from './test-helpers.ts'
 
 function decodeAll(packed: Buffer) {

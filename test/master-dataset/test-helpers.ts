@@ -2,8 +2,8 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { TestContext } from 'node:test'
-import { SegmentBuilder } from '../../src/archive/segment-builder.ts'
-import type { SegmentRecord } from '../../src/archive/segment-format.ts'
+import { SegmentBuilder } from '../../src/master-dataset/segment-builder.ts'
+import type { SegmentRecord } from '../../src/master-dataset/segment-format.ts'
 
 /** A temp folder removed after the test. */
 export async function tempDir(t: TestContext, prefix = 'strata-archive-'): Promise<string> {

@@ -6,10 +6,10 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
-import { createDeadLetterWriter, deadLetterTopic } from '../../src/archive/dead-letter.ts'
-import { readRecords } from '../../src/archive/segment-reader.ts'
-import { createAdmin, readPartition } from '../../src/log/kafka/index.ts'
-import { brokers, freshTopic } from '../helpers/kafka.ts'
+import { createDeadLetterWriter, deadLetterTopic } from '../../../src/log/kafka/dead-letter.ts'
+import { createAdmin, readPartition } from '../../../src/log/kafka/index.ts'
+import { readRecords } from '../../../src/master-dataset/index.ts'
+import { brokers, freshTopic } from '../../helpers/kafka.ts'
 import {
   answer,
   covered,
@@ -19,7 +19,7 @@ import {
   waitFor,
   windowsOf,
   writePageviewsConfig,
-} from '../runtime/start-helpers.ts'
+} from '../../runtime/start-helpers.ts'
 
 test('a rejected record is written to <topic>.dead-letter with reason and origin', async (t) => {
   const topic = await freshTopic(t, 1)

@@ -8,7 +8,7 @@ import {
   partitionDirName,
   scanLine,
   segmentFileName,
-} from '../../src/archive/segment-format.ts'
+} from '../../src/master-dataset/segment-format.ts'
 
 test('segment names carry the half-open offset range and parse back', () => {
   const name = segmentFileName({ start: 1000, end: 2000 })

@@ -2,7 +2,7 @@
 // on disk: write to a temp name, fsync the file, link/rename it into place, fsync the directory
 // (without that last step the new directory entry itself may not survive a power loss).
 import { randomBytes } from 'node:crypto'
-import { link, open, rename, unlink } from 'node:fs/promises'
+import { link, open, rename, unlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 
 /** Temp files end in this; a store removes them on open (they are leftovers of a crash). */
@@ -52,4 +52,11 @@ export async function createFileDurable(dir: string, name: string, data: Buffer)
   }
   await fsyncDir(dir)
   return true
+}
+
+/** A derived file: atomic (temp + rename) but not fsynced; its own checksum catches a torn one. */
+export async function writeCacheFile(dir: string, name: string, data: Buffer): Promise<void> {
+  const temp = join(dir, `.${name}.${process.pid}.${randomBytes(4).toString('hex')}${TEMP_EXTENSION}`)
+  await writeFile(temp, data)
+  await rename(temp, join(dir, name))
 }

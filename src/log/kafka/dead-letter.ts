@@ -8,13 +8,21 @@
 // The pipeline goes on; the record's offset becomes a gap in the master dataset's segment range.
 // Delivery is at least once: a record rejected again after an archiver restart (its segment was
 // not yet written) is sent again; (origin-partition, origin-offset) identifies duplicates.
-import { createAdmin, createProducer, type KafkaProducer, parseBrokers } from '../log/kafka/index.ts'
-import type { Rejection } from './partition-archiver.ts'
+import { createAdmin } from './admin.ts'
+import { parseBrokers } from './client-options.ts'
+import { createProducer, type KafkaProducer } from './producer.ts'
+
+/** A record that is not an event, where it came from and why (the archiver's Rejection fits). */
+export interface DeadLetter {
+  partition: number
+  record: { offset: number; timestamp: number; key: Buffer | string | null; value: Buffer }
+  reason: string
+}
 
 export const deadLetterTopic = (topic: string): string => `${topic}.dead-letter`
 
 export interface DeadLetterWriter {
-  write(rejection: Rejection): Promise<void>
+  write(rejection: DeadLetter): Promise<void>
   /** Resolves once every write so far is acknowledged (acks=all). */
   flush(): Promise<void>
   close(): Promise<void>

@@ -1,0 +1,58 @@
+// Partitions handed to a role, whichever source hands them out: a Kafka consumer group, which
+// shares them among its members and moves them on a rebalance (kafka/group-source.ts), or the
+// embedded log, where one process owns every partition for as long as it runs
+// (embedded/partition-source.ts). The speed layer and the archiver are written once against it.
+//
+// Contract, as Kafka's eager rebalance protocol gives it (the embedded log keeps it trivially):
+//   - onAssign(partitions): the partitions are ours; the answer says where each starts reading.
+//     It is the role's own stored position (the speed layer's stored offset, the segment store's
+//     end), never the group's committed offset.
+//   - onBatch(batch): a partition's records in offset order; that partition's next batch waits
+//     until the promise resolves.
+//   - onRevoke(partitions): they stop being ours (a rebalance, close, a fatal error), before anyone
+//     else can be given them: the role writes what it holds for them then, so the next owner
+//     resumes exactly there. Every onAssign is matched by an onRevoke.
+// A member that stalls past its session timeout loses its partitions without an onRevoke: what
+// it writes late must be fenced by the role's store (the speed layer's owner token; the
+// segment store's contiguity check).
+
+/** A record as a role reads it (Kafka's ConsumedRecord and the embedded log's LogRecord fit). */
+export interface SourceRecord {
+  offset: number
+  /** Epoch ms: Kafka's record timestamp, or the embedded log's append time. */
+  timestamp: number
+  key: Buffer | string | null
+  value: Buffer
+}
+
+export interface SourceBatch {
+  partition: number
+  records: readonly SourceRecord[]
+  /** Where the partition's next batch starts (past offsets with no record: transaction markers). */
+  nextOffset: number
+  /** The partition's end when the batch was read (Kafka: the fetch's last stable offset), if known. */
+  highWatermark?: number
+}
+
+export interface PartitionHandlers {
+  onAssign(partitions: number[]): Promise<Map<number, number>>
+  onBatch(batch: SourceBatch): Promise<void>
+  onRevoke(partitions: number[]): Promise<void>
+}
+
+export interface PartitionSource {
+  /** Starts delivering; resolves once the first assignment is delivering. */
+  start(handlers: PartitionHandlers): Promise<void>
+  /**
+   * Records where the role got to in owned partitions (Kafka: the group offsets, so that
+   * `kafka-consumer-groups` shows the lag; never read back). The embedded log has no group.
+   */
+  commit(offsets: Map<number, number>): Promise<void>
+  /** Stops delivering, revoking every partition first. */
+  close(): Promise<void>
+  /**
+   * Where a partition's log starts now, when it can start past 0 (Kafka: retention deleted the
+   * topic's first records, maybe before Strata ever ran). Absent: it starts at 0.
+   */
+  logStart?(partition: number): Promise<number>
+}

@@ -7,6 +7,7 @@ import type { Command } from 'commander'
 import { listPartition, listPartitions } from '../../archive/segment-list.ts'
 import { describeIdentity, readFolderIdentity, type SourceIdentity } from '../../runtime/source-identity.ts'
 import { addCommonOptions, type CommonFlags, redact, resolveContext } from '../context.ts'
+import { resolvePaths } from '../settings.ts'
 
 interface ResetFlags extends CommonFlags {
   yes?: boolean
@@ -38,7 +39,7 @@ Examples:
   strata reset --store 'postgres://postgres@127.0.0.1/db?schema=strata' --keep-master --yes`,
     )
     .action(async (flags: ResetFlags) => {
-      const context = await resolveContext(flags)
+      const context = await resolveContext(resolvePaths(flags))
       const root = context.masterRoot
       const plan: string[] = []
       const store = await context.openStore()

@@ -1,6 +1,6 @@
-// Where a command finds its config, its data and its store. One place, so every command and
-// role agrees: the master dataset under <data>/master/<topic>, the embedded store under
-// <data>/store, unless --store names a PostgreSQL URL.
+// What a command finds at the paths of its settings (settings.ts): the config, the master dataset
+// under <data>/master/<topic>, the embedded store under <data>/store unless --store names a
+// PostgreSQL URL. One place, so every command and role agrees.
 import { join, resolve } from 'node:path'
 import type { StrataConfig } from '../core/config.ts'
 import { DEFAULT_CONFIG_FILE, loadConfig } from '../core/config-loader.ts'
@@ -8,14 +8,9 @@ import { ErrorCodes, invalidInput } from '../core/errors.ts'
 import { redactUrl, registerUrlSecret, scrubSecrets } from '../core/secrets.ts'
 import { openLmdbStore } from '../store/lmdb-store.ts'
 import type { Store } from '../store/store.ts'
+import { defaultDataDir, type PathSettings } from './settings.ts'
 
-export const defaultDataDir = '.strata/data'
-
-export interface CommonFlags {
-  config?: string
-  data?: string
-  store?: string
-}
+export type { CommonFlags } from './settings.ts'
 
 export interface Context {
   config: StrataConfig
@@ -28,34 +23,33 @@ export interface Context {
   openStore(): Promise<Store>
 }
 
-export async function resolveContext(flags: CommonFlags): Promise<Context> {
-  const configPath = resolve(flags.config ?? process.env.STRATA_CONFIG ?? DEFAULT_CONFIG_FILE)
+/** The context of resolved paths (settings.ts): the config loaded, the store's kind decided. */
+export async function resolveContext(paths: PathSettings): Promise<Context> {
+  const { configPath, dataDir, storeUrl } = paths
   const config = await loadConfig(configPath)
-  const dataDir = resolve(flags.data ?? process.env.STRATA_DATA ?? defaultDataDir)
-  const storeUrl = flags.store ?? process.env.STRATA_STORE
   registerUrlSecret(storeUrl) // whatever prints later (logger, CLI errors) blanks its password
+  const lmdbPath =
+    storeUrl === undefined || storeUrl.startsWith('lmdb:') || !storeUrl.includes('://')
+      ? resolve(storeUrl?.replace(/^lmdb:(\/\/)?/, '') || join(dataDir, 'store'))
+      : undefined
   return {
     config,
     configPath,
     dataDir,
     masterRoot: join(dataDir, 'master', config.source.topic),
-    lmdbPath:
-      storeUrl === undefined || storeUrl.startsWith('lmdb:') || !storeUrl.includes('://')
-        ? resolve(storeUrl?.replace(/^lmdb:(\/\/)?/, '') || join(dataDir, 'store'))
-        : undefined,
+    lmdbPath,
     async openStore() {
-      if (storeUrl === undefined || storeUrl.startsWith('lmdb:') || !storeUrl.includes('://')) {
-        const path = storeUrl?.replace(/^lmdb:(\/\/)?/, '') || join(dataDir, 'store')
-        return openLmdbStore(resolve(path), { walk: true, onCorrupt: stopOnCorruptStore })
+      if (lmdbPath !== undefined) {
+        return openLmdbStore(lmdbPath, { walk: true, onCorrupt: stopOnCorruptStore })
       }
-      if (/^postgres(ql)?:\/\//.test(storeUrl)) {
+      if (/^postgres(ql)?:\/\//.test(storeUrl!)) {
         // Loaded on demand: the embedded default never pays for the pg driver.
         const { openPostgresStore } = await import('../store/postgres/index.ts')
-        return openPostgresStore(storeUrl)
+        return openPostgresStore(storeUrl!)
       }
       throw invalidInput(
         ErrorCodes.INVALID_ARGUMENT,
-        `unsupported store URL ${redactUrl(storeUrl)}: use a path, lmdb:PATH or postgres://USER@HOST/DB`,
+        `unsupported store URL ${redactUrl(storeUrl!)}: use a path, lmdb:PATH or postgres://USER@HOST/DB`,
         {
           field: 'store',
         },

@@ -1,12 +1,6 @@
-// Flags shared by several commands, with their environment fallbacks (DESIGN.md: STRATA_BROKERS,
-// STRATA_STORE, STRATA_PORT mirror the flags).
+// Parsers and input shared by several commands. Their environment fallbacks and defaults are in
+// settings.ts.
 import { ErrorCodes, invalidInput } from '../core/errors.ts'
-
-export const defaultBrokers = '127.0.0.1:9092'
-
-export function brokersOption(flag: string | undefined): string {
-  return flag ?? process.env.STRATA_BROKERS ?? defaultBrokers
-}
 
 export function positiveInt(name: string): (value: string) => number {
   return (value: string) => {

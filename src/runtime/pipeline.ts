@@ -1,25 +1,40 @@
-// `strata start`: every role in one process. With brokers: ingest to Kafka, the archiver copies
-// the topic into the master dataset, the speed layer reads it as a consumer group, the batch
-// layer recomputes on a schedule and publishes to Kafka. Without: the embedded default, where the
-// master dataset's segments are the log that ingest appends to and the speed layer reads.
+// The one composition of the roles, shared by `strata start` (every role in one process) and
+// `strata worker <role>` (one role). Whatever runs, the order is the same:
+//   1. the HTTP port, when the process serves: a port in use fails here, before a partition is
+//      claimed, another speed layer fenced or a byte written; until step 5 every route answers
+//      503 STRATA_ERR_STARTING (serving/starting.ts);
+//   2. the store (the caller's opener: `strata worker` waits for it, startup.ts);
+//   3. the source: the topic ensured (Kafka mode), the data folder and the store checked against
+//      it (source-identity.ts);
+//   4. the roles. With brokers: ingest to Kafka, the archiver copies the topic into the master
+//      dataset, the speed layer reads it as a consumer group, the batch layer recomputes on a
+//      schedule and publishes to Kafka. Without: the embedded default, where the master dataset's
+//      segments are the log that ingest appends to and the speed layer reads;
+//   5. health: /health of this process when it serves; otherwise a role that can no longer go
+//      on by itself exits the process 1 (role-watch.ts), as nothing else would say it failed.
+// Everything opened here is closed by the returned close(), in reverse (the log last); the store
+// belongs to whoever opened it.
 import type { StrataConfig } from '../core/config.ts'
-import { RoleHealth } from '../core/role-health.ts'
+import { RoleHealth, type RoleReporter } from '../core/role-health.ts'
 import { startTraffic } from '../demo/traffic.ts'
 import type { EventSink } from '../ingest/ingest.ts'
 import { createIngest } from '../ingest/ingest.ts'
 import { createKafkaSink } from '../ingest/kafka-sink.ts'
+import type { EmbeddedLog } from '../log/embedded/index.ts'
 import type { HttpAuth } from '../serving/auth.ts'
 import type { HttpLimits } from '../serving/limits.ts'
 import { createStartingGate, later, startingError } from '../serving/starting.ts'
 import type { SpeedWorker } from '../speed/index.ts'
 import type { Store } from '../store/store.ts'
 import type { Logger } from './logger.ts'
-import { batchReporter, embeddedLogReporter, speedReporter } from './role-reporters.ts'
+import { batchReporter, embeddedLogReporter, speedReporter, storeSpeedReporter } from './role-reporters.ts'
+import { exitWhenFailed } from './role-watch.ts'
 import {
   type Closable,
   kafkaEndOffsets,
   logSink,
   openEmbeddedLog,
+  type RoleContext,
   startArchiverRole,
   startBatchRole,
   startServeRole,
@@ -31,118 +46,205 @@ import { checkStoreAgainstLog } from './store-check.ts'
 const STORE_WHERE =
   'the folder <data>/store, or the --store folder; for PostgreSQL, drop or rename the schema'
 
-export interface PipelineOptions {
-  config: StrataConfig
-  configPath: string
-  masterRoot: string
-  store: Store
-  logger: Logger
-  brokers?: string
-  /** Consumer groups <prefix>-speed and <prefix>-archiver (default strata). */
-  groupPrefix?: string
+export type Role = 'serve' | 'archiver' | 'speed' | 'batch'
+export const ROLES: readonly Role[] = ['speed', 'batch', 'archiver', 'serve']
+
+export interface HttpOptions {
   port: number
   host?: string
-  batchIntervalMs: number
-  /** How long a master-dataset segment stays open before it is sealed (and batch can read it). */
-  segmentAgeMs: number
-  /** Generated traffic, events per second (0: none). */
-  demoRate: number
   /** The HTTP token (auth.ts); without it every route is open. */
   auth?: HttpAuth
   limits?: HttpLimits
   allowedHosts?: readonly string[]
+  /** POST /events beside the queries: always with `start`; `strata worker serve --ingest`. */
+  ingest?: boolean
 }
 
-export interface Pipeline {
-  url: string
-  close(): Promise<void>
+export interface RolesOptions {
+  /** `start`: every role in this process (strata start); a role's name: that role alone. */
+  run: 'start' | Role
+  config: StrataConfig
+  configPath: string
+  /** Root of the master dataset of the source topic. */
+  masterRoot: string
+  logger: Logger
+  /** Kafka mode when set; the embedded default otherwise. */
+  brokers?: string
+  /** Consumer groups of the speed layer and the archiver (defaults: strata-speed, strata-archiver). */
+  groups?: { speed?: string; archiver?: string }
+  /** Gives the store once the port is bound; the caller closes what it opened. */
+  openStore(): Promise<Store>
+  /** The HTTP server, when the roles include serve. */
+  http?: HttpOptions
+  batchIntervalMs: number
+  /** How long a master-dataset segment stays open before it is sealed (and batch can read it). */
+  segmentAgeMs: number
+  /** Generated traffic, events per second (0: none). */
+  demoRate?: number
+  /** Runs each step that needs Kafka (strata worker: waits for it, up to --startup-timeout). */
+  attempt?<T>(step: () => Promise<T>): Promise<T>
 }
 
-export async function startPipeline(options: PipelineOptions): Promise<Pipeline> {
-  const { logger } = options
-  const prefix = options.groupPrefix ?? 'strata'
-  const context = { ...options }
-  // The port first: a port in use fails here, before a partition is claimed, another speed
-  // layer fenced or a byte written. Until the layers are up, routes answer 503
-  // STRATA_ERR_STARTING (serving/starting.ts).
-  const starting = createStartingGate()
-  const roles = new RoleHealth()
+export interface Pipeline extends Closable {
+  /** The API's address, when the process serves. */
+  url: string | undefined
+}
+
+export async function startRoles(options: RolesOptions): Promise<Pipeline> {
+  const { logger, brokers, config } = options
+  const roles: readonly Role[] = options.run === 'start' ? ROLES : [options.run]
+  const runs = (role: Role) => roles.includes(role)
+  const attempt = options.attempt ?? (<T>(step: () => Promise<T>) => step())
+  const ingest = options.run === 'start' || options.http?.ingest === true
+  // The embedded log is opened by the process that writes it (ingest, or the archiver's
+  // place: the master dataset is the log) and read by the speed layer beside it.
+  const opensLog = !brokers && (ingest || runs('archiver') || runs('speed'))
+  const store = later<Store>()
+  const context: RoleContext = {
+    config,
+    configPath: options.configPath,
+    masterRoot: options.masterRoot,
+    store: store.value,
+    logger,
+    brokers,
+  }
   const sink = later<EventSink>()
+  const health = new RoleHealth()
+  const watched: Array<[name: string, reporter: RoleReporter]> = []
   let endOffsets: (() => Promise<number[]>) | undefined
   let speed: SpeedWorker | undefined
-  const serve = await startServeRole(context, {
-    port: options.port,
-    host: options.host,
-    sink: sink.value,
-    endOffsets: () => (endOffsets ? endOffsets() : Promise.reject(startingError())),
-    speed: {
-      stats: () => speed?.stats() ?? { mode: options.brokers ? 'kafka' : 'embedded', partitions: [] },
-    },
-    auth: options.auth,
-    limits: options.limits,
-    allowedHosts: options.allowedHosts,
-    starting,
-    roles,
-  })
+
+  // 1. The port first (see above).
+  const starting = createStartingGate()
+  const http = runs('serve') ? options.http : undefined
+  const serve =
+    http &&
+    (await startServeRole(context, {
+      port: http.port,
+      host: http.host,
+      sink: ingest ? sink.value : undefined,
+      endOffsets:
+        brokers || opensLog ? () => (endOffsets ? endOffsets() : Promise.reject(startingError())) : undefined,
+      speed: runs('speed')
+        ? { stats: () => speed?.stats() ?? { mode: brokers ? 'kafka' : 'embedded', partitions: [] } }
+        : undefined,
+      auth: http.auth,
+      limits: http.limits,
+      allowedHosts: http.allowedHosts,
+      starting,
+      roles: health,
+    }))
   const closables: Closable[] = [] // closed in reverse after serving: the log last
+  const watches: Array<{ stop(): void }> = []
   const close = async (onError: (e: unknown) => void) => {
-    await serve.close().catch(onError)
-    for (const c of closables.reverse()) await c.close().catch(onError)
+    for (const watch of watches) watch.stop()
+    await serve?.close().catch(onError)
+    for (const c of [...closables].reverse()) await c.close().catch(onError)
   }
   try {
-    let speedLog: Parameters<typeof startSpeedRole>[1]
-    await checkRoleSource('start', context) // the topic ensured; data folder and store of this source
-    if (options.brokers) {
-      const kafkaSink = createKafkaSink({
-        brokers: options.brokers,
-        topic: options.config.source.topic,
-        partitions: options.config.source.partitions,
-        replicationFactor: options.config.source.replicationFactor,
-      })
-      closables.push(kafkaSink)
-      sink.set(kafkaSink)
-      endOffsets = kafkaEndOffsets(context)
-      closables.push(
-        await startArchiverRole({ ...context, groupId: `${prefix}-archiver` }, options.segmentAgeMs),
-      )
-    } else {
-      const log = await openEmbeddedLog(context, options.segmentAgeMs)
-      closables.push(log)
-      await checkStoreAgainstLog(options.store, await log.endOffsets(), STORE_WHERE)
-      sink.set(logSink(log))
-      endOffsets = () => log.endOffsets()
-      speedLog = log
-      roles.add(embeddedLogReporter(log))
+    // 2. and 3.
+    const opened = await options.openStore()
+    store.set(opened)
+    const running: RoleContext = { ...context, store: opened }
+    await attempt(() => checkRoleSource(options.run, running))
+    // 4.
+    let log: EmbeddedLog | undefined
+    if (brokers) {
+      if (ingest) {
+        // The topic was ensured with the source's checks above: the sink only writes.
+        const kafkaSink = createKafkaSink({
+          brokers,
+          topic: config.source.topic,
+          partitions: config.source.partitions,
+          replicationFactor: config.source.replicationFactor,
+          createTopic: false,
+        })
+        closables.push(kafkaSink)
+        sink.set(kafkaSink)
+      }
+      if (serve || runs('speed')) {
+        const reader = kafkaEndOffsets(running)
+        closables.push(reader)
+        endOffsets = reader
+      }
+      if (runs('archiver')) {
+        const groupId = options.groups?.archiver
+        closables.push(await attempt(() => startArchiverRole({ ...running, groupId }, options.segmentAgeMs)))
+      }
+    } else if (opensLog) {
+      const embedded = await openEmbeddedLog(running, options.segmentAgeMs)
+      log = embedded
+      closables.push(embedded)
+      await checkStoreAgainstLog(opened, await embedded.endOffsets(), STORE_WHERE)
+      sink.set(logSink(embedded))
+      endOffsets = () => embedded.endOffsets()
+      watched.push(['log', embeddedLogReporter(embedded)])
       logger.info(`embedded log and master dataset in ${options.masterRoot}`)
     }
-    speed = await startSpeedRole(
-      options.brokers ? { ...context, groupId: `${prefix}-speed` } : context,
-      speedLog,
-    )
-    closables.push(speed)
-    const running = speed
-    const readEnd = endOffsets
-    roles.add(speedReporter(() => running.stats(), readEnd))
-    const batch = startBatchRole(context, options.batchIntervalMs, Math.min(options.batchIntervalMs, 15_000))
-    closables.push(batch)
-    roles.add(batchReporter(batch))
-    if (options.demoRate > 0) {
-      const ingest = createIngest({ sink: sink.value, timeField: options.config.source.time })
+    if (runs('speed')) {
+      const groupId = brokers ? options.groups?.speed : undefined
+      const worker = await attempt(() => startSpeedRole({ ...running, groupId }, log))
+      speed = worker
+      closables.push(worker)
+      watched.push(['speed layer', speedReporter(() => worker.stats(), endOffsets!)])
+    }
+    if (runs('batch')) {
+      // Alone, a batch worker runs at once; beside the other layers it first lets the archiver or
+      // the log seal some segments (at most 15 s).
+      const firstRunMs = options.run === 'start' ? Math.min(options.batchIntervalMs, 15_000) : 0
+      const batch = startBatchRole(running, options.batchIntervalMs, firstRunMs)
+      closables.push(batch)
+      watched.push(['batch layer', batchReporter(batch)])
+      if (!serve) closables.push(holdEventLoop())
+    }
+    if ((options.demoRate ?? 0) > 0) {
       const traffic = startTraffic({
-        ingest,
-        rate: options.demoRate,
+        ingest: createIngest({ sink: sink.value, timeField: config.source.time }),
+        rate: options.demoRate!,
         onError: (e) => logger.error('demo traffic', e),
       })
       closables.push(traffic)
       logger.info(`demo traffic: ${options.demoRate} events/s`)
     }
-    starting.open()
-    return {
-      url: serve.url,
-      close: () => close((e) => logger.error('while stopping', e)),
+    // 5.
+    if (serve) {
+      for (const [, reporter] of watched) health.add(reporter)
+      // No speed layer here: its partitions as the store shows them (a stall anywhere is seen).
+      if (!speed && brokers && endOffsets) health.add(storeSpeedReporter(opened, endOffsets))
+      starting.open()
+    } else {
+      for (const [name, reporter] of watched) watches.push(exitWhenFailed(name, reporter, logger))
     }
+    return { url: serve?.url, close: () => close((e) => logger.error('while stopping', e)) }
   } catch (error) {
     await close(() => undefined)
     throw error
   }
+}
+
+// A batch worker alone: the schedule's timer is unref'd (so `strata start` and tests end when they
+// close), and between runs nothing else holds the event loop once the store's idle connections
+// close (pg's 10 s idle timeout, or a PostgreSQL restart): the worker then "ended by itself" and
+// exited 1 before its next run. The role runs until a signal.
+function holdEventLoop(): Closable {
+  const hold = setInterval(() => undefined, 2 ** 30)
+  return { close: async () => clearInterval(hold) }
+}
+
+export interface PipelineOptions
+  extends Omit<RolesOptions, 'run' | 'openStore' | 'http'>,
+    Omit<HttpOptions, 'ingest'> {
+  store: Store
+}
+
+/** Every role in one process on a store the caller opened: what `strata start` runs, for tests. */
+export async function startPipeline(options: PipelineOptions): Promise<Pipeline & { url: string }> {
+  const { store, port, host, auth, limits, allowedHosts, ...rest } = options
+  const pipeline = await startRoles({
+    ...rest,
+    run: 'start',
+    openStore: async () => store,
+    http: { port, host, auth, limits, allowedHosts },
+  })
+  return { url: pipeline.url!, close: pipeline.close }
 }

@@ -20,7 +20,7 @@ import type { StartingGate } from '../serving/starting.ts'
 import { createSpeedWorker, type SpeedWorker } from '../speed/index.ts'
 import type { Store } from '../store/store.ts'
 import type { Logger } from './logger.ts'
-import { kafkaEndOffsetsChecked, stopOnSourceLoss } from './source-loss.ts'
+import { type ClosableEndOffsets, kafkaEndOffsetsChecked, stopOnSourceLoss } from './source-loss.ts'
 
 export interface Closable {
   close(): Promise<void>
@@ -57,8 +57,8 @@ export function logSink(log: Log): EventSink {
   return { append: (records) => log.append(records) }
 }
 
-/** Kafka's end offsets of the source topic (for lag). */
-export function kafkaEndOffsets(context: RoleContext): () => Promise<number[]> {
+/** Kafka's end offsets of the source topic (for lag), through an admin client: close it. */
+export function kafkaEndOffsets(context: RoleContext): ClosableEndOffsets {
   return kafkaEndOffsetsChecked(context.brokers!, context.config.source.topic, context.store)
 }
 

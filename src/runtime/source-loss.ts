@@ -30,18 +30,18 @@ export function stopOnSourceLoss(context: SourceLossContext, role: string, error
   return true
 }
 
+/** End offsets read through a client of its own, which its opener closes at shutdown. */
+export type ClosableEndOffsets = (() => Promise<number[]>) & { close(): Promise<void> }
+
 /**
  * Kafka's end offsets of the topic, for lag and /health; fails with STRATA_ERR_RETENTION_OUTRAN
  * while the store's speed offsets are below Kafka's log start offsets (records the speed layer
- * can never count), so every serving process reports it, not only the stopped role.
+ * can never count), so every serving process reports it, not only the stopped role. Reads through
+ * one admin client, kept for the process's life: close it with the roles.
  */
-export function kafkaEndOffsetsChecked(
-  brokers: string,
-  topic: string,
-  store: Store,
-): () => Promise<number[]> {
+export function kafkaEndOffsetsChecked(brokers: string, topic: string, store: Store): ClosableEndOffsets {
   const admin = createAdmin({ brokers })
-  return async () => {
+  const read = async () => {
     const offsets = await admin.listOffsets(topic)
     const speed = await store.speedPartitions()
     const outran = offsets.flatMap(({ partition, earliest }) => {
@@ -54,4 +54,5 @@ export function kafkaEndOffsetsChecked(
     if (outran.length > 0) throw new RetentionOutranError(outran)
     return offsets.map((p) => p.latest)
   }
+  return Object.assign(read, { close: () => admin.close() })
 }

@@ -33,8 +33,11 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
   })
 }
 
+/** The API's port when none is given (DESIGN.md); the command line's default too (cli/settings.ts). */
+export const DEFAULT_PORT = 8080
+
 export interface ListenOptions {
-  /** Default 8080 (DESIGN.md); 0 picks a free port. */
+  /** Default DEFAULT_PORT; 0 picks a free port. */
   port?: number
   /** Default 127.0.0.1: exposing the API beyond the machine is a decision, not a default. */
   host?: string
@@ -43,11 +46,12 @@ export interface ListenOptions {
 /** Starts listening; resolves with the base URL (http://host:port) once the port is bound. */
 export async function listen(app: FastifyInstance, options: ListenOptions = {}): Promise<{ url: string }> {
   const host = options.host ?? '127.0.0.1'
-  await app.listen({ port: options.port ?? 8080, host }).catch((error) => {
+  const wanted = options.port ?? DEFAULT_PORT
+  await app.listen({ port: wanted, host }).catch((error) => {
     if (error?.code !== 'EADDRINUSE') throw error
     throw new StrataError(
       ErrorCodes.PORT_IN_USE,
-      `port ${options.port ?? 8080} on ${host} is in use (another strata?); stop what listens there, or give another --port`,
+      `port ${wanted} on ${host} is in use (another strata?); stop what listens there, or give another --port`,
       { cause: error },
     )
   })

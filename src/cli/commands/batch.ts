@@ -7,6 +7,7 @@ import { createLogger } from '../../runtime/logger.ts'
 import { checkRoleSource } from '../../runtime/source-identity.ts'
 import { addCommonOptions, type CommonFlags, resolveContext } from '../context.ts'
 import { positiveInt } from '../options.ts'
+import { resolveBrokers, resolvePaths } from '../settings.ts'
 
 interface BatchFlags extends CommonFlags {
   brokers?: string
@@ -31,9 +32,9 @@ export function registerBatchCommand(program: Command): void {
       'publish completions and results to Kafka (env STRATA_BROKERS; without it nothing is published)',
     )
     .action(async (flags: BatchFlags) => {
-      const context = await resolveContext(flags)
+      const brokers = resolveBrokers(flags.brokers)
+      const context = await resolveContext(resolvePaths(flags))
       const store = await context.openStore()
-      const brokers = flags.brokers ?? process.env.STRATA_BROKERS
       const logger = createLogger('batch')
       await checkRoleSource('batch', { ...context, store, brokers, logger }).catch(async (error) => {
         await store.close()

@@ -6,7 +6,8 @@ import { isStrataError } from '../../core/errors.ts'
 import { createIngest } from '../../ingest/ingest.ts'
 import { createKafkaSink } from '../../ingest/kafka-sink.ts'
 import { BatchRejected, decodeInput } from '../../ingest/parse.ts'
-import { brokersOption, positiveInt, readStdin } from '../options.ts'
+import { positiveInt, readStdin } from '../options.ts'
+import { defaultBrokers, resolveBrokers } from '../settings.ts'
 
 interface ProduceFlags {
   topic: string
@@ -24,7 +25,7 @@ export function registerProduceCommand(program: Command): void {
     .requiredOption('-t, --topic <topic>', 'the topic to write to')
     .option(
       '-b, --brokers <list>',
-      'bootstrap brokers, comma-separated (env STRATA_BROKERS; default 127.0.0.1:9092)',
+      `bootstrap brokers, comma-separated (env STRATA_BROKERS; default ${defaultBrokers})`,
     )
     .option('--time <field>', 'the event-time field every event must carry', 'ts')
     .option('-k, --key-field <field>', 'use this event field as the record key')
@@ -53,7 +54,7 @@ Example:
       const input = await readStdin()
       // Connects lazily: bad input is reported without touching Kafka.
       const sink = createKafkaSink({
-        brokers: brokersOption(flags.brokers),
+        brokers: resolveBrokers(flags.brokers) ?? defaultBrokers,
         topic: flags.topic,
         partitions: flags.partitions,
         replicationFactor: flags.replicationFactor,

@@ -9,6 +9,7 @@ import { checkRoleSource } from '../../runtime/source-identity.ts'
 import { queryView } from '../../serving/query.ts'
 import { addCommonOptions, type CommonFlags, resolveContext } from '../context.ts'
 import { resolveHttpAuth } from '../security.ts'
+import { resolvePaths } from '../settings.ts'
 
 interface QueryFlags extends CommonFlags {
   from?: string
@@ -49,7 +50,7 @@ export function registerQueryCommand(program: Command): void {
         console.log(JSON.stringify(JSON.parse(body), null, 2))
         return
       }
-      const context = await resolveContext(flags)
+      const context = await resolveContext(resolvePaths(flags))
       const view = compileViews(context.config).find((v) => v.name === viewName)
       if (!view) {
         const names = context.config.views.map((v) => v.name).join(', ')

@@ -8,6 +8,7 @@ import { redactUrl } from '../../core/secrets.ts'
 import { listPartition, listPartitions } from '../../master-dataset/index.ts'
 import { describeIdentity, readFolderIdentity, type SourceIdentity } from '../../runtime/source-identity.ts'
 import { addCommonOptions, type CommonFlags, resolveContext } from '../context.ts'
+import { resolvePaths } from '../settings.ts'
 
 interface ResetFlags extends CommonFlags {
   yes?: boolean
@@ -39,7 +40,7 @@ Examples:
   strata reset --store 'postgres://postgres@127.0.0.1/db?schema=strata' --keep-master --yes`,
     )
     .action(async (flags: ResetFlags) => {
-      const context = await resolveContext(flags)
+      const context = await resolveContext(resolvePaths(flags))
       const root = context.masterRoot
       const plan: string[] = []
       const store = await context.openStore()

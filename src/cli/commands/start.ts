@@ -4,8 +4,8 @@ import { fileURLToPath } from 'node:url'
 import type { Command } from 'commander'
 import { parseDuration } from '../../core/duration.ts'
 import { createLogger } from '../../runtime/logger.ts'
-import { startPipeline } from '../../runtime/pipeline.ts'
-import { addCommonOptions, type CommonFlags, resolveContext } from '../context.ts'
+import { startRoles } from '../../runtime/pipeline.ts'
+import { addCommonOptions, resolveContext } from '../context.ts'
 import { positiveInt } from '../options.ts'
 import {
   addHttpSecurityOptions,
@@ -15,6 +15,7 @@ import {
   resolveAllowedHosts,
   resolveHttpAuth,
 } from '../security.ts'
+import { defaultGroupPrefix, defaultPort, resolveSettings, type SettingsFlags } from '../settings.ts'
 import { onShutdown } from '../shutdown.ts'
 import { lockWrittenFolders } from '../writer-lock.ts'
 
@@ -22,10 +23,8 @@ export const exampleConfig = fileURLToPath(
   new URL('../../../examples/pageviews/strata.config.ts', import.meta.url),
 )
 
-interface StartFlags extends CommonFlags, HttpSecurityFlags {
-  brokers?: string
+interface StartFlags extends SettingsFlags, HttpSecurityFlags {
   groupPrefix: string
-  port?: number
   host: string
   demo?: boolean
   demoRate: number
@@ -43,8 +42,12 @@ export function registerStartCommand(program: Command): void {
       '-b, --brokers <list>',
       'Kafka bootstrap brokers (env STRATA_BROKERS); without: the embedded default',
     )
-    .option('-g, --group-prefix <prefix>', 'consumer groups <prefix>-speed and <prefix>-archiver', 'strata')
-    .option('-p, --port <n>', 'HTTP port (env STRATA_PORT; default 8080)', positiveInt('--port'))
+    .option(
+      '-g, --group-prefix <prefix>',
+      'consumer groups <prefix>-speed and <prefix>-archiver',
+      defaultGroupPrefix,
+    )
+    .option('-p, --port <n>', `HTTP port (env STRATA_PORT; default ${defaultPort})`, positiveInt('--port'))
     .option('--host <host>', 'HTTP address to listen on', '127.0.0.1')
     .option('--demo', 'the example views (unless --config is given) and generated page-view traffic')
     .option('--demo-rate <n>', 'generated events per second with --demo', positiveInt('--demo-rate'), 200)
@@ -54,48 +57,46 @@ export function registerStartCommand(program: Command): void {
       'after',
       `
 Examples:
-  strata start --demo                                   # the demo on http://127.0.0.1:8080
+  strata start --demo                                   # the demo on http://127.0.0.1:${defaultPort}
   strata start --config strata.config.ts --brokers 127.0.0.1:9092`,
     )
     .action(async (flags: StartFlags) => {
+      const settings = resolveSettings(
+        { ...flags, config: flags.config ?? (flags.demo ? exampleConfig : undefined) },
+        { serves: true },
+      )
       const logger = createLogger('strata')
       const auth = resolveHttpAuth(flags)
-      checkSecuritySettings(
-        logger,
-        flags.brokers ?? process.env.STRATA_BROKERS,
-        flags.store ?? process.env.STRATA_STORE,
-      )
-      const context = await resolveContext({
-        ...flags,
-        config: flags.config ?? (flags.demo ? exampleConfig : undefined),
-      })
+      checkSecuritySettings(logger, settings.brokers, settings.storeUrl)
+      const context = await resolveContext(settings)
       // One writer per data folder (writer-lock.ts): a second start is refused here, untouched.
       const lock = lockWrittenFolders(context, 'strata start', { masterDataset: true, speedStore: true })
       const store = await context.openStore().catch((error) => {
         lock.release()
         throw error
       })
-      const brokers = flags.brokers ?? process.env.STRATA_BROKERS
-      const port =
-        flags.port ?? (process.env.STRATA_PORT ? positiveInt('STRATA_PORT')(process.env.STRATA_PORT) : 8080)
       logger.info(`config ${context.configPath}: ${context.config.views.map((v) => v.name).join(', ')}`)
       logger.info(`data in ${context.dataDir}`)
-      const pipeline = await startPipeline({
+      const { port, host } = settings.http!
+      const pipeline = await startRoles({
+        run: 'start',
         config: context.config,
         configPath: context.configPath,
         masterRoot: context.masterRoot,
-        store,
         logger,
-        brokers,
-        groupPrefix: flags.groupPrefix,
-        port,
-        host: flags.host,
+        brokers: settings.brokers,
+        groups: settings.groups,
+        openStore: async () => store,
+        http: {
+          port,
+          host,
+          auth,
+          limits: httpLimitsOf(flags),
+          allowedHosts: resolveAllowedHosts(flags, host),
+        },
         batchIntervalMs: parseDuration(flags.batchInterval, '--batch-interval'),
         segmentAgeMs: parseDuration(flags.segmentAge, '--segment-age'),
         demoRate: flags.demo ? flags.demoRate : 0,
-        auth,
-        limits: httpLimitsOf(flags),
-        allowedHosts: resolveAllowedHosts(flags, flags.host),
       }).catch(async (error) => {
         await store.close()
         lock.release()

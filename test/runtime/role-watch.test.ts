@@ -1,9 +1,9 @@
 // A role run alone exits 1 once its state is failed (it cannot recover by itself), and not before.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { exitWhenFailed } from '../../src/cli/role-watch.ts'
 import type { RoleState } from '../../src/core/role-health.ts'
 import { createLogger } from '../../src/runtime/logger.ts'
+import { exitWhenFailed } from '../../src/runtime/role-watch.ts'
 
 test('exitWhenFailed exits 1 with one line once the role is failed, and only then', async () => {
   let state: RoleState = 'degraded'

@@ -5,7 +5,7 @@
 // loop, instead of a process that runs on and does nothing. Everything it committed is in the
 // store with its offsets, so a restart neither loses nor repeats anything.
 import type { RoleReporter } from '../core/role-health.ts'
-import type { Logger } from '../runtime/logger.ts'
+import type { Logger } from './logger.ts'
 
 export function exitWhenFailed(
   role: string,

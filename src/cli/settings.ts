@@ -1,0 +1,102 @@
+// Flags and environment resolved once, at the edge: each environment fallback and default of the
+// command line is written here and nowhere else (DESIGN.md: STRATA_CONFIG, STRATA_DATA,
+// STRATA_STORE, STRATA_BROKERS and STRATA_PORT mirror the flags). A flag wins over its variable;
+// an empty variable counts as unset (`STRATA_BROKERS= strata start` is the embedded default).
+// Commands read the typed result, never `process.env`, so what a process runs on is decided in
+// one place and can be tested without spawning it.
+import { resolve } from 'node:path'
+import { DEFAULT_CONFIG_FILE } from '../core/config-loader.ts'
+import { DEFAULT_PORT } from '../serving/app.ts'
+import { positiveInt } from './options.ts'
+
+export const defaultDataDir = '.strata/data'
+/** Where `strata produce` sends when neither --brokers nor STRATA_BROKERS says (a local broker). */
+export const defaultBrokers = '127.0.0.1:9092'
+/** The API's port: the serving layer's default, so a library user and the CLI agree. */
+export const defaultPort = DEFAULT_PORT
+/** Consumer groups <prefix>-speed and <prefix>-archiver. */
+export const defaultGroupPrefix = 'strata'
+
+type Env = Readonly<Record<string, string | undefined>>
+
+const fromEnv = (env: Env, name: string): string | undefined => env[name] || undefined
+
+/** The flags every command that reads a config, a data folder or a store takes. */
+export interface CommonFlags {
+  config?: string
+  data?: string
+  store?: string
+}
+
+/** Where a command finds its config, its data folder and its store. */
+export interface PathSettings {
+  /** Absolute path of the config file. */
+  configPath: string
+  /** Absolute path of the data folder. */
+  dataDir: string
+  /** --store as given (a folder, lmdb:PATH or postgres://…); undefined: <data>/store. */
+  storeUrl: string | undefined
+}
+
+export function resolvePaths(flags: CommonFlags, env: Env = process.env): PathSettings {
+  return {
+    configPath: resolve(flags.config ?? fromEnv(env, 'STRATA_CONFIG') ?? DEFAULT_CONFIG_FILE),
+    dataDir: resolve(flags.data ?? fromEnv(env, 'STRATA_DATA') ?? defaultDataDir),
+    storeUrl: flags.store ?? fromEnv(env, 'STRATA_STORE'),
+  }
+}
+
+/** --brokers or STRATA_BROKERS; undefined when neither is given (the embedded default). */
+export function resolveBrokers(flag: string | undefined, env: Env = process.env): string | undefined {
+  return (flag ?? fromEnv(env, 'STRATA_BROKERS')) || undefined
+}
+
+/** --port, or STRATA_PORT (checked like the flag), or 8080. */
+export function resolvePort(flag: number | undefined, env: Env = process.env): number {
+  const variable = fromEnv(env, 'STRATA_PORT')
+  return flag ?? (variable ? positiveInt('STRATA_PORT')(variable) : defaultPort)
+}
+
+export type Mode = 'embedded' | 'kafka'
+
+export interface SettingsFlags extends CommonFlags {
+  brokers?: string
+  port?: number
+  host?: string
+  /** strata start: consumer groups <prefix>-speed and <prefix>-archiver. */
+  groupPrefix?: string
+  /** strata worker: the consumer group of its speed or archiver role. */
+  group?: string
+}
+
+/** What a long-running command (strata start, strata worker) runs on. */
+export interface Settings extends PathSettings {
+  /** Kafka with brokers; else the embedded default (the master dataset is the log). */
+  mode: Mode
+  /** Set exactly when mode is kafka. */
+  brokers: string | undefined
+  /** The HTTP address, for a command that serves (undefined otherwise: its port is never read). */
+  http: { port: number; host: string } | undefined
+  /** The consumer groups of the speed layer and the archiver. */
+  groups: { speed: string; archiver: string }
+}
+
+export function resolveSettings(
+  flags: SettingsFlags,
+  options: { serves: boolean },
+  env: Env = process.env,
+): Settings {
+  const brokers = resolveBrokers(flags.brokers, env)
+  const prefix = flags.groupPrefix ?? defaultGroupPrefix
+  return {
+    ...resolvePaths(flags, env),
+    mode: brokers ? 'kafka' : 'embedded',
+    brokers,
+    http: options.serves
+      ? { port: resolvePort(flags.port, env), host: flags.host ?? '127.0.0.1' }
+      : undefined,
+    groups: flags.group
+      ? { speed: flags.group, archiver: flags.group }
+      : { speed: `${prefix}-speed`, archiver: `${prefix}-archiver` },
+  }
+}

@@ -1,5 +1,5 @@
 // Flags and environment resolved once, at the edge: each environment fallback and default of the
-// command line is written here and nowhere else (DESIGN.md: STRATA_CONFIG, STRATA_DATA,
+// command line is written here and nowhere else (docs/architecture.md, "Configuration": STRATA_CONFIG, STRATA_DATA,
 // STRATA_STORE, STRATA_BROKERS and STRATA_PORT mirror the flags). A flag wins over its variable;
 // an empty variable counts as unset (`STRATA_BROKERS= strata start` is the embedded default).
 // Commands read the typed result, never `process.env`, so what a process runs on is decided in

@@ -1,4 +1,4 @@
-// Every data folder and store knows its source (DESIGN.md, "Operating it"). A master dataset
+// Every data folder and store knows its source (docs/master-dataset.md, "Source identity"). A master dataset
 // records, at creation, what it copies (the embedded log, or a Kafka cluster, topic, topic id and
 // partition count) and a random dataset id; a store records the source and the dataset its views
 // and speed state were built from. At the start of every role each side is compared with what
@@ -15,11 +15,9 @@ import { ErrorCodes, StrataError } from '../core/errors.ts'
 import { createFileDurable, listPartition, listPartitions } from '../master-dataset/index.ts'
 import type { Store } from '../store/store.ts'
 import type { Logger } from './logger.ts'
-import { embeddedSource, ensureSourceTopic } from './source-topic.ts'
+import { embeddedSource, ensureSourceTopic, type SourceIdentity } from './source-topic.ts'
 
-export type SourceIdentity =
-  | { kind: 'embedded'; topic: string; partitions: number }
-  | { kind: 'kafka'; clusterId: string; topic: string; topicId: string; partitions: number }
+export type { SourceIdentity }
 
 export interface FolderIdentity {
   dataset: string

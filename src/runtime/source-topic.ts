@@ -8,7 +8,11 @@ import { ErrorCodes, StrataError } from '../core/errors.ts'
 import { hasApiError } from '../log/kafka/client-options.ts'
 import { createAdmin, type KafkaAdmin, type TopicDescription } from '../log/kafka/index.ts'
 import type { Logger } from './logger.ts'
-import type { SourceIdentity } from './source-identity.ts'
+
+/** What a data folder and a store were built from (source-identity.ts records and compares it). */
+export type SourceIdentity =
+  | { kind: 'embedded'; topic: string; partitions: number }
+  | { kind: 'kafka'; clusterId: string; topic: string; topicId: string; partitions: number }
 
 export interface SourceTopicContext {
   config: StrataConfig

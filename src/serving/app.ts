@@ -33,7 +33,7 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
   })
 }
 
-/** The API's port when none is given (DESIGN.md); the command line's default too (cli/settings.ts). */
+/** The API's port when none is given (docs/architecture.md); the command line's default too (cli/settings.ts). */
 export const DEFAULT_PORT = 8080
 
 export interface ListenOptions {

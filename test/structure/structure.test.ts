@@ -17,6 +17,40 @@ test('structure: the folder-level import graph of src/ has no cycle', () => {
   assert.deepEqual(found, [], `folder cycles in src/:\n${found.join('\n')}`)
 })
 
+// The "may import" column of docs/architecture.md's map of the folders, read as the rule.
+function allowedImports(): Map<string, Set<string> | 'everything'> {
+  const doc = readFileSync(join(root, 'docs/architecture.md'), 'utf8')
+  const map = doc.slice(doc.indexOf('## Map of the folders'), doc.indexOf('## Configuration'))
+  const rules = new Map<string, Set<string> | 'everything'>()
+  for (const row of map.split('\n').filter((line) => line.startsWith('| ') && !line.startsWith('| folder'))) {
+    const cells = row.split(' | ')
+    const first = cells[0] ?? ''
+    const last = cells[cells.length - 1] ?? ''
+    const folder = first.includes('src/index.ts') ? '.' : /`([\w-]+)\/`/.exec(first)?.[1]
+    if (!folder) continue
+    const names = [...last.matchAll(/`([\w-]+)\/`/g)].map((m) => m[1] as string)
+    rules.set(folder, last.includes('everything') ? 'everything' : new Set(names))
+  }
+  return rules
+}
+
+test('structure: each folder of src/ imports only what docs/architecture.md allows it', () => {
+  const rules = allowedImports()
+  const graph = folderGraph(fileImports(root, sources))
+  assert.deepEqual(
+    [...graph.keys()].filter((f) => !rules.has(f)),
+    [],
+    'folders missing from the map',
+  )
+  const broken: string[] = []
+  for (const [folder, targets] of graph) {
+    const allowed = rules.get(folder)
+    if (allowed === 'everything') continue
+    for (const target of targets) if (!allowed?.has(target)) broken.push(`${folder}/ imports ${target}/`)
+  }
+  assert.deepEqual(broken, [], `imports the map of the folders does not allow:\n${broken.join('\n')}`)
+})
+
 test('structure: no import cycle between the files of src/', () => {
   const found = cycles(fileImports(root, sources)).map((cycle) => cycle.join(' → '))
   assert.deepEqual(found, [], `file cycles in src/:\n${found.join('\n')}`)

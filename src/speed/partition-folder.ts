@@ -391,7 +391,7 @@ export class PartitionFolder {
     this.#failure = new StrataError(
       ErrorCodes.STORE_UNAVAILABLE,
       `partition ${this.partition}: ${doing}: the store stayed unavailable for ${this.#retryMs} ms; stopped (the next owner resumes from the stored offset): ${error.message}`,
-      { cause: error, retriable: true, status: 503 },
+      { cause: error, retriable: true },
     )
     this.#stop(this.#failure)
     this.#options.onFailed?.(this.#failure)
@@ -505,9 +505,7 @@ function fencedBy(partition: number, state: SpeedPartition | undefined, from?: n
       : from !== undefined && state.offset !== from
         ? `another writer moved it to offset ${state.offset}`
         : `owner token ${state.owner} took it over`
-  return new StrataError(ErrorCodes.FENCED, `partition ${partition}: no longer ours (${why}); stopped`, {
-    status: 409,
-  })
+  return new StrataError(ErrorCodes.FENCED, `partition ${partition}: no longer ours (${why}); stopped`)
 }
 
 function asStrataError(error: unknown, message: string): StrataError {

@@ -16,7 +16,7 @@ import { type Client, type Db, inTransaction } from './connection.ts'
 export const PARTITION_COLUMNS = `partition, owner, next_offset AS "offset", epochs, required`
 
 export function fenced(message: string): StrataError {
-  return new StrataError(ErrorCodes.FENCED, message, { status: 409 })
+  return new StrataError(ErrorCodes.FENCED, message)
 }
 
 export function toPartition(row: SpeedPartition): SpeedPartition {

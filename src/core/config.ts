@@ -127,7 +127,7 @@ export function findView(config: StrataConfig, name: string): View<any, any, any
     throw invalidInput(
       ErrorCodes.UNKNOWN_VIEW,
       `no view named '${name}' (views: ${config.views.map((v) => v.name).join(', ')})`,
-      { status: 404, field: 'view' },
+      { field: 'view' },
     )
   }
   return found

@@ -1,92 +1,117 @@
 // Every error Strata raises carries a stable code (documented, greppable, safe to match on),
-// whether the caller may retry, and for errors that reach HTTP, the status to answer with.
-// Modelled on fastify's createError('FST_ERR_…', message, status).
+// whether the caller may retry, and the HTTP status it is answered with. The status belongs to
+// the code and is set once, here, as fastify's createError('FST_ERR_…', message, statusCode)
+// does: deep layers (store, speed, log) raise codes and never pick a status; the serving layer
+// answers with the code's status (serving/errors.ts). A code met only off HTTP (a role that
+// stops, a CLI command) has one too, so that every StrataError has a status.
 
-export const ErrorCodes = {
+/** Each code with its HTTP status. One status per code: a different status is another code. */
+export const errorTable = {
   // Bad input at a public boundary (HTTP body, CLI stdin, config file, flags).
-  INVALID_EVENT: 'STRATA_ERR_INVALID_EVENT',
-  INVALID_JSON: 'STRATA_ERR_INVALID_JSON',
-  INVALID_EVENT_TIME: 'STRATA_ERR_INVALID_EVENT_TIME',
-  EVENT_TOO_LARGE: 'STRATA_ERR_EVENT_TOO_LARGE',
-  BATCH_TOO_LARGE: 'STRATA_ERR_BATCH_TOO_LARGE',
-  EMPTY_BATCH: 'STRATA_ERR_EMPTY_BATCH',
-  INVALID_CONFIG: 'STRATA_ERR_INVALID_CONFIG',
-  INVALID_ARGUMENT: 'STRATA_ERR_INVALID_ARGUMENT',
-  INVALID_VIEW: 'STRATA_ERR_INVALID_VIEW',
+  INVALID_EVENT: ['STRATA_ERR_INVALID_EVENT', 400],
+  INVALID_JSON: ['STRATA_ERR_INVALID_JSON', 400],
+  INVALID_EVENT_TIME: ['STRATA_ERR_INVALID_EVENT_TIME', 400],
+  EVENT_TOO_LARGE: ['STRATA_ERR_EVENT_TOO_LARGE', 413],
+  BATCH_TOO_LARGE: ['STRATA_ERR_BATCH_TOO_LARGE', 413],
+  EMPTY_BATCH: ['STRATA_ERR_EMPTY_BATCH', 400],
+  INVALID_CONFIG: ['STRATA_ERR_INVALID_CONFIG', 400],
+  INVALID_ARGUMENT: ['STRATA_ERR_INVALID_ARGUMENT', 400],
+  INVALID_VIEW: ['STRATA_ERR_INVALID_VIEW', 400],
   // A view defined with onError('stop') threw on an event (core/view-errors.ts); views that skip
   // (the default) record the error instead.
-  VIEW_FAILED: 'STRATA_ERR_VIEW_FAILED',
-  UNKNOWN_VIEW: 'STRATA_ERR_UNKNOWN_VIEW',
+  VIEW_FAILED: ['STRATA_ERR_VIEW_FAILED', 500],
+  UNKNOWN_VIEW: ['STRATA_ERR_UNKNOWN_VIEW', 404],
   // A query that would read more of the store than the server allows (GET /views/:view/top).
-  QUERY_TOO_LARGE: 'STRATA_ERR_QUERY_TOO_LARGE',
-  INVALID_TIME_RANGE: 'STRATA_ERR_INVALID_TIME_RANGE',
-  UNSUPPORTED_MEDIA_TYPE: 'STRATA_ERR_UNSUPPORTED_MEDIA_TYPE',
-  // HTTP: no or a wrong bearer token (401); a request that outlived its time limit (408).
-  UNAUTHORIZED: 'STRATA_ERR_UNAUTHORIZED',
-  REQUEST_TIMEOUT: 'STRATA_ERR_REQUEST_TIMEOUT',
-  // HTTP: a Host header the server was not told to answer to (DNS rebinding), 403.
-  HOST_NOT_ALLOWED: 'STRATA_ERR_HOST_NOT_ALLOWED',
-  // 503 while the server drains at shutdown: nothing of the request was written; retry.
-  SHUTTING_DOWN: 'STRATA_ERR_SHUTTING_DOWN',
-  // 503 while the process is still starting its layers (the port is bound first); retry.
-  STARTING: 'STRATA_ERR_STARTING',
+  QUERY_TOO_LARGE: ['STRATA_ERR_QUERY_TOO_LARGE', 422],
+  INVALID_TIME_RANGE: ['STRATA_ERR_INVALID_TIME_RANGE', 400],
+  UNSUPPORTED_MEDIA_TYPE: ['STRATA_ERR_UNSUPPORTED_MEDIA_TYPE', 415],
+  // HTTP: no route for the method and path.
+  NOT_FOUND: ['STRATA_ERR_NOT_FOUND', 404],
+  // HTTP: a path parameter over the router's limit (16 KiB; Fastify's FST_ERR_MAX_PARAM_LENGTH).
+  URL_TOO_LONG: ['STRATA_ERR_URL_TOO_LONG', 414],
+  // HTTP: a request line and headers over Node's limit (16 KiB), refused before any route.
+  HEADERS_TOO_LARGE: ['STRATA_ERR_HEADERS_TOO_LARGE', 431],
+  // HTTP: no or a wrong bearer token; a request that outlived its time limit.
+  UNAUTHORIZED: ['STRATA_ERR_UNAUTHORIZED', 401],
+  REQUEST_TIMEOUT: ['STRATA_ERR_REQUEST_TIMEOUT', 408],
+  // HTTP: a Host header the server was not told to answer to (DNS rebinding).
+  HOST_NOT_ALLOWED: ['STRATA_ERR_HOST_NOT_ALLOWED', 403],
+  // While the server drains at shutdown: nothing of the request was written; retry.
+  SHUTTING_DOWN: ['STRATA_ERR_SHUTTING_DOWN', 503],
+  // While the process is still starting its layers (the port is bound first); retry.
+  STARTING: ['STRATA_ERR_STARTING', 503],
   // The HTTP port is taken: the process stops before any layer started (nothing was written).
-  PORT_IN_USE: 'STRATA_ERR_PORT_IN_USE',
+  PORT_IN_USE: ['STRATA_ERR_PORT_IN_USE', 500],
   // The log (Kafka or embedded) and the local cluster.
-  KAFKA: 'STRATA_ERR_KAFKA',
-  KAFKA_UNAVAILABLE: 'STRATA_ERR_KAFKA_UNAVAILABLE',
+  KAFKA: ['STRATA_ERR_KAFKA', 500],
+  KAFKA_UNAVAILABLE: ['STRATA_ERR_KAFKA_UNAVAILABLE', 500],
   // The broker refused our SASL credentials, or the TLS handshake failed (certificate, protocol).
-  KAFKA_AUTH: 'STRATA_ERR_KAFKA_AUTH',
-  KAFKA_TLS: 'STRATA_ERR_KAFKA_TLS',
-  TOPIC: 'STRATA_ERR_TOPIC',
-  CLUSTER: 'STRATA_ERR_CLUSTER',
+  KAFKA_AUTH: ['STRATA_ERR_KAFKA_AUTH', 500],
+  KAFKA_TLS: ['STRATA_ERR_KAFKA_TLS', 500],
+  TOPIC: ['STRATA_ERR_TOPIC', 500],
+  CLUSTER: ['STRATA_ERR_CLUSTER', 500],
   // A data folder or a store built from another source (the embedded log, another Kafka cluster,
   // topic, topic id or partition count) or from another master dataset than the one it is paired
   // with; or a topic whose partition count is not the config's. Refused at start: another --data
   // or --store, or `strata reset` (docs/master-dataset.md#source-identity).
-  SOURCE_MISMATCH: 'STRATA_ERR_SOURCE_MISMATCH',
+  SOURCE_MISMATCH: ['STRATA_ERR_SOURCE_MISMATCH', 409],
   // Kafka no longer has records the archiver or the speed layer needs (retention deleted them
   // before they were read): they can never be archived or counted. The role stops (exit 1).
-  RETENTION_OUTRAN: 'STRATA_ERR_RETENTION_OUTRAN',
+  RETENTION_OUTRAN: ['STRATA_ERR_RETENTION_OUTRAN', 503],
   // The master dataset.
-  SEGMENT_CORRUPT: 'STRATA_ERR_SEGMENT_CORRUPT',
-  SEGMENT_CONFLICT: 'STRATA_ERR_SEGMENT_CONFLICT',
+  SEGMENT_CORRUPT: ['STRATA_ERR_SEGMENT_CORRUPT', 500],
+  SEGMENT_CONFLICT: ['STRATA_ERR_SEGMENT_CONFLICT', 500],
   // A batch worker thread loaded the config file with other view definitions than the process
   // running the batch (the file was edited after the process loaded it): the run stops before it
   // folds, as its versions would be stamped with code hashes they were not computed with.
   // Restart the process to run the edited definitions.
-  CONFIG_CHANGED: 'STRATA_ERR_CONFIG_CHANGED',
+  CONFIG_CHANGED: ['STRATA_ERR_CONFIG_CHANGED', 409],
   // Another live process holds the lock of the data folder or embedded store (runtime/data-lock.ts).
-  DATA_LOCKED: 'STRATA_ERR_DATA_LOCKED',
-  // 507 at the HTTP edge: no room on the data folder's disk for a request's records; nothing of
-  // the request was written or counted. Retriable once space is freed (no restart needed).
-  DISK_FULL: 'STRATA_ERR_DISK_FULL',
+  DATA_LOCKED: ['STRATA_ERR_DATA_LOCKED', 409],
+  // No room on the data folder's disk for a request's records (507 Insufficient Storage); nothing
+  // of the request was written or counted. Retriable once space is freed (no restart needed).
+  DISK_FULL: ['STRATA_ERR_DISK_FULL', 507],
   // The store's speed offsets count records the log no longer has (the log was damaged, cut or
   // replaced): refused at start; move the store aside and the layers rebuild it.
-  STORE_AHEAD_OF_LOG: 'STRATA_ERR_STORE_AHEAD_OF_LOG',
-  // The store.
-  STORE: 'STRATA_ERR_STORE',
+  STORE_AHEAD_OF_LOG: ['STRATA_ERR_STORE_AHEAD_OF_LOG', 500],
+  // The store. A retriable STRATA_ERR_STORE (PostgreSQL down or restarting) is answered at the
+  // HTTP edge as STRATA_ERR_STORE_UNAVAILABLE, without the store's detail (serving/errors.ts).
+  STORE: ['STRATA_ERR_STORE', 500],
   // The embedded LMDB store is damaged (truncated, not an LMDB file, a bad page): the process
   // stops; recovery is to move the store folder aside and start again (docs/store-recovery.md).
-  STORE_CORRUPT: 'STRATA_ERR_STORE_CORRUPT',
-  // The store cannot be reached (PostgreSQL down or restarting): 503 with Retry-After at the
-  // HTTP edge; a role that waited past its limit for it exits with this code.
-  STORE_UNAVAILABLE: 'STRATA_ERR_STORE_UNAVAILABLE',
-  FENCED: 'STRATA_ERR_FENCED',
+  STORE_CORRUPT: ['STRATA_ERR_STORE_CORRUPT', 500],
+  // The store cannot be reached (PostgreSQL down or restarting), or cannot give one consistent
+  // answer now (the batch version flipped under every attempt of a ranking): answered with
+  // Retry-After when retriable; a role that waited past its limit for the store exits with it.
+  STORE_UNAVAILABLE: ['STRATA_ERR_STORE_UNAVAILABLE', 503],
+  // Another speed worker took the partition over (our claim's epoch is stale).
+  FENCED: ['STRATA_ERR_FENCED', 409],
   // Anything else is a bug in Strata.
-  INTERNAL: 'STRATA_ERR_INTERNAL',
+  INTERNAL: ['STRATA_ERR_INTERNAL', 500],
   // A stored or transported aggregate state that does not decode for its monoid.
-  INVALID_STATE: 'STRATA_ERR_INVALID_STATE',
-} as const
+  INVALID_STATE: ['STRATA_ERR_INVALID_STATE', 500],
+} as const satisfies Record<string, readonly [`STRATA_ERR_${string}`, number]>
 
-export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes]
+type ErrorTable = typeof errorTable
+
+/** The codes by name: `ErrorCodes.STORE` is 'STRATA_ERR_STORE'. */
+export const ErrorCodes = Object.fromEntries(
+  Object.entries(errorTable).map(([name, [code]]) => [name, code]),
+) as { readonly [Name in keyof ErrorTable]: ErrorTable[Name][0] }
+
+export type ErrorCode = ErrorTable[keyof ErrorTable][0]
+
+const statuses: ReadonlyMap<string, number> = new Map(Object.values(errorTable))
+
+/** The HTTP status a code is answered with (500 for a string that is no code of ours). */
+export function statusOf(code: ErrorCode): number {
+  return statuses.get(code) ?? 500
+}
 
 export interface StrataErrorOptions {
   cause?: unknown
   /** True when the same call may succeed later (a broker election, a busy store). */
   retriable?: boolean
-  /** HTTP status when the error reaches the serving layer. */
-  status?: number
   /** Where the bad input is: a field name, a flag. */
   field?: string
   /** 1-based line in an NDJSON body or stdin. */
@@ -96,6 +121,7 @@ export interface StrataErrorOptions {
 export class StrataError extends Error {
   readonly code: ErrorCode
   readonly retriable: boolean
+  /** HTTP status, from the code (errorTable). */
   readonly status: number
   readonly field: string | undefined
   readonly line: number | undefined
@@ -105,7 +131,7 @@ export class StrataError extends Error {
     this.name = 'StrataError'
     this.code = code
     this.retriable = options.retriable ?? false
-    this.status = options.status ?? 500
+    this.status = statusOf(code)
     this.field = options.field
     this.line = options.line
   }
@@ -122,13 +148,13 @@ export class StrataError extends Error {
   }
 }
 
-/** Bad input from a user: never retried, answered with a 4xx. */
+/** Bad input from a user: never retried; answered with its code's 4xx. */
 export function invalidInput(
   code: ErrorCode,
   message: string,
   options: Omit<StrataErrorOptions, 'retriable'> = {},
 ): StrataError {
-  return new StrataError(code, message, { status: 400, ...options, retriable: false })
+  return new StrataError(code, message, { ...options, retriable: false })
 }
 
 export function isStrataError(error: unknown): error is StrataError {

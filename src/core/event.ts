@@ -86,7 +86,7 @@ export function checkEvent(value: unknown, check: EventCheck): StrataError | nul
     return invalidInput(
       ErrorCodes.EVENT_TOO_LARGE,
       `event of ${bytes} bytes is larger than the limit of ${limits.maxEventBytes} bytes${where}`,
-      { line, status: 413 },
+      { line },
     )
   }
   const problem = unstorable(value, limits.maxDepth, check.escapes ?? true)

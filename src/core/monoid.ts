@@ -137,9 +137,7 @@ export function checkEnvelope(
 /** Argument checks for monoid factories, raised when the config is evaluated. */
 export function checkFunction(fn: unknown, where: string): void {
   if (typeof fn !== 'function') {
-    throw new StrataError(ErrorCodes.INVALID_VIEW, `${where} needs a function, got ${typeof fn}`, {
-      status: 400,
-    })
+    throw new StrataError(ErrorCodes.INVALID_VIEW, `${where} needs a function, got ${typeof fn}`)
   }
 }
 
@@ -148,9 +146,6 @@ export function checkInteger(value: unknown, where: string, min: number, max: nu
     throw new StrataError(
       ErrorCodes.INVALID_VIEW,
       `${where} must be an integer from ${min} to ${max}, got ${value}`,
-      {
-        status: 400,
-      },
     )
   }
   return value as number

@@ -101,10 +101,7 @@ export function parseEvents(body: string, options: ParseOptions): AcceptedEvent[
         invalidInput(
           ErrorCodes.BATCH_TOO_LARGE,
           `a batch holds at most ${maxEvents} events; split the input`,
-          {
-            line,
-            status: 413,
-          },
+          { line },
         ),
       )
       break
@@ -116,7 +113,7 @@ export function parseEvents(body: string, options: ParseOptions): AcceptedEvent[
         invalidInput(
           ErrorCodes.EVENT_TOO_LARGE,
           `event of ${bytes} bytes is larger than the limit of ${limits.maxEventBytes} bytes on line ${line}`,
-          { line, status: 413 },
+          { line },
         ),
       )
       continue

@@ -59,7 +59,6 @@ export function lockFolder(folder: string, command: string): FolderLock {
     if (!isBusy(error)) throw error
     throw new StrataError(ErrorCodes.DATA_LOCKED, lockedMessage(dir, readHolder(dir)), {
       cause: error,
-      status: 409,
     })
   }
   const holder: LockHolder = { pid: process.pid, host: hostname(), command, since: new Date().toISOString() }

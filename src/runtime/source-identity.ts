@@ -76,7 +76,7 @@ const wayOut =
   'use another --data folder or --store for this source, or empty them with strata reset (the same --data and --store; docs/master-dataset.md#source-identity)'
 
 function mismatch(what: string, _check?: IdentityCheck): StrataError {
-  return new StrataError(ErrorCodes.SOURCE_MISMATCH, `${what}: ${wayOut}`, { status: 409 })
+  return new StrataError(ErrorCodes.SOURCE_MISMATCH, `${what}: ${wayOut}`)
 }
 
 /**
@@ -159,7 +159,6 @@ async function claimFolder(root: string, source: SourceIdentity): Promise<string
     throw new StrataError(
       ErrorCodes.SOURCE_MISMATCH,
       `${root} was just claimed by ${describeIdentity(existing.source)}`,
-      { status: 409 },
     )
   }
   return existing.dataset

@@ -84,7 +84,6 @@ export async function ensureSourceTopic(
         `topic ${source.topic} has ${description.partitions.length} partitions and the config says ${source.partitions}: ` +
           'keys map to partitions by that count, so the data folder and the store would no longer match the topic. ' +
           `Set source.partitions to ${description.partitions.length} and start on a new --data and --store (or strata reset them), or use another topic`,
-        { status: 409 },
       )
     }
     return kafkaSource(description)

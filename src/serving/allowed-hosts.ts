@@ -64,8 +64,7 @@ export function checkHost(allowed: readonly string[]) {
     const error = new StrataError(
       ErrorCodes.HOST_NOT_ALLOWED,
       `this server does not answer to host ${hostOf(request.headers.host ?? '')}; start it with --allowed-hosts (env STRATA_ALLOWED_HOSTS) naming the hosts clients use`,
-      { status: 403 },
     )
-    await reply.code(403).send(error.toJSON())
+    await reply.code(error.status).send(error.toJSON())
   }
 }

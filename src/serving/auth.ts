@@ -44,7 +44,6 @@ export function requireToken(auth: HttpAuth) {
     throw new StrataError(
       ErrorCodes.UNAUTHORIZED,
       `${request.method} ${request.routeOptions.url ?? request.url} needs Authorization: Bearer <token>`,
-      { status: 401 },
     )
   }
 }

@@ -43,13 +43,10 @@ export function installDrain(app: FastifyInstance, graceMs: number): void {
     const error = new StrataError(
       ErrorCodes.SHUTTING_DOWN,
       'the server is shutting down; nothing was written',
-      {
-        status: 503,
-        retriable: true,
-      },
+      { retriable: true },
     )
     return reply
-      .code(503)
+      .code(error.status)
       .header('connection', 'close')
       .header('retry-after', String(RETRY_AFTER_S))
       .send(error.toJSON())

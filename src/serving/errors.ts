@@ -1,17 +1,22 @@
 // One error handler for the whole API: every failure is answered as
-// { error: { code, message, line?, field? } } with a status that says whose fault it was.
+// { error: { code, message, line?, field? } } with the status its code carries (errorTable in
+// core/errors.ts; the layers below raise codes and never pick a status). A StrataError keeps its
+// message; Fastify's own errors are named in our codes; anything else is a bug in Strata,
+// answered without its internals.
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { ErrorCodes, isStrataError, StrataError } from '../core/errors.ts'
+import { type ErrorCode, ErrorCodes, isStrataError, StrataError } from '../core/errors.ts'
 
-// Fastify's own errors for bad requests, in our vocabulary.
-const fastifyCodes: Record<string, { code: (typeof ErrorCodes)[keyof typeof ErrorCodes]; status: number }> = {
-  FST_ERR_CTP_BODY_TOO_LARGE: { code: ErrorCodes.BATCH_TOO_LARGE, status: 413 },
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: { code: ErrorCodes.UNSUPPORTED_MEDIA_TYPE, status: 415 },
-  FST_ERR_CTP_EMPTY_JSON_BODY: { code: ErrorCodes.EMPTY_BATCH, status: 400 },
-  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { code: ErrorCodes.INVALID_ARGUMENT, status: 400 },
-  FST_ERR_VALIDATION: { code: ErrorCodes.INVALID_ARGUMENT, status: 400 },
-  FST_ERR_BAD_URL: { code: ErrorCodes.INVALID_ARGUMENT, status: 400 },
-  FST_ERR_MAX_PARAM_LENGTH: { code: ErrorCodes.INVALID_ARGUMENT, status: 414 },
+// Fastify's own errors for bad requests, in our vocabulary. Fastify's factory gives each FST code
+// a status; ours for it is the same one (test/serving/errors.test.ts holds them equal). Its other
+// 4xx errors are 400s (STRATA_ERR_INVALID_ARGUMENT), or a 404 (STRATA_ERR_NOT_FOUND).
+export const fastifyCodes: Readonly<Record<string, ErrorCode>> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: ErrorCodes.BATCH_TOO_LARGE,
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: ErrorCodes.UNSUPPORTED_MEDIA_TYPE,
+  FST_ERR_CTP_EMPTY_JSON_BODY: ErrorCodes.EMPTY_BATCH,
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: ErrorCodes.INVALID_ARGUMENT,
+  FST_ERR_VALIDATION: ErrorCodes.INVALID_ARGUMENT,
+  FST_ERR_BAD_URL: ErrorCodes.INVALID_ARGUMENT,
+  FST_ERR_MAX_PARAM_LENGTH: ErrorCodes.URL_TOO_LONG,
 }
 
 /** What POST /events takes: JSON types only, so a cross-site form or text/plain POST is refused. */
@@ -22,6 +27,53 @@ export const EVENT_CONTENT_TYPES = [
   'application/jsonl',
 ]
 
+// A PostgreSQL restart (crash recovery included) takes a few seconds.
+const STORE_RETRY_AFTER_S = 2
+
+/** An answer of the API to a failed request. */
+export interface ErrorAnswer {
+  status: number
+  error: StrataError
+  /** Seconds for the Retry-After header, when the same request will be answered later. */
+  retryAfterS?: number
+}
+
+/** The answer to a StrataError: the status of its code, its message, Retry-After for the store. */
+export function answerOf(error: StrataError): ErrorAnswer {
+  // A retriable STRATA_ERR_STORE is the store down or restarting (PostgreSQL): nothing is wrong
+  // with the request, and it will be answered once the store is back. Its message names the store
+  // (host, database, schema) and the driver's words, which an answer never carries: the server
+  // log has them (installErrorHandler).
+  if (error.code === ErrorCodes.STORE && error.retriable) {
+    const unavailable = new StrataError(
+      ErrorCodes.STORE_UNAVAILABLE,
+      'the store is unavailable; retry shortly',
+      {
+        retriable: true,
+      },
+    )
+    return { status: unavailable.status, error: unavailable, retryAfterS: STORE_RETRY_AFTER_S }
+  }
+  if (error.code === ErrorCodes.STORE_UNAVAILABLE && error.retriable) {
+    return { status: error.status, error, retryAfterS: STORE_RETRY_AFTER_S }
+  }
+  return { status: error.status, error }
+}
+
+/**
+ * The answer to an error of Fastify (a bad URL, body or content type), in our codes; undefined
+ * for an error that is not the request's fault (a bug: installErrorHandler answers 500).
+ */
+export function frameworkAnswerOf(error: FastifyError | Error): ErrorAnswer | undefined {
+  const fastifyCode = 'code' in error && typeof error.code === 'string' ? error.code : undefined
+  const known = fastifyCode === undefined ? undefined : fastifyCodes[fastifyCode]
+  const statusCode = 'statusCode' in error && typeof error.statusCode === 'number' ? error.statusCode : 500
+  if (known === undefined && statusCode >= 500) return undefined
+  const code = known ?? (statusCode === 404 ? ErrorCodes.NOT_FOUND : ErrorCodes.INVALID_ARGUMENT)
+  const answer = new StrataError(code, messageOf(error))
+  return { status: answer.status, error: answer }
+}
+
 function messageOf(error: FastifyError | Error): string {
   if ('code' in error && error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
     return `${error.message}: POST /events takes ${EVENT_CONTENT_TYPES.join(', ')} (curl: -H 'content-type: application/json')`
@@ -29,14 +81,16 @@ function messageOf(error: FastifyError | Error): string {
   return error.message
 }
 
-/** Fastify's router errors (a malformed URL, a parameter over the limit), in our shape. */
-export function frameworkErrors(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
-  const known = fastifyCodes[error.code] ?? { code: ErrorCodes.INVALID_ARGUMENT, status: 400 }
-  reply.code(known.status).send(new StrataError(known.code, error.message, { status: known.status }).toJSON())
+function send(reply: FastifyReply, answer: ErrorAnswer): FastifyReply {
+  if (answer.retryAfterS !== undefined) reply.header('retry-after', String(answer.retryAfterS))
+  return reply.code(answer.status).send(answer.error.toJSON())
 }
 
-// A PostgreSQL restart (crash recovery included) takes a few seconds.
-const STORE_RETRY_AFTER_S = 2
+/** Fastify's router errors (a malformed URL, a parameter over the limit), in our shape. */
+export function frameworkErrors(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  const code = fastifyCodes[error.code] ?? ErrorCodes.INVALID_ARGUMENT
+  send(reply, answerOf(new StrataError(code, error.message)))
+}
 
 /** Where every 5xx answer is told, with its cause (the answer itself never carries internals). */
 export type ServerErrorLog = (message: string, error: unknown) => void
@@ -48,49 +102,20 @@ export function installErrorHandler(app: FastifyInstance, logServerError?: Serve
   }
   app.setErrorHandler((error: FastifyError | StrataError | Error, request, reply) => {
     if (isStrataError(error)) {
-      // The store is down or restarting (PostgreSQL): nothing is wrong with the request and the
-      // same query will be answered once the store is back, so say so, and when to ask again.
-      if (
-        error.retriable &&
-        (error.code === ErrorCodes.STORE || error.code === ErrorCodes.STORE_UNAVAILABLE)
-      ) {
-        log5xx(request, 503, error)
-        return reply
-          .code(503)
-          .header('retry-after', String(STORE_RETRY_AFTER_S))
-          .send(
-            new StrataError(ErrorCodes.STORE_UNAVAILABLE, 'the store is unavailable; retry shortly', {
-              status: 503,
-              retriable: true,
-            }).toJSON(),
-          )
-      }
-      if (error.status >= 500) log5xx(request, error.status, error)
-      return reply.code(error.status).send(error.toJSON())
+      const answer = answerOf(error)
+      if (answer.status >= 500) log5xx(request, answer.status, error)
+      return send(reply, answer)
     }
-    const known = 'code' in error && typeof error.code === 'string' ? fastifyCodes[error.code] : undefined
-    if (known) {
-      return reply
-        .code(known.status)
-        .send(new StrataError(known.code, messageOf(error), { status: known.status }).toJSON())
-    }
-    const status = 'statusCode' in error && typeof error.statusCode === 'number' ? error.statusCode : 500
-    if (status < 500) {
-      return reply
-        .code(status)
-        .send(new StrataError(ErrorCodes.INVALID_ARGUMENT, error.message, { status }).toJSON())
-    }
+    const answer = frameworkAnswerOf(error)
+    if (answer !== undefined) return send(reply, answer)
     log5xx(request, 500, error)
     // Never echo internals (they may hold connection strings); the log has the detail.
-    return reply
-      .code(500)
-      .send(new StrataError(ErrorCodes.INTERNAL, 'internal error; see the server log').toJSON())
+    return send(reply, {
+      status: 500,
+      error: new StrataError(ErrorCodes.INTERNAL, 'internal error; see the server log'),
+    })
   })
   app.setNotFoundHandler((request, reply) => {
-    reply.code(404).send(
-      new StrataError(ErrorCodes.INVALID_ARGUMENT, `no route ${request.method} ${request.url}`, {
-        status: 404,
-      }).toJSON(),
-    )
+    send(reply, answerOf(new StrataError(ErrorCodes.NOT_FOUND, `no route ${request.method} ${request.url}`)))
   })
 }

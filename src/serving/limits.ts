@@ -13,7 +13,7 @@
 //                     closed (default 1 s; drain.ts)
 import http from 'node:http'
 import type { Socket } from 'node:net'
-import { ErrorCodes } from '../core/errors.ts'
+import { ErrorCodes, statusOf } from '../core/errors.ts'
 
 export interface HttpLimits {
   bodyLimit?: number
@@ -60,12 +60,13 @@ export function checkingInterval(limits: Required<HttpLimits>): number {
  */
 export function clientErrorHandler(error: NodeJS.ErrnoException, socket: Socket): void {
   if (error.code === 'ECONNRESET' || socket.destroyed) return
-  const [status, code, message] =
+  const [code, message] =
     error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-      ? [408, ErrorCodes.REQUEST_TIMEOUT, 'the request was not received in time']
+      ? [ErrorCodes.REQUEST_TIMEOUT, 'the request was not received in time']
       : error.code === 'HPE_HEADER_OVERFLOW'
-        ? [431, ErrorCodes.INVALID_ARGUMENT, 'request headers too large']
-        : [400, ErrorCodes.INVALID_ARGUMENT, 'malformed HTTP request']
+        ? [ErrorCodes.HEADERS_TOO_LARGE, 'request headers too large']
+        : [ErrorCodes.INVALID_ARGUMENT, 'malformed HTTP request']
+  const status = statusOf(code)
   const body = JSON.stringify({ error: { code, message } })
   if (socket.writable) {
     socket.write(

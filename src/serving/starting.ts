@@ -22,7 +22,6 @@ export interface StartingGate {
 
 export function startingError(): StrataError {
   return new StrataError(ErrorCodes.STARTING, 'the server is starting; nothing was written; retry shortly', {
-    status: 503,
     retriable: true,
   })
 }
@@ -41,9 +40,10 @@ export function createStartingGate(): StartingGate {
       const path = request.url.split('?')[0]
       // Alive while starting: a liveness probe must not restart a process that is coming up.
       if (path === '/health/live') return reply.code(200).send({ status: 'alive', starting: true })
-      reply.code(503).header('retry-after', String(RETRY_AFTER_S))
+      const refusal = startingError()
+      reply.code(refusal.status).header('retry-after', String(RETRY_AFTER_S))
       if (path === '/health' || path === '/health/ready') return reply.send({ status: 'starting' })
-      return reply.send(startingError().toJSON())
+      return reply.send(refusal.toJSON())
     },
   }
 }

@@ -169,7 +169,7 @@ export class PartitionCommitter {
     this.#failure = new StrataError(
       ErrorCodes.STORE_UNAVAILABLE,
       `partition ${this.partition}: ${doing}: the store stayed unavailable for ${this.#retryMs} ms; stopped (the next owner resumes from the stored offset): ${error.message}`,
-      { cause: error, retriable: true, status: 503 },
+      { cause: error, retriable: true },
     )
     this.#options.onFailed(this.#failure)
   }

@@ -41,7 +41,7 @@ export function storeCorrupt(path: string, detail: string, cause?: unknown): Str
   return new StrataError(
     ErrorCodes.STORE_CORRUPT,
     `the LMDB store at ${path} is damaged (${detail}); ${STORE_RECOVERY} (e.g. mv ${path} ${path}.damaged)`,
-    { cause, status: 500 },
+    { cause },
   )
 }
 

@@ -6,7 +6,7 @@ import { ErrorCodes, StrataError } from '../core/errors.ts'
 import type { SpeedCommit, SpeedPartition } from './store.ts'
 
 export function fenced(message: string): StrataError {
-  return new StrataError(ErrorCodes.FENCED, message, { status: 409 })
+  return new StrataError(ErrorCodes.FENCED, message)
 }
 
 /** `list` (ascending) with `b` added in order; undefined when `b` is in it already. */

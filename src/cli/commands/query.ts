@@ -54,9 +54,7 @@ export function registerQueryCommand(program: Command): void {
       const view = compileViews(context.config).find((v) => v.name === viewName)
       if (!view) {
         const names = context.config.views.map((v) => v.name).join(', ')
-        throw invalidInput(ErrorCodes.UNKNOWN_VIEW, `no view named "${viewName}" (views: ${names})`, {
-          status: 404,
-        })
+        throw invalidInput(ErrorCodes.UNKNOWN_VIEW, `no view named "${viewName}" (views: ${names})`)
       }
       const store = await context.openStore()
       try {

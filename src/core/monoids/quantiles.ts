@@ -37,7 +37,7 @@ export function quantileName(q: number): string {
 }
 
 function invalid(message: string): StrataError {
-  return new StrataError(ErrorCodes.INVALID_VIEW, message, { status: 400 })
+  return new StrataError(ErrorCodes.INVALID_VIEW, message)
 }
 
 export function quantiles<In = any>(

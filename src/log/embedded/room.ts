@@ -19,7 +19,7 @@ export function diskFull(partition: number, dir: string, cause?: unknown): Strat
   return new StrataError(
     ErrorCodes.DISK_FULL,
     `no room on disk for the request in partition ${partition} of the embedded log (${dir}); nothing of it was written. Free space on that disk and retry: writes resume by themselves`,
-    { status: 507, retriable: true, cause },
+    { retriable: true, cause },
   )
 }
 

@@ -32,7 +32,7 @@ export class RetentionOutranError extends StrataError {
       `Kafka's retention deleted ${lost} records before they were read (${where}): they can never be ` +
         "archived or counted. Raise the topic's retention.ms/retention.bytes so the roles keep up; to go on " +
         'without them see docs/master-dataset.md#retention-outran',
-      { cause, status: 503 },
+      { cause },
     )
     this.name = 'RetentionOutranError'
     this.partitions = partitions
@@ -80,7 +80,7 @@ export async function outOfRange(
       ErrorCodes.SOURCE_MISMATCH,
       `our offsets are past the end of the log (${pastEnd.join('; ')}): the topic was truncated or recreated. ` +
         'Use another --data and --store for it, or empty them with strata reset (docs/master-dataset.md#source-identity)',
-      { cause, status: 409 },
+      { cause },
     )
   }
   // Moved back into range meanwhile (a leader change): the fetch loop asks again.

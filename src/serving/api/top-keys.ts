@@ -64,10 +64,11 @@ export async function rankKeys(
     const answer = await rankOnce(store, view, reduce, options)
     if (answer !== undefined) return answer
   }
+  // Nothing is wrong with the request: the store cannot give one consistent ranking right now.
   throw new StrataError(
-    ErrorCodes.STORE,
+    ErrorCodes.STORE_UNAVAILABLE,
     `the batch version of ${view.name} changed ${ATTEMPTS} times while ranking its keys; retry`,
-    { status: 503, retriable: true },
+    { retriable: true },
   )
 }
 
@@ -195,7 +196,6 @@ function tooLarge(view: CompiledView<any, any>, max: number): StrataError {
   return new StrataError(
     ErrorCodes.QUERY_TOO_LARGE,
     `ranking ${view.name} would read more than ${max} keys one by one; define a topK view for it`,
-    { status: 422 },
   )
 }
 

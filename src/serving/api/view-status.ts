@@ -90,7 +90,6 @@ export class ViewIndex {
     if (view === undefined) {
       const names = [...this.#views.keys()].join(', ') || 'none'
       throw invalidInput(ErrorCodes.UNKNOWN_VIEW, `no view named '${name}' (views: ${names})`, {
-        status: 404,
         field: 'view',
       })
     }

@@ -36,10 +36,10 @@ export function parseTarget(url: string, schema?: string): Target {
     parsed = new URL(url)
   } catch {
     // Not `cause`: Node's ERR_INVALID_URL carries the whole input, password included.
-    throw new StrataError(ErrorCodes.STORE, `not a PostgreSQL URL: ${redactUrl(url)}`, { status: 400 })
+    throw new StrataError(ErrorCodes.STORE, `not a PostgreSQL URL: ${redactUrl(url)}`)
   }
   if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') {
-    throw new StrataError(ErrorCodes.STORE, `not a PostgreSQL URL: ${redactUrl(url)}`, { status: 400 })
+    throw new StrataError(ErrorCodes.STORE, `not a PostgreSQL URL: ${redactUrl(url)}`)
   }
   const chosen = schema ?? parsed.searchParams.get('schema') ?? DEFAULT_SCHEMA
   parsed.searchParams.delete('schema')
@@ -49,7 +49,6 @@ export function parseTarget(url: string, schema?: string): Target {
     throw new StrataError(
       ErrorCodes.STORE,
       `invalid schema name ${JSON.stringify(chosen)} for ${display}: use lower-case letters, digits and _`,
-      { status: 400 },
     )
   }
   return { connectionString: parsed.toString(), display, password, schema: chosen }

@@ -1,0 +1,77 @@
+// The serving layer answers a failure by its code (core/errors.ts's table) and keeps the
+// message a StrataError carries, except the store's own detail when the store is unreachable.
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import Fastify, { errorCodes } from 'fastify'
+import { type ErrorCode, ErrorCodes, errorTable, StrataError, statusOf } from '../../src/core/errors.ts'
+import { answerOf, fastifyCodes, installErrorHandler } from '../../src/serving/errors.ts'
+
+test('a StrataError is answered with the status of its code and its own message', () => {
+  for (const code of Object.values(ErrorCodes) as ErrorCode[]) {
+    if (code === ErrorCodes.STORE) continue
+    const answer = answerOf(new StrataError(code, `the real message of ${code}`))
+    assert.equal(answer.status, statusOf(code), code)
+    assert.deepEqual(answer.error.toJSON(), { error: { code, message: `the real message of ${code}` } })
+  }
+})
+
+test('a ranking that kept meeting batch flips keeps its message, 503 with Retry-After', () => {
+  const message = 'the batch version of pageviews changed 3 times while ranking its keys; retry'
+  const answer = answerOf(new StrataError(ErrorCodes.STORE_UNAVAILABLE, message, { retriable: true }))
+  assert.equal(answer.status, 503)
+  assert.equal(answer.error.message, message)
+  assert.equal(answer.error.code, ErrorCodes.STORE_UNAVAILABLE)
+  assert.ok((answer.retryAfterS ?? 0) > 0)
+})
+
+test("a store that cannot be reached is STORE_UNAVAILABLE, without the store's detail", () => {
+  const down = new StrataError(
+    ErrorCodes.STORE,
+    'PostgreSQL store (postgres://strata:***@db.internal/prod, schema s): reading failed: connect ECONNREFUSED',
+    { retriable: true },
+  )
+  const answer = answerOf(down)
+  assert.equal(answer.status, 503)
+  assert.equal(answer.error.code, ErrorCodes.STORE_UNAVAILABLE)
+  assert.doesNotMatch(answer.error.message, /postgres|db\.internal|ECONNREFUSED/)
+  assert.ok((answer.retryAfterS ?? 0) > 0)
+  const broken = answerOf(new StrataError(ErrorCodes.STORE, 'permission denied for schema strata'))
+  assert.equal(broken.status, 500)
+  assert.equal(broken.error.message, 'permission denied for schema strata')
+  assert.equal(broken.retryAfterS, undefined)
+})
+
+test("Fastify's codes map to ours with the status Fastify's factory gives them", () => {
+  const factories = errorCodes as unknown as Record<string, new () => { statusCode: number }>
+  for (const [fst, code] of Object.entries(fastifyCodes)) {
+    assert.ok(factories[fst], `${fst} is no Fastify error`)
+    assert.equal(statusOf(code), new factories[fst]!().statusCode, `${fst} → ${code}`)
+  }
+})
+
+test('the handler answers every code with its status, body and message', async (t) => {
+  const app = Fastify()
+  t.after(() => app.close())
+  installErrorHandler(app, () => undefined)
+  app.get('/fail/:name', async (request) => {
+    const name = (request.params as { name: keyof typeof errorTable }).name
+    throw new StrataError(ErrorCodes[name], `why ${name} failed`, { field: 'f' })
+  })
+  app.get('/bug', async () => {
+    throw new Error('postgres://u:secret@h/db broke')
+  })
+  for (const [name, [code, status]] of Object.entries(errorTable)) {
+    if (code === ErrorCodes.STORE) continue
+    const res = await app.inject(`/fail/${name}`)
+    assert.equal(res.statusCode, status, code)
+    assert.deepEqual(res.json(), { error: { code, message: `why ${name} failed`, field: 'f' } })
+  }
+  const none = await app.inject('/nope')
+  assert.equal(none.statusCode, 404)
+  assert.equal(none.json().error.code, ErrorCodes.NOT_FOUND)
+  const bug = await app.inject('/bug')
+  assert.equal(bug.statusCode, 500)
+  assert.deepEqual(bug.json(), {
+    error: { code: ErrorCodes.INTERNAL, message: 'internal error; see the server log' },
+  })
+})

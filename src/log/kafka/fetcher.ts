@@ -16,12 +16,7 @@ import {
 } from './client-options.ts'
 import { decodeBatches, type PartitionBatch } from './records.ts'
 import { outOfRange } from './retention.ts'
-
-export interface FetchPosition {
-  topic: string
-  partition: number
-  offset: number
-}
+import type { PartitionOffset } from './start-offsets.ts'
 
 export interface FetchOptions {
   /** How long the broker may wait for `minBytes` before answering (the idle latency bound). */
@@ -33,7 +28,7 @@ export interface FetchOptions {
 
 export interface Fetcher {
   /** One fetch of every position; partitions with nothing new come back with no records. */
-  fetch(positions: readonly FetchPosition[], options?: FetchOptions): Promise<PartitionBatch[]>
+  fetch(positions: readonly PartitionOffset[], options?: FetchOptions): Promise<PartitionBatch[]>
   /** Forgets cached metadata (after a leader change or a new topic). */
   refresh(): void
   close(): Promise<void>
@@ -63,10 +58,10 @@ export function createFetcher(options: KafkaClientOptions): Fetcher {
   async function fetchFromNode(
     node: number,
     topicIds: Map<string, string>,
-    positions: FetchPosition[],
+    positions: PartitionOffset[],
     fetchOptions: FetchOptions,
   ): Promise<PartitionBatch[]> {
-    const byTopic = new Map<string, FetchPosition[]>()
+    const byTopic = new Map<string, PartitionOffset[]>()
     for (const position of positions) {
       const list = byTopic.get(position.topic) ?? []
       list.push(position)
@@ -129,7 +124,7 @@ export function createFetcher(options: KafkaClientOptions): Fetcher {
         throw toStrataError(error, `Cannot read the metadata of ${topics.join(', ')}`)
       }
       const topicIds = new Map<string, string>()
-      const byNode = new Map<number, FetchPosition[]>()
+      const byNode = new Map<number, PartitionOffset[]>()
       for (const position of positions) {
         const topic = metadata.topics.get(position.topic)
         const leader = topic?.partitions[position.partition]?.leader

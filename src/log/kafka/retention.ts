@@ -5,6 +5,7 @@
 import type { Consumer } from '@platformatic/kafka'
 import { ErrorCodes, StrataError } from '../../core/errors.ts'
 import { toOffset } from './client-options.ts'
+import type { PartitionOffset } from './start-offsets.ts'
 
 export interface OutranPartition {
   topic: string
@@ -40,16 +41,10 @@ export class RetentionOutranError extends StrataError {
   }
 }
 
-interface Position {
-  topic: string
-  partition: number
-  offset: number
-}
-
 /** What an OFFSET_OUT_OF_RANGE answer to a fetch of these positions means. */
 export async function outOfRange(
   client: Consumer,
-  positions: Position[],
+  positions: PartitionOffset[],
   cause: unknown,
 ): Promise<StrataError> {
   const where = positions.map((p) => `${p.topic}[${p.partition}]@${p.offset}`).join(', ')

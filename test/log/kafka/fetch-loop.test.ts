@@ -2,13 +2,14 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { ErrorCodes, StrataError } from '../../../src/core/errors.ts'
 import { FetchLoop } from '../../../src/log/kafka/fetch-loop.ts'
-import type { Fetcher, FetchPosition } from '../../../src/log/kafka/fetcher.ts'
+import type { Fetcher } from '../../../src/log/kafka/fetcher.ts'
 import type { PartitionBatch } from '../../../src/log/kafka/records.ts'
+import type { PartitionOffset } from '../../../src/log/kafka/start-offsets.ts'
 
 // A log in memory: partition p holds records at offsets 0..ends[p]-1; each fetch returns up to
 // `perFetch` records per partition. `gate` lets a test hold fetch answers back.
 function fakeFetcher(ends: number[], perFetch = 5) {
-  const fetched: FetchPosition[][] = []
+  const fetched: PartitionOffset[][] = []
   let gate: Promise<void> = Promise.resolve()
   const fetcher: Fetcher = {
     async fetch(positions) {

@@ -17,7 +17,7 @@ import { createApp, listen } from '../serving/app.ts'
 import type { HttpAuth } from '../serving/auth.ts'
 import type { HttpLimits } from '../serving/limits.ts'
 import type { StartingGate } from '../serving/starting.ts'
-import { createSpeedWorker, type SpeedWorker } from '../speed/index.ts'
+import { createSpeedWorker, SPEED_GROUP, type SpeedWorker } from '../speed/index.ts'
 import type { Store } from '../store/store.ts'
 import type { Logger } from './logger.ts'
 import { type ClosableEndOffsets, kafkaEndOffsetsChecked, stopOnSourceLoss } from './source-loss.ts'
@@ -125,7 +125,7 @@ export async function startSpeedRole(context: RoleContext, log?: Log): Promise<S
     throw error
   }
   context.logger.info(
-    `speed layer running (${log ? 'embedded log' : `consumer group strata-speed on ${context.brokers}`})`,
+    `speed layer running (${log ? 'embedded log' : `consumer group ${context.groupId ?? SPEED_GROUP} on ${context.brokers}`})`,
   )
   return worker
 }

@@ -49,3 +49,16 @@ test('strata reset lists without --yes (exit 1), deletes with it', async (t) => 
     logger,
   })
 })
+
+test('strata reset names the store STRATA_STORE gives, as it does --store', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'strata-reset-env-'))
+  t.after(() => rm(dir, { recursive: true, force: true }))
+  const configPath = join(dir, 'strata.config.ts')
+  await writeFile(configPath, configSource('events', 2))
+  const storeDir = join(dir, 'elsewhere-store')
+  const args = ['reset', '--config', configPath, '--data', join(dir, 'data'), '--keep-master']
+  const dry = spawnStrata(args, { STRATA_STORE: storeDir })
+  assert.equal(await dry.exited, 1, dry.output())
+  assert.match(dry.output(), new RegExp(`the store \\(${storeDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\)`))
+  assert.doesNotMatch(dry.output(), /the embedded store of the data folder/)
+})

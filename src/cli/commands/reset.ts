@@ -40,7 +40,8 @@ Examples:
   strata reset --store 'postgres://postgres@127.0.0.1/db?schema=strata' --keep-master --yes`,
     )
     .action(async (flags: ResetFlags) => {
-      const context = await resolveContext(resolvePaths(flags))
+      const paths = resolvePaths(flags)
+      const context = await resolveContext(paths)
       const root = context.masterRoot
       const plan: string[] = []
       const store = await context.openStore()
@@ -49,7 +50,7 @@ Examples:
         const views = (await store.listBatchViews()).length
         const speed = (await store.speedPartitions()).length
         plan.push(
-          `the store (${flags.store ? redactUrl(flags.store) : 'the embedded store of the data folder'}): ${views} batch views, speed state of ${speed} partitions${
+          `the store (${paths.storeUrl ? redactUrl(paths.storeUrl) : 'the embedded store of the data folder'}): ${views} batch views, speed state of ${speed} partitions${
             storeSource ? `, built from ${describeIdentity(storeSource as SourceIdentity)}` : ''
           }`,
         )

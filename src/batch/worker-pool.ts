@@ -45,6 +45,10 @@ async function configIdentity(path: string): Promise<string> {
   return info ? `${path}\0${info.size}\0${info.mtimeMs}` : path
 }
 
+// worker.ts when run from the sources, worker.js from the built package (dist/): a URL is not an
+// import, so the build does not rewrite its extension.
+const workerFile = new URL(import.meta.url.endsWith('.ts') ? './worker.ts' : './worker.js', import.meta.url)
+
 function takeWorker(config: string): PooledWorker {
   const at = idle.findIndex((w) => w.config === config)
   if (at !== -1) {
@@ -52,7 +56,7 @@ function takeWorker(config: string): PooledWorker {
     pooled.worker.ref()
     return pooled
   }
-  const pooled = { worker: new Worker(new URL('./worker.ts', import.meta.url)), config }
+  const pooled = { worker: new Worker(workerFile), config }
   // During a task runOne reports errors; an idle thread that fails just leaves the pool.
   pooled.worker.on('error', () => undefined)
   pooled.worker.on('exit', () => {

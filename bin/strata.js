@@ -1,7 +1,15 @@
 #!/usr/bin/env node
-// The `strata` command. Strata runs its TypeScript sources directly on Node 24 (type stripping).
-// When started by an older system Node (Node 20 here), re-run on the Node 24 that the project's
-// `node` dev dependency installs, so `./bin/strata.js` and `npx strata` work the same as npm scripts.
+// The `strata` command. Two places it runs from:
+//   - the repository: it runs the TypeScript sources directly on Node 24 (type stripping). When
+//     started by an older system Node (Node 20 here), it re-runs on the Node 24 that the
+//     project's `node` dev dependency installs, so `./bin/strata.js` and `npx strata` work the
+//     same as npm scripts;
+//   - the installed package (`npm install strata-lambda`): there is no src/, it runs the compiled
+//     dist/ on the user's own Node, which must be 24 or newer (Node refuses to strip types under
+//     node_modules, so the package ships JavaScript; docs/decisions/0007-npm-package.md). Older
+//     Node gets one line saying so, not a stack from a syntax or API it lacks.
+//
+// This file itself stays plain JavaScript that parses on old Node, so that line can be printed.
 //
 // No strata process outlives what started it (issue 11: SIGTERM to `npm start` left strata
 // serving, orphaned):
@@ -18,6 +26,9 @@ import { fileURLToPath } from 'node:url'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const [major] = process.versions.node.split('.').map(Number)
+const MIN_NODE = 24
+// The sources are in the repository, not in the published package (package.json `files`).
+const fromSources = existsSync(join(root, 'src', 'cli', 'main.ts'))
 
 /** Calls `onGone` once the process that started this one under npm has ended. */
 function watchNpmParent(onGone) {
@@ -31,10 +42,17 @@ function watchNpmParent(onGone) {
   timer.unref()
 }
 
-if (major < 24) {
+if (major < MIN_NODE && !fromSources) {
+  console.error(
+    `strata needs Node.js ${MIN_NODE} or newer (this is ${process.version}); see https://nodejs.org`,
+  )
+  process.exit(1)
+} else if (major < MIN_NODE) {
   const node = join(root, 'node_modules', 'node', 'bin', 'node')
   if (!existsSync(node)) {
-    console.error(`strata needs Node.js 24 or newer (this is ${process.version}); run \`npm ci\` first.`)
+    console.error(
+      `strata needs Node.js ${MIN_NODE} or newer (this is ${process.version}); run \`npm ci\` first.`,
+    )
     process.exit(1)
   }
   const child = spawn(node, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
@@ -72,6 +90,6 @@ if (major < 24) {
   } else {
     watchNpmParent(stop)
   }
-  const { main } = await import('../src/cli/main.ts')
+  const { main } = await import(fromSources ? '../src/cli/main.ts' : '../dist/src/cli/main.js')
   await main(process.argv)
 }

@@ -1,7 +1,7 @@
 // What a strata.config.ts needs, and nothing heavier: the view builder, windows, aggregates and
 // defineConfig. Batch worker threads load the config for themselves, so its imports are paid in
 // every thread: this entry loads in about 20 ms where the full API (src/index.ts, with the HTTP
-// server and the Kafka client) takes about 300 ms. Published as `strata/config`.
+// server and the Kafka client) takes about 300 ms. Published as `strata-lambda/config`.
 
 export { type ConfigInput, defineConfig, type SourceConfig, type StrataConfig } from './core/config.ts'
 export type { Json, StrataEvent } from './core/event.ts'

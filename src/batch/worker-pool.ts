@@ -54,6 +54,10 @@ async function configIdentity(path: string): Promise<string> {
   return info ? `${path}\0${info.size}\0${info.mtimeMs}` : path
 }
 
+// worker.ts when run from the sources, worker.js from the built package (dist/): a URL is not an
+// import, so the build does not rewrite its extension.
+const workerFile = new URL(import.meta.url.endsWith('.ts') ? './worker.ts' : './worker.js', import.meta.url)
+
 function takeWorker(config: string, configPath: string): PooledWorker {
   const at = idle.findIndex((w) => w.config === config)
   if (at !== -1) {
@@ -62,7 +66,7 @@ function takeWorker(config: string, configPath: string): PooledWorker {
     return pooled
   }
   const setup: WorkerSetup = { configPath }
-  const worker = new Worker(new URL('./worker.ts', import.meta.url), { workerData: setup })
+  const worker = new Worker(workerFile, { workerData: setup })
   const pooled = { worker, config, ready: whenReady(worker, configPath) }
   // During a task runOne reports errors; an idle thread that fails just leaves the pool.
   pooled.worker.on('error', () => undefined)

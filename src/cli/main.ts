@@ -5,19 +5,23 @@ import { Command, CommanderError } from 'commander'
 import { isStrataError } from '../core/errors.ts'
 import { scrubSecrets } from '../core/secrets.ts'
 import { registerBatchCommand } from './commands/batch.ts'
+import { registerInitCommand } from './commands/init.ts'
 import { registerKafkaCommands } from './commands/kafka.ts'
 import { registerProduceCommand } from './commands/produce.ts'
 import { registerQueryCommand } from './commands/query.ts'
 import { registerResetCommand } from './commands/reset.ts'
 import { registerStartCommand } from './commands/start.ts'
 import { registerWorkerCommand } from './commands/worker.ts'
+import { packageInfo } from './package-info.ts'
 
 export function createProgram(): Command {
   const program = new Command('strata')
     .description('A Lambda Architecture for stream processing on Apache Kafka')
     .showHelpAfterError('(run with --help for usage)')
+    .version(packageInfo().version, '-V, --version', 'the installed version of strata')
     .exitOverride()
 
+  registerInitCommand(program)
   registerKafkaCommands(program)
   registerStartCommand(program)
   registerWorkerCommand(program)

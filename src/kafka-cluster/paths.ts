@@ -1,5 +1,6 @@
 // Where the local Kafka cluster keeps its state. Everything lives under one state folder
-// (`<project root>/.strata`, git-ignored; env STRATA_HOME overrides it):
+// (`<project root>/.strata`, git-ignored; `./.strata` when installed as a package; env
+// STRATA_HOME overrides it):
 //
 //   kafka/lib/kafka-<v>-<hash>/    the jars Maven copied for one pom, `.complete` marks a full copy
 //   kafka/maven.log                the output of the last Maven run
@@ -12,7 +13,7 @@
 //     node-<id>/stdout.log         JVM stdout/stderr (crashes before log4j starts land here)
 //     node-<id>/pid                the pid of the running broker, removed when it is stopped
 import { existsSync } from 'node:fs'
-import { dirname, join, resolve } from 'node:path'
+import { dirname, join, resolve, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 /**
@@ -30,10 +31,16 @@ export function findProjectRoot(from: string = dirname(fileURLToPath(import.meta
   }
 }
 
-/** The state folder: env STRATA_HOME, else `<project root>/.strata`. */
+/**
+ * The state folder: env STRATA_HOME, else `<project root>/.strata`. Installed as a package, the
+ * project root is the package's folder under node_modules, which the next `npm install` replaces:
+ * the state goes to `./.strata` of the current folder instead, beside the default data folder.
+ */
 export function stateHome(env: NodeJS.ProcessEnv = process.env): string {
   const home = env['STRATA_HOME']
-  return home ? resolve(home) : join(findProjectRoot(), '.strata')
+  if (home) return resolve(home)
+  const root = findProjectRoot()
+  return root.split(sep).includes('node_modules') ? resolve('.strata') : join(root, '.strata')
 }
 
 export function kafkaHome(home: string = stateHome()): string {

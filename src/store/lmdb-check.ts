@@ -114,7 +114,9 @@ function readMeta(path: string, page: Buffer, n: number): Meta {
   }
 }
 
-const walker = new URL('./lmdb-walk.ts', import.meta.url).pathname
+// .ts from the sources, .js from the built package (dist/): the build rewrites imports, not URLs.
+const walker = new URL(import.meta.url.endsWith('.ts') ? './lmdb-walk.ts' : './lmdb-walk.js', import.meta.url)
+  .pathname
 
 /**
  * Reads every row of the store in a child process (where a SIGBUS or SIGSEGV from a damaged page

@@ -19,8 +19,12 @@ import { defaultGroupPrefix, defaultPort, resolveSettings, type SettingsFlags } 
 import { onShutdown } from '../shutdown.ts'
 import { lockWrittenFolders } from '../writer-lock.ts'
 
+// From the built package (dist/), the example is compiled beside the sources: .js, not .ts.
 export const exampleConfig = fileURLToPath(
-  new URL('../../../examples/pageviews/strata.config.ts', import.meta.url),
+  new URL(
+    `../../../examples/pageviews/strata.config.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`,
+    import.meta.url,
+  ),
 )
 
 interface StartFlags extends SettingsFlags, HttpSecurityFlags {

@@ -32,7 +32,7 @@ export interface DashboardOptions {
   ingested?: () => number
   /** Time between two samples while a page watches (default 1000 ms). */
   intervalMs?: number
-  /** Time between two background readings of the history while none does (default 5000 ms). */
+  /** Time between two background readings of the history while none does (default 10 000 ms). */
   historyIntervalMs?: number
   /** The roles of this process: each shown with its state, their failures in the page's banner. */
   roles?: RoleHealth

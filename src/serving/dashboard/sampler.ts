@@ -3,23 +3,26 @@
 // While a page watches: one full reading per interval (default 1 s) however many pages watch —
 // the log's end, the speed layer, every view's status and the batch runs, from the store.
 //
-// Always, watched or not: a background reading every historyIntervalMs (default 5 s) that keeps
+// Always, watched or not: a background reading every historyIntervalMs (default 10 s) that keeps
 // the last hour of events per second, so a page opens on an hour of history instead of an empty
-// chart. It reads only what costs the store nothing — a serving replica on PostgreSQL must not
-// query its store every few seconds for an empty room:
-//   the log's end offsets  the embedded log's in-memory ends, or one Kafka listOffsets round trip
-//                          (what /health and the API's lag already ask for);
+// chart. A serving replica on PostgreSQL must not query its store every second for an empty
+// room, so it reads only the totals the rates come from:
+//   the log's end offsets  the embedded log's in-memory ends, or one Kafka listOffsets round trip;
+//                          with Kafka the provider also reads the speed layer's positions, one row
+//                          per partition, to tell retention outrunning them (runtime/
+//                          source-loss.ts) — one small read per 10 s, the reason for 10 and not 5;
 //   the speed layer's totals  in-memory counters, when it runs in this process;
 //   ingested               this server's own counter.
-// Views, batch runs and the speed layer's offsets (lag) are store reads: they stay with the
-// watched readings. Role states are in memory, but a history of them would need its own chart;
-// they come with each watched sample instead (`roles`). While a page watches, the background
-// clock skips (the watched readings record the history at their finer interval).
+// The dashboard itself reads nothing from the store in the background: views (a snapshot each),
+// batch runs and the speed layer's offsets (lag) stay with the watched readings. Role states are
+// in memory, but a history of them would need its own chart; they come with each watched sample
+// (`roles`). While a page watches, the background clock skips (the watched readings record the
+// history at their finer interval).
 //
 // The history (history.ts) holds at most one point per interval over the span: 3,601 points of
 // { at, rates } when a page watched all hour (about 170 bytes each in V8, measured: 0.6 MB
-// whatever the partition count; about 290 KB of JSON in a page's first message), 721 when none
-// did (about 60 KB).
+// whatever the partition count; about 290 KB of JSON in a page's first message), 361 when none
+// did (about 30 KB).
 //
 // Rates are differences of totals between two readings, divided by the time between them:
 //   in      records appended to the log per second (sum of the end offsets): every producer
@@ -85,7 +88,7 @@ export interface Sample extends SamplePoint {
 export interface SamplerOptions {
   /** Time between two readings while a page watches (default 1000 ms). */
   intervalMs?: number
-  /** Time between two background readings while no page watches (default 5000 ms). */
+  /** Time between two background readings while no page watches (default 10 000 ms). */
   historyIntervalMs?: number
   /** How far back the history goes (default one hour). */
   historySpanMs?: number
@@ -120,7 +123,7 @@ export class DashboardSampler {
   constructor(sources: SamplerSources, options: SamplerOptions = {}) {
     this.#sources = sources
     this.#intervalMs = options.intervalMs ?? 1000
-    this.#historyIntervalMs = options.historyIntervalMs ?? 5000
+    this.#historyIntervalMs = options.historyIntervalMs ?? 10_000
     this.#batchRuns = options.batchRuns ?? 10
     const spanMs = options.historySpanMs ?? HISTORY_SPAN_MS
     const finest = Math.min(this.#intervalMs, this.#historyIntervalMs)
@@ -217,7 +220,7 @@ export class DashboardSampler {
     }
   }
 
-  /** The readings that cost the store nothing (see the top of this file). */
+  /** The totals the rates come from, and nothing the dashboard reads from the store (see above). */
   async #readTotals(): Promise<{
     at: number
     totals: Sample['totals']

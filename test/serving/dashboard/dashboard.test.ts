@@ -1,6 +1,6 @@
 // The dashboard's routes: the page and every file it loads, the live stream (what it sends, and
 // that it ends with the client and with the server), the sampler's rates, the history sampled
-// with no page open (and never from the store), and the key list.
+// with no page open (the dashboard reading nothing from the store for it), and the key list.
 import assert from 'node:assert/strict'
 import { get, type IncomingMessage } from 'node:http'
 import { test } from 'node:test'

@@ -211,7 +211,11 @@ export class DashboardSampler {
 
   async #backgroundTick(): Promise<void> {
     if (this.#closed || this.#timer !== undefined || this.#reading !== undefined) return
-    const reading = this.#readTotals().then(({ at, totals }) => this.#record(at, totals))
+    // A reading that throws (a provider outside our code) leaves a gap, never an unhandled
+    // rejection: nobody awaits this clock.
+    const reading = this.#readTotals()
+      .then(({ at, totals }) => this.#record(at, totals))
+      .catch(() => undefined)
     this.#reading = reading
     try {
       await reading

@@ -404,3 +404,21 @@ test('GET /dashboard/history serves the hour sampled with no page open; the next
   await sleep(200)
   assert.equal(readings, stopped, 'the background clock stopped with the server')
 })
+
+test('a background reading that throws leaves a gap in the history, not an unhandled rejection', async (t) => {
+  let calls = 0
+  const sampler = new DashboardSampler(
+    {
+      views: new ViewIndex([]),
+      offsets: new EndOffsetsCache(async () => [calls * 10], { maxAgeMs: 0 }),
+      ingested: () => {
+        if (++calls % 2 === 0) throw new Error('a counter that throws')
+        return calls
+      },
+    },
+    { historyIntervalMs: 10 },
+  )
+  t.after(() => sampler.close())
+  await waitFor(() => sampler.history().length >= 3, 'three points between the failures')
+  assert.ok(calls >= 5, `the clock went on after failures: ${calls} readings`)
+})

@@ -3,13 +3,15 @@
 //
 //   GET /                      the page (public/index.html)
 //   GET /assets/:file          its scripts and style, uPlot's JS and CSS (assets.ts)
-//   GET /dashboard/stream      server-sent events: `hello` once (recent history and a sample),
+//   GET /dashboard/stream      server-sent events: `hello` once (the last hour and a sample),
 //                              then `tick` every interval (sampler.ts says what a sample holds)
+//   GET /dashboard/history     the last hour of events per second, sampled in the background
+//                              whether or not a page is open (sampler.ts, history.ts)
 //   GET /dashboard/keys/:view  some keys of a view, for the explorer's key list when the view
 //                              cannot be ranked by /views/:view/top (topK, quantiles, means)
 //
 // Streams end when the client goes away and when the server closes (preClose), so app.close()
-// never waits on an open page.
+// never waits on an open page; the sampler's background clock stops with the server (onClose).
 import type { FastifyInstance } from 'fastify'
 import type { RoleHealth } from '../../core/role-health.ts'
 import type { Store } from '../../store/store.ts'
@@ -18,7 +20,7 @@ import { viewNameSchema } from '../api/query-route.ts'
 import type { ViewIndex } from '../api/view-status.ts'
 import type { SpeedStatsProvider } from '../metrics.ts'
 import { loadAssets } from './assets.ts'
-import { DashboardSampler, type Sample } from './sampler.ts'
+import { DashboardSampler, HISTORY_SPAN_MS, type Sample } from './sampler.ts'
 
 export interface DashboardOptions {
   store?: Store
@@ -28,13 +30,15 @@ export interface DashboardOptions {
   speedStats?: SpeedStatsProvider
   /** Events accepted by POST /events since the server started. */
   ingested?: () => number
-  /** Time between two samples (default 1000 ms). */
+  /** Time between two samples while a page watches (default 1000 ms). */
   intervalMs?: number
-  /** The roles of this process: their failures show as the page's banner. */
+  /** Time between two background readings of the history while none does (default 10 000 ms). */
+  historyIntervalMs?: number
+  /** The roles of this process: each shown with its state, their failures in the page's banner. */
   roles?: RoleHealth
 }
 
-export type { Sample, SamplePoint } from './sampler.ts'
+export type { RoleLine, Sample, SamplePoint } from './sampler.ts'
 
 const KEYS_DEFAULT = 50
 const KEYS_MAX = 1000
@@ -51,6 +55,38 @@ const keysSchema = {
     type: 'object',
     additionalProperties: false,
     properties: { limit: { type: 'integer', minimum: 1, maximum: KEYS_MAX, default: KEYS_DEFAULT } },
+  },
+} as const
+
+const rate = { type: ['number', 'null'] } as const
+const historySchema = {
+  response: {
+    200: {
+      type: 'object',
+      required: ['spanMs', 'intervalMs', 'historyIntervalMs', 'points'],
+      properties: {
+        spanMs: { type: 'integer', description: 'how far back the points go, ms' },
+        intervalMs: { type: 'integer', description: 'between two points while a page watches, ms' },
+        historyIntervalMs: { type: 'integer', description: 'between two points while none does, ms' },
+        points: {
+          type: 'array',
+          description: 'oldest first',
+          items: {
+            type: 'object',
+            required: ['at', 'rates'],
+            properties: {
+              at: { type: 'integer', description: 'epoch ms' },
+              rates: {
+                type: 'object',
+                description: 'per second since the previous point; null where unknown',
+                required: ['in', 'ingested', 'folded'],
+                properties: { in: rate, ingested: rate, folded: rate },
+              },
+            },
+          },
+        },
+      },
+    },
   },
 } as const
 
@@ -74,7 +110,7 @@ export async function dashboardRoute(app: FastifyInstance, options: DashboardOpt
       ingested: options.ingested,
       roles: options.roles,
     },
-    { intervalMs: options.intervalMs },
+    { intervalMs: options.intervalMs, historyIntervalMs: options.historyIntervalMs },
   )
   const streams = new Set<() => void>()
 
@@ -130,11 +166,19 @@ export async function dashboardRoute(app: FastifyInstance, options: DashboardOpt
     send('hello', {
       intervalMs: sampler.intervalMs,
       features: { store: store !== undefined, log: offsets.configured, speed: !!options.speedStats },
+      historyIntervalMs: sampler.historyIntervalMs,
       history: sampler.history(),
       sample: first,
     })
     unsubscribe = sampler.subscribe((sample) => send('tick', sample))
   })
+
+  app.get('/dashboard/history', { schema: historySchema }, async () => ({
+    spanMs: HISTORY_SPAN_MS,
+    intervalMs: sampler.intervalMs,
+    historyIntervalMs: sampler.historyIntervalMs,
+    points: sampler.history(),
+  }))
 
   if (store) {
     app.get<KeysRequest>('/dashboard/keys/:view', { schema: keysSchema }, async (request) => {

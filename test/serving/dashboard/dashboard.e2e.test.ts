@@ -1,9 +1,11 @@
 // The dashboard end to end, in Debian's chromium (driven by playwright-core; no browser download):
 // every layer runs as `strata start` runs them (the embedded log, the speed layer, scheduled batch
-// runs, an LMDB store) on the example config, with page views sent over POST /events. The page
-// loads, its charts fill with live data, the explorer answers a key with the value the API gives
-// (and that the events sent make), a screenshot goes to docs/dashboard.png, and a phone's width
-// renders without horizontal scrolling.
+// runs, an LMDB store) on the example config plus two quantiles views (dashboard.config.ts), with
+// page views sent over POST /events. The page loads, its charts fill with live data, the explorer
+// answers a key with the value the API gives (and that the events sent make), quantiles are drawn
+// as charts with figures to 3 significant digits, a page opened later starts on the history the
+// server kept, a screenshot goes to docs/dashboard.png, and a phone's width renders without
+// horizontal scrolling.
 import assert from 'node:assert/strict'
 import { existsSync } from 'node:fs'
 import { mkdir, mkdtemp, rm } from 'node:fs/promises'
@@ -13,10 +15,10 @@ import { test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import { chromium, type Page } from 'playwright-core'
-import config from '../../../examples/pageviews/strata.config.ts'
 import { createLogger } from '../../../src/runtime/logger.ts'
 import { startPipeline } from '../../../src/runtime/pipeline.ts'
 import { openLmdbStore } from '../../../src/store/lmdb-store.ts'
+import config from './dashboard.config.ts'
 
 // Globals of the page, for the callbacks that page.evaluate runs there (the project's TypeScript
 // lib has no DOM).
@@ -24,7 +26,7 @@ declare const window: any
 declare const document: any
 
 const CHROMIUM = '/usr/bin/chromium'
-const CONFIG = fileURLToPath(new URL('../../../examples/pageviews/strata.config.ts', import.meta.url))
+const CONFIG = fileURLToPath(new URL('./dashboard.config.ts', import.meta.url))
 const SCREENSHOT = fileURLToPath(new URL('../../../docs/dashboard.png', import.meta.url))
 const HOUR = 3_600_000
 const URLS = ['/home', '/pricing', '/docs', '/blog', '/about', '/home/1', '/docs/install']
@@ -42,7 +44,8 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined | fal
 
 /**
  * Page views at about 200 per second over POST /events, some of them late (up to three hours),
- * so a key has several hourly windows. Remembers the count per (url, window) it sent.
+ * so a key has several hourly windows, each with its load time in ms (fractional, skewed: the
+ * quantiles come out as long floats). Remembers the count per (url, window) it sent.
  */
 function startTraffic(url: string) {
   const expected = new Map<string, number>()
@@ -67,6 +70,7 @@ function startTraffic(url: string) {
           url: URLS[Math.floor(random() ** 2.5 * URLS.length)],
           user: `u${Math.floor(random() ** 2 * 500)}`,
           ts: Math.floor(now - late),
+          ms: 20 + random() ** 3 * 1500 + random(),
         }
         if (event.type === 'page_view') {
           const key = `${event.url}|${event.ts - (event.ts % HOUR)}`
@@ -102,6 +106,18 @@ function startTraffic(url: string) {
 }
 
 const numberIn = (text: string | null) => Number((text ?? '').replaceAll(',', ''))
+
+/** Significant digits of a figure as shown ("1,230" → 3, "0.0125" → 3, "45.6" → 3). */
+const significant = (text: string) =>
+  text.replaceAll(',', '').replace(/^-/, '').replace('.', '').replace(/^0+/, '').replace(/0+$/, '').length
+
+/** A figure shown to at most 3 significant digits, within rounding of the API's raw value. */
+function assertRounded(shown: string, raw: number, what: string) {
+  assert.match(shown, /^-?[\d,]+(\.\d+)?$/, `${what}: a plain figure, got "${shown}"`)
+  assert.ok(significant(shown) <= 3, `${what}: "${shown}" has at most 3 significant digits`)
+  const value = numberIn(shown)
+  assert.ok(Math.abs(value - raw) <= Math.abs(raw) * 0.005 + 1e-9, `${what}: "${shown}" is ${raw} rounded`)
+}
 
 /** What the explorer's table shows, oldest window first. */
 async function explorerRows(page: Page) {
@@ -221,10 +237,11 @@ test('the dashboard fills with live data, its explorer answers as the API does, 
     return rows.some((r) => numberIn(r.batch) > 0 && numberIn(r.speed) > 0) && rows.length >= 2
   })
   assert.equal(await page.getAttribute('#explorer-chart', 'data-stacked'), 'true')
-  // For the screenshot: a few batch runs and some history on the rate chart.
+  // For the screenshot: a few batch runs, some history on the rate chart, events coming in.
   await page.waitForFunction(
     () =>
       window.strata.charts.rate.u.data[0].length >= 20 &&
+      window.strata.charts.rate.u.data[1].at(-1) > 0 &&
       Number(document.querySelector('#kpi-batch')?.textContent?.slice(1)) >= 3,
     null,
     { timeout: 60_000 },
@@ -284,6 +301,118 @@ test('the dashboard fills with live data, its explorer answers as the API does, 
   assert.equal(await page.inputValue('#explorer-key'), 'all', 'the key list offers the one key there is')
   assert.deepEqual(topShown, (await api('/views/top_urls/all')).value)
   assert.equal(await page.locator('#explorer-value .ranking li').count(), topShown.items.length)
+
+  // The roles of the process, each with its state: all well here.
+  const roles = await page.$$eval('#roles .role', (chips) =>
+    chips.map((c) => ({ role: c.getAttribute('data-role'), state: c.getAttribute('data-state') })),
+  )
+  assert.ok(roles.length >= 2, `the roles are shown: ${JSON.stringify(roles)}`)
+  assert.ok(
+    roles.every((r) => ['running', 'catching-up', 'starting'].includes(r.state ?? '')),
+    JSON.stringify(roles),
+  )
+  assert.equal(await page.locator('#roles .role.bad').count(), 0)
+
+  // A hopping window shows its size and its advance, in the views table and the explorer's list.
+  const hoppingRow = await page.locator('#views tbody tr', { hasText: 'load_ms_by_url' }).textContent()
+  assert.match(hoppingRow ?? '', /quantiles · hopping 1 h every 15 min/)
+  assert.match(
+    (await page.locator('#explorer-view option[value="load_ms_by_url"]').textContent()) ?? '',
+    /hopping 1 h every 15 min/,
+  )
+
+  // A windowed quantiles view: a line per quantile across the windows, figures rounded.
+  await page.selectOption('#explorer-view', 'load_ms_by_url')
+  // A new view asks its first key by itself: let that answer come before asking ours.
+  await page.waitForFunction(() => window.strata.explorer.answer?.view === 'load_ms_by_url', null, {
+    timeout: 30_000,
+  })
+  await page.selectOption('#explorer-range', 'all')
+  await page.fill('#explorer-key', '/home')
+  await page.click('#explorer-form button[type="submit"]')
+  await page.waitForSelector('#explorer-chart[data-kind="quantiles"] canvas', { timeout: 30_000 })
+  const quantileAnswer = await waitFor('the explorer and the API to agree on /home', async () => {
+    const api_ = await api('/views/load_ms_by_url/%2Fhome?parts=true')
+    const shown = await page.evaluate(() => ({
+      key: window.strata.explorer.answer?.key,
+      lines: window.strata.explorer.chart.u.data,
+    }))
+    const lines = shown.lines
+    const same =
+      shown.key === '/home' &&
+      lines.length === 4 &&
+      JSON.stringify(lines[1]) === JSON.stringify(api_.windows.map((w: any) => w.value.p50))
+    return same ? api_ : undefined
+  })
+  const lines = await page.evaluate(() => window.strata.explorer.chart.u.data)
+  assert.deepEqual(
+    lines[3],
+    quantileAnswer.windows.map((w: any) => w.value.p99),
+    'p99 drawn as the API answers',
+  )
+  const latest = quantileAnswer.windows.at(-1).value
+  assert.ok(
+    ['p50', 'p90', 'p99'].some((q) => significant(String(latest[q])) > 3),
+    `the API's figures are unrounded: ${JSON.stringify(latest)}`,
+  )
+  const legend = await page.$$eval('#explorer-legend .legend-item', (items) =>
+    items.map((i) => [i.querySelector('.legend-label')?.textContent, i.querySelector('strong')?.textContent]),
+  )
+  assert.deepEqual(
+    legend.map(([name]) => name),
+    ['p50', 'p90', 'p99', 'values'],
+  )
+  for (const [name, shown] of legend.slice(0, 3))
+    assertRounded(shown ?? '', latest[name ?? ''], `legend ${name}`)
+  // The table: the merged figures, rounded; each part says how many values it holds.
+  const newest = await page.$$eval('#explorer-windows tbody tr:first-child td', (cells) =>
+    cells.map((c) => c.textContent ?? ''),
+  )
+  for (const part of newest[3].split(' · ')) {
+    const [name, shown] = part.split(' ')
+    assertRounded(shown, latest[name], `table ${name}`)
+  }
+  assert.match(newest[1], /^n [\d,]+$/)
+  assert.match(newest[2], /^n [\d,]+$/)
+
+  // A quantiles view over all time: the distribution as bars, min to max, figures rounded.
+  await page.selectOption('#explorer-view', 'load_ms')
+  await page.waitForSelector('#explorer-chart[data-kind="distribution"] canvas', { timeout: 30_000 })
+  const distribution = await page.evaluate(() => ({
+    labels: window.strata.explorer.labels,
+    data: window.strata.explorer.chart.u.data,
+    value: JSON.parse(document.querySelector('#explorer-value').getAttribute('data-value')),
+    legend: [...document.querySelectorAll('#explorer-legend .legend-item')].map((i: any) => [
+      i.querySelector('.legend-label').textContent,
+      i.querySelector('strong').textContent,
+    ]),
+  }))
+  assert.deepEqual(distribution.labels, ['min', 'p50', 'p90', 'p95', 'p99', 'max'])
+  assert.deepEqual(
+    distribution.data[1],
+    distribution.labels.map((name: string) => distribution.value[name]),
+    'a bar per figure of the value',
+  )
+  assert.deepEqual(
+    distribution.legend.map(([name]: string[]) => name),
+    distribution.labels,
+  )
+  for (const [name, shown] of distribution.legend)
+    assertRounded(shown, distribution.value[name], `distribution ${name}`)
+
+  // A page opened now starts on the server's history, before its first tick; so does the API.
+  const history = await api('/dashboard/history')
+  assert.ok(history.points.length >= 20, `the server kept ${history.points.length} points`)
+  const second = await browser.newPage({ viewport: { width: 1366, height: 900 }, colorScheme: 'dark' })
+  await second.goto(`${pipeline.url}/`)
+  await second.waitForSelector('#conn[data-state="live"]', { timeout: 30_000 })
+  const opened = await second.evaluate(() => ({
+    history: window.strata.state.historyPoints,
+    drawn: window.strata.charts.rate.u.data[0].length,
+  }))
+  assert.ok(opened.history >= 20, `hello brought ${opened.history} points of history`)
+  assert.ok(opened.drawn >= opened.history, `the chart opened with them: ${opened.drawn}`)
+  await second.close()
 
   // A phone's width: everything reflows into one column, charts shrink, nothing scrolls sideways.
   await page.setViewportSize({ width: 390, height: 844 })

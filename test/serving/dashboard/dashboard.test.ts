@@ -1,5 +1,6 @@
 // The dashboard's routes: the page and every file it loads, the live stream (what it sends, and
-// that it ends with the client and with the server), the sampler's rates, and the key list.
+// that it ends with the client and with the server), the sampler's rates, the history sampled
+// with no page open (the dashboard reading nothing from the store for it), and the key list.
 import assert from 'node:assert/strict'
 import { get, type IncomingMessage } from 'node:http'
 import { test } from 'node:test'
@@ -9,6 +10,7 @@ import { EndOffsetsCache } from '../../../src/serving/api/log-offsets.ts'
 import { ViewIndex } from '../../../src/serving/api/view-status.ts'
 import { dashboardRoute, type Sample } from '../../../src/serving/dashboard/index.ts'
 import { DashboardSampler } from '../../../src/serving/dashboard/sampler.ts'
+import type { Store } from '../../../src/store/store.ts'
 import { mergedScenario, openStore, serve, views } from '../fixture.ts'
 
 interface SseEvent {
@@ -196,6 +198,8 @@ test('a page that goes away stops the sampling; sampling starts again with the n
       return [readings]
     },
     intervalMs: 20,
+    // The background history's clock, out of the way here (tested below, with no page open).
+    historyIntervalMs: 60_000,
   })
   const url = await listenLocal(app)
 
@@ -277,4 +281,144 @@ test('GET /dashboard/keys/:view lists keys of the batch version and of the speed
   assert.equal(unknown.statusCode, 404)
   assert.equal(unknown.json().error.code, 'STRATA_ERR_UNKNOWN_VIEW')
   assert.equal((await app.inject('/dashboard/keys/pageviews_by_url?limit=0')).statusCode, 400)
+})
+
+/** The store with every method call recorded by name. */
+function countingStore(store: Store): { store: Store; calls: string[] } {
+  const calls: string[] = []
+  const proxy = new Proxy(store, {
+    get(target, name) {
+      const value = Reflect.get(target, name, target)
+      if (typeof value !== 'function') return value
+      return (...args: unknown[]) => {
+        calls.push(String(name))
+        return value.apply(target, args)
+      }
+    },
+  })
+  return { store: proxy, calls }
+}
+
+const timeouts = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length
+
+test('with no page open the sampler keeps a history of rates, never reading the store; close() stops it', async (t) => {
+  const { store, calls } = countingStore(await openStore(t))
+  let log = 0
+  let readings = 0
+  const before = timeouts()
+  const sampler = new DashboardSampler(
+    {
+      store,
+      views: new ViewIndex(views),
+      offsets: new EndOffsetsCache(
+        async () => {
+          readings++
+          log += 50
+          return [log, 0]
+        },
+        { maxAgeMs: 0 },
+      ),
+      speedStats: () => ({ folded: log, skipped: 0 }),
+      ingested: () => log / 2,
+    },
+    { historyIntervalMs: 10 },
+  )
+  t.after(() => sampler.close())
+  // The background clock holds no handle open: a process with only a dashboard may exit.
+  assert.equal(timeouts(), before, 'the background timer is unref’d')
+  assert.equal(sampler.sampling, true)
+  assert.equal(sampler.listeners, 0, 'nobody watches')
+
+  await waitFor(() => sampler.history().length >= 5, 'five points of history with no page open')
+  const points = sampler.history()
+  assert.ok(
+    points.every((p, i) => i === 0 || p.at >= points[i - 1].at),
+    'oldest first',
+  )
+  const later = points.slice(1)
+  assert.ok(
+    later.every((p) => (p.rates.in ?? 0) > 0 && (p.rates.folded ?? 0) > 0 && (p.rates.ingested ?? 0) > 0),
+    JSON.stringify(later),
+  )
+  assert.deepEqual(Object.keys(points[0]).sort(), ['at', 'rates'], 'a point is a time and its rates')
+  assert.deepEqual(calls, [], 'the background readings never touch the store')
+
+  sampler.close()
+  assert.equal(sampler.sampling, false)
+  const stopped = readings
+  await sleep(100)
+  assert.equal(readings, stopped, 'no reading after close()')
+  assert.ok(sampler.history().length >= 5, 'the history is still there to read')
+})
+
+test('GET /dashboard/history serves the hour sampled with no page open; the next page opens on it; app.close() stops the sampling', async (t) => {
+  const counted = countingStore(await openStore(t))
+  await mergedScenario(counted.store)
+  counted.calls.length = 0
+  let readings = 0
+  const app = Fastify()
+  let open = true
+  t.after(() => (open ? app.close() : undefined))
+  await app.register(dashboardRoute, {
+    store: counted.store,
+    views: new ViewIndex(views),
+    endOffsets: async () => [20 + 10 * readings++, 6, 3, 0, 0, 0],
+    ingested: () => 3 * readings,
+    historyIntervalMs: 20,
+  })
+  const url = await listenLocal(app)
+
+  let history: any
+  await waitFor(async () => {
+    history = (await app.inject('/dashboard/history')).json()
+    return history.points.length >= 4
+  }, 'four background points')
+  assert.equal(history.spanMs, 3_600_000)
+  assert.equal(history.historyIntervalMs, 20)
+  assert.equal(history.intervalMs, 1000)
+  const points = history.points as Array<{ at: number; rates: Record<string, number | null> }>
+  assert.ok(
+    points.every((p, i) => i === 0 || p.at >= points[i - 1].at),
+    'oldest first',
+  )
+  assert.ok(
+    points.slice(1).every((p) => (p.rates.in ?? 0) > 0),
+    `events in per second from the end offsets: ${JSON.stringify(points)}`,
+  )
+  assert.equal(points[0].rates.folded, null, 'no speed layer in this process')
+  assert.deepEqual(counted.calls, [], 'nobody watched: the store was not read')
+
+  // A page that opens now starts with that history, not an empty chart.
+  const page = openStream(`${url}/dashboard/stream`)
+  const hello = await page.next('hello')
+  assert.equal(hello.historyIntervalMs, 20)
+  assert.ok(hello.history.length >= points.length, `${hello.history.length} points in hello`)
+  assert.deepEqual(hello.history.slice(0, points.length), points)
+  assert.ok(counted.calls.length > 0, 'a watched sample reads the store')
+  page.destroy()
+  await page.closed
+
+  await app.close()
+  open = false
+  const stopped = readings
+  await sleep(200)
+  assert.equal(readings, stopped, 'the background clock stopped with the server')
+})
+
+test('a background reading that throws leaves a gap in the history, not an unhandled rejection', async (t) => {
+  let calls = 0
+  const sampler = new DashboardSampler(
+    {
+      views: new ViewIndex([]),
+      offsets: new EndOffsetsCache(async () => [calls * 10], { maxAgeMs: 0 }),
+      ingested: () => {
+        if (++calls % 2 === 0) throw new Error('a counter that throws')
+        return calls
+      },
+    },
+    { historyIntervalMs: 10 },
+  )
+  t.after(() => sampler.close())
+  await waitFor(() => sampler.history().length >= 3, 'three points between the failures')
+  assert.ok(calls >= 5, `the clock went on after failures: ${calls} readings`)
 })

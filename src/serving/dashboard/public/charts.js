@@ -1,7 +1,7 @@
 // The dashboard's charts, on uPlot (loaded before this module as the global `uPlot`). Each
 // chart follows its container's width (ResizeObserver) so the page works from a phone's width
 // to a wide screen, and takes its colours from the page's CSS variables (light or dark).
-import { formatBig, formatClock } from './format.js'
+import { formatBig, formatClock, formatFigure } from './format.js'
 
 const uPlot = window.uPlot
 
@@ -127,8 +127,8 @@ export function createRateChart(el, onHover) {
         axis(t, {
           space: 80,
           size: 32,
-          // Whole seconds only: labels have a second's resolution.
-          incrs: [1, 2, 5, 10, 15, 30, 60, 120, 300],
+          // Whole seconds only: labels have a second's resolution. Up to the hour of history.
+          incrs: [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600],
           values: (_u, splits) => splits.map((s) => formatClock(s * 1000)),
         }),
         axis(t, { size: 52, values: (_u, vals) => vals.map(formatBig) }),
@@ -298,6 +298,89 @@ export function createWindowsChart(el, { stacked, labels, onHover }) {
         stacked
           ? [x, windows.map((w) => w.batch + w.speed), batch]
           : [x, batch, speed, windows.map((w) => w.value)],
+      )
+    },
+  }
+}
+
+/** Up from zero, or down from it when values are negative; never an empty range. */
+const figureRange = (_u, min, max) => {
+  const lo = Math.min(0, (min ?? 0) * 1.15)
+  const hi = Math.max(0, (max ?? 0) * 1.15)
+  return hi > lo ? [lo, hi] : [lo, lo + 1]
+}
+
+/** Colours of the quantile series, lowest quantile first (the CSS legend uses the same order). */
+const quantileColours = (t) => [t.batch, t.in, t.merged, t.lag, t.folded, t.speed]
+
+/**
+ * A quantiles view's answer (core/monoids/quantiles.ts). `windowed`: a line per quantile (p50,
+ * p95, p99 …) across the windows, `labels()` naming the windows. Otherwise the distribution of
+ * the one value: a bar per figure (min, p50 … max), each labelled to 3 significant digits.
+ * `onHover(i | null)` follows the cursor over the windows or bars.
+ */
+export function createQuantilesChart(el, { windowed, names, labels, onHover }) {
+  const t = theme()
+  const colours = quantileColours(t)
+  const series = windowed
+    ? names.map((name, i) => ({
+        label: name,
+        stroke: colours[i % colours.length],
+        width: 2,
+        points: { show: true, size: 7, width: 2, stroke: colours[i % colours.length], fill: t.bg },
+      }))
+    : [
+        {
+          label: 'value',
+          stroke: t.merged,
+          fill: t.merged,
+          width: 0,
+          paths: uPlot.paths.bars({ size: [0.55, 64], radius: 0.12 }),
+          points: { show: false },
+        },
+      ]
+  const chart = mount(
+    el,
+    240,
+    {
+      cursor: { drag: { x: false, y: false }, points: { show: windowed }, y: false },
+      scales: { x: { time: false, range: categoryRange }, y: { range: figureRange } },
+      series: [{}, ...series],
+      axes: [
+        axis(t, {
+          splits: categorySplits(windowed ? 60 : 40),
+          values: (_u, splits) => splits.map((i) => labels()[i] ?? ''),
+          grid: { show: false },
+          size: 32,
+        }),
+        axis(t, { size: 56, values: (_u, vals) => vals.map(formatFigure) }),
+      ],
+      hooks: windowed
+        ? {}
+        : {
+            draw: [
+              barLabels(
+                t,
+                (u, i) => u.data[1][i],
+                (u, i) => formatFigure(u.data[1][i]),
+              ),
+            ],
+          },
+    },
+    [[], ...series.map(() => [])],
+    onHover,
+  )
+  return {
+    ...chart,
+    kind: windowed ? 'quantiles' : 'distribution',
+    names,
+    /** windowed: values [{ count, min, max, p50, … }] one per window; else [[label, figure]]. */
+    update(values) {
+      const x = values.map((_, i) => i)
+      chart.u.setData(
+        windowed
+          ? [x, ...names.map((name) => values.map((v) => (v.count > 0 ? v[name] : null)))]
+          : [x, values.map(([, figure]) => figure)],
       )
     },
   }

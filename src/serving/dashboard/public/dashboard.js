@@ -1,6 +1,8 @@
-// The dashboard page: follows GET /dashboard/stream (server-sent events: `hello` with recent
-// history, then a `tick` per second) and draws it — status tiles, events per second, lag per
-// partition, views, partitions, batch runs — and hosts the view explorer.
+// The dashboard page: follows GET /dashboard/stream (server-sent events: `hello` with the last
+// hour of events per second, sampled by the server whether or not a page was open, then a `tick`
+// per second) and draws it — status tiles, the roles of the process and what is wrong with them,
+// events per second, lag per partition, views, partitions, batch runs — and hosts the view
+// explorer.
 import { fetchWithToken, hasToken, readEventStream } from './auth.js'
 import { createLagChart, createRateChart } from './charts.js'
 import { el, legendItem } from './dom.js'
@@ -13,10 +15,12 @@ import {
   formatCount,
   formatDuration,
   formatRate,
+  formatWindowSpec,
   sumOffsets,
 } from './format.js'
 
-const HISTORY = 300
+// The events-per-second chart spans what the server keeps (sampler.ts): the last hour.
+const HISTORY_SPAN_MS = 3_600_000
 const STALE_MS = 5000
 
 const $ = (id) => document.getElementById(id)
@@ -24,6 +28,8 @@ const $ = (id) => document.getElementById(id)
 const state = {
   intervalMs: 1000,
   points: [],
+  /** Points of history the last hello brought (the server's, before any tick). */
+  historyPoints: 0,
   sample: null,
   lastMessage: 0,
 }
@@ -145,7 +151,7 @@ function renderViews(s) {
     $('views'),
     s.views.map((v) => {
       const lag = v.lag ? v.lag.reduce((a, b) => a + b, 0) : null
-      const window = v.window ? ` · ${windowLabel(v.window)}` : ''
+      const window = v.window ? ` · ${formatWindowSpec(v.window)}` : ''
       let status = { text: 'live', class: 'pill ok' }
       if (v.batch === null) status = { text: 'speed only', class: 'pill info', title: 'no batch run yet' }
       if (v.recomputing) status = { text: 'recomputing', class: 'pill warn', title: 'definition changed' }
@@ -172,19 +178,6 @@ function renderViews(s) {
       ]
     }),
   )
-}
-
-function windowLabel(w) {
-  const size = w.size
-  const unit =
-    size % 86_400_000 === 0
-      ? `${size / 86_400_000} d`
-      : size % 3_600_000 === 0
-        ? `${size / 3_600_000} h`
-        : size % 60_000 === 0
-          ? `${size / 60_000} min`
-          : `${size / 1000} s`
-  return w.kind === 'hopping' ? `${unit} hopping` : unit
 }
 
 function renderPartitions(s) {
@@ -229,19 +222,75 @@ function render() {
   renderBatches(s)
   explorer.setViews(s.views)
   $('updated').textContent = `updated ${formatClock(s.at)}`
-  const banner = $('banner')
+  renderRoles(s)
+  renderProblems(s)
+}
+
+// How bad each role state is (core/role-health.ts): failed and stalled make /health 503.
+const LEVEL = {
+  running: 'ok',
+  starting: 'info',
+  'catching-up': 'info',
+  degraded: 'warn',
+  stalled: 'bad',
+  failed: 'bad',
+}
+
+/** Each role of the process with its state; why, when it is not running. */
+function renderRoles(s) {
+  const roles = s.roles ?? []
+  $('roles').hidden = roles.length === 0
+  $('roles').replaceChildren(
+    el('span', { class: 'roles-label', text: 'Roles' }),
+    ...roles.map((r) =>
+      el('span', { class: `role ${LEVEL[r.state] ?? 'warn'}`, 'data-role': r.role, 'data-state': r.state }, [
+        el('span', { class: 'role-dot' }),
+        el('strong', { text: r.role }),
+        el('span', { class: 'role-state', text: r.state }),
+        ...(r.reason ? [el('span', { class: 'role-reason', text: r.reason, title: r.reason })] : []),
+      ]),
+    ),
+  )
+}
+
+/**
+ * Everything wrong, worst first, one line each — what /health reports as down or degraded: a
+ * role failed, stalled or degraded, the store unreadable, the log unreadable or outrun by its
+ * retention (records deleted unread), a view whose code throws on most events.
+ */
+function renderProblems(s) {
+  const problems = []
+  for (const r of s.troubles ?? []) {
+    problems.push({
+      level: LEVEL[r.state] ?? 'warn',
+      text: `${r.role} ${r.state}${r.reason ? `: ${r.reason}` : ''}`,
+    })
+  }
+  if (s.error) problems.push({ level: 'bad', text: s.error })
+  if (s.logError) {
+    const outran = s.logError.startsWith('STRATA_ERR_RETENTION_OUTRAN')
+    problems.push({
+      level: outran ? 'bad' : 'warn',
+      text: outran
+        ? `log: ${s.logError} — answers miss them for good (docs/master-dataset.md)`
+        : `log: ${s.logError}`,
+    })
+  }
   const failing = s.views.filter((v) => v.state === 'failing').map((v) => v.name)
-  const troubles = (s.troubles ?? []).map((r) => `${r.role} ${r.state}${r.reason ? `: ${r.reason}` : ''}`)
-  const problem =
-    s.error ??
-    (troubles.length > 0 ? troubles.join(' · ') : null) ??
-    (s.logError
-      ? `log: ${s.logError}`
-      : failing.length > 0
-        ? `failing: ${failing.join(', ')} — the view's code throws on most events (GET /views/${failing[0]}/errors)`
-        : '')
-  banner.textContent = problem
-  banner.hidden = problem === ''
+  if (failing.length > 0) {
+    problems.push({
+      level: 'warn',
+      text: `failing: ${failing.join(', ')} — the view's code throws on most events (GET /views/${failing[0]}/errors)`,
+    })
+  }
+  const order = { bad: 0, warn: 1, info: 2 }
+  problems.sort((a, b) => order[a.level] - order[b.level])
+  const banner = $('banner')
+  banner.replaceChildren(
+    ...problems.map((p) => el('span', { class: `problem ${p.level}`, 'data-level': p.level, text: p.text })),
+  )
+  banner.dataset.level = problems[0]?.level ?? ''
+  banner.hidden = problems.length === 0
 }
 
 const onStream = {
@@ -249,6 +298,7 @@ const onStream = {
     const hello = JSON.parse(event.data)
     state.intervalMs = hello.intervalMs
     state.points = hello.history
+    state.historyPoints = hello.history.length
     state.sample = hello.sample
     state.lastMessage = Date.now()
     setConnection('live', 'live')
@@ -256,8 +306,10 @@ const onStream = {
   },
   tick: (event) => {
     const sample = JSON.parse(event.data)
-    state.points.push({ at: sample.at, rates: sample.rates, lag: sample.lag })
-    if (state.points.length > HISTORY) state.points.splice(0, state.points.length - HISTORY)
+    state.points.push({ at: sample.at, rates: sample.rates })
+    const cutoff = sample.at - HISTORY_SPAN_MS
+    const old = state.points.findIndex((p) => p.at >= cutoff)
+    if (old > 0) state.points.splice(0, old)
     state.sample = sample
     state.lastMessage = Date.now()
     setConnection('live', 'live')

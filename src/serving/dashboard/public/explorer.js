@@ -1,19 +1,26 @@
 // The view explorer: pick a view and a key, see the answer of GET /views/:view/:key?parts=true —
 // per window, the batch part, the speed part and the merged value — as a chart and a table.
+// A quantiles view (p50, p95, p99 … from a DDSketch) is drawn as a line per quantile across the
+// windows, or as the distribution of its one value, with figures to 3 significant digits.
 // Key suggestions come from GET /views/:view/top (ranked), or GET /dashboard/keys/:view for
 // views whose values cannot be ranked. Every value from the API reaches the page as text
 // (textContent), never as markup: keys are whatever the events carried.
 import { fetchWithToken } from './auth.js'
-import { createWindowsChart } from './charts.js'
+import { createQuantilesChart, createWindowsChart } from './charts.js'
 import { el, legendItem } from './dom.js'
 import {
   describeOffsets,
   formatAgo,
   formatBig,
   formatCount,
+  formatFigure,
+  formatQuantiles,
   formatValue,
   formatWindow,
   formatWindowRange,
+  formatWindowSpec,
+  isQuantiles,
+  quantileNames,
   sumOffsets,
 } from './format.js'
 
@@ -75,7 +82,7 @@ export function createExplorer() {
     const selected = viewSelect.value
     viewSelect.replaceChildren(
       ...statuses.map((s) => {
-        const window = s.window ? ` · ${windowName(s.window.size)}` : ''
+        const window = s.window ? ` · ${formatWindowSpec(s.window)}` : ''
         return el('option', { value: s.name, text: `${s.name} (${s.aggregate}${window})` })
       }),
     )
@@ -93,13 +100,6 @@ export function createExplorer() {
     if (!status) return false
     if (['count', 'sum', 'distinctCount', 'min', 'max'].includes(status.aggregate)) return true
     return status.aggregate === 'mean' && status.window === null
-  }
-
-  function windowName(ms) {
-    if (ms % 86_400_000 === 0) return `${ms / 86_400_000} d`
-    if (ms % 3_600_000 === 0) return `${ms / 3_600_000} h`
-    if (ms % 60_000 === 0) return `${ms / 60_000} min`
-    return `${ms / 1000} s`
   }
 
   /** Suggests keys for the selected view; with `pick`, asks the first one. */
@@ -193,8 +193,17 @@ export function createExplorer() {
     const stats = []
     if (a.windows) {
       const latest = a.windows.at(-1)
-      stats.push(stat('latest window', latest ? formatValue(latest.value) : '–'))
+      if (latest && isQuantiles(latest.value)) {
+        const median = quantileNames(latest.value)[0]
+        stats.push(
+          stat(`latest ${median}`, formatFigure(latest.value[median]), formatQuantiles(latest.value)),
+        )
+      } else {
+        stats.push(stat('latest window', latest ? formatValue(latest.value) : '–'))
+      }
       stats.push(stat('windows', formatCount(a.windows.length)))
+    } else if (isQuantiles(a.value)) {
+      stats.push(stat('values', formatCount(a.value.count)))
     } else {
       stats.push(stat('value', typeof a.value === 'number' ? formatValue(a.value) : kindOf(a.value)))
     }
@@ -234,25 +243,26 @@ export function createExplorer() {
       showNothing(`no windows for “${a.key}” in this range`)
       return
     }
+    const quantiles = rows.every((w) => isQuantiles(w.value))
     if (numeric) {
       const stacked = ADDITIVE.has(status?.aggregate)
       currentLabels = labels
-      chartBox.hidden = false
-      if (chart === null || chart.stacked !== stacked) {
-        chart?.destroy()
-        chartBox.replaceChildren()
-        chart = createWindowsChart(chartBox, {
-          stacked,
-          labels: () => currentLabels,
-          onHover: (i) => {
-            hovered = i
-            renderLegend()
-          },
-        })
-      }
+      const kind = stacked ? 'stacked' : 'parts'
+      showChart(kind, () => createWindowsChart(chartBox, { stacked, labels: () => currentLabels, onHover }))
       chartBox.dataset.stacked = String(stacked)
       chartBox.dataset.windows = String(rows.length)
       chart.update(rows)
+      legend.hidden = false
+      renderLegend()
+    } else if (quantiles) {
+      currentLabels = labels
+      const names = quantileNames(rows.at(-1).value)
+      showChart(`quantiles:${names}`, () =>
+        createQuantilesChart(chartBox, { windowed: true, names, labels: () => currentLabels, onHover }),
+      )
+      delete chartBox.dataset.stacked
+      chartBox.dataset.windows = String(rows.length)
+      chart.update(rows.map((w) => w.value))
       legend.hidden = false
       renderLegend()
     } else {
@@ -264,10 +274,36 @@ export function createExplorer() {
     renderTable(rows)
   }
 
+  function onHover(i) {
+    hovered = i
+    renderLegend()
+  }
+
+  /** The chart of `kind` in the chart box, made by `create` unless it is already there. */
+  function showChart(kind, create) {
+    chartBox.hidden = false
+    if (chart?.key === kind) return
+    chart?.destroy()
+    chartBox.replaceChildren()
+    chart = { ...create(), key: kind }
+    chartBox.dataset.kind = chart.kind ?? kind
+  }
+
   function renderLegend() {
+    if (answer?.windows === undefined) return renderDistributionLegend()
     if (rows.length === 0) return
     const i = hovered !== null && hovered < rows.length ? hovered : rows.length - 1
     const w = rows[i]
+    if (isQuantiles(w.value)) {
+      legend.replaceChildren(
+        el('span', { class: 'legend-window', text: formatWindowRange(w.windowStart, w.windowEnd) }),
+        ...quantileNames(w.value).map((name, q) =>
+          legendItem(`q${q}`, name, w.value.count > 0 ? formatFigure(w.value[name]) : '–'),
+        ),
+        legendItem('plain', 'values', formatCount(w.value.count)),
+      )
+      return
+    }
     legend.replaceChildren(
       el('span', { class: 'legend-window', text: formatWindowRange(w.windowStart, w.windowEnd) }),
       legendItem('batch', 'batch', formatValue(w.batch)),
@@ -284,8 +320,8 @@ export function createExplorer() {
       ...[...windows].reverse().map((w) =>
         el('tr', { 'data-window-start': String(w.windowStart) }, [
           el('td', { text: formatWindowRange(w.windowStart, w.windowEnd) }),
-          el('td', { class: 'num', text: formatValue(w.batch) }),
-          el('td', { class: 'num', text: formatValue(w.speed) }),
+          partCell(w.batch),
+          partCell(w.speed),
           el('td', {
             class: 'num merged',
             text: formatValue(w.value),
@@ -296,15 +332,64 @@ export function createExplorer() {
     )
   }
 
+  /**
+   * A window's batch or speed part. Quantiles of the parts do not add up to the merged ones (the
+   * sketches merge, the figures do not), so a part shows how many values it holds, its figures
+   * in the title.
+   */
+  function partCell(part) {
+    if (isQuantiles(part)) {
+      return el('td', { class: 'num', text: `n ${formatCount(part.count)}`, title: formatQuantiles(part) })
+    }
+    return el('td', { class: 'num', text: formatValue(part) })
+  }
+
+  /** The figures of a quantiles value, lowest first: [['min', 1.2], ['p50', 3.4], …, ['max', 9]]. */
+  function figuresOf(v) {
+    if (v.count === 0) return []
+    return [['min', v.min], ...quantileNames(v).map((name) => [name, v[name]]), ['max', v.max]]
+  }
+
+  function renderDistributionLegend() {
+    const v = answer?.value
+    if (!isQuantiles(v)) return
+    const figures = figuresOf(v)
+    const f = hovered !== null && hovered < figures.length ? figures[hovered] : null
+    legend.replaceChildren(
+      el('span', { class: 'legend-window', text: `${formatCount(v.count)} values` }),
+      ...(f
+        ? [legendItem('merged', f[0], formatFigure(f[1]))]
+        : figures.map(([name, figure]) => legendItem('plain', name, formatFigure(figure)))),
+    )
+  }
+
   function renderValue(a) {
+    table.hidden = true
+    valueBox.dataset.value = JSON.stringify(a.value)
+    const v = a.value
+    if (isQuantiles(v)) {
+      valueBox.hidden = true
+      const figures = figuresOf(v)
+      if (figures.length === 0) {
+        showNothing(`no values for “${a.key}” yet`)
+        return
+      }
+      currentLabels = figures.map(([name]) => name)
+      showChart('distribution', () =>
+        createQuantilesChart(chartBox, { windowed: false, names: [], labels: () => currentLabels, onHover }),
+      )
+      delete chartBox.dataset.stacked
+      chartBox.dataset.windows = '0'
+      chart.update(figures)
+      legend.hidden = false
+      renderLegend()
+      return
+    }
     chart?.destroy()
     chart = null
     chartBox.hidden = true
     legend.hidden = true
-    table.hidden = true
     valueBox.hidden = false
-    valueBox.dataset.value = JSON.stringify(a.value)
-    const v = a.value
     if (typeof v === 'number') {
       valueBox.replaceChildren(el('div', { class: 'big-value', text: formatValue(v) }))
     } else if (Array.isArray(v?.items) && v.items.every((i) => typeof i.count === 'number')) {

@@ -46,7 +46,18 @@ test('strata start with a password-bearing store URL that fails never prints the
       '--port',
       String(await closedPort()),
     ],
-    ['worker', 'serve', '--config', exampleConfig, '--data', dir, '--store', store],
+    [
+      'worker',
+      'serve',
+      '--config',
+      exampleConfig,
+      '--data',
+      dir,
+      '--store',
+      store,
+      '--port',
+      String(await closedPort()),
+    ],
   ]) {
     const { code, output } = await run(args, {})
     assert.notEqual(code, 0, output)

@@ -157,41 +157,60 @@ function checkViews(tasks: FoldTask[], loaded: ViewHash[]): void {
 
 /** The views a new thread loaded (its first message, worker.ts), or why it could not. */
 function whenReady(worker: Worker, configPath: string): Promise<ViewHash[]> {
-  const ready = new Promise<ViewHash[]>((resolve, reject) => {
-    const onMessage = (message: WorkerMessage) => {
-      if (message.type === 'ready') {
-        cleanup()
-        resolve(message.views)
-      } else if (message.type === 'failed') {
-        cleanup()
-        reject(
-          new StrataError(
-            codeOf(message.code),
-            `batch worker could not load ${configPath}: ${message.message}`,
-          ),
-        )
-      }
+  const ready = listen(worker, 'while starting', (message) => {
+    if (message.type === 'ready') return message.views
+    if (message.type === 'failed') {
+      throw new StrataError(
+        codeOf(message.code),
+        `batch worker could not load ${configPath}: ${message.message}`,
+      )
     }
-    const onError = (error: Error) => {
-      cleanup()
-      reject(new StrataError(ErrorCodes.INTERNAL, 'batch worker crashed while starting', { cause: error }))
-    }
-    const onExit = (exitCode: number) => {
-      cleanup()
-      reject(new StrataError(ErrorCodes.INTERNAL, `batch worker exited (code ${exitCode}) while starting`))
-    }
-    const cleanup = () => {
-      worker.off('message', onMessage)
-      worker.off('error', onError)
-      worker.off('exit', onExit)
-    }
-    worker.on('message', onMessage)
-    worker.on('error', onError)
-    worker.on('exit', onExit)
+    return undefined
   })
   // Awaited by the run that started the thread; a rejection before then must not go unhandled.
   ready.catch(() => undefined)
   return ready
+}
+
+/**
+ * Listens to a thread until `decide` settles it: a value resolves, a throw rejects, undefined
+ * keeps listening. A crash or an exit meanwhile rejects, `doing` saying what the thread was at.
+ * The listeners go in every case, so a thread kept between runs carries none over.
+ */
+function listen<T>(
+  worker: Worker,
+  doing: string,
+  decide: (message: WorkerMessage) => T | undefined,
+): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const settle = (finish: () => void) => {
+      worker.off('message', onMessage)
+      worker.off('error', onError)
+      worker.off('exit', onExit)
+      finish()
+    }
+    const onMessage = (message: WorkerMessage) => {
+      let value: T | undefined
+      try {
+        value = decide(message)
+      } catch (error) {
+        settle(() => reject(error))
+        return
+      }
+      if (value !== undefined) settle(() => resolve(value))
+    }
+    const onError = (error: Error) =>
+      settle(() =>
+        reject(new StrataError(ErrorCodes.INTERNAL, `batch worker crashed ${doing}`, { cause: error })),
+      )
+    const onExit = (exitCode: number) =>
+      settle(() =>
+        reject(new StrataError(ErrorCodes.INTERNAL, `batch worker exited (code ${exitCode}) ${doing}`)),
+      )
+    worker.on('message', onMessage)
+    worker.on('error', onError)
+    worker.on('exit', onExit)
+  })
 }
 
 /** An error code a thread sent, if it is one of ours. */
@@ -215,56 +234,29 @@ function nextTask(
 }
 
 function runOne(worker: Worker, task: FoldTask, onProgress: (offsets: number) => void): Promise<FoldResult> {
-  return new Promise((resolve, reject) => {
-    const onMessage = (message: WorkerMessage) => {
-      if (message.type === 'ready' || message.type === 'failed' || message.partition !== task.partition)
-        return
-      if (message.type === 'progress') return onProgress(message.offsets)
-      cleanup()
-      if (message.type === 'done') {
-        resolve({
-          partition: message.partition,
-          events: message.events,
-          entries: message.entries.map(unpackEntries),
-          errors: message.errors,
-          thread: worker.threadId,
-        })
-      } else {
-        reject(
-          new StrataError(
-            codeOf(message.code),
-            `batch task for partition ${task.partition} failed: ${message.message}`,
-          ),
-        )
+  const result = listen<FoldResult>(worker, `while folding partition ${task.partition}`, (message) => {
+    if (message.type === 'ready' || message.type === 'failed' || message.partition !== task.partition)
+      return undefined
+    if (message.type === 'progress') {
+      onProgress(message.offsets)
+      return undefined
+    }
+    if (message.type === 'done') {
+      return {
+        partition: message.partition,
+        events: message.events,
+        entries: message.entries.map(unpackEntries),
+        errors: message.errors,
+        thread: worker.threadId,
       }
     }
-    const onError = (error: Error) => {
-      cleanup()
-      reject(
-        new StrataError(ErrorCodes.INTERNAL, `batch worker crashed on partition ${task.partition}`, {
-          cause: error,
-        }),
-      )
-    }
-    const onExit = (exitCode: number) => {
-      cleanup()
-      reject(
-        new StrataError(
-          ErrorCodes.INTERNAL,
-          `batch worker exited (code ${exitCode}) while folding partition ${task.partition}`,
-        ),
-      )
-    }
-    const cleanup = () => {
-      worker.off('message', onMessage)
-      worker.off('error', onError)
-      worker.off('exit', onExit)
-    }
-    worker.on('message', onMessage)
-    worker.on('error', onError)
-    worker.on('exit', onExit)
-    worker.postMessage(task)
+    throw new StrataError(
+      codeOf(message.code),
+      `batch task for partition ${task.partition} failed: ${message.message}`,
+    )
   })
+  worker.postMessage(task)
+  return result
 }
 
 /** The entries a worker packed for the trip (worker.ts), as the arrays the combine reads. */

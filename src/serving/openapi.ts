@@ -71,13 +71,14 @@ export async function registerOpenApi(app: FastifyInstance, auth: HttpAuth | und
     },
     transform: ({ schema, url, route }) => {
       if (isPageRoute(url)) return { schema: { ...schema, hide: true } as FastifySchema, url }
+      const tagged = { ...schema, tags: [url.split('/')[1] ?? ''] } as FastifySchema
       const methods = Array.isArray(route.method) ? route.method : [route.method]
-      if (auth === undefined || !methods.some((m) => needsToken(auth, m, url))) return { schema, url }
+      if (auth === undefined || !methods.some((m) => needsToken(auth, m, url))) return { schema: tagged, url }
       const response = {
         ...(schema?.response as object),
         401: { description: 'no token, or a wrong one', ...errorEnvelope },
       }
-      return { schema: { ...schema, security: [{ bearer: [] }], response } as FastifySchema, url }
+      return { schema: { ...tagged, security: [{ bearer: [] }], response } as FastifySchema, url }
     },
   })
   await app.register(swaggerUi, { routePrefix: DOCS_PREFIX, staticCSP: true })

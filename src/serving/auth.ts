@@ -4,7 +4,8 @@
 //   admin   GET /metrics                           always, when a token is configured
 //   queries GET /views…, GET /dashboard/* (stream, keys)  only with protectQueries
 // GET /health stays open for load balancers and probes; GET / and /assets/* are static files
-// with no data in them (the page asks for the token when its data routes answer 401).
+// with no data in them (the page asks for the token when its data routes answer 401), and so are
+// GET /openapi.json and /docs (openapi.ts): they describe the API and hold no data.
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { ErrorCodes, StrataError } from '../core/errors.ts'
@@ -59,13 +60,16 @@ export function routeClass(method: string, route: string | undefined): RouteClas
   return 'open' // /health, the dashboard page and its static assets
 }
 
+/** Whether a route needs the token under `auth` (also written in the OpenAPI document: openapi.ts). */
+export function needsToken(auth: HttpAuth, method: string, route: string | undefined): boolean {
+  const kind = routeClass(method, route)
+  return kind === 'ingest' || kind === 'admin' || (kind === 'query' && auth.protectQueries === true)
+}
+
 /** One onRequest hook for the whole app: the token where the route's class needs it. */
 export function guardRoutes(auth: HttpAuth) {
   const check = requireToken(auth)
   return async (request: FastifyRequest, reply: FastifyReply) => {
-    const kind = routeClass(request.method, request.routeOptions.url)
-    if (kind === 'ingest' || kind === 'admin' || (kind === 'query' && auth.protectQueries)) {
-      await check(request, reply)
-    }
+    if (needsToken(auth, request.method, request.routeOptions.url)) await check(request, reply)
   }
 }

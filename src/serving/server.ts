@@ -6,6 +6,7 @@
 //   GET /views, /views/:view/top, /errors, /:key   with a store
 //   POST /events                             with ingest
 //   GET /, /assets/*, /dashboard/stream      always (the dashboard; its view explorer needs a store)
+//   GET /openapi.json, /docs                 always (openapi.ts: the document of the routes above)
 // With `auth`, one hook guards them by class (auth.ts: ingest, admin, queries); `limits` bound
 // body size and how long a client may take (limits.ts). app.close() drains before it closes
 // (drain.ts): no connection whose request may have been sent is reset.
@@ -31,6 +32,7 @@ import { installDrain } from './drain.ts'
 import { frameworkErrors, installErrorHandler } from './errors.ts'
 import { checkingInterval, clientErrorHandler, type HttpLimits, resolveLimits } from './limits.ts'
 import { createMetrics, type SpeedStatsProvider } from './metrics.ts'
+import { registerOpenApi } from './openapi.ts'
 import type { StartingGate } from './starting.ts'
 
 export interface ServerOptions {
@@ -103,6 +105,7 @@ export async function createServer(options: ServerOptions): Promise<FastifyInsta
   app.addHook('onRequest', checkHost(options.allowedHosts ?? defaultAllowedHosts('127.0.0.1')))
   if (options.starting) app.addHook('onRequest', options.starting.hook)
   if (options.auth) app.addHook('onRequest', guardRoutes(options.auth))
+  await registerOpenApi(app, options.auth)
   const { store, ingest } = options
   const views = new ViewIndex(options.views ?? [])
   const offsets = new EndOffsetsCache(options.endOffsets, { maxAgeMs: options.endOffsetsMaxAgeMs })

@@ -12,6 +12,7 @@ import { resolveHttpAuth } from '../../src/cli/security.ts'
 import type { SinkRecord } from '../../src/ingest/ingest.ts'
 import { defaultAllowedHosts, hostAllowed, parseAllowedHosts } from '../../src/serving/allowed-hosts.ts'
 import { createApp, listen } from '../../src/serving/app.ts'
+import { EVENT_CONTENT_TYPES } from '../../src/serving/errors.ts'
 import { config, HOUR, installBatch, openStore, stateOf, viewNamed, W0, ZEROS } from './fixture.ts'
 
 async function started(t: import('node:test').TestContext, allowedHosts?: string[]) {
@@ -68,6 +69,9 @@ test('POST /events refuses text/plain and form bodies (cross-site without prefli
     const body = (await response.json()) as { error: { code: string; message: string } }
     assert.equal(body.error.code, 'STRATA_ERR_UNSUPPORTED_MEDIA_TYPE')
     assert.match(body.error.message, /application\/json/)
+    // `curl -d` sends a form: the answer says what to send instead.
+    for (const accepted of EVENT_CONTENT_TYPES) assert.ok(body.error.message.includes(accepted), accepted)
+    assert.match(body.error.message, /content-type: application\/json/)
   }
   assert.equal(written.length, 0)
   for (const type of ['application/json', 'application/x-ndjson', 'application/json; charset=utf-8']) {

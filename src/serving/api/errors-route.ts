@@ -6,6 +6,7 @@
 import type { FastifyInstance } from 'fastify'
 import { isFailing } from '../../core/view-errors.ts'
 import type { Store } from '../../store/store.ts'
+import { errorAnswers, foldErrorSchema } from './answer-schemas.ts'
 import { viewNameSchema } from './query-route.ts'
 import type { ViewIndex } from './view-status.ts'
 
@@ -14,9 +15,48 @@ export interface ErrorsRouteOptions {
   views: ViewIndex
 }
 
+const recentErrors = {
+  type: 'array',
+  items: foldErrorSchema,
+  description: 'the newest, oldest first',
+} as const
+
+const viewErrorsSchema = {
+  type: 'object',
+  required: ['view', 'onError', 'state', 'batch', 'speed'],
+  properties: {
+    view: { type: 'string' },
+    onError: { type: 'string', enum: ['skip', 'stop'], description: "the view's error policy" },
+    state: { type: 'string', enum: ['ok', 'failing'] },
+    batch: {
+      type: ['object', 'null'],
+      description: 'in the served batch version; null before the first batch run',
+      required: ['version', 'events', 'count', 'recent'],
+      properties: {
+        version: { type: 'integer' },
+        events: { type: 'integer' },
+        count: { type: 'integer' },
+        recent: recentErrors,
+      },
+    },
+    speed: {
+      type: 'object',
+      description: 'in the speed layer, since the view last changed',
+      required: ['count', 'recent', 'lastErrorsAt'],
+      properties: {
+        count: { type: 'integer' },
+        recent: recentErrors,
+        lastErrorsAt: { type: ['integer', 'null'], description: 'epoch ms' },
+      },
+    },
+  },
+} as const
+
 const schema = {
+  summary: "The events a view's own code threw on (skipped by that view only)",
   params: { type: 'object', required: ['view'], properties: { view: viewNameSchema } },
   querystring: { type: 'object', additionalProperties: false, properties: {} },
+  response: { 200: viewErrorsSchema, ...errorAnswers(400, 404, 503) },
 } as const
 
 export async function errorsRoute(app: FastifyInstance, options: ErrorsRouteOptions): Promise<void> {

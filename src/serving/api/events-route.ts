@@ -5,12 +5,46 @@ import type { FastifyInstance } from 'fastify'
 import type { Ingest } from '../../ingest/ingest.ts'
 import { decodeInput } from '../../ingest/parse.ts'
 import { EVENT_CONTENT_TYPES } from '../errors.ts'
+import { errorAnswers } from './answer-schemas.ts'
 
 export interface EventsRouteOptions {
   ingest: Ingest
   /** Told how many events each accepted request wrote (the events-in metric). */
   onAccepted?: (events: number) => void
 }
+
+const schema = {
+  summary: 'Writes events to the log: one JSON object, or NDJSON (one per line)',
+  consumes: EVENT_CONTENT_TYPES,
+  // For the document only: parse.ts validates the body (Fastify's validator is turned off below),
+  // so that a refusal names the NDJSON line.
+  body: {
+    type: 'object',
+    description:
+      "an event: an object with the source's event-time field (docs/ingest.md); NDJSON bodies carry one per line",
+    additionalProperties: true,
+  },
+  response: {
+    202: {
+      description: 'written: the log acknowledged every event',
+      type: 'object',
+      required: ['count', 'records'],
+      properties: {
+        count: { type: 'integer' },
+        records: {
+          type: 'array',
+          description: 'where each event was written, in input order',
+          items: {
+            type: 'object',
+            required: ['partition', 'offset'],
+            properties: { partition: { type: 'integer' }, offset: { type: 'integer' } },
+          },
+        },
+      },
+    },
+    ...errorAnswers(400, 413, 415, 503, 507),
+  },
+} as const
 
 export async function eventsRoute(
   app: FastifyInstance,
@@ -27,7 +61,7 @@ export async function eventsRoute(
     (_request, body, done) => done(null, body),
   )
 
-  app.post('/events', async (request, reply) => {
+  app.post('/events', { schema, validatorCompiler: () => () => true }, async (request, reply) => {
     const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0)
     const result = await ingest.ingestText(decodeInput(body))
     onAccepted?.(result.count)

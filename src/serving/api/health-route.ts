@@ -24,6 +24,7 @@ import { isUnhealthy, type RoleHealth, type RoleReport, worst } from '../../core
 import { scrubSecrets } from '../../core/secrets.ts'
 import { isFailing } from '../../core/view-errors.ts'
 import type { Store } from '../../store/store.ts'
+import { healthRouteSchema, liveRouteSchema, readyRouteSchema } from './health-schemas.ts'
 import type { EndOffsetsCache } from './log-offsets.ts'
 
 export interface HealthRouteOptions {
@@ -53,20 +54,20 @@ export async function healthRoute(app: FastifyInstance, options: HealthRouteOpti
           }
         : {}),
     })) ?? []
-  app.get('/health/live', async (_request, reply) => {
+  app.get('/health/live', { schema: liveRouteSchema }, async (_request, reply) => {
     const failed = (await roleReports()).filter((r) => r.state === 'failed')
     return reply
       .code(failed.length > 0 ? 503 : 200)
       .send(failed.length > 0 ? { status: 'failed', roles: failed } : { status: 'alive' })
   })
-  app.get('/health/ready', async (_request, reply) => {
+  app.get('/health/ready', { schema: readyRouteSchema }, async (_request, reply) => {
     const storePart = await checkStore(store)
     return reply.code(storePart.status === 'down' ? 503 : 200).send({
       status: storePart.status === 'down' ? 'not ready' : 'ready',
       parts: { store: storePart },
     })
   })
-  app.get('/health', async (_request, reply) => {
+  app.get('/health', { schema: healthRouteSchema }, async (_request, reply) => {
     const [storePart, logPart, roles] = await Promise.all([
       checkStore(store),
       checkLog(offsets),

@@ -12,6 +12,7 @@ import type { FastifyInstance } from 'fastify'
 import { parseTimeRange } from '../../core/time-range.ts'
 import type { Store } from '../../store/store.ts'
 import { queryView } from '../query.ts'
+import { errorAnswers, queryAnswerSchema } from './answer-schemas.ts'
 import { type EndOffsetsCache, lagOf } from './log-offsets.ts'
 import type { ViewIndex } from './view-status.ts'
 
@@ -34,6 +35,7 @@ export const timeRangeProperties = {
 export const viewNameSchema = { type: 'string', minLength: 1, maxLength: 256 } as const
 
 const schema = {
+  summary: 'The answer of one key: batch ⊕ realtime, per window for a windowed view',
   params: {
     type: 'object',
     required: ['view', 'key'],
@@ -47,9 +49,11 @@ const schema = {
       parts: { type: 'boolean', description: 'also report the batch and the speed part of each window' },
     },
   },
+  response: { 200: queryAnswerSchema, ...errorAnswers(400, 404, 503) },
 } as const
 
 const postSchema = {
+  summary: 'The answer of one key given in the body (for keys too long for a URL)',
   params: { type: 'object', required: ['view'], properties: { view: viewNameSchema } },
   body: {
     type: 'object',
@@ -61,6 +65,7 @@ const postSchema = {
       parts: { type: 'boolean' },
     },
   },
+  response: { 200: queryAnswerSchema, ...errorAnswers(400, 404, 413, 503) },
 } as const
 
 interface QueryRequest {

@@ -4,6 +4,7 @@
 import type { FastifyInstance } from 'fastify'
 import { parseTimeRange } from '../../core/time-range.ts'
 import type { Store } from '../../store/store.ts'
+import { coverageProperties, errorAnswers } from './answer-schemas.ts'
 import { type EndOffsetsCache, lagOf } from './log-offsets.ts'
 import { timeRangeProperties, viewNameSchema } from './query-route.ts'
 import { type RealtimeKeysProvider, rankKeys } from './top-keys.ts'
@@ -21,7 +22,45 @@ export interface TopRouteOptions {
   maxQueries?: number
 }
 
+const topAnswerSchema = {
+  type: 'object',
+  required: [
+    'view',
+    'items',
+    'keys',
+    'complete',
+    'consistent',
+    'limit',
+    'batch',
+    'speed',
+    'asOf',
+    'recomputing',
+    'lag',
+  ],
+  properties: {
+    view: { type: 'string' },
+    items: {
+      type: 'array',
+      description: 'the keys by value, descending',
+      items: {
+        type: 'object',
+        required: ['key', 'value'],
+        properties: { key: { type: 'string' }, value: { type: 'number' } },
+      },
+    },
+    keys: { type: 'integer', description: 'keys that had a value (in the range) and were ranked' },
+    complete: { type: 'boolean', description: 'no key with a value as of asOf can be missing' },
+    consistent: {
+      type: 'boolean',
+      description: 'every value covers exactly asOf (otherwise some cover more)',
+    },
+    limit: { type: 'integer' },
+    ...coverageProperties,
+  },
+} as const
+
 const schema = {
+  summary: 'The keys of a view by value, descending',
   params: { type: 'object', required: ['view'], properties: { view: viewNameSchema } },
   querystring: {
     type: 'object',
@@ -31,6 +70,7 @@ const schema = {
       ...timeRangeProperties,
     },
   },
+  response: { 200: topAnswerSchema, ...errorAnswers(400, 404, 422, 503) },
 } as const
 
 interface TopRequest {

@@ -3,6 +3,7 @@
 // lag per partition, and whether it is being recomputed after a definition change.
 import type { FastifyInstance } from 'fastify'
 import type { Store } from '../../store/store.ts'
+import { errorAnswers, foldErrorSchema, horizonSchema } from './answer-schemas.ts'
 import type { EndOffsetsCache } from './log-offsets.ts'
 import { readViewStatus, type ViewIndex } from './view-status.ts'
 
@@ -12,8 +13,104 @@ export interface ViewsRouteOptions {
   offsets: EndOffsetsCache
 }
 
+// view-status.ts: ViewStatus.
+const viewStatusSchema = {
+  type: 'object',
+  required: [
+    'name',
+    'window',
+    'aggregate',
+    'codeHash',
+    'batch',
+    'recomputing',
+    'speed',
+    'asOf',
+    'lag',
+    'errors',
+    'state',
+  ],
+  properties: {
+    name: { type: 'string' },
+    window: {
+      type: ['object', 'null'],
+      required: ['kind', 'size', 'advance'],
+      properties: {
+        kind: { type: 'string', enum: ['tumbling', 'hopping'] },
+        size: { type: 'integer', description: 'ms' },
+        advance: { type: 'integer', description: 'ms' },
+      },
+    },
+    aggregate: { type: 'string', description: 'count, sum, distinctCount, topK, …' },
+    codeHash: { type: 'string', description: "hash of the view's definition as configured now" },
+    batch: {
+      type: ['object', 'null'],
+      description: 'the served batch version; null before the first batch run',
+      required: [
+        'version',
+        'codeHash',
+        'horizon',
+        'events',
+        'groups',
+        'startedAt',
+        'completedAt',
+        'durationMs',
+      ],
+      properties: {
+        version: { type: 'integer' },
+        codeHash: { type: 'string' },
+        horizon: horizonSchema,
+        events: { type: 'integer' },
+        groups: { type: 'integer' },
+        startedAt: { type: 'integer', description: 'epoch ms' },
+        completedAt: { type: 'integer', description: 'epoch ms' },
+        durationMs: { type: 'integer' },
+        foldErrors: {
+          type: 'object',
+          required: ['count', 'recent'],
+          properties: { count: { type: 'integer' }, recent: { type: 'array', items: foldErrorSchema } },
+        },
+      },
+    },
+    recomputing: { type: 'boolean' },
+    speed: { type: 'array', items: { type: ['integer', 'null'] } },
+    asOf: horizonSchema,
+    lag: { type: ['array', 'null'], items: { type: 'integer' } },
+    errors: {
+      type: 'object',
+      required: ['batch', 'speed'],
+      properties: { batch: { type: 'integer' }, speed: { type: 'integer' } },
+    },
+    state: { type: 'string', enum: ['ok', 'failing'] },
+  },
+} as const
+
 const schema = {
+  summary: 'Every configured view with what its answers cover right now',
   querystring: { type: 'object', additionalProperties: false, properties: {} },
+  response: {
+    200: {
+      type: 'object',
+      required: ['views', 'log'],
+      properties: {
+        views: { type: 'array', items: viewStatusSchema },
+        log: {
+          type: ['object', 'null'],
+          description: "the log's end offsets the lags are measured from; null without a provider",
+          required: ['endOffsets', 'at'],
+          properties: {
+            endOffsets: { type: ['array', 'null'], items: { type: 'integer' } },
+            at: { type: 'integer', description: 'epoch ms' },
+            error: { type: 'string', description: 'why the end offsets are unknown' },
+            lost: {
+              type: 'integer',
+              description: 'records retention deleted before the speed layer read them',
+            },
+          },
+        },
+      },
+    },
+    ...errorAnswers(400, 503),
+  },
 } as const
 
 export async function viewsRoute(app: FastifyInstance, options: ViewsRouteOptions): Promise<void> {

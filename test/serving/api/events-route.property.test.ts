@@ -8,6 +8,7 @@ import { test } from 'node:test'
 import fc from 'fast-check'
 import { ErrorCodes } from '../../../src/core/errors.ts'
 import { createIngest, type SinkRecord } from '../../../src/ingest/ingest.ts'
+import { EVENT_CONTENT_TYPES } from '../../../src/serving/errors.ts'
 import { createServer } from '../../../src/serving/server.ts'
 import { badBatch, goodBatch } from '../../ingest/bad-input.ts'
 
@@ -129,6 +130,9 @@ test('POST /events: wrong or missing Content-Type is a 415 and nothing is writte
         const res = await post(body, type)
         assertRejected(res, 415)
         assert.equal(res.json.error.code, ErrorCodes.UNSUPPORTED_MEDIA_TYPE)
+        // Whatever was sent (or nothing), the answer names the types POST /events takes.
+        for (const accepted of EVENT_CONTENT_TYPES)
+          assert.ok(res.json.error.message.includes(accepted), accepted)
         assert.equal(appended.length, 0)
         await alive()
       },

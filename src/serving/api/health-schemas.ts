@@ -1,0 +1,103 @@
+// Response schemas of GET /health, /health/live and /health/ready (health-route.ts says what each
+// part means). A 503 is either the health answer (a part down, or status "starting" while the
+// layers come up: starting.ts) or the error envelope (shutting down: drain.ts), hence anyOf.
+import { ROLE_STATES } from '../../core/role-health.ts'
+import { errorAnswers, errorEnvelope } from './answer-schemas.ts'
+
+const partSchema = {
+  type: 'object',
+  required: ['status'],
+  properties: {
+    status: { type: 'string', enum: ['up', 'down', 'absent', 'failing'] },
+    error: { type: 'string', description: 'why it is down: an error code' },
+    lost: { type: 'integer', description: 'records retention deleted before the speed layer read them' },
+    views: { type: 'array', items: { type: 'string' }, description: 'the failing views' },
+  },
+} as const
+
+const roleSchema = {
+  type: 'object',
+  required: ['role', 'state'],
+  properties: {
+    role: { type: 'string' },
+    state: { type: 'string', enum: ROLE_STATES },
+    reason: { type: 'string', description: 'why it is not running, with the error code' },
+    failures: { type: 'integer', description: 'failures in a row now' },
+    partitions: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['partition', 'state'],
+        properties: {
+          partition: { type: 'integer' },
+          state: { type: 'string', enum: ROLE_STATES },
+          lag: { type: ['integer', 'null'] },
+          reason: { type: 'string' },
+        },
+      },
+    },
+  },
+} as const
+
+const rolesSchema = { type: 'array', items: roleSchema } as const
+
+const healthSchema = {
+  type: 'object',
+  required: ['status'],
+  properties: {
+    status: { type: 'string', enum: ['ok', 'degraded', 'down', 'starting'] },
+    parts: {
+      type: 'object',
+      properties: { store: partSchema, log: partSchema, ingest: partSchema, views: partSchema },
+    },
+    roles: rolesSchema,
+  },
+} as const
+
+const liveSchema = {
+  type: 'object',
+  required: ['status'],
+  properties: {
+    status: { type: 'string', enum: ['alive', 'failed'] },
+    starting: { type: 'boolean' },
+    roles: { ...rolesSchema, description: 'the roles that failed for good' },
+  },
+} as const
+
+const readySchema = {
+  type: 'object',
+  required: ['status'],
+  properties: {
+    status: { type: 'string', enum: ['ready', 'not ready', 'starting'] },
+    parts: { type: 'object', properties: { store: partSchema } },
+  },
+} as const
+
+const unavailable = (description: string, body: object) => ({ description, anyOf: [body, errorEnvelope] })
+
+export const healthRouteSchema = {
+  summary: 'Every part and role of this process with its state',
+  response: {
+    200: { description: 'ok or degraded', ...healthSchema },
+    503: unavailable('down, starting, or shutting down (the error envelope)', healthSchema),
+    ...errorAnswers(),
+  },
+} as const
+
+export const liveRouteSchema = {
+  summary: 'Liveness: 503 asks a supervisor to restart the process',
+  response: {
+    200: liveSchema,
+    503: unavailable('a role failed for good, or shutting down (the error envelope)', liveSchema),
+    ...errorAnswers(),
+  },
+} as const
+
+export const readyRouteSchema = {
+  summary: 'Readiness: 200 when queries can be answered',
+  response: {
+    200: readySchema,
+    503: unavailable('the store is down, starting, or shutting down (the error envelope)', readySchema),
+    ...errorAnswers(),
+  },
+} as const

@@ -2,7 +2,7 @@
 // a running server with --url).
 import type { Command } from 'commander'
 import { compileViews } from '../../core/config.ts'
-import { ErrorCodes, invalidInput } from '../../core/errors.ts'
+import { ErrorCodes, invalidInput, StrataError } from '../../core/errors.ts'
 import { checkTimeRange, parseTimeBound } from '../../core/time-range.ts'
 import { createLogger } from '../../runtime/logger.ts'
 import { checkRoleSource } from '../../runtime/source-identity.ts'
@@ -40,7 +40,16 @@ export function registerQueryCommand(program: Command): void {
         if (to !== undefined) url.searchParams.set('to', String(to))
         // The server's token, when this environment has one: a protected server needs it.
         const token = resolveHttpAuth({})?.token
-        const res = await fetch(url, token ? { headers: { authorization: `Bearer ${token}` } } : {})
+        const res = await fetch(url, token ? { headers: { authorization: `Bearer ${token}` } } : {}).catch(
+          (cause) => {
+            const reason = cause?.cause?.message ?? cause?.message ?? String(cause)
+            throw new StrataError(
+              ErrorCodes.UNREACHABLE,
+              `no server answers at ${url.origin}/ (${reason}): is strata start running there? (--url)`,
+              { cause, retriable: true },
+            )
+          },
+        )
         const body = await res.text()
         if (!res.ok) {
           console.error(body)

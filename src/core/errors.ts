@@ -45,6 +45,9 @@ export const errorTable = {
   // A server or service a command was pointed at does not answer (connection refused, no such
   // host, timed out): `strata query --url` a server that is not running, a store not up.
   UNREACHABLE: ['STRATA_ERR_UNREACHABLE', 503],
+  // A command that reads (strata query) was pointed at a data folder with no store in it: it
+  // creates nothing and says which folder it looked in (--data, --store, STRATA_DATA).
+  NO_DATA: ['STRATA_ERR_NO_DATA', 404],
   // The log (Kafka or embedded) and the local cluster.
   KAFKA: ['STRATA_ERR_KAFKA', 500],
   KAFKA_UNAVAILABLE: ['STRATA_ERR_KAFKA_UNAVAILABLE', 500],

@@ -1,5 +1,6 @@
 // `strata query VIEW KEY`: the merged answer for one key, as JSON, read from the store (or from
 // a running server with --url).
+import { existsSync } from 'node:fs'
 import type { Command } from 'commander'
 import { compileViews } from '../../core/config.ts'
 import { ErrorCodes, invalidInput, StrataError } from '../../core/errors.ts'
@@ -7,7 +8,7 @@ import { checkTimeRange, parseTimeBound } from '../../core/time-range.ts'
 import { createLogger } from '../../runtime/logger.ts'
 import { checkRoleSource } from '../../runtime/source-identity.ts'
 import { queryView } from '../../serving/query.ts'
-import { addCommonOptions, type CommonFlags, resolveContext } from '../context.ts'
+import { addCommonOptions, type CommonFlags, type Context, resolveContext } from '../context.ts'
 import { resolveHttpAuth } from '../security.ts'
 import { resolvePaths } from '../settings.ts'
 
@@ -59,12 +60,16 @@ export function registerQueryCommand(program: Command): void {
         console.log(JSON.stringify(JSON.parse(body), null, 2))
         return
       }
-      const context = await resolveContext(resolvePaths(flags))
+      const paths = resolvePaths(flags)
+      const context = await resolveContext(paths)
       const view = compileViews(context.config).find((v) => v.name === viewName)
       if (!view) {
         const names = context.config.views.map((v) => v.name).join(', ')
         throw invalidInput(ErrorCodes.UNKNOWN_VIEW, `no view named "${viewName}" (views: ${names})`)
       }
+      // A reader creates nothing: an embedded store that is not there means the wrong folder.
+      if (context.lmdbPath !== undefined && !existsSync(context.lmdbPath))
+        throw noData(context, paths.storeUrl !== undefined)
       const store = await context.openStore()
       try {
         await checkRoleSource('query', { ...context, store, logger: createLogger('query') })
@@ -75,4 +80,14 @@ export function registerQueryCommand(program: Command): void {
         await store.close()
       }
     })
+}
+
+function noData(context: Context, storeGiven: boolean): StrataError {
+  const where = storeGiven
+    ? `no store at ${context.lmdbPath}`
+    : `no data in ${context.dataDir} (no store at ${context.lmdbPath})`
+  return new StrataError(
+    ErrorCodes.NO_DATA,
+    `${where}: give the data folder strata start wrote with --data DIR (or STRATA_DATA), or its store with --store; nothing was created`,
+  )
 }

@@ -27,8 +27,8 @@ export interface Logger {
   error(message: string, error?: unknown, fields?: LogFields): void
   debug(message: string, fields?: LogFields): void
   child(role: string): Logger
-  /** The pino instance underneath, for Fastify's request log. */
-  readonly pino: Pino
+  /** The pino instance underneath, for Fastify's request log (none: no request log). */
+  readonly pino?: Pino
 }
 
 export interface LoggerOptions {

@@ -19,7 +19,7 @@ test('one JSON line per request with method, url, status and time; no header, no
     config,
     store,
     auth: { token: TOKEN, protectQueries: true },
-    log: logger.pino,
+    log: logger.pino!,
   })
   t.after(() => app.close())
   const { url } = await listen(app, { port: 0 })
@@ -51,7 +51,7 @@ test("pino's redaction blanks authorization, cookies, passwords and tokens in lo
   const lines: string[] = []
   const logger = createLogger('test', (line) => lines.push(line))
   // A field value too short to register as a secret: only the redaction by path can hide it.
-  logger.pino.info(
+  logger.pino!.info(
     {
       req: { headers: { authorization: 'Bearer abc', cookie: 'sid=abc' } },
       store: { password: 'abc' },

@@ -6,8 +6,10 @@ import type { StrataConfig } from '../core/config.ts'
 import { DEFAULT_CONFIG_FILE, loadConfig } from '../core/config-loader.ts'
 import { ErrorCodes, invalidInput } from '../core/errors.ts'
 import { redactUrl, registerUrlSecret, scrubSecrets } from '../core/secrets.ts'
+import { createLogger } from '../runtime/logger.ts'
 import { openLmdbStore } from '../store/lmdb-store.ts'
 import type { Store } from '../store/store.ts'
+import { chooseConfig } from './config-note.ts'
 import { defaultDataDir, type PathSettings } from './settings.ts'
 
 export type { CommonFlags } from './settings.ts'
@@ -25,7 +27,9 @@ export interface Context {
 
 /** The context of resolved paths (settings.ts): the config loaded, the store's kind decided. */
 export async function resolveContext(paths: PathSettings): Promise<Context> {
-  const { configPath, dataDir, storeUrl } = paths
+  const { dataDir, storeUrl } = paths
+  // No config given and none here: the one `strata start` noted in the data folder (config-note.ts).
+  const configPath = chooseConfig(paths.configPath, dataDir, (line) => createLogger('strata').info(line))
   const config = await loadConfig(configPath)
   registerUrlSecret(storeUrl) // whatever prints later (logger, CLI errors) blanks its password
   const lmdbPath =

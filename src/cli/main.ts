@@ -1,9 +1,7 @@
 // The `strata` command line. Each command lives in its own file under commands/ and is loaded
 // only when run, so `strata --help` and `strata kafka status` start fast.
-import { inspect } from 'node:util'
 import { Command, CommanderError } from 'commander'
-import { isStrataError } from '../core/errors.ts'
-import { scrubSecrets } from '../core/secrets.ts'
+import { configureLogs } from '../runtime/logger.ts'
 import { registerBatchCommand } from './commands/batch.ts'
 import { registerInitCommand } from './commands/init.ts'
 import { registerKafkaCommands } from './commands/kafka.ts'
@@ -12,14 +10,25 @@ import { registerQueryCommand } from './commands/query.ts'
 import { registerResetCommand } from './commands/reset.ts'
 import { registerStartCommand } from './commands/start.ts'
 import { registerWorkerCommand } from './commands/worker.ts'
+import { failureReport } from './failure.ts'
 import { packageInfo } from './package-info.ts'
+import { type LogFlags, resolveLogLevel, showsStacks } from './settings.ts'
 
 export function createProgram(): Command {
   const program = new Command('strata')
     .description('A Lambda Architecture for stream processing on Apache Kafka')
     .showHelpAfterError('(run with --help for usage)')
     .version(packageInfo().version, '-V, --version', 'the installed version of strata')
+    .option(
+      '--log-level <level>',
+      'fatal, error, warn, info, debug, trace or silent (env STRATA_LOG_LEVEL; default info)',
+    )
+    .option('--verbose', 'debug logs, and the stack of an error that ends a command')
     .exitOverride()
+    // Before any command runs: the level every logger of the process is created with.
+    .hook('preAction', () => {
+      configureLogs({ level: resolveLogLevel(program.opts<LogFlags>()) })
+    })
 
   registerInitCommand(program)
   registerKafkaCommands(program)
@@ -42,12 +51,8 @@ export async function main(argv: string[]): Promise<void> {
       process.exitCode = error.exitCode
       return
     }
-    if (isStrataError(error)) {
-      console.error(scrubSecrets(`strata: ${error.message} [${error.code}]`))
-    } else {
-      // Not ours: its message or stack may quote a connection string or a credential.
-      console.error(scrubSecrets(inspect(error)))
-    }
+    // One line with a code (failure.ts); the stack too with --verbose or a debug level.
+    console.error(failureReport(error, showsStacks(program.opts<LogFlags>())))
     // Exit now: a command that failed half-way may leave handles open (a Kafka consumer that
     // joined some brokers but not the group, a store pool). A `strata worker` that failed to
     // start then lingered for minutes doing nothing, alive to its supervisor, so never restarted.

@@ -6,6 +6,8 @@
 // one place and can be tested without spawning it.
 import { resolve } from 'node:path'
 import { DEFAULT_CONFIG_FILE } from '../core/config-loader.ts'
+import { ErrorCodes, invalidInput } from '../core/errors.ts'
+import { type LogLevel, logLevels } from '../runtime/logger.ts'
 import { DEFAULT_PORT } from '../serving/app.ts'
 import { positiveInt } from './options.ts'
 
@@ -98,5 +100,40 @@ export function resolveSettings(
     groups: flags.group
       ? { speed: flags.group, archiver: flags.group }
       : { speed: `${prefix}-speed`, archiver: `${prefix}-archiver` },
+  }
+}
+
+/** The flags of every command (main.ts): how much the process logs. */
+export interface LogFlags {
+  logLevel?: string
+  verbose?: boolean
+}
+
+/** --log-level, else STRATA_LOG_LEVEL, else debug with --verbose, else info. */
+export function resolveLogLevel(flags: LogFlags, env: Env = process.env): LogLevel {
+  const given = flags.logLevel ?? fromEnv(env, 'STRATA_LOG_LEVEL')
+  if (given === undefined) return flags.verbose ? 'debug' : 'info'
+  const level = given.toLowerCase()
+  if (!(logLevels as readonly string[]).includes(level)) {
+    const from = flags.logLevel === undefined ? 'STRATA_LOG_LEVEL' : '--log-level'
+    throw invalidInput(
+      ErrorCodes.INVALID_ARGUMENT,
+      `${from} "${given}": use one of ${logLevels.join(', ')}`,
+      {
+        field: 'logLevel',
+      },
+    )
+  }
+  return level as LogLevel
+}
+
+/** Whether a failed command prints the error's stack below its one line. */
+export function showsStacks(flags: LogFlags, env: Env = process.env): boolean {
+  if (flags.verbose) return true
+  try {
+    const level = resolveLogLevel(flags, env)
+    return level === 'debug' || level === 'trace'
+  } catch {
+    return false // the bad level is the failure being reported
   }
 }

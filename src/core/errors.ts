@@ -42,6 +42,12 @@ export const errorTable = {
   STARTING: ['STRATA_ERR_STARTING', 503],
   // The HTTP port is taken: the process stops before any layer started (nothing was written).
   PORT_IN_USE: ['STRATA_ERR_PORT_IN_USE', 500],
+  // A server or service a command was pointed at does not answer (connection refused, no such
+  // host, timed out): `strata query --url` a server that is not running, a store not up.
+  UNREACHABLE: ['STRATA_ERR_UNREACHABLE', 503],
+  // A command that reads (strata query) was pointed at a data folder with no store in it: it
+  // creates nothing and says which folder it looked in (--data, --store, STRATA_DATA).
+  NO_DATA: ['STRATA_ERR_NO_DATA', 404],
   // The log (Kafka or embedded) and the local cluster.
   KAFKA: ['STRATA_ERR_KAFKA', 500],
   KAFKA_UNAVAILABLE: ['STRATA_ERR_KAFKA_UNAVAILABLE', 500],

@@ -228,6 +228,7 @@ export async function startServeRole(
     allowedHosts: options.allowedHosts,
     starting: options.starting,
     logServerError: (message, error) => context.logger.error(message, error),
+    log: context.logger.pino,
     roles: options.roles,
     speedStats: speed
       ? () => {

@@ -10,7 +10,7 @@
 // With `auth`, one hook guards them by class (auth.ts: ingest, admin, queries); `limits` bound
 // body size and how long a client may take (limits.ts). app.close() drains before it closes
 // (drain.ts): no connection whose request may have been sent is reset.
-import Fastify, { type FastifyInstance } from 'fastify'
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify'
 import type { CompiledView } from '../core/compiled-view.ts'
 import type { RoleHealth } from '../core/role-health.ts'
 import type { Ingest } from '../ingest/ingest.ts'
@@ -33,6 +33,7 @@ import { frameworkErrors, installErrorHandler } from './errors.ts'
 import { checkingInterval, clientErrorHandler, type HttpLimits, resolveLimits } from './limits.ts'
 import { createMetrics, type SpeedStatsProvider } from './metrics.ts'
 import { registerOpenApi } from './openapi.ts'
+import { logRequest } from './request-log.ts'
 import type { StartingGate } from './starting.ts'
 
 export interface ServerOptions {
@@ -61,6 +62,8 @@ export interface ServerOptions {
   /** Host names the server answers to (allowed-hosts.ts); default: loopback names only. */
   allowedHosts?: readonly string[]
   logger?: boolean
+  /** A pino logger (runtime/logger.ts): Fastify logs with it, one line per request (request-log.ts). */
+  log?: FastifyBaseLogger
   /** Bound before the layers are up: 503 STRATA_ERR_STARTING until the gate opens (starting.ts). */
   starting?: StartingGate
   /** Told of every 5xx answer with its cause (the roles pass their logger's error). */
@@ -81,7 +84,9 @@ export async function createServer(options: ServerOptions): Promise<FastifyInsta
   })
   const app = Fastify({
     bodyLimit: limits.bodyLimit,
-    logger: options.logger ?? false,
+    ...(options.log
+      ? { loggerInstance: options.log, logController: new LogController({ disableRequestLogging: true }) }
+      : { logger: options.logger ?? false }),
     requestTimeout: limits.requestTimeoutMs,
     connectionTimeout: limits.connectionTimeoutMs,
     keepAliveTimeout: limits.keepAliveTimeoutMs,
@@ -101,6 +106,7 @@ export async function createServer(options: ServerOptions): Promise<FastifyInsta
     frameworkErrors,
   })
   installErrorHandler(app, options.logServerError)
+  if (options.log) app.addHook('onResponse', logRequest)
   installDrain(app, limits.shutdownGraceMs)
   app.addHook('onRequest', checkHost(options.allowedHosts ?? defaultAllowedHosts('127.0.0.1')))
   if (options.starting) app.addHook('onRequest', options.starting.hook)

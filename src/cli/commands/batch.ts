@@ -46,8 +46,8 @@ export function registerBatchCommand(program: Command): void {
           format:
             ' batch |{bar}| {percentage}% | {value}/{total} events | {rate} events/s | ETA {eta_formatted}',
           hideCursor: true,
-          noTTYOutput: true,
-          notTTYSchedule: 2000,
+          // A terminal only: off one, stderr carries the JSON logs, and a bar is no log line.
+          noTTYOutput: false,
           stream: process.stderr,
         },
         cliProgress.Presets.shades_classic,

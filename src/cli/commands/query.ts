@@ -1,13 +1,14 @@
 // `strata query VIEW KEY`: the merged answer for one key, as JSON, read from the store (or from
 // a running server with --url).
+import { existsSync } from 'node:fs'
 import type { Command } from 'commander'
 import { compileViews } from '../../core/config.ts'
-import { ErrorCodes, invalidInput } from '../../core/errors.ts'
+import { ErrorCodes, invalidInput, StrataError } from '../../core/errors.ts'
 import { checkTimeRange, parseTimeBound } from '../../core/time-range.ts'
 import { createLogger } from '../../runtime/logger.ts'
 import { checkRoleSource } from '../../runtime/source-identity.ts'
 import { queryView } from '../../serving/query.ts'
-import { addCommonOptions, type CommonFlags, resolveContext } from '../context.ts'
+import { addCommonOptions, type CommonFlags, type Context, resolveContext } from '../context.ts'
 import { resolveHttpAuth } from '../security.ts'
 import { resolvePaths } from '../settings.ts'
 
@@ -40,7 +41,16 @@ export function registerQueryCommand(program: Command): void {
         if (to !== undefined) url.searchParams.set('to', String(to))
         // The server's token, when this environment has one: a protected server needs it.
         const token = resolveHttpAuth({})?.token
-        const res = await fetch(url, token ? { headers: { authorization: `Bearer ${token}` } } : {})
+        const res = await fetch(url, token ? { headers: { authorization: `Bearer ${token}` } } : {}).catch(
+          (cause) => {
+            const reason = cause?.cause?.message ?? cause?.message ?? String(cause)
+            throw new StrataError(
+              ErrorCodes.UNREACHABLE,
+              `no server answers at ${url.origin}/ (${reason}): is strata start running there? (--url)`,
+              { cause, retriable: true },
+            )
+          },
+        )
         const body = await res.text()
         if (!res.ok) {
           console.error(body)
@@ -50,12 +60,16 @@ export function registerQueryCommand(program: Command): void {
         console.log(JSON.stringify(JSON.parse(body), null, 2))
         return
       }
-      const context = await resolveContext(resolvePaths(flags))
+      const paths = resolvePaths(flags)
+      const context = await resolveContext(paths)
       const view = compileViews(context.config).find((v) => v.name === viewName)
       if (!view) {
         const names = context.config.views.map((v) => v.name).join(', ')
         throw invalidInput(ErrorCodes.UNKNOWN_VIEW, `no view named "${viewName}" (views: ${names})`)
       }
+      // A reader creates nothing: an embedded store that is not there means the wrong folder.
+      if (context.lmdbPath !== undefined && !existsSync(context.lmdbPath))
+        throw noData(context, paths.storeUrl !== undefined)
       const store = await context.openStore()
       try {
         await checkRoleSource('query', { ...context, store, logger: createLogger('query') })
@@ -66,4 +80,14 @@ export function registerQueryCommand(program: Command): void {
         await store.close()
       }
     })
+}
+
+function noData(context: Context, storeGiven: boolean): StrataError {
+  const where = storeGiven
+    ? `no store at ${context.lmdbPath}`
+    : `no data in ${context.dataDir} (no store at ${context.lmdbPath})`
+  return new StrataError(
+    ErrorCodes.NO_DATA,
+    `${where}: give the data folder strata start wrote with --data DIR (or STRATA_DATA), or its store with --store; nothing was created`,
+  )
 }

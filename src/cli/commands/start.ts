@@ -5,6 +5,7 @@ import type { Command } from 'commander'
 import { parseDuration } from '../../core/duration.ts'
 import { createLogger } from '../../runtime/logger.ts'
 import { startRoles } from '../../runtime/pipeline.ts'
+import { noteConfig } from '../config-note.ts'
 import { addCommonOptions, resolveContext } from '../context.ts'
 import { positiveInt } from '../options.ts'
 import {
@@ -79,6 +80,8 @@ Examples:
         lock.release()
         throw error
       })
+      // Which config built this folder, for the commands run on it later without --config.
+      noteConfig(context.dataDir, context.configPath, flags.demo ? 'strata start --demo' : 'strata start')
       logger.info(`config ${context.configPath}: ${context.config.views.map((v) => v.name).join(', ')}`)
       logger.info(`data in ${context.dataDir}`)
       const { port, host } = settings.http!

@@ -164,7 +164,7 @@ test('the dashboard fills with live data, its explorer answers as the API does, 
   let pipelineOpen = true
   t.after(async () => {
     if (pipelineOpen) await pipeline.close()
-    const errors = logs.filter((line) => line.includes(' error '))
+    const errors = logs.filter((line) => line.includes('"level":"error"'))
     if (errors.length > 0) t.diagnostic(`pipeline errors:\n${errors.join('\n')}`)
   })
   const api = async (path: string) => {

@@ -1,0 +1,79 @@
+// Every failed command ends with one line that names a code, and no stack unless asked for
+// (--verbose): a port in use and a server that does not answer used to print a raw stack.
+import assert from 'node:assert/strict'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { createServer, type Server } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { test } from 'node:test'
+import { failureLine } from '../../src/cli/failure.ts'
+import { freePort, spawnStrata } from '../helpers/process.ts'
+
+const stackLine = /^ {4}at /m
+
+async function occupied(t: import('node:test').TestContext): Promise<number> {
+  const server: Server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.after(() => new Promise<void>((resolve) => server.close(() => resolve())))
+  return (server.address() as { port: number }).port
+}
+
+test('strata start on a port in use: exit 1, one line with STRATA_ERR_PORT_IN_USE, no stack', async (t) => {
+  const port = await occupied(t)
+  const data = await mkdtemp(join(tmpdir(), 'strata-port-'))
+  t.after(() => rm(data, { recursive: true, force: true }))
+  const run = spawnStrata(['start', '--demo', '--port', String(port), '--data', data])
+  assert.equal(await run.exited, 1, run.output())
+  const lines = run
+    .output()
+    .split('\n')
+    .filter((line) => line.includes('STRATA_ERR_PORT_IN_USE'))
+  assert.equal(lines.length, 1, run.output())
+  assert.match(
+    lines[0]!,
+    new RegExp(`^strata: port ${port} on 127\\.0\\.0\\.1 is in use.*\\[STRATA_ERR_PORT_IN_USE\\]$`),
+  )
+  assert.doesNotMatch(run.output(), stackLine, run.output())
+
+  const verbose = spawnStrata(['start', '--demo', '--port', String(port), '--data', data, '--verbose'])
+  assert.equal(await verbose.exited, 1, verbose.output())
+  assert.match(verbose.output(), /\[STRATA_ERR_PORT_IN_USE\]/)
+  assert.match(verbose.output(), stackLine, 'the stack with --verbose')
+})
+
+test('strata query --url with no server there: exit 1, one line with STRATA_ERR_UNREACHABLE', async () => {
+  const port = await freePort()
+  const run = spawnStrata(['query', 'pageviews_by_url', '/a', '--url', `http://127.0.0.1:${port}`])
+  assert.equal(await run.exited, 1, run.output())
+  assert.equal(run.output().trim().split('\n').length, 1, run.output())
+  assert.match(
+    run.output(),
+    new RegExp(
+      `^strata: no server answers at http://127\\.0\\.0\\.1:${port}/.*\\[STRATA_ERR_UNREACHABLE\\]\\n$`,
+    ),
+  )
+  assert.doesNotMatch(run.output(), stackLine)
+})
+
+test('a bad log level is refused with its code', async () => {
+  const run = spawnStrata(['query', 'v', 'k'], { STRATA_LOG_LEVEL: 'loud' })
+  assert.equal(await run.exited, 1)
+  assert.match(
+    run.output(),
+    /^strata: STRATA_LOG_LEVEL "loud": use one of .*\[STRATA_ERR_INVALID_ARGUMENT\]\n$/,
+  )
+})
+
+test('an error that is not ours is named by what it means, else STRATA_ERR_INTERNAL; secrets scrubbed', () => {
+  const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' })
+  assert.equal(
+    failureLine(new TypeError('fetch failed', { cause: refused })),
+    'strata: fetch failed: connect ECONNREFUSED 127.0.0.1:5432 [STRATA_ERR_UNREACHABLE]',
+  )
+  const inUse = Object.assign(new Error('listen EADDRINUSE: address already in use'), { code: 'EADDRINUSE' })
+  assert.match(failureLine(inUse), /\[STRATA_ERR_PORT_IN_USE\]$/)
+  assert.equal(
+    failureLine(new Error('cannot read postgres://u:hunter2@db/x')),
+    'strata: cannot read postgres://u:***@db/x [STRATA_ERR_INTERNAL]',
+  )
+})

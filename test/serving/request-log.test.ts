@@ -1,0 +1,96 @@
+// The request log: one line per answered request (method, URL, status, response time) through the
+// process's pino logger, and never the token, whether it came in a header or in a logged field.
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { registerSecret } from '../../src/core/secrets.ts'
+import { createLogger } from '../../src/runtime/logger.ts'
+import { createApp, listen } from '../../src/serving/app.ts'
+import { config, mergedScenario, openStore } from './fixture.ts'
+
+const TOKEN = 'request-log-token-0123456789'
+
+test('one JSON line per request with method, url, status and time; no header, no token', async (t) => {
+  registerSecret(TOKEN)
+  const store = await openStore(t)
+  await mergedScenario(store)
+  const lines: string[] = []
+  const logger = createLogger('serve', (line) => lines.push(line))
+  const app = await createApp({
+    config,
+    store,
+    auth: { token: TOKEN, protectQueries: true },
+    log: logger.pino!,
+  })
+  t.after(() => app.close())
+  const { url } = await listen(app, { port: 0 })
+  const authorization = { authorization: `Bearer ${TOKEN}`, cookie: `session=${TOKEN}` }
+  assert.equal((await fetch(`${url}/views/pageviews_by_url/%2Fa`, { headers: authorization })).status, 200)
+  assert.equal((await fetch(`${url}/views/pageviews_by_url/%2Fa`)).status, 401)
+  assert.equal((await fetch(`${url}/no-such-route`)).status, 404)
+
+  const requests = lines.map((line) => JSON.parse(line)).filter((entry) => entry.req !== undefined)
+  assert.deepEqual(
+    requests.map((r) => [r.req.method, r.req.url, r.res.statusCode]),
+    [
+      ['GET', '/views/pageviews_by_url/%2Fa', 200],
+      ['GET', '/views/pageviews_by_url/%2Fa', 401],
+      ['GET', '/no-such-route', 404],
+    ],
+  )
+  for (const r of requests) {
+    assert.equal(r.level, 'info')
+    assert.equal(typeof r.responseTime, 'number')
+    assert.match(r.time, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/, 'the date and time')
+    assert.match(r.msg, /^GET \/\S+ \d{3} [\d.]+ ms$/)
+    assert.equal(r.req.headers, undefined, 'no headers in the request log')
+  }
+  for (const line of lines) assert.ok(!line.includes(TOKEN), line)
+})
+
+test("pino's redaction blanks authorization, cookies, passwords and tokens in logged fields", () => {
+  const lines: string[] = []
+  const logger = createLogger('test', (line) => lines.push(line))
+  // A field value too short to register as a secret: only the redaction by path can hide it.
+  logger.pino!.info(
+    {
+      req: { headers: { authorization: 'Bearer abc', cookie: 'sid=abc' } },
+      store: { password: 'abc' },
+      token: 'abc',
+    },
+    'a request logged whole',
+  )
+  logger.info('fields too', { sasl: { password: 'abc' } })
+  const [whole, fields] = lines.map((line) => JSON.parse(line))
+  assert.equal(whole.req.headers.authorization, '***')
+  assert.equal(whole.req.headers.cookie, '***')
+  assert.equal(whole.store.password, '***')
+  assert.equal(whole.token, '***')
+  assert.equal(fields.sasl.password, '***')
+  for (const line of lines) assert.ok(!line.includes('abc'), line)
+})
+
+test('levels: lines below the level are not written; an error ends with its code, its stack only at debug', async () => {
+  const { StrataError } = await import('../../src/core/errors.ts')
+  const failure = new StrataError('STRATA_ERR_STORE', 'the store is down')
+  const atInfo: string[] = []
+  const info = createLogger('test', (line) => atInfo.push(line), { level: 'info' })
+  info.debug('not written')
+  info.error('commit failed', failure)
+  assert.equal(atInfo.length, 1)
+  const line = JSON.parse(atInfo[0]!)
+  assert.equal(line.msg, 'commit failed: the store is down [STRATA_ERR_STORE]')
+  assert.equal(line.err.code, 'STRATA_ERR_STORE')
+  assert.equal(line.err.stack, undefined)
+  const atDebug: string[] = []
+  const debug = createLogger('test', (line) => atDebug.push(line), { level: 'debug' })
+  debug.debug('written')
+  debug.error('commit failed', failure)
+  assert.equal(atDebug.length, 2)
+  assert.match(JSON.parse(atDebug[1]!).err.stack, /^StrataError: the store is down\n\s+at /)
+})
+
+test('readable lines in a terminal: the ISO date and time, the level and the role', () => {
+  const lines: string[] = []
+  createLogger('speed', (line) => lines.push(line), { pretty: true }).info('running')
+  assert.match(lines.join('\n'), /^\[\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z\] INFO: \[speed\] running$/)
+})

@@ -27,6 +27,7 @@ import { createStartingGate, later, startingError } from '../serving/starting.ts
 import type { SpeedWorker } from '../speed/index.ts'
 import type { Store } from '../store/store.ts'
 import type { Logger } from './logger.ts'
+import { ROLES, type Role } from './role.ts'
 import { batchReporter, embeddedLogReporter, speedReporter, storeSpeedReporter } from './role-reporters.ts'
 import { exitWhenFailed } from './role-watch.ts'
 import {
@@ -46,8 +47,7 @@ import { checkStoreAgainstLog } from './store-check.ts'
 const STORE_WHERE =
   'the folder <data>/store, or the --store folder; for PostgreSQL, drop or rename the schema'
 
-export type Role = 'serve' | 'archiver' | 'speed' | 'batch'
-export const ROLES: readonly Role[] = ['speed', 'batch', 'archiver', 'serve']
+export { ROLES, type Role } from './role.ts'
 
 export interface HttpOptions {
   port: number

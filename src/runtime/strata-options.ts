@@ -4,9 +4,9 @@
 // the result here, so a program embedding Strata runs on exactly what it passed.
 import { ErrorCodes, invalidInput } from '../core/errors.ts'
 import type { Logger } from './logger.ts'
-import { ROLES, type Role } from './pipeline.ts'
+import { ROLES, type Role } from './role.ts'
 
-export type { Role } from './pipeline.ts'
+export type { Role } from './role.ts'
 
 /** The data folder when none is given, relative to the working directory. */
 export const defaultDataDir = '.strata/data'

@@ -28,7 +28,8 @@ import { lockFolders } from './data-lock.ts'
 import { httpAuthOf } from './http-token.ts'
 import { createLogger } from './logger.ts'
 import { lmdbPathOf, openStore } from './open-store.ts'
-import { type Role, startRoles } from './pipeline.ts'
+import { startRoles } from './pipeline.ts'
+import type { Role } from './role.ts'
 import { describeStore, waitFor } from './startup.ts'
 import {
   checkRole,

@@ -21,6 +21,7 @@ export { mean } from './core/monoids/mean.ts'
 export { type QuantilesOptions, type QuantilesResult, quantiles } from './core/monoids/quantiles.ts'
 export { sum } from './core/monoids/sum.ts'
 export { type TopKOptions, type TopKResult, topK } from './core/monoids/top-k.ts'
+export type { RoleReport, RoleState } from './core/role-health.ts'
 export type { TimeRange } from './core/time-range.ts'
 export { isView, View, view } from './core/view.ts'
 export { ViewTable } from './core/view-table.ts'
@@ -31,6 +32,11 @@ export { createKafkaSink } from './ingest/kafka-sink.ts'
 export { createEventProducer, type EventProducer, type EventProducerOptions } from './ingest/sdk.ts'
 // Where an ingested event was written (the log's RecordPosition, under its public name).
 export type { RecordPosition as Position } from './log/log.ts'
-
+// Running Strata from code: the whole pipeline or one role, as `strata start` and `strata worker`
+// run it (src/runtime/strata.ts), and the store a URL names.
+export type { Logger } from './runtime/logger.ts'
+export { type OpenStoreOptions, openStore, type Store } from './runtime/open-store.ts'
+export { type RunningStrata, type StrataHealth, startStrata } from './runtime/strata.ts'
+export type { Duration, Role, StrataOptions } from './runtime/strata-options.ts'
 // Serving (src/serving).
 export { createServer, type ServerOptions } from './serving/server.ts'

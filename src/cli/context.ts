@@ -1,13 +1,12 @@
 // What a command finds at the paths of its settings (settings.ts): the config, the master dataset
 // under <data>/master/<topic>, the embedded store under <data>/store unless --store names a
 // PostgreSQL URL. One place, so every command and role agrees.
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import type { StrataConfig } from '../core/config.ts'
 import { DEFAULT_CONFIG_FILE, loadConfig } from '../core/config-loader.ts'
-import { ErrorCodes, invalidInput } from '../core/errors.ts'
-import { redactUrl, registerUrlSecret, scrubSecrets } from '../core/secrets.ts'
+import { registerUrlSecret } from '../core/secrets.ts'
 import { createLogger } from '../runtime/logger.ts'
-import { openLmdbStore } from '../store/lmdb-store.ts'
+import { lmdbPathOf, openStore } from '../runtime/open-store.ts'
 import type { Store } from '../store/store.ts'
 import { chooseConfig } from './config-note.ts'
 import { defaultDataDir, type PathSettings } from './settings.ts'
@@ -32,33 +31,15 @@ export async function resolveContext(paths: PathSettings): Promise<Context> {
   const configPath = chooseConfig(paths.configPath, dataDir, (line) => createLogger('strata').info(line))
   const config = await loadConfig(configPath)
   registerUrlSecret(storeUrl) // whatever prints later (logger, CLI errors) blanks its password
-  const lmdbPath =
-    storeUrl === undefined || storeUrl.startsWith('lmdb:') || !storeUrl.includes('://')
-      ? resolve(storeUrl?.replace(/^lmdb:(\/\/)?/, '') || join(dataDir, 'store'))
-      : undefined
+  const lmdbPath = lmdbPathOf(storeUrl, dataDir)
   return {
     config,
     configPath,
     dataDir,
     masterRoot: join(dataDir, 'master', config.source.topic),
     lmdbPath,
-    async openStore() {
-      if (lmdbPath !== undefined) {
-        return openLmdbStore(lmdbPath, { walk: true, onCorrupt: stopOnCorruptStore })
-      }
-      if (/^postgres(ql)?:\/\//.test(storeUrl!)) {
-        // Loaded on demand: the embedded default never pays for the pg driver.
-        const { openPostgresStore } = await import('../store/postgres/index.ts')
-        return openPostgresStore(storeUrl!)
-      }
-      throw invalidInput(
-        ErrorCodes.INVALID_ARGUMENT,
-        `unsupported store URL ${redactUrl(storeUrl!)}: use a path, lmdb:PATH or postgres://USER@HOST/DB`,
-        {
-          field: 'store',
-        },
-      )
-    },
+    // The store the URL names (runtime/open-store.ts); none: the LMDB store in <data>/store.
+    openStore: () => openStore(lmdbPath ?? storeUrl!),
   }
 }
 
@@ -75,11 +56,4 @@ export function addCommonOptions<T extends { option: (flags: string, description
       '-s, --store <url>',
       'store: a folder for the embedded LMDB store, or postgres://user@host/db?schema=s (env STRATA_STORE; default <data>/store)',
     )
-}
-
-// A damaged store found while running: one line with the code and the recovery, exit 1. Not a
-// retry (the damage stays) and not serving on (answers from a damaged store are not the views).
-function stopOnCorruptStore(error: Error): void {
-  console.error(scrubSecrets(`strata: ${error.message} [${ErrorCodes.STORE_CORRUPT}]`))
-  process.exit(1)
 }

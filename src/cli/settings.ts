@@ -1,5 +1,6 @@
-// Flags and environment resolved once, at the edge: each environment fallback and default of the
-// command line is written here and nowhere else (docs/architecture.md, "Configuration": STRATA_CONFIG, STRATA_DATA,
+// Flags and environment resolved once, at the edge: each environment fallback of the command line
+// is written here and nowhere else (the defaults it shares with the programmatic API are the API's,
+// runtime/strata-options.ts) (docs/architecture.md, "Configuration": STRATA_CONFIG, STRATA_DATA,
 // STRATA_STORE, STRATA_BROKERS and STRATA_PORT mirror the flags). A flag wins over its variable;
 // an empty variable counts as unset (`STRATA_BROKERS= strata start` is the embedded default).
 // Commands read the typed result, never `process.env`, so what a process runs on is decided in
@@ -8,16 +9,15 @@ import { resolve } from 'node:path'
 import { DEFAULT_CONFIG_FILE } from '../core/config-loader.ts'
 import { ErrorCodes, invalidInput } from '../core/errors.ts'
 import { type LogLevel, logLevels } from '../runtime/logger.ts'
+import { consumerGroups, defaultDataDir } from '../runtime/strata-options.ts'
 import { DEFAULT_PORT } from '../serving/app.ts'
 import { positiveInt } from './options.ts'
 
-export const defaultDataDir = '.strata/data'
+export { defaultDataDir, defaultGroupPrefix } from '../runtime/strata-options.ts'
 /** Where `strata produce` sends when neither --brokers nor STRATA_BROKERS says (a local broker). */
 export const defaultBrokers = '127.0.0.1:9092'
 /** The API's port: the serving layer's default, so a library user and the CLI agree. */
 export const defaultPort = DEFAULT_PORT
-/** Consumer groups <prefix>-speed and <prefix>-archiver. */
-export const defaultGroupPrefix = 'strata'
 
 type Env = Readonly<Record<string, string | undefined>>
 
@@ -89,7 +89,6 @@ export function resolveSettings(
   env: Env = process.env,
 ): Settings {
   const brokers = resolveBrokers(flags.brokers, env)
-  const prefix = flags.groupPrefix ?? defaultGroupPrefix
   return {
     ...resolvePaths(flags, env),
     mode: brokers ? 'kafka' : 'embedded',
@@ -97,9 +96,7 @@ export function resolveSettings(
     http: options.serves
       ? { port: resolvePort(flags.port, env), host: flags.host ?? '127.0.0.1' }
       : undefined,
-    groups: flags.group
-      ? { speed: flags.group, archiver: flags.group }
-      : { speed: `${prefix}-speed`, archiver: `${prefix}-archiver` },
+    groups: consumerGroups(flags),
   }
 }
 

@@ -15,7 +15,7 @@
 // Everything opened here is closed by the returned close(), in reverse (the log last); the store
 // belongs to whoever opened it.
 import type { StrataConfig } from '../core/config.ts'
-import { RoleHealth, type RoleReporter } from '../core/role-health.ts'
+import { RoleHealth, type RoleReport, type RoleReporter } from '../core/role-health.ts'
 import { startTraffic } from '../demo/traffic.ts'
 import type { EventSink } from '../ingest/ingest.ts'
 import { createIngest } from '../ingest/ingest.ts'
@@ -27,6 +27,7 @@ import { createStartingGate, later, startingError } from '../serving/starting.ts
 import type { SpeedWorker } from '../speed/index.ts'
 import type { Store } from '../store/store.ts'
 import type { Logger } from './logger.ts'
+import { ROLES, type Role } from './role.ts'
 import { batchReporter, embeddedLogReporter, speedReporter, storeSpeedReporter } from './role-reporters.ts'
 import { exitWhenFailed } from './role-watch.ts'
 import {
@@ -46,8 +47,7 @@ import { checkStoreAgainstLog } from './store-check.ts'
 const STORE_WHERE =
   'the folder <data>/store, or the --store folder; for PostgreSQL, drop or rename the schema'
 
-export type Role = 'serve' | 'archiver' | 'speed' | 'batch'
-export const ROLES: readonly Role[] = ['speed', 'batch', 'archiver', 'serve']
+export { ROLES, type Role } from './role.ts'
 
 export interface HttpOptions {
   port: number
@@ -88,6 +88,8 @@ export interface RolesOptions {
 export interface Pipeline extends Closable {
   /** The API's address, when the process serves. */
   url: string | undefined
+  /** What each role of this process reports (core/role-health.ts), as /health shows it. */
+  health(): Promise<RoleReport[]>
 }
 
 export async function startRoles(options: RolesOptions): Promise<Pipeline> {
@@ -207,15 +209,19 @@ export async function startRoles(options: RolesOptions): Promise<Pipeline> {
       logger.info(`demo traffic: ${options.demoRate} events/s`)
     }
     // 5.
+    for (const [, reporter] of watched) health.add(reporter)
     if (serve) {
-      for (const [, reporter] of watched) health.add(reporter)
       // No speed layer here: its partitions as the store shows them (a stall anywhere is seen).
       if (!speed && brokers && endOffsets) health.add(storeSpeedReporter(opened, endOffsets))
       starting.open()
     } else {
       for (const [name, reporter] of watched) watches.push(exitWhenFailed(name, reporter, logger))
     }
-    return { url: serve?.url, close: () => close((e) => logger.error('while stopping', e)) }
+    return {
+      url: serve?.url,
+      health: () => health.reports(),
+      close: () => close((e) => logger.error('while stopping', e)),
+    }
   } catch (error) {
     await close(() => undefined)
     throw error
@@ -246,5 +252,5 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline 
     openStore: async () => store,
     http: { port, host, auth, limits, allowedHosts },
   })
-  return { url: pipeline.url!, close: pipeline.close }
+  return { ...pipeline, url: pipeline.url! }
 }

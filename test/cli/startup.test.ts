@@ -3,9 +3,9 @@
 // --startup-timeout it gives up with a code; an error that is not retriable fails at once.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { describeStore, waitFor } from '../../src/cli/startup.ts'
 import { ErrorCodes, StrataError } from '../../src/core/errors.ts'
 import { createLogger } from '../../src/runtime/logger.ts'
+import { describeStore, waitFor } from '../../src/runtime/startup.ts'
 
 function harness() {
   const lines: string[] = []

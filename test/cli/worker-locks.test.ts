@@ -1,4 +1,4 @@
-// The roles lock what they write (cli/writer-lock.ts) at start, before they wait for Kafka or the
+// The roles lock what they write (runtime/strata.ts) at start, before they wait for Kafka or the
 // store: a second archiver on one data folder, a second speed worker on one embedded store, are
 // refused with the holder's pid; the archiver and a speed worker on one --data are not (one
 // writes the master dataset, the other the store). `strata worker serve` binds its port before it

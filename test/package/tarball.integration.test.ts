@@ -2,7 +2,7 @@
 // a fresh project with its own package.json installs the tarball, runs `strata --version` and
 // `strata init`, type-checks the generated config with strict flags and skipLibCheck off (our
 // .d.ts files are checked too), starts the embedded pipeline on a free port, posts events and
-// reads the exact counts back. Node 24 (the repository's own, node_modules/node) plays the
+// reads the exact counts back, then does the same from code (startStrata). Node 24 (the repository's own, node_modules/node) plays the
 // user's Node; the system Node 20, where there is one, must get the one-line "needs Node 24".
 // Before: `npx strata` from an installed tarball failed with ERR_UNSUPPORTED_NODE_MODULES_TYPE_STRIPPING.
 // Needs npm and its registry (or a cache holding the dependencies: --prefer-offline).
@@ -156,13 +156,22 @@ test('the packed tarball installs into a fresh project, type-checks strictly and
     async () => {
       await writeFile(
         join(project, 'api.ts'),
-        `import { createServer, defineConfig, loadConfig, StrataError, count, view } from '${manifest.name}'
+        `import { createServer, defineConfig, loadConfig, StrataError, count, startStrata, view } from '${manifest.name}'
+import type { RunningStrata, StrataOptions } from '${manifest.name}'
 import type { StrataConfig } from '${manifest.name}/config'
 export const config: StrataConfig = defineConfig({
   source: { topic: 'orders' },
   views: [view('orders_by_shop').key((e) => String(e.shop)).aggregate(count())],
 })
 export { createServer, loadConfig, StrataError }
+// Starting from code, with an option that may be undefined (exactOptionalPropertyTypes).
+export async function embed(port: number | undefined): Promise<RunningStrata> {
+  const options: StrataOptions = { config: 'strata.config.ts', port, role: 'all', batchInterval: '30s' }
+  const strata = await startStrata(options)
+  const health = await strata.health()
+  if (!health.healthy) console.log(health.roles.map((r) => \`\${r.role}: \${r.state}\`))
+  return strata
+}
 `,
       )
       await writeFile(
@@ -273,5 +282,49 @@ export { createServer, loadConfig, StrataError }
 
     child.kill('SIGTERM')
     assert.equal(await exited, 0, output)
+  })
+
+  await t.test('startStrata from code runs the embedded pipeline in the fresh project', async () => {
+    // Plain JavaScript, as a program embedding Strata runs it: the package root's API, a free
+    // port, its own data folder; posted events read back, then close().
+    await writeFile(
+      join(project, 'embed.mjs'),
+      `import { startStrata } from '${manifest.name}'
+const [data, body] = process.argv.slice(2)
+const strata = await startStrata({ config: 'strata.config.ts', data, port: 0 })
+try {
+  const posted = await fetch(strata.url + '/events', { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body })
+  if (posted.status !== 202) throw new Error(posted.status + ' ' + (await posted.text()))
+  for (;;) {
+    const answer = await (await fetch(strata.url + '/views/pageviews_by_url/%2Fa')).json()
+    if (answer.asOf.reduce((a, b) => a + b, 0) === body.split('\\n').length) {
+      console.log(JSON.stringify({ windows: answer.windows, healthy: (await strata.health()).healthy }))
+      break
+    }
+    await new Promise((r) => setTimeout(r, 100))
+  }
+} finally {
+  await strata.close()
+}
+`,
+    )
+    const { stdout } = await run(
+      process.execPath,
+      ['embed.mjs', join(dir, 'data-api'), events.map((e) => JSON.stringify(e)).join('\n')],
+      { cwd: project, env, timeout: 60_000 },
+    )
+    const got = JSON.parse(stdout.trim().split('\n').at(-1) ?? '') as {
+      windows: { windowStart: number; value: unknown }[]
+      healthy: boolean
+    }
+    const hour = (h: number) => Date.UTC(2026, 0, 1, h)
+    assert.deepEqual(
+      got.windows.map((w) => [w.windowStart, w.value]),
+      [
+        [hour(10), 2],
+        [hour(11), 1],
+      ],
+    )
+    assert.equal(got.healthy, true)
   })
 })

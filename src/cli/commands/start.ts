@@ -4,9 +4,9 @@ import { fileURLToPath } from 'node:url'
 import type { Command } from 'commander'
 import { parseDuration } from '../../core/duration.ts'
 import { createLogger } from '../../runtime/logger.ts'
-import { startRoles } from '../../runtime/pipeline.ts'
-import { noteConfig } from '../config-note.ts'
-import { addCommonOptions, resolveContext } from '../context.ts'
+import { startStrata } from '../../runtime/strata.ts'
+import { chooseConfig, noteConfig } from '../config-note.ts'
+import { addCommonOptions } from '../context.ts'
 import { positiveInt } from '../options.ts'
 import {
   addHttpSecurityOptions,
@@ -18,7 +18,6 @@ import {
 } from '../security.ts'
 import { defaultGroupPrefix, defaultPort, resolveSettings, type SettingsFlags } from '../settings.ts'
 import { onShutdown } from '../shutdown.ts'
-import { lockWrittenFolders } from '../writer-lock.ts'
 
 // From the built package (dist/), the example is compiled beside the sources: .js, not .ts.
 export const exampleConfig = fileURLToPath(
@@ -73,47 +72,33 @@ Examples:
       const logger = createLogger('strata')
       const auth = resolveHttpAuth(flags)
       checkSecuritySettings(logger, settings.brokers, settings.storeUrl)
-      const context = await resolveContext(settings)
-      // One writer per data folder (writer-lock.ts): a second start is refused here, untouched.
-      const lock = lockWrittenFolders(context, 'strata start', { masterDataset: true, speedStore: true })
-      const store = await context.openStore().catch((error) => {
-        lock.release()
-        throw error
+      const limits = httpLimitsOf(flags)
+      // No --config and no ./strata.config.ts: the config that last ran on this data folder.
+      const configPath = chooseConfig(settings.configPath, settings.dataDir, (line) => logger.info(line))
+      const { port, host } = settings.http!
+      // The programmatic API (runtime/strata.ts) on what the flags and environment resolved to.
+      const strata = await startStrata({
+        role: 'all',
+        config: configPath,
+        data: settings.dataDir,
+        store: settings.storeUrl,
+        brokers: settings.brokers,
+        groupPrefix: flags.groupPrefix,
+        port,
+        host,
+        allowedHosts: resolveAllowedHosts(flags, host),
+        token: auth?.token,
+        protectQueries: auth?.protectQueries,
+        bodyLimit: limits.bodyLimit,
+        requestTimeout: limits.requestTimeoutMs,
+        shutdownGrace: limits.shutdownGraceMs,
+        batchInterval: parseDuration(flags.batchInterval, '--batch-interval'),
+        segmentAge: parseDuration(flags.segmentAge, '--segment-age'),
+        demoRate: flags.demo ? flags.demoRate : 0,
+        logger,
       })
       // Which config built this folder, for the commands run on it later without --config.
-      noteConfig(context.dataDir, context.configPath, flags.demo ? 'strata start --demo' : 'strata start')
-      logger.info(`config ${context.configPath}: ${context.config.views.map((v) => v.name).join(', ')}`)
-      logger.info(`data in ${context.dataDir}`)
-      const { port, host } = settings.http!
-      const pipeline = await startRoles({
-        run: 'start',
-        config: context.config,
-        configPath: context.configPath,
-        masterRoot: context.masterRoot,
-        logger,
-        brokers: settings.brokers,
-        groups: settings.groups,
-        openStore: async () => store,
-        http: {
-          port,
-          host,
-          auth,
-          limits: httpLimitsOf(flags),
-          allowedHosts: resolveAllowedHosts(flags, host),
-        },
-        batchIntervalMs: parseDuration(flags.batchInterval, '--batch-interval'),
-        segmentAgeMs: parseDuration(flags.segmentAge, '--segment-age'),
-        demoRate: flags.demo ? flags.demoRate : 0,
-      }).catch(async (error) => {
-        await store.close()
-        lock.release()
-        throw error
-      })
-      logger.info(`ready: API on ${pipeline.url}`)
-      onShutdown(logger, async () => {
-        await pipeline.close()
-        await store.close()
-        lock.release()
-      })
+      noteConfig(settings.dataDir, configPath, flags.demo ? 'strata start --demo' : 'strata start')
+      onShutdown(logger, () => strata.close())
     })
 }

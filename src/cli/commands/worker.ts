@@ -5,9 +5,10 @@ import type { Command } from 'commander'
 import { parseDuration } from '../../core/duration.ts'
 import { ErrorCodes, invalidInput } from '../../core/errors.ts'
 import { createLogger } from '../../runtime/logger.ts'
-import { ROLES, type Role, startRoles } from '../../runtime/pipeline.ts'
-import type { Store } from '../../store/store.ts'
-import { addCommonOptions, resolveContext } from '../context.ts'
+import { ROLES, type Role } from '../../runtime/pipeline.ts'
+import { defaultStartupTimeout } from '../../runtime/startup.ts'
+import { startStrata } from '../../runtime/strata.ts'
+import { addCommonOptions } from '../context.ts'
 import { positiveInt } from '../options.ts'
 import {
   addHttpSecurityOptions,
@@ -19,8 +20,6 @@ import {
 } from '../security.ts'
 import { defaultPort, resolveSettings, type SettingsFlags } from '../settings.ts'
 import { onShutdown } from '../shutdown.ts'
-import { defaultStartupTimeout, describeStore, waitFor } from '../startup.ts'
-import { lockWrittenFolders } from '../writer-lock.ts'
 
 interface WorkerFlags extends SettingsFlags, HttpSecurityFlags {
   host: string
@@ -55,82 +54,44 @@ export function registerWorkerCommand(program: Command): void {
       defaultStartupTimeout,
     )
     .action(async (role: string, flags: WorkerFlags) => {
+      // One role: the API's 'all' is `strata start`.
       if (!(ROLES as readonly string[]).includes(role)) {
         throw invalidInput(ErrorCodes.INVALID_ARGUMENT, `unknown role "${role}": use ${ROLES.join(', ')}`, {
           field: 'role',
         })
       }
       const settings = resolveSettings(flags, { serves: role === 'serve' })
-      const { brokers } = settings
-      if (settings.mode === 'embedded' && (role === 'speed' || role === 'archiver')) {
-        throw invalidInput(
-          ErrorCodes.INVALID_ARGUMENT,
-          `strata worker ${role} reads Kafka: give --brokers (or STRATA_BROKERS); for one machine, use strata start`,
-          { field: 'brokers' },
-        )
-      }
-      if (flags.ingest && (role !== 'serve' || !brokers)) {
-        throw invalidInput(
-          ErrorCodes.INVALID_ARGUMENT,
-          role === 'serve'
-            ? 'strata worker serve --ingest writes to Kafka: give --brokers (or STRATA_BROKERS)'
-            : '--ingest is an option of strata worker serve',
-          { field: 'ingest' },
-        )
-      }
       const logger = createLogger(role)
       const auth = role === 'serve' ? resolveHttpAuth(flags) : undefined
-      checkSecuritySettings(logger, brokers, settings.storeUrl)
-      const context = await resolveContext(settings)
-      const timeoutMs = parseDuration(flags.startupTimeout, '--startup-timeout')
-      // One writer per folder (writer-lock.ts): the archiver's master dataset, speed's LMDB store.
-      const lock = lockWrittenFolders(context, `strata worker ${role}`, {
-        masterDataset: role === 'archiver',
-        speedStore: role === 'speed',
-      })
-      const storeName = describeStore(settings.storeUrl)
-      let store: Store | undefined
+      checkSecuritySettings(logger, settings.brokers, settings.storeUrl)
+      const limits = httpLimitsOf(flags)
       const http = settings.http
-      // The roles' composition (runtime/pipeline.ts), as strata start's: serve binds its port
-      // first, so a port in use fails before anything else.
-      const running = await startRoles({
-        run: role as Role,
-        config: context.config,
-        configPath: context.configPath,
-        masterRoot: context.masterRoot,
-        logger,
-        brokers,
-        groups: settings.groups,
-        // A store or broker down at start is waited for (startup.ts), not a crash loop.
-        openStore: async () => {
-          store = await waitFor(storeName, () => context.openStore(), {
-            timeoutMs,
-            logger,
-            code: ErrorCodes.STORE_UNAVAILABLE,
-          })
-          return store
-        },
-        attempt: (step) =>
-          waitFor(
-            (error) => (error.code === ErrorCodes.STORE ? storeName : `Kafka at ${brokers ?? 'the brokers'}`),
-            step,
-            { timeoutMs, logger, code: ErrorCodes.KAFKA_UNAVAILABLE },
-          ),
-        http: http && {
+      // The programmatic API (runtime/strata.ts) on what the flags and environment resolved to;
+      // it refuses a role that cannot run on them (speed without Kafka, --ingest off serve).
+      const strata = await startStrata({
+        role: role as Role,
+        config: settings.configPath,
+        data: settings.dataDir,
+        store: settings.storeUrl,
+        brokers: settings.brokers,
+        group: flags.group,
+        ingest: flags.ingest,
+        ...(http && {
           port: http.port,
           host: http.host,
-          auth,
-          limits: httpLimitsOf(flags),
           allowedHosts: resolveAllowedHosts(flags, http.host),
-          ingest: flags.ingest,
-        },
-        batchIntervalMs: parseDuration(flags.batchInterval, '--batch-interval'),
-        segmentAgeMs: parseDuration(flags.segmentAge, '--segment-age'),
+          token: auth?.token,
+          protectQueries: auth?.protectQueries,
+          bodyLimit: limits.bodyLimit,
+          requestTimeout: limits.requestTimeoutMs,
+          shutdownGrace: limits.shutdownGraceMs,
+        }),
+        batchInterval: parseDuration(flags.batchInterval, '--batch-interval'),
+        segmentAge: parseDuration(flags.segmentAge, '--segment-age'),
+        // A store or broker down at start is waited for (runtime/startup.ts), not a crash loop.
+        startupTimeout: parseDuration(flags.startupTimeout, '--startup-timeout'),
+        logger,
       })
-      onShutdown(logger, async () => {
-        await running.close()
-        await store?.close()
-        lock.release()
-      })
+      onShutdown(logger, () => strata.close())
     })
 }

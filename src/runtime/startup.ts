@@ -4,7 +4,7 @@
 // are waited on: a wrong URL, a bad password or a broken config still fail at once.
 import { type ErrorCode, StrataError } from '../core/errors.ts'
 import { isRetriable, type RetryPolicy, retryRetriable } from '../core/retry.ts'
-import type { Logger } from '../runtime/logger.ts'
+import type { Logger } from './logger.ts'
 
 export const defaultStartupTimeout = '2m'
 

@@ -1,0 +1,126 @@
+// What startStrata (strata.ts) takes: the options of `strata start` and `strata worker <role>`,
+// under the flags' names, with the defaults both share. The API reads no environment variable:
+// the CLI resolves each flag with its variable once (cli/settings.ts, cli/security.ts) and passes
+// the result here, so a program embedding Strata runs on exactly what it passed.
+import { ErrorCodes, invalidInput } from '../core/errors.ts'
+import type { Logger } from './logger.ts'
+import { ROLES, type Role } from './role.ts'
+
+export type { Role } from './role.ts'
+
+/** The data folder when none is given, relative to the working directory. */
+export const defaultDataDir = '.strata/data'
+/** Consumer groups <prefix>-speed and <prefix>-archiver. */
+export const defaultGroupPrefix = 'strata'
+export const defaultBatchInterval = '1m'
+export const defaultSegmentAge = '10s'
+
+/** A duration: milliseconds, or '500ms' | '30s' | '5m' | '1h' | '1d'. */
+export type Duration = number | string
+
+export interface StrataOptions {
+  /**
+   * The config file with the source and the views (`--config`; the CLI reads `STRATA_CONFIG`).
+   * A file, not an object: batch worker threads load it for themselves. Relative paths are from
+   * the working directory. Default `strata.config.ts`.
+   */
+  config?: string | undefined
+  /**
+   * The data folder: the master dataset and the embedded store (`--data`; CLI: `STRATA_DATA`).
+   * Default `.strata/data`.
+   */
+  data?: string | undefined
+  /**
+   * The store (`--store`; CLI: `STRATA_STORE`): a folder or `lmdb:PATH` for the embedded LMDB
+   * store, or `postgres://user@host/db?schema=s`. Default `<data>/store`.
+   */
+  store?: string | undefined
+  /**
+   * Kafka bootstrap brokers, comma-separated (`--brokers`; CLI: `STRATA_BROKERS`). Without them,
+   * the embedded default: the master dataset's segments are the log (no Kafka, no Java).
+   * SASL and TLS come from `STRATA_KAFKA_*`, read by the Kafka client (docs/security.md).
+   */
+  brokers?: string | undefined
+  /**
+   * What runs: `'all'` every role in this process (`strata start`, the default), or one role
+   * (`strata worker <role>`): `'speed'` and `'archiver'` need `brokers`.
+   */
+  role?: 'all' | Role | undefined
+  /** HTTP port when serving (`--port`; CLI: `STRATA_PORT`). Default 8080; 0 picks a free port. */
+  port?: number | undefined
+  /** HTTP address to listen on (`--host`). Default `127.0.0.1`. */
+  host?: string | undefined
+  /**
+   * Host names the server answers to, as a list or comma-separated (`--allowed-hosts`; CLI:
+   * `STRATA_ALLOWED_HOSTS`): `.example.com` for a domain, `*` for any. Default: loopback names
+   * and `host`.
+   */
+  allowedHosts?: string | readonly string[] | undefined
+  /**
+   * The HTTP bearer token, at least 16 characters (CLI: `--token-file`, `STRATA_TOKEN_FILE` or
+   * `STRATA_TOKEN`). Required on POST /events and /metrics when set. Default: no token.
+   */
+  token?: string | undefined
+  /** Require the token on the queries and the dashboard's data too (`--protect-queries`). */
+  protectQueries?: boolean | undefined
+  /** Largest HTTP request body in bytes (`--body-limit`). Default 16 MiB. */
+  bodyLimit?: number | undefined
+  /** Longest a client may take to send a request (`--request-timeout`). Default 30 s. */
+  requestTimeout?: Duration | undefined
+  /** At close, how long open connections are still answered 503 (`--shutdown-grace`). Default 1 s. */
+  shutdownGrace?: Duration | undefined
+  /** Role `serve` only: also take POST /events and write them to Kafka (`--ingest`; needs `brokers`). */
+  ingest?: boolean | undefined
+  /** Role `all`: consumer groups `<prefix>-speed` and `<prefix>-archiver` (`--group-prefix`). Default `strata`. */
+  groupPrefix?: string | undefined
+  /** One role: the consumer group of speed or archiver (`--group`). Default `strata-speed`, `strata-archiver`. */
+  group?: string | undefined
+  /** Time between batch runs (`--batch-interval`). Default 1 minute. */
+  batchInterval?: Duration | undefined
+  /** Longest a master-dataset segment stays open before it is sealed (`--segment-age`). Default 10 s. */
+  segmentAge?: Duration | undefined
+  /**
+   * How long to wait at start for a store or Kafka that is down (`--startup-timeout`: `strata
+   * worker` passes 2 minutes). Default: no waiting, the first failure is thrown.
+   */
+  startupTimeout?: Duration | undefined
+  /** Generated page-view traffic, events per second (`strata start --demo --demo-rate`). Default none. */
+  demoRate?: number | undefined
+  /** Where the roles log. Default: lines on stderr (runtime/logger.ts). */
+  logger?: Logger | undefined
+}
+
+/** The consumer groups of the speed layer and the archiver. */
+export function consumerGroups(options: Pick<StrataOptions, 'group' | 'groupPrefix'>): {
+  speed: string
+  archiver: string
+} {
+  if (options.group) return { speed: options.group, archiver: options.group }
+  const prefix = options.groupPrefix ?? defaultGroupPrefix
+  return { speed: `${prefix}-speed`, archiver: `${prefix}-archiver` }
+}
+
+/** Refuses a role that cannot run on these options, before anything is opened. */
+export function checkRole(role: string, options: Pick<StrataOptions, 'brokers' | 'ingest'>): void {
+  if (role !== 'all' && !(ROLES as readonly string[]).includes(role)) {
+    throw invalidInput(ErrorCodes.INVALID_ARGUMENT, `unknown role "${role}": use ${ROLES.join(', ')}`, {
+      field: 'role',
+    })
+  }
+  if (!options.brokers && (role === 'speed' || role === 'archiver')) {
+    throw invalidInput(
+      ErrorCodes.INVALID_ARGUMENT,
+      `strata worker ${role} reads Kafka: give --brokers (or STRATA_BROKERS); for one machine, use strata start`,
+      { field: 'brokers' },
+    )
+  }
+  if (options.ingest && (role !== 'serve' || !options.brokers)) {
+    throw invalidInput(
+      ErrorCodes.INVALID_ARGUMENT,
+      role === 'serve'
+        ? 'strata worker serve --ingest writes to Kafka: give --brokers (or STRATA_BROKERS)'
+        : '--ingest is an option of strata worker serve',
+      { field: 'ingest' },
+    )
+  }
+}

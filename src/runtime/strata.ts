@@ -1,0 +1,175 @@
+// Strata from code: the whole pipeline or one role, started and stopped by a program, and by the
+// CLI: `strata start` and `strata worker <role>` resolve their flags and environment
+// (cli/settings.ts) and call startStrata, so there is one path from options to running roles.
+//
+//   const strata = await startStrata({ config: 'strata.config.ts', port: 0 })
+//   await fetch(`${strata.url}/events`, { method: 'POST', … })
+//   await strata.close()
+//
+// In order: the role checked against the options, the config loaded, the folders this process
+// writes locked (one writer per folder, data-lock.ts: a second instance on one data folder is
+// refused with STRATA_ERR_DATA_LOCKED), the store opened (unless it is waited for: then after the
+// port), then the roles' composition (pipeline.ts: the port, the source, the roles). close()
+// undoes it all; the caller handles signals.
+//
+// As under the CLI, a role that cannot go on by itself ends the process with code 1 (a damaged
+// store, a speed layer past its store retry budget, a source that vanished): a supervisor, not
+// the program, restarts it (docs/reliability.md).
+import { join, resolve } from 'node:path'
+import { DEFAULT_CONFIG_FILE, loadConfig } from '../core/config-loader.ts'
+import { parseDuration } from '../core/duration.ts'
+import { ErrorCodes } from '../core/errors.ts'
+import { isUnhealthy, type RoleReport, type RoleState, worst } from '../core/role-health.ts'
+import { registerUrlSecret } from '../core/secrets.ts'
+import { defaultAllowedHosts, parseAllowedHosts } from '../serving/allowed-hosts.ts'
+import { DEFAULT_PORT } from '../serving/app.ts'
+import type { Store } from '../store/store.ts'
+import { lockFolders } from './data-lock.ts'
+import { httpAuthOf } from './http-token.ts'
+import { createLogger } from './logger.ts'
+import { lmdbPathOf, openStore } from './open-store.ts'
+import { startRoles } from './pipeline.ts'
+import type { Role } from './role.ts'
+import { describeStore, waitFor } from './startup.ts'
+import {
+  checkRole,
+  consumerGroups,
+  type Duration,
+  defaultBatchInterval,
+  defaultDataDir,
+  defaultSegmentAge,
+  type StrataOptions,
+} from './strata-options.ts'
+
+export interface StrataHealth {
+  /** False while any role is failed or stalled: what makes GET /health answer 503. */
+  healthy: boolean
+  /** The worst state of the roles. */
+  state: RoleState
+  roles: RoleReport[]
+}
+
+export interface RunningStrata {
+  /** The API's base URL (`http://127.0.0.1:8080`); undefined for a role that does not serve. */
+  readonly url: string | undefined
+  /** What each role of this process is doing (the roles part of GET /health). */
+  health(): Promise<StrataHealth>
+  /** Stops every role, closes the store and releases the folder locks. Idempotent. */
+  close(): Promise<void>
+}
+
+/** Starts every role of Strata in this process (`role: 'all'`, the default) or one role. */
+export async function startStrata(options: StrataOptions = {}): Promise<RunningStrata> {
+  const role = options.role ?? 'all'
+  checkRole(role, options)
+  const run: 'start' | Role = role === 'all' ? 'start' : role
+  const command = role === 'all' ? 'strata start' : `strata worker ${role}`
+  const logger = options.logger ?? createLogger(role === 'all' ? 'strata' : role)
+  const serves = role === 'all' || role === 'serve'
+  const host = options.host ?? '127.0.0.1'
+  const auth = serves ? httpAuthOf(options.token, options.protectQueries) : undefined
+  const ms = (value: Duration | undefined, field: string) =>
+    value === undefined ? undefined : parseDuration(value, field)
+  const batchIntervalMs = ms(options.batchInterval ?? defaultBatchInterval, 'batchInterval')!
+  const segmentAgeMs = ms(options.segmentAge ?? defaultSegmentAge, 'segmentAge')!
+  const startupTimeoutMs = ms(options.startupTimeout, 'startupTimeout')
+  const limits = {
+    bodyLimit: options.bodyLimit,
+    requestTimeoutMs: ms(options.requestTimeout, 'requestTimeout'),
+    shutdownGraceMs: ms(options.shutdownGrace, 'shutdownGrace'),
+  }
+  const allowedHosts =
+    typeof options.allowedHosts === 'string'
+      ? parseAllowedHosts(options.allowedHosts)
+      : (options.allowedHosts ?? defaultAllowedHosts(host))
+
+  const configPath = resolve(options.config ?? DEFAULT_CONFIG_FILE)
+  const dataDir = resolve(options.data ?? defaultDataDir)
+  const config = await loadConfig(configPath)
+  registerUrlSecret(options.store) // whatever prints later blanks its password
+  const lmdbPath = lmdbPathOf(options.store, dataDir)
+  const { brokers } = options
+
+  // One writer per folder: the master dataset (the embedded log, or the archiver's copy of
+  // Kafka) and the embedded store the speed layer folds into. PostgreSQL is shared by design.
+  const folders: string[] = []
+  if (role === 'all' || role === 'archiver') folders.push(dataDir)
+  if ((role === 'all' || role === 'speed') && lmdbPath !== undefined) folders.push(lmdbPath)
+  const lock = lockFolders(folders, command)
+
+  const storeName = describeStore(options.store)
+  const waiting = startupTimeoutMs === undefined ? undefined : { timeoutMs: startupTimeoutMs, logger }
+  const openNamedStore = () => openStore(lmdbPath ?? options.store!)
+  // Waited for, the store opens once the port is bound (pipeline.ts), so /health answers
+  // meanwhile; not waited for, it opens first: a damaged store is refused in one line, before
+  // anything is logged or bound.
+  let store: Store | undefined = waiting
+    ? undefined
+    : await openNamedStore().catch((error) => {
+        lock.release()
+        throw error
+      })
+  logger.info(`config ${configPath}: ${config.views.map((v) => v.name).join(', ')}`)
+  logger.info(`data in ${dataDir}`)
+  const pipeline = await startRoles({
+    run,
+    config,
+    configPath,
+    masterRoot: join(dataDir, 'master', config.source.topic),
+    logger,
+    brokers,
+    groups: consumerGroups(options),
+    openStore: async () => {
+      // A store down at start is waited for when asked (startup.ts), not a crash loop.
+      store ??= await waitFor(storeName, openNamedStore, { ...waiting!, code: ErrorCodes.STORE_UNAVAILABLE })
+      return store
+    },
+    ...(waiting && {
+      attempt: <T>(step: () => Promise<T>) =>
+        waitFor(
+          (error) => (error.code === ErrorCodes.STORE ? storeName : `Kafka at ${brokers ?? 'the brokers'}`),
+          step,
+          { ...waiting, code: ErrorCodes.KAFKA_UNAVAILABLE },
+        ),
+    }),
+    http: serves
+      ? {
+          port: options.port ?? DEFAULT_PORT,
+          host,
+          auth,
+          limits,
+          allowedHosts,
+          ingest: options.ingest,
+        }
+      : undefined,
+    batchIntervalMs,
+    segmentAgeMs,
+    demoRate: options.demoRate ?? 0,
+  }).catch(async (error) => {
+    await store?.close().catch(() => undefined)
+    lock.release()
+    throw error
+  })
+  logger.info(pipeline.url ? `ready: API on ${pipeline.url}` : `ready: ${role}`)
+
+  let closed: Promise<void> | undefined
+  return {
+    url: pipeline.url,
+    async health() {
+      const roles = await pipeline.health()
+      const state = worst(roles.map((r) => r.state))
+      return { healthy: !isUnhealthy(state), state, roles }
+    },
+    close() {
+      closed ??= (async () => {
+        try {
+          await pipeline.close()
+          await store?.close()
+        } finally {
+          lock.release()
+        }
+      })()
+      return closed
+    },
+  }
+}

@@ -51,19 +51,43 @@ interface Meta {
   txnid: bigint
 }
 
+/** How long a store that looks damaged is watched for growth before it is called damaged. */
+export const LIVE_STORE_WAIT_MS = 250
+
 /**
  * Throws STRATA_ERR_STORE_CORRUPT when data.mdb in `path` is truncated or not an LMDB file.
  * Returns whether there is a store to check further (false for a new one).
+ *
+ * The file is read without LMDB's locks, so another process creating or growing the store at that
+ * moment (`strata batch` or `strata query` beside a `strata start` that is creating it) can be
+ * caught mid-write, its meta pages naming pages not yet in the file. Damage stays put; a live
+ * store grows: a file that changed size while we waited is looked at again (up to 3 times).
  */
-export async function checkLmdbHeader(path: string): Promise<boolean> {
-  const file = join(path, 'data.mdb')
-  const size = await stat(file).then(
+export async function checkLmdbHeader(path: string, waitMs = LIVE_STORE_WAIT_MS): Promise<boolean> {
+  for (let look = 1; ; look++) {
+    const before = await sizeOf(path)
+    try {
+      return await checkHeaderOnce(path, before)
+    } catch (error) {
+      if (look >= 3 || !(error instanceof StrataError) || error.code !== ErrorCodes.STORE_CORRUPT) throw error
+      await new Promise((resolve) => setTimeout(resolve, waitMs))
+      if ((await sizeOf(path)) === before) throw error
+    }
+  }
+}
+
+function sizeOf(path: string): Promise<number | undefined> {
+  return stat(join(path, 'data.mdb')).then(
     (s) => s.size,
     (error: NodeJS.ErrnoException) => {
       if (error.code === 'ENOENT') return undefined
       throw error
     },
   )
+}
+
+async function checkHeaderOnce(path: string, size: number | undefined): Promise<boolean> {
+  const file = join(path, 'data.mdb')
   // A new store (LMDB creates it), or one created but never written (a crash right after the
   // create): LMDB initializes it.
   if (size === undefined || size === 0) return false

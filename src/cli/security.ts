@@ -11,6 +11,7 @@ import { registerSecret, registerUrlSecret } from '../core/secrets.ts'
 import { describeKafkaSecurity, kafkaSecurityFromEnv } from '../log/kafka/security.ts'
 import { httpAuthOf } from '../runtime/http-token.ts'
 import type { Logger } from '../runtime/logger.ts'
+import type { StrataOptions } from '../runtime/strata-options.ts'
 import { defaultAllowedHosts, parseAllowedHosts } from '../serving/allowed-hosts.ts'
 import type { HttpAuth } from '../serving/auth.ts'
 import type { HttpLimits } from '../serving/limits.ts'
@@ -67,6 +68,44 @@ export function resolveAllowedHosts(
 ): string[] {
   const list = flags.allowedHosts ?? env.STRATA_ALLOWED_HOSTS
   return list ? parseAllowedHosts(list) : defaultAllowedHosts(listenHost)
+}
+
+type HttpOptions = Pick<
+  StrataOptions,
+  | 'port'
+  | 'host'
+  | 'allowedHosts'
+  | 'token'
+  | 'protectQueries'
+  | 'bodyLimit'
+  | 'requestTimeout'
+  | 'shutdownGrace'
+>
+
+/**
+ * startStrata's HTTP options from the flags and environment (strata start, strata worker serve);
+ * none for a process that does not serve, whose limit flags are still checked.
+ */
+export function httpOptionsOf(
+  flags: HttpSecurityFlags,
+  http: { port: number; host: string } | undefined,
+): HttpOptions {
+  if (http === undefined) {
+    httpLimitsOf(flags)
+    return {}
+  }
+  const auth = resolveHttpAuth(flags)
+  const limits = httpLimitsOf(flags)
+  return {
+    port: http.port,
+    host: http.host,
+    allowedHosts: resolveAllowedHosts(flags, http.host),
+    token: auth?.token,
+    protectQueries: auth?.protectQueries,
+    bodyLimit: limits.bodyLimit,
+    requestTimeout: limits.requestTimeoutMs,
+    shutdownGrace: limits.shutdownGraceMs,
+  }
 }
 
 /** The HTTP token from --token-file, STRATA_TOKEN_FILE or STRATA_TOKEN; undefined: no token. */

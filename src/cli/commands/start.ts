@@ -12,9 +12,7 @@ import {
   addHttpSecurityOptions,
   checkSecuritySettings,
   type HttpSecurityFlags,
-  httpLimitsOf,
-  resolveAllowedHosts,
-  resolveHttpAuth,
+  httpOptionsOf,
 } from '../security.ts'
 import { defaultGroupPrefix, defaultPort, resolveSettings, type SettingsFlags } from '../settings.ts'
 import { onShutdown } from '../shutdown.ts'
@@ -70,12 +68,10 @@ Examples:
         { serves: true },
       )
       const logger = createLogger('strata')
-      const auth = resolveHttpAuth(flags)
+      const http = httpOptionsOf(flags, settings.http)
       checkSecuritySettings(logger, settings.brokers, settings.storeUrl)
-      const limits = httpLimitsOf(flags)
       // No --config and no ./strata.config.ts: the config that last ran on this data folder.
       const configPath = chooseConfig(settings.configPath, settings.dataDir, (line) => logger.info(line))
-      const { port, host } = settings.http!
       // The programmatic API (runtime/strata.ts) on what the flags and environment resolved to.
       const strata = await startStrata({
         role: 'all',
@@ -84,14 +80,7 @@ Examples:
         store: settings.storeUrl,
         brokers: settings.brokers,
         groupPrefix: flags.groupPrefix,
-        port,
-        host,
-        allowedHosts: resolveAllowedHosts(flags, host),
-        token: auth?.token,
-        protectQueries: auth?.protectQueries,
-        bodyLimit: limits.bodyLimit,
-        requestTimeout: limits.requestTimeoutMs,
-        shutdownGrace: limits.shutdownGraceMs,
+        ...http,
         batchInterval: parseDuration(flags.batchInterval, '--batch-interval'),
         segmentAge: parseDuration(flags.segmentAge, '--segment-age'),
         demoRate: flags.demo ? flags.demoRate : 0,

@@ -14,9 +14,7 @@ import {
   addHttpSecurityOptions,
   checkSecuritySettings,
   type HttpSecurityFlags,
-  httpLimitsOf,
-  resolveAllowedHosts,
-  resolveHttpAuth,
+  httpOptionsOf,
 } from '../security.ts'
 import { defaultPort, resolveSettings, type SettingsFlags } from '../settings.ts'
 import { onShutdown } from '../shutdown.ts'
@@ -62,10 +60,8 @@ export function registerWorkerCommand(program: Command): void {
       }
       const settings = resolveSettings(flags, { serves: role === 'serve' })
       const logger = createLogger(role)
-      const auth = role === 'serve' ? resolveHttpAuth(flags) : undefined
+      const http = httpOptionsOf(flags, settings.http)
       checkSecuritySettings(logger, settings.brokers, settings.storeUrl)
-      const limits = httpLimitsOf(flags)
-      const http = settings.http
       // The programmatic API (runtime/strata.ts) on what the flags and environment resolved to;
       // it refuses a role that cannot run on them (speed without Kafka, --ingest off serve).
       const strata = await startStrata({
@@ -76,16 +72,7 @@ export function registerWorkerCommand(program: Command): void {
         brokers: settings.brokers,
         group: flags.group,
         ingest: flags.ingest,
-        ...(http && {
-          port: http.port,
-          host: http.host,
-          allowedHosts: resolveAllowedHosts(flags, http.host),
-          token: auth?.token,
-          protectQueries: auth?.protectQueries,
-          bodyLimit: limits.bodyLimit,
-          requestTimeout: limits.requestTimeoutMs,
-          shutdownGrace: limits.shutdownGraceMs,
-        }),
+        ...http,
         batchInterval: parseDuration(flags.batchInterval, '--batch-interval'),
         segmentAge: parseDuration(flags.segmentAge, '--segment-age'),
         // A store or broker down at start is waited for (runtime/startup.ts), not a crash loop.

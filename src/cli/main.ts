@@ -1,6 +1,7 @@
 // The `strata` command line. Each command lives in its own file under commands/ and is loaded
 // only when run, so `strata --help` and `strata kafka status` start fast.
 import { Command, CommanderError } from 'commander'
+import { packageInfo } from '../core/package-info.ts'
 import { configureLogs } from '../runtime/logger.ts'
 import { registerBatchCommand } from './commands/batch.ts'
 import { registerInitCommand } from './commands/init.ts'
@@ -11,7 +12,6 @@ import { registerResetCommand } from './commands/reset.ts'
 import { registerStartCommand } from './commands/start.ts'
 import { registerWorkerCommand } from './commands/worker.ts'
 import { failureReport } from './failure.ts'
-import { packageInfo } from './package-info.ts'
 import { type LogFlags, resolveLogLevel, showsStacks } from './settings.ts'
 
 export function createProgram(): Command {

@@ -9,7 +9,7 @@ import { resolve } from 'node:path'
 import type { Command } from 'commander'
 import { DEFAULT_CONFIG_FILE } from '../../core/config-loader.ts'
 import { ErrorCodes, invalidInput } from '../../core/errors.ts'
-import { packageInfo } from '../package-info.ts'
+import { packageInfo } from '../../core/package-info.ts'
 
 interface InitFlags {
   force?: boolean

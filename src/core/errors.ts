@@ -86,6 +86,9 @@ export const errorTable = {
   // The embedded LMDB store is damaged (truncated, not an LMDB file, a bad page): the process
   // stops; recovery is to move the store folder aside and start again (docs/store-recovery.md).
   STORE_CORRUPT: ['STRATA_ERR_STORE_CORRUPT', 500],
+  // The store was written by another version of Strata in a layout this one cannot read: refused
+  // at open, nothing read or written (store/store-format.ts; docs/operations.md#upgrading).
+  STORE_FORMAT: ['STRATA_ERR_STORE_FORMAT', 500],
   // The store cannot be reached (PostgreSQL down or restarting), or cannot give one consistent
   // answer now (the batch version flipped under every attempt of a ranking): answered with
   // Retry-After when retriable; a role that waited past its limit for the store exits with it.

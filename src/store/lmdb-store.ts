@@ -10,6 +10,7 @@
 //   ['lk', stored]                        → the full key of a long key's stored form
 //   ['history', completedAt, view]        → BatchViewMeta of a completed run
 //   ['meta', name]                        → what the store was built from (source-identity.ts)
+//   ['format']                            → the layout of all of the above (store-format.ts)
 import { open, type RootDatabase } from 'lmdb'
 import { ErrorCodes, StrataError } from '../core/errors.ts'
 import type { TimeRange } from '../core/time-range.ts'
@@ -31,6 +32,7 @@ import type {
   ViewErrorTally,
   ViewSnapshot,
 } from './store.ts'
+import { checkLmdbFormat, LMDB_FORMAT } from './store-format.ts'
 
 type Key = (string | number | boolean)[]
 
@@ -56,6 +58,8 @@ export async function openLmdbStore(path: string, options: LmdbOpenOptions = {})
   const store = new LmdbStore(db)
   const guarded = guardLmdbStore(store, path, options.onCorrupt)
   try {
+    // Before anything is read or dropped: rows of another layout are neither (store-format.ts).
+    await stampFormat(db, path)
     await dropMarked(db, 'staged')
   } catch (caught) {
     const error = await commitCause(caught)
@@ -65,6 +69,14 @@ export async function openLmdbStore(path: string, options: LmdbOpenOptions = {})
   }
   store.dropRetired()
   return guarded
+}
+
+async function stampFormat(db: RootDatabase<unknown, Key>, path: string): Promise<void> {
+  await db.transaction(() => {
+    const recorded = db.get(['format'])
+    const empty = recorded === undefined && db.getKeysCount({ limit: 1 }) === 0
+    if (checkLmdbFormat(recorded, empty, path) === 'stamp') db.put(['format'], LMDB_FORMAT)
+  })
 }
 
 function isAlive(pid: unknown): boolean {
@@ -285,6 +297,8 @@ class LmdbStore implements Store {
   async clear(): Promise<void> {
     await this.#background
     await this.#db.clearAsync()
+    // An empty store is in this version's layout (a store with rows and no record reads as 1).
+    await this.#db.put(['format'], LMDB_FORMAT)
   }
 
   async close(): Promise<void> {

@@ -5,6 +5,7 @@
 //
 // Never edit a migration that has shipped: append a new one.
 import type pg from 'pg'
+import { newerSchema } from '../store-format.ts'
 import { type Client, lockSpace, quoteIdent } from './connection.ts'
 
 interface Migration {
@@ -130,7 +131,13 @@ export async function migrate(pool: pg.Pool, schema: string): Promise<number[]> 
         applied_at timestamptz NOT NULL DEFAULT now()
       )`,
     )
-    const { rows } = await client.query<{ id: number }>(`SELECT id FROM ${S}.strata_migrations`)
+    const { rows } = await client.query<{ id: number; name: string }>(
+      `SELECT id, name FROM ${S}.strata_migrations ORDER BY id`,
+    )
+    // A migration we do not know was applied by a newer Strata: its tables would be misread.
+    const known = Math.max(...migrations.map((m) => m.id))
+    const newer = rows.filter((row) => row.id > known)
+    if (newer.length > 0) throw newerSchema(schema, newer, known)
     const done = new Set(rows.map((r) => r.id))
     const applied: number[] = []
     for (const migration of migrations) {

@@ -1,0 +1,58 @@
+// The layout a store was written in, so that a Strata of another version never reads rows it
+// does not understand. A store is derived state (the master dataset and the log hold every
+// event), so a store in a layout this version cannot read is refused with the way out, never
+// guessed at: an older layout is moved aside and rebuilt, a newer one needs the newer Strata.
+//
+// The embedded store records its layout as one number (`['format']`, lmdb-store.ts); the
+// PostgreSQL store's layout is its applied migrations (postgres/migrations.ts), and a schema
+// holding a migration this version does not know was written by a newer Strata.
+import { ErrorCodes, StrataError } from '../core/errors.ts'
+
+/**
+ * The embedded store's layout. Raise it with any change to lmdb-store.ts's key layout or to how
+ * a row's value is encoded, and say in docs/operations.md#upgrading what the change means.
+ * Stores written before the number was recorded (0.1.0) hold layout 1.
+ */
+export const LMDB_FORMAT = 1
+
+/** What opening a store with this recorded layout does: stamp it, or go on. Refusals throw. */
+export type FormatVerdict = 'stamp' | 'ok'
+
+/**
+ * The rule: an empty store takes the current layout; a store with rows but no recorded layout
+ * predates the record (layout 1); the current layout is read; any other is refused.
+ */
+export function checkLmdbFormat(stamped: unknown, empty: boolean, path: string): FormatVerdict {
+  if (stamped === undefined && empty) return 'stamp'
+  const recorded = stamped ?? 1
+  if (recorded === LMDB_FORMAT) return stamped === undefined ? 'stamp' : 'ok'
+  if (typeof recorded !== 'number' || !Number.isInteger(recorded) || recorded < 1) {
+    throw new StrataError(
+      ErrorCodes.STORE_FORMAT,
+      `the LMDB store at ${path} records layout ${JSON.stringify(recorded)}, which no Strata writes: it is not a Strata store, or it is damaged; move it aside (mv ${path} ${path}.unknown) and start again: the batch layer recomputes every view from the master dataset and the speed layer re-folds the log`,
+    )
+  }
+  if (recorded < LMDB_FORMAT) {
+    throw new StrataError(
+      ErrorCodes.STORE_FORMAT,
+      `the LMDB store at ${path} was written by an older Strata in layout ${recorded}; this Strata reads layout ${LMDB_FORMAT}. Stop every strata process using it, move it aside (mv ${path} ${path}.layout-${recorded}) and start again: the batch layer recomputes every view from the master dataset and the speed layer re-folds the log (docs/operations.md#upgrading)`,
+    )
+  }
+  throw new StrataError(
+    ErrorCodes.STORE_FORMAT,
+    `the LMDB store at ${path} was written by a newer Strata in layout ${recorded}; this Strata reads layout ${LMDB_FORMAT} and would misread it. Run the newer Strata, or give this one another store (docs/operations.md#upgrading)`,
+  )
+}
+
+/** The refusal of a PostgreSQL schema that holds migrations this Strata does not know. */
+export function newerSchema(
+  schema: string,
+  unknown: readonly { id: number; name: string }[],
+  known: number,
+): StrataError {
+  const names = unknown.map((m) => `${m.id} "${m.name}"`).join(', ')
+  return new StrataError(
+    ErrorCodes.STORE_FORMAT,
+    `the PostgreSQL schema ${schema} was migrated by a newer Strata (migration ${names}; this Strata knows up to ${known}) and would be misread; run the newer Strata, or give this one another schema (?schema=…) (docs/operations.md#upgrading)`,
+  )
+}

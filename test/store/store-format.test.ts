@@ -1,0 +1,95 @@
+// A store written by another Strata version is refused with STRATA_ERR_STORE_FORMAT before
+// anything is read or dropped; an empty store takes this version's layout; a store written
+// before the layout was recorded (0.1.0) is layout 1. LMDB on a temporary folder, PostgreSQL on
+// a schema of its own.
+import assert from 'node:assert/strict'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { test } from 'node:test'
+import { open } from 'lmdb'
+import { openLmdbStore } from '../../src/store/lmdb-store.ts'
+import { migrations } from '../../src/store/postgres/migrations.ts'
+import { checkLmdbFormat, LMDB_FORMAT } from '../../src/store/store-format.ts'
+import { schemaStores, withClient } from './postgres-helpers.ts'
+
+const refusedAs = (pattern: RegExp) => (error: unknown) => {
+  assert.equal((error as { code?: string }).code, 'STRATA_ERR_STORE_FORMAT')
+  assert.match((error as Error).message, pattern)
+  return true
+}
+
+test('the layout rule: stamp an empty store, read layout 1 from an unstamped one, refuse others', () => {
+  assert.equal(checkLmdbFormat(undefined, true, '/s'), 'stamp')
+  assert.equal(checkLmdbFormat(LMDB_FORMAT, false, '/s'), 'ok')
+  assert.equal(checkLmdbFormat(LMDB_FORMAT, true, '/s'), 'ok')
+  // 0.1.0 wrote no record: its rows are layout 1.
+  if (LMDB_FORMAT === 1) assert.equal(checkLmdbFormat(undefined, false, '/s'), 'stamp')
+  else assert.throws(() => checkLmdbFormat(undefined, false, '/s'), refusedAs(/older Strata in layout 1/))
+  assert.throws(() => checkLmdbFormat(LMDB_FORMAT + 1, false, '/s'), refusedAs(/newer Strata/))
+  assert.throws(() => checkLmdbFormat('x', false, '/s'), refusedAs(/no Strata writes/))
+  assert.throws(() => checkLmdbFormat(0, false, '/s'), refusedAs(/no Strata writes/))
+})
+
+function tempDir(t: { after: (fn: () => void) => void }): string {
+  const dir = mkdtempSync(join(tmpdir(), 'strata-format-'))
+  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  return dir
+}
+
+test('lmdb: a new store records its layout, and keeps it through clear()', async (t) => {
+  const dir = tempDir(t)
+  const store = await openLmdbStore(dir)
+  await store.claimMeta('x', 1)
+  await store.clear()
+  await store.close()
+  const raw = open({ path: dir, compression: false })
+  assert.equal(raw.get(['format']), LMDB_FORMAT)
+  await raw.close()
+  // Reopening a cleared store is not mistaken for a 0.1.0 one.
+  await (await openLmdbStore(dir)).close()
+})
+
+test('lmdb: a store of a newer layout is refused, and left as it was', async (t) => {
+  const dir = tempDir(t)
+  const raw = open({ path: dir, compression: false })
+  await raw.put(['format'], LMDB_FORMAT + 1)
+  await raw.put(['staged', 'v', 3], 999_999_999) // a dead stager's stage: an open would drop it
+  await raw.close()
+  await assert.rejects(openLmdbStore(dir), refusedAs(new RegExp(`newer Strata in layout ${LMDB_FORMAT + 1}`)))
+  const after = open({ path: dir, compression: false })
+  assert.equal(after.get(['staged', 'v', 3]), 999_999_999)
+  assert.equal(after.get(['format']), LMDB_FORMAT + 1)
+  await after.close()
+})
+
+test('lmdb: a store written before the layout was recorded is read as layout 1', async (t) => {
+  const dir = tempDir(t)
+  const raw = open({ path: dir, compression: false })
+  await raw.put(['meta', 'source'], { kind: 'embedded' })
+  await raw.close()
+  if (LMDB_FORMAT === 1) {
+    const store = await openLmdbStore(dir)
+    assert.deepEqual(await store.readMeta('source'), { kind: 'embedded' })
+    await store.close()
+  } else {
+    await assert.rejects(openLmdbStore(dir), refusedAs(/older Strata in layout 1/))
+  }
+})
+
+test('postgres: a schema migrated by a newer Strata is refused, and left as it was', async (t) => {
+  const { schema, open: openStore } = schemaStores(t)
+  await (await openStore()).close()
+  const next = Math.max(...migrations.map((m) => m.id)) + 1
+  await withClient((c) =>
+    c.query(`INSERT INTO "${schema}".strata_migrations (id, name) VALUES ($1, 'from the future')`, [next]),
+  )
+  await assert.rejects(openStore(), refusedAs(new RegExp(`migration ${next} "from the future"`)))
+  const rows = await withClient(
+    async (c) => (await c.query(`SELECT id FROM "${schema}".strata_migrations ORDER BY id`)).rows,
+  )
+  assert.deepEqual(
+    rows.map((r) => r.id),
+    [...migrations.map((m) => m.id), next],
+  )
+})

@@ -3,7 +3,7 @@
 import { count, defineConfig, distinctCount, topK, tumbling, view } from '../../src/config.ts'
 
 export default defineConfig({
-  source: { topic: 'events', partitions: 6, replicationFactor: 1, time: 'ts' },
+  source: { topic: 'events', partitions: 6, time: 'ts' },
   views: [
     // Page views per URL per hour.
     view('pageviews_by_url')

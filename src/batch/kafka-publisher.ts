@@ -13,7 +13,7 @@
 // crash between the flip and the publish loses only the announcement, which the next version
 // repeats in full.
 import type { CompiledView } from '../core/compiled-view.ts'
-import { createAdmin, createProducer, type KafkaProducer, parseBrokers } from '../log/kafka/index.ts'
+import { createAdmin, createProducer, type KafkaProducer } from '../log/kafka/index.ts'
 import type { BatchViewMeta, ViewEntry } from '../store/store.ts'
 import type { BatchPublisher } from './batch-run.ts'
 
@@ -31,7 +31,9 @@ export function createKafkaPublisher(options: {
   prefix?: string
 }): KafkaPublisher {
   const { prefix } = options
-  const replicationFactor = options.replicationFactor ?? Math.min(3, parseBrokers(options.brokers).length)
+  // Absent: the cluster's default.replication.factor.
+  const replication =
+    options.replicationFactor === undefined ? {} : { replicationFactor: options.replicationFactor }
   const admin = createAdmin({ brokers: options.brokers })
   let producer: KafkaProducer | undefined
   const ensured = new Set<string>()
@@ -42,7 +44,7 @@ export function createKafkaPublisher(options: {
       () => true,
       () => false,
     )
-    if (!exists) await admin.createTopic({ topic, partitions: 1, replicationFactor, configs })
+    if (!exists) await admin.createTopic({ topic, partitions: 1, ...replication, configs })
     ensured.add(topic)
   }
 

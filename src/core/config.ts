@@ -1,7 +1,7 @@
 // strata.config.ts: the source topic and the views, validated once when loaded.
 //
 //   export default defineConfig({
-//     source: { topic: 'events', partitions: 6, replicationFactor: 1, time: 'ts' },
+//     source: { topic: 'events', partitions: 6, time: 'ts' },
 //     views: [view('pageviews_by_url').filter(...).key(...).window(tumbling('1h')).aggregate(count())],
 //   })
 //
@@ -17,8 +17,12 @@ export interface SourceConfig {
   topic: string
   /** Partitions of the topic; the unit of parallelism of every layer. Default 6. */
   partitions: number
-  /** Copies of each partition on the brokers. Default 1 (3 in production). */
-  replicationFactor: number
+  /**
+   * Copies of each partition on the brokers, when Strata creates the topic. Default: the
+   * cluster's `default.replication.factor` (as Kafka Streams does), so a topic on a three-node
+   * production cluster gets its three copies without the config naming them.
+   */
+  replicationFactor?: number
   /** Event-time field of each event (epoch ms or ISO-8601). Default 'ts'. */
   time: string
 }
@@ -33,7 +37,7 @@ export interface ConfigInput {
   views: ReadonlyArray<View<any, any, any>>
 }
 
-export const sourceDefaults: Omit<SourceConfig, 'topic'> = { partitions: 6, replicationFactor: 1, time: 'ts' }
+export const sourceDefaults: Omit<SourceConfig, 'topic' | 'replicationFactor'> = { partitions: 6, time: 'ts' }
 
 const configBrand = Symbol.for('strata.config')
 // Kafka's own rule for topic names.
@@ -72,17 +76,20 @@ function validateSource(input: unknown): SourceConfig {
     )
   }
   const partitions = integer(input.partitions ?? sourceDefaults.partitions, 'source.partitions', 1, 10_000)
-  const replicationFactor = integer(
-    input.replicationFactor ?? sourceDefaults.replicationFactor,
-    'source.replicationFactor',
-    1,
-    32,
-  )
+  const replicationFactor =
+    input.replicationFactor === undefined
+      ? undefined
+      : integer(input.replicationFactor, 'source.replicationFactor', 1, 32)
   const timeField = time ?? sourceDefaults.time
   if (typeof timeField !== 'string' || timeField.length === 0) {
     throw invalid('source.time', `must be the name of the event-time field, got ${JSON.stringify(time)}`)
   }
-  return Object.freeze({ topic, partitions, replicationFactor, time: timeField })
+  return Object.freeze({
+    topic,
+    partitions,
+    ...(replicationFactor === undefined ? {} : { replicationFactor }),
+    time: timeField,
+  })
 }
 
 function validateViews(input: unknown): ReadonlyArray<View<any, any, any>> {

@@ -4,7 +4,7 @@
 // source topic once, with its checks (runtime/source-topic.ts), and pass `createTopic: false`.
 // Connects on first use, so input that fails validation never opens a connection. The producer
 // splits large inputs into requests under message.max.bytes.
-import { createAdmin, createProducer, type KafkaProducer, parseBrokers } from '../log/kafka/index.ts'
+import { createAdmin, createProducer, type KafkaProducer } from '../log/kafka/index.ts'
 import type { RecordPosition } from '../log/log.ts'
 import type { EventSink, SinkRecord } from './ingest.ts'
 
@@ -57,7 +57,8 @@ async function createIfMissing(options: KafkaSinkOptions): Promise<void> {
       await admin.createTopic({
         topic: options.topic,
         partitions: options.partitions,
-        replicationFactor: options.replicationFactor ?? Math.min(3, parseBrokers(options.brokers).length),
+        // Absent: the cluster's default.replication.factor.
+        ...(options.replicationFactor === undefined ? {} : { replicationFactor: options.replicationFactor }),
       })
   } finally {
     await admin.close()

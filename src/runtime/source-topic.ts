@@ -68,10 +68,10 @@ export async function ensureSourceTopic(
         description = await admin.createTopic({
           topic: source.topic,
           partitions: source.partitions,
-          replicationFactor: source.replicationFactor,
+          ...(source.replicationFactor === undefined ? {} : { replicationFactor: source.replicationFactor }),
         })
         context.logger.info(
-          `created topic ${source.topic} (${source.partitions} partitions, replication ${source.replicationFactor})`,
+          `created topic ${source.topic} (${source.partitions} partitions, replication ${replicationOf(description)}${source.replicationFactor === undefined ? ", the cluster's default" : ''})`,
         )
       } catch (error) {
         if (!isNotAllowed(error)) throw error
@@ -86,6 +86,7 @@ export async function ensureSourceTopic(
           `Set source.partitions to ${description.partitions.length} and start on a new --data and --store (or strata reset them), or use another topic`,
       )
     }
+    warnIfUnderReplicated(description, context)
     return kafkaSource(description)
   } finally {
     if (!options.admin) await admin.close()
@@ -119,5 +120,23 @@ async function waitForTopic(
   throw new StrataError(
     ErrorCodes.TOPIC,
     `topic ${topic} still does not exist after ${Math.round(waitMs / 1000)} s: create it (${context.config.source.partitions} partitions), or let this principal create topics`,
+  )
+}
+
+function replicationOf(description: TopicDescription): number {
+  return Math.min(...description.partitions.map((p) => p.replicas.length))
+}
+
+// Fewer copies than the cluster could hold is a choice only the operator can make, and an easy
+// one to make by accident (a config written for a one-node cluster): acks=all then holds an
+// acknowledged event on one broker only. Said at every start, never refused.
+function warnIfUnderReplicated(description: TopicDescription, context: SourceTopicContext): void {
+  const copies = replicationOf(description)
+  const possible = Math.min(3, description.brokers)
+  if (copies >= possible) return
+  context.logger.warn(
+    `topic ${description.topic} keeps ${copies} ${copies === 1 ? 'copy' : 'copies'} of each partition on a cluster of ${description.brokers} brokers: ` +
+      `losing ${copies === 1 ? 'that broker' : `${copies} brokers`} loses acknowledged events. Raise its replication (kafka-reassign-partitions), ` +
+      'or for a new topic leave source.replicationFactor out (docs/operations.md#high-availability)',
   )
 }

@@ -10,7 +10,7 @@ const strata = pathToFileURL(join(import.meta.dirname, '../../src/index.ts')).hr
 
 test('loadConfig: the example config loads, with the three views of docs/architecture.md', async () => {
   const config = await loadConfig(join(import.meta.dirname, '../../examples/pageviews/strata.config.ts'))
-  assert.deepEqual(config.source, { topic: 'events', partitions: 6, replicationFactor: 1, time: 'ts' })
+  assert.deepEqual(config.source, { topic: 'events', partitions: 6, time: 'ts' })
   assert.deepEqual(
     config.views.map((v) => [v.name, v.timeWindow?.size ?? null, v.monoid?.definition.name]),
     [

@@ -10,7 +10,12 @@ const pv = view('pv')
 
 test('defineConfig: fills in defaults and freezes the result', () => {
   const config = defineConfig({ source: { topic: 'events' }, views: [pv] })
-  assert.deepEqual(config.source, { topic: 'events', partitions: 6, replicationFactor: 1, time: 'ts' })
+  assert.deepEqual(config.source, { topic: 'events', partitions: 6, time: 'ts' })
+  // No replicationFactor: the topic gets the cluster's default; one given is kept.
+  assert.equal(
+    defineConfig({ source: { topic: 'e', replicationFactor: 3 }, views: [pv] }).source.replicationFactor,
+    3,
+  )
   assert.ok(Object.isFrozen(config) && Object.isFrozen(config.source) && Object.isFrozen(config.views))
   assert.ok(isStrataConfig(config))
   assert.equal(defineConfig(config), config)

@@ -19,16 +19,17 @@ const config = defineConfig({
       .aggregate(count()),
   ],
 })
-const description = (partitions: number): TopicDescription => ({
+const description = (partitions: number, brokers = 1, replicas = [1]): TopicDescription => ({
   topic: 'events',
   id: 'topic-id',
   clusterId: 'cluster-id',
+  brokers,
   partitions: Array.from({ length: partitions }, (_, partition) => ({
     partition,
     leader: 1,
     leaderEpoch: 0,
-    replicas: [1],
-    isr: [1],
+    replicas,
+    isr: replicas,
     offlineReplicas: [],
   })),
 })
@@ -105,4 +106,52 @@ test('a topic with another partition count than the config is refused', async ()
       error.code === ErrorCodes.SOURCE_MISMATCH &&
       /has 3 partitions and the config says 2/.test(error.message),
   )
+})
+
+test('a config without replicationFactor creates the topic with the cluster default (-1 on the wire)', async () => {
+  const specs: unknown[] = []
+  const lines: string[] = []
+  await ensureSourceTopic(
+    { config, brokers: 'x:9092', logger: createLogger('test', (line) => lines.push(line)) },
+    {
+      admin: {
+        async describeTopic() {
+          throw new StrataError(ErrorCodes.TOPIC, 'Topic events does not exist')
+        },
+        async createTopic(spec: unknown) {
+          specs.push(spec)
+          return description(2, 3, [1, 2, 3])
+        },
+      } as unknown as KafkaAdmin,
+    },
+  )
+  assert.deepEqual(specs, [{ topic: 'events', partitions: 2 }])
+  assert.match(
+    lines.join('\n'),
+    /created topic events \(2 partitions, replication 3, the cluster's default\)/,
+  )
+  assert.doesNotMatch(lines.join('\n'), /loses acknowledged events/)
+})
+
+test('a topic with fewer copies than the cluster could keep is warned about, and used', async () => {
+  for (const [brokers, replicas, warned] of [
+    [3, [1], true],
+    [3, [1, 2], true],
+    [3, [1, 2, 3], false],
+    [5, [1, 2, 3], false],
+    [2, [1], true],
+    [1, [1], false],
+  ] as const) {
+    const lines: string[] = []
+    const source = await ensureSourceTopic(
+      { config, brokers: 'x:9092', logger: createLogger('test', (line) => lines.push(line)) },
+      { admin: admin({ describe: () => description(2, brokers, [...replicas]) }) },
+    )
+    assert.equal(source.partitions, 2)
+    assert.equal(
+      /loses acknowledged events/.test(lines.join('\n')),
+      warned,
+      `${brokers} brokers, ${replicas}`,
+    )
+  }
 })

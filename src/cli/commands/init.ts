@@ -22,9 +22,11 @@ export function configTemplate(packageName: string): string {
 import { count, defineConfig, distinctCount, topK, tumbling, view } from '${packageName}/config'
 
 export default defineConfig({
-  // The Kafka topic the events go to (created with these partitions when missing; the embedded
-  // log uses the same count) and the field that holds each event's time (epoch ms or ISO 8601).
-  source: { topic: 'events', partitions: 6, replicationFactor: 1, time: 'ts' },
+  // The Kafka topic the events go to (created with these partitions when missing, with the
+  // cluster's default.replication.factor; the embedded log uses the same count) and the field that
+  // holds each event's time (epoch ms or ISO 8601). Choose the partitions before the first start:
+  // they cannot change later without a reset (docs/operations.md#choosing-the-partition-count).
+  source: { topic: 'events', partitions: 6, time: 'ts' },
   views: [
     // Page views per URL per hour.
     view('pageviews_by_url')

@@ -13,7 +13,8 @@ import {
 export interface TopicSpec {
   topic: string
   partitions: number
-  replicationFactor: number
+  /** Copies of each partition; absent: the cluster's `default.replication.factor` (KIP-464). */
+  replicationFactor?: number
   /** Topic configs, e.g. `{ 'min.insync.replicas': '2', 'retention.ms': '-1' }`. */
   configs?: Record<string, string>
 }
@@ -33,6 +34,8 @@ export interface TopicDescription {
   id: string
   /** The cluster's id: a recreated cluster has a new one, whatever its addresses. */
   clusterId: string
+  /** Brokers in the cluster's metadata when described. */
+  brokers: number
   partitions: PartitionDescription[]
 }
 
@@ -84,6 +87,7 @@ export function createAdmin(options: KafkaClientOptions): KafkaAdmin {
         topic,
         id: found.id,
         clusterId: metadata.id,
+        brokers: metadata.brokers.size,
         partitions: found.partitions.map((p, partition) => ({
           partition,
           leader: p.leader,
@@ -131,7 +135,7 @@ export function createAdmin(options: KafkaClientOptions): KafkaAdmin {
         await admin.createTopics({
           topics: [topic],
           partitions,
-          replicas: replicationFactor,
+          replicas: replicationFactor ?? -1,
           configs: Object.entries(configs).map(([name, value]) => ({ name, value })),
         })
       } catch (error) {

@@ -9,7 +9,6 @@
 // Delivery is at least once: a record rejected again after an archiver restart (its segment was
 // not yet written) is sent again; (origin-partition, origin-offset) identifies duplicates.
 import { createAdmin } from './admin.ts'
-import { parseBrokers } from './client-options.ts'
 import { createProducer, type KafkaProducer } from './producer.ts'
 
 /** A record that is not an event, where it came from and why (the archiver's Rejection fits). */
@@ -41,11 +40,10 @@ export function createDeadLetterWriter(options: { brokers: string; topic: string
         () => false,
       )
       if (!exists) {
-        const replicationFactor = Math.min(3, parseBrokers(options.brokers).length)
+        // The cluster's default.replication.factor, as every topic Strata creates.
         await admin.createTopic({
           topic: target,
           partitions: 1,
-          replicationFactor,
           configs: { 'retention.ms': '-1' },
         })
       }

@@ -28,8 +28,11 @@ test('a kill -9 of a partition leader loses no acknowledged record and duplicate
   const admin = createAdmin({ brokers })
   t.after(() => admin.close())
   const topic = `test-${randomUUID()}`
-  const created = await admin.createTopic({ topic, partitions: PARTITIONS, replicationFactor: 3 })
+  // No replication factor given: the cluster's default.replication.factor (3 here), as every topic
+  // Strata creates gets when its config names none (KIP-464's -1 on the wire).
+  const created = await admin.createTopic({ topic, partitions: PARTITIONS })
   for (const p of created.partitions) assert.equal(p.replicas.length, 3, `partition ${p.partition} has RF 3`)
+  assert.equal(created.brokers, 3)
   const watched = 0
   const victim = created.partitions[watched]!.leader
   assert.ok(victim >= 1, `partition ${watched} has a leader`)

@@ -16,7 +16,10 @@
 // - Fencing (STRATA_ERR_FENCED): the partition is read back. Another owner, or an offset another
 //   writer moved: stopped for good (rule 2). Ours still: the store wants a required boundary the
 //   window has not sealed (rule 3); the folder reseals the window and the commit is sent again.
-//   A refusal that resealing does not answer (a newer worker redefined the views) stops it too.
+//   A refusal that resealing does not answer stops it too.
+// - A view defined differently in the store (STRATA_ERR_CONFIG_CHANGED: a worker started with an
+//   edited config): stopped with that code, which health reports as failed, so the supervisor
+//   restarts this worker with the current config (Kafka still assigns the partition to it).
 // - Past the budget the committer fails (`failure`, and `onFailed` is told): the folder stops,
 //   and its window is re-read by the next owner from the stored offset.
 import type { CompiledView } from '../core/compiled-view.ts'
@@ -128,6 +131,9 @@ export class PartitionCommitter {
       } catch (error) {
         if (this.#failure) throw error
         if (inDoubt && (await this.#landedEarlier(commit))) return { landed: commit }
+        // Another definition of a view is recorded: no retry or reseal can commit this window.
+        if ((error as StrataError)?.code === ErrorCodes.CONFIG_CHANGED)
+          return { stopped: error as StrataError }
         if ((error as StrataError)?.code !== ErrorCodes.FENCED) throw error
         // Refused: may we try again (rule 3) or must we stop for good (rule 2)?
         const state = await this.read('re-reading a refused partition')

@@ -125,10 +125,14 @@ export function checkSpeedCommit(
   if (state.offset !== from) {
     throw fenced(`partition ${partition} is at offset ${state.offset}, not ${from}: another writer moved it`)
   }
+  // Not fencing: the partition is still ours, but this worker runs a definition another worker
+  // replaced, and will until it is restarted with the current config. Its own code, so that the
+  // partition it stops is reported failed, not handed over (nobody else would fold it).
   for (const [view, codeHash] of Object.entries(commit.hashes)) {
     if (recordedHash(view) !== codeHash) {
-      throw fenced(
-        `view ${view} is defined differently now; restart the speed worker with the current config`,
+      throw new StrataError(
+        ErrorCodes.CONFIG_CHANGED,
+        `partition ${partition}: view ${view} is defined differently now (another speed worker started with another config); restart this speed worker with the current config`,
       )
     }
   }

@@ -48,10 +48,11 @@ export function speedContract(
       (await store.snapshot('hits', '/a')).realtime.map((r) => r.state),
       [5],
     )
-    // A commit built by an older definition of the view is refused too.
+    // A commit built by an older definition of the view is refused too (not as fencing: the
+    // partition is still this owner's).
     await assert.rejects(
       store.commitSpeed(commit({ owner: 2, from: 9, offset: 12, hashes: { hits: 'old' } }), add),
-      { code: 'STRATA_ERR_FENCED' },
+      { code: 'STRATA_ERR_CONFIG_CHANGED' },
     )
   })
 

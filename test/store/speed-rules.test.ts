@@ -135,14 +135,14 @@ test('checkSpeedCommit: refusals (FENCED, INTERNAL) and the state after an accep
       'an older definition',
       partition(),
       commit({ hashes: { hits: 'h0' } }),
-      'STRATA_ERR_FENCED',
+      'STRATA_ERR_CONFIG_CHANGED',
       /defined differently/,
     ],
     [
       'an unknown view',
       partition(),
       commit({ hashes: { other: 'o1' } }),
-      'STRATA_ERR_FENCED',
+      'STRATA_ERR_CONFIG_CHANGED',
       /defined differently/,
     ],
     [

@@ -50,7 +50,9 @@ export const errorTable = {
   NO_DATA: ['STRATA_ERR_NO_DATA', 404],
   // The log (Kafka or embedded) and the local cluster.
   KAFKA: ['STRATA_ERR_KAFKA', 500],
-  KAFKA_UNAVAILABLE: ['STRATA_ERR_KAFKA_UNAVAILABLE', 500],
+  // No broker answers (down, restarting, an election): nothing is wrong with the request, and
+  // POST /events is answered 503 with Retry-After, as a client's retry loop expects.
+  KAFKA_UNAVAILABLE: ['STRATA_ERR_KAFKA_UNAVAILABLE', 503],
   // The broker refused our SASL credentials, or the TLS handshake failed (certificate, protocol).
   KAFKA_AUTH: ['STRATA_ERR_KAFKA_AUTH', 500],
   KAFKA_TLS: ['STRATA_ERR_KAFKA_TLS', 500],

@@ -29,6 +29,7 @@ export const EVENT_CONTENT_TYPES = [
 
 // A PostgreSQL restart (crash recovery included) takes a few seconds.
 const STORE_RETRY_AFTER_S = 2
+const KAFKA_RETRY_AFTER_S = 2
 
 /** An answer of the API to a failed request. */
 export interface ErrorAnswer {
@@ -56,6 +57,10 @@ export function answerOf(error: StrataError): ErrorAnswer {
   }
   if (error.code === ErrorCodes.STORE_UNAVAILABLE && error.retriable) {
     return { status: error.status, error, retryAfterS: STORE_RETRY_AFTER_S }
+  }
+  // The producer has already retried for its budget; a leader election takes seconds.
+  if (error.code === ErrorCodes.KAFKA_UNAVAILABLE) {
+    return { status: error.status, error, retryAfterS: KAFKA_RETRY_AFTER_S }
   }
   return { status: error.status, error }
 }

@@ -41,6 +41,15 @@ test("a store that cannot be reached is STORE_UNAVAILABLE, without the store's d
   assert.equal(broken.retryAfterS, undefined)
 })
 
+test('no broker answering is 503 with Retry-After: the same request succeeds later', () => {
+  const answer = answerOf(
+    new StrataError(ErrorCodes.KAFKA_UNAVAILABLE, 'connect ECONNREFUSED 127.0.0.1:9092'),
+  )
+  assert.equal(answer.status, 503)
+  assert.ok((answer.retryAfterS ?? 0) > 0)
+  assert.equal(answerOf(new StrataError(ErrorCodes.KAFKA, 'a broker refused the request')).status, 500)
+})
+
 test("Fastify's codes map to ours with the status Fastify's factory gives them", () => {
   const factories = errorCodes as unknown as Record<string, new () => { statusCode: number }>
   for (const [fst, code] of Object.entries(fastifyCodes)) {

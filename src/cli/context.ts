@@ -21,7 +21,8 @@ export interface Context {
   masterRoot: string
   /** The embedded LMDB store's folder (what openStore opens); undefined for PostgreSQL. */
   lmdbPath: string | undefined
-  openStore(): Promise<Store>
+  /** `existing`: a reader's open, which creates nothing (STRATA_ERR_NO_DATA instead). */
+  openStore(options?: { existing?: boolean }): Promise<Store>
 }
 
 /** The context of resolved paths (settings.ts): the config loaded, the store's kind decided. */
@@ -39,7 +40,7 @@ export async function resolveContext(paths: PathSettings): Promise<Context> {
     masterRoot: join(dataDir, 'master', config.source.topic),
     lmdbPath,
     // The store the URL names (runtime/open-store.ts); none: the LMDB store in <data>/store.
-    openStore: () => openStore(lmdbPath ?? storeUrl!),
+    openStore: (options = {}) => openStore(lmdbPath ?? storeUrl!, options),
   }
 }
 

@@ -16,6 +16,8 @@ export interface OpenStoreOptions {
    * a retry, the damage stays; not serving on, answers from a damaged store are not the views).
    */
   onCorrupt?: (error: Error) => void
+  /** Open only a store that exists (a reader): a missing one is STRATA_ERR_NO_DATA, nothing is created. */
+  existing?: boolean
 }
 
 /** The LMDB folder a store URL names (undefined: a PostgreSQL URL); no URL: `<dataDir>/store`. */
@@ -36,7 +38,7 @@ export async function openStore(url: string, options: OpenStoreOptions = {}): Pr
   }
   if (/^postgres(ql)?:\/\//.test(url)) {
     const { openPostgresStore } = await import('../store/postgres/index.ts')
-    return openPostgresStore(url)
+    return openPostgresStore(url, options.existing ? { existing: true } : {})
   }
   throw invalidInput(
     ErrorCodes.INVALID_ARGUMENT,

@@ -9,6 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
+import pg from 'pg'
 import { bin, freePort } from '../helpers/process.ts'
 
 const exampleConfig = join(import.meta.dirname, '../../examples/pageviews/strata.config.ts')
@@ -94,4 +95,27 @@ test('strata query on a folder with no data: one line with STRATA_ERR_NO_DATA, e
   assert.equal(await store.exited, 1)
   assert.match(store.out().stderr, /^strata: no store at \S+elsewhere: .*\[STRATA_ERR_NO_DATA\]\n$/)
   assert.equal(existsSync(join(cwd, 'elsewhere')), false)
+})
+
+test('strata query on a PostgreSQL schema Strata never wrote: STRATA_ERR_NO_DATA, no schema created', async (t) => {
+  const cwd = await mkdtemp(join(tmpdir(), 'strata-no-data-pg-'))
+  t.after(() => rm(cwd, { recursive: true, force: true }))
+  const schema = `strata_nodata_${process.pid}_${Date.now()}`
+  const url = `${process.env.STRATA_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/test'}?schema=${schema}`
+  const query = run(cwd, ['query', '--config', exampleConfig, '--store', url, 'pageviews_by_url', '/'])
+  assert.equal(await query.exited, 1)
+  assert.match(
+    query.out().stderr,
+    new RegExp(`^strata: no Strata store in schema ${schema} of .*\\[STRATA_ERR_NO_DATA\\]\\n$`),
+  )
+  const client = new pg.Client({
+    connectionString: process.env.STRATA_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/test',
+  })
+  await client.connect()
+  try {
+    const found = await client.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema])
+    assert.equal(found.rowCount, 0, 'the query created the schema')
+  } finally {
+    await client.end()
+  }
 })

@@ -70,7 +70,7 @@ export function registerQueryCommand(program: Command): void {
       // A reader creates nothing: an embedded store that is not there means the wrong folder.
       if (context.lmdbPath !== undefined && !existsSync(context.lmdbPath))
         throw noData(context, paths.storeUrl !== undefined)
-      const store = await context.openStore()
+      const store = await context.openStore({ existing: true })
       try {
         await checkRoleSource('query', { ...context, store, logger: createLogger('query') })
         console.log(

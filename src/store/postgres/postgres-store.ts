@@ -3,6 +3,7 @@
 // their migrations are in migrations.ts, the batch versions in batch.ts, the speed layer's
 // hand-off in speed.ts, the query's read in snapshot.ts.
 import type pg from 'pg'
+import { ErrorCodes, StrataError } from '../../core/errors.ts'
 import type { TimeRange } from '../../core/time-range.ts'
 import type {
   BatchStage,
@@ -38,6 +39,11 @@ export interface PostgresStoreOptions {
   schema?: string
   /** Connections per process (default 4). A staged batch version holds one while it is written. */
   poolSize?: number
+  /**
+   * Open only a schema Strata already created (a reader such as `strata query`): a missing one is
+   * STRATA_ERR_NO_DATA, and nothing is created.
+   */
+  existing?: boolean
 }
 
 /** Opens (and migrates) the store at a postgres:// URL. Errors never show the URL's password. */
@@ -46,6 +52,12 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
   const pool = createPool(target, options.poolSize ?? 4)
   const db: Db = { pool, S: quoteIdent(target.schema), space: lockSpace(target.schema) }
   try {
+    if (options.existing && !(await hasStore(pool, target.schema))) {
+      throw new StrataError(
+        ErrorCodes.NO_DATA,
+        `no Strata store in schema ${target.schema} of ${target.display}: give the store strata start wrote with --store (…?schema=NAME); nothing was created`,
+      )
+    }
     await migrate(pool, target.schema)
     // Versions staged by processes that died before their flip are garbage (batch.ts).
     await batch.dropDeadStages(db)
@@ -56,6 +68,15 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
   const store = new PostgresStore(db, target)
   store.dropRetired()
   return store
+}
+
+async function hasStore(pool: pg.Pool, schema: string): Promise<boolean> {
+  const found = await pool.query(
+    `SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE n.nspname = $1 AND c.relname = 'strata_migrations'`,
+    [schema],
+  )
+  return (found.rowCount ?? 0) > 0
 }
 
 class PostgresStore implements Store {

@@ -1,10 +1,7 @@
 // `strata batch`: one batch recompute now, with a progress bar (events, events/s, ETA).
 import cliProgress from 'cli-progress'
 import type { Command } from 'commander'
-import { type BatchPlan, runBatch } from '../../batch/batch-run.ts'
-import { createKafkaPublisher, type KafkaPublisher } from '../../batch/kafka-publisher.ts'
-import { createLogger } from '../../runtime/logger.ts'
-import { checkRoleSource } from '../../runtime/source-identity.ts'
+import { type BatchPlan, recompute } from '../../runtime/recompute.ts'
 import { addCommonOptions, type CommonFlags, resolveContext } from '../context.ts'
 import { positiveInt } from '../options.ts'
 import { resolveBrokers, resolvePaths } from '../settings.ts'
@@ -33,20 +30,14 @@ export function registerBatchCommand(program: Command): void {
     )
     .action(async (flags: BatchFlags) => {
       const brokers = resolveBrokers(flags.brokers)
-      const context = await resolveContext(resolvePaths(flags))
-      const store = await context.openStore()
-      const logger = createLogger('batch')
-      await checkRoleSource('batch', { ...context, store, brokers, logger }).catch(async (error) => {
-        await store.close()
-        throw error
-      })
-      const publisher: KafkaPublisher | undefined = brokers ? createKafkaPublisher({ brokers }) : undefined
+      const paths = resolvePaths(flags)
+      // The config as the CLI finds it (the demo's after strata start --demo: config-note.ts).
+      const context = await resolveContext(paths)
       const bar = new cliProgress.SingleBar(
         {
           format:
             ' batch |{bar}| {percentage}% | {value}/{total} events | {rate} events/s | ETA {eta_formatted}',
           hideCursor: true,
-          // A terminal only: off one, stderr carries the JSON logs, and a bar is no log line.
           noTTYOutput: false,
           stream: process.stderr,
         },
@@ -55,14 +46,13 @@ export function registerBatchCommand(program: Command): void {
       const started = Date.now()
       let done = 0
       try {
-        const result = await runBatch({
-          config: context.config,
-          configPath: context.configPath,
-          root: context.masterRoot,
-          store,
+        const result = await recompute({
+          config: context.configPath,
+          data: context.dataDir,
+          store: paths.storeUrl,
+          brokers,
           threads: flags.threads,
           force: flags.force,
-          publisher,
           onStart: (plan: BatchPlan) => {
             if (plan.views.length > 0) bar.start(plan.offsets, 0, { rate: 0 })
           },
@@ -96,8 +86,6 @@ export function registerBatchCommand(program: Command): void {
         }
       } finally {
         bar.stop()
-        await publisher?.close()
-        await store.close()
       }
     })
 }

@@ -1,0 +1,65 @@
+// One batch run from code, as `strata batch` runs it: the views recomputed from the master
+// dataset up to its sealed end, a new version staged and flipped per view whose code or data
+// changed, and, given brokers, the completion and results published. The scheduled batch role is
+// startStrata({ role: 'batch' }); this is the one-off, for a program or a job runner.
+import { resolve } from 'node:path'
+import { type BatchPlan, type BatchRunResult, runBatch } from '../batch/batch-run.ts'
+import { createKafkaPublisher } from '../batch/kafka-publisher.ts'
+import { DEFAULT_CONFIG_FILE, loadConfig } from '../core/config-loader.ts'
+import { registerUrlSecret } from '../core/secrets.ts'
+import { createLogger, type Logger } from './logger.ts'
+import { lmdbPathOf, openStore } from './open-store.ts'
+import { checkRoleSource } from './source-identity.ts'
+import { defaultDataDir } from './strata-options.ts'
+
+export type { BatchPlan, BatchRunResult } from '../batch/batch-run.ts'
+
+export interface RecomputeOptions {
+  /** The config file (`--config`). Default `strata.config.ts`. */
+  config?: string | undefined
+  /** The data folder holding the master dataset (`--data`). Default `.strata/data`. */
+  data?: string | undefined
+  /** The store (`--store`): a folder, `lmdb:PATH` or `postgres://…`. Default `<data>/store`. */
+  store?: string | undefined
+  /** Publish completions and results to Kafka (`--brokers`). Default: nothing is published. */
+  brokers?: string | undefined
+  /** Worker threads (`--threads`). Default: the cores of this machine. */
+  threads?: number | undefined
+  /** Recompute every view, even those already current (`--force`). */
+  force?: boolean | undefined
+  /** Told the plan before folding starts (horizon, views, offsets to fold). */
+  onStart?: ((plan: BatchPlan) => void) | undefined
+  /** Told each time more events were folded (the count since the last call). */
+  onProgress?: ((events: number) => void) | undefined
+  logger?: Logger | undefined
+}
+
+/** Recomputes the batch views once; resolves with the plan and the versions now served. */
+export async function recompute(options: RecomputeOptions = {}): Promise<BatchRunResult> {
+  const configPath = resolve(options.config ?? DEFAULT_CONFIG_FILE)
+  const dataDir = resolve(options.data ?? defaultDataDir)
+  const config = await loadConfig(configPath)
+  registerUrlSecret(options.store)
+  const store = await openStore(lmdbPathOf(options.store, dataDir) ?? options.store!)
+  const logger = options.logger ?? createLogger('batch')
+  const { brokers } = options
+  const publisher = brokers ? createKafkaPublisher({ brokers }) : undefined
+  const masterRoot = resolve(dataDir, 'master', config.source.topic)
+  try {
+    await checkRoleSource('batch', { config, masterRoot, store, ...(brokers ? { brokers } : {}), logger })
+    return await runBatch({
+      config,
+      configPath,
+      root: masterRoot,
+      store,
+      ...(options.threads === undefined ? {} : { threads: options.threads }),
+      ...(options.force === undefined ? {} : { force: options.force }),
+      ...(publisher ? { publisher } : {}),
+      ...(options.onStart ? { onStart: options.onStart } : {}),
+      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    })
+  } finally {
+    await publisher?.close()
+    await store.close()
+  }
+}

@@ -2,14 +2,22 @@
 // below the horizon. Runs inside a worker thread (worker.ts) or inline; it shares nothing with
 // other tasks, so partitions fold in parallel and are combined afterwards (monoids combine).
 //
-// Sealed segments are read through their packed encoding (a derived cache of the NDJSON,
-// verified against the segment's checksum; see docs/master-dataset.md), one after another
-// into one reused buffer; the event is decoded once and offered to every view. Views must not
-// mutate the events they are given.
+// Sealed segments are read through their packed encoding (a derived, columnar cache of the
+// NDJSON, verified against the segment's checksum; see docs/master-dataset.md), one after another
+// into one reused buffer; the event is decoded once and offered to every view. When every view's
+// fields are known (core/view-fields.ts), only those fields are read and decoded, into one object
+// per record layout refilled for each record: the views see the same values in every field they
+// read, and provably neither keep nor change the object. Views must not mutate the events they
+// are given.
+//
+// A view that throws skips the event and has the error recorded (core/view-errors.ts). The
+// try/catch sits outside the loop over events, not around each view call: after a throw, the
+// views after the one that threw are offered the same event, and the loop goes on.
 
 import type { CompiledView } from '../core/compiled-view.ts'
 import type { StrataEvent } from '../core/event.ts'
-import { foldChecked, RECENT_ERRORS, type ViewFoldError } from '../core/view-errors.ts'
+import { RECENT_ERRORS, recordThrown, type ViewFoldError } from '../core/view-errors.ts'
+import { unionOfFields } from '../core/view-fields.ts'
 import type { ViewTable } from '../core/view-table.ts'
 import { listSegments, PackedSegmentReader } from '../master-dataset/index.ts'
 
@@ -63,31 +71,55 @@ export async function foldPartition({
     tally.recent.push(error)
     if (tally.recent.length > RECENT_ERRORS) tally.recent.shift()
   }
+  const fields = unionOfFields(views.map((v) => v.fields))
+  const count = views.length
   let events = 0
   let reported = 0
   let reportedAt = performance.now()
   try {
     for (const range of await listSegments(root, partition)) {
       if (range.start >= to) break
-      const cursor = await reader.open(range)
+      // Views whose fields are known neither keep nor change an event (core/view-fields.ts).
+      const cursor = await reader.open(range, fields, fields !== null)
       let untilClock = CLOCK_EVERY
-      while (cursor.next()) {
-        if (cursor.offset >= to) break
-        const event = cursor.event() as StrataEvent
-        for (let v = 0; v < views.length; v++) {
-          erring = v
-          foldChecked(views[v], tables[v] as ViewTable<any>, event, partition, cursor.offset, record)
-        }
-        events++
-        if (--untilClock === 0) {
-          untilClock = CLOCK_EVERY
-          const now = performance.now()
-          if (onProgress !== undefined && now - reportedAt >= progressIntervalMs) {
-            const covered = cursor.offset + 1
-            onProgress(covered - reported)
-            reported = covered
-            reportedAt = now
+      // The event being folded and the view it is at; v = -1 outside the views' code, so that
+      // what the cursor or the progress callback throws is not taken for a view's error.
+      let event: StrataEvent | undefined
+      let v = -1
+      let resume = false
+      for (;;) {
+        try {
+          if (resume) {
+            resume = false
+            for (v = erring + 1; v < count; v++)
+              views[v].fold(tables[v] as ViewTable<any>, event as StrataEvent)
+            v = -1
+            events++
           }
+          while (cursor.next()) {
+            if (cursor.offset >= to) break
+            event = cursor.event() as StrataEvent
+            for (v = 0; v < count; v++) views[v].fold(tables[v] as ViewTable<any>, event)
+            v = -1
+            events++
+            if (--untilClock === 0) {
+              untilClock = CLOCK_EVERY
+              const now = performance.now()
+              if (onProgress !== undefined && now - reportedAt >= progressIntervalMs) {
+                const covered = cursor.offset + 1
+                onProgress(covered - reported)
+                reported = covered
+                reportedAt = now
+              }
+            }
+          }
+          break
+        } catch (thrown) {
+          if (v < 0) throw thrown
+          erring = v
+          v = -1
+          recordThrown(views[erring], partition, cursor.offset, thrown, record)
+          resume = true
         }
       }
       const covered = Math.min(range.end, to)

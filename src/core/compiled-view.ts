@@ -16,6 +16,7 @@ import { maxEventTime, parseEventTime } from './event-time.ts'
 import { itemOf, type Monoid } from './monoid.ts'
 import { checkTimeRange, type TimeRange } from './time-range.ts'
 import { incompleteField, type View } from './view.ts'
+import { fieldsRead } from './view-fields.ts'
 import { codeHash } from './view-hash.ts'
 import { ViewTable } from './view-table.ts'
 import { alignDown, GLOBAL_WINDOW_START, type Window } from './window.ts'
@@ -33,6 +34,11 @@ export interface CompiledView<S = unknown, R = unknown> {
   readonly timeField: string
   readonly window: Window | null
   readonly monoid: Monoid<S, any, R>
+  /**
+   * The fields of the raw event this view reads, or null when it needs whole events
+   * (view-fields.ts): the batch layer decodes only these from the master dataset.
+   */
+  readonly fields: readonly string[] | null
   /** Folds one event into the table; returns how many groups it went to (0: filtered or no key). */
   fold(table: ViewTable<S>, event: StrataEvent): number
   createTable(): ViewTable<S>
@@ -118,6 +124,7 @@ export function compileView<S, R>(view: View<any, S, R>, timeField = 'ts'): Comp
     timeField,
     window,
     monoid,
+    fields: Object.freeze(fieldsRead(view, timeField)),
     fold,
     createTable: () => new ViewTable<S>(monoid),
     result: (state: S) => monoid.result(state),

@@ -42,6 +42,30 @@ export interface Monoid<S, In = unknown, R = unknown> {
   decode(encoded: Json): S
 }
 
+// Which functions a built-in monoid's add() passes its input to, so that the batch layer can tell
+// which event fields a view reads (view-fields.ts). Only the factories in monoids/ record this, in
+// a module-private map keyed by the monoid object itself: a copy ({ ...sum(fn), add }) or a
+// monoid written by a user is not in it, and a view using one is folded over whole events.
+const inputReaders = new WeakMap<object, { add: unknown; readers: ReadonlyArray<(input: any) => unknown> }>()
+
+/** Records that `monoid.add` reads its input only by calling `readers` with it (built-ins only). */
+export function withInputReaders<M extends Monoid<any, any, any>>(
+  monoid: M,
+  readers: ReadonlyArray<(input: any) => unknown>,
+): M {
+  inputReaders.set(monoid, { add: monoid.add, readers: Object.freeze([...readers]) })
+  return monoid
+}
+
+/** The functions a built-in monoid's add() passes its input to, or undefined when unknown. */
+export function inputReadersOf(
+  monoid: Monoid<any, any, any>,
+): ReadonlyArray<(input: any) => unknown> | undefined {
+  const known = inputReaders.get(monoid)
+  // add() replaced on the object after the factory returned it: no longer what was recorded.
+  return known !== undefined && known.add === monoid.add ? known.readers : undefined
+}
+
 /** The state, input and result types of a monoid. */
 export type StateOf<M> = M extends Monoid<infer S, any, any> ? S : never
 export type ResultOf<M> = M extends Monoid<any, any, infer R> ? R : never

@@ -64,17 +64,31 @@ export function foldChecked(
     view.fold(table, event)
     return true
   } catch (thrown) {
-    const error: ViewFoldError = { view: view.name, partition, offset, message: messageOf(thrown) }
-    if (view.view.errorPolicy === 'stop') {
-      throw new StrataError(
-        ErrorCodes.VIEW_FAILED,
-        `view '${view.name}' threw on partition ${partition} offset ${offset}: ${error.message} (the view is defined with onError('stop'))`,
-        { cause: thrown },
-      )
-    }
-    sink(error)
+    recordThrown(view, partition, offset, thrown, sink)
     return false
   }
+}
+
+/**
+ * What `view` threw on the event at (partition, offset), under the rule above: sent to `sink`, or
+ * thrown as VIEW_FAILED for a view that stops on errors. For folds that catch outside their loop.
+ */
+export function recordThrown(
+  view: CompiledView<any, any>,
+  partition: number,
+  offset: number,
+  thrown: unknown,
+  sink: ErrorSink,
+): void {
+  const error: ViewFoldError = { view: view.name, partition, offset, message: messageOf(thrown) }
+  if (view.view.errorPolicy === 'stop') {
+    throw new StrataError(
+      ErrorCodes.VIEW_FAILED,
+      `view '${view.name}' threw on partition ${partition} offset ${offset}: ${error.message} (the view is defined with onError('stop'))`,
+      { cause: thrown },
+    )
+  }
+  sink(error)
 }
 
 /** A tally with `errors` added (newest kept), for `offered` events in one commit at `at`. */

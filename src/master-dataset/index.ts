@@ -6,8 +6,8 @@
 export { sha256Hex } from './checksum.ts'
 // Crash-safe files (temp, fsync, link or rename, fsync the folder)
 export { createFileDurable, fsyncDir, writeFileDurable } from './durable-fs.ts'
-// Reading the packed encoding (the batch layer's fast path)
-export { PackedCursor } from './packed-segment.ts'
+// Reading the packed encoding (the batch layer's fast path), whole events or projected fields
+export { PackedCursor } from './packed-cursor.ts'
 // Building a segment in memory (the archiver's open segment)
 export { SegmentBuilder } from './segment-builder.ts'
 // The format: file names and the line envelope

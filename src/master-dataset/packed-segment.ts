@@ -1,37 +1,69 @@
-// The packed encoding: a derived, regenerable copy of one NDJSON segment that the batch layer
-// decodes about 10× faster than it could JSON.parse the lines (figures in
-// docs/decisions/0002-master-dataset-format.md). The NDJSON file stays the master dataset; a
-// packed file that is missing, corrupt or derived from other bytes is rebuilt from it.
+// The packed encoding: a derived, regenerable, columnar copy of one NDJSON segment, which the
+// batch layer reads instead of parsing JSON (figures in docs/decisions/0002-master-dataset-format.md
+// and 0011-columnar-packed-cache.md). The NDJSON file stays the master dataset; a packed file that
+// is missing, corrupt, of another format version or derived from other bytes is rebuilt from it.
 //
-// Layout (little-endian):
-//   "STRATAPK" | u32 version=3 | u32 crc32 of everything after this field | u32 header length
-//   | header JSON | pad to 8 | Float64Array nums | Uint32Array ints
-//   | Uint32Array string ends (UTF-16 units) | UTF-8 of all strings concatenated
-// header: { source: sha256 hex of the NDJSON segment, records, shapes: [...], nums: length,
-//           ints: length, strings: count, stringBytes }
-// The string table is one UTF-8 run decoded with a single toString and cut with slice(): about
-// 10× faster than JSON.parse of an array of ~100k short strings, which dominated opening. A
-// reader slices a string on its first use only (StringTable), so opening costs one toString.
-// Each record puts offset and timestamp in `nums`, its key slot and shape id in `ints`, then one
-// slot per field: a string id in `ints`, a number in `nums`, or nothing for true/false/null,
-// which the shape holds. Key slot: 0 = null, else strings[slot - 1]; with KEY_JSON set, the key
-// is the JSON text strings[(slot & ~KEY_JSON) - 1] (see below). Nested objects and arrays are
-// stored as their JSON text and parsed again on decode (events must not share mutable parts).
-// An object with a "__proto__" key is stored whole as JSON text, since an object literal would
-// set the prototype instead; so is an object whose nested parts hold -0 (JSON.stringify would
-// write 0). Decoders are generated per shape: an object literal per event.
-// Every string in the table is well-formed UTF-16, so that UTF-8 keeps it exactly: a string with
-// a lone surrogate (JSON allows "\ud800") is stored as its JSON text instead (kind j, KEY_JSON).
-// v2 wrote such strings as U+FFFD, so v2 caches are rebuilt, not read.
+// Layout (little-endian), format version 4:
+//   "STRATAPK" | u32 version=4 | u32 crc32 of the header JSON | u32 header length | header JSON
+//   | sections, each at an 8-byte aligned position
+// header: { source: sha256 hex of the NDJSON segment, records, firstOffset,
+//           sections: [[at, bytes, crc32], …], offsets?, timestamps, keys?, shapes?, raw?,
+//           layouts: [...], columns: [{ name, ids?, nums?, text?, ends? }] }
+// where each named part is the index of its section. Every section carries its own CRC32, so a
+// reader checks exactly the sections it reads: the batch layer, reading the three fields a view
+// needs, neither reads nor checksums the others.
+//
+// One column per field name, indexed by record (row r of every column is record r):
+// - `ids`: u32 per record, the id of the field's string (kind s) or JSON text (kind j) in the
+//   column's own dictionary (`text`: UTF-8 of all its strings concatenated, `ends`: u32 end of
+//   each in UTF-16 units); `nums`: f64 per record, the field's number (kind n).
+// - Which fields a record has, in which order and of which kind, is its layout: `layouts[id]` is
+//   { keys, kinds } (kind per field: s string, n number, j nested JSON text, t true, f false,
+//   z null) or { raw: true }. `shapes` holds the layout id per record (u32), absent when every
+//   record has layout 0. A raw record (not an object; an object with a "__proto__" key, which an
+//   object literal would take as its prototype; an object whose nested parts hold -0, which
+//   JSON.stringify writes as 0) is kept as its JSON text: `raw` is a u32 id per record into the
+//   raw dictionary (`rawText`, `rawEnds`).
+// - `offsets`: f64 per record, absent when the offsets are firstOffset, firstOffset + 1, …;
+//   `timestamps`: f64 per record; `keys`: u32 per record, 0 = null, else id + 1 in the key
+//   dictionary (`keyText`, `keyEnds`), with KEY_JSON set when the key is kept as its JSON text.
+// Every string in a dictionary is well-formed UTF-16, so that UTF-8 keeps it exactly: a string
+// with a lone surrogate (JSON allows "\ud800") is stored as its JSON text instead (kind j,
+// KEY_JSON). Versions 2 and 3 (row-oriented) are rebuilt, not read.
 import { crc32 } from 'node:zlib'
-import { ErrorCodes, StrataError } from '../core/errors.ts'
 
-const MAGIC = Buffer.from('STRATAPK')
-const VERSION = 3
-const KEY_JSON = 0x8000_0000
+export const MAGIC = Buffer.from('STRATAPK')
+export const VERSION = 4
+export const KEY_JSON = 0x8000_0000
 
-/** kind per field: s string, n number, j nested JSON text, t true, f false, z null; or 'raw'. */
-type Shape = { keys: string[]; kinds: string } | { raw: true }
+/** A record layout: its fields in order with their kinds, or a raw record. */
+export type Layout = { keys: string[]; kinds: string } | { raw: true }
+
+export interface ColumnHeader {
+  name: string
+  ids?: number
+  nums?: number
+  text?: number
+  ends?: number
+}
+
+export interface PackedHeader {
+  source: string
+  records: number
+  firstOffset: number
+  sections: Array<[at: number, bytes: number, crc: number]>
+  offsets?: number
+  timestamps: number
+  keys?: number
+  keyText?: number
+  keyEnds?: number
+  shapes?: number
+  raw?: number
+  rawText?: number
+  rawEnds?: number
+  layouts: Layout[]
+  columns: ColumnHeader[]
+}
 
 const KIND_S = 0x73
 const KIND_N = 0x6e
@@ -47,85 +79,141 @@ function wellFormedJson(text: string): string {
     : text.replace(/\p{Surrogate}/gu, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
 }
 
+/** Strings, each stored once, numbered in order of first use. */
+class Dictionary {
+  readonly strings: string[] = []
+  readonly #ids = new Map<string, number>()
+
+  id(value: string): number {
+    let id = this.#ids.get(value)
+    if (id === undefined) {
+      id = this.strings.push(value) - 1
+      this.#ids.set(value, id)
+    }
+    return id
+  }
+}
+
+/** A growable typed array whose unwritten elements read 0. */
+class Growable<T extends Float64Array | Uint32Array> {
+  array: T
+  readonly #make: (length: number) => T
+
+  constructor(make: (length: number) => T) {
+    this.#make = make
+    this.array = make(1024)
+  }
+
+  set(index: number, value: number): void {
+    if (index >= this.array.length) {
+      const grown = this.#make(Math.max(this.array.length * 2, index + 1))
+      grown.set(this.array)
+      this.array = grown
+    }
+    this.array[index] = value
+  }
+}
+
+const f64 = (n: number) => new Float64Array(n)
+const u32 = (n: number) => new Uint32Array(n)
+
+class ColumnBuilder {
+  readonly name: string
+  readonly dictionary = new Dictionary()
+  ids: Growable<Uint32Array> | undefined
+  nums: Growable<Float64Array> | undefined
+  // Consecutive events often repeat a field's value: compare with the last before hashing.
+  #lastValue: string | undefined
+  #lastId = 0
+
+  constructor(name: string) {
+    this.name = name
+  }
+
+  string(record: number, value: string): void {
+    let id = this.#lastId
+    if (value !== this.#lastValue) {
+      id = this.dictionary.id(value)
+      this.#lastValue = value
+      this.#lastId = id
+    }
+    this.ids ??= new Growable(u32)
+    this.ids.set(record, id)
+  }
+
+  json(record: number, text: string): void {
+    this.ids ??= new Growable(u32)
+    this.ids.set(record, this.dictionary.id(text))
+  }
+
+  number(record: number, value: number): void {
+    this.nums ??= new Growable(f64)
+    this.nums.set(record, value)
+  }
+}
+
 export class PackedSegmentEncoder {
-  #strings: string[] = []
-  #stringIds = new Map<string, number>()
-  #shapes: Shape[] = []
-  #shapeIds = new Map<string, number>()
-  #nums = new Float64Array(1024)
-  #numsLength = 0
-  #ints = new Uint32Array(1024)
-  #intsLength = 0
   #records = 0
-  // Consecutive events mostly share a shape, and often a value per field: compare with the last
-  // record before hashing.
+  #firstOffset = -1
+  #contiguous = true
+  #offsets = new Growable(f64)
+  #timestamps = new Growable(f64)
+  #keys = new Growable(u32)
+  #anyKey = false
+  #keyDictionary = new Dictionary()
+  #shapes = new Growable(u32)
+  #raw = new Growable(u32)
+  #anyRaw = false
+  #rawDictionary = new Dictionary()
+  #layouts: Layout[] = []
+  #layoutIds = new Map<string, number>()
+  #columns = new Map<string, ColumnBuilder>()
+  // The last record's layout and its columns: consecutive events mostly share one.
   #lastKeys: string[] = []
   #lastKinds = ''
-  #lastShape = -1
+  #lastLayout = -1
+  #lastColumns: ColumnBuilder[] = []
   #kinds = new Uint8Array(16)
-  #lastValues: string[] = []
-  #lastValueIds: number[] = []
 
-  #string(value: string): number {
-    let id = this.#stringIds.get(value)
+  #layout(signature: string, layout: Layout): number {
+    let id = this.#layoutIds.get(signature)
     if (id === undefined) {
-      id = this.#strings.push(value) - 1
-      this.#stringIds.set(value, id)
+      id = this.#layouts.push(layout) - 1
+      this.#layoutIds.set(signature, id)
     }
     return id
   }
 
-  /** The id of a string field value, remembering it per field position. */
-  #fieldString(field: number, value: string): number {
-    if (this.#lastValues[field] === value) return this.#lastValueIds[field]!
-    const id = this.#string(value)
-    this.#lastValues[field] = value
-    this.#lastValueIds[field] = id
-    return id
-  }
-
-  #shape(signature: string, shape: Shape): number {
-    let id = this.#shapeIds.get(signature)
-    if (id === undefined) {
-      id = this.#shapes.push(shape) - 1
-      this.#shapeIds.set(signature, id)
+  #column(name: string): ColumnBuilder {
+    let column = this.#columns.get(name)
+    if (column === undefined) {
+      column = new ColumnBuilder(name)
+      this.#columns.set(name, column)
     }
-    return id
-  }
-
-  #int(value: number): void {
-    if (this.#intsLength === this.#ints.length) {
-      const grown = new Uint32Array(this.#ints.length * 2)
-      grown.set(this.#ints)
-      this.#ints = grown
-    }
-    this.#ints[this.#intsLength++] = value
-  }
-
-  #num(value: number): void {
-    if (this.#numsLength === this.#nums.length) {
-      const grown = new Float64Array(this.#nums.length * 2)
-      grown.set(this.#nums)
-      this.#nums = grown
-    }
-    this.#nums[this.#numsLength++] = value
+    return column
   }
 
   /** Adds one record; `event` is the parsed event JSON, `text` its raw JSON text. */
   add(offset: number, timestamp: number, key: string | null, event: unknown, text: string): void {
-    this.#records++
-    this.#num(offset)
-    this.#num(timestamp)
-    if (key === null) this.#int(0)
-    else if (key.isWellFormed()) this.#int(this.#string(key) + 1)
-    else this.#int((KEY_JSON | (this.#string(JSON.stringify(key)) + 1)) >>> 0)
+    const r = this.#records++
+    if (r === 0) this.#firstOffset = offset
+    else if (offset !== this.#firstOffset + r) this.#contiguous = false
+    this.#offsets.set(r, offset)
+    this.#timestamps.set(r, timestamp)
+    if (key !== null) {
+      this.#anyKey = true
+      if (key.isWellFormed()) this.#keys.set(r, this.#keyDictionary.id(key) + 1)
+      else this.#keys.set(r, (KEY_JSON | (this.#keyDictionary.id(JSON.stringify(key)) + 1)) >>> 0)
+    }
     if (
       event === null ||
       typeof event !== 'object' ||
       Array.isArray(event) ||
-      Object.hasOwn(event, '__proto__')
+      Object.hasOwn(event, '__proto__') ||
+      // JSON.stringify writes a nested -0 as 0: keep such an event whole (checked cheaply first).
+      (text.includes('-0') && hasNestedNegativeZero(event))
     ) {
-      this.#addRaw(text)
+      this.#addRaw(r, text)
       return
     }
     const keys = Object.keys(event)
@@ -134,283 +222,141 @@ export class PackedSegmentEncoder {
     const kinds = this.#kinds
     const lastKeys = this.#lastKeys
     const lastKinds = this.#lastKinds
-    let same = this.#lastShape !== -1 && count === lastKeys.length
-    const intsAt = this.#intsLength
-    const numsAt = this.#numsLength
-    this.#int(0) // the shape id, set below
+    const same = this.#lastLayout !== -1 && count === lastKeys.length
+    let sameKeys = same
+    if (same) for (let f = 0; f < count && sameKeys; f++) if (keys[f] !== lastKeys[f]) sameKeys = false
+    const columns = sameKeys ? this.#lastColumns : keys.map((k) => this.#column(k))
+    let sameKinds = sameKeys
     for (let f = 0; f < count; f++) {
-      const k = keys[f]!
-      const value = (event as Record<string, unknown>)[k]
+      const value = (event as Record<string, unknown>)[keys[f]!]
+      const column = columns[f]!
       let kind: number
       if (typeof value === 'string') {
         if (value.isWellFormed()) {
           kind = KIND_S
-          this.#int(this.#fieldString(f, value))
+          column.string(r, value)
         } else {
           kind = KIND_J
-          this.#int(this.#string(JSON.stringify(value)))
+          column.json(r, JSON.stringify(value))
         }
       } else if (typeof value === 'number') {
         kind = KIND_N
-        this.#num(value)
+        column.number(r, value)
       } else if (value === true) kind = KIND_T
       else if (value === false) kind = KIND_F
       else if (value === null) kind = KIND_Z
       else {
-        // JSON.stringify writes -0 as 0: keep such an event whole instead.
-        if (text.includes('-0')) {
-          this.#intsLength = intsAt
-          this.#numsLength = numsAt
-          this.#addRaw(text)
-          return
-        }
         kind = KIND_J
-        this.#int(this.#string(JSON.stringify(value)))
+        column.json(r, wellFormedJson(JSON.stringify(value)))
       }
       kinds[f] = kind
-      if (same && (k !== lastKeys[f] || kind !== lastKinds.charCodeAt(f))) same = false
+      if (sameKinds && kind !== lastKinds.charCodeAt(f)) sameKinds = false
     }
-    if (same) {
-      this.#ints[intsAt] = this.#lastShape
+    if (sameKinds) {
+      this.#shapes.set(r, this.#lastLayout)
       return
     }
     const kindText = Buffer.from(kinds.buffer, 0, count).toString('latin1')
-    const id = this.#shape(kindText + JSON.stringify(keys), { keys, kinds: kindText })
+    const id = this.#layout(kindText + JSON.stringify(keys), { keys, kinds: kindText })
     this.#lastKeys = keys
     this.#lastKinds = kindText
-    this.#lastShape = id
-    this.#ints[intsAt] = id
+    this.#lastLayout = id
+    this.#lastColumns = columns
+    this.#shapes.set(r, id)
   }
 
-  #addRaw(text: string): void {
-    this.#int(this.#shape('raw', { raw: true }))
-    this.#int(this.#string(wellFormedJson(text)))
+  #addRaw(r: number, text: string): void {
+    this.#anyRaw = true
+    this.#shapes.set(r, this.#layout('raw', { raw: true }))
+    this.#raw.set(r, this.#rawDictionary.id(wellFormedJson(text)))
   }
 
   /** The packed file bytes; `source` is the sha256 hex of the NDJSON segment. */
   finish(source: string): Buffer {
-    const text = Buffer.from(this.#strings.join(''))
-    const ends = new Uint32Array(this.#strings.length)
-    let end = 0
-    for (let i = 0; i < this.#strings.length; i++) {
-      end += this.#strings[i]!.length
-      ends[i] = end
+    const records = this.#records
+    const parts: Buffer[] = []
+    const section = (bytes: Buffer): number => parts.push(bytes) - 1
+    const typed = (array: Float64Array | Uint32Array) =>
+      section(Buffer.from(array.buffer, array.byteOffset, records * array.BYTES_PER_ELEMENT))
+    const dictionary = (d: Dictionary) => {
+      const ends = new Uint32Array(d.strings.length)
+      let end = 0
+      for (let i = 0; i < d.strings.length; i++) {
+        end += d.strings[i]!.length
+        ends[i] = end
+      }
+      return { text: section(Buffer.from(d.strings.join(''))), ends: section(Buffer.from(ends.buffer)) }
     }
-    const header = Buffer.from(
-      JSON.stringify({
-        source,
-        records: this.#records,
-        shapes: this.#shapes,
-        nums: this.#numsLength,
-        ints: this.#intsLength,
-        strings: this.#strings.length,
-        stringBytes: text.length,
-      }),
-    )
-    const headerEnd = 20 + header.length
-    const numsAt = Math.ceil(headerEnd / 8) * 8
-    const intsAt = numsAt + this.#numsLength * 8
-    const endsAt = intsAt + this.#intsLength * 4
-    const textAt = endsAt + ends.length * 4
-    const out = Buffer.alloc(textAt + text.length)
-    MAGIC.copy(out, 0)
-    out.writeUInt32LE(VERSION, 8)
-    out.writeUInt32LE(header.length, 16)
-    header.copy(out, 20)
-    new Float64Array(out.buffer, out.byteOffset + numsAt, this.#numsLength).set(
-      this.#nums.subarray(0, this.#numsLength),
-    )
-    new Uint32Array(out.buffer, out.byteOffset + intsAt, this.#intsLength).set(
-      this.#ints.subarray(0, this.#intsLength),
-    )
-    new Uint32Array(out.buffer, out.byteOffset + endsAt, ends.length).set(ends)
-    text.copy(out, textAt)
-    out.writeUInt32LE(crc32(out.subarray(16)), 12)
-    return out
+    const header: Omit<PackedHeader, 'sections'> = {
+      source,
+      records,
+      firstOffset: this.#firstOffset,
+      timestamps: typed(this.#timestamps.array),
+      layouts: this.#layouts,
+      columns: [],
+    }
+    if (!this.#contiguous) header.offsets = typed(this.#offsets.array)
+    if (this.#anyKey) {
+      header.keys = typed(this.#keys.array)
+      const { text, ends } = dictionary(this.#keyDictionary)
+      header.keyText = text
+      header.keyEnds = ends
+    }
+    if (this.#layouts.length > 1) header.shapes = typed(this.#shapes.array)
+    if (this.#anyRaw) {
+      header.raw = typed(this.#raw.array)
+      const { text, ends } = dictionary(this.#rawDictionary)
+      header.rawText = text
+      header.rawEnds = ends
+    }
+    for (const column of this.#columns.values()) {
+      const entry: ColumnHeader = { name: column.name }
+      if (column.ids) {
+        entry.ids = typed(column.ids.array)
+        const { text, ends } = dictionary(column.dictionary)
+        entry.text = text
+        entry.ends = ends
+      }
+      if (column.nums) entry.nums = typed(column.nums.array)
+      header.columns.push(entry)
+    }
+    return assemble(header, parts)
   }
 }
 
-type Decoder = (
-  s: Array<string | undefined>,
-  L: StringTable,
-  I: Uint32Array,
-  i: number,
-  N: Float64Array,
-  n: number,
-) => unknown
-
-interface CompiledShape {
-  decode: Decoder
-  ints: number
-  nums: number
+/** Lays out the header and the sections, each 8-aligned, with their CRCs. */
+function assemble(header: Omit<PackedHeader, 'sections'>, parts: Buffer[]): Buffer {
+  // Positions depend on the header's length, which depends on the positions: lay the sections
+  // out after a header of an upper bound on that length, padded with spaces.
+  const sections: Array<[number, number, number]> = parts.map((p) => [0, p.length, crc32(p)])
+  const draft = JSON.stringify({ ...header, sections: sections.map(([, b, c]) => [2 ** 53, b, c]) })
+  const headerBytes = Buffer.byteLength(draft)
+  let at = Math.ceil((20 + headerBytes) / 8) * 8
+  for (const s of sections) {
+    s[0] = at
+    at = Math.ceil((at + s[1]) / 8) * 8
+  }
+  const out = Buffer.alloc(at)
+  const json = Buffer.alloc(headerBytes, ' ')
+  json.write(JSON.stringify({ ...header, sections }))
+  MAGIC.copy(out, 0)
+  out.writeUInt32LE(VERSION, 8)
+  out.writeUInt32LE(crc32(json), 12)
+  out.writeUInt32LE(json.length, 16)
+  json.copy(out, 20)
+  for (const [i, part] of parts.entries()) part.copy(out, sections[i]![0])
+  return out
 }
 
-const RAW_SHAPE: CompiledShape = {
-  decode: (s, L, I, i) => JSON.parse(s[I[i]!] ?? L.load(I[i]!)),
-  ints: 1,
-  nums: 0,
-}
-
-// Decoders are compiled once per process per shape, not once per segment: a segment's shapes
-// are nearly always the previous segment's, and one function object per shape stays optimized
-// and lets the fold's call site stay monomorphic (a fresh `new Function` per segment starts
-// again in the interpreter). Bounded, since shapes come from data.
-const compiledShapes = new Map<string, CompiledShape>()
-const MAX_COMPILED_SHAPES = 4096
-
-function compiledShape(shape: Shape): CompiledShape {
-  if ('raw' in shape) return RAW_SHAPE
-  const signature = shape.kinds + JSON.stringify(shape.keys)
-  let compiled = compiledShapes.get(signature)
-  if (compiled === undefined) {
-    if (compiledShapes.size >= MAX_COMPILED_SHAPES) compiledShapes.clear()
-    compiled = compileShape(shape)
-    compiledShapes.set(signature, compiled)
+/** True when a nested part of `value` (not a top-level field) holds -0. */
+function hasNestedNegativeZero(event: object): boolean {
+  const walk = (v: unknown): boolean => {
+    if (typeof v === 'number') return Object.is(v, -0)
+    if (v === null || typeof v !== 'object') return false
+    for (const child of Object.values(v)) if (walk(child)) return true
+    return false
   }
-  return compiled
-}
-
-function compileShape(shape: { keys: string[]; kinds: string }): CompiledShape {
-  if (
-    !Array.isArray(shape.keys) ||
-    shape.keys.length !== shape.kinds.length ||
-    /[^snjtfz]/.test(shape.kinds) ||
-    !shape.keys.every((key) => typeof key === 'string')
-  ) {
-    throw new StrataError(ErrorCodes.SEGMENT_CORRUPT, 'packed segment has a malformed shape')
-  }
-  let ints = 0
-  let nums = 0
-  const lets: string[] = []
-  const parts = shape.keys.map((key, index) => {
-    const kind = shape.kinds[index]
-    let value: string
-    if (kind === 's' || kind === 'j') {
-      // A string is decoded on first use (L) and then taken from the segment's table (s).
-      const v = `v${ints}`
-      lets.push(`let ${v}=s[I[i+${ints}]];if(${v}===undefined)${v}=L.load(I[i+${ints}]);`)
-      ints++
-      value = kind === 's' ? v : `JSON.parse(${v})`
-    } else if (kind === 'n') value = `N[n+${nums++}]`
-    else value = kind === 't' ? 'true' : kind === 'f' ? 'false' : 'null'
-    return `${JSON.stringify(key)}:${value}`
-  })
-  // Keys go through JSON.stringify, so no event can inject code here.
-  const decode = new Function('s', 'L', 'I', 'i', 'N', 'n', `${lets.join('')}return {${parts.join(',')}}`)
-  return { decode: decode as Decoder, ints, nums }
-}
-
-/**
- * A segment's strings: one UTF-8 run cut by end offsets, decoded as one string and sliced on
- * first use. A class (not a closure per segment) so that the decoders, which are shared across
- * segments, keep seeing the same call target.
- */
-class StringTable {
-  readonly strings: Array<string | undefined>
-  readonly #text: string
-  readonly #ends: Uint32Array
-
-  constructor(text: string, ends: Uint32Array) {
-    this.#text = text
-    this.#ends = ends
-    this.strings = new Array<string | undefined>(ends.length)
-  }
-
-  load(id: number): string {
-    if (!(id < this.#ends.length)) {
-      throw new StrataError(ErrorCodes.SEGMENT_CORRUPT, `packed segment has no string ${id}`)
-    }
-    const value = this.#text.slice(id === 0 ? 0 : this.#ends[id - 1], this.#ends[id])
-    this.strings[id] = value
-    return value
-  }
-}
-
-/**
- * Walks the records of a packed segment in offset order. `next()` advances; `event()` decodes
- * the current record's event into a fresh object (skip it for records you filter by offset).
- * Strings are decoded from the segment's UTF-8 run on first use and kept for the segment, so a
- * record that is never decoded, or a key nobody reads, costs nothing.
- */
-export class PackedCursor {
-  readonly records: number
-  readonly source: string
-  offset = -1
-  #strings: Array<string | undefined>
-  #table: StringTable
-  #shapes: CompiledShape[]
-  #nums: Float64Array
-  #ints: Uint32Array
-  #n = 0
-  #i = 0
-  #next = 0
-  #nextN = 0
-  #shape: CompiledShape = RAW_SHAPE
-
-  constructor(packed: Buffer) {
-    if (packed.length < 20 || !packed.subarray(0, 8).equals(MAGIC) || packed.readUInt32LE(8) !== VERSION) {
-      throw new StrataError(ErrorCodes.SEGMENT_CORRUPT, 'not a packed segment (bad magic or version)')
-    }
-    if (crc32(packed.subarray(16)) !== packed.readUInt32LE(12)) {
-      throw new StrataError(ErrorCodes.SEGMENT_CORRUPT, 'packed segment checksum mismatch')
-    }
-    const headerLength = packed.readUInt32LE(16)
-    const header = JSON.parse(packed.toString('utf8', 20, 20 + headerLength))
-    this.records = header.records
-    this.source = header.source
-    this.#shapes = (header.shapes as Shape[]).map(compiledShape)
-    const numsAt = Math.ceil((20 + headerLength) / 8) * 8
-    const intsAt = numsAt + header.nums * 8
-    const endsAt = intsAt + header.ints * 4
-    const textAt = endsAt + header.strings * 4
-    if (textAt + header.stringBytes !== packed.length) {
-      throw new StrataError(ErrorCodes.SEGMENT_CORRUPT, 'packed segment has the wrong length')
-    }
-    // Copy when the Buffer is not 8-byte aligned inside its ArrayBuffer (pooled buffers).
-    const aligned = (packed.byteOffset + numsAt) % 8 === 0 ? packed : Buffer.from(packed)
-    this.#nums = new Float64Array(aligned.buffer, aligned.byteOffset + numsAt, header.nums)
-    this.#ints = new Uint32Array(aligned.buffer, aligned.byteOffset + intsAt, header.ints)
-    const count: number = header.strings
-    const ends = new Uint32Array(aligned.buffer, aligned.byteOffset + endsAt, count)
-    // One toString of the whole run is far cheaper than one per string; the slices are lazy.
-    const text = aligned.toString('utf8', textAt, textAt + header.stringBytes)
-    if (count > 0 && ends[count - 1] !== text.length) {
-      throw new StrataError(ErrorCodes.SEGMENT_CORRUPT, 'packed segment string table is inconsistent')
-    }
-    this.#table = new StringTable(text, ends)
-    this.#strings = this.#table.strings
-  }
-
-  next(): boolean {
-    const i = this.#next
-    if (i >= this.#ints.length) return false
-    const n = this.#nextN
-    const shape = this.#shapes[this.#ints[i + 1]!]
-    if (shape === undefined) throw new StrataError(ErrorCodes.SEGMENT_CORRUPT, 'packed record has no shape')
-    this.#i = i
-    this.#n = n
-    this.#shape = shape
-    this.#next = i + 2 + shape.ints
-    this.#nextN = n + 2 + shape.nums
-    this.offset = this.#nums[n]!
-    return true
-  }
-
-  /** The Kafka record timestamp of the current record (epoch ms). */
-  get timestamp(): number {
-    return this.#nums[this.#n + 1]!
-  }
-
-  /** The record key of the current record. */
-  get key(): string | null {
-    const slot = this.#ints[this.#i]!
-    if (slot === 0) return null
-    if (slot < KEY_JSON) return this.#strings[slot - 1] ?? this.#table.load(slot - 1)
-    const id = (slot & ~KEY_JSON) - 1
-    return JSON.parse(this.#strings[id] ?? this.#table.load(id))
-  }
-
-  event(): unknown {
-    return this.#shape.decode(this.#strings, this.#table, this.#ints, this.#i + 2, this.#nums, this.#n + 2)
-  }
+  for (const child of Object.values(event))
+    if (child !== null && typeof child === 'object' && walk(child)) return true
+  return false
 }

@@ -8,7 +8,8 @@ import { join } from 'node:path'
 import { ErrorCodes, StrataError } from '../core/errors.ts'
 import { parseChecksumFile, sha256Hex } from './checksum.ts'
 import { writeCacheFile } from './durable-fs.ts'
-import { PackedCursor, PackedSegmentEncoder } from './packed-segment.ts'
+import { PackedCursor, readPackedHeader, sectionsFor } from './packed-cursor.ts'
+import { PackedSegmentEncoder } from './packed-segment.ts'
 import {
   activeFileName,
   CHECKSUM_EXTENSION,
@@ -158,8 +159,9 @@ export async function openPackedSegment(
   root: string,
   partition: number,
   range: SegmentRange,
+  fields: readonly string[] | null = null,
 ): Promise<PackedCursor> {
-  return new PackedSegmentReader(root, partition).open(range)
+  return new PackedSegmentReader(root, partition).open(range, fields)
 }
 
 // Read buffers of released readers, for the next reader (per thread: modules are per thread).
@@ -175,7 +177,8 @@ const MAX_SPARE_BUFFERS = 2
  * derived from (its `source`) and carries a CRC32 of all its own bytes. It is only ever derived
  * from NDJSON bytes whose SHA-256 was checked against the sidecar (here, by readSegment) or
  * computed from those very bytes (SegmentStore.writeSegment). So on open:
- * - the CRC32 catches a packed file damaged since (bit rot, truncation, a stray write);
+ * - the CRC32s (one over the header, one per section) catch a packed file damaged since (bit rot,
+ *   truncation, a stray write) in every part a cursor reads;
  * - `source` equal to the sidecar's hash ties it to the bytes the master dataset holds under this
  *   name now (a cache derived from other bytes, say one copied in from elsewhere, is stale);
  * - the magic and version keep a cache of an older layout from being misread.
@@ -203,16 +206,25 @@ export class PackedSegmentReader {
     this.#buffer = Buffer.alloc(0)
   }
 
-  async open(range: SegmentRange): Promise<PackedCursor> {
+  /**
+   * A cursor over the segment's packed cache, decoding whole events, or only `fields` (then only
+   * the sections those fields live in are read from the file and checked); `reuse`: see
+   * PackedCursor.
+   */
+  async open(
+    range: SegmentRange,
+    fields: readonly string[] | null = null,
+    reuse = false,
+  ): Promise<PackedCursor> {
     const dir = partitionDir(this.#root, this.#partition)
     const name = segmentFileName(range).replace(/\.ndjson$/, PACKED_EXTENSION)
     const [checksum, cached] = await Promise.all([
       readSegmentChecksum(this.#root, this.#partition, range),
-      this.#read(join(dir, name)).catch(() => undefined),
+      this.#read(join(dir, name), fields).catch(() => undefined),
     ])
     if (cached) {
       try {
-        const cursor = new PackedCursor(cached)
+        const cursor = new PackedCursor(cached, fields, reuse)
         if (cursor.source === checksum) return cursor
       } catch {
         // Fall through and rebuild.
@@ -220,23 +232,40 @@ export class PackedSegmentReader {
     }
     const packed = packSegment(await readSegment(this.#root, this.#partition, range), checksum)
     await writeCacheFile(dir, name, packed)
-    return new PackedCursor(packed)
+    return new PackedCursor(packed, fields, reuse)
   }
 
-  async #read(path: string): Promise<Buffer> {
+  /** The file's bytes; with a projection, only its header and the sections it reads. */
+  async #read(path: string, fields: readonly string[] | null): Promise<Buffer> {
     const handle = await open(path, 'r')
     try {
       const { size } = await handle.stat()
       if (this.#buffer.length < size) {
         this.#buffer = Buffer.allocUnsafeSlow(Math.max(size, Math.min(2 * this.#buffer.length, 1 << 30)))
       }
-      let at = 0
-      while (at < size) {
-        const { bytesRead } = await handle.read(this.#buffer, at, size - at, at)
-        if (bytesRead === 0) break
-        at += bytesRead
+      const buffer = this.#buffer.subarray(0, size)
+      const readAt = async (from: number, to: number) => {
+        let at = from
+        while (at < to) {
+          const { bytesRead } = await handle.read(buffer, at, to - at, at)
+          if (bytesRead === 0) throw new Error('file shorter than its size')
+          at += bytesRead
+        }
       }
-      return this.#buffer.subarray(0, at)
+      if (fields === null) {
+        await readAt(0, size)
+        return buffer
+      }
+      await readAt(0, Math.min(size, 20))
+      const headerEnd = size < 20 ? size : 20 + buffer.readUInt32LE(16)
+      if (headerEnd > size) return buffer // the cursor reports it
+      await readAt(20, headerEnd)
+      const { header } = readPackedHeader(buffer)
+      for (const index of sectionsFor(header, fields)) {
+        const [at, bytes] = header.sections[index] ?? [0, 0]
+        if (at + bytes <= size) await readAt(at, at + bytes)
+      }
+      return buffer
     } finally {
       await handle.close()
     }

@@ -13,6 +13,7 @@ import {
   invalidState,
   itemOf,
   type Monoid,
+  withInputReaders,
 } from '../monoid.ts'
 import { hash53 } from '../sketches/hash.ts'
 import { type HllState, HyperLogLog } from '../sketches/hyperloglog.ts'
@@ -36,39 +37,42 @@ export function distinctCount<In = any>(
     const item = itemOf(fn(input))
     return item === undefined ? state : hll.addHash(state, hash53(item))
   }
-  return {
-    definition: definitionOf('distinctCount', 1, { precision, exactLimit }, [fn]),
-    commutative: true,
-    zero: () => hll.create(),
-    lift: (input) => add(hll.create(), input),
-    combine: (a, b) => hll.merge(a, b),
-    add,
-    result: (state) => hll.estimate(state),
-    encode(state): Json {
-      if (state.registers === null) return { type: 'hll', version: 1, precision, hashes: hll.hashes(state) }
-      const r = state.registers
-      return {
-        type: 'hll',
-        version: 1,
-        precision,
-        registers: Buffer.from(r.buffer, r.byteOffset, r.length).toString('base64'),
-      }
-    },
-    decode(encoded: Json): HllState {
-      const e = checkEnvelope(encoded, 'hll', 1, { precision })
-      if (Array.isArray(e.hashes)) {
-        const ok = e.hashes.every((h) => Number.isSafeInteger(h) && (h as number) > 0)
-        if (!ok) throw invalidState('hll', 'hashes must be positive integers below 2^53')
-        return hll.fromHashes(e.hashes as number[])
-      }
-      if (typeof e.registers === 'string') {
-        const registers = new Uint8Array(Buffer.from(e.registers, 'base64'))
-        if (registers.length !== hll.registerCount || registers.some((r) => r > hll.maxRegister)) {
-          throw invalidState('hll', `expected ${hll.registerCount} registers of at most ${hll.maxRegister}`)
+  return withInputReaders(
+    {
+      definition: definitionOf('distinctCount', 1, { precision, exactLimit }, [fn]),
+      commutative: true,
+      zero: () => hll.create(),
+      lift: (input) => add(hll.create(), input),
+      combine: (a, b) => hll.merge(a, b),
+      add,
+      result: (state) => hll.estimate(state),
+      encode(state): Json {
+        if (state.registers === null) return { type: 'hll', version: 1, precision, hashes: hll.hashes(state) }
+        const r = state.registers
+        return {
+          type: 'hll',
+          version: 1,
+          precision,
+          registers: Buffer.from(r.buffer, r.byteOffset, r.length).toString('base64'),
         }
-        return hll.fromRegisters(registers)
-      }
-      throw invalidState('hll', 'expected hashes or registers')
+      },
+      decode(encoded: Json): HllState {
+        const e = checkEnvelope(encoded, 'hll', 1, { precision })
+        if (Array.isArray(e.hashes)) {
+          const ok = e.hashes.every((h) => Number.isSafeInteger(h) && (h as number) > 0)
+          if (!ok) throw invalidState('hll', 'hashes must be positive integers below 2^53')
+          return hll.fromHashes(e.hashes as number[])
+        }
+        if (typeof e.registers === 'string') {
+          const registers = new Uint8Array(Buffer.from(e.registers, 'base64'))
+          if (registers.length !== hll.registerCount || registers.some((r) => r > hll.maxRegister)) {
+            throw invalidState('hll', `expected ${hll.registerCount} registers of at most ${hll.maxRegister}`)
+          }
+          return hll.fromRegisters(registers)
+        }
+        throw invalidState('hll', 'expected hashes or registers')
+      },
     },
-  }
+    [fn],
+  )
 }

@@ -2,7 +2,14 @@
 // had one. Exact, commutative and idempotent. -0 is read as 0 so that min(0, -0) cannot depend
 // on the order of the inputs.
 import type { Json } from '../event.ts'
-import { checkFunction, definitionOf, invalidState, isNumeric, type Monoid } from '../monoid.ts'
+import {
+  checkFunction,
+  definitionOf,
+  invalidState,
+  isNumeric,
+  type Monoid,
+  withInputReaders,
+} from '../monoid.ts'
 
 function decodeExtreme(name: string) {
   return (encoded: Json): number | null => {
@@ -18,17 +25,20 @@ export function min<In = any>(fn: (input: In) => unknown): Monoid<number | null,
     if (!isNumeric(v)) return state
     return state === null || v < state ? v + 0 : state
   }
-  return {
-    definition: definitionOf('min', 1, {}, [fn]),
-    commutative: true,
-    zero: () => null,
-    lift: (input) => add(null, input),
-    combine: (a, b) => (a === null ? b : b === null || a <= b ? a : b),
-    add,
-    result: (state) => state,
-    encode: (state) => state,
-    decode: decodeExtreme('min'),
-  }
+  return withInputReaders(
+    {
+      definition: definitionOf('min', 1, {}, [fn]),
+      commutative: true,
+      zero: () => null,
+      lift: (input) => add(null, input),
+      combine: (a, b) => (a === null ? b : b === null || a <= b ? a : b),
+      add,
+      result: (state) => state,
+      encode: (state) => state,
+      decode: decodeExtreme('min'),
+    },
+    [fn],
+  )
 }
 
 export function max<In = any>(fn: (input: In) => unknown): Monoid<number | null, In, number | null> {
@@ -38,15 +48,18 @@ export function max<In = any>(fn: (input: In) => unknown): Monoid<number | null,
     if (!isNumeric(v)) return state
     return state === null || v > state ? v + 0 : state
   }
-  return {
-    definition: definitionOf('max', 1, {}, [fn]),
-    commutative: true,
-    zero: () => null,
-    lift: (input) => add(null, input),
-    combine: (a, b) => (a === null ? b : b === null || a >= b ? a : b),
-    add,
-    result: (state) => state,
-    encode: (state) => state,
-    decode: decodeExtreme('max'),
-  }
+  return withInputReaders(
+    {
+      definition: definitionOf('max', 1, {}, [fn]),
+      commutative: true,
+      zero: () => null,
+      lift: (input) => add(null, input),
+      combine: (a, b) => (a === null ? b : b === null || a >= b ? a : b),
+      add,
+      result: (state) => state,
+      encode: (state) => state,
+      decode: decodeExtreme('max'),
+    },
+    [fn],
+  )
 }

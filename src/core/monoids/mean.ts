@@ -9,6 +9,7 @@ import {
   invalidState,
   isNumeric,
   type Monoid,
+  withInputReaders,
 } from '../monoid.ts'
 import { addToSum, combineSums, type SumState, sumValue } from './exact-sum.ts'
 import { decodeSum, encodeSum } from './sum.ts'
@@ -28,25 +29,28 @@ export function mean<In = any>(fn: (input: In) => unknown): Monoid<MeanState, In
     }
     return state
   }
-  return {
-    definition: definitionOf('mean', 1, {}, [fn]),
-    commutative: true,
-    zero: () => ({ sum: 0, count: 0 }),
-    lift: (input) => add({ sum: 0, count: 0 }, input),
-    combine(a, b) {
-      a.sum = combineSums(a.sum, b.sum)
-      a.count += b.count
-      return a
+  return withInputReaders(
+    {
+      definition: definitionOf('mean', 1, {}, [fn]),
+      commutative: true,
+      zero: () => ({ sum: 0, count: 0 }),
+      lift: (input) => add({ sum: 0, count: 0 }, input),
+      combine(a, b) {
+        a.sum = combineSums(a.sum, b.sum)
+        a.count += b.count
+        return a
+      },
+      add,
+      result: (state) => (state.count === 0 ? null : sumValue(state.sum) / state.count),
+      encode: (state) => ({ type: 'mean', version: 1, sum: encodeSum(state.sum), count: state.count }),
+      decode(encoded: Json) {
+        const e = checkEnvelope(encoded, 'mean', 1, {})
+        if (!Number.isSafeInteger(e.count) || (e.count as number) < 0) {
+          throw invalidState('mean', `count must be a non-negative integer, got ${JSON.stringify(e.count)}`)
+        }
+        return { sum: decodeSum(e.sum, 'mean'), count: e.count as number }
+      },
     },
-    add,
-    result: (state) => (state.count === 0 ? null : sumValue(state.sum) / state.count),
-    encode: (state) => ({ type: 'mean', version: 1, sum: encodeSum(state.sum), count: state.count }),
-    decode(encoded: Json) {
-      const e = checkEnvelope(encoded, 'mean', 1, {})
-      if (!Number.isSafeInteger(e.count) || (e.count as number) < 0) {
-        throw invalidState('mean', `count must be a non-negative integer, got ${JSON.stringify(e.count)}`)
-      }
-      return { sum: decodeSum(e.sum, 'mean'), count: e.count as number }
-    },
-  }
+    [fn],
+  )
 }

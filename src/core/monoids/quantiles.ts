@@ -13,6 +13,7 @@ import {
   invalidState,
   isNumeric,
   type Monoid,
+  withInputReaders,
 } from '../monoid.ts'
 import { decodeBuckets, encodeBuckets } from '../sketches/bucket-store.ts'
 import { DDSketch, type QuantileState } from '../sketches/ddsketch.ts'
@@ -59,64 +60,67 @@ export function quantiles<In = any>(
     const v = fn(input)
     return isNumeric(v) ? sketch.add(state, v) : state
   }
-  return {
-    definition: definitionOf('quantiles', 1, { alpha, maxBuckets, quantiles: [...qs] }, [fn]),
-    commutative: true,
-    zero: () => sketch.create(),
-    lift: (input) => add(sketch.create(), input),
-    combine: (a, b) => sketch.merge(a, b),
-    add,
-    quantile: (state, q) => sketch.quantile(state, q),
-    result(state) {
-      const empty = state.count === 0
-      const out: QuantilesResult = {
-        count: state.count,
-        min: empty ? null : state.min,
-        max: empty ? null : state.max,
-      }
-      for (const q of qs) out[quantileName(q)] = sketch.quantile(state, q)
-      return out
+  return withInputReaders(
+    {
+      definition: definitionOf('quantiles', 1, { alpha, maxBuckets, quantiles: [...qs] }, [fn]),
+      commutative: true,
+      zero: () => sketch.create(),
+      lift: (input) => add(sketch.create(), input),
+      combine: (a, b) => sketch.merge(a, b),
+      add,
+      quantile: (state, q) => sketch.quantile(state, q),
+      result(state) {
+        const empty = state.count === 0
+        const out: QuantilesResult = {
+          count: state.count,
+          min: empty ? null : state.min,
+          max: empty ? null : state.max,
+        }
+        for (const q of qs) out[quantileName(q)] = sketch.quantile(state, q)
+        return out
+      },
+      encode(state): Json {
+        const empty = state.count === 0
+        return {
+          type: 'ddsketch',
+          version: 1,
+          alpha,
+          maxBuckets,
+          count: state.count,
+          zeros: state.zeros,
+          min: empty ? null : state.min,
+          max: empty ? null : state.max,
+          positive: encodeBuckets(state.positive),
+          negative: encodeBuckets(state.negative),
+        }
+      },
+      decode(encoded: Json): QuantileState {
+        const e = checkEnvelope(encoded, 'ddsketch', 1, { alpha, maxBuckets })
+        const positive = decodeBuckets(e.positive, maxBuckets)
+        const negative = decodeBuckets(e.negative, maxBuckets)
+        const count = e.count as number
+        const zeros = e.zeros as number
+        const total = (b: typeof positive) => b?.counts.reduce((s, c) => s + c, 0) ?? 0
+        const empty = count === 0
+        const ok =
+          positive !== undefined &&
+          negative !== undefined &&
+          Number.isSafeInteger(count) &&
+          Number.isSafeInteger(zeros) &&
+          zeros >= 0 &&
+          count === zeros + total(positive) + total(negative) &&
+          (empty ? e.min === null && e.max === null : isNumeric(e.min) && isNumeric(e.max))
+        if (!ok) throw invalidState('ddsketch', 'buckets, count, min and max do not agree')
+        return {
+          positive: positive as NonNullable<typeof positive>,
+          negative: negative as NonNullable<typeof negative>,
+          zeros,
+          count,
+          min: empty ? Number.POSITIVE_INFINITY : (e.min as number),
+          max: empty ? Number.NEGATIVE_INFINITY : (e.max as number),
+        }
+      },
     },
-    encode(state): Json {
-      const empty = state.count === 0
-      return {
-        type: 'ddsketch',
-        version: 1,
-        alpha,
-        maxBuckets,
-        count: state.count,
-        zeros: state.zeros,
-        min: empty ? null : state.min,
-        max: empty ? null : state.max,
-        positive: encodeBuckets(state.positive),
-        negative: encodeBuckets(state.negative),
-      }
-    },
-    decode(encoded: Json): QuantileState {
-      const e = checkEnvelope(encoded, 'ddsketch', 1, { alpha, maxBuckets })
-      const positive = decodeBuckets(e.positive, maxBuckets)
-      const negative = decodeBuckets(e.negative, maxBuckets)
-      const count = e.count as number
-      const zeros = e.zeros as number
-      const total = (b: typeof positive) => b?.counts.reduce((s, c) => s + c, 0) ?? 0
-      const empty = count === 0
-      const ok =
-        positive !== undefined &&
-        negative !== undefined &&
-        Number.isSafeInteger(count) &&
-        Number.isSafeInteger(zeros) &&
-        zeros >= 0 &&
-        count === zeros + total(positive) + total(negative) &&
-        (empty ? e.min === null && e.max === null : isNumeric(e.min) && isNumeric(e.max))
-      if (!ok) throw invalidState('ddsketch', 'buckets, count, min and max do not agree')
-      return {
-        positive: positive as NonNullable<typeof positive>,
-        negative: negative as NonNullable<typeof negative>,
-        zeros,
-        count,
-        min: empty ? Number.POSITIVE_INFINITY : (e.min as number),
-        max: empty ? Number.NEGATIVE_INFINITY : (e.max as number),
-      }
-    },
-  }
+    [fn],
+  )
 }

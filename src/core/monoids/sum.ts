@@ -2,7 +2,14 @@
 // skipped). Exact and commutative even for fractional values: see exact-sum.ts. The result is the
 // exact sum rounded once to the nearest double, whatever the order or grouping of the inputs.
 import type { Json } from '../event.ts'
-import { checkFunction, definitionOf, invalidState, isNumeric, type Monoid } from '../monoid.ts'
+import {
+  checkFunction,
+  definitionOf,
+  invalidState,
+  isNumeric,
+  type Monoid,
+  withInputReaders,
+} from '../monoid.ts'
 import { addToSum, canonicalTerms, combineSums, type SumState, sumOfTerms, sumValue } from './exact-sum.ts'
 
 /** A sum state as JSON: a number when exact as one double, else { type: 'sum', terms }. */
@@ -36,15 +43,18 @@ export function sum<In = any>(fn: (input: In) => unknown): Monoid<SumState, In, 
     const v = fn(input)
     return isNumeric(v) ? addToSum(state, v) : state
   }
-  return {
-    definition: definitionOf('sum', 1, {}, [fn]),
-    commutative: true,
-    zero: () => 0,
-    lift: (input) => add(0, input),
-    combine: combineSums,
-    add,
-    result: sumValue,
-    encode: encodeSum,
-    decode: (encoded) => decodeSum(encoded),
-  }
+  return withInputReaders(
+    {
+      definition: definitionOf('sum', 1, {}, [fn]),
+      commutative: true,
+      zero: () => 0,
+      lift: (input) => add(0, input),
+      combine: combineSums,
+      add,
+      result: sumValue,
+      encode: encodeSum,
+      decode: (encoded) => decodeSum(encoded),
+    },
+    [fn],
+  )
 }

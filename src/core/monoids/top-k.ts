@@ -12,6 +12,7 @@ import {
   invalidState,
   itemOf,
   type Monoid,
+  withInputReaders,
 } from '../monoid.ts'
 import { FrequentItems, type FrequentItemsState } from '../sketches/misra-gries.ts'
 
@@ -45,40 +46,43 @@ export function topK<In = any>(
     const item = itemOf(fn(input))
     return item === undefined ? state : summary.add(state, item)
   }
-  return {
-    definition: definitionOf('topK', 1, { k, capacity }, fn === identity ? [] : [fn]),
-    commutative: true,
-    zero: () => summary.create(),
-    lift: (input) => add(summary.create(), input),
-    combine: (a, b) => summary.merge(a, b),
-    add,
-    result: (state) => ({
-      items: summary.top(state, k),
-      exact: state.error === 0,
-      maxError: state.error,
-      total: state.total,
-    }),
-    encode(state): Json {
-      const items = [...state.counts].sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0))
-      return { type: 'topk', version: 1, capacity, total: state.total, error: state.error, items }
+  return withInputReaders(
+    {
+      definition: definitionOf('topK', 1, { k, capacity }, fn === identity ? [] : [fn]),
+      commutative: true,
+      zero: () => summary.create(),
+      lift: (input) => add(summary.create(), input),
+      combine: (a, b) => summary.merge(a, b),
+      add,
+      result: (state) => ({
+        items: summary.top(state, k),
+        exact: state.error === 0,
+        maxError: state.error,
+        total: state.total,
+      }),
+      encode(state): Json {
+        const items = [...state.counts].sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0))
+        return { type: 'topk', version: 1, capacity, total: state.total, error: state.error, items }
+      },
+      decode(encoded: Json): FrequentItemsState {
+        const e = checkEnvelope(encoded, 'topk', 1, { capacity })
+        const counts = new Map<string, number>()
+        const wellFormed =
+          Array.isArray(e.items) &&
+          e.items.every((pair) => {
+            if (!Array.isArray(pair) || typeof pair[0] !== 'string' || !Number.isSafeInteger(pair[1]))
+              return false
+            if ((pair[1] as number) <= 0 || counts.has(pair[0])) return false
+            counts.set(pair[0], pair[1] as number)
+            return true
+          }) &&
+          Number.isSafeInteger(e.total) &&
+          Number.isSafeInteger(e.error) &&
+          counts.size <= capacity
+        if (!wellFormed) throw invalidState('topk', 'expected items as [item, count] pairs, total and error')
+        return { counts, total: e.total as number, error: e.error as number }
+      },
     },
-    decode(encoded: Json): FrequentItemsState {
-      const e = checkEnvelope(encoded, 'topk', 1, { capacity })
-      const counts = new Map<string, number>()
-      const wellFormed =
-        Array.isArray(e.items) &&
-        e.items.every((pair) => {
-          if (!Array.isArray(pair) || typeof pair[0] !== 'string' || !Number.isSafeInteger(pair[1]))
-            return false
-          if ((pair[1] as number) <= 0 || counts.has(pair[0])) return false
-          counts.set(pair[0], pair[1] as number)
-          return true
-        }) &&
-        Number.isSafeInteger(e.total) &&
-        Number.isSafeInteger(e.error) &&
-        counts.size <= capacity
-      if (!wellFormed) throw invalidState('topk', 'expected items as [item, count] pairs, total and error')
-      return { counts, total: e.total as number, error: e.error as number }
-    },
-  }
+    [fn],
+  )
 }

@@ -1,0 +1,119 @@
+// Which fields of an event a view reads: what lets the batch layer decode only those fields from
+// the master dataset's columnar cache (docs/master-dataset.md) instead of whole events. Derived
+// from the view definition itself, so views stay defined once; when it cannot be derived safely,
+// the answer is null and the view gets whole events, as before.
+//
+// The functions that see the raw event are the filter steps before the first map, that map, and,
+// with no map, the key function and what the aggregate's add() passes its input to (known for the
+// built-in monoids only: monoid.ts, inputReadersOf). A windowed view also reads its time field.
+//
+// A function's fields are read from its source text, and only a function that provably can touch
+// the event in no other way than `param.field` (or `param?.field`) qualifies:
+// - its source is `(p) => …`, `p => …`, `function [name](p) {…}` or has no parameter at all;
+// - every occurrence of the parameter's name, wherever it is in the text (strings and comments
+//   included, which can only make the check stricter), is followed by `.name` or `?.name`, unless
+//   it is itself a property name (`x.p`, not a spread `...p`);
+// - no field is written (`p.f = …`, `p.f++`, `delete p.f`, `for (p.f of …)`, and no destructuring
+//   assignment at all, whose targets could be fields);
+// - no field name is one an object inherits (toString, hasOwnProperty, __proto__, …), since
+//   those would see the object rather than a field;
+// - no `eval`, `arguments` or `\u` escape (which could name the parameter without its letters),
+//   and no native or bound function (its text hides what it reads).
+// Such a function computes exactly what it would on the whole event when it is given any object
+// with the same values in those fields: it cannot observe the other fields, nor their absence,
+// nor the object's identity or key order; and it can neither keep the object (it never names it
+// alone) nor change it. So the batch layer may hand such views one object per record layout,
+// refilled for each record (master-dataset/packed-cursor.ts), instead of a fresh one per event.
+
+import { inputReadersOf } from './monoid.ts'
+import type { View } from './view.ts'
+
+const IDENT = /^[A-Za-z_$][\w$]*$/
+const ARROW = /^\s*(?:\(\s*([A-Za-z_$][\w$]*)?\s*\)|([A-Za-z_$][\w$]*))\s*=>/
+const FUNCTION = /^\s*function\s*[A-Za-z_$]?[\w$]*\s*\(\s*([A-Za-z_$][\w$]*)?\s*\)\s*\{/
+const WRITE_AFTER = /^\s*(?:=(?![=>])|(?:of|in)\b|[-+*/%&|^]=|\*\*=|<<=|>>>?=|&&=|\|\|=|\?\?=|\+\+|--)/
+const WRITE_BEFORE = /(?:\+\+|--|\bdelete)\s*$/
+// `] =` and `} =` end a destructuring assignment, whose targets may be fields.
+const FORBIDDEN = /[\]}]\s*=(?![=>])|\beval\b|\barguments\b|\\u|\[native code\]/
+
+/** The fields `fn` reads of its one argument, or null when that cannot be shown (see above). */
+export function fieldsOfFunction(fn: (input: any) => unknown): string[] | null {
+  let source: string
+  try {
+    source = Function.prototype.toString.call(fn)
+  } catch {
+    return null
+  }
+  if (FORBIDDEN.test(source)) return null
+  const head = ARROW.exec(source) ?? FUNCTION.exec(source)
+  if (head === null) return null
+  const param = head[1] ?? head[2]
+  if (param === undefined) return []
+  const body = source.slice(head[0].length)
+  const fields = new Set<string>()
+  const occurrence = new RegExp(
+    `(?<![\\w$\\u0080-\\uffff])${param.replace(/\$/g, '\\$')}(?![\\w$\\u0080-\\uffff])`,
+    'g',
+  )
+  for (const match of body.matchAll(occurrence)) {
+    const at = match.index
+    // A property name (`x.p`, `x?.p`, `x . p`) is not the parameter; a spread (`...p`) is.
+    let before = at - 1
+    while (before >= 0 && /\s/.test(body[before]!)) before--
+    if (body[before] === '.' && body[before - 1] !== '.') continue
+    const access = /^\s*\??\.\s*([A-Za-z_$][\w$]*)(?![\w$\u0080-\uffff])/.exec(body.slice(at + param.length))
+    if (access === null) return null
+    // A field written (`p.f = …`, `p.f += …`, `p.f++`, `++p.f`, `delete p.f`) changes the event.
+    if (WRITE_AFTER.test(body.slice(at + param.length + access[0].length))) return null
+    if (WRITE_BEFORE.test(body.slice(0, at))) return null
+    const field = access[1]!
+    if (!IDENT.test(field) || field in Object.prototype || field === '__proto__') return null
+    fields.add(field)
+  }
+  return [...fields]
+}
+
+/**
+ * The fields of the raw event that `view` reads (its time field included when windowed), sorted;
+ * null when they cannot be derived safely and the view must be given whole events.
+ */
+export function fieldsRead(view: View<any, any, any>, timeField: string): string[] | null {
+  const readers: Array<(input: any) => unknown> = []
+  let mapped = false
+  for (const step of view.steps) {
+    readers.push(step.fn)
+    if (step.kind === 'map') {
+      mapped = true
+      break
+    }
+  }
+  if (!mapped) {
+    if (view.keyFn === undefined || view.monoid === undefined) return null
+    readers.push(view.keyFn)
+    const monoidReaders = inputReadersOf(view.monoid)
+    if (monoidReaders === undefined) return null
+    readers.push(...monoidReaders)
+  }
+  const fields = new Set<string>()
+  for (const reader of readers) {
+    const read = fieldsOfFunction(reader)
+    if (read === null) return null
+    for (const f of read) fields.add(f)
+  }
+  if (view.timeWindow !== null) {
+    // An object literal would take this key as its prototype: leave such a view whole events.
+    if (timeField === '__proto__') return null
+    fields.add(timeField)
+  }
+  return [...fields].sort()
+}
+
+/** The fields a set of views reads together, or null when one of them needs whole events. */
+export function unionOfFields(sets: ReadonlyArray<readonly string[] | null>): string[] | null {
+  const fields = new Set<string>()
+  for (const set of sets) {
+    if (set === null) return null
+    for (const f of set) fields.add(f)
+  }
+  return [...fields].sort()
+}

@@ -1,0 +1,340 @@
+// Reading the packed encoding (layout: packed-segment.ts). A cursor walks the records in offset
+// order and decodes each event into a fresh object: the whole event, or, given a projection, only
+// the fields named in it (those the record has), which is what the batch layer asks for when it
+// knows the fields its views read (core/view-fields.ts). A projected cursor reads and checksums
+// only the sections those fields live in.
+import { crc32 } from 'node:zlib'
+import { ErrorCodes, StrataError } from '../core/errors.ts'
+import { KEY_JSON, type Layout, MAGIC, type PackedHeader, VERSION } from './packed-segment.ts'
+
+const corrupt = (message: string) => new StrataError(ErrorCodes.SEGMENT_CORRUPT, `packed segment: ${message}`)
+
+/** The header of a packed file, checked (magic, version, header CRC); throws SEGMENT_CORRUPT. */
+export function readPackedHeader(packed: Buffer): { header: PackedHeader; end: number } {
+  if (packed.length < 20 || !packed.subarray(0, 8).equals(MAGIC) || packed.readUInt32LE(8) !== VERSION) {
+    throw corrupt('not a packed segment of this format version (bad magic or version)')
+  }
+  const length = packed.readUInt32LE(16)
+  if (20 + length > packed.length) throw corrupt('header runs past the end of the file')
+  const json = packed.subarray(20, 20 + length)
+  if (crc32(json) !== packed.readUInt32LE(12)) throw corrupt('header checksum mismatch')
+  return { header: JSON.parse(json.toString('utf8')) as PackedHeader, end: 20 + length }
+}
+
+/**
+ * The sections a cursor with this projection reads: every section for whole events; for a
+ * projection, the offsets, layouts and raw records, and the columns of the projected fields.
+ */
+export function sectionsFor(header: PackedHeader, fields: readonly string[] | null): number[] {
+  const wanted = new Set<string>(fields ?? [])
+  const out: Array<number | undefined> = [
+    header.offsets,
+    header.shapes,
+    header.raw,
+    header.rawText,
+    header.rawEnds,
+  ]
+  if (fields === null) out.push(header.timestamps, header.keys, header.keyText, header.keyEnds)
+  for (const c of header.columns) {
+    if (fields === null || wanted.has(c.name)) out.push(c.ids, c.nums, c.text, c.ends)
+  }
+  return out.filter((s): s is number => s !== undefined)
+}
+
+/** Decodes record r into a fresh object, or, given one it returned before (`o`), refills that. */
+type Decoder = (
+  I: Uint32Array[],
+  D: StringTable[],
+  N: Float64Array[],
+  r: number,
+  o: object | undefined,
+) => object
+
+/** What decodes the records of one layout under one projection, with the columns it reads. */
+interface LayoutReader {
+  decode: Decoder
+  I: Uint32Array[]
+  D: StringTable[]
+  N: Float64Array[]
+  /** The object this layout's records are refilled into (reusing cursors only). */
+  o: object | undefined
+}
+
+// Decoders are compiled once per process per (layout, projection), not once per segment: a
+// segment's layouts are nearly always the previous segment's, and one function object per layout
+// stays optimized and keeps the fold's call site monomorphic (a fresh `new Function` per segment
+// starts again in the interpreter). Bounded, since layouts come from data.
+const compiled = new Map<string, Decoder>()
+const MAX_COMPILED = 4096
+
+function decoderFor(layout: { keys: string[]; kinds: string }, fields: readonly string[] | null): Decoder {
+  const signature = `${layout.kinds}${JSON.stringify(layout.keys)}${JSON.stringify(fields)}`
+  let decode = compiled.get(signature)
+  if (decode === undefined) {
+    if (compiled.size >= MAX_COMPILED) compiled.clear()
+    decode = compileDecoder(layout, fields)
+    compiled.set(signature, decode)
+  }
+  return decode
+}
+
+/** Slot j of I/D/N is the j-th field of the layout that the projection keeps. */
+function compileDecoder(
+  layout: { keys: string[]; kinds: string },
+  fields: readonly string[] | null,
+): Decoder {
+  const lets: string[] = []
+  const parts: string[] = []
+  const refills: string[] = []
+  let slot = 0
+  for (const [index, key] of layout.keys.entries()) {
+    if (fields !== null && !fields.includes(key)) continue
+    const kind = layout.kinds[index]
+    const j = slot++
+    let value: string
+    if (kind === 's' || kind === 'j') {
+      // A string is sliced from its column's dictionary on first use, then kept for the segment.
+      lets.push(
+        `const i${j}=I[${j}][r];let v${j}=D[${j}].s[i${j}];if(v${j}===undefined)v${j}=D[${j}].load(i${j});`,
+      )
+      value = kind === 's' ? `v${j}` : `JSON.parse(v${j})`
+    } else if (kind === 'n') value = `N[${j}][r]`
+    else value = kind === 't' ? 'true' : kind === 'f' ? 'false' : 'null'
+    // Keys go through JSON.stringify, so no event can inject code here.
+    parts.push(`${JSON.stringify(key)}:${value}`)
+    refills.push(`o[${JSON.stringify(key)}]=${value};`)
+  }
+  // A layout's fields are the same for each of its records, so a refill sets every field the
+  // object has, and nothing of the previous record stays.
+  const body = `${lets.join('')}if(o===undefined)return {${parts.join(',')}};${refills.join('')}return o`
+  return new Function('I', 'D', 'N', 'r', 'o', body) as Decoder
+}
+
+function checkLayout(layout: Layout): void {
+  if ('raw' in layout && layout.raw === true) return
+  const l = layout as { keys: unknown; kinds: unknown }
+  if (
+    !Array.isArray(l.keys) ||
+    typeof l.kinds !== 'string' ||
+    l.keys.length !== l.kinds.length ||
+    /[^snjtfz]/.test(l.kinds) ||
+    !l.keys.every((key) => typeof key === 'string' && key !== '__proto__')
+  ) {
+    throw corrupt('malformed layout')
+  }
+}
+
+/**
+ * A dictionary: one UTF-8 run cut by end offsets, decoded as one string and sliced on first use.
+ * A class (not a closure per segment) so that the decoders, shared across segments, keep seeing
+ * the same call target.
+ */
+export class StringTable {
+  readonly s: Array<string | undefined>
+  readonly #text: string
+  readonly #ends: Uint32Array
+
+  constructor(text: string, ends: Uint32Array) {
+    if (ends.length > 0 && ends[ends.length - 1] !== text.length) throw corrupt('dictionary is inconsistent')
+    this.#text = text
+    this.#ends = ends
+    this.s = new Array<string | undefined>(ends.length)
+  }
+
+  load(id: number): string {
+    if (!(id < this.#ends.length)) throw corrupt(`no string ${id} in a dictionary`)
+    const value = this.#text.slice(id === 0 ? 0 : this.#ends[id - 1], this.#ends[id])
+    this.s[id] = value
+    return value
+  }
+
+  get(id: number): string {
+    return this.s[id] ?? this.load(id)
+  }
+}
+
+const EMPTY_TABLE = new StringTable('', new Uint32Array(0))
+// A marker: raw records are parsed from their JSON text (event()), not decoded by a layout.
+const RAW: Decoder = () => ({})
+
+/**
+ * Walks the records of a packed segment in offset order. `next()` advances; `event()` decodes the
+ * current record's event into a fresh object (whole, or the projected fields). The buffer must
+ * hold the header and every section the projection reads (sectionsFor); those sections are
+ * checked against their CRCs here, before any record is returned.
+ *
+ * With `reuse` (projections only), event() refills one object per record layout instead: it is
+ * valid until the next call, for callers that neither keep nor change it (the batch fold, when
+ * core/view-fields.ts shows its views do neither). It saves an allocation per event, and the
+ * boxes of its number fields are overwritten in place rather than allocated.
+ */
+export class PackedCursor {
+  readonly records: number
+  readonly source: string
+  readonly fields: readonly string[] | null
+  offset = -1
+  #r = -1
+  #buffer: Buffer
+  #header: PackedHeader
+  #offsets: Float64Array | undefined
+  #firstOffset: number
+  #shapes: Uint32Array | undefined
+  #readers: LayoutReader[]
+  #reader: LayoutReader
+  #raw: Uint32Array | undefined
+  #rawTable: StringTable = EMPTY_TABLE
+  #timestamps: Float64Array | undefined
+  #keys: Uint32Array | undefined
+  #keyTable: StringTable = EMPTY_TABLE
+
+  readonly #reuse: boolean
+
+  constructor(packed: Buffer, fields: readonly string[] | null = null, reuse = false) {
+    if (reuse && fields === null) {
+      throw new StrataError(ErrorCodes.INTERNAL, 'a packed cursor reuses objects for projections only')
+    }
+    this.#reuse = reuse
+    const { header, end } = readPackedHeader(packed)
+    if (packed.byteOffset % 8 !== 0) {
+      // Typed arrays over the sections need an 8-aligned start (pooled Buffers may not have one).
+      const aligned = Buffer.allocUnsafeSlow(packed.length)
+      packed.copy(aligned)
+      packed = aligned
+    }
+    this.#buffer = packed
+    this.#header = header
+    this.fields = fields
+    this.records = header.records
+    this.source = header.source
+    this.#firstOffset = header.firstOffset
+    if (!Array.isArray(header.sections) || !Array.isArray(header.layouts) || !Array.isArray(header.columns)) {
+      throw corrupt('malformed header')
+    }
+    for (const [at, bytes] of header.sections) {
+      if (
+        !(
+          Number.isSafeInteger(at) &&
+          Number.isSafeInteger(bytes) &&
+          at % 8 === 0 &&
+          at >= end &&
+          at + bytes <= packed.length
+        )
+      ) {
+        throw corrupt('a section lies outside the file')
+      }
+    }
+    for (const s of sectionsFor(header, fields)) this.#check(s)
+    if (header.offsets !== undefined) this.#offsets = this.#f64(header.offsets)
+    if (header.shapes !== undefined) this.#shapes = this.#u32(header.shapes)
+    else if (header.layouts.length > 1) throw corrupt('several layouts but no layout per record')
+    if (header.raw !== undefined) {
+      this.#raw = this.#u32(header.raw)
+      this.#rawTable = this.#table(header.rawText, header.rawEnds)
+    }
+    const columns = new Map(header.columns.map((c) => [c.name, c]))
+    this.#readers = header.layouts.map((layout) => {
+      checkLayout(layout)
+      if ('raw' in layout) return { decode: RAW, I: [], D: [], N: [], o: undefined }
+      const reader: LayoutReader = { decode: decoderFor(layout, fields), I: [], D: [], N: [], o: undefined }
+      for (const [index, key] of layout.keys.entries()) {
+        if (fields !== null && !fields.includes(key)) continue
+        const column = columns.get(key)
+        const kind = layout.kinds[index]
+        const empty = new Uint32Array(0)
+        if ((kind === 's' || kind === 'j') && column?.ids === undefined)
+          throw corrupt(`no strings for field ${key}`)
+        if (kind === 'n' && column?.nums === undefined) throw corrupt(`no numbers for field ${key}`)
+        reader.I.push(column?.ids === undefined ? empty : this.#u32(column.ids))
+        reader.D.push(column?.ids === undefined ? EMPTY_TABLE : this.#table(column.text, column.ends))
+        reader.N.push(column?.nums === undefined ? new Float64Array(0) : this.#f64(column.nums))
+      }
+      return reader
+    })
+    if (header.records > 0 && this.#readers.length === 0) throw corrupt('records but no layout')
+    if (this.#raw === undefined && this.#readers.some((r) => r.decode === RAW))
+      throw corrupt('raw records but no raw column')
+    this.#reader = this.#readers[0] ?? { decode: RAW, I: [], D: [], N: [], o: undefined }
+  }
+
+  #check(index: number): void {
+    const section = this.#header.sections[index]
+    if (section === undefined) throw corrupt(`no section ${index}`)
+    const [at, bytes, crc] = section
+    if (crc32(this.#buffer.subarray(at, at + bytes)) !== crc)
+      throw corrupt(`section ${index} checksum mismatch`)
+  }
+
+  #bytes(index: number | undefined, width: number): [number, number] {
+    const section = index === undefined ? undefined : this.#header.sections[index]
+    if (section === undefined) throw corrupt(`no section ${index}`)
+    const [at, bytes] = section
+    if (bytes !== this.records * width) throw corrupt(`section ${index} has the wrong length`)
+    return [at, bytes / width]
+  }
+
+  #f64(index: number): Float64Array {
+    const [at, length] = this.#bytes(index, 8)
+    return new Float64Array(this.#buffer.buffer, this.#buffer.byteOffset + at, length)
+  }
+
+  #u32(index: number): Uint32Array {
+    const [at, length] = this.#bytes(index, 4)
+    return new Uint32Array(this.#buffer.buffer, this.#buffer.byteOffset + at, length)
+  }
+
+  #table(text: number | undefined, ends: number | undefined): StringTable {
+    const t = text === undefined ? undefined : this.#header.sections[text]
+    const e = ends === undefined ? undefined : this.#header.sections[ends]
+    if (t === undefined || e === undefined || e[1] % 4 !== 0) throw corrupt('malformed dictionary')
+    const endsArray = new Uint32Array(this.#buffer.buffer, this.#buffer.byteOffset + e[0], e[1] / 4)
+    return new StringTable(this.#buffer.toString('utf8', t[0], t[0] + t[1]), endsArray)
+  }
+
+  next(): boolean {
+    const r = this.#r + 1
+    if (r >= this.records) return false
+    this.#r = r
+    if (this.#shapes !== undefined) {
+      const reader = this.#readers[this.#shapes[r]!]
+      if (reader === undefined) throw corrupt('a record has no layout')
+      this.#reader = reader
+    }
+    this.offset = this.#offsets === undefined ? this.#firstOffset + r : this.#offsets[r]!
+    return true
+  }
+
+  event(): unknown {
+    const reader = this.#reader
+    if (reader.decode === RAW) return JSON.parse(this.#rawTable.get(this.#raw![this.#r]!))
+    if (!this.#reuse) return reader.decode(reader.I, reader.D, reader.N, this.#r, undefined)
+    const o = reader.decode(reader.I, reader.D, reader.N, this.#r, reader.o)
+    reader.o = o
+    return o
+  }
+
+  /** The Kafka record timestamp of the current record (epoch ms); whole-event cursors only. */
+  get timestamp(): number {
+    this.#timestamps ??= this.#f64(this.#wholeOnly(this.#header.timestamps))
+    return this.#timestamps[this.#r]!
+  }
+
+  /** The record key of the current record; whole-event cursors only. */
+  get key(): string | null {
+    if (this.#header.keys === undefined) return null
+    if (this.#keys === undefined) {
+      this.#keys = this.#u32(this.#wholeOnly(this.#header.keys))
+      this.#keyTable = this.#table(this.#header.keyText, this.#header.keyEnds)
+    }
+    const slot = this.#keys[this.#r]!
+    if (slot === 0) return null
+    if (slot < KEY_JSON) return this.#keyTable.get(slot - 1)
+    return JSON.parse(this.#keyTable.get((slot & ~KEY_JSON) - 1))
+  }
+
+  #wholeOnly(index: number): number {
+    if (this.fields !== null) {
+      throw new StrataError(ErrorCodes.INTERNAL, 'a projected packed cursor reads event fields only')
+    }
+    return index
+  }
+}

@@ -1,6 +1,6 @@
 // The packed encoding: a derived, regenerable, columnar copy of one NDJSON segment, which the
 // batch layer reads instead of parsing JSON (figures in docs/decisions/0002-master-dataset-format.md
-// and 0011-columnar-packed-cache.md). The NDJSON file stays the master dataset; a packed file that
+// and 0012-columnar-packed-cache.md). The NDJSON file stays the master dataset; a packed file that
 // is missing, corrupt, of another format version or derived from other bytes is rebuilt from it.
 //
 // Layout (little-endian), format version 4:

@@ -12,9 +12,15 @@
 // - its source is `(p) => …`, `p => …`, `function [name](p) {…}` or has no parameter at all;
 // - every occurrence of the parameter's name, wherever it is in the text (strings and comments
 //   included, which can only make the check stricter), is followed by `.name` or `?.name`, unless
-//   it is itself a property name (`x.p`, not a spread `...p`);
-// - no field is written (`p.f = …`, `p.f++`, `delete p.f`, `for (p.f of …)`, and no destructuring
-//   assignment at all, whose targets could be fields);
+//   it is itself a property name: right after a `.` (`x.p`, `x?.p`; not a spread `...p`, and not
+//   after a space, which could end a comment such as `// Only page views.` before real code);
+// - no field is written (`p.f = …`, `p.f++`, `delete p.f`, `for (p.f of …)`, also with comments or
+//   parentheses in between: `(p.f) = …`, `p.f /* c */ = …`; and no destructuring assignment at
+//   all, whose targets could be fields);
+// - the parameter is not used inside a nested function (an arrow, `function`, a class, or a
+//   method or accessor of an object literal, any `) {` in the text): such a closure could read
+//   the object after the call returned (kept in a variable, called for a later event). Any of
+//   those in the text makes the function unanalysed, whether or not the closure uses it;
 // - no field name is one an object inherits (toString, hasOwnProperty, __proto__, …), since
 //   those would see the object rather than a field;
 // - no `eval`, `arguments` or `\u` escape (which could name the parameter without its letters),
@@ -31,10 +37,18 @@ import type { View } from './view.ts'
 const IDENT = /^[A-Za-z_$][\w$]*$/
 const ARROW = /^\s*(?:\(\s*([A-Za-z_$][\w$]*)?\s*\)|([A-Za-z_$][\w$]*))\s*=>/
 const FUNCTION = /^\s*function\s*[A-Za-z_$]?[\w$]*\s*\(\s*([A-Za-z_$][\w$]*)?\s*\)\s*\{/
-const WRITE_AFTER = /^\s*(?:=(?![=>])|(?:of|in)\b|[-+*/%&|^]=|\*\*=|<<=|>>>?=|&&=|\|\|=|\?\?=|\+\+|--)/
-const WRITE_BEFORE = /(?:\+\+|--|\bdelete)\s*$/
+// What may stand between an access and the operator that writes it: spaces, comments, and
+// parentheses (`(p.f) = 1`, `delete (p.f)` and `(p.f)++` write p.f).
+const GAP = String.raw`(?:\s|/\*[\s\S]*?\*/|//[^\n]*\n)*`
+const WRITE_AFTER =
+  /^(?:[\s)]|\/\*[\s\S]*?\*\/|\/\/[^\n]*\n)*(?:=(?![=>])|(?:of|in)\b|[-+*/%&|^]=|\*\*=|<<=|>>>?=|&&=|\|\|=|\?\?=|\+\+|--)/
+const WRITE_BEFORE = /(?:\+\+|--|\bdelete)(?:[\s(]|\/\*[\s\S]*?\*\/|\/\/[^\n]*\n)*$/
 // `] =` and `} =` end a destructuring assignment, whose targets may be fields.
-const FORBIDDEN = /[\]}]\s*=(?![=>])|\beval\b|\barguments\b|\\u|\[native code\]/
+const FORBIDDEN = new RegExp(String.raw`[\]}]${GAP}=(?![=>])|\beval\b|\barguments\b|\\u|\[native code\]`)
+// A nested function: an arrow, `function` (also a generator or async one), a class, or a method
+// or accessor of an object literal (`m(x) {`, `get f() {`), whose parameter list ends in `) {`.
+// Blocks after `if (…)`, `for (…)`, `while (…)` match too: unanalysed, whole events, still exact.
+const NESTED = new RegExp(String.raw`=>|\bfunction\b|\bclass\b|\)${GAP}\{`)
 
 /** The fields `fn` reads of its one argument, or null when that cannot be shown (see above). */
 export function fieldsOfFunction(fn: (input: any) => unknown): string[] | null {
@@ -55,12 +69,13 @@ export function fieldsOfFunction(fn: (input: any) => unknown): string[] | null {
     `(?<![\\w$\\u0080-\\uffff])${param.replace(/\$/g, '\\$')}(?![\\w$\\u0080-\\uffff])`,
     'g',
   )
+  // A closure over the parameter could keep the object (see above).
+  if (NESTED.test(body) && body.search(occurrence) !== -1) return null
   for (const match of body.matchAll(occurrence)) {
     const at = match.index
-    // A property name (`x.p`, `x?.p`, `x . p`) is not the parameter; a spread (`...p`) is.
-    let before = at - 1
-    while (before >= 0 && /\s/.test(body[before]!)) before--
-    if (body[before] === '.' && body[before - 1] !== '.') continue
+    // A property name (`x.p`, `x?.p`) is not the parameter; a spread (`...p`) is. Only a `.` right
+    // before the name makes it one: `.` then spaces may be the end of a comment before real code.
+    if (body[at - 1] === '.' && body[at - 2] !== '.') continue
     const access = /^\s*\??\.\s*([A-Za-z_$][\w$]*)(?![\w$\u0080-\uffff])/.exec(body.slice(at + param.length))
     if (access === null) return null
     // A field written (`p.f = …`, `p.f += …`, `p.f++`, `++p.f`, `delete p.f`) changes the event.

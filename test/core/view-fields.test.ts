@@ -158,3 +158,63 @@ test('aggregates whose reads are unknown leave the view whole events', () => {
     ['a', 'b', 'c'],
   )
 })
+
+test('comments, parentheses and nested functions do not hide a read, a write or a kept object', () => {
+  // A `.` that ends a comment is not a property access: the field after it is read.
+  const commented = (e: any) =>
+    // Only page views.
+    e.type === 'page_view'
+  assert.deepEqual(fieldsOfFunction(commented), ['type'])
+  // biome-ignore lint/complexity/useArrowFunction: the function form is what is analysed
+  const spaced = function (e: any) {
+    return /* the url. */ e.url
+  }
+  assert.deepEqual(fieldsOfFunction(spaced), ['url'])
+  let kept: unknown
+  const cases: Array<(e: any) => unknown> = [
+    // Writes with a comment or parentheses between the field and the operator.
+    (e) => (e.n /* bump */ = 1),
+    // biome-ignore format: the parentheses are what is tested
+    (e) => ((e.n) = 1),
+    // biome-ignore format: the parentheses are what is tested
+    (e) => (e.n)++,
+    // biome-ignore format: the comment is what is tested
+    (e) => ++ /* c */ e.n,
+    // biome-ignore format: the parentheses are what is tested
+    (e) => delete (e.n),
+    // biome-ignore format: the comment is what is tested
+    (e) => ([e.a] /* c */ = [1]),
+    // Closures that could read the object after the call: kept and called for a later event.
+    (e) => (kept = () => e.url),
+    (e) =>
+      (kept = {
+        get url() {
+          return e.url
+        },
+      }),
+    (e) =>
+      // biome-ignore lint/complexity/useArrowFunction: the function form is what is analysed
+      (kept = function () {
+        return e.url
+      }),
+    (e) =>
+      (kept = class {
+        url = e.url
+      }),
+    // Conservative: any nested function or `) {` in the text, used or not.
+    (e) => e.tags.some((t: string) => t === 'x'),
+    (e) => {
+      if (e.a) {
+        return 1
+      }
+      return 2
+    },
+  ]
+  for (const fn of cases) assert.equal(fieldsOfFunction(fn), null, String(fn))
+  // A nested function that never sees the parameter is no closure over it.
+  assert.deepEqual(
+    fieldsOfFunction(() => [1].map((x) => x)),
+    [],
+  )
+  void kept
+})

@@ -59,6 +59,8 @@ export function registerBatchCommand(program: Command): void {
           config: context.config,
           configPath: context.configPath,
           root: context.masterRoot,
+          cacheRoot: context.masterCache,
+          s3: context.s3,
           store,
           threads: flags.threads,
           force: flags.force,

@@ -2,8 +2,9 @@
 // project (src/s3-server/) on a free port with a fresh backend: archive → list → tiling → batch
 // gives the same batch versions as a folder, and each hazard is refused or continued correctly.
 import assert from 'node:assert/strict'
-import { writeFile } from 'node:fs/promises'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, type TestContext, test } from 'node:test'
 import { pathToFileURL } from 'node:url'
@@ -310,18 +311,24 @@ test('s3 master: an unreachable store — the batch run fails clearly; the archi
   const source = new MemorySource(records)
   // The last 100 records stay in the open segment until its age (4 s) cuts it: by then the store is down.
   const archiver = new Archiver(dataset, source, { maxSegmentRecords: 150, maxSegmentAgeMs: 4_000 })
-  const server = startS3Server({ port, dir: join(dir, 's3'), buckets: [BUCKET] })
-  t.after(() => stopS3Server({ port, dir: join(dir, 's3') }))
+  // Its own folder, stopped then removed (the test's temp folder is removed first: after-hooks run
+  // in the order they were added, and a server whose pid file is gone would be left running).
+  const s3dir = await mkdtemp(join(tmpdir(), 'strata-s3-down-'))
+  t.after(async () => {
+    await stopS3Server({ port, dir: s3dir })
+    await rm(s3dir, { recursive: true, force: true })
+  })
+  const server = startS3Server({ port, dir: s3dir, buckets: [BUCKET] })
   const reporter = archiverReporter(() => archiver.stats)
   await server
   await archiver.start()
   await source.delivered
-  await stopS3Server({ port, dir: join(dir, 's3') })
+  await stopS3Server({ port, dir: s3dir })
   while (archiver.stats.writeFailures === 0) await new Promise((r) => setTimeout(r, 50))
   const report = await reporter()
   assert.equal(report.state, 'degraded')
   assert.match(report.reason ?? '', /STRATA_ERR_MASTER_UNAVAILABLE/)
-  await startS3Server({ port, dir: join(dir, 's3'), buckets: [BUCKET] })
+  await startS3Server({ port, dir: s3dir, buckets: [BUCKET] })
   while (archiver.stats.writeFailures > 0) await new Promise((r) => setTimeout(r, 50))
   assert.equal((await reporter()).state, 'running')
   await archiver.close()

@@ -1,8 +1,9 @@
 // Installs what the tests and the local Kafka cluster need beyond npm packages, on a fresh
 // machine: Debian's kcat and python3-kafka (interop tests with the clients people already use)
-// and the Apache Kafka jars from Maven Central. Idempotent: does nothing when all are present.
+// and the Apache Kafka and S3Proxy jars from Maven Central. Idempotent: does nothing when all are present.
 import { spawnSync } from 'node:child_process'
 import { ensureKafkaJars } from '../src/kafka-cluster/index.ts'
+import { ensureS3ProxyJars } from '../src/s3-server/index.ts'
 
 // Debian package → a command that succeeds when it is installed.
 const debianPackages: Record<string, string[]> = {
@@ -36,6 +37,8 @@ export async function setup(): Promise<void> {
   }
   const { version, libDir } = await ensureKafkaJars({ log: (line: string) => console.log(`setup: ${line}`) })
   console.log(`setup: Apache Kafka ${version} jars in ${libDir}`)
+  const s3 = await ensureS3ProxyJars({ log: (line: string) => console.log(`setup: ${line}`) })
+  console.log(`setup: S3Proxy ${s3.version} jars in ${s3.libDir}`)
 }
 
 if (import.meta.main) {

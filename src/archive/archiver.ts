@@ -8,9 +8,10 @@
 //     then, so the next owner resumes exactly at their end.
 // After each segment the group offset is committed too (so `kafka-consumer-groups` shows lag),
 // but it is never read back: a crash between a segment and its commit is harmless.
+import type { StrataError } from '../core/errors.ts'
 import { eventCheck, type RecordCheck } from '../core/event.ts'
 import type { PartitionSource } from '../log/partition-source.ts'
-import type { SegmentStore } from '../master-dataset/index.ts'
+import type { MasterDataset } from '../master-dataset/index.ts'
 import { type ArchiveBatch, type CutPolicy, PartitionArchiver, type Rejection } from './partition-archiver.ts'
 
 export interface ArchiverOptions extends Partial<CutPolicy> {
@@ -35,11 +36,22 @@ export interface ArchiverStats {
   segments: number
   records: number
   rejected: number
+  /** Segment writes failing now with a retriable error (the object store down), and since when. */
+  writeFailures: number
+  failingSince: number | undefined
+  lastError: StrataError | undefined
 }
 
 export class Archiver {
-  readonly stats: ArchiverStats = { segments: 0, records: 0, rejected: 0 }
-  #store: SegmentStore
+  readonly stats: ArchiverStats = {
+    segments: 0,
+    records: 0,
+    rejected: 0,
+    writeFailures: 0,
+    failingSince: undefined,
+    lastError: undefined,
+  }
+  #store: MasterDataset
   #source: PartitionSource
   #options: ArchiverOptions
   #policy: CutPolicy
@@ -47,7 +59,7 @@ export class Archiver {
   #owned = new Map<number, PartitionArchiver>()
   #timer: NodeJS.Timeout | undefined
 
-  constructor(store: SegmentStore, source: PartitionSource, options: ArchiverOptions = {}) {
+  constructor(store: MasterDataset, source: PartitionSource, options: ArchiverOptions = {}) {
     this.#store = store
     this.#source = source
     this.#options = options
@@ -81,6 +93,7 @@ export class Archiver {
   /** Writes the open segments, leaves the group. */
   async close(): Promise<void> {
     clearInterval(this.#timer)
+    for (const archiver of this.#owned.values()) archiver.stop()
     await this.#source.close()
     await this.#revoke([...this.#owned.keys()])
   }
@@ -106,6 +119,7 @@ export class Archiver {
             return this.#options.onReject?.(rejection)
           },
           onSegment: (end) => this.#segmentWritten(partition, end),
+          onWriteRetry: (error) => this.#writeRetry(error),
         }),
       )
     }
@@ -127,6 +141,18 @@ export class Archiver {
         this.#owned.delete(partition)
       }),
     )
+  }
+
+  #writeRetry(error: StrataError | undefined): void {
+    if (error === undefined) {
+      this.stats.writeFailures = 0
+      this.stats.failingSince = undefined
+      this.stats.lastError = undefined
+      return
+    }
+    this.stats.writeFailures++
+    this.stats.failingSince ??= Date.now()
+    this.stats.lastError = error
   }
 
   async #segmentWritten(partition: number, end: number): Promise<void> {

@@ -1,11 +1,13 @@
 // Archiving one partition of the source topic into segments. The archiver that owns a partition
-// starts at the end of its last durable segment (SegmentStore.nextOffset: the segment store, not
+// starts at the end of its last durable segment (MasterDataset.nextOffset: the segment store, not
 // the group offset, says where to resume), buffers records into the open segment and cuts it by
 // size, record count or age. A segment's range ends at the batch's nextOffset, which also covers
 // offsets that carried no event (transaction markers, rejected records): every offset is
 // accounted for exactly once. A crash loses only the open segment, which is re-read from Kafka.
+import { setTimeout as sleep } from 'node:timers/promises'
+import { isStrataError, type StrataError } from '../core/errors.ts'
 import type { RecordCheck } from '../core/event.ts'
-import type { SegmentStore } from '../master-dataset/index.ts'
+import type { MasterDataset } from '../master-dataset/index.ts'
 import { SegmentBuilder } from '../master-dataset/index.ts'
 
 export interface ArchiveRecord {
@@ -36,7 +38,7 @@ export interface Rejection {
 
 export class PartitionArchiver {
   readonly partition: number
-  #store: SegmentStore
+  #store: MasterDataset
   #policy: CutPolicy
   #check: RecordCheck
   #onReject: (rejection: Rejection) => void | Promise<void>
@@ -44,6 +46,8 @@ export class PartitionArchiver {
   // rejected offset is written only once that record is safe in the dead-letter topic.
   #rejections: Promise<void>[] = []
   #onSegment: (end: number) => Promise<void>
+  #onWriteRetry: (error: StrataError | undefined) => void
+  #stopping = false
   #start: number
   #next: number
   #builder = new SegmentBuilder()
@@ -52,14 +56,17 @@ export class PartitionArchiver {
   #chain: Promise<void> = Promise.resolve()
 
   constructor(options: {
-    store: SegmentStore
+    store: MasterDataset
     partition: number
     start: number
     policy: CutPolicy
     check: RecordCheck
     onReject: (rejection: Rejection) => void | Promise<void>
     onSegment: (end: number) => Promise<void>
+    /** A retriable write failure (the object store down), or undefined once a write succeeds. */
+    onWriteRetry?: (error: StrataError | undefined) => void
   }) {
+    this.#onWriteRetry = options.onWriteRetry ?? (() => {})
     this.partition = options.partition
     this.#store = options.store
     this.#policy = options.policy
@@ -117,6 +124,11 @@ export class PartitionArchiver {
     return this.#serial(() => this.#cut())
   }
 
+  /** Stops retrying a failing write (the role is closing): the open segment is re-read later. */
+  stop(): void {
+    this.#stopping = true
+  }
+
   #full(): boolean {
     return (
       this.#builder.bytes >= this.#policy.maxSegmentBytes ||
@@ -130,11 +142,28 @@ export class PartitionArchiver {
     const builder = this.#builder
     await Promise.all(this.#rejections)
     this.#rejections = []
-    await this.#store.writeSegment(this.partition, range, builder.data(), builder.packer())
+    await this.#write(range, builder)
     this.#start = range.end
     this.#builder = new SegmentBuilder()
     this.#openedAt = undefined
     await this.#onSegment(range.end)
+  }
+
+  // A retriable failure (the object store unreachable, MASTER_UNAVAILABLE) is retried with backoff,
+  // holding the partition's batches meanwhile (the consumer waits: nothing is skipped); the
+  // role's health shows it (archiver.ts). Anything else (a conflict, damage) is thrown.
+  async #write(range: { start: number; end: number }, builder: SegmentBuilder): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.#store.writeSegment(this.partition, range, builder.data(), builder.packer())
+        if (attempt > 1) this.#onWriteRetry(undefined)
+        return
+      } catch (error) {
+        if (!isStrataError(error) || !error.retriable || this.#stopping) throw error
+        this.#onWriteRetry(error)
+        await sleep(Math.min(5_000, 100 * 2 ** attempt))
+      }
+    }
   }
 
   #serial(task: () => Promise<void>): Promise<void> {

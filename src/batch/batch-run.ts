@@ -13,7 +13,7 @@ import { availableParallelism } from 'node:os'
 import type { CompiledView } from '../core/compiled-view.ts'
 import { compileViews, type StrataConfig } from '../core/config.ts'
 import { RECENT_ERRORS } from '../core/view-errors.ts'
-import { listSegments } from '../master-dataset/index.ts'
+import { type MasterDataset, openMasterDataset, type S3Settings } from '../master-dataset/index.ts'
 import type { BatchViewMeta, Horizon, Store, ViewEntry } from '../store/store.ts'
 import type { FoldErrors } from './partition-fold.ts'
 import { runFoldTasks } from './worker-pool.ts'
@@ -26,8 +26,11 @@ export interface BatchRunOptions {
   config: StrataConfig
   /** The config file, which worker threads load for themselves. */
   configPath: string
-  /** Root folder of the master dataset. */
+  /** The master dataset: its root folder, or s3://bucket/prefix/<topic> on object storage. */
   root: string
+  /** For an s3:// root: the local folder its segments are copied to and folded from. */
+  cacheRoot?: string
+  s3?: S3Settings
   store: Store
   /** Default: the end of the sealed segments of each partition. */
   horizon?: Horizon
@@ -61,17 +64,31 @@ export interface BatchRunResult {
 // Read-only: SegmentStore.open would also remove crash leftovers, which, while the archiver or
 // the embedded log is writing (a sidecar before its data file, a packed cache's temp file), are
 // not leftovers at all. Only a writer opens the store; readers list.
-export async function sealedHorizon(root: string, partitions: number): Promise<Horizon> {
+export async function sealedHorizon(root: string | MasterDataset, partitions: number): Promise<Horizon> {
+  const dataset = typeof root === 'string' ? await openMasterDataset(root, { readOnly: true }) : root
   return Promise.all(
-    Array.from({ length: partitions }, async (_, p) => (await listSegments(root, p)).at(-1)?.end ?? 0),
+    Array.from({ length: partitions }, async (_, p) => (await dataset.segments(p)).at(-1)?.end ?? 0),
   )
 }
 
 export async function runBatch(options: BatchRunOptions): Promise<BatchRunResult> {
+  const dataset = await openMasterDataset(options.root, {
+    readOnly: true,
+    ...(options.cacheRoot ? { cacheRoot: options.cacheRoot } : {}),
+    ...(options.s3 ? { s3: options.s3 } : {}),
+  })
+  try {
+    return await runBatchOn(dataset, options)
+  } finally {
+    await dataset.close()
+  }
+}
+
+async function runBatchOn(dataset: MasterDataset, options: BatchRunOptions): Promise<BatchRunResult> {
   const startedAt = Date.now()
-  const { config, store, root } = options
+  const { config, store } = options
   const partitions = config.source.partitions
-  const wished = options.horizon ?? (await sealedHorizon(root, partitions))
+  const wished = options.horizon ?? (await sealedHorizon(dataset, partitions))
   const compiled = compileViews(config)
   const speedViews = new Map((await store.speedViews()).map((v) => [v.view, v]))
   const served = new Map(
@@ -111,6 +128,9 @@ export async function runBatch(options: BatchRunOptions): Promise<BatchRunResult
   options.onStart?.(plan)
   if (stale.length === 0) return { plan, versions: [], events: 0, durationMs: Date.now() - startedAt }
 
+  // Worker threads read a folder: the dataset's own, or (object storage) a verified local copy of
+  // every segment below the horizon, fetched before the fold.
+  const root = await dataset.localCopy(horizon)
   // The hashes the versions are stamped with: the threads must fold exactly these (worker-pool.ts).
   const viewHashes = stale.map((v) => ({ view: v.name, codeHash: v.codeHash }))
   const tasks = horizon

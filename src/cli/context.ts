@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import type { StrataConfig } from '../core/config.ts'
 import { DEFAULT_CONFIG_FILE, loadConfig } from '../core/config-loader.ts'
 import { registerUrlSecret } from '../core/secrets.ts'
+import { childLocation, type S3Settings } from '../master-dataset/index.ts'
 import { createLogger } from '../runtime/logger.ts'
 import { lmdbPathOf, openStore } from '../runtime/open-store.ts'
 import type { Store } from '../store/store.ts'
@@ -17,8 +18,11 @@ export interface Context {
   config: StrataConfig
   configPath: string
   dataDir: string
-  /** Root of the master dataset of the source topic. */
+  /** Root of the master dataset of the source topic: a folder, or s3://bucket/prefix/<topic>. */
   masterRoot: string
+  /** Where an s3:// master dataset is copied for the batch layer: <data>/master-cache/<topic>. */
+  masterCache: string
+  s3: S3Settings
   /** The embedded LMDB store's folder (what openStore opens); undefined for PostgreSQL. */
   lmdbPath: string | undefined
   /** `existing`: a reader's open, which creates nothing (STRATA_ERR_NO_DATA instead). */
@@ -37,11 +41,18 @@ export async function resolveContext(paths: PathSettings): Promise<Context> {
     config,
     configPath,
     dataDir,
-    masterRoot: join(dataDir, 'master', config.source.topic),
+    masterRoot: masterLocation(paths.master, dataDir, config.source.topic),
+    masterCache: join(dataDir, 'master-cache', config.source.topic),
+    s3: paths.s3,
     lmdbPath,
     // The store the URL names (runtime/open-store.ts); none: the LMDB store in <data>/store.
     openStore: (options = {}) => openStore(lmdbPath ?? storeUrl!, options),
   }
+}
+
+/** <master>/<topic>: the master dataset of one source topic (default <data>/master/<topic>). */
+export function masterLocation(master: string | undefined, dataDir: string, topic: string): string {
+  return childLocation(master ?? join(dataDir, 'master'), topic)
 }
 
 export function addCommonOptions<T extends { option: (flags: string, description: string) => T }>(
@@ -52,6 +63,10 @@ export function addCommonOptions<T extends { option: (flags: string, description
     .option(
       '-d, --data <dir>',
       `data folder: master dataset and embedded store (env STRATA_DATA; default ./${defaultDataDir})`,
+    )
+    .option(
+      '-m, --master <url>',
+      'master dataset: a folder, or s3://bucket/prefix on S3-compatible storage (env STRATA_MASTER; default <data>/master; docs/master-dataset.md)',
     )
     .option(
       '-s, --store <url>',

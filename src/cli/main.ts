@@ -9,6 +9,7 @@ import { registerKafkaCommands } from './commands/kafka.ts'
 import { registerProduceCommand } from './commands/produce.ts'
 import { registerQueryCommand } from './commands/query.ts'
 import { registerResetCommand } from './commands/reset.ts'
+import { registerS3Commands } from './commands/s3.ts'
 import { registerStartCommand } from './commands/start.ts'
 import { registerWorkerCommand } from './commands/worker.ts'
 import { failureReport } from './failure.ts'
@@ -32,6 +33,7 @@ export function createProgram(): Command {
 
   registerInitCommand(program)
   registerKafkaCommands(program)
+  registerS3Commands(program)
   registerStartCommand(program)
   registerWorkerCommand(program)
   registerProduceCommand(program)

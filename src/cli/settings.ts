@@ -8,6 +8,7 @@
 import { resolve } from 'node:path'
 import { DEFAULT_CONFIG_FILE } from '../core/config-loader.ts'
 import { ErrorCodes, invalidInput } from '../core/errors.ts'
+import { isObjectStoreUrl, parseObjectStoreUrl, type S3Settings } from '../master-dataset/index.ts'
 import { type LogLevel, logLevels } from '../runtime/logger.ts'
 import { consumerGroups, defaultDataDir } from '../runtime/strata-options.ts'
 import { DEFAULT_PORT } from '../serving/app.ts'
@@ -28,6 +29,7 @@ export interface CommonFlags {
   config?: string
   data?: string
   store?: string
+  master?: string
 }
 
 /** Where a command finds its config, its data folder and its store. */
@@ -38,6 +40,10 @@ export interface PathSettings {
   dataDir: string
   /** --store as given (a folder, lmdb:PATH or postgres://…); undefined: <data>/store. */
   storeUrl: string | undefined
+  /** --master or STRATA_MASTER: a folder or s3://bucket/prefix; undefined: <data>/master. */
+  master: string | undefined
+  /** How to reach an s3:// master (STRATA_S3_ENDPOINT or AWS_ENDPOINT_URL, STRATA_S3_PATH_STYLE). */
+  s3: S3Settings
 }
 
 export function resolvePaths(flags: CommonFlags, env: Env = process.env): PathSettings {
@@ -45,7 +51,31 @@ export function resolvePaths(flags: CommonFlags, env: Env = process.env): PathSe
     configPath: resolve(flags.config ?? fromEnv(env, 'STRATA_CONFIG') ?? DEFAULT_CONFIG_FILE),
     dataDir: resolve(flags.data ?? fromEnv(env, 'STRATA_DATA') ?? defaultDataDir),
     storeUrl: flags.store ?? fromEnv(env, 'STRATA_STORE'),
+    ...resolveMaster(flags.master, env),
   }
+}
+
+/**
+ * --master or STRATA_MASTER (an s3:// URL is checked here, at the edge), and the S3 endpoint:
+ * STRATA_S3_ENDPOINT, else the SDK's own AWS_ENDPOINT_URL. Path-style addressing (S3Proxy, MinIO)
+ * whenever an endpoint is given, unless STRATA_S3_PATH_STYLE=0; credentials and the region stay
+ * with the AWS SDK's default provider chain (AWS_ACCESS_KEY_ID, AWS_PROFILE, ~/.aws, roles).
+ */
+export function resolveMaster(
+  flag: string | undefined,
+  env: Env = process.env,
+): Pick<PathSettings, 'master' | 's3'> {
+  const given = flag ?? fromEnv(env, 'STRATA_MASTER')
+  const master = given === undefined ? undefined : isObjectStoreUrl(given) ? given : resolve(given)
+  if (master && isObjectStoreUrl(master)) parseObjectStoreUrl(master)
+  const endpoint = fromEnv(env, 'STRATA_S3_ENDPOINT') ?? fromEnv(env, 'AWS_ENDPOINT_URL')
+  const pathStyle = fromEnv(env, 'STRATA_S3_PATH_STYLE')
+  const s3: S3Settings = {
+    ...(endpoint ? { endpoint } : {}),
+    forcePathStyle:
+      pathStyle === undefined ? endpoint !== undefined : !['0', 'false', 'no'].includes(pathStyle),
+  }
+  return { master, s3 }
 }
 
 /** --brokers or STRATA_BROKERS; undefined when neither is given (the embedded default). */

@@ -69,6 +69,12 @@ export const errorTable = {
   // The master dataset.
   SEGMENT_CORRUPT: ['STRATA_ERR_SEGMENT_CORRUPT', 500],
   SEGMENT_CONFLICT: ['STRATA_ERR_SEGMENT_CONFLICT', 500],
+  // The master dataset on S3-compatible object storage (docs/master-dataset.md, "On object
+  // storage"): the store does not answer (refused, timed out, 5xx; retriable), refuses our
+  // credentials (no secret is ever in the message), or refuses the request otherwise (no such bucket).
+  MASTER_UNAVAILABLE: ['STRATA_ERR_MASTER_UNAVAILABLE', 503],
+  MASTER_AUTH: ['STRATA_ERR_MASTER_AUTH', 500],
+  MASTER_STORAGE: ['STRATA_ERR_MASTER_STORAGE', 500],
   // A batch worker thread loaded the config file with other view definitions than the process
   // running the batch (the file was edited after the process loaded it): the run stops before it
   // folds, as its versions would be stamped with code hashes they were not computed with.

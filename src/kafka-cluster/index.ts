@@ -7,8 +7,11 @@ export type { ClusterLayout, ClusterSize, NodeSpec, ServerOverrides } from './co
 export { bootstrapOf, defaultMembers, isClusterSize } from './config.ts'
 export type { KafkaJars, KafkaJarsOptions } from './jars.ts'
 export { ensureKafkaJars } from './jars.ts'
+// Shared with the local S3-compatible server (src/s3-server/): one lock, java, port checks
+export { withClusterLock } from './lock.ts'
 export type { NodeOptions } from './nodes.ts'
 export { killNode, restartNode } from './nodes.ts'
 export { clusterDir, findProjectRoot, stateHome } from './paths.ts'
+export { isPortFree, javaBin } from './process.ts'
 export type { ClusterAnswer } from './readiness.ts'
 export { probeCluster } from './readiness.ts'

@@ -6,6 +6,16 @@
 export { sha256Hex } from './checksum.ts'
 // Crash-safe files (temp, fsync, link or rename, fsync the folder)
 export { createFileDurable, fsyncDir, writeFileDurable } from './durable-fs.ts'
+// Where it lives: a folder, or a prefix of an S3-compatible bucket, behind one interface
+export {
+  childLocation,
+  isObjectStoreUrl,
+  type ObjectLocation,
+  parseObjectStoreUrl,
+  type S3Settings,
+} from './location.ts'
+export type { MasterDataset } from './master-dataset.ts'
+export { type OpenMasterOptions, openMasterDataset } from './open.ts'
 // Reading the packed encoding (the batch layer's fast path), whole events or projected fields
 export { PackedCursor } from './packed-cursor.ts'
 // Building a segment in memory (the archiver's open segment)

@@ -2,10 +2,11 @@
 // archiver that owns the partition, or the embedded log). Opening it removes what a crash can
 // leave behind: temp files, and checksum sidecars or packed caches whose data file was never
 // committed. `nextOffset(p)` is where a writer resumes: the end of the last durable segment.
-import { mkdir, readdir, unlink } from 'node:fs/promises'
+import { mkdir, readdir, readFile, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import { ErrorCodes, StrataError } from '../core/errors.ts'
-import { fsyncDir, TEMP_EXTENSION, writeFileDurable } from './durable-fs.ts'
+import { createFileDurable, fsyncDir, TEMP_EXTENSION, writeFileDurable } from './durable-fs.ts'
+import type { MasterDataset } from './master-dataset.ts'
 import type { PackedSegmentEncoder } from './packed-segment.ts'
 import {
   CHECKSUM_EXTENSION,
@@ -13,10 +14,18 @@ import {
   SEGMENT_EXTENSION,
   type SegmentRange,
 } from './segment-format.ts'
-import { FIRST_OFFSET_FILE, listPartitions, listSegments, partitionDir } from './segment-list.ts'
+import {
+  FIRST_OFFSET_FILE,
+  listPartition,
+  listPartitions,
+  listSegments,
+  type PartitionListing,
+  partitionDir,
+} from './segment-list.ts'
+import { readSegment } from './segment-reader.ts'
 import { type WriteOutcome, writeSegment } from './segment-writer.ts'
 
-export class SegmentStore {
+export class SegmentStore implements MasterDataset {
   readonly root: string
   // Writes to one partition run one after another, so the contiguity check cannot race.
   #queues = new Map<number, Promise<unknown>>()
@@ -25,12 +34,50 @@ export class SegmentStore {
     this.root = root
   }
 
-  static async open(root: string): Promise<SegmentStore> {
+  /**
+   * For the writer. `readOnly`: a reader (the batch layer, identity checks) never removes
+   * leftovers: while a writer runs, a sidecar before its data file is no leftover at all.
+   */
+  static async open(root: string, options: { readOnly?: boolean } = {}): Promise<SegmentStore> {
     const store = new SegmentStore(root)
-    for (const partition of await listPartitions(root))
-      await removeCrashLeftovers(partitionDir(root, partition))
+    if (!options.readOnly) {
+      for (const partition of await listPartitions(root))
+        await removeCrashLeftovers(partitionDir(root, partition))
+    }
     return store
   }
+
+  get location(): string {
+    return this.root
+  }
+
+  listPartition(partition: number): Promise<PartitionListing> {
+    return listPartition(this.root, partition)
+  }
+
+  readSegment(partition: number, range: SegmentRange): Promise<Buffer> {
+    return readSegment(this.root, partition, range)
+  }
+
+  async localCopy(): Promise<string> {
+    return this.root
+  }
+
+  async readRootFile(name: string): Promise<Buffer | undefined> {
+    try {
+      return await readFile(join(this.root, name))
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+      throw error
+    }
+  }
+
+  async createRootFile(name: string, data: Buffer): Promise<boolean> {
+    await mkdir(this.root, { recursive: true })
+    return createFileDurable(this.root, name, data)
+  }
+
+  async close(): Promise<void> {}
 
   partitions(): Promise<number[]> {
     return listPartitions(this.root)

@@ -21,6 +21,7 @@ import type { EventSink } from '../ingest/ingest.ts'
 import { createIngest } from '../ingest/ingest.ts'
 import { createKafkaSink } from '../ingest/kafka-sink.ts'
 import type { EmbeddedLog } from '../log/embedded/index.ts'
+import type { S3Settings } from '../master-dataset/index.ts'
 import type { HttpAuth } from '../serving/auth.ts'
 import type { HttpLimits } from '../serving/limits.ts'
 import { createStartingGate, later, startingError } from '../serving/starting.ts'
@@ -28,7 +29,13 @@ import type { SpeedWorker } from '../speed/index.ts'
 import type { Store } from '../store/store.ts'
 import type { Logger } from './logger.ts'
 import { ROLES, type Role } from './role.ts'
-import { batchReporter, embeddedLogReporter, speedReporter, storeSpeedReporter } from './role-reporters.ts'
+import {
+  archiverReporter,
+  batchReporter,
+  embeddedLogReporter,
+  speedReporter,
+  storeSpeedReporter,
+} from './role-reporters.ts'
 import { exitWhenFailed } from './role-watch.ts'
 import {
   type Closable,
@@ -65,8 +72,11 @@ export interface RolesOptions {
   run: 'start' | Role
   config: StrataConfig
   configPath: string
-  /** Root of the master dataset of the source topic. */
+  /** Root of the master dataset of the source topic: a folder or s3://bucket/prefix/<topic>. */
   masterRoot: string
+  /** Where an s3:// master dataset is copied for the batch layer. */
+  masterCache?: string
+  s3?: S3Settings
   logger: Logger
   /** Kafka mode when set; the embedded default otherwise. */
   brokers?: string
@@ -106,6 +116,8 @@ export async function startRoles(options: RolesOptions): Promise<Pipeline> {
     config,
     configPath: options.configPath,
     masterRoot: options.masterRoot,
+    ...(options.masterCache ? { masterCache: options.masterCache } : {}),
+    ...(options.s3 ? { s3: options.s3 } : {}),
     store: store.value,
     logger,
     brokers,
@@ -171,7 +183,9 @@ export async function startRoles(options: RolesOptions): Promise<Pipeline> {
       }
       if (runs('archiver')) {
         const groupId = options.groups?.archiver
-        closables.push(await attempt(() => startArchiverRole({ ...running, groupId }, options.segmentAgeMs)))
+        const archiver = await attempt(() => startArchiverRole({ ...running, groupId }, options.segmentAgeMs))
+        closables.push(archiver)
+        watched.push(['archiver', archiverReporter(() => archiver.stats())])
       }
     } else if (opensLog) {
       const embedded = await openEmbeddedLog(running, options.segmentAgeMs)

@@ -2,11 +2,12 @@
 // dataset up to its sealed end, a new version staged and flipped per view whose code or data
 // changed, and, given brokers, the completion and results published. The scheduled batch role is
 // startStrata({ role: 'batch' }); this is the one-off, for a program or a job runner.
-import { resolve } from 'node:path'
+import { join, resolve } from 'node:path'
 import { type BatchPlan, type BatchRunResult, runBatch } from '../batch/batch-run.ts'
 import { createKafkaPublisher } from '../batch/kafka-publisher.ts'
 import { DEFAULT_CONFIG_FILE, loadConfig } from '../core/config-loader.ts'
 import { registerUrlSecret } from '../core/secrets.ts'
+import { childLocation, isObjectStoreUrl, type S3Settings } from '../master-dataset/index.ts'
 import { createLogger, type Logger } from './logger.ts'
 import { lmdbPathOf, openStore } from './open-store.ts'
 import { checkRoleSource } from './source-identity.ts'
@@ -21,6 +22,10 @@ export interface RecomputeOptions {
   data?: string | undefined
   /** The store (`--store`): a folder, `lmdb:PATH` or `postgres://…`. Default `<data>/store`. */
   store?: string | undefined
+  /** Where the master dataset lives (`--master`): a folder or `s3://bucket/prefix`. Default `<data>/master`. */
+  master?: string | undefined
+  /** How to reach an s3:// master: endpoint, path-style (CLI: STRATA_S3_ENDPOINT, AWS_ENDPOINT_URL). */
+  s3?: S3Settings | undefined
   /** Publish completions and results to Kafka (`--brokers`). Default: nothing is published. */
   brokers?: string | undefined
   /** Worker threads (`--threads`). Default: the cores of this machine. */
@@ -44,13 +49,23 @@ export async function recompute(options: RecomputeOptions = {}): Promise<BatchRu
   const logger = options.logger ?? createLogger('batch')
   const { brokers } = options
   const publisher = brokers ? createKafkaPublisher({ brokers }) : undefined
-  const masterRoot = resolve(dataDir, 'master', config.source.topic)
+  const master = options.master ?? join(dataDir, 'master')
+  const masterRoot = childLocation(isObjectStoreUrl(master) ? master : resolve(master), config.source.topic)
   try {
-    await checkRoleSource('batch', { config, masterRoot, store, ...(brokers ? { brokers } : {}), logger })
+    await checkRoleSource('batch', {
+      config,
+      masterRoot,
+      ...(options.s3 ? { s3: options.s3 } : {}),
+      store,
+      ...(brokers ? { brokers } : {}),
+      logger,
+    })
     return await runBatch({
       config,
       configPath,
       root: masterRoot,
+      cacheRoot: join(dataDir, 'master-cache', config.source.topic),
+      ...(options.s3 ? { s3: options.s3 } : {}),
       store,
       ...(options.threads === undefined ? {} : { threads: options.threads }),
       ...(options.force === undefined ? {} : { force: options.force }),

@@ -1,6 +1,7 @@
 // The reporters of role-health.ts for the roles a process runs: the speed layer (from its
 // partitions' stats and the log's end offsets), the batch schedule, the embedded log, and — for a
 // serving process with no speed layer of its own — the speed layer as the store shows it.
+import type { ArchiverStats } from '../archive/index.ts'
 import type { BatchSchedule } from '../batch/schedule.ts'
 import { ErrorCodes } from '../core/errors.ts'
 import {
@@ -150,5 +151,24 @@ export function storeSpeedReporter(
       partitions.push({ partition, state, lag, ...(reason ? { reason } : {}) })
     }
     return fromPartitions('speed', partitions)
+  }
+}
+
+/**
+ * The archiver: degraded while segment writes fail with a retriable error (the object store of
+ * the master dataset unreachable; it retries with backoff and consumes nothing meanwhile), stalled
+ * once they have failed for STALLED_AFTER_MS.
+ */
+export function archiverReporter(stats: () => ArchiverStats, now: () => number = Date.now): RoleReporter {
+  return () => {
+    const s = stats()
+    if (s.writeFailures === 0) return { role: 'archiver', state: 'running', failures: 0 }
+    const failingFor = now() - (s.failingSince ?? now())
+    return {
+      role: 'archiver',
+      state: failingFor >= STALLED_AFTER_MS ? 'stalled' : 'degraded',
+      failures: s.writeFailures,
+      reason: `segment writes failing for ${Math.round(failingFor / 1000)} s, retrying: ${describe(s.lastError)}`,
+    }
   }
 }

@@ -2,7 +2,7 @@
 // (`strata start`). A role takes what it needs and returns something to close; it owns nothing it
 // was given (the store, the log), so one process can run several roles on one store.
 import { mkdir } from 'node:fs/promises'
-import { startKafkaArchiver } from '../archive/index.ts'
+import { type ArchiverStats, startKafkaArchiver } from '../archive/index.ts'
 import { createKafkaPublisher } from '../batch/kafka-publisher.ts'
 import { type BatchSchedule, startBatchSchedule } from '../batch/schedule.ts'
 import type { StrataConfig } from '../core/config.ts'
@@ -13,6 +13,7 @@ import type { EventSink } from '../ingest/ingest.ts'
 import { EmbeddedLog } from '../log/embedded/index.ts'
 import { createDeadLetterWriter } from '../log/kafka/index.ts'
 import type { Log } from '../log/log.ts'
+import type { S3Settings } from '../master-dataset/index.ts'
 import { createApp, listen } from '../serving/app.ts'
 import type { HttpAuth } from '../serving/auth.ts'
 import type { HttpLimits } from '../serving/limits.ts'
@@ -29,8 +30,12 @@ export interface Closable {
 export interface RoleContext {
   config: StrataConfig
   configPath: string
-  /** Root of the master dataset of the source topic. */
+  /** Root of the master dataset of the source topic: a folder or s3://bucket/prefix/<topic>. */
   masterRoot: string
+  /** Where an s3:// master dataset is copied for the batch layer (default <masterRoot>.cache). */
+  masterCache?: string
+  /** How to reach an s3:// master dataset. */
+  s3?: S3Settings
   store: Store
   logger: Logger
   /** Kafka mode when set; the embedded default otherwise. */
@@ -62,14 +67,18 @@ export function kafkaEndOffsets(context: RoleContext): ClosableEndOffsets {
   return kafkaEndOffsetsChecked(context.brokers!, context.config.source.topic, context.store)
 }
 
-export async function startArchiverRole(context: RoleContext, maxSegmentAgeMs: number): Promise<Closable> {
+export async function startArchiverRole(
+  context: RoleContext,
+  maxSegmentAgeMs: number,
+): Promise<Closable & { stats(): ArchiverStats }> {
   const { config, brokers, logger } = context
   const deadLetter = createDeadLetterWriter({ brokers: brokers!, topic: config.source.topic })
   const archiver = await startKafkaArchiver({
     brokers: brokers!,
     topic: config.source.topic,
     ...(context.groupId ? { groupId: context.groupId } : {}),
-    dir: context.masterRoot,
+    master: context.masterRoot,
+    ...(context.s3 ? { s3: context.s3 } : {}),
     timeField: config.source.time,
     maxSegmentAgeMs,
     onReject: (rejection) => {
@@ -86,6 +95,7 @@ export async function startArchiverRole(context: RoleContext, maxSegmentAgeMs: n
   })
   logger.info(`archiving ${config.source.topic} into ${context.masterRoot}`)
   return {
+    stats: () => archiver.stats,
     async close() {
       await archiver.close()
       await deadLetter.close()
@@ -140,6 +150,8 @@ export function startBatchRole(
     config: context.config,
     configPath: context.configPath,
     root: context.masterRoot,
+    ...(context.masterCache ? { cacheRoot: context.masterCache } : {}),
+    ...(context.s3 ? { s3: context.s3 } : {}),
     store: context.store,
     publisher,
     intervalMs,

@@ -9,10 +9,14 @@
 // <masterRoot>/source.json: { "dataset": "<uuid>", "source": SourceIdentity, "createdAt": "…" }
 // store meta "source": SourceIdentity; store meta "dataset": "<uuid>"
 import { randomUUID } from 'node:crypto'
-import { mkdir, readFile } from 'node:fs/promises'
 import type { StrataConfig } from '../core/config.ts'
 import { ErrorCodes, StrataError } from '../core/errors.ts'
-import { createFileDurable, listPartition, listPartitions } from '../master-dataset/index.ts'
+import {
+  isObjectStoreUrl,
+  type MasterDataset,
+  openMasterDataset,
+  type S3Settings,
+} from '../master-dataset/index.ts'
 import type { Store } from '../store/store.ts'
 import type { Logger } from './logger.ts'
 import { embeddedSource, ensureSourceTopic, type SourceIdentity } from './source-topic.ts'
@@ -40,16 +44,28 @@ export function sameSource(a: SourceIdentity, b: SourceIdentity): boolean {
   )
 }
 
-export async function readFolderIdentity(masterRoot: string): Promise<FolderIdentity | undefined> {
-  let text: string
+/** The identity recorded at a master dataset's root (a folder, or an s3:// prefix). */
+export async function readFolderIdentity(
+  masterRoot: string | MasterDataset,
+  s3?: S3Settings,
+): Promise<FolderIdentity | undefined> {
+  const dataset =
+    typeof masterRoot === 'string'
+      ? await openMasterDataset(masterRoot, { readOnly: true, ...(s3 ? { s3 } : {}) })
+      : masterRoot
   try {
-    text = await readFile(`${masterRoot}/${IDENTITY_FILE}`, 'utf8')
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
-    throw error
+    return await readIdentity(dataset)
+  } finally {
+    if (typeof masterRoot === 'string') await dataset.close()
   }
+}
+
+async function readIdentity(dataset: MasterDataset): Promise<FolderIdentity | undefined> {
+  const masterRoot = dataset.location
+  const bytes = await dataset.readRootFile(IDENTITY_FILE)
+  if (bytes === undefined) return undefined
   try {
-    return JSON.parse(text) as FolderIdentity
+    return JSON.parse(bytes.toString('utf8')) as FolderIdentity
   } catch (cause) {
     throw new StrataError(
       ErrorCodes.SEGMENT_CORRUPT,
@@ -66,7 +82,7 @@ export interface IdentityCheck {
    * The master dataset's root, when the role uses it; `create`: the role writes it; `optional`:
    * the role does not read it (strata query), so only a folder with a recorded identity counts.
    */
-  folder?: { root: string; create: boolean; optional?: boolean }
+  folder?: { root: string; create: boolean; optional?: boolean; s3?: S3Settings }
   /** The store, when the role uses it. */
   store?: Store
   logger: Logger
@@ -84,8 +100,20 @@ function mismatch(what: string, _check?: IdentityCheck): StrataError {
  * on each side what it lacks (first use). Read first, write after: a refused start changes nothing.
  */
 export async function checkSourceIdentity(check: IdentityCheck): Promise<void> {
+  const { folder } = check
+  const dataset = folder
+    ? await openMasterDataset(folder.root, { readOnly: true, ...(folder.s3 ? { s3: folder.s3 } : {}) })
+    : undefined
+  try {
+    await checkIdentities(check, dataset)
+  } finally {
+    await dataset?.close()
+  }
+}
+
+async function checkIdentities(check: IdentityCheck, dataset: MasterDataset | undefined): Promise<void> {
   const { source, folder, store } = check
-  const folderId = folder ? await readFolderIdentity(folder.root) : undefined
+  const folderId = dataset ? await readIdentity(dataset) : undefined
   const storeSource = store ? ((await store.readMeta('source')) as SourceIdentity | undefined) : undefined
   const storeDataset = store ? ((await store.readMeta('dataset')) as string | undefined) : undefined
 
@@ -114,47 +142,47 @@ export async function checkSourceIdentity(check: IdentityCheck): Promise<void> {
     // A store from before identities (nothing recorded) that holds state, paired with a folder
     // that has no data: its horizons count events this folder does not have.
     if (!storeSource && !storeDataset && !folderId && (await holdsState(store))) {
-      if ((await listPartitions(folder.root)).length === 0) {
+      if ((await dataset!.partitions()).length === 0) {
         throw mismatch(`the store holds views and offsets, and ${folder.root} holds no master dataset`, check)
       }
     }
   }
 
-  let dataset = folderId?.dataset
-  if (folder && !folderId && source && (folder.create || (await listPartitions(folder.root)).length > 0)) {
+  let datasetId = folderId?.dataset
+  if (folder && !folderId && source && (folder.create || (await dataset!.partitions()).length > 0)) {
     // A folder from before identities with data in it is adopted as the current source's: the
     // best guess there is, said out loud.
-    if ((await listPartitions(folder.root)).length > 0) {
-      if (source.kind === 'kafka' && (await holdsEmbeddedLog(folder.root))) {
+    if ((await dataset!.partitions()).length > 0) {
+      if (source.kind === 'kafka' && (await holdsEmbeddedLog(dataset!))) {
         throw mismatch(
           `the data folder ${folder.root} holds the embedded log (an .active segment, written before sources were recorded), not a copy of ${describeIdentity(source)}`,
         )
       }
       check.logger.warn(`${folder.root} has no recorded source: recording ${describeIdentity(source)}`)
     }
-    dataset = await claimFolder(folder.root, source)
+    datasetId = await claimFolder(dataset!, source)
   }
   if (store) {
     const recordedSource = known ? ((await store.claimMeta('source', known)) as SourceIdentity) : undefined
     if (recordedSource && known && !sameSource(recordedSource, known)) {
       throw mismatch(`the store was just claimed by ${describeIdentity(recordedSource)}`, check)
     }
-    if (folder && dataset && !storeDataset) {
-      const recorded = await store.claimMeta('dataset', dataset)
-      if (recorded !== dataset)
+    if (folder && datasetId && !storeDataset) {
+      const recorded = await store.claimMeta('dataset', datasetId)
+      if (recorded !== datasetId)
         throw mismatch(`the store was just claimed by master dataset ${recorded}`, check)
     }
   }
 }
 
 /** Writes the folder's identity unless one is there (two starting writers: the first wins). */
-async function claimFolder(root: string, source: SourceIdentity): Promise<string> {
-  await mkdir(root, { recursive: true })
+async function claimFolder(dataset: MasterDataset, source: SourceIdentity): Promise<string> {
+  const root = dataset.location
   const identity: FolderIdentity = { dataset: randomUUID(), source, createdAt: new Date().toISOString() }
-  if (await createFileDurable(root, IDENTITY_FILE, Buffer.from(`${JSON.stringify(identity, null, 2)}\n`))) {
+  if (await dataset.createRootFile(IDENTITY_FILE, Buffer.from(`${JSON.stringify(identity, null, 2)}\n`))) {
     return identity.dataset
   }
-  const existing = (await readFolderIdentity(root))!
+  const existing = (await readIdentity(dataset))!
   if (!sameSource(existing.source, source)) {
     throw new StrataError(
       ErrorCodes.SOURCE_MISMATCH,
@@ -165,9 +193,10 @@ async function claimFolder(root: string, source: SourceIdentity): Promise<string
 }
 
 /** Only the embedded log writes active segments; the archiver writes sealed ones. */
-async function holdsEmbeddedLog(root: string): Promise<boolean> {
-  for (const p of await listPartitions(root)) {
-    if ((await listPartition(root, p)).activeStart !== undefined) return true
+async function holdsEmbeddedLog(dataset: MasterDataset): Promise<boolean> {
+  if (isObjectStoreUrl(dataset.location)) return false
+  for (const p of await dataset.partitions()) {
+    if ((await dataset.listPartition(p)).activeStart !== undefined) return true
   }
   return false
 }
@@ -182,6 +211,7 @@ export type RoleName = 'start' | 'speed' | 'archiver' | 'batch' | 'serve' | 'que
 export interface RoleSourceContext {
   config: StrataConfig
   masterRoot: string
+  s3?: S3Settings
   store?: Store
   brokers?: string
   logger: Logger
@@ -197,13 +227,14 @@ export async function checkRoleSource(role: RoleName, context: RoleSourceContext
   if (context.brokers) source = await ensureSourceTopic(context)
   else if (role === 'start') source = embeddedSource(context.config)
   const root = context.masterRoot
+  const at = { root, ...(context.s3 ? { s3: context.s3 } : {}) }
   const folder =
     role === 'start' || role === 'archiver'
-      ? { root, create: true }
+      ? { ...at, create: true }
       : role === 'batch'
-        ? { root, create: false }
+        ? { ...at, create: false }
         : role === 'query'
-          ? { root, create: false, optional: true }
+          ? { ...at, create: false, optional: true }
           : undefined
   await checkSourceIdentity({ source, folder, store: context.store, logger: context.logger })
 }

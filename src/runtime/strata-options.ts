@@ -3,6 +3,7 @@
 // the CLI resolves each flag with its variable once (cli/settings.ts, cli/security.ts) and passes
 // the result here, so a program embedding Strata runs on exactly what it passed.
 import { ErrorCodes, invalidInput } from '../core/errors.ts'
+import type { S3Settings } from '../master-dataset/index.ts'
 import type { Logger } from './logger.ts'
 import { ROLES, type Role } from './role.ts'
 
@@ -41,6 +42,15 @@ export interface StrataOptions {
    * SASL and TLS come from `STRATA_KAFKA_*`, read by the Kafka client (docs/security.md).
    */
   brokers?: string | undefined
+  /**
+   * Where the master dataset lives (`--master`; CLI: `STRATA_MASTER`): a folder, or
+   * `s3://bucket/prefix` on S3-compatible object storage (Kafka mode; the dataset of topic T is
+   * under `<master>/T`). Default `<data>/master`. An s3:// dataset is copied to
+   * `<data>/master-cache/T` for the batch layer (docs/master-dataset.md, "On object storage").
+   */
+  master?: string | undefined
+  /** How to reach an s3:// master: endpoint, path-style (CLI: STRATA_S3_ENDPOINT, AWS_ENDPOINT_URL). */
+  s3?: S3Settings | undefined
   /**
    * What runs: `'all'` every role in this process (`strata start`, the default), or one role
    * (`strata worker <role>`): `'speed'` and `'archiver'` need `brokers`.

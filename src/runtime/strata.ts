@@ -18,9 +18,10 @@
 import { join, resolve } from 'node:path'
 import { DEFAULT_CONFIG_FILE, loadConfig } from '../core/config-loader.ts'
 import { parseDuration } from '../core/duration.ts'
-import { ErrorCodes } from '../core/errors.ts'
+import { ErrorCodes, invalidInput } from '../core/errors.ts'
 import { isUnhealthy, type RoleReport, type RoleState, worst } from '../core/role-health.ts'
 import { registerUrlSecret } from '../core/secrets.ts'
+import { childLocation, isObjectStoreUrl, parseObjectStoreUrl } from '../master-dataset/index.ts'
 import { defaultAllowedHosts, parseAllowedHosts } from '../serving/allowed-hosts.ts'
 import { DEFAULT_PORT } from '../serving/app.ts'
 import type { Store } from '../store/store.ts'
@@ -89,6 +90,14 @@ export async function startStrata(options: StrataOptions = {}): Promise<RunningS
   registerUrlSecret(options.store) // whatever prints later blanks its password
   const lmdbPath = lmdbPathOf(options.store, dataDir)
   const { brokers } = options
+  if (options.master && isObjectStoreUrl(options.master) && !brokers) {
+    // The embedded log appends to its active segments in place: objects cannot be appended to.
+    throw invalidInput(
+      ErrorCodes.INVALID_ARGUMENT,
+      `master ${options.master}: a master dataset on object storage needs Kafka (--brokers): the embedded log is a folder`,
+      { field: 'master' },
+    )
+  }
 
   // One writer per folder: the master dataset (the embedded log, or the archiver's copy of
   // Kafka) and the embedded store the speed layer folds into. PostgreSQL is shared by design.
@@ -115,7 +124,12 @@ export async function startStrata(options: StrataOptions = {}): Promise<RunningS
     run,
     config,
     configPath,
-    masterRoot: join(dataDir, 'master', config.source.topic),
+    masterRoot: childLocation(
+      options.master ? resolveMaster(options.master) : join(dataDir, 'master'),
+      config.source.topic,
+    ),
+    masterCache: join(dataDir, 'master-cache', config.source.topic),
+    ...(options.s3 ? { s3: options.s3 } : {}),
     logger,
     brokers,
     groups: consumerGroups(options),
@@ -172,4 +186,11 @@ export async function startStrata(options: StrataOptions = {}): Promise<RunningS
       return closed
     },
   }
+}
+
+/** An s3:// URL checked, or a folder made absolute. */
+function resolveMaster(master: string): string {
+  if (!isObjectStoreUrl(master)) return resolve(master)
+  parseObjectStoreUrl(master)
+  return master
 }

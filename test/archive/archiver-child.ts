@@ -4,7 +4,7 @@ import { startKafkaArchiver } from '../../src/archive/kafka-archiver.ts'
 
 const [dir, topic, groupId, brokers] = process.argv.slice(2) as [string, string, string, string]
 const archiver = await startKafkaArchiver({
-  dir,
+  master: dir,
   topic,
   groupId,
   brokers,

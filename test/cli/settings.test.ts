@@ -6,6 +6,7 @@ import { test } from 'node:test'
 import {
   defaultBrokers,
   resolveBrokers,
+  resolveMaster,
   resolvePaths,
   resolvePort,
   resolveSettings,
@@ -16,20 +17,40 @@ test('paths: the flag, else the variable, else the default; always absolute', ()
     configPath: resolve('strata.config.ts'),
     dataDir: resolve('.strata/data'),
     storeUrl: undefined,
+    master: undefined,
+    s3: { forcePathStyle: false },
   })
   const env = { STRATA_CONFIG: 'env.config.ts', STRATA_DATA: 'env-data', STRATA_STORE: 'postgres://u@h/db' }
   assert.deepEqual(resolvePaths({}, env), {
     configPath: resolve('env.config.ts'),
     dataDir: resolve('env-data'),
     storeUrl: 'postgres://u@h/db',
+    master: undefined,
+    s3: { forcePathStyle: false },
   })
   assert.deepEqual(resolvePaths({ config: 'c.ts', data: 'd', store: 's' }, env), {
     configPath: resolve('c.ts'),
     dataDir: resolve('d'),
     storeUrl: 's',
+    master: undefined,
+    s3: { forcePathStyle: false },
   })
   // The tests' own runner clears STRATA_STORE this way: the embedded default.
   assert.equal(resolvePaths({}, { STRATA_STORE: '' }).storeUrl, undefined)
+})
+
+test('master: --master, else STRATA_MASTER; an s3:// URL checked; the endpoint and path style for S3-compatible stores', () => {
+  assert.equal(resolveMaster(undefined, {}).master, undefined)
+  assert.equal(resolveMaster('m', {}).master, resolve('m'))
+  assert.equal(resolveMaster(undefined, { STRATA_MASTER: 's3://bucket/p' }).master, 's3://bucket/p')
+  assert.equal(resolveMaster('s3://flag/x', { STRATA_MASTER: 's3://bucket/p' }).master, 's3://flag/x')
+  assert.throws(() => resolveMaster('s3://B_/x', {}), { code: 'STRATA_ERR_INVALID_ARGUMENT' })
+  assert.deepEqual(resolveMaster(undefined, { AWS_ENDPOINT_URL: 'http://127.0.0.1:9000' }).s3, {
+    endpoint: 'http://127.0.0.1:9000',
+    forcePathStyle: true,
+  })
+  const both = { STRATA_S3_ENDPOINT: 'http://a:1', AWS_ENDPOINT_URL: 'http://b:2', STRATA_S3_PATH_STYLE: '0' }
+  assert.deepEqual(resolveMaster(undefined, both).s3, { endpoint: 'http://a:1', forcePathStyle: false })
 })
 
 test('brokers: none given is the embedded default; produce alone falls back to a local broker', () => {

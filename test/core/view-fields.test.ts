@@ -18,7 +18,6 @@ test('fields read by functions that touch their argument only as arg.field', () 
     [(e) => e.type === 'page_view' && e.url?.startsWith('/'), ['type', 'url']],
     [(ev) => `${ev.a}:${ev.b.c}`, ['a', 'b']],
     [() => 'all', []],
-    // biome-ignore lint/complexity/useArrowFunction: the function form is what is analysed
     [(x) => x.n + 1, ['n']],
     [
       function named(x) {
@@ -39,7 +38,6 @@ test('functions that could see more of the event than named fields are not analy
     (e) => JSON.stringify(e),
     (e) => ({ ...e }),
     (e) => Object.keys(e).length,
-    // biome-ignore lint/complexity/useLiteralKeys: computed access is what is tested
     (e) => e['url'],
     (e) => ({ e: 1, url: e.url }).url, // conservative: `e:` is not an access
     (e) => e?.[0],
@@ -63,7 +61,6 @@ test('functions that could see more of the event than named fields are not analy
     (e) => e.café,
     (e, i?: number) => e.x + (i ?? 0),
     async (e) => e.x,
-    // biome-ignore lint/complexity/useArrowFunction: the function form is what is analysed
     function (e) {
       // biome-ignore lint/complexity/noArguments: what is tested
       return arguments[0].x + e.y

@@ -50,6 +50,8 @@ export function registerBatchCommand(program: Command): void {
           config: context.configPath,
           data: context.dataDir,
           store: paths.storeUrl,
+          master: paths.master,
+          s3: paths.s3,
           brokers,
           threads: flags.threads,
           force: flags.force,

@@ -4,8 +4,9 @@
 // source. Without --yes it only says what it would delete, and exits 1.
 import { rm } from 'node:fs/promises'
 import type { Command } from 'commander'
+import { ErrorCodes, invalidInput } from '../../core/errors.ts'
 import { redactUrl } from '../../core/secrets.ts'
-import { listPartition, listPartitions } from '../../master-dataset/index.ts'
+import { isObjectStoreUrl, listPartition, listPartitions } from '../../master-dataset/index.ts'
 import { describeIdentity, readFolderIdentity, type SourceIdentity } from '../../runtime/source-identity.ts'
 import { addCommonOptions, type CommonFlags, resolveContext } from '../context.ts'
 import { resolvePaths } from '../settings.ts'
@@ -54,6 +55,14 @@ Examples:
             storeSource ? `, built from ${describeIdentity(storeSource as SourceIdentity)}` : ''
           }`,
         )
+        if (!flags.keepMaster && isObjectStoreUrl(root)) {
+          // Deleting objects is left to the bucket's own tools (lifecycle rules, versioning).
+          throw invalidInput(
+            ErrorCodes.INVALID_ARGUMENT,
+            `the master dataset is on object storage (${root}): strata reset does not delete it; delete the prefix with your S3 tools, or pass --keep-master to empty the store only`,
+            { field: '--keep-master' },
+          )
+        }
         if (!flags.keepMaster) {
           const identity = await readFolderIdentity(root)
           let segments = 0

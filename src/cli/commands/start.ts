@@ -78,6 +78,8 @@ Examples:
         config: configPath,
         data: settings.dataDir,
         store: settings.storeUrl,
+        master: settings.master,
+        s3: settings.s3,
         brokers: settings.brokers,
         groupPrefix: flags.groupPrefix,
         ...http,

@@ -69,6 +69,8 @@ export function registerWorkerCommand(program: Command): void {
         config: settings.configPath,
         data: settings.dataDir,
         store: settings.storeUrl,
+        master: settings.master,
+        s3: settings.s3,
         brokers: settings.brokers,
         group: flags.group,
         ingest: flags.ingest,

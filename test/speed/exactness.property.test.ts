@@ -149,7 +149,8 @@ const compactor: fc.Arbitrary<CompactorOptions> = fc.record({
   auto: fc.boolean(),
   threshold: fc.integer({ min: 0, max: 10 }),
   passDeltas: fc.integer({ min: 1, max: 10 }),
-  idleMs: fc.constantFrom(0, 5),
+  checkMs: fc.constantFrom(0, 5),
+  busyAbove: fc.constantFrom(0.5, 1),
 })
 
 async function runSchedule(

@@ -208,7 +208,7 @@ test('a speed log left by a crash is read after a reopen and folded once', async
   await first.commitSpeed({ ...base, from: 2, offset: 5, deltas: [row('/a', 3), row('/b', 1)] }, add)
   await first.close()
 
-  const store = await openLmdbStore(dir, { compactor: { threshold: 0, idleMs: 0 } })
+  const store = await openLmdbStore(dir, { compactor: { threshold: 0, checkMs: 0 } })
   t.after(() => store.close())
   const sum = async (key: string) =>
     (await store.snapshot('hits', key)).realtime.reduce((s, r) => s + (r.state as number), 0)

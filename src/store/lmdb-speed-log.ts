@@ -17,6 +17,7 @@
 // dropped by rule 6 or by a redefined view — is decided for logged deltas by one rule,
 // `deltaCounts` in speed-rules.ts, which readers and the compactor both apply.
 import type { RootDatabase } from 'lmdb'
+import { ErrorCodes, StrataError } from '../core/errors.ts'
 import { deltaCounts } from './speed-rules.ts'
 import type { CombineEncoded, SpeedCommit, SpeedPartition, SpeedView } from './store.ts'
 
@@ -207,9 +208,9 @@ interface Group {
  * row that has one (rows are folded in commit order), and stays for a process that knows it.
  * Returns the log rows and the deltas folded.
  *
- * Nothing is written before every combine has run: a combine that throws leaves the store as it
- * was (lmdb-js runs queued callbacks in one LMDB transaction and keeps the writes of one that
- * threw halfway, see commitSpeed in lmdb-speed.ts).
+ * A combine that throws leaves the store as it was (lmdb-js runs queued callbacks in one LMDB
+ * transaction and keeps the writes of one that threw halfway, see commitSpeed in lmdb-speed.ts):
+ * the rows written before it are put back.
  */
 export function compactLog(
   db: Db,
@@ -230,8 +231,9 @@ export function compactLog(
     const partitions = new Map<number, SpeedPartition | undefined>()
     const views = new Map<string, SpeedView | undefined>()
     // Deltas of one group across the rows taken are combined here first: one state row write per
-    // group, however many commits touched it.
-    const groups = new Map<string, Group>()
+    // group, however many commits touched it. Per view, per key, the key's few groups in a list:
+    // an id string per delta (numbers turned to text, a hash of it) cost more than the B-tree.
+    const byView = new Map<string, Map<string, Group[]>>()
     /** Per partition, the offset of its last commit taken: names its epoch index rows. */
     const lastOffset = new Map<number, number>()
     for (const { row } of taken) {
@@ -243,6 +245,11 @@ export function compactLog(
         if (!views.has(name)) views.set(name, db.get(['sv', name]) as SpeedView | undefined)
         return views.get(name)
       })
+      const rowKeys = row.v.map((name) => {
+        let keys = byView.get(name)
+        if (keys === undefined) byView.set(name, (keys = new Map()))
+        return keys
+      })
       for (let i = 0; i < row.d.length; i += STRIDE) {
         const v = row.d[i] as number
         const epoch = row.d[i + 1] as number
@@ -250,41 +257,62 @@ export function compactLog(
         const view = row.v[v]
         const key = row.d[i + 2] as string
         const window = row.d[i + 3] as number
-        const id = `${view}\0${key}\0${window}\0${p}\0${epoch}`
-        const group = groups.get(id)
-        if (group === undefined) {
-          groups.set(id, { view, key, window, partition: p, epoch, state: row.d[i + 4] })
-        } else {
+        const keys = rowKeys[v]
+        const list = keys.get(key)
+        const group = list?.find((g) => g.window === window && g.partition === p && g.epoch === epoch)
+        if (group !== undefined) {
           group.state = (combineFor(view) as CombineEncoded)(view, group.state, row.d[i + 4])
+        } else {
+          const created = { view, key, window, partition: p, epoch, state: row.d[i + 4] }
+          if (list === undefined) keys.set(key, [created])
+          else list.push(created)
         }
       }
     }
-    // In key order (near enough: by the group's id, which starts with view and key, sorted
-    // natively, with no comparator to call): neighbouring writes land on the same B-tree pages.
-    const ordered = [...groups.keys()].sort().map((id) => groups.get(id) as Group)
+    // In key order (keys sorted natively, with no comparator to call; then each key's few
+    // groups): neighbouring writes land on the same B-tree pages.
+    const ordered: Group[] = []
+    for (const keys of byView.values()) {
+      for (const key of [...keys.keys()].sort()) {
+        const list = keys.get(key) as Group[]
+        if (list.length > 1)
+          list.sort((a, b) => a.window - b.window || a.partition - b.partition || a.epoch - b.epoch)
+        for (const g of list) ordered.push(g)
+      }
+    }
     const created = new Map<
       string,
       { partition: number; epoch: number; rows: Array<[string, string, number]> }
     >()
-    const states: unknown[] = new Array(ordered.length)
-    for (let i = 0; i < ordered.length; i++) {
-      const g = ordered[i]
-      const stored = db.get(['rt', g.view, g.key, g.window, g.partition, g.epoch])
-      if (stored === undefined) {
-        states[i] = g.state
-        const at = `${g.partition}:${g.epoch}`
-        const entry = created.get(at)
-        if (entry === undefined) {
-          created.set(at, { partition: g.partition, epoch: g.epoch, rows: [[g.view, g.key, g.window]] })
-        } else entry.rows.push([g.view, g.key, g.window])
-      } else {
-        states[i] = (combineFor(g.view) as CombineEncoded)(g.view, stored, g.state)
+    // A new state row is written in one LMDB call: a put that refuses to overwrite (LMDB's
+    // MDB_NOOVERWRITE) creates it or fails because it exists, and only then is it read and
+    // combined (a get and a put cost twice the B-tree walks, measured). A combine may throw after
+    // rows were written: they are put back as they were (undo) before the throw goes on.
+    const undo: Array<{ key: Key; before: unknown }> = []
+    try {
+      for (let i = 0; i < ordered.length; i++) {
+        const g = ordered[i]
+        const rowKey: Key = ['rt', g.view, g.key, g.window, g.partition, g.epoch]
+        // Logged before the put: putIfAbsent may throw after writing.
+        undo.push({ key: rowKey, before: undefined })
+        if (putIfAbsent(db, rowKey, g.state)) {
+          const at = `${g.partition}:${g.epoch}`
+          const entry = created.get(at)
+          if (entry === undefined) {
+            created.set(at, { partition: g.partition, epoch: g.epoch, rows: [[g.view, g.key, g.window]] })
+          } else entry.rows.push([g.view, g.key, g.window])
+        } else {
+          const stored = db.get(rowKey)
+          undo[undo.length - 1].before = stored
+          db.put(rowKey, (combineFor(g.view) as CombineEncoded)(g.view, stored, g.state))
+        }
       }
-    }
-    // Every combine ran: write.
-    for (let i = 0; i < ordered.length; i++) {
-      const g = ordered[i]
-      db.put(['rt', g.view, g.key, g.window, g.partition, g.epoch], states[i])
+    } catch (error) {
+      for (let i = undo.length - 1; i >= 0; i--) {
+        if (undo[i].before === undefined) db.remove(undo[i].key)
+        else db.put(undo[i].key, undo[i].before)
+      }
+      throw error
     }
     // The epoch index for rule 6 (lmdb-speed.ts): one row per partition, epoch and pass, named
     // by the partition's last commit folded (its offsets only grow, so the name is new; an
@@ -297,4 +325,16 @@ export function compactLog(
     for (const { key } of taken) db.remove(key)
     return { rows: taken.length, deltas }
   })
+}
+
+const NO_OVERWRITE = { noOverwrite: true }
+
+// lmdb-js documents putSync as returning whether it wrote (README), though its typings say void.
+// Anything but a boolean would make an existing row look new or a new one combined twice: refuse.
+function putIfAbsent(db: Db, key: Key, value: unknown): boolean {
+  const written = db.putSync(key, value, NO_OVERWRITE) as unknown
+  if (typeof written !== 'boolean') {
+    throw new StrataError(ErrorCodes.INTERNAL, 'lmdb putSync did not say whether it wrote the row')
+  }
+  return written
 }

@@ -102,6 +102,11 @@ export class SpeedCompactor {
     return rows
   }
 
+  /** Resolves when no pass is running (a pass holds LMDB's write lock only inside its transaction). */
+  async settled(): Promise<void> {
+    await this.#running
+  }
+
   async close(): Promise<void> {
     this.#closed = true
     clearTimeout(this.#timer)

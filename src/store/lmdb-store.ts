@@ -307,7 +307,7 @@ class LmdbStore implements Store {
 
   async clear(): Promise<void> {
     await this.#background
-    await this.#compactor.compactAll().catch(() => undefined)
+    await this.#compactor.settled()
     await this.#db.clearAsync()
     this.#log.clear()
   }

@@ -58,18 +58,19 @@ export async function openLmdbStore(path: string, options: LmdbOpenOptions = {})
     throw new StrataError(ErrorCodes.STORE, `cannot open the LMDB store at ${path}`, { cause })
   }
   // A failed background fold changes no answer (queries read the log it left) but is not kept
-  // quiet: damage is reported as any other store call's, anything else as a process warning.
-  let guarded: Store | undefined
+  // quiet: damage goes to onCorrupt as any other store call's would, anything else is a process
+  // warning (the next fold tries again).
   const onCompactError = (error: unknown) => {
     commitCause(error).then((cause) => {
-      if (lmdbCorruption(cause)) guarded?.speedPartitions().catch(() => undefined)
+      const damage = lmdbCorruption(cause)
+      if (damage) options.onCorrupt?.(storeCorrupt(path, `${damage}: ${(cause as Error).message}`, cause))
       process.emitWarning(`the LMDB speed log could not be folded: ${(cause as Error)?.message ?? cause}`, {
         code: ErrorCodes.STORE,
       })
     })
   }
   const store = new LmdbStore(db, new SpeedCompactor(db, options.compactor ?? {}, onCompactError))
-  guarded = guardLmdbStore(store, path, options.onCorrupt)
+  const guarded = guardLmdbStore(store, path, options.onCorrupt)
   try {
     await dropMarked(db, 'staged')
   } catch (caught) {

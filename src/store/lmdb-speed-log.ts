@@ -259,7 +259,15 @@ export function compactLog(
         const window = row.d[i + 3] as number
         const keys = rowKeys[v]
         const list = keys.get(key)
-        const group = list?.find((g) => g.window === window && g.partition === p && g.epoch === epoch)
+        let group: Group | undefined
+        if (list !== undefined) {
+          for (const g of list) {
+            if (g.window === window && g.partition === p && g.epoch === epoch) {
+              group = g
+              break
+            }
+          }
+        }
         if (group !== undefined) {
           group.state = (combineFor(view) as CombineEncoded)(view, group.state, row.d[i + 4])
         } else {

@@ -10,7 +10,8 @@
 // keep landing, so the log grows and is folded once it has caught up — unless it grows past
 // `threshold` deltas, which are folded at once whatever the load (it bounds what a query reads
 // and what the disk holds twice). A pass merges the deltas of every commit it takes into one
-// write per group, so bigger passes write less (docs/decisions/0011-speed-delta-log.md).
+// write per group (a catch-up's deltas rarely meet, so bigger passes measured no cheaper:
+// docs/decisions/0011-speed-delta-log.md).
 //
 // The compactor needs each view's combine; it learns them from the commits of this process
 // (commitSpeed's `combine`). A log left by a crash is folded after the next commit teaches it.

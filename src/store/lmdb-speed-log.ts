@@ -247,7 +247,10 @@ export function compactLog(
       })
       const rowKeys = row.v.map((name) => {
         let keys = byView.get(name)
-        if (keys === undefined) byView.set(name, (keys = new Map()))
+        if (keys === undefined) {
+          keys = new Map()
+          byView.set(name, keys)
+        }
         return keys
       })
       for (let i = 0; i < row.d.length; i += STRIDE) {

@@ -20,6 +20,13 @@
 // --partitions, --workers (e.g. --partitions=1,6,12 --only=raw,strata): each size is a fresh
 // topic, and a growth table follows the per-size tables. The last stdout line is
 // `BENCH_RESULT {json}` (the shape of bench/lib/result.ts) for `npm run bench`.
+//
+// CPU: for the contenders that run in this process (the raw consumer, Strata with one worker) the
+// process CPU (user + system, every thread: LMDB's writer too) over the same interval, per event:
+// a ratio that a loaded machine disturbs less than the rates. Strata's LMDB store logs each
+// commit's deltas and folds the log into its state rows in the background
+// (src/store/lmdb-compactor.ts); what is left to fold when it has caught up is folded then, and
+// timed apart ("fold after"): the CPU per event with it is Strata's whole cost.
 import { type ChildProcess, spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { existsSync } from 'node:fs'
@@ -27,6 +34,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { StrataConfig } from '../src/core/config.ts'
+import { compileViews } from '../src/core/config.ts'
 import { loadConfig } from '../src/core/config-loader.ts'
 import { createAdmin, createConsumer } from '../src/log/kafka/index.ts'
 import { createSpeedWorker } from '../src/speed/index.ts'
@@ -69,7 +77,20 @@ for (const events of eventSizes)
   for (const partitions of partitionSizes)
     for (const workers of workerSizes) cases.push({ events, partitions, workers })
 
-type Contender = () => Promise<number> // ms from the first record to done
+/** ms from the first record to done; CPU ms of this process meanwhile (in-process contenders). */
+interface Timing {
+  ms: number
+  cpuMs?: number
+  /** Strata: folding what its store's log still held once caught up (wall and CPU ms). */
+  foldMs?: number
+  foldCpuMs?: number
+}
+type Contender = () => Promise<Timing>
+
+const cpuNow = () => {
+  const { user, system } = process.cpuUsage()
+  return (user + system) / 1000
+}
 
 function contendersFor(
   c: Case,
@@ -86,18 +107,26 @@ function contendersFor(
       let count = 0
       let first = 0
       let done = 0
+      let cpu0 = 0
+      let cpu1 = 0
       const consumer = createConsumer({
         brokers,
         groupId: `bench-${randomUUID()}`,
         topics: [topic],
         maxWaitMs: 200,
         onAssign: () => {
-          if (first === 0) first = performance.now()
+          if (first === 0) {
+            first = performance.now()
+            cpu0 = cpuNow()
+          }
           return undefined
         },
         onBatch: (batch) => {
           count += batch.records.length
-          if (count >= events && done === 0) done = performance.now()
+          if (count >= events && done === 0) {
+            done = performance.now()
+            cpu1 = cpuNow()
+          }
         },
       })
       await consumer.start()
@@ -105,7 +134,7 @@ function contendersFor(
       while (done === 0 && Date.now() < deadline) await sleep(5)
       await consumer.close()
       if (done === 0) throw new Error(`consumer saw ${count} of ${events}`)
-      return done - first
+      return { ms: done - first, cpuMs: cpu1 - cpu0 }
     },
     [STRATA]: async () => {
       const storeDir = join(dir, `store-${randomUUID()}`)
@@ -124,6 +153,9 @@ function contendersFor(
       }
       let first = 0
       let done = 0
+      let cpu0 = 0
+      let cpu1 = 0
+      let fold: Pick<Timing, 'foldMs' | 'foldCpuMs'> = {}
       const deadline = Date.now() + LIMIT_MS
       try {
         while (Date.now() < deadline) {
@@ -131,13 +163,29 @@ function contendersFor(
           const stats = worker
             ? worker.stats().partitions.map((p) => ({ partition: p.partition, offset: p.consumed }))
             : await store.speedPartitions()
-          if (first === 0 && stats.length > 0) first = performance.now()
+          if (first === 0 && stats.length > 0) {
+            first = performance.now()
+            cpu0 = cpuNow()
+          }
           const caughtUp = stats.length === partitions && stats.every((p) => p.offset >= end[p.partition]!)
           if (caughtUp) {
             done = performance.now()
+            cpu1 = cpuNow()
             break
           }
           await sleep(5)
+        }
+        if (worker && done > 0) {
+          // What the background compactor has not folded yet, folded now.
+          const views = compileViews(config)
+          const combine = (view: string, a: unknown, b: unknown) => {
+            const { monoid } = views.find((v) => v.name === view)!
+            return monoid.encode(monoid.combine(monoid.decode(a as never), monoid.decode(b as never)))
+          }
+          const started = performance.now()
+          const cpuFold = cpuNow()
+          await store.compactSpeed(combine)
+          fold = { foldMs: performance.now() - started, foldCpuMs: cpuNow() - cpuFold }
         }
       } finally {
         if (worker) await worker.close()
@@ -154,7 +202,7 @@ function contendersFor(
         await rm(storeDir, { recursive: true, force: true })
       }
       if (done === 0) throw new Error('speed layer did not catch up')
-      return done - first
+      return { ms: done - first, ...(worker ? { cpuMs: cpu1 - cpu0, ...fold } : {}) }
     },
     [PYTHON]: async () => {
       const r = await runJson<{ ok: boolean; ms: number; seen: number }>(
@@ -169,7 +217,7 @@ function contendersFor(
         LIMIT_MS,
       )
       if (!r.ok) throw new Error(`kafka-python saw ${r.seen} of ${events}`)
-      return r.ms
+      return { ms: r.ms }
     },
   }
   for (const guarantee of ['at_least_once', 'exactly_once_v2']) {
@@ -181,7 +229,7 @@ function contendersFor(
         LIMIT_MS,
       )
       if (!r.ok) throw new Error(`Kafka Streams folded ${r.folded} of ${pageViews}`)
-      return r.ms
+      return { ms: r.ms }
     }
   }
   const kind = (name: string) =>
@@ -201,7 +249,16 @@ if (!existsSync(streamsJar)) {
 
 const admin = createAdmin({ brokers })
 const dir = await mkdtemp(join(tmpdir(), 'strata-bench-catchup-'))
-const results: Array<{ c: Case; pageViews: number; rates: Record<string, number[]> }> = []
+const results: Array<{
+  c: Case
+  pageViews: number
+  rates: Record<string, number[]>
+  /** µs of process CPU per event, per round (in-process contenders). */
+  cpu: Record<string, number[]>
+  /** Strata: µs of CPU per event including the fold after; ms of the fold after. */
+  cpuWithFold: number[]
+  foldMs: number[]
+}> = []
 try {
   for (const c of cases) {
     console.error(`preloading ${c.events} events into ${c.partitions} partitions…`)
@@ -212,17 +269,30 @@ try {
       const config = await loadConfig(configPath)
       const contenders = contendersFor(c, topic, pageViews, end, config, configPath, dir)
       const rates: Record<string, number[]> = {}
+      const cpu: Record<string, number[]> = {}
+      const cpuWithFold: number[] = []
+      const foldMs: number[] = []
       for (let round = 1; round <= rounds; round++) {
         const names = Object.keys(contenders)
         if (round % 2 === 0) names.reverse()
         for (const name of names) {
-          const ms = await contenders[name]!()
-          const rate = c.events / (ms / 1000)
+          const t = await contenders[name]!()
+          const rate = c.events / (t.ms / 1000)
           rates[name] = [...(rates[name] ?? []), rate]
-          console.error(`round ${round}: ${name}: ${fmtRate(rate)} (${Math.round(ms)} ms)`)
+          let note = ''
+          if (t.cpuMs !== undefined) {
+            cpu[name] = [...(cpu[name] ?? []), (t.cpuMs * 1000) / c.events]
+            note = `, CPU ${((t.cpuMs * 1000) / c.events).toFixed(2)} µs/event`
+          }
+          if (t.foldMs !== undefined && t.foldCpuMs !== undefined && t.cpuMs !== undefined) {
+            cpuWithFold.push(((t.cpuMs + t.foldCpuMs) * 1000) / c.events)
+            foldMs.push(t.foldMs)
+            note += `; fold after ${Math.round(t.foldMs)} ms, CPU with it ${(((t.cpuMs + t.foldCpuMs) * 1000) / c.events).toFixed(2)} µs/event`
+          }
+          console.error(`round ${round}: ${name}: ${fmtRate(rate)} (${Math.round(t.ms)} ms${note})`)
         }
       }
-      results.push({ c, pageViews, rates })
+      results.push({ c, pageViews, rates, cpu, cpuWithFold, foldMs })
     } finally {
       await admin.deleteTopic(topic)
     }
@@ -233,18 +303,31 @@ try {
 }
 
 const workersLabel = (w: number) => (w === 0 ? '1 (in process)' : `${w} (processes)`)
-for (const { c, pageViews, rates } of results) {
+for (const { c, pageViews, rates, cpu, cpuWithFold, foldMs } of results) {
   const strata = rates[STRATA] ? median(rates[STRATA]) : Number.NaN
+  const strataCpu = cpu[STRATA] ? median(cpu[STRATA]) : Number.NaN
   const rows = Object.entries(rates).map(([name, r]) => [
     name,
     fmtRate(median(r)),
     `±${spread(r).toFixed(0)}%`,
     `${(strata / median(r)).toFixed(2)}×`,
+    cpu[name] ? `${median(cpu[name]).toFixed(2)} µs` : '',
+    cpu[name] ? `${(median(cpu[name]) / strataCpu).toFixed(2)}×` : '',
   ])
   console.log(
     `\n${c.events} events (${pageViews} page views), ${c.partitions} partitions, Strata workers ${workersLabel(c.workers)}, ${rounds} rounds; median and spread (max−min)/median\n`,
   )
-  console.log(table(['contender', 'events/s', 'spread', 'Strata ÷ contender'], rows))
+  console.log(
+    table(
+      ['contender', 'events/s', 'spread', 'Strata ÷ contender', 'CPU/event', 'contender ÷ Strata, CPU'],
+      rows,
+    ),
+  )
+  if (foldMs.length > 0) {
+    console.log(
+      `\nStrata's log left to fold once caught up: ${Math.round(median(foldMs))} ms (median); CPU per event with that fold ${median(cpuWithFold).toFixed(2)} µs`,
+    )
+  }
 }
 if (results.length > 1) {
   console.log('\nGrowth (Strata and the raw consumer, medians):\n')

@@ -177,6 +177,7 @@ export class PartitionFolder {
     this.#required = [...claimed.required]
     this.#window = new PendingWindow(
       this.#views,
+      this.#check,
       claimed.offset,
       claimed.epochs.at(-1) ?? claimed.offset,
       this.partition,
@@ -313,7 +314,7 @@ export class PartitionFolder {
         this.#stats.skipped++
         this.#options.onSkip?.(this.partition, record.offset, checked.reason)
       } else {
-        window.fold(record.offset, checked.event as StrataEvent)
+        window.fold(record.offset, checked.event as StrataEvent, record.value)
         this.#stats.folded++
       }
     }
@@ -384,7 +385,7 @@ export class PartitionFolder {
   #committed(commit: SpeedCommit): void {
     const open = commit.seals.at(-1) ?? this.#window.open
     this.#required = this.#required.filter((b) => b > commit.offset)
-    this.#window = new PendingWindow(this.#views, commit.offset, open, this.partition)
+    this.#window = new PendingWindow(this.#views, this.#check, commit.offset, open, this.partition)
     this.#lastCommitAt = this.#now()
     this.#stats.commits++
     this.#stats.lastCommitAt = this.#lastCommitAt
@@ -400,7 +401,13 @@ export class PartitionFolder {
     if (this.stopped) return
     this.stop(`${reason.message} [${reason.code}]`)
     this.#stats.stoppedCode = reason.code
-    this.#window = new PendingWindow(this.#views, this.#window.from, this.#window.open, this.partition)
+    this.#window = new PendingWindow(
+      this.#views,
+      this.#check,
+      this.#window.from,
+      this.#window.open,
+      this.partition,
+    )
     this.#options.onError?.(reason)
   }
 

@@ -5,19 +5,23 @@
 // Key layout:
 //   ['sp', partition]                              → SpeedPartition
 //   ['sv', view]                                   → SpeedView
-//   ['rt', view, key, window, partition, epoch]    → encoded state of one group in one epoch
+//   ['rl', seq, nonce], ['rn']                     → the speed log: each commit's deltas as one row,
+//                                                    folded into 'rt' rows later (lmdb-speed-log.ts)
+//   ['rt', view, key, window, partition, epoch]    → encoded state of one group in one epoch, as
+//                                                    folded by the compactor (lmdb-compactor.ts)
 //   ['re', partition, epoch, offset]               → [[view, key, window], …]: the rows of that epoch
-//                                                    first written by the commit ending at offset,
-//                                                    for GC (one index row per commit and epoch,
-//                                                    not one per state row: half the writes)
+//                                                    first written by a compaction pass whose last
+//                                                    commit of the partition ended at offset, for GC
+//                                                    (one index row per pass and epoch, not one per
+//                                                    state row: half the writes)
 //   ['rq', partition]                              → boundaries required of a partition never claimed
 //   ['ve', view]                                   → ViewErrorTally: events the view's code threw on
 //   ['lk', stored]                                 → [the full key] of a long key (long-keys.ts); `key`
 //                                                    in 'rt', 're' and 'b' rows is the stored form
 import type { RootDatabase } from 'lmdb'
-import { ErrorCodes, StrataError } from '../core/errors.ts'
 import type { TimeRange } from '../core/time-range.ts'
 import { addToTally, byView, type ViewErrorTally } from '../core/view-errors.ts'
+import { appendLog, type LogCache, loggedDeltas, loggedKeys, logRowOf } from './lmdb-speed-log.ts'
 import { isDigest, storedForm } from './long-keys.ts'
 import {
   alignPartition,
@@ -27,20 +31,12 @@ import {
   keepFrom,
   restartPartition,
 } from './speed-rules.ts'
-import type {
-  CombineEncoded,
-  Horizon,
-  SpeedCommit,
-  SpeedPartition,
-  SpeedView,
-  ViewSnapshot,
-} from './store.ts'
+import type { Horizon, SpeedCommit, SpeedPartition, SpeedView, ViewSnapshot } from './store.ts'
 
 type Key = (string | number | boolean)[]
 type Db = RootDatabase<unknown, Key>
 
 const HIGH = '\uffff'
-const NO_OVERWRITE = { noOverwrite: true }
 
 /** The stored form of a key, recording the full key of a long one (an idempotent put). */
 export function storedKey(db: Db, key: string): string {
@@ -111,22 +107,32 @@ export function registerSpeedViews(
 
 // lmdb-js runs the transaction callbacks queued meanwhile (other partitions' commits, see
 // PartitionFolder.take) in one LMDB transaction, and keeps the writes of a callback that threw
-// halfway (a combine that fails on row 1,000): the offset would stay and the rows written so far
-// be combined again on the retry. So the write phase keeps an undo log and puts every row it
-// touched back as it was before rethrowing. (A child transaction would do it too, but cost ~12%
-// more CPU per event in the catch-up, measured: LMDB merges a child's dirty pages into its parent.)
-export function commitSpeed(db: Db, commit: SpeedCommit, combine: CombineEncoded): Promise<void> {
+// halfway: the offset would stay and the rows written so far be counted again on the retry. So
+// the write phase keeps an undo log and puts every row it touched back as it was before
+// rethrowing. (A child transaction would do it too, but cost ~12% more CPU per event in the
+// catch-up, measured: LMDB merges a child's dirty pages into its parent.) The deltas themselves
+// are one log row (lmdb-speed-log.ts), encoded before anything is written; the combines run in
+// the compactor, not here.
+export function commitSpeed(db: Db, commit: SpeedCommit): Promise<void> {
   return db.transaction(() => {
     const { partition } = commit
     const after = checkSpeedCommit(getPartition(db, partition), commit, (view) => {
       return (db.get(['sv', view]) as SpeedView | undefined)?.codeHash
     })
+    const row = commit.deltas.length > 0 ? logRowOf(commit, (key) => storedKey(db, key)) : undefined
     // Everything is checked: only now write. What was there before each write, in order, so that a
     // throw below leaves the store as it was: undefined = the row did not exist.
     const undoKeys: Key[] = []
     const undoValues: unknown[] = []
     try {
-      writeSpeedRows(db, commit, combine, undoKeys, undoValues)
+      if (row) {
+        undoKeys.push(['rn'])
+        undoValues.push(db.get(['rn']))
+        for (const key of appendLog(db, row)) {
+          undoKeys.push(key)
+          undoValues.push(undefined)
+        }
+      }
       if (commit.errors?.length) writeErrorTallies(db, commit, undoKeys, undoValues)
       db.put(['sp', partition], after)
     } catch (error) {
@@ -157,72 +163,6 @@ export function speedViewErrors(db: Db): Map<string, ViewErrorTally> {
     out.set(key[1] as string, value as ViewErrorTally)
   }
   return out
-}
-
-function writeSpeedRows(
-  db: Db,
-  commit: SpeedCommit,
-  combine: CombineEncoded,
-  undoKeys: Key[],
-  undoValues: unknown[],
-): void {
-  const { partition, deltas } = commit
-  const created = new Map<number, Array<[string, string, number]>>()
-  // A row is written in one LMDB call when it is new: a put that refuses to overwrite (LMDB's
-  // MDB_NOOVERWRITE) either creates the row or fails because it exists, and only then is it read
-  // and combined. LMDB decides inside this transaction, so this is exact whatever wrote the row
-  // before (a previous owner, an earlier commit, an earlier delta of this one). Where most rows
-  // exist already (few keys, a long epoch) the failed put is a wasted call: after the first 64
-  // rows, if more than half existed, read first for the rest of the commit.
-  let tried = 0
-  let existed = 0
-  for (const { view, epoch, key: raw, window, state: delta } of deltas) {
-    const key = storedKey(db, raw)
-    const rowKey: Key = ['rt', view, key, window, partition, epoch]
-    let stored: unknown
-    let isNew: boolean
-    if (tried++ < 64 || existed * 2 < tried) {
-      // Logged before the put: putIfAbsent may throw after writing.
-      undoKeys.push(rowKey)
-      undoValues.push(undefined)
-      isNew = putIfAbsent(db, rowKey, delta)
-      if (!isNew) {
-        stored = db.get(rowKey)
-        undoValues[undoValues.length - 1] = stored
-      }
-    } else {
-      stored = db.get(rowKey)
-      isNew = stored === undefined
-      undoKeys.push(rowKey)
-      undoValues.push(stored)
-      if (isNew) db.put(rowKey, delta)
-    }
-    if (isNew) {
-      const rows = created.get(epoch)
-      if (rows === undefined) created.set(epoch, [[view, key, window]])
-      else rows.push([view, key, window])
-    } else {
-      existed++
-      db.put(rowKey, combine(view, stored, delta))
-    }
-  }
-  for (const [epoch, rows] of created) {
-    const indexKey: Key = ['re', partition, epoch, commit.offset]
-    const earlier = db.get(indexKey) as Array<[string, string, number]> | undefined
-    undoKeys.push(indexKey)
-    undoValues.push(earlier)
-    db.put(indexKey, earlier === undefined ? rows : [...earlier, ...rows])
-  }
-}
-
-// lmdb-js documents putSync as returning whether it wrote (README), though its typings say void.
-// Anything but a boolean would make an existing row look new or a new one combined twice: refuse.
-function putIfAbsent(db: Db, key: Key, value: unknown): boolean {
-  const written = db.putSync(key, value, NO_OVERWRITE) as unknown
-  if (typeof written !== 'boolean') {
-    throw new StrataError(ErrorCodes.INTERNAL, 'lmdb putSync did not say whether it wrote the row')
-  }
-  return written
 }
 
 export function alignHorizon(db: Db, wished: Horizon, floor: Horizon): Promise<Horizon> {
@@ -263,7 +203,9 @@ export function collectEpochs(db: Db, below: Horizon): Promise<void> {
 // A read transaction, not transactionSync: in lmdb-js that is a write transaction, so every
 // query took the store's write lock and waited behind the speed layer's commits (in this
 // process or another one on the same store). A read transaction is a consistent snapshot too.
-export function snapshot(db: Db, view: string, asked: string, range: TimeRange): ViewSnapshot {
+// The realtime rows are the folded state rows, then the deltas still in the log (each counted in
+// one place or the other, never both: lmdb-speed-log.ts).
+export function snapshot(db: Db, log: LogCache, view: string, asked: string, range: TimeRange): ViewSnapshot {
   const key = storedForm(asked)
   const transaction = db.useReadTransaction()
   try {
@@ -295,24 +237,48 @@ export function snapshot(db: Db, view: string, asked: string, range: TimeRange):
       const state = value as SpeedPartition
       speed[state.partition] = state
     }
-    return {
-      batch,
-      batchEntries,
-      realtime,
-      speedView: db.get(['sv', view], { transaction }) as ViewSnapshot['speedView'],
-      speed,
-    }
+    const speedView = db.get(['sv', view], { transaction }) as ViewSnapshot['speedView']
+    const context = { speed, speedView, horizon: batch?.horizon }
+    for (const row of loggedDeltas(db, log, transaction, view, key, from, to, context)) realtime.push(row)
+    return { batch, batchEntries, realtime, speedView, speed }
   } finally {
     transaction.done()
   }
 }
 
-/** Distinct keys with realtime rows in a view: rows are sorted by key, so skip repeats. */
-export function* realtimeKeys(db: Db, view: string): Generator<string> {
-  let last: string | undefined
-  for (const key of db.getKeys({ start: ['rt', view], end: ['rt', view, HIGH] })) {
-    const k = (key as Key)[2] as string
-    if (k !== last) yield fullKey(db, k)
-    last = k
+/**
+ * Distinct keys with realtime states in a view, ascending: the state rows are sorted by key (so
+ * repeats are skipped), and merged with the keys that have deltas still in the log.
+ */
+export function* realtimeKeys(db: Db, log: LogCache, view: string): Generator<string> {
+  const transaction = db.useReadTransaction()
+  try {
+    const logged = [...loggedKeys(db, log, transaction, view)].sort(byStoredOrder)
+    let next = 0
+    let last: string | undefined
+    for (const key of db.getKeys({ start: ['rt', view], end: ['rt', view, HIGH], transaction } as never)) {
+      const k = (key as Key)[2] as string
+      if (k === last) continue
+      last = k
+      while (next < logged.length && byStoredOrder(logged[next], k) < 0) yield fullKey(db, logged[next++])
+      if (logged[next] === k) next++
+      yield fullKey(db, k)
+    }
+    while (next < logged.length) yield fullKey(db, logged[next++])
+  } finally {
+    transaction.done()
   }
+}
+
+/** The order of strings in LMDB keys (ordered-binary: UTF-8 bytes), which is code-point order. */
+function byStoredOrder(a: string, b: string): number {
+  if (a === b) return 0
+  const n = Math.min(a.length, b.length)
+  for (let i = 0; i < n; i++) {
+    const x = a.codePointAt(i) as number
+    const y = b.codePointAt(i) as number
+    if (x !== y) return x - y
+    if (x > 0xffff) i++
+  }
+  return a.length - b.length
 }

@@ -15,9 +15,11 @@ import { open, type RootDatabase } from 'lmdb'
 import { ErrorCodes, StrataError } from '../core/errors.ts'
 import type { TimeRange } from '../core/time-range.ts'
 import { checkLmdbHeader, storeCorrupt, walkLmdbStore } from './lmdb-check.ts'
+import { type CompactorOptions, SpeedCompactor } from './lmdb-compactor.ts'
 import { commitCause, guardLmdbStore, lmdbCorruption } from './lmdb-guard.ts'
 import * as speed from './lmdb-speed.ts'
 import { fullKey, storedKey } from './lmdb-speed.ts'
+import { LogCache } from './lmdb-speed-log.ts'
 import { storedForm } from './long-keys.ts'
 import type {
   BatchStage,
@@ -43,6 +45,8 @@ export interface LmdbOpenOptions {
   walk?: boolean
   /** Told of the first damage found while running (lmdb-guard.ts); the CLI exits 1. */
   onCorrupt?: (error: Error) => void
+  /** When the speed log is folded into the state rows (lmdb-compactor.ts). */
+  compactor?: CompactorOptions
 }
 
 export async function openLmdbStore(path: string, options: LmdbOpenOptions = {}): Promise<Store> {
@@ -55,18 +59,30 @@ export async function openLmdbStore(path: string, options: LmdbOpenOptions = {})
     if (lmdbCorruption(cause)) throw storeCorrupt(path, (cause as Error).message, cause)
     throw new StrataError(ErrorCodes.STORE, `cannot open the LMDB store at ${path}`, { cause })
   }
-  const store = new LmdbStore(db)
-  const guarded = guardLmdbStore(store, path, options.onCorrupt)
-  try {
-    // Before anything is read or dropped: rows of another layout are neither (store-format.ts).
-    await stampFormat(db, path)
-    await dropMarked(db, 'staged')
-  } catch (caught) {
+  // A failed background fold changes no answer (queries read the log it left) but is not kept
+  // quiet: damage goes to onCorrupt as any other store call's would, anything else is a process
+  // warning (the next fold tries again).
+  const onCompactError = (error: unknown) => {
+    commitCause(error).then((cause) => {
+      const damage = lmdbCorruption(cause)
+      if (damage) options.onCorrupt?.(storeCorrupt(path, `${damage}: ${(cause as Error).message}`, cause))
+      process.emitWarning(`the LMDB speed log could not be folded: ${(cause as Error)?.message ?? cause}`, {
+        code: ErrorCodes.STORE,
+      })
+    })
+  }
+  const refuse = async (caught: unknown): Promise<never> => {
     const error = await commitCause(caught)
     await db.close().catch(() => undefined)
     if (lmdbCorruption(error)) throw storeCorrupt(path, (error as Error).message, error)
     throw error
   }
+  // Before anything is read, folded or dropped: rows of another layout are none of those
+  // (store-format.ts); the compactor reads the speed log as soon as it exists.
+  await stampFormat(db, path).catch(refuse)
+  const store = new LmdbStore(db, new SpeedCompactor(db, options.compactor ?? {}, onCompactError))
+  const guarded = guardLmdbStore(store, path, options.onCorrupt)
+  await dropMarked(db, 'staged').catch(refuse)
   store.dropRetired()
   return guarded
 }
@@ -129,9 +145,12 @@ async function dropVersion(db: RootDatabase<unknown, Key>, view: string, version
 class LmdbStore implements Store {
   #db: RootDatabase<unknown, Key>
   #background: Promise<void> = Promise.resolve()
+  readonly #compactor: SpeedCompactor
+  readonly #log = new LogCache()
 
-  constructor(db: RootDatabase<unknown, Key>) {
+  constructor(db: RootDatabase<unknown, Key>, compactor: SpeedCompactor) {
     this.#db = db
+    this.#compactor = compactor
   }
 
   async listBatchViews(): Promise<BatchViewMeta[]> {
@@ -256,8 +275,13 @@ class LmdbStore implements Store {
     return speed.speedViews(this.#db)
   }
 
-  commitSpeed(commit: SpeedCommit, combine: CombineEncoded): Promise<void> {
-    return speed.commitSpeed(this.#db, commit, combine)
+  async commitSpeed(commit: SpeedCommit, combine: CombineEncoded): Promise<void> {
+    await speed.commitSpeed(this.#db, commit)
+    this.#compactor.committed(commit, combine)
+  }
+
+  compactSpeed(combine: CombineEncoded): Promise<number> {
+    return this.#compactor.compactAll(combine)
   }
 
   alignHorizon(wished: Horizon, floor: Horizon): Promise<Horizon> {
@@ -273,11 +297,11 @@ class LmdbStore implements Store {
   }
 
   async snapshot(view: string, key: string, range: TimeRange = {}): Promise<ViewSnapshot> {
-    return speed.snapshot(this.#db, view, key, range)
+    return speed.snapshot(this.#db, this.#log, view, key, range)
   }
 
   async *realtimeKeys(view: string): AsyncIterable<string> {
-    yield* speed.realtimeKeys(this.#db, view)
+    yield* speed.realtimeKeys(this.#db, this.#log, view)
   }
 
   async readMeta(name: string): Promise<unknown> {
@@ -296,13 +320,16 @@ class LmdbStore implements Store {
 
   async clear(): Promise<void> {
     await this.#background
+    await this.#compactor.settled()
     await this.#db.clearAsync()
+    this.#log.clear()
     // An empty store is in this version's layout (a store with rows and no record reads as 1).
     await this.#db.put(['format'], LMDB_FORMAT)
   }
 
   async close(): Promise<void> {
     await this.#background
+    await this.#compactor.close()
     await this.#db.close()
   }
 }

@@ -3,7 +3,7 @@
 // inside their transactions and keep only the reading, writing and locking, so the exactness
 // argument rests on this one piece of code (test/store/speed-rules.test.ts checks each branch).
 import { ErrorCodes, StrataError } from '../core/errors.ts'
-import type { SpeedCommit, SpeedPartition } from './store.ts'
+import type { SpeedCommit, SpeedPartition, SpeedView } from './store.ts'
 
 export function fenced(message: string): StrataError {
   return new StrataError(ErrorCodes.FENCED, message)
@@ -160,4 +160,23 @@ export function checkSpeedCommit(
     }
   }
   return { ...state, offset, epochs, required: state.required.filter((b) => b > offset) }
+}
+
+/**
+ * Whether a delta a store logged (and has not folded into its states yet) still counts: a store
+ * that keeps each commit's deltas as a log and folds them into its states later (lmdb-speed-log.ts)
+ * must read, and fold, exactly the deltas it would still hold had it written them into its states
+ * at once. Those it would have dropped since are the epochs rule 6 collected (below the
+ * partition's first epoch) and, for a view whose definition changed, every epoch before its
+ * realtime states restarted (`registerSpeedViews`: the old definition's epochs all end at or
+ * before `start[p]`, the new one's begin there).
+ */
+export function deltaCounts(
+  state: SpeedPartition | undefined,
+  view: SpeedView | undefined,
+  partition: number,
+  epoch: number,
+): boolean {
+  if (state === undefined || view === undefined) return false
+  return epoch >= (state.epochs[0] ?? 0) && epoch >= (view.start[partition] ?? 0)
 }

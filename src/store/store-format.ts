@@ -12,35 +12,52 @@ import { ErrorCodes, StrataError } from '../core/errors.ts'
  * The embedded store's layout. Raise it with any change to lmdb-store.ts's key layout or to how
  * a row's value is encoded, and say in docs/operations.md#upgrading what the change means.
  * Stores written before the number was recorded (0.1.0) hold layout 1.
+ *   1: state rows only (0.1.0).
+ *   2: and the speed log's rows (`['rl', seq, nonce]`, lmdb-speed-log.ts), which a layout-1
+ *      reader would not see: it would answer without the deltas not yet folded.
  */
-export const LMDB_FORMAT = 1
+export const LMDB_FORMAT = 2
+
+/**
+ * Older layouts this version reads as they are, stamped with the current one at open: a layout-1
+ * store is a layout-2 store whose speed log is empty.
+ */
+export const LMDB_READS_AS_IS: ReadonlySet<number> = new Set([1])
 
 /** What opening a store with this recorded layout does: stamp it, or go on. Refusals throw. */
 export type FormatVerdict = 'stamp' | 'ok'
 
 /**
  * The rule: an empty store takes the current layout; a store with rows but no recorded layout
- * predates the record (layout 1); the current layout is read; any other is refused.
+ * predates the record (layout 1); the current layout is read, and so is an older one this
+ * version reads as it is (stamped current); any other is refused.
  */
-export function checkLmdbFormat(stamped: unknown, empty: boolean, path: string): FormatVerdict {
+export function checkLmdbFormat(
+  stamped: unknown,
+  empty: boolean,
+  path: string,
+  current: number = LMDB_FORMAT,
+  readsAsIs: ReadonlySet<number> = LMDB_READS_AS_IS,
+): FormatVerdict {
   if (stamped === undefined && empty) return 'stamp'
   const recorded = stamped ?? 1
-  if (recorded === LMDB_FORMAT) return stamped === undefined ? 'stamp' : 'ok'
+  if (recorded === current) return stamped === undefined ? 'stamp' : 'ok'
+  if (typeof recorded === 'number' && readsAsIs.has(recorded)) return 'stamp'
   if (typeof recorded !== 'number' || !Number.isInteger(recorded) || recorded < 1) {
     throw new StrataError(
       ErrorCodes.STORE_FORMAT,
       `the LMDB store at ${path} records layout ${JSON.stringify(recorded)}, which no Strata writes: it is not a Strata store, or it is damaged; move it aside (mv ${path} ${path}.unknown) and start again: the batch layer recomputes every view from the master dataset and the speed layer re-folds the log`,
     )
   }
-  if (recorded < LMDB_FORMAT) {
+  if (recorded < current) {
     throw new StrataError(
       ErrorCodes.STORE_FORMAT,
-      `the LMDB store at ${path} was written by an older Strata in layout ${recorded}; this Strata reads layout ${LMDB_FORMAT}. Stop every strata process using it, move it aside (mv ${path} ${path}.layout-${recorded}) and start again: the batch layer recomputes every view from the master dataset and the speed layer re-folds the log (docs/operations.md#upgrading)`,
+      `the LMDB store at ${path} was written by an older Strata in layout ${recorded}; this Strata reads layout ${current}. Stop every strata process using it, move it aside (mv ${path} ${path}.layout-${recorded}) and start again: the batch layer recomputes every view from the master dataset and the speed layer re-folds the log (docs/operations.md#upgrading)`,
     )
   }
   throw new StrataError(
     ErrorCodes.STORE_FORMAT,
-    `the LMDB store at ${path} was written by a newer Strata in layout ${recorded}; this Strata reads layout ${LMDB_FORMAT} and would misread it. Run the newer Strata, or give this one another store (docs/operations.md#upgrading)`,
+    `the LMDB store at ${path} was written by a newer Strata in layout ${recorded}; this Strata reads layout ${current} and would misread it. Run the newer Strata, or give this one another store (docs/operations.md#upgrading)`,
   )
 }
 

@@ -119,7 +119,11 @@ export type CombineEncoded = (view: string, stored: unknown, delta: unknown) => 
 export interface ViewSnapshot {
   batch: BatchViewMeta | undefined
   batchEntries: ViewEntry[]
-  /** Realtime states of the key, per partition, from the epochs at or after the horizon. */
+  /**
+   * Realtime states of the key, per partition, from the epochs at or after the horizon. A group
+   * (partition, epoch, window) may have several rows (its folded state and the deltas a store
+   * logged since, lmdb-speed-log.ts): its state is their combination.
+   */
   realtime: Array<{ partition: number; epoch: number; window: number; state: unknown }>
   speedView: SpeedView | undefined
   /** Per partition: the speed layer's consumed offset (absent when it never ran there). */
@@ -158,6 +162,14 @@ export interface SpeedStore {
    * boundary without sealing there.
    */
   commitSpeed(commit: SpeedCommit, combine: CombineEncoded): Promise<void>
+  /**
+   * Folds now whatever deltas the store has logged and not folded into its states yet, with
+   * `combine` for views no commit of this process named; returns the commits folded. The LMDB
+   * store logs each commit's deltas as one row and folds the log in the background
+   * (lmdb-speed-log.ts); PostgreSQL combines them in the commit and has nothing to fold. Answers
+   * are the same before and after: this changes only where a delta is read from.
+   */
+  compactSpeed(combine: CombineEncoded): Promise<number>
   /**
    * Rule 3 of docs/horizon.md: turns a wished horizon into one that is (or will be) a boundary
    * in every partition, recording required boundaries as needed. `floor` is the least offset

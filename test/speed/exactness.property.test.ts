@@ -3,8 +3,10 @@
 // under random schedules of speed deliveries and commits, crashes (a folder dropped without a
 // flush, its partition claimed again, the old folder kept as a zombie that later tries to write),
 // archiving into the master dataset and batch runs (the real runBatch, which aligns its horizon
-// with the speed layer's epochs and collects old ones). After every step, every query answer
-// equals the view folded plainly over every valid event below the answer's asOf.
+// with the speed layer's epochs and collects old ones), and the LMDB store's speed log folded into
+// its state rows at random moments (explicit passes, or the background compactor after random
+// numbers of deltas, a few deltas per pass). After every step, every query answer equals the view
+// folded plainly over every valid event below the answer's asOf.
 import assert from 'node:assert/strict'
 import { mkdir, rm } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -14,6 +16,7 @@ import type { StrataEvent } from '../../src/core/event.ts'
 import { queryView } from '../../src/serving/query.ts'
 import { claimSpeedPartition } from '../../src/speed/claim.ts'
 import type { FolderPolicy, PartitionFolder } from '../../src/speed/partition-folder.ts'
+import type { CompactorOptions } from '../../src/store/lmdb-compactor.ts'
 import { openLmdbStore } from '../../src/store/lmdb-store.ts'
 import {
   archive,
@@ -31,7 +34,17 @@ import {
 const PARTITIONS = 2
 // What the schedules exercised, reported as a diagnostic (a property that never flips a batch
 // version would prove little).
-const tally = { runs: 0, steps: 0, batches: 0, flips: 0, crashes: 0, fenced: 0, rebuilds: 0, retries: 0 }
+const tally = {
+  runs: 0,
+  steps: 0,
+  batches: 0,
+  flips: 0,
+  crashes: 0,
+  fenced: 0,
+  rebuilds: 0,
+  retries: 0,
+  folded: 0,
+}
 const RUNS = Number(process.env.STRATA_PROPERTY_RUNS ?? 60)
 
 const validEvent: fc.Arbitrary<StrataEvent> = fc.record({
@@ -63,6 +76,8 @@ type Step =
   // Fold without committing, archive and run a batch: its horizon lands inside the uncommitted
   // window, the race a required boundary recorded mid-window exists for.
   | { kind: 'race'; p: number; max: number }
+  // Fold the LMDB store's speed log into its state rows now.
+  | { kind: 'compact' }
 
 const step: fc.Arbitrary<Step> = fc.oneof(
   {
@@ -107,6 +122,7 @@ const step: fc.Arbitrary<Step> = fc.oneof(
       max: fc.integer({ min: 1, max: 6 }),
     }),
   },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('compact' as const) }) },
   {
     weight: 3,
     arbitrary: fc.record({
@@ -127,9 +143,29 @@ const policy: fc.Arbitrary<FolderPolicy> = fc.record({
   sealEveryMs: fc.constantFrom(0, Number.POSITIVE_INFINITY),
 })
 
-async function runSchedule(shared: SpeedFixture, dir: string, steps: Step[], folderPolicy: FolderPolicy) {
+// The background compactor: off (explicit 'compact' steps only), or after every few deltas in
+// passes of a few deltas, so that its passes fall between and during the schedule's steps.
+const compactor: fc.Arbitrary<CompactorOptions> = fc.record({
+  auto: fc.boolean(),
+  threshold: fc.integer({ min: 0, max: 10 }),
+  passDeltas: fc.integer({ min: 1, max: 10 }),
+  checkMs: fc.constantFrom(0, 5),
+  busyAbove: fc.constantFrom(0.5, 1),
+})
+
+async function runSchedule(
+  shared: SpeedFixture,
+  dir: string,
+  steps: Step[],
+  folderPolicy: FolderPolicy,
+  compactorOptions: CompactorOptions,
+) {
   await mkdir(dir, { recursive: true })
-  const store = await openLmdbStore(join(dir, 'store'))
+  const store = await openLmdbStore(join(dir, 'store'), { compactor: compactorOptions })
+  const combine = (view: string, a: unknown, b: unknown) => {
+    const { monoid } = shared.views.find((v) => v.name === view) as SpeedFixture['views'][number]
+    return monoid.encode(monoid.combine(monoid.decode(a as never), monoid.decode(b as never)))
+  }
   const fixture: SpeedFixture = { ...shared, store, root: join(dir, 'master') }
   try {
     const { views } = fixture
@@ -196,6 +232,9 @@ async function runSchedule(shared: SpeedFixture, dir: string, steps: Step[], fol
           }
           return apply({ kind: 'batch', lower: null })
         }
+        case 'compact':
+          tally.folded += await store.compactSpeed(combine)
+          return
         case 'batch': {
           const wished = s.lower
             ? archived.map((a, p) => Math.max(0, a - (s.lower as number[])[p]))
@@ -229,6 +268,9 @@ async function runSchedule(shared: SpeedFixture, dir: string, steps: Step[], fol
       )
     }
     await assertExact(store, views, records(), 'at the end')
+    // And once the whole log is folded.
+    tally.folded += await store.compactSpeed(combine)
+    await assertExact(store, views, records(), 'at the end, the log folded')
     for (const f of [...folders, ...zombies]) {
       tally.rebuilds += f?.stats().rebuilds ?? 0
       tally.retries += f?.stats().retries ?? 0
@@ -246,7 +288,9 @@ test('query == full recompute at asOf, under random events, commits, crashes, zo
     fc.asyncProperty(
       fc.array(step, { minLength: 4, maxLength: 40, size: 'max' }),
       policy,
-      (steps, folderPolicy) => runSchedule(shared, join(shared.dir, `run-${run++}`), steps, folderPolicy),
+      compactor,
+      (steps, folderPolicy, compactorOptions) =>
+        runSchedule(shared, join(shared.dir, `run-${run++}`), steps, folderPolicy, compactorOptions),
     ),
     { numRuns: RUNS },
   )

@@ -4,30 +4,58 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { open } from 'lmdb'
-import { openLmdbStore } from '../../src/store/lmdb-store.ts'
+import { type LmdbOpenOptions, openLmdbStore } from '../../src/store/lmdb-store.ts'
 import type { Store } from '../../src/store/store.ts'
 import { speedContract } from './speed-contract.ts'
 import { type OpenStore, storeContract } from './store-contract.ts'
 
-const openStore: OpenStore = async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'strata-lmdb-'))
-  let current: Store = await openLmdbStore(dir)
-  t.after(async () => {
-    await current.close()
-    rmSync(dir, { recursive: true, force: true })
-  })
-  return {
-    store: current,
-    reopen: async () => {
+// `fold`: how the speed log meets the state rows (lmdb-speed-log.ts). The contract must hold
+// whichever way: left in the log (no compactor), folded by the background compactor (the
+// default), or folded right after every commit.
+const opener =
+  (fold: 'log' | 'background' | 'each commit'): OpenStore =>
+  async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'strata-lmdb-'))
+    const options: LmdbOpenOptions =
+      fold === 'log'
+        ? { compactor: { auto: false } }
+        : fold === 'background'
+          ? {}
+          : { compactor: { auto: false } }
+    const open = async () => {
+      const store = await openLmdbStore(dir, options)
+      if (fold !== 'each commit') return store
+      return new Proxy(store, {
+        get(target, property) {
+          if (property !== 'commitSpeed') return Reflect.get(target, property)
+          return async (...args: Parameters<Store['commitSpeed']>) => {
+            await target.commitSpeed(...args)
+            await target.compactSpeed(args[1])
+          }
+        },
+      })
+    }
+    let current: Store = await open()
+    t.after(async () => {
       await current.close()
-      current = await openLmdbStore(dir)
-      return current
-    },
+      rmSync(dir, { recursive: true, force: true })
+    })
+    return {
+      store: current,
+      reopen: async () => {
+        await current.close()
+        current = await open()
+        return current
+      },
+    }
   }
-}
+const openStore = opener('background')
 
 storeContract(test, openStore)
 speedContract(test, openStore)
+for (const fold of ['log', 'each commit'] as const) {
+  speedContract((name, fn) => test(`${name} (speed log folded: ${fold})`, fn), opener(fold))
+}
 
 // Regression: opening the store dropped every staged version, including one that another live
 // process sharing the folder (`strata batch` beside `strata start`) was still writing.
@@ -58,12 +86,13 @@ test('a version staged by another live process survives an open', async (t) => {
   await raw.close()
 })
 
-// The epoch index is one row per commit and epoch, not one per state row; GC must still remove
-// every state row of a collected epoch, whichever commit created it.
-test('speed GC removes every row of a collected epoch', async (t) => {
+// The epoch index is one row per compaction pass and epoch, not one per state row; GC must still
+// remove every state row of a collected epoch, whichever pass created it, and a pass after GC
+// must not bring back a collected epoch from the deltas still in the log.
+test('speed GC removes every row of a collected epoch, folded or still in the log', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'strata-lmdb-'))
   t.after(() => rmSync(dir, { recursive: true, force: true }))
-  const store = await openLmdbStore(dir)
+  const store = await openLmdbStore(dir, { compactor: { auto: false } })
   const add = (_view: string, a: unknown, b: unknown) => (a as number) + (b as number)
   const row = (epoch: number, key: string, state: number) => ({ view: 'hits', epoch, key, window: 0, state })
   const base = { partition: 0, owner: 1, hashes: { hits: 'h1' } }
@@ -77,14 +106,28 @@ test('speed GC removes every row of a collected epoch', async (t) => {
     { ...base, from: 5, offset: 9, deltas: [row(0, '/a', 1), row(0, '/c', 1)], seals: [] },
     add,
   )
+  assert.equal(await store.compactSpeed(add), 2)
   await store.commitSpeed(
     { ...base, from: 9, offset: 12, deltas: [row(0, '/d', 1), row(10, '/a', 1)], seals: [10] },
     add,
   )
   const raw = open<unknown, (string | number)[]>({ path: dir, compression: false })
+  // A second handle in this process keeps its read snapshot until told: renewed before each look.
+  const left = (prefix: string) => {
+    raw.resetReadTxn()
+    return [...raw.getKeys({ start: [prefix], end: [prefix, '\uffff'] })].map((k) => JSON.stringify(k))
+  }
+  assert.deepEqual(left('re'), [JSON.stringify(['re', 0, 0, 9])])
   await store.collectEpochs([10])
-  const left = (prefix: string) =>
-    [...raw.getKeys({ start: [prefix], end: [prefix, '\uffff'] })].map((k) => JSON.stringify(k))
+  // The third commit is still a log row: its epoch-0 delta no longer counts, its epoch-10 one does.
+  assert.equal(left('rl').length, 1)
+  assert.deepEqual(left('rt'), [])
+  assert.deepEqual((await store.snapshot('hits', '/a')).realtime, [
+    { partition: 0, epoch: 10, window: 0, state: 1 },
+  ])
+  assert.deepEqual((await store.snapshot('hits', '/d')).realtime, [])
+  assert.equal(await store.compactSpeed(add), 1)
+  assert.deepEqual(left('rl'), [])
   assert.deepEqual(left('rt'), [JSON.stringify(['rt', 'hits', '/a', 0, 0, 10])])
   assert.deepEqual(left('re'), [JSON.stringify(['re', 0, 10, 12])])
   assert.deepEqual((await store.snapshot('hits', '/a')).realtime, [
@@ -94,27 +137,32 @@ test('speed GC removes every row of a collected epoch', async (t) => {
   await store.close()
 })
 
-// Regression: lmdb-js runs the transactions queued together in one LMDB transaction and kept the
-// writes of a commit whose callback threw halfway (here the combine of its second row), so the
-// rows it had written stayed while its offset did not move: the retry would count them twice.
-test('a speed commit that throws halfway writes nothing, beside commits that share its transaction', async (t) => {
+// Regression (first met in commitSpeed, now in the compactor, which runs the combines): lmdb-js
+// runs the transactions queued together in one LMDB transaction and keeps the writes of a
+// callback that threw halfway (here the combine of its second row), so the rows it had written
+// would stay while its log rows did too: the next pass would count them twice.
+test('a compaction pass that throws halfway writes nothing, beside commits that share its transaction', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'strata-lmdb-'))
   t.after(() => rmSync(dir, { recursive: true, force: true }))
-  const store = await openLmdbStore(dir)
+  const store = await openLmdbStore(dir, { compactor: { auto: false } })
   t.after(() => store.close())
   const add = (_view: string, a: unknown, b: unknown) => (a as number) + (b as number)
   const failing = () => {
     throw new Error('combine failed')
   }
   const row = (key: string, state: number) => ({ view: 'hits', epoch: 0, key, window: 0, state })
+  const states = async (key: string) =>
+    (await store.snapshot('hits', key)).realtime.map((r) => [r.partition, r.state])
   await store.registerSpeedViews([{ view: 'hits', codeHash: 'h1' }], 2)
   for (const p of [0, 1]) await store.claimPartition(p, 0)
   const base = (partition: number) => ({ partition, owner: 1, hashes: { hits: 'h1' }, seals: [] })
   await store.commitSpeed({ ...base(0), from: 0, offset: 1, deltas: [row('/b', 1)] }, add)
+  await store.compactSpeed(add)
+  await store.commitSpeed({ ...base(0), from: 1, offset: 4, deltas: [row('/a', 5), row('/b', 5)] }, add)
   const results = await Promise.allSettled([
     store.commitSpeed({ ...base(1), from: 0, offset: 3, deltas: [row('/a', 1)] }, add),
-    // New row /a, then /b exists and its combine throws.
-    store.commitSpeed({ ...base(0), from: 1, offset: 4, deltas: [row('/a', 5), row('/b', 5)] }, failing),
+    // Folds /a (a new state row), then /b exists and its combine throws.
+    store.compactSpeed(failing),
     store.commitSpeed({ ...base(1), from: 3, offset: 6, deltas: [row('/c', 1)] }, add),
   ])
   assert.deepEqual(
@@ -123,18 +171,92 @@ test('a speed commit that throws halfway writes nothing, beside commits that sha
   )
   const offsets = (await store.speedPartitions()).map((p) => [p.partition, p.offset])
   assert.deepEqual(offsets, [
-    [0, 1],
+    [0, 4],
     [1, 6],
   ])
-  const a = (await store.snapshot('hits', '/a')).realtime
-  assert.deepEqual(a, [{ partition: 1, epoch: 0, window: 0, state: 1 }])
-  assert.deepEqual((await store.snapshot('hits', '/b')).realtime, [
-    { partition: 0, epoch: 0, window: 0, state: 1 },
+  assert.deepEqual(await states('/a'), [
+    [0, 5],
+    [1, 1],
   ])
-  // The retry with a working combine counts each event once.
-  await store.commitSpeed({ ...base(0), from: 1, offset: 4, deltas: [row('/a', 5), row('/b', 5)] }, add)
-  assert.deepEqual(
-    (await store.snapshot('hits', '/b')).realtime.map((r) => r.state),
-    [6],
+  assert.deepEqual(await states('/b'), [
+    [0, 1],
+    [0, 5],
+  ])
+  // The next pass with a working combine counts each delta once.
+  assert.equal(await store.compactSpeed(add), 3)
+  assert.deepEqual(await states('/a'), [
+    [0, 5],
+    [1, 1],
+  ])
+  assert.deepEqual(await states('/b'), [[0, 6]])
+  assert.deepEqual(await states('/c'), [[1, 1]])
+})
+
+// A crash (or a close) leaves the speed log as it was: reopened, the store answers from it at
+// once, and folds it once a commit teaches the compactor the combine, each delta once.
+test('a speed log left by a crash is read after a reopen and folded once', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'strata-lmdb-'))
+  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  const add = (_view: string, a: unknown, b: unknown) => (a as number) + (b as number)
+  const row = (key: string, state: number) => ({ view: 'hits', epoch: 0, key, window: 0, state })
+  const base = { partition: 0, owner: 1, hashes: { hits: 'h1' }, seals: [] }
+  const first = await openLmdbStore(dir, { compactor: { auto: false } })
+  await first.registerSpeedViews([{ view: 'hits', codeHash: 'h1' }], 1)
+  await first.claimPartition(0, 0)
+  await first.commitSpeed({ ...base, from: 0, offset: 2, deltas: [row('/a', 2)] }, add)
+  await first.compactSpeed(add)
+  await first.commitSpeed({ ...base, from: 2, offset: 5, deltas: [row('/a', 3), row('/b', 1)] }, add)
+  await first.close()
+
+  const store = await openLmdbStore(dir, { compactor: { threshold: 0, checkMs: 0 } })
+  t.after(() => store.close())
+  const sum = async (key: string) =>
+    (await store.snapshot('hits', key)).realtime.reduce((s, r) => s + (r.state as number), 0)
+  assert.equal(await sum('/a'), 5)
+  assert.equal(await sum('/b'), 1)
+  const { owner } = await store.claimPartition(0, 0)
+  await store.commitSpeed({ ...base, owner, from: 5, offset: 6, deltas: [row('/b', 1)] }, add)
+  // The background compactor now knows `add`: it folds the old log and the new commit.
+  const raw = open<unknown, (string | number)[]>({ path: dir, compression: false })
+  t.after(() => raw.close())
+  const logRows = () => {
+    raw.resetReadTxn()
+    return [...raw.getKeys({ start: ['rl'], end: ['rl', '\uffff'] })].length
+  }
+  for (let i = 0; i < 500 && logRows() > 0; i++) await new Promise((resolve) => setTimeout(resolve, 10))
+  assert.equal(logRows(), 0)
+  assert.deepEqual((await store.snapshot('hits', '/a')).realtime, [
+    { partition: 0, epoch: 0, window: 0, state: 5 },
+  ])
+  assert.deepEqual((await store.snapshot('hits', '/b')).realtime, [
+    { partition: 0, epoch: 0, window: 0, state: 2 },
+  ])
+})
+
+// The deltas of a definition that changed are dropped with its states, wherever they are: the
+// folded rows by registerSpeedViews, the logged ones by the rule both readers and the compactor
+// apply (deltaCounts), so a later pass cannot fold them into the new definition's states.
+test('the logged deltas of a redefined view are never folded into the new definition', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'strata-lmdb-'))
+  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  const store = await openLmdbStore(dir, { compactor: { auto: false } })
+  t.after(() => store.close())
+  const add = (_view: string, a: unknown, b: unknown) => (a as number) + (b as number)
+  const row = (epoch: number, state: number) => ({ view: 'hits', epoch, key: '/a', window: 0, state })
+  await store.registerSpeedViews([{ view: 'hits', codeHash: 'h1' }], 1)
+  await store.claimPartition(0, 0)
+  const base = { partition: 0, owner: 1 }
+  await store.commitSpeed(
+    { ...base, hashes: { hits: 'h1' }, from: 0, offset: 4, deltas: [row(0, 4)], seals: [] },
+    add,
   )
+  await store.registerSpeedViews([{ view: 'hits', codeHash: 'h2' }], 1)
+  await store.commitSpeed(
+    { ...base, hashes: { hits: 'h2' }, from: 4, offset: 6, deltas: [row(4, 2)], seals: [4] },
+    add,
+  )
+  const states = async () => (await store.snapshot('hits', '/a')).realtime.map((r) => [r.epoch, r.state])
+  assert.deepEqual(await states(), [[4, 2]])
+  assert.equal(await store.compactSpeed(add), 2)
+  assert.deepEqual(await states(), [[4, 2]])
 })

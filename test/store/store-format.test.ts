@@ -10,7 +10,7 @@ import { test } from 'node:test'
 import { open } from 'lmdb'
 import { openLmdbStore } from '../../src/store/lmdb-store.ts'
 import { migrations } from '../../src/store/postgres/migrations.ts'
-import { checkLmdbFormat, LMDB_FORMAT } from '../../src/store/store-format.ts'
+import { checkLmdbFormat, LMDB_FORMAT, LMDB_READS_AS_IS } from '../../src/store/store-format.ts'
 import { schemaStores, withClient } from './postgres-helpers.ts'
 
 const refusedAs = (pattern: RegExp) => (error: unknown) => {
@@ -23,9 +23,16 @@ test('the layout rule: stamp an empty store, read layout 1 from an unstamped one
   assert.equal(checkLmdbFormat(undefined, true, '/s'), 'stamp')
   assert.equal(checkLmdbFormat(LMDB_FORMAT, false, '/s'), 'ok')
   assert.equal(checkLmdbFormat(LMDB_FORMAT, true, '/s'), 'ok')
-  // 0.1.0 wrote no record: its rows are layout 1.
-  if (LMDB_FORMAT === 1) assert.equal(checkLmdbFormat(undefined, false, '/s'), 'stamp')
-  else assert.throws(() => checkLmdbFormat(undefined, false, '/s'), refusedAs(/older Strata in layout 1/))
+  // 0.1.0 wrote no record: its rows are layout 1, which this version reads as it is (no speed log).
+  assert.ok(LMDB_READS_AS_IS.has(1))
+  assert.equal(checkLmdbFormat(undefined, false, '/s'), 'stamp')
+  assert.equal(checkLmdbFormat(1, false, '/s'), 'stamp')
+  // A later version that no longer reads layout 1 refuses it, naming the way out.
+  assert.throws(
+    () => checkLmdbFormat(undefined, false, '/s', 3, new Set([2])),
+    refusedAs(/older Strata in layout 1.*move it aside/),
+  )
+  assert.equal(checkLmdbFormat(2, false, '/s', 3, new Set([2])), 'stamp')
   assert.throws(() => checkLmdbFormat(LMDB_FORMAT + 1, false, '/s'), refusedAs(/newer Strata/))
   assert.throws(() => checkLmdbFormat('x', false, '/s'), refusedAs(/no Strata writes/))
   assert.throws(() => checkLmdbFormat(0, false, '/s'), refusedAs(/no Strata writes/))
@@ -63,18 +70,17 @@ test('lmdb: a store of a newer layout is refused, and left as it was', async (t)
   await after.close()
 })
 
-test('lmdb: a store written before the layout was recorded is read as layout 1', async (t) => {
+test('lmdb: a store written before the layout was recorded (0.1.0) is read, and stamped current', async (t) => {
   const dir = tempDir(t)
   const raw = open({ path: dir, compression: false })
   await raw.put(['meta', 'source'], { kind: 'embedded' })
   await raw.close()
-  if (LMDB_FORMAT === 1) {
-    const store = await openLmdbStore(dir)
-    assert.deepEqual(await store.readMeta('source'), { kind: 'embedded' })
-    await store.close()
-  } else {
-    await assert.rejects(openLmdbStore(dir), refusedAs(/older Strata in layout 1/))
-  }
+  const store = await openLmdbStore(dir)
+  assert.deepEqual(await store.readMeta('source'), { kind: 'embedded' })
+  await store.close()
+  const after = open({ path: dir, compression: false })
+  assert.equal(after.get(['format']), LMDB_FORMAT)
+  await after.close()
 })
 
 test('postgres: a schema migrated by a newer Strata is refused, and left as it was', async (t) => {

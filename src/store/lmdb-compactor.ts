@@ -1,0 +1,167 @@
+// The background compactor of the LMDB store's speed log (lmdb-speed-log.ts): folds logged
+// commits into the state rows, in passes of one write transaction each, while the speed layer
+// goes on committing. Queries read the log rows it has not folded yet, so when it runs changes
+// only how much a query reads, never its answer.
+//
+// When: in the time the process has to spare. Every `checkMs` while the log holds deltas, the
+// compactor looks at the event loop: when no commit landed since the last look, or the loop was
+// busy less than `busyAbove` of the time, it folds one pass of `passDeltas` deltas (and goes on
+// at once while no commit comes). While the speed layer catches up the loop is busy and commits
+// keep landing, so the log grows and is folded once it has caught up — unless it grows past
+// `threshold` deltas, which are folded at once whatever the load (it bounds what a query reads
+// and what the disk holds twice). A pass merges the deltas of every commit it takes into one
+// write per group (a catch-up's deltas rarely meet, so bigger passes measured no cheaper:
+// docs/decisions/0011-speed-delta-log.md).
+//
+// The compactor needs each view's combine; it learns them from the commits of this process
+// (commitSpeed's `combine`). A log left by a crash is folded after the next commit teaches it.
+import { performance } from 'node:perf_hooks'
+import { setImmediate as yieldToLoop } from 'node:timers/promises'
+import type { RootDatabase } from 'lmdb'
+import { compactLog, logKeys } from './lmdb-speed-log.ts'
+import type { CombineEncoded, SpeedCommit } from './store.ts'
+
+type Key = (string | number | boolean)[]
+
+export interface CompactorOptions {
+  /** Deltas the log may hold, however busy the process (default 2,000,000). 0: fold after every commit. */
+  threshold?: number
+  /** Deltas folded per pass, one write transaction (default 50,000). */
+  passDeltas?: number
+  /** How often the compactor looks whether the process has time to spare (ms, default 100). */
+  checkMs?: number
+  /** Event-loop utilization (0-1) above which the process is busy (default 0.5); 1: never busy. */
+  busyAbove?: number
+  /** False: fold only when compactSpeed is called (tests drive it). Default true. */
+  auto?: boolean
+}
+
+type Utilization = ReturnType<typeof performance.eventLoopUtilization>
+
+export class SpeedCompactor {
+  readonly #db: RootDatabase<unknown, Key>
+  readonly #combiners = new Map<string, CombineEncoded>()
+  readonly #threshold: number
+  readonly #passDeltas: number
+  readonly #checkMs: number
+  readonly #busyAbove: number
+  readonly #auto: boolean
+  readonly #onError: (error: unknown) => void
+  /** Deltas logged and not yet folded, as this process knows (a pass finds other processes' rows). */
+  #logged = 0
+  #running: Promise<void> | undefined
+  #timer: NodeJS.Timeout | undefined
+  #loop: Utilization = performance.eventLoopUtilization()
+  #commits = 0
+  #commitsSeen = 0
+  #closed = false
+
+  constructor(db: RootDatabase<unknown, Key>, options: CompactorOptions, onError: (error: unknown) => void) {
+    this.#db = db
+    this.#threshold = options.threshold ?? 2_000_000
+    this.#passDeltas = options.passDeltas ?? 50_000
+    this.#checkMs = options.checkMs ?? 100
+    this.#busyAbove = options.busyAbove ?? 0.5
+    this.#auto = options.auto ?? true
+    this.#onError = onError
+    // A log left by an earlier run (a crash, a close before it was folded) is folded once a
+    // commit of this process teaches the combines.
+    if (this.pendingRows() > 0) this.#logged = Number.MAX_SAFE_INTEGER
+  }
+
+  /** A commit landed: learn its combine; fold at once past the threshold, else when there is time. */
+  committed(commit: SpeedCommit, combine: CombineEncoded): void {
+    for (const view of Object.keys(commit.hashes)) this.#combiners.set(view, combine)
+    this.#logged += commit.deltas.length
+    this.#commits++
+    if (!this.#auto || this.#closed || this.#logged === 0) return
+    if (this.#logged > this.#threshold) this.#start(() => this.#logged > this.#threshold)
+    this.#arm(this.#checkMs)
+  }
+
+  /** Folds the whole log now, with `combine` (or, without one, the combines commits taught). */
+  async compactAll(combine?: CombineEncoded): Promise<number> {
+    await this.#running
+    let folded = 0
+    for (;;) {
+      const { rows } = await compactLog(
+        this.#db,
+        (view) => combine ?? this.#combiners.get(view),
+        this.#passDeltas,
+      )
+      if (rows === 0) break
+      folded += rows
+    }
+    this.#logged = 0
+    return folded
+  }
+
+  /** Log rows not folded yet (for tests and benchmarks). */
+  pendingRows(): number {
+    let rows = 0
+    for (const _ of logKeys(this.#db, undefined)) rows++
+    return rows
+  }
+
+  /** Resolves when no pass is running (a pass holds LMDB's write lock only inside its transaction). */
+  async settled(): Promise<void> {
+    await this.#running
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true
+    clearTimeout(this.#timer)
+    await this.#running
+  }
+
+  #arm(ms: number): void {
+    if (this.#timer !== undefined || this.#closed) return
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined
+      this.#look()
+    }, ms)
+    this.#timer.unref()
+  }
+
+  // Has the process time to spare? Then fold while no commit lands; else look again later.
+  #look(): void {
+    if (this.#logged <= 0 || this.#closed) return
+    const busy = performance.eventLoopUtilization(this.#loop).utilization
+    this.#loop = performance.eventLoopUtilization()
+    const quiet = this.#commits === this.#commitsSeen
+    this.#commitsSeen = this.#commits
+    if (this.#running === undefined && (quiet || busy < this.#busyAbove)) {
+      const commits = this.#commits
+      this.#start(() => this.#commits === commits)
+    }
+    this.#arm(this.#checkMs)
+  }
+
+  /** Folds passes while `more()` says so and the log holds deltas. */
+  #start(more: () => boolean): void {
+    if (this.#running !== undefined) return
+    this.#running = this.#drain(more)
+      .catch((error) => this.#onError(error))
+      .finally(() => {
+        this.#running = undefined
+      })
+  }
+
+  async #drain(more: () => boolean): Promise<void> {
+    do {
+      await yieldToLoop()
+      if (this.#closed) return
+      const { rows, deltas } = await compactLog(
+        this.#db,
+        (view) => this.#combiners.get(view),
+        this.#passDeltas,
+      )
+      // Nothing foldable (an empty log, or a view this process does not know at its head).
+      if (rows === 0) {
+        this.#logged = 0
+        return
+      }
+      this.#logged = Math.max(0, this.#logged - deltas)
+    } while (this.#logged > 0 && more())
+  }
+}

@@ -1,0 +1,351 @@
+// The speed log of the LMDB store: each speed commit writes its deltas as ONE row, in the same
+// transaction as its offset (rule 1 of docs/horizon.md is unchanged), and a compactor folds the
+// log into the state rows later (lmdb-compactor.ts). Writing a commit's 20,000 deltas into the
+// state B-tree inside the commit cost 1.6-2.0 µs per event on the speed layer's one thread; one
+// log row costs 0.09 µs (decision docs/decisions/0011-speed-delta-log.md).
+//
+// Key layout (beside lmdb-speed.ts's):
+//   ['rn']                → the last log sequence number handed out
+//   ['rl', seq, nonce]    → LogRow: the deltas of one commit, in commit order (seq ascending).
+//                           `nonce` is random per row, so a cached decoding of a row (LogCache)
+//                           can never be taken for another row that reuses its seq after a clear.
+//
+// Exactly once, whatever the compactor does: a logged delta is either still in its log row or
+// folded into a state row, never both and never neither, because folding a row and deleting it
+// are one LMDB transaction, and every reader (a query's read transaction, the compactor's write
+// transaction) sees one snapshot. What a delta would have become in a state row meanwhile —
+// dropped by rule 6 or by a redefined view — is decided for logged deltas by one rule,
+// `deltaCounts` in speed-rules.ts, which readers and the compactor both apply.
+import type { RootDatabase } from 'lmdb'
+import { ErrorCodes, StrataError } from '../core/errors.ts'
+import { deltaCounts } from './speed-rules.ts'
+import type { CombineEncoded, SpeedCommit, SpeedPartition, SpeedView } from './store.ts'
+
+type Key = (string | number | boolean)[]
+type Db = RootDatabase<unknown, Key>
+
+const HIGH = '\uffff'
+/** Values per delta in LogRow.d: view index, epoch, stored key, window, encoded state. */
+const STRIDE = 5
+
+/** One commit's deltas. `d` is flat (STRIDE values per delta): fewer objects to encode and decode. */
+export interface LogRow {
+  /** Partition and the commit's offset. */
+  p: number
+  o: number
+  v: string[]
+  d: unknown[]
+}
+
+/** The log row of a commit (keys already in their stored form, lmdb-speed.ts's storedKey). */
+export function logRowOf(commit: SpeedCommit, stored: (key: string) => string): LogRow {
+  const views: string[] = []
+  const index = new Map<string, number>()
+  const d: unknown[] = new Array(commit.deltas.length * STRIDE)
+  let i = 0
+  for (const { view, epoch, key, window, state } of commit.deltas) {
+    let v = index.get(view)
+    if (v === undefined) {
+      v = views.length
+      views.push(view)
+      index.set(view, v)
+    }
+    d[i++] = v
+    d[i++] = epoch
+    d[i++] = stored(key)
+    d[i++] = window
+    d[i++] = state
+  }
+  return { p: commit.partition, o: commit.offset, v: views, d }
+}
+
+/** Appends a log row inside the caller's write transaction; returns the keys it wrote. */
+export function appendLog(db: Db, row: LogRow): Key[] {
+  const seq = ((db.get(['rn']) as number | undefined) ?? 0) + 1
+  const key: Key = ['rl', seq, Math.random()]
+  db.put(['rn'], seq)
+  db.put(key, row)
+  return [key]
+}
+
+/** A log row with its deltas indexed by view and key, for queries. */
+interface IndexedRow {
+  row: LogRow
+  /** `${view}\0${storedKey}` → positions of its deltas in row.d. */
+  byKey: Map<string, number[]>
+}
+
+function indexRow(row: LogRow): IndexedRow {
+  const byKey = new Map<string, number[]>()
+  for (let i = 0; i < row.d.length; i += STRIDE) {
+    const id = `${row.v[row.d[i] as number]}\0${row.d[i + 2] as string}`
+    const at = byKey.get(id)
+    if (at === undefined) byKey.set(id, [i])
+    else at.push(i)
+  }
+  return { row, byKey }
+}
+
+/**
+ * Decoded and indexed log rows, so that a query reads a row the compactor has not folded yet in
+ * a few map lookups, not by decoding it again. Rows are never changed once written (only
+ * deleted), and a key names one row only (its nonce), so a cached row is always the stored one.
+ * Bounded by deltas held; the oldest rows are dropped first.
+ */
+export class LogCache {
+  readonly #rows = new Map<string, IndexedRow>()
+  readonly #limit: number
+  #held = 0
+
+  constructor(limit = 1_000_000) {
+    this.#limit = limit
+  }
+
+  read(db: Db, key: Key, transaction: unknown): IndexedRow | undefined {
+    const id = `${key[1]}:${key[2]}`
+    const hit = this.#rows.get(id)
+    if (hit !== undefined) return hit
+    const row = db.get(key, { transaction } as never) as LogRow | undefined
+    if (row === undefined) return undefined
+    const indexed = indexRow(row)
+    this.#rows.set(id, indexed)
+    this.#held += row.d.length
+    for (const [old, entry] of this.#rows) {
+      if (this.#held <= this.#limit || old === id) break
+      this.#rows.delete(old)
+      this.#held -= entry.row.d.length
+    }
+    return indexed
+  }
+
+  clear(): void {
+    this.#rows.clear()
+    this.#held = 0
+  }
+}
+
+/** What a query needs to know to read logged deltas as the state rows would have them. */
+export interface LogReadContext {
+  speed: Array<SpeedPartition | undefined>
+  speedView: SpeedView | undefined
+  /** The served batch horizon: epochs below it are the batch version's (rule 5). */
+  horizon: number[] | undefined
+}
+
+/** The log rows in commit order, within a read transaction. */
+export function* logKeys(db: Db, transaction: unknown): Generator<Key> {
+  for (const key of db.getKeys({ start: ['rl'], end: ['rl', HIGH], transaction } as never)) yield key as Key
+}
+
+/** The logged deltas of (view, stored key) with window in [from, to) that count, in commit order. */
+export function loggedDeltas(
+  db: Db,
+  cache: LogCache,
+  transaction: unknown,
+  view: string,
+  key: string,
+  from: number,
+  to: number,
+  context: LogReadContext,
+): Array<{ partition: number; epoch: number; window: number; state: unknown }> {
+  const out: Array<{ partition: number; epoch: number; window: number; state: unknown }> = []
+  const id = `${view}\0${key}`
+  for (const logKey of logKeys(db, transaction)) {
+    const indexed = cache.read(db, logKey, transaction)
+    const at = indexed?.byKey.get(id)
+    if (indexed === undefined || at === undefined) continue
+    const { row } = indexed
+    for (const i of at) {
+      const epoch = row.d[i + 1] as number
+      const window = row.d[i + 3] as number
+      if (window < from || window >= to) continue
+      if (context.horizon && epoch < (context.horizon[row.p] ?? 0)) continue
+      if (!deltaCounts(context.speed[row.p], context.speedView, row.p, epoch)) continue
+      out.push({ partition: row.p, epoch, window, state: row.d[i + 4] })
+    }
+  }
+  return out
+}
+
+/** The stored keys of a view that have logged deltas that count (unordered). */
+export function loggedKeys(db: Db, cache: LogCache, transaction: unknown, view: string): Set<string> {
+  const speed: Array<SpeedPartition | undefined> = []
+  for (const { value } of db.getRange({ start: ['sp'], end: ['sp', HIGH], transaction } as never)) {
+    const state = value as SpeedPartition
+    speed[state.partition] = state
+  }
+  const speedView = db.get(['sv', view], { transaction } as never) as SpeedView | undefined
+  const keys = new Set<string>()
+  for (const logKey of logKeys(db, transaction)) {
+    const indexed = cache.read(db, logKey, transaction)
+    if (indexed === undefined) continue
+    const { row } = indexed
+    const v = row.v.indexOf(view)
+    if (v < 0) continue
+    for (let i = 0; i < row.d.length; i += STRIDE) {
+      if (row.d[i] !== v || keys.has(row.d[i + 2] as string)) continue
+      if (deltaCounts(speed[row.p], speedView, row.p, row.d[i + 1] as number))
+        keys.add(row.d[i + 2] as string)
+    }
+  }
+  return keys
+}
+
+/** A state row the compactor writes: one group of one epoch, its logged deltas combined. */
+interface Group {
+  view: string
+  key: string
+  window: number
+  partition: number
+  epoch: number
+  state: unknown
+}
+
+/**
+ * Folds the oldest log rows (up to about `maxDeltas` deltas) into the state rows and deletes
+ * them, in ONE write transaction. `combineFor` gives the combine of a view, undefined when this
+ * process does not know the view (its definition left the config): the log stops at the first
+ * row that has one (rows are folded in commit order), and stays for a process that knows it.
+ * Returns the log rows and the deltas folded.
+ *
+ * A combine that throws leaves the store as it was (lmdb-js runs queued callbacks in one LMDB
+ * transaction and keeps the writes of one that threw halfway, see commitSpeed in lmdb-speed.ts):
+ * the rows written before it are put back.
+ */
+export function compactLog(
+  db: Db,
+  combineFor: (view: string) => CombineEncoded | undefined,
+  maxDeltas: number,
+): Promise<{ rows: number; deltas: number }> {
+  return db.transaction(() => {
+    const taken: Array<{ key: Key; row: LogRow }> = []
+    let deltas = 0
+    for (const { key, value } of db.getRange({ start: ['rl'], end: ['rl', HIGH] })) {
+      const row = value as LogRow
+      if (!row.v.every((view) => combineFor(view) !== undefined)) break
+      taken.push({ key: key as Key, row })
+      deltas += row.d.length / STRIDE
+      if (deltas >= maxDeltas) break
+    }
+    if (taken.length === 0) return { rows: 0, deltas: 0 }
+    const partitions = new Map<number, SpeedPartition | undefined>()
+    const views = new Map<string, SpeedView | undefined>()
+    // Deltas of one group across the rows taken are combined here first: one state row write per
+    // group, however many commits touched it. Per view, per key, the key's few groups in a list:
+    // an id string per delta (numbers turned to text, a hash of it) cost more than the B-tree.
+    const byView = new Map<string, Map<string, Group[]>>()
+    /** Per partition, the offset of its last commit taken: names its epoch index rows. */
+    const lastOffset = new Map<number, number>()
+    for (const { row } of taken) {
+      const p = row.p
+      if (!partitions.has(p)) partitions.set(p, db.get(['sp', p]) as SpeedPartition | undefined)
+      lastOffset.set(p, row.o)
+      const state = partitions.get(p)
+      const rowViews = row.v.map((name) => {
+        if (!views.has(name)) views.set(name, db.get(['sv', name]) as SpeedView | undefined)
+        return views.get(name)
+      })
+      const rowKeys = row.v.map((name) => {
+        let keys = byView.get(name)
+        if (keys === undefined) {
+          keys = new Map()
+          byView.set(name, keys)
+        }
+        return keys
+      })
+      for (let i = 0; i < row.d.length; i += STRIDE) {
+        const v = row.d[i] as number
+        const epoch = row.d[i + 1] as number
+        if (!deltaCounts(state, rowViews[v], p, epoch)) continue
+        const view = row.v[v]
+        const key = row.d[i + 2] as string
+        const window = row.d[i + 3] as number
+        const keys = rowKeys[v]
+        const list = keys.get(key)
+        let group: Group | undefined
+        if (list !== undefined) {
+          for (const g of list) {
+            if (g.window === window && g.partition === p && g.epoch === epoch) {
+              group = g
+              break
+            }
+          }
+        }
+        if (group !== undefined) {
+          group.state = (combineFor(view) as CombineEncoded)(view, group.state, row.d[i + 4])
+        } else {
+          const created = { view, key, window, partition: p, epoch, state: row.d[i + 4] }
+          if (list === undefined) keys.set(key, [created])
+          else list.push(created)
+        }
+      }
+    }
+    // In key order (keys sorted natively, with no comparator to call; then each key's few
+    // groups): neighbouring writes land on the same B-tree pages.
+    const ordered: Group[] = []
+    for (const keys of byView.values()) {
+      for (const key of [...keys.keys()].sort()) {
+        const list = keys.get(key) as Group[]
+        if (list.length > 1)
+          list.sort((a, b) => a.window - b.window || a.partition - b.partition || a.epoch - b.epoch)
+        for (const g of list) ordered.push(g)
+      }
+    }
+    const created = new Map<
+      string,
+      { partition: number; epoch: number; rows: Array<[string, string, number]> }
+    >()
+    // A new state row is written in one LMDB call: a put that refuses to overwrite (LMDB's
+    // MDB_NOOVERWRITE) creates it or fails because it exists, and only then is it read and
+    // combined (a get and a put cost twice the B-tree walks, measured). A combine may throw after
+    // rows were written: they are put back as they were (undo) before the throw goes on.
+    const undo: Array<{ key: Key; before: unknown }> = []
+    try {
+      for (let i = 0; i < ordered.length; i++) {
+        const g = ordered[i]
+        const rowKey: Key = ['rt', g.view, g.key, g.window, g.partition, g.epoch]
+        // Logged before the put: putIfAbsent may throw after writing.
+        undo.push({ key: rowKey, before: undefined })
+        if (putIfAbsent(db, rowKey, g.state)) {
+          const at = `${g.partition}:${g.epoch}`
+          const entry = created.get(at)
+          if (entry === undefined) {
+            created.set(at, { partition: g.partition, epoch: g.epoch, rows: [[g.view, g.key, g.window]] })
+          } else entry.rows.push([g.view, g.key, g.window])
+        } else {
+          const stored = db.get(rowKey)
+          undo[undo.length - 1].before = stored
+          db.put(rowKey, (combineFor(g.view) as CombineEncoded)(g.view, stored, g.state))
+        }
+      }
+    } catch (error) {
+      for (let i = undo.length - 1; i >= 0; i--) {
+        if (undo[i].before === undefined) db.remove(undo[i].key)
+        else db.put(undo[i].key, undo[i].before)
+      }
+      throw error
+    }
+    // The epoch index for rule 6 (lmdb-speed.ts): one row per partition, epoch and pass, named
+    // by the partition's last commit folded (its offsets only grow, so the name is new; an
+    // existing row is appended to all the same).
+    for (const { partition, epoch, rows } of created.values()) {
+      const indexKey: Key = ['re', partition, epoch, lastOffset.get(partition) as number]
+      const earlier = db.get(indexKey) as Array<[string, string, number]> | undefined
+      db.put(indexKey, earlier === undefined ? rows : [...earlier, ...rows])
+    }
+    for (const { key } of taken) db.remove(key)
+    return { rows: taken.length, deltas }
+  })
+}
+
+const NO_OVERWRITE = { noOverwrite: true }
+
+// lmdb-js documents putSync as returning whether it wrote (README), though its typings say void.
+// Anything but a boolean would make an existing row look new or a new one combined twice: refuse.
+function putIfAbsent(db: Db, key: Key, value: unknown): boolean {
+  const written = db.putSync(key, value, NO_OVERWRITE) as unknown
+  if (typeof written !== 'boolean') {
+    throw new StrataError(ErrorCodes.INTERNAL, 'lmdb putSync did not say whether it wrote the row')
+  }
+  return written
+}

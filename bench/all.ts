@@ -199,7 +199,10 @@ async function buildPeers(): Promise<string[]> {
       dir: join(here, 'peers/kafka-streams'),
       built: join(here, 'peers/kafka-streams/target/strata-streams-peer.jar'),
     },
-    { dir: join(here, 'peers/kafka-tools'), built: join(here, 'peers/kafka-tools/target/lib') },
+    {
+      dir: join(here, 'peers/kafka-tools'),
+      built: join(here, 'peers/kafka-tools/target/strata-kafka-tools-peer.jar'),
+    },
   ]
   for (const { dir, built } of peers) {
     if (existsSync(built)) continue

@@ -53,15 +53,15 @@ const parts: Part[] = [
     name: `speed-partitions-${n}`,
     growth: true,
     script: 'speed-catchup.ts',
-    args: ['--events=300000', '--rounds=2', `--partitions=${n}`, '--only=raw,strata'],
-    quick: ['--events=20000', '--rounds=1', `--partitions=${n}`, '--only=raw,strata'],
+    args: ['--events=300000', '--rounds=2', `--partitions=${n}`, '--only=raw,strata', '--keys=user'],
+    quick: ['--events=20000', '--rounds=1', `--partitions=${n}`, '--only=raw,strata', '--keys=user'],
   })),
   {
     name: 'speed-workers',
     growth: true,
     script: 'speed-catchup.ts',
-    args: ['--events=300000', '--rounds=2', '--workers=1,2', '--only=raw,strata'],
-    quick: ['--events=20000', '--rounds=1', '--workers=1,2', '--only=raw,strata'],
+    args: ['--events=300000', '--rounds=2', '--workers=1,2', '--only=raw,strata', '--keys=user'],
+    quick: ['--events=20000', '--rounds=1', '--workers=1,2', '--only=raw,strata', '--keys=user'],
   },
   {
     name: 'freshness',
@@ -199,7 +199,10 @@ async function buildPeers(): Promise<string[]> {
       dir: join(here, 'peers/kafka-streams'),
       built: join(here, 'peers/kafka-streams/target/strata-streams-peer.jar'),
     },
-    { dir: join(here, 'peers/kafka-tools'), built: join(here, 'peers/kafka-tools/target/lib') },
+    {
+      dir: join(here, 'peers/kafka-tools'),
+      built: join(here, 'peers/kafka-tools/target/strata-kafka-tools-peer.jar'),
+    },
   ]
   for (const { dir, built } of peers) {
     if (existsSync(built)) continue

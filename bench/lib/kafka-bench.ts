@@ -18,16 +18,21 @@ export function eventAt(i: number, n: number, base: number, urls = 10_000) {
   const type = i % 5 === 4 ? 'click' : 'page_view'
   const ts = base + Math.floor((i * 24 * HOUR) / n)
   const user = `u${(i * 104729) % 100_000}`
-  const value = `{"type":"${type}","url":"/p/${(i * 7919) % urls}","user":"${user}","ts":${ts}}`
-  return { key: user, value, ts, pageView: type === 'page_view' }
+  const url = `/p/${(i * 7919) % urls}`
+  const value = `{"type":"${type}","url":"${url}","user":"${user}","ts":${ts}}`
+  return { key: user, url, value, ts, pageView: type === 'page_view' }
 }
 
-/** Creates `bench-<uuid>` and writes n events keyed by user, record timestamp = the event's ts. */
+/**
+ * Creates `bench-<uuid>` and writes n events, record timestamp = the event's ts, keyed by user
+ * (the default: grouping by url then means a re-key) or by url (already keyed as the view groups).
+ */
 export async function preloadTopic(
   admin: KafkaAdmin,
   n: number,
   partitions: number,
   urls = 10_000,
+  keyBy: 'user' | 'url' = 'user',
 ): Promise<{ topic: string; pageViews: number; end: number[] }> {
   const topic = `bench-${randomUUID()}`
   await admin.createTopic({ topic, partitions, replicationFactor: 1 })
@@ -40,7 +45,7 @@ export async function preloadTopic(
     for (let j = i; j < Math.min(n, i + 4000); j++) {
       const e = eventAt(j, n, base, urls)
       if (e.pageView) pageViews++
-      records.push({ key: e.key, value: e.value, timestamp: e.ts })
+      records.push({ key: keyBy === 'url' ? e.url : e.key, value: e.value, timestamp: e.ts })
     }
     pending.push(producer.send(topic, records))
     if (pending.length >= 4) await pending.shift()

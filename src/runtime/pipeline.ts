@@ -9,7 +9,9 @@
 //   4. the roles. With brokers: ingest to Kafka, the archiver copies the topic into the master
 //      dataset, the speed layer reads it as a consumer group, the batch layer recomputes on a
 //      schedule and publishes to Kafka. Without: the embedded default, where the master dataset's
-//      segments are the log that ingest appends to and the speed layer reads;
+//      segments are the log that ingest appends to and the speed layer reads. With `roleThreads`
+//      (what `strata start` passes), the archiver and the speed layer of a process that also
+//      serves run in worker threads of their own (role-thread.ts, Kafka mode only);
 //   5. health: /health of this process when it serves; otherwise a role that can no longer go
 //      on by itself exits the process 1 (role-watch.ts), as nothing else would say it failed.
 // Everything opened here is closed by the returned close(), in reverse (the log last); the store
@@ -36,6 +38,7 @@ import {
   speedReporter,
   storeSpeedReporter,
 } from './role-reporters.ts'
+import { startRoleThread } from './role-thread.ts'
 import { exitWhenFailed } from './role-watch.ts'
 import {
   type Closable,
@@ -93,6 +96,12 @@ export interface RolesOptions {
   demoRate?: number
   /** Runs each step that needs Kafka (strata worker: waits for it, up to --startup-timeout). */
   attempt?<T>(step: () => Promise<T>): Promise<T>
+  /**
+   * Run the speed layer and the archiver in worker threads, off the HTTP server's event loop,
+   * when this process also serves and reads Kafka (decision 0013); the threads open the store at
+   * `storeUrl` themselves. Without it every role shares the main thread.
+   */
+  roleThreads?: { storeUrl: string; statsEveryMs?: number }
 }
 
 export interface Pipeline extends Closable {
@@ -126,7 +135,7 @@ export async function startRoles(options: RolesOptions): Promise<Pipeline> {
   const health = new RoleHealth()
   const watched: Array<[name: string, reporter: RoleReporter]> = []
   let endOffsets: (() => Promise<number[]>) | undefined
-  let speed: SpeedWorker | undefined
+  let speed: Pick<SpeedWorker, 'stats' | 'close'> | undefined
 
   // 1. The port first (see above).
   const starting = createStartingGate()
@@ -156,6 +165,19 @@ export async function startRoles(options: RolesOptions): Promise<Pipeline> {
     for (const c of [...closables].reverse()) await c.close().catch(onError)
   }
   try {
+    // Threads only beside a server (nothing else competes for the event loop of a lone role)
+    // and on Kafka (the embedded log is an object of this thread). The speed layer only: the
+    // archiver stays here, where its health (archiverReporter) and an s3:// master's settings
+    // are; moving it too is measured in decision 0013 but not merged with those.
+    const threads = serve && brokers ? options.roleThreads : undefined
+    const threadSetup = threads && {
+      configPath: options.configPath,
+      masterRoot: options.masterRoot,
+      brokers: brokers!,
+      storeUrl: threads.storeUrl,
+      segmentAgeMs: options.segmentAgeMs,
+      statsEveryMs: threads.statsEveryMs ?? 100,
+    }
     // 2. and 3.
     const opened = await options.openStore()
     store.set(opened)
@@ -199,7 +221,11 @@ export async function startRoles(options: RolesOptions): Promise<Pipeline> {
     }
     if (runs('speed')) {
       const groupId = brokers ? options.groups?.speed : undefined
-      const worker = await attempt(() => startSpeedRole({ ...running, groupId }, log))
+      const worker = await attempt(() =>
+        threadSetup
+          ? startRoleThread(running, { ...threadSetup, role: 'speed', groupId })
+          : startSpeedRole({ ...running, groupId }, log),
+      )
       speed = worker
       closables.push(worker)
       watched.push(['speed layer', speedReporter(() => worker.stats(), endOffsets!)])

@@ -159,6 +159,8 @@ export async function startStrata(options: StrataOptions = {}): Promise<RunningS
     batchIntervalMs,
     segmentAgeMs,
     demoRate: options.demoRate ?? 0,
+    // The speed layer and the archiver beside the server in threads of their own (decision 0013).
+    roleThreads: { storeUrl: lmdbPath ?? options.store! },
   }).catch(async (error) => {
     await store?.close().catch(() => undefined)
     lock.release()

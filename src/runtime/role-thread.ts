@@ -1,0 +1,146 @@
+// A role of `strata start` in a worker thread of its own (decision 0013): the speed layer and the
+// archiver each parse, fold and write every event, and on the main event loop they took turns
+// with the HTTP server — query p99 and ingest paid for it (BENCHMARKS.md, Query and Ingest). In a
+// thread they run beside it, on the machine's other core. Kafka mode only: in the embedded
+// default the speed layer reads the embedded log, an object of the main thread.
+//
+// The thread (role-thread-main.ts) starts the role with the same code as in process (roles.ts).
+// What crosses: the setup below (paths, URL, brokers, group: data, not objects); the speed
+// layer's stats, posted every `statsEveryMs` (so stats() stays synchronous for /health, /metrics
+// and the dashboard, at most that old); log lines, written by the main thread's logger; a fatal
+// error, handled as in process (context.onFatal, else exit 1). A thread that dies unasked is fatal
+// too: its partitions would stop without anyone saying so.
+//
+// The exactness argument is untouched: the role commits state and offset in one store
+// transaction as before; the store is opened in the thread by its URL (LMDB shares one
+// environment between the threads of a process, and its one writer lock between them).
+import { Worker } from 'node:worker_threads'
+import { type ErrorCode, ErrorCodes, StrataError } from '../core/errors.ts'
+import type { SpeedWorker, SpeedWorkerStats } from '../speed/index.ts'
+import type { LogFields } from './logger.ts'
+import type { Closable, RoleContext } from './roles.ts'
+
+export interface RoleThreadSetup {
+  role: 'speed' | 'archiver'
+  configPath: string
+  masterRoot: string
+  brokers: string
+  groupId?: string
+  /** The store's URL (an LMDB folder or postgres://…): the thread opens its own handle. */
+  storeUrl: string
+  /** The archiver's segment age. */
+  segmentAgeMs: number
+  statsEveryMs: number
+}
+
+export interface SerializedError {
+  message: string
+  code?: string
+  retriable?: boolean
+}
+
+export type ThreadMessage =
+  | { type: 'started' }
+  | { type: 'failed'; error: SerializedError }
+  | { type: 'stats'; stats: SpeedWorkerStats }
+  | {
+      type: 'log'
+      level: 'info' | 'warn' | 'debug' | 'error'
+      message: string
+      fields?: LogFields
+      error?: SerializedError
+    }
+  | { type: 'fatal'; error: SerializedError }
+  | { type: 'closed'; error?: SerializedError }
+
+// role-thread-main.ts when run from the sources, .js from the built package (batch/worker-pool.ts
+// does the same): a URL is not an import, so the build does not rewrite its extension.
+const threadFile = new URL(
+  import.meta.url.endsWith('.ts') ? './role-thread-main.ts' : './role-thread-main.js',
+  import.meta.url,
+)
+
+function revive(error: SerializedError): Error {
+  return error.code?.startsWith('STRATA_ERR_')
+    ? new StrataError(error.code as ErrorCode, error.message, { retriable: error.retriable })
+    : new Error(error.message)
+}
+
+export type RoleThread = Closable & Pick<SpeedWorker, 'stats'>
+
+/**
+ * Starts `setup.role` in a worker thread; resolves once the role has started there (rejects with
+ * its error if it could not), as startSpeedRole and startArchiverRole do in process.
+ */
+export async function startRoleThread(
+  context: Pick<RoleContext, 'logger' | 'onFatal'>,
+  setup: RoleThreadSetup,
+): Promise<RoleThread> {
+  const { logger } = context
+  const worker = new Worker(threadFile, { workerData: setup })
+  let stats: SpeedWorkerStats = { mode: 'kafka', partitions: [] }
+  let closing = false
+  let closed: (error?: SerializedError) => void = () => undefined
+  const whenClosed = new Promise<SerializedError | undefined>((resolve) => {
+    closed = resolve
+  })
+  const fatal = (error: Error) => {
+    if (context.onFatal) context.onFatal(error as StrataError)
+    else process.exit(1)
+  }
+  const started = new Promise<void>((resolve, reject) => {
+    worker.on('message', (message: ThreadMessage) => {
+      switch (message.type) {
+        case 'started':
+          return resolve()
+        case 'failed':
+          return reject(revive(message.error))
+        case 'stats':
+          stats = message.stats
+          return
+        case 'log':
+          if (message.level === 'error')
+            logger.error(message.message, message.error && revive(message.error), message.fields)
+          else logger[message.level](message.message, message.fields)
+          return
+        case 'fatal':
+          // The thread logged why; what follows is the process's call, as in process.
+          return fatal(revive(message.error))
+        case 'closed':
+          return closed(message.error)
+      }
+    })
+    worker.on('error', (error) => {
+      if (closing) return
+      logger.error(`${setup.role} thread failed; exiting`, error)
+      reject(error)
+      fatal(new StrataError(ErrorCodes.INTERNAL, `${setup.role} thread failed: ${error.message}`))
+    })
+    worker.on('exit', (code) => {
+      closed()
+      if (closing) return
+      const error = new StrataError(ErrorCodes.INTERNAL, `${setup.role} thread ended (code ${code})`)
+      reject(error)
+      logger.error(`${setup.role} thread ended by itself; exiting`, error)
+      fatal(error)
+    })
+  })
+  try {
+    await started
+  } catch (error) {
+    closing = true
+    await worker.terminate()
+    throw error
+  }
+  return {
+    stats: () => stats,
+    async close() {
+      if (closing) return
+      closing = true
+      worker.postMessage({ type: 'close' })
+      const error = await whenClosed
+      await worker.terminate()
+      if (error) throw revive(error)
+    },
+  }
+}

@@ -1,0 +1,161 @@
+// The speed layer and the archiver in worker threads of their own (runtime/role-thread.ts,
+// decision 0011): on real Kafka, the speed role in a thread folds every event exactly once into
+// the store this thread reads (the same LMDB environment), reports its stats to this thread, and
+// forwards its log lines; the archiver in a thread writes the master dataset; a role that cannot
+// start rejects with its own error and leaves no thread behind.
+import assert from 'node:assert/strict'
+import { randomUUID } from 'node:crypto'
+import { mkdtemp, readdir, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { test } from 'node:test'
+import { compileViews } from '../../src/core/config.ts'
+import { loadConfig } from '../../src/core/config-loader.ts'
+import { createProducer } from '../../src/log/kafka/index.ts'
+import type { Logger } from '../../src/runtime/logger.ts'
+import { startRoleThread } from '../../src/runtime/role-thread.ts'
+import { queryView } from '../../src/serving/query.ts'
+import { openLmdbStore } from '../../src/store/lmdb-store.ts'
+import { brokers, freshTopic } from '../helpers/kafka.ts'
+import { hourlyCounts, pageViews, waitFor, writePageviewsConfig } from './start-helpers.ts'
+
+function recordingLogger(lines: string[]): Logger {
+  const logger: Logger = {
+    info: (m) => lines.push(`info ${m}`),
+    warn: (m) => lines.push(`warn ${m}`),
+    debug: (m) => lines.push(`debug ${m}`),
+    error: (m, e) => lines.push(`error ${m}: ${(e as Error | undefined)?.message}`),
+    child: () => logger,
+  }
+  return logger
+}
+
+test('role thread: the speed layer in a worker thread folds every event exactly once, as in process', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'strata-role-thread-'))
+  t.after(() => rm(dir, { recursive: true, force: true }))
+  const topic = await freshTopic(t, 3)
+  const configPath = await writePageviewsConfig(dir, topic, 3)
+  const events = pageViews(3000, 21)
+  const producer = createProducer({ brokers, clientId: 'test-role-thread' })
+  const positions = await producer.send(
+    topic,
+    events.map((e) => ({ key: e.user, value: JSON.stringify(e) })),
+  )
+  await producer.close()
+  const end = [0, 0, 0]
+  for (const p of positions) end[p.partition] = Math.max(end[p.partition]!, p.offset + 1)
+
+  const storePath = join(dir, 'store')
+  const store = await openLmdbStore(storePath)
+  t.after(() => store.close())
+  const lines: string[] = []
+  const fatal: unknown[] = []
+  const speed = await startRoleThread(
+    { logger: recordingLogger(lines), onFatal: (e) => fatal.push(e) },
+    {
+      role: 'speed',
+      configPath,
+      masterRoot: join(dir, 'master'),
+      brokers,
+      groupId: `test-${randomUUID()}`,
+      storeUrl: storePath,
+      segmentAgeMs: 1000,
+      statsEveryMs: 50,
+    },
+  )
+  let closed = false
+  t.after(() => (closed ? undefined : speed.close()))
+
+  // Stats come from the thread: the partitions it owns and what it consumed.
+  await waitFor(
+    async () =>
+      speed.stats().partitions.length === 3 &&
+      speed.stats().partitions.every((p) => p.consumed >= end[p.partition]!),
+    'the speed thread to report every partition consumed',
+  )
+  assert.equal(speed.stats().mode, 'kafka')
+  assert.equal(
+    speed.stats().partitions.reduce((n, p) => n + p.folded + p.skipped, 0),
+    events.length,
+  )
+  // The log line the role writes when it runs reached this thread's logger.
+  assert.ok(
+    lines.some((l) => l.startsWith('info speed layer running')),
+    lines.join('\n'),
+  )
+
+  // This thread's handle on the same LMDB store sees the thread's commits: answers are exact.
+  const [view] = compileViews(await loadConfig(configPath))
+  for (const url of ['/a', '/b', '/c', '/d']) {
+    const answer = await queryView(store, view!, url)
+    assert.deepEqual(answer.asOf, end)
+    assert.deepEqual(
+      answer.windows!.map((w) => [w.windowStart, w.value]),
+      hourlyCounts(events, url),
+      url,
+    )
+  }
+  await speed.close()
+  closed = true
+  assert.deepEqual(fatal, [])
+})
+
+test('role thread: the archiver in a worker thread writes the master dataset', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'strata-role-thread-'))
+  t.after(() => rm(dir, { recursive: true, force: true }))
+  const topic = await freshTopic(t, 2)
+  const configPath = await writePageviewsConfig(dir, topic, 2)
+  const producer = createProducer({ brokers, clientId: 'test-role-thread' })
+  await producer.send(
+    topic,
+    pageViews(200, 5).map((e) => ({ key: e.user, value: JSON.stringify(e) })),
+  )
+  await producer.close()
+  const masterRoot = join(dir, 'master')
+  const archiver = await startRoleThread(
+    { logger: recordingLogger([]) },
+    {
+      role: 'archiver',
+      configPath,
+      masterRoot,
+      brokers,
+      groupId: `test-${randomUUID()}`,
+      storeUrl: join(dir, 'store'),
+      segmentAgeMs: 200,
+      statsEveryMs: 50,
+    },
+  )
+  t.after(() => archiver.close())
+  // Sealed segments (<from>-<to>.ndjson, segment-format.ts) in both partitions' folders.
+  await waitFor(async () => {
+    let sealed = 0
+    for (const p of ['p0000', 'p0001']) {
+      const names = await readdir(join(masterRoot, p)).catch(() => [] as string[])
+      if (names.some((f) => /^\d{20}-\d{20}\.ndjson$/.test(f))) sealed++
+    }
+    return sealed === 2
+  }, 'sealed segments in the master dataset')
+})
+
+test('role thread: a role that cannot start rejects with its error and leaves no thread', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'strata-role-thread-'))
+  t.after(() => rm(dir, { recursive: true, force: true }))
+  await assert.rejects(
+    startRoleThread(
+      { logger: recordingLogger([]) },
+      {
+        role: 'speed',
+        configPath: join(dir, 'missing.config.ts'),
+        masterRoot: join(dir, 'master'),
+        brokers,
+        storeUrl: join(dir, 'store'),
+        segmentAgeMs: 1000,
+        statsEveryMs: 50,
+      },
+    ),
+    (error: Error & { code?: string }) => {
+      assert.match(error.code ?? '', /^STRATA_ERR_/)
+      return true
+    },
+  )
+})

@@ -5,7 +5,9 @@
 //
 // 1. checkLmdbHeader (microseconds): both meta pages (pages 0 and 1) must carry LMDB's magic, their
 //    own page number and the meta flag, and the file must hold every page they name (the last
-//    used page and both tree roots). Catches truncation and damage to the meta pages.
+//    used page and both tree roots). Catches truncation and damage to the meta pages. A file that
+//    holds the roots but ends before the last used page is walked (step 2) before it is judged:
+//    LMDB leaves freed tail pages unwritten.
 // 2. walkLmdbStore (a child process): reads every key and value, so every branch, leaf and
 //    overflow page is touched once. A damaged page kills or fails the child, not us. Measured in
 //    docs/store-recovery.md: about a second per million rows. It also compares the rows read with
@@ -71,7 +73,17 @@ export async function checkLmdbHeader(path: string, waitMs = LIVE_STORE_WAIT_MS)
     } catch (error) {
       if (look >= 3 || !(error instanceof StrataError) || error.code !== ErrorCodes.STORE_CORRUPT) throw error
       await new Promise((resolve) => setTimeout(resolve, waitMs))
-      if ((await sizeOf(path)) === before) throw error
+      if ((await sizeOf(path)) !== before) continue
+      // The roots are in the file, only the tail past them is not. LMDB does not write a page
+      // freed in the transaction that allocated it (a "loose" page: mdb_page_flush skips it), so
+      // a sound file can end before the last page a meta page counts — the speed log's folds, a
+      // row written and dropped in one transaction, do that. Truncation or not, the walk tells:
+      // it reads every page the trees reach, in a child process a missing page kills.
+      if ((error as { shortTail?: boolean }).shortTail) {
+        await walkLmdbStore(path)
+        return true
+      }
+      throw error
     }
   }
 }
@@ -106,17 +118,31 @@ async function checkHeaderOnce(path: string, size: number | undefined): Promise<
     await handle.read(second, 0, second.length, psize)
     const metas = [readMeta(path, first, 0), readMeta(path, second, 1)]
     for (const [i, meta] of metas.entries()) {
-      const needed = (meta.lastPage + 1n) * BigInt(psize)
-      if (BigInt(size) < needed) {
-        throw storeCorrupt(path, `data.mdb is ${size} bytes but meta page ${i} needs ${needed}: truncated`)
-      }
       for (const root of meta.roots) {
-        if (root !== P_INVALID && root > meta.lastPage) {
+        if (root === P_INVALID) continue
+        if (root > meta.lastPage) {
           throw storeCorrupt(
             path,
             `meta page ${i} names root page ${root}, past the last page ${meta.lastPage}`,
           )
         }
+        const needed = (root + 1n) * BigInt(psize)
+        if (BigInt(size) < needed) {
+          throw storeCorrupt(
+            path,
+            `data.mdb is ${size} bytes but meta page ${i} names root page ${root}, which needs ${needed}: truncated`,
+          )
+        }
+      }
+    }
+    for (const [i, meta] of metas.entries()) {
+      const needed = (meta.lastPage + 1n) * BigInt(psize)
+      if (BigInt(size) < needed) {
+        const error = storeCorrupt(
+          path,
+          `data.mdb is ${size} bytes but meta page ${i} needs ${needed}: truncated`,
+        )
+        throw Object.assign(error, { shortTail: true })
       }
     }
   } finally {

@@ -44,6 +44,11 @@ export function createProgram(): Command {
 }
 
 export async function main(argv: string[]): Promise<void> {
+  // `strata … | head`: a reader that closed its end is done reading, not a failure (as cat does).
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(0)
+    throw error
+  })
   const program = createProgram()
   try {
     await program.parseAsync(argv)

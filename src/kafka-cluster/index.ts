@@ -9,6 +9,7 @@ export type { KafkaJars, KafkaJarsOptions } from './jars.ts'
 export { ensureKafkaJars } from './jars.ts'
 // Shared with the local S3-compatible server (src/s3-server/): one lock, java, port checks
 export { withClusterLock } from './lock.ts'
+export { copyMavenJars, type MavenCopy } from './maven-jars.ts'
 export type { NodeOptions } from './nodes.ts'
 export { killNode, restartNode } from './nodes.ts'
 export { clusterDir, findProjectRoot, stateHome } from './paths.ts'

@@ -90,9 +90,17 @@ export interface IdentityCheck {
 
 const wayOut =
   'use another --data folder or --store for this source, or empty them with strata reset (the same --data and --store; docs/master-dataset.md#source-identity)'
+const wayOutS3 =
+  "use another --master prefix or --store for this source, or empty them (delete the prefix's objects; strata reset --store for the store; docs/master-dataset.md#source-identity)"
 
-function mismatch(what: string, _check?: IdentityCheck): StrataError {
-  return new StrataError(ErrorCodes.SOURCE_MISMATCH, `${what}: ${wayOut}`)
+function mismatch(what: string, check?: IdentityCheck): StrataError {
+  const onS3 = check?.folder && isObjectStoreUrl(check.folder.root)
+  return new StrataError(ErrorCodes.SOURCE_MISMATCH, `${what}: ${onS3 ? wayOutS3 : wayOut}`)
+}
+
+/** Where the master dataset lives, as a message names it: a data folder, or an object-store prefix. */
+function place(root: string): string {
+  return isObjectStoreUrl(root) ? `the master dataset at ${root}` : `the data folder ${root}`
 }
 
 /**
@@ -119,7 +127,7 @@ async function checkIdentities(check: IdentityCheck, dataset: MasterDataset | un
 
   if (source && folderId && !sameSource(source, folderId.source)) {
     throw mismatch(
-      `the data folder ${folder!.root} holds a master dataset of ${describeIdentity(folderId.source)}, not of ${describeIdentity(source)}`,
+      `${place(folder!.root)} holds a master dataset of ${describeIdentity(folderId.source)}, not of ${describeIdentity(source)}`,
       check,
     )
   }
@@ -156,6 +164,7 @@ async function checkIdentities(check: IdentityCheck, dataset: MasterDataset | un
       if (source.kind === 'kafka' && (await holdsEmbeddedLog(dataset!))) {
         throw mismatch(
           `the data folder ${folder.root} holds the embedded log (an .active segment, written before sources were recorded), not a copy of ${describeIdentity(source)}`,
+          check,
         )
       }
       check.logger.warn(`${folder.root} has no recorded source: recording ${describeIdentity(source)}`)

@@ -270,7 +270,15 @@ test('s3 master: a prefix written from another source is refused (SOURCE_MISMATC
   await checkSourceIdentity({ source: a, folder: { root: url, create: true, s3: s3.settings }, logger })
   await assert.rejects(
     checkSourceIdentity({ source: b, folder: { root: url, create: true, s3: s3.settings }, logger }),
-    { code: 'STRATA_ERR_SOURCE_MISMATCH', message: /t1/ },
+    (error: Error & { code?: string }) => {
+      assert.equal(error.code, 'STRATA_ERR_SOURCE_MISMATCH')
+      assert.match(error.message, /t1/)
+      // It names the object-store prefix and the way out there, not a data folder.
+      assert.match(error.message, new RegExp(`the master dataset at ${url}`))
+      assert.match(error.message, /another --master prefix/)
+      assert.doesNotMatch(error.message, /data folder/)
+      return true
+    },
   )
 })
 

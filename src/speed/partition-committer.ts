@@ -17,8 +17,8 @@
 //   writer moved: stopped for good (rule 2). Ours still: the store wants a required boundary the
 //   window has not sealed (rule 3); the folder reseals the window and the commit is sent again.
 //   A refusal that resealing does not answer stops it too.
-// - A view defined differently in the store (STRATA_ERR_CONFIG_CHANGED: a worker started with an
-//   edited config): stopped with that code, which health reports as failed, so the supervisor
+// - Views recorded in the store other than this worker's (STRATA_ERR_CONFIG_CHANGED: a worker
+//   started with an edited config redefined, added or dropped one): stopped with that code, which health reports as failed, so the supervisor
 //   restarts this worker with the current config (Kafka still assigns the partition to it).
 // - Past the budget the committer fails (`failure`, and `onFailed` is told): the folder stops,
 //   and its window is re-read by the next owner from the stored offset.

@@ -20,8 +20,8 @@
 //   its position.
 // - A refused commit: when a batch run recorded a required boundary inside the window meanwhile,
 //   the window is rebuilt from its kept events with a seal there and committed again. Another
-//   owner or an offset another writer moved (fenced), or a newer worker that redefined the views
-//   (STRATA_ERR_CONFIG_CHANGED, reported as failed): the folder stops for good (drops its state,
+//   owner or an offset another writer moved (fenced), or a newer worker that redefined, added or dropped
+//   views (STRATA_ERR_CONFIG_CHANGED, reported as failed): the folder stops for good (drops its state,
 //   never writes again).
 // - Through a store outage the committer sends the same commit again, up to `storeRetryMs`;
 //   past it the folder fails: it stops (its window is re-read by the next owner from the stored

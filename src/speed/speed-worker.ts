@@ -5,8 +5,9 @@
 //   const worker = createSpeedWorker({ store, config, log })       // embedded: every partition
 //   await worker.start()  …  worker.stats()  …  await worker.close()
 //
-// start() records the view definitions the worker runs (registerSpeedViews: a changed
-// definition restarts its realtime states), then takes partitions. Each owned partition has a
+// start() records the view definitions the worker runs (registerSpeedViews: a new or changed
+// definition restarts its realtime states, a view the config no longer has is forgotten), then
+// takes partitions. Each owned partition has a
 // PartitionFolder that commits state and consumed offset together; a timer commits windows that
 // grew old while no records came. close() stops reading and commits what is pending.
 import { compileViews, type StrataConfig } from '../core/config.ts'

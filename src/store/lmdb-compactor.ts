@@ -15,6 +15,9 @@
 //
 // The compactor needs each view's combine; it learns them from the commits of this process
 // (commitSpeed's `combine`). A log left by a crash is folded after the next commit teaches it.
+// It never waits on a view it does not know (loggedDeltaFate in speed-rules.ts): the deltas of a
+// view no longer recorded are dropped with it, and those of a view another process runs are left
+// in the log, in place, for that process to fold, while everything else is folded past them.
 import { performance } from 'node:perf_hooks'
 import { setImmediate as yieldToLoop } from 'node:timers/promises'
 import type { RootDatabase } from 'lmdb'
@@ -156,7 +159,7 @@ export class SpeedCompactor {
         (view) => this.#combiners.get(view),
         this.#passDeltas,
       )
-      // Nothing foldable (an empty log, or a view this process does not know at its head).
+      // Nothing to do: an empty log, or only deltas left for another process.
       if (rows === 0) {
         this.#logged = 0
         return

@@ -18,7 +18,7 @@
 // `deltaCounts` in speed-rules.ts, which readers and the compactor both apply.
 import type { RootDatabase } from 'lmdb'
 import { ErrorCodes, StrataError } from '../core/errors.ts'
-import { deltaCounts } from './speed-rules.ts'
+import { deltaCounts, loggedDeltaFate } from './speed-rules.ts'
 import type { CombineEncoded, SpeedCommit, SpeedPartition, SpeedView } from './store.ts'
 
 type Key = (string | number | boolean)[]
@@ -204,9 +204,13 @@ interface Group {
 /**
  * Folds the oldest log rows (up to about `maxDeltas` deltas) into the state rows and deletes
  * them, in ONE write transaction. `combineFor` gives the combine of a view, undefined when this
- * process does not know the view (its definition left the config): the log stops at the first
- * row that has one (rows are folded in commit order), and stays for a process that knows it.
- * Returns the log rows and the deltas folded.
+ * process does not know the view. What becomes of each delta is one rule, `loggedDeltaFate`
+ * (speed-rules.ts): folded; dropped when it no longer counts (a view forgotten or redefined, an
+ * epoch collected), which needs no combine; or, when it counts but its view is unknown here, kept
+ * in the log for a process that knows it — its row is written again holding only those deltas, in
+ * its place (same sequence number, a new nonce), and the rows after it are folded all the same:
+ * the log never stalls behind a view this process does not run. A row holding only such deltas
+ * is left as it is. Returns the log rows folded or rewritten and the deltas folded or dropped.
  *
  * A combine that throws leaves the store as it was (lmdb-js runs queued callbacks in one LMDB
  * transaction and keeps the writes of one that threw halfway, see commitSpeed in lmdb-speed.ts):
@@ -218,33 +222,53 @@ export function compactLog(
   maxDeltas: number,
 ): Promise<{ rows: number; deltas: number }> {
   return db.transaction(() => {
-    const taken: Array<{ key: Key; row: LogRow }> = []
+    const partitions = new Map<number, SpeedPartition | undefined>()
+    const views = new Map<string, SpeedView | undefined>()
+    const partitionOf = (p: number) => {
+      if (!partitions.has(p)) partitions.set(p, db.get(['sp', p]) as SpeedPartition | undefined)
+      return partitions.get(p)
+    }
+    const viewOf = (name: string) => {
+      if (!views.has(name)) views.set(name, db.get(['sv', name]) as SpeedView | undefined)
+      return views.get(name)
+    }
+    const fate = (row: LogRow, i: number, combinable: boolean[]) =>
+      loggedDeltaFate(
+        partitionOf(row.p),
+        viewOf(row.v[row.d[i] as number]),
+        row.p,
+        row.d[i + 1] as number,
+        combinable[row.d[i] as number],
+      )
+    const taken: Array<{ key: Key; row: LogRow; combinable: boolean[] }> = []
     let deltas = 0
     for (const { key, value } of db.getRange({ start: ['rl'], end: ['rl', HIGH] })) {
       const row = value as LogRow
-      if (!row.v.every((view) => combineFor(view) !== undefined)) break
-      taken.push({ key: key as Key, row })
+      const combinable = row.v.map((view) => combineFor(view) !== undefined)
+      // A row that holds only deltas kept for another process has nothing to do here.
+      if (!combinable.every(Boolean)) {
+        let work = false
+        for (let i = 0; i < row.d.length && !work; i += STRIDE) work = fate(row, i, combinable) !== 'keep'
+        if (!work) continue
+      }
+      taken.push({ key: key as Key, row, combinable })
       deltas += row.d.length / STRIDE
       if (deltas >= maxDeltas) break
     }
     if (taken.length === 0) return { rows: 0, deltas: 0 }
-    const partitions = new Map<number, SpeedPartition | undefined>()
-    const views = new Map<string, SpeedView | undefined>()
     // Deltas of one group across the rows taken are combined here first: one state row write per
     // group, however many commits touched it. Per view, per key, the key's few groups in a list:
     // an id string per delta (numbers turned to text, a hash of it) cost more than the B-tree.
     const byView = new Map<string, Map<string, Group[]>>()
     /** Per partition, the offset of its last commit taken: names its epoch index rows. */
     const lastOffset = new Map<number, number>()
-    for (const { row } of taken) {
+    /** Rows that keep deltas for another process: written again with only those. */
+    const rewritten: Array<{ key: Key; row: LogRow }> = []
+    for (const { key: logKey, row, combinable } of taken) {
       const p = row.p
-      if (!partitions.has(p)) partitions.set(p, db.get(['sp', p]) as SpeedPartition | undefined)
       lastOffset.set(p, row.o)
-      const state = partitions.get(p)
-      const rowViews = row.v.map((name) => {
-        if (!views.has(name)) views.set(name, db.get(['sv', name]) as SpeedView | undefined)
-        return views.get(name)
-      })
+      const state = partitionOf(p)
+      const rowViews = row.v.map(viewOf)
       const rowKeys = row.v.map((name) => {
         let keys = byView.get(name)
         if (keys === undefined) {
@@ -253,10 +277,18 @@ export function compactLog(
         }
         return keys
       })
+      let kept: unknown[] | undefined
       for (let i = 0; i < row.d.length; i += STRIDE) {
         const v = row.d[i] as number
         const epoch = row.d[i + 1] as number
-        if (!deltaCounts(state, rowViews[v], p, epoch)) continue
+        const what = loggedDeltaFate(state, rowViews[v], p, epoch, combinable[v])
+        if (what === 'drop') continue
+        if (what === 'keep') {
+          kept ??= []
+          for (let j = i; j < i + STRIDE; j++) kept.push(row.d[j])
+          deltas -= 1
+          continue
+        }
         const view = row.v[v]
         const key = row.d[i + 2] as string
         const window = row.d[i + 3] as number
@@ -279,6 +311,7 @@ export function compactLog(
           else list.push(created)
         }
       }
+      if (kept !== undefined) rewritten.push({ key: logKey, row: keptRow(row, kept) })
     }
     // In key order (keys sorted natively, with no comparator to call; then each key's few
     // groups): neighbouring writes land on the same B-tree pages.
@@ -334,8 +367,28 @@ export function compactLog(
       db.put(indexKey, earlier === undefined ? rows : [...earlier, ...rows])
     }
     for (const { key } of taken) db.remove(key)
+    // In its place: the same sequence number, so the log keeps commit order; a new nonce, so no
+    // cached decoding of the old row (LogCache) is taken for it.
+    for (const { key, row } of rewritten) db.put(['rl', key[1] as number, Math.random()], row)
     return { rows: taken.length, deltas }
   })
+}
+
+/** A log row holding only `kept` (flat deltas of `row`), its views renumbered. */
+function keptRow(row: LogRow, kept: unknown[]): LogRow {
+  const v: string[] = []
+  const index = new Map<number, number>()
+  for (let i = 0; i < kept.length; i += STRIDE) {
+    const old = kept[i] as number
+    let now = index.get(old)
+    if (now === undefined) {
+      now = v.length
+      v.push(row.v[old])
+      index.set(old, now)
+    }
+    kept[i] = now
+  }
+  return { p: row.p, o: row.o, v, d: kept }
 }
 
 const NO_OVERWRITE = { noOverwrite: true }

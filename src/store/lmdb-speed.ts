@@ -29,6 +29,7 @@ import {
   claimState,
   collectedState,
   keepFrom,
+  registration,
   restartPartition,
 } from './speed-rules.ts'
 import type { Horizon, SpeedCommit, SpeedPartition, SpeedView, ViewSnapshot } from './store.ts'
@@ -78,15 +79,26 @@ export function speedViews(db: Db): SpeedView[] {
   return [...db.getRange({ start: ['sv'], end: ['sv', HIGH] })].map(({ value }) => value as SpeedView)
 }
 
+/** Every recorded view to its code hash, inside the caller's transaction. */
+function recordedHashes(db: Db): Map<string, string> {
+  return new Map(speedViews(db).map((v) => [v.view, v.codeHash]))
+}
+
 export function registerSpeedViews(
   db: Db,
   views: Array<{ view: string; codeHash: string }>,
   partitions: number,
 ): Promise<SpeedView[]> {
   return db.transaction(() => {
-    for (const { view, codeHash } of views) {
-      const recorded = db.get(['sv', view]) as SpeedView | undefined
-      if (recorded?.codeHash === codeHash) continue
+    const recorded = recordedHashes(db)
+    const { restarted, forgotten } = registration(recorded, views)
+    // Forgotten views' logged deltas stay in the log until a fold drops them (deltaCounts: a view
+    // not recorded counts nothing); their folded rows and errors go now.
+    for (const view of forgotten) {
+      dropRealtime(db, view)
+      db.remove(['sv', view])
+    }
+    for (const { view, codeHash } of restarted) {
       // New or changed definition: its realtime states restart at the current offsets.
       const start: Horizon = []
       for (let p = 0; p < partitions; p++) {
@@ -95,14 +107,17 @@ export function registerSpeedViews(
         start.push(restart.start)
         if (state && restart.required) db.put(['sp', p], { ...state, required: restart.required })
       }
-      if (recorded) {
-        for (const key of db.getKeys({ start: ['rt', view], end: ['rt', view, HIGH] })) db.remove(key as Key)
-      }
-      db.remove(['ve', view]) // the errors of the old definition's code
+      dropRealtime(db, view) // the old definition's (none for a new view)
       db.put(['sv', view], { view, codeHash, start })
     }
     return speedViews(db)
   })
+}
+
+/** A view's folded state rows and its error tally (the errors of code no longer run). */
+function dropRealtime(db: Db, view: string): void {
+  for (const key of db.getKeys({ start: ['rt', view], end: ['rt', view, HIGH] })) db.remove(key as Key)
+  db.remove(['ve', view])
 }
 
 // lmdb-js runs the transaction callbacks queued meanwhile (other partitions' commits, see
@@ -116,9 +131,7 @@ export function registerSpeedViews(
 export function commitSpeed(db: Db, commit: SpeedCommit): Promise<void> {
   return db.transaction(() => {
     const { partition } = commit
-    const after = checkSpeedCommit(getPartition(db, partition), commit, (view) => {
-      return (db.get(['sv', view]) as SpeedView | undefined)?.codeHash
-    })
+    const after = checkSpeedCommit(getPartition(db, partition), commit, recordedHashes(db))
     const row = commit.deltas.length > 0 ? logRowOf(commit, (key) => storedKey(db, key)) : undefined
     // Everything is checked: only now write. What was there before each write, in order, so that a
     // throw below leaves the store as it was: undefined = the row did not exist.

@@ -76,6 +76,36 @@ export function alignPartition(
   return { horizon: below.length > 0 ? below[below.length - 1] : -1 }
 }
 
+/** What registerSpeedViews does with the recorded view definitions, given the config's. */
+export interface Registration {
+  /** New or changed definitions: recorded with their hash, realtime states restarted. */
+  restarted: Array<{ view: string; codeHash: string }>
+  /** Recorded views the config no longer has: forgotten with their realtime states. */
+  forgotten: string[]
+}
+
+/**
+ * The recorded definitions become exactly the config's. A view the config no longer has is
+ * forgotten, realtime states and all: the speed layer stops folding it, so states kept for it
+ * would miss every event committed while it is absent, and a config that adds it back (same code
+ * hash) would resume them past that gap. Forgotten, it comes back as a new view (restarted at the
+ * current offsets, covered below them by a batch run, as any new view).
+ *
+ * A worker still running a config that has the view commits it, and is refused
+ * (checkSpeedCommit): restarted, it reads the current config. Registration happens once per
+ * start, never in a commit, so two workers do not undo each other's registration while running.
+ */
+export function registration(
+  recorded: ReadonlyMap<string, string>,
+  views: ReadonlyArray<{ view: string; codeHash: string }>,
+): Registration {
+  const wanted = new Set(views.map((v) => v.view))
+  return {
+    restarted: views.filter((v) => recorded.get(v.view) !== v.codeHash),
+    forgotten: [...recorded.keys()].filter((view) => !wanted.has(view)).sort(),
+  }
+}
+
 /**
  * A view definition that is new or changed restarts its realtime states at the partition's
  * current offset (0 where the speed layer never ran), which the partition must then seal at, so
@@ -107,14 +137,15 @@ export function collectedState(state: SpeedPartition, keep: number): SpeedPartit
 
 /**
  * Rules 1-3 for a commit: checks it against the partition's stored state and the recorded view
- * definitions, and returns the partition state after it. Throws FENCED for another owner, a moved
- * offset, an older view definition or an unsealed required boundary; INTERNAL for a malformed
- * commit.
+ * definitions (`recorded`: every recorded view, to its code hash), and returns the partition
+ * state after it. Throws FENCED for another owner, a moved offset or an unsealed required
+ * boundary; CONFIG_CHANGED for a commit whose views are not exactly the recorded ones; INTERNAL
+ * for a malformed commit.
  */
 export function checkSpeedCommit(
   state: SpeedPartition | undefined,
   commit: SpeedCommit,
-  recordedHash: (view: string) => string | undefined,
+  recorded: ReadonlyMap<string, string>,
 ): SpeedPartition {
   const { partition, owner, from, offset, deltas, seals } = commit
   if (!state || state.owner !== owner) {
@@ -129,10 +160,20 @@ export function checkSpeedCommit(
   // replaced, and will until it is restarted with the current config. Its own code, so that the
   // partition it stops is reported failed, not handed over (nobody else would fold it).
   for (const [view, codeHash] of Object.entries(commit.hashes)) {
-    if (recordedHash(view) !== codeHash) {
+    if (recorded.get(view) !== codeHash) {
       throw new StrataError(
         ErrorCodes.CONFIG_CHANGED,
         `partition ${partition}: view ${view} is defined differently now (another speed worker started with another config); restart this speed worker with the current config`,
+      )
+    }
+  }
+  // The offset moves for every recorded view: a commit that does not fold one of them (a worker
+  // whose config predates it) would pass its events, which would then count for it zero times.
+  for (const view of recorded.keys()) {
+    if (!Object.hasOwn(commit.hashes, view)) {
+      throw new StrataError(
+        ErrorCodes.CONFIG_CHANGED,
+        `partition ${partition}: view ${view} is in the config now (another speed worker started with another config) but not folded by this worker; restart this speed worker with the current config`,
       )
     }
   }
@@ -179,4 +220,26 @@ export function deltaCounts(
 ): boolean {
   if (state === undefined || view === undefined) return false
   return epoch >= (state.epochs[0] ?? 0) && epoch >= (view.start[partition] ?? 0)
+}
+
+/** What the compactor does with a logged delta (lmdb-compactor.ts). */
+export type LoggedDeltaFate = 'fold' | 'drop' | 'keep'
+
+/**
+ * The compactor never stops at a delta it cannot fold. A delta that no longer counts
+ * (deltaCounts: its epoch was collected, its view redefined or forgotten) is dropped: no reader
+ * counts it, so nothing is lost. One that counts is folded when this process knows its view's
+ * combine (`combinable`), and otherwise kept in the log, in its place, for a process that does
+ * (another speed worker on the same store, running a config with that view): readers count it
+ * there meanwhile, and the rest of its row and the rows after it are folded all the same.
+ */
+export function loggedDeltaFate(
+  state: SpeedPartition | undefined,
+  view: SpeedView | undefined,
+  partition: number,
+  epoch: number,
+  combinable: boolean,
+): LoggedDeltaFate {
+  if (!deltaCounts(state, view, partition, epoch)) return 'drop'
+  return combinable ? 'fold' : 'keep'
 }

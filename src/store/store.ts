@@ -145,10 +145,11 @@ export interface SpeedStore {
    */
   speedPartition(partition: number): Promise<SpeedPartition | undefined>
   /**
-   * Records the definitions the speed layer runs. A view whose code hash changed (or that is
-   * new) has its realtime states dropped and restarts at the partitions' current offsets
-   * (0 where the speed layer never ran), which become required boundaries.
-   * Returns the views as recorded after the call.
+   * Records the definitions the speed layer runs: afterwards the recorded views are exactly
+   * `views`. A view whose code hash changed (or that is new) has its realtime states dropped and
+   * restarts at the partitions' current offsets (0 where the speed layer never ran), which become
+   * required boundaries; a recorded view not in `views` is forgotten with its realtime states (put
+   * back later, it is new). Returns the views as recorded after the call.
    */
   registerSpeedViews(
     views: Array<{ view: string; codeHash: string }>,
@@ -158,8 +159,9 @@ export interface SpeedStore {
   /**
    * Commits folded deltas and the new consumed offset in one transaction. Refuses (StrataError
    * FENCED) a commit whose owner is not the current one or whose `from` is not the stored offset
-   * (another writer moved it), one from an older view definition, and one that passes a required
-   * boundary without sealing there.
+   * (another writer moved it), and one that passes a required boundary without sealing there;
+   * refuses (STRATA_ERR_CONFIG_CHANGED) one whose views are not exactly the recorded ones, with
+   * their code hashes (a worker started with another config).
    */
   commitSpeed(commit: SpeedCommit, combine: CombineEncoded): Promise<void>
   /**

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { open } from 'lmdb'
+import { compactLog } from '../../src/store/lmdb-speed-log.ts'
 import { type LmdbOpenOptions, openLmdbStore } from '../../src/store/lmdb-store.ts'
 import type { Store } from '../../src/store/store.ts'
 import { speedContract } from './speed-contract.ts'
@@ -260,3 +261,137 @@ test('the logged deltas of a redefined view are never folded into the new defini
   assert.equal(await store.compactSpeed(add), 2)
   assert.deepEqual(await states(), [[4, 2]])
 })
+
+// Regression: the compactor stopped at the first log row naming a view it had no combine for,
+// and a view taken out of the config is one: the log grew from there on, for good, and every
+// query merged all of it. A forgotten view's deltas count for nothing (deltaCounts) and need no
+// combine: they are dropped, and the rest is folded.
+test('the compactor does not stop at the logged deltas of a view taken out of the config', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'strata-lmdb-'))
+  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  const add = (_view: string, a: unknown, b: unknown) => (a as number) + (b as number)
+  const row = (view: string, state: number) => ({ view, epoch: 0, key: '/a', window: 0, state })
+  const first = await openLmdbStore(dir, { compactor: { auto: false } })
+  await first.registerSpeedViews(
+    [
+      { view: 'hits', codeHash: 'h1' },
+      { view: 'other', codeHash: 'o1' },
+    ],
+    1,
+  )
+  await first.claimPartition(0, 0)
+  const both = { hits: 'h1', other: 'o1' }
+  const base = { partition: 0, seals: [] }
+  await first.commitSpeed(
+    { ...base, owner: 1, hashes: both, from: 0, offset: 4, deltas: [row('hits', 4), row('other', 4)] },
+    add,
+  )
+  await first.close()
+
+  // The next run's config has no `hits`: its commits teach the compactor `other` only.
+  const store = await openLmdbStore(dir, { compactor: { threshold: 0, checkMs: 0 } })
+  t.after(() => store.close())
+  await store.registerSpeedViews([{ view: 'other', codeHash: 'o1' }], 1)
+  const { owner } = await store.claimPartition(0, 0)
+  await store.commitSpeed(
+    { ...base, owner, hashes: { other: 'o1' }, from: 4, offset: 6, deltas: [row('other', 2)] },
+    add,
+  )
+  const raw = open<unknown, (string | number)[]>({ path: dir, compression: false })
+  t.after(() => raw.close())
+  const keys = (prefix: string) => {
+    raw.resetReadTxn()
+    return [...raw.getKeys({ start: [prefix], end: [prefix, '\uffff'] })]
+  }
+  for (let i = 0; i < 300 && keys('rl').length > 0; i++)
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  assert.deepEqual(keys('rl'), [])
+  assert.deepEqual(keys('rt'), [['rt', 'other', '/a', 0, 0, 0]])
+  assert.deepEqual((await store.snapshot('other', '/a')).realtime, [
+    { partition: 0, epoch: 0, window: 0, state: 6 },
+  ])
+  assert.deepEqual((await store.snapshot('hits', '/a')).realtime, [])
+})
+
+// Another process on the same store may run a view this one does not (a worker that registered
+// it after this one's last commit, which this one's next commit is refused for): the deltas of it
+// stay in the log, in their place, for a process that knows the view's combine, and everything
+// else is folded past them. Answers are the same throughout, and the kept deltas are folded in
+// commit order once a process knows the combine (string states here: their combine is not
+// commutative, so an order changed would show).
+test('logged deltas of a view this process does not know are kept in place; the rest is folded', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'strata-lmdb-'))
+  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  const store = await openLmdbStore(dir, { compactor: { auto: false } })
+  t.after(() => store.close())
+  // Numbers add, strings concatenate.
+  const combine = (_view: string, a: unknown, b: unknown) => (a as string) + (b as string)
+  const row = (view: string, key: string, state: unknown) => ({ view, epoch: 0, key, window: 0, state })
+  const both = { hits: 'h1', other: 'o1' }
+  await store.registerSpeedViews(
+    [
+      { view: 'hits', codeHash: 'h1' },
+      { view: 'other', codeHash: 'o1' },
+    ],
+    1,
+  )
+  await store.claimPartition(0, 0)
+  const commit = (from: number, offset: number, deltas: ReturnType<typeof row>[]) =>
+    store.commitSpeed({ partition: 0, owner: 1, hashes: both, seals: [], from, offset, deltas }, combine)
+  await commit(0, 4, [row('hits', '/a', 'A1'), row('other', '/a', 4)])
+  await commit(4, 6, [row('other', '/a', 2), row('hits', '/b', 'B2')])
+  await commit(6, 7, [row('hits', '/a', 'A3')])
+
+  const raw = open<unknown, (string | number)[]>({ path: dir, compression: false })
+  t.after(() => raw.close())
+  const log = () => {
+    raw.resetReadTxn()
+    return [...raw.getRange({ start: ['rl'], end: ['rl', '\uffff'] })].map(({ key, value }) => ({
+      seq: key[1],
+      row: value as { v: string[]; d: unknown[] },
+    }))
+  }
+  const answers = async () => ({
+    a: (await store.snapshot('hits', '/a')).realtime.map((r) => r.state),
+    b: (await store.snapshot('hits', '/b')).realtime.map((r) => r.state),
+    other: (await store.snapshot('other', '/a')).realtime.reduce((s, r) => s + (r.state as number), 0),
+  })
+  const before = await answers()
+  assert.deepEqual(before, { a: ['A1', 'A3'], b: ['B2'], other: 6 })
+
+  // A process that knows only `other`: it folds `other` out of the first two rows and leaves the
+  // third (only `hits`) as it is.
+  const pass = await compactLog(raw as never, (view) => (view === 'other' ? combine : undefined), 1_000)
+  assert.deepEqual(pass, { rows: 2, deltas: 2 })
+  assert.deepEqual(
+    log().map(({ seq, row }) => [seq, row.v, row.d.filter((_, i) => i % 5 === 4)]),
+    [
+      [1, ['hits'], ['A1']],
+      [2, ['hits'], ['B2']],
+      [3, ['hits'], ['A3']],
+    ],
+  )
+  assert.deepEqual(await answers(), before)
+  assert.deepEqual(keys(raw, 'rt'), [['rt', 'other', '/a', 0, 0, 0]])
+  const listed: string[] = []
+  for await (const k of store.realtimeKeys('hits')) listed.push(k)
+  assert.deepEqual(listed, ['/a', '/b'])
+  // Nothing more to do for it: no row taken, nothing written.
+  assert.deepEqual(
+    await compactLog(raw as never, (view) => (view === 'other' ? combine : undefined), 1_000),
+    {
+      rows: 0,
+      deltas: 0,
+    },
+  )
+
+  // A process that knows `hits` folds the rest, in commit order.
+  assert.equal(await store.compactSpeed(combine), 3)
+  assert.deepEqual(log(), [])
+  assert.deepEqual(await answers(), { a: ['A1A3'], b: ['B2'], other: 6 })
+})
+
+function keys(raw: ReturnType<typeof open>, prefix: string): unknown[] {
+  raw.resetReadTxn()
+  return [...raw.getKeys({ start: [prefix], end: [prefix, '\uffff'] } as never)]
+}

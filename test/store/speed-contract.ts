@@ -169,11 +169,125 @@ export function speedContract(
     // 8 must become a boundary before anything more is folded.
     const [p0] = await store.speedPartitions()
     assert.deepEqual(p0.required, [8])
-    await assert.rejects(
-      store.commitSpeed(commit({ owner: 1, from: 8, offset: 9, hashes: { hits: 'h2' } }), add),
-      { code: 'STRATA_ERR_FENCED' },
+    const both = { hits: 'h2', other: 'o1' }
+    await assert.rejects(store.commitSpeed(commit({ owner: 1, from: 8, offset: 9, hashes: both }), add), {
+      code: 'STRATA_ERR_FENCED',
+    })
+    await store.commitSpeed(commit({ owner: 1, from: 8, offset: 9, seals: [8], hashes: both }), add)
+  })
+
+  // Regression: a view taken out of the config kept its recorded definition and realtime states,
+  // and a config that added it back (same code hash) resumed them: the events committed while it
+  // was absent counted zero times for it.
+  test('speed: a view dropped from the config is forgotten, and comes back as a new view', async (t) => {
+    const { store } = await openStore(t)
+    const both = { hits: 'h1', other: 'o1' }
+    const delta = (view: string, epoch: number, state: number) => ({
+      view,
+      epoch,
+      key: 'k',
+      window: 0,
+      state,
+    })
+    await store.registerSpeedViews(
+      [
+        { view: 'hits', codeHash: 'h1' },
+        { view: 'other', codeHash: 'o1' },
+      ],
+      1,
     )
-    await store.commitSpeed(commit({ owner: 1, from: 8, offset: 9, seals: [8], hashes: { hits: 'h2' } }), add)
+    await store.claimPartition(0, 0)
+    await store.commitSpeed(
+      commit({
+        owner: 1,
+        from: 0,
+        offset: 8,
+        hashes: both,
+        deltas: [delta('hits', 0, 8), delta('other', 0, 8)],
+      }),
+      add,
+    )
+    // A config without `hits`: forgotten, states and all.
+    const views = await store.registerSpeedViews([{ view: 'other', codeHash: 'o1' }], 1)
+    assert.deepEqual(
+      views.map((v) => v.view),
+      ['other'],
+    )
+    assert.deepEqual(realtimeOf(await store.snapshot('hits', 'k')), [])
+    assert.equal((await store.snapshot('hits', 'k')).speedView, undefined)
+    // A worker still running the old config folds `hits`, which is no longer recorded: refused.
+    await assert.rejects(
+      store.commitSpeed(
+        commit({ owner: 1, from: 8, offset: 12, hashes: both, deltas: [delta('hits', 0, 4)] }),
+        add,
+      ),
+      { code: 'STRATA_ERR_CONFIG_CHANGED' },
+    )
+    await store.commitSpeed(
+      commit({ owner: 1, from: 8, offset: 12, hashes: { other: 'o1' }, deltas: [delta('other', 0, 4)] }),
+      add,
+    )
+    // Back with the same definition: a new view, starting at the current offset (12), which
+    // becomes a boundary; nothing of its old states or of the events between comes back.
+    const again = await store.registerSpeedViews(
+      [
+        { view: 'hits', codeHash: 'h1' },
+        { view: 'other', codeHash: 'o1' },
+      ],
+      1,
+    )
+    assert.deepEqual(
+      again.find((v) => v.view === 'hits'),
+      { view: 'hits', codeHash: 'h1', start: [12] },
+    )
+    assert.deepEqual((await store.speedPartitions())[0]?.required, [12])
+    await store.commitSpeed(
+      commit({
+        owner: 1,
+        from: 12,
+        offset: 14,
+        seals: [12],
+        hashes: both,
+        deltas: [delta('hits', 12, 2), delta('other', 12, 2)],
+      }),
+      add,
+    )
+    assert.deepEqual(realtimeOf(await store.snapshot('hits', 'k')), [
+      { partition: 0, epoch: 12, window: 0, state: 2 },
+    ])
+    assert.deepEqual(
+      realtimeOf(await store.snapshot('other', 'k')).map((r) => [r.epoch, r.state]),
+      [
+        [0, 12],
+        [12, 2],
+      ],
+    )
+  })
+
+  // Regression: commits were checked only for the views they carried, so a worker whose config
+  // predates a view moved the offsets past events it never folded for that view.
+  test('speed: a commit that does not carry every recorded view is refused', async (t) => {
+    const { store } = await openStore(t)
+    await store.registerSpeedViews(
+      [
+        { view: 'hits', codeHash: 'h1' },
+        { view: 'other', codeHash: 'o1' },
+      ],
+      1,
+    )
+    await store.claimPartition(0, 0)
+    const delta = { view: 'hits', epoch: 0, key: 'k', window: 0, state: 3 }
+    await assert.rejects(store.commitSpeed(commit({ owner: 1, from: 0, offset: 3, deltas: [delta] }), add), {
+      code: 'STRATA_ERR_CONFIG_CHANGED',
+      message: /view other is in the config now/,
+    })
+    assert.equal((await store.speedPartitions())[0]?.offset, 0)
+    assert.deepEqual(realtimeOf(await store.snapshot('hits', 'k')), [])
+    await store.commitSpeed(
+      commit({ owner: 1, from: 0, offset: 3, hashes: { hits: 'h1', other: 'o1' }, deltas: [delta] }),
+      add,
+    )
+    assert.equal((await store.speedPartitions())[0]?.offset, 3)
   })
 
   // Regression, found by the speed layer (src/speed/claim.ts): a batch run that aligned its horizon

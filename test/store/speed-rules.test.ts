@@ -7,10 +7,13 @@ import {
   checkSpeedCommit,
   claimState,
   collectedState,
+  deltaCounts,
   keepFrom,
+  loggedDeltaFate,
+  registration,
   restartPartition,
 } from '../../src/store/speed-rules.ts'
-import type { SpeedCommit, SpeedPartition } from '../../src/store/store.ts'
+import type { SpeedCommit, SpeedPartition, SpeedView } from '../../src/store/store.ts'
 
 const partition = (p: Partial<SpeedPartition> = {}): SpeedPartition => ({
   partition: 0,
@@ -115,7 +118,7 @@ test('keepFrom and collectedState: epochs wholly below the bound go, the one hol
 
 test('checkSpeedCommit: refusals (FENCED, INTERNAL) and the state after an accepted commit', () => {
   const hashes = { hits: 'h1' }
-  const recorded = (view: string) => (view === 'hits' ? 'h1' : undefined)
+  const recorded = new Map([['hits', 'h1']])
   const commit = (c: Partial<SpeedCommit> = {}): SpeedCommit => ({
     partition: 0,
     owner: 3,
@@ -144,6 +147,13 @@ test('checkSpeedCommit: refusals (FENCED, INTERNAL) and the state after an accep
       commit({ hashes: { other: 'o1' } }),
       'STRATA_ERR_CONFIG_CHANGED',
       /defined differently/,
+    ],
+    [
+      'a recorded view the commit does not fold (a worker whose config predates it)',
+      partition(),
+      commit({ hashes: {} }),
+      'STRATA_ERR_CONFIG_CHANGED',
+      /view hits is in the config now .* not folded by this worker/,
     ],
     [
       'a required boundary passed unsealed',
@@ -217,5 +227,77 @@ test('checkSpeedCommit: refusals (FENCED, INTERNAL) and the state after an accep
   ]
   for (const [name, state, c, expected] of accepted) {
     assert.deepEqual(checkSpeedCommit(state, c, recorded), expected, name)
+  }
+})
+
+test("registration: the recorded views become the config's (new or changed restart, absent ones are forgotten)", () => {
+  const recorded = new Map([
+    ['hits', 'h1'],
+    ['users', 'u1'],
+    ['top', 't1'],
+  ])
+  const cases: Array<[string, Array<{ view: string; codeHash: string }>, ReturnType<typeof registration>]> = [
+    [
+      'the same config: nothing',
+      [
+        { view: 'hits', codeHash: 'h1' },
+        { view: 'users', codeHash: 'u1' },
+        { view: 'top', codeHash: 't1' },
+      ],
+      { restarted: [], forgotten: [] },
+    ],
+    [
+      'a changed and a new view restart',
+      [
+        { view: 'hits', codeHash: 'h2' },
+        { view: 'users', codeHash: 'u1' },
+        { view: 'top', codeHash: 't1' },
+        { view: 'amount', codeHash: 'a1' },
+      ],
+      {
+        restarted: [
+          { view: 'hits', codeHash: 'h2' },
+          { view: 'amount', codeHash: 'a1' },
+        ],
+        forgotten: [],
+      },
+    ],
+    [
+      'views the config no longer has are forgotten',
+      [{ view: 'users', codeHash: 'u1' }],
+      { restarted: [], forgotten: ['hits', 'top'] },
+    ],
+    ['an empty config forgets every view', [], { restarted: [], forgotten: ['hits', 'top', 'users'] }],
+  ]
+  for (const [name, views, expected] of cases) assert.deepEqual(registration(recorded, views), expected, name)
+  // A forgotten view that comes back is new, whatever its hash: it restarts.
+  const after = new Map([['users', 'u1']])
+  assert.deepEqual(
+    registration(after, [
+      { view: 'hits', codeHash: 'h1' },
+      { view: 'users', codeHash: 'u1' },
+    ]),
+    {
+      restarted: [{ view: 'hits', codeHash: 'h1' }],
+      forgotten: [],
+    },
+  )
+})
+
+test('deltaCounts and loggedDeltaFate: a logged delta is folded, dropped (it no longer counts) or kept for its owner', () => {
+  const state = partition({ epochs: [10, 20] })
+  const view = (start: number[]): SpeedView => ({ view: 'hits', codeHash: 'h1', start })
+  const cases: Array<[string, SpeedPartition | undefined, SpeedView | undefined, number, boolean, string]> = [
+    ['counts, combine known: folded', state, view([0]), 20, true, 'fold'],
+    ['counts, combine unknown here: kept for a process that knows it', state, view([0]), 20, false, 'keep'],
+    ['an epoch rule 6 collected: dropped', state, view([0]), 0, true, 'drop'],
+    ['collected, combine unknown: dropped all the same', state, view([0]), 0, false, 'drop'],
+    ['before the view restarted (redefined or re-added): dropped', state, view([20]), 10, true, 'drop'],
+    ['a forgotten view: dropped, no combine needed', state, undefined, 20, false, 'drop'],
+    ['a partition never claimed: dropped', undefined, view([0]), 20, true, 'drop'],
+  ]
+  for (const [name, s, v, epoch, combinable, expected] of cases) {
+    assert.equal(loggedDeltaFate(s, v, 0, epoch, combinable), expected, name)
+    assert.equal(deltaCounts(s, v, 0, epoch), expected !== 'drop', name)
   }
 })

@@ -43,20 +43,15 @@ export function commitSpeed(db: Db, commit: SpeedCommit, combine: CombineEncoded
         text: `SELECT ${PARTITION_COLUMNS} FROM ${db.S}.speed_partitions WHERE partition = $1 FOR UPDATE`,
         values: [partition],
       })
-      const views = Object.keys(commit.hashes)
-      const recorded = new Map<string, string>()
-      if (views.length > 0) {
-        // Shared: other partitions' commits read the same rows; registerSpeedViews waits for us.
-        const { rows } = await client.query({
-          name: 'strata_share_views',
-          text: `SELECT view, code_hash FROM ${db.S}.speed_views WHERE view = ANY($1::text[]) ORDER BY view FOR SHARE`,
-          values: [views],
-        })
-        for (const r of rows) recorded.set(r.view, r.code_hash)
-      }
-      const after = checkSpeedCommit(claimed(found[0] && toPartition(found[0])), commit, (view) =>
-        recorded.get(view),
-      )
+      // Every recorded view, shared: other partitions' commits read the same rows, and
+      // registerSpeedViews (which locks partitions first) waits for us. A commit must carry them
+      // all (checkSpeedCommit), not only the views it names.
+      const { rows } = await client.query({
+        name: 'strata_share_all_views',
+        text: `SELECT view, code_hash FROM ${db.S}.speed_views ORDER BY view FOR SHARE`,
+      })
+      const recorded = new Map<string, string>(rows.map((r) => [r.view, r.code_hash]))
+      const after = checkSpeedCommit(claimed(found[0] && toPartition(found[0])), commit, recorded)
       if (deltas.length > 0) await writeDeltas(db, client, partition, commit, combine)
       if (commit.errors?.length) await writeErrorTallies(db, client, commit)
       await savePartition(db, client, after)

@@ -10,7 +10,14 @@
 // and collectEpochs, which touch several partitions, lock them in ascending order. Nobody takes a
 // partition lock while holding a view lock, so no cycle (no deadlock) can form. Realtime rows
 // of a partition are written only under that partition's lock.
-import { alignPartition, claimState, collectedState, keepFrom, restartPartition } from '../speed-rules.ts'
+import {
+  alignPartition,
+  claimState,
+  collectedState,
+  keepFrom,
+  registration,
+  restartPartition,
+} from '../speed-rules.ts'
 import type { Horizon, SpeedPartition, SpeedView } from '../store.ts'
 import { type Client, type Db, inTransaction } from './connection.ts'
 
@@ -96,20 +103,19 @@ export function registerSpeedViews(
   partitions: number,
 ): Promise<SpeedView[]> {
   return inTransaction(db.pool, async (client) => {
-    const names = views.map((v) => v.view)
     const recordedHashes = async (lock: '' | 'FOR UPDATE') => {
       const { rows } = await client.query(
-        `SELECT view, code_hash FROM ${db.S}.speed_views WHERE view = ANY($1::text[]) ORDER BY view ${lock}`,
-        [names],
+        `SELECT view, code_hash FROM ${db.S}.speed_views ORDER BY view ${lock}`,
       )
       return new Map<string, string>(rows.map((r) => [r.view, r.code_hash]))
     }
     // The usual case (a worker restarting with the same definitions) takes no lock at all.
-    const seen = await recordedHashes('')
-    if (views.every((v) => seen.get(v.view) === v.codeHash)) return readViews(db, client)
+    const seen = registration(await recordedHashes(''), views)
+    if (seen.restarted.length === 0 && seen.forgotten.length === 0) return readViews(db, client)
 
     // Lock order: partitions, then views. The offsets read here are where the changed views
-    // restart, so no commit may move them before this transaction ends.
+    // restart, so no commit may move them before this transaction ends; and no commit may see
+    // the views half changed (a commit locks its partition, then reads every view).
     const { rows: held } = await client.query<SpeedPartition>(
       `SELECT ${PARTITION_COLUMNS} FROM ${db.S}.speed_partitions
         WHERE partition < $1 AND owner > 0 ORDER BY partition FOR UPDATE`,
@@ -117,10 +123,20 @@ export function registerSpeedViews(
     )
     const byPartition = new Map(held.map((r) => [r.partition, toPartition(r)]))
     const recorded = await recordedHashes('FOR UPDATE')
-    const changed = views.filter((v) => recorded.get(v.view) !== v.codeHash)
-    if (changed.length === 0) return readViews(db, client)
+    const { restarted, forgotten } = registration(recorded, views)
+    if (restarted.length === 0 && forgotten.length === 0) return readViews(db, client)
 
-    // New or changed definitions restart at the current offsets.
+    // Forgotten views go with their realtime states; new or changed definitions restart at the
+    // current offsets, their old definition's states dropped.
+    const dropped = [...forgotten, ...restarted.filter((v) => recorded.has(v.view)).map((v) => v.view)]
+    if (dropped.length > 0) {
+      await client.query(`DELETE FROM ${db.S}.realtime WHERE view = ANY($1::text[])`, [dropped])
+      await client.query(`DELETE FROM ${db.S}.view_errors WHERE view = ANY($1::text[])`, [dropped])
+    }
+    if (forgotten.length > 0) {
+      await client.query(`DELETE FROM ${db.S}.speed_views WHERE view = ANY($1::text[])`, [forgotten])
+    }
+    if (restarted.length === 0) return readViews(db, client)
     const start: Horizon = []
     for (let p = 0; p < partitions; p++) {
       const state = byPartition.get(p)
@@ -128,16 +144,11 @@ export function registerSpeedViews(
       start.push(restart.start)
       if (state && restart.required) await savePartition(db, client, { ...state, required: restart.required })
     }
-    const redefined = changed.filter((v) => recorded.has(v.view)).map((v) => v.view)
-    if (redefined.length > 0) {
-      await client.query(`DELETE FROM ${db.S}.realtime WHERE view = ANY($1::text[])`, [redefined])
-      await client.query(`DELETE FROM ${db.S}.view_errors WHERE view = ANY($1::text[])`, [redefined])
-    }
     await client.query(
       `INSERT INTO ${db.S}.speed_views (view, code_hash, start)
        SELECT d.view, d.code_hash, $3::bigint[] FROM unnest($1::text[], $2::text[]) AS d(view, code_hash)
        ON CONFLICT (view) DO UPDATE SET code_hash = EXCLUDED.code_hash, start = EXCLUDED.start`,
-      [changed.map((v) => v.view), changed.map((v) => v.codeHash), start],
+      [restarted.map((v) => v.view), restarted.map((v) => v.codeHash), start],
     )
     return readViews(db, client)
   })

@@ -167,9 +167,13 @@ async function runBatchOn(dataset: MasterDataset, options: BatchRunOptions): Pro
       throw error
     }
   }
-  // Rule 6: realtime epochs below every view's horizon are read by no query any more.
+  // Rule 6: realtime epochs below every view's horizon are read by no query any more. Every view
+  // still in use: this run's, and those the speed layer records (a process running another
+  // config — the server, the speed workers — still merges their served versions with realtime
+  // states, until registration forgets the view with its states). A served version of neither
+  // reads no realtime state.
   const servedNow = await store.listBatchViews()
-  const names = new Set(compiled.map((v) => v.name))
+  const names = new Set([...compiled.map((v) => v.name), ...(await store.speedViews()).map((v) => v.view)])
   const below = horizon.map((_, p) =>
     Math.min(
       ...servedNow.filter((m) => names.has(m.view)).map((m) => m.horizon[p] ?? 0),

@@ -259,7 +259,13 @@ test('a batch run of a config without a view the speed layer still records keeps
   )
   const { owner } = await store.claimPartition(0, 700)
   const window = Date.UTC(2025, 10, 24)
-  const delta = (epoch: number, state: number) => ({ view: 'pageviews_by_url', epoch, key: '/x', window, state })
+  const delta = (epoch: number, state: number) => ({
+    view: 'pageviews_by_url',
+    epoch,
+    key: '/x',
+    window,
+    state,
+  })
   const add = (_view: string, a: unknown, b: unknown) => (a as number) + (b as number)
   const base = { partition: 0, owner, hashes }
   await store.commitSpeed({ ...base, from: 700, offset: 1000, deltas: [delta(700, 3)], seals: [] }, add)
@@ -270,15 +276,19 @@ test('a batch run of a config without a view the speed layer still records keeps
   const lessPath = join(dir, 'less.config.ts')
   await writeFile(lessPath, configSource('page_view').replace(/\n {4}view\('pageviews_by_url'\)[^\n]*/, ''))
   const less = await loadConfig(lessPath)
-  const run = await runBatch({ config: less, configPath: lessPath, root, store, threads: 1, horizon: [1400, 1400, 1400] })
+  const run = await runBatch({
+    config: less,
+    configPath: lessPath,
+    root,
+    store,
+    threads: 1,
+    horizon: [1400, 1400, 1400],
+  })
   assert.deepEqual(run.plan.views.sort(), ['top_urls', 'unique_users_by_url'])
   // Served at 700, pageviews_by_url still reads the realtime states from 700 on: all of them.
   const snapshot = await store.snapshot('pageviews_by_url', '/x')
-  assert.deepEqual(
-    snapshot.realtime.map((r) => [r.epoch, r.state]).sort(),
-    [
-      [1400, 2],
-      [700, 3],
-    ],
-  )
+  assert.deepEqual(snapshot.realtime.map((r) => [r.epoch, r.state]).sort(), [
+    [1400, 2],
+    [700, 3],
+  ])
 })

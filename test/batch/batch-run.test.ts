@@ -301,7 +301,10 @@ test('a batch run of a config without a view the speed layer answers from offset
   const lessPath = join(dir, 'less.config.ts')
   await writeFile(lessPath, configSource('page_view').replace(/\n {4}view\('pageviews_by_url'\)[^\n]*/, ''))
   const less = await loadConfig(lessPath)
-  const hashes = { pageviews_by_url: 'p1', ...Object.fromEntries(compileViews(less).map((v) => [v.name, v.codeHash])) }
+  const hashes = {
+    pageviews_by_url: 'p1',
+    ...Object.fromEntries(compileViews(less).map((v) => [v.name, v.codeHash])),
+  }
   const [speedView] = await store.registerSpeedViews(
     Object.entries(hashes).map(([view, codeHash]) => ({ view, codeHash })),
     3,
@@ -309,22 +312,32 @@ test('a batch run of a config without a view the speed layer answers from offset
   assert.deepEqual(speedView, { view: 'pageviews_by_url', codeHash: 'p1', start: [0, 0, 0] })
   const { owner } = await store.claimPartition(0, 0)
   const window = Date.UTC(2025, 10, 24)
-  const delta = (epoch: number, state: number) => ({ view: 'pageviews_by_url', epoch, key: '/x', window, state })
+  const delta = (epoch: number, state: number) => ({
+    view: 'pageviews_by_url',
+    epoch,
+    key: '/x',
+    window,
+    state,
+  })
   const add = (_view: string, a: unknown, b: unknown) => (a as number) + (b as number)
   const base = { partition: 0, owner, hashes }
   await store.commitSpeed({ ...base, from: 0, offset: 500, deltas: [delta(0, 3)], seals: [] }, add)
   assert.deepEqual(await store.alignHorizon([700, 700, 700], [0, 0, 0]), [700, 700, 700])
   await store.commitSpeed({ ...base, from: 500, offset: 900, deltas: [delta(700, 2)], seals: [700] }, add)
 
-  const run = await runBatch({ config: less, configPath: lessPath, root, store, threads: 1, horizon: [700, 700, 700] })
+  const run = await runBatch({
+    config: less,
+    configPath: lessPath,
+    root,
+    store,
+    threads: 1,
+    horizon: [700, 700, 700],
+  })
   assert.deepEqual(run.plan.views.sort(), ['top_urls', 'unique_users_by_url'])
   const snapshot = await store.snapshot('pageviews_by_url', '/x')
   assert.equal(snapshot.batch, undefined)
-  assert.deepEqual(
-    snapshot.realtime.map((r) => [r.epoch, r.state]).sort(),
-    [
-      [0, 3],
-      [700, 2],
-    ],
-  )
+  assert.deepEqual(snapshot.realtime.map((r) => [r.epoch, r.state]).sort(), [
+    [0, 3],
+    [700, 2],
+  ])
 })

@@ -407,8 +407,9 @@ test("the compactor never folds another definition's deltas with the combine of 
   const sum = (_view: string, a: unknown, b: unknown) => (a as number) + (b as number)
   const max = (_view: string, a: unknown, b: unknown) => Math.max(a as number, b as number)
   const row = (epoch: number, state: number) => ({ view: 'hits', epoch, key: '/a', window: 0, state })
-  // The old process: its compactor looks once, a moment after its commit (never busy).
-  const old = await openLmdbStore(dir, { compactor: { checkMs: 300, busyAbove: 1 } })
+  // The old process: its compactor looks once, a second after its commit (never busy), by when
+  // the new process has committed.
+  const old = await openLmdbStore(dir, { compactor: { checkMs: 1000, busyAbove: 1 } })
   await old.registerSpeedViews([{ view: 'hits', codeHash: 'h1' }], 1)
   await old.claimPartition(0, 0)
   await old.commitSpeed(
@@ -426,7 +427,7 @@ test("the compactor never folds another definition's deltas with the combine of 
     (await fresh.snapshot('hits', '/a')).realtime.reduce((m, r) => Math.max(m, r.state as number), 0)
   assert.equal(await answer(), 5)
   // The old process's compactor has run by now: it dropped its own row (the old definition's).
-  await new Promise((resolve) => setTimeout(resolve, 800))
+  await new Promise((resolve) => setTimeout(resolve, 1600))
   await old.close()
   assert.equal(await answer(), 5)
   const raw = open<unknown, (string | number)[]>({ path: dir, compression: false })

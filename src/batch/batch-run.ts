@@ -167,15 +167,21 @@ async function runBatchOn(dataset: MasterDataset, options: BatchRunOptions): Pro
       throw error
     }
   }
-  // Rule 6: realtime epochs below every view's horizon are read by no query any more.
+  // Rule 6: realtime epochs below every view's horizon are read by no query any more. Every view
+  // still in use: this run's, and those the speed layer records (a process running another
+  // config — the server, the speed workers — still merges their served versions with realtime
+  // states, until registration forgets the view with its states). A served version of neither
+  // reads no realtime state. A recorded view without a served version whose realtime states
+  // reach back to offset 0 is answered from them alone (query.ts): it reads every epoch.
   const servedNow = await store.listBatchViews()
-  const names = new Set(compiled.map((v) => v.name))
-  const below = horizon.map((_, p) =>
-    Math.min(
-      ...servedNow.filter((m) => names.has(m.view)).map((m) => m.horizon[p] ?? 0),
-      Number.MAX_SAFE_INTEGER,
-    ),
-  )
+  const recorded = await store.speedViews()
+  const names = new Set([...compiled.map((v) => v.name), ...recorded.map((v) => v.view)])
+  const hasVersion = new Set(servedNow.map((m) => m.view))
+  const reads = [
+    ...servedNow.filter((m) => names.has(m.view)).map((m) => m.horizon),
+    ...recorded.filter((v) => !hasVersion.has(v.view) && v.start.every((s) => s <= 0)).map((v) => v.start),
+  ]
+  const below = horizon.map((_, p) => Math.min(...reads.map((h) => h[p] ?? 0), Number.MAX_SAFE_INTEGER))
   if (servedNow.length > 0) await store.collectEpochs(below)
   return { plan, versions, events, durationMs: Date.now() - startedAt }
 }

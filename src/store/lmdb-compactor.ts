@@ -14,7 +14,8 @@
 // docs/decisions/0011-speed-delta-log.md).
 //
 // The compactor needs each view's combine; it learns them from the commits of this process
-// (commitSpeed's `combine`). A log left by a crash is folded after the next commit teaches it.
+// (commitSpeed's `combine`), each for the definition (code hash) the commit carried: another
+// process may since have redefined the view, and its deltas are not for this combine. A log left by a crash is folded after the next commit teaches it.
 // It never waits on a view it does not know (loggedDeltaFate in speed-rules.ts): the deltas of a
 // view no longer recorded are dropped with it, and those of a view another process runs are left
 // in the log, in place, for that process to fold, while everything else is folded past them.
@@ -43,7 +44,8 @@ type Utilization = ReturnType<typeof performance.eventLoopUtilization>
 
 export class SpeedCompactor {
   readonly #db: RootDatabase<unknown, Key>
-  readonly #combiners = new Map<string, CombineEncoded>()
+  /** Per view, the definition this process's commits carried and its combine. */
+  readonly #combiners = new Map<string, { codeHash: string; combine: CombineEncoded }>()
   readonly #threshold: number
   readonly #passDeltas: number
   readonly #checkMs: number
@@ -74,7 +76,8 @@ export class SpeedCompactor {
 
   /** A commit landed: learn its combine; fold at once past the threshold, else when there is time. */
   committed(commit: SpeedCommit, combine: CombineEncoded): void {
-    for (const view of Object.keys(commit.hashes)) this.#combiners.set(view, combine)
+    for (const [view, codeHash] of Object.entries(commit.hashes))
+      this.#combiners.set(view, { codeHash, combine })
     this.#logged += commit.deltas.length
     this.#commits++
     if (!this.#auto || this.#closed || this.#logged === 0) return
@@ -89,7 +92,7 @@ export class SpeedCompactor {
     for (;;) {
       const { rows } = await compactLog(
         this.#db,
-        (view) => combine ?? this.#combiners.get(view),
+        (view, codeHash) => combine ?? this.#learned(view, codeHash),
         this.#passDeltas,
       )
       if (rows === 0) break
@@ -97,6 +100,12 @@ export class SpeedCompactor {
     }
     this.#logged = 0
     return folded
+  }
+
+  /** The combine this process learned for that definition of the view, if it runs it. */
+  #learned(view: string, codeHash: string | undefined): CombineEncoded | undefined {
+    const known = this.#combiners.get(view)
+    return known !== undefined && known.codeHash === codeHash ? known.combine : undefined
   }
 
   /** Log rows not folded yet (for tests and benchmarks). */
@@ -156,7 +165,7 @@ export class SpeedCompactor {
       if (this.#closed) return
       const { rows, deltas } = await compactLog(
         this.#db,
-        (view) => this.#combiners.get(view),
+        (view, codeHash) => this.#learned(view, codeHash),
         this.#passDeltas,
       )
       // Nothing to do: an empty log, or only deltas left for another process.

@@ -203,8 +203,9 @@ interface Group {
 
 /**
  * Folds the oldest log rows (up to about `maxDeltas` deltas) into the state rows and deletes
- * them, in ONE write transaction. `combineFor` gives the combine of a view, undefined when this
- * process does not know the view. What becomes of each delta is one rule, `loggedDeltaFate`
+ * them, in ONE write transaction. `combineFor` gives the combine of a view's recorded definition
+ * (its code hash), undefined when this process does not run that definition: a combine learned
+ * for another definition of the same name would fold the new one's states with the old monoid. What becomes of each delta is one rule, `loggedDeltaFate`
  * (speed-rules.ts): folded; dropped when it no longer counts (a view forgotten or redefined, an
  * epoch collected), which needs no combine; or, when it counts but its view is unknown here, kept
  * in the log for a process that knows it — its row is written again holding only those deltas, in
@@ -218,7 +219,7 @@ interface Group {
  */
 export function compactLog(
   db: Db,
-  combineFor: (view: string) => CombineEncoded | undefined,
+  combineFor: (view: string, codeHash: string | undefined) => CombineEncoded | undefined,
   maxDeltas: number,
 ): Promise<{ rows: number; deltas: number }> {
   return db.transaction(() => {
@@ -244,7 +245,7 @@ export function compactLog(
     let deltas = 0
     for (const { key, value } of db.getRange({ start: ['rl'], end: ['rl', HIGH] })) {
       const row = value as LogRow
-      const combinable = row.v.map((view) => combineFor(view) !== undefined)
+      const combinable = row.v.map((view) => combineFor(view, viewOf(view)?.codeHash) !== undefined)
       // A row that holds only deltas kept for another process has nothing to do here.
       if (!combinable.every(Boolean)) {
         let work = false
@@ -304,7 +305,11 @@ export function compactLog(
           }
         }
         if (group !== undefined) {
-          group.state = (combineFor(view) as CombineEncoded)(view, group.state, row.d[i + 4])
+          group.state = (combineFor(view, rowViews[v]?.codeHash) as CombineEncoded)(
+            view,
+            group.state,
+            row.d[i + 4],
+          )
         } else {
           const created = { view, key, window, partition: p, epoch, state: row.d[i + 4] }
           if (list === undefined) keys.set(key, [created])
@@ -348,7 +353,10 @@ export function compactLog(
         } else {
           const stored = db.get(rowKey)
           undo[undo.length - 1].before = stored
-          db.put(rowKey, (combineFor(g.view) as CombineEncoded)(g.view, stored, g.state))
+          db.put(
+            rowKey,
+            (combineFor(g.view, viewOf(g.view)?.codeHash) as CombineEncoded)(g.view, stored, g.state),
+          )
         }
       }
     } catch (error) {

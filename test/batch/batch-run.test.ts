@@ -237,3 +237,107 @@ test('a batch run fails with SEGMENT_CORRUPT on a deleted first segment or a seg
   )
   assert.deepEqual(await store.listBatchViews(), [])
 })
+
+// Regression: rule 6 collected below the served horizons of the run's own views only. A run of a
+// config that no longer has a view the speed layer still records (the batch rolled out before
+// the speed workers and the server) collected the epochs that view's served version still reads
+// through: its realtime states of [700, 1400) were deleted while queries merged them, and the
+// answer lost those events. A recorded view's served horizon holds collection back like the
+// run's own (registration forgets the view, and its states, once the speed layer drops it).
+test('a batch run of a config without a view the speed layer still records keeps the epochs that view reads', async (t) => {
+  const { dir, root, configPath, store } = await setup(t, generate(5000))
+  const config = await loadConfig(configPath)
+  const views = compileViews(config)
+  await runBatch({ config, configPath, root, store, threads: 1, horizon: [700, 700, 700] })
+  assert.equal((await store.servedBatch('pageviews_by_url'))?.horizon[0], 700)
+  // The speed layer runs this config: partition 0 from 700, one group of pageviews_by_url in the
+  // epoch 700 and one in the epoch 1400 (the next horizon, aligned below).
+  const hashes = Object.fromEntries(views.map((v) => [v.name, v.codeHash]))
+  await store.registerSpeedViews(
+    views.map((v) => ({ view: v.name, codeHash: v.codeHash })),
+    3,
+  )
+  const { owner } = await store.claimPartition(0, 700)
+  const window = Date.UTC(2025, 10, 24)
+  const delta = (epoch: number, state: number) => ({
+    view: 'pageviews_by_url',
+    epoch,
+    key: '/x',
+    window,
+    state,
+  })
+  const add = (_view: string, a: unknown, b: unknown) => (a as number) + (b as number)
+  const base = { partition: 0, owner, hashes }
+  await store.commitSpeed({ ...base, from: 700, offset: 1000, deltas: [delta(700, 3)], seals: [] }, add)
+  assert.deepEqual(await store.alignHorizon([1400, 1400, 1400], [700, 700, 700]), [1400, 1400, 1400])
+  await store.commitSpeed({ ...base, from: 1000, offset: 1500, deltas: [delta(1400, 2)], seals: [1400] }, add)
+
+  // The next batch run's config has no pageviews_by_url.
+  const lessPath = join(dir, 'less.config.ts')
+  await writeFile(lessPath, configSource('page_view').replace(/\n {4}view\('pageviews_by_url'\)[^\n]*/, ''))
+  const less = await loadConfig(lessPath)
+  const run = await runBatch({
+    config: less,
+    configPath: lessPath,
+    root,
+    store,
+    threads: 1,
+    horizon: [1400, 1400, 1400],
+  })
+  assert.deepEqual(run.plan.views.sort(), ['top_urls', 'unique_users_by_url'])
+  // Served at 700, pageviews_by_url still reads the realtime states from 700 on: all of them.
+  const snapshot = await store.snapshot('pageviews_by_url', '/x')
+  assert.deepEqual(snapshot.realtime.map((r) => [r.epoch, r.state]).sort(), [
+    [1400, 2],
+    [700, 3],
+  ])
+})
+
+// The same for a view the speed layer records without a served version yet, its realtime states
+// reaching back to offset 0 (registered before any partition was claimed): queries answer it from
+// those states alone (query.ts), every epoch of them.
+test('a batch run of a config without a view the speed layer answers from offset 0 keeps all its epochs', async (t) => {
+  const { dir, root, store } = await setup(t, generate(5000))
+  const lessPath = join(dir, 'less.config.ts')
+  await writeFile(lessPath, configSource('page_view').replace(/\n {4}view\('pageviews_by_url'\)[^\n]*/, ''))
+  const less = await loadConfig(lessPath)
+  const hashes = {
+    pageviews_by_url: 'p1',
+    ...Object.fromEntries(compileViews(less).map((v) => [v.name, v.codeHash])),
+  }
+  const [speedView] = await store.registerSpeedViews(
+    Object.entries(hashes).map(([view, codeHash]) => ({ view, codeHash })),
+    3,
+  )
+  assert.deepEqual(speedView, { view: 'pageviews_by_url', codeHash: 'p1', start: [0, 0, 0] })
+  const { owner } = await store.claimPartition(0, 0)
+  const window = Date.UTC(2025, 10, 24)
+  const delta = (epoch: number, state: number) => ({
+    view: 'pageviews_by_url',
+    epoch,
+    key: '/x',
+    window,
+    state,
+  })
+  const add = (_view: string, a: unknown, b: unknown) => (a as number) + (b as number)
+  const base = { partition: 0, owner, hashes }
+  await store.commitSpeed({ ...base, from: 0, offset: 500, deltas: [delta(0, 3)], seals: [] }, add)
+  assert.deepEqual(await store.alignHorizon([700, 700, 700], [0, 0, 0]), [700, 700, 700])
+  await store.commitSpeed({ ...base, from: 500, offset: 900, deltas: [delta(700, 2)], seals: [700] }, add)
+
+  const run = await runBatch({
+    config: less,
+    configPath: lessPath,
+    root,
+    store,
+    threads: 1,
+    horizon: [700, 700, 700],
+  })
+  assert.deepEqual(run.plan.views.sort(), ['top_urls', 'unique_users_by_url'])
+  const snapshot = await store.snapshot('pageviews_by_url', '/x')
+  assert.equal(snapshot.batch, undefined)
+  assert.deepEqual(snapshot.realtime.map((r) => [r.epoch, r.state]).sort(), [
+    [0, 3],
+    [700, 2],
+  ])
+})

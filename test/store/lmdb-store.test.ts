@@ -395,3 +395,48 @@ function keys(raw: ReturnType<typeof open>, prefix: string): unknown[] {
   raw.resetReadTxn()
   return [...raw.getKeys({ start: [prefix], end: [prefix, '\uffff'] } as never)]
 }
+
+// Regression: the compactor learned each view's combine by name, from this process's commits, and
+// folded with it whatever definition of the view the store records now. During a rollout the old
+// process (sum) folded the deltas the new one (max) committed for the redefined view: 5 and 3
+// became 8. A combine folds only deltas of the definition it was learned for; the others stay in
+// the log for the process that runs it.
+test("the compactor never folds another definition's deltas with the combine of its own", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'strata-lmdb-'))
+  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  const sum = (_view: string, a: unknown, b: unknown) => (a as number) + (b as number)
+  const max = (_view: string, a: unknown, b: unknown) => Math.max(a as number, b as number)
+  const row = (epoch: number, state: number) => ({ view: 'hits', epoch, key: '/a', window: 0, state })
+  // The old process: its compactor looks once, a second after its commit (never busy), by when
+  // the new process has committed.
+  const old = await openLmdbStore(dir, { compactor: { checkMs: 1000, busyAbove: 1 } })
+  await old.registerSpeedViews([{ view: 'hits', codeHash: 'h1' }], 1)
+  await old.claimPartition(0, 0)
+  await old.commitSpeed(
+    { partition: 0, owner: 1, hashes: { hits: 'h1' }, from: 0, offset: 2, deltas: [row(0, 1)], seals: [] },
+    sum,
+  )
+  // Meanwhile the new process redefines `hits` (restarted at 2), takes the partition and commits.
+  const fresh = await openLmdbStore(dir, { compactor: { auto: false } })
+  await fresh.registerSpeedViews([{ view: 'hits', codeHash: 'h2' }], 1)
+  const { owner } = await fresh.claimPartition(0, 0)
+  const base = { partition: 0, owner, hashes: { hits: 'h2' } }
+  await fresh.commitSpeed({ ...base, from: 2, offset: 4, deltas: [row(2, 5)], seals: [2] }, max)
+  await fresh.commitSpeed({ ...base, from: 4, offset: 6, deltas: [row(2, 3)], seals: [] }, max)
+  const answer = async () =>
+    (await fresh.snapshot('hits', '/a')).realtime.reduce((m, r) => Math.max(m, r.state as number), 0)
+  assert.equal(await answer(), 5)
+  // The old process's compactor has run by now: it dropped its own row (the old definition's).
+  await new Promise((resolve) => setTimeout(resolve, 1600))
+  await old.close()
+  assert.equal(await answer(), 5)
+  const raw = open<unknown, (string | number)[]>({ path: dir, compression: false })
+  t.after(() => raw.close())
+  assert.deepEqual(
+    keys(raw, 'rl').map((k) => (k as unknown[])[1]),
+    [2, 3],
+  )
+  assert.equal(await fresh.compactSpeed(max), 2)
+  assert.equal(await answer(), 5)
+  await fresh.close()
+})

@@ -327,3 +327,47 @@ test('postgres: a commit reads stored states by primary key, even before the tab
   assert.match(plan, /Index Scan using realtime_pkey/)
   assert.doesNotMatch(plan, /realtime_by_epoch|Seq Scan on realtime/)
 })
+
+// Regression: registration locked only the partitions already claimed. A partition first claimed
+// while a view was being added (two workers starting at once with different configs) was neither
+// waited for nor restarted: the view started there at 0, and a commit of the worker whose config
+// lacks the view, landing meanwhile, still read the views as they were (its snapshot predates the
+// insert), so it moved the offset past 5 events that then counted zero times for the view. (A
+// trigger on the insert holds the registration open long enough to show it every time.)
+test('postgres: a partition first claimed while a view is being added cannot pass events the view misses', async (t) => {
+  const { schema, open } = schemaStores(t)
+  const [adding, lacking] = [await open(), await open()]
+  await adding.registerSpeedViews([{ view: 'other', codeHash: 'o1' }], 1)
+  await withClient(async (client) => {
+    await client.query(
+      `CREATE FUNCTION "${schema}".slow() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(1); RETURN NULL; END $$`,
+    )
+    await client.query(
+      `CREATE TRIGGER slow BEFORE INSERT ON "${schema}".speed_views FOR EACH STATEMENT EXECUTE FUNCTION "${schema}".slow()`,
+    )
+  })
+  const registering = adding.registerSpeedViews(
+    [
+      { view: 'hits', codeHash: 'h1' },
+      { view: 'other', codeHash: 'o1' },
+    ],
+    1,
+  )
+  await new Promise((resolve) => setTimeout(resolve, 300))
+  // The other worker, whose config has `other` only, claims partition 0 first and commits.
+  const { owner } = await lacking.claimPartition(0, 0)
+  const outcome = await lacking
+    .commitSpeed(
+      { partition: 0, owner, hashes: { other: 'o1' }, from: 0, offset: 5, deltas: [], seals: [] },
+      add,
+    )
+    .then(
+      () => 'landed',
+      (error) => error.code,
+    )
+  const hits = (await registering).find((v) => v.view === 'hits')
+  const offset = (await adding.speedPartition(0))?.offset
+  // Exact: refused, or (landed) `hits` starts where that commit left the partition.
+  if (outcome === 'landed') assert.equal(hits?.start[0], offset)
+  else assert.deepEqual([outcome, offset], ['STRATA_ERR_CONFIG_CHANGED', 0])
+})

@@ -115,13 +115,23 @@ export function registerSpeedViews(
 
     // Lock order: partitions, then views. The offsets read here are where the changed views
     // restart, so no commit may move them before this transaction ends; and no commit may see
-    // the views half changed (a commit locks its partition, then reads every view).
-    const { rows: held } = await client.query<SpeedPartition>(
-      `SELECT ${PARTITION_COLUMNS} FROM ${db.S}.speed_partitions
-        WHERE partition < $1 AND owner > 0 ORDER BY partition FOR UPDATE`,
+    // the views half changed (a commit locks its partition, then reads every view). Every
+    // partition, claimed or not: one never claimed gets a row (owner 0, as alignHorizon makes) so
+    // that its first claim waits for us too. Unlocked, it was claimed and committed meanwhile by
+    // a worker lacking an added view — its commit's snapshot predates the view's row — while the
+    // view started there at 0: the events of that commit counted zero times for it.
+    await client.query(
+      `INSERT INTO ${db.S}.speed_partitions (partition, owner, next_offset, epochs, required)
+       SELECT p, 0, 0, '{}', '{}' FROM generate_series(0, $1::integer - 1) AS p
+       ON CONFLICT (partition) DO NOTHING`,
       [partitions],
     )
-    const byPartition = new Map(held.map((r) => [r.partition, toPartition(r)]))
+    const { rows: held } = await client.query<SpeedPartition>(
+      `SELECT ${PARTITION_COLUMNS} FROM ${db.S}.speed_partitions
+        WHERE partition < $1 ORDER BY partition FOR UPDATE`,
+      [partitions],
+    )
+    const byPartition = new Map(held.flatMap((r) => (r.owner > 0 ? [[r.partition, toPartition(r)]] : [])))
     const recorded = await recordedHashes('FOR UPDATE')
     const { restarted, forgotten } = registration(recorded, views)
     if (restarted.length === 0 && forgotten.length === 0) return readViews(db, client)

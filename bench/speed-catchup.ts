@@ -15,7 +15,7 @@
 //
 //   npm run bench:speed-catchup -- [--events=1000000] [--rounds=3] [--partitions=6] [--workers=1]
 //                                   [--only=raw,strata,python,streams] [--keys=user,url]
-//                                   [--streams-threads=2]
+//                                   [--streams-threads=2] [--fold-threads=0]
 //
 // --keys: how the preloaded topic is keyed, one topic each: by user (grouping by url is then a
 // re-key, a repartition round trip for Kafka Streams) and by url (already keyed by the grouping
@@ -67,6 +67,9 @@ const rounds = list('rounds', [3])[0]!
 const partitionSizes = list('partitions', [6])
 const workerSizes = list('workers', [0]) // 0: one worker in this process
 const streamsThreads = list('streams-threads', [2])[0]!
+// --fold-threads=N: the in-process speed worker parses, checks and folds in N fold threads
+// (src/speed/fold-threads.ts); 0 (the default): on the thread that reads Kafka.
+const foldThreads = list('fold-threads', [0])[0]!
 const keyings = (process.argv
   .find((a) => a.startsWith('--keys='))
   ?.slice(7)
@@ -156,7 +159,10 @@ function contendersFor(
       const store = await openLmdbStore(storeDir)
       const groupId = `bench-${randomUUID()}`
       const children: ChildProcess[] = []
-      const worker = workers === 0 ? createSpeedWorker({ store, config, brokers, groupId }) : undefined
+      const worker =
+        workers === 0
+          ? createSpeedWorker({ store, config, configPath, foldThreads, brokers, groupId })
+          : undefined
       if (worker) await worker.start()
       for (let i = 0; i < workers; i++) {
         const child = spawn(

@@ -36,8 +36,10 @@ import { eventCheck, type RecordCheck } from '../core/event.ts'
 import type { RetryAttempt, RetryPolicy } from '../core/retry.ts'
 import type { ViewFoldError } from '../core/view-errors.ts'
 import type { SpeedCommit, SpeedPartition, SpeedStore } from '../store/store.ts'
+import type { FoldThread } from './fold-threads.ts'
 import { commitBackoffMs, fencedBy, isOurs, PartitionCommitter } from './partition-committer.ts'
 import { PendingWindow } from './pending-window.ts'
+import { type FoldReport, RemoteWindow } from './remote-window.ts'
 
 /** The part of a log record the speed layer reads (Kafka's ConsumedRecord and LogRecord fit). */
 export interface SpeedRecord {
@@ -127,6 +129,11 @@ export interface FolderOptions {
   storeRetryMs?: number
   /** Backoff timing (tests inject the clock and the wait); the budget is storeRetryMs. */
   retry?: Omit<RetryPolicy, 'totalMs'>
+  /**
+   * The fold thread that parses, checks and folds this partition's records (fold-threads.ts);
+   * without one they are folded on this thread. What is committed is the same either way.
+   */
+  thread?: FoldThread
 }
 
 /** Claims the partition in the store and returns its folder, positioned at the stored offset. */
@@ -145,7 +152,9 @@ export class PartitionFolder {
   readonly #options: FolderOptions
   readonly #committer: PartitionCommitter
   #required: number[]
-  #window: PendingWindow
+  #window: PendingWindow | RemoteWindow
+  /** Settles when the fold thread has answered every batch sent (fold threads only). */
+  #reported: Promise<void> = Promise.resolve()
   #lastCommitAt: number
   #lastSealAt: number
   #stats: PartitionStats
@@ -175,13 +184,7 @@ export class PartitionFolder {
     this.#policy = { ...defaultFolderPolicy, ...options.policy }
     this.#now = options.now ?? Date.now
     this.#required = [...claimed.required]
-    this.#window = new PendingWindow(
-      this.#views,
-      this.#check,
-      claimed.offset,
-      claimed.epochs.at(-1) ?? claimed.offset,
-      this.partition,
-    )
+    this.#window = this.#newWindow(claimed.offset, claimed.epochs.at(-1) ?? claimed.offset)
     this.#lastCommitAt = this.#now()
     this.#lastSealAt = this.#lastCommitAt
     this.#stats = {
@@ -225,6 +228,8 @@ export class PartitionFolder {
   async add(batch: SpeedBatch): Promise<void> {
     const { committed } = await this.take(batch)
     await committed
+    // With a fold thread, the batch's stats (folded, skipped) arrive with its answer.
+    await this.#reported
   }
 
   /**
@@ -276,7 +281,7 @@ export class PartitionFolder {
       return false
     }
     return (
-      this.#window.events >= this.#policy.commitEveryRecords ||
+      this.#window.taken >= this.#policy.commitEveryRecords ||
       this.#now() - this.#lastCommitAt >= this.#policy.commitEveryMs ||
       (this.#policy.commitWhenCaughtUp !== false &&
         batch.highWatermark !== undefined &&
@@ -300,10 +305,15 @@ export class PartitionFolder {
   /** Drops the pending window and never writes again (revoked without flush, or a crash stand-in). */
   stop(reason = 'stopped'): void {
     if (this.#stats.stopped === null) this.#stats.stopped = reason
+    if (this.#window instanceof RemoteWindow) this.#window.drop()
   }
 
   #fold(batch: SpeedBatch): void {
     const window = this.#window
+    if (window instanceof RemoteWindow) {
+      this.#send(window, batch)
+      return
+    }
     for (const record of batch.records) {
       // A source may deliver again what we already took in (a refetch from an older position).
       if (record.offset < window.end) continue
@@ -319,6 +329,49 @@ export class PartitionFolder {
       }
     }
     window.advance(batch.nextOffset)
+  }
+
+  // Fold threads: the records go to the thread as they are (it checks and folds them); the seals
+  // are decided here, on the offsets, exactly as for the in-process window.
+  #send(window: RemoteWindow, batch: SpeedBatch): void {
+    for (const record of batch.records) {
+      if (record.offset < window.end) continue
+      this.#sealRequired(record.offset)
+      window.take(record.offset, record.value)
+    }
+    window.advance(batch.nextOffset)
+    const answer = window.send()
+    if (answer === undefined) return
+    const reported = answer.then(
+      (report) => this.#report(report),
+      (error) => this.#threadFailed(window, error),
+    )
+    this.#reported = Promise.all([this.#reported, reported]).then(() => undefined)
+  }
+
+  #report(report: FoldReport): void {
+    this.#stats.folded += report.folded
+    this.#stats.skipped += report.skipped.length
+    for (const [offset, reason] of report.skipped) this.#options.onSkip?.(this.partition, offset, reason)
+  }
+
+  // The fold thread refused a batch (a view with onError('stop'): VIEW_FAILED, as in process) or
+  // is gone. Either way the window lacks records and must never be committed: the folder stops;
+  // a thread that is gone is a failure of the worker (onFailed: it should exit and be restarted).
+  #threadFailed(window: RemoteWindow, error: unknown): void {
+    if (window !== this.#window || this.stopped) return
+    const failure =
+      error instanceof StrataError
+        ? error
+        : new StrataError(ErrorCodes.INTERNAL, `partition ${this.partition}: fold thread failed: ${error}`)
+    this.#stop(failure)
+    if (this.#options.thread?.failure !== undefined) this.#options.onFailed?.(failure)
+  }
+
+  #newWindow(from: number, open: number): PendingWindow | RemoteWindow {
+    const thread = this.#options.thread
+    if (thread === undefined) return new PendingWindow(this.#views, this.#check, from, open, this.partition)
+    return new RemoteWindow(thread, this.#views, from, open, this.partition, () => this.#stats.rebuilds++)
   }
 
   /** Makes every known required boundary up to `offset` a boundary of the window. */
@@ -365,6 +418,15 @@ export class PartitionFolder {
     const window = this.#window
     this.#sealRequired(window.end)
     if (window.empty) return
+    if (window instanceof RemoteWindow) {
+      // Every batch sent must be folded before the window may be committed.
+      try {
+        await window.answered()
+      } catch (error) {
+        this.#threadFailed(window, error)
+      }
+      if (this.stopped || window !== this.#window) return
+    }
     const outcome = await this.#committer.commit(window, (required) => this.#reseal(required))
     if ('landed' in outcome) this.#committed(outcome.landed)
     else this.#stop(outcome.stopped)
@@ -385,7 +447,8 @@ export class PartitionFolder {
   #committed(commit: SpeedCommit): void {
     const open = commit.seals.at(-1) ?? this.#window.open
     this.#required = this.#required.filter((b) => b > commit.offset)
-    this.#window = new PendingWindow(this.#views, this.#check, commit.offset, open, this.partition)
+    if (this.#window instanceof RemoteWindow) this.#window.drop()
+    this.#window = this.#newWindow(commit.offset, open)
     this.#lastCommitAt = this.#now()
     this.#stats.commits++
     this.#stats.lastCommitAt = this.#lastCommitAt
@@ -401,6 +464,8 @@ export class PartitionFolder {
     if (this.stopped) return
     this.stop(`${reason.message} [${reason.code}]`)
     this.#stats.stoppedCode = reason.code
+    // A stopped folder never folds again: its thread's copy of the window is dropped (stop()),
+    // and an empty in-process window stands in.
     this.#window = new PendingWindow(
       this.#views,
       this.#check,

@@ -32,6 +32,8 @@ type Without<T> = T extends unknown ? Omit<T, 'id'> : never
 
 /** One fold thread: requests answered in order, or all failed once the thread is gone. */
 export class FoldThread {
+  /** The config file and the views' code hashes the thread was checked against. */
+  readonly key: string
   readonly #worker: Worker
   readonly #pending = new Map<number, Pending>()
   #next = 0
@@ -39,6 +41,7 @@ export class FoldThread {
   readonly ready: Promise<void>
 
   constructor(configPath: string, views: ReadonlyArray<CompiledView<any, any>>) {
+    this.key = keyOf(configPath, views)
     this.#worker = new Worker(threadFile, { workerData: { configPath } satisfies FoldThreadSetup })
     this.ready = new Promise<void>((resolve, reject) => {
       this.#pending.set(-1, {
@@ -93,6 +96,12 @@ export class FoldThread {
     await this.#worker.terminate()
   }
 
+  /** Kept between speed workers (idle: it never keeps the process alive), or in use again. */
+  idle(idle: boolean): void {
+    if (idle) this.#worker.unref()
+    else this.#worker.ref()
+  }
+
   /** Ends the thread as a crash would (tests: a fold thread that dies must fail its partitions). */
   kill(): Promise<number> {
     return this.#worker.terminate()
@@ -105,12 +114,40 @@ export class FoldThread {
   }
 }
 
-/** The pool: one thread per `threads`, partition p folded by thread p mod threads. */
+/** How long threads of a closed pool wait for the next speed worker of the same config. */
+const IDLE_MS = 2 * 60_000
+const idle: FoldThread[] = []
+let idleTimer: NodeJS.Timeout | undefined
+
+function keyOf(configPath: string, views: ReadonlyArray<CompiledView<any, any>>): string {
+  return [configPath, ...views.map((v) => `${v.name}:${v.codeHash}`)].join('\0')
+}
+
+/** Ends the threads kept after their pools closed (they also end by themselves after IDLE_MS). */
+export async function endIdleFoldThreads(): Promise<void> {
+  clearTimeout(idleTimer)
+  await Promise.all(idle.splice(0).map((t) => t.close()))
+}
+
+/**
+ * The pool: one thread per `threads`, partition p folded by thread p mod threads. A closed pool's
+ * threads wait (unref'd) for the next pool of the same config file and views, as the batch
+ * workers do (src/batch/worker-pool.ts): a new thread costs an isolate, the config evaluated
+ * again and a JIT that has not optimized the fold yet, which a speed worker restarted in the
+ * same process (a role restarted after a store outage, a benchmark's rounds) need not pay again.
+ */
 export class FoldThreads {
   readonly #threads: FoldThread[]
 
   constructor(configPath: string, views: ReadonlyArray<CompiledView<any, any>>, threads: number) {
-    this.#threads = Array.from({ length: Math.max(1, threads) }, () => new FoldThread(configPath, views))
+    const key = keyOf(configPath, views)
+    this.#threads = Array.from({ length: Math.max(1, threads) }, () => {
+      const at = idle.findIndex((t) => t.key === key && t.failure === undefined)
+      if (at === -1) return new FoldThread(configPath, views)
+      const thread = idle.splice(at, 1)[0]!
+      thread.idle(false)
+      return thread
+    })
   }
 
   /** Resolves when every thread loaded the same views as this thread (else rejects, CONFIG_CHANGED). */
@@ -122,8 +159,18 @@ export class FoldThreads {
     return this.#threads[partition % this.#threads.length]!
   }
 
+  /** Threads that failed end; the others wait for the next pool (IDLE_MS). */
   async close(): Promise<void> {
-    await Promise.all(this.#threads.map((t) => t.close()))
+    const failed = this.#threads.filter((t) => t.failure !== undefined)
+    for (const t of this.#threads) {
+      if (t.failure !== undefined) continue
+      t.idle(true)
+      idle.push(t)
+    }
+    clearTimeout(idleTimer)
+    idleTimer = setTimeout(() => void endIdleFoldThreads(), IDLE_MS)
+    idleTimer.unref()
+    await Promise.all(failed.map((t) => t.close()))
   }
 }
 

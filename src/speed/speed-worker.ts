@@ -25,6 +25,12 @@ import { PartitionSet } from './partition-set.ts'
 
 export const SPEED_GROUP = 'strata-speed'
 
+/**
+ * Fold threads a speed worker on Kafka runs (roles.ts): one beside the thread that fetches and
+ * commits. Measured on 2 cores (decision 0011, "Fold threads"): see there for 1 against 2.
+ */
+export const SPEED_FOLD_THREADS = 1
+
 /** Group timers and fetch sizes a deployment (or a test) may tune. */
 export type SpeedConsumerOptions = Partial<
   Pick<

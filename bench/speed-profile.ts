@@ -24,6 +24,8 @@ const out = process.argv.find((a) => a.startsWith('--out='))?.slice(6) ?? 'bench
 const policy = JSON.parse(process.argv.find((a) => a.startsWith('--policy='))?.slice(9) ?? '{}')
 // --fold-threads=N: parse, check and fold in N fold threads (src/speed/fold-threads.ts).
 const foldThreads = arg('fold-threads', 0)
+// --compactor='{"checkMs":1000}': the LMDB store's compactor options (src/store/lmdb-compactor.ts).
+const compactor = JSON.parse(process.argv.find((a) => a.startsWith('--compactor='))?.slice(12) ?? '{}')
 
 const admin = createAdmin({ brokers })
 const dir = await mkdtemp(join(tmpdir(), 'strata-speed-profile-'))
@@ -32,7 +34,7 @@ const { topic, end } = await preloadTopic(admin, events, partitions)
 try {
   const configPath = await writeViewConfig(dir, topic, partitions)
   const config = await loadConfig(configPath)
-  const store = await openLmdbStore(join(dir, 'store'))
+  const store = await openLmdbStore(join(dir, 'store'), { compactor })
   const session = new Session()
   session.connect()
   await session.post('Profiler.enable')

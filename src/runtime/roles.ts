@@ -109,7 +109,9 @@ export async function startSpeedRole(context: RoleContext, log?: Log): Promise<S
     config: context.config,
     // On Kafka, parsing, checking and folding run in a fold thread (src/speed/fold-threads.ts)
     // beside the thread that fetches and commits; the embedded log's reader keeps them in line.
-    ...(log ? { log } : { brokers: context.brokers!, configPath: context.configPath, foldThreads: SPEED_FOLD_THREADS }),
+    ...(log
+      ? { log }
+      : { brokers: context.brokers!, configPath: context.configPath, foldThreads: SPEED_FOLD_THREADS }),
     ...(context.groupId ? { groupId: context.groupId } : {}),
     onSkip: (partition, offset, reason) =>
       context.logger.warn(`skipped partition ${partition} offset ${offset}: ${reason}`),

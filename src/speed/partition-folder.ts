@@ -153,6 +153,8 @@ export class PartitionFolder {
   readonly #committer: PartitionCommitter
   #required: number[]
   #window: PendingWindow | RemoteWindow
+  /** Fold threads: the last batch taken, which the next one waits for (take). */
+  #queued: Promise<void> = Promise.resolve()
   /** Settles when the fold thread has answered every batch sent (fold threads only). */
   #reported: Promise<void> = Promise.resolve()
   #lastCommitAt: number
@@ -249,7 +251,17 @@ export class PartitionFolder {
     const committed = this.#serial(async () => {
       if (due) await this.#commitReporting()
     })
-    await folded
+    if (this.#options.thread !== undefined) {
+      // With a fold thread, the source may go on while this batch waits behind the partition's
+      // commit in flight: that commit waits for the thread to fold what was sent, and awaiting
+      // it here would hold every other partition's batch (the source delivers one at a time)
+      // and leave the thread idle meanwhile. At most one batch per partition waits so: the next
+      // one is held until this one is folded.
+      const previous = this.#queued
+      this.#queued = folded
+      folded.catch(() => undefined)
+      await previous
+    } else await folded
     if (this.failure) throw this.failure
     return { committed }
   }

@@ -118,3 +118,33 @@ test('a thread that loaded other view definitions is refused (STRATA_ERR_CONFIG_
   t.after(() => threads.close())
   await assert.rejects(threads.ready(), { code: ErrorCodes.CONFIG_CHANGED })
 })
+
+test('batches taken while a commit is in flight are folded and committed in order, none twice', async (t) => {
+  const { fixture, threads } = await setup(t)
+  const log = new MemoryPartition()
+  log.append(['{oops', ...Array.from({ length: 60 }, (_, i) => pageView(i))], true)
+  log.append(Array.from({ length: 40 }, (_, i) => pageView(60 + i)))
+  // A commit falls due after every batch: each take() may return before its batch is folded.
+  const folder = await claimSpeedPartition({
+    store: fixture.store,
+    views: fixture.views,
+    partition: 0,
+    partitions: 1,
+    timeField: 'ts',
+    policy: { ...manual, commitEveryRecords: 1 },
+    thread: threads.of(0),
+  })
+  const commits: Promise<void>[] = []
+  for (let from = 0; from < log.end; from += 7) {
+    const batch = log.read(from, 7)
+    const { committed } = await folder.take({ ...batch, nextOffset: Math.min(from + 7, log.end) })
+    commits.push(committed)
+  }
+  await Promise.all(commits)
+  await folder.flush()
+  assert.equal(folder.stopped, false)
+  assert.equal((await fixture.store.speedPartitions())[0]!.offset, log.end)
+  assert.ok(folder.stats().commits >= 10, `${folder.stats().commits} commits`)
+  const asOf = await assertExact(fixture.store, fixture.views, [log.records])
+  assert.ok(asOf.every((v) => v[0] === log.end))
+})

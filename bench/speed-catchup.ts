@@ -15,7 +15,7 @@
 //
 //   npm run bench:speed-catchup -- [--events=1000000] [--rounds=3] [--partitions=6] [--workers=1]
 //                                   [--only=raw,strata,python,streams] [--keys=user,url]
-//                                   [--streams-threads=2]
+//                                   [--streams-threads=2] [--fold-threads=0]
 //
 // --keys: how the preloaded topic is keyed, one topic each: by user (grouping by url is then a
 // re-key, a repartition round trip for Kafka Streams) and by url (already keyed by the grouping
@@ -67,6 +67,9 @@ const rounds = list('rounds', [3])[0]!
 const partitionSizes = list('partitions', [6])
 const workerSizes = list('workers', [0]) // 0: one worker in this process
 const streamsThreads = list('streams-threads', [2])[0]!
+// --fold-threads=N: the in-process speed worker parses, checks and folds in N fold threads
+// (src/speed/fold-threads.ts); 0 (the default): on the thread that reads Kafka.
+const foldThreads = list('fold-threads', [0])[0]!
 const keyings = (process.argv
   .find((a) => a.startsWith('--keys='))
   ?.slice(7)
@@ -103,6 +106,14 @@ interface Run {
   /** Strata in process: folding what its store's log still held once caught up (wall and CPU ms). */
   foldMs?: number
   foldCpuMs?: number
+  /** In process: CPU of this process's main thread alone (the thread that reads Kafka), ms. */
+  mainCpuMs?: number
+}
+
+/** This thread's CPU time so far, in µs (the main thread: fold threads and LMDB's writer excluded). */
+function mainCpu(): number {
+  const { user, system } = process.threadCpuUsage()
+  return user + system
 }
 type Contender = () => Promise<Run>
 
@@ -124,6 +135,8 @@ function contendersFor(
       let cpu0 = 0
       let done = 0
       let cpu1 = 0
+      let main0 = 0
+      let main1 = 0
       const consumer = createConsumer({
         brokers,
         groupId: `bench-${randomUUID()}`,
@@ -133,6 +146,7 @@ function contendersFor(
           if (first === 0) {
             first = performance.now()
             cpu0 = ownCpu()
+            main0 = mainCpu()
           }
           return undefined
         },
@@ -141,6 +155,7 @@ function contendersFor(
           if (count >= events && done === 0) {
             done = performance.now()
             cpu1 = ownCpu()
+            main1 = mainCpu()
           }
         },
       })
@@ -149,14 +164,17 @@ function contendersFor(
       while (done === 0 && Date.now() < deadline) await sleep(5)
       await consumer.close()
       if (done === 0) throw new Error(`consumer saw ${count} of ${events}`)
-      return { ms: done - first, cpuMs: (cpu1 - cpu0) / 1000 }
+      return { ms: done - first, cpuMs: (cpu1 - cpu0) / 1000, mainCpuMs: (main1 - main0) / 1000 }
     },
     [STRATA]: async () => {
       const storeDir = join(dir, `store-${randomUUID()}`)
       const store = await openLmdbStore(storeDir)
       const groupId = `bench-${randomUUID()}`
       const children: ChildProcess[] = []
-      const worker = workers === 0 ? createSpeedWorker({ store, config, brokers, groupId }) : undefined
+      const worker =
+        workers === 0
+          ? createSpeedWorker({ store, config, configPath, foldThreads, brokers, groupId })
+          : undefined
       if (worker) await worker.start()
       for (let i = 0; i < workers; i++) {
         const child = spawn(
@@ -175,6 +193,8 @@ function contendersFor(
       let cpu0 = 0
       let done = 0
       let cpu1 = 0
+      let main0 = 0
+      let main1 = 0
       let fold: Pick<Run, 'foldMs' | 'foldCpuMs'> = {}
       const deadline = Date.now() + LIMIT_MS
       try {
@@ -186,11 +206,13 @@ function contendersFor(
           if (first === 0 && stats.length > 0) {
             first = performance.now()
             cpu0 = await cpuNow()
+            main0 = mainCpu()
           }
           const caughtUp = stats.length === partitions && stats.every((p) => p.offset >= end[p.partition]!)
           if (caughtUp) {
             done = performance.now()
             cpu1 = await cpuNow()
+            main1 = mainCpu()
             break
           }
           await sleep(5)
@@ -222,7 +244,12 @@ function contendersFor(
         await rm(storeDir, { recursive: true, force: true })
       }
       if (done === 0) throw new Error('speed layer did not catch up')
-      return { ms: done - first, cpuMs: (cpu1 - cpu0) / 1000, ...fold }
+      return {
+        ms: done - first,
+        cpuMs: (cpu1 - cpu0) / 1000,
+        ...(worker ? { mainCpuMs: (main1 - main0) / 1000 } : {}),
+        ...fold,
+      }
     },
     [PYTHON]: async () => {
       const r = await runJson<{ ok: boolean; ms: number; cpuMs: number; seen: number }>(
@@ -287,6 +314,8 @@ const results: Array<{
   pageViews: number
   rates: Record<string, number[]>
   cpu: Record<string, number[]>
+  /** In-process contenders: µs of the main thread's CPU per event. */
+  mainCpuUs: Record<string, number[]>
   /** Strata: µs of CPU per event including the fold after; ms of the fold after. */
   cpuWithFold: number[]
   foldMs: number[]
@@ -311,6 +340,7 @@ try {
       }
       const rates: Record<string, number[]> = {}
       const cpu: Record<string, number[]> = {}
+      const mainCpuUs: Record<string, number[]> = {}
       const cpuWithFold: number[] = []
       const foldMs: number[] = []
       for (let round = 1; round <= rounds; round++) {
@@ -322,6 +352,8 @@ try {
           const us = (r.cpuMs * 1000) / c.events
           rates[name] = [...(rates[name] ?? []), rate]
           cpu[name] = [...(cpu[name] ?? []), us]
+          if (r.mainCpuMs !== undefined)
+            mainCpuUs[name] = [...(mainCpuUs[name] ?? []), (r.mainCpuMs * 1000) / c.events]
           let note = ''
           if (r.foldMs !== undefined && r.foldCpuMs !== undefined) {
             cpuWithFold.push(((r.cpuMs + r.foldCpuMs) * 1000) / c.events)
@@ -333,7 +365,7 @@ try {
           )
         }
       }
-      results.push({ c, pageViews, rates, cpu, cpuWithFold, foldMs })
+      results.push({ c, pageViews, rates, cpu, mainCpuUs, cpuWithFold, foldMs })
     } finally {
       await admin.deleteTopic(topic)
     }
@@ -345,7 +377,7 @@ try {
 }
 
 const workersLabel = (w: number) => (w === 0 ? '1 (in process)' : `${w} (processes)`)
-for (const { c, pageViews, rates, cpu, cpuWithFold, foldMs } of results) {
+for (const { c, pageViews, rates, cpu, mainCpuUs, cpuWithFold, foldMs } of results) {
   const strata = rates[STRATA] ? median(rates[STRATA]) : Number.NaN
   const rows = Object.entries(rates).map(([name, r]) => [
     name,
@@ -358,6 +390,13 @@ for (const { c, pageViews, rates, cpu, cpuWithFold, foldMs } of results) {
     `\n${c.events} events (${pageViews} page views) keyed by ${c.keyBy}, ${c.partitions} partitions, Strata workers ${workersLabel(c.workers)}, ${rounds} rounds; median and spread (max−min)/median\n`,
   )
   console.log(table(['contender', 'events/s', 'spread', 'Strata ÷ contender', 'CPU µs/event'], rows))
+  const mains = Object.entries(mainCpuUs)
+  if (mains.length > 0) {
+    // The thread that reads Kafka: what bounds the rate once other threads have cores to run on.
+    console.log(
+      `\nMain thread CPU per event (median): ${mains.map(([name, us]) => `${name} ${median(us).toFixed(2)} µs`).join('; ')}`,
+    )
+  }
   if (foldMs.length > 0) {
     console.log(
       `\nStrata's log left to fold once caught up: ${Math.round(median(foldMs))} ms (median); CPU per event with that fold ${median(cpuWithFold).toFixed(2)} µs`,

@@ -22,14 +22,19 @@ const partitions = arg('partitions', 6)
 const out = process.argv.find((a) => a.startsWith('--out='))?.slice(6) ?? 'bench/profiles/speed-catchup'
 // --policy='{"commitEveryRecords":100000}': the folder policy to profile (defaults otherwise).
 const policy = JSON.parse(process.argv.find((a) => a.startsWith('--policy='))?.slice(9) ?? '{}')
+// --fold-threads=N: parse, check and fold in N fold threads (src/speed/fold-threads.ts).
+const foldThreads = arg('fold-threads', 0)
+// --compactor='{"checkMs":1000}': the LMDB store's compactor options (src/store/lmdb-compactor.ts).
+const compactor = JSON.parse(process.argv.find((a) => a.startsWith('--compactor='))?.slice(12) ?? '{}')
 
 const admin = createAdmin({ brokers })
 const dir = await mkdtemp(join(tmpdir(), 'strata-speed-profile-'))
 console.error(`preloading ${events} events into ${partitions} partitions…`)
 const { topic, end } = await preloadTopic(admin, events, partitions)
 try {
-  const config = await loadConfig(await writeViewConfig(dir, topic, partitions))
-  const store = await openLmdbStore(join(dir, 'store'))
+  const configPath = await writeViewConfig(dir, topic, partitions)
+  const config = await loadConfig(configPath)
+  const store = await openLmdbStore(join(dir, 'store'), { compactor })
   const session = new Session()
   session.connect()
   await session.post('Profiler.enable')
@@ -37,7 +42,15 @@ try {
   await session.post('Profiler.start')
   const started = performance.now()
   const cpu0 = process.cpuUsage()
-  const worker = createSpeedWorker({ store, config, brokers, policy, groupId: `bench-${randomUUID()}` })
+  const worker = createSpeedWorker({
+    store,
+    config,
+    configPath,
+    foldThreads,
+    brokers,
+    policy,
+    groupId: `bench-${randomUUID()}`,
+  })
   await worker.start()
   while (true) {
     const stats = worker.stats().partitions

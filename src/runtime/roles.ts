@@ -18,7 +18,7 @@ import { createApp, listen } from '../serving/app.ts'
 import type { HttpAuth } from '../serving/auth.ts'
 import type { HttpLimits } from '../serving/limits.ts'
 import type { StartingGate } from '../serving/starting.ts'
-import { createSpeedWorker, SPEED_GROUP, type SpeedWorker } from '../speed/index.ts'
+import { createSpeedWorker, SPEED_FOLD_THREADS, SPEED_GROUP, type SpeedWorker } from '../speed/index.ts'
 import type { Store } from '../store/store.ts'
 import type { Logger } from './logger.ts'
 import { type ClosableEndOffsets, kafkaEndOffsetsChecked, stopOnSourceLoss } from './source-loss.ts'
@@ -107,7 +107,11 @@ export async function startSpeedRole(context: RoleContext, log?: Log): Promise<S
   const worker = createSpeedWorker({
     store: context.store,
     config: context.config,
-    ...(log ? { log } : { brokers: context.brokers! }),
+    // On Kafka, parsing, checking and folding run in a fold thread (src/speed/fold-threads.ts)
+    // beside the thread that fetches and commits; the embedded log's reader keeps them in line.
+    ...(log
+      ? { log }
+      : { brokers: context.brokers!, configPath: context.configPath, foldThreads: SPEED_FOLD_THREADS }),
     ...(context.groupId ? { groupId: context.groupId } : {}),
     onSkip: (partition, offset, reason) =>
       context.logger.warn(`skipped partition ${partition} offset ${offset}: ${reason}`),

@@ -1,6 +1,8 @@
 // The speed layer (docs/speed-layer.md): realtime views past the batch horizon, exactly once.
 
 export { type ClaimOptions, claimSpeedPartition } from './claim.ts'
+// Parsing, checking and folding off the thread that reads the log (fold-threads.ts)
+export { FoldThreads } from './fold-threads.ts'
 // One partition: folding, sealing epochs, committing state with its offset
 export {
   claimFolder,
@@ -15,6 +17,7 @@ export {
 // The role: one code path over its partition source (a Kafka consumer group or the embedded log)
 export {
   createSpeedWorker,
+  SPEED_FOLD_THREADS,
   SPEED_GROUP,
   type SpeedConsumerOptions,
   type SpeedWorker,

@@ -27,7 +27,15 @@ import { ErrorCodes, StrataError } from '../core/errors.ts'
 import { isRetriable, type RetryAttempt, type RetryPolicy, retryRetriable } from '../core/retry.ts'
 import { fenced } from '../store/speed-rules.ts'
 import type { CombineEncoded, SpeedCommit, SpeedPartition, SpeedStore } from '../store/store.ts'
-import type { PendingWindow } from './pending-window.ts'
+import type { WindowContents } from './pending-window.ts'
+
+/** What the committer reads of a window: PendingWindow in process, RemoteWindow (fold threads). */
+export interface CommitWindow {
+  readonly from: number
+  readonly end: number
+  readonly seals: readonly number[]
+  contents(): WindowContents | Promise<WindowContents>
+}
 
 /** How long a store call is retried through an outage before the folder gives up (ms). */
 export const defaultStoreRetryMs = 60_000
@@ -104,20 +112,21 @@ export class PartitionCommitter {
    * Sends the window as one commit until it lands, is known applied, or is refused for good.
    * Store errors other than fencing are thrown (the window stays for a later commit).
    */
-  async commit(window: PendingWindow, reseal: Reseal): Promise<CommitOutcome> {
+  async commit(window: CommitWindow, reseal: Reseal): Promise<CommitOutcome> {
     // Set once an attempt failed in a way that may hide a landed commit (a lost answer). Every
     // attempt carries the same `offset` (window.end does not move while we commit).
     let inDoubt = false
     for (let attempt = 0; ; attempt++) {
+      const { deltas, errors, events } = await window.contents()
       const commit: SpeedCommit = {
         partition: this.partition,
         owner: this.owner,
         hashes: this.#hashes,
         from: window.from,
         offset: window.end,
-        deltas: window.deltas(),
+        deltas,
         seals: [...window.seals],
-        ...(window.errors.length > 0 ? { errors: [...window.errors], offered: window.events } : {}),
+        ...(errors.length > 0 ? { errors: [...errors], offered: events } : {}),
       }
       try {
         await this.#storeCall(`committing offset ${commit.offset}`, async () => {

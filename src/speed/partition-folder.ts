@@ -33,101 +33,27 @@ import type { CompiledView } from '../core/compiled-view.ts'
 import { ErrorCodes, StrataError } from '../core/errors.ts'
 import type { StrataEvent } from '../core/event.ts'
 import { eventCheck, type RecordCheck } from '../core/event.ts'
-import type { RetryAttempt, RetryPolicy } from '../core/retry.ts'
-import type { ViewFoldError } from '../core/view-errors.ts'
-import type { SpeedCommit, SpeedPartition, SpeedStore } from '../store/store.ts'
+import type { SpeedCommit, SpeedPartition } from '../store/store.ts'
+import {
+  defaultFolderPolicy,
+  type FolderOptions,
+  type FolderPolicy,
+  type PartitionStats,
+  type SpeedBatch,
+} from './folder-options.ts'
 import { commitBackoffMs, fencedBy, isOurs, PartitionCommitter } from './partition-committer.ts'
 import { PendingWindow } from './pending-window.ts'
+import { type FoldReport, RemoteWindow } from './remote-window.ts'
 
-/** The part of a log record the speed layer reads (Kafka's ConsumedRecord and LogRecord fit). */
-export interface SpeedRecord {
-  offset: number
-  value: Buffer
-}
-
-export interface SpeedBatch {
-  records: readonly SpeedRecord[]
-  /** Where the next batch starts (past skipped offsets such as transaction markers). */
-  nextOffset: number
-  /**
-   * The partition's end when the source read the batch (Kafka: the fetch's last stable offset),
-   * if the source knows it. A batch that reaches it leaves the folder caught up.
-   */
-  highWatermark?: number
-}
-
-export interface FolderPolicy {
-  commitEveryMs: number
-  commitEveryRecords: number
-  /**
-   * Commit right after a batch that reaches the partition's end (its `highWatermark`): nothing
-   * more is waiting, so batching would only add latency. Under load (catching up, or a fetch cut
-   * by its size limit) batches stop short of the end and the two limits above batch the commits.
-   * Default true.
-   */
-  commitWhenCaughtUp?: boolean
-  sealEveryMs: number
-}
-
-export const defaultFolderPolicy: FolderPolicy = {
-  commitEveryMs: 100,
-  commitEveryRecords: 20_000,
-  commitWhenCaughtUp: true,
-  sealEveryMs: 5_000,
-}
-
-export interface PartitionStats {
-  partition: number
-  owner: number
-  /** The consumed offset in the store: realtime states cover everything below it. */
-  consumed: number
-  /** The offset after the last record taken in (committed or not). */
-  position: number
-  folded: number
-  skipped: number
-  commits: number
-  /** Windows refolded because a batch run required a boundary among records already folded. */
-  rebuilds: number
-  /** Commits refused for a missing required boundary, then sealed and sent again. */
-  retries: number
-  lastCommitAt: number | null
-  /** Why the folder stopped (fenced, redefined, failed), or null while it runs. */
-  stopped: string | null
-  /**
-   * The code of what stopped it: STRATA_ERR_FENCED when another owner took the partition (not a
-   * failure of this worker), null when it was released or revoked, or for a plain stop().
-   */
-  stoppedCode: string | null
-  /** Commits that failed in a row (not fencing: those stop the folder); 0 once one lands. */
-  commitFailures: number
-  /** The last failed commit's error ("message [CODE]") while commitFailures > 0. */
-  lastCommitError: string | null
-  /** When the current run of failed commits began, epoch ms. */
-  failingSince: number | null
-}
-
-export interface FolderOptions {
-  store: SpeedStore
-  views: ReadonlyArray<CompiledView<any, any>>
-  partition: number
-  timeField: string
-  policy?: Partial<FolderPolicy>
-  now?: () => number
-  onCommit?(partition: number, offset: number): void
-  onSkip?(partition: number, offset: number, reason: string): void
-  /** A commit recorded events a view's code threw on (core/view-errors.ts). */
-  onViewErrors?(errors: readonly ViewFoldError[]): void
-  /** A commit failed for a reason other than fencing (it is retried), or the folder stopped. */
-  onError?(error: StrataError): void
-  /** A store call failed retriably and is tried again (once per retry; `doing` says which). */
-  onRetry?(partition: number, doing: string, retry: RetryAttempt): void
-  /** The store stayed unavailable past `storeRetryMs`: the folder stopped; the worker should go. */
-  onFailed?(error: StrataError): void
-  /** How long a store call is retried through an outage (default defaultStoreRetryMs). */
-  storeRetryMs?: number
-  /** Backoff timing (tests inject the clock and the wait); the budget is storeRetryMs. */
-  retry?: Omit<RetryPolicy, 'totalMs'>
-}
+// The types live in folder-options.ts; they are the folder's, so they are exported from here too.
+export {
+  defaultFolderPolicy,
+  type FolderOptions,
+  type FolderPolicy,
+  type PartitionStats,
+  type SpeedBatch,
+  type SpeedRecord,
+} from './folder-options.ts'
 
 /** Claims the partition in the store and returns its folder, positioned at the stored offset. */
 export async function claimFolder(options: FolderOptions, initial: number): Promise<PartitionFolder> {
@@ -145,7 +71,11 @@ export class PartitionFolder {
   readonly #options: FolderOptions
   readonly #committer: PartitionCommitter
   #required: number[]
-  #window: PendingWindow
+  #window: PendingWindow | RemoteWindow
+  /** Fold threads: the last batch taken, which the next one waits for (take). */
+  #queued: Promise<void> = Promise.resolve()
+  /** Settles when the fold thread has answered every batch sent (fold threads only). */
+  #reported: Promise<void> = Promise.resolve()
   #lastCommitAt: number
   #lastSealAt: number
   #stats: PartitionStats
@@ -175,13 +105,7 @@ export class PartitionFolder {
     this.#policy = { ...defaultFolderPolicy, ...options.policy }
     this.#now = options.now ?? Date.now
     this.#required = [...claimed.required]
-    this.#window = new PendingWindow(
-      this.#views,
-      this.#check,
-      claimed.offset,
-      claimed.epochs.at(-1) ?? claimed.offset,
-      this.partition,
-    )
+    this.#window = this.#newWindow(claimed.offset, claimed.epochs.at(-1) ?? claimed.offset)
     this.#lastCommitAt = this.#now()
     this.#lastSealAt = this.#lastCommitAt
     this.#stats = {
@@ -225,6 +149,8 @@ export class PartitionFolder {
   async add(batch: SpeedBatch): Promise<void> {
     const { committed } = await this.take(batch)
     await committed
+    // With a fold thread, the batch's stats (folded, skipped) arrive with its answer.
+    await this.#reported
   }
 
   /**
@@ -244,7 +170,17 @@ export class PartitionFolder {
     const committed = this.#serial(async () => {
       if (due) await this.#commitReporting()
     })
-    await folded
+    if (this.#options.thread !== undefined) {
+      // With a fold thread, the source may go on while this batch waits behind the partition's
+      // commit in flight: that commit waits for the thread to fold what was sent, and awaiting
+      // it here would hold every other partition's batch (the source delivers one at a time)
+      // and leave the thread idle meanwhile. At most one batch per partition waits so: the next
+      // one is held until this one is folded.
+      const previous = this.#queued
+      this.#queued = folded
+      folded.catch(() => undefined)
+      await previous
+    } else await folded
     if (this.failure) throw this.failure
     return { committed }
   }
@@ -276,7 +212,7 @@ export class PartitionFolder {
       return false
     }
     return (
-      this.#window.events >= this.#policy.commitEveryRecords ||
+      this.#window.taken >= this.#policy.commitEveryRecords ||
       this.#now() - this.#lastCommitAt >= this.#policy.commitEveryMs ||
       (this.#policy.commitWhenCaughtUp !== false &&
         batch.highWatermark !== undefined &&
@@ -300,10 +236,15 @@ export class PartitionFolder {
   /** Drops the pending window and never writes again (revoked without flush, or a crash stand-in). */
   stop(reason = 'stopped'): void {
     if (this.#stats.stopped === null) this.#stats.stopped = reason
+    if (this.#window instanceof RemoteWindow) this.#window.drop()
   }
 
   #fold(batch: SpeedBatch): void {
     const window = this.#window
+    if (window instanceof RemoteWindow) {
+      this.#send(window, batch)
+      return
+    }
     for (const record of batch.records) {
       // A source may deliver again what we already took in (a refetch from an older position).
       if (record.offset < window.end) continue
@@ -319,6 +260,49 @@ export class PartitionFolder {
       }
     }
     window.advance(batch.nextOffset)
+  }
+
+  // Fold threads: the records go to the thread as they are (it checks and folds them); the seals
+  // are decided here, on the offsets, exactly as for the in-process window.
+  #send(window: RemoteWindow, batch: SpeedBatch): void {
+    for (const record of batch.records) {
+      if (record.offset < window.end) continue
+      this.#sealRequired(record.offset)
+      window.take(record.offset, record.value)
+    }
+    window.advance(batch.nextOffset)
+    const answer = window.send()
+    if (answer === undefined) return
+    const reported = answer.then(
+      (report) => this.#report(report),
+      (error) => this.#threadFailed(window, error),
+    )
+    this.#reported = Promise.all([this.#reported, reported]).then(() => undefined)
+  }
+
+  #report(report: FoldReport): void {
+    this.#stats.folded += report.folded
+    this.#stats.skipped += report.skipped.length
+    for (const [offset, reason] of report.skipped) this.#options.onSkip?.(this.partition, offset, reason)
+  }
+
+  // The fold thread refused a batch (a view with onError('stop'): VIEW_FAILED, as in process) or
+  // is gone. Either way the window lacks records and must never be committed: the folder stops;
+  // a thread that is gone is a failure of the worker (onFailed: it should exit and be restarted).
+  #threadFailed(window: RemoteWindow, error: unknown): void {
+    if (window !== this.#window || this.stopped) return
+    const failure =
+      error instanceof StrataError
+        ? error
+        : new StrataError(ErrorCodes.INTERNAL, `partition ${this.partition}: fold thread failed: ${error}`)
+    this.#stop(failure)
+    if (this.#options.thread?.failure !== undefined) this.#options.onFailed?.(failure)
+  }
+
+  #newWindow(from: number, open: number): PendingWindow | RemoteWindow {
+    const thread = this.#options.thread
+    if (thread === undefined) return new PendingWindow(this.#views, this.#check, from, open, this.partition)
+    return new RemoteWindow(thread, this.#views, from, open, this.partition, () => this.#stats.rebuilds++)
   }
 
   /** Makes every known required boundary up to `offset` a boundary of the window. */
@@ -365,6 +349,15 @@ export class PartitionFolder {
     const window = this.#window
     this.#sealRequired(window.end)
     if (window.empty) return
+    if (window instanceof RemoteWindow) {
+      // Every batch sent must be folded before the window may be committed.
+      try {
+        await window.answered()
+      } catch (error) {
+        this.#threadFailed(window, error)
+      }
+      if (this.stopped || window !== this.#window) return
+    }
     const outcome = await this.#committer.commit(window, (required) => this.#reseal(required))
     if ('landed' in outcome) this.#committed(outcome.landed)
     else this.#stop(outcome.stopped)
@@ -385,7 +378,8 @@ export class PartitionFolder {
   #committed(commit: SpeedCommit): void {
     const open = commit.seals.at(-1) ?? this.#window.open
     this.#required = this.#required.filter((b) => b > commit.offset)
-    this.#window = new PendingWindow(this.#views, this.#check, commit.offset, open, this.partition)
+    if (this.#window instanceof RemoteWindow) this.#window.drop()
+    this.#window = this.#newWindow(commit.offset, open)
     this.#lastCommitAt = this.#now()
     this.#stats.commits++
     this.#stats.lastCommitAt = this.#lastCommitAt
@@ -401,6 +395,8 @@ export class PartitionFolder {
     if (this.stopped) return
     this.stop(`${reason.message} [${reason.code}]`)
     this.#stats.stoppedCode = reason.code
+    // A stopped folder never folds again: its thread's copy of the window is dropped (stop()),
+    // and an empty in-process window stands in.
     this.#window = new PendingWindow(
       this.#views,
       this.#check,

@@ -16,6 +16,14 @@ import { foldChecked, type ViewFoldError } from '../core/view-errors.ts'
 import type { ViewTable } from '../core/view-table.ts'
 import type { RealtimeDelta } from '../store/store.ts'
 
+/** What a commit of a window carries besides its offsets. */
+export interface WindowContents {
+  deltas: RealtimeDelta[]
+  errors: readonly ViewFoldError[]
+  /** Valid events folded (the denominator of the view errors' rate). */
+  events: number
+}
+
 export class PendingWindow {
   /** The stored consumed offset this window starts at. */
   readonly from: number
@@ -70,6 +78,16 @@ export class PendingWindow {
   /** Events kept for this window (valid records folded). */
   get events(): number {
     return this.#values.length
+  }
+
+  /** Records taken in that count toward the commit policy: the events. */
+  get taken(): number {
+    return this.#values.length
+  }
+
+  /** The deltas, errors and event count a commit carries. */
+  contents(): WindowContents {
+    return { deltas: this.deltas(), errors: [...this.#errors], events: this.#values.length }
   }
 
   /** The events a view's code threw on in this window (each skipped by that view only). */

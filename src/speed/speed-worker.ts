@@ -19,11 +19,18 @@ import { type ConsumerOptions, consumerGroupSource } from '../log/kafka/index.ts
 import type { Log } from '../log/log.ts'
 import type { PartitionSource } from '../log/partition-source.ts'
 import type { Store } from '../store/store.ts'
+import { FoldThreads } from './fold-threads.ts'
 import { defaultFolderPolicy, type FolderPolicy, type PartitionStats } from './partition-folder.ts'
 import { speedPartitionHandlers } from './partition-handlers.ts'
 import { PartitionSet } from './partition-set.ts'
 
 export const SPEED_GROUP = 'strata-speed'
+
+/**
+ * Fold threads a speed worker on Kafka runs (roles.ts): one beside the thread that fetches and
+ * commits. Measured on 2 cores (decision 0011, "Fold threads"): see there for 1 against 2.
+ */
+export const SPEED_FOLD_THREADS = 1
 
 /** Group timers and fetch sizes a deployment (or a test) may tune. */
 export type SpeedConsumerOptions = Partial<
@@ -58,6 +65,14 @@ export interface SpeedWorkerOptions {
   groupId?: string
   /** Commit and seal cadence. */
   policy?: Partial<FolderPolicy>
+  /**
+   * Fold threads (fold-threads.ts): parse, check and fold the records off the thread that reads
+   * the log and commits. Needs `configPath`, the file `config` was loaded from (each thread
+   * evaluates it). 0 or no configPath: everything on this thread.
+   */
+  foldThreads?: number
+  /** The config file `config` was loaded from (for fold threads). */
+  configPath?: string
   consumer?: SpeedConsumerOptions
   /** A record that is not a valid event was skipped (it is counted in the stats too). */
   onSkip?(partition: number, offset: number, reason: string): void
@@ -118,8 +133,10 @@ export function createSpeedWorker(options: SpeedWorkerOptions): SpeedWorker {
           ...options.consumer,
           onError,
         })
+  let threads: FoldThreads | undefined
   const set = new PartitionSet(
     (partition) => ({
+      ...(threads ? { thread: threads.of(partition) } : {}),
       store,
       views,
       partition,
@@ -144,6 +161,16 @@ export function createSpeedWorker(options: SpeedWorkerOptions): SpeedWorker {
 
   return {
     async start() {
+      if ((options.foldThreads ?? 0) > 0 && options.configPath !== undefined) {
+        threads = new FoldThreads(options.configPath, views, options.foldThreads!)
+        try {
+          await threads.ready()
+        } catch (error) {
+          await threads.close()
+          threads = undefined
+          throw error
+        }
+      }
       await store.registerSpeedViews(
         views.map((v) => ({ view: v.name, codeHash: v.codeHash })),
         partitions,
@@ -161,6 +188,7 @@ export function createSpeedWorker(options: SpeedWorkerOptions): SpeedWorker {
         clearInterval(timer)
         await source.close()
         await set.releaseAll()
+        await threads?.close()
       })()
       return closing
     },

@@ -4,9 +4,13 @@
 // only how much a query reads, never its answer.
 //
 // When: in the time the process has to spare. Every `checkMs` while the log holds deltas, the
-// compactor looks at the event loop: when no commit landed since the last look, or the loop was
-// busy less than `busyAbove` of the time, it folds one pass of `passDeltas` deltas (and goes on
-// at once while no commit comes). While the speed layer catches up the loop is busy and commits
+// compactor looks at the event loop: when no commit landed for `quietMs`, or the loop was busy
+// less than `busyAbove` of the last span of `quietMs`, it folds one pass of `passDeltas` deltas
+// (and goes on at once while no commit comes). Both are judged over `quietMs` (1 s), not one
+// look: a worker catching up commits in bursts, one partition's fetch at a time, and with one
+// look (100 ms) as the span the compactor took the gaps between bursts for spare time and ran
+// inside the catch-up (a third of the main thread's CPU at 12 partitions with fold threads:
+// decision 0011, "Fold threads"). While the speed layer catches up the loop is busy and commits
 // keep landing, so the log grows and is folded once it has caught up — unless it grows past
 // `threshold` deltas, which are folded at once whatever the load (it bounds what a query reads
 // and what the disk holds twice). A pass merges the deltas of every commit it takes into one
@@ -36,6 +40,8 @@ export interface CompactorOptions {
   checkMs?: number
   /** Event-loop utilization (0-1) above which the process is busy (default 0.5); 1: never busy. */
   busyAbove?: number
+  /** The span over which "no commit" and the loop's utilization are judged (ms, default 10 × checkMs). */
+  quietMs?: number
   /** False: fold only when compactSpeed is called (tests drive it). Default true. */
   auto?: boolean
 }
@@ -50,6 +56,7 @@ export class SpeedCompactor {
   readonly #passDeltas: number
   readonly #checkMs: number
   readonly #busyAbove: number
+  readonly #quietMs: number
   readonly #auto: boolean
   readonly #onError: (error: unknown) => void
   /** Deltas logged and not yet folded, as this process knows (a pass finds other processes' rows). */
@@ -57,8 +64,11 @@ export class SpeedCompactor {
   #running: Promise<void> | undefined
   #timer: NodeJS.Timeout | undefined
   #loop: Utilization = performance.eventLoopUtilization()
+  #spanStart = performance.now()
+  /** Utilization over the last whole span (1 until one has passed: busy). */
+  #busy = 1
+  #lastCommitAt = performance.now()
   #commits = 0
-  #commitsSeen = 0
   #closed = false
 
   constructor(db: RootDatabase<unknown, Key>, options: CompactorOptions, onError: (error: unknown) => void) {
@@ -67,6 +77,7 @@ export class SpeedCompactor {
     this.#passDeltas = options.passDeltas ?? 50_000
     this.#checkMs = options.checkMs ?? 100
     this.#busyAbove = options.busyAbove ?? 0.5
+    this.#quietMs = options.quietMs ?? 10 * this.#checkMs
     this.#auto = options.auto ?? true
     this.#onError = onError
     // A log left by an earlier run (a crash, a close before it was folded) is folded once a
@@ -80,6 +91,7 @@ export class SpeedCompactor {
       this.#combiners.set(view, { codeHash, combine })
     this.#logged += commit.deltas.length
     this.#commits++
+    this.#lastCommitAt = performance.now()
     if (!this.#auto || this.#closed || this.#logged === 0) return
     if (this.#logged > this.#threshold) this.#start(() => this.#logged > this.#threshold)
     this.#arm(this.#checkMs)
@@ -138,11 +150,14 @@ export class SpeedCompactor {
   // Has the process time to spare? Then fold while no commit lands; else look again later.
   #look(): void {
     if (this.#logged <= 0 || this.#closed) return
-    const busy = performance.eventLoopUtilization(this.#loop).utilization
-    this.#loop = performance.eventLoopUtilization()
-    const quiet = this.#commits === this.#commitsSeen
-    this.#commitsSeen = this.#commits
-    if (this.#running === undefined && (quiet || busy < this.#busyAbove)) {
+    const now = performance.now()
+    if (now - this.#spanStart >= this.#quietMs) {
+      this.#busy = performance.eventLoopUtilization(this.#loop).utilization
+      this.#loop = performance.eventLoopUtilization()
+      this.#spanStart = now
+    }
+    const quiet = now - this.#lastCommitAt >= this.#quietMs
+    if (this.#running === undefined && (quiet || this.#busy < this.#busyAbove)) {
       const commits = this.#commits
       this.#start(() => this.#commits === commits)
     }

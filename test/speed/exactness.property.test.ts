@@ -5,8 +5,9 @@
 // archiving into the master dataset and batch runs (the real runBatch, which aligns its horizon
 // with the speed layer's epochs and collects old ones), and the LMDB store's speed log folded into
 // its state rows at random moments (explicit passes, or the background compactor after random
-// numbers of deltas, a few deltas per pass), and restarts of the speed layer with a view taken out
-// of the config or put back unchanged. After every step, every query answer equals the view
+// numbers of deltas, a few deltas per pass), restarts of the speed layer with a view taken out
+// of the config or put back unchanged, and the records folded in process or in fold threads
+// (src/speed/fold-threads.ts; zombies and their successors share a thread). After every step, every query answer equals the view
 // folded plainly over every valid event below the answer's asOf.
 import assert from 'node:assert/strict'
 import { mkdir, rm } from 'node:fs/promises'
@@ -16,6 +17,7 @@ import fc from 'fast-check'
 import type { StrataEvent } from '../../src/core/event.ts'
 import { queryView } from '../../src/serving/query.ts'
 import { claimSpeedPartition } from '../../src/speed/claim.ts'
+import { FoldThreads } from '../../src/speed/fold-threads.ts'
 import type { FolderPolicy, PartitionFolder } from '../../src/speed/partition-folder.ts'
 import type { CompactorOptions } from '../../src/store/lmdb-compactor.ts'
 import { openLmdbStore } from '../../src/store/lmdb-store.ts'
@@ -164,6 +166,7 @@ async function runSchedule(
   steps: Step[],
   folderPolicy: FolderPolicy,
   compactorOptions: CompactorOptions,
+  threads: FoldThreads | undefined,
 ) {
   await mkdir(dir, { recursive: true })
   const store = await openLmdbStore(join(dir, 'store'), { compactor: compactorOptions })
@@ -192,6 +195,7 @@ async function runSchedule(
         partitions: PARTITIONS,
         timeField: 'ts',
         policy: folderPolicy,
+        ...(threads ? { thread: threads.of(p) } : {}),
       })
     const logs = Array.from({ length: PARTITIONS }, () => new MemoryPartition())
     const records = () => logs.map((l) => l.records)
@@ -310,14 +314,25 @@ async function runSchedule(
 
 test('query == full recompute at asOf, under random events, commits, crashes, zombies, batch runs and config changes', async (t) => {
   const shared = await speedFixture(t, PARTITIONS)
+  const threads = new FoldThreads(shared.configPath, shared.views, 1)
+  t.after(() => threads.close())
+  await threads.ready()
   let run = 0
   await fc.assert(
     fc.asyncProperty(
       fc.array(step, { minLength: 4, maxLength: 40, size: 'max' }),
       policy,
       compactor,
-      (steps, folderPolicy, compactorOptions) =>
-        runSchedule(shared, join(shared.dir, `run-${run++}`), steps, folderPolicy, compactorOptions),
+      fc.boolean(),
+      (steps, folderPolicy, compactorOptions, threaded) =>
+        runSchedule(
+          shared,
+          join(shared.dir, `run-${run++}`),
+          steps,
+          folderPolicy,
+          compactorOptions,
+          threaded ? threads : undefined,
+        ),
     ),
     { numRuns: RUNS },
   )

@@ -1,0 +1,61 @@
+// The messages between the speed layer's main thread and its fold threads (fold-threads.ts,
+// fold-thread-main.ts). Plain data; the big arrays are typed and transferred, not copied.
+import type { ViewFoldError } from '../core/view-errors.ts'
+import type { ViewHash } from '../core/view-hash.ts'
+
+/** The thread's workerData: the config file it evaluates, once, at start. */
+export interface FoldThreadSetup {
+  configPath: string
+}
+
+// Every request names its window `w` (unique in the process) besides its partition `p`: a folder
+// that was fenced but not yet told (a zombie) must never fold into its successor's window.
+export type FoldRequest =
+  /** A new pending window `w` of partition p (after a claim, or a landed commit). */
+  | { op: 'reset'; id: number; w: number; p: number; from: number; open: number }
+  /**
+   * Records of one batch: record i is values[ends[i-1] .. ends[i]) at offsets[i]. `seals` is flat
+   * pairs (before record index, seal offset): a seal with index >= offsets.length comes after the
+   * last record.
+   */
+  | {
+      op: 'fold'
+      id: number
+      w: number
+      p: number
+      values: Uint8Array
+      ends: Uint32Array
+      offsets: Float64Array
+      seals: number[]
+    }
+  /** PendingWindow.require: make these offsets boundaries, rebuilding from the kept records if need be. */
+  | { op: 'require'; id: number; w: number; p: number; boundaries: number[] }
+  /** The window's deltas, to commit (the window stays until a reset). */
+  | { op: 'deltas'; id: number; w: number; p: number }
+  | { op: 'drop'; id: number; w: number; p: number }
+
+/** A window's deltas, one entry per group: parallel arrays, keys cut from one string by length. */
+export interface PackedDeltas {
+  /** Index of the view in the config's view order. */
+  view: Uint16Array
+  epochs: Float64Array
+  windows: Float64Array
+  keyText: string
+  keyLengths: Uint32Array
+  /** Encoded states: a Float64Array when every one is a number. */
+  states: Float64Array | unknown[]
+  errors: ViewFoldError[]
+  /** Valid events folded into the window. */
+  events: number
+}
+
+export interface FoldThreadReply {
+  /** The request's id; -1 for the thread's first message (ready, or why it could not load). */
+  id: number
+  ready?: ViewHash[]
+  error?: { message: string; code?: string; stack?: string }
+  folded?: number
+  skipped?: Array<[number, string]>
+  outcome?: 'kept' | 'sealed' | 'rebuilt'
+  deltas?: PackedDeltas
+}

@@ -1,0 +1,179 @@
+// A fold thread of the speed layer (fold-threads.ts is the main thread's side): parses, checks and
+// folds the records of the partitions it is given into their pending windows, and answers a
+// window's deltas when the main thread commits it. The main thread keeps everything else: the
+// Kafka fetches, the seals and required boundaries, the commits (state and offset in one store
+// transaction, as in process), the stats.
+//
+// Like the batch worker (src/batch/worker.ts), the thread loads the config file itself (view
+// functions cannot cross a thread boundary) and first reports the code hash of every view it
+// loaded; the main thread refuses threads whose views differ from its own.
+//
+// Each partition's window here is a PendingWindow, the same class the in-process path folds into:
+// it keeps the records' bytes (views of the batch buffer sent over) and their offsets, not parsed
+// events, so a rebuild parses them again. A window whose fold threw (a view with onError('stop'),
+// or a bug) is broken: every later request for it answers the error, so the main thread can never
+// commit a window that lacks records.
+import { parentPort, workerData } from 'node:worker_threads'
+import type { CompiledView } from '../core/compiled-view.ts'
+import { compileViews } from '../core/config.ts'
+import { loadConfig } from '../core/config-loader.ts'
+import { ErrorCodes, StrataError } from '../core/errors.ts'
+import { eventCheck, type RecordCheck, type StrataEvent } from '../core/event.ts'
+import type { ViewHash } from '../core/view-hash.ts'
+import type { FoldRequest, FoldThreadReply, FoldThreadSetup, PackedDeltas } from './fold-protocol.ts'
+import { PendingWindow } from './pending-window.ts'
+
+interface Slot {
+  window: PendingWindow
+  broken?: StrataError
+}
+
+function packDeltas(window: PendingWindow, views: ReadonlyArray<CompiledView<any, any>>): PackedDeltas {
+  const index = new Map(views.map((v, i) => [v.name, i]))
+  const deltas = window.deltas()
+  const n = deltas.length
+  const view = new Uint16Array(n)
+  const epochs = new Float64Array(n)
+  const windows = new Float64Array(n)
+  const keyLengths = new Uint32Array(n)
+  const keys = new Array<string>(n)
+  const states = new Array<unknown>(n)
+  let numeric = true
+  for (let i = 0; i < n; i++) {
+    const d = deltas[i]!
+    view[i] = index.get(d.view)!
+    epochs[i] = d.epoch
+    windows[i] = d.window
+    keys[i] = d.key
+    keyLengths[i] = d.key.length
+    states[i] = d.state
+    if (typeof d.state !== 'number') numeric = false
+  }
+  return {
+    view,
+    epochs,
+    windows,
+    keyText: keys.join(''),
+    keyLengths,
+    states: numeric ? Float64Array.from(states as number[]) : states,
+    errors: [...window.errors],
+    events: window.events,
+  }
+}
+
+function serve(
+  port: NonNullable<typeof parentPort>,
+  views: ReadonlyArray<CompiledView<any, any>>,
+  check: RecordCheck,
+): void {
+  const slots = new Map<number, Slot>()
+  const slot = (w: number, p: number): Slot => {
+    const s = slots.get(w)
+    if (s === undefined)
+      throw new StrataError(ErrorCodes.INTERNAL, `fold thread: partition ${p} has no window ${w}`)
+    if (s.broken) throw s.broken
+    return s
+  }
+  const handle = (req: FoldRequest): FoldThreadReply => {
+    switch (req.op) {
+      case 'reset':
+        slots.set(req.w, { window: new PendingWindow(views, check, req.from, req.open, req.p) })
+        return { id: req.id }
+      case 'fold': {
+        const s = slot(req.w, req.p)
+        const skipped: Array<[number, string]> = []
+        let folded = 0
+        let seal = 0
+        const values = Buffer.from(req.values.buffer, req.values.byteOffset, req.values.byteLength)
+        let start = 0
+        try {
+          for (let i = 0; i < req.offsets.length; i++) {
+            while (seal < req.seals.length && req.seals[seal]! <= i) {
+              s.window.seal(req.seals[seal + 1]!)
+              seal += 2
+            }
+            const value = values.subarray(start, req.ends[i])
+            start = req.ends[i]!
+            const offset = req.offsets[i]!
+            const checked = check(value)
+            if ('reason' in checked) {
+              skipped.push([offset, checked.reason])
+              s.window.advance(offset + 1)
+            } else {
+              s.window.fold(offset, checked.event as StrataEvent, value)
+              folded++
+            }
+          }
+          for (; seal < req.seals.length; seal += 2) s.window.seal(req.seals[seal + 1]!)
+        } catch (error) {
+          s.broken = asStrata(error, req.p)
+          throw s.broken
+        }
+        return { id: req.id, folded, skipped }
+      }
+      case 'require': {
+        const s = slot(req.w, req.p)
+        try {
+          return { id: req.id, outcome: s.window.require(req.boundaries) }
+        } catch (error) {
+          s.broken = asStrata(error, req.p)
+          throw s.broken
+        }
+      }
+      case 'deltas': {
+        const packed = packDeltas(slot(req.w, req.p).window, views)
+        const transfer: ArrayBuffer[] = [
+          packed.view.buffer as ArrayBuffer,
+          packed.epochs.buffer as ArrayBuffer,
+          packed.windows.buffer as ArrayBuffer,
+          packed.keyLengths.buffer as ArrayBuffer,
+        ]
+        if (!Array.isArray(packed.states)) transfer.push(packed.states.buffer as ArrayBuffer)
+        port.postMessage({ id: req.id, deltas: packed } satisfies FoldThreadReply, transfer)
+        return undefined as never
+      }
+      case 'drop':
+        slots.delete(req.w)
+        return { id: req.id }
+    }
+  }
+  port.on('message', (req: FoldRequest) => {
+    try {
+      const reply = handle(req)
+      if (reply !== undefined) port.postMessage(reply)
+    } catch (error) {
+      const e = error as StrataError
+      port.postMessage({
+        id: req.id,
+        error: { message: e.message, code: e.code, stack: e.stack },
+      } satisfies FoldThreadReply)
+    }
+  })
+}
+
+function asStrata(error: unknown, p: number): StrataError {
+  if (error instanceof StrataError) return error
+  return new StrataError(
+    ErrorCodes.INTERNAL,
+    `partition ${p}: folding failed: ${(error as Error)?.message ?? error}`,
+    { cause: error },
+  )
+}
+
+const port = parentPort
+if (port) {
+  const { configPath } = workerData as FoldThreadSetup
+  loadConfig(configPath)
+    .then((config) => {
+      const views = compileViews(config)
+      const loaded: ViewHash[] = views.map((v) => ({ view: v.name, codeHash: v.codeHash }))
+      serve(port, views, eventCheck(config.source.time))
+      port.postMessage({ id: -1, ready: loaded } satisfies FoldThreadReply)
+    })
+    .catch((error: Error & { code?: string }) => {
+      port.postMessage({
+        id: -1,
+        error: { message: error.message, code: error.code, stack: error.stack },
+      } satisfies FoldThreadReply)
+    })
+}

@@ -1,0 +1,191 @@
+// A partition's pending window folded in a fold thread (fold-threads.ts): what PendingWindow is
+// in process, with the parsing, checking and folding done by the thread. This side keeps what the
+// folder decides with (the offsets taken in, the epoch, the seals), so sealing and the commit
+// policy stay synchronous; the records of a batch are gathered and sent as one message (send()),
+// and the deltas are asked for when the window is committed (contents()).
+//
+// The thread applies the same operations in the same order to a PendingWindow of its own, so the
+// seals here and there agree. One difference: this side does not know which records were valid
+// events until the thread answers, so `taken` counts records (the commit policy's count), and a
+// required boundary among records sent is always handed to the thread (which rebuilds only if a
+// folded event lies past it).
+
+import type { CompiledView } from '../core/compiled-view.ts'
+import { ErrorCodes, StrataError } from '../core/errors.ts'
+import type { FoldThread } from './fold-threads.ts'
+import { unpackDeltas } from './fold-threads.ts'
+import type { WindowContents } from './pending-window.ts'
+
+export interface FoldReport {
+  folded: number
+  skipped: Array<[number, string]>
+}
+
+/** Window ids, unique in the process (fold-protocol.ts). */
+let windows = 0
+
+export class RemoteWindow {
+  readonly from: number
+  readonly open: number
+  readonly partition: number
+  readonly #thread: FoldThread
+  readonly #w = ++windows
+  readonly #views: ReadonlyArray<CompiledView<any, any>>
+  readonly #onRebuilt: () => void
+  #end: number
+  #epoch: number
+  #seals: number[] = []
+  /** Offset of the last record taken in (sent or gathered): a seal must lie past it. */
+  #last = Number.NEGATIVE_INFINITY
+  #taken = 0
+  // The batch being gathered.
+  #offsets: number[] = []
+  #values: Buffer[] = []
+  #bytes = 0
+  /** Flat (before record index, seal offset) pairs for the batch being gathered. */
+  #batchSeals: number[] = []
+  /** Settles once the thread has answered everything sent so far; rejects if any fold failed. */
+  #answered: Promise<unknown> = Promise.resolve()
+
+  constructor(
+    thread: FoldThread,
+    views: ReadonlyArray<CompiledView<any, any>>,
+    from: number,
+    open: number,
+    partition: number,
+    onRebuilt: () => void,
+  ) {
+    this.#thread = thread
+    this.#views = views
+    this.from = from
+    this.open = open
+    this.partition = partition
+    this.#onRebuilt = onRebuilt
+    this.#end = from
+    this.#epoch = open
+    this.#track(thread.request({ op: 'reset', w: this.#w, p: partition, from, open }))
+  }
+
+  get end(): number {
+    return this.#end
+  }
+
+  get epoch(): number {
+    return this.#epoch
+  }
+
+  get seals(): readonly number[] {
+    return this.#seals
+  }
+
+  /** Records taken in (valid or not): the thread counts the events. */
+  get taken(): number {
+    return this.#taken
+  }
+
+  get empty(): boolean {
+    return this.#end === this.from && this.#seals.length === 0
+  }
+
+  seal(at: number): void {
+    if (at <= this.#epoch) return
+    if (at <= this.#last) {
+      throw new StrataError(ErrorCodes.INTERNAL, `cannot seal at ${at}: a record at ${this.#last} is taken`)
+    }
+    this.#batchSeals.push(this.#offsets.length, at)
+    this.#seals.push(at)
+    this.#epoch = at
+  }
+
+  /** Takes in a record (its bytes as read); the thread decides whether it is an event. */
+  take(offset: number, value: Buffer): void {
+    this.#offsets.push(offset)
+    this.#values.push(value)
+    this.#bytes += value.length
+    this.#last = offset
+    this.#end = offset + 1
+    this.#taken++
+  }
+
+  advance(to: number): void {
+    if (to > this.#end) this.#end = to
+  }
+
+  require(boundaries: readonly number[]): 'kept' | 'sealed' | 'rebuilt' {
+    const missing = boundaries.filter((b) => b >= this.from && b !== this.open && !this.#seals.includes(b))
+    if (missing.length === 0) return 'kept'
+    missing.sort((a, b) => a - b)
+    if (missing[0]! > this.#epoch && missing[0]! > this.#last) {
+      for (const b of missing) this.seal(b)
+      return 'sealed'
+    }
+    this.send()
+    const all = [...this.#seals, ...missing].sort((a, b) => a - b)
+    this.#track(
+      this.#thread
+        .request({ op: 'require', w: this.#w, p: this.partition, boundaries: [...boundaries] })
+        .then((reply) => {
+          if (reply.outcome === 'rebuilt') this.#onRebuilt()
+        }),
+    )
+    this.#seals = all
+    this.#epoch = Math.max(this.#epoch, missing.at(-1)!)
+    return 'sealed'
+  }
+
+  /**
+   * Sends the gathered records (one buffer, transferred) and seals to the thread. The answer says
+   * which were events and which were skipped, and why.
+   */
+  send(): Promise<FoldReport> | undefined {
+    if (this.#offsets.length === 0 && this.#batchSeals.length === 0) return undefined
+    const values = new Uint8Array(this.#bytes)
+    const ends = new Uint32Array(this.#values.length)
+    let at = 0
+    for (let i = 0; i < this.#values.length; i++) {
+      values.set(this.#values[i]!, at)
+      at += this.#values[i]!.length
+      ends[i] = at
+    }
+    const offsets = Float64Array.from(this.#offsets)
+    const seals = this.#batchSeals
+    this.#offsets = []
+    this.#values = []
+    this.#bytes = 0
+    this.#batchSeals = []
+    const reply = this.#thread
+      .request({ op: 'fold', w: this.#w, p: this.partition, values, ends, offsets, seals }, [
+        values.buffer,
+        ends.buffer,
+        offsets.buffer,
+      ])
+      .then((r) => ({ folded: r.folded ?? 0, skipped: r.skipped ?? [] }))
+    this.#track(reply)
+    return reply
+  }
+
+  /** Resolves when the thread answered everything sent; rejects with why if anything failed. */
+  async answered(): Promise<void> {
+    this.send()
+    await this.#answered
+  }
+
+  /** The window's deltas, asked of the thread (after every batch sent). */
+  async contents(): Promise<WindowContents> {
+    await this.answered()
+    const reply = await this.#thread.request({ op: 'deltas', w: this.#w, p: this.partition })
+    return unpackDeltas(reply.deltas!, this.#thread.views, this.#views)
+  }
+
+  /** Frees the thread's copy of the window (the folder stopped or released the partition). */
+  drop(): void {
+    this.#thread.request({ op: 'drop', w: this.#w, p: this.partition }).catch(() => undefined)
+  }
+
+  #track(answer: Promise<unknown>): void {
+    const previous = this.#answered
+    // Settled to undefined: holding each answer would chain every reply of the window.
+    this.#answered = Promise.all([previous, answer]).then(() => undefined)
+    this.#answered.catch(() => undefined)
+  }
+}

@@ -1,0 +1,150 @@
+// Fold threads (src/speed/fold-threads.ts): the records folded in a thread give the same commits
+// as in process; a thread that dies fails its partitions (nothing of their windows is committed,
+// and the next owner resumes at the stored offset); a thread whose views differ is refused.
+// (The exactness property test runs random schedules with and without fold threads.)
+import assert from 'node:assert/strict'
+import { writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { test } from 'node:test'
+import { compileViews } from '../../src/core/config.ts'
+import { loadConfig } from '../../src/core/config-loader.ts'
+import { ErrorCodes, type StrataError } from '../../src/core/errors.ts'
+import { claimSpeedPartition } from '../../src/speed/claim.ts'
+import { FoldThreads } from '../../src/speed/fold-threads.ts'
+import type { FolderPolicy } from '../../src/speed/partition-folder.ts'
+import { assertExact, configSource, MemoryPartition, pageView, speedFixture } from './helpers.ts'
+
+const manual: FolderPolicy = {
+  commitEveryMs: Number.POSITIVE_INFINITY,
+  commitEveryRecords: Number.POSITIVE_INFINITY,
+  sealEveryMs: Number.POSITIVE_INFINITY,
+}
+
+async function setup(t: Parameters<typeof speedFixture>[0]) {
+  const fixture = await speedFixture(t, 1)
+  await fixture.store.registerSpeedViews(
+    fixture.views.map((v) => ({ view: v.name, codeHash: v.codeHash })),
+    1,
+  )
+  const threads = new FoldThreads(fixture.configPath, fixture.views, 1)
+  t.after(() => threads.close())
+  await threads.ready()
+  const errors: StrataError[] = []
+  const failed: StrataError[] = []
+  const skipped: Array<[number, string]> = []
+  const claim = () =>
+    claimSpeedPartition({
+      store: fixture.store,
+      views: fixture.views,
+      partition: 0,
+      partitions: 1,
+      timeField: 'ts',
+      policy: manual,
+      thread: threads.of(0),
+      onError: (e) => errors.push(e),
+      onFailed: (e) => failed.push(e),
+      onSkip: (_p, offset, reason) => skipped.push([offset, reason]),
+    })
+  return { fixture, threads, claim, errors, failed, skipped }
+}
+
+test('folded in a thread: the same answers, and invalid records skipped with their reasons', async (t) => {
+  const { fixture, claim, skipped } = await setup(t)
+  const log = new MemoryPartition()
+  log.append([pageView(0), '{oops', pageView(1), '{"type":"click"}', pageView(2)], true)
+  log.append(Array.from({ length: 40 }, (_, i) => pageView(3 + i)))
+  const folder = await claim()
+  await folder.add(log.read(0, 7))
+  await folder.flush()
+  await folder.add(log.read(folder.stats().position))
+  await folder.flush()
+  assert.equal(folder.stats().folded, 43)
+  assert.equal(folder.stats().skipped, 2)
+  assert.deepEqual(
+    skipped.map(([offset]) => offset),
+    [1, 3],
+  )
+  assert.match(skipped[0]![1], /not JSON/)
+  assert.match(skipped[1]![1], /event-time field/)
+  await assertExact(fixture.store, fixture.views, [log.records])
+  assert.equal(folder.stats().consumed, log.end)
+})
+
+test('a fold thread that dies fails its partition: nothing of the window is committed', async (t) => {
+  const { fixture, threads, claim, failed } = await setup(t)
+  const log = new MemoryPartition()
+  log.append(Array.from({ length: 30 }, (_, i) => pageView(i)))
+  const folder = await claim()
+  await folder.add(log.read(0, 10))
+  await folder.flush()
+  await folder.add(log.read(10, 10))
+  await threads.of(0).kill()
+  await folder.add(log.read(20))
+  await folder.flush()
+  assert.ok(folder.stopped, 'the folder stopped')
+  assert.equal(failed.length, 1, 'the failure is reported to the worker (it exits)')
+  assert.equal(failed[0]!.code, ErrorCodes.INTERNAL)
+  assert.match(failed[0]!.message, /fold thread/)
+  // The store holds the first commit only: offset 10 with exactly its events.
+  const state = (await fixture.store.speedPartitions()).find((p) => p.partition === 0)!
+  assert.equal(state.offset, 10)
+  await assertExact(fixture.store, fixture.views, [log.records])
+  // The next owner (folding in process here) resumes at 10: nothing lost, nothing twice.
+  const next = await claimSpeedPartition({
+    store: fixture.store,
+    views: fixture.views,
+    partition: 0,
+    partitions: 1,
+    timeField: 'ts',
+    policy: manual,
+  })
+  assert.equal(next.offset, 10)
+  await next.add(log.read(10))
+  await next.flush()
+  const asOf = await assertExact(fixture.store, fixture.views, [log.records])
+  assert.ok(asOf.every((v) => v[0] === 30))
+})
+
+test('a thread that loaded other view definitions is refused (STRATA_ERR_CONFIG_CHANGED)', async (t) => {
+  const fixture = await speedFixture(t, 1)
+  // The file now holds the same views with one definition changed.
+  const edited = join(fixture.dir, 'edited.config.ts')
+  await writeFile(edited, configSource('events', 1).replace("tumbling('1h')", "tumbling('2h')"))
+  assert.notDeepEqual(
+    compileViews(await loadConfig(edited)).map((v) => v.codeHash),
+    fixture.views.map((v) => v.codeHash),
+  )
+  const threads = new FoldThreads(edited, fixture.views, 1)
+  t.after(() => threads.close())
+  await assert.rejects(threads.ready(), { code: ErrorCodes.CONFIG_CHANGED })
+})
+
+test('batches taken while a commit is in flight are folded and committed in order, none twice', async (t) => {
+  const { fixture, threads } = await setup(t)
+  const log = new MemoryPartition()
+  log.append(['{oops', ...Array.from({ length: 60 }, (_, i) => pageView(i))], true)
+  log.append(Array.from({ length: 40 }, (_, i) => pageView(60 + i)))
+  // A commit falls due after every batch: each take() may return before its batch is folded.
+  const folder = await claimSpeedPartition({
+    store: fixture.store,
+    views: fixture.views,
+    partition: 0,
+    partitions: 1,
+    timeField: 'ts',
+    policy: { ...manual, commitEveryRecords: 1 },
+    thread: threads.of(0),
+  })
+  const commits: Promise<void>[] = []
+  for (let from = 0; from < log.end; from += 7) {
+    const batch = log.read(from, 7)
+    const { committed } = await folder.take({ ...batch, nextOffset: Math.min(from + 7, log.end) })
+    commits.push(committed)
+  }
+  await Promise.all(commits)
+  await folder.flush()
+  assert.equal(folder.stopped, false)
+  assert.equal((await fixture.store.speedPartitions())[0]!.offset, log.end)
+  assert.ok(folder.stats().commits >= 10, `${folder.stats().commits} commits`)
+  const asOf = await assertExact(fixture.store, fixture.views, [log.records])
+  assert.ok(asOf.every((v) => v[0] === log.end))
+})

@@ -409,7 +409,7 @@ test("the compactor never folds another definition's deltas with the combine of 
   const row = (epoch: number, state: number) => ({ view: 'hits', epoch, key: '/a', window: 0, state })
   // The old process: its compactor looks once, a second after its commit (never busy), by when
   // the new process has committed.
-  const old = await openLmdbStore(dir, { compactor: { checkMs: 1000, busyAbove: 1 } })
+  const old = await openLmdbStore(dir, { compactor: { checkMs: 1000, quietMs: 1000, busyAbove: 1 } })
   await old.registerSpeedViews([{ view: 'hits', codeHash: 'h1' }], 1)
   await old.claimPartition(0, 0)
   await old.commitSpeed(

@@ -126,8 +126,10 @@ export function restartPartition(state: SpeedPartition | undefined): { start: nu
  * `running` (the batch run's config) and every recorded view: a process running another config
  * (the server, a speed worker) merges a recorded view's served version with its realtime states
  * from its horizon on. A served version of neither reads no realtime state (registration forgot
- * them). A recorded view without a served version whose states start at 0 is answered from them
- * alone (query.ts): it reads every epoch.
+ * them). A recorded view without a served version is read from its start on: from 0 it is
+ * answered from its states alone (query.ts); from a later start, the batch run that gives it a
+ * version flips it at a horizon at or above its start, aligned (a boundary then held) before that
+ * flip, which may come after this collection (another run, of another config, collecting now).
  *
  * The stores call this inside the transaction that collects, on the served versions and recorded
  * views as they are then: read before it, a view re-registered meanwhile (its start at or below
@@ -144,9 +146,7 @@ export function collectionBound(
   const versioned = new Set(served.map((m) => m.view))
   const reads = [
     ...served.filter((m) => inUse.has(m.view)).map((m) => m.horizon[partition] ?? 0),
-    ...recorded
-      .filter((v) => !versioned.has(v.view) && v.start.every((s) => s <= 0))
-      .map((v) => v.start[partition] ?? 0),
+    ...recorded.filter((v) => !versioned.has(v.view)).map((v) => v.start[partition] ?? 0),
   ]
   return Math.min(Number.MAX_SAFE_INTEGER, ...reads)
 }

@@ -167,22 +167,11 @@ async function runBatchOn(dataset: MasterDataset, options: BatchRunOptions): Pro
       throw error
     }
   }
-  // Rule 6: realtime epochs below every view's horizon are read by no query any more. Every view
-  // still in use: this run's, and those the speed layer records (a process running another
-  // config — the server, the speed workers — still merges their served versions with realtime
-  // states, until registration forgets the view with its states). A served version of neither
-  // reads no realtime state. A recorded view without a served version whose realtime states
-  // reach back to offset 0 is answered from them alone (query.ts): it reads every epoch.
-  const servedNow = await store.listBatchViews()
-  const recorded = await store.speedViews()
-  const names = new Set([...compiled.map((v) => v.name), ...recorded.map((v) => v.view)])
-  const hasVersion = new Set(servedNow.map((m) => m.view))
-  const reads = [
-    ...servedNow.filter((m) => names.has(m.view)).map((m) => m.horizon),
-    ...recorded.filter((v) => !hasVersion.has(v.view) && v.start.every((s) => s <= 0)).map((v) => v.start),
-  ]
-  const below = horizon.map((_, p) => Math.min(...reads.map((h) => h[p] ?? 0), Number.MAX_SAFE_INTEGER))
-  if (servedNow.length > 0) await store.collectEpochs(below)
+  // Rule 6: realtime epochs below every view's horizon are read by no query any more. The store
+  // computes the bound in the transaction that collects (collectionBound in speed-rules.ts), over
+  // this run's views and every view the speed layer records then: read here, a view registered
+  // again before the collection would be missed.
+  await store.collectEpochs(compiled.map((v) => v.name))
   return { plan, versions, events, durationMs: Date.now() - startedAt }
 }
 

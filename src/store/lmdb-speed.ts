@@ -28,11 +28,12 @@ import {
   checkSpeedCommit,
   claimState,
   collectedState,
+  collectionBound,
   keepFrom,
   registration,
   restartPartition,
 } from './speed-rules.ts'
-import type { Horizon, SpeedCommit, SpeedPartition, SpeedView, ViewSnapshot } from './store.ts'
+import type { BatchViewMeta, Horizon, SpeedCommit, SpeedPartition, SpeedView, ViewSnapshot } from './store.ts'
 
 type Key = (string | number | boolean)[]
 type Db = RootDatabase<unknown, Key>
@@ -194,12 +195,19 @@ export function alignHorizon(db: Db, wished: Horizon, floor: Horizon): Promise<H
   })
 }
 
-export function collectEpochs(db: Db, below: Horizon): Promise<void> {
+// One write transaction: the served versions and recorded views read here are those no
+// registration or flip can change before the deletes are written.
+export function collectEpochs(db: Db, running: readonly string[]): Promise<void> {
   return db.transaction(() => {
-    for (const [p, bound] of below.entries()) {
-      const state = getPartition(db, p)
-      const keep = keepFrom(state, bound)
-      if (!state || keep === undefined) continue
+    const served = [...db.getRange({ start: ['served'], end: ['served', HIGH] })].map(
+      ({ value }) => value as BatchViewMeta,
+    )
+    const recorded = speedViews(db)
+    for (const state of speedPartitions(db)) {
+      const p = state.partition
+      const bound = collectionBound(served, recorded, running, p)
+      const keep = bound === undefined ? undefined : keepFrom(state, bound)
+      if (keep === undefined) continue
       for (const { key, value } of db.getRange({ start: ['re', p], end: ['re', p, keep] })) {
         const epoch = (key as Key)[2] as number
         for (const [view, k, window] of value as Array<[string, string, number]>) {

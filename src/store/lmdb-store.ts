@@ -292,8 +292,8 @@ class LmdbStore implements Store {
     return speed.speedViewErrors(this.#db)
   }
 
-  collectEpochs(below: Horizon): Promise<void> {
-    return speed.collectEpochs(this.#db, below)
+  collectEpochs(running: readonly string[]): Promise<void> {
+    return speed.collectEpochs(this.#db, running)
   }
 
   async snapshot(view: string, key: string, range: TimeRange = {}): Promise<ViewSnapshot> {

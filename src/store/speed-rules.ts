@@ -3,7 +3,7 @@
 // inside their transactions and keep only the reading, writing and locking, so the exactness
 // argument rests on this one piece of code (test/store/speed-rules.test.ts checks each branch).
 import { ErrorCodes, StrataError } from '../core/errors.ts'
-import type { SpeedCommit, SpeedPartition, SpeedView } from './store.ts'
+import type { Horizon, SpeedCommit, SpeedPartition, SpeedView } from './store.ts'
 
 export function fenced(message: string): StrataError {
   return new StrataError(ErrorCodes.FENCED, message)
@@ -118,6 +118,37 @@ export function restartPartition(state: SpeedPartition | undefined): { start: nu
     ? undefined
     : withBoundary(state.required, state.offset)
   return required ? { start: state.offset, required } : { start: state.offset }
+}
+
+/**
+ * Rule 6: the offset of one partition below which no query reads a realtime epoch, or undefined
+ * when there is nothing to collect (no served version at all). The views still in use are
+ * `running` (the batch run's config) and every recorded view: a process running another config
+ * (the server, a speed worker) merges a recorded view's served version with its realtime states
+ * from its horizon on. A served version of neither reads no realtime state (registration forgot
+ * them). A recorded view without a served version is read from its start on: from 0 it is
+ * answered from its states alone (query.ts); from a later start, the batch run that gives it a
+ * version flips it at a horizon at or above its start, aligned (a boundary then held) before that
+ * flip, which may come after this collection (another run, of another config, collecting now).
+ *
+ * The stores call this inside the transaction that collects, on the served versions and recorded
+ * views as they are then: read before it, a view re-registered meanwhile (its start at or below
+ * its old served horizon) would be missed, and its epochs from that horizon collected.
+ */
+export function collectionBound(
+  served: ReadonlyArray<{ view: string; horizon: Horizon }>,
+  recorded: readonly SpeedView[],
+  running: readonly string[],
+  partition: number,
+): number | undefined {
+  if (served.length === 0) return undefined
+  const inUse = new Set([...running, ...recorded.map((v) => v.view)])
+  const versioned = new Set(served.map((m) => m.view))
+  const reads = [
+    ...served.filter((m) => inUse.has(m.view)).map((m) => m.horizon[partition] ?? 0),
+    ...recorded.filter((v) => !versioned.has(v.view)).map((v) => v.start[partition] ?? 0),
+  ]
+  return Math.min(Number.MAX_SAFE_INTEGER, ...reads)
 }
 
 /**

@@ -178,8 +178,13 @@ export interface SpeedStore {
    * per partition the caller accepts (served horizons, realtime starts).
    */
   alignHorizon(wished: Horizon, floor: Horizon): Promise<Horizon>
-  /** Drops epochs that end at or below `below[p]` (rule 6). */
-  collectEpochs(below: Horizon): Promise<void>
+  /**
+   * Rule 6: drops the epochs no query reads any more, below the bound of each partition that
+   * `collectionBound` (speed-rules.ts) computes in the collecting transaction from the served
+   * versions and the recorded views as they are then, and `running`: the views of the caller's
+   * config (a batch run's), in use too.
+   */
+  collectEpochs(running: readonly string[]): Promise<void>
   /** The speed layer's tally of view errors per view (only views with errors). */
   speedViewErrors(): Promise<Map<string, ViewErrorTally>>
 }

@@ -11,6 +11,7 @@ import { compileViews } from '../../src/core/config.ts'
 import { loadConfig } from '../../src/core/config-loader.ts'
 import { SegmentBuilder, SegmentStore } from '../../src/master-dataset/index.ts'
 import { openLmdbStore } from '../../src/store/lmdb-store.ts'
+import { collectRaceContract } from './collect-race.ts'
 
 const HOUR = 3_600_000
 const index = pathToFileURL(join(import.meta.dirname, '../../src/config.ts')).href
@@ -340,4 +341,14 @@ test('a batch run of a config without a view the speed layer answers from offset
     [0, 3],
     [700, 2],
   ])
+})
+
+collectRaceContract(test, async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'strata-batch-store-'))
+  const store = await openLmdbStore(dir)
+  t.after(async () => {
+    await store.close()
+    await rm(dir, { recursive: true, force: true })
+  })
+  return { store }
 })

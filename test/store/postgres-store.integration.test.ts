@@ -9,12 +9,14 @@ import { openPostgresStore } from '../../src/store/postgres/index.ts'
 import { migrations } from '../../src/store/postgres/migrations.ts'
 import { COMMIT_BEGIN, readStoredSql } from '../../src/store/postgres/speed-commit.ts'
 import type { SpeedCommit, Store } from '../../src/store/store.ts'
+import { collectRaceContract } from '../batch/collect-race.ts'
 import { newSchemaName, openTestStore, schemaStores, testUrl, withClient } from './postgres-helpers.ts'
 import { speedContract } from './speed-contract.ts'
 import { storeContract } from './store-contract.ts'
 
 storeContract(test, openTestStore)
 speedContract(test, openTestStore)
+collectRaceContract((name, fn) => test(`postgres: ${name}`, fn), openTestStore)
 
 const add = (_view: string, a: unknown, b: unknown) => (a as number) + (b as number)
 const hashes = { hits: 'h1' }
@@ -370,4 +372,84 @@ test('postgres: a partition first claimed while a view is being added cannot pas
   // Exact: refused, or (landed) `hits` starts where that commit left the partition.
   if (outcome === 'landed') assert.equal(hits?.start[0], offset)
   else assert.deepEqual([outcome, offset], ['STRATA_ERR_CONFIG_CHANGED', 0])
+})
+
+// Rule 6 reads the served versions and the recorded views after it locks the partition it
+// collects: a registration (which locks every partition first) that re-adds a view, held open
+// here by a trigger, and a commit past another view's horizon queued behind it, both land before
+// the collection reads anything. Read before that lock, the views lacked `v` (forgotten), the
+// bound was hits' horizon 20, and v's epoch 10, which its served version at 10 reads, was deleted.
+test('postgres: a collection waiting behind a registration bounds itself by the view it adds', async (t) => {
+  const { schema, open } = schemaStores(t)
+  const [store, worker, batch] = [await open(), await open(), await open()]
+  const both = { hits: 'h1', v: 'v1' }
+  const cell = (view: string, epoch: number, state: number) => ({ view, epoch, key: 'k', window: 0, state })
+  await store.registerSpeedViews(
+    [
+      { view: 'hits', codeHash: 'h1' },
+      { view: 'v', codeHash: 'v1' },
+    ],
+    1,
+  )
+  const { owner } = await store.claimPartition(0, 0)
+  const commit = (from: number, offset: number, deltas: SpeedCommit['deltas'], seals: number[]) =>
+    ({ partition: 0, owner, hashes: both, from, offset, deltas, seals }) satisfies SpeedCommit
+  await store.commitSpeed(commit(0, 10, [cell('hits', 0, 1), cell('v', 0, 1)], []), add)
+  assert.deepEqual(await store.alignHorizon([20], [0]), [20])
+  assert.deepEqual(await store.alignHorizon([10], [0]), [10])
+  for (const [view, horizon] of [
+    ['v', 10],
+    ['hits', 20],
+  ] as const) {
+    const stage = await store.stageBatch(view)
+    await stage.commit({
+      codeHash: both[view],
+      horizon: [horizon],
+      events: 0,
+      groups: 0,
+      startedAt: 0,
+      completedAt: 1,
+    })
+  }
+  // A worker whose config lacks v starts: v is forgotten.
+  await store.registerSpeedViews([{ view: 'hits', codeHash: 'h1' }], 1)
+  await withClient(async (client) => {
+    await client.query(
+      `CREATE FUNCTION "${schema}".slow() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(1); RETURN NULL; END $$`,
+    )
+    await client.query(
+      `CREATE TRIGGER slow BEFORE INSERT ON "${schema}".speed_views FOR EACH STATEMENT EXECUTE FUNCTION "${schema}".slow()`,
+    )
+  })
+  const order: string[] = []
+  // A worker with v again starts (v restarts at 10, its served horizon), then folds [10, 25).
+  const registering = store
+    .registerSpeedViews(
+      [
+        { view: 'hits', codeHash: 'h1' },
+        { view: 'v', codeHash: 'v1' },
+      ],
+      1,
+    )
+    .then((views) => {
+      order.push('registered')
+      return views
+    })
+  await new Promise((resolve) => setTimeout(resolve, 200))
+  const committing = worker
+    .commitSpeed(commit(10, 25, [cell('v', 10, 3), cell('v', 20, 2)], [10, 20]), add)
+    .then(() => order.push('committed'))
+  await new Promise((resolve) => setTimeout(resolve, 200))
+  // A batch run of a config with hits only collects.
+  const collecting = batch.collectEpochs(['hits']).then(() => order.push('collected'))
+  const [views] = await Promise.all([registering, committing, collecting])
+  assert.deepEqual(order, ['registered', 'committed', 'collected'])
+  assert.deepEqual(views.find((v) => v.view === 'v')?.start, [10])
+  // Collected below 10 (v's served horizon), not 20: v still reads both of its epochs.
+  assert.deepEqual((await store.speedPartition(0))?.epochs, [10, 20])
+  const snapshot = await store.snapshot('v', 'k')
+  assert.deepEqual(snapshot.realtime.map((r) => [r.epoch, r.state]).sort(), [
+    [10, 3],
+    [20, 2],
+  ])
 })

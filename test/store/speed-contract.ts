@@ -123,7 +123,7 @@ export function speedContract(
     assert.deepEqual(realtimeOf(snap), [{ partition: 0, epoch: 20, window: 0, state: 5 }])
 
     // GC below the horizon drops epoch 0 and keeps epoch 20.
-    await store.collectEpochs([20, 0])
+    await store.collectEpochs(['hits'])
     const [after] = await store.speedPartitions()
     assert.deepEqual(after.epochs, [20])
     const again = await store.snapshot('hits', 'k')
@@ -420,5 +420,57 @@ export function speedContract(
     const keys: string[] = []
     for await (const key of store.realtimeKeys('hits')) keys.push(key)
     assert.deepEqual(keys, ['a', 'b'])
+  })
+
+  // Regression: rule 6 held collection only for a version-less recorded view starting at 0. One
+  // added while running (here at 5) has no served version until a batch run of a config with it
+  // flips one, at a horizon it aligned earlier (10): a collection by a concurrent run of another
+  // config (hits, served at 20) dropped the epochs below 20 before that flip, and the view's
+  // answers then lacked [10, 20).
+  test('speed: a view added while running holds collection at its start until its first version', async (t) => {
+    const { store } = await openStore(t)
+    const cell = (view: string, epoch: number, state: number) => ({ view, epoch, key: 'k', window: 0, state })
+    await store.registerSpeedViews([{ view: 'hits', codeHash: 'h1' }], 1)
+    await store.claimPartition(0, 0)
+    await store.commitSpeed(commit({ owner: 1, from: 0, offset: 5, deltas: [cell('hits', 0, 5)] }), add)
+    const both = { hits: 'h1', w: 'w1' }
+    const [, w] = await store.registerSpeedViews(
+      [
+        { view: 'hits', codeHash: 'h1' },
+        { view: 'w', codeHash: 'w1' },
+      ],
+      1,
+    )
+    assert.deepEqual(w.start, [5])
+    // w's batch run aligns 10, hits' 20; the speed layer seals both on its way to 25.
+    assert.deepEqual(await store.alignHorizon([10], [0]), [10])
+    assert.deepEqual(await store.alignHorizon([20], [0]), [20])
+    const deltas = [cell('w', 5, 1), cell('w', 10, 3), cell('w', 20, 2)]
+    await store.commitSpeed(
+      commit({ owner: 1, from: 5, offset: 25, hashes: both, deltas, seals: [5, 10, 20] }),
+      add,
+    )
+    const flip = async (view: string, horizon: number) => {
+      const stage = await store.stageBatch(view)
+      await stage.commit({
+        codeHash: both[view as 'w'],
+        horizon: [horizon],
+        events: 0,
+        groups: 0,
+        startedAt: 0,
+        completedAt: 1,
+      })
+    }
+    await flip('hits', 20)
+    await store.collectEpochs(['hits'])
+    assert.deepEqual((await store.speedPartition(0))?.epochs, [5, 10, 20])
+    await flip('w', 10)
+    assert.deepEqual(
+      realtimeOf(await store.snapshot('w', 'k')).map((r) => [r.epoch, r.state]),
+      [
+        [10, 3],
+        [20, 2],
+      ],
+    )
   })
 }

@@ -7,6 +7,7 @@ import {
   checkSpeedCommit,
   claimState,
   collectedState,
+  collectionBound,
   deltaCounts,
   keepFrom,
   loggedDeltaFate,
@@ -114,6 +115,82 @@ test('keepFrom and collectedState: epochs wholly below the bound go, the one hol
   ]
   for (const [name, state, bound, expected] of cases) assert.equal(keepFrom(state, bound), expected, name)
   assert.deepEqual(collectedState(partition(), 20), partition({ epochs: [20] }))
+})
+
+test('collectionBound: the least horizon of the served versions in use, the start of a recorded view without one (rule 6)', () => {
+  const served = (view: string, horizon: number[]) => ({ view, horizon })
+  const recorded = (view: string, start: number[]): SpeedView => ({ view, codeHash: 'h', start })
+  const cases: Array<
+    [string, ReturnType<typeof served>[], SpeedView[], string[], number, number | undefined]
+  > = [
+    ['no served version: nothing to collect', [], [recorded('a', [0])], ['a'], 0, undefined],
+    ['a view of the run', [served('a', [20, 30])], [], ['a'], 1, 30],
+    ["the least over the run's views", [served('a', [20]), served('b', [10])], [], ['a', 'b'], 0, 10],
+    // The race: a view registered again (start at or below its served horizon) since the run
+    // began, neither in its config nor recorded when it began, holds the bound.
+    [
+      'a recorded view not in the run',
+      [served('a', [20]), served('v', [10])],
+      [recorded('v', [10])],
+      ['a'],
+      0,
+      10,
+    ],
+    [
+      'a served version in use by nobody reads nothing',
+      [served('a', [20]), served('v', [10])],
+      [],
+      ['a'],
+      0,
+      20,
+    ],
+    [
+      'no served version in use: every closed epoch',
+      [served('v', [10])],
+      [],
+      ['a'],
+      0,
+      Number.MAX_SAFE_INTEGER,
+    ],
+    [
+      'recorded without a version, from 0: every epoch',
+      [served('a', [20])],
+      [recorded('w', [0, 0])],
+      ['a'],
+      1,
+      0,
+    ],
+    // Added while running: the run that gives it a version may have aligned its horizon (at or
+    // above the start) already, and flip it after this collection.
+    [
+      'recorded without a version, not from 0: its start',
+      [served('a', [20, 20])],
+      [recorded('w', [0, 5])],
+      ['a'],
+      1,
+      5,
+    ],
+    [
+      'recorded without a version, started past the bound',
+      [served('a', [20])],
+      [recorded('w', [30])],
+      ['a'],
+      0,
+      20,
+    ],
+    [
+      'recorded with a version: its horizon, not its start',
+      [served('v', [20])],
+      [recorded('v', [0])],
+      [],
+      0,
+      20,
+    ],
+    ['a partition past a horizon: 0', [served('a', [20])], [], ['a'], 3, 0],
+  ]
+  for (const [name, versions, views, running, p, expected] of cases) {
+    assert.equal(collectionBound(versions, views, running, p), expected, name)
+  }
 })
 
 test('checkSpeedCommit: refusals (FENCED, INTERNAL) and the state after an accepted commit', () => {

@@ -194,8 +194,8 @@ class PostgresStore implements Store {
     return this.#run('reading view errors', () => speedViewErrors(this.#db))
   }
 
-  collectEpochs(below: Horizon): Promise<void> {
-    return this.#run('collecting epochs', () => speed.collectEpochs(this.#db, below))
+  collectEpochs(running: readonly string[]): Promise<void> {
+    return this.#run('collecting epochs', () => speed.collectEpochs(this.#db, running))
   }
 
   snapshot(view: string, key: string, range: TimeRange = {}): Promise<ViewSnapshot> {

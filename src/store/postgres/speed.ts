@@ -14,11 +14,12 @@ import {
   alignPartition,
   claimState,
   collectedState,
+  collectionBound,
   keepFrom,
   registration,
   restartPartition,
 } from '../speed-rules.ts'
-import type { Horizon, SpeedPartition, SpeedView } from '../store.ts'
+import type { BatchViewMeta, Horizon, SpeedPartition, SpeedView } from '../store.ts'
 import { type Client, type Db, inTransaction } from './connection.ts'
 
 export const PARTITION_COLUMNS = `partition, owner, next_offset AS "offset", epochs, required`
@@ -201,16 +202,24 @@ export function alignHorizon(db: Db, wished: Horizon, floor: Horizon): Promise<H
 }
 
 // One transaction per partition: rule 6 holds partition by partition, and a partition's commits
-// wait only for its own deletes, not for the whole collection.
-export async function collectEpochs(db: Db, below: Horizon): Promise<void> {
-  const candidates = (await speedPartitions(db)).filter(
-    (s) => keepFrom(s, below[s.partition] ?? -1) !== undefined,
-  )
-  for (const { partition } of candidates) {
+// wait only for its own deletes, not for the whole collection. The bound is computed after the
+// partition's lock is taken, from the served versions and recorded views read then (each
+// statement reads what is committed when it starts): registerSpeedViews locks every partition
+// before it changes a view, so a registration either committed before that read (and the view it
+// added holds the bound) or waits for these deletes (and restarts the view at the partition's
+// offset, above every epoch collected here).
+export async function collectEpochs(db: Db, running: readonly string[]): Promise<void> {
+  for (const { partition } of await speedPartitions(db)) {
     await inTransaction(db.pool, async (client) => {
       const state = claimed((await lockPartitions(db, client, [partition])).get(partition))
-      const keep = keepFrom(state, below[partition])
-      if (!state || keep === undefined) return
+      if (!state) return
+      const { rows } = await client.query(
+        `SELECT served_meta FROM ${db.S}.batch_views WHERE served_version IS NOT NULL`,
+      )
+      const served: BatchViewMeta[] = rows.map((r) => r.served_meta)
+      const bound = collectionBound(served, await readViews(db, client), running, partition)
+      const keep = bound === undefined ? undefined : keepFrom(state, bound)
+      if (keep === undefined) return
       await client.query(`DELETE FROM ${db.S}.realtime WHERE partition = $1 AND epoch < $2`, [
         partition,
         keep,

@@ -10,6 +10,7 @@ import { registerProduceCommand } from './commands/produce.ts'
 import { registerQueryCommand } from './commands/query.ts'
 import { registerResetCommand } from './commands/reset.ts'
 import { registerS3Commands } from './commands/s3.ts'
+import { registerSparkCommands } from './commands/spark.ts'
 import { registerStartCommand } from './commands/start.ts'
 import { registerWorkerCommand } from './commands/worker.ts'
 import { failureReport } from './failure.ts'
@@ -34,6 +35,7 @@ export function createProgram(): Command {
   registerInitCommand(program)
   registerKafkaCommands(program)
   registerS3Commands(program)
+  registerSparkCommands(program)
   registerStartCommand(program)
   registerWorkerCommand(program)
   registerProduceCommand(program)

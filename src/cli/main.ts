@@ -12,6 +12,7 @@ import { registerResetCommand } from './commands/reset.ts'
 import { registerS3Commands } from './commands/s3.ts'
 import { registerSparkCommands } from './commands/spark.ts'
 import { registerStartCommand } from './commands/start.ts'
+import { registerTaskCommands } from './commands/task.ts'
 import { registerWorkerCommand } from './commands/worker.ts'
 import { failureReport } from './failure.ts'
 import { type LogFlags, resolveLogLevel, showsStacks } from './settings.ts'
@@ -42,6 +43,7 @@ export function createProgram(): Command {
   registerBatchCommand(program)
   registerQueryCommand(program)
   registerResetCommand(program)
+  registerTaskCommands(program)
   return program
 }
 

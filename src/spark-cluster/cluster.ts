@@ -132,7 +132,12 @@ export async function startSparkCluster(options: SparkClusterOptions = {}): Prom
       String(at.uiPort),
     ])
     const deadline = Date.now() + (options.timeoutMs ?? 90_000)
-    await waitFor(at, deadline, 'the master to answer', async () => (await masterJson(at.uiPort)) !== undefined)
+    await waitFor(
+      at,
+      deadline,
+      'the master to answer',
+      async () => (await masterJson(at.uiPort)) !== undefined,
+    )
     for (const worker of at.workers) {
       await mkdir(worker.paths.workDir, { recursive: true })
       log(`starting Spark ${worker.name} on 127.0.0.1:${worker.port} (web UI ${worker.uiPort})`)
@@ -274,9 +279,15 @@ async function waitFor(at: Layout, deadline: number, what: string, ready: () => 
     for (const paths of [at.master, ...at.workers.map((w) => w.paths)]) {
       const pid = await readPid(paths)
       if (pid !== undefined && !(await isOurs(pid, at))) {
-        const tail = (await readFile(paths.stdoutLog, 'utf8').catch(() => '')).split('\n').slice(-15).join('\n')
+        const tail = (await readFile(paths.stdoutLog, 'utf8').catch(() => ''))
+          .split('\n')
+          .slice(-15)
+          .join('\n')
         await stopProcesses(at)
-        throw new StrataError(ErrorCodes.CLUSTER, `a Spark JVM exited at start; the end of ${paths.stdoutLog}:\n${tail}`)
+        throw new StrataError(
+          ErrorCodes.CLUSTER,
+          `a Spark JVM exited at start; the end of ${paths.stdoutLog}:\n${tail}`,
+        )
       }
     }
     await sleep(250)
@@ -295,7 +306,11 @@ async function readPid(paths: ProcessPaths): Promise<number | undefined> {
 async function isOurs(pid: number, at: Layout): Promise<boolean> {
   const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')
   const args = cmdline.split('\0')
-  return args.length > 2 && basename(args[0]!).startsWith('java') && args.includes(`-Dstrata.spark.cluster=${at.dir}`)
+  return (
+    args.length > 2 &&
+    basename(args[0]!).startsWith('java') &&
+    args.includes(`-Dstrata.spark.cluster=${at.dir}`)
+  )
 }
 
 async function runningPid(at: Layout, paths: ProcessPaths): Promise<number | undefined> {

@@ -35,7 +35,10 @@ export async function ensureSparkJars(
     marker: `spark ${version} pom ${hash}`,
     mavenLog: join(sparkHome(state), 'maven.log'),
     what: `Apache Spark ${version}`,
-    mainJar: { matches: (name) => /^spark-core_2\.13-.*\.jar$/.test(name), name: `spark-core_2.13-${version}.jar` },
+    mainJar: {
+      matches: (name) => /^spark-core_2\.13-.*\.jar$/.test(name),
+      name: `spark-core_2.13-${version}.jar`,
+    },
     log: options.log,
   })
   // The launcher (AbstractCommandBuilder) finds the jars under $SPARK_HOME/jars and takes a

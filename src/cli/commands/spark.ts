@@ -23,7 +23,12 @@ export function registerSparkCommands(program: Command): void {
   spark
     .command('start')
     .description('start the local Spark cluster (idempotent) and print its master URL')
-    .option('-p, --port <n>', "the master's RPC port on 127.0.0.1 (the others follow it)", positiveInt('--port'), 7077)
+    .option(
+      '-p, --port <n>',
+      "the master's RPC port on 127.0.0.1 (the others follow it)",
+      positiveInt('--port'),
+      7077,
+    )
     .option('-w, --workers <n>', 'workers', positiveInt('--workers'), 2)
     .option('--cores <n>', 'cores each worker offers', positiveInt('--cores'), 1)
     .option('--memory <size>', 'memory each worker offers its executors (Spark sizes: 512m, 1g)', '1g')
@@ -42,9 +47,13 @@ Examples:
     .action(async (flags: { port: number; workers: number; cores: number; memory: string }) => {
       if (!/^\d+[kmgt]?$/i.test(flags.memory)) {
         const { invalidInput, ErrorCodes } = await import('../../core/errors.ts')
-        throw invalidInput(ErrorCodes.INVALID_ARGUMENT, `--memory ${flags.memory}: not a size like 512m or 1g`, {
-          field: '--memory',
-        })
+        throw invalidInput(
+          ErrorCodes.INVALID_ARGUMENT,
+          `--memory ${flags.memory}: not a size like 512m or 1g`,
+          {
+            field: '--memory',
+          },
+        )
       }
       const { startSparkCluster } = await import('../../spark-cluster/index.ts')
       const started = Date.now()

@@ -32,9 +32,8 @@ import scala.Tuple2;
  * twice or lost. The driver only moves lines; the Node process that started it reads the output
  * file and stages the version.
  *
- * <p>Arguments: tasks-file out-file combine-partitions fold-command-json combine-command-json;
- * each command is a JSON array of strings (the program and its arguments) — this driver has no
- * JSON library, so the commands are passed as NUL-separated lists instead: see {@link #command}.
+ * <p>Arguments: tasks file, out file, combine partitions, fold command, combine command; each
+ * command is its words joined by U+001F (no JSON library here; no word holds that character).
  */
 public final class BatchDriver {
   private BatchDriver() {}
@@ -53,6 +52,15 @@ public final class BatchDriver {
     List<String> tasks = Files.readAllLines(tasksFile, StandardCharsets.UTF_8);
 
     SparkConf conf = new SparkConf().setAppName("strata-batch");
+    // Object storage's credentials and endpoint for the task processes, from this JVM's
+    // environment (names listed by the Node process), never from a command line.
+    String names = System.getenv("STRATA_EXECUTOR_ENV");
+    if (names != null && !names.isEmpty()) {
+      for (String name : names.split(",")) {
+        String value = System.getenv(name);
+        if (value != null) conf.setExecutorEnv(name, value);
+      }
+    }
     try (JavaSparkContext sc = new JavaSparkContext(conf)) {
       sc.setLogLevel("WARN");
       // One Spark task per fold task: Spark schedules them across the executors' cores.
@@ -82,7 +90,7 @@ public final class BatchDriver {
     }
   }
 
-  /** A command passed as one argument, its words separated by NUL... not allowed in argv; by \u001f. */
+  /** A command passed as one argument, its words separated by U+001F (a NUL cannot be in argv). */
   static List<String> command(String joined) {
     return new ArrayList<>(Arrays.asList(joined.split("\u001f")));
   }

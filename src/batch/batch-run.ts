@@ -82,6 +82,10 @@ export async function sealedHorizon(root: string | MasterDataset, partitions: nu
 }
 
 export async function runBatch(options: BatchRunOptions): Promise<BatchRunResult> {
+  if (options.engine === 'spark') {
+    const { checkMasterAnswers } = await import('./spark/spark-engine.ts')
+    await checkMasterAnswers(sparkOf(options).master)
+  }
   const dataset = await openMasterDataset(options.root, {
     readOnly: true,
     ...(options.cacheRoot ? { cacheRoot: options.cacheRoot } : {}),
@@ -240,10 +244,21 @@ async function foldOnSpark(
       horizon,
       ...(options.s3 ? { s3: options.s3 } : {}),
     },
-    options.spark,
+    sparkOf(options),
   )
   options.onProgress?.(horizon.reduce((a, b) => a + b, 0))
   return folded
+}
+
+function sparkOf(options: BatchRunOptions): SparkEngineOptions {
+  if (!options.spark?.master) {
+    throw new StrataError(
+      ErrorCodes.INVALID_ARGUMENT,
+      'the Spark engine needs a master (--spark-master spark://host:port)',
+      { field: '--spark-master' },
+    )
+  }
+  return options.spark
 }
 
 /** The (key, window) states of all partitions, combined; encoded again for the store. */

@@ -264,8 +264,11 @@ async function readCombined(file: string, viewCount: number): Promise<SparkFoldO
   return { events: metas.reduce((n, m) => n + m.meta.events, 0), entries, errors }
 }
 
-/** A spark:// master that refuses connections fails the run at once, not after Spark's retries. */
-async function checkMasterAnswers(master: string): Promise<void> {
+/**
+ * A master URL that is not one, or a spark:// master that refuses connections, fails the run at
+ * once (before the horizon is fixed), not after Spark's own retries.
+ */
+export async function checkMasterAnswers(master: string): Promise<void> {
   const match = /^spark:\/\/([^:/]+):(\d+)\/?$/.exec(master)
   if (!match) {
     if (/^local(\[[\d*]+\])?$/.test(master)) return

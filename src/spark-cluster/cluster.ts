@@ -265,9 +265,13 @@ async function spawnJvm(at: Layout, paths: ProcessPaths, env: NodeJS.ProcessEnv,
     child.unref()
     await writeFile(paths.pidFile, `${pid}\n`)
   } catch (error) {
-    throw new StrataError(ErrorCodes.CLUSTER, `cannot start java for Spark: ${(error as Error).message}`, {
-      cause: error,
-    })
+    throw new StrataError(
+      ErrorCodes.CLUSTER,
+      `cannot start java for Spark (${(error as Error).message}): install a JDK 17 or newer, or set JAVA_HOME`,
+      {
+        cause: error,
+      },
+    )
   } finally {
     closeSync(out)
   }

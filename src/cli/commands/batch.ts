@@ -1,69 +1,25 @@
 // `strata batch`: one batch recompute now, with a progress bar (events, events/s, ETA).
 import cliProgress from 'cli-progress'
 import type { Command } from 'commander'
-import { BATCH_ENGINES } from '../../batch/batch-run.ts'
-import { ErrorCodes, invalidInput } from '../../core/errors.ts'
-import { type BatchPlan, type RecomputeOptions, recompute } from '../../runtime/recompute.ts'
+import { type BatchPlan, recompute } from '../../runtime/recompute.ts'
 import { addCommonOptions, type CommonFlags, resolveContext } from '../context.ts'
+import { addEngineOptions, type EngineFlags, resolveEngine } from '../engine-flags.ts'
 import { positiveInt } from '../options.ts'
 import { resolveBrokers, resolvePaths } from '../settings.ts'
 
-interface BatchFlags extends CommonFlags {
+interface BatchFlags extends CommonFlags, EngineFlags {
   brokers?: string
   threads?: number
   force?: boolean
-  engine?: string
-  sparkMaster?: string
-  sparkPort?: number
-}
-
-/** --engine and the Spark settings, checked before anything is opened. */
-function resolveEngine(flags: BatchFlags): Pick<RecomputeOptions, 'engine' | 'spark'> {
-  const engine = flags.engine ?? 'local'
-  if (!(BATCH_ENGINES as readonly string[]).includes(engine)) {
-    throw invalidInput(
-      ErrorCodes.INVALID_ARGUMENT,
-      `--engine ${engine}: not one of ${BATCH_ENGINES.join(', ')}`,
-      {
-        field: '--engine',
-      },
-    )
-  }
-  const master = flags.sparkMaster ?? process.env['STRATA_SPARK_MASTER']
-  if (engine === 'local') {
-    if (flags.sparkMaster !== undefined || flags.sparkPort !== undefined) {
-      throw invalidInput(
-        ErrorCodes.INVALID_ARGUMENT,
-        '--spark-master and --spark-port go with --engine spark',
-        {
-          field: flags.sparkMaster !== undefined ? '--spark-master' : '--spark-port',
-        },
-      )
-    }
-    return { engine: 'local' }
-  }
-  if (!master) {
-    throw invalidInput(
-      ErrorCodes.INVALID_ARGUMENT,
-      '--engine spark needs --spark-master spark://host:port (or env STRATA_SPARK_MASTER); `strata spark start` starts a local cluster and prints its URL',
-      { field: '--spark-master' },
-    )
-  }
-  return {
-    engine: 'spark',
-    spark: {
-      master,
-      ...(flags.sparkPort !== undefined ? { basePort: flags.sparkPort } : {}),
-      log: (line) => process.stderr.write(`${line}\n`),
-    },
-  }
 }
 
 export function registerBatchCommand(program: Command): void {
   addCommonOptions(
-    program
-      .command('batch')
-      .description('recompute the batch views from the master dataset now, up to its sealed end'),
+    addEngineOptions(
+      program
+        .command('batch')
+        .description('recompute the batch views from the master dataset now, up to its sealed end'),
+    ),
   )
     .option(
       '-t, --threads <n>',
@@ -72,26 +28,12 @@ export function registerBatchCommand(program: Command): void {
     )
     .option('-f, --force', 'recompute every view, even those already current')
     .option(
-      '--engine <name>',
-      "where the fold and combine run: local (this machine's worker threads) or spark (an Apache Spark job; docs/batch-on-spark.md)",
-      'local',
-    )
-    .option(
-      '--spark-master <url>',
-      'the Spark master for --engine spark: spark://host:port (env STRATA_SPARK_MASTER; `strata spark start` prints one)',
-    )
-    .option(
-      '--spark-port <n>',
-      "the Spark driver's first port (RPC; +1 its block manager, +2 on the executors'); default: ports Spark picks",
-      positiveInt('--spark-port'),
-    )
-    .option(
       '-b, --brokers <list>',
       'publish completions and results to Kafka (env STRATA_BROKERS; without it nothing is published)',
     )
     .action(async (flags: BatchFlags) => {
       const brokers = resolveBrokers(flags.brokers)
-      const engine = resolveEngine(flags)
+      const engine = resolveEngine(flags, (line) => process.stderr.write(`${line}\n`))
       const paths = resolvePaths(flags)
       // The config as the CLI finds it (the demo's after strata start --demo: config-note.ts).
       const context = await resolveContext(paths)

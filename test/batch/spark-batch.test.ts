@@ -21,6 +21,7 @@ import { compileViews } from '../../src/core/config.ts'
 import { loadConfig } from '../../src/core/config-loader.ts'
 import { SegmentBuilder, SegmentStore } from '../../src/master-dataset/index.ts'
 import { queryView } from '../../src/serving/query.ts'
+import { sparkClusterStatus, startSparkCluster } from '../../src/spark-cluster/index.ts'
 import { openLmdbStore } from '../../src/store/lmdb-store.ts'
 import type { Store } from '../../src/store/store.ts'
 import { startTestSpark, type TestSpark } from '../helpers/spark.ts'
@@ -256,4 +257,21 @@ test('spark engine: kill -9 of a task process mid-job still gives the exact vers
   )
   assert.deepEqual(await dump(store), local)
   await store.close()
+})
+
+test('spark cluster: a second start reports the running cluster; status sees the master and both workers', async () => {
+  const port = Number(new URL(spark.cluster.master.replace('spark:', 'http:')).port)
+  const again = await startSparkCluster({ port, dir: spark.dir })
+  assert.equal(again.alreadyRunning, true)
+  const status = await sparkClusterStatus({ port, dir: spark.dir })
+  assert.equal(status.answers, true)
+  assert.equal(status.aliveWorkers, 2)
+  assert.deepEqual(
+    status.processes.map((p) => [p.name, p.alive]),
+    [
+      ['master', true],
+      ['worker-1', true],
+      ['worker-2', true],
+    ],
+  )
 })

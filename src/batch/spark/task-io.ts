@@ -11,8 +11,3 @@ export function readLines(input: NodeJS.ReadableStream): AsyncIterable<string> {
 export async function writeLine(output: Writable, line: string): Promise<void> {
   if (!output.write(`${line}\n`)) await once(output, 'drain')
 }
-
-/** Resolves once everything written has been handed to the OS. */
-export async function endOutput(output: Writable): Promise<void> {
-  if (output.writableNeedDrain) await once(output, 'drain')
-}

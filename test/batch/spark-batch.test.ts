@@ -275,3 +275,37 @@ test('spark cluster: a second start reports the running cluster; status sees the
     ],
   )
 })
+
+// Every fold task fails (the config file on the executors defines count_h otherwise than the run's
+// config: STRATA_ERR_CONFIG_CHANGED in the task process): with no retry allowed the job fails, and
+// the run fails with STRATA_ERR_SPARK having staged nothing.
+test('spark engine: a job whose tasks keep failing fails the run, and nothing is staged', async () => {
+  const edited = join(dir, 'edited.config.ts')
+  const text = (await readFile(configPath, 'utf8'))
+    .replace("'../../../src/config.ts'", `'${join(import.meta.dirname, '..', '..', 'src', 'config.ts')}'`)
+    .replace("window(tumbling('1h'))", "window(tumbling('2h'))")
+  await writeFile(edited, text)
+  const store = await openLmdbStore(join(dir, 'store-failing'))
+  try {
+    const options = sparkOptions()
+    await assert.rejects(
+      runBatch({
+        config: await loadConfig(edited),
+        configPath,
+        root,
+        store,
+        horizon,
+        engine: 'spark',
+        spark: { ...options.spark!, maxFailures: 1 },
+      }),
+      (error: Error & { code?: string }) => {
+        assert.equal(error.code, 'STRATA_ERR_SPARK')
+        assert.match(error.message, /the Spark job on spark:\/\/127\.0\.0\.1:\d+ failed/)
+        return true
+      },
+    )
+    assert.deepEqual(await store.listBatchViews(), [])
+  } finally {
+    await store.close()
+  }
+})

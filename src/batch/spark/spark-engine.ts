@@ -235,7 +235,7 @@ async function runDriver(options: SparkEngineOptions, jarsDir: string, driverJar
     const reason = tail.filter((l) => /Exception|Error|Caused by|failed|FAILED/.test(l)).slice(-8)
     throw new StrataError(
       ErrorCodes.SPARK,
-      `the Spark job on ${options.master} failed (driver exit ${code}); nothing was staged. The driver's last lines:\n${(reason.length > 0 ? reason : tail.slice(-10)).join('\n')}`,
+      `the Spark job on ${options.master} failed (driver exit ${code}); nothing was staged. A task process's own error is in its executor's stderr (a worker's work/app-*/<executor>/stderr). The driver's last lines:\n${(reason.length > 0 ? reason : tail.slice(-10)).join('\n')}`,
     )
   }
 }

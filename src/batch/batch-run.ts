@@ -5,18 +5,25 @@
 // 2. Pick the views to recompute: those with no served version, a changed definition (code
 //    hash), or a served horizon other than this one. An unchanged view over unchanged data is
 //    left alone, so editing one view recomputes only it.
-// 3. Fold every partition in parallel (worker threads), then combine the partitions' states per
-//    (key, window) with the view's monoid.
+// 3. Fold every partition in parallel, then combine the partitions' states per (key, window) with
+//    the view's monoid: on this machine's worker threads (the local engine), or as an Apache
+//    Spark job (the Spark engine, spark/spark-engine.ts). Only this step differs between them.
 // 4. Per view: stage a new version, write its entries, commit — the atomic flip. The previous
 //    version serves until that moment. Then publish the completion and the results (Kafka).
 import { availableParallelism } from 'node:os'
 import type { CompiledView } from '../core/compiled-view.ts'
 import { compileViews, type StrataConfig } from '../core/config.ts'
+import { ErrorCodes, StrataError } from '../core/errors.ts'
 import { RECENT_ERRORS } from '../core/view-errors.ts'
 import { type MasterDataset, openMasterDataset, type S3Settings } from '../master-dataset/index.ts'
 import type { BatchViewMeta, Horizon, Store, ViewEntry } from '../store/store.ts'
 import type { FoldErrors } from './partition-fold.ts'
+import type { SparkEngineOptions } from './spark/spark-engine.ts'
 import { runFoldTasks } from './worker-pool.ts'
+
+/** Where the fold and the combine run: this process's worker threads, or an Apache Spark job. */
+export type BatchEngine = 'local' | 'spark'
+export const BATCH_ENGINES: readonly BatchEngine[] = ['local', 'spark']
 
 export interface BatchPublisher {
   publish(meta: BatchViewMeta, entries: ViewEntry[], view: CompiledView<any, any>): Promise<void>
@@ -38,6 +45,9 @@ export interface BatchRunOptions {
   threads?: number
   /** Recompute every view even when nothing changed. */
   force?: boolean
+  /** Default 'local'; 'spark' needs `spark` (at least its master). */
+  engine?: BatchEngine
+  spark?: SparkEngineOptions
   publisher?: BatchPublisher
   /** Total offsets below the horizon (known once the horizon is fixed), then progress. */
   onStart?: (plan: BatchPlan) => void
@@ -72,6 +82,10 @@ export async function sealedHorizon(root: string | MasterDataset, partitions: nu
 }
 
 export async function runBatch(options: BatchRunOptions): Promise<BatchRunResult> {
+  if (options.engine === 'spark') {
+    const { checkMasterAnswers } = await import('./spark/spark-engine.ts')
+    await checkMasterAnswers(sparkOf(options).master)
+  }
   const dataset = await openMasterDataset(options.root, {
     readOnly: true,
     ...(options.cacheRoot ? { cacheRoot: options.cacheRoot } : {}),
@@ -128,28 +142,19 @@ async function runBatchOn(dataset: MasterDataset, options: BatchRunOptions): Pro
   options.onStart?.(plan)
   if (stale.length === 0) return { plan, versions: [], events: 0, durationMs: Date.now() - startedAt }
 
-  // Worker threads read a folder: the dataset's own, or (object storage) a verified local copy of
-  // every segment below the horizon, fetched before the fold.
-  const root = await dataset.localCopy(horizon)
-  // The hashes the versions are stamped with: the threads must fold exactly these (worker-pool.ts).
-  const viewHashes = stale.map((v) => ({ view: v.name, codeHash: v.codeHash }))
-  const tasks = horizon
-    .map((to, partition) => ({ configPath: options.configPath, views: viewHashes, root, partition, to }))
-    .filter((task) => task.to > 0)
-  const threads = options.threads ?? availableParallelism()
-  const results = await runFoldTasks(tasks, threads, (n) => options.onProgress?.(n))
-  const events = results.reduce((sum, r) => sum + r.events, 0)
+  const folded =
+    options.engine === 'spark'
+      ? await foldOnSpark(stale, horizon, options)
+      : await foldLocally(stale, horizon, await dataset.localCopy(horizon), options)
+  const { events } = folded
 
   const versions: BatchViewMeta[] = []
   for (const [i, view] of stale.entries()) {
-    const entries = combinePartitions(
-      view,
-      results.map((r) => r.entries[i]),
-    )
+    const entries = folded.entries[i]!
     const stage = await store.stageBatch(view.name)
     try {
       for (let at = 0; at < entries.length; at += 10_000) await stage.put(entries.slice(at, at + 10_000))
-      const foldErrors = combineErrors(results.map((r) => r.errors[i]))
+      const foldErrors = folded.errors[i]!
       if (foldErrors.count > 0) options.onViewErrors?.(view.name, foldErrors)
       const meta = await stage.commit({
         codeHash: view.codeHash,
@@ -173,6 +178,82 @@ async function runBatchOn(dataset: MasterDataset, options: BatchRunOptions): Pro
   // again before the collection would be missed.
   await store.collectEpochs(compiled.map((v) => v.name))
   return { plan, versions, events, durationMs: Date.now() - startedAt }
+}
+
+/** Per stale view, in order: its combined entries and fold errors; and the events read. */
+interface Folded {
+  events: number
+  entries: ViewEntry[][]
+  errors: FoldErrors[]
+}
+
+// Worker threads read a folder: the dataset's own, or (object storage) a verified local copy of
+// every segment below the horizon, fetched before the fold.
+async function foldLocally(
+  stale: CompiledView<any, any>[],
+  horizon: Horizon,
+  root: string,
+  options: BatchRunOptions,
+): Promise<Folded> {
+  // The hashes the versions are stamped with: the threads must fold exactly these (worker-pool.ts).
+  const viewHashes = stale.map((v) => ({ view: v.name, codeHash: v.codeHash }))
+  const tasks = horizon
+    .map((to, partition) => ({ configPath: options.configPath, views: viewHashes, root, partition, to }))
+    .filter((task) => task.to > 0)
+  const threads = options.threads ?? availableParallelism()
+  const results = await runFoldTasks(tasks, threads, (n) => options.onProgress?.(n))
+  return {
+    events: results.reduce((sum, r) => sum + r.events, 0),
+    entries: stale.map((view, i) =>
+      combinePartitions(
+        view,
+        results.map((r) => r.entries[i]),
+      ),
+    ),
+    errors: stale.map((_, i) => combineErrors(results.map((r) => r.errors[i]))),
+  }
+}
+
+// The Spark job reads the master dataset itself, on the executors (a folder they all see, or
+// s3:// directly): nothing is copied here first.
+async function foldOnSpark(
+  stale: CompiledView<any, any>[],
+  horizon: Horizon,
+  options: BatchRunOptions,
+): Promise<Folded> {
+  if (!options.spark?.master) {
+    throw new StrataError(
+      ErrorCodes.INVALID_ARGUMENT,
+      'the Spark engine needs a master (--spark-master spark://host:port)',
+      {
+        field: '--spark-master',
+      },
+    )
+  }
+  const { runSparkFold } = await import('./spark/spark-engine.ts')
+  const folded = await runSparkFold(
+    {
+      configPath: options.configPath,
+      views: stale,
+      root: options.root,
+      horizon,
+      ...(options.s3 ? { s3: options.s3 } : {}),
+    },
+    sparkOf(options),
+  )
+  options.onProgress?.(horizon.reduce((a, b) => a + b, 0))
+  return folded
+}
+
+function sparkOf(options: BatchRunOptions): SparkEngineOptions {
+  if (!options.spark?.master) {
+    throw new StrataError(
+      ErrorCodes.INVALID_ARGUMENT,
+      'the Spark engine needs a master (--spark-master spark://host:port)',
+      { field: '--spark-master' },
+    )
+  }
+  return options.spark
 }
 
 /** The (key, window) states of all partitions, combined; encoded again for the store. */

@@ -10,7 +10,9 @@ import { registerProduceCommand } from './commands/produce.ts'
 import { registerQueryCommand } from './commands/query.ts'
 import { registerResetCommand } from './commands/reset.ts'
 import { registerS3Commands } from './commands/s3.ts'
+import { registerSparkCommands } from './commands/spark.ts'
 import { registerStartCommand } from './commands/start.ts'
+import { registerTaskCommands } from './commands/task.ts'
 import { registerWorkerCommand } from './commands/worker.ts'
 import { failureReport } from './failure.ts'
 import { type LogFlags, resolveLogLevel, showsStacks } from './settings.ts'
@@ -34,12 +36,14 @@ export function createProgram(): Command {
   registerInitCommand(program)
   registerKafkaCommands(program)
   registerS3Commands(program)
+  registerSparkCommands(program)
   registerStartCommand(program)
   registerWorkerCommand(program)
   registerProduceCommand(program)
   registerBatchCommand(program)
   registerQueryCommand(program)
   registerResetCommand(program)
+  registerTaskCommands(program)
   return program
 }
 

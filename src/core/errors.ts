@@ -75,6 +75,11 @@ export const errorTable = {
   MASTER_UNAVAILABLE: ['STRATA_ERR_MASTER_UNAVAILABLE', 503],
   MASTER_AUTH: ['STRATA_ERR_MASTER_AUTH', 500],
   MASTER_STORAGE: ['STRATA_ERR_MASTER_STORAGE', 500],
+  // The batch layer on Apache Spark (docs/batch-on-spark.md): the master named by --spark-master
+  // does not answer (retriable: start it, or wait for it), or the Spark job failed (a task failed
+  // past spark.task.maxFailures, java or the jars missing, the driver exited): nothing was staged.
+  SPARK_UNAVAILABLE: ['STRATA_ERR_SPARK_UNAVAILABLE', 503],
+  SPARK: ['STRATA_ERR_SPARK', 500],
   // A batch worker thread loaded the config file with other view definitions than the process
   // running the batch (the file was edited after the process loaded it): the run stops before it
   // folds, as its versions would be stamped with code hashes they were not computed with.

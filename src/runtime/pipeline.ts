@@ -16,6 +16,8 @@
 //      on by itself exits the process 1 (role-watch.ts), as nothing else would say it failed.
 // Everything opened here is closed by the returned close(), in reverse (the log last); the store
 // belongs to whoever opened it.
+import type { BatchEngine } from '../batch/batch-run.ts'
+import type { SparkEngineOptions } from '../batch/spark/spark-engine.ts'
 import type { StrataConfig } from '../core/config.ts'
 import { RoleHealth, type RoleReport, type RoleReporter } from '../core/role-health.ts'
 import { startTraffic } from '../demo/traffic.ts'
@@ -80,6 +82,9 @@ export interface RolesOptions {
   /** Where an s3:// master dataset is copied for the batch layer. */
   masterCache?: string
   s3?: S3Settings
+  /** The batch role's engine and its Spark settings (docs/batch-on-spark.md). */
+  batchEngine?: BatchEngine
+  spark?: SparkEngineOptions
   logger: Logger
   /** Kafka mode when set; the embedded default otherwise. */
   brokers?: string
@@ -127,6 +132,8 @@ export async function startRoles(options: RolesOptions): Promise<Pipeline> {
     masterRoot: options.masterRoot,
     ...(options.masterCache ? { masterCache: options.masterCache } : {}),
     ...(options.s3 ? { s3: options.s3 } : {}),
+    ...(options.batchEngine ? { batchEngine: options.batchEngine } : {}),
+    ...(options.spark ? { spark: options.spark } : {}),
     store: store.value,
     logger,
     brokers,

@@ -3,8 +3,9 @@
 // changed, and, given brokers, the completion and results published. The scheduled batch role is
 // startStrata({ role: 'batch' }); this is the one-off, for a program or a job runner.
 import { join, resolve } from 'node:path'
-import { type BatchPlan, type BatchRunResult, runBatch } from '../batch/batch-run.ts'
+import { type BatchEngine, type BatchPlan, type BatchRunResult, runBatch } from '../batch/batch-run.ts'
 import { createKafkaPublisher } from '../batch/kafka-publisher.ts'
+import type { SparkEngineOptions } from '../batch/spark/spark-engine.ts'
 import { DEFAULT_CONFIG_FILE, loadConfig } from '../core/config-loader.ts'
 import { registerUrlSecret } from '../core/secrets.ts'
 import { childLocation, isObjectStoreUrl, type S3Settings } from '../master-dataset/index.ts'
@@ -13,7 +14,8 @@ import { lmdbPathOf, openStore } from './open-store.ts'
 import { checkRoleSource } from './source-identity.ts'
 import { defaultDataDir } from './strata-options.ts'
 
-export type { BatchPlan, BatchRunResult } from '../batch/batch-run.ts'
+export type { BatchEngine, BatchPlan, BatchRunResult } from '../batch/batch-run.ts'
+export type { SparkEngineOptions } from '../batch/spark/spark-engine.ts'
 
 export interface RecomputeOptions {
   /** The config file (`--config`). Default `strata.config.ts`. */
@@ -32,6 +34,10 @@ export interface RecomputeOptions {
   threads?: number | undefined
   /** Recompute every view, even those already current (`--force`). */
   force?: boolean | undefined
+  /** Where the fold and combine run (`--engine`): 'local' (default) or 'spark'. */
+  engine?: BatchEngine | undefined
+  /** The Spark engine's settings (`--spark-master`, `--spark-port`); its master is required. */
+  spark?: SparkEngineOptions | undefined
   /** Told the plan before folding starts (horizon, views, offsets to fold). */
   onStart?: ((plan: BatchPlan) => void) | undefined
   /** Told each time more events were folded (the count since the last call). */
@@ -69,6 +75,8 @@ export async function recompute(options: RecomputeOptions = {}): Promise<BatchRu
       store,
       ...(options.threads === undefined ? {} : { threads: options.threads }),
       ...(options.force === undefined ? {} : { force: options.force }),
+      ...(options.engine ? { engine: options.engine } : {}),
+      ...(options.spark ? { spark: options.spark } : {}),
       ...(publisher ? { publisher } : {}),
       ...(options.onStart ? { onStart: options.onStart } : {}),
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),

@@ -1,10 +1,13 @@
 // The roles of a Strata deployment, each startable alone (`strata worker <role>`) or together
 // (`strata start`). A role takes what it needs and returns something to close; it owns nothing it
 // was given (the store, the log), so one process can run several roles on one store.
+
 import { mkdir } from 'node:fs/promises'
 import { type ArchiverStats, startKafkaArchiver } from '../archive/index.ts'
+import type { BatchEngine } from '../batch/batch-run.ts'
 import { createKafkaPublisher } from '../batch/kafka-publisher.ts'
 import { type BatchSchedule, startBatchSchedule } from '../batch/schedule.ts'
+import type { SparkEngineOptions } from '../batch/spark/spark-engine.ts'
 import type { StrataConfig } from '../core/config.ts'
 import type { StrataError } from '../core/errors.ts'
 import type { RoleHealth } from '../core/role-health.ts'
@@ -36,6 +39,9 @@ export interface RoleContext {
   masterCache?: string
   /** How to reach an s3:// master dataset. */
   s3?: S3Settings
+  /** The batch role's engine and its Spark settings (docs/batch-on-spark.md). */
+  batchEngine?: BatchEngine
+  spark?: SparkEngineOptions
   store: Store
   logger: Logger
   /** Kafka mode when set; the embedded default otherwise. */
@@ -156,6 +162,8 @@ export function startBatchRole(
     root: context.masterRoot,
     ...(context.masterCache ? { cacheRoot: context.masterCache } : {}),
     ...(context.s3 ? { s3: context.s3 } : {}),
+    ...(context.batchEngine ? { engine: context.batchEngine } : {}),
+    ...(context.spark ? { spark: context.spark } : {}),
     store: context.store,
     publisher,
     intervalMs,

@@ -2,6 +2,8 @@
 // under the flags' names, with the defaults both share. The API reads no environment variable:
 // the CLI resolves each flag with its variable once (cli/settings.ts, cli/security.ts) and passes
 // the result here, so a program embedding Strata runs on exactly what it passed.
+import type { BatchEngine } from '../batch/batch-run.ts'
+import type { SparkEngineOptions } from '../batch/spark/spark-engine.ts'
 import { ErrorCodes, invalidInput } from '../core/errors.ts'
 import type { S3Settings } from '../master-dataset/index.ts'
 import type { Logger } from './logger.ts'
@@ -51,6 +53,13 @@ export interface StrataOptions {
   master?: string | undefined
   /** How to reach an s3:// master: endpoint, path-style (CLI: STRATA_S3_ENDPOINT, AWS_ENDPOINT_URL). */
   s3?: S3Settings | undefined
+  /**
+   * Where the batch role folds and combines (`--engine`): `'local'` (worker threads, the default)
+   * or `'spark'`, an Apache Spark job on `spark.master` (docs/batch-on-spark.md).
+   */
+  batchEngine?: BatchEngine | undefined
+  /** The Spark engine's settings (`--spark-master`, `--spark-port`). */
+  spark?: SparkEngineOptions | undefined
   /**
    * What runs: `'all'` every role in this process (`strata start`, the default), or one role
    * (`strata worker <role>`): `'speed'` and `'archiver'` need `brokers`.

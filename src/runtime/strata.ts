@@ -130,6 +130,8 @@ export async function startStrata(options: StrataOptions = {}): Promise<RunningS
     ),
     masterCache: join(dataDir, 'master-cache', config.source.topic),
     ...(options.s3 ? { s3: options.s3 } : {}),
+    ...(options.batchEngine ? { batchEngine: options.batchEngine } : {}),
+    ...(options.spark ? { spark: options.spark } : {}),
     logger,
     brokers,
     groups: consumerGroups(options),

@@ -86,6 +86,9 @@ test('the packed tarball installs into a fresh project, type-checks strictly and
     'dist/src/serving/dashboard/public/index.html',
     'dist/examples/pageviews/strata.config.js',
     'tools/kafka/pom.xml',
+    'tools/spark/pom.xml',
+    'tools/spark-driver/pom.xml',
+    'tools/spark-driver/src/main/java/dev/strata/spark/BatchDriver.java',
   ]) {
     assert.ok(files.includes(needed), `${needed} is shipped`)
   }

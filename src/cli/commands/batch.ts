@@ -3,10 +3,11 @@ import cliProgress from 'cli-progress'
 import type { Command } from 'commander'
 import { type BatchPlan, recompute } from '../../runtime/recompute.ts'
 import { addCommonOptions, type CommonFlags, resolveContext } from '../context.ts'
+import { addEngineOptions, type EngineFlags, resolveEngine } from '../engine-flags.ts'
 import { positiveInt } from '../options.ts'
 import { resolveBrokers, resolvePaths } from '../settings.ts'
 
-interface BatchFlags extends CommonFlags {
+interface BatchFlags extends CommonFlags, EngineFlags {
   brokers?: string
   threads?: number
   force?: boolean
@@ -14,9 +15,11 @@ interface BatchFlags extends CommonFlags {
 
 export function registerBatchCommand(program: Command): void {
   addCommonOptions(
-    program
-      .command('batch')
-      .description('recompute the batch views from the master dataset now, up to its sealed end'),
+    addEngineOptions(
+      program
+        .command('batch')
+        .description('recompute the batch views from the master dataset now, up to its sealed end'),
+    ),
   )
     .option(
       '-t, --threads <n>',
@@ -30,6 +33,7 @@ export function registerBatchCommand(program: Command): void {
     )
     .action(async (flags: BatchFlags) => {
       const brokers = resolveBrokers(flags.brokers)
+      const engine = resolveEngine(flags, (line) => process.stderr.write(`${line}\n`))
       const paths = resolvePaths(flags)
       // The config as the CLI finds it (the demo's after strata start --demo: config-note.ts).
       const context = await resolveContext(paths)
@@ -55,6 +59,7 @@ export function registerBatchCommand(program: Command): void {
           brokers,
           threads: flags.threads,
           force: flags.force,
+          ...engine,
           onStart: (plan: BatchPlan) => {
             if (plan.views.length > 0) bar.start(plan.offsets, 0, { rate: 0 })
           },

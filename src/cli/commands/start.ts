@@ -7,6 +7,7 @@ import { createLogger } from '../../runtime/logger.ts'
 import { startStrata } from '../../runtime/strata.ts'
 import { chooseConfig, noteConfig } from '../config-note.ts'
 import { addCommonOptions } from '../context.ts'
+import { addEngineOptions, type EngineFlags, resolveEngine } from '../engine-flags.ts'
 import { positiveInt } from '../options.ts'
 import {
   addHttpSecurityOptions,
@@ -25,7 +26,7 @@ export const exampleConfig = fileURLToPath(
   ),
 )
 
-interface StartFlags extends SettingsFlags, HttpSecurityFlags {
+interface StartFlags extends SettingsFlags, HttpSecurityFlags, EngineFlags {
   groupPrefix: string
   host: string
   demo?: boolean
@@ -36,7 +37,7 @@ interface StartFlags extends SettingsFlags, HttpSecurityFlags {
 
 export function registerStartCommand(program: Command): void {
   addCommonOptions(
-    addHttpSecurityOptions(program.command('start')).description(
+    addEngineOptions(addHttpSecurityOptions(program.command('start'))).description(
       'run every layer in one process: ingest, archiver, speed, batch schedule and the HTTP API',
     ),
   )
@@ -68,6 +69,7 @@ Examples:
         { serves: true },
       )
       const logger = createLogger('strata')
+      const engine = resolveEngine(flags)
       const http = httpOptionsOf(flags, settings.http)
       checkSecuritySettings(logger, settings.brokers, settings.storeUrl)
       // No --config and no ./strata.config.ts: the config that last ran on this data folder.
@@ -84,6 +86,8 @@ Examples:
         groupPrefix: flags.groupPrefix,
         ...http,
         batchInterval: parseDuration(flags.batchInterval, '--batch-interval'),
+        batchEngine: engine.engine,
+        ...(engine.spark ? { spark: engine.spark } : {}),
         segmentAge: parseDuration(flags.segmentAge, '--segment-age'),
         demoRate: flags.demo ? flags.demoRate : 0,
         logger,

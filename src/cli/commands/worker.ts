@@ -9,6 +9,7 @@ import { ROLES, type Role } from '../../runtime/pipeline.ts'
 import { defaultStartupTimeout } from '../../runtime/startup.ts'
 import { startStrata } from '../../runtime/strata.ts'
 import { addCommonOptions } from '../context.ts'
+import { addEngineOptions, type EngineFlags, resolveEngine } from '../engine-flags.ts'
 import { positiveInt } from '../options.ts'
 import {
   addHttpSecurityOptions,
@@ -19,7 +20,7 @@ import {
 import { defaultPort, resolveSettings, type SettingsFlags } from '../settings.ts'
 import { onShutdown } from '../shutdown.ts'
 
-interface WorkerFlags extends SettingsFlags, HttpSecurityFlags {
+interface WorkerFlags extends SettingsFlags, HttpSecurityFlags, EngineFlags {
   host: string
   batchInterval: string
   segmentAge: string
@@ -29,7 +30,7 @@ interface WorkerFlags extends SettingsFlags, HttpSecurityFlags {
 
 export function registerWorkerCommand(program: Command): void {
   addCommonOptions(
-    addHttpSecurityOptions(program.command('worker'))
+    addEngineOptions(addHttpSecurityOptions(program.command('worker')))
       .description(
         'run one role: speed (consumer group strata-speed), batch (on a schedule), archiver, serve',
       )
@@ -60,6 +61,13 @@ export function registerWorkerCommand(program: Command): void {
       }
       const settings = resolveSettings(flags, { serves: role === 'serve' })
       const logger = createLogger(role)
+      // The batch role's engine; the other roles have no batch to run.
+      const engine = resolveEngine(flags)
+      if (engine.engine === 'spark' && role !== 'batch') {
+        throw invalidInput(ErrorCodes.INVALID_ARGUMENT, `--engine spark is for the batch role, not ${role}`, {
+          field: '--engine',
+        })
+      }
       const http = httpOptionsOf(flags, settings.http)
       checkSecuritySettings(logger, settings.brokers, settings.storeUrl)
       // The programmatic API (runtime/strata.ts) on what the flags and environment resolved to;
@@ -76,6 +84,8 @@ export function registerWorkerCommand(program: Command): void {
         ingest: flags.ingest,
         ...http,
         batchInterval: parseDuration(flags.batchInterval, '--batch-interval'),
+        batchEngine: engine.engine,
+        ...(engine.spark ? { spark: engine.spark } : {}),
         segmentAge: parseDuration(flags.segmentAge, '--segment-age'),
         // A store or broker down at start is waited for (runtime/startup.ts), not a crash loop.
         startupTimeout: parseDuration(flags.startupTimeout, '--startup-timeout'),

@@ -12,10 +12,15 @@ export async function damageLmdbStore(storeDir: string, kind: LmdbDamage): Promi
     const meta = Buffer.alloc(4096 * 2)
     await handle.read(meta, 0, meta.length, 0)
     const psize = meta.readUInt32LE(48)
+    // The newer meta page and the root page of the main tree it names.
+    const newer = meta.readBigUInt64LE(152) >= meta.readBigUInt64LE(psize + 152) ? 0 : psize
+    const root = Number(meta.readBigUInt64LE(newer + 136))
     if (kind === 'truncated') {
-      // Cut the last pages: what a copy interrupted half-way or a full disk leaves behind.
+      // Cut the tail: what a copy interrupted half-way or a full disk leaves behind. At least the
+      // last two pages, and always through the main tree's root page: the last pages alone may be
+      // free ones no tree reaches (then nothing was lost and the store is rightly opened).
       const { size } = await stat(file)
-      await truncate(file, Math.max(2 * psize, size - 2 * psize))
+      await truncate(file, Math.max(2 * psize, Math.min(size - 2 * psize, root * psize)))
       return `truncated data.mdb from ${size} bytes`
     }
     if (kind === 'meta-page') {
@@ -25,8 +30,6 @@ export async function damageLmdbStore(storeDir: string, kind: LmdbDamage): Promi
     }
     // The root page of the main tree (named by the newer meta page): its flags say it is an
     // overflow page, which LMDB reports as MDB_CORRUPTED on the first read through it.
-    const newer = meta.readBigUInt64LE(152) >= meta.readBigUInt64LE(psize + 152) ? 0 : psize
-    const root = Number(meta.readBigUInt64LE(newer + 136))
     await handle.write(Buffer.from([0x04, 0x00]), 0, 2, root * psize + 18)
     return `changed the flags of the root page ${root}`
   } finally {

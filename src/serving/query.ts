@@ -89,14 +89,15 @@ export function answerFrom(
     asOf.push(mergeRealtime && consumed !== undefined ? Math.max(horizon, consumed) : horizon)
   }
 
+  // combine(a, b) may mutate a: a batch state is copied before the speed part is combined into
+  // it only when the parts are reported, the one later reader of batchStates.
   const merged = new Map<number, unknown>()
   for (const [window, state] of batchStates) merged.set(window, state)
   for (const [window, state] of speedStates) {
     const before = merged.get(window)
-    merged.set(
-      window,
-      before === undefined ? state : monoid.combine(monoid.decode(monoid.encode(before)), state),
-    )
+    if (before === undefined) merged.set(window, state)
+    else if (options.parts) merged.set(window, monoid.combine(monoid.decode(monoid.encode(before)), state))
+    else merged.set(window, monoid.combine(before, state))
   }
 
   const answer: QueryAnswer = {

@@ -134,8 +134,9 @@ export async function createServer(options: ServerOptions): Promise<FastifyInsta
   if (store) {
     await app.register(async (scope) => {
       // Query latency of the routes in this scope only (hooks are encapsulated by register).
-      scope.addHook('onResponse', async (request, reply) => {
+      scope.addHook('onResponse', (request, reply, done) => {
         metrics.observeQuery(request.routeOptions.url ?? 'unknown', reply.elapsedTime / 1000)
+        done()
       })
       await scope.register(viewsRoute, { store, views, offsets })
       await scope.register(topRoute, {

@@ -21,8 +21,8 @@
 import type { RootDatabase } from 'lmdb'
 import type { TimeRange } from '../core/time-range.ts'
 import { addToTally, byView, type ViewErrorTally } from '../core/view-errors.ts'
-import { appendLog, type LogCache, loggedDeltas, loggedKeys, loggedRows, logRowOf } from './lmdb-speed-log.ts'
 import type { SnapshotMemo } from './lmdb-snapshot-memo.ts'
+import { appendLog, type LogCache, loggedDeltas, loggedKeys, loggedRows, logRowOf } from './lmdb-speed-log.ts'
 import { isDigest, storedForm } from './long-keys.ts'
 import {
   alignPartition,
@@ -218,7 +218,12 @@ export function snapshot(
   const key = storedForm(asked)
   const transaction = db.useReadTransaction()
   try {
-    const { batch, speed, speedView, log: rows } = memo.reads(
+    const {
+      batch,
+      speed,
+      speedView,
+      log: rows,
+    } = memo.reads(
       transaction,
       view,
       () => ({ speed: partitionsIn(db, transaction), log: loggedRows(db, log, transaction) }),

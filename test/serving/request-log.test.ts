@@ -28,7 +28,10 @@ test('one JSON line per request with method, url, status and time; no header, no
   assert.equal((await fetch(`${url}/views/pageviews_by_url/%2Fa`)).status, 401)
   assert.equal((await fetch(`${url}/no-such-route`)).status, 404)
   // A token in the URL (free text, no path to redact) is scrubbed from the line all the same.
-  assert.equal((await fetch(`${url}/views/pageviews_by_url/%2Fa?token=${TOKEN}`, { headers: authorization })).status, 400)
+  assert.equal(
+    (await fetch(`${url}/views/pageviews_by_url/%2Fa?token=${TOKEN}`, { headers: authorization })).status,
+    400,
+  )
 
   const requests = lines.map((line) => JSON.parse(line)).filter((entry) => entry.req !== undefined)
   assert.deepEqual(

@@ -63,10 +63,12 @@ export function answerFrom(
   // between would count zero times. A view added or changed while running is in that state
   // until its first batch run.
   const start = snapshot.speedView?.start ?? []
-  const reachesBack = Array.from(
-    { length: partitions },
-    (_, p) => (start[p] ?? 0) <= (served?.horizon[p] ?? 0),
-  ).every(Boolean)
+  // Plain loops here and below, not Array.from({ length }): that took a third of this function's
+  // time on every query (measured, decision 0013).
+  let reachesBack = true
+  for (let p = 0; p < partitions && reachesBack; p++) {
+    reachesBack = (start[p] ?? 0) <= (served?.horizon[p] ?? 0)
+  }
   const mergeRealtime = speedCurrent && (served === undefined || batchCurrent) && reachesBack
   const recomputing = (served !== undefined && !batchCurrent) || (speedCurrent && !reachesBack)
 
@@ -89,16 +91,19 @@ export function answerFrom(
     asOf.push(mergeRealtime && consumed !== undefined ? Math.max(horizon, consumed) : horizon)
   }
 
+  // combine(a, b) may mutate a: a batch state is copied before the speed part is combined into
+  // it only when the parts are reported, the one later reader of batchStates.
   const merged = new Map<number, unknown>()
   for (const [window, state] of batchStates) merged.set(window, state)
   for (const [window, state] of speedStates) {
     const before = merged.get(window)
-    merged.set(
-      window,
-      before === undefined ? state : monoid.combine(monoid.decode(monoid.encode(before)), state),
-    )
+    if (before === undefined) merged.set(window, state)
+    else if (options.parts) merged.set(window, monoid.combine(monoid.decode(monoid.encode(before)), state))
+    else merged.set(window, monoid.combine(before, state))
   }
 
+  const speed: Array<number | null> = new Array(partitions)
+  for (let p = 0; p < partitions; p++) speed[p] = snapshot.speed[p]?.offset ?? null
   const answer: QueryAnswer = {
     view: view.name,
     key,
@@ -110,7 +115,7 @@ export function answerFrom(
           completedAt: served.completedAt,
         }
       : null,
-    speed: Array.from({ length: partitions }, (_, p) => snapshot.speed[p]?.offset ?? null),
+    speed,
     asOf,
     recomputing,
   }
@@ -119,7 +124,9 @@ export function answerFrom(
     answer.value = view.result(state === undefined ? monoid.zero() : state)
     return answer
   }
-  const windows = [...merged.entries()].sort((a, b) => a[0] - b[0])
+  const windows: Array<[number, unknown]> = []
+  for (const entry of merged) windows.push(entry)
+  windows.sort((a, b) => a[0] - b[0])
   const results = view.windowResults(windows, options.range ?? {}) as QueryAnswer['windows'] & object
   if (options.parts) {
     for (const w of results) {

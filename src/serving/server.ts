@@ -33,7 +33,7 @@ import { frameworkErrors, installErrorHandler } from './errors.ts'
 import { checkingInterval, clientErrorHandler, type HttpLimits, resolveLimits } from './limits.ts'
 import { createMetrics, type SpeedStatsProvider } from './metrics.ts'
 import { registerOpenApi } from './openapi.ts'
-import { logRequest } from './request-log.ts'
+import { requestLogger } from './request-log.ts'
 import type { StartingGate } from './starting.ts'
 
 export interface ServerOptions {
@@ -106,7 +106,7 @@ export async function createServer(options: ServerOptions): Promise<FastifyInsta
     frameworkErrors,
   })
   installErrorHandler(app, options.logServerError)
-  if (options.log) app.addHook('onResponse', logRequest)
+  if (options.log) app.addHook('onResponse', requestLogger(options.log))
   installDrain(app, limits.shutdownGraceMs)
   app.addHook('onRequest', checkHost(options.allowedHosts ?? defaultAllowedHosts('127.0.0.1')))
   if (options.starting) app.addHook('onRequest', options.starting.hook)
@@ -134,8 +134,9 @@ export async function createServer(options: ServerOptions): Promise<FastifyInsta
   if (store) {
     await app.register(async (scope) => {
       // Query latency of the routes in this scope only (hooks are encapsulated by register).
-      scope.addHook('onResponse', async (request, reply) => {
+      scope.addHook('onResponse', (request, reply, done) => {
         metrics.observeQuery(request.routeOptions.url ?? 'unknown', reply.elapsedTime / 1000)
+        done()
       })
       await scope.register(viewsRoute, { store, views, offsets })
       await scope.register(topRoute, {

@@ -69,7 +69,7 @@ export function appendLog(db: Db, row: LogRow): Key[] {
 }
 
 /** A log row with its deltas indexed by view and key, for queries. */
-interface IndexedRow {
+export interface IndexedRow {
   row: LogRow
   /** `${view}\0${storedKey}` → positions of its deltas in row.d. */
   byKey: Map<string, number[]>
@@ -137,11 +137,19 @@ export function* logKeys(db: Db, transaction: unknown): Generator<Key> {
   for (const key of db.getKeys({ start: ['rl'], end: ['rl', HIGH], transaction } as never)) yield key as Key
 }
 
+/** The log rows of a read transaction, in commit order, decoded and indexed (from the cache). */
+export function loggedRows(db: Db, cache: LogCache, transaction: unknown): IndexedRow[] {
+  const rows: IndexedRow[] = []
+  for (const logKey of logKeys(db, transaction)) {
+    const indexed = cache.read(db, logKey, transaction)
+    if (indexed !== undefined) rows.push(indexed)
+  }
+  return rows
+}
+
 /** The logged deltas of (view, stored key) with window in [from, to) that count, in commit order. */
 export function loggedDeltas(
-  db: Db,
-  cache: LogCache,
-  transaction: unknown,
+  rows: readonly IndexedRow[],
   view: string,
   key: string,
   from: number,
@@ -149,11 +157,11 @@ export function loggedDeltas(
   context: LogReadContext,
 ): Array<{ partition: number; epoch: number; window: number; state: unknown }> {
   const out: Array<{ partition: number; epoch: number; window: number; state: unknown }> = []
+  if (rows.length === 0) return out
   const id = `${view}\0${key}`
-  for (const logKey of logKeys(db, transaction)) {
-    const indexed = cache.read(db, logKey, transaction)
-    const at = indexed?.byKey.get(id)
-    if (indexed === undefined || at === undefined) continue
+  for (const indexed of rows) {
+    const at = indexed.byKey.get(id)
+    if (at === undefined) continue
     const { row } = indexed
     for (const i of at) {
       const epoch = row.d[i + 1] as number

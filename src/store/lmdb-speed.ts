@@ -21,7 +21,8 @@
 import type { RootDatabase } from 'lmdb'
 import type { TimeRange } from '../core/time-range.ts'
 import { addToTally, byView, type ViewErrorTally } from '../core/view-errors.ts'
-import { appendLog, type LogCache, loggedDeltas, loggedKeys, logRowOf } from './lmdb-speed-log.ts'
+import type { SnapshotMemo } from './lmdb-snapshot-memo.ts'
+import { appendLog, type LogCache, loggedDeltas, loggedKeys, loggedRows, logRowOf } from './lmdb-speed-log.ts'
 import { isDigest, storedForm } from './long-keys.ts'
 import {
   alignPartition,
@@ -225,12 +226,33 @@ export function collectEpochs(db: Db, running: readonly string[]): Promise<void>
 // query took the store's write lock and waited behind the speed layer's commits (in this
 // process or another one on the same store). A read transaction is a consistent snapshot too.
 // The realtime rows are the folded state rows, then the deltas still in the log (each counted in
-// one place or the other, never both: lmdb-speed-log.ts).
-export function snapshot(db: Db, log: LogCache, view: string, asked: string, range: TimeRange): ViewSnapshot {
+// one place or the other, never both: lmdb-speed-log.ts). What is not the key's own rows comes
+// from the memo of this snapshot (lmdb-snapshot-memo.ts).
+export function snapshot(
+  db: Db,
+  log: LogCache,
+  memo: SnapshotMemo,
+  view: string,
+  asked: string,
+  range: TimeRange,
+): ViewSnapshot {
   const key = storedForm(asked)
   const transaction = db.useReadTransaction()
   try {
-    const batch = db.get(['served', view], { transaction }) as ViewSnapshot['batch']
+    const {
+      batch,
+      speed,
+      speedView,
+      log: rows,
+    } = memo.reads(
+      transaction,
+      view,
+      () => ({ speed: partitionsIn(db, transaction), log: loggedRows(db, log, transaction) }),
+      () => ({
+        batch: db.get(['served', view], { transaction }) as ViewSnapshot['batch'],
+        speedView: db.get(['sv', view], { transaction }) as ViewSnapshot['speedView'],
+      }),
+    )
     const from = range.from ?? Number.NEGATIVE_INFINITY
     const to = range.to ?? Number.POSITIVE_INFINITY
     const batchEntries: ViewSnapshot['batchEntries'] = []
@@ -253,18 +275,22 @@ export function snapshot(db: Db, log: LogCache, view: string, asked: string, ran
       if (batch && epoch < (batch.horizon[partition] ?? 0)) continue
       realtime.push({ partition, epoch, window, state: value })
     }
-    const speed: ViewSnapshot['speed'] = []
-    for (const { value } of db.getRange({ start: ['sp'], end: ['sp', HIGH], transaction })) {
-      const state = value as SpeedPartition
-      speed[state.partition] = state
-    }
-    const speedView = db.get(['sv', view], { transaction }) as ViewSnapshot['speedView']
     const context = { speed, speedView, horizon: batch?.horizon }
-    for (const row of loggedDeltas(db, log, transaction, view, key, from, to, context)) realtime.push(row)
+    for (const row of loggedDeltas(rows, view, key, from, to, context)) realtime.push(row)
     return { batch, batchEntries, realtime, speedView, speed }
   } finally {
     transaction.done()
   }
+}
+
+/** The speed partitions, indexed by partition (holes where one was never claimed). */
+function partitionsIn(db: Db, transaction: unknown): Array<SpeedPartition | undefined> {
+  const speed: Array<SpeedPartition | undefined> = []
+  for (const { value } of db.getRange({ start: ['sp'], end: ['sp', HIGH], transaction } as never)) {
+    const state = value as SpeedPartition
+    speed[state.partition] = state
+  }
+  return speed
 }
 
 /**

@@ -17,6 +17,7 @@ import type { TimeRange } from '../core/time-range.ts'
 import { checkLmdbHeader, storeCorrupt, walkLmdbStore } from './lmdb-check.ts'
 import { type CompactorOptions, SpeedCompactor } from './lmdb-compactor.ts'
 import { commitCause, guardLmdbStore, lmdbCorruption } from './lmdb-guard.ts'
+import { SnapshotMemo } from './lmdb-snapshot-memo.ts'
 import * as speed from './lmdb-speed.ts'
 import { fullKey, storedKey } from './lmdb-speed.ts'
 import { LogCache } from './lmdb-speed-log.ts'
@@ -147,10 +148,12 @@ class LmdbStore implements Store {
   #background: Promise<void> = Promise.resolve()
   readonly #compactor: SpeedCompactor
   readonly #log = new LogCache()
+  readonly #memo: SnapshotMemo
 
   constructor(db: RootDatabase<unknown, Key>, compactor: SpeedCompactor) {
     this.#db = db
     this.#compactor = compactor
+    this.#memo = new SnapshotMemo(db)
   }
 
   async listBatchViews(): Promise<BatchViewMeta[]> {
@@ -297,7 +300,7 @@ class LmdbStore implements Store {
   }
 
   async snapshot(view: string, key: string, range: TimeRange = {}): Promise<ViewSnapshot> {
-    return speed.snapshot(this.#db, this.#log, view, key, range)
+    return speed.snapshot(this.#db, this.#log, this.#memo, view, key, range)
   }
 
   async *realtimeKeys(view: string): AsyncIterable<string> {

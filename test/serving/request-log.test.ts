@@ -27,6 +27,11 @@ test('one JSON line per request with method, url, status and time; no header, no
   assert.equal((await fetch(`${url}/views/pageviews_by_url/%2Fa`, { headers: authorization })).status, 200)
   assert.equal((await fetch(`${url}/views/pageviews_by_url/%2Fa`)).status, 401)
   assert.equal((await fetch(`${url}/no-such-route`)).status, 404)
+  // A token in the URL (free text, no path to redact) is scrubbed from the line all the same.
+  assert.equal(
+    (await fetch(`${url}/views/pageviews_by_url/%2Fa?token=${TOKEN}`, { headers: authorization })).status,
+    400,
+  )
 
   const requests = lines.map((line) => JSON.parse(line)).filter((entry) => entry.req !== undefined)
   assert.deepEqual(
@@ -35,6 +40,7 @@ test('one JSON line per request with method, url, status and time; no header, no
       ['GET', '/views/pageviews_by_url/%2Fa', 200],
       ['GET', '/views/pageviews_by_url/%2Fa', 401],
       ['GET', '/no-such-route', 404],
+      ['GET', '/views/pageviews_by_url/%2Fa?token=***', 400],
     ],
   )
   for (const r of requests) {
@@ -43,6 +49,7 @@ test('one JSON line per request with method, url, status and time; no header, no
     assert.match(r.time, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/, 'the date and time')
     assert.match(r.msg, /^GET \/\S+ \d{3} [\d.]+ ms$/)
     assert.equal(r.req.headers, undefined, 'no headers in the request log')
+    assert.match(r.reqId, /^req-/, 'the request id')
   }
   for (const line of lines) assert.ok(!line.includes(TOKEN), line)
 })

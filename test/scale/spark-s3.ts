@@ -103,6 +103,18 @@ async function dump(store: Store): Promise<string[]> {
   return out
 }
 
+// `npm run test:scale -- --help` used to start S3Proxy and Spark and run the whole test: any
+// argument is a question, answered without starting anything.
+if (process.argv.length > 2) {
+  console.log(`Usage: npm run test:scale   (node test/scale/spark-s3.ts; takes no arguments)
+
+Starts strata s3 and strata spark, archives a fresh topic into s3://, runs strata batch with the
+local and the spark engine and checks both stores hold the same versions. Stops what it started.
+Environment: STRATA_TEST_BROKERS (default 127.0.0.1:9092), STRATA_SCALE_EVENTS (default 200000),
+STRATA_SCALE_PORT (default 17300: S3 on it, Spark's master on +10, its driver from +20).`)
+  process.exit(process.argv.includes('--help') || process.argv.includes('-h') ? 0 : 2)
+}
+
 const dir = await mkdtemp(join(tmpdir(), 'strata-scale-'))
 const s3Port = base
 const sparkPort = base + 10

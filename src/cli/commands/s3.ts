@@ -73,7 +73,9 @@ Examples:
     })
 
   s3.command('status')
-    .description('show the server (pid, alive, whether it answers, data folder, log file)')
+    .description(
+      'show the server (pid, alive, whether it answers, data folder, log file); exit 3 when it does not answer',
+    )
     .option('-p, --port <n>', 'the port it was started on', positiveInt('--port'), 9000)
     .option('--json', 'print the status as JSON')
     .action(async (flags: { port: number; json?: boolean }) => {
@@ -83,5 +85,7 @@ Examples:
         ? JSON.stringify(status, null, 2)
         : `S3-compatible server at ${status.endpoint}: ${status.answers ? 'answers' : 'does not answer'}; ${status.alive ? `pid ${status.pid}` : 'not running'}\n  folder ${status.dir}\n  log    ${status.logFile}`
       process.stdout.write(`${text}\n`)
+      // As `strata spark status` (and LSB's status actions): 3 when it is not up, for scripts.
+      if (!status.answers) process.exitCode = 3
     })
 }

@@ -119,6 +119,21 @@ const dir = await mkdtemp(join(tmpdir(), 'strata-scale-'))
 const s3Port = base
 const sparkPort = base + 10
 let failed = false
+// What this run starts is stopped on every way out: its end, a failure, Ctrl-C or a timeout's
+// SIGTERM (a killed run left S3Proxy and a Spark cluster running).
+let stopping: Promise<void> | undefined
+const stopAll = (): Promise<void> =>
+  (stopping ??= (async () => {
+    await run(['spark', 'stop', '--port', String(sparkPort)]).catch(() => undefined)
+    await run(['s3', 'stop', '--port', String(s3Port)]).catch(() => undefined)
+    await rm(dir, { recursive: true, force: true })
+  })())
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    console.error(`scale: ${signal}: stopping the S3 server and the Spark cluster this run started`)
+    void stopAll().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143))
+  })
+}
 try {
   const config = join(dir, 'strata.config.ts')
   await writeFile(config, configText)
@@ -212,9 +227,7 @@ try {
   failed = true
   console.error(`scale: FAILED: ${(error as Error).message}`)
 } finally {
-  await run(['spark', 'stop', '--port', String(sparkPort)]).catch(() => undefined)
-  await run(['s3', 'stop', '--port', String(s3Port)]).catch(() => undefined)
-  await rm(dir, { recursive: true, force: true })
+  await stopAll()
 }
 console.log(failed ? '0 passed, 1 failed' : '1 passed, 0 failed')
 process.exit(failed ? 1 : 0)

@@ -29,10 +29,16 @@ export function startBatchSchedule(options: BatchScheduleOptions): BatchSchedule
   let failures = 0
   let lastError: unknown
   let closed = false
+  // close() ends a Spark run in progress (its driver killed, the run failed, nothing staged)
+  // instead of waiting for a job that may take long; a local run is waited for.
+  const stopping = new AbortController()
+  const runOptions: BatchRunOptions = options.spark
+    ? { ...options, spark: { ...options.spark, signal: stopping.signal } }
+    : options
 
   const run = async (): Promise<BatchRunResult> => {
     while (current) await current.catch(() => undefined)
-    const started = runBatch(options)
+    const started = runBatch(runOptions)
     current = started
     try {
       lastRun = await started
@@ -77,6 +83,7 @@ export function startBatchSchedule(options: BatchScheduleOptions): BatchSchedule
     async close() {
       closed = true
       clearTimeout(timer)
+      stopping.abort()
       await current?.catch(() => undefined)
     },
   }

@@ -10,6 +10,7 @@
 // does only here, around the kills), so the test finds the job's task processes blocked in their
 // config load, kills, and opens the gate.
 import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -17,6 +18,8 @@ import { after, before, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import fc from 'fast-check'
 import { type BatchRunOptions, runBatch } from '../../src/batch/batch-run.ts'
+import { startBatchSchedule } from '../../src/batch/schedule.ts'
+import { checkMasterAnswers } from '../../src/batch/spark/spark-engine.ts'
 import { compileViews } from '../../src/core/config.ts'
 import { loadConfig } from '../../src/core/config-loader.ts'
 import { SegmentBuilder, SegmentStore } from '../../src/master-dataset/index.ts'
@@ -239,7 +242,7 @@ test('spark engine: kill -9 of an executor JVM mid-job still gives the exact ver
   // Spark saw the executor go and ran its tasks again elsewhere.
   assert.ok(
     driver.some((l) => /Lost executor|ExecutorLostFailure|Lost task/.test(l)),
-    `the driver reported no lost executor:\n${driver.slice(-20).join('\n')}`,
+    `the driver reported no lost executor:\n${driver.join('\n')}`,
   )
   assert.deepEqual(await dump(store), local)
   await store.close()
@@ -276,6 +279,94 @@ test('spark cluster: a second start reports the running cluster; status sees the
   )
 })
 
+/** Pids of BatchDriver JVMs whose parent is `parent`. */
+async function driversOf(parent: number): Promise<number[]> {
+  const out: number[] = []
+  for (const pid of await pidsOf('dev.strata.spark.BatchDriver')) {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '')
+    if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === parent) out.push(pid)
+  }
+  return out
+}
+
+/** Alive, and not a zombie. */
+async function isRunning(pid: number): Promise<boolean> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '')
+  return stat !== '' && stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z'
+}
+
+// The driver never outlives the process that started it (docs/one-writer.md): a Spark run in a
+// child process, mid-job (its fold tasks held at the gate), killed by `signal`; its BatchDriver
+// JVM must end too (the child's stdin pipe closes: the driver's watchdog exits).
+for (const signal of ['SIGKILL', 'SIGTERM'] as const) {
+  test(`spark engine: ${signal} to the process running the job ends its driver JVM`, async () => {
+    // A previous test's task processes, let through its gate, end first.
+    for (const until = Date.now() + 30_000; (await foldTasks()).length > 0 && Date.now() < until; )
+      await sleep(200)
+    await writeFile(gate, '')
+    const src = (path: string) => JSON.stringify(join(import.meta.dirname, '..', '..', 'src', path))
+    const script = `
+      import { runBatch } from ${src('batch/batch-run.ts')}
+      import { loadConfig } from ${src('core/config-loader.ts')}
+      import { openLmdbStore } from ${src('store/lmdb-store.ts')}
+      const configPath = ${JSON.stringify(configPath)}
+      await runBatch({
+        config: await loadConfig(configPath), configPath, root: ${JSON.stringify(root)},
+        store: await openLmdbStore(${JSON.stringify(join(dir, `store-child-${signal}`))}),
+        horizon: ${JSON.stringify(horizon)}, engine: 'spark',
+        spark: { master: ${JSON.stringify(spark.cluster.master)}, basePort: ${spark.driverPort} },
+      })`
+    // The gate is for the task processes only: this child's own config load must not wait.
+    const env = { ...process.env }
+    delete env['STRATA_TEST_SPARK_GATE']
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+      env,
+    })
+    const exited = new Promise((resolve) => child.once('exit', resolve))
+    let driver: number | undefined
+    try {
+      const deadline = Date.now() + 120_000
+      // Mid-job: this child's driver runs, and fold tasks wait at the gate (a previous test's
+      // task processes may still be ending, hence the driver first).
+      for (;;) {
+        driver = (await driversOf(child.pid!))[0]
+        if (driver !== undefined) break
+        if (Date.now() > deadline) throw new Error('the child started no BatchDriver JVM')
+        await sleep(200)
+      }
+      await sleep(1000)
+      while ((await foldTasks()).length === 0) {
+        if (Date.now() > deadline) throw new Error('no fold task process appeared')
+        await sleep(200)
+      }
+      child.kill(signal)
+      await exited
+      // A hang check, not a timing: the driver is gone well within 30 s.
+      const gone = Date.now() + 30_000
+      while ((await isRunning(driver)) && Date.now() < gone) await sleep(200)
+      assert.equal(await isRunning(driver), false, `driver ${driver} outlived its parent`)
+    } finally {
+      if (driver !== undefined && (await isRunning(driver))) process.kill(driver, 'SIGKILL')
+      child.kill('SIGKILL')
+      await rm(gate, { force: true })
+    }
+  })
+}
+
+test("spark engine: a spark:// URL on the master's web UI port is refused before any job", async () => {
+  const port = Number(new URL(spark.cluster.master.replace('spark:', 'http:')).port)
+  await assert.rejects(
+    checkMasterAnswers(`spark://127.0.0.1:${port + 1}`),
+    (error: Error & { code?: string }) => {
+      assert.equal(error.code, 'STRATA_ERR_INVALID_ARGUMENT')
+      assert.match(error.message, new RegExp(`answers HTTP.*spark://127\\.0\\.0\\.1:${port}\\b`))
+      return true
+    },
+  )
+  await checkMasterAnswers(spark.cluster.master)
+})
+
 // Every fold task fails (the config file on the executors defines count_h otherwise than the run's
 // config: STRATA_ERR_CONFIG_CHANGED in the task process): with no retry allowed the job fails, and
 // the run fails with STRATA_ERR_SPARK having staged nothing.
@@ -308,4 +399,92 @@ test('spark engine: a job whose tasks keep failing fails the run, and nothing is
   } finally {
     await store.close()
   }
+})
+
+// `strata worker batch` stopping (SIGTERM → the schedule's close): a Spark run in progress ends
+// now, its driver killed, the run failed and nothing staged, instead of close waiting for the job.
+test('spark engine: closing the batch schedule ends a Spark run in progress, nothing staged', async () => {
+  for (const until = Date.now() + 30_000; (await foldTasks()).length > 0 && Date.now() < until; )
+    await sleep(200)
+  await writeFile(gate, '')
+  const store = await openLmdbStore(join(dir, 'store-schedule'))
+  const schedule = startBatchSchedule({
+    config,
+    configPath,
+    root,
+    store,
+    horizon,
+    intervalMs: 3_600_000,
+    ...sparkOptions(),
+  })
+  const running = schedule.runNow()
+  running.catch(() => undefined)
+  try {
+    const deadline = Date.now() + 120_000
+    while ((await driversOf(process.pid)).length === 0 || (await foldTasks()).length === 0) {
+      if (Date.now() > deadline) throw new Error('no driver and fold task process appeared')
+      await sleep(200)
+    }
+    const drivers = await driversOf(process.pid)
+    await schedule.close()
+    await assert.rejects(running, (error: Error & { code?: string }) => {
+      assert.equal(error.code, 'STRATA_ERR_SPARK')
+      assert.match(error.message, /was stopped \(shutdown\) before it finished; nothing was staged/)
+      return true
+    })
+    for (const pid of drivers) assert.equal(await isRunning(pid), false, `driver ${pid} still runs`)
+    assert.deepEqual(await store.listBatchViews(), [])
+  } finally {
+    await rm(gate, { force: true })
+    await store.close()
+  }
+})
+
+// Last: it kills the cluster's workers. With every worker dead mid-job, Spark would wait for
+// resources forever; the driver fails the job once no executor was registered for noExecutorMs.
+test('spark engine: every worker killed mid-job fails the run with STRATA_ERR_SPARK, nothing staged', async () => {
+  const port = Number(new URL(spark.cluster.master.replace('spark:', 'http:')).port)
+  const workerPids = (await sparkClusterStatus({ port, dir: spark.dir })).processes
+    .filter((p) => p.name.startsWith('worker-'))
+    .map((p) => p.pid)
+  assert.equal(workerPids.filter((p) => p !== undefined).length, 2)
+  await writeFile(gate, '')
+  const driver: string[] = []
+  const store = await openLmdbStore(join(dir, 'store-no-workers'))
+  const options = sparkOptions()
+  const running = runBatch({
+    config,
+    configPath,
+    root,
+    store,
+    horizon,
+    engine: 'spark',
+    spark: { ...options.spark!, noExecutorMs: 5000, progressMs: 1000, onDriverOutput: (l) => driver.push(l) },
+  })
+  running.catch(() => undefined)
+  try {
+    const deadline = Date.now() + 120_000
+    while ((await foldTasks()).length === 0) {
+      if (Date.now() > deadline) throw new Error('no fold task process appeared')
+      await sleep(200)
+    }
+    for (const pid of workerPids) process.kill(pid!, 'SIGKILL')
+    for (const url of workerUrls())
+      for (const pid of await pidsOf('org.apache.spark.executor.CoarseGrainedExecutorBackend', url))
+        process.kill(pid, 'SIGKILL')
+  } finally {
+    await rm(gate, { force: true })
+  }
+  await assert.rejects(running, (error: Error & { code?: string }) => {
+    assert.equal(error.code, 'STRATA_ERR_SPARK')
+    assert.match(error.message, /no executor for 5 s: are the workers up\? strata spark status/)
+    return true
+  })
+  // The job was visibly alive before: the driver logged its progress.
+  assert.ok(
+    driver.some((l) => /strata-batch: progress: \d+ executors; stage \d+: \d+\/\d+ tasks done/.test(l)),
+    driver.slice(-20).join('\n'),
+  )
+  assert.deepEqual(await store.listBatchViews(), [])
+  await store.close()
 })

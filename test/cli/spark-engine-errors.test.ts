@@ -3,9 +3,11 @@
 // port with no cluster says so and exits 3. No Spark JVM is started here.
 import assert from 'node:assert/strict'
 import { mkdtemp, rm } from 'node:fs/promises'
+import { createServer } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type TestContext, test } from 'node:test'
+import { DRIVER_ERROR_LINE } from '../../src/batch/spark/spark-engine.ts'
 import { freePort, spawnStrata } from '../helpers/process.ts'
 
 const config = join(import.meta.dirname, '..', 'batch', 'fixtures', 'spark-views.config.ts')
@@ -66,6 +68,42 @@ test('strata batch --engine spark on a master that does not answer: STRATA_ERR_S
     'STRATA_ERR_SPARK_UNAVAILABLE',
     new RegExp(`spark://127\\.0\\.0\\.1:${port} does not answer.*strata spark start --port ${port}`),
   )
+})
+
+// A master's web UI port accepts connections: only an HTTP answer tells it from the RPC port
+// (a driver pointed there failed after 79 s with "SparkContext has been shutdown").
+test('strata batch --engine spark on a web UI port: STRATA_ERR_INVALID_ARGUMENT, naming the likely master port', async (t) => {
+  const dir = await data(t)
+  const ui = createServer((_req, res) => res.end('<html>Spark Master at spark://127.0.0.1:7077</html>'))
+  await new Promise<void>((resolve) => ui.listen(0, '127.0.0.1', resolve))
+  t.after(() => ui.close())
+  const port = (ui.address() as { port: number }).port
+  await fails(
+    [
+      'batch',
+      '--config',
+      config,
+      '--data',
+      dir,
+      '--engine',
+      'spark',
+      '--spark-master',
+      `spark://127.0.0.1:${port}`,
+    ],
+    'STRATA_ERR_INVALID_ARGUMENT',
+    new RegExp(`port ${port} answers HTTP.*not the master's RPC port \\(spark://127\\.0\\.0\\.1:${port - 1}`),
+  )
+})
+
+test("the Spark engine's failure message keeps the driver lines that say why, whatever their case", () => {
+  for (const line of [
+    '25/12/06 07:00:00 ERROR StandaloneSchedulerBackend: Application has been killed. Reason: All masters are unresponsive! Giving up.',
+    'java.lang.IllegalStateException: Cannot call methods on a stopped SparkContext.',
+    'strata-batch: ERROR no executor for 5 s: are the workers up? strata spark status',
+    '25/12/06 07:00:00 WARN StandaloneAppClient$ClientEndpoint: Failed to connect to master 127.0.0.1:8081',
+  ])
+    assert.match(line, DRIVER_ERROR_LINE)
+  assert.doesNotMatch('25/12/06 07:00:00 INFO SparkContext: Running Spark version 4.0.1', DRIVER_ERROR_LINE)
 })
 
 test('strata worker: --engine spark is refused on a role other than batch', async (t) => {

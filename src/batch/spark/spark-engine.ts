@@ -54,6 +54,15 @@ export interface SparkEngineOptions {
   strata?: string
   /** Spark's jars for the driver (default: Maven's copy of tools/spark/pom.xml, as `strata spark start`). */
   jarsDir?: string
+  /**
+   * How long the job may have no executor registered (every worker dead, or none up) before the
+   * driver fails it (default 120 s): Spark itself would wait for resources forever.
+   */
+  noExecutorMs?: number
+  /** How often the driver logs the job's progress (stages, tasks done) at info (default 10 s). */
+  progressMs?: number
+  /** Ends a run in progress (the driver is killed, the run fails, nothing is staged): a shutdown. */
+  signal?: AbortSignal
   /** Lines of the driver's output (Spark's log) as they come, for a log or a test. */
   onDriverOutput?: (line: string) => void
   /** A progress line (jars resolved, driver built), for a CLI. */
@@ -185,6 +194,8 @@ function sparkConf(options: SparkEngineOptions, driverJar: string): string[] {
     conf['spark.blockManager.port'] = String(options.basePort + 2)
     conf['spark.port.maxRetries'] = '16'
   }
+  conf['strata.noExecutorMs'] = String(options.noExecutorMs ?? 120_000)
+  conf['strata.progressMs'] = String(options.progressMs ?? 10_000)
   return Object.entries(conf).map(([k, v]) => `-D${k}=${v}`)
 }
 
@@ -208,13 +219,27 @@ async function runDriver(options: SparkEngineOptions, jarsDir: string, driverJar
       'dev.strata.spark.BatchDriver',
       ...args,
     ],
-    { stdio: ['ignore', 'pipe', 'pipe'], env },
+    // stdin stays open and unwritten: the driver exits when it closes, i.e. when this process is
+    // gone however it ended (kill -9 too), so the driver never outlives it (docs/one-writer.md).
+    { stdio: ['pipe', 'pipe', 'pipe'], env },
   )
+  // Exiting normally or on a signal handled elsewhere: end the driver now, not at its next read.
+  const killOnExit = () => child.kill('SIGKILL')
+  process.once('exit', killOnExit)
+  let aborted = false
+  const abort = () => {
+    aborted = true
+    child.kill('SIGKILL')
+  }
+  if (options.signal?.aborted) abort()
+  options.signal?.addEventListener('abort', abort, { once: true })
   const tail: string[] = []
   const onLine = (line: string) => {
     tail.push(line)
     if (tail.length > 40) tail.shift()
     options.onDriverOutput?.(line)
+    // The driver's own lines (progress, why it stopped) are the run's log; Spark's stay out.
+    if (line.startsWith('strata-batch: ')) options.log?.(line)
   }
   const lines = async (stream: NodeJS.ReadableStream) => {
     for await (const line of readLines(stream)) onLine(line)
@@ -223,22 +248,37 @@ async function runDriver(options: SparkEngineOptions, jarsDir: string, driverJar
   const code = await new Promise<number | null>((resolve, reject) => {
     child.once('error', reject)
     child.once('close', resolve)
-  }).catch((error: NodeJS.ErrnoException) => {
+  })
+    .catch((error: NodeJS.ErrnoException) => {
+      throw new StrataError(
+        ErrorCodes.SPARK,
+        `cannot run ${java} for the Spark driver (${error.code ?? error.message}): install a JDK 17 or newer, or set JAVA_HOME`,
+        { cause: error },
+      )
+    })
+    .finally(() => {
+      process.off('exit', killOnExit)
+      options.signal?.removeEventListener('abort', abort)
+    })
+  await reading
+  if (aborted) {
     throw new StrataError(
       ErrorCodes.SPARK,
-      `cannot run ${java} for the Spark driver (${error.code ?? error.message}): install a JDK 17 or newer, or set JAVA_HOME`,
-      { cause: error },
+      `the Spark job on ${options.master} was stopped (shutdown) before it finished; nothing was staged`,
     )
-  })
-  await reading
+  }
   if (code !== 0) {
-    const reason = tail.filter((l) => /Exception|Error|Caused by|failed|FAILED/.test(l)).slice(-8)
+    const reason = tail.filter((l) => DRIVER_ERROR_LINE.test(l)).slice(-8)
     throw new StrataError(
       ErrorCodes.SPARK,
       `the Spark job on ${options.master} failed (driver exit ${code}); nothing was staged. A task process's own error is in its executor's stderr (a worker's work/app-*/<executor>/stderr). The driver's last lines:\n${(reason.length > 0 ? reason : tail.slice(-10)).join('\n')}`,
     )
   }
 }
+
+/** The driver's lines that say why a job failed (Spark's log levels and messages vary in case). */
+export const DRIVER_ERROR_LINE =
+  /exception|error|caused by|failed|unresponsive|no executor|shut ?down|refused|timed? ?out/i
 
 async function readCombined(file: string, viewCount: number): Promise<SparkFoldOutput> {
   const entries: ViewEntry[][] = Array.from({ length: viewCount }, () => [])
@@ -279,23 +319,51 @@ export async function checkMasterAnswers(master: string): Promise<void> {
     )
   }
   const [, host, port] = match as unknown as [string, string, string]
-  const reason = await new Promise<string | undefined>((resolve) => {
-    const socket = connect({ host, port: Number(port), timeout: 5000 })
-    socket.once('connect', () => {
-      socket.destroy()
-      resolve(undefined)
-    })
-    socket.once('timeout', () => {
-      socket.destroy()
-      resolve('timed out')
-    })
-    socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message))
-  })
-  if (reason !== undefined) {
+  const answer = await probe(host, Number(port))
+  if (answer.reason !== undefined) {
     throw new StrataError(
       ErrorCodes.SPARK_UNAVAILABLE,
-      `the Spark master ${master} does not answer (${reason}): start it (strata spark start --port ${port}) or check --spark-master; retry once it is up`,
+      `the Spark master ${master} does not answer (${answer.reason}): start it (strata spark start --port ${port}) or check --spark-master; retry once it is up`,
       { retriable: true, field: '--spark-master' },
     )
   }
+  // The master's RPC port never answers an HTTP request; its web UI (and REST server) does. A
+  // driver pointed at the UI would retry for over a minute and fail with "SparkContext has been
+  // shutdown". `strata spark start` puts the UI on the master's port + 1.
+  if (answer.http) {
+    throw new StrataError(
+      ErrorCodes.INVALID_ARGUMENT,
+      `--spark-master ${master}: port ${port} answers HTTP, so it is a web UI or REST port, not the master's RPC port (spark://${host}:${Number(port) - 1} for a cluster of strata spark start, 7077 by Spark's default; strata spark status prints it)`,
+      { field: '--spark-master' },
+    )
+  }
+}
+
+/** Connects and sends an HTTP request: an HTTP reply within a moment means a web server. */
+function probe(host: string, port: number): Promise<{ reason?: string; http?: boolean }> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port, timeout: 5000 })
+    let received = ''
+    let connected = false
+    const done = (result: { reason?: string; http?: boolean }) => {
+      socket.destroy()
+      resolve(result)
+    }
+    socket.once('connect', () => {
+      connected = true
+      socket.setTimeout(0)
+      socket.write(`GET / HTTP/1.0\r\nHost: ${host}\r\n\r\n`)
+      // Spark's RPC server waits for a frame it never gets (or closes): not HTTP.
+      setTimeout(() => done({ http: false }), 1500).unref()
+    })
+    socket.on('data', (chunk: Buffer) => {
+      received += chunk.toString('latin1')
+      if (received.length >= 5) done({ http: received.startsWith('HTTP/') })
+    })
+    socket.once('end', () => done({ http: received.startsWith('HTTP/') }))
+    socket.once('timeout', () => done({ reason: 'timed out' }))
+    socket.once('error', (error: NodeJS.ErrnoException) =>
+      done(!connected ? { reason: error.code ?? error.message } : { http: false }),
+    )
+  })
 }

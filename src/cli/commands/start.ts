@@ -69,7 +69,7 @@ Examples:
         { serves: true },
       )
       const logger = createLogger('strata')
-      const engine = resolveEngine(flags)
+      const engine = resolveEngine(flags, (line) => logger.info(line))
       const http = httpOptionsOf(flags, settings.http)
       checkSecuritySettings(logger, settings.brokers, settings.storeUrl)
       // No --config and no ./strata.config.ts: the config that last ran on this data folder.

@@ -62,7 +62,7 @@ export function registerWorkerCommand(program: Command): void {
       const settings = resolveSettings(flags, { serves: role === 'serve' })
       const logger = createLogger(role)
       // The batch role's engine; the other roles have no batch to run.
-      const engine = resolveEngine(flags)
+      const engine = resolveEngine(flags, (line) => logger.info(line))
       if (engine.engine === 'spark' && role !== 'batch') {
         throw invalidInput(ErrorCodes.INVALID_ARGUMENT, `--engine spark is for the batch role, not ${role}`, {
           field: '--engine',

@@ -61,8 +61,14 @@ public final class BatchDriver {
         if (value != null) conf.setExecutorEnv(name, value);
       }
     }
+    // The driver never outlives the process that started it (docs/one-writer.md): that process
+    // holds this JVM's stdin open and writes nothing, so EOF means it is gone (even after kill -9).
+    daemon("strata-parent-watch", BatchDriver::exitWhenStdinCloses);
     try (JavaSparkContext sc = new JavaSparkContext(conf)) {
       sc.setLogLevel("WARN");
+      long noExecutorMs = Long.getLong("strata.noExecutorMs", 120_000L);
+      long progressMs = Long.getLong("strata.progressMs", 10_000L);
+      daemon("strata-job-watch", () -> watchJob(sc, noExecutorMs, progressMs));
       // One Spark task per fold task: Spark schedules them across the executors' cores.
       JavaRDD<String> folded = sc.parallelize(tasks, Math.max(1, tasks.size())).pipe(fold);
       JavaPairRDD<String, String> byGroup =
@@ -87,6 +93,71 @@ public final class BatchDriver {
       // The output is whole or absent: the Node side never reads a half-written file.
       Files.move(partial, outFile, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
       System.err.println("strata-batch: " + tasks.size() + " fold tasks, " + lines + " lines out");
+    }
+  }
+
+  private static void daemon(String name, Runnable body) {
+    Thread thread = new Thread(body, name);
+    thread.setDaemon(true);
+    thread.start();
+  }
+
+  private static void exitWhenStdinCloses() {
+    try {
+      while (System.in.read() >= 0) {
+        // Nothing is ever written; read until EOF.
+      }
+    } catch (IOException e) {
+      // A broken stdin means the same: the parent is gone.
+    }
+    System.err.println("strata-batch: ERROR the process that started this driver is gone; stopping");
+    Runtime.getRuntime().halt(3);
+  }
+
+  /**
+   * Fails the job when no executor is registered for noExecutorMs (every worker died, or none
+   * came up): Spark itself would wait forever for resources. Prints the progress of the active
+   * stages every progressMs, so a long job is visibly alive.
+   */
+  private static void watchJob(JavaSparkContext sc, long noExecutorMs, long progressMs) {
+    long since = System.currentTimeMillis();
+    long lastProgress = since;
+    while (true) {
+      try {
+        Thread.sleep(Math.min(1000L, Math.max(100L, noExecutorMs / 4)));
+      } catch (InterruptedException e) {
+        return;
+      }
+      long now = System.currentTimeMillis();
+      // The job ended (main stops the context): nothing left to watch.
+      if (sc.sc().isStopped()) return;
+      // Block managers: the driver's own and one per registered executor.
+      int executors;
+      try {
+        executors = sc.sc().getExecutorMemoryStatus().size() - 1;
+      } catch (IllegalStateException stopped) {
+        return;
+      }
+      if (sc.master().startsWith("local") || executors > 0) since = now;
+      else if (now - since >= noExecutorMs) {
+        System.err.println(
+            "strata-batch: ERROR no executor for "
+                + (noExecutorMs / 1000)
+                + " s: are the workers up? strata spark status");
+        Runtime.getRuntime().halt(4);
+      }
+      if (now - lastProgress >= progressMs) {
+        lastProgress = now;
+        StringBuilder line = new StringBuilder();
+        for (int id : sc.statusTracker().getActiveStageIds()) {
+          org.apache.spark.SparkStageInfo stage = sc.statusTracker().getStageInfo(id);
+          if (stage == null) continue;
+          line.append(" stage ").append(id).append(": ")
+              .append(stage.numCompletedTasks()).append('/').append(stage.numTasks())
+              .append(" tasks done (").append(stage.numActiveTasks()).append(" running);");
+        }
+        System.err.println("strata-batch: progress: " + executors + " executors;" + line);
+      }
     }
   }
 

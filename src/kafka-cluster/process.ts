@@ -166,6 +166,32 @@ export async function signalAndWait(
   return hasExited(pid)
 }
 
+/**
+ * SIGTERM, then SIGKILL after `termMs`, waiting while `stillOurs()` says the pid is still the
+ * process we started (the S3 server's and the Spark cluster's JVMs; a pid reused by another
+ * program is never signalled again).
+ */
+export async function terminate(
+  pid: number,
+  stillOurs: () => Promise<boolean>,
+  termMs = 10_000,
+  killMs = 5_000,
+): Promise<void> {
+  for (const [signal, waitMs] of [
+    ['SIGTERM', termMs],
+    ['SIGKILL', killMs],
+  ] as const) {
+    try {
+      process.kill(pid, signal)
+    } catch {
+      return
+    }
+    const deadline = Date.now() + waitMs
+    while (Date.now() < deadline && (await stillOurs())) await sleep(100)
+    if (!(await stillOurs())) return
+  }
+}
+
 // Exited means gone, or every thread a zombie. Neither an empty cmdline nor the pid's own state
 // is enough: the kernel drops a dying process's memory (and with it the cmdline) before it
 // closes its files, and the JVM's main thread turns zombie while its other threads still exit

@@ -11,7 +11,7 @@ import { request } from 'node:http'
 import { basename, join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { ErrorCodes, StrataError } from '../core/errors.ts'
-import { isPortFree, javaBin, withClusterLock } from '../kafka-cluster/index.ts'
+import { isPortFree, javaBin, terminate, withClusterLock } from '../kafka-cluster/index.ts'
 import { ensureS3ProxyJars } from './jars.ts'
 import { type ServerPaths, serverDir, serverPaths } from './paths.ts'
 
@@ -244,19 +244,7 @@ async function stopServer(paths: ServerPaths): Promise<boolean> {
     await rm(paths.pidFile, { force: true })
     return false
   }
-  for (const [signal, waitMs] of [
-    ['SIGTERM', 10_000],
-    ['SIGKILL', 5_000],
-  ] as const) {
-    try {
-      process.kill(pid, signal)
-    } catch {
-      break
-    }
-    const deadline = Date.now() + waitMs
-    while (Date.now() < deadline && (await isOurServer(pid, paths))) await sleep(100)
-    if (!(await isOurServer(pid, paths))) break
-  }
+  await terminate(pid, () => isOurServer(pid, paths))
   await rm(paths.pidFile, { force: true })
   return true
 }

@@ -12,7 +12,7 @@ import { request } from 'node:http'
 import { basename } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { ErrorCodes, StrataError } from '../core/errors.ts'
-import { isPortFree, javaBin, withClusterLock } from '../kafka-cluster/index.ts'
+import { isPortFree, javaBin, terminate, withClusterLock } from '../kafka-cluster/index.ts'
 import { ensureSparkJars, type SparkJars } from './jars.ts'
 import { clusterDir, type ProcessPaths, processPaths } from './paths.ts'
 
@@ -332,19 +332,7 @@ async function stopProcesses(at: Layout): Promise<boolean> {
     const pid = await runningPid(at, paths)
     if (pid !== undefined) {
       any = true
-      for (const [signal, waitMs] of [
-        ['SIGTERM', 10_000],
-        ['SIGKILL', 5_000],
-      ] as const) {
-        try {
-          process.kill(pid, signal)
-        } catch {
-          break
-        }
-        const deadline = Date.now() + waitMs
-        while (Date.now() < deadline && (await isOurs(pid, at))) await sleep(100)
-        if (!(await isOurs(pid, at))) break
-      }
+      await terminate(pid, () => isOurs(pid, at))
     }
     await rm(paths.pidFile, { force: true })
   }

@@ -20,6 +20,7 @@ import {
 } from '../../src/kafka-cluster/index.ts'
 import { nodePaths } from '../../src/kafka-cluster/paths.ts'
 import { isOurBroker } from '../../src/kafka-cluster/process.ts'
+import { spawnStrata } from '../helpers/process.ts'
 
 async function freePort(): Promise<number> {
   const server = createServer()
@@ -62,6 +63,20 @@ test('the shared 1-node cluster answers on 127.0.0.1:9092 and start is idempoten
   assert.equal(node!.listener, '127.0.0.1:9092')
   assert.equal(await isOurBroker(node!.pid!, nodePaths(status.folder, 1)), true)
   assert.equal(existsSync(node!.logFile), true, `broker log at ${node!.logFile}`)
+
+  // The command says so too, and exits 0 for scripts.
+  const cli = spawnStrata(['kafka', 'status', '--nodes', '1'])
+  assert.equal(await cli.exited, 0, cli.output())
+  assert.match(cli.output(), /1-node cluster at 127\.0\.0\.1:9092: answers/)
+})
+
+test('strata kafka status with no cluster of ours: says so and exits 3', async (t) => {
+  const home = await mkdtemp(join(tmpdir(), 'strata-kafka-status-'))
+  t.after(() => rm(home, { recursive: true, force: true }))
+  const cli = spawnStrata(['kafka', 'status'], { STRATA_HOME: home })
+  assert.equal(await cli.exited, 3, cli.output())
+  assert.match(cli.output(), /1-node cluster at 127\.0\.0\.1:9092: .*never started/)
+  assert.match(cli.output(), /3-node cluster at .*never started/)
 })
 
 test('a scratch cluster starts, survives kill -9 and restart, and stop leaves no broker running', async (t) => {

@@ -79,7 +79,9 @@ Examples:
 
   kafka
     .command('status')
-    .description('show each node (pid, alive, listener, data dir, log file) and whether the cluster answers')
+    .description(
+      'show each node (pid, alive, listener, data dir, log file) and whether the cluster answers; exits 3 when none answers',
+    )
     .option('-n, --nodes <n>', 'only the 1- or 3-node cluster (default: both)', clusterSize)
     .option('--json', 'print the status as JSON')
     .action(async (flags: { nodes?: ClusterSize; json?: boolean }) => {
@@ -91,6 +93,9 @@ Examples:
         if (error.code !== 'EPIPE') throw error
       })
       process.stdout.write(flags.json ? `${JSON.stringify(statuses, null, 2)}\n` : formatStatus(statuses))
+      // As `strata s3 status` and `strata spark status` (and LSB's status actions): 3 when no
+      // cluster asked about answers, for scripts (`strata kafka status -n 1 || strata kafka start`).
+      if (!statuses.some((status) => status.answering)) process.exitCode = 3
     })
 }
 

@@ -4,13 +4,15 @@
 import type { Command } from 'commander'
 import { BATCH_ENGINES, type BatchEngine } from '../batch/batch-run.ts'
 import type { SparkEngineOptions } from '../batch/spark/spark-engine.ts'
-import { ErrorCodes, invalidInput } from '../core/errors.ts'
+import { parseDuration } from '../core/duration.ts'
+import { ErrorCodes, invalidInput, StrataError } from '../core/errors.ts'
 import { positiveInt } from './options.ts'
 
 export interface EngineFlags {
   engine?: string
   sparkMaster?: string
   sparkPort?: number
+  sparkNoExecutor?: string
 }
 
 export function addEngineOptions(command: Command): Command {
@@ -28,6 +30,10 @@ export function addEngineOptions(command: Command): Command {
       '--spark-port <n>',
       "the Spark driver's first port (RPC; +1 its block manager, +2 on the executors'); default: ports Spark picks",
       positiveInt('--spark-port'),
+    )
+    .option(
+      '--spark-no-executor <duration>',
+      'fail the Spark job when no executor has been registered for this long, e.g. 30s or 5m (env STRATA_SPARK_NO_EXECUTOR; default 2m)',
     )
 }
 
@@ -47,13 +53,18 @@ export function resolveEngine(
   }
   const master = flags.sparkMaster ?? process.env['STRATA_SPARK_MASTER']
   if (engine === 'local') {
-    if (flags.sparkMaster !== undefined || flags.sparkPort !== undefined) {
+    const sparkFlag = (
+      [
+        ['--spark-master', flags.sparkMaster],
+        ['--spark-port', flags.sparkPort],
+        ['--spark-no-executor', flags.sparkNoExecutor],
+      ] as const
+    ).find(([, value]) => value !== undefined)
+    if (sparkFlag) {
       throw invalidInput(
         ErrorCodes.INVALID_ARGUMENT,
-        '--spark-master and --spark-port go with --engine spark',
-        {
-          field: flags.sparkMaster !== undefined ? '--spark-master' : '--spark-port',
-        },
+        '--spark-master, --spark-port and --spark-no-executor go with --engine spark',
+        { field: sparkFlag[0] },
       )
     }
     return { engine: 'local' }
@@ -65,12 +76,24 @@ export function resolveEngine(
       { field: '--spark-master' },
     )
   }
+  const noExecutor = flags.sparkNoExecutor ?? process.env['STRATA_SPARK_NO_EXECUTOR']
   return {
     engine: 'spark',
     spark: {
       master,
       ...(flags.sparkPort !== undefined ? { basePort: flags.sparkPort } : {}),
+      ...(noExecutor !== undefined ? { noExecutorMs: noExecutorDuration(noExecutor) } : {}),
       ...(log ? { log } : {}),
     },
+  }
+}
+
+/** The no-executor timeout, as a duration ('30s', '5m'); refused with the flag's name otherwise. */
+function noExecutorDuration(input: string): number {
+  try {
+    return parseDuration(input, '--spark-no-executor')
+  } catch (error) {
+    if (!(error instanceof StrataError)) throw error
+    throw invalidInput(ErrorCodes.INVALID_ARGUMENT, error.message, { field: '--spark-no-executor' })
   }
 }

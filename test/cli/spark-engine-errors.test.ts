@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type TestContext, test } from 'node:test'
 import { DRIVER_ERROR_LINE } from '../../src/batch/spark/spark-engine.ts'
+import { resolveEngine } from '../../src/cli/engine-flags.ts'
 import { freePort, spawnStrata } from '../helpers/process.ts'
 
 const config = join(import.meta.dirname, '..', 'batch', 'fixtures', 'spark-views.config.ts')
@@ -48,6 +49,35 @@ test('strata batch --engine: an unknown engine, a missing or malformed master, f
     'STRATA_ERR_INVALID_ARGUMENT',
     /go with --engine spark/,
   )
+  await fails(
+    [...base, '--spark-no-executor', '30s'],
+    'STRATA_ERR_INVALID_ARGUMENT',
+    /--spark-no-executor go with --engine spark/,
+  )
+  await fails(
+    [...base, '--engine', 'spark', '--spark-master', 'spark://127.0.0.1:1', '--spark-no-executor', '1.5m'],
+    'STRATA_ERR_INVALID_ARGUMENT',
+    /--spark-no-executor must look like '500ms', '30s'/,
+  )
+})
+
+test('--spark-no-executor (or STRATA_SPARK_NO_EXECUTOR) reaches the Spark engine as milliseconds', () => {
+  const master = 'spark://127.0.0.1:7077'
+  assert.equal(
+    resolveEngine({ engine: 'spark', sparkMaster: master, sparkNoExecutor: '30s' }).spark?.noExecutorMs,
+    30_000,
+  )
+  assert.equal(resolveEngine({ engine: 'spark', sparkMaster: master }).spark?.noExecutorMs, undefined)
+  process.env['STRATA_SPARK_NO_EXECUTOR'] = '5m'
+  try {
+    assert.equal(resolveEngine({ engine: 'spark', sparkMaster: master }).spark?.noExecutorMs, 300_000)
+    assert.equal(
+      resolveEngine({ engine: 'spark', sparkMaster: master, sparkNoExecutor: '10s' }).spark?.noExecutorMs,
+      10_000,
+    )
+  } finally {
+    delete process.env['STRATA_SPARK_NO_EXECUTOR']
+  }
 })
 
 test('strata batch --engine spark on a master that does not answer: STRATA_ERR_SPARK_UNAVAILABLE, naming it', async (t) => {

@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { sealedHorizon } from '../../src/batch/batch-run.ts'
+import { createAdmin } from '../../src/log/kafka/index.ts'
 import { openMasterDataset } from '../../src/master-dataset/index.ts'
 import { openLmdbStore } from '../../src/store/lmdb-store.ts'
 import type { Store } from '../../src/store/store.ts'
@@ -126,8 +127,18 @@ const stopAll = (): Promise<void> =>
   (stopping ??= (async () => {
     await run(['spark', 'stop', '--port', String(sparkPort)]).catch(() => undefined)
     await run(['s3', 'stop', '--port', String(s3Port)]).catch(() => undefined)
+    await deleteTopic().catch((error: Error) => console.error(`scale: topic ${topic} left: ${error.message}`))
     await rm(dir, { recursive: true, force: true })
   })())
+// The topic too: a run a day would otherwise leave 200k events a day on the shared broker.
+async function deleteTopic(): Promise<void> {
+  const admin = createAdmin({ brokers })
+  try {
+    await admin.deleteTopic(topic)
+  } finally {
+    await admin.close()
+  }
+}
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
     console.error(`scale: ${signal}: stopping the S3 server and the Spark cluster this run started`)

@@ -1,22 +1,43 @@
 // What every query reads besides its own key's rows — the served batch record and the speed view
-// of its view, the speed partitions, the speed log's rows — decoded once per LMDB read snapshot
-// instead of once per query: two of a query's four cursors and two of its gets, about a third of
-// a snapshot's CPU in the profile of `strata worker serve` (decision 0013, BENCHMARKS.md "Query").
+// of its view, the speed partitions, the speed log's rows — decoded once per version of them
+// instead of once per query: two of a query's four cursors and two of its gets (decision 0013,
+// BENCHMARKS.md "Query").
 //
-// Exact by construction: it never holds anything the current snapshot does not. lmdb-js shares
-// one read transaction among a thread's reads and renews it (a newer snapshot) at most once per
-// event-loop turn, and right after a write of its own commits; every renewal goes through one
-// function that emits 'begin-transaction' on the database before the next read runs in it. The
-// memo is dropped on that event, and also whenever a query's transaction is another object, so a
-// query never mixes two versions and sees a flip exactly when a query without the memo would.
-// (test/store/lmdb-snapshot-memo.test.ts fails if either stops holding.)
-import { EventEmitter } from 'node:events'
+// The snapshot version row, ['snapshot'] → a number: every write transaction that changes a row a
+// query reads outside its own key's — a speed commit (it appends a log row and moves its
+// partition), a compaction pass, an epoch collection, a claim, a horizon alignment, a view
+// registration, a batch flip, clear() — writes a new value there, in that same transaction
+// (bumpSnapshotVersion). A query reads the row in its own read transaction; if it holds the value
+// the memo was filled under, every row the memo holds is, in this snapshot, what it was when the
+// memo was filled, so reading them from the memo is reading them from this snapshot: a query never
+// mixes two snapshots, and it sees a write exactly when a query without the memo would. Rows of a
+// query's own key (batch entries, folded state rows) are always read in its transaction; those
+// change only in transactions that bump as well (a compaction, a collection, a registration) or
+// before they are served (a staged batch version). A store without the row (none is written by
+// this version: the format stamp and clear() write one) is read without the memo.
+// (test/store/lmdb-snapshot-memo.test.ts: each kind of writer, then an immediate query.)
+//
+// Values never repeat within a store: the first is random, each next one is one more, and clear()
+// carries the count on.
 import type { RootDatabase } from 'lmdb'
 import type { IndexedRow } from './lmdb-speed-log.ts'
 import type { SpeedPartition, SpeedView, ViewSnapshot } from './store.ts'
 
 type Key = (string | number | boolean)[]
 type Db = RootDatabase<unknown, Key>
+
+export const SNAPSHOT_VERSION: Key = ['snapshot']
+
+/** The next snapshot version, inside the caller's write transaction. */
+export function bumpSnapshotVersion(db: Db): void {
+  const now = db.get(SNAPSHOT_VERSION)
+  db.put(SNAPSHOT_VERSION, typeof now === 'number' ? now + 1 : firstVersion())
+}
+
+/** A random start (below 2^48: counting on from it stays an exact integer). */
+export function firstVersion(): number {
+  return 1 + Math.floor(Math.random() * 2 ** 48)
+}
 
 /** The parts of a view's snapshot shared by every key, as read in one snapshot. */
 export interface SharedReads {
@@ -27,28 +48,27 @@ export interface SharedReads {
 }
 
 export class SnapshotMemo {
-  #transaction: unknown
+  readonly #db: Db
+  #version: number | undefined
   #speed: SharedReads['speed'] | undefined
   #log: IndexedRow[] | undefined
   readonly #views = new Map<string, SharedReads>()
 
   constructor(db: Db) {
-    // Not in lmdb-js's typings, and its own `on` passes events other than its commit events to a
-    // `super.on` that 3.5 lost: subscribed with EventEmitter's (LMDBStore is one). The test named
-    // above fails if the event stops coming.
-    EventEmitter.prototype.on.call(db, 'begin-transaction', () => this.clear())
+    this.#db = db
   }
 
   clear(): void {
-    this.#transaction = undefined
+    this.#version = undefined
     this.#speed = undefined
     this.#log = undefined
     this.#views.clear()
   }
 
   /**
-   * The shared reads of `view` in `transaction`, read with `read` on the first query of the
-   * snapshot; the partitions and the log, which no view owns, with `readCommon` once for all views.
+   * The shared reads of `view` in `transaction`: from the memo when the snapshot version there is
+   * the memo's, else read with `readView` (and the partitions and the log, which no view owns,
+   * with `readCommon` once for all views) and kept under that version.
    */
   reads(
     transaction: unknown,
@@ -56,9 +76,15 @@ export class SnapshotMemo {
     readCommon: () => { speed: SharedReads['speed']; log: IndexedRow[] },
     readView: () => { batch: SharedReads['batch']; speedView: SpeedView | undefined },
   ): SharedReads {
-    if (transaction !== this.#transaction) {
+    const version = this.#db.get(SNAPSHOT_VERSION, { transaction } as never)
+    if (typeof version !== 'number') {
       this.clear()
-      this.#transaction = transaction
+      const common = readCommon()
+      return { ...readView(), speed: common.speed, log: common.log }
+    }
+    if (version !== this.#version) {
+      this.clear()
+      this.#version = version
     }
     const hit = this.#views.get(view)
     if (hit !== undefined) return hit

@@ -17,6 +17,9 @@
 // this version: the format stamp and clear() write one) is read without the memo.
 // (test/store/lmdb-snapshot-memo.test.ts: each kind of writer, then an immediate query.)
 //
+// The same version keeps each key's own reads too (a key asked again before the next write is
+// answered without its two cursors), bounded by the rows held; they are exact for the same reason.
+//
 // Values never repeat within a store: the first is random, each next one is one more, and clear()
 // carries the count on.
 import type { RootDatabase } from 'lmdb'
@@ -47,19 +50,33 @@ export interface SharedReads {
   log: IndexedRow[]
 }
 
+/** A key's own rows in a snapshot (ViewSnapshot's batchEntries and realtime). */
+export interface KeyReads {
+  batchEntries: ViewSnapshot['batchEntries']
+  realtime: ViewSnapshot['realtime']
+}
+
 export class SnapshotMemo {
   readonly #db: Db
+  readonly #rowLimit: number
   #version: number | undefined
+  /** Each key's reads under #version, by `view\0key\0from\0to`; oldest first. */
+  readonly #keys = new Map<string, KeyReads>()
+  #rowsHeld = 0
   #speed: SharedReads['speed'] | undefined
   #log: IndexedRow[] | undefined
   readonly #views = new Map<string, SharedReads>()
 
-  constructor(db: Db) {
+  /** `rowLimit`: the most batch and realtime rows of keys kept (the oldest keys go first). */
+  constructor(db: Db, rowLimit = 200_000) {
     this.#db = db
+    this.#rowLimit = rowLimit
   }
 
   clear(): void {
     this.#version = undefined
+    this.#keys.clear()
+    this.#rowsHeld = 0
     this.#speed = undefined
     this.#log = undefined
     this.#views.clear()
@@ -95,6 +112,27 @@ export class SnapshotMemo {
     }
     const reads = { ...readView(), speed: this.#speed, log: this.#log }
     this.#views.set(view, reads)
+    return reads
+  }
+
+  /**
+   * A key's own reads, after reads() in the same transaction: kept under the version reads() saw
+   * (none kept without one). Callers never change what they are given.
+   */
+  keyReads(id: string, read: () => KeyReads): KeyReads {
+    if (this.#version === undefined) return read()
+    const hit = this.#keys.get(id)
+    if (hit !== undefined) return hit
+    const reads = read()
+    const rows = reads.batchEntries.length + reads.realtime.length + 1
+    if (rows > this.#rowLimit) return reads
+    this.#keys.set(id, reads)
+    this.#rowsHeld += rows
+    for (const [old, entry] of this.#keys) {
+      if (this.#rowsHeld <= this.#rowLimit) break
+      this.#keys.delete(old)
+      this.#rowsHeld -= entry.batchEntries.length + entry.realtime.length + 1
+    }
     return reads
   }
 }

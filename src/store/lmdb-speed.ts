@@ -241,8 +241,9 @@ export function collectEpochs(db: Db, running: readonly string[]): Promise<void>
 // query took the store's write lock and waited behind the speed layer's commits (in this
 // process or another one on the same store). A read transaction is a consistent snapshot too.
 // The realtime rows are the folded state rows, then the deltas still in the log (each counted in
-// one place or the other, never both: lmdb-speed-log.ts). What is not the key's own rows comes
-// from the memo of this snapshot (lmdb-snapshot-memo.ts).
+// one place or the other, never both: lmdb-speed-log.ts). What is not the key's own rows, and
+// the key's own rows when it was asked under the same snapshot version before, come from the
+// memo (lmdb-snapshot-memo.ts).
 export function snapshot(
   db: Db,
   log: LogCache,
@@ -270,28 +271,31 @@ export function snapshot(
     )
     const from = range.from ?? Number.NEGATIVE_INFINITY
     const to = range.to ?? Number.POSITIVE_INFINITY
-    const batchEntries: ViewSnapshot['batchEntries'] = []
-    if (batch) {
+    const { batchEntries, realtime } = memo.keyReads(`${view}\0${asked}\0${from}\0${to}`, () => {
+      const batchEntries: ViewSnapshot['batchEntries'] = []
+      if (batch) {
+        for (const { key: k, value } of db.getRange({
+          start: ['b', view, batch.version, key, from],
+          end: ['b', view, batch.version, key, to],
+          transaction,
+        })) {
+          batchEntries.push({ key: asked, window: (k as Key)[4] as number, state: value })
+        }
+      }
+      const realtime: ViewSnapshot['realtime'] = []
       for (const { key: k, value } of db.getRange({
-        start: ['b', view, batch.version, key, from],
-        end: ['b', view, batch.version, key, to],
+        start: ['rt', view, key, from],
+        end: ['rt', view, key, to],
         transaction,
       })) {
-        batchEntries.push({ key: asked, window: (k as Key)[4] as number, state: value })
+        const [, , , window, partition, epoch] = k as [string, string, string, number, number, number]
+        if (batch && epoch < (batch.horizon[partition] ?? 0)) continue
+        realtime.push({ partition, epoch, window, state: value })
       }
-    }
-    const realtime: ViewSnapshot['realtime'] = []
-    for (const { key: k, value } of db.getRange({
-      start: ['rt', view, key, from],
-      end: ['rt', view, key, to],
-      transaction,
-    })) {
-      const [, , , window, partition, epoch] = k as [string, string, string, number, number, number]
-      if (batch && epoch < (batch.horizon[partition] ?? 0)) continue
-      realtime.push({ partition, epoch, window, state: value })
-    }
-    const context = { speed, speedView, horizon: batch?.horizon }
-    for (const row of loggedDeltas(rows, view, key, from, to, context)) realtime.push(row)
+      const context = { speed, speedView, horizon: batch?.horizon }
+      for (const row of loggedDeltas(rows, view, key, from, to, context)) realtime.push(row)
+      return { batchEntries, realtime }
+    })
     return { batch, batchEntries, realtime, speedView, speed }
   } finally {
     transaction.done()

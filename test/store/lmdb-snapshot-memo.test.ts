@@ -120,6 +120,20 @@ test('the memo outlives the event-loop turn while nothing is written', async (t)
   assert.equal(a.speed, b.speed)
 })
 
+test("a key asked again under the same version is answered from its kept rows, a key's write seen at once", async (t) => {
+  const { store } = await speedStore(t)
+  const a = await store.snapshot('hits', '/a')
+  await sleep(5)
+  const again = await store.snapshot('hits', '/a')
+  assert.equal(again.realtime, a.realtime) // kept, not read again
+  assert.notEqual((await store.snapshot('hits', '/a', { from: 0, to: 1 })).realtime, a.realtime) // another range
+  await store.commitSpeed(commit(5, 6, 1), add)
+  assert.deepEqual(
+    (await store.snapshot('hits', '/a')).realtime.map((r) => r.state),
+    [2, 1],
+  )
+})
+
 test('the queries of one snapshot share its reads, and each sees its own key', async (t) => {
   const { store } = await openStore(t)
   const version = await flip(store, 4, 0)

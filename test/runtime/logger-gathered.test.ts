@@ -1,24 +1,25 @@
-// The logger writes routine lines (info, debug) gathered once per event-loop turn, and warnings
-// and errors at once after what was gathered before them (runtime/logger.ts, decision 0011): a
-// server's request log costs one write(2) per turn, not one per request, and no line is lost or
+// The logger writes routine lines (info, debug) gathered for a few milliseconds, and warnings
+// and errors at once after what was gathered before them (runtime/logger.ts, decision 0013): a
+// server's request log costs a few write(2) a second, not one per request, and no line is lost or
 // reordered, at exit either.
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
 import { test } from 'node:test'
 import { gathered, routine } from '../../src/runtime/logger.ts'
 
-test('routine lines are written together once per turn; an urgent one writes them and itself at once', async () => {
+test('routine lines are written together within the window; an urgent one writes them and itself at once', async () => {
   const writes: string[] = []
-  const out = gathered({ write: (text: string) => writes.push(text) })
+  const out = gathered({ write: (text: string) => writes.push(text) }, 20)
   out('a\n', false)
-  out('b\n', false)
-  assert.deepEqual(writes, [], 'nothing written during the turn')
   await new Promise((resolve) => setImmediate(resolve))
-  assert.deepEqual(writes, ['a\nb\n'], 'one write at the end of the turn')
+  out('b\n', false) // a later turn, the same window
+  assert.deepEqual(writes, [], 'nothing written within the window')
+  await new Promise((resolve) => setTimeout(resolve, 40))
+  assert.deepEqual(writes, ['a\nb\n'], 'one write when the window ends')
   out('c\n', false)
   out('warn\n', true)
   assert.deepEqual(writes, ['a\nb\n', 'c\nwarn\n'], 'an urgent line goes out at once, after c')
-  await new Promise((resolve) => setImmediate(resolve))
+  await new Promise((resolve) => setTimeout(resolve, 40))
   assert.equal(writes.length, 2, 'nothing left over')
 })
 

@@ -128,6 +128,14 @@ export function routine(line: string): boolean {
 const flushAtExit = new Set<() => void>()
 
 /**
+ * Writes every logger's gathered lines now: for a line written to stderr past the loggers (a
+ * fatal error's last line), so that it stays last.
+ */
+export function flushLogs(): void {
+  for (const f of flushAtExit) f()
+}
+
+/**
  * Writes routine lines gathered, at most `windowMs` after the first of them (a timer that keeps
  * no process alive), or at 64 KiB, and urgent ones (warn and above) at once after what was
  * gathered before them; what is gathered at exit is written then (process 'exit' runs
@@ -147,10 +155,7 @@ export function gathered(
     pending = ''
     destination.write(text)
   }
-  if (flushAtExit.size === 0)
-    process.once('exit', () => {
-      for (const f of flushAtExit) f()
-    })
+  if (flushAtExit.size === 0) process.once('exit', flushLogs)
   flushAtExit.add(flush)
   return (line, urgent) => {
     pending += line

@@ -60,7 +60,7 @@ export class SnapshotMemo {
   readonly #db: Db
   readonly #rowLimit: number
   #version: number | undefined
-  /** Each key's reads under #version, by `view\0key\0from\0to`; oldest first. */
+  /** Each key's reads under #version, by question (view, key, range: lmdb-speed.ts); oldest first. */
   readonly #keys = new Map<string, KeyReads>()
   #rowsHeld = 0
   #speed: SharedReads['speed'] | undefined

@@ -271,7 +271,9 @@ export function snapshot(
     )
     const from = range.from ?? Number.NEGATIVE_INFINITY
     const to = range.to ?? Number.POSITIVE_INFINITY
-    const { batchEntries, realtime } = memo.keyReads(`${view}\0${asked}\0${from}\0${to}`, () => {
+    // One id per question: from and to hold no \0, the view's length says where the key starts.
+    const id = `${from}\0${to}\0${view.length}\0${view}${asked}`
+    const { batchEntries, realtime } = memo.keyReads(id, () => {
       const batchEntries: ViewSnapshot['batchEntries'] = []
       if (batch) {
         for (const { key: k, value } of db.getRange({

@@ -11,6 +11,7 @@ import { join } from 'node:path'
 import { type TestContext, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { open } from 'lmdb'
+import { SnapshotMemo } from '../../src/store/lmdb-snapshot-memo.ts'
 import { openLmdbStore } from '../../src/store/lmdb-store.ts'
 import type { SpeedCommit, Store } from '../../src/store/store.ts'
 
@@ -220,4 +221,41 @@ test('clear() is seen by the next query, and the version counts on', async (t) =
   assert.equal(after.speed.length, 0)
   await sleep(5)
   assert.equal(raw.get(['snapshot']), before + 1)
+})
+
+test("a key's kept rows are bounded: the oldest keys go first, none kept without a version row", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'strata-memo-'))
+  const db = open<unknown, (string | number | boolean)[]>({ path: dir, compression: false })
+  t.after(async () => {
+    await db.close()
+    rmSync(dir, { recursive: true, force: true })
+  })
+  const memo = new SnapshotMemo(db, 4)
+  const rows = (n: number) => ({ batchEntries: [], realtime: Array.from({ length: n }, () => ({}) as never) })
+  const ask = (id: string, n: number) => {
+    const transaction = db.useReadTransaction()
+    try {
+      memo.reads(
+        transaction,
+        'v',
+        () => ({ speed: [], log: [] }),
+        () => ({ batch: undefined, speedView: undefined }),
+      )
+      return memo.keyReads(id, () => rows(n))
+    } finally {
+      transaction.done()
+    }
+  }
+  const unversioned = ask('a', 1)
+  assert.notEqual(ask('a', 1), unversioned, 'no version row: nothing kept')
+  await db.put(['snapshot'], 1)
+  const a = ask('a', 1) // 2 counted (rows + 1)
+  assert.equal(ask('a', 1), a)
+  const b = ask('b', 1) // 4 counted
+  assert.equal(ask('a', 1), a)
+  ask('c', 1) // 6 > 4: 'a', the oldest, goes
+  assert.notEqual(ask('a', 1), a)
+  assert.equal(ask('c', 1), ask('c', 1))
+  assert.notEqual(ask('big', 9), ask('big', 9), 'more rows than the bound: never kept')
+  void b
 })

@@ -24,6 +24,7 @@
 //   npm run bench:query -- [--events=200000] [--urls=10000] [--rates=2000,5000] [--seconds=5]
 //     [--rounds=3] [--connections=16] [--modes=start,serve] [--autocannon=1] [--floor=1]
 //     [--ingest=0] [--profile=<dir>] [--baseline=<checkout>]
+//   STRATA_BENCH_PORTS=FIRST-LAST keeps every server's port in that range (default: any free port).
 //
 // --urls and --rates take lists: `--urls=1000,10000,100000 --rates=2000 --modes=serve` is the
 // growth table over keys. --profile writes a CPU profile of the serve process (--cpu-prof).
@@ -43,7 +44,7 @@ import { type PacedResult, pacedLoad, resp } from './lib/paced.ts'
 import { list, ms, printResult, type ResultRow, words } from './lib/result.ts'
 import { runText } from './lib/run-text.ts'
 import { arg, median, spread, table } from './lib/stats.ts'
-import { type StrataServer, startStrata, waitCaughtUp } from './lib/strata-server.ts'
+import { freePort, type StrataServer, startStrata, waitCaughtUp } from './lib/strata-server.ts'
 
 const events = arg('events', 200_000)
 const urlCounts = list('urls', [10_000])
@@ -91,6 +92,7 @@ const floors: Array<{ child: ChildProcess; port: number }> = []
 async function startHelper(script: string, args: string[]): Promise<{ child: ChildProcess; port: number }> {
   const child = spawn(process.execPath, [join(import.meta.dirname, 'lib', script), ...args], {
     stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, STRATA_BENCH_LISTEN: String(await freePort()) },
   })
   const [line] = (await once(child.stdout!, 'data')) as [Buffer]
   return { child, port: Number(line.toString().trim()) }

@@ -83,7 +83,7 @@ const server = createServer((req, res) => {
 })
 server.keepAliveTimeout = 60_000
 redis.once('connect', () => {
-  server.listen(0, '127.0.0.1', () => {
+  server.listen(Number(process.env.STRATA_BENCH_LISTEN ?? 0), '127.0.0.1', () => {
     console.log((server.address() as { port: number }).port)
   })
 })

@@ -23,7 +23,7 @@ const server = createServer((req, res) => {
   res.end(body)
 })
 server.keepAliveTimeout = 60_000
-server.listen(0, '127.0.0.1', () => {
+server.listen(Number(process.env.STRATA_BENCH_LISTEN ?? 0), '127.0.0.1', () => {
   console.log((server.address() as { port: number }).port)
 })
 process.on('SIGTERM', () => server.close(() => process.exit(0)))

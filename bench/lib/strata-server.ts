@@ -16,12 +16,34 @@ export interface StrataServer {
   stop(): Promise<void>
 }
 
+/**
+ * A port nobody listens on: one the system picks, or with STRATA_BENCH_PORTS=FIRST-LAST the next
+ * free one of that range (benchmarks sharing a machine each keep to a range of their own). Within
+ * a range, a port is handed out once per process, so two servers started back to back never get
+ * the same one before the first has bound it.
+ */
 export async function freePort(): Promise<number> {
+  const range = /^(\d+)-(\d+)$/.exec(process.env.STRATA_BENCH_PORTS ?? '')
+  if (range === null) return listenOnce(0) as Promise<number>
+  const last = Number(range[2])
+  for (nextInRange = Math.max(nextInRange, Number(range[1])); nextInRange <= last; ) {
+    const port = await listenOnce(nextInRange++)
+    if (port !== undefined) return port
+  }
+  throw new Error(`no free port left in STRATA_BENCH_PORTS=${process.env.STRATA_BENCH_PORTS}`)
+}
+let nextInRange = 0
+
+async function listenOnce(port: number): Promise<number | undefined> {
   const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const port = (server.address() as { port: number }).port
+  const bound = await new Promise<boolean>((resolve) => {
+    server.once('error', () => resolve(false))
+    server.listen(port, '127.0.0.1', () => resolve(true))
+  })
+  if (!bound) return undefined
+  const chosen = (server.address() as { port: number }).port
   await new Promise((resolve) => server.close(resolve))
-  return port
+  return chosen
 }
 
 export interface StartOptions {

@@ -2,7 +2,7 @@
 // only when run, so `strata --help` and `strata kafka status` start fast.
 import { Command, CommanderError } from 'commander'
 import { packageInfo } from '../core/package-info.ts'
-import { configureLogs } from '../runtime/logger.ts'
+import { configureLogs, flushLogs } from '../runtime/logger.ts'
 import { registerBatchCommand } from './commands/batch.ts'
 import { registerInitCommand } from './commands/init.ts'
 import { registerKafkaCommands } from './commands/kafka.ts'
@@ -63,6 +63,7 @@ export async function main(argv: string[]): Promise<void> {
       return
     }
     // One line with a code (failure.ts); the stack too with --verbose or a debug level.
+    flushLogs() // the lines gathered before it, then this one, last
     console.error(failureReport(error, showsStacks(program.opts<LogFlags>())))
     // Exit now: a command that failed half-way may leave handles open (a Kafka consumer that
     // joined some brokers but not the group, a store pool). A `strata worker` that failed to

@@ -9,11 +9,12 @@
 //
 // Lines are written synchronously, in this thread: a role that logs why it stops and then calls
 // process.exit must not lose that line (pino's worker-thread transports can). Info and debug
-// lines (the request log's one line per answer, above all) are gathered for the rest of the
-// event-loop turn and written together, so a server answering thousands of requests a second
-// makes one write(2) per turn, not one per request (decision 0013: it was ~10% of a query's CPU);
-// any warning or error writes what is gathered and itself at once, in order, and so does the
-// process's exit.
+// lines (the request log's one line per answer, above all) are gathered for up to 25 ms and
+// written together, so a server answering thousands of requests a second makes a few dozen
+// write(2) a second, not one per request (decision 0013: it was ~10% of a query's CPU; gathered
+// per event-loop turn it was still one write per query at 2,000 queries a second, each in a turn
+// of its own); any warning or error writes what is gathered and itself at once, in order, and so
+// does the process's exit.
 import pino, { type Logger as Pino } from 'pino'
 import { prettyFactory } from 'pino-pretty'
 import { isStrataError } from '../core/errors.ts'
@@ -127,34 +128,39 @@ export function routine(line: string): boolean {
 const flushAtExit = new Set<() => void>()
 
 /**
- * Writes routine lines gathered, once per event-loop turn (setImmediate), and urgent ones (warn
- * and above) at once after what was gathered before them; what is gathered at exit is written
- * then (process 'exit' runs synchronously, also on process.exit()).
+ * Writes every logger's gathered lines now: for a line written to stderr past the loggers (a
+ * fatal error's last line), so that it stays last.
  */
-export function gathered(destination: {
-  write(text: string): unknown
-}): (line: string, urgent: boolean) => void {
+export function flushLogs(): void {
+  for (const f of flushAtExit) f()
+}
+
+/**
+ * Writes routine lines gathered, at most `windowMs` after the first of them (a timer that keeps
+ * no process alive), or at 64 KiB, and urgent ones (warn and above) at once after what was
+ * gathered before them; what is gathered at exit is written then (process 'exit' runs
+ * synchronously, also on process.exit()).
+ */
+export function gathered(
+  destination: { write(text: string): unknown },
+  windowMs = 25,
+): (line: string, urgent: boolean) => void {
   let pending = ''
-  let scheduled = false
+  let scheduled: NodeJS.Timeout | undefined
   const flush = () => {
-    scheduled = false
+    if (scheduled !== undefined) clearTimeout(scheduled)
+    scheduled = undefined
     if (pending === '') return
     const text = pending
     pending = ''
     destination.write(text)
   }
-  if (flushAtExit.size === 0)
-    process.once('exit', () => {
-      for (const f of flushAtExit) f()
-    })
+  if (flushAtExit.size === 0) process.once('exit', flushLogs)
   flushAtExit.add(flush)
   return (line, urgent) => {
     pending += line
     if (urgent || pending.length >= 64 * 1024) flush()
-    else if (!scheduled) {
-      scheduled = true
-      setImmediate(flush)
-    }
+    else if (scheduled === undefined) scheduled = setTimeout(flush, windowMs).unref()
   }
 }
 

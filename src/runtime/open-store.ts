@@ -7,6 +7,7 @@ import { ErrorCodes, invalidInput } from '../core/errors.ts'
 import { redactUrl, registerUrlSecret, scrubSecrets } from '../core/secrets.ts'
 import { openLmdbStore } from '../store/lmdb-store.ts'
 import type { Store } from '../store/store.ts'
+import { flushLogs } from './logger.ts'
 
 export type { Store } from '../store/store.ts'
 
@@ -48,6 +49,7 @@ export async function openStore(url: string, options: OpenStoreOptions = {}): Pr
 }
 
 function stopOnCorruptStore(error: Error): void {
+  flushLogs() // the lines gathered before it, then this one, last
   console.error(scrubSecrets(`strata: ${error.message} [${ErrorCodes.STORE_CORRUPT}]`))
   process.exit(1)
 }

@@ -102,7 +102,7 @@ export type ServerErrorLog = (message: string, error: unknown) => void
 
 export function installErrorHandler(app: FastifyInstance, logServerError?: ServerErrorLog): void {
   const log5xx = (request: FastifyRequest, status: number, error: unknown) => {
-    request.log.error({ err: error }, 'request failed')
+    request.log.error({ reqId: request.id, err: error }, 'request failed')
     logServerError?.(`${request.method} ${request.url.slice(0, 200)} answered ${status}`, error)
   }
   app.setErrorHandler((error: FastifyError | StrataError | Error, request, reply) => {

@@ -35,6 +35,26 @@ export interface QueryOptions {
   parts?: boolean
 }
 
+/** An answer with what it was computed from (answered). */
+interface Answered {
+  snapshot: ViewSnapshot
+  view: CompiledView<any, any>
+  key: string
+  from: number | undefined
+  to: number | undefined
+  parts: boolean
+  answer: QueryAnswer
+}
+
+// The last answer computed from each snapshot's realtime rows. A store may give the very same
+// objects again while nothing it holds has changed (the LMDB store does, under its snapshot
+// version: store/lmdb-snapshot-memo.ts); an answer is a function of the snapshot's parts and the
+// question, so the same objects and the same question are the same answer, without the decoding
+// and merging. Nobody changes a snapshot or an answer once made (the routes copy an answer to add
+// its lag). A store that reads afresh every time (PostgreSQL) never hits, and its entries go with
+// their snapshots.
+const answered = new WeakMap<object, Answered>()
+
 export async function queryView(
   store: Store,
   view: CompiledView<any, any>,
@@ -44,7 +64,25 @@ export async function queryView(
   const range = options.range ?? {}
   // Windows are selected by their start: from <= windowStart < to.
   const snapshot = await store.snapshot(view.name, key, view.window === null ? {} : range)
-  return answerFrom(view, key, snapshot, options)
+  const parts = options.parts === true
+  const hit = answered.get(snapshot.realtime)
+  if (
+    hit !== undefined &&
+    hit.view === view &&
+    hit.key === key &&
+    hit.from === range.from &&
+    hit.to === range.to &&
+    hit.parts === parts &&
+    hit.snapshot.batch === snapshot.batch &&
+    hit.snapshot.batchEntries === snapshot.batchEntries &&
+    hit.snapshot.speedView === snapshot.speedView &&
+    hit.snapshot.speed === snapshot.speed
+  ) {
+    return hit.answer
+  }
+  const answer = answerFrom(view, key, snapshot, options)
+  answered.set(snapshot.realtime, { snapshot, view, key, from: range.from, to: range.to, parts, answer })
+  return answer
 }
 
 export function answerFrom(

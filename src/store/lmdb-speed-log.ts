@@ -18,6 +18,7 @@
 // `deltaCounts` in speed-rules.ts, which readers and the compactor both apply.
 import type { RootDatabase } from 'lmdb'
 import { ErrorCodes, StrataError } from '../core/errors.ts'
+import { bumpSnapshotVersion } from './lmdb-snapshot-memo.ts'
 import { deltaCounts, loggedDeltaFate } from './speed-rules.ts'
 import type { CombineEncoded, SpeedCommit, SpeedPartition, SpeedView } from './store.ts'
 
@@ -386,6 +387,8 @@ export function compactLog(
     // In its place: the same sequence number, so the log keeps commit order; a new nonce, so no
     // cached decoding of the old row (LogCache) is taken for it.
     for (const { key, row } of rewritten) db.put(['rl', key[1] as number, Math.random()], row)
+    // Queries keep the log rows and partitions of a version (lmdb-snapshot-memo.ts).
+    bumpSnapshotVersion(db)
     return { rows: taken.length, deltas }
   })
 }

@@ -18,10 +18,13 @@
 //   ['ve', view]                                   → ViewErrorTally: events the view's code threw on
 //   ['lk', stored]                                 → [the full key] of a long key (long-keys.ts); `key`
 //                                                    in 'rt', 're' and 'b' rows is the stored form
+//   ['snapshot']                                   → the snapshot version: every transaction below that
+//                                                    changes what a query reads writes a new one
+//                                                    (lmdb-snapshot-memo.ts)
 import type { RootDatabase } from 'lmdb'
 import type { TimeRange } from '../core/time-range.ts'
 import { addToTally, byView, type ViewErrorTally } from '../core/view-errors.ts'
-import type { SnapshotMemo } from './lmdb-snapshot-memo.ts'
+import { bumpSnapshotVersion, SNAPSHOT_VERSION, type SnapshotMemo } from './lmdb-snapshot-memo.ts'
 import { appendLog, type LogCache, loggedDeltas, loggedKeys, loggedRows, logRowOf } from './lmdb-speed-log.ts'
 import { isDigest, storedForm } from './long-keys.ts'
 import {
@@ -65,6 +68,7 @@ export function claimPartition(db: Db, partition: number, initial: number): Prom
     const claimed = claimState(getPartition(db, partition), owed, partition, initial)
     db.put(['sp', partition], claimed)
     db.remove(['rq', partition])
+    bumpSnapshotVersion(db)
     return claimed
   })
 }
@@ -112,6 +116,7 @@ export function registerSpeedViews(
       dropRealtime(db, view) // the old definition's (none for a new view)
       db.put(['sv', view], { view, codeHash, start })
     }
+    if (forgotten.length > 0 || restarted.length > 0) bumpSnapshotVersion(db)
     return speedViews(db)
   })
 }
@@ -140,6 +145,9 @@ export function commitSpeed(db: Db, commit: SpeedCommit): Promise<void> {
     const undoKeys: Key[] = []
     const undoValues: unknown[] = []
     try {
+      undoKeys.push(SNAPSHOT_VERSION)
+      undoValues.push(db.get(SNAPSHOT_VERSION))
+      bumpSnapshotVersion(db)
       if (row) {
         undoKeys.push(['rn'])
         undoValues.push(db.get(['rn']))
@@ -182,7 +190,8 @@ export function speedViewErrors(db: Db): Map<string, ViewErrorTally> {
 
 export function alignHorizon(db: Db, wished: Horizon, floor: Horizon): Promise<Horizon> {
   return db.transaction(() => {
-    return wished.map((want, p) => {
+    let moved = false
+    const aligned = wished.map((want, p) => {
       const state = getPartition(db, p)
       // A partition never claimed keeps what it owes its first claimer apart, in ['rq', p].
       const owed = state ? [] : ((db.get(['rq', p]) as number[] | undefined) ?? [])
@@ -190,9 +199,12 @@ export function alignHorizon(db: Db, wished: Horizon, floor: Horizon): Promise<H
       if (required) {
         if (state) db.put(['sp', p], { ...state, required })
         else db.put(['rq', p], required)
+        moved ||= state !== undefined
       }
       return horizon
     })
+    if (moved) bumpSnapshotVersion(db)
+    return aligned
   })
 }
 
@@ -204,6 +216,7 @@ export function collectEpochs(db: Db, running: readonly string[]): Promise<void>
       ({ value }) => value as BatchViewMeta,
     )
     const recorded = speedViews(db)
+    let collected = false
     for (const state of speedPartitions(db)) {
       const p = state.partition
       const bound = collectionBound(served, recorded, running, p)
@@ -217,7 +230,9 @@ export function collectEpochs(db: Db, running: readonly string[]): Promise<void>
         db.remove(key as Key)
       }
       db.put(['sp', p], collectedState(state, keep))
+      collected = true
     }
+    if (collected) bumpSnapshotVersion(db)
   })
 }
 
@@ -226,8 +241,9 @@ export function collectEpochs(db: Db, running: readonly string[]): Promise<void>
 // query took the store's write lock and waited behind the speed layer's commits (in this
 // process or another one on the same store). A read transaction is a consistent snapshot too.
 // The realtime rows are the folded state rows, then the deltas still in the log (each counted in
-// one place or the other, never both: lmdb-speed-log.ts). What is not the key's own rows comes
-// from the memo of this snapshot (lmdb-snapshot-memo.ts).
+// one place or the other, never both: lmdb-speed-log.ts). What is not the key's own rows, and
+// the key's own rows when it was asked under the same snapshot version before, come from the
+// memo (lmdb-snapshot-memo.ts).
 export function snapshot(
   db: Db,
   log: LogCache,
@@ -255,28 +271,33 @@ export function snapshot(
     )
     const from = range.from ?? Number.NEGATIVE_INFINITY
     const to = range.to ?? Number.POSITIVE_INFINITY
-    const batchEntries: ViewSnapshot['batchEntries'] = []
-    if (batch) {
+    // One id per question: from and to hold no \0, the view's length says where the key starts.
+    const id = `${from}\0${to}\0${view.length}\0${view}${asked}`
+    const { batchEntries, realtime } = memo.keyReads(id, () => {
+      const batchEntries: ViewSnapshot['batchEntries'] = []
+      if (batch) {
+        for (const { key: k, value } of db.getRange({
+          start: ['b', view, batch.version, key, from],
+          end: ['b', view, batch.version, key, to],
+          transaction,
+        })) {
+          batchEntries.push({ key: asked, window: (k as Key)[4] as number, state: value })
+        }
+      }
+      const realtime: ViewSnapshot['realtime'] = []
       for (const { key: k, value } of db.getRange({
-        start: ['b', view, batch.version, key, from],
-        end: ['b', view, batch.version, key, to],
+        start: ['rt', view, key, from],
+        end: ['rt', view, key, to],
         transaction,
       })) {
-        batchEntries.push({ key: asked, window: (k as Key)[4] as number, state: value })
+        const [, , , window, partition, epoch] = k as [string, string, string, number, number, number]
+        if (batch && epoch < (batch.horizon[partition] ?? 0)) continue
+        realtime.push({ partition, epoch, window, state: value })
       }
-    }
-    const realtime: ViewSnapshot['realtime'] = []
-    for (const { key: k, value } of db.getRange({
-      start: ['rt', view, key, from],
-      end: ['rt', view, key, to],
-      transaction,
-    })) {
-      const [, , , window, partition, epoch] = k as [string, string, string, number, number, number]
-      if (batch && epoch < (batch.horizon[partition] ?? 0)) continue
-      realtime.push({ partition, epoch, window, state: value })
-    }
-    const context = { speed, speedView, horizon: batch?.horizon }
-    for (const row of loggedDeltas(rows, view, key, from, to, context)) realtime.push(row)
+      const context = { speed, speedView, horizon: batch?.horizon }
+      for (const row of loggedDeltas(rows, view, key, from, to, context)) realtime.push(row)
+      return { batchEntries, realtime }
+    })
     return { batch, batchEntries, realtime, speedView, speed }
   } finally {
     transaction.done()

@@ -11,13 +11,15 @@
 //   ['history', completedAt, view]        → BatchViewMeta of a completed run
 //   ['meta', name]                        → what the store was built from (source-identity.ts)
 //   ['format']                            → the layout of all of the above (store-format.ts)
+//   ['snapshot']                          → the snapshot version, new with every flip and every
+//                                           speed-store write a query reads (lmdb-snapshot-memo.ts)
 import { open, type RootDatabase } from 'lmdb'
 import { ErrorCodes, StrataError } from '../core/errors.ts'
 import type { TimeRange } from '../core/time-range.ts'
 import { checkLmdbHeader, storeCorrupt, walkLmdbStore } from './lmdb-check.ts'
 import { type CompactorOptions, SpeedCompactor } from './lmdb-compactor.ts'
 import { commitCause, guardLmdbStore, lmdbCorruption } from './lmdb-guard.ts'
-import { SnapshotMemo } from './lmdb-snapshot-memo.ts'
+import { bumpSnapshotVersion, firstVersion, SNAPSHOT_VERSION, SnapshotMemo } from './lmdb-snapshot-memo.ts'
 import * as speed from './lmdb-speed.ts'
 import { fullKey, storedKey } from './lmdb-speed.ts'
 import { LogCache } from './lmdb-speed-log.ts'
@@ -93,6 +95,8 @@ async function stampFormat(db: RootDatabase<unknown, Key>, path: string): Promis
     const recorded = db.get(['format'])
     const empty = recorded === undefined && db.getKeysCount({ limit: 1 }) === 0
     if (checkLmdbFormat(recorded, empty, path) === 'stamp') db.put(['format'], LMDB_FORMAT)
+    // Layout 3's one new row (store-format.ts): an older store gets it with its stamp.
+    if (db.get(SNAPSHOT_VERSION) === undefined) db.put(SNAPSHOT_VERSION, firstVersion())
   })
 }
 
@@ -205,6 +209,7 @@ class LmdbStore implements Store {
           db.remove(['staged', view, version])
           db.put(['history', served.completedAt, view], served)
           if (before) db.put(['retired', view, before.version], true)
+          bumpSnapshotVersion(db)
           return before
         })
         if (previous) dropRetired()
@@ -324,10 +329,18 @@ class LmdbStore implements Store {
   async clear(): Promise<void> {
     await this.#background
     await this.#compactor.settled()
+    const version = this.#db.get(SNAPSHOT_VERSION)
     await this.#db.clearAsync()
     this.#log.clear()
-    // An empty store is in this version's layout (a store with rows and no record reads as 1).
-    await this.#db.put(['format'], LMDB_FORMAT)
+    this.#memo.clear()
+    // An empty store is in this version's layout (a store with rows and no record reads as 1),
+    // and its snapshot version counts on: a memo of another handle, filled before the clear,
+    // never matches what is written after it (a query meanwhile finds no row and reads afresh).
+    await this.#db.transaction(() => {
+      this.#db.put(['format'], LMDB_FORMAT)
+      if (typeof version === 'number') this.#db.put(SNAPSHOT_VERSION, version + 1)
+      else bumpSnapshotVersion(this.#db)
+    })
   }
 
   async close(): Promise<void> {

@@ -15,14 +15,18 @@ import { ErrorCodes, StrataError } from '../core/errors.ts'
  *   1: state rows only (0.1.0).
  *   2: and the speed log's rows (`['rl', seq, nonce]`, lmdb-speed-log.ts), which a layout-1
  *      reader would not see: it would answer without the deltas not yet folded.
+ *   3: and the snapshot version row (`['snapshot']`, lmdb-snapshot-memo.ts), which every writer of
+ *      what a query reads bumps: a layout-2 writer would not, and a layout-3 reader would keep
+ *      answering from rows it read before that writer's commit.
  */
-export const LMDB_FORMAT = 2
+export const LMDB_FORMAT = 3
 
 /**
- * Older layouts this version reads as they are, stamped with the current one at open: a layout-1
- * store is a layout-2 store whose speed log is empty.
+ * Older layouts this version migrates at open, in the transaction that stamps the current one: a
+ * layout-1 store is a layout-2 store whose speed log is empty, and a layout-2 store is a layout-3
+ * store without its snapshot version row, which the stamp writes (lmdb-store.ts, stampFormat).
  */
-export const LMDB_READS_AS_IS: ReadonlySet<number> = new Set([1])
+export const LMDB_READS_AS_IS: ReadonlySet<number> = new Set([1, 2])
 
 /** What opening a store with this recorded layout does: stamp it, or go on. Refusals throw. */
 export type FormatVerdict = 'stamp' | 'ok'

@@ -1,7 +1,9 @@
 // The snapshot memo (src/store/lmdb-snapshot-memo.ts) keeps the served batch record, the speed
-// partitions, the speed view and the log rows of one read snapshot for every query in it. These
-// fail if it ever serves what the current snapshot no longer holds: a flip, a commit or another
-// handle's write (the speed layer's thread writes through a handle of its own).
+// partitions, the speed view and the log rows for every query while the snapshot version row holds
+// the value it was filled under, across event-loop turns. These fail if it ever serves what the
+// current snapshot no longer holds: each kind of writer (a flip, a speed commit, a compaction, a
+// registration, a claim, a horizon alignment, an epoch collection, clear()), then a query at once;
+// and another handle's write (the speed layer's thread writes through a handle of its own).
 import assert from 'node:assert/strict'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -9,6 +11,7 @@ import { join } from 'node:path'
 import { type TestContext, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { open } from 'lmdb'
+import { SnapshotMemo } from '../../src/store/lmdb-snapshot-memo.ts'
 import { openLmdbStore } from '../../src/store/lmdb-store.ts'
 import type { SpeedCommit, Store } from '../../src/store/store.ts'
 
@@ -94,21 +97,41 @@ test("another handle's flip is seen by the first query of the next event-loop tu
   const { store, dir } = await openStore(t)
   const first = await flip(store, 1, 0)
   assert.equal((await store.snapshot('hits', '/a')).batch?.version, first)
-  // A second handle on the same folder, as the speed layer's thread (or another process) has:
-  // its writes reset nothing of this handle's read transaction.
-  const other = open<unknown, (string | number)[]>({ path: dir, compression: false })
+  // A second store on the same folder, as the speed layer's thread (or another process) has: its
+  // writes reset nothing of this handle's read transaction, but they bump the snapshot version.
+  const other = await openLmdbStore(dir, { compactor: { auto: false } })
   t.after(() => other.close())
-  const served = (await store.servedBatch('hits'))!
-  await other.transaction(() => {
-    other.put(['b', 'hits', 99, '/a', 0], 42)
-    other.put(['served', 'hits'], { ...served, version: 99 })
-  })
+  const second = await flip(other, 42, 0)
   await sleep(5)
   const after = await store.snapshot('hits', '/a')
-  assert.equal(after.batch?.version, 99)
+  assert.equal(after.batch?.version, second)
   assert.deepEqual(
     after.batchEntries.map((e) => e.state),
     [42],
+  )
+})
+
+test('the memo outlives the event-loop turn while nothing is written', async (t) => {
+  const { store } = await openStore(t)
+  await flip(store, 1, 0)
+  const a = await store.snapshot('hits', '/a')
+  await sleep(5) // lmdb-js renews its read snapshot on a later turn
+  const b = await store.snapshot('hits', '/b')
+  assert.equal(a.batch, b.batch) // the record decoded once, in the earlier turn
+  assert.equal(a.speed, b.speed)
+})
+
+test("a key asked again under the same version is answered from its kept rows, a key's write seen at once", async (t) => {
+  const { store } = await speedStore(t)
+  const a = await store.snapshot('hits', '/a')
+  await sleep(5)
+  const again = await store.snapshot('hits', '/a')
+  assert.equal(again.realtime, a.realtime) // kept, not read again
+  assert.notEqual((await store.snapshot('hits', '/a', { from: 0, to: 1 })).realtime, a.realtime) // another range
+  await store.commitSpeed(commit(5, 6, 1), add)
+  assert.deepEqual(
+    (await store.snapshot('hits', '/a')).realtime.map((r) => r.state),
+    [2, 1],
   )
 })
 
@@ -123,4 +146,116 @@ test('the queries of one snapshot share its reads, and each sees its own key', a
     [4],
   )
   assert.deepEqual(b.batchEntries, [])
+})
+
+async function speedStore(t: TestContext): Promise<{ store: Store; dir: string }> {
+  const opened = await openStore(t)
+  await opened.store.registerSpeedViews([{ view: 'hits', codeHash: 'h1' }], 1)
+  await opened.store.claimPartition(0, 0)
+  await opened.store.commitSpeed(commit(0, 5, 2), add)
+  assert.deepEqual(
+    (await opened.store.snapshot('hits', '/a')).realtime.map((r) => r.state),
+    [2],
+  )
+  return opened
+}
+
+test('a compaction pass is seen by the next query: its delta counted once, from the state row', async (t) => {
+  const { store } = await speedStore(t)
+  await sleep(5) // the memo, filled on an earlier turn, holds the log row the pass folds
+  assert.equal((await store.snapshot('hits', '/b')).realtime.length, 0)
+  assert.equal(await store.compactSpeed(add), 1)
+  // A memo of the log from before the pass would count the delta twice (log and state row).
+  assert.deepEqual(
+    (await store.snapshot('hits', '/a')).realtime.map((r) => r.state),
+    [2],
+  )
+})
+
+test("a registration of a changed definition is seen by the next query: the old one's states gone", async (t) => {
+  const { store } = await speedStore(t)
+  await store.compactSpeed(add)
+  await store.commitSpeed(commit(5, 6, 1), add) // one state row, one logged delta
+  assert.equal((await store.snapshot('hits', '/a')).realtime.length, 2)
+  await store.registerSpeedViews([{ view: 'hits', codeHash: 'h2' }], 1)
+  const after = await store.snapshot('hits', '/a')
+  assert.equal(after.speedView?.codeHash, 'h2')
+  assert.deepEqual(after.realtime, [])
+})
+
+test('a claim by a new owner is seen by the next query', async (t) => {
+  const { store } = await speedStore(t)
+  const claimed = await store.claimPartition(0, 0)
+  assert.equal((await store.snapshot('hits', '/a')).speed[0]?.owner, claimed.owner)
+  assert.notEqual(claimed.owner, 1)
+})
+
+test('a horizon alignment is seen by the next query', async (t) => {
+  const { store } = await speedStore(t)
+  assert.deepEqual((await store.snapshot('hits', '/a')).speed[0]?.required, [])
+  await store.alignHorizon([9], [0])
+  assert.deepEqual((await store.snapshot('hits', '/a')).speed[0]?.required, [9])
+})
+
+test('an epoch collection is seen by the next query', async (t) => {
+  const { store } = await speedStore(t)
+  await store.commitSpeed({ ...commit(5, 9, 3), seals: [6], deltas: [] }, add)
+  await store.compactSpeed(add)
+  await flip(store, 2, 6)
+  assert.deepEqual((await store.snapshot('hits', '/a')).speed[0]?.epochs, [0, 6])
+  await store.collectEpochs(['hits'])
+  assert.deepEqual((await store.snapshot('hits', '/a')).speed[0]?.epochs, [6])
+})
+
+test('clear() is seen by the next query, and the version counts on', async (t) => {
+  const { store, dir } = await speedStore(t)
+  await flip(store, 1, 0)
+  assert.ok((await store.snapshot('hits', '/a')).batch)
+  const raw = open<unknown, string[]>({ path: dir, compression: false })
+  t.after(() => raw.close())
+  const before = raw.get(['snapshot']) as number
+  await store.clear()
+  const after = await store.snapshot('hits', '/a')
+  assert.equal(after.batch, undefined)
+  assert.deepEqual(after.realtime, [])
+  assert.equal(after.speed.length, 0)
+  await sleep(5)
+  assert.equal(raw.get(['snapshot']), before + 1)
+})
+
+test("a key's kept rows are bounded: the oldest keys go first, none kept without a version row", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'strata-memo-'))
+  const db = open<unknown, (string | number | boolean)[]>({ path: dir, compression: false })
+  t.after(async () => {
+    await db.close()
+    rmSync(dir, { recursive: true, force: true })
+  })
+  const memo = new SnapshotMemo(db, 4)
+  const rows = (n: number) => ({ batchEntries: [], realtime: Array.from({ length: n }, () => ({}) as never) })
+  const ask = (id: string, n: number) => {
+    const transaction = db.useReadTransaction()
+    try {
+      memo.reads(
+        transaction,
+        'v',
+        () => ({ speed: [], log: [] }),
+        () => ({ batch: undefined, speedView: undefined }),
+      )
+      return memo.keyReads(id, () => rows(n))
+    } finally {
+      transaction.done()
+    }
+  }
+  const unversioned = ask('a', 1)
+  assert.notEqual(ask('a', 1), unversioned, 'no version row: nothing kept')
+  await db.put(['snapshot'], 1)
+  const a = ask('a', 1) // 2 counted (rows + 1)
+  assert.equal(ask('a', 1), a)
+  const b = ask('b', 1) // 4 counted
+  assert.equal(ask('a', 1), a)
+  ask('c', 1) // 6 > 4: 'a', the oldest, goes
+  assert.notEqual(ask('a', 1), a)
+  assert.equal(ask('c', 1), ask('c', 1))
+  assert.notEqual(ask('big', 9), ask('big', 9), 'more rows than the bound: never kept')
+  void b
 })

@@ -27,6 +27,9 @@ test('the layout rule: stamp an empty store, read layout 1 from an unstamped one
   assert.ok(LMDB_READS_AS_IS.has(1))
   assert.equal(checkLmdbFormat(undefined, false, '/s'), 'stamp')
   assert.equal(checkLmdbFormat(1, false, '/s'), 'stamp')
+  // Layout 2 (before the snapshot version row) too: its open writes the row with the stamp.
+  assert.ok(LMDB_READS_AS_IS.has(2))
+  assert.equal(checkLmdbFormat(2, false, '/s'), 'stamp')
   // A later version that no longer reads layout 1 refuses it, naming the way out.
   assert.throws(
     () => checkLmdbFormat(undefined, false, '/s', 3, new Set([2])),
@@ -81,6 +84,61 @@ test('lmdb: a store written before the layout was recorded (0.1.0) is read, and 
   const after = open({ path: dir, compression: false })
   assert.equal(after.get(['format']), LMDB_FORMAT)
   await after.close()
+})
+
+test('lmdb: a layout-2 store (no snapshot version row) is migrated at open, and its queries see later writes', async (t) => {
+  const dir = tempDir(t)
+  // What layout 2 wrote: a served version, a claimed partition, a registered view, no ['snapshot'].
+  const raw = open({ path: dir, compression: false })
+  const served = { view: 'hits', version: 1, codeHash: 'h1', horizon: [0], events: 3, groups: 1 }
+  await raw.transaction(() => {
+    raw.put(['format'], 2)
+    raw.put(['served', 'hits'], { ...served, startedAt: 0, completedAt: 1 })
+    raw.put(['next', 'hits'], 2)
+    raw.put(['b', 'hits', 1, '/a', 0], 3)
+    raw.put(['sv', 'hits'], { view: 'hits', codeHash: 'h1', start: [0] })
+    raw.put(['sp', 0], { partition: 0, owner: 1, offset: 0, epochs: [0], required: [] })
+  })
+  await raw.close()
+  const store = await openLmdbStore(dir, { compactor: { auto: false } })
+  t.after(() => store.close())
+  const before = await store.snapshot('hits', '/a')
+  assert.equal(before.batch?.version, 1)
+  assert.deepEqual(
+    before.batchEntries.map((e) => e.state),
+    [3],
+  )
+  const check = open({ path: dir, compression: false })
+  t.after(() => check.close())
+  assert.equal(check.get(['format']), LMDB_FORMAT)
+  const version = check.get(['snapshot'])
+  assert.equal(typeof version, 'number')
+  // The memo now lasts across turns; a speed commit and a flip after the migration are seen.
+  await store.commitSpeed(
+    {
+      partition: 0,
+      owner: 1,
+      from: 0,
+      offset: 4,
+      hashes: { hits: 'h1' },
+      deltas: [{ view: 'hits', epoch: 0, key: '/a', window: 0, state: 4 }],
+      seals: [],
+    },
+    (_v, a, b) => (a as number) + (b as number),
+  )
+  const committed = await store.snapshot('hits', '/a')
+  assert.equal(committed.speed[0]?.offset, 4)
+  assert.deepEqual(
+    committed.realtime.map((r) => r.state),
+    [4],
+  )
+  const stage = await store.stageBatch('hits')
+  await stage.put([{ key: '/a', window: 0, state: 7 }])
+  await stage.commit({ codeHash: 'h1', horizon: [4], events: 7, groups: 1, startedAt: 0, completedAt: 2 })
+  const flipped = await store.snapshot('hits', '/a')
+  assert.equal(flipped.batch?.version, 2)
+  assert.deepEqual(flipped.realtime, [])
+  assert.notEqual(check.get(['snapshot']), version)
 })
 
 test('postgres: a schema migrated by a newer Strata is refused, and left as it was', async (t) => {

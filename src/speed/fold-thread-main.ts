@@ -18,7 +18,8 @@ import type { CompiledView } from '../core/compiled-view.ts'
 import { compileViews } from '../core/config.ts'
 import { loadConfig } from '../core/config-loader.ts'
 import { ErrorCodes, StrataError } from '../core/errors.ts'
-import { eventCheck, type RecordCheck, type StrataEvent } from '../core/event.ts'
+import type { RecordCheck, StrataEvent } from '../core/event.ts'
+import { recordCheckFor } from '../core/projected-check.ts'
 import type { ViewHash } from '../core/view-hash.ts'
 import type { FoldRequest, FoldThreadReply, FoldThreadSetup, PackedDeltas } from './fold-protocol.ts'
 import { PendingWindow } from './pending-window.ts'
@@ -167,7 +168,7 @@ if (port) {
     .then((config) => {
       const views = compileViews(config)
       const loaded: ViewHash[] = views.map((v) => ({ view: v.name, codeHash: v.codeHash }))
-      serve(port, views, eventCheck(config.source.time))
+      serve(port, views, recordCheckFor(views, config.source.time))
       port.postMessage({ id: -1, ready: loaded } satisfies FoldThreadReply)
     })
     .catch((error: Error & { code?: string }) => {

@@ -31,8 +31,8 @@
 
 import type { CompiledView } from '../core/compiled-view.ts'
 import { ErrorCodes, StrataError } from '../core/errors.ts'
-import type { StrataEvent } from '../core/event.ts'
-import { eventCheck, type RecordCheck } from '../core/event.ts'
+import type { RecordCheck, StrataEvent } from '../core/event.ts'
+import { recordCheckFor } from '../core/projected-check.ts'
 import type { SpeedCommit, SpeedPartition } from '../store/store.ts'
 import {
   defaultFolderPolicy,
@@ -101,7 +101,7 @@ export class PartitionFolder {
         this.#options.onFailed?.(failure)
       },
     })
-    this.#check = eventCheck(options.timeField)
+    this.#check = recordCheckFor(options.views, options.timeField)
     this.#policy = { ...defaultFolderPolicy, ...options.policy }
     this.#now = options.now ?? Date.now
     this.#required = [...claimed.required]

@@ -25,7 +25,7 @@
 // records.
 import { isUtf8 } from 'node:buffer'
 import type { CompiledView } from './compiled-view.ts'
-import { defaultEventLimits, eventCheck, type RecordCheck } from './event.ts'
+import { defaultEventLimits, eventCheck, type RecordCheck, type StrataEvent } from './event.ts'
 import { parseEventTime } from './event-time.ts'
 import { unionOfFields } from './view-fields.ts'
 
@@ -167,24 +167,24 @@ function skipLiteral(b: Uint8Array, i: number, c: number): number {
   return -1
 }
 
-/** Creates the check; `fields` are the fields the views read (unionOfFields). */
-export function projectedEventCheck(timeField: string, fields: readonly string[]): RecordCheck {
-  const full = eventCheck(timeField)
+interface Scanner {
+  /** Scans record b[start, end): true when it is an event, its read fields then in `values`. */
+  scan(b: Buffer, start: number, end: number): boolean
+  values: unknown[]
+  /** The fields `values` holds, in order: the fields read and the time field, sorted. */
+  names: string[]
+}
+
+function scannerFor(timeField: string, fields: readonly string[]): Scanner | undefined {
   // A name the prototype has (`constructor`, `__proto__`, …) would read differently on an object
   // that lacks the field, and an object literal takes `__proto__` as its prototype: whole events.
-  if ([...fields, timeField].some((name) => name in Object.prototype)) return full
+  if ([...fields, timeField].some((name) => name in Object.prototype)) return undefined
   const { maxEventBytes, maxDepth } = defaultEventLimits
   const names = [...new Set([...fields, timeField])].sort()
   const keys = names.map((name) => Buffer.from(name, 'utf8'))
   const timeIndex = names.indexOf(timeField)
   const values: unknown[] = names.map(() => undefined)
   const seen = new Uint8Array(names.length)
-  // One object literal of fixed shape, so the views' field reads stay monomorphic (the packed
-  // cursor of the batch layer builds its events the same way).
-  const build = new Function(
-    'v',
-    `return {${names.map((name, i) => `${JSON.stringify(name)}: v[${i}]`).join(', ')}}`,
-  ) as (v: unknown[]) => Record<string, unknown>
 
   const fieldAt = (b: Uint8Array, start: number, end: number): number => {
     const length = end - start
@@ -265,10 +265,9 @@ export function projectedEventCheck(timeField: string, fields: readonly string[]
   }
 
   // The scan; false when the record is left to eventCheck.
-  const scan = (b: Buffer): boolean => {
-    const n = b.length
-    if (n === 0 || n > maxEventBytes) return false
-    let i = skipSpace(b, 0, n)
+  const scan = (b: Buffer, start: number, n: number): boolean => {
+    if (n === start || n - start > maxEventBytes) return false
+    let i = skipSpace(b, start, n)
     if (b[i] !== OPEN_OBJECT) return false
     high = false
     seen.fill(0)
@@ -298,18 +297,68 @@ export function projectedEventCheck(timeField: string, fields: readonly string[]
       i = skipSpace(b, i + 1, n)
     }
     if (skipSpace(b, i + 1, n) !== n) return false
-    if (high && !isUtf8(b)) return false
+    if (high && !isUtf8(b.subarray(start, n))) return false
     return seen[timeIndex] === 1 && parseEventTime(values[timeIndex]) !== undefined
   }
+  return { scan, values, names }
+}
 
-  return (value) => (scan(value) ? { event: build(values) } : full(value))
+// An object literal of fixed shape (one hidden class for every event, so the views' field reads
+// stay monomorphic; the batch layer's packed cursor builds its events the same way), and the
+// function that refills one. The names are JSON string literals, which JavaScript reads as the
+// same strings.
+function literalOf(names: readonly string[]): (v: unknown[]) => StrataEvent {
+  return new Function(
+    'v',
+    `return {${names.map((name, i) => `${JSON.stringify(name)}: v[${i}]`).join(', ')}}`,
+  ) as (v: unknown[]) => StrataEvent
+}
+
+function refillOf(names: readonly string[]): (o: StrataEvent, v: unknown[]) => void {
+  return new Function(
+    'o',
+    'v',
+    names.map((name, i) => `o[${JSON.stringify(name)}] = v[${i}]`).join('\n'),
+  ) as (o: StrataEvent, v: unknown[]) => void
+}
+
+/** eventCheck for views that read only `fields` (unionOfFields): each event a fresh object. */
+export function projectedEventCheck(timeField: string, fields: readonly string[]): RecordCheck {
+  const full = eventCheck(timeField)
+  const scanner = scannerFor(timeField, fields)
+  if (scanner === undefined) return full
+  const { scan, values } = scanner
+  const build = literalOf(scanner.names)
+  return (value) => (scan(value, 0, value.length) ? { event: build(values) } : full(value))
 }
 
 /**
- * The record check of the speed layer for these views: projected when every view's fields are
- * known (view-fields.ts), else the whole-event eventCheck.
+ * What the speed layer reads a record with: record b[start, end) is an event (returned) or not
+ * (the reason, a string). The event may be one object the reader refills at its next call (when
+ * the views read known fields: view-fields.ts shows they cannot keep it), so it must be folded
+ * before the next record is read.
  */
-export function recordCheckFor(views: ReadonlyArray<CompiledView<any, any>>, timeField: string): RecordCheck {
+export type RecordReader = (b: Buffer, start: number, end: number) => StrataEvent | string
+
+/** The speed layer's reader for these views: projected when every view's fields are known. */
+export function recordReaderFor(
+  views: ReadonlyArray<CompiledView<any, any>>,
+  timeField: string,
+): RecordReader {
+  const full = eventCheck(timeField)
+  const whole = (b: Buffer, start: number, end: number): StrataEvent | string => {
+    const checked = full(start === 0 && end === b.length ? b : b.subarray(start, end))
+    return 'reason' in checked ? checked.reason : (checked.event as StrataEvent)
+  }
   const fields = unionOfFields(views.map((v) => v.fields))
-  return fields === null ? eventCheck(timeField) : projectedEventCheck(timeField, fields)
+  const scanner = fields === null ? undefined : scannerFor(timeField, fields)
+  if (scanner === undefined) return whole
+  const { scan, values } = scanner
+  const refill = refillOf(scanner.names)
+  const event = literalOf(scanner.names)(values)
+  return (b, start, end) => {
+    if (!scan(b, start, end)) return whole(b, start, end)
+    refill(event, values)
+    return event
+  }
 }

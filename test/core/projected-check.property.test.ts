@@ -8,11 +8,11 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import fc from 'fast-check'
 import { type CompiledView, compileView } from '../../src/core/compiled-view.ts'
-import { eventCheck, type RecordCheck } from '../../src/core/event.ts'
+import { eventCheck, type RecordCheck, type StrataEvent } from '../../src/core/event.ts'
 import { count } from '../../src/core/monoids/count.ts'
 import { distinctCount } from '../../src/core/monoids/distinct-count.ts'
 import { sum } from '../../src/core/monoids/sum.ts'
-import { projectedEventCheck, recordCheckFor } from '../../src/core/projected-check.ts'
+import { projectedEventCheck, type RecordReader, recordReaderFor } from '../../src/core/projected-check.ts'
 import { view } from '../../src/core/view.ts'
 import { tumbling } from '../../src/core/window.ts'
 import { PendingWindow } from '../../src/speed/pending-window.ts'
@@ -366,25 +366,37 @@ test('a batch of records folds into the same deltas and view errors with either 
       ['type', 'x'],
     ],
   )
-  const projected = recordCheckFor(compiled, 'ts')
-  const old = eventCheck('ts')
+  const projected = recordReaderFor(compiled, 'ts')
+  const check = eventCheck('ts')
+  const whole: RecordReader = (b, start, end) => {
+    const checked = check(b.subarray(start, end))
+    return 'reason' in checked ? checked.reason : (checked.event as StrataEvent)
+  }
   fc.assert(
     fc.property(fc.array(record, { maxLength: 60 }), (records) => {
-      const fold = (check: RecordCheck) => {
-        const window = new PendingWindow(compiled, check, 0, 0, 3)
+      // chunked: the records as a fold thread gets them, one buffer for the batch.
+      const fold = (read: RecordReader, chunked: boolean) => {
+        const window = new PendingWindow(compiled, read, 0, 0, 3)
         const skipped: Array<[number, string]> = []
+        const all = Buffer.concat(records)
+        let at = 0
         records.forEach((value, offset) => {
-          const checked = check(value)
-          if ('reason' in checked) {
-            skipped.push([offset, checked.reason])
+          const chunk = chunked ? all : value
+          const start = chunked ? at : 0
+          at += value.length
+          const event = read(chunk, start, start + value.length)
+          if (typeof event === 'string') {
+            skipped.push([offset, event])
             window.advance(offset + 1)
-          } else window.fold(offset, checked.event as any, value)
+          } else window.fold(offset, event, chunk, start, start + value.length)
         })
-        // A rebuild parses the kept records again with the same check.
+        // A rebuild reads the kept records again with the same reader.
         window.require([Math.floor(records.length / 2)])
         return { deltas: window.deltas(), errors: [...window.errors], events: window.events, skipped }
       }
-      assert.deepEqual(fold(projected), fold(old))
+      const expected = fold(whole, false)
+      assert.deepEqual(fold(projected, true), expected)
+      assert.deepEqual(fold(projected, false), expected)
     }),
     { numRuns: 500 },
   )

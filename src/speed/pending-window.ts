@@ -17,11 +17,11 @@ import type { StrataEvent } from '../core/event.ts'
 import type { RecordReader } from '../core/projected-check.ts'
 import { foldChecked, type ViewFoldError } from '../core/view-errors.ts'
 import type { ViewTable } from '../core/view-table.ts'
-import type { RealtimeDelta } from '../store/store.ts'
+import type { DeltaColumns, RealtimeDelta } from '../store/store.ts'
 
 /** What a commit of a window carries besides its offsets. */
 export interface WindowContents {
-  deltas: RealtimeDelta[]
+  deltas: RealtimeDelta[] | DeltaColumns
   errors: readonly ViewFoldError[]
   /** Valid events folded (the denominator of the view errors' rate). */
   events: number

@@ -15,7 +15,7 @@
 //
 //   npm run bench:speed-catchup -- [--events=1000000] [--rounds=3] [--partitions=6] [--workers=1]
 //                                   [--only=raw,strata,python,streams] [--keys=user,url]
-//                                   [--streams-threads=2] [--fold-threads=0]
+//                                   [--streams-threads=2] [--fold-threads=1]
 //
 // --keys: how the preloaded topic is keyed, one topic each: by user (grouping by url is then a
 // re-key, a repartition round trip for Kafka Streams) and by url (already keyed by the grouping
@@ -46,7 +46,7 @@ import type { StrataConfig } from '../src/core/config.ts'
 import { compileViews } from '../src/core/config.ts'
 import { loadConfig } from '../src/core/config-loader.ts'
 import { createAdmin, createConsumer } from '../src/log/kafka/index.ts'
-import { createSpeedWorker } from '../src/speed/index.ts'
+import { createSpeedWorker, SPEED_FOLD_THREADS } from '../src/speed/index.ts'
 import { openLmdbStore } from '../src/store/lmdb-store.ts'
 import { cpuOf, ownCpu } from './lib/cpu.ts'
 import { type JvmPeer, startJvmPeer } from './lib/jvm-peer.ts'
@@ -68,8 +68,10 @@ const partitionSizes = list('partitions', [6])
 const workerSizes = list('workers', [0]) // 0: one worker in this process
 const streamsThreads = list('streams-threads', [2])[0]!
 // --fold-threads=N: the in-process speed worker parses, checks and folds in N fold threads
-// (src/speed/fold-threads.ts); 0 (the default): on the thread that reads Kafka.
-const foldThreads = list('fold-threads', [0])[0]!
+// (src/speed/fold-threads.ts); 0: on the thread that reads Kafka. The default is what `strata
+// start` and `strata worker speed` run on Kafka (SPEED_FOLD_THREADS, one), so the figure is the
+// product's; it was 0 until 2026-12-06 (the full run of that morning measured no fold thread).
+const foldThreads = list('fold-threads', [SPEED_FOLD_THREADS])[0]!
 const keyings = (process.argv
   .find((a) => a.startsWith('--keys='))
   ?.slice(7)

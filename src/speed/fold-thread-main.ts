@@ -18,7 +18,7 @@ import type { CompiledView } from '../core/compiled-view.ts'
 import { compileViews } from '../core/config.ts'
 import { loadConfig } from '../core/config-loader.ts'
 import { ErrorCodes, StrataError } from '../core/errors.ts'
-import { eventCheck, type RecordCheck, type StrataEvent } from '../core/event.ts'
+import { type RecordReader, recordReaderFor } from '../core/projected-check.ts'
 import type { ViewHash } from '../core/view-hash.ts'
 import type { FoldRequest, FoldThreadReply, FoldThreadSetup, PackedDeltas } from './fold-protocol.ts'
 import { PendingWindow } from './pending-window.ts'
@@ -64,7 +64,7 @@ function packDeltas(window: PendingWindow, views: ReadonlyArray<CompiledView<any
 function serve(
   port: NonNullable<typeof parentPort>,
   views: ReadonlyArray<CompiledView<any, any>>,
-  check: RecordCheck,
+  read: RecordReader,
 ): void {
   const slots = new Map<number, Slot>()
   const slot = (w: number, p: number): Slot => {
@@ -77,7 +77,7 @@ function serve(
   const handle = (req: FoldRequest): FoldThreadReply => {
     switch (req.op) {
       case 'reset':
-        slots.set(req.w, { window: new PendingWindow(views, check, req.from, req.open, req.p) })
+        slots.set(req.w, { window: new PendingWindow(views, read, req.from, req.open, req.p) })
         return { id: req.id }
       case 'fold': {
         const s = slot(req.w, req.p)
@@ -92,17 +92,17 @@ function serve(
               s.window.seal(req.seals[seal + 1]!)
               seal += 2
             }
-            const value = values.subarray(start, req.ends[i])
-            start = req.ends[i]!
+            const end = req.ends[i]!
             const offset = req.offsets[i]!
-            const checked = check(value)
-            if ('reason' in checked) {
-              skipped.push([offset, checked.reason])
+            const event = read(values, start, end)
+            if (typeof event === 'string') {
+              skipped.push([offset, event])
               s.window.advance(offset + 1)
             } else {
-              s.window.fold(offset, checked.event as StrataEvent, value)
+              s.window.fold(offset, event, values, start, end)
               folded++
             }
+            start = end
           }
           for (; seal < req.seals.length; seal += 2) s.window.seal(req.seals[seal + 1]!)
         } catch (error) {
@@ -167,7 +167,7 @@ if (port) {
     .then((config) => {
       const views = compileViews(config)
       const loaded: ViewHash[] = views.map((v) => ({ view: v.name, codeHash: v.codeHash }))
-      serve(port, views, eventCheck(config.source.time))
+      serve(port, views, recordReaderFor(views, config.source.time))
       port.postMessage({ id: -1, ready: loaded } satisfies FoldThreadReply)
     })
     .catch((error: Error & { code?: string }) => {

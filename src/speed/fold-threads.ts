@@ -16,7 +16,7 @@ import { Worker } from 'node:worker_threads'
 import type { CompiledView } from '../core/compiled-view.ts'
 import { type ErrorCode, ErrorCodes, StrataError } from '../core/errors.ts'
 import type { ViewFoldError } from '../core/view-errors.ts'
-import type { RealtimeDelta } from '../store/store.ts'
+import type { DeltaColumns, RealtimeDelta } from '../store/store.ts'
 import type { FoldRequest, FoldThreadReply, FoldThreadSetup, PackedDeltas } from './fold-protocol.ts'
 
 // fold-thread-main.ts from the sources, .js from the built package (a URL is not rewritten).
@@ -187,8 +187,29 @@ export function unpackDeltas(
   packed: PackedDeltas,
   folded: ReadonlyArray<CompiledView<any, any>>,
   wanted: ReadonlyArray<CompiledView<any, any>>,
-): { deltas: RealtimeDelta[]; errors: ViewFoldError[]; events: number } {
+): { deltas: RealtimeDelta[] | DeltaColumns; errors: ViewFoldError[]; events: number } {
   const keep = new Set(wanted.map((v) => v.name))
+  // The usual case, every view the thread folded is wanted: the columns as they came (only the
+  // keys cut from their one string), no object per delta.
+  if (folded.every((v) => keep.has(v.name))) {
+    const n = packed.view.length
+    const keys = new Array<string>(n)
+    const { keyText, keyLengths } = packed
+    for (let i = 0, at = 0; i < n; i++) {
+      const end = at + keyLengths[i]!
+      keys[i] = keyText.slice(at, end)
+      at = end
+    }
+    const columns: DeltaColumns = {
+      views: folded.map((v) => v.name),
+      view: packed.view,
+      epochs: packed.epochs,
+      windows: packed.windows,
+      keys,
+      states: packed.states,
+    }
+    return { deltas: columns, errors: packed.errors, events: packed.events }
+  }
   const n = packed.view.length
   const deltas: RealtimeDelta[] = []
   const { keyText, keyLengths, states } = packed

@@ -31,8 +31,7 @@
 
 import type { CompiledView } from '../core/compiled-view.ts'
 import { ErrorCodes, StrataError } from '../core/errors.ts'
-import type { StrataEvent } from '../core/event.ts'
-import { eventCheck, type RecordCheck } from '../core/event.ts'
+import { type RecordReader, recordReaderFor } from '../core/projected-check.ts'
 import type { SpeedCommit, SpeedPartition } from '../store/store.ts'
 import {
   defaultFolderPolicy,
@@ -65,7 +64,7 @@ export class PartitionFolder {
   readonly partition: number
   readonly owner: number
   readonly #views: ReadonlyArray<CompiledView<any, any>>
-  readonly #check: RecordCheck
+  readonly #read: RecordReader
   readonly #policy: FolderPolicy
   readonly #now: () => number
   readonly #options: FolderOptions
@@ -101,7 +100,7 @@ export class PartitionFolder {
         this.#options.onFailed?.(failure)
       },
     })
-    this.#check = eventCheck(options.timeField)
+    this.#read = recordReaderFor(options.views, options.timeField)
     this.#policy = { ...defaultFolderPolicy, ...options.policy }
     this.#now = options.now ?? Date.now
     this.#required = [...claimed.required]
@@ -249,13 +248,13 @@ export class PartitionFolder {
       // A source may deliver again what we already took in (a refetch from an older position).
       if (record.offset < window.end) continue
       this.#sealRequired(record.offset)
-      const checked = this.#check(record.value)
-      if ('reason' in checked) {
+      const event = this.#read(record.value, 0, record.value.length)
+      if (typeof event === 'string') {
         window.advance(record.offset + 1)
         this.#stats.skipped++
-        this.#options.onSkip?.(this.partition, record.offset, checked.reason)
+        this.#options.onSkip?.(this.partition, record.offset, event)
       } else {
-        window.fold(record.offset, checked.event as StrataEvent, record.value)
+        window.fold(record.offset, event, record.value)
         this.#stats.folded++
       }
     }
@@ -301,7 +300,7 @@ export class PartitionFolder {
 
   #newWindow(from: number, open: number): PendingWindow | RemoteWindow {
     const thread = this.#options.thread
-    if (thread === undefined) return new PendingWindow(this.#views, this.#check, from, open, this.partition)
+    if (thread === undefined) return new PendingWindow(this.#views, this.#read, from, open, this.partition)
     return new RemoteWindow(thread, this.#views, from, open, this.partition, () => this.#stats.rebuilds++)
   }
 
@@ -399,7 +398,7 @@ export class PartitionFolder {
     // and an empty in-process window stands in.
     this.#window = new PendingWindow(
       this.#views,
-      this.#check,
+      this.#read,
       this.#window.from,
       this.#window.open,
       this.partition,

@@ -6,19 +6,22 @@
 // are kept (not just the tables) because a batch run may record a required boundary inside this
 // window while we fold it (docs/horizon.md, rule 3); the store then refuses the commit, and the
 // window is rebuilt with a seal there. Rebuilding refolds at most one commit's worth of events.
-// What is kept is each event's record as read (its bytes, a view of the fetch the source already
-// holds), not the parsed object: 20,000 parsed events per window outlived the young generation
-// and cost the garbage collector more than the rare rebuild costs to parse them again.
+// What is kept is each event's record as read (where its bytes lie in a buffer the source already
+// holds: a fetch's record, or a fold thread's batch), not the parsed object: 20,000 parsed events
+// per window outlived the young generation and cost the garbage collector more than the rare
+// rebuild costs to parse them again. The spans are numbers, not a Buffer view per record, for the
+// same reason.
 import type { CompiledView } from '../core/compiled-view.ts'
 import { ErrorCodes, StrataError } from '../core/errors.ts'
-import type { RecordCheck, StrataEvent } from '../core/event.ts'
+import type { StrataEvent } from '../core/event.ts'
+import type { RecordReader } from '../core/projected-check.ts'
 import { foldChecked, type ViewFoldError } from '../core/view-errors.ts'
 import type { ViewTable } from '../core/view-table.ts'
-import type { RealtimeDelta } from '../store/store.ts'
+import type { DeltaColumns, RealtimeDelta } from '../store/store.ts'
 
 /** What a commit of a window carries besides its offsets. */
 export interface WindowContents {
-  deltas: RealtimeDelta[]
+  deltas: RealtimeDelta[] | DeltaColumns
   errors: readonly ViewFoldError[]
   /** Valid events folded (the denominator of the view errors' rate). */
   events: number
@@ -36,10 +39,12 @@ export class PendingWindow {
   readonly #recordError = (error: ViewFoldError): void => {
     this.#errors.push(error)
   }
-  readonly #check: RecordCheck
+  readonly #read: RecordReader
   #offsets: number[] = []
-  /** The record of each event kept, parsed again (by #check) only to rebuild. */
-  #values: Buffer[] = []
+  // The record of each event kept, read again (by #read) only to rebuild: #spans holds, per event,
+  // the index of its buffer in #chunks, and its start and end there.
+  #chunks: Buffer[] = []
+  #spans: number[] = []
   #seals: number[] = []
   #end: number
   #epoch: number
@@ -47,13 +52,13 @@ export class PendingWindow {
 
   constructor(
     views: ReadonlyArray<CompiledView<any, any>>,
-    check: RecordCheck,
+    read: RecordReader,
     from: number,
     open: number,
     partition = 0,
   ) {
     this.#views = views
-    this.#check = check
+    this.#read = read
     this.partition = partition
     this.from = from
     this.open = open
@@ -77,17 +82,17 @@ export class PendingWindow {
 
   /** Events kept for this window (valid records folded). */
   get events(): number {
-    return this.#values.length
+    return this.#offsets.length
   }
 
   /** Records taken in that count toward the commit policy: the events. */
   get taken(): number {
-    return this.#values.length
+    return this.#offsets.length
   }
 
   /** The deltas, errors and event count a commit carries. */
   contents(): WindowContents {
-    return { deltas: this.deltas(), errors: [...this.#errors], events: this.#values.length }
+    return { deltas: this.deltas(), errors: [...this.#errors], events: this.#offsets.length }
   }
 
   /** The events a view's code threw on in this window (each skipped by that view only). */
@@ -118,10 +123,15 @@ export class PendingWindow {
     this.#epoch = at
   }
 
-  /** Folds a valid event (`value` its record, which `check` passed); `offset` must be at or past `end`. */
-  fold(offset: number, event: StrataEvent, value: Buffer): void {
+  /**
+   * Folds a valid event (its record is chunk[start, end), which the reader found to be an event);
+   * `offset` must be at or past `end`.
+   */
+  fold(offset: number, event: StrataEvent, chunk: Buffer, start = 0, end = chunk.length): void {
     this.#offsets.push(offset)
-    this.#values.push(value)
+    const chunks = this.#chunks
+    if (chunks.length === 0 || chunks[chunks.length - 1] !== chunk) chunks.push(chunk)
+    this.#spans.push(chunks.length - 1, start, end)
     this.#end = offset + 1
     this.#foldInto(this.#epoch, offset, event)
   }
@@ -156,17 +166,15 @@ export class PendingWindow {
     this.#seals = []
     this.#epoch = this.open
     let next = 0
-    for (let i = 0; i < this.#values.length; i++) {
+    const spans = this.#spans
+    for (let i = 0; i < this.#offsets.length; i++) {
       while (next < seals.length && seals[next] <= this.#offsets[i]) this.#startEpoch(seals[next++])
-      const checked = this.#check(this.#values[i])
-      if ('reason' in checked) {
+      const event = this.#read(this.#chunks[spans[3 * i]]!, spans[3 * i + 1]!, spans[3 * i + 2]!)
+      if (typeof event === 'string') {
         // The same bytes passed the same check when first folded: only a bug gets here.
-        throw new StrataError(
-          ErrorCodes.INTERNAL,
-          `record at ${this.#offsets[i]} no longer parses: ${checked.reason}`,
-        )
+        throw new StrataError(ErrorCodes.INTERNAL, `record at ${this.#offsets[i]} no longer parses: ${event}`)
       }
-      this.#foldInto(this.#epoch, this.#offsets[i], checked.event as StrataEvent)
+      this.#foldInto(this.#epoch, this.#offsets[i], event)
     }
     while (next < seals.length) this.#startEpoch(seals[next++])
   }

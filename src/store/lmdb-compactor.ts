@@ -27,7 +27,7 @@ import { performance } from 'node:perf_hooks'
 import { setImmediate as yieldToLoop } from 'node:timers/promises'
 import type { RootDatabase } from 'lmdb'
 import { compactLog, logKeys } from './lmdb-speed-log.ts'
-import type { CombineEncoded, SpeedCommit } from './store.ts'
+import { type CombineEncoded, deltaCount, type SpeedCommit } from './store.ts'
 
 type Key = (string | number | boolean)[]
 
@@ -89,7 +89,7 @@ export class SpeedCompactor {
   committed(commit: SpeedCommit, combine: CombineEncoded): void {
     for (const [view, codeHash] of Object.entries(commit.hashes))
       this.#combiners.set(view, { codeHash, combine })
-    this.#logged += commit.deltas.length
+    this.#logged += deltaCount(commit.deltas)
     this.#commits++
     this.#lastCommitAt = performance.now()
     if (!this.#auto || this.#closed || this.#logged === 0) return

@@ -41,10 +41,33 @@ export interface LogRow {
 /** The log row of a commit (keys already in their stored form, lmdb-speed.ts's storedKey). */
 export function logRowOf(commit: SpeedCommit, stored: (key: string) => string): LogRow {
   const views: string[] = []
+  const deltas = commit.deltas
+  if (!Array.isArray(deltas)) {
+    // Columns (a fold thread's): the same row, without an object per delta. `v` lists the views
+    // in order of first appearance, as below.
+    const n = deltas.view.length
+    const d: unknown[] = new Array(n * STRIDE)
+    const index = new Int32Array(deltas.views.length).fill(-1)
+    for (let i = 0, j = 0; i < n; i++) {
+      const w = deltas.view[i]!
+      let v = index[w]!
+      if (v < 0) {
+        v = views.length
+        views.push(deltas.views[w]!)
+        index[w] = v
+      }
+      d[j++] = v
+      d[j++] = deltas.epochs[i]
+      d[j++] = stored(deltas.keys[i]!)
+      d[j++] = deltas.windows[i]
+      d[j++] = deltas.states[i]
+    }
+    return { p: commit.partition, o: commit.offset, v: views, d }
+  }
   const index = new Map<string, number>()
-  const d: unknown[] = new Array(commit.deltas.length * STRIDE)
+  const d: unknown[] = new Array(deltas.length * STRIDE)
   let i = 0
-  for (const { view, epoch, key, window, state } of commit.deltas) {
+  for (const { view, epoch, key, window, state } of deltas) {
     let v = index.get(view)
     if (v === undefined) {
       v = views.length

@@ -37,7 +37,15 @@ import {
   registration,
   restartPartition,
 } from './speed-rules.ts'
-import type { BatchViewMeta, Horizon, SpeedCommit, SpeedPartition, SpeedView, ViewSnapshot } from './store.ts'
+import {
+  type BatchViewMeta,
+  deltaCount,
+  type Horizon,
+  type SpeedCommit,
+  type SpeedPartition,
+  type SpeedView,
+  type ViewSnapshot,
+} from './store.ts'
 
 type Key = (string | number | boolean)[]
 type Db = RootDatabase<unknown, Key>
@@ -139,7 +147,7 @@ export function commitSpeed(db: Db, commit: SpeedCommit): Promise<void> {
   return db.transaction(() => {
     const { partition } = commit
     const after = checkSpeedCommit(getPartition(db, partition), commit, recordedHashes(db))
-    const row = commit.deltas.length > 0 ? logRowOf(commit, (key) => storedKey(db, key)) : undefined
+    const row = deltaCount(commit.deltas) > 0 ? logRowOf(commit, (key) => storedKey(db, key)) : undefined
     // Everything is checked: only now write. What was there before each write, in order, so that a
     // throw below leaves the store as it was: undefined = the row did not exist.
     const undoKeys: Key[] = []

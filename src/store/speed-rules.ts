@@ -3,7 +3,7 @@
 // inside their transactions and keep only the reading, writing and locking, so the exactness
 // argument rests on this one piece of code (test/store/speed-rules.test.ts checks each branch).
 import { ErrorCodes, StrataError } from '../core/errors.ts'
-import type { Horizon, SpeedCommit, SpeedPartition, SpeedView } from './store.ts'
+import { deltaCount, type Horizon, type SpeedCommit, type SpeedPartition, type SpeedView } from './store.ts'
 
 export function fenced(message: string): StrataError {
   return new StrataError(ErrorCodes.FENCED, message)
@@ -226,7 +226,9 @@ export function checkSpeedCommit(
     epochs.push(seal)
   }
   const writable = new Set([open, ...seals])
-  for (const { epoch } of deltas) {
+  const n = deltaCount(deltas)
+  for (let i = 0; i < n; i++) {
+    const epoch = Array.isArray(deltas) ? deltas[i]!.epoch : deltas.epochs[i]!
     if (!writable.has(epoch)) {
       throw new StrataError(ErrorCodes.INTERNAL, `partition ${partition}: delta for closed epoch ${epoch}`)
     }

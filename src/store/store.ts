@@ -94,6 +94,42 @@ export interface RealtimeDelta {
   state: unknown
 }
 
+/**
+ * A commit's deltas as columns, as the fold threads pack them (src/speed/fold-protocol.ts): delta i
+ * is view `views[view[i]]`, epoch `epochs[i]`, key `keys[i]`, window `windows[i]`, encoded state
+ * `states[i]`. One object per commit instead of one per delta; a store writes them as they are
+ * (LMDB's log row) or expands them (deltaList).
+ */
+export interface DeltaColumns {
+  views: readonly string[]
+  view: Uint16Array
+  epochs: Float64Array
+  windows: Float64Array
+  keys: readonly string[]
+  states: ArrayLike<unknown>
+}
+
+/** How many deltas a commit carries, in either form. */
+export function deltaCount(deltas: RealtimeDelta[] | DeltaColumns): number {
+  return Array.isArray(deltas) ? deltas.length : deltas.view.length
+}
+
+/** A commit's deltas as objects, in order, from either form. */
+export function deltaList(deltas: RealtimeDelta[] | DeltaColumns): RealtimeDelta[] {
+  if (Array.isArray(deltas)) return deltas
+  const out: RealtimeDelta[] = new Array(deltas.view.length)
+  for (let i = 0; i < out.length; i++) {
+    out[i] = {
+      view: deltas.views[deltas.view[i]!]!,
+      epoch: deltas.epochs[i]!,
+      key: deltas.keys[i]!,
+      window: deltas.windows[i]!,
+      state: deltas.states[i],
+    }
+  }
+  return out
+}
+
 export interface SpeedCommit {
   partition: number
   owner: number
@@ -103,7 +139,7 @@ export interface SpeedCommit {
   from: number
   /** The new consumed offset. */
   offset: number
-  deltas: RealtimeDelta[]
+  deltas: RealtimeDelta[] | DeltaColumns
   /** Epochs sealed by this commit: each starts a new epoch (ascending, within (from, offset]). */
   seals: number[]
   /** Events a view's code threw on in [from, offset): added to the view's tally in the same transaction. */

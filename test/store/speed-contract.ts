@@ -1,7 +1,7 @@
 // The store's part of the horizon hand-off (docs/horizon.md), run against every store.
 import assert from 'node:assert/strict'
 import type { TestContext } from 'node:test'
-import type { SpeedCommit, ViewSnapshot } from '../../src/store/store.ts'
+import type { DeltaColumns, SpeedCommit, ViewSnapshot } from '../../src/store/store.ts'
 import type { OpenStore } from './store-contract.ts'
 
 // Encoded states in these tests are counts; combining adds them.
@@ -31,6 +31,51 @@ export function speedContract(
   test: (name: string, fn: (t: TestContext) => Promise<void>) => unknown,
   openStore: OpenStore,
 ) {
+  test('speed: deltas given as columns (as a fold thread packs them) land as the same list would', async (t) => {
+    const { store } = await openStore(t)
+    await store.registerSpeedViews(
+      [
+        { view: 'hits', codeHash: 'h1' },
+        { view: 'other', codeHash: 'h2' },
+      ],
+      1,
+    )
+    const both = { hits: 'h1', other: 'h2' }
+    await store.claimPartition(0, 0)
+    const long = `/${'x'.repeat(600)}`
+    const columns: DeltaColumns = {
+      views: ['other', 'hits'],
+      view: Uint16Array.from([1, 1, 0, 1]),
+      epochs: Float64Array.from([0, 0, 0, 0]),
+      windows: Float64Array.from([0, 3_600_000, 0, 0]),
+      keys: ['/a', '/a', '/a', long],
+      states: Float64Array.from([2, 5, 7, 1]),
+    }
+    await store.commitSpeed(commit({ owner: 1, from: 0, offset: 4, hashes: both, deltas: columns }), add)
+    await store.commitSpeed(
+      commit({
+        owner: 1,
+        from: 4,
+        offset: 6,
+        hashes: both,
+        deltas: [{ view: 'hits', epoch: 0, key: '/a', window: 0, state: 1 }],
+      }),
+      add,
+    )
+    const hits = await store.snapshot('hits', '/a')
+    assert.deepEqual(realtimeOf(hits), [
+      { partition: 0, epoch: 0, window: 0, state: 3 },
+      { partition: 0, epoch: 0, window: 3_600_000, state: 5 },
+    ])
+    assert.deepEqual(realtimeOf(await store.snapshot('other', '/a')), [
+      { partition: 0, epoch: 0, window: 0, state: 7 },
+    ])
+    assert.deepEqual(realtimeOf(await store.snapshot('hits', long)), [
+      { partition: 0, epoch: 0, window: 0, state: 1 },
+    ])
+    assert.equal(hits.speed[0]?.offset, 6)
+  })
+
   test('speed: a claim fences the previous owner; commits combine deltas and move the offset together', async (t) => {
     const { store } = await openStore(t)
     await store.registerSpeedViews([{ view: 'hits', codeHash: 'h1' }], 1)

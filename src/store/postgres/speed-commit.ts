@@ -5,7 +5,13 @@
 
 import { addToTally, byView, type ViewErrorTally } from '../../core/view-errors.ts'
 import { checkSpeedCommit } from '../speed-rules.ts'
-import type { CombineEncoded, SpeedCommit, SpeedPartition } from '../store.ts'
+import {
+  type CombineEncoded,
+  deltaCount,
+  deltaList,
+  type SpeedCommit,
+  type SpeedPartition,
+} from '../store.ts'
 import { type Client, type Db, inTransaction } from './connection.ts'
 import { saveLongKeys, storedKey } from './keys.ts'
 import { claimed, PARTITION_COLUMNS, savePartition, toPartition } from './speed.ts'
@@ -52,7 +58,7 @@ export function commitSpeed(db: Db, commit: SpeedCommit, combine: CombineEncoded
       })
       const recorded = new Map<string, string>(rows.map((r) => [r.view, r.code_hash]))
       const after = checkSpeedCommit(claimed(found[0] && toPartition(found[0])), commit, recorded)
-      if (deltas.length > 0) await writeDeltas(db, client, partition, commit, combine)
+      if (deltaCount(deltas) > 0) await writeDeltas(db, client, partition, commit, combine)
       if (commit.errors?.length) await writeErrorTallies(db, client, commit)
       await savePartition(db, client, after)
     },
@@ -102,7 +108,8 @@ async function writeDeltas(
   combine: CombineEncoded,
 ): Promise<void> {
   const rows = new Map<string, Row>()
-  for (const { view, key: raw, window, epoch, state } of commit.deltas) {
+  const deltas = deltaList(commit.deltas)
+  for (const { view, key: raw, window, epoch, state } of deltas) {
     const key = storedKey(raw)
     const id = rowId(view, key, window, epoch)
     const before = rows.get(id)
@@ -112,7 +119,7 @@ async function writeDeltas(
   await saveLongKeys(
     client,
     db.S,
-    commit.deltas.map((d) => d.key),
+    deltas.map((d) => d.key),
   )
   const all = [...rows.values()]
   const { rows: stored } = await client.query({

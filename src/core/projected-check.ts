@@ -1,0 +1,364 @@
+// The speed layer's record check when its views read known fields (view-fields.ts): the same
+// predicate as eventCheck (event.ts), computed by one pass over the record's bytes that builds an
+// event holding only the fields the views read (and the time field), instead of decoding the text,
+// JSON.parse-ing the whole object and walking it.
+//
+// Exactness: the scanner answers only what it can prove; everything else goes to eventCheck:
+//   - it accepts a record only when it has shown everything eventCheck would check: the bytes are
+//     UTF-8, the text is one JSON object and nothing after it, no container is nested deeper than
+//     maxDepth, no number is infinite as a double, no `\u` escape appears anywhere (the only way
+//     to write a lone surrogate: the rest of the JSON escapes are validated and skipped in fields
+//     no view reads), the size is within the limit, and the time field is present once and a valid
+//     event time;
+//   - the fields it extracts hold exactly what JSON.parse would give them: a string without any
+//     escape (its bytes decoded as UTF-8), a number (digit by digit below 2^53, otherwise by the
+//     same string-to-double conversion JSON.parse uses), true, false or null; a read field that
+//     holds an object, an array, or a string with an escape, or a read field (or the time field)
+//     that appears twice (JSON.parse keeps the last), goes to eventCheck, as does a field name
+//     with an escape (it could spell a read field) and any record it would reject (eventCheck says
+//     why, with its own message);
+//   - the views are given an object with those fields' values and no others, which view-fields.ts
+//     shows computes what the whole event would (a read field the record lacks is undefined in
+//     both). A missing field is an own property holding undefined here, so that every event has
+//     one shape: the functions analysed there read fields only as `p.f`, which cannot tell.
+// test/core/projected-check.property.test.ts compares it with eventCheck on random and adversarial
+// records.
+import { isUtf8 } from 'node:buffer'
+import type { CompiledView } from './compiled-view.ts'
+import { defaultEventLimits, eventCheck, type RecordCheck, type StrataEvent } from './event.ts'
+import { parseEventTime } from './event-time.ts'
+import { unionOfFields } from './view-fields.ts'
+
+const QUOTE = 0x22
+const BACKSLASH = 0x5c
+const COMMA = 0x2c
+const COLON = 0x3a
+const OPEN_OBJECT = 0x7b
+const CLOSE_OBJECT = 0x7d
+const OPEN_ARRAY = 0x5b
+const CLOSE_ARRAY = 0x5d
+const MINUS = 0x2d
+const ZERO = 0x30
+const NINE = 0x39
+
+// Set by the scanners as they go (one thread, synchronous): whether a string had a byte >= 0x80;
+// whether a number was an integer of at most 15 digits, and its value then; whether it had an
+// exponent.
+let high = false
+let simple = false
+let simpleValue = 0
+let exponent = false
+
+// Buffer's own slicers (undocumented but what toString calls after checking its arguments, which
+// was most of the cost of a short field here).
+interface Slicers {
+  latin1Slice(start: number, end: number): string
+  utf8Slice(start: number, end: number): string
+}
+
+function skipSpace(b: Uint8Array, i: number, n: number): number {
+  while (i < n) {
+    const c = b[i]!
+    if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) break
+    i++
+  }
+  return i
+}
+
+/** A string with no escape opened before `i`: the index of its closing quote, or -1. */
+function plainStringEnd(b: Uint8Array, i: number, n: number): number {
+  let h = false
+  while (i < n) {
+    const c = b[i]!
+    if (c === QUOTE) {
+      if (h) high = true
+      return i
+    }
+    if (c === BACKSLASH || c < 0x20) return -1
+    if (c >= 0x80) h = true
+    i++
+  }
+  return -1
+}
+
+/** A string opened before `i`, escapes allowed but `\u`: the index after its closing quote, or -1. */
+function skipString(b: Uint8Array, i: number, n: number): number {
+  while (i < n) {
+    const c = b[i]!
+    if (c === QUOTE) return i + 1
+    if (c === BACKSLASH) {
+      const e = b[i + 1]
+      // \" \\ \/ \b \f \n \r \t; a \u (and anything else) is left to eventCheck.
+      if (
+        e === QUOTE ||
+        e === BACKSLASH ||
+        e === 0x2f ||
+        e === 0x62 ||
+        e === 0x66 ||
+        e === 0x6e ||
+        e === 0x72 ||
+        e === 0x74
+      )
+        i += 2
+      else return -1
+    } else if (c < 0x20) return -1
+    else {
+      if (c >= 0x80) high = true
+      i++
+    }
+  }
+  return -1
+}
+
+/** The index after the run of digits starting at `i` (`i` itself when there is none). */
+function digitsFrom(b: Uint8Array, i: number, n: number): number {
+  while (i < n) {
+    const c = b[i]!
+    if (c < ZERO || c > NINE) break
+    i++
+  }
+  return i
+}
+
+/** A JSON number starting at `i`: the index after it, or -1; sets `simple`, `simpleValue`, `exponent`. */
+function skipNumber(b: Uint8Array, i: number, n: number): number {
+  const negative = b[i] === MINUS
+  const digitsStart = negative ? i + 1 : i
+  const first = b[digitsStart]
+  let digitsEnd: number
+  if (first === ZERO) digitsEnd = digitsStart + 1
+  else if (first !== undefined && first > ZERO && first <= NINE) digitsEnd = digitsFrom(b, digitsStart + 1, n)
+  else return -1
+  i = digitsEnd
+  let plain = true
+  exponent = false
+  if (b[i] === 0x2e) {
+    plain = false
+    const end = digitsFrom(b, i + 1, n)
+    if (end === i + 1) return -1
+    i = end
+  }
+  const c = b[i]
+  if (c === 0x65 || c === 0x45) {
+    plain = false
+    exponent = true
+    i++
+    const sign = b[i]
+    if (sign === 0x2b || sign === MINUS) i++
+    const end = digitsFrom(b, i, n)
+    if (end === i) return -1
+    i = end
+  }
+  simple = plain && digitsEnd - digitsStart <= 15
+  if (simple) {
+    let v = 0
+    for (let j = digitsStart; j < digitsEnd; j++) v = v * 10 + (b[j]! - ZERO)
+    simpleValue = negative ? -v : v
+  }
+  return i
+}
+
+/** `true`, `false` or `null` at `i` (its first byte `c`): the index after it, or -1. */
+function skipLiteral(b: Uint8Array, i: number, c: number): number {
+  if (c === 0x74) return b[i + 1] === 0x72 && b[i + 2] === 0x75 && b[i + 3] === 0x65 ? i + 4 : -1
+  if (c === 0x66)
+    return b[i + 1] === 0x61 && b[i + 2] === 0x6c && b[i + 3] === 0x73 && b[i + 4] === 0x65 ? i + 5 : -1
+  if (c === 0x6e) return b[i + 1] === 0x75 && b[i + 2] === 0x6c && b[i + 3] === 0x6c ? i + 4 : -1
+  return -1
+}
+
+interface Scanner {
+  /** Scans record b[start, end): true when it is an event, its read fields then in `values`. */
+  scan(b: Buffer, start: number, end: number): boolean
+  values: unknown[]
+  /** The fields `values` holds, in order: the fields read and the time field, sorted. */
+  names: string[]
+}
+
+function scannerFor(timeField: string, fields: readonly string[]): Scanner | undefined {
+  // A name the prototype has (`constructor`, `__proto__`, …) would read differently on an object
+  // that lacks the field, and an object literal takes `__proto__` as its prototype: whole events.
+  if ([...fields, timeField].some((name) => name in Object.prototype)) return undefined
+  const { maxEventBytes, maxDepth } = defaultEventLimits
+  const names = [...new Set([...fields, timeField])].sort()
+  const keys = names.map((name) => Buffer.from(name, 'utf8'))
+  const timeIndex = names.indexOf(timeField)
+  const values: unknown[] = names.map(() => undefined)
+  const seen = new Uint8Array(names.length)
+
+  const fieldAt = (b: Uint8Array, start: number, end: number): number => {
+    const length = end - start
+    for (let k = 0; k < keys.length; k++) {
+      const key = keys[k]!
+      if (key.length !== length) continue
+      let j = 0
+      while (j < length && key[j] === b[start + j]) j++
+      if (j === length) return k
+    }
+    return -1
+  }
+
+  // Any value, validated (depth: of a container starting here, the top-level object being 1).
+  const skipValue = (b: Buffer, i: number, n: number, depth: number): number => {
+    const c = b[i]
+    if (c === QUOTE) return skipString(b, i + 1, n)
+    if (c === MINUS || (c !== undefined && c >= ZERO && c <= NINE)) {
+      const end = skipNumber(b, i, n)
+      if (end < 0) return -1
+      // Up to 300 characters and no exponent cannot exceed the largest double (about 1.8e308).
+      if ((exponent || end - i > 300) && !Number.isFinite(Number(b.toString('latin1', i, end)))) return -1
+      return end
+    }
+    if (c === OPEN_OBJECT || c === OPEN_ARRAY) {
+      if (depth > maxDepth) return -1
+      const close = c === OPEN_OBJECT ? CLOSE_OBJECT : CLOSE_ARRAY
+      i = skipSpace(b, i + 1, n)
+      if (b[i] === close) return i + 1
+      for (;;) {
+        if (c === OPEN_OBJECT) {
+          if (b[i] !== QUOTE) return -1
+          i = skipString(b, i + 1, n)
+          if (i < 0) return -1
+          i = skipSpace(b, i, n)
+          if (b[i] !== COLON) return -1
+          i = skipSpace(b, i + 1, n)
+        }
+        i = skipValue(b, i, n, depth + 1)
+        if (i < 0) return -1
+        i = skipSpace(b, i, n)
+        const d = b[i]
+        if (d === close) return i + 1
+        if (d !== COMMA) return -1
+        i = skipSpace(b, i + 1, n)
+      }
+    }
+    return c === undefined ? -1 : skipLiteral(b, i, c)
+  }
+
+  // The value of read field f at `i`, into values[f]: the index after it, or -1.
+  const readValue = (b: Buffer, i: number, n: number, f: number): number => {
+    const c = b[i]
+    if (c === QUOTE) {
+      high = false
+      const end = plainStringEnd(b, i + 1, n)
+      if (end < 0) return -1
+      const s = b as Buffer & Slicers
+      values[f] = high ? s.utf8Slice(i + 1, end) : s.latin1Slice(i + 1, end)
+      return end + 1
+    }
+    if (c === MINUS || (c !== undefined && c >= ZERO && c <= NINE)) {
+      const end = skipNumber(b, i, n)
+      if (end < 0) return -1
+      if (simple) values[f] = simpleValue
+      else {
+        const v = Number((b as Buffer & Slicers).latin1Slice(i, end))
+        if (!Number.isFinite(v)) return -1
+        values[f] = v
+      }
+      return end
+    }
+    if (c === undefined) return -1
+    const end = skipLiteral(b, i, c)
+    if (end < 0) return -1
+    values[f] = c === 0x74 ? true : c === 0x66 ? false : null
+    return end
+  }
+
+  // The scan; false when the record is left to eventCheck.
+  const scan = (b: Buffer, start: number, n: number): boolean => {
+    if (n === start || n - start > maxEventBytes) return false
+    let i = skipSpace(b, start, n)
+    if (b[i] !== OPEN_OBJECT) return false
+    high = false
+    seen.fill(0)
+    values.fill(undefined)
+    i = skipSpace(b, i + 1, n)
+    for (;;) {
+      if (b[i] !== QUOTE) return false
+      const end = plainStringEnd(b, i + 1, n)
+      if (end < 0) return false
+      const f = fieldAt(b, i + 1, end)
+      i = skipSpace(b, end + 1, n)
+      if (b[i] !== COLON) return false
+      i = skipSpace(b, i + 1, n)
+      if (f < 0) i = skipValue(b, i, n, 2)
+      else {
+        if (seen[f] === 1) return false
+        seen[f] = 1
+        const wasHigh: boolean = high
+        i = readValue(b, i, n, f)
+        high ||= wasHigh
+      }
+      if (i < 0) return false
+      i = skipSpace(b, i, n)
+      const c = b[i]
+      if (c === CLOSE_OBJECT) break
+      if (c !== COMMA) return false
+      i = skipSpace(b, i + 1, n)
+    }
+    if (skipSpace(b, i + 1, n) !== n) return false
+    if (high && !isUtf8(b.subarray(start, n))) return false
+    return seen[timeIndex] === 1 && parseEventTime(values[timeIndex]) !== undefined
+  }
+  return { scan, values, names }
+}
+
+// An object literal of fixed shape (one hidden class for every event, so the views' field reads
+// stay monomorphic; the batch layer's packed cursor builds its events the same way), and the
+// function that refills one. The names are JSON string literals, which JavaScript reads as the
+// same strings.
+function literalOf(names: readonly string[]): (v: unknown[]) => StrataEvent {
+  return new Function(
+    'v',
+    `return {${names.map((name, i) => `${JSON.stringify(name)}: v[${i}]`).join(', ')}}`,
+  ) as (v: unknown[]) => StrataEvent
+}
+
+function refillOf(names: readonly string[]): (o: StrataEvent, v: unknown[]) => void {
+  return new Function(
+    'o',
+    'v',
+    names.map((name, i) => `o[${JSON.stringify(name)}] = v[${i}]`).join('\n'),
+  ) as (o: StrataEvent, v: unknown[]) => void
+}
+
+/** eventCheck for views that read only `fields` (unionOfFields): each event a fresh object. */
+export function projectedEventCheck(timeField: string, fields: readonly string[]): RecordCheck {
+  const full = eventCheck(timeField)
+  const scanner = scannerFor(timeField, fields)
+  if (scanner === undefined) return full
+  const { scan, values } = scanner
+  const build = literalOf(scanner.names)
+  return (value) => (scan(value, 0, value.length) ? { event: build(values) } : full(value))
+}
+
+/**
+ * What the speed layer reads a record with: record b[start, end) is an event (returned) or not
+ * (the reason, a string). The event may be one object the reader refills at its next call (when
+ * the views read known fields: view-fields.ts shows they cannot keep it), so it must be folded
+ * before the next record is read.
+ */
+export type RecordReader = (b: Buffer, start: number, end: number) => StrataEvent | string
+
+/** The speed layer's reader for these views: projected when every view's fields are known. */
+export function recordReaderFor(
+  views: ReadonlyArray<CompiledView<any, any>>,
+  timeField: string,
+): RecordReader {
+  const full = eventCheck(timeField)
+  const whole = (b: Buffer, start: number, end: number): StrataEvent | string => {
+    const checked = full(start === 0 && end === b.length ? b : b.subarray(start, end))
+    return 'reason' in checked ? checked.reason : (checked.event as StrataEvent)
+  }
+  const fields = unionOfFields(views.map((v) => v.fields))
+  const scanner = fields === null ? undefined : scannerFor(timeField, fields)
+  if (scanner === undefined) return whole
+  const { scan, values } = scanner
+  const refill = refillOf(scanner.names)
+  const event = literalOf(scanner.names)(values)
+  return (b, start, end) => {
+    if (!scan(b, start, end)) return whole(b, start, end)
+    refill(event, values)
+    return event
+  }
+}

@@ -17,11 +17,14 @@
 //
 //   npm run bench:ingest -- [--events=300000] [--batch=1000] [--concurrency=4] [--rounds=3]
 //     [--partitions=6] [--java=1] [--java-batch=262144] [--serve=0] [--profile=<dir>]
+//     [--baseline=<checkout>]
 //
 // --partitions takes a list (`--partitions=1,6,12`: the growth table), one run per count;
 // --java=0 leaves out ProducerPerformance. --serve=1 adds POST /events on `strata worker serve
 // --ingest` (an ingest-only process) as a contender. --profile writes a CPU profile of the `strata start`
 // process (node --cpu-prof) into <dir>; read it with `node bench/lib/cpu-profile.ts FILE`.
+// --baseline=<checkout> adds `strata start` of another build (e.g. `git archive` of a commit, with
+// node_modules linked) as a contender on a topic of its own: before/after in one run.
 import { randomUUID } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
@@ -44,11 +47,13 @@ const withJava = arg('java', 1) === 1
 const withServe = arg('serve', 0) === 1
 const javaBatch = arg('java-batch', 256 * 1024)
 const profileDir = process.argv.find((a) => a.startsWith('--profile='))?.slice(10)
+const baselineDir = process.argv.find((a) => a.startsWith('--baseline='))?.slice(11)
 const toolsDir = join(import.meta.dirname, 'peers/kafka-tools/target')
 const toolsJar = join(toolsDir, 'strata-kafka-tools-peer.jar')
 const HTTP = `Strata POST /events (NDJSON × ${batch}, ${concurrency} in flight)`
 const CLIENT = 'Strata’s Kafka producer (4000 × 4 in flight)'
 const SERVE = `Strata POST /events, ingest only (strata worker serve --ingest; NDJSON × ${batch}, ${concurrency} in flight)`
+const BASELINE = `${HTTP}, baseline build`
 const JAVA = `Kafka ProducerPerformance (Java, acks=all, batch.size ${javaBatch / 1024} KiB, warm JVM)`
 
 const base = Date.now()
@@ -129,6 +134,18 @@ for (const partitions of partitionCounts) {
     })
     servers.push(ingestOnly)
   }
+  let baseline: typeof server | undefined
+  if (baselineDir) {
+    const baseTopic = `bench-${randomUUID()}`
+    await admin.createTopic({ topic: baseTopic, partitions, replicationFactor: 1 })
+    topics.push(baseTopic)
+    baseline = await startStrata(baseTopic, partitions, {
+      extra: ['--batch-interval', '1h'],
+      bin: join(baselineDir, 'bin/strata.js'),
+      nodeArgs: nodeArgs('baseline'),
+    })
+    servers.push(baseline)
+  }
   const freshTopic = async (): Promise<string> => {
     const topic = `bench-${randomUUID()}`
     await admin.createTopic({ topic, partitions, replicationFactor: 1 })
@@ -169,6 +186,13 @@ for (const partitions of partitionCounts) {
       return { rate, cpuUs }
     },
   }
+  if (baseline)
+    contenders[BASELINE] = async () => {
+      const cpu0 = await cpuOf(baseline.child.pid)
+      const rate = await postAll(baseline.url)
+      await waitCaughtUp(baseline.url)
+      return { rate, cpuUs: ((await cpuOf(baseline.child.pid)) - cpu0) / events }
+    }
   if (ingestOnly)
     contenders[SERVE] = async () => {
       const cpu0 = await cpuOf(ingestOnly.child.pid)

@@ -53,7 +53,6 @@ import {
   startServeRole,
   startSpeedRole,
 } from './roles.ts'
-import { startSinkThread } from './sink-thread.ts'
 import { checkRoleSource } from './source-identity.ts'
 import { checkStoreAgainstLog } from './store-check.ts'
 
@@ -195,18 +194,14 @@ export async function startRoles(options: RolesOptions): Promise<Pipeline> {
     let log: EmbeddedLog | undefined
     if (brokers) {
       if (ingest) {
-        // The topic was ensured with the source's checks above: the sink only writes. Beside a
-        // server with role threads, the producer runs in a thread of its own (sink-thread.ts).
-        const sinkOptions = {
+        // The topic was ensured with the source's checks above: the sink only writes.
+        const kafkaSink = createKafkaSink({
           brokers,
           topic: config.source.topic,
           partitions: config.source.partitions,
           replicationFactor: config.source.replicationFactor,
           createTopic: false,
-        }
-        const kafkaSink = threadSetup
-          ? await startSinkThread(running, sinkOptions)
-          : createKafkaSink(sinkOptions)
+        })
         closables.push(kafkaSink)
         sink.set(kafkaSink)
       }

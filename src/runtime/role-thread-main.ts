@@ -21,12 +21,21 @@ import { openLmdbStore } from '../store/lmdb-store.ts'
 import type { Store } from '../store/store.ts'
 import type { LogFields, Logger } from './logger.ts'
 import { lmdbPathOf, openStore } from './open-store.ts'
-import { type RoleThreadSetup, serialize, type ThreadMessage } from './role-thread.ts'
+import type { RoleThreadSetup, SerializedError, ThreadMessage } from './role-thread.ts'
 import { type Closable, type RoleContext, startArchiverRole, startSpeedRole } from './roles.ts'
 
 const setup = workerData as RoleThreadSetup
 const port = parentPort!
 const post = (message: ThreadMessage) => port.postMessage(message)
+
+function serialize(error: unknown): SerializedError {
+  const e = error as Partial<StrataError>
+  return {
+    message: String(e?.message ?? error),
+    ...(typeof e?.code === 'string' ? { code: e.code } : {}),
+    ...(typeof e?.retriable === 'boolean' ? { retriable: e.retriable } : {}),
+  }
+}
 
 /** A Logger whose lines are written by the main thread's logger. */
 function forwardingLogger(role: string): Logger {

@@ -73,18 +73,7 @@ const threadFile = new URL(
   import.meta.url,
 )
 
-/** An error as data for postMessage: a structured clone keeps no code or retriable. */
-export function serialize(error: unknown): SerializedError {
-  const e = error as Partial<StrataError>
-  return {
-    message: String(e?.message ?? error),
-    ...(typeof e?.code === 'string' ? { code: e.code } : {}),
-    ...(typeof e?.retriable === 'boolean' ? { retriable: e.retriable } : {}),
-  }
-}
-
-/** A serialized error back as a StrataError with its code (so its HTTP status), or an Error. */
-export function revive(error: SerializedError): Error {
+function revive(error: SerializedError): Error {
   return error.code?.startsWith('STRATA_ERR_')
     ? new StrataError(error.code as ErrorCode, error.message, { retriable: error.retriable })
     : new Error(error.message)

@@ -17,11 +17,16 @@
 //
 //   npm run bench:ingest -- [--events=300000] [--batch=1000] [--concurrency=4] [--rounds=3]
 //     [--partitions=6] [--java=1] [--java-batch=262144] [--serve=0] [--profile=<dir>]
+//     [--baseline=<checkout>[,<checkout>…]]
 //
 // --partitions takes a list (`--partitions=1,6,12`: the growth table), one run per count;
 // --java=0 leaves out ProducerPerformance. --serve=1 adds POST /events on `strata worker serve
 // --ingest` (an ingest-only process) as a contender. --profile writes a CPU profile of the `strata start`
 // process (node --cpu-prof) into <dir>; read it with `node bench/lib/cpu-profile.ts FILE`.
+// --baseline=<checkout> adds `strata start` of another build (e.g. `git archive` of a commit, with
+// node_modules linked) as a contender on a topic of its own: before/after in one run; a list adds
+// one for each, named by the folder. With --profile each process (every thread of it: node writes
+// one file a thread) profiles into a folder of its own under <dir>.
 import { randomUUID } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
@@ -44,11 +49,15 @@ const withJava = arg('java', 1) === 1
 const withServe = arg('serve', 0) === 1
 const javaBatch = arg('java-batch', 256 * 1024)
 const profileDir = process.argv.find((a) => a.startsWith('--profile='))?.slice(10)
+const baselineDirs = (process.argv.find((a) => a.startsWith('--baseline='))?.slice(11) ?? '')
+  .split(',')
+  .filter((d) => d !== '')
 const toolsDir = join(import.meta.dirname, 'peers/kafka-tools/target')
 const toolsJar = join(toolsDir, 'strata-kafka-tools-peer.jar')
 const HTTP = `Strata POST /events (NDJSON × ${batch}, ${concurrency} in flight)`
 const CLIENT = 'Strata’s Kafka producer (4000 × 4 in flight)'
 const SERVE = `Strata POST /events, ingest only (strata worker serve --ingest; NDJSON × ${batch}, ${concurrency} in flight)`
+const baselineName = (dir: string) => `${HTTP}, build ${dir.replace(/\/+$/, '').split('/').at(-1)}`
 const JAVA = `Kafka ProducerPerformance (Java, acks=all, batch.size ${javaBatch / 1024} KiB, warm JVM)`
 
 const base = Date.now()
@@ -107,7 +116,9 @@ for (const partitions of partitionCounts) {
   await admin.createTopic({ topic: httpTopic, partitions, replicationFactor: 1 })
   const nodeArgs = (name: string) =>
     profileDir
-      ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${name}-${partitions}.cpuprofile`]
+      ? // One folder a process, node's own file names (one a thread: a fixed name would let the
+        // threads overwrite each other's profile).
+        ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, `${name}-${partitions}`)}`]
       : []
   const server = await startStrata(httpTopic, partitions, {
     extra: ['--batch-interval', '1h'],
@@ -128,6 +139,19 @@ for (const partitions of partitionCounts) {
       nodeArgs: nodeArgs('serve'),
     })
     servers.push(ingestOnly)
+  }
+  const baselines: Array<[name: string, server: typeof server]> = []
+  for (const [i, baselineDir] of baselineDirs.entries()) {
+    const baseTopic = `bench-${randomUUID()}`
+    await admin.createTopic({ topic: baseTopic, partitions, replicationFactor: 1 })
+    topics.push(baseTopic)
+    const baseline = await startStrata(baseTopic, partitions, {
+      extra: ['--batch-interval', '1h'],
+      bin: join(baselineDir, 'bin/strata.js'),
+      nodeArgs: nodeArgs(`baseline${i + 1}`),
+    })
+    servers.push(baseline)
+    baselines.push([baselineName(baselineDir), baseline])
   }
   const freshTopic = async (): Promise<string> => {
     const topic = `bench-${randomUUID()}`
@@ -169,6 +193,13 @@ for (const partitions of partitionCounts) {
       return { rate, cpuUs }
     },
   }
+  for (const [name, baseline] of baselines)
+    contenders[name] = async () => {
+      const cpu0 = await cpuOf(baseline.child.pid)
+      const rate = await postAll(baseline.url)
+      await waitCaughtUp(baseline.url)
+      return { rate, cpuUs: ((await cpuOf(baseline.child.pid)) - cpu0) / events }
+    }
   if (ingestOnly)
     contenders[SERVE] = async () => {
       const cpu0 = await cpuOf(ingestOnly.child.pid)

@@ -117,12 +117,19 @@ export async function startStrata(
   throw new Error(`strata ${command.join(' ')} did not come up: ${err}`)
 }
 
-/** Waits until the speed layer's lag on every view is 0 (GET /views). */
+/**
+ * Waits until the speed layer's lag on every view is 0 (GET /views), and the archiver's on every
+ * partition it reports (GET /health; builds before the archiver reported its lag report none).
+ */
 export async function waitCaughtUp(url: string, timeoutMs = 300_000): Promise<void> {
   const deadline = Date.now() + timeoutMs
   while (Date.now() < deadline) {
     const body = (await (await fetch(`${url}/views`)).json()) as { views: Array<{ lag: number[] }> }
-    if (body.views.every((v) => v.lag.every((l) => l === 0))) return
+    const health = (await (await fetch(`${url}/health`)).json()) as {
+      roles?: Array<{ role: string; partitions?: Array<{ lag?: number | null }> }>
+    }
+    const archiver = health.roles?.find((r) => r.role === 'archiver')?.partitions ?? []
+    if (body.views.every((v) => v.lag.every((l) => l === 0)) && archiver.every((p) => p.lag === 0)) return
     await sleep(200)
   }
   throw new Error('strata did not catch up')

@@ -40,10 +40,19 @@ export interface ArchiverStats {
   writeFailures: number
   failingSince: number | undefined
   lastError: StrataError | undefined
+  /** The partitions owned now: `next` is the offset after the last one taken in, `durable` the
+   * end of the last segment written (what the batch layer can read). */
+  partitions: ArchiverPartitionStats[]
+}
+
+export interface ArchiverPartitionStats {
+  partition: number
+  next: number
+  durable: number
 }
 
 export class Archiver {
-  readonly stats: ArchiverStats = {
+  readonly #stats: Omit<ArchiverStats, 'partitions'> = {
     segments: 0,
     records: 0,
     rejected: 0,
@@ -85,6 +94,16 @@ export class Archiver {
     })
   }
 
+  /** A snapshot of the counters and of the partitions owned now. */
+  get stats(): ArchiverStats {
+    const partitions = [...this.#owned.values()].map((a) => ({
+      partition: a.partition,
+      next: a.nextOffset,
+      durable: a.durableEnd,
+    }))
+    return { ...this.#stats, partitions }
+  }
+
   /** Partitions owned now, with the end of their durable segments. */
   positions(): Map<number, number> {
     return new Map([...this.#owned].map(([p, a]) => [p, a.durableEnd]))
@@ -115,7 +134,7 @@ export class Archiver {
           policy: this.#policy,
           check: this.#check,
           onReject: (rejection) => {
-            this.stats.rejected++
+            this.#stats.rejected++
             return this.#options.onReject?.(rejection)
           },
           onSegment: (end) => this.#segmentWritten(partition, end),
@@ -129,7 +148,7 @@ export class Archiver {
   async #batch(batch: ArchiveBatch): Promise<void> {
     const archiver = this.#owned.get(batch.partition)
     if (!archiver) return // revoked meanwhile: the next owner reads it again
-    this.stats.records += batch.records.length
+    this.#stats.records += batch.records.length
     await archiver.add(batch)
   }
 
@@ -145,18 +164,18 @@ export class Archiver {
 
   #writeRetry(error: StrataError | undefined): void {
     if (error === undefined) {
-      this.stats.writeFailures = 0
-      this.stats.failingSince = undefined
-      this.stats.lastError = undefined
+      this.#stats.writeFailures = 0
+      this.#stats.failingSince = undefined
+      this.#stats.lastError = undefined
       return
     }
-    this.stats.writeFailures++
-    this.stats.failingSince ??= Date.now()
-    this.stats.lastError = error
+    this.#stats.writeFailures++
+    this.#stats.failingSince ??= Date.now()
+    this.#stats.lastError = error
   }
 
   async #segmentWritten(partition: number, end: number): Promise<void> {
-    this.stats.segments++
+    this.#stats.segments++
     // Lag visibility only: a failed commit (a rebalance under way) is retried by the next segment.
     if (this.#owned.has(partition)) await this.#source.commit(new Map([[partition, end]])).catch(() => {})
   }

@@ -42,6 +42,8 @@ export interface RoleReport {
   /** Failures in a row now (speed: failed commits over its partitions; batch: failed runs). */
   failures?: number
   partitions?: PartitionReport[]
+  /** What the role has done since it started (the archiver: segments, records, rejected). */
+  totals?: Record<string, number>
 }
 
 export type RoleReporter = () => RoleReport | Promise<RoleReport>

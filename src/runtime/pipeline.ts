@@ -19,7 +19,7 @@
 import type { BatchEngine } from '../batch/batch-run.ts'
 import type { SparkEngineOptions } from '../batch/spark/spark-engine.ts'
 import type { StrataConfig } from '../core/config.ts'
-import { RoleHealth, type RoleReport, type RoleReporter } from '../core/role-health.ts'
+import { describe, RoleHealth, type RoleReport, type RoleReporter } from '../core/role-health.ts'
 import { startTraffic } from '../demo/traffic.ts'
 import type { EventSink } from '../ingest/ingest.ts'
 import { createIngest } from '../ingest/ingest.ts'
@@ -40,7 +40,7 @@ import {
   speedReporter,
   storeSpeedReporter,
 } from './role-reporters.ts'
-import { startRoleThread } from './role-thread.ts'
+import { type RoleThread, startRoleThread } from './role-thread.ts'
 import { exitWhenFailed } from './role-watch.ts'
 import {
   type Closable,
@@ -173,9 +173,8 @@ export async function startRoles(options: RolesOptions): Promise<Pipeline> {
   }
   try {
     // Threads only beside a server (nothing else competes for the event loop of a lone role)
-    // and on Kafka (the embedded log is an object of this thread). The speed layer only: the
-    // archiver stays here, where its health (archiverReporter) and an s3:// master's settings
-    // are; moving it too is measured in decision 0013 but not merged with those.
+    // and on Kafka (the embedded log is an object of this thread): the archiver and the speed
+    // layer, each with its stats posted back for their reporters (decision 0013).
     const threads = serve && brokers ? options.roleThreads : undefined
     const threadSetup = threads && {
       configPath: options.configPath,
@@ -183,6 +182,7 @@ export async function startRoles(options: RolesOptions): Promise<Pipeline> {
       brokers: brokers!,
       storeUrl: threads.storeUrl,
       segmentAgeMs: options.segmentAgeMs,
+      ...(options.s3 ? { s3: options.s3 } : {}),
       statsEveryMs: threads.statsEveryMs ?? 100,
     }
     // 2. and 3.
@@ -212,9 +212,19 @@ export async function startRoles(options: RolesOptions): Promise<Pipeline> {
       }
       if (runs('archiver')) {
         const groupId = options.groups?.archiver
-        const archiver = await attempt(() => startArchiverRole({ ...running, groupId }, options.segmentAgeMs))
+        const archiver = await attempt(() =>
+          threadSetup
+            ? startRoleThread(running, { ...threadSetup, role: 'archiver', groupId })
+            : startArchiverRole({ ...running, groupId }, options.segmentAgeMs),
+        )
         closables.push(archiver)
-        watched.push(['archiver', archiverReporter(() => archiver.stats())])
+        watched.push([
+          'archiver',
+          threadAware(
+            archiver,
+            archiverReporter(() => archiver.stats(), endOffsets),
+          ),
+        ])
       }
     } else if (opensLog) {
       const embedded = await openEmbeddedLog(running, options.segmentAgeMs)
@@ -228,14 +238,20 @@ export async function startRoles(options: RolesOptions): Promise<Pipeline> {
     }
     if (runs('speed')) {
       const groupId = brokers ? options.groups?.speed : undefined
-      const worker = await attempt(() =>
+      const worker = await attempt<Pick<SpeedWorker, 'stats' | 'close'>>(() =>
         threadSetup
           ? startRoleThread(running, { ...threadSetup, role: 'speed', groupId })
           : startSpeedRole({ ...running, groupId }, log),
       )
       speed = worker
       closables.push(worker)
-      watched.push(['speed layer', speedReporter(() => worker.stats(), endOffsets!)])
+      watched.push([
+        'speed layer',
+        threadAware(
+          worker,
+          speedReporter(() => worker.stats(), endOffsets!),
+        ),
+      ])
     }
     if (runs('batch')) {
       // Alone, a batch worker runs at once; beside the other layers it first lets the archiver or
@@ -272,6 +288,18 @@ export async function startRoles(options: RolesOptions): Promise<Pipeline> {
   } catch (error) {
     await close(() => undefined)
     throw error
+  }
+}
+
+// A role in a thread that died unasked is failed, whatever its last posted stats said (the
+// process is exiting, or the caller's onFatal was told).
+function threadAware(role: object, reporter: RoleReporter): RoleReporter {
+  if (!('failure' in role)) return reporter
+  const { failure } = role as Pick<RoleThread<unknown>, 'failure'>
+  return async () => {
+    const report = await reporter()
+    const error = failure()
+    return error ? { ...report, state: 'failed', reason: describe(error) } : report
   }
 }
 

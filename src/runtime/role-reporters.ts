@@ -155,17 +155,35 @@ export function storeSpeedReporter(
 }
 
 /**
- * The archiver: degraded while segment writes fail with a retriable error (the object store of
- * the master dataset unreachable; it retries with backoff and consumes nothing meanwhile), stalled
- * once they have failed for STALLED_AFTER_MS.
+ * The archiver: each partition it owns with its lag (records in the log it has not taken in yet;
+ * catching up past CATCHING_UP_RECORDS); degraded while segment writes fail with a retriable error
+ * (the object store of the master dataset unreachable; it retries with backoff and consumes
+ * nothing meanwhile), stalled once they have failed for STALLED_AFTER_MS. Whether it runs in this
+ * thread or in a role thread of its own (role-thread.ts), the stats are the archiver's.
  */
-export function archiverReporter(stats: () => ArchiverStats, now: () => number = Date.now): RoleReporter {
-  return () => {
+export function archiverReporter(
+  stats: () => ArchiverStats,
+  endOffsets?: EndOffsets,
+  now: () => number = Date.now,
+): RoleReporter {
+  const readEnd = endOffsets ? healthEndOffsets(endOffsets) : async () => null
+  return async (): Promise<RoleReport> => {
+    const end = await readEnd()
     const s = stats()
-    if (s.writeFailures === 0) return { role: 'archiver', state: 'running', failures: 0 }
+    const partitions: PartitionReport[] = s.partitions.map((p) => {
+      const lag = end?.[p.partition] === undefined ? null : Math.max(0, end[p.partition]! - p.next)
+      return {
+        partition: p.partition,
+        state: lag !== null && lag > CATCHING_UP_RECORDS ? 'catching-up' : 'running',
+        lag,
+      }
+    })
+    const totals = { segments: s.segments, records: s.records, rejected: s.rejected }
+    const report = { ...fromPartitions('archiver', partitions), totals }
+    if (s.writeFailures === 0) return { ...report, failures: 0 }
     const failingFor = now() - (s.failingSince ?? now())
     return {
-      role: 'archiver',
+      ...report,
       state: failingFor >= STALLED_AFTER_MS ? 'stalled' : 'degraded',
       failures: s.writeFailures,
       reason: `segment writes failing for ${Math.round(failingFor / 1000)} s, retrying: ${describe(s.lastError)}`,

@@ -2,7 +2,9 @@
 // in a worker thread of the `strata start` process, so that its folding, parsing and store writes
 // do not take turns with the HTTP server on the main event loop (decision 0013).
 //
-// The role is started by the same functions as in process (roles.ts), on a context built here:
+// The role is started by the same functions as in process (roles.ts), on a context built here
+// (with an s3:// master dataset's settings, the credentials coming from the environment as in
+// process: a worker thread starts with a copy of the process's):
 // the config loaded again from its file (a config is code, it cannot be posted), the store opened
 // again by its URL (LMDB: the same environment, which lmdb-js shares between the threads of a
 // process; PostgreSQL: a pool of the thread's own). What the role logs, and a fatal error, go to
@@ -82,17 +84,24 @@ async function start(): Promise<void> {
     logger: forwardingLogger(setup.role),
     brokers: setup.brokers,
     ...(setup.groupId ? { groupId: setup.groupId } : {}),
+    ...(setup.s3 ? { s3: setup.s3 } : {}),
     onFatal: fatal,
   }
+  let report: () => void
   if (setup.role === 'speed') {
     const worker: SpeedWorker = await startSpeedRole(context)
     role = worker
-    const report = () => post({ type: 'stats', stats: worker.stats() })
-    report()
-    statsTimer = setInterval(report, setup.statsEveryMs)
+    report = () => post({ type: 'stats', stats: worker.stats() })
   } else {
-    role = await startArchiverRole(context, setup.segmentAgeMs)
+    const archiver = await startArchiverRole(context, setup.segmentAgeMs)
+    role = archiver
+    report = () => {
+      const { lastError, ...stats } = archiver.stats()
+      post({ type: 'stats', stats: lastError ? { ...stats, lastError: serialize(lastError) } : stats })
+    }
   }
+  report()
+  statsTimer = setInterval(report, setup.statsEveryMs)
 }
 
 function asStrataError(error: Error): StrataError {

@@ -1,22 +1,30 @@
 // A role of `strata start` in a worker thread of its own (decision 0013): the speed layer and the
-// archiver each parse, fold and write every event, and on the main event loop they took turns
+// archiver each parse, fold or write every event, and on the main event loop they took turns
 // with the HTTP server — query p99 and ingest paid for it (BENCHMARKS.md, Query and Ingest). In a
 // thread they run beside it, on the machine's other core. Kafka mode only: in the embedded
 // default the speed layer reads the embedded log, an object of the main thread.
 //
 // The thread (role-thread-main.ts) starts the role with the same code as in process (roles.ts).
-// What crosses: the setup below (paths, URL, brokers, group: data, not objects); the speed
-// layer's stats, posted every `statsEveryMs` (so stats() stays synchronous for /health, /metrics
-// and the dashboard, at most that old); log lines, written by the main thread's logger; a fatal
-// error, handled as in process (context.onFatal, else exit 1). A thread that dies unasked is fatal
-// too: its partitions would stop without anyone saying so.
+// What crosses: the setup below (paths, URL, brokers, group, an s3:// master dataset's settings:
+// data, not objects; its credentials come from the environment, which the thread inherits); the
+// role's stats, posted every `statsEveryMs` (so stats() stays synchronous for /health, /metrics
+// and the dashboard, at most that old; the archiver's last error as code and message); log lines,
+// written by the main thread's logger; a fatal error, handled as in process (context.onFatal,
+// else exit 1). A thread that dies unasked is fatal too: its partitions would stop without anyone
+// saying so; until the process exits, failure() names it and /health says failed.
 //
 // The exactness argument is untouched: the role commits state and offset in one store
-// transaction as before; the store is opened in the thread by its URL (LMDB shares one
-// environment between the threads of a process, and its one writer lock between them).
+// transaction as before (the speed layer), or writes each segment whole before it commits the
+// group offset (the archiver, docs/master-dataset.md); the store is opened in the thread by its
+// URL (LMDB shares one environment between the threads of a process, and its one writer lock
+// between them). close() asks the role to close in the thread as in process — the archiver
+// writes its open segments whole before it leaves the group — and waits for it before the thread
+// is terminated.
 import { Worker } from 'node:worker_threads'
+import type { ArchiverStats } from '../archive/index.ts'
 import { type ErrorCode, ErrorCodes, StrataError } from '../core/errors.ts'
-import type { SpeedWorker, SpeedWorkerStats } from '../speed/index.ts'
+import type { S3Settings } from '../master-dataset/index.ts'
+import type { SpeedWorkerStats } from '../speed/index.ts'
 import type { LogFields } from './logger.ts'
 import type { Closable, RoleContext } from './roles.ts'
 
@@ -30,8 +38,13 @@ export interface RoleThreadSetup {
   storeUrl: string
   /** The archiver's segment age. */
   segmentAgeMs: number
+  /** How the archiver reaches an s3:// master dataset (endpoint, path style, region). */
+  s3?: S3Settings
   statsEveryMs: number
 }
+
+/** ArchiverStats as posted: a StrataError loses its code in a structured clone, so its data. */
+export type PostedArchiverStats = Omit<ArchiverStats, 'lastError'> & { lastError?: SerializedError }
 
 export interface SerializedError {
   message: string
@@ -42,7 +55,7 @@ export interface SerializedError {
 export type ThreadMessage =
   | { type: 'started' }
   | { type: 'failed'; error: SerializedError }
-  | { type: 'stats'; stats: SpeedWorkerStats }
+  | { type: 'stats'; stats: SpeedWorkerStats | PostedArchiverStats }
   | {
       type: 'log'
       level: 'info' | 'warn' | 'debug' | 'error'
@@ -66,19 +79,49 @@ function revive(error: SerializedError): Error {
     : new Error(error.message)
 }
 
-export type RoleThread = Closable & Pick<SpeedWorker, 'stats'>
+export interface RoleThread<Stats> extends Closable {
+  /** The role's stats as last posted by the thread. */
+  stats(): Stats
+  /** Why the thread ended unasked (fatal: the process is exiting, or context.onFatal was told). */
+  failure(): StrataError | undefined
+}
+
+const noArchiverStats: ArchiverStats = {
+  segments: 0,
+  records: 0,
+  rejected: 0,
+  writeFailures: 0,
+  failingSince: undefined,
+  lastError: undefined,
+  partitions: [],
+}
+
+function reviveArchiverStats(posted: PostedArchiverStats): ArchiverStats {
+  const { lastError, ...rest } = posted
+  return { ...rest, lastError: lastError && (revive(lastError) as StrataError) }
+}
 
 /**
  * Starts `setup.role` in a worker thread; resolves once the role has started there (rejects with
  * its error if it could not), as startSpeedRole and startArchiverRole do in process.
  */
+export function startRoleThread(
+  context: Pick<RoleContext, 'logger' | 'onFatal'>,
+  setup: RoleThreadSetup & { role: 'speed' },
+): Promise<RoleThread<SpeedWorkerStats>>
+export function startRoleThread(
+  context: Pick<RoleContext, 'logger' | 'onFatal'>,
+  setup: RoleThreadSetup & { role: 'archiver' },
+): Promise<RoleThread<ArchiverStats>>
 export async function startRoleThread(
   context: Pick<RoleContext, 'logger' | 'onFatal'>,
   setup: RoleThreadSetup,
-): Promise<RoleThread> {
+): Promise<RoleThread<SpeedWorkerStats | ArchiverStats>> {
   const { logger } = context
   const worker = new Worker(threadFile, { workerData: setup })
-  let stats: SpeedWorkerStats = { mode: 'kafka', partitions: [] }
+  let stats: SpeedWorkerStats | ArchiverStats =
+    setup.role === 'speed' ? { mode: 'kafka', partitions: [] } : noArchiverStats
+  let failure: StrataError | undefined
   let closing = false
   let closed: (error?: SerializedError) => void = () => undefined
   const whenClosed = new Promise<SerializedError | undefined>((resolve) => {
@@ -96,7 +139,10 @@ export async function startRoleThread(
         case 'failed':
           return reject(revive(message.error))
         case 'stats':
-          stats = message.stats
+          stats =
+            setup.role === 'speed'
+              ? (message.stats as SpeedWorkerStats)
+              : reviveArchiverStats(message.stats as PostedArchiverStats)
           return
         case 'log':
           if (message.level === 'error')
@@ -111,18 +157,21 @@ export async function startRoleThread(
       }
     })
     worker.on('error', (error) => {
-      if (closing) return
+      if (closing || failure) return
+      failure = new StrataError(ErrorCodes.INTERNAL, `${setup.role} thread failed: ${error.message}`, {
+        cause: error,
+      })
       logger.error(`${setup.role} thread failed; exiting`, error)
       reject(error)
-      fatal(new StrataError(ErrorCodes.INTERNAL, `${setup.role} thread failed: ${error.message}`))
+      fatal(failure)
     })
     worker.on('exit', (code) => {
       closed()
-      if (closing) return
-      const error = new StrataError(ErrorCodes.INTERNAL, `${setup.role} thread ended (code ${code})`)
-      reject(error)
-      logger.error(`${setup.role} thread ended by itself; exiting`, error)
-      fatal(error)
+      if (closing || failure) return
+      failure = new StrataError(ErrorCodes.INTERNAL, `${setup.role} thread ended (code ${code})`)
+      reject(failure)
+      logger.error(`${setup.role} thread ended by itself; exiting`, failure)
+      fatal(failure)
     })
   })
   try {
@@ -134,6 +183,7 @@ export async function startRoleThread(
   }
   return {
     stats: () => stats,
+    failure: () => failure,
     async close() {
       if (closing) return
       closing = true

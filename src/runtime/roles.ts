@@ -73,6 +73,8 @@ export function kafkaEndOffsets(context: RoleContext): ClosableEndOffsets {
   return kafkaEndOffsetsChecked(context.brokers!, context.config.source.topic, context.store)
 }
 
+export const ARCHIVER_FETCH_MIN_BYTES = 512 * 1024
+
 export async function startArchiverRole(
   context: RoleContext,
   maxSegmentAgeMs: number,
@@ -85,6 +87,11 @@ export async function startArchiverRole(
     ...(context.groupId ? { groupId: context.groupId } : {}),
     master: context.masterRoot,
     ...(context.s3 ? { s3: context.s3 } : {}),
+    // The archiver has no latency to keep below its segment age: fetches that wait (up to
+    // maxWaitMs) for ARCHIVER_FETCH_MIN_BYTES bring fewer, larger batches under ingest, and cost
+    // the archiver and the broker beside it less per record than one fetch per produce request.
+    minBytes: ARCHIVER_FETCH_MIN_BYTES,
+    maxWaitMs: 500,
     timeField: config.source.time,
     maxSegmentAgeMs,
     onReject: (rejection) => {

@@ -19,6 +19,11 @@
 //   strata_batch_duration_seconds{view}               gauge: its completedAt − startedAt
 //   strata_speed_records_folded_total                 counter: from speedStats (when given)
 //   strata_speed_records_skipped_total                counter: from speedStats (when given)
+//   strata_role_state{role,state}                     gauge: 1 for each role's current state
+//   strata_role_partitions_unhealthy{role,state}      gauge: a role's stalled or failed partitions
+//   strata_role_failures{role}                        gauge: a role's failures in a row now
+//   strata_role_lag_records{role,partition}           gauge: records a role of this process has not taken in
+//   strata_role_progress_total{role,what}             counter: a role's totals (archiver: segments, records, rejected)
 // plus prom-client's default process and Node.js metrics (CPU, memory, event-loop lag, GC).
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
 import type { CompiledView } from '../core/compiled-view.ts'
@@ -121,6 +126,17 @@ export function createMetrics(sources: MetricSources = {}): ServingMetrics {
     'Failures in a row of a role right now: failed speed commits over its partitions, failed batch runs',
     ['role'],
   )
+  const roleLag = gauge(
+    'strata_role_lag_records',
+    'Records in the log a role of this process has not taken in',
+    ['role', 'partition'],
+  )
+  const roleProgress = new Counter({
+    name: 'strata_role_progress_total',
+    help: 'What a role of this process has done since it started (archiver: segments, records, rejected)',
+    labelNames: ['role', 'what'] as const,
+    registers,
+  })
   const speedCounters = sources.speedStats
     ? {
         folded: new Counter({
@@ -156,8 +172,10 @@ export function createMetrics(sources: MetricSources = {}): ServingMetrics {
       roleState,
       unhealthyPartitions,
       roleFailures,
+      roleLag,
     ])
       g.reset()
+    roleProgress.reset()
     for (const report of (await sources.roles?.reports()) ?? []) {
       for (const state of ROLE_STATES)
         roleState.set({ role: report.role, state }, state === report.state ? 1 : 0)
@@ -166,6 +184,12 @@ export function createMetrics(sources: MetricSources = {}): ServingMetrics {
         const n = report.partitions?.filter((p) => p.state === state).length ?? 0
         unhealthyPartitions.set({ role: report.role, state }, n)
       }
+      for (const p of report.partitions ?? [])
+        if (p.lag !== undefined && p.lag !== null)
+          roleLag.set({ role: report.role, partition: p.partition }, p.lag)
+      // Totals owned by the role: mirrored (a counter cannot be set, so reset + inc).
+      for (const [what, n] of Object.entries(report.totals ?? {}))
+        roleProgress.inc({ role: report.role, what }, Math.max(0, n))
     }
     retentionLost.set(log?.lost ?? 0)
     end?.forEach((offset, p) => {

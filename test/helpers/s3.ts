@@ -28,10 +28,13 @@ function freePort(): Promise<number> {
   })
 }
 
-/** Starts S3Proxy with the buckets given; the credentials go into process.env for the SDK. */
-export async function startTestS3(buckets: string[] = ['strata-test']): Promise<TestS3> {
+/**
+ * Starts S3Proxy with the buckets given (on `port`, else a free one); the credentials go into
+ * process.env for the SDK.
+ */
+export async function startTestS3(buckets: string[] = ['strata-test'], port?: number): Promise<TestS3> {
   const dir = await mkdtemp(join(tmpdir(), 'strata-s3-'))
-  const port = await freePort()
+  port ??= await freePort()
   const server = await startS3Server({ port, dir, buckets })
   const env = {
     AWS_ACCESS_KEY_ID: server.accessKeyId,

@@ -3,9 +3,11 @@
 // failed role, /health/ready on the store.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
+import type { ArchiverStats } from '../../src/archive/index.ts'
 import { StrataError } from '../../src/core/errors.ts'
 import { RoleHealth } from '../../src/core/role-health.ts'
 import {
+  archiverReporter,
   batchReporter,
   embeddedLogReporter,
   speedReporter,
@@ -96,6 +98,55 @@ test('log: a partition whose write failed is failed, one out of room degraded', 
   assert.equal((report() as { state: string }).state, 'degraded')
   conditions.push({ state: 'failed' as never, reason: 'fsync failed [STRATA_ERR_INTERNAL]' } as never)
   assert.equal((report() as { state: string }).state, 'failed')
+})
+
+test('archiver: each partition with its lag (catching up when far behind), the totals, degraded then stalled while writes fail', async () => {
+  let now = 1_000_000
+  const stats: ArchiverStats = {
+    segments: 3,
+    records: 30_500,
+    rejected: 2,
+    writeFailures: 0,
+    failingSince: undefined,
+    lastError: undefined,
+    partitions: [
+      { partition: 0, next: 500, durable: 400 },
+      { partition: 1, next: 20_000, durable: 20_000 },
+    ],
+  }
+  const reporter = archiverReporter(
+    () => stats,
+    async () => [500, 40_000],
+    () => now,
+  )
+  const report = await reporter()
+  assert.equal(report.state, 'catching-up')
+  assert.deepEqual(report.partitions, [
+    { partition: 0, state: 'running', lag: 0 },
+    { partition: 1, state: 'catching-up', lag: 20_000 },
+  ])
+  assert.deepEqual(report.totals, { segments: 3, records: 30_500, rejected: 2 })
+  assert.equal(report.failures, 0)
+
+  stats.writeFailures = 2
+  stats.failingSince = now
+  stats.lastError = new StrataError('STRATA_ERR_MASTER_UNAVAILABLE', 'PUT s3://b/k: refused', {
+    retriable: true,
+  })
+  assert.equal((await reporter()).state, 'degraded')
+  now += 10_000
+  const stalled = await reporter()
+  assert.equal(stalled.state, 'stalled')
+  assert.match(stalled.reason ?? '', /STRATA_ERR_MASTER_UNAVAILABLE/)
+  // Without end offsets (a lone archiver): lag unknown, never catching up.
+  const alone = await archiverReporter(() => ({ ...stats, writeFailures: 0 }))()
+  assert.deepEqual(
+    alone.partitions?.map((p) => [p.state, p.lag]),
+    [
+      ['running', null],
+      ['running', null],
+    ],
+  )
 })
 
 test('speed as the store shows it: an offset that stays put while records wait is stalled', async () => {

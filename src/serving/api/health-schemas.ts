@@ -36,6 +36,11 @@ const roleSchema = {
         },
       },
     },
+    totals: {
+      type: 'object',
+      additionalProperties: { type: 'integer' },
+      description: 'what the role has done since it started (the archiver: segments, records, rejected)',
+    },
   },
 } as const
 

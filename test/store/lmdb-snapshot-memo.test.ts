@@ -100,7 +100,7 @@ test("another handle's flip is seen by the first query of the next event-loop tu
   t.after(() => other.close())
   const served = (await store.servedBatch('hits'))!
   await other.transaction(() => {
-    other.put(['b', 'hits', 99, '/a', 0], 42)
+    other.put(['b', 'hits', 99, '/a', 0], [[0], [42]]) // one key's windows and states (lmdb-batch.ts)
     other.put(['served', 'hits'], { ...served, version: 99 })
   })
   await sleep(5)

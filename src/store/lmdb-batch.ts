@@ -28,36 +28,54 @@ export type BatchRow = [number[], unknown[]]
 
 /** A version's entries grouped by key, as its stage collects them (later puts of a group win). */
 export class BatchRows {
-  readonly #keys = new Map<string, Map<number, unknown>>()
+  // Per key, its windows and states in the order they came: one map lookup and two pushes per
+  // entry (a map per key cost twice as much); put in order, and deduplicated, only when needed.
+  readonly #index = new Map<string, number>()
+  readonly #keys: string[] = []
+  readonly #windows: number[][] = []
+  readonly #states: unknown[][] = []
 
   add(entries: readonly ViewEntry[]): void {
     for (const { key, window, state } of entries) {
-      let windows = this.#keys.get(key)
-      if (windows === undefined) {
-        windows = new Map()
-        this.#keys.set(key, windows)
+      const at = this.#index.get(key)
+      if (at === undefined) {
+        this.#index.set(key, this.#keys.length)
+        this.#keys.push(key)
+        this.#windows.push([window])
+        this.#states.push([state])
+      } else {
+        this.#windows[at]!.push(window)
+        this.#states[at]!.push(state)
       }
-      windows.set(window, state)
     }
   }
 
   /** Every key with its rows: [first window, row], windows ascending, ROW_WINDOWS at most each. */
   *rows(): IterableIterator<[string, Array<[number, BatchRow]>]> {
-    for (const [key, byWindow] of this.#keys) {
-      let windows = [...byWindow.keys()]
+    for (let k = 0; k < this.#keys.length; k++) {
+      let windows = this.#windows[k]!
+      let states = this.#states[k]!
       // A run's entries arrive window after window, so a key's windows are mostly ascending.
-      if (!ascending(windows)) windows = windows.sort((a, b) => a - b)
+      if (!ascending(windows)) {
+        const byWindow = new Map<number, unknown>()
+        for (let i = 0; i < windows.length; i++) byWindow.set(windows[i]!, states[i])
+        windows = [...byWindow.keys()].sort((a, b) => a - b)
+        states = windows.map((w) => byWindow.get(w))
+      }
+      if (windows.length <= ROW_WINDOWS) {
+        yield [this.#keys[k]!, [[windows[0]!, [windows, states]]]]
+        continue
+      }
       const rows: Array<[number, BatchRow]> = []
       for (let at = 0; at < windows.length; at += ROW_WINDOWS) {
-        const part = windows.slice(at, at + ROW_WINDOWS)
-        rows.push([part[0]!, [part, part.map((w) => byWindow.get(w))]])
+        rows.push([windows[at]!, [windows.slice(at, at + ROW_WINDOWS), states.slice(at, at + ROW_WINDOWS)]])
       }
-      yield [key, rows]
+      yield [this.#keys[k]!, rows]
     }
   }
 
   get size(): number {
-    return this.#keys.size
+    return this.#keys.length
   }
 }
 

@@ -8,6 +8,7 @@
 // 3. Fold every partition in parallel, then combine the partitions' states per (key, window) with
 //    the view's monoid: on this machine's worker threads (the local engine), or as an Apache
 //    Spark job (the Spark engine, spark/spark-engine.ts). Only this step differs between them.
+//    With one thread, the thread combines its partitions itself, in the same order (worker.ts).
 // 4. Per view: stage a new version, write its entries, commit — the atomic flip. The previous
 //    version serves until that moment. Then publish the completion and the results (Kafka).
 import { availableParallelism } from 'node:os'

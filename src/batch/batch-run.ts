@@ -8,16 +8,16 @@
 // 3. Fold every partition in parallel, then combine the partitions' states per (key, window) with
 //    the view's monoid: on this machine's worker threads (the local engine), or as an Apache
 //    Spark job (the Spark engine, spark/spark-engine.ts). Only this step differs between them.
+//    With one thread, the thread combines its partitions itself, in the same order (worker.ts).
 // 4. Per view: stage a new version, write its entries, commit — the atomic flip. The previous
 //    version serves until that moment. Then publish the completion and the results (Kafka).
 import { availableParallelism } from 'node:os'
 import type { CompiledView } from '../core/compiled-view.ts'
 import { compileViews, type StrataConfig } from '../core/config.ts'
 import { ErrorCodes, StrataError } from '../core/errors.ts'
-import { RECENT_ERRORS } from '../core/view-errors.ts'
 import { type MasterDataset, openMasterDataset, type S3Settings } from '../master-dataset/index.ts'
 import type { BatchViewMeta, Horizon, Store, ViewEntry } from '../store/store.ts'
-import type { FoldErrors } from './partition-fold.ts'
+import { combineErrors, type FoldErrors } from './partition-fold.ts'
 import type { SparkEngineOptions } from './spark/spark-engine.ts'
 import { runFoldTasks } from './worker-pool.ts'
 
@@ -197,10 +197,21 @@ async function foldLocally(
 ): Promise<Folded> {
   // The hashes the versions are stamped with: the threads must fold exactly these (worker-pool.ts).
   const viewHashes = stale.map((v) => ({ view: v.name, codeHash: v.codeHash }))
-  const tasks = horizon
+  const perPartition = horizon
     .map((to, partition) => ({ configPath: options.configPath, views: viewHashes, root, partition, to }))
     .filter((task) => task.to > 0)
   const threads = options.threads ?? availableParallelism()
+  // One thread: one task for every partition, which the thread combines itself, in partition
+  // order as below (worker.ts): one answer crosses to this thread instead of one per partition.
+  const tasks =
+    threads === 1 && perPartition.length > 1
+      ? [
+          {
+            ...perPartition[0]!,
+            andThen: perPartition.slice(1).map(({ partition, to }) => ({ partition, to })),
+          },
+        ]
+      : perPartition
   const results = await runFoldTasks(tasks, threads, (n) => options.onProgress?.(n))
   return {
     events: results.reduce((sum, r) => sum + r.events, 0),
@@ -261,6 +272,12 @@ function combinePartitions(
   view: CompiledView<any, any>,
   parts: Array<{ keys: string[]; windows: number[]; states: unknown[] }>,
 ): ViewEntry[] {
+  // One part is combined already (one thread folded every partition, worker.ts): its encoded
+  // states are the entries as they are, since encode(decode(x)) is x for an encoded x (monoid.ts).
+  if (parts.length === 1) {
+    const [{ keys, windows, states }] = parts as [(typeof parts)[0]]
+    return keys.map((key, i) => ({ key, window: windows[i]!, state: states[i] }))
+  }
   const { monoid } = view
   const groups = new Map<number, Map<string, unknown>>()
   for (const part of parts) {
@@ -284,13 +301,4 @@ function combinePartitions(
 
 function sameHorizon(a: Horizon, b: Horizon): boolean {
   return a.length === b.length && a.every((offset, p) => offset === b[p])
-}
-
-/** One view's errors over every partition: the total and the newest of them. */
-function combineErrors(parts: ReadonlyArray<FoldErrors | undefined>): FoldErrors {
-  const recent = parts.flatMap((p) => p?.recent ?? [])
-  return {
-    count: parts.reduce((n, p) => n + (p?.count ?? 0), 0),
-    recent: recent.slice(-RECENT_ERRORS),
-  }
 }

@@ -35,6 +35,15 @@ export interface FoldErrors {
   recent: ViewFoldError[]
 }
 
+/** One view's errors over several partitions, in partition order: the total and the newest. */
+export function combineErrors(parts: ReadonlyArray<FoldErrors | undefined>): FoldErrors {
+  const recent = parts.flatMap((p) => p?.recent ?? [])
+  return {
+    count: parts.reduce((n, p) => n + (p?.count ?? 0), 0),
+    recent: recent.slice(-RECENT_ERRORS),
+  }
+}
+
 export interface FoldOptions {
   root: string
   partition: number

@@ -15,9 +15,10 @@ import { type MessagePort, parentPort, workerData } from 'node:worker_threads'
 import type { CompiledView } from '../core/compiled-view.ts'
 import { compileViews } from '../core/config.ts'
 import { loadConfig } from '../core/config-loader.ts'
+import type { Monoid } from '../core/monoid.ts'
 import type { ViewHash } from '../core/view-hash.ts'
 import type { ViewTable } from '../core/view-table.ts'
-import { type FoldErrors, foldPartition } from './partition-fold.ts'
+import { combineErrors, type FoldErrors, foldPartition } from './partition-fold.ts'
 
 /** The thread's workerData: the config file it evaluates, once, at start. */
 export interface WorkerSetup {
@@ -32,6 +33,11 @@ export interface FoldTask {
   root: string
   partition: number
   to: number
+  /**
+   * More partitions, ascending after `partition`, folded by this thread after it and combined
+   * into its answer (see combineInto): one answer for the whole run when it has one thread.
+   */
+  andThen?: Array<{ partition: number; to: number }>
 }
 
 /** The thread's first message: the views it loaded, or why it could not load them. */
@@ -87,6 +93,33 @@ function packEntries(table: ViewTable<unknown>, encode: (state: any) => unknown)
   }
 }
 
+// Partitions one thread folds in a row are combined here, exactly as the main thread combines
+// partitions' answers (batch-run.ts, combinePartitions): in partition order, each partition's
+// state taken through encode and decode first (what the trip to the main thread does), the first
+// partition's as it is, the next ones with the monoid's combine. Float sums and sketches come out
+// in the same bits, because the same combines run on the same values in the same order.
+function roundTrip(table: ViewTable<unknown>, monoid: Monoid<unknown, any, any>): void {
+  for (const start of table.windowStarts()) {
+    const groups = table.groupsIn(start)
+    for (const [key, state] of groups) groups.set(key, monoid.decode(monoid.encode(state) as never))
+  }
+}
+
+function combineInto(
+  into: ViewTable<unknown>,
+  from: ViewTable<unknown>,
+  monoid: Monoid<unknown, any, any>,
+): void {
+  for (const start of from.windowStarts()) {
+    const groups = into.groupsIn(start)
+    for (const [key, state] of from.groupsIn(start)) {
+      const decoded = monoid.decode(monoid.encode(state) as never)
+      const before = groups.get(key)
+      groups.set(key, before === undefined ? decoded : monoid.combine(before, decoded))
+    }
+  }
+}
+
 async function foldTask(
   port: MessagePort,
   loading: Promise<CompiledView<any, any>[]>,
@@ -96,13 +129,24 @@ async function foldTask(
     const names = task.views.map((v) => v.view)
     const views = (await loading).filter((v) => names.includes(v.name))
     views.sort((a, b) => names.indexOf(a.name) - names.indexOf(b.name))
+    const onProgress = (offsets: number) =>
+      port.postMessage({ type: 'progress', partition: task.partition, offsets })
     const fold = await foldPartition({
       root: task.root,
       partition: task.partition,
       to: task.to,
       views,
-      onProgress: (offsets) => port.postMessage({ type: 'progress', partition: task.partition, offsets }),
+      onProgress,
     })
+    if (task.andThen !== undefined && task.andThen.length > 0) {
+      for (const [i, table] of fold.tables.entries()) roundTrip(table, views[i]!.monoid)
+      for (const { partition, to } of task.andThen) {
+        const next = await foldPartition({ root: task.root, partition, to, views, onProgress })
+        for (const [i, table] of next.tables.entries()) combineInto(fold.tables[i]!, table, views[i]!.monoid)
+        fold.events += next.events
+        fold.errors = fold.errors.map((e, i) => combineErrors([e, next.errors[i]]))
+      }
+    }
     const entries = fold.tables.map((table, i) => {
       const { monoid } = views[i]
       return packEntries(table, (state) => monoid.encode(state))

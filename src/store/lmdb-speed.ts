@@ -24,6 +24,7 @@
 import type { RootDatabase } from 'lmdb'
 import type { TimeRange } from '../core/time-range.ts'
 import { addToTally, byView, type ViewErrorTally } from '../core/view-errors.ts'
+import { readKeyRows } from './lmdb-batch.ts'
 import { bumpSnapshotVersion, SNAPSHOT_VERSION, type SnapshotMemo } from './lmdb-snapshot-memo.ts'
 import { appendLog, type LogCache, loggedDeltas, loggedKeys, loggedRows, logRowOf } from './lmdb-speed-log.ts'
 import { isDigest, storedForm } from './long-keys.ts'
@@ -282,16 +283,9 @@ export function snapshot(
     // One id per question: from and to hold no \0, the view's length says where the key starts.
     const id = `${from}\0${to}\0${view.length}\0${view}${asked}`
     const { batchEntries, realtime } = memo.keyReads(id, () => {
-      const batchEntries: ViewSnapshot['batchEntries'] = []
-      if (batch) {
-        for (const { key: k, value } of db.getRange({
-          start: ['b', view, batch.version, key, from],
-          end: ['b', view, batch.version, key, to],
-          transaction,
-        })) {
-          batchEntries.push({ key: asked, window: (k as Key)[4] as number, state: value })
-        }
-      }
+      const batchEntries: ViewSnapshot['batchEntries'] = batch
+        ? readKeyRows(db, view, batch.version, key, from, to, asked, transaction)
+        : []
       const realtime: ViewSnapshot['realtime'] = []
       for (const { key: k, value } of db.getRange({
         start: ['rt', view, key, from],

@@ -6,7 +6,9 @@
 //   ['next', view]                        → next version number to stage
 //   ['staged', view, version]             → pid of the process staging a version not yet served
 //   ['retired', view, version]            → true for a replaced version whose entries are being dropped
-//   ['b', view, version, key, window]     → encoded monoid state (key: its stored form, long-keys.ts)
+//   ['b', view, version, key, first]      → [windows, states] of one key: its windows from `first` on,
+//                                           at most 256 a row (lmdb-batch.ts; key: its stored form,
+//                                           long-keys.ts)
 //   ['lk', stored]                        → the full key of a long key's stored form
 //   ['history', completedAt, view]        → BatchViewMeta of a completed run
 //   ['meta', name]                        → what the store was built from (source-identity.ts)
@@ -16,6 +18,7 @@
 import { open, type RootDatabase } from 'lmdb'
 import { ErrorCodes, StrataError } from '../core/errors.ts'
 import type { TimeRange } from '../core/time-range.ts'
+import { BatchRows, migrateBatchRows, readKeyRows, scanRows } from './lmdb-batch.ts'
 import { checkLmdbHeader, storeCorrupt, walkLmdbStore } from './lmdb-check.ts'
 import { type CompactorOptions, SpeedCompactor } from './lmdb-compactor.ts'
 import { commitCause, guardLmdbStore, lmdbCorruption } from './lmdb-guard.ts'
@@ -42,6 +45,8 @@ import { checkLmdbFormat, LMDB_FORMAT } from './store-format.ts'
 type Key = (string | number | boolean)[]
 
 const HISTORY_KEEP = 200
+/** Keys of a batch version written per transaction at its commit. */
+const WRITE_KEYS = 10_000
 
 export interface LmdbOpenOptions {
   /** Read every row in a child process first (lmdb-check.ts); the CLI does, tests need not. */
@@ -94,8 +99,11 @@ async function stampFormat(db: RootDatabase<unknown, Key>, path: string): Promis
   await db.transaction(() => {
     const recorded = db.get(['format'])
     const empty = recorded === undefined && db.getKeysCount({ limit: 1 }) === 0
-    if (checkLmdbFormat(recorded, empty, path) === 'stamp') db.put(['format'], LMDB_FORMAT)
-    // Layout 3's one new row (store-format.ts): an older store gets it with its stamp.
+    const verdict = checkLmdbFormat(recorded, empty, path)
+    // In the transaction that stamps the layout: a crash leaves the old layout whole, or the new.
+    if (verdict === 'migrate') migrateBatchRows(db)
+    if (verdict !== 'ok') db.put(['format'], LMDB_FORMAT)
+    // Layout 3's snapshot version row (store-format.ts): an older store gets it with its stamp.
     if (db.get(SNAPSHOT_VERSION) === undefined) db.put(SNAPSHOT_VERSION, firstVersion())
   })
 }
@@ -187,20 +195,34 @@ class LmdbStore implements Store {
       return next
     })
     let open = true
+    // A key's windows are one row (lmdb-batch.ts), and its entries may come in several puts: they
+    // are collected here and written at commit, before the flip, in bounded transactions.
+    const collected = new BatchRows()
     return {
       view,
       version,
       async put(entries: ViewEntry[]) {
         if (!open) throw new StrataError(ErrorCodes.STORE, `batch version ${version} of ${view} is closed`)
-        await db.transaction(() => {
-          for (const { key, window, state } of entries) {
-            db.put(['b', view, version, storedKey(db, key), window], state)
-          }
-        })
+        collected.add(entries)
       },
       async commit(meta) {
         if (!open) throw new StrataError(ErrorCodes.STORE, `batch version ${version} of ${view} is closed`)
         open = false
+        const keys = collected.rows()
+        for (let done = false; !done; ) {
+          await db.transaction(() => {
+            for (let n = 0; n < WRITE_KEYS; n++) {
+              const next = keys.next()
+              if (next.done) {
+                done = true
+                return
+              }
+              const [key, rows] = next.value
+              const stored = storedKey(db, key)
+              for (const [first, row] of rows) db.put(['b', view, version, stored, first], row)
+            }
+          })
+        }
         const served: BatchViewMeta = { view, version, ...meta }
         const previous = await db.transaction(() => {
           const before = db.get(['served', view]) as BatchViewMeta | undefined
@@ -226,24 +248,13 @@ class LmdbStore implements Store {
   }
 
   async readBatch(view: string, version: number, key: string, range: TimeRange = {}): Promise<ViewEntry[]> {
-    const stored = storedForm(key)
-    const start: Key = ['b', view, version, stored, range.from ?? Number.NEGATIVE_INFINITY]
-    const end: Key = ['b', view, version, stored, range.to ?? Number.POSITIVE_INFINITY]
-    const entries: ViewEntry[] = []
-    for (const { key: k, value } of this.#db.getRange({ start, end })) {
-      entries.push({ key, window: (k as Key)[4] as number, state: value })
-    }
-    return entries
+    const from = range.from ?? Number.NEGATIVE_INFINITY
+    const to = range.to ?? Number.POSITIVE_INFINITY
+    return readKeyRows(this.#db, view, version, storedForm(key), from, to, key)
   }
 
   async *scanBatch(view: string, version: number): AsyncIterable<ViewEntry> {
-    for (const { key, value } of this.#db.getRange({
-      start: ['b', view, version],
-      end: ['b', view, version + 0.5],
-    })) {
-      const k = key as Key
-      yield { key: fullKey(this.#db, k[3] as string), window: k[4] as number, state: value }
-    }
+    yield* scanRows(this.#db, view, version, (stored) => fullKey(this.#db, stored))
   }
 
   async batchHistory(limit: number): Promise<BatchViewMeta[]> {

@@ -15,26 +15,32 @@ import { ErrorCodes, StrataError } from '../core/errors.ts'
  *   1: state rows only (0.1.0).
  *   2: and the speed log's rows (`['rl', seq, nonce]`, lmdb-speed-log.ts), which a layout-1
  *      reader would not see: it would answer without the deltas not yet folded.
- *   3: and the snapshot version row (`['snapshot']`, lmdb-snapshot-memo.ts), which every writer of
- *      what a query reads bumps: a layout-2 writer would not, and a layout-3 reader would keep
- *      answering from rows it read before that writer's commit.
+ *   3: a batch version holds one row per key with its windows (`['b', view, version, key, first]`
+ *      → [windows, states], lmdb-batch.ts), where 1 and 2 held one row per (key, window) under
+ *      the same key shape: an older reader would take a row for one state; and the snapshot
+ *      version row (`['snapshot']`, lmdb-snapshot-memo.ts), which every writer of what a query
+ *      reads bumps: a layout-2 writer would not, and a layout-3 reader would keep answering from
+ *      rows it read before that writer's commit.
  */
 export const LMDB_FORMAT = 3
 
-/**
- * Older layouts this version migrates at open, in the transaction that stamps the current one: a
- * layout-1 store is a layout-2 store whose speed log is empty, and a layout-2 store is a layout-3
- * store without its snapshot version row, which the stamp writes (lmdb-store.ts, stampFormat).
- */
-export const LMDB_READS_AS_IS: ReadonlySet<number> = new Set([1, 2])
+/** Older layouts this version reads as they are, stamped with the current one at open. */
+export const LMDB_READS_AS_IS: ReadonlySet<number> = new Set()
 
-/** What opening a store with this recorded layout does: stamp it, or go on. Refusals throw. */
-export type FormatVerdict = 'stamp' | 'ok'
+/**
+ * Older layouts this version rewrites at open, in the transaction that stamps it current: 1 and 2
+ * (their batch rows, lmdb-batch.ts's migrateBatchRows; a layout-1 store has no speed log either),
+ * and the snapshot version row written beside the stamp (lmdb-store.ts, stampFormat).
+ */
+export const LMDB_MIGRATES: ReadonlySet<number> = new Set([1, 2])
+
+/** What opening a store with this recorded layout does: stamp it, migrate it, or go on. Refusals throw. */
+export type FormatVerdict = 'stamp' | 'migrate' | 'ok'
 
 /**
  * The rule: an empty store takes the current layout; a store with rows but no recorded layout
- * predates the record (layout 1); the current layout is read, and so is an older one this
- * version reads as it is (stamped current); any other is refused.
+ * predates the record (layout 1); the current layout is read, an older one this version reads as
+ * it is is stamped current, one it migrates is migrated; any other is refused.
  */
 export function checkLmdbFormat(
   stamped: unknown,
@@ -42,11 +48,13 @@ export function checkLmdbFormat(
   path: string,
   current: number = LMDB_FORMAT,
   readsAsIs: ReadonlySet<number> = LMDB_READS_AS_IS,
+  migrates: ReadonlySet<number> = LMDB_MIGRATES,
 ): FormatVerdict {
   if (stamped === undefined && empty) return 'stamp'
   const recorded = stamped ?? 1
   if (recorded === current) return stamped === undefined ? 'stamp' : 'ok'
   if (typeof recorded === 'number' && readsAsIs.has(recorded)) return 'stamp'
+  if (typeof recorded === 'number' && migrates.has(recorded)) return 'migrate'
   if (typeof recorded !== 'number' || !Number.isInteger(recorded) || recorded < 1) {
     throw new StrataError(
       ErrorCodes.STORE_FORMAT,

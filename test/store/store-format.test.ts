@@ -10,7 +10,12 @@ import { test } from 'node:test'
 import { open } from 'lmdb'
 import { openLmdbStore } from '../../src/store/lmdb-store.ts'
 import { migrations } from '../../src/store/postgres/migrations.ts'
-import { checkLmdbFormat, LMDB_FORMAT, LMDB_READS_AS_IS } from '../../src/store/store-format.ts'
+import {
+  checkLmdbFormat,
+  LMDB_FORMAT,
+  LMDB_MIGRATES,
+  LMDB_READS_AS_IS,
+} from '../../src/store/store-format.ts'
 import { schemaStores, withClient } from './postgres-helpers.ts'
 
 const refusedAs = (pattern: RegExp) => (error: unknown) => {
@@ -19,23 +24,23 @@ const refusedAs = (pattern: RegExp) => (error: unknown) => {
   return true
 }
 
-test('the layout rule: stamp an empty store, read layout 1 from an unstamped one, refuse others', () => {
+test('the layout rule: stamp an empty store, migrate layouts 1 (unstamped) and 2, refuse others', () => {
   assert.equal(checkLmdbFormat(undefined, true, '/s'), 'stamp')
   assert.equal(checkLmdbFormat(LMDB_FORMAT, false, '/s'), 'ok')
   assert.equal(checkLmdbFormat(LMDB_FORMAT, true, '/s'), 'ok')
-  // 0.1.0 wrote no record: its rows are layout 1, which this version reads as it is (no speed log).
-  assert.ok(LMDB_READS_AS_IS.has(1))
-  assert.equal(checkLmdbFormat(undefined, false, '/s'), 'stamp')
-  assert.equal(checkLmdbFormat(1, false, '/s'), 'stamp')
-  // Layout 2 (before the snapshot version row) too: its open writes the row with the stamp.
-  assert.ok(LMDB_READS_AS_IS.has(2))
-  assert.equal(checkLmdbFormat(2, false, '/s'), 'stamp')
-  // A later version that no longer reads layout 1 refuses it, naming the way out.
+  // 0.1.0 wrote no record: its rows are layout 1. Layouts 1 and 2 hold a batch version as one row
+  // per (key, window): rewritten at open (lmdb-batch.ts), not read as they are.
+  assert.equal(LMDB_READS_AS_IS.size, 0)
+  assert.ok(LMDB_MIGRATES.has(1) && LMDB_MIGRATES.has(2))
+  assert.equal(checkLmdbFormat(undefined, false, '/s'), 'migrate')
+  assert.equal(checkLmdbFormat(1, false, '/s'), 'migrate')
+  assert.equal(checkLmdbFormat(2, false, '/s'), 'migrate')
+  // A later version that no longer reads or migrates layout 1 refuses it, naming the way out.
   assert.throws(
-    () => checkLmdbFormat(undefined, false, '/s', 3, new Set([2])),
+    () => checkLmdbFormat(undefined, false, '/s', 3, new Set([2]), new Set()),
     refusedAs(/older Strata in layout 1.*move it aside/),
   )
-  assert.equal(checkLmdbFormat(2, false, '/s', 3, new Set([2])), 'stamp')
+  assert.equal(checkLmdbFormat(2, false, '/s', 3, new Set([2]), new Set()), 'stamp')
   assert.throws(() => checkLmdbFormat(LMDB_FORMAT + 1, false, '/s'), refusedAs(/newer Strata/))
   assert.throws(() => checkLmdbFormat('x', false, '/s'), refusedAs(/no Strata writes/))
   assert.throws(() => checkLmdbFormat(0, false, '/s'), refusedAs(/no Strata writes/))
@@ -86,7 +91,7 @@ test('lmdb: a store written before the layout was recorded (0.1.0) is read, and 
   await after.close()
 })
 
-test('lmdb: a layout-2 store (no snapshot version row) is migrated at open, and its queries see later writes', async (t) => {
+test('lmdb: a layout-2 store (no snapshot version row, one batch row per window) is migrated at open, and its queries see later writes', async (t) => {
   const dir = tempDir(t)
   // What layout 2 wrote: a served version, a claimed partition, a registered view, no ['snapshot'].
   const raw = open({ path: dir, compression: false })
@@ -139,6 +144,54 @@ test('lmdb: a layout-2 store (no snapshot version row) is migrated at open, and 
   assert.equal(flipped.batch?.version, 2)
   assert.deepEqual(flipped.realtime, [])
   assert.notEqual(check.get(['snapshot']), version)
+})
+
+// Layouts 1 and 2 wrote one row per (key, window) under the key shape layout 3 gives a key's
+// windows: a store opened by this version answers the same entries after its rewrite.
+test("lmdb: a layout-2 store's batch versions are rewritten at open and answer the same entries", async (t) => {
+  const dir = tempDir(t)
+  const raw = open({ path: dir, compression: false })
+  const served = {
+    view: 'v',
+    version: 4,
+    codeHash: 'h',
+    horizon: [9],
+    events: 9,
+    groups: 0,
+    startedAt: 1,
+    completedAt: 2,
+  }
+  const old: Array<[string, number, unknown]> = [
+    ['/a', 0, 3],
+    ['/a', 3_600_000, { type: 'hll', version: 1, registers: 'AAE=' }],
+    ['/b', -1_800_000, [1, 2]],
+  ]
+  // A key with more windows than one row holds.
+  for (let w = 0; w < 300; w++) old.push(['/many', w * 60_000, w])
+  await raw.transaction(() => {
+    raw.put(['format'], 2)
+    raw.put(['served', 'v'], { ...served, groups: old.length })
+    raw.put(['next', 'v'], 5)
+    for (const [key, window, state] of old) raw.put(['b', 'v', 4, key, window], state)
+  })
+  await raw.close()
+  const store = await openLmdbStore(dir)
+  const scanned = []
+  for await (const e of store.scanBatch('v', 4)) scanned.push([e.key, e.window, e.state])
+  const expected = [...old].sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : x[1] - y[1]))
+  assert.deepEqual(scanned, expected)
+  assert.deepEqual(
+    (await store.readBatch('v', 4, '/many', { from: 200 * 60_000, to: 260 * 60_000 })).map((e) => e.state),
+    Array.from({ length: 60 }, (_, i) => 200 + i),
+  )
+  assert.deepEqual((await store.snapshot('v', '/a')).batchEntries, [
+    { key: '/a', window: 0, state: 3 },
+    { key: '/a', window: 3_600_000, state: { type: 'hll', version: 1, registers: 'AAE=' } },
+  ])
+  await store.close()
+  const after = open({ path: dir, compression: false })
+  assert.equal(after.get(['format']), LMDB_FORMAT)
+  await after.close()
 })
 
 test('postgres: a schema migrated by a newer Strata is refused, and left as it was', async (t) => {

@@ -1,0 +1,63 @@
+// A batch version's rows in LMDB (lmdb-batch.ts): a key's windows in one row (several past
+// ROW_WINDOWS), written from puts in any order, read back as exactly the entries that were put.
+import assert from 'node:assert/strict'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { test } from 'node:test'
+import { ROW_WINDOWS } from '../../src/store/lmdb-batch.ts'
+import { openLmdbStore } from '../../src/store/lmdb-store.ts'
+import type { ViewEntry } from '../../src/store/store.ts'
+
+test('entries put in any order, in several puts, read back by key, range and scan as put', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'strata-lmdb-batch-'))
+  t.after(() => rm(dir, { recursive: true, force: true }))
+  const store = await openLmdbStore(dir)
+  t.after(() => store.close())
+  const many = ROW_WINDOWS * 2 + 7
+  const entries: ViewEntry[] = []
+  for (let w = many - 1; w >= 0; w--) entries.push({ key: '/many', window: w * 1000 - 5000, state: { n: w } })
+  entries.push({ key: '/a', window: 7, state: 0.1 }, { key: '/a', window: 3, state: -1.5 })
+  entries.push({ key: 'x'.repeat(2000), window: 0, state: [1, 'two'] })
+  const stage = await store.stageBatch('v')
+  await stage.put(entries.slice(0, 300))
+  // A later put of the same group wins, as a later LMDB put of one row did.
+  await stage.put([...entries.slice(300), { key: '/a', window: 7, state: 0.2 }])
+  const meta = await stage.commit({
+    codeHash: 'h',
+    horizon: [1],
+    events: 1,
+    groups: entries.length,
+    startedAt: 0,
+    completedAt: 1,
+  })
+
+  const a = await store.readBatch('v', meta.version, '/a')
+  assert.deepEqual(a, [
+    { key: '/a', window: 3, state: -1.5 },
+    { key: '/a', window: 7, state: 0.2 },
+  ])
+  for (const [from, to] of [
+    [0, 1],
+    [ROW_WINDOWS * 1000 - 5000, ROW_WINDOWS * 1000 - 4000],
+    [100_000, 400_000],
+    [-5000, -4999],
+    [-10_000, 10_000_000],
+  ] as const) {
+    const got = await store.readBatch('v', meta.version, '/many', { from, to })
+    const want = entries
+      .filter((e) => e.key === '/many' && e.window >= from && e.window < to)
+      .sort((x, y) => x.window - y.window)
+    assert.deepEqual(got, want, `[${from}, ${to})`)
+    const snap = await store.snapshot('v', '/many', { from, to })
+    assert.deepEqual(snap.batchEntries, want, `snapshot [${from}, ${to})`)
+  }
+  const scanned: ViewEntry[] = []
+  for await (const e of store.scanBatch('v', meta.version)) scanned.push(e)
+  assert.equal(scanned.length, many + 3)
+  assert.deepEqual(
+    scanned.filter((e) => e.key.length === 2000),
+    [{ key: 'x'.repeat(2000), window: 0, state: [1, 'two'] }],
+  )
+  assert.deepEqual(await store.readBatch('v', meta.version, '/none'), [])
+})

@@ -41,6 +41,15 @@ type Key = (string | number | boolean)[]
 
 const HISTORY_KEEP = 200
 
+// The address space LMDB maps the store into, reserved up front (virtual memory only: without
+// MDB_WRITEMAP the file is not grown to it, and only pages read count in RSS). lmdb-js starts
+// with a 128 KiB map and grows it as the file grows, and it keeps every earlier mapping (buffers
+// it returned may point into them): their pages stay resident too, so a store of 226 MB held 416 MB
+// of RSS in 11 mappings after the speed log of 1 M keys was folded (BENCHMARKS.md, Memory). One
+// mapping from the start reads each page once. A store that outgrows it is remapped as before.
+// 64 GiB of the 128 TiB of x86-64's user address space leaves room for 2,000 open stores.
+export const LMDB_MAP_BYTES = 64 * 1024 ** 3
+
 export interface LmdbOpenOptions {
   /** Read every row in a child process first (lmdb-check.ts); the CLI does, tests need not. */
   walk?: boolean
@@ -55,7 +64,7 @@ export async function openLmdbStore(path: string, options: LmdbOpenOptions = {})
   if ((await checkLmdbHeader(path)) && options.walk) await walkLmdbStore(path)
   let db: RootDatabase<unknown, Key>
   try {
-    db = open<unknown, Key>({ path, compression: false })
+    db = open<unknown, Key>({ path, compression: false, mapSize: LMDB_MAP_BYTES })
   } catch (cause) {
     if (lmdbCorruption(cause)) throw storeCorrupt(path, (cause as Error).message, cause)
     throw new StrataError(ErrorCodes.STORE, `cannot open the LMDB store at ${path}`, { cause })

@@ -23,6 +23,8 @@ import { brokers, preloadTopic, sleep, writeViewConfig } from './lib/kafka-bench
 import { arg, table } from './lib/stats.ts'
 
 const keys = arg('keys', 2_000_000)
+/** Deltas per compactor pass (the store's default when not given). */
+const passDeltas = arg('pass-deltas', 0) || undefined
 const partitions = 6
 const BUDGET = 200
 const MB = 1024 * 1024
@@ -91,7 +93,7 @@ console.error(`preloading ${keys} events, one url each…`)
 const { topic, end } = await preloadTopic(admin, keys, partitions, keys)
 try {
   const config = await loadConfig(await writeViewConfig(dir, topic, partitions))
-  const store = await openLmdbStore(join(dir, 'store'))
+  const store = await openLmdbStore(join(dir, 'store'), { compactor: { passDeltas } })
   globalThis.gc?.()
   await sleep(500)
   const before = process.memoryUsage()

@@ -22,6 +22,8 @@ type Db = RootDatabase<unknown, Key>
 export interface SharedReads {
   batch: ViewSnapshot['batch']
   speedView: SpeedView | undefined
+  /** The view's code in state rows (lmdb-speed.ts), undefined when it has none. */
+  code: string | undefined
   speed: Array<SpeedPartition | undefined>
   log: IndexedRow[]
 }
@@ -54,7 +56,11 @@ export class SnapshotMemo {
     transaction: unknown,
     view: string,
     readCommon: () => { speed: SharedReads['speed']; log: IndexedRow[] },
-    readView: () => { batch: SharedReads['batch']; speedView: SpeedView | undefined },
+    readView: () => {
+      batch: SharedReads['batch']
+      speedView: SpeedView | undefined
+      code: string | undefined
+    },
   ): SharedReads {
     if (transaction !== this.#transaction) {
       this.clear()

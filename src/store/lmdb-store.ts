@@ -11,6 +11,7 @@
 //   ['history', completedAt, view]        → BatchViewMeta of a completed run
 //   ['meta', name]                        → what the store was built from (source-identity.ts)
 //   ['format']                            → the layout of all of the above (store-format.ts)
+//   ['migrating']                         → the layout a migration to this one started from, until done
 import { open, type RootDatabase } from 'lmdb'
 import { ErrorCodes, StrataError } from '../core/errors.ts'
 import type { TimeRange } from '../core/time-range.ts'
@@ -97,12 +98,24 @@ export async function openLmdbStore(path: string, options: LmdbOpenOptions = {})
   return guarded
 }
 
+// A migration (store-format.ts) first stamps the new layout with ['migrating'] beside it, in one
+// transaction: from then on an older Strata refuses the store (a newer layout) instead of reading
+// it half moved, and a crash halfway leaves the marker, so the next open finishes the move.
 async function stampFormat(db: RootDatabase<unknown, Key>, path: string): Promise<void> {
-  await db.transaction(() => {
+  const migrating = await db.transaction(() => {
     const recorded = db.get(['format'])
     const empty = recorded === undefined && db.getKeysCount({ limit: 1 }) === 0
-    if (checkLmdbFormat(recorded, empty, path) === 'stamp') db.put(['format'], LMDB_FORMAT)
+    const verdict = checkLmdbFormat(recorded, empty, path)
+    if (verdict === 'stamp') db.put(['format'], LMDB_FORMAT)
+    if (verdict === 'migrate') {
+      db.put(['format'], LMDB_FORMAT)
+      db.put(['migrating'], recorded ?? 1)
+    }
+    return db.get(['migrating']) !== undefined
   })
+  if (!migrating) return
+  await speed.migrateStateRows(db)
+  await db.remove(['migrating'])
 }
 
 function isAlive(pid: unknown): boolean {

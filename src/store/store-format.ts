@@ -15,34 +15,38 @@ import { ErrorCodes, StrataError } from '../core/errors.ts'
  *   1: state rows only (0.1.0).
  *   2: and the speed log's rows (`['rl', seq, nonce]`, lmdb-speed-log.ts), which a layout-1
  *      reader would not see: it would answer without the deltas not yet folded.
+ *   3: the speed layer's state rows keyed by a short view code, partition and epoch in one short
+ *      string (`['rs', code, key, window, at]`), the epoch index flat (lmdb-speed.ts): 59 → 33
+ *      bytes of key for a 9-character url (memory per key, issue 15).
  */
-export const LMDB_FORMAT = 2
+export const LMDB_FORMAT = 3
 
 /**
- * Older layouts this version reads as they are, stamped with the current one at open: a layout-1
- * store is a layout-2 store whose speed log is empty.
+ * Older layouts this version moves to the current one at open (lmdb-speed.ts's
+ * migrateStateRows): their state and index rows are rewritten, everything else is read as it is
+ * (a layout-1 store is a layout-2 store whose speed log is empty).
  */
-export const LMDB_READS_AS_IS: ReadonlySet<number> = new Set([1])
+export const LMDB_MIGRATES: ReadonlySet<number> = new Set([1, 2])
 
-/** What opening a store with this recorded layout does: stamp it, or go on. Refusals throw. */
-export type FormatVerdict = 'stamp' | 'ok'
+/** What opening a store with this recorded layout does: stamp it, migrate it, or go on. Refusals throw. */
+export type FormatVerdict = 'stamp' | 'migrate' | 'ok'
 
 /**
  * The rule: an empty store takes the current layout; a store with rows but no recorded layout
- * predates the record (layout 1); the current layout is read, and so is an older one this
- * version reads as it is (stamped current); any other is refused.
+ * predates the record (layout 1); the current layout is read, and an older one this version
+ * migrates is migrated; any other is refused.
  */
 export function checkLmdbFormat(
   stamped: unknown,
   empty: boolean,
   path: string,
   current: number = LMDB_FORMAT,
-  readsAsIs: ReadonlySet<number> = LMDB_READS_AS_IS,
+  migrates: ReadonlySet<number> = LMDB_MIGRATES,
 ): FormatVerdict {
   if (stamped === undefined && empty) return 'stamp'
   const recorded = stamped ?? 1
   if (recorded === current) return stamped === undefined ? 'stamp' : 'ok'
-  if (typeof recorded === 'number' && readsAsIs.has(recorded)) return 'stamp'
+  if (typeof recorded === 'number' && migrates.has(recorded)) return 'migrate'
   if (typeof recorded !== 'number' || !Number.isInteger(recorded) || recorded < 1) {
     throw new StrataError(
       ErrorCodes.STORE_FORMAT,

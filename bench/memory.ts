@@ -13,6 +13,7 @@ import { readFileSync } from 'node:fs'
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { open } from 'lmdb'
 import { compileViews } from '../src/core/config.ts'
 import { loadConfig } from '../src/core/config-loader.ts'
 import { createAdmin } from '../src/log/kafka/index.ts'
@@ -22,9 +23,69 @@ import { brokers, preloadTopic, sleep, writeViewConfig } from './lib/kafka-bench
 import { arg, table } from './lib/stats.ts'
 
 const keys = arg('keys', 2_000_000)
+/** Deltas per compactor pass (the store's default when not given). */
+const passDeltas = arg('pass-deltas', 0) || undefined
 const partitions = 6
 const BUDGET = 200
 const MB = 1024 * 1024
+
+/** Resident anonymous (heap, malloc) and file-backed (LMDB's map) memory, from /proc/self/status. */
+function rssParts(): { anon: number; file: number } {
+  const status = readFileSync('/proc/self/status', 'utf8')
+  const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0) * 1024
+  return { anon: kb('RssAnon'), file: kb('RssFile') + kb('RssShmem') }
+}
+
+/** The largest resident mappings (a diagnosis aid: MEMORY_SMAPS=1). */
+function topMappings(): void {
+  const maps: Array<{ name: string; rss: number }> = []
+  let current: { name: string; rss: number } | undefined
+  for (const line of readFileSync('/proc/self/smaps', 'utf8').split('\n')) {
+    const head = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line)
+    if (head) {
+      current = { name: head[1] || '[anon]', rss: 0 }
+      maps.push(current)
+    } else if (current && line.startsWith('Rss:')) current.rss = Number(line.split(/\s+/)[1]) * 1024
+  }
+  const byName = new Map<string, number>()
+  for (const m of maps) byName.set(m.name, (byName.get(m.name) ?? 0) + m.rss)
+  for (const [name, rss] of [...byName].sort((a, b) => b[1] - a[1]).slice(0, 8))
+    console.error(`  ${(rss / MB).toFixed(0)} MB ${name}`)
+}
+
+/**
+ * Where the store's bytes are (after the measurement): LMDB's page counts (mdb_stat), and the
+ * rows' key and value bytes per kind (the key's first element: 'rt' state rows, 're' the epoch
+ * index, 'rl' the speed log…).
+ */
+async function describeStore(path: string): Promise<void> {
+  const db = open<Buffer, Buffer>({ path, readOnly: true, keyEncoding: 'binary', encoding: 'binary' })
+  try {
+    const stats = db.getStats() as Record<string, number> & { free: Record<string, number> }
+    const pages = stats.treeBranchPageCount + stats.treeLeafPageCount + stats.overflowPages
+    const kinds = new Map<string, { rows: number; keyBytes: number; valueBytes: number }>()
+    for (const { key, value } of db.getRange({})) {
+      const end = key.indexOf(0)
+      const kind = key.subarray(0, end < 0 ? key.length : end).toString('latin1')
+      const k = kinds.get(kind) ?? { rows: 0, keyBytes: 0, valueBytes: 0 }
+      k.rows++
+      k.keyBytes += key.length
+      k.valueBytes += value.length
+      kinds.set(kind, k)
+    }
+    let payload = 0
+    for (const k of kinds.values()) payload += k.keyBytes + k.valueBytes + 8 * k.rows
+    console.error(
+      `LMDB: depth ${stats.treeDepth}, ${stats.entryCount} rows, pages: ${stats.treeBranchPageCount} branch + ${stats.treeLeafPageCount} leaf + ${stats.overflowPages} overflow = ${((pages * stats.pageSize) / MB).toFixed(0)} MB in use (rows + node headers ${((payload / (pages * stats.pageSize)) * 100).toFixed(0)} % of it); last page ${stats.lastPageNumber} (${(((stats.lastPageNumber + 1) * stats.pageSize) / MB).toFixed(0)} MB of file), free list ${stats.free.entryCount} rows`,
+    )
+    for (const [kind, k] of kinds)
+      console.error(
+        `  ${kind}: ${k.rows} rows, key ${(k.keyBytes / k.rows).toFixed(1)} B, value ${(k.valueBytes / k.rows).toFixed(1)} B on average`,
+      )
+  } finally {
+    await db.close()
+  }
+}
 
 const admin = createAdmin({ brokers })
 const dir = await mkdtemp(join(tmpdir(), 'strata-bench-memory-'))
@@ -32,10 +93,11 @@ console.error(`preloading ${keys} events, one url each…`)
 const { topic, end } = await preloadTopic(admin, keys, partitions, keys)
 try {
   const config = await loadConfig(await writeViewConfig(dir, topic, partitions))
-  const store = await openLmdbStore(join(dir, 'store'))
+  const store = await openLmdbStore(join(dir, 'store'), { compactor: { passDeltas } })
   globalThis.gc?.()
   await sleep(500)
   const before = process.memoryUsage()
+  const beforeStatus = rssParts()
   const worker = createSpeedWorker({ store, config, brokers, groupId: `bench-${randomUUID()}` })
   const started = performance.now()
   const cpu0 = process.cpuUsage()
@@ -59,6 +121,7 @@ try {
     await sleep(50)
   }
   if (!caughtUp) throw new Error(`the speed worker did not catch up with ${keys} keys before the deadline`)
+  const caughtUpStatus = rssParts()
   const seconds = (performance.now() - started) / 1000
   // The LMDB store folds its speed log into state rows in the time it has to spare
   // (src/store/lmdb-compactor.ts): what is left once caught up is folded here, inside the figures.
@@ -74,18 +137,30 @@ try {
   globalThis.gc?.()
   await sleep(500)
   const after = process.memoryUsage()
+  const afterStatus = rssParts()
+  if (process.env.MEMORY_SMAPS) topMappings()
   let storeBytes = 0
   for (const name of await readdir(join(dir, 'store')))
     storeBytes += (await stat(join(dir, 'store', name))).size
   await worker.close()
   await store.close()
   const perKey = (after.rss - before.rss) / keys
-  // Anonymous (heap, malloc) against file-backed (LMDB's memory map) resident pages.
-  const status = readFileSync('/proc/self/status', 'utf8')
-  const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0) * 1024
+  // Anonymous (heap, malloc) against file-backed (LMDB's memory map) resident pages, at each step.
+  const closedStatus = rssParts()
+  for (const [step, parts] of [
+    ['before', beforeStatus],
+    ['caught up', caughtUpStatus],
+    ['log folded', afterStatus],
+    ['store closed', closedStatus],
+  ] as const) {
+    console.error(
+      `${step}: RssAnon ${(parts.anon / MB).toFixed(0)} MB, RssFile ${(parts.file / MB).toFixed(0)} MB`,
+    )
+  }
   console.error(
-    `RssAnon ${(kb('RssAnon') / MB).toFixed(0)} MB, RssFile ${(kb('RssFile') / MB).toFixed(0)} MB, RssShmem ${(kb('RssShmem') / MB).toFixed(0)} MB`,
+    `growth per key: anon ${((afterStatus.anon - beforeStatus.anon) / keys).toFixed(0)} B, file ${((afterStatus.file - beforeStatus.file) / keys).toFixed(0)} B`,
   )
+  await describeStore(join(dir, 'store'))
   console.log(
     `\n${keys} distinct keys caught up in ${seconds.toFixed(1)} s, log folded ${foldSeconds.toFixed(1)} s after; process CPU ${cpuPerEvent.toFixed(2)} µs/event (fold included); budget ${BUDGET} B/key of RSS\n`,
   )

@@ -46,6 +46,8 @@ export function firstVersion(): number {
 export interface SharedReads {
   batch: ViewSnapshot['batch']
   speedView: SpeedView | undefined
+  /** The view's code in state rows (lmdb-speed.ts), undefined when it has none. */
+  code: string | undefined
   speed: Array<SpeedPartition | undefined>
   log: IndexedRow[]
 }
@@ -91,7 +93,11 @@ export class SnapshotMemo {
     transaction: unknown,
     view: string,
     readCommon: () => { speed: SharedReads['speed']; log: IndexedRow[] },
-    readView: () => { batch: SharedReads['batch']; speedView: SpeedView | undefined },
+    readView: () => {
+      batch: SharedReads['batch']
+      speedView: SpeedView | undefined
+      code: string | undefined
+    },
   ): SharedReads {
     const version = this.#db.get(SNAPSHOT_VERSION, { transaction } as never)
     if (typeof version !== 'number') {

@@ -9,6 +9,8 @@
 //   ['rl', seq, nonce]    → LogRow: the deltas of one commit, in commit order (seq ascending).
 //                           `nonce` is random per row, so a cached decoding of a row (LogCache)
 //                           can never be taken for another row that reuses its seq after a clear.
+//                           The log names views and keys in full; the state rows it is folded into
+//                           name a view by its code (lmdb-speed.ts).
 //
 // Exactly once, whatever the compactor does: a logged delta is either still in its log row or
 // folded into a state row, never both and never neither, because folding a row and deleting it
@@ -19,6 +21,7 @@
 import type { RootDatabase } from 'lmdb'
 import { ErrorCodes, StrataError } from '../core/errors.ts'
 import { bumpSnapshotVersion } from './lmdb-snapshot-memo.ts'
+import { ensureViewCode, stateKey, viewCode } from './lmdb-speed.ts'
 import { deltaCounts, loggedDeltaFate } from './speed-rules.ts'
 import type { CombineEncoded, SpeedCommit, SpeedPartition, SpeedView } from './store.ts'
 
@@ -353,18 +356,17 @@ export function compactLog(
     // In key order (keys sorted natively, with no comparator to call; then each key's few
     // groups): neighbouring writes land on the same B-tree pages.
     const ordered: Group[] = []
-    for (const keys of byView.values()) {
+    const codes = new Map<string, string>()
+    for (const [view, keys] of [...byView].sort((a, b) => byCode(codes, db, a[0], b[0]))) {
       for (const key of [...keys.keys()].sort()) {
         const list = keys.get(key) as Group[]
-        if (list.length > 1)
-          list.sort((a, b) => a.window - b.window || a.partition - b.partition || a.epoch - b.epoch)
+        if (list.length > 1) list.sort((a, b) => a.window - b.window || byAt(a, b))
         for (const g of list) ordered.push(g)
       }
+      codes.set(view, ensureViewCode(db, view))
     }
-    const created = new Map<
-      string,
-      { partition: number; epoch: number; rows: Array<[string, string, number]> }
-    >()
+    /** Per partition and epoch, the rows created: code, key, window, flat. */
+    const created = new Map<string, { partition: number; epoch: number; rows: unknown[] }>()
     // A new state row is written in one LMDB call: a put that refuses to overwrite (LMDB's
     // MDB_NOOVERWRITE) creates it or fails because it exists, and only then is it read and
     // combined (a get and a put cost twice the B-tree walks, measured). A combine may throw after
@@ -373,15 +375,16 @@ export function compactLog(
     try {
       for (let i = 0; i < ordered.length; i++) {
         const g = ordered[i]
-        const rowKey: Key = ['rt', g.view, g.key, g.window, g.partition, g.epoch]
+        const code = codes.get(g.view) as string
+        const rowKey = stateKey(code, g.key, g.window, g.partition, g.epoch)
         // Logged before the put: putIfAbsent may throw after writing.
         undo.push({ key: rowKey, before: undefined })
         if (putIfAbsent(db, rowKey, g.state)) {
           const at = `${g.partition}:${g.epoch}`
           const entry = created.get(at)
           if (entry === undefined) {
-            created.set(at, { partition: g.partition, epoch: g.epoch, rows: [[g.view, g.key, g.window]] })
-          } else entry.rows.push([g.view, g.key, g.window])
+            created.set(at, { partition: g.partition, epoch: g.epoch, rows: [code, g.key, g.window] })
+          } else entry.rows.push(code, g.key, g.window)
         } else {
           const stored = db.get(rowKey)
           undo[undo.length - 1].before = stored
@@ -403,7 +406,7 @@ export function compactLog(
     // existing row is appended to all the same).
     for (const { partition, epoch, rows } of created.values()) {
       const indexKey: Key = ['re', partition, epoch, lastOffset.get(partition) as number]
-      const earlier = db.get(indexKey) as Array<[string, string, number]> | undefined
+      const earlier = db.get(indexKey) as unknown[] | undefined
       db.put(indexKey, earlier === undefined ? rows : [...earlier, ...rows])
     }
     for (const { key } of taken) db.remove(key)
@@ -431,6 +434,20 @@ function keptRow(row: LogRow, kept: unknown[]): LogRow {
     kept[i] = now
   }
   return { p: row.p, o: row.o, v, d: kept }
+}
+
+/** Views in the order of their codes (base 36: shorter first, then by character), so are their rows. */
+function byCode(codes: Map<string, string>, db: Db, a: string, b: string): number {
+  const x = codes.get(a) ?? viewCode(db, a) ?? HIGH
+  const y = codes.get(b) ?? viewCode(db, b) ?? HIGH
+  return x < y ? -1 : x > y ? 1 : 0
+}
+
+/** A state row's partition and epoch in its key's order (`at`, a string: stateKey). */
+function byAt(a: Group, b: Group): number {
+  const x = stateKey('', '', 0, a.partition, a.epoch)[4] as string
+  const y = stateKey('', '', 0, b.partition, b.epoch)[4] as string
+  return x < y ? -1 : x > y ? 1 : 0
 }
 
 const NO_OVERWRITE = { noOverwrite: true }

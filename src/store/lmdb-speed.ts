@@ -6,18 +6,27 @@
 //   ['sp', partition]                              → SpeedPartition
 //   ['sv', view]                                   → SpeedView
 //   ['rl', seq, nonce], ['rn']                     → the speed log: each commit's deltas as one row,
-//                                                    folded into 'rt' rows later (lmdb-speed-log.ts)
-//   ['rt', view, key, window, partition, epoch]    → encoded state of one group in one epoch, as
-//                                                    folded by the compactor (lmdb-compactor.ts)
-//   ['re', partition, epoch, offset]               → [[view, key, window], …]: the rows of that epoch
-//                                                    first written by a compaction pass whose last
-//                                                    commit of the partition ended at offset, for GC
-//                                                    (one index row per pass and epoch, not one per
-//                                                    state row: half the writes)
+//                                                    folded into 'rs' rows later (lmdb-speed-log.ts)
+//   ['rs', code, key, window, at]                  → encoded state of one group in one epoch, as
+//                                                    folded by the compactor (lmdb-compactor.ts);
+//                                                    `code` is the view's (['vc']), `at` the
+//                                                    partition and epoch in base 36 (`p:epoch`)
+//   ['vc', view], ['vn']                           → the view's code in state rows (base 36, never
+//                                                    reused), and the last code handed out
+//   ['re', partition, epoch, offset]               → [code, key, window, code, key, window, …]: the
+//                                                    rows of that epoch first written by a compaction
+//                                                    pass whose last commit of the partition ended at
+//                                                    offset, for GC (one index row per pass and epoch,
+//                                                    not one per state row: half the writes)
+//
+// Layout 3 (store-format.ts): state rows were ['rt', view, key, window, partition, epoch] and the
+// index [[view, key, window], …] before. Every number in an ordered-binary array key takes 10
+// bytes, and the view's name was in every row: 59 bytes of key for a 9-character url, 33 now
+// (docs/decisions/0011-speed-delta-log.md, "Memory"). migrateStateRows moves an older store's rows.
 //   ['rq', partition]                              → boundaries required of a partition never claimed
 //   ['ve', view]                                   → ViewErrorTally: events the view's code threw on
 //   ['lk', stored]                                 → [the full key] of a long key (long-keys.ts); `key`
-//                                                    in 'rt', 're' and 'b' rows is the stored form
+//                                                    in 'rs', 're' and 'b' rows is the stored form
 //   ['snapshot']                                   → the snapshot version: every transaction below that
 //                                                    changes what a query reads writes a new one
 //                                                    (lmdb-snapshot-memo.ts)
@@ -52,6 +61,38 @@ type Key = (string | number | boolean)[]
 type Db = RootDatabase<unknown, Key>
 
 const HIGH = '\uffff'
+
+/** The key of a state row (see the layout above). */
+export function stateKey(code: string, key: string, window: number, partition: number, epoch: number): Key {
+  return ['rs', code, key, window, `${partition.toString(36)}:${epoch.toString(36)}`]
+}
+
+/** The partition and epoch of a state row's key. */
+function groupAt(at: string): { partition: number; epoch: number } {
+  const colon = at.indexOf(':')
+  return {
+    partition: Number.parseInt(at.slice(0, colon), 36),
+    epoch: Number.parseInt(at.slice(colon + 1), 36),
+  }
+}
+
+/** The code of a view in state rows, undefined while it has none (no row was ever folded for it). */
+export function viewCode(db: Db, view: string, transaction?: unknown): string | undefined {
+  return db.get(['vc', view], transaction === undefined ? undefined : ({ transaction } as never)) as
+    | string
+    | undefined
+}
+
+/** The code of a view, handed out now if it has none (inside the caller's write transaction). */
+export function ensureViewCode(db: Db, view: string): string {
+  const known = viewCode(db, view)
+  if (known !== undefined) return known
+  const next = ((db.get(['vn']) as number | undefined) ?? 0) + 1
+  const code = next.toString(36)
+  db.put(['vn'], next)
+  db.put(['vc', view], code)
+  return code
+}
 
 /** The stored form of a key, recording the full key of a long one (an idempotent put). */
 export function storedKey(db: Db, key: string): string {
@@ -132,7 +173,9 @@ export function registerSpeedViews(
 
 /** A view's folded state rows and its error tally (the errors of code no longer run). */
 function dropRealtime(db: Db, view: string): void {
-  for (const key of db.getKeys({ start: ['rt', view], end: ['rt', view, HIGH] })) db.remove(key as Key)
+  const code = viewCode(db, view)
+  if (code !== undefined)
+    for (const key of db.getKeys({ start: ['rs', code], end: ['rs', code, HIGH] })) db.remove(key as Key)
   db.remove(['ve', view])
 }
 
@@ -189,6 +232,44 @@ function writeErrorTallies(db: Db, commit: SpeedCommit, undoKeys: Key[], undoVal
   }
 }
 
+/**
+ * Moves the state rows and epoch index rows of layouts 1 and 2 to layout 3 (see the layout
+ * above), `chunk` rows per write transaction, so a store of millions of rows needs no giant
+ * transaction. Safe to run again after a crash halfway (lmdb-store.ts records that it is under
+ * way): a moved state row is deleted in the transaction that writes it, and an index row is
+ * rewritten only while it holds the old form.
+ */
+export async function migrateStateRows(db: Db, chunk = 20_000): Promise<void> {
+  for (;;) {
+    const moved = await db.transaction(() => {
+      const rows = [...db.getRange({ start: ['rt'], end: ['rt', HIGH], limit: chunk })]
+      for (const { key, value } of rows) {
+        const [, view, k, window, p, epoch] = key as [string, string, string, number, number, number]
+        db.put(stateKey(ensureViewCode(db, view), k, window, p, epoch), value)
+        db.remove(key as Key)
+      }
+      return rows.length
+    })
+    if (moved === 0) break
+  }
+  let from: Key = ['re']
+  for (;;) {
+    const last = await db.transaction(() => {
+      const rows = [...db.getRange({ start: from, end: ['re', HIGH], limit: chunk })]
+      for (const { key, value } of rows) {
+        const old = value as Array<[string, string, number]>
+        if (old.length === 0 || !Array.isArray(old[0])) continue
+        const flat: unknown[] = []
+        for (const [view, k, window] of old) flat.push(ensureViewCode(db, view), k, window)
+        db.put(key as Key, flat)
+      }
+      return rows.length < chunk ? undefined : (rows[rows.length - 1].key as Key)
+    })
+    if (last === undefined) break
+    from = [...last, 0.5] as Key
+  }
+}
+
 export function speedViewErrors(db: Db): Map<string, ViewErrorTally> {
   const out = new Map<string, ViewErrorTally>()
   for (const { key, value } of db.getRange({ start: ['ve'], end: ['ve', HIGH] })) {
@@ -233,8 +314,9 @@ export function collectEpochs(db: Db, running: readonly string[]): Promise<void>
       if (keep === undefined) continue
       for (const { key, value } of db.getRange({ start: ['re', p], end: ['re', p, keep] })) {
         const epoch = (key as Key)[2] as number
-        for (const [view, k, window] of value as Array<[string, string, number]>) {
-          db.remove(['rt', view, k, window, p, epoch])
+        const rows = value as unknown[]
+        for (let i = 0; i < rows.length; i += 3) {
+          db.remove(stateKey(rows[i] as string, rows[i + 1] as string, rows[i + 2] as number, p, epoch))
         }
         db.remove(key as Key)
       }
@@ -268,6 +350,7 @@ export function snapshot(
       batch,
       speed,
       speedView,
+      code,
       log: rows,
     } = memo.reads(
       transaction,
@@ -276,6 +359,7 @@ export function snapshot(
       () => ({
         batch: db.get(['served', view], { transaction }) as ViewSnapshot['batch'],
         speedView: db.get(['sv', view], { transaction }) as ViewSnapshot['speedView'],
+        code: viewCode(db, view, transaction),
       }),
     )
     const from = range.from ?? Number.NEGATIVE_INFINITY
@@ -287,14 +371,17 @@ export function snapshot(
         ? readKeyRows(db, view, batch.version, key, from, to, asked, transaction)
         : []
       const realtime: ViewSnapshot['realtime'] = []
-      for (const { key: k, value } of db.getRange({
-        start: ['rt', view, key, from],
-        end: ['rt', view, key, to],
-        transaction,
-      })) {
-        const [, , , window, partition, epoch] = k as [string, string, string, number, number, number]
-        if (batch && epoch < (batch.horizon[partition] ?? 0)) continue
-        realtime.push({ partition, epoch, window, state: value })
+      if (code !== undefined) {
+        for (const { key: k, value } of db.getRange({
+          start: ['rs', code, key, from],
+          end: ['rs', code, key, to],
+          transaction,
+        })) {
+          const [, , , window, at] = k as [string, string, string, number, string]
+          const { partition, epoch } = groupAt(at)
+          if (batch && epoch < (batch.horizon[partition] ?? 0)) continue
+          realtime.push({ partition, epoch, window, state: value })
+        }
       }
       const context = { speed, speedView, horizon: batch?.horizon }
       for (const row of loggedDeltas(rows, view, key, from, to, context)) realtime.push(row)
@@ -324,9 +411,10 @@ export function* realtimeKeys(db: Db, log: LogCache, view: string): Generator<st
   const transaction = db.useReadTransaction()
   try {
     const logged = [...loggedKeys(db, log, transaction, view)].sort(byStoredOrder)
+    const code = viewCode(db, view, transaction) ?? HIGH
     let next = 0
     let last: string | undefined
-    for (const key of db.getKeys({ start: ['rt', view], end: ['rt', view, HIGH], transaction } as never)) {
+    for (const key of db.getKeys({ start: ['rs', code], end: ['rs', code, HIGH], transaction } as never)) {
       const k = (key as Key)[2] as string
       if (k === last) continue
       last = k

@@ -15,6 +15,7 @@
 //   ['format']                            → the layout of all of the above (store-format.ts)
 //   ['snapshot']                          → the snapshot version, new with every flip and every
 //                                           speed-store write a query reads (lmdb-snapshot-memo.ts)
+//   ['migrating']                         → the layout a migration to this one started from, until done
 import { open, type RootDatabase } from 'lmdb'
 import { ErrorCodes, StrataError } from '../core/errors.ts'
 import type { TimeRange } from '../core/time-range.ts'
@@ -48,6 +49,15 @@ const HISTORY_KEEP = 200
 /** Keys of a batch version written per transaction at its commit. */
 const WRITE_KEYS = 10_000
 
+// The address space LMDB maps the store into, reserved up front (virtual memory only: without
+// MDB_WRITEMAP the file is not grown to it, and only pages read count in RSS). lmdb-js starts
+// with a 128 KiB map and grows it as the file grows, and it keeps every earlier mapping (buffers
+// it returned may point into them): their pages stay resident too, so a store of 226 MB held 416 MB
+// of RSS in 11 mappings after the speed log of 1 M keys was folded (BENCHMARKS.md, Memory). One
+// mapping from the start reads each page once. A store that outgrows it is remapped as before.
+// 64 GiB of the 128 TiB of x86-64's user address space leaves room for 2,000 open stores.
+export const LMDB_MAP_BYTES = 64 * 1024 ** 3
+
 export interface LmdbOpenOptions {
   /** Read every row in a child process first (lmdb-check.ts); the CLI does, tests need not. */
   walk?: boolean
@@ -62,7 +72,7 @@ export async function openLmdbStore(path: string, options: LmdbOpenOptions = {})
   if ((await checkLmdbHeader(path)) && options.walk) await walkLmdbStore(path)
   let db: RootDatabase<unknown, Key>
   try {
-    db = open<unknown, Key>({ path, compression: false })
+    db = open<unknown, Key>({ path, compression: false, mapSize: LMDB_MAP_BYTES })
   } catch (cause) {
     if (lmdbCorruption(cause)) throw storeCorrupt(path, (cause as Error).message, cause)
     throw new StrataError(ErrorCodes.STORE, `cannot open the LMDB store at ${path}`, { cause })
@@ -95,16 +105,31 @@ export async function openLmdbStore(path: string, options: LmdbOpenOptions = {})
   return guarded
 }
 
+// A migration (store-format.ts) first stamps the new layout with ['migrating'] beside it, in one
+// transaction: from then on an older Strata refuses the store (a newer layout) instead of reading
+// it half moved, and a crash halfway leaves the marker, so the next open finishes the move.
 async function stampFormat(db: RootDatabase<unknown, Key>, path: string): Promise<void> {
-  await db.transaction(() => {
+  const migrating = await db.transaction(() => {
     const recorded = db.get(['format'])
     const empty = recorded === undefined && db.getKeysCount({ limit: 1 }) === 0
     const verdict = checkLmdbFormat(recorded, empty, path)
     // In the transaction that stamps the layout: a crash leaves the old layout whole, or the new.
+    // The batch rows (lmdb-batch.ts) move here; the speed state rows, which may be many, move
+    // after it in transactions of their own, under ['migrating'] (an older Strata refuses a store
+    // stamped 3, and the next open finishes a migration cut short).
     if (verdict === 'migrate') migrateBatchRows(db)
     if (verdict !== 'ok') db.put(['format'], LMDB_FORMAT)
+    if (verdict === 'migrate') db.put(['migrating'], recorded ?? 1)
     // Layout 3's snapshot version row (store-format.ts): an older store gets it with its stamp.
     if (db.get(SNAPSHOT_VERSION) === undefined) db.put(SNAPSHOT_VERSION, firstVersion())
+    return db.get(['migrating']) !== undefined
+  })
+  if (!migrating) return
+  await speed.migrateStateRows(db)
+  // The moved rows are what queries read: the last step is a new snapshot version, too.
+  await db.transaction(() => {
+    db.remove(['migrating'])
+    bumpSnapshotVersion(db)
   })
 }
 

@@ -20,17 +20,18 @@ import { ErrorCodes, StrataError } from '../core/errors.ts'
  *      the same key shape: an older reader would take a row for one state; and the snapshot
  *      version row (`['snapshot']`, lmdb-snapshot-memo.ts), which every writer of what a query
  *      reads bumps: a layout-2 writer would not, and a layout-3 reader would keep answering from
- *      rows it read before that writer's commit.
+ *      rows it read before that writer's commit; and the speed layer's state rows keyed by a
+ *      short view code, partition and epoch in one short string (`['rs', code, key, window, at]`),
+ *      the epoch index flat (lmdb-speed.ts): 59 → 31 bytes of key for a 9-character url.
  */
 export const LMDB_FORMAT = 3
 
-/** Older layouts this version reads as they are, stamped with the current one at open. */
-export const LMDB_READS_AS_IS: ReadonlySet<number> = new Set()
-
 /**
- * Older layouts this version rewrites at open, in the transaction that stamps it current: 1 and 2
- * (their batch rows, lmdb-batch.ts's migrateBatchRows; a layout-1 store has no speed log either),
- * and the snapshot version row written beside the stamp (lmdb-store.ts, stampFormat).
+ * Older layouts this version moves to the current one at open (lmdb-store.ts, stampFormat): their
+ * batch rows are rewritten (lmdb-batch.ts's migrateBatchRows) and the snapshot version row is
+ * written in the transaction that stamps layout 3; their state and index rows are rewritten after
+ * it (lmdb-speed.ts's migrateStateRows), under a ['migrating'] marker; everything else is read as
+ * it is (a layout-1 store is a layout-2 store whose speed log is empty).
  */
 export const LMDB_MIGRATES: ReadonlySet<number> = new Set([1, 2])
 
@@ -39,21 +40,19 @@ export type FormatVerdict = 'stamp' | 'migrate' | 'ok'
 
 /**
  * The rule: an empty store takes the current layout; a store with rows but no recorded layout
- * predates the record (layout 1); the current layout is read, an older one this version reads as
- * it is is stamped current, one it migrates is migrated; any other is refused.
+ * predates the record (layout 1); the current layout is read, and an older one this version
+ * migrates is migrated; any other is refused.
  */
 export function checkLmdbFormat(
   stamped: unknown,
   empty: boolean,
   path: string,
   current: number = LMDB_FORMAT,
-  readsAsIs: ReadonlySet<number> = LMDB_READS_AS_IS,
   migrates: ReadonlySet<number> = LMDB_MIGRATES,
 ): FormatVerdict {
   if (stamped === undefined && empty) return 'stamp'
   const recorded = stamped ?? 1
   if (recorded === current) return stamped === undefined ? 'stamp' : 'ok'
-  if (typeof recorded === 'number' && readsAsIs.has(recorded)) return 'stamp'
   if (typeof recorded === 'number' && migrates.has(recorded)) return 'migrate'
   if (typeof recorded !== 'number' || !Number.isInteger(recorded) || recorded < 1) {
     throw new StrataError(

@@ -239,7 +239,7 @@ test("a key's kept rows are bounded: the oldest keys go first, none kept without
         transaction,
         'v',
         () => ({ speed: [], log: [] }),
-        () => ({ batch: undefined, speedView: undefined }),
+        () => ({ batch: undefined, speedView: undefined, code: undefined }),
       )
       return memo.keyReads(id, () => rows(n))
     } finally {

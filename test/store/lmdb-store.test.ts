@@ -125,14 +125,14 @@ test('speed GC removes every row of a collected epoch, folded or still in the lo
   await store.collectEpochs([])
   // The third commit is still a log row: its epoch-0 delta no longer counts, its epoch-10 one does.
   assert.equal(left('rl').length, 1)
-  assert.deepEqual(left('rt'), [])
+  assert.deepEqual(left('rs'), [])
   assert.deepEqual((await store.snapshot('hits', '/a')).realtime, [
     { partition: 0, epoch: 10, window: 0, state: 1 },
   ])
   assert.deepEqual((await store.snapshot('hits', '/d')).realtime, [])
   assert.equal(await store.compactSpeed(add), 1)
   assert.deepEqual(left('rl'), [])
-  assert.deepEqual(left('rt'), [JSON.stringify(['rt', 'hits', '/a', 0, 0, 10])])
+  assert.deepEqual(left('rs'), [JSON.stringify(['rs', '1', '/a', 0, '0:a'])])
   assert.deepEqual(left('re'), [JSON.stringify(['re', 0, 10, 12])])
   assert.deepEqual((await store.snapshot('hits', '/a')).realtime, [
     { partition: 0, epoch: 10, window: 0, state: 1 },
@@ -309,7 +309,7 @@ test('the compactor does not stop at the logged deltas of a view taken out of th
   for (let i = 0; i < 300 && keys('rl').length > 0; i++)
     await new Promise((resolve) => setTimeout(resolve, 10))
   assert.deepEqual(keys('rl'), [])
-  assert.deepEqual(keys('rt'), [['rt', 'other', '/a', 0, 0, 0]])
+  assert.deepEqual(keys('rs'), [['rs', raw.get(['vc', 'other']), '/a', 0, '0:0']])
   assert.deepEqual((await store.snapshot('other', '/a')).realtime, [
     { partition: 0, epoch: 0, window: 0, state: 6 },
   ])
@@ -375,7 +375,7 @@ test('logged deltas of a view this process does not know are kept in place; the 
     ],
   )
   assert.deepEqual(await answers(), before)
-  assert.deepEqual(keys(raw, 'rt'), [['rt', 'other', '/a', 0, 0, 0]])
+  assert.deepEqual(keys(raw, 'rs'), [['rs', raw.get(['vc', 'other']), '/a', 0, '0:0']])
   const listed: string[] = []
   for await (const k of store.realtimeKeys('hits')) listed.push(k)
   assert.deepEqual(listed, ['/a', '/b'])

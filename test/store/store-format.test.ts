@@ -10,12 +10,7 @@ import { test } from 'node:test'
 import { open } from 'lmdb'
 import { openLmdbStore } from '../../src/store/lmdb-store.ts'
 import { migrations } from '../../src/store/postgres/migrations.ts'
-import {
-  checkLmdbFormat,
-  LMDB_FORMAT,
-  LMDB_MIGRATES,
-  LMDB_READS_AS_IS,
-} from '../../src/store/store-format.ts'
+import { checkLmdbFormat, LMDB_FORMAT, LMDB_MIGRATES } from '../../src/store/store-format.ts'
 import { schemaStores, withClient } from './postgres-helpers.ts'
 
 const refusedAs = (pattern: RegExp) => (error: unknown) => {
@@ -24,23 +19,21 @@ const refusedAs = (pattern: RegExp) => (error: unknown) => {
   return true
 }
 
-test('the layout rule: stamp an empty store, migrate layouts 1 (unstamped) and 2, refuse others', () => {
+test('the layout rule: stamp an empty store, migrate layouts 1 and 2, refuse others', () => {
   assert.equal(checkLmdbFormat(undefined, true, '/s'), 'stamp')
   assert.equal(checkLmdbFormat(LMDB_FORMAT, false, '/s'), 'ok')
   assert.equal(checkLmdbFormat(LMDB_FORMAT, true, '/s'), 'ok')
-  // 0.1.0 wrote no record: its rows are layout 1. Layouts 1 and 2 hold a batch version as one row
-  // per (key, window): rewritten at open (lmdb-batch.ts), not read as they are.
-  assert.equal(LMDB_READS_AS_IS.size, 0)
+  // 0.1.0 wrote no record: its rows are layout 1, which this version migrates (no speed log).
   assert.ok(LMDB_MIGRATES.has(1) && LMDB_MIGRATES.has(2))
   assert.equal(checkLmdbFormat(undefined, false, '/s'), 'migrate')
   assert.equal(checkLmdbFormat(1, false, '/s'), 'migrate')
   assert.equal(checkLmdbFormat(2, false, '/s'), 'migrate')
-  // A later version that no longer reads or migrates layout 1 refuses it, naming the way out.
+  // A later version that no longer migrates layout 1 refuses it, naming the way out.
   assert.throws(
-    () => checkLmdbFormat(undefined, false, '/s', 3, new Set([2]), new Set()),
+    () => checkLmdbFormat(undefined, false, '/s', 4, new Set([3])),
     refusedAs(/older Strata in layout 1.*move it aside/),
   )
-  assert.equal(checkLmdbFormat(2, false, '/s', 3, new Set([2]), new Set()), 'stamp')
+  assert.equal(checkLmdbFormat(3, false, '/s', 4, new Set([3])), 'migrate')
   assert.throws(() => checkLmdbFormat(LMDB_FORMAT + 1, false, '/s'), refusedAs(/newer Strata/))
   assert.throws(() => checkLmdbFormat('x', false, '/s'), refusedAs(/no Strata writes/))
   assert.throws(() => checkLmdbFormat(0, false, '/s'), refusedAs(/no Strata writes/))
@@ -192,6 +185,92 @@ test("lmdb: a layout-2 store's batch versions are rewritten at open and answer t
   const after = open({ path: dir, compression: false })
   assert.equal(after.get(['format']), LMDB_FORMAT)
   await after.close()
+})
+
+// Layout 2 (before issue 15's compact state rows): ['rt', view, key, window, partition, epoch]
+// state rows and an epoch index of [view, key, window] triples. Opened, the store answers the same,
+// its rows are moved (in chunks: more rows than one chunk here), and rule 6 still finds them.
+test('lmdb: a layout-2 store is migrated at open: the same answers, its state rows moved, GC still finds them', async (t) => {
+  const dir = tempDir(t)
+  const raw = open<unknown, (string | number)[]>({ path: dir, compression: false })
+  const rows = 25_000
+  await raw.transaction(() => {
+    raw.put(['format'], 2)
+    raw.put(['sv', 'hits'], { view: 'hits', codeHash: 'h1', start: [0, 0] })
+    raw.put(['sv', 'other'], { view: 'other', codeHash: 'o1', start: [0, 0] })
+    for (const p of [0, 1])
+      raw.put(['sp', p], { partition: p, owner: 1, offset: 40, epochs: [0, 20], required: [] })
+    const index: Array<[string, string, number]> = []
+    for (let i = 0; i < rows; i++) {
+      raw.put(['rt', 'hits', `/k${i}`, 3_600_000, i % 2, i % 3 === 0 ? 0 : 20], i + 1)
+      if (i % 3 === 0 && i % 2 === 0) index.push(['hits', `/k${i}`, 3_600_000])
+    }
+    raw.put(['rt', 'other', '/k0', 0, 0, 0], 7)
+    index.push(['other', '/k0', 0])
+    raw.put(['re', 0, 0, 30], index)
+  })
+  await raw.close()
+  const store = await openLmdbStore(dir, { compactor: { auto: false } })
+  t.after(() => store.close())
+  assert.deepEqual((await store.snapshot('hits', '/k6')).realtime, [
+    { partition: 0, epoch: 0, window: 3_600_000, state: 7 },
+  ])
+  assert.deepEqual((await store.snapshot('hits', '/k7', { from: 0, to: 7_200_000 })).realtime, [
+    { partition: 1, epoch: 20, window: 3_600_000, state: 8 },
+  ])
+  assert.deepEqual((await store.snapshot('other', '/k0')).realtime, [
+    { partition: 0, epoch: 0, window: 0, state: 7 },
+  ])
+  let listed = 0
+  for await (const _ of store.realtimeKeys('hits')) listed++
+  assert.equal(listed, rows)
+  const after = open<unknown, (string | number)[]>({ path: dir, compression: false })
+  t.after(() => after.close())
+  assert.equal(after.get(['format']), LMDB_FORMAT)
+  assert.equal(after.get(['migrating']), undefined)
+  assert.equal([...after.getKeys({ start: ['rt'], end: ['rt', '\uffff'] })].length, 0)
+  assert.equal([...after.getKeys({ start: ['rs'], end: ['rs', '\uffff'] })].length, rows + 1)
+  // Rule 6 reads the migrated index: epoch 0 of partition 0 collected below a served horizon.
+  const stage = await store.stageBatch('hits')
+  await stage.commit({ codeHash: 'h1', horizon: [20, 0], events: 0, groups: 0, startedAt: 0, completedAt: 1 })
+  await store.collectEpochs([])
+  assert.deepEqual((await store.snapshot('hits', '/k6')).realtime, [])
+  assert.deepEqual((await store.snapshot('hits', '/k0')).realtime, [])
+  assert.deepEqual((await store.snapshot('hits', '/k3')).realtime, [
+    { partition: 1, epoch: 0, window: 3_600_000, state: 4 },
+  ])
+})
+
+test('lmdb: a migration cut short is finished by the next open, and an older Strata refuses the store meanwhile', async (t) => {
+  const dir = tempDir(t)
+  const raw = open<unknown, (string | number)[]>({ path: dir, compression: false })
+  await raw.transaction(() => {
+    raw.put(['format'], LMDB_FORMAT)
+    raw.put(['migrating'], 2)
+    raw.put(['sv', 'hits'], { view: 'hits', codeHash: 'h1', start: [0] })
+    raw.put(['sp', 0], { partition: 0, owner: 1, offset: 40, epochs: [0], required: [] })
+    raw.put(['vn'], 1)
+    raw.put(['vc', 'hits'], '1')
+    raw.put(['rs', '1', '/a', 0, '0:0'], 2)
+    raw.put(['rt', 'hits', '/b', 0, 0, 0], 3)
+    raw.put(['re', 0, 0, 5], ['1', '/a', 0])
+    raw.put(['re', 0, 0, 9], [['hits', '/b', 0]])
+  })
+  await raw.close()
+  assert.throws(() => checkLmdbFormat(LMDB_FORMAT, false, '/s', 2, new Set([1])), refusedAs(/newer Strata/))
+  const store = await openLmdbStore(dir, { compactor: { auto: false } })
+  t.after(() => store.close())
+  assert.deepEqual((await store.snapshot('hits', '/a')).realtime, [
+    { partition: 0, epoch: 0, window: 0, state: 2 },
+  ])
+  assert.deepEqual((await store.snapshot('hits', '/b')).realtime, [
+    { partition: 0, epoch: 0, window: 0, state: 3 },
+  ])
+  const after = open<unknown, (string | number)[]>({ path: dir, compression: false })
+  t.after(() => after.close())
+  assert.equal(after.get(['migrating']), undefined)
+  assert.deepEqual(after.get(['re', 0, 0, 5]), ['1', '/a', 0])
+  assert.deepEqual(after.get(['re', 0, 0, 9]), ['1', '/b', 0])
 })
 
 test('postgres: a schema migrated by a newer Strata is refused, and left as it was', async (t) => {

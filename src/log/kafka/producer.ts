@@ -83,16 +83,17 @@ class PendingCall implements RecordSink {
 
   #settle(): void {
     const total = this.#records.length
-    if (this.#failed === 0) return this.#resolve(this.#positions)
-    const error = this.#error!
-    if (this.#failed === total) return this.#reject(error)
-    this.#reject(
-      new StrataError(
-        ErrorCodes.KAFKA,
-        `Only ${total - this.#failed} of ${total} records were written: ${error.message}`,
-        { cause: error, retriable: (error as StrataError).retriable },
-      ),
-    )
+    const error = this.#error
+    if (!error) this.#resolve(this.#positions)
+    else if (this.#failed === total) this.#reject(error)
+    else
+      this.#reject(
+        new StrataError(
+          ErrorCodes.KAFKA,
+          `Only ${total - this.#failed} of ${total} records were written: ${error.message}`,
+          { cause: error, retriable: (error as StrataError).retriable },
+        ),
+      )
   }
 }
 

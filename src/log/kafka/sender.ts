@@ -253,9 +253,15 @@ export class Sender {
     }
     const broker = this.#brokers.get(leader)!
     this.#produceApi((error, api) => {
-      if (error) return done(error)
+      if (error) {
+        done(error)
+        return
+      }
       this.#options.client[kGetConnection](broker, (error, connection) => {
-        if (error) return done(error)
+        if (error) {
+          done(error)
+          return
+        }
         api!(
           connection!,
           -1, // acks=all
@@ -274,11 +280,13 @@ export class Sender {
   }
 
   #produceApi(callback: (error: Error | null, api?: ProduceApi) => void): void {
-    if (this.#api) return callback(null, this.#api)
-    this.#options.client[kGetApi]('Produce', (error, api) => {
-      if (error) return callback(error)
-      this.#api = api as unknown as ProduceApi
+    if (this.#api) {
       callback(null, this.#api)
+      return
+    }
+    this.#options.client[kGetApi]('Produce', (error, api) => {
+      if (!error) this.#api = api as unknown as ProduceApi
+      callback(error, this.#api)
     })
   }
 

@@ -16,10 +16,18 @@
 //   follows (an earlier batch was given up, or the broker forgot the producer), and so none of the
 //   unanswered batches was written: once none is on the wire, they get a new producer identity and
 //   sequences from 0 (reset()).
+// - a broker that does not know the producer on a partition (a new producer id, or state it
+//   dropped) takes the first batch it sees with ANY sequence (Kafka's ProducerAppendInfo): were a
+//   later batch to overtake an earlier one refused with a retriable error, it would be taken first.
+//   So the first batch of an identity, and the first after a long idle spell, goes alone (a
+//   probe); the pipeline opens once the broker acknowledged it.
 import type { PreparedRecord } from './produce-batch.ts'
 
 /** Batches of one partition unanswered at once: the broker de-duplicates against the last five. */
 export const MAX_IN_FLIGHT = 5
+
+/** Idle this long (no batch acknowledged), the next batch is a probe again. */
+export const PROBE_AFTER_IDLE_MS = 60_000
 
 /** A producer id and epoch from InitProducerId. */
 export interface ProducerIdentity {
@@ -77,6 +85,10 @@ export class PartitionLane {
   sent = 0
   #queue: LaneEntry[] = []
   #head = 0
+  /** A batch sent while the broker may not know the producer: nothing new goes beside it. */
+  #probe: Batch | undefined
+  /** When the broker last acknowledged a batch of `identity` (undefined: never). */
+  #lastAck: number | undefined
 
   constructor(topic: string, partition: number) {
     this.topic = topic
@@ -102,7 +114,7 @@ export class PartitionLane {
       const first = this.window[0]!
       return this.sent === 0 && first.notBefore <= now ? first.identity : undefined
     }
-    if (this.queued === 0 || this.sent >= MAX_IN_FLIGHT) return undefined
+    if (this.queued === 0 || this.sent >= MAX_IN_FLIGHT || this.#probe) return undefined
     return this.identity ?? current
   }
 
@@ -145,15 +157,22 @@ export class PartitionLane {
       notBefore: 0,
     }
     this.nextSequence = incrementSequence(this.nextSequence, entries.length)
+    if (
+      this.window.length === 0 &&
+      (this.#lastAck === undefined || now - this.#lastAck > PROBE_AFTER_IDLE_MS)
+    ) {
+      this.#probe = batch
+    }
     this.window.push(batch)
     this.sent++
     return batch
   }
 
   /** The broker wrote the batch. */
-  succeeded(batch: Batch): void {
+  succeeded(batch: Batch, now: number): void {
     this.#answered(batch)
     this.#remove(batch)
+    if (batch.identity === this.identity) this.#lastAck = now
   }
 
   /**
@@ -187,6 +206,8 @@ export class PartitionLane {
     if (this.sent !== 0) throw new Error('reset with batches on the wire')
     this.identity = identity
     this.nextSequence = 0
+    this.#lastAck = undefined
+    this.#probe = this.window[0]
     for (const batch of this.window) {
       batch.identity = identity
       batch.sequence = this.nextSequence
@@ -205,7 +226,7 @@ export class PartitionLane {
       const batch = this.window[i]!
       if (batch.state === 'waiting') {
         dropped.unshift(...batch.entries)
-        this.window.splice(i, 1)
+        this.#remove(batch)
       }
     }
     return dropped
@@ -229,6 +250,7 @@ export class PartitionLane {
   #remove(batch: Batch): void {
     const at = this.window.indexOf(batch)
     if (at >= 0) this.window.splice(at, 1)
+    if (this.#probe === batch) this.#probe = undefined
   }
 
   #compact(): void {

@@ -300,7 +300,7 @@ export class Sender {
     for (const batch of batches) {
       const answer = byPartition.get(`${batch.lane.topic}:${batch.lane.partition}`)
       if (answer && answer.errorCode === 0) {
-        batch.lane.succeeded(batch)
+        batch.lane.succeeded(batch, now)
         const base = toOffset(answer.baseOffset)
         for (const [k, entry] of batch.entries.entries()) entry.sink.written(entry.index, base + k)
         continue

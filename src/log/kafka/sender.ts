@@ -11,8 +11,12 @@ import {
   kGetApi,
   kGetConnection,
   type Producer,
+  produceV9,
+  produceV10,
+  produceV11,
   protocolErrors,
   protocolErrorsCodesById,
+  Writer,
 } from '@platformatic/kafka'
 import { ErrorCodes, StrataError } from '../../core/errors.ts'
 import { toOffset, toStrataError } from './client-options.ts'
@@ -25,6 +29,7 @@ import {
   type ProducerIdentity,
 } from './partition-lane.ts'
 import type { RequestLimits } from './produce-batch.ts'
+import { encodeProduceRequest } from './produce-request.ts'
 
 interface WireMessage {
   topic: string
@@ -46,7 +51,14 @@ interface ProduceResponse {
   responses: { name: string; partitionResponses: PartitionResponse[] }[]
 }
 
-type ProduceApi = (
+// Our own encoding (produce-request.ts) for these versions; platformatic's otherwise.
+const OWN_PARSERS = new Map([
+  [9, produceV9.parseResponse],
+  [10, produceV10.parseResponse],
+  [11, produceV11.parseResponse],
+])
+
+type ProduceApi = ((
   connection: Connection,
   acks: number,
   timeout: number,
@@ -58,7 +70,7 @@ type ProduceApi = (
     compression: string
   },
   callback: (error: Error | null, response?: ProduceResponse) => void,
-) => void
+) => void) & { version: number }
 
 type Broker = { host: string; port: number }
 
@@ -260,6 +272,36 @@ export class Sender {
       this.#options.client[kGetConnection](broker, (error, connection) => {
         if (error) {
           done(error)
+          return
+        }
+        const parser = this.#options.compression === 'none' ? OWN_PARSERS.get(api!.version) : undefined
+        if (parser) {
+          let body: Buffer
+          try {
+            body = encodeProduceRequest(
+              batches.map((batch) => ({
+                topic: batch.lane.topic,
+                partition: batch.lane.partition,
+                records: batch.entries.map((entry) => entry.record),
+                producerId,
+                producerEpoch,
+                sequence: batch.sequence,
+              })),
+              this.#options.timeout,
+            )
+          } catch (error) {
+            done(error as Error)
+            return
+          }
+          connection!.send(
+            0, // Produce
+            api!.version,
+            () => Writer.create().append(body),
+            parser as (...args: Parameters<typeof produceV11.parseResponse>) => ProduceResponse,
+            true,
+            true,
+            done,
+          )
           return
         }
         api!(

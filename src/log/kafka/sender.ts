@@ -252,12 +252,6 @@ export class Sender {
   #send(leader: number, batches: Batch[]): void {
     this.#inFlight.set(leader, (this.#inFlight.get(leader) ?? 0) + 1)
     const { producerId, producerEpoch } = batches[0]!.identity
-    const sequences = new Map<string, number>()
-    const messages: WireMessage[] = []
-    for (const batch of batches) {
-      sequences.set(`${batch.lane.topic}:${batch.lane.partition}`, batch.sequence)
-      for (const { record } of batch.entries) messages.push(record)
-    }
     const done = (error: Error | null, response?: ProduceResponse) => {
       this.#inFlight.set(leader, (this.#inFlight.get(leader) ?? 1) - 1)
       this.#answer(batches, error, response ?? (error as { response?: ProduceResponse } | null)?.response)
@@ -304,6 +298,13 @@ export class Sender {
           )
           return
         }
+        // Compressed, or a broker older than Produce v9: platformatic's encoding.
+        const sequences = new Map<string, number>()
+        const messages: WireMessage[] = []
+        for (const batch of batches) {
+          sequences.set(`${batch.lane.topic}:${batch.lane.partition}`, batch.sequence)
+          for (const { record } of batch.entries) messages.push(record)
+        }
         api!(
           connection!,
           -1, // acks=all
@@ -344,7 +345,8 @@ export class Sender {
       if (answer && answer.errorCode === 0) {
         batch.lane.succeeded(batch, now)
         const base = toOffset(answer.baseOffset)
-        for (const [k, entry] of batch.entries.entries()) entry.sink.written(entry.index, base + k)
+        const entries = batch.entries
+        for (let k = 0; k < entries.length; k++) entries[k]!.sink.written(entries[k]!.index, base + k)
         continue
       }
       let failure: Failure

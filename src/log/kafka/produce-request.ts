@@ -53,6 +53,10 @@ function writeUnsignedVarInt(buffer: Buffer, offset: number, value: number): num
   return offset
 }
 
+function bytesSize(length: number): number {
+  return unsignedVarIntSize(zigzag(length)) + length
+}
+
 function headersSize(headers: Map<Buffer, Buffer>): number {
   let size = 0
   for (const [key, value] of headers) {
@@ -64,15 +68,13 @@ function headersSize(headers: Map<Buffer, Buffer>): number {
 
 // The size of one record after its length prefix.
 function recordBodySize(record: PreparedRecord, offsetDelta: number, timestampDelta: number): number {
-  const key = record.key
   const headers = record.headers
   return (
     1 +
     unsignedVarIntSize(zigzag(timestampDelta)) +
     unsignedVarIntSize(zigzag(offsetDelta)) +
-    (key ? unsignedVarIntSize(zigzag(key.length)) + key.length : 1) +
-    unsignedVarIntSize(zigzag(record.value.length)) +
-    record.value.length +
+    (record.key === undefined ? 1 : bytesSize(record.keyBytes)) +
+    bytesSize(record.valueBytes) +
     unsignedVarIntSize(zigzag(headers ? headers.size : 0)) +
     (headers ? headersSize(headers) : 0)
   )
@@ -110,6 +112,14 @@ function writeBytes(buffer: Buffer, offset: number, bytes: Buffer): number {
   return offset + bytes.length
 }
 
+// A key or value: a string is written as UTF-8 in place, its length known beforehand.
+function writeData(buffer: Buffer, offset: number, data: Buffer | string, length: number): number {
+  offset = writeUnsignedVarInt(buffer, offset, zigzag(length))
+  if (typeof data === 'string') buffer.write(data, offset, length, 'utf8')
+  else data.copy(buffer, offset)
+  return offset + length
+}
+
 function writeBatch(buffer: Buffer, start: number, sized: Sized, now: number): number {
   const { batch, bodies, bytes, baseTimestamp, maxTimestamp } = sized
   const records = batch.records
@@ -133,9 +143,10 @@ function writeBatch(buffer: Buffer, start: number, sized: Sized, now: number): n
     buffer[offset++] = 0 // attributes
     offset = writeUnsignedVarInt(buffer, offset, zigzag(timestamp - baseTimestamp))
     offset = writeUnsignedVarInt(buffer, offset, zigzag(i))
-    if (record.key) offset = writeBytes(buffer, offset, record.key)
-    else buffer[offset++] = 1 // zigzag(-1): null
-    offset = writeBytes(buffer, offset, record.value)
+    if (record.key === undefined)
+      buffer[offset++] = 1 // zigzag(-1): null
+    else offset = writeData(buffer, offset, record.key, record.keyBytes)
+    offset = writeData(buffer, offset, record.value, record.valueBytes)
     const headers = record.headers
     offset = writeUnsignedVarInt(buffer, offset, zigzag(headers ? headers.size : 0))
     if (headers) {

@@ -28,7 +28,7 @@ import {
   PartitionLane,
   type ProducerIdentity,
 } from './partition-lane.ts'
-import type { RequestLimits } from './produce-batch.ts'
+import { asBuffer, type RequestLimits } from './produce-batch.ts'
 import { encodeProduceRequest } from './produce-request.ts'
 
 interface WireMessage {
@@ -303,7 +303,9 @@ export class Sender {
         const messages: WireMessage[] = []
         for (const batch of batches) {
           sequences.set(`${batch.lane.topic}:${batch.lane.partition}`, batch.sequence)
-          for (const { record } of batch.entries) messages.push(record)
+          for (const { record } of batch.entries) {
+            messages.push({ ...record, key: asBuffer(record.key), value: asBuffer(record.value)! })
+          }
         }
         api!(
           connection!,

@@ -49,6 +49,8 @@ function record(value: string): PreparedRecord {
     partition: 0,
     key: undefined,
     value: Buffer.from(value),
+    keyBytes: 0,
+    valueBytes: value.length,
     headers: undefined,
     timestamp: undefined,
     bytes: 10,

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { createRecordsBatch, Reader, readRecordsBatch } from '@platformatic/kafka'
-import { prepareRecords } from '../../../src/log/kafka/produce-batch.ts'
+import { asBuffer, prepareRecords } from '../../../src/log/kafka/produce-batch.ts'
 import { encodeProduceRequest } from '../../../src/log/kafka/produce-request.ts'
 
 const records = prepareRecords(
@@ -46,7 +46,12 @@ test('encodeProduceRequest writes the record batch platformatic writes, byte for
   )
   const ours = batchBytes(body)
   const theirs = createRecordsBatch(
-    records.map((r) => ({ ...r, timestamp: r.timestamp ?? BigInt(now) })) as never,
+    records.map((r) => ({
+      ...r,
+      key: asBuffer(r.key),
+      value: asBuffer(r.value),
+      timestamp: r.timestamp ?? BigInt(now),
+    })) as never,
     {
       producerId: 4242n,
       producerEpoch: 3,

@@ -115,6 +115,7 @@ export function createProducer(options: ProducerOptions): KafkaProducer {
   })
   const sticky = new StickyRoundRobin()
   const pending = new Set<Promise<unknown>>()
+  let admission: Promise<void> = Promise.resolve()
   let closed = false
 
   async function partitionsFor(topic: string): Promise<number> {
@@ -136,18 +137,28 @@ export function createProducer(options: ProducerOptions): KafkaProducer {
     async send(topic, records) {
       if (closed) throw new StrataError(ErrorCodes.KAFKA, 'The producer is closed')
       if (records.length === 0) return []
-      const partitions = await partitionsFor(topic)
-      const prepared = prepareRecords(topic, records, partitions, sticky.nextPartition(topic, partitions))
-      const call = new PendingCall(prepared)
-      const entries: LaneEntry[] = prepared.map((record, index) => ({ record, sink: call, index }))
-      const settled = call.settled
-      pending.add(settled)
-      settled.then(
-        () => pending.delete(settled),
-        () => pending.delete(settled),
+      // Calls are queued in the order they were made, whatever order their metadata arrives in:
+      // per partition, records land in call order.
+      const partitions = partitionsFor(topic)
+      const admitted = admission.then(async () => {
+        const count = await partitions
+        const prepared = prepareRecords(topic, records, count, sticky.nextPartition(topic, count))
+        const call = new PendingCall(prepared)
+        const entries: LaneEntry[] = prepared.map((record, index) => ({ record, sink: call, index }))
+        const settled = call.settled
+        pending.add(settled)
+        settled.then(
+          () => pending.delete(settled),
+          () => pending.delete(settled),
+        )
+        sender.enqueue(entries)
+        return { settled } // wrapped: the admission of the next call waits for this enqueue only
+      })
+      admission = admitted.then(
+        () => {},
+        () => {},
       )
-      sender.enqueue(entries)
-      return settled
+      return (await admitted).settled
     },
 
     partitionsFor,

@@ -429,10 +429,11 @@ export class Sender {
   // for a resend may be).
   #refreshMetadata(force = false): void {
     if (this.#refreshing) return
-    const topics = [...this.#lanes.keys()]
+    // Only the topics with records waiting: one deleted since does not hold the others back.
+    const topics = [...new Set([...this.#active].map((lane) => lane.topic))]
     if (topics.length === 0) return
     this.#refreshing = this.#options.client
-      .metadata({ topics, forceUpdate: force || this.#leaders.size > 0 })
+      .metadata({ topics, forceUpdate: force || topics.some((topic) => this.#leaders.has(topic)) })
       .then((metadata) => {
         for (const [id, broker] of metadata.brokers) this.#brokers.set(id, broker)
         let leaderless = false

@@ -182,10 +182,12 @@ export class Sender {
   }
 
   #drainOnce(): void {
+    for (const lane of this.#active) if (lane.idle) this.#active.delete(lane)
     if (this.#active.size === 0) return
     const identity = this.#identity
     if (!identity) {
-      this.#newIdentity(undefined)
+      // A failure has already failed the waiting records (in #newIdentity).
+      this.#newIdentity(undefined).catch(() => {})
       return
     }
     const now = Date.now()

@@ -1,7 +1,6 @@
-// The pure half of producing: which partition each record goes to, how records are cut into
-// requests, and how a produce response's base offsets become one offset per record.
+// The pure start of producing: which partition each record goes to, its bytes, and the limits
+// requests are cut by (partition-lane.ts cuts them; sender.ts gives each record its offset).
 import { ErrorCodes, StrataError } from '../../core/errors.ts'
-import type { RecordPosition } from '../log.ts'
 import { partitionForKey } from './partitioner.ts'
 
 export interface ProducerRecord {
@@ -92,100 +91,6 @@ export interface RequestLimits {
   /** Largest record batch, i.e. one partition's share of a request: the broker refuses a batch
    * over `message.max.bytes` (1 MiB by default). */
   maxBatchBytes: number
-}
-
-type Sized = Pick<PreparedRecord, 'topic' | 'partition' | 'bytes'>
-
-/** Tracks how full a produce request is, in total and per partition. (Hot path: no string keys.) */
-export class RequestBudget {
-  #limits: RequestLimits
-  #total = 0
-  #batches = new Map<string, number[]>() // topic → bytes by partition
-
-  constructor(limits: RequestLimits) {
-    this.#limits = limits
-  }
-
-  get empty(): boolean {
-    return this.#total === 0
-  }
-
-  /** Whether these records can join the request without breaking a limit. */
-  fits(records: readonly Sized[]): boolean {
-    if (records.length === 1) return this.#fitsOne(records[0]!)
-    const scratch = new RequestBudget(this.#limits)
-    scratch.#total = this.#total
-    for (const [topic, batches] of this.#batches) scratch.#batches.set(topic, [...batches])
-    for (const record of records) {
-      if (!scratch.#fitsOne(record)) return false
-      scratch.#addOne(record)
-    }
-    return true
-  }
-
-  add(records: readonly Sized[]): void {
-    for (const record of records) this.#addOne(record)
-  }
-
-  #fitsOne({ topic, partition, bytes }: Sized): boolean {
-    const batch = (this.#batches.get(topic)?.[partition] ?? 0) + bytes
-    return this.#total + bytes <= this.#limits.maxRequestBytes && batch <= this.#limits.maxBatchBytes
-  }
-
-  #addOne({ topic, partition, bytes }: Sized): void {
-    let batches = this.#batches.get(topic)
-    if (!batches) {
-      batches = []
-      this.#batches.set(topic, batches)
-    }
-    batches[partition] = (batches[partition] ?? 0) + bytes
-    this.#total += bytes
-  }
-}
-
-/** Cuts records into runs that each fit one request (a single oversized record is a run of its own). */
-export function chunkRecords(records: PreparedRecord[], limits: RequestLimits): PreparedRecord[][] {
-  const chunks: PreparedRecord[][] = []
-  let current: PreparedRecord[] = []
-  let budget = new RequestBudget(limits)
-  for (const record of records) {
-    if (!budget.empty && !budget.fits([record])) {
-      chunks.push(current)
-      current = []
-      budget = new RequestBudget(limits)
-    }
-    current.push(record)
-    budget.add([record])
-  }
-  if (current.length > 0) chunks.push(current)
-  return chunks
-}
-
-/**
- * A produce request holds one record batch per partition, records in request order, and the
- * response gives each batch's base offset. So the n-th record of a partition in the request sits
- * at `base + n`. (Idempotent producers never reorder or split a batch on retry, so this holds
- * across retries too.)
- */
-export function positionsFromBaseOffsets(
-  records: readonly Pick<PreparedRecord, 'topic' | 'partition'>[],
-  baseOffsets: ReadonlyMap<string, number>,
-): RecordPosition[] {
-  // topic → next offset by partition, seeded from the base offsets on first use
-  const next = new Map<string, number[]>()
-  return records.map(({ topic, partition }) => {
-    let offsets = next.get(topic)
-    if (!offsets) {
-      offsets = []
-      next.set(topic, offsets)
-    }
-    const offset = offsets[partition] ?? baseOffsets.get(`${topic}:${partition}`)
-    if (offset === undefined || offset < 0) {
-      throw new StrataError(ErrorCodes.KAFKA, `The produce response has no offset for ${topic}:${partition}`)
-    }
-    offsets[partition] = offset + 1
-    return { partition, offset }
-  })
 }
 
 function byteLength(data: Buffer | string): number {

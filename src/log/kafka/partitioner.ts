@@ -12,9 +12,8 @@
 const SEED = 0x9747b28c
 const M = 0x5bd1e995
 
-/** Kafka's `Utils.murmur2`: a signed 32-bit hash, byte-exact with Java. */
-export function murmur2(data: Uint8Array): number {
-  const length = data.length
+/** Kafka's `Utils.murmur2`: a signed 32-bit hash, byte-exact with Java (of `data`'s first `length` bytes). */
+export function murmur2(data: Uint8Array, length: number = data.length): number {
   let h = SEED ^ length
   const length4 = length & ~3
   for (let i = 0; i < length4; i += 4) {
@@ -47,13 +46,17 @@ export function toPositive(hash: number): number {
   return hash & 0x7fffffff
 }
 
+// String keys are hashed from this scratch buffer (UTF-8), not from a new Buffer each.
+const scratch = Buffer.allocUnsafe(4096)
+
 /** The partition Kafka's default partitioner picks for this key. */
 export function partitionForKey(key: string | Uint8Array, partitions: number): number {
   if (!Number.isInteger(partitions) || partitions < 1) {
     throw new RangeError(`partitions must be a positive integer, got ${partitions}`)
   }
-  const bytes = typeof key === 'string' ? Buffer.from(key, 'utf8') : key
-  return toPositive(murmur2(bytes)) % partitions
+  if (typeof key !== 'string') return toPositive(murmur2(key)) % partitions
+  if (key.length * 3 > scratch.length) return toPositive(murmur2(Buffer.from(key, 'utf8'))) % partitions
+  return toPositive(murmur2(scratch, scratch.write(key, 0, 'utf8'))) % partitions
 }
 
 /**

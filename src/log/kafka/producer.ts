@@ -1,15 +1,16 @@
 // The producer every Strata role writes with: idempotent, acks=all, retries on retriable errors,
 // and for each record the partition and offset it was written at.
 //
-// One produce request in flight at a time; `send()` calls made meanwhile queue up and go out
-// merged into the next request (within `maxRequestBytes`, and `maxBatchBytes` per partition). Under load this batches by itself, with
-// no linger delay when idle, and it keeps records in call order per partition, which an
-// idempotent producer needs: with several requests in flight a retried one can land behind a
-// later one, and platformatic then resets the producer id, losing the broker's de-duplication.
+// `send()` queues its records per partition, in call order; sender.ts sends them with up to five
+// produce requests in flight per broker (as Java's producer with idempotence), merging whatever
+// is queued into each request (up to `maxRequestBytes`, and `maxBatchBytes` per partition), with
+// no linger delay when idle. Every batch keeps its idempotent sequence number across retries, and
+// a partition with a batch to retry sends nothing new until the earlier batches are answered, so
+// a retry neither duplicates nor reorders (partition-lane.ts; decision 0017).
 //
-// A call whose records exceed one request is written as several requests, in order; if a later
-// one fails, the earlier ones stay written (all-or-nothing across requests would need a
-// transactional producer). The error says so.
+// A call whose records span several batches can fail in part: the batches that were
+// acknowledged stay written (all-or-nothing would need a transactional producer). The error says
+// how many records were written.
 import { Producer } from '@platformatic/kafka'
 import { ErrorCodes, StrataError } from '../../core/errors.ts'
 import type { RecordPosition } from '../log.ts'
@@ -17,19 +18,12 @@ import {
   baseClientOptions,
   isUnknownTopic,
   type KafkaClientOptions,
-  toOffset,
   toStrataError,
 } from './client-options.ts'
+import { type LaneEntry, MAX_IN_FLIGHT, type RecordSink } from './partition-lane.ts'
 import { StickyRoundRobin } from './partitioner.ts'
-import {
-  chunkRecords,
-  type PreparedRecord,
-  type ProducerRecord,
-  positionsFromBaseOffsets,
-  prepareRecords,
-  RequestBudget,
-  type RequestLimits,
-} from './produce-batch.ts'
+import { type PreparedRecord, type ProducerRecord, prepareRecords } from './produce-batch.ts'
+import { Sender } from './sender.ts'
 
 export type { ProducerRecord } from './produce-batch.ts'
 
@@ -55,25 +49,73 @@ export interface KafkaProducer {
   close(): Promise<void>
 }
 
-interface QueuedChunk {
-  records: PreparedRecord[]
-  settle: (error: unknown, positions?: RecordPosition[]) => void
+// One send() call: settles once every record is written or failed.
+class PendingCall implements RecordSink {
+  readonly settled: Promise<RecordPosition[]>
+  #records: PreparedRecord[]
+  #positions: RecordPosition[]
+  #remaining: number
+  #failed = 0
+  #error: Error | undefined
+  #resolve!: (positions: RecordPosition[]) => void
+  #reject!: (error: Error) => void
+
+  constructor(records: PreparedRecord[]) {
+    this.#records = records
+    this.#positions = new Array(records.length)
+    this.#remaining = records.length
+    this.settled = new Promise((resolve, reject) => {
+      this.#resolve = resolve
+      this.#reject = reject
+    })
+  }
+
+  written(index: number, offset: number): void {
+    this.#positions[index] = { partition: this.#records[index]!.partition, offset }
+    if (--this.#remaining === 0) this.#settle()
+  }
+
+  failed(_index: number, error: Error): void {
+    this.#failed++
+    this.#error ??= error
+    if (--this.#remaining === 0) this.#settle()
+  }
+
+  #settle(): void {
+    const total = this.#records.length
+    const error = this.#error
+    if (!error) this.#resolve(this.#positions)
+    else if (this.#failed === total) this.#reject(error)
+    else
+      this.#reject(
+        new StrataError(
+          ErrorCodes.KAFKA,
+          `Only ${total - this.#failed} of ${total} records were written: ${error.message}`,
+          { cause: error, retriable: (error as StrataError).retriable },
+        ),
+      )
+  }
 }
 
 export function createProducer(options: ProducerOptions): KafkaProducer {
+  // Not platformatic's idempotent mode: sender.ts keeps the producer id and the sequences itself
+  // (platformatic would force one request in flight per connection).
   const producer = new Producer({
     ...baseClientOptions(options, 'producer'),
-    idempotent: true, // implies acks=all, one in-flight request per connection, retries
-    compression: options.compression ?? 'none',
-    retries: options.retries ?? 10,
+    maxInflights: MAX_IN_FLIGHT,
   })
-  const limits: RequestLimits = {
+  const sender = new Sender({
+    client: producer,
+    compression: options.compression ?? 'none',
+    timeout: options.timeout ?? 5000,
+    retries: options.retries ?? 10,
+    retryDelay: options.retryDelay ?? 250,
     maxRequestBytes: options.maxRequestBytes ?? 8 * 1024 * 1024,
     maxBatchBytes: options.maxBatchBytes ?? 900 * 1024,
-  }
+  })
   const sticky = new StickyRoundRobin()
-  const queue: QueuedChunk[] = []
-  let flushing: Promise<void> | undefined
+  const pending = new Set<Promise<unknown>>()
+  let admission: Promise<void> = Promise.resolve()
   let closed = false
 
   async function partitionsFor(topic: string): Promise<number> {
@@ -91,93 +133,40 @@ export function createProducer(options: ProducerOptions): KafkaProducer {
     }
   }
 
-  // Takes queued chunks (from any calls and topics) while they fit one request and sends them as
-  // one; loops until the queue is empty.
-  async function flush(): Promise<void> {
-    while (queue.length > 0) {
-      const taken: QueuedChunk[] = [queue.shift()!]
-      const budget = new RequestBudget(limits)
-      budget.add(taken[0]!.records)
-      while (queue.length > 0 && budget.fits(queue[0]!.records)) {
-        budget.add(queue[0]!.records)
-        taken.push(queue.shift()!)
-      }
-      const records = taken.flatMap((chunk) => chunk.records)
-      try {
-        const result = await producer.send({
-          messages: records.map(({ topic, partition, key, value, headers, timestamp }) => ({
-            topic,
-            partition,
-            key,
-            value,
-            ...(headers ? { headers } : {}),
-            ...(timestamp === undefined ? {} : { timestamp }),
-          })),
-        })
-        const baseOffsets = new Map<string, number>()
-        for (const { topic, partition, offset } of result.offsets ?? []) {
-          baseOffsets.set(`${topic}:${partition}`, toOffset(offset))
-        }
-        const positions = positionsFromBaseOffsets(records, baseOffsets)
-        let start = 0
-        for (const chunk of taken) {
-          chunk.settle(null, positions.slice(start, start + chunk.records.length))
-          start += chunk.records.length
-        }
-      } catch (error) {
-        const failure = toStrataError(error, 'Cannot produce')
-        for (const chunk of taken) chunk.settle(failure)
-      }
-    }
-  }
-
-  function enqueue(chunk: QueuedChunk): void {
-    queue.push(chunk)
-    flushing ??= flush().finally(() => {
-      flushing = undefined
-    })
-  }
-
   return {
     async send(topic, records) {
       if (closed) throw new StrataError(ErrorCodes.KAFKA, 'The producer is closed')
       if (records.length === 0) return []
-      const partitions = await partitionsFor(topic)
-      const prepared = prepareRecords(topic, records, partitions, sticky.nextPartition(topic, partitions))
-      const chunks = chunkRecords(prepared, limits)
-      const written: RecordPosition[][] = []
-      // Chunks of one call are queued together, so they go out in order, back to back.
-      const settled = chunks.map(
-        (records) =>
-          new Promise<RecordPosition[]>((resolve, reject) => {
-            enqueue({
-              records,
-              settle: (error, positions) => (error ? reject(error) : resolve(positions!)),
-            })
-          }),
+      // Calls are queued in the order they were made, whatever order their metadata arrives in:
+      // per partition, records land in call order.
+      const partitions = partitionsFor(topic)
+      const admitted = admission.then(async () => {
+        const count = await partitions
+        const prepared = prepareRecords(topic, records, count, sticky.nextPartition(topic, count))
+        const call = new PendingCall(prepared)
+        const entries: LaneEntry[] = prepared.map((record, index) => ({ record, sink: call, index }))
+        const settled = call.settled
+        pending.add(settled)
+        settled.then(
+          () => pending.delete(settled),
+          () => pending.delete(settled),
+        )
+        sender.enqueue(entries)
+        return { settled } // wrapped: the admission of the next call waits for this enqueue only
+      })
+      admission = admitted.then(
+        () => {},
+        () => {},
       )
-      for (const [index, promise] of settled.entries()) {
-        try {
-          written.push(await promise)
-        } catch (error) {
-          await Promise.allSettled(settled)
-          if (index === 0) throw error
-          const done = written.reduce((sum, part) => sum + part.length, 0)
-          throw new StrataError(
-            ErrorCodes.KAFKA,
-            `Only the first ${done} of ${records.length} records were written: ${(error as Error).message}`,
-            { cause: error, retriable: (error as StrataError).retriable },
-          )
-        }
-      }
-      return written.flat()
+      return (await admitted).settled
     },
 
     partitionsFor,
 
     async close() {
       closed = true
-      await flushing
+      await Promise.allSettled([...pending])
+      sender.close()
       await producer.close()
     },
   }

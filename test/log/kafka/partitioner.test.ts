@@ -86,3 +86,17 @@ test('StickyRoundRobin rotates over all partitions, per topic', () => {
   assert.ok(other >= 0 && other < 3)
   assert.equal(sticky.nextPartition('a', 4), (seen.at(-1)! + 1) % 4, 'topic b does not disturb topic a')
 })
+
+test('partitionForKey hashes a string key as its UTF-8 bytes, short or long', () => {
+  fc.assert(
+    fc.property(
+      fc.oneof(
+        fc.string({ unit: 'binary' }),
+        fc.string({ unit: 'grapheme', minLength: 1300, maxLength: 1500 }),
+      ),
+      fc.integer({ min: 1, max: 50 }),
+      (key, partitions) =>
+        partitionForKey(key, partitions) === toPositive(murmur2(Buffer.from(key, 'utf8'))) % partitions,
+    ),
+  )
+})

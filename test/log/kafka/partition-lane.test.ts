@@ -1,0 +1,216 @@
+// The sequence rules of one partition (partition-lane.ts) against a model of the broker's
+// idempotent append (Kafka's ProducerStateManager: a batch is taken only when its first sequence
+// follows the producer's last one, any sequence for a producer it does not know; a batch equal to one
+// of the last five it took is answered with that batch's offset, not written again), over a
+// connection that answers in order and may lose a request, lose an answer after the write, or
+// refuse with a retriable error. Property: every record ends up in the log exactly once, in send
+// order, at the offset it was acknowledged at.
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import fc from 'fast-check'
+import {
+  type Batch,
+  incrementSequence,
+  MAX_IN_FLIGHT,
+  PartitionLane,
+  type ProducerIdentity,
+  type RecordSink,
+} from '../../../src/log/kafka/partition-lane.ts'
+import type { PreparedRecord } from '../../../src/log/kafka/produce-batch.ts'
+
+interface ProducerState {
+  last: number
+  cache: { first: number; count: number; offset: number }[]
+}
+
+class ModelBroker {
+  log: string[] = []
+  states = new Map<bigint, ProducerState>()
+
+  append(pid: bigint, first: number, values: string[]): { offset: number } | 'OUT_OF_ORDER' {
+    const state = this.states.get(pid)
+    const duplicate = state?.cache.find((c) => c.first === first && c.count === values.length)
+    if (duplicate) return { offset: duplicate.offset }
+    if (state && first !== incrementSequence(state.last, 1)) return 'OUT_OF_ORDER'
+    const offset = this.log.length
+    this.log.push(...values)
+    const next = state ?? { last: 0, cache: [] }
+    next.last = incrementSequence(first, values.length - 1)
+    next.cache.push({ first, count: values.length, offset })
+    if (next.cache.length > 5) next.cache.shift()
+    this.states.set(pid, next)
+    return { offset }
+  }
+}
+
+function record(value: string): PreparedRecord {
+  return {
+    topic: 't',
+    partition: 0,
+    key: undefined,
+    value: Buffer.from(value),
+    keyBytes: 0,
+    valueBytes: value.length,
+    headers: undefined,
+    timestamp: undefined,
+    bytes: 10,
+  }
+}
+
+type Step =
+  | { kind: 'enqueue'; count: number }
+  | { kind: 'send'; maxRecords: number }
+  | { kind: 'answer'; fault: 'none' | 'lost-request' | 'lost-answer' | 'retriable' }
+  | { kind: 'forget' }
+
+const step: fc.Arbitrary<Step> = fc.oneof(
+  fc.record({ kind: fc.constant('enqueue' as const), count: fc.integer({ min: 1, max: 7 }) }),
+  fc.record({ kind: fc.constant('send' as const), maxRecords: fc.integer({ min: 1, max: 6 }) }),
+  fc.record({
+    kind: fc.constant('answer' as const),
+    fault: fc.constantFrom('none', 'none', 'none', 'lost-request', 'lost-answer', 'retriable'),
+  }),
+  fc.record({ kind: fc.constant('forget' as const) }),
+)
+
+function run(steps: Step[], startSequence: number): void {
+  const broker = new ModelBroker()
+  const lane = new PartitionLane('t', 0)
+  lane.nextSequence = startSequence
+  let identity: ProducerIdentity = { producerId: 1n, producerEpoch: 0 }
+  if (startSequence !== 0) {
+    // A producer the broker already knows, near the wrap of the sequence numbers.
+    broker.states.set(1n, { last: incrementSequence(startSequence, 0x7fffffff), cache: [] }) // start - 1
+  }
+  let now = 0
+  const wire: { batch: Batch; pid: bigint; first: number; values: string[] }[] = []
+  const acked = new Map<string, number>()
+  const sent: string[] = []
+  const sink: RecordSink = {
+    written: (index, offset) => {
+      assert.ok(!acked.has(sent[index]!), `${sent[index]} acknowledged twice`)
+      acked.set(sent[index]!, offset)
+    },
+    failed: (index) => assert.fail(`record ${index} failed`),
+  }
+  const valuesOf = (batch: Batch) => batch.entries.map((e) => e.record.value.toString())
+  const send = (maxRecords: number) => {
+    const batch = lane.next(identity, now, maxRecords * 10, true)
+    if (!batch) return false
+    assert.ok(lane.sent <= MAX_IN_FLIGHT)
+    wire.push({ batch, pid: batch.identity.producerId, first: batch.sequence, values: valuesOf(batch) })
+    return true
+  }
+  const answer = (fault: string) => {
+    const request = wire.shift()
+    if (!request) return false
+    const { batch } = request
+    if (fault === 'lost-request' || fault === 'retriable') {
+      lane.failed(batch, 'retry', now, 0)
+      return true
+    }
+    const result = broker.append(request.pid, request.first, request.values)
+    if (fault === 'lost-answer') lane.failed(batch, 'retry', now, 0)
+    else if (result === 'OUT_OF_ORDER') lane.failed(batch, 'sequence', now, 0)
+    else {
+      lane.succeeded(batch, now)
+      for (const [k, entry] of batch.entries.entries()) sink.written(entry.index, result.offset + k)
+    }
+    return true
+  }
+  const reset = () => {
+    if (!lane.resettable) return
+    identity = { producerId: identity.producerId + 1n, producerEpoch: 0 }
+    lane.reset(identity)
+  }
+  for (const s of steps) {
+    if (s.kind === 'enqueue') {
+      for (let i = 0; i < s.count; i++) {
+        const value = `v${sent.length}`
+        lane.enqueue({ record: record(value), sink, index: sent.length })
+        sent.push(value)
+      }
+    } else if (s.kind === 'send') send(s.maxRecords)
+    else if (s.kind === 'answer') answer(s.fault)
+    else if (wire.length === 0 && lane.window.length === 0) {
+      // The broker forgets the producer (its state expired) while nothing is unanswered.
+      broker.states.delete(identity.producerId)
+      now += 24 * 3600 * 1000
+    }
+    reset()
+  }
+  // Then a healthy connection until everything is answered.
+  for (let guard = 0; !lane.idle || wire.length > 0; guard++) {
+    assert.ok(guard < 10_000, 'no progress')
+    if (!send(4)) answer('none')
+    reset()
+  }
+  assert.deepEqual(broker.log, sent, 'the log holds every record once, in send order')
+  for (const [value, offset] of acked) assert.equal(broker.log[offset], value)
+  assert.equal(acked.size, sent.length)
+}
+
+test('every record lands once, in order, at its acknowledged offset, whatever the connection loses', () => {
+  fc.assert(
+    fc.property(fc.array(step, { maxLength: 120 }), (steps) => run(steps, 0)),
+    { numRuns: 400 },
+  )
+})
+
+test('the same across the wrap of the sequence numbers (Int32.MAX_VALUE to 0)', () => {
+  fc.assert(
+    fc.property(fc.array(step, { maxLength: 80 }), (steps) => run(steps, 0x7fffffff - 12)),
+    { numRuns: 200 },
+  )
+})
+
+test('a retry holds back new batches and resends the earliest first, with its own sequence', () => {
+  const lane = new PartitionLane('t', 0)
+  const identity = { producerId: 7n, producerEpoch: 0 }
+  const sink: RecordSink = { written: () => {}, failed: () => {} }
+  for (let i = 0; i < 14; i++) lane.enqueue({ record: record(`v${i}`), sink, index: i })
+  const probe = lane.next(identity, 0, 20, true)! // 2 records, sequence 0
+  assert.equal(lane.next(identity, 0, 20, true), undefined, 'the first batch of an identity goes alone')
+  lane.succeeded(probe, 0)
+  const a = lane.next(identity, 0, 20, true)!
+  const b = lane.next(identity, 0, 20, true)!
+  const c = lane.next(identity, 0, 20, true)!
+  assert.deepEqual([a.sequence, b.sequence, c.sequence], [2, 4, 6])
+  lane.failed(a, 'retry', 0, 100) // e.g. NOT_LEADER_OR_FOLLOWER
+  lane.failed(b, 'sequence', 0, 100) // out of order: behind a
+  assert.equal(lane.needsReset, false, 'b waits for a, no reset')
+  assert.equal(lane.next(identity, 50, 20, true), undefined, 'c is still on the wire')
+  lane.failed(c, 'sequence', 50, 100)
+  assert.equal(lane.next(identity, 50, 20, true), undefined, 'a waits out its delay')
+  const again = lane.next(identity, 100, 20, true)!
+  assert.equal(again, a)
+  assert.equal(again.sequence, 2)
+  assert.equal(lane.next(identity, 100, 20, true), undefined, 'one at a time while retrying')
+  lane.succeeded(a, 100)
+  assert.equal(lane.next(identity, 100, 20, true), b)
+  lane.succeeded(b, 100)
+  assert.equal(lane.next(identity, 100, 20, true), c)
+  lane.succeeded(c, 100)
+  const d = lane.next(identity, 100, 20, true)!
+  assert.equal(d.sequence, 8, 'new batches go on after the retried ones')
+})
+
+test('a refused sequence at the head resets the lane: new identity, sequences from 0', () => {
+  const lane = new PartitionLane('t', 0)
+  const old = { producerId: 7n, producerEpoch: 0 }
+  const sink: RecordSink = { written: () => {}, failed: () => {} }
+  for (let i = 0; i < 8; i++) lane.enqueue({ record: record(`v${i}`), sink, index: i })
+  lane.succeeded(lane.next(old, 0, 20, true)!, 0) // the probe
+  const a = lane.next(old, 0, 20, true)!
+  const b = lane.next(old, 0, 20, true)!
+  lane.failed(a, 'sequence', 0, 0)
+  assert.equal(lane.needsReset, true)
+  assert.equal(lane.resettable, false, 'b is still on the wire')
+  lane.failed(b, 'sequence', 0, 0)
+  assert.equal(lane.resettable, true)
+  const fresh = { producerId: 8n, producerEpoch: 0 }
+  lane.reset(fresh)
+  assert.deepEqual([a.sequence, b.sequence, a.identity, b.identity], [0, 2, fresh, fresh])
+  assert.equal(lane.next(old, 0, 20, true), a)
+  assert.equal(lane.next(old, 0, 20, true), undefined, 'a probes the new identity alone')
+})

@@ -110,6 +110,18 @@ export function answerFrom(
   const mergeRealtime = speedCurrent && (served === undefined || batchCurrent) && reachesBack
   const recomputing = (served !== undefined && !batchCurrent) || (speedCurrent && !reachesBack)
 
+  // combine(a, b) may mutate a, and decode may return its input: a decoded state can be the
+  // snapshot's own row, which the LMDB memo hands to every query of the same question until the
+  // next write (and the speed log's cache to every query until compaction). So a state combined
+  // into is first our own: combine(zero(), a), as monoid.ts says. Numbers are immutable: no copy.
+  // A state combined into twice is ours from the first time (`mine`).
+  const mine = new Set<unknown>()
+  const owned = (state: unknown): unknown => {
+    if (typeof state !== 'object' || state === null || mine.has(state)) return state
+    const copy = monoid.combine(monoid.zero(), state as never)
+    mine.add(copy)
+    return copy
+  }
   const batchStates = new Map<number, unknown>()
   for (const entry of snapshot.batchEntries)
     batchStates.set(entry.window, monoid.decode(entry.state as never))
@@ -118,7 +130,7 @@ export function answerFrom(
     for (const row of snapshot.realtime) {
       const state = monoid.decode(row.state as never)
       const before = speedStates.get(row.window)
-      speedStates.set(row.window, before === undefined ? state : monoid.combine(before, state))
+      speedStates.set(row.window, before === undefined ? state : monoid.combine(owned(before), state))
     }
   }
 
@@ -129,15 +141,11 @@ export function answerFrom(
     asOf.push(mergeRealtime && consumed !== undefined ? Math.max(horizon, consumed) : horizon)
   }
 
-  // combine(a, b) may mutate a: a batch state is copied before the speed part is combined into
-  // it only when the parts are reported, the one later reader of batchStates.
   const merged = new Map<number, unknown>()
   for (const [window, state] of batchStates) merged.set(window, state)
   for (const [window, state] of speedStates) {
     const before = merged.get(window)
-    if (before === undefined) merged.set(window, state)
-    else if (options.parts) merged.set(window, monoid.combine(monoid.decode(monoid.encode(before)), state))
-    else merged.set(window, monoid.combine(before, state))
+    merged.set(window, before === undefined ? state : monoid.combine(owned(before), state))
   }
 
   const speed: Array<number | null> = new Array(partitions)

@@ -140,15 +140,40 @@ export function* scanRows(
   }
 }
 
+/** Where an unfinished batch-row migration stands: [view, version, stored key] last moved, or []. */
+export const BATCH_MIGRATION: Key = ['migrating', 'b']
+const HIGH = '\uffff'
+
 /**
  * Layouts 1 and 2 held one row per (key, window) under the same key shape: rewritten as rows of
- * this layout, inside the caller's transaction (the one that stamps the store layout 3, so a crash
- * leaves either the old layout whole or the new one whole). Returns the rows rewritten.
+ * this layout, whole keys at a time, in transactions of about `chunk` old rows. The two shapes
+ * share one key form, so what tells them apart is the cursor (`BATCH_MIGRATION`), written in the
+ * transaction that moves the rows before it: rows up to it are new, rows after it old. A crash
+ * between chunks resumes there; memory stays one chunk however large the store (all at once,
+ * 10 M keys of an hourly view would have been tens of millions of rows in one array).
+ * Run while the store is stamped layout 3 with its ['migrating'] marker: no query reads meanwhile.
  */
-export function migrateBatchRows(db: Db): number {
-  const old: Array<{ key: Key; value: unknown }> = []
-  for (const { key, value } of db.getRange({ start: ['b'], end: ['b', '\uffff'] })) {
-    old.push({ key: key as Key, value })
+export async function migrateBatchRows(db: Db, chunk = 50_000): Promise<void> {
+  for (;;) {
+    const more = await db.transaction(() => migrateBatchChunk(db, chunk))
+    if (!more) return
+  }
+}
+
+/** One chunk of migrateBatchRows, in the caller's transaction; false once nothing is left. */
+export function migrateBatchChunk(db: Db, chunk: number): boolean {
+  const cursor = db.get(BATCH_MIGRATION) as [string, number, string] | [] | undefined
+  if (cursor === undefined) return false
+  const start: Key = cursor.length === 0 ? ['b'] : ['b', ...cursor, HIGH]
+  const old: Array<{ key: [string, string, number, string, number]; value: unknown }> = []
+  let last: [string, number, string] | undefined
+  for (const { key, value } of db.getRange({ start, end: ['b', HIGH] })) {
+    const k = key as [string, string, number, string, number]
+    const same = last !== undefined && last[0] === k[1] && last[1] === k[2] && last[2] === k[3]
+    // Whole keys only: a key's rows are rewritten together, so none is left half in each shape.
+    if (!same && old.length >= chunk) break
+    old.push({ key: k, value })
+    if (!same) last = [k[1], k[2], k[3]]
   }
   for (const { key } of old) db.remove(key)
   let group: BatchRows | undefined
@@ -160,7 +185,7 @@ export function migrateBatchRows(db: Db): number {
     }
   }
   for (const { key, value } of old) {
-    const [, view, version, stored, window] = key as [string, string, number, string, number]
+    const [, view, version, stored, window] = key
     if (prefix === undefined || prefix[1] !== view || prefix[2] !== version) {
       flush()
       prefix = ['b', view, version]
@@ -169,5 +194,7 @@ export function migrateBatchRows(db: Db): number {
     group!.add([{ key: stored, window, state: value }])
   }
   flush()
-  return old.length
+  if (last === undefined) db.remove(BATCH_MIGRATION)
+  else db.put(BATCH_MIGRATION, last)
+  return last !== undefined
 }

@@ -19,7 +19,7 @@
 import { open, type RootDatabase } from 'lmdb'
 import { ErrorCodes, StrataError } from '../core/errors.ts'
 import type { TimeRange } from '../core/time-range.ts'
-import { BatchRows, migrateBatchRows, readKeyRows, scanRows } from './lmdb-batch.ts'
+import { BATCH_MIGRATION, BatchRows, migrateBatchRows, readKeyRows, scanRows } from './lmdb-batch.ts'
 import { checkLmdbHeader, storeCorrupt, walkLmdbStore } from './lmdb-check.ts'
 import { type CompactorOptions, SpeedCompactor } from './lmdb-compactor.ts'
 import { commitCause, guardLmdbStore, lmdbCorruption } from './lmdb-guard.ts'
@@ -113,18 +113,20 @@ async function stampFormat(db: RootDatabase<unknown, Key>, path: string): Promis
     const recorded = db.get(['format'])
     const empty = recorded === undefined && db.getKeysCount({ limit: 1 }) === 0
     const verdict = checkLmdbFormat(recorded, empty, path)
-    // In the transaction that stamps the layout: a crash leaves the old layout whole, or the new.
-    // The batch rows (lmdb-batch.ts) move here; the speed state rows, which may be many, move
-    // after it in transactions of their own, under ['migrating'] (an older Strata refuses a store
-    // stamped 3, and the next open finishes a migration cut short).
-    if (verdict === 'migrate') migrateBatchRows(db)
+    // The rows move after this transaction, in transactions of their own (batch rows, then the
+    // speed state rows: either may be tens of millions), under ['migrating']: an older Strata
+    // refuses a store stamped 3, and the next open finishes a migration cut short.
     if (verdict !== 'ok') db.put(['format'], LMDB_FORMAT)
-    if (verdict === 'migrate') db.put(['migrating'], recorded ?? 1)
+    if (verdict === 'migrate') {
+      db.put(['migrating'], recorded ?? 1)
+      db.put(BATCH_MIGRATION, [])
+    }
     // Layout 3's snapshot version row (store-format.ts): an older store gets it with its stamp.
     if (db.get(SNAPSHOT_VERSION) === undefined) db.put(SNAPSHOT_VERSION, firstVersion())
     return db.get(['migrating']) !== undefined
   })
   if (!migrating) return
+  await migrateBatchRows(db)
   await speed.migrateStateRows(db)
   // The moved rows are what queries read: the last step is a new snapshot version, too.
   await db.transaction(() => {
@@ -365,17 +367,16 @@ class LmdbStore implements Store {
   async clear(): Promise<void> {
     await this.#background
     await this.#compactor.settled()
-    const version = this.#db.get(SNAPSHOT_VERSION)
     await this.#db.clearAsync()
     this.#log.clear()
     this.#memo.clear()
     // An empty store is in this version's layout (a store with rows and no record reads as 1),
-    // and its snapshot version counts on: a memo of another handle, filled before the clear,
-    // never matches what is written after it (a query meanwhile finds no row and reads afresh).
+    // and its snapshot version starts afresh at random: the version read before clearAsync could
+    // have been bumped by another process meanwhile (V -> V+1, its memo filled at V+1 with rows
+    // the clear then removed), so "V + 1" could hand that memo back its own, stale, version.
     await this.#db.transaction(() => {
       this.#db.put(['format'], LMDB_FORMAT)
-      if (typeof version === 'number') this.#db.put(SNAPSHOT_VERSION, version + 1)
-      else bumpSnapshotVersion(this.#db)
+      this.#db.put(SNAPSHOT_VERSION, firstVersion())
     })
   }
 

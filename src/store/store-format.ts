@@ -27,11 +27,11 @@ import { ErrorCodes, StrataError } from '../core/errors.ts'
 export const LMDB_FORMAT = 3
 
 /**
- * Older layouts this version moves to the current one at open (lmdb-store.ts, stampFormat): their
- * batch rows are rewritten (lmdb-batch.ts's migrateBatchRows) and the snapshot version row is
- * written in the transaction that stamps layout 3; their state and index rows are rewritten after
- * it (lmdb-speed.ts's migrateStateRows), under a ['migrating'] marker; everything else is read as
- * it is (a layout-1 store is a layout-2 store whose speed log is empty).
+ * Older layouts this version moves to the current one at open (lmdb-store.ts, stampFormat): the
+ * transaction that stamps layout 3 writes the snapshot version row and a ['migrating'] marker;
+ * then, in chunks, their batch rows are rewritten (lmdb-batch.ts's migrateBatchRows) and their
+ * state and index rows (lmdb-speed.ts's migrateStateRows); everything else is read as it is (a
+ * layout-1 store is a layout-2 store whose speed log is empty).
  */
 export const LMDB_MIGRATES: ReadonlySet<number> = new Set([1, 2])
 

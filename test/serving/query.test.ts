@@ -5,7 +5,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import config from '../../examples/pageviews/strata.config.ts'
 import { compileViews } from '../../src/core/config.ts'
-import { queryView } from '../../src/serving/query.ts'
+import { answerFrom, queryView } from '../../src/serving/query.ts'
 import type { Store, ViewSnapshot } from '../../src/store/store.ts'
 
 const [view] = compileViews(config).filter((v) => v.name === 'pageviews_by_url')
@@ -48,4 +48,52 @@ test('the same snapshot parts and question give the same answer; new parts or an
     later.windows?.map((w) => w.value),
     [4],
   )
+})
+
+// A monoid may decode to its input and combine into its first argument (monoid.ts), and the
+// snapshot's rows are shared by the queries of one snapshot version (the LMDB memo): an answer
+// never combines into a row, so asking twice, with and without parts, gives the same counts.
+test('an answer never changes the snapshot rows it reads: a monoid that decodes to its input and combines in place', () => {
+  const monoid = {
+    definition: { name: 'boxedSum', version: 1, params: {}, functions: [] },
+    commutative: true,
+    zero: () => [0],
+    lift: (x: number) => [x],
+    combine: (a: number[], b: number[]) => {
+      a[0]! += b[0]!
+      return a
+    },
+    add: (s: number[], x: number) => {
+      s[0]! += x
+      return s
+    },
+    result: (s: number[]) => s[0],
+    encode: (s: number[]) => s,
+    decode: (e: number[]) => e,
+  }
+  const boxed = { name: 'boxed', codeHash: 'h', window: null, monoid, result: monoid.result } as never
+  const snapshot = {
+    batch: {
+      view: 'boxed',
+      version: 1,
+      codeHash: 'h',
+      horizon: [1],
+      events: 1,
+      groups: 1,
+      startedAt: 0,
+      completedAt: 1,
+    },
+    batchEntries: [{ key: 'k', window: 0, state: [5] }],
+    realtime: [
+      { partition: 0, epoch: 1, window: 0, state: [1] },
+      { partition: 0, epoch: 1, window: 0, state: [1] },
+    ],
+    speedView: { view: 'boxed', codeHash: 'h', start: [1] },
+    speed: [{ partition: 0, owner: 1, offset: 3, epochs: [1], required: [] }],
+  } as unknown as ViewSnapshot
+  const rows = JSON.stringify(snapshot)
+  assert.equal(answerFrom(boxed, 'k', snapshot).value, 7)
+  assert.equal(answerFrom(boxed, 'k', snapshot, { parts: true }).value, 7)
+  assert.equal(answerFrom(boxed, 'k', snapshot).value, 7)
+  assert.equal(JSON.stringify(snapshot), rows, 'the rows are as read')
 })

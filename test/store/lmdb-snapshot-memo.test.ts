@@ -207,7 +207,7 @@ test('an epoch collection is seen by the next query', async (t) => {
   assert.deepEqual((await store.snapshot('hits', '/a')).speed[0]?.epochs, [6])
 })
 
-test('clear() is seen by the next query, and the version counts on', async (t) => {
+test('clear() is seen by the next query, and the version starts afresh', async (t) => {
   const { store, dir } = await speedStore(t)
   await flip(store, 1, 0)
   assert.ok((await store.snapshot('hits', '/a')).batch)
@@ -220,7 +220,12 @@ test('clear() is seen by the next query, and the version counts on', async (t) =
   assert.deepEqual(after.realtime, [])
   assert.equal(after.speed.length, 0)
   await sleep(5)
-  assert.equal(raw.get(['snapshot']), before + 1)
+  // Not before + 1: another process may have bumped to before + 1 meanwhile and filled its memo
+  // at it with rows the clear removed (review of issue 15's merge); a fresh random start instead.
+  const version = raw.get(['snapshot'])
+  assert.equal(typeof version, 'number')
+  assert.notEqual(version, before)
+  assert.notEqual(version, before + 1)
 })
 
 test("a key's kept rows are bounded: the oldest keys go first, none kept without a version row", async (t) => {

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { open } from 'lmdb'
+import { BATCH_MIGRATION, migrateBatchChunk } from '../../src/store/lmdb-batch.ts'
 import { openLmdbStore } from '../../src/store/lmdb-store.ts'
 import { migrations } from '../../src/store/postgres/migrations.ts'
 import { checkLmdbFormat, LMDB_FORMAT, LMDB_MIGRATES } from '../../src/store/store-format.ts'
@@ -185,6 +186,51 @@ test("lmdb: a layout-2 store's batch versions are rewritten at open and answer t
   const after = open({ path: dir, compression: false })
   assert.equal(after.get(['format']), LMDB_FORMAT)
   await after.close()
+})
+
+// A large store's batch rows move in chunks of whole keys, each with the cursor that says where
+// the new shape ends (the two shapes share one key form): a migration cut short after a chunk is
+// finished by the next open, every entry once, none read in the wrong shape.
+test('lmdb: batch rows migrate in chunks of whole keys; a migration cut short after a chunk is finished by the next open', async (t) => {
+  const dir = tempDir(t)
+  const raw = open<unknown, (string | number | boolean)[]>({ path: dir, compression: false })
+  const old: Array<[string, number, number]> = []
+  for (let k = 0; k < 40; k++)
+    for (let w = 0; w < (k % 5) + 1; w++) old.push([`/k${k}`, w * 3_600_000 - 7_200_000, k * 10 + w])
+  for (let w = 0; w < 300; w++) old.push(['/many', w * 60_000, w])
+  const served = {
+    view: 'v',
+    version: 4,
+    codeHash: 'h',
+    horizon: [9],
+    events: 9,
+    startedAt: 1,
+    completedAt: 2,
+  }
+  await raw.transaction(() => {
+    raw.put(['format'], 2)
+    raw.put(['served', 'v'], { ...served, groups: old.length })
+    raw.put(['next', 'v'], 5)
+    for (const [key, window, state] of old) raw.put(['b', 'v', 4, key, window], state)
+    // What the stamping transaction of a layout-2 store writes, then one chunk of 7 rows moved.
+    raw.put(['format'], LMDB_FORMAT)
+    raw.put(['migrating'], 2)
+    raw.put(BATCH_MIGRATION, [])
+  })
+  assert.equal(await raw.transaction(() => migrateBatchChunk(raw as never, 7)), true)
+  const cursor = raw.get(BATCH_MIGRATION) as unknown[]
+  assert.equal(cursor.length, 3, 'the cursor names the last key moved')
+  await raw.close()
+  const store = await openLmdbStore(dir, { compactor: { auto: false } })
+  t.after(() => store.close())
+  const scanned = []
+  for await (const e of store.scanBatch('v', 4)) scanned.push([e.key, e.window, e.state])
+  const expected = [...old].sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : x[1] - y[1]))
+  assert.deepEqual(scanned, expected)
+  const check = open<unknown, (string | number | boolean)[]>({ path: dir, compression: false })
+  t.after(() => check.close())
+  assert.equal(check.get(BATCH_MIGRATION), undefined)
+  assert.equal(check.get(['migrating']), undefined)
 })
 
 // Layout 2 (before issue 15's compact state rows): ['rt', view, key, window, partition, epoch]

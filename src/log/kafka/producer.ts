@@ -165,6 +165,9 @@ export function createProducer(options: ProducerOptions): KafkaProducer {
 
     async close() {
       closed = true
+      // A send() made before close() may still wait for its metadata (admission): it is not in
+      // `pending` until enqueued, and would otherwise reach a closed client.
+      await admission
       await Promise.allSettled([...pending])
       sender.close()
       await producer.close()

@@ -153,3 +153,23 @@ test('an explicit partition outside the topic is refused before anything is writ
     [0, 0],
   )
 })
+
+// close() waits for the sends made before it, even one still waiting for its topic's metadata
+// (a fresh producer's first send): it is written, not failed on a closed client.
+test('close() right after send(): the send is written and resolves with its positions', async (t) => {
+  const admin = testAdmin(t)
+  const topic = await createTestTopic(t, admin, 2)
+  const producer = createProducer({ brokers })
+  const sent = producer.send(topic, [
+    { key: 'a', value: 'one' },
+    { key: 'b', value: 'two' },
+  ])
+  await producer.close()
+  const positions = await sent
+  assert.equal(positions.length, 2)
+  const offsets = await admin.listOffsets(topic)
+  assert.equal(
+    offsets.reduce((n, { latest }) => n + latest, 0),
+    2,
+  )
+})

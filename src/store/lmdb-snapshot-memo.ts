@@ -23,24 +23,12 @@
 // Values never repeat within a store: the first is random, each next one is one more, and clear()
 // carries the count on.
 import type { RootDatabase } from 'lmdb'
+import { SNAPSHOT_VERSION } from './lmdb-snapshot-version.ts'
 import type { IndexedRow } from './lmdb-speed-log.ts'
 import type { SpeedPartition, SpeedView, ViewSnapshot } from './store.ts'
 
 type Key = (string | number | boolean)[]
 type Db = RootDatabase<unknown, Key>
-
-export const SNAPSHOT_VERSION: Key = ['snapshot']
-
-/** The next snapshot version, inside the caller's write transaction. */
-export function bumpSnapshotVersion(db: Db): void {
-  const now = db.get(SNAPSHOT_VERSION)
-  db.put(SNAPSHOT_VERSION, typeof now === 'number' ? now + 1 : firstVersion())
-}
-
-/** A random start (below 2^48: counting on from it stays an exact integer). */
-export function firstVersion(): number {
-  return 1 + Math.floor(Math.random() * 2 ** 48)
-}
 
 /** The parts of a view's snapshot shared by every key, as read in one snapshot. */
 export interface SharedReads {

@@ -20,8 +20,8 @@
 // `deltaCounts` in speed-rules.ts, which readers and the compactor both apply.
 import type { RootDatabase } from 'lmdb'
 import { ErrorCodes, StrataError } from '../core/errors.ts'
-import { bumpSnapshotVersion } from './lmdb-snapshot-memo.ts'
-import { ensureViewCode, stateKey, viewCode } from './lmdb-speed.ts'
+import { bumpSnapshotVersion } from './lmdb-snapshot-version.ts'
+import { ensureViewCode, stateKey, viewCode } from './lmdb-state-keys.ts'
 import { deltaCounts, loggedDeltaFate } from './speed-rules.ts'
 import type { CombineEncoded, SpeedCommit, SpeedPartition, SpeedView } from './store.ts'
 

@@ -34,8 +34,10 @@ import type { RootDatabase } from 'lmdb'
 import type { TimeRange } from '../core/time-range.ts'
 import { addToTally, byView, type ViewErrorTally } from '../core/view-errors.ts'
 import { readKeyRows } from './lmdb-batch.ts'
-import { bumpSnapshotVersion, SNAPSHOT_VERSION, type SnapshotMemo } from './lmdb-snapshot-memo.ts'
+import type { SnapshotMemo } from './lmdb-snapshot-memo.ts'
+import { bumpSnapshotVersion, SNAPSHOT_VERSION } from './lmdb-snapshot-version.ts'
 import { appendLog, type LogCache, loggedDeltas, loggedKeys, loggedRows, logRowOf } from './lmdb-speed-log.ts'
+import { ensureViewCode, groupAt, stateKey, viewCode } from './lmdb-state-keys.ts'
 import { isDigest, storedForm } from './long-keys.ts'
 import {
   alignPartition,
@@ -61,38 +63,6 @@ type Key = (string | number | boolean)[]
 type Db = RootDatabase<unknown, Key>
 
 const HIGH = '\uffff'
-
-/** The key of a state row (see the layout above). */
-export function stateKey(code: string, key: string, window: number, partition: number, epoch: number): Key {
-  return ['rs', code, key, window, `${partition.toString(36)}:${epoch.toString(36)}`]
-}
-
-/** The partition and epoch of a state row's key. */
-function groupAt(at: string): { partition: number; epoch: number } {
-  const colon = at.indexOf(':')
-  return {
-    partition: Number.parseInt(at.slice(0, colon), 36),
-    epoch: Number.parseInt(at.slice(colon + 1), 36),
-  }
-}
-
-/** The code of a view in state rows, undefined while it has none (no row was ever folded for it). */
-export function viewCode(db: Db, view: string, transaction?: unknown): string | undefined {
-  return db.get(['vc', view], transaction === undefined ? undefined : ({ transaction } as never)) as
-    | string
-    | undefined
-}
-
-/** The code of a view, handed out now if it has none (inside the caller's write transaction). */
-export function ensureViewCode(db: Db, view: string): string {
-  const known = viewCode(db, view)
-  if (known !== undefined) return known
-  const next = ((db.get(['vn']) as number | undefined) ?? 0) + 1
-  const code = next.toString(36)
-  db.put(['vn'], next)
-  db.put(['vc', view], code)
-  return code
-}
 
 /** The stored form of a key, recording the full key of a long one (an idempotent put). */
 export function storedKey(db: Db, key: string): string {

@@ -57,6 +57,10 @@ test('strata start with a password-bearing store URL that fails never prints the
       store,
       '--port',
       String(await closedPort()),
+      // A worker waits for its store (2 min by default), saying so on each attempt: a few
+      // attempts are enough to show those lines redacted too.
+      '--startup-timeout',
+      '3s',
     ],
   ]) {
     const { code, output } = await run(args, {})

@@ -51,15 +51,22 @@ export interface ArchiverPartitionStats {
   durable: number
 }
 
-export class Archiver {
-  readonly #stats: Omit<ArchiverStats, 'partitions'> = {
+/** An archiver's stats before it has taken anything in (also a role thread's until its first post). */
+export function freshArchiverStats(): ArchiverStats {
+  return {
     segments: 0,
     records: 0,
     rejected: 0,
     writeFailures: 0,
     failingSince: undefined,
     lastError: undefined,
+    partitions: [],
   }
+}
+
+export class Archiver {
+  // Its partitions are read from the partition states when asked (stats()).
+  readonly #stats: Omit<ArchiverStats, 'partitions'> = freshArchiverStats()
   #store: MasterDataset
   #source: PartitionSource
   #options: ArchiverOptions

@@ -7,6 +7,7 @@ export {
   type ArchiverPartitionStats,
   type ArchiverStats,
   defaultCutPolicy,
+  freshArchiverStats,
 } from './archiver.ts'
 export { ARCHIVER_GROUP, type KafkaArchiverOptions, startKafkaArchiver } from './kafka-archiver.ts'
 export type { ArchiveBatch, ArchiveRecord, Rejection } from './partition-archiver.ts'

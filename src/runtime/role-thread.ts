@@ -21,7 +21,7 @@
 // writes its open segments whole before it leaves the group — and waits for it before the thread
 // is terminated.
 import { Worker } from 'node:worker_threads'
-import type { ArchiverStats } from '../archive/index.ts'
+import { type ArchiverStats, freshArchiverStats } from '../archive/index.ts'
 import { type ErrorCode, ErrorCodes, StrataError } from '../core/errors.ts'
 import type { S3Settings } from '../master-dataset/index.ts'
 import type { SpeedWorkerStats } from '../speed/index.ts'
@@ -86,16 +86,6 @@ export interface RoleThread<Stats> extends Closable {
   failure(): StrataError | undefined
 }
 
-const noArchiverStats: ArchiverStats = {
-  segments: 0,
-  records: 0,
-  rejected: 0,
-  writeFailures: 0,
-  failingSince: undefined,
-  lastError: undefined,
-  partitions: [],
-}
-
 function reviveArchiverStats(posted: PostedArchiverStats): ArchiverStats {
   const { lastError, ...rest } = posted
   return { ...rest, lastError: lastError && (revive(lastError) as StrataError) }
@@ -120,7 +110,7 @@ export async function startRoleThread(
   const { logger } = context
   const worker = new Worker(threadFile, { workerData: setup })
   let stats: SpeedWorkerStats | ArchiverStats =
-    setup.role === 'speed' ? { mode: 'kafka', partitions: [] } : noArchiverStats
+    setup.role === 'speed' ? { mode: 'kafka', partitions: [] } : freshArchiverStats()
   let failure: StrataError | undefined
   let closing = false
   let closed: (error?: SerializedError) => void = () => undefined

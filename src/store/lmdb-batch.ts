@@ -151,7 +151,8 @@ const HIGH = '\uffff'
  * transaction that moves the rows before it: rows up to it are new, rows after it old. A crash
  * between chunks resumes there; memory stays one chunk however large the store (all at once,
  * 10 M keys of an hourly view would have been tens of millions of rows in one array).
- * Run while the store is stamped layout 3 with its ['migrating'] marker: no query reads meanwhile.
+ * Run while the store is stamped with the current layout and its ['migrating'] marker: no query
+ * reads meanwhile.
  */
 export async function migrateBatchRows(db: Db, chunk = 50_000): Promise<void> {
   for (;;) {

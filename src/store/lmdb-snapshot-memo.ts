@@ -20,10 +20,23 @@
 // The same version keeps each key's own reads too (a key asked again before the next write is
 // answered without its two cursors), bounded by the rows held; they are exact for the same reason.
 //
+// And a key's stored rows (its batch entries and folded state rows, not its logged deltas) last
+// longer: across speed commits, which only append to the log and move a partition. They are kept
+// under the key rows version (['snapshot', 'keys'], lmdb-snapshot-version.ts), which a write of a
+// key's stored rows moves on in its own transaction, writing beside it what it changed: the keys
+// whose state rows a compaction pass wrote (['kt', version] → their hashes), or any key (a flip, a
+// collection, a registration, a migration). Every such write bumps the snapshot version as well,
+// so when a query finds a new snapshot version it reads the key rows version in the same read
+// transaction, and the ['kt'] rows since the one held: the keys they name are dropped, the others
+// are, in this snapshot, what they were when read. Without every ['kt'] row in between (a memo
+// more than KEY_CHANGES_KEPT versions behind, a clear, a snapshot older than the memo) all of them
+// are dropped. Another process's writes are seen the same way: the rows are in the store, read
+// in the query's own snapshot (decision 0016, addendum).
+//
 // Values never repeat within a store: the first is random, each next one is one more, and clear()
 // carries the count on.
 import type { RootDatabase } from 'lmdb'
-import { SNAPSHOT_VERSION } from './lmdb-snapshot-version.ts'
+import { KEY_CHANGES_KEPT, KEY_ROWS_VERSION, SNAPSHOT_VERSION } from './lmdb-snapshot-version.ts'
 import type { IndexedRow } from './lmdb-speed-log.ts'
 import type { SpeedPartition, SpeedView, ViewSnapshot } from './store.ts'
 
@@ -38,6 +51,12 @@ export interface SharedReads {
   code: string | undefined
   speed: Array<SpeedPartition | undefined>
   log: IndexedRow[]
+}
+
+/** A key's stored rows in a snapshot: its batch entries and folded state rows (not its logged deltas). */
+export interface StoredReads {
+  batchEntries: ViewSnapshot['batchEntries']
+  states: ViewSnapshot['realtime']
 }
 
 /** A key's own rows in a snapshot (ViewSnapshot's batchEntries and realtime). */
@@ -56,6 +75,11 @@ export class SnapshotMemo {
   #speed: SharedReads['speed'] | undefined
   #log: IndexedRow[] | undefined
   readonly #views = new Map<string, SharedReads>()
+  /** The key rows version (['snapshot', 'keys']) #stored holds the rows of; undefined: none held. */
+  #keyRowsVersion: number | undefined
+  /** Each key's stored rows under #keyRowsVersion: by keyHash, then by question; oldest first. */
+  readonly #stored = new Map<number, Map<string, StoredReads>>()
+  #storedHeld = 0
 
   /** `rowLimit`: the most batch and realtime rows of keys kept (the oldest keys go first). */
   constructor(db: Db, rowLimit = 200_000) {
@@ -64,12 +88,23 @@ export class SnapshotMemo {
   }
 
   clear(): void {
+    this.#dropVersion()
+    this.#dropStored()
+    this.#keyRowsVersion = undefined
+  }
+
+  #dropVersion(): void {
     this.#version = undefined
     this.#keys.clear()
     this.#rowsHeld = 0
     this.#speed = undefined
     this.#log = undefined
     this.#views.clear()
+  }
+
+  #dropStored(): void {
+    this.#stored.clear()
+    this.#storedHeld = 0
   }
 
   /**
@@ -94,8 +129,9 @@ export class SnapshotMemo {
       return { ...readView(), speed: common.speed, log: common.log }
     }
     if (version !== this.#version) {
-      this.clear()
+      this.#dropVersion()
       this.#version = version
+      this.#followKeyRows(transaction)
     }
     const hit = this.#views.get(view)
     if (hit !== undefined) return hit
@@ -110,6 +146,49 @@ export class SnapshotMemo {
   }
 
   /**
+   * Brings the stored rows held up to the key rows version of `transaction`'s snapshot: when the
+   * ['kt'] rows of every version since the one held are there, only the keys they name are
+   * dropped (or all of them, when one says "any key"); otherwise (a memo too far behind, a
+   * snapshot older than the memo, a store cleared or without the rows) all of them.
+   */
+  #followKeyRows(transaction: unknown): void {
+    const now = this.#db.get(KEY_ROWS_VERSION, { transaction } as never)
+    const held = this.#keyRowsVersion
+    if (now === held) return
+    this.#keyRowsVersion = typeof now === 'number' ? now : undefined
+    if (
+      held === undefined ||
+      typeof now !== 'number' ||
+      now < held ||
+      now - held > KEY_CHANGES_KEPT ||
+      this.#stored.size === 0
+    ) {
+      this.#dropStored()
+      return
+    }
+    let expected = held + 1
+    for (const { key, value } of this.#db.getRange({
+      start: ['kt', held + 1],
+      end: ['kt', now + 0.5],
+      transaction,
+    } as never)) {
+      // A hole (a clear, rows deleted) is a change this memo cannot name: drop everything.
+      if ((key as Key)[1] !== expected || !Array.isArray(value)) {
+        this.#dropStored()
+        return
+      }
+      expected++
+      for (const hash of value as number[]) {
+        const questions = this.#stored.get(hash)
+        if (questions === undefined) continue
+        this.#stored.delete(hash)
+        for (const reads of questions.values()) this.#storedHeld -= rowsOf(reads.batchEntries, reads.states)
+      }
+    }
+    if (expected !== now + 1) this.#dropStored()
+  }
+
+  /**
    * A key's own reads, after reads() in the same transaction: kept under the version reads() saw
    * (none kept without one). Callers never change what they are given.
    */
@@ -118,15 +197,48 @@ export class SnapshotMemo {
     const hit = this.#keys.get(id)
     if (hit !== undefined) return hit
     const reads = read()
-    const rows = reads.batchEntries.length + reads.realtime.length + 1
+    const rows = rowsOf(reads.batchEntries, reads.realtime)
     if (rows > this.#rowLimit) return reads
     this.#keys.set(id, reads)
     this.#rowsHeld += rows
     for (const [old, entry] of this.#keys) {
       if (this.#rowsHeld <= this.#rowLimit) break
       this.#keys.delete(old)
-      this.#rowsHeld -= entry.batchEntries.length + entry.realtime.length + 1
+      this.#rowsHeld -= rowsOf(entry.batchEntries, entry.realtime)
     }
     return reads
   }
+
+  /**
+   * A key's stored rows (its batch entries and folded state rows, not its logged deltas), after
+   * reads() in the same transaction: kept under the key rows version reads() saw, across snapshot
+   * versions, until a write names the key (`hash`: keyHash of the view and the stored key) or any
+   * key (none kept without a version). Callers never change what they are given.
+   */
+  storedReads(hash: number, id: string, read: () => StoredReads): StoredReads {
+    if (this.#version === undefined || this.#keyRowsVersion === undefined) return read()
+    let questions = this.#stored.get(hash)
+    const hit = questions?.get(id)
+    if (hit !== undefined) return hit
+    const reads = read()
+    const rows = rowsOf(reads.batchEntries, reads.states)
+    if (rows > this.#rowLimit) return reads
+    if (questions === undefined) {
+      questions = new Map()
+      this.#stored.set(hash, questions)
+    }
+    questions.set(id, reads)
+    this.#storedHeld += rows
+    for (const [old, entries] of this.#stored) {
+      if (this.#storedHeld <= this.#rowLimit) break
+      if (old === hash) continue
+      this.#stored.delete(old)
+      for (const entry of entries.values()) this.#storedHeld -= rowsOf(entry.batchEntries, entry.states)
+    }
+    return reads
+  }
+}
+
+function rowsOf(a: readonly unknown[], b: readonly unknown[]): number {
+  return a.length + b.length + 1
 }

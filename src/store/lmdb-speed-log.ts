@@ -20,7 +20,7 @@
 // `deltaCounts` in speed-rules.ts, which readers and the compactor both apply.
 import type { RootDatabase } from 'lmdb'
 import { ErrorCodes, StrataError } from '../core/errors.ts'
-import { bumpSnapshotVersion } from './lmdb-snapshot-version.ts'
+import { bumpKeyRowsVersion, keyHash } from './lmdb-snapshot-version.ts'
 import { ensureViewCode, stateKey, viewCode } from './lmdb-state-keys.ts'
 import { deltaCounts, loggedDeltaFate } from './speed-rules.ts'
 import type { CombineEncoded, SpeedCommit, SpeedPartition, SpeedView } from './store.ts'
@@ -413,8 +413,11 @@ export function compactLog(
     // In its place: the same sequence number, so the log keeps commit order; a new nonce, so no
     // cached decoding of the old row (LogCache) is taken for it.
     for (const { key, row } of rewritten) db.put(['rl', key[1] as number, Math.random()], row)
-    // Queries keep the log rows and partitions of a version (lmdb-snapshot-memo.ts).
-    bumpSnapshotVersion(db)
+    // Queries keep the log rows and partitions of a version, and each key's state rows until a
+    // write names the key (lmdb-snapshot-memo.ts): the keys whose state rows this pass wrote.
+    const touched = new Set<number>()
+    for (const g of ordered) touched.add(keyHash(g.view, g.key))
+    bumpKeyRowsVersion(db, [...touched])
     return { rows: taken.length, deltas }
   })
 }

@@ -35,7 +35,12 @@ import type { TimeRange } from '../core/time-range.ts'
 import { addToTally, byView, type ViewErrorTally } from '../core/view-errors.ts'
 import { readKeyRows } from './lmdb-batch.ts'
 import type { SnapshotMemo } from './lmdb-snapshot-memo.ts'
-import { bumpSnapshotVersion, SNAPSHOT_VERSION } from './lmdb-snapshot-version.ts'
+import {
+  bumpKeyRowsVersion,
+  bumpSnapshotVersion,
+  keyHash,
+  SNAPSHOT_VERSION,
+} from './lmdb-snapshot-version.ts'
 import { appendLog, type LogCache, loggedDeltas, loggedKeys, loggedRows, logRowOf } from './lmdb-speed-log.ts'
 import { ensureViewCode, groupAt, stateKey, viewCode } from './lmdb-state-keys.ts'
 import { isDigest, storedForm } from './long-keys.ts'
@@ -136,7 +141,8 @@ export function registerSpeedViews(
       dropRealtime(db, view) // the old definition's (none for a new view)
       db.put(['sv', view], { view, codeHash, start })
     }
-    if (forgotten.length > 0 || restarted.length > 0) bumpSnapshotVersion(db)
+    // Folded rows dropped, a speed view changed: any key's stored rows may have.
+    if (forgotten.length > 0 || restarted.length > 0) bumpKeyRowsVersion(db, true)
     return speedViews(db)
   })
 }
@@ -293,7 +299,7 @@ export function collectEpochs(db: Db, running: readonly string[]): Promise<void>
       db.put(['sp', p], collectedState(state, keep))
       collected = true
     }
-    if (collected) bumpSnapshotVersion(db)
+    if (collected) bumpKeyRowsVersion(db, true)
   })
 }
 
@@ -337,25 +343,31 @@ export function snapshot(
     // One id per question: from and to hold no \0, the view's length says where the key starts.
     const id = `${from}\0${to}\0${view.length}\0${view}${asked}`
     const { batchEntries, realtime } = memo.keyReads(id, () => {
-      const batchEntries: ViewSnapshot['batchEntries'] = batch
-        ? readKeyRows(db, view, batch.version, key, from, to, asked, transaction)
-        : []
-      const realtime: ViewSnapshot['realtime'] = []
-      if (code !== undefined) {
-        for (const { key: k, value } of db.getRange({
-          start: ['rs', code, key, from],
-          end: ['rs', code, key, to],
-          transaction,
-        })) {
-          const [, , , window, at] = k as [string, string, string, number, string]
-          const { partition, epoch } = groupAt(at)
-          if (batch && epoch < (batch.horizon[partition] ?? 0)) continue
-          realtime.push({ partition, epoch, window, state: value })
+      // The key's stored rows last across speed commits (which only append to the log), until a
+      // write names the key (lmdb-snapshot-memo.ts); its logged deltas are read from this
+      // version's log rows.
+      const { batchEntries, states } = memo.storedReads(keyHash(view, key), id, () => {
+        const batchEntries: ViewSnapshot['batchEntries'] = batch
+          ? readKeyRows(db, view, batch.version, key, from, to, asked, transaction)
+          : []
+        const states: ViewSnapshot['realtime'] = []
+        if (code !== undefined) {
+          for (const { key: k, value } of db.getRange({
+            start: ['rs', code, key, from],
+            end: ['rs', code, key, to],
+            transaction,
+          })) {
+            const [, , , window, at] = k as [string, string, string, number, string]
+            const { partition, epoch } = groupAt(at)
+            if (batch && epoch < (batch.horizon[partition] ?? 0)) continue
+            states.push({ partition, epoch, window, state: value })
+          }
         }
-      }
+        return { batchEntries, states }
+      })
       const context = { speed, speedView, horizon: batch?.horizon }
-      for (const row of loggedDeltas(rows, view, key, from, to, context)) realtime.push(row)
-      return { batchEntries, realtime }
+      const logged = loggedDeltas(rows, view, key, from, to, context)
+      return { batchEntries, realtime: logged.length === 0 ? states : [...states, ...logged] }
     })
     return { batch, batchEntries, realtime, speedView, speed }
   } finally {

@@ -15,6 +15,9 @@
 //   ['format']                            → the layout of all of the above (store-format.ts)
 //   ['snapshot']                          → the snapshot version, new with every flip and every
 //                                           speed-store write a query reads (lmdb-snapshot-memo.ts)
+//   ['snapshot', 'keys'], ['kt', version] → the key rows version, new with every write of a key's
+//                                           stored rows, and what each one changed
+//                                           (lmdb-snapshot-version.ts)
 //   ['migrating']                         → the layout a migration to this one started from, until done
 import { open, type RootDatabase } from 'lmdb'
 import { ErrorCodes, StrataError } from '../core/errors.ts'
@@ -24,7 +27,13 @@ import { checkLmdbHeader, storeCorrupt, walkLmdbStore } from './lmdb-check.ts'
 import { type CompactorOptions, SpeedCompactor } from './lmdb-compactor.ts'
 import { commitCause, guardLmdbStore, lmdbCorruption } from './lmdb-guard.ts'
 import { SnapshotMemo } from './lmdb-snapshot-memo.ts'
-import { bumpSnapshotVersion, firstVersion, SNAPSHOT_VERSION } from './lmdb-snapshot-version.ts'
+import {
+  bumpKeyRowsVersion,
+  firstVersion,
+  KEY_ROWS_VERSION,
+  SNAPSHOT_VERSION,
+  startKeyRowsVersion,
+} from './lmdb-snapshot-version.ts'
 import * as speed from './lmdb-speed.ts'
 import { fullKey, storedKey } from './lmdb-speed.ts'
 import { LogCache } from './lmdb-speed-log.ts'
@@ -116,14 +125,16 @@ async function stampFormat(db: RootDatabase<unknown, Key>, path: string): Promis
     const verdict = checkLmdbFormat(recorded, empty, path)
     // The rows move after this transaction, in transactions of their own (batch rows, then the
     // speed state rows: either may be tens of millions), under ['migrating']: an older Strata
-    // refuses a store stamped 3, and the next open finishes a migration cut short.
+    // refuses a store stamped with this layout, and the next open finishes a migration cut short.
     if (verdict !== 'ok') db.put(['format'], LMDB_FORMAT)
-    if (verdict === 'migrate') {
+    // Layout 3 to 4 moves no row: the stamp and the key rows version below are all of it.
+    if (verdict === 'migrate' && ((recorded as number | undefined) ?? 1) < 3) {
       db.put(['migrating'], recorded ?? 1)
       db.put(BATCH_MIGRATION, [])
     }
-    // Layout 3's snapshot version row (store-format.ts): an older store gets it with its stamp.
+    // The snapshot version rows (store-format.ts): an older store gets them with its stamp.
     if (db.get(SNAPSHOT_VERSION) === undefined) db.put(SNAPSHOT_VERSION, firstVersion())
+    if (db.get(KEY_ROWS_VERSION) === undefined) startKeyRowsVersion(db)
     return db.get(['migrating']) !== undefined
   })
   if (!migrating) return
@@ -132,7 +143,7 @@ async function stampFormat(db: RootDatabase<unknown, Key>, path: string): Promis
   // The moved rows are what queries read: the last step is a new snapshot version, too.
   await db.transaction(() => {
     db.remove(['migrating'])
-    bumpSnapshotVersion(db)
+    bumpKeyRowsVersion(db, true)
   })
 }
 
@@ -259,7 +270,8 @@ class LmdbStore implements Store {
           db.remove(['staged', view, version])
           db.put(['history', served.completedAt, view], served)
           if (before) db.put(['retired', view, before.version], true)
-          bumpSnapshotVersion(db)
+          // Every key of the view reads other batch rows and another horizon now.
+          bumpKeyRowsVersion(db, true)
           return before
         })
         if (previous) dropRetired()
@@ -378,6 +390,7 @@ class LmdbStore implements Store {
     await this.#db.transaction(() => {
       this.#db.put(['format'], LMDB_FORMAT)
       this.#db.put(SNAPSHOT_VERSION, firstVersion())
+      startKeyRowsVersion(this.#db)
     })
   }
 

@@ -23,17 +23,24 @@ import { ErrorCodes, StrataError } from '../core/errors.ts'
  *      rows it read before that writer's commit; and the speed layer's state rows keyed by a
  *      short view code, partition and epoch in one short string (`['rs', code, key, window, at]`),
  *      the epoch index flat (lmdb-speed.ts): 59 → 31 bytes of key for a 9-character url.
+ *   4: the key rows version (`['snapshot', 'keys']`) and what each version changed (`['kt',
+ *      version]` → the hashes of the keys whose state rows a compaction pass wrote, or "any key"),
+ *      lmdb-snapshot-version.ts: a query keeps a key's stored rows across speed commits until a
+ *      write names it. A layout-3 writer would not write them, and a layout-4 reader would keep
+ *      answering from a key's state rows read before that writer's compaction pass (counting the
+ *      folded deltas zero times).
  */
-export const LMDB_FORMAT = 3
+export const LMDB_FORMAT = 4
 
 /**
  * Older layouts this version moves to the current one at open (lmdb-store.ts, stampFormat): the
- * transaction that stamps layout 3 writes the snapshot version row and a ['migrating'] marker;
+ * transaction that stamps the layout writes the snapshot version rows, and for layouts 1 and 2 a
+ * ['migrating'] marker;
  * then, in chunks, their batch rows are rewritten (lmdb-batch.ts's migrateBatchRows) and their
  * state and index rows (lmdb-speed.ts's migrateStateRows); everything else is read as it is (a
- * layout-1 store is a layout-2 store whose speed log is empty).
+ * layout-1 store is a layout-2 store whose speed log is empty). Layout 3 has no row to move.
  */
-export const LMDB_MIGRATES: ReadonlySet<number> = new Set([1, 2])
+export const LMDB_MIGRATES: ReadonlySet<number> = new Set([1, 2, 3])
 
 /** What opening a store with this recorded layout does: stamp it, migrate it, or go on. Refusals throw. */
 export type FormatVerdict = 'stamp' | 'migrate' | 'ok'

@@ -5,6 +5,7 @@
 // registration, a claim, a horizon alignment, an epoch collection, clear()), then a query at once;
 // and another handle's write (the speed layer's thread writes through a handle of its own).
 import assert from 'node:assert/strict'
+import { execFileSync } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -12,6 +13,7 @@ import { type TestContext, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { open } from 'lmdb'
 import { SnapshotMemo } from '../../src/store/lmdb-snapshot-memo.ts'
+import { KEY_CHANGES_KEPT } from '../../src/store/lmdb-snapshot-version.ts'
 import { openLmdbStore } from '../../src/store/lmdb-store.ts'
 import type { SpeedCommit, Store } from '../../src/store/store.ts'
 
@@ -263,4 +265,124 @@ test("a key's kept rows are bounded: the oldest keys go first, none kept without
   assert.equal(ask('c', 1), ask('c', 1))
   assert.notEqual(ask('big', 9), ask('big', 9), 'more rows than the bound: never kept')
   void b
+})
+
+// Decision 0016's addendum: a key's stored rows (batch entries, folded state rows) last across
+// speed commits, until a write names the key (a compaction pass that folds into its rows) or any
+// key (a flip, a collection, a registration, a clear).
+function commitTo(key: string, from: number, offset: number, state: number): SpeedCommit {
+  return { ...commit(from, offset, state), deltas: [{ view: 'hits', epoch: 0, key, window: 0, state }] }
+}
+
+const states = async (store: Store, key: string) =>
+  (await store.snapshot('hits', key)).realtime.map((r) => r.state)
+
+test("a key's stored rows outlive a speed commit; a compaction pass that folds into them is seen at once", async (t) => {
+  const { store } = await speedStore(t)
+  assert.equal(await store.compactSpeed(add), 1) // /a: one state row, 2
+  const a = await store.snapshot('hits', '/a')
+  assert.deepEqual(
+    a.realtime.map((r) => r.state),
+    [2],
+  )
+  await store.commitSpeed(commitTo('/b', 5, 6, 1), add) // a new snapshot version, /a untouched
+  await sleep(5)
+  const again = await store.snapshot('hits', '/a')
+  assert.equal(again.speed[0]?.offset, 6)
+  assert.equal(again.realtime, a.realtime, "/a's state rows kept across the commit")
+  await store.commitSpeed(commitTo('/a', 6, 7, 3), add)
+  assert.deepEqual(await states(store, '/a'), [2, 3]) // the kept state row and the logged delta
+  // The pass folds 3 into /a's state row and deletes the log row: kept rows of /a from before it
+  // would answer 2 (the delta counted zero times).
+  assert.equal(await store.compactSpeed(add), 2)
+  assert.deepEqual(await states(store, '/a'), [5])
+  assert.deepEqual(await states(store, '/b'), [1])
+})
+
+test("another process's commit and compaction of a key are seen by the next query; a key it did not touch keeps its rows", async (t) => {
+  const { store, dir } = await speedStore(t)
+  await store.commitSpeed(commitTo('/c', 5, 6, 4), add)
+  await store.compactSpeed(add) // /a: 2 and /c: 4 in state rows
+  const a = await store.snapshot('hits', '/a')
+  const c = await store.snapshot('hits', '/c')
+  assert.deepEqual(
+    a.realtime.map((r) => r.state),
+    [2],
+  )
+  // Another process on the same folder (a `strata start` beside this `worker serve`): it commits
+  // a delta of /a, folds it, then commits one more of /a that it leaves in the log.
+  const child = `
+    const { openLmdbStore } = await import(${JSON.stringify(new URL('../../src/store/lmdb-store.ts', import.meta.url).href)})
+    const add = (_v, a, b) => a + b
+    const commit = (from, offset, state) => ({ partition: 0, owner: 1, from, offset, hashes: { hits: 'h1' },
+      deltas: [{ view: 'hits', epoch: 0, key: '/a', window: 0, state }], seals: [] })
+    const store = await openLmdbStore(${JSON.stringify(dir)}, { compactor: { auto: false } })
+    await store.commitSpeed(commit(6, 7, 3), add)
+    if (await store.compactSpeed(add) !== 1) throw new Error('the pass folded nothing')
+    await store.commitSpeed(commit(7, 8, 10), add)
+    await store.close()
+  `
+  execFileSync(process.execPath, ['--input-type=module', '-e', child], { stdio: 'inherit' })
+  await sleep(5)
+  const after = await store.snapshot('hits', '/a')
+  assert.equal(after.speed[0]?.offset, 8)
+  assert.deepEqual(
+    after.realtime.map((r) => r.state),
+    [5, 10],
+  )
+  const cAfter = await store.snapshot('hits', '/c')
+  assert.deepEqual(
+    cAfter.realtime.map((r) => r.state),
+    [4],
+  )
+  assert.equal(cAfter.realtime, c.realtime, "/c's state rows kept: no write named them")
+})
+
+test('a memo further behind than the kept change rows drops every key, and reads them again', async (t) => {
+  const { store, dir } = await speedStore(t)
+  await store.compactSpeed(add)
+  const a = await store.snapshot('hits', '/a')
+  const other = await openLmdbStore(dir, { compactor: { auto: false } })
+  t.after(() => other.close())
+  // One pass folds into /a's row, then more passes than are kept, each naming only /b.
+  await other.commitSpeed(commitTo('/a', 5, 6, 3), add)
+  await other.compactSpeed(add)
+  for (let i = 0; i < KEY_CHANGES_KEPT; i++) {
+    await other.commitSpeed(commitTo('/b', 6 + i, 7 + i, 1), add)
+    await other.compactSpeed(add)
+  }
+  const raw = open<unknown, (string | number)[]>({ path: dir, compression: false })
+  t.after(() => raw.close())
+  const now = raw.get(['snapshot', 'keys']) as number
+  assert.equal(raw.get(['kt', now - KEY_CHANGES_KEPT]), undefined, 'the oldest change rows are deleted')
+  await sleep(5)
+  const after = await store.snapshot('hits', '/a')
+  assert.notEqual(after.realtime, a.realtime)
+  assert.deepEqual(
+    after.realtime.map((r) => r.state),
+    [5],
+  )
+  assert.deepEqual(await states(store, '/b'), [KEY_CHANGES_KEPT])
+})
+
+test("a flip drops every key's stored rows: the new version's entries and horizon are read", async (t) => {
+  const { store } = await speedStore(t)
+  await store.compactSpeed(add)
+  await flip(store, 1, 0)
+  const a = await store.snapshot('hits', '/a')
+  assert.deepEqual(
+    a.batchEntries.map((e) => e.state),
+    [1],
+  )
+  assert.deepEqual(
+    a.realtime.map((r) => r.state),
+    [2],
+  )
+  await flip(store, 9, 5) // the batch version now covers /a's epoch-0 state row
+  const after = await store.snapshot('hits', '/a')
+  assert.deepEqual(
+    after.batchEntries.map((e) => e.state),
+    [9],
+  )
+  assert.deepEqual(after.realtime, [])
 })

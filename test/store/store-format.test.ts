@@ -20,7 +20,7 @@ const refusedAs = (pattern: RegExp) => (error: unknown) => {
   return true
 }
 
-test('the layout rule: stamp an empty store, migrate layouts 1 and 2, refuse others', () => {
+test('the layout rule: stamp an empty store, migrate layouts 1, 2 and 3, refuse others', () => {
   assert.equal(checkLmdbFormat(undefined, true, '/s'), 'stamp')
   assert.equal(checkLmdbFormat(LMDB_FORMAT, false, '/s'), 'ok')
   assert.equal(checkLmdbFormat(LMDB_FORMAT, true, '/s'), 'ok')
@@ -29,6 +29,7 @@ test('the layout rule: stamp an empty store, migrate layouts 1 and 2, refuse oth
   assert.equal(checkLmdbFormat(undefined, false, '/s'), 'migrate')
   assert.equal(checkLmdbFormat(1, false, '/s'), 'migrate')
   assert.equal(checkLmdbFormat(2, false, '/s'), 'migrate')
+  assert.equal(checkLmdbFormat(3, false, '/s'), 'migrate')
   // A later version that no longer migrates layout 1 refuses it, naming the way out.
   assert.throws(
     () => checkLmdbFormat(undefined, false, '/s', 4, new Set([3])),
@@ -138,6 +139,54 @@ test('lmdb: a layout-2 store (no snapshot version row, one batch row per window)
   assert.equal(flipped.batch?.version, 2)
   assert.deepEqual(flipped.realtime, [])
   assert.notEqual(check.get(['snapshot']), version)
+})
+
+test('lmdb: a layout-3 store (no key rows version) is stamped 4 at open, moves no row, and a compaction pass after it is seen', async (t) => {
+  const dir = tempDir(t)
+  const add = (_v: string, a: unknown, b: unknown) => (a as number) + (b as number)
+  const commit = (from: number, offset: number, state: number) => ({
+    partition: 0,
+    owner: 1,
+    from,
+    offset,
+    hashes: { hits: 'h1' },
+    deltas: [{ view: 'hits', epoch: 0, key: '/a', window: 0, state }],
+    seals: [],
+  })
+  // A layout-3 store: what this version writes, less the key rows version and its ['kt'] rows.
+  const first = await openLmdbStore(dir, { compactor: { auto: false } })
+  await first.registerSpeedViews([{ view: 'hits', codeHash: 'h1' }], 1)
+  await first.claimPartition(0, 0)
+  await first.commitSpeed(commit(0, 5, 2), add)
+  await first.compactSpeed(add)
+  await first.close()
+  const raw = open<unknown, (string | number)[]>({ path: dir, compression: false })
+  await raw.transaction(() => {
+    raw.put(['format'], 3)
+    raw.remove(['snapshot', 'keys'])
+    for (const key of raw.getKeys({ start: ['kt'], end: ['kt', '\uffff'] })) raw.remove(key)
+  })
+  await raw.close()
+  const store = await openLmdbStore(dir, { compactor: { auto: false } })
+  t.after(() => store.close())
+  const check = open<unknown, (string | number)[]>({ path: dir, compression: false })
+  t.after(() => check.close())
+  assert.equal(check.get(['format']), LMDB_FORMAT)
+  assert.equal(check.get(['migrating']), undefined)
+  const version = check.get(['snapshot', 'keys'])
+  assert.equal(typeof version, 'number')
+  assert.equal(check.get(['kt', version as number]), true)
+  assert.deepEqual(
+    (await store.snapshot('hits', '/a')).realtime.map((r) => r.state),
+    [2],
+  )
+  // The key's state row is kept now; the next pass folds into it and names the key.
+  await store.commitSpeed(commit(5, 6, 3), add)
+  await store.compactSpeed(add)
+  assert.deepEqual(
+    (await store.snapshot('hits', '/a')).realtime.map((r) => r.state),
+    [5],
+  )
 })
 
 // Layouts 1 and 2 wrote one row per (key, window) under the key shape layout 3 gives a key's

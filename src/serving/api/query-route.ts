@@ -8,12 +8,12 @@
 // the same; every key the ingest accepts can be asked that way.
 // The segment `top` is GET /views/:view/top (static routes win), so a key named "top" cannot
 // be asked here; `strata query VIEW top` (which reads the store) can.
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyReply } from 'fastify'
 import { parseTimeRange } from '../../core/time-range.ts'
 import type { Store } from '../../store/store.ts'
-import { queryView } from '../query.ts'
+import { type QueryAnswer, queryView } from '../query.ts'
 import { errorAnswers, queryAnswerSchema } from './answer-schemas.ts'
-import { type EndOffsetsCache, lagOf } from './log-offsets.ts'
+import { type EndOffsetsCache, type LogOffsets, lagOf } from './log-offsets.ts'
 import type { ViewIndex } from './view-status.ts'
 
 export interface QueryRouteOptions {
@@ -73,16 +73,38 @@ interface QueryRequest {
   Querystring: { from?: string; to?: string; parts?: boolean }
 }
 
+// The body of an answer with its lag, serialized by the route's response schema once per answer
+// and end-offsets reading: queryView hands back the same answer object while nothing it was read
+// from has changed (query.ts), and EndOffsetsCache the same reading for up to its age, so a key
+// asked again meanwhile is answered with the same text, without copying the answer to add its lag
+// and serializing it again. Nobody changes an answer or a reading once made.
+const bodies = new WeakMap<QueryAnswer, { log: LogOffsets | undefined; body: string }>()
+/** What Fastify sets for a serialized object; a string with it is sent as it is. */
+const JSON_TYPE = 'application/json; charset=utf-8'
+
+function answerBody(reply: FastifyReply, answer: QueryAnswer, log: LogOffsets | undefined): string | object {
+  const hit = bodies.get(answer)
+  if (hit === undefined || hit.log !== log) {
+    const withLag = { ...answer, lag: lagOf(answer.asOf, log) }
+    const serialize = reply.getSerializationFunction('200')
+    // Always there (the route has a 200 schema); without it Fastify serializes as it would.
+    if (serialize === undefined) return withLag
+    bodies.set(answer, { log, body: serialize(withLag) })
+  }
+  reply.header('content-type', JSON_TYPE)
+  return (bodies.get(answer) as { body: string }).body
+}
+
 export async function queryRoute(app: FastifyInstance, options: QueryRouteOptions): Promise<void> {
   const { store, views, offsets } = options
-  app.get<QueryRequest>('/views/:view/:key', { schema }, async (request) => {
+  app.get<QueryRequest>('/views/:view/:key', { schema }, async (request, reply) => {
     const view = views.get(request.params.view)
     const range = parseTimeRange(request.query)
     const [answer, log] = await Promise.all([
       queryView(store, view, request.params.key, { range, parts: request.query.parts === true }),
       offsets.get(),
     ])
-    return { ...answer, lag: lagOf(answer.asOf, log) }
+    return answerBody(reply, answer, log)
   })
   app.post<{ Params: { view: string }; Body: { key: string; from?: string; to?: string; parts?: boolean } }>(
     '/views/:view/query',

@@ -43,6 +43,35 @@ test('the answer is the batch version plus the realtime states past its horizon,
   assert.equal(body.recomputing, false)
 })
 
+test('an answer asked again follows a new end-offsets reading (its lag) and a write (its windows)', async (t) => {
+  const store = await openStore(t)
+  await mergedScenario(store)
+  let end = [20, 6, 3, 0, 0, 0]
+  // endOffsetsMaxAgeMs 0 (fixture.ts): a reading of its own for every answer.
+  const app = await serve(t, store, { endOffsets: async () => end })
+  const first = await app.inject('/views/pageviews_by_url/%2Fa')
+  assert.equal(first.headers['content-type'], 'application/json; charset=utf-8')
+  assert.deepEqual(first.json().lag, [5, 0, 3, 0, 0, 0])
+  const again = await app.inject('/views/pageviews_by_url/%2Fa')
+  assert.equal(again.body, first.body)
+  // The same answer of the store, a new reading: the body kept for the old one is not sent.
+  end = [21, 6, 3, 0, 0, 0]
+  const moved = await app.inject('/views/pageviews_by_url/%2Fa')
+  assert.deepEqual(moved.json().lag, [6, 0, 3, 0, 0, 0])
+  assert.deepEqual(moved.json().windows, first.json().windows)
+  const pv = viewNamed('pageviews_by_url')
+  const speed = new SpeedFixture(store)
+  await speed.claim(2)
+  await speed.commit(2, 3, [{ epoch: 0, key: '/a', window: W2, state: stateOf(pv, pageViews(7)) }])
+  const written = (await app.inject('/views/pageviews_by_url/%2Fa')).json()
+  assert.deepEqual(
+    written.windows.map((w: { value: number }) => w.value),
+    [9, 5, 8],
+  )
+  assert.deepEqual(written.asOf, [15, 6, 3, 0, 0, 0])
+  assert.deepEqual(written.lag, [6, 0, 0, 0, 0, 0])
+})
+
 test('a key only the speed layer has seen, and a key only the batch layer has', async (t) => {
   const store = await openStore(t)
   await mergedScenario(store)

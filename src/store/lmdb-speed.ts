@@ -30,6 +30,11 @@
 //   ['snapshot']                                   → the snapshot version: every transaction below that
 //                                                    changes what a query reads writes a new one
 //                                                    (lmdb-snapshot-memo.ts)
+//   ['snapshot', 'keys'], ['kt', version]          → the key rows version and what it changed: moved
+//                                                    by every transaction that changes a key's state
+//                                                    rows (a pass names its keys; a collection or a
+//                                                    registration any key), not by a speed commit
+//                                                    (lmdb-snapshot-version.ts)
 import type { RootDatabase } from 'lmdb'
 import type { TimeRange } from '../core/time-range.ts'
 import { addToTally, byView, type ViewErrorTally } from '../core/view-errors.ts'

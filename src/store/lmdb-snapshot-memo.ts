@@ -130,8 +130,16 @@ export class SnapshotMemo {
     }
     if (version !== this.#version) {
       this.#dropVersion()
+      // A read failing halfway through the change rows has dropped only some of the keys they
+      // name, under the key rows version already taken: nothing is kept then, and the version is
+      // taken only once they are all followed (else the next query of it would not follow them).
+      try {
+        this.#followKeyRows(transaction)
+      } catch (error) {
+        this.clear()
+        throw error
+      }
       this.#version = version
-      this.#followKeyRows(transaction)
     }
     const hit = this.#views.get(view)
     if (hit !== undefined) return hit

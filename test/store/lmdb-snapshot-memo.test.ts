@@ -13,7 +13,12 @@ import { type TestContext, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { open } from 'lmdb'
 import { SnapshotMemo } from '../../src/store/lmdb-snapshot-memo.ts'
-import { KEY_CHANGES_KEPT } from '../../src/store/lmdb-snapshot-version.ts'
+import {
+  bumpKeyRowsVersion,
+  KEY_CHANGES_KEPT,
+  keyHash,
+  startKeyRowsVersion,
+} from '../../src/store/lmdb-snapshot-version.ts'
 import { openLmdbStore } from '../../src/store/lmdb-store.ts'
 import type { SpeedCommit, Store } from '../../src/store/store.ts'
 
@@ -385,4 +390,56 @@ test("a flip drops every key's stored rows: the new version's entries and horizo
     [9],
   )
   assert.deepEqual(after.realtime, [])
+})
+
+test('a read that fails while following the change rows leaves no key rows kept from before them', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'strata-memo-'))
+  const db = open<unknown, (string | number | boolean)[]>({ path: dir, compression: false })
+  t.after(async () => {
+    await db.close()
+    rmSync(dir, { recursive: true, force: true })
+  })
+  // The memo's handle on the store, whose next range read of the change rows fails once (a read
+  // error, a damaged page): the query fails, and the next one must not be answered from rows the
+  // change rows it could not read named.
+  let failNext = false
+  const failing = new Proxy(db, {
+    get(target, name) {
+      if (name !== 'getRange') return Reflect.get(target, name, target)
+      return (options: { start: unknown[] }) => {
+        if (failNext && options.start[0] === 'kt') {
+          failNext = false
+          throw new Error('read failed')
+        }
+        return target.getRange(options as never)
+      }
+    },
+  })
+  const memo = new SnapshotMemo(failing, 100)
+  const hash = keyHash('v', '/a')
+  const ask = (state: number) => {
+    const transaction = db.useReadTransaction()
+    try {
+      memo.reads(
+        transaction,
+        'v',
+        () => ({ speed: [], log: [] }),
+        () => ({ batch: undefined, speedView: undefined, code: undefined }),
+      )
+      return memo.storedReads(hash, 'a', () => ({ batchEntries: [], states: [{ state } as never] }))
+    } finally {
+      transaction.done()
+    }
+  }
+  await db.transaction(() => {
+    db.put(['snapshot'], 1)
+    startKeyRowsVersion(db)
+  })
+  assert.equal(ask(1).states[0].state, 1)
+  assert.equal(ask(2).states[0].state, 1, 'kept under the same key rows version')
+  // A compaction pass writes /a's state rows: its change row names /a.
+  await db.transaction(() => bumpKeyRowsVersion(db, [hash]))
+  failNext = true
+  assert.throws(() => ask(3), /read failed/)
+  assert.equal(ask(4).states[0].state, 4, "/a's rows read again, not the ones the pass replaced")
 })

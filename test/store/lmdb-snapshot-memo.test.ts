@@ -15,6 +15,7 @@ import { open } from 'lmdb'
 import { SnapshotMemo } from '../../src/store/lmdb-snapshot-memo.ts'
 import {
   bumpKeyRowsVersion,
+  bumpSnapshotVersion,
   KEY_CHANGES_KEPT,
   keyHash,
   startKeyRowsVersion,
@@ -442,4 +443,66 @@ test('a read that fails while following the change rows leaves no key rows kept 
   failNext = true
   assert.throws(() => ask(3), /read failed/)
   assert.equal(ask(4).states[0].state, 4, "/a's rows read again, not the ones the pass replaced")
+})
+
+test('two keys of one hash: a pass that folds into one reads both again, and each answers its own rows', async (t) => {
+  // keyHash('hits', …) of these two is the same (found by search): a change row naming one names both.
+  const [x, y] = ['/k767782', '/k1134040']
+  assert.equal(keyHash('hits', x), keyHash('hits', y))
+  const { store } = await speedStore(t)
+  await store.commitSpeed(commitTo(x, 5, 6, 10), add)
+  await store.commitSpeed(commitTo(y, 6, 7, 20), add)
+  await store.compactSpeed(add)
+  const first = { x: await store.snapshot('hits', x), y: await store.snapshot('hits', y) }
+  assert.deepEqual([first.x.realtime.map((r) => r.state), first.y.realtime.map((r) => r.state)], [[10], [20]])
+  await store.commitSpeed(commitTo(x, 7, 8, 1), add)
+  await store.compactSpeed(add) // folds into x's row only
+  const after = { x: await store.snapshot('hits', x), y: await store.snapshot('hits', y) }
+  assert.deepEqual([after.x.realtime.map((r) => r.state), after.y.realtime.map((r) => r.state)], [[11], [20]])
+  assert.notEqual(after.y.realtime, first.y.realtime, "y's rows read again: its hash was named")
+})
+
+test('a query in an older snapshot between two in a newer one: each answers its own snapshot', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'strata-memo-'))
+  const db = open<unknown, (string | number | boolean)[]>({ path: dir, compression: false })
+  t.after(async () => {
+    await db.close()
+    rmSync(dir, { recursive: true, force: true })
+  })
+  const memo = new SnapshotMemo(db, 100)
+  const hash = keyHash('v', '/a')
+  // The key's stored row is ['row'], read in the query's transaction.
+  const ask = (transaction: ReturnType<typeof db.useReadTransaction>) => {
+    memo.reads(
+      transaction,
+      'v',
+      () => ({ speed: [], log: [] }),
+      () => ({ batch: undefined, speedView: undefined, code: undefined }),
+    )
+    return memo.storedReads(hash, 'a', () => ({
+      batchEntries: [],
+      states: [{ state: db.get(['row'], { transaction }) } as never],
+    })).states[0].state
+  }
+  await db.transaction(() => {
+    db.put(['row'], 1)
+    db.put(['snapshot'], 1)
+    startKeyRowsVersion(db)
+  })
+  const older = db.useReadTransaction()
+  assert.equal(ask(older), 1)
+  // A pass rewrites the row, naming the key; then a speed commit (the snapshot version only).
+  await db.transaction(() => {
+    db.put(['row'], 2)
+    bumpKeyRowsVersion(db, [hash])
+  })
+  await db.transaction(() => bumpSnapshotVersion(db))
+  const newer = db.useReadTransaction()
+  assert.equal(db.get(['row'], { transaction: newer }), 2, 'a newer snapshot')
+  assert.equal(ask(newer), 2)
+  assert.equal(ask(older), 1, 'the older snapshot answers its own row')
+  assert.equal(ask(newer), 2, 'not the older snapshot row, kept meanwhile')
+  assert.equal(ask(older), 1)
+  older.done()
+  newer.done()
 })

@@ -72,6 +72,51 @@ test('an answer asked again follows a new end-offsets reading (its lag) and a wr
   assert.deepEqual(written.lag, [6, 0, 0, 0, 0, 0])
 })
 
+test('under one snapshot and one reading, each question gets its own body: parts, range, key, and the POST form', async (t) => {
+  const store = await openStore(t)
+  await mergedScenario(store)
+  const app = await serve(t, store, { endOffsets: async () => [20, 6, 3, 0, 0, 0] })
+  const ask = async (url: string) => (await app.inject(url)).json()
+  // Interleaved, so a body kept for one question is there when the next is asked.
+  for (let round = 0; round < 2; round++) {
+    const plain = await ask('/views/pageviews_by_url/%2Fa')
+    const parts = await ask('/views/pageviews_by_url/%2Fa?parts=true')
+    const ranged = await ask(`/views/pageviews_by_url/%2Fa?from=${W1}`)
+    const other = await ask('/views/pageviews_by_url/%2Fb')
+    const posted = (
+      await app.inject({
+        method: 'POST',
+        url: '/views/pageviews_by_url/query',
+        payload: { key: '/a', parts: true },
+      })
+    ).json()
+    assert.deepEqual(
+      plain.windows.map((w: { value: number; batch?: number }) => [w.value, w.batch]),
+      [
+        [9, undefined],
+        [5, undefined],
+        [1, undefined],
+      ],
+    )
+    assert.deepEqual(
+      parts.windows.map((w: { batch: number; speed: number }) => [w.batch, w.speed]),
+      [
+        [5, 4],
+        [3, 2],
+        [0, 1],
+      ],
+    )
+    assert.deepEqual(
+      ranged.windows.map((w: { windowStart: number }) => w.windowStart),
+      [W1, W2],
+    )
+    assert.equal(other.key, '/b')
+    assert.deepEqual(posted, parts)
+    for (const body of [plain, parts, ranged, other, posted])
+      assert.deepEqual(body.lag.slice(0, 3), [5, 0, 3])
+  }
+})
+
 test('a key only the speed layer has seen, and a key only the batch layer has', async (t) => {
   const store = await openStore(t)
   await mergedScenario(store)

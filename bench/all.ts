@@ -124,8 +124,8 @@ const parts: Part[] = [
   {
     name: 'ingest',
     script: 'ingest.ts',
-    args: ['--events=300000', '--rounds=3', '--serve=1'],
-    quick: ['--events=30000', '--rounds=1', '--serve=1'],
+    args: ['--events=300000', '--rounds=3', '--serve=1', '--bare=1'],
+    quick: ['--events=30000', '--rounds=1', '--serve=1', '--bare=1'],
   },
   {
     name: 'ingest-partitions',

@@ -15,18 +15,22 @@
 // process for Strata's producer, the JVM), from the first request until the last answer; for
 // `strata start` until its speed layer has caught up, so its fold and archive of the events count.
 //
-//   npm run bench:ingest -- [--events=300000] [--batch=1000] [--concurrency=4] [--rounds=3]
+//   npm run bench:ingest -- [--events=300000] [--batch=1000] [--concurrency=16] [--rounds=3]
 //     [--partitions=6] [--java=1] [--java-batch=262144] [--serve=0] [--profile=<dir>]
-//     [--baseline=<checkout>[,<checkout>…]]
+//     [--baseline=<checkout>[,<checkout>…]] [--bare=0]
 //
 // --partitions takes a list (`--partitions=1,6,12`: the growth table), one run per count;
 // --java=0 leaves out ProducerPerformance. --serve=1 adds POST /events on `strata worker serve
-// --ingest` (an ingest-only process) as a contender. --profile writes a CPU profile of the `strata start`
-// process (node --cpu-prof) into <dir>; read it with `node bench/lib/cpu-profile.ts FILE`.
-// --baseline=<checkout> adds `strata start` of another build (e.g. `git archive` of a commit, with
-// node_modules linked) as a contender on a topic of its own: before/after in one run; a list adds
-// one for each, named by the folder. With --profile each process (every thread of it: node writes
-// one file a thread) profiles into a folder of its own under <dir>.
+// --ingest` (an ingest-only process) as a contender. --profile writes a CPU profile of the
+// `strata start` process (node --cpu-prof) into <dir>; read it with `node bench/lib/cpu-profile.ts
+// FILE`. --bare=1 adds a bare node:http server that answers 202 without parsing or writing
+// anything (bench/lib/bare-ingest-server.ts): the most this client pushes through HTTP here, so a
+// client-bound rate shows. --baseline=<checkout> adds `strata start` of another build (e.g. `git
+// archive` of a commit, with node_modules linked) as a contender on a topic of its own:
+// before/after in one run; a list adds one for each, named by the folder (with --serve=1 also its
+// ingest-only process). With --profile each process (every thread of it: node writes one file a
+// thread) profiles into a folder of its own under <dir>.
+import { type ChildProcess, spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
@@ -38,15 +42,22 @@ import { type JvmPeer, startJvmPeer } from './lib/jvm-peer.ts'
 import { brokers, eventAt } from './lib/kafka-bench.ts'
 import { list, printResult, type ResultRow } from './lib/result.ts'
 import { arg, fmtRate, median, spread, table } from './lib/stats.ts'
-import { startStrata, waitCaughtUp } from './lib/strata-server.ts'
+import { freePort, startStrata, waitCaughtUp } from './lib/strata-server.ts'
 
 const events = arg('events', 300_000)
 const batch = arg('batch', 1000)
-const concurrency = arg('concurrency', 4)
+// Strata's producer is given 4,000 records a call, 4 calls pending; the HTTP client by default
+// keeps as many events in flight (16 requests of 1,000). With 4 requests (the default until
+// 2026-12-06) POST /events was bound by the broker's round trip, not by the server: 4,000 events
+// in flight against the producer's 16,000 (BENCHMARKS.md, Ingest, the byte scan).
+const PRODUCER_CALL = 4000
+const PRODUCER_PENDING = 4
+const concurrency = arg('concurrency', Math.ceil((PRODUCER_CALL * PRODUCER_PENDING) / batch))
 const rounds = arg('rounds', 3)
 const partitionCounts = list('partitions', [6])
 const withJava = arg('java', 1) === 1
 const withServe = arg('serve', 0) === 1
+const withBare = arg('bare', 0) === 1
 const javaBatch = arg('java-batch', 256 * 1024)
 const profileDir = process.argv.find((a) => a.startsWith('--profile='))?.slice(10)
 const baselineDirs = (process.argv.find((a) => a.startsWith('--baseline='))?.slice(11) ?? '')
@@ -55,9 +66,12 @@ const baselineDirs = (process.argv.find((a) => a.startsWith('--baseline='))?.sli
 const toolsDir = join(import.meta.dirname, 'peers/kafka-tools/target')
 const toolsJar = join(toolsDir, 'strata-kafka-tools-peer.jar')
 const HTTP = `Strata POST /events (NDJSON × ${batch}, ${concurrency} in flight)`
-const CLIENT = 'Strata’s Kafka producer (4000 × 4 in flight)'
+const CLIENT = `Strata’s Kafka producer (${PRODUCER_CALL} × ${PRODUCER_PENDING} in flight)`
 const SERVE = `Strata POST /events, ingest only (strata worker serve --ingest; NDJSON × ${batch}, ${concurrency} in flight)`
-const baselineName = (dir: string) => `${HTTP}, build ${dir.replace(/\/+$/, '').split('/').at(-1)}`
+const BARE = `bare node:http server answering 202 (no parse, no Kafka: the client's limit; NDJSON × ${batch}, ${concurrency} in flight)`
+const buildOf = (dir: string) => dir.replace(/\/+$/, '').split('/').at(-1)
+const baselineName = (dir: string) => `${HTTP}, build ${buildOf(dir)}`
+const baselineServeName = (dir: string) => `${SERVE}, build ${buildOf(dir)}`
 const JAVA = `Kafka ProducerPerformance (Java, acks=all, batch.size ${javaBatch / 1024} KiB, warm JVM)`
 
 const base = Date.now()
@@ -70,6 +84,10 @@ for (let i = 0; i < events; i += batch)
       .map((e) => e.value)
       .join('\n')}\n`,
   )
+// What the client sends: each body encoded once, its event count known (the client's own work
+// per request is then the request itself; --bare=1 measures what it reaches at all).
+const bodyBytes = bodies.map((b) => Buffer.from(b))
+const bodyEvents = bodies.map((b) => b.split('\n').length - 1)
 
 // POSTs every body, `concurrency` requests in flight; events per second until the last 202.
 async function postAll(url: string): Promise<number> {
@@ -79,15 +97,15 @@ async function postAll(url: string): Promise<number> {
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
       while (next < bodies.length) {
-        const body = bodies[next++]!
+        const i = next++
         const res = await fetch(`${url}/events`, {
           method: 'POST',
           headers: { 'content-type': 'application/x-ndjson' },
-          body,
+          body: bodyBytes[i]!,
         })
         if (res.status !== 202) throw new Error(`POST /events ${res.status}: ${await res.text()}`)
         await res.arrayBuffer()
-        accepted += body.split('\n').length - 1
+        accepted += bodyEvents[i]!
       }
     }),
   )
@@ -108,6 +126,22 @@ const java: JvmPeer | undefined =
   withJava && existsSync(toolsJar)
     ? await startJvmPeer(['-cp', `${toolsJar}:${toolsDir}/lib/*`, 'dev.strata.bench.WarmProducerPerformance'])
     : undefined
+/** The bare server of --bare=1, a child process like the Strata servers. */
+async function startBare(): Promise<{ url: string; child: ChildProcess }> {
+  const port = await freePort()
+  const child = spawn(
+    process.execPath,
+    [join(import.meta.dirname, 'lib/bare-ingest-server.ts'), String(port)],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  )
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.once('data', () => resolve())
+    child.once('exit', (code) => reject(new Error(`bare server exited (${code})`)))
+  })
+  return { url: `http://127.0.0.1:${port}`, child }
+}
 /** Events per second and µs of CPU per event. */
 type Run = { rate: number; cpuUs: number }
 
@@ -141,6 +175,7 @@ for (const partitions of partitionCounts) {
     servers.push(ingestOnly)
   }
   const baselines: Array<[name: string, server: typeof server]> = []
+  const baselineServes: Array<[name: string, server: typeof server]> = []
   for (const [i, baselineDir] of baselineDirs.entries()) {
     const baseTopic = `bench-${randomUUID()}`
     await admin.createTopic({ topic: baseTopic, partitions, replicationFactor: 1 })
@@ -152,7 +187,21 @@ for (const partitions of partitionCounts) {
     })
     servers.push(baseline)
     baselines.push([baselineName(baselineDir), baseline])
+    if (withServe) {
+      const serveTopic = `bench-${randomUUID()}`
+      await admin.createTopic({ topic: serveTopic, partitions, replicationFactor: 1 })
+      topics.push(serveTopic)
+      const baselineServe = await startStrata(serveTopic, partitions, {
+        command: ['worker', 'serve'],
+        extra: ['--ingest'],
+        bin: join(baselineDir, 'bin/strata.js'),
+        nodeArgs: nodeArgs(`baseline${i + 1}-serve`),
+      })
+      servers.push(baselineServe)
+      baselineServes.push([baselineServeName(baselineDir), baselineServe])
+    }
   }
+  const bare = withBare ? await startBare() : undefined
   const freshTopic = async (): Promise<string> => {
     const topic = `bench-${randomUUID()}`
     await admin.createTopic({ topic, partitions, replicationFactor: 1 })
@@ -177,14 +226,14 @@ for (const partitions of partitionCounts) {
       const cpu0 = ownCpu()
       const started = performance.now()
       const pending: Promise<unknown>[] = []
-      for (let i = 0; i < events; i += 4000) {
+      for (let i = 0; i < events; i += PRODUCER_CALL) {
         pending.push(
           producer.send(
             topic,
-            lines.slice(i, i + 4000).map((e) => ({ key: e.key, value: e.value })),
+            lines.slice(i, i + PRODUCER_CALL).map((e) => ({ key: e.key, value: e.value })),
           ),
         )
-        if (pending.length >= 4) await pending.shift()
+        if (pending.length >= PRODUCER_PENDING) await pending.shift()
       }
       await Promise.all(pending)
       const rate = events / ((performance.now() - started) / 1000)
@@ -199,6 +248,18 @@ for (const partitions of partitionCounts) {
       const rate = await postAll(baseline.url)
       await waitCaughtUp(baseline.url)
       return { rate, cpuUs: ((await cpuOf(baseline.child.pid)) - cpu0) / events }
+    }
+  for (const [name, baseline] of baselineServes)
+    contenders[name] = async () => {
+      const cpu0 = await cpuOf(baseline.child.pid)
+      const rate = await postAll(baseline.url)
+      return { rate, cpuUs: ((await cpuOf(baseline.child.pid)) - cpu0) / events }
+    }
+  if (bare)
+    contenders[BARE] = async () => {
+      const cpu0 = await cpuOf(bare.child.pid)
+      const rate = await postAll(bare.url)
+      return { rate, cpuUs: ((await cpuOf(bare.child.pid)) - cpu0) / events }
     }
   if (ingestOnly)
     contenders[SERVE] = async () => {
@@ -260,6 +321,7 @@ for (const partitions of partitionCounts) {
     }
   } finally {
     for (const s of servers) await s.stop()
+    bare?.child.kill('SIGTERM')
     for (const topic of topics) await admin.deleteTopic(topic)
   }
   const client = median(rates[CLIENT]!)

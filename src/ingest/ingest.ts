@@ -1,13 +1,15 @@
 // Ingest: accepted events go to the log (Kafka with acks=all, or the embedded log) and the
 // caller learns where each one landed. Validation happens first, for the whole batch, so a bad
 // line means nothing is written (see parse.ts).
-import type { EventLimits, StrataEvent } from '../core/event.ts'
+import { defaultEventLimits, type EventLimits, type StrataEvent } from '../core/event.ts'
 import type { RecordPosition } from '../log/log.ts'
-import { type AcceptedEvent, type ParseOptions, parseEvents } from './parse.ts'
+import { type AcceptedEvent, decodeInput, defaultMaxEvents, type ParseOptions, parseEvents } from './parse.ts'
+import { bodyScanner } from './scan.ts'
 
 export interface SinkRecord {
   key: string | null
-  value: string
+  /** The event's JSON text, or its UTF-8 bytes (a slice of the request body). */
+  value: string | Buffer
 }
 
 /** What ingest writes to: the Kafka producer bound to the source topic, or the embedded log. */
@@ -36,6 +38,11 @@ export interface Ingest {
   parse(body: string, options?: Pick<ParseOptions, 'maxErrors'>): AcceptedEvent[]
   /** Writes events that parse() accepted. */
   write(accepted: AcceptedEvent[]): Promise<IngestResult>
+  /**
+   * A request body as bytes: one JSON object or NDJSON. The same events, records and errors as
+   * ingestText(decodeInput(body)); a body scan.ts proves valid is written from its own bytes.
+   */
+  ingestBytes(body: Buffer): Promise<IngestResult>
   /** A request body or stdin: one JSON object or NDJSON. */
   ingestText(body: string, options?: Pick<ParseOptions, 'maxErrors'>): Promise<IngestResult>
   /** Events as objects (the SDK call). */
@@ -46,6 +53,12 @@ export interface Ingest {
 export function createIngest(options: IngestOptions): Ingest {
   const timeField = options.timeField ?? 'ts'
   const { sink, keyField, limits, maxEvents } = options
+  const scan = bodyScanner({
+    timeField,
+    keyField,
+    limits: limits ?? defaultEventLimits,
+    maxEvents: maxEvents ?? defaultMaxEvents,
+  })
 
   async function write(accepted: AcceptedEvent[]): Promise<IngestResult> {
     const records = accepted.map(({ event, text }) => ({ key: keyOf(event, keyField), value: text }))
@@ -60,6 +73,12 @@ export function createIngest(options: IngestOptions): Ingest {
     timeField,
     parse,
     write,
+    async ingestBytes(body) {
+      const scanned = scan?.(body)
+      if (scanned === undefined) return write(parse(decodeInput(body)))
+      const positions = await sink.append(scanned)
+      return { count: positions.length, records: positions }
+    },
     async ingestText(body, extra = {}) {
       return write(parse(body, extra))
     },

@@ -2,8 +2,7 @@
 // after the log acknowledged them (acks=all on Kafka, fsync on the embedded log).
 // 400 with { error: { code, message, line } } for bad input; nothing of that batch is written.
 import type { FastifyInstance } from 'fastify'
-import type { Ingest } from '../../ingest/ingest.ts'
-import { decodeInput } from '../../ingest/parse.ts'
+import type { Ingest, IngestResult } from '../../ingest/ingest.ts'
 import { EVENT_CONTENT_TYPES } from '../errors.ts'
 import { errorAnswers } from './answer-schemas.ts'
 
@@ -63,8 +62,23 @@ export async function eventsRoute(
 
   app.post('/events', { schema, validatorCompiler: () => () => true }, async (request, reply) => {
     const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0)
-    const result = await ingest.ingestText(decodeInput(body))
+    const result = await ingest.ingestBytes(body)
     onAccepted?.(result.count)
-    return reply.code(202).send(result)
+    // The answer written here (a string with a JSON type is sent as it is): the schema's
+    // serializer cost ~0.8 µs an event on the HTTP loop for the 202 of a large batch.
+    return reply.code(202).type('application/json; charset=utf-8').send(acceptedJson(result))
   })
+}
+
+/** The 202's body, as the response schema above has it. */
+export function acceptedJson({ count, records }: IngestResult): string {
+  let out = `{"count":${count},"records":[`
+  for (let i = 0; i < records.length; i++) {
+    const { partition, offset } = records[i]!
+    out +=
+      i === 0
+        ? `{"partition":${partition},"offset":${offset}}`
+        : `,{"partition":${partition},"offset":${offset}}`
+  }
+  return `${out}]}`
 }

@@ -211,7 +211,7 @@ test('POST /events: a valid batch is written in full and in order, with one posi
         events.map((_, i) => before + i),
       )
       assert.deepEqual(
-        appended.slice(before).map((r) => JSON.parse(r.value)),
+        appended.slice(before).map((r) => JSON.parse(r.value.toString())),
         events,
       )
     }),

@@ -58,7 +58,7 @@ test('POST /events with one JSON object', async (t) => {
   const res = await app.inject({ method: 'POST', url: '/events', payload: { url: '/a', ts } })
   assert.equal(res.statusCode, 202)
   assert.equal(res.json().count, 1)
-  assert.deepEqual(JSON.parse(sink.written[0][0].value), { url: '/a', ts })
+  assert.deepEqual(JSON.parse(sink.written[0][0].value.toString()), { url: '/a', ts })
 })
 
 test('a bad line gets 400 with code and line, and nothing is written', async (t) => {

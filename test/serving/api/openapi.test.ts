@@ -193,7 +193,7 @@ test('a client generated from the document type-checks and answers against the r
   assert.deepEqual(await client.post(events[0]!), { count: 1, first: { partition: 2, offset: 0 } })
   assert.deepEqual(await client.post(events[1]!), { count: 1, first: { partition: 2, offset: 1 } })
   assert.deepEqual(
-    written.map((r) => JSON.parse(r.value)),
+    written.map((r) => JSON.parse(r.value.toString())),
     events,
   )
 

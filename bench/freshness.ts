@@ -8,8 +8,12 @@
 // probe's key is polled every 2 ms from the produce call until its count shows (the probes are
 // sequential, so at most one poller runs). Kafka: the consumer notes when each probe arrives.
 //
-//   npm run bench:freshness -- [--rate=2000] [--seconds=20] [--rounds=3]
+//   npm run bench:freshness -- [--rate=2000] [--seconds=20] [--rounds=3] [--baseline=<checkout>[,…]]
+//
+// --baseline adds `strata start` of another build (e.g. `git archive` of a commit, with
+// node_modules linked) on a topic of its own, a contender in every round: before/after in one run.
 import { randomUUID } from 'node:crypto'
+import { join } from 'node:path'
 import { createAdmin, createConsumer, createProducer, type KafkaProducer } from '../src/log/kafka/index.ts'
 import { brokers, sleep } from './lib/kafka-bench.ts'
 import { ms, printResult } from './lib/result.ts'
@@ -77,36 +81,55 @@ const kafkaTopic = `bench-${randomUUID()}`
 await admin.createTopic({ topic: strataTopic, partitions, replicationFactor: 1 })
 await admin.createTopic({ topic: kafkaTopic, partitions, replicationFactor: 1 })
 const producer = createProducer({ brokers, clientId: 'bench-freshness' })
+const STRATA = 'Strata: produce → visible in GET /views/:view/:key'
+const baselineDirs = (process.argv.find((a) => a.startsWith('--baseline='))?.slice(11) ?? '')
+  .split(',')
+  .filter((d) => d !== '')
 const server = await startStrata(strataTopic, partitions)
-const results: Record<string, { p50: number[]; p99: number[]; n: number }> = {}
+const servers = [{ name: STRATA, topic: strataTopic, server }]
+for (const dir of baselineDirs) {
+  const topic = `bench-${randomUUID()}`
+  await admin.createTopic({ topic, partitions, replicationFactor: 1 })
+  const name = `${STRATA}, build ${dir.replace(/\/+$/, '').split('/').at(-1)}`
+  servers.push({
+    name,
+    topic,
+    server: await startStrata(topic, partitions, { bin: join(dir, 'bin/strata.js') }),
+  })
+}
+const results: Record<string, { p50: number[]; p99: number[]; n: number; all: number[] }> = {}
 // Warm-up, not measured: the speed layer owns its partitions once a first event shows.
-await producer.send(strataTopic, [{ key: '/warm-up', value: event('/warm-up') }])
-for (let i = 0; i < 3000; i++) {
-  const body = (await (await fetch(`${server.url}/views/pageviews_by_url/%2Fwarm-up`)).json()) as {
-    windows?: unknown[]
+for (const { topic, server } of servers) {
+  await producer.send(topic, [{ key: '/warm-up', value: event('/warm-up') }])
+  for (let i = 0; i < 3000; i++) {
+    const body = (await (await fetch(`${server.url}/views/pageviews_by_url/%2Fwarm-up`)).json()) as {
+      windows?: unknown[]
+    }
+    if (body.windows && body.windows.length > 0) break
+    await sleep(10)
   }
-  if (body.windows && body.windows.length > 0) break
-  await sleep(10)
+}
+
+const strataContender = (server: { url: string }, strataTopic: string) => async () => {
+  const stop = background(producer, strataTopic)
+  try {
+    return await probes(producer, strataTopic, async (url) => {
+      const path = `${server.url}/views/pageviews_by_url/${encodeURIComponent(url)}`
+      const deadline = performance.now() + 10_000
+      while (performance.now() < deadline) {
+        const body = (await (await fetch(path)).json()) as { windows?: unknown[] }
+        if (body.windows && body.windows.length > 0) return performance.now()
+        await sleep(2)
+      }
+      throw new Error(`probe ${url} not visible after 10 s`)
+    })
+  } finally {
+    await stop()
+  }
 }
 
 const contenders: Record<string, () => Promise<number[]>> = {
-  'Strata: produce → visible in GET /views/:view/:key': async () => {
-    const stop = background(producer, strataTopic)
-    try {
-      return await probes(producer, strataTopic, async (url) => {
-        const path = `${server.url}/views/pageviews_by_url/${encodeURIComponent(url)}`
-        const deadline = performance.now() + 10_000
-        while (performance.now() < deadline) {
-          const body = (await (await fetch(path)).json()) as { windows?: unknown[] }
-          if (body.windows && body.windows.length > 0) return performance.now()
-          await sleep(2)
-        }
-        throw new Error(`probe ${url} not visible after 10 s`)
-      })
-    } finally {
-      await stop()
-    }
-  },
+  ...Object.fromEntries(servers.map(({ name, topic, server }) => [name, strataContender(server, topic)])),
   'Kafka: produce → consumed (Strata’s consumer)': async () => {
     const waiting = new Map<string, (at: number) => void>()
     const consumer = createConsumer({
@@ -145,8 +168,9 @@ try {
     if (round % 2 === 0) names.reverse()
     for (const name of names) {
       const l = await contenders[name]!()
-      const r = results[name] ?? { p50: [], p99: [], n: 0 }
+      const r = results[name] ?? { p50: [], p99: [], n: 0, all: [] }
       results[name] = r
+      r.all.push(...l)
       r.p50.push(pct(l, 50))
       r.p99.push(pct(l, 99))
       r.n += l.length
@@ -157,8 +181,10 @@ try {
   }
 } finally {
   await producer.close()
-  await server.stop()
-  await admin.deleteTopic(strataTopic)
+  for (const { server, topic } of servers) {
+    await server.stop()
+    await admin.deleteTopic(topic)
+  }
   await admin.deleteTopic(kafkaTopic)
   await admin.close()
 }
@@ -174,7 +200,21 @@ console.log(
   `\n${rate} events/s background, a probe every ${PROBE_EVERY_MS} ms, ${seconds} s × ${rounds} rounds; median of rounds (min–max)\n`,
 )
 console.log(table(['path', 'probes', 'p50 ms', 'p99 ms', 'p99 − Kafka p99'], rows))
-const strata = results['Strata: produce → visible in GET /views/:view/:key']!
+// Every round's probes together: with ~100–200 probes a round, a round's p99 is its second or
+// third largest sample, and one stall moves it; the pooled tail says more in before/after runs.
+console.log(
+  `\n${table(
+    ['path (all rounds pooled)', 'p90 ms', 'p95 ms', 'p99 ms', 'probes > 50 ms'],
+    Object.entries(results).map(([name, r]) => [
+      name,
+      pct(r.all, 90).toFixed(1),
+      pct(r.all, 95).toFixed(1),
+      pct(r.all, 99).toFixed(1),
+      r.all.filter((l) => l > 50).length,
+    ]),
+  )}`,
+)
+const strata = results[STRATA]!
 const over = median(strata.p99) - kafkaP99
 printResult({
   part: 'freshness',

@@ -60,6 +60,13 @@ export async function claimFolder(options: FolderOptions, initial: number): Prom
   return new PartitionFolder(options, claimed)
 }
 
+/**
+ * Record bytes of a partition's batches that may wait to be folded without holding the source
+ * (fold threads only; see take): far more than a live stream's fetch brings, a quarter of a
+ * catching-up one's (maxBytesPerPartition, 1 MiB).
+ */
+const LIVE_WAITING_BYTES = 256 * 1024
+
 export class PartitionFolder {
   readonly partition: number
   readonly owner: number
@@ -73,6 +80,9 @@ export class PartitionFolder {
   #window: PendingWindow | RemoteWindow
   /** Fold threads: the last batch taken, which the next one waits for (take). */
   #queued: Promise<void> = Promise.resolve()
+  /** Batches taken and not folded yet, and their records' bytes. */
+  #waiting = 0
+  #waitingBytes = 0
   /** Settles when the fold thread has answered every batch sent (fold threads only). */
   #reported: Promise<void> = Promise.resolve()
   #lastCommitAt: number
@@ -163,7 +173,13 @@ export class PartitionFolder {
    */
   async take(batch: SpeedBatch): Promise<{ committed: Promise<void> }> {
     let due = false
+    let bytes = 0
+    for (const record of batch.records) bytes += record.value.length
+    this.#waiting++
+    this.#waitingBytes += bytes
     const folded = this.#serial(async () => {
+      this.#waiting--
+      this.#waitingBytes -= bytes
       due = await this.#foldBatch(batch)
     })
     const committed = this.#serial(async () => {
@@ -173,12 +189,15 @@ export class PartitionFolder {
       // With a fold thread, the source may go on while this batch waits behind the partition's
       // commit in flight: that commit waits for the thread to fold what was sent, and awaiting
       // it here would hold every other partition's batch (the source delivers one at a time)
-      // and leave the thread idle meanwhile. At most one batch per partition waits so: the next
-      // one is held until this one is folded.
+      // and leave the thread idle meanwhile. Batches of a live stream are small: while the
+      // batches waiting here hold at most LIVE_WAITING_BYTES, none holds the source, so one
+      // partition's slow commit does not hold the fetches of the others (nor the next fetch
+      // request: decision 0011, "Freshness"). Past that (catching up: fetches of up to 1 MiB a
+      // partition) the next batch is held until this one is folded, at most one batch waiting.
       const previous = this.#queued
       this.#queued = folded
       folded.catch(() => undefined)
-      await previous
+      if (this.#waitingBytes > LIVE_WAITING_BYTES) await previous
     } else await folded
     if (this.failure) throw this.failure
     return { committed }
@@ -213,7 +232,10 @@ export class PartitionFolder {
     return (
       this.#window.taken >= this.#policy.commitEveryRecords ||
       this.#now() - this.#lastCommitAt >= this.#policy.commitEveryMs ||
+      // Caught up, unless a later batch of this partition waits to be folded: the commit after
+      // it takes both (one commit instead of two in a row, when a commit was slow).
       (this.#policy.commitWhenCaughtUp !== false &&
+        this.#waiting === 0 &&
         batch.highWatermark !== undefined &&
         this.#window.end >= batch.highWatermark)
     )
@@ -349,7 +371,9 @@ export class PartitionFolder {
     this.#sealRequired(window.end)
     if (window.empty) return
     if (window instanceof RemoteWindow) {
-      // Every batch sent must be folded before the window may be committed.
+      // Every batch sent must be folded before the window may be committed. The deltas are asked
+      // for at once: the thread answers them right behind the folds.
+      window.askContents()
       try {
         await window.answered()
       } catch (error) {

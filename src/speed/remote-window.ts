@@ -12,6 +12,7 @@
 
 import type { CompiledView } from '../core/compiled-view.ts'
 import { ErrorCodes, StrataError } from '../core/errors.ts'
+import type { FoldThreadReply } from './fold-protocol.ts'
 import type { FoldThread } from './fold-threads.ts'
 import { unpackDeltas } from './fold-threads.ts'
 import type { WindowContents } from './pending-window.ts'
@@ -46,6 +47,8 @@ export class RemoteWindow {
   #batchSeals: number[] = []
   /** Settles once the thread has answered everything sent so far; rejects if any fold failed. */
   #answered: Promise<unknown> = Promise.resolve()
+  /** The deltas asked for (askContents) while nothing was taken, sealed or required since. */
+  #contents: Promise<FoldThreadReply> | undefined
 
   constructor(
     thread: FoldThread,
@@ -89,6 +92,7 @@ export class RemoteWindow {
 
   seal(at: number): void {
     if (at <= this.#epoch) return
+    this.#contents = undefined
     if (at <= this.#last) {
       throw new StrataError(ErrorCodes.INTERNAL, `cannot seal at ${at}: a record at ${this.#last} is taken`)
     }
@@ -99,6 +103,7 @@ export class RemoteWindow {
 
   /** Takes in a record (its bytes as read); the thread decides whether it is an event. */
   take(offset: number, value: Buffer): void {
+    this.#contents = undefined
     this.#offsets.push(offset)
     this.#values.push(value)
     this.#bytes += value.length
@@ -114,6 +119,7 @@ export class RemoteWindow {
   require(boundaries: readonly number[]): 'kept' | 'sealed' | 'rebuilt' {
     const missing = boundaries.filter((b) => b >= this.from && b !== this.open && !this.#seals.includes(b))
     if (missing.length === 0) return 'kept'
+    this.#contents = undefined
     missing.sort((a, b) => a - b)
     if (missing[0]! > this.#epoch && missing[0]! > this.#last) {
       for (const b of missing) this.seal(b)
@@ -170,11 +176,26 @@ export class RemoteWindow {
     await this.#answered
   }
 
+  /**
+   * Asks the thread for the window's deltas now, behind every batch sent (the thread answers in
+   * order), without waiting for the folds' answers first: the folder asks as soon as a commit
+   * falls due, and the thread folds and packs in one turn. contents() takes this answer while
+   * the window has not changed since.
+   */
+  askContents(): void {
+    this.send()
+    if (this.#contents !== undefined) return
+    this.#contents = this.#thread.request({ op: 'deltas', w: this.#w, p: this.partition })
+    this.#contents.catch(() => undefined)
+  }
+
   /** The window's deltas, asked of the thread (after every batch sent). */
   async contents(): Promise<WindowContents> {
-    await this.answered()
-    const reply = await this.#thread.request({ op: 'deltas', w: this.#w, p: this.partition })
-    return unpackDeltas(reply.deltas!, this.#thread.views, this.#views)
+    this.askContents()
+    const reply = this.#contents!
+    // A fold that failed fails the commit, whatever the deltas' answer.
+    await this.#answered
+    return unpackDeltas((await reply).deltas!, this.#thread.views, this.#views)
   }
 
   /** Frees the thread's copy of the window (the folder stopped or released the partition). */

@@ -279,33 +279,36 @@ export function alignHorizon(db: Db, wished: Horizon, floor: Horizon): Promise<H
   })
 }
 
-// One write transaction: the served versions and recorded views read here are those no
-// registration or flip can change before the deletes are written.
-export function collectEpochs(db: Db, running: readonly string[]): Promise<void> {
-  return db.transaction(() => {
-    const served = [...db.getRange({ start: ['served'], end: ['served', HIGH] })].map(
-      ({ value }) => value as BatchViewMeta,
-    )
-    const recorded = speedViews(db)
-    let collected = false
-    for (const state of speedPartitions(db)) {
-      const p = state.partition
-      const bound = collectionBound(served, recorded, running, p)
+// One write transaction per partition: the served versions, the recorded views and the
+// partition's state read there are those no registration, flip or commit can change before its
+// deletes are written. A partition at a time, not all in one: the transaction runs on the thread
+// that called (in `strata start` the HTTP API's), and all of them at once held it and LMDB's
+// writer for 50–150 ms after a batch run at 10,000 events/s (BENCHMARKS.md, Freshness).
+export async function collectEpochs(db: Db, running: readonly string[]): Promise<void> {
+  for (const { partition } of speedPartitions(db)) {
+    await db.transaction(() => {
+      const state = getPartition(db, partition)
+      if (state === undefined) return
+      const served = [...db.getRange({ start: ['served'], end: ['served', HIGH] })].map(
+        ({ value }) => value as BatchViewMeta,
+      )
+      const bound = collectionBound(served, speedViews(db), running, partition)
       const keep = bound === undefined ? undefined : keepFrom(state, bound)
-      if (keep === undefined) continue
-      for (const { key, value } of db.getRange({ start: ['re', p], end: ['re', p, keep] })) {
+      if (keep === undefined) return
+      for (const { key, value } of db.getRange({ start: ['re', partition], end: ['re', partition, keep] })) {
         const epoch = (key as Key)[2] as number
         const rows = value as unknown[]
         for (let i = 0; i < rows.length; i += 3) {
-          db.remove(stateKey(rows[i] as string, rows[i + 1] as string, rows[i + 2] as number, p, epoch))
+          db.remove(
+            stateKey(rows[i] as string, rows[i + 1] as string, rows[i + 2] as number, partition, epoch),
+          )
         }
         db.remove(key as Key)
       }
-      db.put(['sp', p], collectedState(state, keep))
-      collected = true
-    }
-    if (collected) bumpKeyRowsVersion(db, true)
-  })
+      db.put(['sp', partition], collectedState(state, keep))
+      bumpKeyRowsVersion(db, true)
+    })
+  }
 }
 
 /** Reads everything a query of (view, key) needs in one read transaction (a snapshot). */

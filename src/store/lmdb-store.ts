@@ -56,8 +56,14 @@ import { checkLmdbFormat, LMDB_FORMAT } from './store-format.ts'
 type Key = (string | number | boolean)[]
 
 const HISTORY_KEEP = 200
-/** Keys of a batch version written per transaction at its commit. */
+/**
+ * Keys of a batch version written per transaction at its commit, and the time one transaction
+ * may take: the transaction's callback runs on the calling thread (in `strata start`, the HTTP
+ * API's) and holds LMDB's writer, so the speed layer's commits wait behind it. 10,000 keys took
+ * up to 240 ms there (BENCHMARKS.md, Freshness); 10 ms costs a commit per 10 ms of writing.
+ */
 const WRITE_KEYS = 10_000
+const WRITE_MS = 10
 
 // The address space LMDB maps the store into, reserved up front (virtual memory only: without
 // MDB_WRITEMAP the file is not grown to it, and only pages read count in RSS). lmdb-js starts
@@ -250,7 +256,9 @@ class LmdbStore implements Store {
         const keys = collected.rows()
         for (let done = false; !done; ) {
           await db.transaction(() => {
+            const started = performance.now()
             for (let n = 0; n < WRITE_KEYS; n++) {
+              if ((n & 63) === 63 && performance.now() - started >= WRITE_MS) return
               const next = keys.next()
               if (next.done) {
                 done = true

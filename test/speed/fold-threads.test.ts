@@ -148,3 +148,56 @@ test('batches taken while a commit is in flight are folded and committed in orde
   const asOf = await assertExact(fixture.store, fixture.views, [log.records])
   assert.ok(asOf.every((v) => v[0] === log.end))
 })
+
+test('a slow commit does not hold the next live batches: they wait folded-to-be, and one commit takes them all', async (t) => {
+  const { fixture, threads } = await setup(t)
+  const log = new MemoryPartition()
+  log.append(Array.from({ length: 30 }, (_, i) => pageView(i)))
+  // The store holds the first commit until the test lets it through.
+  let release!: () => void
+  const gate = new Promise<void>((resolve) => {
+    release = resolve
+  })
+  let held!: () => void
+  const holding = new Promise<void>((resolve) => {
+    held = resolve
+  })
+  const commits: Array<{ from: number; offset: number }> = []
+  const store = Object.create(fixture.store) as typeof fixture.store
+  store.commitSpeed = async (commit, combine) => {
+    commits.push({ from: commit.from, offset: commit.offset })
+    if (commits.length === 1) {
+      held()
+      await gate
+    }
+    return fixture.store.commitSpeed(commit, combine)
+  }
+  const folder = await claimSpeedPartition({
+    store,
+    views: fixture.views,
+    partition: 0,
+    partitions: 1,
+    timeField: 'ts',
+    policy: { ...manual, commitWhenCaughtUp: true },
+    thread: threads.of(0),
+  })
+  // Each batch reaches the partition's end as a live stream's fetches do.
+  const live = (from: number, to: number) => ({ ...log.read(from, to - from), highWatermark: to })
+  const first = await folder.take(live(0, 10))
+  await holding
+  // With the first commit held, the next batches are taken without waiting for it (before, the
+  // third take waited for the second batch's fold, which waits for the commit: this test hung).
+  const second = await folder.take(live(10, 20))
+  const third = await folder.take(live(20, 30))
+  assert.deepEqual(commits, [{ from: 0, offset: 10 }])
+  release()
+  await Promise.all([first.committed, second.committed, third.committed])
+  // The second batch found the third waiting: one commit took both.
+  assert.deepEqual(commits, [
+    { from: 0, offset: 10 },
+    { from: 10, offset: 30 },
+  ])
+  assert.equal(folder.stats().commits, 2)
+  const asOf = await assertExact(fixture.store, fixture.views, [log.records])
+  assert.ok(asOf.every((v) => v[0] === log.end))
+})

@@ -82,6 +82,12 @@ export interface NumericKernel<S = unknown, In = any> {
   add(held: number, input: In): number | S
   /** The monoid's state for a double the kernel holds. */
   state(held: number): S
+  /**
+   * True when combine() gives the same bits whatever the grouping of the states (count below
+   * 2^53 per group, min, max); false for sum, whose overflow to ±Infinity depends on it. The
+   * batch run may then let each thread combine a run of partitions (batch-run.ts).
+   */
+  readonly associative: boolean
 }
 
 const numericKernels = new WeakMap<object, { add: unknown; kernel: NumericKernel<any, any> }>()

@@ -24,5 +24,5 @@ export function count(): Monoid<number, unknown, number> {
     },
     [],
   )
-  return withNumericKernel(monoid, { zero: 0, add, state: (held) => held })
+  return withNumericKernel(monoid, { zero: 0, add, state: (held) => held, associative: true })
 }

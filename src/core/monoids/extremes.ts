@@ -45,7 +45,12 @@ function extreme<In>(
         }
   const add = (state: number | null, input: In): number | null =>
     stateOf(kernelAdd(state === null ? Number.NaN : state, input))
-  const kernel: NumericKernel<number | null, In> = { zero: Number.NaN, add: kernelAdd, state: stateOf }
+  const kernel: NumericKernel<number | null, In> = {
+    zero: Number.NaN,
+    add: kernelAdd,
+    state: stateOf,
+    associative: true,
+  }
   const monoid = withInputReaders<Monoid<number | null, In, number | null>>(
     {
       definition: definitionOf(name, 1, {}, [fn]),

@@ -59,5 +59,10 @@ export function sum<In = any>(fn: (input: In) => unknown): Monoid<SumState, In, 
     [fn],
   )
   // A sum held as a double is a SumState already; add() returns an ExactSum once it is inexact.
-  return withNumericKernel<SumState, In, typeof monoid>(monoid, { zero: 0, add, state: (held) => held })
+  return withNumericKernel<SumState, In, typeof monoid>(monoid, {
+    zero: 0,
+    add,
+    state: (held) => held,
+    associative: false,
+  })
 }

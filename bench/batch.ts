@@ -172,6 +172,12 @@ export default defineConfig({
             peer: PARQUET_N,
           },
           [`Strata batch, warm (packed segments, ${allThreads} threads)`]: {
+            // Warm as the one-thread run is: its threads kept from a run before. Without this
+            // untimed run, the fresh-thread contender's endIdleWorkers left it one thread to start
+            // (module load, cold JIT) in every round, which made it look slower than one thread.
+            prepare: async () => {
+              await strata(allThreads)()
+            },
             run: strata(allThreads),
             peer: PARQUET_N,
           },

@@ -8,13 +8,15 @@
 // 3. Fold every partition in parallel, then combine the partitions' states per (key, window) with
 //    the view's monoid: on this machine's worker threads (the local engine), or as an Apache
 //    Spark job (the Spark engine, spark/spark-engine.ts). Only this step differs between them.
-//    With one thread, the thread combines its partitions itself, in the same order (worker.ts).
+//    A thread combines the adjacent partitions it is given itself, in the same order (worker.ts):
+//    all of them with one thread; a run per thread when the views' states allow (foldLocally).
 // 4. Per view: stage a new version, write its entries, commit — the atomic flip. The previous
 //    version serves until that moment. Then publish the completion and the results (Kafka).
 import { availableParallelism } from 'node:os'
 import type { CompiledView } from '../core/compiled-view.ts'
 import { compileViews, type StrataConfig } from '../core/config.ts'
 import { ErrorCodes, StrataError } from '../core/errors.ts'
+import { numericKernelOf } from '../core/monoid.ts'
 import { type MasterDataset, openMasterDataset, type S3Settings } from '../master-dataset/index.ts'
 import type { BatchViewMeta, Horizon, Store, ViewEntry } from '../store/store.ts'
 import { combineErrors, type FoldErrors } from './partition-fold.ts'
@@ -201,17 +203,17 @@ async function foldLocally(
     .map((to, partition) => ({ configPath: options.configPath, views: viewHashes, root, partition, to }))
     .filter((task) => task.to > 0)
   const threads = options.threads ?? availableParallelism()
-  // One thread: one task for every partition, which the thread combines itself, in partition
-  // order as below (worker.ts): one answer crosses to this thread instead of one per partition.
-  const tasks =
-    threads === 1 && perPartition.length > 1
-      ? [
-          {
-            ...perPartition[0]!,
-            andThen: perPartition.slice(1).map(({ partition, to }) => ({ partition, to })),
-          },
-        ]
-      : perPartition
+  // Each task is a run of adjacent partitions that its thread folds and combines itself, in
+  // partition order (worker.ts); the runs' answers are combined here, in order. With one thread,
+  // one run: the same combines in the same order as one task per partition. With several, runs
+  // group the combines differently, which gives the same bits only when every view's states
+  // combine associatively in every bit (count, min, max: monoid.ts, NumericKernel); otherwise
+  // each partition is its own task. Fewer runs: fewer answers packed, sent, unpacked and combined.
+  const associative = stale.every((v) => numericKernelOf(v.monoid)?.associative === true)
+  const runs = threads === 1 || associative ? Math.min(threads, perPartition.length) : perPartition.length
+  const tasks = adjacentRuns(perPartition, runs).map(([first, ...rest]) =>
+    rest.length === 0 ? first! : { ...first!, andThen: rest.map(({ partition, to }) => ({ partition, to })) },
+  )
   const results = await runFoldTasks(tasks, threads, (n) => options.onProgress?.(n))
   return {
     events: results.reduce((sum, r) => sum + r.events, 0),
@@ -265,6 +267,18 @@ function sparkOf(options: BatchRunOptions): SparkEngineOptions {
     )
   }
   return options.spark
+}
+
+/** `items` cut into `runs` runs of adjacent items, as even as can be, in order. */
+export function adjacentRuns<T>(items: readonly T[], runs: number): T[][] {
+  const out: T[][] = []
+  let at = 0
+  for (let r = 0; r < runs; r++) {
+    const size = Math.floor((items.length - at) / (runs - r))
+    if (size > 0) out.push(items.slice(at, at + size))
+    at += size
+  }
+  return out
 }
 
 /** The (key, window) states of all partitions, combined; encoded again for the store. */

@@ -10,15 +10,23 @@
 // read, and provably neither keep nor change the object. Views must not mutate the events they
 // are given.
 //
+// Views whose monoid has a numeric kernel (count, sum, min, max) fold into a NumericTable (states
+// in a Float64Array, core/numeric-table.ts), handed over as a ViewTable at the end; the others
+// fold into a ViewTable directly. When such a view's key is a field of the event (keyField), the
+// fold also gives it the id of that field's string in the segment's dictionary, so the table
+// finds the group by id rather than by a map lookup of the string.
+//
 // A view that throws skips the event and has the error recorded (core/view-errors.ts). The
 // try/catch sits outside the loop over events, not around each view call: after a throw, the
 // views after the one that threw are offered the same event, and the loop goes on.
 
 import type { CompiledView } from '../core/compiled-view.ts'
 import type { StrataEvent } from '../core/event.ts'
+import { numericKernelOf } from '../core/monoid.ts'
+import { NumericTable } from '../core/numeric-table.ts'
 import { RECENT_ERRORS, recordThrown, type ViewFoldError } from '../core/view-errors.ts'
 import { unionOfFields } from '../core/view-fields.ts'
-import type { ViewTable } from '../core/view-table.ts'
+import type { FoldTable, ViewTable } from '../core/view-table.ts'
 import { listSegments, PackedSegmentReader } from '../master-dataset/index.ts'
 
 export interface PartitionFold {
@@ -70,7 +78,15 @@ export async function foldPartition({
   onProgress,
   progressIntervalMs = 100,
 }: FoldOptions): Promise<PartitionFold> {
-  const tables = views.map((v) => v.createTable() as ViewTable<unknown>)
+  const tables = views.map(foldTableFor)
+  // Per view, its index in idFields (the key fields whose ids the cursor gives), or -1.
+  const idFields: string[] = []
+  const idOf = views.map((view, i) => {
+    const field = view.keyField
+    if (field === null || !(tables[i] instanceof NumericTable)) return -1
+    if (!idFields.includes(field)) idFields.push(field)
+    return idFields.indexOf(field)
+  })
   const reader = new PackedSegmentReader(root, partition)
   const errors: FoldErrors[] = views.map(() => ({ count: 0, recent: [] }))
   let erring = 0
@@ -90,6 +106,10 @@ export async function foldPartition({
       if (range.start >= to) break
       // Views whose fields are known neither keep nor change an event (core/view-fields.ts).
       const cursor = await reader.open(range, fields, fields !== null)
+      cursor.useStringIds(idFields)
+      for (const [i, k] of idOf.entries()) {
+        if (k >= 0) (tables[i] as NumericTable<unknown>).newKeyIds(cursor.dictionary(idFields[k]!)?.size ?? 0)
+      }
       let untilClock = CLOCK_EVERY
       // The event being folded and the view it is at; v = -1 outside the views' code, so that
       // what the cursor or the progress callback throws is not taken for a view's error.
@@ -101,14 +121,17 @@ export async function foldPartition({
           if (resume) {
             resume = false
             for (v = erring + 1; v < count; v++)
-              views[v].fold(tables[v] as ViewTable<any>, event as StrataEvent)
+              views[v].fold(tables[v], event as StrataEvent, idOf[v] < 0 ? -1 : cursor.stringId(idOf[v]))
             v = -1
             events++
           }
           while (cursor.next()) {
             if (cursor.offset >= to) break
             event = cursor.event() as StrataEvent
-            for (v = 0; v < count; v++) views[v].fold(tables[v] as ViewTable<any>, event)
+            for (v = 0; v < count; v++) {
+              const k = idOf[v]
+              views[v].fold(tables[v], event, k < 0 ? -1 : cursor.stringId(k))
+            }
             v = -1
             events++
             if (--untilClock === 0) {
@@ -139,5 +162,15 @@ export async function foldPartition({
   } finally {
     reader.release()
   }
-  return { partition, tables, events, errors }
+  return {
+    partition,
+    tables: tables.map((t) => (t instanceof NumericTable ? t.toViewTable() : (t as ViewTable<unknown>))),
+    events,
+    errors,
+  }
+}
+
+function foldTableFor(view: CompiledView<any, any>): FoldTable {
+  const kernel = numericKernelOf(view.monoid)
+  return kernel === undefined ? view.createTable() : new NumericTable(view.monoid, kernel)
 }

@@ -35,7 +35,7 @@ export interface FoldTask {
   to: number
   /**
    * More partitions, ascending after `partition`, folded by this thread after it and combined
-   * into its answer (see combineInto): one answer for the whole run when it has one thread.
+   * into its answer (see combineInto): one answer per thread, not per partition (batch-run.ts).
    */
   andThen?: Array<{ partition: number; to: number }>
 }

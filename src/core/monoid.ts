@@ -66,6 +66,47 @@ export function inputReadersOf(
   return known !== undefined && known.add === monoid.add ? known.readers : undefined
 }
 
+// Built-in monoids whose state is one double (count, sum while exact, min, max) also record a
+// numeric kernel: the same add() on a state held as a double, so that the batch fold can keep
+// such states in a Float64Array, one slot per group, instead of a Map entry per group that is
+// read and written back per event (batch/numeric-table.ts). Module-private as inputReaders is:
+// a copy of a monoid, or one written by a user, has none and is folded the generic way.
+export interface NumericKernel<S = unknown, In = any> {
+  /** zero() as a double. */
+  readonly zero: number
+  /**
+   * add() on a state held as a double. It returns the next state as a double, or the monoid's
+   * own state when that is no longer one double (a sum that became inexact, exact-sum.ts): the
+   * group then goes on with the monoid's add() on that state.
+   */
+  add(held: number, input: In): number | S
+  /** The monoid's state for a double the kernel holds. */
+  state(held: number): S
+  /**
+   * True when combine() gives the same bits whatever the grouping of the states (count below
+   * 2^53 per group, min, max); false for sum, whose overflow to ±Infinity depends on it. The
+   * batch run may then let each thread combine a run of partitions (batch-run.ts).
+   */
+  readonly associative: boolean
+}
+
+const numericKernels = new WeakMap<object, { add: unknown; kernel: NumericKernel<any, any> }>()
+
+/** Records the numeric kernel of a built-in monoid (see NumericKernel). */
+export function withNumericKernel<S, In, M extends Monoid<S, In, any>>(
+  monoid: M,
+  kernel: NumericKernel<S, In>,
+): M {
+  numericKernels.set(monoid, { add: monoid.add, kernel: Object.freeze(kernel) })
+  return monoid
+}
+
+/** The numeric kernel of a built-in monoid, or undefined (not one, or add() since replaced). */
+export function numericKernelOf<S>(monoid: Monoid<S, any, any>): NumericKernel<S> | undefined {
+  const known = numericKernels.get(monoid)
+  return known !== undefined && known.add === monoid.add ? known.kernel : undefined
+}
+
 /** The state, input and result types of a monoid. */
 export type StateOf<M> = M extends Monoid<infer S, any, any> ? S : never
 export type ResultOf<M> = M extends Monoid<any, any, infer R> ? R : never

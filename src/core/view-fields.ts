@@ -132,3 +132,21 @@ export function unionOfFields(sets: ReadonlyArray<readonly string[] | null>): st
   }
   return [...fields].sort()
 }
+
+// `(p) => p.field` or `p => p.field`, nothing else (no `?.`, no body, no comment).
+const FIELD_READ =
+  /^\s*(?:\(\s*([A-Za-z_$][\w$]*)\s*\)|([A-Za-z_$][\w$]*))\s*=>\s*([A-Za-z_$][\w$]*)\s*\.\s*([A-Za-z_$][\w$]*)\s*$/
+
+/**
+ * The field a key function returns as it is, when its whole source is `(p) => p.field` (and the
+ * checks above pass: not a name every object inherits), else null. For such a function, two
+ * records with the same string in that field have the same key, and a string is its own key
+ * (monoid.ts, itemOf): what lets the batch fold tell keys apart by their dictionary ids.
+ */
+export function keyFieldOf(fn: (input: any) => unknown): string | null {
+  const fields = fieldsOfFunction(fn)
+  if (fields === null || fields.length !== 1) return null
+  const match = FIELD_READ.exec(Function.prototype.toString.call(fn))
+  if (match === null || (match[1] ?? match[2]) !== match[3] || match[4] !== fields[0]) return null
+  return fields[0]
+}

@@ -4,7 +4,21 @@
 // mostly arrive in the same window as the one before, and that window's map is cached.
 import type { Monoid } from './monoid.ts'
 
-export class ViewTable<S> {
+/**
+ * What a compiled view folds an event into (compiled-view.ts): the states of its (window, key)
+ * groups, each group's state advanced by the monoid's add(). A ViewTable holds any state; the
+ * batch fold uses a NumericTable for monoids whose state is one double (numeric-table.ts).
+ */
+export interface FoldTable {
+  /**
+   * Folds `input` into the group (start, key), creating it from zero() when missing. `keyId`,
+   * when not -1, names `key` by its id in the dictionary of the batch fold's current segment
+   * (CompiledView.keyField): a table may find the group by it instead of by the string.
+   */
+  add(start: number, key: string, input: unknown, keyId: number): void
+}
+
+export class ViewTable<S> implements FoldTable {
   readonly #monoid: Monoid<S, any, any>
   readonly #windows = new Map<number, Map<string, S>>()
   #lastStart = Number.NaN
@@ -25,6 +39,13 @@ export class ViewTable<S> {
     this.#lastStart = start
     this.#last = groups
     return groups
+  }
+
+  add(start: number, key: string, input: unknown, _keyId = -1): void {
+    const groups = this.groupsIn(start)
+    const prev = groups.get(key)
+    const next = this.#monoid.add(prev === undefined ? this.#monoid.zero() : prev, input)
+    if (next !== prev) groups.set(key, next)
   }
 
   get(key: string, windowStart: number): S | undefined {

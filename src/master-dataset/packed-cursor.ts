@@ -58,6 +58,8 @@ interface LayoutReader {
   N: Float64Array[]
   /** The object this layout's records are refilled into (reusing cursors only). */
   o: object | undefined
+  /** Per field given to useStringIds: its column's ids when this layout holds it as a string. */
+  ids: Array<Uint32Array | undefined>
 }
 
 // Decoders are compiled once per process per (layout, projection), not once per segment: a
@@ -151,6 +153,11 @@ export class StringTable {
   get(id: number): string {
     return this.s[id] ?? this.load(id)
   }
+
+  /** How many strings the dictionary holds (ids run from 0 to size - 1). */
+  get size(): number {
+    return this.#ends.length
+  }
 }
 
 const EMPTY_TABLE = new StringTable('', new Uint32Array(0))
@@ -188,6 +195,7 @@ export class PackedCursor {
   #keyTable: StringTable = EMPTY_TABLE
 
   readonly #reuse: boolean
+  readonly #dictionaries = new Map<string, StringTable>()
 
   constructor(packed: Buffer, fields: readonly string[] | null = null, reuse = false) {
     if (reuse && fields === null) {
@@ -234,8 +242,15 @@ export class PackedCursor {
     const columns = new Map(header.columns.map((c) => [c.name, c]))
     this.#readers = header.layouts.map((layout) => {
       checkLayout(layout)
-      if ('raw' in layout) return { decode: RAW, I: [], D: [], N: [], o: undefined }
-      const reader: LayoutReader = { decode: decoderFor(layout, fields), I: [], D: [], N: [], o: undefined }
+      if ('raw' in layout) return { decode: RAW, I: [], D: [], N: [], o: undefined, ids: [] }
+      const reader: LayoutReader = {
+        decode: decoderFor(layout, fields),
+        I: [],
+        D: [],
+        N: [],
+        o: undefined,
+        ids: [],
+      }
       for (const [index, key] of layout.keys.entries()) {
         if (fields !== null && !fields.includes(key)) continue
         const column = columns.get(key)
@@ -245,7 +260,7 @@ export class PackedCursor {
           throw corrupt(`no strings for field ${key}`)
         if (kind === 'n' && column?.nums === undefined) throw corrupt(`no numbers for field ${key}`)
         reader.I.push(column?.ids === undefined ? empty : this.#u32(column.ids))
-        reader.D.push(column?.ids === undefined ? EMPTY_TABLE : this.#table(column.text, column.ends))
+        reader.D.push(column?.ids === undefined ? EMPTY_TABLE : this.#dictionary(column))
         reader.N.push(column?.nums === undefined ? new Float64Array(0) : this.#f64(column.nums))
       }
       return reader
@@ -253,7 +268,50 @@ export class PackedCursor {
     if (header.records > 0 && this.#readers.length === 0) throw corrupt('records but no layout')
     if (this.#raw === undefined && this.#readers.some((r) => r.decode === RAW))
       throw corrupt('raw records but no raw column')
-    this.#reader = this.#readers[0] ?? { decode: RAW, I: [], D: [], N: [], o: undefined }
+    this.#reader = this.#readers[0] ?? { decode: RAW, I: [], D: [], N: [], o: undefined, ids: [] }
+  }
+
+  // One dictionary per column, shared by the layouts that hold it: a string is sliced once per
+  // segment, and dictionary(field) is the table every layout's ids index.
+  #dictionary(column: PackedHeader['columns'][number]): StringTable {
+    let table = this.#dictionaries.get(column.name)
+    if (table === undefined) {
+      table = this.#table(column.text, column.ends)
+      this.#dictionaries.set(column.name, table)
+    }
+    return table
+  }
+
+  /**
+   * Makes stringId(k) answer for fields[k], fields this cursor decodes: what lets a caller tell
+   * two records' values apart by their ids in the column's dictionary, not by the strings.
+   */
+  useStringIds(fields: readonly string[]): void {
+    const layouts = this.#header.layouts
+    for (const [at, reader] of this.#readers.entries()) {
+      const layout = layouts[at] as Layout
+      reader.ids = fields.map((field) => {
+        if ('raw' in layout || (this.fields !== null && !this.fields.includes(field))) return undefined
+        const index = layout.keys.indexOf(field)
+        if (index < 0 || layout.kinds[index] !== 's') return undefined
+        const slot = layout.keys.filter((key, i) => i < index && (this.fields?.includes(key) ?? true)).length
+        return reader.I[slot]
+      })
+    }
+  }
+
+  /**
+   * The id of the current record's value of fields[k] (useStringIds) in its column's dictionary
+   * (dictionary()) when that value is a string; -1 when it is another kind or missing.
+   */
+  stringId(k: number): number {
+    const ids = this.#reader.ids[k]
+    return ids === undefined ? -1 : (ids[this.#r] as number)
+  }
+
+  /** The strings of a decoded field's column by id, or undefined when the segment has none. */
+  dictionary(field: string): StringTable | undefined {
+    return this.#dictionaries.get(field)
   }
 
   #check(index: number): void {

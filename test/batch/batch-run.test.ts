@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type TestContext, test } from 'node:test'
 import { pathToFileURL } from 'node:url'
-import { runBatch } from '../../src/batch/batch-run.ts'
+import { adjacentRuns, runBatch } from '../../src/batch/batch-run.ts'
 import { compileViews } from '../../src/core/config.ts'
 import { loadConfig } from '../../src/core/config-loader.ts'
 import { SegmentBuilder, SegmentStore } from '../../src/master-dataset/index.ts'
@@ -395,4 +395,58 @@ export default defineConfig({
     assert.ok(several[view]!.length > 0, view)
     assert.deepEqual(one[view], several[view], view)
   }
+})
+
+// Views whose states combine associatively in every bit (count, min, max) let each thread combine
+// a run of adjacent partitions (batch-run.ts): ((p0 + p1) + p2) becomes (p0 + (p1 + p2)) with two
+// threads; the version must not change.
+test('runs of adjacent partitions per thread write the same version as one thread', async (t) => {
+  const events = generate(3000, 5).map((e, i) => ({ ...e, n: (i % 11) * 0.25 - 1 + (i % 3 === 0 ? -0 : 0) }))
+  const { root, store, dir } = await setup(t, events)
+  const path = join(dir, 'numeric.config.ts')
+  await writeFile(
+    path,
+    `import { count, defineConfig, hopping, max, min, tumbling, view } from '${index}'
+export default defineConfig({
+  source: { topic: 'events', partitions: 3 },
+  views: [
+    view('counts').filter((e) => e.type === 'page_view').key((e) => e.url).window(tumbling('1h')).aggregate(count()),
+    view('lows').key((e) => e.url).window(hopping({ size: '2h', advance: '30m' })).aggregate(min((e) => e.n)),
+    view('highs').key((e) => e.type).aggregate(max((e) => e.n)),
+  ],
+})
+`,
+  )
+  const config = await loadConfig(path)
+  const scanAll = async () => {
+    const out: Record<string, string[]> = {}
+    for (const meta of await store.listBatchViews()) {
+      const lines: string[] = []
+      for await (const e of store.scanBatch(meta.view, meta.version)) lines.push(JSON.stringify(e))
+      out[meta.view] = lines
+    }
+    return out
+  }
+  await runBatch({ config, configPath: path, root, store, threads: 1, force: true })
+  const one = await scanAll()
+  assert.equal(Object.keys(one).length, 3)
+  for (const threads of [2, 3]) {
+    await runBatch({ config, configPath: path, root, store, threads, force: true })
+    const several = await scanAll()
+    for (const view of Object.keys(one)) {
+      assert.ok(one[view]!.length > 0, view)
+      assert.deepEqual(several[view], one[view], `${view}, ${threads} threads`)
+    }
+  }
+})
+
+test('adjacentRuns cuts partitions into runs as even as can be, in order', () => {
+  assert.deepEqual(adjacentRuns([0, 1, 2, 3], 2), [
+    [0, 1],
+    [2, 3],
+  ])
+  assert.deepEqual(adjacentRuns([0, 1, 2], 2), [[0], [1, 2]])
+  assert.deepEqual(adjacentRuns([0, 1, 2], 3), [[0], [1], [2]])
+  assert.deepEqual(adjacentRuns([0, 1, 2, 3, 4], 1), [[0, 1, 2, 3, 4]])
+  assert.deepEqual(adjacentRuns([], 0), [])
 })

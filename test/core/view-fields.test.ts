@@ -9,7 +9,7 @@ import { quantiles } from '../../src/core/monoids/quantiles.ts'
 import { sum } from '../../src/core/monoids/sum.ts'
 import { topK } from '../../src/core/monoids/top-k.ts'
 import { view } from '../../src/core/view.ts'
-import { fieldsOfFunction, fieldsRead, unionOfFields } from '../../src/core/view-fields.ts'
+import { fieldsOfFunction, fieldsRead, keyFieldOf, unionOfFields } from '../../src/core/view-fields.ts'
 import { hopping, tumbling } from '../../src/core/window.ts'
 
 test('fields read by functions that touch their argument only as arg.field', () => {
@@ -214,4 +214,33 @@ test('comments, parentheses and nested functions do not hide a read, a write or 
     [],
   )
   void kept
+})
+
+test('a key function is a key field only when its whole source is a read of one field', () => {
+  assert.equal(
+    keyFieldOf((e: any) => e.url),
+    'url',
+  )
+  assert.equal(
+    keyFieldOf((e: any) => e.url),
+    'url',
+  )
+  // Arrow functions compiled from `e => e.url` keep their source; as strings:
+  const ok = [`(e) => e.url`, `e => e.url`, `( e )=>e . url`, `$ => $.user_id`]
+  for (const source of ok) assert.notEqual(keyFieldOf(new Function(`return ${source}`)()), null, source)
+  const no = [
+    `(e) => e?.url`,
+    `(e) => e.url + ''`,
+    `(e) => e.meta.k`,
+    `(e) => x.url`,
+    `(e) => { return e.url }`,
+    `(e) => e.toString`,
+    `(e) => /* c */ e.url`,
+    `(e, f) => e.url`,
+    `() => 'all'`,
+    `function (e) { return e.url }`,
+  ]
+  for (const source of no) assert.equal(keyFieldOf(new Function(`return ${source}`)()), null, source)
+  // A bound function hides its source.
+  assert.equal(keyFieldOf(((e: any) => e.url).bind(null)), null)
 })

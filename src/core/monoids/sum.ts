@@ -9,6 +9,7 @@ import {
   isNumeric,
   type Monoid,
   withInputReaders,
+  withNumericKernel,
 } from '../monoid.ts'
 import { addToSum, canonicalTerms, combineSums, type SumState, sumOfTerms, sumValue } from './exact-sum.ts'
 
@@ -43,7 +44,7 @@ export function sum<In = any>(fn: (input: In) => unknown): Monoid<SumState, In, 
     const v = fn(input)
     return isNumeric(v) ? addToSum(state, v) : state
   }
-  return withInputReaders(
+  const monoid = withInputReaders<Monoid<SumState, In, number>>(
     {
       definition: definitionOf('sum', 1, {}, [fn]),
       commutative: true,
@@ -57,4 +58,11 @@ export function sum<In = any>(fn: (input: In) => unknown): Monoid<SumState, In, 
     },
     [fn],
   )
+  // A sum held as a double is a SumState already; add() returns an ExactSum once it is inexact.
+  return withNumericKernel<SumState, In, typeof monoid>(monoid, {
+    zero: 0,
+    add,
+    state: (held) => held,
+    associative: false,
+  })
 }

@@ -259,3 +259,68 @@ test('a batch whose fold fails reading the partition is not skipped by the commi
   const end = await assertExact(fixture.store, fixture.views, [log.records])
   assert.ok(end.every((v) => v[0] === log.end))
 })
+
+test('revoked while a commit is held and later batches wait: the flush commits them all once; a new claim meanwhile fences the held one', async (t) => {
+  const { fixture, threads } = await setup(t)
+  const log = new MemoryPartition()
+  log.append(Array.from({ length: 40 }, (_, i) => pageView(i)))
+  const held = (store: typeof fixture.store) => {
+    let release!: () => void
+    const gate = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    let entered!: () => void
+    const holding = new Promise<void>((resolve) => {
+      entered = resolve
+    })
+    const wrapped = Object.create(store) as typeof store
+    let n = 0
+    wrapped.commitSpeed = async (commit, combine) => {
+      if (++n === 1) {
+        entered()
+        await gate
+      }
+      return store.commitSpeed(commit, combine)
+    }
+    return { store: wrapped, release, holding }
+  }
+  const live = (from: number, to: number) => ({ ...log.read(from, to - from), highWatermark: to })
+  const claim = (store: typeof fixture.store) =>
+    claimSpeedPartition({
+      store,
+      views: fixture.views,
+      partition: 0,
+      partitions: 1,
+      timeField: 'ts',
+      policy: { ...manual, commitWhenCaughtUp: true },
+      thread: threads.of(0),
+    })
+  // Revoked (PartitionSet.release: flush, then stop) with the first commit held and two batches
+  // waiting behind it.
+  const a = held(fixture.store)
+  const first = await claim(a.store)
+  await first.take(live(0, 10))
+  await a.holding
+  await first.take(live(10, 15))
+  await first.take(live(15, 20))
+  const flushed = first.flush()
+  a.release()
+  await flushed
+  first.stop('released')
+  assert.equal((await fixture.store.speedPartitions())[0]!.offset, 20)
+  await assertExact(fixture.store, fixture.views, [log.records])
+  // Claimed again (PartitionSet.take: stop, then claim) with a commit held and a batch waiting:
+  // the held commit lands before the claim or is fenced after it; the new owner resumes there.
+  const b = held(fixture.store)
+  const second = await claim(b.store)
+  await second.take(live(20, 25))
+  await b.holding
+  await second.take(live(25, 30))
+  second.stop('claimed again')
+  const third = await claim(fixture.store)
+  b.release()
+  await third.add(live(third.offset, 40))
+  await third.flush()
+  const asOf = await assertExact(fixture.store, fixture.views, [log.records])
+  assert.ok(asOf.every((v) => v[0] === log.end))
+})

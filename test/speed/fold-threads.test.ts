@@ -324,3 +324,35 @@ test('revoked while a commit is held and later batches wait: the flush commits t
   const asOf = await assertExact(fixture.store, fixture.views, [log.records])
   assert.ok(asOf.every((v) => v[0] === log.end))
 })
+
+test('a commit that failed keeps its window: the next commit asks for the deltas again once batches were folded since', async (t) => {
+  const { fixture, threads } = await setup(t)
+  const log = new MemoryPartition()
+  log.append(Array.from({ length: 30 }, (_, i) => pageView(i)))
+  const store = Object.create(fixture.store) as typeof fixture.store
+  let commits = 0
+  store.commitSpeed = async (commit, combine) => {
+    if (++commits === 1) throw new StrataError(ErrorCodes.STORE, 'refused once')
+    return fixture.store.commitSpeed(commit, combine)
+  }
+  const errors: StrataError[] = []
+  const folder = await claimSpeedPartition({
+    store,
+    views: fixture.views,
+    partition: 0,
+    partitions: 1,
+    timeField: 'ts',
+    policy: manual,
+    thread: threads.of(0),
+    onError: (e) => errors.push(e),
+  })
+  await folder.add(log.read(0, 10))
+  // The first commit asks for the deltas of [0, 10) and fails: the window is kept.
+  await assert.rejects(folder.flush(), /refused once/)
+  await folder.add(log.read(10, 10))
+  await folder.add(log.read(20))
+  await folder.flush()
+  assert.equal((await fixture.store.speedPartitions())[0]!.offset, 30)
+  const asOf = await assertExact(fixture.store, fixture.views, [log.records])
+  assert.ok(asOf.every((v) => v[0] === log.end))
+})

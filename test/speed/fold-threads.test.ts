@@ -356,3 +356,61 @@ test('a commit that failed keeps its window: the next commit asks for the deltas
   const asOf = await assertExact(fixture.store, fixture.views, [log.records])
   assert.ok(asOf.every((v) => v[0] === log.end))
 })
+
+test('behind a held commit, batches wait without holding the source only up to 256 KiB: past it the next take is held', async (t) => {
+  const { fixture, threads } = await setup(t)
+  const log = new MemoryPartition()
+  // Events of ~20 KiB each (a padding field the views do not read): five make a batch of ~100 KiB.
+  const pad = 'x'.repeat(20 * 1024)
+  log.append(Array.from({ length: 25 }, (_, i) => ({ ...pageView(i), pad })))
+  let release!: () => void
+  const gate = new Promise<void>((resolve) => {
+    release = resolve
+  })
+  let held!: () => void
+  const holding = new Promise<void>((resolve) => {
+    held = resolve
+  })
+  let commits = 0
+  const store = Object.create(fixture.store) as typeof fixture.store
+  store.commitSpeed = async (commit, combine) => {
+    if (++commits === 1) {
+      held()
+      await gate
+    }
+    return fixture.store.commitSpeed(commit, combine)
+  }
+  const folder = await claimSpeedPartition({
+    store,
+    views: fixture.views,
+    partition: 0,
+    partitions: 1,
+    timeField: 'ts',
+    policy: { ...manual, commitWhenCaughtUp: true },
+    thread: threads.of(0),
+  })
+  const live = (from: number, to: number) => ({ ...log.read(from, to - from), highWatermark: to })
+  const committed: Promise<void>[] = []
+  committed.push((await folder.take(live(0, 5))).committed)
+  await holding
+  // ~100 KiB and ~200 KiB waiting: taken at once.
+  committed.push((await folder.take(live(5, 10))).committed)
+  committed.push((await folder.take(live(10, 15))).committed)
+  // ~300 KiB: this take waits for the batch before it to be folded, behind the held commit.
+  let returned = false
+  const fourth = folder.take(live(15, 20)).then((taken) => {
+    returned = true
+    return taken
+  })
+  // The folds behind the held commit cannot run: a few turns of the event loop let anything else.
+  for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve))
+  assert.equal(returned, false, 'the source is held past 256 KiB waiting')
+  assert.equal(commits, 1)
+  release()
+  committed.push((await fourth).committed)
+  committed.push((await folder.take(live(20, 25))).committed)
+  await Promise.all(committed)
+  assert.equal((await fixture.store.speedPartitions())[0]!.offset, 25)
+  const asOf = await assertExact(fixture.store, fixture.views, [log.records])
+  assert.ok(asOf.every((v) => v[0] === log.end))
+})

@@ -187,8 +187,20 @@ export class PartitionFolder {
       } catch (error) {
         // A batch that could not be folded must never be passed over by a later one's commit
         // (with a fold thread nobody awaits this fold: the source has gone on): the folder stops,
-        // and the next owner reads from the stored offset.
-        this.#stop(asStrataError(error, `partition ${this.partition}: folding a batch failed`))
+        // the worker is told it failed (it should exit), and the next owner reads from the
+        // stored offset.
+        const failure =
+          error instanceof StrataError
+            ? error
+            : new StrataError(
+                ErrorCodes.INTERNAL,
+                `partition ${this.partition}: folding a batch failed: ${(error as Error)?.message ?? error}`,
+                { cause: error },
+              )
+        if (!this.stopped) {
+          this.#stop(failure)
+          this.#options.onFailed?.(failure)
+        }
         throw error
       }
     })

@@ -170,8 +170,8 @@ export class PartitionFolder {
    * onError). A source that reads several partitions (one Kafka fetch brings them all) folds the
    * next partition's records while this one's commit is in LMDB's writer thread, and the commits
    * that queue meanwhile share one LMDB transaction (lmdb-js batches them): fewer page copies and
-   * fsyncs per record. The next batch of this partition waits for the commit, so each window
-   * still goes to the store with its offset, one after the other.
+   * fsyncs per record. The next batch of this partition is folded after the commit (on the
+   * folder's queue), so each window still goes to the store with its offset, one after the other.
    */
   async take(batch: SpeedBatch): Promise<{ committed: Promise<void> }> {
     let due = false

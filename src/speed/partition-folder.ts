@@ -27,7 +27,9 @@
 //   past it the folder fails: it stops (its window is re-read by the next owner from the stored
 //   offset) and `onFailed` is told, so the worker can exit and be restarted.
 // - Any other store error keeps the window, is reported, and the commit is tried again after a
-//   backoff (commitBackoffMs).
+//   backoff (commitBackoffMs). One reading the partition before a fold is reported and the batch
+//   folded with the boundaries known (the commit is checked against the stored ones). A batch
+//   that cannot be folded stops the folder: no later batch's commit may pass over its offsets.
 
 import type { CompiledView } from '../core/compiled-view.ts'
 import { ErrorCodes, StrataError } from '../core/errors.ts'
@@ -168,8 +170,8 @@ export class PartitionFolder {
    * onError). A source that reads several partitions (one Kafka fetch brings them all) folds the
    * next partition's records while this one's commit is in LMDB's writer thread, and the commits
    * that queue meanwhile share one LMDB transaction (lmdb-js batches them): fewer page copies and
-   * fsyncs per record. The next batch of this partition waits for the commit, so each window
-   * still goes to the store with its offset, one after the other.
+   * fsyncs per record. The next batch of this partition is folded after the commit (on the
+   * folder's queue), so each window still goes to the store with its offset, one after the other.
    */
   async take(batch: SpeedBatch): Promise<{ committed: Promise<void> }> {
     let due = false
@@ -180,7 +182,27 @@ export class PartitionFolder {
     const folded = this.#serial(async () => {
       this.#waiting--
       this.#waitingBytes -= bytes
-      due = await this.#foldBatch(batch)
+      try {
+        due = await this.#foldBatch(batch)
+      } catch (error) {
+        // A batch that could not be folded must never be passed over by a later one's commit
+        // (with a fold thread nobody awaits this fold: the source has gone on): the folder stops,
+        // the worker is told it failed (it should exit), and the next owner reads from the
+        // stored offset.
+        const failure =
+          error instanceof StrataError
+            ? error
+            : new StrataError(
+                ErrorCodes.INTERNAL,
+                `partition ${this.partition}: folding a batch failed: ${(error as Error)?.message ?? error}`,
+                { cause: error },
+              )
+        if (!this.stopped) {
+          this.#stop(failure)
+          this.#options.onFailed?.(failure)
+        }
+        throw error
+      }
     })
     const committed = this.#serial(async () => {
       if (due) await this.#commitReporting()
@@ -205,7 +227,17 @@ export class PartitionFolder {
 
   // Folds one batch; returns whether a commit is due after it.
   async #foldBatch(batch: SpeedBatch): Promise<boolean> {
-    await this.#refreshRequired()
+    try {
+      await this.#refreshRequired()
+    } catch (error) {
+      if (this.stopped) return false
+      // A store error (not an outage: the committer stops the folder past its budget) is
+      // reported and the batch folded with the boundaries known: the commit is checked against
+      // the stored ones and resealed if one is missing (#reseal), and fenced if not ours.
+      this.#options.onError?.(
+        asStrataError(error, `partition ${this.partition}: reading the partition before a fold failed`),
+      )
+    }
     if (this.stopped) return false
     const now = this.#now()
     if (now - this.#lastSealAt >= this.#policy.sealEveryMs) {

@@ -4,8 +4,10 @@
 //
 // - onAssign claims each partition in the store and answers the stored consumed offset: that,
 //   not the group's committed offset, is where reading resumes (rule 1 of docs/horizon.md).
-// - onBatch folds into the partition's folder; only the fold is awaited, the commit runs on the
-//   folder's queue (PartitionFolder.take), and the partition's next batch waits for it.
+// - onBatch hands the batch to the partition's folder (PartitionFolder.take): in process the fold
+//   is awaited; with a fold thread, not even that while the partition's batches waiting stay
+//   small (256 KiB). The folds and commits run one after the other on the folder's queue, and a
+//   revoke's flush runs behind every batch handed over before it.
 // - onRevoke comes before anyone else can be given the partition: the pending window is
 //   committed there and the partition dropped.
 // - The claim bumps the owner token, so a worker that stalled past its session timeout (a

@@ -48,6 +48,7 @@ const tally = {
   retries: 0,
   reconfigured: 0,
   folded: 0,
+  pipelined: 0,
 }
 const RUNS = Number(process.env.STRATA_PROPERTY_RUNS ?? 60)
 
@@ -72,6 +73,11 @@ const partition = fc.integer({ min: 0, max: PARTITIONS - 1 })
 type Step =
   | { kind: 'append'; p: number; events: Array<StrataEvent | string>; gap: boolean }
   | { kind: 'deliver'; p: number; max: number }
+  // As the source hands over a live stream's fetches: batches taken back to back, each reaching
+  // the partition's end as it was then, their folds and commits not awaited (with a fold thread
+  // they wait on the folder's queue behind its commit in flight; decision 0011, "Freshness").
+  // Their commits land during the steps after.
+  | { kind: 'pipeline'; p: number; sizes: number[] }
   | { kind: 'commit'; p: number }
   | { kind: 'crash'; p: number }
   | { kind: 'zombie'; p: number }
@@ -107,6 +113,14 @@ const step: fc.Arbitrary<Step> = fc.oneof(
       kind: fc.constant('deliver' as const),
       p: partition,
       max: fc.integer({ min: 1, max: 6 }),
+    }),
+  },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      kind: fc.constant('pipeline' as const),
+      p: partition,
+      sizes: fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 2, maxLength: 4 }),
     }),
   },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('commit' as const), p: partition }) },
@@ -175,6 +189,9 @@ async function runSchedule(
     return monoid.encode(monoid.combine(monoid.decode(a as never), monoid.decode(b as never)))
   }
   const fixture: SpeedFixture = { ...shared, store, root: join(dir, 'master') }
+  // Commits of 'pipeline' steps still on their folder's queue, and where each folder's source is.
+  const inFlight: Promise<void>[] = []
+  const sentBy = new WeakMap<PartitionFolder, number>()
   try {
     const { views } = fixture
     // The views the speed layer runs now ('reconfigure' takes `hits` out and puts it back); the
@@ -213,6 +230,17 @@ async function runSchedule(
             ...logs[s.p].read(folders[s.p].stats().position, s.max),
             highWatermark: logs[s.p].end,
           })
+        case 'pipeline': {
+          const folder = folders[s.p]
+          for (const max of s.sizes) {
+            const read = logs[s.p].read(Math.max(folder.stats().position, sentBy.get(folder) ?? 0), max)
+            sentBy.set(folder, read.nextOffset)
+            const { committed } = await folder.take({ ...read, highWatermark: read.nextOffset })
+            inFlight.push(committed)
+          }
+          tally.pipelined++
+          return
+        }
         case 'commit':
           return folders[s.p].flush()
         case 'crash':
@@ -282,6 +310,7 @@ async function runSchedule(
       await apply(s)
       await assertExact(store, views, records(), `after step ${i} (${s.kind})`)
     }
+    await Promise.all(inFlight)
     // Live: once everything is delivered and committed, every answer is as of the log's end.
     for (let p = 0; p < PARTITIONS; p++) {
       await folders[p].add(logs[p].read(folders[p].stats().position))
@@ -307,6 +336,7 @@ async function runSchedule(
       tally.retries += f?.stats().retries ?? 0
     }
   } finally {
+    await Promise.allSettled(inFlight)
     await store.close()
     await rm(dir, { recursive: true, force: true })
   }

@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import { test } from 'node:test'
 import { compileViews } from '../../src/core/config.ts'
 import { loadConfig } from '../../src/core/config-loader.ts'
-import { ErrorCodes, type StrataError } from '../../src/core/errors.ts'
+import { ErrorCodes, StrataError } from '../../src/core/errors.ts'
 import { claimSpeedPartition } from '../../src/speed/claim.ts'
 import { FoldThreads } from '../../src/speed/fold-threads.ts'
 import type { FolderPolicy } from '../../src/speed/partition-folder.ts'
@@ -198,6 +198,219 @@ test('a slow commit does not hold the next live batches: they wait folded-to-be,
     { from: 10, offset: 30 },
   ])
   assert.equal(folder.stats().commits, 2)
+  const asOf = await assertExact(fixture.store, fixture.views, [log.records])
+  assert.ok(asOf.every((v) => v[0] === log.end))
+})
+
+test('a batch whose fold fails reading the partition is not skipped by the commit of the next one', async (t) => {
+  const { fixture, threads } = await setup(t)
+  const log = new MemoryPartition()
+  log.append(Array.from({ length: 30 }, (_, i) => pageView(i)))
+  // The second batch's read of the partition (before its fold) fails once, not retriably.
+  let reads = 0
+  const store = Object.create(fixture.store) as typeof fixture.store
+  store.speedPartition = async (partition) => {
+    if (++reads === 2) throw new StrataError(ErrorCodes.STORE, 'read failed once')
+    return fixture.store.speedPartition(partition)
+  }
+  const errors: StrataError[] = []
+  const folder = await claimSpeedPartition({
+    store,
+    views: fixture.views,
+    partition: 0,
+    partitions: 1,
+    timeField: 'ts',
+    policy: { ...manual, commitWhenCaughtUp: true },
+    thread: threads.of(0),
+    onError: (e) => errors.push(e),
+  })
+  const live = (from: number, to: number) => ({ ...log.read(from, to - from), highWatermark: to })
+  const committed: Promise<void>[] = []
+  for (const [from, to] of [
+    [0, 10],
+    [10, 20],
+    [20, 30],
+  ] as const) {
+    try {
+      committed.push((await folder.take(live(from, to))).committed)
+    } catch {
+      // A source stops delivering after a batch it could not hand over; the folder may too.
+      break
+    }
+  }
+  await Promise.allSettled(committed)
+  await folder.flush().catch(() => undefined)
+  // Whatever the folder did, the stored offset covers exactly the events committed: the second
+  // batch's events are folded, or its offsets are left for the next owner.
+  const state = (await fixture.store.speedPartitions()).find((p) => p.partition === 0)!
+  const asOf = await assertExact(fixture.store, fixture.views, [log.records])
+  assert.ok(asOf.every((v) => v[0] === state.offset))
+  // Resumed from the stored offset, nothing is lost nor counted twice.
+  const next = await claimSpeedPartition({
+    store: fixture.store,
+    views: fixture.views,
+    partition: 0,
+    partitions: 1,
+    timeField: 'ts',
+    policy: manual,
+  })
+  await next.add(log.read(next.offset))
+  await next.flush()
+  const end = await assertExact(fixture.store, fixture.views, [log.records])
+  assert.ok(end.every((v) => v[0] === log.end))
+})
+
+test('revoked while a commit is held and later batches wait: the flush commits them all once; a new claim meanwhile fences the held one', async (t) => {
+  const { fixture, threads } = await setup(t)
+  const log = new MemoryPartition()
+  log.append(Array.from({ length: 40 }, (_, i) => pageView(i)))
+  const held = (store: typeof fixture.store) => {
+    let release!: () => void
+    const gate = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    let entered!: () => void
+    const holding = new Promise<void>((resolve) => {
+      entered = resolve
+    })
+    const wrapped = Object.create(store) as typeof store
+    let n = 0
+    wrapped.commitSpeed = async (commit, combine) => {
+      if (++n === 1) {
+        entered()
+        await gate
+      }
+      return store.commitSpeed(commit, combine)
+    }
+    return { store: wrapped, release, holding }
+  }
+  const live = (from: number, to: number) => ({ ...log.read(from, to - from), highWatermark: to })
+  const claim = (store: typeof fixture.store) =>
+    claimSpeedPartition({
+      store,
+      views: fixture.views,
+      partition: 0,
+      partitions: 1,
+      timeField: 'ts',
+      policy: { ...manual, commitWhenCaughtUp: true },
+      thread: threads.of(0),
+    })
+  // Revoked (PartitionSet.release: flush, then stop) with the first commit held and two batches
+  // waiting behind it.
+  const a = held(fixture.store)
+  const first = await claim(a.store)
+  await first.take(live(0, 10))
+  await a.holding
+  await first.take(live(10, 15))
+  await first.take(live(15, 20))
+  const flushed = first.flush()
+  a.release()
+  await flushed
+  first.stop('released')
+  assert.equal((await fixture.store.speedPartitions())[0]!.offset, 20)
+  await assertExact(fixture.store, fixture.views, [log.records])
+  // Claimed again (PartitionSet.take: stop, then claim) with a commit held and a batch waiting:
+  // the held commit lands before the claim or is fenced after it; the new owner resumes there.
+  const b = held(fixture.store)
+  const second = await claim(b.store)
+  await second.take(live(20, 25))
+  await b.holding
+  await second.take(live(25, 30))
+  second.stop('claimed again')
+  const third = await claim(fixture.store)
+  b.release()
+  await third.add(live(third.offset, 40))
+  await third.flush()
+  const asOf = await assertExact(fixture.store, fixture.views, [log.records])
+  assert.ok(asOf.every((v) => v[0] === log.end))
+})
+
+test('a commit that failed keeps its window: the next commit asks for the deltas again once batches were folded since', async (t) => {
+  const { fixture, threads } = await setup(t)
+  const log = new MemoryPartition()
+  log.append(Array.from({ length: 30 }, (_, i) => pageView(i)))
+  const store = Object.create(fixture.store) as typeof fixture.store
+  let commits = 0
+  store.commitSpeed = async (commit, combine) => {
+    if (++commits === 1) throw new StrataError(ErrorCodes.STORE, 'refused once')
+    return fixture.store.commitSpeed(commit, combine)
+  }
+  const errors: StrataError[] = []
+  const folder = await claimSpeedPartition({
+    store,
+    views: fixture.views,
+    partition: 0,
+    partitions: 1,
+    timeField: 'ts',
+    policy: manual,
+    thread: threads.of(0),
+    onError: (e) => errors.push(e),
+  })
+  await folder.add(log.read(0, 10))
+  // The first commit asks for the deltas of [0, 10) and fails: the window is kept.
+  await assert.rejects(folder.flush(), /refused once/)
+  await folder.add(log.read(10, 10))
+  await folder.add(log.read(20))
+  await folder.flush()
+  assert.equal((await fixture.store.speedPartitions())[0]!.offset, 30)
+  const asOf = await assertExact(fixture.store, fixture.views, [log.records])
+  assert.ok(asOf.every((v) => v[0] === log.end))
+})
+
+test('behind a held commit, batches wait without holding the source only up to 256 KiB: past it the next take is held', async (t) => {
+  const { fixture, threads } = await setup(t)
+  const log = new MemoryPartition()
+  // Events of ~20 KiB each (a padding field the views do not read): five make a batch of ~100 KiB.
+  const pad = 'x'.repeat(20 * 1024)
+  log.append(Array.from({ length: 25 }, (_, i) => ({ ...pageView(i), pad })))
+  let release!: () => void
+  const gate = new Promise<void>((resolve) => {
+    release = resolve
+  })
+  let held!: () => void
+  const holding = new Promise<void>((resolve) => {
+    held = resolve
+  })
+  let commits = 0
+  const store = Object.create(fixture.store) as typeof fixture.store
+  store.commitSpeed = async (commit, combine) => {
+    if (++commits === 1) {
+      held()
+      await gate
+    }
+    return fixture.store.commitSpeed(commit, combine)
+  }
+  const folder = await claimSpeedPartition({
+    store,
+    views: fixture.views,
+    partition: 0,
+    partitions: 1,
+    timeField: 'ts',
+    policy: { ...manual, commitWhenCaughtUp: true },
+    thread: threads.of(0),
+  })
+  const live = (from: number, to: number) => ({ ...log.read(from, to - from), highWatermark: to })
+  const committed: Promise<void>[] = []
+  committed.push((await folder.take(live(0, 5))).committed)
+  await holding
+  // ~100 KiB and ~200 KiB waiting: taken at once.
+  committed.push((await folder.take(live(5, 10))).committed)
+  committed.push((await folder.take(live(10, 15))).committed)
+  // ~300 KiB: this take waits for the batch before it to be folded, behind the held commit.
+  let returned = false
+  const fourth = folder.take(live(15, 20)).then((taken) => {
+    returned = true
+    return taken
+  })
+  // The folds behind the held commit cannot run: a few turns of the event loop let anything else.
+  for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve))
+  assert.equal(returned, false, 'the source is held past 256 KiB waiting')
+  assert.equal(commits, 1)
+  release()
+  committed.push((await fourth).committed)
+  committed.push((await folder.take(live(20, 25))).committed)
+  await Promise.all(committed)
+  assert.equal((await fixture.store.speedPartitions())[0]!.offset, 25)
   const asOf = await assertExact(fixture.store, fixture.views, [log.records])
   assert.ok(asOf.every((v) => v[0] === log.end))
 })

@@ -61,3 +61,60 @@ test('entries put in any order, in several puts, read back by key, range and sca
   )
   assert.deepEqual(await store.readBatch('v', meta.version, '/none'), [])
 })
+
+test('a version written in transactions cut by their time bound: every key written, none visible before the flip', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'strata-lmdb-batch-'))
+  t.after(() => rm(dir, { recursive: true, force: true }))
+  const store = await openLmdbStore(dir)
+  t.after(() => store.close())
+  const meta = (version: number) => ({
+    codeHash: 'h',
+    horizon: [version],
+    events: 1,
+    groups: 1,
+    startedAt: 0,
+    completedAt: version,
+  })
+  const keys = Array.from({ length: 1000 }, (_, i) => `/k${i}`)
+  const old = await store.stageBatch('v')
+  await old.put(keys.map((key) => ({ key, window: 0, state: 1 })))
+  const first = await old.commit(meta(1))
+  const next = await store.stageBatch('v')
+  await next.put(keys.map((key, i) => ({ key, window: 0, state: i + 2 })))
+  // Every 64th key's clock check finds the transaction past its time: ~16 transactions.
+  const now = performance.now
+  let clock = 0
+  performance.now = () => (clock += 1000)
+  t.after(() => {
+    performance.now = now
+  })
+  let committing = true
+  const seen: string[] = []
+  const poll = (async () => {
+    while (committing) {
+      const served = await store.servedBatch('v')
+      const probe = keys[seen.length % keys.length]!
+      const snap = await store.snapshot('v', probe)
+      // The old version whole, or the new one whole: never a staged row in an answer.
+      const want = snap.batch?.version === first.version ? 1 : keys.indexOf(probe) + 2
+      assert.deepEqual(
+        snap.batchEntries.map((e) => e.state),
+        [want],
+        `${probe} in version ${snap.batch?.version}`,
+      )
+      seen.push(`${served?.version}`)
+      await new Promise((resolve) => setImmediate(resolve))
+    }
+  })()
+  const second = await next.commit(meta(2))
+  committing = false
+  await poll
+  performance.now = now
+  assert.ok(clock > 0, 'the time bound was checked')
+  for (const [i, key] of keys.entries()) {
+    assert.deepEqual(await store.readBatch('v', second.version, key), [{ key, window: 0, state: i + 2 }], key)
+  }
+  const scanned: ViewEntry[] = []
+  for await (const e of store.scanBatch('v', second.version)) scanned.push(e)
+  assert.equal(scanned.length, keys.length)
+})

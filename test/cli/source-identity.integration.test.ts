@@ -121,7 +121,18 @@ test('a recreated topic (same name, new id) is refused by the archiver', async (
   // A group of its own: a member of the shared default group killed -9 by another test (this
   // file's first one, or another file's) would hold the join up to its 30 s session timeout.
   const group = `archiver-${topic}`
-  const args = ['worker', 'archiver', '--config', configPath, '--data', dir, '--brokers', brokers, '--group', group]
+  const args = [
+    'worker',
+    'archiver',
+    '--config',
+    configPath,
+    '--data',
+    dir,
+    '--brokers',
+    brokers,
+    '--group',
+    group,
+  ]
   defer(t, () => admin.deleteGroup(group).catch(() => undefined))
   const first = run(t, args)
   await until(first, 'archiving')

@@ -45,6 +45,11 @@ export interface LaneEntry {
   record: PreparedRecord
   sink: RecordSink
   index: number
+  /**
+   * When the record's send() gives up on it (ms, epoch): the producer's delivery timeout after the
+   * call was made. Absent: never.
+   */
+  deadline?: number
 }
 
 export interface Batch {
@@ -83,6 +88,8 @@ export class PartitionLane {
   readonly window: Batch[] = []
   /** Batches of the window on the wire. */
   sent = 0
+  /** The last retriable failure of a batch here (for the message of a record that times out). */
+  lastError: Error | undefined
   #queue: LaneEntry[] = []
   #head = 0
   /** A batch sent while the broker may not know the producer: nothing new goes beside it. */
@@ -230,6 +237,46 @@ export class PartitionLane {
       }
     }
     return dropped
+  }
+
+  /**
+   * Removes what has outlived its deadline and is not on the wire, and returns it: queued records
+   * (never sent, so not written), and batches waiting to be resent (sent before, so they may have
+   * been written). A batch on the wire is left to its answer: it expires once answered, if it is
+   * then to be resent. Deadlines grow in send order, so the queue expires from its head; a waiting
+   * batch is judged by its first (oldest) record. What follows an expired batch keeps its
+   * sequence: if the broker did not take the expired one, the next is refused as out of order at
+   * the head of the window and the lane resets (a new identity), as after any batch given up.
+   */
+  expire(now: number): { unsent: LaneEntry[]; unanswered: LaneEntry[] } {
+    const unsent: LaneEntry[] = []
+    while (this.#head < this.#queue.length) {
+      const entry = this.#queue[this.#head]!
+      if (entry.deadline === undefined || entry.deadline > now) break
+      unsent.push(entry)
+      this.#head++
+    }
+    if (unsent.length > 0) this.#compact()
+    const unanswered: LaneEntry[] = []
+    for (let i = this.window.length - 1; i >= 0; i--) {
+      const batch = this.window[i]!
+      const deadline = batch.entries[0]?.deadline
+      if (batch.state !== 'waiting' || deadline === undefined || deadline > now) continue
+      unanswered.unshift(...batch.entries)
+      this.#remove(batch)
+    }
+    return { unsent, unanswered }
+  }
+
+  /** The earliest deadline of what expire() could remove (queued or waiting), if any. */
+  get nextDeadline(): number | undefined {
+    let next = this.#queue[this.#head]?.deadline
+    for (const batch of this.window) {
+      const deadline = batch.entries[0]?.deadline
+      if (batch.state === 'waiting' && deadline !== undefined && (next === undefined || deadline < next))
+        next = deadline
+    }
+    return next
   }
 
   /** The earliest time a waiting batch may be resent, if one waits. */

@@ -11,6 +11,8 @@
 // - at most MAX_IN_FLIGHT batches of a partition are unanswered at once (the broker remembers five);
 // - once a batch must be retried, nothing new is sent on the partition: the unanswered batches
 //   are resent one at a time, lowest sequence first, until none is left, so none lands out of order;
+//   and nothing new goes until every resent batch is answered (else newer batches could push a
+//   resent one that did land out of the broker's five, and its next retry would write it twice);
 // - OUT_OF_ORDER_SEQUENCE_NUMBER for a batch with an earlier one unanswered means "after that one":
 //   it waits its turn. For the lowest unanswered batch it means the broker will take nothing that
 //   follows (an earlier batch was given up, or the broker forgot the producer), and so none of the
@@ -64,6 +66,8 @@ export interface Batch {
   failures: number
   /** Not resent before this time (ms). */
   notBefore: number
+  /** Sent again after a failed attempt: nothing new goes on the partition until it is answered. */
+  resent: boolean
 }
 
 /** What a failed answer means for a batch (see classifyProduceError in sender.ts). */
@@ -121,7 +125,7 @@ export class PartitionLane {
       const first = this.window[0]!
       return this.sent === 0 && first.notBefore <= now ? first.identity : undefined
     }
-    if (this.queued === 0 || this.sent >= MAX_IN_FLIGHT || this.#probe) return undefined
+    if (this.queued === 0 || this.sent >= MAX_IN_FLIGHT || this.#probe || this.#resending()) return undefined
     return this.identity ?? current
   }
 
@@ -138,6 +142,7 @@ export class PartitionLane {
       const earliest = this.window[0]!
       if (earliest.bytes > maxBytes && !first) return undefined
       earliest.state = 'sent'
+      earliest.resent = true
       this.sent++
       return earliest
     }
@@ -162,6 +167,7 @@ export class PartitionLane {
       state: 'sent',
       failures: 0,
       notBefore: 0,
+      resent: false,
     }
     this.nextSequence = incrementSequence(this.nextSequence, entries.length)
     if (
@@ -282,6 +288,16 @@ export class PartitionLane {
   /** The earliest time a waiting batch may be resent, if one waits. */
   get wakeAt(): number | undefined {
     return this.#retrying() && this.sent === 0 && !this.needsReset ? this.window[0]!.notBefore : undefined
+  }
+
+  // A resent batch stays the newest thing on the partition until it is answered, as in Java's
+  // producer: the broker de-duplicates a retry only against the last five batches it appended for
+  // the producer, so new batches appended meanwhile could push a resent batch that did land (its
+  // answer lost) out of that window, and its next retry would be refused as out of order, the lane
+  // reset, and the batch written twice (found by the property test with longer step sequences).
+  #resending(): boolean {
+    for (const batch of this.window) if (batch.resent) return true
+    return false
   }
 
   #retrying(): boolean {

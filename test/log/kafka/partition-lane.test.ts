@@ -201,7 +201,7 @@ function run(steps: Step[], startSequence: number, expiring = false): void {
 
 test('every record lands once, in order, at its acknowledged offset, whatever the connection loses', () => {
   fc.assert(
-    fc.property(fc.array(step, { maxLength: 120 }), (steps) => run(steps, 0)),
+    fc.property(fc.array(step, { maxLength: 120, size: 'max' }), (steps) => run(steps, 0)),
     { numRuns: 400 },
   )
 })
@@ -213,9 +213,35 @@ test('with a delivery timeout: expired records fail, the rest land once, in orde
   )
 })
 
+// Found by the property above once its step sequences were long (fast-check's default size had
+// kept them to ~10 steps): v1's resend went on the wire, v3..v6 went beside it and were appended,
+// the resend's answer was lost, and by its next retry the broker's last five batches (v2..v6) no
+// longer held v1: refused as out of order, the lane reset, and v1 was written twice.
+test("new batches wait while a resent batch is unanswered: its next retry stays among the broker's five", () => {
+  const steps: Step[] = [
+    { kind: 'enqueue', count: 1 },
+    { kind: 'send', maxRecords: 1 },
+    { kind: 'enqueue', count: 2 },
+    { kind: 'answer', fault: 'none' },
+    { kind: 'send', maxRecords: 1 },
+    { kind: 'send', maxRecords: 1 },
+    { kind: 'answer', fault: 'lost-answer' },
+    { kind: 'enqueue', count: 3 },
+    { kind: 'answer', fault: 'none' },
+    { kind: 'send', maxRecords: 1 },
+    { kind: 'send', maxRecords: 1 },
+    { kind: 'send', maxRecords: 1 },
+    { kind: 'send', maxRecords: 1 },
+    { kind: 'enqueue', count: 1 },
+    { kind: 'send', maxRecords: 1 },
+    { kind: 'answer', fault: 'lost-answer' },
+  ]
+  run(steps, 0)
+})
+
 test('the same across the wrap of the sequence numbers (Int32.MAX_VALUE to 0)', () => {
   fc.assert(
-    fc.property(fc.array(step, { maxLength: 80 }), (steps) => run(steps, 0x7fffffff - 12)),
+    fc.property(fc.array(step, { maxLength: 80, size: 'max' }), (steps) => run(steps, 0x7fffffff - 12)),
     { numRuns: 200 },
   )
 })

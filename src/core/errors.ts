@@ -53,6 +53,10 @@ export const errorTable = {
   // No broker answers (down, restarting, an election): nothing is wrong with the request, and
   // POST /events is answered 503 with Retry-After, as a client's retry loop expects.
   KAFKA_UNAVAILABLE: ['STRATA_ERR_KAFKA_UNAVAILABLE', 503],
+  // A record the producer could not get acknowledged within its delivery timeout (Kafka's
+  // delivery.timeout.ms; default 120 s from send(), retries and waiting included). It may have
+  // been written if it was sent; retriable, answered 503 with Retry-After.
+  KAFKA_DELIVERY_TIMEOUT: ['STRATA_ERR_KAFKA_DELIVERY_TIMEOUT', 503],
   // The broker refused our SASL credentials, or the TLS handshake failed (certificate, protocol).
   KAFKA_AUTH: ['STRATA_ERR_KAFKA_AUTH', 500],
   KAFKA_TLS: ['STRATA_ERR_KAFKA_TLS', 500],

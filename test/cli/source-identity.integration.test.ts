@@ -60,10 +60,20 @@ async function refused(spawned: SpawnedStrata, what: RegExp): Promise<void> {
 test('the production shape on an empty cluster: archiver and speed create the topic and work', async (t) => {
   const { dir, topic, configPath, admin } = await scratch(t)
   const common = ['--config', configPath, '--brokers', brokers]
-  const archiver = run(t, ['worker', 'archiver', ...common, '--data', join(dir, 'a'), '--segment-age', '1s'])
+  const archiver = run(t, [
+    'worker',
+    'archiver',
+    ...common,
+    '--data',
+    join(dir, 'a'),
+    '--segment-age',
+    '1s',
+    '--group',
+    `archiver-${topic}`,
+  ])
   const speed = run(t, ['worker', 'speed', ...common, '--data', join(dir, 's'), '--group', `speed-${topic}`])
   defer(t, () => admin.deleteGroup(`speed-${topic}`).catch(() => undefined))
-  defer(t, () => admin.deleteGroup('strata-archiver').catch(() => undefined))
+  defer(t, () => admin.deleteGroup(`archiver-${topic}`).catch(() => undefined))
   await until(archiver, 'archiving')
   await until(speed, 'speed layer running')
   assert.match(archiver.output() + speed.output(), /created topic/)
@@ -108,8 +118,22 @@ test('a data folder that ran the embedded demo is refused by strata start --brok
 
 test('a recreated topic (same name, new id) is refused by the archiver', async (t) => {
   const { dir, topic, configPath, admin } = await scratch(t)
-  const args = ['worker', 'archiver', '--config', configPath, '--data', dir, '--brokers', brokers]
-  defer(t, () => admin.deleteGroup('strata-archiver').catch(() => undefined))
+  // A group of its own: a member of the shared default group killed -9 by another test (this
+  // file's first one, or another file's) would hold the join up to its 30 s session timeout.
+  const group = `archiver-${topic}`
+  const args = [
+    'worker',
+    'archiver',
+    '--config',
+    configPath,
+    '--data',
+    dir,
+    '--brokers',
+    brokers,
+    '--group',
+    group,
+  ]
+  defer(t, () => admin.deleteGroup(group).catch(() => undefined))
   const first = run(t, args)
   await until(first, 'archiving')
   first.child.kill('SIGTERM')

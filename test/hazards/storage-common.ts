@@ -45,7 +45,10 @@ export async function startRefused(
     data,
     ...extra,
   ])
-  const code = await Promise.race([started.exited, setTimeout(30_000, 'still serving' as const)])
+  const code = await Promise.race([
+    started.exited,
+    setTimeout(30_000, 'still serving' as const, { ref: false }),
+  ])
   if (code === 'still serving') {
     started.child.kill('SIGKILL')
     await started.exited

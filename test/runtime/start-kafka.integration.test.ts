@@ -35,13 +35,17 @@ test('strata start on Kafka: kcat and HTTP events, exact before and after a batc
     '3s',
     '--segment-age',
     '1s',
+    // Groups of its own: the shared defaults (strata-speed, strata-archiver) may hold a member
+    // another test killed -9, and a join waits for it up to its 30 s session timeout.
+    '--group-prefix',
+    topic,
   ]
   let current = await startStrata(dir, args, 1)
   t.after(async () => {
     current.child.kill('SIGKILL')
     await current.exited
     const admin = createAdmin({ brokers })
-    for (const group of ['strata-speed', 'strata-archiver'])
+    for (const group of [`${topic}-speed`, `${topic}-archiver`])
       await admin.deleteGroup(group).catch(() => undefined)
     await admin.deleteTopic(topic)
     await admin.deleteTopic(`${topic}.dead-letter`).catch(() => undefined)

@@ -39,7 +39,8 @@ test('strata start refuses a store whose speed offsets are past the end of the l
 
   const second = spawnStrata(['start', '--port', String(await freePort()), ...args])
   t.after(() => second.child.kill('SIGKILL'))
-  const code = await Promise.race([second.exited, setTimeout(30_000, 'still serving')])
+  // Unref'd: a pending 30 s timer would otherwise hold this file open 30 s after its test passed.
+  const code = await Promise.race([second.exited, setTimeout(30_000, 'still serving', { ref: false })])
   assert.notEqual(code, 'still serving', second.output())
   assert.notEqual(code, 0)
   assert.match(second.output(), /STRATA_ERR_STORE_AHEAD_OF_LOG/)

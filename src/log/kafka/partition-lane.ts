@@ -11,6 +11,8 @@
 // - at most MAX_IN_FLIGHT batches of a partition are unanswered at once (the broker remembers five);
 // - once a batch must be retried, nothing new is sent on the partition: the unanswered batches
 //   are resent one at a time, lowest sequence first, until none is left, so none lands out of order;
+//   and nothing new goes until every resent batch is answered (else newer batches could push a
+//   resent one that did land out of the broker's five, and its next retry would write it twice);
 // - OUT_OF_ORDER_SEQUENCE_NUMBER for a batch with an earlier one unanswered means "after that one":
 //   it waits its turn. For the lowest unanswered batch it means the broker will take nothing that
 //   follows (an earlier batch was given up, or the broker forgot the producer), and so none of the
@@ -45,6 +47,11 @@ export interface LaneEntry {
   record: PreparedRecord
   sink: RecordSink
   index: number
+  /**
+   * When the record's send() gives up on it (ms, epoch): the producer's delivery timeout after the
+   * call was made. Absent: never.
+   */
+  deadline?: number
 }
 
 export interface Batch {
@@ -59,6 +66,8 @@ export interface Batch {
   failures: number
   /** Not resent before this time (ms). */
   notBefore: number
+  /** Sent again after a failed attempt: nothing new goes on the partition until it is answered. */
+  resent: boolean
 }
 
 /** What a failed answer means for a batch (see classifyProduceError in sender.ts). */
@@ -83,6 +92,8 @@ export class PartitionLane {
   readonly window: Batch[] = []
   /** Batches of the window on the wire. */
   sent = 0
+  /** The last retriable failure of a batch here (for the message of a record that times out). */
+  lastError: Error | undefined
   #queue: LaneEntry[] = []
   #head = 0
   /** A batch sent while the broker may not know the producer: nothing new goes beside it. */
@@ -114,7 +125,7 @@ export class PartitionLane {
       const first = this.window[0]!
       return this.sent === 0 && first.notBefore <= now ? first.identity : undefined
     }
-    if (this.queued === 0 || this.sent >= MAX_IN_FLIGHT || this.#probe) return undefined
+    if (this.queued === 0 || this.sent >= MAX_IN_FLIGHT || this.#probe || this.#resending()) return undefined
     return this.identity ?? current
   }
 
@@ -131,6 +142,7 @@ export class PartitionLane {
       const earliest = this.window[0]!
       if (earliest.bytes > maxBytes && !first) return undefined
       earliest.state = 'sent'
+      earliest.resent = true
       this.sent++
       return earliest
     }
@@ -155,6 +167,7 @@ export class PartitionLane {
       state: 'sent',
       failures: 0,
       notBefore: 0,
+      resent: false,
     }
     this.nextSequence = incrementSequence(this.nextSequence, entries.length)
     if (
@@ -232,9 +245,59 @@ export class PartitionLane {
     return dropped
   }
 
+  /**
+   * Removes what has outlived its deadline and is not on the wire, and returns it: queued records
+   * (never sent, so not written), and batches waiting to be resent (sent before, so they may have
+   * been written). A batch on the wire is left to its answer: it expires once answered, if it is
+   * then to be resent. Deadlines grow in send order, so the queue expires from its head; a waiting
+   * batch is judged by its first (oldest) record. What follows an expired batch keeps its
+   * sequence: if the broker did not take the expired one, the next is refused as out of order at
+   * the head of the window and the lane resets (a new identity), as after any batch given up.
+   */
+  expire(now: number): { unsent: LaneEntry[]; unanswered: LaneEntry[] } {
+    const unsent: LaneEntry[] = []
+    while (this.#head < this.#queue.length) {
+      const entry = this.#queue[this.#head]!
+      if (entry.deadline === undefined || entry.deadline > now) break
+      unsent.push(entry)
+      this.#head++
+    }
+    if (unsent.length > 0) this.#compact()
+    const unanswered: LaneEntry[] = []
+    for (let i = this.window.length - 1; i >= 0; i--) {
+      const batch = this.window[i]!
+      const deadline = batch.entries[0]?.deadline
+      if (batch.state !== 'waiting' || deadline === undefined || deadline > now) continue
+      unanswered.unshift(...batch.entries)
+      this.#remove(batch)
+    }
+    return { unsent, unanswered }
+  }
+
+  /** The earliest deadline of what expire() could remove (queued or waiting), if any. */
+  get nextDeadline(): number | undefined {
+    let next = this.#queue[this.#head]?.deadline
+    for (const batch of this.window) {
+      const deadline = batch.entries[0]?.deadline
+      if (batch.state === 'waiting' && deadline !== undefined && (next === undefined || deadline < next))
+        next = deadline
+    }
+    return next
+  }
+
   /** The earliest time a waiting batch may be resent, if one waits. */
   get wakeAt(): number | undefined {
     return this.#retrying() && this.sent === 0 && !this.needsReset ? this.window[0]!.notBefore : undefined
+  }
+
+  // A resent batch stays the newest thing on the partition until it is answered, as in Java's
+  // producer: the broker de-duplicates a retry only against the last five batches it appended for
+  // the producer, so new batches appended meanwhile could push a resent batch that did land (its
+  // answer lost) out of that window, and its next retry would be refused as out of order, the lane
+  // reset, and the batch written twice (found by the property test with longer step sequences).
+  #resending(): boolean {
+    for (const batch of this.window) if (batch.resent) return true
+    return false
   }
 
   #retrying(): boolean {

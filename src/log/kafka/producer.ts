@@ -38,6 +38,15 @@ export interface ProducerOptions extends KafkaClientOptions {
    * batch over its `message.max.bytes`, 1 MiB by default.
    */
   maxBatchBytes?: number
+  /**
+   * Upper bound in ms on the time from send() to its outcome (Kafka's `delivery.timeout.ms`,
+   * default 120 s): time waiting for metadata and in the partition's queue, requests and their
+   * retries included. A record not acknowledged by then fails with STRATA_ERR_KAFKA_DELIVERY_TIMEOUT
+   * (written or not, as the message says). A request on the wire is never abandoned midway: a
+   * deadline that falls during one is applied to its answer, so the bound can be passed by at most
+   * one request `timeout`. `retries` still gives up sooner when they run out.
+   */
+  deliveryTimeout?: number
 }
 
 export interface KafkaProducer {
@@ -89,7 +98,9 @@ class PendingCall implements RecordSink {
     else
       this.#reject(
         new StrataError(
-          ErrorCodes.KAFKA,
+          (error as StrataError).code === ErrorCodes.KAFKA_DELIVERY_TIMEOUT
+            ? ErrorCodes.KAFKA_DELIVERY_TIMEOUT
+            : ErrorCodes.KAFKA,
           `Only ${total - this.#failed} of ${total} records were written: ${error.message}`,
           { cause: error, retriable: (error as StrataError).retriable },
         ),
@@ -97,7 +108,18 @@ class PendingCall implements RecordSink {
   }
 }
 
+/** Kafka's default `delivery.timeout.ms`. */
+export const DEFAULT_DELIVERY_TIMEOUT_MS = 120_000
+
 export function createProducer(options: ProducerOptions): KafkaProducer {
+  const deliveryTimeout = options.deliveryTimeout ?? DEFAULT_DELIVERY_TIMEOUT_MS
+  if (!(deliveryTimeout > 0)) {
+    throw new StrataError(
+      ErrorCodes.INVALID_ARGUMENT,
+      `deliveryTimeout must be a number of ms > 0, not ${options.deliveryTimeout}`,
+      { field: 'deliveryTimeout' },
+    )
+  }
   // Not platformatic's idempotent mode: sender.ts keeps the producer id and the sequences itself
   // (platformatic would force one request in flight per connection).
   const producer = new Producer({
@@ -112,6 +134,7 @@ export function createProducer(options: ProducerOptions): KafkaProducer {
     retryDelay: options.retryDelay ?? 250,
     maxRequestBytes: options.maxRequestBytes ?? 8 * 1024 * 1024,
     maxBatchBytes: options.maxBatchBytes ?? 900 * 1024,
+    deliveryTimeout,
   })
   const sticky = new StickyRoundRobin()
   const pending = new Set<Promise<unknown>>()
@@ -137,6 +160,7 @@ export function createProducer(options: ProducerOptions): KafkaProducer {
     async send(topic, records) {
       if (closed) throw new StrataError(ErrorCodes.KAFKA, 'The producer is closed')
       if (records.length === 0) return []
+      const deadline = Date.now() + deliveryTimeout
       // Calls are queued in the order they were made, whatever order their metadata arrives in:
       // per partition, records land in call order.
       const partitions = partitionsFor(topic)
@@ -144,7 +168,12 @@ export function createProducer(options: ProducerOptions): KafkaProducer {
         const count = await partitions
         const prepared = prepareRecords(topic, records, count, sticky.nextPartition(topic, count))
         const call = new PendingCall(prepared)
-        const entries: LaneEntry[] = prepared.map((record, index) => ({ record, sink: call, index }))
+        const entries: LaneEntry[] = prepared.map((record, index) => ({
+          record,
+          sink: call,
+          index,
+          deadline,
+        }))
         const settled = call.settled
         pending.add(settled)
         settled.then(

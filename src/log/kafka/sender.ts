@@ -106,6 +106,8 @@ export interface SenderOptions extends RequestLimits {
   /** Failed attempts of a batch (retriable errors) before it is given up. */
   retries: number
   retryDelay: number
+  /** The producer's delivery timeout (ms), for the message of a record that outlived it. */
+  deliveryTimeout?: number
 }
 
 export class Sender {
@@ -182,17 +184,29 @@ export class Sender {
   }
 
   #drainOnce(): void {
-    for (const lane of this.#active) if (lane.idle) this.#active.delete(lane)
-    if (this.#active.size === 0) return
+    const now = Date.now()
+    let wakeAt = Number.POSITIVE_INFINITY
+    for (const lane of this.#active) {
+      this.#expire(lane, now)
+      if (lane.idle) this.#active.delete(lane)
+      const deadline = lane.nextDeadline
+      if (deadline !== undefined) wakeAt = Math.min(wakeAt, deadline)
+    }
+    if (this.#active.size === 0) {
+      // Nothing waits: no wake-up is due (a deadline's would keep the process alive for nothing).
+      clearTimeout(this.#timer)
+      this.#timer = undefined
+      this.#wakeAt = Number.POSITIVE_INFINITY
+      return
+    }
     const identity = this.#identity
     if (!identity) {
       // A failure has already failed the waiting records (in #newIdentity).
       this.#newIdentity(undefined).catch(() => {})
+      if (wakeAt < Number.POSITIVE_INFINITY) this.#wake(wakeAt)
       return
     }
-    const now = Date.now()
     const byLeader = new Map<number, PartitionLane[]>()
-    let wakeAt = Number.POSITIVE_INFINITY
     let needMetadata = false
     for (const lane of this.#active) {
       if (lane.idle) {
@@ -373,6 +387,7 @@ export class Sender {
       const charged = failure === 'retry' || (failure === 'sequence' && lane.window[0] === batch)
       const exhausted = charged && batch.failures + 1 > this.#options.retries
       if (failure === 'retry') stale = true
+      if (charged) lane.lastError = cause instanceof Error ? cause : undefined
       if (exhausted) failure = 'fatal'
       lane.failed(batch, failure, now, this.#options.retryDelay)
       if (failure === 'fatal') {
@@ -465,6 +480,31 @@ export class Sender {
         this.#refreshing = undefined
         this.#drain()
       })
+  }
+
+  // Records past their send()'s delivery timeout, and not on the wire, fail now (partition-lane.ts,
+  // expire()): never sent, they were not written; sent before, they may have been.
+  #expire(lane: PartitionLane, now: number): void {
+    const { unsent, unanswered } = lane.expire(now)
+    if (unsent.length === 0 && unanswered.length === 0) return
+    const timeout = this.#options.deliveryTimeout
+    const within =
+      timeout === undefined ? 'within the delivery timeout' : `within ${timeout} ms (deliveryTimeout)`
+    const last = lane.lastError ? `; last error: ${lane.lastError.message}` : ''
+    const failure = (written: string) =>
+      new StrataError(
+        ErrorCodes.KAFKA_DELIVERY_TIMEOUT,
+        `Not acknowledged by Kafka ${within} on ${lane.topic}[${lane.partition}]: ${written}${last}`,
+        { retriable: true },
+      )
+    if (unanswered.length > 0) {
+      const reason = failure('sent and not answered, it may have been written')
+      for (const entry of unanswered) entry.sink.failed(entry.index, reason)
+    }
+    if (unsent.length > 0) {
+      const reason = failure('never sent, so not written')
+      for (const entry of unsent) entry.sink.failed(entry.index, reason)
+    }
   }
 
   #failAll(lane: PartitionLane, reason: Error): void {

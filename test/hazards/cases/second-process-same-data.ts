@@ -137,7 +137,7 @@ const hazard: HazardCase = {
         // Refused, it exits at once; one that is still running after 20 s is serving as well.
         const code = await Promise.race([
           run.exited,
-          new Promise<'running'>((r) => setTimeout(r, 20_000, 'running')),
+          new Promise<'running'>((r) => setTimeout(r, 20_000, 'running').unref()),
         ])
         if (code === 'running') {
           notes.push(`${what}: a second process served too`)

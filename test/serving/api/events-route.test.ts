@@ -1,6 +1,7 @@
 // Unit test of the HTTP edge with an in-memory sink (the Kafka path is covered by
 // test/ingest/ingest.integration.test.ts on a real broker).
 import assert from 'node:assert/strict'
+import { request } from 'node:http'
 import { test } from 'node:test'
 import { createIngest, type SinkRecord } from '../../../src/ingest/ingest.ts'
 import { createServer } from '../../../src/serving/server.ts'
@@ -117,4 +118,58 @@ test('a sink failure is a 500 that does not leak its message', async (t) => {
   assert.equal(res.statusCode, 500)
   assert.equal(res.json().error.code, 'STRATA_ERR_INTERNAL')
   assert.doesNotMatch(res.body, /secret/)
+})
+
+test('a body sent a byte at a time (a BOM, CR LF, a 4-byte character split) writes the bytes of each line', async (t) => {
+  const sink = memorySink(1)
+  const app = await createServer({ ingest: createIngest({ sink, keyField: 'k' }) })
+  t.after(() => app.close())
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  const { port } = app.server.address() as { port: number }
+  const lines = [`{"ts":${ts},"k":"é😀"}`, `{ "ts" : "2026-12-06", "k":7, "v":12345678901234567890 }`]
+  const body = Buffer.from(`\ufeff${lines[0]}\r\n\r\n${lines[1]}\n`)
+  const answer = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+    const req = request(
+      {
+        port,
+        host: '127.0.0.1',
+        method: 'POST',
+        path: '/events',
+        headers: { 'content-type': 'application/x-ndjson; charset=utf-8', 'transfer-encoding': 'chunked' },
+      },
+      (res) => {
+        let text = ''
+        res.on('data', (chunk) => {
+          text += chunk
+        })
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }))
+      },
+    )
+    req.on('error', reject)
+    let i = 0
+    const next = (): void => {
+      if (i >= body.length) {
+        req.end()
+        return
+      }
+      req.write(body.subarray(i, ++i))
+      setImmediate(next)
+    }
+    next()
+  })
+  assert.equal(answer.status, 202, answer.text)
+  assert.deepEqual(JSON.parse(answer.text), {
+    count: 2,
+    records: [
+      { partition: 0, offset: 0 },
+      { partition: 0, offset: 1 },
+    ],
+  })
+  assert.deepEqual(
+    sink.written[0]!.map((r) => [r.key, r.value.toString()]),
+    [
+      ['é😀', lines[0]],
+      ['7', lines[1]],
+    ],
+  )
 })

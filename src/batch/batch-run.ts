@@ -18,7 +18,7 @@ import { compileViews, type StrataConfig } from '../core/config.ts'
 import { ErrorCodes, StrataError } from '../core/errors.ts'
 import { numericKernelOf } from '../core/monoid.ts'
 import { type MasterDataset, openMasterDataset, type S3Settings } from '../master-dataset/index.ts'
-import type { BatchViewMeta, Horizon, Store, ViewEntry } from '../store/store.ts'
+import type { BatchViewMeta, EntryColumns, Horizon, Store, ViewEntry } from '../store/store.ts'
 import { combineErrors, type FoldErrors } from './partition-fold.ts'
 import type { SparkEngineOptions } from './spark/spark-engine.ts'
 import { runFoldTasks } from './worker-pool.ts'
@@ -152,23 +152,27 @@ async function runBatchOn(dataset: MasterDataset, options: BatchRunOptions): Pro
 
   const versions: BatchViewMeta[] = []
   for (const [i, view] of stale.entries()) {
-    const entries = folded.entries[i]!
+    const columns = folded.entries[i]!
+    const groups = columns.keys.length
     const stage = await store.stageBatch(view.name)
     try {
-      for (let at = 0; at < entries.length; at += 10_000) await stage.put(entries.slice(at, at + 10_000))
+      // Columns straight to a store that takes them: no object per entry (48,000 for an hourly
+      // view of 10,000 keys); otherwise entries, in puts of 10,000.
+      if (stage.putColumns !== undefined) await stage.putColumns(columns)
+      else for (let at = 0; at < groups; at += 10_000) await stage.put(entriesOf(columns, at, at + 10_000))
       const foldErrors = folded.errors[i]!
       if (foldErrors.count > 0) options.onViewErrors?.(view.name, foldErrors)
       const meta = await stage.commit({
         codeHash: view.codeHash,
         horizon,
         events,
-        groups: entries.length,
+        groups,
         startedAt,
         completedAt: Date.now(),
         ...(foldErrors.count > 0 ? { foldErrors } : {}),
       })
       versions.push(meta)
-      await options.publisher?.publish(meta, entries, view)
+      await options.publisher?.publish(meta, entriesOf(columns, 0, groups), view)
     } catch (error) {
       await stage.abort().catch(() => undefined)
       throw error
@@ -185,8 +189,17 @@ async function runBatchOn(dataset: MasterDataset, options: BatchRunOptions): Pro
 /** Per stale view, in order: its combined entries and fold errors; and the events read. */
 interface Folded {
   events: number
-  entries: ViewEntry[][]
+  entries: EntryColumns[]
   errors: FoldErrors[]
+}
+
+/** Entries `from` to `to` of the columns, as objects. */
+function entriesOf({ keys, windows, states }: EntryColumns, from: number, to: number): ViewEntry[] {
+  const end = Math.min(to, keys.length)
+  const entries = new Array<ViewEntry>(Math.max(0, end - from))
+  for (let i = from; i < end; i++)
+    entries[i - from] = { key: keys[i]!, window: windows[i]!, state: states[i] }
+  return entries
 }
 
 // Worker threads read a folder: the dataset's own, or (object storage) a verified local copy of
@@ -255,7 +268,14 @@ async function foldOnSpark(
     sparkOf(options),
   )
   options.onProgress?.(horizon.reduce((a, b) => a + b, 0))
-  return folded
+  return {
+    ...folded,
+    entries: folded.entries.map((entries) => ({
+      keys: entries.map((e) => e.key),
+      windows: entries.map((e) => e.window),
+      states: entries.map((e) => e.state),
+    })),
+  }
 }
 
 function sparkOf(options: BatchRunOptions): SparkEngineOptions {
@@ -285,13 +305,10 @@ export function adjacentRuns<T>(items: readonly T[], runs: number): T[][] {
 function combinePartitions(
   view: CompiledView<any, any>,
   parts: Array<{ keys: string[]; windows: number[]; states: unknown[] }>,
-): ViewEntry[] {
+): EntryColumns {
   // One part is combined already (one thread folded every partition, worker.ts): its encoded
   // states are the entries as they are, since encode(decode(x)) is x for an encoded x (monoid.ts).
-  if (parts.length === 1) {
-    const [{ keys, windows, states }] = parts as [(typeof parts)[0]]
-    return keys.map((key, i) => ({ key, window: windows[i]!, state: states[i] }))
-  }
+  if (parts.length === 1) return parts[0]!
   const { monoid } = view
   const groups = new Map<number, Map<string, unknown>>()
   for (const part of parts) {
@@ -306,11 +323,17 @@ function combinePartitions(
       byKey.set(part.keys[i], before === undefined ? state : monoid.combine(before, state))
     }
   }
-  const entries: ViewEntry[] = []
+  const keys: string[] = []
+  const windows: number[] = []
+  const states: unknown[] = []
   for (const [window, byKey] of groups) {
-    for (const [key, state] of byKey) entries.push({ key, window, state: monoid.encode(state) })
+    for (const [key, state] of byKey) {
+      keys.push(key)
+      windows.push(window)
+      states.push(monoid.encode(state))
+    }
   }
-  return entries
+  return { keys, windows, states }
 }
 
 function sameHorizon(a: Horizon, b: Horizon): boolean {

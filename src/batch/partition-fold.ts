@@ -70,14 +70,24 @@ export interface FoldOptions {
 // The clock is read once per this many records, so progress costs nothing per event.
 const CLOCK_EVERY = 65_536
 
-export async function foldPartition({
+export async function foldPartition(options: FoldOptions): Promise<PartitionFold> {
+  const fold = await foldPartitionTables(options)
+  return { ...fold, tables: fold.tables.map((t) => (t instanceof NumericTable ? t.toViewTable() : t)) }
+}
+
+/** A partition's fold as foldPartition gives it, but a view with a numeric kernel in its NumericTable. */
+export type PartitionTables = Omit<PartitionFold, 'tables'> & {
+  tables: Array<ViewTable<unknown> | NumericTable<unknown>>
+}
+
+export async function foldPartitionTables({
   root,
   partition,
   to,
   views,
   onProgress,
   progressIntervalMs = 100,
-}: FoldOptions): Promise<PartitionFold> {
+}: FoldOptions): Promise<PartitionTables> {
   const tables = views.map(foldTableFor)
   // Per view, its index in idFields (the key fields whose ids the cursor gives), or -1.
   const idFields: string[] = []
@@ -164,7 +174,7 @@ export async function foldPartition({
   }
   return {
     partition,
-    tables: tables.map((t) => (t instanceof NumericTable ? t.toViewTable() : (t as ViewTable<unknown>))),
+    tables: tables as Array<ViewTable<unknown> | NumericTable<unknown>>,
     events,
     errors,
   }

@@ -16,9 +16,10 @@ import type { CompiledView } from '../core/compiled-view.ts'
 import { compileViews } from '../core/config.ts'
 import { loadConfig } from '../core/config-loader.ts'
 import type { Monoid } from '../core/monoid.ts'
+import { NumericTable } from '../core/numeric-table.ts'
 import type { ViewHash } from '../core/view-hash.ts'
 import type { ViewTable } from '../core/view-table.ts'
-import { combineErrors, type FoldErrors, foldPartition } from './partition-fold.ts'
+import { combineErrors, type FoldErrors, foldPartitionTables } from './partition-fold.ts'
 
 /** The thread's workerData: the config file it evaluates, once, at start. */
 export interface WorkerSetup {
@@ -66,23 +67,37 @@ export interface PackedEntries {
   states: Float64Array | unknown[]
 }
 
-function packEntries(table: ViewTable<unknown>, encode: (state: any) => unknown): PackedEntries {
+export function packEntries(
+  table: ViewTable<unknown> | NumericTable<unknown>,
+  encode: (state: any) => unknown,
+): PackedEntries {
   const size = table.size
   const keys = new Array<string>(size)
   const keyLengths = new Uint32Array(size)
   const windows = new Float64Array(size)
   const states = new Array<unknown>(size)
   let numeric = true
-  let i = 0
-  for (const start of table.windowStarts()) {
-    for (const [key, state] of table.groupsIn(start)) {
-      const encoded = encode(state)
+  if (table instanceof NumericTable) {
+    // The same entries in the same order, with no ViewTable between (numeric-table.ts).
+    table.forEachEncoded((i, key, start, encoded) => {
       if (typeof encoded !== 'number') numeric = false
       keys[i] = key
       keyLengths[i] = key.length
       windows[i] = start
       states[i] = encoded
-      i++
+    })
+  } else {
+    let i = 0
+    for (const start of table.windowStarts()) {
+      for (const [key, state] of table.groupsIn(start)) {
+        const encoded = encode(state)
+        if (typeof encoded !== 'number') numeric = false
+        keys[i] = key
+        keyLengths[i] = key.length
+        windows[i] = start
+        states[i] = encoded
+        i++
+      }
     }
   }
   return {
@@ -98,18 +113,33 @@ function packEntries(table: ViewTable<unknown>, encode: (state: any) => unknown)
 // state taken through encode and decode first (what the trip to the main thread does), the first
 // partition's as it is, the next ones with the monoid's combine. Float sums and sketches come out
 // in the same bits, because the same combines run on the same values in the same order.
-function roundTrip(table: ViewTable<unknown>, monoid: Monoid<unknown, any, any>): void {
+export function roundTrip(
+  table: ViewTable<unknown> | NumericTable<unknown>,
+  monoid: Monoid<unknown, any, any>,
+): void {
+  if (table instanceof NumericTable) {
+    table.roundTrip()
+    return
+  }
   for (const start of table.windowStarts()) {
     const groups = table.groupsIn(start)
     for (const [key, state] of groups) groups.set(key, monoid.decode(monoid.encode(state) as never))
   }
 }
 
-function combineInto(
-  into: ViewTable<unknown>,
-  from: ViewTable<unknown>,
+export function combineInto(
+  into: ViewTable<unknown> | NumericTable<unknown>,
+  from: ViewTable<unknown> | NumericTable<unknown>,
   monoid: Monoid<unknown, any, any>,
 ): void {
+  // A view's tables are all of one kind: a NumericTable when its monoid has a kernel.
+  if (into instanceof NumericTable || from instanceof NumericTable) {
+    if (!(into instanceof NumericTable && from instanceof NumericTable)) {
+      throw new Error('combineInto: a NumericTable with a ViewTable')
+    }
+    into.combineFrom(from)
+    return
+  }
   for (const start of from.windowStarts()) {
     const groups = into.groupsIn(start)
     for (const [key, state] of from.groupsIn(start)) {
@@ -131,7 +161,7 @@ async function foldTask(
     views.sort((a, b) => names.indexOf(a.name) - names.indexOf(b.name))
     const onProgress = (offsets: number) =>
       port.postMessage({ type: 'progress', partition: task.partition, offsets })
-    const fold = await foldPartition({
+    const fold = await foldPartitionTables({
       root: task.root,
       partition: task.partition,
       to: task.to,
@@ -141,7 +171,7 @@ async function foldTask(
     if (task.andThen !== undefined && task.andThen.length > 0) {
       for (const [i, table] of fold.tables.entries()) roundTrip(table, views[i]!.monoid)
       for (const { partition, to } of task.andThen) {
-        const next = await foldPartition({ root: task.root, partition, to, views, onProgress })
+        const next = await foldPartitionTables({ root: task.root, partition, to, views, onProgress })
         for (const [i, table] of next.tables.entries()) combineInto(fold.tables[i]!, table, views[i]!.monoid)
         fold.events += next.events
         fold.errors = fold.errors.map((e, i) => combineErrors([e, next.errors[i]]))

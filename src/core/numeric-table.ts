@@ -111,6 +111,89 @@ export class NumericTable<S> implements FoldTable {
     }
   }
 
+  // What the batch thread does with its tables after the fold (worker.ts), done in place of a
+  // ViewTable's: the same monoid calls on the same states in the same order, so the same states,
+  // without a Map and a boxed state per group. A result goes back into the array only when the
+  // kernel reads it back as the very same state (Object.is); otherwise it is held as an object.
+
+  /** The state of a group at `slot` of `window`. */
+  #stateAt(window: WindowSlots<S>, slot: number): S {
+    const state = window.objects[slot]
+    return state !== undefined ? state : this.#kernel.state(window.held[slot] as number)
+  }
+
+  /** Sets the state of the group at `slot` (its key is window.keys[slot]). */
+  #setAt(window: WindowSlots<S>, slot: number, state: S): void {
+    const held = state === null ? Number.NaN : typeof state === 'number' ? state : undefined
+    if (
+      held !== undefined &&
+      window.objects[slot] === undefined &&
+      Object.is(this.#kernel.state(held), state)
+    ) {
+      window.held[slot] = held
+      return
+    }
+    window.objects[slot] = state
+    window.slots.set(window.keys[slot] as string, -1 - slot)
+    this.#generation++
+  }
+
+  /** Every state replaced by decode(encode(state)), what a trip to another thread gives. */
+  roundTrip(): void {
+    const monoid = this.#monoid
+    for (const window of this.#windows.values()) {
+      for (let slot = 0; slot < window.keys.length; slot++) {
+        this.#setAt(window, slot, monoid.decode(monoid.encode(this.#stateAt(window, slot)) as never))
+      }
+    }
+  }
+
+  /**
+   * `from`'s groups combined into this table's, as worker.ts's combineInto does on ViewTables:
+   * windows ascending, keys in `from`'s order, each state taken through encode and decode, then
+   * combine(mine, theirs), or theirs where this table has no such group.
+   */
+  combineFrom(from: NumericTable<S>): void {
+    const monoid = this.#monoid
+    for (const start of [...from.#windows.keys()].sort((a, b) => a - b)) {
+      const theirs = from.#windows.get(start) as WindowSlots<S>
+      const mine = this.#window(start)
+      for (let slot = 0; slot < theirs.keys.length; slot++) {
+        const key = theirs.keys[slot] as string
+        const decoded = monoid.decode(monoid.encode(from.#stateAt(theirs, slot)) as never)
+        const known = mine.slots.get(key)
+        if (known === undefined) this.#setAt(mine, mine.open(key, this.#kernel.zero), decoded)
+        else {
+          const at = known < 0 ? -1 - known : known
+          this.#setAt(mine, at, monoid.combine(this.#stateAt(mine, at), decoded))
+        }
+      }
+    }
+    this.#generation++
+  }
+
+  /** Number of (key, window) groups. */
+  get size(): number {
+    let n = 0
+    for (const window of this.#windows.values()) n += window.keys.length
+    return n
+  }
+
+  /**
+   * Every group with its state encoded, in toViewTable()'s order (windows ascending, keys in the
+   * order they appeared), into arrays of size() that `put(i, key, start, encoded)` fills.
+   */
+  forEachEncoded(put: (i: number, key: string, start: number, encoded: unknown) => void): void {
+    const monoid = this.#monoid
+    let i = 0
+    for (const start of [...this.#windows.keys()].sort((a, b) => a - b)) {
+      const window = this.#windows.get(start) as WindowSlots<S>
+      for (let slot = 0; slot < window.keys.length; slot++) {
+        put(i++, window.keys[slot] as string, start, monoid.encode(this.#stateAt(window, slot)))
+      }
+    }
+  }
+
   /** The same groups as a ViewTable: windows ascending, keys in the order they appeared. */
   toViewTable(): ViewTable<S> {
     const table = new ViewTable<S>(this.#monoid)

@@ -15,7 +15,7 @@
 // The entries a version answers are exactly the (key, window, state) it was given: readers cut
 // the rows back into entries, in (key, window) order as before.
 import type { RootDatabase } from 'lmdb'
-import type { ViewEntry } from './store.ts'
+import type { EntryColumns, ViewEntry } from './store.ts'
 
 type Key = (string | number | boolean)[]
 type Db = RootDatabase<unknown, Key>
@@ -36,17 +36,24 @@ export class BatchRows {
   readonly #states: unknown[][] = []
 
   add(entries: readonly ViewEntry[]): void {
-    for (const { key, window, state } of entries) {
-      const at = this.#index.get(key)
-      if (at === undefined) {
-        this.#index.set(key, this.#keys.length)
-        this.#keys.push(key)
-        this.#windows.push([window])
-        this.#states.push([state])
-      } else {
-        this.#windows[at]!.push(window)
-        this.#states[at]!.push(state)
-      }
+    for (const { key, window, state } of entries) this.#add(key, window, state)
+  }
+
+  /** The same as add() of the entries the columns hold. */
+  addColumns({ keys, windows, states }: EntryColumns): void {
+    for (let i = 0; i < keys.length; i++) this.#add(keys[i]!, windows[i]!, states[i])
+  }
+
+  #add(key: string, window: number, state: unknown): void {
+    const at = this.#index.get(key)
+    if (at === undefined) {
+      this.#index.set(key, this.#keys.length)
+      this.#keys.push(key)
+      this.#windows.push([window])
+      this.#states.push([state])
+    } else {
+      this.#windows[at]!.push(window)
+      this.#states[at]!.push(state)
     }
   }
 

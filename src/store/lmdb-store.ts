@@ -250,6 +250,10 @@ class LmdbStore implements Store {
         if (!open) throw new StrataError(ErrorCodes.STORE, `batch version ${version} of ${view} is closed`)
         collected.add(entries)
       },
+      async putColumns(columns) {
+        if (!open) throw new StrataError(ErrorCodes.STORE, `batch version ${version} of ${view} is closed`)
+        collected.addColumns(columns)
+      },
       async commit(meta) {
         if (!open) throw new StrataError(ErrorCodes.STORE, `batch version ${version} of ${view} is closed`)
         open = false

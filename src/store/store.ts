@@ -35,10 +35,22 @@ export interface BatchViewMeta {
   foldErrors?: { count: number; recent: ViewFoldError[] }
 }
 
+/** Entries as parallel arrays: entry i is { key: keys[i], window: windows[i], state: states[i] }. */
+export interface EntryColumns {
+  keys: readonly string[]
+  windows: ArrayLike<number>
+  states: ArrayLike<unknown>
+}
+
 export interface BatchStage {
   readonly view: string
   readonly version: number
   put(entries: ViewEntry[]): Promise<void>
+  /**
+   * The same as put() of the entries the columns hold, without an object per entry (the batch
+   * run's answers come as columns, worker.ts). Optional: a store without it is given put().
+   */
+  putColumns?(columns: EntryColumns): Promise<void>
   /** Flips the served version of the view to this one, atomically, and drops the previous one. */
   commit(meta: Omit<BatchViewMeta, 'view' | 'version'>): Promise<BatchViewMeta>
   abort(): Promise<void>

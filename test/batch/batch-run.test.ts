@@ -450,3 +450,45 @@ test('adjacentRuns cuts partitions into runs as even as can be, in order', () =>
   assert.deepEqual(adjacentRuns([0, 1, 2, 3, 4], 1), [[0, 1, 2, 3, 4]])
   assert.deepEqual(adjacentRuns([], 0), [])
 })
+
+// The fast paths of a run: one thread combining every partition's NumericTables in place
+// (worker.ts), and the answer written as columns (BatchStage.putColumns). A run with a thread
+// per partition (combined on the main thread) into a store that only takes put() must serve
+// exactly the same entries, for every view.
+test('columns and in-place combines serve what a thread per partition and put() serve', async (t) => {
+  const events = generate(4000, 11)
+  const { root, configPath, store } = await setup(t, events)
+  const config = await loadConfig(configPath)
+  const everything = async () => {
+    const out: Record<string, unknown[]> = {}
+    for (const meta of await store.listBatchViews()) {
+      const entries: unknown[] = []
+      for await (const e of store.scanBatch(meta.view, meta.version)) entries.push(e)
+      out[meta.view] = entries
+    }
+    return out
+  }
+  await runBatch({ config, configPath, root, store, threads: 1, force: true })
+  const fast = await everything()
+  assert.equal(Object.keys(fast).length, 3)
+  let staged = 0
+  const putOnly = new Proxy(store, {
+    get(target, property) {
+      if (property !== 'stageBatch') return Reflect.get(target, property, target)
+      return async (view: string) => {
+        const stage = await target.stageBatch(view)
+        staged++
+        return {
+          view: stage.view,
+          version: stage.version,
+          put: stage.put.bind(stage),
+          commit: stage.commit.bind(stage),
+          abort: stage.abort.bind(stage),
+        }
+      }
+    },
+  })
+  await runBatch({ config, configPath, root, store: putOnly, threads: 3, force: true })
+  assert.equal(staged, 3)
+  assert.deepEqual(await everything(), fast)
+})

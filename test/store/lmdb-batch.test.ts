@@ -5,6 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
+import { open } from 'lmdb'
 import { ROW_WINDOWS } from '../../src/store/lmdb-batch.ts'
 import { openLmdbStore } from '../../src/store/lmdb-store.ts'
 import type { ViewEntry } from '../../src/store/store.ts'
@@ -60,6 +61,73 @@ test('entries put in any order, in several puts, read back by key, range and sca
     [{ key: 'x'.repeat(2000), window: 0, state: [1, 'two'] }],
   )
   assert.deepEqual(await store.readBatch('v', meta.version, '/none'), [])
+})
+
+test('putColumns writes exactly the rows put() of the same entries writes', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'strata-lmdb-batch-'))
+  t.after(() => rm(dir, { recursive: true, force: true }))
+  const store = await openLmdbStore(dir)
+  t.after(() => store.close())
+  const entries: ViewEntry[] = []
+  // Windows out of order, a key past ROW_WINDOWS, a long key (stored by digest), repeats (the
+  // later wins), numeric and other states.
+  for (let w = ROW_WINDOWS + 40; w >= 0; w--) entries.push({ key: '/many', window: w * 3600, state: w })
+  for (let k = 0; k < 50; k++) entries.push({ key: `/k${k % 17}`, window: (k % 5) * 3600, state: k / 3 })
+  entries.push(
+    { key: 'x'.repeat(2000), window: 0, state: [1, 'two'] },
+    { key: '\u0001ctl', window: 5, state: null },
+  )
+  entries.push({ key: '/k3', window: 3600, state: -0 }, { key: '/many', window: 7200, state: { n: 1 } })
+  const columns = {
+    keys: entries.map((e) => e.key),
+    windows: Float64Array.from(entries, (e) => e.window),
+    states: entries.map((e) => e.state),
+  }
+  const meta = {
+    codeHash: 'h',
+    horizon: [1],
+    events: 1,
+    groups: entries.length,
+    startedAt: 0,
+    completedAt: 1,
+  }
+  const byEntries = await store.stageBatch('entries')
+  await byEntries.put(entries.slice(0, 200))
+  await byEntries.put(entries.slice(200))
+  const a = await byEntries.commit(meta)
+  const byColumns = await store.stageBatch('columns')
+  assert.ok(byColumns.putColumns)
+  const half = (c: typeof columns, from: number, to?: number) => ({
+    keys: c.keys.slice(from, to),
+    windows: c.windows.slice(from, to),
+    states: c.states.slice(from, to),
+  })
+  await byColumns.putColumns(half(columns, 0, 200))
+  await byColumns.putColumns(half(columns, 200))
+  const b = await byColumns.commit(meta)
+
+  // The rows themselves, key by key (after the view and version), and every answer.
+  const raw = open<unknown, (string | number)[]>({ path: dir, compression: false })
+  t.after(() => raw.close())
+  const rows = (view: string, version: number) =>
+    [...raw.getRange({ start: ['b', view, version], end: ['b', view, version + 0.5] })].map(
+      ({ key, value }) => [key.slice(3), value],
+    )
+  const written = rows('entries', a.version)
+  assert.ok(written.length > 20)
+  assert.deepEqual(rows('columns', b.version), written)
+  const scan = async (view: string, version: number) => {
+    const out: ViewEntry[] = []
+    for await (const e of store.scanBatch(view, version)) out.push(e)
+    return out
+  }
+  assert.deepEqual(await scan('columns', b.version), await scan('entries', a.version))
+  for (const key of new Set(columns.keys)) {
+    assert.deepEqual(
+      await store.readBatch('columns', b.version, key),
+      await store.readBatch('entries', a.version, key),
+    )
+  }
 })
 
 test('a version written in transactions cut by their time bound: every key written, none visible before the flip', async (t) => {

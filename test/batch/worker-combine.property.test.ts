@@ -1,0 +1,92 @@
+// A batch thread that folds several partitions combines them itself (worker.ts): each view's
+// NumericTables are taken through encode and decode, combined and packed in place, where they
+// were first turned into ViewTables. Both paths must give the same packed entries (keys, windows,
+// encoded states, in the same order) and the same states, for every numeric monoid and windowing,
+// whatever the partitions hold: ExactSums, overflows, nulls, keys shared or not between them.
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import fc from 'fast-check'
+import { combineInto, packEntries, roundTrip } from '../../src/batch/worker.ts'
+import { compileView } from '../../src/core/compiled-view.ts'
+import type { StrataEvent } from '../../src/core/event.ts'
+import { type Monoid, numericKernelOf } from '../../src/core/monoid.ts'
+import { count } from '../../src/core/monoids/count.ts'
+import { max, min } from '../../src/core/monoids/extremes.ts'
+import { sum } from '../../src/core/monoids/sum.ts'
+import { NumericTable } from '../../src/core/numeric-table.ts'
+import { view } from '../../src/core/view.ts'
+import { hopping, tumbling, type Window } from '../../src/core/window.ts'
+
+const HOUR = 3_600_000
+const monoids: Array<[string, () => Monoid<any, any, any>]> = [
+  ['count', () => count()],
+  ['sum', () => sum((e: any) => e.n)],
+  ['min', () => min((e: any) => e.n)],
+  ['max', () => max((e: any) => e.n)],
+]
+const windows: Array<[string, Window | null]> = [
+  ['global', null],
+  ['tumbling', tumbling('1h')],
+  ['hopping', hopping({ size: '3h', advance: '1h' })],
+]
+const value = fc.oneof(
+  fc.integer({ min: -5, max: 5 }),
+  fc.double({ noNaN: true }),
+  fc.constantFrom(0.1, 1e308, -1e308, -0, 2 ** 53, 1e-300),
+  fc.constantFrom(undefined, null, '3', Number.NaN),
+)
+const event = fc.record({
+  url: fc.constantFrom('/a', '/b', '/c', '/d', ''),
+  n: value,
+  ts: fc.integer({ min: 0, max: 6 * HOUR }),
+})
+
+test('combining NumericTables in place packs exactly what combining their ViewTables packs', () => {
+  for (const [name, monoid] of monoids) {
+    for (const [kind, window] of windows) {
+      const base = view<any>(`${name}_${kind}`).key((e) => e.url)
+      const compiled = compileView((window === null ? base : base.window(window)).aggregate(monoid()), 'ts')
+      const kernel = numericKernelOf(compiled.monoid)
+      assert.ok(kernel)
+      const m = compiled.monoid
+      fc.assert(
+        fc.property(
+          fc.array(fc.array(event, { maxLength: 60 }), { minLength: 1, maxLength: 4 }),
+          (partitions) => {
+            const numeric = partitions.map((events) => {
+              const table = new NumericTable(m, kernel)
+              for (const e of events) compiled.fold(table, e as unknown as StrataEvent)
+              return table
+            })
+            // The path before: every partition's table as a ViewTable, then combined.
+            const generic = numeric.map((t) => t.toViewTable())
+            if (generic.length > 1) {
+              roundTrip(generic[0]!, m)
+              for (const next of generic.slice(1)) combineInto(generic[0]!, next, m)
+              roundTrip(numeric[0]!, m)
+              for (const next of numeric.slice(1)) combineInto(numeric[0]!, next, m)
+            }
+            assert.deepEqual(
+              packEntries(numeric[0]!, (s) => m.encode(s)),
+              packEntries(generic[0]!, (s) => m.encode(s)),
+            )
+            // The states themselves, not only their encodings: null, -0, ExactSums.
+            assert.deepEqual([...numeric[0]!.toViewTable().entries()], [...generic[0]!.entries()])
+          },
+        ),
+        { numRuns: 60 },
+      )
+    }
+  }
+})
+
+test('a NumericTable is not combined with a ViewTable', () => {
+  const compiled = compileView(
+    view<any>('c')
+      .key((e) => e.url)
+      .aggregate(count()),
+    'ts',
+  )
+  const table = new NumericTable(compiled.monoid, numericKernelOf(compiled.monoid)!)
+  assert.throws(() => combineInto(table, compiled.createTable() as never, compiled.monoid), /NumericTable/)
+})

@@ -10,7 +10,7 @@ import { DEFAULT_CONFIG_FILE } from '../core/config-loader.ts'
 import { ErrorCodes, invalidInput } from '../core/errors.ts'
 import { isObjectStoreUrl, parseObjectStoreUrl, type S3Settings } from '../master-dataset/index.ts'
 import { type LogLevel, logLevels } from '../runtime/logger.ts'
-import { consumerGroups, defaultDataDir } from '../runtime/strata-options.ts'
+import { consumerGroups, defaultDataDir, groupTimers } from '../runtime/strata-options.ts'
 import { DEFAULT_PORT } from '../serving/app.ts'
 import { positiveInt } from './options.ts'
 
@@ -99,6 +99,8 @@ export interface SettingsFlags extends CommonFlags {
   groupPrefix?: string
   /** strata worker: the consumer group of its speed or archiver role. */
   group?: string
+  /** The consumer groups' session timeout (a duration). */
+  sessionTimeout?: string
 }
 
 /** What a long-running command (strata start, strata worker) runs on. */
@@ -111,6 +113,8 @@ export interface Settings extends PathSettings {
   http: { port: number; host: string } | undefined
   /** The consumer groups of the speed layer and the archiver. */
   groups: { speed: string; archiver: string }
+  /** --session-timeout or STRATA_SESSION_TIMEOUT, checked; undefined: the API's default (30 s). */
+  sessionTimeout: string | undefined
 }
 
 export function resolveSettings(
@@ -127,7 +131,19 @@ export function resolveSettings(
       ? { port: resolvePort(flags.port, env), host: flags.host ?? '127.0.0.1' }
       : undefined,
     groups: consumerGroups(flags),
+    sessionTimeout: resolveSessionTimeout(flags.sessionTimeout, env),
   }
+}
+
+/**
+ * --session-timeout, else STRATA_SESSION_TIMEOUT: checked here (a duration within Kafka's bounds,
+ * runtime/strata-options.ts groupTimers) so that a bad value names the flag or the variable.
+ */
+export function resolveSessionTimeout(flag: string | undefined, env: Env = process.env): string | undefined {
+  const value = flag ?? fromEnv(env, 'STRATA_SESSION_TIMEOUT')
+  if (value !== undefined)
+    groupTimers(value, flag !== undefined ? '--session-timeout' : 'STRATA_SESSION_TIMEOUT')
+  return value
 }
 
 /** The flags of every command (main.ts): how much the process logs. */

@@ -55,6 +55,7 @@ import {
 } from './roles.ts'
 import { checkRoleSource } from './source-identity.ts'
 import { checkStoreAgainstLog } from './store-check.ts'
+import type { GroupTimers } from './strata-options.ts'
 
 const STORE_WHERE =
   'the folder <data>/store, or the --store folder; for PostgreSQL, drop or rename the schema'
@@ -90,6 +91,8 @@ export interface RolesOptions {
   brokers?: string
   /** Consumer groups of the speed layer and the archiver (defaults: strata-speed, strata-archiver). */
   groups?: { speed?: string; archiver?: string }
+  /** Session timeout and heartbeat of the speed layer's and the archiver's group membership. */
+  groupTimers?: GroupTimers
   /** Gives the store once the port is bound; the caller closes what it opened. */
   openStore(): Promise<Store>
   /** The HTTP server, when the roles include serve. */
@@ -137,6 +140,7 @@ export async function startRoles(options: RolesOptions): Promise<Pipeline> {
     store: store.value,
     logger,
     brokers,
+    ...(options.groupTimers ? { groupTimers: options.groupTimers } : {}),
   }
   const sink = later<EventSink>()
   const health = new RoleHealth()
@@ -182,6 +186,7 @@ export async function startRoles(options: RolesOptions): Promise<Pipeline> {
       brokers: brokers!,
       storeUrl: threads.storeUrl,
       segmentAgeMs: options.segmentAgeMs,
+      ...(options.groupTimers ? { groupTimers: options.groupTimers } : {}),
       ...(options.s3 ? { s3: options.s3 } : {}),
       statsEveryMs: threads.statsEveryMs ?? 100,
     }

@@ -84,6 +84,7 @@ async function start(): Promise<void> {
     logger: forwardingLogger(setup.role),
     brokers: setup.brokers,
     ...(setup.groupId ? { groupId: setup.groupId } : {}),
+    ...(setup.groupTimers ? { groupTimers: setup.groupTimers } : {}),
     ...(setup.s3 ? { s3: setup.s3 } : {}),
     onFatal: fatal,
   }

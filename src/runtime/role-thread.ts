@@ -27,6 +27,7 @@ import type { S3Settings } from '../master-dataset/index.ts'
 import type { SpeedWorkerStats } from '../speed/index.ts'
 import type { LogFields } from './logger.ts'
 import type { Closable, RoleContext } from './roles.ts'
+import type { GroupTimers } from './strata-options.ts'
 
 export interface RoleThreadSetup {
   role: 'speed' | 'archiver'
@@ -34,6 +35,8 @@ export interface RoleThreadSetup {
   masterRoot: string
   brokers: string
   groupId?: string
+  /** The group membership's session timeout and heartbeat (`--session-timeout`). */
+  groupTimers?: GroupTimers
   /** The store's URL (an LMDB folder or postgres://…): the thread opens its own handle. */
   storeUrl: string
   /** The archiver's segment age. */

@@ -3,28 +3,36 @@
 // was given (the store, the log), so one process can run several roles on one store.
 
 import { mkdir } from 'node:fs/promises'
-import { type ArchiverStats, startKafkaArchiver } from '../archive/index.ts'
+import { type ArchiverStats, type KafkaArchiverOptions, startKafkaArchiver } from '../archive/index.ts'
 import type { BatchEngine } from '../batch/batch-run.ts'
 import { createKafkaPublisher } from '../batch/kafka-publisher.ts'
 import { type BatchSchedule, startBatchSchedule } from '../batch/schedule.ts'
 import type { SparkEngineOptions } from '../batch/spark/spark-engine.ts'
 import type { StrataConfig } from '../core/config.ts'
+import { formatDuration } from '../core/duration.ts'
 import type { StrataError } from '../core/errors.ts'
 import type { RoleHealth } from '../core/role-health.ts'
 import { byView, type ViewFoldError } from '../core/view-errors.ts'
 import type { EventSink } from '../ingest/ingest.ts'
 import { EmbeddedLog } from '../log/embedded/index.ts'
-import { createDeadLetterWriter } from '../log/kafka/index.ts'
+import { createDeadLetterWriter, type DeadLetterWriter } from '../log/kafka/index.ts'
 import type { Log } from '../log/log.ts'
 import type { S3Settings } from '../master-dataset/index.ts'
 import { createApp, listen } from '../serving/app.ts'
 import type { HttpAuth } from '../serving/auth.ts'
 import type { HttpLimits } from '../serving/limits.ts'
 import type { StartingGate } from '../serving/starting.ts'
-import { createSpeedWorker, SPEED_FOLD_THREADS, SPEED_GROUP, type SpeedWorker } from '../speed/index.ts'
+import {
+  createSpeedWorker,
+  SPEED_FOLD_THREADS,
+  SPEED_GROUP,
+  type SpeedWorker,
+  type SpeedWorkerOptions,
+} from '../speed/index.ts'
 import type { Store } from '../store/store.ts'
 import type { Logger } from './logger.ts'
 import { type ClosableEndOffsets, kafkaEndOffsetsChecked, stopOnSourceLoss } from './source-loss.ts'
+import type { GroupTimers } from './strata-options.ts'
 
 export interface Closable {
   close(): Promise<void>
@@ -48,6 +56,8 @@ export interface RoleContext {
   brokers?: string
   /** Consumer group of the speed or archiver role (defaults: strata-speed, strata-archiver). */
   groupId?: string
+  /** Session timeout and heartbeat of the speed or archiver role's group membership (`--session-timeout`). */
+  groupTimers?: GroupTimers
   /** A role that cannot go on (the store stayed down past its retry budget); default: exit 1. */
   onFatal?(error: StrataError): void
 }
@@ -75,16 +85,18 @@ export function kafkaEndOffsets(context: RoleContext): ClosableEndOffsets {
 
 export const ARCHIVER_FETCH_MIN_BYTES = 512 * 1024
 
-export async function startArchiverRole(
+/** What the archiver role starts the Kafka archiver with (its dead letters go to `deadLetter`). */
+export function archiverOptions(
   context: RoleContext,
   maxSegmentAgeMs: number,
-): Promise<Closable & { stats(): ArchiverStats }> {
+  deadLetter: Pick<DeadLetterWriter, 'write'>,
+): KafkaArchiverOptions {
   const { config, brokers, logger } = context
-  const deadLetter = createDeadLetterWriter({ brokers: brokers!, topic: config.source.topic })
-  const archiver = await startKafkaArchiver({
+  return {
     brokers: brokers!,
     topic: config.source.topic,
     ...(context.groupId ? { groupId: context.groupId } : {}),
+    ...context.groupTimers,
     master: context.masterRoot,
     ...(context.s3 ? { s3: context.s3 } : {}),
     // The archiver has no latency to keep below its segment age: fetches that wait (up to
@@ -102,11 +114,22 @@ export async function startArchiverRole(
     },
     onError: (error) =>
       stopOnSourceLoss(context, 'archiver', error) || logger.error('archiver consumer failed', error),
-  }).catch(async (error) => {
-    await deadLetter.close().catch(() => undefined)
-    throw error
-  })
-  logger.info(`archiving ${config.source.topic} into ${context.masterRoot}`)
+  }
+}
+
+export async function startArchiverRole(
+  context: RoleContext,
+  maxSegmentAgeMs: number,
+): Promise<Closable & { stats(): ArchiverStats }> {
+  const { config, brokers, logger } = context
+  const deadLetter = createDeadLetterWriter({ brokers: brokers!, topic: config.source.topic })
+  const archiver = await startKafkaArchiver(archiverOptions(context, maxSegmentAgeMs, deadLetter)).catch(
+    async (error) => {
+      await deadLetter.close().catch(() => undefined)
+      throw error
+    },
+  )
+  logger.info(`archiving ${config.source.topic} into ${context.masterRoot}${sessionNote(context)}`)
   return {
     stats: () => archiver.stats,
     async close() {
@@ -116,8 +139,15 @@ export async function startArchiverRole(
   }
 }
 
-export async function startSpeedRole(context: RoleContext, log?: Log): Promise<SpeedWorker> {
-  const worker = createSpeedWorker({
+/** The session timeout in a role's start line, when one was set. */
+function sessionNote(context: RoleContext): string {
+  const timers = context.groupTimers
+  return timers ? `, session timeout ${formatDuration(timers.sessionTimeoutMs)}` : ''
+}
+
+/** What the speed role creates its worker with: on `log` (embedded) or on Kafka. */
+export function speedWorkerOptions(context: RoleContext, log?: Log): SpeedWorkerOptions {
+  return {
     store: context.store,
     config: context.config,
     // On Kafka, parsing, checking and folding run in a fold thread (src/speed/fold-threads.ts)
@@ -126,6 +156,7 @@ export async function startSpeedRole(context: RoleContext, log?: Log): Promise<S
       ? { log }
       : { brokers: context.brokers!, configPath: context.configPath, foldThreads: SPEED_FOLD_THREADS }),
     ...(context.groupId ? { groupId: context.groupId } : {}),
+    ...(context.groupTimers ? { consumer: { ...context.groupTimers } } : {}),
     onSkip: (partition, offset, reason) =>
       context.logger.warn(`skipped partition ${partition} offset ${offset}: ${reason}`),
     onViewErrors: viewErrorLog(context.logger, 'speed layer'),
@@ -143,7 +174,11 @@ export async function startSpeedRole(context: RoleContext, log?: Log): Promise<S
         context.logger.error('speed layer gave up; exiting', error)
         process.exit(1)
       }),
-  })
+  }
+}
+
+export async function startSpeedRole(context: RoleContext, log?: Log): Promise<SpeedWorker> {
+  const worker = createSpeedWorker(speedWorkerOptions(context, log))
   try {
     await worker.start()
   } catch (error) {
@@ -152,7 +187,7 @@ export async function startSpeedRole(context: RoleContext, log?: Log): Promise<S
     throw error
   }
   context.logger.info(
-    `speed layer running (${log ? 'embedded log' : `consumer group ${context.groupId ?? SPEED_GROUP} on ${context.brokers}`})`,
+    `speed layer running (${log ? 'embedded log' : `consumer group ${context.groupId ?? SPEED_GROUP} on ${context.brokers}${sessionNote(context)}`})`,
   )
   return worker
 }

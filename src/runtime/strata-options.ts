@@ -4,6 +4,7 @@
 // the result here, so a program embedding Strata runs on exactly what it passed.
 import type { BatchEngine } from '../batch/batch-run.ts'
 import type { SparkEngineOptions } from '../batch/spark/spark-engine.ts'
+import { formatDuration, parseDuration } from '../core/duration.ts'
 import { ErrorCodes, invalidInput } from '../core/errors.ts'
 import type { S3Settings } from '../master-dataset/index.ts'
 import type { Logger } from './logger.ts'
@@ -103,10 +104,55 @@ export interface StrataOptions {
    * worker` passes 2 minutes). Default: no waiting, the first failure is thrown.
    */
   startupTimeout?: Duration | undefined
+  /**
+   * The consumer-group session timeout of the speed layer and the archiver (`--session-timeout`;
+   * CLI: `STRATA_SESSION_TIMEOUT`): how long the group waits for a member that stopped sending
+   * heartbeats (a killed process) before it hands its partitions to the others. Heartbeats follow
+   * at a third of it, at most every 3 s. The broker accepts 6 s to 30 min by default
+   * (`group.min.session.timeout.ms`, `group.max.session.timeout.ms`). Default 30 s.
+   */
+  sessionTimeout?: Duration | undefined
   /** Generated page-view traffic, events per second (`strata start --demo --demo-rate`). Default none. */
   demoRate?: number | undefined
   /** Where the roles log. Default: lines on stderr (runtime/logger.ts). */
   logger?: Logger | undefined
+}
+
+export const defaultSessionTimeout = '30s'
+/** Kafka's default bounds on a member's session timeout (the broker's group.min/max.session.timeout.ms). */
+export const minSessionTimeoutMs = 6_000
+export const maxSessionTimeoutMs = 30 * 60_000
+
+/** The group timers of a role that joins a consumer group (speed layer, archiver). */
+export interface GroupTimers {
+  sessionTimeoutMs: number
+  heartbeatIntervalMs: number
+}
+
+/**
+ * The session timeout (a duration, `field` names it in the error) checked against Kafka's default
+ * bounds, 6 s to 30 min: a broker refuses a join outside its bounds (INVALID_SESSION_TIMEOUT), so
+ * it is refused here, at start, with the field named. The heartbeat interval follows Kafka's rule,
+ * at most a third of the session (so two heartbeats may be lost), and at most Kafka's 3 s default.
+ */
+export function groupTimers(
+  sessionTimeout: Duration = defaultSessionTimeout,
+  field = 'sessionTimeout',
+): GroupTimers {
+  let sessionTimeoutMs: number
+  try {
+    sessionTimeoutMs = parseDuration(sessionTimeout, field)
+  } catch (error) {
+    throw invalidInput(ErrorCodes.INVALID_ARGUMENT, (error as Error).message, { field })
+  }
+  if (sessionTimeoutMs < minSessionTimeoutMs || sessionTimeoutMs > maxSessionTimeoutMs) {
+    throw invalidInput(
+      ErrorCodes.INVALID_ARGUMENT,
+      `${field} must be between 6s and 30m (Kafka's group.min.session.timeout.ms and group.max.session.timeout.ms), got ${formatDuration(sessionTimeoutMs)}`,
+      { field },
+    )
+  }
+  return { sessionTimeoutMs, heartbeatIntervalMs: Math.min(3_000, Math.floor(sessionTimeoutMs / 3)) }
 }
 
 /** The consumer groups of the speed layer and the archiver. */

@@ -39,6 +39,7 @@ import {
   defaultBatchInterval,
   defaultDataDir,
   defaultSegmentAge,
+  groupTimers,
   type StrataOptions,
 } from './strata-options.ts'
 
@@ -74,6 +75,7 @@ export async function startStrata(options: StrataOptions = {}): Promise<RunningS
   const batchIntervalMs = ms(options.batchInterval ?? defaultBatchInterval, 'batchInterval')!
   const segmentAgeMs = ms(options.segmentAge ?? defaultSegmentAge, 'segmentAge')!
   const startupTimeoutMs = ms(options.startupTimeout, 'startupTimeout')
+  const timers = groupTimers(options.sessionTimeout)
   const limits = {
     bodyLimit: options.bodyLimit,
     requestTimeoutMs: ms(options.requestTimeout, 'requestTimeout'),
@@ -135,6 +137,7 @@ export async function startStrata(options: StrataOptions = {}): Promise<RunningS
     logger,
     brokers,
     groups: consumerGroups(options),
+    groupTimers: timers,
     openStore: async () => {
       // A store down at start is waited for when asked (startup.ts), not a crash loop.
       store ??= await waitFor(storeName, openNamedStore, { ...waiting!, code: ErrorCodes.STORE_UNAVAILABLE })

@@ -59,7 +59,8 @@ async function refused(spawned: SpawnedStrata, what: RegExp): Promise<void> {
 
 test('the production shape on an empty cluster: archiver and speed create the topic and work', async (t) => {
   const { dir, topic, configPath, admin } = await scratch(t)
-  const common = ['--config', configPath, '--brokers', brokers]
+  // Each member is killed -9 at the end: 6 s sessions rather than 30 s keep its groups short-lived.
+  const common = ['--config', configPath, '--brokers', brokers, '--session-timeout', '6s']
   const archiver = run(t, [
     'worker',
     'archiver',
@@ -74,8 +75,8 @@ test('the production shape on an empty cluster: archiver and speed create the to
   const speed = run(t, ['worker', 'speed', ...common, '--data', join(dir, 's'), '--group', `speed-${topic}`])
   defer(t, () => admin.deleteGroup(`speed-${topic}`).catch(() => undefined))
   defer(t, () => admin.deleteGroup(`archiver-${topic}`).catch(() => undefined))
-  await until(archiver, 'archiving')
-  await until(speed, 'speed layer running')
+  await until(archiver, 'session timeout 6s')
+  await until(speed, 'session timeout 6s')
   assert.match(archiver.output() + speed.output(), /created topic/)
   const producer = createProducer({ brokers })
   const at = Date.UTC(2026, 0, 1)

@@ -97,9 +97,12 @@ export async function startEnvironment(
     ]
     const fleet = new Fleet(logDir)
     cleanups.push(() => fleet.close())
-    fleet.add('speed-0', ['worker', 'speed', ...common])
-    fleet.add('speed-1', ['worker', 'speed', ...common])
-    fleet.add('archiver', ['worker', 'archiver', ...common, '--segment-age', '1s'])
+    // A member killed -9 keeps its partitions until its session times out (default 30 s): 10 s
+    // here, so a schedule does not spend most of its time waiting for it (heartbeats every 3 s).
+    const group = ['--session-timeout', '10s']
+    fleet.add('speed-0', ['worker', 'speed', ...common, ...group])
+    fleet.add('speed-1', ['worker', 'speed', ...common, ...group])
+    fleet.add('archiver', ['worker', 'archiver', ...common, ...group, '--segment-age', '1s'])
     fleet.add('batch-worker', ['worker', 'batch', ...common, '--batch-interval', '3s'])
     fleet.add('serve', ['worker', 'serve', ...common, '--port', String(ports.serve)])
     // The serving process first: it creates the store's schema, which the others then share.

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
@@ -36,9 +36,13 @@ test('strata start on Kafka: kcat and HTTP events, exact before and after a batc
     '--segment-age',
     '1s',
     // Groups of its own: the shared defaults (strata-speed, strata-archiver) may hold a member
-    // another test killed -9, and a join waits for it up to its 30 s session timeout.
+    // another test killed -9, and a join waits for it up to its session timeout.
     '--group-prefix',
     topic,
+    // The restart after kill -9 below joins groups that still hold the killed members until
+    // their session times out: 6 s (Kafka's least) rather than the default 30 s.
+    '--session-timeout',
+    '6s',
   ]
   let current = await startStrata(dir, args, 1)
   t.after(async () => {
@@ -94,6 +98,13 @@ test('strata start on Kafka: kcat and HTTP events, exact before and after a batc
   await current.exited
   current = await startStrata(dir, args, 2)
   await exactFor(events.slice(0, 1000))
+  // The flag reached both roles, each in its own thread (their start lines say so).
+  await waitFor(async () => {
+    const log = await readFile(join(dir, 'strata-2.log'), 'utf8')
+    return (
+      /archiving .*, session timeout 6s/.test(log) && /speed layer running .*, session timeout 6s/.test(log)
+    )
+  }, 'the archiver and the speed layer to start with a 6 s session timeout')
   const more = await fetch(`${current.url}/events`, {
     method: 'POST',
     headers: { 'content-type': 'application/x-ndjson' },

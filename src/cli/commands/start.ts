@@ -50,6 +50,10 @@ export function registerStartCommand(program: Command): void {
       'consumer groups <prefix>-speed and <prefix>-archiver',
       defaultGroupPrefix,
     )
+    .option(
+      '--session-timeout <duration>',
+      'consumer-group session timeout of the speed layer and the archiver: how long a killed member keeps its partitions, 6s to 30m (env STRATA_SESSION_TIMEOUT; default 30s)',
+    )
     .option('-p, --port <n>', `HTTP port (env STRATA_PORT; default ${defaultPort})`, positiveInt('--port'))
     .option('--host <host>', 'HTTP address to listen on', '127.0.0.1')
     .option('--demo', 'the example views (unless --config is given) and generated page-view traffic')
@@ -84,6 +88,7 @@ Examples:
         s3: settings.s3,
         brokers: settings.brokers,
         groupPrefix: flags.groupPrefix,
+        sessionTimeout: settings.sessionTimeout,
         ...http,
         batchInterval: parseDuration(flags.batchInterval, '--batch-interval'),
         batchEngine: engine.engine,

@@ -46,6 +46,10 @@ export function registerWorkerCommand(program: Command): void {
     .option('--host <host>', 'HTTP address for serve', '127.0.0.1')
     .option('--batch-interval <duration>', 'time between batch runs', '1m')
     .option('--segment-age <duration>', 'longest an archived segment stays open', '10s')
+    .option(
+      '--session-timeout <duration>',
+      'consumer-group session timeout of the speed or archiver role: how long a killed member keeps its partitions, 6s to 30m (env STRATA_SESSION_TIMEOUT; default 30s)',
+    )
     .option('--ingest', 'serve: also take POST /events and write it to the source topic (needs --brokers)')
     .option(
       '--startup-timeout <duration>',
@@ -81,6 +85,7 @@ export function registerWorkerCommand(program: Command): void {
         s3: settings.s3,
         brokers: settings.brokers,
         group: flags.group,
+        sessionTimeout: settings.sessionTimeout,
         ingest: flags.ingest,
         ...http,
         batchInterval: parseDuration(flags.batchInterval, '--batch-interval'),

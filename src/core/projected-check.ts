@@ -27,19 +27,23 @@ import { isUtf8 } from 'node:buffer'
 import type { CompiledView } from './compiled-view.ts'
 import { defaultEventLimits, eventCheck, type RecordCheck, type StrataEvent } from './event.ts'
 import { parseEventTime } from './event-time.ts'
+import {
+  BACKSLASH,
+  CLOSE_ARRAY,
+  CLOSE_OBJECT,
+  COLON,
+  COMMA,
+  digitsFrom,
+  MINUS,
+  NINE,
+  OPEN_ARRAY,
+  OPEN_OBJECT,
+  QUOTE,
+  type Slicers,
+  skipSpace,
+  ZERO,
+} from './json-bytes.ts'
 import { unionOfFields } from './view-fields.ts'
-
-const QUOTE = 0x22
-const BACKSLASH = 0x5c
-const COMMA = 0x2c
-const COLON = 0x3a
-const OPEN_OBJECT = 0x7b
-const CLOSE_OBJECT = 0x7d
-const OPEN_ARRAY = 0x5b
-const CLOSE_ARRAY = 0x5d
-const MINUS = 0x2d
-const ZERO = 0x30
-const NINE = 0x39
 
 // Set by the scanners as they go (one thread, synchronous): whether a string had a byte >= 0x80;
 // whether a number was an integer of at most 15 digits, and its value then; whether it had an
@@ -48,22 +52,6 @@ let high = false
 let simple = false
 let simpleValue = 0
 let exponent = false
-
-// Buffer's own slicers (undocumented but what toString calls after checking its arguments, which
-// was most of the cost of a short field here).
-interface Slicers {
-  latin1Slice(start: number, end: number): string
-  utf8Slice(start: number, end: number): string
-}
-
-function skipSpace(b: Uint8Array, i: number, n: number): number {
-  while (i < n) {
-    const c = b[i]!
-    if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) break
-    i++
-  }
-  return i
-}
 
 /** A string with no escape opened before `i`: the index of its closing quote, or -1. */
 function plainStringEnd(b: Uint8Array, i: number, n: number): number {
@@ -111,15 +99,6 @@ function skipString(b: Uint8Array, i: number, n: number): number {
 }
 
 /** The index after the run of digits starting at `i` (`i` itself when there is none). */
-function digitsFrom(b: Uint8Array, i: number, n: number): number {
-  while (i < n) {
-    const c = b[i]!
-    if (c < ZERO || c > NINE) break
-    i++
-  }
-  return i
-}
-
 /** A JSON number starting at `i`: the index after it, or -1; sets `simple`, `simpleValue`, `exponent`. */
 function skipNumber(b: Uint8Array, i: number, n: number): number {
   const negative = b[i] === MINUS

@@ -26,20 +26,24 @@
 import { isUtf8 } from 'node:buffer'
 import type { EventLimits } from '../core/event.ts'
 import { parseEventTime } from '../core/event-time.ts'
-
-const QUOTE = 0x22
-const BACKSLASH = 0x5c
-const COMMA = 0x2c
-const COLON = 0x3a
-const OPEN_OBJECT = 0x7b
-const CLOSE_OBJECT = 0x7d
-const OPEN_ARRAY = 0x5b
-const CLOSE_ARRAY = 0x5d
-const MINUS = 0x2d
-const ZERO = 0x30
-const NINE = 0x39
-const NEWLINE = 0x0a
-const RETURN = 0x0d
+import {
+  BACKSLASH,
+  CLOSE_ARRAY,
+  CLOSE_OBJECT,
+  COLON,
+  COMMA,
+  digitsFrom,
+  MINUS,
+  NEWLINE,
+  NINE,
+  OPEN_ARRAY,
+  OPEN_OBJECT,
+  QUOTE,
+  RETURN,
+  type Slicers,
+  skipSpace,
+  ZERO,
+} from '../core/json-bytes.ts'
 
 /** An event the scanner proved: its record key and its bytes, a slice of the body. */
 export interface ScannedRecord {
@@ -56,21 +60,6 @@ export interface ScanOptions {
 
 /** A body's events, or undefined when the body is left to parse.ts. */
 export type BodyScanner = (body: Buffer) => ScannedRecord[] | undefined
-
-// Buffer's own slicers (what toString calls after checking its arguments).
-interface Slicers {
-  latin1Slice(start: number, end: number): string
-  utf8Slice(start: number, end: number): string
-}
-
-function skipSpace(b: Uint8Array, i: number, n: number): number {
-  while (i < n) {
-    const c = b[i]!
-    if (c !== 0x20 && c !== NEWLINE && c !== RETURN && c !== 0x09) break
-    i++
-  }
-  return i
-}
 
 /** A string with no escape opened before `i`: the index of its closing quote, or -1. */
 function plainStringEnd(b: Uint8Array, i: number, n: number): number {
@@ -107,15 +96,6 @@ function skipString(b: Uint8Array, i: number, n: number): number {
     else i++
   }
   return -1
-}
-
-function digitsFrom(b: Uint8Array, i: number, n: number): number {
-  while (i < n) {
-    const c = b[i]!
-    if (c < ZERO || c > NINE) break
-    i++
-  }
-  return i
 }
 
 /**

@@ -104,3 +104,25 @@ test('strata worker speed --session-timeout 1s: exit 1, one line naming the flag
   assert.equal(await run.exited, 1, run.output())
   assert.match(run.output(), /--session-timeout must be between 6s and 30m.*\[STRATA_ERR_INVALID_ARGUMENT\]/)
 })
+
+test('strata worker serve|batch refuse --session-timeout and --group (no group to tune), not STRATA_SESSION_TIMEOUT', async () => {
+  const serve = spawnStrata(['worker', 'serve', '--session-timeout', '10s'])
+  assert.equal(await serve.exited, 1, serve.output())
+  assert.match(
+    serve.output(),
+    /--session-timeout is for the speed and archiver roles.*strata worker serve joins no group.*\[STRATA_ERR_INVALID_ARGUMENT\]/,
+  )
+  const batch = spawnStrata(['worker', 'batch', '--group', 'mine'])
+  assert.equal(await batch.exited, 1, batch.output())
+  assert.match(
+    batch.output(),
+    /--group is for the speed and archiver roles.*strata worker batch joins no group/,
+  )
+  // A shared environment is not refused: serve goes on to its own next failure (no config file).
+  const env = spawnStrata(['worker', 'serve', '--config', '/nonexistent/strata.config.ts'], {
+    STRATA_SESSION_TIMEOUT: '10s',
+  })
+  assert.equal(await env.exited, 1, env.output())
+  assert.doesNotMatch(env.output(), /session/i)
+  assert.match(env.output(), /nonexistent\/strata\.config\.ts/)
+})

@@ -63,6 +63,7 @@ export function registerWorkerCommand(program: Command): void {
           field: 'role',
         })
       }
+      refuseGroupFlags(role, flags)
       const settings = resolveSettings(flags, { serves: role === 'serve' })
       const logger = createLogger(role)
       // The batch role's engine; the other roles have no batch to run.
@@ -98,4 +99,25 @@ export function registerWorkerCommand(program: Command): void {
       })
       onShutdown(logger, () => strata.close())
     })
+}
+
+/**
+ * --group and --session-timeout tune a consumer group: only speed and archiver join one. Given
+ * on serve or batch they would be silently ignored, so they are refused; STRATA_SESSION_TIMEOUT
+ * is not, since one environment is often shared by every role of a deployment.
+ */
+function refuseGroupFlags(role: string, flags: Pick<WorkerFlags, 'group' | 'sessionTimeout'>): void {
+  if (role === 'speed' || role === 'archiver') return
+  const given =
+    flags.group !== undefined
+      ? '--group'
+      : flags.sessionTimeout !== undefined
+        ? '--session-timeout'
+        : undefined
+  if (given === undefined) return
+  throw invalidInput(
+    ErrorCodes.INVALID_ARGUMENT,
+    `${given} is for the speed and archiver roles (their consumer groups); strata worker ${role} joins no group`,
+    { field: given },
+  )
 }

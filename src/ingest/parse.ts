@@ -4,8 +4,9 @@
 // object (which may span lines) or NDJSON, one object per line (blank lines are skipped). Every
 // event is validated by checkEvent before anything is written; the first bad line rejects the
 // whole batch with a StrataError that names the line, so nothing of a bad batch is half-written.
-// Accepted events keep their own JSON text (an NDJSON line as it came, minus its line ending):
-// the master dataset stores what was accepted, byte for byte.
+// Accepted events keep their own JSON text (an NDJSON line as it came, minus its line ending; a
+// pretty-printed object minus the whitespace between its tokens): the master dataset stores what
+// was accepted, byte for byte — numbers as they were spelled, 1.0 and digits past 2^53 included.
 
 import { isUtf8 } from 'node:buffer'
 import { ErrorCodes, invalidInput, type StrataError } from '../core/errors.ts'
@@ -77,7 +78,7 @@ export function parseEvents(body: string, options: ParseOptions): AcceptedEvent[
     // Shape, depth and time first (bytes: 0 skips the size check): JSON.stringify of an object
     // nested thousands deep overflows the stack, which would answer 500 instead of 400.
     const shape = checkEvent(single, { ...check, bytes: 0 })
-    const text = shape ? '' : JSON.stringify(single)
+    const text = shape ? '' : compactJson(body.trim())
     const error = shape ?? checkEvent(single, { ...check, bytes: Buffer.byteLength(text) })
     if (error) fail(error)
     if (errors.length > 0) throw maxErrors === 1 ? errors[0] : new BatchRejected(errors)
@@ -163,4 +164,29 @@ function parseSingleObject(body: string): unknown {
   } catch {
     return undefined // not one object: read it as NDJSON, which reports the bad line
   }
+}
+
+/**
+ * A valid JSON text without the whitespace between its tokens: one line, every token as it was
+ * spelled. Re-serializing the parsed value instead would respell numbers (1.0 → 1) and round
+ * integers past 2^53. Whitespace inside strings is kept; JSON strings hold no raw line breaks.
+ */
+export function compactJson(text: string): string {
+  let out = ''
+  let from = 0
+  let inString = false
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (inString) {
+      if (c === 0x5c)
+        i++ // a backslash escapes the next character, a quote included
+      else if (c === 0x22) inString = false
+    } else if (c === 0x22) {
+      inString = true
+    } else if (c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d) {
+      out += text.slice(from, i)
+      from = i + 1
+    }
+  }
+  return out + text.slice(from)
 }

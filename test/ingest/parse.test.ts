@@ -26,6 +26,16 @@ test('one pretty-printed object is one event', () => {
   assert.equal(events[0].text, JSON.stringify({ url: '/x', ts }))
 })
 
+test('a pretty-printed object is kept as it was spelled, only the whitespace between tokens dropped', () => {
+  const body = `{\r\n  "ts" : ${ts},\n\t"id": 12345678901234567890,\n  "v": 1.0, "e": 1E3,\n  "s": "a  b\\" \\n c",\n  "o": { "x": [ 1 , 2 ] }\n}\n`
+  const [event] = parseEvents(body, { timeField: 'ts' })
+  assert.equal(
+    event.text,
+    `{"ts":${ts},"id":12345678901234567890,"v":1.0,"e":1E3,"s":"a  b\\" \\n c","o":{"x":[1,2]}}`,
+  )
+  assert.deepEqual(JSON.parse(event.text), JSON.parse(body))
+})
+
 test('ISO-8601 event times are accepted; other strings are not', () => {
   assert.equal(parseEvents(line({ ts: '2025-11-24T15:00:00Z' }), { timeField: 'ts' }).length, 1)
   assert.equal(parseEvents(line({ ts: '2025-11-24T15:00:00.123+01:00' }), { timeField: 'ts' }).length, 1)

@@ -150,7 +150,7 @@ const cases: Case[] = [
   { name: 'two objects on a line', body: `{"ts":${NOW}}{"ts":${NOW}}`, scanned: false },
   { name: 'a JSON array', body: `[{"ts":${NOW}}]`, scanned: false },
   {
-    name: 'pretty-printed (re-serialised by parse.ts)',
+    name: 'pretty-printed (compacted by parse.ts)',
     body: `{\n "ts": ${NOW},\n "v": 1.0\n}`,
     scanned: false,
   },

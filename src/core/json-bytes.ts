@@ -42,3 +42,20 @@ export function digitsFrom(b: Uint8Array, i: number, n: number): number {
   }
   return i
 }
+
+/**
+ * The byte after a backslash opens one of JSON's two-byte escapes: \" \\ \/ \b \f \n \r \t. A \u
+ * (and anything else) is not: each scanner leaves it to the full parser.
+ */
+export function isShortEscape(e: number | undefined): boolean {
+  return (
+    e === QUOTE ||
+    e === BACKSLASH ||
+    e === 0x2f ||
+    e === 0x62 ||
+    e === 0x66 ||
+    e === 0x6e ||
+    e === 0x72 ||
+    e === 0x74
+  )
+}

@@ -34,6 +34,7 @@ import {
   COLON,
   COMMA,
   digitsFrom,
+  isShortEscape,
   MINUS,
   NINE,
   OPEN_ARRAY,
@@ -75,19 +76,8 @@ function skipString(b: Uint8Array, i: number, n: number): number {
     const c = b[i]!
     if (c === QUOTE) return i + 1
     if (c === BACKSLASH) {
-      const e = b[i + 1]
-      // \" \\ \/ \b \f \n \r \t; a \u (and anything else) is left to eventCheck.
-      if (
-        e === QUOTE ||
-        e === BACKSLASH ||
-        e === 0x2f ||
-        e === 0x62 ||
-        e === 0x66 ||
-        e === 0x6e ||
-        e === 0x72 ||
-        e === 0x74
-      )
-        i += 2
+      // A \u (and anything else but a short escape) is left to eventCheck.
+      if (isShortEscape(b[i + 1])) i += 2
       else return -1
     } else if (c < 0x20) return -1
     else {

@@ -37,7 +37,8 @@ export function createPartitionReader(options: KafkaClientOptions & FetchOptions
 
 /** All records of `topic[partition]` at `from <= offset < to` (default: up to its current end). */
 export async function readPartition(
-  options: KafkaClientOptions & { topic: string; partition: number; from?: number; to?: number },
+  options: KafkaClientOptions &
+    FetchOptions & { topic: string; partition: number; from?: number; to?: number },
 ): Promise<ConsumedRecord[]> {
   const reader = createPartitionReader(options)
   try {

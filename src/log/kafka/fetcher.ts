@@ -16,6 +16,7 @@ import {
   Consumer,
   FetchIsolationLevels,
   fetchV17,
+  kGetApi,
   type Reader,
   ResponseError,
 } from '@platformatic/kafka'
@@ -68,6 +69,28 @@ export function createFetcher(options: KafkaClientOptions): Fetcher {
     isolationLevel: FetchIsolationLevels.READ_COMMITTED,
   })
 
+  // The Fetch version both sides speak (platformatic asks the broker once): 15 to 17 have the
+  // layout parseFetchResponse reads, and v17's request is v15's and v16's plus a tagged field it
+  // leaves out. Older brokers (before Kafka 3.5) are refused with a clear error.
+  let version: Promise<number> | undefined
+  function fetchVersion(): Promise<number> {
+    version ??= new Promise<number>((resolve, reject) =>
+      client[kGetApi]('Fetch', (error, api) => (error || !api ? reject(error) : resolve(api.version))),
+    ).then((v) => {
+      if (v < MIN_FETCH_VERSION) {
+        throw new StrataError(
+          ErrorCodes.KAFKA,
+          `The broker speaks Fetch v${v}; Strata reads with Fetch v${MIN_FETCH_VERSION}-${MAX_FETCH_VERSION} (Kafka 3.5 or later)`,
+        )
+      }
+      return Math.min(v, MAX_FETCH_VERSION)
+    })
+    version.catch(() => {
+      version = undefined
+    })
+    return version
+  }
+
   async function fetchFromNode(
     broker: Broker,
     topicIds: Map<string, string>,
@@ -92,11 +115,12 @@ export function createFetcher(options: KafkaClientOptions): Fetcher {
     }))
     let response: RawFetchResponse
     try {
+      const version = await fetchVersion()
       const connection = await client.connections.get(broker)
       response = await new Promise<RawFetchResponse>((resolve, reject) => {
         connection.send(
           FETCH_API,
-          FETCH_VERSION,
+          version,
           () =>
             fetchV17.createRequest(
               fetchOptions.maxWaitMs ?? 500,
@@ -206,7 +230,8 @@ export function createFetcher(options: KafkaClientOptions): Fetcher {
 }
 
 const FETCH_API = 1
-const FETCH_VERSION = 17
+const MIN_FETCH_VERSION = 15
+const MAX_FETCH_VERSION = 17
 
 interface RawPartition {
   partitionIndex: number
@@ -226,8 +251,8 @@ interface RawFetchResponse {
 const NO_RECORDS = Buffer.alloc(0)
 
 /**
- * Fetch v17's answer (the layout in @platformatic/kafka's fetch-v17.js, which this follows field
- * for field) with each partition's records left as bytes: one copy out of the connection's
+ * A Fetch v15-v17 answer (the layout in @platformatic/kafka's fetch-v17.js, which this follows
+ * field for field; v15 and v16 differ only in tagged fields, skipped here) with each partition's records left as bytes: one copy out of the connection's
  * chunks when they span several, none otherwise. Errors come out as platformatic's parser reports
  * them (a ResponseError naming each failed partition), so the callers' handling is unchanged.
  */

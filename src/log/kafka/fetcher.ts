@@ -3,9 +3,23 @@
 // offsets, this turns them into Fetch requests (one per leader, in parallel) and decodes the
 // answer into per-partition batches.
 //
+// The Fetch request goes out on platformatic's connection to the leader, but its answer is parsed
+// here (parseFetchResponse): each partition's record set is kept as one contiguous Buffer and
+// decoded by records.ts, not by platformatic's record decoder (decision 0001, addendum of
+// 2026-12-06: that decoder was most of the main thread's time per event in the speed catch-up).
+// No fetch session: a full fetch every time, so every partition asked for is in every answer.
+//
 // It runs on a Consumer instance of its own that never joins a group: its connections carry only
 // fetches, so a fetch waiting up to maxWaitMs never delays a heartbeat or a commit.
-import { Consumer, FetchIsolationLevels, type fetchV17 } from '@platformatic/kafka'
+import {
+  type Broker,
+  Consumer,
+  FetchIsolationLevels,
+  fetchV17,
+  kGetApi,
+  type Reader,
+  ResponseError,
+} from '@platformatic/kafka'
 import { ErrorCodes, StrataError } from '../../core/errors.ts'
 import {
   baseClientOptions,
@@ -14,7 +28,7 @@ import {
   toOffset,
   toStrataError,
 } from './client-options.ts'
-import { decodeBatches, type PartitionBatch } from './records.ts'
+import { type AbortedTransaction, decodeRecordSet, type PartitionBatch } from './records.ts'
 import { outOfRange } from './retention.ts'
 import type { PartitionOffset } from './start-offsets.ts'
 
@@ -55,8 +69,30 @@ export function createFetcher(options: KafkaClientOptions): Fetcher {
     isolationLevel: FetchIsolationLevels.READ_COMMITTED,
   })
 
+  // The Fetch version both sides speak (platformatic asks the broker once): 15 to 17 have the
+  // layout parseFetchResponse reads, and v17's request is v15's and v16's plus a tagged field it
+  // leaves out. Older brokers (before Kafka 3.5) are refused with a clear error.
+  let version: Promise<number> | undefined
+  function fetchVersion(): Promise<number> {
+    version ??= new Promise<number>((resolve, reject) =>
+      client[kGetApi]('Fetch', (error, api) => (error || !api ? reject(error) : resolve(api.version))),
+    ).then((v) => {
+      if (v < MIN_FETCH_VERSION) {
+        throw new StrataError(
+          ErrorCodes.KAFKA,
+          `The broker speaks Fetch v${v}; Strata reads with Fetch v${MIN_FETCH_VERSION}-${MAX_FETCH_VERSION} (Kafka 3.5 or later)`,
+        )
+      }
+      return Math.min(v, MAX_FETCH_VERSION)
+    })
+    version.catch(() => {
+      version = undefined
+    })
+    return version
+  }
+
   async function fetchFromNode(
-    node: number,
+    broker: Broker,
     topicIds: Map<string, string>,
     positions: PartitionOffset[],
     fetchOptions: FetchOptions,
@@ -67,23 +103,41 @@ export function createFetcher(options: KafkaClientOptions): Fetcher {
       list.push(position)
       byTopic.set(position.topic, list)
     }
-    let response: fetchV17.FetchResponse
+    const topics = [...byTopic].map(([topic, list]) => ({
+      topicId: topicIds.get(topic)!,
+      partitions: list.map(({ partition, offset }) => ({
+        partition,
+        fetchOffset: BigInt(offset),
+        partitionMaxBytes: fetchOptions.maxBytesPerPartition ?? 4 * 1024 * 1024,
+        currentLeaderEpoch: -1,
+        lastFetchedEpoch: -1,
+      })),
+    }))
+    let response: RawFetchResponse
     try {
-      response = await client.fetch({
-        node,
-        maxWaitTime: fetchOptions.maxWaitMs ?? 500,
-        minBytes: fetchOptions.minBytes ?? 1,
-        maxBytes: fetchOptions.maxBytes ?? 16 * 1024 * 1024,
-        topics: [...byTopic].map(([topic, list]) => ({
-          topicId: topicIds.get(topic)!,
-          partitions: list.map(({ partition, offset }) => ({
-            partition,
-            fetchOffset: BigInt(offset),
-            partitionMaxBytes: fetchOptions.maxBytesPerPartition ?? 4 * 1024 * 1024,
-            currentLeaderEpoch: -1,
-            lastFetchedEpoch: -1,
-          })),
-        })),
+      const version = await fetchVersion()
+      const connection = await client.connections.get(broker)
+      response = await new Promise<RawFetchResponse>((resolve, reject) => {
+        connection.send(
+          FETCH_API,
+          version,
+          () =>
+            fetchV17.createRequest(
+              fetchOptions.maxWaitMs ?? 500,
+              fetchOptions.minBytes ?? 1,
+              fetchOptions.maxBytes ?? 16 * 1024 * 1024,
+              FetchIsolationLevels.READ_COMMITTED,
+              0, // no fetch session (KIP-227): every answer lists every partition asked for
+              -1,
+              topics,
+              [],
+              '',
+            ),
+          parseFetchResponse,
+          true,
+          true,
+          (error, answer) => (error || answer === undefined ? reject(error) : resolve(answer)),
+        )
       })
     } catch (error) {
       client.clearMetadata()
@@ -97,9 +151,14 @@ export function createFetcher(options: KafkaClientOptions): Fetcher {
       const topic = names.get(topicResponse.topicId) ?? topicResponse.topicId
       for (const p of topicResponse.partitions) {
         const from = wanted.get(`${topic}:${p.partitionIndex}`)
-        // An incremental fetch session can also answer for partitions we did not ask about now.
-        if (from === undefined || p.errorCode !== 0) continue
-        const { records, nextOffset } = decodeBatches(topic, p.partitionIndex, p.records ?? [], from)
+        if (from === undefined) continue
+        const { records, nextOffset } = decodeRecordSet(
+          topic,
+          p.partitionIndex,
+          p.records,
+          from,
+          p.abortedTransactions,
+        )
         const end = p.lastStableOffset >= 0n ? p.lastStableOffset : p.highWatermark
         batches.push({
           topic,
@@ -146,7 +205,16 @@ export function createFetcher(options: KafkaClientOptions): Fetcher {
         byNode.set(leader, list)
       }
       const answers = await Promise.all(
-        [...byNode].map(([node, list]) => fetchFromNode(node, topicIds, list, fetchOptions)),
+        [...byNode].map(([node, list]) => {
+          const broker = metadata.brokers.get(node)
+          if (broker === undefined) {
+            client.clearMetadata()
+            throw new StrataError(ErrorCodes.KAFKA_UNAVAILABLE, `Cannot find broker with node id ${node}`, {
+              retriable: true,
+            })
+          }
+          return fetchFromNode(broker, topicIds, list, fetchOptions)
+        }),
       )
       return answers.flat()
     },
@@ -159,4 +227,87 @@ export function createFetcher(options: KafkaClientOptions): Fetcher {
       await client.close()
     },
   }
+}
+
+const FETCH_API = 1
+const MIN_FETCH_VERSION = 15
+const MAX_FETCH_VERSION = 17
+
+interface RawPartition {
+  partitionIndex: number
+  errorCode: number
+  highWatermark: bigint
+  lastStableOffset: bigint
+  abortedTransactions: AbortedTransaction[] | null
+  /** The record set as the broker sent it (whole batches, the last one possibly cut off). */
+  records: Buffer
+}
+
+interface RawFetchResponse {
+  errorCode: number
+  responses: { topicId: string; partitions: RawPartition[] }[]
+}
+
+const NO_RECORDS = Buffer.alloc(0)
+
+/**
+ * A Fetch v15-v17 answer (the layout in @platformatic/kafka's fetch-v17.js, which this follows
+ * field for field; v15 and v16 differ only in tagged fields, skipped here) with each partition's records left as bytes: one copy out of the connection's
+ * chunks when they span several, none otherwise. Errors come out as platformatic's parser reports
+ * them (a ResponseError naming each failed partition), so the callers' handling is unchanged.
+ */
+export function parseFetchResponse(
+  _correlationId: number,
+  apiKey: number,
+  apiVersion: number,
+  reader: Reader,
+): RawFetchResponse {
+  const errors: [string, [number, null]][] = []
+  reader.readInt32() // throttle time
+  const errorCode = reader.readInt16()
+  if (errorCode !== 0) errors.push(['', [errorCode, null]])
+  reader.readInt32() // session id
+  const response: RawFetchResponse = {
+    errorCode,
+    responses: reader.readArray((r, i) => ({
+      topicId: r.readUUID(),
+      partitions: r.readArray(
+        (r, j) => {
+          const partitionIndex = r.readInt32()
+          const partitionError = r.readInt16()
+          const highWatermark = r.readInt64()
+          const lastStableOffset = r.readInt64()
+          r.readInt64() // log start offset
+          const abortedTransactions = r.readNullableArray((r) => ({
+            producerId: r.readInt64(),
+            firstOffset: r.readInt64(),
+          }))
+          r.readInt32() // preferred read replica
+          if (partitionError !== 0) errors.push([`/responses/${i}/partitions/${j}`, [partitionError, null]])
+          // COMPACT_RECORDS: length + 1, 0 for null.
+          let size = r.readUnsignedVarInt()
+          let records: Buffer = NO_RECORDS
+          if (size > 1) {
+            size--
+            records = r.buffer.slice(r.position, r.position + size)
+            r.skip(size)
+          }
+          r.readTaggedFields()
+          return {
+            partitionIndex,
+            errorCode: partitionError,
+            highWatermark,
+            lastStableOffset,
+            abortedTransactions,
+            records,
+          }
+        },
+        true,
+        false,
+      ), // the tagged fields of a partition are read above
+    })),
+  }
+  reader.readTaggedFields()
+  if (errors.length > 0) throw new ResponseError(apiKey, apiVersion, Object.fromEntries(errors), response)
+  return response
 }

@@ -17,12 +17,27 @@ export interface PartitionReader {
 
 export function createPartitionReader(options: KafkaClientOptions & FetchOptions): PartitionReader {
   const fetcher = createFetcher(options)
+  // A retriable failure (a leader election, a broker restarting) is tried again, as
+  // platformatic's own fetch did before the fetcher sent its requests itself (decision 0001,
+  // addendum of 2026-12-06): `retries` more times, `retryDelay` apart.
+  async function fetchRetrying<T>(attempt: () => Promise<T>): Promise<T> {
+    for (let failures = 0; ; failures++) {
+      try {
+        return await attempt()
+      } catch (error) {
+        if (!(error instanceof StrataError) || !error.retriable || failures >= (options.retries ?? 3))
+          throw error
+        fetcher.refresh()
+        await new Promise((resolve) => setTimeout(resolve, options.retryDelay ?? 250))
+      }
+    }
+  }
   return {
     async *read(topic, partition, from, to) {
       let offset = from
       let end = to
       while (end === undefined || offset < end) {
-        const [batch] = await fetcher.fetch([{ topic, partition, offset }], options)
+        const [batch] = await fetchRetrying(() => fetcher.fetch([{ topic, partition, offset }], options))
         if (!batch)
           throw new StrataError(ErrorCodes.KAFKA, `No answer for ${topic}[${partition}] at ${offset}`)
         end ??= batch.highWatermark
@@ -37,7 +52,8 @@ export function createPartitionReader(options: KafkaClientOptions & FetchOptions
 
 /** All records of `topic[partition]` at `from <= offset < to` (default: up to its current end). */
 export async function readPartition(
-  options: KafkaClientOptions & { topic: string; partition: number; from?: number; to?: number },
+  options: KafkaClientOptions &
+    FetchOptions & { topic: string; partition: number; from?: number; to?: number },
 ): Promise<ConsumedRecord[]> {
   const reader = createPartitionReader(options)
   try {

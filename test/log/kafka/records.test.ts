@@ -1,63 +1,234 @@
+// records.ts decodes record batches from the bytes a broker sends. The batches here are built by
+// platformatic's encoder (the producer's, which Kafka itself accepts), with the base offset, the
+// producer and the control bit patched in where a broker would set them; the decoder is checked
+// against platformatic's own decoder plus the rules Strata relies on: offsets, the fetch offset
+// inside a batch, compression, control batches, aborted transactions (read_committed) and a batch
+// cut off by the fetch's size limit.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import type { RecordsBatch } from '@platformatic/kafka'
-import { decodeBatches } from '../../../src/log/kafka/records.ts'
+import {
+  type CompressionAlgorithmValue,
+  createRecordsBatch,
+  type MessageRecord,
+  Reader,
+  readRecordsBatches,
+} from '@platformatic/kafka'
+import { type AbortedTransaction, decodeRecordSet } from '../../../src/log/kafka/records.ts'
 
-function batch(firstOffset: number, values: (string | null)[], attributes = 0): RecordsBatch {
-  return {
-    firstOffset: BigInt(firstOffset),
-    length: 0,
-    partitionLeaderEpoch: 0,
-    magic: 2,
-    crc: 0,
-    attributes,
-    lastOffsetDelta: values.length - 1,
-    firstTimestamp: 1_700_000_000_000n,
-    maxTimestamp: 1_700_000_000_000n,
-    producerId: -1n,
-    producerEpoch: -1,
-    firstSequence: -1,
-    records: values.map((value, i) => ({
-      length: 0,
-      attributes: 0,
-      timestampDelta: BigInt(i),
-      offsetDelta: i,
-      key: i === 0 ? Buffer.from('k') : null,
-      value: value === null ? null : Buffer.from(value),
-      headers: [[Buffer.from('h'), Buffer.from(String(i))]],
-    })),
-  }
+const CONTROL = 0b10_0000
+
+interface BatchSpec {
+  base: number
+  values: (string | null)[]
+  compression?: CompressionAlgorithmValue
+  producerId?: bigint
+  transactional?: boolean
+  headers?: boolean
+  keys?: boolean
 }
 
-test('decodeBatches drops records before the fetch offset and reports the next offset', () => {
-  const { records, nextOffset } = decodeBatches('t', 3, [batch(10, ['a', 'b', 'c']), batch(13, ['d'])], 11)
-  assert.deepEqual(
-    records.map((r) => [r.offset, r.value.toString()]),
-    [
-      [11, 'b'],
-      [12, 'c'],
-      [13, 'd'],
-    ],
+function batchBytes(spec: BatchSpec): Buffer {
+  const messages: MessageRecord[] = spec.values.map((value, i) => ({
+    topic: 't',
+    key: spec.keys === false ? undefined : Buffer.from(`k${i}`),
+    value: value === null ? (null as unknown as Buffer) : Buffer.from(value),
+    timestamp: 1_700_000_000_000n + BigInt(i * 1000),
+    ...(spec.headers ? { headers: new Map([[Buffer.from('h'), Buffer.from(String(i))]]) } : {}),
+  }))
+  const bytes = Buffer.from(
+    createRecordsBatch(messages, {
+      ...(spec.compression ? { compression: spec.compression } : {}),
+      ...(spec.producerId === undefined ? {} : { producerId: spec.producerId, producerEpoch: 0 }),
+      ...(spec.transactional ? { transactionalId: 'tx' } : {}),
+    }).buffer,
   )
-  assert.equal(nextOffset, 14)
-  assert.equal(records[0]!.partition, 3)
-  assert.equal(records[0]!.timestamp, 1_700_000_000_001)
-  assert.equal(records[0]!.headers.h?.toString(), '1')
-  assert.equal(records[0]!.key, null)
+  bytes.writeBigInt64BE(BigInt(spec.base), 0)
+  return bytes
+}
+
+/** A transaction marker as the broker writes it: a control batch of one record, key (version, type). */
+function markerBytes(base: number, producerId: bigint, type: 'abort' | 'commit'): Buffer {
+  const key = Buffer.alloc(4)
+  key.writeInt16BE(0, 0)
+  key.writeInt16BE(type === 'abort' ? 0 : 1, 2)
+  const bytes = Buffer.from(
+    createRecordsBatch([{ topic: 't', key, value: Buffer.from([0, 0, 0, 0, 0, 0]) }], {
+      producerId,
+      producerEpoch: 0,
+      transactionalId: 'tx',
+    }).buffer,
+  )
+  bytes.writeBigInt64BE(BigInt(base), 0)
+  bytes.writeInt16BE(bytes.readInt16BE(21) | CONTROL, 21)
+  return bytes
+}
+
+const values = (set: Buffer, from = 0, aborted: AbortedTransaction[] | null = null) => {
+  const { records, nextOffset } = decodeRecordSet('t', 2, set, from, aborted)
+  return { got: records.map((r) => [r.offset, r.value.toString()]), nextOffset, records }
+}
+
+test('records decode with their offsets, keys, timestamps and headers across batches', () => {
+  const set = Buffer.concat([
+    batchBytes({ base: 10, values: ['a', 'b', 'c'], headers: true }),
+    batchBytes({ base: 13, values: ['d', null], keys: false }),
+  ])
+  const { got, nextOffset, records } = values(set)
+  assert.deepEqual(got, [
+    [10, 'a'],
+    [11, 'b'],
+    [12, 'c'],
+    [13, 'd'],
+    [14, ''],
+  ])
+  assert.equal(nextOffset, 15)
+  assert.equal(records[1]!.partition, 2)
+  assert.equal(records[1]!.topic, 't')
+  assert.equal(records[1]!.timestamp, 1_700_000_001_000)
+  assert.equal(records[1]!.key?.toString(), 'k1')
+  assert.equal(records[1]!.headers.h?.toString(), '1')
+  assert.equal(records[3]!.key, null)
+  assert.deepEqual(records[3]!.headers, {})
 })
 
-test('decodeBatches skips control batches but moves past them', () => {
-  const control = 0b10_0000
-  const { records, nextOffset } = decodeBatches('t', 0, [batch(0, ['a']), batch(1, ['marker'], control)], 0)
-  assert.deepEqual(
-    records.map((r) => r.value.toString()),
-    ['a'],
-  )
-  assert.equal(nextOffset, 2)
+test('records before the fetch offset are dropped, and an empty set keeps the fetch offset', () => {
+  const set = Buffer.concat([
+    batchBytes({ base: 10, values: ['a', 'b', 'c'] }),
+    batchBytes({ base: 13, values: ['d'] }),
+  ])
+  assert.deepEqual(values(set, 11).got, [
+    [11, 'b'],
+    [12, 'c'],
+    [13, 'd'],
+  ])
+  assert.deepEqual(values(set, 13).got, [[13, 'd']])
+  assert.deepEqual(decodeRecordSet('t', 0, Buffer.alloc(0), 7), { records: [], nextOffset: 7 })
 })
 
-test('decodeBatches keeps the fetch offset when nothing came back, and maps a null value to empty', () => {
-  assert.deepEqual(decodeBatches('t', 0, [], 7), { records: [], nextOffset: 7 })
-  const { records } = decodeBatches('t', 0, [batch(0, [null])], 0)
-  assert.equal(records[0]!.value.length, 0)
+for (const compression of ['gzip', 'snappy', 'lz4', 'zstd'] as const) {
+  test(`a ${compression} batch decodes like an uncompressed one, from an offset inside it`, () => {
+    const words = Array.from({ length: 50 }, (_, i) => `{"n":${i},"url":"/p/${i % 7}"}`)
+    const set = Buffer.concat([
+      batchBytes({ base: 100, values: words, compression, headers: true }),
+      batchBytes({ base: 150, values: ['tail'] }),
+    ])
+    const { got, nextOffset } = values(set, 120)
+    assert.deepEqual(got, [...words.slice(20).map((w, i) => [120 + i, w]), [150, 'tail']])
+    assert.equal(nextOffset, 151)
+  })
+}
+
+test('a batch cut off by the size limit is left for the next fetch', () => {
+  const whole = Buffer.concat([
+    batchBytes({ base: 0, values: ['a', 'b'] }),
+    batchBytes({ base: 2, values: ['c', 'd'] }),
+  ])
+  const first = batchBytes({ base: 0, values: ['a', 'b'] }).length
+  for (const cut of [first, first + 1, first + 11, first + 12, whole.length - 1]) {
+    const { got, nextOffset } = values(whole.subarray(0, cut))
+    assert.deepEqual(got, [
+      [0, 'a'],
+      [1, 'b'],
+    ])
+    assert.equal(nextOffset, 2, `cut at ${cut}`)
+  }
+  // Only part of the first batch: nothing, and the fetch offset stays.
+  assert.deepEqual(values(whole.subarray(0, first - 1), 0), { got: [], nextOffset: 0, records: [] })
+})
+
+test('control batches are never records, and the next offset moves past them', () => {
+  const set = Buffer.concat([
+    batchBytes({ base: 0, values: ['a'], producerId: 7n, transactional: true }),
+    markerBytes(1, 7n, 'commit'),
+  ])
+  assert.deepEqual(values(set), { got: [[0, 'a']], nextOffset: 2, records: values(set).records })
+  assert.deepEqual(values(markerBytes(5, 7n, 'commit'), 5).got, [])
+  assert.equal(values(markerBytes(5, 7n, 'commit'), 5).nextOffset, 6)
+})
+
+test('read_committed: an aborted transaction is dropped, a committed one and plain records kept', () => {
+  const set = Buffer.concat([
+    batchBytes({ base: 0, values: ['x1', 'x2'], producerId: 7n, transactional: true }), // aborted
+    batchBytes({ base: 2, values: ['c1'], producerId: 8n, transactional: true }), // committed
+    batchBytes({ base: 3, values: ['plain'] }),
+    markerBytes(4, 7n, 'abort'),
+    markerBytes(5, 8n, 'commit'),
+    batchBytes({ base: 6, values: ['y1'], producerId: 7n, transactional: true }), // a later, committed one
+    markerBytes(7, 7n, 'commit'),
+  ])
+  const aborted = [{ producerId: 7n, firstOffset: 0n }]
+  const { got, nextOffset } = values(set, 0, aborted)
+  assert.deepEqual(got, [
+    [2, 'c1'],
+    [3, 'plain'],
+    [6, 'y1'],
+  ])
+  assert.equal(nextOffset, 8)
+  // Without the broker's list (read_uncommitted) every data record is there.
+  assert.equal(values(set, 0, null).got.length, 5)
+})
+
+test('read_committed: an aborted transaction whose marker the fetch did not reach is still dropped', () => {
+  // The size limit cut the answer after the aborted records: the marker comes with the next fetch.
+  const set = Buffer.concat([
+    batchBytes({ base: 0, values: ['ok'] }),
+    batchBytes({ base: 1, values: ['x1', 'x2'], producerId: 7n, transactional: true }),
+    batchBytes({ base: 3, values: ['x3'], producerId: 7n, transactional: true }),
+  ])
+  const { got, nextOffset } = values(set, 0, [{ producerId: 7n, firstOffset: 1n }])
+  assert.deepEqual(got, [[0, 'ok']])
+  assert.equal(nextOffset, 4)
+  // The next fetch starts at 4 with the marker: nothing, and past it.
+  assert.deepEqual(values(markerBytes(4, 7n, 'abort'), 4, [{ producerId: 7n, firstOffset: 1n }]).got, [])
+})
+
+test('the decoder agrees with platformatic on random batch sets', () => {
+  let seed = 42
+  const random = () => {
+    seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31
+    return seed / 2 ** 31
+  }
+  const codecs = [undefined, 'gzip', 'snappy', 'lz4', 'zstd'] as const
+  for (let round = 0; round < 40; round++) {
+    const parts: Buffer[] = []
+    let base = Math.floor(random() * 1e6)
+    const start = base
+    for (let b = 0; b < 1 + Math.floor(random() * 5); b++) {
+      const n = 1 + Math.floor(random() * 30)
+      const vals = Array.from({ length: n }, () =>
+        random() < 0.1 ? null : 'v'.repeat(Math.floor(random() * 300)) + String(random()),
+      )
+      const compression = codecs[Math.floor(random() * codecs.length)]
+      parts.push(
+        batchBytes({ base, values: vals, headers: random() < 0.5, ...(compression ? { compression } : {}) }),
+      )
+      base += n
+    }
+    const set = Buffer.concat(parts)
+    const from = start + Math.floor(random() * (base - start))
+    const expected = readRecordsBatches(Reader.from(set)).flatMap((batch) =>
+      batch.records
+        .map((r) => ({
+          offset: Number(batch.firstOffset) + r.offsetDelta,
+          key: r.key,
+          value: r.value ?? Buffer.alloc(0),
+          timestamp: Number(batch.firstTimestamp + r.timestampDelta),
+          headers: Object.fromEntries(r.headers.map(([k, v]) => [String(k), v])),
+        }))
+        .filter((r) => r.offset >= from),
+    )
+    const { records, nextOffset } = decodeRecordSet('t', 0, set, from)
+    assert.deepEqual(
+      records.map(({ offset, key, value, timestamp, headers }) => ({
+        offset,
+        key,
+        value,
+        timestamp,
+        headers,
+      })),
+      expected,
+      `round ${round}`,
+    )
+    assert.equal(nextOffset, base)
+  }
 })

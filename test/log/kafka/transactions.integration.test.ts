@@ -1,0 +1,61 @@
+// read_committed against a real broker (records.ts decodes the batches, fetcher.ts keeps each
+// partition's record set as bytes): records of aborted transactions are never delivered, whether
+// the abort marker comes in the same answer or in a later one (a small fetch size cuts the answer
+// between them), and the next offset always moves past the markers. Compressed transactional
+// batches too.
+import assert from 'node:assert/strict'
+import { randomUUID } from 'node:crypto'
+import { test } from 'node:test'
+import { Producer, stringSerializers } from '@platformatic/kafka'
+import { readPartition } from '../../../src/log/kafka/index.ts'
+import { brokers, createTestTopic, defer, testAdmin } from './helpers.ts'
+
+test('aborted transactions are never read, in one fetch or cut across several', async (t) => {
+  const admin = testAdmin(t)
+  const topic = await createTestTopic(t, admin, 1)
+  const producer = new Producer({
+    clientId: 'strata-test-tx',
+    bootstrapBrokers: [brokers],
+    idempotent: true,
+    transactionalId: `strata-test-${randomUUID()}`,
+    serializers: stringSerializers,
+    compression: 'lz4',
+  })
+  defer(t, () => producer.close())
+  const expected: string[] = []
+  // Alternating: committed, aborted (large, several batches), plain-in-a-transaction committed.
+  for (let round = 0; round < 4; round++) {
+    const commit = await producer.beginTransaction()
+    for (let i = 0; i < 3; i++) {
+      const value = `c${round}.${i}`
+      await commit.send({ messages: [{ topic, partition: 0, key: 'k', value }] })
+      expected.push(value)
+    }
+    await commit.commit()
+    const abort = await producer.beginTransaction()
+    for (let i = 0; i < 5; i++) {
+      await abort.send({
+        messages: [{ topic, partition: 0, key: 'k', value: `x${round}.${i}:${'y'.repeat(2000)}` }],
+      })
+    }
+    await abort.abort()
+  }
+  const whole = await readPartition({ brokers, topic, partition: 0 })
+  assert.deepEqual(
+    whole.map((r) => r.value.toString().split(':')[0]),
+    expected,
+  )
+  // One batch per answer or so: the abort markers arrive in answers of their own.
+  const cut = await readPartition({ brokers, topic, partition: 0, maxBytesPerPartition: 1, maxBytes: 1 })
+  assert.deepEqual(
+    cut.map((r) => r.value.toString().split(':')[0]),
+    expected,
+  )
+  // Offsets are the log's: strictly increasing, with gaps where markers and aborted records lie.
+  const offsets = cut.map((r) => r.offset)
+  assert.deepEqual(
+    offsets,
+    whole.map((r) => r.offset),
+  )
+  for (let i = 1; i < offsets.length; i++) assert.ok(offsets[i]! > offsets[i - 1]!)
+})

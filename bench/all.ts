@@ -8,6 +8,7 @@
 //
 // --quick runs every part at small sizes (a check that the whole run works, a few minutes; its
 // figures are not the ones to quote). Part names: see `parts` below.
+import './lib/help.ts' // --help: the comment above, then exit
 import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { readFile, writeFile } from 'node:fs/promises'

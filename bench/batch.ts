@@ -25,6 +25,7 @@
 // Every contender runs once untimed first (--warmup), and each timed run starts after a pause
 // (--settle-ms) that lets the store finish dropping the version the previous run retired in the
 // background, so no contender pays for another's deletes.
+import './lib/help.ts' // --help: the comment above, then exit
 import { once } from 'node:events'
 import { createWriteStream } from 'node:fs'
 import { mkdtemp, readdir, readFile, rm, unlink, writeFile } from 'node:fs/promises'

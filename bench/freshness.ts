@@ -12,6 +12,7 @@
 //
 // --baseline adds `strata start` of another build (e.g. `git archive` of a commit, with
 // node_modules linked) on a topic of its own, a contender in every round: before/after in one run.
+import './lib/help.ts' // --help: the comment above, then exit
 import { randomUUID } from 'node:crypto'
 import { join } from 'node:path'
 import { createAdmin, createConsumer, createProducer, type KafkaProducer } from '../src/log/kafka/index.ts'

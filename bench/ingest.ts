@@ -30,6 +30,7 @@
 // before/after in one run; a list adds one for each, named by the folder (with --serve=1 also its
 // ingest-only process). With --profile each process (every thread of it: node writes one file a
 // thread) profiles into a folder of its own under <dir>.
+import './lib/help.ts' // --help: the comment above, then exit
 import { type ChildProcess, spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { existsSync } from 'node:fs'

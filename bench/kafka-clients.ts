@@ -9,6 +9,7 @@
 // offset to the end; the rate counts from the moment partitions are assigned to the last record
 // (group join excluded: it depends on group timers, not on the client's speed).
 // @confluentinc/kafka-javascript is loaded from a scratch install outside the repo, if present.
+import './lib/help.ts' // --help: the comment above, then exit
 import { randomUUID } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'

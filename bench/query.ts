@@ -30,6 +30,7 @@
 // growth table over keys. --profile writes a CPU profile of the serve process (--cpu-prof).
 // --baseline=<checkout> adds a serve process of another build (e.g. `git archive` of a commit,
 // with node_modules linked) on the same store: before/after in one run.
+import './lib/help.ts' // --help: the comment above, then exit
 import { type ChildProcess, spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { once } from 'node:events'

@@ -4,6 +4,7 @@
 // rounds in one process; prints ns of CPU per record (this thread) for each.
 //
 //   node bench/record-check.ts [--records=200000] [--rounds=5]
+import './lib/help.ts' // --help: the comment above, then exit
 import { eventCheck, type RecordCheck } from '../src/core/event.ts'
 import { projectedEventCheck } from '../src/core/projected-check.ts'
 import { eventAt } from './lib/kafka-bench.ts'

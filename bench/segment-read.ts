@@ -6,6 +6,7 @@
 //
 // Figures go to docs/decisions/0002-master-dataset-format.md.
 
+import './lib/help.ts' // --help: the comment above, then exit
 import { createHash } from 'node:crypto'
 import { statSync } from 'node:fs'
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'

@@ -11,6 +11,7 @@
 // Ports: S3Proxy on --port, the Spark cluster's master on +10 (its UIs and workers after it), the
 // driver from +30. Take figures under `flock /work/wt/bench.lock` on a shared machine; the load
 // average is printed beside them.
+import './lib/help.ts' // --help: the comment above, then exit
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'

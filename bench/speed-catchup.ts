@@ -36,6 +36,7 @@
 // commit's deltas and folds the log into its state rows in the background
 // (src/store/lmdb-compactor.ts); what is left to fold when it has caught up is folded then, and
 // timed apart ("fold after"): the CPU per event with it is Strata's whole cost.
+import './lib/help.ts' // --help: the comment above, then exit
 import { type ChildProcess, spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { existsSync } from 'node:fs'

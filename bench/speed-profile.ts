@@ -4,6 +4,7 @@
 // stacks, and prints the top functions by self time (bench/lib/cpu-profile.ts).
 //
 //   node bench/speed-profile.ts [--events=1000000] [--partitions=6] [--out=bench/profiles/speed-catchup]
+import './lib/help.ts' // --help: the comment above, then exit
 import { randomUUID } from 'node:crypto'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { Session } from 'node:inspector/promises'

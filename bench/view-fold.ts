@@ -6,6 +6,7 @@
 // Events are produced by JSON.parse, like the layers see them, and made afresh for every timed
 // run, so no string arrives with its hash already cached. Parsing is not timed: this measures
 // the view machinery alone. Each run is preceded by a warm-up on other events.
+import './lib/help.ts' // --help: the comment above, then exit
 import { compileViews, type StrataEvent, type ViewTable } from '../src/index.ts'
 
 const n = Number(process.argv[2] ?? 2_000_000)

@@ -101,6 +101,7 @@ export class PartitionArchiver {
           this.#builder.add(
             { offset: record.offset, timestamp: record.timestamp, key, value: record.value },
             checked.event,
+            checked.text,
           )
         }
         this.#next = record.offset + 1

@@ -122,8 +122,12 @@ export function checkEvent(value: unknown, check: EventCheck): StrataError | nul
 
 // The one predicate of what counts as an event on the log, shared by the archiver (which
 // dead-letters the rest) and the speed layer (which skips the rest), so batch and speed agree.
-/** Returns the parsed event, or the reason the record is not an event. */
-export type RecordCheck = (value: Buffer) => { event: unknown } | { reason: string }
+/**
+ * Returns the parsed event, or the reason the record is not an event. `text`, when given, is the
+ * value's bytes decoded (what was parsed): a caller that needs the text too (the archiver's
+ * segment builder) reuses it instead of decoding the bytes again.
+ */
+export type RecordCheck = (value: Buffer) => { event: unknown; text?: string } | { reason: string }
 
 /** The events Strata accepts anywhere: a JSON object with a valid event time. */
 export function eventCheck(timeField: string): RecordCheck {
@@ -140,6 +144,6 @@ export function eventCheck(timeField: string): RecordCheck {
       return { reason: `not JSON: ${(error as Error).message}` }
     }
     const problem = checkEvent(event, { timeField, bytes: value.length, escapes: text.includes('\\u') })
-    return problem ? { reason: problem.message } : { event }
+    return problem ? { reason: problem.message } : { event, text }
   }
 }

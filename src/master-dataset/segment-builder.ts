@@ -32,9 +32,11 @@ export class SegmentBuilder {
 
   /**
    * Adds a record whose value is valid JSON text. `event` is the parsed value when the caller
-   * already has it (it validated the record); otherwise the value is parsed here.
+   * already has it (it validated the record); otherwise the value is parsed here. `text` is
+   * `record.value` decoded, when the caller has it: used only when the stored bytes are the
+   * value's own (no CR/LF to replace), else the stored bytes are decoded here.
    */
-  add(record: SegmentRecord, event?: unknown): void {
+  add(record: SegmentRecord, event?: unknown, text?: string): void {
     if (record.offset <= this.#lastOffset) {
       throw new StrataError(
         ErrorCodes.INTERNAL,
@@ -42,14 +44,14 @@ export class SegmentBuilder {
       )
     }
     const value = storedEventBytes(record.value)
-    const text = value.toString()
-    const parsed = event === undefined ? JSON.parse(text) : event
+    const stored = text !== undefined && value === record.value ? text : value.toString()
+    const parsed = event === undefined ? JSON.parse(stored) : event
     const line = encodeRecordLine({ ...record, value })
     this.#lines.push(line)
     this.#bytes += line.length
     if (this.#firstOffset === -1) this.#firstOffset = record.offset
     this.#lastOffset = record.offset
-    this.#packer.add(record.offset, record.timestamp, record.key, parsed, text)
+    this.#packer.add(record.offset, record.timestamp, record.key, parsed, stored)
   }
 
   data(): Buffer {

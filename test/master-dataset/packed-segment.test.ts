@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { test } from 'node:test'
 import { crc32 } from 'node:zlib'
 import fc from 'fast-check'
+import { eventCheck } from '../../src/core/event.ts'
 import { PackedCursor } from '../../src/master-dataset/packed-cursor.ts'
 import { type PackedHeader, PackedSegmentEncoder } from '../../src/master-dataset/packed-segment.ts'
 import { SegmentBuilder } from '../../src/master-dataset/segment-builder.ts'
@@ -268,6 +269,35 @@ test('packSegment (the cold path) writes the bytes the archiver wrote', () => {
   assert.deepEqual(
     decodeAll(packed).map((r) => r.event),
     texts.map((text) => JSON.parse(text.replace('\r\n', '  '))),
+  )
+})
+
+test('the archiver hands the decoded text of its check to the builder: the same bytes as the cold path, CR/LF lines included', () => {
+  // The archiver's path (partition-archiver.ts): eventCheck parses the value and returns its
+  // text; the builder reuses that text, except where the stored bytes are not the value's own
+  // (CR/LF become spaces). Events kept raw (a __proto__ key, a nested -0) carry that text whole.
+  const check = eventCheck('ts')
+  const builder = new SegmentBuilder()
+  const texts = [
+    '{"type":"page_view","url":"/a","ts":1}',
+    '{"__proto__":{"x":1},"a":2,"ts":2}',
+    '{"__proto__":{"x":1},\r\n"a":2,"ts":3}',
+    '{"n":{"z":[-0.0]},"ts":4}',
+    '{"n":{"z":[-0.0]},\n"ts":5}',
+    '{"s":"caf\u00e9 \ud83d\ude00 \\u00e9","ts":6}',
+  ]
+  for (const [i, text] of texts.entries()) {
+    const value = Buffer.from(text)
+    const checked = check(value)
+    assert.ok('event' in checked, text)
+    assert.equal(checked.text, text)
+    builder.add({ offset: 10 + i, timestamp: 5 + i, key: `k${i}`, value }, checked.event, checked.text)
+  }
+  const checksum = 'b'.repeat(64)
+  assert.deepEqual(builder.packer().finish(checksum), packSegment(builder.data(), checksum))
+  assert.deepEqual(
+    decodeAll(packSegment(builder.data(), checksum)).map((r) => r.event),
+    texts.map((text) => JSON.parse(text.replace(/\r|\n/g, ' '))),
   )
 })
 

@@ -401,7 +401,7 @@ export function compactLog(
       // commits). LMDB keeps a transaction's dirty pages in a sorted array and lmdb-js's
       // allocator hands out free pages in descending order, so each page a put copies is
       // inserted at the array's front, moving every entry: a pass dirtying D pages cost D²/2
-      // moves, most of the compactor's time at 10 M keys (a pass of 50,000 new rows dirties
+      // moves, about half the compactor's time at 10 M keys (a pass of 50,000 new rows dirties
       // ~45,000 leaves there, ~11,000 at 1 M). A child keeps its own short array and is merged
       // into its parent's in one linear pass (decision 0011, "The dirty-page list").
       for (let from = 0; from < ordered.length; from += CHILD_GROUPS) {

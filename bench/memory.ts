@@ -146,18 +146,25 @@ try {
   }
   if (!caughtUp) throw new Error(`the speed worker did not catch up with ${keys} keys before the deadline`)
   const caughtUpStatus = rssParts()
+  const caughtUpCpu = process.cpuUsage(cpu0)
   const seconds = (performance.now() - started) / 1000
   // The LMDB store folds its speed log into state rows in the time it has to spare
   // (src/store/lmdb-compactor.ts): what is left once caught up is folded here, inside the figures.
   const views = compileViews(config)
   const foldStarted = performance.now()
-  await store.compactSpeed((view, a, b) => {
+  const foldedAfter = await store.compactSpeed((view, a, b) => {
     const { monoid } = views.find((v) => v.name === view)!
     return monoid.encode(monoid.combine(monoid.decode(a as never), monoid.decode(b as never)))
   })
   const foldSeconds = (performance.now() - foldStarted) / 1000
   const cpu = process.cpuUsage(cpu0)
   const cpuPerEvent = (cpu.user + cpu.system) / keys
+  // Where the CPU went: the catch-up (the compactor runs in it past its threshold) and the fold
+  // after, each split into user and system time (LMDB's page writes are system time).
+  const perEvent = (micros: number) => (micros / keys).toFixed(2)
+  console.error(
+    `CPU per event (${foldedAfter} log rows folded after catching up): caught up ${perEvent(caughtUpCpu.user + caughtUpCpu.system)} µs (user ${perEvent(caughtUpCpu.user)}, system ${perEvent(caughtUpCpu.system)}), fold after ${perEvent(cpu.user + cpu.system - caughtUpCpu.user - caughtUpCpu.system)} µs (user ${perEvent(cpu.user - caughtUpCpu.user)}, system ${perEvent(cpu.system - caughtUpCpu.system)})`,
+  )
   globalThis.gc?.()
   await sleep(500)
   const after = process.memoryUsage()

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { open } from 'lmdb'
-import { compactLog } from '../../src/store/lmdb-speed-log.ts'
+import { CHILD_GROUPS, compactLog } from '../../src/store/lmdb-speed-log.ts'
 import { type LmdbOpenOptions, openLmdbStore } from '../../src/store/lmdb-store.ts'
 import type { Store } from '../../src/store/store.ts'
 import { speedContract } from './speed-contract.ts'
@@ -448,4 +448,90 @@ test("the compactor never folds another definition's deltas with the combine of 
   assert.equal(await fresh.compactSpeed(max), 2)
   assert.equal(await answer(), 5)
   await fresh.close()
+})
+
+// A pass writes its state rows in nested transactions of CHILD_GROUPS groups (LMDB's dirty-page
+// array costs a pass D²/2 moves otherwise: decision 0011, "The dirty-page list"). The children
+// are one transaction all the same: every group of a pass that spans several is folded once, and
+// a combine that throws in a later child leaves the rows the earlier children wrote as they were
+// (undone in the pass's own transaction), its log rows in place.
+test('a pass larger than one nested transaction folds each group once, and one that throws in a later child writes nothing', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'strata-lmdb-'))
+  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  const store = await openLmdbStore(dir, { compactor: { auto: false } })
+  t.after(() => store.close())
+  const add = (_view: string, a: unknown, b: unknown) => (a as number) + (b as number)
+  const n = 2 * CHILD_GROUPS + 37
+  const keyOf = (i: number) => `/k${String(i).padStart(5, '0')}`
+  // Sampled in every child of the pass: the first, the ends of each child, the last.
+  const sample = [0, CHILD_GROUPS - 1, CHILD_GROUPS, 2 * CHILD_GROUPS, n - 1].map(keyOf)
+  const deltas = (state: number) =>
+    Array.from({ length: n }, (_, i) => ({ view: 'hits', epoch: 0, key: keyOf(i), window: 0, state }))
+  await store.registerSpeedViews([{ view: 'hits', codeHash: 'h1' }], 1)
+  await store.claimPartition(0, 0)
+  const commit = (from: number, offset: number, state: number) =>
+    store.commitSpeed(
+      { partition: 0, owner: 1, hashes: { hits: 'h1' }, seals: [], from, offset, deltas: deltas(state) },
+      add,
+    )
+  const states = async () => {
+    const out: number[][] = []
+    for (const key of sample)
+      out.push((await store.snapshot('hits', key)).realtime.map((r) => r.state as number))
+    return out
+  }
+  const raw = open<unknown, (string | number)[]>({ path: dir, compression: false })
+  t.after(() => raw.close())
+  // Counts the nested transactions a pass opens on the handle it is given.
+  let children = 0
+  const counted = new Proxy(raw, {
+    get(target, property) {
+      const value = Reflect.get(target, property)
+      if (property !== 'childTransaction') return typeof value === 'function' ? value.bind(target) : value
+      return (callback: () => unknown) => {
+        children++
+        return target.childTransaction(callback)
+      }
+    },
+  })
+  const rsRows = () => {
+    raw.resetReadTxn()
+    return [...raw.getRange({ start: ['rs'], end: ['rs', '\uffff'] })].map(({ value }) => value as number)
+  }
+
+  // Every row new: n groups in ceil(n / CHILD_GROUPS) children, each written once.
+  await commit(0, 1, 1)
+  assert.deepEqual(await compactLog(counted as never, () => add, 1_000_000), { rows: 1, deltas: n })
+  assert.equal(children, Math.ceil(n / CHILD_GROUPS))
+  assert.deepEqual(rsRows(), new Array(n).fill(1))
+  assert.deepEqual(
+    await states(),
+    sample.map(() => [1]),
+  )
+
+  // Every row there: the combine throws at the last key, after two children were merged into the
+  // pass. Nothing of the pass stays: the state rows as they were, the delta still in the log.
+  await commit(1, 2, 2)
+  const last = keyOf(n - 1)
+  let combined = 0
+  const failing = (_view: string) => (view: string, a: unknown, b: unknown) => {
+    combined++
+    if (combined === n) throw new Error(`combine failed at ${last}`)
+    return add(view, a, b)
+  }
+  await assert.rejects(compactLog(counted as never, failing, 1_000_000), /combine failed/)
+  assert.equal(combined, n)
+  assert.deepEqual(rsRows(), new Array(n).fill(1))
+  assert.deepEqual(
+    await states(),
+    sample.map(() => [1, 2]),
+  )
+
+  // Folded with a working combine: each key's two deltas once.
+  assert.equal(await store.compactSpeed(add), 1)
+  assert.deepEqual(rsRows(), new Array(n).fill(3))
+  assert.deepEqual(
+    await states(),
+    sample.map(() => [3]),
+  )
 })

@@ -91,6 +91,13 @@ export function createFetcher(options: KafkaClientOptions): Fetcher {
     return version
   }
 
+  // The broker fills an answer in the order the request lists the partitions, and only the first
+  // partition with records may exceed the size limits (KIP-74): with the same order every time, a
+  // partition listed late gets nothing while the earlier ones have records. A fetch session had
+  // the broker move the partitions that returned records to the end; without one, the order
+  // rotates by one partition per fetch.
+  let rotation = 0
+
   async function fetchFromNode(
     broker: Broker,
     topicIds: Map<string, string>,
@@ -98,7 +105,8 @@ export function createFetcher(options: KafkaClientOptions): Fetcher {
     fetchOptions: FetchOptions,
   ): Promise<PartitionBatch[]> {
     const byTopic = new Map<string, PartitionOffset[]>()
-    for (const position of positions) {
+    const first = rotation % positions.length
+    for (const position of [...positions.slice(first), ...positions.slice(0, first)]) {
       const list = byTopic.get(position.topic) ?? []
       list.push(position)
       byTopic.set(position.topic, list)
@@ -175,6 +183,7 @@ export function createFetcher(options: KafkaClientOptions): Fetcher {
   return {
     async fetch(positions, fetchOptions = {}) {
       if (positions.length === 0) return []
+      rotation = (rotation + 1) % 1_000_000_000
       const topics = [...new Set(positions.map((p) => p.topic))]
       let metadata: Awaited<ReturnType<typeof client.metadata>>
       try {

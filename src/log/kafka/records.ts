@@ -46,6 +46,7 @@ const MAGIC = 16
 const ATTRIBUTES = 21 // int16
 const LAST_OFFSET_DELTA = 23 // int32
 const FIRST_TIMESTAMP = 27 // int64
+const MAX_TIMESTAMP = 35 // int64
 const PRODUCER_ID = 43 // int64
 const RECORD_COUNT = 57 // int32
 const RECORDS = 61
@@ -53,6 +54,9 @@ const RECORDS = 61
 const LOG_OVERHEAD = 12
 
 const COMPRESSION = 0b111
+// attributes bit 3: LogAppendTime. The broker then sets only the batch's maxTimestamp; the records'
+// deltas keep the producer's CreateTime, so every record takes maxTimestamp (Kafka's DefaultRecordBatch).
+const LOG_APPEND_TIME = 0b1000
 const IS_TRANSACTIONAL = 0b1_0000
 // attributes bit 5: a control batch (transaction commit/abort markers), never user data.
 const IS_CONTROL = 0b10_0000
@@ -133,6 +137,7 @@ export function decodeRecordSet(
       end = body.length
     }
     const firstTimestamp = readInt64(bytes, start + FIRST_TIMESTAMP)
+    const appendTime = attributes & LOG_APPEND_TIME ? readInt64(bytes, start + MAX_TIMESTAMP) : undefined
     const reader = new VarReader(body, pos)
     for (let i = 0; i < count; i++) {
       const length = reader.varint()
@@ -164,7 +169,7 @@ export function decodeRecordSet(
         offset,
         key,
         value,
-        timestamp: firstTimestamp + timestampDelta,
+        timestamp: appendTime ?? firstTimestamp + timestampDelta,
         headers,
       })
     }

@@ -7,6 +7,7 @@
 //
 //   node bench/compaction-micro.ts --keys=8000000 [--pass=50000] [--threshold=2000000]
 //     [--load=N: lmdb-js maxFreeSpaceToLoad] [--writemap=1: lmdb-js useWritemap]
+import './lib/help.ts' // --help: the comment above, then exit
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'

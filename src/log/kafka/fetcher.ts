@@ -213,17 +213,20 @@ export function createFetcher(options: KafkaClientOptions): Fetcher {
         list.push(position)
         byNode.set(leader, list)
       }
+      // Every leader's broker is found before any request goes out: a throw half-way through
+      // would leave the requests already sent with nobody to catch their failures.
+      const requests = [...byNode].map(([node, list]) => {
+        const broker = metadata.brokers.get(node)
+        if (broker === undefined) {
+          client.clearMetadata()
+          throw new StrataError(ErrorCodes.KAFKA_UNAVAILABLE, `Cannot find broker with node id ${node}`, {
+            retriable: true,
+          })
+        }
+        return { broker, list }
+      })
       const answers = await Promise.all(
-        [...byNode].map(([node, list]) => {
-          const broker = metadata.brokers.get(node)
-          if (broker === undefined) {
-            client.clearMetadata()
-            throw new StrataError(ErrorCodes.KAFKA_UNAVAILABLE, `Cannot find broker with node id ${node}`, {
-              retriable: true,
-            })
-          }
-          return fetchFromNode(broker, topicIds, list, fetchOptions)
-        }),
+        requests.map(({ broker, list }) => fetchFromNode(broker, topicIds, list, fetchOptions)),
       )
       return answers.flat()
     },

@@ -34,12 +34,17 @@ export const timeRangeProperties = {
 
 export const viewNameSchema = { type: 'string', minLength: 1, maxLength: 256 } as const
 
+/** The GET route of one key (auth.ts classes routes by it; query-fast-path.ts answers it too). */
+export const QUERY_ROUTE = '/views/:view/:key'
+/** Longest view name and key (in characters) the route's schema takes. */
+export const queryParamLimits = { view: viewNameSchema.maxLength, key: 4096 } as const
+
 const schema = {
   summary: 'The answer of one key: batch ⊕ realtime, per window for a windowed view',
   params: {
     type: 'object',
     required: ['view', 'key'],
-    properties: { view: viewNameSchema, key: { type: 'string', maxLength: 4096 } },
+    properties: { view: viewNameSchema, key: { type: 'string', maxLength: queryParamLimits.key } },
   },
   querystring: {
     type: 'object',
@@ -97,7 +102,7 @@ function answerBody(reply: FastifyReply, answer: QueryAnswer, log: LogOffsets | 
 
 export async function queryRoute(app: FastifyInstance, options: QueryRouteOptions): Promise<void> {
   const { store, views, offsets } = options
-  app.get<QueryRequest>('/views/:view/:key', { schema }, async (request, reply) => {
+  app.get<QueryRequest>(QUERY_ROUTE, { schema }, async (request, reply) => {
     const view = views.get(request.params.view)
     const range = parseTimeRange(request.query)
     const [answer, log] = await Promise.all([

@@ -26,7 +26,6 @@ const pv = viewNamed('pageviews_by_url')
 
 const TOKEN = 'fast-path-token-0123456789'
 const END_OFFSETS = async () => [20, 6, 3, 0, 0, 0]
-// biome-ignore lint/suspicious/noExplicitAny: an answer's JSON, checked field by field
 const json = async (res: Response): Promise<any> => res.json()
 
 /** The headers that say what was answered (Date and Keep-Alive are the socket's). */

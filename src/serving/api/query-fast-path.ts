@@ -31,7 +31,7 @@ import { type QueryAnswer, queryView } from '../query.ts'
 import type { AccessLog } from '../request-log.ts'
 import type { StartingGate } from '../starting.ts'
 import { queryAnswerSchema } from './answer-schemas.ts'
-import { type EndOffsetsCache, type LogOffsets, lagOf } from './log-offsets.ts'
+import { type EndOffsetsCache, type LogOffsets, lagOf, sameLag } from './log-offsets.ts'
 import { QUERY_ROUTE, queryParamLimits } from './query-route.ts'
 import type { ViewIndex } from './view-status.ts'
 
@@ -76,7 +76,7 @@ export function createQueryFastPath(options: QueryFastPathOptions): QueryFastPat
 
   const bodyOf = (answer: QueryAnswer, log: LogOffsets | undefined): string => {
     const hit = bodies.get(answer)
-    if (hit !== undefined && hit.log === log) return hit.body
+    if (hit !== undefined && sameLag(hit.log, log)) return hit.body
     const body = serialize({ ...answer, lag: lagOf(answer.asOf, log) })
     bodies.set(answer, { log, body })
     return body

@@ -13,7 +13,7 @@ import { parseTimeRange } from '../../core/time-range.ts'
 import type { Store } from '../../store/store.ts'
 import { type QueryAnswer, queryView } from '../query.ts'
 import { errorAnswers, queryAnswerSchema } from './answer-schemas.ts'
-import { type EndOffsetsCache, type LogOffsets, lagOf } from './log-offsets.ts'
+import { type EndOffsetsCache, type LogOffsets, lagOf, sameLag } from './log-offsets.ts'
 import type { ViewIndex } from './view-status.ts'
 
 export interface QueryRouteOptions {
@@ -79,7 +79,7 @@ interface QueryRequest {
 }
 
 // The body of an answer with its lag, serialized by the route's response schema once per answer
-// and end-offsets reading: queryView hands back the same answer object while nothing it was read
+// and end offsets (sameLag: a new reading of the same offsets keeps the body): queryView hands back the same answer object while nothing it was read
 // from has changed (query.ts), and EndOffsetsCache the same reading for up to its age, so a key
 // asked again meanwhile is answered with the same text, without copying the answer to add its lag
 // and serializing it again. Nobody changes an answer or a reading once made.
@@ -89,7 +89,7 @@ const JSON_TYPE = 'application/json; charset=utf-8'
 
 function answerBody(reply: FastifyReply, answer: QueryAnswer, log: LogOffsets | undefined): string | object {
   const hit = bodies.get(answer)
-  if (hit === undefined || hit.log !== log) {
+  if (hit === undefined || !sameLag(hit.log, log)) {
     const withLag = { ...answer, lag: lagOf(answer.asOf, log) }
     const serialize = reply.getSerializationFunction('200')
     // Always there (the route has a 200 schema); without it Fastify serializes as it would.

@@ -224,3 +224,23 @@ test('the access line and the query histogram count the requests answered outsid
   for (const id of ids) assert.match(id, /^req-[0-9a-z]+$/)
   assert.equal(new Set(ids).size, ids.length, 'one id per request, from one sequence')
 })
+
+test('a kept body is sent again only while the end offsets are the same: new offsets, new lag', async (t) => {
+  const store = await openStore(t)
+  await mergedScenario(store)
+  let end = [20, 6, 3, 0, 0, 0]
+  const app = await serve(t, store, { endOffsets: async () => end })
+  const { url } = await listen(app, { port: 0 })
+  const ask = async () => json(await fetch(`${url}/views/pageviews_by_url/%2Fa`))
+  const first = await ask()
+  assert.deepEqual(first.lag, [5, 0, 3, 0, 0, 0])
+  // A new reading of the same offsets (endOffsetsMaxAgeMs 0: one per query), the same answer.
+  assert.deepEqual(await ask(), first)
+  end = [21, 9, 3, 1, 0, 0]
+  assert.deepEqual((await ask()).lag, [6, 3, 3, 1, 0, 0])
+  assert.deepEqual(
+    (await json(await fetch(`${url}/views/pageviews_by_url/%2Fa?parts=false`))).lag,
+    [6, 3, 3, 1, 0, 0],
+  )
+  assert.equal(fastPathAnswers(app), 3)
+})

@@ -193,7 +193,9 @@ export async function createServer(options: ServerOptions): Promise<FastifyInsta
       accessLog,
       nextRequestId,
     })
-    const [fastify] = app.server.listeners('request') as RequestHandler[]
+    // Fastify's handler is the server's only `request` listener; anything else and the path stays off.
+    const listeners = app.server.listeners('request') as RequestHandler[]
+    const fastify = listeners.length === 1 ? listeners[0] : undefined
     if (fastify !== undefined) {
       app.server.removeListener('request', fastify)
       app.server.on('request', (request, response) => {

@@ -96,8 +96,12 @@ export function createQueryFastPath(options: QueryFastPathOptions): QueryFastPat
       if (!hostAllowed(headers.host, allowedHosts)) return false
       if (tokenNeeded && !tokenMatches((auth as HttpAuth).token, bearerToken(headers.authorization)))
         return false
-      const route = app.findRoute<{ Params: { view?: string; key?: string } }>({ method: 'GET', url })
-      const params = route?.params as { view?: string; key?: string } | undefined
+      let params: { view?: string; key?: string } | undefined
+      try {
+        params = app.findRoute({ method: 'GET', url })?.params as typeof params
+      } catch {
+        return false // Fastify's routing answers it, as it would have
+      }
       const name = params?.view
       const key = params?.key
       if (name === undefined || key === undefined) return false

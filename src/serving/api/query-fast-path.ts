@@ -61,6 +61,12 @@ export interface QueryFastPath {
 }
 
 const PREFIX = '/views/'
+type Params = { view?: string; key?: string }
+const NOT_ROUTED: Params = {}
+/** URLs whose routing is kept (the keys asked); past it the map starts again. */
+const ROUTED_KEPT = 20_000
+/** Longer URLs are routed every time: the map stays a few MB at most. */
+const ROUTED_MAX_URL = 512
 const JSON_TYPE = 'application/json; charset=utf-8'
 // As Fastify's default serializer compiler builds the route's 200 serializer (no shared schemas
 // are added to this app); test/serving/api/query-fast-path.test.ts holds the bytes equal.
@@ -73,6 +79,8 @@ export function createQueryFastPath(options: QueryFastPathOptions): QueryFastPat
   // The body of an answer with its lag, per answer and end-offsets reading (as query-route.ts).
   const bodies = new WeakMap<QueryAnswer, { log: LogOffsets | undefined; body: string }>()
   let answered = 0
+  // The router's params per URL asked (a URL routes the same way every time), bounded.
+  const routed = new Map<string, Params>()
 
   const bodyOf = (answer: QueryAnswer, log: LogOffsets | undefined): string => {
     const hit = bodies.get(answer)
@@ -96,11 +104,18 @@ export function createQueryFastPath(options: QueryFastPathOptions): QueryFastPat
       if (!hostAllowed(headers.host, allowedHosts)) return false
       if (tokenNeeded && !tokenMatches((auth as HttpAuth).token, bearerToken(headers.authorization)))
         return false
-      let params: { view?: string; key?: string } | undefined
-      try {
-        params = app.findRoute({ method: 'GET', url })?.params as typeof params
-      } catch {
-        return false // Fastify's routing answers it, as it would have
+      let params = routed.get(url)
+      if (params === undefined) {
+        try {
+          params = (app.findRoute({ method: 'GET', url })?.params ?? NOT_ROUTED) as Params
+        } catch {
+          return false // Fastify's routing answers it, as it would have
+        }
+        // The routes are fixed once the server listens: a URL routes the same way every time.
+        if (url.length <= ROUTED_MAX_URL) {
+          if (routed.size >= ROUTED_KEPT) routed.clear()
+          routed.set(url, params)
+        }
       }
       const name = params?.view
       const key = params?.key

@@ -82,7 +82,6 @@ export function createMetrics(sources: MetricSources = {}): ServingMetrics {
     buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5],
     registers,
   })
-  const queryRoutes = new Map<string, { observe(seconds: number): void }>()
   const gauge = (name: string, help: string, labelNames: string[]) =>
     new Gauge({ name, help, labelNames, registers })
   const endOffset = gauge('strata_log_end_offset', 'Offset after the last record of the log', ['partition'])
@@ -237,15 +236,7 @@ export function createMetrics(sources: MetricSources = {}): ServingMetrics {
       ingested.inc(events)
     },
     ingestedTotal: () => ingestedTotal,
-    observeQuery: (route, seconds) => {
-      // A route's child, made once: observe({ route }) hashes and checks the labels every time.
-      let child = queryRoutes.get(route)
-      if (child === undefined) {
-        child = queryDuration.labels({ route })
-        queryRoutes.set(route, child)
-      }
-      child.observe(seconds)
-    },
+    observeQuery: (route, seconds) => queryDuration.observe({ route }, seconds),
     render() {
       // Concurrent scrapes share one reading: refreshes must not interleave their resets.
       rendering ??= refresh()

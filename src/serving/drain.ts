@@ -28,7 +28,12 @@ import { ErrorCodes, StrataError } from '../core/errors.ts'
 /** Seconds a client is told to wait before retrying elsewhere or here. */
 const RETRY_AFTER_S = 1
 
-export function installDrain(app: FastifyInstance, graceMs: number): void {
+/** Whether app.close() has begun draining (the query route's path outside Fastify asks it). */
+export interface DrainState {
+  readonly draining: boolean
+}
+
+export function installDrain(app: FastifyInstance, graceMs: number): DrainState {
   let draining = false
   const sockets = new Set<Socket>()
   let accepted = 0
@@ -76,6 +81,11 @@ export function installDrain(app: FastifyInstance, graceMs: number): void {
     }
     for (const socket of sockets) if (socket.bytesRead === 0) socket.destroy()
   })
+  return {
+    get draining() {
+      return draining
+    },
+  }
 }
 
 /**

@@ -8,28 +8,41 @@
 // 9 µs a line, the largest part of the request log's share of a query's CPU (decision 0013). The
 // URL is the client's free text: it is scrubbed on the way out like every line (runtime/logger.ts),
 // which is also what hid a token in it before.
+//
+// Two writers share the line: Fastify's onResponse hook (requestLogger) and the query route's
+// path outside Fastify (api/query-fast-path.ts, decision 0018), through accessLogger.
 import type { FastifyBaseLogger, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
 
 // URLs are the client's: a key may be long; the line stays readable.
 const MAX_URL = 200
 
-export function requestLogger(
-  log: FastifyBaseLogger,
-): (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => void {
+/** Writes the access line of one answered request; `elapsedMs` as Fastify's reply.elapsedTime. */
+export type AccessLog = (
+  reqId: string,
+  method: string,
+  url: string,
+  status: number,
+  elapsedMs: number,
+) => void
+
+export function accessLogger(log: FastifyBaseLogger): AccessLog {
   const access = log.child({}, { redact: { paths: [] } })
+  return (reqId, method, rawUrl, status, elapsedMs) => {
+    const url = rawUrl.length > MAX_URL ? `${rawUrl.slice(0, MAX_URL)}…` : rawUrl
+    const responseTime = Math.round(elapsedMs * 10) / 10
+    const fields = { reqId, req: { method, url }, res: { statusCode: status }, responseTime }
+    // Server errors are logged with their cause by the error handler; this line is the access log.
+    access.info(fields, `${method} ${url} ${status} ${responseTime} ms`)
+  }
+}
+
+/** The onResponse hook writing the access line of every request Fastify answers. */
+export function requestLogger(
+  line: AccessLog,
+): (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => void {
   // A callback hook: nothing is awaited, and an async one costs a promise per request.
   return (request, reply, done) => {
-    const url = request.url.length > MAX_URL ? `${request.url.slice(0, MAX_URL)}…` : request.url
-    const responseTime = Math.round(reply.elapsedTime * 10) / 10
-    const status = reply.statusCode
-    const fields = {
-      reqId: request.id,
-      req: { method: request.method, url },
-      res: { statusCode: status },
-      responseTime,
-    }
-    // Server errors are logged with their cause by the error handler; this line is the access log.
-    access.info(fields, `${request.method} ${url} ${status} ${responseTime} ms`)
+    line(request.id, request.method, request.url, reply.statusCode, reply.elapsedTime)
     done()
   }
 }

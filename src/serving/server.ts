@@ -21,6 +21,7 @@ import { eventsRoute } from './api/events-route.ts'
 import { healthRoute } from './api/health-route.ts'
 import { EndOffsetsCache, type EndOffsetsProvider } from './api/log-offsets.ts'
 import { metricsRoute } from './api/metrics-route.ts'
+import { createQueryFastPath, type RequestHandler } from './api/query-fast-path.ts'
 import { queryRoute } from './api/query-route.ts'
 import type { RealtimeKeysProvider } from './api/top-keys.ts'
 import { topRoute } from './api/top-route.ts'
@@ -33,7 +34,7 @@ import { frameworkErrors, installErrorHandler } from './errors.ts'
 import { checkingInterval, clientErrorHandler, type HttpLimits, resolveLimits } from './limits.ts'
 import { createMetrics, type SpeedStatsProvider } from './metrics.ts'
 import { registerOpenApi } from './openapi.ts'
-import { requestLogger } from './request-log.ts'
+import { accessLogger, requestLogger } from './request-log.ts'
 import type { StartingGate } from './starting.ts'
 
 export interface ServerOptions {
@@ -77,13 +78,32 @@ export interface ServerOptions {
 // line anyway (431 in our shape, limits.ts); the route's schema bounds the decoded key.
 const MAX_PARAM_LENGTH = 16 * 1024
 
+// Fastify's request ids (req-1, req-2, … in base 36), from one sequence shared with the query
+// route's path outside Fastify (api/query-fast-path.ts), so an id names one request in the log.
+function requestIds(): () => string {
+  let next = 0
+  return () => {
+    next = (next + 1) % 2147483647
+    return `req-${next.toString(36)}`
+  }
+}
+
+const queryFastPaths = new WeakMap<FastifyInstance, { readonly answered: number }>()
+
+/** How many requests the query route's path outside Fastify answered (for tests). */
+export function fastPathAnswers(app: FastifyInstance): number {
+  return queryFastPaths.get(app)?.answered ?? 0
+}
+
 export async function createServer(options: ServerOptions): Promise<FastifyInstance> {
   const limits = resolveLimits({
     ...options.limits,
     bodyLimit: options.bodyLimit ?? options.limits?.bodyLimit,
   })
+  const nextRequestId = requestIds()
   const app = Fastify({
     bodyLimit: limits.bodyLimit,
+    genReqId: nextRequestId,
     ...(options.log
       ? {
           loggerInstance: options.log,
@@ -113,9 +133,11 @@ export async function createServer(options: ServerOptions): Promise<FastifyInsta
     frameworkErrors,
   })
   installErrorHandler(app, options.logServerError)
-  if (options.log) app.addHook('onResponse', requestLogger(options.log))
-  installDrain(app, limits.shutdownGraceMs)
-  app.addHook('onRequest', checkHost(options.allowedHosts ?? defaultAllowedHosts('127.0.0.1')))
+  const accessLog = options.log ? accessLogger(options.log) : undefined
+  if (accessLog) app.addHook('onResponse', requestLogger(accessLog))
+  const drain = installDrain(app, limits.shutdownGraceMs)
+  const allowedHosts = options.allowedHosts ?? defaultAllowedHosts('127.0.0.1')
+  app.addHook('onRequest', checkHost(allowedHosts))
   if (options.starting) app.addHook('onRequest', options.starting.hook)
   if (options.auth) app.addHook('onRequest', guardRoutes(options.auth))
   await registerOpenApi(app, options.auth)
@@ -156,6 +178,31 @@ export async function createServer(options: ServerOptions): Promise<FastifyInsta
       await scope.register(errorsRoute, { store, views })
       await scope.register(queryRoute, { store, views, offsets })
     })
+    // GET /views/:view/:key without Fastify's per-request work, for the requests Fastify would
+    // answer 200 from that route; every other request goes to Fastify's handler as before.
+    const fastPath = createQueryFastPath({
+      app,
+      store,
+      views,
+      offsets,
+      metrics,
+      drain,
+      allowedHosts,
+      starting: options.starting,
+      auth: options.auth,
+      accessLog,
+      nextRequestId,
+    })
+    // Fastify's handler is the server's only `request` listener; anything else and the path stays off.
+    const listeners = app.server.listeners('request') as RequestHandler[]
+    const fastify = listeners.length === 1 ? listeners[0] : undefined
+    if (fastify !== undefined) {
+      app.server.removeListener('request', fastify)
+      app.server.on('request', (request, response) => {
+        if (!fastPath.take(request, response, fastify)) fastify(request, response)
+      })
+      queryFastPaths.set(app, fastPath)
+    }
   }
   if (ingest) {
     await app.register(eventsRoute, { ingest, onAccepted: (events) => metrics.countIngested(events) })

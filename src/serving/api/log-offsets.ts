@@ -122,3 +122,19 @@ export function lagOf(asOf: readonly number[], offsets: LogOffsets | undefined):
   if (end == null) return null
   return end.map((e, p) => Math.max(0, e - (asOf[p] ?? 0)))
 }
+
+/**
+ * Whether two readings give every answer the same lag (lagOf reads only the end offsets): the
+ * same reading, the same end offsets, or none in both. A body kept with its lag (query-route.ts,
+ * query-fast-path.ts) stays true across readings that agree: each refresh is a new reading, and
+ * without this every key's body was serialized again after each one (once a second).
+ */
+export function sameLag(a: LogOffsets | undefined, b: LogOffsets | undefined): boolean {
+  if (a === b) return true
+  const x = a?.endOffsets
+  const y = b?.endOffsets
+  if (x == null || y == null) return x == null && y == null
+  if (x.length !== y.length) return false
+  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false
+  return true
+}

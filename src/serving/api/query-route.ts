@@ -13,7 +13,7 @@ import { parseTimeRange } from '../../core/time-range.ts'
 import type { Store } from '../../store/store.ts'
 import { type QueryAnswer, queryView } from '../query.ts'
 import { errorAnswers, queryAnswerSchema } from './answer-schemas.ts'
-import { type EndOffsetsCache, type LogOffsets, lagOf } from './log-offsets.ts'
+import { type EndOffsetsCache, type LogOffsets, lagOf, sameLag } from './log-offsets.ts'
 import type { ViewIndex } from './view-status.ts'
 
 export interface QueryRouteOptions {
@@ -34,12 +34,17 @@ export const timeRangeProperties = {
 
 export const viewNameSchema = { type: 'string', minLength: 1, maxLength: 256 } as const
 
+/** The GET route of one key (auth.ts classes routes by it; query-fast-path.ts answers it too). */
+export const QUERY_ROUTE = '/views/:view/:key'
+/** Longest view name and key (in characters) the route's schema takes. */
+export const queryParamLimits = { view: viewNameSchema.maxLength, key: 4096 } as const
+
 const schema = {
   summary: 'The answer of one key: batch ⊕ realtime, per window for a windowed view',
   params: {
     type: 'object',
     required: ['view', 'key'],
-    properties: { view: viewNameSchema, key: { type: 'string', maxLength: 4096 } },
+    properties: { view: viewNameSchema, key: { type: 'string', maxLength: queryParamLimits.key } },
   },
   querystring: {
     type: 'object',
@@ -74,7 +79,7 @@ interface QueryRequest {
 }
 
 // The body of an answer with its lag, serialized by the route's response schema once per answer
-// and end-offsets reading: queryView hands back the same answer object while nothing it was read
+// and end offsets (sameLag: a new reading of the same offsets keeps the body): queryView hands back the same answer object while nothing it was read
 // from has changed (query.ts), and EndOffsetsCache the same reading for up to its age, so a key
 // asked again meanwhile is answered with the same text, without copying the answer to add its lag
 // and serializing it again. Nobody changes an answer or a reading once made.
@@ -84,7 +89,7 @@ const JSON_TYPE = 'application/json; charset=utf-8'
 
 function answerBody(reply: FastifyReply, answer: QueryAnswer, log: LogOffsets | undefined): string | object {
   const hit = bodies.get(answer)
-  if (hit === undefined || hit.log !== log) {
+  if (hit === undefined || !sameLag(hit.log, log)) {
     const withLag = { ...answer, lag: lagOf(answer.asOf, log) }
     const serialize = reply.getSerializationFunction('200')
     // Always there (the route has a 200 schema); without it Fastify serializes as it would.
@@ -97,7 +102,7 @@ function answerBody(reply: FastifyReply, answer: QueryAnswer, log: LogOffsets | 
 
 export async function queryRoute(app: FastifyInstance, options: QueryRouteOptions): Promise<void> {
   const { store, views, offsets } = options
-  app.get<QueryRequest>('/views/:view/:key', { schema }, async (request, reply) => {
+  app.get<QueryRequest>(QUERY_ROUTE, { schema }, async (request, reply) => {
     const view = views.get(request.params.view)
     const range = parseTimeRange(request.query)
     const [answer, log] = await Promise.all([

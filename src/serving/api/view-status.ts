@@ -85,6 +85,11 @@ export class ViewIndex {
     return [...this.#views.values()]
   }
 
+  /** The view named `name`, or undefined (get() refuses with STRATA_ERR_UNKNOWN_VIEW). */
+  find(name: string): CompiledView<any, any> | undefined {
+    return this.#views.get(name)
+  }
+
   get(name: string): CompiledView<any, any> {
     const view = this.#views.get(name)
     if (view === undefined) {

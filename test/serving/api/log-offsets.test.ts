@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { EndOffsetsCache, lagOf } from '../../../src/serving/api/log-offsets.ts'
+import { EndOffsetsCache, lagOf, sameLag } from '../../../src/serving/api/log-offsets.ts'
 
 function deferred<T>() {
   let resolve!: (value: T) => void
@@ -80,4 +80,17 @@ test('with nothing cached (a server started while the broker is down), an answer
   // Health asks for a fresh reading and waits for it.
   const health = new EndOffsetsCache(async () => [9], { maxAgeMs: 1000, coldWaitMs: 0 })
   assert.deepEqual((await health.get({ fresh: true }))?.endOffsets, [9])
+})
+
+test('two readings give the same lag when their end offsets are equal, or both unknown', () => {
+  const reading = (endOffsets: number[] | null, at = 1) => ({ endOffsets, at })
+  const a = reading([5, 6])
+  assert.equal(sameLag(a, a), true)
+  assert.equal(sameLag(a, reading([5, 6], 2)), true)
+  assert.equal(sameLag(a, reading([5, 7])), false)
+  assert.equal(sameLag(a, reading([5, 6, 0])), false)
+  assert.equal(sameLag(a, reading(null)), false)
+  assert.equal(sameLag(a, undefined), false)
+  assert.equal(sameLag(reading(null), undefined), true)
+  assert.equal(sameLag({ endOffsets: null, error: 'timeout', at: 1 }, reading(null, 2)), true)
 })

@@ -1,0 +1,155 @@
+// GET /views/:view/:key answered beside Fastify, not through it (decision 0018): the most asked
+// route, and the one whose answer is most often kept whole (query.ts, query-route.ts), so what
+// Fastify does around it per request — a Request and a Reply, six hooks, the params and query
+// string validated, the onSend and onResponse chains — was a larger part of its CPU than the
+// answer itself (BENCHMARKS.md, Query: Fastify 8–14% of the busy time).
+//
+// The path takes a request only when Fastify would answer it 200 from the same route, and hands
+// everything else to Fastify untouched, so every refusal keeps Fastify's answer, status, headers
+// and log line:
+//   - GET, a URL with no query string, a path Fastify's own router (app.findRoute: the same
+//     decoding, the same static routes first) resolves to /views/:view/:key, with params inside
+//     the route's schema (view 1–256 characters, key at most 4096) and a configured view;
+//   - not starting, not draining (their hooks answer), the Host allowed (allowed-hosts.ts), and
+//     the token present where the route needs it (auth.ts).
+// A query that fails (the store down, a bug) is handed to Fastify too, which asks again and
+// answers the error as it always did: a read has no effect to repeat.
+// What a taken request gets is what Fastify gives the same request: the same body (the route's
+// response schema, compiled as Fastify compiles it: fast-json-stringify), the same headers
+// (content-type, content-length; `connection: close` while draining), the access line with a
+// request id from the same sequence (server.ts: genReqId), and the query latency histogram.
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import fastJsonStringify from 'fast-json-stringify'
+import type { FastifyInstance } from 'fastify'
+import { parseTimeRange } from '../../core/time-range.ts'
+import type { Store } from '../../store/store.ts'
+import { hostAllowed } from '../allowed-hosts.ts'
+import { bearerToken, type HttpAuth, needsToken, tokenMatches } from '../auth.ts'
+import type { DrainState } from '../drain.ts'
+import type { ServingMetrics } from '../metrics.ts'
+import { type QueryAnswer, queryView } from '../query.ts'
+import type { AccessLog } from '../request-log.ts'
+import type { StartingGate } from '../starting.ts'
+import { queryAnswerSchema } from './answer-schemas.ts'
+import { type EndOffsetsCache, type LogOffsets, lagOf, sameLag } from './log-offsets.ts'
+import { QUERY_ROUTE, queryParamLimits } from './query-route.ts'
+import type { ViewIndex } from './view-status.ts'
+
+export interface QueryFastPathOptions {
+  app: FastifyInstance
+  store: Store
+  views: ViewIndex
+  offsets: EndOffsetsCache
+  metrics: ServingMetrics
+  drain: DrainState
+  allowedHosts: readonly string[]
+  starting?: StartingGate
+  auth?: HttpAuth
+  /** The access line (request-log.ts) when the server logs requests. */
+  accessLog?: AccessLog
+  /** The request id generator Fastify uses too (server.ts). */
+  nextRequestId: () => string
+}
+
+export type RequestHandler = (request: IncomingMessage, response: ServerResponse) => void
+
+export interface QueryFastPath {
+  /** Answers `request` and returns true, or returns false having done nothing (Fastify's turn). */
+  take(request: IncomingMessage, response: ServerResponse, fastify: RequestHandler): boolean
+  /** Requests answered here (tests check the path is taken). */
+  readonly answered: number
+}
+
+const PREFIX = '/views/'
+type Params = { view?: string; key?: string }
+const NOT_ROUTED: Params = {}
+/** URLs whose routing is kept (the keys asked); past it the map starts again. */
+const ROUTED_KEPT = 20_000
+/** Longer URLs are routed every time: the map stays a few MB at most. */
+const ROUTED_MAX_URL = 512
+const JSON_TYPE = 'application/json; charset=utf-8'
+// As Fastify's default serializer compiler builds the route's 200 serializer (no shared schemas
+// are added to this app); test/serving/api/query-fast-path.test.ts holds the bytes equal.
+const serialize: (answer: unknown) => string = fastJsonStringify(queryAnswerSchema as object, { schema: {} })
+const NO_RANGE = parseTimeRange({})
+
+export function createQueryFastPath(options: QueryFastPathOptions): QueryFastPath {
+  const { app, store, views, offsets, metrics, drain, allowedHosts, starting, auth, accessLog } = options
+  const tokenNeeded = auth !== undefined && needsToken(auth, 'GET', QUERY_ROUTE)
+  // The body of an answer with its lag, per answer and end-offsets reading (as query-route.ts).
+  const bodies = new WeakMap<QueryAnswer, { log: LogOffsets | undefined; body: string }>()
+  let answered = 0
+  // The router's params per URL asked (a URL routes the same way every time), bounded.
+  const routed = new Map<string, Params>()
+
+  const bodyOf = (answer: QueryAnswer, log: LogOffsets | undefined): string => {
+    const hit = bodies.get(answer)
+    if (hit !== undefined && sameLag(hit.log, log)) return hit.body
+    const body = serialize({ ...answer, lag: lagOf(answer.asOf, log) })
+    bodies.set(answer, { log, body })
+    return body
+  }
+
+  return {
+    get answered() {
+      return answered
+    },
+    take(request, response, fastify) {
+      const url = request.url
+      if (request.method !== 'GET' || url === undefined || !url.startsWith(PREFIX) || url.includes('?')) {
+        return false
+      }
+      if (starting?.starting === true || drain.draining) return false
+      const headers = request.headers
+      if (!hostAllowed(headers.host, allowedHosts)) return false
+      if (tokenNeeded && !tokenMatches((auth as HttpAuth).token, bearerToken(headers.authorization)))
+        return false
+      let params = routed.get(url)
+      if (params === undefined) {
+        try {
+          params = (app.findRoute({ method: 'GET', url })?.params ?? NOT_ROUTED) as Params
+        } catch {
+          return false // Fastify's routing answers it, as it would have
+        }
+        // The routes are fixed once the server listens: a URL routes the same way every time.
+        if (url.length <= ROUTED_MAX_URL) {
+          if (routed.size >= ROUTED_KEPT) routed.clear()
+          routed.set(url, params)
+        }
+      }
+      const name = params?.view
+      const key = params?.key
+      if (name === undefined || key === undefined) return false
+      if (name.length < 1 || name.length > queryParamLimits.view || key.length > queryParamLimits.key)
+        return false
+      const view = views.find(name)
+      if (view === undefined) return false
+      const start = performance.now()
+      Promise.all([queryView(store, view, key, { range: NO_RANGE, parts: false }), offsets.get()]).then(
+        ([answer, log]) => {
+          let body: string
+          try {
+            body = bodyOf(answer, log)
+          } catch {
+            fastify(request, response)
+            return
+          }
+          const head: Record<string, string | number> = {
+            'content-type': JSON_TYPE,
+            'content-length': Buffer.byteLength(body),
+          }
+          if (drain.draining) head.connection = 'close'
+          response.writeHead(200, head)
+          response.end(body)
+          answered++
+          const elapsedMs = performance.now() - start
+          metrics.observeQuery(QUERY_ROUTE, elapsedMs / 1000)
+          accessLog?.(options.nextRequestId(), 'GET', url, 200, elapsedMs)
+        },
+        // Fastify asks again and answers the failure (its status, body, 5xx log line).
+        () => fastify(request, response),
+      )
+      return true
+    },
+  }
+}

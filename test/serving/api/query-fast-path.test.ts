@@ -1,0 +1,246 @@
+// GET /views/:view/:key answered beside Fastify (api/query-fast-path.ts, decision 0018): over a
+// real socket (app.inject goes through Fastify's handler only), the path must answer exactly what
+// Fastify answers for the same request — status, body bytes, headers, log line, metrics — and hand
+// every request it cannot answer 200 to Fastify, whose refusals stay as they were.
+import assert from 'node:assert/strict'
+import { get } from 'node:http'
+import { test } from 'node:test'
+import { ErrorCodes, StrataError } from '../../../src/core/errors.ts'
+import { createLogger } from '../../../src/runtime/logger.ts'
+import { listen } from '../../../src/serving/app.ts'
+import { fastPathAnswers } from '../../../src/serving/server.ts'
+import { createStartingGate } from '../../../src/serving/starting.ts'
+import type { Store } from '../../../src/store/store.ts'
+import {
+  mergedScenario,
+  openStore,
+  pageViews,
+  SpeedFixture,
+  serve,
+  stateOf,
+  viewNamed,
+  W2,
+} from '../fixture.ts'
+
+const pv = viewNamed('pageviews_by_url')
+
+const TOKEN = 'fast-path-token-0123456789'
+const END_OFFSETS = async () => [20, 6, 3, 0, 0, 0]
+const json = async (res: Response): Promise<any> => res.json()
+
+/** The headers that say what was answered (Date and Keep-Alive are the socket's). */
+function answerHeaders(res: Response): Record<string, string | null> {
+  return {
+    'content-type': res.headers.get('content-type'),
+    'content-length': res.headers.get('content-length'),
+    connection: res.headers.get('connection'),
+    'retry-after': res.headers.get('retry-after'),
+    'www-authenticate': res.headers.get('www-authenticate'),
+  }
+}
+
+test('an answer taken outside Fastify is byte for byte the one Fastify gives the same question', async (t) => {
+  const store = await openStore(t)
+  await mergedScenario(store)
+  const app = await serve(t, store, { endOffsets: END_OFFSETS })
+  const { url } = await listen(app, { port: 0 })
+  const paths = [
+    '/views/pageviews_by_url/%2Fa',
+    '/views/pageviews_by_url/%2Fb',
+    '/views/pageviews_by_url/%2Fc',
+    '/views/pageviews_by_url/%2Fnever-seen',
+    '/views/unique_users_by_url/%2Fa',
+    '/views/top_urls/all',
+    // Decoded as Fastify's router decodes: a slash, a percent sign, a space, non-ASCII, a plus.
+    '/views/pageviews_by_url/%2Fa%2Fb%25c%20d%C3%A9+e',
+    // GET (not POST) /views/:view/query is a key named "query".
+    '/views/pageviews_by_url/query',
+  ]
+  for (const path of paths) {
+    const before = fastPathAnswers(app)
+    const fast = await fetch(`${url}${path}`)
+    assert.equal(fastPathAnswers(app), before + 1, `${path} answered outside Fastify`)
+    // A query string sends the same question through Fastify.
+    const slow = await fetch(`${url}${path}?parts=false`)
+    assert.equal(fastPathAnswers(app), before + 1, `${path}?parts=false answered by Fastify`)
+    assert.equal(fast.status, 200, path)
+    assert.equal(slow.status, 200, path)
+    assert.deepEqual(answerHeaders(fast), answerHeaders(slow), path)
+    assert.equal(await fast.text(), await slow.text(), path)
+  }
+  const a = await json(await fetch(`${url}/views/pageviews_by_url/%2Fa%2Fb%25c%20d%C3%A9+e`))
+  assert.equal(a.key, '/a/b%c dé+e')
+
+  // A new answer after a write, not a body kept from before it.
+  const speed = new SpeedFixture(store)
+  const seen = await json(await fetch(`${url}/views/pageviews_by_url/%2Fc`))
+  await speed.commit(2, 3, [{ epoch: 0, key: '/c', window: W2, state: stateOf(pv, pageViews(5, '/c')) }])
+  const after = await json(await fetch(`${url}/views/pageviews_by_url/%2Fc`))
+  assert.equal(after.windows.at(-1).value, seen.windows.at(-1).value + 5)
+  assert.equal(after.speed[2], 3)
+  assert.deepEqual(after, await json(await fetch(`${url}/views/pageviews_by_url/%2Fc?parts=false`)))
+})
+
+test('every request the route would refuse, and every other route, is answered by Fastify as before', async (t) => {
+  const store = await openStore(t)
+  await mergedScenario(store)
+  const app = await serve(t, store, {
+    endOffsets: END_OFFSETS,
+    auth: { token: TOKEN, protectQueries: true },
+  })
+  const { url } = await listen(app, { port: 0 })
+  const bearer = { authorization: `Bearer ${TOKEN}` }
+  const cases: Array<[string, RequestInit, number, string | undefined]> = [
+    ['/views/pageviews_by_url/%2Fa', {}, 401, ErrorCodes.UNAUTHORIZED],
+    [
+      '/views/pageviews_by_url/%2Fa',
+      { headers: { authorization: 'Bearer wrong' } },
+      401,
+      ErrorCodes.UNAUTHORIZED,
+    ],
+    ['/views/no_such_view/%2Fa', { headers: bearer }, 404, ErrorCodes.UNKNOWN_VIEW],
+    ['/views/pageviews_by_url/%E0%A4%A', { headers: bearer }, 400, ErrorCodes.INVALID_ARGUMENT],
+    [`/views/pageviews_by_url/${'k'.repeat(4097)}`, { headers: bearer }, 400, ErrorCodes.INVALID_ARGUMENT],
+    ['/views/pageviews_by_url/%2Fa?nope=1', { headers: bearer }, 400, ErrorCodes.INVALID_ARGUMENT],
+    ['/views/pageviews_by_url/%2Fa/', { headers: bearer }, 404, ErrorCodes.NOT_FOUND],
+    ['/views/pageviews_by_url/top', { headers: bearer }, 200, undefined],
+    ['/views/pageviews_by_url/errors', { headers: bearer }, 200, undefined],
+    ['/views/pageviews_by_url/%2Fa', { method: 'HEAD', headers: bearer }, 200, undefined],
+    ['/views/pageviews_by_url/%2Fa', { method: 'DELETE', headers: bearer }, 404, ErrorCodes.NOT_FOUND],
+  ]
+  for (const [path, init, status, code] of cases) {
+    const before = fastPathAnswers(app)
+    const res = await fetch(`${url}${path}`, init)
+    assert.equal(res.status, status, `${init.method ?? 'GET'} ${path.slice(0, 80)}`)
+    const text = await res.text()
+    if (code !== undefined) assert.equal(JSON.parse(text).error.code, code, path.slice(0, 80))
+    assert.equal(fastPathAnswers(app), before, `${path.slice(0, 80)}: Fastify's`)
+    if (status === 401) assert.equal(res.headers.get('www-authenticate'), 'Bearer realm="strata"')
+  }
+  // fetch sends its own Host header: node:http sends the one given.
+  const refused = await new Promise<{ status?: number; body: string }>((resolve, reject) => {
+    const request = get(
+      `${url}/views/pageviews_by_url/%2Fa`,
+      { headers: { ...bearer, host: 'evil.example' } },
+      (res) => {
+        let body = ''
+        res.on('data', (chunk) => {
+          body += chunk
+        })
+        res.on('end', () => resolve({ status: res.statusCode, body }))
+      },
+    )
+    request.on('error', reject)
+  })
+  assert.equal(refused.status, 403)
+  assert.equal(JSON.parse(refused.body).error.code, ErrorCodes.HOST_NOT_ALLOWED)
+  assert.equal(fastPathAnswers(app), 0)
+  // With the token, the same route is taken outside Fastify.
+  const before = fastPathAnswers(app)
+  const ok = await fetch(`${url}/views/pageviews_by_url/%2Fa`, { headers: bearer })
+  assert.equal(ok.status, 200)
+  assert.equal((await json(ok)).key, '/a')
+  assert.equal(fastPathAnswers(app), before + 1)
+})
+
+test('while starting, the gate answers; once open, the path answers', async (t) => {
+  const store = await openStore(t)
+  await mergedScenario(store)
+  const starting = createStartingGate()
+  const app = await serve(t, store, { starting })
+  const { url } = await listen(app, { port: 0 })
+  const refused = await fetch(`${url}/views/pageviews_by_url/%2Fa`)
+  assert.equal(refused.status, 503)
+  assert.equal((await json(refused)).error.code, ErrorCodes.STARTING)
+  assert.equal(fastPathAnswers(app), 0)
+  starting.open()
+  assert.equal((await fetch(`${url}/views/pageviews_by_url/%2Fa`)).status, 200)
+  assert.equal(fastPathAnswers(app), 1)
+})
+
+test('a failed read is handed to Fastify, which answers the error as it always did', async (t) => {
+  const real = await openStore(t)
+  await mergedScenario(real)
+  let down = true
+  const store = new Proxy(real, {
+    get(target, name, receiver) {
+      const value = Reflect.get(target, name, receiver)
+      if (name !== 'snapshot' || typeof value !== 'function') return value
+      return (...args: unknown[]) =>
+        down
+          ? Promise.reject(
+              new StrataError(ErrorCodes.STORE, 'reading failed: ECONNREFUSED', { retriable: true }),
+            )
+          : value.apply(target, args)
+    },
+  }) as Store
+  const logged: string[] = []
+  const app = await serve(t, store, { logServerError: (message) => logged.push(message) })
+  const { url } = await listen(app, { port: 0 })
+  const res = await fetch(`${url}/views/pageviews_by_url/%2Fa`)
+  assert.equal(res.status, 503)
+  assert.equal(res.headers.get('retry-after'), '2')
+  assert.equal((await json(res)).error.code, ErrorCodes.STORE_UNAVAILABLE)
+  assert.equal(fastPathAnswers(app), 0)
+  assert.deepEqual(logged, ['GET /views/pageviews_by_url/%2Fa answered 503'])
+  down = false
+  assert.equal((await fetch(`${url}/views/pageviews_by_url/%2Fa`)).status, 200)
+  assert.equal(fastPathAnswers(app), 1)
+})
+
+test('the access line and the query histogram count the requests answered outside Fastify', async (t) => {
+  const store = await openStore(t)
+  await mergedScenario(store)
+  const lines: string[] = []
+  const logger = createLogger('serve', (line) => lines.push(line))
+  const app = await serve(t, store, { log: logger.pino! })
+  const { url } = await listen(app, { port: 0 })
+  for (let i = 0; i < 3; i++) assert.equal((await fetch(`${url}/views/pageviews_by_url/%2Fa`)).status, 200)
+  assert.equal((await fetch(`${url}/views/pageviews_by_url/%2Fa?parts=true`)).status, 200)
+  assert.equal(fastPathAnswers(app), 3)
+  const metrics = await (await fetch(`${url}/metrics`)).text()
+  const counted = /strata_query_duration_seconds_count\{route="\/views\/:view\/:key"\} (\d+)/.exec(metrics)
+  assert.equal(counted?.[1], '4', 'three answers outside Fastify and one through it')
+  // The log is written in batches (runtime/logger.ts): wait for the four lines.
+  const deadline = Date.now() + 5000
+  const access = () => lines.map((l) => JSON.parse(l)).filter((e) => e.req?.url?.startsWith('/views/'))
+  while (access().length < 4 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
+  const entries = access()
+  assert.deepEqual(
+    entries.map((e) => [e.req.method, e.req.url, e.res.statusCode]),
+    [
+      ['GET', '/views/pageviews_by_url/%2Fa', 200],
+      ['GET', '/views/pageviews_by_url/%2Fa', 200],
+      ['GET', '/views/pageviews_by_url/%2Fa', 200],
+      ['GET', '/views/pageviews_by_url/%2Fa?parts=true', 200],
+    ],
+  )
+  for (const e of entries) {
+    assert.equal(e.level, 'info')
+    assert.equal(typeof e.responseTime, 'number')
+    assert.match(e.msg, /^GET \/views\/\S+ 200 [\d.]+ ms$/)
+  }
+  const ids = entries.map((e) => e.reqId)
+  for (const id of ids) assert.match(id, /^req-[0-9a-z]+$/)
+  assert.equal(new Set(ids).size, ids.length, 'one id per request, from one sequence')
+})
+
+test('a kept body is sent again only while the end offsets are the same: new offsets, new lag', async (t) => {
+  const store = await openStore(t)
+  await mergedScenario(store)
+  let end = [20, 6, 3, 0, 0, 0]
+  const app = await serve(t, store, { endOffsets: async () => end })
+  const { url } = await listen(app, { port: 0 })
+  const ask = async () => json(await fetch(`${url}/views/pageviews_by_url/%2Fa`))
+  const first = await ask()
+  assert.deepEqual(first.lag, [5, 0, 3, 0, 0, 0])
+  // A new reading of the same offsets (endOffsetsMaxAgeMs 0: one per query), the same answer.
+  assert.deepEqual(await ask(), first)
+  end = [21, 9, 3, 1, 0, 0]
+  assert.deepEqual((await ask()).lag, [6, 3, 3, 1, 0, 0])
+  assert.deepEqual(
+    (await json(await fetch(`${url}/views/pageviews_by_url/%2Fa?parts=false`))).lag,
+    [6, 3, 3, 1, 0, 0],
+  )
+  assert.equal(fastPathAnswers(app), 3)
+})

@@ -4,6 +4,7 @@
 // every request it cannot answer 200 to Fastify, whose refusals stay as they were.
 import assert from 'node:assert/strict'
 import { get } from 'node:http'
+import { connect } from 'node:net'
 import { test } from 'node:test'
 import { ErrorCodes, StrataError } from '../../../src/core/errors.ts'
 import { createLogger } from '../../../src/runtime/logger.ts'
@@ -243,4 +244,41 @@ test('a kept body is sent again only while the end offsets are the same: new off
     [6, 3, 3, 1, 0, 0],
   )
   assert.equal(fastPathAnswers(app), 3)
+})
+
+/** One raw request (fetch and node:http drop a fragment from the URL; a raw client may not). */
+function rawGet(url: string, path: string): Promise<{ status: number; body: string }> {
+  const { port } = new URL(url)
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), '127.0.0.1', () =>
+      socket.end(`GET ${path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n`),
+    )
+    let text = ''
+    socket.setEncoding('latin1')
+    socket.on('data', (chunk) => {
+      text += chunk
+    })
+    socket.on('end', () => {
+      const [head = '', body = ''] = text.split('\r\n\r\n')
+      resolve({ status: Number(head.split(' ')[1]), body })
+    })
+    socket.on('error', reject)
+  })
+}
+
+test('a URL with a fragment is Fastify\'s: its router reads a query string after "#"', async (t) => {
+  // find-my-way ends the path at '?' or '#', and Fastify validates and uses what follows either
+  // as the query string; node:http passes a fragment through in request.url.
+  const store = await openStore(t)
+  await mergedScenario(store)
+  const app = await serve(t, store, { endOffsets: END_OFFSETS })
+  const { url } = await listen(app, { port: 0 })
+  const unknown = await rawGet(url, '/views/pageviews_by_url/%2Fa#nope=1')
+  assert.equal(unknown.status, 400, 'an unknown parameter after "#" is refused, as after "?"')
+  assert.equal(JSON.parse(unknown.body).error.code, ErrorCodes.INVALID_ARGUMENT)
+  const parts = await rawGet(url, '/views/pageviews_by_url/%2Fa#parts=true')
+  const asked = await rawGet(url, '/views/pageviews_by_url/%2Fa?parts=true')
+  assert.equal(parts.status, 200)
+  assert.equal(parts.body, asked.body, 'the parts asked after "#" are answered')
+  assert.equal(fastPathAnswers(app), 0)
 })

@@ -7,7 +7,7 @@
 // The path takes a request only when Fastify would answer it 200 from the same route, and hands
 // everything else to Fastify untouched, so every refusal keeps Fastify's answer, status, headers
 // and log line:
-//   - GET, a URL with no query string, a path Fastify's own router (app.findRoute: the same
+//   - GET, a URL with no query string (nor '#', after which the router reads one), a path Fastify's own router (app.findRoute: the same
 //     decoding, the same static routes first) resolves to /views/:view/:key, with params inside
 //     the route's schema (view 1–256 characters, key at most 4096) and a configured view;
 //   - not starting, not draining (their hooks answer), the Host allowed (allowed-hosts.ts), and
@@ -96,7 +96,15 @@ export function createQueryFastPath(options: QueryFastPathOptions): QueryFastPat
     },
     take(request, response, fastify) {
       const url = request.url
-      if (request.method !== 'GET' || url === undefined || !url.startsWith(PREFIX) || url.includes('?')) {
+      // A query string is Fastify's; its router (find-my-way) also reads one after '#', which
+      // node:http leaves in the URL: `…/key#parts=true` is that question, `#nope=1` a 400.
+      if (
+        request.method !== 'GET' ||
+        url === undefined ||
+        !url.startsWith(PREFIX) ||
+        url.includes('?') ||
+        url.includes('#')
+      ) {
         return false
       }
       if (starting?.starting === true || drain.draining) return false

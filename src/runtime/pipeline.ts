@@ -56,6 +56,7 @@ import {
 import { checkRoleSource } from './source-identity.ts'
 import { checkStoreAgainstLog } from './store-check.ts'
 import type { GroupTimers } from './strata-options.ts'
+import { BACKGROUND_NICE } from './thread-priority.ts'
 
 const STORE_WHERE =
   'the folder <data>/store, or the --store folder; for PostgreSQL, drop or rename the schema'
@@ -189,6 +190,8 @@ export async function startRoles(options: RolesOptions): Promise<Pipeline> {
       ...(options.groupTimers ? { groupTimers: options.groupTimers } : {}),
       ...(options.s3 ? { s3: options.s3 } : {}),
       statsEveryMs: threads.statsEveryMs ?? 100,
+      // Below the server's main thread: requests first, the roles on what is left (thread-priority.ts).
+      nice: BACKGROUND_NICE,
     }
     // 2. and 3.
     const opened = await options.openStore()

@@ -23,6 +23,7 @@ import type { LogFields, Logger } from './logger.ts'
 import { lmdbPathOf, openStore } from './open-store.ts'
 import type { RoleThreadSetup, SerializedError, ThreadMessage } from './role-thread.ts'
 import { type Closable, type RoleContext, startArchiverRole, startSpeedRole } from './roles.ts'
+import { lowerThreadPriority } from './thread-priority.ts'
 
 const setup = workerData as RoleThreadSetup
 const port = parentPort!
@@ -66,6 +67,7 @@ let role: Closable | undefined
 let statsTimer: NodeJS.Timeout | undefined
 
 async function start(): Promise<void> {
+  if (setup.nice !== undefined) lowerThreadPriority(setup.nice)
   const config = await loadConfig(setup.configPath)
   const fatal = (error: StrataError) => post({ type: 'fatal', error: serialize(error) })
   if (setup.role === 'speed') {

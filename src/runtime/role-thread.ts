@@ -44,6 +44,8 @@ export interface RoleThreadSetup {
   /** How the archiver reaches an s3:// master dataset (endpoint, path style, region). */
   s3?: S3Settings
   statsEveryMs: number
+  /** The thread's nice value (thread-priority.ts): lower than the HTTP server's main thread. */
+  nice?: number
 }
 
 /** ArchiverStats as posted: a StrataError loses its code in a structured clone, so its data. */

@@ -45,6 +45,8 @@ export interface BatchRunOptions {
   horizon?: Horizon
   /** Worker threads (default: available cores). */
   threads?: number
+  /** The worker threads' nice value, when the process also serves HTTP (runtime/thread-priority.ts). */
+  threadNice?: number
   /** Recompute every view even when nothing changed. */
   force?: boolean
   /** Default 'local'; 'spark' needs `spark` (at least its master). */
@@ -227,7 +229,7 @@ async function foldLocally(
   const tasks = adjacentRuns(perPartition, runs).map(([first, ...rest]) =>
     rest.length === 0 ? first! : { ...first!, andThen: rest.map(({ partition, to }) => ({ partition, to })) },
   )
-  const results = await runFoldTasks(tasks, threads, (n) => options.onProgress?.(n))
+  const results = await runFoldTasks(tasks, threads, (n) => options.onProgress?.(n), options.threadNice)
   return {
     events: results.reduce((sum, r) => sum + r.events, 0),
     entries: stale.map((view, i) =>

@@ -58,14 +58,14 @@ async function configIdentity(path: string): Promise<string> {
 // import, so the build does not rewrite its extension.
 const workerFile = new URL(import.meta.url.endsWith('.ts') ? './worker.ts' : './worker.js', import.meta.url)
 
-function takeWorker(config: string, configPath: string): PooledWorker {
+function takeWorker(config: string, configPath: string, nice: number | undefined): PooledWorker {
   const at = idle.findIndex((w) => w.config === config)
   if (at !== -1) {
     const pooled = idle.splice(at, 1)[0]!
     pooled.worker.ref()
     return pooled
   }
-  const setup: WorkerSetup = { configPath }
+  const setup: WorkerSetup = nice === undefined ? { configPath } : { configPath, nice }
   const worker = new Worker(workerFile, { workerData: setup })
   const pooled = { worker, config, ready: whenReady(worker, configPath) }
   // During a task runOne reports errors; an idle thread that fails just leaves the pool.
@@ -102,14 +102,16 @@ export async function runFoldTasks(
   tasks: FoldTask[],
   threads: number,
   onProgress: (offsets: number) => void,
+  nice?: number,
 ): Promise<FoldResult[]> {
   const queue = [...tasks]
   const results: FoldResult[] = []
   const taken: PooledWorker[] = []
-  const config = tasks.length > 0 ? await configIdentity(tasks[0]!.configPath) : ''
+  // A pooled thread keeps the nice value it started with: pooled by config and priority.
+  const config = tasks.length > 0 ? `${await configIdentity(tasks[0]!.configPath)}\0${nice ?? ''}` : ''
   try {
     const workers = Array.from({ length: Math.min(threads, tasks.length) }, () => {
-      const pooled = takeWorker(config, tasks[0]!.configPath)
+      const pooled = takeWorker(config, tasks[0]!.configPath, nice)
       taken.push(pooled)
       return pooled
     })

@@ -19,11 +19,14 @@ import type { Monoid } from '../core/monoid.ts'
 import { NumericTable } from '../core/numeric-table.ts'
 import type { ViewHash } from '../core/view-hash.ts'
 import type { ViewTable } from '../core/view-table.ts'
+import { lowerThreadPriority } from '../runtime/thread-priority.ts'
 import { combineErrors, type FoldErrors, foldPartitionTables } from './partition-fold.ts'
 
 /** The thread's workerData: the config file it evaluates, once, at start. */
 export interface WorkerSetup {
   configPath: string
+  /** The thread's nice value (runtime/thread-priority.ts) when the process also serves HTTP. */
+  nice?: number
 }
 
 export interface FoldTask {
@@ -206,7 +209,8 @@ async function foldTask(
 // run one at a time, so a thread never waits for the main thread between two partitions.
 const port = parentPort
 if (port) {
-  const { configPath } = workerData as WorkerSetup
+  const { configPath, nice } = workerData as WorkerSetup
+  if (nice !== undefined) lowerThreadPriority(nice)
   const loading = loadConfig(configPath).then(compileViews)
   loading.then(
     (views) => {

@@ -196,7 +196,12 @@ export async function startRoles(options: RolesOptions): Promise<Pipeline> {
     // 2. and 3.
     const opened = await options.openStore()
     store.set(opened)
-    const running: RoleContext = { ...context, store: opened }
+    // Beside a server, every thread a role starts runs below the main thread (thread-priority.ts).
+    const running: RoleContext = {
+      ...context,
+      store: opened,
+      ...(serve ? { backgroundNice: BACKGROUND_NICE } : {}),
+    }
     await attempt(() => checkRoleSource(options.run, running))
     // 4.
     let log: EmbeddedLog | undefined

@@ -60,6 +60,11 @@ export interface RoleContext {
   groupTimers?: GroupTimers
   /** A role that cannot go on (the store stayed down past its retry budget); default: exit 1. */
   onFatal?(error: StrataError): void
+  /**
+   * Set when the process also serves HTTP: the nice value of the threads the roles start
+   * (runtime/thread-priority.ts), so requests are answered first.
+   */
+  backgroundNice?: number
 }
 
 /** The embedded log: the master dataset's segments, appended to directly. */
@@ -206,6 +211,7 @@ export function startBatchRole(
     ...(context.s3 ? { s3: context.s3 } : {}),
     ...(context.batchEngine ? { engine: context.batchEngine } : {}),
     ...(context.spark ? { spark: context.spark } : {}),
+    ...(context.backgroundNice !== undefined ? { threadNice: context.backgroundNice } : {}),
     store: context.store,
     publisher,
     intervalMs,

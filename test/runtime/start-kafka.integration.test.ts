@@ -8,7 +8,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { createAdmin } from '../../src/log/kafka/index.ts'
+import { BACKGROUND_NICE } from '../../src/runtime/thread-priority.ts'
 import { brokers } from '../helpers/kafka.ts'
+import { threadNices } from '../helpers/threads.ts'
 import {
   answer,
   covered,
@@ -93,6 +95,7 @@ test('strata start on Kafka: kcat and HTTP events, exact before and after a batc
     'a batch version',
   )
   await exactFor(events.slice(0, 1000))
+  assertBackgroundThreadsNiced(current.child.pid!)
 
   current.child.kill('SIGKILL')
   await current.exited
@@ -116,3 +119,23 @@ test('strata start on Kafka: kcat and HTTP events, exact before and after a batc
   assert.equal(more.status, 202)
   await exactFor(events)
 })
+
+/**
+ * Beside its HTTP server, `strata start` runs the threads of its roles below the main thread
+ * (runtime/thread-priority.ts): the speed layer, its fold thread and the archiver at least (the
+ * batch layer's threads too, while pooled). Linux only; not checkable when the test itself runs
+ * at or below that priority already.
+ */
+function assertBackgroundThreadsNiced(pid: number): void {
+  if (process.platform !== 'linux') return
+  const nices = threadNices(pid)
+  const main = nices.get(pid)!
+  if (main >= BACKGROUND_NICE) return
+  assert.equal(
+    main,
+    threadNices().get(process.pid),
+    'the main thread keeps the nice value it was started with',
+  )
+  const background = [...nices.values()].filter((nice) => nice === BACKGROUND_NICE).length
+  assert.ok(background >= 3, `threads at nice ${BACKGROUND_NICE}: ${background} of ${nices.size}`)
+}

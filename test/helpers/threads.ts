@@ -1,0 +1,14 @@
+// The threads of a process as Linux shows them, for tests of thread priorities.
+import { readdirSync, readFileSync } from 'node:fs'
+
+/** The nice value of each thread of this process, by thread id (/proc/self/task/<tid>/stat, field 19). */
+export function threadNices(pid: number | 'self' = 'self'): Map<number, number> {
+  const nices = new Map<number, number>()
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8')
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    nices.set(Number(tid), Number(fields[16]))
+  }
+  return nices
+}

@@ -45,7 +45,7 @@ export interface BatchRunOptions {
   horizon?: Horizon
   /** Worker threads (default: available cores). */
   threads?: number
-  /** The worker threads' nice value, when the process also serves HTTP (runtime/thread-priority.ts). */
+  /** The worker threads' nice value, when the process also serves HTTP (core/thread-priority.ts). */
   threadNice?: number
   /** Recompute every view even when nothing changed. */
   force?: boolean

@@ -17,15 +17,15 @@ import { compileViews } from '../core/config.ts'
 import { loadConfig } from '../core/config-loader.ts'
 import type { Monoid } from '../core/monoid.ts'
 import { NumericTable } from '../core/numeric-table.ts'
+import { lowerThreadPriority } from '../core/thread-priority.ts'
 import type { ViewHash } from '../core/view-hash.ts'
 import type { ViewTable } from '../core/view-table.ts'
-import { lowerThreadPriority } from '../runtime/thread-priority.ts'
 import { combineErrors, type FoldErrors, foldPartitionTables } from './partition-fold.ts'
 
 /** The thread's workerData: the config file it evaluates, once, at start. */
 export interface WorkerSetup {
   configPath: string
-  /** The thread's nice value (runtime/thread-priority.ts) when the process also serves HTTP. */
+  /** The thread's nice value (core/thread-priority.ts) when the process also serves HTTP. */
   nice?: number
 }
 

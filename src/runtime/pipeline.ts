@@ -20,6 +20,7 @@ import type { BatchEngine } from '../batch/batch-run.ts'
 import type { SparkEngineOptions } from '../batch/spark/spark-engine.ts'
 import type { StrataConfig } from '../core/config.ts'
 import { describe, RoleHealth, type RoleReport, type RoleReporter } from '../core/role-health.ts'
+import { BACKGROUND_NICE } from '../core/thread-priority.ts'
 import { startTraffic } from '../demo/traffic.ts'
 import type { EventSink } from '../ingest/ingest.ts'
 import { createIngest } from '../ingest/ingest.ts'
@@ -56,7 +57,6 @@ import {
 import { checkRoleSource } from './source-identity.ts'
 import { checkStoreAgainstLog } from './store-check.ts'
 import type { GroupTimers } from './strata-options.ts'
-import { BACKGROUND_NICE } from './thread-priority.ts'
 
 const STORE_WHERE =
   'the folder <data>/store, or the --store folder; for PostgreSQL, drop or rename the schema'

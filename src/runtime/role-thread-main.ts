@@ -16,6 +16,7 @@
 import { parentPort, workerData } from 'node:worker_threads'
 import { loadConfig } from '../core/config-loader.ts'
 import { ErrorCodes, StrataError } from '../core/errors.ts'
+import { lowerThreadPriority } from '../core/thread-priority.ts'
 import type { SpeedWorker } from '../speed/index.ts'
 import { openLmdbStore } from '../store/lmdb-store.ts'
 import type { Store } from '../store/store.ts'
@@ -23,7 +24,6 @@ import type { LogFields, Logger } from './logger.ts'
 import { lmdbPathOf, openStore } from './open-store.ts'
 import type { RoleThreadSetup, SerializedError, ThreadMessage } from './role-thread.ts'
 import { type Closable, type RoleContext, startArchiverRole, startSpeedRole } from './roles.ts'
-import { lowerThreadPriority } from './thread-priority.ts'
 
 const setup = workerData as RoleThreadSetup
 const port = parentPort!

@@ -62,7 +62,7 @@ export interface RoleContext {
   onFatal?(error: StrataError): void
   /**
    * Set when the process also serves HTTP: the nice value of the threads the roles start
-   * (runtime/thread-priority.ts), so requests are answered first.
+   * (core/thread-priority.ts), so requests are answered first.
    */
   backgroundNice?: number
 }

@@ -7,8 +7,8 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
+import { BACKGROUND_NICE } from '../../src/core/thread-priority.ts'
 import { createAdmin } from '../../src/log/kafka/index.ts'
-import { BACKGROUND_NICE } from '../../src/runtime/thread-priority.ts'
 import { brokers } from '../helpers/kafka.ts'
 import { threadNices } from '../helpers/threads.ts'
 import {
@@ -122,7 +122,7 @@ test('strata start on Kafka: kcat and HTTP events, exact before and after a batc
 
 /**
  * Beside its HTTP server, `strata start` runs the threads of its roles below the main thread
- * (runtime/thread-priority.ts): the speed layer, its fold thread and the archiver at least (the
+ * (core/thread-priority.ts): the speed layer, its fold thread and the archiver at least (the
  * batch layer's threads too, while pooled). Linux only; not checkable when the test itself runs
  * at or below that priority already.
  */

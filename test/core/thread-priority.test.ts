@@ -1,10 +1,10 @@
-// runtime/thread-priority.ts: the threads the roles start beside an HTTP server run at a lower
+// core/thread-priority.ts: the threads the roles start beside an HTTP server run at a lower
 // CPU priority than the main thread. On Linux each thread has its own nice value; these tests
 // read it back from /proc (skipped elsewhere, where lowering is a no-op).
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { Worker } from 'node:worker_threads'
-import { BACKGROUND_NICE, lowerThreadPriority } from '../../src/runtime/thread-priority.ts'
+import { BACKGROUND_NICE, lowerThreadPriority } from '../../src/core/thread-priority.ts'
 import { threadNices } from '../helpers/threads.ts'
 
 const linux = process.platform === 'linux'
@@ -26,7 +26,7 @@ test('lowerThreadPriority lowers only the calling thread, and never raises it', 
   const worker = new Worker(workerSource, {
     eval: true,
     workerData: {
-      module: new URL('../../src/runtime/thread-priority.ts', import.meta.url).href,
+      module: new URL('../../src/core/thread-priority.ts', import.meta.url).href,
       nice: BACKGROUND_NICE,
     },
   })

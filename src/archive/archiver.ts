@@ -10,7 +10,7 @@
 // but it is never read back: a crash between a segment and its commit is harmless.
 import type { StrataError } from '../core/errors.ts'
 import { eventCheck, type RecordCheck } from '../core/event.ts'
-import type { PartitionSource } from '../log/partition-source.ts'
+import type { PartitionSource, ReadTrouble } from '../log/partition-source.ts'
 import type { MasterDataset } from '../master-dataset/index.ts'
 import { type ArchiveBatch, type CutPolicy, PartitionArchiver, type Rejection } from './partition-archiver.ts'
 
@@ -43,6 +43,8 @@ export interface ArchiverStats {
   /** The partitions owned now: `next` is the offset after the last one taken in, `durable` the
    * end of the last segment written (what the batch layer can read). */
   partitions: ArchiverPartitionStats[]
+  /** Owned partitions the log cannot be read from now (retried meanwhile). */
+  readTrouble?: ReadTrouble[]
 }
 
 export interface ArchiverPartitionStats {
@@ -66,7 +68,7 @@ export function freshArchiverStats(): ArchiverStats {
 
 export class Archiver {
   // Its partitions are read from the partition states when asked (stats()).
-  readonly #stats: Omit<ArchiverStats, 'partitions'> = freshArchiverStats()
+  readonly #stats: Omit<ArchiverStats, 'partitions' | 'readTrouble'> = freshArchiverStats()
   #store: MasterDataset
   #source: PartitionSource
   #options: ArchiverOptions
@@ -108,7 +110,7 @@ export class Archiver {
       next: a.nextOffset,
       durable: a.durableEnd,
     }))
-    return { ...this.#stats, partitions }
+    return { ...this.#stats, partitions, readTrouble: this.#source.readTrouble?.() ?? [] }
   }
 
   /** Partitions owned now, with the end of their durable segments. */

@@ -34,6 +34,21 @@ export interface SourceBatch {
   highWatermark?: number
 }
 
+/**
+ * A partition the source cannot read right now and keeps trying (Kafka: it has no leader, or
+ * every fetch fails retriably): the role's health says so, degraded and then stalled
+ * (runtime/role-reporters.ts), rather than running while nothing arrives.
+ */
+export interface ReadTrouble {
+  partition: number
+  /** Failed reads in a row. */
+  failures: number
+  /** When this run of failures began, epoch ms. */
+  since: number
+  /** The last failure, "message [CODE]". */
+  reason: string
+}
+
 export interface PartitionHandlers {
   onAssign(partitions: number[]): Promise<Map<number, number>>
   onBatch(batch: SourceBatch): Promise<void>
@@ -55,4 +70,6 @@ export interface PartitionSource {
    * topic's first records, maybe before Strata ever ran). Absent: it starts at 0.
    */
   logStart?(partition: number): Promise<number>
+  /** Owned partitions whose reads are failing now (none: every read succeeds, or no such notion). */
+  readTrouble?(): ReadTrouble[]
 }

@@ -13,8 +13,10 @@ import {
   type RoleReport,
   type RoleReporter,
   STALLED_AFTER_MS,
+  worse,
 } from '../core/role-health.ts'
 import type { EmbeddedLog } from '../log/embedded/index.ts'
+import type { ReadTrouble } from '../log/partition-source.ts'
 import type { SpeedWorkerStats } from '../speed/index.ts'
 import type { Store } from '../store/store.ts'
 
@@ -67,6 +69,7 @@ export function speedReporter(
   return async () => {
     const end = await readEnd()
     const partitions: PartitionReport[] = []
+    const trouble = byPartition(stats().readTrouble)
     for (const p of stats().partitions) {
       const lag = end?.[p.partition] === undefined ? null : Math.max(0, end[p.partition]! - p.consumed)
       let report: PartitionReport = { partition: p.partition, state: 'running', lag }
@@ -84,11 +87,33 @@ export function speedReporter(
       } else if (lag !== null && lag > CATCHING_UP_RECORDS) {
         report = { ...report, state: 'catching-up' }
       }
-      partitions.push(report)
+      partitions.push(withReadTrouble(report, trouble.get(p.partition), now()))
     }
     const failures = stats().partitions.reduce((n, p) => n + p.commitFailures, 0)
     return { ...fromPartitions('speed', partitions), failures }
   }
+}
+
+function byPartition(trouble: readonly ReadTrouble[] | undefined): Map<number, ReadTrouble> {
+  return new Map((trouble ?? []).map((t) => [t.partition, t]))
+}
+
+/**
+ * A partition the log cannot be read from (no leader, fetches failing): degraded at once, stalled
+ * once it has lasted STALLED_AFTER_MS — it runs, but nothing it should take in arrives. The end
+ * offsets usually cannot be read then either, so an unknown lag does not make it look caught up.
+ */
+export function withReadTrouble(
+  report: PartitionReport,
+  trouble: ReadTrouble | undefined,
+  now: number,
+): PartitionReport {
+  if (trouble === undefined) return report
+  const failingFor = Math.max(0, now - trouble.since)
+  const state = worse(report.state, failingFor >= STALLED_AFTER_MS ? 'stalled' : 'degraded')
+  if (state === report.state && report.reason) return report
+  const reason = `partition ${report.partition} unreadable for ${Math.round(failingFor / 1000)} s (${trouble.failures} fetches failed, retrying): ${trouble.reason}`
+  return { ...report, state, reason }
 }
 
 /** The batch schedule: degraded after a failed run, failed after BATCH_FAILED_AFTER in a row. */
@@ -170,13 +195,15 @@ export function archiverReporter(
   return async (): Promise<RoleReport> => {
     const end = await readEnd()
     const s = stats()
+    const trouble = byPartition(s.readTrouble)
     const partitions: PartitionReport[] = s.partitions.map((p) => {
       const lag = end?.[p.partition] === undefined ? null : Math.max(0, end[p.partition]! - p.next)
-      return {
+      const report: PartitionReport = {
         partition: p.partition,
         state: lag !== null && lag > CATCHING_UP_RECORDS ? 'catching-up' : 'running',
         lag,
       }
+      return withReadTrouble(report, trouble.get(p.partition), now())
     })
     const totals = { segments: s.segments, records: s.records, rejected: s.rejected }
     const report = { ...fromPartitions('archiver', partitions), totals }

@@ -17,7 +17,7 @@ import type { ViewFoldError } from '../core/view-errors.ts'
 import { embeddedPartitionSource } from '../log/embedded/index.ts'
 import { type ConsumerOptions, consumerGroupSource } from '../log/kafka/index.ts'
 import type { Log } from '../log/log.ts'
-import type { PartitionSource } from '../log/partition-source.ts'
+import type { PartitionSource, ReadTrouble } from '../log/partition-source.ts'
 import type { Store } from '../store/store.ts'
 import { FoldThreads } from './fold-threads.ts'
 import { defaultFolderPolicy, type FolderPolicy, type PartitionStats } from './partition-folder.ts'
@@ -96,6 +96,8 @@ export interface SpeedWorkerStats {
   mode: 'kafka' | 'embedded'
   /** The partitions this worker owns now. */
   partitions: PartitionStats[]
+  /** Owned partitions the log cannot be read from now (retried meanwhile). */
+  readTrouble?: ReadTrouble[]
 }
 
 export interface SpeedWorker {
@@ -192,6 +194,10 @@ export function createSpeedWorker(options: SpeedWorkerOptions): SpeedWorker {
       })()
       return closing
     },
-    stats: () => ({ mode: options.log ? 'embedded' : 'kafka', partitions: set.stats() }),
+    stats: () => ({
+      mode: options.log ? 'embedded' : 'kafka',
+      partitions: set.stats(),
+      readTrouble: source.readTrouble?.() ?? [],
+    }),
   }
 }

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import type { ArchiverStats } from '../../src/archive/index.ts'
 import { StrataError } from '../../src/core/errors.ts'
-import { RoleHealth } from '../../src/core/role-health.ts'
+import { isUnhealthy, RoleHealth, STALLED_AFTER_MS } from '../../src/core/role-health.ts'
 import {
   archiverReporter,
   batchReporter,
@@ -198,4 +198,55 @@ test('/health is 503 while a role is failed or stalled; /health/live follows fai
   assert.equal((await get('/health/ready')).code, 200)
   const metrics = (await app.inject('/metrics')).body
   assert.match(metrics, /strata_role_state\{role="speed",state="failed"\} 1/)
+})
+
+// A partition whose leader is gone: nothing is consumed and the end offsets cannot be read either
+// (lag unknown), so without the read trouble it looked `running`. Degraded at once, stalled (503)
+// once it has lasted STALLED_AFTER_MS, in the speed layer and in the archiver alike.
+test('speed and archiver: a partition the log cannot be read from is degraded, then stalled', async () => {
+  const now = 1_000_000
+  const trouble = (since: number) => [
+    {
+      partition: 1,
+      failures: 7,
+      since,
+      reason: 't[1] has no leader right now [STRATA_ERR_KAFKA_UNAVAILABLE]',
+    },
+  ]
+  const speed = (since: number) =>
+    speedReporter(
+      () => ({ mode: 'kafka', partitions: [partition(0), partition(1)], readTrouble: trouble(since) }),
+      async () => null,
+      () => now,
+    )()
+  let r = await speed(now - 2_000)
+  assert.deepEqual(
+    r.partitions?.map((p) => p.state),
+    ['running', 'degraded'],
+  )
+  assert.equal(r.state, 'degraded')
+  assert.match(r.reason ?? '', /partition 1 unreadable for 2 s \(7 fetches failed, retrying\): .*no leader/)
+  r = await speed(now - STALLED_AFTER_MS)
+  assert.equal(r.state, 'stalled')
+  assert.ok(isUnhealthy(r.state))
+
+  const archiver = await archiverReporter(
+    () => ({
+      segments: 0,
+      records: 0,
+      rejected: 0,
+      writeFailures: 0,
+      failingSince: undefined,
+      lastError: undefined,
+      partitions: [
+        { partition: 0, next: 5, durable: 5 },
+        { partition: 1, next: 5, durable: 5 },
+      ],
+      readTrouble: trouble(now - STALLED_AFTER_MS - 1),
+    }),
+    async () => null,
+    () => now,
+  )()
+  assert.equal(archiver.state, 'stalled')
+  assert.match(archiver.reason ?? '', /partition 1 unreadable/)
 })

@@ -21,8 +21,14 @@
 // stored offset, or the generation passed to the callbacks).
 import { Consumer, ListOffsetTimestamps } from '@platformatic/kafka'
 import { ErrorCodes, StrataError } from '../../core/errors.ts'
-import { baseClientOptions, type KafkaClientOptions, toOffset, toStrataError } from './client-options.ts'
-import { FetchLoop } from './fetch-loop.ts'
+import {
+  baseClientOptions,
+  hasApiError,
+  type KafkaClientOptions,
+  toOffset,
+  toStrataError,
+} from './client-options.ts'
+import { FetchLoop, type FetchTrouble } from './fetch-loop.ts'
 import { createFetcher, type FetchOptions } from './fetcher.ts'
 import { commitGroupOffsets } from './group-commit.ts'
 import type { PartitionBatch } from './records.ts'
@@ -68,6 +74,8 @@ export interface KafkaConsumer {
   /** The owned partitions and their next offsets. */
   assignment(): PartitionOffset[]
   group(): GroupInfo
+  /** Owned partitions whose fetches are failing now (retried with backoff meanwhile). */
+  trouble(): FetchTrouble[]
   /** Revokes (onRevoke), leaves the group, closes the connections. */
   close(): Promise<void>
 }
@@ -179,10 +187,20 @@ export function createConsumer(options: ConsumerOptions): KafkaConsumer {
   return {
     async start() {
       for (const topic of topics) member.topics.track(topic)
-      try {
-        await member.joinGroup()
-      } catch (error) {
-        throw toStrataError(error, `Cannot join group ${options.groupId}`)
+      // A cluster just started may not have its group coordinator yet (__consumer_offsets being
+      // created, or moving after a broker died): those answers are tried again for up to
+      // JOIN_RETRY_MS. Anything else (no broker at that address) fails at once, as before.
+      const deadline = Date.now() + JOIN_RETRY_MS
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await member.joinGroup()
+          break
+        } catch (error) {
+          const failure = toStrataError(error, `Cannot join group ${options.groupId}`)
+          const coordinatorMoving = COORDINATOR_NOT_READY.some((id) => hasApiError(error, id))
+          if (!coordinatorMoving || closing || Date.now() >= deadline) throw failure
+          await new Promise((resolve) => setTimeout(resolve, Math.min(2000, 250 * attempt)))
+        }
       }
       await chain
     },
@@ -201,10 +219,14 @@ export function createConsumer(options: ConsumerOptions): KafkaConsumer {
     },
 
     assignment: () => loop.positions(),
+    trouble: () => loop.trouble(),
     group,
     close,
   }
 }
+
+const JOIN_RETRY_MS = 60_000
+const COORDINATOR_NOT_READY = ['NOT_COORDINATOR', 'COORDINATOR_NOT_AVAILABLE', 'COORDINATOR_LOAD_IN_PROGRESS']
 
 function byTopic(partitions: readonly TopicPartition[]): { topic: string; partitions: number[] }[] {
   const map = new Map<string, number[]>()

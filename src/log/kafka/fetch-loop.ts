@@ -7,10 +7,24 @@
 // the network and the caller's work overlap. Every assignment change bumps `#epoch`; a fetch
 // answer from an older epoch is dropped unread, so a revoked partition is never delivered again
 // and a reassigned one restarts exactly where the new assignment says.
+//
+// A retriable failure is asked again with backoff, for ever: a leader election or a broker
+// restart heals by itself. Meanwhile each partition that could not be read is in `trouble()`
+// (since when, how many times, why), which the roles' health turns into degraded, then stalled;
+// a partition with no leader fails alone, the others go on.
 import { ErrorCodes, StrataError } from '../../core/errors.ts'
 import type { Fetcher, FetchOptions } from './fetcher.ts'
 import type { PartitionBatch } from './records.ts'
 import { type PartitionOffset, partitionKey } from './start-offsets.ts'
+
+/** A partition whose reads are failing now. */
+export interface FetchTrouble {
+  topic: string
+  partition: number
+  failures: number
+  since: number
+  reason: string
+}
 
 interface Owned {
   topic: string
@@ -29,6 +43,7 @@ export class FetchLoop {
   #onFatal: (error: StrataError) => void
   #options: FetchOptions
   #owned = new Map<string, Owned>()
+  #trouble = new Map<string, FetchTrouble>()
   #epoch = 0
   #paused = true
   #stopped = false
@@ -54,6 +69,7 @@ export class FetchLoop {
     this.#owned = new Map(
       partitions.map((p) => [partitionKey(p.topic, p.partition), { ...p, fetchOffset: p.offset }]),
     )
+    this.#trouble.clear()
     this.#paused = false
     this.#running ??= this.#run().catch((error) => {
       this.#stopped = true
@@ -75,6 +91,25 @@ export class FetchLoop {
   clear(): void {
     this.#epoch++
     this.#owned.clear()
+    this.#trouble.clear()
+  }
+
+  /** Owned partitions whose last reads failed, with since when and why. */
+  trouble(): FetchTrouble[] {
+    return [...this.#trouble.values()].map((t) => ({ ...t }))
+  }
+
+  #troubled(topic: string, partition: number, error: StrataError): void {
+    const key = partitionKey(topic, partition)
+    if (!this.#owned.has(key)) return
+    const last = this.#trouble.get(key)
+    this.#trouble.set(key, {
+      topic,
+      partition,
+      failures: (last?.failures ?? 0) + 1,
+      since: last?.since ?? Date.now(),
+      reason: `${error.message} [${error.code}]`,
+    })
   }
 
   owns(topic: string, partition: number): boolean {
@@ -138,20 +173,36 @@ export class FetchLoop {
           this.#onFatal(result.error)
           return
         }
+        for (const owned of this.#owned.values()) this.#troubled(owned.topic, owned.partition, result.error)
         failures++
-        await new Promise((resolve) => setTimeout(resolve, Math.min(2000, 50 * 2 ** Math.min(failures, 6))))
+        await backOff(failures)
         continue
       }
-      failures = 0
+      let read = 0
       for (const batch of result.batches) {
+        if (batch.error) {
+          this.#troubled(batch.topic, batch.partition, batch.error)
+          continue
+        }
+        read++
+        this.#trouble.delete(partitionKey(batch.topic, batch.partition))
         const owned = this.#owned.get(partitionKey(batch.topic, batch.partition))
         if (owned && owned.fetchOffset === result.from.get(partitionKey(batch.topic, batch.partition))) {
           owned.fetchOffset = Math.max(owned.fetchOffset, batch.nextOffset)
         }
       }
+      // Nothing could be read (every partition without a leader, say): ask again after a pause,
+      // not at once in a tight loop.
+      if (read === 0 && result.batches.length > 0) {
+        failures++
+        await backOff(failures)
+        continue
+      }
+      failures = 0
       inflight = this.#fetchOnce()
       for (const batch of result.batches) {
         if (result.epoch !== this.#epoch || this.#paused) break
+        if (batch.error) continue
         const owned = this.#owned.get(partitionKey(batch.topic, batch.partition))
         const from = result.from.get(partitionKey(batch.topic, batch.partition))
         if (!owned || owned.offset !== from) continue
@@ -183,4 +234,8 @@ export class FetchLoop {
     if (batch.records.length > 0) await this.#onBatch(batch)
     owned.offset = batch.nextOffset
   }
+}
+
+function backOff(failures: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, Math.min(2000, 50 * 2 ** Math.min(failures, 6))))
 }

@@ -98,6 +98,16 @@ export function createFetcher(options: KafkaClientOptions): Fetcher {
   // rotates by one partition per fetch.
   let rotation = 0
 
+  // While one partition cannot be read the others still fetch, as fast as their records come: its
+  // metadata is asked for again at most every METADATA_RETRY_MS, not once per fetch.
+  let clearedAt = 0
+  function refreshSoon(): void {
+    const now = Date.now()
+    if (now - clearedAt < METADATA_RETRY_MS) return
+    clearedAt = now
+    client.clearMetadata()
+  }
+
   async function fetchFromNode(
     broker: Broker,
     topicIds: Map<string, string>,
@@ -160,6 +170,17 @@ export function createFetcher(options: KafkaClientOptions): Fetcher {
       for (const p of topicResponse.partitions) {
         const from = wanted.get(`${topic}:${p.partitionIndex}`)
         if (from === undefined) continue
+        if (p.errorCode !== 0) {
+          const error = partitionFailure(topic, p.partitionIndex, p.errorCode, response)
+          if (hasApiError(error.cause, 'OFFSET_OUT_OF_RANGE')) {
+            throw await outOfRange(client, positions, error.cause)
+          }
+          // Not retriable (no right to read the topic, say): the role stops, as for a failed fetch.
+          if (!error.retriable) throw error
+          refreshSoon()
+          batches.push(troubled({ topic, partition: p.partitionIndex, offset: from }, error))
+          continue
+        }
         const { records, nextOffset } = decodeRecordSet(
           topic,
           p.partitionIndex,
@@ -193,42 +214,70 @@ export function createFetcher(options: KafkaClientOptions): Fetcher {
       }
       const topicIds = new Map<string, string>()
       const byNode = new Map<number, PartitionOffset[]>()
+      // Partitions that cannot be read right now, each answered with its error (PartitionBatch.error).
+      const unreadable: PartitionBatch[] = []
       for (const position of positions) {
         const topic = metadata.topics.get(position.topic)
         const leader = topic?.partitions[position.partition]?.leader
         if (!topic || leader === undefined) {
           throw new StrataError(ErrorCodes.TOPIC, `No partition ${position.topic}[${position.partition}]`)
         }
-        if (leader < 0) {
-          // An election is under way: ask again soon, with fresh metadata.
-          client.clearMetadata()
-          throw new StrataError(
-            ErrorCodes.KAFKA_UNAVAILABLE,
-            `${position.topic}[${position.partition}] has no leader right now`,
-            { retriable: true },
-          )
-        }
         topicIds.set(position.topic, topic.id)
+        if (leader < 0) {
+          // An election is under way (or the leader's broker is gone with no replica to take
+          // over): this partition waits, with fresh metadata soon; the others go on.
+          refreshSoon()
+          unreadable.push(
+            troubled(
+              position,
+              new StrataError(
+                ErrorCodes.KAFKA_UNAVAILABLE,
+                `${position.topic}[${position.partition}] has no leader right now`,
+                { retriable: true },
+              ),
+            ),
+          )
+          continue
+        }
         const list = byNode.get(leader) ?? []
         list.push(position)
         byNode.set(leader, list)
       }
       // Every leader's broker is found before any request goes out: a throw half-way through
       // would leave the requests already sent with nobody to catch their failures.
-      const requests = [...byNode].map(([node, list]) => {
+      const requests: { broker: Broker; list: PartitionOffset[] }[] = []
+      for (const [node, list] of byNode) {
         const broker = metadata.brokers.get(node)
-        if (broker === undefined) {
-          client.clearMetadata()
-          throw new StrataError(ErrorCodes.KAFKA_UNAVAILABLE, `Cannot find broker with node id ${node}`, {
-            retriable: true,
-          })
+        if (broker !== undefined) {
+          requests.push({ broker, list })
+          continue
         }
-        return { broker, list }
-      })
-      const answers = await Promise.all(
+        refreshSoon()
+        const error = new StrataError(
+          ErrorCodes.KAFKA_UNAVAILABLE,
+          `Cannot find broker with node id ${node}`,
+          {
+            retriable: true,
+          },
+        )
+        for (const position of list) unreadable.push(troubled(position, error))
+      }
+      // A broker that cannot be reached (killed, restarting) costs its own partitions only: theirs
+      // come back unreadable, the other brokers' answers are delivered.
+      const answers = await Promise.allSettled(
         requests.map(({ broker, list }) => fetchFromNode(broker, topicIds, list, fetchOptions)),
       )
-      return answers.flat()
+      const batches: PartitionBatch[] = []
+      for (const [i, answer] of answers.entries()) {
+        if (answer.status === 'fulfilled') {
+          batches.push(...answer.value)
+          continue
+        }
+        const failure = answer.reason instanceof StrataError ? answer.reason : fetchFailure(answer.reason)
+        if (!failure.retriable) throw failure
+        for (const position of requests[i]!.list) unreadable.push(troubled(position, failure))
+      }
+      return [...batches, ...unreadable]
     },
 
     refresh() {
@@ -244,6 +293,7 @@ export function createFetcher(options: KafkaClientOptions): Fetcher {
 const FETCH_API = 1
 const MIN_FETCH_VERSION = 15
 const MAX_FETCH_VERSION = 17
+const METADATA_RETRY_MS = 200
 
 interface RawPartition {
   partitionIndex: number
@@ -262,11 +312,29 @@ interface RawFetchResponse {
 
 const NO_RECORDS = Buffer.alloc(0)
 
+/** A partition that could not be read this time: no records, the offset unchanged, and why. */
+function troubled(position: PartitionOffset, error: StrataError): PartitionBatch {
+  const { topic, partition, offset } = position
+  return { topic, partition, records: [], nextOffset: offset, highWatermark: -1, error }
+}
+
+/** A partition's error code in a Fetch answer, as the StrataError a whole failed fetch would be. */
+function partitionFailure(topic: string, partition: number, code: number, response: unknown): StrataError {
+  const cause = new ResponseError(
+    FETCH_API,
+    MAX_FETCH_VERSION,
+    { [`${topic}[${partition}]`]: [code, null] },
+    response,
+  )
+  return fetchFailure(cause)
+}
+
 /**
  * A Fetch v15-v17 answer (the layout in @platformatic/kafka's fetch-v17.js, which this follows
- * field for field; v15 and v16 differ only in tagged fields, skipped here) with each partition's records left as bytes: one copy out of the connection's
- * chunks when they span several, none otherwise. Errors come out as platformatic's parser reports
- * them (a ResponseError naming each failed partition), so the callers' handling is unchanged.
+ * field for field; v15 and v16 differ only in tagged fields, skipped here) with each partition's
+ * records left as bytes: one copy out of the connection's chunks when they span several, none
+ * otherwise. A top-level error comes out as platformatic's parser reports it (a ResponseError);
+ * a partition's error stays in its `errorCode`, for fetchFromNode to decide per partition.
  */
 export function parseFetchResponse(
   _correlationId: number,
@@ -281,10 +349,10 @@ export function parseFetchResponse(
   reader.readInt32() // session id
   const response: RawFetchResponse = {
     errorCode,
-    responses: reader.readArray((r, i) => ({
+    responses: reader.readArray((r) => ({
       topicId: r.readUUID(),
       partitions: r.readArray(
-        (r, j) => {
+        (r) => {
           const partitionIndex = r.readInt32()
           const partitionError = r.readInt16()
           const highWatermark = r.readInt64()
@@ -295,7 +363,6 @@ export function parseFetchResponse(
             firstOffset: r.readInt64(),
           }))
           r.readInt32() // preferred read replica
-          if (partitionError !== 0) errors.push([`/responses/${i}/partitions/${j}`, [partitionError, null]])
           // COMPACT_RECORDS: length + 1, 0 for null.
           let size = r.readUnsignedVarInt()
           let records: Buffer = NO_RECORDS

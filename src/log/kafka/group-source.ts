@@ -32,6 +32,14 @@ export function consumerGroupSource(options: GroupSourceOptions): PartitionSourc
     async close() {
       await consumer?.close()
     },
+    readTrouble() {
+      return (consumer?.trouble() ?? []).map(({ partition, failures, since, reason }) => ({
+        partition,
+        failures,
+        since,
+        reason,
+      }))
+    },
     async logStart(partition) {
       const admin = createAdmin(adminOptions(options))
       try {

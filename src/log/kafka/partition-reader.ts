@@ -37,7 +37,11 @@ export function createPartitionReader(options: KafkaClientOptions & FetchOptions
       let offset = from
       let end = to
       while (end === undefined || offset < end) {
-        const [batch] = await fetchRetrying(() => fetcher.fetch([{ topic, partition, offset }], options))
+        const [batch] = await fetchRetrying(async () => {
+          const [answer] = await fetcher.fetch([{ topic, partition, offset }], options)
+          if (answer?.error) throw answer.error
+          return [answer]
+        })
         if (!batch)
           throw new StrataError(ErrorCodes.KAFKA, `No answer for ${topic}[${partition}] at ${offset}`)
         end ??= batch.highWatermark

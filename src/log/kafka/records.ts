@@ -32,6 +32,12 @@ export interface PartitionBatch {
   nextOffset: number
   /** The partition's end (last stable offset) when the broker answered: lag = highWatermark - nextOffset. */
   highWatermark: number
+  /**
+   * Set when this partition could not be read this time while the others could (no leader, a
+   * retriable error in its part of the answer): no records, `nextOffset` where it was asked from,
+   * `highWatermark` -1. The fetch loop asks again and reports the trouble (ReadTrouble).
+   */
+  error?: StrataError
 }
 
 /** An aborted transaction the broker listed with a read_committed fetch. */

@@ -213,3 +213,114 @@ test('retriable fetch errors are retried; others are fatal', async () => {
   assert.deepEqual(seen, [0])
   assert.equal(errors[0]!.message, 'offset out of range')
 })
+
+// A partition that cannot be read (no leader: its broker is gone) must not hold the others, and
+// must not look healthy: it is in trouble() until a fetch reads it again.
+test('an unreadable partition waits alone, listed in trouble(), and resumes where it was', async () => {
+  const log = fakeFetcher([12, 12, 12], 4)
+  let leaderless = true
+  const fetcher: Fetcher = {
+    ...log.fetcher,
+    async fetch(positions, options) {
+      const batches = await log.fetcher.fetch(positions, options)
+      return batches.map((b) =>
+        b.partition === 1 && leaderless
+          ? {
+              ...b,
+              records: [],
+              nextOffset: positions.find((p) => p.partition === 1)!.offset,
+              highWatermark: -1,
+              error: new StrataError(ErrorCodes.KAFKA_UNAVAILABLE, 't[1] has no leader right now', {
+                retriable: true,
+              }),
+            }
+          : b,
+      )
+    },
+  }
+  const seen: string[] = []
+  const loop = new FetchLoop(
+    fetcher,
+    (b) => void seen.push(...b.records.map((r) => `${r.partition}:${r.offset}`)),
+    assert.fail,
+    {},
+  )
+  loop.assign([0, 1, 2].map((partition) => ({ topic: 't', partition, offset: 0 })))
+  await until(() => seen.length === 24)
+  assert.deepEqual(
+    seen.filter((s) => s.startsWith('1:')),
+    [],
+  )
+  const [trouble] = loop.trouble()
+  assert.equal(loop.trouble().length, 1)
+  assert.equal(trouble!.partition, 1)
+  assert.ok(trouble!.failures >= 3, `${trouble!.failures} failed reads counted`)
+  assert.match(trouble!.reason, /no leader right now \[STRATA_ERR_KAFKA_UNAVAILABLE\]/)
+  assert.ok(trouble!.since <= Date.now())
+
+  leaderless = false
+  await until(() => seen.length === 36)
+  assert.deepEqual(
+    seen.filter((s) => s.startsWith('1:')),
+    Array.from({ length: 12 }, (_, i) => `1:${i}`),
+  )
+  assert.deepEqual(loop.trouble(), [], 'read again: no trouble left')
+  await loop.stop()
+})
+
+test('a whole fetch failing puts every owned partition in trouble(); a revoke forgets it', async () => {
+  let failing = true
+  const log = fakeFetcher([3, 3])
+  const fetcher: Fetcher = {
+    ...log.fetcher,
+    async fetch(positions, options) {
+      if (failing) throw new StrataError(ErrorCodes.KAFKA_UNAVAILABLE, 'broker down', { retriable: true })
+      return log.fetcher.fetch(positions, options)
+    },
+  }
+  const loop = new FetchLoop(fetcher, () => {}, assert.fail, {})
+  loop.assign([0, 1].map((partition) => ({ topic: 't', partition, offset: 0 })))
+  await until(() => loop.trouble().length === 2)
+  assert.deepEqual(
+    loop.trouble().map((t) => t.partition),
+    [0, 1],
+  )
+  await loop.pause()
+  loop.clear()
+  assert.deepEqual(loop.trouble(), [], 'partitions no longer owned have no trouble')
+  failing = false
+  loop.assign([{ topic: 't', partition: 0, offset: 0 }])
+  await until(() => loop.positions()[0]!.offset === 3)
+  assert.deepEqual(loop.trouble(), [])
+  await loop.stop()
+})
+
+test('when nothing at all can be read, the next fetch waits for a backoff, not a tight loop', async (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout'] })
+  let calls = 0
+  const fetcher: Fetcher = {
+    async fetch(positions) {
+      calls++
+      return positions.map(({ topic, partition, offset }) => ({
+        topic,
+        partition,
+        records: [],
+        nextOffset: offset,
+        highWatermark: -1,
+        error: new StrataError(ErrorCodes.KAFKA_UNAVAILABLE, 'no leader', { retriable: true }),
+      }))
+    },
+    refresh() {},
+    async close() {},
+  }
+  const loop = new FetchLoop(fetcher, () => {}, assert.fail, {})
+  loop.assign([{ topic: 't', partition: 0, offset: 0 }])
+  await until(() => calls === 1)
+  for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve))
+  assert.equal(calls, 1, 'no second fetch before the backoff timer fires')
+  t.mock.timers.tick(100)
+  await until(() => calls === 2)
+  const stopping = loop.stop()
+  t.mock.timers.tick(5000)
+  await stopping
+})

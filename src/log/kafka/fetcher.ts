@@ -181,13 +181,16 @@ export function createFetcher(options: KafkaClientOptions): Fetcher {
           batches.push(troubled({ topic, partition: p.partitionIndex, offset: from }, error))
           continue
         }
-        const { records, nextOffset } = decodeRecordSet(
-          topic,
-          p.partitionIndex,
-          p.records,
-          from,
-          p.abortedTransactions,
-        )
+        let decoded: ReturnType<typeof decodeRecordSet>
+        try {
+          decoded = decodeRecordSet(topic, p.partitionIndex, p.records, from, p.abortedTransactions)
+        } catch (error) {
+          // A damaged batch: this partition waits and is reported; the others go on.
+          if (!(error instanceof StrataError) || !error.retriable) throw error
+          batches.push(troubled({ topic, partition: p.partitionIndex, offset: from }, error))
+          continue
+        }
+        const { records, nextOffset } = decoded
         const end = p.lastStableOffset >= 0n ? p.lastStableOffset : p.highWatermark
         batches.push({
           topic,

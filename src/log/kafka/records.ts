@@ -9,6 +9,7 @@
 // 0001's addendum of 2026-12-06.)
 import { compressionsAlgorithmsByBitmask } from '@platformatic/kafka'
 import { ErrorCodes, StrataError } from '../../core/errors.ts'
+import { crc32c } from './crc32c.ts'
 
 export interface ConsumedRecord {
   topic: string
@@ -49,6 +50,7 @@ export interface AbortedTransaction {
 // Record batch v2 (magic 2), offsets from the batch's start.
 const BATCH_LENGTH = 8 // int32: bytes after this field
 const MAGIC = 16
+const CRC = 17 // uint32: CRC-32C of everything from ATTRIBUTES to the batch's end
 const ATTRIBUTES = 21 // int16
 const LAST_OFFSET_DELTA = 23 // int32
 const FIRST_TIMESTAMP = 27 // int64
@@ -75,6 +77,10 @@ const EMPTY_HEADERS: Record<string, Buffer> = Object.freeze({}) as Record<string
  * batch is one unit), so earlier records are dropped. `nextOffset` moves past control batches and
  * aborted batches too, or a consumer parked on a transaction marker would fetch it forever. A
  * batch cut off by the fetch's size limit (the last one of a set) is left for the next fetch.
+ *
+ * Every batch decoded is checked against its CRC-32C first, as Java's consumer does (check.crcs):
+ * a mismatch throws a retriable error naming the batch, and the fetcher asks again (a batch
+ * damaged on the way heals; one damaged in the log keeps the partition unreadable, reported).
  *
  * Read committed (the fetcher always asks for it): `aborted` lists the transactions the broker
  * knows were aborted in the range it returned. As in Java's consumer (CompletedFetch), a
@@ -125,6 +131,14 @@ export function decodeRecordSet(
       }
     }
     if (attributes & IS_CONTROL || lastOffset < fromOffset) continue
+    // A damaged batch is never decoded: its records could come out wrong with nothing to say so.
+    if (crc32c(bytes.subarray(start + ATTRIBUTES, batchEnd)) !== bytes.readUInt32BE(start + CRC)) {
+      throw new StrataError(
+        ErrorCodes.KAFKA,
+        `${topic}[${partition}]: the record batch at ${firstOffset} fails its CRC check (damaged in the log or on the way); fetched again`,
+        { retriable: true },
+      )
+    }
     const count = bytes.readInt32BE(start + RECORD_COUNT)
     let body = bytes
     let pos = start + RECORDS

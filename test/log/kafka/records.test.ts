@@ -13,6 +13,7 @@ import {
   Reader,
   readRecordsBatches,
 } from '@platformatic/kafka'
+import { ErrorCodes, type StrataError } from '../../../src/core/errors.ts'
 import { type AbortedTransaction, decodeRecordSet } from '../../../src/log/kafka/records.ts'
 
 const CONTROL = 0b10_0000
@@ -230,5 +231,30 @@ test('the decoder agrees with platformatic on random batch sets', () => {
       `round ${round}`,
     )
     assert.equal(nextOffset, base)
+  }
+})
+
+// Java's consumer checks every batch's CRC-32C (check.crcs); without it one damaged byte in a
+// value is decoded into a different event, counted and archived with nothing to say so.
+test('a batch with one damaged byte fails its CRC check: a retriable error naming it, nothing decoded', () => {
+  for (const compression of [undefined, 'gzip'] as const) {
+    const good = batchBytes({
+      base: 40,
+      values: ['{"a":1}', '{"a":2}'],
+      ...(compression ? { compression } : {}),
+    })
+    assert.equal(decodeRecordSet('t', 3, good, 40).records.length, 2)
+    for (const at of [21, 61, good.length - 2]) {
+      const damaged = Buffer.from(good)
+      damaged[at] = damaged[at]! ^ 0x04
+      assert.throws(
+        () => decodeRecordSet('t', 3, damaged, 40),
+        (error: StrataError) =>
+          error.code === ErrorCodes.KAFKA &&
+          error.retriable &&
+          /t\[3\]: the record batch at 40 fails its CRC check/.test(error.message),
+        `byte ${at} of a ${compression ?? 'plain'} batch`,
+      )
+    }
   }
 })

@@ -42,7 +42,7 @@ import {
   storeSpeedReporter,
 } from './role-reporters.ts'
 import { type RoleThread, startRoleThread } from './role-thread.ts'
-import { exitWhenFailed } from './role-watch.ts'
+import { watchRole } from './role-watch.ts'
 import {
   type Closable,
   kafkaEndOffsets,
@@ -290,8 +290,10 @@ export async function startRoles(options: RolesOptions): Promise<Pipeline> {
       // No speed layer here: its partitions as the store shows them (a stall anywhere is seen).
       if (!speed && brokers && endOffsets) health.add(storeSpeedReporter(opened, endOffsets))
       starting.open()
-    } else {
-      for (const [name, reporter] of watched) watches.push(exitWhenFailed(name, reporter, logger))
+    }
+    // Every role's state changes are logged; a role run alone also exits 1 once failed.
+    for (const [name, reporter] of watched) {
+      watches.push(watchRole(name, reporter, logger, { exitOnFailed: !serve }))
     }
     return {
       url: serve?.url,

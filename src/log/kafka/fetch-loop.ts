@@ -49,6 +49,11 @@ export class FetchLoop {
   // fetch spun the loop, and the broker, as fast as they could go while the other partitions were
   // idle: a troubled partition sits out the fetches until its own backoff has passed.
   #retryAt = new Map<string, number>()
+  // The trouble of the partitions revoked last, for a rebalance that gives them back: every
+  // rebalance revokes and reassigns everything, and a partition unreadable through rebalances
+  // closer than STALLED_AFTER_MS (a member crash-looping, scaling) would otherwise be reported
+  // degraded, its `since` reset each time, and never stalled.
+  #revokedTrouble = { at: 0, trouble: new Map<string, FetchTrouble>() }
   #epoch = 0
   #paused = true
   #stopped = false
@@ -76,6 +81,12 @@ export class FetchLoop {
     )
     this.#trouble.clear()
     this.#retryAt.clear()
+    if (Date.now() - this.#revokedTrouble.at < KEEP_REVOKED_TROUBLE_MS) {
+      for (const [key, trouble] of this.#revokedTrouble.trouble) {
+        if (this.#owned.has(key)) this.#trouble.set(key, trouble)
+      }
+    }
+    this.#revokedTrouble.trouble.clear()
     this.#paused = false
     this.#running ??= this.#run().catch((error) => {
       this.#stopped = true
@@ -97,7 +108,8 @@ export class FetchLoop {
   clear(): void {
     this.#epoch++
     this.#owned.clear()
-    this.#trouble.clear()
+    this.#revokedTrouble = { at: Date.now(), trouble: this.#trouble }
+    this.#trouble = new Map()
     this.#retryAt.clear()
   }
 
@@ -249,6 +261,8 @@ export class FetchLoop {
     owned.offset = batch.nextOffset
   }
 }
+
+const KEEP_REVOKED_TROUBLE_MS = 60_000
 
 function backOffMs(failures: number): number {
   return Math.min(2000, 50 * 2 ** Math.min(failures, 6))

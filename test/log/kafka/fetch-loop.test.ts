@@ -360,3 +360,39 @@ test('a partition failing alone sits out the fetches until its backoff has passe
   )
   assert.equal(loop.trouble().length, 1)
 })
+
+// Every rebalance revokes (clear) and reassigns everything: a partition still unreadable keeps
+// its `since`, or rebalances closer than the stall threshold would keep it "degraded" for ever.
+test('a partition still unreadable after a rebalance keeps when its trouble began', async () => {
+  const fetcher: Fetcher = {
+    async fetch(positions) {
+      await new Promise((resolve) => setImmediate(resolve))
+      return positions.map(({ topic, partition, offset }) => ({
+        topic,
+        partition,
+        records: [],
+        nextOffset: offset,
+        highWatermark: -1,
+        error: new StrataError(ErrorCodes.KAFKA_UNAVAILABLE, 'no leader', { retriable: true }),
+      }))
+    },
+    refresh() {},
+    async close() {},
+  }
+  const loop = new FetchLoop(fetcher, () => {}, assert.fail, {})
+  loop.assign([0, 1].map((partition) => ({ topic: 't', partition, offset: 0 })))
+  await until(() => loop.trouble().length === 2)
+  const since = loop.trouble()[0]!.since
+  await new Promise((resolve) => setTimeout(resolve, 20))
+  await loop.pause()
+  loop.clear()
+  assert.deepEqual(loop.trouble(), [])
+  loop.assign([{ topic: 't', partition: 0, offset: 0 }])
+  assert.equal(loop.trouble().length, 1, 'partition 0, reassigned, is still in trouble')
+  assert.equal(loop.trouble()[0]!.since, since, 'since when: not reset by the rebalance')
+  await loop.pause()
+  loop.clear()
+  loop.assign([{ topic: 't', partition: 1, offset: 0 }])
+  assert.deepEqual(loop.trouble(), [], 'partition 1 was not owned in between: its old trouble is gone')
+  await loop.stop()
+})

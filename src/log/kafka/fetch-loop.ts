@@ -44,6 +44,16 @@ export class FetchLoop {
   #options: FetchOptions
   #owned = new Map<string, Owned>()
   #trouble = new Map<string, FetchTrouble>()
+  // When each troubled partition may be asked for again. A partition-level error comes back at
+  // once (the broker answers without waiting when a partition fails), so asking again at the next
+  // fetch spun the loop, and the broker, as fast as they could go while the other partitions were
+  // idle: a troubled partition sits out the fetches until its own backoff has passed.
+  #retryAt = new Map<string, number>()
+  // The trouble of the partitions revoked last, for a rebalance that gives them back: every
+  // rebalance revokes and reassigns everything, and a partition unreadable through rebalances
+  // closer than STALLED_AFTER_MS (a member crash-looping, scaling) would otherwise be reported
+  // degraded, its `since` reset each time, and never stalled.
+  #revokedTrouble = { at: 0, trouble: new Map<string, FetchTrouble>() }
   #epoch = 0
   #paused = true
   #stopped = false
@@ -70,6 +80,13 @@ export class FetchLoop {
       partitions.map((p) => [partitionKey(p.topic, p.partition), { ...p, fetchOffset: p.offset }]),
     )
     this.#trouble.clear()
+    this.#retryAt.clear()
+    if (Date.now() - this.#revokedTrouble.at < KEEP_REVOKED_TROUBLE_MS) {
+      for (const [key, trouble] of this.#revokedTrouble.trouble) {
+        if (this.#owned.has(key)) this.#trouble.set(key, trouble)
+      }
+    }
+    this.#revokedTrouble.trouble.clear()
     this.#paused = false
     this.#running ??= this.#run().catch((error) => {
       this.#stopped = true
@@ -91,7 +108,9 @@ export class FetchLoop {
   clear(): void {
     this.#epoch++
     this.#owned.clear()
-    this.#trouble.clear()
+    this.#revokedTrouble = { at: Date.now(), trouble: this.#trouble }
+    this.#trouble = new Map()
+    this.#retryAt.clear()
   }
 
   /** Owned partitions whose last reads failed, with since when and why. */
@@ -103,10 +122,12 @@ export class FetchLoop {
     const key = partitionKey(topic, partition)
     if (!this.#owned.has(key)) return
     const last = this.#trouble.get(key)
+    const failures = (last?.failures ?? 0) + 1
+    this.#retryAt.set(key, Date.now() + backOffMs(failures))
     this.#trouble.set(key, {
       topic,
       partition,
-      failures: (last?.failures ?? 0) + 1,
+      failures,
       since: last?.since ?? Date.now(),
       reason: `${error.message} [${error.code}]`,
     })
@@ -135,7 +156,11 @@ export class FetchLoop {
 
   async #fetchOnce(): Promise<FetchResult> {
     const epoch = this.#epoch
-    const owned = [...this.#owned.values()]
+    const now = Date.now()
+    let owned = [...this.#owned.values()]
+    const waiting = owned.filter((p) => (this.#retryAt.get(partitionKey(p.topic, p.partition)) ?? 0) > now)
+    // Every partition backing off: the soonest is asked for, as a fetch of them all would be.
+    if (waiting.length < owned.length) owned = owned.filter((p) => !waiting.includes(p))
     const from = new Map(owned.map((p) => [partitionKey(p.topic, p.partition), p.fetchOffset]))
     try {
       const positions = owned.map(({ topic, partition, fetchOffset }) => ({
@@ -186,6 +211,7 @@ export class FetchLoop {
         }
         read++
         this.#trouble.delete(partitionKey(batch.topic, batch.partition))
+        this.#retryAt.delete(partitionKey(batch.topic, batch.partition))
         const owned = this.#owned.get(partitionKey(batch.topic, batch.partition))
         if (owned && owned.fetchOffset === result.from.get(partitionKey(batch.topic, batch.partition))) {
           owned.fetchOffset = Math.max(owned.fetchOffset, batch.nextOffset)
@@ -236,6 +262,12 @@ export class FetchLoop {
   }
 }
 
+const KEEP_REVOKED_TROUBLE_MS = 60_000
+
+function backOffMs(failures: number): number {
+  return Math.min(2000, 50 * 2 ** Math.min(failures, 6))
+}
+
 function backOff(failures: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, Math.min(2000, 50 * 2 ** Math.min(failures, 6))))
+  return new Promise((resolve) => setTimeout(resolve, backOffMs(failures)))
 }

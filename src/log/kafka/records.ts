@@ -78,7 +78,8 @@ const EMPTY_HEADERS: Record<string, Buffer> = Object.freeze({}) as Record<string
  * aborted batches too, or a consumer parked on a transaction marker would fetch it forever. A
  * batch cut off by the fetch's size limit (the last one of a set) is left for the next fetch.
  *
- * Every batch decoded is checked against its CRC-32C first, as Java's consumer does (check.crcs):
+ * Every batch is checked against its CRC-32C first, control, aborted and earlier ones too, as Java's
+ * consumer does (check.crcs):
  * a mismatch throws a retriable error naming the batch, and the fetcher asks again (a batch
  * damaged on the way heals; one damaged in the log keeps the partition unreadable, reported).
  *
@@ -111,6 +112,18 @@ export function decodeRecordSet(
       )
     }
     const firstOffset = readInt64(bytes, at)
+    // A damaged batch is never used, not even to be skipped: the CRC covers the attributes, the
+    // last offset delta and the producer id, so a flipped bit there could make a data batch look
+    // like a control batch, an aborted one or one before fromOffset, and its records be skipped
+    // (lost) or an abort marker be missed (aborted records counted). As Java's CompletedFetch,
+    // every batch is checked before anything in it is read.
+    if (crc32c(bytes.subarray(at + ATTRIBUTES, batchEnd)) !== bytes.readUInt32BE(at + CRC)) {
+      throw new StrataError(
+        ErrorCodes.KAFKA,
+        `${topic}[${partition}]: the record batch at ${firstOffset} fails its CRC check (damaged in the log or on the way); fetched again`,
+        { retriable: true },
+      )
+    }
     const lastOffset = firstOffset + bytes.readInt32BE(at + LAST_OFFSET_DELTA)
     const attributes = bytes.readInt16BE(at + ATTRIBUTES)
     const start = at
@@ -131,14 +144,6 @@ export function decodeRecordSet(
       }
     }
     if (attributes & IS_CONTROL || lastOffset < fromOffset) continue
-    // A damaged batch is never decoded: its records could come out wrong with nothing to say so.
-    if (crc32c(bytes.subarray(start + ATTRIBUTES, batchEnd)) !== bytes.readUInt32BE(start + CRC)) {
-      throw new StrataError(
-        ErrorCodes.KAFKA,
-        `${topic}[${partition}]: the record batch at ${firstOffset} fails its CRC check (damaged in the log or on the way); fetched again`,
-        { retriable: true },
-      )
-    }
     const count = bytes.readInt32BE(start + RECORD_COUNT)
     let body = bytes
     let pos = start + RECORDS

@@ -14,6 +14,7 @@ import {
   readRecordsBatches,
 } from '@platformatic/kafka'
 import { ErrorCodes, type StrataError } from '../../../src/core/errors.ts'
+import { crc32c } from '../../../src/log/kafka/crc32c.ts'
 import { type AbortedTransaction, decodeRecordSet } from '../../../src/log/kafka/records.ts'
 
 const CONTROL = 0b10_0000
@@ -61,6 +62,12 @@ function markerBytes(base: number, producerId: bigint, type: 'abort' | 'commit')
   )
   bytes.writeBigInt64BE(BigInt(base), 0)
   bytes.writeInt16BE(bytes.readInt16BE(21) | CONTROL, 21)
+  return withCrc(bytes)
+}
+
+/** The batch's CRC-32C written again after a field was patched, as the broker's batch has it. */
+function withCrc(bytes: Buffer): Buffer {
+  bytes.writeUInt32BE(crc32c(bytes.subarray(21)), 17)
   return bytes
 }
 
@@ -257,4 +264,30 @@ test('a batch with one damaged byte fails its CRC check: a retriable error namin
       )
     }
   }
+})
+
+// The CRC covers the attributes and the last offset delta: a damaged one must not make a data
+// batch be skipped as a control batch, an aborted one or one before the fetch offset (its records
+// silently lost), nor a damaged abort marker be passed over (aborted records then delivered).
+test('a damaged batch fails its CRC check even where it would be skipped: control bit, offsets, markers', () => {
+  const data = () => batchBytes({ base: 10, values: ['a', 'b', 'c', 'd'] })
+  const after = batchBytes({ base: 14, values: ['e'] })
+  const fails = (set: Buffer, from: number, aborted: AbortedTransaction[] | null, what: string) =>
+    assert.throws(
+      () => decodeRecordSet('t', 2, set, from, aborted),
+      (error: StrataError) => error.retriable && /fails its CRC check/.test(error.message),
+      what,
+    )
+  // The control bit flipped on in a data batch.
+  const control = data()
+  control[22] = control[22]! ^ CONTROL
+  fails(Buffer.concat([control, after]), 10, null, 'a data batch read as a control batch')
+  // The last offset delta damaged so the batch seems to end before the fetch offset.
+  const short = data()
+  short.writeInt32BE(0, 23)
+  fails(Buffer.concat([short, after]), 12, null, 'a batch read as ending before fromOffset')
+  // An abort marker with a damaged producer id: the aborted producer would stay "aborting" for ever.
+  const marker = markerBytes(20, 7n, 'abort')
+  marker[50] = marker[50]! ^ 0x01
+  fails(marker, 0, [{ producerId: 7n, firstOffset: 15n }], 'a damaged abort marker')
 })

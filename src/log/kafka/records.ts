@@ -103,6 +103,15 @@ export function decodeRecordSet(
   let at = 0
   while (bytes.length - at >= LOG_OVERHEAD) {
     const batchEnd = at + LOG_OVERHEAD + bytes.readInt32BE(at + BATCH_LENGTH)
+    // A length shorter than a batch header (a damaged length field, which the CRC does not cover)
+    // would walk backwards or over the header: refused like a failed CRC, as Java's consumer does.
+    if (batchEnd < at + RECORDS) {
+      throw new StrataError(
+        ErrorCodes.KAFKA,
+        `${topic}[${partition}]: a record batch at ${readInt64(bytes, at)} has an impossible length (damaged in the log or on the way); fetched again`,
+        { retriable: true },
+      )
+    }
     if (batchEnd > bytes.length) break // cut off by the size limit: the next fetch brings it whole
     const magic = bytes[at + MAGIC]!
     if (magic !== 2) {

@@ -291,3 +291,17 @@ test('a damaged batch fails its CRC check even where it would be skipped: contro
   marker[50] = marker[50]! ^ 0x01
   fails(marker, 0, [{ producerId: 7n, firstOffset: 15n }], 'a damaged abort marker')
 })
+
+// The batch length is outside the CRC: a damaged one must not walk the decoder backwards (a hang)
+// or over the header.
+test('a batch length shorter than a batch header is refused, retriable, never looped on', () => {
+  for (const length of [-12, 0, 48]) {
+    const damaged = batchBytes({ base: 7, values: ['{"a":1}'] })
+    damaged.writeInt32BE(length, 8)
+    assert.throws(
+      () => decodeRecordSet('t', 0, damaged, 7),
+      (error: StrataError) => error.retriable && /impossible length/.test(error.message),
+      `length ${length}`,
+    )
+  }
+})

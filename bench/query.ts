@@ -34,6 +34,11 @@
 // also the baseline build's `strata start`, on a data folder of its own (the same topic, caught
 // up the same way), so both builds' `strata start` are asked alternately in one run.
 // --profile-start writes a CPU profile of the `strata start` process.
+// Before anything is asked, the benchmark waits for each `strata start`'s first batch version to
+// be served (--batch-first=1, the default): `strata start` runs the batch layer 15 s after it
+// starts whatever --batch-interval says, and its flip renews every kept answer (decision 0016), so
+// a flip during the rounds measured the first asks after it rather than the steady state (each
+// round's line says when the served batch version moved during it). --batch-first=0: as before.
 // --loop=1 (default) reads each Strata process's /metrics before and after its round: the main
 // event loop's delay (prom-client's monitorEventLoopDelay, 10 ms resolution: the largest stall
 // and the p99 of the round) and the main thread's GC pauses (count ≥ 10 ms, their sum), printed
@@ -69,6 +74,25 @@ const withFloor = arg('floor', 1) === 1
 const profileStartDir = process.argv.find((a) => a.startsWith('--profile-start='))?.slice(16)
 const withBaselineStart = arg('baseline-start', 0) === 1 && baselineDir !== undefined
 const withLoop = arg('loop', 1) === 1
+const batchFirst = arg('batch-first', 1) === 1
+
+/** The served batch version of every view of a Strata process (GET /views), '-' before the first. */
+async function batchVersions(url: string): Promise<string> {
+  const body = (await (await fetch(`${url}/views`)).json()) as {
+    views: Array<{ batch: { version: number } | null }>
+  }
+  return body.views.map((v) => v.batch?.version ?? '-').join(',')
+}
+
+/** Waits until every view of the process serves a batch version (the first batch run has flipped). */
+async function waitFirstBatch(url: string, timeoutMs = 120_000): Promise<number> {
+  const started = performance.now()
+  while (performance.now() - started < timeoutMs) {
+    if (!(await batchVersions(url)).split(',').includes('-')) return (performance.now() - started) / 1000
+    await sleep(250)
+  }
+  throw new Error(`${url}: no batch version served after ${timeoutMs / 1000} s`)
+}
 
 /** The main event loop and GC of a Strata process over one round, from its /metrics. */
 interface LoopStats {
@@ -157,7 +181,7 @@ const PEER = 'Node http in front of Redis (the peer)'
 const FLOOR = 'Node http, the same answers from memory (floor)'
 
 type Contender = (rate: number) => Promise<PacedResult>
-type Sample = PacedResult & { cpuUs: number; loop?: LoopStats }
+type Sample = PacedResult & { cpuUs: number; loop?: LoopStats; flipped?: string }
 
 /** Strata's answer for every url, in parallel; the urls whose answer has at least one window. */
 async function answers(url: string, n: number): Promise<{ keys: number[]; bodies: string[] }> {
@@ -215,6 +239,12 @@ for (const urls of urlCounts) {
       servers.push(baseStart)
       await waitCaughtUp(baseStart.url)
     }
+    if (batchFirst)
+      for (const server of [start, baseStart]) {
+        if (server === undefined) continue
+        const waited = await waitFirstBatch(server.url)
+        console.error(`${server.url}: first batch version served ${waited.toFixed(1)} s after catching up`)
+      }
     const serve = modes.includes('serve')
       ? await startStrata(topic, partitions, {
           command: ['worker', 'serve'],
@@ -401,15 +431,18 @@ for (const urls of urlCounts) {
         for (const name of names) {
           const loopUrl = withLoop ? urlOf[name] : undefined
           const loop0 = loopUrl ? await readLoop(loopUrl) : undefined
+          const batch0 = urlOf[name] ? await batchVersions(urlOf[name]!) : undefined
           const cpu0 = await cpuOfAll(name)
           const r = await contenders[name]!(rate)
           const s: Sample = { ...r, cpuUs: ((await cpuOfAll(name)) - cpu0) / r.answered }
           if (loopUrl && loop0) s.loop = loopOf(loop0.text, (await readLoop(loopUrl)).text)
+          const batch1 = urlOf[name] ? await batchVersions(urlOf[name]!) : undefined
+          if (batch0 !== batch1) s.flipped = `${batch0} → ${batch1}`
           if (s.errors > 0) throw new Error(`${name}: ${s.errors} errors of ${s.sent}`)
           samples[`${name}|${rate}`] ??= []
           samples[`${name}|${rate}`]!.push(s)
           console.error(
-            `urls ${urls} round ${round} ${rate}/s ${name}: ${Math.round(s.rate)} req/s, p50 ${ms(s.p50)}, p99 ${ms(s.p99)}, p99.9 ${ms(s.p999)}, max ${ms(s.max)} ms; from send p50 ${ms(s.sentP50)}, p99 ${ms(s.sentP99)}; server CPU ${s.cpuUs.toFixed(0)} µs/request${s.loop ? `; event loop max ${s.loop.maxMs.toFixed(1)} ms, p99 ${s.loop.p99Ms.toFixed(1)} ms, GC ≥ 10 ms ${s.loop.gcOver10}, GC ${s.loop.gcMs.toFixed(0)} ms` : ''}`,
+            `urls ${urls} round ${round} ${rate}/s ${name}: ${Math.round(s.rate)} req/s, p50 ${ms(s.p50)}, p99 ${ms(s.p99)}, p99.9 ${ms(s.p999)}, max ${ms(s.max)} ms; from send p50 ${ms(s.sentP50)}, p99 ${ms(s.sentP99)}; server CPU ${s.cpuUs.toFixed(0)} µs/request${s.loop ? `; event loop max ${s.loop.maxMs.toFixed(1)} ms, p99 ${s.loop.p99Ms.toFixed(1)} ms, GC ≥ 10 ms ${s.loop.gcOver10}, GC ${s.loop.gcMs.toFixed(0)} ms` : ''}${s.flipped ? `; the served batch version moved during the round (${s.flipped})` : ''}`,
           )
         }
       }

@@ -23,13 +23,26 @@
 //
 //   npm run bench:query -- [--events=200000] [--urls=10000] [--rates=2000,5000] [--seconds=5]
 //     [--rounds=3] [--connections=16] [--modes=start,serve] [--autocannon=1] [--floor=1]
-//     [--ingest=0] [--profile=<dir>] [--baseline=<checkout>]
+//     [--ingest=0] [--profile=<dir>] [--profile-start=<dir>] [--baseline=<checkout>]
+//     [--baseline-start=0] [--loop=1]
 //   STRATA_BENCH_PORTS=FIRST-LAST keeps every server's port in that range (default: any free port).
 //
 // --urls and --rates take lists: `--urls=1000,10000,100000 --rates=2000 --modes=serve` is the
 // growth table over keys. --profile writes a CPU profile of the serve process (--cpu-prof).
 // --baseline=<checkout> adds a serve process of another build (e.g. `git archive` of a commit,
-// with node_modules linked) on the same store: before/after in one run.
+// with node_modules linked) on the same store: before/after in one run; with --baseline-start=1
+// also the baseline build's `strata start`, on a data folder of its own (the same topic, caught
+// up the same way), so both builds' `strata start` are asked alternately in one run.
+// --profile-start writes a CPU profile of the `strata start` process.
+// Before anything is asked, the benchmark waits for each `strata start`'s first batch version to
+// be served (--batch-first=1, the default): `strata start` runs the batch layer 15 s after it
+// starts whatever --batch-interval says, and its flip renews every kept answer (decision 0016), so
+// a flip during the rounds measured the first asks after it rather than the steady state (each
+// round's line says when the served batch version moved during it). --batch-first=0: as before.
+// --loop=1 (default) reads each Strata process's /metrics before and after its round: the main
+// event loop's delay (prom-client's monitorEventLoopDelay, 10 ms resolution: the largest stall
+// and the p99 of the round) and the main thread's GC pauses (count ≥ 10 ms, their sum), printed
+// per round and as a table.
 import './lib/help.ts' // --help: the comment above, then exit
 import { type ChildProcess, spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
@@ -58,6 +71,70 @@ const withAutocannon = arg('autocannon', 1) === 1
 const profileDir = process.argv.find((a) => a.startsWith('--profile='))?.slice(10)
 const baselineDir = process.argv.find((a) => a.startsWith('--baseline='))?.slice(11)
 const withFloor = arg('floor', 1) === 1
+const profileStartDir = process.argv.find((a) => a.startsWith('--profile-start='))?.slice(16)
+const withBaselineStart = arg('baseline-start', 0) === 1 && baselineDir !== undefined
+const withLoop = arg('loop', 1) === 1
+const batchFirst = arg('batch-first', 1) === 1
+
+/** The served batch version of every view of a Strata process (GET /views), '-' before the first. */
+async function batchVersions(url: string): Promise<string> {
+  const body = (await (await fetch(`${url}/views`)).json()) as {
+    views: Array<{ batch: { version: number } | null }>
+  }
+  return body.views.map((v) => v.batch?.version ?? '-').join(',')
+}
+
+/** Waits until every view of the process serves a batch version (the first batch run has flipped). */
+async function waitFirstBatch(url: string, timeoutMs = 120_000): Promise<number> {
+  const started = performance.now()
+  while (performance.now() - started < timeoutMs) {
+    if (!(await batchVersions(url)).split(',').includes('-')) return (performance.now() - started) / 1000
+    await sleep(250)
+  }
+  throw new Error(`${url}: no batch version served after ${timeoutMs / 1000} s`)
+}
+
+/** The main event loop and GC of a Strata process over one round, from its /metrics. */
+interface LoopStats {
+  /** Largest event-loop delay, ms. */
+  maxMs: number
+  p99Ms: number
+  /** GC pauses of 10 ms or more, and the total of all pauses, ms. */
+  gcOver10: number
+  gcMs: number
+}
+
+/** The process's /metrics: prom-client resets the loop-delay histogram at each read. */
+async function readLoop(url: string): Promise<{ text: string }> {
+  return { text: await (await fetch(`${url}/metrics`)).text() }
+}
+
+function gcTotals(text: string): { over10: number; sum: number } {
+  let le10 = 0
+  let count = 0
+  let sum = 0
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('nodejs_gc_duration_seconds')) continue
+    const value = Number(line.slice(line.lastIndexOf(' ') + 1))
+    if (line.startsWith('nodejs_gc_duration_seconds_bucket') && line.includes('le="0.01"')) le10 += value
+    else if (line.startsWith('nodejs_gc_duration_seconds_count')) count += value
+    else if (line.startsWith('nodejs_gc_duration_seconds_sum')) sum += value
+  }
+  return { over10: count - le10, sum: sum * 1000 }
+}
+
+function loopOf(before: string, after: string): LoopStats {
+  const gauge = (name: string) =>
+    Number(new RegExp(`^${name} (\\S+)`, 'm').exec(after)?.[1] ?? Number.NaN) * 1000
+  const g0 = gcTotals(before)
+  const g1 = gcTotals(after)
+  return {
+    maxMs: gauge('nodejs_eventloop_lag_max_seconds'),
+    p99Ms: gauge('nodejs_eventloop_lag_p99_seconds'),
+    gcOver10: g1.over10 - g0.over10,
+    gcMs: g1.sum - g0.sum,
+  }
+}
 const ingestRate = arg('ingest', 0)
 
 /**
@@ -104,7 +181,7 @@ const PEER = 'Node http in front of Redis (the peer)'
 const FLOOR = 'Node http, the same answers from memory (floor)'
 
 type Contender = (rate: number) => Promise<PacedResult>
-type Sample = PacedResult & { cpuUs: number }
+type Sample = PacedResult & { cpuUs: number; loop?: LoopStats; flipped?: string }
 
 /** Strata's answer for every url, in parallel; the urls whose answer has at least one window. */
 async function answers(url: string, n: number): Promise<{ keys: number[]; bodies: string[] }> {
@@ -146,9 +223,28 @@ for (const urls of urlCounts) {
   const prefix = `bench:${randomUUID()}:`
   let keys: number[] = []
   try {
-    const start = await startStrata(topic, partitions, { extra: ['--batch-interval', '1h'] })
+    const start = await startStrata(topic, partitions, {
+      extra: ['--batch-interval', '1h'],
+      nodeArgs: profileStartDir ? ['--cpu-prof', `--cpu-prof-dir=${profileStartDir}`] : [],
+    })
     servers.push(start)
     await waitCaughtUp(start.url)
+    const baseStart = withBaselineStart
+      ? await startStrata(topic, partitions, {
+          extra: ['--batch-interval', '1h'],
+          bin: join(baselineDir!, 'bin/strata.js'),
+        })
+      : undefined
+    if (baseStart) {
+      servers.push(baseStart)
+      await waitCaughtUp(baseStart.url)
+    }
+    if (batchFirst)
+      for (const server of [start, baseStart]) {
+        if (server === undefined) continue
+        const waited = await waitFirstBatch(server.url)
+        console.error(`${server.url}: first batch version served ${waited.toFixed(1)} s after catching up`)
+      }
     const serve = modes.includes('serve')
       ? await startStrata(topic, partitions, {
           command: ['worker', 'serve'],
@@ -157,13 +253,14 @@ for (const urls of urlCounts) {
         })
       : undefined
     if (serve) servers.push(serve)
-    const baseline = baselineDir
-      ? await startStrata(topic, partitions, {
-          command: ['worker', 'serve'],
-          shareDir: start.dir,
-          bin: join(baselineDir, 'bin/strata.js'),
-        })
-      : undefined
+    const baseline =
+      baselineDir && modes.includes('serve')
+        ? await startStrata(topic, partitions, {
+            command: ['worker', 'serve'],
+            shareDir: start.dir,
+            bin: join(baselineDir, 'bin/strata.js'),
+          })
+        : undefined
     if (baseline) servers.push(baseline)
     const answered = await answers(start.url, urls)
     keys = answered.keys
@@ -200,6 +297,7 @@ for (const urls of urlCounts) {
     )
     const pids: Record<string, Array<number | undefined>> = {
       'Strata `strata start` (every role)': [start.child.pid],
+      'Strata `strata start`, baseline build': [baseStart?.child.pid],
       'Strata `strata worker serve` (same store)': [serve?.child.pid],
       'Strata `worker serve`, baseline build': [baseline?.child.pid],
       [PEER]: [redisHttp.child.pid, redisPid || undefined],
@@ -220,6 +318,23 @@ for (const urls of urlCounts) {
           connections,
           request: () => http[pick()]!,
         })
+    if (baseStart)
+      contenders['Strata `strata start`, baseline build'] = (rate) =>
+        pacedLoad({
+          host: '127.0.0.1',
+          port: portOf(baseStart),
+          protocol: 'http',
+          rate,
+          seconds,
+          connections,
+          request: () => http[pick()]!,
+        })
+    const urlOf: Record<string, string | undefined> = {
+      'Strata `strata start` (every role)': start.url,
+      'Strata `strata start`, baseline build': baseStart?.url,
+      'Strata `strata worker serve` (same store)': serve?.url,
+      'Strata `worker serve`, baseline build': baseline?.url,
+    }
     if (serve)
       contenders['Strata `strata worker serve` (same store)'] = (rate) =>
         pacedLoad({
@@ -314,19 +429,26 @@ for (const urls of urlCounts) {
         const names = Object.keys(contenders)
         if (round % 2 === 0) names.reverse()
         for (const name of names) {
+          const loopUrl = withLoop ? urlOf[name] : undefined
+          const loop0 = loopUrl ? await readLoop(loopUrl) : undefined
+          const batch0 = urlOf[name] ? await batchVersions(urlOf[name]!) : undefined
           const cpu0 = await cpuOfAll(name)
           const r = await contenders[name]!(rate)
-          const s = { ...r, cpuUs: ((await cpuOfAll(name)) - cpu0) / r.answered }
+          const s: Sample = { ...r, cpuUs: ((await cpuOfAll(name)) - cpu0) / r.answered }
+          if (loopUrl && loop0) s.loop = loopOf(loop0.text, (await readLoop(loopUrl)).text)
+          const batch1 = urlOf[name] ? await batchVersions(urlOf[name]!) : undefined
+          if (batch0 !== batch1) s.flipped = `${batch0} → ${batch1}`
           if (s.errors > 0) throw new Error(`${name}: ${s.errors} errors of ${s.sent}`)
           samples[`${name}|${rate}`] ??= []
           samples[`${name}|${rate}`]!.push(s)
           console.error(
-            `urls ${urls} round ${round} ${rate}/s ${name}: ${Math.round(s.rate)} req/s, p50 ${ms(s.p50)}, p99 ${ms(s.p99)}, p99.9 ${ms(s.p999)}, max ${ms(s.max)} ms; from send p50 ${ms(s.sentP50)}, p99 ${ms(s.sentP99)}; server CPU ${s.cpuUs.toFixed(0)} µs/request`,
+            `urls ${urls} round ${round} ${rate}/s ${name}: ${Math.round(s.rate)} req/s, p50 ${ms(s.p50)}, p99 ${ms(s.p99)}, p99.9 ${ms(s.p999)}, max ${ms(s.max)} ms; from send p50 ${ms(s.sentP50)}, p99 ${ms(s.sentP99)}; server CPU ${s.cpuUs.toFixed(0)} µs/request${s.loop ? `; event loop max ${s.loop.maxMs.toFixed(1)} ms, p99 ${s.loop.p99Ms.toFixed(1)} ms, GC ≥ 10 ms ${s.loop.gcOver10}, GC ${s.loop.gcMs.toFixed(0)} ms` : ''}${s.flipped ? `; the served batch version moved during the round (${s.flipped})` : ''}`,
           )
         }
       }
     }
     const rows = []
+    const loops: Array<Array<string | number>> = []
     for (const rate of rates) {
       const med = (name: string, f: (x: Sample) => number) => median(samples[`${name}|${rate}`]!.map(f))
       const peerP99 = med(PEER, (x) => x.p99)
@@ -376,6 +498,16 @@ for (const urls of urlCounts) {
           })
           continue
         }
+        if (s.some((x) => x.loop))
+          loops.push([
+            name,
+            rate,
+            s.map((x) => x.loop?.maxMs.toFixed(0) ?? '–').join(' / '),
+            s.map((x) => x.loop?.p99Ms.toFixed(1) ?? '–').join(' / '),
+            s.map((x) => x.loop?.gcOver10 ?? '–').join(' / '),
+            s.map((x) => x.loop?.gcMs.toFixed(0) ?? '–').join(' / '),
+            s.map((x) => ms(x.p99)).join(' / '),
+          ])
         if (name.includes('autocannon') || name.includes('baseline')) continue
         const label = `${rate.toLocaleString('en')} req/s, ${urls.toLocaleString('en')} keys${ingestRate > 0 ? `, ${ingestRate.toLocaleString('en')} events/s ingested meanwhile` : ''}, ${name.replace('Strata ', '')}`
         allRows.push({
@@ -406,8 +538,12 @@ for (const urls of urlCounts) {
       }
     }
     const text = `${urls} urls (${keys.length} asked)${ingestRate > 0 ? `, ingest of ${ingestRate} events/s running` : ''}, ${seconds} s per run, ${rounds} rounds, ${connections} connections; medians, p99 spread (max−min)/median\n\n${table(['contender', 'rate', 'req/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'p99 vs the peer', 'p99 vs Redis GET', 'p99 from send ms', `server CPU µs/request${floor ? ' (vs floor)' : ''}`], rows)}`
-    tables.push(text)
-    console.log(`\n${text}`)
+    const loopText = loops.length
+      ? `\n\nThe main event loop of each Strata process, per round (/metrics): largest delay, p99 delay, GC pauses ≥ 10 ms, GC total, and the round's query p99\n\n${table(['contender', 'rate', 'loop max ms', 'loop p99 ms', 'GC ≥ 10 ms', 'GC ms', 'query p99 ms'], loops)}`
+      : ''
+    const textAll = text + loopText
+    tables.push(textAll)
+    console.log(`\n${textAll}`)
   } finally {
     let dels = ''
     for (const i of keys) dels += resp('DEL', `${prefix}/p/${i}`)

@@ -66,7 +66,7 @@ function takeWorker(config: string, configPath: string, nice: number | undefined
     return pooled
   }
   const setup: WorkerSetup = nice === undefined ? { configPath } : { configPath, nice }
-  const worker = new Worker(workerFile, { workerData: setup })
+  const worker = new Worker(workerFile, { workerData: setup, name: 'strata batch' })
   const pooled = { worker, config, ready: whenReady(worker, configPath) }
   // During a task runOne reports errors; an idle thread that fails just leaves the pool.
   pooled.worker.on('error', () => undefined)

@@ -1,8 +1,10 @@
-// The background roles of `strata start` (the speed layer, the archiver and the threads they
-// start) run at a lower CPU priority than the main thread, which answers HTTP: on a machine with
-// fewer cores than busy threads, POST /events and GET /views are served first and the roles
-// catch up on what is left — they are never starved (a nice value weighs, it does not exclude),
-// and their lag is reported as always. Linux gives each thread its own nice value (and a thread
+// The background work of `strata start` that nobody waits for (the archiver's thread, the batch
+// layer's threads) runs at a lower CPU priority than the main thread, which answers HTTP: on a
+// machine with fewer cores than busy threads, POST /events and GET /views are served first and
+// that work catches up on what is left — never starved (a nice value weighs, it does not
+// exclude), its lag reported as always. Not the speed layer's threads: a nice value weighs a
+// thread against every thread of the machine, and what the speed layer folds is what a fresh query
+// waits for (decision 0013, "Priorities" and its session-10 addendum). Linux gives each thread its own nice value (and a thread
 // inherits its creator's); elsewhere the call does nothing.
 import { readlinkSync } from 'node:fs'
 import { getPriority, setPriority } from 'node:os'

@@ -190,8 +190,6 @@ export async function startRoles(options: RolesOptions): Promise<Pipeline> {
       ...(options.groupTimers ? { groupTimers: options.groupTimers } : {}),
       ...(options.s3 ? { s3: options.s3 } : {}),
       statsEveryMs: threads.statsEveryMs ?? 100,
-      // Below the server's main thread: requests first, the roles on what is left (thread-priority.ts).
-      nice: BACKGROUND_NICE,
     }
     // 2. and 3.
     const opened = await options.openStore()
@@ -227,7 +225,9 @@ export async function startRoles(options: RolesOptions): Promise<Pipeline> {
         const groupId = options.groups?.archiver
         const archiver = await attempt(() =>
           threadSetup
-            ? startRoleThread(running, { ...threadSetup, role: 'archiver', groupId })
+            ? // Below the server's main thread: requests first, the archive on what is left
+              // (thread-priority.ts). Not the speed layer's: freshness is its job (below).
+              startRoleThread(running, { ...threadSetup, role: 'archiver', groupId, nice: BACKGROUND_NICE })
             : startArchiverRole({ ...running, groupId }, options.segmentAgeMs),
         )
         closables.push(archiver)
@@ -253,7 +253,10 @@ export async function startRoles(options: RolesOptions): Promise<Pipeline> {
       const groupId = brokers ? options.groups?.speed : undefined
       const worker = await attempt<Pick<SpeedWorker, 'stats' | 'close'>>(() =>
         threadSetup
-          ? startRoleThread(running, { ...threadSetup, role: 'speed', groupId })
+          ? // At the server's own priority, with its fold thread: what it folds is what queries
+            // wait to see, and at nice 10 every busy thread of the machine went first (freshness
+            // p99 +5 s under load; decision 0013, "Priorities", revised).
+            startRoleThread(running, { ...threadSetup, role: 'speed', groupId })
           : startSpeedRole({ ...running, groupId }, log),
       )
       speed = worker

@@ -113,7 +113,8 @@ export async function startRoleThread(
   setup: RoleThreadSetup,
 ): Promise<RoleThread<SpeedWorkerStats | ArchiverStats>> {
   const { logger } = context
-  const worker = new Worker(threadFile, { workerData: setup })
+  // The name is the thread's on Linux too (/proc/<pid>/task/<tid>/comm, ≤ 15 characters).
+  const worker = new Worker(threadFile, { workerData: setup, name: `strata ${setup.role}` })
   let stats: SpeedWorkerStats | ArchiverStats =
     setup.role === 'speed' ? { mode: 'kafka', partitions: [] } : freshArchiverStats()
   let failure: StrataError | undefined

@@ -61,7 +61,7 @@ export interface RoleContext {
   /** A role that cannot go on (the store stayed down past its retry budget); default: exit 1. */
   onFatal?(error: StrataError): void
   /**
-   * Set when the process also serves HTTP: the nice value of the threads the roles start
+   * Set when the process also serves HTTP: the nice value of the batch layer's threads
    * (core/thread-priority.ts), so requests are answered first.
    */
   backgroundNice?: number

@@ -45,7 +45,10 @@ export class FoldThread {
   constructor(configPath: string, views: ReadonlyArray<CompiledView<any, any>>) {
     this.key = keyOf(configPath, views)
     this.views = views
-    this.#worker = new Worker(threadFile, { workerData: { configPath } satisfies FoldThreadSetup })
+    this.#worker = new Worker(threadFile, {
+      workerData: { configPath } satisfies FoldThreadSetup,
+      name: 'strata fold',
+    })
     this.ready = new Promise<void>((resolve, reject) => {
       this.#pending.set(-1, {
         resolve: (reply) => {

@@ -12,3 +12,14 @@ export function threadNices(pid: number | 'self' = 'self'): Map<number, number> 
   }
   return nices
 }
+
+/** The name of each thread of a process, by thread id (/proc/<pid>/task/<tid>/comm: a Worker's `name`). */
+export function threadNames(pid: number | 'self' = 'self'): Map<number, string> {
+  const names = new Map<number, string>()
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      names.set(Number(tid), readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim())
+    } catch {} // the thread ended meanwhile
+  }
+  return names
+}

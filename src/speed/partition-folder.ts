@@ -64,10 +64,13 @@ export async function claimFolder(options: FolderOptions, initial: number): Prom
 
 /**
  * Record bytes of a partition's batches that may wait to be folded without holding the source
- * (fold threads only; see take): far more than a live stream's fetch brings, a quarter of a
- * catching-up one's (maxBytesPerPartition, 1 MiB).
+ * (fold threads only; see take): two catching-up fetches' worth of the partition
+ * (maxBytesPerPartition, 1 MiB), far more than a live stream's fetch brings. It was 256 KiB,
+ * which a catching-up fetch always passed: the source then stopped at each partition's commit in
+ * flight, every other partition and the fold thread waiting with it (decision 0011, "The
+ * source held at each commit").
  */
-const LIVE_WAITING_BYTES = 256 * 1024
+export const WAITING_BYTES = 2 * 1024 * 1024
 
 export class PartitionFolder {
   readonly partition: number
@@ -212,14 +215,14 @@ export class PartitionFolder {
       // commit in flight: that commit waits for the thread to fold what was sent, and awaiting
       // it here would hold every other partition's batch (the source delivers one at a time)
       // and leave the thread idle meanwhile. Batches of a live stream are small: while the
-      // batches waiting here hold at most LIVE_WAITING_BYTES, none holds the source, so one
+      // batches waiting here hold at most WAITING_BYTES, none holds the source, so one
       // partition's slow commit does not hold the fetches of the others (nor the next fetch
-      // request: decision 0011, "Freshness"). Past that (catching up: fetches of up to 1 MiB a
-      // partition) the next batch is held until this one is folded, at most one batch waiting.
+      // request: decision 0011, "Freshness"), and while catching up the other partitions' batches
+      // keep the fold thread busy. Past that the next batch is held until this one is folded.
       const previous = this.#queued
       this.#queued = folded
       folded.catch(() => undefined)
-      if (this.#waitingBytes > LIVE_WAITING_BYTES) await previous
+      if (this.#waitingBytes > WAITING_BYTES) await previous
     } else await folded
     if (this.failure) throw this.failure
     return { committed }

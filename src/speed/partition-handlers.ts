@@ -6,7 +6,7 @@
 //   not the group's committed offset, is where reading resumes (rule 1 of docs/horizon.md).
 // - onBatch hands the batch to the partition's folder (PartitionFolder.take): in process the fold
 //   is awaited; with a fold thread, not even that while the partition's batches waiting stay
-//   small (256 KiB). The folds and commits run one after the other on the folder's queue, and a
+//   under WAITING_BYTES (2 MiB). The folds and commits run one after the other on the folder's queue, and a
 //   revoke's flush runs behind every batch handed over before it.
 // - onRevoke comes before anyone else can be given the partition: the pending window is
 //   committed there and the partition dropped.

@@ -11,7 +11,7 @@ import { loadConfig } from '../../src/core/config-loader.ts'
 import { ErrorCodes, StrataError } from '../../src/core/errors.ts'
 import { claimSpeedPartition } from '../../src/speed/claim.ts'
 import { FoldThreads } from '../../src/speed/fold-threads.ts'
-import type { FolderPolicy } from '../../src/speed/partition-folder.ts'
+import { type FolderPolicy, WAITING_BYTES } from '../../src/speed/partition-folder.ts'
 import { assertExact, configSource, MemoryPartition, pageView, speedFixture } from './helpers.ts'
 
 const manual: FolderPolicy = {
@@ -357,11 +357,12 @@ test('a commit that failed keeps its window: the next commit asks for the deltas
   assert.ok(asOf.every((v) => v[0] === log.end))
 })
 
-test('behind a held commit, batches wait without holding the source only up to 256 KiB: past it the next take is held', async (t) => {
+test('behind a held commit, batches wait without holding the source only up to WAITING_BYTES (2 MiB): past it the next take is held', async (t) => {
   const { fixture, threads } = await setup(t)
   const log = new MemoryPartition()
-  // Events of ~20 KiB each (a padding field the views do not read): five make a batch of ~100 KiB.
-  const pad = 'x'.repeat(20 * 1024)
+  // Events of a twelfth of the bound each (a padding field the views do not read): five make a
+  // batch of ~0.42 of it.
+  const pad = 'x'.repeat(Math.floor(WAITING_BYTES / 12))
   log.append(Array.from({ length: 25 }, (_, i) => ({ ...pageView(i), pad })))
   let release!: () => void
   const gate = new Promise<void>((resolve) => {
@@ -393,10 +394,10 @@ test('behind a held commit, batches wait without holding the source only up to 2
   const committed: Promise<void>[] = []
   committed.push((await folder.take(live(0, 5))).committed)
   await holding
-  // ~100 KiB and ~200 KiB waiting: taken at once.
+  // ~0.42 and ~0.83 of the bound waiting: taken at once.
   committed.push((await folder.take(live(5, 10))).committed)
   committed.push((await folder.take(live(10, 15))).committed)
-  // ~300 KiB: this take waits for the batch before it to be folded, behind the held commit.
+  // ~1.25 of it: this take waits for the batch before it to be folded, behind the held commit.
   let returned = false
   const fourth = folder.take(live(15, 20)).then((taken) => {
     returned = true
@@ -404,7 +405,7 @@ test('behind a held commit, batches wait without holding the source only up to 2
   })
   // The folds behind the held commit cannot run: a few turns of the event loop let anything else.
   for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve))
-  assert.equal(returned, false, 'the source is held past 256 KiB waiting')
+  assert.equal(returned, false, 'the source is held past WAITING_BYTES waiting')
   assert.equal(commits, 1)
   release()
   committed.push((await fourth).committed)

@@ -37,6 +37,23 @@ export class SegmentBuilder {
    * value's own (no CR/LF to replace), else the stored bytes are decoded here.
    */
   add(record: SegmentRecord, event?: unknown, text?: string): void {
+    const value = this.#line(record)
+    const stored = text !== undefined && value === record.value ? text : value.toString()
+    const parsed = event === undefined ? JSON.parse(stored) : event
+    this.#packer.add(record.offset, record.timestamp, record.key, parsed, stored)
+  }
+
+  /**
+   * Adds a record whose event the archiver's scanner (core/event-scan.ts) has split into its
+   * fields, `keys` and `values` in [0, count): what `add` does with the parsed event, without it.
+   */
+  addFields(record: SegmentRecord, keys: readonly string[], values: readonly unknown[], count: number): void {
+    this.#line(record)
+    this.#packer.addFields(record.offset, record.timestamp, record.key, keys, values, count)
+  }
+
+  // The record's NDJSON line; returns the event bytes stored (CR and LF made spaces).
+  #line(record: SegmentRecord): Buffer {
     if (record.offset <= this.#lastOffset) {
       throw new StrataError(
         ErrorCodes.INTERNAL,
@@ -44,14 +61,12 @@ export class SegmentBuilder {
       )
     }
     const value = storedEventBytes(record.value)
-    const stored = text !== undefined && value === record.value ? text : value.toString()
-    const parsed = event === undefined ? JSON.parse(stored) : event
     const line = encodeRecordLine({ ...record, value })
     this.#lines.push(line)
     this.#bytes += line.length
     if (this.#firstOffset === -1) this.#firstOffset = record.offset
     this.#lastOffset = record.offset
-    this.#packer.add(record.offset, record.timestamp, record.key, parsed, stored)
+    return value
   }
 
   data(): Buffer {

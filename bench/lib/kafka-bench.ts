@@ -57,9 +57,15 @@ export async function preloadTopic(
 }
 
 /** A config file with the one view pageviews_by_url on `topic`. */
-export async function writeViewConfig(dir: string, topic: string, partitions: number): Promise<string> {
+export async function writeViewConfig(
+  dir: string,
+  topic: string,
+  partitions: number,
+  /** The checkout whose API the config imports (this one by default). */
+  root = join(import.meta.dirname, '../..'),
+): Promise<string> {
   const file = join(dir, 'strata.config.ts')
-  const index = pathToFileURL(join(import.meta.dirname, '../../src/config.ts')).href
+  const index = pathToFileURL(join(root, 'src/config.ts')).href
   await writeFile(
     file,
     `import { count, defineConfig, tumbling, view } from '${index}'

@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { brokers, sleep, writeViewConfig } from './kafka-bench.ts'
 
 export interface StrataServer {
@@ -66,9 +66,12 @@ export async function startStrata(
 ): Promise<StrataServer> {
   const { extra = [], command = ['start'], shareDir, nodeArgs = [] } = options
   const dir = shareDir ?? (await mkdtemp(join(tmpdir(), 'strata-bench-server-')))
-  const config = await writeViewConfig(dir, topic, partitions)
-  const port = await freePort()
   const bin = options.bin ?? join(import.meta.dirname, '../../bin/strata.js')
+  // The config imports the API of the build that runs it: a view built by another checkout's
+  // classes was not recognised by the baseline's view analysis (its fold thread then parsed whole
+  // events, which made every `--baseline` slower than its own code).
+  const config = await writeViewConfig(dir, topic, partitions, join(dirname(bin), '..'))
+  const port = await freePort()
   // Consumer groups of their own: two benchmarks on the shared broker in the default groups
   // (strata-speed, strata-archiver) would rebalance each other's workers mid-measurement.
   const groups = command[0] === 'start' ? ['--group-prefix', `bench-${randomUUID()}`] : []

@@ -10,6 +10,7 @@
 // but it is never read back: a crash between a segment and its commit is harmless.
 import type { StrataError } from '../core/errors.ts'
 import { eventCheck, type RecordCheck } from '../core/event.ts'
+import { type EventScanner, eventScanner } from '../core/event-scan.ts'
 import type { PartitionSource, ReadTrouble } from '../log/partition-source.ts'
 import type { MasterDataset } from '../master-dataset/index.ts'
 import { type ArchiveBatch, type CutPolicy, PartitionArchiver, type Rejection } from './partition-archiver.ts'
@@ -74,6 +75,7 @@ export class Archiver {
   #options: ArchiverOptions
   #policy: CutPolicy
   #check: RecordCheck
+  #scanner: EventScanner | undefined
   #owned = new Map<number, PartitionArchiver>()
   #timer: NodeJS.Timeout | undefined
 
@@ -87,6 +89,8 @@ export class Archiver {
       maxSegmentAgeMs: options.maxSegmentAgeMs ?? defaultCutPolicy.maxSegmentAgeMs,
     }
     this.#check = options.check ?? eventCheck(options.timeField ?? 'ts')
+    // The scanner proves the default check's events only: a custom check reads every record.
+    this.#scanner = options.check === undefined ? eventScanner(options.timeField ?? 'ts') : undefined
   }
 
   async start(): Promise<void> {
@@ -142,6 +146,7 @@ export class Archiver {
           start,
           policy: this.#policy,
           check: this.#check,
+          scanner: this.#scanner,
           onReject: (rejection) => {
             this.#stats.rejected++
             return this.#options.onReject?.(rejection)

@@ -174,6 +174,8 @@ export class PackedSegmentEncoder {
   #lastLayout = -1
   #lastColumns: ColumnBuilder[] = []
   #kinds = new Uint8Array(16)
+  // The parsed event's values, in the order of its keys (add), reused.
+  #values: unknown[] = []
 
   #layout(signature: string, layout: Layout): number {
     let id = this.#layoutIds.get(signature)
@@ -193,8 +195,7 @@ export class PackedSegmentEncoder {
     return column
   }
 
-  /** Adds one record; `event` is the parsed event JSON, `text` its raw JSON text. */
-  add(offset: number, timestamp: number, key: string | null, event: unknown, text: string): void {
+  #record(offset: number, timestamp: number, key: string | null): number {
     const r = this.#records++
     if (r === 0) this.#firstOffset = offset
     else if (offset !== this.#firstOffset + r) this.#contiguous = false
@@ -205,6 +206,12 @@ export class PackedSegmentEncoder {
       if (key.isWellFormed()) this.#keys.set(r, this.#keyDictionary.id(key) + 1)
       else this.#keys.set(r, (KEY_JSON | (this.#keyDictionary.id(JSON.stringify(key)) + 1)) >>> 0)
     }
+    return r
+  }
+
+  /** Adds one record; `event` is the parsed event JSON, `text` its raw JSON text. */
+  add(offset: number, timestamp: number, key: string | null, event: unknown, text: string): void {
+    const r = this.#record(offset, timestamp, key)
     if (
       event === null ||
       typeof event !== 'object' ||
@@ -217,7 +224,30 @@ export class PackedSegmentEncoder {
       return
     }
     const keys = Object.keys(event)
-    const count = keys.length
+    const values = this.#values
+    for (let f = 0; f < keys.length; f++) values[f] = (event as Record<string, unknown>)[keys[f]!]
+    this.#fields(r, keys, values, keys.length)
+  }
+
+  /**
+   * Adds one record given its fields: `keys[0, count)` are `Object.keys` of the parsed event and
+   * `values` their values, as the archiver's event scanner (core/event-scan.ts) finds them without
+   * parsing. The same bytes as `add` with that event, which must not be one `add` keeps whole (an
+   * object with a "__proto__" key or a nested -0: the scanner leaves those to `add`). The arrays
+   * are the caller's to reuse.
+   */
+  addFields(
+    offset: number,
+    timestamp: number,
+    key: string | null,
+    keys: readonly string[],
+    values: readonly unknown[],
+    count: number,
+  ): void {
+    this.#fields(this.#record(offset, timestamp, key), keys, values, count)
+  }
+
+  #fields(r: number, keys: readonly string[], values: readonly unknown[], count: number): void {
     if (this.#kinds.length < count) this.#kinds = new Uint8Array(count * 2)
     const kinds = this.#kinds
     const lastKeys = this.#lastKeys
@@ -225,10 +255,14 @@ export class PackedSegmentEncoder {
     const same = this.#lastLayout !== -1 && count === lastKeys.length
     let sameKeys = same
     if (same) for (let f = 0; f < count && sameKeys; f++) if (keys[f] !== lastKeys[f]) sameKeys = false
-    const columns = sameKeys ? this.#lastColumns : keys.map((k) => this.#column(k))
+    let columns = this.#lastColumns
+    if (!sameKeys) {
+      columns = []
+      for (let f = 0; f < count; f++) columns.push(this.#column(keys[f]!))
+    }
     let sameKinds = sameKeys
     for (let f = 0; f < count; f++) {
-      const value = (event as Record<string, unknown>)[keys[f]!]
+      const value = values[f]
       const column = columns[f]!
       let kind: number
       if (typeof value === 'string') {
@@ -256,9 +290,11 @@ export class PackedSegmentEncoder {
       this.#shapes.set(r, this.#lastLayout)
       return
     }
+    // The names kept are a copy: the caller's arrays are reused.
+    const kept = keys.slice(0, count)
     const kindText = Buffer.from(kinds.buffer, 0, count).toString('latin1')
-    const id = this.#layout(kindText + JSON.stringify(keys), { keys, kinds: kindText })
-    this.#lastKeys = keys
+    const id = this.#layout(kindText + JSON.stringify(kept), { keys: kept, kinds: kindText })
+    this.#lastKeys = kept
     this.#lastKinds = kindText
     this.#lastLayout = id
     this.#lastColumns = columns

@@ -3,17 +3,25 @@
 // is written under may be wider than its first and last offsets (gaps are allowed).
 import { ErrorCodes, StrataError } from '../core/errors.ts'
 import { PackedSegmentEncoder } from './packed-segment.ts'
-import { encodeRecordLine, type SegmentRecord, storedEventBytes } from './segment-format.ts'
+import {
+  maxRecordLineBytes,
+  type SegmentRecord,
+  storedEventBytes,
+  writeRecordLine,
+} from './segment-format.ts'
 
 export class SegmentBuilder {
-  #lines: Buffer[] = []
+  // The lines, one after another, in a buffer that doubles when full (a Buffer a line, then one
+  // concat of them all, cost more than the archiver's JSON.parse of the events did).
+  #data = Buffer.allocUnsafe(64 * 1024)
+  #records = 0
   #bytes = 0
   #firstOffset = -1
   #lastOffset = -1
   #packer = new PackedSegmentEncoder()
 
   get records(): number {
-    return this.#lines.length
+    return this.#records
   }
 
   get bytes(): number {
@@ -37,6 +45,23 @@ export class SegmentBuilder {
    * value's own (no CR/LF to replace), else the stored bytes are decoded here.
    */
   add(record: SegmentRecord, event?: unknown, text?: string): void {
+    const value = this.#line(record)
+    const stored = text !== undefined && value === record.value ? text : value.toString()
+    const parsed = event === undefined ? JSON.parse(stored) : event
+    this.#packer.add(record.offset, record.timestamp, record.key, parsed, stored)
+  }
+
+  /**
+   * Adds a record whose event the archiver's scanner (core/event-scan.ts) has split into its
+   * fields, `keys` and `values` in [0, count): what `add` does with the parsed event, without it.
+   */
+  addFields(record: SegmentRecord, keys: readonly string[], values: readonly unknown[], count: number): void {
+    this.#line(record)
+    this.#packer.addFields(record.offset, record.timestamp, record.key, keys, values, count)
+  }
+
+  // The record's NDJSON line; returns the event bytes stored (CR and LF made spaces).
+  #line(record: SegmentRecord): Buffer {
     if (record.offset <= this.#lastOffset) {
       throw new StrataError(
         ErrorCodes.INTERNAL,
@@ -44,18 +69,22 @@ export class SegmentBuilder {
       )
     }
     const value = storedEventBytes(record.value)
-    const stored = text !== undefined && value === record.value ? text : value.toString()
-    const parsed = event === undefined ? JSON.parse(stored) : event
-    const line = encodeRecordLine({ ...record, value })
-    this.#lines.push(line)
-    this.#bytes += line.length
+    const room = this.#bytes + maxRecordLineBytes(record)
+    if (room > this.#data.length) {
+      const grown = Buffer.allocUnsafe(Math.max(room, this.#data.length * 2))
+      this.#data.copy(grown, 0, 0, this.#bytes)
+      this.#data = grown
+    }
+    this.#bytes = writeRecordLine(this.#data, this.#bytes, { ...record, value })
+    this.#records++
     if (this.#firstOffset === -1) this.#firstOffset = record.offset
     this.#lastOffset = record.offset
-    this.#packer.add(record.offset, record.timestamp, record.key, parsed, stored)
+    return value
   }
 
+  /** The segment's NDJSON bytes (a view of the builder's buffer: add nothing after). */
   data(): Buffer {
-    return Buffer.concat(this.#lines, this.#bytes)
+    return this.#data.subarray(0, this.#bytes)
   }
 
   packer(): PackedSegmentEncoder {

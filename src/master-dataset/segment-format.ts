@@ -106,11 +106,29 @@ export function storedEventBytes(value: Buffer | string): Buffer {
  * (the embedded log) the line carries the CRC-32 of the event bytes.
  */
 export function encodeRecordLine(record: SegmentRecord, crc = false): Buffer {
-  const head = `{"offset":${record.offset},"timestamp":${record.timestamp},"key":${record.key === null ? 'null' : JSON.stringify(record.key)}`
+  const head = lineHead(record)
   const event = storedEventBytes(record.value)
-  const headBytes = Buffer.byteLength(head)
-  const line = Buffer.allocUnsafe(headBytes + (crc ? CRC.length + 9 : 0) + EVENT.length + event.length + 2)
-  let at = line.write(head, 0, 'utf8')
+  const line = Buffer.allocUnsafe(
+    Buffer.byteLength(head) + (crc ? CRC.length + 9 : 0) + EVENT.length + event.length + 2,
+  )
+  writeLine(line, 0, head, event, crc)
+  return line
+}
+
+/**
+ * Writes the line of one record (what encodeRecordLine returns) into `out` at `at`, which must
+ * have room for maxRecordLineBytes(record) bytes there: the index after it.
+ */
+export function writeRecordLine(out: Buffer, at: number, record: SegmentRecord): number {
+  return writeLine(out, at, lineHead(record), storedEventBytes(record.value), false)
+}
+
+function lineHead(record: SegmentRecord): string {
+  return `{"offset":${record.offset},"timestamp":${record.timestamp},"key":${record.key === null ? 'null' : JSON.stringify(record.key)}`
+}
+
+function writeLine(line: Buffer, at: number, head: string, event: Buffer, crc: boolean): number {
+  at += line.write(head, at, 'utf8')
   if (crc) {
     at += CRC.copy(line, at)
     // Hex digits written in place: formatting a string per record would cost more than the CRC.
@@ -121,8 +139,8 @@ export function encodeRecordLine(record: SegmentRecord, crc = false): Buffer {
   at += EVENT.copy(line, at)
   at += event.copy(line, at)
   line[at++] = 0x7d // }
-  line[at] = LF
-  return line
+  line[at++] = LF
+  return at
 }
 
 const HEX = Buffer.from('0123456789abcdef')

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
+import { SegmentBuilder } from '../../src/master-dataset/segment-builder.ts'
 import {
   encodeRecordLine,
   lineKey,
@@ -46,4 +47,29 @@ test('a null key and a malformed line', () => {
   assert.equal(lineKey(line, fields), null)
   const bad = Buffer.from('{"offset":1,"timestamp":2,"kex":null,"event":{}}')
   assert.throws(() => scanLine(bad, 0, bad.length, newLineFields()), { code: 'STRATA_ERR_SEGMENT_CORRUPT' })
+})
+
+test('SegmentBuilder: its NDJSON is the records encodeRecordLine writes, one after another, past its first buffer', () => {
+  const builder = new SegmentBuilder()
+  const lines: Buffer[] = []
+  const keys = [null, 'u1', 'é😀', '\ud800', 'a"b\\c', '']
+  for (let i = 0; i < 3000; i++) {
+    const text =
+      i % 7 === 0
+        ? `{"ts":${i},\r\n"pad":"${'x'.repeat(i % 300)}"}`
+        : `{"ts":${i},"k":"${'é'.repeat(i % 50)}"}`
+    const record = {
+      offset: 5 + i * 2,
+      timestamp: 1_765_000_000_000 + i,
+      key: keys[i % keys.length]!,
+      value: Buffer.from(text),
+    }
+    builder.add(record)
+    lines.push(encodeRecordLine(record))
+  }
+  const want = Buffer.concat(lines)
+  assert.ok(want.length > 64 * 1024)
+  assert.equal(builder.records, 3000)
+  assert.equal(builder.bytes, want.length)
+  assert.ok(builder.data().equals(want))
 })

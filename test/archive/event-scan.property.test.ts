@@ -1,0 +1,387 @@
+// The archiver's event scanner (src/core/event-scan.ts) against the parse path it stands in for
+// (eventCheck, then the packed encoder's add with the parsed event): on runs of random and
+// adversarial records (escapes, unicode, numbers in every JSON form, big numbers, nesting, field
+// names that are array indices, `__proto__`, duplicate names, nested -0, non-objects, invalid
+// JSON and UTF-8, oversized records), both paths reject the same records with the same reasons
+// and write the same NDJSON and the same packed bytes.
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import fc from 'fast-check'
+import { eventCheck } from '../../src/core/event.ts'
+import { eventScanner } from '../../src/core/event-scan.ts'
+import { SegmentBuilder } from '../../src/master-dataset/index.ts'
+
+const NOW = 1_765_000_000_000
+
+// Field names: plain, escaped, array indices and near misses, non-ASCII, empty, the prototype's.
+const KEY_TEXTS = [
+  '"ts"',
+  '"type"',
+  '"url"',
+  '"user"',
+  '"x"',
+  '"time"',
+  '"event-time"',
+  '"t\\u0073"',
+  '"ur\\/l"',
+  '"URL"',
+  '"été"',
+  '"😀"',
+  '""',
+  '"__proto__"',
+  '"constructor"',
+  '"toString"',
+  '"\\ud800"',
+  '"a\\nb"',
+  '"0"',
+  '"1"',
+  '"10"',
+  '"01"',
+  '"-1"',
+  '"1a"',
+  '"4294967295"',
+  '"4294967294"',
+]
+
+const numberText = fc.oneof(
+  fc.constantFrom(
+    '0',
+    '-0',
+    '1',
+    '-1',
+    '1.5',
+    '-0.0',
+    '1e3',
+    '1E3',
+    '1e+3',
+    '1e-3',
+    '2.5E-7',
+    '1e308',
+    '1.7976931348623157e308',
+    '1.7976931348623159e308',
+    '1e309',
+    '1e400',
+    '-1e400',
+    '1e-400',
+    '123456789012345',
+    '1234567890123456',
+    '9007199254740993',
+    '12345678901234567890',
+    `1${'0'.repeat(308)}`,
+    `1${'0'.repeat(309)}`,
+    `0.${'1'.repeat(400)}`,
+    `${'9'.repeat(299)}.5`,
+    // Not JSON numbers.
+    '00',
+    '01',
+    '1.',
+    '.5',
+    '+1',
+    '-',
+    '1e',
+    '1e+',
+    '0x10',
+    'NaN',
+    'Infinity',
+    '-Infinity',
+    '1_000',
+  ),
+  fc.double().map((d) => (Number.isFinite(d) ? JSON.stringify(d) : String(d))),
+  fc.integer().map(String),
+  fc.bigInt({ min: -(10n ** 20n), max: 10n ** 20n }).map(String),
+)
+
+const timeText = fc.oneof(
+  fc.integer({ min: NOW - 86_400_000 * 3, max: NOW }).map(String),
+  fc.constantFrom(
+    '"2026-12-06T08:00:00Z"',
+    '"2026-12-06"',
+    '"2026-12-06T08:00:00.123+01:00"',
+    '"2026-02-30"',
+    '"yesterday"',
+    '-1',
+    '1.5',
+    '253402300800000',
+    '253402300799999',
+    '9007199254740992',
+    'null',
+    'true',
+    '"1765000000000"',
+    '{"ms":1}',
+    '[1765000000000]',
+    '"2026-12-06T08:00:00\\u005a"',
+  ),
+)
+
+const stringText = fc.oneof(
+  fc.constantFrom(
+    '"page_view"',
+    '"click"',
+    '"/p/1"',
+    '"/p/2"',
+    '""',
+    '"é"',
+    '"😀"',
+    '"\\u00e9"',
+    '"\\ud83d\\ude00"',
+    '"\\ud800"',
+    '"\\udc00x"',
+    '"a\\"b"',
+    '"a\\\\b"',
+    '"a\\/b"',
+    '"\\b\\f\\n\\r\\t"',
+    '"\\x41"',
+    '"\\u12"',
+    '"tab\there"',
+    '"nl\nhere"',
+    '"\u007f"',
+    '"\u2028"',
+    '"unterminated',
+  ),
+  fc.string({ unit: 'grapheme', maxLength: 8 }).map((s) => JSON.stringify(s)),
+  fc.string({ unit: 'binary', maxLength: 6 }).map((s) => JSON.stringify(s)),
+  fc.constantFrom('/p/1', '/p/2', 'u1', 'u2', 'page_view', 'click').map((s) => JSON.stringify(s)),
+)
+
+const nestedText: fc.Arbitrary<string> = fc.oneof(
+  fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.stringify(v)),
+  fc.integer({ min: 28, max: 36 }).map((d) => `${'['.repeat(d)}${']'.repeat(d)}`),
+  fc.integer({ min: 28, max: 36 }).map((d) => `${'{"a":'.repeat(d)}1${'}'.repeat(d)}`),
+  fc.constantFrom(
+    '[1,2,]',
+    '{"a":1,}',
+    '{"a" 1}',
+    '[1 2]',
+    '{a:1}',
+    '[',
+    '{"\\u0061":1}',
+    '{"b":"\\ud800"}',
+    '[1e400]',
+  ),
+)
+
+const valueText = fc.oneof(
+  { arbitrary: numberText, weight: 3 },
+  { arbitrary: timeText, weight: 3 },
+  { arbitrary: stringText, weight: 4 },
+  { arbitrary: fc.constantFrom('true', 'false', 'null', 'tru', 'nul', 'falsey', 'True'), weight: 1 },
+  { arbitrary: nestedText, weight: 2 },
+)
+
+const space = fc.constantFrom('', '', '', ' ', '\n', '\t', '\r\n  ', '\u00a0', '\f')
+
+const member = fc.tuple(space, fc.constantFrom(...KEY_TEXTS), space, space, valueText, space)
+const withTime = fc.tuple(fc.constant(''), fc.constant('"ts"'), space, space, timeText, space)
+
+// A record as the producers write it, or close to it; mostly with a time field.
+const objectText = fc
+  .tuple(
+    fc.array(member, { maxLength: 7 }),
+    fc.option(withTime, { freq: 4 }),
+    fc.nat(),
+    space,
+    space,
+    fc.option(fc.constantFrom(',', '}', ' x', '{}', '\u0000'), { freq: 20 }),
+  )
+  .map(([members, time, at, before, after, tail]) => {
+    const all = [...members]
+    if (time !== null) all.splice(at % (all.length + 1), 0, time)
+    const body = all.map(([a, k, b, c, v, d]) => `${a}${k}${b}:${c}${v}${d}`).join(',')
+    return `${before}{${body}}${after}${tail ?? ''}`
+  })
+
+// Valid members under any of the names (array indices, duplicates, __proto__ …): mostly events.
+const jsonSpace = fc.constantFrom('', '', '', ' ', '\n', '\t', '\r\n  ')
+const validMember = fc.tuple(
+  jsonSpace,
+  fc.constantFrom(...KEY_TEXTS),
+  jsonSpace,
+  jsonSpace,
+  fc.oneof(
+    fc.jsonValue({ maxDepth: 2 }).map((v) => JSON.stringify(v)),
+    fc.constantFrom(
+      '1',
+      '-0',
+      '"a"',
+      '"é"',
+      'true',
+      'null',
+      '{"b":1}',
+      '[0]',
+      '[-0]',
+      '{"a":-0.0}',
+      '[-0.5]',
+      '"a\\nb"',
+    ),
+  ),
+  jsonSpace,
+)
+const validObjectText = fc
+  .tuple(fc.array(validMember, { maxLength: 6 }), fc.nat(), timeText)
+  .map(([members, at, time]) => {
+    const all = members.map(([a, k, b, c, v, d]) => `${a}${k}${b}:${c}${v}${d}`)
+    all.splice(at % (all.length + 1), 0, `"ts":${time}`)
+    return `{${all.join(',')}}`
+  })
+
+// Nested values with -0 in them, and well-formed events with the usual fields.
+const eventText = fc
+  .record(
+    {
+      type: fc.constantFrom('page_view', 'click', 'é', '', 'a"b', 'tab\there'),
+      url: fc.constantFrom('/p/1', '/p/2', '/p/é', '/p/😀', '/p/"q"'),
+      user: fc.constantFrom('u1', 'u2', 'u3'),
+      ts: fc.integer({ min: NOW - 86_400_000 * 3, max: NOW }),
+      x: fc.oneof(fc.integer(), fc.double({ noNaN: true, noDefaultInfinity: true }), fc.constant('7')),
+      n: fc.constantFrom(-0, 0, 1e21, 2 ** 53 + 2, -1.5e-7),
+      extra: fc.jsonValue({ maxDepth: 2 }),
+      deep: fc.constantFrom([-0], { a: -0 }, { a: [0, -0.5] }, { '1': 1, b: 2, '0': 0 }, '-0'),
+    },
+    { requiredKeys: ['ts'] },
+  )
+  .map((e) => JSON.stringify(e))
+
+// Records as bytes, some with a byte that is not UTF-8 or an overlong one put in.
+const recordBytes = fc
+  .tuple(
+    fc.oneof(objectText, validObjectText, validObjectText, eventText, eventText),
+    fc.option(fc.tuple(fc.nat(), fc.constantFrom(0x80, 0xc0, 0xff, 0xed, 0xe9)), { freq: 15 }),
+  )
+  .map(([text, bad]) => {
+    const bytes = Buffer.from(text)
+    if (bad === null || bytes.length === 0) return bytes
+    const [at, byte] = bad
+    const i = at % bytes.length
+    return Buffer.concat([bytes.subarray(0, i), Buffer.from([byte]), bytes.subarray(i)])
+  })
+
+interface Outcome {
+  rejected: Array<[number, string]>
+  data: Buffer
+  packed: Buffer
+}
+
+// The parse path: what the archiver did for every record before the scanner.
+function parsePath(records: Buffer[]): Outcome {
+  const check = eventCheck('ts')
+  const builder = new SegmentBuilder()
+  const rejected: Array<[number, string]> = []
+  records.forEach((value, i) => {
+    const checked = check(value)
+    if ('reason' in checked) rejected.push([i, checked.reason])
+    else
+      builder.add(
+        { offset: 10 + i, timestamp: NOW + i, key: i % 3 ? `k${i % 2}` : null, value },
+        checked.event,
+        checked.text,
+      )
+  })
+  return { rejected, data: builder.data(), packed: builder.packer().finish('x') }
+}
+
+// The archiver's path now (partition-archiver.ts): the scanner, else the parse path.
+function scanPath(records: Buffer[], scanner = eventScanner('ts'), accepted = { count: 0 }): Outcome {
+  const check = eventCheck('ts')
+  const builder = new SegmentBuilder()
+  const rejected: Array<[number, string]> = []
+  records.forEach((value, i) => {
+    const record = { offset: 10 + i, timestamp: NOW + i, key: i % 3 ? `k${i % 2}` : null, value }
+    if (scanner.scan(value)) {
+      accepted.count++
+      builder.addFields(record, scanner.keys, scanner.values, scanner.count)
+      return
+    }
+    const checked = check(value)
+    if ('reason' in checked) rejected.push([i, checked.reason])
+    else builder.add(record, checked.event, checked.text)
+  })
+  return { rejected, data: builder.data(), packed: builder.packer().finish('x') }
+}
+
+function assertSame(records: Buffer[], scanner = eventScanner('ts'), accepted = { count: 0 }): void {
+  const want = parsePath(records)
+  const got = scanPath(records, scanner, accepted)
+  const shown = records.map((r) => r.toString('latin1'))
+  assert.deepEqual(got.rejected, want.rejected, `rejections differ for ${JSON.stringify(shown)}`)
+  assert.ok(got.data.equals(want.data), `NDJSON differs for ${JSON.stringify(shown)}`)
+  assert.ok(got.packed.equals(want.packed), `packed bytes differ for ${JSON.stringify(shown)}`)
+}
+
+test('event scan: the same rejections, NDJSON and packed bytes as the parse path, on random runs of records', () => {
+  const accepted = { count: 0 }
+  const events = { count: 0 }
+  // One scanner across runs, as the archiver keeps one: its name cache must not leak between records.
+  const scanner = eventScanner('ts')
+  fc.assert(
+    fc.property(fc.array(recordBytes, { minLength: 1, maxLength: 8 }), (records) => {
+      events.count += records.length - parsePath(records).rejected.length
+      assertSame(records, scanner, accepted)
+    }),
+    { numRuns: 3000 },
+  )
+  // The scanner takes a good part of the events (it is not simply refusing everything).
+  assert.ok(accepted.count > events.count / 2, `the scanner took ${accepted.count} of ${events.count} events`)
+})
+
+test('event scan: the same packed bytes on runs sharing layouts, with names and kinds changing', () => {
+  const scanner = eventScanner('ts')
+  const runs = [
+    [
+      '{"ts":1,"a":"x","b":2}',
+      '{"ts":2,"a":"y","b":3}',
+      '{"ts":3,"a":"y","b":"3"}',
+      '{"ts":4,"a":null,"b":3}',
+    ],
+    ['{"ts":1,"a":1}', '{"ts":1,"a":1,"c":2}', '{"ts":1,"b":1}', '{"ts":1,"a":1}', '{"ts":1,"aa":1}'],
+    ['{"ts":1,"a":1}', '{"ts":1,"a":1,"a":2}', '{"ts":1,"a":1}', '{"ts":1,"b":1,"b":2}'],
+    ['{"ts":1,"a":{"x":-0}}', '{"ts":1,"a":{"x":0}}', '{"ts":1,"a":-0}', '{"ts":1,"a":"-0"}'],
+    [
+      '{"ts":1,"2":1,"a":0}',
+      '{"ts":1,"a":0,"2":1}',
+      '{"__proto__":1,"ts":1}',
+      '{"ts":1,"é":"é"}',
+      '{"ts":1,"é":"ü"}',
+    ],
+    [
+      '{"ts":1,"a":{"b":1,"b":2}}',
+      '{"ts":1,"a":[1, 2 ,{"c" : "\\n"}]}',
+      '{"ts":1,"a":"q\\"\\/"}',
+      '{"ts":1e3}',
+    ],
+    [
+      '{"ts":1,"a":123456789012345678901234567890}',
+      '{"ts":1,"a":1e-400}',
+      '{"ts":1,"a":-1e308}',
+      '{"ts":1,"a":1e309}',
+    ],
+  ]
+  for (const run of runs)
+    assertSame(
+      run.map((text) => Buffer.from(text)),
+      scanner,
+    )
+})
+
+test('event scan: takes plain events, with their fields in order and their values as JSON.parse gives them', () => {
+  const scanner = eventScanner('ts')
+  const text =
+    '{"type":"click","url":"/p/é","ts":1765000000000,"n":-0,"big":12345678901234567,"ok":true,"no":null,"o":{"a":[1,"b"]},"s":"a\\tb"}'
+  assert.equal(scanner.scan(Buffer.from(text)), true)
+  const event = JSON.parse(text)
+  assert.deepEqual(scanner.keys.slice(0, scanner.count), Object.keys(event))
+  assert.deepEqual(scanner.values.slice(0, scanner.count), Object.values(event))
+  assert.ok(Object.is(scanner.values[3], -0))
+  // What it leaves to the parse path.
+  for (const refused of [
+    '{"ts":1,"ts":2}',
+    '{"1":1,"ts":1}',
+    '{"ts":1,"a":"\\u0041"}',
+    '{"ts":1,"a":[-0]}',
+    '{"__proto__":{},"ts":1}',
+    '{"ts":"x"}',
+    '{}',
+    '[]',
+    '{"ts":1} x',
+  ])
+    assert.equal(scanner.scan(Buffer.from(refused)), false, refused)
+})

@@ -178,6 +178,24 @@ export default defineConfig({
             },
             peer: PARQUET_1,
           },
+          [`Strata batch, warm (packed segments, ${allThreads} threads), baseline ${baseline}`]: {
+            prepare: async () => {
+              await base.runBatch({ ...base, root, threads: allThreads, force: true })
+            },
+            run: async () => {
+              const run = await base.runBatch({ ...base, root, threads: allThreads, force: true })
+              return run.versions[0].groups
+            },
+            peer: PARQUET_N,
+          },
+          [`Strata batch, warm, fresh thread, baseline ${baseline}`]: {
+            prepare: base.end,
+            run: async () => {
+              const run = await base.runBatch({ ...base, root, threads: 1, force: true })
+              return run.versions[0].groups
+            },
+            peer: PARQUET_1,
+          },
         }
       : {}),
     'Strata batch, warm, fresh thread (first run in a process)': {

@@ -312,42 +312,27 @@ function combinePartitions(
   // states are the entries as they are, since encode(decode(x)) is x for an encoded x (monoid.ts).
   if (parts.length === 1) return parts[0]!
   const { monoid } = view
-  // Per window (in the order first seen), its keys in the order first seen and their states by
-  // slot: one map lookup per entry, not get then set, and the window of the entry before reused
-  // (a part's entries come window after window). The same decodes and combines in the same order,
-  // and the same entries in the same order, as a map of maps (Map keeps insertion order).
-  const groups = new Map<number, { slots: Map<string, number>; keys: string[]; states: unknown[] }>()
-  let lastWindow = Number.NaN
-  let last: { slots: Map<string, number>; keys: string[]; states: unknown[] } | undefined
+  const groups = new Map<number, Map<string, unknown>>()
   for (const part of parts) {
     for (let i = 0; i < part.keys.length; i++) {
-      const window = part.windows[i]!
-      if (window !== lastWindow || last === undefined) {
-        last = groups.get(window)
-        if (last === undefined) {
-          last = { slots: new Map(), keys: [], states: [] }
-          groups.set(window, last)
-        }
-        lastWindow = window
+      let byKey = groups.get(part.windows[i])
+      if (!byKey) {
+        byKey = new Map()
+        groups.set(part.windows[i], byKey)
       }
-      const key = part.keys[i]!
       const state = monoid.decode(part.states[i] as never)
-      const slot = last.slots.get(key)
-      if (slot === undefined) {
-        last.slots.set(key, last.keys.length)
-        last.keys.push(key)
-        last.states.push(state)
-      } else last.states[slot] = monoid.combine(last.states[slot], state)
+      const before = byKey.get(part.keys[i])
+      byKey.set(part.keys[i], before === undefined ? state : monoid.combine(before, state))
     }
   }
   const keys: string[] = []
   const windows: number[] = []
   const states: unknown[] = []
-  for (const [window, group] of groups) {
-    for (let slot = 0; slot < group.keys.length; slot++) {
-      keys.push(group.keys[slot]!)
+  for (const [window, byKey] of groups) {
+    for (const [key, state] of byKey) {
+      keys.push(key)
       windows.push(window)
-      states.push(monoid.encode(group.states[slot]))
+      states.push(monoid.encode(state))
     }
   }
   return { keys, windows, states }

@@ -5,6 +5,9 @@
 //
 //   npm run bench:batch -- [--events=3000000] [--rounds=3] [--warmup=1] [--settle-ms=500]
 //                          [--threads=N (the "all threads" runs; default: available cores)]
+//                          [--only=REGEX (run only the contenders whose name matches)]
+//                          [--baseline=CHECKOUT (also run another checkout's warm one-thread
+//                           batch, e.g. /work/main, alternating with this one in the same run)]
 //
 // The target compares per core: Strata on one fold thread with DuckDB on one thread
 // (`SET threads = 1`) reading the Parquet file. Both are also run on every core (Strata's worker
@@ -47,6 +50,9 @@ const rounds = arg('rounds', 3)
 const warmup = arg('warmup', 1)
 const settleMs = arg('settle-ms', 500)
 const allThreads = arg('threads', availableParallelism())
+const onlyArg = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length)
+const only = onlyArg === undefined ? undefined : new RegExp(onlyArg)
+const baseline = process.argv.find((a) => a.startsWith('--baseline='))?.slice('--baseline='.length)
 const partitions = 4
 const perSegment = 250_000
 const HOUR = 3_600_000
@@ -97,6 +103,30 @@ export default defineConfig({
 `,
   )
   const config = await loadConfig(configPath)
+  // The baseline checkout's own modules, config (its monoids' kernels are module-private, so the
+  // config must import its own src/config.ts) and store folder, in this process.
+  const base =
+    baseline === undefined
+      ? undefined
+      : await (async () => {
+          const from = (path: string) => import(pathToFileURL(join(baseline, path)).href)
+          const basePath = join(dir, 'strata.baseline.config.ts')
+          const text = await readFile(configPath, 'utf8')
+          await writeFile(basePath, text.replace(index, pathToFileURL(join(baseline, 'src/config.ts')).href))
+          const baseConfig = await (await from('src/core/config-loader.ts')).loadConfig(basePath)
+          const baseStore = await (await from('src/store/lmdb-store.ts')).openLmdbStore(
+            join(dir, 'store-baseline'),
+          )
+          const baseRun = (await from('src/batch/batch-run.ts')).runBatch
+          const baseEnd = (await from('src/batch/worker-pool.ts')).endIdleWorkers
+          return {
+            config: baseConfig,
+            configPath: basePath,
+            store: baseStore,
+            runBatch: baseRun,
+            end: baseEnd,
+          }
+        })()
   const store = await openLmdbStore(join(dir, 'store'))
   const duck = await (await DuckDBInstance.create(':memory:', { threads: '1' })).connect()
   const jsonScan = `read_json('${jsonFile}', format = 'newline_delimited',
@@ -139,6 +169,35 @@ export default defineConfig({
     'DuckDB native table + GROUP BY (1 thread)': { ...duckdb(1, 'events'), peer: PARQUET_1 },
     [JSON_1]: { ...duckdb(1, jsonScan), peer: PARQUET_1 },
     [WARM_1]: { run: strata(1), peer: PARQUET_1 },
+    ...(base
+      ? {
+          [`Strata batch, warm (packed segments, 1 thread), baseline ${baseline}`]: {
+            run: async () => {
+              const run = await base.runBatch({ ...base, root, threads: 1, force: true })
+              return run.versions[0].groups
+            },
+            peer: PARQUET_1,
+          },
+          [`Strata batch, warm (packed segments, ${allThreads} threads), baseline ${baseline}`]: {
+            prepare: async () => {
+              await base.runBatch({ ...base, root, threads: allThreads, force: true })
+            },
+            run: async () => {
+              const run = await base.runBatch({ ...base, root, threads: allThreads, force: true })
+              return run.versions[0].groups
+            },
+            peer: PARQUET_N,
+          },
+          [`Strata batch, warm, fresh thread, baseline ${baseline}`]: {
+            prepare: base.end,
+            run: async () => {
+              const run = await base.runBatch({ ...base, root, threads: 1, force: true })
+              return run.versions[0].groups
+            },
+            peer: PARQUET_1,
+          },
+        }
+      : {}),
     'Strata batch, warm, fresh thread (first run in a process)': {
       prepare: endIdleWorkers,
       run: strata(1),
@@ -186,6 +245,9 @@ export default defineConfig({
       : {}),
   }
 
+  if (only) for (const name of Object.keys(contenders)) if (!only.test(name)) delete contenders[name]
+  if (!contenders[PARQUET_1])
+    throw new Error('--only must keep the peer: DuckDB read_parquet + GROUP BY (1 thread)')
   const rates: Record<string, number[]> = {}
   const cpus: Record<string, number[]> = {}
   const groups: Record<string, number> = {}
@@ -234,6 +296,7 @@ export default defineConfig({
   )
   const resultRows: ResultRow[] = Object.entries(rates)
     .filter(([name]) => name.startsWith('Strata'))
+    .filter(([name]) => !name.includes('baseline'))
     .map(([name, r]) => {
       const peer = contenders[name]!.peer
       return {
@@ -247,12 +310,16 @@ export default defineConfig({
         // The target is per core, in the normal case (warm); the others are reported beside it.
         ...(name === WARM_1 ? { target: '≥ 0.5×', met: ratio(name) >= 0.5 } : {}),
         // CPU per event is what load distorts least: the ratio by it is given beside the wall-clock one.
-        note: `by CPU per event ${(median(cpus[peer]!) / median(cpus[name]!)).toFixed(2)}×; spread ±${spread(r).toFixed(0)}% vs ±${spread(rates[peer]!).toFixed(0)}%; vs DuckDB read_json (1 thread) ${(median(r) / median(rates[JSON_1]!)).toFixed(2)}×`,
+        note: `by CPU per event ${(median(cpus[peer]!) / median(cpus[name]!)).toFixed(2)}×; spread ±${spread(r).toFixed(0)}% vs ±${spread(rates[peer]!).toFixed(0)}%${rates[JSON_1] ? `; vs DuckDB read_json (1 thread) ${(median(r) / median(rates[JSON_1])).toFixed(2)}×` : ''}`,
       }
     })
   printResult({ part: 'batch', rows: resultRows, params: { events, rounds, warmup, threads: allThreads } })
   await endIdleWorkers()
   await store.close()
+  if (base) {
+    await base.end()
+    await base.store.close()
+  }
   duck.closeSync()
 } finally {
   await rm(dir, { recursive: true, force: true })

@@ -20,6 +20,7 @@
 // the run's views: a mismatch stops the run with STRATA_ERR_CONFIG_CHANGED.
 import { stat } from 'node:fs/promises'
 import { Worker } from 'node:worker_threads'
+import { threadEnv } from '../core/compile-cache.ts'
 import { type ErrorCode, ErrorCodes, StrataError } from '../core/errors.ts'
 import type { ViewHash } from '../core/view-hash.ts'
 import type { FoldErrors } from './partition-fold.ts'
@@ -66,7 +67,8 @@ function takeWorker(config: string, configPath: string, nice: number | undefined
     return pooled
   }
   const setup: WorkerSetup = nice === undefined ? { configPath } : { configPath, nice }
-  const worker = new Worker(workerFile, { workerData: setup, name: 'strata batch' })
+  // The thread's modules come from Node's compile cache after the first thread (compile-cache.ts).
+  const worker = new Worker(workerFile, { workerData: setup, name: 'strata batch', env: threadEnv() })
   const pooled = { worker, config, ready: whenReady(worker, configPath) }
   // During a task runOne reports errors; an idle thread that fails just leaves the pool.
   pooled.worker.on('error', () => undefined)

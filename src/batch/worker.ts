@@ -74,33 +74,30 @@ export function packEntries(
   table: ViewTable<unknown> | NumericTable<unknown>,
   encode: (state: any) => unknown,
 ): PackedEntries {
+  if (table instanceof NumericTable) {
+    // The same entries in the same order, with no ViewTable between (numeric-table.ts), straight
+    // into the typed arrays that cross.
+    const { keys, windows, states } = table.encodedColumns()
+    const keyLengths = new Uint32Array(keys.length)
+    for (let i = 0; i < keys.length; i++) keyLengths[i] = keys[i]!.length
+    return { keyText: keys.join(''), keyLengths, windows, states }
+  }
   const size = table.size
   const keys = new Array<string>(size)
   const keyLengths = new Uint32Array(size)
   const windows = new Float64Array(size)
   const states = new Array<unknown>(size)
   let numeric = true
-  if (table instanceof NumericTable) {
-    // The same entries in the same order, with no ViewTable between (numeric-table.ts).
-    table.forEachEncoded((i, key, start, encoded) => {
+  let i = 0
+  for (const start of table.windowStarts()) {
+    for (const [key, state] of table.groupsIn(start)) {
+      const encoded = encode(state)
       if (typeof encoded !== 'number') numeric = false
       keys[i] = key
       keyLengths[i] = key.length
       windows[i] = start
       states[i] = encoded
-    })
-  } else {
-    let i = 0
-    for (const start of table.windowStarts()) {
-      for (const [key, state] of table.groupsIn(start)) {
-        const encoded = encode(state)
-        if (typeof encoded !== 'number') numeric = false
-        keys[i] = key
-        keyLengths[i] = key.length
-        windows[i] = start
-        states[i] = encoded
-        i++
-      }
+      i++
     }
   }
   return {

@@ -152,11 +152,25 @@ export class NumericTable<S> implements FoldTable {
    * `from`'s groups combined into this table's, as worker.ts's combineInto does on ViewTables:
    * windows ascending, keys in `from`'s order, each state taken through encode and decode, then
    * combine(mine, theirs), or theirs where this table has no such group.
+   *
+   * A window this table has no group of is taken over whole from `from` (which gives it up:
+   * `from` is not to be used afterwards), its states taken through encode and decode in place:
+   * the same keys in the same order, slots and states as opening each group here would give, with
+   * no map built again. Partitions that cover different times (the master dataset's, when the
+   * topic is not keyed by the view's key) share few windows.
    */
   combineFrom(from: NumericTable<S>): void {
     const monoid = this.#monoid
     for (const start of [...from.#windows.keys()].sort((a, b) => a - b)) {
       const theirs = from.#windows.get(start) as WindowSlots<S>
+      if (!this.#windows.has(start)) {
+        from.#windows.delete(start)
+        this.#windows.set(start, theirs)
+        for (let slot = 0; slot < theirs.keys.length; slot++) {
+          this.#setFresh(theirs, slot, monoid.decode(monoid.encode(from.#stateAt(theirs, slot)) as never))
+        }
+        continue
+      }
       const mine = this.#window(start)
       for (let slot = 0; slot < theirs.keys.length; slot++) {
         const key = theirs.keys[slot] as string
@@ -169,7 +183,30 @@ export class NumericTable<S> implements FoldTable {
         }
       }
     }
+    from.#lastStart = Number.NaN
+    from.#last = undefined
+    from.#idWindow = undefined
     this.#generation++
+  }
+
+  /**
+   * Sets the state at `slot` as #setAt would on a group just opened there (no object held yet),
+   * whatever the slot held before: in the array when the kernel reads it back as the very same
+   * state, else as an object, with the key's map entry to match.
+   */
+  #setFresh(window: WindowSlots<S>, slot: number, state: S): void {
+    const key = window.keys[slot] as string
+    const held = state === null ? Number.NaN : typeof state === 'number' ? state : undefined
+    if (held !== undefined && Object.is(this.#kernel.state(held), state)) {
+      window.held[slot] = held
+      if (window.objects[slot] !== undefined) {
+        window.objects[slot] = undefined
+        window.slots.set(key, slot)
+      }
+      return
+    }
+    window.objects[slot] = state
+    window.slots.set(key, -1 - slot)
   }
 
   /** Number of (key, window) groups. */
@@ -181,17 +218,34 @@ export class NumericTable<S> implements FoldTable {
 
   /**
    * Every group with its state encoded, in toViewTable()'s order (windows ascending, keys in the
-   * order they appeared), into arrays of size() that `put(i, key, start, encoded)` fills.
+   * order they appeared), as columns filled in one pass: keys, window starts, and the encoded
+   * states in a Float64Array while every one is a number (count, min, max; a sum while exact),
+   * else in an array.
    */
-  forEachEncoded(put: (i: number, key: string, start: number, encoded: unknown) => void): void {
+  encodedColumns(): { keys: string[]; windows: Float64Array; states: Float64Array | unknown[] } {
     const monoid = this.#monoid
+    const size = this.size
+    const keys = new Array<string>(size)
+    const windows = new Float64Array(size)
+    const numbers = new Float64Array(size)
+    let others: unknown[] | undefined
     let i = 0
     for (const start of [...this.#windows.keys()].sort((a, b) => a - b)) {
       const window = this.#windows.get(start) as WindowSlots<S>
-      for (let slot = 0; slot < window.keys.length; slot++) {
-        put(i++, window.keys[slot] as string, start, monoid.encode(this.#stateAt(window, slot)))
+      const { keys: windowKeys, held, objects } = window
+      for (let slot = 0; slot < windowKeys.length; slot++, i++) {
+        const state = objects[slot]
+        const encoded = monoid.encode(state !== undefined ? state : this.#kernel.state(held[slot] as number))
+        keys[i] = windowKeys[slot] as string
+        windows[i] = start
+        if (others === undefined && typeof encoded === 'number') numbers[i] = encoded
+        else {
+          if (others === undefined) others = Array.from(numbers.subarray(0, i))
+          others[i] = encoded
+        }
       }
     }
+    return { keys, windows, states: others ?? numbers }
   }
 
   /** The same groups as a ViewTable: windows ascending, keys in the order they appeared. */

@@ -1,0 +1,21 @@
+// Node's module compile cache for the threads a process starts. Every new thread loads its
+// modules again, and run from the sources that is TypeScript: each thread instantiates Node's
+// type stripper (a WebAssembly module) and strips and compiles every file, ~350–450 ms of CPU
+// per thread measured on the batch layer's fold thread, more than a warm batch run of 3 M events
+// (BENCHMARKS.md, "Batch recompute per core", session 10). With the compile cache (Node's own,
+// on disk: `module.enableCompileCache`), a thread reads the stripped and compiled code back
+// instead, ~100–170 ms. The cache is keyed by each file's content, so an edited file is compiled
+// again, never served stale; the first thread after a change (or on a new machine) pays in full.
+//
+// A thread takes the setting from its environment when it starts (enabling it in the thread
+// itself would be too late: its imports load first), so the threads are given this env.
+// NODE_DISABLE_COMPILE_CACHE=1 turns it off, as it does for Node itself.
+import module from 'node:module'
+
+/** The environment for a new worker thread: the process's, with the compile cache turned on. */
+export function threadEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  if (env.NODE_DISABLE_COMPILE_CACHE) return env
+  if (env.NODE_COMPILE_CACHE) return env
+  const directory = module.getCompileCacheDir?.() ?? module.enableCompileCache?.().directory
+  return directory ? { ...env, NODE_COMPILE_CACHE: directory } : env
+}

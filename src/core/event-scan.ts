@@ -19,7 +19,8 @@
 //     with a digit (an array index, which an object lists first, ascending), a name with an
 //     escape, `__proto__` (the encoder keeps such an event whole) and a name that appears twice
 //     (JSON.parse keeps the first place and the last value) go to the parse path, as does a
-//     nested value holding `-0` (the encoder keeps such an event whole: JSON.stringify writes 0).
+//     nested value holding `-0` (the encoder keeps such an event whole: JSON.stringify writes 0),
+//     spelled `-0…` or a negative number that underflows to it (`-1e-400`).
 // test/archive/event-scan.property.test.ts compares the packed bytes of both paths on random and
 // adversarial records.
 import { isUtf8 } from 'node:buffer'
@@ -131,8 +132,13 @@ function skipValue(b: Buffer, i: number, n: number, depth: number): number {
   if (c === MINUS || (c !== undefined && c >= ZERO && c <= NINE)) {
     const end = skipNumber(b, i, n)
     if (end < 0) return -1
-    // Up to 300 characters and no exponent cannot exceed the largest double (about 1.8e308).
-    if ((exponent || end - i > 300) && !Number.isFinite(Number(b.toString('latin1', i, end)))) return -1
+    // Up to 300 characters and no exponent cannot exceed the largest double (about 1.8e308), nor
+    // round to 0 unless spelled 0… (a nested -0 spelled `-0…` is hasMinusZero's). A negative one
+    // that underflows (-1e-400) is -0, which the encoder keeps whole: the parse path's.
+    if (exponent || end - i > 300) {
+      const v = Number(b.toString('latin1', i, end))
+      if (!Number.isFinite(v) || Object.is(v, -0)) return -1
+    }
     return end
   }
   if (c === OPEN_OBJECT || c === OPEN_ARRAY) {

@@ -217,8 +217,9 @@ export class PackedSegmentEncoder {
       typeof event !== 'object' ||
       Array.isArray(event) ||
       Object.hasOwn(event, '__proto__') ||
-      // JSON.stringify writes a nested -0 as 0: keep such an event whole (checked cheaply first).
-      (text.includes('-0') && hasNestedNegativeZero(event))
+      // JSON.stringify writes a nested -0 as 0: keep such an event whole (checked cheaply first:
+      // a -0 is spelled `-0…` or is a negative number that underflows, `-1e-400`, which has `e-`).
+      (mayHoldNegativeZero(text) && hasNestedNegativeZero(event))
     ) {
       this.#addRaw(r, text)
       return
@@ -382,6 +383,14 @@ function assemble(header: Omit<PackedHeader, 'sections'>, parts: Buffer[]): Buff
   json.copy(out, 20)
   for (const [i, part] of parts.entries()) part.copy(out, sections[i]![0])
   return out
+}
+
+/**
+ * False when JSON `text` cannot hold -0: it has neither `-0` nor an exponent's `e-`/`E-` (a
+ * negative number too small for a double, such as -1e-400 or -5e-325, parses to -0).
+ */
+function mayHoldNegativeZero(text: string): boolean {
+  return text.includes('-0') || text.includes('e-') || text.includes('E-')
 }
 
 /** True when a nested part of `value` (not a top-level field) holds -0. */

@@ -10,6 +10,8 @@ import fc from 'fast-check'
 import { eventCheck } from '../../src/core/event.ts'
 import { eventScanner } from '../../src/core/event-scan.ts'
 import { SegmentBuilder } from '../../src/master-dataset/index.ts'
+import { PackedCursor } from '../../src/master-dataset/packed-cursor.ts'
+import { packSegment } from '../../src/master-dataset/segment-reader.ts'
 
 const NOW = 1_765_000_000_000
 
@@ -63,6 +65,10 @@ const numberText = fc.oneof(
     '1e400',
     '-1e400',
     '1e-400',
+    '-1e-400',
+    '-5e-325',
+    '-1E-999',
+    '-0e5',
     '123456789012345',
     '1234567890123456',
     '9007199254740993',
@@ -157,6 +163,11 @@ const nestedText: fc.Arbitrary<string> = fc.oneof(
     '{"\\u0061":1}',
     '{"b":"\\ud800"}',
     '[1e400]',
+    '[-1e-400]',
+    '{"a":-5e-325}',
+    '[1,[-1E-999]]',
+    `[-${'0'.repeat(1)}.${'0'.repeat(330)}1]`,
+    `[-1${'0'.repeat(2)}e-402]`,
   ),
 )
 
@@ -212,6 +223,10 @@ const validMember = fc.tuple(
       '{"a":-0.0}',
       '[-0.5]',
       '"a\\nb"',
+      '[-1e-400]',
+      '{"z":-5e-325}',
+      '[-1E-999,1]',
+      '-1e-400',
     ),
   ),
   jsonSpace,
@@ -305,6 +320,26 @@ function assertSame(records: Buffer[], scanner = eventScanner('ts'), accepted = 
   assert.deepEqual(got.rejected, want.rejected, `rejections differ for ${JSON.stringify(shown)}`)
   assert.ok(got.data.equals(want.data), `NDJSON differs for ${JSON.stringify(shown)}`)
   assert.ok(got.packed.equals(want.packed), `packed bytes differ for ${JSON.stringify(shown)}`)
+  // Both equal to the truth: the packed cache rebuilt from the NDJSON (what the batch layer builds
+  // when the archiver's is missing) is the same bytes, and it decodes to JSON.parse of each event
+  // (-0 anywhere, field order and all).
+  assert.ok(packSegment(got.data, 'x').equals(got.packed), `packSegment differs for ${JSON.stringify(shown)}`)
+  const cursor = new PackedCursor(got.packed)
+  const rejected = new Set(got.rejected.map(([i]) => i))
+  for (const [i, value] of records.entries()) {
+    if (rejected.has(i)) continue
+    assert.ok(cursor.next())
+    const event = cursor.event()
+    const want = JSON.parse(value.toString())
+    assert.deepStrictEqual(
+      event,
+      want,
+      `decoded event differs for ${JSON.stringify(value.toString('latin1'))}`,
+    )
+    assert.deepEqual(Object.keys(event as object), Object.keys(want))
+    assert.equal(cursor.offset, 10 + i)
+  }
+  assert.equal(cursor.next(), false)
 }
 
 test('event scan: the same rejections, NDJSON and packed bytes as the parse path, on random runs of records', () => {
@@ -353,6 +388,12 @@ test('event scan: the same packed bytes on runs sharing layouts, with names and 
       '{"ts":1,"a":1e-400}',
       '{"ts":1,"a":-1e308}',
       '{"ts":1,"a":1e309}',
+    ],
+    [
+      '{"ts":1,"a":[-1e-400]}',
+      '{"ts":1,"a":{"b":-5e-325}}',
+      '{"ts":1,"a":[-1E-999]}',
+      '{"ts":1,"a":-1e-400}',
     ],
   ]
   for (const run of runs)

@@ -156,6 +156,24 @@ test('regression: -0 inside nested values survives (JSON.stringify writes 0)', (
   assert.ok(Object.is(event.n.z[0], -0))
 })
 
+test('regression: a nested -0 spelled as a negative number that underflows (-1e-400) survives', () => {
+  // JSON.parse gives -0 for each; the cheap check looked for the bytes "-0" only, so the encoder
+  // took these events apart and JSON.stringify wrote the nested -0 as 0.
+  const texts = [
+    '{"a":1,"n":[-1e-400]}',
+    '{"a":1,"n":{"z":-5e-325}}',
+    '{"a":1,"n":[1,{"y":-1E-999}]}',
+    '{"a":1,"n":[-2.5e-324]}',
+  ]
+  const encoder = new PackedSegmentEncoder()
+  for (const [i, text] of texts.entries()) encoder.add(i, 0, null, JSON.parse(text), text)
+  const decoded = decodeAll(encoder.finish('0'.repeat(64))).map((r) => r.event)
+  assert.deepEqual(
+    decoded,
+    texts.map((text) => JSON.parse(text)),
+  )
+})
+
 test('segments of one shape share a decoder, never their strings', () => {
   const segment = (tag: string) => {
     const encoder = new PackedSegmentEncoder()

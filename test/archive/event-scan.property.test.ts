@@ -5,13 +5,19 @@
 // JSON and UTF-8, oversized records), both paths reject the same records with the same reasons
 // and write the same NDJSON and the same packed bytes.
 import assert from 'node:assert/strict'
+import { readdir, readFile, stat } from 'node:fs/promises'
+import { join } from 'node:path'
 import { test } from 'node:test'
 import fc from 'fast-check'
+import { Archiver } from '../../src/archive/archiver.ts'
 import { eventCheck } from '../../src/core/event.ts'
 import { eventScanner } from '../../src/core/event-scan.ts'
-import { SegmentBuilder } from '../../src/master-dataset/index.ts'
+import type { PartitionHandlers, PartitionSource } from '../../src/log/partition-source.ts'
+import { sha256Hex } from '../../src/master-dataset/checksum.ts'
+import { SegmentBuilder, SegmentStore } from '../../src/master-dataset/index.ts'
 import { PackedCursor } from '../../src/master-dataset/packed-cursor.ts'
 import { packSegment } from '../../src/master-dataset/segment-reader.ts'
+import { tempDir } from '../master-dataset/test-helpers.ts'
 
 const NOW = 1_765_000_000_000
 
@@ -425,4 +431,98 @@ test('event scan: takes plain events, with their fields in order and their value
     '{"ts":1} x',
   ])
     assert.equal(scanner.scan(Buffer.from(refused)), false, refused)
+})
+
+// A topic in memory whose partitions are delivered at the same time (one scanner serves them all
+// while their cuts wait on the store), in batches of the given sizes, then revoked.
+class ConcurrentSource implements PartitionSource {
+  #topic: Buffer[][]
+  #sizes: number[]
+  constructor(topic: Buffer[][], sizes: number[]) {
+    this.#topic = topic
+    this.#sizes = sizes
+  }
+  #handlers: PartitionHandlers | undefined
+  #done: Promise<unknown> = Promise.resolve()
+  async start(handlers: PartitionHandlers): Promise<void> {
+    this.#handlers = handlers
+    await handlers.onAssign(this.#topic.map((_, p) => p))
+    this.#done = Promise.all(
+      this.#topic.map(async (values, p) => {
+        let at = 0
+        for (let round = 0; at < values.length; round++) {
+          const size = this.#sizes[(round + p) % this.#sizes.length]!
+          const records = values.slice(at, at + size).map((value, i) => ({
+            offset: at + i,
+            timestamp: NOW + at + i,
+            key: (at + i) % 3 ? Buffer.from(`k${(at + i) % 2}`) : null,
+            value,
+          }))
+          at += records.length
+          await handlers.onBatch({ partition: p, records, nextOffset: at })
+        }
+      }),
+    )
+  }
+  async commit(): Promise<void> {}
+  async close(): Promise<void> {
+    await this.#done
+    await this.#handlers?.onRevoke(this.#topic.map((_, p) => p))
+  }
+}
+
+async function archive(root: string, topic: Buffer[][], sizes: number[], scan: boolean): Promise<string[]> {
+  const reasons: string[] = []
+  const source = new ConcurrentSource(topic, sizes)
+  const archiver = new Archiver(await SegmentStore.open(root), source, {
+    maxSegmentRecords: 7,
+    maxSegmentBytes: 900,
+    // A check of its own turns the scanner off: every record takes the parse path.
+    ...(scan ? {} : { check: eventCheck('ts') }),
+    onReject: (r) => {
+      reasons.push(`${r.partition}@${r.record.offset}: ${r.reason}`)
+    },
+  })
+  await archiver.start()
+  await archiver.close()
+  return reasons.sort()
+}
+
+async function filesOf(root: string): Promise<Map<string, Buffer>> {
+  const files = new Map<string, Buffer>()
+  for (const name of (await readdir(root, { recursive: true })).sort()) {
+    const path = join(root, name)
+    if ((await stat(path)).isFile()) files.set(name, await readFile(path))
+  }
+  return files
+}
+
+test('event scan: the archiver with its scanner writes the same files (NDJSON, packed, checksums) and dead-letters the same records as without it', async (t) => {
+  let run = 0
+  await fc.assert(
+    fc.asyncProperty(
+      fc.array(fc.array(recordBytes, { maxLength: 30 }), { minLength: 1, maxLength: 3 }),
+      fc.array(fc.integer({ min: 1, max: 12 }), { minLength: 1, maxLength: 4 }),
+      async (topic, sizes) => {
+        const scanned = await tempDir(t, `strata-scan-${run}-`)
+        const parsed = await tempDir(t, `strata-parse-${run++}-`)
+        assert.deepEqual(
+          await archive(scanned, topic, sizes, true),
+          await archive(parsed, topic, sizes, false),
+        )
+        const want = await filesOf(parsed)
+        const got = await filesOf(scanned)
+        assert.deepEqual([...got.keys()], [...want.keys()])
+        for (const [name, bytes] of want) assert.ok(got.get(name)!.equals(bytes), `${name} differs`)
+        // And the batch layer reads from them what the NDJSON says.
+        for (const [name, bytes] of got)
+          if (name.endsWith('.ndjson')) {
+            const packed = got.get(name.replace(/\.ndjson$/, '.packed'))
+            if (packed)
+              assert.ok(packSegment(bytes, sha256Hex(bytes)).equals(packed), `${name}: packed cache`)
+          }
+      },
+    ),
+    { numRuns: 40 },
+  )
 })

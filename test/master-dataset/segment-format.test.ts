@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
+import fc from 'fast-check'
 import { SegmentBuilder } from '../../src/master-dataset/segment-builder.ts'
 import {
   encodeRecordLine,
@@ -72,4 +73,47 @@ test('SegmentBuilder: its NDJSON is the records encodeRecordLine writes, one aft
   assert.equal(builder.records, 3000)
   assert.equal(builder.bytes, want.length)
   assert.ok(builder.data().equals(want))
+})
+
+test('SegmentBuilder: a view data() handed out keeps its bytes while more records are added, in place or into a grown buffer', () => {
+  // Keys at the bound's worst case (6 bytes a UTF-16 unit), timestamps of 20 characters, lines
+  // that fill the buffer to its last byte or just past it.
+  const keyOf = fc.oneof(
+    fc.constant(null),
+    fc.string({ unit: 'binary', maxLength: 40 }),
+    fc.integer({ min: 0, max: 3000 }).map((n) => '\u0001'.repeat(n)),
+    fc.integer({ min: 0, max: 500 }).map((n) => '\ud800'.repeat(n)),
+  )
+  const recordOf = fc.record({
+    key: keyOf,
+    timestamp: fc.constantFrom(-1, 0, 1_765_000_000_000, -(2 ** 63), 2 ** 63, 1e21),
+    pad: fc.oneof(fc.integer({ min: 0, max: 200 }), fc.integer({ min: 0, max: 70_000 })),
+    crlf: fc.boolean(),
+    view: fc.boolean(),
+  })
+  fc.assert(
+    fc.property(fc.array(recordOf, { minLength: 1, maxLength: 40 }), (records) => {
+      const builder = new SegmentBuilder()
+      const lines: Buffer[] = []
+      const views: Array<[Buffer, Buffer]> = []
+      for (const [i, r] of records.entries()) {
+        const text = `{"ts":${i},${r.crlf ? '\r\n' : ''}"p":"${'x'.repeat(r.pad)}"}`
+        const record = {
+          offset: 2 ** 53 - 1 - (records.length - i),
+          timestamp: r.timestamp,
+          key: r.key,
+          value: Buffer.from(text),
+        }
+        builder.add(record)
+        lines.push(encodeRecordLine(record))
+        if (r.view) {
+          const view = builder.data()
+          views.push([view, Buffer.from(view)])
+        }
+      }
+      assert.ok(builder.data().equals(Buffer.concat(lines)))
+      for (const [view, copy] of views) assert.ok(view.equals(copy), 'a view handed out changed')
+    }),
+    { numRuns: 150 },
+  )
 })

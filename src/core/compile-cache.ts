@@ -10,12 +10,23 @@
 // A thread takes the setting from its environment when it starts (enabling it in the thread
 // itself would be too late: its imports load first), so the threads are given this env.
 // NODE_DISABLE_COMPILE_CACHE=1 turns it off, as it does for Node itself.
+//
+// The folder given is the one Node itself would use (os.tmpdir()/node-compile-cache), where Node
+// keeps one subfolder per Node version; the main thread's cache is not turned on for it (that
+// would cache, and write at exit, whatever the process loads afterwards). When something else
+// already enabled it in this process, the threads share its folder: the parent of the versioned
+// one module.getCompileCacheDir() reports (handing a thread that one would nest a second cache
+// inside the first, one for the first thread and one for the rest). A folder that cannot be
+// written leaves a thread without the cache, nothing more.
 import module from 'node:module'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
 
 /** The environment for a new worker thread: the process's, with the compile cache turned on. */
 export function threadEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
   if (env.NODE_DISABLE_COMPILE_CACHE) return env
   if (env.NODE_COMPILE_CACHE) return env
-  const directory = module.getCompileCacheDir?.() ?? module.enableCompileCache?.().directory
-  return directory ? { ...env, NODE_COMPILE_CACHE: directory } : env
+  const enabled = module.getCompileCacheDir?.()
+  const directory = enabled ? dirname(enabled) : join(tmpdir(), 'node-compile-cache')
+  return { ...env, NODE_COMPILE_CACHE: directory }
 }

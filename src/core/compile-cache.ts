@@ -18,6 +18,12 @@
 // one module.getCompileCacheDir() reports (handing a thread that one would nest a second cache
 // inside the first, one for the first thread and one for the rest). A folder that cannot be
 // written leaves a thread without the cache, nothing more.
+//
+// What the cache holds is run as it is (for a TypeScript file, the stripped code; its checksums
+// are CRC32s, no defence against a forged entry), so a folder in a shared tmp is used only when
+// it is ours and nobody else can write to it: created here with mode 0700 when absent; owned by
+// another user, writable by others, or a symbolic link, the threads go without the cache.
+import { lstatSync, mkdirSync } from 'node:fs'
 import module from 'node:module'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
@@ -27,6 +33,24 @@ export function threadEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessE
   if (env.NODE_DISABLE_COMPILE_CACHE) return env
   if (env.NODE_COMPILE_CACHE) return env
   const enabled = module.getCompileCacheDir?.()
-  const directory = enabled ? dirname(enabled) : join(tmpdir(), 'node-compile-cache')
-  return { ...env, NODE_COMPILE_CACHE: directory }
+  const directory = enabled ? dirname(enabled) : ownFolder(join(tmpdir(), 'node-compile-cache'))
+  return directory === undefined ? env : { ...env, NODE_COMPILE_CACHE: directory }
+}
+
+/** `path`, created if absent, when it is a folder of this user that no one else may write to. */
+export function ownFolder(path: string): string | undefined {
+  try {
+    mkdirSync(path, { mode: 0o700 })
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') return undefined
+  }
+  try {
+    const stats = lstatSync(path)
+    if (!stats.isDirectory()) return undefined
+    if (process.getuid !== undefined && stats.uid !== process.getuid()) return undefined
+    if ((stats.mode & 0o022) !== 0) return undefined
+    return path
+  } catch {
+    return undefined
+  }
 }

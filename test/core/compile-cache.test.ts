@@ -2,19 +2,27 @@
 // cache (a thread's TypeScript stripped and compiled once, not once per thread).
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
-import { mkdtemp, readdir, rm } from 'node:fs/promises'
+import { chmod, mkdir, mkdtemp, readdir, rm, stat, symlink } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { basename, dirname, join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { test } from 'node:test'
 import { promisify } from 'node:util'
 import { Worker } from 'node:worker_threads'
-import { threadEnv } from '../../src/core/compile-cache.ts'
+import { ownFolder, threadEnv } from '../../src/core/compile-cache.ts'
 
-test('a thread is given the compile cache, unless the environment turns it off or names its own', () => {
+test('a thread is given the compile cache, unless the environment turns it off or names its own', async (t) => {
+  // A tmp of the test's own: the machine's may hold a node-compile-cache of another user.
+  const dir = await mkdtemp(join(tmpdir(), 'strata-compile-cache-'))
+  const before = process.env.TMPDIR
+  process.env.TMPDIR = dir
+  t.after(async () => {
+    if (before === undefined) delete process.env.TMPDIR
+    else process.env.TMPDIR = before
+    await rm(dir, { recursive: true, force: true })
+  })
   const env = threadEnv({ PATH: '/bin' })
   assert.equal(env.PATH, '/bin')
-  assert.ok(env.NODE_COMPILE_CACHE, 'a cache directory')
-  assert.equal(basename(env.NODE_COMPILE_CACHE), 'node-compile-cache')
+  assert.equal(env.NODE_COMPILE_CACHE, join(dir, 'node-compile-cache'))
   assert.deepEqual(threadEnv({ NODE_DISABLE_COMPILE_CACHE: '1' }), { NODE_DISABLE_COMPILE_CACHE: '1' })
   assert.deepEqual(threadEnv({ NODE_COMPILE_CACHE: '/somewhere' }), { NODE_COMPILE_CACHE: '/somewhere' })
 })
@@ -61,7 +69,7 @@ test('every thread a process starts uses the same cache folder, and the process 
         }
         console.log(JSON.stringify({ dirs, main: module.getCompileCacheDir() ?? null }))
       })`
-    const env = { ...process.env, TMPDIR: dir }
+    const env: NodeJS.ProcessEnv = { ...process.env, TMPDIR: dir }
     delete env.NODE_COMPILE_CACHE
     delete env.NODE_DISABLE_COMPILE_CACHE
     const { stdout } = await promisify(execFile)(process.execPath, ['-e', script], { env })
@@ -69,6 +77,37 @@ test('every thread a process starts uses the same cache folder, and the process 
     assert.equal(main, null, 'the main thread keeps the cache off')
     assert.equal(new Set(dirs).size, 1, `one folder for every thread: ${dirs.join(', ')}`)
     assert.equal(dirname(dirs[0]!), join(dir, 'node-compile-cache'))
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
+})
+
+// The cache's entries are run as they are: a folder anyone else may write to is not used.
+test('a cache folder that others may write to, or that is a link, is not used', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'strata-compile-cache-'))
+  try {
+    const fresh = join(dir, 'fresh')
+    assert.equal(ownFolder(fresh), fresh)
+    assert.equal((await stat(fresh)).mode & 0o777, 0o700)
+    assert.equal(ownFolder(fresh), fresh, 'found again')
+    const open = join(dir, 'open')
+    await mkdir(open)
+    await chmod(open, 0o777)
+    assert.equal(ownFolder(open), undefined)
+    const link = join(dir, 'link')
+    await symlink(fresh, link)
+    assert.equal(ownFolder(link), undefined)
+    assert.equal(ownFolder(join(dir, 'missing', 'deeper')), undefined)
+    // threadEnv then gives the environment as it is.
+    const env = { TMPDIR: open }
+    const script = `import(${JSON.stringify(new URL('../../src/core/compile-cache.ts', import.meta.url).href)}).then(({ threadEnv }) => console.log(JSON.stringify(threadEnv({}))))`
+    await chmod(open, 0o755)
+    await mkdir(join(open, 'node-compile-cache'))
+    await chmod(join(open, 'node-compile-cache'), 0o777)
+    const { stdout } = await promisify(execFile)(process.execPath, ['-e', script], {
+      env: { PATH: process.env.PATH, ...env },
+    })
+    assert.deepEqual(JSON.parse(stdout), {})
   } finally {
     await rm(dir, { recursive: true, force: true })
   }

@@ -10,12 +10,47 @@
 // A thread takes the setting from its environment when it starts (enabling it in the thread
 // itself would be too late: its imports load first), so the threads are given this env.
 // NODE_DISABLE_COMPILE_CACHE=1 turns it off, as it does for Node itself.
+//
+// The folder given is the one Node itself would use (os.tmpdir()/node-compile-cache), where Node
+// keeps one subfolder per Node version; the main thread's cache is not turned on for it (that
+// would cache, and write at exit, whatever the process loads afterwards). When something else
+// already enabled it in this process, the threads share its folder: the parent of the versioned
+// one module.getCompileCacheDir() reports (handing a thread that one would nest a second cache
+// inside the first, one for the first thread and one for the rest). A folder that cannot be
+// written leaves a thread without the cache, nothing more.
+//
+// What the cache holds is run as it is (for a TypeScript file, the stripped code; its checksums
+// are CRC32s, no defence against a forged entry), so a folder in a shared tmp is used only when
+// it is ours and nobody else can write to it: created here with mode 0700 when absent; owned by
+// another user, writable by others, or a symbolic link, the threads go without the cache.
+import { lstatSync, mkdirSync } from 'node:fs'
 import module from 'node:module'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
 
 /** The environment for a new worker thread: the process's, with the compile cache turned on. */
 export function threadEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
   if (env.NODE_DISABLE_COMPILE_CACHE) return env
   if (env.NODE_COMPILE_CACHE) return env
-  const directory = module.getCompileCacheDir?.() ?? module.enableCompileCache?.().directory
-  return directory ? { ...env, NODE_COMPILE_CACHE: directory } : env
+  const enabled = module.getCompileCacheDir?.()
+  const directory = enabled ? dirname(enabled) : ownFolder(join(tmpdir(), 'node-compile-cache'))
+  return directory === undefined ? env : { ...env, NODE_COMPILE_CACHE: directory }
+}
+
+/** `path`, created if absent, when it is a folder of this user that no one else may write to. */
+export function ownFolder(path: string): string | undefined {
+  try {
+    mkdirSync(path, { mode: 0o700 })
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') return undefined
+  }
+  try {
+    const stats = lstatSync(path)
+    if (!stats.isDirectory()) return undefined
+    if (process.getuid !== undefined && stats.uid !== process.getuid()) return undefined
+    if ((stats.mode & 0o022) !== 0) return undefined
+    return path
+  } catch {
+    return undefined
+  }
 }

@@ -94,3 +94,45 @@ test('a NumericTable is not combined with a ViewTable', () => {
   const table = new NumericTable(compiled.monoid, numericKernelOf(compiled.monoid)!)
   assert.throws(() => combineInto(table, compiled.createTable() as never, compiled.monoid), /NumericTable/)
 })
+
+// combineFrom takes a window the target has none of over whole (numeric-table.ts): the source
+// gives it up, so nothing is shared. Folding more into either table afterwards must leave the
+// other as it was (an alias would count those events twice, once in each).
+test('a window taken over is not shared: the target and the source go on apart', () => {
+  const compiled = compileView(
+    view<any>('c')
+      .key((e) => e.url)
+      .window(tumbling('1h'))
+      .aggregate(sum((e: any) => e.n)),
+    'ts',
+  )
+  const m = compiled.monoid
+  const kernel = numericKernelOf(m)!
+  const fold = (table: NumericTable<any>, url: string, n: number, ts: number) =>
+    compiled.fold(table, { url, n, ts } as unknown as StrataEvent)
+  const into = new NumericTable(m, kernel)
+  fold(into, '/a', 1, 0)
+  const from = new NumericTable(m, kernel)
+  fold(from, '/a', 2, 2 * HOUR)
+  fold(from, '/b', 0.1, 2 * HOUR) // and an ExactSum in an object slot
+  fold(from, '/b', 1e308, 2 * HOUR)
+  roundTrip(into, m)
+  combineInto(into, from, m)
+  const packedInto = packEntries(into, (s) => m.encode(s))
+  fold(from, '/a', 100, 2 * HOUR)
+  fold(from, '/b', 100, 2 * HOUR)
+  assert.deepEqual(
+    packEntries(into, (s) => m.encode(s)),
+    packedInto,
+    'the target unchanged by the source',
+  )
+  const packedFrom = packEntries(from, (s) => m.encode(s))
+  fold(into, '/a', 1000, 2 * HOUR)
+  fold(into, '/b', 1000, 2 * HOUR)
+  assert.deepEqual(
+    packEntries(from, (s) => m.encode(s)),
+    packedFrom,
+    'the source unchanged by the target',
+  )
+  assert.deepEqual([...from.toViewTable().entries()].length, 2, 'the source holds only what came after')
+})

@@ -72,6 +72,13 @@ export async function claimFolder(options: FolderOptions, initial: number): Prom
  */
 export const WAITING_BYTES = 2 * 1024 * 1024
 
+/**
+ * And at most this many batches: a record's value is a view of its whole fetch answer (up to
+ * maxBytes, 16 MiB), so many small batches of a partition whose commit is stuck, taken from the
+ * big answers of partitions catching up, would each keep an answer alive far past WAITING_BYTES.
+ */
+export const WAITING_BATCHES = 64
+
 export class PartitionFolder {
   readonly partition: number
   readonly owner: number
@@ -222,7 +229,7 @@ export class PartitionFolder {
       const previous = this.#queued
       this.#queued = folded
       folded.catch(() => undefined)
-      if (this.#waitingBytes > WAITING_BYTES) await previous
+      if (this.#waitingBytes > WAITING_BYTES || this.#waiting > WAITING_BATCHES) await previous
     } else await folded
     if (this.failure) throw this.failure
     return { committed }

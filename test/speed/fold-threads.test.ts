@@ -11,7 +11,7 @@ import { loadConfig } from '../../src/core/config-loader.ts'
 import { ErrorCodes, StrataError } from '../../src/core/errors.ts'
 import { claimSpeedPartition } from '../../src/speed/claim.ts'
 import { FoldThreads } from '../../src/speed/fold-threads.ts'
-import { type FolderPolicy, WAITING_BYTES } from '../../src/speed/partition-folder.ts'
+import { type FolderPolicy, WAITING_BATCHES, WAITING_BYTES } from '../../src/speed/partition-folder.ts'
 import { assertExact, configSource, MemoryPartition, pageView, speedFixture } from './helpers.ts'
 
 const manual: FolderPolicy = {
@@ -412,6 +412,70 @@ test('behind a held commit, batches wait without holding the source only up to W
   committed.push((await folder.take(live(20, 25))).committed)
   await Promise.all(committed)
   assert.equal((await fixture.store.speedPartitions())[0]!.offset, 25)
+  const asOf = await assertExact(fixture.store, fixture.views, [log.records])
+  assert.ok(asOf.every((v) => v[0] === log.end))
+})
+
+test('behind a held commit, at most WAITING_BATCHES small batches wait without holding the source', async (t) => {
+  const { fixture, threads } = await setup(t)
+  const log = new MemoryPartition()
+  const total = WAITING_BATCHES + 4
+  log.append(Array.from({ length: total }, (_, i) => pageView(i)))
+  let release!: () => void
+  const gate = new Promise<void>((resolve) => {
+    release = resolve
+  })
+  let held!: () => void
+  const holding = new Promise<void>((resolve) => {
+    held = resolve
+  })
+  let commits = 0
+  const store = Object.create(fixture.store) as typeof fixture.store
+  store.commitSpeed = async (commit, combine) => {
+    if (++commits === 1) {
+      held()
+      await gate
+    }
+    return fixture.store.commitSpeed(commit, combine)
+  }
+  const folder = await claimSpeedPartition({
+    store,
+    views: fixture.views,
+    partition: 0,
+    partitions: 1,
+    timeField: 'ts',
+    policy: { ...manual, commitWhenCaughtUp: true },
+    thread: threads.of(0),
+  })
+  const live = (from: number) => ({ ...log.read(from, 1), highWatermark: from + 1 })
+  const committed: Promise<void>[] = []
+  committed.push((await folder.take(live(0))).committed)
+  await holding
+  // One-record batches, far under WAITING_BYTES: taken at once up to the count bound.
+  let next = 1
+  let returned = false
+  let blocked: Promise<{ committed: Promise<void> }> | undefined
+  while (next < total) {
+    const taking = folder.take(live(next++)).then((taken) => {
+      returned = true
+      return taken
+    })
+    returned = false
+    for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve))
+    if (!returned) {
+      blocked = taking
+      break
+    }
+    committed.push((await taking).committed)
+  }
+  assert.ok(blocked, 'a take was held')
+  assert.equal(next - 1, WAITING_BATCHES + 1, `held at the take past ${WAITING_BATCHES} batches waiting`)
+  assert.equal(commits, 1)
+  release()
+  committed.push((await blocked!).committed)
+  while (next < total) committed.push((await folder.take(live(next++))).committed)
+  await Promise.all(committed)
+  assert.equal((await fixture.store.speedPartitions())[0]!.offset, total)
   const asOf = await assertExact(fixture.store, fixture.views, [log.records])
   assert.ok(asOf.every((v) => v[0] === log.end))
 })

@@ -32,7 +32,6 @@ import {
   CLOSE_OBJECT,
   COLON,
   COMMA,
-  digitsFrom,
   isShortEscape,
   MINUS,
   NINE,
@@ -40,18 +39,17 @@ import {
   OPEN_OBJECT,
   QUOTE,
   type Slicers,
+  scannedNumber,
+  skipLiteral,
+  skipNumber,
   skipSpace,
   ZERO,
 } from './json-bytes.ts'
 
 // Set by the scanners as they go (one thread, synchronous): whether a string had a byte >= 0x80;
-// whether the last string had a (short) escape; whether a number was an integer of at most 15
-// digits, and its value then; whether it had an exponent.
+// whether the last string had a (short) escape. Numbers: json-bytes.ts scannedNumber.
 let high = false
 let escaped = false
-let simple = false
-let simpleValue = 0
-let exponent = false
 
 /** A string opened before `i`, escapes allowed but `\u`: the index of its closing quote, or -1. */
 function stringEnd(b: Uint8Array, i: number, n: number): number {
@@ -73,53 +71,6 @@ function stringEnd(b: Uint8Array, i: number, n: number): number {
   return -1
 }
 
-/** A JSON number starting at `i`: the index after it, or -1; sets `simple`, `simpleValue`, `exponent`. */
-function skipNumber(b: Uint8Array, i: number, n: number): number {
-  const negative = b[i] === MINUS
-  const digitsStart = negative ? i + 1 : i
-  const first = b[digitsStart]
-  let digitsEnd: number
-  if (first === ZERO) digitsEnd = digitsStart + 1
-  else if (first !== undefined && first > ZERO && first <= NINE) digitsEnd = digitsFrom(b, digitsStart + 1, n)
-  else return -1
-  i = digitsEnd
-  let plain = true
-  exponent = false
-  if (b[i] === 0x2e) {
-    plain = false
-    const end = digitsFrom(b, i + 1, n)
-    if (end === i + 1) return -1
-    i = end
-  }
-  const c = b[i]
-  if (c === 0x65 || c === 0x45) {
-    plain = false
-    exponent = true
-    i++
-    const sign = b[i]
-    if (sign === 0x2b || sign === MINUS) i++
-    const end = digitsFrom(b, i, n)
-    if (end === i) return -1
-    i = end
-  }
-  simple = plain && digitsEnd - digitsStart <= 15
-  if (simple) {
-    let v = 0
-    for (let j = digitsStart; j < digitsEnd; j++) v = v * 10 + (b[j]! - ZERO)
-    simpleValue = negative ? -v : v
-  }
-  return i
-}
-
-/** `true`, `false` or `null` at `i` (its first byte `c`): the index after it, or -1. */
-function skipLiteral(b: Uint8Array, i: number, c: number): number {
-  if (c === 0x74) return b[i + 1] === 0x72 && b[i + 2] === 0x75 && b[i + 3] === 0x65 ? i + 4 : -1
-  if (c === 0x66)
-    return b[i + 1] === 0x61 && b[i + 2] === 0x6c && b[i + 3] === 0x73 && b[i + 4] === 0x65 ? i + 5 : -1
-  if (c === 0x6e) return b[i + 1] === 0x75 && b[i + 2] === 0x6c && b[i + 3] === 0x6c ? i + 4 : -1
-  return -1
-}
-
 const { maxEventBytes, maxDepth } = defaultEventLimits
 
 /** Any value at `i`, validated (depth: of a container starting here, the top-level object being 1). */
@@ -135,7 +86,7 @@ function skipValue(b: Buffer, i: number, n: number, depth: number): number {
     // Up to 300 characters and no exponent cannot exceed the largest double (about 1.8e308), nor
     // round to 0 unless spelled 0… (a nested -0 spelled `-0…` is hasMinusZero's). A negative one
     // that underflows (-1e-400) is -0, which the encoder keeps whole: the parse path's.
-    if (exponent || end - i > 300) {
+    if (scannedNumber.exponent || end - i > 300) {
       const v = Number(b.toString('latin1', i, end))
       if (!Number.isFinite(v) || Object.is(v, -0)) return -1
     }
@@ -227,7 +178,7 @@ export function eventScanner(timeField: string): EventScanner {
     if (c === MINUS || (c !== undefined && c >= ZERO && c <= NINE)) {
       const end = skipNumber(b, i, n)
       if (end < 0) return -1
-      if (simple) values[f] = simpleValue
+      if (scannedNumber.simple) values[f] = scannedNumber.value
       else {
         const v = Number(s.latin1Slice(i, end))
         if (!Number.isFinite(v)) return -1

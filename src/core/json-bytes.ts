@@ -59,3 +59,57 @@ export function isShortEscape(e: number | undefined): boolean {
     e === 0x74
   )
 }
+
+/**
+ * What skipNumber saw in the last number it read (one thread, synchronous: read it right after
+ * the call): an integer of at most 15 digits and its value (exact as a double), and whether it
+ * had an exponent (the only way a short spelling overflows to Infinity or underflows).
+ */
+export const scannedNumber = { simple: false, value: 0, exponent: false }
+
+/** A JSON number starting at `i`: the index after it, or -1; fills `scannedNumber`. */
+export function skipNumber(b: Uint8Array, i: number, n: number): number {
+  const negative = b[i] === MINUS
+  const digitsStart = negative ? i + 1 : i
+  const first = b[digitsStart]
+  let digitsEnd: number
+  if (first === ZERO) digitsEnd = digitsStart + 1
+  else if (first !== undefined && first > ZERO && first <= NINE) digitsEnd = digitsFrom(b, digitsStart + 1, n)
+  else return -1
+  i = digitsEnd
+  let plain = true
+  scannedNumber.exponent = false
+  if (b[i] === 0x2e) {
+    plain = false
+    const end = digitsFrom(b, i + 1, n)
+    if (end === i + 1) return -1
+    i = end
+  }
+  const c = b[i]
+  if (c === 0x65 || c === 0x45) {
+    plain = false
+    scannedNumber.exponent = true
+    i++
+    const sign = b[i]
+    if (sign === 0x2b || sign === MINUS) i++
+    const end = digitsFrom(b, i, n)
+    if (end === i) return -1
+    i = end
+  }
+  scannedNumber.simple = plain && digitsEnd - digitsStart <= 15
+  if (scannedNumber.simple) {
+    let v = 0
+    for (let j = digitsStart; j < digitsEnd; j++) v = v * 10 + (b[j]! - ZERO)
+    scannedNumber.value = negative ? -v : v
+  }
+  return i
+}
+
+/** `true`, `false` or `null` at `i` (its first byte `c`): the index after it, or -1. */
+export function skipLiteral(b: Uint8Array, i: number, c: number): number {
+  if (c === 0x74) return b[i + 1] === 0x72 && b[i + 2] === 0x75 && b[i + 3] === 0x65 ? i + 4 : -1
+  if (c === 0x66)
+    return b[i + 1] === 0x61 && b[i + 2] === 0x6c && b[i + 3] === 0x73 && b[i + 4] === 0x65 ? i + 5 : -1
+  if (c === 0x6e) return b[i + 1] === 0x75 && b[i + 2] === 0x6c && b[i + 3] === 0x6c ? i + 4 : -1
+  return -1
+}

@@ -357,13 +357,11 @@ test('a commit that failed keeps its window: the next commit asks for the deltas
   assert.ok(asOf.every((v) => v[0] === log.end))
 })
 
-test('behind a held commit, batches wait without holding the source only up to WAITING_BYTES (2 MiB): past it the next take is held', async (t) => {
-  const { fixture, threads } = await setup(t)
-  const log = new MemoryPartition()
-  // Events of a twelfth of the bound each (a padding field the views do not read): five make a
-  // batch of ~0.42 of it.
-  const pad = 'x'.repeat(Math.floor(WAITING_BYTES / 12))
-  log.append(Array.from({ length: 25 }, (_, i) => ({ ...pageView(i), pad })))
+/**
+ * A folder (commit when caught up) whose first commit is held until `release()`: `holding`
+ * resolves once it is; `commits()` counts the commits asked for.
+ */
+async function heldFirstCommit(fixture: Awaited<ReturnType<typeof setup>>['fixture'], threads: FoldThreads) {
   let release!: () => void
   const gate = new Promise<void>((resolve) => {
     release = resolve
@@ -390,6 +388,17 @@ test('behind a held commit, batches wait without holding the source only up to W
     policy: { ...manual, commitWhenCaughtUp: true },
     thread: threads.of(0),
   })
+  return { folder, holding, release, commits: () => commits }
+}
+
+test('behind a held commit, batches wait without holding the source only up to WAITING_BYTES (2 MiB): past it the next take is held', async (t) => {
+  const { fixture, threads } = await setup(t)
+  const log = new MemoryPartition()
+  // Events of a twelfth of the bound each (a padding field the views do not read): five make a
+  // batch of ~0.42 of it.
+  const pad = 'x'.repeat(Math.floor(WAITING_BYTES / 12))
+  log.append(Array.from({ length: 25 }, (_, i) => ({ ...pageView(i), pad })))
+  const { folder, holding, release, commits } = await heldFirstCommit(fixture, threads)
   const live = (from: number, to: number) => ({ ...log.read(from, to - from), highWatermark: to })
   const committed: Promise<void>[] = []
   committed.push((await folder.take(live(0, 5))).committed)
@@ -406,7 +415,7 @@ test('behind a held commit, batches wait without holding the source only up to W
   // The folds behind the held commit cannot run: a few turns of the event loop let anything else.
   for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve))
   assert.equal(returned, false, 'the source is held past WAITING_BYTES waiting')
-  assert.equal(commits, 1)
+  assert.equal(commits(), 1)
   release()
   committed.push((await fourth).committed)
   committed.push((await folder.take(live(20, 25))).committed)
@@ -421,32 +430,7 @@ test('behind a held commit, at most WAITING_BATCHES small batches wait without h
   const log = new MemoryPartition()
   const total = WAITING_BATCHES + 4
   log.append(Array.from({ length: total }, (_, i) => pageView(i)))
-  let release!: () => void
-  const gate = new Promise<void>((resolve) => {
-    release = resolve
-  })
-  let held!: () => void
-  const holding = new Promise<void>((resolve) => {
-    held = resolve
-  })
-  let commits = 0
-  const store = Object.create(fixture.store) as typeof fixture.store
-  store.commitSpeed = async (commit, combine) => {
-    if (++commits === 1) {
-      held()
-      await gate
-    }
-    return fixture.store.commitSpeed(commit, combine)
-  }
-  const folder = await claimSpeedPartition({
-    store,
-    views: fixture.views,
-    partition: 0,
-    partitions: 1,
-    timeField: 'ts',
-    policy: { ...manual, commitWhenCaughtUp: true },
-    thread: threads.of(0),
-  })
+  const { folder, holding, release, commits } = await heldFirstCommit(fixture, threads)
   const live = (from: number) => ({ ...log.read(from, 1), highWatermark: from + 1 })
   const committed: Promise<void>[] = []
   committed.push((await folder.take(live(0))).committed)
@@ -470,7 +454,7 @@ test('behind a held commit, at most WAITING_BATCHES small batches wait without h
   }
   assert.ok(blocked, 'a take was held')
   assert.equal(next - 1, WAITING_BATCHES + 1, `held at the take past ${WAITING_BATCHES} batches waiting`)
-  assert.equal(commits, 1)
+  assert.equal(commits(), 1)
   release()
   committed.push((await blocked!).committed)
   while (next < total) committed.push((await folder.take(live(next++))).committed)

@@ -113,11 +113,16 @@ export function decodeRecordSet(
       )
     }
     if (batchEnd > bytes.length) break // cut off by the size limit: the next fetch brings it whole
+    // Kafka 4 writes and serves format 2 only (the older formats were removed), and the magic byte
+    // is outside the CRC: any other value is a byte damaged on the way or in the log. Retriable like
+    // a failed CRC, so a damaged answer heals on the next fetch and a damaged log shows as the
+    // partition's read trouble, instead of failing the role.
     const magic = bytes[at + MAGIC]!
     if (magic !== 2) {
       throw new StrataError(
         ErrorCodes.KAFKA,
-        `${topic}[${partition}]: a record batch of format ${magic} at ${readInt64(bytes, at)} (only format 2, Kafka ≥ 0.11, is read)`,
+        `${topic}[${partition}]: a record batch at ${readInt64(bytes, at)} says format ${magic} (only format 2 is read; damaged in the log or on the way, or a broker older than Kafka 0.11); fetched again`,
+        { retriable: true },
       )
     }
     const firstOffset = readInt64(bytes, at)

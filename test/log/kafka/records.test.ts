@@ -305,3 +305,20 @@ test('a batch length shorter than a batch header is refused, retriable, never lo
     )
   }
 })
+
+// The magic byte is outside the CRC too; Kafka 4 serves format 2 only, so another value is damage:
+// retriable (the fetcher asks again, a lasting one is the partition's read trouble), not fatal.
+test('a batch whose format byte is not 2 is refused, retriable, naming the batch', () => {
+  for (const magic of [0, 1, 3, 0x82]) {
+    const damaged = batchBytes({ base: 9, values: ['{"a":1}'] })
+    damaged[16] = magic
+    assert.throws(
+      () => decodeRecordSet('t', 4, damaged, 9),
+      (error: StrataError) =>
+        error.code === ErrorCodes.KAFKA &&
+        error.retriable &&
+        new RegExp(`t\\[4\\]: a record batch at 9 says format ${magic}`).test(error.message),
+      `magic ${magic}`,
+    )
+  }
+})

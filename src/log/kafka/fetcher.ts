@@ -172,13 +172,16 @@ export function createFetcher(options: KafkaClientOptions): Fetcher {
         if (from === undefined) continue
         if (p.errorCode !== 0) {
           const error = partitionFailure(topic, p.partitionIndex, p.errorCode, response)
-          if (hasApiError(error.cause, 'OFFSET_OUT_OF_RANGE')) {
-            throw await outOfRange(client, positions, error.cause)
-          }
+          // Out of range: retention outran us or the topic was recreated (the role stops, saying
+          // which), or the offset came back in range meanwhile (a leader change) and only this
+          // partition waits for the next round, not every partition of this broker.
+          const meaning = hasApiError(error.cause, 'OFFSET_OUT_OF_RANGE')
+            ? await outOfRange(client, [{ topic, partition: p.partitionIndex, offset: from }], error.cause)
+            : error
           // Not retriable (no right to read the topic, say): the role stops, as for a failed fetch.
-          if (!error.retriable) throw error
+          if (!meaning.retriable) throw meaning
           refreshSoon()
-          batches.push(troubled({ topic, partition: p.partitionIndex, offset: from }, error))
+          batches.push(troubled({ topic, partition: p.partitionIndex, offset: from }, meaning))
           continue
         }
         let decoded: ReturnType<typeof decodeRecordSet>

@@ -68,16 +68,20 @@ export function speedReporter(
   const readEnd = healthEndOffsets(endOffsets)
   return async () => {
     const end = await readEnd()
+    // One snapshot (and one clock reading) for the whole report, so its partitions, read trouble
+    // and failure count describe the same moment.
+    const snapshot = stats()
+    const at = now()
     const partitions: PartitionReport[] = []
-    const trouble = byPartition(stats().readTrouble)
-    for (const p of stats().partitions) {
+    const trouble = byPartition(snapshot.readTrouble)
+    for (const p of snapshot.partitions) {
       const lag = end?.[p.partition] === undefined ? null : Math.max(0, end[p.partition]! - p.consumed)
       let report: PartitionReport = { partition: p.partition, state: 'running', lag }
       // Fenced: the partition is another worker's now; released or revoked: not a failure.
       if (p.stoppedCode !== null && p.stoppedCode !== ErrorCodes.FENCED) {
         report = { ...report, state: 'failed', reason: p.stopped ?? p.stoppedCode }
       } else if (p.commitFailures > 0) {
-        const failingFor = now() - (p.failingSince ?? now())
+        const failingFor = at - (p.failingSince ?? at)
         const waiting = lag === null || lag > 0
         report = {
           ...report,
@@ -87,9 +91,9 @@ export function speedReporter(
       } else if (lag !== null && lag > CATCHING_UP_RECORDS) {
         report = { ...report, state: 'catching-up' }
       }
-      partitions.push(withReadTrouble(report, trouble.get(p.partition), now()))
+      partitions.push(withReadTrouble(report, trouble.get(p.partition), at))
     }
-    const failures = stats().partitions.reduce((n, p) => n + p.commitFailures, 0)
+    const failures = snapshot.partitions.reduce((n, p) => n + p.commitFailures, 0)
     return { ...fromPartitions('speed', partitions), failures }
   }
 }

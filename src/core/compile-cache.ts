@@ -12,8 +12,9 @@
 // NODE_DISABLE_COMPILE_CACHE=1 turns it off, as it does for Node itself.
 //
 // The folder given is the one Node itself would use (os.tmpdir()/node-compile-cache), where Node
-// keeps one subfolder per Node version; the main thread's cache is not turned on for it (that
-// would cache, and write at exit, whatever the process loads afterwards). When something else
+// keeps one subfolder per Node version; this module does not turn the main thread's cache on (a
+// process that imports Strata as a library keeps its own choice); the `strata` command does, in
+// bin/strata.js, before it loads anything else. When something else
 // already enabled it in this process, the threads share its folder: the parent of the versioned
 // one module.getCompileCacheDir() reports (handing a thread that one would nest a second cache
 // inside the first, one for the first thread and one for the rest). A folder that cannot be
@@ -33,8 +34,13 @@ export function threadEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessE
   if (env.NODE_DISABLE_COMPILE_CACHE) return env
   if (env.NODE_COMPILE_CACHE) return env
   const enabled = module.getCompileCacheDir?.()
-  const directory = enabled ? dirname(enabled) : ownFolder(join(tmpdir(), 'node-compile-cache'))
+  const directory = enabled ? dirname(enabled) : compileCacheFolder()
   return directory === undefined ? env : { ...env, NODE_COMPILE_CACHE: directory }
+}
+
+/** The folder Node itself would use (os.tmpdir()/node-compile-cache), when it is ours alone. */
+export function compileCacheFolder(): string | undefined {
+  return ownFolder(join(tmpdir(), 'node-compile-cache'))
 }
 
 /** `path`, created if absent, when it is a folder of this user that no one else may write to. */

@@ -20,8 +20,10 @@
 // between them). close() asks the role to close in the thread as in process — the archiver
 // writes its open segments whole before it leaves the group — and waits for it before the thread
 // is terminated.
+
 import { Worker } from 'node:worker_threads'
 import { type ArchiverStats, freshArchiverStats } from '../archive/index.ts'
+import { threadEnv } from '../core/compile-cache.ts'
 import { type ErrorCode, ErrorCodes, StrataError } from '../core/errors.ts'
 import type { S3Settings } from '../master-dataset/index.ts'
 import type { SpeedWorkerStats } from '../speed/index.ts'
@@ -114,7 +116,7 @@ export async function startRoleThread(
 ): Promise<RoleThread<SpeedWorkerStats | ArchiverStats>> {
   const { logger } = context
   // The name is the thread's on Linux too (/proc/<pid>/task/<tid>/comm, ≤ 15 characters).
-  const worker = new Worker(threadFile, { workerData: setup, name: `strata ${setup.role}` })
+  const worker = new Worker(threadFile, { workerData: setup, name: `strata ${setup.role}`, env: threadEnv() })
   let stats: SpeedWorkerStats | ArchiverStats =
     setup.role === 'speed' ? { mode: 'kafka', partitions: [] } : freshArchiverStats()
   let failure: StrataError | undefined

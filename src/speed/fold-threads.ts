@@ -12,7 +12,9 @@
 // and every later one: the folders of its partitions stop without committing and report the
 // failure (onFailed), so the worker exits and the next owner re-reads from the stored offsets. A
 // record is never skipped because a thread went away.
+
 import { Worker } from 'node:worker_threads'
+import { threadEnv } from '../core/compile-cache.ts'
 import type { CompiledView } from '../core/compiled-view.ts'
 import { type ErrorCode, ErrorCodes, StrataError } from '../core/errors.ts'
 import type { ViewFoldError } from '../core/view-errors.ts'
@@ -48,6 +50,7 @@ export class FoldThread {
     this.#worker = new Worker(threadFile, {
       workerData: { configPath } satisfies FoldThreadSetup,
       name: 'strata fold',
+      env: threadEnv(),
     })
     this.ready = new Promise<void>((resolve, reject) => {
       this.#pending.set(-1, {

@@ -5,6 +5,7 @@
 // use that cluster instead and none is started. `npm test -- test/x.test.ts` runs some files.
 import { spawn, spawnSync } from 'node:child_process'
 import { globSync } from 'node:fs'
+import { compileCacheFolder } from '../src/core/compile-cache.ts'
 import { clusterStatus, startCluster, stopCluster } from '../src/kafka-cluster/index.ts'
 import { setup } from './setup.ts'
 
@@ -42,13 +43,23 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   })
 }
 
+// Every test file runs in a process of its own that loads the sources again: with Node's compile
+// cache each file is stripped and compiled once for the whole run, not once per process (~20 %
+// of the suite's CPU; docs/decisions/0012's last addendum). NODE_DISABLE_COMPILE_CACHE=1 runs
+// without it.
+function testEnv(): NodeJS.ProcessEnv {
+  if (process.env.NODE_DISABLE_COMPILE_CACHE || process.env.NODE_COMPILE_CACHE) return process.env
+  const folder = compileCacheFolder()
+  return folder === undefined ? process.env : { ...process.env, NODE_COMPILE_CACHE: folder }
+}
+
 const files = only.length > 0 ? only : globSync('test/**/*.test.ts').sort()
 const child = spawn(
   process.execPath,
   ['--test', '--test-reporter=spec', '--test-concurrency=2', '--test-timeout=600000', ...files],
   {
     stdio: 'inherit',
-    env: { ...process.env, STRATA_TEST_BROKERS: bootstrap },
+    env: { ...testEnv(), STRATA_TEST_BROKERS: bootstrap },
   },
 )
 const code: number = await new Promise((resolve) => child.on('exit', (status) => resolve(status ?? 1)))

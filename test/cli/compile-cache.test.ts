@@ -28,7 +28,7 @@ async function cacheEntries(tmp: string): Promise<number> {
 test('strata writes its compiled modules to the compile cache in its own tmp folder', async (t) => {
   const tmp = await mkdtemp(join(tmpdir(), 'strata-cli-cache-'))
   t.after(() => rm(tmp, { recursive: true, force: true }))
-  const env = { ...process.env, TMPDIR: tmp }
+  const env: NodeJS.ProcessEnv = { ...process.env, TMPDIR: tmp }
   delete env.NODE_COMPILE_CACHE
   delete env.NODE_DISABLE_COMPILE_CACHE
   await run(process.execPath, [strata, 'query', '--help'], { env })
@@ -38,7 +38,7 @@ test('strata writes its compiled modules to the compile cache in its own tmp fol
 test('NODE_DISABLE_COMPILE_CACHE, or a cache folder others may write to, leaves the cache off', async (t) => {
   const tmp = await mkdtemp(join(tmpdir(), 'strata-cli-cache-'))
   t.after(() => rm(tmp, { recursive: true, force: true }))
-  const env = { ...process.env, TMPDIR: tmp, NODE_DISABLE_COMPILE_CACHE: '1' }
+  const env: NodeJS.ProcessEnv = { ...process.env, TMPDIR: tmp, NODE_DISABLE_COMPILE_CACHE: '1' }
   delete env.NODE_COMPILE_CACHE
   await run(process.execPath, [strata, 'query', '--help'], { env })
   assert.equal(await cacheEntries(tmp), 0)

@@ -118,3 +118,16 @@ test('structure: every repository path the docs name exists', () => {
   }
   assert.deepEqual(broken, [], `paths named in the docs that do not exist:\n${broken.join('\n')}`)
 })
+
+// A merge resolved in haste once left its conflict markers in a decision record for a session
+// (docs/decisions/0013, session 10): half of each side read as if it were the design.
+test('structure: no file holds a merge-conflict marker', () => {
+  const marked: string[] = []
+  for (const file of citing) {
+    const lines = readFileSync(join(root, file), 'utf8').split('\n')
+    lines.forEach((line, i) => {
+      if (/^(<{7}|>{7})( |$)|^={7}$/.test(line)) marked.push(`${file}:${i + 1}: ${line}`)
+    })
+  }
+  assert.deepEqual(marked, [], `merge-conflict markers:\n${marked.join('\n')}`)
+})

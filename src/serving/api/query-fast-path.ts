@@ -98,7 +98,19 @@ export function createQueryFastPath(options: QueryFastPathOptions): QueryFastPat
   // outside any transaction (store.snapshotVersion) — the answer is the one kept, exactly; a new
   // version (a speed commit, a pass, a flip, a registration, …) and the next ask reads the store
   // again. A store without versions keeps nothing. Bounded by the text held (oldest URLs first).
-  const versionNow = store.snapshotVersion?.bind(store)
+  // The store's reader of the version, taken at the first call that succeeds: a server built
+  // before its store exists (starting.ts: `later`) is given a stand-in whose methods throw until
+  // the store is set, and taking the method then would keep the thrower.
+  let versionOf: (() => number | undefined) | undefined
+  const versionNow = (): number | undefined => {
+    if (versionOf !== undefined) return versionOf()
+    const read = store.snapshotVersion
+    if (read === undefined) return undefined
+    const bound = read.bind(store)
+    const version = bound()
+    versionOf = bound
+    return version
+  }
   const kept = new Map<string, Kept>()
   let keptChars = 0
   const keep = (url: string, entry: Kept): void => {
@@ -184,7 +196,7 @@ export function createQueryFastPath(options: QueryFastPathOptions): QueryFastPat
       // and the end-offsets reading gives the same lag: the same answer, without a read
       // transaction, the memo's lookups or a promise (see `kept` above).
       const hit = kept.get(url)
-      if (hit !== undefined && hit.view === view && versionNow !== undefined) {
+      if (hit !== undefined && hit.view === view) {
         const log = offsets.configured ? offsets.fresh() : undefined
         if ((log !== undefined || !offsets.configured) && sameLag(hit.log, log)) {
           let version: number | undefined

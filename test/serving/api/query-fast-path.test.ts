@@ -10,7 +10,7 @@ import { ErrorCodes, StrataError } from '../../../src/core/errors.ts'
 import { createLogger } from '../../../src/runtime/logger.ts'
 import { listen } from '../../../src/serving/app.ts'
 import { fastPathAnswers } from '../../../src/serving/server.ts'
-import { createStartingGate } from '../../../src/serving/starting.ts'
+import { createStartingGate, later } from '../../../src/serving/starting.ts'
 import type { Store } from '../../../src/store/store.ts'
 import {
   HORIZON,
@@ -405,4 +405,25 @@ test('a body kept by URL is sent while a read finds the same snapshot version, a
     last = after.text
   }
   assert.equal(JSON.parse(last).batch.horizon[0], 15)
+})
+
+test('a server built before its store (strata worker serve) keeps bodies once the store is set', async (t) => {
+  const lmdb = await openStore(t)
+  await mergedScenario(lmdb)
+  const { store, reads } = countingReads(lmdb)
+  const stand = later<Store>()
+  const starting = createStartingGate()
+  const app = await serve(t, stand.value, { starting })
+  const { url } = await listen(app, { port: 0 })
+  assert.equal((await fetch(`${url}/views/pageviews_by_url/%2Fa`)).status, 503)
+  stand.set(store)
+  starting.open()
+  const path = `${url}/views/pageviews_by_url/%2Fa`
+  const first = await (await fetch(path)).text()
+  const before = reads()
+  const at = lmdb.snapshotVersion?.()
+  const again = await (await fetch(path)).text()
+  assert.equal(again, first)
+  assert.equal(fastPathAnswers(app), 2)
+  if (lmdb.snapshotVersion?.() === at) assert.equal(reads(), before, 'the kept body, without a store read')
 })

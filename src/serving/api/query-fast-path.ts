@@ -81,6 +81,8 @@ interface Kept {
   version: number
   log: LogOffsets | undefined
   body: string
+  /** Its length in UTF-8 bytes (the content-length: Buffer.byteLength was ~2 µs a request). */
+  bytes: number
 }
 
 export function createQueryFastPath(options: QueryFastPathOptions): QueryFastPath {
@@ -127,10 +129,10 @@ export function createQueryFastPath(options: QueryFastPathOptions): QueryFastPat
       keptChars -= body.length
     }
   }
-  const send = (response: ServerResponse, url: string, body: string, start: number): void => {
+  const send = (response: ServerResponse, url: string, body: string, bytes: number, start: number): void => {
     const head: Record<string, string | number> = {
       'content-type': JSON_TYPE,
-      'content-length': Buffer.byteLength(body),
+      'content-length': bytes,
     }
     if (drain.draining) head.connection = 'close'
     response.writeHead(200, head)
@@ -206,7 +208,7 @@ export function createQueryFastPath(options: QueryFastPathOptions): QueryFastPat
             return false // Fastify reads the store and answers the failure
           }
           if (version !== undefined && version === hit.version) {
-            send(response, url, hit.body, start)
+            send(response, url, hit.body, hit.bytes, start)
             return true
           }
         }
@@ -220,8 +222,10 @@ export function createQueryFastPath(options: QueryFastPathOptions): QueryFastPat
             fastify(request, response)
             return
           }
-          send(response, url, body, start)
-          if (version !== undefined && url.length <= ROUTED_MAX_URL) keep(url, { view, version, log, body })
+          const bytes = Buffer.byteLength(body)
+          send(response, url, body, bytes, start)
+          if (version !== undefined && url.length <= ROUTED_MAX_URL)
+            keep(url, { view, version, log, body, bytes })
         },
         // Fastify asks again and answers the failure (its status, body, 5xx log line).
         () => fastify(request, response),

@@ -343,8 +343,10 @@ test('a body kept by URL is sent while a read finds the same snapshot version, a
     const before = reads()
     const at = version()
     const answers = fastPathAnswers(app)
-    const text = await (await fetch(path)).text()
+    const res = await fetch(path)
+    const text = await res.text()
     assert.equal(fastPathAnswers(app), answers + 1, 'answered outside Fastify')
+    assert.equal(res.headers.get('content-length'), String(Buffer.byteLength(text)))
     return { text, read: reads() > before, moved: version() !== at }
   }
   /** What Fastify answers now (a query string takes it there; it reads the store every time). */

@@ -61,9 +61,33 @@ export async function queryView(
   key: string,
   options: QueryOptions = {},
 ): Promise<QueryAnswer> {
-  const range = options.range ?? {}
   // Windows are selected by their start: from <= windowStart < to.
-  const snapshot = await store.snapshot(view.name, key, view.window === null ? {} : range)
+  const snapshot = await store.snapshot(view.name, key, view.window === null ? {} : (options.range ?? {}))
+  return answerOf(snapshot, view, key, options)
+}
+
+/**
+ * queryView, with the store's snapshot version the answer was read under (ViewSnapshot.version;
+ * undefined in a store without one): the answer is the same for every read that finds it.
+ */
+export async function queryViewAt(
+  store: Store,
+  view: CompiledView<any, any>,
+  key: string,
+  options: QueryOptions = {},
+): Promise<{ answer: QueryAnswer; version: number | undefined }> {
+  const snapshot = await store.snapshot(view.name, key, view.window === null ? {} : (options.range ?? {}))
+  return { answer: answerOf(snapshot, view, key, options), version: snapshot.version }
+}
+
+/** The answer of a snapshot read for the question: the one computed last when nothing differs. */
+function answerOf(
+  snapshot: ViewSnapshot,
+  view: CompiledView<any, any>,
+  key: string,
+  options: QueryOptions,
+): QueryAnswer {
+  const range = options.range ?? {}
   const parts = options.parts === true
   const hit = answered.get(snapshot.realtime)
   if (

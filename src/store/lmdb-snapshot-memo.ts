@@ -87,6 +87,11 @@ export class SnapshotMemo {
     this.#rowLimit = rowLimit
   }
 
+  /** The snapshot version the memo holds reads of (after reads(): the one it found), if any. */
+  get version(): number | undefined {
+    return this.#version
+  }
+
   clear(): void {
     this.#dropVersion()
     this.#dropStored()

@@ -377,7 +377,10 @@ export function snapshot(
       const logged = loggedDeltas(rows, view, key, from, to, context)
       return { batchEntries, realtime: logged.length === 0 ? states : [...states, ...logged] }
     })
-    return { batch, batchEntries, realtime, speedView, speed }
+    const version = memo.version
+    return version === undefined
+      ? { batch, batchEntries, realtime, speedView, speed }
+      : { batch, batchEntries, realtime, speedView, speed, version }
   } finally {
     transaction.done()
   }

@@ -371,6 +371,11 @@ class LmdbStore implements Store {
     return speed.snapshot(this.#db, this.#log, this.#memo, view, key, range)
   }
 
+  snapshotVersion(): number | undefined {
+    const version = this.#db.get(SNAPSHOT_VERSION)
+    return typeof version === 'number' ? version : undefined
+  }
+
   async *realtimeKeys(view: string): AsyncIterable<string> {
     yield* speed.realtimeKeys(this.#db, this.#log, view)
   }

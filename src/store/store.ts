@@ -176,6 +176,12 @@ export interface ViewSnapshot {
   speedView: SpeedView | undefined
   /** Per partition: the speed layer's consumed offset (absent when it never ran there). */
   speed: Array<SpeedPartition | undefined>
+  /**
+   * The store's snapshot version this was read under (the LMDB store's version row,
+   * lmdb-snapshot-memo.ts), absent when the store has none: every write a query reads moves it,
+   * so two reads that find the same version read the same rows.
+   */
+  version?: number
 }
 
 export interface SpeedStore {
@@ -240,6 +246,11 @@ export interface SpeedStore {
 export interface QueryStore {
   /** One consistent read of everything a query of (view, key) needs (rule 5). */
   snapshot(view: string, key: string, range?: TimeRange): Promise<ViewSnapshot>
+  /**
+   * The snapshot version a read would find now (ViewSnapshot.version), read synchronously: one
+   * row, no transaction of its own. Absent in a store without one; undefined when it has none yet.
+   */
+  snapshotVersion?(): number | undefined
   /** Every key that has realtime states in the view (for top-k over batch ⊕ realtime), ascending. */
   realtimeKeys(view: string): AsyncIterable<string>
 }

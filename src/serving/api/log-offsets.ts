@@ -78,6 +78,16 @@ export class EndOffsetsCache {
     return refresh
   }
 
+  /**
+   * The reading get() would give now without asking the provider or waiting (one younger than
+   * maxAgeMs), read synchronously; undefined when it would ask or wait (or has no provider).
+   */
+  fresh(): LogOffsets | undefined {
+    const last = this.#last
+    if (last === undefined || this.#maxAgeMs <= 0 || Date.now() - last.at > this.#maxAgeMs) return undefined
+    return last
+  }
+
   #refresh(): Promise<LogOffsets> {
     this.#inflight ??= this.#read().finally(() => {
       this.#inflight = undefined

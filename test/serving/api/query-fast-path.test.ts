@@ -10,7 +10,7 @@ import { ErrorCodes, StrataError } from '../../../src/core/errors.ts'
 import { createLogger } from '../../../src/runtime/logger.ts'
 import { listen } from '../../../src/serving/app.ts'
 import { fastPathAnswers } from '../../../src/serving/server.ts'
-import { createStartingGate } from '../../../src/serving/starting.ts'
+import { createStartingGate, later } from '../../../src/serving/starting.ts'
 import type { Store } from '../../../src/store/store.ts'
 import {
   HORIZON,
@@ -307,4 +307,125 @@ test('a new batch version is answered at once though the end offsets (so the lag
   assert.equal(w0(after), w0(before) - 5 + 50)
   assert.deepEqual(after, await ask('?parts=false'))
   assert.equal(fastPathAnswers(app), 2)
+})
+
+/** `store`, counting its snapshot reads (every other call passes through). */
+function countingReads(store: Store): { store: Store; reads: () => number } {
+  let reads = 0
+  const counted = new Proxy(store, {
+    get(object, property) {
+      const member = Reflect.get(object, property, object)
+      if (typeof member !== 'function') return member
+      if (property === 'snapshot') {
+        return (...args: unknown[]) => {
+          reads++
+          return member.apply(object, args)
+        }
+      }
+      return member.bind(object)
+    },
+  })
+  return { store: counted, reads: () => reads }
+}
+
+test('a body kept by URL is sent while a read finds the same snapshot version, and never after a write', async (t) => {
+  const lmdb = await openStore(t)
+  await mergedScenario(lmdb)
+  const { store, reads } = countingReads(lmdb)
+  // A reading that stays fresh through the test: the kept body is only ever sent with it.
+  const app = await serve(t, store, { endOffsets: END_OFFSETS, endOffsetsMaxAgeMs: 600_000 })
+  const { url } = await listen(app, { port: 0 })
+  const path = `${url}/views/pageviews_by_url/%2Fa`
+  // The store's background compaction may write between two asks (a new version: read again
+  // then, rightly); `read` says whether the store was read, `moved` whether the version moved.
+  const version = () => (lmdb.snapshotVersion as () => number | undefined)()
+  const ask = async (): Promise<{ text: string; read: boolean; moved: boolean }> => {
+    const before = reads()
+    const at = version()
+    const answers = fastPathAnswers(app)
+    const res = await fetch(path)
+    const text = await res.text()
+    assert.equal(fastPathAnswers(app), answers + 1, 'answered outside Fastify')
+    assert.equal(res.headers.get('content-length'), String(Buffer.byteLength(text)))
+    return { text, read: reads() > before, moved: version() !== at }
+  }
+  /** What Fastify answers now (a query string takes it there; it reads the store every time). */
+  const fastify = async () => (await fetch(`${path}?parts=false`)).text()
+  const windows = (text: string) => JSON.parse(text).windows.map((w: { value: unknown }) => w.value)
+
+  const first = await ask()
+  assert.equal(first.read, true)
+  const again = await ask()
+  if (!again.moved) assert.equal(again.read, false, 'the kept body, without a store read')
+  assert.equal(again.text, first.text)
+  assert.equal(again.text, await fastify())
+
+  const speed = new SpeedFixture(lmdb)
+  // Each write that changes what a query reads: the next ask reads the store and answers as
+  // Fastify does, then the new body is kept.
+  const writes: Array<[string, () => Promise<unknown>]> = [
+    [
+      'a speed commit of the key',
+      () => speed.commit(1, 7, [{ epoch: 4, key: '/a', window: W2, state: stateOf(pv, pageViews(9)) }]),
+    ],
+    [
+      'a speed commit of another key',
+      () => speed.commit(1, 8, [{ epoch: 4, key: '/b', window: W2, state: stateOf(pv, pageViews(2, '/b')) }]),
+    ],
+    [
+      'a compaction pass',
+      () =>
+        lmdb.compactSpeed((name, stored, delta) => {
+          const { monoid } = viewNamed(name)
+          return monoid.encode(monoid.combine(monoid.decode(stored as never), monoid.decode(delta as never)))
+        }),
+    ],
+    [
+      'a batch flip',
+      () =>
+        installBatch(
+          lmdb,
+          pv,
+          [15, 8, 0, 0, 0, 0],
+          [{ key: '/a', window: W0, state: stateOf(pv, pageViews(50)) }],
+        ),
+    ],
+  ]
+  let last = again.text
+  for (const [write, run] of writes) {
+    const before = version()
+    await run()
+    assert.notEqual(version(), before, `${write}: a new snapshot version`)
+    const after = await ask()
+    assert.equal(after.read, true, `${write}: read again`)
+    assert.equal(after.text, await fastify(), `${write}: the answer of the store now`)
+    const kept = await ask()
+    if (!kept.moved) assert.equal(kept.read, false, `${write}: kept again`)
+    assert.equal(kept.text, after.text)
+    if (write !== 'a compaction pass' && write !== 'a speed commit of another key')
+      assert.notDeepEqual(windows(after.text), windows(last), `${write}: a new answer`)
+    last = after.text
+  }
+  assert.equal(JSON.parse(last).batch.horizon[0], 15)
+})
+
+test('a server built before its store (strata worker serve) keeps bodies once the store is set', async (t) => {
+  const lmdb = await openStore(t)
+  await mergedScenario(lmdb)
+  const { store, reads } = countingReads(lmdb)
+  const stand = later<Store>()
+  const starting = createStartingGate()
+  const app = await serve(t, stand.value, { starting })
+  const { url } = await listen(app, { port: 0 })
+  assert.equal((await fetch(`${url}/views/pageviews_by_url/%2Fa`)).status, 503)
+  stand.set(store)
+  starting.open()
+  const path = `${url}/views/pageviews_by_url/%2Fa`
+  const first = await (await fetch(path)).text()
+  const before = reads()
+  const at = lmdb.snapshotVersion?.()
+  const again = await (await fetch(path)).text()
+  assert.equal(again, first)
+  assert.equal(fastPathAnswers(app), 2)
+  if (lmdb.snapshotVersion?.() === at) assert.equal(reads(), before, 'the kept body, without a store read')
 })

@@ -16,6 +16,7 @@ import './lib/help.ts' // --help: the comment above, then exit
 import { randomUUID } from 'node:crypto'
 import { join } from 'node:path'
 import { createAdmin, createConsumer, createProducer, type KafkaProducer } from '../src/log/kafka/index.ts'
+import { tnow, trace, tracing } from '../src/core/trace.ts'
 import { brokers, sleep } from './lib/kafka-bench.ts'
 import { ms, printResult } from './lib/result.ts'
 import { arg, median, table } from './lib/stats.ts'
@@ -69,8 +70,12 @@ async function probes(
     const url = `/probe/${randomUUID()}`
     const seen = visible(url)
     const sentAt = performance.now()
+    const produce = tnow()
     await producer.send(topic, [{ key: url, value: event(url) }])
-    latencies.push((await seen) - sentAt)
+    const ack = tnow()
+    const at = await seen
+    latencies.push(at - sentAt)
+    if (tracing) trace({ bench: topic, url, produce, ack, visible: produce + (at - sentAt) })
     await sleep(Math.max(0, PROBE_EVERY_MS - (performance.now() - started)))
   }
   return latencies

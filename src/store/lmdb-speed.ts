@@ -35,6 +35,7 @@
 //                                                    rows (a pass names its keys; a collection or a
 //                                                    registration any key), not by a speed commit
 //                                                    (lmdb-snapshot-version.ts)
+import { lastTxn, tnow, tracing } from '../core/trace.ts'
 import type { RootDatabase } from 'lmdb'
 import type { TimeRange } from '../core/time-range.ts'
 import { addToTally, byView, type ViewErrorTally } from '../core/view-errors.ts'
@@ -170,6 +171,7 @@ function dropRealtime(db: Db, view: string): void {
 // the compactor, not here.
 export function commitSpeed(db: Db, commit: SpeedCommit): Promise<void> {
   return db.transaction(() => {
+    if (tracing) lastTxn.start = tnow()
     const { partition } = commit
     const after = checkSpeedCommit(getPartition(db, partition), commit, recordedHashes(db))
     const row = deltaCount(commit.deltas) > 0 ? logRowOf(commit, (key) => storedKey(db, key)) : undefined
@@ -191,6 +193,7 @@ export function commitSpeed(db: Db, commit: SpeedCommit): Promise<void> {
       }
       if (commit.errors?.length) writeErrorTallies(db, commit, undoKeys, undoValues)
       db.put(['sp', partition], after)
+      if (tracing) lastTxn.end = tnow()
     } catch (error) {
       for (let i = undoKeys.length - 1; i >= 0; i--) {
         if (undoValues[i] === undefined) db.remove(undoKeys[i])

@@ -13,6 +13,7 @@
 // (since when, how many times, why), which the roles' health turns into degraded, then stalled;
 // a partition with no leader fails alone, the others go on.
 import { ErrorCodes, StrataError } from '../../core/errors.ts'
+import { lastFetch, tnow, tracing } from '../../core/trace.ts'
 import type { Fetcher, FetchOptions } from './fetcher.ts'
 import type { PartitionBatch } from './records.ts'
 import { type PartitionOffset, partitionKey } from './start-offsets.ts'
@@ -34,7 +35,7 @@ interface Owned {
 }
 
 type FetchResult =
-  | { epoch: number; from: Map<string, number>; batches: PartitionBatch[] }
+  | { epoch: number; from: Map<string, number>; batches: PartitionBatch[]; sent?: number; answered?: number }
   | { epoch: number; error: StrataError }
 
 export class FetchLoop {
@@ -168,7 +169,9 @@ export class FetchLoop {
         partition,
         offset: fetchOffset,
       }))
-      return { epoch, from, batches: await this.#fetcher.fetch(positions, this.#options) }
+      const sent = tracing ? tnow() : 0
+      const batches = await this.#fetcher.fetch(positions, this.#options)
+      return { epoch, from, batches, sent, answered: tracing ? tnow() : 0 }
     } catch (error) {
       const failure =
         error instanceof StrataError
@@ -226,6 +229,10 @@ export class FetchLoop {
       }
       failures = 0
       inflight = this.#fetchOnce()
+      if (tracing) {
+        lastFetch.sent = result.sent ?? 0
+        lastFetch.answered = result.answered ?? 0
+      }
       for (const batch of result.batches) {
         if (result.epoch !== this.#epoch || this.#paused) break
         if (batch.error) continue

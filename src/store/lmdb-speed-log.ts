@@ -18,6 +18,7 @@
 // transaction) sees one snapshot. What a delta would have become in a state row meanwhile —
 // dropped by rule 6 or by a redefined view — is decided for logged deltas by one rule,
 // `deltaCounts` in speed-rules.ts, which readers and the compactor both apply.
+import { tnow, trace, tracing } from '../core/trace.ts'
 import type { RootDatabase } from 'lmdb'
 import { ErrorCodes, StrataError } from '../core/errors.ts'
 import { bumpKeyRowsVersion, keyHash } from './lmdb-snapshot-version.ts'
@@ -257,7 +258,10 @@ export function compactLog(
   combineFor: (view: string, codeHash: string | undefined) => CombineEncoded | undefined,
   maxDeltas: number,
 ): Promise<{ rows: number; deltas: number }> {
+  const queued = tracing ? tnow() : 0
+  let start = 0
   return db.transaction(() => {
+    start = tracing ? tnow() : 0
     const partitions = new Map<number, SpeedPartition | undefined>()
     const views = new Map<string, SpeedView | undefined>()
     const partitionOf = (p: number) => {
@@ -433,6 +437,7 @@ export function compactLog(
     const touched = new Set<number>()
     for (const g of ordered) touched.add(keyHash(g.view, g.key))
     bumpKeyRowsVersion(db, [...touched])
+    if (tracing) trace({ compact: true, queued, start, end: tnow(), rows: taken.length, deltas })
     return { rows: taken.length, deltas }
   })
 }

@@ -36,6 +36,13 @@ export interface CompactorOptions {
   threshold?: number
   /** Deltas folded per pass, one write transaction (default 50,000). */
   passDeltas?: number
+  /**
+   * While commits are landing (one came within `quietMs`), a pass folds about this many ms of
+   * deltas instead of `passDeltas` (default 5; the pass size follows the measured time per delta):
+   * the pass's transaction callback runs on the committing thread, and a live commit queued
+   * behind it waits for all of it (BENCHMARKS.md, Freshness, session 11).
+   */
+  livePassMs?: number
   /** How often the compactor looks whether the process has time to spare (ms, default 100). */
   checkMs?: number
   /** Event-loop utilization (0-1) above which the process is busy (default 0.5); 1: never busy. */
@@ -48,12 +55,20 @@ export interface CompactorOptions {
 
 type Utilization = ReturnType<typeof performance.eventLoopUtilization>
 
+/** The smallest pass while commits land, whatever the measured time per delta. */
+export const MIN_LIVE_PASS = 500
+/** Passes of fewer deltas do not update the time per delta (a transaction's fixed cost). */
+const MEASURED_FROM = 200
+
 export class SpeedCompactor {
   readonly #db: RootDatabase<unknown, Key>
   /** Per view, the definition this process's commits carried and its combine. */
   readonly #combiners = new Map<string, { codeHash: string; combine: CombineEncoded }>()
   readonly #threshold: number
   readonly #passDeltas: number
+  readonly #livePassMs: number
+  /** Measured ms per delta folded (a moving average over the passes); a guess until one ran. */
+  #msPerDelta = 0.005
   readonly #checkMs: number
   readonly #busyAbove: number
   readonly #quietMs: number
@@ -75,6 +90,7 @@ export class SpeedCompactor {
     this.#db = db
     this.#threshold = options.threshold ?? 2_000_000
     this.#passDeltas = options.passDeltas ?? 50_000
+    this.#livePassMs = options.livePassMs ?? 5
     this.#checkMs = options.checkMs ?? 100
     this.#busyAbove = options.busyAbove ?? 0.5
     this.#quietMs = options.quietMs ?? 10 * this.#checkMs
@@ -159,9 +175,19 @@ export class SpeedCompactor {
     const quiet = now - this.#lastCommitAt >= this.#quietMs
     if (this.#running === undefined && (quiet || this.#busy < this.#busyAbove)) {
       const commits = this.#commits
-      this.#start(() => this.#commits === commits)
+      // While commits land each pass is small (#passSize): a log that grew past one whole pass is
+      // drained in small passes back to back, each after a turn of the event loop.
+      this.#start(() => this.#commits === commits || this.#logged > this.#passDeltas)
     }
     this.#arm(this.#checkMs)
+  }
+
+  // While commits land, a pass of about livePassMs (at least MIN_LIVE_PASS deltas, so the log
+  // still drains on a slow or loaded machine); when none came for quietMs, passDeltas.
+  #passSize(now: number): number {
+    if (now - this.#lastCommitAt >= this.#quietMs) return this.#passDeltas
+    const fits = Math.round(this.#livePassMs / this.#msPerDelta)
+    return Math.min(this.#passDeltas, Math.max(MIN_LIVE_PASS, fits))
   }
 
   /** Folds passes while `more()` says so and the log holds deltas. */
@@ -178,15 +204,20 @@ export class SpeedCompactor {
     do {
       await yieldToLoop()
       if (this.#closed) return
+      const started = performance.now()
       const { rows, deltas } = await compactLog(
         this.#db,
         (view, codeHash) => this.#learned(view, codeHash),
-        this.#passDeltas,
+        this.#passSize(started),
       )
       // Nothing to do: an empty log, or only deltas left for another process.
       if (rows === 0) {
         this.#logged = 0
         return
+      }
+      if (deltas >= MEASURED_FROM) {
+        const perDelta = (performance.now() - started) / deltas
+        this.#msPerDelta = 0.7 * this.#msPerDelta + 0.3 * perDelta
       }
       this.#logged = Math.max(0, this.#logged - deltas)
     } while (this.#logged > 0 && more())

@@ -122,9 +122,15 @@ const strataContender = (server: { url: string }, strataTopic: string) => async 
     return await probes(producer, strataTopic, async (url) => {
       const path = `${server.url}/views/pageviews_by_url/${encodeURIComponent(url)}`
       const deadline = performance.now() + 10_000
+      let previousPoll = 0
       while (performance.now() < deadline) {
+        const poll = tnow()
         const body = (await (await fetch(path)).json()) as { windows?: unknown[] }
-        if (body.windows && body.windows.length > 0) return performance.now()
+        if (body.windows && body.windows.length > 0) {
+          if (tracing) trace({ poll: url, previousPoll, lastPoll: poll, answered: tnow() })
+          return performance.now()
+        }
+        previousPoll = poll
         await sleep(2)
       }
       throw new Error(`probe ${url} not visible after 10 s`)

@@ -13,7 +13,12 @@
 // decision 0011, "Fold threads"). While the speed layer catches up the loop is busy and commits
 // keep landing, so the log grows and is folded once it has caught up — unless it grows past
 // `threshold` deltas, which are folded at once whatever the load (it bounds what a query reads
-// and what the disk holds twice). A pass merges the deltas of every commit it takes into one
+// and what the disk holds twice). How much: while commits land (one came within `quietMs`), about
+// `livePassMs` (5 ms) of deltas per pass, at the time per delta measured on earlier passes: a pass's
+// transaction callback runs on this thread, the speed layer's, and a live commit queued behind it
+// waits for all of it (passes of 50,000 deltas held it 20–190 ms under load: BENCHMARKS.md,
+// Freshness, session 11); a log grown past one whole pass is drained in such passes back to back,
+// each after a turn of the event loop. When quiet, `passDeltas`. A pass merges the deltas of every commit it takes into one
 // write per group (a catch-up's deltas rarely meet, so bigger passes measured no cheaper:
 // docs/decisions/0011-speed-delta-log.md).
 //
@@ -177,17 +182,19 @@ export class SpeedCompactor {
       const commits = this.#commits
       // While commits land each pass is small (#passSize): a log that grew past one whole pass is
       // drained in small passes back to back, each after a turn of the event loop.
-      this.#start(() => this.#commits === commits || this.#logged > this.#passDeltas)
+      this.#start(() => keepCompacting(this.#commits === commits, this.#logged, this.#passDeltas))
     }
     this.#arm(this.#checkMs)
   }
 
-  // While commits land, a pass of about livePassMs (at least MIN_LIVE_PASS deltas, so the log
-  // still drains on a slow or loaded machine); when none came for quietMs, passDeltas.
   #passSize(now: number): number {
-    if (now - this.#lastCommitAt >= this.#quietMs) return this.#passDeltas
-    const fits = Math.round(this.#livePassMs / this.#msPerDelta)
-    return Math.min(this.#passDeltas, Math.max(MIN_LIVE_PASS, fits))
+    return compactionPassSize({
+      sinceCommitMs: now - this.#lastCommitAt,
+      quietMs: this.#quietMs,
+      passDeltas: this.#passDeltas,
+      livePassMs: this.#livePassMs,
+      msPerDelta: this.#msPerDelta,
+    })
   }
 
   /** Folds passes while `more()` says so and the log holds deltas. */
@@ -222,4 +229,29 @@ export class SpeedCompactor {
       this.#logged = Math.max(0, this.#logged - deltas)
     } while (this.#logged > 0 && more())
   }
+}
+
+/**
+ * The deltas of the next pass: while commits land (one came within quietMs), about livePassMs of
+ * them at the measured time per delta, at least MIN_LIVE_PASS (the log still drains on a slow or
+ * loaded machine) and at most passDeltas; when none came for quietMs, passDeltas.
+ */
+export function compactionPassSize(p: {
+  sinceCommitMs: number
+  quietMs: number
+  passDeltas: number
+  livePassMs: number
+  msPerDelta: number
+}): number {
+  if (p.sinceCommitMs >= p.quietMs) return p.passDeltas
+  const fits = Math.round(p.livePassMs / p.msPerDelta)
+  return Math.min(p.passDeltas, Math.max(MIN_LIVE_PASS, Number.isFinite(fits) ? fits : p.passDeltas))
+}
+
+/**
+ * After a pass of a look that found time to spare: go on while no commit came, or while the log
+ * still holds more than one whole pass (then in small passes, each after a turn of the loop).
+ */
+export function keepCompacting(noCommitSince: boolean, logged: number, passDeltas: number): boolean {
+  return noCommitSince || logged > passDeltas
 }

@@ -17,8 +17,8 @@
 // `livePassMs` (5 ms) of deltas per pass, at the time per delta measured on earlier passes: a pass's
 // transaction callback runs on this thread, the speed layer's, and a live commit queued behind it
 // waits for all of it (passes of 50,000 deltas held it 20–190 ms under load: BENCHMARKS.md,
-// Freshness, session 11); a log grown past one whole pass is drained in such passes back to back,
-// each after a turn of the event loop. When quiet, `passDeltas`. A pass merges the deltas of every commit it takes into one
+// Freshness, session 11); the log is drained in such passes back to back, each after a turn of
+// the event loop, down to one pass. When quiet, `passDeltas`. A pass merges the deltas of every commit it takes into one
 // write per group (a catch-up's deltas rarely meet, so bigger passes measured no cheaper:
 // docs/decisions/0011-speed-delta-log.md).
 //
@@ -72,7 +72,7 @@ export class SpeedCompactor {
   readonly #threshold: number
   readonly #passDeltas: number
   readonly #livePassMs: number
-  /** Measured ms per delta folded (a moving average over the passes); a guess until one ran. */
+  /** Measured ms per delta folded, the pass's callback only (a moving average); a guess until one ran. */
   #msPerDelta = 0.005
   readonly #checkMs: number
   readonly #busyAbove: number
@@ -180,9 +180,11 @@ export class SpeedCompactor {
     const quiet = now - this.#lastCommitAt >= this.#quietMs
     if (this.#running === undefined && (quiet || this.#busy < this.#busyAbove)) {
       const commits = this.#commits
-      // While commits land each pass is small (#passSize): a log that grew past one whole pass is
-      // drained in small passes back to back, each after a turn of the event loop.
-      this.#start(() => keepCompacting(this.#commits === commits, this.#logged, this.#passDeltas))
+      // While commits land each pass is small (#passSize): the log is drained in such passes back
+      // to back, each after a turn of the event loop, down to one pass (queries read what is left).
+      this.#start(() =>
+        keepCompacting(this.#commits === commits, this.#logged, this.#passSize(performance.now())),
+      )
     }
     this.#arm(this.#checkMs)
   }
@@ -211,11 +213,14 @@ export class SpeedCompactor {
     do {
       await yieldToLoop()
       if (this.#closed) return
-      const started = performance.now()
+      let held = 0
       const { rows, deltas } = await compactLog(
         this.#db,
         (view, codeHash) => this.#learned(view, codeHash),
-        this.#passSize(started),
+        this.#passSize(performance.now()),
+        (ms) => {
+          held = ms
+        },
       )
       // Nothing to do: an empty log, or only deltas left for another process.
       if (rows === 0) {
@@ -223,7 +228,7 @@ export class SpeedCompactor {
         return
       }
       if (deltas >= MEASURED_FROM) {
-        const perDelta = (performance.now() - started) / deltas
+        const perDelta = held / deltas
         this.#msPerDelta = 0.7 * this.#msPerDelta + 0.3 * perDelta
       }
       this.#logged = Math.max(0, this.#logged - deltas)
@@ -250,8 +255,9 @@ export function compactionPassSize(p: {
 
 /**
  * After a pass of a look that found time to spare: go on while no commit came, or while the log
- * still holds more than one whole pass (then in small passes, each after a turn of the loop).
+ * still holds more than the next pass (`passSize`, small while commits land): a log kept longer
+ * costs every query that reads it after a commit.
  */
-export function keepCompacting(noCommitSince: boolean, logged: number, passDeltas: number): boolean {
-  return noCommitSince || logged > passDeltas
+export function keepCompacting(noCommitSince: boolean, logged: number, passSize: number): boolean {
+  return noCommitSince || logged > passSize
 }

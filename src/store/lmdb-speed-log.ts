@@ -18,9 +18,10 @@
 // transaction) sees one snapshot. What a delta would have become in a state row meanwhile —
 // dropped by rule 6 or by a redefined view — is decided for logged deltas by one rule,
 // `deltaCounts` in speed-rules.ts, which readers and the compactor both apply.
-import { tnow, trace, tracing } from '../core/trace.ts'
+
 import type { RootDatabase } from 'lmdb'
 import { ErrorCodes, StrataError } from '../core/errors.ts'
+import { tnow, trace, tracing } from '../core/trace.ts'
 import { bumpKeyRowsVersion, keyHash } from './lmdb-snapshot-version.ts'
 import { ensureViewCode, stateKey, viewCode } from './lmdb-state-keys.ts'
 import { deltaCounts, loggedDeltaFate } from './speed-rules.ts'
@@ -257,11 +258,21 @@ export function compactLog(
   db: Db,
   combineFor: (view: string, codeHash: string | undefined) => CombineEncoded | undefined,
   maxDeltas: number,
+  /** Told how long the pass's callback ran (ms), the time it held this thread. */
+  timed?: (ms: number) => void,
 ): Promise<{ rows: number; deltas: number }> {
   const queued = tracing ? tnow() : 0
   let start = 0
   return db.transaction(() => {
     start = tracing ? tnow() : 0
+    const began = performance.now()
+    try {
+      return pass()
+    } finally {
+      timed?.(performance.now() - began)
+    }
+  })
+  function pass(): { rows: number; deltas: number } {
     const partitions = new Map<number, SpeedPartition | undefined>()
     const views = new Map<string, SpeedView | undefined>()
     const partitionOf = (p: number) => {
@@ -439,7 +450,7 @@ export function compactLog(
     bumpKeyRowsVersion(db, [...touched])
     if (tracing) trace({ compact: true, queued, start, end: tnow(), rows: taken.length, deltas })
     return { rows: taken.length, deltas }
-  })
+  }
 }
 
 /** A log row holding only `kept` (flat deltas of `row`), its views renumbered. */

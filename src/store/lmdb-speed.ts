@@ -35,9 +35,10 @@
 //                                                    rows (a pass names its keys; a collection or a
 //                                                    registration any key), not by a speed commit
 //                                                    (lmdb-snapshot-version.ts)
-import { lastTxn, tnow, tracing } from '../core/trace.ts'
+
 import type { RootDatabase } from 'lmdb'
 import type { TimeRange } from '../core/time-range.ts'
+import { lastTxn, tnow, tracing } from '../core/trace.ts'
 import { addToTally, byView, type ViewErrorTally } from '../core/view-errors.ts'
 import { readKeyRows } from './lmdb-batch.ts'
 import type { SnapshotMemo } from './lmdb-snapshot-memo.ts'

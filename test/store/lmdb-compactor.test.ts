@@ -1,6 +1,6 @@
 // The compactor's pass size and when it goes on (lmdb-compactor.ts): small passes while commits
-// land (a live commit queued behind a pass waits for all of it), whole passes when quiet, and a
-// log past one whole pass still drained while commits land.
+// land (a live commit queued behind a pass waits for all of it), whole passes when quiet, and the
+// log still drained down to one pass while commits land.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { compactionPassSize, keepCompacting, MIN_LIVE_PASS } from '../../src/store/lmdb-compactor.ts'
@@ -21,9 +21,12 @@ test('when no commit came for quietMs a pass is a whole pass (passDeltas)', () =
   assert.equal(compactionPassSize({ ...base, sinceCommitMs: 5000, msPerDelta: 1 }), 50_000)
 })
 
-test('a look goes on while no commit came, or while the log holds more than one whole pass', () => {
+test('a look goes on while no commit came, or while the log holds more than the next pass', () => {
   assert.equal(keepCompacting(true, 10, 50_000), true)
   assert.equal(keepCompacting(false, 10, 50_000), false)
   assert.equal(keepCompacting(false, 50_000, 50_000), false)
   assert.equal(keepCompacting(false, 50_001, 50_000), true)
+  // While commits land the next pass is small: the log is drained down to one such pass.
+  assert.equal(keepCompacting(false, 1_000, 500), true)
+  assert.equal(keepCompacting(false, 400, 500), false)
 })

@@ -16,7 +16,6 @@ import './lib/help.ts' // --help: the comment above, then exit
 import { randomUUID } from 'node:crypto'
 import { join } from 'node:path'
 import { createAdmin, createConsumer, createProducer, type KafkaProducer } from '../src/log/kafka/index.ts'
-import { tnow, trace, tracing } from '../src/core/trace.ts'
 import { brokers, sleep } from './lib/kafka-bench.ts'
 import { ms, printResult } from './lib/result.ts'
 import { arg, median, table } from './lib/stats.ts'
@@ -70,12 +69,8 @@ async function probes(
     const url = `/probe/${randomUUID()}`
     const seen = visible(url)
     const sentAt = performance.now()
-    const produce = tnow()
     await producer.send(topic, [{ key: url, value: event(url) }])
-    const ack = tnow()
-    const at = await seen
-    latencies.push(at - sentAt)
-    if (tracing) trace({ bench: topic, url, produce, ack, visible: produce + (at - sentAt) })
+    latencies.push((await seen) - sentAt)
     await sleep(Math.max(0, PROBE_EVERY_MS - (performance.now() - started)))
   }
   return latencies
@@ -122,15 +117,9 @@ const strataContender = (server: { url: string }, strataTopic: string) => async 
     return await probes(producer, strataTopic, async (url) => {
       const path = `${server.url}/views/pageviews_by_url/${encodeURIComponent(url)}`
       const deadline = performance.now() + 10_000
-      let previousPoll = 0
       while (performance.now() < deadline) {
-        const poll = tnow()
         const body = (await (await fetch(path)).json()) as { windows?: unknown[] }
-        if (body.windows && body.windows.length > 0) {
-          if (tracing) trace({ poll: url, previousPoll, lastPoll: poll, answered: tnow() })
-          return performance.now()
-        }
-        previousPoll = poll
+        if (body.windows && body.windows.length > 0) return performance.now()
         await sleep(2)
       }
       throw new Error(`probe ${url} not visible after 10 s`)

@@ -25,7 +25,6 @@
 import type { CompiledView } from '../core/compiled-view.ts'
 import { ErrorCodes, StrataError } from '../core/errors.ts'
 import { isRetriable, type RetryAttempt, type RetryPolicy, retryRetriable } from '../core/retry.ts'
-import { tnow, tracing } from '../core/trace.ts'
 import { fenced } from '../store/speed-rules.ts'
 import type { CombineEncoded, SpeedCommit, SpeedPartition, SpeedStore } from '../store/store.ts'
 import type { WindowContents } from './pending-window.ts'
@@ -83,8 +82,6 @@ export class PartitionCommitter {
   readonly #retryMs: number
   readonly #options: CommitterOptions
   #failure: StrataError | undefined
-  /** TRACE: when the last commitSpeed was called. */
-  lastCall = 0
 
   constructor(options: CommitterOptions) {
     this.partition = options.partition
@@ -134,7 +131,6 @@ export class PartitionCommitter {
       try {
         await this.#storeCall(`committing offset ${commit.offset}`, async () => {
           try {
-            if (tracing) this.lastCall = tnow()
             await this.#store.commitSpeed(commit, this.#combine)
           } catch (error) {
             if (isRetriable(error)) inDoubt = true

@@ -34,7 +34,6 @@
 import type { CompiledView } from '../core/compiled-view.ts'
 import { ErrorCodes, StrataError } from '../core/errors.ts'
 import { type RecordReader, recordReaderFor } from '../core/projected-check.ts'
-import { lastFetch, lastTxn, probesIn, tnow, trace, tracing } from '../core/trace.ts'
 import type { SpeedCommit, SpeedPartition } from '../store/store.ts'
 import {
   defaultFolderPolicy,
@@ -104,9 +103,6 @@ export class PartitionFolder {
   #chain: Promise<void> = Promise.resolve()
   /** No commit is tried before this time (backoff after failed commits). */
   #retryCommitAt = 0
-  /** TRACE: the probes folded into the current window, with their stage times. */
-  #probes: Array<Record<string, number | string | boolean>> = []
-  #commitT: Record<string, number> = {}
 
   constructor(options: FolderOptions, claimed: SpeedPartition) {
     this.partition = options.partition
@@ -193,27 +189,11 @@ export class PartitionFolder {
     for (const record of batch.records) bytes += record.value.length
     this.#waiting++
     this.#waitingBytes += bytes
-    const probes = tracing
-      ? probesIn(batch.records).map((url) => ({
-          url,
-          p: this.partition,
-          n: batch.records.length,
-          fetchSent: lastFetch.sent,
-          fetchAnswered: lastFetch.answered,
-          take: tnow(),
-          waitingAhead: this.#waiting - 1,
-        }))
-      : []
     const folded = this.#serial(async () => {
       this.#waiting--
       this.#waitingBytes -= bytes
-      const foldStart = tracing ? tnow() : 0
       try {
         due = await this.#foldBatch(batch)
-        if (tracing && probes.length > 0) {
-          const foldSent = tnow()
-          for (const probe of probes) this.#probes.push({ ...probe, foldStart, foldSent, due, windowTaken: this.#window.taken })
-        }
       } catch (error) {
         // A batch that could not be folded must never be passed over by a later one's commit
         // (with a fold thread nobody awaits this fold: the source has gone on): the folder stops,
@@ -357,10 +337,7 @@ export class PartitionFolder {
     const answer = window.send()
     if (answer === undefined) return
     const reported = answer.then(
-      (report) => {
-        if (tracing) this.#commitT.lastReport = tnow()
-        this.#report(report)
-      },
+      (report) => this.#report(report),
       (error) => this.#threadFailed(window, error),
     )
     this.#reported = Promise.all([this.#reported, reported]).then(() => undefined)
@@ -435,7 +412,6 @@ export class PartitionFolder {
     const window = this.#window
     this.#sealRequired(window.end)
     if (window.empty) return
-    if (tracing) this.#commitT = { commitStart: tnow() }
     if (window instanceof RemoteWindow) {
       // Every batch sent must be folded before the window may be committed. The deltas are asked
       // for at once: the thread answers them right behind the folds.
@@ -447,14 +423,7 @@ export class PartitionFolder {
       }
       if (this.stopped || window !== this.#window) return
     }
-    if (tracing) this.#commitT.answered = tnow()
     const outcome = await this.#committer.commit(window, (required) => this.#reseal(required))
-    if (tracing) {
-      const landed = tnow()
-      for (const probe of this.#probes)
-        trace({ ...probe, ...this.#commitT, storeCall: this.#committer.lastCall, txnStart: lastTxn.start, txnEnd: lastTxn.end, landed, records: window.taken })
-      this.#probes = []
-    }
     if ('landed' in outcome) this.#committed(outcome.landed)
     else this.#stop(outcome.stopped)
   }

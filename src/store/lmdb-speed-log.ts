@@ -18,10 +18,8 @@
 // transaction) sees one snapshot. What a delta would have become in a state row meanwhile —
 // dropped by rule 6 or by a redefined view — is decided for logged deltas by one rule,
 // `deltaCounts` in speed-rules.ts, which readers and the compactor both apply.
-
 import type { RootDatabase } from 'lmdb'
 import { ErrorCodes, StrataError } from '../core/errors.ts'
-import { tnow, trace, tracing } from '../core/trace.ts'
 import { bumpKeyRowsVersion, keyHash } from './lmdb-snapshot-version.ts'
 import { ensureViewCode, stateKey, viewCode } from './lmdb-state-keys.ts'
 import { deltaCounts, loggedDeltaFate } from './speed-rules.ts'
@@ -261,10 +259,7 @@ export function compactLog(
   /** Told how long the pass's callback ran (ms), the time it held this thread. */
   timed?: (ms: number) => void,
 ): Promise<{ rows: number; deltas: number }> {
-  const queued = tracing ? tnow() : 0
-  let start = 0
   return db.transaction(() => {
-    start = tracing ? tnow() : 0
     const began = performance.now()
     try {
       return pass()
@@ -448,7 +443,6 @@ export function compactLog(
     const touched = new Set<number>()
     for (const g of ordered) touched.add(keyHash(g.view, g.key))
     bumpKeyRowsVersion(db, [...touched])
-    if (tracing) trace({ compact: true, queued, start, end: tnow(), rows: taken.length, deltas })
     return { rows: taken.length, deltas }
   }
 }

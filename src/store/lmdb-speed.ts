@@ -35,10 +35,8 @@
 //                                                    rows (a pass names its keys; a collection or a
 //                                                    registration any key), not by a speed commit
 //                                                    (lmdb-snapshot-version.ts)
-
 import type { RootDatabase } from 'lmdb'
 import type { TimeRange } from '../core/time-range.ts'
-import { lastTxn, tnow, tracing } from '../core/trace.ts'
 import { addToTally, byView, type ViewErrorTally } from '../core/view-errors.ts'
 import { readKeyRows } from './lmdb-batch.ts'
 import type { SnapshotMemo } from './lmdb-snapshot-memo.ts'
@@ -172,7 +170,6 @@ function dropRealtime(db: Db, view: string): void {
 // the compactor, not here.
 export function commitSpeed(db: Db, commit: SpeedCommit): Promise<void> {
   return db.transaction(() => {
-    if (tracing) lastTxn.start = tnow()
     const { partition } = commit
     const after = checkSpeedCommit(getPartition(db, partition), commit, recordedHashes(db))
     const row = deltaCount(commit.deltas) > 0 ? logRowOf(commit, (key) => storedKey(db, key)) : undefined
@@ -194,7 +191,6 @@ export function commitSpeed(db: Db, commit: SpeedCommit): Promise<void> {
       }
       if (commit.errors?.length) writeErrorTallies(db, commit, undoKeys, undoValues)
       db.put(['sp', partition], after)
-      if (tracing) lastTxn.end = tnow()
     } catch (error) {
       for (let i = undoKeys.length - 1; i >= 0; i--) {
         if (undoValues[i] === undefined) db.remove(undoKeys[i])

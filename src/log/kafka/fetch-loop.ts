@@ -13,7 +13,6 @@
 // (since when, how many times, why), which the roles' health turns into degraded, then stalled;
 // a partition with no leader fails alone, the others go on.
 import { ErrorCodes, StrataError } from '../../core/errors.ts'
-import { lastFetch, tnow, tracing } from '../../core/trace.ts'
 import type { Fetcher, FetchOptions } from './fetcher.ts'
 import type { PartitionBatch } from './records.ts'
 import { type PartitionOffset, partitionKey } from './start-offsets.ts'
@@ -35,7 +34,7 @@ interface Owned {
 }
 
 type FetchResult =
-  | { epoch: number; from: Map<string, number>; batches: PartitionBatch[]; sent?: number; answered?: number }
+  | { epoch: number; from: Map<string, number>; batches: PartitionBatch[] }
   | { epoch: number; error: StrataError }
 
 export class FetchLoop {
@@ -169,9 +168,7 @@ export class FetchLoop {
         partition,
         offset: fetchOffset,
       }))
-      const sent = tracing ? tnow() : 0
-      const batches = await this.#fetcher.fetch(positions, this.#options)
-      return { epoch, from, batches, sent, answered: tracing ? tnow() : 0 }
+      return { epoch, from, batches: await this.#fetcher.fetch(positions, this.#options) }
     } catch (error) {
       const failure =
         error instanceof StrataError
@@ -229,10 +226,6 @@ export class FetchLoop {
       }
       failures = 0
       inflight = this.#fetchOnce()
-      if (tracing) {
-        lastFetch.sent = result.sent ?? 0
-        lastFetch.answered = result.answered ?? 0
-      }
       for (const batch of result.batches) {
         if (result.epoch !== this.#epoch || this.#paused) break
         if (batch.error) continue

@@ -13,13 +13,14 @@
 // decision 0011, "Fold threads"). While the speed layer catches up the loop is busy and commits
 // keep landing, so the log grows and is folded once it has caught up — unless it grows past
 // `threshold` deltas, which are folded at once whatever the load (it bounds what a query reads
-// and what the disk holds twice). How much: while commits land (one came within `quietMs`), about
-// `livePassMs` (5 ms) of deltas per pass, at the time per delta measured on earlier passes: a pass's
-// transaction callback runs on this thread, the speed layer's, and a live commit queued behind it
-// waits for all of it (passes of 50,000 deltas held it 20–190 ms under load: BENCHMARKS.md,
-// Freshness, session 11); the log is drained in such passes back to back, each after a turn of
-// the event loop, down to one pass. When quiet, `passDeltas`. A pass merges the deltas of every commit it takes into one
-// write per group (a catch-up's deltas rarely meet, so bigger passes measured no cheaper:
+// and what the disk holds twice). How much: while commits land (one came within `quietMs`) and
+// the log holds at most one whole pass, about `livePassMs` (5 ms) of deltas per pass, at the time
+// per delta measured on earlier passes: a pass's transaction callback runs on this thread, the
+// speed layer's, and a live commit queued behind it waits for all of it (passes of up to 23,000
+// deltas held it 20–190 ms under load: BENCHMARKS.md, Freshness, session 11); the log is drained
+// in such passes back to back, each after a turn of the event loop, down to one pass. When quiet,
+// or when the log holds more (a catch-up left it), `passDeltas`. A pass merges the deltas of
+// every commit it takes into one write per group (a catch-up's deltas rarely meet, so bigger passes measured no cheaper:
 // docs/decisions/0011-speed-delta-log.md).
 //
 // The compactor needs each view's combine; it learns them from the commits of this process
@@ -196,6 +197,7 @@ export class SpeedCompactor {
       passDeltas: this.#passDeltas,
       livePassMs: this.#livePassMs,
       msPerDelta: this.#msPerDelta,
+      logged: this.#logged,
     })
   }
 
@@ -237,9 +239,13 @@ export class SpeedCompactor {
 }
 
 /**
- * The deltas of the next pass: while commits land (one came within quietMs), about livePassMs of
- * them at the measured time per delta, at least MIN_LIVE_PASS (the log still drains on a slow or
- * loaded machine) and at most passDeltas; when none came for quietMs, passDeltas.
+ * The deltas of the next pass: while commits land (one came within quietMs) and the log holds at
+ * most one whole pass, about livePassMs of them at the measured time per delta, at least
+ * MIN_LIVE_PASS (the log still drains on a slow or loaded machine) and at most passDeltas. When
+ * none came for quietMs, or the log holds more (a catch-up left it, or it passed the threshold),
+ * passDeltas: each transaction has a cost of its own that grows with the store (the free list
+ * LMDB rewrites at each commit: decision 0011, "The dirty-page list"), so a big log is not
+ * drained in small passes.
  */
 export function compactionPassSize(p: {
   sinceCommitMs: number
@@ -247,8 +253,10 @@ export function compactionPassSize(p: {
   passDeltas: number
   livePassMs: number
   msPerDelta: number
+  /** Deltas in the log: past one whole pass (after a catch-up, past the threshold) whole passes. */
+  logged: number
 }): number {
-  if (p.sinceCommitMs >= p.quietMs) return p.passDeltas
+  if (p.sinceCommitMs >= p.quietMs || p.logged > p.passDeltas) return p.passDeltas
   const fits = Math.round(p.livePassMs / p.msPerDelta)
   return Math.min(p.passDeltas, Math.max(MIN_LIVE_PASS, Number.isFinite(fits) ? fits : p.passDeltas))
 }

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { compactionPassSize, keepCompacting, MIN_LIVE_PASS } from '../../src/store/lmdb-compactor.ts'
 
-const base = { quietMs: 1000, passDeltas: 50_000, livePassMs: 5, msPerDelta: 0.004 }
+const base = { quietMs: 1000, passDeltas: 50_000, livePassMs: 5, msPerDelta: 0.004, logged: 20_000 }
 
 test('while commits land a pass folds about livePassMs of deltas, bounded both ways', () => {
   assert.equal(compactionPassSize({ ...base, sinceCommitMs: 10 }), 1250)
@@ -16,8 +16,11 @@ test('while commits land a pass folds about livePassMs of deltas, bounded both w
   assert.equal(compactionPassSize({ ...base, sinceCommitMs: 10, msPerDelta: 0 }), 50_000)
 })
 
-test('when no commit came for quietMs a pass is a whole pass (passDeltas)', () => {
+test('when no commit came for quietMs, or the log holds more than a whole pass, a pass is a whole pass', () => {
   assert.equal(compactionPassSize({ ...base, sinceCommitMs: 1000 }), 50_000)
+  // A log a catch-up left, or past the threshold: small passes would each pay a transaction.
+  assert.equal(compactionPassSize({ ...base, sinceCommitMs: 10, logged: 50_001 }), 50_000)
+  assert.equal(compactionPassSize({ ...base, sinceCommitMs: 10, logged: 50_000 }), 1250)
   assert.equal(compactionPassSize({ ...base, sinceCommitMs: 5000, msPerDelta: 1 }), 50_000)
 })
 

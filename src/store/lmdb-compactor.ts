@@ -13,8 +13,14 @@
 // decision 0011, "Fold threads"). While the speed layer catches up the loop is busy and commits
 // keep landing, so the log grows and is folded once it has caught up — unless it grows past
 // `threshold` deltas, which are folded at once whatever the load (it bounds what a query reads
-// and what the disk holds twice). A pass merges the deltas of every commit it takes into one
-// write per group (a catch-up's deltas rarely meet, so bigger passes measured no cheaper:
+// and what the disk holds twice). How much: while commits land (one came within `quietMs`) and
+// the log holds at most one whole pass, about `livePassMs` (5 ms) of deltas per pass, at the time
+// per delta measured on earlier passes: a pass's transaction callback runs on this thread, the
+// speed layer's, and a live commit queued behind it waits for all of it (passes of up to 23,000
+// deltas held it 20–190 ms under load: BENCHMARKS.md, Freshness, session 11); the log is drained
+// in such passes back to back, each after a turn of the event loop, down to one pass. When quiet,
+// or when the log holds more (a catch-up left it), `passDeltas`. A pass merges the deltas of
+// every commit it takes into one write per group (a catch-up's deltas rarely meet, so bigger passes measured no cheaper:
 // docs/decisions/0011-speed-delta-log.md).
 //
 // The compactor needs each view's combine; it learns them from the commits of this process
@@ -36,6 +42,13 @@ export interface CompactorOptions {
   threshold?: number
   /** Deltas folded per pass, one write transaction (default 50,000). */
   passDeltas?: number
+  /**
+   * While commits are landing (one came within `quietMs`), a pass folds about this many ms of
+   * deltas instead of `passDeltas` (default 5; the pass size follows the measured time per delta):
+   * the pass's transaction callback runs on the committing thread, and a live commit queued
+   * behind it waits for all of it (BENCHMARKS.md, Freshness, session 11).
+   */
+  livePassMs?: number
   /** How often the compactor looks whether the process has time to spare (ms, default 100). */
   checkMs?: number
   /** Event-loop utilization (0-1) above which the process is busy (default 0.5); 1: never busy. */
@@ -48,12 +61,20 @@ export interface CompactorOptions {
 
 type Utilization = ReturnType<typeof performance.eventLoopUtilization>
 
+/** The smallest pass while commits land, whatever the measured time per delta. */
+export const MIN_LIVE_PASS = 500
+/** Passes of fewer deltas do not update the time per delta (a transaction's fixed cost). */
+const MEASURED_FROM = 200
+
 export class SpeedCompactor {
   readonly #db: RootDatabase<unknown, Key>
   /** Per view, the definition this process's commits carried and its combine. */
   readonly #combiners = new Map<string, { codeHash: string; combine: CombineEncoded }>()
   readonly #threshold: number
   readonly #passDeltas: number
+  readonly #livePassMs: number
+  /** Measured ms per delta folded, the pass's callback only (a moving average); a guess until one ran. */
+  #msPerDelta = 0.005
   readonly #checkMs: number
   readonly #busyAbove: number
   readonly #quietMs: number
@@ -75,6 +96,7 @@ export class SpeedCompactor {
     this.#db = db
     this.#threshold = options.threshold ?? 2_000_000
     this.#passDeltas = options.passDeltas ?? 50_000
+    this.#livePassMs = options.livePassMs ?? 5
     this.#checkMs = options.checkMs ?? 100
     this.#busyAbove = options.busyAbove ?? 0.5
     this.#quietMs = options.quietMs ?? 10 * this.#checkMs
@@ -159,9 +181,24 @@ export class SpeedCompactor {
     const quiet = now - this.#lastCommitAt >= this.#quietMs
     if (this.#running === undefined && (quiet || this.#busy < this.#busyAbove)) {
       const commits = this.#commits
-      this.#start(() => this.#commits === commits)
+      // While commits land each pass is small (#passSize): the log is drained in such passes back
+      // to back, each after a turn of the event loop, down to one pass (queries read what is left).
+      this.#start(() =>
+        keepCompacting(this.#commits === commits, this.#logged, this.#passSize(performance.now())),
+      )
     }
     this.#arm(this.#checkMs)
+  }
+
+  #passSize(now: number): number {
+    return compactionPassSize({
+      sinceCommitMs: now - this.#lastCommitAt,
+      quietMs: this.#quietMs,
+      passDeltas: this.#passDeltas,
+      livePassMs: this.#livePassMs,
+      msPerDelta: this.#msPerDelta,
+      logged: this.#logged,
+    })
   }
 
   /** Folds passes while `more()` says so and the log holds deltas. */
@@ -178,17 +215,57 @@ export class SpeedCompactor {
     do {
       await yieldToLoop()
       if (this.#closed) return
+      let held = 0
       const { rows, deltas } = await compactLog(
         this.#db,
         (view, codeHash) => this.#learned(view, codeHash),
-        this.#passDeltas,
+        this.#passSize(performance.now()),
+        (ms) => {
+          held = ms
+        },
       )
       // Nothing to do: an empty log, or only deltas left for another process.
       if (rows === 0) {
         this.#logged = 0
         return
       }
+      if (deltas >= MEASURED_FROM) {
+        const perDelta = held / deltas
+        this.#msPerDelta = 0.7 * this.#msPerDelta + 0.3 * perDelta
+      }
       this.#logged = Math.max(0, this.#logged - deltas)
     } while (this.#logged > 0 && more())
   }
+}
+
+/**
+ * The deltas of the next pass: while commits land (one came within quietMs) and the log holds at
+ * most one whole pass, about livePassMs of them at the measured time per delta, at least
+ * MIN_LIVE_PASS (the log still drains on a slow or loaded machine) and at most passDeltas. When
+ * none came for quietMs, or the log holds more (a catch-up left it, or it passed the threshold),
+ * passDeltas: each transaction has a cost of its own that grows with the store (the free list
+ * LMDB rewrites at each commit: decision 0011, "The dirty-page list"), so a big log is not
+ * drained in small passes.
+ */
+export function compactionPassSize(p: {
+  sinceCommitMs: number
+  quietMs: number
+  passDeltas: number
+  livePassMs: number
+  msPerDelta: number
+  /** Deltas in the log: past one whole pass (after a catch-up, past the threshold) whole passes. */
+  logged: number
+}): number {
+  if (p.sinceCommitMs >= p.quietMs || p.logged > p.passDeltas) return p.passDeltas
+  const fits = Math.round(p.livePassMs / p.msPerDelta)
+  return Math.min(p.passDeltas, Math.max(MIN_LIVE_PASS, Number.isFinite(fits) ? fits : p.passDeltas))
+}
+
+/**
+ * After a pass of a look that found time to spare: go on while no commit came, or while the log
+ * still holds more than the next pass (`passSize`, small while commits land): a log kept longer
+ * costs every query that reads it after a commit.
+ */
+export function keepCompacting(noCommitSince: boolean, logged: number, passSize: number): boolean {
+  return noCommitSince || logged > passSize
 }

@@ -256,8 +256,18 @@ export function compactLog(
   db: Db,
   combineFor: (view: string, codeHash: string | undefined) => CombineEncoded | undefined,
   maxDeltas: number,
+  /** Told how long the pass's callback ran (ms), the time it held this thread. */
+  timed?: (ms: number) => void,
 ): Promise<{ rows: number; deltas: number }> {
   return db.transaction(() => {
+    const began = performance.now()
+    try {
+      return pass()
+    } finally {
+      timed?.(performance.now() - began)
+    }
+  })
+  function pass(): { rows: number; deltas: number } {
     const partitions = new Map<number, SpeedPartition | undefined>()
     const views = new Map<string, SpeedView | undefined>()
     const partitionOf = (p: number) => {
@@ -434,7 +444,7 @@ export function compactLog(
     for (const g of ordered) touched.add(keyHash(g.view, g.key))
     bumpKeyRowsVersion(db, [...touched])
     return { rows: taken.length, deltas }
-  })
+  }
 }
 
 /** A log row holding only `kept` (flat deltas of `row`), its views renumbered. */

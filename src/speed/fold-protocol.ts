@@ -58,4 +58,9 @@ export interface FoldThreadReply {
   skipped?: Array<[number, string]>
   outcome?: 'kept' | 'sealed' | 'rebuilt'
   deltas?: PackedDeltas
+  /**
+   * The answer to `drop`: the batch buffers the window held, transferred back for reuse
+   * (batch-buffers.ts). The thread keeps no view of them.
+   */
+  freed?: ArrayBuffer[]
 }

@@ -370,6 +370,9 @@ export class PartitionFolder {
 
   /** Makes every known required boundary up to `offset` a boundary of the window. */
   #sealRequired(offset: number): void {
+    // None due (the usual case, checked per record): require([]) would keep the window as it is.
+    const first = this.#required[0]
+    if (first === undefined || first > offset) return
     const due: number[] = []
     for (const b of this.#required) {
       if (b > offset) break

@@ -145,26 +145,28 @@ export class RemoteWindow {
    */
   send(): Promise<FoldReport> | undefined {
     if (this.#offsets.length === 0 && this.#batchSeals.length === 0) return undefined
-    const values = new Uint8Array(this.#bytes)
-    const ends = new Uint32Array(this.#values.length)
+    // One buffer from the thread's pool (batch-buffers.ts) holds the offsets, the ends and the
+    // bytes, in that order (the offsets first: 8-byte aligned); it comes back with `drop`.
+    const n = this.#offsets.length
+    const buffer = this.#thread.buffers.take(n * 12 + this.#bytes)
+    const offsets = new Float64Array(buffer, 0, n)
+    const ends = new Uint32Array(buffer, n * 8, n)
+    const values = new Uint8Array(buffer, n * 12, this.#bytes)
     let at = 0
-    for (let i = 0; i < this.#values.length; i++) {
-      values.set(this.#values[i]!, at)
-      at += this.#values[i]!.length
+    for (let i = 0; i < n; i++) {
+      const value = this.#values[i]!
+      values.set(value, at)
+      at += value.length
       ends[i] = at
+      offsets[i] = this.#offsets[i]!
     }
-    const offsets = Float64Array.from(this.#offsets)
     const seals = this.#batchSeals
     this.#offsets = []
     this.#values = []
     this.#bytes = 0
     this.#batchSeals = []
     const reply = this.#thread
-      .request({ op: 'fold', w: this.#w, p: this.partition, values, ends, offsets, seals }, [
-        values.buffer,
-        ends.buffer,
-        offsets.buffer,
-      ])
+      .request({ op: 'fold', w: this.#w, p: this.partition, values, ends, offsets, seals }, [buffer])
       .then((r) => ({ folded: r.folded ?? 0, skipped: r.skipped ?? [] }))
     this.#track(reply)
     return reply

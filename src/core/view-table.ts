@@ -78,7 +78,10 @@ export class ViewTable<S> implements FoldTable {
   /** Every group, in the order of entries(), without an array per group (the speed layer's commits). */
   forEachGroup(visit: (key: string, windowStart: number, state: S) => void): void {
     for (const start of this.windowStarts()) {
-      ;(this.#windows.get(start) as Map<string, S>).forEach((state, key) => visit(key, start, state))
+      const groups = this.#windows.get(start) as Map<string, S>
+      groups.forEach((state, key) => {
+        visit(key, start, state)
+      })
     }
   }
 

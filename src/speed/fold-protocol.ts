@@ -24,6 +24,8 @@ export type FoldRequest =
       w: number
       p: number
       values: Uint8Array
+      /** Where the first record starts in values (the ends are counted from values' start). */
+      start: number
       ends: Uint32Array
       offsets: Float64Array
       seals: number[]

@@ -100,12 +100,13 @@ function serve(
         return { id: req.id }
       case 'fold': {
         const s = slot(req.w, req.p)
-        if (s.buffers.at(-1) !== req.values.buffer) s.buffers.push(req.values.buffer as ArrayBuffer)
+        if (req.offsets.length > 0 && s.buffers.at(-1) !== req.values.buffer)
+          s.buffers.push(req.values.buffer as ArrayBuffer)
         const skipped: Array<[number, string]> = []
         let folded = 0
         let seal = 0
         const values = Buffer.from(req.values.buffer, req.values.byteOffset, req.values.byteLength)
-        let start = 0
+        let start = req.start
         try {
           for (let i = 0; i < req.offsets.length; i++) {
             while (seal < req.seals.length && req.seals[seal]! <= i) {

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { recordReaderFor } from '../../src/core/projected-check.ts'
-import { BatchBuffers, POOLED_BYTES } from '../../src/speed/batch-buffers.ts'
+import { BatchBuffers, POOLED_BYTES, packRecords } from '../../src/speed/batch-buffers.ts'
 import { FoldThreads } from '../../src/speed/fold-threads.ts'
 import { PendingWindow } from '../../src/speed/pending-window.ts'
 import { RemoteWindow } from '../../src/speed/remote-window.ts'
@@ -62,11 +62,14 @@ test('windows folded in reused buffers answer what the same records answer in pr
   let rebuilt = 0
   const open = (from: number) => new RemoteWindow(thread, fixture.views, from, from, 0, () => rebuilt++)
   const sendAll = (window: RemoteWindow, from: number, records: Buffer[], per: number) => {
-    for (let i = 0; i < records.length; i++) {
-      window.take(from + i, records[i]!)
-      if ((i + 1) % per === 0) window.send()
+    for (let at = 0; at < records.length; at += per) {
+      const packed = packRecords(
+        records.slice(at, at + per).map((value, i) => ({ offset: from + at + i, value })),
+        thread.buffers,
+      )
+      for (let i = 0; i < packed.offsets.length; i++) window.take(packed, i)
+      window.send()
     }
-    window.send()
   }
 
   // Window A: three batches in three buffers, then dropped (committed): they come back.
@@ -104,6 +107,30 @@ test('windows folded in reused buffers answer what the same records answer in pr
   assert.deepEqual(deltaList(cAnswer.deltas), deltaList(inProcess(fixture, 0, third, []).deltas))
 
   // A dropped window is gone from the thread with its buffers: it can no longer be read.
-  a.take(300, first[0]!)
+  a.take(packRecords([{ offset: 300, value: first[0]! }], new BatchBuffers()), 0)
   await assert.rejects(a.contents(), /has no window/)
+})
+
+test('a boundary required between two records of one batch: the part taken goes in a copy, the rest in the batch buffer, and the window answers as in process', async (t) => {
+  const fixture = await speedFixture(t, 1)
+  const threads = new FoldThreads(fixture.configPath, fixture.views, 1)
+  t.after(() => threads.close())
+  await threads.ready()
+  const thread = threads.of(0)
+  const window = new RemoteWindow(thread, fixture.views, 0, 0, 0, () => undefined)
+  const records = values(0, 100)
+  const packed = packRecords(
+    records.map((value, offset) => ({ offset, value })),
+    thread.buffers,
+  )
+  for (let i = 0; i < 50; i++) window.take(packed, i)
+  assert.equal(window.require([20]), 'sealed')
+  assert.equal(packed.buffer.byteLength > 0, true, 'the batch buffer stays here for the rest')
+  for (let i = 50; i < 100; i++) window.take(packed, i)
+  window.seal(100)
+  const answer = await window.contents()
+  assert.equal(packed.buffer.byteLength, 0, 'sent with the last record (transferred)')
+  const reference = inProcess(fixture, 0, records, [20, 100])
+  assert.deepEqual(deltaList(answer.deltas), deltaList(reference.deltas))
+  assert.equal(answer.events, 100)
 })

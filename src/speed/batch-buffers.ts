@@ -60,12 +60,13 @@ interface RecordBytes {
 
 /**
  * A batch's records copied into one buffer of the pool, as a fold thread reads them: record i is
- * values[ends[i-1] .. ends[i]) (from 0 for the first) at offsets[i]. The buffer holds the
- * offsets, then the ends, then the bytes (the offsets first: 8-byte aligned).
+ * values[starts[i] .. ends[i]) at offsets[i]. The buffer holds the offsets, the starts, the ends,
+ * then the bytes (the offsets first: 8-byte aligned).
  */
 export interface PackedRecords {
   buffer: ArrayBuffer
   offsets: Float64Array
+  starts: Uint32Array
   ends: Uint32Array
   values: Uint8Array
 }
@@ -73,31 +74,65 @@ export interface PackedRecords {
 const NO_RECORDS: PackedRecords = {
   buffer: new ArrayBuffer(0),
   offsets: new Float64Array(0),
+  starts: new Uint32Array(0),
   ends: new Uint32Array(0),
   values: new Uint8Array(0),
 }
 
 /**
+ * Bytes between two records' values (the second record's header and key, in a fetch answer)
+ * copied with them rather than starting another copy: one copy per run of records that lie in
+ * order in one buffer (a Kafka record set), not one per record, which cost the main thread
+ * ~0.25 µs per record (a TypedArray set per value, measured).
+ */
+const GAP = 512
+
+/** Whether `next` continues the run that ends at `end` in `source`. */
+function continues(next: Uint8Array, source: ArrayBufferLike, end: number): boolean {
+  return next.buffer === source && next.byteOffset >= end && next.byteOffset - end <= GAP
+}
+
+/**
  * Copies the records into a buffer of the pool, once, as the source hands them over: the decoded
  * record objects (and their views of the fetch answer) are then free while the batch waits behind
- * a commit, and die young instead of being promoted by the scavenges meanwhile.
+ * a commit, and die young instead of being promoted by the scavenges meanwhile. Records whose
+ * values lie in order in one buffer, near each other, are copied as one run.
  */
 export function packRecords(records: readonly RecordBytes[], buffers: BatchBuffers): PackedRecords {
   const n = records.length
   if (n === 0) return NO_RECORDS
-  let bytes = 0
-  for (let i = 0; i < n; i++) bytes += records[i]!.value.length
-  const buffer = buffers.take(n * 12 + bytes)
-  const offsets = new Float64Array(buffer, 0, n)
-  const ends = new Uint32Array(buffer, n * 8, n)
-  const values = new Uint8Array(buffer, n * 12, bytes)
-  let at = 0
-  for (let i = 0; i < n; i++) {
-    const { offset, value } = records[i]!
-    values.set(value, at)
-    at += value.length
-    ends[i] = at
-    offsets[i] = offset
+  // First pass: the runs' bytes, so that the buffer is taken once.
+  let bytes = records[0]!.value.length
+  for (let i = 1; i < n; i++) {
+    const previous = records[i - 1]!.value
+    const value = records[i]!.value
+    const end = previous.byteOffset + previous.length
+    if (continues(value, previous.buffer, end)) bytes += value.byteOffset - end
+    bytes += value.length
   }
-  return { buffer, offsets, ends, values }
+  const buffer = buffers.take(n * 16 + bytes)
+  const offsets = new Float64Array(buffer, 0, n)
+  const starts = new Uint32Array(buffer, n * 8, n)
+  const ends = new Uint32Array(buffer, n * 12, n)
+  const values = new Uint8Array(buffer, n * 16, bytes)
+  // Second pass: each run copied once, from its first value's start to its last value's end.
+  let out = 0
+  let i = 0
+  while (i < n) {
+    const source = records[i]!.value.buffer
+    const from = records[i]!.value.byteOffset
+    let end = from
+    for (;;) {
+      const { offset, value } = records[i]!
+      offsets[i] = offset
+      starts[i] = out + value.byteOffset - from
+      ends[i] = out + value.byteOffset - from + value.length
+      end = value.byteOffset + value.length
+      i++
+      if (i === n || !continues(records[i]!.value, source, end)) break
+    }
+    values.set(new Uint8Array(source, from, end - from), out)
+    out += end - from
+  }
+  return { buffer, offsets, starts, ends, values }
 }

@@ -106,13 +106,13 @@ function serve(
         let folded = 0
         let seal = 0
         const values = Buffer.from(req.values.buffer, req.values.byteOffset, req.values.byteLength)
-        let start = req.start
         try {
           for (let i = 0; i < req.offsets.length; i++) {
             while (seal < req.seals.length && req.seals[seal]! <= i) {
               s.window.seal(req.seals[seal + 1]!)
               seal += 2
             }
+            const start = req.starts[i]!
             const end = req.ends[i]!
             const offset = req.offsets[i]!
             const event = read(values, start, end)
@@ -123,7 +123,6 @@ function serve(
               s.window.fold(offset, event, values, start, end)
               folded++
             }
-            start = end
           }
           for (; seal < req.seals.length; seal += 2) s.window.seal(req.seals[seal + 1]!)
         } catch (error) {

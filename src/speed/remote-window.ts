@@ -175,17 +175,19 @@ export class RemoteWindow {
     }
     this.#first = this.#next
     const offsets = buffer ? new Float64Array(buffer, first * 8, count) : new Float64Array(0)
+    const starts = buffer
+      ? new Uint32Array(buffer, batch!.starts.byteOffset + first * 4, count)
+      : new Uint32Array(0)
     const ends = buffer
       ? new Uint32Array(buffer, batch!.ends.byteOffset + first * 4, count)
       : new Uint32Array(0)
     const values = buffer
       ? new Uint8Array(buffer, batch!.values.byteOffset, batch!.values.byteLength)
       : new Uint8Array(0)
-    const start = buffer && first > 0 ? batch!.ends[first - 1]! : 0
     const seals = this.#batchSeals
     this.#batchSeals = []
     const reply = this.#thread
-      .request({ op: 'fold', w: this.#w, p: this.partition, values, start, ends, offsets, seals }, transfer)
+      .request({ op: 'fold', w: this.#w, p: this.partition, values, starts, ends, offsets, seals }, transfer)
       .then((r) => ({ folded: r.folded ?? 0, skipped: r.skipped ?? [] }))
     this.#track(reply)
     return reply

@@ -32,6 +32,37 @@ test('the pool hands out power-of-two buffers, reuses what is given back, drops 
   assert.equal(pool.pooled, POOLED_BYTES)
 })
 
+test('packed records read back as they were: runs in one buffer (gaps copied along), other buffers, out of order, far apart', () => {
+  // One "fetch answer" with values separated by short gaps (record headers), one far away, one
+  // before the previous, and values of their own buffers.
+  const answer = Buffer.alloc(4_000)
+  for (let i = 0; i < answer.length; i++) answer[i] = i % 251
+  const views = [
+    answer.subarray(10, 40),
+    answer.subarray(45, 45), // empty (a tombstone)
+    answer.subarray(50, 90),
+    answer.subarray(3_000, 3_050), // past GAP: a new run
+    answer.subarray(100, 120), // before the previous: a new run
+    Buffer.from('{"a":1}'),
+    new Uint8Array(Buffer.from('{"b":2}')),
+    answer.subarray(121, 200),
+  ]
+  for (let rounds = 0; rounds < 50; rounds++) {
+    const picked = views.filter(() => Math.random() < 0.7)
+    const records = picked.map((value, i) => ({ offset: 1_000 + 3 * i, value }))
+    const packed = packRecords(records, new BatchBuffers())
+    assert.equal(packed.offsets.length, records.length)
+    records.forEach(({ offset, value }, i) => {
+      assert.equal(packed.offsets[i], offset)
+      assert.deepEqual(
+        Buffer.from(packed.values.subarray(packed.starts[i]!, packed.ends[i]!)),
+        Buffer.from(value.buffer, value.byteOffset, value.byteLength),
+      )
+    })
+    assert.ok(packed.values.byteOffset + packed.values.byteLength <= packed.buffer.byteLength)
+  }
+})
+
 const values = (from: number, n: number) =>
   Array.from({ length: n }, (_, i) => Buffer.from(JSON.stringify(pageView(from + i))))
 

@@ -75,6 +75,16 @@ export class ViewTable<S> implements FoldTable {
     }
   }
 
+  /** Every group, in the order of entries(), without an array per group (the speed layer's commits). */
+  forEachGroup(visit: (key: string, windowStart: number, state: S) => void): void {
+    for (const start of this.windowStarts()) {
+      const groups = this.#windows.get(start) as Map<string, S>
+      groups.forEach((state, key) => {
+        visit(key, start, state)
+      })
+    }
+  }
+
   /** The windows of one key as [windowStart, state], ascending. */
   windowsOf(key: string): Array<[number, S]> {
     const out: Array<[number, S]> = []

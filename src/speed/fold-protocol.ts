@@ -14,7 +14,7 @@ export type FoldRequest =
   /** A new pending window `w` of partition p (after a claim, or a landed commit). */
   | { op: 'reset'; id: number; w: number; p: number; from: number; open: number }
   /**
-   * Records of one batch: record i is values[ends[i-1] .. ends[i]) at offsets[i]. `seals` is flat
+   * Records of one batch: record i is values[starts[i] .. ends[i]) at offsets[i]. `seals` is flat
    * pairs (before record index, seal offset): a seal with index >= offsets.length comes after the
    * last record.
    */
@@ -24,6 +24,7 @@ export type FoldRequest =
       w: number
       p: number
       values: Uint8Array
+      starts: Uint32Array
       ends: Uint32Array
       offsets: Float64Array
       seals: number[]
@@ -58,4 +59,9 @@ export interface FoldThreadReply {
   skipped?: Array<[number, string]>
   outcome?: 'kept' | 'sealed' | 'rebuilt'
   deltas?: PackedDeltas
+  /**
+   * The answer to `drop`: the batch buffers the window held, transferred back for reuse
+   * (batch-buffers.ts). The thread keeps no view of them.
+   */
+  freed?: ArrayBuffer[]
 }

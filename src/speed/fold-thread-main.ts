@@ -25,37 +25,53 @@ import { PendingWindow } from './pending-window.ts'
 
 interface Slot {
   window: PendingWindow
+  /**
+   * The batch buffers sent for this window (the window keeps views of them, to rebuild from),
+   * handed back for reuse when the window is dropped (batch-buffers.ts).
+   */
+  buffers: ArrayBuffer[]
   broken?: StrataError
 }
 
-function packDeltas(window: PendingWindow, views: ReadonlyArray<CompiledView<any, any>>): PackedDeltas {
-  const index = new Map(views.map((v, i) => [v.name, i]))
-  const deltas = window.deltas()
-  const n = deltas.length
+/**
+ * The window's deltas as columns (PackedDeltas), written straight from its tables: no delta
+ * object, no key array. Its views are the thread's views, in the same order (the index sent).
+ */
+export function packDeltas(window: PendingWindow): PackedDeltas {
+  const n = window.deltaCount
   const view = new Uint16Array(n)
   const epochs = new Float64Array(n)
   const windows = new Float64Array(n)
   const keyLengths = new Uint32Array(n)
-  const keys = new Array<string>(n)
-  const states = new Array<unknown>(n)
-  let numeric = true
-  for (let i = 0; i < n; i++) {
-    const d = deltas[i]!
-    view[i] = index.get(d.view)!
-    epochs[i] = d.epoch
-    windows[i] = d.window
-    keys[i] = d.key
-    keyLengths[i] = d.key.length
-    states[i] = d.state
-    if (typeof d.state !== 'number') numeric = false
-  }
+  let numbers: Float64Array | undefined = new Float64Array(n)
+  let states: unknown[] | undefined
+  let keyText = ''
+  let i = 0
+  window.eachDelta((v, epoch, key, start, state) => {
+    view[i] = v
+    epochs[i] = epoch
+    windows[i] = start
+    keyText += key
+    keyLengths[i] = key.length
+    if (numbers !== undefined && typeof state === 'number') numbers[i] = state
+    else {
+      // A state that is not one number: every state goes as it is (structured clone).
+      if (states === undefined) {
+        states = Array.from(numbers!.subarray(0, i))
+        states.length = n
+        numbers = undefined
+      }
+      states[i] = state
+    }
+    i++
+  })
   return {
     view,
     epochs,
     windows,
-    keyText: keys.join(''),
+    keyText,
     keyLengths,
-    states: numeric ? Float64Array.from(states as number[]) : states,
+    states: numbers ?? states!,
     errors: [...window.errors],
     events: window.events,
   }
@@ -77,21 +93,26 @@ function serve(
   const handle = (req: FoldRequest): FoldThreadReply => {
     switch (req.op) {
       case 'reset':
-        slots.set(req.w, { window: new PendingWindow(views, read, req.from, req.open, req.p) })
+        slots.set(req.w, {
+          window: new PendingWindow(views, read, req.from, req.open, req.p),
+          buffers: [],
+        })
         return { id: req.id }
       case 'fold': {
         const s = slot(req.w, req.p)
+        if (req.offsets.length > 0 && s.buffers.at(-1) !== req.values.buffer)
+          s.buffers.push(req.values.buffer as ArrayBuffer)
         const skipped: Array<[number, string]> = []
         let folded = 0
         let seal = 0
         const values = Buffer.from(req.values.buffer, req.values.byteOffset, req.values.byteLength)
-        let start = 0
         try {
           for (let i = 0; i < req.offsets.length; i++) {
             while (seal < req.seals.length && req.seals[seal]! <= i) {
               s.window.seal(req.seals[seal + 1]!)
               seal += 2
             }
+            const start = req.starts[i]!
             const end = req.ends[i]!
             const offset = req.offsets[i]!
             const event = read(values, start, end)
@@ -102,7 +123,6 @@ function serve(
               s.window.fold(offset, event, values, start, end)
               folded++
             }
-            start = end
           }
           for (; seal < req.seals.length; seal += 2) s.window.seal(req.seals[seal + 1]!)
         } catch (error) {
@@ -121,7 +141,7 @@ function serve(
         }
       }
       case 'deltas': {
-        const packed = packDeltas(slot(req.w, req.p).window, views)
+        const packed = packDeltas(slot(req.w, req.p).window)
         const transfer: ArrayBuffer[] = [
           packed.view.buffer as ArrayBuffer,
           packed.epochs.buffer as ArrayBuffer,
@@ -132,9 +152,14 @@ function serve(
         port.postMessage({ id: req.id, deltas: packed } satisfies FoldThreadReply, transfer)
         return undefined as never
       }
-      case 'drop':
+      case 'drop': {
+        // The window goes, and with it every view of its batch buffers: they go back to the main
+        // thread (transferred: detached here, so nothing left here could read one reused).
+        const freed = slots.get(req.w)?.buffers ?? []
         slots.delete(req.w)
-        return { id: req.id }
+        port.postMessage({ id: req.id, freed } satisfies FoldThreadReply, freed)
+        return undefined as never
+      }
     }
   }
   port.on('message', (req: FoldRequest) => {

@@ -19,6 +19,7 @@ import type { CompiledView } from '../core/compiled-view.ts'
 import { type ErrorCode, ErrorCodes, StrataError } from '../core/errors.ts'
 import type { ViewFoldError } from '../core/view-errors.ts'
 import type { DeltaColumns, RealtimeDelta } from '../store/store.ts'
+import { BatchBuffers } from './batch-buffers.ts'
 import type { FoldRequest, FoldThreadReply, FoldThreadSetup, PackedDeltas } from './fold-protocol.ts'
 
 // fold-thread-main.ts from the sources, .js from the built package (a URL is not rewritten).
@@ -38,6 +39,8 @@ export class FoldThread {
   readonly key: string
   /** The views the thread folds, in the order its packed deltas name them by index. */
   readonly views: ReadonlyArray<CompiledView<any, any>>
+  /** The buffers batches are sent in (remote-window.ts), handed back by the thread with `drop`. */
+  readonly buffers = new BatchBuffers()
   readonly #worker: Worker
   readonly #pending = new Map<number, Pending>()
   #next = 0
@@ -66,6 +69,7 @@ export class FoldThread {
     })
     this.ready.catch(() => undefined)
     this.#worker.on('message', (reply: FoldThreadReply) => {
+      if (reply.freed !== undefined) for (const buffer of reply.freed) this.buffers.give(buffer)
       const waiting = this.#pending.get(reply.id)
       if (waiting === undefined) return
       this.#pending.delete(reply.id)

@@ -35,6 +35,8 @@ import type { CompiledView } from '../core/compiled-view.ts'
 import { ErrorCodes, StrataError } from '../core/errors.ts'
 import { type RecordReader, recordReaderFor } from '../core/projected-check.ts'
 import type { SpeedCommit, SpeedPartition } from '../store/store.ts'
+import { type PackedRecords, packRecords } from './batch-buffers.ts'
+import type { FoldThread } from './fold-threads.ts'
 import {
   defaultFolderPolicy,
   type FolderOptions,
@@ -183,10 +185,15 @@ export class PartitionFolder {
    * fsyncs per record. The next batch of this partition is folded after the commit (on the
    * folder's queue), so each window still goes to the store with its offset, one after the other.
    */
-  async take(batch: SpeedBatch): Promise<{ committed: Promise<void> }> {
+  async take(source: SpeedBatch): Promise<{ committed: Promise<void> }> {
     let due = false
+    // With a fold thread the records are copied at once into the buffer they go to the thread
+    // in (batch-buffers.ts): the source's record objects are not kept while the batch waits.
+    const thread = this.#options.thread
+    const batch: Taken = thread ? packBatch(source, thread) : source
     let bytes = 0
-    for (const record of batch.records) bytes += record.value.length
+    if ('packed' in batch) bytes = batch.packed.values.length
+    else for (const record of batch.records) bytes += record.value.length
     this.#waiting++
     this.#waitingBytes += bytes
     const folded = this.#serial(async () => {
@@ -236,7 +243,7 @@ export class PartitionFolder {
   }
 
   // Folds one batch; returns whether a commit is due after it.
-  async #foldBatch(batch: SpeedBatch): Promise<boolean> {
+  async #foldBatch(batch: Taken): Promise<boolean> {
     try {
       await this.#refreshRequired()
     } catch (error) {
@@ -302,12 +309,16 @@ export class PartitionFolder {
     if (this.#window instanceof RemoteWindow) this.#window.drop()
   }
 
-  #fold(batch: SpeedBatch): void {
+  #fold(taken: Taken): void {
     const window = this.#window
     if (window instanceof RemoteWindow) {
-      this.#send(window, batch)
+      this.#send(window, 'packed' in taken ? taken : packBatch(taken, this.#options.thread!))
       return
     }
+    // In process (a folder with a fold thread folds in process only once stopped, and then not at
+    // all): the records as the source gave them.
+    if ('packed' in taken) throw new StrataError(ErrorCodes.INTERNAL, 'a packed batch folded in process')
+    const batch = taken
     for (const record of batch.records) {
       // A source may deliver again what we already took in (a refetch from an older position).
       if (record.offset < window.end) continue
@@ -327,11 +338,14 @@ export class PartitionFolder {
 
   // Fold threads: the records go to the thread as they are (it checks and folds them); the seals
   // are decided here, on the offsets, exactly as for the in-process window.
-  #send(window: RemoteWindow, batch: SpeedBatch): void {
-    for (const record of batch.records) {
-      if (record.offset < window.end) continue
-      this.#sealRequired(record.offset)
-      window.take(record.offset, record.value)
+  #send(window: RemoteWindow, batch: PackedBatch): void {
+    const { packed } = batch
+    const { offsets } = packed
+    for (let i = 0; i < offsets.length; i++) {
+      const offset = offsets[i]!
+      if (offset < window.end) continue
+      this.#sealRequired(offset)
+      window.take(packed, i)
     }
     window.advance(batch.nextOffset)
     const answer = window.send()
@@ -370,6 +384,9 @@ export class PartitionFolder {
 
   /** Makes every known required boundary up to `offset` a boundary of the window. */
   #sealRequired(offset: number): void {
+    // None due (the usual case, checked per record): require([]) would keep the window as it is.
+    const first = this.#required[0]
+    if (first === undefined || first > offset) return
     const due: number[] = []
     for (const b of this.#required) {
       if (b > offset) break
@@ -477,6 +494,22 @@ export class PartitionFolder {
     this.#chain = run.catch(() => {})
     return run
   }
+}
+
+/** A batch as a folder with a fold thread keeps it: its records packed (batch-buffers.ts). */
+interface PackedBatch {
+  packed: PackedRecords
+  nextOffset: number
+  highWatermark?: number
+}
+
+type Taken = SpeedBatch | PackedBatch
+
+function packBatch(batch: SpeedBatch, thread: FoldThread): PackedBatch {
+  const packed = packRecords(batch.records, thread.buffers)
+  return batch.highWatermark === undefined
+    ? { packed, nextOffset: batch.nextOffset }
+    : { packed, nextOffset: batch.nextOffset, highWatermark: batch.highWatermark }
 }
 
 function asStrataError(error: unknown, message: string): StrataError {

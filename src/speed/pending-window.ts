@@ -182,15 +182,30 @@ export class PendingWindow {
   /** The deltas to commit: every group's state per view and epoch, encoded by its monoid. */
   deltas(): RealtimeDelta[] {
     const out: RealtimeDelta[] = []
+    this.eachDelta((v, epoch, key, window, state) => {
+      out.push({ view: this.#views[v]!.name, epoch, key, window, state })
+    })
+    return out
+  }
+
+  /** How many deltas deltas() lists (one per view, epoch, window and key). */
+  get deltaCount(): number {
+    let n = 0
+    for (const tables of this.#tables.values()) for (const table of tables) n += table.size
+    return n
+  }
+
+  /**
+   * The deltas as deltas() lists them, in the same order, without an object per delta (a fold
+   * thread packs them into columns: fold-thread-main.ts). `view` is the view's index.
+   */
+  eachDelta(visit: (view: number, epoch: number, key: string, window: number, state: unknown) => void): void {
     for (const [epoch, tables] of this.#tables) {
       for (let v = 0; v < this.#views.length; v++) {
-        const { name, monoid } = this.#views[v]
-        for (const [key, window, state] of tables[v].entries()) {
-          out.push({ view: name, epoch, key, window, state: monoid.encode(state) })
-        }
+        const { monoid } = this.#views[v]!
+        tables[v]!.forEachGroup((key, window, state) => visit(v, epoch, key, window, monoid.encode(state)))
       }
     }
-    return out
   }
 
   #foldInto(epoch: number, offset: number, event: StrataEvent): void {

@@ -12,6 +12,7 @@
 
 import type { CompiledView } from '../core/compiled-view.ts'
 import { ErrorCodes, StrataError } from '../core/errors.ts'
+import type { PackedRecords } from './batch-buffers.ts'
 import type { FoldThreadReply } from './fold-protocol.ts'
 import type { FoldThread } from './fold-threads.ts'
 import { unpackDeltas } from './fold-threads.ts'
@@ -39,11 +40,12 @@ export class RemoteWindow {
   /** Offset of the last record taken in (sent or gathered): a seal must lie past it. */
   #last = Number.NEGATIVE_INFINITY
   #taken = 0
-  // The batch being gathered.
-  #offsets: number[] = []
-  #values: Buffer[] = []
-  #bytes = 0
-  /** Flat (before record index, seal offset) pairs for the batch being gathered. */
+  // The records taken and not sent yet: [#first, #next) of #batch (packed as the source handed
+  // them over: batch-buffers.ts).
+  #batch: PackedRecords | undefined
+  #first = 0
+  #next = 0
+  /** Flat (before record index, seal offset) pairs, the index counted from #first. */
   #batchSeals: number[] = []
   /** Settles once the thread has answered everything sent so far; rejects if any fold failed. */
   #answered: Promise<unknown> = Promise.resolve()
@@ -96,17 +98,25 @@ export class RemoteWindow {
     if (at <= this.#last) {
       throw new StrataError(ErrorCodes.INTERNAL, `cannot seal at ${at}: a record at ${this.#last} is taken`)
     }
-    this.#batchSeals.push(this.#offsets.length, at)
+    this.#batchSeals.push(this.#next - this.#first, at)
     this.#seals.push(at)
     this.#epoch = at
   }
 
-  /** Takes in a record (its bytes as read); the thread decides whether it is an event. */
-  take(offset: number, value: Buffer): void {
+  /**
+   * Takes in record i of a packed batch (the thread decides whether it is an event). The records
+   * of a batch are taken in order; a record skipped (already taken) can only come first.
+   */
+  take(batch: PackedRecords, i: number): void {
+    if (batch !== this.#batch || i !== this.#next) {
+      if (this.#next !== this.#first) this.send()
+      this.#batch = batch
+      this.#first = i
+      this.#next = i
+    }
     this.#contents = undefined
-    this.#offsets.push(offset)
-    this.#values.push(value)
-    this.#bytes += value.length
+    const offset = batch.offsets[i]!
+    this.#next = i + 1
     this.#last = offset
     this.#end = offset + 1
     this.#taken++
@@ -140,31 +150,44 @@ export class RemoteWindow {
   }
 
   /**
-   * Sends the gathered records (one buffer, transferred) and seals to the thread. The answer says
-   * which were events and which were skipped, and why.
+   * Sends the records taken and the seals to the thread: the batch's buffer, transferred (it
+   * comes back with `drop`: batch-buffers.ts). The answer says which were events and which were
+   * skipped, and why.
    */
   send(): Promise<FoldReport> | undefined {
-    if (this.#offsets.length === 0 && this.#batchSeals.length === 0) return undefined
-    const values = new Uint8Array(this.#bytes)
-    const ends = new Uint32Array(this.#values.length)
-    let at = 0
-    for (let i = 0; i < this.#values.length; i++) {
-      values.set(this.#values[i]!, at)
-      at += this.#values[i]!.length
-      ends[i] = at
+    const batch = this.#batch
+    const first = this.#first
+    const count = this.#next - first
+    if (count === 0 && this.#batchSeals.length === 0) return undefined
+    let buffer = batch?.buffer
+    const transfer: ArrayBuffer[] = []
+    if (batch === undefined || count === 0) buffer = undefined
+    else if (this.#next === batch.offsets.length) {
+      // The batch's last record: the buffer goes, nothing more is read from it here.
+      transfer.push(batch.buffer)
+      this.#batch = undefined
+      this.#next = 0
+    } else {
+      // A require() between two records of a batch (rare): this part goes in a copy, the
+      // rest of the batch stays here for the next send.
+      buffer = batch.buffer.slice(0, batch.values.byteOffset + batch.values.byteLength)
+      transfer.push(buffer)
     }
-    const offsets = Float64Array.from(this.#offsets)
+    this.#first = this.#next
+    const offsets = buffer ? new Float64Array(buffer, first * 8, count) : new Float64Array(0)
+    const starts = buffer
+      ? new Uint32Array(buffer, batch!.starts.byteOffset + first * 4, count)
+      : new Uint32Array(0)
+    const ends = buffer
+      ? new Uint32Array(buffer, batch!.ends.byteOffset + first * 4, count)
+      : new Uint32Array(0)
+    const values = buffer
+      ? new Uint8Array(buffer, batch!.values.byteOffset, batch!.values.byteLength)
+      : new Uint8Array(0)
     const seals = this.#batchSeals
-    this.#offsets = []
-    this.#values = []
-    this.#bytes = 0
     this.#batchSeals = []
     const reply = this.#thread
-      .request({ op: 'fold', w: this.#w, p: this.partition, values, ends, offsets, seals }, [
-        values.buffer,
-        ends.buffer,
-        offsets.buffer,
-      ])
+      .request({ op: 'fold', w: this.#w, p: this.partition, values, starts, ends, offsets, seals }, transfer)
       .then((r) => ({ folded: r.folded ?? 0, skipped: r.skipped ?? [] }))
     this.#track(reply)
     return reply

@@ -1,0 +1,167 @@
+// The batch buffers a fold thread is sent records in, reused (src/speed/batch-buffers.ts): a
+// buffer comes back only with its window's drop, so a window still held by the thread (which may
+// be rebuilt from its records) never has its bytes overwritten by a later batch, and a window
+// folded in reused buffers answers exactly what the same records answer in process.
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { recordReaderFor } from '../../src/core/projected-check.ts'
+import { BatchBuffers, POOLED_BYTES, packRecords } from '../../src/speed/batch-buffers.ts'
+import { FoldThreads } from '../../src/speed/fold-threads.ts'
+import { PendingWindow } from '../../src/speed/pending-window.ts'
+import { RemoteWindow } from '../../src/speed/remote-window.ts'
+import { deltaList } from '../../src/store/store.ts'
+import { pageView, speedFixture } from './helpers.ts'
+
+test('the pool hands out power-of-two buffers, reuses what is given back, drops detached ones and bounds what it keeps', () => {
+  const pool = new BatchBuffers()
+  const a = pool.take(100_000)
+  assert.equal(a.byteLength, 131_072)
+  assert.equal(pool.take(10).byteLength, 65_536)
+  pool.give(a)
+  assert.equal(pool.pooled, 131_072)
+  assert.equal(pool.take(70_000), a, 'a buffer of the same size class is reused')
+  assert.equal(pool.created, 2)
+  // A detached buffer (transferred away again) has no bytes: never pooled.
+  const moved = pool.take(1)
+  structuredClone(moved, { transfer: [moved] })
+  pool.give(moved)
+  assert.equal(pool.pooled, 0)
+  // At most POOLED_BYTES are kept.
+  const big = Array.from({ length: POOLED_BYTES / 4_194_304 + 2 }, () => pool.take(4_194_304))
+  for (const b of big) pool.give(b)
+  assert.equal(pool.pooled, POOLED_BYTES)
+})
+
+test('packed records read back as they were: runs in one buffer (gaps copied along), other buffers, out of order, far apart', () => {
+  // One "fetch answer" with values separated by short gaps (record headers), one far away, one
+  // before the previous, and values of their own buffers.
+  const answer = Buffer.alloc(4_000)
+  for (let i = 0; i < answer.length; i++) answer[i] = i % 251
+  const views = [
+    answer.subarray(10, 40),
+    answer.subarray(45, 45), // empty (a tombstone)
+    answer.subarray(50, 90),
+    answer.subarray(3_000, 3_050), // past GAP: a new run
+    answer.subarray(100, 120), // before the previous: a new run
+    Buffer.from('{"a":1}'),
+    new Uint8Array(Buffer.from('{"b":2}')),
+    answer.subarray(121, 200),
+  ]
+  for (let rounds = 0; rounds < 50; rounds++) {
+    const picked = views.filter(() => Math.random() < 0.7)
+    const records = picked.map((value, i) => ({ offset: 1_000 + 3 * i, value }))
+    const packed = packRecords(records, new BatchBuffers())
+    assert.equal(packed.offsets.length, records.length)
+    records.forEach(({ offset, value }, i) => {
+      assert.equal(packed.offsets[i], offset)
+      assert.deepEqual(
+        Buffer.from(packed.values.subarray(packed.starts[i]!, packed.ends[i]!)),
+        Buffer.from(value.buffer, value.byteOffset, value.byteLength),
+      )
+    })
+    assert.ok(packed.values.byteOffset + packed.values.byteLength <= packed.buffer.byteLength)
+  }
+})
+
+const values = (from: number, n: number) =>
+  Array.from({ length: n }, (_, i) => Buffer.from(JSON.stringify(pageView(from + i))))
+
+/** The same records folded in process: the reference. */
+function inProcess(
+  fixture: Awaited<ReturnType<typeof speedFixture>>,
+  from: number,
+  records: Buffer[],
+  required: number[],
+) {
+  const read = recordReaderFor(fixture.views, 'ts')
+  const window = new PendingWindow(fixture.views, read, from, from)
+  records.forEach((value, i) => {
+    const event = read(value, 0, value.length)
+    assert.notEqual(typeof event, 'string')
+    window.fold(from + i, event as never, value)
+  })
+  window.require(required)
+  return window.contents()
+}
+
+test('windows folded in reused buffers answer what the same records answer in process, rebuilt after reuse too', async (t) => {
+  const fixture = await speedFixture(t, 1)
+  const threads = new FoldThreads(fixture.configPath, fixture.views, 1)
+  t.after(() => threads.close())
+  await threads.ready()
+  const thread = threads.of(0)
+  let rebuilt = 0
+  const open = (from: number) => new RemoteWindow(thread, fixture.views, from, from, 0, () => rebuilt++)
+  const sendAll = (window: RemoteWindow, from: number, records: Buffer[], per: number) => {
+    for (let at = 0; at < records.length; at += per) {
+      const packed = packRecords(
+        records.slice(at, at + per).map((value, i) => ({ offset: from + at + i, value })),
+        thread.buffers,
+      )
+      for (let i = 0; i < packed.offsets.length; i++) window.take(packed, i)
+      window.send()
+    }
+  }
+
+  // Window A: three batches in three buffers, then dropped (committed): they come back.
+  const a = open(0)
+  const first = values(0, 300)
+  sendAll(a, 0, first, 100)
+  const aAnswer = await a.contents()
+  assert.deepEqual(deltaList(aAnswer.deltas), deltaList(inProcess(fixture, 0, first, []).deltas))
+  const created = thread.buffers.created
+  assert.equal(created, 3)
+  a.drop()
+
+  // Window B, sent after A's drop (answered in order): its batches go in A's buffers again.
+  const b = open(300)
+  await b.answered()
+  assert.equal(thread.buffers.pooled, 3 * 65_536, "A's buffers came back with its drop")
+  const second = values(300, 300)
+  sendAll(b, 300, second, 100)
+  await b.answered()
+  assert.equal(thread.buffers.created, created, 'no new buffer: every batch of B went in a reused one')
+
+  // While B is held by the thread its buffers are not handed out again: window C needs new ones,
+  // and C's bytes in them never reach B, whose rebuild (a boundary among its records) reads its own.
+  const c = open(0)
+  const third = values(5_000, 300)
+  sendAll(c, 0, third, 100)
+  await c.answered()
+  assert.equal(thread.buffers.created, created + 3)
+  assert.equal(b.require([450]), 'sealed')
+  const bAnswer = await b.contents()
+  assert.deepEqual(deltaList(bAnswer.deltas), deltaList(inProcess(fixture, 300, second, [450]).deltas))
+  assert.equal(bAnswer.events, 300)
+  assert.equal(rebuilt, 1, 'B was refolded from its kept records, in the reused buffers')
+  const cAnswer = await c.contents()
+  assert.deepEqual(deltaList(cAnswer.deltas), deltaList(inProcess(fixture, 0, third, []).deltas))
+
+  // A dropped window is gone from the thread with its buffers: it can no longer be read.
+  a.take(packRecords([{ offset: 300, value: first[0]! }], new BatchBuffers()), 0)
+  await assert.rejects(a.contents(), /has no window/)
+})
+
+test('a boundary required between two records of one batch: the part taken goes in a copy, the rest in the batch buffer, and the window answers as in process', async (t) => {
+  const fixture = await speedFixture(t, 1)
+  const threads = new FoldThreads(fixture.configPath, fixture.views, 1)
+  t.after(() => threads.close())
+  await threads.ready()
+  const thread = threads.of(0)
+  const window = new RemoteWindow(thread, fixture.views, 0, 0, 0, () => undefined)
+  const records = values(0, 100)
+  const packed = packRecords(
+    records.map((value, offset) => ({ offset, value })),
+    thread.buffers,
+  )
+  for (let i = 0; i < 50; i++) window.take(packed, i)
+  assert.equal(window.require([20]), 'sealed')
+  assert.equal(packed.buffer.byteLength > 0, true, 'the batch buffer stays here for the rest')
+  for (let i = 50; i < 100; i++) window.take(packed, i)
+  window.seal(100)
+  const answer = await window.contents()
+  assert.equal(packed.buffer.byteLength, 0, 'sent with the last record (transferred)')
+  const reference = inProcess(fixture, 0, records, [20, 100])
+  assert.deepEqual(deltaList(answer.deltas), deltaList(reference.deltas))
+  assert.equal(answer.events, 100)
+})

@@ -61,9 +61,7 @@ export async function queryView(
   key: string,
   options: QueryOptions = {},
 ): Promise<QueryAnswer> {
-  // Windows are selected by their start: from <= windowStart < to.
-  const snapshot = await store.snapshot(view.name, key, view.window === null ? {} : (options.range ?? {}))
-  return answerOf(snapshot, view, key, options)
+  return answerOf(await snapshotFor(store, view, key, options), view, key, options)
 }
 
 /**
@@ -76,8 +74,19 @@ export async function queryViewAt(
   key: string,
   options: QueryOptions = {},
 ): Promise<{ answer: QueryAnswer; version: number | undefined }> {
-  const snapshot = await store.snapshot(view.name, key, view.window === null ? {} : (options.range ?? {}))
+  const snapshot = await snapshotFor(store, view, key, options)
   return { answer: answerOf(snapshot, view, key, options), version: snapshot.version }
+}
+
+/** The store's read for the question (one rule for queryView and queryViewAt). */
+function snapshotFor(
+  store: Store,
+  view: CompiledView<any, any>,
+  key: string,
+  options: QueryOptions,
+): Promise<ViewSnapshot> {
+  // Windows are selected by their start: from <= windowStart < to.
+  return store.snapshot(view.name, key, view.window === null ? {} : (options.range ?? {}))
 }
 
 /** The answer of a snapshot read for the question: the one computed last when nothing differs. */

@@ -31,6 +31,7 @@ import { type QueryAnswer, queryViewAt } from '../query.ts'
 import type { AccessLog } from '../request-log.ts'
 import type { StartingGate } from '../starting.ts'
 import { queryAnswerSchema } from './answer-schemas.ts'
+import { KeptBodies } from './kept-bodies.ts'
 import { type EndOffsetsCache, type LogOffsets, lagOf, sameLag } from './log-offsets.ts'
 import { QUERY_ROUTE, queryParamLimits } from './query-route.ts'
 import type { ViewIndex } from './view-status.ts'
@@ -73,17 +74,8 @@ const JSON_TYPE = 'application/json; charset=utf-8'
 // are added to this app); test/serving/api/query-fast-path.test.ts holds the bytes equal.
 const serialize: (answer: unknown) => string = fastJsonStringify(queryAnswerSchema as object, { schema: {} })
 const NO_OPTIONS = { range: parseTimeRange({}), parts: false }
-/** Most body text kept by URL (characters; ~1.7 KB a body in the benchmark: ~20,000 URLs). */
+/** Most text kept by URL, URLs and bodies (characters; ~1.7 KB a body in the benchmark: ~20,000 URLs). */
 const KEPT_CHARS = 32 * 1024 * 1024
-
-interface Kept {
-  view: unknown
-  version: number
-  log: LogOffsets | undefined
-  body: string
-  /** Its length in UTF-8 bytes (the content-length: Buffer.byteLength was ~2 µs a request). */
-  bytes: number
-}
 
 export function createQueryFastPath(options: QueryFastPathOptions): QueryFastPath {
   const { app, store, views, offsets, metrics, drain, allowedHosts, starting, auth, accessLog } = options
@@ -99,7 +91,7 @@ export function createQueryFastPath(options: QueryFastPathOptions): QueryFastPat
   // version (store.ts: ViewSnapshot.version), so while a read finds the same one — one row read
   // outside any transaction (store.snapshotVersion) — the answer is the one kept, exactly; a new
   // version (a speed commit, a pass, a flip, a registration, …) and the next ask reads the store
-  // again. A store without versions keeps nothing. Bounded by the text held (oldest URLs first).
+  // again. A store without versions keeps nothing. Bounded by the text held (kept-bodies.ts).
   // The store's reader of the version, taken at the first call that succeeds: a server built
   // before its store exists (starting.ts: `later`) is given a stand-in whose methods throw until
   // the store is set, and taking the method then would keep the thrower.
@@ -113,22 +105,7 @@ export function createQueryFastPath(options: QueryFastPathOptions): QueryFastPat
     versionOf = bound
     return version
   }
-  const kept = new Map<string, Kept>()
-  let keptChars = 0
-  const keep = (url: string, entry: Kept): void => {
-    const before = kept.get(url)
-    if (before !== undefined) {
-      keptChars -= before.body.length
-      kept.delete(url)
-    }
-    kept.set(url, entry)
-    keptChars += entry.body.length
-    for (const [old, { body }] of kept) {
-      if (keptChars <= KEPT_CHARS) break
-      kept.delete(old)
-      keptChars -= body.length
-    }
-  }
+  const kept = new KeptBodies(KEPT_CHARS)
   const send = (response: ServerResponse, url: string, body: string, bytes: number, start: number): void => {
     const head: Record<string, string | number> = {
       'content-type': JSON_TYPE,
@@ -225,7 +202,7 @@ export function createQueryFastPath(options: QueryFastPathOptions): QueryFastPat
           const bytes = Buffer.byteLength(body)
           send(response, url, body, bytes, start)
           if (version !== undefined && url.length <= ROUTED_MAX_URL)
-            keep(url, { view, version, log, body, bytes })
+            kept.keep(url, { view, version, log, body, bytes })
         },
         // Fastify asks again and answers the failure (its status, body, 5xx log line).
         () => fastify(request, response),

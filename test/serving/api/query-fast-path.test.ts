@@ -429,3 +429,74 @@ test('a server built before its store (strata worker serve) keeps bodies once th
   assert.equal(fastPathAnswers(app), 2)
   if (lmdb.snapshotVersion?.() === at) assert.equal(reads(), before, 'the kept body, without a store read')
 })
+
+test('a kept body goes to no request the route refuses, and not past a reset of the store', async (t) => {
+  const lmdb = await openStore(t)
+  await mergedScenario(lmdb)
+  const { store, reads } = countingReads(lmdb)
+  const app = await serve(t, store, {
+    endOffsets: END_OFFSETS,
+    endOffsetsMaxAgeMs: 600_000,
+    auth: { token: TOKEN, protectQueries: true },
+  })
+  const { url } = await listen(app, { port: 0 })
+  const path = `${url}/views/pageviews_by_url/%2Fa`
+  const bearer = { authorization: `Bearer ${TOKEN}` }
+  const first = await (await fetch(path, { headers: bearer })).text()
+  await fetch(path, { headers: bearer }) // kept now
+  const answers = fastPathAnswers(app)
+  const refusals: Array<[RequestInit, number]> = [
+    [{}, 401],
+    [{ headers: { authorization: 'Bearer wrong' } }, 401],
+    [{ method: 'HEAD', headers: bearer }, 200],
+  ]
+  for (const [init, status] of refusals) {
+    const res = await fetch(path, init)
+    await res.text()
+    assert.equal(res.status, status, `${init.method ?? 'GET'} ${JSON.stringify(init.headers ?? {})}`)
+  }
+  const evil = await new Promise<number | undefined>((resolve, reject) => {
+    get(path, { headers: { ...bearer, host: 'evil.example' } }, (res) => {
+      res.resume()
+      res.on('end', () => resolve(res.statusCode))
+    }).on('error', reject)
+  })
+  assert.equal(evil, 403)
+  assert.equal(fastPathAnswers(app), answers, 'every refusal is Fastify’s, not the kept body')
+
+  // strata reset clears the store: the next ask reads it, empty, whatever was kept.
+  await lmdb.clear()
+  const before = reads()
+  const after = await (await fetch(path, { headers: bearer })).text()
+  assert.equal(reads(), before + 1, 'read again after the reset')
+  assert.equal(after, await (await fetch(`${path}?parts=false`, { headers: bearer })).text())
+  assert.notEqual(after, first)
+})
+
+test('a store without snapshot versions (PostgreSQL) keeps no body: every ask reads it', async (t) => {
+  const lmdb = await openStore(t)
+  await mergedScenario(lmdb)
+  const counted = countingReads(lmdb)
+  // The LMDB store seen without its versions, as the PostgreSQL store is.
+  const unversioned = new Proxy(counted.store, {
+    get(object, property) {
+      if (property === 'snapshotVersion') return undefined
+      if (property === 'snapshot') {
+        return async (...args: Parameters<Store['snapshot']>) => {
+          const { version: _, ...rest } = await object.snapshot(...args)
+          return rest
+        }
+      }
+      return Reflect.get(object, property)
+    },
+  })
+  const app = await serve(t, unversioned, { endOffsets: END_OFFSETS, endOffsetsMaxAgeMs: 600_000 })
+  const { url } = await listen(app, { port: 0 })
+  const path = `${url}/views/pageviews_by_url/%2Fa`
+  for (let i = 0; i < 3; i++) {
+    const before = counted.reads()
+    assert.equal((await fetch(path)).status, 200)
+    assert.equal(counted.reads(), before + 1, `ask ${i + 1} read the store`)
+  }
+  assert.equal(fastPathAnswers(app), 3)
+})

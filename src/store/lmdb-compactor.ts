@@ -181,10 +181,16 @@ export class SpeedCompactor {
     const quiet = now - this.#lastCommitAt >= this.#quietMs
     if (this.#running === undefined && (quiet || this.#busy < this.#busyAbove)) {
       const commits = this.#commits
-      // While commits land each pass is small (#passSize): the log is drained in such passes back
-      // to back, each after a turn of the event loop, down to one pass (queries read what is left).
+      // While commits land each pass is small (#passSize): a log of at most one whole pass is
+      // drained in such passes back to back, each after a turn of the event loop, down to one
+      // pass (queries read what is left); a longer one, one whole pass per look.
       this.#start(() =>
-        keepCompacting(this.#commits === commits, this.#logged, this.#passSize(performance.now())),
+        keepCompacting(
+          this.#commits === commits,
+          this.#logged,
+          this.#passSize(performance.now()),
+          this.#passDeltas,
+        ),
       )
     }
     this.#arm(this.#checkMs)
@@ -263,9 +269,18 @@ export function compactionPassSize(p: {
 
 /**
  * After a pass of a look that found time to spare: go on while no commit came, or while the log
- * still holds more than the next pass (`passSize`, small while commits land): a log kept longer
- * costs every query that reads it after a commit.
+ * still holds more than the next pass (`passSize`, small while commits land) and at most one
+ * whole pass (`passDeltas`): a log kept longer costs every query that reads it after a commit. A
+ * log past one whole pass (a catch-up left it, or a crash) is folded one whole pass per look while
+ * commits land, as before: back to back, each whole pass would hold the speed thread for all of
+ * its deltas until the log was down to one pass, inside a catch-up begun meanwhile too (only a
+ * look asks whether the loop is busy).
  */
-export function keepCompacting(noCommitSince: boolean, logged: number, passSize: number): boolean {
-  return noCommitSince || logged > passSize
+export function keepCompacting(
+  noCommitSince: boolean,
+  logged: number,
+  passSize: number,
+  passDeltas: number,
+): boolean {
+  return noCommitSince || (logged > passSize && logged <= passDeltas)
 }

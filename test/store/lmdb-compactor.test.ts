@@ -2,8 +2,19 @@
 // land (a live commit queued behind a pass waits for all of it), whole passes when quiet, and the
 // log still drained down to one pass while commits land.
 import assert from 'node:assert/strict'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { test } from 'node:test'
-import { compactionPassSize, keepCompacting, MIN_LIVE_PASS } from '../../src/store/lmdb-compactor.ts'
+import { open } from 'lmdb'
+import {
+  compactionPassSize,
+  keepCompacting,
+  MIN_LIVE_PASS,
+  SpeedCompactor,
+} from '../../src/store/lmdb-compactor.ts'
+import { openLmdbStore } from '../../src/store/lmdb-store.ts'
+import type { CombineEncoded, SpeedCommit } from '../../src/store/store.ts'
 
 const base = { quietMs: 1000, passDeltas: 50_000, livePassMs: 5, msPerDelta: 0.004, logged: 20_000 }
 
@@ -24,12 +35,81 @@ test('when no commit came for quietMs, or the log holds more than a whole pass, 
   assert.equal(compactionPassSize({ ...base, sinceCommitMs: 5000, msPerDelta: 1 }), 50_000)
 })
 
-test('a look goes on while no commit came, or while the log holds more than the next pass', () => {
-  assert.equal(keepCompacting(true, 10, 50_000), true)
-  assert.equal(keepCompacting(false, 10, 50_000), false)
-  assert.equal(keepCompacting(false, 50_000, 50_000), false)
-  assert.equal(keepCompacting(false, 50_001, 50_000), true)
+test('a look goes on while no commit came, or while the log holds more than the next pass and at most a whole one', () => {
+  assert.equal(keepCompacting(true, 10, 50_000, 50_000), true)
+  assert.equal(keepCompacting(true, 80_000, 50_000, 50_000), true)
+  assert.equal(keepCompacting(false, 10, 50_000, 50_000), false)
+  assert.equal(keepCompacting(false, 50_000, 50_000, 50_000), false)
+  // A log past one whole pass while commits land: one whole pass per look, as before.
+  assert.equal(keepCompacting(false, 50_001, 50_000, 50_000), false)
   // While commits land the next pass is small: the log is drained down to one such pass.
-  assert.equal(keepCompacting(false, 1_000, 500), true)
-  assert.equal(keepCompacting(false, 400, 500), false)
+  assert.equal(keepCompacting(false, 1_000, 500, 50_000), true)
+  assert.equal(keepCompacting(false, 50_000, 500, 50_000), true)
+  assert.equal(keepCompacting(false, 400, 500, 50_000), false)
+})
+
+// A log past one whole pass (a catch-up left it, or a crash) is folded in whole passes "as
+// before" (decision 0011, addendum of session 11): one pass per look while commits land, each
+// look first asking whether the process has time to spare. keepCompacting went on past a commit
+// whenever the log held more than the next pass, i.e. always for such a log: whole passes back
+// to back on the speed thread, each holding it for all of its deltas, until the log was down to
+// one pass, and inside a catch-up that began meanwhile (the loop's business is asked only by a
+// look). Here a commit lands during the first pass (from the combine, which runs inside it).
+test('a log past one whole pass: a commit that lands during a pass stops the look after it', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'strata-lmdb-'))
+  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  const store = await openLmdbStore(dir, { compactor: { auto: false } })
+  t.after(() => store.close())
+  const raw = open<unknown, (string | number | boolean)[]>({ path: dir, compression: false })
+  t.after(() => raw.close())
+  // Never busy (the loop's utilization is below 2), never quiet: only commits decide.
+  const compactor = new SpeedCompactor(
+    raw,
+    { passDeltas: 10, checkMs: 50, quietMs: 60_000, busyAbove: 2 },
+    (e) => {
+      throw e
+    },
+  )
+  t.after(() => compactor.close())
+  await store.registerSpeedViews([{ view: 'hits', codeHash: 'h' }], 1)
+  const { owner } = await store.claimPartition(0, 0)
+  let armed = false
+  let passRan = () => {}
+  const ran = new Promise<void>((resolve) => {
+    passRan = resolve
+  })
+  const sum: CombineEncoded = (_view, a, b) => {
+    if (armed) {
+      armed = false
+      // A commit lands while the pass runs.
+      compactor.committed(commit(100), sum)
+      passRan()
+    }
+    return (a as number) + (b as number)
+  }
+  const delta = { view: 'hits', epoch: 0, key: '/a', window: 0, state: 1 }
+  const commit = (at: number): SpeedCommit => ({
+    partition: 0,
+    owner,
+    hashes: { hits: 'h' },
+    from: at,
+    offset: at + 1,
+    deltas: [delta],
+    seals: [],
+  })
+  for (let at = 0; at < 100; at++) await store.commitSpeed(commit(at), sum)
+  // The compactor learns of the 100 deltas at once (its first look is checkMs later).
+  armed = true
+  compactor.committed({ ...commit(0), deltas: Array(100).fill(delta) }, sum)
+  await ran
+  await compactor.settled()
+  await compactor.close()
+  // One whole pass of 10 rows, then the look stopped: the next look asks again.
+  assert.equal(compactor.pendingRows(), 90)
+  assert.equal(await store.compactSpeed(sum), 90)
+  const { realtime } = await store.snapshot('hits', '/a')
+  assert.equal(
+    realtime.reduce((s, r) => s + (r.state as number), 0),
+    100,
+  )
 })

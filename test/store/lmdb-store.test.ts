@@ -12,9 +12,11 @@ import { type OpenStore, storeContract } from './store-contract.ts'
 
 // `fold`: how the speed log meets the state rows (lmdb-speed-log.ts). The contract must hold
 // whichever way: left in the log (no compactor), folded by the background compactor (the
-// default), or folded right after every commit.
+// default), by one that folds a log row a pass every millisecond (passes end mid-log, commits
+// land between them, queries merge what is left with what they folded), or folded right after
+// every commit.
 const opener =
-  (fold: 'log' | 'background' | 'each commit'): OpenStore =>
+  (fold: 'log' | 'background' | 'row a pass' | 'each commit'): OpenStore =>
   async (t) => {
     const dir = mkdtempSync(join(tmpdir(), 'strata-lmdb-'))
     const options: LmdbOpenOptions =
@@ -22,7 +24,9 @@ const opener =
         ? { compactor: { auto: false } }
         : fold === 'background'
           ? {}
-          : { compactor: { auto: false } }
+          : fold === 'row a pass'
+            ? { compactor: { passDeltas: 1, checkMs: 1, quietMs: 2, busyAbove: 2 } }
+            : { compactor: { auto: false } }
     const open = async () => {
       const store = await openLmdbStore(dir, options)
       if (fold !== 'each commit') return store
@@ -54,7 +58,7 @@ const openStore = opener('background')
 
 storeContract(test, openStore)
 speedContract(test, openStore)
-for (const fold of ['log', 'each commit'] as const) {
+for (const fold of ['log', 'row a pass', 'each commit'] as const) {
   speedContract((name, fn) => test(`${name} (speed log folded: ${fold})`, fn), opener(fold))
 }
 

@@ -26,13 +26,18 @@ export class BatchBuffers {
   #pooled = 0
   /** Buffers handed out that were new (tests, and the pool's own accounting). */
   created = 0
+  /**
+   * The smallest buffer pooled: MIN_BYTES. Tests lower it (at least 1) so that the small batches
+   * of their schedules go in reused buffers too (test/speed/exactness.property.test.ts).
+   */
+  smallest = MIN_BYTES
 
   /**
-   * A buffer of at least `bytes`: below MIN_BYTES a new one of that size (not pooled), else a
+   * A buffer of at least `bytes`: below `smallest` a new one of that size (not pooled), else a
    * power of two, a free one or new.
    */
   take(bytes: number): ArrayBuffer {
-    if (bytes < MIN_BYTES) {
+    if (bytes < this.smallest) {
       this.created++
       return new ArrayBuffer(bytes)
     }
@@ -49,7 +54,7 @@ export class BatchBuffers {
   /** A buffer handed back (by the thread that last had it). Detached or odd-sized ones are dropped. */
   give(buffer: ArrayBuffer): void {
     const size = buffer.byteLength
-    if (size < MIN_BYTES || (size & (size - 1)) !== 0) return
+    if (size < Math.max(1, this.smallest) || (size & (size - 1)) !== 0) return
     if (this.#pooled + size > POOLED_BYTES) return
     let list = this.#free.get(size)
     if (list === undefined) {

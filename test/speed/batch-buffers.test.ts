@@ -6,11 +6,12 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { recordReaderFor } from '../../src/core/projected-check.ts'
 import { BatchBuffers, MIN_BYTES, POOLED_BYTES, packRecords } from '../../src/speed/batch-buffers.ts'
+import { claimSpeedPartition } from '../../src/speed/claim.ts'
 import { FoldThreads } from '../../src/speed/fold-threads.ts'
 import { PendingWindow } from '../../src/speed/pending-window.ts'
 import { RemoteWindow } from '../../src/speed/remote-window.ts'
 import { deltaList } from '../../src/store/store.ts'
-import { pageView, speedFixture } from './helpers.ts'
+import { assertExact, MemoryPartition, pageView, speedFixture } from './helpers.ts'
 
 test('the pool hands out power-of-two buffers, reuses what is given back, drops detached ones and bounds what it keeps', () => {
   const pool = new BatchBuffers()
@@ -193,4 +194,65 @@ test('a boundary required between two records of one batch: the part taken goes 
   const reference = inProcess(fixture, 0, records, [20, 100])
   assert.deepEqual(deltaList(answer.deltas), deltaList(reference.deltas))
   assert.equal(answer.events, 100)
+})
+
+test('a commit refused for a boundary inside the window is rebuilt from its own buffers while another partition of the thread reuses the pool', async (t) => {
+  const fixture = await speedFixture(t, 2)
+  await fixture.store.registerSpeedViews(
+    fixture.views.map((v) => ({ view: v.name, codeHash: v.codeHash })),
+    2,
+  )
+  const threads = new FoldThreads(fixture.configPath, fixture.views, 1)
+  t.after(() => threads.close())
+  await threads.ready()
+  const thread = threads.of(0)
+  // Every batch pooled, small as they are: partition 1's windows reuse each other's buffers.
+  thread.buffers.smallest = 1
+  const manual = {
+    commitEveryMs: Number.POSITIVE_INFINITY,
+    commitEveryRecords: Number.POSITIVE_INFINITY,
+    sealEveryMs: Number.POSITIVE_INFINITY,
+  }
+  const claim = (partition: number) =>
+    claimSpeedPartition({
+      store: fixture.store,
+      views: fixture.views,
+      partition,
+      partitions: 2,
+      timeField: 'ts',
+      policy: manual,
+      thread,
+    })
+  const logs = [new MemoryPartition(), new MemoryPartition()]
+  logs[0]!.append(Array.from({ length: 60 }, (_, i) => pageView(i)))
+  const p0 = await claim(0)
+  const p1 = await claim(1)
+  // Partition 0's window takes 0..59 in six batches and is not committed yet.
+  for (let from = 0; from < 60; from += 10) await p0.add(logs[0]!.read(from, 10))
+  // Partition 1 commits window after window meanwhile: its dropped buffers are handed out again.
+  for (let round = 0; round < 8; round++) {
+    const from = logs[1]!.end
+    logs[1]!.append(
+      Array.from({ length: 10 }, (_, i) => pageView(1_000 + round * 10 + i)),
+      round % 2 === 0,
+    )
+    await p1.add(logs[1]!.read(from))
+    await p1.flush()
+  }
+  const created = thread.buffers.created
+  // A batch run requires boundary 25 of partition 0, inside its window: the commit is refused,
+  // the thread rebuilds the window from its kept records (in its own buffers) and it commits.
+  assert.deepEqual(await fixture.store.alignHorizon([25, logs[1]!.end], [0, 0]), [25, logs[1]!.end])
+  await p0.flush()
+  assert.equal(p0.stopped, false)
+  assert.equal(p0.stats().rebuilds, 1)
+  assert.equal(p0.stats().retries, 1)
+  const state = (await fixture.store.speedPartitions())[0]!
+  assert.deepEqual([state.offset, state.epochs], [60, [0, 25]])
+  await assertExact(
+    fixture.store,
+    fixture.views,
+    logs.map((l) => l.records),
+  )
+  assert.ok(created < 8 + 6, `${created} buffers created for 14 batches: partition 1 reused its own`)
 })

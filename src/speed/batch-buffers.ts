@@ -7,8 +7,15 @@
 // answer to the window's `drop`: at any moment one thread alone can read it, so a buffer reused
 // for a later batch is never read for an earlier one.
 
-/** The smallest buffer handed out: a live stream's small batches share one size. */
-const MIN_BYTES = 64 * 1024
+/**
+ * The smallest buffer pooled. A batch that needs less (a live stream's fetch: often a record or a
+ * few) gets a buffer of its own size, never pooled: its window keeps each batch's buffer until the
+ * window is dropped, and a window that cannot commit (a store error, retried after a backoff) goes
+ * on taking batches, so rounding every small batch up to one pooled size held 64 KiB per batch of
+ * a few hundred bytes (the thread's memory grew ~300 times faster than the records it held).
+ * Buffers from MIN_BYTES up are rounded to a power of two: at most twice what a batch needs.
+ */
+export const MIN_BYTES = 64 * 1024
 
 /** Free buffers kept, at most this many bytes in all (more are left to the garbage collector). */
 export const POOLED_BYTES = 32 * 1024 * 1024
@@ -19,10 +26,22 @@ export class BatchBuffers {
   #pooled = 0
   /** Buffers handed out that were new (tests, and the pool's own accounting). */
   created = 0
+  /**
+   * The smallest buffer pooled: MIN_BYTES. Tests lower it (at least 1) so that the small batches
+   * of their schedules go in reused buffers too (test/speed/exactness.property.test.ts).
+   */
+  smallest = MIN_BYTES
 
-  /** A buffer of at least `bytes` (a power of two, at least MIN_BYTES): a free one, else new. */
+  /**
+   * A buffer of at least `bytes`: below `smallest` a new one of that size (not pooled), else a
+   * power of two, a free one or new.
+   */
   take(bytes: number): ArrayBuffer {
-    const size = Math.max(MIN_BYTES, 2 ** Math.ceil(Math.log2(Math.max(1, bytes))))
+    if (bytes < this.smallest) {
+      this.created++
+      return new ArrayBuffer(bytes)
+    }
+    const size = 2 ** Math.ceil(Math.log2(bytes))
     const free = this.#free.get(size)?.pop()
     if (free !== undefined) {
       this.#pooled -= size
@@ -35,7 +54,7 @@ export class BatchBuffers {
   /** A buffer handed back (by the thread that last had it). Detached or odd-sized ones are dropped. */
   give(buffer: ArrayBuffer): void {
     const size = buffer.byteLength
-    if (size < MIN_BYTES || (size & (size - 1)) !== 0) return
+    if (size < Math.max(1, this.smallest) || (size & (size - 1)) !== 0) return
     if (this.#pooled + size > POOLED_BYTES) return
     let list = this.#free.get(size)
     if (list === undefined) {

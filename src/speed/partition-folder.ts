@@ -75,9 +75,11 @@ export async function claimFolder(options: FolderOptions, initial: number): Prom
 export const WAITING_BYTES = 2 * 1024 * 1024
 
 /**
- * And at most this many batches: a record's value is a view of its whole fetch answer (up to
- * maxBytes, 16 MiB), so many small batches of a partition whose commit is stuck, taken from the
- * big answers of partitions catching up, would each keep an answer alive far past WAITING_BYTES.
+ * And at most this many batches. It was set when a waiting batch's records were views of their
+ * whole fetch answer (up to maxBytes, 16 MiB), which many small batches of a partition whose
+ * commit is stuck would each keep alive far past WAITING_BYTES; a waiting batch now holds only its
+ * packed copy (batch-buffers.ts: its bytes, or at most twice them from 64 KiB up), which
+ * WAITING_BYTES counts by its records' bytes.
  */
 export const WAITING_BATCHES = 64
 

@@ -5,24 +5,30 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { recordReaderFor } from '../../src/core/projected-check.ts'
-import { BatchBuffers, POOLED_BYTES, packRecords } from '../../src/speed/batch-buffers.ts'
+import { BatchBuffers, MIN_BYTES, POOLED_BYTES, packRecords } from '../../src/speed/batch-buffers.ts'
+import { claimSpeedPartition } from '../../src/speed/claim.ts'
 import { FoldThreads } from '../../src/speed/fold-threads.ts'
 import { PendingWindow } from '../../src/speed/pending-window.ts'
 import { RemoteWindow } from '../../src/speed/remote-window.ts'
 import { deltaList } from '../../src/store/store.ts'
-import { pageView, speedFixture } from './helpers.ts'
+import { assertExact, MemoryPartition, pageView, speedFixture } from './helpers.ts'
 
 test('the pool hands out power-of-two buffers, reuses what is given back, drops detached ones and bounds what it keeps', () => {
   const pool = new BatchBuffers()
   const a = pool.take(100_000)
   assert.equal(a.byteLength, 131_072)
-  assert.equal(pool.take(10).byteLength, 65_536)
+  assert.equal(pool.take(MIN_BYTES).byteLength, 65_536)
   pool.give(a)
   assert.equal(pool.pooled, 131_072)
   assert.equal(pool.take(70_000), a, 'a buffer of the same size class is reused')
   assert.equal(pool.created, 2)
+  // Below MIN_BYTES a buffer of the size asked, never pooled.
+  const small = pool.take(300)
+  assert.equal(small.byteLength, 300)
+  pool.give(small)
+  assert.equal(pool.pooled, 0)
   // A detached buffer (transferred away again) has no bytes: never pooled.
-  const moved = pool.take(1)
+  const moved = pool.take(MIN_BYTES)
   structuredClone(moved, { transfer: [moved] })
   pool.give(moved)
   assert.equal(pool.pooled, 0)
@@ -63,8 +69,32 @@ test('packed records read back as they were: runs in one buffer (gaps copied alo
   }
 })
 
+test('a small batch goes in a buffer of about its size: a window keeps every batch it took until dropped, and one that cannot commit goes on taking them', () => {
+  // A live stream's fetches bring a record or a few per partition; while the store refuses the
+  // commits (retried after a backoff) the window's thread holds each batch's buffer. Rounded up
+  // to one pooled 64 KiB buffer each, 1,000 batches of one ~100-byte record held 64 MiB.
+  const pool = new BatchBuffers()
+  let held = 0
+  let needed = 0
+  for (let i = 0; i < 1_000; i++) {
+    const value = Buffer.from(JSON.stringify(pageView(i)))
+    const packed = packRecords([{ offset: i, value }], pool)
+    held += packed.buffer.byteLength
+    needed += 16 + value.length
+  }
+  assert.ok(held <= 2 * needed, `${held} bytes held for ${needed} bytes of batches`)
+  // From MIN_BYTES up: a power of two, at most twice what the batch needs.
+  for (const bytes of [MIN_BYTES, MIN_BYTES + 1, 700_000, 1_048_576]) {
+    const size = pool.take(bytes).byteLength
+    assert.ok(size >= bytes && size < 2 * bytes, `${size} for ${bytes}`)
+  }
+})
+
+// Records of ~800 bytes (a field no view reads): a batch of 100 needs a pooled buffer (128 KiB).
 const values = (from: number, n: number) =>
-  Array.from({ length: n }, (_, i) => Buffer.from(JSON.stringify(pageView(from + i))))
+  Array.from({ length: n }, (_, i) =>
+    Buffer.from(JSON.stringify({ ...pageView(from + i), note: 'x'.repeat(700) })),
+  )
 
 /** The same records folded in process: the reference. */
 function inProcess(
@@ -116,7 +146,7 @@ test('windows folded in reused buffers answer what the same records answer in pr
   // Window B, sent after A's drop (answered in order): its batches go in A's buffers again.
   const b = open(300)
   await b.answered()
-  assert.equal(thread.buffers.pooled, 3 * 65_536, "A's buffers came back with its drop")
+  assert.equal(thread.buffers.pooled, 3 * 131_072, "A's buffers came back with its drop")
   const second = values(300, 300)
   sendAll(b, 300, second, 100)
   await b.answered()
@@ -164,4 +194,65 @@ test('a boundary required between two records of one batch: the part taken goes 
   const reference = inProcess(fixture, 0, records, [20, 100])
   assert.deepEqual(deltaList(answer.deltas), deltaList(reference.deltas))
   assert.equal(answer.events, 100)
+})
+
+test('a commit refused for a boundary inside the window is rebuilt from its own buffers while another partition of the thread reuses the pool', async (t) => {
+  const fixture = await speedFixture(t, 2)
+  await fixture.store.registerSpeedViews(
+    fixture.views.map((v) => ({ view: v.name, codeHash: v.codeHash })),
+    2,
+  )
+  const threads = new FoldThreads(fixture.configPath, fixture.views, 1)
+  t.after(() => threads.close())
+  await threads.ready()
+  const thread = threads.of(0)
+  // Every batch pooled, small as they are: partition 1's windows reuse each other's buffers.
+  thread.buffers.smallest = 1
+  const manual = {
+    commitEveryMs: Number.POSITIVE_INFINITY,
+    commitEveryRecords: Number.POSITIVE_INFINITY,
+    sealEveryMs: Number.POSITIVE_INFINITY,
+  }
+  const claim = (partition: number) =>
+    claimSpeedPartition({
+      store: fixture.store,
+      views: fixture.views,
+      partition,
+      partitions: 2,
+      timeField: 'ts',
+      policy: manual,
+      thread,
+    })
+  const logs = [new MemoryPartition(), new MemoryPartition()]
+  logs[0]!.append(Array.from({ length: 60 }, (_, i) => pageView(i)))
+  const p0 = await claim(0)
+  const p1 = await claim(1)
+  // Partition 0's window takes 0..59 in six batches and is not committed yet.
+  for (let from = 0; from < 60; from += 10) await p0.add(logs[0]!.read(from, 10))
+  // Partition 1 commits window after window meanwhile: its dropped buffers are handed out again.
+  for (let round = 0; round < 8; round++) {
+    const from = logs[1]!.end
+    logs[1]!.append(
+      Array.from({ length: 10 }, (_, i) => pageView(1_000 + round * 10 + i)),
+      round % 2 === 0,
+    )
+    await p1.add(logs[1]!.read(from))
+    await p1.flush()
+  }
+  const created = thread.buffers.created
+  // A batch run requires boundary 25 of partition 0, inside its window: the commit is refused,
+  // the thread rebuilds the window from its kept records (in its own buffers) and it commits.
+  assert.deepEqual(await fixture.store.alignHorizon([25, logs[1]!.end], [0, 0]), [25, logs[1]!.end])
+  await p0.flush()
+  assert.equal(p0.stopped, false)
+  assert.equal(p0.stats().rebuilds, 1)
+  assert.equal(p0.stats().retries, 1)
+  const state = (await fixture.store.speedPartitions())[0]!
+  assert.deepEqual([state.offset, state.epochs], [60, [0, 25]])
+  await assertExact(
+    fixture.store,
+    fixture.views,
+    logs.map((l) => l.records),
+  )
+  assert.ok(created < 8 + 6, `${created} buffers created for 14 batches: partition 1 reused its own`)
 })

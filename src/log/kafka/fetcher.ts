@@ -165,6 +165,9 @@ export function createFetcher(options: KafkaClientOptions): Fetcher {
     const wanted = new Map(positions.map((p) => [`${p.topic}:${p.partition}`, p.offset]))
     const names = new Map([...topicIds].map(([name, id]) => [id, name]))
     const batches: PartitionBatch[] = []
+    // Out of range, judged together once the answer is read (below).
+    const outOfRangeAt: PartitionOffset[] = []
+    let outOfRangeCause: unknown
     for (const topicResponse of response.responses) {
       const topic = names.get(topicResponse.topicId) ?? topicResponse.topicId
       for (const p of topicResponse.partitions) {
@@ -172,16 +175,15 @@ export function createFetcher(options: KafkaClientOptions): Fetcher {
         if (from === undefined) continue
         if (p.errorCode !== 0) {
           const error = partitionFailure(topic, p.partitionIndex, p.errorCode, response)
-          // Out of range: retention outran us or the topic was recreated (the role stops, saying
-          // which), or the offset came back in range meanwhile (a leader change) and only this
-          // partition waits for the next round, not every partition of this broker.
-          const meaning = hasApiError(error.cause, 'OFFSET_OUT_OF_RANGE')
-            ? await outOfRange(client, [{ topic, partition: p.partitionIndex, offset: from }], error.cause)
-            : error
+          if (hasApiError(error.cause, 'OFFSET_OUT_OF_RANGE')) {
+            outOfRangeAt.push({ topic, partition: p.partitionIndex, offset: from })
+            outOfRangeCause ??= error.cause
+            continue
+          }
           // Not retriable (no right to read the topic, say): the role stops, as for a failed fetch.
-          if (!meaning.retriable) throw meaning
+          if (!error.retriable) throw error
           refreshSoon()
-          batches.push(troubled({ topic, partition: p.partitionIndex, offset: from }, meaning))
+          batches.push(troubled({ topic, partition: p.partitionIndex, offset: from }, error))
           continue
         }
         let decoded: ReturnType<typeof decodeRecordSet>
@@ -203,6 +205,16 @@ export function createFetcher(options: KafkaClientOptions): Fetcher {
           highWatermark: toOffset(end),
         })
       }
+    }
+    if (outOfRangeAt.length > 0) {
+      // Retention outran us or the topic was recreated: the role stops, naming every partition of
+      // the answer it happened to (and the sum of records lost), not only the first one read. Or
+      // the offsets came back in range meanwhile (a leader change): only these partitions wait for
+      // the next round, not every partition of this broker.
+      const meaning = await outOfRange(client, outOfRangeAt, outOfRangeCause)
+      if (!meaning.retriable) throw meaning
+      refreshSoon()
+      for (const position of outOfRangeAt) batches.push(troubled(position, meaning))
     }
     return batches
   }

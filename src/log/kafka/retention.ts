@@ -57,9 +57,13 @@ export async function outOfRange(
       client.listOffsets({ topics, timestamp: -1n }),
     ])
   } catch {
-    return new StrataError(ErrorCodes.KAFKA, `Offset out of range (deleted by retention?) in ${where}`, {
-      cause,
-    })
+    // Not known yet which (the broker answering the offsets is restarting, say): the partitions
+    // wait as read trouble and the next fetch judges again; a lasting failure shows in /health.
+    return new StrataError(
+      ErrorCodes.KAFKA,
+      `Offset out of range in ${where}, and the log's offsets cannot be read right now; asked again`,
+      { cause, retriable: true },
+    )
   }
   const outran: OutranPartition[] = []
   const pastEnd: string[] = []

@@ -23,8 +23,10 @@
 // What the cache holds is run as it is (for a TypeScript file, the stripped code; its checksums
 // are CRC32s, no defence against a forged entry), so a folder in a shared tmp is used only when
 // it is ours and nobody else can write to it: created here with mode 0700 when absent; owned by
-// another user, writable by others, or a symbolic link, the threads go without the cache.
-import { lstatSync, mkdirSync } from 'node:fs'
+// another user, writable by others, or a symbolic link, the threads go without the cache. Nor in
+// a tmp folder others could swap it out of (writable by others without the sticky bit, or owned
+// by another user than this one or root).
+import { lstatSync, mkdirSync, statSync } from 'node:fs'
 import module from 'node:module'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
@@ -43,8 +45,22 @@ export function compileCacheFolder(): string | undefined {
   return ownFolder(join(tmpdir(), 'node-compile-cache'))
 }
 
-/** `path`, created if absent, when it is a folder of this user that no one else may write to. */
+/**
+ * `path`, created if absent, when it is a folder of this user that no one else may write to, in a
+ * folder no one else may swap it out of: owned by this user or root, and shared only with the
+ * sticky bit (as /tmp is). In a folder others may write to without it (a TMPDIR set somewhere
+ * odd), they could rename ours away and put a link to their own in its place between this check
+ * and Node reading the cache.
+ */
 export function ownFolder(path: string): string | undefined {
+  const uid = process.getuid?.()
+  try {
+    const parent = statSync(dirname(path))
+    if (uid !== undefined && parent.uid !== uid && parent.uid !== 0) return undefined
+    if ((parent.mode & 0o022) !== 0 && (parent.mode & 0o1000) === 0) return undefined
+  } catch {
+    return undefined
+  }
   try {
     mkdirSync(path, { mode: 0o700 })
   } catch (error) {
@@ -53,7 +69,7 @@ export function ownFolder(path: string): string | undefined {
   try {
     const stats = lstatSync(path)
     if (!stats.isDirectory()) return undefined
-    if (process.getuid !== undefined && stats.uid !== process.getuid()) return undefined
+    if (uid !== undefined && stats.uid !== uid) return undefined
     if ((stats.mode & 0o022) !== 0) return undefined
     return path
   } catch {

@@ -101,6 +101,13 @@ test('a cache folder that others may write to, or that is a link, is not used', 
     await symlink(fresh, link)
     assert.equal(ownFolder(link), undefined)
     assert.equal(ownFolder(join(dir, 'missing', 'deeper')), undefined)
+    // Ours, but in a folder others may write to: they could swap it for a link after the check.
+    await chmod(dir, 0o777)
+    assert.equal(ownFolder(fresh), undefined, 'in a folder anyone may write to')
+    assert.equal(ownFolder(join(dir, 'new')), undefined, 'not created there either')
+    await chmod(dir, 0o1777)
+    assert.equal(ownFolder(fresh), fresh, 'with the sticky bit, as /tmp, only its owner may move it')
+    await chmod(dir, 0o700)
     // threadEnv then gives the environment as it is.
     const env = { TMPDIR: open }
     const script = `import(${JSON.stringify(new URL('../../src/core/compile-cache.ts', import.meta.url).href)}).then(({ threadEnv }) => console.log(JSON.stringify(threadEnv({}))))`

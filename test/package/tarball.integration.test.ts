@@ -8,8 +8,8 @@
 // Needs npm and its registry (or a cache holding the dependencies: --prefer-offline).
 import assert from 'node:assert/strict'
 import { execFile, spawn } from 'node:child_process'
-import { existsSync, readFileSync } from 'node:fs'
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { delimiter, dirname, join } from 'node:path'
 import { test } from 'node:test'
@@ -33,6 +33,10 @@ const env: NodeJS.ProcessEnv = Object.fromEntries(
   Object.entries(process.env).filter(([name]) => !name.startsWith('npm_') && !name.startsWith('STRATA_')),
 )
 env.PATH = [dirname(process.execPath), env.PATH ?? ''].join(delimiter)
+// Nor an outer `npm test`'s compile cache (scripts/test.ts): with it set, the installed command
+// would skip turning its own on, and a broken import of dist/src/core/compile-cache.js go unseen.
+delete env.NODE_COMPILE_CACHE
+delete env.NODE_DISABLE_COMPILE_CACHE
 
 /** An older Node to refuse, when the machine has one (Debian's node is 20 here). */
 const olderNodeCandidate = ['/usr/bin/node', '/usr/local/bin/node'].find((path) => existsSync(path))
@@ -117,6 +121,23 @@ test('the packed tarball installs into a fresh project, type-checks strictly and
     const { stdout } = await run('npx', ['strata', '--version'], { cwd: project, env })
     assert.equal(stdout.trim(), manifest.version)
   })
+
+  await t.test(
+    'the installed strata keeps its compiled modules in a compile cache under its tmp folder',
+    async () => {
+      const tmp = join(dir, 'tmp')
+      await mkdir(tmp, { mode: 0o700 })
+      const bin = join(project, 'node_modules', '.bin', 'strata')
+      const { stdout } = await run(process.execPath, [bin, '--version'], {
+        cwd: project,
+        env: { ...env, TMPDIR: tmp },
+      })
+      assert.equal(stdout.trim(), manifest.version)
+      const cache = join(tmp, 'node-compile-cache')
+      const entries = (await readdir(cache)).flatMap((version) => readdirSync(join(cache, version)))
+      assert.ok(entries.length > 10, `${entries.length} modules cached`)
+    },
+  )
 
   await t.test('an older Node gets one line saying Node 24 is needed, and exit 1', async (t) => {
     const older = olderNodeCandidate

@@ -12,6 +12,7 @@
 // Two writers share the line: Fastify's onResponse hook (requestLogger) and the query route's
 // path outside Fastify (api/query-fast-path.ts, decision 0018), through accessLogger.
 import type { FastifyBaseLogger, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
+import type { Logger as Pino } from 'pino'
 
 // URLs are the client's: a key may be long; the line stays readable.
 const MAX_URL = 200
@@ -26,8 +27,11 @@ export type AccessLog = (
 ) => void
 
 export function accessLogger(log: FastifyBaseLogger): AccessLog {
-  const access = log.child({}, { redact: { paths: [] } })
+  // Fastify's logger is pino (runtime/logger.ts): its level test is pino's.
+  const access = log.child({}, { redact: { paths: [] } }) as unknown as Pino
   return (reqId, method, rawUrl, status, elapsedMs) => {
+    // Read each time (the level may change while serving): below it, nothing of the line is made.
+    if (!access.isLevelEnabled('info')) return
     const url = rawUrl.length > MAX_URL ? `${rawUrl.slice(0, MAX_URL)}…` : rawUrl
     const responseTime = Math.round(elapsedMs * 10) / 10
     const fields = { reqId, req: { method, url }, res: { statusCode: status }, responseTime }

@@ -222,12 +222,14 @@ export class SpeedCompactor {
       await yieldToLoop()
       if (this.#closed) return
       let held = 0
+      let folded = 0
       const { rows, deltas } = await compactLog(
         this.#db,
         (view, codeHash) => this.#learned(view, codeHash),
         this.#passSize(performance.now()),
-        (ms) => {
+        (ms, count) => {
           held = ms
+          folded = count
         },
       )
       // Nothing to do: an empty log, or only deltas left for another process.
@@ -235,13 +237,22 @@ export class SpeedCompactor {
         this.#logged = 0
         return
       }
-      if (deltas >= MEASURED_FROM) {
-        const perDelta = held / deltas
-        this.#msPerDelta = 0.7 * this.#msPerDelta + 0.3 * perDelta
-      }
+      this.#msPerDelta = nextMsPerDelta(this.#msPerDelta, held, folded)
       this.#logged = Math.max(0, this.#logged - deltas)
     } while (this.#logged > 0 && more())
   }
+}
+
+/**
+ * The time per delta the live passes are sized by, after a pass that held the thread `heldMs` and
+ * folded `folded` deltas: a moving average over passes of MEASURED_FROM folded deltas or more.
+ * Only folded deltas count: dropped ones (a view redefined, an epoch collected) and ones kept for
+ * another process cost next to nothing, and counting them would make a log of them look cheap and
+ * the next live passes, of real deltas, hold the thread for long.
+ */
+export function nextMsPerDelta(msPerDelta: number, heldMs: number, folded: number): number {
+  if (folded < MEASURED_FROM) return msPerDelta
+  return 0.7 * msPerDelta + 0.3 * (heldMs / folded)
 }
 
 /**

@@ -11,6 +11,7 @@ import {
   compactionPassSize,
   keepCompacting,
   MIN_LIVE_PASS,
+  nextMsPerDelta,
   SpeedCompactor,
 } from '../../src/store/lmdb-compactor.ts'
 import { openLmdbStore } from '../../src/store/lmdb-store.ts'
@@ -112,4 +113,23 @@ test('a log past one whole pass: a commit that lands during a pass stops the loo
     realtime.reduce((s, r) => s + (r.state as number), 0),
     100,
   )
+})
+
+// Live passes are sized by the time per FOLDED delta: a pass that only dropped deltas (a view
+// redefined, an epoch collected) or kept them for another process took next to no time for many
+// deltas, and must not make the next live pass of real deltas huge.
+test('the time per delta is learned from folded deltas only, over passes of 200 or more', () => {
+  assert.equal(nextMsPerDelta(0.005, 0.5, 0), 0.005, 'a pass that folded nothing teaches nothing')
+  assert.equal(nextMsPerDelta(0.005, 0.5, 199), 0.005, 'too few to measure')
+  assert.ok(Math.abs(nextMsPerDelta(0.005, 10, 1_000) - (0.7 * 0.005 + 0.3 * 0.01)) < 1e-12)
+  // With the estimate untouched, the next live pass stays ~5 ms of real deltas.
+  const size = compactionPassSize({
+    sinceCommitMs: 0,
+    quietMs: 1_000,
+    passDeltas: 50_000,
+    livePassMs: 5,
+    msPerDelta: nextMsPerDelta(0.005, 0.5, 0),
+    logged: 10_000,
+  })
+  assert.equal(size, 1_000)
 })

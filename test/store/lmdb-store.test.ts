@@ -505,7 +505,19 @@ test('a pass larger than one nested transaction folds each group once, and one t
 
   // Every row new: n groups in ceil(n / CHILD_GROUPS) children, each written once.
   await commit(0, 1, 1)
-  assert.deepEqual(await compactLog(counted as never, () => add, 1_000_000), { rows: 1, deltas: n })
+  let folded = -1
+  assert.deepEqual(
+    await compactLog(
+      counted as never,
+      () => add,
+      1_000_000,
+      (_ms, count) => {
+        folded = count
+      },
+    ),
+    { rows: 1, deltas: n },
+  )
+  assert.equal(folded, n, 'the pass reports the deltas it folded')
   assert.equal(children, Math.ceil(n / CHILD_GROUPS))
   assert.deepEqual(rsRows(), new Array(n).fill(1))
   assert.deepEqual(

@@ -6,54 +6,17 @@
 // whatever the layout, in a buffer reused from the pool (its old bytes never show through).
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { type CompressionAlgorithmValue, createRecordsBatch, type MessageRecord } from '@platformatic/kafka'
+import type { CompressionAlgorithmValue } from '@platformatic/kafka'
 import fc from 'fast-check'
-import { crc32c } from '../../src/log/kafka/crc32c.ts'
 import { type AbortedTransaction, decodeRecordSet } from '../../src/log/kafka/records.ts'
 import { BatchBuffers, packRecords } from '../../src/speed/batch-buffers.ts'
-
-const CONTROL = 0b10_0000
+import { batchBytes, markerBytes } from '../log/kafka/record-batches.ts'
 
 interface Part {
   kind: 'data' | 'aborted' | 'marker'
   values: Array<string | null>
   compression: CompressionAlgorithmValue | undefined
   headers: boolean
-}
-
-function batchBytes(base: number, part: Part, producerId: bigint): Buffer {
-  const messages: MessageRecord[] = part.values.map((value, i) => ({
-    topic: 't',
-    key: Buffer.from(`k${i}`),
-    value: value === null ? (null as unknown as Buffer) : Buffer.from(value),
-    timestamp: 1_700_000_000_000n + BigInt(i),
-    ...(part.headers ? { headers: new Map([[Buffer.from('h'), Buffer.from('x'.repeat(i * 40))]]) } : {}),
-  }))
-  const transactional = part.kind !== 'data'
-  const bytes = Buffer.from(
-    createRecordsBatch(messages, {
-      ...(part.compression ? { compression: part.compression } : {}),
-      ...(transactional ? { producerId, producerEpoch: 0, transactionalId: 'tx' } : {}),
-    }).buffer,
-  )
-  bytes.writeBigInt64BE(BigInt(base), 0)
-  return bytes
-}
-
-function markerBytes(base: number, producerId: bigint): Buffer {
-  const key = Buffer.alloc(4)
-  key.writeInt16BE(0, 0) // version 0, type 0: abort
-  const bytes = Buffer.from(
-    createRecordsBatch([{ topic: 't', key, value: Buffer.from([0, 0, 0, 0, 0, 0]) }], {
-      producerId,
-      producerEpoch: 0,
-      transactionalId: 'tx',
-    }).buffer,
-  )
-  bytes.writeBigInt64BE(BigInt(base), 0)
-  bytes.writeInt16BE(bytes.readInt16BE(21) | CONTROL, 21)
-  bytes.writeUInt32BE(crc32c(bytes.subarray(21)), 17)
-  return bytes
 }
 
 const value = fc.oneof(
@@ -80,12 +43,22 @@ test('records packed by runs from a decoded fetch answer read back byte for byte
       let base = 1_000
       for (const p of parts) {
         if (p.kind === 'marker') {
-          buffers.push(markerBytes(base, producerId))
+          buffers.push(markerBytes(base, producerId, 'abort'))
           base += 1
           continue
         }
         if (p.kind === 'aborted') aborted.push({ producerId, firstOffset: BigInt(base) })
-        buffers.push(batchBytes(base, p, producerId))
+        buffers.push(
+          batchBytes({
+            base,
+            values: p.values,
+            ...(p.compression ? { compression: p.compression } : {}),
+            ...(p.kind === 'aborted' ? { producerId, transactional: true } : {}),
+            headers: p.headers,
+            // Headers of growing size between the values: gaps short and long.
+            header: (i) => 'x'.repeat(i * 40),
+          }),
+        )
         base += p.values.length
       }
       const answer = Buffer.concat(buffers)

@@ -6,70 +6,10 @@
 // cut off by the fetch's size limit.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import {
-  type CompressionAlgorithmValue,
-  createRecordsBatch,
-  type MessageRecord,
-  Reader,
-  readRecordsBatches,
-} from '@platformatic/kafka'
+import { Reader, readRecordsBatches } from '@platformatic/kafka'
 import { ErrorCodes, type StrataError } from '../../../src/core/errors.ts'
-import { crc32c } from '../../../src/log/kafka/crc32c.ts'
 import { type AbortedTransaction, decodeRecordSet } from '../../../src/log/kafka/records.ts'
-
-const CONTROL = 0b10_0000
-
-interface BatchSpec {
-  base: number
-  values: (string | null)[]
-  compression?: CompressionAlgorithmValue
-  producerId?: bigint
-  transactional?: boolean
-  headers?: boolean
-  keys?: boolean
-}
-
-function batchBytes(spec: BatchSpec): Buffer {
-  const messages: MessageRecord[] = spec.values.map((value, i) => ({
-    topic: 't',
-    key: spec.keys === false ? undefined : Buffer.from(`k${i}`),
-    value: value === null ? (null as unknown as Buffer) : Buffer.from(value),
-    timestamp: 1_700_000_000_000n + BigInt(i * 1000),
-    ...(spec.headers ? { headers: new Map([[Buffer.from('h'), Buffer.from(String(i))]]) } : {}),
-  }))
-  const bytes = Buffer.from(
-    createRecordsBatch(messages, {
-      ...(spec.compression ? { compression: spec.compression } : {}),
-      ...(spec.producerId === undefined ? {} : { producerId: spec.producerId, producerEpoch: 0 }),
-      ...(spec.transactional ? { transactionalId: 'tx' } : {}),
-    }).buffer,
-  )
-  bytes.writeBigInt64BE(BigInt(spec.base), 0)
-  return bytes
-}
-
-/** A transaction marker as the broker writes it: a control batch of one record, key (version, type). */
-function markerBytes(base: number, producerId: bigint, type: 'abort' | 'commit'): Buffer {
-  const key = Buffer.alloc(4)
-  key.writeInt16BE(0, 0)
-  key.writeInt16BE(type === 'abort' ? 0 : 1, 2)
-  const bytes = Buffer.from(
-    createRecordsBatch([{ topic: 't', key, value: Buffer.from([0, 0, 0, 0, 0, 0]) }], {
-      producerId,
-      producerEpoch: 0,
-      transactionalId: 'tx',
-    }).buffer,
-  )
-  bytes.writeBigInt64BE(BigInt(base), 0)
-  bytes.writeInt16BE(bytes.readInt16BE(21) | CONTROL, 21)
-  return withCrc(bytes)
-}
-
-/** The batch's CRC-32C written again after a field was patched, as the broker's batch has it. */
-function withCrc(bytes: Buffer): Buffer {
-  bytes.writeUInt32BE(crc32c(bytes.subarray(21)), 17)
-  return bytes
-}
+import { batchBytes, CONTROL, markerBytes } from './record-batches.ts'
 
 const values = (set: Buffer, from = 0, aborted: AbortedTransaction[] | null = null) => {
   const { records, nextOffset } = decodeRecordSet('t', 2, set, from, aborted)

@@ -54,12 +54,19 @@ export class DDSketch {
     }
   }
 
+  /**
+   * The bucket of a magnitude. `+ 0` turns the -0 that Math.ceil gives for a value just below 1
+   * into 0: a state holding -0 is written to JSON as 0, and the state read back must be the same.
+   */
+  #index(magnitude: number): number {
+    return Math.ceil(Math.log(magnitude) * this.#multiplier) + 0
+  }
+
   /** Adds one finite value in place. */
   add(state: QuantileState, value: number): QuantileState {
-    if (value > 0)
-      addToBuckets(state.positive, Math.ceil(Math.log(value) * this.#multiplier), 1, this.maxBuckets)
+    if (value > 0) addToBuckets(state.positive, this.#index(value), 1, this.maxBuckets)
     else if (value < 0) {
-      addToBuckets(state.negative, Math.ceil(Math.log(-value) * this.#multiplier), 1, this.maxBuckets)
+      addToBuckets(state.negative, this.#index(-value), 1, this.maxBuckets)
     } else {
       state.zeros++
       value = 0 // -0 counts as 0, so min/max cannot depend on order

@@ -5,7 +5,14 @@
 // import() caches modules by URL: a process evaluates its config file once, and a later load of
 // the same path returns that first evaluation even if the file was edited since. Batch worker
 // threads evaluate the file afresh in their own isolates.
-import { stat } from 'node:fs/promises'
+//
+// A package.json saying "type": "commonjs" (what `npm init -y` writes since npm 10.9) makes Node
+// load a .ts or .js file as CommonJS, where the import statements of the config `strata init`
+// writes are a SyntaxError. A config written as a module is loaded as one whatever the package
+// around it says (a load hook, asModule); a CommonJS config loads as before.
+import { readFileSync } from 'node:fs'
+import { readFile } from 'node:fs/promises'
+import { registerHooks } from 'node:module'
 import { resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { defineConfig, type StrataConfig } from './config.ts'
@@ -16,14 +23,16 @@ export const DEFAULT_CONFIG_FILE = 'strata.config.ts'
 export async function loadConfig(path: string = DEFAULT_CONFIG_FILE): Promise<StrataConfig> {
   const file = resolve(path)
   const url = pathToFileURL(file)
+  let text: string
   try {
-    await stat(file)
+    text = await readFile(file, 'utf8')
   } catch (cause) {
     throw invalidInput(ErrorCodes.INVALID_CONFIG, `config file not found: ${file}`, {
       field: 'config',
       cause,
     })
   }
+  if (MODULE_SYNTAX.test(text)) loadAsModule(url.href)
   let module: { default?: unknown; config?: unknown }
   try {
     module = await import(url.href)
@@ -43,4 +52,25 @@ export async function loadConfig(path: string = DEFAULT_CONFIG_FILE): Promise<St
     })
   }
   return defineConfig(exported as Parameters<typeof defineConfig>[0])
+}
+
+/** A line starting with an import or export statement (not a dynamic `import(…)`). */
+const MODULE_SYNTAX = /^[ \t]*(?:import|export)\b(?![ \t]*\()/m
+
+/** The config files of this thread to load as modules even where Node would take CommonJS. */
+const asModule = new Set<string>()
+
+function loadAsModule(href: string): void {
+  if (asModule.size === 0) {
+    registerHooks({
+      load(target, context, nextLoad) {
+        const loaded = nextLoad(target, context)
+        if (!asModule.has(target) || !loaded.format?.startsWith('commonjs')) return loaded
+        const format = loaded.format === 'commonjs-typescript' ? 'module-typescript' : 'module'
+        // The CommonJS loader reads the file itself, so its source may not have been read yet.
+        return { format, source: loaded.source ?? readFileSync(new URL(target)), shortCircuit: true }
+      },
+    })
+  }
+  asModule.add(href)
 }

@@ -40,8 +40,11 @@ export async function loadConfig(path: string = DEFAULT_CONFIG_FILE): Promise<St
     // Errors the config raised itself (a bad window, a view name) keep their code.
     if (isStrataError(cause)) throw cause
     const reason = cause instanceof Error ? cause.message : String(cause)
-    throw invalidInput(ErrorCodes.INVALID_CONFIG, `config file ${file} failed to load: ${reason}`, {
+    const line = lineOf(file, cause)
+    const where = line === undefined ? '' : ` (line ${line})`
+    throw invalidInput(ErrorCodes.INVALID_CONFIG, `config file ${file} failed to load: ${reason}${where}`, {
       field: 'config',
+      line,
       cause,
     })
   }
@@ -52,6 +55,19 @@ export async function loadConfig(path: string = DEFAULT_CONFIG_FILE): Promise<St
     })
   }
   return defineConfig(exported as Parameters<typeof defineConfig>[0])
+}
+
+/**
+ * The line of the config an error points at, from its stack: a syntax error's starts with
+ * `<file>:<line>` (the message alone, "Expected ',', got ']'", says not where), and an error the
+ * config's code threw has a frame `file://<file>:<line>:<column>`.
+ */
+function lineOf(file: string, cause: unknown): number | undefined {
+  const stack = cause instanceof Error ? (cause.stack ?? '') : ''
+  const at = stack.indexOf(`${file}:`)
+  if (at < 0) return undefined
+  const line = /^\d+/.exec(stack.slice(at + file.length + 1))
+  return line ? Number(line[0]) : undefined
 }
 
 /** A line starting with an import or export statement (not a dynamic `import(…)`). */

@@ -118,3 +118,35 @@ test('loadConfig: a module config loads in a package.json of "type": "commonjs",
   const broken = await write('broken.ts', `export default {{\n`)
   await assert.rejects(loadConfig(broken), { code: 'STRATA_ERR_INVALID_CONFIG', message: /failed to load/ })
 })
+
+// A config that fails to load said what ("Expected ',', got ']'", "….agregate is not a function")
+// but not where: the line comes from the error's stack, in the message and in the error's line.
+test('loadConfig: a config that fails to load is refused with the line of its error', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'strata-config-'))
+  t.after(() => rm(dir, { recursive: true, force: true }))
+  const write = async (name: string, text: string) => {
+    await writeFile(join(dir, name), text)
+    return join(dir, name)
+  }
+  const head = `import { count, view } from '${strata}'\nexport default {\n  source: { topic: 'x' },\n`
+
+  const syntax = await write(
+    'syntax.ts',
+    `${head}  views: [view('n').key(() => 'all').aggregate(count()],\n}\n`,
+  )
+  await assert.rejects(loadConfig(syntax), {
+    code: 'STRATA_ERR_INVALID_CONFIG',
+    message: /failed to load: Expected ',', got '\]' \(line 4\)$/,
+    line: 4,
+  })
+
+  const thrown = await write(
+    'thrown.ts',
+    `${head}  views: [view('n').key(() => 'all').agregate(count())],\n}\n`,
+  )
+  await assert.rejects(loadConfig(thrown), {
+    code: 'STRATA_ERR_INVALID_CONFIG',
+    message: /agregate is not a function \(line 4\)$/,
+    line: 4,
+  })
+})

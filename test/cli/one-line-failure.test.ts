@@ -1,13 +1,14 @@
 // Every failed command ends with one line that names a code, and no stack unless asked for
 // (--verbose): a port in use and a server that does not answer used to print a raw stack.
 import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { createServer, type Server } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { failureLine } from '../../src/cli/failure.ts'
-import { freePort, spawnStrata } from '../helpers/process.ts'
+import { bin, freePort, spawnStrata } from '../helpers/process.ts'
 
 const stackLine = /^ {4}at /m
 
@@ -53,6 +54,33 @@ test('strata query --url with no server there: exit 1, one line with STRATA_ERR_
     ),
   )
   assert.doesNotMatch(run.output(), stackLine)
+})
+
+// A good line and no broker: the failure is Kafka's, not the input's. It was printed as a bad line
+// under "1 bad line(s); nothing was sent", which also said nothing was sent of a write that had
+// timed out (STRATA_ERR_KAFKA_DELIVERY_TIMEOUT: it may have been written, and a rerun doubles it).
+test('strata produce with no broker there: exit 1, one line with the Kafka code, no bad line', async () => {
+  const port = await freePort()
+  const child = spawn(
+    process.execPath,
+    [bin, 'produce', '--topic', 'events', '--brokers', `127.0.0.1:${port}`],
+    {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { ...process.env, STRATA_BROKERS: '' },
+    },
+  )
+  let output = ''
+  child.stdout.on('data', (chunk) => {
+    output += chunk
+  })
+  child.stderr.on('data', (chunk) => {
+    output += chunk
+  })
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+  child.stdin.end('{"type":"page_view","url":"/a","ts":1767261600000}\n')
+  assert.equal(await exited, 1, output)
+  assert.match(output, /^strata: .*\[STRATA_ERR_KAFKA_UNAVAILABLE\]\n$/, output)
+  assert.doesNotMatch(output, /bad line/)
 })
 
 test('a bad log level is refused with its code', async () => {

@@ -12,7 +12,8 @@
 //
 // Who takes which lock (docs/reliability.md, "One writer per folder"):
 //   the data folder  — strata start, strata worker archiver (they write the master dataset);
-//   the LMDB store   — strata start, strata worker speed, when the store is the embedded one.
+//   the LMDB store   — strata start, strata worker speed, when the store is the embedded one;
+//   both             — strata reset --yes while it deletes (the data folder unless --keep-master).
 // strata batch, strata query and strata worker batch|serve take none: they read segments and
 // stage batch versions under their own pid, which LMDB lets several processes do at once.
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'

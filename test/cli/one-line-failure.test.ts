@@ -105,3 +105,30 @@ test('an error that is not ours is named by what it means, else STRATA_ERR_INTER
     'strata: cannot read postgres://u:***@db/x [STRATA_ERR_INTERNAL]',
   )
 })
+
+// A flag out of range is the user's input, refused at the edge with STRATA_ERR_INVALID_ARGUMENT:
+// --port 99999 reached Node's listen() and came back as STRATA_ERR_INTERNAL ("options.port
+// should be >= 0 and < 65536"), and a bad --batch-interval or --request-timeout said
+// STRATA_ERR_INVALID_VIEW, the code of a view's window.
+test('flags out of range are STRATA_ERR_INVALID_ARGUMENT naming the flag', async (t) => {
+  const data = await mkdtemp(join(tmpdir(), 'strata-flags-'))
+  t.after(() => rm(data, { recursive: true, force: true }))
+  const config = join(import.meta.dirname, '../../examples/pageviews/strata.config.ts')
+  for (const [command, env, flag] of [
+    [['start', '--port', '99999'], {}, '--port'],
+    [['start'], { STRATA_PORT: '65536' }, 'STRATA_PORT'],
+    [['worker', 'serve', '--port', '70000'], {}, '--port'],
+    [['start', '--batch-interval', '5x'], {}, '--batch-interval'],
+    [['start', '--segment-age', '0s'], {}, '--segment-age'],
+    [['start', '--request-timeout', 'soon'], {}, '--request-timeout'],
+    [['worker', 'batch', '--startup-timeout', '1y'], {}, '--startup-timeout'],
+  ] as const) {
+    const run = spawnStrata([...command, '--config', config, '--data', data], env)
+    assert.equal(await run.exited, 1, run.output())
+    assert.match(
+      run.output(),
+      new RegExp(`^strata: ${flag} .*\\[STRATA_ERR_INVALID_ARGUMENT\\]\\n$`),
+      run.output(),
+    )
+  }
+})

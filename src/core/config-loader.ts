@@ -12,7 +12,7 @@
 // around it says (a load hook, asModule); a CommonJS config loads as before.
 import { readFileSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
-import { registerHooks } from 'node:module'
+import { findPackageJSON, registerHooks } from 'node:module'
 import { resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { defineConfig, type StrataConfig } from './config.ts'
@@ -32,7 +32,7 @@ export async function loadConfig(path: string = DEFAULT_CONFIG_FILE): Promise<St
       cause,
     })
   }
-  if (MODULE_SYNTAX.test(text)) loadAsModule(url.href)
+  if (MODULE_SYNTAX.test(text) && notSurelyModule(url)) loadAsModule(url.href)
   let module: { default?: unknown; config?: unknown }
   try {
     module = await import(url.href)
@@ -73,6 +73,21 @@ function lineOf(file: string, cause: unknown): number | undefined {
 /** A line starting with an import or export statement (not a dynamic `import(…)`). */
 const MODULE_SYNTAX = /^[ \t]*(?:import|export)\b(?![ \t]*\()/m
 
+/**
+ * A .ts or .js file under a package.json without "type": "module": Node loads it as CommonJS, or
+ * guesses from its syntax (and warns). Elsewhere (.mts, a module package) nothing is hooked.
+ */
+function notSurelyModule(url: URL): boolean {
+  if (!/\.[jt]s$/.test(url.pathname)) return false
+  const manifest = findPackageJSON(url)
+  if (manifest === undefined) return true
+  try {
+    return (JSON.parse(readFileSync(manifest, 'utf8')) as { type?: unknown }).type !== 'module'
+  } catch {
+    return true
+  }
+}
+
 /** The config files of this thread to load as modules even where Node would take CommonJS. */
 const asModule = new Set<string>()
 
@@ -80,11 +95,10 @@ function loadAsModule(href: string): void {
   if (asModule.size === 0) {
     registerHooks({
       load(target, context, nextLoad) {
-        const loaded = nextLoad(target, context)
-        if (!asModule.has(target) || !loaded.format?.startsWith('commonjs')) return loaded
-        const format = loaded.format === 'commonjs-typescript' ? 'module-typescript' : 'module'
-        // The CommonJS loader reads the file itself, so its source may not have been read yet.
-        return { format, source: loaded.source ?? readFileSync(new URL(target)), shortCircuit: true }
+        if (!asModule.has(target)) return nextLoad(target, context)
+        // Not through Node's own load: it would take the file as CommonJS, or guess and warn.
+        const format = target.endsWith('.ts') ? 'module-typescript' : 'module'
+        return { format, source: readFileSync(new URL(target)), shortCircuit: true }
       },
     })
   }

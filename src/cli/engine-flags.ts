@@ -4,9 +4,8 @@
 import type { Command } from 'commander'
 import { BATCH_ENGINES, type BatchEngine } from '../batch/batch-run.ts'
 import type { SparkEngineOptions } from '../batch/spark/spark-engine.ts'
-import { parseDuration } from '../core/duration.ts'
 import { ErrorCodes, invalidInput, StrataError } from '../core/errors.ts'
-import { positiveInt } from './options.ts'
+import { flagDuration, port } from './options.ts'
 
 export interface EngineFlags {
   engine?: string
@@ -29,7 +28,7 @@ export function addEngineOptions(command: Command): Command {
     .option(
       '--spark-port <n>',
       "the Spark driver's first port (RPC; +1 its block manager, +2 on the executors'); default: ports Spark picks",
-      positiveInt('--spark-port'),
+      port('--spark-port'),
     )
     .option(
       '--spark-no-executor <duration>',
@@ -91,7 +90,7 @@ export function resolveEngine(
 /** The no-executor timeout, as a duration ('30s', '5m'); refused with the flag's name otherwise. */
 function noExecutorDuration(input: string): number {
   try {
-    return parseDuration(input, '--spark-no-executor')
+    return flagDuration(input, '--spark-no-executor')
   } catch (error) {
     if (!(error instanceof StrataError)) throw error
     throw invalidInput(ErrorCodes.INVALID_ARGUMENT, error.message, { field: '--spark-no-executor' })

@@ -1,6 +1,7 @@
 // Parsers and input shared by several commands. Their environment fallbacks and defaults are in
 // settings.ts.
-import { ErrorCodes, invalidInput } from '../core/errors.ts'
+import { parseDuration } from '../core/duration.ts'
+import { ErrorCodes, invalidInput, isStrataError } from '../core/errors.ts'
 
 export function positiveInt(name: string): (value: string) => number {
   return (value: string) => {
@@ -15,6 +16,37 @@ export function positiveInt(name: string): (value: string) => number {
       )
     }
     return n
+  }
+}
+
+/** A TCP port, 1 to 65535: checked here, not by listen() (whose refusal read as an internal error). */
+export function port(name: string): (value: string) => number {
+  const whole = positiveInt(name)
+  return (value: string) => {
+    const n = whole(value)
+    if (n > 65535) {
+      throw invalidInput(
+        ErrorCodes.INVALID_ARGUMENT,
+        `${name} must be a port from 1 to 65535, got "${value}"`,
+        {
+          field: name,
+        },
+      )
+    }
+    return n
+  }
+}
+
+/**
+ * A flag's duration ('30s', '5m'): parseDuration's refusal, under the code of a bad argument
+ * (parseDuration's own, STRATA_ERR_INVALID_VIEW, is a view window's).
+ */
+export function flagDuration(input: string, name: string): number {
+  try {
+    return parseDuration(input, name)
+  } catch (error) {
+    if (!isStrataError(error)) throw error
+    throw invalidInput(ErrorCodes.INVALID_ARGUMENT, error.message, { field: name })
   }
 }
 

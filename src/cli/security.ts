@@ -5,7 +5,6 @@
 // Secrets come from the environment or from files, never from flag values: those show in `ps`.
 import { readFileSync } from 'node:fs'
 import type { Command } from 'commander'
-import { parseDuration } from '../core/duration.ts'
 import { ErrorCodes, invalidInput } from '../core/errors.ts'
 import { registerSecret, registerUrlSecret } from '../core/secrets.ts'
 import { describeKafkaSecurity, kafkaSecurityFromEnv } from '../log/kafka/security.ts'
@@ -15,7 +14,7 @@ import type { StrataOptions } from '../runtime/strata-options.ts'
 import { defaultAllowedHosts, parseAllowedHosts } from '../serving/allowed-hosts.ts'
 import type { HttpAuth } from '../serving/auth.ts'
 import type { HttpLimits } from '../serving/limits.ts'
-import { positiveInt } from './options.ts'
+import { flagDuration, positiveInt } from './options.ts'
 
 export interface HttpSecurityFlags {
   tokenFile?: string
@@ -54,9 +53,9 @@ export function httpLimitsOf(flags: HttpSecurityFlags): HttpLimits {
   return {
     bodyLimit: flags.bodyLimit,
     requestTimeoutMs: flags.requestTimeout
-      ? parseDuration(flags.requestTimeout, '--request-timeout')
+      ? flagDuration(flags.requestTimeout, '--request-timeout')
       : undefined,
-    shutdownGraceMs: flags.shutdownGrace ? parseDuration(flags.shutdownGrace, '--shutdown-grace') : undefined,
+    shutdownGraceMs: flags.shutdownGrace ? flagDuration(flags.shutdownGrace, '--shutdown-grace') : undefined,
   }
 }
 

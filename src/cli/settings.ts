@@ -12,7 +12,7 @@ import { isObjectStoreUrl, parseObjectStoreUrl, type S3Settings } from '../maste
 import { type LogLevel, logLevels } from '../runtime/logger.ts'
 import { consumerGroups, defaultDataDir, groupTimers } from '../runtime/strata-options.ts'
 import { DEFAULT_PORT } from '../serving/app.ts'
-import { positiveInt } from './options.ts'
+import { port } from './options.ts'
 
 export { defaultDataDir, defaultGroupPrefix } from '../runtime/strata-options.ts'
 /** Where `strata produce` sends when neither --brokers nor STRATA_BROKERS says (a local broker). */
@@ -86,7 +86,7 @@ export function resolveBrokers(flag: string | undefined, env: Env = process.env)
 /** --port, or STRATA_PORT (checked like the flag), or 8080. */
 export function resolvePort(flag: number | undefined, env: Env = process.env): number {
   const variable = fromEnv(env, 'STRATA_PORT')
-  return flag ?? (variable ? positiveInt('STRATA_PORT')(variable) : defaultPort)
+  return flag ?? (variable ? port('STRATA_PORT')(variable) : defaultPort)
 }
 
 export type Mode = 'embedded' | 'kafka'

@@ -12,7 +12,8 @@
 //
 // Who takes which lock (docs/reliability.md, "One writer per folder"):
 //   the data folder  — strata start, strata worker archiver (they write the master dataset);
-//   the LMDB store   — strata start, strata worker speed, when the store is the embedded one.
+//   the LMDB store   — strata start, strata worker speed, when the store is the embedded one;
+//   both             — strata reset --yes while it deletes (the data folder unless --keep-master).
 // strata batch, strata query and strata worker batch|serve take none: they read segments and
 // stage batch versions under their own pid, which LMDB lets several processes do at once.
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
@@ -49,6 +50,20 @@ export interface FolderLock {
  */
 export function lockFolder(folder: string, command: string): FolderLock {
   const dir = resolve(folder)
+  try {
+    return takeLock(dir, command)
+  } catch (error) {
+    if (!isNoRoom(error)) throw error
+    // SQLite's "database or disk is full" named neither the folder nor the operator's problem.
+    throw new StrataError(
+      ErrorCodes.DISK_FULL,
+      `no room on disk for the lock of ${dir}: free space on that disk and start again`,
+      { cause: error },
+    )
+  }
+}
+
+function takeLock(dir: string, command: string): FolderLock {
   mkdirSync(dir, { recursive: true })
   const db = new DatabaseSync(join(dir, LOCK_FILE), { timeout: 0 })
   try {
@@ -64,8 +79,14 @@ export function lockFolder(folder: string, command: string): FolderLock {
   const holder: LockHolder = { pid: process.pid, host: hostname(), command, since: new Date().toISOString() }
   const holderPath = join(dir, HOLDER_FILE)
   // Written whole, then renamed: a refusal never reads half a file.
-  writeFileSync(`${holderPath}.${process.pid}.tmp`, `${JSON.stringify(holder)}\n`)
-  renameSync(`${holderPath}.${process.pid}.tmp`, holderPath)
+  try {
+    writeFileSync(`${holderPath}.${process.pid}.tmp`, `${JSON.stringify(holder)}\n`)
+    renameSync(`${holderPath}.${process.pid}.tmp`, holderPath)
+  } catch (error) {
+    rmSync(`${holderPath}.${process.pid}.tmp`, { force: true })
+    db.close()
+    throw error
+  }
   held.add(db)
   return {
     folder: dir,
@@ -110,6 +131,12 @@ function lockedMessage(dir: string, holder: LockHolder | undefined): string {
     ? `strata pid ${holder.pid}${holder.host === hostname() ? '' : ` on ${holder.host}`} (${holder.command}, since ${holder.since})`
     : 'another strata process (it has not written strata.lock.json yet)'
   return `data folder ${dir} is in use by ${who}; stop it, or give another --data (or --store)`
+}
+
+/** A full disk (or quota), as the file system or SQLite (SQLITE_FULL, 13) says it. */
+function isNoRoom(error: unknown): boolean {
+  const { code, errcode } = error as { code?: string; errcode?: number }
+  return code === 'ENOSPC' || code === 'EDQUOT' || (errcode !== undefined && (errcode & 0xff) === 13)
 }
 
 function isBusy(error: unknown): boolean {

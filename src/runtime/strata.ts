@@ -26,6 +26,7 @@ import { defaultAllowedHosts, parseAllowedHosts } from '../serving/allowed-hosts
 import { DEFAULT_PORT } from '../serving/app.ts'
 import type { Store } from '../store/store.ts'
 import { lockFolders } from './data-lock.ts'
+import { ensureRoom } from './disk-room.ts'
 import { httpAuthOf } from './http-token.ts'
 import { createLogger } from './logger.ts'
 import { lmdbPathOf, openStore } from './open-store.ts'
@@ -107,6 +108,10 @@ export async function startStrata(options: StrataOptions = {}): Promise<RunningS
   if (role === 'all' || role === 'archiver') folders.push(dataDir)
   if ((role === 'all' || role === 'speed') && lmdbPath !== undefined) folders.push(lmdbPath)
   const lock = lockFolders(folders, command)
+  await ensureRoom(folders).catch((error) => {
+    lock.release()
+    throw error
+  })
 
   const storeName = describeStore(options.store)
   const waiting = startupTimeoutMs === undefined ? undefined : { timeoutMs: startupTimeoutMs, logger }

@@ -7,6 +7,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
+import { lockFolders } from '../../src/runtime/data-lock.ts'
 import { createLogger } from '../../src/runtime/logger.ts'
 import { checkSourceIdentity } from '../../src/runtime/source-identity.ts'
 import { openLmdbStore } from '../../src/store/lmdb-store.ts'
@@ -61,4 +62,56 @@ test('strata reset names the store STRATA_STORE gives, as it does --store', asyn
   assert.equal(await dry.exited, 1, dry.output())
   assert.match(dry.output(), new RegExp(`the store \\(${storeDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\)`))
   assert.doesNotMatch(dry.output(), /the embedded store of the data folder/)
+})
+
+// `strata reset --yes` beside a running `strata start` on the same folder deleted the embedded
+// log and emptied the store under it: the running process went on answering 202 into deleted
+// files (acknowledged events lost) and queries answered empty, while /health said ok. Reset
+// writes the folders as much as any writer: it takes their locks (data-lock.ts) and is refused
+// with STRATA_ERR_DATA_LOCKED, deleting nothing, while another process holds one.
+test('strata reset --yes is refused while a process holds the data folder or the store', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'strata-reset-locked-'))
+  t.after(() => rm(dir, { recursive: true, force: true }))
+  const configPath = join(dir, 'strata.config.ts')
+  await writeFile(configPath, configSource('events', 2))
+  const data = join(dir, 'data')
+  const root = join(data, 'master', 'events')
+  const store = await openLmdbStore(join(data, 'store'))
+  await checkSourceIdentity({
+    source: { kind: 'embedded', topic: 'events', partitions: 2 },
+    folder: { root, create: true },
+    store,
+    logger: createLogger('test', () => undefined),
+  })
+  await store.close()
+  const args = ['reset', '--config', configPath, '--data', data, '--yes']
+
+  // As `strata start` (both folders), then as an archiver (the data folder) and a speed worker
+  // (the store), each with and without --keep-master where it applies.
+  for (const [folders, extra] of [
+    [[data, join(data, 'store')], []],
+    [[data], []],
+    [[join(data, 'store')], []],
+    [[join(data, 'store')], ['--keep-master']],
+  ] as const) {
+    const lock = lockFolders([...folders], 'strata start')
+    try {
+      const run = spawnStrata([...args, ...extra])
+      assert.equal(await run.exited, 1, run.output())
+      assert.match(
+        run.output(),
+        new RegExp(`in use by strata pid ${process.pid} .*\\[STRATA_ERR_DATA_LOCKED\\]`),
+      )
+      assert.ok(existsSync(join(root, 'source.json')), 'the master dataset is kept')
+    } finally {
+      lock.release()
+    }
+  }
+  const kept = await openLmdbStore(join(data, 'store'))
+  t.after(() => kept.close())
+  assert.ok(await kept.readMeta('source'), 'the store is kept')
+
+  const free = spawnStrata(args)
+  assert.equal(await free.exited, 0, free.output())
+  assert.ok(!existsSync(root))
 })

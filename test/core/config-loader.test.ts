@@ -76,3 +76,77 @@ test('loadConfig: a process keeps its first evaluation of a config; an edited fi
   await write('second', 2_000_000)
   assert.equal((await loadConfig(file)).source.topic, 'first')
 })
+
+// `npm init -y` (npm 10.9 and later) writes "type": "commonjs" into package.json, and Node then
+// loads a .ts file there as CommonJS: the config `strata init` writes, all import statements,
+// failed with "Cannot use import statement outside a module" (the README's first steps, from a
+// fresh project). A config with module syntax loads as a module whatever the package says; a
+// CommonJS config still loads as one, and a file that is neither still fails with its code.
+test('loadConfig: a module config loads in a package.json of "type": "commonjs", as npm init writes', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'strata-config-'))
+  t.after(() => rm(dir, { recursive: true, force: true }))
+  await writeFile(join(dir, 'package.json'), JSON.stringify({ name: 'app', type: 'commonjs' }))
+  const write = async (name: string, text: string) => {
+    await writeFile(join(dir, name), text)
+    return join(dir, name)
+  }
+
+  const module = await write(
+    'strata.config.ts',
+    `import { count, defineConfig, view } from '${strata}'\n` +
+      `const topic: string = 'clicks'\n` +
+      `export default defineConfig({ source: { topic }, views: [view('n').key(() => 'all').aggregate(count())] })\n`,
+  )
+  // Nor does Node's warning that the file "failed to load" as CommonJS reach the user.
+  const warnings: string[] = []
+  const onWarning = (warning: Error) => warnings.push(warning.message)
+  process.on('warning', onWarning)
+  t.after(() => process.off('warning', onWarning))
+  assert.equal((await loadConfig(module)).source.topic, 'clicks')
+  assert.deepEqual(
+    warnings.filter((w) => w.includes('Failed to load')),
+    [],
+  )
+
+  const commonjs = await write(
+    'commonjs.config.ts',
+    `const { count, view } = require(${JSON.stringify(join(import.meta.dirname, '../../src/index.ts'))})\n` +
+      `module.exports = { source: { topic: 'cjs' }, views: [view('n').key(() => 'all').aggregate(count())] }\n`,
+  )
+  assert.equal((await loadConfig(commonjs)).source.topic, 'cjs')
+
+  const broken = await write('broken.ts', `export default {{\n`)
+  await assert.rejects(loadConfig(broken), { code: 'STRATA_ERR_INVALID_CONFIG', message: /failed to load/ })
+})
+
+// A config that fails to load said what ("Expected ',', got ']'", "….agregate is not a function")
+// but not where: the line comes from the error's stack, in the message and in the error's line.
+test('loadConfig: a config that fails to load is refused with the line of its error', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'strata-config-'))
+  t.after(() => rm(dir, { recursive: true, force: true }))
+  const write = async (name: string, text: string) => {
+    await writeFile(join(dir, name), text)
+    return join(dir, name)
+  }
+  const head = `import { count, view } from '${strata}'\nexport default {\n  source: { topic: 'x' },\n`
+
+  const syntax = await write(
+    'syntax.ts',
+    `${head}  views: [view('n').key(() => 'all').aggregate(count()],\n}\n`,
+  )
+  await assert.rejects(loadConfig(syntax), {
+    code: 'STRATA_ERR_INVALID_CONFIG',
+    message: /failed to load: Expected ',', got '\]' \(line 4\)$/,
+    line: 4,
+  })
+
+  const thrown = await write(
+    'thrown.ts',
+    `${head}  views: [view('n').key(() => 'all').agregate(count())],\n}\n`,
+  )
+  await assert.rejects(loadConfig(thrown), {
+    code: 'STRATA_ERR_INVALID_CONFIG',
+    message: /agregate is not a function \(line 4\)$/,
+    line: 4,
+  })
+})

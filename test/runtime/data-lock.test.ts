@@ -1,10 +1,10 @@
 // The data folder's lock (runtime/data-lock.ts): one holder at a time, across processes and
 // within one; the refusal names the holder's pid; the OS lets go when the holder dies by kill -9.
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { existsSync } from 'node:fs'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, rm, truncate, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
@@ -77,4 +77,32 @@ test('lockFolders takes all or none', async (t) => {
   held.release()
   const both = lockFolders([a, b, a], 'both')
   both.release()
+})
+
+// `strata start --data` on a full disk said "database or disk is full [STRATA_ERR_INTERNAL]":
+// SQLite's words, no folder, and a code that reads as Strata's bug. A full disk is the
+// operator's to fix, so it is STRATA_ERR_DISK_FULL naming the folder, and no lock is held.
+test('a full disk: the lock is refused with STRATA_ERR_DISK_FULL naming the folder', {
+  skip: process.getuid?.() === 0 ? false : 'needs root to mount a small tmpfs',
+}, async (t) => {
+  const disk = await mkdtemp(join(tmpdir(), 'strata-lock-disk-'))
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', disk])
+  t.after(async () => {
+    execFileSync('umount', [disk])
+    await rm(disk, { recursive: true, force: true })
+  })
+  // Fill it: the write stops at ENOSPC, keeping what fitted.
+  await writeFile(join(disk, 'filler'), Buffer.alloc(1 << 20)).catch((error) =>
+    assert.equal(error.code, 'ENOSPC'),
+  )
+  const data = join(disk, 'data')
+  assert.throws(
+    () => lockFolder(data, 'strata start'),
+    (error) =>
+      isStrataError(error) &&
+      error.code === ErrorCodes.DISK_FULL &&
+      error.message.includes(`no room on disk for the lock of ${data}`),
+  )
+  await truncate(join(disk, 'filler'), 0)
+  lockFolder(data, 'strata start').release()
 })

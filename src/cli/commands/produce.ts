@@ -66,7 +66,22 @@ Example:
           keyField: flags.keyField,
           maxEvents: Infinity,
         })
-        const accepted = ingest.parse(decodeInput(input), { maxErrors: 20 })
+        let accepted: ReturnType<typeof ingest.parse>
+        try {
+          accepted = ingest.parse(decodeInput(input), { maxErrors: 20 })
+        } catch (error) {
+          const errors =
+            error instanceof BatchRejected ? error.errors : isStrataError(error) ? [error] : undefined
+          if (!errors) throw error
+          for (const e of errors) console.error(JSON.stringify(e.toJSON()))
+          console.error(
+            `strata produce: ${errors.length === 20 ? 'at least ' : ''}${errors.length} bad line(s); nothing was sent`,
+          )
+          process.exitCode = 1
+          return
+        }
+        // A failed write is Kafka's, not a bad line: it ends the command with its own code and
+        // message, which say whether a record may have been written (a delivery timeout).
         const result = await ingest.write(accepted)
         const partitions: Record<string, { first: number; last: number; count: number }> = {}
         for (const { partition, offset } of result.records) {
@@ -77,15 +92,6 @@ Example:
           p.count++
         }
         console.log(JSON.stringify({ topic: flags.topic, count: result.count, partitions }))
-      } catch (error) {
-        const errors =
-          error instanceof BatchRejected ? error.errors : isStrataError(error) ? [error] : undefined
-        if (!errors) throw error
-        for (const e of errors) console.error(JSON.stringify(e.toJSON()))
-        console.error(
-          `strata produce: ${errors.length === 20 ? 'at least ' : ''}${errors.length} bad line(s); nothing was sent`,
-        )
-        process.exitCode = 1
       } finally {
         await sink.close()
       }

@@ -7,9 +7,10 @@ import type { Command } from 'commander'
 import { ErrorCodes, invalidInput } from '../../core/errors.ts'
 import { redactUrl } from '../../core/secrets.ts'
 import { isObjectStoreUrl, listPartition, listPartitions } from '../../master-dataset/index.ts'
+import { type FolderLock, lockFolders } from '../../runtime/data-lock.ts'
 import { describeIdentity, readFolderIdentity, type SourceIdentity } from '../../runtime/source-identity.ts'
-import { addCommonOptions, type CommonFlags, resolveContext } from '../context.ts'
-import { resolvePaths } from '../settings.ts'
+import { addCommonOptions, type CommonFlags, type Context, resolveContext } from '../context.ts'
+import { type PathSettings, resolvePaths } from '../settings.ts'
 
 interface ResetFlags extends CommonFlags {
   yes?: boolean
@@ -29,7 +30,8 @@ export function registerResetCommand(program: Command): void {
     .addHelpText(
       'after',
       `
-Stop every strata process on this data folder and store first.
+Stop every strata process on this data folder and store first (a running strata start, archiver
+or speed worker on an embedded store makes --yes exit with STRATA_ERR_DATA_LOCKED).
 
 In Kafka mode the master dataset is a copy of the topic: the archiver copies again what Kafka
 still holds (records past the topic's retention are gone for good). In the embedded mode the
@@ -43,47 +45,63 @@ Examples:
     .action(async (flags: ResetFlags) => {
       const paths = resolvePaths(flags)
       const context = await resolveContext(paths)
-      const root = context.masterRoot
-      const plan: string[] = []
-      const store = await context.openStore()
-      try {
-        const storeSource = await store.readMeta('source')
-        const views = (await store.listBatchViews()).length
-        const speed = (await store.speedPartitions()).length
-        plan.push(
-          `the store (${paths.storeUrl ? redactUrl(paths.storeUrl) : 'the embedded store of the data folder'}): ${views} batch views, speed state of ${speed} partitions${
-            storeSource ? `, built from ${describeIdentity(storeSource as SourceIdentity)}` : ''
-          }`,
-        )
-        if (!flags.keepMaster && isObjectStoreUrl(root)) {
-          // Deleting objects is left to the bucket's own tools (lifecycle rules, versioning).
-          throw invalidInput(
-            ErrorCodes.INVALID_ARGUMENT,
-            `the master dataset is on object storage (${root}): strata reset does not delete it; delete the prefix with your S3 tools, or pass --keep-master to empty the store only`,
-            { field: '--keep-master' },
-          )
-        }
-        if (!flags.keepMaster) {
-          const identity = await readFolderIdentity(root)
-          let segments = 0
-          for (const p of await listPartitions(root))
-            segments += (await listPartition(root, p)).segments.length
-          const of = identity ? ` of ${describeIdentity(identity.source)}` : ''
-          const events =
-            identity?.source.kind === 'embedded' ? ' (the embedded log: the events themselves)' : ''
-          plan.push(`the master dataset ${root}${of}: ${segments} sealed segments${events}`)
-        }
-        if (!flags.yes) {
-          console.log(`strata reset would delete:\n${plan.map((line) => `  - ${line}`).join('\n')}`)
-          console.log('nothing deleted: run again with --yes')
-          process.exitCode = 1
-          return
-        }
-        await store.clear()
-      } finally {
-        await store.close()
+      // Deleting writes the folders as much as a writer does: their locks first (data-lock.ts), so
+      // a running strata start, archiver or speed worker is refused STRATA_ERR_DATA_LOCKED instead
+      // of going on writing acknowledged events into deleted files.
+      let lock: FolderLock | undefined
+      if (flags.yes) {
+        const folders = flags.keepMaster ? [] : [context.dataDir]
+        if (context.lmdbPath !== undefined) folders.push(context.lmdbPath)
+        lock = lockFolders(folders, 'strata reset')
       }
-      if (!flags.keepMaster) await rm(root, { recursive: true, force: true })
-      console.log(`deleted:\n${plan.map((line) => `  - ${line}`).join('\n')}`)
+      try {
+        await reset(flags, paths, context)
+      } finally {
+        lock?.release()
+      }
     })
+}
+
+/** Lists what would be deleted, and with --yes deletes it (under the folders' locks). */
+async function reset(flags: ResetFlags, paths: PathSettings, context: Context): Promise<void> {
+  const root = context.masterRoot
+  const plan: string[] = []
+  const store = await context.openStore()
+  try {
+    const storeSource = await store.readMeta('source')
+    const views = (await store.listBatchViews()).length
+    const speed = (await store.speedPartitions()).length
+    plan.push(
+      `the store (${paths.storeUrl ? redactUrl(paths.storeUrl) : 'the embedded store of the data folder'}): ${views} batch views, speed state of ${speed} partitions${
+        storeSource ? `, built from ${describeIdentity(storeSource as SourceIdentity)}` : ''
+      }`,
+    )
+    if (!flags.keepMaster && isObjectStoreUrl(root)) {
+      // Deleting objects is left to the bucket's own tools (lifecycle rules, versioning).
+      throw invalidInput(
+        ErrorCodes.INVALID_ARGUMENT,
+        `the master dataset is on object storage (${root}): strata reset does not delete it; delete the prefix with your S3 tools, or pass --keep-master to empty the store only`,
+        { field: '--keep-master' },
+      )
+    }
+    if (!flags.keepMaster) {
+      const identity = await readFolderIdentity(root)
+      let segments = 0
+      for (const p of await listPartitions(root)) segments += (await listPartition(root, p)).segments.length
+      const of = identity ? ` of ${describeIdentity(identity.source)}` : ''
+      const events = identity?.source.kind === 'embedded' ? ' (the embedded log: the events themselves)' : ''
+      plan.push(`the master dataset ${root}${of}: ${segments} sealed segments${events}`)
+    }
+    if (!flags.yes) {
+      console.log(`strata reset would delete:\n${plan.map((line) => `  - ${line}`).join('\n')}`)
+      console.log('nothing deleted: run again with --yes')
+      process.exitCode = 1
+      return
+    }
+    await store.clear()
+  } finally {
+    await store.close()
+  }
+  if (!flags.keepMaster) await rm(root, { recursive: true, force: true })
+  console.log(`deleted:\n${plan.map((line) => `  - ${line}`).join('\n')}`)
 }

@@ -3,7 +3,7 @@
 // a client needs on stdout, so `eval "$(strata s3 start)"` points the AWS SDK (and Strata's
 // `--master s3://strata/…`) at it.
 import type { Command } from 'commander'
-import { positiveInt } from '../options.ts'
+import { port } from '../options.ts'
 
 const progress = (line: string) => process.stderr.write(`${line}\n`)
 
@@ -23,7 +23,7 @@ export function registerS3Commands(program: Command): void {
 
   s3.command('start')
     .description('start the local S3-compatible server (idempotent) and print the environment for clients')
-    .option('-p, --port <n>', 'the port on 127.0.0.1', positiveInt('--port'), 9000)
+    .option('-p, --port <n>', 'the port on 127.0.0.1', port('--port'), 9000)
     .option('-b, --bucket <name...>', 'buckets to create (default: strata)')
     .option('--fresh', 'stop the server if it runs and wipe its data')
     .addHelpText(
@@ -62,7 +62,7 @@ Examples:
 
   s3.command('stop')
     .description('stop the local S3-compatible server: SIGTERM, SIGKILL after 10 s')
-    .option('-p, --port <n>', 'the port it was started on', positiveInt('--port'), 9000)
+    .option('-p, --port <n>', 'the port it was started on', port('--port'), 9000)
     .action(async (flags: { port: number }) => {
       const { stopS3Server } = await import('../../s3-server/index.ts')
       progress(
@@ -76,7 +76,7 @@ Examples:
     .description(
       'show the server (pid, alive, whether it answers, data folder, log file); exit 3 when it does not answer',
     )
-    .option('-p, --port <n>', 'the port it was started on', positiveInt('--port'), 9000)
+    .option('-p, --port <n>', 'the port it was started on', port('--port'), 9000)
     .option('--json', 'print the status as JSON')
     .action(async (flags: { port: number; json?: boolean }) => {
       const { s3ServerStatus } = await import('../../s3-server/index.ts')

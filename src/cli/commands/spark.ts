@@ -3,7 +3,7 @@
 // (src/spark-cluster/). Progress goes to stderr; `start` prints the master URL on stdout, so
 // `strata batch --engine spark --spark-master "$(strata spark start)"` works.
 import type { Command } from 'commander'
-import { positiveInt } from '../options.ts'
+import { port, positiveInt } from '../options.ts'
 
 const progress = (line: string) => process.stderr.write(`${line}\n`)
 
@@ -26,7 +26,7 @@ export function registerSparkCommands(program: Command): void {
     .option(
       '-p, --port <n>',
       "the master's RPC port on 127.0.0.1 (the others follow it)",
-      positiveInt('--port'),
+      port('--port'),
       7077,
     )
     .option('-w, --workers <n>', 'workers', positiveInt('--workers'), 2)
@@ -76,7 +76,7 @@ Examples:
   spark
     .command('stop')
     .description('stop the local Spark cluster: workers (and their executors), then the master')
-    .option('-p, --port <n>', "the master's RPC port it was started with", positiveInt('--port'), 7077)
+    .option('-p, --port <n>', "the master's RPC port it was started with", port('--port'), 7077)
     .action(async (flags: { port: number }) => {
       const { stopSparkCluster } = await import('../../spark-cluster/index.ts')
       progress(
@@ -89,7 +89,7 @@ Examples:
   spark
     .command('status')
     .description('show the cluster: whether the master answers, workers registered, each JVM')
-    .option('-p, --port <n>', "the master's RPC port it was started with", positiveInt('--port'), 7077)
+    .option('-p, --port <n>', "the master's RPC port it was started with", port('--port'), 7077)
     .option('--json', 'print the status as JSON')
     .action(async (flags: { port: number; json?: boolean }) => {
       const { sparkClusterStatus } = await import('../../spark-cluster/index.ts')

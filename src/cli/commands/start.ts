@@ -2,13 +2,12 @@
 // default. `--demo` adds the example views (when no config is given) and generated traffic.
 import { fileURLToPath } from 'node:url'
 import type { Command } from 'commander'
-import { parseDuration } from '../../core/duration.ts'
 import { createLogger } from '../../runtime/logger.ts'
 import { startStrata } from '../../runtime/strata.ts'
 import { chooseConfig, noteConfig } from '../config-note.ts'
 import { addCommonOptions } from '../context.ts'
 import { addEngineOptions, type EngineFlags, resolveEngine } from '../engine-flags.ts'
-import { positiveInt } from '../options.ts'
+import { flagDuration, port, positiveInt } from '../options.ts'
 import {
   addHttpSecurityOptions,
   checkSecuritySettings,
@@ -54,7 +53,7 @@ export function registerStartCommand(program: Command): void {
       '--session-timeout <duration>',
       'consumer-group session timeout of the speed layer and the archiver: how long a killed member keeps its partitions, 6s to 30m (env STRATA_SESSION_TIMEOUT; default 30s)',
     )
-    .option('-p, --port <n>', `HTTP port (env STRATA_PORT; default ${defaultPort})`, positiveInt('--port'))
+    .option('-p, --port <n>', `HTTP port (env STRATA_PORT; default ${defaultPort})`, port('--port'))
     .option('--host <host>', 'HTTP address to listen on', '127.0.0.1')
     .option('--demo', 'the example views (unless --config is given) and generated page-view traffic')
     .option('--demo-rate <n>', 'generated events per second with --demo', positiveInt('--demo-rate'), 200)
@@ -90,10 +89,10 @@ Examples:
         groupPrefix: flags.groupPrefix,
         sessionTimeout: settings.sessionTimeout,
         ...http,
-        batchInterval: parseDuration(flags.batchInterval, '--batch-interval'),
+        batchInterval: flagDuration(flags.batchInterval, '--batch-interval'),
         batchEngine: engine.engine,
         ...(engine.spark ? { spark: engine.spark } : {}),
-        segmentAge: parseDuration(flags.segmentAge, '--segment-age'),
+        segmentAge: flagDuration(flags.segmentAge, '--segment-age'),
         demoRate: flags.demo ? flags.demoRate : 0,
         logger,
       })

@@ -2,7 +2,6 @@
 // processes and machines. Every role of a deployment shares one store (PostgreSQL across
 // machines) and one Kafka cluster.
 import type { Command } from 'commander'
-import { parseDuration } from '../../core/duration.ts'
 import { ErrorCodes, invalidInput } from '../../core/errors.ts'
 import { createLogger } from '../../runtime/logger.ts'
 import { ROLES, type Role } from '../../runtime/pipeline.ts'
@@ -10,7 +9,7 @@ import { defaultStartupTimeout } from '../../runtime/startup.ts'
 import { startStrata } from '../../runtime/strata.ts'
 import { addCommonOptions } from '../context.ts'
 import { addEngineOptions, type EngineFlags, resolveEngine } from '../engine-flags.ts'
-import { positiveInt } from '../options.ts'
+import { flagDuration, port } from '../options.ts'
 import {
   addHttpSecurityOptions,
   checkSecuritySettings,
@@ -38,11 +37,7 @@ export function registerWorkerCommand(program: Command): void {
   )
     .option('-b, --brokers <list>', 'Kafka bootstrap brokers (env STRATA_BROKERS)')
     .option('-g, --group <id>', 'consumer group of speed or archiver (default strata-speed, strata-archiver)')
-    .option(
-      '-p, --port <n>',
-      `HTTP port for serve (env STRATA_PORT; default ${defaultPort})`,
-      positiveInt('--port'),
-    )
+    .option('-p, --port <n>', `HTTP port for serve (env STRATA_PORT; default ${defaultPort})`, port('--port'))
     .option('--host <host>', 'HTTP address for serve', '127.0.0.1')
     .option('--batch-interval <duration>', 'time between batch runs', '1m')
     .option('--segment-age <duration>', 'longest an archived segment stays open', '10s')
@@ -89,12 +84,12 @@ export function registerWorkerCommand(program: Command): void {
         sessionTimeout: settings.sessionTimeout,
         ingest: flags.ingest,
         ...http,
-        batchInterval: parseDuration(flags.batchInterval, '--batch-interval'),
+        batchInterval: flagDuration(flags.batchInterval, '--batch-interval'),
         batchEngine: engine.engine,
         ...(engine.spark ? { spark: engine.spark } : {}),
-        segmentAge: parseDuration(flags.segmentAge, '--segment-age'),
+        segmentAge: flagDuration(flags.segmentAge, '--segment-age'),
         // A store or broker down at start is waited for (runtime/startup.ts), not a crash loop.
-        startupTimeout: parseDuration(flags.startupTimeout, '--startup-timeout'),
+        startupTimeout: flagDuration(flags.startupTimeout, '--startup-timeout'),
         logger,
       })
       onShutdown(logger, () => strata.close())

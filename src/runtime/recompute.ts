@@ -2,11 +2,13 @@
 // dataset up to its sealed end, a new version staged and flipped per view whose code or data
 // changed, and, given brokers, the completion and results published. The scheduled batch role is
 // startStrata({ role: 'batch' }); this is the one-off, for a program or a job runner.
+import { existsSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { type BatchEngine, type BatchPlan, type BatchRunResult, runBatch } from '../batch/batch-run.ts'
 import { createKafkaPublisher } from '../batch/kafka-publisher.ts'
 import type { SparkEngineOptions } from '../batch/spark/spark-engine.ts'
 import { DEFAULT_CONFIG_FILE, loadConfig } from '../core/config-loader.ts'
+import { ErrorCodes, StrataError } from '../core/errors.ts'
 import { registerUrlSecret } from '../core/secrets.ts'
 import { childLocation, isObjectStoreUrl, type S3Settings } from '../master-dataset/index.ts'
 import { createLogger, type Logger } from './logger.ts'
@@ -51,12 +53,21 @@ export async function recompute(options: RecomputeOptions = {}): Promise<BatchRu
   const dataDir = resolve(options.data ?? defaultDataDir)
   const config = await loadConfig(configPath)
   registerUrlSecret(options.store)
+  const master = options.master ?? join(dataDir, 'master')
+  const masterRoot = childLocation(isObjectStoreUrl(master) ? master : resolve(master), config.source.topic)
+  // A data folder that is not there is a mistyped --data, not an empty master dataset: opening
+  // the store would create one there and publish a version of 0 events (strata query refuses
+  // the same folder with STRATA_ERR_NO_DATA).
+  if (!existsSync(dataDir) && !isObjectStoreUrl(masterRoot) && !existsSync(masterRoot)) {
+    throw new StrataError(
+      ErrorCodes.NO_DATA,
+      `no data in ${dataDir} (no such folder, no master dataset at ${masterRoot}): give the data folder strata start wrote with --data DIR (or STRATA_DATA); nothing was created`,
+    )
+  }
   const store = await openStore(lmdbPathOf(options.store, dataDir) ?? options.store!)
   const logger = options.logger ?? createLogger('batch')
   const { brokers } = options
   const publisher = brokers ? createKafkaPublisher({ brokers }) : undefined
-  const master = options.master ?? join(dataDir, 'master')
-  const masterRoot = childLocation(isObjectStoreUrl(master) ? master : resolve(master), config.source.topic)
   try {
     await checkRoleSource('batch', {
       config,

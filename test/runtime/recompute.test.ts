@@ -2,6 +2,7 @@
 // embedded log holds sealed events, it serves a version of every view with the sealed end as its
 // horizon and the exact answers; a second call finds them current; force recomputes.
 import assert from 'node:assert/strict'
+import { existsSync } from 'node:fs'
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -61,4 +62,18 @@ test('recompute() serves every view at the sealed end, exactly, and is idempoten
 
   assert.equal((await recompute({ config, data, threads: 1 })).versions.length, 0, 'current: nothing to do')
   assert.equal((await recompute({ config, data, threads: 1, force: true })).versions.length, 4)
+})
+
+test('recompute() on a data folder that is not there: STRATA_ERR_NO_DATA, and nothing created', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'strata-recompute-'))
+  t.after(() => rm(dir, { recursive: true, force: true }))
+  const config = join(dir, 'strata.config.ts')
+  await writeFile(config, configSource('events', 2))
+  const mistyped = join(dir, 'dta')
+  await assert.rejects(recompute({ config, data: mistyped, threads: 1 }), (error: unknown) => {
+    assert.equal((error as { code?: string }).code, 'STRATA_ERR_NO_DATA')
+    assert.match((error as Error).message, /no data in .*dta/)
+    return true
+  })
+  assert.equal(existsSync(mistyped), false, 'no store or folder was created')
 })

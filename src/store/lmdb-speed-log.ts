@@ -21,7 +21,7 @@
 import type { RootDatabase } from 'lmdb'
 import { ErrorCodes, StrataError } from '../core/errors.ts'
 import { bumpKeyRowsVersion, keyHash } from './lmdb-snapshot-version.ts'
-import { ensureViewCode, stateKey, viewCode } from './lmdb-state-keys.ts'
+import { ensureViewCode, groupAtText, viewCode } from './lmdb-state-keys.ts'
 import { deltaCounts, loggedDeltaFate } from './speed-rules.ts'
 import type { CombineEncoded, SpeedCommit, SpeedPartition, SpeedView } from './store.ts'
 
@@ -233,6 +233,8 @@ interface Group {
   window: number
   partition: number
   epoch: number
+  /** The state row key's `at` (groupAtText), made once per group: the sort and the write use it. */
+  at: string
   state: unknown
 }
 
@@ -326,6 +328,9 @@ export function compactLog(
         return keys
       })
       let kept: unknown[] | undefined
+      // A row's deltas are mostly of one epoch: its `at` text is made once, not per group.
+      let atEpoch = -1
+      let at = ''
       for (let i = 0; i < row.d.length; i += STRIDE) {
         const v = row.d[i] as number
         const epoch = row.d[i + 1] as number
@@ -359,7 +364,11 @@ export function compactLog(
             row.d[i + 4],
           )
         } else {
-          const created = { view, key, window, partition: p, epoch, state: row.d[i + 4] }
+          if (epoch !== atEpoch) {
+            atEpoch = epoch
+            at = groupAtText(p, epoch)
+          }
+          const created: Group = { view, key, window, partition: p, epoch, at, state: row.d[i + 4] }
           if (list === undefined) keys.set(key, [created])
           else list.push(created)
         }
@@ -373,7 +382,7 @@ export function compactLog(
     for (const [view, keys] of [...byView].sort((a, b) => byCode(codes, db, a[0], b[0]))) {
       for (const key of [...keys.keys()].sort()) {
         const list = keys.get(key) as Group[]
-        if (list.length > 1) list.sort((a, b) => a.window - b.window || byAt(a, b))
+        if (list.length > 1) list.sort(byWindowAt)
         for (const g of list) ordered.push(g)
       }
       codes.set(view, ensureViewCode(db, view))
@@ -384,23 +393,25 @@ export function compactLog(
     // MDB_NOOVERWRITE) creates it or fails because it exists, and only then is it read and
     // combined (a get and a put cost twice the B-tree walks, measured). A combine may throw after
     // rows were written: they are put back as they were (undo) before the throw goes on.
-    const undo: Array<{ key: Key; before: unknown }> = []
+    // The undo is the groups up to `reached` (each written or about to be: putIfAbsent may throw
+    // after writing) and what an existing row held before, by group: no object per group.
+    let reached = -1
+    const before = new Map<number, unknown>()
     const writeGroups = (from: number, to: number) => {
       for (let i = from; i < to; i++) {
         const g = ordered[i]
         const code = codes.get(g.view) as string
-        const rowKey = stateKey(code, g.key, g.window, g.partition, g.epoch)
-        // Logged before the put: putIfAbsent may throw after writing.
-        undo.push({ key: rowKey, before: undefined })
+        const rowKey: Key = ['rs', code, g.key, g.window, g.at]
+        // Counted before the put: putIfAbsent may throw after writing.
+        reached = i
         if (putIfAbsent(db, rowKey, g.state)) {
-          const at = `${g.partition}:${g.epoch}`
-          const entry = created.get(at)
+          const entry = created.get(g.at)
           if (entry === undefined) {
-            created.set(at, { partition: g.partition, epoch: g.epoch, rows: [code, g.key, g.window] })
+            created.set(g.at, { partition: g.partition, epoch: g.epoch, rows: [code, g.key, g.window] })
           } else entry.rows.push(code, g.key, g.window)
         } else {
           const stored = db.get(rowKey)
-          undo[undo.length - 1].before = stored
+          before.set(i, stored)
           db.put(
             rowKey,
             (combineFor(g.view, viewOf(g.view)?.codeHash) as CombineEncoded)(g.view, stored, g.state),
@@ -423,9 +434,11 @@ export function compactLog(
         else db.childTransaction(() => writeGroups(from, to))
       }
     } catch (error) {
-      for (let i = undo.length - 1; i >= 0; i--) {
-        if (undo[i].before === undefined) db.remove(undo[i].key)
-        else db.put(undo[i].key, undo[i].before)
+      for (let i = reached; i >= 0; i--) {
+        const g = ordered[i]
+        const rowKey: Key = ['rs', codes.get(g.view) as string, g.key, g.window, g.at]
+        if (!before.has(i)) db.remove(rowKey)
+        else db.put(rowKey, before.get(i))
       }
       throw error
     }
@@ -443,8 +456,9 @@ export function compactLog(
     for (const { key, row } of rewritten) db.put(['rl', key[1] as number, Math.random()], row)
     // Queries keep the log rows and partitions of a version, and each key's state rows until a
     // write names the key (lmdb-snapshot-memo.ts): the keys whose state rows this pass wrote.
+    // One hash a key, not a group: a key's groups are together in `byView`.
     const touched = new Set<number>()
-    for (const g of ordered) touched.add(keyHash(g.view, g.key))
+    for (const [view, keys] of byView) for (const key of keys.keys()) touched.add(keyHash(view, key))
     bumpKeyRowsVersion(db, [...touched])
     return { rows: taken.length, deltas }
   }
@@ -474,11 +488,9 @@ function byCode(codes: Map<string, string>, db: Db, a: string, b: string): numbe
   return x < y ? -1 : x > y ? 1 : 0
 }
 
-/** A state row's partition and epoch in its key's order (`at`, a string: stateKey). */
-function byAt(a: Group, b: Group): number {
-  const x = stateKey('', '', 0, a.partition, a.epoch)[4] as string
-  const y = stateKey('', '', 0, b.partition, b.epoch)[4] as string
-  return x < y ? -1 : x > y ? 1 : 0
+/** One key's groups in its state rows' order: window, then `at` (a string in the key: stateKey). */
+function byWindowAt(a: Group, b: Group): number {
+  return a.window - b.window || (a.at < b.at ? -1 : a.at > b.at ? 1 : 0)
 }
 
 const NO_OVERWRITE = { noOverwrite: true }

@@ -10,7 +10,12 @@ type Db = RootDatabase<unknown, Key>
 
 /** The key of a state row (the layout: lmdb-speed.ts). */
 export function stateKey(code: string, key: string, window: number, partition: number, epoch: number): Key {
-  return ['rs', code, key, window, `${partition.toString(36)}:${epoch.toString(36)}`]
+  return ['rs', code, key, window, groupAtText(partition, epoch)]
+}
+
+/** A state row key's last part, `at`: its partition and epoch in base 36. */
+export function groupAtText(partition: number, epoch: number): string {
+  return `${partition.toString(36)}:${epoch.toString(36)}`
 }
 
 /** The partition and epoch of a state row's key. */

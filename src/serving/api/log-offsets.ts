@@ -79,12 +79,18 @@ export class EndOffsetsCache {
   }
 
   /**
-   * The reading get() would give now without asking the provider or waiting (one younger than
-   * maxAgeMs), read synchronously; undefined when it would ask or wait (or has no provider).
+   * The reading get() would give now without waiting, read synchronously, with get()'s effect: a
+   * stale reading is returned while one refresh runs (single flight), as get() returns it.
+   * Undefined when get() would wait (nothing cached yet, or maxAgeMs 0) or has no provider.
+   * The query fast path sends a kept body with this reading: requiring a fresh one (a first build
+   * did) sent every ask to the store read from the moment a reading aged past maxAgeMs until the
+   * broker's answer came back — under load a third to most of the asks, each one answered with
+   * the same stale reading by get() anyway (BENCHMARKS.md, "Query", session 12).
    */
-  fresh(): LogOffsets | undefined {
+  current(): LogOffsets | undefined {
     const last = this.#last
-    if (last === undefined || this.#maxAgeMs <= 0 || Date.now() - last.at > this.#maxAgeMs) return undefined
+    if (last === undefined || this.#maxAgeMs <= 0) return undefined
+    if (Date.now() - last.at > this.#maxAgeMs) void this.#refresh()
     return last
   }
 

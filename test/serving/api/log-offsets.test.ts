@@ -42,6 +42,37 @@ test('a stale reading is served while one refresh runs; fresh waits for it', asy
   assert.deepEqual((await cache.get({ fresh: true }))?.endOffsets, [3])
 })
 
+test('current() is what get() gives without waiting: a stale reading while one refresh runs, nothing before the first', async () => {
+  let calls = 0
+  let gate = deferred<number[]>()
+  const cache = new EndOffsetsCache(
+    () => {
+      calls++
+      return gate.promise
+    },
+    { maxAgeMs: 1, timeoutMs: 60_000 },
+  )
+  assert.equal(cache.current(), undefined, 'nothing cached: get() would wait')
+  assert.equal(calls, 0)
+  const first = cache.get({ fresh: true })
+  gate.resolve([1])
+  assert.deepEqual((await first)?.endOffsets, [1])
+  gate = deferred<number[]>()
+  await sleep(5) // older than maxAgeMs
+  assert.deepEqual(cache.current()?.endOffsets, [1], 'stale while revalidating')
+  assert.deepEqual(cache.current()?.endOffsets, [1])
+  assert.deepEqual((await cache.get())?.endOffsets, [1], 'as get() gives it')
+  assert.equal(calls, 2, 'one refresh for all of them')
+  gate.resolve([2])
+  await sleep(1)
+  assert.deepEqual(cache.current()?.endOffsets, [2])
+  assert.equal(
+    new EndOffsetsCache(async () => [1], { maxAgeMs: 0 }).current(),
+    undefined,
+    'maxAgeMs 0 always asks',
+  )
+})
+
 test('maxAgeMs 0 asks every time; failures and hangs are readings without offsets', async () => {
   let mode: 'ok' | 'fail' | 'hang' = 'ok'
   const cache = new EndOffsetsCache(

@@ -125,3 +125,35 @@ test('two readings give the same lag when their end offsets are equal, or both u
   assert.equal(sameLag(reading(null), undefined), true)
   assert.equal(sameLag({ endOffsets: null, error: 'timeout', at: 1 }, reading(null, 2)), true)
 })
+
+test('a reading ages on the monotonic clock: a wall clock stepped back does not keep it fresh (the lag frozen)', async (t) => {
+  let calls = 0
+  const cache = new EndOffsetsCache(async () => [++calls], { maxAgeMs: 1 })
+  assert.deepEqual((await cache.get({ fresh: true }))?.endOffsets, [1])
+  // NTP or a resumed VM steps the wall clock back an hour: the reading is still 5 ms older.
+  const wall = Date.now
+  const stepped = wall() - 3_600_000
+  Date.now = () => stepped
+  t.after(() => {
+    Date.now = wall
+  })
+  await sleep(5)
+  // The provider is called synchronously by the refresh: counting calls needs no wait.
+  assert.deepEqual(cache.current()?.endOffsets, [1], 'stale while it is refreshed')
+  assert.equal(calls, 2, 'current() refreshed it')
+  await sleep(5)
+  assert.deepEqual((await cache.get())?.endOffsets, [2], 'the refreshed reading, stale again')
+  assert.equal(calls, 3, 'get() refreshed it too')
+})
+
+test('current() and get() read one freshness rule: a maxAgeMs that is not a positive number always asks', async () => {
+  for (const maxAgeMs of [Number.NaN, -1]) {
+    let calls = 0
+    const cache = new EndOffsetsCache(async () => [++calls], { maxAgeMs })
+    assert.deepEqual((await cache.get())?.endOffsets, [1])
+    // get() asks again (and waits) every time, so current() has nothing to give without waiting;
+    // giving the last reading sent a kept body get() would not have answered, and refreshed nothing.
+    assert.equal(cache.current(), undefined, `maxAgeMs ${maxAgeMs}`)
+    assert.deepEqual((await cache.get())?.endOffsets, [2])
+  }
+})

@@ -128,7 +128,9 @@ export class EndOffsetsCache {
       reading = { endOffsets: [...offsets], at: Date.now() }
     } catch (error) {
       reading = { endOffsets: null, error: describe(error), at: Date.now() }
-      const lost = (error as { lost?: unknown }).lost
+      // ?.: a provider may reject with anything, undefined too; #read must not throw (nobody awaits
+      // a refresh started by current() or by get() serving a stale reading: the process would end).
+      const lost = (error as { lost?: unknown } | null | undefined)?.lost
       if (typeof lost === 'number') reading.lost = lost
     } finally {
       clearTimeout(timer)

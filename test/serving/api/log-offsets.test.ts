@@ -157,3 +157,14 @@ test('current() and get() read one freshness rule: a maxAgeMs that is not a posi
     assert.deepEqual((await cache.get())?.endOffsets, [2])
   }
 })
+
+test('a provider failing with no error object is a reading without offsets, not a rejection', async () => {
+  for (const thrown of [undefined, null, 'down']) {
+    const cache = new EndOffsetsCache(() => Promise.reject(thrown), { maxAgeMs: 1000 })
+    // A rejection here failed /health and, from a refresh nobody awaits (current(), get() serving
+    // a stale reading), was an unhandled rejection: the process's end.
+    const reading = await cache.get({ fresh: true })
+    assert.equal(reading?.endOffsets, null, String(thrown))
+    assert.equal(reading?.error, 'unavailable')
+  }
+})

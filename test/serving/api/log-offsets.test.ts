@@ -13,6 +13,16 @@ function deferred<T>() {
   return { promise, resolve }
 }
 
+/**
+ * Waits until a reading made before the call is older than `ms` on the clock the cache reads (a
+ * timer alone can fire early against it: Node starts it from the event loop's cached time, which
+ * a loaded machine leaves behind, and a reading still fresh failed these tests under load).
+ */
+async function aged(ms: number): Promise<void> {
+  const from = performance.now()
+  while (performance.now() - from <= ms) await sleep(ms)
+}
+
 test('concurrent readers share one provider call, and a fresh reading is reused', async () => {
   let calls = 0
   const gate = deferred<number[]>()
@@ -36,9 +46,9 @@ test('a stale reading is served while one refresh runs; fresh waits for it', asy
   let next = 1
   const cache = new EndOffsetsCache(async () => [next++], { maxAgeMs: 1 })
   assert.deepEqual((await cache.get())?.endOffsets, [1])
-  await sleep(5) // older than maxAgeMs
+  await aged(5) // older than maxAgeMs
   assert.deepEqual((await cache.get())?.endOffsets, [1], 'stale while revalidating')
-  await sleep(5)
+  await aged(5)
   assert.deepEqual((await cache.get({ fresh: true }))?.endOffsets, [3])
 })
 
@@ -58,7 +68,7 @@ test('current() is what get() gives without waiting: a stale reading while one r
   gate.resolve([1])
   assert.deepEqual((await first)?.endOffsets, [1])
   gate = deferred<number[]>()
-  await sleep(5) // older than maxAgeMs
+  await aged(5) // older than maxAgeMs
   assert.deepEqual(cache.current()?.endOffsets, [1], 'stale while revalidating')
   assert.deepEqual(cache.current()?.endOffsets, [1])
   assert.deepEqual((await cache.get())?.endOffsets, [1], 'as get() gives it')
@@ -137,11 +147,11 @@ test('a reading ages on the monotonic clock: a wall clock stepped back does not 
   t.after(() => {
     Date.now = wall
   })
-  await sleep(5)
+  await aged(5)
   // The provider is called synchronously by the refresh: counting calls needs no wait.
   assert.deepEqual(cache.current()?.endOffsets, [1], 'stale while it is refreshed')
   assert.equal(calls, 2, 'current() refreshed it')
-  await sleep(5)
+  await aged(5)
   assert.deepEqual((await cache.get())?.endOffsets, [2], 'the refreshed reading, stale again')
   assert.equal(calls, 3, 'get() refreshed it too')
 })

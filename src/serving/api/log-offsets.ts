@@ -23,7 +23,8 @@ export interface LogOffsets {
 }
 
 export interface EndOffsetsCacheOptions {
-  /** Age under which cached offsets are used without asking again. Default 1000 ms. */
+  /** Age under which cached offsets are used without asking again. Default 1000 ms; 0 (or any
+   * value that is not a positive number) asks every time. */
   maxAgeMs?: number
   /** A provider call taking longer than this counts as failed. Default 5000 ms. */
   timeoutMs?: number
@@ -41,11 +42,19 @@ export class EndOffsetsCache {
   readonly #timeoutMs: number
   readonly #coldWaitMs: number
   #last: LogOffsets | undefined
+  /**
+   * When #last was read, on the monotonic clock (performance.now): its age must not follow the
+   * wall clock (`at`), which can step back (NTP, a resumed VM) and kept a reading "fresh", the lag
+   * frozen on every path, for as long as the step.
+   */
+  #lastRead = 0
   #inflight: Promise<LogOffsets> | undefined
 
   constructor(provider: EndOffsetsProvider | undefined, options: EndOffsetsCacheOptions = {}) {
     this.#provider = provider
-    this.#maxAgeMs = options.maxAgeMs ?? 1000
+    // Anything but a positive age is "always ask", 0 (`|| 0`: NaN too), so get() and current()
+    // agree: with NaN get() asked every time while current() gave the last reading, never stale.
+    this.#maxAgeMs = Math.max((options.maxAgeMs ?? 1000) || 0, 0)
     this.#timeoutMs = options.timeoutMs ?? 5000
     this.#coldWaitMs = options.coldWaitMs ?? 250
   }
@@ -62,7 +71,7 @@ export class EndOffsetsCache {
   async get(options: { fresh?: boolean } = {}): Promise<LogOffsets | undefined> {
     if (this.#provider === undefined) return undefined
     const last = this.#last
-    if (last !== undefined && Date.now() - last.at <= this.#maxAgeMs && this.#maxAgeMs > 0) return last
+    if (last !== undefined && this.#maxAgeMs > 0 && !this.#stale()) return last
     const refresh = this.#refresh()
     if (last !== undefined && this.#maxAgeMs > 0 && !options.fresh) return last
     if (last === undefined && this.#maxAgeMs > 0 && !options.fresh) {
@@ -79,13 +88,25 @@ export class EndOffsetsCache {
   }
 
   /**
-   * The reading get() would give now without asking the provider or waiting (one younger than
-   * maxAgeMs), read synchronously; undefined when it would ask or wait (or has no provider).
+   * The reading get() would give now without waiting, read synchronously, with get()'s effect: a
+   * stale reading is returned while one refresh runs (single flight), as get() returns it.
+   * Undefined when get() would wait (nothing cached yet, or maxAgeMs 0) or has no provider.
+   * The query fast path sends a kept body with this reading: requiring a fresh one (a first build
+   * did) sent every ask to the store read from the moment a reading aged past maxAgeMs until the
+   * broker's answer came back — counted under load: 25–100% of the kept asks of a warm-up, 57–77%
+   * at 5,000 req/s — each one answered with the same stale reading by get() anyway
+   * (BENCHMARKS.md, "Query", session 12).
    */
-  fresh(): LogOffsets | undefined {
+  current(): LogOffsets | undefined {
     const last = this.#last
-    if (last === undefined || this.#maxAgeMs <= 0 || Date.now() - last.at > this.#maxAgeMs) return undefined
+    if (last === undefined || this.#maxAgeMs === 0) return undefined
+    if (this.#stale()) void this.#refresh()
     return last
+  }
+
+  /** Whether the cached reading is older than maxAgeMs. */
+  #stale(): boolean {
+    return performance.now() - this.#lastRead > this.#maxAgeMs
   }
 
   #refresh(): Promise<LogOffsets> {
@@ -107,12 +128,15 @@ export class EndOffsetsCache {
       reading = { endOffsets: [...offsets], at: Date.now() }
     } catch (error) {
       reading = { endOffsets: null, error: describe(error), at: Date.now() }
-      const lost = (error as { lost?: unknown }).lost
+      // ?.: a provider may reject with anything, undefined too; #read must not throw (nobody awaits
+      // a refresh started by current() or by get() serving a stale reading: the process would end).
+      const lost = (error as { lost?: unknown } | null | undefined)?.lost
       if (typeof lost === 'number') reading.lost = lost
     } finally {
       clearTimeout(timer)
     }
     this.#last = reading
+    this.#lastRead = performance.now()
     return reading
   }
 }

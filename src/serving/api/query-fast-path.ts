@@ -176,7 +176,7 @@ export function createQueryFastPath(options: QueryFastPathOptions): QueryFastPat
       // transaction, the memo's lookups or a promise (see `kept` above).
       const hit = kept.get(url)
       if (hit !== undefined && hit.view === view) {
-        const log = offsets.configured ? offsets.fresh() : undefined
+        const log = offsets.configured ? offsets.current() : undefined
         if ((log !== undefined || !offsets.configured) && sameLag(hit.log, log)) {
           let version: number | undefined
           try {

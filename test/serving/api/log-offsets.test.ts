@@ -13,6 +13,16 @@ function deferred<T>() {
   return { promise, resolve }
 }
 
+/**
+ * Waits until a reading made before the call is older than `ms` on the clock the cache reads (a
+ * timer alone can fire early against it: Node starts it from the event loop's cached time, which
+ * a loaded machine leaves behind, and a reading still fresh failed these tests under load).
+ */
+async function aged(ms: number): Promise<void> {
+  const from = performance.now()
+  while (performance.now() - from <= ms) await sleep(ms)
+}
+
 test('concurrent readers share one provider call, and a fresh reading is reused', async () => {
   let calls = 0
   const gate = deferred<number[]>()
@@ -36,10 +46,41 @@ test('a stale reading is served while one refresh runs; fresh waits for it', asy
   let next = 1
   const cache = new EndOffsetsCache(async () => [next++], { maxAgeMs: 1 })
   assert.deepEqual((await cache.get())?.endOffsets, [1])
-  await sleep(5) // older than maxAgeMs
+  await aged(5) // older than maxAgeMs
   assert.deepEqual((await cache.get())?.endOffsets, [1], 'stale while revalidating')
-  await sleep(5)
+  await aged(5)
   assert.deepEqual((await cache.get({ fresh: true }))?.endOffsets, [3])
+})
+
+test('current() is what get() gives without waiting: a stale reading while one refresh runs, nothing before the first', async () => {
+  let calls = 0
+  let gate = deferred<number[]>()
+  const cache = new EndOffsetsCache(
+    () => {
+      calls++
+      return gate.promise
+    },
+    { maxAgeMs: 1, timeoutMs: 60_000 },
+  )
+  assert.equal(cache.current(), undefined, 'nothing cached: get() would wait')
+  assert.equal(calls, 0)
+  const first = cache.get({ fresh: true })
+  gate.resolve([1])
+  assert.deepEqual((await first)?.endOffsets, [1])
+  gate = deferred<number[]>()
+  await aged(5) // older than maxAgeMs
+  assert.deepEqual(cache.current()?.endOffsets, [1], 'stale while revalidating')
+  assert.deepEqual(cache.current()?.endOffsets, [1])
+  assert.deepEqual((await cache.get())?.endOffsets, [1], 'as get() gives it')
+  assert.equal(calls, 2, 'one refresh for all of them')
+  gate.resolve([2])
+  await sleep(1)
+  assert.deepEqual(cache.current()?.endOffsets, [2])
+  assert.equal(
+    new EndOffsetsCache(async () => [1], { maxAgeMs: 0 }).current(),
+    undefined,
+    'maxAgeMs 0 always asks',
+  )
 })
 
 test('maxAgeMs 0 asks every time; failures and hangs are readings without offsets', async () => {
@@ -93,4 +134,47 @@ test('two readings give the same lag when their end offsets are equal, or both u
   assert.equal(sameLag(a, undefined), false)
   assert.equal(sameLag(reading(null), undefined), true)
   assert.equal(sameLag({ endOffsets: null, error: 'timeout', at: 1 }, reading(null, 2)), true)
+})
+
+test('a reading ages on the monotonic clock: a wall clock stepped back does not keep it fresh (the lag frozen)', async (t) => {
+  let calls = 0
+  const cache = new EndOffsetsCache(async () => [++calls], { maxAgeMs: 1 })
+  assert.deepEqual((await cache.get({ fresh: true }))?.endOffsets, [1])
+  // NTP or a resumed VM steps the wall clock back an hour: the reading is still 5 ms older.
+  const wall = Date.now
+  const stepped = wall() - 3_600_000
+  Date.now = () => stepped
+  t.after(() => {
+    Date.now = wall
+  })
+  await aged(5)
+  // The provider is called synchronously by the refresh: counting calls needs no wait.
+  assert.deepEqual(cache.current()?.endOffsets, [1], 'stale while it is refreshed')
+  assert.equal(calls, 2, 'current() refreshed it')
+  await aged(5)
+  assert.deepEqual((await cache.get())?.endOffsets, [2], 'the refreshed reading, stale again')
+  assert.equal(calls, 3, 'get() refreshed it too')
+})
+
+test('current() and get() read one freshness rule: a maxAgeMs that is not a positive number always asks', async () => {
+  for (const maxAgeMs of [Number.NaN, -1]) {
+    let calls = 0
+    const cache = new EndOffsetsCache(async () => [++calls], { maxAgeMs })
+    assert.deepEqual((await cache.get())?.endOffsets, [1])
+    // get() asks again (and waits) every time, so current() has nothing to give without waiting;
+    // giving the last reading sent a kept body get() would not have answered, and refreshed nothing.
+    assert.equal(cache.current(), undefined, `maxAgeMs ${maxAgeMs}`)
+    assert.deepEqual((await cache.get())?.endOffsets, [2])
+  }
+})
+
+test('a provider failing with no error object is a reading without offsets, not a rejection', async () => {
+  for (const thrown of [undefined, null, 'down']) {
+    const cache = new EndOffsetsCache(() => Promise.reject(thrown), { maxAgeMs: 1000 })
+    // A rejection here failed /health and, from a refresh nobody awaits (current(), get() serving
+    // a stale reading), was an unhandled rejection: the process's end.
+    const reading = await cache.get({ fresh: true })
+    assert.equal(reading?.endOffsets, null, String(thrown))
+    assert.equal(reading?.error, 'unavailable')
+  }
 })

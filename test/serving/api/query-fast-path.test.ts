@@ -6,6 +6,7 @@ import assert from 'node:assert/strict'
 import { get } from 'node:http'
 import { connect } from 'node:net'
 import { test } from 'node:test'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { ErrorCodes, StrataError } from '../../../src/core/errors.ts'
 import { createLogger } from '../../../src/runtime/logger.ts'
 import { listen } from '../../../src/serving/app.ts'
@@ -407,6 +408,46 @@ test('a body kept by URL is sent while a read finds the same snapshot version, a
     last = after.text
   }
   assert.equal(JSON.parse(last).batch.horizon[0], 15)
+})
+
+test('a kept body goes on with a stale end-offsets reading while it is refreshed, as Fastify answers, and takes the new one', async (t) => {
+  const lmdb = await openStore(t)
+  await mergedScenario(lmdb)
+  const { store, reads } = countingReads(lmdb)
+  let calls = 0
+  let next: Promise<number[]> = Promise.resolve([20, 6, 3, 0, 0, 0])
+  const app = await serve(t, store, {
+    endOffsets: () => {
+      calls++
+      return next
+    },
+    endOffsetsMaxAgeMs: 1,
+  })
+  const { url } = await listen(app, { port: 0 })
+  const path = `${url}/views/pageviews_by_url/%2Fa`
+  const version = () => (lmdb.snapshotVersion as () => number | undefined)()
+  const first = await (await fetch(path)).text()
+  assert.deepEqual(JSON.parse(first).lag, [5, 0, 3, 0, 0, 0])
+  // The broker's next answer is late: the reading ages past maxAgeMs while it is awaited.
+  let answer!: (offsets: number[]) => void
+  next = new Promise((resolve) => {
+    answer = resolve
+  })
+  // Older than maxAgeMs on the cache's clock (a timer alone can fire early against it under load).
+  for (const from = performance.now(); performance.now() - from <= 5; ) await sleep(5)
+  for (let i = 0; i < 3; i++) {
+    const before = reads()
+    const at = version()
+    const text = await (await fetch(path)).text()
+    assert.equal(text, first, 'the stale reading, as get() gives it')
+    // Unless a background compaction moved the version, no store read (the first build read it).
+    if (version() === at) assert.equal(reads(), before, 'sent without a store read')
+  }
+  assert.equal(await (await fetch(`${path}?parts=false`)).text(), first, 'Fastify answers the same')
+  assert.equal(calls, 2, 'one refresh for all the asks')
+  answer([21, 9, 3, 1, 0, 0])
+  await sleep(1)
+  assert.deepEqual(JSON.parse(await (await fetch(path)).text()).lag, [6, 3, 3, 1, 0, 0], 'the new reading')
 })
 
 test('a server built before its store (strata worker serve) keeps bodies once the store is set', async (t) => {

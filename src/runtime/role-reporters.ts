@@ -28,6 +28,8 @@ type EndOffsets = () => Promise<number[] | null | undefined>
  * unknown.
  */
 export function healthEndOffsets(endOffsets: EndOffsets, maxAgeMs = 1000, timeoutMs = 2000) {
+  // `at` on the monotonic clock: a wall clock stepped back (NTP, a resumed VM) must not keep a
+  // reading fresh, the lag on /health frozen, for as long as the step.
   let last: { at: number; value: number[] | null } | undefined
   let inflight: Promise<number[] | null> | undefined
   const read = async (): Promise<number[] | null> => {
@@ -47,9 +49,9 @@ export function healthEndOffsets(endOffsets: EndOffsets, maxAgeMs = 1000, timeou
     }
   }
   return async (): Promise<number[] | null> => {
-    if (last && Date.now() - last.at <= maxAgeMs) return last.value
+    if (last && performance.now() - last.at <= maxAgeMs) return last.value
     inflight ??= read().then((value) => {
-      last = { at: Date.now(), value }
+      last = { at: performance.now(), value }
       inflight = undefined
       return value
     })

@@ -177,7 +177,8 @@ for (const [name, fail, attempts] of [
     // landing one's deltas), and the windows went in order: [0, 10) until it landed, then on.
     const sent = JSON.stringify(gated.sent)
     for (const c of gated.sent) assert.ok(c.from <= c.stored, sent)
-    for (let i = 1; i < gated.sent.length; i++) assert.ok(gated.sent[i]!.from >= gated.sent[i - 1]!.from, sent)
+    for (let i = 1; i < gated.sent.length; i++)
+      assert.ok(gated.sent[i]!.from >= gated.sent[i - 1]!.from, sent)
     assert.deepEqual(
       gated.sent.slice(0, 2).map((c) => [c.from, c.offset]),
       [

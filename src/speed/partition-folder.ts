@@ -308,9 +308,15 @@ export class PartitionFolder {
     )
   }
 
-  /** Commits the pending window now (on revoke, on close). Store errors are thrown. */
-  flush(): Promise<void> {
-    return this.#serial(() => this.#commit())
+  /**
+   * Commits the pending window now (on revoke, on close). Store errors are thrown. Stopped, it
+   * commits nothing but still returns only once a commit in flight settled: the worker's close()
+   * (which releases every folder) must not return, nor its caller close the store, while a commit
+   * of ours may still be written.
+   */
+  async flush(): Promise<void> {
+    await this.#serial(() => this.#commit())
+    await this.#inFlight
   }
 
   /** Commits when the window is older than the policy allows (the worker's timer). */
@@ -329,9 +335,9 @@ export class PartitionFolder {
     if (this.#stats.stopped === null) this.#stats.stopped = reason
     if (this.#window instanceof RemoteWindow) this.#window.drop()
     // A commit in flight may still land (it is one store transaction, offset and deltas: the next
-    // owner reads from whatever is stored); nothing of it is used here any more.
+    // owner reads from whatever is stored); nothing of it is used here any more (#land). It stays
+    // in #landing: `offset` is its `from`, the last offset known stored, not the next window's.
     this.#landing?.drop()
-    this.#landing = undefined
   }
 
   #fold(taken: Taken): void {
@@ -507,7 +513,7 @@ export class PartitionFolder {
     if (this.stopped || window !== this.#landing) return
     const outcome = await this.#committer.commit(window, (required) => this.#reseal(window, required))
     // Stopped meanwhile (revoked, claimed again, fenced): what landed or not is the store's to say.
-    if (window !== this.#landing) return
+    if (this.stopped || window !== this.#landing) return
     if ('landed' in outcome) this.#committed(window, outcome.landed)
     else this.#stop(outcome.stopped)
   }

@@ -281,3 +281,41 @@ test('claimed again with two windows in flight: the held commit is fenced, the n
     fresh.reduce((a, b) => a + b, 0),
   )
 })
+
+test('stopped with a commit in flight: its flush (a release, a close) waits for that commit, and its offset stays the stored one', async (t) => {
+  const { fixture, claim } = await setup(t)
+  const log = new MemoryPartition()
+  log.append(Array.from({ length: 30 }, (_, i) => pageView(i)))
+  const gated = gatedStore(fixture)
+  const folder = await claim(gated.store)
+  await folder.take(reach(log, 0, 10))
+  await gated.holding
+  await folder.take({ ...log.read(10, 10), highWatermark: 30 })
+  await until(() => folder.stats().position === 20)
+  // Stopped by something other than a release (a fold that failed, a fence): the commit of
+  // [0, 10) is still in the store's hands, and nothing beyond 0 is known stored.
+  folder.stop('stopped')
+  assert.equal(folder.offset, 0)
+  assert.equal(folder.stats().consumed, 0)
+  // PartitionSet.release flushes, then the worker's close() returns and its caller closes the
+  // store: not while a commit of this folder may still be written.
+  let settled = false
+  const flushed = folder.flush().then(() => {
+    settled = true
+  })
+  for (let turn = 0; turn < 50; turn++) await new Promise((resolve) => setImmediate(resolve))
+  assert.equal(settled, false, 'the flush of a stopped folder returned with its commit still in flight')
+  gated.release()
+  await flushed
+  assert.deepEqual(
+    gated.sent.map((c) => [c.from, c.offset]),
+    [[0, 10]],
+  )
+  // It landed (nobody claimed meanwhile); the next owner resumes there and re-reads the rest.
+  const after = await claim(fixture.store)
+  assert.equal(after.offset, 10)
+  await after.add(log.read(10))
+  await after.flush()
+  const asOf = await assertExact(fixture.store, fixture.views, [log.records])
+  assert.ok(asOf.every((v) => v[0] === log.end))
+})

@@ -55,10 +55,12 @@ export async function recompute(options: RecomputeOptions = {}): Promise<BatchRu
   registerUrlSecret(options.store)
   const master = options.master ?? join(dataDir, 'master')
   const masterRoot = childLocation(isObjectStoreUrl(master) ? master : resolve(master), config.source.topic)
-  // A data folder that is not there is a mistyped --data, not an empty master dataset: opening
-  // the store would create one there and publish a version of 0 events (strata query refuses
-  // the same folder with STRATA_ERR_NO_DATA).
-  if (!existsSync(dataDir) && !isObjectStoreUrl(masterRoot) && !existsSync(masterRoot)) {
+  // With the store in the data folder (no --store), a folder that is not there is a mistyped
+  // --data, not an empty master dataset: opening the store would create one there and publish a
+  // version of 0 events (strata query refuses the same folder with STRATA_ERR_NO_DATA). A store
+  // given apart may well be served from a new, empty folder: the source check judges that.
+  const storeInData = options.store === undefined
+  if (storeInData && !existsSync(dataDir) && !isObjectStoreUrl(masterRoot) && !existsSync(masterRoot)) {
     throw new StrataError(
       ErrorCodes.NO_DATA,
       `no data in ${dataDir} (no such folder, no master dataset at ${masterRoot}): give the data folder strata start wrote with --data DIR (or STRATA_DATA); nothing was created`,

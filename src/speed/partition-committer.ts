@@ -5,10 +5,9 @@
 // Contract:
 // - A store outage (an error marked retriable: PostgreSQL restarting, a lost connection) is
 //   ridden out: the SAME commit (same from, offset, deltas and seals) is sent again with backoff
-//   for up to `storeRetryMs` (60 s). Nothing more is folded into the window meanwhile (in process
-//   the partition's next batch waits on the folder's queue; with a fold thread it folds into the
-//   next window, which commits only after this one landed), so it cannot change between attempts.
-//   Reads of the partition go through the same retry.
+//   for up to `storeRetryMs` (60 s). Nothing more is folded meanwhile (the partition's next batch
+//   waits on the folder's queue), so the window cannot change between attempts. Reads of the
+//   partition go through the same retry.
 // - In doubt: a failed attempt may have landed with only its answer lost; the store then refuses
 //   the resend (its `from` is no longer the stored offset). When the stored offset is this
 //   commit's offset under our owner token, nobody but this commit can have put it there (only

@@ -94,17 +94,6 @@ export class PartitionFolder {
   readonly #committer: PartitionCommitter
   #required: number[]
   #window: PendingWindow | RemoteWindow
-  /**
-   * Fold threads: the window whose commit started and has not landed (in flight, or failed and
-   * kept to be sent again). Its successor, #window, was opened when that commit started and takes
-   * the partition's next batches meanwhile: the thread folds them while the store commits (the
-   * overlap; decision 0011, "The next window while a commit lands"). It never commits before this
-   * one landed (#commit), and is reopened at the epoch this one's commit left open (#committed).
-   */
-  #landing: RemoteWindow | undefined
-  /** The background attempt to land #landing (settles, never rejects), and whether it runs. */
-  #inFlight: Promise<void> = Promise.resolve()
-  #attempting = false
   /** Fold threads: the last batch taken, which the next one waits for (take). */
   #queued: Promise<void> = Promise.resolve()
   /** Batches taken and not folded yet, and their records' bytes. */
@@ -165,7 +154,7 @@ export class PartitionFolder {
 
   /** The stored consumed offset: where the log is read from after a claim. */
   get offset(): number {
-    return (this.#landing ?? this.#window).from
+    return this.#window.from
   }
 
   get stopped(): boolean {
@@ -178,7 +167,7 @@ export class PartitionFolder {
   }
 
   stats(): PartitionStats {
-    return { ...this.#stats, position: this.#window.end, consumed: this.offset }
+    return { ...this.#stats, position: this.#window.end, consumed: this.#window.from }
   }
 
   /** Folds the batch and, when a commit falls due, commits; resolves once both are done. */
@@ -234,14 +223,9 @@ export class PartitionFolder {
         throw error
       }
     })
-    // With a fold thread the commit task returns once the commit started (the next batch then
-    // folds into the next window): `committed` settles once it landed, or failed.
-    let landed: Promise<void> = Promise.resolve()
     const committed = this.#serial(async () => {
-      if (!due) return
-      await this.#commitReporting()
-      landed = this.#inFlight
-    }).then(() => landed)
+      if (due) await this.#commitReporting()
+    })
     if (this.#options.thread !== undefined) {
       // With a fold thread, the source may go on while this batch waits behind the partition's
       // commit in flight: that commit waits for the thread to fold what was sent, and awaiting
@@ -308,24 +292,15 @@ export class PartitionFolder {
     )
   }
 
-  /**
-   * Commits the pending window now (on revoke, on close). Store errors are thrown. Stopped, it
-   * commits nothing but still returns only once a commit in flight settled: the worker's close()
-   * (which releases every folder) must not return, nor its caller close the store, while a commit
-   * of ours may still be written.
-   */
-  async flush(): Promise<void> {
-    await this.#serial(() => this.#commit())
-    await this.#inFlight
+  /** Commits the pending window now (on revoke, on close). Store errors are thrown. */
+  flush(): Promise<void> {
+    return this.#serial(() => this.#commit())
   }
 
   /** Commits when the window is older than the policy allows (the worker's timer). */
   flushIfDue(now: number): Promise<void> {
     return this.#serial(async () => {
-      // A commit in flight lands by itself; one that failed is sent again here, after its backoff.
-      if (this.#attempting) return
-      if (this.#window.empty && this.#landing === undefined) return
-      if (now - this.#lastCommitAt < this.#policy.commitEveryMs) return
+      if (this.#window.empty || now - this.#lastCommitAt < this.#policy.commitEveryMs) return
       await this.#commitReporting()
     })
   }
@@ -334,10 +309,6 @@ export class PartitionFolder {
   stop(reason = 'stopped'): void {
     if (this.#stats.stopped === null) this.#stats.stopped = reason
     if (this.#window instanceof RemoteWindow) this.#window.drop()
-    // A commit in flight may still land (it is one store transaction, offset and deltas: the next
-    // owner reads from whatever is stored); nothing of it is used here any more (#land). It stays
-    // in #landing: `offset` is its `from`, the last offset known stored, not the next window's.
-    this.#landing?.drop()
   }
 
   #fold(taken: Taken): void {
@@ -398,7 +369,7 @@ export class PartitionFolder {
   // is gone. Either way the window lacks records and must never be committed: the folder stops;
   // a thread that is gone is a failure of the worker (onFailed: it should exit and be restarted).
   #threadFailed(window: RemoteWindow, error: unknown): void {
-    if ((window !== this.#window && window !== this.#landing) || this.stopped) return
+    if (window !== this.#window || this.stopped) return
     const failure =
       error instanceof StrataError
         ? error
@@ -441,87 +412,45 @@ export class PartitionFolder {
   // on every fetch: the failures are counted in the stats (health calls the partition stalled
   // while they last and its lag grows).
   async #commitReporting(): Promise<void> {
-    // Behind the commit in flight (its failure starts the backoff checked next).
-    await this.#inFlight
     if (this.#now() < this.#retryCommitAt) return
     try {
-      await this.#commit(true)
+      await this.#commit()
     } catch (error) {
-      this.#commitFailed(error)
+      const failure = asStrataError(error, `partition ${this.partition}: speed commit failed`)
+      const stats = this.#stats
+      stats.commitFailures++
+      stats.failingSince ??= this.#now()
+      stats.lastCommitError = `${failure.message} [${failure.code}]`
+      this.#retryCommitAt = this.#now() + commitBackoffMs(stats.commitFailures)
+      this.#options.onError?.(failure)
     }
   }
 
-  #commitFailed(error: unknown): void {
-    const failure = asStrataError(error, `partition ${this.partition}: speed commit failed`)
-    const stats = this.#stats
-    stats.commitFailures++
-    stats.failingSince ??= this.#now()
-    stats.lastCommitError = `${failure.message} [${failure.code}]`
-    this.#retryCommitAt = this.#now() + commitBackoffMs(stats.commitFailures)
-    this.#options.onError?.(failure)
-  }
-
-  /**
-   * Commits the pending window. With a fold thread and `overlap`, returns once the commit
-   * started: the window is handed over to #landing, the next one opened, and the store's answer
-   * awaited in the background (#inFlight; a failure is reported and the window kept there).
-   * Otherwise returns once it landed; store errors are thrown.
-   */
-  async #commit(overlap = false): Promise<void> {
-    if (this.stopped) return
-    // Windows land in order: the one whose commit started earlier first (its offsets and deltas
-    // before this one's), sent again if its commit failed.
-    await this.#inFlight
-    const landing = this.#landing
-    if (landing !== undefined && !this.stopped) await this.#land(landing)
+  async #commit(): Promise<void> {
     if (this.stopped) return
     const window = this.#window
     this.#sealRequired(window.end)
     if (window.empty) return
     if (window instanceof RemoteWindow) {
-      // The deltas are asked for at once: the thread answers them right behind the folds sent,
-      // and before anything sent for the next window (a thread answers in order).
+      // Every batch sent must be folded before the window may be committed. The deltas are asked
+      // for at once: the thread answers them right behind the folds.
       window.askContents()
-      this.#landing = window
-      this.#window = this.#newWindow(window.end, window.epoch)
-      this.#lastCommitAt = this.#now()
-      if (!overlap) return this.#land(window)
-      this.#attempting = true
-      this.#inFlight = this.#land(window)
-        .catch((error) => {
-          if (!this.stopped) this.#commitFailed(error)
-        })
-        .finally(() => {
-          this.#attempting = false
-        })
-      return
+      try {
+        await window.answered()
+      } catch (error) {
+        this.#threadFailed(window, error)
+      }
+      if (this.stopped || window !== this.#window) return
     }
-    const outcome = await this.#committer.commit(window, (required) => this.#reseal(window, required))
-    if ('landed' in outcome) this.#committed(window, outcome.landed)
-    else this.#stop(outcome.stopped)
-  }
-
-  // Sees the commit of a window handed over to #landing through: landed, or the folder stopped.
-  // Store errors are thrown (the window stays in #landing, to be sent again first).
-  async #land(window: RemoteWindow): Promise<void> {
-    // Every batch sent must be folded before the window may be committed.
-    try {
-      await window.answered()
-    } catch (error) {
-      this.#threadFailed(window, error)
-    }
-    if (this.stopped || window !== this.#landing) return
-    const outcome = await this.#committer.commit(window, (required) => this.#reseal(window, required))
-    // Stopped meanwhile (revoked, claimed again, fenced): what landed or not is the store's to say.
-    if (this.stopped || window !== this.#landing) return
-    if ('landed' in outcome) this.#committed(window, outcome.landed)
+    const outcome = await this.#committer.commit(window, (required) => this.#reseal(required))
+    if ('landed' in outcome) this.#committed(outcome.landed)
     else this.#stop(outcome.stopped)
   }
 
   // The store refused the window for a required boundary a batch run recorded meanwhile
-  // (docs/horizon.md, rule 3): seal there, refolding the kept events if it falls among them. (The
-  // next window, if one was opened when this commit started, is reopened once this one lands.)
-  #reseal(window: PendingWindow | RemoteWindow, required: readonly number[]): boolean {
+  // (docs/horizon.md, rule 3): seal there, refolding the kept events if it falls among them.
+  #reseal(required: readonly number[]): boolean {
+    const window = this.#window
     this.#required = [...required]
     const outcome = window.require(required.filter((b) => b <= window.end))
     if (outcome === 'kept') return false
@@ -530,23 +459,14 @@ export class PartitionFolder {
     return true
   }
 
-  #committed(window: PendingWindow | RemoteWindow, commit: SpeedCommit): void {
-    const open = commit.seals.at(-1) ?? window.open
+  #committed(commit: SpeedCommit): void {
+    const open = commit.seals.at(-1) ?? this.#window.open
     this.#required = this.#required.filter((b) => b > commit.offset)
-    if (window instanceof RemoteWindow) {
-      // Its batch buffers go back to the pool now, not before: until it landed a reseal could
-      // refold it from them.
-      window.drop()
-      this.#landing = undefined
-      // The next window was opened at the epoch open when this commit started; resealed to land,
-      // this window may have left a later one open (a required boundary sealed inside it).
-      if (this.#window instanceof RemoteWindow) this.#window.reopen(open)
-    } else {
-      this.#window = this.#newWindow(commit.offset, open)
-      this.#lastCommitAt = this.#now()
-    }
+    if (this.#window instanceof RemoteWindow) this.#window.drop()
+    this.#window = this.#newWindow(commit.offset, open)
+    this.#lastCommitAt = this.#now()
     this.#stats.commits++
-    this.#stats.lastCommitAt = this.#now()
+    this.#stats.lastCommitAt = this.#lastCommitAt
     this.#stats.commitFailures = 0
     this.#stats.lastCommitError = null
     this.#stats.failingSince = null
@@ -557,12 +477,17 @@ export class PartitionFolder {
 
   #stop(reason: StrataError): void {
     if (this.stopped) return
-    const base = this.#landing ?? this.#window
     this.stop(`${reason.message} [${reason.code}]`)
     this.#stats.stoppedCode = reason.code
-    // A stopped folder never folds again: its thread's copies of the windows are dropped (stop()),
-    // and an empty in-process window stands in, at the stored offset.
-    this.#window = new PendingWindow(this.#views, this.#read, base.from, base.open, this.partition)
+    // A stopped folder never folds again: its thread's copy of the window is dropped (stop()),
+    // and an empty in-process window stands in.
+    this.#window = new PendingWindow(
+      this.#views,
+      this.#read,
+      this.#window.from,
+      this.#window.open,
+      this.partition,
+    )
     this.#options.onError?.(reason)
   }
 

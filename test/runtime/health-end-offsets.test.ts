@@ -3,13 +3,8 @@
 // lag /health shows, frozen for as long as the step.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { healthEndOffsets } from '../../src/runtime/role-reporters.ts'
-
-async function aged(ms: number): Promise<void> {
-  const from = performance.now()
-  while (performance.now() - from <= ms) await sleep(ms)
-}
+import { aged } from '../helpers/clock.ts'
 
 test('a reading is reused while fresh, asked again once older than maxAgeMs', async () => {
   let calls = 0

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { EndOffsetsCache, lagOf, sameLag } from '../../../src/serving/api/log-offsets.ts'
+import { aged } from '../../helpers/clock.ts'
 
 function deferred<T>() {
   let resolve!: (value: T) => void
@@ -11,16 +12,6 @@ function deferred<T>() {
     resolve = r
   })
   return { promise, resolve }
-}
-
-/**
- * Waits until a reading made before the call is older than `ms` on the clock the cache reads (a
- * timer alone can fire early against it: Node starts it from the event loop's cached time, which
- * a loaded machine leaves behind, and a reading still fresh failed these tests under load).
- */
-async function aged(ms: number): Promise<void> {
-  const from = performance.now()
-  while (performance.now() - from <= ms) await sleep(ms)
 }
 
 test('concurrent readers share one provider call, and a fresh reading is reused', async () => {

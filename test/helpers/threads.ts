@@ -5,7 +5,12 @@ import { readdirSync, readFileSync } from 'node:fs'
 export function threadNices(pid: number | 'self' = 'self'): Map<number, number> {
   const nices = new Map<number, number>()
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8')
+    let stat: string
+    try {
+      stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8')
+    } catch {
+      continue // the thread ended meanwhile (ENOENT: a test failed on it under load)
+    }
     // Fields after the command name, which is in parentheses and may hold spaces.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
     nices.set(Number(tid), Number(fields[16]))

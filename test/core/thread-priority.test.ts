@@ -16,6 +16,9 @@ const workerSource = `
     const lowered = lowerThreadPriority(workerData.nice)
     const again = lowerThreadPriority(workerData.nice - 5) // never raised back
     parentPort.postMessage({ tid, lowered, again })
+    // Stay alive until the test has read /proc and terminates us: a thread that ended after its
+    // message has no /proc entry left to read (the test failed on it under load).
+    setInterval(() => {}, 60_000)
   })
 `
 

@@ -102,6 +102,9 @@ interface LoopStats {
   /** GC pauses of 10 ms or more, and the total of all pauses, ms. */
   gcOver10: number
   gcMs: number
+  /** Of gcMs, the major (mark-compact) pauses; the V8 heap in use at the round's end, MB. */
+  majorGcMs: number
+  heapMB: number
 }
 
 /** The process's /metrics: prom-client resets the loop-delay histogram at each read. */
@@ -109,18 +112,22 @@ async function readLoop(url: string): Promise<{ text: string }> {
   return { text: await (await fetch(`${url}/metrics`)).text() }
 }
 
-function gcTotals(text: string): { over10: number; sum: number } {
+function gcTotals(text: string): { over10: number; sum: number; major: number } {
   let le10 = 0
   let count = 0
   let sum = 0
+  let major = 0
   for (const line of text.split('\n')) {
     if (!line.startsWith('nodejs_gc_duration_seconds')) continue
     const value = Number(line.slice(line.lastIndexOf(' ') + 1))
     if (line.startsWith('nodejs_gc_duration_seconds_bucket') && line.includes('le="0.01"')) le10 += value
     else if (line.startsWith('nodejs_gc_duration_seconds_count')) count += value
-    else if (line.startsWith('nodejs_gc_duration_seconds_sum')) sum += value
+    else if (line.startsWith('nodejs_gc_duration_seconds_sum')) {
+      sum += value
+      if (line.includes('kind="major"')) major += value
+    }
   }
-  return { over10: count - le10, sum: sum * 1000 }
+  return { over10: count - le10, sum: sum * 1000, major: major * 1000 }
 }
 
 function loopOf(before: string, after: string): LoopStats {
@@ -133,6 +140,8 @@ function loopOf(before: string, after: string): LoopStats {
     p99Ms: gauge('nodejs_eventloop_lag_p99_seconds'),
     gcOver10: g1.over10 - g0.over10,
     gcMs: g1.sum - g0.sum,
+    majorGcMs: g1.major - g0.major,
+    heapMB: gauge('nodejs_heap_size_used_bytes') / 1000 / 1_000_000,
   }
 }
 const ingestRate = arg('ingest', 0)
@@ -442,7 +451,7 @@ for (const urls of urlCounts) {
           samples[`${name}|${rate}`] ??= []
           samples[`${name}|${rate}`]!.push(s)
           console.error(
-            `urls ${urls} round ${round} ${rate}/s ${name}: ${Math.round(s.rate)} req/s, p50 ${ms(s.p50)}, p99 ${ms(s.p99)}, p99.9 ${ms(s.p999)}, max ${ms(s.max)} ms; from send p50 ${ms(s.sentP50)}, p99 ${ms(s.sentP99)}; server CPU ${s.cpuUs.toFixed(0)} µs/request${s.loop ? `; event loop max ${s.loop.maxMs.toFixed(1)} ms, p99 ${s.loop.p99Ms.toFixed(1)} ms, GC ≥ 10 ms ${s.loop.gcOver10}, GC ${s.loop.gcMs.toFixed(0)} ms` : ''}${s.flipped ? `; the served batch version moved during the round (${s.flipped})` : ''}`,
+            `urls ${urls} round ${round} ${rate}/s ${name}: ${Math.round(s.rate)} req/s, p50 ${ms(s.p50)}, p99 ${ms(s.p99)}, p99.9 ${ms(s.p999)}, max ${ms(s.max)} ms; from send p50 ${ms(s.sentP50)}, p99 ${ms(s.sentP99)}; server CPU ${s.cpuUs.toFixed(0)} µs/request${s.loop ? `; event loop max ${s.loop.maxMs.toFixed(1)} ms, p99 ${s.loop.p99Ms.toFixed(1)} ms, GC ≥ 10 ms ${s.loop.gcOver10}, GC ${s.loop.gcMs.toFixed(0)} ms (major ${s.loop.majorGcMs.toFixed(0)}), heap ${s.loop.heapMB.toFixed(0)} MB` : ''}${s.flipped ? `; the served batch version moved during the round (${s.flipped})` : ''}`,
           )
         }
       }

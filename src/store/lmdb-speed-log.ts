@@ -133,8 +133,7 @@ export class LogCache {
     return this.#rows.size
   }
 
-  read(db: Db, key: Key, transaction: unknown): IndexedRow | undefined {
-    const id = rowId(key)
+  read(db: Db, key: Key, transaction: unknown, id: string = rowId(key)): IndexedRow | undefined {
     const hit = this.#rows.get(id)
     if (hit !== undefined) return hit
     const row = db.get(key, { transaction } as never) as LogRow | undefined
@@ -193,8 +192,9 @@ export function loggedRows(db: Db, cache: LogCache, transaction: unknown): Index
   const rows: IndexedRow[] = []
   const listed = new Set<string>()
   for (const logKey of logKeys(db, transaction)) {
-    listed.add(rowId(logKey))
-    const indexed = cache.read(db, logKey, transaction)
+    const id = rowId(logKey)
+    listed.add(id)
+    const indexed = cache.read(db, logKey, transaction, id)
     if (indexed !== undefined) rows.push(indexed)
   }
   cache.keepOnly(listed)

@@ -64,11 +64,73 @@ test('a snapshot older than the cache still reads its own rows', async (t) => {
   const older = db.useReadTransaction()
   await db.transaction(() => db.remove(['rl', 1, 0.1]))
   const newer = db.useReadTransaction()
+  // The older snapshot first (its row cached), the newer one (which drops it), the older again.
+  assert.deepEqual(
+    loggedRows(db, cache, older).map((r) => r.row.o),
+    [1],
+  )
   assert.deepEqual(loggedRows(db, cache, newer), [])
+  assert.equal(cache.size, 0)
   assert.deepEqual(
     loggedRows(db, cache, older).map((r) => r.row.o),
     [1],
   )
   newer.done()
   older.done()
+})
+
+// Snapshots of several ages read through one cache, while passes fold and rewrite rows between
+// them: each listing must answer exactly its own snapshot's rows (as a cache-free read does),
+// whichever listing dropped what from the cache before it.
+test('interleaved snapshots of several ages each read their own rows through one cache', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'strata-log-cache-'))
+  const db = open<unknown, Key>({ path: dir })
+  t.after(async () => {
+    await db.close()
+    rmSync(dir, { recursive: true, force: true })
+  })
+  let seed = 13
+  const random = () => {
+    seed = (seed * 1103515245 + 12345) % 2147483648
+    return seed / 2147483648
+  }
+  const cache = new LogCache()
+  const text = (rows: ReturnType<typeof loggedRows>) => rows.map((r) => `${r.row.o}:${r.row.d[4]}`)
+  const snapshots: Array<{ done(): void }> = []
+  let seq = 0
+  let state = 0
+  /** Steps at which two open snapshots listed different rows: the test reads snapshots of several ages. */
+  let differed = 0
+  for (let step = 0; step < 300; step++) {
+    const what = random()
+    if (what < 0.4) {
+      seq += 1
+      await db.put(['rl', seq, random()], row(seq, 'k', ++state))
+    } else if (what < 0.7) {
+      // A pass: folds the oldest row, rewrites the next under a new nonce (new contents).
+      const keys = [...db.getKeys({ start: ['rl'], end: ['rl', '\uffff'] })] as Key[]
+      await db.transaction(() => {
+        if (keys[0]) db.remove(keys[0])
+        if (keys[1]) {
+          db.remove(keys[1])
+          db.put(['rl', keys[1][1] as number, random()], row(keys[1][1] as number, 'k', ++state))
+        }
+      })
+    } else {
+      snapshots.push(db.useReadTransaction())
+    }
+    // Read every snapshot still open, in a random order, through the one cache.
+    const order = [...snapshots.keys()].sort(() => random() - 0.5)
+    const seen = new Set<string>()
+    for (const i of order) {
+      const transaction = snapshots[i]
+      const listed = text(loggedRows(db, cache, transaction))
+      assert.deepEqual(listed, text(loggedRows(db, new LogCache(), transaction)))
+      seen.add(listed.join())
+    }
+    if (seen.size > 1) differed++
+    if (snapshots.length > 4) snapshots.shift()!.done()
+  }
+  for (const transaction of snapshots) transaction.done()
+  assert.ok(differed > 50, `open snapshots differed at ${differed} steps`)
 })

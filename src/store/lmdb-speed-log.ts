@@ -133,7 +133,7 @@ export class LogCache {
     return this.#rows.size
   }
 
-  read(db: Db, key: Key, transaction: unknown, id: string = rowId(key)): IndexedRow | undefined {
+  read(db: Db, key: Key, transaction: unknown, id: string): IndexedRow | undefined {
     const hit = this.#rows.get(id)
     if (hit !== undefined) return hit
     const row = db.get(key, { transaction } as never) as LogRow | undefined
@@ -238,10 +238,8 @@ export function loggedKeys(db: Db, cache: LogCache, transaction: unknown, view: 
   }
   const speedView = db.get(['sv', view], { transaction } as never) as SpeedView | undefined
   const keys = new Set<string>()
-  for (const logKey of logKeys(db, transaction)) {
-    const indexed = cache.read(db, logKey, transaction)
-    if (indexed === undefined) continue
-    const { row } = indexed
+  // Through loggedRows, so this listing of the log drops folded rows from the cache as well.
+  for (const { row } of loggedRows(db, cache, transaction)) {
     const v = row.v.indexOf(view)
     if (v < 0) continue
     for (let i = 0; i < row.d.length; i += STRIDE) {

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { open } from 'lmdb'
-import { LogCache, type LogRow, loggedRows } from '../../src/store/lmdb-speed-log.ts'
+import { LogCache, type LogRow, loggedKeys, loggedRows } from '../../src/store/lmdb-speed-log.ts'
 
 type Key = (string | number | boolean)[]
 
@@ -133,4 +133,32 @@ test('interleaved snapshots of several ages each read their own rows through one
   }
   for (const transaction of snapshots) transaction.done()
   assert.ok(differed > 50, `open snapshots differed at ${differed} steps`)
+})
+
+test("the listing of a view's logged keys (realtimeKeys) drops folded rows from the cache too", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'strata-log-cache-'))
+  const db = open<unknown, Key>({ path: dir })
+  t.after(async () => {
+    await db.close()
+    rmSync(dir, { recursive: true, force: true })
+  })
+  // A claimed partition and a registered view: their logged deltas count (deltaCounts).
+  await db.put(['sp', 0], { partition: 0, epochs: [0] })
+  await db.put(['sv', 'v'], { start: [] })
+  await db.put(['rl', 1, 0.1], row(1, 'a', 1))
+  await db.put(['rl', 2, 0.2], row(2, 'b', 2))
+  const cache = new LogCache()
+  const keysOf = () => {
+    const transaction = db.useReadTransaction()
+    try {
+      return [...loggedKeys(db, cache, transaction, 'v')].sort()
+    } finally {
+      transaction.done()
+    }
+  }
+  assert.deepEqual(keysOf(), ['a', 'b'])
+  assert.equal(cache.size, 2)
+  await db.remove(['rl', 1, 0.1])
+  assert.deepEqual(keysOf(), ['b'])
+  assert.equal(cache.size, 1, 'the folded row is no longer held')
 })

@@ -24,7 +24,7 @@
 //   npm run bench:query -- [--events=200000] [--urls=10000] [--rates=2000,5000] [--seconds=5]
 //     [--rounds=3] [--connections=16] [--modes=start,serve] [--autocannon=1] [--floor=1]
 //     [--ingest=0] [--profile=<dir>] [--profile-start=<dir>] [--baseline=<checkout>]
-//     [--baseline-start=0] [--loop=1]
+//     [--baseline-start=0] [--loop=1] [--warm-every=1]
 //   STRATA_BENCH_PORTS=FIRST-LAST keeps every server's port in that range (default: any free port).
 //
 // --urls and --rates take lists: `--urls=1000,10000,100000 --rates=2000 --modes=serve` is the
@@ -39,6 +39,8 @@
 // starts whatever --batch-interval says, and its flip renews every kept answer (decision 0016), so
 // a flip during the rounds measured the first asks after it rather than the steady state (each
 // round's line says when the served batch version moved during it). --batch-first=0: as before.
+// --warm-every=1 (default) asks every key once of each Strata process before the warm-up (a
+// random warm-up leaves keys unasked: their first asks fell in the first measured round).
 // --loop=1 (default) reads each Strata process's /metrics before and after its round: the main
 // event loop's delay (prom-client's monitorEventLoopDelay, 10 ms resolution: the largest stall
 // and the p99 of the round) and the main thread's GC pauses (count ≥ 10 ms, their sum), printed
@@ -75,6 +77,7 @@ const profileStartDir = process.argv.find((a) => a.startsWith('--profile-start='
 const withBaselineStart = arg('baseline-start', 0) === 1 && baselineDir !== undefined
 const withLoop = arg('loop', 1) === 1
 const batchFirst = arg('batch-first', 1) === 1
+const warmEvery = arg('warm-every', 1) === 1
 
 /** The served batch version of every view of a Strata process (GET /views), '-' before the first. */
 async function batchVersions(url: string): Promise<string> {
@@ -102,6 +105,9 @@ interface LoopStats {
   /** GC pauses of 10 ms or more, and the total of all pauses, ms. */
   gcOver10: number
   gcMs: number
+  /** Of gcMs, the major (mark-compact) pauses; the V8 heap in use at the round's end, MB. */
+  majorGcMs: number
+  heapMB: number
 }
 
 /** The process's /metrics: prom-client resets the loop-delay histogram at each read. */
@@ -109,18 +115,22 @@ async function readLoop(url: string): Promise<{ text: string }> {
   return { text: await (await fetch(`${url}/metrics`)).text() }
 }
 
-function gcTotals(text: string): { over10: number; sum: number } {
+function gcTotals(text: string): { over10: number; sum: number; major: number } {
   let le10 = 0
   let count = 0
   let sum = 0
+  let major = 0
   for (const line of text.split('\n')) {
     if (!line.startsWith('nodejs_gc_duration_seconds')) continue
     const value = Number(line.slice(line.lastIndexOf(' ') + 1))
     if (line.startsWith('nodejs_gc_duration_seconds_bucket') && line.includes('le="0.01"')) le10 += value
     else if (line.startsWith('nodejs_gc_duration_seconds_count')) count += value
-    else if (line.startsWith('nodejs_gc_duration_seconds_sum')) sum += value
+    else if (line.startsWith('nodejs_gc_duration_seconds_sum')) {
+      sum += value
+      if (line.includes('kind="major"')) major += value
+    }
   }
-  return { over10: count - le10, sum: sum * 1000 }
+  return { over10: count - le10, sum: sum * 1000, major: major * 1000 }
 }
 
 function loopOf(before: string, after: string): LoopStats {
@@ -133,6 +143,8 @@ function loopOf(before: string, after: string): LoopStats {
     p99Ms: gauge('nodejs_eventloop_lag_p99_seconds'),
     gcOver10: g1.over10 - g0.over10,
     gcMs: g1.sum - g0.sum,
+    majorGcMs: g1.major - g0.major,
+    heapMB: gauge('nodejs_heap_size_used_bytes') / 1000 / 1_000_000,
   }
 }
 const ingestRate = arg('ingest', 0)
@@ -421,7 +433,14 @@ for (const urls of urlCounts) {
 
     const stopIngest = ingestRate > 0 ? backgroundIngest(topic, urls, ingestRate) : undefined
     if (stopIngest) stops.push(stopIngest)
-    // Warm-up, not measured: JIT, connections, LMDB pages of every key.
+    // Warm-up, not measured: JIT, connections, LMDB pages of every key. Every key is first asked
+    // once of each Strata process (--warm-every=1, the default): the paced warm-up picks keys at
+    // random and at 2,000 req/s for 4 s left ~37% of 8,000 keys unasked, so a `worker serve`'s
+    // first measured round still read, decoded and kept them — GC scavenges of 10–30 ms promoting
+    // that round's new answers, where `strata start` had been asked every key by `answers` above
+    // (BENCHMARKS.md, Query, session 13). --warm-every=0: as before.
+    if (warmEvery)
+      for (const url of new Set(Object.values(urlOf))) if (url !== undefined) await answers(url, urls)
     for (const run of Object.values(contenders)) await run(Math.min(...rates))
     const samples: Record<string, Sample[]> = {}
     for (let round = 1; round <= rounds; round++) {
@@ -442,7 +461,7 @@ for (const urls of urlCounts) {
           samples[`${name}|${rate}`] ??= []
           samples[`${name}|${rate}`]!.push(s)
           console.error(
-            `urls ${urls} round ${round} ${rate}/s ${name}: ${Math.round(s.rate)} req/s, p50 ${ms(s.p50)}, p99 ${ms(s.p99)}, p99.9 ${ms(s.p999)}, max ${ms(s.max)} ms; from send p50 ${ms(s.sentP50)}, p99 ${ms(s.sentP99)}; server CPU ${s.cpuUs.toFixed(0)} µs/request${s.loop ? `; event loop max ${s.loop.maxMs.toFixed(1)} ms, p99 ${s.loop.p99Ms.toFixed(1)} ms, GC ≥ 10 ms ${s.loop.gcOver10}, GC ${s.loop.gcMs.toFixed(0)} ms` : ''}${s.flipped ? `; the served batch version moved during the round (${s.flipped})` : ''}`,
+            `urls ${urls} round ${round} ${rate}/s ${name}: ${Math.round(s.rate)} req/s, p50 ${ms(s.p50)}, p99 ${ms(s.p99)}, p99.9 ${ms(s.p999)}, max ${ms(s.max)} ms; from send p50 ${ms(s.sentP50)}, p99 ${ms(s.sentP99)}; server CPU ${s.cpuUs.toFixed(0)} µs/request${s.loop ? `; event loop max ${s.loop.maxMs.toFixed(1)} ms, p99 ${s.loop.p99Ms.toFixed(1)} ms, GC ≥ 10 ms ${s.loop.gcOver10}, GC ${s.loop.gcMs.toFixed(0)} ms (major ${s.loop.majorGcMs.toFixed(0)}), heap ${s.loop.heapMB.toFixed(0)} MB` : ''}${s.flipped ? `; the served batch version moved during the round (${s.flipped})` : ''}`,
           )
         }
       }

@@ -2,6 +2,7 @@
 // HTTP API: a one-view config on the bench topic, a fresh data folder, a free port.
 import { type ChildProcess, spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
+import { closeSync, openSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -75,9 +76,16 @@ export async function startStrata(
   // Consumer groups of their own: two benchmarks on the shared broker in the default groups
   // (strata-speed, strata-archiver) would rebalance each other's workers mid-measurement.
   const groups = command[0] === 'start' ? ['--group-prefix', `bench-${randomUUID()}`] : []
+  // STRATA_BENCH_NODE_ARGS (space-separated, e.g. `--trace-gc`) is given to every Strata process
+  // a bench starts, and with STRATA_BENCH_STDOUT_DIR each one's stdout goes to a file there
+  // (<command>-<port>.out): what V8's traces print, per server (BENCHMARKS.md, Query, session 13).
+  const envArgs = (process.env.STRATA_BENCH_NODE_ARGS ?? '').split(' ').filter((a) => a !== '')
+  const stdoutDir = process.env.STRATA_BENCH_STDOUT_DIR
+  const stdout = stdoutDir ? openSync(join(stdoutDir, `${command.join('-')}-${port}.out`), 'w') : 'ignore'
   const child = spawn(
     process.execPath,
     [
+      ...envArgs,
       ...nodeArgs,
       bin,
       ...command,
@@ -92,8 +100,9 @@ export async function startStrata(
       ...groups,
       ...extra,
     ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
+    { stdio: ['ignore', stdout, 'pipe'] },
   )
+  if (typeof stdout === 'number') closeSync(stdout)
   let err = ''
   child.stderr!.on('data', (d) => {
     err = (err + d).slice(-4000)

@@ -128,8 +128,12 @@ export class LogCache {
     this.#limit = limit
   }
 
-  read(db: Db, key: Key, transaction: unknown): IndexedRow | undefined {
-    const id = `${key[1]}:${key[2]}`
+  /** Rows held (for tests). */
+  get size(): number {
+    return this.#rows.size
+  }
+
+  read(db: Db, key: Key, transaction: unknown, id: string): IndexedRow | undefined {
     const hit = this.#rows.get(id)
     if (hit !== undefined) return hit
     const row = db.get(key, { transaction } as never) as LogRow | undefined
@@ -145,10 +149,29 @@ export class LogCache {
     return indexed
   }
 
+  /**
+   * Drops the rows a listing of the whole log no longer holds (folded by the compactor, or
+   * rewritten under a new nonce): without it the cache kept every row the compactor had deleted
+   * until a million deltas were held, ~30 MB of small objects on the serving thread after a
+   * catch-up, which every major GC marked (BENCHMARKS.md, Query, session 13). Only a cost saved:
+   * a row still needed by an older snapshot is read from that snapshot again.
+   */
+  keepOnly(listed: ReadonlySet<string>): void {
+    for (const [id, entry] of this.#rows) {
+      if (listed.has(id)) continue
+      this.#rows.delete(id)
+      this.#held -= entry.row.d.length
+    }
+  }
+
   clear(): void {
     this.#rows.clear()
     this.#held = 0
   }
+}
+
+function rowId(key: Key): string {
+  return `${key[1]}:${key[2]}`
 }
 
 /** What a query needs to know to read logged deltas as the state rows would have them. */
@@ -167,10 +190,14 @@ export function* logKeys(db: Db, transaction: unknown): Generator<Key> {
 /** The log rows of a read transaction, in commit order, decoded and indexed (from the cache). */
 export function loggedRows(db: Db, cache: LogCache, transaction: unknown): IndexedRow[] {
   const rows: IndexedRow[] = []
+  const listed = new Set<string>()
   for (const logKey of logKeys(db, transaction)) {
-    const indexed = cache.read(db, logKey, transaction)
+    const id = rowId(logKey)
+    listed.add(id)
+    const indexed = cache.read(db, logKey, transaction, id)
     if (indexed !== undefined) rows.push(indexed)
   }
+  cache.keepOnly(listed)
   return rows
 }
 
@@ -211,10 +238,8 @@ export function loggedKeys(db: Db, cache: LogCache, transaction: unknown, view: 
   }
   const speedView = db.get(['sv', view], { transaction } as never) as SpeedView | undefined
   const keys = new Set<string>()
-  for (const logKey of logKeys(db, transaction)) {
-    const indexed = cache.read(db, logKey, transaction)
-    if (indexed === undefined) continue
-    const { row } = indexed
+  // Through loggedRows, so this listing of the log drops folded rows from the cache as well.
+  for (const { row } of loggedRows(db, cache, transaction)) {
     const v = row.v.indexOf(view)
     if (v < 0) continue
     for (let i = 0; i < row.d.length; i += STRIDE) {

@@ -1,0 +1,164 @@
+// The decoded log rows a query reads (LogCache, lmdb-speed-log.ts) follow the log: a row the
+// compactor folded (deleted) or rewrote under a new nonce is dropped from the cache at the next
+// listing, and the listing answers what the snapshot holds. Before session 13 the cache kept every
+// deleted row until a million deltas were held (~30 MB on the serving thread after a catch-up).
+import assert from 'node:assert/strict'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { test } from 'node:test'
+import { open } from 'lmdb'
+import { LogCache, type LogRow, loggedKeys, loggedRows } from '../../src/store/lmdb-speed-log.ts'
+
+type Key = (string | number | boolean)[]
+
+const row = (o: number, key: string, state: number): LogRow =>
+  ({ p: 0, o, v: ['v'], d: [0, 0, key, 0, state] }) as unknown as LogRow
+
+test('a log row deleted or rewritten under a new nonce leaves the cache at the next listing', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'strata-log-cache-'))
+  const db = open<unknown, Key>({ path: dir })
+  t.after(async () => {
+    await db.close()
+    rmSync(dir, { recursive: true, force: true })
+  })
+  await db.put(['rl', 1, 0.1], row(1, 'a', 1))
+  await db.put(['rl', 2, 0.2], row(2, 'b', 2))
+  await db.put(['rl', 3, 0.3], row(3, 'c', 3))
+  const cache = new LogCache()
+  const listed = () => {
+    const transaction = db.useReadTransaction()
+    try {
+      return loggedRows(db, cache, transaction).map((r) => `${r.row.o}:${r.row.d[2]}:${r.row.d[4]}`)
+    } finally {
+      transaction.done()
+    }
+  }
+  assert.deepEqual(listed(), ['1:a:1', '2:b:2', '3:c:3'])
+  assert.equal(cache.size, 3)
+  // A pass folds row 1 and rewrites row 2 in place (same sequence number, new nonce: keptRow).
+  await db.transaction(() => {
+    db.remove(['rl', 1, 0.1])
+    db.remove(['rl', 2, 0.2])
+    db.put(['rl', 2, 0.25], row(2, 'b', 20))
+  })
+  assert.deepEqual(listed(), ['2:b:20', '3:c:3'])
+  assert.equal(cache.size, 2, 'the folded row and the rewritten one are no longer held')
+  await db.transaction(() => {
+    db.remove(['rl', 2, 0.25])
+    db.remove(['rl', 3, 0.3])
+  })
+  assert.deepEqual(listed(), [])
+  assert.equal(cache.size, 0)
+})
+
+test('a snapshot older than the cache still reads its own rows', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'strata-log-cache-'))
+  const db = open<unknown, Key>({ path: dir })
+  t.after(async () => {
+    await db.close()
+    rmSync(dir, { recursive: true, force: true })
+  })
+  await db.put(['rl', 1, 0.1], row(1, 'a', 1))
+  const cache = new LogCache()
+  const older = db.useReadTransaction()
+  await db.transaction(() => db.remove(['rl', 1, 0.1]))
+  const newer = db.useReadTransaction()
+  // The older snapshot first (its row cached), the newer one (which drops it), the older again.
+  assert.deepEqual(
+    loggedRows(db, cache, older).map((r) => r.row.o),
+    [1],
+  )
+  assert.deepEqual(loggedRows(db, cache, newer), [])
+  assert.equal(cache.size, 0)
+  assert.deepEqual(
+    loggedRows(db, cache, older).map((r) => r.row.o),
+    [1],
+  )
+  newer.done()
+  older.done()
+})
+
+// Snapshots of several ages read through one cache, while passes fold and rewrite rows between
+// them: each listing must answer exactly its own snapshot's rows (as a cache-free read does),
+// whichever listing dropped what from the cache before it.
+test('interleaved snapshots of several ages each read their own rows through one cache', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'strata-log-cache-'))
+  const db = open<unknown, Key>({ path: dir })
+  t.after(async () => {
+    await db.close()
+    rmSync(dir, { recursive: true, force: true })
+  })
+  let seed = 13
+  const random = () => {
+    seed = (seed * 1103515245 + 12345) % 2147483648
+    return seed / 2147483648
+  }
+  const cache = new LogCache()
+  const text = (rows: ReturnType<typeof loggedRows>) => rows.map((r) => `${r.row.o}:${r.row.d[4]}`)
+  const snapshots: Array<{ done(): void }> = []
+  let seq = 0
+  let state = 0
+  /** Steps at which two open snapshots listed different rows: the test reads snapshots of several ages. */
+  let differed = 0
+  for (let step = 0; step < 300; step++) {
+    const what = random()
+    if (what < 0.4) {
+      seq += 1
+      await db.put(['rl', seq, random()], row(seq, 'k', ++state))
+    } else if (what < 0.7) {
+      // A pass: folds the oldest row, rewrites the next under a new nonce (new contents).
+      const keys = [...db.getKeys({ start: ['rl'], end: ['rl', '\uffff'] })] as Key[]
+      await db.transaction(() => {
+        if (keys[0]) db.remove(keys[0])
+        if (keys[1]) {
+          db.remove(keys[1])
+          db.put(['rl', keys[1][1] as number, random()], row(keys[1][1] as number, 'k', ++state))
+        }
+      })
+    } else {
+      snapshots.push(db.useReadTransaction())
+    }
+    // Read every snapshot still open, in a random order, through the one cache.
+    const order = [...snapshots.keys()].sort(() => random() - 0.5)
+    const seen = new Set<string>()
+    for (const i of order) {
+      const transaction = snapshots[i]
+      const listed = text(loggedRows(db, cache, transaction))
+      assert.deepEqual(listed, text(loggedRows(db, new LogCache(), transaction)))
+      seen.add(listed.join())
+    }
+    if (seen.size > 1) differed++
+    if (snapshots.length > 4) snapshots.shift()!.done()
+  }
+  for (const transaction of snapshots) transaction.done()
+  assert.ok(differed > 50, `open snapshots differed at ${differed} steps`)
+})
+
+test("the listing of a view's logged keys (realtimeKeys) drops folded rows from the cache too", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'strata-log-cache-'))
+  const db = open<unknown, Key>({ path: dir })
+  t.after(async () => {
+    await db.close()
+    rmSync(dir, { recursive: true, force: true })
+  })
+  // A claimed partition and a registered view: their logged deltas count (deltaCounts).
+  await db.put(['sp', 0], { partition: 0, epochs: [0] })
+  await db.put(['sv', 'v'], { start: [] })
+  await db.put(['rl', 1, 0.1], row(1, 'a', 1))
+  await db.put(['rl', 2, 0.2], row(2, 'b', 2))
+  const cache = new LogCache()
+  const keysOf = () => {
+    const transaction = db.useReadTransaction()
+    try {
+      return [...loggedKeys(db, cache, transaction, 'v')].sort()
+    } finally {
+      transaction.done()
+    }
+  }
+  assert.deepEqual(keysOf(), ['a', 'b'])
+  assert.equal(cache.size, 2)
+  await db.remove(['rl', 1, 0.1])
+  assert.deepEqual(keysOf(), ['b'])
+  assert.equal(cache.size, 1, 'the folded row is no longer held')
+})

@@ -102,20 +102,14 @@ export class PartitionArchiver {
         // A source may deliver again what we already have (a refetch from an older position).
         if (record.offset < this.#next) continue
         const scanner = this.#scanner
-        if (scanner !== undefined && scanner.scan(record.value)) {
-          const key =
-            record.key === null
-              ? null
-              : typeof record.key === 'string'
-                ? record.key
-                : scanner.text(record.key)
+        if (scanner?.scan(record.value)) {
+          const key = record.key === null ? null : record.key.toString()
           const { keys, values, count } = scanner
           this.#builder.addFields(
             { offset: record.offset, timestamp: record.timestamp, key, value: record.value },
             keys,
             values,
             count,
-            scanner,
           )
           this.#next = record.offset + 1
           if (this.#full()) await this.#cut()

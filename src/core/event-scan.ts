@@ -24,7 +24,6 @@
 // test/archive/event-scan.property.test.ts compares the packed bytes of both paths on random and
 // adversarial records.
 import { isUtf8 } from 'node:buffer'
-import { ByteStrings } from './byte-strings.ts'
 import { defaultEventLimits } from './event.ts'
 import { parseEventTime } from './event-time.ts'
 import {
@@ -135,17 +134,6 @@ export interface EventScanner {
   readonly keys: string[]
   readonly values: unknown[]
   readonly count: number
-  /**
-   * Beside a string value, its entry in the scanner's remembered strings (byte-strings.ts), or -1:
-   * within one `generation`, the same entry is the same string.
-   */
-  readonly entries: number[]
-  readonly generation: number
-  /**
-   * `b.toString()`, the same string object as a field value's or an earlier call's where the
-   * bytes are equal (byte-strings.ts): for the record key, most often also a field's value.
-   */
-  text(b: Buffer): string
 }
 
 /** The scanner for events whose time is in `timeField`, with the default limits. */
@@ -157,11 +145,6 @@ export function eventScanner(timeField: string): EventScanner {
   // The last accepted record's names, known to be distinct (a copy: `keys` is overwritten).
   let distinct: string[] = []
   let count = 0
-  // A field value's string, the same object for the same bytes (most values repeat).
-  const strings = new ByteStrings()
-  const entries: number[] = []
-  // The generation the last accepted record's entries belong to.
-  let generation = 0
 
   const keyAt = (b: Buffer, f: number, start: number, end: number): string => {
     const known = keyBytes[f]
@@ -180,7 +163,6 @@ export function eventScanner(timeField: string): EventScanner {
 
   // The value at `i` into values[f]: the index after it, or -1.
   const readValue = (b: Buffer, i: number, n: number, f: number): number => {
-    entries[f] = -1
     const c = b[i]
     const s = b as Buffer & Slicers
     if (c === QUOTE) {
@@ -188,13 +170,8 @@ export function eventScanner(timeField: string): EventScanner {
       high = false
       const end = stringEnd(b, i + 1, n)
       if (end < 0) return -1
-      if (escaped) {
-        values[f] = JSON.parse(s.utf8Slice(i, end + 1))
-        entries[f] = -1
-      } else {
-        values[f] = strings.string(b, i + 1, end)
-        entries[f] = strings.entry
-      }
+      if (escaped) values[f] = JSON.parse(s.utf8Slice(i, end + 1))
+      else values[f] = high ? s.utf8Slice(i + 1, end) : s.latin1Slice(i + 1, end)
       high ||= wasHigh
       return end + 1
     }
@@ -232,7 +209,6 @@ export function eventScanner(timeField: string): EventScanner {
     let i = skipSpace(b, 0, n)
     if (b[i] !== OPEN_OBJECT) return false
     high = false
-    const startGeneration = strings.generation
     let f = 0
     let time = -1
     i = skipSpace(b, i + 1, n)
@@ -269,9 +245,6 @@ export function eventScanner(timeField: string): EventScanner {
     }
     // With distinct names, the time field was seen once.
     if (time < 0 || parseEventTime(values[time]) === undefined) return false
-    // Forgotten in the middle of the record: its earlier entries name strings of no generation.
-    if (strings.generation !== startGeneration) entries.fill(-1, 0, fields)
-    generation = strings.generation
     count = fields
     return true
   }
@@ -280,11 +253,6 @@ export function eventScanner(timeField: string): EventScanner {
     scan,
     keys,
     values,
-    entries,
-    get generation() {
-      return generation
-    },
-    text: (b) => strings.string(b, 0, b.length),
     get count() {
       return count
     },

@@ -31,7 +31,6 @@
 // with a lone surrogate (JSON allows "\ud800") is stored as its JSON text instead (kind j,
 // KEY_JSON). Versions 2 and 3 (row-oriented) are rebuilt, not read.
 import { crc32 } from 'node:zlib'
-import { MAX_ENTRIES } from '../core/byte-strings.ts'
 
 export const MAGIC = Buffer.from('STRATAPK')
 export const VERSION = 4
@@ -118,13 +117,6 @@ class Growable<T extends Float64Array | Uint32Array> {
 const f64 = (n: number) => new Float64Array(n)
 const u32 = (n: number) => new Uint32Array(n)
 
-/** Beside a record's fields, the scanner's entries of its string values (core/event-scan.ts). */
-export interface RememberedStrings {
-  /** By field: the value's entry, or -1. */
-  readonly entries: readonly number[]
-  readonly generation: number
-}
-
 class ColumnBuilder {
   readonly name: string
   readonly dictionary = new Dictionary()
@@ -133,9 +125,6 @@ class ColumnBuilder {
   // Consecutive events often repeat a field's value: compare with the last before hashing.
   #lastValue: string | undefined
   #lastId = 0
-  // By the scanner's entry: the dictionary id + 1, 0 when not yet seen (stringAt).
-  #byEntry: Int32Array | undefined
-  #generation = -1
 
   constructor(name: string) {
     this.name = name
@@ -147,26 +136,6 @@ class ColumnBuilder {
       id = this.dictionary.id(value)
       this.#lastValue = value
       this.#lastId = id
-    }
-    this.ids ??= new Growable(u32)
-    this.ids.set(record, id)
-  }
-
-  /**
-   * `string` for a value the archiver's scanner remembered as `entry` of `generation`
-   * (core/byte-strings.ts: within a generation one entry is one string): its id found by index,
-   * not by hashing the string in the dictionary's map. The same ids as `string`.
-   */
-  stringAt(record: number, value: string, entry: number, generation: number): void {
-    if (generation !== this.#generation || this.#byEntry === undefined) {
-      this.#byEntry ??= new Int32Array(MAX_ENTRIES)
-      this.#byEntry.fill(0)
-      this.#generation = generation
-    }
-    let id = this.#byEntry[entry]! - 1
-    if (id < 0) {
-      id = this.dictionary.id(value)
-      this.#byEntry[entry] = id + 1
     }
     this.ids ??= new Growable(u32)
     this.ids.set(record, id)
@@ -275,18 +244,11 @@ export class PackedSegmentEncoder {
     keys: readonly string[],
     values: readonly unknown[],
     count: number,
-    remembered?: RememberedStrings,
   ): void {
-    this.#fields(this.#record(offset, timestamp, key), keys, values, count, remembered)
+    this.#fields(this.#record(offset, timestamp, key), keys, values, count)
   }
 
-  #fields(
-    r: number,
-    keys: readonly string[],
-    values: readonly unknown[],
-    count: number,
-    remembered?: RememberedStrings,
-  ): void {
+  #fields(r: number, keys: readonly string[], values: readonly unknown[], count: number): void {
     if (this.#kinds.length < count) this.#kinds = new Uint8Array(count * 2)
     const kinds = this.#kinds
     const lastKeys = this.#lastKeys
@@ -305,12 +267,7 @@ export class PackedSegmentEncoder {
       const column = columns[f]!
       let kind: number
       if (typeof value === 'string') {
-        const entry = remembered === undefined ? -1 : remembered.entries[f]!
-        if (entry >= 0) {
-          // Decoded from valid UTF-8 bytes (the scanner accepted the record): well formed.
-          kind = KIND_S
-          column.stringAt(r, value, entry, remembered!.generation)
-        } else if (value.isWellFormed()) {
+        if (value.isWellFormed()) {
           kind = KIND_S
           column.string(r, value)
         } else {

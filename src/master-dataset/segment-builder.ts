@@ -2,7 +2,7 @@
 // the packed encoding the batch layer reads. Offsets must strictly increase; the range a segment
 // is written under may be wider than its first and last offsets (gaps are allowed).
 import { ErrorCodes, StrataError } from '../core/errors.ts'
-import { PackedSegmentEncoder, type RememberedStrings } from './packed-segment.ts'
+import { PackedSegmentEncoder } from './packed-segment.ts'
 import {
   maxRecordLineBytes,
   type SegmentRecord,
@@ -54,17 +54,10 @@ export class SegmentBuilder {
   /**
    * Adds a record whose event the archiver's scanner (core/event-scan.ts) has split into its
    * fields, `keys` and `values` in [0, count): what `add` does with the parsed event, without it.
-   * `remembered`: the scanner's entries of the string values, which spare the dictionaries a hash.
    */
-  addFields(
-    record: SegmentRecord,
-    keys: readonly string[],
-    values: readonly unknown[],
-    count: number,
-    remembered?: RememberedStrings,
-  ): void {
+  addFields(record: SegmentRecord, keys: readonly string[], values: readonly unknown[], count: number): void {
     this.#line(record)
-    this.#packer.addFields(record.offset, record.timestamp, record.key, keys, values, count, remembered)
+    this.#packer.addFields(record.offset, record.timestamp, record.key, keys, values, count)
   }
 
   // The record's NDJSON line; returns the event bytes stored (CR and LF made spaces).

@@ -4,12 +4,8 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { Worker } from 'node:worker_threads'
-import {
-  BACKGROUND_NICE,
-  lowerPlatformThreadsPriority,
-  lowerThreadPriority,
-} from '../../src/core/thread-priority.ts'
-import { threadNames, threadNices } from '../helpers/threads.ts'
+import { BACKGROUND_NICE, lowerThreadPriority } from '../../src/core/thread-priority.ts'
+import { threadNices } from '../helpers/threads.ts'
 
 const linux = process.platform === 'linux'
 
@@ -58,25 +54,4 @@ test('lowerThreadPriority lowers only the calling thread, and never raises it', 
 
 test('lowerThreadPriority off Linux does nothing and says so', { skip: linux }, () => {
   assert.equal(lowerThreadPriority(BACKGROUND_NICE), false)
-})
-
-test('lowerPlatformThreadsPriority lowers V8 platform threads only, never raises them', {
-  skip: !linux,
-}, () => {
-  const names = threadNames()
-  const before = threadNices()
-  const platform = [...names].filter(([, name]) => name === 'V8Worker').map(([tid]) => tid)
-  assert.ok(platform.length > 0, 'Node starts V8 platform threads')
-  const lowered = lowerPlatformThreadsPriority(BACKGROUND_NICE)
-  assert.equal(lowered, platform.length)
-  assert.equal(lowerPlatformThreadsPriority(BACKGROUND_NICE - 5), platform.length) // not raised back
-  const after = threadNices()
-  for (const tid of platform) assert.equal(after.get(tid), Math.max(before.get(tid)!, BACKGROUND_NICE))
-  assert.equal(after.get(process.pid), before.get(process.pid), 'the main thread keeps its own')
-  for (const [tid, name] of names)
-    if (name !== 'V8Worker' && after.has(tid)) assert.equal(after.get(tid), before.get(tid), name)
-})
-
-test('lowerPlatformThreadsPriority off Linux does nothing and says so', { skip: linux }, () => {
-  assert.equal(lowerPlatformThreadsPriority(BACKGROUND_NICE), 0)
 })

@@ -122,8 +122,7 @@ test('strata start on Kafka: kcat and HTTP events, exact before and after a batc
 
 /**
  * Beside its HTTP server, `strata start` runs the archiver's thread below the main thread
- * (core/thread-priority.ts; the batch layer's threads too, while pooled, and V8's platform threads,
- * which collect every thread's garbage), and the speed layer's
+ * (core/thread-priority.ts; the batch layer's threads too, while pooled), and the speed layer's
  * thread and its fold thread at the main thread's own priority: what they fold is what queries
  * wait to see (decision 0013, "Priorities"). Threads are told apart by their names. Linux only;
  * not checkable when the test itself runs at or below that priority already.
@@ -145,7 +144,4 @@ function assertBackgroundThreadsNiced(pid: number): void {
   const folds = niceOf('strata fold')
   assert.ok(folds.length >= 1, `fold threads: ${[...names.values()].join(', ')}`)
   for (const nice of folds) assert.equal(nice, main, "a fold thread, at the server's priority")
-  const platform = niceOf('V8Worker')
-  assert.ok(platform.length >= 1, `V8 platform threads: ${[...names.values()].join(', ')}`)
-  for (const nice of platform) assert.equal(nice, BACKGROUND_NICE, "V8's GC threads, below the server")
 }

@@ -6,7 +6,7 @@
 // thread against every thread of the machine, and what the speed layer folds is what a fresh query
 // waits for (decision 0013, "Priorities" and its session-10 addendum). Linux gives each thread its own nice value (and a thread
 // inherits its creator's); elsewhere the call does nothing.
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs'
+import { readlinkSync } from 'node:fs'
 import { getPriority, setPriority } from 'node:os'
 
 /** The nice value background role threads take in a process that also serves HTTP. */
@@ -24,31 +24,4 @@ export function lowerThreadPriority(nice: number): boolean {
   } catch {
     return false
   }
-}
-
-/**
- * Lowers V8's platform threads (named `V8Worker`: the parallel and concurrent garbage collection
- * and compilation of every thread's heap) to `nice`; the number of threads lowered. They run at
- * the process's priority, so beside an HTTP server the roles' garbage, the niced archiver's too,
- * was collected at the main thread's priority: ~20% of `strata start`'s CPU during ingest. A
- * collection does not wait on them: the thread whose heap it is does the work they have not
- * started (BENCHMARKS.md, Ingest, session 13; decision 0013, its session-13 addendum).
- */
-export function lowerPlatformThreadsPriority(nice: number): number {
-  if (process.platform !== 'linux') return 0
-  let lowered = 0
-  let tids: string[]
-  try {
-    tids = readdirSync('/proc/self/task')
-  } catch {
-    return 0
-  }
-  for (const tid of tids) {
-    try {
-      if (readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim() !== 'V8Worker') continue
-      if (getPriority(Number(tid)) < nice) setPriority(Number(tid), nice)
-      lowered++
-    } catch {} // the thread ended meanwhile, or may not be changed: it keeps its priority
-  }
-  return lowered
 }

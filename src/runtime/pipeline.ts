@@ -20,7 +20,7 @@ import type { BatchEngine } from '../batch/batch-run.ts'
 import type { SparkEngineOptions } from '../batch/spark/spark-engine.ts'
 import type { StrataConfig } from '../core/config.ts'
 import { describe, RoleHealth, type RoleReport, type RoleReporter } from '../core/role-health.ts'
-import { BACKGROUND_NICE, lowerPlatformThreadsPriority } from '../core/thread-priority.ts'
+import { BACKGROUND_NICE } from '../core/thread-priority.ts'
 import { startTraffic } from '../demo/traffic.ts'
 import type { EventSink } from '../ingest/ingest.ts'
 import { createIngest } from '../ingest/ingest.ts'
@@ -194,9 +194,7 @@ export async function startRoles(options: RolesOptions): Promise<Pipeline> {
     // 2. and 3.
     const opened = await options.openStore()
     store.set(opened)
-    // Beside a server, every thread a role starts runs below the main thread (thread-priority.ts),
-    // and so do V8's garbage collection threads, which collect the roles' heaps too.
-    if (serve && threadSetup) lowerPlatformThreadsPriority(BACKGROUND_NICE)
+    // Beside a server, every thread a role starts runs below the main thread (thread-priority.ts).
     const running: RoleContext = {
       ...context,
       store: opened,

@@ -61,13 +61,19 @@ export function healthEndOffsets(endOffsets: EndOffsets, maxAgeMs = 1000, timeou
 
 /** The speed layer of this process: a partition is failed once stopped (fencing aside: the
  * partition then belongs to another worker), stalled when its commits have failed for a while
- * with records waiting, degraded while commits fail, catching up when far behind. */
+ * with records waiting, or when its offset has not moved for STALLED_AFTER_MS × 3 while records
+ * wait (as storeSpeedReporter judges it from the store), degraded while commits fail, catching up
+ * when far behind. */
 export function speedReporter(
   stats: () => SpeedWorkerStats,
   endOffsets: EndOffsets,
   now: () => number = Date.now,
 ): RoleReporter {
   const readEnd = healthEndOffsets(endOffsets)
+  // No commit failing and no read trouble is not progress: a view's code that never returns
+  // stops the fold with neither (in `strata start` on Kafka the speed layer's thread hangs while
+  // the main thread answers /health), and only the offset standing still shows it.
+  const still = new StandingOffsets(STALLED_AFTER_MS * 3)
   return async () => {
     const end = await readEnd()
     // One snapshot (and one clock reading) for the whole report, so its partitions, read trouble
@@ -90,13 +96,54 @@ export function speedReporter(
           state: failingFor >= STALLED_AFTER_MS && waiting ? 'stalled' : 'degraded',
           reason: `${p.commitFailures} commits failed in a row over ${Math.round(failingFor / 1000)} s: ${p.lastCommitError}`,
         }
+      } else if (
+        p.stopped === null &&
+        lag !== null &&
+        lag > 0 &&
+        still.stalled(p.partition, p.consumed, at)
+      ) {
+        report = {
+          ...report,
+          state: 'stalled',
+          reason: `partition ${p.partition}: the speed layer's offset has stayed at ${p.consumed} for ${Math.round(still.for(p.partition, at) / 1000)} s with ${lag} records waiting`,
+        }
       } else if (lag !== null && lag > CATCHING_UP_RECORDS) {
         report = { ...report, state: 'catching-up' }
       }
+      if (lag === 0 || p.stopped !== null) still.moved(p.partition, p.consumed, at)
       partitions.push(withReadTrouble(report, trouble.get(p.partition), at))
     }
     const failures = snapshot.partitions.reduce((n, p) => n + p.commitFailures, 0)
     return { ...fromPartitions('speed', partitions), failures }
+  }
+}
+
+/** Since when each partition's offset has stood where it is (first seen, or last moved). */
+class StandingOffsets {
+  readonly #since = new Map<number, { offset: number; since: number }>()
+  readonly afterMs: number
+  constructor(afterMs: number) {
+    this.afterMs = afterMs
+  }
+
+  /** Notes the offset; true when it has stood still for afterMs. */
+  stalled(partition: number, offset: number, at: number): boolean {
+    this.#note(partition, offset, at)
+    return this.for(partition, at) >= this.afterMs
+  }
+
+  /** Nothing waits (or the partition is not running): the clock starts again from here. */
+  moved(partition: number, offset: number, at: number): void {
+    this.#since.set(partition, { offset, since: at })
+  }
+
+  for(partition: number, at: number): number {
+    return at - (this.#since.get(partition)?.since ?? at)
+  }
+
+  #note(partition: number, offset: number, at: number): void {
+    const last = this.#since.get(partition)
+    if (last === undefined || last.offset !== offset) this.#since.set(partition, { offset, since: at })
   }
 }
 

@@ -149,6 +149,39 @@ test('archiver: each partition with its lag (catching up when far behind), the t
   )
 })
 
+// A view whose code never returns stopped the fold in `strata start` on Kafka (the speed layer
+// in its thread): the lag grew and /health answered 200 "ok", speed "running", for as long as it
+// lasted (found from the user's seat by s13-user). No commit fails, nothing reads badly: only
+// the offset stays put.
+test('speed: a partition whose offset stays put while records wait is stalled, running again once it moves', async () => {
+  let now = 0
+  const p0 = partition(0, { consumed: 10 })
+  const stats = [p0, partition(1, { consumed: 100 }), partition(2, { consumed: 7, stopped: 'released' })]
+  const report = speedReporter(
+    () => ({ mode: 'kafka', partitions: stats }),
+    async () => [50, 100, 90],
+    () => now,
+  )
+  assert.equal((await report()).state, 'running')
+  now = 29_000
+  assert.equal((await report()).state, 'running')
+  now = 31_000
+  const r = await report()
+  assert.equal(r.state, 'stalled')
+  assert.deepEqual(
+    r.partitions?.map((p) => p.state),
+    ['stalled', 'running', 'running'],
+    'caught up (nothing waits) or released is not stalled',
+  )
+  assert.match(
+    r.reason ?? '',
+    /partition 0: the speed layer's offset has stayed at 10 for 31 s with 40 records waiting/,
+  )
+  p0.consumed = 11 // it moved: running again
+  now = 32_000
+  assert.equal((await report()).state, 'running')
+})
+
 test('speed as the store shows it: an offset that stays put while records wait is stalled', async () => {
   let now = 0
   let offset = 10

@@ -68,12 +68,20 @@ export function speedReporter(
   stats: () => SpeedWorkerStats,
   endOffsets: EndOffsets,
   now: () => number = Date.now,
+  /**
+   * Set when this process's store is its own (`strata start` on Kafka with the embedded LMDB
+   * store): every partition of the topic must be folded here, so one that another member of the
+   * consumer group holds for STALLED_AFTER_MS × 3 is stalled — its events never reach this
+   * store. Unset for speed workers that share a PostgreSQL store, where that is the point.
+   */
+  ownsEveryPartition?: { id: string },
 ): RoleReporter {
   const readEnd = healthEndOffsets(endOffsets)
   // No commit failing and no read trouble is not progress: a view's code that never returns
   // stops the fold with neither (in `strata start` on Kafka the speed layer's thread hangs while
   // the main thread answers /health), and only the offset standing still shows it.
   const still = new StandingOffsets(STALLED_AFTER_MS * 3)
+  const elsewhere = new StandingOffsets(STALLED_AFTER_MS * 3)
   return async () => {
     const end = await readEnd()
     // One snapshot (and one clock reading) for the whole report, so its partitions, read trouble
@@ -112,6 +120,23 @@ export function speedReporter(
       }
       if (lag === 0 || p.stopped !== null) still.moved(p.partition, p.consumed, at)
       partitions.push(withReadTrouble(report, trouble.get(p.partition), at))
+    }
+    if (ownsEveryPartition !== undefined && end) {
+      const here = new Set(snapshot.partitions.filter((p) => p.stopped === null).map((p) => p.partition))
+      for (let partition = 0; partition < end.length; partition++) {
+        // -1 stands for "held elsewhere": the clock runs while that lasts and restarts once here.
+        if (here.has(partition)) {
+          elsewhere.moved(partition, -1, at)
+          continue
+        }
+        if (!elsewhere.stalled(partition, -1, at)) continue
+        partitions.push({
+          partition,
+          state: 'stalled',
+          lag: null,
+          reason: `partition ${partition} has been held by another member of consumer group ${ownsEveryPartition.id} for ${Math.round(elsewhere.for(partition, at) / 1000)} s: its events never reach this process's store (its own LMDB). Another strata start on this topic? Give each its own --group-prefix, or share a PostgreSQL --store`,
+        })
+      }
     }
     const failures = snapshot.partitions.reduce((n, p) => n + p.commitFailures, 0)
     return { ...fromPartitions('speed', partitions), failures }

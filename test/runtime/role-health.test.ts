@@ -182,6 +182,50 @@ test('speed: a partition whose offset stays put while records wait is stalled, r
   assert.equal((await report()).state, 'running')
 })
 
+// Two `strata start --brokers …` on one topic, each with its own data folder (so its own LMDB
+// store): consumer group strata-speed split the partitions between them, each process answered
+// with half of the events (asOf stuck at 0 on the other half), and both said /health 200 ok
+// (found from the user's seat by s13-user). A store only this process writes must see every
+// partition folded here.
+test('speed on a store of its own: a partition another member of the group holds for 30 s is stalled, naming the group', async () => {
+  let now = 0
+  let stats = [partition(1, { consumed: 1000 })]
+  const group = { id: 'strata-speed' }
+  const report = speedReporter(
+    () => ({ mode: 'kafka', partitions: stats }),
+    async () => [1000, 1000],
+    () => now,
+    group,
+  )
+  assert.equal((await report()).state, 'running')
+  now = 29_000
+  assert.equal((await report()).state, 'running', 'a rebalance or a first assignment takes a while')
+  now = 31_000
+  const r = await report()
+  assert.equal(r.state, 'stalled')
+  assert.deepEqual(
+    r.partitions?.map((p) => [p.partition, p.state]),
+    [
+      [1, 'running'],
+      [0, 'stalled'],
+    ],
+  )
+  assert.match(r.reason ?? '', /partition 0 .*another member of consumer group strata-speed/)
+  stats = [partition(0, { consumed: 1000 }), partition(1, { consumed: 1000 })] // it came back
+  now = 32_000
+  assert.equal((await report()).state, 'running')
+  // Without the option (speed workers sharing a PostgreSQL store) a partition held elsewhere is normal.
+  stats = [partition(1, { consumed: 1000 })]
+  const shared = speedReporter(
+    () => ({ mode: 'kafka', partitions: stats }),
+    async () => [1000, 1000],
+    () => now,
+  )
+  await shared()
+  now = 100_000
+  assert.equal((await shared()).state, 'running')
+})
+
 test('speed as the store shows it: an offset that stays put while records wait is stalled', async () => {
   let now = 0
   let offset = 10

@@ -134,7 +134,9 @@ export function speedReporter(
           partition,
           state: 'stalled',
           lag: null,
-          reason: `partition ${partition} has been held by another member of consumer group ${ownsEveryPartition.id} for ${Math.round(elsewhere.for(partition, at) / 1000)} s: its events never reach this process's store (its own LMDB). Another strata start on this topic? Give each its own --group-prefix, or share a PostgreSQL --store`,
+          // Not always another process: a speed layer stuck in a view's code loses its membership
+          // after the session timeout and shows the same.
+          reason: `partition ${partition} has not been this process's for ${Math.round(elsewhere.for(partition, at) / 1000)} s (another member of consumer group ${ownsEveryPartition.id} holds it, or this speed layer lost its membership): its events never reach this process's store (its own LMDB). Another strata start on this topic? Give each its own --group-prefix, or share a PostgreSQL --store`,
         })
       }
     }

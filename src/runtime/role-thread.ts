@@ -53,13 +53,13 @@ export interface RoleThreadSetup {
 }
 
 /**
- * How long close() waits for the role's own close. A view's code that never returns holds the
- * speed layer's fold, and the close waits for the fold: SIGTERM then never ended `strata start`,
- * and the process — its archiver thread still a member of its consumer group — kept the group
- * from assigning partitions to anyone else (other topics' archivers in `strata-archiver` got none
- * and said running) until a kill -9 (found from the user's seat by s13-user). Past this the thread
- * is terminated: nothing uncommitted was acknowledged to anyone, and the next owner resumes from
- * the offsets stored with the state (the archiver rewrites a segment it had not committed whole).
+ * How long close() waits for the role's own close. Once (s13-user, from the user's seat) a
+ * `strata start` whose view's code never returned, told to stop, never ended, and — still a
+ * member of its consumer groups — kept them from assigning partitions to anyone else (other
+ * topics' archivers in `strata-archiver` got none and said running) until a kill -9; the test
+ * shows close() waiting for ever on a fold that never returns. Past this the thread is
+ * terminated: nothing uncommitted was acknowledged to anyone, and the next owner resumes from the
+ * offsets stored with the state (the archiver rewrites a segment it had not committed whole).
  */
 export const CLOSE_TIMEOUT_MS = 60_000
 

@@ -210,7 +210,7 @@ test('speed on a store of its own: a partition another member of the group holds
       [0, 'stalled'],
     ],
   )
-  assert.match(r.reason ?? '', /partition 0 .*another member of consumer group strata-speed/)
+  assert.match(r.reason ?? '', /partition 0 .*another member of consumer group strata-speed holds it/)
   stats = [partition(0, { consumed: 1000 }), partition(1, { consumed: 1000 })] // it came back
   now = 32_000
   assert.equal((await report()).state, 'running')

@@ -118,15 +118,16 @@ export function speedReporter(
       } else if (lag !== null && lag > CATCHING_UP_RECORDS) {
         report = { ...report, state: 'catching-up' }
       }
-      if (lag === 0 || p.stopped !== null) still.moved(p.partition, p.consumed, at)
+      if (lag === 0 || p.stopped !== null) still.clear(p.partition)
       partitions.push(withReadTrouble(report, trouble.get(p.partition), at))
     }
+    const here = new Set(snapshot.partitions.filter((p) => p.stopped === null).map((p) => p.partition))
+    still.keep(here)
     if (ownsEveryPartition !== undefined && end) {
-      const here = new Set(snapshot.partitions.filter((p) => p.stopped === null).map((p) => p.partition))
       for (let partition = 0; partition < end.length; partition++) {
-        // -1 stands for "held elsewhere": the clock runs while that lasts and restarts once here.
+        // -1 stands for "held elsewhere": the clock runs while that lasts and stops once here.
         if (here.has(partition)) {
-          elsewhere.moved(partition, -1, at)
+          elsewhere.clear(partition)
           continue
         }
         if (!elsewhere.stalled(partition, -1, at)) continue
@@ -145,7 +146,13 @@ export function speedReporter(
   }
 }
 
-/** Since when each partition's offset has stood where it is (first seen, or last moved). */
+/**
+ * Since when each partition has stood at its offset with something waiting: the clock starts at
+ * the first report that sees it so, not at the last one before. /health may be asked rarely (a
+ * probe each minute, a person now and then): an idle partition seen caught up at t, and at t + 60 s
+ * with records that arrived a moment before, has not stood still for 60 s with records waiting —
+ * that was a false `stalled` (found by r13-user). The same for a partition first seen away.
+ */
 class StandingOffsets {
   readonly #since = new Map<number, { offset: number; since: number }>()
   readonly afterMs: number
@@ -153,24 +160,25 @@ class StandingOffsets {
     this.afterMs = afterMs
   }
 
-  /** Notes the offset; true when it has stood still for afterMs. */
+  /** Something waits at this offset: true once that has been seen for afterMs. */
   stalled(partition: number, offset: number, at: number): boolean {
-    this.#note(partition, offset, at)
+    const last = this.#since.get(partition)
+    if (last === undefined || last.offset !== offset) this.#since.set(partition, { offset, since: at })
     return this.for(partition, at) >= this.afterMs
   }
 
-  /** Nothing waits (or the partition is not running): the clock starts again from here. */
-  moved(partition: number, offset: number, at: number): void {
-    this.#since.set(partition, { offset, since: at })
+  /** Nothing waits (or the partition is not running here): the clock stops until it does. */
+  clear(partition: number): void {
+    this.#since.delete(partition)
+  }
+
+  /** Forgets the partitions not in `kept` (gone from this report: their clock starts anew). */
+  keep(kept: ReadonlySet<number>): void {
+    for (const partition of this.#since.keys()) if (!kept.has(partition)) this.#since.delete(partition)
   }
 
   for(partition: number, at: number): number {
     return at - (this.#since.get(partition)?.since ?? at)
-  }
-
-  #note(partition: number, offset: number, at: number): void {
-    const last = this.#since.get(partition)
-    if (last === undefined || last.offset !== offset) this.#since.set(partition, { offset, since: at })
   }
 }
 
@@ -232,8 +240,7 @@ export function storeSpeedReporter(
   endOffsets: EndOffsets,
   now: () => number = Date.now,
 ): RoleReporter {
-  const seen = new Map<number, { offset: number; since: number }>()
-  const stallAfter = STALLED_AFTER_MS * 3
+  const standing = new StandingOffsets(STALLED_AFTER_MS * 3)
   const readEnd = healthEndOffsets(endOffsets)
   return async (): Promise<RoleReport> => {
     const [stored, end] = await Promise.all([store.speedPartitions(), readEnd()])
@@ -242,17 +249,14 @@ export function storeSpeedReporter(
     const count = Math.max(end?.length ?? 0, ...stored.map((s) => s.partition + 1))
     for (let partition = 0; partition < count; partition++) {
       const offset = stored.find((s) => s.partition === partition)?.offset ?? 0
-      const last = seen.get(partition)
-      if (last === undefined || last.offset !== offset) seen.set(partition, { offset, since: t })
-      const since = seen.get(partition)!.since
       const lag = end?.[partition] === undefined ? null : Math.max(0, end[partition]! - offset)
-      const still = t - since
       let state: PartitionReport['state'] = 'running'
       let reason: string | undefined
-      if (lag !== null && lag > 0 && still >= stallAfter) {
+      if (lag !== null && lag > 0 && standing.stalled(partition, offset, t)) {
         state = 'stalled'
-        reason = `partition ${partition}: the speed layer's offset has stayed at ${offset} for ${Math.round(still / 1000)} s with ${lag} records waiting`
+        reason = `partition ${partition}: the speed layer's offset has stayed at ${offset} for ${Math.round(standing.for(partition, t) / 1000)} s with ${lag} records waiting`
       } else if (lag !== null && lag > CATCHING_UP_RECORDS) state = 'catching-up'
+      if (lag === 0) standing.clear(partition)
       partitions.push({ partition, state, lag, ...(reason ? { reason } : {}) })
     }
     return fromPartitions('speed', partitions)

@@ -247,6 +247,69 @@ test('speed as the store shows it: an offset that stays put while records wait i
   assert.equal((await report()).state, 'running')
 })
 
+/** healthEndOffsets keeps a reading for a second of real time (the monotonic clock, not `now`). */
+const pastEndOffsetsCache = () => new Promise((resolve) => setTimeout(resolve, 1_100))
+
+// The stall clock starts at the first report that sees records waiting at that offset, not at
+// the last report before it: /health asked rarely (a probe every minute, a person now and then)
+// saw an idle partition (nothing waiting) at t, then at t + 60 s records that had arrived a
+// moment before, not yet committed — and called it stalled for 60 s (found by r13-user).
+test('speed: records that just arrived on an idle partition are not stalled however long since /health was last asked', async () => {
+  let now = 0
+  let end = 10
+  const p0 = partition(0, { consumed: 10 })
+  const report = speedReporter(
+    () => ({ mode: 'kafka', partitions: [p0] }),
+    async () => [end],
+    () => now,
+  )
+  assert.equal((await report()).state, 'running') // idle: nothing waits
+  now = 60_000
+  end = 12 // two records, just arrived
+  await pastEndOffsetsCache()
+  assert.equal((await report()).state, 'running', 'the first report that sees them waiting')
+  now = 91_000
+  assert.equal((await report()).state, 'stalled', 'still there 30 s later: stalled')
+})
+
+test('speed on a store of its own: a partition gone for a moment is not stalled however long since /health was last asked', async () => {
+  let now = 0
+  let stats = [partition(0, { consumed: 5 }), partition(1, { consumed: 5 })]
+  const report = speedReporter(
+    () => ({ mode: 'kafka', partitions: stats }),
+    async () => [5, 5],
+    () => now,
+    { id: 'strata-speed' },
+  )
+  assert.equal((await report()).state, 'running')
+  now = 60_000
+  stats = [partition(1, { consumed: 5 })] // a rebalance under way
+  assert.equal((await report()).state, 'running', 'first seen away now, not 60 s ago')
+  now = 91_000
+  assert.equal((await report()).state, 'stalled')
+})
+
+// Serve judges the speed layer from the store: an offset that had stood for minutes because
+// nothing came was stalled at once when a record arrived, until the speed worker's next commit.
+test('speed as the store shows it: an idle partition that gets a record is not stalled at once', async () => {
+  let now = 0
+  let end = 10
+  const store = {
+    speedPartitions: async () => [{ partition: 0, offset: 10, epochs: [0], required: [], owner: 1 }],
+  }
+  const report = storeSpeedReporter(
+    store,
+    async () => [end],
+    () => now,
+  )
+  for (now = 0; now <= 300_000; now += 10_000) assert.equal((await report()).state, 'running')
+  end = 11
+  await pastEndOffsetsCache()
+  assert.equal((await report()).state, 'running', 'a record that just arrived')
+  now += 31_000
+  assert.equal((await report()).state, 'stalled')
+})
+
 test('/health is 503 while a role is failed or stalled; /health/live follows failed roles; /health/ready the store', async (t) => {
   const store = await openStore(t)
   const roles = new RoleHealth()

@@ -215,3 +215,68 @@ export default defineConfig({
     lines.join('\n'),
   )
 })
+
+// The bound terminates a thread with a window folded and not committed: nothing of it was
+// acknowledged, so the next start must take those events again from the stored offset — each
+// counted once, the one the view hung on too (r13-user).
+test('role thread: after a speed thread stuck in a view is terminated, the next start counts every event exactly once', {
+  timeout: 120_000,
+}, async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'strata-role-thread-'))
+  t.after(() => rm(dir, { recursive: true, force: true }))
+  const topic = await freshTopic(t, 1)
+  const api = pathToFileURL(join(import.meta.dirname, '../../src/config.ts')).href
+  const configPath = join(dir, 'strata.config.ts')
+  const hangFlag = join(dir, 'hang')
+  // The same view code both times (a changed one would restart its state): it hangs only while
+  // the flag file is there.
+  await writeFile(
+    configPath,
+    `import { existsSync } from 'node:fs'
+import { count, defineConfig, view } from '${api}'
+export default defineConfig({
+  source: { topic: '${topic}', partitions: 1 },
+  views: [view('hangs').key((e) => { if (e.hang && existsSync(${JSON.stringify(hangFlag)})) for (;;) {} return e.url }).aggregate(count())],
+})
+`,
+  )
+  const producer = createProducer({ brokers, clientId: 'test-role-thread-stuck-exact' })
+  t.after(() => producer.close())
+  const event = (hang: boolean) => ({ key: 'k', value: JSON.stringify({ url: '/a', ts: 1, hang }) })
+  const storePath = join(dir, 'store')
+  const startSpeed = () =>
+    startRoleThread(
+      { logger: recordingLogger([]), onFatal: () => undefined },
+      {
+        role: 'speed',
+        configPath,
+        masterRoot: join(dir, 'master'),
+        brokers,
+        // A new member each time: the terminated one never left its group (a session timeout).
+        groupId: `test-${randomUUID()}`,
+        storeUrl: storePath,
+        segmentAgeMs: 1000,
+        statsEveryMs: 50,
+        closeTimeoutMs: 2000,
+      },
+    )
+
+  const first = await startSpeed()
+  await producer.send(topic, [event(false), event(false), event(false)])
+  await waitFor(async () => (first.stats().partitions[0]?.consumed ?? 0) >= 3, 'three events committed')
+  await writeFile(hangFlag, '')
+  await producer.send(topic, [event(false), event(true), event(false)])
+  await waitFor(async () => (first.stats().partitions[0]?.position ?? 0) >= 6, 'the events past it taken')
+  await assert.rejects(first.close(), /did not close within 2 s/)
+
+  await rm(hangFlag)
+  const second = await startSpeed()
+  await waitFor(async () => (second.stats().partitions[0]?.consumed ?? 0) >= 6, 'every event committed')
+  await second.close()
+  const store = await openLmdbStore(storePath)
+  t.after(() => store.close())
+  const [view] = compileViews(await loadConfig(configPath))
+  const answer = await queryView(store, view!, '/a')
+  assert.deepEqual(answer.asOf, [6])
+  assert.equal(answer.value, 6)
+})

@@ -126,7 +126,11 @@ export function speedReporter(
     if (ownsEveryPartition !== undefined && end) {
       for (let partition = 0; partition < end.length; partition++) {
         // -1 stands for "held elsewhere": the clock runs while that lasts and stops once here.
-        if (here.has(partition)) {
+        // A partition reported failed above is not also "held elsewhere": one row, its own reason.
+        if (
+          here.has(partition) ||
+          partitions.some((p) => p.partition === partition && p.state === 'failed')
+        ) {
           elsewhere.clear(partition)
           continue
         }

@@ -289,6 +289,31 @@ test('speed on a store of its own: a partition gone for a moment is not stalled 
   assert.equal((await report()).state, 'stalled')
 })
 
+test('speed on a store of its own: a failed partition is reported once, failed, not also as held elsewhere', async () => {
+  let now = 0
+  const stats = [
+    partition(0, { stopped: 'views changed', stoppedCode: 'STRATA_ERR_CONFIG_CHANGED' }),
+    partition(1, { stopped: 'released' }), // revoked: another member's now
+  ]
+  const report = speedReporter(
+    () => ({ mode: 'kafka', partitions: stats }),
+    async () => [100, 100],
+    () => now,
+    { id: 'strata-speed' },
+  )
+  await report()
+  now = 31_000
+  const rows = (await report()).partitions ?? []
+  assert.deepEqual(
+    rows.filter((p) => p.partition === 0).map((p) => p.state),
+    ['failed'],
+  )
+  assert.ok(
+    rows.some((p) => p.partition === 1 && p.state === 'stalled'),
+    'one released (revoked) is held elsewhere: stalled',
+  )
+})
+
 // Serve judges the speed layer from the store: an offset that had stood for minutes because
 // nothing came was stalled at once when a record arrived, until the speed worker's next commit.
 test('speed as the store shows it: an idle partition that gets a record is not stalled at once', async () => {

@@ -212,7 +212,7 @@ export async function startRoleThread(
       if (error === 'timeout') {
         const stuck = new StrataError(
           ErrorCodes.SHUTTING_DOWN,
-          `the ${setup.role} thread did not close within ${Math.round(waitMs / 1000)} s (a view's code that never returns holds the speed layer's fold): terminated; what it had not committed is taken again by the next owner`,
+          `the ${setup.role} thread did not close within ${Math.round(waitMs / 1000)} s${setup.role === 'speed' ? " (a view's code that never returns, or a store that does not answer, holds the speed layer)" : ''}: terminated; what it had not committed is taken again by the next owner`,
         )
         logger.error(`${setup.role} thread stuck at close`, stuck)
         throw stuck

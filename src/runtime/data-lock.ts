@@ -16,7 +16,7 @@
 //   both             — strata reset --yes while it deletes (the data folder unless --keep-master).
 // strata batch, strata query and strata worker batch|serve take none: they read segments and
 // stage batch versions under their own pid, which LMDB lets several processes do at once.
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { accessSync, constants, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { join, resolve } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
@@ -64,7 +64,7 @@ export function lockFolder(folder: string, command: string): FolderLock {
 }
 
 function takeLock(dir: string, command: string): FolderLock {
-  mkdirSync(dir, { recursive: true })
+  makeFolder(dir)
   const db = new DatabaseSync(join(dir, LOCK_FILE), { timeout: 0 })
   try {
     db.exec('PRAGMA locking_mode=EXCLUSIVE')
@@ -131,6 +131,35 @@ function lockedMessage(dir: string, holder: LockHolder | undefined): string {
     ? `strata pid ${holder.pid}${holder.host === hostname() ? '' : ` on ${holder.host}`} (${holder.command}, since ${holder.since})`
     : 'another strata process (it has not written strata.lock.json yet)'
   return `data folder ${dir} is in use by ${who}; stop it, or give another --data (or --store)`
+}
+
+// The first write of every writing command: Node's bare "EEXIST: file already exists, mkdir"
+// (or "ENOENT" from a recursive mkdir on a read-only mount, or SQLite's "unable to open database
+// file" in a read-only folder that exists) ended the command as
+// STRATA_ERR_INTERNAL, the code of a bug in Strata, while the fix is another --data.
+function makeFolder(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true })
+    // A folder that is there already on a read-only mount: SQLite's "unable to open database file".
+    accessSync(dir, constants.W_OK)
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    if (code === 'EEXIST' || code === 'ENOTDIR') {
+      throw new StrataError(
+        ErrorCodes.INVALID_ARGUMENT,
+        `${dir} is not a folder (a file is in the way): give --data (or --store) a folder`,
+        { cause: error },
+      )
+    }
+    if (code === 'EROFS' || code === 'EACCES' || code === 'EPERM' || code === 'ENOENT') {
+      throw new StrataError(
+        ErrorCodes.INVALID_ARGUMENT,
+        `cannot create or write the folder ${dir} (${code === 'ENOENT' ? 'ENOENT: a read-only file system, or a parent that went away' : (error as Error).message}): give --data (or --store) a folder this process can write`,
+        { cause: error },
+      )
+    }
+    throw error
+  }
 }
 
 /** A full disk (or quota), as the file system or SQLite (SQLITE_FULL, 13) says it. */

@@ -30,7 +30,7 @@ import type { S3Settings } from '../master-dataset/index.ts'
 import type { HttpAuth } from '../serving/auth.ts'
 import type { HttpLimits } from '../serving/limits.ts'
 import { createStartingGate, later, startingError } from '../serving/starting.ts'
-import type { SpeedWorker } from '../speed/index.ts'
+import { SPEED_GROUP, type SpeedWorker } from '../speed/index.ts'
 import type { Store } from '../store/store.ts'
 import type { Logger } from './logger.ts'
 import { ROLES, type Role } from './role.ts'
@@ -92,6 +92,12 @@ export interface RolesOptions {
   brokers?: string
   /** Consumer groups of the speed layer and the archiver (defaults: strata-speed, strata-archiver). */
   groups?: { speed?: string; archiver?: string }
+  /**
+   * The store is this process's alone (the embedded LMDB one, locked): in Kafka mode the speed
+   * layer must fold every partition itself, and /health calls one held by another member of the
+   * group stalled (role-reporters.ts, speedReporter).
+   */
+  privateStore?: boolean
   /** Session timeout and heartbeat of the speed layer's and the archiver's group membership. */
   groupTimers?: GroupTimers
   /** Gives the store once the port is bound; the caller closes what it opened. */
@@ -265,7 +271,12 @@ export async function startRoles(options: RolesOptions): Promise<Pipeline> {
         'speed layer',
         threadAware(
           worker,
-          speedReporter(() => worker.stats(), endOffsets!),
+          speedReporter(
+            () => worker.stats(),
+            endOffsets!,
+            Date.now,
+            brokers && options.privateStore ? { id: groupId ?? SPEED_GROUP } : undefined,
+          ),
         ),
       ])
     }

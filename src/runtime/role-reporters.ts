@@ -61,13 +61,27 @@ export function healthEndOffsets(endOffsets: EndOffsets, maxAgeMs = 1000, timeou
 
 /** The speed layer of this process: a partition is failed once stopped (fencing aside: the
  * partition then belongs to another worker), stalled when its commits have failed for a while
- * with records waiting, degraded while commits fail, catching up when far behind. */
+ * with records waiting, or when its offset has not moved for STALLED_AFTER_MS × 3 while records
+ * wait (as storeSpeedReporter judges it from the store), degraded while commits fail, catching up
+ * when far behind. */
 export function speedReporter(
   stats: () => SpeedWorkerStats,
   endOffsets: EndOffsets,
   now: () => number = Date.now,
+  /**
+   * Set when this process's store is its own (`strata start` on Kafka with the embedded LMDB
+   * store): every partition of the topic must be folded here, so one that another member of the
+   * consumer group holds for STALLED_AFTER_MS × 3 is stalled — its events never reach this
+   * store. Unset for speed workers that share a PostgreSQL store, where that is the point.
+   */
+  ownsEveryPartition?: { id: string },
 ): RoleReporter {
   const readEnd = healthEndOffsets(endOffsets)
+  // No commit failing and no read trouble is not progress: a view's code that never returns
+  // stops the fold with neither (in `strata start` on Kafka the speed layer's thread hangs while
+  // the main thread answers /health), and only the offset standing still shows it.
+  const still = new StandingOffsets(STALLED_AFTER_MS * 3)
+  const elsewhere = new StandingOffsets(STALLED_AFTER_MS * 3)
   return async () => {
     const end = await readEnd()
     // One snapshot (and one clock reading) for the whole report, so its partitions, read trouble
@@ -90,13 +104,85 @@ export function speedReporter(
           state: failingFor >= STALLED_AFTER_MS && waiting ? 'stalled' : 'degraded',
           reason: `${p.commitFailures} commits failed in a row over ${Math.round(failingFor / 1000)} s: ${p.lastCommitError}`,
         }
+      } else if (
+        p.stopped === null &&
+        lag !== null &&
+        lag > 0 &&
+        still.stalled(p.partition, p.consumed, at)
+      ) {
+        report = {
+          ...report,
+          state: 'stalled',
+          reason: `partition ${p.partition}: the speed layer's offset has stayed at ${p.consumed} for ${Math.round(still.for(p.partition, at) / 1000)} s with ${lag} records waiting`,
+        }
       } else if (lag !== null && lag > CATCHING_UP_RECORDS) {
         report = { ...report, state: 'catching-up' }
       }
+      if (lag === 0 || p.stopped !== null) still.clear(p.partition)
       partitions.push(withReadTrouble(report, trouble.get(p.partition), at))
+    }
+    const here = new Set(snapshot.partitions.filter((p) => p.stopped === null).map((p) => p.partition))
+    still.keep(here)
+    if (ownsEveryPartition !== undefined && end) {
+      for (let partition = 0; partition < end.length; partition++) {
+        // -1 stands for "held elsewhere": the clock runs while that lasts and stops once here.
+        // A partition reported failed above is not also "held elsewhere": one row, its own reason.
+        if (
+          here.has(partition) ||
+          partitions.some((p) => p.partition === partition && p.state === 'failed')
+        ) {
+          elsewhere.clear(partition)
+          continue
+        }
+        if (!elsewhere.stalled(partition, -1, at)) continue
+        partitions.push({
+          partition,
+          state: 'stalled',
+          lag: null,
+          // Not always another process: a speed layer stuck in a view's code loses its membership
+          // after the session timeout and shows the same.
+          reason: `partition ${partition} has not been this process's for ${Math.round(elsewhere.for(partition, at) / 1000)} s (another member of consumer group ${ownsEveryPartition.id} holds it, or this speed layer lost its membership): its events never reach this process's store (its own LMDB). Another strata start on this topic? Give each its own --group-prefix, or share a PostgreSQL --store`,
+        })
+      }
     }
     const failures = snapshot.partitions.reduce((n, p) => n + p.commitFailures, 0)
     return { ...fromPartitions('speed', partitions), failures }
+  }
+}
+
+/**
+ * Since when each partition has stood at its offset with something waiting: the clock starts at
+ * the first report that sees it so, not at the last one before. /health may be asked rarely (a
+ * probe each minute, a person now and then): an idle partition seen caught up at t, and at t + 60 s
+ * with records that arrived a moment before, has not stood still for 60 s with records waiting —
+ * that was a false `stalled` (found by r13-user). The same for a partition first seen away.
+ */
+class StandingOffsets {
+  readonly #since = new Map<number, { offset: number; since: number }>()
+  readonly afterMs: number
+  constructor(afterMs: number) {
+    this.afterMs = afterMs
+  }
+
+  /** Something waits at this offset: true once that has been seen for afterMs. */
+  stalled(partition: number, offset: number, at: number): boolean {
+    const last = this.#since.get(partition)
+    if (last === undefined || last.offset !== offset) this.#since.set(partition, { offset, since: at })
+    return this.for(partition, at) >= this.afterMs
+  }
+
+  /** Nothing waits (or the partition is not running here): the clock stops until it does. */
+  clear(partition: number): void {
+    this.#since.delete(partition)
+  }
+
+  /** Forgets the partitions not in `kept` (gone from this report: their clock starts anew). */
+  keep(kept: ReadonlySet<number>): void {
+    for (const partition of this.#since.keys()) if (!kept.has(partition)) this.#since.delete(partition)
+  }
+
+  for(partition: number, at: number): number {
+    return at - (this.#since.get(partition)?.since ?? at)
   }
 }
 
@@ -158,8 +244,7 @@ export function storeSpeedReporter(
   endOffsets: EndOffsets,
   now: () => number = Date.now,
 ): RoleReporter {
-  const seen = new Map<number, { offset: number; since: number }>()
-  const stallAfter = STALLED_AFTER_MS * 3
+  const standing = new StandingOffsets(STALLED_AFTER_MS * 3)
   const readEnd = healthEndOffsets(endOffsets)
   return async (): Promise<RoleReport> => {
     const [stored, end] = await Promise.all([store.speedPartitions(), readEnd()])
@@ -168,17 +253,14 @@ export function storeSpeedReporter(
     const count = Math.max(end?.length ?? 0, ...stored.map((s) => s.partition + 1))
     for (let partition = 0; partition < count; partition++) {
       const offset = stored.find((s) => s.partition === partition)?.offset ?? 0
-      const last = seen.get(partition)
-      if (last === undefined || last.offset !== offset) seen.set(partition, { offset, since: t })
-      const since = seen.get(partition)!.since
       const lag = end?.[partition] === undefined ? null : Math.max(0, end[partition]! - offset)
-      const still = t - since
       let state: PartitionReport['state'] = 'running'
       let reason: string | undefined
-      if (lag !== null && lag > 0 && still >= stallAfter) {
+      if (lag !== null && lag > 0 && standing.stalled(partition, offset, t)) {
         state = 'stalled'
-        reason = `partition ${partition}: the speed layer's offset has stayed at ${offset} for ${Math.round(still / 1000)} s with ${lag} records waiting`
+        reason = `partition ${partition}: the speed layer's offset has stayed at ${offset} for ${Math.round(standing.for(partition, t) / 1000)} s with ${lag} records waiting`
       } else if (lag !== null && lag > CATCHING_UP_RECORDS) state = 'catching-up'
+      if (lag === 0) standing.clear(partition)
       partitions.push({ partition, state, lag, ...(reason ? { reason } : {}) })
     }
     return fromPartitions('speed', partitions)

@@ -48,7 +48,20 @@ export interface RoleThreadSetup {
   statsEveryMs: number
   /** The thread's nice value (thread-priority.ts): lower than the HTTP server's main thread. */
   nice?: number
+  /** How long close() waits for the role to close in the thread before terminating it (default 60 s). */
+  closeTimeoutMs?: number
 }
+
+/**
+ * How long close() waits for the role's own close. Once (s13-user, from the user's seat) a
+ * `strata start` whose view's code never returned, told to stop, never ended, and — still a
+ * member of its consumer groups — kept them from assigning partitions to anyone else (other
+ * topics' archivers in `strata-archiver` got none and said running) until a kill -9; the test
+ * shows close() waiting for ever on a fold that never returns. Past this the thread is
+ * terminated: nothing uncommitted was acknowledged to anyone, and the next owner resumes from the
+ * offsets stored with the state (the archiver rewrites a segment it had not committed whole).
+ */
+export const CLOSE_TIMEOUT_MS = 60_000
 
 /** ArchiverStats as posted: a StrataError loses its code in a structured clone, so its data. */
 export type PostedArchiverStats = Omit<ArchiverStats, 'lastError'> & { lastError?: SerializedError }
@@ -186,8 +199,24 @@ export async function startRoleThread(
       if (closing) return
       closing = true
       worker.postMessage({ type: 'close' })
-      const error = await whenClosed
+      const waitMs = setup.closeTimeoutMs ?? CLOSE_TIMEOUT_MS
+      let timer: NodeJS.Timeout | undefined
+      const error = await Promise.race([
+        whenClosed,
+        new Promise<'timeout'>((resolve) => {
+          timer = setTimeout(() => resolve('timeout'), waitMs)
+        }),
+      ])
+      clearTimeout(timer)
       await worker.terminate()
+      if (error === 'timeout') {
+        const stuck = new StrataError(
+          ErrorCodes.SHUTTING_DOWN,
+          `the ${setup.role} thread did not close within ${Math.round(waitMs / 1000)} s${setup.role === 'speed' ? " (a view's code that never returns, or a store that does not answer, holds the speed layer)" : ''}: terminated; what it had not committed is taken again by the next owner`,
+        )
+        logger.error(`${setup.role} thread stuck at close`, stuck)
+        throw stuck
+      }
       if (error) throw revive(error)
     },
   }

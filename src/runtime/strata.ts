@@ -142,6 +142,7 @@ export async function startStrata(options: StrataOptions = {}): Promise<RunningS
     logger,
     brokers,
     groups: consumerGroups(options),
+    privateStore: lmdbPath !== undefined,
     groupTimers: timers,
     openStore: async () => {
       // A store down at start is waited for when asked (startup.ts), not a crash loop.

@@ -4,7 +4,7 @@
 // them would answer from a store that is no longer what was written, so every such error becomes
 // STRATA_ERR_STORE_CORRUPT, naming the recovery, and is reported once to onCorrupt (the CLI
 // stops the process: exit 1 with one line).
-import { isStrataError, type StrataError } from '../core/errors.ts'
+import { ErrorCodes, isStrataError, StrataError } from '../core/errors.ts'
 import { storeCorrupt } from './lmdb-check.ts'
 import type { Store } from './store.ts'
 
@@ -27,6 +27,46 @@ export function lmdbCorruption(error: unknown): string | undefined {
   const code = (error as { code?: unknown }).code
   if (typeof code === 'number' && CORRUPTION[code] !== undefined) return CORRUPTION[code]
   return CORRUPTION_TEXT.exec(String((error as Error).message))?.[0]
+}
+
+/**
+ * A write that failed for want of disk room: lmdb-js gives LMDB's errno as a number (28 ENOSPC,
+ * 122 EDQUOT), Node's fs calls give the name.
+ */
+export function lmdbNoSpace(error: unknown): boolean {
+  if (error === null || typeof error !== 'object' || isStrataError(error)) return false
+  const code = (error as { code?: unknown }).code
+  return code === 28 || code === 122 || code === 'ENOSPC' || code === 'EDQUOT'
+}
+
+// Not damage and not a store fault to hide behind STRATA_ERR_STORE: the operator has to free
+// space. Not `retriable` either: that would send it to the committer's ride-out of a store outage
+// (roles.ts), 60 s during which /health showed the partition running while nothing committed.
+// The speed partition's own backoff retries it, counting the failures (degraded, then stalled);
+// a failed batch run is tried again at the next one.
+function storeDiskFull(path: string, cause: unknown): StrataError {
+  return new StrataError(
+    ErrorCodes.DISK_FULL,
+    `no room on disk for the LMDB store at ${path} (${String((cause as Error).message)}); nothing of the write was committed. Free space on that disk: writes resume by themselves`,
+    { cause },
+  )
+}
+
+// LMDB turns a write cut short into EIO (mdb_page_flush: a short pwrite is EIO), which is how a
+// full disk surfaces in a large transaction (a batch flip's page spill): "mdb_page_spill error 5",
+// then lmdb-js's bare "Input/output error". Said with the store's path and both readings.
+function storeWriteFailed(path: string, cause: unknown): StrataError {
+  return new StrataError(
+    ErrorCodes.STORE,
+    `the LMDB store at ${path} could not write its pages (${String((cause as Error).message)}): LMDB reports a write cut short this way, usually a full disk (check its free space), else a failing device (check the kernel log); nothing of the write was committed`,
+    { cause },
+  )
+}
+
+function lmdbIoError(error: unknown): boolean {
+  if (error === null || typeof error !== 'object' || isStrataError(error)) return false
+  const code = (error as { code?: unknown }).code
+  return code === 5 || code === 'EIO'
 }
 
 /** LMDB's message, led by the error's name once (lmdb-js's messages usually start with it). */
@@ -72,6 +112,8 @@ export function guardLmdbStore(store: Store, path: string, onCorrupt?: (error: E
     report(storeCorrupt(path, describe(lmdbCorruption(cause) ?? '', cause), cause))
   leakedFailureListeners.add(leaks)
   const convert = (error: unknown): unknown => {
+    if (lmdbNoSpace(error)) return storeDiskFull(path, error)
+    if (lmdbIoError(error)) return storeWriteFailed(path, error)
     const name = lmdbCorruption(error)
     if (name === undefined) return error
     const corrupt = storeCorrupt(path, describe(name, error), error)

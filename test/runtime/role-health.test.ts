@@ -149,6 +149,83 @@ test('archiver: each partition with its lag (catching up when far behind), the t
   )
 })
 
+// A view whose code never returns stopped the fold in `strata start` on Kafka (the speed layer
+// in its thread): the lag grew and /health answered 200 "ok", speed "running", for as long as it
+// lasted (found from the user's seat by s13-user). No commit fails, nothing reads badly: only
+// the offset stays put.
+test('speed: a partition whose offset stays put while records wait is stalled, running again once it moves', async () => {
+  let now = 0
+  const p0 = partition(0, { consumed: 10 })
+  const stats = [p0, partition(1, { consumed: 100 }), partition(2, { consumed: 7, stopped: 'released' })]
+  const report = speedReporter(
+    () => ({ mode: 'kafka', partitions: stats }),
+    async () => [50, 100, 90],
+    () => now,
+  )
+  assert.equal((await report()).state, 'running')
+  now = 29_000
+  assert.equal((await report()).state, 'running')
+  now = 31_000
+  const r = await report()
+  assert.equal(r.state, 'stalled')
+  assert.deepEqual(
+    r.partitions?.map((p) => p.state),
+    ['stalled', 'running', 'running'],
+    'caught up (nothing waits) or released is not stalled',
+  )
+  assert.match(
+    r.reason ?? '',
+    /partition 0: the speed layer's offset has stayed at 10 for 31 s with 40 records waiting/,
+  )
+  p0.consumed = 11 // it moved: running again
+  now = 32_000
+  assert.equal((await report()).state, 'running')
+})
+
+// Two `strata start --brokers …` on one topic, each with its own data folder (so its own LMDB
+// store): consumer group strata-speed split the partitions between them, each process answered
+// with half of the events (asOf stuck at 0 on the other half), and both said /health 200 ok
+// (found from the user's seat by s13-user). A store only this process writes must see every
+// partition folded here.
+test('speed on a store of its own: a partition another member of the group holds for 30 s is stalled, naming the group', async () => {
+  let now = 0
+  let stats = [partition(1, { consumed: 1000 })]
+  const group = { id: 'strata-speed' }
+  const report = speedReporter(
+    () => ({ mode: 'kafka', partitions: stats }),
+    async () => [1000, 1000],
+    () => now,
+    group,
+  )
+  assert.equal((await report()).state, 'running')
+  now = 29_000
+  assert.equal((await report()).state, 'running', 'a rebalance or a first assignment takes a while')
+  now = 31_000
+  const r = await report()
+  assert.equal(r.state, 'stalled')
+  assert.deepEqual(
+    r.partitions?.map((p) => [p.partition, p.state]),
+    [
+      [1, 'running'],
+      [0, 'stalled'],
+    ],
+  )
+  assert.match(r.reason ?? '', /partition 0 .*another member of consumer group strata-speed holds it/)
+  stats = [partition(0, { consumed: 1000 }), partition(1, { consumed: 1000 })] // it came back
+  now = 32_000
+  assert.equal((await report()).state, 'running')
+  // Without the option (speed workers sharing a PostgreSQL store) a partition held elsewhere is normal.
+  stats = [partition(1, { consumed: 1000 })]
+  const shared = speedReporter(
+    () => ({ mode: 'kafka', partitions: stats }),
+    async () => [1000, 1000],
+    () => now,
+  )
+  await shared()
+  now = 100_000
+  assert.equal((await shared()).state, 'running')
+})
+
 test('speed as the store shows it: an offset that stays put while records wait is stalled', async () => {
   let now = 0
   let offset = 10
@@ -168,6 +245,94 @@ test('speed as the store shows it: an offset that stays put while records wait i
   offset = 20 // it moved: running again
   now = 32_000
   assert.equal((await report()).state, 'running')
+})
+
+/** healthEndOffsets keeps a reading for a second of real time (the monotonic clock, not `now`). */
+const pastEndOffsetsCache = () => new Promise((resolve) => setTimeout(resolve, 1_100))
+
+// The stall clock starts at the first report that sees records waiting at that offset, not at
+// the last report before it: /health asked rarely (a probe every minute, a person now and then)
+// saw an idle partition (nothing waiting) at t, then at t + 60 s records that had arrived a
+// moment before, not yet committed — and called it stalled for 60 s (found by r13-user).
+test('speed: records that just arrived on an idle partition are not stalled however long since /health was last asked', async () => {
+  let now = 0
+  let end = 10
+  const p0 = partition(0, { consumed: 10 })
+  const report = speedReporter(
+    () => ({ mode: 'kafka', partitions: [p0] }),
+    async () => [end],
+    () => now,
+  )
+  assert.equal((await report()).state, 'running') // idle: nothing waits
+  now = 60_000
+  end = 12 // two records, just arrived
+  await pastEndOffsetsCache()
+  assert.equal((await report()).state, 'running', 'the first report that sees them waiting')
+  now = 91_000
+  assert.equal((await report()).state, 'stalled', 'still there 30 s later: stalled')
+})
+
+test('speed on a store of its own: a partition gone for a moment is not stalled however long since /health was last asked', async () => {
+  let now = 0
+  let stats = [partition(0, { consumed: 5 }), partition(1, { consumed: 5 })]
+  const report = speedReporter(
+    () => ({ mode: 'kafka', partitions: stats }),
+    async () => [5, 5],
+    () => now,
+    { id: 'strata-speed' },
+  )
+  assert.equal((await report()).state, 'running')
+  now = 60_000
+  stats = [partition(1, { consumed: 5 })] // a rebalance under way
+  assert.equal((await report()).state, 'running', 'first seen away now, not 60 s ago')
+  now = 91_000
+  assert.equal((await report()).state, 'stalled')
+})
+
+test('speed on a store of its own: a failed partition is reported once, failed, not also as held elsewhere', async () => {
+  let now = 0
+  const stats = [
+    partition(0, { stopped: 'views changed', stoppedCode: 'STRATA_ERR_CONFIG_CHANGED' }),
+    partition(1, { stopped: 'released' }), // revoked: another member's now
+  ]
+  const report = speedReporter(
+    () => ({ mode: 'kafka', partitions: stats }),
+    async () => [100, 100],
+    () => now,
+    { id: 'strata-speed' },
+  )
+  await report()
+  now = 31_000
+  const rows = (await report()).partitions ?? []
+  assert.deepEqual(
+    rows.filter((p) => p.partition === 0).map((p) => p.state),
+    ['failed'],
+  )
+  assert.ok(
+    rows.some((p) => p.partition === 1 && p.state === 'stalled'),
+    'one released (revoked) is held elsewhere: stalled',
+  )
+})
+
+// Serve judges the speed layer from the store: an offset that had stood for minutes because
+// nothing came was stalled at once when a record arrived, until the speed worker's next commit.
+test('speed as the store shows it: an idle partition that gets a record is not stalled at once', async () => {
+  let now = 0
+  let end = 10
+  const store = {
+    speedPartitions: async () => [{ partition: 0, offset: 10, epochs: [0], required: [], owner: 1 }],
+  }
+  const report = storeSpeedReporter(
+    store,
+    async () => [end],
+    () => now,
+  )
+  for (now = 0; now <= 300_000; now += 10_000) assert.equal((await report()).state, 'running')
+  end = 11
+  await pastEndOffsetsCache()
+  assert.equal((await report()).state, 'running', 'a record that just arrived')
+  now += 31_000
+  assert.equal((await report()).state, 'stalled')
 })
 
 test('/health is 503 while a role is failed or stalled; /health/live follows failed roles; /health/ready the store', async (t) => {

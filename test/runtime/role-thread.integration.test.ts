@@ -5,10 +5,11 @@
 // start rejects with its own error and leaves no thread behind.
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
-import { mkdtemp, readdir, rm } from 'node:fs/promises'
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
+import { pathToFileURL } from 'node:url'
 import { compileViews } from '../../src/core/config.ts'
 import { loadConfig } from '../../src/core/config-loader.ts'
 import { createProducer } from '../../src/log/kafka/index.ts'
@@ -158,4 +159,124 @@ test('role thread: a role that cannot start rejects with its error and leaves no
       return true
     },
   )
+})
+
+// A view's code that never returns held the speed layer's fold, and close() waited for it:
+// SIGTERM never ended `strata start`, whose archiver thread, still in its consumer group, kept
+// partitions of other topics from being assigned (found from the user's seat by s13-user). The
+// test's own timeout is the failure without the bound: close() never settled.
+test('role thread: a speed thread stuck in a view is terminated at close after the bound, with a code', {
+  timeout: 120_000,
+}, async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'strata-role-thread-'))
+  t.after(() => rm(dir, { recursive: true, force: true }))
+  const topic = await freshTopic(t, 1)
+  const api = pathToFileURL(join(import.meta.dirname, '../../src/config.ts')).href
+  const configPath = join(dir, 'strata.config.ts')
+  await writeFile(
+    configPath,
+    `import { count, defineConfig, view } from '${api}'
+export default defineConfig({
+  source: { topic: '${topic}', partitions: 1 },
+  views: [view('hangs').key((e) => { if (e.hang) for (;;) {} return e.url }).aggregate(count())],
+})
+`,
+  )
+  const producer = createProducer({ brokers, clientId: 'test-role-thread-stuck' })
+  await producer.send(topic, [{ key: 'k', value: JSON.stringify({ url: '/a', ts: 1, hang: true }) }])
+  await producer.close()
+  const lines: string[] = []
+  const speed = await startRoleThread(
+    { logger: recordingLogger(lines), onFatal: () => undefined },
+    {
+      role: 'speed',
+      configPath,
+      masterRoot: join(dir, 'master'),
+      brokers,
+      groupId: `test-${randomUUID()}`,
+      storeUrl: join(dir, 'store'),
+      segmentAgeMs: 1000,
+      statsEveryMs: 50,
+      closeTimeoutMs: 2000,
+    },
+  )
+  // The event is taken (handed to the fold, which never returns): the window reaches past it.
+  await waitFor(
+    async () => (speed.stats().partitions[0]?.position ?? 0) >= 1,
+    'the speed thread to take the event its view hangs on',
+  )
+  await assert.rejects(speed.close(), (error: Error & { code?: string }) => {
+    assert.equal(error.code, 'STRATA_ERR_SHUTTING_DOWN')
+    assert.match(error.message, /did not close within 2 s/)
+    return true
+  })
+  assert.ok(
+    lines.some((l) => l.startsWith('error speed thread stuck at close')),
+    lines.join('\n'),
+  )
+})
+
+// The bound terminates a thread with a window folded and not committed: nothing of it was
+// acknowledged, so the next start must take those events again from the stored offset — each
+// counted once, the one the view hung on too (r13-user).
+test('role thread: after a speed thread stuck in a view is terminated, the next start counts every event exactly once', {
+  timeout: 120_000,
+}, async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'strata-role-thread-'))
+  t.after(() => rm(dir, { recursive: true, force: true }))
+  const topic = await freshTopic(t, 1)
+  const api = pathToFileURL(join(import.meta.dirname, '../../src/config.ts')).href
+  const configPath = join(dir, 'strata.config.ts')
+  const hangFlag = join(dir, 'hang')
+  // The same view code both times (a changed one would restart its state): it hangs only while
+  // the flag file is there.
+  await writeFile(
+    configPath,
+    `import { existsSync } from 'node:fs'
+import { count, defineConfig, view } from '${api}'
+export default defineConfig({
+  source: { topic: '${topic}', partitions: 1 },
+  views: [view('hangs').key((e) => { if (e.hang && existsSync(${JSON.stringify(hangFlag)})) for (;;) {} return e.url }).aggregate(count())],
+})
+`,
+  )
+  const producer = createProducer({ brokers, clientId: 'test-role-thread-stuck-exact' })
+  t.after(() => producer.close())
+  const event = (hang: boolean) => ({ key: 'k', value: JSON.stringify({ url: '/a', ts: 1, hang }) })
+  const storePath = join(dir, 'store')
+  const startSpeed = () =>
+    startRoleThread(
+      { logger: recordingLogger([]), onFatal: () => undefined },
+      {
+        role: 'speed',
+        configPath,
+        masterRoot: join(dir, 'master'),
+        brokers,
+        // A new member each time: the terminated one never left its group (a session timeout).
+        groupId: `test-${randomUUID()}`,
+        storeUrl: storePath,
+        segmentAgeMs: 1000,
+        statsEveryMs: 50,
+        closeTimeoutMs: 2000,
+      },
+    )
+
+  const first = await startSpeed()
+  await producer.send(topic, [event(false), event(false), event(false)])
+  await waitFor(async () => (first.stats().partitions[0]?.consumed ?? 0) >= 3, 'three events committed')
+  await writeFile(hangFlag, '')
+  await producer.send(topic, [event(false), event(true), event(false)])
+  await waitFor(async () => (first.stats().partitions[0]?.position ?? 0) >= 6, 'the events past it taken')
+  await assert.rejects(first.close(), /did not close within 2 s/)
+
+  await rm(hangFlag)
+  const second = await startSpeed()
+  await waitFor(async () => (second.stats().partitions[0]?.consumed ?? 0) >= 6, 'every event committed')
+  await second.close()
+  const store = await openLmdbStore(storePath)
+  t.after(() => store.close())
+  const [view] = compileViews(await loadConfig(configPath))
+  const answer = await queryView(store, view!, '/a')
+  assert.deepEqual(answer.asOf, [6])
+  assert.equal(answer.value, 6)
 })

@@ -1,5 +1,5 @@
 // Topic and group administration: what the CLI, the tests and the lag figures need.
-import { Admin, ListOffsetTimestamps } from '@platformatic/kafka'
+import { Admin, FetchIsolationLevels, ListOffsetTimestamps } from '@platformatic/kafka'
 import { ErrorCodes, StrataError } from '../../core/errors.ts'
 import {
   baseClientOptions,
@@ -43,6 +43,11 @@ export interface TopicDescription {
 export interface PartitionOffsets {
   partition: number
   earliest: number
+  /**
+   * The last stable offset: what a read_committed reader (every Strata reader, fetcher.ts) can
+   * reach. An open transaction's records are not there yet; counted as waiting, they made /health
+   * call a caught-up speed partition stalled while an upstream transaction stayed open (r13-user).
+   */
   latest: number
 }
 
@@ -168,6 +173,7 @@ export function createAdmin(options: KafkaClientOptions): KafkaAdmin {
       const { partitions } = await describeTopic(topic)
       const at = async (timestamp: bigint) => {
         const result = await admin.listOffsets({
+          isolationLevel: FetchIsolationLevels.READ_COMMITTED,
           topics: [
             { name: topic, partitions: partitions.map((p) => ({ partitionIndex: p.partition, timestamp })) },
           ],

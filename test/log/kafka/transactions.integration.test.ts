@@ -59,3 +59,30 @@ test('aborted transactions are never read, in one fetch or cut across several', 
   )
   for (let i = 1; i < offsets.length; i++) assert.ok(offsets[i]! > offsets[i - 1]!)
 })
+
+// The speed layer reads committed records only, so a transaction still open holds it at the last
+// stable offset: /health's "records waiting" (the end offsets listOffsets gives) must end there
+// too. With the high watermark, an upstream producer whose transactions stay open a minute (a
+// checkpoint interval) made the speed partition "stalled" for most of each minute (r13-user).
+test('latest offsets stop at an open transaction: what a read_committed reader can reach', async (t) => {
+  const admin = testAdmin(t)
+  const topic = await createTestTopic(t, admin, 1)
+  const producer = new Producer({
+    clientId: 'strata-test-tx-open',
+    bootstrapBrokers: [brokers],
+    idempotent: true,
+    transactionalId: `strata-test-${randomUUID()}`,
+    serializers: stringSerializers,
+  })
+  defer(t, () => producer.close())
+  const committed = await producer.beginTransaction()
+  await committed.send({ messages: [{ topic, partition: 0, key: 'k', value: 'a' }] })
+  await committed.commit()
+  const open = await producer.beginTransaction()
+  const sent = await open.send({ messages: [{ topic, partition: 0, key: 'k', value: 'b' }] })
+  const first = Number(sent.offsets![0]!.offset) // past 'a' and its commit marker
+  assert.equal((await admin.listOffsets(topic))[0]!.latest, first, 'the open transaction is not readable yet')
+  await open.commit()
+  // Committed: readable once its marker is written (the coordinator writes it after answering).
+  while ((await admin.listOffsets(topic))[0]!.latest <= first) await new Promise((r) => setTimeout(r, 50))
+})

@@ -46,6 +46,7 @@ import {
   skipSpace,
   ZERO,
 } from './json-bytes.ts'
+import { SHORT_STRING, shortAscii } from './short-ascii.ts'
 import { unionOfFields } from './view-fields.ts'
 
 // Set by the scanners as they go (one thread, synchronous): whether a string had a byte >= 0x80.
@@ -180,6 +181,7 @@ function scannerFor(timeField: string, fields: readonly string[]): Scanner | und
       if (end < 0) return -1
       const s = b as Buffer & Slicers
       if (high) values[f] = s.utf8Slice(i + 1, end)
+      else if (end - i - 1 <= SHORT_STRING) values[f] = shortAscii(b, i + 1, end - i - 1)
       else {
         // Every byte of this string is below 0x80: its characters are the same in the latin1
         // text of any span around it, whatever other bytes of the record are.

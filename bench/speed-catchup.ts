@@ -219,7 +219,8 @@ function contendersFor(
             done = performance.now()
             cpu1 = await cpuNow()
             main1 = mainCpu()
-            if (worker) console.error(`  Strata CPU µs/event by thread: ${threadSplit(threads0, threadCpu(), events)}`)
+            if (worker)
+              console.error(`  Strata CPU µs/event by thread: ${threadSplit(threads0, threadCpu(), events)}`)
             break
           }
           await sleep(5)

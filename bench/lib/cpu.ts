@@ -54,7 +54,10 @@ export function threadCpu(): Map<number, { name: string; us: number }> {
 
 /**
  * The CPU each kind of thread spent between two threadCpu() readings, µs per unit, by thread
- * name (the main thread is the one whose id is the process id: "main"), largest first.
+ * name (the main thread is the one whose id is the process id: "main"), largest first. A thread
+ * that ended between the readings is missing (its CPU after `before` cannot be read), so the
+ * split sums to less than the process's CPU when threads come and go; the catch-up's threads
+ * live through its round (checked: the split summed to the round's CPU within the ticks).
  */
 export function threadSplit(
   before: Map<number, { name: string; us: number }>,

@@ -161,7 +161,8 @@ function scannerFor(timeField: string, fields: readonly string[]): Scanner | und
   }
 
   // The record's text from byte textStart to textEnd (latin1: one character per byte), sliced
-  // once for the read fields' strings of one record that lie in it, each then a substring of it.
+  // once for the read fields' ASCII strings longer than SHORT_STRING (shorter ones are built by
+  // shortAscii) of one record that lie in it, each then a substring of it.
   // Each latin1Slice is a call into C++ that cost more than the copy (one slice and two substrings
   // cost ~35 % less than two slices for the benchmark's fields, measured); the window is bounded
   // so that a large record is not copied whole for a short field. Reset per record by scan.

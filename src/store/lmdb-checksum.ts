@@ -29,7 +29,8 @@ export class ValueChecksumError extends Error {
 export function checkValue(bytes: Uint8Array, end: number, legacy: boolean): boolean {
   if (end >= HEAD && bytes[0] === CHECKED) {
     const recorded = (bytes[1]! | (bytes[2]! << 8) | (bytes[3]! << 16) | (bytes[4]! << 24)) >>> 0
-    if (crc32(bytes.subarray(HEAD, end)) !== recorded) throw new ValueChecksumError('does not match its checksum')
+    if (crc32(bytes.subarray(HEAD, end)) !== recorded)
+      throw new ValueChecksumError('does not match its checksum')
     return true
   }
   if (!legacy) throw new ValueChecksumError('lacks its checksum')
@@ -59,7 +60,8 @@ export class ChecksummedValues {
   // lmdb-js sets `length` on its reused buffer to the value's size.
   decode(bytes: Uint8Array): unknown {
     const end = bytes.length
-    if (checkValue(bytes, end, this.legacy)) return this.#packr.unpack(bytes as Buffer, { start: HEAD, end } as never)
+    if (checkValue(bytes, end, this.legacy))
+      return this.#packr.unpack(bytes as Buffer, { start: HEAD, end } as never)
     return this.#packr.unpack(bytes as Buffer, end as never)
   }
 }

@@ -21,7 +21,7 @@
 //   ['migrating']                         → the layout a migration to this one started from, until done
 //   ['migrating', 'values']               → the last key a migration to layout 5 rewrote
 // Every value is MessagePack behind a mark and a CRC-32 of its bytes (lmdb-checksum.ts).
-import { open, type RootDatabase } from 'lmdb'
+import { compareKeys, open, type RootDatabase } from 'lmdb'
 import { ErrorCodes, StrataError } from '../core/errors.ts'
 import type { TimeRange } from '../core/time-range.ts'
 import { BATCH_MIGRATION, BatchRows, migrateBatchRows, readKeyRows, scanRows } from './lmdb-batch.ts'
@@ -129,7 +129,11 @@ export async function openLmdbStore(path: string, options: LmdbOpenOptions = {})
 // A migration (store-format.ts) first stamps the new layout with ['migrating'] beside it, in one
 // transaction: from then on an older Strata refuses the store (a newer layout) instead of reading
 // it half moved, and a crash halfway leaves the marker, so the next open finishes the move.
-async function stampFormat(db: RootDatabase<unknown, Key>, path: string, values: ChecksummedValues): Promise<void> {
+async function stampFormat(
+  db: RootDatabase<unknown, Key>,
+  path: string,
+  values: ChecksummedValues,
+): Promise<void> {
   const migrating = await db.transaction(() => {
     const recorded = db.get(['format'])
     const empty = recorded === undefined && db.getKeysCount({ limit: 1 }) === 0
@@ -147,6 +151,9 @@ async function stampFormat(db: RootDatabase<unknown, Key>, path: string, values:
     // The snapshot version rows (store-format.ts): an older store gets them with its stamp.
     if (db.get(SNAPSHOT_VERSION) === undefined) db.put(SNAPSHOT_VERSION, firstVersion())
     if (db.get(KEY_ROWS_VERSION) === undefined) startKeyRowsVersion(db)
+    // A migration cut short before this layout's step existed (or written so by hand): all of it.
+    if (db.get(['migrating']) !== undefined && db.get(VALUES_MIGRATION) === undefined)
+      db.put(VALUES_MIGRATION, [])
     return db.get(['migrating']) !== undefined
   })
   if (!migrating) {
@@ -160,6 +167,7 @@ async function stampFormat(db: RootDatabase<unknown, Key>, path: string, values:
   // The moved rows are what queries read: the last step is a new snapshot version, too.
   await db.transaction(() => {
     db.remove(['migrating'])
+    db.remove(VALUES_MIGRATION)
     bumpKeyRowsVersion(db, true)
   })
 }
@@ -169,29 +177,25 @@ const VALUES_MIGRATION: Key = ['migrating', 'values']
 /**
  * Layout 4 to 5: every row's value rewritten, now with its checksum, in transactions of `chunk`
  * rows in key order; ['migrating', 'values'] holds the last key done, so a crash halfway resumes
- * after it (a row rewritten twice is the same row).
+ * after it (a row rewritten twice is the same row), then `true` until ['migrating'] goes with it.
  */
 export async function migrateValues(db: RootDatabase<unknown, Key>, chunk = 20_000): Promise<void> {
   for (let more = true; more; ) {
     more = await db.transaction(() => {
-      const after = db.get(VALUES_MIGRATION) as Key | undefined
-      if (after === undefined) return false
-      const rows = [...db.getRange({ start: after.length === 0 ? undefined : after, limit: chunk + 1 })].filter(
-        ({ key }) => after.length === 0 || !sameKey(key as Key, after),
-      )
+      const after = db.get(VALUES_MIGRATION) as Key | true | undefined
+      if (!Array.isArray(after)) return false
+      const rows = [
+        ...db.getRange({ start: after.length === 0 ? undefined : after, limit: chunk + 1 }),
+      ].filter(({ key }) => after.length === 0 || compareKeys(key, after) !== 0)
       for (const { key, value } of rows.slice(0, chunk)) db.put(key as Key, value)
       if (rows.length === 0) {
-        db.remove(VALUES_MIGRATION)
+        db.put(VALUES_MIGRATION, true)
         return false
       }
       db.put(VALUES_MIGRATION, rows[Math.min(chunk, rows.length) - 1]!.key as Key)
       return true
     })
   }
-}
-
-function sameKey(a: Key, b: Key): boolean {
-  return a.length === b.length && a.every((part, i) => part === b[i])
 }
 
 function isAlive(pid: unknown): boolean {

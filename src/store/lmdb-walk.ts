@@ -17,8 +17,10 @@ try {
   const stats = db.getStats() as { entryCount: number }
   // Values without a checksum are an older layout's, read until its migration ends (lmdb-store.ts).
   const format = db.get(['format'], { transaction: txn }) as Uint8Array | undefined
-  const layout = format && new Unpackr().unpack(format, format[0] === CHECKED ? ({ start: 5 } as never) : undefined)
-  const legacy = typeof layout !== 'number' || layout < 5 || db.get(['migrating'], { transaction: txn }) !== undefined
+  const layout =
+    format && new Unpackr().unpack(format, format[0] === CHECKED ? ({ start: 5 } as never) : undefined)
+  const legacy =
+    typeof layout !== 'number' || layout < 5 || db.get(['migrating'], { transaction: txn }) !== undefined
   let rows = 0
   for (const { key, value } of db.getRange({ transaction: txn })) {
     if (!(value instanceof Uint8Array)) throw new Error('a row without a readable value')

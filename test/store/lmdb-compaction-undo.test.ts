@@ -64,7 +64,6 @@ for (const [where, at] of [
     const bytes = open<Uint8Array, (string | number)[]>({
       path: dir,
       compression: false,
-      encoder: new ChecksummedValues(),
       encoding: 'binary',
     })
     t.after(() => {

@@ -57,9 +57,10 @@ export class ChecksummedValues {
     return out
   }
 
-  // lmdb-js sets `length` on its reused buffer to the value's size.
-  decode(bytes: Uint8Array): unknown {
-    const end = bytes.length
+  // lmdb-js reads into a buffer it reuses: a range read passes the value's size, a get sets
+  // `length` on the buffer to it (and passes its own options).
+  decode(bytes: Uint8Array, size?: unknown): unknown {
+    const end = typeof size === 'number' ? size : bytes.length
     if (checkValue(bytes, end, this.legacy))
       return this.#packr.unpack(bytes as Buffer, { start: HEAD, end } as never)
     return this.#packr.unpack(bytes as Buffer, end as never)

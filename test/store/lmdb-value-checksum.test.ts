@@ -141,3 +141,23 @@ test('a layout-4 store (values without a checksum) is migrated at open: the same
   await flipCount(dir)
   await assert.rejects(walkLmdbStore(dir), isCorrupt)
 })
+
+test('in a layout-5 store a value without its checksum is damage too, at start and while running', async (t) => {
+  const dir = await tempDir(t)
+  await filledStore(dir)
+  // The batch row of '/u4' written again without the mark, as a layout-4 writer would.
+  const checked = open<unknown, Key>({ path: dir, compression: false, encoder: new ChecksummedValues() })
+  const rows = [...checked.getRange({ start: ['b', 'top'], end: ['b', 'top\uffff'] })]
+  await checked.close()
+  const plain = open<unknown, Key>({ path: dir, compression: false })
+  await plain.transaction(() => {
+    for (const { key, value } of rows) plain.put(key as Key, value)
+  })
+  await plain.close()
+  const lacks = (error: unknown) =>
+    isCorrupt(error) && /lacks its checksum/.test(String((error as Error).message))
+  await assert.rejects(walkLmdbStore(dir), lacks)
+  const store = await openLmdbStore(dir, { compactor: { auto: false } })
+  t.after(() => store.close())
+  await assert.rejects(store.readBatch('top', 1, '/u4'), lacks)
+})

@@ -142,7 +142,7 @@ test('lmdb: a layout-2 store (no snapshot version row, one batch row per window)
   assert.notEqual(check.get(['snapshot']), version)
 })
 
-test('lmdb: a layout-3 store (no key rows version) is stamped 4 at open, moves no row, and a compaction pass after it is seen', async (t) => {
+test('lmdb: a layout-3 store (no key rows version) is stamped current at open, no row under another key, and a compaction pass after it is seen', async (t) => {
   const dir = tempDir(t)
   const add = (_v: string, a: unknown, b: unknown) => (a as number) + (b as number)
   const commit = (from: number, offset: number, state: number) => ({

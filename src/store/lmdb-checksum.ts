@@ -41,8 +41,9 @@ export function checkValue(bytes: Uint8Array, end: number, legacy: boolean): boo
 export class ChecksummedValues {
   readonly #packr = new Packr({ copyBuffers: true })
   /**
-   * Values without a checksum are read (unchecked) only while a store of an older layout is being
-   * moved to this one (lmdb-store.ts's stampFormat): false from then on.
+   * Values without a checksum are read (unchecked) only until the store's layout is known, and
+   * while a store of an older layout is moved to this one (lmdb-store.ts's stampFormat): false
+   * from then on.
    */
   legacy = true
   // lmdb-js reads a value from a buffer it reuses; the MessagePack decoder copies what it keeps.

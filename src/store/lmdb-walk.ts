@@ -1,8 +1,9 @@
 // The integrity walk of an LMDB store, run as a child process by walkLmdbStore (lmdb-check.ts):
-// reads every key and value once (values as raw bytes: decoding them is not the point), checks each
-// value's checksum (lmdb-checksum.ts; a store still being moved from an older layout may hold values
-// without one) and compares the rows read with the count the B-tree keeps, in one read snapshot. The free list
-// (pages LMDB may reuse on a write) is not walked: lmdb-js offers no read of it.
+// reads every key and value once (values as raw bytes: decoding them is not the point), checks
+// each value's checksum (lmdb-checksum.ts; a store still being moved from an older layout may hold
+// values without one) and compares the rows read with the count the B-tree keeps, in one read
+// snapshot. The free list (pages LMDB may reuse on a write) is not walked: lmdb-js offers no read
+// of it.
 // LMDB pages carry no checksum: a damaged leaf may read as a shorter one without any error, and
 // the count is what tells. Prints the number of rows; a damaged page makes it fail with an MDB_*
 // error (exit 1, the error on stderr) or kills it with a signal, which the parent reports.

@@ -49,7 +49,7 @@ import { loadConfig } from '../src/core/config-loader.ts'
 import { createAdmin, createConsumer } from '../src/log/kafka/index.ts'
 import { createSpeedWorker, SPEED_FOLD_THREADS } from '../src/speed/index.ts'
 import { openLmdbStore } from '../src/store/lmdb-store.ts'
-import { cpuOf, ownCpu } from './lib/cpu.ts'
+import { cpuOf, ownCpu, threadCpu, threadSplit } from './lib/cpu.ts'
 import { type JvmPeer, startJvmPeer } from './lib/jvm-peer.ts'
 import { brokers, preloadTopic, runJson, sleep, writeViewConfig } from './lib/kafka-bench.ts'
 import { fmtRate, median, spread, table } from './lib/stats.ts'
@@ -198,6 +198,8 @@ function contendersFor(
       let cpu1 = 0
       let main0 = 0
       let main1 = 0
+      // In process: each thread's CPU over the catch-up (main, fold thread, LMDB's writer, V8's helpers).
+      let threads0 = threadCpu()
       let fold: Pick<Run, 'foldMs' | 'foldCpuMs'> = {}
       const deadline = Date.now() + LIMIT_MS
       try {
@@ -210,12 +212,15 @@ function contendersFor(
             first = performance.now()
             cpu0 = await cpuNow()
             main0 = mainCpu()
+            threads0 = threadCpu()
           }
           const caughtUp = stats.length === partitions && stats.every((p) => p.offset >= end[p.partition]!)
           if (caughtUp) {
             done = performance.now()
             cpu1 = await cpuNow()
             main1 = mainCpu()
+            if (worker)
+              console.error(`  Strata CPU µs/event by thread: ${threadSplit(threads0, threadCpu(), events)}`)
             break
           }
           await sleep(5)

@@ -77,6 +77,21 @@ const WRITE_MS = 10
 // 64 GiB of the 128 TiB of x86-64's user address space leaves room for 2,000 open stores.
 export const LMDB_MAP_BYTES = 64 * 1024 ** 3
 
+/**
+ * How every Strata process opens its LMDB store. `noMetaSync`: lmdb-js flushes a commit after it
+ * is visible (overlappingSync, its default here), on the writer thread that runs the next
+ * commits, and without this flag each flush is two synchronous disk writes, the data pages' and
+ * then the meta page's (written through a second descriptor opened for synchronous writes). With
+ * it the meta page is written plainly and reaches the disk with the next flush: one synchronous
+ * write per flush. LMDB keeps the store whole either way; what a system crash (not a process
+ * crash) may undo is the last flushed commit as well as the unflushed ones, which overlappingSync
+ * already left undone: a speed commit's offset and states go back together and are read again
+ * from Kafka. On a disk whose flush takes milliseconds, every partition's next commit waits for
+ * the flushes before it, which is most of the freshness tail (decision 0011, addendum
+ * "One synchronous write per flush"; BENCHMARKS.md, Freshness, session 13).
+ */
+export const LMDB_OPEN_OPTIONS = { compression: false, mapSize: LMDB_MAP_BYTES, noMetaSync: true } as const
+
 export interface LmdbOpenOptions {
   /** Read every row in a child process first (lmdb-check.ts); the CLI does, tests need not. */
   walk?: boolean
@@ -93,7 +108,7 @@ export async function openLmdbStore(path: string, options: LmdbOpenOptions = {})
   // Every read decodes here, and a value whose checksum does not match is VALUE_CHECKSUM damage.
   const values = new ChecksummedValues()
   try {
-    db = open<unknown, Key>({ path, compression: false, mapSize: LMDB_MAP_BYTES, encoder: values })
+    db = open<unknown, Key>({ path, ...LMDB_OPEN_OPTIONS, encoder: values })
   } catch (cause) {
     if (lmdbCorruption(cause)) throw storeCorrupt(path, (cause as Error).message, cause)
     throw new StrataError(ErrorCodes.STORE, `cannot open the LMDB store at ${path}`, { cause })

@@ -6,7 +6,7 @@ import { test } from 'node:test'
 import { open } from 'lmdb'
 import { ChecksummedValues } from '../../src/store/lmdb-checksum.ts'
 import { CHILD_GROUPS, compactLog } from '../../src/store/lmdb-speed-log.ts'
-import { type LmdbOpenOptions, openLmdbStore } from '../../src/store/lmdb-store.ts'
+import { LMDB_OPEN_OPTIONS, type LmdbOpenOptions, openLmdbStore } from '../../src/store/lmdb-store.ts'
 import type { Store } from '../../src/store/store.ts'
 import { speedContract } from './speed-contract.ts'
 import { type OpenStore, storeContract } from './store-contract.ts'
@@ -65,6 +65,29 @@ for (const fold of ['log', 'row a pass', 'each commit'] as const) {
 
 // Regression: opening the store dropped every staged version, including one that another live
 // process sharing the folder (`strata batch` beside `strata start`) was still writing.
+// Freshness (decision 0011, "One synchronous write per flush"): the meta page is written plainly
+// and goes to disk with the next flush, and commits are flushed after they are visible; a store
+// opened without either flag pays one more synchronous disk write per flush, or flushes before a
+// commit is seen, both on the path of every partition's next commit.
+test('the store is opened with one synchronous write per flush, flushed after a commit is visible', () => {
+  assert.equal(LMDB_OPEN_OPTIONS.noMetaSync, true)
+  assert.equal('noSync' in LMDB_OPEN_OPTIONS, false, 'the data pages are still flushed')
+  assert.equal('overlappingSync' in LMDB_OPEN_OPTIONS, false, "lmdb-js's default (on) is kept")
+  const dir = mkdtempSync(join(tmpdir(), 'strata-lmdb-'))
+  try {
+    // lmdb-js takes the flags when it opens the environment: a flag it refused would throw here.
+    const db = open({ path: dir, ...LMDB_OPEN_OPTIONS })
+    db.putSync(['k'], 1)
+    assert.equal(db.get(['k']), 1)
+    db.close()
+    const again = open({ path: dir, ...LMDB_OPEN_OPTIONS })
+    assert.equal(again.get(['k']), 1, 'a commit written with a plain meta page is read after a reopen')
+    again.close()
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
 test('a version staged by another live process survives an open', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'strata-lmdb-'))
   t.after(() => rmSync(dir, { recursive: true, force: true }))

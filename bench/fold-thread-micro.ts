@@ -1,0 +1,88 @@
+// A fold thread's work alone (no Kafka, no threads, no store): 500,000 of the catch-up benchmark's
+// records (bench/lib/kafka-bench.ts eventAt, pageviews_by_url) read with the projected check and
+// folded into PendingWindows of 20,000 records, each window's deltas packed as for a commit
+// (fold-thread-main.ts packDeltas): the process CPU per record. Give several checkouts to compare
+// them in one process, run alternately (12 rounds each, the first 2 dropped), e.g. main in a
+// second worktree against this one: the catch-up's own CPU per event moves too much between runs
+// on a shared machine to show a change of one thread by ~10 % (BENCHMARKS.md, speed-layer
+// catch-up, session 12 and 13).
+//
+//   node bench/fold-thread-micro.ts [checkout …]   (default: this checkout)
+import './lib/help.ts' // --help: the comment above, then exit
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { eventAt, writeViewConfig } from './lib/kafka-bench.ts'
+
+const roots = process.argv.slice(2).filter((a) => !a.startsWith('--'))
+if (roots.length === 0) roots.push(join(import.meta.dirname, '..'))
+const N = 500_000
+const WINDOW = 20_000
+const ROUNDS = 12
+const base = Date.now() - 86_400_000
+// The records lie in one buffer with other bytes between them, as in a batch buffer.
+const parts: Buffer[] = []
+const starts = new Uint32Array(N)
+const ends = new Uint32Array(N)
+let at = 0
+for (let i = 0; i < N; i++) {
+  const b = Buffer.from(`${eventAt(i, N, base).value}\u00ff\u00ff\u00ff\u00ff`, 'latin1')
+  starts[i] = at
+  ends[i] = at + b.length - 4
+  at += b.length
+  parts.push(b)
+}
+const values = Buffer.concat(parts)
+
+interface Subject {
+  root: string
+  run(): number
+}
+const subjects: Subject[] = []
+const dirs: string[] = []
+for (const root of roots) {
+  const dir = mkdtempSync(join(tmpdir(), 'strata-fold-micro-'))
+  dirs.push(dir)
+  const configPath = await writeViewConfig(dir, 'fold-micro', 6, root)
+  const { loadConfig } = await import(join(root, 'src/core/config-loader.ts'))
+  const { compileViews } = await import(join(root, 'src/core/config.ts'))
+  const { recordReaderFor } = await import(join(root, 'src/core/projected-check.ts'))
+  const { PendingWindow } = await import(join(root, 'src/speed/pending-window.ts'))
+  const { packDeltas } = await import(join(root, 'src/speed/fold-thread-main.ts'))
+  const config = await loadConfig(configPath)
+  const views = compileViews(config)
+  const read = recordReaderFor(views, config.source.time)
+  subjects.push({
+    root,
+    run() {
+      let window = new PendingWindow(views, read, 0, 0, 0)
+      let sink = 0
+      for (let i = 0; i < N; i++) {
+        const event = read(values, starts[i]!, ends[i]!)
+        if (typeof event === 'string') window.advance(i + 1)
+        else window.fold(i, event, values, starts[i]!, ends[i]!)
+        if ((i + 1) % WINDOW === 0) {
+          sink += packDeltas(window).keyText.length
+          window = new PendingWindow(views, read, i + 1, i + 1, 0)
+        }
+      }
+      return sink
+    },
+  })
+}
+const perRecord = new Map<string, number[]>()
+for (let r = 0; r < ROUNDS; r++) {
+  for (const s of r % 2 === 0 ? subjects : [...subjects].reverse()) {
+    const cpu0 = process.cpuUsage()
+    s.run()
+    const { user, system } = process.cpuUsage(cpu0)
+    if (r >= 2) perRecord.set(s.root, [...(perRecord.get(s.root) ?? []), (user + system) / N])
+  }
+}
+for (const [root, xs] of perRecord) {
+  xs.sort((a, b) => a - b)
+  console.log(
+    `${root}: CPU per record min ${xs[0]!.toFixed(3)} µs, median ${xs[Math.floor(xs.length / 2)]!.toFixed(3)} µs`,
+  )
+}
+for (const dir of dirs) rmSync(dir, { recursive: true, force: true })

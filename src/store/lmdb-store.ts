@@ -19,7 +19,7 @@
 //                                           stored rows, and what each one changed
 //                                           (lmdb-snapshot-version.ts)
 //   ['migrating']                         → the layout a migration to this one started from, until done
-//   ['migrating', 'values']               → the last key a migration to layout 5 rewrote
+//   ['migrating', 'values']               → [the last key a migration to layout 5 rewrote]
 // Every value is MessagePack behind a mark and a CRC-32 of its bytes (lmdb-checksum.ts).
 import { compareKeys, open, type RootDatabase } from 'lmdb'
 import { ErrorCodes, StrataError } from '../core/errors.ts'
@@ -191,23 +191,26 @@ const VALUES_MIGRATION: Key = ['migrating', 'values']
 
 /**
  * Layout 4 to 5: every row's value rewritten, now with its checksum, in transactions of `chunk`
- * rows in key order; ['migrating', 'values'] holds the last key done, so a crash halfway resumes
- * after it (a row rewritten twice is the same row), then `true` until ['migrating'] goes with it.
+ * rows in key order; ['migrating', 'values'] holds the last key done inside a list (empty before
+ * the first chunk: a key may be a string, ['format'] is read back as 'format'), so a crash halfway
+ * resumes after it (a row rewritten twice is the same row), then `true` until ['migrating'] goes
+ * with it.
  */
 export async function migrateValues(db: RootDatabase<unknown, Key>, chunk = 20_000): Promise<void> {
   for (let more = true; more; ) {
     more = await db.transaction(() => {
-      const after = db.get(VALUES_MIGRATION) as Key | true | undefined
-      if (!Array.isArray(after)) return false
-      const rows = [
-        ...db.getRange({ start: after.length === 0 ? undefined : after, limit: chunk + 1 }),
-      ].filter(({ key }) => after.length === 0 || compareKeys(key, after) !== 0)
+      const done = db.get(VALUES_MIGRATION) as [Key] | [] | true | undefined
+      if (!Array.isArray(done)) return false
+      const after = done.length === 0 ? undefined : done[0]
+      const rows = [...db.getRange({ start: after, limit: chunk + 1 })].filter(
+        ({ key }) => after === undefined || compareKeys(key, after) !== 0,
+      )
       for (const { key, value } of rows.slice(0, chunk)) db.put(key as Key, value)
       if (rows.length === 0) {
         db.put(VALUES_MIGRATION, true)
         return false
       }
-      db.put(VALUES_MIGRATION, rows[Math.min(chunk, rows.length) - 1]!.key as Key)
+      db.put(VALUES_MIGRATION, [rows[Math.min(chunk, rows.length) - 1]!.key])
       return true
     })
   }

@@ -11,7 +11,7 @@ import { open } from 'lmdb'
 import { ErrorCodes } from '../../src/core/errors.ts'
 import { walkLmdbStore } from '../../src/store/lmdb-check.ts'
 import { CHECKED, ChecksummedValues } from '../../src/store/lmdb-checksum.ts'
-import { openLmdbStore } from '../../src/store/lmdb-store.ts'
+import { migrateValues, openLmdbStore } from '../../src/store/lmdb-store.ts'
 import type { Store } from '../../src/store/store.ts'
 import { LMDB_FORMAT } from '../../src/store/store-format.ts'
 
@@ -160,4 +160,65 @@ test('in a layout-5 store a value without its checksum is damage too, at start a
   const store = await openLmdbStore(dir, { compactor: { auto: false } })
   t.after(() => store.close())
   await assert.rejects(store.readBatch('top', 1, '/u4'), lacks)
+})
+
+test('a layout-4 migration cut short after a chunk is finished by the next open: every value wrapped once, none left plain', async (t) => {
+  const dir = await tempDir(t)
+  await filledStore(dir)
+  const before = await (async () => {
+    const store = await openLmdbStore(dir, { compactor: { auto: false } })
+    const seen = await answers(store)
+    await store.close()
+    return seen
+  })()
+  const checked = open<unknown, Key>({ path: dir, compression: false, encoder: new ChecksummedValues() })
+  const rows = [...checked.getRange({})].map(({ key, value }) => ({ key: key as Key, value }))
+  await checked.close()
+  const plain = open<unknown, Key>({ path: dir, compression: false })
+  await plain.transaction(() => {
+    for (const { key, value } of rows) plain.put(key, value)
+    plain.put(['format'], 4)
+  })
+  await plain.close()
+  // What stampFormat's first transaction writes, then migrateValues dies in its second chunk, the
+  // first having ended on ['format'] (a key read back as the string 'format', once taken for done)
+  // (a transaction that throws commits nothing, as a kill -9 before the commit would).
+  const db = open<unknown, Key>({ path: dir, compression: false, encoder: new ChecksummedValues() })
+  await db.transaction(() => {
+    db.put(['format'], LMDB_FORMAT)
+    db.put(['migrating'], 4)
+    db.put(['migrating', 'values'], [])
+  })
+  let transactions = 0
+  const dying = {
+    get: (key: Key) => db.get(key),
+    getRange: (options: object) => db.getRange(options),
+    put: (key: Key, value: unknown) => db.put(key, value),
+    transaction: <T>(fn: () => T) =>
+      ++transactions > 1 ? Promise.reject(new Error('killed')) : db.transaction(fn),
+  }
+  await assert.rejects(migrateValues(dying as never, 3), /killed/)
+  assert.deepEqual(db.get(['migrating', 'values']), ['format'], 'the first chunk ended on a one-part key')
+  const raw = () => {
+    const r = open<Uint8Array, Key>({ path: dir, compression: false, encoding: 'binary' })
+    const values = [...r.getRange({})].map(({ value }) => value)
+    r.close()
+    return values
+  }
+  await db.close()
+  const half = raw()
+  assert.ok(half.some((v) => v[0] === CHECKED) && half.some((v) => v[0] !== CHECKED), 'cut halfway')
+
+  const store = await openLmdbStore(dir, { walk: true, compactor: { auto: false } })
+  assert.deepEqual(await answers(store), before)
+  await store.close()
+  const done = raw()
+  assert.ok(
+    done.every((v) => v[0] === CHECKED && v[5] !== CHECKED),
+    'each value wrapped exactly once',
+  )
+  const after = open<unknown, Key>({ path: dir, compression: false, encoder: new ChecksummedValues() })
+  t.after(() => after.close())
+  assert.equal(after.get(['migrating']), undefined)
+  assert.equal(after.get(['migrating', 'values']), undefined)
 })

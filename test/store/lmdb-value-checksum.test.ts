@@ -222,3 +222,22 @@ test('a layout-4 migration cut short after a chunk is finished by the next open:
   assert.equal(after.get(['migrating']), undefined)
   assert.equal(after.get(['migrating', 'values']), undefined)
 })
+
+test("a bit flipped in the format row's mark (0xc1 to 0xc0, MessagePack's nil) is refused, not taken for a 0.1.0 store and migrated", async (t) => {
+  const dir = await tempDir(t)
+  await filledStore(dir)
+  const raw = open<Uint8Array, Key>({ path: dir, compression: false, encoding: 'binary' })
+  const format = Buffer.from(raw.get(['format'])!)
+  const rows = () => [...raw.getRange({})].map(({ key, value }) => [key, Buffer.from(value).toString('hex')])
+  format[0]! ^= 0x01
+  await raw.put(['format'], format)
+  const before = rows()
+  // MessagePack's nil followed by the checksum's bytes is not one whole value: msgpackr refuses it.
+  for (const walk of [true, false])
+    await assert.rejects(
+      openLmdbStore(dir, { walk, compactor: { auto: false } }),
+      /end of buffer not reached/,
+    )
+  assert.deepEqual(rows(), before, 'no row moved')
+  await raw.close()
+})

@@ -12,6 +12,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { open } from 'lmdb'
+import { ChecksummedValues } from '../src/store/lmdb-checksum.ts'
 import { appendLog, compactLog } from '../src/store/lmdb-speed-log.ts'
 import { LMDB_MAP_BYTES } from '../src/store/lmdb-store.ts'
 import { arg } from './lib/stats.ts'
@@ -26,6 +27,7 @@ type Key = (string | number | boolean)[]
 const db = open<unknown, Key>({
   path: dir,
   compression: false,
+  encoder: new ChecksummedValues(),
   mapSize: LMDB_MAP_BYTES,
   ...(writemap ? { useWritemap: true } : {}),
   ...(load ? { maxFreeSpaceToLoad: load, maxFreeSpaceToRetain: load * 1.5 } : {}),

@@ -12,6 +12,7 @@
 //    overflow page is touched once. A damaged page kills or fails the child, not us. Measured in
 //    docs/store-recovery.md: about a second per million rows. It also compares the rows read with
 //    the count LMDB keeps: pages carry no checksum, and a damaged leaf may read short without an error.
+//    Each value carries its own (lmdb-checksum.ts), which the walk checks: a changed byte in a value.
 //
 // What neither sees (a page damaged later, the free list, which only writes read) surfaces as an
 // MDB_* error from an lmdb-js call; lmdb-guard.ts turns those into STRATA_ERR_STORE_CORRUPT.

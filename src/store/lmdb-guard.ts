@@ -19,7 +19,9 @@ const CORRUPTION: Record<number, string> = {
   [-30786]: 'MDB_PAGE_FULL',
   [-30782]: 'MDB_BAD_TXN',
 }
-const CORRUPTION_TEXT = /MDB_(PAGE_NOTFOUND|CORRUPTED|PANIC|VERSION_MISMATCH|INVALID|PAGE_FULL|BAD_TXN)/
+// VALUE_CHECKSUM: a value whose bytes do not match the checksum written with it (lmdb-checksum.ts).
+const CORRUPTION_TEXT =
+  /MDB_(PAGE_NOTFOUND|CORRUPTED|PANIC|VERSION_MISMATCH|INVALID|PAGE_FULL|BAD_TXN)|VALUE_CHECKSUM/
 
 /** The LMDB name of a corruption error, or undefined for any other error. */
 export function lmdbCorruption(error: unknown): string | undefined {

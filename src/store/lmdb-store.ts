@@ -19,11 +19,14 @@
 //                                           stored rows, and what each one changed
 //                                           (lmdb-snapshot-version.ts)
 //   ['migrating']                         → the layout a migration to this one started from, until done
-import { open, type RootDatabase } from 'lmdb'
+//   ['migrating', 'values']               → [the last key a migration to layout 5 rewrote]
+// Every value is MessagePack behind a mark and a CRC-32 of its bytes (lmdb-checksum.ts).
+import { compareKeys, open, type RootDatabase } from 'lmdb'
 import { ErrorCodes, StrataError } from '../core/errors.ts'
 import type { TimeRange } from '../core/time-range.ts'
 import { BATCH_MIGRATION, BatchRows, migrateBatchRows, readKeyRows, scanRows } from './lmdb-batch.ts'
 import { checkLmdbHeader, storeCorrupt, walkLmdbStore } from './lmdb-check.ts'
+import { ChecksummedValues } from './lmdb-checksum.ts'
 import { type CompactorOptions, SpeedCompactor } from './lmdb-compactor.ts'
 import { commitCause, guardLmdbStore, lmdbCorruption } from './lmdb-guard.ts'
 import { SnapshotMemo } from './lmdb-snapshot-memo.ts'
@@ -102,8 +105,10 @@ export async function openLmdbStore(path: string, options: LmdbOpenOptions = {})
   // Damage is found before LMDB maps the file: a damaged map is a signal, not an error.
   if ((await checkLmdbHeader(path)) && options.walk) await walkLmdbStore(path)
   let db: RootDatabase<unknown, Key>
+  // Every read decodes here, and a value whose checksum does not match is VALUE_CHECKSUM damage.
+  const values = new ChecksummedValues()
   try {
-    db = open<unknown, Key>({ path, ...LMDB_OPEN_OPTIONS })
+    db = open<unknown, Key>({ path, ...LMDB_OPEN_OPTIONS, encoder: values })
   } catch (cause) {
     if (lmdbCorruption(cause)) throw storeCorrupt(path, (cause as Error).message, cause)
     throw new StrataError(ErrorCodes.STORE, `cannot open the LMDB store at ${path}`, { cause })
@@ -128,7 +133,7 @@ export async function openLmdbStore(path: string, options: LmdbOpenOptions = {})
   }
   // Before anything is read, folded or dropped: rows of another layout are none of those
   // (store-format.ts); the compactor reads the speed log as soon as it exists.
-  await stampFormat(db, path).catch(refuse)
+  await stampFormat(db, path, values).catch(refuse)
   const store = new LmdbStore(db, new SpeedCompactor(db, options.compactor ?? {}, onCompactError))
   const guarded = guardLmdbStore(store, path, options.onCorrupt)
   await dropMarked(db, 'staged').catch(refuse)
@@ -139,7 +144,11 @@ export async function openLmdbStore(path: string, options: LmdbOpenOptions = {})
 // A migration (store-format.ts) first stamps the new layout with ['migrating'] beside it, in one
 // transaction: from then on an older Strata refuses the store (a newer layout) instead of reading
 // it half moved, and a crash halfway leaves the marker, so the next open finishes the move.
-async function stampFormat(db: RootDatabase<unknown, Key>, path: string): Promise<void> {
+async function stampFormat(
+  db: RootDatabase<unknown, Key>,
+  path: string,
+  values: ChecksummedValues,
+): Promise<void> {
   const migrating = await db.transaction(() => {
     const recorded = db.get(['format'])
     const empty = recorded === undefined && db.getKeysCount({ limit: 1 }) === 0
@@ -148,24 +157,63 @@ async function stampFormat(db: RootDatabase<unknown, Key>, path: string): Promis
     // speed state rows: either may be tens of millions), under ['migrating']: an older Strata
     // refuses a store stamped with this layout, and the next open finishes a migration cut short.
     if (verdict !== 'ok') db.put(['format'], LMDB_FORMAT)
-    // Layout 3 to 4 moves no row: the stamp and the key rows version below are all of it.
-    if (verdict === 'migrate' && ((recorded as number | undefined) ?? 1) < 3) {
+    // Layout 3 to 4 moves no row; 4 to 5 rewrites every value with its checksum.
+    if (verdict === 'migrate') {
       db.put(['migrating'], recorded ?? 1)
-      db.put(BATCH_MIGRATION, [])
+      db.put(VALUES_MIGRATION, [])
+      if (((recorded as number | undefined) ?? 1) < 3) db.put(BATCH_MIGRATION, [])
     }
     // The snapshot version rows (store-format.ts): an older store gets them with its stamp.
     if (db.get(SNAPSHOT_VERSION) === undefined) db.put(SNAPSHOT_VERSION, firstVersion())
     if (db.get(KEY_ROWS_VERSION) === undefined) startKeyRowsVersion(db)
+    // A migration cut short before this layout's step existed (or written so by hand): all of it.
+    if (db.get(['migrating']) !== undefined && db.get(VALUES_MIGRATION) === undefined)
+      db.put(VALUES_MIGRATION, [])
     return db.get(['migrating']) !== undefined
   })
-  if (!migrating) return
+  if (!migrating) {
+    values.legacy = false
+    return
+  }
   await migrateBatchRows(db)
   await speed.migrateStateRows(db)
+  await migrateValues(db)
+  values.legacy = false
   // The moved rows are what queries read: the last step is a new snapshot version, too.
   await db.transaction(() => {
     db.remove(['migrating'])
+    db.remove(VALUES_MIGRATION)
     bumpKeyRowsVersion(db, true)
   })
+}
+
+const VALUES_MIGRATION: Key = ['migrating', 'values']
+
+/**
+ * Layout 4 to 5: every row's value rewritten, now with its checksum, in transactions of `chunk`
+ * rows in key order; ['migrating', 'values'] holds the last key done inside a list (empty before
+ * the first chunk: a key may be a string, ['format'] is read back as 'format'), so a crash halfway
+ * resumes after it (a row rewritten twice is the same row), then `true` until ['migrating'] goes
+ * with it.
+ */
+export async function migrateValues(db: RootDatabase<unknown, Key>, chunk = 20_000): Promise<void> {
+  for (let more = true; more; ) {
+    more = await db.transaction(() => {
+      const done = db.get(VALUES_MIGRATION) as [Key] | [] | true | undefined
+      if (!Array.isArray(done)) return false
+      const after = done.length === 0 ? undefined : done[0]
+      const rows = [...db.getRange({ start: after, limit: chunk + 1 })].filter(
+        ({ key }) => after === undefined || compareKeys(key, after) !== 0,
+      )
+      for (const { key, value } of rows.slice(0, chunk)) db.put(key as Key, value)
+      if (rows.length === 0) {
+        db.put(VALUES_MIGRATION, true)
+        return false
+      }
+      db.put(VALUES_MIGRATION, [rows[Math.min(chunk, rows.length) - 1]!.key])
+      return true
+    })
+  }
 }
 
 function isAlive(pid: unknown): boolean {

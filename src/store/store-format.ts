@@ -29,18 +29,21 @@ import { ErrorCodes, StrataError } from '../core/errors.ts'
  *      write names it. A layout-3 writer would not write them, and a layout-4 reader would keep
  *      answering from a key's state rows read before that writer's compaction pass (counting the
  *      folded deltas zero times).
+ *   5: every value carries a CRC-32 of its bytes behind a mark (lmdb-checksum.ts), checked at every
+ *      read: LMDB pages carry none, and a byte changed inside a value was answered as exact. A
+ *      layout-4 reader would take the mark for MessagePack.
  */
-export const LMDB_FORMAT = 4
+export const LMDB_FORMAT = 5
 
 /**
  * Older layouts this version moves to the current one at open (lmdb-store.ts, stampFormat): the
- * transaction that stamps the layout writes the snapshot version rows, and for layouts 1 and 2 a
- * ['migrating'] marker;
- * then, in chunks, their batch rows are rewritten (lmdb-batch.ts's migrateBatchRows) and their
- * state and index rows (lmdb-speed.ts's migrateStateRows); everything else is read as it is (a
- * layout-1 store is a layout-2 store whose speed log is empty). Layout 3 has no row to move.
+ * transaction that stamps the layout writes the snapshot version rows and a ['migrating'] marker;
+ * then, in chunks, layouts 1 and 2 have their batch rows rewritten (lmdb-batch.ts's
+ * migrateBatchRows) and their state and index rows (lmdb-speed.ts's migrateStateRows); a layout-1
+ * store is a layout-2 store whose speed log is empty, and layout 3 has no row to move to 4. Last,
+ * every value is rewritten with its checksum (lmdb-store.ts's migrateValues: layout 5).
  */
-export const LMDB_MIGRATES: ReadonlySet<number> = new Set([1, 2, 3])
+export const LMDB_MIGRATES: ReadonlySet<number> = new Set([1, 2, 3, 4])
 
 /** What opening a store with this recorded layout does: stamp it, migrate it, or go on. Refusals throw. */
 export type FormatVerdict = 'stamp' | 'migrate' | 'ok'

@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import { test } from 'node:test'
 import { open } from 'lmdb'
 import { ROW_WINDOWS } from '../../src/store/lmdb-batch.ts'
+import { ChecksummedValues } from '../../src/store/lmdb-checksum.ts'
 import { openLmdbStore } from '../../src/store/lmdb-store.ts'
 import type { ViewEntry } from '../../src/store/store.ts'
 
@@ -107,7 +108,11 @@ test('putColumns writes exactly the rows put() of the same entries writes', asyn
   const b = await byColumns.commit(meta)
 
   // The rows themselves, key by key (after the view and version), and every answer.
-  const raw = open<unknown, (string | number)[]>({ path: dir, compression: false })
+  const raw = open<unknown, (string | number)[]>({
+    path: dir,
+    compression: false,
+    encoder: new ChecksummedValues(),
+  })
   t.after(() => raw.close())
   const rows = (view: string, version: number) =>
     [...raw.getRange({ start: ['b', view, version], end: ['b', view, version + 0.5] })].map(

@@ -8,9 +8,10 @@ import { join } from 'node:path'
 import { test } from 'node:test'
 import { open } from 'lmdb'
 import { checkLmdbHeader } from '../../src/store/lmdb-check.ts'
+import { ChecksummedValues } from '../../src/store/lmdb-checksum.ts'
 
 async function soundStoreBytes(dir: string): Promise<Buffer> {
-  const db = open({ path: dir, compression: false })
+  const db = open({ path: dir, compression: false, encoder: new ChecksummedValues() })
   await db.transaction(() => {
     for (let i = 0; i < 2_000; i++) db.put(['b', 'view', 1, `key-${i}`, i], { count: i })
   })

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { open } from 'lmdb'
+import { ChecksummedValues } from '../../src/store/lmdb-checksum.ts'
 import { groupAtText, stateKey, viewCode } from '../../src/store/lmdb-state-keys.ts'
 import { openLmdbStore } from '../../src/store/lmdb-store.ts'
 
@@ -56,7 +57,7 @@ test('a pass writes each group under the state row key stateKey names, and answe
   await store.close()
 
   // The rows themselves: one per group, under stateKey's key, each holding both commits' deltas.
-  const db = open<unknown, Key>({ path: dir, compression: false })
+  const db = open<unknown, Key>({ path: dir, compression: false, encoder: new ChecksummedValues() })
   t.after(() => db.close())
   const code = viewCode(db, 'hits') as string
   const rows = [...db.getRange({ start: ['rs', code, '/k'], end: ['rs', code, '/k', '\uffff'] })]

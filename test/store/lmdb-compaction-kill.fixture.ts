@@ -3,6 +3,7 @@
 // third one (after two were merged into the pass), saying so on stdout, to be killed there.
 import { writeSync } from 'node:fs'
 import { open } from 'lmdb'
+import { ChecksummedValues } from '../../src/store/lmdb-checksum.ts'
 import { CHILD_GROUPS, compactLog } from '../../src/store/lmdb-speed-log.ts'
 import { openLmdbStore } from '../../src/store/lmdb-store.ts'
 
@@ -30,7 +31,11 @@ const commit = (from: number, state: number) =>
 await commit(0, 1)
 await store.compactSpeed(add)
 await commit(1, 2)
-const raw = open<unknown, (string | number)[]>({ path: dir, compression: false })
+const raw = open<unknown, (string | number)[]>({
+  path: dir,
+  compression: false,
+  encoder: new ChecksummedValues(),
+})
 let children = 0
 let calls = 0
 const counted = new Proxy(raw, {

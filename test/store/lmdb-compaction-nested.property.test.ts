@@ -13,6 +13,7 @@ import { join } from 'node:path'
 import { test } from 'node:test'
 import fc from 'fast-check'
 import { open } from 'lmdb'
+import { ChecksummedValues } from '../../src/store/lmdb-checksum.ts'
 import { CHILD_GROUPS, compactLog } from '../../src/store/lmdb-speed-log.ts'
 import { openLmdbStore } from '../../src/store/lmdb-store.ts'
 
@@ -63,7 +64,11 @@ test('passes across nested transactions, with combines failing anywhere, fold ea
       tally.runs++
       const dir = mkdtempSync(join(tmpdir(), 'strata-nested-'))
       const store = await openLmdbStore(dir, { compactor: { auto: false } })
-      const raw = open<unknown, (string | number)[]>({ path: dir, compression: false })
+      const raw = open<unknown, (string | number)[]>({
+        path: dir,
+        compression: false,
+        encoder: new ChecksummedValues(),
+      })
       try {
         await store.registerSpeedViews(
           VIEWS.map((view) => ({ view, codeHash: 'h1' })),

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { open } from 'lmdb'
+import { ChecksummedValues } from '../../src/store/lmdb-checksum.ts'
 import { CHILD_GROUPS, compactLog } from '../../src/store/lmdb-speed-log.ts'
 import { openLmdbStore } from '../../src/store/lmdb-store.ts'
 
@@ -55,8 +56,16 @@ for (const [where, at] of [
     for (let p = 0; p < PARTITIONS; p++) await commit(p, KEYS)
     await store.close()
 
-    const db = open<unknown, (string | number)[]>({ path: dir, compression: false })
-    const bytes = open<Uint8Array, (string | number)[]>({ path: dir, compression: false, encoding: 'binary' })
+    const db = open<unknown, (string | number)[]>({
+      path: dir,
+      compression: false,
+      encoder: new ChecksummedValues(),
+    })
+    const bytes = open<Uint8Array, (string | number)[]>({
+      path: dir,
+      compression: false,
+      encoding: 'binary',
+    })
     t.after(() => {
       db.close()
       bytes.close()

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { open } from 'lmdb'
+import { ChecksummedValues } from '../../src/store/lmdb-checksum.ts'
 import {
   compactionPassSize,
   keepCompacting,
@@ -61,7 +62,11 @@ test('a log past one whole pass: a commit that lands during a pass stops the loo
   t.after(() => rmSync(dir, { recursive: true, force: true }))
   const store = await openLmdbStore(dir, { compactor: { auto: false } })
   t.after(() => store.close())
-  const raw = open<unknown, (string | number | boolean)[]>({ path: dir, compression: false })
+  const raw = open<unknown, (string | number | boolean)[]>({
+    path: dir,
+    compression: false,
+    encoder: new ChecksummedValues(),
+  })
   t.after(() => raw.close())
   // Never busy (the loop's utilization is below 2), never quiet: only commits decide.
   const compactor = new SpeedCompactor(

@@ -2,11 +2,12 @@
 // commit, which the test runner would pin on the test): opens a sound store, damages a page
 // under it, makes a read and a write, and prints one JSON line of what each call and onCorrupt saw.
 import { open } from 'lmdb'
+import { ChecksummedValues } from '../../src/store/lmdb-checksum.ts'
 import { openLmdbStore } from '../../src/store/lmdb-store.ts'
 import { damageLmdbStore } from '../helpers/lmdb-damage.ts'
 
 const dir = process.argv[2] as string
-const db = open({ path: dir, compression: false })
+const db = open({ path: dir, compression: false, encoder: new ChecksummedValues() })
 await db.transaction(() => {
   for (let i = 0; i < 20_000; i++) db.put(['b', 'view', 1, `key-${i}`, i], { count: i })
 })

@@ -11,6 +11,7 @@ import { promisify } from 'node:util'
 import { open } from 'lmdb'
 import { ErrorCodes } from '../../src/core/errors.ts'
 import { walkLmdbStore } from '../../src/store/lmdb-check.ts'
+import { ChecksummedValues } from '../../src/store/lmdb-checksum.ts'
 import { openLmdbStore } from '../../src/store/lmdb-store.ts'
 import { damageLmdbStore, type LmdbDamage } from '../helpers/lmdb-damage.ts'
 
@@ -20,7 +21,7 @@ const run = promisify(execFile)
 async function filledStore(t: TestContext): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'strata-lmdb-damage-'))
   t.after(() => rm(dir, { recursive: true, force: true }))
-  const db = open({ path: dir, compression: false })
+  const db = open({ path: dir, compression: false, encoder: new ChecksummedValues() })
   await db.transaction(() => {
     for (let i = 0; i < ROWS; i++) db.put(['b', 'view', 1, `key-${i}`, i], { count: i })
   })

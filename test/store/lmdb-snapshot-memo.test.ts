@@ -12,6 +12,7 @@ import { join } from 'node:path'
 import { type TestContext, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { open } from 'lmdb'
+import { ChecksummedValues } from '../../src/store/lmdb-checksum.ts'
 import { SnapshotMemo } from '../../src/store/lmdb-snapshot-memo.ts'
 import {
   bumpKeyRowsVersion,
@@ -219,7 +220,7 @@ test('clear() is seen by the next query, and the version starts afresh', async (
   const { store, dir } = await speedStore(t)
   await flip(store, 1, 0)
   assert.ok((await store.snapshot('hits', '/a')).batch)
-  const raw = open<unknown, string[]>({ path: dir, compression: false })
+  const raw = open<unknown, string[]>({ path: dir, compression: false, encoder: new ChecksummedValues() })
   t.after(() => raw.close())
   const before = raw.get(['snapshot']) as number
   await store.clear()
@@ -238,7 +239,11 @@ test('clear() is seen by the next query, and the version starts afresh', async (
 
 test("a key's kept rows are bounded: the oldest keys go first, none kept without a version row", async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'strata-memo-'))
-  const db = open<unknown, (string | number | boolean)[]>({ path: dir, compression: false })
+  const db = open<unknown, (string | number | boolean)[]>({
+    path: dir,
+    compression: false,
+    encoder: new ChecksummedValues(),
+  })
   t.after(async () => {
     await db.close()
     rmSync(dir, { recursive: true, force: true })
@@ -357,7 +362,11 @@ test('a memo further behind than the kept change rows drops every key, and reads
     await other.commitSpeed(commitTo('/b', 6 + i, 7 + i, 1), add)
     await other.compactSpeed(add)
   }
-  const raw = open<unknown, (string | number)[]>({ path: dir, compression: false })
+  const raw = open<unknown, (string | number)[]>({
+    path: dir,
+    compression: false,
+    encoder: new ChecksummedValues(),
+  })
   t.after(() => raw.close())
   const now = raw.get(['snapshot', 'keys']) as number
   assert.equal(raw.get(['kt', now - KEY_CHANGES_KEPT]), undefined, 'the oldest change rows are deleted')
@@ -395,7 +404,11 @@ test("a flip drops every key's stored rows: the new version's entries and horizo
 
 test('a read that fails while following the change rows leaves no key rows kept from before them', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'strata-memo-'))
-  const db = open<unknown, (string | number | boolean)[]>({ path: dir, compression: false })
+  const db = open<unknown, (string | number | boolean)[]>({
+    path: dir,
+    compression: false,
+    encoder: new ChecksummedValues(),
+  })
   t.after(async () => {
     await db.close()
     rmSync(dir, { recursive: true, force: true })
@@ -464,7 +477,11 @@ test('two keys of one hash: a pass that folds into one reads both again, and eac
 
 test('a query in an older snapshot between two in a newer one: each answers its own snapshot', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'strata-memo-'))
-  const db = open<unknown, (string | number | boolean)[]>({ path: dir, compression: false })
+  const db = open<unknown, (string | number | boolean)[]>({
+    path: dir,
+    compression: false,
+    encoder: new ChecksummedValues(),
+  })
   t.after(async () => {
     await db.close()
     rmSync(dir, { recursive: true, force: true })

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { open } from 'lmdb'
+import { ChecksummedValues } from '../../src/store/lmdb-checksum.ts'
 import { CHILD_GROUPS, compactLog } from '../../src/store/lmdb-speed-log.ts'
 import { LMDB_OPEN_OPTIONS, type LmdbOpenOptions, openLmdbStore } from '../../src/store/lmdb-store.ts'
 import type { Store } from '../../src/store/store.ts'
@@ -94,7 +95,11 @@ test('a version staged by another live process survives an open', async (t) => {
   const stage = await writer.stageBatch('v')
   await stage.put([{ key: 'k', window: 0, state: 1 }])
   // Mark the stage as owned by a live process other than this one: our parent.
-  const raw = open<unknown, (string | number)[]>({ path: dir, compression: false })
+  const raw = open<unknown, (string | number)[]>({
+    path: dir,
+    compression: false,
+    encoder: new ChecksummedValues(),
+  })
   await raw.put(['staged', 'v', stage.version], process.ppid)
   const other = await openLmdbStore(dir)
   // The open kept the live process's marker (a version's rows are written at its commit, so the
@@ -145,7 +150,11 @@ test('speed GC removes every row of a collected epoch, folded or still in the lo
     { ...base, from: 9, offset: 12, deltas: [row(0, '/d', 1), row(10, '/a', 1)], seals: [10] },
     add,
   )
-  const raw = open<unknown, (string | number)[]>({ path: dir, compression: false })
+  const raw = open<unknown, (string | number)[]>({
+    path: dir,
+    compression: false,
+    encoder: new ChecksummedValues(),
+  })
   // A second handle in this process keeps its read snapshot until told: renewed before each look.
   const left = (prefix: string) => {
     raw.resetReadTxn()
@@ -254,7 +263,11 @@ test('a speed log left by a crash is read after a reopen and folded once', async
   const { owner } = await store.claimPartition(0, 0)
   await store.commitSpeed({ ...base, owner, from: 5, offset: 6, deltas: [row('/b', 1)] }, add)
   // The background compactor now knows `add`: it folds the old log and the new commit.
-  const raw = open<unknown, (string | number)[]>({ path: dir, compression: false })
+  const raw = open<unknown, (string | number)[]>({
+    path: dir,
+    compression: false,
+    encoder: new ChecksummedValues(),
+  })
   t.after(() => raw.close())
   const logRows = () => {
     raw.resetReadTxn()
@@ -333,7 +346,11 @@ test('the compactor does not stop at the logged deltas of a view taken out of th
     { ...base, owner, hashes: { other: 'o1' }, from: 4, offset: 6, deltas: [row('other', 2)] },
     add,
   )
-  const raw = open<unknown, (string | number)[]>({ path: dir, compression: false })
+  const raw = open<unknown, (string | number)[]>({
+    path: dir,
+    compression: false,
+    encoder: new ChecksummedValues(),
+  })
   t.after(() => raw.close())
   const keys = (prefix: string) => {
     raw.resetReadTxn()
@@ -378,7 +395,11 @@ test('logged deltas of a view this process does not know are kept in place; the 
   await commit(4, 6, [row('other', '/a', 2), row('hits', '/b', 'B2')])
   await commit(6, 7, [row('hits', '/a', 'A3')])
 
-  const raw = open<unknown, (string | number)[]>({ path: dir, compression: false })
+  const raw = open<unknown, (string | number)[]>({
+    path: dir,
+    compression: false,
+    encoder: new ChecksummedValues(),
+  })
   t.after(() => raw.close())
   const log = () => {
     raw.resetReadTxn()
@@ -466,7 +487,11 @@ test("the compactor never folds another definition's deltas with the combine of 
   await new Promise((resolve) => setTimeout(resolve, 1600))
   await old.close()
   assert.equal(await answer(), 5)
-  const raw = open<unknown, (string | number)[]>({ path: dir, compression: false })
+  const raw = open<unknown, (string | number)[]>({
+    path: dir,
+    compression: false,
+    encoder: new ChecksummedValues(),
+  })
   t.after(() => raw.close())
   assert.deepEqual(
     keys(raw, 'rl').map((k) => (k as unknown[])[1]),
@@ -507,7 +532,11 @@ test('a pass larger than one nested transaction folds each group once, and one t
       out.push((await store.snapshot('hits', key)).realtime.map((r) => r.state as number))
     return out
   }
-  const raw = open<unknown, (string | number)[]>({ path: dir, compression: false })
+  const raw = open<unknown, (string | number)[]>({
+    path: dir,
+    compression: false,
+    encoder: new ChecksummedValues(),
+  })
   t.after(() => raw.close())
   // Counts the nested transactions a pass opens on the handle it is given.
   let children = 0

@@ -9,6 +9,7 @@ import { join } from 'node:path'
 import { test } from 'node:test'
 import { open } from 'lmdb'
 import { BATCH_MIGRATION, migrateBatchChunk } from '../../src/store/lmdb-batch.ts'
+import { ChecksummedValues } from '../../src/store/lmdb-checksum.ts'
 import { openLmdbStore } from '../../src/store/lmdb-store.ts'
 import { migrations } from '../../src/store/postgres/migrations.ts'
 import { checkLmdbFormat, LMDB_FORMAT, LMDB_MIGRATES } from '../../src/store/store-format.ts'
@@ -53,7 +54,7 @@ test('lmdb: a new store records its layout, and keeps it through clear()', async
   await store.claimMeta('x', 1)
   await store.clear()
   await store.close()
-  const raw = open({ path: dir, compression: false })
+  const raw = open({ path: dir, compression: false, encoder: new ChecksummedValues() })
   assert.equal(raw.get(['format']), LMDB_FORMAT)
   await raw.close()
   // Reopening a cleared store is not mistaken for a 0.1.0 one.
@@ -62,12 +63,12 @@ test('lmdb: a new store records its layout, and keeps it through clear()', async
 
 test('lmdb: a store of a newer layout is refused, and left as it was', async (t) => {
   const dir = tempDir(t)
-  const raw = open({ path: dir, compression: false })
+  const raw = open({ path: dir, compression: false, encoder: new ChecksummedValues() })
   await raw.put(['format'], LMDB_FORMAT + 1)
   await raw.put(['staged', 'v', 3], 999_999_999) // a dead stager's stage: an open would drop it
   await raw.close()
   await assert.rejects(openLmdbStore(dir), refusedAs(new RegExp(`newer Strata in layout ${LMDB_FORMAT + 1}`)))
-  const after = open({ path: dir, compression: false })
+  const after = open({ path: dir, compression: false, encoder: new ChecksummedValues() })
   assert.equal(after.get(['staged', 'v', 3]), 999_999_999)
   assert.equal(after.get(['format']), LMDB_FORMAT + 1)
   await after.close()
@@ -75,13 +76,13 @@ test('lmdb: a store of a newer layout is refused, and left as it was', async (t)
 
 test('lmdb: a store written before the layout was recorded (0.1.0) is read, and stamped current', async (t) => {
   const dir = tempDir(t)
-  const raw = open({ path: dir, compression: false })
+  const raw = open({ path: dir, compression: false, encoder: new ChecksummedValues() })
   await raw.put(['meta', 'source'], { kind: 'embedded' })
   await raw.close()
   const store = await openLmdbStore(dir)
   assert.deepEqual(await store.readMeta('source'), { kind: 'embedded' })
   await store.close()
-  const after = open({ path: dir, compression: false })
+  const after = open({ path: dir, compression: false, encoder: new ChecksummedValues() })
   assert.equal(after.get(['format']), LMDB_FORMAT)
   await after.close()
 })
@@ -89,7 +90,7 @@ test('lmdb: a store written before the layout was recorded (0.1.0) is read, and 
 test('lmdb: a layout-2 store (no snapshot version row, one batch row per window) is migrated at open, and its queries see later writes', async (t) => {
   const dir = tempDir(t)
   // What layout 2 wrote: a served version, a claimed partition, a registered view, no ['snapshot'].
-  const raw = open({ path: dir, compression: false })
+  const raw = open({ path: dir, compression: false, encoder: new ChecksummedValues() })
   const served = { view: 'hits', version: 1, codeHash: 'h1', horizon: [0], events: 3, groups: 1 }
   await raw.transaction(() => {
     raw.put(['format'], 2)
@@ -108,7 +109,7 @@ test('lmdb: a layout-2 store (no snapshot version row, one batch row per window)
     before.batchEntries.map((e) => e.state),
     [3],
   )
-  const check = open({ path: dir, compression: false })
+  const check = open({ path: dir, compression: false, encoder: new ChecksummedValues() })
   t.after(() => check.close())
   assert.equal(check.get(['format']), LMDB_FORMAT)
   const version = check.get(['snapshot'])
@@ -141,7 +142,7 @@ test('lmdb: a layout-2 store (no snapshot version row, one batch row per window)
   assert.notEqual(check.get(['snapshot']), version)
 })
 
-test('lmdb: a layout-3 store (no key rows version) is stamped 4 at open, moves no row, and a compaction pass after it is seen', async (t) => {
+test('lmdb: a layout-3 store (no key rows version) is stamped current at open, no row under another key, and a compaction pass after it is seen', async (t) => {
   const dir = tempDir(t)
   const add = (_v: string, a: unknown, b: unknown) => (a as number) + (b as number)
   const commit = (from: number, offset: number, state: number) => ({
@@ -160,7 +161,11 @@ test('lmdb: a layout-3 store (no key rows version) is stamped 4 at open, moves n
   await first.commitSpeed(commit(0, 5, 2), add)
   await first.compactSpeed(add)
   await first.close()
-  const raw = open<unknown, (string | number)[]>({ path: dir, compression: false })
+  const raw = open<unknown, (string | number)[]>({
+    path: dir,
+    compression: false,
+    encoder: new ChecksummedValues(),
+  })
   await raw.transaction(() => {
     raw.put(['format'], 3)
     raw.remove(['snapshot', 'keys'])
@@ -169,7 +174,11 @@ test('lmdb: a layout-3 store (no key rows version) is stamped 4 at open, moves n
   await raw.close()
   const store = await openLmdbStore(dir, { compactor: { auto: false } })
   t.after(() => store.close())
-  const check = open<unknown, (string | number)[]>({ path: dir, compression: false })
+  const check = open<unknown, (string | number)[]>({
+    path: dir,
+    compression: false,
+    encoder: new ChecksummedValues(),
+  })
   t.after(() => check.close())
   assert.equal(check.get(['format']), LMDB_FORMAT)
   assert.equal(check.get(['migrating']), undefined)
@@ -193,7 +202,7 @@ test('lmdb: a layout-3 store (no key rows version) is stamped 4 at open, moves n
 // windows: a store opened by this version answers the same entries after its rewrite.
 test("lmdb: a layout-2 store's batch versions are rewritten at open and answer the same entries", async (t) => {
   const dir = tempDir(t)
-  const raw = open({ path: dir, compression: false })
+  const raw = open({ path: dir, compression: false, encoder: new ChecksummedValues() })
   const served = {
     view: 'v',
     version: 4,
@@ -232,7 +241,7 @@ test("lmdb: a layout-2 store's batch versions are rewritten at open and answer t
     { key: '/a', window: 3_600_000, state: { type: 'hll', version: 1, registers: 'AAE=' } },
   ])
   await store.close()
-  const after = open({ path: dir, compression: false })
+  const after = open({ path: dir, compression: false, encoder: new ChecksummedValues() })
   assert.equal(after.get(['format']), LMDB_FORMAT)
   await after.close()
 })
@@ -242,7 +251,11 @@ test("lmdb: a layout-2 store's batch versions are rewritten at open and answer t
 // finished by the next open, every entry once, none read in the wrong shape.
 test('lmdb: batch rows migrate in chunks of whole keys; a migration cut short after a chunk is finished by the next open', async (t) => {
   const dir = tempDir(t)
-  const raw = open<unknown, (string | number | boolean)[]>({ path: dir, compression: false })
+  const raw = open<unknown, (string | number | boolean)[]>({
+    path: dir,
+    compression: false,
+    encoder: new ChecksummedValues(),
+  })
   const old: Array<[string, number, number]> = []
   for (let k = 0; k < 40; k++)
     for (let w = 0; w < (k % 5) + 1; w++) old.push([`/k${k}`, w * 3_600_000 - 7_200_000, k * 10 + w])
@@ -276,7 +289,11 @@ test('lmdb: batch rows migrate in chunks of whole keys; a migration cut short af
   for await (const e of store.scanBatch('v', 4)) scanned.push([e.key, e.window, e.state])
   const expected = [...old].sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : x[1] - y[1]))
   assert.deepEqual(scanned, expected)
-  const check = open<unknown, (string | number | boolean)[]>({ path: dir, compression: false })
+  const check = open<unknown, (string | number | boolean)[]>({
+    path: dir,
+    compression: false,
+    encoder: new ChecksummedValues(),
+  })
   t.after(() => check.close())
   assert.equal(check.get(BATCH_MIGRATION), undefined)
   assert.equal(check.get(['migrating']), undefined)
@@ -287,7 +304,11 @@ test('lmdb: batch rows migrate in chunks of whole keys; a migration cut short af
 // its rows are moved (in chunks: more rows than one chunk here), and rule 6 still finds them.
 test('lmdb: a layout-2 store is migrated at open: the same answers, its state rows moved, GC still finds them', async (t) => {
   const dir = tempDir(t)
-  const raw = open<unknown, (string | number)[]>({ path: dir, compression: false })
+  const raw = open<unknown, (string | number)[]>({
+    path: dir,
+    compression: false,
+    encoder: new ChecksummedValues(),
+  })
   const rows = 25_000
   await raw.transaction(() => {
     raw.put(['format'], 2)
@@ -319,7 +340,11 @@ test('lmdb: a layout-2 store is migrated at open: the same answers, its state ro
   let listed = 0
   for await (const _ of store.realtimeKeys('hits')) listed++
   assert.equal(listed, rows)
-  const after = open<unknown, (string | number)[]>({ path: dir, compression: false })
+  const after = open<unknown, (string | number)[]>({
+    path: dir,
+    compression: false,
+    encoder: new ChecksummedValues(),
+  })
   t.after(() => after.close())
   assert.equal(after.get(['format']), LMDB_FORMAT)
   assert.equal(after.get(['migrating']), undefined)
@@ -338,7 +363,11 @@ test('lmdb: a layout-2 store is migrated at open: the same answers, its state ro
 
 test('lmdb: a migration cut short is finished by the next open, and an older Strata refuses the store meanwhile', async (t) => {
   const dir = tempDir(t)
-  const raw = open<unknown, (string | number)[]>({ path: dir, compression: false })
+  const raw = open<unknown, (string | number)[]>({
+    path: dir,
+    compression: false,
+    encoder: new ChecksummedValues(),
+  })
   await raw.transaction(() => {
     raw.put(['format'], LMDB_FORMAT)
     raw.put(['migrating'], 2)
@@ -361,7 +390,11 @@ test('lmdb: a migration cut short is finished by the next open, and an older Str
   assert.deepEqual((await store.snapshot('hits', '/b')).realtime, [
     { partition: 0, epoch: 0, window: 0, state: 3 },
   ])
-  const after = open<unknown, (string | number)[]>({ path: dir, compression: false })
+  const after = open<unknown, (string | number)[]>({
+    path: dir,
+    compression: false,
+    encoder: new ChecksummedValues(),
+  })
   t.after(() => after.close())
   assert.equal(after.get(['migrating']), undefined)
   assert.deepEqual(after.get(['re', 0, 0, 5]), ['1', '/a', 0])

@@ -275,7 +275,12 @@ export async function startRoles(options: RolesOptions): Promise<Pipeline> {
             () => worker.stats(),
             endOffsets!,
             Date.now,
-            brokers && options.privateStore ? { id: groupId ?? SPEED_GROUP } : undefined,
+            brokers && options.privateStore
+              ? {
+                  id: groupId ?? SPEED_GROUP,
+                  ...(options.groupTimers ? { sessionTimeoutMs: options.groupTimers.sessionTimeoutMs } : {}),
+                }
+              : undefined,
           ),
         ),
       ])

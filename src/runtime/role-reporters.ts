@@ -71,17 +71,20 @@ export function speedReporter(
   /**
    * Set when this process's store is its own (`strata start` on Kafka with the embedded LMDB
    * store): every partition of the topic must be folded here, so one that another member of the
-   * consumer group holds for STALLED_AFTER_MS × 3 is stalled — its events never reach this
+   * consumer group holds for heldElsewhereAfterMs is stalled — its events never reach this
    * store. Unset for speed workers that share a PostgreSQL store, where that is the point.
+   * `sessionTimeoutMs`: the group's session timeout. A member killed with its partitions keeps
+   * them until its session times out (a restart after kill -9 can be given half the partitions
+   * first), so "held elsewhere" is judged only past that plus STALLED_AFTER_MS for the rebalance.
    */
-  ownsEveryPartition?: { id: string },
+  ownsEveryPartition?: { id: string; sessionTimeoutMs?: number },
 ): RoleReporter {
   const readEnd = healthEndOffsets(endOffsets)
   // No commit failing and no read trouble is not progress: a view's code that never returns
   // stops the fold with neither (in `strata start` on Kafka the speed layer's thread hangs while
   // the main thread answers /health), and only the offset standing still shows it.
   const still = new StandingOffsets(STALLED_AFTER_MS * 3)
-  const elsewhere = new StandingOffsets(STALLED_AFTER_MS * 3)
+  const elsewhere = new StandingOffsets(heldElsewhereAfterMs(ownsEveryPartition?.sessionTimeoutMs))
   return async () => {
     const end = await readEnd()
     // One snapshot (and one clock reading) for the whole report, so its partitions, read trouble
@@ -148,6 +151,11 @@ export function speedReporter(
     const failures = snapshot.partitions.reduce((n, p) => n + p.commitFailures, 0)
     return { ...fromPartitions('speed', partitions), failures }
   }
+}
+
+/** How long a partition may be another member's before a store of this process's own calls it stalled. */
+export function heldElsewhereAfterMs(sessionTimeoutMs = 0): number {
+  return Math.max(STALLED_AFTER_MS * 3, sessionTimeoutMs + STALLED_AFTER_MS)
 }
 
 /**

@@ -10,6 +10,7 @@ import {
   archiverReporter,
   batchReporter,
   embeddedLogReporter,
+  heldElsewhereAfterMs,
   speedReporter,
   storeSpeedReporter,
 } from '../../src/runtime/role-reporters.ts'
@@ -224,6 +225,26 @@ test('speed on a store of its own: a partition another member of the group holds
   await shared()
   now = 100_000
   assert.equal((await shared()).state, 'running')
+})
+
+// A member killed with its partitions holds them until its session times out: a restart after
+// kill -9 may be given half the partitions first. With a session timeout above 30 s, "held
+// elsewhere" must wait for it (and a rebalance) before calling the partition stalled.
+test('speed on a store of its own: "held elsewhere" waits out the group session timeout first', async () => {
+  let now = 0
+  const report = speedReporter(
+    () => ({ mode: 'kafka', partitions: [partition(1, { consumed: 1000 })] }),
+    async () => [1000, 1000],
+    () => now,
+    { id: 'strata-speed', sessionTimeoutMs: 60_000 },
+  )
+  assert.equal((await report()).state, 'running')
+  now = 65_000
+  assert.equal((await report()).state, 'running', 'the dead member may hold it for its 60 s session')
+  now = 71_000
+  assert.equal((await report()).state, 'stalled')
+  assert.equal(heldElsewhereAfterMs(), 30_000, 'never under 30 s')
+  assert.equal(heldElsewhereAfterMs(30_000), 40_000, 'the default session timeout and a rebalance')
 })
 
 test('speed as the store shows it: an offset that stays put while records wait is stalled', async () => {

@@ -1,6 +1,6 @@
 // The embedded store's value checksum alone (lmdb-checksum.ts, decision 0019): ns per value of
 // CRC-32 over MessagePack bytes of the store's shapes (a speed state row, a batch row of a key's
-// 24 windows), Node's zlib.crc32 against @node-rs/crc32 (already a dependency), and the encoder's
+// 24 windows), Node's zlib.crc32 against the store's own valueCrc32 and @node-rs/crc32 (already a dependency), and the encoder's
 // encode and decode against lmdb-js's plain MessagePack. No LMDB, no I/O: what a read or a write
 // pays on the CPU for its check. Median of --rounds rounds of --n values each.
 //
@@ -9,7 +9,7 @@ import './lib/help.ts' // --help: the comment above, then exit
 import { crc32 as zlibCrc32 } from 'node:zlib'
 import { crc32 as rsCrc32 } from '@node-rs/crc32'
 import { Packr } from 'msgpackr'
-import { ChecksummedValues } from '../src/store/lmdb-checksum.ts'
+import { ChecksummedValues, valueCrc32 } from '../src/store/lmdb-checksum.ts'
 import { arg } from './lib/stats.ts'
 
 const n = arg('n', 1_000_000)
@@ -42,6 +42,9 @@ for (const [name, value] of Object.entries(shapes)) {
   const rows = {
     'zlib.crc32': time(() => {
       for (let i = 0; i < n; i++) sink ^= zlibCrc32(packed)
+    }),
+    'valueCrc32 (table loop up to 64 bytes, else zlib)': time(() => {
+      for (let i = 0; i < n; i++) sink ^= valueCrc32(packed, 0, packed.length)
     }),
     '@node-rs/crc32': time(() => {
       for (let i = 0; i < n; i++) sink ^= rsCrc32(packed)

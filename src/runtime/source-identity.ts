@@ -121,9 +121,14 @@ export async function checkSourceIdentity(check: IdentityCheck): Promise<void> {
 
 async function checkIdentities(check: IdentityCheck, dataset: MasterDataset | undefined): Promise<void> {
   const { source, folder, store } = check
-  const folderId = dataset ? await readIdentity(dataset) : undefined
+  // The store first, then the folder: a role records the dataset in the store only after it has
+  // claimed the folder, so a store naming a dataset is never read beside a folder read before
+  // that claim. Read the other way round, a role starting beside the one claiming both (the
+  // production shape's roles on a new data folder and store) saw a store naming a dataset and a
+  // folder still without one, and was refused as a mismatch (a fresh-clone run met it).
   const storeSource = store ? ((await store.readMeta('source')) as SourceIdentity | undefined) : undefined
   const storeDataset = store ? ((await store.readMeta('dataset')) as string | undefined) : undefined
+  const folderId = dataset ? await readIdentity(dataset) : undefined
 
   if (source && folderId && !sameSource(source, folderId.source)) {
     throw mismatch(

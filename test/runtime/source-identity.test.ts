@@ -166,3 +166,33 @@ test('strata reset: clear() empties the store, meta included', async (t) => {
   assert.equal(await store.readMeta('source'), undefined)
   await checkSourceIdentity({ source: embedded, store, logger })
 })
+
+// The production shape starts its roles at once on a new data folder and a new store. The batch
+// worker (no source of its own, folder not created by it) read the folder before the archiver
+// claimed it and the store after the archiver recorded its dataset there: refused as a mismatch
+// (a fresh-clone run's empty-cluster-production-shape hazard met it). Here the archiver's whole
+// check runs inside the batch worker's first store read, the widest such window.
+test('a role starting beside the one claiming a new folder and store is not refused', async (t) => {
+  const s = await scratch(t)
+  const store = await s.store()
+  let archiverRan = false
+  const racing = new Proxy(store, {
+    get(target, name, receiver) {
+      if (name !== 'readMeta') return Reflect.get(target, name, receiver)
+      return async (key: string) => {
+        if (!archiverRan) {
+          archiverRan = true
+          await checkSourceIdentity({
+            source: kafka,
+            folder: { root: s.root(), create: true },
+            store,
+            logger,
+          })
+        }
+        return target.readMeta(key)
+      }
+    },
+  })
+  await checkSourceIdentity({ folder: { root: s.root(), create: false }, store: racing, logger })
+  assert.equal(archiverRan, true)
+})

@@ -6,22 +6,28 @@ import assert from 'node:assert/strict'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { test } from 'node:test'
+import { type TestContext, test } from 'node:test'
 import { open } from 'lmdb'
 import { LogCache, type LogRow, loggedKeys, loggedRows } from '../../src/store/lmdb-speed-log.ts'
 
 type Key = (string | number | boolean)[]
 
-const row = (o: number, key: string, state: number): LogRow =>
-  ({ p: 0, o, v: ['v'], d: [0, 0, key, 0, state] }) as unknown as LogRow
-
-test('a log row deleted or rewritten under a new nonce leaves the cache at the next listing', async (t) => {
+/** A fresh LMDB environment for one test, closed and removed after it. */
+function scratchDb(t: TestContext) {
   const dir = mkdtempSync(join(tmpdir(), 'strata-log-cache-'))
   const db = open<unknown, Key>({ path: dir })
   t.after(async () => {
     await db.close()
     rmSync(dir, { recursive: true, force: true })
   })
+  return db
+}
+
+const row = (o: number, key: string, state: number): LogRow =>
+  ({ p: 0, o, v: ['v'], d: [0, 0, key, 0, state] }) as unknown as LogRow
+
+test('a log row deleted or rewritten under a new nonce leaves the cache at the next listing', async (t) => {
+  const db = scratchDb(t)
   await db.put(['rl', 1, 0.1], row(1, 'a', 1))
   await db.put(['rl', 2, 0.2], row(2, 'b', 2))
   await db.put(['rl', 3, 0.3], row(3, 'c', 3))
@@ -53,12 +59,7 @@ test('a log row deleted or rewritten under a new nonce leaves the cache at the n
 })
 
 test('a snapshot older than the cache still reads its own rows', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'strata-log-cache-'))
-  const db = open<unknown, Key>({ path: dir })
-  t.after(async () => {
-    await db.close()
-    rmSync(dir, { recursive: true, force: true })
-  })
+  const db = scratchDb(t)
   await db.put(['rl', 1, 0.1], row(1, 'a', 1))
   const cache = new LogCache()
   const older = db.useReadTransaction()
@@ -83,12 +84,7 @@ test('a snapshot older than the cache still reads its own rows', async (t) => {
 // them: each listing must answer exactly its own snapshot's rows (as a cache-free read does),
 // whichever listing dropped what from the cache before it.
 test('interleaved snapshots of several ages each read their own rows through one cache', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'strata-log-cache-'))
-  const db = open<unknown, Key>({ path: dir })
-  t.after(async () => {
-    await db.close()
-    rmSync(dir, { recursive: true, force: true })
-  })
+  const db = scratchDb(t)
   let seed = 13
   const random = () => {
     seed = (seed * 1103515245 + 12345) % 2147483648
@@ -136,12 +132,7 @@ test('interleaved snapshots of several ages each read their own rows through one
 })
 
 test("the listing of a view's logged keys (realtimeKeys) drops folded rows from the cache too", async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'strata-log-cache-'))
-  const db = open<unknown, Key>({ path: dir })
-  t.after(async () => {
-    await db.close()
-    rmSync(dir, { recursive: true, force: true })
-  })
+  const db = scratchDb(t)
   // A claimed partition and a registered view: their logged deltas count (deltaCounts).
   await db.put(['sp', 0], { partition: 0, epochs: [0] })
   await db.put(['sv', 'v'], { start: [] })

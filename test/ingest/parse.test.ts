@@ -170,3 +170,17 @@ test('lone surrogate escapes and numbers beyond a double are refused with their 
     assert.ok('event' in eventCheck('ts')(Buffer.from(text)), text)
   }
 })
+
+test("a broken NDJSON line is named by its line in the body and its column, not V8's line 1", () => {
+  const body = `${line({ url: '/a' })}\n{"ts":2\n`
+  assert.throws(
+    () => parseEvents(body, { timeField: 'ts' }),
+    (error: StrataError) => {
+      assert.equal(error.code, ErrorCodes.INVALID_JSON)
+      assert.equal(error.line, 2)
+      assert.match(error.message, /^line 2 is not valid JSON: .* at column 8$/)
+      assert.doesNotMatch(error.message, /line 1/)
+      return true
+    },
+  )
+})

@@ -131,19 +131,21 @@ export type RecordCheck = (value: Buffer) => { event: unknown; text?: string } |
 
 /** The events Strata accepts anywhere: a JSON object with a valid event time. */
 export function eventCheck(timeField: string): RecordCheck {
+  // A reason ends with its code, as a failed command's line does: a dead letter's strata-reason
+  // header and the skip warning name what a producer must fix in the words of POST /events.
   return (value) => {
-    if (value.length === 0) return { reason: 'empty value (tombstone)' }
+    if (value.length === 0) return { reason: `empty value (tombstone) [${ErrorCodes.INVALID_EVENT}]` }
     // toString() would turn invalid bytes into U+FFFD and accept an event that is not what was sent.
-    if (!isUtf8(value)) return { reason: 'not UTF-8' }
+    if (!isUtf8(value)) return { reason: `not UTF-8 [${ErrorCodes.INVALID_JSON}]` }
     let event: unknown
     let text: string
     try {
       text = value.toString()
       event = JSON.parse(text)
     } catch (error) {
-      return { reason: `not JSON: ${(error as Error).message}` }
+      return { reason: `not JSON: ${(error as Error).message} [${ErrorCodes.INVALID_JSON}]` }
     }
     const problem = checkEvent(event, { timeField, bytes: value.length, escapes: text.includes('\\u') })
-    return problem ? { reason: problem.message } : { event, text }
+    return problem ? { reason: `${problem.message} [${problem.code}]` } : { event, text }
   }
 }

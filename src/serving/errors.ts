@@ -75,8 +75,22 @@ export function frameworkAnswerOf(error: FastifyError | Error, bodyLimit?: numbe
   const statusCode = 'statusCode' in error && typeof error.statusCode === 'number' ? error.statusCode : 500
   if (known === undefined && statusCode >= 500) return undefined
   const code = known ?? (statusCode === 404 ? ErrorCodes.NOT_FOUND : ErrorCodes.INVALID_ARGUMENT)
-  const answer = new StrataError(code, messageOf(error, bodyLimit))
+  const field = validationField(error)
+  const answer = new StrataError(code, messageOf(error, bodyLimit), field === undefined ? {} : { field })
   return { status: answer.status, error: answer }
+}
+
+// A schema refusal ("querystring/limit must be >= 1", "body must have required property 'key'")
+// names its place in the message only; every other refusal carries it as `field` too: the query
+// parameter, body property or path parameter that was wrong.
+function validationField(error: FastifyError | Error): string | undefined {
+  if (!('validation' in error) || !Array.isArray(error.validation)) return undefined
+  const [first] = error.validation as Array<{ instancePath?: string; params?: Record<string, unknown> }>
+  if (first === undefined) return undefined
+  const named = first.params?.missingProperty ?? first.params?.additionalProperty
+  if (typeof named === 'string') return named
+  const path = (first.instancePath ?? '').replace(/^\//, '').replaceAll('/', '.')
+  return path === '' ? undefined : path
 }
 
 function messageOf(error: FastifyError | Error, bodyLimit: number | undefined): string {

@@ -2,11 +2,18 @@
 // Empties the store (batch views, speed state, the recorded source) and removes the master
 // dataset of the config's topic, so the data folder and the store can start again on a new
 // source. Without --yes it only says what it would delete, and exits 1.
-import { rm } from 'node:fs/promises'
+import { readFile, rm } from 'node:fs/promises'
+import { join } from 'node:path'
 import type { Command } from 'commander'
 import { ErrorCodes, invalidInput } from '../../core/errors.ts'
 import { redactUrl } from '../../core/secrets.ts'
-import { isObjectStoreUrl, listPartition, listPartitions } from '../../master-dataset/index.ts'
+import {
+  activeFileName,
+  isObjectStoreUrl,
+  listPartition,
+  listPartitions,
+  partitionDir,
+} from '../../master-dataset/index.ts'
 import { type FolderLock, lockFolders } from '../../runtime/data-lock.ts'
 import { describeIdentity, readFolderIdentity, type SourceIdentity } from '../../runtime/source-identity.ts'
 import { addCommonOptions, type CommonFlags, type Context, resolveContext } from '../context.ts'
@@ -87,10 +94,20 @@ async function reset(flags: ResetFlags, paths: PathSettings, context: Context): 
     if (!flags.keepMaster) {
       const identity = await readFolderIdentity(root)
       let segments = 0
-      for (const p of await listPartitions(root)) segments += (await listPartition(root, p)).segments.length
+      let unsealed = 0
+      for (const p of await listPartitions(root)) {
+        const listing = await listPartition(root, p)
+        segments += listing.segments.length
+        if (listing.activeStart !== undefined) {
+          unsealed += await linesOf(join(partitionDir(root, p), activeFileName(listing.activeStart)))
+        }
+      }
       const of = identity ? ` of ${describeIdentity(identity.source)}` : ''
       const events = identity?.source.kind === 'embedded' ? ' (the embedded log: the events themselves)' : ''
-      plan.push(`the master dataset ${root}${of}: ${segments} sealed segments${events}`)
+      // The embedded log's newest events are in its active segments, not yet sealed: "0 sealed
+      // segments" alone read as nothing to lose over a folder of acknowledged events.
+      const active = unsealed > 0 ? ` and ${unsealed} events not yet sealed` : ''
+      plan.push(`the master dataset ${root}${of}: ${segments} sealed segments${active}${events}`)
     }
     if (!flags.yes) {
       console.log(`strata reset would delete:\n${plan.map((line) => `  - ${line}`).join('\n')}`)
@@ -104,4 +121,14 @@ async function reset(flags: ResetFlags, paths: PathSettings, context: Context): 
   }
   if (!flags.keepMaster) await rm(root, { recursive: true, force: true })
   console.log(`deleted:\n${plan.map((line) => `  - ${line}`).join('\n')}`)
+}
+
+/** The records of an active segment: its complete lines, before the zeros reserved ahead. */
+async function linesOf(file: string): Promise<number> {
+  const data = await readFile(file).catch(() => Buffer.alloc(0))
+  const end = data.indexOf(0)
+  const records = end === -1 ? data : data.subarray(0, end)
+  let lines = 0
+  for (let at = records.indexOf(10); at !== -1; at = records.indexOf(10, at + 1)) lines++
+  return lines
 }

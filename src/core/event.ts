@@ -77,9 +77,18 @@ export function checkEvent(value: unknown, check: EventCheck): StrataError | nul
   const where = line === undefined ? '' : ` on line ${line}`
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     const kind = value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value
-    return invalidInput(ErrorCodes.INVALID_EVENT, `an event must be a JSON object, got ${kind}${where}`, {
-      line,
-    })
+    // A JSON array of events is what a client sends first: say how several events are sent.
+    const hint =
+      Array.isArray(value) && line !== undefined
+        ? ' (several events are sent as NDJSON: one object per line, content-type application/x-ndjson)'
+        : ''
+    return invalidInput(
+      ErrorCodes.INVALID_EVENT,
+      `an event must be a JSON object, got ${kind}${where}${hint}`,
+      {
+        line,
+      },
+    )
   }
   const bytes = check.bytes ?? Buffer.byteLength(JSON.stringify(value))
   if (bytes > limits.maxEventBytes) {

@@ -27,7 +27,9 @@ export async function loadConfig(path: string = DEFAULT_CONFIG_FILE): Promise<St
   try {
     text = await readFile(file, 'utf8')
   } catch (cause) {
-    throw invalidInput(ErrorCodes.INVALID_CONFIG, `config file not found: ${file}`, {
+    // A newcomer's first `strata start` in a fresh project meets this: say how to get one.
+    const how = '`strata init` writes one in the current folder; --config (or STRATA_CONFIG) names another'
+    throw invalidInput(ErrorCodes.INVALID_CONFIG, `config file not found: ${file} (${how})`, {
       field: 'config',
       cause,
     })

@@ -167,3 +167,14 @@ test('loadConfig: a config that fails to load is refused with the line of its er
     return true
   })
 })
+
+test('loadConfig: a missing config says how to get one (strata init, --config)', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'strata-config-'))
+  t.after(() => rm(dir, { recursive: true, force: true }))
+  const missing = join(dir, 'strata.config.ts')
+  await assert.rejects(loadConfig(missing), {
+    code: 'STRATA_ERR_INVALID_CONFIG',
+    field: 'config',
+    message: `config file not found: ${missing} (\`strata init\` writes one in the current folder; --config (or STRATA_CONFIG) names another)`,
+  })
+})

@@ -148,7 +148,8 @@ export class PartitionLog {
       if (recovered.truncated > 0) {
         // Zeros only is what every stop short of close() leaves (the room reserved ahead, ~1 MB
         // a partition), not a record cut in half: said so, not as "a torn tail" on each partition.
-        const where = `after offset ${activeStart + recovered.records - 1} in ${activeFileName(activeStart)}`
+        const last = activeStart + recovered.records - 1
+        const where = `${last < 0 ? 'before any record' : `after offset ${last}`} in ${activeFileName(activeStart)}`
         onWarning(
           recovered.zeros
             ? `partition ${partition}: cut ${recovered.truncated} bytes of zeros ${where} (room reserved ahead of appends, or an append a crash left unwritten; no record is in them: the process did not stop cleanly)`

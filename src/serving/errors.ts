@@ -87,10 +87,11 @@ function validationField(error: FastifyError | Error): string | undefined {
   if (!('validation' in error) || !Array.isArray(error.validation)) return undefined
   const [first] = error.validation as Array<{ instancePath?: string; params?: Record<string, unknown> }>
   if (first === undefined) return undefined
+  // Nested as in the instance: a property missing inside `range` is range.from, as a wrong one is.
   const named = first.params?.missingProperty ?? first.params?.additionalProperty
-  if (typeof named === 'string') return named
-  const path = (first.instancePath ?? '').replace(/^\//, '').replaceAll('/', '.')
-  return path === '' ? undefined : path
+  const parts = (first.instancePath ?? '').split('/').filter((part) => part !== '')
+  if (typeof named === 'string') parts.push(named)
+  return parts.length === 0 ? undefined : parts.join('.')
 }
 
 function messageOf(error: FastifyError | Error, bodyLimit: number | undefined): string {

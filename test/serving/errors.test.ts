@@ -106,7 +106,12 @@ test('a schema refusal names the query parameter or body property as field, not 
           additionalProperties: false,
           properties: {
             key: { type: 'string' },
-            range: { type: 'object', properties: { from: { type: 'integer' } } },
+            range: {
+              type: 'object',
+              required: ['to'],
+              additionalProperties: false,
+              properties: { from: { type: 'integer' }, to: { type: 'integer' } },
+            },
           },
         },
       },
@@ -118,7 +123,10 @@ test('a schema refusal names the query parameter or body property as field, not 
     ['/top?limit=abc', 'limit'],
     [{ method: 'POST', url: '/query', payload: {} }, 'key'],
     [{ method: 'POST', url: '/query', payload: { key: 'a', extra: 1 } }, 'extra'],
-    [{ method: 'POST', url: '/query', payload: { key: 'a', range: { from: 'x' } } }, 'range.from'],
+    [{ method: 'POST', url: '/query', payload: { key: 'a', range: { from: 'x', to: 1 } } }, 'range.from'],
+    // A property missing or unknown inside an object is named by its path, as a wrong one is.
+    [{ method: 'POST', url: '/query', payload: { key: 'a', range: { from: 1 } } }, 'range.to'],
+    [{ method: 'POST', url: '/query', payload: { key: 'a', range: { to: 1, by: 1 } } }, 'range.by'],
   ]
   for (const [request, field] of cases) {
     const res = await app.inject(request)

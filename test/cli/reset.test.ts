@@ -3,7 +3,7 @@
 // the folder and store accept another source.
 import assert from 'node:assert/strict'
 import { existsSync } from 'node:fs'
-import { appendFile, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { appendFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
@@ -148,4 +148,35 @@ test('strata reset counts the embedded log events not yet sealed, which it delet
     dry.output(),
     /0 sealed segments and 7 events not yet sealed \(the embedded log: the events themselves\)/,
   )
+})
+
+test('strata reset counts sealed segments and events not yet sealed apart: none, a mix, a folder of no log', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'strata-reset-mix-'))
+  t.after(() => rm(dir, { recursive: true, force: true }))
+  const configPath = join(dir, 'strata.config.ts')
+  await writeFile(configPath, configSource('events', 2))
+  const root = join(dir, 'data', 'master', 'events')
+  const args = ['reset', '--config', configPath, '--data', join(dir, 'data')]
+  const list = async () => {
+    const dry = spawnStrata(args)
+    assert.equal(await dry.exited, 1, dry.output())
+    return dry.output()
+  }
+
+  // A data folder with no master dataset yet, then an embedded log that holds no event.
+  assert.match(await list(), /the master dataset .*: 0 sealed segments\n/)
+  await mkdir(root, { recursive: true })
+  await (await EmbeddedLog.open({ dir: root, partitions: 2, maxSegmentRecords: 5 })).close()
+  assert.match(await list(), /: 0 sealed segments\n/)
+
+  // 5 events sealed into a segment in one partition; 3 and 2 more, in the active segments.
+  const log = await EmbeddedLog.open({ dir: root, partitions: 2, maxSegmentRecords: 5 })
+  const value = (i: number) => Buffer.from(JSON.stringify({ url: `/${i}`, ts: 1764000000000 + i }))
+  for (const n of [5, 3, 2]) await log.append(Array.from({ length: n }, (_, i) => ({ value: value(i) })))
+  await log.close()
+  assert.match(await list(), /: 1 sealed segments and 5 events not yet sealed\n/)
+
+  // A torn line a kill -9 left after them is no event.
+  await appendFile(join(root, 'p0001', '00000000000000000000.active'), '{"offset":3,"timestamp":1,"ke')
+  assert.match(await list(), /: 1 sealed segments and 5 events not yet sealed\n/)
 })

@@ -179,4 +179,10 @@ test('strata reset counts sealed segments and events not yet sealed apart: none,
   // A torn line a kill -9 left after them is no event.
   await appendFile(join(root, 'p0001', '00000000000000000000.active'), '{"offset":3,"timestamp":1,"ke')
   assert.match(await list(), /: 1 sealed segments and 5 events not yet sealed\n/)
+
+  // Lines that are not the log's records (a folder that is not Strata's) are no events either.
+  await rm(root, { recursive: true })
+  await mkdir(join(root, 'p0000'), { recursive: true })
+  await writeFile(join(root, 'p0000', '00000000000000000000.active'), 'a\nb\n')
+  assert.match(await list(), /: 0 sealed segments\n/)
 })

@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import type { Command } from 'commander'
 import { ErrorCodes, invalidInput } from '../../core/errors.ts'
 import { redactUrl } from '../../core/secrets.ts'
+import { validPrefix } from '../../log/embedded/recover-active.ts'
 import {
   activeFileName,
   isObjectStoreUrl,
@@ -99,7 +100,10 @@ async function reset(flags: ResetFlags, paths: PathSettings, context: Context): 
         const listing = await listPartition(root, p)
         segments += listing.segments.length
         if (listing.activeStart !== undefined) {
-          unsealed += await linesOf(join(partitionDir(root, p), activeFileName(listing.activeStart)))
+          unsealed += await recordsOf(
+            join(partitionDir(root, p), activeFileName(listing.activeStart)),
+            listing.activeStart,
+          )
         }
       }
       const of = identity ? ` of ${describeIdentity(identity.source)}` : ''
@@ -123,12 +127,11 @@ async function reset(flags: ResetFlags, paths: PathSettings, context: Context): 
   console.log(`deleted:\n${plan.map((line) => `  - ${line}`).join('\n')}`)
 }
 
-/** The records of an active segment: its complete lines, before the zeros reserved ahead. */
-async function linesOf(file: string): Promise<number> {
+/**
+ * The records of an active segment as opening the log would keep them (its valid prefix: not the
+ * zeros reserved ahead, a torn line, or lines that are not the log's records).
+ */
+async function recordsOf(file: string, start: number): Promise<number> {
   const data = await readFile(file).catch(() => Buffer.alloc(0))
-  const end = data.indexOf(0)
-  const records = end === -1 ? data : data.subarray(0, end)
-  let lines = 0
-  for (let at = records.indexOf(10); at !== -1; at = records.indexOf(10, at + 1)) lines++
-  return lines
+  return validPrefix(data, start).records
 }

@@ -16,7 +16,7 @@ import { findPackageJSON, registerHooks } from 'node:module'
 import { resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { defineConfig, type StrataConfig } from './config.ts'
-import { ErrorCodes, invalidInput, isStrataError } from './errors.ts'
+import { ErrorCodes, invalidInput, isStrataError, StrataError } from './errors.ts'
 
 export const DEFAULT_CONFIG_FILE = 'strata.config.ts'
 
@@ -27,7 +27,9 @@ export async function loadConfig(path: string = DEFAULT_CONFIG_FILE): Promise<St
   try {
     text = await readFile(file, 'utf8')
   } catch (cause) {
-    throw invalidInput(ErrorCodes.INVALID_CONFIG, `config file not found: ${file}`, {
+    // A newcomer's first `strata start` in a fresh project meets this: say how to get one.
+    const how = '`strata init` writes one in the current folder; --config (or STRATA_CONFIG) names another'
+    throw invalidInput(ErrorCodes.INVALID_CONFIG, `config file not found: ${file} (${how})`, {
       field: 'config',
       cause,
     })
@@ -37,8 +39,17 @@ export async function loadConfig(path: string = DEFAULT_CONFIG_FILE): Promise<St
   try {
     module = await import(url.href)
   } catch (cause) {
-    // Errors the config raised itself (a bad window, a view name) keep their code.
-    if (isStrataError(cause)) throw cause
+    // Errors the config raised itself (a bad window, a view name) keep their code, and gain the
+    // file and line the config's code raised them at: "view name must be …" alone said not where.
+    if (isStrataError(cause)) {
+      const line = lineOf(file, cause)
+      if (line === undefined) throw cause
+      throw new StrataError(cause.code, `config file ${file}, line ${line}: ${cause.message}`, {
+        field: cause.field ?? 'config',
+        line,
+        cause,
+      })
+    }
     const reason = cause instanceof Error ? cause.message : String(cause)
     const line = lineOf(file, cause)
     const where = line === undefined ? '' : ` (line ${line})`

@@ -77,9 +77,18 @@ export function checkEvent(value: unknown, check: EventCheck): StrataError | nul
   const where = line === undefined ? '' : ` on line ${line}`
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     const kind = value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value
-    return invalidInput(ErrorCodes.INVALID_EVENT, `an event must be a JSON object, got ${kind}${where}`, {
-      line,
-    })
+    // A JSON array of events is what a client sends first: say how several events are sent.
+    const hint =
+      Array.isArray(value) && line !== undefined
+        ? ' (several events are sent as NDJSON: one object per line, content-type application/x-ndjson)'
+        : ''
+    return invalidInput(
+      ErrorCodes.INVALID_EVENT,
+      `an event must be a JSON object, got ${kind}${where}${hint}`,
+      {
+        line,
+      },
+    )
   }
   const bytes = check.bytes ?? Buffer.byteLength(JSON.stringify(value))
   if (bytes > limits.maxEventBytes) {
@@ -131,19 +140,21 @@ export type RecordCheck = (value: Buffer) => { event: unknown; text?: string } |
 
 /** The events Strata accepts anywhere: a JSON object with a valid event time. */
 export function eventCheck(timeField: string): RecordCheck {
+  // A reason ends with its code, as a failed command's line does: a dead letter's strata-reason
+  // header and the skip warning name what a producer must fix in the words of POST /events.
   return (value) => {
-    if (value.length === 0) return { reason: 'empty value (tombstone)' }
+    if (value.length === 0) return { reason: `empty value (tombstone) [${ErrorCodes.INVALID_EVENT}]` }
     // toString() would turn invalid bytes into U+FFFD and accept an event that is not what was sent.
-    if (!isUtf8(value)) return { reason: 'not UTF-8' }
+    if (!isUtf8(value)) return { reason: `not UTF-8 [${ErrorCodes.INVALID_JSON}]` }
     let event: unknown
     let text: string
     try {
       text = value.toString()
       event = JSON.parse(text)
     } catch (error) {
-      return { reason: `not JSON: ${(error as Error).message}` }
+      return { reason: `not JSON: ${(error as Error).message} [${ErrorCodes.INVALID_JSON}]` }
     }
     const problem = checkEvent(event, { timeField, bytes: value.length, escapes: text.includes('\\u') })
-    return problem ? { reason: problem.message } : { event, text }
+    return problem ? { reason: `${problem.message} [${problem.code}]` } : { event, text }
   }
 }

@@ -124,7 +124,7 @@ export function parseEvents(body: string, options: ParseOptions): AcceptedEvent[
       value = JSON.parse(text)
     } catch (cause) {
       fail(
-        invalidInput(ErrorCodes.INVALID_JSON, `line ${line} is not valid JSON: ${(cause as Error).message}`, {
+        invalidInput(ErrorCodes.INVALID_JSON, `line ${line} is not valid JSON: ${jsonProblem(cause)}`, {
           line,
         }),
       )
@@ -148,6 +148,14 @@ export function parseEvents(body: string, options: ParseOptions): AcceptedEvent[
     throw invalidInput(ErrorCodes.EMPTY_BATCH, 'no events in the input: send one JSON object or NDJSON lines')
   }
   return accepted
+}
+
+// V8 places a JSON error within the text it parsed: "at position 7 (line 1 column 8)". Parsed
+// here is one line of the body, so its "line 1" would contradict the body's line the message
+// names: keep only the column.
+function jsonProblem(cause: unknown): string {
+  const message = (cause as Error).message
+  return message.replace(/ at position \d+ \(line \d+ column (\d+)\)/, ' at column $1')
 }
 
 // A body that is one JSON object spread over several lines (pretty-printed) is one event.

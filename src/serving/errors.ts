@@ -69,17 +69,36 @@ export function answerOf(error: StrataError): ErrorAnswer {
  * The answer to an error of Fastify (a bad URL, body or content type), in our codes; undefined
  * for an error that is not the request's fault (a bug: installErrorHandler answers 500).
  */
-export function frameworkAnswerOf(error: FastifyError | Error): ErrorAnswer | undefined {
+export function frameworkAnswerOf(error: FastifyError | Error, bodyLimit?: number): ErrorAnswer | undefined {
   const fastifyCode = 'code' in error && typeof error.code === 'string' ? error.code : undefined
   const known = fastifyCode === undefined ? undefined : fastifyCodes[fastifyCode]
   const statusCode = 'statusCode' in error && typeof error.statusCode === 'number' ? error.statusCode : 500
   if (known === undefined && statusCode >= 500) return undefined
   const code = known ?? (statusCode === 404 ? ErrorCodes.NOT_FOUND : ErrorCodes.INVALID_ARGUMENT)
-  const answer = new StrataError(code, messageOf(error))
+  const field = validationField(error)
+  const answer = new StrataError(code, messageOf(error, bodyLimit), field === undefined ? {} : { field })
   return { status: answer.status, error: answer }
 }
 
-function messageOf(error: FastifyError | Error): string {
+// A schema refusal ("querystring/limit must be >= 1", "body must have required property 'key'")
+// names its place in the message only; every other refusal carries it as `field` too: the query
+// parameter, body property or path parameter that was wrong.
+function validationField(error: FastifyError | Error): string | undefined {
+  if (!('validation' in error) || !Array.isArray(error.validation)) return undefined
+  const [first] = error.validation as Array<{ instancePath?: string; params?: Record<string, unknown> }>
+  if (first === undefined) return undefined
+  // Nested as in the instance: a property missing inside `range` is range.from, as a wrong one is.
+  const named = first.params?.missingProperty ?? first.params?.additionalProperty
+  const parts = (first.instancePath ?? '').split('/').filter((part) => part !== '')
+  if (typeof named === 'string') parts.push(named)
+  return parts.length === 0 ? undefined : parts.join('.')
+}
+
+function messageOf(error: FastifyError | Error, bodyLimit: number | undefined): string {
+  // Fastify's words ("Request body is too large") leave a client to guess how large is too large.
+  if ('code' in error && error.code === 'FST_ERR_CTP_BODY_TOO_LARGE' && bodyLimit !== undefined) {
+    return `the request body is larger than the limit of ${bodyLimit} bytes (the server's --body-limit): split the input`
+  }
   if ('code' in error && error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
     return `${error.message}: POST /events takes ${EVENT_CONTENT_TYPES.join(', ')} (curl: -H 'content-type: application/json')`
   }
@@ -111,7 +130,7 @@ export function installErrorHandler(app: FastifyInstance, logServerError?: Serve
       if (answer.status >= 500) log5xx(request, answer.status, error)
       return send(reply, answer)
     }
-    const answer = frameworkAnswerOf(error)
+    const answer = frameworkAnswerOf(error, request.routeOptions?.bodyLimit)
     if (answer !== undefined) return send(reply, answer)
     log5xx(request, 500, error)
     // Never echo internals (they may hold connection strings); the log has the detail.

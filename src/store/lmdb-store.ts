@@ -111,7 +111,9 @@ export async function openLmdbStore(path: string, options: LmdbOpenOptions = {})
     db = open<unknown, Key>({ path, ...LMDB_OPEN_OPTIONS, encoder: values })
   } catch (cause) {
     if (lmdbCorruption(cause)) throw storeCorrupt(path, (cause as Error).message, cause)
-    throw new StrataError(ErrorCodes.STORE, `cannot open the LMDB store at ${path}`, { cause })
+    throw new StrataError(ErrorCodes.STORE, `cannot open the LMDB store at ${path}: ${openProblem(cause)}`, {
+      cause,
+    })
   }
   // A failed background fold changes no answer (queries read the log it left) but is not kept
   // quiet: damage goes to onCorrupt as any other store call's would, anything else is a process
@@ -489,4 +491,15 @@ async function trimHistory(db: RootDatabase<unknown, Key>): Promise<void> {
   await db.transaction(() => {
     for (const key of keys) db.remove(key as Key)
   })
+}
+
+// Why LMDB would not open, in words a user can act on: a read-only folder failed with "cannot open
+// the LMDB store" alone (strata query, strata batch), its cause only under --verbose.
+function openProblem(cause: unknown): string {
+  const message = cause instanceof Error ? cause.message : String(cause)
+  const code = (cause as { code?: unknown } | null)?.code
+  if (code === 13 || code === 'EACCES' || /permission denied/i.test(message)) {
+    return `${message}: LMDB writes its lock file even to read, so the store's folder must be writable by this process (give --data or --store a folder it can write)`
+  }
+  return message
 }

@@ -3,10 +3,11 @@
 // the folder and store accept another source.
 import assert from 'node:assert/strict'
 import { existsSync } from 'node:fs'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { appendFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
+import { EmbeddedLog } from '../../src/log/embedded/embedded-log.ts'
 import { lockFolders } from '../../src/runtime/data-lock.ts'
 import { createLogger } from '../../src/runtime/logger.ts'
 import { checkSourceIdentity } from '../../src/runtime/source-identity.ts'
@@ -114,4 +115,74 @@ test('strata reset --yes is refused while a process holds the data folder or the
   const free = spawnStrata(args)
   assert.equal(await free.exited, 0, free.output())
   assert.ok(!existsSync(root))
+})
+
+test('strata reset counts the embedded log events not yet sealed, which it deletes too', async (t) => {
+  // Met from a user's seat: over a folder of thousands of acknowledged events in active segments,
+  // the list said "0 sealed segments" and nothing of the events it was about to delete.
+  const dir = await mkdtemp(join(tmpdir(), 'strata-reset-active-'))
+  t.after(() => rm(dir, { recursive: true, force: true }))
+  const configPath = join(dir, 'strata.config.ts')
+  await writeFile(configPath, configSource('events', 2))
+  const root = join(dir, 'data', 'master', 'events')
+  const store = await openLmdbStore(join(dir, 'data', 'store'))
+  await checkSourceIdentity({
+    source: { kind: 'embedded', topic: 'events', partitions: 2 },
+    folder: { root, create: true },
+    store,
+    logger: createLogger('test', () => undefined),
+  })
+  await store.close()
+  const log = await EmbeddedLog.open({ dir: root, partitions: 2 })
+  const value = (i: number) =>
+    Buffer.from(JSON.stringify({ type: 'page_view', url: `/${i}`, ts: 1764000000000 }))
+  const written = await log.append(Array.from({ length: 7 }, (_, i) => ({ value: value(i) })))
+  await log.close()
+  // A kill -9 leaves the room reserved ahead as zeros after the records: not events.
+  const p0 = written.find((r) => r.partition === 0) ?? written[0]!
+  await appendFile(join(root, `p000${p0.partition}`, '00000000000000000000.active'), Buffer.alloc(1024))
+
+  const dry = spawnStrata(['reset', '--config', configPath, '--data', join(dir, 'data')])
+  assert.equal(await dry.exited, 1, dry.output())
+  assert.match(
+    dry.output(),
+    /0 sealed segments and 7 events not yet sealed \(the embedded log: the events themselves\)/,
+  )
+})
+
+test('strata reset counts sealed segments and events not yet sealed apart: none, a mix, a folder of no log', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'strata-reset-mix-'))
+  t.after(() => rm(dir, { recursive: true, force: true }))
+  const configPath = join(dir, 'strata.config.ts')
+  await writeFile(configPath, configSource('events', 2))
+  const root = join(dir, 'data', 'master', 'events')
+  const args = ['reset', '--config', configPath, '--data', join(dir, 'data')]
+  const list = async () => {
+    const dry = spawnStrata(args)
+    assert.equal(await dry.exited, 1, dry.output())
+    return dry.output()
+  }
+
+  // A data folder with no master dataset yet, then an embedded log that holds no event.
+  assert.match(await list(), /the master dataset .*: 0 sealed segments\n/)
+  await mkdir(root, { recursive: true })
+  await (await EmbeddedLog.open({ dir: root, partitions: 2, maxSegmentRecords: 5 })).close()
+  assert.match(await list(), /: 0 sealed segments\n/)
+
+  // 5 events sealed into a segment in one partition; 3 and 2 more, in the active segments.
+  const log = await EmbeddedLog.open({ dir: root, partitions: 2, maxSegmentRecords: 5 })
+  const value = (i: number) => Buffer.from(JSON.stringify({ url: `/${i}`, ts: 1764000000000 + i }))
+  for (const n of [5, 3, 2]) await log.append(Array.from({ length: n }, (_, i) => ({ value: value(i) })))
+  await log.close()
+  assert.match(await list(), /: 1 sealed segments and 5 events not yet sealed\n/)
+
+  // A torn line a kill -9 left after them is no event.
+  await appendFile(join(root, 'p0001', '00000000000000000000.active'), '{"offset":3,"timestamp":1,"ke')
+  assert.match(await list(), /: 1 sealed segments and 5 events not yet sealed\n/)
+
+  // Lines that are not the log's records (a folder that is not Strata's) are no events either.
+  await rm(root, { recursive: true })
+  await mkdir(join(root, 'p0000'), { recursive: true })
+  await writeFile(join(root, 'p0000', '00000000000000000000.active'), 'a\nb\n')
+  assert.match(await list(), /: 0 sealed segments\n/)
 })

@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { test } from 'node:test'
 import { pathToFileURL } from 'node:url'
 import { loadConfig } from '../../src/core/config-loader.ts'
+import type { StrataError } from '../../src/core/errors.ts'
 
 const strata = pathToFileURL(join(import.meta.dirname, '../../src/index.ts')).href
 
@@ -148,5 +149,32 @@ test('loadConfig: a config that fails to load is refused with the line of its er
     code: 'STRATA_ERR_INVALID_CONFIG',
     message: /agregate is not a function \(line 4\)$/,
     line: 4,
+  })
+
+  // An error of Strata's own that the config's code raised (a bad view name) keeps its code and
+  // gains the file and line; it named neither before.
+  const named = await write(
+    'named.ts',
+    `${head}  views: [\n    view('a/b').key(() => 'all').aggregate(count())],\n}\n`,
+  )
+  await assert.rejects(loadConfig(named), (error: StrataError) => {
+    assert.equal(error.code, 'STRATA_ERR_INVALID_VIEW')
+    assert.equal(error.line, 5)
+    assert.equal(
+      error.message,
+      `config file ${named}, line 5: view name must be 1-64 letters, digits, '_' or '-', starting with a letter, got "a/b"`,
+    )
+    return true
+  })
+})
+
+test('loadConfig: a missing config says how to get one (strata init, --config)', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'strata-config-'))
+  t.after(() => rm(dir, { recursive: true, force: true }))
+  const missing = join(dir, 'strata.config.ts')
+  await assert.rejects(loadConfig(missing), {
+    code: 'STRATA_ERR_INVALID_CONFIG',
+    field: 'config',
+    message: `config file not found: ${missing} (\`strata init\` writes one in the current folder; --config (or STRATA_CONFIG) names another)`,
   })
 })

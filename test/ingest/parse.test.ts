@@ -113,7 +113,9 @@ test('invalid UTF-8 is rejected with its line, not replaced by U+FFFD and accept
   ])
   assert.throws(() => decodeInput(bad), { code: ErrorCodes.INVALID_JSON, line: 2, status: 400 })
   // The log's predicate agrees: the archiver dead-letters such a record and the speed layer skips it.
-  assert.deepEqual(eventCheck('ts')(Buffer.from([0x7b, 0xff, 0x7d])), { reason: 'not UTF-8' })
+  assert.deepEqual(eventCheck('ts')(Buffer.from([0x7b, 0xff, 0x7d])), {
+    reason: 'not UTF-8 [STRATA_ERR_INVALID_JSON]',
+  })
 })
 
 test('a leading byte-order mark is dropped (RFC 8259 allows it)', () => {
@@ -169,4 +171,33 @@ test('lone surrogate escapes and numbers beyond a double are refused with their 
     assert.equal(parseEvents(text, { timeField: 'ts' }).length, 1, text)
     assert.ok('event' in eventCheck('ts')(Buffer.from(text)), text)
   }
+})
+
+test("a broken NDJSON line is named by its line in the body and its column, not V8's line 1", () => {
+  const body = `${line({ url: '/a' })}\n{"ts":2\n`
+  assert.throws(
+    () => parseEvents(body, { timeField: 'ts' }),
+    (error: StrataError) => {
+      assert.equal(error.code, ErrorCodes.INVALID_JSON)
+      assert.equal(error.line, 2)
+      assert.match(error.message, /^line 2 is not valid JSON: .* at column 8$/)
+      assert.doesNotMatch(error.message, /line 1/)
+      return true
+    },
+  )
+})
+
+test('a JSON array of events is refused with how to send several: NDJSON, one object per line', () => {
+  assert.throws(
+    () => parseEvents(JSON.stringify([{ ts }, { ts }]), { timeField: 'ts' }),
+    (error: StrataError) => {
+      assert.equal(error.code, ErrorCodes.INVALID_EVENT)
+      assert.equal(error.line, 1)
+      assert.match(
+        error.message,
+        /got an array on line 1 \(several events are sent as NDJSON: one object per line/,
+      )
+      return true
+    },
+  )
 })

@@ -2,7 +2,7 @@
 // message a StrataError carries, except the store's own detail when the store is unreachable.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import Fastify, { errorCodes } from 'fastify'
+import Fastify, { errorCodes, type InjectOptions } from 'fastify'
 import { type ErrorCode, ErrorCodes, errorTable, StrataError, statusOf } from '../../src/core/errors.ts'
 import { answerOf, fastifyCodes, installErrorHandler } from '../../src/serving/errors.ts'
 
@@ -83,4 +83,56 @@ test('the handler answers every code with its status, body and message', async (
   assert.deepEqual(bug.json(), {
     error: { code: ErrorCodes.INTERNAL, message: 'internal error; see the server log' },
   })
+})
+
+test('a schema refusal names the query parameter or body property as field, not only in its message', async (t) => {
+  // Met from a user's seat: ?limit=-1 and a body without key were answered with the place only
+  // inside the message ("querystring/limit must be >= 1").
+  const app = Fastify({ ajv: { customOptions: { removeAdditional: false } } }) // as server.ts
+  t.after(() => app.close())
+  installErrorHandler(app, () => undefined)
+  app.get(
+    '/top',
+    { schema: { querystring: { type: 'object', properties: { limit: { type: 'integer', minimum: 1 } } } } },
+    async () => ({}),
+  )
+  app.post(
+    '/query',
+    {
+      schema: {
+        body: {
+          type: 'object',
+          required: ['key'],
+          additionalProperties: false,
+          properties: {
+            key: { type: 'string' },
+            range: {
+              type: 'object',
+              required: ['to'],
+              additionalProperties: false,
+              properties: { from: { type: 'integer' }, to: { type: 'integer' } },
+            },
+          },
+        },
+      },
+    },
+    async () => ({}),
+  )
+  const cases: Array<[string | InjectOptions, string]> = [
+    ['/top?limit=-1', 'limit'],
+    ['/top?limit=abc', 'limit'],
+    [{ method: 'POST', url: '/query', payload: {} }, 'key'],
+    [{ method: 'POST', url: '/query', payload: { key: 'a', extra: 1 } }, 'extra'],
+    [{ method: 'POST', url: '/query', payload: { key: 'a', range: { from: 'x', to: 1 } } }, 'range.from'],
+    // A property missing or unknown inside an object is named by its path, as a wrong one is.
+    [{ method: 'POST', url: '/query', payload: { key: 'a', range: { from: 1 } } }, 'range.to'],
+    [{ method: 'POST', url: '/query', payload: { key: 'a', range: { to: 1, by: 1 } } }, 'range.by'],
+  ]
+  for (const [request, field] of cases) {
+    const res = await app.inject(request)
+    assert.equal(res.statusCode, 400, res.body)
+    const { error } = res.json()
+    assert.equal(error.code, ErrorCodes.INVALID_ARGUMENT)
+    assert.equal(error.field, field, JSON.stringify(request))
+  }
 })

@@ -32,7 +32,10 @@ test('a body over the configured limit is 413 STRATA_ERR_BATCH_TOO_LARGE', async
     body: `${line}\n`.repeat(100),
   })
   assert.equal(big.status, 413)
-  assert.equal(((await big.json()) as { error: { code: string } }).error.code, 'STRATA_ERR_BATCH_TOO_LARGE')
+  const { error } = (await big.json()) as { error: { code: string; message: string } }
+  assert.equal(error.code, 'STRATA_ERR_BATCH_TOO_LARGE')
+  // The refusal names the limit and the flag that sets it (Fastify's own words named neither).
+  assert.match(error.message, /larger than the limit of 1024 bytes \(the server's --body-limit\)/)
 })
 
 test('a client that stalls mid-request gets 408 STRATA_ERR_REQUEST_TIMEOUT and its connection closed', async (t) => {

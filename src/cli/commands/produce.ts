@@ -74,9 +74,13 @@ Example:
             error instanceof BatchRejected ? error.errors : isStrataError(error) ? [error] : undefined
           if (!errors) throw error
           for (const e of errors) console.error(JSON.stringify(e.toJSON()))
-          console.error(
-            `strata produce: ${errors.length === 20 ? 'at least ' : ''}${errors.length} bad line(s); nothing was sent`,
-          )
+          // An empty stdin is refused with no line (STRATA_ERR_EMPTY_BATCH): it is not a bad line.
+          const badLines = errors.filter((e) => e.line !== undefined).length
+          const what =
+            badLines === 0
+              ? 'no events on stdin (one JSON event per line)'
+              : `${badLines === 20 ? 'at least ' : ''}${badLines} bad line(s)`
+          console.error(`strata produce: ${what}; nothing was sent`)
           process.exitCode = 1
           return
         }

@@ -2,11 +2,19 @@
 // Empties the store (batch views, speed state, the recorded source) and removes the master
 // dataset of the config's topic, so the data folder and the store can start again on a new
 // source. Without --yes it only says what it would delete, and exits 1.
-import { rm } from 'node:fs/promises'
+import { readFile, rm } from 'node:fs/promises'
+import { join } from 'node:path'
 import type { Command } from 'commander'
 import { ErrorCodes, invalidInput } from '../../core/errors.ts'
 import { redactUrl } from '../../core/secrets.ts'
-import { isObjectStoreUrl, listPartition, listPartitions } from '../../master-dataset/index.ts'
+import { validPrefix } from '../../log/embedded/recover-active.ts'
+import {
+  activeFileName,
+  isObjectStoreUrl,
+  listPartition,
+  listPartitions,
+  partitionDir,
+} from '../../master-dataset/index.ts'
 import { type FolderLock, lockFolders } from '../../runtime/data-lock.ts'
 import { describeIdentity, readFolderIdentity, type SourceIdentity } from '../../runtime/source-identity.ts'
 import { addCommonOptions, type CommonFlags, type Context, resolveContext } from '../context.ts'
@@ -87,10 +95,23 @@ async function reset(flags: ResetFlags, paths: PathSettings, context: Context): 
     if (!flags.keepMaster) {
       const identity = await readFolderIdentity(root)
       let segments = 0
-      for (const p of await listPartitions(root)) segments += (await listPartition(root, p)).segments.length
+      let unsealed = 0
+      for (const p of await listPartitions(root)) {
+        const listing = await listPartition(root, p)
+        segments += listing.segments.length
+        if (listing.activeStart !== undefined) {
+          unsealed += await recordsOf(
+            join(partitionDir(root, p), activeFileName(listing.activeStart)),
+            listing.activeStart,
+          )
+        }
+      }
       const of = identity ? ` of ${describeIdentity(identity.source)}` : ''
       const events = identity?.source.kind === 'embedded' ? ' (the embedded log: the events themselves)' : ''
-      plan.push(`the master dataset ${root}${of}: ${segments} sealed segments${events}`)
+      // The embedded log's newest events are in its active segments, not yet sealed: "0 sealed
+      // segments" alone read as nothing to lose over a folder of acknowledged events.
+      const active = unsealed > 0 ? ` and ${unsealed} events not yet sealed` : ''
+      plan.push(`the master dataset ${root}${of}: ${segments} sealed segments${active}${events}`)
     }
     if (!flags.yes) {
       console.log(`strata reset would delete:\n${plan.map((line) => `  - ${line}`).join('\n')}`)
@@ -104,4 +125,13 @@ async function reset(flags: ResetFlags, paths: PathSettings, context: Context): 
   }
   if (!flags.keepMaster) await rm(root, { recursive: true, force: true })
   console.log(`deleted:\n${plan.map((line) => `  - ${line}`).join('\n')}`)
+}
+
+/**
+ * The records of an active segment as opening the log would keep them (its valid prefix: not the
+ * zeros reserved ahead, a torn line, or lines that are not the log's records).
+ */
+async function recordsOf(file: string, start: number): Promise<number> {
+  const data = await readFile(file).catch(() => Buffer.alloc(0))
+  return validPrefix(data, start).records
 }

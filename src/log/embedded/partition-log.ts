@@ -146,8 +146,14 @@ export class PartitionLog {
       }
       const recovered = await recoverActive(join(dir, activeFileName(activeStart)), activeStart, partition)
       if (recovered.truncated > 0) {
+        // Zeros only is what every stop short of close() leaves (the room reserved ahead, ~1 MB
+        // a partition), not a record cut in half: said so, not as "a torn tail" on each partition.
+        const last = activeStart + recovered.records - 1
+        const where = `${last < 0 ? 'before any record' : `after offset ${last}`} in ${activeFileName(activeStart)}`
         onWarning(
-          `partition ${partition}: dropped a torn tail of ${recovered.truncated} bytes after offset ${activeStart + recovered.records - 1} in ${activeFileName(activeStart)} (never acknowledged: a crash mid-append${recovered.zeros ? ', or room reserved ahead' : ''})`,
+          recovered.zeros
+            ? `partition ${partition}: cut ${recovered.truncated} bytes of zeros ${where} (room reserved ahead of appends, or an append a crash left unwritten; no record is in them: the process did not stop cleanly)`
+            : `partition ${partition}: dropped a torn tail of ${recovered.truncated} bytes ${where} (never acknowledged: a crash mid-append)`,
         )
       }
       state = { activeStart, durableEnd: activeStart + recovered.records, durableBytes: recovered.bytes }

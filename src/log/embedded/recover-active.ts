@@ -89,14 +89,18 @@ export function findDamage(data: Buffer, from: number, next: number): Damage | u
   while (at < data.length) {
     const nl = data.indexOf(0x0a, at)
     if (nl === -1) break
+    // No line holds a zero byte (JSON text escapes it): a line after zeros starts after the last
+    // one. Zeros over acknowledged lines, their newlines too, left the next line glued to them.
+    const zero = data.subarray(at, nl).lastIndexOf(0)
+    const line = zero === -1 ? at : at + zero + 1
     try {
-      scanLine(data, at, nl, fields)
+      scanLine(data, line, nl, fields)
       if (fields.offset >= next) {
         let checksum = false
         try {
           checkLine(data, fields)
         } catch (error) {
-          if ((error as StrataError).code !== ErrorCodes.SEGMENT_CORRUPT || at !== from) throw error
+          if ((error as StrataError).code !== ErrorCodes.SEGMENT_CORRUPT || line !== from) throw error
           checksum = true // the first line after the prefix is complete but fails its checksum
         }
         damage ??= { firstAfter: fields.offset, lastAfter: fields.offset, checksum }

@@ -1,7 +1,8 @@
 // POST /events: one JSON object or NDJSON. 202 with the partition and offset of every event,
 // after the log acknowledged them (acks=all on Kafka, fsync on the embedded log).
 // 400 with { error: { code, message, line } } for bad input; nothing of that batch is written.
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { ErrorCodes, StrataError } from '../../core/errors.ts'
 import type { Ingest, IngestResult } from '../../ingest/ingest.ts'
 import { EVENT_CONTENT_TYPES } from '../errors.ts'
 import { errorAnswers } from './answer-schemas.ts'
@@ -60,14 +61,32 @@ export async function eventsRoute(
     (_request, body, done) => done(null, body),
   )
 
-  app.post('/events', { schema, validatorCompiler: () => () => true }, async (request, reply) => {
-    const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0)
-    const result = await ingest.ingestBytes(body)
-    onAccepted?.(result.count)
-    // The answer written here (a string with a JSON type is sent as it is): the schema's
-    // serializer cost ~0.8 µs an event on the HTTP loop for the 202 of a large batch.
-    return reply.code(202).type('application/json; charset=utf-8').send(acceptedJson(result))
-  })
+  app.post(
+    '/events',
+    { schema, validatorCompiler: () => () => true, onRequest: refuseEncoded },
+    async (request, reply) => {
+      const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0)
+      const result = await ingest.ingestBytes(body)
+      onAccepted?.(result.count)
+      // The answer written here (a string with a JSON type is sent as it is): the schema's
+      // serializer cost ~0.8 µs an event on the HTTP loop for the 202 of a large batch.
+      return reply.code(202).type('application/json; charset=utf-8').send(acceptedJson(result))
+    },
+  )
+}
+
+// Fastify does not decode a Content-Encoding: a gzip body (Vector, Fluent Bit, a client that
+// compresses) was read as its compressed bytes and refused as "not valid UTF-8", and a plain
+// body labelled gzip was accepted. Refused before the body is read, naming the header (RFC 9110
+// 15.5.16: 415 for an unsupported content coding).
+async function refuseEncoded(request: FastifyRequest): Promise<void> {
+  const encoding = request.headers['content-encoding']?.trim().toLowerCase()
+  if (encoding === undefined || encoding === '' || encoding === 'identity') return
+  throw new StrataError(
+    ErrorCodes.UNSUPPORTED_MEDIA_TYPE,
+    `POST /events takes an uncompressed body: content-encoding ${JSON.stringify(encoding.slice(0, 40))} is not supported; send it without compression`,
+    { field: 'content-encoding' },
+  )
 }
 
 /** The 202's body, as the response schema above has it. */

@@ -76,6 +76,22 @@ test('a torn tail is dropped with a warning that says how many bytes', async (t)
   assert.match(warnings[0]!, /dropped a torn tail of 49 bytes after offset 9/)
 })
 
+test('zeros after the last record (room reserved ahead, left by a kill -9) are cut with a warning that says zeros, not a torn tail', async (t) => {
+  // Met from a user's seat: every partition warned "dropped a torn tail of 789966 bytes" after a
+  // kill -9 in which no record was torn.
+  const dir = await tempDir(t, 'strata-faults-')
+  const data = await logWith(dir, 10)
+  await appendFile(join(dir, 'p0000', ACTIVE), Buffer.alloc(4096))
+  const warnings: string[] = []
+  const log = await EmbeddedLog.open({ dir, onWarning: (m) => warnings.push(m) })
+  t.after(() => log.close())
+  assert.deepEqual(await log.endOffsets(), [10])
+  assert.deepEqual(await readFile(join(dir, 'p0000', ACTIVE)), data)
+  assert.equal(warnings.length, 1)
+  assert.match(warnings[0]!, /^partition 0: cut 4096 bytes of zeros after offset 9 in .*no record is in them/)
+  assert.doesNotMatch(warnings[0]!, /torn/)
+})
+
 test('a deleted first sealed segment is refused at open and on read, naming the missing range', async (t) => {
   const dir = await tempDir(t, 'strata-faults-')
   const log = await EmbeddedLog.open({ dir, partitions: 1, maxSegmentRecords: 10 })

@@ -141,10 +141,15 @@ test('strata start: junk from kcat between good events is dead-lettered, skipped
     assert.ok(record.headers['strata-reason'].toString().length > 0, kind)
   }
   const reasons = dead.map((r) => r.headers['strata-reason'].toString())
-  assert.ok(reasons.includes('not UTF-8'), reasons.join(' | '))
-  assert.ok(reasons.includes('empty value (tombstone)'), reasons.join(' | '))
+  assert.ok(reasons.includes('not UTF-8 [STRATA_ERR_INVALID_JSON]'), reasons.join(' | '))
+  assert.ok(reasons.includes('empty value (tombstone) [STRATA_ERR_INVALID_EVENT]'), reasons.join(' | '))
   assert.ok(
-    reasons.some((r) => r.startsWith('event-time field "ts" must be') && r.includes('2025-11-31T10:00')),
+    reasons.some(
+      (r) =>
+        r.startsWith('event-time field "ts" must be') &&
+        r.includes('2025-11-31T10:00') &&
+        r.endsWith('[STRATA_ERR_INVALID_EVENT_TIME]'),
+    ),
     reasons.join(' | '),
   )
 

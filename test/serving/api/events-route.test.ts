@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict'
 import { request } from 'node:http'
 import { test } from 'node:test'
+import { gzipSync } from 'node:zlib'
 import { createIngest, type SinkRecord } from '../../../src/ingest/ingest.ts'
 import { createServer } from '../../../src/serving/server.ts'
 
@@ -172,4 +173,36 @@ test('a body sent a byte at a time (a BOM, CR LF, a 4-byte character split) writ
       ['7', lines[1]],
     ],
   )
+})
+
+test('POST /events refuses a compressed body with 415 naming content-encoding, and writes nothing', async (t) => {
+  const { app, total } = await setup(t)
+  const event = JSON.stringify({ url: '/a', ts })
+  // Before: a gzip body was refused as "line 1 is not valid UTF-8", and a plain body labelled
+  // gzip was written as if the header were not there.
+  for (const [encoding, payload] of [
+    ['gzip', gzipSync(event)],
+    ['gzip', Buffer.from(event)],
+    ['br, gzip', Buffer.from(event)],
+  ] as const) {
+    const res = await app.inject({
+      method: 'POST',
+      url: '/events',
+      payload,
+      headers: { 'content-type': 'application/json', 'content-encoding': encoding },
+    })
+    assert.equal(res.statusCode, 415, res.body)
+    const { error } = res.json()
+    assert.equal(error.code, 'STRATA_ERR_UNSUPPORTED_MEDIA_TYPE')
+    assert.equal(error.field, 'content-encoding')
+    assert.match(error.message, /uncompressed body: content-encoding "[a-z, ]+" is not supported/)
+  }
+  assert.equal(total(), 0)
+  const plain = await app.inject({
+    method: 'POST',
+    url: '/events',
+    payload: event,
+    headers: { 'content-type': 'application/json', 'content-encoding': 'identity' },
+  })
+  assert.equal(plain.statusCode, 202, plain.body)
 })

@@ -63,6 +63,8 @@ test('GET /openapi.json is a valid OpenAPI document with the version, servers an
   assert.deepEqual(doc.paths['/views/{view}/{key}'].get.security, [{ bearer: [] }])
   assert.equal(doc.paths['/health'].get.security, undefined)
   assert.ok(doc.paths['/events'].post.responses['401'])
+  // A 415 is a content type or a content encoding POST /events does not take.
+  assert.match(doc.paths['/events'].post.responses['415'].description, /content type.*content-encoding/)
   // The refusal envelope names every code.
   const envelope = doc.paths['/events'].post.responses['415'].content['application/json'].schema
   assert.deepEqual(

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import fc from 'fast-check'
 import { combineInto, packEntries, roundTrip } from '../../src/batch/worker.ts'
+import { unpackEntries } from '../../src/batch/worker-pool.ts'
 import { compileView } from '../../src/core/compiled-view.ts'
 import type { StrataEvent } from '../../src/core/event.ts'
 import { type Monoid, numericKernelOf } from '../../src/core/monoid.ts'
@@ -135,4 +136,50 @@ test('a window taken over is not shared: the target and the source go on apart',
     'the source unchanged by the target',
   )
   assert.deepEqual([...from.toViewTable().entries()].length, 2, 'the source holds only what came after')
+})
+
+// The answer crosses to the main thread with each distinct key once (worker.ts, packKeys): what
+// the main thread unpacks must be every entry, in order, with its own key, window and state.
+test('packed entries unpack to every entry, each distinct key sent once', () => {
+  for (const [name, monoid] of monoids) {
+    const compiled = compileView(
+      view<any>(name)
+        .key((e) => e.url)
+        .window(hopping({ size: '3h', advance: '1h' }))
+        .aggregate(monoid()),
+      'ts',
+    )
+    const m = compiled.monoid
+    const kernel = numericKernelOf(m)!
+    const urls = fc.constantFrom('/a', '/b', '', 'ü', '😀/x', '/a/b')
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ url: urls, n: value, ts: fc.integer({ min: 0, max: 6 * HOUR }) }), {
+          maxLength: 80,
+        }),
+        (events) => {
+          const numeric = new NumericTable(m, kernel)
+          const generic = compiled.createTable()
+          for (const e of events) {
+            compiled.fold(numeric, e as unknown as StrataEvent)
+            compiled.fold(generic, e as unknown as StrataEvent)
+          }
+          const expected = { keys: [] as string[], windows: [] as number[], states: [] as unknown[] }
+          for (const start of generic.windowStarts()) {
+            for (const [key, state] of generic.groupsIn(start)) {
+              expected.keys.push(key)
+              expected.windows.push(start)
+              expected.states.push(m.encode(state))
+            }
+          }
+          for (const table of [numeric, generic]) {
+            const packed = packEntries(table, (s) => m.encode(s))
+            assert.equal(packed.keyLengths.length, new Set(expected.keys).size, 'each distinct key once')
+            assert.deepEqual(unpackEntries(packed), expected)
+          }
+        },
+      ),
+      { numRuns: 60 },
+    )
+  }
 })

@@ -151,7 +151,8 @@ test('packed entries unpack to every entry, each distinct key sent once', () => 
     )
     const m = compiled.monoid
     const kernel = numericKernelOf(m)!
-    const urls = fc.constantFrom('/a', '/b', '', 'ü', '😀/x', '/a/b')
+    // ü in both normalizations, the halves of a pair as two lone surrogates, a NUL: each its own key.
+    const urls = fc.constantFrom('/a', '/b', '', 'ü', 'u\u0308', '😀/x', '/a/b', '\ud83d', '\ude00', '\u0000')
     fc.assert(
       fc.property(
         fc.array(fc.record({ url: urls, n: value, ts: fc.integer({ min: 0, max: 6 * HOUR }) }), {
@@ -181,5 +182,39 @@ test('packed entries unpack to every entry, each distinct key sent once', () => 
       ),
       { numRuns: 60 },
     )
+  }
+})
+
+// More distinct keys than a 16-bit key number holds: each entry still gets its own key back.
+test('packed entries of more than 65,536 distinct keys unpack to their own keys', () => {
+  const compiled = compileView(
+    view<any>('many')
+      .key((e) => e.url)
+      .window(tumbling('1h'))
+      .aggregate(count()),
+    'ts',
+  )
+  const m = compiled.monoid
+  const numeric = new NumericTable(m, numericKernelOf(m)!)
+  const generic = compiled.createTable()
+  const distinct = 70_000
+  for (let i = 0; i < distinct + 10; i++) {
+    // Two windows: the keys of the second hour are the first ones again.
+    const e = { url: `/k${i % distinct}`, ts: i < distinct ? 0 : HOUR }
+    compiled.fold(numeric, e as unknown as StrataEvent)
+    compiled.fold(generic, e as unknown as StrataEvent)
+  }
+  for (const table of [numeric, generic]) {
+    const packed = packEntries(table, (s) => m.encode(s))
+    assert.equal(packed.keyLengths.length, distinct)
+    const { keys, windows } = unpackEntries(packed)
+    assert.equal(keys.length, distinct + 10)
+    assert.equal(keys[distinct - 1], `/k${distinct - 1}`, 'a key numbered past 65,535')
+    for (let i = 0; i < distinct; i++) if (keys[i] !== `/k${i}`) assert.fail(`entry ${i} has key ${keys[i]}`)
+    assert.deepEqual(
+      keys.slice(distinct),
+      Array.from({ length: 10 }, (_, i) => `/k${i}`),
+    )
+    assert.deepEqual(windows.slice(distinct - 1), [0, ...Array(10).fill(HOUR)])
   }
 })

@@ -264,15 +264,18 @@ function runOne(worker: Worker, task: FoldTask, onProgress: (offsets: number) =>
 }
 
 /** The entries a worker packed for the trip (worker.ts), as the arrays the combine reads. */
-function unpackEntries(packed: PackedEntries): EncodedEntries {
-  const { keyText, keyLengths } = packed
-  const keys = new Array<string>(keyLengths.length)
+export function unpackEntries(packed: PackedEntries): EncodedEntries {
+  const { keyText, keyLengths, keyIndex } = packed
+  // Each distinct key cut once; its entries share the string.
+  const distinct = new Array<string>(keyLengths.length)
   let at = 0
-  for (let i = 0; i < keyLengths.length; i++) {
-    const end = at + keyLengths[i]!
-    keys[i] = keyText.slice(at, end)
+  for (let n = 0; n < keyLengths.length; n++) {
+    const end = at + keyLengths[n]!
+    distinct[n] = keyText.slice(at, end)
     at = end
   }
+  const keys = new Array<string>(keyIndex.length)
+  for (let i = 0; i < keyIndex.length; i++) keys[i] = distinct[keyIndex[i]!]!
   // Copied by index: Array.from takes a typed array through its iterator, several times slower.
   const windows = new Array<number>(keys.length)
   for (let i = 0; i < keys.length; i++) windows[i] = packed.windows[i]!

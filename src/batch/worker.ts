@@ -10,7 +10,10 @@
 // The answer is packed for the trip: a structured clone of three arrays of tens of thousands of
 // elements each costs more than the fold of a segment, so keys travel as one string cut by
 // lengths, window starts as a Float64Array, and states, when every one is a number (count, sum,
-// min, max), as a Float64Array too; both typed arrays are transferred, not copied.
+// min, max), as a Float64Array too; the typed arrays are transferred, not copied. A key with
+// several windows crosses once: the text holds each distinct key once, and each entry the number
+// of its key (keyIndex), so the main thread cuts one string per key, not per entry, and the
+// entries of one key share one string (what its grouping by key then hashes once).
 import { type MessagePort, parentPort, workerData } from 'node:worker_threads'
 import type { CompiledView } from '../core/compiled-view.ts'
 import { compileViews } from '../core/config.ts'
@@ -64,8 +67,12 @@ export interface EncodedEntries {
 
 /** EncodedEntries as they cross the thread boundary (see the top of this file). */
 export interface PackedEntries {
+  /** The distinct keys, each once, in the order of their first entry, as one string… */
   keyText: string
+  /** …cut by these lengths. */
   keyLengths: Uint32Array
+  /** Per entry, the number of its key among the distinct keys. */
+  keyIndex: Uint32Array
   windows: Float64Array
   states: Float64Array | unknown[]
 }
@@ -78,13 +85,10 @@ export function packEntries(
     // The same entries in the same order, with no ViewTable between (numeric-table.ts), straight
     // into the typed arrays that cross.
     const { keys, windows, states } = table.encodedColumns()
-    const keyLengths = new Uint32Array(keys.length)
-    for (let i = 0; i < keys.length; i++) keyLengths[i] = keys[i]!.length
-    return { keyText: keys.join(''), keyLengths, windows, states }
+    return { ...packKeys(keys), windows, states }
   }
   const size = table.size
   const keys = new Array<string>(size)
-  const keyLengths = new Uint32Array(size)
   const windows = new Float64Array(size)
   const states = new Array<unknown>(size)
   let numeric = true
@@ -94,18 +98,36 @@ export function packEntries(
       const encoded = encode(state)
       if (typeof encoded !== 'number') numeric = false
       keys[i] = key
-      keyLengths[i] = key.length
       windows[i] = start
       states[i] = encoded
       i++
     }
   }
   return {
-    keyText: keys.join(''),
-    keyLengths,
+    ...packKeys(keys),
     windows,
     states: numeric ? Float64Array.from(states as number[]) : states,
   }
+}
+
+/** Keys as they cross (see the top of this file): each distinct key once, and per entry its number. */
+function packKeys(keys: readonly string[]): Pick<PackedEntries, 'keyText' | 'keyLengths' | 'keyIndex'> {
+  const numbers = new Map<string, number>()
+  const distinct: string[] = []
+  const keyIndex = new Uint32Array(keys.length)
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i]!
+    let n = numbers.get(key)
+    if (n === undefined) {
+      n = distinct.length
+      numbers.set(key, n)
+      distinct.push(key)
+    }
+    keyIndex[i] = n
+  }
+  const keyLengths = new Uint32Array(distinct.length)
+  for (let n = 0; n < distinct.length; n++) keyLengths[n] = distinct[n]!.length
+  return { keyText: distinct.join(''), keyLengths, keyIndex }
 }
 
 // Partitions one thread folds in a row are combined here, exactly as the main thread combines
@@ -183,7 +205,11 @@ async function foldTask(
     })
     const transfer: ArrayBuffer[] = []
     for (const e of entries) {
-      transfer.push(e.keyLengths.buffer as ArrayBuffer, e.windows.buffer as ArrayBuffer)
+      transfer.push(
+        e.keyLengths.buffer as ArrayBuffer,
+        e.keyIndex.buffer as ArrayBuffer,
+        e.windows.buffer as ArrayBuffer,
+      )
       if (!Array.isArray(e.states)) transfer.push(e.states.buffer as ArrayBuffer)
     }
     port.postMessage(

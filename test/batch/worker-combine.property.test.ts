@@ -7,6 +7,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import fc from 'fast-check'
 import { combineInto, packEntries, roundTrip } from '../../src/batch/worker.ts'
+import { unpackEntries } from '../../src/batch/worker-pool.ts'
 import { compileView } from '../../src/core/compiled-view.ts'
 import type { StrataEvent } from '../../src/core/event.ts'
 import { type Monoid, numericKernelOf } from '../../src/core/monoid.ts'
@@ -135,4 +136,85 @@ test('a window taken over is not shared: the target and the source go on apart',
     'the source unchanged by the target',
   )
   assert.deepEqual([...from.toViewTable().entries()].length, 2, 'the source holds only what came after')
+})
+
+// The answer crosses to the main thread with each distinct key once (worker.ts, packKeys): what
+// the main thread unpacks must be every entry, in order, with its own key, window and state.
+test('packed entries unpack to every entry, each distinct key sent once', () => {
+  for (const [name, monoid] of monoids) {
+    const compiled = compileView(
+      view<any>(name)
+        .key((e) => e.url)
+        .window(hopping({ size: '3h', advance: '1h' }))
+        .aggregate(monoid()),
+      'ts',
+    )
+    const m = compiled.monoid
+    const kernel = numericKernelOf(m)!
+    // ü in both normalizations, the halves of a pair as two lone surrogates, a NUL: each its own key.
+    const urls = fc.constantFrom('/a', '/b', '', 'ü', 'u\u0308', '😀/x', '/a/b', '\ud83d', '\ude00', '\u0000')
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ url: urls, n: value, ts: fc.integer({ min: 0, max: 6 * HOUR }) }), {
+          maxLength: 80,
+        }),
+        (events) => {
+          const numeric = new NumericTable(m, kernel)
+          const generic = compiled.createTable()
+          for (const e of events) {
+            compiled.fold(numeric, e as unknown as StrataEvent)
+            compiled.fold(generic, e as unknown as StrataEvent)
+          }
+          const expected = { keys: [] as string[], windows: [] as number[], states: [] as unknown[] }
+          for (const start of generic.windowStarts()) {
+            for (const [key, state] of generic.groupsIn(start)) {
+              expected.keys.push(key)
+              expected.windows.push(start)
+              expected.states.push(m.encode(state))
+            }
+          }
+          for (const table of [numeric, generic]) {
+            const packed = packEntries(table, (s) => m.encode(s))
+            assert.equal(packed.keyLengths.length, new Set(expected.keys).size, 'each distinct key once')
+            assert.deepEqual(unpackEntries(packed), expected)
+          }
+        },
+      ),
+      { numRuns: 60 },
+    )
+  }
+})
+
+// More distinct keys than a 16-bit key number holds: each entry still gets its own key back.
+test('packed entries of more than 65,536 distinct keys unpack to their own keys', () => {
+  const compiled = compileView(
+    view<any>('many')
+      .key((e) => e.url)
+      .window(tumbling('1h'))
+      .aggregate(count()),
+    'ts',
+  )
+  const m = compiled.monoid
+  const numeric = new NumericTable(m, numericKernelOf(m)!)
+  const generic = compiled.createTable()
+  const distinct = 70_000
+  for (let i = 0; i < distinct + 10; i++) {
+    // Two windows: the keys of the second hour are the first ones again.
+    const e = { url: `/k${i % distinct}`, ts: i < distinct ? 0 : HOUR }
+    compiled.fold(numeric, e as unknown as StrataEvent)
+    compiled.fold(generic, e as unknown as StrataEvent)
+  }
+  for (const table of [numeric, generic]) {
+    const packed = packEntries(table, (s) => m.encode(s))
+    assert.equal(packed.keyLengths.length, distinct)
+    const { keys, windows } = unpackEntries(packed)
+    assert.equal(keys.length, distinct + 10)
+    assert.equal(keys[distinct - 1], `/k${distinct - 1}`, 'a key numbered past 65,535')
+    for (let i = 0; i < distinct; i++) if (keys[i] !== `/k${i}`) assert.fail(`entry ${i} has key ${keys[i]}`)
+    assert.deepEqual(
+      keys.slice(distinct),
+      Array.from({ length: 10 }, (_, i) => `/k${i}`),
+    )
+    assert.deepEqual(windows.slice(distinct - 1), [0, ...Array(10).fill(HOUR)])
+  }
 })

@@ -34,8 +34,23 @@ export default defineConfig({
 `
 }
 
-// Keys that stress the packed answer: empty, non-ASCII, astral, a lone surrogate, a NUL.
-const URLS = ['', '/a', '/é', '/😀', '/\ud800', '/\u0000x', '/b'.repeat(50)]
+// Keys that stress the packed answer: empty, non-ASCII, astral, a lone surrogate, a NUL, one
+// key in both Unicode normalizations (two keys: nothing may merge them), a lone low surrogate that
+// follows the lone high one in the packed text (the two halves of a pair there, two keys here),
+// and a key past the stores' MAX_KEY_BYTES (long-keys.ts; the batch answer holds it whole).
+const URLS = [
+  '',
+  '/a',
+  '/é',
+  '/😀',
+  '/\ud800',
+  '\udc00/',
+  '/\u0000x',
+  '/b'.repeat(50),
+  '/caf\u00e9',
+  '/cafe\u0301',
+  `/${'l'.repeat(3000)}`,
+]
 
 async function setup(t: TestContext) {
   const dir = await mkdtemp(join(tmpdir(), 'strata-pool-'))

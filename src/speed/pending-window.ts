@@ -60,8 +60,12 @@ export class PendingWindow {
   // the index of its buffer in #chunks, and its start and end there.
   #chunks: Buffer[] = []
   #spans: number[] = []
-  /** Batches kept whole by foldRecords (a window takes records one way only: these or fold()). */
-  #batches: KeptRecords[] = []
+  /**
+   * Batches kept whole by foldRecords (a window takes records one way only: these or fold()), each
+   * with how many events its first fold found: a rebuild that finds another count read other
+   * bytes (the batch's memory handed on or reused) and fails rather than commit them.
+   */
+  #batches: Array<{ records: KeptRecords; events: number }> = []
   /** Valid events folded, and the offset of the last one (a seal must lie past it). */
   #events = 0
   #last = Number.NEGATIVE_INFINITY
@@ -171,7 +175,8 @@ export class PendingWindow {
     const { offsets, starts, ends, values } = records
     const n = offsets.length
     if (this.#offsets.length > 0) throw new StrataError(ErrorCodes.INTERNAL, 'a window takes records one way')
-    if (n > 0) this.#batches.push(records)
+    const kept = { records, events: 0 }
+    if (n > 0) this.#batches.push(kept)
     const read = this.#read
     let folded = 0
     let seal = 0
@@ -191,6 +196,7 @@ export class PendingWindow {
       }
     }
     for (; seal < seals.length; seal += 2) this.seal(seals[seal + 1]!)
+    kept.events = folded
     this.#events += folded
     return folded
   }
@@ -225,13 +231,24 @@ export class PendingWindow {
     this.#seals = []
     this.#epoch = this.open
     let next = 0
-    for (const { offsets, starts, ends, values } of this.#batches) {
+    for (const { records, events } of this.#batches) {
+      const { offsets, starts, ends, values } = records
+      let refolded = 0
       for (let i = 0; i < offsets.length; i++) {
         const offset = offsets[i]!
         const event = this.#read(values, starts[i]!, ends[i]!)
         if (typeof event === 'string') continue
         while (next < seals.length && seals[next] <= offset) this.#startEpoch(seals[next++])
         this.#foldInto(offset, event)
+        refolded++
+      }
+      if (refolded !== events) {
+        // The same bytes through the same reader give the same events: only memory handed on or
+        // overwritten since (a bug) gets here, and the tables now lack or hold other events.
+        throw new StrataError(
+          ErrorCodes.INTERNAL,
+          `a kept batch no longer reads as it did: ${refolded} events where ${events} were folded`,
+        )
       }
     }
     const spans = this.#spans

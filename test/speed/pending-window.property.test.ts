@@ -11,6 +11,7 @@ import { sum } from '../../src/core/monoids/sum.ts'
 import { recordReaderFor } from '../../src/core/projected-check.ts'
 import { view } from '../../src/core/view.ts'
 import { hopping, tumbling } from '../../src/core/window.ts'
+import { BatchBuffers, packRecords } from '../../src/speed/batch-buffers.ts'
 import { PendingWindow } from '../../src/speed/pending-window.ts'
 
 const HOUR = 3_600_000
@@ -140,4 +141,36 @@ test('a window takes records one way: whole batches or one by one, never both', 
   window.foldRecords(pack([{ offset: 0, value }]), [], [])
   const bytes = Buffer.from(value)
   assert.throws(() => window.fold(1, read(bytes, 0, bytes.length) as never, bytes), /one way/)
+  const other = new PendingWindow(views, read, 0, 0)
+  other.fold(0, read(bytes, 0, bytes.length) as never, bytes)
+  assert.throws(() => other.foldRecords(pack([{ offset: 1, value }]), [], []), /one way/)
 })
+
+// A rebuild reads a kept batch again and skips what is no event: were the batch's memory handed
+// on (detached: transferred away) or its bytes overwritten (a buffer reused too soon), it would
+// skip events the first fold counted and commit less than `events` says. The per-record path
+// throws INTERNAL then (a kept event that no longer parses); a kept batch must not do less.
+for (const [name, spoil] of [
+  ['detached', (b: ArrayBuffer) => void structuredClone(b, { transfer: [b] })],
+  ['overwritten', (b: ArrayBuffer) => void new Uint8Array(b).fill(0x20)],
+] as const) {
+  test(`a rebuild from a kept batch whose memory was ${name} fails, never commits fewer events`, () => {
+    const read = recordReaderFor(views, 'ts')
+    const value = (t: number) => JSON.stringify({ type: 'page_view', url: '/a', n: 1, ts: BASE + t })
+    const records = [0, 1, 2].map((i) => ({ offset: i, value: value(i * HOUR) }))
+    // The batch laid out as the main thread sends it: offsets, spans and bytes in one buffer.
+    const packed = packRecords(
+      records.map((r) => ({ offset: r.offset, value: Buffer.from(r.value) })),
+      new BatchBuffers(),
+    )
+    const { buffer } = packed
+    const values = Buffer.from(buffer, packed.values.byteOffset, packed.values.byteLength)
+    const window = new PendingWindow(views, read, 0, 0)
+    assert.equal(window.foldRecords({ ...packed, values }, [], []), 3)
+    spoil(buffer)
+    assert.throws(() => window.require([1]), {
+      code: 'STRATA_ERR_INTERNAL',
+      message: /no longer reads as it did/,
+    })
+  })
+}

@@ -1,7 +1,9 @@
 // A fold thread's work alone (no Kafka, no threads, no store): 500,000 of the catch-up benchmark's
 // records (bench/lib/kafka-bench.ts eventAt, pageviews_by_url) read with the projected check and
-// folded into PendingWindows of 20,000 records, each window's deltas packed as for a commit
-// (fold-thread-main.ts packDeltas): the process CPU per record. Give several checkouts to compare
+// folded into PendingWindows of 20,000 records, in batches of 2,000 as a fold request brings them
+// (PendingWindow.foldRecords; a checkout without it gets the per-record loop its fold thread ran),
+// each window's deltas packed as for a commit (fold-thread-main.ts packDeltas): the process CPU
+// per record. Give several checkouts to compare
 // them in one process, run alternately (12 rounds each, the first 2 dropped), e.g. main in a
 // second worktree against this one: the catch-up's own CPU per event moves too much between runs
 // on a shared machine to show a change of one thread by ~10 % (BENCHMARKS.md, speed-layer
@@ -18,6 +20,8 @@ const roots = process.argv.slice(2).filter((a) => !a.startsWith('--'))
 if (roots.length === 0) roots.push(join(import.meta.dirname, '..'))
 const N = 500_000
 const WINDOW = 20_000
+const BATCH = 2_000
+const offsets = Float64Array.from({ length: N }, (_, i) => i)
 const ROUNDS = 12
 const base = Date.now() - 86_400_000
 // The records lie in one buffer with other bytes between them, as in a batch buffer.
@@ -57,13 +61,25 @@ for (const root of roots) {
     run() {
       let window = new PendingWindow(views, read, 0, 0, 0)
       let sink = 0
-      for (let i = 0; i < N; i++) {
-        const event = read(values, starts[i]!, ends[i]!)
-        if (typeof event === 'string') window.advance(i + 1)
-        else window.fold(i, event, values, starts[i]!, ends[i]!)
-        if ((i + 1) % WINDOW === 0) {
+      for (let b = 0; b < N; b += BATCH) {
+        if (typeof window.foldRecords === 'function') {
+          const records = {
+            offsets: offsets.subarray(b, b + BATCH),
+            starts: starts.subarray(b, b + BATCH),
+            ends: ends.subarray(b, b + BATCH),
+            values,
+          }
+          sink += window.foldRecords(records, [], [])
+        } else {
+          for (let i = b; i < b + BATCH; i++) {
+            const event = read(values, starts[i]!, ends[i]!)
+            if (typeof event === 'string') window.advance(i + 1)
+            else window.fold(i, event, values, starts[i]!, ends[i]!)
+          }
+        }
+        if ((b + BATCH) % WINDOW === 0) {
           sink += packDeltas(window).keyText.length
-          window = new PendingWindow(views, read, i + 1, i + 1, 0)
+          window = new PendingWindow(views, read, b + BATCH, b + BATCH, 0)
         }
       }
       return sink

@@ -9,8 +9,8 @@
 // loaded; the main thread refuses threads whose views differ from its own.
 //
 // Each partition's window here is a PendingWindow, the same class the in-process path folds into:
-// it keeps the records' bytes (views of the batch buffer sent over) and their offsets, not parsed
-// events, so a rebuild parses them again. A window whose fold threw (a view with onError('stop'),
+// it keeps the batches sent over (their offsets, spans and bytes, by reference), not parsed events,
+// so a rebuild parses them again. A window whose fold threw (a view with onError('stop'),
 // or a bug) is broken: every later request for it answers the error, so the main thread can never
 // commit a window that lacks records.
 import { parentPort, workerData } from 'node:worker_threads'
@@ -103,28 +103,14 @@ function serve(
         if (req.offsets.length > 0 && s.buffers.at(-1) !== req.values.buffer)
           s.buffers.push(req.values.buffer as ArrayBuffer)
         const skipped: Array<[number, string]> = []
-        let folded = 0
-        let seal = 0
+        let folded: number
         const values = Buffer.from(req.values.buffer, req.values.byteOffset, req.values.byteLength)
         try {
-          for (let i = 0; i < req.offsets.length; i++) {
-            while (seal < req.seals.length && req.seals[seal]! <= i) {
-              s.window.seal(req.seals[seal + 1]!)
-              seal += 2
-            }
-            const start = req.starts[i]!
-            const end = req.ends[i]!
-            const offset = req.offsets[i]!
-            const event = read(values, start, end)
-            if (typeof event === 'string') {
-              skipped.push([offset, event])
-              s.window.advance(offset + 1)
-            } else {
-              s.window.fold(offset, event, values, start, end)
-              folded++
-            }
-          }
-          for (; seal < req.seals.length; seal += 2) s.window.seal(req.seals[seal + 1]!)
+          folded = s.window.foldRecords(
+            { offsets: req.offsets, starts: req.starts, ends: req.ends, values },
+            req.seals,
+            skipped,
+          )
         } catch (error) {
           s.broken = asStrata(error, req.p)
           throw s.broken

@@ -10,7 +10,11 @@
 // holds: a fetch's record, or a fold thread's batch), not the parsed object: 20,000 parsed events
 // per window outlived the young generation and cost the garbage collector more than the rare
 // rebuild costs to parse them again. The spans are numbers, not a Buffer view per record, for the
-// same reason.
+// same reason. A fold thread's batch already holds every record's offset and span (batch-buffers.ts
+// PackedRecords): foldRecords keeps the batch by reference instead of copying them per event
+// (session 14: that copy and its loop were ~19 % of the fold thread). A rebuild reads every record
+// of a kept batch again and skips those that are no event: the same bytes through the same reader
+// fail the same check, so it skips exactly the records the first fold skipped.
 import type { CompiledView } from '../core/compiled-view.ts'
 import { ErrorCodes, StrataError } from '../core/errors.ts'
 import type { StrataEvent } from '../core/event.ts'
@@ -18,6 +22,17 @@ import type { RecordReader } from '../core/projected-check.ts'
 import { foldChecked, type ViewFoldError } from '../core/view-errors.ts'
 import type { ViewTable } from '../core/view-table.ts'
 import type { DeltaColumns, RealtimeDelta } from '../store/store.ts'
+
+/**
+ * Records kept by reference (a fold thread's batch): record i is values[starts[i] .. ends[i]) at
+ * offsets[i], the offsets ascending.
+ */
+export interface KeptRecords {
+  offsets: ArrayLike<number>
+  starts: ArrayLike<number>
+  ends: ArrayLike<number>
+  values: Buffer
+}
 
 /** What a commit of a window carries besides its offsets. */
 export interface WindowContents {
@@ -45,10 +60,21 @@ export class PendingWindow {
   // the index of its buffer in #chunks, and its start and end there.
   #chunks: Buffer[] = []
   #spans: number[] = []
+  /**
+   * Batches kept whole by foldRecords (a window takes records one way only: these or fold()), each
+   * with how many events its first fold found: a rebuild that finds another count read other
+   * bytes (the batch's memory handed on or reused) and fails rather than commit them.
+   */
+  #batches: Array<{ records: KeptRecords; events: number }> = []
+  /** Valid events folded, and the offset of the last one (a seal must lie past it). */
+  #events = 0
+  #last = Number.NEGATIVE_INFINITY
   #seals: number[] = []
   #end: number
   #epoch: number
   #tables = new Map<number, ViewTable<unknown>[]>()
+  /** The tables of #epoch (created at its first event): no map lookup per event. */
+  #current: ViewTable<unknown>[] | undefined
 
   constructor(
     views: ReadonlyArray<CompiledView<any, any>>,
@@ -82,17 +108,17 @@ export class PendingWindow {
 
   /** Events kept for this window (valid records folded). */
   get events(): number {
-    return this.#offsets.length
+    return this.#events
   }
 
   /** Records taken in that count toward the commit policy: the events. */
   get taken(): number {
-    return this.#offsets.length
+    return this.#events
   }
 
   /** The deltas, errors and event count a commit carries. */
   contents(): WindowContents {
-    return { deltas: this.deltas(), errors: [...this.#errors], events: this.#offsets.length }
+    return { deltas: this.deltas(), errors: [...this.#errors], events: this.#events }
   }
 
   /** The events a view's code threw on in this window (each skipped by that view only). */
@@ -111,9 +137,8 @@ export class PendingWindow {
    */
   seal(at: number): void {
     if (at <= this.#epoch) return
-    const last = this.#offsets.at(-1)
-    if (last !== undefined && at <= last) {
-      throw new StrataError(ErrorCodes.INTERNAL, `cannot seal at ${at}: a record at ${last} is folded`)
+    if (at <= this.#last) {
+      throw new StrataError(ErrorCodes.INTERNAL, `cannot seal at ${at}: a record at ${this.#last} is folded`)
     }
     this.#startEpoch(at)
   }
@@ -121,6 +146,7 @@ export class PendingWindow {
   #startEpoch(at: number): void {
     this.#seals.push(at)
     this.#epoch = at
+    this.#current = undefined
   }
 
   /**
@@ -128,12 +154,51 @@ export class PendingWindow {
    * `offset` must be at or past `end`.
    */
   fold(offset: number, event: StrataEvent, chunk: Buffer, start = 0, end = chunk.length): void {
+    if (this.#batches.length > 0) throw new StrataError(ErrorCodes.INTERNAL, 'a window takes records one way')
     this.#offsets.push(offset)
     const chunks = this.#chunks
     if (chunks.length === 0 || chunks[chunks.length - 1] !== chunk) chunks.push(chunk)
     this.#spans.push(chunks.length - 1, start, end)
     this.#end = offset + 1
-    this.#foldInto(this.#epoch, offset, event)
+    this.#last = offset
+    this.#events++
+    this.#foldInto(offset, event)
+  }
+
+  /**
+   * Reads every record of a batch (offsets at or past `end`) and folds those that are events,
+   * keeping the batch by reference to rebuild from. `seals` is flat pairs (before record index,
+   * seal offset), as a fold request carries them (fold-protocol.ts). Records that are no event go
+   * to `skipped` with why. Returns how many were folded.
+   */
+  foldRecords(records: KeptRecords, seals: readonly number[], skipped: Array<[number, string]>): number {
+    const { offsets, starts, ends, values } = records
+    const n = offsets.length
+    if (this.#offsets.length > 0) throw new StrataError(ErrorCodes.INTERNAL, 'a window takes records one way')
+    const kept = { records, events: 0 }
+    if (n > 0) this.#batches.push(kept)
+    const read = this.#read
+    let folded = 0
+    let seal = 0
+    for (let i = 0; i < n; i++) {
+      while (seal < seals.length && seals[seal]! <= i) {
+        this.seal(seals[seal + 1]!)
+        seal += 2
+      }
+      const offset = offsets[i]!
+      const event = read(values, starts[i]!, ends[i]!)
+      this.#end = offset + 1
+      if (typeof event === 'string') skipped.push([offset, event])
+      else {
+        this.#last = offset
+        this.#foldInto(offset, event)
+        folded++
+      }
+    }
+    for (; seal < seals.length; seal += 2) this.seal(seals[seal + 1]!)
+    kept.events = folded
+    this.#events += folded
+    return folded
   }
 
   /** Takes in offsets that carry no event (invalid records, transaction markers). */
@@ -150,8 +215,7 @@ export class PendingWindow {
     const missing = boundaries.filter((b) => b >= this.from && b !== this.open && !this.#seals.includes(b))
     if (missing.length === 0) return 'kept'
     missing.sort((a, b) => a - b)
-    const last = this.#offsets.at(-1) ?? Number.NEGATIVE_INFINITY
-    if (missing[0] > this.#epoch && missing[0] > last) {
+    if (missing[0] > this.#epoch && missing[0] > this.#last) {
       for (const b of missing) this.seal(b)
       return 'sealed'
     }
@@ -162,10 +226,31 @@ export class PendingWindow {
   // Refolds the kept events with these seals (ascending, each above `open`).
   #rebuild(seals: readonly number[]): void {
     this.#tables.clear()
+    this.#current = undefined
     this.#errors = []
     this.#seals = []
     this.#epoch = this.open
     let next = 0
+    for (const { records, events } of this.#batches) {
+      const { offsets, starts, ends, values } = records
+      let refolded = 0
+      for (let i = 0; i < offsets.length; i++) {
+        const offset = offsets[i]!
+        const event = this.#read(values, starts[i]!, ends[i]!)
+        if (typeof event === 'string') continue
+        while (next < seals.length && seals[next] <= offset) this.#startEpoch(seals[next++])
+        this.#foldInto(offset, event)
+        refolded++
+      }
+      if (refolded !== events) {
+        // The same bytes through the same reader give the same events: only memory handed on or
+        // overwritten since (a bug) gets here, and the tables now lack or hold other events.
+        throw new StrataError(
+          ErrorCodes.INTERNAL,
+          `a kept batch no longer reads as it did: ${refolded} events where ${events} were folded`,
+        )
+      }
+    }
     const spans = this.#spans
     for (let i = 0; i < this.#offsets.length; i++) {
       while (next < seals.length && seals[next] <= this.#offsets[i]) this.#startEpoch(seals[next++])
@@ -174,7 +259,7 @@ export class PendingWindow {
         // The same bytes passed the same check when first folded: only a bug gets here.
         throw new StrataError(ErrorCodes.INTERNAL, `record at ${this.#offsets[i]} no longer parses: ${event}`)
       }
-      this.#foldInto(this.#epoch, this.#offsets[i], event)
+      this.#foldInto(this.#offsets[i], event)
     }
     while (next < seals.length) this.#startEpoch(seals[next++])
   }
@@ -208,11 +293,16 @@ export class PendingWindow {
     }
   }
 
-  #foldInto(epoch: number, offset: number, event: StrataEvent): void {
-    let tables = this.#tables.get(epoch)
+  /** Folds an event into the tables of the current epoch. */
+  #foldInto(offset: number, event: StrataEvent): void {
+    let tables = this.#current
     if (tables === undefined) {
-      tables = this.#views.map((v) => v.createTable() as ViewTable<unknown>)
-      this.#tables.set(epoch, tables)
+      tables = this.#tables.get(this.#epoch)
+      if (tables === undefined) {
+        tables = this.#views.map((v) => v.createTable() as ViewTable<unknown>)
+        this.#tables.set(this.#epoch, tables)
+      }
+      this.#current = tables
     }
     for (let v = 0; v < this.#views.length; v++) {
       foldChecked(

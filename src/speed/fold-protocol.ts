@@ -6,6 +6,13 @@ import type { ViewHash } from '../core/view-hash.ts'
 /** The thread's workerData: the config file it evaluates, once, at start. */
 export interface FoldThreadSetup {
   configPath: string
+  /**
+   * Where the thread is folding (fold-threads.ts, FoldThread.stuck): [partition, offset, view
+   * index] of the record and view in hand, written by the thread as it goes and read by the main
+   * thread only when a request has gone unanswered for long: a view's code that never returns
+   * leaves it pointing at the view and the event.
+   */
+  where: SharedArrayBuffer
 }
 
 // Every request names its window `w` (unique in the process) besides its partition `p`: a folder

@@ -28,7 +28,19 @@ const threadFile = new URL(
   import.meta.url,
 )
 
-type Pending = { resolve(reply: FoldThreadReply): void; reject(error: StrataError): void }
+type Pending = { resolve(reply: FoldThreadReply): void; reject(error: StrataError): void; sentAt: number }
+
+/**
+ * A fold thread that has not answered a request for a while: the record and view it was folding
+ * (a view's code that never returns on that event leaves it there, and the whole thread waits).
+ */
+export interface StuckFold {
+  partition: number
+  offset: number
+  view: string
+  /** How long the oldest unanswered request has waited. */
+  forMs: number
+}
 
 /** Request without its id (the thread assigns them). */
 type Without<T> = T extends unknown ? Omit<T, 'id'> : never
@@ -43,6 +55,8 @@ export class FoldThread {
   readonly buffers = new BatchBuffers()
   readonly #worker: Worker
   readonly #pending = new Map<number, Pending>()
+  /** [partition, offset, view index] the thread is folding (fold-protocol.ts, FoldThreadSetup). */
+  readonly #where = new Float64Array(new SharedArrayBuffer(3 * Float64Array.BYTES_PER_ELEMENT))
   #next = 0
   #failure: StrataError | undefined
   readonly ready: Promise<void>
@@ -51,7 +65,7 @@ export class FoldThread {
     this.key = keyOf(configPath, views)
     this.views = views
     this.#worker = new Worker(threadFile, {
-      workerData: { configPath } satisfies FoldThreadSetup,
+      workerData: { configPath, where: this.#where.buffer as SharedArrayBuffer } satisfies FoldThreadSetup,
       name: 'strata fold',
       env: threadEnv(),
     })
@@ -65,6 +79,7 @@ export class FoldThread {
           } else resolve()
         },
         reject,
+        sentAt: performance.now(),
       })
     })
     this.ready.catch(() => undefined)
@@ -98,10 +113,26 @@ export class FoldThread {
     if (this.#failure) return Promise.reject(this.#failure)
     const id = this.#next++
     const answer = new Promise<FoldThreadReply>((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject })
+      this.#pending.set(id, { resolve, reject, sentAt: performance.now() })
     })
     this.#worker.postMessage({ ...message, id }, transfer)
     return answer
+  }
+
+  /**
+   * How long the oldest unanswered request has waited, and where the thread is folding, once that
+   * is at least `afterMs`. Requests are answered in the order sent, so the oldest one waits only
+   * on the thread; a fold that takes seconds is already far out of the ordinary (a batch is at
+   * most 16,384 records).
+   */
+  stuck(afterMs: number): StuckFold | undefined {
+    if (this.#failure !== undefined) return undefined
+    const oldest = this.#pending.values().next().value
+    if (oldest === undefined) return undefined
+    const forMs = performance.now() - oldest.sentAt
+    if (forMs < afterMs) return undefined
+    const [partition, offset, view] = this.#where
+    return { partition: partition!, offset: offset!, view: this.views[view!]?.name ?? '?', forMs }
   }
 
   async close(): Promise<void> {
@@ -170,6 +201,16 @@ export class FoldThreads {
 
   of(partition: number): FoldThread {
     return this.#threads[partition % this.#threads.length]!
+  }
+
+  /** The threads that have left a request unanswered for `afterMs` or more (FoldThread.stuck). */
+  stuck(afterMs: number): StuckFold[] {
+    return this.#threads.flatMap((t) => t.stuck(afterMs) ?? [])
+  }
+
+  /** Ends every thread now, failing what waits on them (a close that a stuck fold would hold). */
+  async terminate(): Promise<void> {
+    await Promise.all(this.#threads.map((t) => t.close()))
   }
 
   /** Threads that failed end; the others wait for the next pool (IDLE_MS). */

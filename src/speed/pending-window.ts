@@ -66,6 +66,12 @@ export class PendingWindow {
     this.#epoch = open
   }
 
+  /**
+   * In a fold thread: the shared slot the thread says where it is folding in (fold-protocol.ts);
+   * the index of the view in hand goes to [2], so a view that never returns can be named.
+   */
+  where: Float64Array | undefined
+
   /** The offset after the last record taken in: the consumed offset once committed. */
   get end(): number {
     return this.#end
@@ -214,7 +220,9 @@ export class PendingWindow {
       tables = this.#views.map((v) => v.createTable() as ViewTable<unknown>)
       this.#tables.set(epoch, tables)
     }
+    const where = this.where
     for (let v = 0; v < this.#views.length; v++) {
+      if (where !== undefined) where[2] = v
       foldChecked(
         this.#views[v],
         tables[v] as ViewTable<any>,

@@ -1,0 +1,36 @@
+// A view whose code never returns, met by a batch run's worker thread (s14-hang): the schedule
+// reports the run's thread silent (the batch layer's /health says stalled on it,
+// role-reporters.ts), and close() ends the thread after its bound with a code instead of waiting
+// for the run for ever.
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { startBatchSchedule } from '../../src/batch/schedule.ts'
+import { setup, until } from '../helpers/stuck-view.ts'
+
+test('batch layer: a run whose worker thread is stuck in a view is seen silent, and close() ends it with a code', {
+  timeout: 60_000,
+}, async (t) => {
+  const { configPath, config, store, root, log } = await setup(t)
+  await log.seal()
+  const schedule = startBatchSchedule({
+    config,
+    configPath,
+    root,
+    store,
+    threads: 1,
+    intervalMs: 3_600_000,
+    firstRunMs: 0,
+    closeTimeoutMs: 2000,
+    onError: () => undefined,
+  })
+  const silent = await until(() => schedule.silent(1000)[0], 'the run to be silent for 1 s')
+  assert.equal(silent.partition, 1)
+  assert.equal(schedule.running, true)
+  await assert.rejects(schedule.close(), (error: Error & { code?: string }) => {
+    assert.equal(error.code, 'STRATA_ERR_SHUTTING_DOWN')
+    assert.match(error.message, /folding partition 1 said nothing for \d+ s/)
+    return true
+  })
+  assert.equal(schedule.running, false)
+  assert.deepEqual(schedule.silent(0), [])
+})

@@ -3,12 +3,14 @@
 // the first request until the speed layer has folded every one (/health: every speed partition
 // at lag 0), so ingest, the embedded log and the speed layer's fold all count. Before/after in
 // one run: each checkout in turn, alternating, --rounds rounds, a fresh data folder each time.
+// Beside the rate, the server's CPU per event (every thread of the process, user + system, from
+// /proc/<pid>/stat over the same span): steadier than the rate on a shared machine.
 //
 //   node bench/embedded-ingest.ts --checkouts=<dir>[,<dir>…] [--events=200000] [--batch=1000]
 //     [--concurrency=8] [--rounds=3] [--port=19480]
 import './lib/help.ts' // --help: the comment above, then exit
 import { spawn } from 'node:child_process'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
@@ -48,7 +50,13 @@ async function until(check: () => Promise<boolean>): Promise<void> {
   }
 }
 
-async function round(checkout: string): Promise<number> {
+/** CPU seconds (user + system, every thread) the process has used so far (Linux). */
+async function cpuSeconds(pid: number): Promise<number> {
+  const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]!.split(' ')
+  return (Number(fields[11]) + Number(fields[12])) / 100
+}
+
+async function round(checkout: string): Promise<{ rate: number; cpuUs: number }> {
   const dir = await mkdtemp(join(tmpdir(), 'strata-embedded-ingest-'))
   const config = join(checkout, 'examples/pageviews/strata.config.ts')
   const child = spawn(
@@ -71,6 +79,7 @@ async function round(checkout: string): Promise<number> {
     await until(async () => (await fetch(`${base}/health`)).status < 500)
     const bodies: string[] = []
     for (let i = 0; i < events; i += batch) bodies.push(body(i))
+    const cpuBefore = await cpuSeconds(child.pid!)
     const started = performance.now()
     let next = 0
     await Promise.all(
@@ -94,7 +103,9 @@ async function round(checkout: string): Promise<number> {
       const speed = health.roles.find((r) => r.role === 'speed')
       return (speed?.partitions ?? []).length > 0 && speed!.partitions!.every((p) => p.lag === 0)
     })
-    return events / ((performance.now() - started) / 1000)
+    const seconds = (performance.now() - started) / 1000
+    const cpuUs = (((await cpuSeconds(child.pid!)) - cpuBefore) * 1e6) / events
+    return { rate: events / seconds, cpuUs }
   } finally {
     child.kill('SIGTERM')
     await new Promise((r) => child.once('exit', r))
@@ -102,18 +113,25 @@ async function round(checkout: string): Promise<number> {
   }
 }
 
-const rates = new Map<string, number[]>(checkouts.map((c) => [c, []]))
+function median(list: number[]): number {
+  const sorted = [...list].sort((a, b) => a - b)
+  const mid = sorted.length / 2
+  return sorted.length % 2 ? sorted[Math.floor(mid)]! : (sorted[mid - 1]! + sorted[mid]!) / 2
+}
+
+const results = new Map<string, { rates: number[]; cpu: number[] }>(
+  checkouts.map((c) => [c, { rates: [], cpu: [] }]),
+)
 for (let r = 0; r < rounds; r++) {
   for (const checkout of checkouts) {
-    const rate = await round(checkout)
-    rates.get(checkout)!.push(rate)
-    console.log(`round ${r + 1} ${checkout}: ${Math.round(rate)} events/s`)
+    const { rate, cpuUs } = await round(checkout)
+    results.get(checkout)!.rates.push(rate)
+    results.get(checkout)!.cpu.push(cpuUs)
+    console.log(`round ${r + 1} ${checkout}: ${Math.round(rate)} events/s, ${cpuUs.toFixed(2)} µs CPU/event`)
   }
 }
-for (const [checkout, list] of rates) {
-  const sorted = [...list].sort((a, b) => a - b)
-  const median = sorted[Math.floor(sorted.length / 2)]!
+for (const [checkout, { rates, cpu }] of results) {
   console.log(
-    `${checkout}: median ${Math.round(median)} events/s (min ${Math.round(sorted[0]!)}, max ${Math.round(sorted.at(-1)!)}) over ${list.length} rounds`,
+    `${checkout}: median ${Math.round(median(rates))} events/s (${Math.round(Math.min(...rates))}-${Math.round(Math.max(...rates))}), ${median(cpu).toFixed(2)} µs CPU/event (${Math.min(...cpu).toFixed(2)}-${Math.max(...cpu).toFixed(2)}) over ${rates.length} rounds`,
   )
 }

@@ -55,15 +55,30 @@ for (const root of roots) {
   subjects.push({
     root,
     run() {
-      let window = new PendingWindow(views, read, 0, 0, 0)
+      // A checkout whose fold thread says where it folds (s14-hang: PendingWindow.where, written
+      // per record and per view) pays for those writes here as in the thread.
+      const where =
+        'where' in new PendingWindow(views, read, 0, 0, 0)
+          ? new Float64Array(new SharedArrayBuffer(24))
+          : undefined
+      const open = (from: number) => {
+        const w = new PendingWindow(views, read, from, from, 0)
+        if (where) w.where = where
+        return w
+      }
+      let window = open(0)
       let sink = 0
       for (let i = 0; i < N; i++) {
+        if (where) {
+          where[0] = 0
+          where[1] = i
+        }
         const event = read(values, starts[i]!, ends[i]!)
         if (typeof event === 'string') window.advance(i + 1)
         else window.fold(i, event, values, starts[i]!, ends[i]!)
         if ((i + 1) % WINDOW === 0) {
           sink += packDeltas(window).keyText.length
-          window = new PendingWindow(views, read, i + 1, i + 1, 0)
+          window = open(i + 1)
         }
       }
       return sink

@@ -8,9 +8,10 @@ export interface FoldThreadSetup {
   configPath: string
   /**
    * Where the thread is folding (fold-threads.ts, FoldThread.stuck): [partition, offset, view
-   * index] of the record and view in hand, written by the thread as it goes and read by the main
-   * thread only when a request has gone unanswered for long: a view's code that never returns
-   * leaves it pointing at the view and the event.
+   * index] of the record and view in hand, then the steps taken (one per view applied to an
+   * event), written by the thread as it goes. The main thread reads the steps each tick: a thread
+   * whose steps stay put while a request waits is stuck (a view's code that never returns leaves
+   * the first three pointing at the view and the event); one whose steps move is only slow.
    */
   where: SharedArrayBuffer
 }

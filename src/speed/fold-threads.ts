@@ -55,8 +55,11 @@ export class FoldThread {
   readonly buffers = new BatchBuffers()
   readonly #worker: Worker
   readonly #pending = new Map<number, Pending>()
-  /** [partition, offset, view index] the thread is folding (fold-protocol.ts, FoldThreadSetup). */
-  readonly #where = new Float64Array(new SharedArrayBuffer(3 * Float64Array.BYTES_PER_ELEMENT))
+  /** [partition, offset, view index, steps] of the thread's fold (fold-protocol.ts, FoldThreadSetup). */
+  readonly #where = new Float64Array(new SharedArrayBuffer(4 * Float64Array.BYTES_PER_ELEMENT))
+  /** The thread's steps (where[3]) as last seen, and when they were last seen to change. */
+  #steps = -1
+  #movedAt = performance.now()
   #next = 0
   #failure: StrataError | undefined
   readonly ready: Promise<void>
@@ -120,19 +123,36 @@ export class FoldThread {
   }
 
   /**
-   * How long the oldest unanswered request has waited, and where the thread is folding, once that
-   * is at least `afterMs`. Requests are answered in the order sent, so the oldest one waits only
-   * on the thread; a fold that takes seconds is already far out of the ordinary (a batch is at
-   * most 16,384 records).
+   * Where the thread is folding, once it has left a request unanswered AND taken no step (a view
+   * applied to an event: fold-protocol.ts) for `afterMs` or more. A request may wait long on a
+   * thread that advances (a slow view, many partitions catching up on one thread): that is not
+   * stuck, and must not be ended as stuck at close. A view's code that never returns takes no
+   * step. `forMs` counts from the later of the request sent and the last step seen: the speed
+   * worker looks every tick (watch()), so a thread stuck long before it is asked is known as such.
    */
   stuck(afterMs: number): StuckFold | undefined {
     if (this.#failure !== undefined) return undefined
+    const now = performance.now()
+    this.#watch(now)
     const oldest = this.#pending.values().next().value
     if (oldest === undefined) return undefined
-    const forMs = performance.now() - oldest.sentAt
+    const forMs = now - Math.max(oldest.sentAt, this.#movedAt)
     if (forMs < afterMs) return undefined
     const [partition, offset, view] = this.#where
     return { partition: partition!, offset: offset!, view: this.views[view!]?.name ?? '?', forMs }
+  }
+
+  /** Notes whether the thread has taken a step since last looked at (stuck()). */
+  watch(): void {
+    this.#watch(performance.now())
+  }
+
+  #watch(now: number): void {
+    const steps = this.#where[3]!
+    if (steps !== this.#steps || this.#pending.size === 0) {
+      this.#steps = steps
+      this.#movedAt = now
+    }
   }
 
   async close(): Promise<void> {
@@ -203,9 +223,14 @@ export class FoldThreads {
     return this.#threads[partition % this.#threads.length]!
   }
 
-  /** The threads that have left a request unanswered for `afterMs` or more (FoldThread.stuck). */
+  /** The threads that have left a request unanswered, taking no step, for `afterMs` or more (FoldThread.stuck). */
   stuck(afterMs: number): StuckFold[] {
     return this.#threads.flatMap((t) => t.stuck(afterMs) ?? [])
+  }
+
+  /** Notes which threads took a step since last looked at (the speed worker's tick). */
+  watch(): void {
+    for (const t of this.#threads) t.watch()
   }
 
   /** Ends every thread now, failing what waits on them (a close that a stuck fold would hold). */

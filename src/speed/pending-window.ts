@@ -67,8 +67,9 @@ export class PendingWindow {
   }
 
   /**
-   * In a fold thread: the shared slot the thread says where it is folding in (fold-protocol.ts);
-   * the index of the view in hand goes to [2], so a view that never returns can be named.
+   * In a fold thread: the shared slots the thread says where it is folding in (fold-protocol.ts):
+   * partition, offset and the index of the view in hand, so a view that never returns can be
+   * named, and a step counted per view applied, so a slow one is seen to advance (a rebuild too).
    */
   where: Float64Array | undefined
 
@@ -221,8 +222,15 @@ export class PendingWindow {
       this.#tables.set(epoch, tables)
     }
     const where = this.where
+    if (where !== undefined) {
+      where[0] = this.partition
+      where[1] = offset
+    }
     for (let v = 0; v < this.#views.length; v++) {
-      if (where !== undefined) where[2] = v
+      if (where !== undefined) {
+        where[2] = v
+        where[3]!++
+      }
       foldChecked(
         this.#views[v],
         tables[v] as ViewTable<any>,

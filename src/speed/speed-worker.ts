@@ -74,9 +74,10 @@ export interface SpeedWorkerOptions {
   /** The config file `config` was loaded from (for fold threads). */
   configPath?: string
   /**
-   * With fold threads: how long close() waits on a fold thread's unanswered request (counted from
-   * when it was sent) before it ends the threads and rejects (STRATA_ERR_SHUTTING_DOWN). A view's
-   * code that never returns would otherwise hold close() for ever. Unset: no bound (a speed layer
+   * With fold threads: how long close() waits on a fold thread that leaves a request unanswered
+   * and takes no step meanwhile (FoldThread.stuck; a slow view that advances is waited for) before
+   * it ends the threads and rejects (STRATA_ERR_SHUTTING_DOWN). A view's code that never returns
+   * would otherwise hold close() for ever. Unset: no bound (a speed layer
    * in a role thread is bounded there, role-thread.ts).
    */
   closeTimeoutMs?: number
@@ -106,13 +107,13 @@ export interface SpeedWorkerStats {
   /** Owned partitions the log cannot be read from now (retried meanwhile). */
   readTrouble?: ReadTrouble[]
   /**
-   * Fold threads that have left a request unanswered for STUCK_FOLD_MS or more, with the view and
-   * event in hand (a view's code that never returns): every partition of that thread waits.
+   * Fold threads that have left a request unanswered, taking no step, for STUCK_FOLD_MS or more,
+   * with the view and event in hand (a view's code that never returns): every partition of that thread waits.
    */
   stuckFolds?: StuckFold[]
 }
 
-/** A fold thread's request unanswered this long is reported in the stats (stuckFolds). */
+/** A fold thread that has not advanced on a request this long is reported in the stats (stuckFolds). */
 export const STUCK_FOLD_MS = 5000
 
 export interface SpeedWorker {
@@ -197,6 +198,7 @@ export function createSpeedWorker(options: SpeedWorkerOptions): SpeedWorker {
       await source.start(handlers)
       const every = Math.max(10, Math.min(policy.commitEveryMs / 2, 1000))
       timer = setInterval(() => {
+        threads?.watch()
         const now = Date.now()
         for (const folder of set.owned()) folder.flushIfDue(now).catch(onError)
       }, every)
@@ -216,7 +218,7 @@ export function createSpeedWorker(options: SpeedWorkerOptions): SpeedWorker {
           await released.catch(() => undefined)
           throw new StrataError(
             ErrorCodes.SHUTTING_DOWN,
-            `the speed layer's fold thread did not answer for ${Math.round(stuck.forMs / 1000)} s: view '${stuck.view}' has not returned on partition ${stuck.partition} offset ${stuck.offset} (its code never returns?); the thread was ended and what it had not committed is folded again from the stored offsets at the next start`,
+            `the speed layer's fold thread did not advance for ${Math.round(stuck.forMs / 1000)} s: view '${stuck.view}' has not returned on partition ${stuck.partition} offset ${stuck.offset} (its code never returns?); the thread was ended and what it had not committed is folded again from the stored offsets at the next start`,
           )
         }
         await released
@@ -235,8 +237,9 @@ export function createSpeedWorker(options: SpeedWorkerOptions): SpeedWorker {
 
 /**
  * Waits for `released`; with fold threads and a bound, gives up once a fold thread has left a
- * request unanswered for `boundMs` (counted from when it was sent: a fold stuck for minutes
- * before the signal does not get another full wait) and returns where it is stuck.
+ * request unanswered without a step for `boundMs` (FoldThread.stuck: counted from the last step
+ * seen, so a fold stuck for minutes before the signal does not get another full wait, and a slow
+ * one that advances is drained, not ended) and returns where it is stuck.
  */
 async function stuckAtClose(
   released: Promise<void>,

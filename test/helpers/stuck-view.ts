@@ -50,3 +50,35 @@ export default defineConfig({
   await log.append([event(false), event(false), event(true), event(false)])
   return { configPath, config, store, root, log }
 }
+
+/**
+ * A log whose partition 1 holds `events` events that a view takes `msEach` to fold, each (slow
+ * but advancing: not stuck), with the config file and store as setup() gives them.
+ */
+export async function setupSlow(t: TestContext, events: number, msEach: number) {
+  const dir = await mkdtemp(join(tmpdir(), 'strata-slow-fold-'))
+  t.after(() => rm(dir, { recursive: true, force: true }))
+  const configPath = join(dir, 'strata.config.ts')
+  await writeFile(
+    configPath,
+    `import { count, defineConfig, view } from '${api}'
+export default defineConfig({
+  source: { topic: 'events', partitions: 2 },
+  views: [
+    view('slow').key((e) => { const until = performance.now() + ${msEach}; while (performance.now() < until) {} return e.url }).aggregate(count()),
+  ],
+})
+`,
+  )
+  const config = await loadConfig(configPath)
+  const store = await openLmdbStore(join(dir, 'store'))
+  t.after(() => store.close())
+  const root = join(dir, 'master')
+  await mkdir(root, { recursive: true })
+  const log = await EmbeddedLog.open({ dir: root, partitions: 2 })
+  t.after(() => log.close())
+  await log.append(
+    Array.from({ length: events }, () => ({ partition: 1, value: JSON.stringify({ url: '/a', ts: 1 }) })),
+  )
+  return { configPath, config, store, root, log }
+}

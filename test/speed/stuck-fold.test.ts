@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { createSpeedWorker } from '../../src/speed/speed-worker.ts'
-import { setup, until } from '../helpers/stuck-view.ts'
+import { setup, setupSlow, until } from '../helpers/stuck-view.ts'
 
 test('speed layer on the embedded log: a fold thread stuck in a view is named in the stats, and close() ends it with a code', {
   timeout: 60_000,
@@ -28,4 +28,24 @@ test('speed layer on the embedded log: a fold thread stuck in a view is named in
   // Nothing past the event was committed for its partition: the next start folds it again.
   const stored = await store.speedPartitions()
   assert.ok((stored.find((s) => s.partition === 1)?.offset ?? 0) <= 2, JSON.stringify(stored))
+})
+
+test('speed layer on the embedded log: a view that is slow but advances is not taken for stuck; close() waits for it and commits every event', {
+  timeout: 90_000,
+}, async (t) => {
+  // 400 events at 3 ms or more each: one fold request the thread answers after seconds, advancing
+  // all along.
+  const events = 400
+  const { configPath, config, store, log } = await setupSlow(t, events, 3)
+  const worker = createSpeedWorker({ store, config, log, configPath, foldThreads: 1, closeTimeoutMs: 1000 })
+  await worker.start()
+  await until(
+    () => (worker.stats().partitions.find((p) => p.partition === 1)?.position ?? 0) > 0 || undefined,
+    'the records to be sent to the thread',
+  )
+  // The request has waited past the close bound when close() is asked: the thread still advances.
+  await new Promise((resolve) => setTimeout(resolve, 1500))
+  await worker.close()
+  const stored = await store.speedPartitions()
+  assert.equal(stored.find((s) => s.partition === 1)?.offset, events, JSON.stringify(stored))
 })

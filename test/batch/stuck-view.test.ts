@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { startBatchSchedule } from '../../src/batch/schedule.ts'
-import { setup, until } from '../helpers/stuck-view.ts'
+import { setup, setupSlow, until } from '../helpers/stuck-view.ts'
 
 test('batch layer: a run whose worker thread is stuck in a view is seen silent, and close() ends it with a code', {
   timeout: 60_000,
@@ -33,4 +33,29 @@ test('batch layer: a run whose worker thread is stuck in a view is seen silent, 
   })
   assert.equal(schedule.running, false)
   assert.deepEqual(schedule.silent(0), [])
+})
+
+test('batch layer: a run whose view is slow but advances is not silent, and close() waits for it instead of ending it', {
+  timeout: 120_000,
+}, async (t) => {
+  // 400 events at 3 ms or more each, in one segment: the thread reports progress within it.
+  const { configPath, config, store, root, log } = await setupSlow(t, 400, 3)
+  await log.seal()
+  const schedule = startBatchSchedule({
+    config,
+    configPath,
+    root,
+    store,
+    threads: 1,
+    intervalMs: 3_600_000,
+    firstRunMs: 0,
+    closeTimeoutMs: 1000,
+    onError: () => undefined,
+  })
+  await until(() => (schedule.running ? true : undefined), 'the run to start')
+  // The run's thread has folded for longer than the close bound when close() is asked.
+  await new Promise((resolve) => setTimeout(resolve, 1500))
+  assert.deepEqual(schedule.silent(1000), [])
+  await schedule.close()
+  assert.equal(schedule.running, false)
 })

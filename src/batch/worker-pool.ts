@@ -240,7 +240,7 @@ function nextTask(
 /**
  * The threads of this process holding fold tasks, with the partitions given to each (in order:
  * the first is the one it folds) and when it last said anything. A thread reports progress at
- * least every few hundred milliseconds while it folds (partition-fold.ts), so one silent for long
+ * least every 100 ms or so while it folds events, however slow the view (partition-fold.ts), so one silent for long
  * is stuck: a view's code that never returns on an event holds the run, and the batch layer,
  * for ever (s14-hang). The batch layer's health and its close() read this (schedule.ts).
  */

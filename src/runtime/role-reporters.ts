@@ -235,7 +235,7 @@ export function withReadTrouble(
 
 /**
  * How long a batch run's fold thread may say nothing before the batch layer is stalled: it
- * reports progress every few hundred milliseconds while it folds (partition-fold.ts), so a minute
+ * reports progress every 100 ms or so while it folds events, however slow the view (partition-fold.ts), so a minute
  * of silence is a view's code that never returns (or a thread starved for that long).
  */
 export const BATCH_SILENT_AFTER_MS = 60_000

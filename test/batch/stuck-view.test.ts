@@ -38,8 +38,8 @@ test('batch layer: a run whose worker thread is stuck in a view is seen silent, 
 test('batch layer: a run whose view is slow but advances is not silent, and close() waits for it instead of ending it', {
   timeout: 120_000,
 }, async (t) => {
-  // 400 events at 3 ms or more each, in one segment: the thread reports progress within it.
-  const { configPath, config, store, root, log } = await setupSlow(t, 400, 3)
+  // 1,500 events at 3 ms or more each (4.5 s), in one segment: the thread reports progress within it.
+  const { configPath, config, store, root, log } = await setupSlow(t, 1500, 3)
   await log.seal()
   const schedule = startBatchSchedule({
     config,

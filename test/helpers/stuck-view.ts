@@ -22,8 +22,11 @@ export async function until<T>(check: () => T | undefined, what: string): Promis
 
 const api = pathToFileURL(join(import.meta.dirname, '../../src/config.ts')).href
 
-/** A log of 2 partitions whose partition 1 holds, at offset 2, the event the view hangs on. */
-export async function setup(t: TestContext) {
+/**
+ * A log of 2 partitions whose partition 1 holds, at offset 2, the event the view hangs on (or, with
+ * `hangLater`, nothing yet: `hang()` appends those events when the test says).
+ */
+export async function setup(t: TestContext, hangLater = false) {
   const dir = await mkdtemp(join(tmpdir(), 'strata-stuck-fold-'))
   t.after(() => rm(dir, { recursive: true, force: true }))
   const configPath = join(dir, 'strata.config.ts')
@@ -47,8 +50,9 @@ export default defineConfig({
   const log = await EmbeddedLog.open({ dir: root, partitions: 2 })
   t.after(() => log.close())
   const event = (hang: boolean) => ({ partition: 1, value: JSON.stringify({ url: '/a', ts: 1, hang }) })
-  await log.append([event(false), event(false), event(true), event(false)])
-  return { configPath, config, store, root, log }
+  const hang = () => log.append([event(false), event(false), event(true), event(false)])
+  if (!hangLater) await hang()
+  return { configPath, config, store, root, log, hang }
 }
 
 /**

@@ -4,6 +4,8 @@
 // waiting for ever.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
+import { compileViews } from '../../src/core/config.ts'
+import { queryView } from '../../src/serving/query.ts'
 import { createSpeedWorker } from '../../src/speed/speed-worker.ts'
 import { setup, setupSlow, until } from '../helpers/stuck-view.ts'
 
@@ -33,9 +35,9 @@ test('speed layer on the embedded log: a fold thread stuck in a view is named in
 test('speed layer on the embedded log: a view that is slow but advances is not taken for stuck; close() waits for it and commits every event', {
   timeout: 90_000,
 }, async (t) => {
-  // 400 events at 3 ms or more each: one fold request the thread answers after seconds, advancing
+  // 1,500 events at 3 ms or more each: a fold request answered after 4.5 s or more, advancing
   // all along.
-  const events = 400
+  const events = 1500
   const { configPath, config, store, log } = await setupSlow(t, events, 3)
   const worker = createSpeedWorker({ store, config, log, configPath, foldThreads: 1, closeTimeoutMs: 1000 })
   await worker.start()
@@ -48,4 +50,38 @@ test('speed layer on the embedded log: a view that is slow but advances is not t
   await worker.close()
   const stored = await store.speedPartitions()
   assert.equal(stored.find((s) => s.partition === 1)?.offset, events, JSON.stringify(stored))
+})
+
+test('speed layer on the embedded log: a fold thread ended at close commits no partial window, and no offset past an event it did not fold', {
+  timeout: 60_000,
+}, async (t) => {
+  const { configPath, config, store, log, hang } = await setup(t, true)
+  const worker = createSpeedWorker({ store, config, log, configPath, foldThreads: 1, closeTimeoutMs: 3000 })
+  await worker.start()
+  const fine = (n: number) =>
+    log.append(
+      Array.from({ length: n }, () => ({ partition: 0, value: JSON.stringify({ url: '/a', ts: 1 }) })),
+    )
+  // Partition 0 folded and committed first; then partition 1's hang; then partition 0's next
+  // events arrive behind the stuck request on the same thread: sent, never folded.
+  await fine(30)
+  const committed = async () => (await store.speedPartitions()).find((s) => s.partition === 0)?.offset
+  for (let i = 0; i < 600 && (await committed()) !== 30; i++) await new Promise((r) => setTimeout(r, 50))
+  assert.equal(await committed(), 30)
+  await hang()
+  await until(() => worker.stats().stuckFolds?.[0], 'the stats to name the stuck fold')
+  await fine(50)
+  await until(
+    () => ((worker.stats().partitions.find((p) => p.partition === 0)?.position ?? 0) > 30 ? true : undefined),
+    'partition 0 to be taken',
+  )
+  await assert.rejects(worker.close(), { code: 'STRATA_ERR_SHUTTING_DOWN' })
+  // 'fine' counts every event: what is stored answers exactly the events below the stored offsets.
+  const view = compileViews(config).find((v) => v.name === 'fine')!
+  const answer = await queryView(store, view, '/a')
+  const stored = await store.speedPartitions()
+  const offsets = [0, 1].map((p) => stored.find((s) => s.partition === p)?.offset ?? 0)
+  assert.equal(offsets[0], 30, JSON.stringify(stored))
+  assert.ok(offsets[1]! <= 2, JSON.stringify(stored))
+  assert.equal(answer.value, offsets[0]! + offsets[1]!, JSON.stringify({ answer, stored }))
 })

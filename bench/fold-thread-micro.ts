@@ -59,7 +59,7 @@ for (const root of roots) {
       // per record and per view) pays for those writes here as in the thread.
       const where =
         'where' in new PendingWindow(views, read, 0, 0, 0)
-          ? new Float64Array(new SharedArrayBuffer(24))
+          ? new Float64Array(new SharedArrayBuffer(32)) // fold-protocol.ts: partition, offset, view, steps
           : undefined
       const open = (from: number) => {
         const w = new PendingWindow(views, read, from, from, 0)

@@ -59,7 +59,18 @@ for (const root of roots) {
   subjects.push({
     root,
     run() {
-      let window = new PendingWindow(views, read, 0, 0, 0)
+      // A checkout whose fold thread says where it folds (s14-hang: PendingWindow.where, written
+      // per record and per view) pays for those writes here as in the thread.
+      const where =
+        'where' in new PendingWindow(views, read, 0, 0, 0)
+          ? new Float64Array(new SharedArrayBuffer(32)) // fold-protocol.ts: partition, offset, view, steps
+          : undefined
+      const open = (from: number) => {
+        const w = new PendingWindow(views, read, from, from, 0)
+        if (where) w.where = where
+        return w
+      }
+      let window = open(0)
       let sink = 0
       for (let b = 0; b < N; b += BATCH) {
         if (typeof window.foldRecords === 'function') {
@@ -79,7 +90,7 @@ for (const root of roots) {
         }
         if ((b + BATCH) % WINDOW === 0) {
           sink += packDeltas(window).keyText.length
-          window = new PendingWindow(views, read, b + BATCH, b + BATCH, 0)
+          window = open(b + BATCH)
         }
       }
       return sink

@@ -67,7 +67,12 @@ export interface FoldOptions {
   progressIntervalMs?: number
 }
 
-// The clock is read once per this many records, so progress costs nothing per event.
+// The clock is read once per so many records, so progress costs nothing per event: at most this
+// many, as many as fold in a quarter of the progress interval. A view slow per event (milliseconds)
+// brings it down to one, so the thread still reports every interval: a batch run's thread silent
+// for a minute is called stalled and ended at close as stuck (worker-pool.ts, silentFoldTasks),
+// which a slow view that advances must never be (at 65,536 records between reads, 1 ms an event
+// was over a minute of silence).
 const CLOCK_EVERY = 65_536
 
 export async function foldPartition(options: FoldOptions): Promise<PartitionFold> {
@@ -111,6 +116,8 @@ export async function foldPartitionTables({
   let events = 0
   let reported = 0
   let reportedAt = performance.now()
+  let clockEvery = 1
+  let clockAt = reportedAt
   try {
     for (const range of await listSegments(root, partition)) {
       if (range.start >= to) break
@@ -120,7 +127,7 @@ export async function foldPartitionTables({
       for (const [i, k] of idOf.entries()) {
         if (k >= 0) (tables[i] as NumericTable<unknown>).newKeyIds(cursor.dictionary(idFields[k]!)?.size ?? 0)
       }
-      let untilClock = CLOCK_EVERY
+      let untilClock = clockEvery
       // The event being folded and the view it is at; v = -1 outside the views' code, so that
       // what the cursor or the progress callback throws is not taken for a view's error.
       let event: StrataEvent | undefined
@@ -145,8 +152,13 @@ export async function foldPartitionTables({
             v = -1
             events++
             if (--untilClock === 0) {
-              untilClock = CLOCK_EVERY
               const now = performance.now()
+              const took = now - clockAt
+              clockAt = now
+              if (took < progressIntervalMs / 4) clockEvery = Math.min(CLOCK_EVERY, clockEvery * 2)
+              else if (took > progressIntervalMs)
+                clockEvery = Math.max(1, Math.floor((clockEvery * progressIntervalMs) / 4 / took))
+              untilClock = clockEvery
               if (onProgress !== undefined && now - reportedAt >= progressIntervalMs) {
                 const covered = cursor.offset + 1
                 onProgress(covered - reported)
@@ -168,6 +180,7 @@ export async function foldPartitionTables({
       onProgress?.(covered - reported)
       reported = covered
       reportedAt = performance.now()
+      clockAt = reportedAt
     }
   } finally {
     reader.release()

@@ -1,7 +1,9 @@
 // The batch layer on a schedule (`strata start`, `strata worker batch`): one run at a time, the
 // next starting an interval after the previous one ended, so a slow run never piles up behind
 // itself. A failed run is logged and retried at the next tick; the served versions stay.
+import { ErrorCodes, StrataError } from '../core/errors.ts'
 import { type BatchRunOptions, type BatchRunResult, runBatch } from './batch-run.ts'
+import { endSilentFoldTasks, type SilentFoldTask, silentFoldTasks } from './worker-pool.ts'
 
 export interface BatchScheduleOptions extends Omit<BatchRunOptions, 'onStart' | 'onProgress'> {
   intervalMs: number
@@ -9,6 +11,12 @@ export interface BatchScheduleOptions extends Omit<BatchRunOptions, 'onStart' | 
   firstRunMs?: number
   onRun?: (result: BatchRunResult) => void
   onError?: (error: unknown) => void
+  /**
+   * How long close() waits for a run whose fold thread has said nothing (worker-pool.ts,
+   * silentFoldTasks: a view's code that never returns) before it ends that thread and rejects
+   * with STRATA_ERR_SHUTTING_DOWN. Unset: close() waits for the run however long it takes.
+   */
+  closeTimeoutMs?: number
 }
 
 export interface BatchSchedule {
@@ -19,6 +27,8 @@ export interface BatchSchedule {
   /** Runs that failed in a row (0 after a run that completed), and the last one's error. */
   readonly failures: number
   readonly lastError: unknown
+  /** While a run is in progress: its fold threads silent for `afterMs` or more (worker-pool.ts). */
+  silent(afterMs: number): SilentFoldTask[]
   close(): Promise<void>
 }
 
@@ -80,11 +90,39 @@ export function startBatchSchedule(options: BatchScheduleOptions): BatchSchedule
     get lastError() {
       return lastError
     },
+    silent: (afterMs) => (current === undefined ? [] : silentFoldTasks(afterMs)),
     async close() {
       closed = true
       clearTimeout(timer)
       stopping.abort()
-      await current?.catch(() => undefined)
+      const run = current
+      if (run === undefined) return
+      const bound = options.closeTimeoutMs
+      if (bound === undefined) {
+        await run.catch(() => undefined)
+        return
+      }
+      let done = false
+      const settled = run.then(
+        () => {
+          done = true
+        },
+        () => {
+          done = true
+        },
+      )
+      while (!done) {
+        const silent = silentFoldTasks(bound)[0]
+        if (silent) {
+          await endSilentFoldTasks(bound)
+          await settled
+          throw new StrataError(
+            ErrorCodes.SHUTTING_DOWN,
+            `the batch run's thread folding partition ${silent.partition} said nothing for ${Math.round(silent.forMs / 1000)} s (a view's code that never returns?): ended; the run failed, the served versions stay`,
+          )
+        }
+        await Promise.race([settled, new Promise((resolve) => setTimeout(resolve, 250))])
+      }
     },
   }
 }

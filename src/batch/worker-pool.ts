@@ -237,7 +237,52 @@ function nextTask(
   return result
 }
 
+/**
+ * The threads of this process holding fold tasks, with the partitions given to each (in order:
+ * the first is the one it folds) and when it last said anything. A thread reports progress at
+ * least every 100 ms or so while it folds events, however slow the view (partition-fold.ts), so one silent for long
+ * is stuck: a view's code that never returns on an event holds the run, and the batch layer,
+ * for ever (s14-hang). The batch layer's health and its close() read this (schedule.ts).
+ */
+const busy = new Map<Worker, { partitions: number[]; heardAt: number }>()
+
+/** A thread holding a fold task that has not been heard from for a while. */
+export interface SilentFoldTask {
+  partition: number
+  forMs: number
+}
+
+/** The fold tasks whose thread has said nothing for `afterMs` or more. */
+export function silentFoldTasks(afterMs: number): SilentFoldTask[] {
+  const now = performance.now()
+  const silent: SilentFoldTask[] = []
+  for (const { partitions, heardAt } of busy.values()) {
+    if (partitions.length > 0 && now - heardAt >= afterMs)
+      silent.push({ partition: partitions[0]!, forMs: now - heardAt })
+  }
+  return silent
+}
+
+/** Ends the threads silent for `afterMs` or more: their runs fail (a close that would wait for ever). */
+export async function endSilentFoldTasks(afterMs: number): Promise<number> {
+  const now = performance.now()
+  const ended = [...busy].filter(([, b]) => b.partitions.length > 0 && now - b.heardAt >= afterMs)
+  await Promise.all(ended.map(([worker]) => worker.terminate()))
+  return ended.length
+}
+
 function runOne(worker: Worker, task: FoldTask, onProgress: (offsets: number) => void): Promise<FoldResult> {
+  let held = busy.get(worker)
+  if (held === undefined || held.partitions.length === 0) {
+    held = { partitions: [], heardAt: performance.now() }
+    busy.set(worker, held)
+  }
+  const holding = held
+  holding.partitions.push(task.partition)
+  const heard = () => {
+    holding.heardAt = performance.now()
+  }
+  worker.on('message', heard)
   const result = listen<FoldResult>(worker, `while folding partition ${task.partition}`, (message) => {
     if (message.type === 'ready' || message.type === 'failed' || message.partition !== task.partition)
       return undefined
@@ -260,6 +305,14 @@ function runOne(worker: Worker, task: FoldTask, onProgress: (offsets: number) =>
     )
   })
   worker.postMessage(task)
+  const done = () => {
+    worker.off('message', heard)
+    const at = holding.partitions.indexOf(task.partition)
+    if (at !== -1) holding.partitions.splice(at, 1)
+    holding.heardAt = performance.now()
+    if (holding.partitions.length === 0 && busy.get(worker) === holding) busy.delete(worker)
+  }
+  result.then(done, done)
   return result
 }
 

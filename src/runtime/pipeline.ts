@@ -11,7 +11,8 @@
 //      schedule and publishes to Kafka. Without: the embedded default, where the master dataset's
 //      segments are the log that ingest appends to and the speed layer reads. With `roleThreads`
 //      (what `strata start` passes), the archiver and the speed layer of a process that also
-//      serves run in worker threads of their own (role-thread.ts, Kafka mode only);
+//      serves run in worker threads of their own (role-thread.ts, Kafka mode only); on the
+//      embedded log the speed layer's fold runs in a fold thread (roles.ts, embeddedFoldThread);
 //   5. health: /health of this process when it serves; otherwise a role that can no longer go
 //      on by itself exits the process 1 (role-watch.ts), as nothing else would say it failed.
 // Everything opened here is closed by the returned close(), in reverse (the log last); the store
@@ -19,6 +20,7 @@
 import type { BatchEngine } from '../batch/batch-run.ts'
 import type { SparkEngineOptions } from '../batch/spark/spark-engine.ts'
 import type { StrataConfig } from '../core/config.ts'
+import { ErrorCodes } from '../core/errors.ts'
 import { describe, RoleHealth, type RoleReport, type RoleReporter } from '../core/role-health.ts'
 import { BACKGROUND_NICE } from '../core/thread-priority.ts'
 import { startTraffic } from '../demo/traffic.ts'
@@ -177,10 +179,19 @@ export async function startRoles(options: RolesOptions): Promise<Pipeline> {
     }))
   const closables: Closable[] = [] // closed in reverse after serving: the log last
   const watches: Array<{ stop(): void }> = []
+  // Every part is closed whatever another's close did. A part that could not close cleanly (a
+  // role thread or a fold thread stuck in a view's code, ended after its bound: SHUTTING_DOWN) is
+  // rethrown at the end, so the process exits 1 rather than 0 as after a clean stop.
   const close = async (onError: (e: unknown) => void) => {
+    let unclean: unknown
+    const note = (e: unknown) => {
+      if ((e as { code?: string })?.code === ErrorCodes.SHUTTING_DOWN && unclean === undefined) unclean = e
+      else onError(e)
+    }
     for (const watch of watches) watch.stop()
-    await serve?.close().catch(onError)
-    for (const c of [...closables].reverse()) await c.close().catch(onError)
+    await serve?.close().catch(note)
+    for (const c of [...closables].reverse()) await c.close().catch(note)
+    if (unclean !== undefined) throw unclean
   }
   try {
     // Threads only beside a server (nothing else competes for the event loop of a lone role)
@@ -205,6 +216,9 @@ export async function startRoles(options: RolesOptions): Promise<Pipeline> {
       ...context,
       store: opened,
       ...(serve ? { backgroundNice: BACKGROUND_NICE } : {}),
+      // The embedded speed layer folds in a fold thread (as on Kafka): a view's code that never
+      // returns must not freeze this thread, which answers ingest, queries, /health and signals.
+      ...(!brokers && options.roleThreads ? { embeddedFoldThread: true } : {}),
     }
     await attempt(() => checkRoleSource(options.run, running))
     // 4.
@@ -320,7 +334,7 @@ export async function startRoles(options: RolesOptions): Promise<Pipeline> {
       close: () => close((e) => logger.error('while stopping', e)),
     }
   } catch (error) {
-    await close(() => undefined)
+    await close(() => undefined).catch(() => undefined)
     throw error
   }
 }

@@ -93,12 +93,29 @@ export function speedReporter(
     const at = now()
     const partitions: PartitionReport[] = []
     const trouble = byPartition(snapshot.readTrouble)
+    // A fold thread stuck in a view's code (speed-worker.ts, stuckFolds): the partition and event
+    // it holds are named, and every partition waiting behind it says why.
+    const stuck = (snapshot.stuckFolds ?? []).filter((s) => s.forMs >= STALLED_AFTER_MS * 3)
+    const stuckNote = stuck
+      .map(
+        (s) =>
+          `view '${s.view}' has not returned on partition ${s.partition} offset ${s.offset} for ${Math.round(s.forMs / 1000)} s`,
+      )
+      .join('; ')
     for (const p of snapshot.partitions) {
       const lag = end?.[p.partition] === undefined ? null : Math.max(0, end[p.partition]! - p.consumed)
       let report: PartitionReport = { partition: p.partition, state: 'running', lag }
       // Fenced: the partition is another worker's now; released or revoked: not a failure.
+      const stuckHere = stuck.find((s) => s.partition === p.partition)
       if (p.stoppedCode !== null && p.stoppedCode !== ErrorCodes.FENCED) {
         report = { ...report, state: 'failed', reason: p.stopped ?? p.stoppedCode }
+      } else if (stuckHere && p.stopped === null) {
+        // No offset clock needed: the thread itself has not answered for that long.
+        report = {
+          ...report,
+          state: 'stalled',
+          reason: `partition ${p.partition}: view '${stuckHere.view}' has not returned on the event at offset ${stuckHere.offset} for ${Math.round(stuckHere.forMs / 1000)} s (its code never returns?): the speed layer waits on it; events are still accepted and kept in the log. Fix the view and restart`,
+        }
       } else if (p.commitFailures > 0) {
         const failingFor = at - (p.failingSince ?? at)
         const waiting = lag === null || lag > 0
@@ -116,7 +133,7 @@ export function speedReporter(
         report = {
           ...report,
           state: 'stalled',
-          reason: `partition ${p.partition}: the speed layer's offset has stayed at ${p.consumed} for ${Math.round(still.for(p.partition, at) / 1000)} s with ${lag} records waiting`,
+          reason: `partition ${p.partition}: the speed layer's offset has stayed at ${p.consumed} for ${Math.round(still.for(p.partition, at) / 1000)} s with ${lag} records waiting${stuckNote ? ` (its fold thread waits: ${stuckNote})` : ''}`,
         }
       } else if (lag !== null && lag > CATCHING_UP_RECORDS) {
         report = { ...report, state: 'catching-up' }
@@ -216,9 +233,30 @@ export function withReadTrouble(
   return { ...report, state, reason }
 }
 
-/** The batch schedule: degraded after a failed run, failed after BATCH_FAILED_AFTER in a row. */
-export function batchReporter(schedule: Pick<BatchSchedule, 'failures' | 'lastError'>): RoleReporter {
+/**
+ * How long a batch run's fold thread may say nothing before the batch layer is stalled: it
+ * reports progress every 100 ms or so while it folds events, however slow the view (partition-fold.ts), so a minute
+ * of silence is a view's code that never returns (or a thread starved for that long).
+ */
+export const BATCH_SILENT_AFTER_MS = 60_000
+
+/**
+ * The batch schedule: degraded after a failed run, failed after BATCH_FAILED_AFTER in a row;
+ * stalled while a run's fold thread has said nothing for BATCH_SILENT_AFTER_MS.
+ */
+export function batchReporter(
+  schedule: Pick<BatchSchedule, 'failures' | 'lastError'> & Partial<Pick<BatchSchedule, 'silent'>>,
+): RoleReporter {
   return () => {
+    const silent = schedule.silent?.(BATCH_SILENT_AFTER_MS)[0]
+    if (silent) {
+      return {
+        role: 'batch',
+        state: 'stalled',
+        failures: schedule.failures,
+        reason: `the batch run's thread folding partition ${silent.partition} has said nothing for ${Math.round(silent.forMs / 1000)} s (a view's code that never returns?): the run waits, the served versions stay. Fix the view and restart`,
+      }
+    }
     if (schedule.failures === 0) return { role: 'batch', state: 'running', failures: 0 }
     return {
       role: 'batch',

@@ -28,6 +28,7 @@ import { type ErrorCode, ErrorCodes, StrataError } from '../core/errors.ts'
 import type { S3Settings } from '../master-dataset/index.ts'
 import type { SpeedWorkerStats } from '../speed/index.ts'
 import type { LogFields } from './logger.ts'
+import { CLOSE_TIMEOUT_MS } from './role.ts'
 import type { Closable, RoleContext } from './roles.ts'
 import type { GroupTimers } from './strata-options.ts'
 
@@ -52,16 +53,7 @@ export interface RoleThreadSetup {
   closeTimeoutMs?: number
 }
 
-/**
- * How long close() waits for the role's own close. Once (s13-user, from the user's seat) a
- * `strata start` whose view's code never returned, told to stop, never ended, and — still a
- * member of its consumer groups — kept them from assigning partitions to anyone else (other
- * topics' archivers in `strata-archiver` got none and said running) until a kill -9; the test
- * shows close() waiting for ever on a fold that never returns. Past this the thread is
- * terminated: nothing uncommitted was acknowledged to anyone, and the next owner resumes from the
- * offsets stored with the state (the archiver rewrites a segment it had not committed whole).
- */
-export const CLOSE_TIMEOUT_MS = 60_000
+export { CLOSE_TIMEOUT_MS } from './role.ts'
 
 /** ArchiverStats as posted: a StrataError loses its code in a structured clone, so its data. */
 export type PostedArchiverStats = Omit<ArchiverStats, 'lastError'> & { lastError?: SerializedError }

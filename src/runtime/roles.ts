@@ -31,6 +31,7 @@ import {
 } from '../speed/index.ts'
 import type { Store } from '../store/store.ts'
 import type { Logger } from './logger.ts'
+import { CLOSE_TIMEOUT_MS } from './role.ts'
 import { type ClosableEndOffsets, kafkaEndOffsetsChecked, stopOnSourceLoss } from './source-loss.ts'
 import type { GroupTimers } from './strata-options.ts'
 
@@ -65,6 +66,14 @@ export interface RoleContext {
    * (core/thread-priority.ts), so requests are answered first.
    */
   backgroundNice?: number
+  /**
+   * The embedded default's speed layer folds in a fold thread (src/speed/fold-threads.ts), as on
+   * Kafka: set by `strata start` and `strata worker` (whose main thread answers HTTP and
+   * signals). A view's code that never
+   * returns then holds that thread only: ingest, queries and /health go on, /health and the log
+   * name the view (role-reporters.ts), and close() ends the thread after CLOSE_TIMEOUT_MS.
+   */
+  embeddedFoldThread?: boolean
 }
 
 /** The embedded log: the master dataset's segments, appended to directly. */
@@ -157,8 +166,20 @@ export function speedWorkerOptions(context: RoleContext, log?: Log): SpeedWorker
     config: context.config,
     // On Kafka, parsing, checking and folding run in a fold thread (src/speed/fold-threads.ts)
     // beside the thread that fetches and commits; the embedded log's reader keeps them in line.
+    // In the embedded default the log's reader stays on this thread and the fold goes to a
+    // thread (embeddedFoldThread), so a view that never returns cannot freeze ingest, queries,
+    // /health and SIGTERM with it.
     ...(log
-      ? { log }
+      ? {
+          log,
+          ...(context.embeddedFoldThread
+            ? {
+                configPath: context.configPath,
+                foldThreads: SPEED_FOLD_THREADS,
+                closeTimeoutMs: CLOSE_TIMEOUT_MS,
+              }
+            : {}),
+        }
       : { brokers: context.brokers!, configPath: context.configPath, foldThreads: SPEED_FOLD_THREADS }),
     ...(context.groupId ? { groupId: context.groupId } : {}),
     ...(context.groupTimers ? { consumer: { ...context.groupTimers } } : {}),
@@ -214,6 +235,7 @@ export function startBatchRole(
     ...(context.backgroundNice !== undefined ? { threadNice: context.backgroundNice } : {}),
     store: context.store,
     publisher,
+    closeTimeoutMs: CLOSE_TIMEOUT_MS,
     intervalMs,
     firstRunMs,
     onRun: ({ versions, plan, events, durationMs }) => {

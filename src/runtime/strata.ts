@@ -190,8 +190,9 @@ export async function startStrata(options: StrataOptions = {}): Promise<RunningS
     close() {
       closed ??= (async () => {
         try {
-          await pipeline.close()
-          await store?.close()
+          // A pipeline that could not close cleanly (a thread stuck in a view's code, ended after
+          // its bound) still has its store closed before the error goes on to the exit code.
+          await pipeline.close().finally(() => store?.close())
         } finally {
           lock.release()
         }

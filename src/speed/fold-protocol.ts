@@ -6,6 +6,14 @@ import type { ViewHash } from '../core/view-hash.ts'
 /** The thread's workerData: the config file it evaluates, once, at start. */
 export interface FoldThreadSetup {
   configPath: string
+  /**
+   * Where the thread is folding (fold-threads.ts, FoldThread.stuck): [partition, offset, view
+   * index] of the record and view in hand, then the steps taken (one per view applied to an
+   * event), written by the thread as it goes. The main thread reads the steps each tick: a thread
+   * whose steps stay put while a request waits is stuck (a view's code that never returns leaves
+   * the first three pointing at the view and the event); one whose steps move is only slow.
+   */
+  where: SharedArrayBuffer
 }
 
 // Every request names its window `w` (unique in the process) besides its partition `p`: a folder

@@ -81,6 +81,7 @@ function serve(
   port: NonNullable<typeof parentPort>,
   views: ReadonlyArray<CompiledView<any, any>>,
   read: RecordReader,
+  where: Float64Array,
 ): void {
   const slots = new Map<number, Slot>()
   const slot = (w: number, p: number): Slot => {
@@ -92,12 +93,12 @@ function serve(
   }
   const handle = (req: FoldRequest): FoldThreadReply => {
     switch (req.op) {
-      case 'reset':
-        slots.set(req.w, {
-          window: new PendingWindow(views, read, req.from, req.open, req.p),
-          buffers: [],
-        })
+      case 'reset': {
+        const window = new PendingWindow(views, read, req.from, req.open, req.p)
+        window.where = where
+        slots.set(req.w, { window, buffers: [] })
         return { id: req.id }
+      }
       case 'fold': {
         const s = slot(req.w, req.p)
         if (req.offsets.length > 0 && s.buffers.at(-1) !== req.values.buffer)
@@ -173,12 +174,12 @@ function asStrata(error: unknown, p: number): StrataError {
 
 const port = parentPort
 if (port) {
-  const { configPath } = workerData as FoldThreadSetup
+  const { configPath, where } = workerData as FoldThreadSetup
   loadConfig(configPath)
     .then((config) => {
       const views = compileViews(config)
       const loaded: ViewHash[] = views.map((v) => ({ view: v.name, codeHash: v.codeHash }))
-      serve(port, views, recordReaderFor(views, config.source.time))
+      serve(port, views, recordReaderFor(views, config.source.time), new Float64Array(where))
       port.postMessage({ id: -1, ready: loaded } satisfies FoldThreadReply)
     })
     .catch((error: Error & { code?: string }) => {

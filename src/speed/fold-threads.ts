@@ -28,7 +28,19 @@ const threadFile = new URL(
   import.meta.url,
 )
 
-type Pending = { resolve(reply: FoldThreadReply): void; reject(error: StrataError): void }
+type Pending = { resolve(reply: FoldThreadReply): void; reject(error: StrataError): void; sentAt: number }
+
+/**
+ * A fold thread that has not answered a request for a while: the record and view it was folding
+ * (a view's code that never returns on that event leaves it there, and the whole thread waits).
+ */
+export interface StuckFold {
+  partition: number
+  offset: number
+  view: string
+  /** How long the oldest unanswered request has waited. */
+  forMs: number
+}
 
 /** Request without its id (the thread assigns them). */
 type Without<T> = T extends unknown ? Omit<T, 'id'> : never
@@ -43,6 +55,11 @@ export class FoldThread {
   readonly buffers = new BatchBuffers()
   readonly #worker: Worker
   readonly #pending = new Map<number, Pending>()
+  /** [partition, offset, view index, steps] of the thread's fold (fold-protocol.ts, FoldThreadSetup). */
+  readonly #where = new Float64Array(new SharedArrayBuffer(4 * Float64Array.BYTES_PER_ELEMENT))
+  /** The thread's steps (where[3]) as last seen, and when they were last seen to change. */
+  #steps = -1
+  #movedAt = performance.now()
   #next = 0
   #failure: StrataError | undefined
   readonly ready: Promise<void>
@@ -51,7 +68,7 @@ export class FoldThread {
     this.key = keyOf(configPath, views)
     this.views = views
     this.#worker = new Worker(threadFile, {
-      workerData: { configPath } satisfies FoldThreadSetup,
+      workerData: { configPath, where: this.#where.buffer as SharedArrayBuffer } satisfies FoldThreadSetup,
       name: 'strata fold',
       env: threadEnv(),
     })
@@ -65,6 +82,7 @@ export class FoldThread {
           } else resolve()
         },
         reject,
+        sentAt: performance.now(),
       })
     })
     this.ready.catch(() => undefined)
@@ -98,10 +116,43 @@ export class FoldThread {
     if (this.#failure) return Promise.reject(this.#failure)
     const id = this.#next++
     const answer = new Promise<FoldThreadReply>((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject })
+      this.#pending.set(id, { resolve, reject, sentAt: performance.now() })
     })
     this.#worker.postMessage({ ...message, id }, transfer)
     return answer
+  }
+
+  /**
+   * Where the thread is folding, once it has left a request unanswered AND taken no step (a view
+   * applied to an event: fold-protocol.ts) for `afterMs` or more. A request may wait long on a
+   * thread that advances (a slow view, many partitions catching up on one thread): that is not
+   * stuck, and must not be ended as stuck at close. A view's code that never returns takes no
+   * step. `forMs` counts from the later of the request sent and the last step seen: the speed
+   * worker looks every tick (watch()), so a thread stuck long before it is asked is known as such.
+   */
+  stuck(afterMs: number): StuckFold | undefined {
+    if (this.#failure !== undefined) return undefined
+    const now = performance.now()
+    this.#watch(now)
+    const oldest = this.#pending.values().next().value
+    if (oldest === undefined) return undefined
+    const forMs = now - Math.max(oldest.sentAt, this.#movedAt)
+    if (forMs < afterMs) return undefined
+    const [partition, offset, view] = this.#where
+    return { partition: partition!, offset: offset!, view: this.views[view!]?.name ?? '?', forMs }
+  }
+
+  /** Notes whether the thread has taken a step since last looked at (stuck()). */
+  watch(): void {
+    this.#watch(performance.now())
+  }
+
+  #watch(now: number): void {
+    const steps = this.#where[3]!
+    if (steps !== this.#steps || this.#pending.size === 0) {
+      this.#steps = steps
+      this.#movedAt = now
+    }
   }
 
   async close(): Promise<void> {
@@ -170,6 +221,21 @@ export class FoldThreads {
 
   of(partition: number): FoldThread {
     return this.#threads[partition % this.#threads.length]!
+  }
+
+  /** The threads that have left a request unanswered, taking no step, for `afterMs` or more (FoldThread.stuck). */
+  stuck(afterMs: number): StuckFold[] {
+    return this.#threads.flatMap((t) => t.stuck(afterMs) ?? [])
+  }
+
+  /** Notes which threads took a step since last looked at (the speed worker's tick). */
+  watch(): void {
+    for (const t of this.#threads) t.watch()
+  }
+
+  /** Ends every thread now, failing what waits on them (a close that a stuck fold would hold). */
+  async terminate(): Promise<void> {
+    await Promise.all(this.#threads.map((t) => t.close()))
   }
 
   /** Threads that failed end; the others wait for the next pool (IDLE_MS). */

@@ -92,6 +92,13 @@ export class PendingWindow {
     this.#epoch = open
   }
 
+  /**
+   * In a fold thread: the shared slots the thread says where it is folding in (fold-protocol.ts):
+   * partition, offset and the index of the view in hand, so a view that never returns can be
+   * named, and a step counted per view applied, so a slow one is seen to advance (a rebuild too).
+   */
+  where: Float64Array | undefined
+
   /** The offset after the last record taken in: the consumed offset once committed. */
   get end(): number {
     return this.#end
@@ -304,7 +311,16 @@ export class PendingWindow {
       }
       this.#current = tables
     }
+    const where = this.where
+    if (where !== undefined) {
+      where[0] = this.partition
+      where[1] = offset
+    }
     for (let v = 0; v < this.#views.length; v++) {
+      if (where !== undefined) {
+        where[2] = v
+        where[3]!++
+      }
       foldChecked(
         this.#views[v],
         tables[v] as ViewTable<any>,

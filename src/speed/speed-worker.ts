@@ -19,7 +19,7 @@ import { type ConsumerOptions, consumerGroupSource } from '../log/kafka/index.ts
 import type { Log } from '../log/log.ts'
 import type { PartitionSource, ReadTrouble } from '../log/partition-source.ts'
 import type { Store } from '../store/store.ts'
-import { FoldThreads } from './fold-threads.ts'
+import { FoldThreads, type StuckFold } from './fold-threads.ts'
 import { defaultFolderPolicy, type FolderPolicy, type PartitionStats } from './partition-folder.ts'
 import { speedPartitionHandlers } from './partition-handlers.ts'
 import { PartitionSet } from './partition-set.ts'
@@ -73,6 +73,14 @@ export interface SpeedWorkerOptions {
   foldThreads?: number
   /** The config file `config` was loaded from (for fold threads). */
   configPath?: string
+  /**
+   * With fold threads: how long close() waits on a fold thread that leaves a request unanswered
+   * and takes no step meanwhile (FoldThread.stuck; a slow view that advances is waited for) before
+   * it ends the threads and rejects (STRATA_ERR_SHUTTING_DOWN). A view's code that never returns
+   * would otherwise hold close() for ever. Unset: no bound (a speed layer
+   * in a role thread is bounded there, role-thread.ts).
+   */
+  closeTimeoutMs?: number
   consumer?: SpeedConsumerOptions
   /** A record that is not a valid event was skipped (it is counted in the stats too). */
   onSkip?(partition: number, offset: number, reason: string): void
@@ -98,7 +106,15 @@ export interface SpeedWorkerStats {
   partitions: PartitionStats[]
   /** Owned partitions the log cannot be read from now (retried meanwhile). */
   readTrouble?: ReadTrouble[]
+  /**
+   * Fold threads that have left a request unanswered, taking no step, for STUCK_FOLD_MS or more,
+   * with the view and event in hand (a view's code that never returns): every partition of that thread waits.
+   */
+  stuckFolds?: StuckFold[]
 }
+
+/** A fold thread that has not advanced on a request this long is reported in the stats (stuckFolds). */
+export const STUCK_FOLD_MS = 5000
 
 export interface SpeedWorker {
   start(): Promise<void>
@@ -150,8 +166,9 @@ export function createSpeedWorker(options: SpeedWorkerOptions): SpeedWorker {
       ...(options.onViewErrors ? { onViewErrors: options.onViewErrors } : {}),
       ...(options.storeRetryMs === undefined ? {} : { storeRetryMs: options.storeRetryMs }),
       ...(options.onStoreRetry ? { onRetry: options.onStoreRetry } : {}),
-      onError,
-      onFailed: (error) => (options.onFatal ?? onError)(error),
+      // Folders failed on purpose by a close that ended stuck fold threads: close() says why, once.
+      onError: (error: StrataError) => (endedStuck ? undefined : onError(error)),
+      onFailed: (error) => (endedStuck ? undefined : (options.onFatal ?? onError)(error)),
       ...(source.logStart ? { firstOffset: source.logStart } : {}),
     }),
     onError,
@@ -160,6 +177,7 @@ export function createSpeedWorker(options: SpeedWorkerOptions): SpeedWorker {
 
   let timer: NodeJS.Timeout | undefined
   let closing: Promise<void> | undefined
+  let endedStuck = false
 
   return {
     async start() {
@@ -180,6 +198,7 @@ export function createSpeedWorker(options: SpeedWorkerOptions): SpeedWorker {
       await source.start(handlers)
       const every = Math.max(10, Math.min(policy.commitEveryMs / 2, 1000))
       timer = setInterval(() => {
+        threads?.watch()
         const now = Date.now()
         for (const folder of set.owned()) folder.flushIfDue(now).catch(onError)
       }, every)
@@ -188,8 +207,21 @@ export function createSpeedWorker(options: SpeedWorkerOptions): SpeedWorker {
     close() {
       closing ??= (async () => {
         clearInterval(timer)
-        await source.close()
-        await set.releaseAll()
+        const released = (async () => {
+          await source.close()
+          await set.releaseAll()
+        })()
+        const stuck = await stuckAtClose(released, threads, options.closeTimeoutMs)
+        if (stuck) {
+          endedStuck = true
+          await threads!.terminate()
+          await released.catch(() => undefined)
+          throw new StrataError(
+            ErrorCodes.SHUTTING_DOWN,
+            `the speed layer's fold thread did not advance for ${Math.round(stuck.forMs / 1000)} s: view '${stuck.view}' has not returned on partition ${stuck.partition} offset ${stuck.offset} (its code never returns?); the thread was ended and what it had not committed is folded again from the stored offsets at the next start`,
+          )
+        }
+        await released
         await threads?.close()
       })()
       return closing
@@ -198,6 +230,36 @@ export function createSpeedWorker(options: SpeedWorkerOptions): SpeedWorker {
       mode: options.log ? 'embedded' : 'kafka',
       partitions: set.stats(),
       readTrouble: source.readTrouble?.() ?? [],
+      ...(threads ? { stuckFolds: threads.stuck(STUCK_FOLD_MS) } : {}),
     }),
   }
+}
+
+/**
+ * Waits for `released`; with fold threads and a bound, gives up once a fold thread has left a
+ * request unanswered without a step for `boundMs` (FoldThread.stuck: counted from the last step
+ * seen, so a fold stuck for minutes before the signal does not get another full wait, and a slow
+ * one that advances is drained, not ended) and returns where it is stuck.
+ */
+async function stuckAtClose(
+  released: Promise<void>,
+  threads: FoldThreads | undefined,
+  boundMs: number | undefined,
+): Promise<StuckFold | undefined> {
+  if (threads === undefined || boundMs === undefined) return undefined
+  let done = false
+  const settled = released.then(
+    () => {
+      done = true
+    },
+    () => {
+      done = true
+    },
+  )
+  while (!done) {
+    const stuck = threads.stuck(boundMs)[0]
+    if (stuck) return stuck
+    await Promise.race([settled, new Promise((resolve) => setTimeout(resolve, 250))])
+  }
+  return undefined
 }

@@ -90,6 +90,47 @@ test('batch: degraded after a failed run, failed after three in a row, running a
   assert.match(failed.reason ?? '', /3 batch runs failed in a row: .*\[STRATA_ERR_SEGMENT_CORRUPT\]/)
 })
 
+// s14-hang: a view whose code never returns holds a fold thread (the embedded default's since
+// s14-hang, Kafka's before): the speed layer is stalled once the thread has not answered for 30 s,
+// naming the view and the event, and the partitions behind it say why they wait.
+test('speed: a fold thread stuck in a view for 30 s makes its partition stalled, naming the view and the event', async () => {
+  const stats = [partition(0, { consumed: 5 }), partition(1, { consumed: 2 })]
+  let forMs = STALLED_AFTER_MS * 3 - 1000
+  const report = speedReporter(
+    () => ({
+      mode: 'embedded',
+      partitions: stats,
+      stuckFolds: [{ partition: 1, offset: 2, view: 'hangs', forMs }],
+    }),
+    async () => [5, 3],
+  )
+  assert.equal((await report()).state, 'running')
+  forMs = STALLED_AFTER_MS * 3 + 5000
+  const r = await report()
+  assert.equal(r.state, 'stalled')
+  assert.deepEqual(
+    r.partitions?.map((p) => p.state),
+    ['running', 'stalled'],
+  )
+  assert.match(
+    r.partitions?.[1]?.reason ?? '',
+    /^partition 1: view 'hangs' has not returned on the event at offset 2 for 35 s/,
+  )
+})
+
+test("batch: stalled while a run's thread has said nothing for a minute, naming the partition", () => {
+  let silent: Array<{ partition: number; forMs: number }> = []
+  const report = batchReporter({ failures: 0, lastError: undefined, silent: () => silent }) as () => {
+    state: string
+    reason?: string
+  }
+  assert.equal(report().state, 'running')
+  silent = [{ partition: 3, forMs: 61_000 }]
+  const r = report()
+  assert.equal(r.state, 'stalled')
+  assert.match(r.reason ?? '', /thread folding partition 3 has said nothing for 61 s/)
+})
+
 test('log: a partition whose write failed is failed, one out of room degraded', () => {
   const conditions = [
     { state: 'ok' as const },

@@ -1,0 +1,88 @@
+// What the tests of a view whose code never returns share (test/speed/stuck-fold.test.ts,
+// test/batch/stuck-view.test.ts): an embedded log holding the event the view hangs on.
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { TestContext } from 'node:test'
+import { pathToFileURL } from 'node:url'
+import { loadConfig } from '../../src/core/config-loader.ts'
+import { EmbeddedLog } from '../../src/log/embedded/index.ts'
+import { openLmdbStore } from '../../src/store/lmdb-store.ts'
+
+/** The first value `check` gives that is not undefined, waiting up to a generous minute. */
+export async function until<T>(check: () => T | undefined, what: string): Promise<T> {
+  const deadline = Date.now() + 60_000
+  for (;;) {
+    const value = check()
+    if (value !== undefined) return value
+    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+}
+
+const api = pathToFileURL(join(import.meta.dirname, '../../src/config.ts')).href
+
+/**
+ * A log of 2 partitions whose partition 1 holds, at offset 2, the event the view hangs on (or, with
+ * `hangLater`, nothing yet: `hang()` appends those events when the test says).
+ */
+export async function setup(t: TestContext, hangLater = false) {
+  const dir = await mkdtemp(join(tmpdir(), 'strata-stuck-fold-'))
+  t.after(() => rm(dir, { recursive: true, force: true }))
+  const configPath = join(dir, 'strata.config.ts')
+  await writeFile(
+    configPath,
+    `import { count, defineConfig, view } from '${api}'
+export default defineConfig({
+  source: { topic: 'events', partitions: 2 },
+  views: [
+    view('fine').key((e) => e.url).aggregate(count()),
+    view('hangs').key((e) => { if (e.hang) for (;;) {} return e.url }).aggregate(count()),
+  ],
+})
+`,
+  )
+  const config = await loadConfig(configPath)
+  const store = await openLmdbStore(join(dir, 'store'))
+  t.after(() => store.close())
+  const root = join(dir, 'master')
+  await mkdir(root, { recursive: true })
+  const log = await EmbeddedLog.open({ dir: root, partitions: 2 })
+  t.after(() => log.close())
+  const event = (hang: boolean) => ({ partition: 1, value: JSON.stringify({ url: '/a', ts: 1, hang }) })
+  const hang = () => log.append([event(false), event(false), event(true), event(false)])
+  if (!hangLater) await hang()
+  return { configPath, config, store, root, log, hang }
+}
+
+/**
+ * A log whose partition 1 holds `events` events that a view takes `msEach` to fold, each (slow
+ * but advancing: not stuck), with the config file and store as setup() gives them.
+ */
+export async function setupSlow(t: TestContext, events: number, msEach: number) {
+  const dir = await mkdtemp(join(tmpdir(), 'strata-slow-fold-'))
+  t.after(() => rm(dir, { recursive: true, force: true }))
+  const configPath = join(dir, 'strata.config.ts')
+  await writeFile(
+    configPath,
+    `import { count, defineConfig, view } from '${api}'
+export default defineConfig({
+  source: { topic: 'events', partitions: 2 },
+  views: [
+    view('slow').key((e) => { const until = performance.now() + ${msEach}; while (performance.now() < until) {} return e.url }).aggregate(count()),
+  ],
+})
+`,
+  )
+  const config = await loadConfig(configPath)
+  const store = await openLmdbStore(join(dir, 'store'))
+  t.after(() => store.close())
+  const root = join(dir, 'master')
+  await mkdir(root, { recursive: true })
+  const log = await EmbeddedLog.open({ dir: root, partitions: 2 })
+  t.after(() => log.close())
+  await log.append(
+    Array.from({ length: events }, () => ({ partition: 1, value: JSON.stringify({ url: '/a', ts: 1 }) })),
+  )
+  return { configPath, config, store, root, log }
+}

@@ -7,6 +7,7 @@
 // seen meanwhile (run with --expose-gc so the setup's garbage is collected first).
 //   node --expose-gc bench/query-ingest-micro.ts <checkout> [keys=8000] [ticks=300]
 // <checkout>: the root of the build to measure (this one, or a detached worktree of main: A/B).
+import { createHash } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -59,6 +60,8 @@ new PerformanceObserver((list) => {
   }
 }).observe({ entryTypes: ['gc'] })
 const kept = new Map<string, string>()
+// The windows and coverage of every answer, in order: equal across builds when they answer alike.
+const digest = createHash('sha256')
 let queryUs = 0,
   queries = 0,
   sink = 0
@@ -94,6 +97,7 @@ for (let t = 0; t < ticks; t++) {
     const body = JSON.stringify(answer)
     kept.set(key, body) // as the fast path keeps the body per URL
     sink += body.length
+    digest.update(`${key} ${JSON.stringify(answer.windows)} ${answer.asOf}\n`)
   }
   const d = process.cpuUsage(c)
   queryUs += d.user + d.system
@@ -109,6 +113,7 @@ console.log(
     heapMB: Math.round(process.memoryUsage().heapUsed / 1e6),
     wallS: +((performance.now() - t0) / 1000).toFixed(1),
     sink: sink > 0,
+    answers: digest.digest('hex').slice(0, 16),
   }),
 )
 await store.close()

@@ -2,7 +2,7 @@
 // HTTP API: a one-view config on the bench topic, a fresh data folder, a free port.
 import { type ChildProcess, spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
-import { closeSync, openSync } from 'node:fs'
+import { closeSync, openSync, writeSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -78,7 +78,9 @@ export async function startStrata(
   const groups = command[0] === 'start' ? ['--group-prefix', `bench-${randomUUID()}`] : []
   // STRATA_BENCH_NODE_ARGS (space-separated, e.g. `--trace-gc`) is given to every Strata process
   // a bench starts, and with STRATA_BENCH_STDOUT_DIR each one's stdout goes to a file there
-  // (<command>-<port>.out): what V8's traces print, per server (BENCHMARKS.md, Query, session 13).
+  // (<command>-<port>.out): what V8's traces print, per server (BENCHMARKS.md, Query, session 13);
+  // and its stderr, the role's log (a 5xx and its cause), to <command>-<port>.err: whether asks
+  // counted as errors were refused or only late is read there, not inferred.
   const envArgs = (process.env.STRATA_BENCH_NODE_ARGS ?? '').split(' ').filter((a) => a !== '')
   const stdoutDir = process.env.STRATA_BENCH_STDOUT_DIR
   const stdout = stdoutDir ? openSync(join(stdoutDir, `${command.join('-')}-${port}.out`), 'w') : 'ignore'
@@ -103,10 +105,13 @@ export async function startStrata(
     { stdio: ['ignore', stdout, 'pipe'] },
   )
   if (typeof stdout === 'number') closeSync(stdout)
+  const stderr = stdoutDir ? openSync(join(stdoutDir, `${command.join('-')}-${port}.err`), 'w') : undefined
   let err = ''
   child.stderr!.on('data', (d) => {
     err = (err + d).slice(-4000)
+    if (stderr !== undefined) writeSync(stderr, d)
   })
+  if (stderr !== undefined) child.stderr!.once('close', () => closeSync(stderr))
   const url = `http://127.0.0.1:${port}`
   const stop = async () => {
     if (child.exitCode === null) {

@@ -33,6 +33,12 @@ export interface QueryOptions {
   range?: TimeRange
   /** Also report each window's batch part and speed part (for the dashboard's explorer). */
   parts?: boolean
+  /**
+   * Keep the answer for the next ask of the same snapshot parts (`answered`, below); false for
+   * a caller that keeps the answer's body itself (api/query-fast-path.ts): the answer is then
+   * garbage once encoded, not a second copy held per key. Default true.
+   */
+  keep?: boolean
 }
 
 /** An answer with what it was computed from (answered). */
@@ -114,7 +120,8 @@ function answerOf(
     return hit.answer
   }
   const answer = answerFrom(view, key, snapshot, options)
-  answered.set(snapshot.realtime, { snapshot, view, key, from: range.from, to: range.to, parts, answer })
+  if (options.keep !== false)
+    answered.set(snapshot.realtime, { snapshot, view, key, from: range.from, to: range.to, parts, answer })
   return answer
 }
 

@@ -28,7 +28,12 @@
 // collection, a registration, a migration). Every such write bumps the snapshot version as well,
 // so when a query finds a new snapshot version it reads the key rows version in the same read
 // transaction, and the ['kt'] rows since the one held: the keys they name are dropped, the others
-// are, in this snapshot, what they were when read. Without every ['kt'] row in between (a memo
+// are, in this snapshot, what they were when read. A key named there loses only its state rows:
+// a named change is a compaction pass (lmdb-speed-log.ts), which writes state rows and nothing
+// of the batch layer's, while every write of batch entries (a flip, a collection, a migration)
+// says "any key"; so its batch entries stay, and under ingest (a pass every second naming most
+// keys asked) a query re-reads a key's few state rows, not its batch entries too (BENCHMARKS.md,
+// "2026-12-07: queries while ingesting"). Without every ['kt'] row in between (a memo
 // more than KEY_CHANGES_KEPT versions behind, a clear, a snapshot older than the memo) all of them
 // are dropped. Another process's writes are seen the same way: the rows are in the store, read
 // in the query's own snapshot (decision 0016, addendum).
@@ -59,6 +64,12 @@ export interface StoredReads {
   states: ViewSnapshot['realtime']
 }
 
+/** A key's stored rows held: the state rows go (undefined) when a compaction pass names the key. */
+interface HeldReads {
+  batchEntries: ViewSnapshot['batchEntries']
+  states: ViewSnapshot['realtime'] | undefined
+}
+
 /** A key's own rows in a snapshot (ViewSnapshot's batchEntries and realtime). */
 export interface KeyReads {
   batchEntries: ViewSnapshot['batchEntries']
@@ -78,7 +89,7 @@ export class SnapshotMemo {
   /** The key rows version (['snapshot', 'keys']) #stored holds the rows of; undefined: none held. */
   #keyRowsVersion: number | undefined
   /** Each key's stored rows under #keyRowsVersion: by keyHash, then by question; oldest first. */
-  readonly #stored = new Map<number, Map<string, StoredReads>>()
+  readonly #stored = new Map<number, Map<string, HeldReads>>()
   #storedHeld = 0
 
   /** `rowLimit`: the most batch and realtime rows of keys kept (the oldest keys go first). */
@@ -194,8 +205,11 @@ export class SnapshotMemo {
       for (const hash of value as number[]) {
         const questions = this.#stored.get(hash)
         if (questions === undefined) continue
-        this.#stored.delete(hash)
-        for (const reads of questions.values()) this.#storedHeld -= rowsOf(reads.batchEntries, reads.states)
+        for (const reads of questions.values()) {
+          if (reads.states === undefined) continue
+          this.#storedHeld -= reads.states.length
+          reads.states = undefined
+        }
       }
     }
     if (expected !== now + 1) this.#dropStored()
@@ -225,15 +239,30 @@ export class SnapshotMemo {
   /**
    * A key's stored rows (its batch entries and folded state rows, not its logged deltas), after
    * reads() in the same transaction: kept under the key rows version reads() saw, across snapshot
-   * versions, until a write names the key (`hash`: keyHash of the view and the stored key) or any
-   * key (none kept without a version). Callers never change what they are given.
+   * versions, until a write names the key (`hash`: keyHash of the view and the stored key: its
+   * state rows are read again with `readStates`) or any key (both; none kept without a version).
+   * Callers never change what they are given.
    */
-  storedReads(hash: number, id: string, read: () => StoredReads): StoredReads {
-    if (this.#version === undefined || this.#keyRowsVersion === undefined) return read()
+  storedReads(
+    hash: number,
+    id: string,
+    readBatch: () => StoredReads['batchEntries'],
+    readStates: () => StoredReads['states'],
+  ): StoredReads {
+    if (this.#version === undefined || this.#keyRowsVersion === undefined)
+      return { batchEntries: readBatch(), states: readStates() }
     let questions = this.#stored.get(hash)
     const hit = questions?.get(id)
-    if (hit !== undefined) return hit
-    const reads = read()
+    if (hit !== undefined) {
+      if (hit.states === undefined) {
+        const states = readStates()
+        hit.states = states
+        this.#storedHeld += states.length
+        this.#evictStored(hash)
+      }
+      return hit as StoredReads
+    }
+    const reads = { batchEntries: readBatch(), states: readStates() }
     const rows = rowsOf(reads.batchEntries, reads.states)
     if (rows > this.#rowLimit) return reads
     if (questions === undefined) {
@@ -242,13 +271,18 @@ export class SnapshotMemo {
     }
     questions.set(id, reads)
     this.#storedHeld += rows
+    this.#evictStored(hash)
+    return reads
+  }
+
+  /** Drops the oldest keys' stored rows (but `hash`'s) while more rows are held than the limit. */
+  #evictStored(hash: number): void {
     for (const [old, entries] of this.#stored) {
       if (this.#storedHeld <= this.#rowLimit) break
       if (old === hash) continue
       this.#stored.delete(old)
-      for (const entry of entries.values()) this.#storedHeld -= rowsOf(entry.batchEntries, entry.states)
+      for (const entry of entries.values()) this.#storedHeld -= rowsOf(entry.batchEntries, entry.states ?? [])
     }
-    return reads
   }
 }
 

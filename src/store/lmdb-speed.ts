@@ -354,12 +354,14 @@ export function snapshot(
       // The key's stored rows last across speed commits (which only append to the log), until a
       // write names the key (lmdb-snapshot-memo.ts); its logged deltas are read from this
       // version's log rows.
-      const { batchEntries, states } = memo.storedReads(keyHash(view, key), id, () => {
-        const batchEntries: ViewSnapshot['batchEntries'] = batch
-          ? readKeyRows(db, view, batch.version, key, from, to, asked, transaction)
-          : []
-        const states: ViewSnapshot['realtime'] = []
-        if (code !== undefined) {
+      const { batchEntries, states } = memo.storedReads(
+        keyHash(view, key),
+        id,
+        (): ViewSnapshot['batchEntries'] =>
+          batch ? readKeyRows(db, view, batch.version, key, from, to, asked, transaction) : [],
+        () => {
+          const states: ViewSnapshot['realtime'] = []
+          if (code === undefined) return states
           for (const { key: k, value } of db.getRange({
             start: ['rs', code, key, from],
             end: ['rs', code, key, to],
@@ -370,9 +372,9 @@ export function snapshot(
             if (batch && epoch < (batch.horizon[partition] ?? 0)) continue
             states.push({ partition, epoch, window, state: value })
           }
-        }
-        return { batchEntries, states }
-      })
+          return states
+        },
+      )
       const context = { speed, speedView, horizon: batch?.horizon }
       const logged = loggedDeltas(rows, view, key, from, to, context)
       return { batchEntries, realtime: logged.length === 0 ? states : [...states, ...logged] }

@@ -97,3 +97,15 @@ test('an answer never changes the snapshot rows it reads: a monoid that decodes 
   assert.equal(answerFrom(boxed, 'k', snapshot).value, 7)
   assert.equal(JSON.stringify(snapshot), rows, 'the rows are as read')
 })
+
+test('keep: false answers the same without keeping the answer for the next ask of the same parts', async () => {
+  const first = snapshotOf(3)
+  const store = storeGiving([first])
+  const unkept = await queryView(store, view, '/k', { keep: false })
+  const again = await queryView(store, view, '/k', { keep: false })
+  assert.deepEqual(again, unkept)
+  assert.notEqual(again, unkept, 'computed again: nothing was kept')
+  const kept = await queryView(store, view, '/k')
+  assert.deepEqual(kept, unkept)
+  assert.equal(await queryView(store, view, '/k'), kept, 'the default keeps it')
+})

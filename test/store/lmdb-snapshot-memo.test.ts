@@ -440,7 +440,12 @@ test('a read that fails while following the change rows leaves no key rows kept 
         () => ({ speed: [], log: [] }),
         () => ({ batch: undefined, speedView: undefined, code: undefined }),
       )
-      return memo.storedReads(hash, 'a', () => ({ batchEntries: [], states: [{ state } as never] }))
+      return memo.storedReads(
+        hash,
+        'a',
+        () => [],
+        () => [{ state } as never],
+      )
     } finally {
       transaction.done()
     }
@@ -496,10 +501,12 @@ test('a query in an older snapshot between two in a newer one: each answers its 
       () => ({ speed: [], log: [] }),
       () => ({ batch: undefined, speedView: undefined, code: undefined }),
     )
-    return memo.storedReads(hash, 'a', () => ({
-      batchEntries: [],
-      states: [{ state: db.get(['row'], { transaction }) } as never],
-    })).states[0].state
+    return memo.storedReads(
+      hash,
+      'a',
+      () => [],
+      () => [{ state: db.get(['row'], { transaction }) } as never],
+    ).states[0].state
   }
   await db.transaction(() => {
     db.put(['row'], 1)
@@ -522,4 +529,81 @@ test('a query in an older snapshot between two in a newer one: each answers its 
   assert.equal(ask(older), 1)
   older.done()
   newer.done()
+})
+
+test('a compaction pass that names a key re-reads its state rows only: its batch entries stay until a flip', async (t) => {
+  const { store } = await openStore(t)
+  await store.registerSpeedViews([{ view: 'hits', codeHash: 'h1' }], 1)
+  await store.claimPartition(0, 0)
+  await flip(store, 7, 0) // /a: batch entry 7, horizon 0
+  await store.commitSpeed(commit(0, 5, 2), add)
+  assert.equal(await store.compactSpeed(add), 1) // /a: one state row, 2
+  const first = await store.snapshot('hits', '/a')
+  assert.deepEqual([first.batchEntries.map((e) => e.state), first.realtime.map((r) => r.state)], [[7], [2]])
+  await store.commitSpeed(commit(5, 6, 3), add)
+  assert.equal(await store.compactSpeed(add), 1) // folds into /a's state row: 5
+  const after = await store.snapshot('hits', '/a')
+  assert.deepEqual(
+    [after.batchEntries.map((e) => e.state), after.realtime.map((r) => r.state)],
+    [[7], [5]],
+    'the pass is seen at once, each delta counted once',
+  )
+  assert.equal(after.batchEntries, first.batchEntries, 'the batch entries kept: a pass writes none')
+  // A flip says "any key": the batch entries are read again (and the state rows below the new
+  // horizon no longer count).
+  await flip(store, 9, 6)
+  const flipped = await store.snapshot('hits', '/a')
+  assert.notEqual(flipped.batchEntries, first.batchEntries)
+  assert.deepEqual(
+    [flipped.batchEntries.map((e) => e.state), flipped.realtime.map((r) => r.state)],
+    [[9], []],
+  )
+})
+
+test('a key named by a pass: only readStates runs again; "any key": both', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'strata-memo-'))
+  const db = open<unknown, (string | number | boolean)[]>({ path: dir, compression: false })
+  t.after(async () => {
+    await db.close()
+    rmSync(dir, { recursive: true, force: true })
+  })
+  const memo = new SnapshotMemo(db, 100)
+  const hash = keyHash('v', '/a')
+  const reads = { batch: 0, states: 0 }
+  const ask = () => {
+    const transaction = db.useReadTransaction()
+    try {
+      memo.reads(
+        transaction,
+        'v',
+        () => ({ speed: [], log: [] }),
+        () => ({ batch: undefined, speedView: undefined, code: undefined }),
+      )
+      return memo.storedReads(
+        hash,
+        'a',
+        () => [{ window: 0, state: ++reads.batch } as never],
+        () => [{ state: ++reads.states } as never],
+      )
+    } finally {
+      transaction.done()
+    }
+  }
+  await db.transaction(() => {
+    db.put(['snapshot'], 1)
+    startKeyRowsVersion(db)
+  })
+  ask()
+  ask()
+  assert.deepEqual(reads, { batch: 1, states: 1 })
+  await db.transaction(() => bumpKeyRowsVersion(db, [keyHash('v', '/other')]))
+  ask()
+  assert.deepEqual(reads, { batch: 1, states: 1 }, 'another key named: nothing read')
+  await db.transaction(() => bumpKeyRowsVersion(db, [hash]))
+  const named = ask()
+  assert.deepEqual(reads, { batch: 1, states: 2 })
+  assert.equal(named.states[0].state, 2, 'the state rows of this snapshot')
+  await db.transaction(() => bumpKeyRowsVersion(db, true))
+  ask()
+  assert.deepEqual(reads, { batch: 2, states: 3 })
 })

@@ -37,7 +37,7 @@
 //                                                    (lmdb-snapshot-version.ts)
 import type { RootDatabase } from 'lmdb'
 import type { TimeRange } from '../core/time-range.ts'
-import { addToTally, byView, type ViewErrorTally } from '../core/view-errors.ts'
+import { addToTally, byView, type ViewErrorTally, type ViewFoldError, withStop } from '../core/view-errors.ts'
 import { readKeyRows } from './lmdb-batch.ts'
 import type { SnapshotMemo } from './lmdb-snapshot-memo.ts'
 import {
@@ -257,6 +257,13 @@ export function speedViewErrors(db: Db): Map<string, ViewErrorTally> {
     out.set(key[1] as string, value as ViewErrorTally)
   }
   return out
+}
+
+export function recordViewStop(db: Db, failure: ViewFoldError): Promise<void> {
+  return db.transaction(() => {
+    const key: Key = ['ve', failure.view]
+    db.put(key, withStop(db.get(key) as ViewErrorTally | undefined, failure))
+  })
 }
 
 export function alignHorizon(db: Db, wished: Horizon, floor: Horizon): Promise<Horizon> {

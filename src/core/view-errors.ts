@@ -65,7 +65,7 @@ export interface ViewErrorTally {
    * Speed layer: the partitions this view (onError('stop')) stopped, with the event it threw on,
    * recorded as each stopped (recordViewStop) so that a process that only serves knows it. Gone
    * with the tally when the view is redefined; a stop whose partition has since committed past
-   * its event is over (currentStops). Not in `count`: viewStatus adds the current ones.
+   * its event is over (currentStops). Not in `count`: what answers for the view adds the current ones.
    */
   stops?: ViewFoldError[]
 }

@@ -24,7 +24,8 @@
 // bytes, and the view's name was in every row: 59 bytes of key for a 9-character url, 33 now
 // (docs/decisions/0011-speed-delta-log.md, "Memory"). migrateStateRows moves an older store's rows.
 //   ['rq', partition]                              → boundaries required of a partition never claimed
-//   ['ve', view]                                   → ViewErrorTally: events the view's code threw on
+//   ['ve', view]                                   → ViewErrorTally: events the view's code threw on,
+//                                                    and the partitions it stopped (recordViewStop)
 //   ['lk', stored]                                 → [the full key] of a long key (long-keys.ts); `key`
 //                                                    in 'rs', 're' and 'b' rows is the stored form
 //   ['snapshot']                                   → the snapshot version: every transaction below that

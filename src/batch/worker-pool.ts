@@ -22,6 +22,7 @@ import { stat } from 'node:fs/promises'
 import { Worker } from 'node:worker_threads'
 import { threadEnv } from '../core/compile-cache.ts'
 import { type ErrorCode, ErrorCodes, StrataError } from '../core/errors.ts'
+import { ViewFailedError } from '../core/view-errors.ts'
 import type { ViewHash } from '../core/view-hash.ts'
 import type { FoldErrors } from './partition-fold.ts'
 import type { EncodedEntries, FoldTask, PackedEntries, WorkerMessage, WorkerSetup } from './worker.ts'
@@ -299,10 +300,10 @@ function runOne(worker: Worker, task: FoldTask, onProgress: (offsets: number) =>
         thread: worker.threadId,
       }
     }
-    throw new StrataError(
-      codeOf(message.code),
-      `batch task for partition ${task.partition} failed: ${message.message}`,
-    )
+    const text = `batch task for partition ${task.partition} failed: ${message.message}`
+    throw message.failure
+      ? new ViewFailedError(message.failure, text)
+      : new StrataError(codeOf(message.code), text)
   })
   worker.postMessage(task)
   const done = () => {

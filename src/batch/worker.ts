@@ -21,6 +21,7 @@ import { loadConfig } from '../core/config-loader.ts'
 import type { Monoid } from '../core/monoid.ts'
 import { NumericTable } from '../core/numeric-table.ts'
 import { lowerThreadPriority } from '../core/thread-priority.ts'
+import { failureOf, type ViewFoldError } from '../core/view-errors.ts'
 import type { ViewHash } from '../core/view-hash.ts'
 import type { ViewTable } from '../core/view-table.ts'
 import { combineErrors, type FoldErrors, foldPartitionTables } from './partition-fold.ts'
@@ -56,7 +57,15 @@ export type WorkerMessage =
   | WorkerStart
   | { type: 'progress'; partition: number; offsets: number }
   | { type: 'done'; partition: number; events: number; entries: PackedEntries[]; errors: FoldErrors[] }
-  | { type: 'error'; partition: number; message: string; stack?: string; code?: string }
+  | {
+      type: 'error'
+      partition: number
+      message: string
+      stack?: string
+      code?: string
+      /** The event a view defined with onError('stop') threw on (VIEW_FAILED). */
+      failure?: ViewFoldError
+    }
 
 /** Per view, parallel arrays: key, window start, encoded state. */
 export interface EncodedEntries {
@@ -224,6 +233,7 @@ async function foldTask(
       message: e.message,
       stack: e.stack,
       code: e.code,
+      failure: failureOf(error),
     })
   }
 }

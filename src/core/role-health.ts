@@ -14,6 +14,7 @@
 // Each role registers a reporter; health asks them all on every request (cheap: in-memory stats
 // and the cached end offsets). `/health` is 503 while any role is failed or stalled.
 import { isStrataError } from './errors.ts'
+import type { ViewStop } from './view-errors.ts'
 
 export type RoleState = 'running' | 'starting' | 'catching-up' | 'degraded' | 'stalled' | 'failed'
 
@@ -44,6 +45,8 @@ export interface RoleReport {
   partitions?: PartitionReport[]
   /** What the role has done since it started (the archiver: segments, records, rejected). */
   totals?: Record<string, number>
+  /** Where views defined with onError('stop') threw and stopped this role or a partition of it. */
+  viewStops?: ViewStop[]
 }
 
 export type RoleReporter = () => RoleReport | Promise<RoleReport>
@@ -99,4 +102,10 @@ export function fromPartitions(role: string, partitions: PartitionReport[]): Rol
   const state = worst(partitions.map((p) => p.state))
   const reason = partitions.find((p) => p.state === state && p.reason)?.reason
   return { role, state, ...(reason ? { reason } : {}), partitions }
+}
+
+/** Every view stop the roles of this process know (RoleReport.viewStops); none without roles. */
+export async function viewStops(roles: RoleHealth | undefined): Promise<ViewStop[]> {
+  if (roles === undefined) return []
+  return (await roles.reports()).flatMap((r) => r.viewStops ?? [])
 }

@@ -7,7 +7,10 @@
 //
 // A view's answer is then exactly the fold over the events its code accepts. A view defined with
 // `.onError('stop')` stops instead: its partition's speed layer stops and the batch run fails,
-// with STRATA_ERR_VIEW_FAILED naming the view, partition, offset and message.
+// with STRATA_ERR_VIEW_FAILED naming the view, partition, offset and message. The error carries
+// that event as `failure` (ViewFailedError, rebuilt on this side of a thread), so what answers
+// for the view (viewState below: /views, /views/:view/errors, the dashboard, /metrics) says it
+// stopped, and where.
 //
 // Recorded errors are tallied per view: the batch layer's with each batch version (a recompute
 // counts afresh), the speed layer's in the store with the commit that skipped them (so a commit
@@ -25,6 +28,31 @@ export interface ViewFoldError {
   message: string
 }
 
+/** Where a view defined with onError('stop') threw, and which layer it stopped. */
+export interface ViewStop extends ViewFoldError {
+  layer: 'speed' | 'batch'
+}
+
+/** STRATA_ERR_VIEW_FAILED with the event the view threw on. */
+export class ViewFailedError extends StrataError {
+  readonly failure: ViewFoldError
+
+  constructor(failure: ViewFoldError, message?: string, options: { cause?: unknown } = {}) {
+    super(
+      ErrorCodes.VIEW_FAILED,
+      message ??
+        `view '${failure.view}' threw on partition ${failure.partition} offset ${failure.offset}: ${failure.message} (the view is defined with onError('stop'))`,
+      options,
+    )
+    this.failure = failure
+  }
+}
+
+/** The event a VIEW_FAILED error names, if `error` is one (a ViewFailedError). */
+export function failureOf(error: unknown): ViewFoldError | undefined {
+  return error instanceof ViewFailedError ? error.failure : undefined
+}
+
 /** What one layer recorded for one view. */
 export interface ViewErrorTally {
   /** Events the view's code threw on. */
@@ -33,6 +61,13 @@ export interface ViewErrorTally {
   recent: ViewFoldError[]
   /** Speed layer: the last commit that recorded errors, and how many events it offered. */
   last?: { errors: number; offered: number; at: number }
+  /**
+   * Speed layer: the partitions this view (onError('stop')) stopped, with the event it threw on,
+   * recorded as each stopped (recordViewStop) so that a process that only serves knows it. Gone
+   * with the tally when the view is redefined; a stop whose partition has since committed past
+   * its event is over (currentStops). Not in `count`: what answers for the view adds the current ones.
+   */
+  stops?: ViewFoldError[]
 }
 
 export const RECENT_ERRORS = 20
@@ -81,13 +116,7 @@ export function recordThrown(
   sink: ErrorSink,
 ): void {
   const error: ViewFoldError = { view: view.name, partition, offset, message: messageOf(thrown) }
-  if (view.view.errorPolicy === 'stop') {
-    throw new StrataError(
-      ErrorCodes.VIEW_FAILED,
-      `view '${view.name}' threw on partition ${partition} offset ${offset}: ${error.message} (the view is defined with onError('stop'))`,
-      { cause: thrown },
-    )
-  }
+  if (view.view.errorPolicy === 'stop') throw new ViewFailedError(error, undefined, { cause: thrown })
   sink(error)
 }
 
@@ -99,7 +128,40 @@ export function addToTally(
   at: number,
 ): ViewErrorTally {
   const recent = [...(tally?.recent ?? []), ...errors].slice(-RECENT_ERRORS)
-  return { count: (tally?.count ?? 0) + errors.length, recent, last: { errors: errors.length, offered, at } }
+  return {
+    count: (tally?.count ?? 0) + errors.length,
+    recent,
+    last: { errors: errors.length, offered, at },
+    ...(tally?.stops ? { stops: tally.stops } : {}),
+  }
+}
+
+/** A tally with `failure` as its partition's stop (a partition's newer stop replaces its older). */
+export function withStop(tally: ViewErrorTally | undefined, failure: ViewFoldError): ViewErrorTally {
+  const stops = [...(tally?.stops ?? []).filter((s) => s.partition !== failure.partition), failure]
+  return { ...(tally ?? { count: 0, recent: [] }), stops: stops.sort((a, b) => a.partition - b.partition) }
+}
+
+/**
+ * The stops of one view that hold now: those the roles of this process report (`inProcess`, any
+ * view's: RoleReport.viewStops), and those the store recorded (`tally.stops`) whose partition
+ * has not committed past the event it stopped on (`speedOffsets`: the consumed offset per
+ * partition). One per layer and partition, the process's own first.
+ */
+export function currentStops(
+  view: string,
+  tally: ViewErrorTally | undefined,
+  speedOffsets: ReadonlyArray<number | null | undefined>,
+  inProcess: readonly ViewStop[],
+): ViewStop[] {
+  const out = inProcess.filter((s) => s.view === view)
+  for (const s of tally?.stops ?? []) {
+    const consumed = speedOffsets[s.partition]
+    if (consumed !== null && consumed !== undefined && consumed > s.offset) continue
+    if (out.some((o) => o.layer === 'speed' && o.partition === s.partition)) continue
+    out.push({ ...s, layer: 'speed' })
+  }
+  return out
 }
 
 /** Errors grouped by view name. */
@@ -127,4 +189,22 @@ export function isFailing(
   if (batch && batch.events > 0 && batch.errors * 2 > batch.events) return true
   const last = speed?.last
   return last !== undefined && now - last.at <= recentMs && last.offered > 0 && last.errors * 2 > last.offered
+}
+
+/** What a view's answers say of its code: see viewState. */
+export type ViewState = 'ok' | 'failing' | 'stopped'
+
+/**
+ * The one rule for a view's state, wherever it is shown: 'stopped' while a layer is stopped on
+ * an event the view (defined with onError('stop')) threw on — `stops` are this view's, from the
+ * roles that know it (role-health.ts, RoleReport.viewStops) — else 'failing' (isFailing), else 'ok'.
+ */
+export function viewState(
+  batch: { errors: number; events: number } | undefined,
+  speed: ViewErrorTally | undefined,
+  stops: readonly ViewStop[],
+  now: number,
+): ViewState {
+  if (stops.length > 0) return 'stopped'
+  return isFailing(batch, speed, now) ? 'failing' : 'ok'
 }

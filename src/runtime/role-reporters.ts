@@ -15,6 +15,7 @@ import {
   STALLED_AFTER_MS,
   worse,
 } from '../core/role-health.ts'
+import { failureOf, type ViewStop } from '../core/view-errors.ts'
 import type { EmbeddedLog } from '../log/embedded/index.ts'
 import type { ReadTrouble } from '../log/partition-source.ts'
 import type { SpeedWorkerStats } from '../speed/index.ts'
@@ -166,7 +167,11 @@ export function speedReporter(
       }
     }
     const failures = snapshot.partitions.reduce((n, p) => n + p.commitFailures, 0)
-    return { ...fromPartitions('speed', partitions), failures }
+    // Partitions a view defined with onError('stop') stopped: the view's answers say so (viewState).
+    const viewStops: ViewStop[] = snapshot.partitions.flatMap((p) =>
+      p.viewFailure ? [{ ...p.viewFailure, layer: 'speed' as const }] : [],
+    )
+    return { ...fromPartitions('speed', partitions), failures, ...(viewStops.length ? { viewStops } : {}) }
   }
 }
 
@@ -258,11 +263,15 @@ export function batchReporter(
       }
     }
     if (schedule.failures === 0) return { role: 'batch', state: 'running', failures: 0 }
+    // The last run failed on a view defined with onError('stop'): the view's answers say so until
+    // a run completes (the served versions stay those of the last run that did).
+    const failure = failureOf(schedule.lastError)
     return {
       role: 'batch',
       failures: schedule.failures,
       state: schedule.failures >= BATCH_FAILED_AFTER ? 'failed' : 'degraded',
       reason: `${schedule.failures} batch runs failed in a row: ${describe(schedule.lastError)}`,
+      ...(failure ? { viewStops: [{ ...failure, layer: 'batch' as const }] } : {}),
     }
   }
 }

@@ -111,6 +111,11 @@ export function createMetrics(sources: MetricSources = {}): ServingMetrics {
     ['view', 'layer'],
   )
   const viewFailing = gauge('strata_view_failing', "1 while a view's code throws on most events", ['view'])
+  const viewStopped = gauge(
+    'strata_view_stopped',
+    "1 while a layer is stopped on an event the view (onError('stop')) threw on",
+    ['view'],
+  )
   const roleState = gauge(
     'strata_role_state',
     'Each role of this process: 1 for its current state (running, starting, catching-up, degraded, stalled, failed)',
@@ -169,6 +174,7 @@ export function createMetrics(sources: MetricSources = {}): ServingMetrics {
       batchDuration,
       viewErrors,
       viewFailing,
+      viewStopped,
       roleState,
       unhealthyPartitions,
       roleFailures,
@@ -176,7 +182,9 @@ export function createMetrics(sources: MetricSources = {}): ServingMetrics {
     ])
       g.reset()
     roleProgress.reset()
-    for (const report of (await sources.roles?.reports()) ?? []) {
+    const reports = (await sources.roles?.reports()) ?? []
+    const stops = reports.flatMap((r) => r.viewStops ?? [])
+    for (const report of reports) {
       for (const state of ROLE_STATES)
         roleState.set({ role: report.role, state }, state === report.state ? 1 : 0)
       if (report.failures !== undefined) roleFailures.set({ role: report.role }, report.failures)
@@ -209,13 +217,14 @@ export function createMetrics(sources: MetricSources = {}): ServingMetrics {
       }
       const speedErrors = await store.speedViewErrors()
       for (const view of views) {
-        const status = await readViewStatus(store, view, log, speedErrors)
+        const status = await readViewStatus(store, view, log, speedErrors, stops)
         status.lag?.forEach((lag, p) => {
           viewLag.set({ view: view.name, partition: p }, lag)
         })
         viewErrors.set({ view: view.name, layer: 'batch' }, status.errors.batch)
         viewErrors.set({ view: view.name, layer: 'speed' }, status.errors.speed)
         viewFailing.set({ view: view.name }, status.state === 'failing' ? 1 : 0)
+        viewStopped.set({ view: view.name }, status.state === 'stopped' ? 1 : 0)
       }
     }
     if (speedStats && speedCounters) {

@@ -167,7 +167,7 @@ export async function createServer(options: ServerOptions): Promise<FastifyInsta
         metrics.observeQuery(request.routeOptions.url ?? 'unknown', reply.elapsedTime / 1000)
         done()
       })
-      await scope.register(viewsRoute, { store, views, offsets })
+      await scope.register(viewsRoute, { store, views, offsets, roles: options.roles })
       await scope.register(topRoute, {
         store,
         views,
@@ -175,7 +175,7 @@ export async function createServer(options: ServerOptions): Promise<FastifyInsta
         realtimeKeys: options.realtimeKeys,
         maxQueries: options.maxTopQueries,
       })
-      await scope.register(errorsRoute, { store, views })
+      await scope.register(errorsRoute, { store, views, roles: options.roles })
       await scope.register(queryRoute, { store, views, offsets })
     })
     // GET /views/:view/:key without Fastify's per-request work, for the requests Fastify would

@@ -62,7 +62,8 @@ export interface FoldThreadReply {
   /** The request's id; -1 for the thread's first message (ready, or why it could not load). */
   id: number
   ready?: ViewHash[]
-  error?: { message: string; code?: string; stack?: string }
+  /** `failure`: the event a view defined with onError('stop') threw on (VIEW_FAILED). */
+  error?: { message: string; code?: string; stack?: string; failure?: ViewFoldError }
   folded?: number
   skipped?: Array<[number, string]>
   outcome?: 'kept' | 'sealed' | 'rebuilt'

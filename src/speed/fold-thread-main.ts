@@ -19,6 +19,7 @@ import { compileViews } from '../core/config.ts'
 import { loadConfig } from '../core/config-loader.ts'
 import { ErrorCodes, StrataError } from '../core/errors.ts'
 import { type RecordReader, recordReaderFor } from '../core/projected-check.ts'
+import { failureOf } from '../core/view-errors.ts'
 import type { ViewHash } from '../core/view-hash.ts'
 import type { FoldRequest, FoldThreadReply, FoldThreadSetup, PackedDeltas } from './fold-protocol.ts'
 import { PendingWindow } from './pending-window.ts'
@@ -157,7 +158,7 @@ function serve(
       const e = error as StrataError
       port.postMessage({
         id: req.id,
-        error: { message: e.message, code: e.code, stack: e.stack },
+        error: { message: e.message, code: e.code, stack: e.stack, failure: failureOf(e) },
       } satisfies FoldThreadReply)
     }
   })

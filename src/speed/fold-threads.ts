@@ -17,7 +17,7 @@ import { Worker } from 'node:worker_threads'
 import { threadEnv } from '../core/compile-cache.ts'
 import type { CompiledView } from '../core/compiled-view.ts'
 import { type ErrorCode, ErrorCodes, StrataError } from '../core/errors.ts'
-import type { ViewFoldError } from '../core/view-errors.ts'
+import { ViewFailedError, type ViewFoldError } from '../core/view-errors.ts'
 import type { DeltaColumns, RealtimeDelta } from '../store/store.ts'
 import { BatchBuffers } from './batch-buffers.ts'
 import type { FoldRequest, FoldThreadReply, FoldThreadSetup, PackedDeltas } from './fold-protocol.ts'
@@ -92,7 +92,8 @@ export class FoldThread {
       if (waiting === undefined) return
       this.#pending.delete(reply.id)
       if (reply.error) {
-        const error = new StrataError(codeOf(reply.error.code), reply.error.message)
+        const { failure, message, code } = reply.error
+        const error = failure ? new ViewFailedError(failure, message) : new StrataError(codeOf(code), message)
         if (reply.id === -1) this.#fail(error)
         waiting.reject(error)
       } else waiting.resolve(reply)

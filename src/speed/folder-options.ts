@@ -66,6 +66,8 @@ export interface PartitionStats {
    * failure of this worker), null when it was released or revoked, or for a plain stop().
    */
   stoppedCode: string | null
+  /** Stopped by a view defined with onError('stop'): the event it threw on; else null. */
+  viewFailure?: ViewFoldError | null
   /** Commits that failed in a row (not fencing: those stop the folder); 0 once one lands. */
   commitFailures: number
   /** The last failed commit's error ("message [CODE]") while commitFailures > 0. */

@@ -34,6 +34,7 @@
 import type { CompiledView } from '../core/compiled-view.ts'
 import { ErrorCodes, StrataError } from '../core/errors.ts'
 import { type RecordReader, recordReaderFor } from '../core/projected-check.ts'
+import { failureOf } from '../core/view-errors.ts'
 import type { SpeedCommit, SpeedPartition } from '../store/store.ts'
 import { type PackedRecords, packRecords } from './batch-buffers.ts'
 import type { FoldThread } from './fold-threads.ts'
@@ -146,6 +147,7 @@ export class PartitionFolder {
       lastCommitAt: null,
       stopped: null,
       stoppedCode: null,
+      viewFailure: null,
       commitFailures: 0,
       lastCommitError: null,
       failingSince: null,
@@ -479,6 +481,22 @@ export class PartitionFolder {
     if (this.stopped) return
     this.stop(`${reason.message} [${reason.code}]`)
     this.#stats.stoppedCode = reason.code
+    const failure = failureOf(reason)
+    this.#stats.viewFailure = failure ?? null
+    // A view defined with onError('stop') stopped us: the store records where, so that every
+    // process serving it says the view stopped (view-errors.ts, currentStops), not only this one.
+    if (failure) {
+      this.#options.store
+        .recordViewStop(failure)
+        .catch((error) =>
+          this.#options.onError?.(
+            asStrataError(
+              error,
+              `partition ${this.partition}: recording that view '${failure.view}' stopped it`,
+            ),
+          ),
+        )
+    }
     // A stopped folder never folds again: its thread's copy of the window is dropped (stop()),
     // and an empty in-process window stands in.
     this.#window = new PendingWindow(

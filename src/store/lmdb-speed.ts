@@ -24,7 +24,8 @@
 // bytes, and the view's name was in every row: 59 bytes of key for a 9-character url, 33 now
 // (docs/decisions/0011-speed-delta-log.md, "Memory"). migrateStateRows moves an older store's rows.
 //   ['rq', partition]                              → boundaries required of a partition never claimed
-//   ['ve', view]                                   → ViewErrorTally: events the view's code threw on
+//   ['ve', view]                                   → ViewErrorTally: events the view's code threw on,
+//                                                    and the partitions it stopped (recordViewStop)
 //   ['lk', stored]                                 → [the full key] of a long key (long-keys.ts); `key`
 //                                                    in 'rs', 're' and 'b' rows is the stored form
 //   ['snapshot']                                   → the snapshot version: every transaction below that
@@ -37,7 +38,7 @@
 //                                                    (lmdb-snapshot-version.ts)
 import type { RootDatabase } from 'lmdb'
 import type { TimeRange } from '../core/time-range.ts'
-import { addToTally, byView, type ViewErrorTally } from '../core/view-errors.ts'
+import { addToTally, byView, type ViewErrorTally, type ViewFoldError, withStop } from '../core/view-errors.ts'
 import { readKeyRows } from './lmdb-batch.ts'
 import type { SnapshotMemo } from './lmdb-snapshot-memo.ts'
 import {
@@ -257,6 +258,13 @@ export function speedViewErrors(db: Db): Map<string, ViewErrorTally> {
     out.set(key[1] as string, value as ViewErrorTally)
   }
   return out
+}
+
+export function recordViewStop(db: Db, failure: ViewFoldError): Promise<void> {
+  return db.transaction(() => {
+    const key: Key = ['ve', failure.view]
+    db.put(key, withStop(db.get(key) as ViewErrorTally | undefined, failure))
+  })
 }
 
 export function alignHorizon(db: Db, wished: Horizon, floor: Horizon): Promise<Horizon> {

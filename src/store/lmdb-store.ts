@@ -52,6 +52,7 @@ import type {
   Store,
   ViewEntry,
   ViewErrorTally,
+  ViewFoldError,
   ViewSnapshot,
 } from './store.ts'
 import { checkLmdbFormat, LMDB_FORMAT } from './store-format.ts'
@@ -426,6 +427,10 @@ class LmdbStore implements Store {
 
   async speedViewErrors(): Promise<Map<string, ViewErrorTally>> {
     return speed.speedViewErrors(this.#db)
+  }
+
+  recordViewStop(failure: ViewFoldError): Promise<void> {
+    return speed.recordViewStop(this.#db, failure)
   }
 
   collectEpochs(running: readonly string[]): Promise<void> {

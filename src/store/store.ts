@@ -241,6 +241,11 @@ export interface SpeedStore {
   collectEpochs(running: readonly string[]): Promise<void>
   /** The speed layer's tally of view errors per view (only views with errors). */
   speedViewErrors(): Promise<Map<string, ViewErrorTally>>
+  /**
+   * Records that a view defined with onError('stop') stopped its partition's speed layer on this
+   * event (ViewErrorTally.stops), so that every process serving the store can say so.
+   */
+  recordViewStop(failure: ViewFoldError): Promise<void>
 }
 
 export interface QueryStore {

@@ -6,6 +6,7 @@ import { test } from 'node:test'
 import type { ArchiverStats } from '../../src/archive/index.ts'
 import { StrataError } from '../../src/core/errors.ts'
 import { isUnhealthy, RoleHealth, STALLED_AFTER_MS } from '../../src/core/role-health.ts'
+import { ViewFailedError } from '../../src/core/view-errors.ts'
 import {
   archiverReporter,
   batchReporter,
@@ -45,6 +46,7 @@ test('speed: stopped is failed (fencing aside), failing commits degraded then st
     partition(1, {
       stopped: 'partition 1: view failed [STRATA_ERR_VIEW_FAILED]',
       stoppedCode: 'STRATA_ERR_VIEW_FAILED',
+      viewFailure: { view: 'by_country', partition: 1, offset: 42, message: 'TypeError: x' },
     }),
     partition(2, {
       stopped: 'partition 2: no longer ours [STRATA_ERR_FENCED]',
@@ -66,6 +68,10 @@ test('speed: stopped is failed (fencing aside), failing commits degraded then st
   )
   assert.equal(r.state, 'failed')
   assert.match(r.reason ?? '', /VIEW_FAILED/)
+  // The view that stopped partition 1, and where: what /views says of it (viewState).
+  assert.deepEqual(r.viewStops, [
+    { view: 'by_country', partition: 1, offset: 42, message: 'TypeError: x', layer: 'speed' },
+  ])
   stats.splice(1, 2)
   now += 20_000 // commits have failed for 21 s with 50 records waiting
   r = await speedReporter(
@@ -88,6 +94,18 @@ test('batch: degraded after a failed run, failed after three in a row, running a
   const failed = report()
   assert.equal(failed.state, 'failed')
   assert.match(failed.reason ?? '', /3 batch runs failed in a row: .*\[STRATA_ERR_SEGMENT_CORRUPT\]/)
+  assert.equal((failed as { viewStops?: unknown }).viewStops, undefined)
+})
+
+test("batch: a run that failed on a view defined with onError('stop') names the view's stop until a run completes", () => {
+  const schedule = { failures: 0, lastError: undefined as unknown }
+  const report = batchReporter(schedule) as () => { state: string; viewStops?: unknown }
+  const failure = { view: 'by_country', partition: 0, offset: 3, message: 'TypeError: x' }
+  schedule.failures = 1
+  schedule.lastError = new ViewFailedError(failure)
+  assert.deepEqual(report().viewStops, [{ ...failure, layer: 'batch' }])
+  schedule.failures = 0
+  assert.equal(report().viewStops, undefined)
 })
 
 // s14-hang: a view whose code never returns holds a fold thread (the embedded default's since

@@ -138,13 +138,13 @@ test('a view that throws skips those events only, in both layers, and says so', 
   assert.match((await row.textContent()) ?? '', /failing/)
 })
 
-test("a view defined with onError('stop') stops its partition with STRATA_ERR_VIEW_FAILED naming view and offset", async (t) => {
+test("a view defined with onError('stop') stops its partition with STRATA_ERR_VIEW_FAILED naming view and offset, and the view says it stopped", async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'strata-view-stop-'))
   t.after(() => rm(dir, { recursive: true, force: true }))
   const config = await writeConfig(dir, 'stop')
   const strata = await startStrata(
     dir,
-    ['--config', config, '--data', join(dir, 'data'), '--batch-interval', '1h'],
+    ['--config', config, '--data', join(dir, 'data'), '--batch-interval', '1s', '--segment-age', '1s'],
     1,
   )
   const output: string[] = []
@@ -165,4 +165,56 @@ test("a view defined with onError('stop') stops its partition with STRATA_ERR_VI
       .split('\n')
       .find((l) => l.includes('STRATA_ERR_VIEW_FAILED')) ?? ''
   assert.match(line, /view 'by_country' threw on partition \d+ offset \d+: TypeError/)
+  const [, partition, offset] = /partition (\d+) offset (\d+)/.exec(line) ?? []
+  const where = { view: 'by_country', partition: Number(partition), offset: Number(offset) }
+
+  // Where a user looks for the view: stopped, where and why, counted (not 'ok' with 0 errors).
+  const byCountry = async () =>
+    (await get(strata.url, '/views')).body.views.find((v: { name: string }) => v.name === 'by_country')
+  await waitFor(async () => (await byCountry()).state === 'stopped', '/views says by_country stopped')
+  const status = await byCountry()
+  const speedStop = status.stops.find((s: { layer: string }) => s.layer === 'speed')
+  assert.deepEqual({ ...speedStop, message: undefined }, { ...where, layer: 'speed', message: undefined })
+  assert.match(speedStop.message, /^TypeError/)
+  assert.equal(status.errors.speed >= 1, true)
+  const allEvents = (await get(strata.url, '/views')).body.views.find(
+    (v: { name: string }) => v.name === 'all_events',
+  )
+  assert.equal(allEvents.state, 'ok')
+  const errors = (await get(strata.url, '/views/by_country/errors')).body
+  assert.equal(errors.state, 'stopped')
+  assert.equal(errors.onError, 'stop')
+  assert.equal(errors.speed.count >= 1, true)
+  assert.deepEqual(
+    errors.speed.recent.map((e: { partition: number; offset: number }) => `${e.partition}:${e.offset}`),
+    [`${where.partition}:${where.offset}`],
+  )
+  assert.match(
+    await (await fetch(`${strata.url}/metrics`)).text(),
+    /strata_view_stopped\{view="by_country"\} 1/,
+  )
+  assert.equal((await get(strata.url, '/health')).status, 503)
+
+  // The batch run stops on the same event: /views says so too.
+  await waitFor(
+    async () => (await byCountry()).stops.some((s: { layer: string }) => s.layer === 'batch'),
+    'the batch run stopped by by_country',
+    60_000,
+  )
+  const batchStop = (await byCountry()).stops.find((s: { layer: string }) => s.layer === 'batch')
+  assert.deepEqual({ ...batchStop, message: undefined }, { ...where, layer: 'batch', message: undefined })
+
+  // The dashboard: the view's row says stopped (in red, like failing), and a banner says where.
+  const page = await (await launchBrowser(t)).newPage()
+  await page.goto(strata.url)
+  await page.waitForSelector('#banner:not([hidden])', { timeout: 30_000 })
+  assert.match(
+    (await page.textContent('#banner')) ?? '',
+    new RegExp(
+      `stopped: view 'by_country' .*threw and stopped .*speed partition ${where.partition} at offset ${where.offset}`,
+    ),
+  )
+  const row = page.locator('#views tbody tr', { hasText: 'by_country' })
+  const pill = row.locator('.pill.bad')
+  assert.equal(await pill.textContent(), 'stopped')
 })

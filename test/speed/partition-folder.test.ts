@@ -3,6 +3,9 @@
 // sealed exactly (even when they appear while a window is being folded), bad records are skipped.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
+import { compileView } from '../../src/core/compiled-view.ts'
+import { count } from '../../src/core/monoids/count.ts'
+import { view } from '../../src/core/view.ts'
 import { claimSpeedPartition } from '../../src/speed/claim.ts'
 import type { FolderPolicy, PartitionFolder } from '../../src/speed/partition-folder.ts'
 import {
@@ -13,6 +16,7 @@ import {
   pageView,
   type SpeedFixture,
   speedFixture,
+  waitFor,
 } from './helpers.ts'
 
 // Commits only when the test says so (flush), no periodic seals.
@@ -285,3 +289,47 @@ async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
   for await (const item of items) out.push(item)
   return out
 }
+
+test("a view defined with onError('stop') stops the partition, names the event in its stats and records it in the store", async (t) => {
+  const fixture = await speedFixture(t, 1)
+  const stops = compileView(
+    view('stops')
+      .key((e: any) => e.nope.x)
+      .aggregate(count())
+      .onError('stop'),
+  )
+  const views = [...fixture.views, stops]
+  await fixture.store.registerSpeedViews(
+    views.map((v) => ({ view: v.name, codeHash: v.codeHash })),
+    1,
+  )
+  const folder = await claimSpeedPartition({
+    store: fixture.store,
+    views,
+    partition: 0,
+    partitions: 1,
+    timeField: 'ts',
+    policy: manual,
+  })
+  const log = new MemoryPartition()
+  log.append(events(0, 5))
+  await folder.add(log.read(0)).catch(() => undefined)
+  const stats = folder.stats()
+  assert.equal(stats.stoppedCode, 'STRATA_ERR_VIEW_FAILED')
+  assert.deepEqual(
+    { ...stats.viewFailure, message: undefined },
+    {
+      view: 'stops',
+      partition: 0,
+      offset: 0,
+      message: undefined,
+    },
+  )
+  assert.match(stats.viewFailure?.message ?? '', /^TypeError/)
+  // Recorded for every process serving the store (view-errors.ts, currentStops).
+  await waitFor(
+    async () => (await fixture.store.speedViewErrors()).get('stops')?.stops?.length === 1,
+    'the stop in the store',
+  )
+  assert.deepEqual((await fixture.store.speedViewErrors()).get('stops')?.stops, [stats.viewFailure])
+})

@@ -366,6 +366,33 @@ export function speedContract(
     assert.equal((await store.speedViewErrors()).has('hits'), false)
   })
 
+  test("speed: a view's stop is recorded with its tally, kept by later commits, one per partition, reset by a redefinition", async (t) => {
+    const { store } = await openStore(t)
+    await store.registerSpeedViews([{ view: 'hits', codeHash: 'h1' }], 2)
+    await store.claimPartition(0, 0)
+    const error = (partition: number, offset: number) => ({
+      view: 'hits',
+      partition,
+      offset,
+      message: 'TypeError: x',
+    })
+    // A view with no errors before: a tally of its stop alone.
+    await store.recordViewStop(error(1, 4))
+    assert.deepEqual((await store.speedViewErrors()).get('hits'), {
+      count: 0,
+      recent: [],
+      stops: [error(1, 4)],
+    })
+    await store.commitSpeed(commit({ owner: 1, from: 0, offset: 5, errors: [error(0, 2)], offered: 5 }), add)
+    await store.recordViewStop(error(1, 9))
+    await store.recordViewStop(error(0, 5))
+    const tally = (await store.speedViewErrors()).get('hits')
+    assert.equal(tally?.count, 1)
+    assert.deepEqual(tally?.stops, [error(0, 5), error(1, 9)])
+    await store.registerSpeedViews([{ view: 'hits', codeHash: 'h2' }], 2)
+    assert.equal((await store.speedViewErrors()).has('hits'), false)
+  })
+
   test('keys too long for an index, or that look like a digest, are stored safely and answered as themselves', async (t) => {
     const { store } = await openStore(t)
     const long = `/${'é'.repeat(1500)}`

@@ -125,3 +125,21 @@ export const foldErrorSchema = {
     message: { type: 'string' },
   },
 } as const
+
+// core/view-errors.ts: ViewState (viewState is the rule) and ViewStop.
+export const viewStateSchema = {
+  type: 'string',
+  enum: ['ok', 'failing', 'stopped'],
+  description:
+    "stopped: a layer stopped on an event the view (onError('stop')) threw on (stops); failing: its code throws on most events",
+} as const
+
+export const viewStopsSchema = {
+  type: 'array',
+  description: "where the view (onError('stop')) threw and stopped a layer: a speed partition, the batch run",
+  items: {
+    type: 'object',
+    required: [...foldErrorSchema.required, 'layer'],
+    properties: { ...foldErrorSchema.properties, layer: { type: 'string', enum: ['speed', 'batch'] } },
+  },
+} as const

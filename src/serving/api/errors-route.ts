@@ -4,15 +4,18 @@
 // layer's since the view's definition last changed. The segment `errors` is this route (static
 // routes win), so a key named "errors" is asked with `strata query`, as for `top`.
 import type { FastifyInstance } from 'fastify'
-import { isFailing } from '../../core/view-errors.ts'
+import { type RoleHealth, viewStops } from '../../core/role-health.ts'
+import { currentStops, RECENT_ERRORS, viewState } from '../../core/view-errors.ts'
 import type { Store } from '../../store/store.ts'
-import { errorAnswers, foldErrorSchema } from './answer-schemas.ts'
+import { errorAnswers, foldErrorSchema, viewStateSchema, viewStopsSchema } from './answer-schemas.ts'
 import { viewNameSchema } from './query-route.ts'
 import type { ViewIndex } from './view-status.ts'
 
 export interface ErrorsRouteOptions {
   store: Store
   views: ViewIndex
+  /** The roles of this process: which views stopped them (core/role-health.ts, viewStops). */
+  roles?: RoleHealth
 }
 
 const recentErrors = {
@@ -23,11 +26,12 @@ const recentErrors = {
 
 const viewErrorsSchema = {
   type: 'object',
-  required: ['view', 'onError', 'state', 'batch', 'speed'],
+  required: ['view', 'onError', 'state', 'batch', 'speed', 'stops'],
   properties: {
     view: { type: 'string' },
     onError: { type: 'string', enum: ['skip', 'stop'], description: "the view's error policy" },
-    state: { type: 'string', enum: ['ok', 'failing'] },
+    state: viewStateSchema,
+    stops: viewStopsSchema,
     batch: {
       type: ['object', 'null'],
       description: 'in the served batch version; null before the first batch run',
@@ -41,7 +45,7 @@ const viewErrorsSchema = {
     },
     speed: {
       type: 'object',
-      description: 'in the speed layer, since the view last changed',
+      description: 'in the speed layer, since the view last changed (with the events it stopped on)',
       required: ['count', 'recent', 'lastErrorsAt'],
       properties: {
         count: { type: 'integer' },
@@ -60,31 +64,48 @@ const schema = {
 } as const
 
 export async function errorsRoute(app: FastifyInstance, options: ErrorsRouteOptions): Promise<void> {
-  const { store, views } = options
+  const { store, views, roles } = options
   app.get<{ Params: { view: string } }>('/views/:view/errors', { schema }, async (request) => {
     const view = views.get(request.params.view)
-    const [served, speedErrors] = await Promise.all([store.servedBatch(view.name), store.speedViewErrors()])
+    const [served, speedErrors, partitions, inProcess] = await Promise.all([
+      store.servedBatch(view.name),
+      store.speedViewErrors(),
+      store.speedPartitions(),
+      viewStops(roles),
+    ])
     const speed = speedErrors.get(view.name)
+    const offsets: number[] = []
+    for (const p of partitions) offsets[p.partition] = p.offset
+    const stops = currentStops(view.name, speed, offsets, inProcess)
+    const state = viewState(
+      served ? { errors: served.foldErrors?.count ?? 0, events: served.events } : undefined,
+      speed,
+      stops,
+      Date.now(),
+    )
+    // The events it stopped on count with the skipped ones, and are the newest in `recent`
+    // (the speed layer's: the batch run that stopped served nothing, so its version stays).
+    const stoppedSpeed = stops.filter((s) => s.layer === 'speed').map(({ layer: _, ...e }) => e)
+    const stoppedBatch = stops.filter((s) => s.layer === 'batch').length
     const batch = served
       ? {
           version: served.version,
           events: served.events,
-          count: served.foldErrors?.count ?? 0,
+          count: (served.foldErrors?.count ?? 0) + stoppedBatch,
           recent: served.foldErrors?.recent ?? [],
         }
       : null
     return {
       view: view.name,
       onError: view.view.errorPolicy,
-      state: isFailing(batch ? { errors: batch.count, events: batch.events } : undefined, speed, Date.now())
-        ? 'failing'
-        : 'ok',
+      state,
       batch,
       speed: {
-        count: speed?.count ?? 0,
-        recent: speed?.recent ?? [],
+        count: (speed?.count ?? 0) + stoppedSpeed.length,
+        recent: [...(speed?.recent ?? []), ...stoppedSpeed].slice(-RECENT_ERRORS),
         lastErrorsAt: speed?.last?.at ?? null,
       },
+      stops,
     }
   })
 }

@@ -7,7 +7,13 @@
 // one snapshot like a query.
 import type { CompiledView } from '../../core/compiled-view.ts'
 import { ErrorCodes, invalidInput } from '../../core/errors.ts'
-import { isFailing, type ViewErrorTally } from '../../core/view-errors.ts'
+import {
+  currentStops,
+  type ViewErrorTally,
+  type ViewState,
+  type ViewStop,
+  viewState,
+} from '../../core/view-errors.ts'
 import type { BatchViewMeta, Horizon, Store } from '../../store/store.ts'
 import { answerFrom } from '../query.ts'
 import { type LogOffsets, lagOf } from './log-offsets.ts'
@@ -29,10 +35,18 @@ export interface ViewStatus {
   asOf: Horizon
   /** Per partition: end offset of the log − asOf; null when the end offsets are unknown. */
   lag: number[] | null
-  /** Events the view's code threw on, skipped by it: in the served batch version, and in the speed layer. */
+  /**
+   * Events the view's code threw on: skipped by it in the served batch version and in the speed
+   * layer, and those it stopped on (`stops`).
+   */
   errors: { batch: number; speed: number }
-  /** 'failing' when the view's code throws on most events (core/view-errors.ts), else 'ok'. */
-  state: 'ok' | 'failing'
+  /**
+   * 'stopped' while a layer is stopped on an event the view (onError('stop')) threw on,
+   * 'failing' when its code throws on most events, else 'ok' (core/view-errors.ts, viewState).
+   */
+  state: ViewState
+  /** Where the view threw and stopped a layer (a speed partition, the batch run); empty when none. */
+  stops: ViewStop[]
 }
 
 export async function readViewStatus(
@@ -40,6 +54,8 @@ export async function readViewStatus(
   view: CompiledView<any, any>,
   offsets: LogOffsets | undefined,
   speedErrors?: ReadonlyMap<string, ViewErrorTally>,
+  /** Every view stop this process's roles know (role-health.ts, viewStops); with the store's (currentStops). */
+  allStops: readonly ViewStop[] = [],
 ): Promise<ViewStatus> {
   // from = to = 0 selects no window (and not the pseudo window 0 of unwindowed views).
   const snapshot = await store.snapshot(view.name, '', { from: 0, to: 0 })
@@ -53,11 +69,14 @@ export async function readViewStatus(
   const window = view.window
   const speedTally = (speedErrors ?? (await store.speedViewErrors())).get(view.name)
   const batchErrors = served?.foldErrors?.count ?? 0
-  const failing = isFailing(
+  const stops = currentStops(view.name, speedTally, answer.speed, allStops)
+  const state = viewState(
     served ? { errors: batchErrors, events: served.events } : undefined,
     speedTally,
+    stops,
     Date.now(),
   )
+  const stoppedIn = (layer: ViewStop['layer']) => stops.filter((s) => s.layer === layer).length
   return {
     name: view.name,
     window: window === null ? null : { kind: window.kind, size: window.size, advance: window.advance },
@@ -68,8 +87,9 @@ export async function readViewStatus(
     speed: answer.speed,
     asOf: answer.asOf,
     lag: lagOf(answer.asOf, offsets),
-    errors: { batch: batchErrors, speed: speedTally?.count ?? 0 },
-    state: failing ? 'failing' : 'ok',
+    errors: { batch: batchErrors + stoppedIn('batch'), speed: (speedTally?.count ?? 0) + stoppedIn('speed') },
+    state,
+    stops,
   }
 }
 

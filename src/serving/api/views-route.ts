@@ -2,8 +2,15 @@
 // version (horizon, completedAt, duration), the speed layer's position per partition, asOf and
 // lag per partition, and whether it is being recomputed after a definition change.
 import type { FastifyInstance } from 'fastify'
+import { type RoleHealth, viewStops } from '../../core/role-health.ts'
 import type { Store } from '../../store/store.ts'
-import { errorAnswers, foldErrorSchema, horizonSchema } from './answer-schemas.ts'
+import {
+  errorAnswers,
+  foldErrorSchema,
+  horizonSchema,
+  viewStateSchema,
+  viewStopsSchema,
+} from './answer-schemas.ts'
 import type { EndOffsetsCache } from './log-offsets.ts'
 import { readViewStatus, type ViewIndex } from './view-status.ts'
 
@@ -11,6 +18,8 @@ export interface ViewsRouteOptions {
   store: Store
   views: ViewIndex
   offsets: EndOffsetsCache
+  /** The roles of this process: which views stopped them (core/role-health.ts, viewStops). */
+  roles?: RoleHealth
 }
 
 // view-status.ts: ViewStatus.
@@ -28,6 +37,7 @@ const viewStatusSchema = {
     'lag',
     'errors',
     'state',
+    'stops',
   ],
   properties: {
     name: { type: 'string' },
@@ -77,10 +87,12 @@ const viewStatusSchema = {
     lag: { type: ['array', 'null'], items: { type: 'integer' } },
     errors: {
       type: 'object',
+      description: 'events the view threw on: skipped, and stopped on (stops)',
       required: ['batch', 'speed'],
       properties: { batch: { type: 'integer' }, speed: { type: 'integer' } },
     },
-    state: { type: 'string', enum: ['ok', 'failing'] },
+    state: viewStateSchema,
+    stops: viewStopsSchema,
   },
 } as const
 
@@ -114,12 +126,16 @@ const schema = {
 } as const
 
 export async function viewsRoute(app: FastifyInstance, options: ViewsRouteOptions): Promise<void> {
-  const { store, views, offsets } = options
+  const { store, views, offsets, roles } = options
   app.get('/views', { schema }, async () => {
     // One end-offsets reading for every view, so their lags compare.
-    const [log, speedErrors] = await Promise.all([offsets.get(), store.speedViewErrors()])
+    const [log, speedErrors, stops] = await Promise.all([
+      offsets.get(),
+      store.speedViewErrors(),
+      viewStops(roles),
+    ])
     const list = []
-    for (const view of views.all()) list.push(await readViewStatus(store, view, log, speedErrors))
+    for (const view of views.all()) list.push(await readViewStatus(store, view, log, speedErrors, stops))
     return {
       views: list,
       log:

@@ -276,10 +276,13 @@ export class DashboardSampler {
     let speed: Array<number | null> = []
     let statuses: ViewStatus[] = []
     let batches: Sample['batches'] = []
+    const reports = (await this.#sources.roles?.reports()) ?? []
+    const stops = reports.flatMap((r) => r.viewStops ?? [])
     if (store) {
       try {
         for (const sp of await store.speedPartitions()) speed[sp.partition] = sp.offset
-        for (const view of views.all()) statuses.push(await readViewStatus(store, view, log))
+        for (const view of views.all())
+          statuses.push(await readViewStatus(store, view, log, undefined, stops))
         batches = (await store.batchHistory(this.#batchRuns)).map((run) => ({
           ...run,
           durationMs: run.completedAt - run.startedAt,
@@ -299,7 +302,7 @@ export class DashboardSampler {
         : Math.max(0, end - consumed)
     })
     const rates = record ? this.#record(at, totals) : { in: null, ingested: null, folded: null }
-    const roles = ((await this.#sources.roles?.reports()) ?? []).map(
+    const roles = reports.map(
       (r): RoleLine => ({
         role: r.role,
         state: r.state,

@@ -16,6 +16,7 @@ import type {
   Store,
   ViewEntry,
   ViewErrorTally,
+  ViewFoldError,
   ViewSnapshot,
 } from '../store.ts'
 import * as batch from './batch.ts'
@@ -32,7 +33,7 @@ import * as meta from './meta.ts'
 import { migrate } from './migrations.ts'
 import { realtimeKeys, snapshot } from './snapshot.ts'
 import * as speed from './speed.ts'
-import { commitSpeed, speedViewErrors } from './speed-commit.ts'
+import { commitSpeed, recordViewStop, speedViewErrors } from './speed-commit.ts'
 
 export interface PostgresStoreOptions {
   /** Schema holding Strata's tables (default: the URL's `?schema=`, else `strata`). */
@@ -192,6 +193,10 @@ class PostgresStore implements Store {
 
   speedViewErrors(): Promise<Map<string, ViewErrorTally>> {
     return this.#run('reading view errors', () => speedViewErrors(this.#db))
+  }
+
+  recordViewStop(failure: ViewFoldError): Promise<void> {
+    return this.#run('recording a view stop', () => recordViewStop(this.#db, failure))
   }
 
   collectEpochs(running: readonly string[]): Promise<void> {

@@ -3,7 +3,13 @@
 // speed-rules.ts: same checks, same order, same error codes). Lock order and the other speed
 // functions: speed.ts.
 
-import { addToTally, byView, type ViewErrorTally } from '../../core/view-errors.ts'
+import {
+  addToTally,
+  byView,
+  type ViewErrorTally,
+  type ViewFoldError,
+  withStop,
+} from '../../core/view-errors.ts'
 import { checkSpeedCommit } from '../speed-rules.ts'
 import {
   type CombineEncoded,
@@ -83,6 +89,21 @@ async function writeErrorTallies(db: Db, client: Client, commit: SpeedCommit): P
       [view, JSON.stringify(tally)],
     )
   }
+}
+
+/** The view's tally with `failure` as its partition's stop (store.ts, recordViewStop). */
+export function recordViewStop(db: Db, failure: ViewFoldError): Promise<void> {
+  return inTransaction(db.pool, async (client) => {
+    const { rows } = await client.query<{ tally: ViewErrorTally }>(
+      `SELECT tally FROM ${db.S}.view_errors WHERE view = $1 FOR UPDATE`,
+      [failure.view],
+    )
+    await client.query(
+      `INSERT INTO ${db.S}.view_errors (view, tally) VALUES ($1, $2)
+       ON CONFLICT (view) DO UPDATE SET tally = EXCLUDED.tally`,
+      [failure.view, JSON.stringify(withStop(rows[0]?.tally, failure))],
+    )
+  })
 }
 
 export async function speedViewErrors(db: Db): Promise<Map<string, ViewErrorTally>> {

@@ -71,6 +71,14 @@ test('GET /openapi.json is a valid OpenAPI document with the version, servers an
     envelope.properties.error.properties.code.enum,
     Object.values(errorTable).map(([code]) => code),
   )
+  // A view's state, as /views and /views/:view/errors answer it (core/view-errors.ts, viewState).
+  const views = doc.paths['/views'].get.responses['200'].content['application/json'].schema
+  const errors = doc.paths['/views/{view}/errors'].get.responses['200'].content['application/json'].schema
+  for (const view of [views.properties.views.items, errors]) {
+    assert.deepEqual(view.properties.state.enum, ['ok', 'failing', 'stopped'])
+    assert.deepEqual(view.properties.stops.items.properties.layer.enum, ['speed', 'batch'])
+    assert.ok(view.required.includes('stops'))
+  }
   // The docs page, open too; a route that needs the token still refuses without it.
   assert.equal((await fetch(`${url}${DOCS_PREFIX}/`)).status, 200)
   assert.equal((await fetch(`${url}/views`)).status, 401)

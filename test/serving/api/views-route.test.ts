@@ -1,6 +1,7 @@
 // GET /views: every configured view with its batch version, speed position, asOf and lag.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
+import { RoleHealth } from '../../../src/core/role-health.ts'
 import { HORIZON, installBatch, mergedScenario, openStore, serve, stateOf, viewNamed } from '../fixture.ts'
 
 test('GET /views reports each view with its batch version, speed position, asOf and lag from the provider', async (t) => {
@@ -80,4 +81,57 @@ test('GET /views rejects query parameters it does not know', async (t) => {
   const res = await app.inject('/views?view=x')
   assert.equal(res.statusCode, 400)
   assert.equal(res.json().error.code, 'STRATA_ERR_INVALID_ARGUMENT')
+})
+
+// A view defined with onError('stop') that threw stops its partition's speed layer (or the batch
+// run): /views and /views/:view/errors say 'stopped', where, and count it — from the store for a
+// process that only serves it, from the roles for the process that runs them.
+test('GET /views and /views/:view/errors say a view stopped where the store recorded it, until its partition moves past', async (t) => {
+  const store = await openStore(t)
+  await mergedScenario(store)
+  // Partition 1 is at 6: a stop at its offset 6 holds; partition 0 is at 15, past a stop at 3.
+  const stop = { view: 'pageviews_by_url', partition: 1, offset: 6, message: 'TypeError: boom' }
+  await store.recordViewStop(stop)
+  await store.recordViewStop({ view: 'top_urls', partition: 0, offset: 3, message: 'TypeError: old' })
+  const app = await serve(t, store)
+
+  const views = (await app.inject('/views')).json().views
+  const [pv, uu, top] = views
+  assert.equal(pv.state, 'stopped')
+  assert.deepEqual(pv.stops, [{ ...stop, layer: 'speed' }])
+  assert.deepEqual(pv.errors, { batch: 0, speed: 1 })
+  assert.equal(uu.state, 'ok')
+  assert.deepEqual(uu.stops, [])
+  assert.equal(top.state, 'ok', 'partition 0 committed past the event it stopped on')
+  assert.deepEqual(top.stops, [])
+
+  const errors = (await app.inject('/views/pageviews_by_url/errors')).json()
+  assert.equal(errors.state, 'stopped')
+  assert.equal(errors.speed.count, 1)
+  assert.deepEqual(errors.speed.recent, [stop])
+  assert.deepEqual(errors.stops, [{ ...stop, layer: 'speed' }])
+  assert.equal((await app.inject('/views/top_urls/errors')).json().state, 'ok')
+
+  const metrics = (await app.inject('/metrics')).body
+  assert.match(metrics, /strata_view_stopped\{view="pageviews_by_url"\} 1/)
+  assert.match(metrics, /strata_view_stopped\{view="top_urls"\} 0/)
+})
+
+test('GET /views says a view stopped where a role of this process reports it (the batch run)', async (t) => {
+  const store = await openStore(t)
+  await mergedScenario(store)
+  const roles = new RoleHealth()
+  const stop = { view: 'unique_users_by_url', partition: 2, offset: 0, message: 'TypeError: boom' }
+  roles.add(() => ({ role: 'batch', state: 'degraded', viewStops: [{ ...stop, layer: 'batch' }] }))
+  const app = await serve(t, store, { roles })
+
+  const uu = (await app.inject('/views')).json().views[1]
+  assert.equal(uu.name, 'unique_users_by_url')
+  assert.equal(uu.state, 'stopped')
+  assert.deepEqual(uu.stops, [{ ...stop, layer: 'batch' }])
+  assert.equal(uu.errors.batch, 1)
+  const errors = (await app.inject('/views/unique_users_by_url/errors')).json()
+  assert.equal(errors.state, 'stopped')
+  assert.deepEqual(errors.stops, [{ ...stop, layer: 'batch' }])
+  assert.equal((await app.inject('/views/pageviews_by_url/errors')).json().state, 'ok')
 })

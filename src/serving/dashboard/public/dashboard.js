@@ -146,6 +146,16 @@ function renderLagLegend() {
   )
 }
 
+// A view defined with onError('stop') that threw: where, and that its layer stopped.
+function describeStops(v) {
+  const where = (v.stops ?? []).map((e) =>
+    e.layer === 'batch'
+      ? `the batch run at partition ${e.partition} offset ${e.offset}: ${e.message}`
+      : `speed partition ${e.partition} at offset ${e.offset}: ${e.message}`,
+  )
+  return `view '${v.name}' (onError('stop')) threw and stopped ${where.join('; ')} — fix the view or the data, restart (GET /views/${v.name}/errors)`
+}
+
 function renderViews(s) {
   fillTable(
     $('views'),
@@ -163,6 +173,7 @@ function renderViews(s) {
           title: `the view's code threw on ${v.errors.batch} events of the batch version and ${v.errors.speed} in the speed layer; they are skipped by this view only (GET /views/${v.name}/errors)`,
         }
       }
+      if (v.state === 'stopped') status = { text: 'stopped', class: 'pill bad', title: describeStops(v) }
       return [
         { text: v.name, class: 'name', title: v.name },
         { text: `${v.aggregate}${window}`, class: 'wide' },
@@ -276,6 +287,8 @@ function renderProblems(s) {
         : `log: ${s.logError}`,
     })
   }
+  for (const v of s.views.filter((v) => v.state === 'stopped'))
+    problems.push({ level: 'bad', text: `stopped: ${describeStops(v)}` })
   const failing = s.views.filter((v) => v.state === 'failing').map((v) => v.name)
   if (failing.length > 0) {
     problems.push({

@@ -486,8 +486,9 @@ export class PartitionFolder {
     // A view defined with onError('stop') stopped us: the store records where, so that every
     // process serving it says the view stopped (view-errors.ts, currentStops), not only this one.
     if (failure) {
-      this.#options.store
-        .recordViewStop(failure)
+      // (A promise around the call: a store closing beside us may throw before it returns one.)
+      Promise.resolve()
+        .then(() => this.#options.store.recordViewStop(failure))
         .catch((error) =>
           this.#options.onError?.(
             asStrataError(

@@ -17,6 +17,7 @@ import type { Logger } from '../../src/runtime/logger.ts'
 import { startRoleThread } from '../../src/runtime/role-thread.ts'
 import { queryView } from '../../src/serving/query.ts'
 import { openLmdbStore } from '../../src/store/lmdb-store.ts'
+import { deferrer } from '../helpers/cleanup.ts'
 import { brokers, freshTopic } from '../helpers/kafka.ts'
 import { hourlyCounts, pageViews, waitFor, writePageviewsConfig } from './start-helpers.ts'
 
@@ -32,8 +33,9 @@ function recordingLogger(lines: string[]): Logger {
 }
 
 test('role thread: the speed layer in a worker thread folds every event exactly once, as in process', async (t) => {
+  const defer = deferrer(t)
   const dir = await mkdtemp(join(tmpdir(), 'strata-role-thread-'))
-  t.after(() => rm(dir, { recursive: true, force: true }))
+  defer(() => rm(dir, { recursive: true, force: true }))
   const topic = await freshTopic(t, 3)
   const configPath = await writePageviewsConfig(dir, topic, 3)
   const events = pageViews(3000, 21)
@@ -48,7 +50,7 @@ test('role thread: the speed layer in a worker thread folds every event exactly 
 
   const storePath = join(dir, 'store')
   const store = await openLmdbStore(storePath)
-  t.after(() => store.close())
+  defer(() => store.close())
   const lines: string[] = []
   const fatal: unknown[] = []
   const speed = await startRoleThread(
@@ -65,7 +67,7 @@ test('role thread: the speed layer in a worker thread folds every event exactly 
     },
   )
   let closed = false
-  t.after(() => (closed ? undefined : speed.close()))
+  defer(() => (closed ? undefined : speed.close()))
 
   // Stats come from the thread: the partitions it owns and what it consumed.
   await waitFor(
@@ -102,8 +104,9 @@ test('role thread: the speed layer in a worker thread folds every event exactly 
 })
 
 test('role thread: the archiver in a worker thread writes the master dataset', async (t) => {
+  const defer = deferrer(t)
   const dir = await mkdtemp(join(tmpdir(), 'strata-role-thread-'))
-  t.after(() => rm(dir, { recursive: true, force: true }))
+  defer(() => rm(dir, { recursive: true, force: true }))
   const topic = await freshTopic(t, 2)
   const configPath = await writePageviewsConfig(dir, topic, 2)
   const producer = createProducer({ brokers, clientId: 'test-role-thread' })
@@ -126,7 +129,7 @@ test('role thread: the archiver in a worker thread writes the master dataset', a
       statsEveryMs: 50,
     },
   )
-  t.after(() => archiver.close())
+  defer(() => archiver.close())
   // Sealed segments (<from>-<to>.ndjson, segment-format.ts) in both partitions' folders.
   await waitFor(async () => {
     let sealed = 0
@@ -139,8 +142,9 @@ test('role thread: the archiver in a worker thread writes the master dataset', a
 })
 
 test('role thread: a role that cannot start rejects with its error and leaves no thread', async (t) => {
+  const defer = deferrer(t)
   const dir = await mkdtemp(join(tmpdir(), 'strata-role-thread-'))
-  t.after(() => rm(dir, { recursive: true, force: true }))
+  defer(() => rm(dir, { recursive: true, force: true }))
   await assert.rejects(
     startRoleThread(
       { logger: recordingLogger([]) },
@@ -168,8 +172,9 @@ test('role thread: a role that cannot start rejects with its error and leaves no
 test('role thread: a speed thread stuck in a view is terminated at close after the bound, with a code', {
   timeout: 120_000,
 }, async (t) => {
+  const defer = deferrer(t)
   const dir = await mkdtemp(join(tmpdir(), 'strata-role-thread-'))
-  t.after(() => rm(dir, { recursive: true, force: true }))
+  defer(() => rm(dir, { recursive: true, force: true }))
   const topic = await freshTopic(t, 1)
   const api = pathToFileURL(join(import.meta.dirname, '../../src/config.ts')).href
   const configPath = join(dir, 'strata.config.ts')
@@ -222,8 +227,9 @@ export default defineConfig({
 test('role thread: after a speed thread stuck in a view is terminated, the next start counts every event exactly once', {
   timeout: 120_000,
 }, async (t) => {
+  const defer = deferrer(t)
   const dir = await mkdtemp(join(tmpdir(), 'strata-role-thread-'))
-  t.after(() => rm(dir, { recursive: true, force: true }))
+  defer(() => rm(dir, { recursive: true, force: true }))
   const topic = await freshTopic(t, 1)
   const api = pathToFileURL(join(import.meta.dirname, '../../src/config.ts')).href
   const configPath = join(dir, 'strata.config.ts')
@@ -241,7 +247,7 @@ export default defineConfig({
 `,
   )
   const producer = createProducer({ brokers, clientId: 'test-role-thread-stuck-exact' })
-  t.after(() => producer.close())
+  defer(() => producer.close())
   const event = (hang: boolean) => ({ key: 'k', value: JSON.stringify({ url: '/a', ts: 1, hang }) })
   const storePath = join(dir, 'store')
   const startSpeed = () =>
@@ -274,7 +280,7 @@ export default defineConfig({
   await waitFor(async () => (second.stats().partitions[0]?.consumed ?? 0) >= 6, 'every event committed')
   await second.close()
   const store = await openLmdbStore(storePath)
-  t.after(() => store.close())
+  defer(() => store.close())
   const [view] = compileViews(await loadConfig(configPath))
   const answer = await queryView(store, view!, '/a')
   assert.deepEqual(answer.asOf, [6])

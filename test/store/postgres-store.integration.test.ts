@@ -453,3 +453,57 @@ test('postgres: a collection waiting behind a registration bounds itself by the 
     [20, 2],
   ])
 })
+
+test("postgres: a view's first tally written by several processes at once keeps every stop and error", async (t) => {
+  const { schema, open } = schemaStores(t)
+  const [first, second, third] = [await open(), await open(), await open()]
+  await first.registerSpeedViews([{ view: 'hits', codeHash: 'h1' }], 3)
+  const { owner } = await third.claimPartition(2, 0)
+  const error = (partition: number, offset: number) => ({
+    view: 'hits',
+    partition,
+    offset,
+    message: 'TypeError: x',
+  })
+  await withClient(async (c) => {
+    // A row for the view not yet committed: each writer below finds no row to lock (FOR UPDATE
+    // locks none) and waits on the insert, so they all go on together once it is rolled back.
+    await c.query('BEGIN')
+    await c.query(
+      `INSERT INTO "${schema}".view_errors (view, tally) VALUES ('hits', '{"count":0,"recent":[]}')`,
+    )
+    const writes = Promise.all([
+      first.recordViewStop(error(0, 4)),
+      second.recordViewStop(error(1, 7)),
+      third.commitSpeed(
+        {
+          partition: 2,
+          owner,
+          hashes,
+          from: 0,
+          offset: 3,
+          seals: [],
+          deltas: [],
+          errors: [error(2, 1)],
+          offered: 3,
+        },
+        add,
+      ),
+    ])
+    for (;;) {
+      const { rows } = await c.query(
+        `SELECT count(*)::int AS n FROM pg_stat_activity
+          WHERE wait_event_type = 'Lock' AND query LIKE $1 AND pid <> pg_backend_pid()`,
+        [`%${schema}%view_errors%`],
+      )
+      if (rows[0].n >= 3) break
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+    await c.query('ROLLBACK')
+    await writes
+  })
+  const tally = (await first.speedViewErrors()).get('hits')
+  assert.equal(tally?.count, 1)
+  assert.deepEqual(tally?.recent, [error(2, 1)])
+  assert.deepEqual(tally?.stops, [error(0, 4), error(1, 7)])
+})

@@ -78,11 +78,7 @@ async function writeErrorTallies(db: Db, client: Client, commit: SpeedCommit): P
   const at = Date.now()
   const grouped = [...byView(commit.errors ?? [])].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
   for (const [view, errors] of grouped) {
-    const { rows } = await client.query<{ tally: ViewErrorTally }>(
-      `SELECT tally FROM ${db.S}.view_errors WHERE view = $1 FOR UPDATE`,
-      [view],
-    )
-    const tally = addToTally(rows[0]?.tally, errors, commit.offered ?? 0, at)
+    const tally = addToTally(await lockTally(db, client, view), errors, commit.offered ?? 0, at)
     await client.query(
       `INSERT INTO ${db.S}.view_errors (view, tally) VALUES ($1, $2)
        ON CONFLICT (view) DO UPDATE SET tally = EXCLUDED.tally`,
@@ -94,16 +90,34 @@ async function writeErrorTallies(db: Db, client: Client, commit: SpeedCommit): P
 /** The view's tally with `failure` as its partition's stop (store.ts, recordViewStop). */
 export function recordViewStop(db: Db, failure: ViewFoldError): Promise<void> {
   return inTransaction(db.pool, async (client) => {
-    const { rows } = await client.query<{ tally: ViewErrorTally }>(
-      `SELECT tally FROM ${db.S}.view_errors WHERE view = $1 FOR UPDATE`,
-      [failure.view],
-    )
+    const tally = withStop(await lockTally(db, client, failure.view), failure)
     await client.query(
       `INSERT INTO ${db.S}.view_errors (view, tally) VALUES ($1, $2)
        ON CONFLICT (view) DO UPDATE SET tally = EXCLUDED.tally`,
-      [failure.view, JSON.stringify(withStop(rows[0]?.tally, failure))],
+      [failure.view, JSON.stringify(tally)],
     )
   })
+}
+
+/**
+ * The view's tally, its row locked until the transaction ends. The row is made first when there
+ * is none (an empty tally, rewritten before the transaction commits): FOR UPDATE locks no row
+ * that does not exist, so two writers of a view's first tally (two partitions' commits, two
+ * partitions' stops, from any processes) each found none, each wrote its own, and the second's
+ * ON CONFLICT replaced the first's: a lost error count or a lost stop. The insert instead waits
+ * for the other's to commit, and the read that follows sees it.
+ */
+async function lockTally(db: Db, client: Client, view: string): Promise<ViewErrorTally> {
+  await client.query(
+    `INSERT INTO ${db.S}.view_errors (view, tally) VALUES ($1, '{"count":0,"recent":[]}')
+     ON CONFLICT (view) DO NOTHING`,
+    [view],
+  )
+  const { rows } = await client.query<{ tally: ViewErrorTally }>(
+    `SELECT tally FROM ${db.S}.view_errors WHERE view = $1 FOR UPDATE`,
+    [view],
+  )
+  return rows[0]!.tally
 }
 
 export async function speedViewErrors(db: Db): Promise<Map<string, ViewErrorTally>> {

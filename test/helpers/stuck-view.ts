@@ -22,12 +22,9 @@ export async function until<T>(check: () => T | undefined, what: string): Promis
 
 const api = pathToFileURL(join(import.meta.dirname, '../../src/config.ts')).href
 
-/**
- * A log of 2 partitions whose partition 1 holds, at offset 2, the event the view hangs on (or, with
- * `hangLater`, nothing yet: `hang()` appends those events when the test says).
- */
-export async function setup(t: TestContext, hangLater = false) {
-  const dir = await mkdtemp(join(tmpdir(), 'strata-stuck-fold-'))
+// A scratch folder with a config of these views over 2 partitions, its store and its embedded log.
+async function scratchLog(t: TestContext, prefix: string, views: string) {
+  const dir = await mkdtemp(join(tmpdir(), prefix))
   t.after(() => rm(dir, { recursive: true, force: true }))
   const configPath = join(dir, 'strata.config.ts')
   await writeFile(
@@ -36,8 +33,7 @@ export async function setup(t: TestContext, hangLater = false) {
 export default defineConfig({
   source: { topic: 'events', partitions: 2 },
   views: [
-    view('fine').key((e) => e.url).aggregate(count()),
-    view('hangs').key((e) => { if (e.hang) for (;;) {} return e.url }).aggregate(count()),
+${views}
   ],
 })
 `,
@@ -49,10 +45,24 @@ export default defineConfig({
   await mkdir(root, { recursive: true })
   const log = await EmbeddedLog.open({ dir: root, partitions: 2 })
   t.after(() => log.close())
+  return { configPath, config, store, root, log }
+}
+
+/**
+ * A log of 2 partitions whose partition 1 holds, at offset 2, the event the view hangs on (or, with
+ * `hangLater`, nothing yet: `hang()` appends those events when the test says).
+ */
+export async function setup(t: TestContext, hangLater = false) {
+  const scratch = await scratchLog(
+    t,
+    'strata-stuck-fold-',
+    `    view('fine').key((e) => e.url).aggregate(count()),
+    view('hangs').key((e) => { if (e.hang) for (;;) {} return e.url }).aggregate(count()),`,
+  )
   const event = (hang: boolean) => ({ partition: 1, value: JSON.stringify({ url: '/a', ts: 1, hang }) })
-  const hang = () => log.append([event(false), event(false), event(true), event(false)])
+  const hang = () => scratch.log.append([event(false), event(false), event(true), event(false)])
   if (!hangLater) await hang()
-  return { configPath, config, store, root, log, hang }
+  return { ...scratch, hang }
 }
 
 /**
@@ -60,29 +70,13 @@ export default defineConfig({
  * but advancing: not stuck), with the config file and store as setup() gives them.
  */
 export async function setupSlow(t: TestContext, events: number, msEach: number) {
-  const dir = await mkdtemp(join(tmpdir(), 'strata-slow-fold-'))
-  t.after(() => rm(dir, { recursive: true, force: true }))
-  const configPath = join(dir, 'strata.config.ts')
-  await writeFile(
-    configPath,
-    `import { count, defineConfig, view } from '${api}'
-export default defineConfig({
-  source: { topic: 'events', partitions: 2 },
-  views: [
-    view('slow').key((e) => { const until = performance.now() + ${msEach}; while (performance.now() < until) {} return e.url }).aggregate(count()),
-  ],
-})
-`,
+  const scratch = await scratchLog(
+    t,
+    'strata-slow-fold-',
+    `    view('slow').key((e) => { const until = performance.now() + ${msEach}; while (performance.now() < until) {} return e.url }).aggregate(count()),`,
   )
-  const config = await loadConfig(configPath)
-  const store = await openLmdbStore(join(dir, 'store'))
-  t.after(() => store.close())
-  const root = join(dir, 'master')
-  await mkdir(root, { recursive: true })
-  const log = await EmbeddedLog.open({ dir: root, partitions: 2 })
-  t.after(() => log.close())
-  await log.append(
+  await scratch.log.append(
     Array.from({ length: events }, () => ({ partition: 1, value: JSON.stringify({ url: '/a', ts: 1 }) })),
   )
-  return { configPath, config, store, root, log }
+  return scratch
 }

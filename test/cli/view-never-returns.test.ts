@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { pathToFileURL } from 'node:url'
+import { deferrer } from '../helpers/cleanup.ts'
 import { freePort, type SpawnedStrata, spawnStrata } from '../helpers/process.ts'
 
 async function until<T>(
@@ -59,8 +60,9 @@ function logLines(output: string): Array<Record<string, unknown>> {
 test('embedded strata start: a view that never returns leaves the process answering, names the view, and SIGTERM ends it', {
   timeout: 600_000,
 }, async (t) => {
+  const defer = deferrer(t)
   const dir = await mkdtemp(join(tmpdir(), 'strata-view-hangs-'))
-  t.after(() => rm(dir, { recursive: true, force: true }))
+  defer(() => rm(dir, { recursive: true, force: true }))
   const api = pathToFileURL(join(import.meta.dirname, '../../src/config.ts')).href
   const hangFlag = join(dir, 'hang')
   const configPath = join(dir, 'strata.config.ts')
@@ -94,7 +96,7 @@ export default defineConfig({
       '--segment-age',
       '1s',
     ])
-    t.after(async () => {
+    defer(async () => {
       if (run.child.exitCode === null) run.child.kill('SIGKILL')
       await run.exited
     })

@@ -3,16 +3,22 @@
 // stalled, and a close ends the thread, past it; the speed layer is stalled past half of it. The
 // default keeps 60 s and 30 s. test/cli/view-never-returns.test.ts runs a process on 4 s.
 import assert from 'node:assert/strict'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { test } from 'node:test'
 import { resolveHangTimeout, resolveSettings } from '../../src/cli/settings.ts'
 import type { StrataConfig } from '../../src/core/config.ts'
 import { ErrorCodes } from '../../src/core/errors.ts'
-import { isStrataError } from '../../src/index.ts'
+import { isStrataError, startStrata } from '../../src/index.ts'
 import { CLOSE_TIMEOUT_MS, speedHangMs } from '../../src/runtime/role.ts'
 import { BATCH_SILENT_AFTER_MS, batchReporter, speedReporter } from '../../src/runtime/role-reporters.ts'
 import { type RoleContext, speedWorkerOptions } from '../../src/runtime/roles.ts'
 import { hangTimeoutMs } from '../../src/runtime/strata-options.ts'
 import { STUCK_FOLD_MS } from '../../src/speed/index.ts'
+import { deferrer } from '../helpers/cleanup.ts'
+import { spawnStrata } from '../helpers/process.ts'
+import { exampleConfig } from './start-helpers.ts'
 
 const refused = (field: string, message: RegExp) => (error: unknown) =>
   isStrataError(error) &&
@@ -95,4 +101,29 @@ test('the embedded speed layer ends its fold thread past the hang timeout and li
   const short = speedWorkerOptions({ ...context, hangTimeoutMs: 4_000 }, log)
   assert.equal(short.closeTimeoutMs, 4_000)
   assert.equal(short.stuckFoldMs, Math.min(STUCK_FOLD_MS, 2_000))
+})
+
+test('startStrata refuses a hangTimeout under 2 s before it opens or locks anything', async (t) => {
+  const defer = deferrer(t)
+  const dir = await mkdtemp(join(tmpdir(), 'strata-hang-'))
+  defer(() => rm(dir, { recursive: true, force: true }))
+  await assert.rejects(
+    startStrata({ config: exampleConfig, data: join(dir, 'data'), port: 0, hangTimeout: '1s' }),
+    refused('hangTimeout', /at least 2s/),
+  )
+  // A second start on the same folder is not refused as locked: nothing was left behind.
+  const strata = await startStrata({
+    config: exampleConfig,
+    data: join(dir, 'data'),
+    port: 0,
+    hangTimeout: '2s',
+  })
+  defer(() => strata.close())
+})
+
+test('strata start --hang-timeout 1s: exit 1, one line naming the flag and the code', async () => {
+  const run = spawnStrata(['start', '--hang-timeout', '1s'])
+  assert.equal(await run.exited, 1, run.output())
+  assert.match(run.output(), /STRATA_ERR_INVALID_ARGUMENT/)
+  assert.match(run.output(), /--hang-timeout must be at least 2s/)
 })

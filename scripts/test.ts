@@ -56,7 +56,17 @@ function testEnv(): NodeJS.ProcessEnv {
 const files = only.length > 0 ? only : globSync('test/**/*.test.ts').sort()
 const child = spawn(
   process.execPath,
-  ['--test', '--test-reporter=spec', '--test-concurrency=2', '--test-timeout=600000', ...files],
+  [
+    '--test',
+    '--test-reporter=spec',
+    '--test-reporter-destination=stdout',
+    // The slowest files at the end (scripts/file-times.ts): where a longer run spent its time.
+    '--test-reporter=./scripts/file-times.ts',
+    '--test-reporter-destination=stdout',
+    '--test-concurrency=2',
+    '--test-timeout=600000',
+    ...files,
+  ],
   {
     stdio: 'inherit',
     env: { ...testEnv(), STRATA_TEST_BROKERS: bootstrap },

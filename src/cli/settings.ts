@@ -10,7 +10,7 @@ import { DEFAULT_CONFIG_FILE } from '../core/config-loader.ts'
 import { ErrorCodes, invalidInput } from '../core/errors.ts'
 import { isObjectStoreUrl, parseObjectStoreUrl, type S3Settings } from '../master-dataset/index.ts'
 import { type LogLevel, logLevels } from '../runtime/logger.ts'
-import { consumerGroups, defaultDataDir, groupTimers } from '../runtime/strata-options.ts'
+import { consumerGroups, defaultDataDir, groupTimers, hangTimeoutMs } from '../runtime/strata-options.ts'
 import { DEFAULT_PORT } from '../serving/app.ts'
 import { port } from './options.ts'
 
@@ -101,6 +101,8 @@ export interface SettingsFlags extends CommonFlags {
   group?: string
   /** The consumer groups' session timeout (a duration). */
   sessionTimeout?: string
+  /** How long a view's code may go without returning (a duration). */
+  hangTimeout?: string
 }
 
 /** What a long-running command (strata start, strata worker) runs on. */
@@ -115,6 +117,8 @@ export interface Settings extends PathSettings {
   groups: { speed: string; archiver: string }
   /** --session-timeout or STRATA_SESSION_TIMEOUT, checked; undefined: the API's default (30 s). */
   sessionTimeout: string | undefined
+  /** --hang-timeout or STRATA_HANG_TIMEOUT, checked; undefined: the API's default (60 s). */
+  hangTimeout: string | undefined
 }
 
 export function resolveSettings(
@@ -132,6 +136,7 @@ export function resolveSettings(
       : undefined,
     groups: consumerGroups(flags),
     sessionTimeout: resolveSessionTimeout(flags.sessionTimeout, env),
+    hangTimeout: resolveHangTimeout(flags.hangTimeout, env),
   }
 }
 
@@ -143,6 +148,16 @@ export function resolveSessionTimeout(flag: string | undefined, env: Env = proce
   const value = flag ?? fromEnv(env, 'STRATA_SESSION_TIMEOUT')
   if (value !== undefined)
     groupTimers(value, flag !== undefined ? '--session-timeout' : 'STRATA_SESSION_TIMEOUT')
+  return value
+}
+
+/**
+ * --hang-timeout, else STRATA_HANG_TIMEOUT: checked here (a duration of at least 2 s,
+ * runtime/strata-options.ts hangTimeoutMs) so that a bad value names the flag or the variable.
+ */
+export function resolveHangTimeout(flag: string | undefined, env: Env = process.env): string | undefined {
+  const value = flag ?? fromEnv(env, 'STRATA_HANG_TIMEOUT')
+  if (value !== undefined) hangTimeoutMs(value, flag !== undefined ? '--hang-timeout' : 'STRATA_HANG_TIMEOUT')
   return value
 }
 

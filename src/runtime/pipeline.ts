@@ -35,7 +35,7 @@ import { createStartingGate, later, startingError } from '../serving/starting.ts
 import { SPEED_GROUP, type SpeedWorker } from '../speed/index.ts'
 import type { Store } from '../store/store.ts'
 import type { Logger } from './logger.ts'
-import { ROLES, type Role } from './role.ts'
+import { ROLES, type Role, speedHangMs } from './role.ts'
 import {
   archiverReporter,
   batchReporter,
@@ -102,6 +102,12 @@ export interface RolesOptions {
   privateStore?: boolean
   /** Session timeout and heartbeat of the speed layer's and the archiver's group membership. */
   groupTimers?: GroupTimers
+  /**
+   * How long a view's code may go without returning (`--hang-timeout`, strata-options.ts): the
+   * batch layer is stalled and a close ends the thread past it, the speed layer is stalled past
+   * half of it. Default CLOSE_TIMEOUT_MS (60 s).
+   */
+  hangTimeoutMs?: number
   /** Gives the store once the port is bound; the caller closes what it opened. */
   openStore(): Promise<Store>
   /** The HTTP server, when the roles include serve. */
@@ -205,6 +211,7 @@ export async function startRoles(options: RolesOptions): Promise<Pipeline> {
       storeUrl: threads.storeUrl,
       segmentAgeMs: options.segmentAgeMs,
       ...(options.groupTimers ? { groupTimers: options.groupTimers } : {}),
+      ...(options.hangTimeoutMs !== undefined ? { hangTimeoutMs: options.hangTimeoutMs } : {}),
       ...(options.s3 ? { s3: options.s3 } : {}),
       statsEveryMs: threads.statsEveryMs ?? 100,
     }
@@ -216,6 +223,7 @@ export async function startRoles(options: RolesOptions): Promise<Pipeline> {
       ...context,
       store: opened,
       ...(serve ? { backgroundNice: BACKGROUND_NICE } : {}),
+      ...(options.hangTimeoutMs !== undefined ? { hangTimeoutMs: options.hangTimeoutMs } : {}),
       // The embedded speed layer folds in a fold thread (as on Kafka): a view's code that never
       // returns must not freeze this thread, which answers ingest, queries, /health and signals.
       ...(!brokers && options.roleThreads ? { embeddedFoldThread: true } : {}),
@@ -295,6 +303,7 @@ export async function startRoles(options: RolesOptions): Promise<Pipeline> {
                   ...(options.groupTimers ? { sessionTimeoutMs: options.groupTimers.sessionTimeoutMs } : {}),
                 }
               : undefined,
+            speedHangMs(options.hangTimeoutMs),
           ),
         ),
       ])
@@ -305,7 +314,7 @@ export async function startRoles(options: RolesOptions): Promise<Pipeline> {
       const firstRunMs = options.run === 'start' ? Math.min(options.batchIntervalMs, 15_000) : 0
       const batch = startBatchRole(running, options.batchIntervalMs, firstRunMs)
       closables.push(batch)
-      watched.push(['batch layer', batchReporter(batch)])
+      watched.push(['batch layer', batchReporter(batch, options.hangTimeoutMs)])
       if (!serve) closables.push(holdEventLoop())
     }
     if ((options.demoRate ?? 0) > 0) {

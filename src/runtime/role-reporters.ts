@@ -20,6 +20,7 @@ import type { EmbeddedLog } from '../log/embedded/index.ts'
 import type { ReadTrouble } from '../log/partition-source.ts'
 import type { SpeedWorkerStats } from '../speed/index.ts'
 import type { Store } from '../store/store.ts'
+import { speedHangMs } from './role.ts'
 
 type EndOffsets = () => Promise<number[] | null | undefined>
 
@@ -62,8 +63,8 @@ export function healthEndOffsets(endOffsets: EndOffsets, maxAgeMs = 1000, timeou
 
 /** The speed layer of this process: a partition is failed once stopped (fencing aside: the
  * partition then belongs to another worker), stalled when its commits have failed for a while
- * with records waiting, or when its offset has not moved for STALLED_AFTER_MS × 3 while records
- * wait (as storeSpeedReporter judges it from the store), degraded while commits fail, catching up
+ * with records waiting, or when its offset has not moved for half the hang timeout (30 s) while
+ * records wait (as storeSpeedReporter judges it from the store), degraded while commits fail, catching up
  * when far behind. */
 export function speedReporter(
   stats: () => SpeedWorkerStats,
@@ -79,12 +80,14 @@ export function speedReporter(
    * first), so "held elsewhere" is judged only past that plus STALLED_AFTER_MS for the rebalance.
    */
   ownsEveryPartition?: { id: string; sessionTimeoutMs?: number },
+  /** A fold not returned, or an offset standing with records waiting, this long is stalled (role.ts speedHangMs). */
+  hangAfterMs: number = speedHangMs(),
 ): RoleReporter {
   const readEnd = healthEndOffsets(endOffsets)
   // No commit failing and no read trouble is not progress: a view's code that never returns
   // stops the fold with neither (in `strata start` on Kafka the speed layer's thread hangs while
   // the main thread answers /health), and only the offset standing still shows it.
-  const still = new StandingOffsets(STALLED_AFTER_MS * 3)
+  const still = new StandingOffsets(hangAfterMs)
   const elsewhere = new StandingOffsets(heldElsewhereAfterMs(ownsEveryPartition?.sessionTimeoutMs))
   return async () => {
     const end = await readEnd()
@@ -96,7 +99,7 @@ export function speedReporter(
     const trouble = byPartition(snapshot.readTrouble)
     // A fold thread stuck in a view's code (speed-worker.ts, stuckFolds): the partition and event
     // it holds are named, and every partition waiting behind it says why.
-    const stuck = (snapshot.stuckFolds ?? []).filter((s) => s.forMs >= STALLED_AFTER_MS * 3)
+    const stuck = (snapshot.stuckFolds ?? []).filter((s) => s.forMs >= hangAfterMs)
     const stuckNote = stuck
       .map(
         (s) =>
@@ -247,13 +250,15 @@ export const BATCH_SILENT_AFTER_MS = 60_000
 
 /**
  * The batch schedule: degraded after a failed run, failed after BATCH_FAILED_AFTER in a row;
- * stalled while a run's fold thread has said nothing for BATCH_SILENT_AFTER_MS.
+ * stalled while a run's fold thread has said nothing for BATCH_SILENT_AFTER_MS (or `--hang-timeout`).
  */
 export function batchReporter(
   schedule: Pick<BatchSchedule, 'failures' | 'lastError'> & Partial<Pick<BatchSchedule, 'silent'>>,
+  /** `--hang-timeout` (strata-options.ts). */
+  silentAfterMs: number = BATCH_SILENT_AFTER_MS,
 ): RoleReporter {
   return () => {
-    const silent = schedule.silent?.(BATCH_SILENT_AFTER_MS)[0]
+    const silent = schedule.silent?.(silentAfterMs)[0]
     if (silent) {
       return {
         role: 'batch',

@@ -87,6 +87,7 @@ async function start(): Promise<void> {
     brokers: setup.brokers,
     ...(setup.groupId ? { groupId: setup.groupId } : {}),
     ...(setup.groupTimers ? { groupTimers: setup.groupTimers } : {}),
+    ...(setup.hangTimeoutMs !== undefined ? { hangTimeoutMs: setup.hangTimeoutMs } : {}),
     ...(setup.s3 ? { s3: setup.s3 } : {}),
     onFatal: fatal,
   }

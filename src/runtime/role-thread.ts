@@ -49,8 +49,10 @@ export interface RoleThreadSetup {
   statsEveryMs: number
   /** The thread's nice value (thread-priority.ts): lower than the HTTP server's main thread. */
   nice?: number
-  /** How long close() waits for the role to close in the thread before terminating it (default 60 s). */
+  /** How long close() waits for the role to close in the thread before terminating it (default hangTimeoutMs). */
   closeTimeoutMs?: number
+  /** `--hang-timeout` (roles.ts RoleContext.hangTimeoutMs); default CLOSE_TIMEOUT_MS, 60 s. */
+  hangTimeoutMs?: number
 }
 
 export { CLOSE_TIMEOUT_MS } from './role.ts'
@@ -191,7 +193,7 @@ export async function startRoleThread(
       if (closing) return
       closing = true
       worker.postMessage({ type: 'close' })
-      const waitMs = setup.closeTimeoutMs ?? CLOSE_TIMEOUT_MS
+      const waitMs = setup.closeTimeoutMs ?? setup.hangTimeoutMs ?? CLOSE_TIMEOUT_MS
       let timer: NodeJS.Timeout | undefined
       const error = await Promise.race([
         whenClosed,

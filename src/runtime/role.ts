@@ -16,3 +16,12 @@ export const ROLES: readonly Role[] = ['speed', 'batch', 'archiver', 'serve']
  * (roles.ts; s14-hang). Here, beside the roles, so that role-thread.ts and roles.ts both reach it.
  */
 export const CLOSE_TIMEOUT_MS = 60_000
+
+/**
+ * The speed layer is stalled once a fold has not returned for half the hang timeout
+ * (`--hang-timeout`, default CLOSE_TIMEOUT_MS: 30 s): the fresh answers wait on it, so it is
+ * said sooner than the batch layer's (role-reporters.ts).
+ */
+export function speedHangMs(hangTimeoutMs: number = CLOSE_TIMEOUT_MS): number {
+  return Math.floor(hangTimeoutMs / 2)
+}

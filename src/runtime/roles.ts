@@ -28,10 +28,11 @@ import {
   SPEED_GROUP,
   type SpeedWorker,
   type SpeedWorkerOptions,
+  STUCK_FOLD_MS,
 } from '../speed/index.ts'
 import type { Store } from '../store/store.ts'
 import type { Logger } from './logger.ts'
-import { CLOSE_TIMEOUT_MS } from './role.ts'
+import { CLOSE_TIMEOUT_MS, speedHangMs } from './role.ts'
 import { type ClosableEndOffsets, kafkaEndOffsetsChecked, stopOnSourceLoss } from './source-loss.ts'
 import type { GroupTimers } from './strata-options.ts'
 
@@ -59,6 +60,11 @@ export interface RoleContext {
   groupId?: string
   /** Session timeout and heartbeat of the speed or archiver role's group membership (`--session-timeout`). */
   groupTimers?: GroupTimers
+  /**
+   * How long a view's code may go without returning before close() ends its thread
+   * (`--hang-timeout`); the speed layer lists a fold stuck from half of it. Default CLOSE_TIMEOUT_MS.
+   */
+  hangTimeoutMs?: number
   /** A role that cannot go on (the store stayed down past its retry budget); default: exit 1. */
   onFatal?(error: StrataError): void
   /**
@@ -71,7 +77,8 @@ export interface RoleContext {
    * Kafka: set by `strata start` and `strata worker` (whose main thread answers HTTP and
    * signals). A view's code that never
    * returns then holds that thread only: ingest, queries and /health go on, /health and the log
-   * name the view (role-reporters.ts), and close() ends the thread after CLOSE_TIMEOUT_MS.
+   * name the view (role-reporters.ts), and close() ends the thread after hangTimeoutMs
+   * (default CLOSE_TIMEOUT_MS).
    */
   embeddedFoldThread?: boolean
 }
@@ -176,11 +183,14 @@ export function speedWorkerOptions(context: RoleContext, log?: Log): SpeedWorker
             ? {
                 configPath: context.configPath,
                 foldThreads: SPEED_FOLD_THREADS,
-                closeTimeoutMs: CLOSE_TIMEOUT_MS,
+                closeTimeoutMs: context.hangTimeoutMs ?? CLOSE_TIMEOUT_MS,
               }
             : {}),
         }
       : { brokers: context.brokers!, configPath: context.configPath, foldThreads: SPEED_FOLD_THREADS }),
+    ...(context.hangTimeoutMs !== undefined
+      ? { stuckFoldMs: Math.min(STUCK_FOLD_MS, speedHangMs(context.hangTimeoutMs)) }
+      : {}),
     ...(context.groupId ? { groupId: context.groupId } : {}),
     ...(context.groupTimers ? { consumer: { ...context.groupTimers } } : {}),
     onSkip: (partition, offset, reason) =>
@@ -235,7 +245,7 @@ export function startBatchRole(
     ...(context.backgroundNice !== undefined ? { threadNice: context.backgroundNice } : {}),
     store: context.store,
     publisher,
-    closeTimeoutMs: CLOSE_TIMEOUT_MS,
+    closeTimeoutMs: context.hangTimeoutMs ?? CLOSE_TIMEOUT_MS,
     intervalMs,
     firstRunMs,
     onRun: ({ versions, plan, events, durationMs }) => {

@@ -112,6 +112,14 @@ export interface StrataOptions {
    * (`group.min.session.timeout.ms`, `group.max.session.timeout.ms`). Default 30 s.
    */
   sessionTimeout?: Duration | undefined
+  /**
+   * How long a view's code may go without returning before a role stops waiting on it
+   * (`--hang-timeout`; CLI: `STRATA_HANG_TIMEOUT`): a batch run's thread silent this long makes
+   * /health say the batch layer is stalled, and at close a thread stuck this long is ended (exit
+   * 1). The speed layer says stalled after half of it, since the fresh answers wait on it. At
+   * least 2 s. Default 60 s (docs/health.md).
+   */
+  hangTimeout?: Duration | undefined
   /** Generated page-view traffic, events per second (`strata start --demo --demo-rate`). Default none. */
   demoRate?: number | undefined
   /** Where the roles log. Default: lines on stderr (runtime/logger.ts). */
@@ -122,6 +130,31 @@ export const defaultSessionTimeout = '30s'
 /** Kafka's default bounds on a member's session timeout (the broker's group.min/max.session.timeout.ms). */
 export const minSessionTimeoutMs = 6_000
 export const maxSessionTimeoutMs = 30 * 60_000
+
+export const defaultHangTimeout = '60s'
+/** Below this a busy machine's pause could pass for a hang (a batch thread reports every ~100 ms). */
+export const minHangTimeoutMs = 2_000
+
+/**
+ * The hang timeout in ms (a duration, `field` names it in the error), at least 2 s: a role stops
+ * waiting on a view's code that has not returned for this long (role-reporters.ts, roles.ts).
+ */
+export function hangTimeoutMs(hangTimeout: Duration = defaultHangTimeout, field = 'hangTimeout'): number {
+  let timeoutMs: number
+  try {
+    timeoutMs = parseDuration(hangTimeout, field)
+  } catch (error) {
+    throw invalidInput(ErrorCodes.INVALID_ARGUMENT, (error as Error).message, { field })
+  }
+  if (timeoutMs < minHangTimeoutMs) {
+    throw invalidInput(
+      ErrorCodes.INVALID_ARGUMENT,
+      `${field} must be at least 2s (shorter, a busy machine's pause would pass for a view that never returns), got ${formatDuration(timeoutMs)}`,
+      { field },
+    )
+  }
+  return timeoutMs
+}
 
 /** The group timers of a role that joins a consumer group (speed layer, archiver). */
 export interface GroupTimers {

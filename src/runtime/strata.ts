@@ -41,6 +41,7 @@ import {
   defaultDataDir,
   defaultSegmentAge,
   groupTimers,
+  hangTimeoutMs,
   type StrataOptions,
 } from './strata-options.ts'
 
@@ -77,6 +78,7 @@ export async function startStrata(options: StrataOptions = {}): Promise<RunningS
   const segmentAgeMs = ms(options.segmentAge ?? defaultSegmentAge, 'segmentAge')!
   const startupTimeoutMs = ms(options.startupTimeout, 'startupTimeout')
   const timers = groupTimers(options.sessionTimeout)
+  const hangMs = hangTimeoutMs(options.hangTimeout)
   const limits = {
     bodyLimit: options.bodyLimit,
     requestTimeoutMs: ms(options.requestTimeout, 'requestTimeout'),
@@ -144,6 +146,7 @@ export async function startStrata(options: StrataOptions = {}): Promise<RunningS
     groups: consumerGroups(options),
     privateStore: lmdbPath !== undefined,
     groupTimers: timers,
+    hangTimeoutMs: hangMs,
     openStore: async () => {
       // A store down at start is waited for when asked (startup.ts), not a crash loop.
       store ??= await waitFor(storeName, openNamedStore, { ...waiting!, code: ErrorCodes.STORE_UNAVAILABLE })

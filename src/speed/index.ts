@@ -23,4 +23,5 @@ export {
   type SpeedWorker,
   type SpeedWorkerOptions,
   type SpeedWorkerStats,
+  STUCK_FOLD_MS,
 } from './speed-worker.ts'

@@ -81,6 +81,8 @@ export interface SpeedWorkerOptions {
    * in a role thread is bounded there, role-thread.ts).
    */
   closeTimeoutMs?: number
+  /** From how long without a step a fold thread is listed in stats().stuckFolds. Default STUCK_FOLD_MS. */
+  stuckFoldMs?: number
   consumer?: SpeedConsumerOptions
   /** A record that is not a valid event was skipped (it is counted in the stats too). */
   onSkip?(partition: number, offset: number, reason: string): void
@@ -230,7 +232,7 @@ export function createSpeedWorker(options: SpeedWorkerOptions): SpeedWorker {
       mode: options.log ? 'embedded' : 'kafka',
       partitions: set.stats(),
       readTrouble: source.readTrouble?.() ?? [],
-      ...(threads ? { stuckFolds: threads.stuck(STUCK_FOLD_MS) } : {}),
+      ...(threads ? { stuckFolds: threads.stuck(options.stuckFoldMs ?? STUCK_FOLD_MS) } : {}),
     }),
   }
 }

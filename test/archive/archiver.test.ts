@@ -8,6 +8,7 @@ import type {
   PartitionSource as ArchiveSource,
 } from '../../src/log/partition-source.ts'
 import { readRecords, SegmentStore } from '../../src/master-dataset/index.ts'
+import { deferrer } from '../helpers/cleanup.ts'
 import { tempDir } from '../master-dataset/test-helpers.ts'
 
 // A topic in memory: per partition, records at increasing offsets with gaps (markers).
@@ -175,11 +176,12 @@ test('crashes at any point, then restarts: the dataset holds every offset exactl
 })
 
 test('an old open segment is cut by age', async (t) => {
+  const defer = deferrer(t)
   const root = await tempDir(t)
   const topic = makeTopic(1, 10, 3)
   const source = new MemorySource(topic, [100])
   const archiver = new Archiver(await SegmentStore.open(root), source, { maxSegmentAgeMs: 20 })
-  t.after(() => archiver.close())
+  defer(() => archiver.close())
   await archiver.start()
   await source.done()
   const store = await SegmentStore.open(root)

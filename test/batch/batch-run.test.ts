@@ -11,6 +11,7 @@ import { compileViews } from '../../src/core/config.ts'
 import { loadConfig } from '../../src/core/config-loader.ts'
 import { SegmentBuilder, SegmentStore } from '../../src/master-dataset/index.ts'
 import { openLmdbStore } from '../../src/store/lmdb-store.ts'
+import { deferrer } from '../helpers/cleanup.ts'
 import { collectRaceContract } from './collect-race.ts'
 
 const HOUR = 3_600_000
@@ -53,8 +54,9 @@ function generate(n: number, seed = 7): Ev[] {
 }
 
 async function setup(t: TestContext, events: Ev[]) {
+  const defer = deferrer(t)
   const dir = await mkdtemp(join(tmpdir(), 'strata-batch-'))
-  t.after(() => rm(dir, { recursive: true, force: true }))
+  defer(() => rm(dir, { recursive: true, force: true }))
   const root = join(dir, 'master')
   const segments = await SegmentStore.open(root)
   // Round-robin over 3 partitions, segments of 700 records.
@@ -73,7 +75,7 @@ async function setup(t: TestContext, events: Ev[]) {
   const configPath = join(dir, 'strata.config.ts')
   await writeFile(configPath, configSource('page_view'))
   const store = await openLmdbStore(join(dir, 'store'))
-  t.after(() => store.close())
+  defer(() => store.close())
   return { dir, root, configPath, store }
 }
 
@@ -344,9 +346,10 @@ test('a batch run of a config without a view the speed layer answers from offset
 })
 
 collectRaceContract(test, async (t) => {
+  const defer = deferrer(t)
   const dir = await mkdtemp(join(tmpdir(), 'strata-batch-store-'))
   const store = await openLmdbStore(dir)
-  t.after(async () => {
+  defer(async () => {
     await store.close()
     await rm(dir, { recursive: true, force: true })
   })

@@ -20,6 +20,7 @@ import { compileViews } from '../../src/core/config.ts'
 import { loadConfig } from '../../src/core/config-loader.ts'
 import { SegmentBuilder, SegmentStore } from '../../src/master-dataset/index.ts'
 import type { Store } from '../../src/store/store.ts'
+import { deferrer } from '../helpers/cleanup.ts'
 
 const index = pathToFileURL(join(import.meta.dirname, '../../src/config.ts')).href
 
@@ -57,9 +58,10 @@ export function collectRaceContract(
   openStore: (t: TestContext) => Promise<{ store: Store }>,
 ): void {
   test('a view registered again while a batch run collects keeps the epochs its served version reads', async (t) => {
+    const defer = deferrer(t)
     const { store } = await openStore(t)
     const dir = await mkdtemp(join(tmpdir(), 'strata-collect-race-'))
-    t.after(() => rm(dir, { recursive: true, force: true }))
+    defer(() => rm(dir, { recursive: true, force: true }))
     const root = join(dir, 'master')
     await masterDataset(root)
     const fullPath = join(dir, 'full.config.ts')

@@ -16,6 +16,7 @@ import { compileViews } from '../../src/core/config.ts'
 import { loadConfig } from '../../src/core/config-loader.ts'
 import type { ViewHash } from '../../src/core/view-hash.ts'
 import { SegmentBuilder, SegmentStore } from '../../src/master-dataset/index.ts'
+import { deferrer } from '../helpers/cleanup.ts'
 
 const index = pathToFileURL(join(import.meta.dirname, '../../src/config.ts')).href
 const VIEWS = ['by_url', 'users_by_url', 'top', 'sum_by_type']
@@ -53,8 +54,9 @@ const URLS = [
 ]
 
 async function setup(t: TestContext) {
+  const defer = deferrer(t)
   const dir = await mkdtemp(join(tmpdir(), 'strata-pool-'))
-  t.after(() => rm(dir, { recursive: true, force: true }))
+  defer(() => rm(dir, { recursive: true, force: true }))
   const root = join(dir, 'master')
   const segments = await SegmentStore.open(root)
   for (let p = 0; p < 2; p++) {
@@ -76,7 +78,7 @@ async function setup(t: TestContext) {
   }
   const configPath = join(dir, 'strata.config.ts')
   await writeFile(configPath, configSource('page_view'))
-  t.after(() => endIdleWorkers())
+  defer(() => endIdleWorkers())
   return { dir, root, configPath }
 }
 

@@ -9,13 +9,15 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
+import { deferrer } from '../helpers/cleanup.ts'
 
 const strata = new URL('../../bin/strata.js', import.meta.url).pathname
 const config = new URL('../../examples/pageviews/strata.config.ts', import.meta.url).pathname
 
 test('strata worker batch stays up between runs with nothing holding the event loop', async (t) => {
+  const defer = deferrer(t)
   const dir = await mkdtemp(join(tmpdir(), 'strata-batch-worker-'))
-  t.after(() => rm(dir, { recursive: true, force: true }))
+  defer(() => rm(dir, { recursive: true, force: true }))
   const child = spawn(
     process.execPath,
     [strata, 'worker', 'batch', '--config', config, '--data', dir, '--batch-interval', '1h'],
@@ -26,7 +28,7 @@ test('strata worker batch stays up between runs with nothing holding the event l
     output += chunk
   })
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
-  t.after(() => child.kill('SIGKILL'))
+  defer(() => child.kill('SIGKILL'))
   // The first run happens at once; before the fix the process ended right after it.
   while (!output.includes('batch:') && child.exitCode === null) await new Promise((r) => setTimeout(r, 20))
   const early = await Promise.race([exited, new Promise((r) => setTimeout(() => r('running'), 2_000))])

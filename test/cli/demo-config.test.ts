@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import pg from 'pg'
+import { deferrer } from '../helpers/cleanup.ts'
 import { bin, freePort } from '../helpers/process.ts'
 
 const exampleConfig = join(import.meta.dirname, '../../examples/pageviews/strata.config.ts')
@@ -34,11 +35,12 @@ function run(cwd: string, args: string[]) {
 }
 
 test('after strata start --demo, strata query and strata batch with no --config use the demo config', async (t) => {
+  const defer = deferrer(t)
   const cwd = await mkdtemp(join(tmpdir(), 'strata-demo-config-'))
-  t.after(() => rm(cwd, { recursive: true, force: true }))
+  defer(() => rm(cwd, { recursive: true, force: true }))
   const port = await freePort()
   const start = run(cwd, ['start', '--demo', '--port', String(port), '--batch-interval', '1h'])
-  t.after(() => start.child.kill('SIGKILL'))
+  defer(() => start.child.kill('SIGKILL'))
   const deadline = Date.now() + 60_000
   let ingested = false
   while (!ingested && Date.now() < deadline) {
@@ -70,8 +72,9 @@ test('after strata start --demo, strata query and strata batch with no --config 
 })
 
 test('strata query on a folder with no data: one line with STRATA_ERR_NO_DATA, exit 1, nothing created', async (t) => {
+  const defer = deferrer(t)
   const cwd = await mkdtemp(join(tmpdir(), 'strata-no-data-'))
-  t.after(() => rm(cwd, { recursive: true, force: true }))
+  defer(() => rm(cwd, { recursive: true, force: true }))
   const query = run(cwd, ['query', '--config', exampleConfig, 'pageviews_by_url', '/'])
   assert.equal(await query.exited, 1)
   const { stdout, stderr } = query.out()
@@ -98,8 +101,9 @@ test('strata query on a folder with no data: one line with STRATA_ERR_NO_DATA, e
 })
 
 test('strata query on a PostgreSQL schema Strata never wrote: STRATA_ERR_NO_DATA, no schema created', async (t) => {
+  const defer = deferrer(t)
   const cwd = await mkdtemp(join(tmpdir(), 'strata-no-data-pg-'))
-  t.after(() => rm(cwd, { recursive: true, force: true }))
+  defer(() => rm(cwd, { recursive: true, force: true }))
   const schema = `strata_nodata_${process.pid}_${Date.now()}`
   const url = `${process.env.STRATA_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/test'}?schema=${schema}`
   const query = run(cwd, ['query', '--config', exampleConfig, '--store', url, 'pageviews_by_url', '/'])

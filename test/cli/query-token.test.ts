@@ -4,6 +4,7 @@ import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { test } from 'node:test'
 import { createApp, listen } from '../../src/serving/app.ts'
+import { deferrer } from '../helpers/cleanup.ts'
 import { bin } from '../runtime/start-helpers.ts'
 import { config, mergedScenario, openStore } from '../serving/fixture.ts'
 
@@ -22,10 +23,11 @@ async function query(url: string, env: NodeJS.ProcessEnv) {
 }
 
 test('strata query --url sends the token from the environment', async (t) => {
+  const defer = deferrer(t)
   const store = await openStore(t)
   await mergedScenario(store)
   const app = await createApp({ config, store, auth: { token: TOKEN, protectQueries: true } })
-  t.after(() => app.close())
+  defer(() => app.close())
   const { url } = await listen(app, { port: 0 })
 
   const withToken = await query(url, { STRATA_TOKEN: TOKEN })

@@ -12,12 +12,14 @@ import { lockFolders } from '../../src/runtime/data-lock.ts'
 import { createLogger } from '../../src/runtime/logger.ts'
 import { checkSourceIdentity } from '../../src/runtime/source-identity.ts'
 import { openLmdbStore } from '../../src/store/lmdb-store.ts'
+import { deferrer } from '../helpers/cleanup.ts'
 import { spawnStrata } from '../helpers/process.ts'
 import { configSource } from '../speed/helpers.ts'
 
 test('strata reset lists without --yes (exit 1), deletes with it', async (t) => {
+  const defer = deferrer(t)
   const dir = await mkdtemp(join(tmpdir(), 'strata-reset-'))
-  t.after(() => rm(dir, { recursive: true, force: true }))
+  defer(() => rm(dir, { recursive: true, force: true }))
   const configPath = join(dir, 'strata.config.ts')
   await writeFile(configPath, configSource('events', 2))
   const root = join(dir, 'data', 'master', 'events')
@@ -41,7 +43,7 @@ test('strata reset lists without --yes (exit 1), deletes with it', async (t) => 
   assert.equal(await real.exited, 0, real.output())
   assert.ok(!existsSync(root))
   store = await openLmdbStore(join(dir, 'data', 'store'))
-  t.after(() => store.close())
+  defer(() => store.close())
   assert.equal(await store.readMeta('source'), undefined)
   // Free for another source now.
   await checkSourceIdentity({
@@ -53,8 +55,9 @@ test('strata reset lists without --yes (exit 1), deletes with it', async (t) => 
 })
 
 test('strata reset names the store STRATA_STORE gives, as it does --store', async (t) => {
+  const defer = deferrer(t)
   const dir = await mkdtemp(join(tmpdir(), 'strata-reset-env-'))
-  t.after(() => rm(dir, { recursive: true, force: true }))
+  defer(() => rm(dir, { recursive: true, force: true }))
   const configPath = join(dir, 'strata.config.ts')
   await writeFile(configPath, configSource('events', 2))
   const storeDir = join(dir, 'elsewhere-store')
@@ -71,8 +74,9 @@ test('strata reset names the store STRATA_STORE gives, as it does --store', asyn
 // writes the folders as much as any writer: it takes their locks (data-lock.ts) and is refused
 // with STRATA_ERR_DATA_LOCKED, deleting nothing, while another process holds one.
 test('strata reset --yes is refused while a process holds the data folder or the store', async (t) => {
+  const defer = deferrer(t)
   const dir = await mkdtemp(join(tmpdir(), 'strata-reset-locked-'))
-  t.after(() => rm(dir, { recursive: true, force: true }))
+  defer(() => rm(dir, { recursive: true, force: true }))
   const configPath = join(dir, 'strata.config.ts')
   await writeFile(configPath, configSource('events', 2))
   const data = join(dir, 'data')
@@ -109,7 +113,7 @@ test('strata reset --yes is refused while a process holds the data folder or the
     }
   }
   const kept = await openLmdbStore(join(data, 'store'))
-  t.after(() => kept.close())
+  defer(() => kept.close())
   assert.ok(await kept.readMeta('source'), 'the store is kept')
 
   const free = spawnStrata(args)
@@ -118,10 +122,11 @@ test('strata reset --yes is refused while a process holds the data folder or the
 })
 
 test('strata reset counts the embedded log events not yet sealed, which it deletes too', async (t) => {
+  const defer = deferrer(t)
   // Met from a user's seat: over a folder of thousands of acknowledged events in active segments,
   // the list said "0 sealed segments" and nothing of the events it was about to delete.
   const dir = await mkdtemp(join(tmpdir(), 'strata-reset-active-'))
-  t.after(() => rm(dir, { recursive: true, force: true }))
+  defer(() => rm(dir, { recursive: true, force: true }))
   const configPath = join(dir, 'strata.config.ts')
   await writeFile(configPath, configSource('events', 2))
   const root = join(dir, 'data', 'master', 'events')
@@ -151,8 +156,9 @@ test('strata reset counts the embedded log events not yet sealed, which it delet
 })
 
 test('strata reset counts sealed segments and events not yet sealed apart: none, a mix, a folder of no log', async (t) => {
+  const defer = deferrer(t)
   const dir = await mkdtemp(join(tmpdir(), 'strata-reset-mix-'))
-  t.after(() => rm(dir, { recursive: true, force: true }))
+  defer(() => rm(dir, { recursive: true, force: true }))
   const configPath = join(dir, 'strata.config.ts')
   await writeFile(configPath, configSource('events', 2))
   const root = join(dir, 'data', 'master', 'events')

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { pathToFileURL } from 'node:url'
+import { deferrer } from '../helpers/cleanup.ts'
 import { freePort, type SpawnedStrata, spawnStrata } from '../helpers/process.ts'
 
 async function until<T>(
@@ -59,8 +60,9 @@ function logLines(output: string): Array<Record<string, unknown>> {
 test('embedded strata start: a view that never returns leaves the process answering, names the view, and SIGTERM ends it', {
   timeout: 600_000,
 }, async (t) => {
+  const defer = deferrer(t)
   const dir = await mkdtemp(join(tmpdir(), 'strata-view-hangs-'))
-  t.after(() => rm(dir, { recursive: true, force: true }))
+  defer(() => rm(dir, { recursive: true, force: true }))
   const api = pathToFileURL(join(import.meta.dirname, '../../src/config.ts')).href
   const hangFlag = join(dir, 'hang')
   const configPath = join(dir, 'strata.config.ts')
@@ -80,10 +82,21 @@ export default defineConfig({
   const port = await freePort()
   const base = `http://127.0.0.1:${port}`
   const args = ['start', '--config', configPath, '--data', join(dir, 'data'), '--port', String(port)]
-  // No batch run in the test's time: the speed layer alone holds the counts.
+  // A hang timeout of 4 s (default 60 s): the speed layer says stalled 2 s after the hang, the
+  // batch layer 4 s after its thread went silent, and SIGTERM ends a thread stuck that long. Batch
+  // runs every 2 s on segments sealed after 1 s, so the first run to reach the hanging event
+  // comes soon; after the restart the counts are batch ⊕ speed.
   const start = () => {
-    const run = spawnStrata([...args, '--batch-interval', '1h'])
-    t.after(async () => {
+    const run = spawnStrata([
+      ...args,
+      '--hang-timeout',
+      '4s',
+      '--batch-interval',
+      '2s',
+      '--segment-age',
+      '1s',
+    ])
+    defer(async () => {
       if (run.child.exitCode === null) run.child.kill('SIGKILL')
       await run.exited
     })
@@ -96,7 +109,8 @@ export default defineConfig({
   assert.equal((await post(base, [event(false, 1), event(false, 2)])).status, 202)
   assert.equal((await post(base, [event(true, 3)])).status, 202)
 
-  // /health answers, and once the fold has not come back for 30 s says stalled and names the view.
+  // /health answers, and once the fold has not come back for half the hang timeout says stalled
+  // and names the view.
   const health = await until(async () => {
     const response = await ask(`${base}/health`)
     const body = (await response.json()) as { roles: Array<{ role: string; state: string }> }
@@ -126,9 +140,8 @@ export default defineConfig({
   )
   assert.ok(warned)
 
-  // The batch layer's run (its first, 15 s after the start, on the sealed segment holding the
-  // event) hangs on the same event in its worker thread: /health says so, once it has been silent
-  // for a minute.
+  // The batch layer's run on the sealed segment holding the event hangs on the same event in its
+  // worker thread: /health says so, once it has been silent for the hang timeout.
   const batch = await until(async () => {
     const body = (await (await ask(`${base}/health`)).json()) as {
       roles: Array<{ role: string; state: string; reason?: string }>

@@ -6,6 +6,7 @@ import { test } from 'node:test'
 import { pathToFileURL } from 'node:url'
 import { loadConfig } from '../../src/core/config-loader.ts'
 import type { StrataError } from '../../src/core/errors.ts'
+import { deferrer } from '../helpers/cleanup.ts'
 
 const strata = pathToFileURL(join(import.meta.dirname, '../../src/index.ts')).href
 
@@ -23,8 +24,9 @@ test('loadConfig: the example config loads, with the three views of docs/archite
 })
 
 test('loadConfig: validates a plain default export, and reports bad files as INVALID_CONFIG', async (t) => {
+  const defer = deferrer(t)
   const dir = await mkdtemp(join(tmpdir(), 'strata-config-'))
-  t.after(() => rm(dir, { recursive: true, force: true }))
+  defer(() => rm(dir, { recursive: true, force: true }))
   const write = async (name: string, text: string) => {
     await writeFile(join(dir, name), text)
     return join(dir, name)
@@ -61,8 +63,9 @@ test('loadConfig: validates a plain default export, and reports bad files as INV
 // import() caches by URL: a process keeps its config as first evaluated, whatever the file says
 // later (a batch worker thread, a fresh isolate, evaluates it again).
 test('loadConfig: a process keeps its first evaluation of a config; an edited file is not seen', async (t) => {
+  const defer = deferrer(t)
   const dir = await mkdtemp(join(tmpdir(), 'strata-config-'))
-  t.after(() => rm(dir, { recursive: true, force: true }))
+  defer(() => rm(dir, { recursive: true, force: true }))
   const file = join(dir, 'strata.config.ts')
   const write = async (topic: string, mtime: number) => {
     await writeFile(
@@ -84,8 +87,9 @@ test('loadConfig: a process keeps its first evaluation of a config; an edited fi
 // fresh project). A config with module syntax loads as a module whatever the package says; a
 // CommonJS config still loads as one, and a file that is neither still fails with its code.
 test('loadConfig: a module config loads in a package.json of "type": "commonjs", as npm init writes', async (t) => {
+  const defer = deferrer(t)
   const dir = await mkdtemp(join(tmpdir(), 'strata-config-'))
-  t.after(() => rm(dir, { recursive: true, force: true }))
+  defer(() => rm(dir, { recursive: true, force: true }))
   await writeFile(join(dir, 'package.json'), JSON.stringify({ name: 'app', type: 'commonjs' }))
   const write = async (name: string, text: string) => {
     await writeFile(join(dir, name), text)
@@ -102,7 +106,7 @@ test('loadConfig: a module config loads in a package.json of "type": "commonjs",
   const warnings: string[] = []
   const onWarning = (warning: Error) => warnings.push(warning.message)
   process.on('warning', onWarning)
-  t.after(() => process.off('warning', onWarning))
+  defer(() => process.off('warning', onWarning))
   assert.equal((await loadConfig(module)).source.topic, 'clicks')
   assert.deepEqual(
     warnings.filter((w) => w.includes('Failed to load')),
@@ -123,8 +127,9 @@ test('loadConfig: a module config loads in a package.json of "type": "commonjs",
 // A config that fails to load said what ("Expected ',', got ']'", "….agregate is not a function")
 // but not where: the line comes from the error's stack, in the message and in the error's line.
 test('loadConfig: a config that fails to load is refused with the line of its error', async (t) => {
+  const defer = deferrer(t)
   const dir = await mkdtemp(join(tmpdir(), 'strata-config-'))
-  t.after(() => rm(dir, { recursive: true, force: true }))
+  defer(() => rm(dir, { recursive: true, force: true }))
   const write = async (name: string, text: string) => {
     await writeFile(join(dir, name), text)
     return join(dir, name)
@@ -169,8 +174,9 @@ test('loadConfig: a config that fails to load is refused with the line of its er
 })
 
 test('loadConfig: a missing config says how to get one (strata init, --config)', async (t) => {
+  const defer = deferrer(t)
   const dir = await mkdtemp(join(tmpdir(), 'strata-config-'))
-  t.after(() => rm(dir, { recursive: true, force: true }))
+  defer(() => rm(dir, { recursive: true, force: true }))
   const missing = join(dir, 'strata.config.ts')
   await assert.rejects(loadConfig(missing), {
     code: 'STRATA_ERR_INVALID_CONFIG',

@@ -5,8 +5,20 @@
 // process alive until the runner's timeout (a fresh-clone CI run, 2026-12-07).
 import type { TestContext } from 'node:test'
 
-/** A `defer(fn)` for test `t`: every fn runs once the test ends, the last registered first, each even if one before it threw; the first error is thrown after all ran. */
-export function deferrer(t: TestContext): (cleanup: () => unknown) => void {
+type Defer = (cleanup: () => unknown) => void
+
+// One stack per test: a helper that defers the removal of its scratch folder and the test that
+// defers the close of what writes there share it, so the close runs first whoever registered it.
+const stacks = new WeakMap<TestContext, Defer>()
+
+/**
+ * A `defer(fn)` for test `t`: every fn runs once the test ends, the last registered first, each
+ * even if one before it threw; the first error is thrown after all ran. Every call for the same
+ * `t` (a helper's, the test's) gives the same stack.
+ */
+export function deferrer(t: TestContext): Defer {
+  const known = stacks.get(t)
+  if (known) return known
   const cleanups: Array<() => unknown> = []
   t.after(async () => {
     let first: unknown
@@ -19,7 +31,9 @@ export function deferrer(t: TestContext): (cleanup: () => unknown) => void {
     }
     if (first !== undefined) throw first
   })
-  return (cleanup) => {
+  const defer: Defer = (cleanup) => {
     cleanups.push(cleanup)
   }
+  stacks.set(t, defer)
+  return defer
 }

@@ -8,6 +8,7 @@ import { pathToFileURL } from 'node:url'
 import { loadConfig } from '../../src/core/config-loader.ts'
 import { EmbeddedLog } from '../../src/log/embedded/index.ts'
 import { openLmdbStore } from '../../src/store/lmdb-store.ts'
+import { deferrer } from './cleanup.ts'
 
 /** The first value `check` gives that is not undefined, waiting up to a generous minute. */
 export async function until<T>(check: () => T | undefined, what: string): Promise<T> {
@@ -24,8 +25,9 @@ const api = pathToFileURL(join(import.meta.dirname, '../../src/config.ts')).href
 
 // A scratch folder with a config of these views over 2 partitions, its store and its embedded log.
 async function scratchLog(t: TestContext, prefix: string, views: string) {
+  const defer = deferrer(t)
   const dir = await mkdtemp(join(tmpdir(), prefix))
-  t.after(() => rm(dir, { recursive: true, force: true }))
+  defer(() => rm(dir, { recursive: true, force: true }))
   const configPath = join(dir, 'strata.config.ts')
   await writeFile(
     configPath,
@@ -40,11 +42,11 @@ ${views}
   )
   const config = await loadConfig(configPath)
   const store = await openLmdbStore(join(dir, 'store'))
-  t.after(() => store.close())
+  defer(() => store.close())
   const root = join(dir, 'master')
   await mkdir(root, { recursive: true })
   const log = await EmbeddedLog.open({ dir: root, partitions: 2 })
-  t.after(() => log.close())
+  defer(() => log.close())
   return { configPath, config, store, root, log }
 }
 

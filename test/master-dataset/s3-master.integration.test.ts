@@ -25,6 +25,7 @@ import { archiverReporter } from '../../src/runtime/role-reporters.ts'
 import { checkSourceIdentity, type SourceIdentity } from '../../src/runtime/source-identity.ts'
 import { startS3Server, stopS3Server } from '../../src/s3-server/index.ts'
 import { openLmdbStore } from '../../src/store/lmdb-store.ts'
+import { deferrer } from '../helpers/cleanup.ts'
 import { startTestS3, type TestS3 } from '../helpers/s3.ts'
 import { pageView, tempDir } from './test-helpers.ts'
 
@@ -38,9 +39,10 @@ after(() => s3.stop())
 
 /** A fresh prefix of the test bucket, as a master dataset. */
 async function freshS3(t: TestContext, cacheRoot?: string): Promise<{ url: string; dataset: MasterDataset }> {
+  const defer = deferrer(t)
   const url = `s3://${BUCKET}/run-${process.pid}-${++prefixes}/events`
   const dataset = await openMasterDataset(url, { s3: s3.settings, ...(cacheRoot ? { cacheRoot } : {}) })
-  t.after(() => dataset.close())
+  defer(() => dataset.close())
   return { url, dataset }
 }
 
@@ -120,6 +122,7 @@ export default defineConfig({
 `
 
 test('s3 master: archive → list → tiling → batch gives the same versions as from a folder', async (t) => {
+  const defer = deferrer(t)
   const dir = await tempDir(t, 'strata-s3-batch-')
   const records = topic(2, 1000)
   const folder = await SegmentStore.open(join(dir, 'master', 'events'))
@@ -135,7 +138,7 @@ test('s3 master: archive → list → tiling → batch gives the same versions a
   const config = await loadConfig(configPath)
   const fromFolder = await openLmdbStore(join(dir, 'store-folder'))
   const fromS3 = await openLmdbStore(join(dir, 'store-s3'))
-  t.after(() => Promise.all([fromFolder.close(), fromS3.close()]))
+  defer(() => Promise.all([fromFolder.close(), fromS3.close()]))
   const a = await runBatch({ config, configPath, root: folder.root, store: fromFolder, threads: 2 })
   const b = await runBatch({
     config,
@@ -163,10 +166,11 @@ test('s3 master: archive → list → tiling → batch gives the same versions a
 })
 
 test('s3 master: two archivers on one segment — the same bytes are identical, another cut at the same start is refused', async (t) => {
+  const defer = deferrer(t)
   const { url } = await freshS3(t)
   const one = await openMasterDataset(url, { s3: s3.settings })
   const two = await openMasterDataset(url, { s3: s3.settings })
-  t.after(() => Promise.all([one.close(), two.close()]))
+  defer(() => Promise.all([one.close(), two.close()]))
   assert.equal(await one.writeSegment(0, { start: 0, end: 10 }, segmentOf(0, 10)), 'written')
   assert.equal(await two.writeSegment(0, { start: 0, end: 10 }, segmentOf(0, 10)), 'identical')
   await assert.rejects(two.writeSegment(0, { start: 0, end: 10 }, segmentOf(0, 10, 3)), {
@@ -186,9 +190,10 @@ test('s3 master: two archivers on one segment — the same bytes are identical, 
 })
 
 test('s3 master: an upload interrupted after its data object is never listed; the next writer goes on', async (t) => {
+  const defer = deferrer(t)
   const { url, dataset } = await freshS3(t)
   const objects = createObjectStore(parseObjectStoreUrl(url), s3.settings)
-  t.after(() => objects.close())
+  defer(() => objects.close())
   const { prefix } = parseObjectStoreUrl(url)
   await dataset.writeSegment(0, { start: 0, end: 10 }, segmentOf(0, 10))
   // The crash: [10, 30)'s data uploaded, its checksum never.
@@ -214,6 +219,7 @@ test('s3 master: an upload interrupted after its data object is never listed; th
 })
 
 test('s3 master: a damaged object fails its checksum (SEGMENT_CORRUPT), in reads and in a batch run', async (t) => {
+  const defer = deferrer(t)
   const dir = await tempDir(t, 'strata-s3-damage-')
   const { url, dataset } = await freshS3(t)
   await dataset.writeSegment(0, { start: 0, end: 10 }, segmentOf(0, 10))
@@ -227,7 +233,7 @@ test('s3 master: a damaged object fails its checksum (SEGMENT_CORRUPT), in reads
   const configPath = join(dir, 'strata.config.ts')
   await writeFile(configPath, configText)
   const store = await openLmdbStore(join(dir, 'store'))
-  t.after(() => store.close())
+  defer(() => store.close())
   await assert.rejects(
     runBatch({
       config: await loadConfig(configPath),
@@ -244,13 +250,14 @@ test('s3 master: a damaged object fails its checksum (SEGMENT_CORRUPT), in reads
 })
 
 test('s3 master: wrong credentials are STRATA_ERR_MASTER_AUTH, and no message holds a secret', async (t) => {
+  const defer = deferrer(t)
   const saved = process.env.AWS_SECRET_ACCESS_KEY
   process.env.AWS_SECRET_ACCESS_KEY = 'wrong-secret-7f3a9c'
-  t.after(() => {
+  defer(() => {
     process.env.AWS_SECRET_ACCESS_KEY = saved
   })
   const dataset = await openMasterDataset(`s3://${BUCKET}/auth`, { s3: s3.settings })
-  t.after(() => dataset.close())
+  defer(() => dataset.close())
   const error = await dataset.partitions().then(
     () => assert.fail('listing with a wrong secret succeeded'),
     (e: Error & { code?: string }) => e,
@@ -293,6 +300,7 @@ function freePort(): Promise<number> {
 }
 
 test('s3 master: an unreachable store — the batch run fails clearly; the archiver retries, says so in its health, and goes on once the store is back', async (t) => {
+  const defer = deferrer(t)
   const dir = await tempDir(t, 'strata-s3-down-')
   const port = await freePort()
   const settings = { endpoint: `http://127.0.0.1:${port}`, forcePathStyle: true }
@@ -300,7 +308,7 @@ test('s3 master: an unreachable store — the batch run fails clearly; the archi
   const configPath = join(dir, 'strata.config.ts')
   await writeFile(configPath, configText)
   const store = await openLmdbStore(join(dir, 'store'))
-  t.after(() => store.close())
+  defer(() => store.close())
   await assert.rejects(
     runBatch({
       config: await loadConfig(configPath),
@@ -314,15 +322,15 @@ test('s3 master: an unreachable store — the batch run fails clearly; the archi
   )
 
   const dataset = await openMasterDataset(url, { s3: settings })
-  t.after(() => dataset.close())
+  defer(() => dataset.close())
   const records = topic(1, 400)
   const source = new MemorySource(records)
   // The last 100 records stay in the open segment until its age (4 s) cuts it: by then the store is down.
   const archiver = new Archiver(dataset, source, { maxSegmentRecords: 150, maxSegmentAgeMs: 4_000 })
-  // Its own folder, stopped then removed (the test's temp folder is removed first: after-hooks run
-  // in the order they were added, and a server whose pid file is gone would be left running).
+  // Its own folder, stopped then removed in one cleanup (a server whose pid file is gone would be
+  // left running).
   const s3dir = await mkdtemp(join(tmpdir(), 'strata-s3-down-'))
-  t.after(async () => {
+  defer(async () => {
     await stopS3Server({ port, dir: s3dir })
     await rm(s3dir, { recursive: true, force: true })
   })

@@ -4,11 +4,13 @@ import { join } from 'node:path'
 import type { TestContext } from 'node:test'
 import { SegmentBuilder } from '../../src/master-dataset/segment-builder.ts'
 import type { SegmentRecord } from '../../src/master-dataset/segment-format.ts'
+import { deferrer } from '../helpers/cleanup.ts'
 
 /** A temp folder removed after the test. */
 export async function tempDir(t: TestContext, prefix = 'strata-archive-'): Promise<string> {
+  const defer = deferrer(t)
   const dir = await mkdtemp(join(tmpdir(), prefix))
-  t.after(() => rm(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 }))
+  defer(() => rm(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 }))
   return dir
 }
 

@@ -11,6 +11,7 @@ import { join } from 'node:path'
 import { test } from 'node:test'
 import { pathToFileURL } from 'node:url'
 import fc from 'fast-check'
+import { deferrer } from '../helpers/cleanup.ts'
 import { startStrata, waitFor } from './start-helpers.ts'
 
 const RUNS = Number(process.env.STRATA_PROPERTY_RUNS ?? 16)
@@ -45,8 +46,9 @@ const request = fc.array(fc.record({ k: keyPart, v: value }), { minLength: 1, ma
 const wellFormed = (line: Line) => line.k.isWellFormed() && Number.isFinite(Number(line.v))
 
 test('random keys and numbers: refused with a code, or answered exactly by the speed and the batch layer', async (t) => {
+  const defer = deferrer(t)
   const dir = await mkdtemp(join(tmpdir(), 'strata-foldable-'))
-  t.after(() => rm(dir, { recursive: true, force: true }))
+  defer(() => rm(dir, { recursive: true, force: true }))
   const config = join(dir, 'strata.config.ts')
   await writeFile(
     config,
@@ -65,7 +67,7 @@ export default defineConfig({
     ['--config', config, '--data', join(dir, 'data'), '--batch-interval', '1s', '--segment-age', '500ms'],
     1,
   )
-  t.after(() => {
+  defer(() => {
     strata.child.kill('SIGKILL')
   })
   const answer = async (view: string, key: string) => {

@@ -8,18 +8,20 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { launchBrowser } from '../helpers/browser.ts'
+import { deferrer } from '../helpers/cleanup.ts'
 import { exampleConfig, pageViews, startStrata, waitFor } from './start-helpers.ts'
 
 test('a batch layer that keeps failing makes /health 503 and shows on the dashboard', async (t) => {
+  const defer = deferrer(t)
   const dir = await mkdtemp(join(tmpdir(), 'strata-health-'))
-  t.after(() => rm(dir, { recursive: true, force: true }))
+  defer(() => rm(dir, { recursive: true, force: true }))
   const data = join(dir, 'data')
   const strata = await startStrata(
     dir,
     ['--config', exampleConfig, '--data', data, '--batch-interval', '1s', '--segment-age', '1s'],
     1,
   )
-  t.after(() => {
+  defer(() => {
     strata.child.kill('SIGKILL')
   })
   const post = async (n: number, seed: number) => {

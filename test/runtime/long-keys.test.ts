@@ -6,17 +6,19 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
+import { deferrer } from '../helpers/cleanup.ts'
 import { exampleConfig, startStrata, waitFor } from './start-helpers.ts'
 
 test('a 3,000-character key is folded, recomputed and answered like any other', async (t) => {
+  const defer = deferrer(t)
   const dir = await mkdtemp(join(tmpdir(), 'strata-long-key-'))
-  t.after(() => rm(dir, { recursive: true, force: true }))
+  defer(() => rm(dir, { recursive: true, force: true }))
   const strata = await startStrata(
     dir,
     ['--config', exampleConfig, '--data', join(dir, 'data'), '--batch-interval', '1s', '--segment-age', '1s'],
     1,
   )
-  t.after(() => {
+  defer(() => {
     strata.child.kill('SIGKILL')
   })
   const long = `/${'a'.repeat(2999)}`

@@ -8,8 +8,9 @@ import { existsSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { test } from 'node:test'
+import { type TestContext, test } from 'node:test'
 import { readHolder } from '../../src/runtime/data-lock.ts'
+import { deferrer } from '../helpers/cleanup.ts'
 import { freePort, spawnStrata } from '../helpers/process.ts'
 import {
   answer,
@@ -24,9 +25,10 @@ import {
   windowsOf,
 } from './start-helpers.ts'
 
-async function scratch(t: { after(fn: () => Promise<void>): void }): Promise<string> {
+async function scratch(t: TestContext): Promise<string> {
+  const defer = deferrer(t)
   const dir = await mkdtemp(join(tmpdir(), 'strata-one-writer-'))
-  t.after(() => rm(dir, { recursive: true, force: true }))
+  defer(() => rm(dir, { recursive: true, force: true }))
   return dir
 }
 
@@ -72,8 +74,9 @@ async function runToEnd(args: string[]): Promise<{ code: number | null; lines: s
   return { code, lines: run.output().split('\n').filter(Boolean) }
 }
 
-function stopAfter(t: { after(fn: () => Promise<void>): void }, get: () => Started) {
-  t.after(async () => {
+function stopAfter(t: TestContext, get: () => Started) {
+  const defer = deferrer(t)
+  defer(async () => {
     get().child.kill('SIGKILL')
     await get().exited
   })

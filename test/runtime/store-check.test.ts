@@ -7,12 +7,14 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { setTimeout } from 'node:timers/promises'
+import { deferrer } from '../helpers/cleanup.ts'
 import { freePort, spawnStrata } from '../helpers/process.ts'
 import { answer, covered, exampleConfig, pageViews, startStrata, waitFor } from './start-helpers.ts'
 
 test('strata start refuses a store whose speed offsets are past the end of the log', async (t) => {
+  const defer = deferrer(t)
   const dir = await mkdtemp(join(tmpdir(), 'strata-ahead-'))
-  t.after(() => rm(dir, { recursive: true, force: true }))
+  defer(() => rm(dir, { recursive: true, force: true }))
   const args = ['--config', exampleConfig, '--data', dir, '--segment-age', '1h', '--batch-interval', '1h']
   const first = await startStrata(dir, args, 1)
   const events = pageViews(1000, 3)
@@ -38,7 +40,7 @@ test('strata start refuses a store whose speed offsets are past the end of the l
   assert.notEqual(cut, undefined)
 
   const second = spawnStrata(['start', '--port', String(await freePort()), ...args])
-  t.after(() => second.child.kill('SIGKILL'))
+  defer(() => second.child.kill('SIGKILL'))
   // Unref'd: a pending 30 s timer would otherwise hold this file open 30 s after its test passed.
   const code = await Promise.race([second.exited, setTimeout(30_000, 'still serving', { ref: false })])
   assert.notEqual(code, 'still serving', second.output())

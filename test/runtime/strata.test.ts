@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { isStrataError, startStrata } from '../../src/index.ts'
+import { deferrer } from '../helpers/cleanup.ts'
 import {
   answer,
   covered,
@@ -29,11 +30,12 @@ async function portIsFree(port: number): Promise<boolean> {
 }
 
 test('startStrata runs the embedded pipeline from code: exact answers, one writer, close frees all', async (t) => {
+  const defer = deferrer(t)
   const dir = await mkdtemp(join(tmpdir(), 'strata-api-'))
-  t.after(() => rm(dir, { recursive: true, force: true }))
+  defer(() => rm(dir, { recursive: true, force: true }))
   const options = { config: exampleConfig, data: dir, port: 0, segmentAge: '1s', batchInterval: '2s' }
   const strata = await startStrata(options)
-  t.after(() => strata.close())
+  defer(() => strata.close())
   assert.match(strata.url ?? '', /^http:\/\/127\.0\.0\.1:\d+$/)
   const url = strata.url!
   const port = Number(new URL(url).port)

@@ -10,6 +10,7 @@ import { join } from 'node:path'
 import { test } from 'node:test'
 import { pathToFileURL } from 'node:url'
 import { launchBrowser } from '../helpers/browser.ts'
+import { deferrer } from '../helpers/cleanup.ts'
 import { startStrata, waitFor } from './start-helpers.ts'
 
 const api = pathToFileURL(join(import.meta.dirname, '../../src/config.ts')).href
@@ -49,15 +50,16 @@ const good = (i: number) => ({ ts: 1_700_000_000_000 + i, country: i % 2 === 0 ?
 const bad = (i: number) => ({ ts: 1_700_000_000_000 + i, user: `u${i}` })
 
 test('a view that throws skips those events only, in both layers, and says so', async (t) => {
+  const defer = deferrer(t)
   const dir = await mkdtemp(join(tmpdir(), 'strata-view-errors-'))
-  t.after(() => rm(dir, { recursive: true, force: true }))
+  defer(() => rm(dir, { recursive: true, force: true }))
   const config = await writeConfig(dir, 'skip')
   const strata = await startStrata(
     dir,
     ['--config', config, '--data', join(dir, 'data'), '--batch-interval', '1s', '--segment-age', '1s'],
     1,
   )
-  t.after(() => {
+  defer(() => {
     strata.child.kill('SIGKILL')
   })
   const events = [
@@ -139,8 +141,9 @@ test('a view that throws skips those events only, in both layers, and says so', 
 })
 
 test("a view defined with onError('stop') stops its partition with STRATA_ERR_VIEW_FAILED naming view and offset, and the view says it stopped", async (t) => {
+  const defer = deferrer(t)
   const dir = await mkdtemp(join(tmpdir(), 'strata-view-stop-'))
-  t.after(() => rm(dir, { recursive: true, force: true }))
+  defer(() => rm(dir, { recursive: true, force: true }))
   const config = await writeConfig(dir, 'stop')
   const strata = await startStrata(
     dir,
@@ -150,7 +153,7 @@ test("a view defined with onError('stop') stops its partition with STRATA_ERR_VI
   const output: string[] = []
   strata.child.stdout?.on('data', (c) => output.push(String(c)))
   strata.child.stderr?.on('data', (c) => output.push(String(c)))
-  t.after(() => {
+  defer(() => {
     strata.child.kill('SIGKILL')
   })
   await post(strata.url, [good(1), bad(2)])

@@ -3,9 +3,11 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import type { SinkRecord } from '../../src/ingest/ingest.ts'
 import { createApp, listen } from '../../src/serving/app.ts'
+import { deferrer } from '../helpers/cleanup.ts'
 import { config, mergedScenario, openStore } from './fixture.ts'
 
 test("createApp serves the config's views and ingests with the source's time field, on a real port", async (t) => {
+  const defer = deferrer(t)
   const store = await openStore(t)
   await mergedScenario(store)
   const written: SinkRecord[] = []
@@ -15,7 +17,7 @@ test("createApp serves the config's views and ingests with the source's time fie
     },
   }
   const app = await createApp({ config, store, sink, endOffsets: async () => [15, 6, 0, 0, 0, 0] })
-  t.after(() => app.close())
+  defer(() => app.close())
   const { url } = await listen(app, { port: 0 })
   assert.match(url, /^http:\/\/127\.0\.0\.1:\d+$/)
 
@@ -45,9 +47,10 @@ test("createApp serves the config's views and ingests with the source's time fie
 })
 
 test('a serve-only app has no POST /events', async (t) => {
+  const defer = deferrer(t)
   const store = await openStore(t)
   const app = await createApp({ config, store })
-  t.after(() => app.close())
+  defer(() => app.close())
   const res = await app.inject({ method: 'POST', url: '/events', payload: {} })
   assert.equal(res.statusCode, 404)
   assert.equal((await app.inject('/views')).statusCode, 200)

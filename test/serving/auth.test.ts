@@ -5,11 +5,13 @@ import { test } from 'node:test'
 import type { SinkRecord } from '../../src/ingest/ingest.ts'
 import { createApp, listen } from '../../src/serving/app.ts'
 import { bearerToken, routeClass, tokenDigest, tokenMatches } from '../../src/serving/auth.ts'
+import { deferrer } from '../helpers/cleanup.ts'
 import { config, mergedScenario, openStore } from './fixture.ts'
 
 const TOKEN = 'test-token-0123456789abcdef'
 
 async function started(t: import('node:test').TestContext, protectQueries: boolean) {
+  const defer = deferrer(t)
   const store = await openStore(t)
   await mergedScenario(store)
   const written: SinkRecord[] = []
@@ -25,7 +27,7 @@ async function started(t: import('node:test').TestContext, protectQueries: boole
     endOffsets: async () => [15, 6, 0, 0, 0, 0],
     auth: { token: TOKEN, protectQueries },
   })
-  t.after(() => app.close())
+  defer(() => app.close())
   const { url } = await listen(app, { port: 0 })
   return { url, written }
 }

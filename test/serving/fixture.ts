@@ -11,6 +11,7 @@ import { compileViews } from '../../src/core/config.ts'
 import { createServer, type ServerOptions } from '../../src/serving/server.ts'
 import { openLmdbStore } from '../../src/store/lmdb-store.ts'
 import type { Horizon, RealtimeDelta, Store } from '../../src/store/store.ts'
+import { deferrer } from '../helpers/cleanup.ts'
 
 export { config }
 export const views = compileViews(config)
@@ -39,10 +40,11 @@ export const pageViews = (n: number, url = '/a') =>
   Array.from({ length: n }, (_, i) => ({ type: 'page_view', url, user: `u${i}` }))
 
 export async function openStore(t: TestContext): Promise<Store> {
+  const defer = deferrer(t)
   const dir = await mkdtemp(join(tmpdir(), 'strata-serving-'))
   const store = await openLmdbStore(join(dir, 'store'))
   let closed = false
-  t.after(async () => {
+  defer(async () => {
     if (!closed) await store.close()
     await rm(dir, { recursive: true, force: true })
   })
@@ -56,8 +58,9 @@ export async function openStore(t: TestContext): Promise<Store> {
 
 /** Serves the example's views from `store`; closed after the test. */
 export async function serve(t: TestContext, store: Store, options: Partial<ServerOptions> = {}) {
+  const defer = deferrer(t)
   const app = await createServer({ store, views, endOffsetsMaxAgeMs: 0, ...options })
-  t.after(() => app.close())
+  defer(() => app.close())
   return app
 }
 

@@ -5,11 +5,13 @@ import { test } from 'node:test'
 import { registerSecret } from '../../src/core/secrets.ts'
 import { createLogger } from '../../src/runtime/logger.ts'
 import { createApp, listen } from '../../src/serving/app.ts'
+import { deferrer } from '../helpers/cleanup.ts'
 import { config, mergedScenario, openStore } from './fixture.ts'
 
 const TOKEN = 'request-log-token-0123456789'
 
 test('one JSON line per request with method, url, status and time; no header, no token', async (t) => {
+  const defer = deferrer(t)
   registerSecret(TOKEN)
   const store = await openStore(t)
   await mergedScenario(store)
@@ -21,7 +23,7 @@ test('one JSON line per request with method, url, status and time; no header, no
     auth: { token: TOKEN, protectQueries: true },
     log: logger.pino!,
   })
-  t.after(() => app.close())
+  defer(() => app.close())
   const { url } = await listen(app, { port: 0 })
   const authorization = { authorization: `Bearer ${TOKEN}`, cookie: `session=${TOKEN}` }
   assert.equal((await fetch(`${url}/views/pageviews_by_url/%2Fa`, { headers: authorization })).status, 200)

@@ -7,14 +7,18 @@ import type { EventSink, SinkRecord } from '../../src/ingest/ingest.ts'
 import { createApp, listen } from '../../src/serving/app.ts'
 import { createStartingGate, later } from '../../src/serving/starting.ts'
 import type { Store } from '../../src/store/store.ts'
+import { deferrer } from '../helpers/cleanup.ts'
 import { config, mergedScenario, openStore } from './fixture.ts'
 
 test('routes answer 503 STRATA_ERR_STARTING until the layers are up, then serve', async (t) => {
+  const defer = deferrer(t)
   const starting = createStartingGate()
   const store = later<Store>()
   const sink = later<EventSink>()
+  // Opened before the app, so that the app (which reads it once the gate opens) is closed first.
+  const real = await openStore(t)
   const app = await createApp({ config, store: store.value, sink: sink.value, starting })
-  t.after(() => app.close())
+  defer(() => app.close())
   const { url } = await listen(app, { port: 0 })
   const event = `${JSON.stringify({ type: 'page_view', url: '/a', user: 'u1', ts: '2026-01-01T00:00:00Z' })}\n`
   const postEvent = () =>
@@ -33,7 +37,6 @@ test('routes answer 503 STRATA_ERR_STARTING until the layers are up, then serve'
     assert.equal(((await response.json()) as any).error.code, 'STRATA_ERR_STARTING')
   }
 
-  const real = await openStore(t)
   await mergedScenario(real)
   const written: SinkRecord[] = []
   store.set(real)
@@ -52,11 +55,12 @@ test('routes answer 503 STRATA_ERR_STARTING until the layers are up, then serve'
 })
 
 test('a port in use is STRATA_ERR_PORT_IN_USE', async (t) => {
+  const defer = deferrer(t)
   const first = await createApp({ config, store: await openStore(t) })
-  t.after(() => first.close())
+  defer(() => first.close())
   const { url } = await listen(first, { port: 0 })
   const second = await createApp({ config, store: await openStore(t) })
-  t.after(() => second.close())
+  defer(() => second.close())
   await assert.rejects(listen(second, { port: Number(new URL(url).port) }), {
     code: 'STRATA_ERR_PORT_IN_USE',
     message: /port \d+ on 127\.0\.0\.1 is in use .*give another --port/,

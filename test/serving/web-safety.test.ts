@@ -13,9 +13,11 @@ import type { SinkRecord } from '../../src/ingest/ingest.ts'
 import { defaultAllowedHosts, hostAllowed, parseAllowedHosts } from '../../src/serving/allowed-hosts.ts'
 import { createApp, listen } from '../../src/serving/app.ts'
 import { EVENT_CONTENT_TYPES } from '../../src/serving/errors.ts'
+import { deferrer } from '../helpers/cleanup.ts'
 import { config, HOUR, installBatch, openStore, stateOf, viewNamed, W0, ZEROS } from './fixture.ts'
 
 async function started(t: import('node:test').TestContext, allowedHosts?: string[]) {
+  const defer = deferrer(t)
   const store = await openStore(t)
   const written: SinkRecord[] = []
   const sink = {
@@ -24,7 +26,7 @@ async function started(t: import('node:test').TestContext, allowedHosts?: string
     },
   }
   const app = await createApp({ config, store, sink, endOffsets: async () => ZEROS, allowedHosts })
-  t.after(() => app.close())
+  defer(() => app.close())
   const { url } = await listen(app, { port: 0 })
   return { url, written, store }
 }

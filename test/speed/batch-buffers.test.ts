@@ -11,6 +11,7 @@ import { FoldThreads } from '../../src/speed/fold-threads.ts'
 import { PendingWindow } from '../../src/speed/pending-window.ts'
 import { RemoteWindow } from '../../src/speed/remote-window.ts'
 import { deltaList } from '../../src/store/store.ts'
+import { deferrer } from '../helpers/cleanup.ts'
 import { assertExact, MemoryPartition, pageView, speedFixture } from './helpers.ts'
 
 test('the pool hands out power-of-two buffers, reuses what is given back, drops detached ones and bounds what it keeps', () => {
@@ -115,9 +116,10 @@ function inProcess(
 }
 
 test('windows folded in reused buffers answer what the same records answer in process, rebuilt after reuse too', async (t) => {
+  const defer = deferrer(t)
   const fixture = await speedFixture(t, 1)
   const threads = new FoldThreads(fixture.configPath, fixture.views, 1)
-  t.after(() => threads.close())
+  defer(() => threads.close())
   await threads.ready()
   const thread = threads.of(0)
   let rebuilt = 0
@@ -173,9 +175,10 @@ test('windows folded in reused buffers answer what the same records answer in pr
 })
 
 test('a boundary required between two records of one batch: the part taken goes in a copy, the rest in the batch buffer, and the window answers as in process', async (t) => {
+  const defer = deferrer(t)
   const fixture = await speedFixture(t, 1)
   const threads = new FoldThreads(fixture.configPath, fixture.views, 1)
-  t.after(() => threads.close())
+  defer(() => threads.close())
   await threads.ready()
   const thread = threads.of(0)
   const window = new RemoteWindow(thread, fixture.views, 0, 0, 0, () => undefined)
@@ -197,13 +200,14 @@ test('a boundary required between two records of one batch: the part taken goes 
 })
 
 test('a commit refused for a boundary inside the window is rebuilt from its own buffers while another partition of the thread reuses the pool', async (t) => {
+  const defer = deferrer(t)
   const fixture = await speedFixture(t, 2)
   await fixture.store.registerSpeedViews(
     fixture.views.map((v) => ({ view: v.name, codeHash: v.codeHash })),
     2,
   )
   const threads = new FoldThreads(fixture.configPath, fixture.views, 1)
-  t.after(() => threads.close())
+  defer(() => threads.close())
   await threads.ready()
   const thread = threads.of(0)
   // Every batch pooled, small as they are: partition 1's windows reuse each other's buffers.

@@ -13,6 +13,7 @@ import type { StrataEvent } from '../../src/core/event.ts'
 import { EmbeddedLog } from '../../src/log/embedded/index.ts'
 import { queryView } from '../../src/serving/query.ts'
 import { createSpeedWorker, type SpeedWorker } from '../../src/speed/speed-worker.ts'
+import { deferrer } from '../helpers/cleanup.ts'
 import { schemaStores } from '../store/postgres-helpers.ts'
 import {
   assertExact,
@@ -36,11 +37,12 @@ type StoreKind = 'lmdb' | 'postgres'
 
 /** The speed fixture (config, master dataset folder) on the embedded log, with either store. */
 async function embedded(t: TestContext, kind: StoreKind) {
+  const defer = deferrer(t)
   const base = await speedFixture(t, PARTITIONS)
   const fixture: SpeedFixture = kind === 'lmdb' ? base : { ...base, store: await schemaStores(t).open() }
   await mkdir(fixture.root, { recursive: true })
   const log = await EmbeddedLog.open({ dir: fixture.root, partitions: PARTITIONS })
-  t.after(() => log.close())
+  defer(() => log.close())
   const records = byPartition(PARTITIONS, [], [])
   let n = 0
   const append = async (count: number) => {
@@ -53,7 +55,7 @@ async function embedded(t: TestContext, kind: StoreKind) {
   }
   const start = async (config: StrataConfig): Promise<SpeedWorker> => {
     const worker = createSpeedWorker({ store: fixture.store, config, log, policy: { commitEveryMs: 20 } })
-    t.after(() => worker.close())
+    defer(() => worker.close())
     await worker.start()
     return worker
   }

@@ -21,6 +21,7 @@ import { FoldThreads } from '../../src/speed/fold-threads.ts'
 import type { FolderPolicy, PartitionFolder } from '../../src/speed/partition-folder.ts'
 import type { CompactorOptions } from '../../src/store/lmdb-compactor.ts'
 import { openLmdbStore } from '../../src/store/lmdb-store.ts'
+import { deferrer } from '../helpers/cleanup.ts'
 import {
   archive,
   assertExact,
@@ -343,9 +344,10 @@ async function runSchedule(
 }
 
 test('query == full recompute at asOf, under random events, commits, crashes, zombies, batch runs and config changes', async (t) => {
+  const defer = deferrer(t)
   const shared = await speedFixture(t, PARTITIONS)
   const threads = new FoldThreads(shared.configPath, shared.views, 1)
-  t.after(() => threads.close())
+  defer(() => threads.close())
   await threads.ready()
   // Every batch here is small: pooled all the same, so that windows are folded, rebuilt and
   // dropped in buffers reused from windows dropped before them (src/speed/batch-buffers.ts).

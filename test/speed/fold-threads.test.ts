@@ -12,6 +12,7 @@ import { ErrorCodes, StrataError } from '../../src/core/errors.ts'
 import { claimSpeedPartition } from '../../src/speed/claim.ts'
 import { FoldThreads } from '../../src/speed/fold-threads.ts'
 import { type FolderPolicy, WAITING_BATCHES, WAITING_BYTES } from '../../src/speed/partition-folder.ts'
+import { deferrer } from '../helpers/cleanup.ts'
 import { assertExact, configSource, MemoryPartition, pageView, speedFixture } from './helpers.ts'
 
 const manual: FolderPolicy = {
@@ -21,13 +22,14 @@ const manual: FolderPolicy = {
 }
 
 async function setup(t: Parameters<typeof speedFixture>[0]) {
+  const defer = deferrer(t)
   const fixture = await speedFixture(t, 1)
   await fixture.store.registerSpeedViews(
     fixture.views.map((v) => ({ view: v.name, codeHash: v.codeHash })),
     1,
   )
   const threads = new FoldThreads(fixture.configPath, fixture.views, 1)
-  t.after(() => threads.close())
+  defer(() => threads.close())
   await threads.ready()
   const errors: StrataError[] = []
   const failed: StrataError[] = []
@@ -106,6 +108,7 @@ test('a fold thread that dies fails its partition: nothing of the window is comm
 })
 
 test('a thread that loaded other view definitions is refused (STRATA_ERR_CONFIG_CHANGED)', async (t) => {
+  const defer = deferrer(t)
   const fixture = await speedFixture(t, 1)
   // The file now holds the same views with one definition changed.
   const edited = join(fixture.dir, 'edited.config.ts')
@@ -115,7 +118,7 @@ test('a thread that loaded other view definitions is refused (STRATA_ERR_CONFIG_
     fixture.views.map((v) => v.codeHash),
   )
   const threads = new FoldThreads(edited, fixture.views, 1)
-  t.after(() => threads.close())
+  defer(() => threads.close())
   await assert.rejects(threads.ready(), { code: ErrorCodes.CONFIG_CHANGED })
 })
 

@@ -16,6 +16,7 @@ import { queryView } from '../../src/serving/query.ts'
 import type { SpeedBatch } from '../../src/speed/partition-folder.ts'
 import { openLmdbStore } from '../../src/store/lmdb-store.ts'
 import type { Store } from '../../src/store/store.ts'
+import { deferrer } from '../helpers/cleanup.ts'
 
 export const HOUR = 3_600_000
 export const BASE = Date.UTC(2025, 10, 24)
@@ -54,13 +55,14 @@ export interface SpeedFixture {
 
 /** A config file (batch worker threads load it), the config, and an LMDB store, in a temp folder. */
 export async function speedFixture(t: TestContext, partitions = 2, topic = 'events'): Promise<SpeedFixture> {
+  const defer = deferrer(t)
   const dir = await mkdtemp(join(tmpdir(), 'strata-speed-'))
   const configPath = join(dir, 'strata.config.ts')
   await writeFile(configPath, configSource(topic, partitions))
   const config = await loadConfig(configPath)
   const storePath = join(dir, 'store')
   const store = await openLmdbStore(storePath)
-  t.after(async () => {
+  defer(async () => {
     await store.close()
     await rm(dir, { recursive: true, force: true })
   })

@@ -9,15 +9,17 @@ import { test } from 'node:test'
 import { EmbeddedLog } from '../../src/log/embedded/index.ts'
 import { speedReporter } from '../../src/runtime/role-reporters.ts'
 import { createSpeedWorker } from '../../src/speed/speed-worker.ts'
+import { deferrer } from '../helpers/cleanup.ts'
 import { pageView, speedFixture, waitFor } from './helpers.ts'
 
 const PARTITIONS = 2
 
 test('a worker running a replaced view definition stops its partitions as failed, not running', async (t) => {
+  const defer = deferrer(t)
   const fixture = await speedFixture(t, PARTITIONS)
   await mkdir(fixture.root, { recursive: true })
   const log = await EmbeddedLog.open({ dir: fixture.root, partitions: PARTITIONS })
-  t.after(() => log.close())
+  defer(() => log.close())
   let n = 0
   const append = (count: number) =>
     log.append(
@@ -32,7 +34,7 @@ test('a worker running a replaced view definition stops its partitions as failed
     log,
     policy: { commitEveryMs: 20 },
   })
-  t.after(() => worker.close())
+  defer(() => worker.close())
   await worker.start()
   await append(40)
   const ends = await log.endOffsets()

@@ -8,6 +8,7 @@ import type { StrataEvent } from '../../src/core/event.ts'
 import { EmbeddedLog } from '../../src/log/embedded/index.ts'
 import { queryView } from '../../src/serving/query.ts'
 import { createSpeedWorker } from '../../src/speed/speed-worker.ts'
+import { deferrer } from '../helpers/cleanup.ts'
 import { assertExact, batch, byPartition, pageView, speedFixture, waitFor } from './helpers.ts'
 
 const PARTITIONS = 2
@@ -16,10 +17,11 @@ const PARTITIONS = 2
 // whose code never returns must not freeze the main thread), so the same exactness holds there.
 for (const foldThreads of [0, 1])
   test(`embedded mode${foldThreads ? ', with a fold thread' : ''}: realtime answers are exact before and after a batch run and across a restart`, async (t) => {
+    const defer = deferrer(t)
     const fixture = await speedFixture(t, PARTITIONS)
     await mkdir(fixture.root, { recursive: true })
     const log = await EmbeddedLog.open({ dir: fixture.root, partitions: PARTITIONS })
-    t.after(() => log.close())
+    defer(() => log.close())
     const records = byPartition(PARTITIONS, [], [])
     let n = 0
     const append = async (count: number) => {
@@ -83,7 +85,7 @@ for (const foldThreads of [0, 1])
     await worker.close()
     await append(40)
     worker = await start()
-    t.after(() => worker.close())
+    defer(() => worker.close())
     ends = await caughtUp()
     await assertExact(fixture.store, fixture.views, records, 'after a restart')
     assert.deepEqual((await queryView(fixture.store, fixture.views[2], 'click')).asOf, ends)

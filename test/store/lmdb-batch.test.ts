@@ -10,12 +10,14 @@ import { ROW_WINDOWS } from '../../src/store/lmdb-batch.ts'
 import { ChecksummedValues } from '../../src/store/lmdb-checksum.ts'
 import { openLmdbStore } from '../../src/store/lmdb-store.ts'
 import type { ViewEntry } from '../../src/store/store.ts'
+import { deferrer } from '../helpers/cleanup.ts'
 
 test('entries put in any order, in several puts, read back by key, range and scan as put', async (t) => {
+  const defer = deferrer(t)
   const dir = await mkdtemp(join(tmpdir(), 'strata-lmdb-batch-'))
-  t.after(() => rm(dir, { recursive: true, force: true }))
+  defer(() => rm(dir, { recursive: true, force: true }))
   const store = await openLmdbStore(dir)
-  t.after(() => store.close())
+  defer(() => store.close())
   const many = ROW_WINDOWS * 2 + 7
   const entries: ViewEntry[] = []
   for (let w = many - 1; w >= 0; w--) entries.push({ key: '/many', window: w * 1000 - 5000, state: { n: w } })
@@ -65,10 +67,11 @@ test('entries put in any order, in several puts, read back by key, range and sca
 })
 
 test('putColumns writes exactly the rows put() of the same entries writes', async (t) => {
+  const defer = deferrer(t)
   const dir = await mkdtemp(join(tmpdir(), 'strata-lmdb-batch-'))
-  t.after(() => rm(dir, { recursive: true, force: true }))
+  defer(() => rm(dir, { recursive: true, force: true }))
   const store = await openLmdbStore(dir)
-  t.after(() => store.close())
+  defer(() => store.close())
   const entries: ViewEntry[] = []
   // Windows out of order, a key past ROW_WINDOWS, a long key (stored by digest), repeats (the
   // later wins), numeric and other states.
@@ -113,7 +116,7 @@ test('putColumns writes exactly the rows put() of the same entries writes', asyn
     compression: false,
     encoder: new ChecksummedValues(),
   })
-  t.after(() => raw.close())
+  defer(() => raw.close())
   const rows = (view: string, version: number) =>
     [...raw.getRange({ start: ['b', view, version], end: ['b', view, version + 0.5] })].map(
       ({ key, value }) => [key.slice(3), value],
@@ -136,10 +139,11 @@ test('putColumns writes exactly the rows put() of the same entries writes', asyn
 })
 
 test('a version written in transactions cut by their time bound: every key written, none visible before the flip', async (t) => {
+  const defer = deferrer(t)
   const dir = await mkdtemp(join(tmpdir(), 'strata-lmdb-batch-'))
-  t.after(() => rm(dir, { recursive: true, force: true }))
+  defer(() => rm(dir, { recursive: true, force: true }))
   const store = await openLmdbStore(dir)
-  t.after(() => store.close())
+  defer(() => store.close())
   const meta = (version: number) => ({
     codeHash: 'h',
     horizon: [version],
@@ -158,7 +162,7 @@ test('a version written in transactions cut by their time bound: every key writt
   const now = performance.now
   let clock = 0
   performance.now = () => (clock += 1000)
-  t.after(() => {
+  defer(() => {
     performance.now = now
   })
   let committing = true

@@ -12,13 +12,15 @@ import { open } from 'lmdb'
 import { ChecksummedValues } from '../../src/store/lmdb-checksum.ts'
 import { groupAtText, stateKey, viewCode } from '../../src/store/lmdb-state-keys.ts'
 import { openLmdbStore } from '../../src/store/lmdb-store.ts'
+import { deferrer } from '../helpers/cleanup.ts'
 
 type Key = (string | number | boolean)[]
 const PARTITIONS = 40
 
 test('a pass writes each group under the state row key stateKey names, and answers as the log did', async (t) => {
+  const defer = deferrer(t)
   const dir = mkdtempSync(join(tmpdir(), 'strata-lmdb-'))
-  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  defer(() => rmSync(dir, { recursive: true, force: true }))
   const store = await openLmdbStore(dir, { compactor: { auto: false } })
   const add = (_view: string, a: unknown, b: unknown) => (a as number) + (b as number)
   await store.registerSpeedViews([{ view: 'hits', codeHash: 'h1' }], PARTITIONS)
@@ -58,7 +60,7 @@ test('a pass writes each group under the state row key stateKey names, and answe
 
   // The rows themselves: one per group, under stateKey's key, each holding both commits' deltas.
   const db = open<unknown, Key>({ path: dir, compression: false, encoder: new ChecksummedValues() })
-  t.after(() => db.close())
+  defer(() => db.close())
   const code = viewCode(db, 'hits') as string
   const rows = [...db.getRange({ start: ['rs', code, '/k'], end: ['rs', code, '/k', '\uffff'] })]
   assert.equal(rows.length, PARTITIONS * 3)

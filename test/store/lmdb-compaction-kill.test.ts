@@ -9,10 +9,12 @@ import { join } from 'node:path'
 import { test } from 'node:test'
 import { CHILD_GROUPS } from '../../src/store/lmdb-speed-log.ts'
 import { openLmdbStore } from '../../src/store/lmdb-store.ts'
+import { deferrer } from '../helpers/cleanup.ts'
 
 test('a pass killed in a later nested transaction leaves the store as it was; the fold after counts each delta once', async (t) => {
+  const defer = deferrer(t)
   const dir = mkdtempSync(join(tmpdir(), 'strata-kill-'))
-  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  defer(() => rmSync(dir, { recursive: true, force: true }))
   const n = 3 * CHILD_GROUPS + 11
   const child = spawn(
     process.execPath,
@@ -35,7 +37,7 @@ test('a pass killed in a later nested transaction leaves the store as it was; th
 
   const add = (_view: string, a: unknown, b: unknown) => (a as number) + (b as number)
   const store = await openLmdbStore(dir, { compactor: { auto: false } })
-  t.after(() => store.close())
+  defer(() => store.close())
   const keys = [0, CHILD_GROUPS - 1, CHILD_GROUPS, 2 * CHILD_GROUPS, 2 * CHILD_GROUPS + 1, n - 1].map(
     (i) => `/k${i}`,
   )

@@ -14,6 +14,7 @@ import { open } from 'lmdb'
 import { ChecksummedValues } from '../../src/store/lmdb-checksum.ts'
 import { CHILD_GROUPS, compactLog } from '../../src/store/lmdb-speed-log.ts'
 import { openLmdbStore } from '../../src/store/lmdb-store.ts'
+import { deferrer } from '../helpers/cleanup.ts'
 
 type State = { n: number; f: number; s: string; l: unknown[] }
 const add = (_view: string, a: unknown, b: unknown) => {
@@ -34,8 +35,9 @@ for (const [where, at] of [
   ['the last existing row', COMBINES - 1],
 ] as const) {
   test(`a combine that throws at ${where} leaves every row byte for byte as it was`, async (t) => {
+    const defer = deferrer(t)
     const dir = mkdtempSync(join(tmpdir(), 'strata-lmdb-'))
-    t.after(() => rmSync(dir, { recursive: true, force: true }))
+    defer(() => rmSync(dir, { recursive: true, force: true }))
     const store = await openLmdbStore(dir, { compactor: { auto: false } })
     await store.registerSpeedViews([{ view: 'hits', codeHash: 'h1' }], PARTITIONS)
     for (let p = 0; p < PARTITIONS; p++) await store.claimPartition(p, 0)
@@ -66,7 +68,7 @@ for (const [where, at] of [
       compression: false,
       encoding: 'binary',
     })
-    t.after(() => {
+    defer(() => {
       db.close()
       bytes.close()
     })

@@ -17,6 +17,7 @@ import {
 } from '../../src/store/lmdb-compactor.ts'
 import { openLmdbStore } from '../../src/store/lmdb-store.ts'
 import type { CombineEncoded, SpeedCommit } from '../../src/store/store.ts'
+import { deferrer } from '../helpers/cleanup.ts'
 
 const base = { quietMs: 1000, passDeltas: 50_000, livePassMs: 5, msPerDelta: 0.004, logged: 20_000 }
 
@@ -58,16 +59,17 @@ test('a look goes on while no commit came, or while the log holds more than the 
 // one pass, and inside a catch-up that began meanwhile (the loop's business is asked only by a
 // look). Here a commit lands during the first pass (from the combine, which runs inside it).
 test('a log past one whole pass: a commit that lands during a pass stops the look after it', async (t) => {
+  const defer = deferrer(t)
   const dir = mkdtempSync(join(tmpdir(), 'strata-lmdb-'))
-  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  defer(() => rmSync(dir, { recursive: true, force: true }))
   const store = await openLmdbStore(dir, { compactor: { auto: false } })
-  t.after(() => store.close())
+  defer(() => store.close())
   const raw = open<unknown, (string | number | boolean)[]>({
     path: dir,
     compression: false,
     encoder: new ChecksummedValues(),
   })
-  t.after(() => raw.close())
+  defer(() => raw.close())
   // Never busy (the loop's utilization is below 2), never quiet: only commits decide.
   const compactor = new SpeedCompactor(
     raw,
@@ -76,7 +78,7 @@ test('a log past one whole pass: a commit that lands during a pass stops the loo
       throw e
     },
   )
-  t.after(() => compactor.close())
+  defer(() => compactor.close())
   await store.registerSpeedViews([{ view: 'hits', codeHash: 'h' }], 1)
   const { owner } = await store.claimPartition(0, 0)
   let armed = false

@@ -23,13 +23,15 @@ import {
 } from '../../src/store/lmdb-snapshot-version.ts'
 import { openLmdbStore } from '../../src/store/lmdb-store.ts'
 import type { SpeedCommit, Store } from '../../src/store/store.ts'
+import { deferrer } from '../helpers/cleanup.ts'
 
 const add = (_view: string, a: unknown, b: unknown) => (a as number) + (b as number)
 
 async function openStore(t: TestContext): Promise<{ store: Store; dir: string }> {
+  const defer = deferrer(t)
   const dir = mkdtempSync(join(tmpdir(), 'strata-memo-'))
   const store = await openLmdbStore(dir, { compactor: { auto: false } })
-  t.after(async () => {
+  defer(async () => {
     await store.close()
     rmSync(dir, { recursive: true, force: true })
   })
@@ -103,13 +105,14 @@ test('a speed commit moves the partition and adds its logged delta for the next 
 })
 
 test("another handle's flip is seen by the first query of the next event-loop turn", async (t) => {
+  const defer = deferrer(t)
   const { store, dir } = await openStore(t)
   const first = await flip(store, 1, 0)
   assert.equal((await store.snapshot('hits', '/a')).batch?.version, first)
   // A second store on the same folder, as the speed layer's thread (or another process) has: its
   // writes reset nothing of this handle's read transaction, but they bump the snapshot version.
   const other = await openLmdbStore(dir, { compactor: { auto: false } })
-  t.after(() => other.close())
+  defer(() => other.close())
   const second = await flip(other, 42, 0)
   await sleep(5)
   const after = await store.snapshot('hits', '/a')
@@ -217,11 +220,12 @@ test('an epoch collection is seen by the next query', async (t) => {
 })
 
 test('clear() is seen by the next query, and the version starts afresh', async (t) => {
+  const defer = deferrer(t)
   const { store, dir } = await speedStore(t)
   await flip(store, 1, 0)
   assert.ok((await store.snapshot('hits', '/a')).batch)
   const raw = open<unknown, string[]>({ path: dir, compression: false, encoder: new ChecksummedValues() })
-  t.after(() => raw.close())
+  defer(() => raw.close())
   const before = raw.get(['snapshot']) as number
   await store.clear()
   const after = await store.snapshot('hits', '/a')
@@ -238,13 +242,14 @@ test('clear() is seen by the next query, and the version starts afresh', async (
 })
 
 test("a key's kept rows are bounded: the oldest keys go first, none kept without a version row", async (t) => {
+  const defer = deferrer(t)
   const dir = mkdtempSync(join(tmpdir(), 'strata-memo-'))
   const db = open<unknown, (string | number | boolean)[]>({
     path: dir,
     compression: false,
     encoder: new ChecksummedValues(),
   })
-  t.after(async () => {
+  defer(async () => {
     await db.close()
     rmSync(dir, { recursive: true, force: true })
   })
@@ -350,11 +355,12 @@ test("another process's commit and compaction of a key are seen by the next quer
 })
 
 test('a memo further behind than the kept change rows drops every key, and reads them again', async (t) => {
+  const defer = deferrer(t)
   const { store, dir } = await speedStore(t)
   await store.compactSpeed(add)
   const a = await store.snapshot('hits', '/a')
   const other = await openLmdbStore(dir, { compactor: { auto: false } })
-  t.after(() => other.close())
+  defer(() => other.close())
   // One pass folds into /a's row, then more passes than are kept, each naming only /b.
   await other.commitSpeed(commitTo('/a', 5, 6, 3), add)
   await other.compactSpeed(add)
@@ -367,7 +373,7 @@ test('a memo further behind than the kept change rows drops every key, and reads
     compression: false,
     encoder: new ChecksummedValues(),
   })
-  t.after(() => raw.close())
+  defer(() => raw.close())
   const now = raw.get(['snapshot', 'keys']) as number
   assert.equal(raw.get(['kt', now - KEY_CHANGES_KEPT]), undefined, 'the oldest change rows are deleted')
   await sleep(5)
@@ -403,13 +409,14 @@ test("a flip drops every key's stored rows: the new version's entries and horizo
 })
 
 test('a read that fails while following the change rows leaves no key rows kept from before them', async (t) => {
+  const defer = deferrer(t)
   const dir = mkdtempSync(join(tmpdir(), 'strata-memo-'))
   const db = open<unknown, (string | number | boolean)[]>({
     path: dir,
     compression: false,
     encoder: new ChecksummedValues(),
   })
-  t.after(async () => {
+  defer(async () => {
     await db.close()
     rmSync(dir, { recursive: true, force: true })
   })
@@ -481,13 +488,14 @@ test('two keys of one hash: a pass that folds into one reads both again, and eac
 })
 
 test('a query in an older snapshot between two in a newer one: each answers its own snapshot', async (t) => {
+  const defer = deferrer(t)
   const dir = mkdtempSync(join(tmpdir(), 'strata-memo-'))
   const db = open<unknown, (string | number | boolean)[]>({
     path: dir,
     compression: false,
     encoder: new ChecksummedValues(),
   })
-  t.after(async () => {
+  defer(async () => {
     await db.close()
     rmSync(dir, { recursive: true, force: true })
   })
@@ -561,9 +569,10 @@ test('a compaction pass that names a key re-reads its state rows only: its batch
 })
 
 test('a key named by a pass: only readStates runs again; "any key": both', async (t) => {
+  const defer = deferrer(t)
   const dir = mkdtempSync(join(tmpdir(), 'strata-memo-'))
   const db = open<unknown, (string | number | boolean)[]>({ path: dir, compression: false })
-  t.after(async () => {
+  defer(async () => {
     await db.close()
     rmSync(dir, { recursive: true, force: true })
   })

@@ -8,6 +8,7 @@ import { ChecksummedValues } from '../../src/store/lmdb-checksum.ts'
 import { CHILD_GROUPS, compactLog } from '../../src/store/lmdb-speed-log.ts'
 import { LMDB_OPEN_OPTIONS, type LmdbOpenOptions, openLmdbStore } from '../../src/store/lmdb-store.ts'
 import type { Store } from '../../src/store/store.ts'
+import { deferrer } from '../helpers/cleanup.ts'
 import { speedContract } from './speed-contract.ts'
 import { type OpenStore, storeContract } from './store-contract.ts'
 
@@ -19,6 +20,7 @@ import { type OpenStore, storeContract } from './store-contract.ts'
 const opener =
   (fold: 'log' | 'background' | 'row a pass' | 'each commit'): OpenStore =>
   async (t) => {
+    const defer = deferrer(t)
     const dir = mkdtempSync(join(tmpdir(), 'strata-lmdb-'))
     const options: LmdbOpenOptions =
       fold === 'log'
@@ -42,7 +44,7 @@ const opener =
       })
     }
     let current: Store = await open()
-    t.after(async () => {
+    defer(async () => {
       await current.close()
       rmSync(dir, { recursive: true, force: true })
     })
@@ -89,8 +91,9 @@ test('the store is opened with one synchronous write per flush, flushed after a 
 })
 
 test('a version staged by another live process survives an open', async (t) => {
+  const defer = deferrer(t)
   const dir = mkdtempSync(join(tmpdir(), 'strata-lmdb-'))
-  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  defer(() => rmSync(dir, { recursive: true, force: true }))
   const writer = await openLmdbStore(dir)
   const stage = await writer.stageBatch('v')
   await stage.put([{ key: 'k', window: 0, state: 1 }])
@@ -129,8 +132,9 @@ test('a version staged by another live process survives an open', async (t) => {
 // remove every state row of a collected epoch, whichever pass created it, and a pass after GC
 // must not bring back a collected epoch from the deltas still in the log.
 test('speed GC removes every row of a collected epoch, folded or still in the log', async (t) => {
+  const defer = deferrer(t)
   const dir = mkdtempSync(join(tmpdir(), 'strata-lmdb-'))
-  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  defer(() => rmSync(dir, { recursive: true, force: true }))
   const store = await openLmdbStore(dir, { compactor: { auto: false } })
   const add = (_view: string, a: unknown, b: unknown) => (a as number) + (b as number)
   const row = (epoch: number, key: string, state: number) => ({ view: 'hits', epoch, key, window: 0, state })
@@ -188,10 +192,11 @@ test('speed GC removes every row of a collected epoch, folded or still in the lo
 // callback that threw halfway (here the combine of its second row), so the rows it had written
 // would stay while its log rows did too: the next pass would count them twice.
 test('a compaction pass that throws halfway writes nothing, beside commits that share its transaction', async (t) => {
+  const defer = deferrer(t)
   const dir = mkdtempSync(join(tmpdir(), 'strata-lmdb-'))
-  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  defer(() => rmSync(dir, { recursive: true, force: true }))
   const store = await openLmdbStore(dir, { compactor: { auto: false } })
-  t.after(() => store.close())
+  defer(() => store.close())
   const add = (_view: string, a: unknown, b: unknown) => (a as number) + (b as number)
   const failing = () => {
     throw new Error('combine failed')
@@ -241,8 +246,9 @@ test('a compaction pass that throws halfway writes nothing, beside commits that 
 // A crash (or a close) leaves the speed log as it was: reopened, the store answers from it at
 // once, and folds it once a commit teaches the compactor the combine, each delta once.
 test('a speed log left by a crash is read after a reopen and folded once', async (t) => {
+  const defer = deferrer(t)
   const dir = mkdtempSync(join(tmpdir(), 'strata-lmdb-'))
-  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  defer(() => rmSync(dir, { recursive: true, force: true }))
   const add = (_view: string, a: unknown, b: unknown) => (a as number) + (b as number)
   const row = (key: string, state: number) => ({ view: 'hits', epoch: 0, key, window: 0, state })
   const base = { partition: 0, owner: 1, hashes: { hits: 'h1' }, seals: [] }
@@ -255,7 +261,7 @@ test('a speed log left by a crash is read after a reopen and folded once', async
   await first.close()
 
   const store = await openLmdbStore(dir, { compactor: { threshold: 0, checkMs: 0 } })
-  t.after(() => store.close())
+  defer(() => store.close())
   const sum = async (key: string) =>
     (await store.snapshot('hits', key)).realtime.reduce((s, r) => s + (r.state as number), 0)
   assert.equal(await sum('/a'), 5)
@@ -268,7 +274,7 @@ test('a speed log left by a crash is read after a reopen and folded once', async
     compression: false,
     encoder: new ChecksummedValues(),
   })
-  t.after(() => raw.close())
+  defer(() => raw.close())
   const logRows = () => {
     raw.resetReadTxn()
     return [...raw.getKeys({ start: ['rl'], end: ['rl', '\uffff'] })].length
@@ -287,10 +293,11 @@ test('a speed log left by a crash is read after a reopen and folded once', async
 // folded rows by registerSpeedViews, the logged ones by the rule both readers and the compactor
 // apply (deltaCounts), so a later pass cannot fold them into the new definition's states.
 test('the logged deltas of a redefined view are never folded into the new definition', async (t) => {
+  const defer = deferrer(t)
   const dir = mkdtempSync(join(tmpdir(), 'strata-lmdb-'))
-  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  defer(() => rmSync(dir, { recursive: true, force: true }))
   const store = await openLmdbStore(dir, { compactor: { auto: false } })
-  t.after(() => store.close())
+  defer(() => store.close())
   const add = (_view: string, a: unknown, b: unknown) => (a as number) + (b as number)
   const row = (epoch: number, state: number) => ({ view: 'hits', epoch, key: '/a', window: 0, state })
   await store.registerSpeedViews([{ view: 'hits', codeHash: 'h1' }], 1)
@@ -316,8 +323,9 @@ test('the logged deltas of a redefined view are never folded into the new defini
 // query merged all of it. A forgotten view's deltas count for nothing (deltaCounts) and need no
 // combine: they are dropped, and the rest is folded.
 test('the compactor does not stop at the logged deltas of a view taken out of the config', async (t) => {
+  const defer = deferrer(t)
   const dir = mkdtempSync(join(tmpdir(), 'strata-lmdb-'))
-  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  defer(() => rmSync(dir, { recursive: true, force: true }))
   const add = (_view: string, a: unknown, b: unknown) => (a as number) + (b as number)
   const row = (view: string, state: number) => ({ view, epoch: 0, key: '/a', window: 0, state })
   const first = await openLmdbStore(dir, { compactor: { auto: false } })
@@ -339,7 +347,7 @@ test('the compactor does not stop at the logged deltas of a view taken out of th
 
   // The next run's config has no `hits`: its commits teach the compactor `other` only.
   const store = await openLmdbStore(dir, { compactor: { threshold: 0, checkMs: 0 } })
-  t.after(() => store.close())
+  defer(() => store.close())
   await store.registerSpeedViews([{ view: 'other', codeHash: 'o1' }], 1)
   const { owner } = await store.claimPartition(0, 0)
   await store.commitSpeed(
@@ -351,7 +359,7 @@ test('the compactor does not stop at the logged deltas of a view taken out of th
     compression: false,
     encoder: new ChecksummedValues(),
   })
-  t.after(() => raw.close())
+  defer(() => raw.close())
   const keys = (prefix: string) => {
     raw.resetReadTxn()
     return [...raw.getKeys({ start: [prefix], end: [prefix, '\uffff'] })]
@@ -373,10 +381,11 @@ test('the compactor does not stop at the logged deltas of a view taken out of th
 // commit order once a process knows the combine (string states here: their combine is not
 // commutative, so an order changed would show).
 test('logged deltas of a view this process does not know are kept in place; the rest is folded', async (t) => {
+  const defer = deferrer(t)
   const dir = mkdtempSync(join(tmpdir(), 'strata-lmdb-'))
-  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  defer(() => rmSync(dir, { recursive: true, force: true }))
   const store = await openLmdbStore(dir, { compactor: { auto: false } })
-  t.after(() => store.close())
+  defer(() => store.close())
   // Numbers add, strings concatenate.
   const combine = (_view: string, a: unknown, b: unknown) => (a as string) + (b as string)
   const row = (view: string, key: string, state: unknown) => ({ view, epoch: 0, key, window: 0, state })
@@ -400,7 +409,7 @@ test('logged deltas of a view this process does not know are kept in place; the 
     compression: false,
     encoder: new ChecksummedValues(),
   })
-  t.after(() => raw.close())
+  defer(() => raw.close())
   const log = () => {
     raw.resetReadTxn()
     return [...raw.getRange({ start: ['rl'], end: ['rl', '\uffff'] })].map(({ key, value }) => ({
@@ -459,8 +468,9 @@ function keys(raw: ReturnType<typeof open>, prefix: string): unknown[] {
 // became 8. A combine folds only deltas of the definition it was learned for; the others stay in
 // the log for the process that runs it.
 test("the compactor never folds another definition's deltas with the combine of its own", async (t) => {
+  const defer = deferrer(t)
   const dir = mkdtempSync(join(tmpdir(), 'strata-lmdb-'))
-  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  defer(() => rmSync(dir, { recursive: true, force: true }))
   const sum = (_view: string, a: unknown, b: unknown) => (a as number) + (b as number)
   const max = (_view: string, a: unknown, b: unknown) => Math.max(a as number, b as number)
   const row = (epoch: number, state: number) => ({ view: 'hits', epoch, key: '/a', window: 0, state })
@@ -492,7 +502,7 @@ test("the compactor never folds another definition's deltas with the combine of 
     compression: false,
     encoder: new ChecksummedValues(),
   })
-  t.after(() => raw.close())
+  defer(() => raw.close())
   assert.deepEqual(
     keys(raw, 'rl').map((k) => (k as unknown[])[1]),
     [2, 3],
@@ -508,10 +518,11 @@ test("the compactor never folds another definition's deltas with the combine of 
 // a combine that throws in a later child leaves the rows the earlier children wrote as they were
 // (undone in the pass's own transaction), its log rows in place.
 test('a pass larger than one nested transaction folds each group once, and one that throws in a later child writes nothing', async (t) => {
+  const defer = deferrer(t)
   const dir = mkdtempSync(join(tmpdir(), 'strata-lmdb-'))
-  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  defer(() => rmSync(dir, { recursive: true, force: true }))
   const store = await openLmdbStore(dir, { compactor: { auto: false } })
-  t.after(() => store.close())
+  defer(() => store.close())
   const add = (_view: string, a: unknown, b: unknown) => (a as number) + (b as number)
   const n = 2 * CHILD_GROUPS + 37
   const keyOf = (i: number) => `/k${String(i).padStart(5, '0')}`
@@ -537,7 +548,7 @@ test('a pass larger than one nested transaction folds each group once, and one t
     compression: false,
     encoder: new ChecksummedValues(),
   })
-  t.after(() => raw.close())
+  defer(() => raw.close())
   // Counts the nested transactions a pass opens on the handle it is given.
   let children = 0
   const counted = new Proxy(raw, {

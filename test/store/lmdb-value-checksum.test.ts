@@ -15,6 +15,7 @@ import { CHECKED, ChecksummedValues, valueCrc32 } from '../../src/store/lmdb-che
 import { migrateValues, openLmdbStore } from '../../src/store/lmdb-store.ts'
 import type { Store } from '../../src/store/store.ts'
 import { LMDB_FORMAT } from '../../src/store/store-format.ts'
+import { deferrer } from '../helpers/cleanup.ts'
 
 type Key = (string | number | boolean)[]
 const COUNT = 107_344
@@ -23,8 +24,9 @@ const PACKED = Buffer.from('ce0001a350', 'hex')
 const add = (_v: string, a: unknown, b: unknown) => (a as number) + (b as number)
 
 async function tempDir(t: TestContext): Promise<string> {
+  const defer = deferrer(t)
   const dir = await mkdtemp(join(tmpdir(), 'strata-value-crc-'))
-  t.after(() => rm(dir, { recursive: true, force: true }))
+  defer(() => rm(dir, { recursive: true, force: true }))
   return dir
 }
 
@@ -85,6 +87,7 @@ test('a byte changed inside a value is refused by the walk at start, never answe
 })
 
 test('a byte changed inside a value while running: the read is STRATA_ERR_STORE_CORRUPT and onCorrupt hears it', async (t) => {
+  const defer = deferrer(t)
   const dir = await tempDir(t)
   await filledStore(dir)
   await flipCount(dir)
@@ -93,7 +96,7 @@ test('a byte changed inside a value while running: the read is STRATA_ERR_STORE_
     compactor: { auto: false },
     onCorrupt: (error) => heard.push((error as { code?: string }).code ?? ''),
   })
-  t.after(() => store.close())
+  defer(() => store.close())
   // The batch row and the folded speed state row: 107328 is never an answer.
   await assert.rejects(store.readBatch('top', 1, '/u4'), isCorrupt)
   await assert.rejects(store.snapshot('hits', '/a'), isCorrupt)
@@ -101,6 +104,7 @@ test('a byte changed inside a value while running: the read is STRATA_ERR_STORE_
 })
 
 test('a layout-4 store (values without a checksum) is migrated at open: the same answers, every value checked after', async (t) => {
+  const defer = deferrer(t)
   const dir = await tempDir(t)
   await filledStore(dir)
   const before = await (async () => {
@@ -134,7 +138,7 @@ test('a layout-4 store (values without a checksum) is migrated at open: the same
   await store.close()
   assert.ok(rawRows().every((v) => v[0] === CHECKED))
   const after = open<unknown, Key>({ path: dir, compression: false, encoder: new ChecksummedValues() })
-  t.after(() => after.close())
+  defer(() => after.close())
   assert.equal(after.get(['format']), LMDB_FORMAT)
   assert.equal(after.get(['migrating']), undefined)
   assert.equal(after.get(['migrating', 'values']), undefined)
@@ -144,6 +148,7 @@ test('a layout-4 store (values without a checksum) is migrated at open: the same
 })
 
 test('in a layout-5 store a value without its checksum is damage too, at start and while running', async (t) => {
+  const defer = deferrer(t)
   const dir = await tempDir(t)
   await filledStore(dir)
   // The batch row of '/u4' written again without the mark, as a layout-4 writer would.
@@ -159,11 +164,12 @@ test('in a layout-5 store a value without its checksum is damage too, at start a
     isCorrupt(error) && /lacks its checksum/.test(String((error as Error).message))
   await assert.rejects(walkLmdbStore(dir), lacks)
   const store = await openLmdbStore(dir, { compactor: { auto: false } })
-  t.after(() => store.close())
+  defer(() => store.close())
   await assert.rejects(store.readBatch('top', 1, '/u4'), lacks)
 })
 
 test('a layout-4 migration cut short after a chunk is finished by the next open: every value wrapped once, none left plain', async (t) => {
+  const defer = deferrer(t)
   const dir = await tempDir(t)
   await filledStore(dir)
   const before = await (async () => {
@@ -219,7 +225,7 @@ test('a layout-4 migration cut short after a chunk is finished by the next open:
     'each value wrapped exactly once',
   )
   const after = open<unknown, Key>({ path: dir, compression: false, encoder: new ChecksummedValues() })
-  t.after(() => after.close())
+  defer(() => after.close())
   assert.equal(after.get(['migrating']), undefined)
   assert.equal(after.get(['migrating', 'values']), undefined)
 })

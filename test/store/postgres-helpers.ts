@@ -4,6 +4,7 @@ import type { TestContext } from 'node:test'
 import pg from 'pg'
 import { openPostgresStore } from '../../src/store/postgres/index.ts'
 import type { Store } from '../../src/store/store.ts'
+import { deferrer } from '../helpers/cleanup.ts'
 import type { OpenStore } from './store-contract.ts'
 
 export const testUrl = process.env.STRATA_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/test'
@@ -31,12 +32,13 @@ export function dropSchema(schema: string): Promise<void> {
 
 /**
  * Opens stores on one fresh schema, as several processes would; all are closed, then the schema
- * dropped, after the test (node:test runs after-hooks in the order they were added).
+ * dropped, in one cleanup after the test.
  */
 export function schemaStores(t: TestContext): { schema: string; open: () => Promise<Store> } {
+  const defer = deferrer(t)
   const schema = newSchemaName()
   const opened: Store[] = []
-  t.after(async () => {
+  defer(async () => {
     await Promise.all(opened.map((s) => s.close().catch(() => undefined)))
     await dropSchema(schema)
   })
@@ -52,9 +54,10 @@ export function schemaStores(t: TestContext): { schema: string; open: () => Prom
 
 /** The contract suites' opener: reopening closes the pool and opens again on the same schema. */
 export const openTestStore: OpenStore = async (t) => {
+  const defer = deferrer(t)
   const schema = newSchemaName()
   let current: Store = await openPostgresStore(testUrl, { schema })
-  t.after(async () => {
+  defer(async () => {
     await current.close()
     await dropSchema(schema)
   })

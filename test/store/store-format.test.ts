@@ -6,13 +6,14 @@ import assert from 'node:assert/strict'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { test } from 'node:test'
+import { type TestContext, test } from 'node:test'
 import { open } from 'lmdb'
 import { BATCH_MIGRATION, migrateBatchChunk } from '../../src/store/lmdb-batch.ts'
 import { ChecksummedValues } from '../../src/store/lmdb-checksum.ts'
 import { openLmdbStore } from '../../src/store/lmdb-store.ts'
 import { migrations } from '../../src/store/postgres/migrations.ts'
 import { checkLmdbFormat, LMDB_FORMAT, LMDB_MIGRATES } from '../../src/store/store-format.ts'
+import { deferrer } from '../helpers/cleanup.ts'
 import { schemaStores, withClient } from './postgres-helpers.ts'
 
 const refusedAs = (pattern: RegExp) => (error: unknown) => {
@@ -42,9 +43,10 @@ test('the layout rule: stamp an empty store, migrate layouts 1, 2 and 3, refuse 
   assert.throws(() => checkLmdbFormat(0, false, '/s'), refusedAs(/no Strata writes/))
 })
 
-function tempDir(t: { after: (fn: () => void) => void }): string {
+function tempDir(t: TestContext): string {
+  const defer = deferrer(t)
   const dir = mkdtempSync(join(tmpdir(), 'strata-format-'))
-  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  defer(() => rmSync(dir, { recursive: true, force: true }))
   return dir
 }
 
@@ -88,6 +90,7 @@ test('lmdb: a store written before the layout was recorded (0.1.0) is read, and 
 })
 
 test('lmdb: a layout-2 store (no snapshot version row, one batch row per window) is migrated at open, and its queries see later writes', async (t) => {
+  const defer = deferrer(t)
   const dir = tempDir(t)
   // What layout 2 wrote: a served version, a claimed partition, a registered view, no ['snapshot'].
   const raw = open({ path: dir, compression: false, encoder: new ChecksummedValues() })
@@ -102,7 +105,7 @@ test('lmdb: a layout-2 store (no snapshot version row, one batch row per window)
   })
   await raw.close()
   const store = await openLmdbStore(dir, { compactor: { auto: false } })
-  t.after(() => store.close())
+  defer(() => store.close())
   const before = await store.snapshot('hits', '/a')
   assert.equal(before.batch?.version, 1)
   assert.deepEqual(
@@ -110,7 +113,7 @@ test('lmdb: a layout-2 store (no snapshot version row, one batch row per window)
     [3],
   )
   const check = open({ path: dir, compression: false, encoder: new ChecksummedValues() })
-  t.after(() => check.close())
+  defer(() => check.close())
   assert.equal(check.get(['format']), LMDB_FORMAT)
   const version = check.get(['snapshot'])
   assert.equal(typeof version, 'number')
@@ -143,6 +146,7 @@ test('lmdb: a layout-2 store (no snapshot version row, one batch row per window)
 })
 
 test('lmdb: a layout-3 store (no key rows version) is stamped current at open, no row under another key, and a compaction pass after it is seen', async (t) => {
+  const defer = deferrer(t)
   const dir = tempDir(t)
   const add = (_v: string, a: unknown, b: unknown) => (a as number) + (b as number)
   const commit = (from: number, offset: number, state: number) => ({
@@ -173,13 +177,13 @@ test('lmdb: a layout-3 store (no key rows version) is stamped current at open, n
   })
   await raw.close()
   const store = await openLmdbStore(dir, { compactor: { auto: false } })
-  t.after(() => store.close())
+  defer(() => store.close())
   const check = open<unknown, (string | number)[]>({
     path: dir,
     compression: false,
     encoder: new ChecksummedValues(),
   })
-  t.after(() => check.close())
+  defer(() => check.close())
   assert.equal(check.get(['format']), LMDB_FORMAT)
   assert.equal(check.get(['migrating']), undefined)
   const version = check.get(['snapshot', 'keys'])
@@ -250,6 +254,7 @@ test("lmdb: a layout-2 store's batch versions are rewritten at open and answer t
 // the new shape ends (the two shapes share one key form): a migration cut short after a chunk is
 // finished by the next open, every entry once, none read in the wrong shape.
 test('lmdb: batch rows migrate in chunks of whole keys; a migration cut short after a chunk is finished by the next open', async (t) => {
+  const defer = deferrer(t)
   const dir = tempDir(t)
   const raw = open<unknown, (string | number | boolean)[]>({
     path: dir,
@@ -284,7 +289,7 @@ test('lmdb: batch rows migrate in chunks of whole keys; a migration cut short af
   assert.equal(cursor.length, 3, 'the cursor names the last key moved')
   await raw.close()
   const store = await openLmdbStore(dir, { compactor: { auto: false } })
-  t.after(() => store.close())
+  defer(() => store.close())
   const scanned = []
   for await (const e of store.scanBatch('v', 4)) scanned.push([e.key, e.window, e.state])
   const expected = [...old].sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : x[1] - y[1]))
@@ -294,7 +299,7 @@ test('lmdb: batch rows migrate in chunks of whole keys; a migration cut short af
     compression: false,
     encoder: new ChecksummedValues(),
   })
-  t.after(() => check.close())
+  defer(() => check.close())
   assert.equal(check.get(BATCH_MIGRATION), undefined)
   assert.equal(check.get(['migrating']), undefined)
 })
@@ -303,6 +308,7 @@ test('lmdb: batch rows migrate in chunks of whole keys; a migration cut short af
 // state rows and an epoch index of [view, key, window] triples. Opened, the store answers the same,
 // its rows are moved (in chunks: more rows than one chunk here), and rule 6 still finds them.
 test('lmdb: a layout-2 store is migrated at open: the same answers, its state rows moved, GC still finds them', async (t) => {
+  const defer = deferrer(t)
   const dir = tempDir(t)
   const raw = open<unknown, (string | number)[]>({
     path: dir,
@@ -327,7 +333,7 @@ test('lmdb: a layout-2 store is migrated at open: the same answers, its state ro
   })
   await raw.close()
   const store = await openLmdbStore(dir, { compactor: { auto: false } })
-  t.after(() => store.close())
+  defer(() => store.close())
   assert.deepEqual((await store.snapshot('hits', '/k6')).realtime, [
     { partition: 0, epoch: 0, window: 3_600_000, state: 7 },
   ])
@@ -345,7 +351,7 @@ test('lmdb: a layout-2 store is migrated at open: the same answers, its state ro
     compression: false,
     encoder: new ChecksummedValues(),
   })
-  t.after(() => after.close())
+  defer(() => after.close())
   assert.equal(after.get(['format']), LMDB_FORMAT)
   assert.equal(after.get(['migrating']), undefined)
   assert.equal([...after.getKeys({ start: ['rt'], end: ['rt', '\uffff'] })].length, 0)
@@ -362,6 +368,7 @@ test('lmdb: a layout-2 store is migrated at open: the same answers, its state ro
 })
 
 test('lmdb: a migration cut short is finished by the next open, and an older Strata refuses the store meanwhile', async (t) => {
+  const defer = deferrer(t)
   const dir = tempDir(t)
   const raw = open<unknown, (string | number)[]>({
     path: dir,
@@ -383,7 +390,7 @@ test('lmdb: a migration cut short is finished by the next open, and an older Str
   await raw.close()
   assert.throws(() => checkLmdbFormat(LMDB_FORMAT, false, '/s', 2, new Set([1])), refusedAs(/newer Strata/))
   const store = await openLmdbStore(dir, { compactor: { auto: false } })
-  t.after(() => store.close())
+  defer(() => store.close())
   assert.deepEqual((await store.snapshot('hits', '/a')).realtime, [
     { partition: 0, epoch: 0, window: 0, state: 2 },
   ])
@@ -395,7 +402,7 @@ test('lmdb: a migration cut short is finished by the next open, and an older Str
     compression: false,
     encoder: new ChecksummedValues(),
   })
-  t.after(() => after.close())
+  defer(() => after.close())
   assert.equal(after.get(['migrating']), undefined)
   assert.deepEqual(after.get(['re', 0, 0, 5]), ['1', '/a', 0])
   assert.deepEqual(after.get(['re', 0, 0, 9]), ['1', '/b', 0])

@@ -53,6 +53,10 @@ export function registerStartCommand(program: Command): void {
       '--session-timeout <duration>',
       'consumer-group session timeout of the speed layer and the archiver: how long a killed member keeps its partitions, 6s to 30m (env STRATA_SESSION_TIMEOUT; default 30s)',
     )
+    .option(
+      '--hang-timeout <duration>',
+      "how long a view's code may go without returning: the batch layer says stalled and a stop ends the thread past it, the speed layer says stalled past half of it; at least 2s (env STRATA_HANG_TIMEOUT; default 60s)",
+    )
     .option('-p, --port <n>', `HTTP port (env STRATA_PORT; default ${defaultPort})`, port('--port'))
     .option('--host <host>', 'HTTP address to listen on', '127.0.0.1')
     .option('--demo', 'the example views (unless --config is given) and generated page-view traffic')
@@ -88,6 +92,7 @@ Examples:
         brokers: settings.brokers,
         groupPrefix: flags.groupPrefix,
         sessionTimeout: settings.sessionTimeout,
+        hangTimeout: settings.hangTimeout,
         ...http,
         batchInterval: flagDuration(flags.batchInterval, '--batch-interval'),
         batchEngine: engine.engine,

@@ -45,6 +45,10 @@ export function registerWorkerCommand(program: Command): void {
       '--session-timeout <duration>',
       'consumer-group session timeout of the speed or archiver role: how long a killed member keeps its partitions, 6s to 30m (env STRATA_SESSION_TIMEOUT; default 30s)',
     )
+    .option(
+      '--hang-timeout <duration>',
+      "how long a view's code may go without returning: the batch layer says stalled and a stop ends the thread past it, the speed layer says stalled past half of it; at least 2s (env STRATA_HANG_TIMEOUT; default 60s)",
+    )
     .option('--ingest', 'serve: also take POST /events and write it to the source topic (needs --brokers)')
     .option(
       '--startup-timeout <duration>',
@@ -82,6 +86,7 @@ export function registerWorkerCommand(program: Command): void {
         brokers: settings.brokers,
         group: flags.group,
         sessionTimeout: settings.sessionTimeout,
+        hangTimeout: settings.hangTimeout,
         ingest: flags.ingest,
         ...http,
         batchInterval: flagDuration(flags.batchInterval, '--batch-interval'),

@@ -6,6 +6,7 @@ import { EmbeddedLog } from '../../../src/log/embedded/index.ts'
 import { partitionForKey } from '../../../src/log/kafka/partitioner.ts'
 import type { LogRecord } from '../../../src/log/log.ts'
 import { readRecords } from '../../../src/master-dataset/index.ts'
+import { deferrer } from '../../helpers/cleanup.ts'
 import { tempDir } from '../../master-dataset/test-helpers.ts'
 
 const event = (i: number) =>
@@ -19,9 +20,10 @@ async function readAll(log: EmbeddedLog, partition: number, from = 0): Promise<L
 }
 
 test('appends get sequential offsets per partition, keys routed by murmur2, readable back', async (t) => {
+  const defer = deferrer(t)
   const dir = await tempDir(t, 'strata-embedded-')
   const log = await EmbeddedLog.open({ dir, partitions: 4 })
-  t.after(() => log.close())
+  defer(() => log.close())
   const records = Array.from({ length: 40 }, (_, i) => ({ key: `k${i % 9}`, value: event(i) }))
   const positions = await log.append(records)
   const next = new Map<number, number>()
@@ -45,9 +47,10 @@ test('appends get sequential offsets per partition, keys routed by murmur2, read
 })
 
 test('invalid JSON rejects the whole append and writes nothing', async (t) => {
+  const defer = deferrer(t)
   const dir = await tempDir(t, 'strata-embedded-')
   const log = await EmbeddedLog.open({ dir, partitions: 2 })
-  t.after(() => log.close())
+  defer(() => log.close())
   await assert.rejects(log.append([{ value: event(1) }, { value: '{"a":' }]), {
     code: 'STRATA_ERR_INVALID_JSON',
     line: 2,
@@ -56,9 +59,10 @@ test('invalid JSON rejects the whole append and writes nothing', async (t) => {
 })
 
 test('sealed segments are ordinary master-dataset segments; reads span sealed and active', async (t) => {
+  const defer = deferrer(t)
   const dir = await tempDir(t, 'strata-embedded-')
   const log = await EmbeddedLog.open({ dir, partitions: 1, maxSegmentRecords: 10 })
-  t.after(() => log.close())
+  defer(() => log.close())
   for (let i = 0; i < 25; i++) await log.append([{ key: null, value: event(i) }])
   assert.deepEqual(log.sealedOffsets(), [20])
   const names = (await readdir(join(dir, 'p0000'))).filter((n) => !n.endsWith('.packed')).sort()
@@ -81,9 +85,10 @@ test('sealed segments are ordinary master-dataset segments; reads span sealed an
 })
 
 test('a following read waits for appends and ends on abort', async (t) => {
+  const defer = deferrer(t)
   const dir = await tempDir(t, 'strata-embedded-')
   const log = await EmbeddedLog.open({ dir, partitions: 1, maxSegmentRecords: 3 })
-  t.after(() => log.close())
+  defer(() => log.close())
   const controller = new AbortController()
   const seen: number[] = []
   const reading = (async () => {
@@ -98,9 +103,10 @@ test('a following read waits for appends and ends on abort', async (t) => {
 })
 
 test('concurrent appends are group-committed without losing or reusing an offset', async (t) => {
+  const defer = deferrer(t)
   const dir = await tempDir(t, 'strata-embedded-')
   const log = await EmbeddedLog.open({ dir, partitions: 1, maxSegmentRecords: 50 })
-  t.after(() => log.close())
+  defer(() => log.close())
   const results = await Promise.all(Array.from({ length: 200 }, (_, i) => log.append([{ value: event(i) }])))
   const offsets = results.map(([p]) => p!.offset).sort((a, b) => a - b)
   assert.deepEqual(offsets, [...Array(200).keys()])
@@ -110,6 +116,7 @@ test('concurrent appends are group-committed without losing or reusing an offset
 })
 
 test('restart: a torn last line is cut and appends continue after the last complete record', async (t) => {
+  const defer = deferrer(t)
   const dir = await tempDir(t, 'strata-embedded-')
   let log = await EmbeddedLog.open({ dir, partitions: 1, maxSegmentRecords: 4 })
   await log.append([0, 1, 2, 3].map((i) => ({ value: event(i) })))
@@ -128,7 +135,7 @@ test('restart: a torn last line is cut and appends continue after the last compl
   await log.close()
   await appendFile(join(dir, 'p0000', '00000000000000000004.active'), Buffer.alloc(300))
   log = await EmbeddedLog.open({ dir })
-  t.after(() => log.close())
+  defer(() => log.close())
   assert.deepEqual(
     (await readAll(log, 0)).map((r) => r.value.toString()),
     [0, 1, 2, 3, 4, 5, 6].map(event),

@@ -3,14 +3,16 @@ import { test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { EmbeddedLog, embeddedPartitionSource } from '../../../src/log/embedded/index.ts'
 import type { SourceBatch } from '../../../src/log/partition-source.ts'
+import { deferrer } from '../../helpers/cleanup.ts'
 import { tempDir } from '../../master-dataset/test-helpers.ts'
 
 const event = (i: number) => `{"type":"page_view","user":"u${i}","ts":${1764000000000 + i}}`
 
 test('the embedded log as a source: every partition assigned, read from the answered offsets, revoked on close', async (t) => {
+  const defer = deferrer(t)
   const dir = await tempDir(t, 'strata-embedded-source-')
   const log = await EmbeddedLog.open({ dir, partitions: 2 })
-  t.after(() => log.close())
+  defer(() => log.close())
   await log.append(Array.from({ length: 6 }, (_, i) => ({ value: event(i), partition: i % 2 })))
   const calls: string[] = []
   const offsets = new Map<number, number[]>([

@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import { test } from 'node:test'
 import { EmbeddedLog } from '../../../src/log/embedded/index.ts'
 import { readRecords, SegmentStore } from '../../../src/master-dataset/index.ts'
+import { deferrer } from '../../helpers/cleanup.ts'
 import { buildSegment, tempDir } from '../../master-dataset/test-helpers.ts'
 
 const event = (i: number) =>
@@ -64,12 +65,13 @@ for (const [what, change] of [
 }
 
 test('a torn tail is dropped with a warning that says how many bytes', async (t) => {
+  const defer = deferrer(t)
   const dir = await tempDir(t, 'strata-faults-')
   const data = await logWith(dir, 10)
   await appendFile(join(dir, 'p0000', ACTIVE), '{"offset":10,"timestamp":1,"key":null,"crc":"0000')
   const warnings: string[] = []
   const log = await EmbeddedLog.open({ dir, onWarning: (m) => warnings.push(m) })
-  t.after(() => log.close())
+  defer(() => log.close())
   assert.deepEqual(await log.endOffsets(), [10])
   assert.deepEqual(await readFile(join(dir, 'p0000', ACTIVE)), data)
   assert.equal(warnings.length, 1)
@@ -77,6 +79,7 @@ test('a torn tail is dropped with a warning that says how many bytes', async (t)
 })
 
 test('zeros after the last record (room reserved ahead, left by a kill -9) are cut with a warning that says zeros, not a torn tail', async (t) => {
+  const defer = deferrer(t)
   // Met from a user's seat: every partition warned "dropped a torn tail of 789966 bytes" after a
   // kill -9 in which no record was torn.
   const dir = await tempDir(t, 'strata-faults-')
@@ -84,7 +87,7 @@ test('zeros after the last record (room reserved ahead, left by a kill -9) are c
   await appendFile(join(dir, 'p0000', ACTIVE), Buffer.alloc(4096))
   const warnings: string[] = []
   const log = await EmbeddedLog.open({ dir, onWarning: (m) => warnings.push(m) })
-  t.after(() => log.close())
+  defer(() => log.close())
   assert.deepEqual(await log.endOffsets(), [10])
   assert.deepEqual(await readFile(join(dir, 'p0000', ACTIVE)), data)
   assert.equal(warnings.length, 1)

@@ -1,10 +1,11 @@
 // Jepsen's Kafka question on our own stack: with replication factor 3, min.insync.replicas=2,
 // no unclean leader election, and an idempotent acks=all producer, does a kill -9 of a
 // partition leader in the middle of a produce loop lose or duplicate an acknowledged write?
-// Runs the local 3-node cluster (fresh) and stops it at the end; about 30-40 s.
+// Runs the local 3-node cluster (fresh), one for both tests (each ends with its killed node
+// restarted and on topics of its own), and stops it at the end.
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
-import { test } from 'node:test'
+import { after, before, test } from 'node:test'
 import { killNode, restartNode, startCluster, stopCluster } from '../../../src/kafka-cluster/index.ts'
 import {
   consumerGroupSource,
@@ -19,6 +20,12 @@ const BEFORE_KILL = 300 // acknowledged records before the leader dies
 const AFTER_KILL = 600 // acknowledged records after it died, at least 1/6 of them on its partition
 const MAX_SENDS = 20_000
 
+let brokers = ''
+before(async () => {
+  brokers = (await startCluster({ nodes: 3, fresh: true })).bootstrap
+})
+after(() => stopCluster({ nodes: 3 }).then(() => {}))
+
 interface Acked {
   partition: number
   offset: number
@@ -26,10 +33,6 @@ interface Acked {
 }
 
 test('a kill -9 of a partition leader loses no acknowledged record and duplicates none', async (t) => {
-  const cluster = await startCluster({ nodes: 3, fresh: true })
-  t.after(() => stopCluster({ nodes: 3 }).then(() => {}))
-  const brokers = cluster.bootstrap
-
   const admin = createAdmin({ brokers })
   t.after(() => admin.close())
   const topic = `test-${randomUUID()}`
@@ -123,9 +126,6 @@ test('a kill -9 of a partition leader loses no acknowledged record and duplicate
 // list the lost one as read trouble (what /health turns into degraded, then stalled), and resume
 // it exactly where it was once the broker is back: nothing lost, nothing twice.
 test('a partition whose only broker is gone waits alone, reported as read trouble, and resumes exactly', async (t) => {
-  const cluster = await startCluster({ nodes: 3, fresh: true })
-  t.after(() => stopCluster({ nodes: 3 }).then(() => {}))
-  const brokers = cluster.bootstrap
   const admin = createAdmin({ brokers })
   t.after(() => admin.close())
   const topic = `test-${randomUUID()}`

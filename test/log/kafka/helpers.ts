@@ -4,23 +4,13 @@
 import { randomUUID } from 'node:crypto'
 import type { TestContext } from 'node:test'
 import { createAdmin, type KafkaAdmin } from '../../../src/log/kafka/index.ts'
+import { deferrer } from '../../helpers/cleanup.ts'
 
 export const brokers = process.env.STRATA_TEST_BROKERS ?? '127.0.0.1:9092'
 
-const stacks = new WeakMap<TestContext, (() => unknown)[]>()
-
-/** Runs `cleanup` after the test, before everything deferred earlier (last in, first out). */
+/** Runs `cleanup` after the test, before everything deferred earlier (last in, first out; the same stack as test/helpers/cleanup.ts deferrer's). */
 export function defer(t: TestContext, cleanup: () => unknown): void {
-  let stack = stacks.get(t)
-  if (!stack) {
-    const created: (() => unknown)[] = []
-    stack = created
-    stacks.set(t, created)
-    t.after(async () => {
-      for (const step of created.reverse()) await step()
-    })
-  }
-  stack.push(cleanup)
+  deferrer(t)(cleanup)
 }
 
 /** An admin client closed after the test. */

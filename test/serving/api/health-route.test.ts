@@ -3,6 +3,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { createIngest } from '../../../src/ingest/ingest.ts'
 import { createServer } from '../../../src/serving/server.ts'
+import { deferrer } from '../../helpers/cleanup.ts'
 import { openStore, serve } from '../fixture.ts'
 
 const sink = { append: async () => [] }
@@ -54,8 +55,9 @@ test('a store that is down is 503', async (t) => {
 })
 
 test('an ingest-only server is healthy and has no view routes', async (t) => {
+  const defer = deferrer(t)
   const app = await createServer({ ingest: createIngest({ sink }) })
-  t.after(() => app.close())
+  defer(() => app.close())
   const res = await app.inject('/health')
   assert.equal(res.statusCode, 200)
   assert.deepEqual(res.json().parts.store, { status: 'absent' })

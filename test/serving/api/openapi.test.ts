@@ -17,6 +17,7 @@ import { packageInfo } from '../../../src/core/package-info.ts'
 import { createIngest, type SinkRecord } from '../../../src/ingest/ingest.ts'
 import { listen } from '../../../src/serving/app.ts'
 import { DOCS_PREFIX, isPageRoute, OPENAPI_PATH, registeredRoutes } from '../../../src/serving/openapi.ts'
+import { deferrer } from '../../helpers/cleanup.ts'
 import { config, openStore, PARTITIONS, SpeedFixture, serve, stateOf, viewNamed, W2 } from '../fixture.ts'
 
 const root = fileURLToPath(new URL('../../../', import.meta.url))
@@ -176,6 +177,7 @@ const strictConfig = {
 }
 
 test('a client generated from the document type-checks and answers against the real server', async (t) => {
+  const defer = deferrer(t)
   const { url, store, written } = await started(t)
   const speed = new SpeedFixture(store)
   await speed.register()
@@ -184,7 +186,7 @@ test('a client generated from the document type-checks and answers against the r
   // node_modules and Node strips its types when it runs.
   await mkdir(join(root, 'tmp'), { recursive: true })
   const dir = await mkdtemp(join(root, 'tmp', 'openapi-client-'))
-  t.after(() => rm(dir, { recursive: true, force: true }))
+  defer(() => rm(dir, { recursive: true, force: true }))
   const types = astToString(await openapiTS(await documentOf(url)))
   await writeFile(join(dir, 'api.ts'), types)
   await writeFile(join(dir, 'client.ts'), clientSource)

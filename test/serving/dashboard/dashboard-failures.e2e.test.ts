@@ -9,6 +9,7 @@ import { RoleHealth } from '../../../src/core/role-health.ts'
 import { createApp, listen } from '../../../src/serving/app.ts'
 import type { Store } from '../../../src/store/store.ts'
 import { launchBrowser } from '../../helpers/browser.ts'
+import { deferrer } from '../../helpers/cleanup.ts'
 import { config, mergedScenario, openStore } from '../fixture.ts'
 
 declare const document: any
@@ -29,6 +30,7 @@ function storeDown(store: Store): Store {
 }
 
 test('failed and stalled roles show in red with their reasons, and the banner lists what /health reports as down', async (t) => {
+  const defer = deferrer(t)
   const store = await openStore(t)
   await mergedScenario(store)
   const roles = new RoleHealth()
@@ -45,7 +47,7 @@ test('failed and stalled roles show in red with their reasons, and the banner li
       })
     },
   })
-  t.after(() => app.close())
+  defer(() => app.close())
   const { url } = await listen(app, { port: 0 })
 
   const health = (await (await fetch(`${url}/health`)).json()) as any

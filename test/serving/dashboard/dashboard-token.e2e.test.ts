@@ -6,11 +6,13 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { chromium } from 'playwright-core'
 import { createApp, listen } from '../../../src/serving/app.ts'
+import { deferrer } from '../../helpers/cleanup.ts'
 import { config, mergedScenario, openStore } from '../fixture.ts'
 
 const TOKEN = 'dashboard-token-0123456789'
 
 test('with protected queries the dashboard asks for the token once and goes live', async (t) => {
+  const defer = deferrer(t)
   const store = await openStore(t)
   await mergedScenario(store)
   const app = await createApp({
@@ -19,14 +21,14 @@ test('with protected queries the dashboard asks for the token once and goes live
     endOffsets: async () => [15, 6, 0, 0, 0, 0],
     auth: { token: TOKEN, protectQueries: true },
   })
-  t.after(() => app.close())
+  defer(() => app.close())
   const { url } = await listen(app, { port: 0 })
 
   const browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-sync'],
   })
-  t.after(() => browser.close())
+  defer(() => browser.close())
 
   const context = await browser.newContext()
   const page = await context.newPage()

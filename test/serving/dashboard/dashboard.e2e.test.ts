@@ -18,6 +18,7 @@ import { chromium, type Page } from 'playwright-core'
 import { createLogger } from '../../../src/runtime/logger.ts'
 import { startPipeline } from '../../../src/runtime/pipeline.ts'
 import { openLmdbStore } from '../../../src/store/lmdb-store.ts'
+import { deferrer } from '../../helpers/cleanup.ts'
 import config from './dashboard.config.ts'
 
 // Globals of the page, for the callbacks that page.evaluate runs there (the project's TypeScript
@@ -144,15 +145,16 @@ async function explorerRows(page: Page) {
 test('the dashboard fills with live data, its explorer answers as the API does, at laptop and phone widths', {
   timeout: 240_000,
 }, async (t) => {
+  const defer = deferrer(t)
   assert.ok(
     existsSync(CHROMIUM),
     `Debian's chromium is missing at ${CHROMIUM}: install it with \`npm run setup\` (apt-get install chromium); ` +
       'the dashboard test drives it with playwright-core and never downloads a browser',
   )
   const dir = await mkdtemp(join(tmpdir(), 'strata-dashboard-e2e-'))
-  t.after(() => rm(dir, { recursive: true, force: true }))
+  defer(() => rm(dir, { recursive: true, force: true }))
   const store = await openLmdbStore(join(dir, 'store'))
-  t.after(() => store.close())
+  defer(() => store.close())
   const logs: string[] = []
   const pipeline = await startPipeline({
     config,
@@ -166,7 +168,7 @@ test('the dashboard fills with live data, its explorer answers as the API does, 
     demoRate: 0,
   })
   let pipelineOpen = true
-  t.after(async () => {
+  defer(async () => {
     if (pipelineOpen) await pipeline.close()
     const errors = logs.filter((line) => line.includes('"level":"error"'))
     if (errors.length > 0) t.diagnostic(`pipeline errors:\n${errors.join('\n')}`)
@@ -179,7 +181,7 @@ test('the dashboard fills with live data, its explorer answers as the API does, 
 
   const traffic = startTraffic(pipeline.url)
   let trafficOn = true
-  t.after(async () => {
+  defer(async () => {
     if (trafficOn) await traffic.stop()
   })
 
@@ -193,7 +195,7 @@ test('the dashboard fills with live data, its explorer answers as the API does, 
       '--disable-sync',
     ],
   })
-  t.after(() => browser.close())
+  defer(() => browser.close())
   const page = await browser.newPage({ viewport: { width: 1366, height: 900 }, colorScheme: 'dark' })
   const pageErrors: string[] = []
   page.on('pageerror', (error) => pageErrors.push(error.message))

@@ -11,6 +11,7 @@ import { ViewIndex } from '../../../src/serving/api/view-status.ts'
 import { dashboardRoute, type Sample } from '../../../src/serving/dashboard/index.ts'
 import { DashboardSampler } from '../../../src/serving/dashboard/sampler.ts'
 import type { Store } from '../../../src/store/store.ts'
+import { deferrer } from '../../helpers/cleanup.ts'
 import { mergedScenario, openStore, serve, views } from '../fixture.ts'
 
 interface SseEvent {
@@ -188,8 +189,9 @@ test('the stream says hello with the views and the log, ticks with rates and lag
 })
 
 test('a page that goes away stops the sampling; sampling starts again with the next page', async (t) => {
+  const defer = deferrer(t)
   const app = Fastify()
-  t.after(() => app.close())
+  defer(() => app.close())
   let readings = 0
   await app.register(dashboardRoute, {
     views: new ViewIndex([]),
@@ -302,6 +304,7 @@ function countingStore(store: Store): { store: Store; calls: string[] } {
 const timeouts = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length
 
 test('with no page open the sampler keeps a history of rates, never reading the store; close() stops it', async (t) => {
+  const defer = deferrer(t)
   const { store, calls } = countingStore(await openStore(t))
   let log = 0
   let readings = 0
@@ -323,7 +326,7 @@ test('with no page open the sampler keeps a history of rates, never reading the 
     },
     { historyIntervalMs: 10 },
   )
-  t.after(() => sampler.close())
+  defer(() => sampler.close())
   // The background clock holds no handle open: a process with only a dashboard may exit.
   assert.equal(timeouts(), before, 'the background timer is unref’d')
   assert.equal(sampler.sampling, true)
@@ -352,13 +355,14 @@ test('with no page open the sampler keeps a history of rates, never reading the 
 })
 
 test('GET /dashboard/history serves the hour sampled with no page open; the next page opens on it; app.close() stops the sampling', async (t) => {
+  const defer = deferrer(t)
   const counted = countingStore(await openStore(t))
   await mergedScenario(counted.store)
   counted.calls.length = 0
   let readings = 0
   const app = Fastify()
   let open = true
-  t.after(() => (open ? app.close() : undefined))
+  defer(() => (open ? app.close() : undefined))
   await app.register(dashboardRoute, {
     store: counted.store,
     views: new ViewIndex(views),
@@ -406,6 +410,7 @@ test('GET /dashboard/history serves the hour sampled with no page open; the next
 })
 
 test('a background reading that throws leaves a gap in the history, not an unhandled rejection', async (t) => {
+  const defer = deferrer(t)
   let calls = 0
   const sampler = new DashboardSampler(
     {
@@ -418,7 +423,7 @@ test('a background reading that throws leaves a gap in the history, not an unhan
     },
     { historyIntervalMs: 10 },
   )
-  t.after(() => sampler.close())
+  defer(() => sampler.close())
   await waitFor(() => sampler.history().length >= 3, 'three points between the failures')
   assert.ok(calls >= 5, `the clock went on after failures: ${calls} readings`)
 })

@@ -2,9 +2,11 @@
 // process's pino logger, and never the token, whether it came in a header or in a logged field.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
+import type { Logger as Pino } from 'pino'
 import { registerSecret } from '../../src/core/secrets.ts'
 import { createLogger } from '../../src/runtime/logger.ts'
 import { createApp, listen } from '../../src/serving/app.ts'
+import { accessLogger, directLine } from '../../src/serving/request-log.ts'
 import { config, mergedScenario, openStore } from './fixture.ts'
 
 const TOKEN = 'request-log-token-0123456789'
@@ -100,4 +102,42 @@ test('readable lines in a terminal: the ISO date and time, the level and the rol
   const lines: string[] = []
   createLogger('speed', (line) => lines.push(line), { pretty: true }).info('running')
   assert.match(lines.join('\n'), /^\[\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z\] INFO: \[speed\] running$/)
+})
+
+// The access line is written without pino's walk over a fields object where that gives pino's
+// own line (request-log.ts: directLine); this holds the two byte for byte, and a URL pino would
+// escape (a quote, a backslash, a non-ASCII or a cut-off URL) still goes through pino.
+test('the access line is the line pino writes for the same fields, byte for byte', () => {
+  for (const pretty of [false, true]) {
+    const lines: string[] = []
+    const logger = createLogger('serve', (line) => lines.push(line), { pretty, level: 'info' })
+    const line = accessLogger(logger.pino as never)
+    const access = (logger.pino as unknown as Pino).child({}, { redact: { paths: [] } })
+    // Both loggers the roles use take the direct line (pretty output is made from pino's JSON
+    // line by the stream, runtime/logger.ts); one that differed would fall back to pino.
+    assert.notEqual(directLine(access), undefined)
+    const asked: Array<[string, string, string, number, number]> = [
+      ['req-1', 'GET', '/views/pageviews_by_url/%2Fp%2F12', 200, 0.26],
+      ['req-2', 'GET', '/views/pageviews_by_url/%25s%25d', 503, 1234.56],
+      ['req-3', 'POST', '/events', 202, 0],
+      ['req-4', 'GET', '/views/pageviews_by_url/a"b\\c', 200, 1],
+      ['req-5', 'GET', '/views/pageviews_by_url/\u00e9t\u00e9', 200, 1],
+      ['req-6', 'GET', `/views/pageviews_by_url/${'x'.repeat(300)}`, 200, 1],
+    ]
+    for (const [reqId, method, url, status, ms] of asked) {
+      lines.length = 0
+      line(reqId, method, url, status, ms)
+      const shown = url.length > 200 ? `${url.slice(0, 200)}…` : url
+      const responseTime = Math.round(ms * 10) / 10
+      access.info(
+        { reqId, req: { method, url: shown }, res: { statusCode: status }, responseTime },
+        `${method} ${shown} ${status} ${responseTime} ms`,
+      )
+      assert.equal(lines.length, 2, url)
+      // The time is the one field that may differ (a new millisecond between the two writes).
+      const untimed = (l: string) => l.replace(/"time":"[^"]*"|"time":\d+|^\S+ \S+/, 'T')
+      assert.equal(untimed(lines[0]!), untimed(lines[1]!), url)
+      if (!pretty) assert.equal(JSON.parse(lines[0]!).req.url, shown)
+    }
+  }
 })

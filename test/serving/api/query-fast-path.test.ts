@@ -25,6 +25,7 @@ import {
   viewNamed,
   W0,
   W2,
+  ZEROS,
 } from '../fixture.ts'
 
 const pv = viewNamed('pageviews_by_url')
@@ -540,4 +541,45 @@ test('a store without snapshot versions (PostgreSQL) keeps no body: every ask re
     assert.equal(counted.reads(), before + 1, `ask ${i + 1} read the store`)
   }
   assert.equal(fastPathAnswers(app), 3)
+})
+
+// Exactness through the kept path (issue 15 item 4, session 15): every event of this log is one
+// page view of /a in W0 on partition 0, so an exact answer's W0 count equals its asOf[0] — a body
+// kept past a write (stale: fewer) or a flip counting the speed layer's epochs below the new
+// horizon again (double: more) breaks it. Each step asks twice: the first ask reads the store,
+// the second may be the kept body; both must be the exact merge at the horizon.
+test('the kept path answers the exact merge at every step: no stale body, no event counted twice', async (t) => {
+  const store = await openStore(t)
+  const speed = new SpeedFixture(store)
+  await speed.register()
+  await speed.claim(0)
+  const app = await serve(t, store, { endOffsets: END_OFFSETS, endOffsetsMaxAgeMs: 600_000 })
+  const { url } = await listen(app, { port: 0 })
+  const count = (n: number) => stateOf(pv, pageViews(n))
+  const check = async (step: string, expected: number) => {
+    for (const ask of ['first', 'again']) {
+      const answer = await json(await fetch(`${url}/views/pageviews_by_url/%2Fa`))
+      const w0 = answer.windows.find((w: any) => w.windowStart === W0)?.value ?? 0
+      assert.equal(answer.asOf[0], expected, `${step} (${ask} ask): asOf`)
+      assert.equal(w0, expected, `${step} (${ask} ask): the events below asOf, each once`)
+    }
+  }
+  const answered = fastPathAnswers(app)
+  await speed.commit(0, 10, [{ epoch: 0, key: '/a', window: W0, state: count(10) }])
+  await check('speed to offset 10', 10)
+  const horizon = [10, 0, 0, 0, 0, 0]
+  assert.deepEqual(await store.alignHorizon(horizon, ZEROS), horizon)
+  await speed.commit(0, 15, [{ epoch: 10, key: '/a', window: W0, state: count(5) }], [10])
+  await check('speed to offset 15, epoch 0 sealed at 10', 15)
+  // The batch counts [0, 10) — the events epoch 0 counted too: merged, they count once.
+  await installBatch(store, pv, horizon, [{ key: '/a', window: W0, state: count(10) }])
+  await check('a batch flip at horizon 10', 15)
+  await store.compactSpeed((name, stored, delta) => {
+    const { monoid } = viewNamed(name)
+    return monoid.encode(monoid.combine(monoid.decode(stored as never), monoid.decode(delta as never)))
+  })
+  await check('a compaction pass', 15)
+  await speed.commit(0, 22, [{ epoch: 10, key: '/a', window: W0, state: count(7) }])
+  await check('speed to offset 22', 22)
+  assert.equal(fastPathAnswers(app), answered + 10, 'every ask answered by the path')
 })

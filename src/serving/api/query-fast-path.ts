@@ -150,9 +150,12 @@ export function createQueryFastPath(options: QueryFastPathOptions): QueryFastPat
         return false
       }
       if (starting?.starting === true || drain.draining) return false
-      const headers = request.headers
-      if (!hostAllowed(headers.host, allowedHosts)) return false
-      if (tokenNeeded && !tokenMatches((auth as HttpAuth).token, bearerToken(headers.authorization)))
+      const raw = request.rawHeaders
+      if (!hostAllowed(firstHeader(raw, 'host'), allowedHosts)) return false
+      if (
+        tokenNeeded &&
+        !tokenMatches((auth as HttpAuth).token, bearerToken(firstHeader(raw, 'authorization')))
+      )
         return false
       let params = routed.get(url)
       if (params === undefined) {
@@ -214,4 +217,18 @@ export function createQueryFastPath(options: QueryFastPathOptions): QueryFastPat
       return true
     },
   }
+}
+
+/**
+ * The value `request.headers[name]` gives for a header node:http keeps one of (host and
+ * authorization: a repeated one is dropped, the first kept), read from the raw list. Node builds
+ * `request.headers` on its first read, every name lowercased into a new object: ~1 µs and a few
+ * hundred bytes a request that the floor's server never pays (BENCHMARKS.md, Query, session 15).
+ */
+function firstHeader(raw: readonly string[], name: string): string | undefined {
+  for (let i = 0; i < raw.length; i += 2) {
+    const key = raw[i] as string
+    if (key.length === name.length && key.toLowerCase() === name) return raw[i + 1]
+  }
+  return undefined
 }

@@ -252,11 +252,15 @@ test('a kept body is sent again only while the end offsets are the same: new off
 })
 
 /** One raw request (fetch and node:http drop a fragment from the URL; a raw client may not). */
-function rawGet(url: string, path: string): Promise<{ status: number; body: string }> {
+function rawGet(
+  url: string,
+  path: string,
+  headers = 'Host: localhost\r\n',
+): Promise<{ status: number; body: string }> {
   const { port } = new URL(url)
   return new Promise((resolve, reject) => {
     const socket = connect(Number(port), '127.0.0.1', () =>
-      socket.end(`GET ${path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n`),
+      socket.end(`GET ${path} HTTP/1.1\r\n${headers}Connection: close\r\n\r\n`),
     )
     let text = ''
     socket.setEncoding('latin1')
@@ -582,4 +586,27 @@ test('the kept path answers the exact merge at every step: no stale body, no eve
   await speed.commit(0, 22, [{ epoch: 10, key: '/a', window: W0, state: count(7) }])
   await check('speed to offset 22', 22)
   assert.equal(fastPathAnswers(app), answered + 10, 'every ask answered by the path')
+})
+
+// The path reads Host and Authorization from the raw header list (query-fast-path.ts:
+// firstHeader), not from request.headers, which node:http builds keeping the first of a repeated
+// Host or Authorization: the path must decide on the same value Fastify's hooks read.
+test('a repeated Host or Authorization header: the path reads the first, as request.headers does', async (t) => {
+  const store = await openStore(t)
+  await mergedScenario(store)
+  const app = await serve(t, store, { endOffsets: END_OFFSETS, auth: { token: TOKEN, protectQueries: true } })
+  const { url } = await listen(app, { port: 0 })
+  const path = '/views/pageviews_by_url/%2Fa'
+  const bearer = `Authorization: Bearer ${TOKEN}\r\n`
+  const cases: Array<[string, string, number, boolean]> = [
+    ['the allowed Host first', `Host: localhost\r\nHOST: evil.example\r\n${bearer}`, 200, true],
+    ['a refused Host first', `host: evil.example\r\nHost: localhost\r\n${bearer}`, 403, false],
+    ['the token first', `Host: localhost\r\n${bearer}authorization: Bearer wrong\r\n`, 200, true],
+    ['a wrong token first', `Host: localhost\r\nAUTHORIZATION: Bearer wrong\r\n${bearer}`, 401, false],
+  ]
+  for (const [name, headers, status, taken] of cases) {
+    const before = fastPathAnswers(app)
+    assert.equal((await rawGet(url, path, headers)).status, status, name)
+    assert.equal(fastPathAnswers(app) === before + 1, taken, `${name}: taken by the path`)
+  }
 })

@@ -64,7 +64,7 @@ type DirectLine = (reqId: string, method: string, url: string, status: number, r
  * the same order — pino's level prefix, its time field, the logger's bindings, the four fields,
  * the message, its line end — handed to the same stream (runtime/logger.ts: scrubbed, gathered).
  * Only where that is provably pino's line: undefined (pino writes every line) when the logger
- * has anything that changes a line between asJson and the stream (a mixin, a message prefix, a
+ * has anything that changes a line outside asJson (a mixin, a message prefix, a log-method or
  * stream-write hook, a stream that wants pino's metadata), or when pino's own line for probe
  * values differs from this one (other formatters, serializers of these keys). Pretty output is
  * made by the stream from this same line.
@@ -74,14 +74,15 @@ export function directLine(access: Pino): DirectLine | undefined {
   const s = pino.symbols as typeof pino.symbols & { msgPrefixSym: symbol }
   const logger = access as unknown as Record<symbol, unknown>
   const stream = logger[s.streamSym] as { write(line: string): void; [key: symbol]: unknown } | undefined
-  const hooks = logger[s.hooksSym] as { streamWrite?: unknown } | undefined
+  const hooks = logger[s.hooksSym] as { streamWrite?: unknown; logMethod?: unknown } | undefined
   if (
     stream === undefined ||
     typeof stream.write !== 'function' ||
     stream[s.needsMetadataGsym] === true ||
     logger[s.mixinSym] ||
     typeof logger[s.msgPrefixSym] === 'string' ||
-    hooks?.streamWrite !== undefined
+    hooks?.streamWrite !== undefined ||
+    hooks?.logMethod !== undefined
   )
     return undefined
   const info = (access.levels.values as Record<string, number>).info

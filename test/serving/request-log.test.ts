@@ -2,7 +2,7 @@
 // process's pino logger, and never the token, whether it came in a header or in a logged field.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import type { Logger as Pino } from 'pino'
+import pino, { type Logger as Pino } from 'pino'
 import { registerSecret } from '../../src/core/secrets.ts'
 import { createLogger } from '../../src/runtime/logger.ts'
 import { createApp, listen } from '../../src/serving/app.ts'
@@ -140,4 +140,14 @@ test('the access line is the line pino writes for the same fields, byte for byte
       if (!pretty) assert.equal(JSON.parse(lines[0]!).req.url, shown)
     }
   }
+})
+
+test('a logger that changes lines outside pino’s JSON (a mixin, a log-method hook) keeps pino’s path', () => {
+  const lines: string[] = []
+  const stream = { write: (line: string) => lines.push(line) }
+  const mixed = pino({ mixin: () => ({ mixed: true }) }, stream)
+  const hooked = pino({ hooks: { logMethod: (args, method) => method.apply(mixed, args) } }, stream)
+  for (const logger of [mixed, hooked]) assert.equal(directLine(logger.child({})), undefined)
+  accessLogger(mixed as never)('req-1', 'GET', '/views/pageviews_by_url/%2Fa', 200, 1)
+  assert.equal(JSON.parse(lines.at(-1)!).mixed, true, "the mixin's field is in the line")
 })

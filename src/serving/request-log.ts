@@ -37,6 +37,8 @@ export function accessLogger(log: FastifyBaseLogger): AccessLog {
     const responseTime = Math.round(elapsedMs * 10) / 10
     if (
       direct !== undefined &&
+      // pino writes a number that is not finite as null.
+      Number.isFinite(status) &&
       Number.isFinite(responseTime) &&
       PLAIN.test(url) &&
       PLAIN.test(reqId) &&

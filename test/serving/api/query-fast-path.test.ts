@@ -3,16 +3,18 @@
 // Fastify answers for the same request — status, body bytes, headers, log line, metrics — and hand
 // every request it cannot answer 200 to Fastify, whose refusals stay as they were.
 import assert from 'node:assert/strict'
-import { get } from 'node:http'
+import { get, createServer as httpServer } from 'node:http'
 import { connect } from 'node:net'
 import { test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { ErrorCodes, StrataError } from '../../../src/core/errors.ts'
 import { createLogger } from '../../../src/runtime/logger.ts'
+import { requestHeader } from '../../../src/serving/api/query-fast-path.ts'
 import { listen } from '../../../src/serving/app.ts'
 import { fastPathAnswers } from '../../../src/serving/server.ts'
 import { createStartingGate, later } from '../../../src/serving/starting.ts'
 import type { Store } from '../../../src/store/store.ts'
+import { deferrer } from '../../helpers/cleanup.ts'
 import {
   HORIZON,
   installBatch,
@@ -589,7 +591,7 @@ test('the kept path answers the exact merge at every step: no stale body, no eve
 })
 
 // The path reads Host and Authorization from the raw header list (query-fast-path.ts:
-// firstHeader), not from request.headers, which node:http builds keeping the first of a repeated
+// requestHeader), not from request.headers, which node:http builds keeping the first of a repeated
 // Host or Authorization: the path must decide on the same value Fastify's hooks read.
 test('a repeated Host or Authorization header: the path reads the first, as request.headers does', async (t) => {
   const store = await openStore(t)
@@ -608,5 +610,34 @@ test('a repeated Host or Authorization header: the path reads the first, as requ
     const before = fastPathAnswers(app)
     assert.equal((await rawGet(url, path, headers)).status, status, name)
     assert.equal(fastPathAnswers(app) === before + 1, taken, `${name}: taken by the path`)
+  }
+})
+
+// The value the path decides on is the one request.headers gives Fastify's hooks in every server
+// node:http can build: one keeping the first of a repeated Host or Authorization (the default,
+// Strata's), and one joining repeated headers (`joinDuplicateHeaders`: `a, b`), where reading the
+// first from the raw list would let through a Host or token Fastify refuses.
+test('the header the path reads is request.headers’ value, whether node keeps the first or joins repeats', async (t) => {
+  const defer = deferrer(t)
+  const heads = [
+    'Host: localhost\r\nHOST: evil.example\r\nAuthorization: Bearer a\r\nauthorization: Bearer b\r\n',
+    'host: evil.example\r\nHost: localhost\r\nAUTHORIZATION:\r\nAuthorization: Bearer a\r\n',
+    'Host:  localhost \t\r\nAuthorization: \tBearer a \r\n',
+    'X-Host: evil.example\r\nHost: localhost\r\nX-Authorization: Bearer b\r\n',
+  ]
+  for (const joinDuplicateHeaders of [false, true]) {
+    const seen: Array<[unknown, unknown]> = []
+    const server = httpServer({ joinDuplicateHeaders }, (request, response) => {
+      for (const name of ['host', 'authorization'] as const)
+        seen.push([requestHeader(request, name), request.headers[name]])
+      response.end()
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    defer(() => new Promise((resolve) => server.close(resolve)))
+    const { port } = server.address() as { port: number }
+    for (const head of heads) await rawGet(`http://127.0.0.1:${port}`, '/', head)
+    assert.equal(seen.length, heads.length * 2)
+    for (const [read, expected] of seen)
+      assert.equal(read, expected, `joinDuplicateHeaders: ${joinDuplicateHeaders}`)
   }
 })

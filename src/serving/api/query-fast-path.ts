@@ -150,9 +150,11 @@ export function createQueryFastPath(options: QueryFastPathOptions): QueryFastPat
         return false
       }
       if (starting?.starting === true || drain.draining) return false
-      const headers = request.headers
-      if (!hostAllowed(headers.host, allowedHosts)) return false
-      if (tokenNeeded && !tokenMatches((auth as HttpAuth).token, bearerToken(headers.authorization)))
+      if (!hostAllowed(requestHeader(request, 'host'), allowedHosts)) return false
+      if (
+        tokenNeeded &&
+        !tokenMatches((auth as HttpAuth).token, bearerToken(requestHeader(request, 'authorization')))
+      )
         return false
       let params = routed.get(url)
       if (params === undefined) {
@@ -214,4 +216,24 @@ export function createQueryFastPath(options: QueryFastPathOptions): QueryFastPat
       return true
     },
   }
+}
+
+/**
+ * The value `request.headers[name]` gives (what Fastify's hooks read: allowed-hosts.ts, auth.ts)
+ * for a header node:http keeps one of, read from the raw list: node keeps the first of a
+ * repeated Host or Authorization. Node builds `request.headers` on its first read, every name
+ * lowercased into a new object: ~1 µs and a few hundred bytes a request that the floor's server
+ * never pays (BENCHMARKS.md, Query, session 15). A server made with `joinDuplicateHeaders` joins
+ * repeats instead (`a, b`, which neither hook accepts): there the first alone would let through a
+ * request Fastify refuses, so request.headers is read.
+ */
+export function requestHeader(request: IncomingMessage, name: 'host' | 'authorization'): string | undefined {
+  if ((request as { joinDuplicateHeaders?: boolean | null }).joinDuplicateHeaders === true)
+    return request.headers[name]
+  const raw = request.rawHeaders
+  for (let i = 0; i < raw.length; i += 2) {
+    const key = raw[i] as string
+    if (key.length === name.length && key.toLowerCase() === name) return raw[i + 1]
+  }
+  return undefined
 }

@@ -3,16 +3,18 @@
 // Fastify answers for the same request — status, body bytes, headers, log line, metrics — and hand
 // every request it cannot answer 200 to Fastify, whose refusals stay as they were.
 import assert from 'node:assert/strict'
-import { get } from 'node:http'
+import { get, createServer as httpServer } from 'node:http'
 import { connect } from 'node:net'
 import { test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { ErrorCodes, StrataError } from '../../../src/core/errors.ts'
 import { createLogger } from '../../../src/runtime/logger.ts'
+import { requestHeader } from '../../../src/serving/api/query-fast-path.ts'
 import { listen } from '../../../src/serving/app.ts'
 import { fastPathAnswers } from '../../../src/serving/server.ts'
 import { createStartingGate, later } from '../../../src/serving/starting.ts'
 import type { Store } from '../../../src/store/store.ts'
+import { deferrer } from '../../helpers/cleanup.ts'
 import {
   HORIZON,
   installBatch,
@@ -25,6 +27,7 @@ import {
   viewNamed,
   W0,
   W2,
+  ZEROS,
 } from '../fixture.ts'
 
 const pv = viewNamed('pageviews_by_url')
@@ -251,11 +254,15 @@ test('a kept body is sent again only while the end offsets are the same: new off
 })
 
 /** One raw request (fetch and node:http drop a fragment from the URL; a raw client may not). */
-function rawGet(url: string, path: string): Promise<{ status: number; body: string }> {
+function rawGet(
+  url: string,
+  path: string,
+  headers = 'Host: localhost\r\n',
+): Promise<{ status: number; body: string }> {
   const { port } = new URL(url)
   return new Promise((resolve, reject) => {
     const socket = connect(Number(port), '127.0.0.1', () =>
-      socket.end(`GET ${path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n`),
+      socket.end(`GET ${path} HTTP/1.1\r\n${headers}Connection: close\r\n\r\n`),
     )
     let text = ''
     socket.setEncoding('latin1')
@@ -540,4 +547,97 @@ test('a store without snapshot versions (PostgreSQL) keeps no body: every ask re
     assert.equal(counted.reads(), before + 1, `ask ${i + 1} read the store`)
   }
   assert.equal(fastPathAnswers(app), 3)
+})
+
+// Exactness through the kept path (issue 15 item 4, session 15): every event of this log is one
+// page view of /a in W0 on partition 0, so an exact answer's W0 count equals its asOf[0] — a body
+// kept past a write (stale: fewer) or a flip counting the speed layer's epochs below the new
+// horizon again (double: more) breaks it. Each step asks twice: the first ask reads the store,
+// the second may be the kept body; both must be the exact merge at the horizon.
+test('the kept path answers the exact merge at every step: no stale body, no event counted twice', async (t) => {
+  const store = await openStore(t)
+  const speed = new SpeedFixture(store)
+  await speed.register()
+  await speed.claim(0)
+  const app = await serve(t, store, { endOffsets: END_OFFSETS, endOffsetsMaxAgeMs: 600_000 })
+  const { url } = await listen(app, { port: 0 })
+  const count = (n: number) => stateOf(pv, pageViews(n))
+  const check = async (step: string, expected: number) => {
+    for (const ask of ['first', 'again']) {
+      const answer = await json(await fetch(`${url}/views/pageviews_by_url/%2Fa`))
+      const w0 = answer.windows.find((w: any) => w.windowStart === W0)?.value ?? 0
+      assert.equal(answer.asOf[0], expected, `${step} (${ask} ask): asOf`)
+      assert.equal(w0, expected, `${step} (${ask} ask): the events below asOf, each once`)
+    }
+  }
+  const answered = fastPathAnswers(app)
+  await speed.commit(0, 10, [{ epoch: 0, key: '/a', window: W0, state: count(10) }])
+  await check('speed to offset 10', 10)
+  const horizon = [10, 0, 0, 0, 0, 0]
+  assert.deepEqual(await store.alignHorizon(horizon, ZEROS), horizon)
+  await speed.commit(0, 15, [{ epoch: 10, key: '/a', window: W0, state: count(5) }], [10])
+  await check('speed to offset 15, epoch 0 sealed at 10', 15)
+  // The batch counts [0, 10) — the events epoch 0 counted too: merged, they count once.
+  await installBatch(store, pv, horizon, [{ key: '/a', window: W0, state: count(10) }])
+  await check('a batch flip at horizon 10', 15)
+  await store.compactSpeed((name, stored, delta) => {
+    const { monoid } = viewNamed(name)
+    return monoid.encode(monoid.combine(monoid.decode(stored as never), monoid.decode(delta as never)))
+  })
+  await check('a compaction pass', 15)
+  await speed.commit(0, 22, [{ epoch: 10, key: '/a', window: W0, state: count(7) }])
+  await check('speed to offset 22', 22)
+  assert.equal(fastPathAnswers(app), answered + 10, 'every ask answered by the path')
+})
+
+// The path reads Host and Authorization from the raw header list (query-fast-path.ts:
+// requestHeader), not from request.headers, which node:http builds keeping the first of a repeated
+// Host or Authorization: the path must decide on the same value Fastify's hooks read.
+test('a repeated Host or Authorization header: the path reads the first, as request.headers does', async (t) => {
+  const store = await openStore(t)
+  await mergedScenario(store)
+  const app = await serve(t, store, { endOffsets: END_OFFSETS, auth: { token: TOKEN, protectQueries: true } })
+  const { url } = await listen(app, { port: 0 })
+  const path = '/views/pageviews_by_url/%2Fa'
+  const bearer = `Authorization: Bearer ${TOKEN}\r\n`
+  const cases: Array<[string, string, number, boolean]> = [
+    ['the allowed Host first', `Host: localhost\r\nHOST: evil.example\r\n${bearer}`, 200, true],
+    ['a refused Host first', `host: evil.example\r\nHost: localhost\r\n${bearer}`, 403, false],
+    ['the token first', `Host: localhost\r\n${bearer}authorization: Bearer wrong\r\n`, 200, true],
+    ['a wrong token first', `Host: localhost\r\nAUTHORIZATION: Bearer wrong\r\n${bearer}`, 401, false],
+  ]
+  for (const [name, headers, status, taken] of cases) {
+    const before = fastPathAnswers(app)
+    assert.equal((await rawGet(url, path, headers)).status, status, name)
+    assert.equal(fastPathAnswers(app) === before + 1, taken, `${name}: taken by the path`)
+  }
+})
+
+// The value the path decides on is the one request.headers gives Fastify's hooks in every server
+// node:http can build: one keeping the first of a repeated Host or Authorization (the default,
+// Strata's), and one joining repeated headers (`joinDuplicateHeaders`: `a, b`), where reading the
+// first from the raw list would let through a Host or token Fastify refuses.
+test('the header the path reads is request.headers’ value, whether node keeps the first or joins repeats', async (t) => {
+  const defer = deferrer(t)
+  const heads = [
+    'Host: localhost\r\nHOST: evil.example\r\nAuthorization: Bearer a\r\nauthorization: Bearer b\r\n',
+    'host: evil.example\r\nHost: localhost\r\nAUTHORIZATION:\r\nAuthorization: Bearer a\r\n',
+    'Host:  localhost \t\r\nAuthorization: \tBearer a \r\n',
+    'X-Host: evil.example\r\nHost: localhost\r\nX-Authorization: Bearer b\r\n',
+  ]
+  for (const joinDuplicateHeaders of [false, true]) {
+    const seen: Array<[unknown, unknown]> = []
+    const server = httpServer({ joinDuplicateHeaders }, (request, response) => {
+      for (const name of ['host', 'authorization'] as const)
+        seen.push([requestHeader(request, name), request.headers[name]])
+      response.end()
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    defer(() => new Promise((resolve) => server.close(resolve)))
+    const { port } = server.address() as { port: number }
+    for (const head of heads) await rawGet(`http://127.0.0.1:${port}`, '/', head)
+    assert.equal(seen.length, heads.length * 2)
+    for (const [read, expected] of seen)
+      assert.equal(read, expected, `joinDuplicateHeaders: ${joinDuplicateHeaders}`)
+  }
 })

@@ -106,10 +106,17 @@ export async function runFoldTasks(
   threads: number,
   onProgress: (offsets: number) => void,
   nice?: number,
+  signal?: AbortSignal,
 ): Promise<FoldResult[]> {
   const queue = [...tasks]
   const results: FoldResult[] = []
   const taken: PooledWorker[] = []
+  // Interrupted: the threads are ended (their tasks fail, and the run with them).
+  const end = () => {
+    queue.length = 0
+    for (const w of taken) void w.worker.terminate()
+  }
+  signal?.addEventListener('abort', end, { once: true })
   // A pooled thread keeps the nice value it started with: pooled by config and priority.
   const config = tasks.length > 0 ? `${await configIdentity(tasks[0]!.configPath)}\0${nice ?? ''}` : ''
   try {
@@ -118,6 +125,7 @@ export async function runFoldTasks(
       taken.push(pooled)
       return pooled
     })
+    if (signal?.aborted) end()
     const loaded = await Promise.all(workers.map((w) => w.ready))
     for (const views of loaded) checkViews(tasks, views)
     await Promise.all(
@@ -139,6 +147,12 @@ export async function runFoldTasks(
     // The failed thread, and those still folding other partitions of this run, are ended.
     await Promise.all(taken.map((w) => w.worker.terminate()))
     throw error
+  } finally {
+    signal?.removeEventListener('abort', end)
+  }
+  if (signal?.aborted) {
+    await Promise.all(taken.map((w) => w.worker.terminate()))
+    throw new StrataError(ErrorCodes.INTERRUPTED, 'the fold was interrupted')
   }
   returnWorkers(taken)
   return results.sort((a, b) => a.partition - b.partition)

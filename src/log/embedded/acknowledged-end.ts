@@ -15,6 +15,7 @@
 // Line: `strata acknowledged end: start <20 digits> end <20 digits> bytes <20 digits> crc <8 hex>\n`
 // (start: the active segment's first offset; end: its durable end offset; bytes: its durable
 // length; crc: CRC-32 of the text before " crc").
+import { writeSync } from 'node:fs'
 import { constants, type FileHandle, open, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { crc32 } from 'node:zlib'
@@ -97,7 +98,7 @@ export class AcknowledgedEndFile {
     }
     const file = new AcknowledgedEndFile(handle)
     try {
-      await file.write(state)
+      file.write(state)
       await handle.truncate(formatAcknowledgedEnd(state).length)
       await handle.datasync()
       if (created) await fsyncDir(dir)
@@ -108,13 +109,16 @@ export class AcknowledgedEndFile {
     return file
   }
 
-  /** Writes the record in place (page cache only: see the top of this file). */
-  async write(state: AcknowledgedEnd): Promise<void> {
+  /**
+   * Writes the record in place (page cache only: see the top of this file). A synchronous
+   * pwrite of ~100 bytes into a page the file already has: about a microsecond, where a trip
+   * through libuv's thread pool cost more CPU per group commit than the write itself.
+   */
+  write(state: AcknowledgedEnd): void {
     const data = formatAcknowledgedEnd(state)
     let written = 0
-    while (written < data.length) {
-      written += (await this.#handle.write(data, written, data.length - written, written)).bytesWritten
-    }
+    while (written < data.length)
+      written += writeSync(this.#handle.fd, data, written, data.length - written, written)
   }
 
   async sync(): Promise<void> {

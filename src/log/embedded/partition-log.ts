@@ -428,7 +428,7 @@ export class PartitionLog {
     }
     let unrecorded: StrataError | undefined
     try {
-      await this.#acknowledged.write(acknowledgedOf(this.#state))
+      this.#acknowledged.write(acknowledgedOf(this.#state))
     } catch (error) {
       // The records are durable (acknowledged below), but not their end: a later loss of them
       // would pass for a torn tail. The partition stops, as after a failed fsync.
@@ -489,7 +489,7 @@ export class PartitionLog {
     this.#allocated = allocated
     this.#state = { activeStart: end, durableEnd: end, durableBytes: 0 }
     // A crash before this write leaves the old record (end `end`), which the sealed file covers.
-    await this.#acknowledged.write(acknowledgedOf(this.#state))
+    this.#acknowledged.write(acknowledgedOf(this.#state))
     this.#activeSince = undefined
     this.#sealRequested = false
     this.#wake()

@@ -54,7 +54,8 @@ export function parseAcknowledgedEnd(data: Buffer): AcknowledgedEnd | undefined 
 
 /**
  * The partition folder's record, undefined when there is none (a partition created before the
- * record existed). A record that cannot be read is refused: it may be the only sign of a loss.
+ * record existed, or an empty file: created but never written, see open). A record that cannot
+ * be read is refused: it may be the only sign of a loss.
  */
 export async function readAcknowledgedEnd(
   dir: string,
@@ -68,6 +69,9 @@ export async function readAcknowledgedEnd(
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
     throw error
   }
+  // Only creation leaves it empty (a crash between AcknowledgedEndFile.open's create and its first
+  // write or fsync); every later write is a whole record in place. It never named a record.
+  if (data.length === 0) return undefined
   const recorded = parseAcknowledgedEnd(data)
   if (recorded) return recorded
   throw new StrataError(

@@ -176,3 +176,15 @@ test('a damaged record of the acknowledged end is refused, naming it; removing i
   await rm(path)
   assert.deepEqual(await reopen(dir), { end: 3, warnings: [] })
 })
+
+test('a record file created but never written (a crash right after its creation) is as no record: the log opens', async (t) => {
+  const dir = await tempDir(t, 'strata-acked-')
+  await logWith(dir, 3)
+  // AcknowledgedEndFile.open creates the file, then writes it: a kill -9 between the two (or a
+  // power loss before its first fsync) leaves it empty. It never held a record, so it names no
+  // acknowledged record: refusing it refused a healthy log until the operator removed it.
+  await writeFile(join(dir, 'p0000', 'acknowledged-end'), '')
+  assert.deepEqual(await reopen(dir), { end: 3, warnings: [] })
+  const recorded = parseAcknowledgedEnd(await readFile(join(dir, 'p0000', 'acknowledged-end')))
+  assert.equal(recorded?.end, 3)
+})

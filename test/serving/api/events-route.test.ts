@@ -206,3 +206,39 @@ test('POST /events refuses a compressed body with 415 naming content-encoding, a
   })
   assert.equal(plain.statusCode, 202, plain.body)
 })
+
+test('the 202 is JSON.stringify of every position the sink gave, in order, whatever their size', async (t) => {
+  // A sink answering positions of every size (offsets past 2^32 up to 2^53 - 1, partitions up to
+  // 2^31 - 1): the answer is written as bytes (acceptedJsonBytes), and an acknowledged event
+  // whose position were written wrong, left out or repeated would be lost or counted twice by
+  // the client that reads it.
+  const positions: Array<{ partition: number; offset: number }> = []
+  const sink = {
+    async append(records: SinkRecord[]) {
+      return records.map((_, i) => {
+        const position = {
+          partition: [0, 9, 10, 2 ** 31 - 1][i % 4]!,
+          offset: [0, 9, 99, 100, 2 ** 32 + i, Number.MAX_SAFE_INTEGER - i][i % 6]!,
+        }
+        positions.push(position)
+        return position
+      })
+    },
+  }
+  const app = await createServer({ ingest: createIngest({ sink }), bodyLimit: 1024 * 1024 })
+  t.after(() => app.close())
+  for (const count of [1, 7, 1000]) {
+    positions.length = 0
+    const body = Array.from({ length: count }, (_, i) => JSON.stringify({ url: `/p${i}`, ts })).join('\n')
+    const res = await app.inject({
+      method: 'POST',
+      url: '/events',
+      payload: body,
+      headers: { 'content-type': 'application/x-ndjson' },
+    })
+    assert.equal(res.statusCode, 202)
+    assert.equal(res.headers['content-type'], 'application/json; charset=utf-8')
+    assert.equal(res.body, JSON.stringify({ count, records: positions }))
+    assert.equal(Number(res.headers['content-length']), Buffer.byteLength(res.body))
+  }
+})

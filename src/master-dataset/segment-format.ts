@@ -162,8 +162,8 @@ const HEX = Buffer.from('0123456789abcdef')
 
 /**
  * An upper bound on the line's length whatever its offset (room is reserved before offsets are
- * assigned), cheap to compute: MAX_NUMBER_BYTES for the offset and the timestamp, 6 bytes per UTF-16
- * unit of the key (a \uXXXX escape is the longest it can become).
+ * assigned), cheap to compute: MAX_NUMBER_BYTES for the offset and the timestamp, 6 bytes per
+ * UTF-16 unit of the key (a \uXXXX escape is the longest it can become).
  */
 export function maxRecordLineBytes(record: Omit<SegmentRecord, 'offset'>, crc = false): number {
   const key = record.key === null ? 4 : 6 * record.key.length + 2

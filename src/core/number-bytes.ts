@@ -1,8 +1,8 @@
 // A number's JSON text (what String(n) and JSON.stringify give a finite number) written straight
 // into a buffer: the 202 of POST /events (an offset and a partition per event) and the archiver's
-// segment lines (an offset and a timestamp per record). Building a string per number, then a line
-// of them, then its UTF-8 bytes cost more than the bytes themselves (BENCHMARKS.md, Ingest,
-// session 15).
+// segment lines (an offset and a timestamp per record). In the archiver a head string a record
+// and its write into the buffer cost more than the line's bytes; for the 202 the cut is small
+// (~10 ns an event; BENCHMARKS.md, Ingest, session 15).
 
 /** The most bytes writeNumber writes: String(n) of any number is at most 24 ASCII characters. */
 export const MAX_NUMBER_BYTES = 24

@@ -4,8 +4,11 @@
 // and its write into the buffer cost more than the line's bytes; for the 202 the cut is small
 // (~10 ns an event; BENCHMARKS.md, Ingest, session 15).
 
-/** The most bytes writeNumber writes: String(n) of any number is at most 24 ASCII characters. */
-export const MAX_NUMBER_BYTES = 24
+/**
+ * The most bytes writeNumber writes: String(n) of any number is at most 25 ASCII characters
+ * (-0.0000012345678901234567: a sign, "0.00000" and 17 digits; exponent forms are at most 24).
+ */
+export const MAX_NUMBER_BYTES = 25
 
 /**
  * Writes String(n) into `out` at `at` (room for MAX_NUMBER_BYTES needed); the index after it.

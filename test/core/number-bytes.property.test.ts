@@ -10,6 +10,7 @@ function written(n: number): string {
   const out = Buffer.alloc(MAX_NUMBER_BYTES + 4, 0x78) // x: a byte past the end stays put
   const end = writeNumber(out, 2, n)
   assert.equal(out[end], 0x78, `nothing written past the index returned for ${n}`)
+  assert.ok(end - 2 <= MAX_NUMBER_BYTES, `${n} is ${end - 2} bytes, more than MAX_NUMBER_BYTES`)
   return out.toString('latin1', 2, end)
 }
 
@@ -32,6 +33,9 @@ test('writeNumber writes String(n) for any safe integer and any double', () => {
   )
   for (const n of [NaN, Infinity, -Infinity, 2 ** 53, -(2 ** 53), 1e21, 5e-324, -1.5e-7, Number.MAX_VALUE])
     assert.equal(written(n), String(n))
+  // The longest String(n): a sign, "0.00000" and 17 significant digits (25 characters; an
+  // exponent form, -1.7976931348623157e+308, is 24).
+  for (const n of [-0.0000012345678901234567, -Number.MAX_VALUE, -5e-324]) assert.equal(written(n), String(n))
 })
 
 test('writeAscii copies the bytes at the index and returns the index after them', () => {

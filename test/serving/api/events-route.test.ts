@@ -5,6 +5,7 @@ import { request } from 'node:http'
 import { test } from 'node:test'
 import { gzipSync } from 'node:zlib'
 import { createIngest, type SinkRecord } from '../../../src/ingest/ingest.ts'
+import { acceptedJsonBytes } from '../../../src/serving/api/events-route.ts'
 import { createServer } from '../../../src/serving/server.ts'
 
 function memorySink(partitions = 3) {
@@ -240,5 +241,15 @@ test('the 202 is JSON.stringify of every position the sink gave, in order, whate
     assert.equal(res.headers['content-type'], 'application/json; charset=utf-8')
     assert.equal(res.body, JSON.stringify({ count, records: positions }))
     assert.equal(Number(res.headers['content-length']), Buffer.byteLength(res.body))
+  }
+})
+
+test('acceptedJsonBytes is JSON.stringify of its result for any numbers, the longest String(n) included', () => {
+  // The buffer is sized from MAX_NUMBER_BYTES a number: a bound one byte short threw (or cut
+  // the answer) once enough positions had 25-character numbers (-0.0000012345678901234567).
+  const longest = -0.0000012345678901234567
+  for (const n of [longest, -Number.MAX_VALUE, 2 ** 53, -0, Number.MAX_SAFE_INTEGER]) {
+    const result = { count: 1000, records: Array.from({ length: 1000 }, () => ({ partition: n, offset: n })) }
+    assert.equal(acceptedJsonBytes(result).toString(), JSON.stringify(result))
   }
 })

@@ -12,10 +12,15 @@
 //    all of them with one thread; a run per thread when the views' states allow (foldLocally).
 // 4. Per view: stage a new version, write its entries, commit — the atomic flip. The previous
 //    version serves until that moment. Then publish the completion and the results (Kafka).
+//
+// Interrupted (options.signal: `strata batch` on SIGINT or SIGTERM): the fold threads (or the
+// Spark driver) are ended, a staged version is aborted (its rows dropped), and the run fails with
+// STRATA_ERR_INTERRUPTED. A flip under way completes (it is one transaction); no view is staged
+// after the signal, so each view is either at its new version, whole, or at its previous one.
 import { availableParallelism } from 'node:os'
 import type { CompiledView } from '../core/compiled-view.ts'
 import { compileViews, type StrataConfig } from '../core/config.ts'
-import { ErrorCodes, StrataError } from '../core/errors.ts'
+import { ErrorCodes, InterruptedError, StrataError } from '../core/errors.ts'
 import { numericKernelOf } from '../core/monoid.ts'
 import { type MasterDataset, openMasterDataset, type S3Settings } from '../master-dataset/index.ts'
 import type { BatchViewMeta, EntryColumns, Horizon, Store, ViewEntry } from '../store/store.ts'
@@ -58,6 +63,8 @@ export interface BatchRunOptions {
   onProgress?: (offsets: number) => void
   /** A view's code threw on some events (skipped by it, recorded in its version's meta). */
   onViewErrors?: (view: string, errors: FoldErrors) => void
+  /** Stops the run at its next safe point (see the top of this file). */
+  signal?: AbortSignal
 }
 
 export interface BatchPlan {
@@ -145,15 +152,25 @@ async function runBatchOn(dataset: MasterDataset, options: BatchRunOptions): Pro
   }
   options.onStart?.(plan)
   if (stale.length === 0) return { plan, versions: [], events: 0, durationMs: Date.now() - startedAt }
+  const versions: BatchViewMeta[] = []
+  const interrupted = () => interruptedRun(options.signal, stale, versions)
+  if (options.signal?.aborted) throw interrupted()
 
-  const folded =
-    options.engine === 'spark'
-      ? await foldOnSpark(stale, horizon, options)
-      : await foldLocally(stale, horizon, await dataset.localCopy(horizon), options)
+  let folded: Folded
+  try {
+    folded =
+      options.engine === 'spark'
+        ? await foldOnSpark(stale, horizon, options)
+        : await foldLocally(stale, horizon, await dataset.localCopy(horizon), options)
+  } catch (error) {
+    // The threads or the driver ended by the signal fail as they can: the signal is the reason.
+    if (options.signal?.aborted) throw interrupted()
+    throw error
+  }
   const { events } = folded
 
-  const versions: BatchViewMeta[] = []
   for (const [i, view] of stale.entries()) {
+    if (options.signal?.aborted) throw interrupted()
     const columns = folded.entries[i]!
     const groups = columns.keys.length
     const stage = await store.stageBatch(view.name)
@@ -161,7 +178,13 @@ async function runBatchOn(dataset: MasterDataset, options: BatchRunOptions): Pro
       // Columns straight to a store that takes them: no object per entry (48,000 for an hourly
       // view of 10,000 keys); otherwise entries, in puts of 10,000.
       if (stage.putColumns !== undefined) await stage.putColumns(columns)
-      else for (let at = 0; at < groups; at += 10_000) await stage.put(entriesOf(columns, at, at + 10_000))
+      else {
+        for (let at = 0; at < groups; at += 10_000) {
+          if (options.signal?.aborted) throw interrupted()
+          await stage.put(entriesOf(columns, at, at + 10_000))
+        }
+      }
+      if (options.signal?.aborted) throw interrupted()
       const foldErrors = folded.errors[i]!
       if (foldErrors.count > 0) options.onViewErrors?.(view.name, foldErrors)
       const meta = await stage.commit({
@@ -229,7 +252,13 @@ async function foldLocally(
   const tasks = adjacentRuns(perPartition, runs).map(([first, ...rest]) =>
     rest.length === 0 ? first! : { ...first!, andThen: rest.map(({ partition, to }) => ({ partition, to })) },
   )
-  const results = await runFoldTasks(tasks, threads, (n) => options.onProgress?.(n), options.threadNice)
+  const results = await runFoldTasks(
+    tasks,
+    threads,
+    (n) => options.onProgress?.(n),
+    options.threadNice,
+    options.signal,
+  )
   return {
     events: results.reduce((sum, r) => sum + r.events, 0),
     entries: stale.map((view, i) =>
@@ -267,7 +296,7 @@ async function foldOnSpark(
       horizon,
       ...(options.s3 ? { s3: options.s3 } : {}),
     },
-    sparkOf(options),
+    options.signal ? { ...sparkOf(options), signal: options.signal } : sparkOf(options),
   )
   options.onProgress?.(horizon.reduce((a, b) => a + b, 0))
   return {
@@ -336,6 +365,22 @@ function combinePartitions(
     }
   }
   return { keys, windows, states }
+}
+
+/** The run stopped by its signal: which views were flipped before it, and that no other was. */
+function interruptedRun(
+  signal: AbortSignal | undefined,
+  stale: CompiledView<any, any>[],
+  versions: BatchViewMeta[],
+): InterruptedError {
+  const reason = typeof signal?.reason === 'string' ? signal.reason : 'a signal'
+  const flipped = versions.map((v) => `${v.view} (version ${v.version})`)
+  const kept = stale.slice(versions.length).map((v) => v.name)
+  return new InterruptedError(
+    reason,
+    `the batch run was interrupted by ${reason}: ${kept.join(', ')} not recomputed, ${kept.length === 1 ? 'its' : 'their'} previous version${kept.length === 1 ? '' : 's'} still served (nothing half-written is served; a staged version was dropped)` +
+      (flipped.length > 0 ? `; flipped before the signal: ${flipped.join(', ')}` : ''),
+  )
 }
 
 function sameHorizon(a: Horizon, b: Horizon): boolean {

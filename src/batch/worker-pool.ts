@@ -106,10 +106,17 @@ export async function runFoldTasks(
   threads: number,
   onProgress: (offsets: number) => void,
   nice?: number,
+  signal?: AbortSignal,
 ): Promise<FoldResult[]> {
   const queue = [...tasks]
   const results: FoldResult[] = []
   const taken: PooledWorker[] = []
+  // Interrupted: the threads are ended (their tasks fail, and the run with them).
+  const end = () => {
+    queue.length = 0
+    for (const w of taken) void w.worker.terminate()
+  }
+  signal?.addEventListener('abort', end, { once: true })
   // A pooled thread keeps the nice value it started with: pooled by config and priority.
   const config = tasks.length > 0 ? `${await configIdentity(tasks[0]!.configPath)}\0${nice ?? ''}` : ''
   try {
@@ -118,6 +125,7 @@ export async function runFoldTasks(
       taken.push(pooled)
       return pooled
     })
+    if (signal?.aborted) end()
     const loaded = await Promise.all(workers.map((w) => w.ready))
     for (const views of loaded) checkViews(tasks, views)
     await Promise.all(
@@ -139,6 +147,12 @@ export async function runFoldTasks(
     // The failed thread, and those still folding other partitions of this run, are ended.
     await Promise.all(taken.map((w) => w.worker.terminate()))
     throw error
+  } finally {
+    signal?.removeEventListener('abort', end)
+  }
+  if (signal?.aborted) {
+    await Promise.all(taken.map((w) => w.worker.terminate()))
+    throw new StrataError(ErrorCodes.INTERRUPTED, 'the fold was interrupted')
   }
   returnWorkers(taken)
   return results.sort((a, b) => a.partition - b.partition)
@@ -317,9 +331,19 @@ function runOne(worker: Worker, task: FoldTask, onProgress: (offsets: number) =>
   return result
 }
 
-/** The entries a worker packed for the trip (worker.ts), as the arrays the combine reads. */
+/**
+ * The entries a worker packed for the trip (worker.ts), as the arrays the combine reads. Damaged
+ * input (key lengths past the text, a key number past the keys, columns of unequal length) throws
+ * STRATA_ERR_INVALID_STATE: read as it stands it gave keys cut short, undefined keys or windows.
+ */
 export function unpackEntries(packed: PackedEntries): EncodedEntries {
   const { keyText, keyLengths, keyIndex } = packed
+  const entries = keyIndex.length
+  if (packed.windows.length !== entries || packed.states.length !== entries) {
+    throw damagedEntries(
+      `${entries} keys, ${packed.windows.length} windows and ${packed.states.length} states`,
+    )
+  }
   // Each distinct key cut once; its entries share the string.
   const distinct = new Array<string>(keyLengths.length)
   let at = 0
@@ -328,16 +352,31 @@ export function unpackEntries(packed: PackedEntries): EncodedEntries {
     distinct[n] = keyText.slice(at, end)
     at = end
   }
-  const keys = new Array<string>(keyIndex.length)
-  for (let i = 0; i < keyIndex.length; i++) keys[i] = distinct[keyIndex[i]!]!
+  if (at !== keyText.length) {
+    throw damagedEntries(`key lengths adding up to ${at} over a key text of ${keyText.length} characters`)
+  }
+  const keys = new Array<string>(entries)
+  for (let i = 0; i < entries; i++) {
+    const n = keyIndex[i]!
+    if (n >= distinct.length)
+      throw damagedEntries(`entry ${i} has key number ${n} of ${distinct.length} keys`)
+    keys[i] = distinct[n]!
+  }
   // Copied by index: Array.from takes a typed array through its iterator, several times slower.
-  const windows = new Array<number>(keys.length)
-  for (let i = 0; i < keys.length; i++) windows[i] = packed.windows[i]!
+  const windows = new Array<number>(entries)
+  for (let i = 0; i < entries; i++) windows[i] = packed.windows[i]!
   let states: unknown[]
   if (Array.isArray(packed.states)) states = packed.states
   else {
-    states = new Array<number>(keys.length)
-    for (let i = 0; i < keys.length; i++) states[i] = packed.states[i]!
+    states = new Array<number>(entries)
+    for (let i = 0; i < entries; i++) states[i] = packed.states[i]!
   }
   return { keys, windows, states }
+}
+
+function damagedEntries(what: string): StrataError {
+  return new StrataError(
+    ErrorCodes.INVALID_STATE,
+    `the entries a batch thread sent are damaged (${what}); the run stops and nothing of it is staged`,
+  )
 }

@@ -3,8 +3,9 @@
 // means (a port in use, a server that does not answer) or STRATA_ERR_INTERNAL. The stack follows
 // only when asked for (--verbose, or STRATA_LOG_LEVEL=debug): a user reads the line, a developer
 // the stack. Both are scrubbed of secrets, as a driver's message may quote a connection string.
+import { constants } from 'node:os'
 import { inspect } from 'node:util'
-import { type ErrorCode, ErrorCodes, isStrataError } from '../core/errors.ts'
+import { type ErrorCode, ErrorCodes, InterruptedError, isStrataError } from '../core/errors.ts'
 import { scrubSecrets } from '../core/secrets.ts'
 
 // Node's system error codes, by what they mean to someone running a command.
@@ -29,6 +30,13 @@ export function failureLine(error: unknown): string {
 export function failureReport(error: unknown, withStack: boolean): string {
   const line = failureLine(error)
   return withStack ? `${line}\n${scrubSecrets(inspect(error))}` : line
+}
+
+/** The exit code of a failed command: 1, or 128 + the signal that interrupted it (130, 143). */
+export function exitCodeOf(error: unknown): number {
+  if (!(error instanceof InterruptedError)) return 1
+  const number = constants.signals[error.signal as keyof typeof constants.signals]
+  return number === undefined ? 1 : 128 + number
 }
 
 function classify(error: unknown): { code: ErrorCode; message: string } {

@@ -14,7 +14,7 @@ import { registerSparkCommands } from './commands/spark.ts'
 import { registerStartCommand } from './commands/start.ts'
 import { registerTaskCommands } from './commands/task.ts'
 import { registerWorkerCommand } from './commands/worker.ts'
-import { failureReport } from './failure.ts'
+import { exitCodeOf, failureReport } from './failure.ts'
 import { type LogFlags, resolveLogLevel, showsStacks } from './settings.ts'
 
 export function createProgram(): Command {
@@ -68,6 +68,7 @@ export async function main(argv: string[]): Promise<void> {
     // Exit now: a command that failed half-way may leave handles open (a Kafka consumer that
     // joined some brokers but not the group, a store pool). A `strata worker` that failed to
     // start then lingered for minutes doing nothing, alive to its supervisor, so never restarted.
-    process.exit(1)
+    // A command a signal interrupted exits as the shell would report it (130 for SIGINT).
+    process.exit(exitCodeOf(error))
   }
 }

@@ -89,6 +89,9 @@ export const errorTable = {
   // folds, as its versions would be stamped with code hashes they were not computed with.
   // Restart the process to run the edited definitions.
   CONFIG_CHANGED: ['STRATA_ERR_CONFIG_CHANGED', 409],
+  // A command stopped by SIGINT or SIGTERM before it finished (`strata batch`: no version was
+  // flipped after the signal; the served versions stay). The process exits 130 or 143.
+  INTERRUPTED: ['STRATA_ERR_INTERRUPTED', 503],
   // Another live process holds the lock of the data folder or embedded store (runtime/data-lock.ts).
   DATA_LOCKED: ['STRATA_ERR_DATA_LOCKED', 409],
   // No room on the data folder's disk for a request's records (507 Insufficient Storage); nothing
@@ -181,6 +184,20 @@ export function invalidInput(
   options: Omit<StrataErrorOptions, 'retriable'> = {},
 ): StrataError {
   return new StrataError(code, message, { ...options, retriable: false })
+}
+
+/**
+ * A command stopped by a signal before it finished (STRATA_ERR_INTERRUPTED); the CLI exits with
+ * 128 + the signal's number, as a shell reports a process the signal ended (130 for SIGINT).
+ */
+export class InterruptedError extends StrataError {
+  /** 'SIGINT', 'SIGTERM', or another name when no signal was the cause. */
+  readonly signal: string
+
+  constructor(signal: string, message: string) {
+    super(ErrorCodes.INTERRUPTED, message)
+    this.signal = signal
+  }
 }
 
 export function isStrataError(error: unknown): error is StrataError {

@@ -44,6 +44,12 @@ export interface RecomputeOptions {
   onStart?: ((plan: BatchPlan) => void) | undefined
   /** Told each time more events were folded (the count since the last call). */
   onProgress?: ((events: number) => void) | undefined
+  /**
+   * Stops the run at its next safe point (fold threads or Spark driver ended, a staged version
+   * dropped, nothing flipped after it): it fails with STRATA_ERR_INTERRUPTED, naming
+   * `signal.reason` when it is a string ('SIGINT').
+   */
+  signal?: AbortSignal | undefined
   logger?: Logger | undefined
 }
 
@@ -93,6 +99,7 @@ export async function recompute(options: RecomputeOptions = {}): Promise<BatchRu
       ...(publisher ? { publisher } : {}),
       ...(options.onStart ? { onStart: options.onStart } : {}),
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
     })
   } finally {
     await publisher?.close()

@@ -16,9 +16,11 @@ export interface QueryAnswer {
   view: string
   key: string
   /** Per window, ascending, for windowed views. */
-  windows?: Array<WindowResult<unknown> & { batch?: unknown; speed?: unknown }>
+  windows?: Array<WindowResult<unknown> & { batch?: unknown; speed?: unknown; overflow?: NonFinite }>
   /** The single value of a view without a window. */
   value?: unknown
+  /** Set when `value` is a number past what a double holds (nonFiniteOf). */
+  overflow?: NonFinite
   batch: { version: number; horizon: Horizon; codeHash: string; completedAt: number } | null
   /** The speed layer's consumed offset per partition (null where it never ran). */
   speed: Array<number | null>
@@ -26,6 +28,17 @@ export interface QueryAnswer {
   asOf: Horizon
   /** True while the served batch version is of an older definition of the view. */
   recomputing: boolean
+}
+
+/**
+ * A value JSON cannot write: a sum (or mean) past ±1.8e308 is ±Infinity (NaN for +∞ + −∞), which
+ * JSON.stringify writes as null, the same as "no value". Answers carry `overflow` beside such a
+ * value so that it is never read as empty (docs/views.md, "sum, mean").
+ */
+export type NonFinite = 'Infinity' | '-Infinity' | 'NaN'
+
+export function nonFiniteOf(value: unknown): NonFinite | undefined {
+  return typeof value === 'number' && !Number.isFinite(value) ? (String(value) as NonFinite) : undefined
 }
 
 export interface QueryOptions {
@@ -208,12 +221,18 @@ export function answerFrom(
   if (view.window === null) {
     const state = merged.values().next().value
     answer.value = view.result(state === undefined ? monoid.zero() : state)
+    const overflow = nonFiniteOf(answer.value)
+    if (overflow) answer.overflow = overflow
     return answer
   }
   const windows: Array<[number, unknown]> = []
   for (const entry of merged) windows.push(entry)
   windows.sort((a, b) => a[0] - b[0])
   const results = view.windowResults(windows, options.range ?? {}) as QueryAnswer['windows'] & object
+  for (const w of results) {
+    const overflow = nonFiniteOf(w.value)
+    if (overflow) w.overflow = overflow
+  }
   if (options.parts) {
     for (const w of results) {
       const b = batchStates.get(w.windowStart)

@@ -106,6 +106,8 @@ export class PartitionFolder {
   #lastSealAt: number
   #stats: PartitionStats
   #chain: Promise<void> = Promise.resolve()
+  /** The store recording that a view stopped this partition (#stop); flush() waits for it. */
+  #recordingStop: Promise<void> = Promise.resolve()
   /** No commit is tried before this time (backoff after failed commits). */
   #retryCommitAt = 0
 
@@ -294,9 +296,17 @@ export class PartitionFolder {
     )
   }
 
-  /** Commits the pending window now (on revoke, on close). Store errors are thrown. */
-  flush(): Promise<void> {
-    return this.#serial(() => this.#commit())
+  /**
+   * Commits the pending window now (on revoke, on close). Store errors are thrown. A stopped
+   * partition commits nothing, but its view stop is in the store once this resolves: a worker
+   * that closes its store (or exits) right after must not lose it.
+   */
+  async flush(): Promise<void> {
+    try {
+      await this.#serial(() => this.#commit())
+    } finally {
+      await this.#recordingStop
+    }
   }
 
   /** Commits when the window is older than the policy allows (the worker's timer). */
@@ -487,7 +497,7 @@ export class PartitionFolder {
     // process serving it says the view stopped (view-errors.ts, currentStops), not only this one.
     if (failure) {
       // (A promise around the call: a store closing beside us may throw before it returns one.)
-      Promise.resolve()
+      this.#recordingStop = Promise.resolve()
         .then(() => this.#options.store.recordViewStop(failure))
         .catch((error) =>
           this.#options.onError?.(

@@ -218,3 +218,41 @@ test('packed entries of more than 65,536 distinct keys unpack to their own keys'
     assert.deepEqual(windows.slice(distinct - 1), [0, ...Array(10).fill(HOUR)])
   }
 })
+
+// Damaged packed entries (a bug in packing, a message cut short) were read as they stood: a key
+// length past the text gave a key cut short, a key number past the keys an undefined key, a short
+// column undefined windows or states, all of them folded into a version. Each is refused now.
+test('damaged packed entries throw STRATA_ERR_INVALID_STATE instead of unpacking garbage', () => {
+  const good = () => ({
+    keyText: '/a/bb',
+    keyLengths: Uint32Array.of(2, 3),
+    keyIndex: Uint32Array.of(0, 1, 0),
+    windows: Float64Array.of(0, 0, HOUR),
+    states: Float64Array.of(1, 2, 3) as Float64Array | unknown[],
+  })
+  assert.deepEqual(unpackEntries(good()), {
+    keys: ['/a', '/bb', '/a'],
+    windows: [0, 0, HOUR],
+    states: [1, 2, 3],
+  })
+  const damaged: Array<[string, (p: ReturnType<typeof good>) => void, RegExp]> = [
+    [
+      'a key length past the text',
+      (p) => (p.keyLengths[1] = 9),
+      /key lengths adding up to 11 over a key text of 5/,
+    ],
+    [
+      'key lengths short of the text',
+      (p) => (p.keyLengths[1] = 1),
+      /key lengths adding up to 3 over a key text of 5/,
+    ],
+    ['a key number past the keys', (p) => (p.keyIndex[2] = 2), /entry 2 has key number 2 of 2 keys/],
+    ['a short window column', (p) => (p.windows = Float64Array.of(0, 0)), /3 keys, 2 windows and 3 states/],
+    ['a short state column', (p) => (p.states = [1, 2]), /3 keys, 3 windows and 2 states/],
+  ]
+  for (const [what, damage, message] of damaged) {
+    const packed = good()
+    damage(packed)
+    assert.throws(() => unpackEntries(packed), { code: 'STRATA_ERR_INVALID_STATE', message }, what)
+  }
+})

@@ -1,12 +1,14 @@
 // A store ahead of its log (issue 11): the log lost records the store still counts (here, the
 // master folder restored from an older copy: its active segment is shorter, at a line boundary,
-// so the log itself sees nothing wrong). `strata start` must refuse, never serve those counts.
+// and its record of the acknowledged end is the copy's too, so the log itself sees nothing wrong).
+// `strata start` must refuse, never serve those counts.
 import assert from 'node:assert/strict'
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { setTimeout } from 'node:timers/promises'
+import { formatAcknowledgedEnd } from '../../src/log/embedded/acknowledged-end.ts'
 import { deferrer } from '../helpers/cleanup.ts'
 import { freePort, spawnStrata } from '../helpers/process.ts'
 import { answer, covered, exampleConfig, pageViews, startStrata, waitFor } from './start-helpers.ts'
@@ -34,7 +36,13 @@ test('strata start refuses a store whose speed offsets are past the end of the l
     const active = join(master, name, '00000000000000000000.active')
     const lines = (await readFile(active, 'utf8').catch(() => '')).split('\n')
     if (lines.length < 1000) continue
-    await writeFile(active, lines.slice(0, 400).join('\n') + '\n')
+    const older = lines.slice(0, 400).join('\n') + '\n'
+    await writeFile(active, older)
+    const bytes = Buffer.byteLength(older)
+    await writeFile(
+      join(master, name, 'acknowledged-end'),
+      formatAcknowledgedEnd({ start: 0, end: 400, bytes }),
+    )
     cut = Number(name.slice(1))
   }
   assert.notEqual(cut, undefined)

@@ -3,8 +3,14 @@
 // afresh, or another question, computes it again.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
+import fastJsonStringify from 'fast-json-stringify'
 import config from '../../examples/pageviews/strata.config.ts'
+import { compileView } from '../../src/core/compiled-view.ts'
 import { compileViews } from '../../src/core/config.ts'
+import { sum } from '../../src/core/monoids/sum.ts'
+import { view as defineView } from '../../src/core/view.ts'
+import { tumbling } from '../../src/core/window.ts'
+import { queryAnswerSchema } from '../../src/serving/api/answer-schemas.ts'
 import { answerFrom, queryView } from '../../src/serving/query.ts'
 import type { Store, ViewSnapshot } from '../../src/store/store.ts'
 
@@ -108,4 +114,79 @@ test('keep: false answers the same without keeping the answer for the next ask o
   const kept = await queryView(store, view, '/k')
   assert.deepEqual(kept, unkept)
   assert.equal(await queryView(store, view, '/k'), kept, 'the default keeps it')
+})
+
+// A sum past ±1.8e308 is Infinity, which JSON writes as null: before, the answer read
+// `"value": null`, the same as no value at all. It now says `"overflow": "Infinity"` beside it,
+// through the serializer both query paths use (the route's response schema).
+test('a sum that overflowed is answered with overflow beside its null value, not a bare null', () => {
+  const serialize = fastJsonStringify(queryAnswerSchema as object, { schema: {} })
+  const sums = {
+    windowed: compileView(
+      defineView<any>('sums')
+        .key((e) => e.k)
+        .window(tumbling('1h'))
+        .aggregate(sum((e) => e.amount)),
+      'ts',
+    ),
+    single: compileView(
+      defineView<any>('total')
+        .key(() => 'all')
+        .aggregate(sum((e) => e.amount)),
+      'ts',
+    ),
+  }
+  const snapshot = (of: typeof sums.windowed, states: Array<[number, number]>) =>
+    ({
+      batch: {
+        view: of.name,
+        version: 1,
+        codeHash: of.codeHash,
+        horizon: [1],
+        events: 1,
+        groups: 1,
+        startedAt: 0,
+        completedAt: 1,
+      },
+      batchEntries: states.map(([window, value]) => ({
+        key: 'k',
+        window,
+        state: of.monoid.encode(value as never),
+      })),
+      realtime: [],
+      speedView: undefined,
+      speed: [{ partition: 0, owner: 1, offset: 1, epochs: [], required: [] }],
+    }) as unknown as ViewSnapshot
+  const windowed = answerFrom(
+    sums.windowed,
+    'k',
+    snapshot(sums.windowed, [
+      [0, Number.POSITIVE_INFINITY],
+      [hour, 2],
+      [2 * hour, Number.NEGATIVE_INFINITY],
+    ]),
+  )
+  assert.deepEqual(
+    windowed.windows?.map((w) => [w.value, w.overflow]),
+    [
+      [Number.POSITIVE_INFINITY, 'Infinity'],
+      [2, undefined],
+      [Number.NEGATIVE_INFINITY, '-Infinity'],
+    ],
+  )
+  const body = JSON.parse(serialize({ ...windowed, lag: null }))
+  assert.deepEqual(
+    body.windows.map((w: { value: unknown; overflow?: string }) => [w.value, w.overflow]),
+    [
+      [null, 'Infinity'],
+      [2, undefined],
+      [null, '-Infinity'],
+    ],
+  )
+  const single = answerFrom(sums.single, 'all', snapshot(sums.single, [[0, Number.NaN]]))
+  const written = JSON.parse(serialize({ ...single, lag: null }))
+  assert.equal(written.value, null)
+  assert.equal(written.overflow, 'NaN')
+  const finite = answerFrom(sums.single, 'all', snapshot(sums.single, [[0, 1e308]]))
+  assert.equal('overflow' in finite, false)
 })

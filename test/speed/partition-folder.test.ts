@@ -333,3 +333,47 @@ test("a view defined with onError('stop') stops the partition, names the event i
   )
   assert.deepEqual((await fixture.store.speedViewErrors()).get('stops')?.stops, [stats.viewFailure])
 })
+
+test('a view stop is in the store once flush() resolves, however slow the store (a worker closing right after a stop must not lose it)', async (t) => {
+  const fixture = await speedFixture(t, 1)
+  const stops = compileView(
+    view('stops')
+      .key((e: any) => e.nope.x)
+      .aggregate(count())
+      .onError('stop'),
+  )
+  const views = [...fixture.views, stops]
+  await fixture.store.registerSpeedViews(
+    views.map((v) => ({ view: v.name, codeHash: v.codeHash })),
+    1,
+  )
+  // The store takes its time recording the stop (a PostgreSQL round trip, a busy disk).
+  const store = fixture.store
+  const slow = new Proxy(store, {
+    get(target, name) {
+      if (name === 'recordViewStop') {
+        return async (failure: Parameters<typeof store.recordViewStop>[0]) => {
+          await new Promise((resolve) => setTimeout(resolve, 300))
+          return target.recordViewStop(failure)
+        }
+      }
+      const value = Reflect.get(target, name)
+      return typeof value === 'function' ? value.bind(target) : value
+    },
+  })
+  const folder = await claimSpeedPartition({
+    store: slow,
+    views,
+    partition: 0,
+    partitions: 1,
+    timeField: 'ts',
+    policy: manual,
+  })
+  const log = new MemoryPartition()
+  log.append(events(0, 5))
+  await folder.add(log.read(0)).catch(() => undefined)
+  assert.equal(folder.stats().stoppedCode, 'STRATA_ERR_VIEW_FAILED')
+  // What a worker's close does (PartitionSet.release): flush, then the store may close.
+  await folder.flush()
+  assert.deepEqual((await fixture.store.speedViewErrors()).get('stops')?.stops, [folder.stats().viewFailure])
+})

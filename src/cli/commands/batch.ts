@@ -1,4 +1,7 @@
 // `strata batch`: one batch recompute now, with a progress bar (events, events/s, ETA).
+// SIGINT or SIGTERM stops the run at its next safe point (batch-run.ts): nothing half-written is
+// served, the store is closed, and the command exits 130 or 143 with STRATA_ERR_INTERRUPTED
+// saying which views kept their previous version. A second signal exits at once.
 import cliProgress from 'cli-progress'
 import type { Command } from 'commander'
 import { type BatchPlan, recompute } from '../../runtime/recompute.ts'
@@ -49,6 +52,31 @@ export function registerBatchCommand(program: Command): void {
       )
       const started = Date.now()
       let done = 0
+      const interrupt = new AbortController()
+      let firstAt = 0
+      const onSignal = (signal: NodeJS.Signals) => {
+        if (interrupt.signal.aborted) {
+          // One Ctrl-C reaches npm and this process at once, and npm passes its copy on: a second
+          // signal within a second is that same one (shutdown.ts).
+          if (Date.now() - firstAt < 1000) return
+          process.stderr.write(
+            `\n${signal} again: exiting without waiting (a version this run staged is dropped when the store is next opened; it was never served)\n`,
+          )
+          process.exit(128 + (signal === 'SIGINT' ? 2 : 15))
+        }
+        firstAt = Date.now()
+        bar.stop()
+        process.stderr.write(
+          `${signal}: stopping the batch run; no version is flipped from now on (${signal} again to exit at once)\n`,
+        )
+        interrupt.abort(signal)
+      }
+      const onInterrupt = () => onSignal('SIGINT')
+      const onTerminate = () => onSignal('SIGTERM')
+      process.on('SIGINT', onInterrupt)
+      process.on('SIGTERM', onTerminate)
+      // What started this process is gone (bin/strata.js): as SIGTERM.
+      process.on('strata:parent-gone' as 'exit', onTerminate)
       try {
         const result = await recompute({
           config: context.configPath,
@@ -60,10 +88,12 @@ export function registerBatchCommand(program: Command): void {
           threads: flags.threads,
           force: flags.force,
           ...engine,
+          signal: interrupt.signal,
           onStart: (plan: BatchPlan) => {
-            if (plan.views.length > 0) bar.start(plan.offsets, 0, { rate: 0 })
+            if (plan.views.length > 0 && !interrupt.signal.aborted) bar.start(plan.offsets, 0, { rate: 0 })
           },
           onProgress: (n) => {
+            if (interrupt.signal.aborted) return // the bar is stopped: it must not draw again
             done += n
             const seconds = (Date.now() - started) / 1000
             bar.update(done, { rate: Math.round(done / Math.max(seconds, 0.001)) })
@@ -93,6 +123,9 @@ export function registerBatchCommand(program: Command): void {
         }
       } finally {
         bar.stop()
+        process.off('SIGINT', onInterrupt)
+        process.off('SIGTERM', onTerminate)
+        process.off('strata:parent-gone' as 'exit', onTerminate)
       }
     })
 }

@@ -6,9 +6,11 @@
 // Durability: offsets are assigned in call order when append() is called; a single flush loop
 // writes everything queued since its last write in one write + fdatasync (group commit) and
 // only then resolves those appends. So whatever was acknowledged is a durable prefix of the
-// file, and recover-active.ts can cut a torn tail after a crash. If an fsync fails the partition
-// refuses further appends (the file's state is unknown after a failed fsync); opening the log
-// again recovers it.
+// file, and recover-active.ts can cut a torn tail after a crash. Before those appends resolve,
+// the new durable end is written to the partition's acknowledged-end record (acknowledged-end.ts,
+// one small write, no fsync), so that recovery never cuts an acknowledged record as a torn tail.
+// If an fsync fails the partition refuses further appends (the file's state is unknown after a
+// failed fsync); opening the log again recovers it.
 //
 // Room (room.ts): append() takes bytes reserved by reserve(), which keeps the file written with
 // zeros ahead of everything queued or reserved, so a write never meets a full disk and a request
@@ -40,6 +42,7 @@ import {
   writeChecksumSidecar,
   writePackedCache,
 } from '../../master-dataset/index.ts'
+import { ACKNOWLEDGED_END_FILE, AcknowledgedEndFile, readAcknowledgedEnd } from './acknowledged-end.ts'
 import { recoverActive } from './recover-active.ts'
 import { diskFull, isNoSpace, writeZerosAhead } from './room.ts'
 
@@ -79,6 +82,7 @@ export class PartitionLog {
   readonly dir: string
   #policy: SegmentPolicy
   #handle: FileHandle
+  #acknowledged: AcknowledgedEndFile
   #state: DurableState
   #nextOffset: number
   #activeSince: number | undefined
@@ -106,10 +110,12 @@ export class PartitionLog {
     dir: string,
     policy: SegmentPolicy,
     handle: FileHandle,
+    acknowledged: AcknowledgedEndFile,
     state: DurableState,
     onWarning: (message: string) => void,
   ) {
     this.partition = partition
+    this.#acknowledged = acknowledged
     this.#onWarning = onWarning
     this.#allocated = state.durableBytes
     this.dir = dir
@@ -132,8 +138,10 @@ export class PartitionLog {
     const { segments, activeStart, recordedStart } = await listPartition(root, partition)
     checkContiguity(partition, segments, recordedStart)
     const sealedEnd = segments.at(-1)?.end ?? 0
+    const acknowledgedEnd = (await readAcknowledgedEnd(dir, partition))?.end ?? 0
     let state: DurableState
     if (activeStart === undefined) {
+      if (acknowledgedEnd > sealedEnd) throw missingActive(partition, dir, sealedEnd, acknowledgedEnd)
       await createActiveSegment(dir, sealedEnd)
       state = { activeStart: sealedEnd, durableEnd: sealedEnd, durableBytes: 0 }
     } else {
@@ -144,7 +152,12 @@ export class PartitionLog {
           `partition ${partition}: active segment starts at ${activeStart}, sealed segments end at ${sealedEnd}`,
         )
       }
-      const recovered = await recoverActive(join(dir, activeFileName(activeStart)), activeStart, partition)
+      const recovered = await recoverActive(
+        join(dir, activeFileName(activeStart)),
+        activeStart,
+        partition,
+        acknowledgedEnd,
+      )
       if (recovered.truncated > 0) {
         // Zeros only is what every stop short of close() leaves (the room reserved ahead, ~1 MB
         // a partition), not a record cut in half: said so, not as "a torn tail" on each partition.
@@ -159,7 +172,14 @@ export class PartitionLog {
       state = { activeStart, durableEnd: activeStart + recovered.records, durableBytes: recovered.bytes }
     }
     const handle = await open(join(dir, activeFileName(state.activeStart)), 'r+')
-    return new PartitionLog(partition, dir, policy, handle, state, onWarning)
+    let acknowledged: AcknowledgedEndFile
+    try {
+      acknowledged = await AcknowledgedEndFile.open(dir, acknowledgedOf(state))
+    } catch (error) {
+      await handle.close()
+      throw error
+    }
+    return new PartitionLog(partition, dir, policy, handle, acknowledged, state, onWarning)
   }
 
   get state(): DurableState {
@@ -317,8 +337,10 @@ export class PartitionLog {
         await this.#handle.truncate(this.#state.durableBytes)
         await this.#handle.sync()
       }
+      if (!failed) await this.#acknowledged.sync()
     } finally {
       await this.#handle.close()
+      await this.#acknowledged.close()
     }
   }
 
@@ -404,8 +426,22 @@ export class PartitionLog {
       durableEnd: batch.at(-1)!.end,
       durableBytes: this.#state.durableBytes + data.length,
     }
+    let unrecorded: StrataError | undefined
+    try {
+      this.#acknowledged.write(acknowledgedOf(this.#state))
+    } catch (error) {
+      // The records are durable (acknowledged below), but not their end: a later loss of them
+      // would pass for a torn tail. The partition stops, as after a failed fsync.
+      unrecorded = new StrataError(
+        ErrorCodes.INTERNAL,
+        `partition ${this.partition}: writing the acknowledged end in ${this.dir} failed (${(error as Error).message}); restart strata to recover the log`,
+        { cause: error },
+      )
+      this.#onWarning(unrecorded.message)
+    }
     for (const pending of batch) pending.resolve()
     this.#wake()
+    if (unrecorded) throw unrecorded
   }
 
   #shouldSeal(): boolean {
@@ -452,6 +488,8 @@ export class PartitionLog {
     this.#handle = next
     this.#allocated = allocated
     this.#state = { activeStart: end, durableEnd: end, durableBytes: 0 }
+    // A crash before this write leaves the old record (end `end`), which the sealed file covers.
+    this.#acknowledged.write(acknowledgedOf(this.#state))
     this.#activeSince = undefined
     this.#sealRequested = false
     this.#wake()
@@ -460,4 +498,22 @@ export class PartitionLog {
     await writePackedCache(this.dir, range, packSegment(data, hex)).catch(() => {})
     return true
   }
+}
+
+function acknowledgedOf(state: DurableState): { start: number; end: number; bytes: number } {
+  return { start: state.activeStart, end: state.durableEnd, bytes: state.durableBytes }
+}
+
+function missingActive(
+  partition: number,
+  dir: string,
+  sealedEnd: number,
+  acknowledgedEnd: number,
+): StrataError {
+  const path = join(dir, activeFileName(sealedEnd))
+  return new StrataError(
+    ErrorCodes.SEGMENT_CORRUPT,
+    `partition ${partition}: the active segment ${path} is missing, yet records up to offset ${acknowledgedEnd - 1} were acknowledged (${join(dir, ACKNOWLEDGED_END_FILE)} records it); the sealed segments end at ${sealedEnd}. ` +
+      `Put the file back (from a backup or copy). To go on without offsets ${sealedEnd} to ${acknowledgedEnd - 1}: rm ${join(dir, ACKNOWLEDGED_END_FILE)}, then move the store aside (see docs/master-dataset.md, "Damaged files")`,
+  )
 }

@@ -14,6 +14,7 @@ import { copyFile, open, readdir, readFile } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import { ErrorCodes, StrataError } from '../../core/errors.ts'
 import { checkLine, newLineFields, scanLine } from '../../master-dataset/index.ts'
+import { ACKNOWLEDGED_END_FILE } from './acknowledged-end.ts'
 
 export interface RecoveredActive {
   /** Records kept; the next offset is start + records. */
@@ -26,13 +27,23 @@ export interface RecoveredActive {
   zeros: boolean
 }
 
-/** Validates the lines of an active segment starting at `start` and truncates a torn tail. */
-export async function recoverActive(path: string, start: number, partition = 0): Promise<RecoveredActive> {
+/**
+ * Validates the lines of an active segment starting at `start` and truncates a torn tail; every
+ * offset below `acknowledgedEnd` (acknowledged-end.ts) must be among the lines kept.
+ */
+export async function recoverActive(
+  path: string,
+  start: number,
+  partition = 0,
+  acknowledgedEnd = start,
+): Promise<RecoveredActive> {
   const handle = await open(path, 'r+')
   try {
     const data = await handle.readFile()
     const { records, bytes } = validPrefix(data, start)
-    const damage = findDamage(data, bytes, start + records)
+    const damage =
+      findDamage(data, bytes, start + records) ??
+      lostAcknowledged(data, bytes, start + records, acknowledgedEnd)
     if (damage) {
       const copy = await quarantine(path, data)
       throw damagedSegment(partition, path, copy, start + records, bytes, damage)
@@ -75,6 +86,22 @@ export interface Damage {
   lastAfter: number
   /** A complete line whose checksum does not match (rather than a valid line after bad bytes). */
   checksum: boolean
+  /** No valid line follows, but the partition's acknowledged end is past the prefix. */
+  acknowledged?: 'zeros' | 'end of file' | 'other bytes'
+}
+
+/** Damage when the prefix ends (offset `next`, byte `from`) before the acknowledged end. */
+function lostAcknowledged(
+  data: Buffer,
+  from: number,
+  next: number,
+  acknowledgedEnd: number,
+): Damage | undefined {
+  if (next >= acknowledgedEnd) return undefined
+  const rest = data.subarray(from)
+  const acknowledged =
+    rest.length === 0 ? 'end of file' : rest.every((b) => b === 0) ? 'zeros' : 'other bytes'
+  return { firstAfter: next, lastAfter: acknowledgedEnd - 1, checksum: false, acknowledged }
 }
 
 /**
@@ -135,12 +162,20 @@ function damagedSegment(
   byte: number,
   damage: Damage,
 ): StrataError {
-  const what = damage.checksum
-    ? `the record at offset ${next} fails its checksum`
-    : `bytes there are not the record at offset ${next}, yet records up to offset ${damage.lastAfter} follow`
+  const ackPath = join(dirname(path), ACKNOWLEDGED_END_FILE)
+  const instead = {
+    zeros: 'zeros are there',
+    'end of file': 'the file ends there',
+    'other bytes': 'no valid record is there',
+  }
+  const what = damage.acknowledged
+    ? `${instead[damage.acknowledged]}, yet records up to offset ${damage.lastAfter} were acknowledged (${ACKNOWLEDGED_END_FILE} records it)`
+    : damage.checksum
+      ? `the record at offset ${next} fails its checksum`
+      : `bytes there are not the record at offset ${next}, yet records up to offset ${damage.lastAfter} follow`
   return new StrataError(
     ErrorCodes.SEGMENT_CORRUPT,
     `partition ${partition}: the active segment ${basename(path)} is damaged at byte ${byte}: ${what}; acknowledged records from offset ${next} on are at risk. Nothing was cut; a copy is kept as ${basename(copy)}. ` +
-      `To go on, keep the records before the damage: truncate -s ${byte} ${path}, then move the store aside (it is rebuilt from the master dataset); this loses offsets ${next} to ${damage.lastAfter} (see docs/master-dataset.md, "Damaged files")`,
+      `To go on, keep the records before the damage: truncate -s ${byte} ${path} and rm ${ackPath}, then move the store aside (it is rebuilt from the master dataset); this loses offsets ${next} to ${damage.lastAfter} (see docs/master-dataset.md, "Damaged files")`,
   )
 }

@@ -89,6 +89,13 @@ export const coverageProperties = {
   },
 } as const
 
+const overflowSchema = {
+  type: 'string',
+  enum: ['Infinity', '-Infinity', 'NaN'],
+  description:
+    'present when the value is a number past ±1.8e308 (a sum that overflowed): JSON has no Infinity, so value is null and this says what it is',
+} as const
+
 const windowSchema = {
   type: 'object',
   required: ['windowStart', 'windowEnd', 'value'],
@@ -96,6 +103,7 @@ const windowSchema = {
     windowStart: { type: 'integer', description: 'epoch ms' },
     windowEnd: { type: 'integer', description: 'epoch ms, exclusive' },
     value: anyValue,
+    overflow: overflowSchema,
     batch: { description: 'the batch part of the value (with parts=true)' },
     speed: { description: 'the speed part of the value (with parts=true)' },
   },
@@ -110,6 +118,7 @@ export const queryAnswerSchema = {
     key: { type: 'string' },
     windows: { type: 'array', items: windowSchema, description: 'per window, ascending (windowed views)' },
     value: { description: 'the value of a view without a window' },
+    overflow: overflowSchema,
     ...coverageProperties,
   },
 } as const

@@ -5,9 +5,12 @@
 //            a log whose retention deleted records the speed layer never read (RETENTION_OUTRAN)
 //            leaves answers missing them for good: 503, status "down", with the count;
 //   ingest — whether this process accepts POST /events at all;
-//   views  — "failing" with their names when a view's code throws on most events
-//            (core/view-errors.ts): answers still come, but that view's are not what its user
-//            meant: 200, status "degraded".
+//   views  — "failing" with the names of the views that are not ok (core/view-errors.ts,
+//            viewState): a view whose code throws on most events, or one a layer stopped on
+//            (onError('stop'); also listed under `stopped`), whether this process's role stopped
+//            or the store recorded it (a `worker serve` beside the speed workers): answers still
+//            come, but that view's are not what its user meant, or no longer move: 200, status
+//            "degraded" (a stopped role of this process makes it 503, below).
 //   roles  — each role this process runs (runtime/role-health.ts) with its state and, when not
 //            running, why; any role failed or stalled makes health 503 "down", degraded 200
 //            "degraded".
@@ -22,7 +25,7 @@ import type { CompiledView } from '../../core/compiled-view.ts'
 import { ErrorCodes, isStrataError } from '../../core/errors.ts'
 import { isUnhealthy, type RoleHealth, type RoleReport, worst } from '../../core/role-health.ts'
 import { scrubSecrets } from '../../core/secrets.ts'
-import { isFailing } from '../../core/view-errors.ts'
+import { currentStops, type ViewStop, viewState } from '../../core/view-errors.ts'
 import type { Store } from '../../store/store.ts'
 import { healthRouteSchema, liveRouteSchema, readyRouteSchema } from './health-schemas.ts'
 import type { EndOffsetsCache } from './log-offsets.ts'
@@ -40,7 +43,7 @@ type PartStatus =
   | { status: 'up' }
   | { status: 'down'; error: string; lost?: number }
   | { status: 'absent' }
-  | { status: 'failing'; views: string[] }
+  | { status: 'failing'; views: string[]; stopped?: string[] }
 
 export async function healthRoute(app: FastifyInstance, options: HealthRouteOptions): Promise<void> {
   const { store, offsets, ingest, views = [] } = options
@@ -75,7 +78,13 @@ export async function healthRoute(app: FastifyInstance, options: HealthRouteOpti
     ])
     const rolesState = worst(roles.map((r) => r.state))
     const viewsPart =
-      storePart.status === 'up' ? await checkViews(store!, views) : { status: 'absent' as const }
+      storePart.status === 'up'
+        ? await checkViews(
+            store!,
+            views,
+            roles.flatMap((r) => r.viewStops ?? []),
+          )
+        : { status: 'absent' as const }
     const outran = logPart.status === 'down' && logPart.error === ErrorCodes.RETENTION_OUTRAN
     const status =
       storePart.status === 'down' || outran || isUnhealthy(rolesState)
@@ -96,19 +105,37 @@ export async function healthRoute(app: FastifyInstance, options: HealthRouteOpti
   })
 }
 
-async function checkViews(store: Store, views: ReadonlyArray<CompiledView<any, any>>): Promise<PartStatus> {
+async function checkViews(
+  store: Store,
+  views: ReadonlyArray<CompiledView<any, any>>,
+  inProcess: readonly ViewStop[],
+): Promise<PartStatus> {
   if (views.length === 0) return { status: 'absent' }
   try {
-    const [served, speedErrors] = await Promise.all([store.listBatchViews(), store.speedViewErrors()])
+    const [served, speedErrors, partitions] = await Promise.all([
+      store.listBatchViews(),
+      store.speedViewErrors(),
+      store.speedPartitions(),
+    ])
+    const consumed: number[] = []
+    for (const p of partitions) consumed[p.partition] = p.offset
     const now = Date.now()
-    const failing = views
-      .filter((v) => {
-        const meta = served.find((m) => m.view === v.name)
-        const batch = meta ? { errors: meta.foldErrors?.count ?? 0, events: meta.events } : undefined
-        return isFailing(batch, speedErrors.get(v.name), now)
-      })
-      .map((v) => v.name)
-    return failing.length > 0 ? { status: 'failing', views: failing } : { status: 'up' }
+    const notOk: string[] = []
+    const stopped: string[] = []
+    for (const v of views) {
+      const meta = served.find((m) => m.view === v.name)
+      const batch = meta ? { errors: meta.foldErrors?.count ?? 0, events: meta.events } : undefined
+      const tally = speedErrors.get(v.name)
+      // The same rule as GET /views (view-status.ts): a stop of this process's roles, or one the
+      // store recorded that its partition has not committed past.
+      const state = viewState(batch, tally, currentStops(v.name, tally, consumed, inProcess), now)
+      if (state !== 'ok') notOk.push(v.name)
+      if (state === 'stopped') stopped.push(v.name)
+    }
+    if (notOk.length === 0) return { status: 'up' }
+    return stopped.length > 0
+      ? { status: 'failing', views: notOk, stopped }
+      : { status: 'failing', views: notOk }
   } catch (error) {
     return { status: 'down', error: isStrataError(error) ? error.code : 'unavailable' }
   }

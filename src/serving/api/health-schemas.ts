@@ -11,7 +11,16 @@ const partSchema = {
     status: { type: 'string', enum: ['up', 'down', 'absent', 'failing'] },
     error: { type: 'string', description: 'why it is down: an error code' },
     lost: { type: 'integer', description: 'records retention deleted before the speed layer read them' },
-    views: { type: 'array', items: { type: 'string' }, description: 'the failing views' },
+    views: {
+      type: 'array',
+      items: { type: 'string' },
+      description: 'the views that are not ok: failing (their code throws on most events) or stopped',
+    },
+    stopped: {
+      type: 'array',
+      items: { type: 'string' },
+      description: "the views a layer stopped on (onError('stop')): their answers no longer move",
+    },
   },
 } as const
 

@@ -72,6 +72,7 @@ test('sealed segments are ordinary master-dataset segments; reads span sealed an
     '00000000000000000010-00000000000000000020.ndjson',
     '00000000000000000010-00000000000000000020.ndjson.sha256',
     '00000000000000000020.active',
+    'acknowledged-end',
   ])
   const fromFiles: number[] = []
   for await (const batch of readRecords(dir, 0)) fromFiles.push(...batch.map((r) => r.offset))

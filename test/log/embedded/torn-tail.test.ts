@@ -2,6 +2,8 @@
 // the torn bytes are cut and called a torn tail; only a tail of zeros alone is called zeros (the
 // room reserved ahead). The events carry runs of zeros ("0000", 0.000, "\u0000" escapes) so that
 // no digit or escape of a record can pass for the zeros reserved ahead.
+// The torn record was never acknowledged, so the partition's acknowledged end (acknowledged-end.ts)
+// is the one the ten before it left; zeros or a cut over acknowledged records are refused.
 import assert from 'node:assert/strict'
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -10,16 +12,24 @@ import { EmbeddedLog } from '../../../src/log/embedded/index.ts'
 import { tempDir } from '../../master-dataset/test-helpers.ts'
 
 const ACTIVE = join('p0000', '00000000000000000000.active')
+const ACKNOWLEDGED = join('p0000', 'acknowledged-end')
 const event = (i: number) =>
   `{"type":"page_view","pad":"0000000000000000","nul":"\\u0000\\u0000\\u0000","n":0.0000,"k":"${String(i).padStart(8, '0')}","ts":${1764000000000 + i}}`
 
-/** The file of 11 records in partition 0, and where the last one's line starts. */
-async function elevenRecords(dir: string): Promise<{ data: Buffer; lastLine: number }> {
+/**
+ * The file of 11 records in partition 0, where the last one's line starts, and the acknowledged
+ * end as the first ten left it (`tenAcknowledged`: the eleventh's write torn, never acknowledged).
+ */
+async function elevenRecords(
+  dir: string,
+): Promise<{ data: Buffer; lastLine: number; tenAcknowledged: Buffer }> {
   const log = await EmbeddedLog.open({ dir, partitions: 1 })
-  for (let i = 0; i < 11; i++) await log.append([{ key: '0000', value: event(i) }])
+  for (let i = 0; i < 10; i++) await log.append([{ key: '0000', value: event(i) }])
+  const tenAcknowledged = await readFile(join(dir, ACKNOWLEDGED))
+  await log.append([{ key: '0000', value: event(10) }])
   await log.close()
   const data = await readFile(join(dir, ACTIVE))
-  return { data, lastLine: data.lastIndexOf(0x0a, data.length - 2) + 1 }
+  return { data, lastLine: data.lastIndexOf(0x0a, data.length - 2) + 1, tenAcknowledged }
 }
 
 async function reopen(dir: string): Promise<{ end: number; warnings: string[]; file: Buffer }> {
@@ -32,7 +42,7 @@ async function reopen(dir: string): Promise<{ end: number; warnings: string[]; f
 
 test('a record torn at every byte of its line: the ten before it kept, the torn bytes cut as a torn tail, never as zeros', async (t) => {
   const dir = await tempDir(t, 'strata-torn-')
-  const { data, lastLine } = await elevenRecords(dir)
+  const { data, lastLine, tenAcknowledged } = await elevenRecords(dir)
   const kept = data.subarray(0, lastLine)
   const line = data.subarray(lastLine)
   assert.match(line.toString(), /"nul":"\\u0000\\u0000\\u0000"/)
@@ -49,6 +59,7 @@ test('a record torn at every byte of its line: the ten before it kept, the torn 
     for (const [i, { tail, zerosOnly }] of cases.entries()) {
       const what = `cut at byte ${cut} of ${line.length}, case ${i}`
       await writeFile(join(dir, ACTIVE), Buffer.concat([kept, tail]))
+      await writeFile(join(dir, ACKNOWLEDGED), tenAcknowledged)
       const { end, warnings, file } = await reopen(dir)
       const whole = i === 0 ? cut === line.length : i === 1 ? cut === line.length : cut === 0
       assert.equal(end, whole ? 11 : 10, what)

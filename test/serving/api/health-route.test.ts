@@ -63,3 +63,31 @@ test('an ingest-only server is healthy and has no view routes', async (t) => {
   assert.deepEqual(res.json().parts.store, { status: 'absent' })
   assert.equal((await app.inject('/views')).statusCode, 404)
 })
+
+// A view a speed layer stopped on (onError('stop')), seen by a serving process without that
+// layer (a `strata worker serve` over the shared store): /views said `stopped`, but /health's
+// views part listed only failing views and said `up`, status ok, while the view's answers stood
+// still. It lists the stopped view now, and health is degraded.
+test('a view stop recorded in the store is listed by /health as not ok (stopped), and health is degraded', async (t) => {
+  const store = await openStore(t)
+  const app = await serve(t, store, { endOffsets: async () => [0, 0] })
+  const before = (await app.inject('/health')).json()
+  assert.deepEqual(before.parts.views, { status: 'up' })
+  await store.recordViewStop({
+    view: 'pageviews_by_url',
+    partition: 1,
+    offset: 4,
+    message: 'TypeError: boom',
+  })
+  const res = await app.inject('/health')
+  assert.equal(res.statusCode, 200)
+  assert.equal(res.json().status, 'degraded')
+  assert.deepEqual(res.json().parts.views, {
+    status: 'failing',
+    views: ['pageviews_by_url'],
+    stopped: ['pageviews_by_url'],
+  })
+  // The same state /views gives it.
+  const listed = (await app.inject('/views')).json()
+  assert.equal(listed.views.find((v: { name: string }) => v.name === 'pageviews_by_url').state, 'stopped')
+})

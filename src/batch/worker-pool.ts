@@ -30,7 +30,10 @@ import type { EncodedEntries, FoldTask, PackedEntries, WorkerMessage, WorkerSetu
 export interface FoldResult {
   partition: number
   events: number
-  entries: EncodedEntries[]
+  /** Per view, the thread's answer as arrays (unpackEntries), cut on first use. */
+  readonly entries: EncodedEntries[]
+  /** Per view, the thread's answer as it crossed (worker.ts): each distinct key once. */
+  packed: PackedEntries[]
   /** Per view, what its code threw on (partition-fold.ts). */
   errors: FoldErrors[]
   /** The threadId of the worker that folded it (diagnostics). */
@@ -292,10 +295,17 @@ function runOne(worker: Worker, task: FoldTask, onProgress: (offsets: number) =>
       return undefined
     }
     if (message.type === 'done') {
+      // A run folded by one thread goes to the store as keyed columns (batch-run.ts), never as
+      // these arrays: they are cut only when asked for (a combine of several threads' answers).
+      let entries: EncodedEntries[] | undefined
       return {
         partition: message.partition,
         events: message.events,
-        entries: message.entries.map(unpackEntries),
+        get entries() {
+          entries ??= message.entries.map(unpackEntries)
+          return entries
+        },
+        packed: message.entries,
         errors: message.errors,
         thread: worker.threadId,
       }
@@ -317,10 +327,8 @@ function runOne(worker: Worker, task: FoldTask, onProgress: (offsets: number) =>
   return result
 }
 
-/** The entries a worker packed for the trip (worker.ts), as the arrays the combine reads. */
-export function unpackEntries(packed: PackedEntries): EncodedEntries {
-  const { keyText, keyLengths, keyIndex } = packed
-  // Each distinct key cut once; its entries share the string.
+/** The distinct keys of a worker's packed answer (worker.ts), each cut once from its text. */
+export function distinctKeys({ keyText, keyLengths }: PackedEntries): string[] {
   const distinct = new Array<string>(keyLengths.length)
   let at = 0
   for (let n = 0; n < keyLengths.length; n++) {
@@ -328,6 +336,14 @@ export function unpackEntries(packed: PackedEntries): EncodedEntries {
     distinct[n] = keyText.slice(at, end)
     at = end
   }
+  return distinct
+}
+
+/** The entries a worker packed for the trip (worker.ts), as the arrays the combine reads. */
+export function unpackEntries(packed: PackedEntries): EncodedEntries {
+  const { keyIndex } = packed
+  // Each distinct key cut once; its entries share the string.
+  const distinct = distinctKeys(packed)
   const keys = new Array<string>(keyIndex.length)
   for (let i = 0; i < keyIndex.length; i++) keys[i] = distinct[keyIndex[i]!]!
   // Copied by index: Array.from takes a typed array through its iterator, several times slower.

@@ -109,7 +109,11 @@ export class BatchRows {
       // Keys with no entry have no row.
       const seen = new Uint8Array(this.#keyed.keys.length)
       let n = 0
-      for (const k of this.#keyed.keyIndex) if (seen[k] === 0) (seen[k] = 1), n++
+      for (const k of this.#keyed.keyIndex) {
+        if (seen[k] === 1) continue
+        seen[k] = 1
+        n++
+      }
       return n
     }
     return this.#keys.length

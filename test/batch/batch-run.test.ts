@@ -10,6 +10,7 @@ import { adjacentRuns, runBatch } from '../../src/batch/batch-run.ts'
 import { compileViews } from '../../src/core/config.ts'
 import { loadConfig } from '../../src/core/config-loader.ts'
 import { SegmentBuilder, SegmentStore } from '../../src/master-dataset/index.ts'
+import { ROW_WINDOWS } from '../../src/store/lmdb-batch.ts'
 import { openLmdbStore } from '../../src/store/lmdb-store.ts'
 import { collectRaceContract } from './collect-race.ts'
 
@@ -496,7 +497,8 @@ test('columns and in-place combines serve what a thread per partition and put() 
 // One thread's answer goes to the store keyed (BatchStage.putKeyed: each distinct key once, grouped
 // by key numbers in lmdb-batch.ts); a store without putKeyed is given the per-entry columns. Both
 // must store the same version, entry for entry, for numeric and object states and for windows of
-// several kinds: a dropped or doubled entry, or one under another key, shows here.
+// several kinds (a key whose windows span rows, a view with no key): a dropped or doubled entry, or
+// one under another key, shows here.
 test('a version written keyed equals the same run written as per-entry columns', async (t) => {
   const events = generate(5000, 23).map((e, i) => ({ ...e, n: (i % 13) * 0.3 - 1 }))
   const { root, store, dir } = await setup(t, events)
@@ -513,6 +515,8 @@ export default defineConfig({
     view('highs').key((e) => e.type).aggregate(max((e) => e.n)),
     view('means').key((e) => e.url).window(tumbling('3h')).aggregate(mean((e) => e.n)),
     view('top').key((e) => e.type).window(tumbling('1d')).aggregate(topK(3, (e) => e.url)),
+    view('minutes').key((e) => e.type).window(tumbling('1m')).aggregate(count()),
+    view('none').filter((e) => e.type === 'purchase').key((e) => e.url).aggregate(count()),
   ],
 })
 `,
@@ -544,7 +548,7 @@ export default defineConfig({
     },
   })
   await runBatch({ config, configPath: path, root, store: counting, threads: 1, force: true })
-  assert.equal(keyed, 6)
+  assert.equal(keyed, 8)
   const byKey = await everything()
   const noKeyed = new Proxy(store, {
     get(target, property) {
@@ -564,9 +568,14 @@ export default defineConfig({
   })
   await runBatch({ config, configPath: path, root, store: noKeyed, threads: 1, force: true })
   const byColumns = await everything()
-  assert.equal(Object.keys(byKey).length, 6)
+  assert.equal(Object.keys(byKey).length, 8)
   for (const view of Object.keys(byColumns)) {
-    assert.ok(byColumns[view]!.length > 0, view)
+    // 'none' matches no event: a version with no key.
+    assert.equal(byColumns[view]!.length > 0, view !== 'none', view)
     assert.deepEqual(byKey[view], byColumns[view], view)
   }
+  // A key of 'minutes' has more windows than one row holds (1,800 minutes): its rows span.
+  const perKey = new Map<string, number>()
+  for (const e of byKey.minutes as Array<{ key: string }>) perKey.set(e.key, (perKey.get(e.key) ?? 0) + 1)
+  assert.ok(Math.max(...perKey.values()) > ROW_WINDOWS)
 })

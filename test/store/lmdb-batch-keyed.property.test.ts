@@ -138,3 +138,62 @@ test('a version staged keyed stores what the same entries staged as columns stor
     { numRuns: 40 },
   )
 })
+
+test('keyed columns with no key, or keys no entry uses, make no row', () => {
+  const none = new BatchRows()
+  none.addKeyed({ keys: [], keyIndex: new Uint32Array(0), windows: [], states: [] })
+  assert.deepEqual([...none.rows()], [])
+  assert.equal(none.size, 0)
+  const unused = new BatchRows()
+  unused.addKeyed({ keys: ['a', 'b', 'c'], keyIndex: Uint32Array.of(2, 2), windows: [0, 1], states: [1, 2] })
+  assert.deepEqual(
+    [...unused.rows()],
+    [
+      [
+        'c',
+        [
+          [
+            0,
+            [
+              [0, 1],
+              [1, 2],
+            ],
+          ],
+        ],
+      ],
+    ],
+  )
+  assert.equal(unused.size, 1)
+})
+
+test('a version staged keyed and aborted is never served, and the next one is', async (t) => {
+  const defer = deferrer(t)
+  const dir = await mkdtemp(join(tmpdir(), 'strata-lmdb-keyed-'))
+  defer(() => rm(dir, { recursive: true, force: true }))
+  const store = await openLmdbStore(dir)
+  defer(() => store.close())
+  const meta = { codeHash: 'h', horizon: [1], events: 1, groups: 1, startedAt: 0, completedAt: 1 }
+  const keyed = { keys: ['a', 'b'], keyIndex: Uint32Array.of(0, 1, 0), windows: [0, 0, 1], states: [1, 2, 3] }
+  const aborted = await store.stageBatch('v')
+  await aborted.putKeyed!(keyed)
+  await aborted.abort()
+  await assert.rejects(aborted.putKeyed!(keyed))
+  assert.deepEqual(await store.listBatchViews(), [])
+  const stored: unknown[] = []
+  for await (const e of store.scanBatch('v', aborted.version)) stored.push(e)
+  assert.deepEqual(stored, [])
+  const next = await store.stageBatch('v')
+  await next.putKeyed!({ ...keyed, states: [4, 5, 6] })
+  const served = await next.commit(meta)
+  assert.deepEqual(
+    (await store.listBatchViews()).map((m) => m.version),
+    [served.version],
+  )
+  const entries: unknown[] = []
+  for await (const e of store.scanBatch('v', served.version)) entries.push(e)
+  assert.deepEqual(entries, [
+    { key: 'a', window: 0, state: 4 },
+    { key: 'a', window: 1, state: 6 },
+    { key: 'b', window: 0, state: 5 },
+  ])
+})

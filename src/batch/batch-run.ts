@@ -23,10 +23,10 @@ import { compileViews, type StrataConfig } from '../core/config.ts'
 import { ErrorCodes, InterruptedError, StrataError } from '../core/errors.ts'
 import { numericKernelOf } from '../core/monoid.ts'
 import { type MasterDataset, openMasterDataset, type S3Settings } from '../master-dataset/index.ts'
-import type { BatchViewMeta, EntryColumns, Horizon, Store, ViewEntry } from '../store/store.ts'
+import type { BatchViewMeta, EntryColumns, Horizon, KeyedColumns, Store, ViewEntry } from '../store/store.ts'
 import { combineErrors, type FoldErrors } from './partition-fold.ts'
 import type { SparkEngineOptions } from './spark/spark-engine.ts'
-import { runFoldTasks } from './worker-pool.ts'
+import { distinctKeys, runFoldTasks } from './worker-pool.ts'
 
 /** Where the fold and the combine run: this process's worker threads, or an Apache Spark job. */
 export type BatchEngine = 'local' | 'spark'
@@ -171,17 +171,25 @@ async function runBatchOn(dataset: MasterDataset, options: BatchRunOptions): Pro
 
   for (const [i, view] of stale.entries()) {
     if (options.signal?.aborted) throw interrupted()
-    const columns = folded.entries[i]!
-    const groups = columns.keys.length
+    const answer = folded.entries[i]!
+    const keyed = 'keyIndex' in answer ? answer : undefined
+    const groups = keyed !== undefined ? keyed.keyIndex.length : answer.keys.length
+    let columns: EntryColumns | undefined = keyed === undefined ? (answer as EntryColumns) : undefined
     const stage = await store.stageBatch(view.name)
     try {
-      // Columns straight to a store that takes them: no object per entry (48,000 for an hourly
-      // view of 10,000 keys); otherwise entries, in puts of 10,000.
-      if (stage.putColumns !== undefined) await stage.putColumns(columns)
+      // One thread's answer straight to a store that takes it keyed: grouped by key by the keys'
+      // numbers, with no string per entry (lmdb-batch.ts). Else columns straight to a store that
+      // takes them: no object per entry (48,000 for an hourly view of 10,000 keys); otherwise
+      // entries, in puts of 10,000.
+      if (keyed !== undefined && stage.putKeyed !== undefined) await stage.putKeyed(keyed)
       else {
-        for (let at = 0; at < groups; at += 10_000) {
-          if (options.signal?.aborted) throw interrupted()
-          await stage.put(entriesOf(columns, at, at + 10_000))
+        columns ??= columnsOf(keyed!)
+        if (stage.putColumns !== undefined) await stage.putColumns(columns)
+        else {
+          for (let at = 0; at < groups; at += 10_000) {
+            if (options.signal?.aborted) throw interrupted()
+            await stage.put(entriesOf(columns, at, at + 10_000))
+          }
         }
       }
       if (options.signal?.aborted) throw interrupted()
@@ -197,7 +205,10 @@ async function runBatchOn(dataset: MasterDataset, options: BatchRunOptions): Pro
         ...(foldErrors.count > 0 ? { foldErrors } : {}),
       })
       versions.push(meta)
-      await options.publisher?.publish(meta, entriesOf(columns, 0, groups), view)
+      if (options.publisher !== undefined) {
+        columns ??= columnsOf(keyed!)
+        await options.publisher.publish(meta, entriesOf(columns, 0, groups), view)
+      }
     } catch (error) {
       await stage.abort().catch(() => undefined)
       throw error
@@ -214,8 +225,15 @@ async function runBatchOn(dataset: MasterDataset, options: BatchRunOptions): Pro
 /** Per stale view, in order: its combined entries and fold errors; and the events read. */
 interface Folded {
   events: number
-  entries: EntryColumns[]
+  entries: Array<EntryColumns | KeyedColumns>
   errors: FoldErrors[]
+}
+
+/** Keyed columns with a key per entry. */
+function columnsOf({ keys, keyIndex, windows, states }: KeyedColumns): EntryColumns {
+  const perEntry = new Array<string>(keyIndex.length)
+  for (let i = 0; i < keyIndex.length; i++) perEntry[i] = keys[keyIndex[i]!]!
+  return { keys: perEntry, windows, states }
 }
 
 /** Entries `from` to `to` of the columns, as objects. */
@@ -261,12 +279,23 @@ async function foldLocally(
   )
   return {
     events: results.reduce((sum, r) => sum + r.events, 0),
-    entries: stale.map((view, i) =>
-      combinePartitions(
+    // One answer is combined already (one thread folded every partition, worker.ts): it goes to
+    // the store as it crossed, keyed (each distinct key once); several are combined here.
+    entries: stale.map((view, i): EntryColumns | KeyedColumns => {
+      if (results.length === 1) {
+        const packed = results[0]!.packed[i]!
+        return {
+          keys: distinctKeys(packed),
+          keyIndex: packed.keyIndex,
+          windows: packed.windows,
+          states: packed.states,
+        }
+      }
+      return combinePartitions(
         view,
-        results.map((r) => r.entries[i]),
-      ),
-    ),
+        results.map((r) => r.entries[i]!),
+      )
+    }),
     errors: stale.map((_, i) => combineErrors(results.map((r) => r.errors[i]))),
   }
 }

@@ -30,7 +30,10 @@ import type { EncodedEntries, FoldTask, PackedEntries, WorkerMessage, WorkerSetu
 export interface FoldResult {
   partition: number
   events: number
-  entries: EncodedEntries[]
+  /** Per view, the thread's answer as arrays (unpackEntries), cut on first use. */
+  readonly entries: EncodedEntries[]
+  /** Per view, the thread's answer as it crossed (worker.ts): each distinct key once. */
+  packed: PackedEntries[]
   /** Per view, what its code threw on (partition-fold.ts). */
   errors: FoldErrors[]
   /** The threadId of the worker that folded it (diagnostics). */
@@ -306,10 +309,17 @@ function runOne(worker: Worker, task: FoldTask, onProgress: (offsets: number) =>
       return undefined
     }
     if (message.type === 'done') {
+      // A run folded by one thread goes to the store as keyed columns (batch-run.ts), never as
+      // these arrays: they are cut only when asked for (a combine of several threads' answers).
+      let entries: EncodedEntries[] | undefined
       return {
         partition: message.partition,
         events: message.events,
-        entries: message.entries.map(unpackEntries),
+        get entries() {
+          entries ??= message.entries.map(unpackEntries)
+          return entries
+        },
+        packed: message.entries,
         errors: message.errors,
         thread: worker.threadId,
       }
@@ -332,19 +342,10 @@ function runOne(worker: Worker, task: FoldTask, onProgress: (offsets: number) =>
 }
 
 /**
- * The entries a worker packed for the trip (worker.ts), as the arrays the combine reads. Damaged
- * input (key lengths past the text, a key number past the keys, columns of unequal length) throws
- * STRATA_ERR_INVALID_STATE: read as it stands it gave keys cut short, undefined keys or windows.
+ * The distinct keys of a worker's packed answer (worker.ts), each cut once from its text. Key
+ * lengths that do not add up to the text (damaged input) throw STRATA_ERR_INVALID_STATE.
  */
-export function unpackEntries(packed: PackedEntries): EncodedEntries {
-  const { keyText, keyLengths, keyIndex } = packed
-  const entries = keyIndex.length
-  if (packed.windows.length !== entries || packed.states.length !== entries) {
-    throw damagedEntries(
-      `${entries} keys, ${packed.windows.length} windows and ${packed.states.length} states`,
-    )
-  }
-  // Each distinct key cut once; its entries share the string.
+export function distinctKeys({ keyText, keyLengths }: PackedEntries): string[] {
   const distinct = new Array<string>(keyLengths.length)
   let at = 0
   for (let n = 0; n < keyLengths.length; n++) {
@@ -355,6 +356,24 @@ export function unpackEntries(packed: PackedEntries): EncodedEntries {
   if (at !== keyText.length) {
     throw damagedEntries(`key lengths adding up to ${at} over a key text of ${keyText.length} characters`)
   }
+  return distinct
+}
+
+/**
+ * The entries a worker packed for the trip (worker.ts), as the arrays the combine reads. Damaged
+ * input (key lengths past the text, a key number past the keys, columns of unequal length) throws
+ * STRATA_ERR_INVALID_STATE: read as it stands it gave keys cut short, undefined keys or windows.
+ */
+export function unpackEntries(packed: PackedEntries): EncodedEntries {
+  const { keyIndex } = packed
+  const entries = keyIndex.length
+  if (packed.windows.length !== entries || packed.states.length !== entries) {
+    throw damagedEntries(
+      `${entries} keys, ${packed.windows.length} windows and ${packed.states.length} states`,
+    )
+  }
+  // Each distinct key cut once; its entries share the string.
+  const distinct = distinctKeys(packed)
   const keys = new Array<string>(entries)
   for (let i = 0; i < entries; i++) {
     const n = keyIndex[i]!

@@ -12,8 +12,10 @@
 // lengths, window starts as a Float64Array, and states, when every one is a number (count, sum,
 // min, max), as a Float64Array too; the typed arrays are transferred, not copied. A key with
 // several windows crosses once: the text holds each distinct key once, and each entry the number
-// of its key (keyIndex), so the main thread cuts one string per key, not per entry, and the
-// entries of one key share one string (what its grouping by key then hashes once).
+// of its key (keyIndex), so the main thread cuts one string per key, not per entry. One thread's
+// answer goes to the store so, keyed, and is grouped by key by those numbers (batch-run.ts,
+// lmdb-batch.ts); answers to combine are cut into per-entry arrays, whose entries of one key share
+// one string.
 import { type MessagePort, parentPort, workerData } from 'node:worker_threads'
 import type { CompiledView } from '../core/compiled-view.ts'
 import { compileViews } from '../core/config.ts'

@@ -75,7 +75,7 @@ export class SegmentBuilder {
       this.#data.copy(grown, 0, 0, this.#bytes)
       this.#data = grown
     }
-    this.#bytes = writeRecordLine(this.#data, this.#bytes, { ...record, value })
+    this.#bytes = writeRecordLine(this.#data, this.#bytes, record, value)
     this.#records++
     if (this.#firstOffset === -1) this.#firstOffset = record.offset
     this.#lastOffset = record.offset

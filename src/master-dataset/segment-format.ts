@@ -24,6 +24,7 @@
 // The field order is fixed so that readers can find the event's bytes without parsing the line.
 import { crc32 } from 'node:zlib'
 import { ErrorCodes, StrataError } from '../core/errors.ts'
+import { MAX_NUMBER_BYTES, writeAscii, writeNumber } from '../core/number-bytes.ts'
 
 export const SEGMENT_EXTENSION = '.ndjson'
 export const CHECKSUM_EXTENSION = '.sha256'
@@ -95,10 +96,21 @@ const SPACE = 0x20
 /** The event text as stored: CR/LF become spaces (a copy only when there are any). */
 export function storedEventBytes(value: Buffer | string): Buffer {
   const bytes = typeof value === 'string' ? Buffer.from(value) : value
-  if (bytes.indexOf(LF) === -1 && bytes.indexOf(CR) === -1) return bytes
+  if (!hasLineBreak(bytes)) return bytes
   const copy = Buffer.from(bytes)
   for (let i = 0; i < copy.length; i++) if (copy[i] === LF || copy[i] === CR) copy[i] = SPACE
   return copy
+}
+
+// An event of a few dozen bytes is looked through in JavaScript: two indexOf calls into C++ a
+// record cost the archiver more than the bytes (BENCHMARKS.md, Ingest, session 15).
+function hasLineBreak(bytes: Buffer): boolean {
+  if (bytes.length > 256) return bytes.indexOf(LF) !== -1 || bytes.indexOf(CR) !== -1
+  for (let i = 0; i < bytes.length; i++) {
+    const c = bytes[i]!
+    if (c === LF || c === CR) return true
+  }
+  return false
 }
 
 /**
@@ -106,38 +118,41 @@ export function storedEventBytes(value: Buffer | string): Buffer {
  * (the embedded log) the line carries the CRC-32 of the event bytes.
  */
 export function encodeRecordLine(record: SegmentRecord, crc = false): Buffer {
-  const head = lineHead(record)
   const event = storedEventBytes(record.value)
-  const line = Buffer.allocUnsafe(
-    Buffer.byteLength(head) + (crc ? CRC.length + 9 : 0) + EVENT.length + event.length + 2,
-  )
-  writeLine(line, 0, head, event, crc)
-  return line
+  const line = Buffer.allocUnsafe(maxRecordLineBytes(record, crc))
+  return line.subarray(0, writeLine(line, 0, record, event, crc))
 }
 
 /**
  * Writes the line of one record (what encodeRecordLine returns) into `out` at `at`, which must
- * have room for maxRecordLineBytes(record) bytes there: the index after it.
+ * have room for maxRecordLineBytes(record) bytes there: the index after it. `stored` is
+ * storedEventBytes(record.value), which the caller has.
  */
-export function writeRecordLine(out: Buffer, at: number, record: SegmentRecord): number {
-  return writeLine(out, at, lineHead(record), storedEventBytes(record.value), false)
+export function writeRecordLine(out: Buffer, at: number, record: SegmentRecord, stored: Buffer): number {
+  return writeLine(out, at, record, stored, false)
 }
 
-function lineHead(record: SegmentRecord): string {
-  return `{"offset":${record.offset},"timestamp":${record.timestamp},"key":${record.key === null ? 'null' : JSON.stringify(record.key)}`
-}
-
-function writeLine(line: Buffer, at: number, head: string, event: Buffer, crc: boolean): number {
-  at += line.write(head, at, 'utf8')
+// {"offset":<offset>,"timestamp":<timestamp>,"key":<key JSON>[,"crc":"<hex>"],"event":<event>}\n,
+// the numbers and the fixed parts written into the buffer as they go: a string of the head a
+// record, and its write into the buffer, cost more than the line's bytes.
+function writeLine(line: Buffer, at: number, record: SegmentRecord, event: Buffer, crc: boolean): number {
+  at = writeAscii(line, at, HEAD)
+  at = writeNumber(line, at, record.offset)
+  at = writeAscii(line, at, TIMESTAMP)
+  at = writeNumber(line, at, record.timestamp)
+  at = writeAscii(line, at, KEY)
+  at =
+    record.key === null ? writeAscii(line, at, NULL) : at + line.write(JSON.stringify(record.key), at, 'utf8')
   if (crc) {
-    at += CRC.copy(line, at)
+    at = writeAscii(line, at, CRC)
     // Hex digits written in place: formatting a string per record would cost more than the CRC.
     const value = crc32(event)
     for (let shift = 28; shift >= 0; shift -= 4) line[at++] = HEX[(value >>> shift) & 0xf]!
     line[at++] = 0x22 // "
   }
-  at += EVENT.copy(line, at)
-  at += event.copy(line, at)
+  at = writeAscii(line, at, EVENT)
+  line.set(event, at)
+  at += event.length
   line[at++] = 0x7d // }
   line[at++] = LF
   return at
@@ -147,13 +162,13 @@ const HEX = Buffer.from('0123456789abcdef')
 
 /**
  * An upper bound on the line's length whatever its offset (room is reserved before offsets are
- * assigned), cheap to compute: 20 digits for the offset and the timestamp, 6 bytes per UTF-16
- * unit of the key (a \uXXXX escape is the longest it can become).
+ * assigned), cheap to compute: MAX_NUMBER_BYTES for the offset and the timestamp, 6 bytes per
+ * UTF-16 unit of the key (a \uXXXX escape is the longest it can become).
  */
 export function maxRecordLineBytes(record: Omit<SegmentRecord, 'offset'>, crc = false): number {
   const key = record.key === null ? 4 : 6 * record.key.length + 2
-  // {"offset": ,"timestamp": ,"key": ,"event": } and \n, plus ,"crc":"<8 hex>"
-  return 46 + 40 + key + (crc ? 17 : 0) + record.value.length
+  // {"offset": ,"timestamp": ,"key": ,"event": } and \n, plus ,"crc":"<8 hex>", and the two numbers
+  return 46 + 2 * MAX_NUMBER_BYTES + key + (crc ? 17 : 0) + record.value.length
 }
 
 /** Where the parts of one line are, found without parsing the event. */

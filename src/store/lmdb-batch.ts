@@ -15,7 +15,7 @@
 // The entries a version answers are exactly the (key, window, state) it was given: readers cut
 // the rows back into entries, in (key, window) order as before.
 import type { RootDatabase } from 'lmdb'
-import type { EntryColumns, ViewEntry } from './store.ts'
+import type { EntryColumns, KeyedColumns, ViewEntry } from './store.ts'
 
 type Key = (string | number | boolean)[]
 type Db = RootDatabase<unknown, Key>
@@ -34,14 +34,50 @@ export class BatchRows {
   readonly #keys: string[] = []
   readonly #windows: number[][] = []
   readonly #states: unknown[][] = []
+  // Keyed columns given to an empty collection, kept as they are and grouped by key at rows():
+  // by their key numbers, with no map of strings (see addKeyed).
+  #keyed: KeyedColumns | undefined
 
   add(entries: readonly ViewEntry[]): void {
+    this.#expand()
     for (const { key, window, state } of entries) this.#add(key, window, state)
   }
 
   /** The same as add() of the entries the columns hold. */
   addColumns({ keys, windows, states }: EntryColumns): void {
+    this.#expand()
     for (let i = 0; i < keys.length; i++) this.#add(keys[i]!, windows[i]!, states[i])
+  }
+
+  /**
+   * The same as addColumns() of the entries the keyed columns hold. The whole answer of a batch
+   * run comes so (one put, worker.ts): its keys are grouped at rows() by a counting sort of their
+   * numbers, which keeps each key's entries in the order they came, as add() does. Anything else
+   * (a second put, keys not distinct) takes the map, as add() would.
+   */
+  addKeyed(columns: KeyedColumns): void {
+    const { keys, keyIndex, windows, states } = columns
+    if (windows.length !== keyIndex.length || states.length !== keyIndex.length) {
+      throw new Error('keyed columns of different lengths')
+    }
+    for (let i = 0; i < keyIndex.length; i++) {
+      if (!(keyIndex[i]! < keys.length)) throw new Error(`keyed columns: no key ${keyIndex[i]}`)
+    }
+    if (this.#keyed === undefined && this.#keys.length === 0 && new Set(keys).size === keys.length) {
+      this.#keyed = columns
+      return
+    }
+    this.#expand()
+    for (let i = 0; i < keyIndex.length; i++) this.#add(keys[keyIndex[i]!]!, windows[i]!, states[i])
+  }
+
+  /** Keyed columns kept by addKeyed, moved into the map before anything else is added. */
+  #expand(): void {
+    const keyed = this.#keyed
+    if (keyed === undefined) return
+    this.#keyed = undefined
+    const { keys, keyIndex, windows, states } = keyed
+    for (let i = 0; i < keyIndex.length; i++) this.#add(keys[keyIndex[i]!]!, windows[i]!, states[i])
   }
 
   #add(key: string, window: number, state: unknown): void {
@@ -59,31 +95,82 @@ export class BatchRows {
 
   /** Every key with its rows: [first window, row], windows ascending, ROW_WINDOWS at most each. */
   *rows(): IterableIterator<[string, Array<[number, BatchRow]>]> {
+    if (this.#keyed !== undefined) {
+      yield* keyedRows(this.#keyed)
+      return
+    }
     for (let k = 0; k < this.#keys.length; k++) {
-      let windows = this.#windows[k]!
-      let states = this.#states[k]!
-      // A run's entries arrive window after window, so a key's windows are mostly ascending.
-      if (!ascending(windows)) {
-        const byWindow = new Map<number, unknown>()
-        for (let i = 0; i < windows.length; i++) byWindow.set(windows[i]!, states[i])
-        windows = [...byWindow.keys()].sort((a, b) => a - b)
-        states = windows.map((w) => byWindow.get(w))
-      }
-      if (windows.length <= ROW_WINDOWS) {
-        yield [this.#keys[k]!, [[windows[0]!, [windows, states]]]]
-        continue
-      }
-      const rows: Array<[number, BatchRow]> = []
-      for (let at = 0; at < windows.length; at += ROW_WINDOWS) {
-        rows.push([windows[at]!, [windows.slice(at, at + ROW_WINDOWS), states.slice(at, at + ROW_WINDOWS)]])
-      }
-      yield [this.#keys[k]!, rows]
+      yield [this.#keys[k]!, rowsOf(this.#windows[k]!, this.#states[k]!)]
     }
   }
 
   get size(): number {
+    if (this.#keyed !== undefined) {
+      // Keys with no entry have no row.
+      const seen = new Uint8Array(this.#keyed.keys.length)
+      let n = 0
+      for (const k of this.#keyed.keyIndex) {
+        if (seen[k] === 1) continue
+        seen[k] = 1
+        n++
+      }
+      return n
+    }
     return this.#keys.length
   }
+}
+
+// The keyed columns' rows, key by key in the order of each key's first entry (the order the map
+// of add() gives): a counting sort of the key numbers, stable, so each key's entries keep the
+// order they came in; then the same rows as the map's.
+function* keyedRows({
+  keys,
+  keyIndex,
+  windows,
+  states,
+}: KeyedColumns): IterableIterator<[string, Array<[number, BatchRow]>]> {
+  const n = keyIndex.length
+  const count = new Uint32Array(keys.length)
+  for (let i = 0; i < n; i++) count[keyIndex[i]!]!++
+  const start = new Uint32Array(keys.length + 1)
+  for (let k = 0; k < keys.length; k++) start[k + 1] = start[k]! + count[k]!
+  const fill = start.slice(0, keys.length)
+  const order = new Uint32Array(n)
+  for (let i = 0; i < n; i++) order[fill[keyIndex[i]!]!++] = i
+  // Keys in the order of their first entry, as add() meets them.
+  const done = new Uint8Array(keys.length)
+  for (let i = 0; i < n; i++) {
+    const k = keyIndex[i]!
+    if (done[k] === 1) continue
+    done[k] = 1
+    const from = start[k]!
+    const size = count[k]!
+    const w = new Array<number>(size)
+    const s = new Array<unknown>(size)
+    for (let j = 0; j < size; j++) {
+      const e = order[from + j]!
+      w[j] = windows[e]!
+      s[j] = states[e]
+    }
+    yield [keys[k]!, rowsOf(w, s)]
+  }
+}
+
+/** One key's rows from its windows and states as they came: ascending, later duplicates win. */
+function rowsOf(windows: number[], states: unknown[]): Array<[number, BatchRow]> {
+  // A run's entries arrive window after window, so a key's windows are mostly ascending.
+  if (!ascending(windows)) {
+    const byWindow = new Map<number, unknown>()
+    for (let i = 0; i < windows.length; i++) byWindow.set(windows[i]!, states[i])
+    windows = [...byWindow.keys()].sort((a, b) => a - b)
+    states = windows.map((w) => byWindow.get(w))
+  }
+  if (windows.length <= ROW_WINDOWS) return [[windows[0]!, [windows, states]]]
+  const rows: Array<[number, BatchRow]> = []
+  for (let at = 0; at < windows.length; at += ROW_WINDOWS) {
+    rows.push([windows[at]!, [windows.slice(at, at + ROW_WINDOWS), states.slice(at, at + ROW_WINDOWS)]])
+  }
+  return rows
 }
 
 function ascending(windows: number[]): boolean {

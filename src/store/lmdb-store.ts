@@ -320,6 +320,10 @@ class LmdbStore implements Store {
         if (!open) throw new StrataError(ErrorCodes.STORE, `batch version ${version} of ${view} is closed`)
         collected.addColumns(columns)
       },
+      async putKeyed(columns) {
+        if (!open) throw new StrataError(ErrorCodes.STORE, `batch version ${version} of ${view} is closed`)
+        collected.addKeyed(columns)
+      },
       async commit(meta) {
         if (!open) throw new StrataError(ErrorCodes.STORE, `batch version ${version} of ${view} is closed`)
         open = false

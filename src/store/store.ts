@@ -42,6 +42,19 @@ export interface EntryColumns {
   states: ArrayLike<unknown>
 }
 
+/**
+ * Entries as columns with each distinct key once: entry i is { key: keys[keyIndex[i]], window:
+ * windows[i], state: states[i] }; `keys` holds no string twice. What a batch thread's answer
+ * already is (worker.ts), so a store can group a version's entries by key with integers, not
+ * strings (lmdb-batch.ts).
+ */
+export interface KeyedColumns {
+  keys: readonly string[]
+  keyIndex: Uint32Array
+  windows: ArrayLike<number>
+  states: ArrayLike<unknown>
+}
+
 export interface BatchStage {
   readonly view: string
   readonly version: number
@@ -51,6 +64,8 @@ export interface BatchStage {
    * run's answers come as columns, worker.ts). Optional: a store without it is given put().
    */
   putColumns?(columns: EntryColumns): Promise<void>
+  /** The same as putColumns() of the entries the keyed columns hold. Optional, as putColumns(). */
+  putKeyed?(columns: KeyedColumns): Promise<void>
   /** Flips the served version of the view to this one, atomically, and drops the previous one. */
   commit(meta: Omit<BatchViewMeta, 'view' | 'version'>): Promise<BatchViewMeta>
   abort(): Promise<void>

@@ -10,6 +10,7 @@ import { adjacentRuns, runBatch } from '../../src/batch/batch-run.ts'
 import { compileViews } from '../../src/core/config.ts'
 import { loadConfig } from '../../src/core/config-loader.ts'
 import { SegmentBuilder, SegmentStore } from '../../src/master-dataset/index.ts'
+import { ROW_WINDOWS } from '../../src/store/lmdb-batch.ts'
 import { openLmdbStore } from '../../src/store/lmdb-store.ts'
 import { deferrer } from '../helpers/cleanup.ts'
 import { collectRaceContract } from './collect-race.ts'
@@ -494,4 +495,90 @@ test('columns and in-place combines serve what a thread per partition and put() 
   await runBatch({ config, configPath, root, store: putOnly, threads: 3, force: true })
   assert.equal(staged, 3)
   assert.deepEqual(await everything(), fast)
+})
+
+// One thread's answer goes to the store keyed (BatchStage.putKeyed: each distinct key once, grouped
+// by key numbers in lmdb-batch.ts); a store without putKeyed is given the per-entry columns. Both
+// must store the same version, entry for entry, for numeric and object states and for windows of
+// several kinds (a key whose windows span rows, a view with no key): a dropped or doubled entry, or
+// one under another key, shows here.
+test('a version written keyed equals the same run written as per-entry columns', async (t) => {
+  const events = generate(5000, 23).map((e, i) => ({ ...e, n: (i % 13) * 0.3 - 1 }))
+  const { root, store, dir } = await setup(t, events)
+  const path = join(dir, 'keyed.config.ts')
+  await writeFile(
+    path,
+    `import { count, defineConfig, hopping, max, mean, min, sum, topK, tumbling, view } from '${index}'
+export default defineConfig({
+  source: { topic: 'events', partitions: 3 },
+  views: [
+    view('counts').filter((e) => e.type === 'page_view').key((e) => e.url).window(tumbling('1h')).aggregate(count()),
+    view('sums').key((e) => e.user).window(hopping({ size: '2h', advance: '30m' })).aggregate(sum((e) => e.n)),
+    view('lows').key((e) => e.url + '|' + e.type).window(tumbling('15m')).aggregate(min((e) => e.n)),
+    view('highs').key((e) => e.type).aggregate(max((e) => e.n)),
+    view('means').key((e) => e.url).window(tumbling('3h')).aggregate(mean((e) => e.n)),
+    view('top').key((e) => e.type).window(tumbling('1d')).aggregate(topK(3, (e) => e.url)),
+    view('minutes').key((e) => e.type).window(tumbling('1m')).aggregate(count()),
+    view('none').filter((e) => e.type === 'purchase').key((e) => e.url).aggregate(count()),
+  ],
+})
+`,
+  )
+  const config = await loadConfig(path)
+  const everything = async () => {
+    const out: Record<string, unknown[]> = {}
+    for (const meta of await store.listBatchViews()) {
+      const entries: unknown[] = []
+      for await (const e of store.scanBatch(meta.view, meta.version)) entries.push(e)
+      out[meta.view] = entries
+    }
+    return out
+  }
+  let keyed = 0
+  const counting = new Proxy(store, {
+    get(target, property) {
+      if (property !== 'stageBatch') return Reflect.get(target, property, target)
+      return async (view: string) => {
+        const stage = await target.stageBatch(view)
+        const putKeyed = stage.putKeyed!.bind(stage)
+        return Object.assign(stage, {
+          putKeyed: (columns: Parameters<typeof putKeyed>[0]) => {
+            keyed++
+            return putKeyed(columns)
+          },
+        })
+      }
+    },
+  })
+  await runBatch({ config, configPath: path, root, store: counting, threads: 1, force: true })
+  assert.equal(keyed, 8)
+  const byKey = await everything()
+  const noKeyed = new Proxy(store, {
+    get(target, property) {
+      if (property !== 'stageBatch') return Reflect.get(target, property, target)
+      return async (view: string) => {
+        const stage = await target.stageBatch(view)
+        return {
+          view: stage.view,
+          version: stage.version,
+          put: stage.put.bind(stage),
+          putColumns: stage.putColumns!.bind(stage),
+          commit: stage.commit.bind(stage),
+          abort: stage.abort.bind(stage),
+        }
+      }
+    },
+  })
+  await runBatch({ config, configPath: path, root, store: noKeyed, threads: 1, force: true })
+  const byColumns = await everything()
+  assert.equal(Object.keys(byKey).length, 8)
+  for (const view of Object.keys(byColumns)) {
+    // 'none' matches no event: a version with no key.
+    assert.equal(byColumns[view]!.length > 0, view !== 'none', view)
+    assert.deepEqual(byKey[view], byColumns[view], view)
+  }
+  // A key of 'minutes' has more windows than one row holds (1,800 minutes): its rows span.
+  const perKey = new Map<string, number>()
+  for (const e of byKey.minutes as Array<{ key: string }>) perKey.set(e.key, (perKey.get(e.key) ?? 0) + 1)
+  assert.ok(Math.max(...perKey.values()) > ROW_WINDOWS)
 })

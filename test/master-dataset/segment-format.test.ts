@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
+import { crc32 } from 'node:zlib'
 import fc from 'fast-check'
 import { SegmentBuilder } from '../../src/master-dataset/segment-builder.ts'
 import {
@@ -115,5 +116,56 @@ test('SegmentBuilder: a view data() handed out keeps its bytes while more record
       for (const [view, copy] of views) assert.ok(view.equals(copy), 'a view handed out changed')
     }),
     { numRuns: 150 },
+  )
+})
+
+test('a line is the text its format spells: the numbers as String(n), the key as JSON.stringify, CR/LF made spaces, with and without its CRC', () => {
+  // Written into the buffer byte by byte (writeNumber, no head string): any offset or timestamp
+  // spelled otherwise would be a different line for the same record (a changed segment checksum,
+  // or a line scanLine reads back as another record).
+  const spelled = (
+    r: { offset: number; timestamp: number; key: string | null; value: Buffer },
+    crc: boolean,
+  ) => {
+    const event = Buffer.from(r.value.toString('latin1').replace(/[\r\n]/g, ' '), 'latin1')
+    const hex = crc ? `,"crc":"${crc32(event).toString(16).padStart(8, '0')}"` : ''
+    const key = r.key === null ? 'null' : JSON.stringify(r.key)
+    return Buffer.concat([
+      Buffer.from(`{"offset":${r.offset},"timestamp":${r.timestamp},"key":${key}${hex},"event":`),
+      event,
+      Buffer.from('}\n'),
+    ])
+  }
+  const recordOf = fc.record({
+    offset: fc.oneof(fc.maxSafeInteger().map(Math.abs), fc.integer({ min: 0, max: 1000 })),
+    timestamp: fc.oneof(
+      fc.integer({ min: 0, max: 2_000_000_000_000 }),
+      fc.constantFrom(-1, 0, 9, 10, -(2 ** 63), 2 ** 63, 1e21, 1.5),
+      fc.maxSafeInteger(),
+    ),
+    key: fc.oneof(fc.constant(null), fc.string({ unit: 'binary', maxLength: 20 })),
+    value: fc
+      .array(fc.constantFrom('{', '}', '"a"', ':', '1', '\r', '\n', ' ', 'é', '\u2028', 'x'.repeat(300)), {
+        maxLength: 30,
+      })
+      .map((parts) => Buffer.from(parts.join(''))),
+  })
+  fc.assert(
+    fc.property(fc.array(recordOf, { minLength: 1, maxLength: 20 }), (records) => {
+      const builder = new SegmentBuilder()
+      let offset = 0
+      const lines: Buffer[] = []
+      for (const r of records) {
+        const record = { ...r, offset: offset + r.offset }
+        offset = record.offset + 1
+        if (!Number.isSafeInteger(offset)) break
+        assert.ok(encodeRecordLine(record).equals(spelled(record, false)))
+        assert.ok(encodeRecordLine(record, true).equals(spelled(record, true)))
+        builder.add(record, null)
+        lines.push(spelled(record, false))
+      }
+      assert.ok(builder.data().equals(Buffer.concat(lines)))
+    }),
+    { numRuns: 300 },
   )
 })

@@ -5,6 +5,7 @@ import { request } from 'node:http'
 import { test } from 'node:test'
 import { gzipSync } from 'node:zlib'
 import { createIngest, type SinkRecord } from '../../../src/ingest/ingest.ts'
+import { acceptedJsonBytes } from '../../../src/serving/api/events-route.ts'
 import { createServer } from '../../../src/serving/server.ts'
 
 function memorySink(partitions = 3) {
@@ -205,4 +206,50 @@ test('POST /events refuses a compressed body with 415 naming content-encoding, a
     headers: { 'content-type': 'application/json', 'content-encoding': 'identity' },
   })
   assert.equal(plain.statusCode, 202, plain.body)
+})
+
+test('the 202 is JSON.stringify of every position the sink gave, in order, whatever their size', async (t) => {
+  // A sink answering positions of every size (offsets past 2^32 up to 2^53 - 1, partitions up to
+  // 2^31 - 1): the answer is written as bytes (acceptedJsonBytes), and an acknowledged event
+  // whose position were written wrong, left out or repeated would be lost or counted twice by
+  // the client that reads it.
+  const positions: Array<{ partition: number; offset: number }> = []
+  const sink = {
+    async append(records: SinkRecord[]) {
+      return records.map((_, i) => {
+        const position = {
+          partition: [0, 9, 10, 2 ** 31 - 1][i % 4]!,
+          offset: [0, 9, 99, 100, 2 ** 32 + i, Number.MAX_SAFE_INTEGER - i][i % 6]!,
+        }
+        positions.push(position)
+        return position
+      })
+    },
+  }
+  const app = await createServer({ ingest: createIngest({ sink }), bodyLimit: 1024 * 1024 })
+  t.after(() => app.close())
+  for (const count of [1, 7, 1000]) {
+    positions.length = 0
+    const body = Array.from({ length: count }, (_, i) => JSON.stringify({ url: `/p${i}`, ts })).join('\n')
+    const res = await app.inject({
+      method: 'POST',
+      url: '/events',
+      payload: body,
+      headers: { 'content-type': 'application/x-ndjson' },
+    })
+    assert.equal(res.statusCode, 202)
+    assert.equal(res.headers['content-type'], 'application/json; charset=utf-8')
+    assert.equal(res.body, JSON.stringify({ count, records: positions }))
+    assert.equal(Number(res.headers['content-length']), Buffer.byteLength(res.body))
+  }
+})
+
+test('acceptedJsonBytes is JSON.stringify of its result for any numbers, the longest String(n) included', () => {
+  // The buffer is sized from MAX_NUMBER_BYTES a number: a bound one byte short threw (or cut
+  // the answer) once enough positions had 25-character numbers (-0.0000012345678901234567).
+  const longest = -0.0000012345678901234567
+  for (const n of [longest, -Number.MAX_VALUE, 2 ** 53, -0, Number.MAX_SAFE_INTEGER]) {
+    const result = { count: 1000, records: Array.from({ length: 1000 }, () => ({ partition: n, offset: n })) }
+    assert.equal(acceptedJsonBytes(result).toString(), JSON.stringify(result))
+  }
 })

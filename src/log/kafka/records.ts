@@ -9,6 +9,7 @@
 // 0001's addendum of 2026-12-06.)
 import { compressionsAlgorithmsByBitmask } from '@platformatic/kafka'
 import { ErrorCodes, StrataError } from '../../core/errors.ts'
+import type { RecordSpans } from '../partition-source.ts'
 import { crc32c } from './crc32c.ts'
 
 export interface ConsumedRecord {
@@ -31,6 +32,11 @@ export interface PartitionBatch {
   records: ConsumedRecord[]
   /** The offset after the last record delivered (or skipped: control records, compacted gaps). */
   nextOffset: number
+  /**
+   * Set when the fetch was asked for spans (FetchOptions.recordSpans): the records as spans of
+   * their values (decodeRecordSpans), and `records` decoded only if read.
+   */
+  spans?: RecordSpans
   /** The partition's end (last stable offset) when the broker answered: lag = highWatermark - nextOffset. */
   highWatermark: number
   /**
@@ -97,6 +103,198 @@ export function decodeRecordSet(
   aborted: readonly AbortedTransaction[] | null = null,
 ): { records: ConsumedRecord[]; nextOffset: number } {
   const records: ConsumedRecord[] = []
+  const nextOffset = walkRecordSet(topic, partition, bytes, fromOffset, aborted, (batch) => {
+    const { body, count, end, firstOffset, firstTimestamp, appendTime } = batch
+    const reader = new VarReader(body, batch.pos)
+    for (let i = 0; i < count; i++) {
+      const length = reader.varint()
+      const recordEnd = reader.at + length
+      if (recordEnd > end) throw truncated(topic, partition, firstOffset)
+      reader.at++ // attributes (unused)
+      const timestampDelta = reader.varlong()
+      const offset = firstOffset + reader.varint()
+      if (offset < fromOffset) {
+        reader.at = recordEnd
+        continue
+      }
+      const key = reader.bytes()
+      const value = reader.bytes() ?? EMPTY
+      const headerCount = reader.varint()
+      let headers = EMPTY_HEADERS
+      if (headerCount > 0) {
+        headers = {}
+        for (let h = 0; h < headerCount; h++) {
+          const name = reader.bytes()
+          const headerValue = reader.bytes()
+          if (name !== null) headers[name.toString('utf8')] = headerValue ?? EMPTY
+        }
+      }
+      if (reader.at !== recordEnd) throw truncated(topic, partition, firstOffset)
+      records.push({
+        topic,
+        partition,
+        offset,
+        key,
+        value,
+        timestamp: appendTime ?? firstTimestamp + timestampDelta,
+        headers,
+      })
+    }
+  })
+  return { records, nextOffset }
+}
+
+/**
+ * The records of a record set as spans of their values, no object per record (the speed layer
+ * with a fold thread reads only each record's offset and value bytes, and copies those into the
+ * buffer it sends: src/speed/batch-buffers.ts packSpans). Record i is bytes
+ * [starts[i], ends[i]) of `parts` laid end to end, at offsets[i]. A part is a run of one buffer
+ * (the fetch answer, or a compressed batch's body) from a value's first byte to a later value's
+ * last, taking along the bytes between them (record headers and keys, batch headers) while they
+ * are short: one copy per run, not one per record.
+ *
+ * The same walk and the same checks as decodeRecordSet, which it must agree with record for record
+ * (test/log/kafka/record-spans.property.test.ts): the same records, the same next offset, the
+ * same errors. A null value is an empty span.
+ */
+export function decodeRecordSpans(
+  topic: string,
+  partition: number,
+  bytes: Buffer,
+  fromOffset: number,
+  aborted: readonly AbortedTransaction[] | null = null,
+): { spans: RecordSpans; nextOffset: number } {
+  let capacity = Math.max(16, Math.min(countRecords(bytes), bytes.length))
+  let offsets = new Float64Array(capacity)
+  let starts = new Uint32Array(capacity)
+  let ends = new Uint32Array(capacity)
+  let n = 0
+  const parts: Uint8Array[] = []
+  // The part being laid out: body[partFrom, partEnd), after `laid` bytes of earlier parts.
+  let partBody: Buffer | undefined
+  let partFrom = 0
+  let partEnd = 0
+  let laid = 0
+  const nextOffset = walkRecordSet(topic, partition, bytes, fromOffset, aborted, (batch) => {
+    const { body, count, end, firstOffset } = batch
+    const reader = new VarReader(body, batch.pos)
+    for (let i = 0; i < count; i++) {
+      const length = reader.varint()
+      const recordEnd = reader.at + length
+      if (recordEnd > end) throw truncated(topic, partition, firstOffset)
+      reader.at++ // attributes (unused)
+      reader.varlong() // timestamp delta (unused)
+      const offset = firstOffset + reader.varint()
+      if (offset < fromOffset) {
+        reader.at = recordEnd
+        continue
+      }
+      reader.skipBytes() // key
+      const valueLength = reader.skipBytes()
+      const valueEnd = reader.at
+      const headerCount = reader.varint()
+      for (let h = 0; h < headerCount; h++) {
+        reader.skipBytes()
+        reader.skipBytes()
+      }
+      if (reader.at !== recordEnd) throw truncated(topic, partition, firstOffset)
+      if (n === capacity) {
+        capacity *= 2
+        offsets = grown(offsets, new Float64Array(capacity))
+        starts = grown(starts, new Uint32Array(capacity))
+        ends = grown(ends, new Uint32Array(capacity))
+      }
+      offsets[n] = offset
+      if (valueLength <= 0) {
+        // Empty or null: an empty span where the laid-out bytes end now.
+        const at = laid + partEnd - partFrom
+        starts[n] = at
+        ends[n] = at
+      } else {
+        const valueStart = valueEnd - valueLength
+        if (body !== partBody || valueStart < partEnd || valueStart - partEnd > SPAN_GAP) {
+          if (partBody !== undefined) {
+            parts.push(partBody.subarray(partFrom, partEnd))
+            laid += partEnd - partFrom
+          }
+          partBody = body
+          partFrom = valueStart
+        }
+        partEnd = valueEnd
+        starts[n] = laid + valueStart - partFrom
+        ends[n] = laid + valueEnd - partFrom
+      }
+      n++
+    }
+  })
+  if (partBody !== undefined) {
+    parts.push(partBody.subarray(partFrom, partEnd))
+    laid += partEnd - partFrom
+  }
+  return {
+    spans: {
+      count: n,
+      offsets: offsets.subarray(0, n),
+      starts: starts.subarray(0, n),
+      ends: ends.subarray(0, n),
+      parts,
+      bytes: laid,
+    },
+    nextOffset,
+  }
+}
+
+/**
+ * Bytes between two values (a record's header and key, a batch header, a transaction marker)
+ * taken along in one part rather than starting another: as packRecords's runs (batch-buffers.ts).
+ */
+const SPAN_GAP = 512
+
+function grown<T extends Float64Array | Uint32Array>(from: T, to: T): T {
+  to.set(from)
+  return to
+}
+
+/** The records the whole batches of a record set say they hold (a first guess of a capacity). */
+function countRecords(bytes: Buffer): number {
+  let count = 0
+  let at = 0
+  while (bytes.length - at >= RECORDS) {
+    const next = at + LOG_OVERHEAD + bytes.readInt32BE(at + BATCH_LENGTH)
+    if (next < at + RECORDS || next > bytes.length) break
+    count += Math.max(0, bytes.readInt32BE(at + RECORD_COUNT))
+    at = next
+  }
+  return count
+}
+
+/** A record batch's records, as walkRecordSet hands them to a decoder's record loop. */
+interface BatchRecords {
+  /** The bytes the records are read from: the record set, or a compressed batch's body. */
+  body: Buffer
+  pos: number
+  end: number
+  count: number
+  firstOffset: number
+  firstTimestamp: number
+  /** LogAppendTime: every record's timestamp. */
+  appendTime: number | undefined
+}
+
+/**
+ * The walk over a record set's batches that both decoders share: lengths, format, CRC, read
+ * committed, control batches, records before `fromOffset`, decompression (decodeRecordSet's
+ * comment). Each data batch that may hold records at or past `fromOffset` goes to `records`.
+ * Returns the next offset.
+ */
+function walkRecordSet(
+  topic: string,
+  partition: number,
+  bytes: Buffer,
+  fromOffset: number,
+  aborted: readonly AbortedTransaction[] | null,
+  records: (batch: BatchRecords) => void,
+): number {
   let nextOffset = fromOffset
   const pending = aborted && aborted.length > 0 ? [...aborted].sort(byFirstOffset) : undefined
   let abortedProducers: Set<bigint> | undefined
@@ -175,45 +373,17 @@ export function decodeRecordSet(
       pos = 0
       end = body.length
     }
-    const firstTimestamp = readInt64(bytes, start + FIRST_TIMESTAMP)
-    const appendTime = attributes & LOG_APPEND_TIME ? readInt64(bytes, start + MAX_TIMESTAMP) : undefined
-    const reader = new VarReader(body, pos)
-    for (let i = 0; i < count; i++) {
-      const length = reader.varint()
-      const recordEnd = reader.at + length
-      if (recordEnd > end) throw truncated(topic, partition, firstOffset)
-      reader.at++ // attributes (unused)
-      const timestampDelta = reader.varlong()
-      const offset = firstOffset + reader.varint()
-      if (offset < fromOffset) {
-        reader.at = recordEnd
-        continue
-      }
-      const key = reader.bytes()
-      const value = reader.bytes() ?? EMPTY
-      const headerCount = reader.varint()
-      let headers = EMPTY_HEADERS
-      if (headerCount > 0) {
-        headers = {}
-        for (let h = 0; h < headerCount; h++) {
-          const name = reader.bytes()
-          const headerValue = reader.bytes()
-          if (name !== null) headers[name.toString('utf8')] = headerValue ?? EMPTY
-        }
-      }
-      if (reader.at !== recordEnd) throw truncated(topic, partition, firstOffset)
-      records.push({
-        topic,
-        partition,
-        offset,
-        key,
-        value,
-        timestamp: appendTime ?? firstTimestamp + timestampDelta,
-        headers,
-      })
-    }
+    records({
+      body,
+      pos,
+      end,
+      count,
+      firstOffset,
+      firstTimestamp: readInt64(bytes, start + FIRST_TIMESTAMP),
+      appendTime: attributes & LOG_APPEND_TIME ? readInt64(bytes, start + MAX_TIMESTAMP) : undefined,
+    })
   }
-  return { records, nextOffset }
+  return nextOffset
 }
 
 function byFirstOffset(a: AbortedTransaction, b: AbortedTransaction): number {
@@ -283,6 +453,15 @@ class VarReader {
     } while (byte & 0x80)
     // zigzag: even n is n/2, odd n is -(n+1)/2
     return value % 2 === 0 ? value / 2 : -(value + 1) / 2
+  }
+
+  /** A varint length and that many bytes skipped, as bytes() reads them; returns the length (-1: null). */
+  skipBytes(): number {
+    const length = this.varint()
+    if (length < 0) return length
+    this.at += length
+    if (this.at > this.buf.length) throw new RangeError('a record field runs past its batch')
+    return length
   }
 
   /** A varint length and that many bytes (a view); -1 is null. */

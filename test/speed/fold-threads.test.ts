@@ -12,7 +12,7 @@ import { ErrorCodes, StrataError } from '../../src/core/errors.ts'
 import { claimSpeedPartition } from '../../src/speed/claim.ts'
 import { FoldThreads } from '../../src/speed/fold-threads.ts'
 import { type FolderPolicy, WAITING_BATCHES, WAITING_BYTES } from '../../src/speed/partition-folder.ts'
-import { assertExact, configSource, MemoryPartition, pageView, speedFixture } from './helpers.ts'
+import { assertExact, configSource, MemoryPartition, pageView, speedFixture, withSpans } from './helpers.ts'
 
 const manual: FolderPolicy = {
   commitEveryMs: Number.POSITIVE_INFINITY,
@@ -68,6 +68,25 @@ test('folded in a thread: the same answers, and invalid records skipped with the
   assert.match(skipped[1]![1], /event-time field/)
   await assertExact(fixture.store, fixture.views, [log.records])
   assert.equal(folder.stats().consumed, log.end)
+})
+
+test('batches as spans (a Kafka fetch for fold threads): a refetch that overlaps what was taken folds each event once', async (t) => {
+  const { fixture, claim } = await setup(t)
+  const log = new MemoryPartition()
+  log.append(
+    Array.from({ length: 30 }, (_, i) => pageView(i)),
+    true,
+  )
+  const folder = await claim()
+  await folder.add(withSpans(log.read(0, 10), 3))
+  // A source that reads again from an older position: records 5-9 come again, then 10-19.
+  await folder.add(withSpans(log.read(5, 15), 2))
+  await folder.flush()
+  await folder.add(withSpans(log.read(folder.stats().position), 1))
+  await folder.flush()
+  assert.equal(folder.stats().folded, 30)
+  assert.equal(folder.stats().consumed, log.end)
+  await assertExact(fixture.store, fixture.views, [log.records])
 })
 
 test('a fold thread that dies fails its partition: nothing of the window is committed', async (t) => {

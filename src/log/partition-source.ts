@@ -27,7 +27,7 @@ export interface SourceRecord {
 
 /**
  * A batch's records as spans of their values, without an object per record (Kafka with
- * FetchOptions.recordSpans: kafka/records.ts decodeRecordSpans). Record i is at offsets[i], its
+ * FetchOptions.recordSpans: kafka/record-spans.ts decodeRecordSpans). Record i is at offsets[i], its
  * value bytes [starts[i], ends[i]) of the parts laid end to end (`bytes` in all). The same records
  * as the batch's `records`, in the same order.
  */

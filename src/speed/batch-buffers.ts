@@ -160,7 +160,7 @@ export function packRecords(records: readonly RecordBytes[], buffers: BatchBuffe
 
 /**
  * A batch's records copied from their spans (a Kafka fetch decoded without an object per record:
- * log/kafka/records.ts decodeRecordSpans) into a buffer of the pool, in the layout packRecords
+ * log/kafka/record-spans.ts decodeRecordSpans) into a buffer of the pool, in the layout packRecords
  * gives: the offsets, starts and ends copied whole, the values one copy per part. The starts and
  * ends already count from the first part's first byte, as the values are laid out here.
  */

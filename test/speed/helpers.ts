@@ -118,7 +118,7 @@ export class MemoryPartition {
 
 /**
  * The batch with its records as spans too, as a Kafka source decodes them for fold threads
- * (log/kafka/records.ts decodeRecordSpans): the values laid out in `parts` runs (a new run every
+ * (log/kafka/record-spans.ts decodeRecordSpans): the values laid out in `parts` runs (a new run every
  * few records, some bytes between values in a run), so a folder copies from the spans.
  */
 export function withSpans(batch: SpeedBatch, parts = 2): SpeedBatch {

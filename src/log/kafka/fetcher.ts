@@ -28,12 +28,8 @@ import {
   toOffset,
   toStrataError,
 } from './client-options.ts'
-import {
-  type AbortedTransaction,
-  decodeRecordSet,
-  decodeRecordSpans,
-  type PartitionBatch,
-} from './records.ts'
+import { decodeRecordSpans } from './record-spans.ts'
+import { type AbortedTransaction, decodeRecordSet, type PartitionBatch } from './records.ts'
 import { outOfRange } from './retention.ts'
 import type { PartitionOffset } from './start-offsets.ts'
 

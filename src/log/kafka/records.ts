@@ -34,7 +34,7 @@ export interface PartitionBatch {
   nextOffset: number
   /**
    * Set when the fetch was asked for spans (FetchOptions.recordSpans): the records as spans of
-   * their values (decodeRecordSpans), and `records` decoded only if read.
+   * their values (record-spans.ts decodeRecordSpans), and `records` decoded only if read.
    */
   spans?: RecordSpans
   /** The partition's end (last stable offset) when the broker answered: lag = highWatermark - nextOffset. */
@@ -54,7 +54,7 @@ export interface AbortedTransaction {
 }
 
 // Record batch v2 (magic 2), offsets from the batch's start.
-const BATCH_LENGTH = 8 // int32: bytes after this field
+export const BATCH_LENGTH = 8 // int32: bytes after this field
 const MAGIC = 16
 const CRC = 17 // uint32: CRC-32C of everything from ATTRIBUTES to the batch's end
 const ATTRIBUTES = 21 // int16
@@ -62,10 +62,10 @@ const LAST_OFFSET_DELTA = 23 // int32
 const FIRST_TIMESTAMP = 27 // int64
 const MAX_TIMESTAMP = 35 // int64
 const PRODUCER_ID = 43 // int64
-const RECORD_COUNT = 57 // int32
-const RECORDS = 61
+export const RECORD_COUNT = 57 // int32
+export const RECORDS = 61
 /** baseOffset (int64) and batchLength (int32): the part not counted in batchLength. */
-const LOG_OVERHEAD = 12
+export const LOG_OVERHEAD = 12
 
 const COMPRESSION = 0b111
 // attributes bit 3: LogAppendTime. The broker then sets only the batch's maxTimestamp; the records'
@@ -144,132 +144,8 @@ export function decodeRecordSet(
   return { records, nextOffset }
 }
 
-/**
- * The records of a record set as spans of their values, no object per record (the speed layer
- * with a fold thread reads only each record's offset and value bytes, and copies those into the
- * buffer it sends: src/speed/batch-buffers.ts packSpans). Record i is bytes
- * [starts[i], ends[i]) of `parts` laid end to end, at offsets[i]. A part is a run of one buffer
- * (the fetch answer, or a compressed batch's body) from a value's first byte to a later value's
- * last, taking along the bytes between them (record headers and keys, batch headers) while they
- * are short: one copy per run, not one per record.
- *
- * The same walk and the same checks as decodeRecordSet, which it must agree with record for record
- * (test/log/kafka/record-spans.property.test.ts): the same records, the same next offset, the
- * same errors. A null value is an empty span.
- */
-export function decodeRecordSpans(
-  topic: string,
-  partition: number,
-  bytes: Buffer,
-  fromOffset: number,
-  aborted: readonly AbortedTransaction[] | null = null,
-): { spans: RecordSpans; nextOffset: number } {
-  let capacity = Math.max(16, Math.min(countRecords(bytes), bytes.length))
-  let offsets = new Float64Array(capacity)
-  let starts = new Uint32Array(capacity)
-  let ends = new Uint32Array(capacity)
-  let n = 0
-  const parts: Uint8Array[] = []
-  // The part being laid out: body[partFrom, partEnd), after `laid` bytes of earlier parts.
-  let partBody: Buffer | undefined
-  let partFrom = 0
-  let partEnd = 0
-  let laid = 0
-  const nextOffset = walkRecordSet(topic, partition, bytes, fromOffset, aborted, (batch) => {
-    const { body, count, end, firstOffset } = batch
-    const reader = new VarReader(body, batch.pos)
-    for (let i = 0; i < count; i++) {
-      const length = reader.varint()
-      const recordEnd = reader.at + length
-      if (recordEnd > end) throw truncated(topic, partition, firstOffset)
-      reader.at++ // attributes (unused)
-      reader.varlong() // timestamp delta (unused)
-      const offset = firstOffset + reader.varint()
-      if (offset < fromOffset) {
-        reader.at = recordEnd
-        continue
-      }
-      reader.skipBytes() // key
-      const valueLength = reader.skipBytes()
-      const valueEnd = reader.at
-      const headerCount = reader.varint()
-      for (let h = 0; h < headerCount; h++) {
-        reader.skipBytes()
-        reader.skipBytes()
-      }
-      if (reader.at !== recordEnd) throw truncated(topic, partition, firstOffset)
-      if (n === capacity) {
-        capacity *= 2
-        offsets = grown(offsets, new Float64Array(capacity))
-        starts = grown(starts, new Uint32Array(capacity))
-        ends = grown(ends, new Uint32Array(capacity))
-      }
-      offsets[n] = offset
-      if (valueLength <= 0) {
-        // Empty or null: an empty span where the laid-out bytes end now.
-        const at = laid + partEnd - partFrom
-        starts[n] = at
-        ends[n] = at
-      } else {
-        const valueStart = valueEnd - valueLength
-        if (body !== partBody || valueStart < partEnd || valueStart - partEnd > SPAN_GAP) {
-          if (partBody !== undefined) {
-            parts.push(partBody.subarray(partFrom, partEnd))
-            laid += partEnd - partFrom
-          }
-          partBody = body
-          partFrom = valueStart
-        }
-        partEnd = valueEnd
-        starts[n] = laid + valueStart - partFrom
-        ends[n] = laid + valueEnd - partFrom
-      }
-      n++
-    }
-  })
-  if (partBody !== undefined) {
-    parts.push(partBody.subarray(partFrom, partEnd))
-    laid += partEnd - partFrom
-  }
-  return {
-    spans: {
-      count: n,
-      offsets: offsets.subarray(0, n),
-      starts: starts.subarray(0, n),
-      ends: ends.subarray(0, n),
-      parts,
-      bytes: laid,
-    },
-    nextOffset,
-  }
-}
-
-/**
- * Bytes between two values (a record's header and key, a batch header, a transaction marker)
- * taken along in one part rather than starting another: as packRecords's runs (batch-buffers.ts).
- */
-const SPAN_GAP = 512
-
-function grown<T extends Float64Array | Uint32Array>(from: T, to: T): T {
-  to.set(from)
-  return to
-}
-
-/** The records the whole batches of a record set say they hold (a first guess of a capacity). */
-function countRecords(bytes: Buffer): number {
-  let count = 0
-  let at = 0
-  while (bytes.length - at >= RECORDS) {
-    const next = at + LOG_OVERHEAD + bytes.readInt32BE(at + BATCH_LENGTH)
-    if (next < at + RECORDS || next > bytes.length) break
-    count += Math.max(0, bytes.readInt32BE(at + RECORD_COUNT))
-    at = next
-  }
-  return count
-}
-
 /** A record batch's records, as walkRecordSet hands them to a decoder's record loop. */
-interface BatchRecords {
+export interface BatchRecords {
   /** The bytes the records are read from: the record set, or a compressed batch's body. */
   body: Buffer
   pos: number
@@ -287,7 +163,7 @@ interface BatchRecords {
  * comment). Each data batch that may hold records at or past `fromOffset` goes to `records`.
  * Returns the next offset.
  */
-function walkRecordSet(
+export function walkRecordSet(
   topic: string,
   partition: number,
   bytes: Buffer,
@@ -408,7 +284,7 @@ function readInt64(bytes: Buffer, at: number): number {
   return bytes.readInt32BE(at) * 4_294_967_296 + bytes.readUInt32BE(at + 4)
 }
 
-function truncated(topic: string, partition: number, firstOffset: number): StrataError {
+export function truncated(topic: string, partition: number, firstOffset: number): StrataError {
   return new StrataError(
     ErrorCodes.KAFKA,
     `${topic}[${partition}]: the record batch at ${firstOffset} is malformed (a record runs past its end)`,
@@ -416,7 +292,7 @@ function truncated(topic: string, partition: number, firstOffset: number): Strat
 }
 
 /** Zigzag varints of a record (Kafka's ByteUtils.readVarint/readVarlong), read in place. */
-class VarReader {
+export class VarReader {
   readonly buf: Buffer
   at: number
 

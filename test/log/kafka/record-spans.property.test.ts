@@ -1,4 +1,4 @@
-// A record set decoded as spans of its values (src/log/kafka/records.ts decodeRecordSpans, what
+// A record set decoded as spans of its values (src/log/kafka/record-spans.ts decodeRecordSpans, what
 // the speed layer's fold threads are fed from) must hold exactly the records decodeRecordSet
 // gives for the same bytes: the same offsets in the same order, the same value bytes, the same
 // next offset, and the same error when the bytes are damaged or malformed. A record lost or
@@ -8,11 +8,8 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import type { CompressionAlgorithmValue } from '@platformatic/kafka'
 import fc from 'fast-check'
-import {
-  type AbortedTransaction,
-  decodeRecordSet,
-  decodeRecordSpans,
-} from '../../../src/log/kafka/records.ts'
+import { decodeRecordSpans } from '../../../src/log/kafka/record-spans.ts'
+import { type AbortedTransaction, decodeRecordSet } from '../../../src/log/kafka/records.ts'
 import type { RecordSpans } from '../../../src/log/partition-source.ts'
 import { BatchBuffers, packSpans } from '../../../src/speed/batch-buffers.ts'
 import { batchBytes, markerBytes } from './record-batches.ts'

@@ -89,6 +89,25 @@ test('batches as spans (a Kafka fetch for fold threads): a refetch that overlaps
   await assertExact(fixture.store, fixture.views, [log.records])
 })
 
+test('a required boundary known before a batch, in its middle: sealed there as the records are taken, no rebuild', async (t) => {
+  const { fixture, claim } = await setup(t)
+  const log = new MemoryPartition()
+  log.append(Array.from({ length: 30 }, (_, i) => pageView(i)))
+  const folder = await claim()
+  await folder.add(withSpans(log.read(0, 5), 2))
+  await folder.flush()
+  // A batch run requires 12 before the batch 5..29 comes: the folder must take that batch record
+  // by record (sealing at 12 between two of them), not in one run (takeRun) to be rebuilt later.
+  assert.deepEqual(await fixture.store.alignHorizon([12], [0]), [12])
+  await folder.add(withSpans(log.read(5), 3))
+  await folder.flush()
+  const state = (await fixture.store.speedPartitions())[0]!
+  assert.deepEqual([state.offset, state.epochs, state.required], [30, [0, 12], []])
+  assert.equal(folder.stats().rebuilds, 0)
+  assert.equal(folder.stats().retries, 0)
+  await assertExact(fixture.store, fixture.views, [log.records])
+})
+
 test('a fold thread that dies fails its partition: nothing of the window is committed', async (t) => {
   const { fixture, threads, claim, failed } = await setup(t)
   const log = new MemoryPartition()

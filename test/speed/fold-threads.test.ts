@@ -108,6 +108,27 @@ test('a required boundary known before a batch, in its middle: sealed there as t
   await assertExact(fixture.store, fixture.views, [log.records])
 })
 
+test('a batch taken in one run counts every record for the commit policy (commitEveryRecords)', async (t) => {
+  const { fixture, threads } = await setup(t)
+  const log = new MemoryPartition()
+  log.append(Array.from({ length: 25 }, (_, i) => pageView(i)))
+  const folder = await claimSpeedPartition({
+    store: fixture.store,
+    views: fixture.views,
+    partition: 0,
+    partitions: 1,
+    timeField: 'ts',
+    policy: { ...manual, commitEveryRecords: 10 },
+    thread: threads.of(0),
+  })
+  // One batch of 25 (no required boundary: RemoteWindow.takeRun): past 10 records a commit is due.
+  const { committed } = await folder.take(withSpans(log.read(0), 2))
+  await committed
+  const state = (await fixture.store.speedPartitions())[0]!
+  assert.equal(state.offset, 25)
+  await assertExact(fixture.store, fixture.views, [log.records])
+})
+
 test('a fold thread that dies fails its partition: nothing of the window is committed', async (t) => {
   const { fixture, threads, claim, failed } = await setup(t)
   const log = new MemoryPartition()

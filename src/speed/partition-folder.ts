@@ -36,7 +36,7 @@ import { ErrorCodes, StrataError } from '../core/errors.ts'
 import { type RecordReader, recordReaderFor } from '../core/projected-check.ts'
 import { failureOf } from '../core/view-errors.ts'
 import type { SpeedCommit, SpeedPartition } from '../store/store.ts'
-import { type PackedRecords, packRecords } from './batch-buffers.ts'
+import { type PackedRecords, packRecords, packSpans } from './batch-buffers.ts'
 import type { FoldThread } from './fold-threads.ts'
 import {
   defaultFolderPolicy,
@@ -355,11 +355,22 @@ export class PartitionFolder {
   #send(window: RemoteWindow, batch: PackedBatch): void {
     const { packed } = batch
     const { offsets } = packed
-    for (let i = 0; i < offsets.length; i++) {
-      const offset = offsets[i]!
-      if (offset < window.end) continue
-      this.#sealRequired(offset)
-      window.take(packed, i)
+    const n = offsets.length
+    // A source may deliver again what we already took in (a refetch from an older position):
+    // those records come first (offsets grow within a batch).
+    let i = 0
+    while (i < n && offsets[i]! < window.end) i++
+    if (i < n) {
+      const required = this.#required[0]
+      if (required === undefined || required > offsets[n - 1]!) {
+        // No required boundary at or below any of them (the usual case): taken in one step.
+        window.takeRun(packed, i, n)
+      } else {
+        for (; i < n; i++) {
+          this.#sealRequired(offsets[i]!)
+          window.take(packed, i)
+        }
+      }
     }
     window.advance(batch.nextOffset)
     const answer = window.send()
@@ -537,7 +548,10 @@ interface PackedBatch {
 type Taken = SpeedBatch | PackedBatch
 
 function packBatch(batch: SpeedBatch, thread: FoldThread): PackedBatch {
-  const packed = packRecords(batch.records, thread.buffers)
+  // Spans (a Kafka fetch decoded without an object per record) when the source has them.
+  const packed = batch.spans
+    ? packSpans(batch.spans, thread.buffers)
+    : packRecords(batch.records, thread.buffers)
   return batch.highWatermark === undefined
     ? { packed, nextOffset: batch.nextOffset }
     : { packed, nextOffset: batch.nextOffset, highWatermark: batch.highWatermark }

@@ -122,6 +122,21 @@ export class RemoteWindow {
     this.#taken++
   }
 
+  /**
+   * Takes in records [from, to) of a packed batch at once: what take(batch, i) for each of them
+   * in order does (their offsets grow; no seal falls among them).
+   */
+  takeRun(batch: PackedRecords, from: number, to: number): void {
+    if (from >= to) return
+    this.take(batch, from)
+    if (to - from === 1) return
+    const offset = batch.offsets[to - 1]!
+    this.#next = to
+    this.#last = offset
+    this.#end = offset + 1
+    this.#taken += to - from - 1
+  }
+
   advance(to: number): void {
     if (to > this.#end) this.#end = to
   }

@@ -7,7 +7,8 @@
 // its state rows at random moments (explicit passes, or the background compactor after random
 // numbers of deltas, a few deltas per pass), restarts of the speed layer with a view taken out
 // of the config or put back unchanged, and the records folded in process or in fold threads
-// (src/speed/fold-threads.ts; zombies and their successors share a thread). After every step, every query answer equals the view
+// (src/speed/fold-threads.ts; zombies and their successors share a thread; every other batch
+// handed over as spans of its values, as a Kafka fetch is decoded for fold threads). After every step, every query answer equals the view
 // folded plainly over every valid event below the answer's asOf.
 import assert from 'node:assert/strict'
 import { mkdir, rm } from 'node:fs/promises'
@@ -18,7 +19,7 @@ import type { StrataEvent } from '../../src/core/event.ts'
 import { queryView } from '../../src/serving/query.ts'
 import { claimSpeedPartition } from '../../src/speed/claim.ts'
 import { FoldThreads } from '../../src/speed/fold-threads.ts'
-import type { FolderPolicy, PartitionFolder } from '../../src/speed/partition-folder.ts'
+import type { FolderPolicy, PartitionFolder, SpeedBatch } from '../../src/speed/partition-folder.ts'
 import type { CompactorOptions } from '../../src/store/lmdb-compactor.ts'
 import { openLmdbStore } from '../../src/store/lmdb-store.ts'
 import { deferrer } from '../helpers/cleanup.ts'
@@ -33,6 +34,7 @@ import {
   speedFixture,
   TYPES,
   URLS,
+  withSpans,
 } from './helpers.ts'
 
 const PARTITIONS = 2
@@ -215,6 +217,11 @@ async function runSchedule(
         policy: folderPolicy,
         ...(threads ? { thread: threads.of(p) } : {}),
       })
+    // With fold threads, every other batch also carries its records as spans (as a Kafka source
+    // decodes them for fold threads): the folder copies those, not the records.
+    let batches = 0
+    const spanned = (b: SpeedBatch): SpeedBatch =>
+      threads && batches++ % 2 === 0 ? withSpans(b, 1 + (batches % 3)) : b
     const logs = Array.from({ length: PARTITIONS }, () => new MemoryPartition())
     const records = () => logs.map((l) => l.records)
     const folders: PartitionFolder[] = []
@@ -227,16 +234,18 @@ async function runSchedule(
         case 'append':
           return logs[s.p].append(s.events, s.gap)
         case 'deliver':
-          return folders[s.p].add({
-            ...logs[s.p].read(folders[s.p].stats().position, s.max),
-            highWatermark: logs[s.p].end,
-          })
+          return folders[s.p].add(
+            spanned({
+              ...logs[s.p].read(folders[s.p].stats().position, s.max),
+              highWatermark: logs[s.p].end,
+            }),
+          )
         case 'pipeline': {
           const folder = folders[s.p]
           for (const max of s.sizes) {
             const read = logs[s.p].read(Math.max(folder.stats().position, sentBy.get(folder) ?? 0), max)
             sentBy.set(folder, read.nextOffset)
-            const { committed } = await folder.take({ ...read, highWatermark: read.nextOffset })
+            const { committed } = await folder.take(spanned({ ...read, highWatermark: read.nextOffset }))
             inFlight.push(committed)
           }
           tally.pipelined++

@@ -13,7 +13,7 @@ import { claimSpeedPartition } from '../../src/speed/claim.ts'
 import { FoldThreads } from '../../src/speed/fold-threads.ts'
 import { type FolderPolicy, WAITING_BATCHES, WAITING_BYTES } from '../../src/speed/partition-folder.ts'
 import { deferrer } from '../helpers/cleanup.ts'
-import { assertExact, configSource, MemoryPartition, pageView, speedFixture } from './helpers.ts'
+import { assertExact, configSource, MemoryPartition, pageView, speedFixture, withSpans } from './helpers.ts'
 
 const manual: FolderPolicy = {
   commitEveryMs: Number.POSITIVE_INFINITY,
@@ -70,6 +70,65 @@ test('folded in a thread: the same answers, and invalid records skipped with the
   assert.match(skipped[1]![1], /event-time field/)
   await assertExact(fixture.store, fixture.views, [log.records])
   assert.equal(folder.stats().consumed, log.end)
+})
+
+test('batches as spans (a Kafka fetch for fold threads): a refetch that overlaps what was taken folds each event once', async (t) => {
+  const { fixture, claim } = await setup(t)
+  const log = new MemoryPartition()
+  log.append(
+    Array.from({ length: 30 }, (_, i) => pageView(i)),
+    true,
+  )
+  const folder = await claim()
+  await folder.add(withSpans(log.read(0, 10), 3))
+  // A source that reads again from an older position: records 5-9 come again, then 10-19.
+  await folder.add(withSpans(log.read(5, 15), 2))
+  await folder.flush()
+  await folder.add(withSpans(log.read(folder.stats().position), 1))
+  await folder.flush()
+  assert.equal(folder.stats().folded, 30)
+  assert.equal(folder.stats().consumed, log.end)
+  await assertExact(fixture.store, fixture.views, [log.records])
+})
+
+test('a required boundary known before a batch, in its middle: sealed there as the records are taken, no rebuild', async (t) => {
+  const { fixture, claim } = await setup(t)
+  const log = new MemoryPartition()
+  log.append(Array.from({ length: 30 }, (_, i) => pageView(i)))
+  const folder = await claim()
+  await folder.add(withSpans(log.read(0, 5), 2))
+  await folder.flush()
+  // A batch run requires 12 before the batch 5..29 comes: the folder must take that batch record
+  // by record (sealing at 12 between two of them), not in one run (takeRun) to be rebuilt later.
+  assert.deepEqual(await fixture.store.alignHorizon([12], [0]), [12])
+  await folder.add(withSpans(log.read(5), 3))
+  await folder.flush()
+  const state = (await fixture.store.speedPartitions())[0]!
+  assert.deepEqual([state.offset, state.epochs, state.required], [30, [0, 12], []])
+  assert.equal(folder.stats().rebuilds, 0)
+  assert.equal(folder.stats().retries, 0)
+  await assertExact(fixture.store, fixture.views, [log.records])
+})
+
+test('a batch taken in one run counts every record for the commit policy (commitEveryRecords)', async (t) => {
+  const { fixture, threads } = await setup(t)
+  const log = new MemoryPartition()
+  log.append(Array.from({ length: 25 }, (_, i) => pageView(i)))
+  const folder = await claimSpeedPartition({
+    store: fixture.store,
+    views: fixture.views,
+    partition: 0,
+    partitions: 1,
+    timeField: 'ts',
+    policy: { ...manual, commitEveryRecords: 10 },
+    thread: threads.of(0),
+  })
+  // One batch of 25 (no required boundary: RemoteWindow.takeRun): past 10 records a commit is due.
+  const { committed } = await folder.take(withSpans(log.read(0), 2))
+  await committed
+  const state = (await fixture.store.speedPartitions())[0]!
+  assert.equal(state.offset, 25)
+  await assertExact(fixture.store, fixture.views, [log.records])
 })
 
 test('a fold thread that dies fails its partition: nothing of the window is committed', async (t) => {

@@ -397,18 +397,22 @@ test('behind a held commit, batches wait without holding the source only up to W
   // Events of a twelfth of the bound each (a padding field the views do not read): five make a
   // batch of ~0.42 of it.
   const pad = 'x'.repeat(Math.floor(WAITING_BYTES / 12))
-  log.append(Array.from({ length: 25 }, (_, i) => ({ ...pageView(i), pad })))
+  log.append(Array.from({ length: 30 }, (_, i) => ({ ...pageView(i), pad })))
   const { folder, holding, release, commits } = await heldFirstCommit(fixture, threads)
   const live = (from: number, to: number) => ({ ...log.read(from, to - from), highWatermark: to })
   const committed: Promise<void>[] = []
   committed.push((await folder.take(live(0, 5))).committed)
   await holding
-  // ~0.42 and ~0.83 of the bound waiting: taken at once.
+  // The next batch is folded into the next window while the first commit is held (the overlap);
+  // its own commit falls due and waits behind the held one, and the batches after it wait.
   committed.push((await folder.take(live(5, 10))).committed)
+  while (folder.stats().position < 10) await new Promise((resolve) => setImmediate(resolve))
+  // ~0.42 and ~0.83 of the bound waiting: taken at once.
   committed.push((await folder.take(live(10, 15))).committed)
-  // ~1.25 of it: this take waits for the batch before it to be folded, behind the held commit.
+  committed.push((await folder.take(live(15, 20))).committed)
+  // ~1.25 of it: this take waits for the batch before it to be folded, behind the held commits.
   let returned = false
-  const fourth = folder.take(live(15, 20)).then((taken) => {
+  const fourth = folder.take(live(20, 25)).then((taken) => {
     returned = true
     return taken
   })
@@ -418,9 +422,9 @@ test('behind a held commit, batches wait without holding the source only up to W
   assert.equal(commits(), 1)
   release()
   committed.push((await fourth).committed)
-  committed.push((await folder.take(live(20, 25))).committed)
+  committed.push((await folder.take(live(25, 30))).committed)
   await Promise.all(committed)
-  assert.equal((await fixture.store.speedPartitions())[0]!.offset, 25)
+  assert.equal((await fixture.store.speedPartitions())[0]!.offset, 30)
   const asOf = await assertExact(fixture.store, fixture.views, [log.records])
   assert.ok(asOf.every((v) => v[0] === log.end))
 })
@@ -428,15 +432,18 @@ test('behind a held commit, batches wait without holding the source only up to W
 test('behind a held commit, at most WAITING_BATCHES small batches wait without holding the source', async (t) => {
   const { fixture, threads } = await setup(t)
   const log = new MemoryPartition()
-  const total = WAITING_BATCHES + 4
+  const total = WAITING_BATCHES + 5
   log.append(Array.from({ length: total }, (_, i) => pageView(i)))
   const { folder, holding, release, commits } = await heldFirstCommit(fixture, threads)
   const live = (from: number) => ({ ...log.read(from, 1), highWatermark: from + 1 })
   const committed: Promise<void>[] = []
   committed.push((await folder.take(live(0))).committed)
   await holding
+  // The next batch goes into the next window, whose commit waits behind the held one.
+  committed.push((await folder.take(live(1))).committed)
+  while (folder.stats().position < 2) await new Promise((resolve) => setImmediate(resolve))
   // One-record batches, far under WAITING_BYTES: taken at once up to the count bound.
-  let next = 1
+  let next = 2
   let returned = false
   let blocked: Promise<{ committed: Promise<void> }> | undefined
   while (next < total) {
@@ -453,7 +460,7 @@ test('behind a held commit, at most WAITING_BATCHES small batches wait without h
     committed.push((await taking).committed)
   }
   assert.ok(blocked, 'a take was held')
-  assert.equal(next - 1, WAITING_BATCHES + 1, `held at the take past ${WAITING_BATCHES} batches waiting`)
+  assert.equal(next - 2, WAITING_BATCHES + 1, `held at the take past ${WAITING_BATCHES} batches waiting`)
   assert.equal(commits(), 1)
   release()
   committed.push((await blocked!).committed)

@@ -506,6 +506,11 @@ export class PartitionFolder {
       window.askContents()
       const after = this.#landing.at(-1)?.landed
       this.#window = this.#newWindow(window.end, window.epoch)
+      // The commit period is the window's age: the next window commits at most commitEveryMs
+      // after it opened, whenever the ones before it land (counted from their landings, a window
+      // opened while they land would wait for them and then a period more; counted from nothing,
+      // every batch while they land would be a commit of its own).
+      this.#lastCommitAt = this.#now()
       if (!overlap) {
         const landing = { window, failed: false, landed: Promise.resolve(false), settled: Promise.resolve() }
         this.#landing.push(landing)
@@ -595,12 +600,10 @@ export class PartitionFolder {
       }
     } else {
       this.#window = this.#newWindow(commit.offset, open)
+      this.#lastCommitAt = this.#now()
     }
-    // The commit period counts from the landing: a window's events are visible one commit after
-    // they arrived, whatever the commits before it took.
-    this.#lastCommitAt = this.#now()
     this.#stats.commits++
-    this.#stats.lastCommitAt = this.#lastCommitAt
+    this.#stats.lastCommitAt = this.#now()
     this.#stats.commitFailures = 0
     this.#stats.lastCommitError = null
     this.#stats.failingSince = null

@@ -52,6 +52,10 @@ const tally = {
   pipelined: 0,
   held: 0,
   overlapped: 0,
+  /** Commits that reached the store while the one before them was held (sent ahead of it). */
+  ahead: 0,
+  /** Owners replaced with a held commit and one sent ahead of it both in flight, or between them. */
+  crashedInFlight: 0,
 }
 const RUNS = Number(process.env.STRATA_PROPERTY_RUNS ?? 60)
 
@@ -86,7 +90,20 @@ type Step =
   // or not (a required boundary inside the held window: refused, resealed, the next window
   // refolded), the held attempt failing or not (sent again before the next window's). Its
   // commits land during the steps after.
-  | { kind: 'held'; p: number; first: number; next: number; race: boolean; fail: boolean }
+  // `sendNext`: the next window's commit asked for too (flushIfDue), so with a fold thread it is
+  // sent while the held one waits (partition-folder.ts, MAX_LANDING) and reaches the store first;
+  // `crash`: the owner replaced (a crash stand-in, as 'crash') with both in flight, or once the
+  // held one was let through and before the other is sent again.
+  | {
+      kind: 'held'
+      p: number
+      first: number
+      next: number
+      race: boolean
+      fail: boolean
+      sendNext: boolean
+      crash: 'no' | 'both in flight' | 'between'
+    }
   | { kind: 'commit'; p: number }
   | { kind: 'crash'; p: number }
   | { kind: 'zombie'; p: number }
@@ -141,6 +158,8 @@ const step: fc.Arbitrary<Step> = fc.oneof(
       next: fc.integer({ min: 1, max: 5 }),
       race: fc.boolean(),
       fail: fc.boolean(),
+      sendNext: fc.boolean(),
+      crash: fc.constantFrom('no' as const, 'no' as const, 'both in flight' as const, 'between' as const),
     }),
   },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('commit' as const), p: partition }) },
@@ -211,14 +230,27 @@ async function runSchedule(
   const fixture: SpeedFixture = { ...shared, store, root: join(dir, 'master') }
   // The speed layer's store: its next commit of a partition can be held ('held' steps) until
   // released, and its first attempt refused (not retriable: the folder keeps the window).
-  const gates = new Map<number, { gate: Promise<void>; fail: boolean; entered: boolean }>()
+  type Gate = { gate: Promise<void>; fail: boolean; entered: boolean; ahead: boolean }
+  const gates = new Map<number, Gate>()
+  // The held commit of each partition while it waits at its gate.
+  const holding = new Map<number, Gate>()
   const speedStore = Object.create(store) as typeof store
   speedStore.commitSpeed = async (commit, combine) => {
+    const waiting = holding.get(commit.partition)
+    if (waiting !== undefined) {
+      waiting.ahead = true
+      tally.ahead++
+    }
     const held = gates.get(commit.partition)
     if (held !== undefined) {
       gates.delete(commit.partition)
       held.entered = true
-      await held.gate
+      holding.set(commit.partition, held)
+      try {
+        await held.gate
+      } finally {
+        holding.delete(commit.partition)
+      }
       if (held.fail) throw new StrataError(ErrorCodes.STORE, 'refused once (a held commit)')
     }
     return store.commitSpeed(commit, combine)
@@ -281,7 +313,7 @@ async function runSchedule(
           const gate = new Promise<void>((resolve) => {
             release = resolve
           })
-          const held = { gate, fail: s.fail, entered: false }
+          const held = { gate, fail: s.fail, entered: false, ahead: false }
           gates.set(s.p, held)
           // Nothing here awaits the folder (in process its queue waits for the held commit): a
           // due commit is asked for (flushIfDue past any age), the next batch taken behind it, a
@@ -302,6 +334,16 @@ async function runSchedule(
             turn++
           )
             await new Promise((resolve) => setImmediate(resolve))
+          if (s.sendNext) {
+            inFlight.push(folder.flushIfDue(Number.POSITIVE_INFINITY))
+            for (let turn = 0; turn < 200 && held.entered && !held.ahead; turn++)
+              await new Promise((resolve) => setImmediate(resolve))
+          }
+          if (s.crash === 'both in flight' && held.entered) {
+            if (held.ahead) tally.crashedInFlight++
+            zombies[s.p] = folder
+            folders[s.p] = await claim(s.p)
+          }
           if (held.entered && folder.stats().position >= next.nextOffset && next.records.length > 0)
             tally.overlapped++
           if (s.race) {
@@ -314,6 +356,15 @@ async function runSchedule(
           }
           gates.delete(s.p)
           release()
+          if (s.crash === 'between' && held.entered) {
+            // The held one lands (or is refused), the one sent ahead of it not sent again yet.
+            for (let turn = 0; turn < 200 && holding.has(s.p); turn++)
+              await new Promise((resolve) => setImmediate(resolve))
+            await new Promise((resolve) => setImmediate(resolve))
+            if (held.ahead) tally.crashedInFlight++
+            zombies[s.p] = folder
+            folders[s.p] = await claim(s.p)
+          }
           tally.held++
           return
         }

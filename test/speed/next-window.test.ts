@@ -339,3 +339,40 @@ test('stopped with a commit in flight: its flush (a release, a close) waits for 
   const asOf = await assertExact(fixture.store, fixture.views, [log.records])
   assert.ok(asOf.every((v) => v[0] === log.end))
 })
+
+for (const when of ['both in flight', 'between their landings'] as const) {
+  test(`a crash with two commits sent, the second ahead of the first (${when}): no event lost or counted twice`, async (t) => {
+    const { fixture, claim } = await setup(t)
+    const log = new MemoryPartition()
+    log.append(Array.from({ length: 30 }, (_, i) => pageView(i)))
+    // Between: [0, 10) lands, and the resend of [10, 20) fails (kept to be sent again).
+    const gated = gatedStore(fixture, (n) => (when === 'between their landings' && n === 2 ? 'refuse' : 'ok'))
+    const folder = await claim(gated.store)
+    await folder.take(reach(log, 0, 10))
+    await gated.holding
+    await folder.take(reach(log, 10, 20))
+    // [10, 20) was sent without waiting for [0, 10), and refused: it reached the store first.
+    await until(() => gated.sent.length === 1)
+    assert.deepEqual(gated.sent[0], { from: 10, offset: 20, stored: 0 })
+    let stored = 0
+    if (when === 'between their landings') {
+      gated.release()
+      await until(() => gated.sent.length === 3)
+      assert.deepEqual(gated.landed, [[0, 10]])
+      stored = 10
+    }
+    // The crash: the next owner claims (the owner token moves: whatever of ours is in flight is
+    // refused from now on), and the old folder is dropped as a crash would.
+    const next = await claim(fixture.store)
+    folder.stop('crashed')
+    gated.release()
+    assert.equal(next.offset, stored)
+    await next.add(log.read(stored))
+    await next.flush()
+    // The old owner's commits landed at most up to where the new one resumed, each once.
+    assert.deepEqual(gated.landed, stored === 10 ? [[0, 10]] : [])
+    assert.equal((await fixture.store.speedPartition(0))!.offset, 30)
+    const asOf = await assertExact(fixture.store, fixture.views, [log.records])
+    assert.ok(asOf.every((v) => v[0] === log.end))
+  })
+}

@@ -82,6 +82,14 @@ export type Reseal = (required: readonly number[]) => boolean
  */
 export type CommitOutcome = { landed: SpeedCommit } | { stopped: StrataError } | { behind: true }
 
+/** A commit sent while the one before it was in flight (PartitionCommitter.commit, `after`). */
+export interface InFlight {
+  /** Resolves once it settled: true if it landed. */
+  landed: Promise<boolean>
+  /** Refused for reaching the store first, it waits for the one before it to land. */
+  waiting: boolean
+}
+
 export class PartitionCommitter {
   readonly partition: number
   readonly owner: number
@@ -127,9 +135,18 @@ export class PartitionCommitter {
    * a store with a pool of connections may run this one first, and refuse it). An attempt that
    * fails in any way is therefore first put down to the one before: once that one landed, this one
    * is sent again as it stands (the folder has reopened it where that one left the epochs); if that
-   * one did not, `behind`. Only after that is a failure this commit's own.
+   * one did not, `behind`. Only after that is a failure this commit's own. While the one before
+   * waits to be sent again (`after.waiting`), this one is not sent: it would reach the store
+   * before that resend and be refused in turn, and each commit due while the refused one waits
+   * with it (on PostgreSQL about every other commit of a live stream was refused). `self` is this
+   * commit's own state, for the one after it.
    */
-  async commit(window: CommitWindow, reseal: Reseal, after?: Promise<boolean>): Promise<CommitOutcome> {
+  async commit(
+    window: CommitWindow,
+    reseal: Reseal,
+    after?: InFlight,
+    self?: InFlight,
+  ): Promise<CommitOutcome> {
     // Set once an attempt failed in a way that may hide a landed commit (a lost answer). Every
     // attempt carries the same `offset` (window.end does not move while we commit).
     let inDoubt = false
@@ -145,6 +162,13 @@ export class PartitionCommitter {
         seals: [...window.seals],
         ...(errors.length > 0 ? { errors: [...errors], offered: events } : {}),
       }
+      if (after?.waiting) {
+        if (!(await behind(after, self))) return { behind: true }
+        after = undefined
+        // Its contents again: the window may have been reopened where the one before left the epochs.
+        attempt--
+        continue
+      }
       try {
         await this.#storeCall(`committing offset ${commit.offset}`, async () => {
           try {
@@ -157,9 +181,8 @@ export class PartitionCommitter {
       } catch (error) {
         if (this.#failure) throw error
         if (after !== undefined) {
-          const before = await after
+          if (!(await behind(after, self))) return { behind: true }
           after = undefined
-          if (!before) return { behind: true }
           // In doubt or not, the resend says: refused if this one landed (below), else it lands.
           attempt--
           continue
@@ -213,6 +236,16 @@ export class PartitionCommitter {
       { cause: error, retriable: true },
     )
     this.#options.onFailed(this.#failure)
+  }
+}
+
+// Waits for the commit before to settle, `self` marked waiting meanwhile; true if it landed.
+async function behind(before: InFlight, self: InFlight | undefined): Promise<boolean> {
+  if (self) self.waiting = true
+  try {
+    return await before.landed
+  } finally {
+    if (self) self.waiting = false
   }
 }
 

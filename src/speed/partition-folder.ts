@@ -49,6 +49,7 @@ import {
   type CommitOutcome,
   commitBackoffMs,
   fencedBy,
+  type InFlight,
   isOurs,
   PartitionCommitter,
 } from './partition-committer.ts'
@@ -504,7 +505,7 @@ export class PartitionFolder {
       // The deltas are asked for at once: the thread answers them right behind the folds sent,
       // and before anything sent for the next window (a thread answers in order).
       window.askContents()
-      const after = this.#landing.at(-1)?.landed
+      const after = this.#landing.at(-1)
       this.#window = this.#newWindow(window.end, window.epoch)
       // The commit period is the window's age: the next window commits at most commitEveryMs
       // after it opened, whenever the ones before it land (counted from their landings, a window
@@ -512,7 +513,13 @@ export class PartitionFolder {
       // every batch while they land would be a commit of its own).
       this.#lastCommitAt = this.#now()
       if (!overlap) {
-        const landing = { window, failed: false, landed: Promise.resolve(false), settled: Promise.resolve() }
+        const landing = {
+          window,
+          failed: false,
+          waiting: false,
+          landed: Promise.resolve(false),
+          settled: Promise.resolve(),
+        }
         this.#landing.push(landing)
         return this.#land(window)
       }
@@ -520,6 +527,7 @@ export class PartitionFolder {
       const landing: Landing = {
         window,
         failed: false,
+        waiting: false,
         landed: new Promise<boolean>((resolve) => {
           landed = resolve
         }),
@@ -543,7 +551,7 @@ export class PartitionFolder {
   // Sees the commit of a window handed over to #landing through: landed, or the folder stopped.
   // Store errors are thrown (the window stays in #landing, to be sent again first). `after`: the
   // landing of the window before it, when that commit was in flight as this one was sent.
-  async #land(window: RemoteWindow, after?: Promise<boolean>): Promise<void> {
+  async #land(window: RemoteWindow, after?: InFlight): Promise<void> {
     const landing = this.#landing.find((l) => l.window === window)
     if (landing === undefined) return
     landing.failed = false
@@ -556,7 +564,12 @@ export class PartitionFolder {
     if (this.stopped || !this.#landing.includes(landing)) return
     let outcome: CommitOutcome
     try {
-      outcome = await this.#committer.commit(window, (required) => this.#reseal(window, required), after)
+      outcome = await this.#committer.commit(
+        window,
+        (required) => this.#reseal(window, required),
+        after,
+        landing,
+      )
     } catch (error) {
       landing.failed = true
       throw error
@@ -655,12 +668,10 @@ export class PartitionFolder {
 export const MAX_LANDING = 4
 
 /** A window whose commit started (partition-folder.ts, #landing). */
-interface Landing {
+interface Landing extends InFlight {
   window: RemoteWindow
   /** Its commit failed (or the one before it did): it is sent again first (#commit). */
   failed: boolean
-  /** Resolves once its commit settled: true if it landed. */
-  landed: Promise<boolean>
   /** Settles once its commit settled (never rejects). */
   settled: Promise<void>
 }

@@ -224,16 +224,27 @@ test('a commit refused for arriving first: the commits due while it waits are se
   const log = new MemoryPartition()
   log.append(Array.from({ length: 40 }, (_, i) => pageView(i)))
   const gated = gatedStore(fixture)
-  const folder = await claim(gated.store)
+  let refused = 0
+  const store = Object.create(gated.store) as typeof gated.store
+  store.commitSpeed = async (commit, combine) => {
+    try {
+      await gated.store.commitSpeed(commit, combine)
+    } catch (error) {
+      refused++
+      throw error
+    }
+  }
+  const folder = await claim(store)
   const first = await folder.take(reach(log, 0, 10))
   await gated.holding
-  // [10, 20) reaches the store first: refused, it waits for [0, 10).
-  const second = await folder.take(reach(log, 10, 20))
-  await until(() => gated.sent.length === 1)
-  // [20, 30) and [30, 40) fall due while it waits.
   const settle = async () => {
     for (let i = 0; i < 50; i++) await new Promise((resolve) => setImmediate(resolve))
   }
+  // [10, 20) reaches the store first: refused, it waits for [0, 10).
+  const second = await folder.take(reach(log, 10, 20))
+  await until(() => refused === 1)
+  await settle()
+  // [20, 30) and [30, 40) fall due while it waits.
   const third = await folder.take(reach(log, 20, 30))
   await until(() => folder.stats().position === 30)
   await settle()

@@ -272,6 +272,43 @@ test('a commit refused for arriving first: the commits due while it waits are se
   assert.ok(asOf.every((v) => v[0] === log.end))
 })
 
+// A commit that landed with its answer lost, the next window's commit landing after it before its
+// resend: the resend is refused, and the stored offset is past this commit's, which only its own
+// landing can explain (the next one lands only after it). Read as fencing, the folder would stop.
+test('a commit landed with its answer lost, the next one landed before its resend: known applied, not fenced', async (t) => {
+  const { fixture, claim, errors } = await setup(t)
+  const log = new MemoryPartition()
+  log.append(Array.from({ length: 30 }, (_, i) => pageView(i)))
+  const landed: Array<[number, number]> = []
+  let calls = 0
+  const store = Object.create(fixture.store) as typeof fixture.store
+  store.commitSpeed = async (commit: SpeedCommit, combine) => {
+    const n = calls++
+    await fixture.store.commitSpeed(commit, combine)
+    landed.push([commit.from, commit.offset])
+    if (n === 0) {
+      // Its answer is lost only once the next window's commit landed behind it.
+      await until(() => landed.length === 2)
+      throw new StrataError(ErrorCodes.STORE, 'answer lost', { retriable: true })
+    }
+  }
+  const folder = await claim(store)
+  const first = await folder.take(reach(log, 0, 10))
+  await until(() => landed.length === 1)
+  const next = await folder.take(reach(log, 10, 20))
+  await Promise.all([first.committed, next.committed])
+  assert.equal(folder.stopped, false, errors.map((e) => e.message).join('; '))
+  await folder.add(reach(log, 20, 30))
+  assert.deepEqual(landed, [
+    [0, 10],
+    [10, 20],
+    [20, 30],
+  ])
+  assert.equal(folder.stats().commits, 3)
+  const asOf = await assertExact(fixture.store, fixture.views, [log.records])
+  assert.ok(asOf.every((v) => v[0] === log.end))
+})
+
 test('revoked with two windows in flight: the flush lands both, in order, once', async (t) => {
   const { fixture, claim } = await setup(t)
   const log = new MemoryPartition()

@@ -3,7 +3,7 @@
 // store, so the preload's producer is not in the profile. Writes the .cpuprofile and folded
 // stacks, and prints the top functions by self time (bench/lib/cpu-profile.ts).
 //
-//   node bench/speed-profile.ts [--events=1000000] [--partitions=6] [--out=bench/profiles/speed-catchup]
+//   node bench/speed-profile.ts [--events=1000000] [--partitions=6] [--keys=user|url] [--out=bench/profiles/speed-catchup]
 import './lib/help.ts' // --help: the comment above, then exit
 import { randomUUID } from 'node:crypto'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
@@ -25,13 +25,15 @@ const out = process.argv.find((a) => a.startsWith('--out='))?.slice(6) ?? 'bench
 const policy = JSON.parse(process.argv.find((a) => a.startsWith('--policy='))?.slice(9) ?? '{}')
 // --fold-threads=N: parse, check and fold in N fold threads (src/speed/fold-threads.ts).
 const foldThreads = arg('fold-threads', 0)
+// --keys=url: the topic keyed by url (as bench/speed-catchup.ts --keys=url); by user otherwise.
+const keyBy = process.argv.includes('--keys=url') ? 'url' : 'user'
 // --compactor='{"checkMs":1000}': the LMDB store's compactor options (src/store/lmdb-compactor.ts).
 const compactor = JSON.parse(process.argv.find((a) => a.startsWith('--compactor='))?.slice(12) ?? '{}')
 
 const admin = createAdmin({ brokers })
 const dir = await mkdtemp(join(tmpdir(), 'strata-speed-profile-'))
 console.error(`preloading ${events} events into ${partitions} partitions…`)
-const { topic, end } = await preloadTopic(admin, events, partitions)
+const { topic, end } = await preloadTopic(admin, events, partitions, 10_000, keyBy)
 try {
   const configPath = await writeViewConfig(dir, topic, partitions)
   const config = await loadConfig(configPath)

@@ -229,10 +229,22 @@ interface Folded {
   errors: FoldErrors[]
 }
 
-/** Keyed columns with a key per entry. */
+/**
+ * Keyed columns with a key per entry. A key number past the keys (damaged input) throws
+ * STRATA_ERR_INVALID_STATE, as unpackEntries does for the combined path.
+ */
 function columnsOf({ keys, keyIndex, windows, states }: KeyedColumns): EntryColumns {
   const perEntry = new Array<string>(keyIndex.length)
-  for (let i = 0; i < keyIndex.length; i++) perEntry[i] = keys[keyIndex[i]!]!
+  for (let i = 0; i < keyIndex.length; i++) {
+    const key = keys[keyIndex[i]!]
+    if (key === undefined) {
+      throw new StrataError(
+        ErrorCodes.INVALID_STATE,
+        `the entries a batch thread sent are damaged (entry ${i} has key number ${keyIndex[i]} of ${keys.length} keys); the run stops and nothing of it is staged`,
+      )
+    }
+    perEntry[i] = key
+  }
   return { keys: perEntry, windows, states }
 }
 

@@ -25,9 +25,26 @@ export interface SourceRecord {
   value: Buffer
 }
 
+/**
+ * A batch's records as spans of their values, without an object per record (Kafka with
+ * FetchOptions.recordSpans: kafka/record-spans.ts decodeRecordSpans). Record i is at offsets[i], its
+ * value bytes [starts[i], ends[i]) of the parts laid end to end (`bytes` in all). The same records
+ * as the batch's `records`, in the same order.
+ */
+export interface RecordSpans {
+  count: number
+  offsets: Float64Array
+  starts: Uint32Array
+  ends: Uint32Array
+  parts: readonly Uint8Array[]
+  bytes: number
+}
+
 export interface SourceBatch {
   partition: number
   records: readonly SourceRecord[]
+  /** The records as spans too, when the source decoded them so (read `records` only if needed). */
+  spans?: RecordSpans
   /** Where the partition's next batch starts (past offsets with no record: transaction markers). */
   nextOffset: number
   /** The partition's end when the batch was read (Kafka: the fetch's last stable offset), if known. */

@@ -6,6 +6,8 @@
 // that folded it may be rebuilt from it, and comes back transferred (detached there) in the
 // answer to the window's `drop`: at any moment one thread alone can read it, so a buffer reused
 // for a later batch is never read for an earlier one.
+import { ErrorCodes, StrataError } from '../core/errors.ts'
+import type { RecordSpans } from '../log/partition-source.ts'
 
 /**
  * The smallest buffer pooled. A batch that needs less (a live stream's fetch: often a record or a
@@ -153,5 +155,32 @@ export function packRecords(records: readonly RecordBytes[], buffers: BatchBuffe
     values.set(new Uint8Array(source, from, end - from), out)
     out += end - from
   }
+  return { buffer, offsets, starts, ends, values }
+}
+
+/**
+ * A batch's records copied from their spans (a Kafka fetch decoded without an object per record:
+ * log/kafka/record-spans.ts decodeRecordSpans) into a buffer of the pool, in the layout packRecords
+ * gives: the offsets, starts and ends copied whole, the values one copy per part. The starts and
+ * ends already count from the first part's first byte, as the values are laid out here.
+ */
+export function packSpans(spans: RecordSpans, buffers: BatchBuffers): PackedRecords {
+  const n = spans.count
+  if (n === 0) return NO_RECORDS
+  const bytes = spans.bytes
+  const buffer = buffers.take(n * 16 + bytes)
+  const offsets = new Float64Array(buffer, 0, n)
+  const starts = new Uint32Array(buffer, n * 8, n)
+  const ends = new Uint32Array(buffer, n * 12, n)
+  const values = new Uint8Array(buffer, n * 16, bytes)
+  offsets.set(spans.offsets.subarray(0, n))
+  starts.set(spans.starts.subarray(0, n))
+  ends.set(spans.ends.subarray(0, n))
+  let at = 0
+  for (const part of spans.parts) {
+    values.set(part, at)
+    at += part.length
+  }
+  if (at !== bytes) throw new StrataError(ErrorCodes.INTERNAL, `record spans of ${at} bytes, said ${bytes}`)
   return { buffer, offsets, starts, ends, values }
 }

@@ -39,6 +39,11 @@ export type FoldRequest =
     }
   /** PendingWindow.require: make these offsets boundaries, rebuilding from the kept records if need be. */
   | { op: 'require'; id: number; w: number; p: number; boundaries: number[] }
+  /**
+   * PendingWindow.reopen: the epoch open in the store when this window commits is `open` (the
+   * window before it landed resealed), refolding the kept records if need be.
+   */
+  | { op: 'reopen'; id: number; w: number; p: number; open: number }
   /** The window's deltas, to commit (the window stays until a reset). */
   | { op: 'deltas'; id: number; w: number; p: number }
   | { op: 'drop'; id: number; w: number; p: number }

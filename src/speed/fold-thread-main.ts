@@ -128,6 +128,15 @@ function serve(
           throw s.broken
         }
       }
+      case 'reopen': {
+        const s = slot(req.w, req.p)
+        try {
+          return { id: req.id, outcome: s.window.reopen(req.open) }
+        } catch (error) {
+          s.broken = asStrata(error, req.p)
+          throw s.broken
+        }
+      }
       case 'deltas': {
         const packed = packDeltas(slot(req.w, req.p).window)
         const transfer: ArrayBuffer[] = [

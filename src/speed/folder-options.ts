@@ -4,6 +4,7 @@ import type { CompiledView } from '../core/compiled-view.ts'
 import type { StrataError } from '../core/errors.ts'
 import type { RetryAttempt, RetryPolicy } from '../core/retry.ts'
 import type { ViewFoldError } from '../core/view-errors.ts'
+import type { RecordSpans } from '../log/partition-source.ts'
 import type { SpeedStore } from '../store/store.ts'
 import type { FoldThread } from './fold-threads.ts'
 
@@ -15,6 +16,11 @@ export interface SpeedRecord {
 
 export interface SpeedBatch {
   records: readonly SpeedRecord[]
+  /**
+   * The same records as spans of their values (a Kafka source asked for them: fold threads only),
+   * which a folder with a fold thread copies from without reading `records` (packSpans).
+   */
+  spans?: RecordSpans
   /** Where the next batch starts (past skipped offsets such as transaction markers). */
   nextOffset: number
   /**

@@ -5,12 +5,17 @@
 // Contract:
 // - A store outage (an error marked retriable: PostgreSQL restarting, a lost connection) is
 //   ridden out: the SAME commit (same from, offset, deltas and seals) is sent again with backoff
-//   for up to `storeRetryMs` (60 s). Nothing more is folded meanwhile (the partition's next batch
-//   waits on the folder's queue), so the window cannot change between attempts. Reads of the
-//   partition go through the same retry.
+//   for up to `storeRetryMs` (60 s). Nothing more is folded into the window meanwhile (in process
+//   the partition's next batch waits on the folder's queue; with a fold thread it folds into the
+//   next window), so it changes between attempts only when the window before it, in flight as it
+//   was sent, was resealed to land (`after`: the folder reopens it there). Reads of the partition
+//   go through the same retry.
+// - In order: with a fold thread a window's commit may be sent while the one before it is in
+//   flight (`after`). Its `from` is that one's `offset`, so the store cannot take it first; a
+//   refusal is put down to the one before until that one has landed.
 // - In doubt: a failed attempt may have landed with only its answer lost; the store then refuses
 //   the resend (its `from` is no longer the stored offset). When the stored offset is this
-//   commit's offset under our owner token, nobody but this commit can have put it there (only
+//   commit's offset or past it under our owner token, nobody but this commit can have put it there (only
 //   this committer commits with that token, one window after the other), so it is known applied:
 //   taken as committed, never sent again nor read as fencing.
 // - Fencing (STRATA_ERR_FENCED): the partition is read back. Another owner, or an offset another
@@ -71,7 +76,19 @@ export interface CommitterOptions {
  */
 export type Reseal = (required: readonly number[]) => boolean
 
-export type CommitOutcome = { landed: SpeedCommit } | { stopped: StrataError }
+/**
+ * `behind`: the commit was refused while the one before it had not landed, and that one did not
+ * land: it is to be sent again once the one before has.
+ */
+export type CommitOutcome = { landed: SpeedCommit } | { stopped: StrataError } | { behind: true }
+
+/** A commit sent while the one before it was in flight (PartitionCommitter.commit, `after`). */
+export interface InFlight {
+  /** Resolves once it settled: true if it landed. */
+  landed: Promise<boolean>
+  /** Refused for reaching the store first, it waits for the one before it to land. */
+  waiting: boolean
+}
 
 export class PartitionCommitter {
   readonly partition: number
@@ -111,8 +128,25 @@ export class PartitionCommitter {
   /**
    * Sends the window as one commit until it lands, is known applied, or is refused for good.
    * Store errors other than fencing are thrown (the window stays for a later commit).
+   *
+   * `after`: the landing of the window before this one (true if it landed), when its commit was
+   * still in flight as this one was sent. This commit's `from` is that one's `offset`, so the store
+   * takes it only after that one (lmdb-js runs its transactions in the order they were asked for;
+   * a store with a pool of connections may run this one first, and refuse it). An attempt that
+   * fails in any way is therefore first put down to the one before: once that one landed, this one
+   * is sent again as it stands (the folder has reopened it where that one left the epochs); if that
+   * one did not, `behind`. Only after that is a failure this commit's own. While the one before
+   * waits to be sent again (`after.waiting`), this one is not sent: it would reach the store
+   * before that resend and be refused in turn, and each commit due while the refused one waits
+   * with it (on PostgreSQL about every other commit of a live stream was refused). `self` is this
+   * commit's own state, for the one after it.
    */
-  async commit(window: CommitWindow, reseal: Reseal): Promise<CommitOutcome> {
+  async commit(
+    window: CommitWindow,
+    reseal: Reseal,
+    after?: InFlight,
+    self?: InFlight,
+  ): Promise<CommitOutcome> {
     // Set once an attempt failed in a way that may hide a landed commit (a lost answer). Every
     // attempt carries the same `offset` (window.end does not move while we commit).
     let inDoubt = false
@@ -128,6 +162,13 @@ export class PartitionCommitter {
         seals: [...window.seals],
         ...(errors.length > 0 ? { errors: [...errors], offered: events } : {}),
       }
+      if (after?.waiting) {
+        if (!(await behind(after, self))) return { behind: true }
+        after = undefined
+        // Its contents again: the window may have been reopened where the one before left the epochs.
+        attempt--
+        continue
+      }
       try {
         await this.#storeCall(`committing offset ${commit.offset}`, async () => {
           try {
@@ -139,6 +180,13 @@ export class PartitionCommitter {
         })
       } catch (error) {
         if (this.#failure) throw error
+        if (after !== undefined) {
+          if (!(await behind(after, self))) return { behind: true }
+          after = undefined
+          // In doubt or not, the resend says: refused if this one landed (below), else it lands.
+          attempt--
+          continue
+        }
         if (inDoubt && (await this.#landedEarlier(commit))) return { landed: commit }
         // Another definition of a view is recorded: no retry or reseal can commit this window.
         if ((error as StrataError)?.code === ErrorCodes.CONFIG_CHANGED)
@@ -157,11 +205,12 @@ export class PartitionCommitter {
   }
 
   // After an attempt whose answer was lost, the store refused the resend: did the lost one land?
-  // Only this committer commits under its owner token, one window after the other, so a stored
-  // offset equal to this commit's (past its `from`) can only be this commit's doing.
+  // Only this committer commits under its owner token, each window from the offset the one before
+  // ends at, so a stored offset at or past this commit's (past its `from`) can only be there if
+  // this commit landed (the commits after it, sent while it was in flight, land only after it).
   async #landedEarlier(commit: SpeedCommit): Promise<boolean> {
     const state = await this.read('checking whether a commit landed')
-    if (!isOurs(state, this.owner) || state.offset !== commit.offset) return false
+    if (!isOurs(state, this.owner) || state.offset < commit.offset) return false
     return commit.offset > commit.from || commit.seals.every((seal) => state.epochs.includes(seal))
   }
 
@@ -187,6 +236,16 @@ export class PartitionCommitter {
       { cause: error, retriable: true },
     )
     this.#options.onFailed(this.#failure)
+  }
+}
+
+// Waits for the commit before to settle, `self` marked waiting meanwhile; true if it landed.
+async function behind(before: InFlight, self: InFlight | undefined): Promise<boolean> {
+  if (self) self.waiting = true
+  try {
+    return await before.landed
+  } finally {
+    if (self) self.waiting = false
   }
 }
 

@@ -36,7 +36,7 @@ import { ErrorCodes, StrataError } from '../core/errors.ts'
 import { type RecordReader, recordReaderFor } from '../core/projected-check.ts'
 import { failureOf } from '../core/view-errors.ts'
 import type { SpeedCommit, SpeedPartition } from '../store/store.ts'
-import { type PackedRecords, packRecords } from './batch-buffers.ts'
+import { type PackedRecords, packRecords, packSpans } from './batch-buffers.ts'
 import type { FoldThread } from './fold-threads.ts'
 import {
   defaultFolderPolicy,
@@ -45,7 +45,14 @@ import {
   type PartitionStats,
   type SpeedBatch,
 } from './folder-options.ts'
-import { commitBackoffMs, fencedBy, isOurs, PartitionCommitter } from './partition-committer.ts'
+import {
+  type CommitOutcome,
+  commitBackoffMs,
+  fencedBy,
+  type InFlight,
+  isOurs,
+  PartitionCommitter,
+} from './partition-committer.ts'
 import { PendingWindow } from './pending-window.ts'
 import { type FoldReport, RemoteWindow } from './remote-window.ts'
 
@@ -95,6 +102,21 @@ export class PartitionFolder {
   readonly #committer: PartitionCommitter
   #required: number[]
   #window: PendingWindow | RemoteWindow
+  /**
+   * Fold threads: the windows whose commits started and have not landed (in flight, or failed and
+   * kept to be sent again), oldest first, at most MAX_LANDING. #window was opened when the last
+   * one's commit started and takes the partition's next batches meanwhile: the thread folds them
+   * while the store commits (decision 0011, "The next window while a commit lands"), and its commit
+   * is sent as soon as it is due, without waiting for the ones before it to land (addendum
+   * "Commits sent while the one before lands"). They land in order all the same: each commit's
+   * `from` is the one before's `offset`, and the store takes a commit only from its stored offset;
+   * one that reached the store first is refused and sent again once the one before landed
+   * (PartitionCommitter.commit, `after`). Each is reopened at the epoch the one before it left
+   * open when that one lands (#committed).
+   */
+  #landing: Landing[] = []
+  /** Settles once every commit started so far has landed or failed (never rejects). */
+  #inFlight: Promise<void> = Promise.resolve()
   /** Fold threads: the last batch taken, which the next one waits for (take). */
   #queued: Promise<void> = Promise.resolve()
   /** Batches taken and not folded yet, and their records' bytes. */
@@ -158,7 +180,7 @@ export class PartitionFolder {
 
   /** The stored consumed offset: where the log is read from after a claim. */
   get offset(): number {
-    return this.#window.from
+    return (this.#landing[0]?.window ?? this.#window).from
   }
 
   get stopped(): boolean {
@@ -171,7 +193,7 @@ export class PartitionFolder {
   }
 
   stats(): PartitionStats {
-    return { ...this.#stats, position: this.#window.end, consumed: this.#window.from }
+    return { ...this.#stats, position: this.#window.end, consumed: this.offset }
   }
 
   /** Folds the batch and, when a commit falls due, commits; resolves once both are done. */
@@ -227,9 +249,14 @@ export class PartitionFolder {
         throw error
       }
     })
+    // With a fold thread the commit task returns once the commit started (the next batch then
+    // folds into the next window): `committed` settles once it landed, or failed.
+    let landed: Promise<void> = Promise.resolve()
     const committed = this.#serial(async () => {
-      if (due) await this.#commitReporting()
-    })
+      if (!due) return
+      await this.#commitReporting()
+      landed = this.#inFlight
+    }).then(() => landed)
     if (this.#options.thread !== undefined) {
       // With a fold thread, the source may go on while this batch waits behind the partition's
       // commit in flight: that commit waits for the thread to fold what was sent, and awaiting
@@ -297,13 +324,15 @@ export class PartitionFolder {
   }
 
   /**
-   * Commits the pending window now (on revoke, on close). Store errors are thrown. A stopped
-   * partition commits nothing, but its view stop is in the store once this resolves: a worker
-   * that closes its store (or exits) right after must not lose it.
+   * Commits the pending window now (on revoke, on close). Store errors are thrown. Stopped, it
+   * commits nothing but still returns only once a commit in flight settled and its view stop is in
+   * the store: the worker's close() (which releases every folder) must not return, nor its caller
+   * close the store (or exit), while a commit or a stop of ours may still be written.
    */
   async flush(): Promise<void> {
     try {
       await this.#serial(() => this.#commit())
+      await this.#inFlight
     } finally {
       await this.#recordingStop
     }
@@ -312,7 +341,10 @@ export class PartitionFolder {
   /** Commits when the window is older than the policy allows (the worker's timer). */
   flushIfDue(now: number): Promise<void> {
     return this.#serial(async () => {
-      if (this.#window.empty || now - this.#lastCommitAt < this.#policy.commitEveryMs) return
+      // Commits in flight land by themselves; one that failed is sent again here, after its backoff.
+      const failed = this.#landing.some((l) => l.failed)
+      if (this.#window.empty && !failed) return
+      if (now - this.#lastCommitAt < this.#policy.commitEveryMs) return
       await this.#commitReporting()
     })
   }
@@ -321,6 +353,10 @@ export class PartitionFolder {
   stop(reason = 'stopped'): void {
     if (this.#stats.stopped === null) this.#stats.stopped = reason
     if (this.#window instanceof RemoteWindow) this.#window.drop()
+    // A commit in flight may still land (it is one store transaction, offset and deltas: the next
+    // owner reads from whatever is stored); nothing of it is used here any more (#land). It stays
+    // in #landing: `offset` is its `from`, the last offset known stored, not the next window's.
+    for (const { window } of this.#landing) window.drop()
   }
 
   #fold(taken: Taken): void {
@@ -355,11 +391,22 @@ export class PartitionFolder {
   #send(window: RemoteWindow, batch: PackedBatch): void {
     const { packed } = batch
     const { offsets } = packed
-    for (let i = 0; i < offsets.length; i++) {
-      const offset = offsets[i]!
-      if (offset < window.end) continue
-      this.#sealRequired(offset)
-      window.take(packed, i)
+    const n = offsets.length
+    // A source may deliver again what we already took in (a refetch from an older position):
+    // those records come first (offsets grow within a batch).
+    let i = 0
+    while (i < n && offsets[i]! < window.end) i++
+    if (i < n) {
+      const required = this.#required[0]
+      if (required === undefined || required > offsets[n - 1]!) {
+        // No required boundary at or below any of them (the usual case): taken in one step.
+        window.takeRun(packed, i, n)
+      } else {
+        for (; i < n; i++) {
+          this.#sealRequired(offsets[i]!)
+          window.take(packed, i)
+        }
+      }
     }
     window.advance(batch.nextOffset)
     const answer = window.send()
@@ -381,7 +428,7 @@ export class PartitionFolder {
   // is gone. Either way the window lacks records and must never be committed: the folder stops;
   // a thread that is gone is a failure of the worker (onFailed: it should exit and be restarted).
   #threadFailed(window: RemoteWindow, error: unknown): void {
-    if (window !== this.#window || this.stopped) return
+    if ((window !== this.#window && !this.#landing.some((l) => l.window === window)) || this.stopped) return
     const failure =
       error instanceof StrataError
         ? error
@@ -426,43 +473,136 @@ export class PartitionFolder {
   async #commitReporting(): Promise<void> {
     if (this.#now() < this.#retryCommitAt) return
     try {
-      await this.#commit()
+      await this.#commit(true)
     } catch (error) {
-      const failure = asStrataError(error, `partition ${this.partition}: speed commit failed`)
-      const stats = this.#stats
-      stats.commitFailures++
-      stats.failingSince ??= this.#now()
-      stats.lastCommitError = `${failure.message} [${failure.code}]`
-      this.#retryCommitAt = this.#now() + commitBackoffMs(stats.commitFailures)
-      this.#options.onError?.(failure)
+      this.#commitFailed(error)
     }
   }
 
-  async #commit(): Promise<void> {
+  #commitFailed(error: unknown): void {
+    const failure = asStrataError(error, `partition ${this.partition}: speed commit failed`)
+    const stats = this.#stats
+    stats.commitFailures++
+    stats.failingSince ??= this.#now()
+    stats.lastCommitError = `${failure.message} [${failure.code}]`
+    this.#retryCommitAt = this.#now() + commitBackoffMs(stats.commitFailures)
+    this.#options.onError?.(failure)
+  }
+
+  /**
+   * Commits the pending window. With a fold thread and `overlap`, returns once the commit
+   * started: the window is handed over to #landing, the next one opened, and the store's answer
+   * awaited in the background (#inFlight; a failure is reported and the window kept there).
+   * Otherwise returns once it and every commit before it landed; store errors are thrown.
+   */
+  async #commit(overlap = false): Promise<void> {
+    if (this.stopped) return
+    // Windows land in order: one whose commit failed is sent again, and lands, before anything
+    // after it is sent (and a flush waits for every commit in flight).
+    if (!overlap || this.#landing.some((l) => l.failed)) {
+      await this.#inFlight
+      for (const landing of [...this.#landing]) {
+        if (this.stopped) return
+        if (landing !== this.#landing[0]) break
+        await this.#land(landing.window)
+      }
+    }
     if (this.stopped) return
     const window = this.#window
     this.#sealRequired(window.end)
     if (window.empty) return
     if (window instanceof RemoteWindow) {
-      // Every batch sent must be folded before the window may be committed. The deltas are asked
-      // for at once: the thread answers them right behind the folds.
-      window.askContents()
-      try {
-        await window.answered()
-      } catch (error) {
-        this.#threadFailed(window, error)
+      // At most MAX_LANDING in flight: past it, the oldest lands first (the batches that arrive
+      // meanwhile wait on the folder's queue and go into one window).
+      if (this.#landing.length >= MAX_LANDING) {
+        await this.#landing[0]!.settled
+        if (this.stopped) return
+        if (this.#landing.some((l) => l.failed)) return this.#commit(overlap)
       }
-      if (this.stopped || window !== this.#window) return
+      // The deltas are asked for at once: the thread answers them right behind the folds sent,
+      // and before anything sent for the next window (a thread answers in order).
+      window.askContents()
+      const after = this.#landing.at(-1)
+      this.#window = this.#newWindow(window.end, window.epoch)
+      // The commit period is the window's age: the next window commits at most commitEveryMs
+      // after it opened, whenever the ones before it land (counted from their landings, a window
+      // opened while they land would wait for them and then a period more; counted from nothing,
+      // every batch while they land would be a commit of its own).
+      this.#lastCommitAt = this.#now()
+      if (!overlap) {
+        const landing = {
+          window,
+          failed: false,
+          waiting: false,
+          landed: Promise.resolve(false),
+          settled: Promise.resolve(),
+        }
+        this.#landing.push(landing)
+        return this.#land(window)
+      }
+      let landed!: (yes: boolean) => void
+      const landing: Landing = {
+        window,
+        failed: false,
+        waiting: false,
+        landed: new Promise<boolean>((resolve) => {
+          landed = resolve
+        }),
+        settled: Promise.resolve(),
+      }
+      this.#landing.push(landing)
+      landing.settled = this.#land(window, after)
+        .catch((error) => {
+          landing.failed = true
+          if (!this.stopped) this.#commitFailed(error)
+        })
+        .finally(() => landed(!landing.failed && !this.#landing.includes(landing)))
+      this.#inFlight = Promise.all([this.#inFlight, landing.settled]).then(() => undefined)
+      return
     }
-    const outcome = await this.#committer.commit(window, (required) => this.#reseal(required))
-    if ('landed' in outcome) this.#committed(outcome.landed)
-    else this.#stop(outcome.stopped)
+    const outcome = await this.#committer.commit(window, (required) => this.#reseal(window, required))
+    if ('landed' in outcome) this.#committed(window, outcome.landed)
+    else if ('stopped' in outcome) this.#stop(outcome.stopped)
+  }
+
+  // Sees the commit of a window handed over to #landing through: landed, or the folder stopped.
+  // Store errors are thrown (the window stays in #landing, to be sent again first). `after`: the
+  // landing of the window before it, when that commit was in flight as this one was sent.
+  async #land(window: RemoteWindow, after?: InFlight): Promise<void> {
+    const landing = this.#landing.find((l) => l.window === window)
+    if (landing === undefined) return
+    landing.failed = false
+    // Every batch sent must be folded before the window may be committed.
+    try {
+      await window.answered()
+    } catch (error) {
+      this.#threadFailed(window, error)
+    }
+    if (this.stopped || !this.#landing.includes(landing)) return
+    let outcome: CommitOutcome
+    try {
+      outcome = await this.#committer.commit(
+        window,
+        (required) => this.#reseal(window, required),
+        after,
+        landing,
+      )
+    } catch (error) {
+      landing.failed = true
+      throw error
+    }
+    // Stopped meanwhile (revoked, claimed again, fenced): what landed or not is the store's to say.
+    if (this.stopped || !this.#landing.includes(landing)) return
+    if ('landed' in outcome) this.#committed(window, outcome.landed)
+    else if ('stopped' in outcome) this.#stop(outcome.stopped)
+    // The one before did not land: this one is sent again after it (#commit).
+    else landing.failed = true
   }
 
   // The store refused the window for a required boundary a batch run recorded meanwhile
-  // (docs/horizon.md, rule 3): seal there, refolding the kept events if it falls among them.
-  #reseal(required: readonly number[]): boolean {
-    const window = this.#window
+  // (docs/horizon.md, rule 3): seal there, refolding the kept events if it falls among them. (The
+  // next window, if one was opened when this commit started, is reopened once this one lands.)
+  #reseal(window: PendingWindow | RemoteWindow, required: readonly number[]): boolean {
     this.#required = [...required]
     const outcome = window.require(required.filter((b) => b <= window.end))
     if (outcome === 'kept') return false
@@ -471,14 +611,29 @@ export class PartitionFolder {
     return true
   }
 
-  #committed(commit: SpeedCommit): void {
-    const open = commit.seals.at(-1) ?? this.#window.open
+  #committed(window: PendingWindow | RemoteWindow, commit: SpeedCommit): void {
+    const open = commit.seals.at(-1) ?? window.open
     this.#required = this.#required.filter((b) => b > commit.offset)
-    if (this.#window instanceof RemoteWindow) this.#window.drop()
-    this.#window = this.#newWindow(commit.offset, open)
-    this.#lastCommitAt = this.#now()
+    if (window instanceof RemoteWindow) {
+      // Its batch buffers go back to the pool now, not before: until it landed a reseal could
+      // refold it from them.
+      window.drop()
+      this.#landing = this.#landing.filter((l) => l.window !== window)
+      // The windows after it were opened at the epoch open when its commit started; resealed to
+      // land, this window may have left a later one open (a required boundary sealed inside it),
+      // and each of them then opens where the one before it now ends.
+      let epoch = open
+      for (const next of [...this.#landing.map((l) => l.window), this.#window]) {
+        if (!(next instanceof RemoteWindow)) break
+        next.reopen(epoch)
+        epoch = next.epoch
+      }
+    } else {
+      this.#window = this.#newWindow(commit.offset, open)
+      this.#lastCommitAt = this.#now()
+    }
     this.#stats.commits++
-    this.#stats.lastCommitAt = this.#lastCommitAt
+    this.#stats.lastCommitAt = this.#now()
     this.#stats.commitFailures = 0
     this.#stats.lastCommitError = null
     this.#stats.failingSince = null
@@ -489,6 +644,7 @@ export class PartitionFolder {
 
   #stop(reason: StrataError): void {
     if (this.stopped) return
+    const base = this.#landing[0]?.window ?? this.#window
     this.stop(`${reason.message} [${reason.code}]`)
     this.#stats.stoppedCode = reason.code
     const failure = failureOf(reason)
@@ -508,15 +664,9 @@ export class PartitionFolder {
           ),
         )
     }
-    // A stopped folder never folds again: its thread's copy of the window is dropped (stop()),
-    // and an empty in-process window stands in.
-    this.#window = new PendingWindow(
-      this.#views,
-      this.#read,
-      this.#window.from,
-      this.#window.open,
-      this.partition,
-    )
+    // A stopped folder never folds again: its thread's copies of the windows are dropped (stop()),
+    // and an empty in-process window stands in, at the stored offset.
+    this.#window = new PendingWindow(this.#views, this.#read, base.from, base.open, this.partition)
     this.#options.onError?.(reason)
   }
 
@@ -525,6 +675,22 @@ export class PartitionFolder {
     this.#chain = run.catch(() => {})
     return run
   }
+}
+
+/**
+ * Commits of a partition in flight at once (fold threads): a live stream commits each fetch, and
+ * the store (lmdb-js) takes the ones sent meanwhile in one transaction; more would only keep more
+ * windows' batch buffers for a reseal.
+ */
+export const MAX_LANDING = 4
+
+/** A window whose commit started (partition-folder.ts, #landing). */
+interface Landing extends InFlight {
+  window: RemoteWindow
+  /** Its commit failed (or the one before it did): it is sent again first (#commit). */
+  failed: boolean
+  /** Settles once its commit settled (never rejects). */
+  settled: Promise<void>
 }
 
 /** A batch as a folder with a fold thread keeps it: its records packed (batch-buffers.ts). */
@@ -537,7 +703,10 @@ interface PackedBatch {
 type Taken = SpeedBatch | PackedBatch
 
 function packBatch(batch: SpeedBatch, thread: FoldThread): PackedBatch {
-  const packed = packRecords(batch.records, thread.buffers)
+  // Spans (a Kafka fetch decoded without an object per record) when the source has them.
+  const packed = batch.spans
+    ? packSpans(batch.spans, thread.buffers)
+    : packRecords(batch.records, thread.buffers)
   return batch.highWatermark === undefined
     ? { packed, nextOffset: batch.nextOffset }
     : { packed, nextOffset: batch.nextOffset, highWatermark: batch.highWatermark }

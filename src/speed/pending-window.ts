@@ -45,8 +45,6 @@ export interface WindowContents {
 export class PendingWindow {
   /** The stored consumed offset this window starts at. */
   readonly from: number
-  /** Start of the epoch that is open in the store: deltas before the first seal go there. */
-  readonly open: number
   readonly partition: number
   readonly #views: ReadonlyArray<CompiledView<any, any>>
   /** Events a view's code threw on (view-errors.ts), in offset order; refolded with the tables. */
@@ -72,6 +70,7 @@ export class PendingWindow {
   #seals: number[] = []
   #end: number
   #epoch: number
+  #open: number
   #tables = new Map<number, ViewTable<unknown>[]>()
   /** The tables of #epoch (created at its first event): no map lookup per event. */
   #current: ViewTable<unknown>[] | undefined
@@ -87,7 +86,7 @@ export class PendingWindow {
     this.#read = read
     this.partition = partition
     this.from = from
-    this.open = open
+    this.#open = open
     this.#end = from
     this.#epoch = open
   }
@@ -98,6 +97,11 @@ export class PendingWindow {
    * named, and a step counted per view applied, so a slow one is seen to advance (a rebuild too).
    */
   where: Float64Array | undefined
+
+  /** Start of the epoch that is open in the store: deltas before the first seal go there. */
+  get open(): number {
+    return this.#open
+  }
 
   /** The offset after the last record taken in: the consumed offset once committed. */
   get end(): number {
@@ -230,13 +234,27 @@ export class PendingWindow {
     return 'rebuilt'
   }
 
+  /**
+   * The epoch open in the store is `open` now, not the one this window was opened at: the window
+   * before it (whose commit was in flight when this one started: partition-folder.ts) was resealed
+   * to land, so its last seal moved. Events before this window's first seal go to `open`; seals
+   * at or below it are dropped (they are the previous window's). 'rebuilt' when kept events were
+   * refolded into their new epochs.
+   */
+  reopen(open: number): 'kept' | 'rebuilt' {
+    if (open === this.#open) return 'kept'
+    this.#open = open
+    this.#rebuild(this.#seals.filter((s) => s > open))
+    return this.#offsets.length > 0 ? 'rebuilt' : 'kept'
+  }
+
   // Refolds the kept events with these seals (ascending, each above `open`).
   #rebuild(seals: readonly number[]): void {
     this.#tables.clear()
     this.#current = undefined
     this.#errors = []
     this.#seals = []
-    this.#epoch = this.open
+    this.#epoch = this.#open
     let next = 0
     for (const { records, events } of this.#batches) {
       const { offsets, starts, ends, values } = records

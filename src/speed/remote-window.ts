@@ -28,7 +28,6 @@ let windows = 0
 
 export class RemoteWindow {
   readonly from: number
-  readonly open: number
   readonly partition: number
   readonly #thread: FoldThread
   readonly #w = ++windows
@@ -36,6 +35,8 @@ export class RemoteWindow {
   readonly #onRebuilt: () => void
   #end: number
   #epoch: number
+  #open: number
+  #dropped = false
   #seals: number[] = []
   /** Offset of the last record taken in (sent or gathered): a seal must lie past it. */
   #last = Number.NEGATIVE_INFINITY
@@ -63,12 +64,17 @@ export class RemoteWindow {
     this.#thread = thread
     this.#views = views
     this.from = from
-    this.open = open
+    this.#open = open
     this.partition = partition
     this.#onRebuilt = onRebuilt
     this.#end = from
     this.#epoch = open
     this.#track(thread.request({ op: 'reset', w: this.#w, p: partition, from, open }))
+  }
+
+  /** Start of the epoch that is open in the store: deltas before the first seal go there. */
+  get open(): number {
+    return this.#open
   }
 
   get end(): number {
@@ -122,6 +128,21 @@ export class RemoteWindow {
     this.#taken++
   }
 
+  /**
+   * Takes in records [from, to) of a packed batch at once: what take(batch, i) for each of them
+   * in order does (their offsets grow; no seal falls among them).
+   */
+  takeRun(batch: PackedRecords, from: number, to: number): void {
+    if (from >= to) return
+    this.take(batch, from)
+    if (to - from === 1) return
+    const offset = batch.offsets[to - 1]!
+    this.#next = to
+    this.#last = offset
+    this.#end = offset + 1
+    this.#taken += to - from - 1
+  }
+
   advance(to: number): void {
     if (to > this.#end) this.#end = to
   }
@@ -147,6 +168,25 @@ export class RemoteWindow {
     this.#seals = all
     this.#epoch = Math.max(this.#epoch, missing.at(-1)!)
     return 'sealed'
+  }
+
+  /**
+   * The epoch open in the store is `open` now (PendingWindow.reopen): the window before this one,
+   * whose commit started when this one did, was resealed before it landed. The thread refolds
+   * this window's kept records from their batch buffers, which it still holds.
+   */
+  reopen(open: number): void {
+    if (open === this.#open) return
+    this.send()
+    this.#contents = undefined
+    this.#open = open
+    this.#seals = this.#seals.filter((s) => s > open)
+    this.#epoch = this.#seals.at(-1) ?? open
+    this.#track(
+      this.#thread.request({ op: 'reopen', w: this.#w, p: this.partition, open }).then((reply) => {
+        if (reply.outcome === 'rebuilt') this.#onRebuilt()
+      }),
+    )
   }
 
   /**
@@ -223,6 +263,9 @@ export class RemoteWindow {
 
   /** Frees the thread's copy of the window (the folder stopped or released the partition). */
   drop(): void {
+    // Once: the answer hands the window's batch buffers back to the pool (batch-buffers.ts).
+    if (this.#dropped) return
+    this.#dropped = true
     this.#thread.request({ op: 'drop', w: this.#w, p: this.partition }).catch(() => undefined)
   }
 

@@ -124,6 +124,10 @@ export interface SpeedWorker {
   stats(): SpeedWorkerStats
 }
 
+function foldsInThreads(options: SpeedWorkerOptions): boolean {
+  return (options.foldThreads ?? 0) > 0 && options.configPath !== undefined
+}
+
 export function createSpeedWorker(options: SpeedWorkerOptions): SpeedWorker {
   const { store, config } = options
   if ((options.brokers === undefined) === (options.log === undefined)) {
@@ -150,6 +154,9 @@ export function createSpeedWorker(options: SpeedWorkerOptions): SpeedWorker {
           groupId: options.groupId ?? SPEED_GROUP,
           topic: config.source.topic,
           ...speedFetchDefaults,
+          // With fold threads a batch's records are only copied on (packSpans): decoded as spans
+          // of their values, no object per record on this thread (decision 0011, session 15).
+          ...(foldsInThreads(options) ? { recordSpans: true } : {}),
           ...options.consumer,
           onError,
         })
@@ -183,8 +190,8 @@ export function createSpeedWorker(options: SpeedWorkerOptions): SpeedWorker {
 
   return {
     async start() {
-      if ((options.foldThreads ?? 0) > 0 && options.configPath !== undefined) {
-        threads = new FoldThreads(options.configPath, views, options.foldThreads!)
+      if (foldsInThreads(options)) {
+        threads = new FoldThreads(options.configPath!, views, options.foldThreads!)
         try {
           await threads.ready()
         } catch (error) {

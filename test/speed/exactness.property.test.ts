@@ -7,18 +7,20 @@
 // its state rows at random moments (explicit passes, or the background compactor after random
 // numbers of deltas, a few deltas per pass), restarts of the speed layer with a view taken out
 // of the config or put back unchanged, and the records folded in process or in fold threads
-// (src/speed/fold-threads.ts; zombies and their successors share a thread). After every step, every query answer equals the view
+// (src/speed/fold-threads.ts; zombies and their successors share a thread; every other batch
+// handed over as spans of its values, as a Kafka fetch is decoded for fold threads). After every step, every query answer equals the view
 // folded plainly over every valid event below the answer's asOf.
 import assert from 'node:assert/strict'
 import { mkdir, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import fc from 'fast-check'
+import { ErrorCodes, StrataError } from '../../src/core/errors.ts'
 import type { StrataEvent } from '../../src/core/event.ts'
 import { queryView } from '../../src/serving/query.ts'
 import { claimSpeedPartition } from '../../src/speed/claim.ts'
 import { FoldThreads } from '../../src/speed/fold-threads.ts'
-import type { FolderPolicy, PartitionFolder } from '../../src/speed/partition-folder.ts'
+import type { FolderPolicy, PartitionFolder, SpeedBatch } from '../../src/speed/partition-folder.ts'
 import type { CompactorOptions } from '../../src/store/lmdb-compactor.ts'
 import { openLmdbStore } from '../../src/store/lmdb-store.ts'
 import { deferrer } from '../helpers/cleanup.ts'
@@ -33,6 +35,7 @@ import {
   speedFixture,
   TYPES,
   URLS,
+  withSpans,
 } from './helpers.ts'
 
 const PARTITIONS = 2
@@ -50,6 +53,12 @@ const tally = {
   reconfigured: 0,
   folded: 0,
   pipelined: 0,
+  held: 0,
+  overlapped: 0,
+  /** Commits that reached the store while the one before them was held (sent ahead of it). */
+  ahead: 0,
+  /** Owners replaced with a held commit and one sent ahead of it both in flight, or between them. */
+  crashedInFlight: 0,
 }
 const RUNS = Number(process.env.STRATA_PROPERTY_RUNS ?? 60)
 
@@ -79,6 +88,25 @@ type Step =
   // they wait on the folder's queue behind its commit in flight; decision 0011, "Freshness").
   // Their commits land during the steps after.
   | { kind: 'pipeline'; p: number; sizes: number[] }
+  // A commit held in the store while the partition's next batch is taken (with a fold thread it
+  // folds into the next window meanwhile: partition-folder.ts, #landing), a batch run racing it
+  // or not (a required boundary inside the held window: refused, resealed, the next window
+  // refolded), the held attempt failing or not (sent again before the next window's). Its
+  // commits land during the steps after.
+  // `sendNext`: the next window's commit asked for too (flushIfDue), so with a fold thread it is
+  // sent while the held one waits (partition-folder.ts, MAX_LANDING) and reaches the store first;
+  // `crash`: the owner replaced (a crash stand-in, as 'crash') with both in flight, or once the
+  // held one was let through and before the other is sent again.
+  | {
+      kind: 'held'
+      p: number
+      first: number
+      next: number
+      race: boolean
+      fail: boolean
+      sendNext: boolean
+      crash: 'no' | 'both in flight' | 'between'
+    }
   | { kind: 'commit'; p: number }
   | { kind: 'crash'; p: number }
   | { kind: 'zombie'; p: number }
@@ -122,6 +150,19 @@ const step: fc.Arbitrary<Step> = fc.oneof(
       kind: fc.constant('pipeline' as const),
       p: partition,
       sizes: fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 2, maxLength: 4 }),
+    }),
+  },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      kind: fc.constant('held' as const),
+      p: partition,
+      first: fc.integer({ min: 1, max: 5 }),
+      next: fc.integer({ min: 1, max: 5 }),
+      race: fc.boolean(),
+      fail: fc.boolean(),
+      sendNext: fc.boolean(),
+      crash: fc.constantFrom('no' as const, 'no' as const, 'both in flight' as const, 'between' as const),
     }),
   },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('commit' as const), p: partition }) },
@@ -190,6 +231,33 @@ async function runSchedule(
     return monoid.encode(monoid.combine(monoid.decode(a as never), monoid.decode(b as never)))
   }
   const fixture: SpeedFixture = { ...shared, store, root: join(dir, 'master') }
+  // The speed layer's store: its next commit of a partition can be held ('held' steps) until
+  // released, and its first attempt refused (not retriable: the folder keeps the window).
+  type Gate = { gate: Promise<void>; fail: boolean; entered: boolean; ahead: boolean }
+  const gates = new Map<number, Gate>()
+  // The held commit of each partition while it waits at its gate.
+  const holding = new Map<number, Gate>()
+  const speedStore = Object.create(store) as typeof store
+  speedStore.commitSpeed = async (commit, combine) => {
+    const waiting = holding.get(commit.partition)
+    if (waiting !== undefined) {
+      waiting.ahead = true
+      tally.ahead++
+    }
+    const held = gates.get(commit.partition)
+    if (held !== undefined) {
+      gates.delete(commit.partition)
+      held.entered = true
+      holding.set(commit.partition, held)
+      try {
+        await held.gate
+      } finally {
+        holding.delete(commit.partition)
+      }
+      if (held.fail) throw new StrataError(ErrorCodes.STORE, 'refused once (a held commit)')
+    }
+    return store.commitSpeed(commit, combine)
+  }
   // Commits of 'pipeline' steps still on their folder's queue, and where each folder's source is.
   const inFlight: Promise<void>[] = []
   const sentBy = new WeakMap<PartitionFolder, number>()
@@ -207,7 +275,7 @@ async function runSchedule(
     const taken = new Set<string>()
     const claim = (p: number) =>
       claimSpeedPartition({
-        store,
+        store: speedStore,
         views: running,
         partition: p,
         partitions: PARTITIONS,
@@ -215,6 +283,11 @@ async function runSchedule(
         policy: folderPolicy,
         ...(threads ? { thread: threads.of(p) } : {}),
       })
+    // With fold threads, every other batch also carries its records as spans (as a Kafka source
+    // decodes them for fold threads): the folder copies those, not the records.
+    let batches = 0
+    const spanned = (b: SpeedBatch): SpeedBatch =>
+      threads && batches++ % 2 === 0 ? withSpans(b, 1 + (batches % 3)) : b
     const logs = Array.from({ length: PARTITIONS }, () => new MemoryPartition())
     const records = () => logs.map((l) => l.records)
     const folders: PartitionFolder[] = []
@@ -227,19 +300,82 @@ async function runSchedule(
         case 'append':
           return logs[s.p].append(s.events, s.gap)
         case 'deliver':
-          return folders[s.p].add({
-            ...logs[s.p].read(folders[s.p].stats().position, s.max),
-            highWatermark: logs[s.p].end,
-          })
+          return folders[s.p].add(
+            spanned({
+              ...logs[s.p].read(folders[s.p].stats().position, s.max),
+              highWatermark: logs[s.p].end,
+            }),
+          )
         case 'pipeline': {
           const folder = folders[s.p]
           for (const max of s.sizes) {
             const read = logs[s.p].read(Math.max(folder.stats().position, sentBy.get(folder) ?? 0), max)
             sentBy.set(folder, read.nextOffset)
-            const { committed } = await folder.take({ ...read, highWatermark: read.nextOffset })
+            const { committed } = await folder.take(spanned({ ...read, highWatermark: read.nextOffset }))
             inFlight.push(committed)
           }
           tally.pipelined++
+          return
+        }
+        case 'held': {
+          const folder = folders[s.p]
+          let release!: () => void
+          const gate = new Promise<void>((resolve) => {
+            release = resolve
+          })
+          const held = { gate, fail: s.fail, entered: false, ahead: false }
+          gates.set(s.p, held)
+          // Nothing here awaits the folder (in process its queue waits for the held commit): a
+          // due commit is asked for (flushIfDue past any age), the next batch taken behind it, a
+          // bounded number of turns let the fold thread fold it into the next window.
+          const read = (max: number) => {
+            const r = logs[s.p].read(Math.max(folder.stats().position, sentBy.get(folder) ?? 0), max)
+            sentBy.set(folder, r.nextOffset)
+            return r
+          }
+          const first = read(s.first)
+          inFlight.push(folder.take({ ...first, highWatermark: logs[s.p].end }).then((t) => t.committed))
+          inFlight.push(folder.flushIfDue(Number.POSITIVE_INFINITY))
+          const next = read(s.next)
+          inFlight.push(folder.take({ ...next, highWatermark: logs[s.p].end }).then((t) => t.committed))
+          for (
+            let turn = 0;
+            turn < 200 && !(held.entered && folder.stats().position >= next.nextOffset);
+            turn++
+          )
+            await new Promise((resolve) => setImmediate(resolve))
+          if (s.sendNext) {
+            inFlight.push(folder.flushIfDue(Number.POSITIVE_INFINITY))
+            for (let turn = 0; turn < 200 && held.entered && !held.ahead; turn++)
+              await new Promise((resolve) => setImmediate(resolve))
+          }
+          if (s.crash === 'both in flight' && held.entered) {
+            if (held.ahead) tally.crashedInFlight++
+            zombies[s.p] = folder
+            folders[s.p] = await claim(s.p)
+          }
+          if (held.entered && folder.stats().position >= next.nextOffset && next.records.length > 0)
+            tally.overlapped++
+          if (s.race) {
+            const to = folder.stats().position - 1
+            if (to > archived[s.p]) {
+              await archive(fixture.root, s.p, logs[s.p].records, archived[s.p], to)
+              archived[s.p] = to
+            }
+            await apply({ kind: 'batch', lower: null })
+          }
+          gates.delete(s.p)
+          release()
+          if (s.crash === 'between' && held.entered) {
+            // The held one lands (or is refused), the one sent ahead of it not sent again yet.
+            for (let turn = 0; turn < 200 && holding.has(s.p); turn++)
+              await new Promise((resolve) => setImmediate(resolve))
+            await new Promise((resolve) => setImmediate(resolve))
+            if (held.ahead) tally.crashedInFlight++
+            zombies[s.p] = folder
+            folders[s.p] = await claim(s.p)
+          }
+          tally.held++
           return
         }
         case 'commit':

@@ -11,9 +11,15 @@ import { loadConfig } from '../../src/core/config-loader.ts'
 import { ErrorCodes, StrataError } from '../../src/core/errors.ts'
 import { claimSpeedPartition } from '../../src/speed/claim.ts'
 import { FoldThreads } from '../../src/speed/fold-threads.ts'
-import { type FolderPolicy, WAITING_BATCHES, WAITING_BYTES } from '../../src/speed/partition-folder.ts'
+import {
+  type FolderPolicy,
+  MAX_LANDING,
+  type PartitionFolder,
+  WAITING_BATCHES,
+  WAITING_BYTES,
+} from '../../src/speed/partition-folder.ts'
 import { deferrer } from '../helpers/cleanup.ts'
-import { assertExact, configSource, MemoryPartition, pageView, speedFixture } from './helpers.ts'
+import { assertExact, configSource, MemoryPartition, pageView, speedFixture, withSpans } from './helpers.ts'
 
 const manual: FolderPolicy = {
   commitEveryMs: Number.POSITIVE_INFINITY,
@@ -70,6 +76,65 @@ test('folded in a thread: the same answers, and invalid records skipped with the
   assert.match(skipped[1]![1], /event-time field/)
   await assertExact(fixture.store, fixture.views, [log.records])
   assert.equal(folder.stats().consumed, log.end)
+})
+
+test('batches as spans (a Kafka fetch for fold threads): a refetch that overlaps what was taken folds each event once', async (t) => {
+  const { fixture, claim } = await setup(t)
+  const log = new MemoryPartition()
+  log.append(
+    Array.from({ length: 30 }, (_, i) => pageView(i)),
+    true,
+  )
+  const folder = await claim()
+  await folder.add(withSpans(log.read(0, 10), 3))
+  // A source that reads again from an older position: records 5-9 come again, then 10-19.
+  await folder.add(withSpans(log.read(5, 15), 2))
+  await folder.flush()
+  await folder.add(withSpans(log.read(folder.stats().position), 1))
+  await folder.flush()
+  assert.equal(folder.stats().folded, 30)
+  assert.equal(folder.stats().consumed, log.end)
+  await assertExact(fixture.store, fixture.views, [log.records])
+})
+
+test('a required boundary known before a batch, in its middle: sealed there as the records are taken, no rebuild', async (t) => {
+  const { fixture, claim } = await setup(t)
+  const log = new MemoryPartition()
+  log.append(Array.from({ length: 30 }, (_, i) => pageView(i)))
+  const folder = await claim()
+  await folder.add(withSpans(log.read(0, 5), 2))
+  await folder.flush()
+  // A batch run requires 12 before the batch 5..29 comes: the folder must take that batch record
+  // by record (sealing at 12 between two of them), not in one run (takeRun) to be rebuilt later.
+  assert.deepEqual(await fixture.store.alignHorizon([12], [0]), [12])
+  await folder.add(withSpans(log.read(5), 3))
+  await folder.flush()
+  const state = (await fixture.store.speedPartitions())[0]!
+  assert.deepEqual([state.offset, state.epochs, state.required], [30, [0, 12], []])
+  assert.equal(folder.stats().rebuilds, 0)
+  assert.equal(folder.stats().retries, 0)
+  await assertExact(fixture.store, fixture.views, [log.records])
+})
+
+test('a batch taken in one run counts every record for the commit policy (commitEveryRecords)', async (t) => {
+  const { fixture, threads } = await setup(t)
+  const log = new MemoryPartition()
+  log.append(Array.from({ length: 25 }, (_, i) => pageView(i)))
+  const folder = await claimSpeedPartition({
+    store: fixture.store,
+    views: fixture.views,
+    partition: 0,
+    partitions: 1,
+    timeField: 'ts',
+    policy: { ...manual, commitEveryRecords: 10 },
+    thread: threads.of(0),
+  })
+  // One batch of 25 (no required boundary: RemoteWindow.takeRun): past 10 records a commit is due.
+  const { committed } = await folder.take(withSpans(log.read(0), 2))
+  await committed
+  const state = (await fixture.store.speedPartitions())[0]!
+  assert.equal(state.offset, 25)
+  await assertExact(fixture.store, fixture.views, [log.records])
 })
 
 test('a fold thread that dies fails its partition: nothing of the window is committed', async (t) => {
@@ -361,25 +426,21 @@ test('a commit that failed keeps its window: the next commit asks for the deltas
 })
 
 /**
- * A folder (commit when caught up) whose first commit is held until `release()`: `holding`
- * resolves once it is; `commits()` counts the commits asked for.
+ * A folder (commit when caught up) whose every commit is held in the store until `release()`;
+ * `commits()` counts the commits asked for. With a fold thread it sends up to MAX_LANDING of them
+ * without waiting for the ones before to land (partition-folder.ts, #landing); the next one due
+ * waits for the oldest to land, and holds the folder's queue.
  */
-async function heldFirstCommit(fixture: Awaited<ReturnType<typeof setup>>['fixture'], threads: FoldThreads) {
+async function heldCommits(fixture: Awaited<ReturnType<typeof setup>>['fixture'], threads: FoldThreads) {
   let release!: () => void
   const gate = new Promise<void>((resolve) => {
     release = resolve
   })
-  let held!: () => void
-  const holding = new Promise<void>((resolve) => {
-    held = resolve
-  })
   let commits = 0
   const store = Object.create(fixture.store) as typeof fixture.store
   store.commitSpeed = async (commit, combine) => {
-    if (++commits === 1) {
-      held()
-      await gate
-    }
+    commits++
+    await gate
     return fixture.store.commitSpeed(commit, combine)
   }
   const folder = await claimSpeedPartition({
@@ -391,55 +452,80 @@ async function heldFirstCommit(fixture: Awaited<ReturnType<typeof setup>>['fixtu
     policy: { ...manual, commitWhenCaughtUp: true },
     thread: threads.of(0),
   })
-  return { folder, holding, release, commits: () => commits }
+  return { folder, release, commits: () => commits }
 }
 
-test('behind a held commit, batches wait without holding the source only up to WAITING_BYTES (2 MiB): past it the next take is held', async (t) => {
+/**
+ * Takes one-record batches, each caught up, until MAX_LANDING commits are held and the next one
+ * due waits for them (holding the folder's queue); returns the offset after them.
+ */
+async function fillLanding(
+  folder: PartitionFolder,
+  log: MemoryPartition,
+  commits: () => number,
+  committed: Promise<void>[],
+): Promise<number> {
+  for (let i = 0; i <= MAX_LANDING; i++) {
+    committed.push((await folder.take({ ...log.read(i, 1), highWatermark: i + 1 })).committed)
+    await until(() => folder.stats().position === i + 1)
+  }
+  await until(() => commits() === MAX_LANDING)
+  for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve))
+  assert.equal(commits(), MAX_LANDING, 'the commit past MAX_LANDING waits for the oldest to land')
+  return MAX_LANDING + 1
+}
+
+async function until(done: () => boolean): Promise<void> {
+  while (!done()) await new Promise((resolve) => setImmediate(resolve))
+}
+
+test('behind held commits, batches wait without holding the source only up to WAITING_BYTES (2 MiB): past it the next take is held', async (t) => {
   const { fixture, threads } = await setup(t)
   const log = new MemoryPartition()
   // Events of a twelfth of the bound each (a padding field the views do not read): five make a
   // batch of ~0.42 of it.
   const pad = 'x'.repeat(Math.floor(WAITING_BYTES / 12))
-  log.append(Array.from({ length: 25 }, (_, i) => ({ ...pageView(i), pad })))
-  const { folder, holding, release, commits } = await heldFirstCommit(fixture, threads)
+  const k = MAX_LANDING + 1
+  log.append(Array.from({ length: k + 25 }, (_, i) => ({ ...pageView(i), pad })))
+  const { folder, release, commits } = await heldCommits(fixture, threads)
   const live = (from: number, to: number) => ({ ...log.read(from, to - from), highWatermark: to })
   const committed: Promise<void>[] = []
-  committed.push((await folder.take(live(0, 5))).committed)
-  await holding
+  // MAX_LANDING commits held, the next one due waiting for them: the folds after it wait.
+  await fillLanding(folder, log, commits, committed)
   // ~0.42 and ~0.83 of the bound waiting: taken at once.
-  committed.push((await folder.take(live(5, 10))).committed)
-  committed.push((await folder.take(live(10, 15))).committed)
-  // ~1.25 of it: this take waits for the batch before it to be folded, behind the held commit.
+  committed.push((await folder.take(live(k, k + 5))).committed)
+  committed.push((await folder.take(live(k + 5, k + 10))).committed)
+  // ~1.25 of it: this take waits for the batch before it to be folded, behind the held commits.
   let returned = false
-  const fourth = folder.take(live(15, 20)).then((taken) => {
+  const third = folder.take(live(k + 10, k + 15)).then((taken) => {
     returned = true
     return taken
   })
-  // The folds behind the held commit cannot run: a few turns of the event loop let anything else.
+  // The folds behind the held commits cannot run: a few turns of the event loop let anything else.
   for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve))
   assert.equal(returned, false, 'the source is held past WAITING_BYTES waiting')
-  assert.equal(commits(), 1)
+  assert.equal(commits(), MAX_LANDING)
   release()
-  committed.push((await fourth).committed)
-  committed.push((await folder.take(live(20, 25))).committed)
+  committed.push((await third).committed)
+  committed.push((await folder.take(live(k + 15, k + 25))).committed)
   await Promise.all(committed)
-  assert.equal((await fixture.store.speedPartitions())[0]!.offset, 25)
+  await folder.flush()
+  assert.equal((await fixture.store.speedPartitions())[0]!.offset, k + 25)
   const asOf = await assertExact(fixture.store, fixture.views, [log.records])
   assert.ok(asOf.every((v) => v[0] === log.end))
 })
 
-test('behind a held commit, at most WAITING_BATCHES small batches wait without holding the source', async (t) => {
+test('behind held commits, at most WAITING_BATCHES small batches wait without holding the source', async (t) => {
   const { fixture, threads } = await setup(t)
   const log = new MemoryPartition()
-  const total = WAITING_BATCHES + 4
+  const total = MAX_LANDING + 1 + WAITING_BATCHES + 5
   log.append(Array.from({ length: total }, (_, i) => pageView(i)))
-  const { folder, holding, release, commits } = await heldFirstCommit(fixture, threads)
+  const { folder, release, commits } = await heldCommits(fixture, threads)
   const live = (from: number) => ({ ...log.read(from, 1), highWatermark: from + 1 })
   const committed: Promise<void>[] = []
-  committed.push((await folder.take(live(0))).committed)
-  await holding
+  const first = await fillLanding(folder, log, commits, committed)
   // One-record batches, far under WAITING_BYTES: taken at once up to the count bound.
-  let next = 1
+  let next = first
   let returned = false
   let blocked: Promise<{ committed: Promise<void> }> | undefined
   while (next < total) {
@@ -456,12 +542,13 @@ test('behind a held commit, at most WAITING_BATCHES small batches wait without h
     committed.push((await taking).committed)
   }
   assert.ok(blocked, 'a take was held')
-  assert.equal(next - 1, WAITING_BATCHES + 1, `held at the take past ${WAITING_BATCHES} batches waiting`)
-  assert.equal(commits(), 1)
+  assert.equal(next - first, WAITING_BATCHES + 1, `held at the take past ${WAITING_BATCHES} batches waiting`)
+  assert.equal(commits(), MAX_LANDING)
   release()
   committed.push((await blocked!).committed)
   while (next < total) committed.push((await folder.take(live(next++))).committed)
   await Promise.all(committed)
+  await folder.flush()
   assert.equal((await fixture.store.speedPartitions())[0]!.offset, total)
   const asOf = await assertExact(fixture.store, fixture.views, [log.records])
   assert.ok(asOf.every((v) => v[0] === log.end))

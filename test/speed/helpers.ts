@@ -11,6 +11,7 @@ import type { CompiledView } from '../../src/core/compiled-view.ts'
 import { compileViews, type StrataConfig } from '../../src/core/config.ts'
 import { loadConfig } from '../../src/core/config-loader.ts'
 import type { StrataEvent } from '../../src/core/event.ts'
+import type { RecordSpans } from '../../src/log/partition-source.ts'
 import { SegmentBuilder, SegmentStore } from '../../src/master-dataset/index.ts'
 import { queryView } from '../../src/serving/query.ts'
 import type { SpeedBatch } from '../../src/speed/partition-folder.ts'
@@ -115,6 +116,51 @@ export class MemoryPartition {
     const nextOffset = records.length < rest.length ? rest[records.length].offset : this.end
     return { records, nextOffset: Math.max(nextOffset, from) }
   }
+}
+
+/**
+ * The batch with its records as spans too, as a Kafka source decodes them for fold threads
+ * (log/kafka/record-spans.ts decodeRecordSpans): the values laid out in `parts` runs (a new run every
+ * few records, some bytes between values in a run), so a folder copies from the spans.
+ */
+export function withSpans(batch: SpeedBatch, parts = 2): SpeedBatch {
+  const { records } = batch
+  const n = records.length
+  const spans: RecordSpans = {
+    count: n,
+    offsets: new Float64Array(n),
+    starts: new Uint32Array(n),
+    ends: new Uint32Array(n),
+    parts: [],
+    bytes: 0,
+  }
+  const per = Math.max(1, Math.ceil(n / parts))
+  const out: Uint8Array[] = []
+  for (let from = 0; from < n; from += per) {
+    const chunk: Buffer[] = []
+    let at = 0
+    for (let i = from; i < Math.min(n, from + per); i++) {
+      const value = records[i]!.value
+      // A record header's worth of other bytes before each value.
+      const gap = Buffer.from([0xff, 0x80, i & 0xff])
+      chunk.push(gap, value)
+      at += gap.length
+      spans.offsets[i] = records[i]!.offset
+      spans.starts[i] = spans.bytes + at
+      at += value.length
+      spans.ends[i] = spans.bytes + at
+    }
+    const run = Buffer.concat(chunk)
+    // The run begins at the first value: the bytes before it are not the batch's.
+    out.push(run.subarray(3))
+    for (let i = from; i < Math.min(n, from + per); i++) {
+      spans.starts[i] -= 3
+      spans.ends[i] -= 3
+    }
+    spans.bytes += run.length - 3
+  }
+  spans.parts = out
+  return { ...batch, spans }
 }
 
 /** The reference: each view folded plainly over the valid events below `asOf`, one table per view. */

@@ -2,7 +2,8 @@
 // SIGKILL while events flow; batch runs complete meanwhile (one while the dead worker's
 // partitions are orphaned, so its horizon is a boundary the survivor must seal at when it takes
 // them over). Afterwards every answer equals the plain fold of everything produced, as of the
-// topic's end, and the group offsets show no lag.
+// topic's end, and the group offsets show no lag. The first worker folds in a fold thread (as
+// `strata worker speed` does), the second in process.
 import assert from 'node:assert/strict'
 import { type ChildProcess, spawn } from 'node:child_process'
 import { test } from 'node:test'
@@ -29,7 +30,7 @@ interface Member {
   owned(): number[]
 }
 
-function startMember(groupId: string, configPath: string, storePath: string): Member {
+function startMember(groupId: string, configPath: string, storePath: string, threads = false): Member {
   const child = spawn(
     process.execPath,
     [
@@ -38,6 +39,7 @@ function startMember(groupId: string, configPath: string, storePath: string): Me
       groupId,
       configPath,
       storePath,
+      ...(threads ? ['threads'] : []),
     ],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   )
@@ -105,7 +107,8 @@ test('two speed workers, one killed with SIGKILL while events flow and batch run
     }
   }
 
-  const a = startMember(groupId, fixture.configPath, fixture.storePath)
+  // The first with a fold thread (Kafka's records then decoded as spans), the second without.
+  const a = startMember(groupId, fixture.configPath, fixture.storePath, true)
   defer(t, () => a.child.kill('SIGKILL'))
   await waitFor(() => a.owned().length === PARTITIONS, 'the first worker owns every partition')
   const b = startMember(groupId, fixture.configPath, fixture.storePath)

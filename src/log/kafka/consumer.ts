@@ -100,6 +100,7 @@ export function createConsumer(options: ConsumerOptions): KafkaConsumer {
     ...(options.maxBytesPerPartition === undefined
       ? {}
       : { maxBytesPerPartition: options.maxBytesPerPartition }),
+    ...(options.recordSpans ? { recordSpans: true } : {}),
   })
   let chain: Promise<void> = Promise.resolve()
   let closing: Promise<void> | undefined

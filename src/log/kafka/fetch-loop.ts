@@ -257,7 +257,7 @@ export class FetchLoop {
   // The offset moves inside the same promise the revoke path awaits, so a revoke that waited
   // for this batch always reports the offset after it.
   async #deliver(owned: Owned, batch: PartitionBatch): Promise<void> {
-    if (batch.records.length > 0) await this.#onBatch(batch)
+    if ((batch.spans?.count ?? batch.records.length) > 0) await this.#onBatch(batch)
     owned.offset = batch.nextOffset
   }
 }

@@ -28,6 +28,7 @@ import {
   toOffset,
   toStrataError,
 } from './client-options.ts'
+import { decodeRecordSpans } from './record-spans.ts'
 import { type AbortedTransaction, decodeRecordSet, type PartitionBatch } from './records.ts'
 import { outOfRange } from './retention.ts'
 import type { PartitionOffset } from './start-offsets.ts'
@@ -38,6 +39,12 @@ export interface FetchOptions {
   minBytes?: number
   maxBytes?: number
   maxBytesPerPartition?: number
+  /**
+   * Decode each partition's records as spans of their values (PartitionBatch.spans, records.ts
+   * decodeRecordSpans), no object per record; `records` is then decoded only when read. For a
+   * reader that copies the values on (the speed layer's fold threads).
+   */
+  recordSpans?: boolean
 }
 
 export interface Fetcher {
@@ -186,24 +193,25 @@ export function createFetcher(options: KafkaClientOptions): Fetcher {
           batches.push(troubled({ topic, partition: p.partitionIndex, offset: from }, error))
           continue
         }
-        let decoded: ReturnType<typeof decodeRecordSet>
+        let decoded: PartitionBatch
         try {
-          decoded = decodeRecordSet(topic, p.partitionIndex, p.records, from, p.abortedTransactions)
+          decoded = fetchOptions.recordSpans
+            ? spannedBatch(topic, p, from)
+            : {
+                topic,
+                partition: p.partitionIndex,
+                ...decodeRecordSet(topic, p.partitionIndex, p.records, from, p.abortedTransactions),
+                highWatermark: 0,
+              }
         } catch (error) {
           // A damaged batch: this partition waits and is reported; the others go on.
           if (!(error instanceof StrataError) || !error.retriable) throw error
           batches.push(troubled({ topic, partition: p.partitionIndex, offset: from }, error))
           continue
         }
-        const { records, nextOffset } = decoded
         const end = p.lastStableOffset >= 0n ? p.lastStableOffset : p.highWatermark
-        batches.push({
-          topic,
-          partition: p.partitionIndex,
-          records,
-          nextOffset,
-          highWatermark: toOffset(end),
-        })
+        decoded.highWatermark = toOffset(end)
+        batches.push(decoded)
       }
     }
     if (outOfRangeAt.length > 0) {
@@ -329,6 +337,32 @@ interface RawFetchResponse {
 }
 
 const NO_RECORDS = Buffer.alloc(0)
+
+/**
+ * A partition's records as spans (FetchOptions.recordSpans); `records`, read only by a reader that
+ * needs the objects, decoded from the same bytes then (the same walk: the same records).
+ */
+function spannedBatch(topic: string, p: RawPartition, from: number): PartitionBatch {
+  const { spans, nextOffset } = decodeRecordSpans(
+    topic,
+    p.partitionIndex,
+    p.records,
+    from,
+    p.abortedTransactions,
+  )
+  let records: PartitionBatch['records'] | undefined
+  return {
+    topic,
+    partition: p.partitionIndex,
+    spans,
+    get records() {
+      records ??= decodeRecordSet(topic, p.partitionIndex, p.records, from, p.abortedTransactions).records
+      return records
+    },
+    nextOffset,
+    highWatermark: 0,
+  }
+}
 
 /** A partition that could not be read this time: no records, the offset unchanged, and why. */
 function troubled(position: PartitionOffset, error: StrataError): PartitionBatch {

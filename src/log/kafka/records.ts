@@ -9,6 +9,7 @@
 // 0001's addendum of 2026-12-06.)
 import { compressionsAlgorithmsByBitmask } from '@platformatic/kafka'
 import { ErrorCodes, StrataError } from '../../core/errors.ts'
+import type { RecordSpans } from '../partition-source.ts'
 import { crc32c } from './crc32c.ts'
 
 export interface ConsumedRecord {
@@ -31,6 +32,11 @@ export interface PartitionBatch {
   records: ConsumedRecord[]
   /** The offset after the last record delivered (or skipped: control records, compacted gaps). */
   nextOffset: number
+  /**
+   * Set when the fetch was asked for spans (FetchOptions.recordSpans): the records as spans of
+   * their values (record-spans.ts decodeRecordSpans), and `records` decoded only if read.
+   */
+  spans?: RecordSpans
   /** The partition's end (last stable offset) when the broker answered: lag = highWatermark - nextOffset. */
   highWatermark: number
   /**
@@ -48,7 +54,7 @@ export interface AbortedTransaction {
 }
 
 // Record batch v2 (magic 2), offsets from the batch's start.
-const BATCH_LENGTH = 8 // int32: bytes after this field
+export const BATCH_LENGTH = 8 // int32: bytes after this field
 const MAGIC = 16
 const CRC = 17 // uint32: CRC-32C of everything from ATTRIBUTES to the batch's end
 const ATTRIBUTES = 21 // int16
@@ -56,10 +62,10 @@ const LAST_OFFSET_DELTA = 23 // int32
 const FIRST_TIMESTAMP = 27 // int64
 const MAX_TIMESTAMP = 35 // int64
 const PRODUCER_ID = 43 // int64
-const RECORD_COUNT = 57 // int32
-const RECORDS = 61
+export const RECORD_COUNT = 57 // int32
+export const RECORDS = 61
 /** baseOffset (int64) and batchLength (int32): the part not counted in batchLength. */
-const LOG_OVERHEAD = 12
+export const LOG_OVERHEAD = 12
 
 const COMPRESSION = 0b111
 // attributes bit 3: LogAppendTime. The broker then sets only the batch's maxTimestamp; the records'
@@ -97,6 +103,74 @@ export function decodeRecordSet(
   aborted: readonly AbortedTransaction[] | null = null,
 ): { records: ConsumedRecord[]; nextOffset: number } {
   const records: ConsumedRecord[] = []
+  const nextOffset = walkRecordSet(topic, partition, bytes, fromOffset, aborted, (batch) => {
+    const { body, count, end, firstOffset, firstTimestamp, appendTime } = batch
+    const reader = new VarReader(body, batch.pos)
+    for (let i = 0; i < count; i++) {
+      const length = reader.varint()
+      const recordEnd = reader.at + length
+      if (recordEnd > end) throw truncated(topic, partition, firstOffset)
+      reader.at++ // attributes (unused)
+      const timestampDelta = reader.varlong()
+      const offset = firstOffset + reader.varint()
+      if (offset < fromOffset) {
+        reader.at = recordEnd
+        continue
+      }
+      const key = reader.bytes()
+      const value = reader.bytes() ?? EMPTY
+      const headerCount = reader.varint()
+      let headers = EMPTY_HEADERS
+      if (headerCount > 0) {
+        headers = {}
+        for (let h = 0; h < headerCount; h++) {
+          const name = reader.bytes()
+          const headerValue = reader.bytes()
+          if (name !== null) headers[name.toString('utf8')] = headerValue ?? EMPTY
+        }
+      }
+      if (reader.at !== recordEnd) throw truncated(topic, partition, firstOffset)
+      records.push({
+        topic,
+        partition,
+        offset,
+        key,
+        value,
+        timestamp: appendTime ?? firstTimestamp + timestampDelta,
+        headers,
+      })
+    }
+  })
+  return { records, nextOffset }
+}
+
+/** A record batch's records, as walkRecordSet hands them to a decoder's record loop. */
+export interface BatchRecords {
+  /** The bytes the records are read from: the record set, or a compressed batch's body. */
+  body: Buffer
+  pos: number
+  end: number
+  count: number
+  firstOffset: number
+  firstTimestamp: number
+  /** LogAppendTime: every record's timestamp. */
+  appendTime: number | undefined
+}
+
+/**
+ * The walk over a record set's batches that both decoders share: lengths, format, CRC, read
+ * committed, control batches, records before `fromOffset`, decompression (decodeRecordSet's
+ * comment). Each data batch that may hold records at or past `fromOffset` goes to `records`.
+ * Returns the next offset.
+ */
+export function walkRecordSet(
+  topic: string,
+  partition: number,
+  bytes: Buffer,
+  fromOffset: number,
+  aborted: readonly AbortedTransaction[] | null,
+  records: (batch: BatchRecords) => void,
+): number {
   let nextOffset = fromOffset
   const pending = aborted && aborted.length > 0 ? [...aborted].sort(byFirstOffset) : undefined
   let abortedProducers: Set<bigint> | undefined
@@ -175,45 +249,17 @@ export function decodeRecordSet(
       pos = 0
       end = body.length
     }
-    const firstTimestamp = readInt64(bytes, start + FIRST_TIMESTAMP)
-    const appendTime = attributes & LOG_APPEND_TIME ? readInt64(bytes, start + MAX_TIMESTAMP) : undefined
-    const reader = new VarReader(body, pos)
-    for (let i = 0; i < count; i++) {
-      const length = reader.varint()
-      const recordEnd = reader.at + length
-      if (recordEnd > end) throw truncated(topic, partition, firstOffset)
-      reader.at++ // attributes (unused)
-      const timestampDelta = reader.varlong()
-      const offset = firstOffset + reader.varint()
-      if (offset < fromOffset) {
-        reader.at = recordEnd
-        continue
-      }
-      const key = reader.bytes()
-      const value = reader.bytes() ?? EMPTY
-      const headerCount = reader.varint()
-      let headers = EMPTY_HEADERS
-      if (headerCount > 0) {
-        headers = {}
-        for (let h = 0; h < headerCount; h++) {
-          const name = reader.bytes()
-          const headerValue = reader.bytes()
-          if (name !== null) headers[name.toString('utf8')] = headerValue ?? EMPTY
-        }
-      }
-      if (reader.at !== recordEnd) throw truncated(topic, partition, firstOffset)
-      records.push({
-        topic,
-        partition,
-        offset,
-        key,
-        value,
-        timestamp: appendTime ?? firstTimestamp + timestampDelta,
-        headers,
-      })
-    }
+    records({
+      body,
+      pos,
+      end,
+      count,
+      firstOffset,
+      firstTimestamp: readInt64(bytes, start + FIRST_TIMESTAMP),
+      appendTime: attributes & LOG_APPEND_TIME ? readInt64(bytes, start + MAX_TIMESTAMP) : undefined,
+    })
   }
-  return { records, nextOffset }
+  return nextOffset
 }
 
 function byFirstOffset(a: AbortedTransaction, b: AbortedTransaction): number {
@@ -238,7 +284,7 @@ function readInt64(bytes: Buffer, at: number): number {
   return bytes.readInt32BE(at) * 4_294_967_296 + bytes.readUInt32BE(at + 4)
 }
 
-function truncated(topic: string, partition: number, firstOffset: number): StrataError {
+export function truncated(topic: string, partition: number, firstOffset: number): StrataError {
   return new StrataError(
     ErrorCodes.KAFKA,
     `${topic}[${partition}]: the record batch at ${firstOffset} is malformed (a record runs past its end)`,
@@ -246,7 +292,7 @@ function truncated(topic: string, partition: number, firstOffset: number): Strat
 }
 
 /** Zigzag varints of a record (Kafka's ByteUtils.readVarint/readVarlong), read in place. */
-class VarReader {
+export class VarReader {
   readonly buf: Buffer
   at: number
 
@@ -283,6 +329,15 @@ class VarReader {
     } while (byte & 0x80)
     // zigzag: even n is n/2, odd n is -(n+1)/2
     return value % 2 === 0 ? value / 2 : -(value + 1) / 2
+  }
+
+  /** A varint length and that many bytes skipped, as bytes() reads them; returns the length (-1: null). */
+  skipBytes(): number {
+    const length = this.varint()
+    if (length < 0) return length
+    this.at += length
+    if (this.at > this.buf.length) throw new RangeError('a record field runs past its batch')
+    return length
   }
 
   /** A varint length and that many bytes (a view); -1 is null. */

@@ -2,7 +2,7 @@
 // partition's record set as bytes): records of aborted transactions are never delivered, whether
 // the abort marker comes in the same answer or in a later one (a small fetch size cuts the answer
 // between them), and the next offset always moves past the markers. Compressed transactional
-// batches too.
+// batches too. And the same fetched as spans (recordSpans), its `records` decoded when read.
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
 import { test } from 'node:test'
@@ -58,6 +58,16 @@ test('aborted transactions are never read, in one fetch or cut across several', 
     whole.map((r) => r.offset),
   )
   for (let i = 1; i < offsets.length; i++) assert.ok(offsets[i]! > offsets[i - 1]!)
+  // Fetched as spans (FetchOptions.recordSpans, what the speed layer asks for with fold threads),
+  // a batch's `records` are decoded only when read: the same records, whole or cut, aborted
+  // transactions left out alike.
+  for (const sizes of [{}, { maxBytesPerPartition: 1, maxBytes: 1 }]) {
+    const spanned = await readPartition({ brokers, topic, partition: 0, recordSpans: true, ...sizes })
+    assert.deepEqual(
+      spanned.map((r) => [r.offset, r.value.toString()]),
+      whole.map((r) => [r.offset, r.value.toString()]),
+    )
+  }
 })
 
 // The speed layer reads committed records only, so a transaction still open holds it at the last

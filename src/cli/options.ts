@@ -1,7 +1,7 @@
 // Parsers and input shared by several commands. Their environment fallbacks and defaults are in
 // settings.ts.
-import { parseDuration } from '../core/duration.ts'
-import { ErrorCodes, invalidInput, isStrataError } from '../core/errors.ts'
+import { parseTimerDuration } from '../core/duration.ts'
+import { ErrorCodes, invalidInput } from '../core/errors.ts'
 
 export function positiveInt(name: string): (value: string) => number {
   return (value: string) => {
@@ -39,15 +39,11 @@ export function port(name: string): (value: string) => number {
 
 /**
  * A flag's duration ('30s', '5m'): parseDuration's refusal, under the code of a bad argument
- * (parseDuration's own, STRATA_ERR_INVALID_VIEW, is a view window's).
+ * (parseDuration's own, STRATA_ERR_INVALID_VIEW, is a view window's); every flag's duration runs a
+ * timer, so at most 24 days (core/duration.ts maxTimerMs).
  */
 export function flagDuration(input: string, name: string): number {
-  try {
-    return parseDuration(input, name)
-  } catch (error) {
-    if (!isStrataError(error)) throw error
-    throw invalidInput(ErrorCodes.INVALID_ARGUMENT, error.message, { field: name })
-  }
+  return parseTimerDuration(input, name, ErrorCodes.INVALID_ARGUMENT)
 }
 
 /** stdin's bytes (decoded by the caller, which decides what invalid UTF-8 means). */

@@ -1,7 +1,7 @@
 // Durations in view definitions are written the way people say them: '500ms', '30s', '5m',
 // '1h', '1d'. One integer and one unit, nothing else: '1h30m' or '1.5h' are rejected rather than
 // guessed at, because a window size that silently means something else corrupts every result.
-import { ErrorCodes, invalidInput } from './errors.ts'
+import { type ErrorCode, ErrorCodes, invalidInput } from './errors.ts'
 
 const units = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const
 const pattern = /^(\d+)(ms|s|m|h|d)$/
@@ -31,6 +31,35 @@ export function parseDuration(input: string | number, field = 'duration'): numbe
     throw invalidInput(ErrorCodes.INVALID_VIEW, `${field} must be positive and finite, got ${input}`, {
       field,
     })
+  }
+  return ms
+}
+
+/**
+ * The longest setting that runs a timer (a hang timeout, a batch interval, a segment age): 24 days.
+ * Node's setTimeout holds a 32-bit count of ms (~24.8 days); a longer delay fires after 1 ms, so
+ * `--batch-interval 30d` ran batches back to back and `--hang-timeout 30d` ended every thread at
+ * once at a stop. A window size is not a timer and may be longer.
+ */
+export const maxTimerMs = 24 * units.d
+
+/**
+ * A setting's duration that runs a timer: parseDuration's, refused past maxTimerMs with the
+ * field named (the code is the caller's: a bad argument for a flag or an option).
+ */
+export function parseTimerDuration(input: string | number, field: string, code: ErrorCode): number {
+  let ms: number
+  try {
+    ms = parseDuration(input, field)
+  } catch (error) {
+    throw invalidInput(code, (error as Error).message, { field })
+  }
+  if (ms > maxTimerMs) {
+    throw invalidInput(
+      code,
+      `${field} must be at most 24d (a longer timer would fire at once), got ${formatDuration(ms)}`,
+      { field },
+    )
   }
   return ms
 }

@@ -4,7 +4,7 @@
 // the result here, so a program embedding Strata runs on exactly what it passed.
 import type { BatchEngine } from '../batch/batch-run.ts'
 import type { SparkEngineOptions } from '../batch/spark/spark-engine.ts'
-import { formatDuration, parseDuration } from '../core/duration.ts'
+import { formatDuration, parseDuration, parseTimerDuration } from '../core/duration.ts'
 import { ErrorCodes, invalidInput } from '../core/errors.ts'
 import type { S3Settings } from '../master-dataset/index.ts'
 import type { Logger } from './logger.ts'
@@ -136,16 +136,11 @@ export const defaultHangTimeout = '60s'
 export const minHangTimeoutMs = 2_000
 
 /**
- * The hang timeout in ms (a duration, `field` names it in the error), at least 2 s: a role stops
+ * The hang timeout in ms (a duration, `field` names it in the error), 2 s to 24 days: a role stops
  * waiting on a view's code that has not returned for this long (role-reporters.ts, roles.ts).
  */
 export function hangTimeoutMs(hangTimeout: Duration = defaultHangTimeout, field = 'hangTimeout'): number {
-  let timeoutMs: number
-  try {
-    timeoutMs = parseDuration(hangTimeout, field)
-  } catch (error) {
-    throw invalidInput(ErrorCodes.INVALID_ARGUMENT, (error as Error).message, { field })
-  }
+  const timeoutMs = parseTimerDuration(hangTimeout, field, ErrorCodes.INVALID_ARGUMENT)
   if (timeoutMs < minHangTimeoutMs) {
     throw invalidInput(
       ErrorCodes.INVALID_ARGUMENT,

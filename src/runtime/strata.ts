@@ -17,7 +17,7 @@
 // the program, restarts it (docs/reliability.md).
 import { join, resolve } from 'node:path'
 import { DEFAULT_CONFIG_FILE, loadConfig } from '../core/config-loader.ts'
-import { parseDuration } from '../core/duration.ts'
+import { parseTimerDuration } from '../core/duration.ts'
 import { ErrorCodes, invalidInput } from '../core/errors.ts'
 import { isUnhealthy, type RoleReport, type RoleState, worst } from '../core/role-health.ts'
 import { registerUrlSecret } from '../core/secrets.ts'
@@ -73,7 +73,7 @@ export async function startStrata(options: StrataOptions = {}): Promise<RunningS
   const host = options.host ?? '127.0.0.1'
   const auth = serves ? httpAuthOf(options.token, options.protectQueries) : undefined
   const ms = (value: Duration | undefined, field: string) =>
-    value === undefined ? undefined : parseDuration(value, field)
+    value === undefined ? undefined : parseTimerDuration(value, field, ErrorCodes.INVALID_ARGUMENT)
   const batchIntervalMs = ms(options.batchInterval ?? defaultBatchInterval, 'batchInterval')!
   const segmentAgeMs = ms(options.segmentAge ?? defaultSegmentAge, 'segmentAge')!
   const startupTimeoutMs = ms(options.startupTimeout, 'startupTimeout')

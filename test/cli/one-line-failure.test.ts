@@ -92,6 +92,15 @@ test('a bad log level is refused with its code', async () => {
   )
 })
 
+// docs/health.md: a command line that does not parse is the parser's two lines, no code, exit 1.
+test("a command line that does not parse: exit 1, the parser's error and where the usage is", async () => {
+  for (const argv of [['bogus'], ['start', '--bogus'], ['query']]) {
+    const run = spawnStrata(argv)
+    assert.equal(await run.exited, 1, argv.join(' '))
+    assert.match(run.output(), /^error: .*\n\(run with --help for usage\)\n$/, argv.join(' '))
+  }
+})
+
 test('an error that is not ours is named by what it means, else STRATA_ERR_INTERNAL; secrets scrubbed', () => {
   const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' })
   assert.equal(

@@ -7,6 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
+import { flagDuration } from '../../src/cli/options.ts'
 import { resolveHangTimeout, resolveSettings } from '../../src/cli/settings.ts'
 import type { StrataConfig } from '../../src/core/config.ts'
 import { ErrorCodes } from '../../src/core/errors.ts'
@@ -126,4 +127,36 @@ test('strata start --hang-timeout 1s: exit 1, one line naming the flag and the c
   assert.equal(await run.exited, 1, run.output())
   assert.match(run.output(), /STRATA_ERR_INVALID_ARGUMENT/)
   assert.match(run.output(), /--hang-timeout must be at least 2s/)
+})
+
+// Node's setTimeout holds ~24.8 days; a longer delay fires after 1 ms. --hang-timeout 30d was
+// accepted and ended every role thread 1 ms into a stop (exit 1, "did not close within 2592000 s"),
+// --batch-interval 30d ran batches back to back: each is refused at start with its field named.
+test('a timer setting past 24 days is refused with its field named, not run as a 1 ms timer', async (t) => {
+  assert.equal(hangTimeoutMs('24d'), 24 * 86_400_000)
+  assert.throws(
+    () => hangTimeoutMs('30d', '--hang-timeout'),
+    refused('--hang-timeout', /at most 24d.*got 30d/),
+  )
+  assert.throws(
+    () => resolveHangTimeout(undefined, { STRATA_HANG_TIMEOUT: '25d' }),
+    refused('STRATA_HANG_TIMEOUT', /at most 24d/),
+  )
+  assert.equal(flagDuration('24d', '--batch-interval'), 24 * 86_400_000)
+  for (const flag of ['--batch-interval', '--segment-age', '--request-timeout', '--shutdown-grace']) {
+    assert.throws(() => flagDuration('30d', flag), refused(flag, /at most 24d.*got 30d/))
+  }
+  const dir = await mkdtemp(join(tmpdir(), 'strata-timer-'))
+  const defer = deferrer(t)
+  defer(() => rm(dir, { recursive: true, force: true }))
+  for (const [field, options] of [
+    ['batchInterval', { batchInterval: '30d' }],
+    ['segmentAge', { segmentAge: 3_000_000_000 }],
+    ['hangTimeout', { hangTimeout: '30d' }],
+  ] as const) {
+    await assert.rejects(
+      startStrata({ config: join(dir, 'none.config.ts'), data: join(dir, 'data'), port: 0, ...options }),
+      refused(field, /at most 24d/),
+    )
+  }
 })

@@ -55,7 +55,7 @@ export function registerStartCommand(program: Command): void {
     )
     .option(
       '--hang-timeout <duration>',
-      "how long a view's code may go without returning: the batch layer says stalled and a stop ends the thread past it, the speed layer says stalled past half of it; at least 2s (env STRATA_HANG_TIMEOUT; default 60s)",
+      "how long a view's code may go without returning: the batch layer says stalled and a stop ends the thread past it, the speed layer says stalled past half of it; 2s to 24d (env STRATA_HANG_TIMEOUT; default 60s)",
     )
     .option('-p, --port <n>', `HTTP port (env STRATA_PORT; default ${defaultPort})`, port('--port'))
     .option('--host <host>', 'HTTP address to listen on', '127.0.0.1')

@@ -47,7 +47,7 @@ export function registerWorkerCommand(program: Command): void {
     )
     .option(
       '--hang-timeout <duration>',
-      "how long a view's code may go without returning: the batch layer says stalled and a stop ends the thread past it, the speed layer says stalled past half of it; at least 2s (env STRATA_HANG_TIMEOUT; default 60s)",
+      "how long a view's code may go without returning: the batch layer says stalled and a stop ends the thread past it, the speed layer says stalled past half of it; 2s to 24d (env STRATA_HANG_TIMEOUT; default 60s)",
     )
     .option('--ingest', 'serve: also take POST /events and write it to the source topic (needs --brokers)')
     .option(

@@ -11,6 +11,7 @@ import { el, legendItem } from './dom.js'
 import {
   describeOffsets,
   formatAgo,
+  formatAnswer,
   formatBig,
   formatCount,
   formatFigure,
@@ -199,13 +200,17 @@ export function createExplorer() {
           stat(`latest ${median}`, formatFigure(latest.value[median]), formatQuantiles(latest.value)),
         )
       } else {
-        stats.push(stat('latest window', latest ? formatValue(latest.value) : '–'))
+        stats.push(stat('latest window', latest ? formatAnswer(latest.value, latest.overflow) : '–'))
       }
       stats.push(stat('windows', formatCount(a.windows.length)))
     } else if (isQuantiles(a.value)) {
       stats.push(stat('values', formatCount(a.value.count)))
     } else {
-      stats.push(stat('value', typeof a.value === 'number' ? formatValue(a.value) : kindOf(a.value)))
+      const shown =
+        typeof a.value === 'number' || a.overflow !== undefined
+          ? formatAnswer(a.value, a.overflow)
+          : kindOf(a.value)
+      stats.push(stat('value', shown))
     }
     stats.push(
       stat(
@@ -308,7 +313,7 @@ export function createExplorer() {
       el('span', { class: 'legend-window', text: formatWindowRange(w.windowStart, w.windowEnd) }),
       legendItem('batch', 'batch', formatValue(w.batch)),
       legendItem('speed', 'speed', formatValue(w.speed)),
-      legendItem('merged', 'merged', formatValue(w.value)),
+      legendItem('merged', 'merged', formatAnswer(w.value, w.overflow)),
     )
   }
 
@@ -324,7 +329,7 @@ export function createExplorer() {
           partCell(w.speed),
           el('td', {
             class: 'num merged',
-            text: formatValue(w.value),
+            text: formatAnswer(w.value, w.overflow),
             'data-value': JSON.stringify(w.value),
           }),
         ]),
@@ -390,8 +395,8 @@ export function createExplorer() {
     chartBox.hidden = true
     legend.hidden = true
     valueBox.hidden = false
-    if (typeof v === 'number') {
-      valueBox.replaceChildren(el('div', { class: 'big-value', text: formatValue(v) }))
+    if (typeof v === 'number' || a.overflow !== undefined) {
+      valueBox.replaceChildren(el('div', { class: 'big-value', text: formatAnswer(v, a.overflow) }))
     } else if (Array.isArray(v?.items) && v.items.every((i) => typeof i.count === 'number')) {
       const max = Math.max(1, ...v.items.map((i) => i.count))
       valueBox.replaceChildren(

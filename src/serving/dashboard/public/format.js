@@ -46,6 +46,15 @@ export function formatValue(v) {
   return JSON.stringify(v)
 }
 
+/**
+ * A view's value, or its overflow: a sum past ±1.8e308 is answered `"value": null` with
+ * `"overflow": "Infinity"` ('-Infinity', 'NaN') beside it (docs/views.md), shown as such, never
+ * as the dash of no value.
+ */
+export function formatAnswer(value, overflow) {
+  return typeof overflow === 'string' ? `${overflow} (overflow)` : formatValue(value)
+}
+
 /** A quantiles view's answer: { count, min, max, p50, p95, … } (core/monoids/quantiles.ts). */
 export function isQuantiles(v) {
   return (

@@ -17,10 +17,10 @@ import { openLmdbStore } from '../../src/store/lmdb-store.ts'
 const strata = new URL('../../bin/strata.js', import.meta.url).pathname
 const api = pathToFileURL(join(import.meta.dirname, '../../src/config.ts')).href
 
-function runBatch(dir: string, configPath: string) {
+function runBatch(dir: string, configPath: string, extra: string[] = []) {
   const child = spawn(
     process.execPath,
-    [strata, 'batch', '--config', configPath, '--data', dir, '--threads', '1'],
+    [strata, 'batch', '--config', configPath, '--data', dir, '--threads', '1', ...extra],
     {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, STRATA_STORE: '', STRATA_BROKERS: '' },
@@ -87,12 +87,20 @@ export default defineConfig({
     ['SIGTERM', 143],
   ] as const) {
     if (existsSync(reached)) await unlink(reached)
-    const run = runBatch(dir, configPath)
+    // With a short --hang-timeout the stuck fold is said on stderr before the signal comes.
+    const run = runBatch(dir, configPath, signal === 'SIGINT' ? ['--hang-timeout', '2s'] : [])
     t.after(() => run.child.kill('SIGKILL'))
     await until(
       () => existsSync(reached) || run.child.exitCode !== null,
       `the fold to reach the event (${signal})`,
     )
+    if (signal === 'SIGINT') {
+      await until(
+        () => /no event folded for \d+ s \(\d+ of 51\): a view's code may never return/.test(run.output()),
+        'the silent fold to be said',
+        20_000,
+      )
+    } else assert.doesNotMatch(run.output(), /no event folded/, 'not within the default 60 s')
     run.child.kill(signal)
     const ended = await Promise.race([
       run.exited,

@@ -1,19 +1,23 @@
 // `strata batch`: one batch recompute now, with a progress bar (events, events/s, ETA).
 // SIGINT or SIGTERM stops the run at its next safe point (batch-run.ts): nothing half-written is
 // served, the store is closed, and the command exits 130 or 143 with STRATA_ERR_INTERRUPTED
-// saying which views kept their previous version. A second signal exits at once.
+// saying which views kept their previous version. A second signal exits at once. A fold that
+// reports no progress for --hang-timeout (a view that never returns on an event) is said on
+// stderr, once each timeout, instead of a bar that silently stops moving.
 import cliProgress from 'cli-progress'
 import type { Command } from 'commander'
 import { type BatchPlan, recompute } from '../../runtime/recompute.ts'
+import { hangTimeoutMs } from '../../runtime/strata-options.ts'
 import { addCommonOptions, type CommonFlags, resolveContext } from '../context.ts'
 import { addEngineOptions, type EngineFlags, resolveEngine } from '../engine-flags.ts'
 import { positiveInt } from '../options.ts'
-import { resolveBrokers, resolvePaths } from '../settings.ts'
+import { resolveBrokers, resolveHangTimeout, resolvePaths } from '../settings.ts'
 
 interface BatchFlags extends CommonFlags, EngineFlags {
   brokers?: string
   threads?: number
   force?: boolean
+  hangTimeout?: string
 }
 
 export function registerBatchCommand(program: Command): void {
@@ -31,6 +35,10 @@ export function registerBatchCommand(program: Command): void {
     )
     .option('-f, --force', 'recompute every view, even those already current')
     .option(
+      '--hang-timeout <duration>',
+      'how long the fold may report no progress before a line on stderr says a view may never return on an event; 2s to 24d (env STRATA_HANG_TIMEOUT; default 60s)',
+    )
+    .option(
       '-b, --brokers <list>',
       'publish completions and results to Kafka (env STRATA_BROKERS; without it nothing is published)',
     )
@@ -38,6 +46,7 @@ export function registerBatchCommand(program: Command): void {
       const brokers = resolveBrokers(flags.brokers)
       const engine = resolveEngine(flags, (line) => process.stderr.write(`${line}\n`))
       const paths = resolvePaths(flags)
+      const silentAfterMs = hangTimeoutMs(resolveHangTimeout(flags.hangTimeout))
       // The config as the CLI finds it (the demo's after strata start --demo: config-note.ts).
       const context = await resolveContext(paths)
       const bar = new cliProgress.SingleBar(
@@ -54,6 +63,27 @@ export function registerBatchCommand(program: Command): void {
       let done = 0
       const interrupt = new AbortController()
       let firstAt = 0
+      let total = 0
+      let movedAt = Date.now()
+      let folding = false
+      let barHidden = false
+      // Progress comes from the fold threads' clocks (worker-pool.ts); silence while events are
+      // left to fold is a view stuck on one, or a machine that stopped this process.
+      const watch = setInterval(
+        () => {
+          if (!folding || interrupt.signal.aborted || done >= total) return
+          const silentMs = Date.now() - movedAt
+          if (silentMs < silentAfterMs) return
+          movedAt = Date.now() // the next line one timeout later
+          bar.stop()
+          barHidden = true
+          process.stderr.write(
+            `strata batch: no event folded for ${Math.round(silentMs / 1000)} s (${done} of ${total}): a view's code may never return on an event; Ctrl-C stops the run and the versions served now stay\n`,
+          )
+        },
+        Math.min(1000, silentAfterMs / 4),
+      )
+      watch.unref()
       const onSignal = (signal: NodeJS.Signals) => {
         if (interrupt.signal.aborted) {
           // One Ctrl-C reaches npm and this process at once, and npm passes its copy on: a second
@@ -90,11 +120,19 @@ export function registerBatchCommand(program: Command): void {
           ...engine,
           signal: interrupt.signal,
           onStart: (plan: BatchPlan) => {
-            if (plan.views.length > 0 && !interrupt.signal.aborted) bar.start(plan.offsets, 0, { rate: 0 })
+            total = plan.offsets
+            movedAt = Date.now()
+            folding = plan.views.length > 0
+            if (folding && !interrupt.signal.aborted) bar.start(plan.offsets, 0, { rate: 0 })
           },
           onProgress: (n) => {
             if (interrupt.signal.aborted) return // the bar is stopped: it must not draw again
+            if (n > 0) movedAt = Date.now()
             done += n
+            if (barHidden && n > 0) {
+              barHidden = false // moving again after a silence: the bar comes back below the line
+              bar.start(total, done, { rate: 0 })
+            }
             const seconds = (Date.now() - started) / 1000
             bar.update(done, { rate: Math.round(done / Math.max(seconds, 0.001)) })
           },
@@ -122,6 +160,7 @@ export function registerBatchCommand(program: Command): void {
           console.log(`${events} events in ${(durationMs / 1000).toFixed(2)} s (${rate} events/s)`)
         }
       } finally {
+        clearInterval(watch)
         bar.stop()
         process.off('SIGINT', onInterrupt)
         process.off('SIGTERM', onTerminate)

@@ -35,7 +35,7 @@ import type { CompiledView } from '../core/compiled-view.ts'
 import { ErrorCodes, StrataError } from '../core/errors.ts'
 import { type RecordReader, recordReaderFor } from '../core/projected-check.ts'
 import { failureOf } from '../core/view-errors.ts'
-import type { SpeedCommit, SpeedPartition } from '../store/store.ts'
+import type { SpeedCommit, SpeedPartition, SpeedStore } from '../store/store.ts'
 import { type PackedRecords, packRecords, packSpans } from './batch-buffers.ts'
 import type { FoldThread } from './fold-threads.ts'
 import {
@@ -104,7 +104,8 @@ export class PartitionFolder {
   #window: PendingWindow | RemoteWindow
   /**
    * Fold threads: the windows whose commits started and have not landed (in flight, or failed and
-   * kept to be sent again), oldest first, at most MAX_LANDING. #window was opened when the last
+   * kept to be sent again), oldest first, at most landingLimit (MAX_LANDING, or one with a store
+   * that may run commits out of order). #window was opened when the last
    * one's commit started and takes the partition's next batches meanwhile: the thread folds them
    * while the store commits (decision 0011, "The next window while a commit lands"), and its commit
    * is sent as soon as it is due, without waiting for the ones before it to land (addendum
@@ -512,9 +513,10 @@ export class PartitionFolder {
     this.#sealRequired(window.end)
     if (window.empty) return
     if (window instanceof RemoteWindow) {
-      // At most MAX_LANDING in flight: past it, the oldest lands first (the batches that arrive
-      // meanwhile wait on the folder's queue and go into one window).
-      if (this.#landing.length >= MAX_LANDING) {
+      // At most landingLimit in flight: past it, the oldest lands first (the batches that arrive
+      // meanwhile wait on the folder's queue and go into one window). With a store that may run
+      // commits out of order that is one: this window's commit waits for the one before to land.
+      if (this.#landing.length >= landingLimit(this.#options.store)) {
         await this.#landing[0]!.settled
         if (this.stopped) return
         if (this.#landing.some((l) => l.failed)) return this.#commit(overlap)
@@ -683,6 +685,18 @@ export class PartitionFolder {
  * windows' batch buffers for a reseal.
  */
 export const MAX_LANDING = 4
+
+/**
+ * Commits of a partition the folder keeps in flight at once with this store: MAX_LANDING where the
+ * store runs commits in the order they were asked for (SpeedStore.commitsInOrder: LMDB), else one,
+ * each window's commit sent once the one before landed (PostgreSQL: a pool may run a later commit
+ * first; the store refuses it, exactly, but 7-13 % of the commits sent were such refusals, and a
+ * window that only seals, followed by one with no deltas, both start at the same stored offset: the
+ * second landing first, the first would read as fenced). The one rule; nothing else asks.
+ */
+export function landingLimit(store: Pick<SpeedStore, 'commitsInOrder'>): number {
+  return store.commitsInOrder === true ? MAX_LANDING : 1
+}
 
 /** A window whose commit started (partition-folder.ts, #landing). */
 interface Landing extends InFlight {

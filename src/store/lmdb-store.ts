@@ -267,6 +267,8 @@ async function dropVersion(db: RootDatabase<unknown, Key>, view: string, version
 }
 
 class LmdbStore implements Store {
+  /** lmdb-js runs write transactions in the order they were asked for (SpeedStore.commitsInOrder). */
+  readonly commitsInOrder = true
   #db: RootDatabase<unknown, Key>
   #background: Promise<void> = Promise.resolve()
   readonly #compactor: SpeedCompactor

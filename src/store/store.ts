@@ -201,6 +201,15 @@ export interface ViewSnapshot {
 
 export interface SpeedStore {
   /**
+   * Whether the store runs a partition's commitSpeed calls in the order they were made: true for
+   * the LMDB store (lmdb-js runs its write transactions in the order asked for), false for
+   * PostgreSQL (a pool of connections may run a commit before one asked for earlier). Only where
+   * it is true does a speed folder send a window's commit while the one before is in flight
+   * (partition-folder.ts, landingLimit); a store that lacks it (a double cast to the type) is
+   * taken as false.
+   */
+  readonly commitsInOrder: boolean
+  /**
    * Takes ownership of a partition: bumps its owner token and returns its state. A partition
    * never seen starts at `initial` (one epoch starting there).
    */

@@ -81,6 +81,11 @@ async function hasStore(pool: pg.Pool, schema: string): Promise<boolean> {
 }
 
 class PostgresStore implements Store {
+  /**
+   * A pool of connections: a commit may run before one asked for earlier (SpeedStore.commitsInOrder),
+   * so a speed folder keeps one commit in flight.
+   */
+  readonly commitsInOrder = false
   #db: Db
   #pool: pg.Pool
   #target: Target

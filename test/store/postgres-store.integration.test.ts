@@ -490,7 +490,12 @@ test("postgres: a view's first tally written by several processes at once keeps 
         add,
       ),
     ])
+    // pg_stat_activity is read once per transaction (this one stays open): the snapshot is
+    // cleared before each poll, or a first reading taken before the writers wait is kept forever.
+    const deadline = Date.now() + 60_000
     for (;;) {
+      if (Date.now() > deadline) throw new Error('the three writers never waited on the insert')
+      await c.query('SELECT pg_stat_clear_snapshot()')
       const { rows } = await c.query(
         `SELECT count(*)::int AS n FROM pg_stat_activity
           WHERE wait_event_type = 'Lock' AND query LIKE $1 AND pid <> pg_backend_pid()`,

@@ -2,14 +2,21 @@
 // is in flight (speed commits, open segments), close the store, exit. A second signal exits now.
 import type { Logger } from '../runtime/logger.ts'
 
+/**
+ * Whether a signal arriving now is the echo of the first one, received at `firstAt`: one Ctrl-C
+ * (or a `timeout`, a process-group kill) reaches npm and this process at once, and npm passes
+ * its copy on, so a second signal within a second is that same one, not a second request.
+ */
+export function echoOfFirstSignal(firstAt: number): boolean {
+  return Date.now() - firstAt < 1000
+}
+
 export function onShutdown(logger: Logger, close: () => Promise<void>): void {
   let stopping = false
   let firstAt = 0
   const stop = (signal: string) => {
     if (stopping) {
-      // One Ctrl-C (or a `timeout`, a process-group kill) reaches npm and this process at once,
-      // and npm passes its copy on: a second signal within a second is that same one.
-      if (Date.now() - firstAt < 1000) return
+      if (echoOfFirstSignal(firstAt)) return
       logger.warn(`${signal} again: exiting without waiting`)
       process.exit(130)
     }

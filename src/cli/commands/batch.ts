@@ -12,6 +12,7 @@ import { addCommonOptions, type CommonFlags, resolveContext } from '../context.t
 import { addEngineOptions, type EngineFlags, resolveEngine } from '../engine-flags.ts'
 import { positiveInt } from '../options.ts'
 import { resolveBrokers, resolveHangTimeout, resolvePaths } from '../settings.ts'
+import { echoOfFirstSignal } from '../shutdown.ts'
 
 interface BatchFlags extends CommonFlags, EngineFlags {
   brokers?: string
@@ -86,9 +87,7 @@ export function registerBatchCommand(program: Command): void {
       watch.unref()
       const onSignal = (signal: NodeJS.Signals) => {
         if (interrupt.signal.aborted) {
-          // One Ctrl-C reaches npm and this process at once, and npm passes its copy on: a second
-          // signal within a second is that same one (shutdown.ts).
-          if (Date.now() - firstAt < 1000) return
+          if (echoOfFirstSignal(firstAt)) return
           process.stderr.write(
             `\n${signal} again: exiting without waiting (a version this run staged is dropped when the store is next opened; it was never served)\n`,
           )

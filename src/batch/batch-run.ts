@@ -26,7 +26,7 @@ import { type MasterDataset, openMasterDataset, type S3Settings } from '../maste
 import type { BatchViewMeta, EntryColumns, Horizon, KeyedColumns, Store, ViewEntry } from '../store/store.ts'
 import { combineErrors, type FoldErrors } from './partition-fold.ts'
 import type { SparkEngineOptions } from './spark/spark-engine.ts'
-import { distinctKeys, runFoldTasks } from './worker-pool.ts'
+import { damagedEntries, distinctKeys, runFoldTasks } from './worker-pool.ts'
 
 /** Where the fold and the combine run: this process's worker threads, or an Apache Spark job. */
 export type BatchEngine = 'local' | 'spark'
@@ -237,12 +237,8 @@ function columnsOf({ keys, keyIndex, windows, states }: KeyedColumns): EntryColu
   const perEntry = new Array<string>(keyIndex.length)
   for (let i = 0; i < keyIndex.length; i++) {
     const key = keys[keyIndex[i]!]
-    if (key === undefined) {
-      throw new StrataError(
-        ErrorCodes.INVALID_STATE,
-        `the entries a batch thread sent are damaged (entry ${i} has key number ${keyIndex[i]} of ${keys.length} keys); the run stops and nothing of it is staged`,
-      )
-    }
+    if (key === undefined)
+      throw damagedEntries(`entry ${i} has key number ${keyIndex[i]} of ${keys.length} keys`)
     perEntry[i] = key
   }
   return { keys: perEntry, windows, states }

@@ -393,7 +393,8 @@ export function unpackEntries(packed: PackedEntries): EncodedEntries {
   return { keys, windows, states }
 }
 
-function damagedEntries(what: string): StrataError {
+/** Damaged entries from a batch thread (`what` says how): the run stops, nothing of it staged. */
+export function damagedEntries(what: string): StrataError {
   return new StrataError(
     ErrorCodes.INVALID_STATE,
     `the entries a batch thread sent are damaged (${what}); the run stops and nothing of it is staged`,

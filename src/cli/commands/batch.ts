@@ -6,6 +6,7 @@
 // stderr, once each timeout, instead of a bar that silently stops moving.
 import cliProgress from 'cli-progress'
 import type { Command } from 'commander'
+import { silentFoldTasks } from '../../batch/worker-pool.ts'
 import { type BatchPlan, recompute } from '../../runtime/recompute.ts'
 import { hangTimeoutMs } from '../../runtime/strata-options.ts'
 import { addCommonOptions, type CommonFlags, resolveContext } from '../context.ts'
@@ -65,21 +66,20 @@ export function registerBatchCommand(program: Command): void {
       const interrupt = new AbortController()
       let firstAt = 0
       let total = 0
-      let movedAt = Date.now()
-      let folding = false
       let barHidden = false
-      // Progress comes from the fold threads' clocks (worker-pool.ts); silence while events are
-      // left to fold is a view stuck on one, or a machine that stopped this process.
+      let saidAt = 0
+      // The fold threads' own silence (worker-pool.ts silentFoldTasks: the rule the batch role's
+      // /health reads), said once each timeout instead of a bar that silently stops moving.
       const watch = setInterval(
         () => {
-          if (!folding || interrupt.signal.aborted || done >= total) return
-          const silentMs = Date.now() - movedAt
-          if (silentMs < silentAfterMs) return
-          movedAt = Date.now() // the next line one timeout later
+          if (interrupt.signal.aborted || Date.now() - saidAt < silentAfterMs) return
+          const silent = silentFoldTasks(silentAfterMs)[0]
+          if (silent === undefined) return
+          saidAt = Date.now()
           bar.stop()
           barHidden = true
           process.stderr.write(
-            `strata batch: no event folded for ${Math.round(silentMs / 1000)} s (${done} of ${total}): a view's code may never return on an event; Ctrl-C stops the run and the versions served now stay\n`,
+            `strata batch: no event folded for ${Math.round(silent.forMs / 1000)} s (${done} of ${total}): a view's code may never return on an event; Ctrl-C stops the run and the versions served now stay\n`,
           )
         },
         Math.min(1000, silentAfterMs / 4),
@@ -120,13 +120,10 @@ export function registerBatchCommand(program: Command): void {
           signal: interrupt.signal,
           onStart: (plan: BatchPlan) => {
             total = plan.offsets
-            movedAt = Date.now()
-            folding = plan.views.length > 0
-            if (folding && !interrupt.signal.aborted) bar.start(plan.offsets, 0, { rate: 0 })
+            if (plan.views.length > 0 && !interrupt.signal.aborted) bar.start(plan.offsets, 0, { rate: 0 })
           },
           onProgress: (n) => {
             if (interrupt.signal.aborted) return // the bar is stopped: it must not draw again
-            if (n > 0) movedAt = Date.now()
             done += n
             if (barHidden && n > 0) {
               barHidden = false // moving again after a silence: the bar comes back below the line

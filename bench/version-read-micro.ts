@@ -1,4 +1,4 @@
-// store.snapshotVersion alone (src/store/lmdb-version-read.ts, BENCHMARKS.md "Query", session 16):
+// store.snapshotVersion alone (src/store/lmdb-version-read.ts, BENCHMARKS.md "2026-12-07 session 16"):
 // µs per call of an LMDB store's `snapshotVersion()`, called `per` times in each event-loop turn
 // (setImmediate), as the query fast path calls it once per request it could answer from a kept
 // body; beside it a get of the row per call (the read before session 16). Median of --rounds

@@ -11,7 +11,7 @@
 // a read would do, without the read: it emits when the snapshot is to change, and then the row is
 // read again. Another process's commit, or another thread's, is seen exactly when a get would see
 // it (its snapshot's next renewal); this handle's commits reset the snapshot at once, as for a get.
-// Measured in bench/version-read-micro.ts (BENCHMARKS.md, "Query", session 16).
+// Measured in bench/version-read-micro.ts (BENCHMARKS.md, "2026-12-07 session 16").
 //
 // Exact only while every read of this snapshot goes through this handle (lmdb-js keeps one read
 // snapshot per root handle, shared with its child databases: the store opens none).

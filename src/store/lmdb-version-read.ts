@@ -14,7 +14,11 @@
 // Measured in bench/version-read-micro.ts (BENCHMARKS.md, "2026-12-07 session 16").
 //
 // Exact only while every read of this snapshot goes through this handle (lmdb-js keeps one read
-// snapshot per root handle, shared with its child databases: the store opens none).
+// snapshot per root handle, shared with its child databases: the store opens none). Two cases
+// read the row every call: inside a write transaction of this handle (a get there reads that
+// transaction, its own writes, gone if it aborts, and no renewal is told), and an lmdb-js whose
+// forced renewal at the start is not told (the event and ensureReadTxn are in neither its typings
+// nor its README: a release that stopped emitting would otherwise leave one value held for good).
 import { EventEmitter } from 'node:events'
 import type { RootDatabase } from 'lmdb'
 import { SNAPSHOT_VERSION } from './lmdb-snapshot-version.ts'
@@ -23,24 +27,36 @@ type Key = (string | number | boolean)[]
 
 interface Renewing {
   ensureReadTxn?: () => void
+  resetReadTxn?: () => void
+  /** lmdb-js's environment: `writeTxn` is set while a write transaction of this handle runs. */
+  env?: { writeTxn?: unknown }
 }
 
-/** A reader of ['snapshot'] for `db`; falls back to a get per call on an lmdb-js without ensureReadTxn. */
+/** A reader of ['snapshot'] for `db`; a get per call on an lmdb-js that does not tell its renewals. */
 export function snapshotVersionReader(db: RootDatabase<unknown, Key>): () => number | undefined {
   const read = (): number | undefined => {
     const version = db.get(SNAPSHOT_VERSION)
     return typeof version === 'number' ? version : undefined
   }
-  const ensure = (db as unknown as Renewing).ensureReadTxn
-  if (typeof ensure !== 'function') return read
+  const { ensureReadTxn: ensure, resetReadTxn: reset, env } = db as unknown as Renewing
+  if (typeof ensure !== 'function' || typeof reset !== 'function' || !env) return read
   let renewals = 0
-  EventEmitter.prototype.on.call(db, 'begin-transaction', () => {
+  const renewed = () => {
     renewals++
-  })
-  // -1: nothing read yet (renewals starts at 0 and only grows).
+  }
+  EventEmitter.prototype.on.call(db, 'begin-transaction', renewed)
+  // A renewal forced now, to see that it is told.
+  reset.call(db)
+  ensure.call(db)
+  if (renewals === 0) {
+    EventEmitter.prototype.removeListener.call(db, 'begin-transaction', renewed)
+    return read
+  }
+  // -1: nothing read yet (renewals only grows).
   let readAt = -1
   let held: number | undefined
   return () => {
+    if (env.writeTxn) return read()
     ensure.call(db)
     if (readAt === renewals) return held
     // Read first: a failed read keeps nothing (the next call reads again).

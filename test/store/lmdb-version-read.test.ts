@@ -2,15 +2,17 @@
 // snapshot (src/store/lmdb-version-read.ts). The query fast path sends a kept body while it returns
 // the version the body was read under, so these fail if it ever returns a version a get would not:
 // after a commit of this handle (at once), of another handle in this process and of another
-// process (at the snapshot's next renewal, as a get).
+// process (at the snapshot's next renewal, as a get); inside a write transaction of this handle
+// (where a get reads that transaction); and on an lmdb-js that stops telling its renewals.
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
+import type { EventEmitter } from 'node:events'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type TestContext, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { open } from 'lmdb'
+import { ABORT, open, type RootDatabase } from 'lmdb'
 import { ChecksummedValues } from '../../src/store/lmdb-checksum.ts'
 import { SNAPSHOT_VERSION } from '../../src/store/lmdb-snapshot-version.ts'
 import { LMDB_OPEN_OPTIONS, openLmdbStore } from '../../src/store/lmdb-store.ts'
@@ -101,7 +103,8 @@ test("another process's commit and pass are seen on the next turn", async (t) =>
   assert.equal(await fresh(store), written)
 })
 
-test('the row is read again only when the snapshot is renewed', async (t) => {
+/** A bare LMDB handle as the store opens it, its version row at 7. */
+async function openDb(t: TestContext): Promise<RootDatabase<unknown, (string | number | boolean)[]>> {
   const defer = deferrer(t)
   const dir = mkdtempSync(join(tmpdir(), 'strata-version-'))
   const db = open<unknown, (string | number | boolean)[]>({
@@ -114,6 +117,11 @@ test('the row is read again only when the snapshot is renewed', async (t) => {
     rmSync(dir, { recursive: true, force: true })
   })
   await db.put(SNAPSHOT_VERSION, 7)
+  return db
+}
+
+test('the row is read again only when the snapshot is renewed', async (t) => {
+  const db = await openDb(t)
   let gets = 0
   const get = db.get.bind(db)
   db.get = (key) => {
@@ -130,4 +138,39 @@ test('the row is read again only when the snapshot is renewed', async (t) => {
   await sleep(5)
   assert.equal(version(), 8)
   assert.equal(gets, 3) // a renewed snapshot: read again
+})
+
+test("inside a write transaction of this handle the version is the transaction's, and an aborted one leaves nothing held", async (t) => {
+  const db = await openDb(t)
+  const version = snapshotVersionReader(db)
+  assert.equal(version(), 7)
+  // A get there reads the write transaction, which no read snapshot renewal announces.
+  const inside = await db.transaction(() => {
+    db.put(SNAPSHOT_VERSION, 8)
+    return version()
+  })
+  assert.equal(inside, 8)
+  assert.equal(version(), 8)
+  db.transactionSync(() => {
+    db.put(SNAPSHOT_VERSION, 99)
+    assert.equal(version(), 99)
+    return ABORT
+  })
+  // Never committed: what a get finds now, not the aborted transaction's value.
+  assert.equal(db.get(SNAPSHOT_VERSION), 8)
+  assert.equal(version(), 8)
+})
+
+test('an lmdb-js that renews its read snapshot without telling is read with a get per call', async (t) => {
+  const db = await openDb(t)
+  // 'begin-transaction' is not in lmdb-js's typings or README: a release may stop emitting it.
+  const emitter = db as unknown as EventEmitter
+  const emit = emitter.emit.bind(emitter)
+  emitter.emit = (event, ...args) => event !== 'begin-transaction' && emit(event, ...args)
+  const version = snapshotVersionReader(db)
+  assert.equal(version(), 7)
+  await db.put(SNAPSHOT_VERSION, 8) // this handle's commit resets its snapshot, untold
+  assert.equal(version(), 8)
+  await sleep(5)
+  assert.equal(version(), 8)
 })

@@ -40,6 +40,7 @@ import {
 import * as speed from './lmdb-speed.ts'
 import { fullKey, storedKey } from './lmdb-speed.ts'
 import { LogCache } from './lmdb-speed-log.ts'
+import { snapshotVersionReader } from './lmdb-version-read.ts'
 import { storedForm } from './long-keys.ts'
 import type {
   BatchStage,
@@ -274,11 +275,14 @@ class LmdbStore implements Store {
   readonly #compactor: SpeedCompactor
   readonly #log = new LogCache()
   readonly #memo: SnapshotMemo
+  /** store.snapshotVersion: the row, read again only when the read snapshot moved (lmdb-version-read.ts). */
+  readonly #version: () => number | undefined
 
   constructor(db: RootDatabase<unknown, Key>, compactor: SpeedCompactor) {
     this.#db = db
     this.#compactor = compactor
     this.#memo = new SnapshotMemo(db)
+    this.#version = snapshotVersionReader(db)
   }
 
   async listBatchViews(): Promise<BatchViewMeta[]> {
@@ -448,8 +452,7 @@ class LmdbStore implements Store {
   }
 
   snapshotVersion(): number | undefined {
-    const version = this.#db.get(SNAPSHOT_VERSION)
-    return typeof version === 'number' ? version : undefined
+    return this.#version()
   }
 
   async *realtimeKeys(view: string): AsyncIterable<string> {

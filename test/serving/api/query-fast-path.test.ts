@@ -3,8 +3,12 @@
 // Fastify answers for the same request — status, body bytes, headers, log line, metrics — and hand
 // every request it cannot answer 200 to Fastify, whose refusals stay as they were.
 import assert from 'node:assert/strict'
+import { execFileSync } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { get, createServer as httpServer } from 'node:http'
 import { connect } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { ErrorCodes, StrataError } from '../../../src/core/errors.ts'
@@ -13,6 +17,7 @@ import { requestHeader } from '../../../src/serving/api/query-fast-path.ts'
 import { listen } from '../../../src/serving/app.ts'
 import { fastPathAnswers } from '../../../src/serving/server.ts'
 import { createStartingGate, later } from '../../../src/serving/starting.ts'
+import { openLmdbStore } from '../../../src/store/lmdb-store.ts'
 import type { Store } from '../../../src/store/store.ts'
 import { deferrer } from '../../helpers/cleanup.ts'
 import {
@@ -415,6 +420,38 @@ test('a body kept by URL is sent while a read finds the same snapshot version, a
     last = after.text
   }
   assert.equal(JSON.parse(last).batch.horizon[0], 15)
+})
+
+test('a kept body is not sent after another process writes the store (worker serve beside a speed worker)', async (t) => {
+  const defer = deferrer(t)
+  const dir = mkdtempSync(join(tmpdir(), 'strata-fast-path-'))
+  const store = await openLmdbStore(dir, { compactor: { auto: false } })
+  defer(async () => {
+    await store.close()
+    rmSync(dir, { recursive: true, force: true })
+  })
+  await mergedScenario(store)
+  const app = await serve(t, store, { endOffsets: END_OFFSETS, endOffsetsMaxAgeMs: 600_000 })
+  const { url } = await listen(app, { port: 0 })
+  const ask = async () => json(await fetch(`${url}/views/pageviews_by_url/%2Fa`))
+  const w0 = (answer: any) => answer.windows.find((w: any) => w.windowStart === W0).value
+  const before = await ask()
+  assert.deepEqual(await ask(), before) // kept, and the version read is held for the snapshot
+  // Another process on the same store writes what this one serves: a batch flip of /a.
+  const fixture = new URL('../fixture.ts', import.meta.url).href
+  const child = `
+    const { installBatch, pageViews, stateOf, viewNamed, HORIZON, W0 } = await import(${JSON.stringify(fixture)})
+    const { openLmdbStore } = await import(${JSON.stringify(new URL('../../../src/store/lmdb-store.ts', import.meta.url).href)})
+    const store = await openLmdbStore(${JSON.stringify(dir)}, { compactor: { auto: false } })
+    const pv = viewNamed('pageviews_by_url')
+    await installBatch(store, pv, HORIZON, [{ key: '/a', window: W0, state: stateOf(pv, pageViews(50)) }])
+    await store.close()
+  `
+  execFileSync(process.execPath, ['--input-type=module', '-e', child], { stdio: 'inherit' })
+  const after = await ask()
+  assert.equal(after.batch.version, before.batch.version + 1)
+  assert.equal(w0(after), w0(before) - 5 + 50)
+  assert.equal(fastPathAnswers(app), 3)
 })
 
 test('a kept body goes on with a stale end-offsets reading while it is refreshed, as Fastify answers, and takes the new one', async (t) => {

@@ -18,7 +18,7 @@
 import { join, resolve } from 'node:path'
 import { DEFAULT_CONFIG_FILE, loadConfig } from '../core/config-loader.ts'
 import { parseTimerDuration } from '../core/duration.ts'
-import { ErrorCodes, invalidInput } from '../core/errors.ts'
+import { ErrorCodes, InterruptedError, invalidInput } from '../core/errors.ts'
 import { isUnhealthy, type RoleReport, type RoleState, worst } from '../core/role-health.ts'
 import { registerUrlSecret } from '../core/secrets.ts'
 import { childLocation, isObjectStoreUrl, parseObjectStoreUrl } from '../master-dataset/index.ts'
@@ -92,6 +92,9 @@ export async function startStrata(options: StrataOptions = {}): Promise<RunningS
   const configPath = resolve(options.config ?? DEFAULT_CONFIG_FILE)
   const dataDir = resolve(options.data ?? defaultDataDir)
   const config = await loadConfig(configPath)
+  // A signal while the config loaded (its TypeScript compiled, its top level run): nothing is
+  // locked, opened or written yet.
+  stopIfInterrupted(options.signal, command)
   registerUrlSecret(options.store) // whatever prints later blanks its password
   const lmdbPath = lmdbPathOf(options.store, dataDir)
   const { brokers } = options
@@ -127,6 +130,12 @@ export async function startStrata(options: StrataOptions = {}): Promise<RunningS
         lock.release()
         throw error
       })
+  // A signal while the store opened (the embedded log recovers its partitions in startRoles).
+  if (options.signal?.aborted) {
+    await store?.close()
+    lock.release()
+    stopIfInterrupted(options.signal, command)
+  }
   logger.info(`config ${configPath}: ${config.views.map((v) => v.name).join(', ')}`)
   logger.info(`data in ${dataDir}`)
   const pipeline = await startRoles({
@@ -210,4 +219,13 @@ function resolveMaster(master: string): string {
   if (!isObjectStoreUrl(master)) return resolve(master)
   parseObjectStoreUrl(master)
   return master
+}
+
+function stopIfInterrupted(signal: AbortSignal | undefined, command: string): void {
+  if (!signal?.aborted) return
+  const reason = typeof signal.reason === 'string' ? signal.reason : 'a signal'
+  throw new InterruptedError(
+    reason,
+    `${command} was interrupted by ${reason} while starting; nothing left running`,
+  )
 }

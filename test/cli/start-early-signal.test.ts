@@ -1,0 +1,68 @@
+// A SIGTERM to `strata start` while it is still starting (its config compiling, before the
+// embedded log opens): before, the shutdown handlers came only once the start resolved, so the
+// signal met Node's default and the process ended by it, with no word and no exit code a
+// supervisor reads as a clean stop. Now the handlers come first: the start gives up at its next
+// step, nothing is left locked or written, and the command exits 0 as on any SIGTERM.
+import assert from 'node:assert/strict'
+import { existsSync } from 'node:fs'
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { test } from 'node:test'
+import { pathToFileURL } from 'node:url'
+import { lockFolder } from '../../src/runtime/data-lock.ts'
+import { deferrer } from '../helpers/cleanup.ts'
+import { freePort, spawnStrata } from '../helpers/process.ts'
+
+const api = pathToFileURL(join(import.meta.dirname, '../../src/config.ts')).href
+
+test('strata start: SIGTERM while its config loads exits 0, leaves no lock and writes nothing', {
+  timeout: 120_000,
+}, async (t) => {
+  const defer = deferrer(t)
+  const dir = await mkdtemp(join(tmpdir(), 'strata-start-early-'))
+  defer(() => rm(dir, { recursive: true, force: true }))
+  const data = join(dir, 'data')
+  const reached = join(dir, 'reached')
+  const configPath = join(dir, 'strata.config.ts')
+  // The config's top level says it runs (a file), then takes 2 s: the signal comes meanwhile.
+  await writeFile(
+    configPath,
+    `import { writeFileSync } from 'node:fs'
+import { count, defineConfig, view } from '${api}'
+writeFileSync(${JSON.stringify(reached)}, '')
+await new Promise((resolve) => setTimeout(resolve, 2000))
+export default defineConfig({
+  source: { topic: 'events', partitions: 1 },
+  views: [view('plain').key((e) => e.url).aggregate(count())],
+})
+`,
+  )
+  const port = await freePort()
+  const run = spawnStrata(['start', '--config', configPath, '--data', data, '--port', String(port)])
+  defer(async () => {
+    if (run.child.exitCode === null) run.child.kill('SIGKILL')
+    await run.exited
+  })
+  const deadline = Date.now() + 60_000
+  while (!existsSync(reached) && run.child.exitCode === null && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 50))
+  }
+  assert.ok(existsSync(reached), `the config never loaded: ${run.output()}`)
+  run.child.kill('SIGTERM')
+  const code = await Promise.race([
+    run.exited,
+    new Promise<'running'>((r) => setTimeout(r, 30_000, 'running').unref()),
+  ])
+  assert.equal(code, 0, run.output())
+  assert.equal(run.child.signalCode, null, 'ended by its own exit, not by the signal')
+  assert.match(run.output(), /SIGTERM: shutting down/)
+  // Nothing written: no master dataset, no store; the next start is not blocked by a lock.
+  const written = existsSync(data) ? await readdir(data) : []
+  assert.deepEqual(
+    written.filter((name) => !name.startsWith('strata.lock')),
+    [],
+    'nothing but the lock files',
+  )
+  lockFolder(data, 'the test').release()
+})

@@ -335,7 +335,13 @@ export async function startRoles(options: RolesOptions): Promise<Pipeline> {
     }
     // Every role's state changes are logged; a role run alone also exits 1 once failed.
     for (const [name, reporter] of watched) {
-      watches.push(watchRole(name, reporter, logger, { exitOnFailed: !serve }))
+      watches.push(
+        watchRole(name, reporter, logger, {
+          exitOnFailed: !serve,
+          // Before that exit, the roles close: a view stop being recorded lands (role-watch.ts).
+          settle: () => close((e) => logger.error('while stopping', e)),
+        }),
+      )
     }
     return {
       url: serve?.url,

@@ -199,6 +199,12 @@ export async function startRoles(options: RolesOptions): Promise<Pipeline> {
     for (const c of [...closables].reverse()) await c.close().catch(note)
     if (unclean !== undefined) throw unclean
   }
+  // Once: a failed lone role's exit (settle, below) and a signal's shutdown may both ask.
+  let closing: Promise<void> | undefined
+  const closeOnce = () => {
+    closing ??= close((e) => logger.error('while stopping', e))
+    return closing
+  }
   try {
     // Threads only beside a server (nothing else competes for the event loop of a lone role)
     // and on Kafka (the embedded log is an object of this thread): the archiver and the speed
@@ -339,14 +345,14 @@ export async function startRoles(options: RolesOptions): Promise<Pipeline> {
         watchRole(name, reporter, logger, {
           exitOnFailed: !serve,
           // Before that exit, the roles close: a view stop being recorded lands (role-watch.ts).
-          settle: () => close((e) => logger.error('while stopping', e)),
+          settle: closeOnce,
         }),
       )
     }
     return {
       url: serve?.url,
       health: () => health.reports(),
-      close: () => close((e) => logger.error('while stopping', e)),
+      close: closeOnce,
     }
   } catch (error) {
     await close(() => undefined).catch(() => undefined)

@@ -2,7 +2,8 @@
 // rather than exit 1 at once and crash-loop under a supervisor, the role waits for it, saying so
 // on each attempt, and gives up with a code only after `--startup-timeout`. Only retriable errors
 // are waited on: a wrong URL, a bad password or a broken config still fail at once.
-import { type ErrorCode, StrataError } from '../core/errors.ts'
+import { setTimeout as wait } from 'node:timers/promises'
+import { type ErrorCode, InterruptedError, StrataError } from '../core/errors.ts'
 import { isRetriable, type RetryPolicy, retryRetriable } from '../core/retry.ts'
 import type { Logger } from './logger.ts'
 
@@ -13,6 +14,11 @@ export interface WaitOptions extends Partial<Omit<RetryPolicy, 'totalMs'>> {
   logger: Logger
   /** The code of the error thrown past the timeout. */
   code: ErrorCode
+  /**
+   * Aborted (a SIGTERM while a worker waits: cli/shutdown.ts), the wait ends at once with
+   * STRATA_ERR_INTERRUPTED instead of lasting to the timeout, past a supervisor's stop timeout.
+   */
+  signal?: AbortSignal
 }
 
 /** Calls `start` until it succeeds; a retriable failure is logged and tried again until the timeout. */
@@ -22,13 +28,34 @@ export async function waitFor<T>(
   options: WaitOptions,
 ): Promise<T> {
   const name = (error: StrataError) => (typeof what === 'string' ? what : what(error))
-  const { timeoutMs, logger, code, ...timing } = options
+  const { timeoutMs, logger, code, signal, ...timing } = options
   let attempts = 1
+  const interrupted = () =>
+    new InterruptedError(
+      typeof signal?.reason === 'string' ? signal.reason : 'SIGTERM',
+      `stopped waiting for what the start needs (attempt ${attempts}): interrupted`,
+    )
+  // The wait between attempts ends with the signal; an attempt is not started after it.
+  const sleep = (ms: number) =>
+    wait(ms, undefined, signal ? { signal } : {}).then(
+      () => undefined,
+      () => {
+        throw interrupted()
+      },
+    )
+  const attempt = () => {
+    if (signal?.aborted) throw interrupted()
+    return start()
+  }
   try {
-    return await retryRetriable(start, { maxDelayMs: 5_000, ...timing, totalMs: timeoutMs }, (retry) => {
-      attempts = retry.attempt + 1
-      logger.warn(`waiting for ${name(retry.error)} (attempt ${retry.attempt}): ${retry.error.message}`)
-    })
+    return await retryRetriable(
+      attempt,
+      { maxDelayMs: 5_000, sleep, ...timing, totalMs: timeoutMs },
+      (retry) => {
+        attempts = retry.attempt + 1
+        logger.warn(`waiting for ${name(retry.error)} (attempt ${retry.attempt}): ${retry.error.message}`)
+      },
+    )
   } catch (error) {
     if (!isRetriable(error)) throw error
     throw new StrataError(

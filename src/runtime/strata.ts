@@ -119,7 +119,10 @@ export async function startStrata(options: StrataOptions = {}): Promise<RunningS
   })
 
   const storeName = describeStore(options.store)
-  const waiting = startupTimeoutMs === undefined ? undefined : { timeoutMs: startupTimeoutMs, logger }
+  const waiting =
+    startupTimeoutMs === undefined
+      ? undefined
+      : { timeoutMs: startupTimeoutMs, logger, ...(options.signal ? { signal: options.signal } : {}) }
   const openNamedStore = () => openStore(lmdbPath ?? options.store!)
   // Waited for, the store opens once the port is bound (pipeline.ts), so /health answers
   // meanwhile; not waited for, it opens first: a damaged store is refused in one line, before

@@ -9,12 +9,13 @@ import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
-import { pathToFileURL } from 'node:url'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import { lockFolder } from '../../src/runtime/data-lock.ts'
 import { deferrer } from '../helpers/cleanup.ts'
 import { freePort, spawnStrata } from '../helpers/process.ts'
 
 const api = pathToFileURL(join(import.meta.dirname, '../../src/config.ts')).href
+const exampleConfig = fileURLToPath(new URL('../../examples/pageviews/strata.config.ts', import.meta.url))
 
 test('strata start: SIGTERM while its config loads exits 0, leaves no lock and writes nothing', {
   timeout: 120_000,
@@ -65,4 +66,50 @@ export default defineConfig({
     'nothing but the lock files',
   )
   lockFolder(data, 'the test').release()
+})
+
+// A worker waiting for its store at start (--startup-timeout, default 2m) stops waiting on a
+// SIGTERM: a supervisor's stop must not wait out the timeout (systemd's own is 90 s).
+test('strata worker: SIGTERM while it waits for its store exits 0 at once', {
+  timeout: 120_000,
+}, async (t) => {
+  const defer = deferrer(t)
+  const dir = await mkdtemp(join(tmpdir(), 'strata-worker-waiting-'))
+  defer(() => rm(dir, { recursive: true, force: true }))
+  // PostgreSQL where nothing listens: the worker waits for it.
+  const store = `postgres://postgres@127.0.0.1:${await freePort()}/test`
+  const run = spawnStrata([
+    'worker',
+    'serve',
+    '--config',
+    exampleConfig,
+    '--data',
+    dir,
+    '--port',
+    String(await freePort()),
+    '--store',
+    store,
+    '--startup-timeout',
+    '5m',
+  ])
+  defer(async () => {
+    if (run.child.exitCode === null) run.child.kill('SIGKILL')
+    await run.exited
+  })
+  const deadline = Date.now() + 60_000
+  while (
+    !/waiting for PostgreSQL/.test(run.output()) &&
+    run.child.exitCode === null &&
+    Date.now() < deadline
+  ) {
+    await new Promise((r) => setTimeout(r, 50))
+  }
+  assert.match(run.output(), /waiting for PostgreSQL/)
+  run.child.kill('SIGTERM')
+  const code = await Promise.race([
+    run.exited,
+    new Promise<'waiting'>((r) => setTimeout(r, 15_000, 'waiting').unref()),
+  ])
+  assert.equal(code, 0, run.output())
+  assert.match(run.output(), /SIGTERM: shutting down/)
 })

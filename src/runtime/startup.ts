@@ -45,7 +45,7 @@ export async function waitFor<T>(
     )
   const attempt = () => {
     if (signal?.aborted) throw interrupted()
-    return start()
+    return signal ? untilAborted(start(), signal, interrupted) : start()
   }
   try {
     return await retryRetriable(
@@ -64,6 +64,25 @@ export async function waitFor<T>(
       { cause: error, retriable: true },
     )
   }
+}
+
+/**
+ * The attempt in flight ends with the signal too: one that never settles (a PostgreSQL, or a
+ * proxy before it, that takes the connection and never answers; the driver has no connect
+ * timeout) otherwise held the worker past its SIGTERM until the supervisor's SIGKILL. What the
+ * abandoned attempt opens after all is closed.
+ */
+function untilAborted<T>(attempt: Promise<T>, signal: AbortSignal, interrupted: () => Error): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => {
+      reject(interrupted())
+      attempt
+        .then((late) => (late as { close?: () => unknown } | undefined)?.close?.())
+        .catch(() => undefined)
+    }
+    signal.addEventListener('abort', onAbort, { once: true })
+    attempt.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort))
+  })
 }
 
 /** "PostgreSQL at host:port" for a postgres:// URL (no user, no password), else the store's path. */

@@ -72,7 +72,11 @@ export async function waitFor<T>(
  * timeout) otherwise held the worker past its SIGTERM until the supervisor's SIGKILL. What the
  * abandoned attempt opens after all is closed.
  */
-function untilAborted<T>(attempt: Promise<T>, signal: AbortSignal, interrupted: () => Error): Promise<T> {
+export function untilAborted<T>(
+  attempt: Promise<T>,
+  signal: AbortSignal,
+  interrupted: () => Error,
+): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const onAbort = () => {
       reject(interrupted())

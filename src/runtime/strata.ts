@@ -32,7 +32,7 @@ import { createLogger } from './logger.ts'
 import { lmdbPathOf, openStore } from './open-store.ts'
 import { startRoles } from './pipeline.ts'
 import type { Role } from './role.ts'
-import { describeStore, waitFor } from './startup.ts'
+import { describeStore, untilAborted, waitFor } from './startup.ts'
 import {
   checkRole,
   consumerGroups,
@@ -124,12 +124,19 @@ export async function startStrata(options: StrataOptions = {}): Promise<RunningS
       ? undefined
       : { timeoutMs: startupTimeoutMs, logger, ...(options.signal ? { signal: options.signal } : {}) }
   const openNamedStore = () => openStore(lmdbPath ?? options.store!)
+  // Not waited for, the open still ends with the signal: a PostgreSQL that takes the connection
+  // and never answers would otherwise hold a stopping `strata start` until its SIGKILL.
+  const { signal } = options
+  const openUnlessInterrupted = () =>
+    signal
+      ? untilAborted(openNamedStore(), signal, () => interruptedError(signal, command))
+      : openNamedStore()
   // Waited for, the store opens once the port is bound (pipeline.ts), so /health answers
   // meanwhile; not waited for, it opens first: a damaged store is refused in one line, before
   // anything is logged or bound.
   let store: Store | undefined = waiting
     ? undefined
-    : await openNamedStore().catch((error) => {
+    : await openUnlessInterrupted().catch((error) => {
         lock.release()
         throw error
       })
@@ -225,9 +232,12 @@ function resolveMaster(master: string): string {
 }
 
 function stopIfInterrupted(signal: AbortSignal | undefined, command: string): void {
-  if (!signal?.aborted) return
+  if (signal?.aborted) throw interruptedError(signal, command)
+}
+
+function interruptedError(signal: AbortSignal, command: string): InterruptedError {
   const reason = typeof signal.reason === 'string' ? signal.reason : 'a signal'
-  throw new InterruptedError(
+  return new InterruptedError(
     reason,
     `${command} was interrupted by ${reason} while starting; nothing left running`,
   )

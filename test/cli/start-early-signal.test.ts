@@ -119,49 +119,49 @@ test('strata worker: SIGTERM while it waits for its store exits 0 at once', {
 // balancer whose backend is gone): the attempt in flight never settles, so a wait that ended only
 // between attempts never ended, and the SIGTERM the handlers now catch left the worker running
 // until the supervisor's SIGKILL. The signal ends the attempt in flight too.
-test('strata worker: SIGTERM while its store takes the connection and never answers exits 0 at once', {
-  timeout: 120_000,
-}, async (t) => {
-  const defer = deferrer(t)
-  const dir = await mkdtemp(join(tmpdir(), 'strata-worker-hung-store-'))
-  defer(() => rm(dir, { recursive: true, force: true }))
-  const sockets: Socket[] = []
-  const hung = createServer((socket) => sockets.push(socket))
-  await new Promise<void>((resolve) => hung.listen(0, '127.0.0.1', resolve))
-  defer(() => {
-    for (const socket of sockets) socket.destroy()
-    return new Promise((resolve) => hung.close(resolve))
+for (const command of [['worker', 'serve', '--startup-timeout', '5m'], ['start']]) {
+  const name = `strata ${command[0]}`
+  test(`${name}: SIGTERM while its store takes the connection and never answers exits 0 at once`, {
+    timeout: 120_000,
+  }, async (t) => {
+    const defer = deferrer(t)
+    const dir = await mkdtemp(join(tmpdir(), 'strata-worker-hung-store-'))
+    defer(() => rm(dir, { recursive: true, force: true }))
+    const sockets: Socket[] = []
+    const hung = createServer((socket) => sockets.push(socket))
+    await new Promise<void>((resolve) => hung.listen(0, '127.0.0.1', resolve))
+    defer(() => {
+      for (const socket of sockets) socket.destroy()
+      return new Promise((resolve) => hung.close(resolve))
+    })
+    const { port } = hung.address() as { port: number }
+    const run = spawnStrata([
+      ...command,
+      '--config',
+      exampleConfig,
+      '--data',
+      dir,
+      '--port',
+      String(await freePort()),
+      '--store',
+      `postgres://postgres@127.0.0.1:${port}/test`,
+    ])
+    defer(async () => {
+      if (run.child.exitCode === null) run.child.kill('SIGKILL')
+      await run.exited
+    })
+    // The worker's first attempt is connected, and waits for an answer that never comes.
+    const deadline = Date.now() + 60_000
+    while (sockets.length === 0 && run.child.exitCode === null && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50))
+    }
+    assert.ok(sockets.length > 0, `the worker never connected: ${run.output()}`)
+    run.child.kill('SIGTERM')
+    const code = await Promise.race([
+      run.exited,
+      new Promise<'waiting'>((r) => setTimeout(r, 15_000, 'waiting').unref()),
+    ])
+    assert.equal(code, 0, run.output())
+    assert.match(run.output(), /SIGTERM: shutting down/)
   })
-  const { port } = hung.address() as { port: number }
-  const run = spawnStrata([
-    'worker',
-    'serve',
-    '--config',
-    exampleConfig,
-    '--data',
-    dir,
-    '--port',
-    String(await freePort()),
-    '--store',
-    `postgres://postgres@127.0.0.1:${port}/test`,
-    '--startup-timeout',
-    '5m',
-  ])
-  defer(async () => {
-    if (run.child.exitCode === null) run.child.kill('SIGKILL')
-    await run.exited
-  })
-  // The worker's first attempt is connected, and waits for an answer that never comes.
-  const deadline = Date.now() + 60_000
-  while (sockets.length === 0 && run.child.exitCode === null && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 50))
-  }
-  assert.ok(sockets.length > 0, `the worker never connected: ${run.output()}`)
-  run.child.kill('SIGTERM')
-  const code = await Promise.race([
-    run.exited,
-    new Promise<'waiting'>((r) => setTimeout(r, 15_000, 'waiting').unref()),
-  ])
-  assert.equal(code, 0, run.output())
-  assert.match(run.output(), /SIGTERM: shutting down/)
-})
+}

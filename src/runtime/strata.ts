@@ -91,10 +91,13 @@ export async function startStrata(options: StrataOptions = {}): Promise<RunningS
 
   const configPath = resolve(options.config ?? DEFAULT_CONFIG_FILE)
   const dataDir = resolve(options.data ?? defaultDataDir)
-  const config = await loadConfig(configPath)
-  // A signal while the config loaded (its TypeScript compiled, its top level run): nothing is
+  const { signal } = options
+  // A signal while the config loads (its TypeScript compiled, its top level run) ends the start
+  // at once, even if that top level never ends (it waits on a service that hangs): nothing is
   // locked, opened or written yet.
-  stopIfInterrupted(options.signal, command)
+  const config = await (signal
+    ? untilAborted(loadConfig(configPath), signal, () => interruptedError(signal, command))
+    : loadConfig(configPath))
   registerUrlSecret(options.store) // whatever prints later blanks its password
   const lmdbPath = lmdbPathOf(options.store, dataDir)
   const { brokers } = options
@@ -126,7 +129,6 @@ export async function startStrata(options: StrataOptions = {}): Promise<RunningS
   const openNamedStore = () => openStore(lmdbPath ?? options.store!)
   // Not waited for, the open still ends with the signal: a PostgreSQL that takes the connection
   // and never answers would otherwise hold a stopping `strata start` until its SIGKILL.
-  const { signal } = options
   const openUnlessInterrupted = () =>
     signal
       ? untilAborted(openNamedStore(), signal, () => interruptedError(signal, command))

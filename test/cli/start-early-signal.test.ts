@@ -18,56 +18,63 @@ import { freePort, spawnStrata } from '../helpers/process.ts'
 const api = pathToFileURL(join(import.meta.dirname, '../../src/config.ts')).href
 const exampleConfig = fileURLToPath(new URL('../../examples/pageviews/strata.config.ts', import.meta.url))
 
-test('strata start: SIGTERM while its config loads exits 0, leaves no lock and writes nothing', {
-  timeout: 120_000,
-}, async (t) => {
-  const defer = deferrer(t)
-  const dir = await mkdtemp(join(tmpdir(), 'strata-start-early-'))
-  defer(() => rm(dir, { recursive: true, force: true }))
-  const data = join(dir, 'data')
-  const reached = join(dir, 'reached')
-  const configPath = join(dir, 'strata.config.ts')
-  // The config's top level says it runs (a file), then takes 2 s: the signal comes meanwhile.
-  await writeFile(
-    configPath,
-    `import { writeFileSync } from 'node:fs'
+// The config's top level takes 2 s, or never ends (it waits on a service that hangs): either way
+// the signal ends the start.
+for (const [what, wait] of [
+  ['takes 2 s', 'new Promise((resolve) => setTimeout(resolve, 2000))'],
+  ['never ends', 'new Promise(() => setInterval(() => {}, 1000))'],
+]) {
+  test(`strata start: SIGTERM while its config loads (its top level ${what}) exits 0, leaves no lock and writes nothing`, {
+    timeout: 120_000,
+  }, async (t) => {
+    const defer = deferrer(t)
+    const dir = await mkdtemp(join(tmpdir(), 'strata-start-early-'))
+    defer(() => rm(dir, { recursive: true, force: true }))
+    const data = join(dir, 'data')
+    const reached = join(dir, 'reached')
+    const configPath = join(dir, 'strata.config.ts')
+    // The config's top level says it runs (a file), then waits: the signal comes meanwhile.
+    await writeFile(
+      configPath,
+      `import { writeFileSync } from 'node:fs'
 import { count, defineConfig, view } from '${api}'
 writeFileSync(${JSON.stringify(reached)}, '')
-await new Promise((resolve) => setTimeout(resolve, 2000))
+await ${wait}
 export default defineConfig({
   source: { topic: 'events', partitions: 1 },
   views: [view('plain').key((e) => e.url).aggregate(count())],
 })
 `,
-  )
-  const port = await freePort()
-  const run = spawnStrata(['start', '--config', configPath, '--data', data, '--port', String(port)])
-  defer(async () => {
-    if (run.child.exitCode === null) run.child.kill('SIGKILL')
-    await run.exited
+    )
+    const port = await freePort()
+    const run = spawnStrata(['start', '--config', configPath, '--data', data, '--port', String(port)])
+    defer(async () => {
+      if (run.child.exitCode === null) run.child.kill('SIGKILL')
+      await run.exited
+    })
+    const deadline = Date.now() + 60_000
+    while (!existsSync(reached) && run.child.exitCode === null && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50))
+    }
+    assert.ok(existsSync(reached), `the config never loaded: ${run.output()}`)
+    run.child.kill('SIGTERM')
+    const code = await Promise.race([
+      run.exited,
+      new Promise<'running'>((r) => setTimeout(r, 30_000, 'running').unref()),
+    ])
+    assert.equal(code, 0, run.output())
+    assert.equal(run.child.signalCode, null, 'ended by its own exit, not by the signal')
+    assert.match(run.output(), /SIGTERM: shutting down/)
+    // Nothing written: no master dataset, no store; the next start is not blocked by a lock.
+    const written = existsSync(data) ? await readdir(data) : []
+    assert.deepEqual(
+      written.filter((name) => !name.startsWith('strata.lock')),
+      [],
+      'nothing but the lock files',
+    )
+    lockFolder(data, 'the test').release()
   })
-  const deadline = Date.now() + 60_000
-  while (!existsSync(reached) && run.child.exitCode === null && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 50))
-  }
-  assert.ok(existsSync(reached), `the config never loaded: ${run.output()}`)
-  run.child.kill('SIGTERM')
-  const code = await Promise.race([
-    run.exited,
-    new Promise<'running'>((r) => setTimeout(r, 30_000, 'running').unref()),
-  ])
-  assert.equal(code, 0, run.output())
-  assert.equal(run.child.signalCode, null, 'ended by its own exit, not by the signal')
-  assert.match(run.output(), /SIGTERM: shutting down/)
-  // Nothing written: no master dataset, no store; the next start is not blocked by a lock.
-  const written = existsSync(data) ? await readdir(data) : []
-  assert.deepEqual(
-    written.filter((name) => !name.startsWith('strata.lock')),
-    [],
-    'nothing but the lock files',
-  )
-  lockFolder(data, 'the test').release()
-})
+}
 
 // A worker waiting for its store at start (--startup-timeout, default 2m) stops waiting on a
 // SIGTERM: a supervisor's stop must not wait out the timeout (systemd's own is 90 s).

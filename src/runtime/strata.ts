@@ -181,6 +181,12 @@ export async function startStrata(options: StrataOptions = {}): Promise<RunningS
           { ...waiting, code: ErrorCodes.KAFKA_UNAVAILABLE },
         ),
     }),
+    // Not waited for, a step on Kafka still ends with the signal (a broker that never answers).
+    ...(!waiting &&
+      signal && {
+        attempt: <T>(step: () => Promise<T>) =>
+          untilAborted(step(), signal, () => interruptedError(signal, command)),
+      }),
     http: serves
       ? {
           port: options.port ?? DEFAULT_PORT,

@@ -122,17 +122,26 @@ test('strata worker: SIGTERM while it waits for its store exits 0 at once', {
   assert.match(run.output(), /SIGTERM: shutting down/)
 })
 
-// A PostgreSQL that takes the connection and never answers (a hung server, a proxy or load
-// balancer whose backend is gone): the attempt in flight never settles, so a wait that ended only
-// between attempts never ended, and the SIGTERM the handlers now catch left the worker running
-// until the supervisor's SIGKILL. The signal ends the attempt in flight too.
-for (const command of [['worker', 'serve', '--startup-timeout', '5m'], ['start']]) {
-  const name = `strata ${command[0]}`
-  test(`${name}: SIGTERM while its store takes the connection and never answers exits 0 at once`, {
+// A PostgreSQL or a Kafka broker that takes the connection and never answers (a hung server, a
+// proxy or load balancer whose backend is gone): the step in flight never settles, so a wait that
+// ended only between attempts never ended, and the SIGTERM the handlers now catch left the
+// process running until the supervisor's SIGKILL. The signal ends the step in flight too.
+const hungCases: Array<[string, string[], (port: number) => string[]]> = [
+  [
+    'strata worker',
+    ['worker', 'serve', '--startup-timeout', '5m'],
+    (port) => ['--store', `postgres://postgres@127.0.0.1:${port}/test`],
+  ],
+  ['strata start', ['start'], (port) => ['--store', `postgres://postgres@127.0.0.1:${port}/test`]],
+  ['strata start on Kafka', ['start'], (port) => ['--brokers', `127.0.0.1:${port}`]],
+]
+for (const [name, command, hungAt] of hungCases) {
+  const what = hungAt(0)[0] === '--store' ? 'its store' : 'its broker'
+  test(`${name}: SIGTERM while ${what} takes the connection and never answers exits 0 at once`, {
     timeout: 120_000,
   }, async (t) => {
     const defer = deferrer(t)
-    const dir = await mkdtemp(join(tmpdir(), 'strata-worker-hung-store-'))
+    const dir = await mkdtemp(join(tmpdir(), 'strata-hung-'))
     defer(() => rm(dir, { recursive: true, force: true }))
     const sockets: Socket[] = []
     const hung = createServer((socket) => sockets.push(socket))
@@ -150,19 +159,18 @@ for (const command of [['worker', 'serve', '--startup-timeout', '5m'], ['start']
       dir,
       '--port',
       String(await freePort()),
-      '--store',
-      `postgres://postgres@127.0.0.1:${port}/test`,
+      ...hungAt(port),
     ])
     defer(async () => {
       if (run.child.exitCode === null) run.child.kill('SIGKILL')
       await run.exited
     })
-    // The worker's first attempt is connected, and waits for an answer that never comes.
+    // Its first attempt is connected, and waits for an answer that never comes.
     const deadline = Date.now() + 60_000
     while (sockets.length === 0 && run.child.exitCode === null && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 50))
     }
-    assert.ok(sockets.length > 0, `the worker never connected: ${run.output()}`)
+    assert.ok(sockets.length > 0, `it never connected: ${run.output()}`)
     run.child.kill('SIGTERM')
     const code = await Promise.race([
       run.exited,

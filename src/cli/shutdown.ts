@@ -49,3 +49,31 @@ export function onShutdown(logger: Logger, close: () => Promise<void>): void {
     process.exitCode = 1
   })
 }
+
+/**
+ * Starts a long-running command with its shutdown handlers already in place: `start` gets the
+ * signal its start gives up on (runtime/strata.ts, `signal`). Before, the handlers came once the
+ * start resolved, and a SIGTERM while the config compiled or the embedded log opened met Node's
+ * default: the process ended by the signal, no word, no exit code a supervisor reads as clean.
+ * Now a signal then ends the start at its next step (nothing left locked, open or half-written)
+ * or, once started, closes what started; either way the command exits 0 as on any SIGTERM.
+ * Resolves with what started, or undefined when a signal stopped the start.
+ */
+export async function startUntilSignal<T extends { close(): Promise<void> }>(
+  logger: Logger,
+  start: (signal: AbortSignal) => Promise<T>,
+): Promise<T | undefined> {
+  const interrupt = new AbortController()
+  const starting = start(interrupt.signal)
+  onShutdown(logger, async () => {
+    interrupt.abort()
+    const running = await starting.catch(() => undefined)
+    await running?.close()
+  })
+  try {
+    return await starting
+  } catch (error) {
+    if (interrupt.signal.aborted) return undefined
+    throw error
+  }
+}

@@ -199,6 +199,12 @@ export async function startRoles(options: RolesOptions): Promise<Pipeline> {
     for (const c of [...closables].reverse()) await c.close().catch(note)
     if (unclean !== undefined) throw unclean
   }
+  // Once: a failed lone role's exit (settle, below) and a signal's shutdown may both ask.
+  let closing: Promise<void> | undefined
+  const closeOnce = () => {
+    closing ??= close((e) => logger.error('while stopping', e))
+    return closing
+  }
   try {
     // Threads only beside a server (nothing else competes for the event loop of a lone role)
     // and on Kafka (the embedded log is an object of this thread): the archiver and the speed
@@ -335,12 +341,18 @@ export async function startRoles(options: RolesOptions): Promise<Pipeline> {
     }
     // Every role's state changes are logged; a role run alone also exits 1 once failed.
     for (const [name, reporter] of watched) {
-      watches.push(watchRole(name, reporter, logger, { exitOnFailed: !serve }))
+      watches.push(
+        watchRole(name, reporter, logger, {
+          exitOnFailed: !serve,
+          // Before that exit, the roles close: a view stop being recorded lands (role-watch.ts).
+          settle: closeOnce,
+        }),
+      )
     }
     return {
       url: serve?.url,
       health: () => health.reports(),
-      close: () => close((e) => logger.error('while stopping', e)),
+      close: closeOnce,
     }
   } catch (error) {
     await close(() => undefined).catch(() => undefined)

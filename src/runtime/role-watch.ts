@@ -7,7 +7,8 @@
 // - A role run alone (`strata worker speed|batch`, `exitOnFailed`) has no HTTP server to say it
 //   failed. When its state is `failed` (a speed partition stopped for a reason other than
 //   fencing, a batch layer failing run after run), it cannot recover by itself: it says why in one
-//   line and exits 1, so that its supervisor (systemd, Kubernetes) restarts it and shows the
+//   line, closes the role (at most SETTLE_MS: what it was still writing lands, a view stop
+//   among it) and exits 1, so that its supervisor (systemd, Kubernetes) restarts it and shows the
 //   crash loop, instead of a process that runs on and does nothing. Everything it committed is in
 //   the store with its offsets, so a restart neither loses nor repeats anything.
 import type { RoleReporter, RoleState } from '../core/role-health.ts'
@@ -18,7 +19,20 @@ export interface RoleWatchOptions {
   /** Exit 1 once the role is failed (a role run alone); else only log. */
   exitOnFailed?: boolean
   exit?: (code: number) => void
+  /**
+   * Run before that exit, for at most `settleMs`: the role's close, so that what it still writes
+   * lands first. A speed partition a view stopped is failed at once, while the store is still
+   * recording the stop (partition-folder.ts, #recordingStop; a PostgreSQL round trip, a busy
+   * disk): an exit then lost it, and until the restart met the view's throw again every process
+   * serving that store showed the view as healthy. The close flushes each folder, which waits for
+   * its stop to be recorded.
+   */
+  settle?: () => Promise<unknown>
+  settleMs?: number
 }
+
+/** How long an exit waits for the role's close (a close stuck on a store that hangs is cut off). */
+export const SETTLE_MS = 10_000
 
 export function watchRole(
   role: string,
@@ -38,6 +52,7 @@ export function watchRole(
       if (state === 'failed' && options.exitOnFailed) {
         logger.error(`${role} failed and cannot go on by itself: ${reason ?? 'no reason given'}; exiting 1`)
         clearInterval(timer)
+        await settled(options.settle, options.settleMs ?? SETTLE_MS)
         exit(1)
         return
       }
@@ -62,6 +77,15 @@ export function watchRole(
 }
 
 const REPEAT_MS = 60_000
+
+function settled(settle: (() => Promise<unknown>) | undefined, ms: number): Promise<unknown> {
+  if (settle === undefined) return Promise.resolve()
+  let timer: NodeJS.Timeout | undefined
+  const cut = new Promise((resolve) => {
+    timer = setTimeout(resolve, ms)
+  })
+  return Promise.race([settle().catch(() => undefined), cut]).finally(() => clearTimeout(timer))
+}
 
 function isTrouble(state: RoleState): boolean {
   return state === 'degraded' || state === 'stalled'

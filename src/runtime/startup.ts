@@ -2,7 +2,8 @@
 // rather than exit 1 at once and crash-loop under a supervisor, the role waits for it, saying so
 // on each attempt, and gives up with a code only after `--startup-timeout`. Only retriable errors
 // are waited on: a wrong URL, a bad password or a broken config still fail at once.
-import { type ErrorCode, StrataError } from '../core/errors.ts'
+import { setTimeout as wait } from 'node:timers/promises'
+import { type ErrorCode, InterruptedError, StrataError } from '../core/errors.ts'
 import { isRetriable, type RetryPolicy, retryRetriable } from '../core/retry.ts'
 import type { Logger } from './logger.ts'
 
@@ -13,6 +14,11 @@ export interface WaitOptions extends Partial<Omit<RetryPolicy, 'totalMs'>> {
   logger: Logger
   /** The code of the error thrown past the timeout. */
   code: ErrorCode
+  /**
+   * Aborted (a SIGTERM while a worker waits: cli/shutdown.ts), the wait ends at once with
+   * STRATA_ERR_INTERRUPTED instead of lasting to the timeout, past a supervisor's stop timeout.
+   */
+  signal?: AbortSignal
 }
 
 /** Calls `start` until it succeeds; a retriable failure is logged and tried again until the timeout. */
@@ -22,13 +28,34 @@ export async function waitFor<T>(
   options: WaitOptions,
 ): Promise<T> {
   const name = (error: StrataError) => (typeof what === 'string' ? what : what(error))
-  const { timeoutMs, logger, code, ...timing } = options
+  const { timeoutMs, logger, code, signal, ...timing } = options
   let attempts = 1
+  const interrupted = () =>
+    new InterruptedError(
+      typeof signal?.reason === 'string' ? signal.reason : 'SIGTERM',
+      `stopped waiting for what the start needs (attempt ${attempts}): interrupted`,
+    )
+  // The wait between attempts ends with the signal; an attempt is not started after it.
+  const sleep = (ms: number) =>
+    wait(ms, undefined, signal ? { signal } : {}).then(
+      () => undefined,
+      () => {
+        throw interrupted()
+      },
+    )
+  const attempt = () => {
+    if (signal?.aborted) throw interrupted()
+    return signal ? untilAborted(start(), signal, interrupted) : start()
+  }
   try {
-    return await retryRetriable(start, { maxDelayMs: 5_000, ...timing, totalMs: timeoutMs }, (retry) => {
-      attempts = retry.attempt + 1
-      logger.warn(`waiting for ${name(retry.error)} (attempt ${retry.attempt}): ${retry.error.message}`)
-    })
+    return await retryRetriable(
+      attempt,
+      { maxDelayMs: 5_000, sleep, ...timing, totalMs: timeoutMs },
+      (retry) => {
+        attempts = retry.attempt + 1
+        logger.warn(`waiting for ${name(retry.error)} (attempt ${retry.attempt}): ${retry.error.message}`)
+      },
+    )
   } catch (error) {
     if (!isRetriable(error)) throw error
     throw new StrataError(
@@ -37,6 +64,29 @@ export async function waitFor<T>(
       { cause: error, retriable: true },
     )
   }
+}
+
+/**
+ * The attempt in flight ends with the signal too: one that never settles (a PostgreSQL, or a
+ * proxy before it, that takes the connection and never answers; the driver has no connect
+ * timeout) otherwise held the worker past its SIGTERM until the supervisor's SIGKILL. What the
+ * abandoned attempt opens after all is closed.
+ */
+export function untilAborted<T>(
+  attempt: Promise<T>,
+  signal: AbortSignal,
+  interrupted: () => Error,
+): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => {
+      reject(interrupted())
+      attempt
+        .then((late) => (late as { close?: () => unknown } | undefined)?.close?.())
+        .catch(() => undefined)
+    }
+    signal.addEventListener('abort', onAbort, { once: true })
+    attempt.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort))
+  })
 }
 
 /** "PostgreSQL at host:port" for a postgres:// URL (no user, no password), else the store's path. */

@@ -124,6 +124,12 @@ export interface StrataOptions {
   demoRate?: number | undefined
   /** Where the roles log. Default: lines on stderr (runtime/logger.ts). */
   logger?: Logger | undefined
+  /**
+   * Aborted (a SIGTERM while starting: cli/shutdown.ts), the start gives up at its next step, before
+   * taking the folder locks or before starting the roles, undoing what it did, and rejects with
+   * STRATA_ERR_INTERRUPTED; aborted later, the caller closes what started.
+   */
+  signal?: AbortSignal | undefined
 }
 
 export const defaultSessionTimeout = '30s'

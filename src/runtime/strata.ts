@@ -18,7 +18,7 @@
 import { join, resolve } from 'node:path'
 import { DEFAULT_CONFIG_FILE, loadConfig } from '../core/config-loader.ts'
 import { parseTimerDuration } from '../core/duration.ts'
-import { ErrorCodes, invalidInput } from '../core/errors.ts'
+import { ErrorCodes, InterruptedError, invalidInput } from '../core/errors.ts'
 import { isUnhealthy, type RoleReport, type RoleState, worst } from '../core/role-health.ts'
 import { registerUrlSecret } from '../core/secrets.ts'
 import { childLocation, isObjectStoreUrl, parseObjectStoreUrl } from '../master-dataset/index.ts'
@@ -32,7 +32,7 @@ import { createLogger } from './logger.ts'
 import { lmdbPathOf, openStore } from './open-store.ts'
 import { startRoles } from './pipeline.ts'
 import type { Role } from './role.ts'
-import { describeStore, waitFor } from './startup.ts'
+import { describeStore, untilAborted, waitFor } from './startup.ts'
 import {
   checkRole,
   consumerGroups,
@@ -91,7 +91,13 @@ export async function startStrata(options: StrataOptions = {}): Promise<RunningS
 
   const configPath = resolve(options.config ?? DEFAULT_CONFIG_FILE)
   const dataDir = resolve(options.data ?? defaultDataDir)
-  const config = await loadConfig(configPath)
+  const { signal } = options
+  // A signal while the config loads (its TypeScript compiled, its top level run) ends the start
+  // at once, even if that top level never ends (it waits on a service that hangs): nothing is
+  // locked, opened or written yet.
+  const config = await (signal
+    ? untilAborted(loadConfig(configPath), signal, () => interruptedError(signal, command))
+    : loadConfig(configPath))
   registerUrlSecret(options.store) // whatever prints later blanks its password
   const lmdbPath = lmdbPathOf(options.store, dataDir)
   const { brokers } = options
@@ -116,17 +122,32 @@ export async function startStrata(options: StrataOptions = {}): Promise<RunningS
   })
 
   const storeName = describeStore(options.store)
-  const waiting = startupTimeoutMs === undefined ? undefined : { timeoutMs: startupTimeoutMs, logger }
+  const waiting =
+    startupTimeoutMs === undefined
+      ? undefined
+      : { timeoutMs: startupTimeoutMs, logger, ...(options.signal ? { signal: options.signal } : {}) }
   const openNamedStore = () => openStore(lmdbPath ?? options.store!)
+  // Not waited for, the open still ends with the signal: a PostgreSQL that takes the connection
+  // and never answers would otherwise hold a stopping `strata start` until its SIGKILL.
+  const openUnlessInterrupted = () =>
+    signal
+      ? untilAborted(openNamedStore(), signal, () => interruptedError(signal, command))
+      : openNamedStore()
   // Waited for, the store opens once the port is bound (pipeline.ts), so /health answers
   // meanwhile; not waited for, it opens first: a damaged store is refused in one line, before
   // anything is logged or bound.
   let store: Store | undefined = waiting
     ? undefined
-    : await openNamedStore().catch((error) => {
+    : await openUnlessInterrupted().catch((error) => {
         lock.release()
         throw error
       })
+  // A signal while the store opened (the embedded log recovers its partitions in startRoles).
+  if (options.signal?.aborted) {
+    await store?.close()
+    lock.release()
+    stopIfInterrupted(options.signal, command)
+  }
   logger.info(`config ${configPath}: ${config.views.map((v) => v.name).join(', ')}`)
   logger.info(`data in ${dataDir}`)
   const pipeline = await startRoles({
@@ -160,6 +181,12 @@ export async function startStrata(options: StrataOptions = {}): Promise<RunningS
           { ...waiting, code: ErrorCodes.KAFKA_UNAVAILABLE },
         ),
     }),
+    // Not waited for, a step on Kafka still ends with the signal (a broker that never answers).
+    ...(!waiting &&
+      signal && {
+        attempt: <T>(step: () => Promise<T>) =>
+          untilAborted(step(), signal, () => interruptedError(signal, command)),
+      }),
     http: serves
       ? {
           port: options.port ?? DEFAULT_PORT,
@@ -210,4 +237,16 @@ function resolveMaster(master: string): string {
   if (!isObjectStoreUrl(master)) return resolve(master)
   parseObjectStoreUrl(master)
   return master
+}
+
+function stopIfInterrupted(signal: AbortSignal | undefined, command: string): void {
+  if (signal?.aborted) throw interruptedError(signal, command)
+}
+
+function interruptedError(signal: AbortSignal, command: string): InterruptedError {
+  const reason = typeof signal.reason === 'string' ? signal.reason : 'a signal'
+  return new InterruptedError(
+    reason,
+    `${command} was interrupted by ${reason} while starting; nothing left running`,
+  )
 }

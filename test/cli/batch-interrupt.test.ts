@@ -127,3 +127,42 @@ export default defineConfig({
     }
   }
 })
+
+// Before, the handlers were installed only once the config had loaded: a Ctrl-C while a config's
+// TypeScript compiled (or its top level ran) met Node's default and ended the process by the
+// signal, with no word and no STRATA_ERR_INTERRUPTED. Now they come first; nothing is open yet.
+test('strata batch interrupted while its config still loads exits 130 with STRATA_ERR_INTERRUPTED, nothing written', {
+  timeout: 120_000,
+}, async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'strata-batch-early-'))
+  t.after(() => rm(dir, { recursive: true, force: true }))
+  const reached = join(dir, 'reached')
+  const configPath = join(dir, 'strata.config.ts')
+  // The config's top level says it runs (a file), then waits: the signal comes while it loads.
+  await writeFile(
+    configPath,
+    `import { writeFileSync } from 'node:fs'
+import { count, defineConfig, view } from '${api}'
+writeFileSync(${JSON.stringify(reached)}, '')
+await new Promise(() => setInterval(() => {}, 1000))
+export default defineConfig({
+  source: { topic: 'events', partitions: 1 },
+  views: [view('plain').key((e) => e.url).aggregate(count())],
+})
+`,
+  )
+  const run = runBatch(dir, configPath)
+  t.after(() => run.child.kill('SIGKILL'))
+  await until(() => existsSync(reached) || run.child.exitCode !== null, 'the config to load')
+  run.child.kill('SIGINT')
+  const ended = await Promise.race([
+    run.exited,
+    new Promise<'running'>((r) => setTimeout(r, 30_000, 'running').unref()),
+  ])
+  assert.deepEqual(ended, { code: 130, signal: null }, run.output())
+  assert.match(
+    run.output(),
+    /interrupted by SIGINT before its run started: nothing .*\[STRATA_ERR_INTERRUPTED\]/,
+  )
+  assert.equal(existsSync(join(dir, 'store')), false, 'no store was opened')
+})

@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process'
 import { test } from 'node:test'
 import fc from 'fast-check'
 import { createAdmin } from '../../src/log/kafka/index.ts'
+import { deferrer } from '../helpers/cleanup.ts'
 import { brokers, freshTopic } from '../helpers/kafka.ts'
 import { badBatch, goodBatch } from '../ingest/bad-input.ts'
 import { bin } from '../runtime/start-helpers.ts'
@@ -34,9 +35,10 @@ function produce(
 }
 
 test('strata produce: a bad line among good ones exits non-zero, names code and line, and writes nothing', async (t) => {
+  const defer = deferrer(t)
   const topic = await freshTopic(t, 2)
   const admin = createAdmin({ brokers })
-  t.after(() => admin.close())
+  defer(() => admin.close())
   const written = async () => (await admin.listOffsets(topic)).reduce((sum, p) => sum + p.latest, 0)
 
   await fc.assert(

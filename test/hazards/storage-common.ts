@@ -1,4 +1,4 @@
-// What the storage hazard cases (cases/disk-full-embedded.ts, damaged-active-segment.ts,
+// What the storage hazard cases (cases/disk-full-embedded.ts, active-damage.ts for two more,
 // deleted-sealed-segment.ts) share: `strata start` on a data folder of the case's, posting page
 // views, and checking the views and the master dataset against the acknowledged events.
 import { setTimeout } from 'node:timers/promises'

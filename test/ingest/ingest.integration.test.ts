@@ -5,14 +5,16 @@ import { createIngest } from '../../src/ingest/ingest.ts'
 import { createKafkaSink } from '../../src/ingest/kafka-sink.ts'
 import { partitionForKey, readPartition } from '../../src/log/kafka/index.ts'
 import { createServer } from '../../src/serving/server.ts'
+import { deferrer } from '../helpers/cleanup.ts'
 import { brokers, freshTopic } from '../helpers/kafka.ts'
 
 test('POST /events writes every event where the 202 says, keyed by the key field', async (t) => {
+  const defer = deferrer(t)
   const topic = await freshTopic(t, 3)
   const sink = createKafkaSink({ brokers, topic, partitions: 3 })
-  t.after(() => sink.close())
+  defer(() => sink.close())
   const app = await createServer({ ingest: createIngest({ sink, keyField: 'user' }) })
-  t.after(() => app.close())
+  defer(() => app.close())
 
   const events = Array.from({ length: 50 }, (_, i) => ({
     type: 'page_view',
@@ -45,9 +47,10 @@ test('POST /events writes every event where the 202 says, keyed by the key field
 })
 
 test('a batch with a bad line writes nothing to Kafka', async (t) => {
+  const defer = deferrer(t)
   const topic = await freshTopic(t, 1)
   const sink = createKafkaSink({ brokers, topic, partitions: 1 })
-  t.after(() => sink.close())
+  defer(() => sink.close())
   const ingest = createIngest({ sink })
   const good = JSON.stringify({ ts: 1764000000000 })
   await assert.rejects(ingest.ingestText([good, good, '{"ts":true}', good].join('\n')), { line: 3 })
@@ -61,9 +64,10 @@ test('a batch with a bad line writes nothing to Kafka', async (t) => {
 
 test('the SDK call validates, writes and reports positions', async (t) => {
   const { createEventProducer } = await import('../../src/ingest/sdk.ts')
+  const defer = deferrer(t)
   const topic = await freshTopic(t, 2)
   const producer = createEventProducer({ brokers, topic, keyField: 'user' })
-  t.after(() => producer.close())
+  defer(() => producer.close())
   const result = await producer.send([
     { user: 'u1', ts: 1764000000000 },
     { user: 'u2', ts: '2025-11-24T16:00:00Z' },

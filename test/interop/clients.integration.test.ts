@@ -7,6 +7,7 @@ import { execFileSync, spawnSync } from 'node:child_process'
 import { test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { createAdmin, createProducer, partitionForKey, readPartition } from '../../src/log/kafka/index.ts'
+import { deferrer } from '../helpers/cleanup.ts'
 import { brokers, freshTopic } from '../helpers/kafka.ts'
 
 const partitions = 4
@@ -59,9 +60,10 @@ p.flush()
 })
 
 test('Strata → kcat: kcat reads the same keys at the same partitions and offsets', async (t) => {
+  const defer = deferrer(t)
   const topic = await freshTopic(t, partitions)
   const producer = createProducer({ brokers })
-  t.after(() => producer.close())
+  defer(() => producer.close())
   const positions = await producer.send(
     topic,
     keys.map((key) => ({ key, value: JSON.stringify({ key }) })),

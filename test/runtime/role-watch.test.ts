@@ -67,3 +67,39 @@ test('a served role logs each change of state â€” stalled with why, then back â€
   assert.match(lines[1]!, /"level":"error".*speed layer failed: partition 2: view failed/)
   assert.match(lines[2]!, /"level":"info".*speed layer running again/)
 })
+
+test('a failed role exits only once its close settled (a view stop being recorded lands first), or past settleMs', async () => {
+  const exits: Array<{ code: number; settled: boolean }> = []
+  let recorded = false
+  const logger = createLogger('speed', () => undefined)
+  const failed = () => ({ role: 'speed' as const, state: 'failed' as const, reason: 'view stopped' })
+  // The close waits for the store to record the stop (a PostgreSQL round trip: 200 ms here).
+  const watch = watchRole('speed layer', failed, logger, {
+    everyMs: 10,
+    exitOnFailed: true,
+    exit: (code) => exits.push({ code, settled: recorded }),
+    settle: () =>
+      new Promise<void>((resolve) =>
+        setTimeout(() => {
+          recorded = true
+          resolve()
+        }, 200),
+      ),
+  })
+  await new Promise((r) => setTimeout(r, 400))
+  watch.stop()
+  assert.deepEqual(exits, [{ code: 1, settled: true }], 'exited after the stop was recorded')
+
+  // A close that never settles (a store that hangs) does not keep a failed role from exiting.
+  const cut: number[] = []
+  const stuck = watchRole('speed layer', failed, logger, {
+    everyMs: 10,
+    exitOnFailed: true,
+    exit: (code) => cut.push(code),
+    settle: () => new Promise(() => {}),
+    settleMs: 50,
+  })
+  await new Promise((r) => setTimeout(r, 300))
+  stuck.stop()
+  assert.deepEqual(cut, [1])
+})

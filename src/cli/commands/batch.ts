@@ -7,10 +7,12 @@
 import cliProgress from 'cli-progress'
 import type { Command } from 'commander'
 import { silentFoldTasks } from '../../batch/worker-pool.ts'
+import { InterruptedError } from '../../core/errors.ts'
 import { type BatchPlan, recompute } from '../../runtime/recompute.ts'
 import { hangTimeoutMs } from '../../runtime/strata-options.ts'
 import { addCommonOptions, type CommonFlags, resolveContext } from '../context.ts'
 import { addEngineOptions, type EngineFlags, resolveEngine } from '../engine-flags.ts'
+import { exitCodeOf, failureLine } from '../failure.ts'
 import { positiveInt } from '../options.ts'
 import { resolveBrokers, resolveHangTimeout, resolvePaths } from '../settings.ts'
 import { echoOfFirstSignal } from '../shutdown.ts'
@@ -49,8 +51,6 @@ export function registerBatchCommand(program: Command): void {
       const engine = resolveEngine(flags, (line) => process.stderr.write(`${line}\n`))
       const paths = resolvePaths(flags)
       const silentAfterMs = hangTimeoutMs(resolveHangTimeout(flags.hangTimeout))
-      // The config as the CLI finds it (the demo's after strata start --demo: config-note.ts).
-      const context = await resolveContext(paths)
       const bar = new cliProgress.SingleBar(
         {
           format:
@@ -85,7 +85,21 @@ export function registerBatchCommand(program: Command): void {
         Math.min(1000, silentAfterMs / 4),
       )
       watch.unref()
+      // The handlers are in place before the first await: a signal that came before them met
+      // Node's default and ended the process with no word (s15-hazard's note). Until the run
+      // starts (the config still loading: its TypeScript compiled, its top level run) nothing is
+      // open or written, so a signal then exits at once, with the same code and line.
+      let running = false
       const onSignal = (signal: NodeJS.Signals) => {
+        if (!running) {
+          bar.stop()
+          const early = new InterruptedError(
+            signal,
+            `strata batch was interrupted by ${signal} before its run started: nothing was recomputed or written, the versions served stay`,
+          )
+          process.stderr.write(`${failureLine(early)}\n`)
+          process.exit(exitCodeOf(early))
+        }
         if (interrupt.signal.aborted) {
           if (echoOfFirstSignal(firstAt)) return
           process.stderr.write(
@@ -107,6 +121,10 @@ export function registerBatchCommand(program: Command): void {
       // What started this process is gone (bin/strata.js): as SIGTERM.
       process.on('strata:parent-gone' as 'exit', onTerminate)
       try {
+        // The config as the CLI finds it (the demo's after strata start --demo: config-note.ts).
+        const context = await resolveContext(paths)
+        // From here a signal stops the run at its next safe point (recompute's `signal`).
+        running = true
         const result = await recompute({
           config: context.configPath,
           data: context.dataDir,

@@ -15,7 +15,7 @@ import {
   httpOptionsOf,
 } from '../security.ts'
 import { defaultGroupPrefix, defaultPort, resolveSettings, type SettingsFlags } from '../settings.ts'
-import { onShutdown } from '../shutdown.ts'
+import { startUntilSignal } from '../shutdown.ts'
 
 // From the built package (dist/), the example is compiled beside the sources: .js, not .ts.
 export const exampleConfig = fileURLToPath(
@@ -82,27 +82,30 @@ Examples:
       // No --config and no ./strata.config.ts: the config that last ran on this data folder.
       const configPath = chooseConfig(settings.configPath, settings.dataDir, (line) => logger.info(line))
       // The programmatic API (runtime/strata.ts) on what the flags and environment resolved to.
-      const strata = await startStrata({
-        role: 'all',
-        config: configPath,
-        data: settings.dataDir,
-        store: settings.storeUrl,
-        master: settings.master,
-        s3: settings.s3,
-        brokers: settings.brokers,
-        groupPrefix: flags.groupPrefix,
-        sessionTimeout: settings.sessionTimeout,
-        hangTimeout: settings.hangTimeout,
-        ...http,
-        batchInterval: flagDuration(flags.batchInterval, '--batch-interval'),
-        batchEngine: engine.engine,
-        ...(engine.spark ? { spark: engine.spark } : {}),
-        segmentAge: flagDuration(flags.segmentAge, '--segment-age'),
-        demoRate: flags.demo ? flags.demoRate : 0,
-        logger,
-      })
+      const strata = await startUntilSignal(logger, (signal) =>
+        startStrata({
+          role: 'all',
+          config: configPath,
+          data: settings.dataDir,
+          store: settings.storeUrl,
+          master: settings.master,
+          s3: settings.s3,
+          brokers: settings.brokers,
+          groupPrefix: flags.groupPrefix,
+          sessionTimeout: settings.sessionTimeout,
+          hangTimeout: settings.hangTimeout,
+          ...http,
+          batchInterval: flagDuration(flags.batchInterval, '--batch-interval'),
+          batchEngine: engine.engine,
+          ...(engine.spark ? { spark: engine.spark } : {}),
+          segmentAge: flagDuration(flags.segmentAge, '--segment-age'),
+          demoRate: flags.demo ? flags.demoRate : 0,
+          logger,
+          signal,
+        }),
+      )
+      if (strata === undefined) return // a signal came while it started: nothing left running
       // Which config built this folder, for the commands run on it later without --config.
       noteConfig(settings.dataDir, configPath, flags.demo ? 'strata start --demo' : 'strata start')
-      onShutdown(logger, () => strata.close())
     })
 }

@@ -17,7 +17,7 @@ import {
   httpOptionsOf,
 } from '../security.ts'
 import { defaultPort, resolveSettings, type SettingsFlags } from '../settings.ts'
-import { onShutdown } from '../shutdown.ts'
+import { startUntilSignal } from '../shutdown.ts'
 
 interface WorkerFlags extends SettingsFlags, HttpSecurityFlags, EngineFlags {
   host: string
@@ -76,28 +76,30 @@ export function registerWorkerCommand(program: Command): void {
       checkSecuritySettings(logger, settings.brokers, settings.storeUrl)
       // The programmatic API (runtime/strata.ts) on what the flags and environment resolved to;
       // it refuses a role that cannot run on them (speed without Kafka, --ingest off serve).
-      const strata = await startStrata({
-        role: role as Role,
-        config: settings.configPath,
-        data: settings.dataDir,
-        store: settings.storeUrl,
-        master: settings.master,
-        s3: settings.s3,
-        brokers: settings.brokers,
-        group: flags.group,
-        sessionTimeout: settings.sessionTimeout,
-        hangTimeout: settings.hangTimeout,
-        ingest: flags.ingest,
-        ...http,
-        batchInterval: flagDuration(flags.batchInterval, '--batch-interval'),
-        batchEngine: engine.engine,
-        ...(engine.spark ? { spark: engine.spark } : {}),
-        segmentAge: flagDuration(flags.segmentAge, '--segment-age'),
-        // A store or broker down at start is waited for (runtime/startup.ts), not a crash loop.
-        startupTimeout: flagDuration(flags.startupTimeout, '--startup-timeout'),
-        logger,
-      })
-      onShutdown(logger, () => strata.close())
+      await startUntilSignal(logger, (signal) =>
+        startStrata({
+          role: role as Role,
+          config: settings.configPath,
+          data: settings.dataDir,
+          store: settings.storeUrl,
+          master: settings.master,
+          s3: settings.s3,
+          brokers: settings.brokers,
+          group: flags.group,
+          sessionTimeout: settings.sessionTimeout,
+          hangTimeout: settings.hangTimeout,
+          ingest: flags.ingest,
+          ...http,
+          batchInterval: flagDuration(flags.batchInterval, '--batch-interval'),
+          batchEngine: engine.engine,
+          ...(engine.spark ? { spark: engine.spark } : {}),
+          segmentAge: flagDuration(flags.segmentAge, '--segment-age'),
+          // A store or broker down at start is waited for (runtime/startup.ts), not a crash loop.
+          startupTimeout: flagDuration(flags.startupTimeout, '--startup-timeout'),
+          logger,
+          signal,
+        }),
+      )
     })
 }
 

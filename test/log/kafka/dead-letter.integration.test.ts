@@ -9,6 +9,7 @@ import { test } from 'node:test'
 import { createDeadLetterWriter, deadLetterTopic } from '../../../src/log/kafka/dead-letter.ts'
 import { createAdmin, readPartition } from '../../../src/log/kafka/index.ts'
 import { readRecords } from '../../../src/master-dataset/index.ts'
+import { deferrer } from '../../helpers/cleanup.ts'
 import { brokers, freshTopic } from '../../helpers/kafka.ts'
 import {
   answer,
@@ -22,9 +23,10 @@ import {
 } from '../../runtime/start-helpers.ts'
 
 test('a rejected record is written to <topic>.dead-letter with reason and origin', async (t) => {
+  const defer = deferrer(t)
   const topic = await freshTopic(t, 1)
   const writer = createDeadLetterWriter({ brokers, topic })
-  t.after(async () => {
+  defer(async () => {
     await writer.close()
     const admin = createAdmin({ brokers })
     await admin.deleteTopic(deadLetterTopic(topic))

@@ -54,8 +54,18 @@ for (let i = 0; i < n; ) {
       keys.push(`/p/${(i * 7919) % n}`)
       windows[j] = ts - (ts % HOUR)
     }
-    const deltas = { views: ['v'], view: new Uint16Array(m), epochs: new Float64Array(m), windows, keys, states: new Float64Array(m).fill(1) }
-    appendLog(db, logRowOf({ partition: i % 6, offset: i, deltas } as never, (key) => key))
+    const deltas = {
+      views: ['v'],
+      view: new Uint16Array(m),
+      epochs: new Float64Array(m),
+      windows,
+      keys,
+      states: new Float64Array(m).fill(1),
+    }
+    appendLog(
+      db,
+      logRowOf({ partition: i % 6, offset: i, deltas } as never, (key) => key),
+    )
     logged += m
   })
   while (logged > threshold) {

@@ -213,13 +213,18 @@ export function rowOf(value: unknown): LogRow {
   const bytes = new Uint8Array(stored.b.length)
   bytes.set(stored.b)
   if (bytes.length !== words * 8 + n * 2 + ((8 - ((n * 2) % 8)) % 8)) {
-    throw new StrataError(ErrorCodes.INTERNAL, `a speed log row's columns hold ${bytes.length} bytes for ${n} deltas`)
+    throw new StrataError(
+      ErrorCodes.INTERNAL,
+      `a speed log row's columns hold ${bytes.length} bytes for ${n} deltas`,
+    )
   }
   const f = new Float64Array(bytes.buffer, 0, words)
-  let at = 0
-  const windows = f.subarray(at, (at += n))
-  const epochs = one ? new Float64Array(n).fill(stored.e ?? 0) : f.subarray(at, (at += n))
-  const states = numeric ? f.subarray(at, (at += n)) : (stored.s as unknown[])
+  // Windows, then epochs unless one, then states if numeric (storedRow's order).
+  const windows = f.subarray(0, n)
+  const epochs = one ? new Float64Array(n).fill(stored.e ?? 0) : f.subarray(n, 2 * n)
+  const statesAt = one ? n : 2 * n
+  const states = numeric ? f.subarray(statesAt, statesAt + n) : (stored.s as unknown[])
+  const at = words
   return {
     p: stored.p as number,
     o: stored.o as number,

@@ -21,8 +21,8 @@
 // `deltaCounts` in speed-rules.ts, which readers and the compactor both apply.
 import type { RootDatabase } from 'lmdb'
 import { ErrorCodes, StrataError } from '../core/errors.ts'
-import { bumpKeyRowsVersion, keyHash } from './lmdb-snapshot-version.ts'
 import { type LogRow, pickRow, rowOf, storedRow } from './lmdb-log-row.ts'
+import { bumpKeyRowsVersion, keyHash } from './lmdb-snapshot-version.ts'
 import { ensureViewCode, groupAtText, viewCode } from './lmdb-state-keys.ts'
 import { deltaCounts, loggedDeltaFate } from './speed-rules.ts'
 import type { CombineEncoded, SpeedPartition, SpeedView } from './store.ts'

@@ -67,6 +67,8 @@ export function logRowOf(commit: SpeedCommit, stored: (key: string) => string): 
       let at = index.get(view)
       if (at === undefined) {
         at = v.length
+        // A view index is 2 bytes (`view`, as a fold thread's): a 65537th view would wrap onto the first.
+        if (at > 0xffff) throw tooManyViews(commit)
         v.push(view)
         index.set(view, at)
       }
@@ -126,6 +128,13 @@ export function logRowOf(commit: SpeedCommit, stored: (key: string) => string): 
     windows: deltas.windows,
     states: deltas.states,
   }
+}
+
+function tooManyViews(commit: SpeedCommit): StrataError {
+  return new StrataError(
+    ErrorCodes.STORE,
+    `the speed commit of partition ${commit.partition} at offset ${commit.offset} holds deltas of more than 65536 views; a log row indexes at most 65536`,
+  )
 }
 
 function emptyRow(p: number, o: number, v: readonly string[], n: number): LogRow {

@@ -74,7 +74,7 @@ const deltas = fc.oneof(fc.array(delta(number), { maxLength: 30 }), fc.array(del
 // A one-epoch commit (the epoch stored once) is the usual one: make it common.
 const commits = fc.tuple(deltas, fc.boolean(), fc.boolean()).map(([list, oneEpoch, unusedView]) => {
   const objects = oneEpoch ? list.map((d) => ({ ...d, epoch: list[0]?.epoch ?? 0 })) : list
-  const views = [...new Set(objects.map((d) => d.view))]
+  const views: string[] = [...new Set(objects.map((d) => d.view))]
   if (unusedView) views.splice(views.length >> 1, 0, 'unused')
   return { objects, views }
 })

@@ -2,9 +2,10 @@
 //
 // Layout 6 (store-format.ts) stores a row as
 //   { p, o, v: views, k: stored keys, b: bytes, e?: the epoch of every delta, s?: states }
-// where `b` holds, as little-endian machine words: windows (f64 × n), epochs (f64 × n, absent
-// when `e` gives the one epoch of all), states (f64 × n, absent when `s` lists them because one
-// is not a number), then each delta's index into `v` (u16 × n). The commit's columns come from a
+// where `b` holds, as machine words in the host's byte order (as LMDB's own pages are: a store
+// is not moved across byte orders): windows (f64 × n), epochs (f64 × n, absent when `e` gives
+// the one epoch of all), states (f64 × n, absent when `s` lists them because one is not a
+// number), then each delta's index into `v` (u16 × n). The commit's columns come from a
 // fold thread already as typed arrays, so this is a few memory copies and the key strings; the
 // flat list of layout 5 (`d`: [view index, epoch, key, window, state] × n, every value a
 // MessagePack item) cost the main thread 0.34 µs per delta to build and pack against 0.11 µs

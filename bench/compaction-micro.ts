@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { open } from 'lmdb'
 import { ChecksummedValues } from '../src/store/lmdb-checksum.ts'
-import { appendLog, compactLog } from '../src/store/lmdb-speed-log.ts'
+import { appendLog, compactLog, logRowOf } from '../src/store/lmdb-speed-log.ts'
 import { LMDB_MAP_BYTES } from '../src/store/lmdb-store.ts'
 import { arg } from './lib/stats.ts'
 
@@ -45,13 +45,28 @@ const cpu0 = process.cpuUsage()
 let foldCpu = 0
 for (let i = 0; i < n; ) {
   await db.transaction(() => {
-    const d: unknown[] = []
-    for (let j = 0; j < perRow && i < n; j++, i++) {
+    // As a fold thread's commit arrives (DeltaColumns), through the store's own logRowOf.
+    const m = Math.min(perRow, n - i)
+    const keys: string[] = []
+    const windows = new Float64Array(m)
+    for (let j = 0; j < m; j++, i++) {
       const ts = base + Math.floor((i * 24 * HOUR) / n)
-      d.push(0, 0, `/p/${(i * 7919) % n}`, ts - (ts % HOUR), 1)
+      keys.push(`/p/${(i * 7919) % n}`)
+      windows[j] = ts - (ts % HOUR)
     }
-    appendLog(db, { p: i % 6, o: i, v: ['v'], d })
-    logged += d.length / 5
+    const deltas = {
+      views: ['v'],
+      view: new Uint16Array(m),
+      epochs: new Float64Array(m),
+      windows,
+      keys,
+      states: new Float64Array(m).fill(1),
+    }
+    appendLog(
+      db,
+      logRowOf({ partition: i % 6, offset: i, deltas } as never, (key) => key),
+    )
+    logged += m
   })
   while (logged > threshold) {
     const c = process.cpuUsage()

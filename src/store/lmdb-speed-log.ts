@@ -6,7 +6,8 @@
 //
 // Key layout (beside lmdb-speed.ts's):
 //   ['rn']                → the last log sequence number handed out
-//   ['rl', seq, nonce]    → LogRow: the deltas of one commit, in commit order (seq ascending).
+//   ['rl', seq, nonce]    → the deltas of one commit as columns (lmdb-log-row.ts), in commit
+//                           order (seq ascending).
 //                           `nonce` is random per row, so a cached decoding of a row (LogCache)
 //                           can never be taken for another row that reuses its seq after a clear.
 //                           The log names views and keys in full; the state rows it is folded into
@@ -20,92 +21,39 @@
 // `deltaCounts` in speed-rules.ts, which readers and the compactor both apply.
 import type { RootDatabase } from 'lmdb'
 import { ErrorCodes, StrataError } from '../core/errors.ts'
+import { type LogRow, pickRow, rowOf, storedRow } from './lmdb-log-row.ts'
 import { bumpKeyRowsVersion, keyHash } from './lmdb-snapshot-version.ts'
 import { ensureViewCode, groupAtText, viewCode } from './lmdb-state-keys.ts'
 import { deltaCounts, loggedDeltaFate } from './speed-rules.ts'
-import type { CombineEncoded, SpeedCommit, SpeedPartition, SpeedView } from './store.ts'
+import type { CombineEncoded, SpeedPartition, SpeedView } from './store.ts'
+
+export { type LogRow, logRowOf, rowOf } from './lmdb-log-row.ts'
 
 type Key = (string | number | boolean)[]
 type Db = RootDatabase<unknown, Key>
 
 const HIGH = '\uffff'
-/** Values per delta in LogRow.d: view index, epoch, stored key, window, encoded state. */
-const STRIDE = 5
-
-/** One commit's deltas. `d` is flat (STRIDE values per delta): fewer objects to encode and decode. */
-export interface LogRow {
-  /** Partition and the commit's offset. */
-  p: number
-  o: number
-  v: string[]
-  d: unknown[]
-}
-
-/** The log row of a commit (keys already in their stored form, lmdb-speed.ts's storedKey). */
-export function logRowOf(commit: SpeedCommit, stored: (key: string) => string): LogRow {
-  const views: string[] = []
-  const deltas = commit.deltas
-  if (!Array.isArray(deltas)) {
-    // Columns (a fold thread's): the same row, without an object per delta. `v` lists the views
-    // in order of first appearance, as below.
-    const n = deltas.view.length
-    const d: unknown[] = new Array(n * STRIDE)
-    const index = new Int32Array(deltas.views.length).fill(-1)
-    for (let i = 0, j = 0; i < n; i++) {
-      const w = deltas.view[i]!
-      let v = index[w]!
-      if (v < 0) {
-        v = views.length
-        views.push(deltas.views[w]!)
-        index[w] = v
-      }
-      d[j++] = v
-      d[j++] = deltas.epochs[i]
-      d[j++] = stored(deltas.keys[i]!)
-      d[j++] = deltas.windows[i]
-      d[j++] = deltas.states[i]
-    }
-    return { p: commit.partition, o: commit.offset, v: views, d }
-  }
-  const index = new Map<string, number>()
-  const d: unknown[] = new Array(deltas.length * STRIDE)
-  let i = 0
-  for (const { view, epoch, key, window, state } of deltas) {
-    let v = index.get(view)
-    if (v === undefined) {
-      v = views.length
-      views.push(view)
-      index.set(view, v)
-    }
-    d[i++] = v
-    d[i++] = epoch
-    d[i++] = stored(key)
-    d[i++] = window
-    d[i++] = state
-  }
-  return { p: commit.partition, o: commit.offset, v: views, d }
-}
 
 /** Appends a log row inside the caller's write transaction; returns the keys it wrote. */
 export function appendLog(db: Db, row: LogRow): Key[] {
   const seq = ((db.get(['rn']) as number | undefined) ?? 0) + 1
   const key: Key = ['rl', seq, Math.random()]
   db.put(['rn'], seq)
-  db.put(key, row)
+  db.put(key, storedRow(row))
   return [key]
 }
 
 /** A log row with its deltas indexed by view and key, for queries. */
 export interface IndexedRow {
   row: LogRow
-  /** `${view}\0${storedKey}` → positions of its deltas in row.d. */
+  /** `${view}\0${storedKey}` → positions of its deltas in the row. */
   byKey: Map<string, number[]>
 }
 
 function indexRow(row: LogRow): IndexedRow {
   const byKey = new Map<string, number[]>()
-  for (let i = 0; i < row.d.length; i += STRIDE) {
-    const id = `${row.v[row.d[i] as number]}\0${row.d[i + 2] as string}`
+  for (let i = 0; i < row.keys.length; i++) {
+    const id = `${row.v[row.view[i]!]}\0${row.keys[i]}`
     const at = byKey.get(id)
     if (at === undefined) byKey.set(id, [i])
     else at.push(i)
@@ -136,15 +84,15 @@ export class LogCache {
   read(db: Db, key: Key, transaction: unknown, id: string): IndexedRow | undefined {
     const hit = this.#rows.get(id)
     if (hit !== undefined) return hit
-    const row = db.get(key, { transaction } as never) as LogRow | undefined
-    if (row === undefined) return undefined
-    const indexed = indexRow(row)
+    const value = db.get(key, { transaction } as never)
+    if (value === undefined) return undefined
+    const indexed = indexRow(rowOf(value))
     this.#rows.set(id, indexed)
-    this.#held += row.d.length
+    this.#held += held(indexed.row)
     for (const [old, entry] of this.#rows) {
       if (this.#held <= this.#limit || old === id) break
       this.#rows.delete(old)
-      this.#held -= entry.row.d.length
+      this.#held -= held(entry.row)
     }
     return indexed
   }
@@ -160,7 +108,7 @@ export class LogCache {
     for (const [id, entry] of this.#rows) {
       if (listed.has(id)) continue
       this.#rows.delete(id)
-      this.#held -= entry.row.d.length
+      this.#held -= held(entry.row)
     }
   }
 
@@ -168,6 +116,11 @@ export class LogCache {
     this.#rows.clear()
     this.#held = 0
   }
+}
+
+/** What a row counts against LogCache's limit: its values, as layout 5's flat list held them. */
+function held(row: LogRow): number {
+  return row.keys.length * 5
 }
 
 function rowId(key: Key): string {
@@ -218,12 +171,12 @@ export function loggedDeltas(
     if (at === undefined) continue
     const { row } = indexed
     for (const i of at) {
-      const epoch = row.d[i + 1] as number
-      const window = row.d[i + 3] as number
+      const epoch = row.epochs[i]!
+      const window = row.windows[i]!
       if (window < from || window >= to) continue
       if (context.horizon && epoch < (context.horizon[row.p] ?? 0)) continue
       if (!deltaCounts(context.speed[row.p], context.speedView, row.p, epoch)) continue
-      out.push({ partition: row.p, epoch, window, state: row.d[i + 4] })
+      out.push({ partition: row.p, epoch, window, state: row.states[i] })
     }
   }
   return out
@@ -242,10 +195,10 @@ export function loggedKeys(db: Db, cache: LogCache, transaction: unknown, view: 
   for (const { row } of loggedRows(db, cache, transaction)) {
     const v = row.v.indexOf(view)
     if (v < 0) continue
-    for (let i = 0; i < row.d.length; i += STRIDE) {
-      if (row.d[i] !== v || keys.has(row.d[i + 2] as string)) continue
-      if (deltaCounts(speed[row.p], speedView, row.p, row.d[i + 1] as number))
-        keys.add(row.d[i + 2] as string)
+    for (let i = 0; i < row.keys.length; i++) {
+      const key = row.keys[i]!
+      if (row.view[i] !== v || keys.has(key)) continue
+      if (deltaCounts(speed[row.p], speedView, row.p, row.epochs[i]!)) keys.add(key)
     }
   }
   return keys
@@ -310,24 +263,24 @@ export function compactLog(
     const fate = (row: LogRow, i: number, combinable: boolean[]) =>
       loggedDeltaFate(
         partitionOf(row.p),
-        viewOf(row.v[row.d[i] as number]),
+        viewOf(row.v[row.view[i]!]!),
         row.p,
-        row.d[i + 1] as number,
-        combinable[row.d[i] as number],
+        row.epochs[i]!,
+        combinable[row.view[i]!]!,
       )
     const taken: Array<{ key: Key; row: LogRow; combinable: boolean[] }> = []
     let deltas = 0
     for (const { key, value } of db.getRange({ start: ['rl'], end: ['rl', HIGH] })) {
-      const row = value as LogRow
+      const row = rowOf(value)
       const combinable = row.v.map((view) => combineFor(view, viewOf(view)?.codeHash) !== undefined)
       // A row that holds only deltas kept for another process has nothing to do here.
       if (!combinable.every(Boolean)) {
         let work = false
-        for (let i = 0; i < row.d.length && !work; i += STRIDE) work = fate(row, i, combinable) !== 'keep'
+        for (let i = 0; i < row.keys.length && !work; i++) work = fate(row, i, combinable) !== 'keep'
         if (!work) continue
       }
       taken.push({ key: key as Key, row, combinable })
-      deltas += row.d.length / STRIDE
+      deltas += row.keys.length
       if (deltas >= maxDeltas) break
     }
     if (taken.length === 0) return { rows: 0, deltas: 0 }
@@ -352,25 +305,25 @@ export function compactLog(
         }
         return keys
       })
-      let kept: unknown[] | undefined
+      let kept: number[] | undefined
       // A row's deltas are mostly of one epoch: its `at` text is made once, not per group.
       let atEpoch = -1
       let at = ''
-      for (let i = 0; i < row.d.length; i += STRIDE) {
-        const v = row.d[i] as number
-        const epoch = row.d[i + 1] as number
+      for (let i = 0; i < row.keys.length; i++) {
+        const v = row.view[i]!
+        const epoch = row.epochs[i]!
         const what = loggedDeltaFate(state, rowViews[v], p, epoch, combinable[v])
         if (what === 'drop') continue
         if (what === 'keep') {
           kept ??= []
-          for (let j = i; j < i + STRIDE; j++) kept.push(row.d[j])
+          kept.push(i)
           deltas -= 1
           continue
         }
         folded++
         const view = row.v[v]
-        const key = row.d[i + 2] as string
-        const window = row.d[i + 3] as number
+        const key = row.keys[i]!
+        const window = row.windows[i]!
         const keys = rowKeys[v]
         const list = keys.get(key)
         let group: Group | undefined
@@ -386,19 +339,19 @@ export function compactLog(
           group.state = (combineFor(view, rowViews[v]?.codeHash) as CombineEncoded)(
             view,
             group.state,
-            row.d[i + 4],
+            row.states[i],
           )
         } else {
           if (epoch !== atEpoch) {
             atEpoch = epoch
             at = groupAtText(p, epoch)
           }
-          const created: Group = { view, key, window, partition: p, epoch, at, state: row.d[i + 4] }
+          const created: Group = { view, key, window, partition: p, epoch, at, state: row.states[i] }
           if (list === undefined) keys.set(key, [created])
           else list.push(created)
         }
       }
-      if (kept !== undefined) rewritten.push({ key: logKey, row: keptRow(row, kept) })
+      if (kept !== undefined) rewritten.push({ key: logKey, row: pickRow(row, kept) })
     }
     // In key order (keys sorted natively, with no comparator to call; then each key's few
     // groups): neighbouring writes land on the same B-tree pages.
@@ -478,7 +431,7 @@ export function compactLog(
     for (const { key } of taken) db.remove(key)
     // In its place: the same sequence number, so the log keeps commit order; a new nonce, so no
     // cached decoding of the old row (LogCache) is taken for it.
-    for (const { key, row } of rewritten) db.put(['rl', key[1] as number, Math.random()], row)
+    for (const { key, row } of rewritten) db.put(['rl', key[1] as number, Math.random()], storedRow(row))
     // Queries keep the log rows and partitions of a version, and each key's state rows until a
     // write names the key (lmdb-snapshot-memo.ts): the keys whose state rows this pass wrote.
     // One hash a key, not a group: a key's groups are together in `byView`.
@@ -487,23 +440,6 @@ export function compactLog(
     bumpKeyRowsVersion(db, [...touched])
     return { rows: taken.length, deltas }
   }
-}
-
-/** A log row holding only `kept` (flat deltas of `row`), its views renumbered. */
-function keptRow(row: LogRow, kept: unknown[]): LogRow {
-  const v: string[] = []
-  const index = new Map<number, number>()
-  for (let i = 0; i < kept.length; i += STRIDE) {
-    const old = kept[i] as number
-    let now = index.get(old)
-    if (now === undefined) {
-      now = v.length
-      v.push(row.v[old])
-      index.set(old, now)
-    }
-    kept[i] = now
-  }
-  return { p: row.p, o: row.o, v, d: kept }
 }
 
 /** Views in the order of their codes (base 36: shorter first, then by character), so are their rows. */

@@ -161,8 +161,9 @@ async function stampFormat(
     // speed state rows: either may be tens of millions), under ['migrating']: an older Strata
     // refuses a store stamped with this layout, and the next open finishes a migration cut short.
     if (verdict !== 'ok') db.put(['format'], LMDB_FORMAT)
-    // Layout 3 to 4 moves no row; 4 to 5 rewrites every value with its checksum.
-    if (verdict === 'migrate') {
+    // Layout 3 to 4 moves no row; 4 to 5 rewrites every value with its checksum; 5 to 6 moves
+    // no row (lmdb-log-row.ts reads a layout-5 log row as it is): the stamp above is all of it.
+    if (verdict === 'migrate' && ((recorded as number | undefined) ?? 1) < 5) {
       db.put(['migrating'], recorded ?? 1)
       db.put(VALUES_MIGRATION, [])
       if (((recorded as number | undefined) ?? 1) < 3) db.put(BATCH_MIGRATION, [])

@@ -32,8 +32,11 @@ import { ErrorCodes, StrataError } from '../core/errors.ts'
  *   5: every value carries a CRC-32 of its bytes behind a mark (lmdb-checksum.ts), checked at every
  *      read: LMDB pages carry none, and a byte changed inside a value was answered as exact. A
  *      layout-4 reader would take the mark for MessagePack.
+ *   6: a speed log row holds its deltas as columns (`{ p, o, v, k, b, e?, s? }`, lmdb-log-row.ts)
+ *      where 5 held one flat list (`d`): a layout-5 reader would find no `d`. Layout 6 reads both,
+ *      so a layout-5 store is only stamped: its old rows are folded by the compactor as they are.
  */
-export const LMDB_FORMAT = 5
+export const LMDB_FORMAT = 6
 
 /**
  * Older layouts this version moves to the current one at open (lmdb-store.ts, stampFormat): the
@@ -41,9 +44,10 @@ export const LMDB_FORMAT = 5
  * then, in chunks, layouts 1 and 2 have their batch rows rewritten (lmdb-batch.ts's
  * migrateBatchRows) and their state and index rows (lmdb-speed.ts's migrateStateRows); a layout-1
  * store is a layout-2 store whose speed log is empty, and layout 3 has no row to move to 4. Last,
- * every value is rewritten with its checksum (lmdb-store.ts's migrateValues: layout 5).
+ * every value is rewritten with its checksum (lmdb-store.ts's migrateValues: layout 5). Layout 5
+ * to 6 moves no row (the speed log reads both row forms): the stamp is all.
  */
-export const LMDB_MIGRATES: ReadonlySet<number> = new Set([1, 2, 3, 4])
+export const LMDB_MIGRATES: ReadonlySet<number> = new Set([1, 2, 3, 4, 5])
 
 /** What opening a store with this recorded layout does: stamp it, migrate it, or go on. Refusals throw. */
 export type FormatVerdict = 'stamp' | 'migrate' | 'ok'

@@ -14,7 +14,7 @@ import { test } from 'node:test'
 import fc from 'fast-check'
 import { open } from 'lmdb'
 import { ChecksummedValues } from '../../src/store/lmdb-checksum.ts'
-import { CHILD_GROUPS, compactLog } from '../../src/store/lmdb-speed-log.ts'
+import { CHILD_GROUPS, compactLog, rowOf } from '../../src/store/lmdb-speed-log.ts'
 import { openLmdbStore } from '../../src/store/lmdb-store.ts'
 
 const VIEWS = ['hits', 'users']
@@ -114,9 +114,9 @@ test('passes across nested transactions, with combines failing anywhere, fold ea
           }
           let logged = 0
           for (const { value } of raw.getRange({ start: ['rl'], end: ['rl', '\uffff'] })) {
-            const row = value as { v: string[]; d: unknown[] }
-            for (let i = 0; i < row.d.length; i += 5) {
-              plus(`${row.v[row.d[i] as number]}|${row.d[i + 2]}|${row.d[i + 3]}`, row.d[i + 4] as number)
+            const row = rowOf(value)
+            for (let i = 0; i < row.keys.length; i++) {
+              plus(`${row.v[row.view[i]!]}|${row.keys[i]}|${row.windows[i]}`, row.states[i] as number)
               logged++
             }
           }

@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type TestContext, test } from 'node:test'
 import { open } from 'lmdb'
-import { LogCache, type LogRow, loggedKeys, loggedRows } from '../../src/store/lmdb-speed-log.ts'
+import { storedRow } from '../../src/store/lmdb-log-row.ts'
+import { LogCache, loggedKeys, loggedRows, logRowOf } from '../../src/store/lmdb-speed-log.ts'
 
 type Key = (string | number | boolean)[]
 
@@ -23,8 +24,21 @@ function scratchDb(t: TestContext) {
   return db
 }
 
-const row = (o: number, key: string, state: number): LogRow =>
-  ({ p: 0, o, v: ['v'], d: [0, 0, key, 0, state] }) as unknown as LogRow
+// Rows of both layouts the cache reads: an odd offset's as layout 5 wrote it (a flat list), an
+// even one's as layout 6 does (columns, lmdb-log-row.ts).
+const row = (o: number, key: string, state: number): unknown =>
+  o % 2 === 1
+    ? { p: 0, o, v: ['v'], d: [0, 0, key, 0, state] }
+    : storedRow(
+        logRowOf(
+          {
+            partition: 0,
+            offset: o,
+            deltas: [{ view: 'v', epoch: 0, key, window: 0, state }],
+          } as never,
+          (k) => k,
+        ),
+      )
 
 test('a log row deleted or rewritten under a new nonce leaves the cache at the next listing', async (t) => {
   const db = scratchDb(t)
@@ -35,7 +49,7 @@ test('a log row deleted or rewritten under a new nonce leaves the cache at the n
   const listed = () => {
     const transaction = db.useReadTransaction()
     try {
-      return loggedRows(db, cache, transaction).map((r) => `${r.row.o}:${r.row.d[2]}:${r.row.d[4]}`)
+      return loggedRows(db, cache, transaction).map((r) => `${r.row.o}:${r.row.keys[0]}:${r.row.states[0]}`)
     } finally {
       transaction.done()
     }
@@ -91,7 +105,7 @@ test('interleaved snapshots of several ages each read their own rows through one
     return seed / 2147483648
   }
   const cache = new LogCache()
-  const text = (rows: ReturnType<typeof loggedRows>) => rows.map((r) => `${r.row.o}:${r.row.d[4]}`)
+  const text = (rows: ReturnType<typeof loggedRows>) => rows.map((r) => `${r.row.o}:${r.row.states[0]}`)
   const snapshots: Array<{ done(): void }> = []
   let seq = 0
   let state = 0

@@ -10,8 +10,10 @@ import { type TestContext, test } from 'node:test'
 import { open } from 'lmdb'
 import { BATCH_MIGRATION, migrateBatchChunk } from '../../src/store/lmdb-batch.ts'
 import { ChecksummedValues } from '../../src/store/lmdb-checksum.ts'
+import { rowOf } from '../../src/store/lmdb-speed-log.ts'
 import { openLmdbStore } from '../../src/store/lmdb-store.ts'
 import { migrations } from '../../src/store/postgres/migrations.ts'
+import type { RealtimeDelta } from '../../src/store/store.ts'
 import { checkLmdbFormat, LMDB_FORMAT, LMDB_MIGRATES } from '../../src/store/store-format.ts'
 import { deferrer } from '../helpers/cleanup.ts'
 import { schemaStores, withClient } from './postgres-helpers.ts'
@@ -200,6 +202,103 @@ test('lmdb: a layout-3 store (no key rows version) is stamped current at open, n
     (await store.snapshot('hits', '/a')).realtime.map((r) => r.state),
     [5],
   )
+})
+
+// Layout 5 wrote each speed log row as one flat list (`d`); layout 6 writes columns
+// (lmdb-log-row.ts) and reads both, so a layout-5 store is only stamped: its old rows are answered
+// and folded as they are, beside the new rows written after the open.
+test('lmdb: a layout-5 store with speed log rows of the flat form is stamped current, answers them, and folds them with new rows', async (t) => {
+  const defer = deferrer(t)
+  const dir = tempDir(t)
+  const add = (_v: string, a: unknown, b: unknown) => (a as number) + (b as number)
+  const commit = (from: number, offset: number, deltas: RealtimeDelta[]) => ({
+    partition: 0,
+    owner: 1,
+    from,
+    offset,
+    hashes: { hits: 'h1', other: 'h2' },
+    deltas,
+    seals: [],
+  })
+  const delta = (view: string, key: string, window: number, state: number) => ({
+    view,
+    epoch: 0,
+    key,
+    window,
+    state,
+  })
+  const first = await openLmdbStore(dir, { compactor: { auto: false } })
+  await first.registerSpeedViews(
+    [
+      { view: 'hits', codeHash: 'h1' },
+      { view: 'other', codeHash: 'h2' },
+    ],
+    1,
+  )
+  await first.claimPartition(0, 0)
+  await first.commitSpeed(
+    commit(0, 5, [delta('hits', '/a', 0, 2), delta('other', '/a', 0, 7), delta('hits', '/b', 3_600_000, 4)]),
+    add,
+  )
+  await first.commitSpeed(commit(5, 8, [delta('hits', '/a', 0, 1)]), add)
+  await first.close()
+  // Each log row written again as layout 5 wrote it: [view index, epoch, key, window, state] × n.
+  const raw = open<unknown, (string | number)[]>({
+    path: dir,
+    compression: false,
+    encoder: new ChecksummedValues(),
+  })
+  let rewritten = 0
+  await raw.transaction(() => {
+    raw.put(['format'], 5)
+    for (const { key, value } of raw.getRange({ start: ['rl'], end: ['rl', '\uffff'] })) {
+      const row = rowOf(value)
+      const d: unknown[] = []
+      for (let i = 0; i < row.keys.length; i++)
+        d.push(row.view[i], row.epochs[i], row.keys[i], row.windows[i], row.states[i])
+      raw.put(key as (string | number)[], { p: row.p, o: row.o, v: row.v, d })
+      rewritten++
+    }
+  })
+  await raw.close()
+  assert.equal(rewritten, 2)
+
+  const store = await openLmdbStore(dir, { compactor: { auto: false } })
+  defer(() => store.close())
+  const check = open<unknown, (string | number)[]>({
+    path: dir,
+    compression: false,
+    encoder: new ChecksummedValues(),
+  })
+  defer(() => check.close())
+  assert.equal(check.get(['format']), LMDB_FORMAT)
+  assert.equal(check.get(['migrating']), undefined, 'no row moves from layout 5')
+  const flat = () => {
+    check.resetReadTxn()
+    return [...check.getRange({ start: ['rl'], end: ['rl', '\uffff'] })].filter(({ value }) =>
+      Array.isArray((value as { d?: unknown }).d),
+    ).length
+  }
+  assert.equal(flat(), 2, 'the old rows are left as they were')
+  const listed = async (keys: AsyncIterable<string>) => {
+    const out: string[] = []
+    for await (const key of keys) out.push(key)
+    return out.sort()
+  }
+  const answers = async () => ({
+    a: (await store.snapshot('hits', '/a')).realtime.reduce((s, r) => s + (r.state as number), 0),
+    b: (await store.snapshot('hits', '/b')).realtime.map((r) => [r.window, r.state]),
+    other: (await store.snapshot('other', '/a')).realtime.map((r) => r.state),
+    keys: await listed(store.realtimeKeys('hits')),
+  })
+  assert.deepEqual(await answers(), { a: 3, b: [[3_600_000, 4]], other: [7], keys: ['/a', '/b'] })
+  // A new row beside the old ones, then everything folded: the same answers, the log empty.
+  await store.commitSpeed(commit(8, 9, [delta('hits', '/a', 0, 10)]), add)
+  assert.deepEqual(await answers(), { a: 13, b: [[3_600_000, 4]], other: [7], keys: ['/a', '/b'] })
+  await store.compactSpeed(add)
+  check.resetReadTxn()
+  assert.deepEqual([...check.getKeys({ start: ['rl'], end: ['rl', '\uffff'] })], [])
+  assert.deepEqual(await answers(), { a: 13, b: [[3_600_000, 4]], other: [7], keys: ['/a', '/b'] })
 })
 
 // Layouts 1 and 2 wrote one row per (key, window) under the key shape layout 3 gives a key's

@@ -1,6 +1,7 @@
 // CPU profile of one warm batch fold (issue 15 item 5): bench/batch.ts's events and view
 // (pageviews_by_url) in packed segments, folded by foldPartitionTables inline in this thread, as
-// a fold thread folds them (src/batch/worker.ts), after --warm untimed folds; the profiler
+// a fold thread folds them (src/batch/worker.ts), after --warm folds (each one's time and CPU per
+// event printed); the profiler
 // (node:inspector) runs only during the last fold. Prints the fold's time and the top functions by
 // self time (bench/lib/cpu-profile.ts); --out writes the .cpuprofile and folded stacks.
 //
@@ -60,7 +61,15 @@ try {
       folded += (await foldPartitionTables({ root: dir, partition: p, to: perPartition, views })).events
     return folded
   }
-  for (let i = 0; i < warm; i++) await foldAll()
+  for (let i = 0; i < warm; i++) {
+    const c0 = process.cpuUsage()
+    const w0 = performance.now()
+    await foldAll()
+    const c = process.cpuUsage(c0)
+    console.log(
+      `warm fold ${i + 1}: ${(performance.now() - w0).toFixed(0)} ms, ${(((c.user + c.system) * 1000) / events).toFixed(0)} ns CPU/event`,
+    )
+  }
   const session = new Session()
   session.connect()
   await session.post('Profiler.enable')
@@ -79,7 +88,7 @@ try {
   }
   const { rows, busyMs } = selfTable(profile)
   console.log(
-    `${folded} events folded in ${ms.toFixed(0)} ms (${((cpu.user + cpu.system) / folded).toFixed(0)} ns CPU/event, profiler on); busy ${busyMs.toFixed(0)} ms\n`,
+    `${folded} events folded in ${ms.toFixed(0)} ms (${(((cpu.user + cpu.system) * 1000) / folded).toFixed(0)} ns CPU/event, profiler on); busy ${busyMs.toFixed(0)} ms\n`,
   )
   console.log('| self ms | share of busy | function |\n| --- | --- | --- |')
   for (const r of rows.slice(0, 25))

@@ -6,8 +6,9 @@
 // keys are numbered once into the run's own key numbers, and the groups of a window are found by
 // those numbers, so no string is hashed per entry and no per-entry key array is cut. The result
 // is keyed columns (each distinct key once), which the store groups by number (putKeyed), as it
-// does one thread's answer; with two threads, the map of maps of strings this replaced, and the
-// per-entry write path after it, cost more than the second thread saved (BENCHMARKS.md, session 16).
+// does one thread's answer; the map of maps of strings this replaced, and the per-entry write
+// path after it, took 46–150 ms of the main thread for two threads' 72,000 groups, against 25–45 ms
+// now (BENCHMARKS.md, session 16; that two threads beat one is not shown there).
 //
 // The entries are exactly those the map of maps gave, in its order: windows in the order each
 // first appears, and in each window its keys in the order each first appears; the same decode,

@@ -128,3 +128,37 @@ test('a damaged answer is refused with a code, not combined', () => {
     )
   }
 })
+
+test('an empty answer adds nothing: beside another, the other as it is; alone, no entry', () => {
+  const m = sum((e: any) => e.n)
+  const empty = () => ({
+    keyText: '',
+    keyLengths: new Uint32Array(0),
+    keyIndex: new Uint32Array(0),
+    windows: new Float64Array(0),
+    states: new Float64Array(0),
+  })
+  const one = {
+    keyText: 'ab',
+    keyLengths: Uint32Array.of(1, 1),
+    keyIndex: Uint32Array.of(1, 0, 1),
+    windows: Float64Array.of(0, 0, HOUR),
+    states: Float64Array.of(0.1, -0, 2),
+  }
+  const entries = (c: ReturnType<typeof combineAnswers>) =>
+    Array.from(c.keyIndex, (k, i) => [c.keys[k], c.windows[i], c.states[i]])
+  const expected = [
+    ['b', 0, 0.1],
+    ['a', 0, -0],
+    ['b', HOUR, 2],
+  ]
+  for (const answers of [
+    [empty(), one],
+    [one, empty()],
+    [empty(), one, empty()],
+  ]) {
+    assert.deepEqual(entries(combineAnswers(m as never, answers)), expected)
+  }
+  const none = combineAnswers(m as never, [empty(), empty()])
+  assert.deepEqual([none.keys, none.keyIndex.length, none.windows.length, none.states.length], [[], 0, 0, 0])
+})

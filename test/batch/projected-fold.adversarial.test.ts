@@ -376,6 +376,7 @@ test('a view that reads the event other than as e.field gets whole events, with 
       'proto',
       () =>
         view<any>('proto')
+          // biome-ignore lint/suspicious/noProto: reading __proto__ is what is tested
           .key((e) => `${e.__proto__ === Object.prototype}`)
           .aggregate(count()),
     ],

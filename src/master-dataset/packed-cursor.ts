@@ -239,10 +239,12 @@ const RAW: Decoder = () => ({})
  * hold the header and every section the projection reads (sectionsFor); those sections are
  * checked against their CRCs here, before any record is returned.
  *
- * With `reuse` (projections only), event() refills one object per record layout instead: it is
+ * With `reuse` (projections only), event() hands out one object per record layout instead: it is
  * valid until the next call, for callers that neither keep nor change it (the batch fold, when
- * core/view-fields.ts shows its views do neither). It saves an allocation per event, and the
- * boxes of its number fields are overwritten in place rather than allocated.
+ * core/view-fields.ts shows its views do neither). Its fields are getters over the current
+ * record's columns (lazyViewFor), so a field is decoded when read, and a damaged one throws
+ * SEGMENT_CORRUPT there, inside the caller's code; a layout with a projected JSON field is
+ * refilled instead. It saves an allocation per event and the fields no caller reads.
  */
 export class PackedCursor {
   readonly records: number

@@ -180,6 +180,9 @@ export async function foldPartitionTables({
           resume = true
         }
       }
+      // A damaged field the views read and caught themselves (packed-cursor.ts, refusal).
+      const refusal = cursor.refusal()
+      if (refusal !== undefined) throw refusal
       const covered = Math.min(range.end, to)
       onProgress?.(covered - reported)
       reported = covered

@@ -202,6 +202,8 @@ function checkLayout(layout: Layout): void {
  */
 export class StringTable {
   readonly s: Array<string | undefined>
+  /** The refusal load() threw, kept: a caller's code may catch it (see PackedCursor.refusal). */
+  refused: StrataError | undefined
   readonly #text: string
   readonly #ends: Uint32Array
 
@@ -213,7 +215,10 @@ export class StringTable {
   }
 
   load(id: number): string {
-    if (!(id < this.#ends.length)) throw corrupt(`no string ${id} in a dictionary`)
+    if (!(id < this.#ends.length)) {
+      this.refused ??= corrupt(`no string ${id} in a dictionary`)
+      throw this.refused
+    }
     const value = this.#text.slice(id === 0 ? 0 : this.#ends[id - 1], this.#ends[id])
     this.s[id] = value
     return value
@@ -358,6 +363,17 @@ export class PackedCursor {
 
   // One dictionary per column, shared by the layouts that hold it: a string is sliced once per
   // segment, and dictionary(field) is the table every layout's ids index.
+  /**
+   * The SEGMENT_CORRUPT a field read threw for a record of this cursor, if any. With `reuse` a
+   * field is decoded when the caller's code reads it (lazyViewFor), and that code may catch what
+   * it throws (a view's own try/catch): the caller asks here after the records, so that a
+   * damaged segment is refused whatever caught the throw.
+   */
+  refusal(): StrataError | undefined {
+    for (const table of this.#dictionaries.values()) if (table.refused !== undefined) return table.refused
+    return undefined
+  }
+
   #dictionary(column: PackedHeader['columns'][number]): StringTable {
     let table = this.#dictionaries.get(column.name)
     if (table === undefined) {

@@ -471,4 +471,20 @@ test('a string id outside its dictionary, read by a view through the lazy object
   await assert.rejects(foldPartition({ root, partition: 0, to: 60, views }), {
     code: 'STRATA_ERR_SEGMENT_CORRUPT',
   })
+  // A view that catches what its own read throws must not swallow the refusal either.
+  const catching = [
+    view<any>('catching')
+      .key((e) => {
+        try {
+          return e.url
+        } catch {
+          return 'caught'
+        }
+      })
+      .aggregate(count()),
+  ].map((v) => compileView(v, 'ts'))
+  assert.deepEqual(catching[0]!.fields, ['url'])
+  await assert.rejects(foldPartition({ root, partition: 0, to: 60, views: catching }), {
+    code: 'STRATA_ERR_SEGMENT_CORRUPT',
+  })
 })

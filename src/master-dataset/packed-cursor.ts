@@ -237,6 +237,15 @@ export class StringTable {
 const EMPTY_TABLE = new StringTable('', new Uint32Array(0))
 // A marker: raw records are parsed from their JSON text (event()), not decoded by a layout.
 const RAW: Decoder = () => ({})
+const rawReader = (): LayoutReader => ({
+  decode: RAW,
+  I: [],
+  D: [],
+  N: [],
+  o: undefined,
+  at: undefined,
+  ids: [],
+})
 
 /**
  * Walks the records of a packed segment in offset order. `next()` advances; `event()` decodes the
@@ -318,7 +327,7 @@ export class PackedCursor {
     const columns = new Map(header.columns.map((c) => [c.name, c]))
     this.#readers = header.layouts.map((layout) => {
       checkLayout(layout)
-      if ('raw' in layout) return { decode: RAW, I: [], D: [], N: [], o: undefined, at: undefined, ids: [] }
+      if ('raw' in layout) return rawReader()
       const reader: LayoutReader = {
         decode: decoderFor(layout, fields),
         I: [],
@@ -350,15 +359,7 @@ export class PackedCursor {
     if (header.records > 0 && this.#readers.length === 0) throw corrupt('records but no layout')
     if (this.#raw === undefined && this.#readers.some((r) => r.decode === RAW))
       throw corrupt('raw records but no raw column')
-    this.#reader = this.#readers[0] ?? {
-      decode: RAW,
-      I: [],
-      D: [],
-      N: [],
-      o: undefined,
-      at: undefined,
-      ids: [],
-    }
+    this.#reader = this.#readers[0] ?? rawReader()
   }
 
   // One dictionary per column, shared by the layouts that hold it: a string is sliced once per

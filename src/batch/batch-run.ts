@@ -24,6 +24,7 @@ import { ErrorCodes, InterruptedError, StrataError } from '../core/errors.ts'
 import { numericKernelOf } from '../core/monoid.ts'
 import { type MasterDataset, openMasterDataset, type S3Settings } from '../master-dataset/index.ts'
 import type { BatchViewMeta, EntryColumns, Horizon, KeyedColumns, Store, ViewEntry } from '../store/store.ts'
+import { combineAnswers } from './combine-answers.ts'
 import { combineErrors, type FoldErrors } from './partition-fold.ts'
 import type { SparkEngineOptions } from './spark/spark-engine.ts'
 import { damagedEntries, distinctKeys, runFoldTasks } from './worker-pool.ts'
@@ -299,9 +300,9 @@ async function foldLocally(
           states: packed.states,
         }
       }
-      return combinePartitions(
-        view,
-        results.map((r) => r.entries[i]!),
+      return combineAnswers(
+        view.monoid,
+        results.map((r) => r.packed[i]!),
       )
     }),
     errors: stale.map((_, i) => combineErrors(results.map((r) => r.errors[i]))),
@@ -367,41 +368,6 @@ export function adjacentRuns<T>(items: readonly T[], runs: number): T[][] {
     at += size
   }
   return out
-}
-
-/** The (key, window) states of all partitions, combined; encoded again for the store. */
-function combinePartitions(
-  view: CompiledView<any, any>,
-  parts: Array<{ keys: string[]; windows: number[]; states: unknown[] }>,
-): EntryColumns {
-  // One part is combined already (one thread folded every partition, worker.ts): its encoded
-  // states are the entries as they are, since encode(decode(x)) is x for an encoded x (monoid.ts).
-  if (parts.length === 1) return parts[0]!
-  const { monoid } = view
-  const groups = new Map<number, Map<string, unknown>>()
-  for (const part of parts) {
-    for (let i = 0; i < part.keys.length; i++) {
-      let byKey = groups.get(part.windows[i])
-      if (!byKey) {
-        byKey = new Map()
-        groups.set(part.windows[i], byKey)
-      }
-      const state = monoid.decode(part.states[i] as never)
-      const before = byKey.get(part.keys[i])
-      byKey.set(part.keys[i], before === undefined ? state : monoid.combine(before, state))
-    }
-  }
-  const keys: string[] = []
-  const windows: number[] = []
-  const states: unknown[] = []
-  for (const [window, byKey] of groups) {
-    for (const [key, state] of byKey) {
-      keys.push(key)
-      windows.push(window)
-      states.push(monoid.encode(state))
-    }
-  }
-  return { keys, windows, states }
 }
 
 /** The run stopped by its signal: which views were flipped before it, and that no other was. */

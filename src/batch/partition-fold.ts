@@ -21,6 +21,7 @@
 // views after the one that threw are offered the same event, and the loop goes on.
 
 import type { CompiledView } from '../core/compiled-view.ts'
+import { ErrorCodes, isStrataError } from '../core/errors.ts'
 import type { StrataEvent } from '../core/event.ts'
 import { numericKernelOf } from '../core/monoid.ts'
 import { NumericTable } from '../core/numeric-table.ts'
@@ -169,13 +170,19 @@ export async function foldPartitionTables({
           }
           break
         } catch (thrown) {
-          if (v < 0) throw thrown
+          // A reusing cursor's object decodes a field when a view reads it (packed-cursor.ts,
+          // lazyViewFor): the cursor's refusal of a damaged record is then thrown inside a view's
+          // code, and must end the fold as it does when event() throws it, not count as the view's.
+          if (v < 0 || (isStrataError(thrown) && thrown.code === ErrorCodes.SEGMENT_CORRUPT)) throw thrown
           erring = v
           v = -1
           recordThrown(views[erring], partition, cursor.offset, thrown, record)
           resume = true
         }
       }
+      // A damaged field the views read and caught themselves (packed-cursor.ts, refusal).
+      const refusal = cursor.refusal()
+      if (refusal !== undefined) throw refusal
       const covered = Math.min(range.end, to)
       onProgress?.(covered - reported)
       reported = covered

@@ -309,8 +309,9 @@ function runOne(worker: Worker, task: FoldTask, onProgress: (offsets: number) =>
       return undefined
     }
     if (message.type === 'done') {
-      // A run folded by one thread goes to the store as keyed columns (batch-run.ts), never as
-      // these arrays: they are cut only when asked for (a combine of several threads' answers).
+      // The run goes to the store as keyed columns (batch-run.ts): one thread's answer as it
+      // crossed, several combined as they crossed (combine-answers.ts); never as these arrays,
+      // which are cut only when asked for.
       let entries: EncodedEntries[] | undefined
       return {
         partition: message.partition,

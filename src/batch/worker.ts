@@ -142,7 +142,7 @@ function packKeys(keys: readonly string[]): Pick<PackedEntries, 'keyText' | 'key
 }
 
 // Partitions one thread folds in a row are combined here, exactly as the main thread combines
-// partitions' answers (batch-run.ts, combinePartitions): in partition order, each partition's
+// threads' answers (combine-answers.ts): in partition order, each partition's
 // state taken through encode and decode first (what the trip to the main thread does), the first
 // partition's as it is, the next ones with the monoid's combine. Float sums and sketches come out
 // in the same bits, because the same combines run on the same values in the same order.

@@ -58,6 +58,8 @@ interface LayoutReader {
   N: Float64Array[]
   /** The object this layout's records are refilled into (reusing cursors only). */
   o: object | undefined
+  /** Points `o` at record r, when `o` reads its fields from the columns (see lazyViewFor). */
+  at: ((o: object, r: number) => object) | undefined
   /** Per field given to useStringIds: its column's ids when this layout holds it as a string. */
   ids: Array<Uint32Array | undefined>
 }
@@ -112,6 +114,73 @@ function compileDecoder(
   return new Function('I', 'D', 'N', 'r', 'o', body) as Decoder
 }
 
+/** The class of a layout's lazy object (lazyViewFor): made over the columns, pointed by `at`. */
+interface LazyView {
+  new (I: Uint32Array[], D: StringTable[], N: Float64Array[]): object
+  at(o: object, r: number): object
+}
+
+const lazyViews = new Map<string, LazyView | null>()
+
+/**
+ * For a reusing cursor, one object per layout whose fields are getters that read the current
+ * record's columns when read, instead of an object refilled with every projected field of each
+ * record: a field a view does not reach for a record (the key and time of an event its filter
+ * drops) is never decoded, and a number is read from its Float64Array where it is used, with no
+ * box written. A view with known fields reads the event only as `e.field` (core/view-fields.ts),
+ * which sees the same value from a getter as from a data property, and undefined for a field the
+ * layout lacks in both (the prototype has no other string-named property: the record position is
+ * a private field, set through a static method, and the class's `constructor` is deleted). null for a layout with a
+ * JSON field (kind j): a getter would parse it at each read, a new object each time, where the
+ * refilled object holds one per record.
+ */
+function lazyViewFor(layout: { keys: string[]; kinds: string }, fields: readonly string[]): LazyView | null {
+  const signature = `${layout.kinds}${JSON.stringify(layout.keys)}${JSON.stringify(fields)}`
+  let view = lazyViews.get(signature)
+  if (view === undefined) {
+    if (lazyViews.size >= MAX_COMPILED) lazyViews.clear()
+    view = compileLazyView(layout, fields)
+    lazyViews.set(signature, view)
+  }
+  return view
+}
+
+function compileLazyView(
+  layout: { keys: string[]; kinds: string },
+  fields: readonly string[],
+): LazyView | null {
+  const members: string[] = ['#r = 0']
+  const init: string[] = []
+  const getters: string[] = []
+  const names: string[] = []
+  let slot = 0
+  for (const [index, key] of layout.keys.entries()) {
+    if (!fields.includes(key)) continue
+    const kind = layout.kinds[index]
+    const j = slot++
+    if (kind === 'j') return null
+    let body: string
+    if (kind === 's') {
+      members.push(`#i${j}`, `#d${j}`)
+      init.push(`this.#i${j}=I[${j}];this.#d${j}=D[${j}];`)
+      body = `const i=this.#i${j}[this.#r];const v=this.#d${j}.s[i];return v===undefined?this.#d${j}.load(i):v`
+    } else if (kind === 'n') {
+      members.push(`#n${j}`)
+      init.push(`this.#n${j}=N[${j}];`)
+      body = `return this.#n${j}[this.#r]`
+    } else body = `return ${kind === 't' ? 'true' : kind === 'f' ? 'false' : 'null'}`
+    // Names are computed keys taken from K, so no field name can inject code (or be taken for
+    // the class's constructor).
+    getters.push(`get [K[${names.length}]](){${body}}`)
+    names.push(key)
+  }
+  const source = `return class{${members.join(';')};constructor(I,D,N){${init.join('')}}static at(o,r){o.#r=r;return o}${getters.join('')}}`
+  const view = new Function('K', source)(names) as LazyView
+  // What a field the layout lacks reads falls through to Object.prototype, as on a plain object.
+  if (!names.includes('constructor')) delete (view.prototype as { constructor?: unknown }).constructor
+  return view
+}
+
 function checkLayout(layout: Layout): void {
   if ('raw' in layout && layout.raw === true) return
   const l = layout as { keys: unknown; kinds: unknown }
@@ -133,6 +202,8 @@ function checkLayout(layout: Layout): void {
  */
 export class StringTable {
   readonly s: Array<string | undefined>
+  /** The refusal load() threw, kept: a caller's code may catch it (see PackedCursor.refusal). */
+  refused: StrataError | undefined
   readonly #text: string
   readonly #ends: Uint32Array
 
@@ -144,7 +215,10 @@ export class StringTable {
   }
 
   load(id: number): string {
-    if (!(id < this.#ends.length)) throw corrupt(`no string ${id} in a dictionary`)
+    if (!(id < this.#ends.length)) {
+      this.refused ??= corrupt(`no string ${id} in a dictionary`)
+      throw this.refused
+    }
     const value = this.#text.slice(id === 0 ? 0 : this.#ends[id - 1], this.#ends[id])
     this.s[id] = value
     return value
@@ -163,6 +237,15 @@ export class StringTable {
 const EMPTY_TABLE = new StringTable('', new Uint32Array(0))
 // A marker: raw records are parsed from their JSON text (event()), not decoded by a layout.
 const RAW: Decoder = () => ({})
+const rawReader = (): LayoutReader => ({
+  decode: RAW,
+  I: [],
+  D: [],
+  N: [],
+  o: undefined,
+  at: undefined,
+  ids: [],
+})
 
 /**
  * Walks the records of a packed segment in offset order. `next()` advances; `event()` decodes the
@@ -170,10 +253,12 @@ const RAW: Decoder = () => ({})
  * hold the header and every section the projection reads (sectionsFor); those sections are
  * checked against their CRCs here, before any record is returned.
  *
- * With `reuse` (projections only), event() refills one object per record layout instead: it is
+ * With `reuse` (projections only), event() hands out one object per record layout instead: it is
  * valid until the next call, for callers that neither keep nor change it (the batch fold, when
- * core/view-fields.ts shows its views do neither). It saves an allocation per event, and the
- * boxes of its number fields are overwritten in place rather than allocated.
+ * core/view-fields.ts shows its views do neither). Its fields are getters over the current
+ * record's columns (lazyViewFor), so a field is decoded when read, and a damaged one throws
+ * SEGMENT_CORRUPT there, inside the caller's code; a layout with a projected JSON field is
+ * refilled instead. It saves an allocation per event and the fields no caller reads.
  */
 export class PackedCursor {
   readonly records: number
@@ -242,13 +327,14 @@ export class PackedCursor {
     const columns = new Map(header.columns.map((c) => [c.name, c]))
     this.#readers = header.layouts.map((layout) => {
       checkLayout(layout)
-      if ('raw' in layout) return { decode: RAW, I: [], D: [], N: [], o: undefined, ids: [] }
+      if ('raw' in layout) return rawReader()
       const reader: LayoutReader = {
         decode: decoderFor(layout, fields),
         I: [],
         D: [],
         N: [],
         o: undefined,
+        at: undefined,
         ids: [],
       }
       for (const [index, key] of layout.keys.entries()) {
@@ -263,16 +349,32 @@ export class PackedCursor {
         reader.D.push(column?.ids === undefined ? EMPTY_TABLE : this.#dictionary(column))
         reader.N.push(column?.nums === undefined ? new Float64Array(0) : this.#f64(column.nums))
       }
+      const lazy = reuse && fields !== null ? lazyViewFor(layout, fields) : null
+      if (lazy !== null) {
+        reader.o = new lazy(reader.I, reader.D, reader.N)
+        reader.at = lazy.at
+      }
       return reader
     })
     if (header.records > 0 && this.#readers.length === 0) throw corrupt('records but no layout')
     if (this.#raw === undefined && this.#readers.some((r) => r.decode === RAW))
       throw corrupt('raw records but no raw column')
-    this.#reader = this.#readers[0] ?? { decode: RAW, I: [], D: [], N: [], o: undefined, ids: [] }
+    this.#reader = this.#readers[0] ?? rawReader()
   }
 
   // One dictionary per column, shared by the layouts that hold it: a string is sliced once per
   // segment, and dictionary(field) is the table every layout's ids index.
+  /**
+   * The SEGMENT_CORRUPT a field read threw for a record of this cursor, if any. With `reuse` a
+   * field is decoded when the caller's code reads it (lazyViewFor), and that code may catch what
+   * it throws (a view's own try/catch): the caller asks here after the records, so that a
+   * damaged segment is refused whatever caught the throw.
+   */
+  refusal(): StrataError | undefined {
+    for (const table of this.#dictionaries.values()) if (table.refused !== undefined) return table.refused
+    return undefined
+  }
+
   #dictionary(column: PackedHeader['columns'][number]): StringTable {
     let table = this.#dictionaries.get(column.name)
     if (table === undefined) {
@@ -365,6 +467,7 @@ export class PackedCursor {
     const reader = this.#reader
     if (reader.decode === RAW) return JSON.parse(this.#rawTable.get(this.#raw![this.#r]!))
     if (!this.#reuse) return reader.decode(reader.I, reader.D, reader.N, this.#r, undefined)
+    if (reader.at !== undefined) return reader.at(reader.o as object, this.#r)
     const o = reader.decode(reader.I, reader.D, reader.N, this.#r, reader.o)
     reader.o = o
     return o

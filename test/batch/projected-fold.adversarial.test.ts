@@ -5,8 +5,10 @@
 // JSON.parse of each event's text — and asks for the same tables and the same errors. The views
 // are built afresh for each fold, since some of them keep state across events on purpose.
 import assert from 'node:assert/strict'
+import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { type TestContext, test } from 'node:test'
+import { crc32 } from 'node:zlib'
 import { foldPartition } from '../../src/batch/partition-fold.ts'
 import { type CompiledView, compileView } from '../../src/core/compiled-view.ts'
 import { count } from '../../src/core/monoids/count.ts'
@@ -18,6 +20,8 @@ import { type View, view } from '../../src/core/view.ts'
 import type { ViewTable } from '../../src/core/view-table.ts'
 import { tumbling } from '../../src/core/window.ts'
 import { SegmentBuilder, SegmentStore } from '../../src/master-dataset/index.ts'
+import type { PackedHeader } from '../../src/master-dataset/packed-segment.ts'
+import { segmentFileName } from '../../src/master-dataset/segment-format.ts'
 import { tempDir } from '../master-dataset/test-helpers.ts'
 
 const T0 = Date.UTC(2026, 0, 1)
@@ -249,4 +253,238 @@ test('odd events: duplicate keys, huge and negative-zero numbers, null against m
     ],
     [...texts, ...texts],
   )
+})
+
+// Session 16 review: the reusing cursor now hands out an object whose fields are getters over the
+// columns (packed-cursor.ts, lazyViewFor). Each way a view can see more of the event than
+// `e.field` must either be routed to whole events (fields null) or give the same answer.
+const PLAIN = Array.from({ length: 60 }, (_, i) =>
+  JSON.stringify(
+    i % 10 === 9
+      ? { url: `/p${i % 4}`, type: 'click', ts: T0 + i * 60_000 }
+      : i % 10 === 8
+        ? { url: `/p${i % 4}`, type: 'click', user: null, n: null, ts: T0 + i * 60_000 }
+        : {
+            type: i % 3 ? 'page_view' : 'click',
+            url: `/p${i % 4}`,
+            user: `u${i % 5}`,
+            n: i,
+            ts: T0 + i * 60_000,
+          },
+  ),
+)
+
+test('a view that reads the event other than as e.field gets whole events, with the same answer', async (t) => {
+  const name = 'url'
+  const kept: any[] = []
+  let previous: any
+  const cases: Array<[string, () => View<any, any, any>]> = [
+    [
+      'computed',
+      () =>
+        view<any>('computed')
+          .key((e) => e[name])
+          .aggregate(count()),
+    ],
+    [
+      'destructured_param',
+      () =>
+        view<any>('destructured_param')
+          .key(({ url }: any) => url)
+          .aggregate(count()),
+    ],
+    [
+      'destructured_body',
+      () =>
+        view<any>('destructured_body')
+          .key((e) => {
+            const { url, user } = e
+            return `${url}${user}`
+          })
+          .aggregate(count()),
+    ],
+    [
+      'spread',
+      () =>
+        view<any>('spread')
+          .key((e) => JSON.stringify({ ...e, ts: 0 }))
+          .aggregate(count()),
+    ],
+    [
+      'keys',
+      () =>
+        view<any>('keys')
+          .key((e) => Object.keys(e).join())
+          .aggregate(count()),
+    ],
+    [
+      'stringify',
+      () =>
+        view<any>('stringify')
+          .key((e) => JSON.stringify(e))
+          .aggregate(count()),
+    ],
+    [
+      'in',
+      () =>
+        view<any>('in')
+          .key((e) => `${'user' in e}`)
+          .aggregate(count()),
+    ],
+    [
+      'has_own_property',
+      () =>
+        view<any>('has_own_property')
+          .key((e) => `${Object.hasOwn(e, 'user')}`)
+          .aggregate(count()),
+    ],
+    [
+      'has_own',
+      () =>
+        view<any>('has_own')
+          .key((e) => `${Object.hasOwn(e, 'user')}`)
+          .aggregate(count()),
+    ],
+    [
+      'closure',
+      () =>
+        view<any>('closure')
+          .key((e) => `${['/p1'].some((u) => u === e.url)}`)
+          .aggregate(count()),
+    ],
+    [
+      'kept',
+      () =>
+        view<any>('kept')
+          .filter((e) => kept.push(e) > 0)
+          .key(() => `${kept.length > 1 ? kept[kept.length - 2].url : 'first'}`)
+          .aggregate(count()),
+    ],
+    [
+      'previous',
+      () =>
+        view<any>('previous')
+          .filter((e) => {
+            const same = e === previous
+            previous = e
+            return !same
+          })
+          .key(() => 'all')
+          .aggregate(count()),
+    ],
+    [
+      'proto',
+      () =>
+        view<any>('proto')
+          // biome-ignore lint/suspicious/noProto: reading __proto__ is what is tested
+          .key((e) => `${e.__proto__ === Object.prototype}`)
+          .aggregate(count()),
+    ],
+  ]
+  for (const [label, make] of cases) {
+    kept.length = 0
+    previous = undefined
+    const fields = await sameFold(
+      t,
+      () => {
+        kept.length = 0
+        previous = undefined
+        return [make()]
+      },
+      PLAIN,
+    )
+    assert.deepEqual(fields, [null], `${label}: routed to whole events`)
+  }
+})
+
+test('a field read only in the filter, the key or the value, missing or null, reads as on the whole event', async (t) => {
+  const fields = await sameFold(
+    t,
+    () => [
+      view<any>('filter_only')
+        .filter((e) => e.user !== undefined)
+        .key(() => 'all')
+        .aggregate(count()),
+      view<any>('key_only')
+        .key((e) => (e.user === undefined ? 'missing' : e.user === null ? 'null' : `${typeof e.user}`))
+        .aggregate(count()),
+      view<any>('value_only')
+        .key(() => 'all')
+        .aggregate(sum((e) => (e.n === undefined ? 1000 : e.n === null ? 100 : e.n))),
+      view<any>('optional')
+        .key((e) => `${e?.user?.length}`)
+        .window(tumbling('1h'))
+        .aggregate(max((e) => e?.n ?? -1)),
+      view<any>('absent_everywhere')
+        .key((e) => `${e.nowhere}`)
+        .aggregate(count()),
+    ],
+    PLAIN,
+  )
+  assert.deepEqual(fields, [['user'], ['user'], ['n'], ['n', 'ts', 'user'], ['nowhere']])
+})
+
+test('events with fields named as Object.prototype members give the same answer', async (t) => {
+  const texts = PLAIN.map((text, i) => {
+    const odd = ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf'][i % 5]!
+    return i % 2 === 0 ? text.replace('{', `{"${odd}":"x${i}",`) : text
+  })
+  const fields = await sameFold(
+    t,
+    () => [
+      view<any>('url')
+        .key((e) => e.url)
+        .aggregate(sum((e) => e.n ?? 0)),
+      view<any>('user_type')
+        .key((e) => `${typeof e.user}`)
+        .aggregate(count()),
+    ],
+    texts,
+  )
+  assert.deepEqual(fields, [['n', 'url'], ['user']])
+})
+
+test('a string id outside its dictionary, read by a view through the lazy object, fails the fold as SEGMENT_CORRUPT, not as a view error', async (t) => {
+  // The reusing cursor decodes a field when the view reads it (packed-cursor.ts, lazyViewFor), so
+  // the dictionary's refusal is thrown inside the view's code; it must still end the fold as the
+  // cursor's refusal did when event() decoded every field (CRCs valid: a writer's bug).
+  const root = join(await tempDir(t, `strata-adversarial-${run++}-`), 'master')
+  await writePartition(root, PLAIN, 60)
+  const file = join(root, 'p0000', segmentFileName({ start: 0, end: 60 }).replace(/\.ndjson$/, '.packed'))
+  const out = await readFile(file)
+  const length = out.readUInt32LE(16)
+  const header = JSON.parse(out.toString('utf8', 20, 20 + length)) as PackedHeader
+  const section = header.sections[header.columns.find((c) => c.name === 'url')!.ids!]!
+  out.writeUInt32LE(999, section[0] + 4 * 5)
+  section[2] = crc32(out.subarray(section[0], section[0] + section[1]))
+  const json = Buffer.alloc(length, ' ')
+  json.write(JSON.stringify(header))
+  json.copy(out, 20)
+  out.writeUInt32LE(crc32(json), 12)
+  await writeFile(file, out)
+  const views = [
+    view<any>('by_url')
+      .key((e) => e.url)
+      .aggregate(count()),
+  ].map((v) => compileView(v, 'ts'))
+  assert.deepEqual(views[0]!.fields, ['url'])
+  await assert.rejects(foldPartition({ root, partition: 0, to: 60, views }), {
+    code: 'STRATA_ERR_SEGMENT_CORRUPT',
+  })
+  // A view that catches what its own read throws must not swallow the refusal either.
+  const catching = [
+    view<any>('catching')
+      .key((e) => {
+        try {
+          return e.url
+        } catch {
+          return 'caught'
+        }
+      })
+      .aggregate(count()),
+  ].map((v) => compileView(v, 'ts'))
+  assert.deepEqual(catching[0]!.fields, ['url'])
+  await assert.rejects(foldPartition({ root, partition: 0, to: 60, views: catching }), {
+    code: 'STRATA_ERR_SEGMENT_CORRUPT',
+  })
 })

@@ -403,3 +403,41 @@ test('stringId names a string field by its id in the column dictionary: equal st
     { numRuns: 200 },
   )
 })
+
+// A reusing cursor hands out, per layout, one object whose fields are getters over the columns
+// (packed-cursor.ts, lazyViewFor): every projected field must read the current record's value as
+// the fresh object has it, and a field the layout lacks, whatever its name, must read undefined,
+// even one named as the object's own machinery (at, r, constructor, K).
+test('a reusing cursor reads the same fields as a fresh object, and nothing else', () => {
+  const odd = ['at', 'r', 'K', 'constructor', 'toString']
+  const encoder = new PackedSegmentEncoder()
+  const events: Array<Record<string, unknown>> = []
+  for (let i = 0; i < 60; i++) {
+    const e: Record<string, unknown> =
+      i % 3 === 0
+        ? { type: `t${i % 4}`, n: i % 7 === 0 ? -0 : i / 3, ok: i % 2 === 0, none: null, at: `a${i}` }
+        : i % 3 === 1
+          ? { type: 'x', constructor: `c${i}`, r: i, K: [i] }
+          : { n: 1e308, type: '' }
+    const text = JSON.stringify(e)
+    encoder.add(i, i, null, JSON.parse(text), text)
+    events.push(JSON.parse(text))
+  }
+  const packed = encoder.finish('0'.repeat(64))
+  const names = ['type', 'n', 'ok', 'none', 'missing', ...odd]
+  for (const fields of [names, ['type', 'n'], ['at', 'constructor']]) {
+    const fresh = new PackedCursor(packed, fields)
+    const reused = new PackedCursor(packed, fields, true)
+    for (let i = 0; fresh.next(); i++) {
+      assert.ok(reused.next())
+      const want = fresh.event() as Record<string, unknown>
+      const got = reused.event() as Record<string, unknown>
+      for (const name of names) {
+        assert.deepEqual(got[name], want[name], `record ${i}, field ${name} of ${JSON.stringify(fields)}`)
+        if (fields.includes(name) && Object.hasOwn(events[i]!, name))
+          assert.deepEqual(got[name], events[i]![name])
+      }
+    }
+    assert.equal(reused.next(), false)
+  }
+})

@@ -79,19 +79,61 @@ function wellFormedJson(text: string): string {
     : text.replace(/\p{Surrogate}/gu, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
 }
 
-/** Strings, each stored once, numbered in order of first use. */
+/**
+ * Strings, each stored once, numbered in order of first use. An open-addressing table of ids
+ * keyed on a hash of the string's code units, not a Map: the archiver looks up each string field
+ * of every event here (a user, a url, the record key), and with tens of thousands of distinct
+ * strings a segment, Map.get/set of a freshly sliced string cost about 40 % of the archiver's CPU
+ * (bench/archive-micro.ts; figures in docs/decisions/0012-columnar-packed-cache.md).
+ */
 class Dictionary {
   readonly strings: string[] = []
-  readonly #ids = new Map<string, number>()
+  // Slot → id + 1 (0: empty), at most half full; the hash of each id's string, to grow by.
+  #slots = new Int32Array(64)
+  #hashes = new Int32Array(32)
 
   id(value: string): number {
-    let id = this.#ids.get(value)
-    if (id === undefined) {
-      id = this.strings.push(value) - 1
-      this.#ids.set(value, id)
+    const hash = hashOf(value)
+    const slots = this.#slots
+    const mask = slots.length - 1
+    for (let i = hash & mask; ; i = (i + 1) & mask) {
+      const slot = slots[i]!
+      if (slot === 0) {
+        const id = this.strings.push(value) - 1
+        slots[i] = id + 1
+        if (id >= this.#hashes.length) {
+          const grown = new Int32Array(this.#hashes.length * 2)
+          grown.set(this.#hashes)
+          this.#hashes = grown
+        }
+        this.#hashes[id] = hash
+        if (this.strings.length * 2 > slots.length) this.#grow()
+        return id
+      }
+      if (this.#hashes[slot - 1] === hash && this.strings[slot - 1] === value) return slot - 1
     }
-    return id
   }
+
+  #grow(): void {
+    const slots = new Int32Array(this.#slots.length * 2)
+    const mask = slots.length - 1
+    const hashes = this.#hashes
+    for (let id = 0; id < this.strings.length; id++) {
+      let i = hashes[id]! & mask
+      while (slots[i] !== 0) i = (i + 1) & mask
+      slots[i] = id + 1
+    }
+    this.#slots = slots
+  }
+}
+
+/** FNV-1a over the UTF-16 code units, mixed at the end so that the low bits index well. */
+function hashOf(value: string): number {
+  let h = 0x811c9dc5
+  for (let i = 0; i < value.length; i++) h = Math.imul(h ^ value.charCodeAt(i), 0x01000193)
+  h ^= h >>> 15
+  h = Math.imul(h, 0x2c1b3c6d)
+  return h ^ (h >>> 12)
 }
 
 /** A growable typed array whose unwritten elements read 0. */

@@ -1,13 +1,13 @@
 // The archiver thread's work per event alone (no Kafka, no store, no threads): 600,000 of the
-// ingest benchmark's events (bench/lib/kafka-bench.ts eventAt, keyed by user as POST /events keys
-// nothing but the preload does) fed to one PartitionArchiver in batches of 2,000 as a fetch brings
+// ingest benchmark's events (bench/lib/kafka-bench.ts eventAt; no record key, as POST /events
+// without a key field writes them, or with --keyed=1 keyed by user, as the preloads write) fed to one PartitionArchiver in batches of 2,000 as a fetch brings
 // them, segments cut every 100,000 records, each segment's NDJSON bytes and packed encoding made
 // as writeSegment makes them (the store's write itself left out). Prints the process CPU per event
 // and a sha256 of every segment's bytes: checkouts that write the same bytes print the same digest.
 // Give several checkouts to compare them in one process, run alternately (8 rounds each, the
 // first 2 dropped), e.g. main in a second worktree against this one.
 //
-//   node bench/archive-micro.ts [checkout …]   (default: this checkout)
+//   node bench/archive-micro.ts [--keyed=1] [checkout …]   (default: this checkout)
 import './lib/help.ts' // --help: the comment above, then exit
 import { createHash } from 'node:crypto'
 import { join } from 'node:path'
@@ -19,10 +19,11 @@ const N = 600_000
 const BATCH = 2_000
 const SEGMENT = 100_000
 const ROUNDS = 8
+const keyed = process.argv.includes('--keyed=1')
 const base = Date.now() - 86_400_000
 const records = Array.from({ length: N }, (_, i) => {
   const e = eventAt(i, N, base)
-  return { offset: i, timestamp: e.ts, key: Buffer.from(e.key), value: Buffer.from(e.value) }
+  return { offset: i, timestamp: e.ts, key: keyed ? Buffer.from(e.key) : null, value: Buffer.from(e.value) }
 })
 const SOURCE = '0'.repeat(64)
 

@@ -91,6 +91,14 @@ class Dictionary {
   // Slot → id + 1 (0: empty), at most half full; the hash of each id's string, to grow by.
   #slots = new Int32Array(64)
   #hashes = new Int32Array(32)
+  // The section bytes as strings come: the UTF-8 of each string one after another (what
+  // Buffer.from(strings.join('')) gives, every string being well-formed) and the end of each in
+  // UTF-16 units. Written once per new string: a join and encode of them all at the segment's
+  // end cost more than the lookups did.
+  #text = Buffer.allocUnsafe(1024)
+  #textBytes = 0
+  #ends = new Growable(u32)
+  #units = 0
 
   id(value: string): number {
     const hash = hashOf(value)
@@ -107,11 +115,35 @@ class Dictionary {
           this.#hashes = grown
         }
         this.#hashes[id] = hash
+        this.#append(id, value)
         if (this.strings.length * 2 > slots.length) this.#grow()
         return id
       }
       if (this.#hashes[slot - 1] === hash && this.strings[slot - 1] === value) return slot - 1
     }
+  }
+
+  /** The UTF-8 of every string, in id order. */
+  text(): Buffer {
+    return this.#text.subarray(0, this.#textBytes)
+  }
+
+  /** The end of each string in `text()`'s string, in UTF-16 units. */
+  ends(): Uint32Array {
+    return this.#ends.array.subarray(0, this.strings.length)
+  }
+
+  #append(id: number, value: string): void {
+    // At most 3 UTF-8 bytes per UTF-16 unit (a surrogate pair: 4 bytes for 2 units).
+    const room = this.#textBytes + 3 * value.length
+    if (room > this.#text.length) {
+      const grown = Buffer.allocUnsafe(Math.max(room, this.#text.length * 2))
+      this.#text.copy(grown, 0, 0, this.#textBytes)
+      this.#text = grown
+    }
+    this.#textBytes += this.#text.write(value, this.#textBytes, 'utf8')
+    this.#units += value.length
+    this.#ends.set(id, this.#units)
   }
 
   #grow(): void {
@@ -358,13 +390,11 @@ export class PackedSegmentEncoder {
     const typed = (array: Float64Array | Uint32Array) =>
       section(Buffer.from(array.buffer, array.byteOffset, records * array.BYTES_PER_ELEMENT))
     const dictionary = (d: Dictionary) => {
-      const ends = new Uint32Array(d.strings.length)
-      let end = 0
-      for (let i = 0; i < d.strings.length; i++) {
-        end += d.strings[i]!.length
-        ends[i] = end
+      const ends = d.ends()
+      return {
+        text: section(d.text()),
+        ends: section(Buffer.from(ends.buffer, ends.byteOffset, ends.byteLength)),
       }
-      return { text: section(Buffer.from(d.strings.join(''))), ends: section(Buffer.from(ends.buffer)) }
     }
     const header: Omit<PackedHeader, 'sections'> = {
       source,

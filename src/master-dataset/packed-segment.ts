@@ -159,9 +159,15 @@ class Dictionary {
   }
 }
 
-/** FNV-1a over the UTF-16 code units, mixed at the end so that the low bits index well. */
+// The hash's starting state, drawn once per process: the strings come from producers we do not
+// control, and with a fixed hash a producer could send values that all land in one run of slots,
+// making every lookup a walk of the whole run (a segment's archive quadratic in its strings). A
+// Map's hash is seeded by V8 for the same reason. Ids, and so the bytes written, do not depend on it.
+const HASH_SEED = crypto.getRandomValues(new Int32Array(1))[0]!
+
+/** FNV-1a over the UTF-16 code units from a per-process seed, mixed so that the low bits index well. */
 function hashOf(value: string): number {
-  let h = 0x811c9dc5
+  let h = 0x811c9dc5 ^ HASH_SEED
   for (let i = 0; i < value.length; i++) h = Math.imul(h ^ value.charCodeAt(i), 0x01000193)
   h ^= h >>> 15
   h = Math.imul(h, 0x2c1b3c6d)

@@ -79,19 +79,99 @@ function wellFormedJson(text: string): string {
     : text.replace(/\p{Surrogate}/gu, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
 }
 
-/** Strings, each stored once, numbered in order of first use. */
+/**
+ * Strings, each stored once, numbered in order of first use. An open-addressing table of ids
+ * keyed on a hash of the string's code units, not a Map: the archiver looks up each string field
+ * of every event here (a user, a url, the record key), and with tens of thousands of distinct
+ * strings a segment, Map.get/set of a freshly sliced string cost about 40 % of the archiver's CPU
+ * (bench/archive-micro.ts; figures in docs/decisions/0012-columnar-packed-cache.md).
+ */
 class Dictionary {
   readonly strings: string[] = []
-  readonly #ids = new Map<string, number>()
+  // Slot → id + 1 (0: empty), at most half full; the hash of each id's string, to grow by.
+  #slots = new Int32Array(64)
+  #hashes = new Int32Array(32)
+  // The section bytes as strings come: the UTF-8 of each string one after another (what
+  // Buffer.from(strings.join('')) gives, every string being well-formed) and the end of each in
+  // UTF-16 units. Written once per new string: a join and encode of them all at the segment's
+  // end cost more than the lookups did.
+  #text = Buffer.allocUnsafe(1024)
+  #textBytes = 0
+  #ends = new Growable(u32)
+  #units = 0
 
   id(value: string): number {
-    let id = this.#ids.get(value)
-    if (id === undefined) {
-      id = this.strings.push(value) - 1
-      this.#ids.set(value, id)
+    const hash = hashOf(value)
+    const slots = this.#slots
+    const mask = slots.length - 1
+    for (let i = hash & mask; ; i = (i + 1) & mask) {
+      const slot = slots[i]!
+      if (slot === 0) {
+        const id = this.strings.push(value) - 1
+        slots[i] = id + 1
+        if (id >= this.#hashes.length) {
+          const grown = new Int32Array(this.#hashes.length * 2)
+          grown.set(this.#hashes)
+          this.#hashes = grown
+        }
+        this.#hashes[id] = hash
+        this.#append(id, value)
+        if (this.strings.length * 2 > slots.length) this.#grow()
+        return id
+      }
+      if (this.#hashes[slot - 1] === hash && this.strings[slot - 1] === value) return slot - 1
     }
-    return id
   }
+
+  /** The UTF-8 of every string, in id order. */
+  text(): Buffer {
+    return this.#text.subarray(0, this.#textBytes)
+  }
+
+  /** The end of each string in `text()`'s string, in UTF-16 units. */
+  ends(): Uint32Array {
+    return this.#ends.array.subarray(0, this.strings.length)
+  }
+
+  #append(id: number, value: string): void {
+    // At most 3 UTF-8 bytes per UTF-16 unit (a surrogate pair: 4 bytes for 2 units).
+    const room = this.#textBytes + 3 * value.length
+    if (room > this.#text.length) {
+      const grown = Buffer.allocUnsafe(Math.max(room, this.#text.length * 2))
+      this.#text.copy(grown, 0, 0, this.#textBytes)
+      this.#text = grown
+    }
+    this.#textBytes += this.#text.write(value, this.#textBytes, 'utf8')
+    this.#units += value.length
+    this.#ends.set(id, this.#units)
+  }
+
+  #grow(): void {
+    const slots = new Int32Array(this.#slots.length * 2)
+    const mask = slots.length - 1
+    const hashes = this.#hashes
+    for (let id = 0; id < this.strings.length; id++) {
+      let i = hashes[id]! & mask
+      while (slots[i] !== 0) i = (i + 1) & mask
+      slots[i] = id + 1
+    }
+    this.#slots = slots
+  }
+}
+
+// The hash's starting state, drawn once per process: the strings come from producers we do not
+// control, and with a fixed hash a producer could send values that all land in one run of slots,
+// making every lookup a walk of the whole run (a segment's archive quadratic in its strings). A
+// Map's hash is seeded by V8 for the same reason. Ids, and so the bytes written, do not depend on it.
+const HASH_SEED = crypto.getRandomValues(new Int32Array(1))[0]!
+
+/** FNV-1a over the UTF-16 code units from a per-process seed, mixed so that the low bits index well. */
+function hashOf(value: string): number {
+  let h = 0x811c9dc5 ^ HASH_SEED
+  for (let i = 0; i < value.length; i++) h = Math.imul(h ^ value.charCodeAt(i), 0x01000193)
+  h ^= h >>> 15
+  h = Math.imul(h, 0x2c1b3c6d)
+  return h ^ (h >>> 12)
 }
 
 /** A growable typed array whose unwritten elements read 0. */
@@ -316,13 +396,11 @@ export class PackedSegmentEncoder {
     const typed = (array: Float64Array | Uint32Array) =>
       section(Buffer.from(array.buffer, array.byteOffset, records * array.BYTES_PER_ELEMENT))
     const dictionary = (d: Dictionary) => {
-      const ends = new Uint32Array(d.strings.length)
-      let end = 0
-      for (let i = 0; i < d.strings.length; i++) {
-        end += d.strings[i]!.length
-        ends[i] = end
+      const ends = d.ends()
+      return {
+        text: section(d.text()),
+        ends: section(Buffer.from(ends.buffer, ends.byteOffset, ends.byteLength)),
       }
-      return { text: section(Buffer.from(d.strings.join(''))), ends: section(Buffer.from(ends.buffer)) }
     }
     const header: Omit<PackedHeader, 'sections'> = {
       source,

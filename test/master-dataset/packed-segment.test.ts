@@ -441,3 +441,28 @@ test('a reusing cursor reads the same fields as a fresh object, and nothing else
     assert.equal(reused.next(), false)
   }
 })
+
+test('a column dictionary of thousands of strings (its table grown many times) stores each once and finds it again', () => {
+  // Repeats far apart (not the last value): found through the table, not the last-value check.
+  const distinct = Array.from({ length: 5000 }, (_, i) =>
+    i % 3 === 0 ? `u${i}` : i % 3 === 1 ? `/p/é${i}` : `😀${i}`,
+  )
+  const urls = Array.from({ length: 20_000 }, (_, i) => distinct[(i * 7919) % distinct.length]!)
+  const encoder = new PackedSegmentEncoder()
+  for (const [i, url] of urls.entries()) encoder.add(i, i, url, { url }, JSON.stringify({ url }))
+  const packed = encoder.finish('0'.repeat(64))
+  const cursor = new PackedCursor(packed)
+  cursor.useStringIds(['url'])
+  const dictionary = cursor.dictionary('url')
+  assert.equal(dictionary?.size, distinct.length)
+  const idOf = new Map<string, number>()
+  for (const url of urls) {
+    assert.ok(cursor.next())
+    assert.equal(cursor.key, url)
+    const id = cursor.stringId(0)
+    assert.equal(dictionary!.get(id), url)
+    assert.equal(idOf.get(url) ?? id, id)
+    idOf.set(url, id)
+  }
+  assert.equal(idOf.size, distinct.length)
+})

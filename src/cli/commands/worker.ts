@@ -53,7 +53,7 @@ export function registerWorkerCommand(program: Command): void {
     .option('--ingest', 'serve: also take POST /events and write it to the source topic (needs --brokers)')
     .option(
       '--startup-timeout <duration>',
-      'how long to wait at start for the store and Kafka to be reachable, then exit 1',
+      'how long to wait at start for the store and Kafka to be reachable (retrying), or for a broker to answer, then exit 1',
       defaultStartupTimeout,
     )
     .action(async (role: string, flags: WorkerFlags) => {
@@ -100,6 +100,7 @@ export function registerWorkerCommand(program: Command): void {
           segmentAge: flagDuration(flags.segmentAge, '--segment-age'),
           // A store or broker down at start is waited for (runtime/startup.ts), not a crash loop.
           startupTimeout: flagDuration(flags.startupTimeout, '--startup-timeout'),
+          startupRetry: true,
           logger,
           signal,
         }),

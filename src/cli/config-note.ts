@@ -2,7 +2,9 @@
 // examples/pageviews/strata.config.ts; the next `strata batch` or `strata query`, run with no
 // --config in a folder with no ./strata.config.ts, failed with "config file not found". So
 // `strata start` notes its config in <data>/config.json, and a command given no config (and
-// finding none in its folder) uses the noted one, saying so in one line.
+// finding none in its folder) uses the noted one, saying so in one line. chooseConfig is that
+// rule, for every command that reads a config: start, worker (each role) and, through
+// context.ts, batch, query and reset (before session 16 `strata worker` ignored the note).
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { DEFAULT_CONFIG_FILE } from '../core/config-loader.ts'

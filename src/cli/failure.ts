@@ -7,6 +7,7 @@ import { constants } from 'node:os'
 import { inspect } from 'node:util'
 import { type ErrorCode, ErrorCodes, InterruptedError, isStrataError } from '../core/errors.ts'
 import { scrubSecrets } from '../core/secrets.ts'
+import { flushLogs } from '../runtime/logger.ts'
 
 // Node's system error codes, by what they mean to someone running a command.
 const unreachable = new Set([
@@ -37,6 +38,20 @@ export function exitCodeOf(error: unknown): number {
   if (!(error instanceof InterruptedError)) return 1
   const number = constants.signals[error.signal as keyof typeof constants.signals]
   return number === undefined ? 1 : 128 + number
+}
+
+/**
+ * How a failed command ends (main.ts): the log lines gathered before it, then its one line (and
+ * the stack when `withStack`) on stderr, then the exit. At once: a command that failed half-way
+ * may leave handles open (a Kafka consumer that joined some brokers but not the group, a store
+ * pool, a start step abandoned past its timeout). A `strata worker` that failed to start then
+ * lingered for minutes doing nothing, alive to its supervisor, so never restarted. A command a
+ * signal interrupted exits as the shell would report it (130 for SIGINT).
+ */
+export function exitFailed(error: unknown, withStack: boolean): never {
+  flushLogs()
+  console.error(failureReport(error, withStack))
+  process.exit(exitCodeOf(error))
 }
 
 function classify(error: unknown): { code: ErrorCode; message: string } {

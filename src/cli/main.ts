@@ -2,7 +2,7 @@
 // only when run, so `strata --help` and `strata kafka status` start fast.
 import { Command, CommanderError } from 'commander'
 import { packageInfo } from '../core/package-info.ts'
-import { configureLogs, flushLogs } from '../runtime/logger.ts'
+import { configureLogs } from '../runtime/logger.ts'
 import { registerBatchCommand } from './commands/batch.ts'
 import { registerInitCommand } from './commands/init.ts'
 import { registerKafkaCommands } from './commands/kafka.ts'
@@ -14,7 +14,7 @@ import { registerSparkCommands } from './commands/spark.ts'
 import { registerStartCommand } from './commands/start.ts'
 import { registerTaskCommands } from './commands/task.ts'
 import { registerWorkerCommand } from './commands/worker.ts'
-import { exitCodeOf, failureReport } from './failure.ts'
+import { exitFailed } from './failure.ts'
 import { type LogFlags, resolveLogLevel, showsStacks } from './settings.ts'
 
 export function createProgram(): Command {
@@ -63,12 +63,6 @@ export async function main(argv: string[]): Promise<void> {
       return
     }
     // One line with a code (failure.ts); the stack too with --verbose or a debug level.
-    flushLogs() // the lines gathered before it, then this one, last
-    console.error(failureReport(error, showsStacks(program.opts<LogFlags>())))
-    // Exit now: a command that failed half-way may leave handles open (a Kafka consumer that
-    // joined some brokers but not the group, a store pool). A `strata worker` that failed to
-    // start then lingered for minutes doing nothing, alive to its supervisor, so never restarted.
-    // A command a signal interrupted exits as the shell would report it (130 for SIGINT).
-    process.exit(exitCodeOf(error))
+    exitFailed(error, showsStacks(program.opts<LogFlags>()))
   }
 }

@@ -1,5 +1,6 @@
 // Graceful shutdown for long-running commands: on SIGINT or SIGTERM, stop taking work, flush what
 // is in flight (speed commits, open segments), close the store, exit. A second signal exits now.
+import { InterruptedError } from '../core/errors.ts'
 import type { Logger } from '../runtime/logger.ts'
 
 /**
@@ -58,6 +59,13 @@ export function onShutdown(logger: Logger, close: () => Promise<void>): void {
  * Now a signal then ends the start at its next step (nothing left locked, open or half-written)
  * or, once started, closes what started; either way the command exits 0 as on any SIGTERM.
  * Resolves with what started, or undefined when a signal stopped the start.
+ *
+ * A start that fails by itself while a signal arrives (a damaged segment found as the SIGTERM
+ * comes) is a failure, not a stop: the error is thrown (main.ts prints its one line with its code
+ * and exits 1), whichever came first. Only the signal's own doing, STRATA_ERR_INTERRUPTED, is a
+ * clean stop. Before session 16 any error after a signal was dropped and the process exited 0
+ * with no line, so a supervisor saw a clean stop of a service that could not start
+ * (docs/operations.md, "Signals while starting").
  */
 export async function startUntilSignal<T extends { close(): Promise<void> }>(
   logger: Logger,
@@ -67,13 +75,16 @@ export async function startUntilSignal<T extends { close(): Promise<void> }>(
   const starting = start(interrupt.signal)
   onShutdown(logger, async () => {
     interrupt.abort()
-    const running = await starting.catch(() => undefined)
+    const running = await starting.catch((error) =>
+      // The start's own failure: thrown below, to main's exit 1; this stop never exits 0.
+      error instanceof InterruptedError ? undefined : new Promise<never>(() => undefined),
+    )
     await running?.close()
   })
   try {
     return await starting
   } catch (error) {
-    if (interrupt.signal.aborted) return undefined
+    if (interrupt.signal.aborted && error instanceof InterruptedError) return undefined
     throw error
   }
 }

@@ -3,6 +3,7 @@
 // on each attempt, and gives up with a code only after `--startup-timeout`. Only retriable errors
 // are waited on: a wrong URL, a bad password or a broken config still fail at once.
 import { setTimeout as wait } from 'node:timers/promises'
+import { formatDuration } from '../core/duration.ts'
 import { type ErrorCode, InterruptedError, StrataError } from '../core/errors.ts'
 import { isRetriable, type RetryPolicy, retryRetriable } from '../core/retry.ts'
 import type { Logger } from './logger.ts'
@@ -19,6 +20,12 @@ export interface WaitOptions extends Partial<Omit<RetryPolicy, 'totalMs'>> {
    * STRATA_ERR_INTERRUPTED instead of lasting to the timeout, past a supervisor's stop timeout.
    */
   signal?: AbortSignal
+  /**
+   * An attempt still in flight after `timeoutMs` is given up too (a step on Kafka, whose broker
+   * may take the connection and never answer). Not a store's open: it migrates the store, which
+   * may rightly take longer, and a migration cut short would be cut at every restart.
+   */
+  boundAttempts?: boolean
 }
 
 /** Calls `start` until it succeeds; a retriable failure is logged and tried again until the timeout. */
@@ -28,7 +35,7 @@ export async function waitFor<T>(
   options: WaitOptions,
 ): Promise<T> {
   const name = (error: StrataError) => (typeof what === 'string' ? what : what(error))
-  const { timeoutMs, logger, code, signal, ...timing } = options
+  const { timeoutMs, logger, code, signal, boundAttempts, ...timing } = options
   let attempts = 1
   const interrupted = () =>
     new InterruptedError(
@@ -43,9 +50,15 @@ export async function waitFor<T>(
         throw interrupted()
       },
     )
+  // Not retried: the attempt that never answered had the whole timeout.
+  const timedOut = () => {
+    const error = new StrataError(code, 'no answer')
+    return noAnswer(name(error), timeoutMs, code, `attempt ${attempts}`)
+  }
   const attempt = () => {
     if (signal?.aborted) throw interrupted()
-    return signal ? untilAborted(start(), signal, interrupted) : start()
+    const step = boundAttempts ? withinTimeout(start(), timeoutMs, timedOut) : start()
+    return signal ? untilAborted(step, signal, interrupted) : step
   }
   try {
     return await retryRetriable(
@@ -67,6 +80,37 @@ export async function waitFor<T>(
 }
 
 /**
+ * The error of a start step on `what` (`Kafka at host:port`) that did not settle within the
+ * startup timeout: a broker, or a proxy before it, that takes the connection and never answers.
+ * Before session 16 `strata start --brokers` on one waited with no word until a signal (319 s).
+ */
+export function noAnswer(what: string, timeoutMs: number, code: ErrorCode, attempt?: string): StrataError {
+  return new StrataError(
+    code,
+    `${what} did not answer within ${formatDuration(timeoutMs)}${attempt ? ` (${attempt})` : ''}: gave up starting (--startup-timeout)`,
+  )
+}
+
+/**
+ * A start step that has not settled after `timeoutMs` rejects with `timedOut()`; what it opens
+ * late is closed. The timer holds the process meanwhile, as the step would.
+ */
+export function withinTimeout<T>(attempt: Promise<T>, timeoutMs: number, timedOut: () => Error): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      reject(timedOut())
+      closeLate(attempt)
+    }, timeoutMs)
+    attempt.then(resolve, reject).finally(() => clearTimeout(timer))
+  })
+}
+
+/** What an abandoned step opens after all is closed (its own failure is no one's to hear). */
+function closeLate(attempt: Promise<unknown>): void {
+  attempt.then((late) => (late as { close?: () => unknown } | undefined)?.close?.()).catch(() => undefined)
+}
+
+/**
  * The attempt in flight ends with the signal too: one that never settles (a PostgreSQL, or a
  * proxy before it, that takes the connection and never answers; the driver has no connect
  * timeout) otherwise held the worker past its SIGTERM until the supervisor's SIGKILL. What the
@@ -80,9 +124,7 @@ export function untilAborted<T>(
   return new Promise<T>((resolve, reject) => {
     const onAbort = () => {
       reject(interrupted())
-      attempt
-        .then((late) => (late as { close?: () => unknown } | undefined)?.close?.())
-        .catch(() => undefined)
+      closeLate(attempt)
     }
     signal.addEventListener('abort', onAbort, { once: true })
     attempt.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort))

@@ -100,10 +100,18 @@ export interface StrataOptions {
   /** Longest a master-dataset segment stays open before it is sealed (`--segment-age`). Default 10 s. */
   segmentAge?: Duration | undefined
   /**
-   * How long to wait at start for a store or Kafka that is down (`--startup-timeout`: `strata
-   * worker` passes 2 minutes). Default: no waiting, the first failure is thrown.
+   * How long the start waits on Kafka and, with `startupRetry`, on the store (`--startup-timeout`).
+   * A step on Kafka (the topic's check, joining a group) that has not settled by then fails with
+   * STRATA_ERR_KAFKA_UNAVAILABLE naming the brokers: a broker that takes the connection and never
+   * answers. The store's open is not cut (it may migrate the store). Default 2 minutes.
    */
   startupTimeout?: Duration | undefined
+  /**
+   * Retry a retriable failure of the store or Kafka at start until `startupTimeout`, saying so on
+   * each attempt (`strata worker`), rather than fail at the first (`strata start`). Default: true
+   * when `startupTimeout` is given, as before it also bounded steps.
+   */
+  startupRetry?: boolean | undefined
   /**
    * The consumer-group session timeout of the speed layer and the archiver (`--session-timeout`;
    * CLI: `STRATA_SESSION_TIMEOUT`): how long the group waits for a member that stopped sending

@@ -32,7 +32,14 @@ import { createLogger } from './logger.ts'
 import { lmdbPathOf, openStore } from './open-store.ts'
 import { startRoles } from './pipeline.ts'
 import type { Role } from './role.ts'
-import { describeStore, untilAborted, waitFor } from './startup.ts'
+import {
+  defaultStartupTimeout,
+  describeStore,
+  noAnswer,
+  untilAborted,
+  waitFor,
+  withinTimeout,
+} from './startup.ts'
 import {
   checkRole,
   consumerGroups,
@@ -76,7 +83,8 @@ export async function startStrata(options: StrataOptions = {}): Promise<RunningS
     value === undefined ? undefined : parseTimerDuration(value, field, ErrorCodes.INVALID_ARGUMENT)
   const batchIntervalMs = ms(options.batchInterval ?? defaultBatchInterval, 'batchInterval')!
   const segmentAgeMs = ms(options.segmentAge ?? defaultSegmentAge, 'segmentAge')!
-  const startupTimeoutMs = ms(options.startupTimeout, 'startupTimeout')
+  const startupTimeoutMs = ms(options.startupTimeout ?? defaultStartupTimeout, 'startupTimeout')!
+  const startupRetry = options.startupRetry ?? options.startupTimeout !== undefined
   const timers = groupTimers(options.sessionTimeout)
   const hangMs = hangTimeoutMs(options.hangTimeout)
   const limits = {
@@ -122,10 +130,10 @@ export async function startStrata(options: StrataOptions = {}): Promise<RunningS
   })
 
   const storeName = describeStore(options.store)
-  const waiting =
-    startupTimeoutMs === undefined
-      ? undefined
-      : { timeoutMs: startupTimeoutMs, logger, ...(options.signal ? { signal: options.signal } : {}) }
+  const waiting = startupRetry
+    ? { timeoutMs: startupTimeoutMs, logger, ...(options.signal ? { signal: options.signal } : {}) }
+    : undefined
+  const kafkaName = `Kafka at ${brokers ?? 'the brokers'}`
   const openNamedStore = () => openStore(lmdbPath ?? options.store!)
   // Not waited for, the open still ends with the signal: a PostgreSQL that takes the connection
   // and never answers would otherwise hold a stopping `strata start` until its SIGKILL.
@@ -175,18 +183,22 @@ export async function startStrata(options: StrataOptions = {}): Promise<RunningS
     },
     ...(waiting && {
       attempt: <T>(step: () => Promise<T>) =>
-        waitFor(
-          (error) => (error.code === ErrorCodes.STORE ? storeName : `Kafka at ${brokers ?? 'the brokers'}`),
-          step,
-          { ...waiting, code: ErrorCodes.KAFKA_UNAVAILABLE },
-        ),
+        waitFor((error) => (error.code === ErrorCodes.STORE ? storeName : kafkaName), step, {
+          ...waiting,
+          code: ErrorCodes.KAFKA_UNAVAILABLE,
+          boundAttempts: true,
+        }),
     }),
-    // Not waited for, a step on Kafka still ends with the signal (a broker that never answers).
-    ...(!waiting &&
-      signal && {
-        attempt: <T>(step: () => Promise<T>) =>
-          untilAborted(step(), signal, () => interruptedError(signal, command)),
-      }),
+    // Not retried, a step on Kafka still ends with the signal, and past the startup timeout: a
+    // broker that takes the connection and never answers held `strata start` with no word.
+    ...(!waiting && {
+      attempt: <T>(step: () => Promise<T>) => {
+        const bounded = withinTimeout(step(), startupTimeoutMs, () =>
+          noAnswer(kafkaName, startupTimeoutMs, ErrorCodes.KAFKA_UNAVAILABLE),
+        )
+        return signal ? untilAborted(bounded, signal, () => interruptedError(signal, command)) : bounded
+      },
+    }),
     http: serves
       ? {
           port: options.port ?? DEFAULT_PORT,

@@ -88,3 +88,21 @@ test('the store is named by host and port, never with its credentials', () => {
   assert.equal(describeStore('postgresql://u@db'), 'PostgreSQL at db:5432')
   assert.equal(describeStore('/var/lib/strata'), 'the store')
 })
+
+test('an attempt that never settles is given up past the timeout, when attempts are bounded (Kafka)', async () => {
+  const { lines, options } = harness()
+  await assert.rejects(
+    waitFor('Kafka at 127.0.0.1:9', () => new Promise(() => undefined), {
+      ...options,
+      timeoutMs: 200,
+      code: ErrorCodes.KAFKA_UNAVAILABLE,
+      boundAttempts: true,
+    }),
+    (error: StrataError) => {
+      assert.equal(error.code, ErrorCodes.KAFKA_UNAVAILABLE)
+      assert.match(error.message, /^Kafka at 127\.0\.0\.1:9 did not answer within 200ms \(attempt 1\)/)
+      return true
+    },
+  )
+  assert.deepEqual(lines, [])
+})

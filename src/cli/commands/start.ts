@@ -3,6 +3,7 @@
 import { fileURLToPath } from 'node:url'
 import type { Command } from 'commander'
 import { createLogger } from '../../runtime/logger.ts'
+import { defaultStartupTimeout } from '../../runtime/startup.ts'
 import { startStrata } from '../../runtime/strata.ts'
 import { chooseConfig, noteConfig } from '../config-note.ts'
 import { addCommonOptions } from '../context.ts'
@@ -32,6 +33,7 @@ interface StartFlags extends SettingsFlags, HttpSecurityFlags, EngineFlags {
   demoRate: number
   batchInterval: string
   segmentAge: string
+  startupTimeout: string
 }
 
 export function registerStartCommand(program: Command): void {
@@ -63,6 +65,11 @@ export function registerStartCommand(program: Command): void {
     .option('--demo-rate <n>', 'generated events per second with --demo', positiveInt('--demo-rate'), 200)
     .option('--batch-interval <duration>', 'time between batch runs (e.g. 30s, 5m)', '1m')
     .option('--segment-age <duration>', 'longest a master-dataset segment stays open before sealing', '10s')
+    .option(
+      '--startup-timeout <duration>',
+      'how long a step of the start on Kafka may go unanswered (a broker that never answers), then exit 1; not retried',
+      defaultStartupTimeout,
+    )
     .addHelpText(
       'after',
       `
@@ -99,6 +106,9 @@ Examples:
           batchEngine: engine.engine,
           ...(engine.spark ? { spark: engine.spark } : {}),
           segmentAge: flagDuration(flags.segmentAge, '--segment-age'),
+          // Bounds each step on Kafka; unlike strata worker, a failure is not retried.
+          startupTimeout: flagDuration(flags.startupTimeout, '--startup-timeout'),
+          startupRetry: false,
           demoRate: flags.demo ? flags.demoRate : 0,
           logger,
           signal,

@@ -7,6 +7,7 @@ import { createLogger } from '../../runtime/logger.ts'
 import { ROLES, type Role } from '../../runtime/pipeline.ts'
 import { defaultStartupTimeout } from '../../runtime/startup.ts'
 import { startStrata } from '../../runtime/strata.ts'
+import { chooseConfig } from '../config-note.ts'
 import { addCommonOptions } from '../context.ts'
 import { addEngineOptions, type EngineFlags, resolveEngine } from '../engine-flags.ts'
 import { flagDuration, port } from '../options.ts'
@@ -52,7 +53,7 @@ export function registerWorkerCommand(program: Command): void {
     .option('--ingest', 'serve: also take POST /events and write it to the source topic (needs --brokers)')
     .option(
       '--startup-timeout <duration>',
-      'how long to wait at start for the store and Kafka to be reachable, then exit 1',
+      'how long to wait at start for the store and Kafka to be reachable (retrying), or for a broker to answer, then exit 1',
       defaultStartupTimeout,
     )
     .action(async (role: string, flags: WorkerFlags) => {
@@ -74,12 +75,15 @@ export function registerWorkerCommand(program: Command): void {
       }
       const http = httpOptionsOf(flags, settings.http)
       checkSecuritySettings(logger, settings.brokers, settings.storeUrl)
+      // No --config and no ./strata.config.ts: the config `strata start` noted in the data folder,
+      // by the rule of every command that reads one (config-note.ts).
+      const configPath = chooseConfig(settings.configPath, settings.dataDir, (line) => logger.info(line))
       // The programmatic API (runtime/strata.ts) on what the flags and environment resolved to;
       // it refuses a role that cannot run on them (speed without Kafka, --ingest off serve).
       await startUntilSignal(logger, (signal) =>
         startStrata({
           role: role as Role,
-          config: settings.configPath,
+          config: configPath,
           data: settings.dataDir,
           store: settings.storeUrl,
           master: settings.master,
@@ -96,6 +100,7 @@ export function registerWorkerCommand(program: Command): void {
           segmentAge: flagDuration(flags.segmentAge, '--segment-age'),
           // A store or broker down at start is waited for (runtime/startup.ts), not a crash loop.
           startupTimeout: flagDuration(flags.startupTimeout, '--startup-timeout'),
+          startupRetry: true,
           logger,
           signal,
         }),

@@ -213,8 +213,84 @@ function scannerFor(timeField: string, fields: readonly string[]): Scanner | und
     return end
   }
 
-  // The scan; false when the record is left to eventCheck.
-  const scan = (b: Buffer, start: number, n: number): boolean => {
+  // The shape of the last record the full scan accepted (see the top of this file, "shape"): its
+  // fields in order, each as the bytes before its value (from the end of the value before, or
+  // the record's start: whitespace, `{` or `,`, the quoted name, `:`), the field's index in
+  // `values` or -1 when no view reads it, and the bytes after the last value. Learned from
+  // `seen*` below, which the full scan fills as it goes.
+  const MAX_SHAPE_FIELDS = 32
+  let shapeFields = 0
+  const shapeField = new Int32Array(MAX_SHAPE_FIELDS)
+  const shapeSepEnd = new Int32Array(MAX_SHAPE_FIELDS + 1)
+  let shapeBytes = new Uint8Array(256)
+  let shapeHigh = false
+  let seenFields = 0
+  const seenSepStart = new Int32Array(MAX_SHAPE_FIELDS + 1)
+  const seenSepEnd = new Int32Array(MAX_SHAPE_FIELDS + 1)
+  const seenField = new Int32Array(MAX_SHAPE_FIELDS)
+
+  // Whether b[i, i + length) is shapeBytes[from, from + length).
+  const sameBytes = (b: Uint8Array, i: number, from: number, length: number): boolean => {
+    for (let j = 0; j < length; j++) if (b[i + j] !== shapeBytes[from + j]) return false
+    return true
+  }
+
+  // Learns the shape of record b[start, n) that the full scan just accepted.
+  const learn = (b: Uint8Array): void => {
+    let bytes = 0
+    for (let p = 0; p <= seenFields; p++) bytes += seenSepEnd[p]! - seenSepStart[p]!
+    if (bytes > shapeBytes.length) shapeBytes = new Uint8Array(bytes * 2)
+    let at = 0
+    let h = false
+    for (let p = 0; p <= seenFields; p++) {
+      for (let j = seenSepStart[p]!; j < seenSepEnd[p]!; j++) {
+        const c = b[j]!
+        if (c >= 0x80) h = true
+        shapeBytes[at++] = c
+      }
+      shapeSepEnd[p] = at
+      if (p < seenFields) shapeField[p] = seenField[p]!
+    }
+    shapeFields = seenFields
+    shapeHigh = h
+  }
+
+  // The record read with the last shape: true when it is an event, its read fields in `values`,
+  // as the full scan would have found; false when it is not (or not provably) of that shape,
+  // and the full scan decides. Every byte is checked: a separator as the same bytes as the
+  // shape's (so the same tokens and names the full scan would have read), each value by the
+  // full scan's own readValue or skipValue, the rest of the record's checks as the full scan.
+  const scanShaped = (b: Buffer, start: number, n: number): boolean => {
+    const fields = shapeFields
+    if (fields === 0) return false
+    high = shapeHigh
+    textStart = textEnd = 0
+    for (let f = 0; f < fieldCount; f++) values[f] = undefined
+    let i = start
+    let from = 0
+    for (let p = 0; p < fields; p++) {
+      const to = shapeSepEnd[p]!
+      const length = to - from
+      if (i + length > n || !sameBytes(b, i, from, length)) return false
+      i += length
+      from = to
+      const f = shapeField[p]!
+      if (f < 0) i = skipValue(b, i, n, 2)
+      else {
+        const wasHigh: boolean = high
+        i = readValue(b, i, n, f)
+        high ||= wasHigh
+      }
+      if (i < 0) return false
+    }
+    const tail = shapeSepEnd[fields]! - from
+    if (n - i !== tail || !sameBytes(b, i, from, tail)) return false
+    if (high && !isUtf8(b.subarray(start, n))) return false
+    return parseEventTime(values[timeIndex]) !== undefined
+  }
+
+  // The full scan; false when the record is left to eventCheck.
+  const scanFull = (b: Buffer, start: number, n: number): boolean => {
     if (n === start || n - start > maxEventBytes) return false
     let i = skipSpace(b, start, n)
     if (b[i] !== OPEN_OBJECT) return false
@@ -226,6 +302,8 @@ function scannerFor(timeField: string, fields: readonly string[]): Scanner | und
       values[f] = undefined
     }
     i = skipSpace(b, i + 1, n)
+    let p = 0
+    let sepStart = start
     for (;;) {
       if (b[i] !== QUOTE) return false
       const end = plainStringEnd(b, i + 1, n)
@@ -234,6 +312,12 @@ function scannerFor(timeField: string, fields: readonly string[]): Scanner | und
       i = skipSpace(b, end + 1, n)
       if (b[i] !== COLON) return false
       i = skipSpace(b, i + 1, n)
+      if (p < MAX_SHAPE_FIELDS) {
+        seenSepStart[p] = sepStart
+        seenSepEnd[p] = i
+        seenField[p] = f
+      }
+      p++
       if (f < 0) i = skipValue(b, i, n, 2)
       else {
         if (seen[f] === 1) return false
@@ -243,6 +327,7 @@ function scannerFor(timeField: string, fields: readonly string[]): Scanner | und
         high ||= wasHigh
       }
       if (i < 0) return false
+      sepStart = i
       i = skipSpace(b, i, n)
       const c = b[i]
       if (c === CLOSE_OBJECT) break
@@ -251,7 +336,19 @@ function scannerFor(timeField: string, fields: readonly string[]): Scanner | und
     }
     if (skipSpace(b, i + 1, n) !== n) return false
     if (high && !isUtf8(b.subarray(start, n))) return false
-    return seen[timeIndex] === 1 && parseEventTime(values[timeIndex]) !== undefined
+    if (seen[timeIndex] !== 1 || parseEventTime(values[timeIndex]) === undefined) return false
+    if (p <= MAX_SHAPE_FIELDS) {
+      seenFields = p
+      seenSepStart[p] = sepStart
+      seenSepEnd[p] = n
+      learn(b)
+    }
+    return true
+  }
+
+  const scan = (b: Buffer, start: number, n: number): boolean => {
+    if (n === start || n - start > maxEventBytes) return false
+    return scanShaped(b, start, n) || scanFull(b, start, n)
   }
   return { scan, values, names }
 }

@@ -23,6 +23,19 @@
 //     one shape: the functions analysed there read fields only as `p.f`, which cannot tell.
 // test/core/projected-check.property.test.ts compares it with eventCheck on random and adversarial
 // records.
+//
+// Shape: records from one producer mostly share their fields' order and spelling. The full scan
+// remembers the shape of the last record it accepted: for each field, the bytes from the end of
+// the value before (or the record's start) to its own value (whitespace, `{` or `,`, the quoted
+// name, `:`), and whether a view reads it. The next record is first read against that shape: each
+// such span must be the very same bytes (so the full scan would have read the same tokens and
+// names, no name with an escape, no read field twice), each value is read or skipped by the full
+// scan's own readValue and skipValue (which leave escapes, other kinds and nesting as the full
+// scan does), the bytes after the last value must be the shape's, and the time field and UTF-8
+// are checked as the full scan does. Anything else, the first byte that differs, and the record
+// is scanned in full. It saves the names' scan and lookup (fieldAt) per field: ~12 % of a fold
+// thread's CPU per record (decision 0011, session 16). test/core/projected-shape.property.test.ts
+// holds it to eventCheck on runs of one shape and their variants.
 import { isUtf8 } from 'node:buffer'
 import type { CompiledView } from './compiled-view.ts'
 import { defaultEventLimits, eventCheck, type RecordCheck, type StrataEvent } from './event.ts'
@@ -213,7 +226,7 @@ function scannerFor(timeField: string, fields: readonly string[]): Scanner | und
     return end
   }
 
-  // The shape of the last record the full scan accepted (see the top of this file, "shape"): its
+  // The shape of the last record the full scan accepted (see the top of this file, "Shape"): its
   // fields in order, each as the bytes before its value (from the end of the value before, or
   // the record's start: whitespace, `{` or `,`, the quoted name, `:`), the field's index in
   // `values` or -1 when no view reads it, and the bytes after the last value. Learned from
@@ -223,6 +236,8 @@ function scannerFor(timeField: string, fields: readonly string[]): Scanner | und
   const shapeField = new Int32Array(MAX_SHAPE_FIELDS)
   const shapeSepEnd = new Int32Array(MAX_SHAPE_FIELDS + 1)
   let shapeBytes = new Uint8Array(256)
+  // A name with a byte >= 0x80: the record's UTF-8 is then checked whole, as the full scan does
+  // (a name between quotes is whole characters, so this is caution, not a case found).
   let shapeHigh = false
   let seenFields = 0
   const seenSepStart = new Int32Array(MAX_SHAPE_FIELDS + 1)

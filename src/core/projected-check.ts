@@ -34,7 +34,8 @@
 // scan does), the bytes after the last value must be the shape's, and the time field and UTF-8
 // are checked as the full scan does. Anything else, the first byte that differs, and the record
 // is scanned in full. It saves the names' scan and lookup (fieldAt) per field: ~12 % of a fold
-// thread's CPU per record (decision 0011, session 16). test/core/projected-shape.property.test.ts
+// thread's CPU per record (decision 0011, session 16). Shapes that alternate would miss on every
+// record and pay both scans: after a few misses in a row the shape path rests (scan). test/core/projected-shape.property.test.ts
 // holds it to eventCheck on runs of one shape and their variants.
 import { isUtf8 } from 'node:buffer'
 import type { CompiledView } from './compiled-view.ts'

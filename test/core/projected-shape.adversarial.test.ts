@@ -180,24 +180,6 @@ test('a record cut short at every byte, the rest of its bytes after its end in t
   }
 })
 
-test('a record refused is not a shape: a shape is learned from accepted records only', () => {
-  // Refused after the full scan read every field (a duplicate read field): its separators must
-  // not become the shape, or the next record with those separators, of the same duplicate, would
-  // be accepted by the shape path with one value only.
-  const dup = e(`"type":"page_view","url":"/p/1","url":"/p/2","user":"u1","ts":${NOW}`)
-  const old = eventCheck('ts')
-  const projected = projectedEventCheck('ts', ['url'])
-  for (const t of [B, dup, dup, B, dup]) {
-    const checked = projected(Buffer.from(t))
-    same(
-      old(Buffer.from(t)),
-      'reason' in checked ? checked.reason : (checked.event as StrataEvent),
-      ['url', 'ts'],
-      t,
-    )
-  }
-})
-
 test('two checks with other fields keep their own shapes', () => {
   const old = eventCheck('ts')
   const a = projectedEventCheck('ts', ['url'])
@@ -234,10 +216,9 @@ test('two shapes alternating record by record: the shape path rests after misses
   const alternating = 4 * SHAPE_REST
   for (let i = 0; i < alternating; i++) check(i % 2 === 0 ? B : tailed)
   // Misses in a row, then one try per rest: not one per record.
-  assert.ok(
-    scanner.stats.tries <= SHAPE_MISSES + alternating / SHAPE_REST + 2,
-    `${scanner.stats.tries} tries`,
-  )
+  // A bound in numbers, not in SHAPE_MISSES: a guard set never to rest must fail here.
+  assert.ok(SHAPE_MISSES <= 16 && SHAPE_REST >= 64, 'a rest after a few misses, for many records')
+  assert.ok(scanner.stats.tries <= 16 + alternating / 64, `${scanner.stats.tries} tries`)
   assert.equal(scanner.stats.hits, 0)
   // One shape again: after the rest it is learned and read by the shape path.
   const tries = scanner.stats.tries

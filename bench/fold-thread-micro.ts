@@ -9,7 +9,12 @@
 // on a shared machine to show a change of one thread by ~10 % (BENCHMARKS.md, speed-layer
 // catch-up, session 12 and 13).
 //
-//   node bench/fold-thread-micro.ts [checkout …]   (default: this checkout)
+//   node bench/fold-thread-micro.ts [checkout …] [--mix=tail|order]   (default: this checkout)
+//
+// --mix: every other record of another shape, so that the projected check's shape path (the last
+// accepted record's separators) misses record by record: `tail` adds a field no view reads at the
+// end (a miss found only after every value is read, the worst case), `order` swaps the first two
+// fields (a miss at the first name).
 import './lib/help.ts' // --help: the comment above, then exit
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -17,6 +22,16 @@ import { join } from 'node:path'
 import { eventAt, writeViewConfig } from './lib/kafka-bench.ts'
 
 const roots = process.argv.slice(2).filter((a) => !a.startsWith('--'))
+const mix = process.argv.find((a) => a.startsWith('--mix='))?.slice('--mix='.length)
+if (mix !== undefined && mix !== 'tail' && mix !== 'order') throw new Error(`--mix=${mix}: tail or order`)
+// Record i's text: the catch-up benchmark's, every other one reshaped by --mix.
+const recordAt = (i: number): string => {
+  const value = eventAt(i, N, base).value
+  if (mix === undefined || i % 2 === 0) return value
+  if (mix === 'tail') return `${value.slice(0, -1)},"ref":"/p/${i % 97}"}`
+  const o = JSON.parse(value)
+  return JSON.stringify({ url: o.url, type: o.type, user: o.user, ts: o.ts })
+}
 if (roots.length === 0) roots.push(join(import.meta.dirname, '..'))
 const N = 500_000
 const WINDOW = 20_000
@@ -30,7 +45,7 @@ const starts = new Uint32Array(N)
 const ends = new Uint32Array(N)
 let at = 0
 for (let i = 0; i < N; i++) {
-  const b = Buffer.from(`${eventAt(i, N, base).value}\u00ff\u00ff\u00ff\u00ff`, 'latin1')
+  const b = Buffer.from(`${recordAt(i)}\u00ff\u00ff\u00ff\u00ff`, 'latin1')
   starts[i] = at
   ends[i] = at + b.length - 4
   at += b.length

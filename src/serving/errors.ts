@@ -119,10 +119,33 @@ export function frameworkErrors(error: FastifyError, _request: FastifyRequest, r
 /** Where every 5xx answer is told, with its cause (the answer itself never carries internals). */
 export type ServerErrorLog = (message: string, error: unknown) => void
 
-export function installErrorHandler(app: FastifyInstance, logServerError?: ServerErrorLog): void {
+// A 503 or 507 is a condition of the whole server (disk full, store or broker down, shutting
+// down) that /health already reports, met by every request while it lasts: logged once per code
+// per interval with how many more were answered the same, not once per request (met from a
+// user's seat: a full disk under 4 retrying clients wrote 30 000 error lines, 19 MB, in 20 s, to
+// a log that may share that disk). A 500 is a bug: every one is logged.
+export const CONDITION_LOG_INTERVAL_MS = 10_000
+
+export function installErrorHandler(
+  app: FastifyInstance,
+  logServerError?: ServerErrorLog,
+  now: () => number = Date.now,
+): void {
+  const lastLogged = new Map<string, { at: number; unlogged: number }>()
   const log5xx = (request: FastifyRequest, status: number, error: unknown) => {
-    request.log.error({ reqId: request.id, err: error }, 'request failed')
-    logServerError?.(`${request.method} ${request.url.slice(0, 200)} answered ${status}`, error)
+    let more = ''
+    if (status !== 500 && isStrataError(error)) {
+      const last = lastLogged.get(error.code)
+      if (last !== undefined && now() - last.at < CONDITION_LOG_INTERVAL_MS) {
+        last.unlogged++
+        return
+      }
+      if (last !== undefined && last.unlogged > 0)
+        more = ` (and ${last.unlogged} more answered the same since the last line)`
+      lastLogged.set(error.code, { at: now(), unlogged: 0 })
+    }
+    request.log.error({ reqId: request.id, err: error }, `request failed${more}`)
+    logServerError?.(`${request.method} ${request.url.slice(0, 200)} answered ${status}${more}`, error)
   }
   app.setErrorHandler((error: FastifyError | StrataError | Error, request, reply) => {
     if (isStrataError(error)) {

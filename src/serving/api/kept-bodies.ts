@@ -1,11 +1,5 @@
 // The bodies the query fast path keeps per URL (query-fast-path.ts, decision 0018's session 11
-// addendum), bounded by what they hold (URL characters and body bytes): oldest URL first.
-//
-// A body is kept as its UTF-8 bytes in a buffer of its own, outside the V8 heap (decision 0018,
-// addendum "session 16"): under ingest every ask after a speed commit keeps a new body that lives
-// until its URL is asked again (seconds), so as a string it was copied by the scavenges it
-// outlived, promoted, and left in old space for a mark-compact to trace and move. Its bytes in a
-// buffer are neither copied nor moved, and the socket writes them without encoding them again.
+// addendum), bounded by the text they hold (URLs and bodies): oldest URL first.
 import type { LogOffsets } from './log-offsets.ts'
 
 export interface KeptBody {
@@ -13,18 +7,9 @@ export interface KeptBody {
   /** The store's snapshot version the answer was read under. */
   version: number
   log: LogOffsets | undefined
-  /** The body's UTF-8 bytes, in a buffer of their own (keptBytes): never a slice of a pool. */
-  body: Buffer
-}
-
-/**
- * `body`'s UTF-8 bytes in a buffer of its own. Not Buffer.from: a short string's bytes would be a
- * slice of an 8 KiB pool shared with other buffers, and keeping the slice would keep the pool.
- */
-export function keptBytes(body: string): Buffer {
-  const bytes = Buffer.allocUnsafeSlow(Buffer.byteLength(body))
-  bytes.write(body, 0, 'utf8')
-  return bytes
+  body: string
+  /** Its length in UTF-8 bytes (the content-length: Buffer.byteLength was ~2 µs a request). */
+  bytes: number
 }
 
 export class KeptBodies {
@@ -32,7 +17,7 @@ export class KeptBodies {
   readonly #byUrl = new Map<string, KeptBody>()
   #chars = 0
 
-  /** `limit`: the most held, URL characters and body bytes. */
+  /** `limit`: the most characters held. */
   constructor(limit: number) {
     this.#limit = limit
   }
@@ -41,7 +26,7 @@ export class KeptBodies {
     return this.#byUrl.get(url)
   }
 
-  /** The URL characters and body bytes held (tests). */
+  /** The characters held (tests). */
   get chars(): number {
     return this.#chars
   }

@@ -31,7 +31,7 @@ import { type QueryAnswer, queryViewAt } from '../query.ts'
 import type { AccessLog } from '../request-log.ts'
 import type { StartingGate } from '../starting.ts'
 import { queryAnswerSchema } from './answer-schemas.ts'
-import { KeptBodies, keptBytes } from './kept-bodies.ts'
+import { KeptBodies } from './kept-bodies.ts'
 import { type EndOffsetsCache, type LogOffsets, lagOf, sameLag } from './log-offsets.ts'
 import { QUERY_ROUTE, queryParamLimits } from './query-route.ts'
 import type { ViewIndex } from './view-status.ts'
@@ -78,7 +78,7 @@ const serialize: (answer: unknown) => string = fastJsonStringify(queryAnswerSche
 // asked again, yet it outlived the next scavenge and was promoted with the body (BENCHMARKS.md,
 // "2026-12-07: queries while ingesting").
 const NO_OPTIONS = { range: parseTimeRange({}), parts: false, keep: false }
-/** Most kept by URL, URL characters and body bytes (~1.7 KB a body in the benchmark: ~20,000 URLs). */
+/** Most text kept by URL, URLs and bodies (characters; ~1.7 KB a body in the benchmark: ~20,000 URLs). */
 const KEPT_CHARS = 32 * 1024 * 1024
 
 export function createQueryFastPath(options: QueryFastPathOptions): QueryFastPath {
@@ -110,10 +110,10 @@ export function createQueryFastPath(options: QueryFastPathOptions): QueryFastPat
     return version
   }
   const kept = new KeptBodies(KEPT_CHARS)
-  const send = (response: ServerResponse, url: string, body: Buffer, start: number): void => {
+  const send = (response: ServerResponse, url: string, body: string, bytes: number, start: number): void => {
     const head: Record<string, string | number> = {
       'content-type': JSON_TYPE,
-      'content-length': body.length,
+      'content-length': bytes,
     }
     if (drain.draining) head.connection = 'close'
     response.writeHead(200, head)
@@ -191,23 +191,24 @@ export function createQueryFastPath(options: QueryFastPathOptions): QueryFastPat
             return false // Fastify reads the store and answers the failure
           }
           if (version !== undefined && version === hit.version) {
-            send(response, url, hit.body, start)
+            send(response, url, hit.body, hit.bytes, start)
             return true
           }
         }
       }
       Promise.all([queryViewAt(store, view, key, NO_OPTIONS), offsets.get()]).then(
         ([{ answer, version }, log]) => {
-          let body: Buffer
+          let body: string
           try {
-            body = keptBytes(bodyOf(answer, log))
+            body = bodyOf(answer, log)
           } catch {
             fastify(request, response)
             return
           }
-          send(response, url, body, start)
+          const bytes = Buffer.byteLength(body)
+          send(response, url, body, bytes, start)
           if (version !== undefined && url.length <= ROUTED_MAX_URL)
-            kept.keep(url, { view, version, log, body })
+            kept.keep(url, { view, version, log, body, bytes })
         },
         // Fastify asks again and answers the failure (its status, body, 5xx log line).
         () => fastify(request, response),

@@ -2,9 +2,9 @@
 // ingesting"): the same store, commits, passes and asks as bench/query-ingest-micro.ts, with each
 // ask's wall time and every GC pause (perf_hooks 'gc' entries: start, duration, kind) recorded, so
 // that a slow ask can be set beside the GC pauses it overlapped and the first ask after a commit
-// beside the others. KEEP=buffer keeps each body as its UTF-8 bytes in a buffer of its own (as the
-// session 16 tried in the query fast path, not kept), KEEP=string as a string (as it does). Writes the slow asks
-// (> 2 ms) and the GC pauses to $DUMP (default: none).
+// beside the others. KEEP=string keeps each body as a string, as the query fast path does;
+// KEEP=buffer as its UTF-8 bytes in a buffer of its own (tried in session 16, not kept). Writes
+// the slow asks (> 2 ms) and the GC pauses to $DUMP (default: none).
 //   node --expose-gc bench/query-ingest-stalls.ts <checkout> [keys=8000] [ticks=200]
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'

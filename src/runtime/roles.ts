@@ -17,7 +17,7 @@ import type { EventSink } from '../ingest/ingest.ts'
 import { EmbeddedLog } from '../log/embedded/index.ts'
 import { createDeadLetterWriter, type DeadLetterWriter } from '../log/kafka/index.ts'
 import type { Log } from '../log/log.ts'
-import { describeDamage, type S3Settings, SegmentScrub } from '../master-dataset/index.ts'
+import { describeDamage, isObjectStoreUrl, type S3Settings, SegmentScrub } from '../master-dataset/index.ts'
 import { createApp, listen } from '../serving/app.ts'
 import type { HttpAuth } from '../serving/auth.ts'
 import type { HttpLimits } from '../serving/limits.ts'
@@ -278,13 +278,14 @@ const SCRUB_EVERY_MS = 60_000
 
 // The batch layer reads sealed segments through their packed copies, which do not re-hash the
 // NDJSON: a local master dataset's segments are hashed once per process here (at start, then
-// after each run those sealed since), off the batch's path. An s3:// one is checked on download.
+// those sealed since, every `everyMs` while no run is in progress), off the batch's path. An
+// s3:// one is checked when its segments are copied down (s3-segment-store.ts).
 export function watchSegments(
-  context: Pick<RoleContext, 'masterRoot' | 's3' | 'logger'>,
+  context: Pick<RoleContext, 'masterRoot' | 'logger'>,
   schedule: Pick<BatchSchedule, 'running'>,
   everyMs = SCRUB_EVERY_MS,
 ): { scrub: SegmentScrub; close(): Promise<void> } | undefined {
-  if (context.s3 || context.masterRoot.startsWith('s3://')) return undefined
+  if (isObjectStoreUrl(context.masterRoot)) return undefined
   const scrub = new SegmentScrub(context.masterRoot)
   let checking: Promise<void> | undefined
   const check = () => {
@@ -292,6 +293,7 @@ export function watchSegments(
       .check((damage) =>
         context.logger.warn(`master dataset damaged: ${describeDamage(damage)}`, {
           code: ErrorCodes.SEGMENT_CORRUPT,
+          master: context.masterRoot,
           partition: damage.partition,
           segment: damage.file,
         }),

@@ -56,6 +56,8 @@ export {
   readSegment,
   segmentRecords,
 } from './segment-reader.ts'
+// Sealed segments whose NDJSON rotted under a valid packed copy (the batch role checks)
+export { describeDamage, type SegmentDamage, SegmentScrub } from './segment-scrub.ts'
 // Writing sealed segments: one writer, from bytes (SegmentStore.writeSegment) or an active
 // segment sealed in place (the embedded log)
 export { SegmentStore } from './segment-store.ts'

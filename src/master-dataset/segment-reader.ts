@@ -17,6 +17,7 @@ import {
   lineKey,
   newLineFields,
   PACKED_EXTENSION,
+  partitionDirName,
   type SegmentRange,
   type SegmentRecord,
   scanLine,
@@ -53,7 +54,7 @@ export async function readSegment(root: string, partition: number, range: Segmen
   if (sha256Hex(data) !== expected) {
     throw new StrataError(
       ErrorCodes.SEGMENT_CORRUPT,
-      `partition ${partition}: segment [${range.start}, ${range.end}) does not match its checksum`,
+      `partition ${partition}: segment [${range.start}, ${range.end}) (${join(partitionDirName(partition), segmentFileName(range))}) does not match its checksum`,
     )
   }
   return data
@@ -184,7 +185,8 @@ const MAX_SPARE_BUFFERS = 2
  * - the magic and version keep a cache of an older layout from being misread.
  * The NDJSON itself is not re-hashed on this path: it is immutable, and if it rotted after the
  * packed file was derived, the packed file still holds the verified content, so the fold is
- * still exact. Readers of the NDJSON (readSegment, `sha256sum -c`) detect that rot.
+ * still exact. Readers of the NDJSON (readSegment, `sha256sum -c`) detect that rot, and the batch
+ * role hashes each sealed segment once per process to report it (segment-scrub.ts).
  */
 export class PackedSegmentReader {
   readonly #root: string

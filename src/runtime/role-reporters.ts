@@ -18,6 +18,7 @@ import {
 import { failureOf, type ViewStop } from '../core/view-errors.ts'
 import type { EmbeddedLog } from '../log/embedded/index.ts'
 import type { ReadTrouble } from '../log/partition-source.ts'
+import { describeDamage, type SegmentScrub } from '../master-dataset/index.ts'
 import type { SpeedWorkerStats } from '../speed/index.ts'
 import type { Store } from '../store/store.ts'
 import { speedHangMs } from './role.ts'
@@ -253,10 +254,36 @@ export const BATCH_SILENT_AFTER_MS = 60_000
  * stalled while a run's fold thread has said nothing for BATCH_SILENT_AFTER_MS (or `--hang-timeout`).
  */
 export function batchReporter(
-  schedule: Pick<BatchSchedule, 'failures' | 'lastError'> & Partial<Pick<BatchSchedule, 'silent'>>,
+  schedule: Pick<BatchSchedule, 'failures' | 'lastError'> &
+    Partial<Pick<BatchSchedule, 'silent'>> & { scrub?: Pick<SegmentScrub, 'damaged' | 'found'> | undefined },
   /** `--hang-timeout` (strata-options.ts). */
   silentAfterMs: number = BATCH_SILENT_AFTER_MS,
 ): RoleReporter {
+  const runs = batchRunReporter(schedule, silentAfterMs)
+  const scrub = schedule.scrub
+  if (scrub === undefined) return runs
+  // A sealed segment whose NDJSON fails its checksum (master-dataset/segment-scrub.ts): at least
+  // degraded while it stays so, even when the runs succeed from its packed copy.
+  return () => {
+    const report = runs() as RoleReport
+    const damaged = scrub.damaged
+    const totals = { damagedSegments: scrub.found }
+    if (damaged.length === 0) return { ...report, totals }
+    const more = damaged.length > 1 ? ` (and ${damaged.length - 1} more damaged segments)` : ''
+    const line = `${describeDamage(damaged[0]!)}${more} [${ErrorCodes.SEGMENT_CORRUPT}]`
+    return {
+      ...report,
+      state: worse(report.state, 'degraded'),
+      reason: report.reason ? `${report.reason}; ${line}` : line,
+      totals,
+    }
+  }
+}
+
+function batchRunReporter(
+  schedule: Pick<BatchSchedule, 'failures' | 'lastError'> & Partial<Pick<BatchSchedule, 'silent'>>,
+  silentAfterMs: number,
+): () => RoleReport {
   return () => {
     const silent = schedule.silent?.(silentAfterMs)[0]
     if (silent) {

@@ -10,14 +10,14 @@ import { type BatchSchedule, startBatchSchedule } from '../batch/schedule.ts'
 import type { SparkEngineOptions } from '../batch/spark/spark-engine.ts'
 import type { StrataConfig } from '../core/config.ts'
 import { formatDuration } from '../core/duration.ts'
-import type { StrataError } from '../core/errors.ts'
-import type { RoleHealth } from '../core/role-health.ts'
+import { ErrorCodes, type StrataError } from '../core/errors.ts'
+import { describe, type RoleHealth } from '../core/role-health.ts'
 import { byView, type ViewFoldError } from '../core/view-errors.ts'
 import type { EventSink } from '../ingest/ingest.ts'
 import { EmbeddedLog } from '../log/embedded/index.ts'
 import { createDeadLetterWriter, type DeadLetterWriter } from '../log/kafka/index.ts'
 import type { Log } from '../log/log.ts'
-import type { S3Settings } from '../master-dataset/index.ts'
+import { describeDamage, isObjectStoreUrl, type S3Settings, SegmentScrub } from '../master-dataset/index.ts'
 import { createApp, listen } from '../serving/app.ts'
 import type { HttpAuth } from '../serving/auth.ts'
 import type { HttpLimits } from '../serving/limits.ts'
@@ -261,13 +261,61 @@ export function startBatchRole(
     },
     onError: (error) => context.logger.error('batch run failed', error),
   })
+  const scrub = watchSegments(context, schedule)
   const closeSchedule = schedule.close.bind(schedule)
   return Object.assign(schedule, {
+    scrub: scrub?.scrub,
     async close() {
+      await scrub?.close()
       await closeSchedule()
       await publisher?.close()
     },
   })
+}
+
+// How often the batch role looks for segments sealed since its last check (hashing only those).
+const SCRUB_EVERY_MS = 60_000
+
+// The batch layer reads sealed segments through their packed copies, which do not re-hash the
+// NDJSON: a local master dataset's segments are hashed once per process here (at start, then
+// those sealed since, every `everyMs` while no run is in progress), off the batch's path. An
+// s3:// one is checked when its segments are copied down (s3-segment-store.ts).
+export function watchSegments(
+  context: Pick<RoleContext, 'masterRoot' | 'logger'>,
+  schedule: Pick<BatchSchedule, 'running'>,
+  everyMs = SCRUB_EVERY_MS,
+): { scrub: SegmentScrub; close(): Promise<void> } | undefined {
+  if (isObjectStoreUrl(context.masterRoot)) return undefined
+  const scrub = new SegmentScrub(context.masterRoot)
+  let checking: Promise<void> | undefined
+  const check = () => {
+    checking ??= scrub
+      .check((damage) =>
+        context.logger.warn(`master dataset damaged: ${describeDamage(damage)}`, {
+          code: ErrorCodes.SEGMENT_CORRUPT,
+          master: context.masterRoot,
+          partition: damage.partition,
+          segment: damage.file,
+        }),
+      )
+      .catch((error) => context.logger.debug(`segment check: ${describe(error)}`))
+      .finally(() => {
+        checking = undefined
+      })
+  }
+  check()
+  const timer = setInterval(() => {
+    if (!schedule.running) check()
+  }, everyMs)
+  timer.unref()
+  return {
+    scrub,
+    async close() {
+      clearInterval(timer)
+      scrub.stop()
+      await checking
+    },
+  }
 }
 
 /**

@@ -235,11 +235,46 @@ test('a batch run fails with SEGMENT_CORRUPT on a deleted first segment or a seg
     runBatch({ config, configPath, root, store, threads: 1 }),
     (error: Error & { code: string }) => {
       assert.equal(error.code, 'STRATA_ERR_SEGMENT_CORRUPT')
-      assert.match(error.message, /partition 2: segment \[700, 1000\) does not match its checksum/)
+      assert.match(
+        error.message,
+        /partition 2: segment \[700, 1000\) \(p0002\/\S+\.ndjson\) does not match its checksum/,
+      )
       return true
     },
   )
   assert.deepEqual(await store.listBatchViews(), [])
+})
+
+test('a sealed segment whose NDJSON and packed copy are both damaged fails the run with SEGMENT_CORRUPT naming it; one copy damaged folds exactly', async (t) => {
+  const events = generate(3000)
+  const { root, configPath, store } = await setup(t, events)
+  const config = await loadConfig(configPath)
+  const segment = join(root, 'p0001', '00000000000000000000-00000000000000000700')
+  const flip = async (path: string, at: number) => {
+    const bytes = await readFile(path)
+    bytes[at] = bytes[at]! ^ 0x01
+    await writeFile(path, bytes)
+  }
+  // The NDJSON damaged, the packed copy intact: it still holds the verified content.
+  await flip(`${segment}.ndjson`, 100)
+  // (a horizon short of the end, so that the run below is not skipped as unchanged)
+  const run = await runBatch({ config, configPath, root, store, threads: 1, horizon: [800, 800, 800] })
+  assert.equal(run.events, 2400)
+  // The packed copy damaged too (its header): the run refuses rather than fold around it.
+  await flip(`${segment}.packed`, 24)
+  const before = await store.listBatchViews()
+  await assert.rejects(
+    runBatch({ config, configPath, root, store, threads: 1 }),
+    (error: Error & { code: string }) => {
+      assert.equal(error.code, 'STRATA_ERR_SEGMENT_CORRUPT')
+      assert.match(
+        error.message,
+        /partition 1: segment \[0, 700\) \(p0001\/00000000000000000000-00000000000000000700\.ndjson\) does not match its checksum/,
+      )
+      return true
+    },
+  )
+  assert.deepEqual(await store.listBatchViews(), before)
 })
 
 // Regression: rule 6 collected below the served horizons of the run's own views only. A run of a

@@ -48,7 +48,8 @@ const roleSchema = {
     totals: {
       type: 'object',
       additionalProperties: { type: 'integer' },
-      description: 'what the role has done since it started (the archiver: segments, records, rejected)',
+      description:
+        'what the role has done since it started (the archiver: segments, records, rejected; the batch layer: damagedSegments, sealed segments found failing their checksum)',
     },
   },
 } as const

@@ -72,14 +72,24 @@ const compiled = new Map<string, Decoder>()
 const MAX_COMPILED = 4096
 
 function decoderFor(layout: { keys: string[]; kinds: string }, fields: readonly string[] | null): Decoder {
+  return compiledOnce(compiled, layout, fields, compileDecoder)
+}
+
+/** What `compile` makes of (layout, projection), kept in `cache` (bounded: layouts come from data). */
+function compiledOnce<F extends readonly string[] | null, T>(
+  cache: Map<string, T>,
+  layout: { keys: string[]; kinds: string },
+  fields: F,
+  compile: (layout: { keys: string[]; kinds: string }, fields: F) => T,
+): T {
   const signature = `${layout.kinds}${JSON.stringify(layout.keys)}${JSON.stringify(fields)}`
-  let decode = compiled.get(signature)
-  if (decode === undefined) {
-    if (compiled.size >= MAX_COMPILED) compiled.clear()
-    decode = compileDecoder(layout, fields)
-    compiled.set(signature, decode)
+  let made = cache.get(signature)
+  if (made === undefined) {
+    if (cache.size >= MAX_COMPILED) cache.clear()
+    made = compile(layout, fields)
+    cache.set(signature, made)
   }
-  return decode
+  return made
 }
 
 /** Slot j of I/D/N is the j-th field of the layout that the projection keeps. */
@@ -135,14 +145,7 @@ const lazyViews = new Map<string, LazyView | null>()
  * refilled object holds one per record.
  */
 function lazyViewFor(layout: { keys: string[]; kinds: string }, fields: readonly string[]): LazyView | null {
-  const signature = `${layout.kinds}${JSON.stringify(layout.keys)}${JSON.stringify(fields)}`
-  let view = lazyViews.get(signature)
-  if (view === undefined) {
-    if (lazyViews.size >= MAX_COMPILED) lazyViews.clear()
-    view = compileLazyView(layout, fields)
-    lazyViews.set(signature, view)
-  }
-  return view
+  return compiledOnce(lazyViews, layout, fields, compileLazyView)
 }
 
 function compileLazyView(

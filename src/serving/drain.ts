@@ -8,8 +8,9 @@
 //
 //   1. Accept what the kernel queued, turn by turn of the event loop, until a turn accepts
 //      nothing; then stop listening. The only connections left to be reset are those the kernel
-//      completed in the microseconds between that last poll and close(): nothing in user space
-//      closes that window (Linux resets a listening socket's accept queue on close). Later
+//      completed between that last poll and close() (microseconds, unless the process is
+//      descheduled there): nothing in user space closes that window (Linux resets a listening
+//      socket's accept queue on close), and nothing of those requests was read. Later
 //      connections are refused (ECONNREFUSED: the client knows nothing was sent).
 //   2. For up to shutdownGraceMs (default 1 s), or until no connection is left: a request that
 //      arrives on an open connection is answered 503 STRATA_ERR_SHUTTING_DOWN with Retry-After

@@ -25,10 +25,15 @@ test('SIGTERM under load drains: every request answered 202 or 503, exit 0, a re
   assert.deepEqual(figures.mismatches, [])
   assert.equal(figures.shutdown.exitCode, 0)
   assert.deepEqual(figures.requests.other, [])
-  // No connection reset: the server drains (serving/drain.ts) before it closes. Only a handshake
-  // completed in the microseconds between its last accept and close could still be reset.
-  assert.equal(figures.requests.unknown, 0, figures.requests.unknownErrors.join(', '))
-  assert.equal(figures.requests.unknownWritten, 0)
+  // The server drains (serving/drain.ts) before it closes: every request it read is answered.
+  // Only a handshake the kernel completed between the server's last accept and its close can be
+  // reset (Linux resets a closed listening socket's queue; no process can prevent it), and such a
+  // request was never read: none of it is in the topic. Two of nine runs on a busy machine saw one
+  // each (a new connection every ~50 ms here: two in that window are not expected); a drain that dropped
+  // connections it had read would reset the requests in flight, and any it had written would show
+  // in unknownWritten.
+  assert.ok(figures.requests.unknown <= 1, figures.requests.unknownErrors.join(', '))
+  assert.equal(figures.requests.unknownWritten, 0, figures.requests.unknownErrors.join(', '))
   assert.ok(figures.requests.accepted > 0)
   // The restart read exactly what was past the committed offsets: a test that can see a re-fold.
   assert.equal(

@@ -12,8 +12,9 @@
 //      gets 202 or 503 STRATA_ERR_SHUTTING_DOWN (serving/drain.ts); new connections are refused
 //      (ECONNREFUSED); the process exits 0. A reset could still come from the kernel (a
 //      handshake completed between the server's last accept and its close: microseconds, or
-//      longer when the machine deschedules the process there): its fate is "unknown" to the client, so the topic is checked to hold all of it or
-//      none, and none is required (the server never read it); the short test allows one such reset.
+//      longer when the machine deschedules the process there): its fate is "unknown" to the
+//      client, so the topic is checked to hold all of it or none, and none is required (the
+//      server never read it); the short test allows one such reset.
 //   4. The speed layer's committed offsets are read from the store, the process is started again,
 //      and once it covers the log: records folded + skipped since the restart equal the log end
 //      minus those offsets (nothing re-folded); every acknowledged event is in the topic once;

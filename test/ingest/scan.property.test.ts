@@ -12,71 +12,8 @@ import { defaultEventLimits, type EventLimits, type StrataEvent } from '../../sr
 import { createIngest, type SinkRecord } from '../../src/ingest/ingest.ts'
 import { decodeInput, parseEvents } from '../../src/ingest/parse.ts'
 import { bodyScanner } from '../../src/ingest/scan.ts'
+import { NOW, numberText, timeText } from '../helpers/json-texts.ts'
 import { goodBatch } from './bad-input.ts'
-
-const NOW = 1_765_000_000_000
-
-const numberText = fc.oneof(
-  fc.constantFrom(
-    '0',
-    '-0',
-    '1',
-    '-1',
-    '1.5',
-    '-0.0',
-    '1e3',
-    '1E3',
-    '1e+3',
-    '1e-3',
-    '1e308',
-    '1.7976931348623159e308',
-    '1e309',
-    '-1e400',
-    '123456789012345',
-    '1234567890123456',
-    '12345678901234567890',
-    `1${'0'.repeat(309)}`,
-    `${'9'.repeat(299)}.5`,
-    '00',
-    '01',
-    '1.',
-    '.5',
-    '+1',
-    '-',
-    '1e',
-    '1e+',
-    'NaN',
-    '-Infinity',
-  ),
-  fc.double().map((d) => (Number.isFinite(d) ? JSON.stringify(d) : String(d))),
-  fc.integer().map(String),
-)
-
-const timeText = fc.oneof(
-  fc.integer({ min: NOW - 86_400_000 * 3, max: NOW }).map(String),
-  fc.constantFrom(
-    '"2026-12-06T08:00:00Z"',
-    '"2026-12-06"',
-    '"2026-12-06T08:00:00.123+01:00"',
-    '"2026-02-30"',
-    '"yesterday"',
-    '-1',
-    '-0',
-    '1.5',
-    '1e12',
-    '1765000000000.0',
-    '253402300800000',
-    '253402300799999',
-    '9007199254740993',
-    'null',
-    'true',
-    '"1765000000000"',
-    '{"ms":1}',
-    '[1765000000000]',
-    '"2026-12-06T08:00:00\\u005a"',
-    '"2026-12-06T08:00:00Z',
-  ),
-)
 
 const stringText = fc.oneof(
   fc.constantFrom(

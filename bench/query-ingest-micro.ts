@@ -8,46 +8,13 @@
 //   node --expose-gc bench/query-ingest-micro.ts <checkout> [keys=8000] [ticks=300]
 // <checkout>: the root of the build to measure (this one, or a detached worktree of main: A/B).
 import { createHash } from 'node:crypto'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { PerformanceObserver } from 'node:perf_hooks'
+import { queryIngestStore } from './lib/query-ingest-store.ts'
 
 const root = process.argv[2] ?? new URL('..', import.meta.url).pathname
 const keys = Number(process.argv[3] ?? 8000)
 const ticks = Number(process.argv[4] ?? 300)
-const { default: config } = await import(`${root}/examples/pageviews/strata.config.ts`)
-const { compileViews } = await import(`${root}/src/core/config.ts`)
-const { queryViewAt } = await import(`${root}/src/serving/query.ts`)
-const { openLmdbStore } = await import(`${root}/src/store/lmdb-store.ts`)
-const [view] = compileViews(config).filter((v: { name: string }) => v.name === 'pageviews_by_url')
-const hour = 3_600_000
-const dir = mkdtempSync(join(tmpdir(), 's14q-h-'))
-const store = await openLmdbStore(dir, { compactor: { auto: false } })
-const enc = (n: number) => view.monoid.encode(n)
-const combine = (_v: string, a: unknown, b: unknown) =>
-  view.monoid.encode(view.monoid.combine(view.monoid.decode(a), view.monoid.decode(b)))
-let seed = 1
-const rand = () => {
-  seed = (seed * 1103515245 + 12345) & 0x7fffffff
-  return seed / 0x7fffffff
-}
-const stage = await store.stageBatch(view.name)
-const entries = []
-for (let k = 0; k < keys; k++)
-  for (let w = 0; w < 25; w++) entries.push({ key: `/p/${k}`, window: w * hour, state: enc(1 + (k % 7)) })
-await stage.put(entries)
-await stage.commit({
-  codeHash: view.codeHash,
-  horizon: [0],
-  events: entries.length,
-  groups: entries.length,
-  startedAt: 0,
-  completedAt: Date.now(),
-})
-await store.registerSpeedViews([{ view: view.name, codeHash: view.codeHash }], 1)
-await store.claimPartition(0, 0)
-let offset = 0
+const { view, store, queryViewAt, randomKey, tick, close } = await queryIngestStore(root, keys, 's14q-h-')
 ;(globalThis as any).gc?.()
 let gcMs = 0,
   gcMax = 0,
@@ -67,32 +34,10 @@ let queryUs = 0,
   sink = 0
 const t0 = performance.now()
 for (let t = 0; t < ticks; t++) {
-  const deltas = []
-  for (let i = 0; i < 200; i++)
-    deltas.push({
-      view: view.name,
-      epoch: 0,
-      key: `/p/${Math.floor(rand() * keys)}`,
-      window: 24 * hour,
-      state: enc(1),
-    })
-  await store.commitSpeed(
-    {
-      partition: 0,
-      owner: 1,
-      from: offset,
-      offset: offset + 200,
-      hashes: { [view.name]: view.codeHash },
-      deltas,
-      seals: [],
-    },
-    combine,
-  )
-  offset += 200
-  if (t % 10 === 9) await store.compactSpeed(combine)
+  await tick(t)
   const c = process.cpuUsage()
   for (let q = 0; q < 200; q++) {
-    const key = `/p/${Math.floor(rand() * keys)}`
+    const key = randomKey()
     const { answer } = await queryViewAt(store, view, key, { keep: false })
     const body = JSON.stringify(answer)
     kept.set(key, body) // as the fast path keeps the body per URL
@@ -116,6 +61,5 @@ console.log(
     answers: digest.digest('hex').slice(0, 16),
   }),
 )
-await store.close()
-rmSync(dir, { recursive: true, force: true })
+await close()
 process.exit(0)

@@ -6,46 +6,14 @@
 // KEEP=buffer as its UTF-8 bytes in a buffer of its own (tried in session 16, not kept). Writes
 // the slow asks (> 2 ms) and the GC pauses to $DUMP (default: none).
 //   node --expose-gc bench/query-ingest-stalls.ts <checkout> [keys=8000] [ticks=200]
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { writeFileSync } from 'node:fs'
 import { PerformanceObserver } from 'node:perf_hooks'
+import { queryIngestStore } from './lib/query-ingest-store.ts'
 
 const root = process.argv[2]
 const keys = Number(process.argv[3] ?? 8000)
 const ticks = Number(process.argv[4] ?? 200)
-const { default: config } = await import(`${root}/examples/pageviews/strata.config.ts`)
-const { compileViews } = await import(`${root}/src/core/config.ts`)
-const { queryViewAt } = await import(`${root}/src/serving/query.ts`)
-const { openLmdbStore } = await import(`${root}/src/store/lmdb-store.ts`)
-const [view] = compileViews(config).filter((v: { name: string }) => v.name === 'pageviews_by_url')
-const hour = 3_600_000
-const dir = mkdtempSync(join(tmpdir(), 's16qi-'))
-const store = await openLmdbStore(dir, { compactor: { auto: false } })
-const enc = (n: number) => view.monoid.encode(n)
-const combine = (_v: string, a: unknown, b: unknown) =>
-  view.monoid.encode(view.monoid.combine(view.monoid.decode(a), view.monoid.decode(b)))
-let seed = 1
-const rand = () => {
-  seed = (seed * 1103515245 + 12345) & 0x7fffffff
-  return seed / 0x7fffffff
-}
-const stage = await store.stageBatch(view.name)
-const entries = []
-for (let k = 0; k < keys; k++)
-  for (let w = 0; w < 25; w++) entries.push({ key: `/p/${k}`, window: w * hour, state: enc(1 + (k % 7)) })
-await stage.put(entries)
-await stage.commit({
-  codeHash: view.codeHash,
-  horizon: [0],
-  events: entries.length,
-  groups: entries.length,
-  startedAt: 0,
-  completedAt: Date.now(),
-})
-await store.registerSpeedViews([{ view: view.name, codeHash: view.codeHash }], 1)
-await store.claimPartition(0, 0)
-let offset = 0
+const { view, store, queryViewAt, randomKey, tick, close } = await queryIngestStore(root, keys, 's16qi-')
 ;(globalThis as any).gc?.()
 const gcs: Array<[number, number, number]> = []
 new PerformanceObserver((list) => {
@@ -60,32 +28,9 @@ const toBuf = (body: string) => {
 }
 const asks: Array<{ t: number; d: number; first: boolean; pass: boolean; q: number; tick: number }> = []
 for (let t = 0; t < ticks; t++) {
-  const deltas = []
-  for (let i = 0; i < 200; i++)
-    deltas.push({
-      view: view.name,
-      epoch: 0,
-      key: `/p/${Math.floor(rand() * keys)}`,
-      window: 24 * hour,
-      state: enc(1),
-    })
-  await store.commitSpeed(
-    {
-      partition: 0,
-      owner: 1,
-      from: offset,
-      offset: offset + 200,
-      hashes: { [view.name]: view.codeHash },
-      deltas,
-      seals: [],
-    },
-    combine,
-  )
-  offset += 200
-  const pass = t % 10 === 9
-  if (pass) await store.compactSpeed(combine)
+  const pass = await tick(t)
   for (let q = 0; q < 200; q++) {
-    const key = `/p/${Math.floor(rand() * keys)}`
+    const key = randomKey()
     const s = performance.now()
     const { answer } = await queryViewAt(store, view, key, { keep: false })
     const body = JSON.stringify(answer)
@@ -150,6 +95,5 @@ console.log(
 )
 if (process.env.DUMP)
   writeFileSync(process.env.DUMP, JSON.stringify({ slow: asks.filter((a) => a.d > 2), gcs }))
-await store.close()
-rmSync(dir, { recursive: true, force: true })
+await close()
 process.exit(0)

@@ -38,7 +38,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createAdmin, createProducer } from '../src/log/kafka/index.ts'
-import { cpuOf, ownCpu } from './lib/cpu.ts'
+import { cpuOf, ownCpu, threadCpu, threadSplit } from './lib/cpu.ts'
 import { type JvmPeer, startJvmPeer } from './lib/jvm-peer.ts'
 import { brokers, eventAt } from './lib/kafka-bench.ts'
 import { list, printResult, type ResultRow } from './lib/result.ts'
@@ -61,6 +61,8 @@ const withServe = arg('serve', 0) === 1
 const withBare = arg('bare', 0) === 1
 const javaBatch = arg('java-batch', 256 * 1024)
 const profileDir = process.argv.find((a) => a.startsWith('--profile='))?.slice(10)
+// --window-pid=<broker pid>: prints each POST round's CPU in its window (server, broker, client).
+const windowPid = arg('window-pid', 0)
 const baselineDirs = (process.argv.find((a) => a.startsWith('--baseline='))?.slice(11) ?? '')
   .split(',')
   .filter((d) => d !== '')
@@ -91,7 +93,9 @@ const bodyBytes = bodies.map((b) => Buffer.from(b))
 const bodyEvents = bodies.map((b) => b.split('\n').length - 1)
 
 // POSTs every body, `concurrency` requests in flight; events per second until the last 202.
-async function postAll(url: string): Promise<number> {
+async function postAll(url: string, pid?: number): Promise<number> {
+  const w0 = windowPid ? [await cpuOf(pid), await cpuOf(windowPid), ownCpu()] : []
+  const t0 = windowPid && pid ? threadCpu(pid) : undefined
   let next = 0
   let accepted = 0
   const started = performance.now()
@@ -111,7 +115,14 @@ async function postAll(url: string): Promise<number> {
     }),
   )
   if (accepted !== events) throw new Error(`accepted ${accepted} of ${events}`)
-  return events / ((performance.now() - started) / 1000)
+  const seconds = (performance.now() - started) / 1000
+  if (windowPid) {
+    const w1 = [await cpuOf(pid), await cpuOf(windowPid), ownCpu()]
+    console.error(
+      `  window ${(seconds * 1000).toFixed(0)} ms, CPU µs/event: server ${((w1[0]! - w0[0]!) / events).toFixed(2)}, broker ${((w1[1]! - w0[1]!) / events).toFixed(2)}, client ${((w1[2]! - w0[2]!) / events).toFixed(2)}${t0 ? `; threads: ${threadSplit(t0, threadCpu(pid), events, pid)}` : ''}`,
+    )
+  }
+  return events / seconds
 }
 
 const admin = createAdmin({ brokers })
@@ -216,7 +227,7 @@ for (const partitions of partitionCounts) {
     // CPU counts until then.
     [HTTP]: async () => {
       const cpu0 = await cpuOf(server.child.pid)
-      const rate = await postAll(server.url)
+      const rate = await postAll(server.url, server.child.pid)
       await waitCaughtUp(server.url)
       return { rate, cpuUs: ((await cpuOf(server.child.pid)) - cpu0) / events }
     },
@@ -225,6 +236,7 @@ for (const partitions of partitionCounts) {
       const producer = createProducer({ brokers, clientId: 'bench-ingest' })
       await producer.partitionsFor(topic)
       const cpu0 = ownCpu()
+      const broker0 = windowPid ? await cpuOf(windowPid) : 0
       const started = performance.now()
       const pending: Promise<unknown>[] = []
       for (let i = 0; i < events; i += PRODUCER_CALL) {
@@ -239,6 +251,10 @@ for (const partitions of partitionCounts) {
       await Promise.all(pending)
       const rate = events / ((performance.now() - started) / 1000)
       const cpuUs = (ownCpu() - cpu0) / events
+      if (windowPid)
+        console.error(
+          `  producer: broker CPU ${(((await cpuOf(windowPid)) - broker0) / events).toFixed(2)} µs/event`,
+        )
       await producer.close()
       return { rate, cpuUs }
     },
@@ -246,14 +262,14 @@ for (const partitions of partitionCounts) {
   for (const [name, baseline] of baselines)
     contenders[name] = async () => {
       const cpu0 = await cpuOf(baseline.child.pid)
-      const rate = await postAll(baseline.url)
+      const rate = await postAll(baseline.url, baseline.child.pid)
       await waitCaughtUp(baseline.url)
       return { rate, cpuUs: ((await cpuOf(baseline.child.pid)) - cpu0) / events }
     }
   for (const [name, baseline] of baselineServes)
     contenders[name] = async () => {
       const cpu0 = await cpuOf(baseline.child.pid)
-      const rate = await postAll(baseline.url)
+      const rate = await postAll(baseline.url, baseline.child.pid)
       return { rate, cpuUs: ((await cpuOf(baseline.child.pid)) - cpu0) / events }
     }
   if (bare)
@@ -265,7 +281,7 @@ for (const partitions of partitionCounts) {
   if (ingestOnly)
     contenders[SERVE] = async () => {
       const cpu0 = await cpuOf(ingestOnly.child.pid)
-      const rate = await postAll(ingestOnly.url)
+      const rate = await postAll(ingestOnly.url, ingestOnly.child.pid)
       return { rate, cpuUs: ((await cpuOf(ingestOnly.child.pid)) - cpu0) / events }
     }
   if (java) {

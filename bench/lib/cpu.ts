@@ -33,17 +33,17 @@ export function perUnit(cpuUs: number, units: number): string {
  * (/proc/self/task/<tid>/stat: the name between the parentheses, utime and stime after it).
  * Threads that end between the listing and the read are left out.
  */
-export function threadCpu(): Map<number, { name: string; us: number }> {
+export function threadCpu(pid: number | 'self' = 'self'): Map<number, { name: string; us: number }> {
   const out = new Map<number, { name: string; us: number }>()
   let tids: string[]
   try {
-    tids = readdirSync('/proc/self/task')
+    tids = readdirSync(`/proc/${pid}/task`)
   } catch {
     return out
   }
   for (const tid of tids) {
     try {
-      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8')
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8')
       const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'))
       const fields = stat.slice(stat.lastIndexOf(') ') + 2).split(' ')
       out.set(Number(tid), { name, us: ((Number(fields[11]) + Number(fields[12])) * 1e6) / 100 })
@@ -63,10 +63,11 @@ export function threadSplit(
   before: Map<number, { name: string; us: number }>,
   after: Map<number, { name: string; us: number }>,
   units: number,
+  mainPid: number = process.pid,
 ): string {
   const byName = new Map<string, number>()
   for (const [tid, { name, us }] of after) {
-    const label = tid === process.pid ? 'main' : name
+    const label = tid === mainPid ? 'main' : name
     byName.set(label, (byName.get(label) ?? 0) + us - (before.get(tid)?.us ?? 0))
   }
   return [...byName]

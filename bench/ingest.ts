@@ -17,7 +17,7 @@
 //
 //   npm run bench:ingest -- [--events=300000] [--batch=1000] [--concurrency=16] [--rounds=3]
 //     [--partitions=6] [--java=1] [--java-batch=262144] [--serve=0] [--profile=<dir>]
-//     [--baseline=<checkout>[,<checkout>…]] [--bare=0]
+//     [--baseline=<checkout>[,<checkout>…]] [--bare=0] [--window-pid=<broker pid>]
 //
 // --partitions takes a list (`--partitions=1,6,12`: the growth table), one run per count;
 // --java=0 leaves out ProducerPerformance. --serve=1 adds POST /events on `strata worker serve
@@ -29,7 +29,10 @@
 // archive` of a commit, with node_modules linked) as a contender on a topic of its own:
 // before/after in one run; a list adds one for each, named by the folder (with --serve=1 also its
 // ingest-only process). With --profile each process (every thread of it: node writes one file a
-// thread) profiles into a folder of its own under <dir>.
+// thread) profiles into a folder of its own under <dir>. --window-pid=<the broker's pid> prints,
+// for each POST round, the CPU per event spent inside the window the rate is taken over (first
+// request to last 202): the server by thread, the broker, this client; and the broker's for the
+// producer (BENCHMARKS.md, Ingest, session 17).
 import './lib/help.ts' // --help: the comment above, then exit
 import { type ChildProcess, spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
@@ -61,7 +64,7 @@ const withServe = arg('serve', 0) === 1
 const withBare = arg('bare', 0) === 1
 const javaBatch = arg('java-batch', 256 * 1024)
 const profileDir = process.argv.find((a) => a.startsWith('--profile='))?.slice(10)
-// --window-pid=<broker pid>: prints each POST round's CPU in its window (server, broker, client).
+// --window-pid (above): the broker's process id; 0, nothing printed.
 const windowPid = arg('window-pid', 0)
 const baselineDirs = (process.argv.find((a) => a.startsWith('--baseline='))?.slice(11) ?? '')
   .split(',')

@@ -29,7 +29,6 @@ import { RECENT_ERRORS, recordThrown, type ViewFoldError } from '../core/view-er
 import { unionOfFields } from '../core/view-fields.ts'
 import type { FoldTable, ViewTable } from '../core/view-table.ts'
 import { listSegments, PackedSegmentReader } from '../master-dataset/index.ts'
-import { ColumnarFold, columnarPlanOf } from './columnar-fold.ts'
 
 export interface PartitionFold {
   partition: number
@@ -104,21 +103,6 @@ export async function foldPartitionTables({
     if (!idFields.includes(field)) idFields.push(field)
     return idFields.indexOf(field)
   })
-  // Views of the commonest shape fold from the columns (columnar-fold.ts): their filters' fields
-  // by string id too, and their time fields by number.
-  const plans = views.map((view, i) => columnarPlanOf(view, tables[i] as FoldTable))
-  const numberFields: string[] = []
-  for (const plan of plans) {
-    if (plan === null) continue
-    for (const field of [plan.keyField, ...plan.filters.map((f) => f.field)])
-      if (!idFields.includes(field)) idFields.push(field)
-    if (!numberFields.includes(plan.timeField)) numberFields.push(plan.timeField)
-  }
-  const columnar = plans.map((plan, i) =>
-    plan === null
-      ? undefined
-      : new ColumnarFold(views[i]!, tables[i] as NumericTable<unknown>, plan, idFields, numberFields),
-  )
   const reader = new PackedSegmentReader(root, partition)
   const errors: FoldErrors[] = views.map(() => ({ count: 0, recent: [] }))
   let erring = 0
@@ -141,8 +125,6 @@ export async function foldPartitionTables({
       // Views whose fields are known neither keep nor change an event (core/view-fields.ts).
       const cursor = await reader.open(range, fields, fields !== null)
       cursor.useStringIds(idFields)
-      cursor.useNumbers(numberFields)
-      for (const c of columnar) c?.segment(cursor)
       for (const [i, k] of idOf.entries()) {
         if (k >= 0) (tables[i] as NumericTable<unknown>).newKeyIds(cursor.dictionary(idFields[k]!)?.size ?? 0)
       }
@@ -156,11 +138,8 @@ export async function foldPartitionTables({
         try {
           if (resume) {
             resume = false
-            for (v = erring + 1; v < count; v++) {
-              const c = columnar[v]
-              if (c !== undefined) c.fold(event as StrataEvent)
-              else views[v].fold(tables[v], event as StrataEvent, idOf[v] < 0 ? -1 : cursor.stringId(idOf[v]))
-            }
+            for (v = erring + 1; v < count; v++)
+              views[v].fold(tables[v], event as StrataEvent, idOf[v] < 0 ? -1 : cursor.stringId(idOf[v]))
             v = -1
             events++
           }
@@ -168,11 +147,6 @@ export async function foldPartitionTables({
             if (cursor.offset >= to) break
             event = cursor.event() as StrataEvent
             for (v = 0; v < count; v++) {
-              const c = columnar[v]
-              if (c !== undefined) {
-                c.fold(event)
-                continue
-              }
               const k = idOf[v]
               views[v].fold(tables[v], event, k < 0 ? -1 : cursor.stringId(k))
             }

@@ -97,28 +97,12 @@ export class NumericTable<S> implements FoldTable {
         this.#slotOfId[keyId] = slot
       }
     }
-    this.#addAt(window, slot, input)
-  }
-
-  /**
-   * add(start, keys.get(keyId), input, keyId), with the key's string taken from `keys` (the
-   * dictionary the ids index) only when the slot of the id is not remembered.
-   */
-  addId(start: number, keyId: number, keys: { get(id: number): string }, input: unknown): void {
-    const window = this.#window(start)
-    if (window === this.#idWindow && this.#stamp[keyId] === this.#generation) {
-      this.#addAt(window, this.#slotOfId[keyId] as number, input)
-    } else this.add(start, keys.get(keyId), input, keyId)
-  }
-
-  /** The monoid's add on the state at `slot` (negative: held as an object, see the top). */
-  #addAt(window: WindowSlots<S>, slot: number, input: unknown): void {
     if (slot >= 0) {
       const next = this.#kernel.add(window.held[slot] as number, input)
       if (typeof next === 'number') window.held[slot] = next
       else {
         window.objects[slot] = next
-        window.slots.set(window.keys[slot] as string, -1 - slot)
+        window.slots.set(key, -1 - slot)
         this.#generation++
       }
     } else {

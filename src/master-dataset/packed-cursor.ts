@@ -62,8 +62,6 @@ interface LayoutReader {
   at: ((o: object, r: number) => object) | undefined
   /** Per field given to useStringIds: its column's ids when this layout holds it as a string. */
   ids: Array<Uint32Array | undefined>
-  /** Per field given to useNumbers: its column's numbers when this layout holds it as a number. */
-  nums: Array<Float64Array | undefined>
 }
 
 // Decoders are compiled once per process per (layout, projection), not once per segment: a
@@ -250,7 +248,6 @@ const rawReader = (): LayoutReader => ({
   o: undefined,
   at: undefined,
   ids: [],
-  nums: [],
 })
 
 /**
@@ -342,7 +339,6 @@ export class PackedCursor {
         o: undefined,
         at: undefined,
         ids: [],
-        nums: [],
       }
       for (const [index, key] of layout.keys.entries()) {
         if (fields !== null && !fields.includes(key)) continue
@@ -407,35 +403,6 @@ export class PackedCursor {
         return reader.I[slot]
       })
     }
-  }
-
-  /** Makes number(k) answer for fields[k], fields this cursor decodes (as useStringIds). */
-  useNumbers(fields: readonly string[]): void {
-    const layouts = this.#header.layouts
-    for (const [at, reader] of this.#readers.entries()) {
-      const layout = layouts[at] as Layout
-      reader.nums = fields.map((field) => {
-        if ('raw' in layout || (this.fields !== null && !this.fields.includes(field))) return undefined
-        const index = layout.keys.indexOf(field)
-        if (index < 0 || layout.kinds[index] !== 'n') return undefined
-        const slot = layout.keys.filter((key, i) => i < index && (this.fields?.includes(key) ?? true)).length
-        return reader.N[slot]
-      })
-    }
-  }
-
-  /** The current record's value of fields[k] (useNumbers) when it is a number; NaN otherwise. */
-  number(k: number): number {
-    const nums = this.#reader.nums[k]
-    return nums === undefined ? Number.NaN : (nums[this.#r] as number)
-  }
-
-  /**
-   * Whether the current record is kept as its JSON text (a raw layout), so that stringId and
-   * number tell nothing of its fields.
-   */
-  get raw(): boolean {
-    return this.#reader.decode === RAW
   }
 
   /**

@@ -3,8 +3,8 @@
 // aggregate, windowed and not, at a fixed horizon, the Spark engine's versions equal the local
 // engine's value for value (sketches byte for byte, fold errors and event counts too), and the
 // serving layer answers the same before and after switching engines; kill -9 of an executor JVM
-// and of a task process mid-job still give the exact versions (Spark retries the task; a failed
-// attempt's output is never counted).
+// and of a task process mid-job (in one job) still gives the exact versions (Spark retries the
+// tasks; a failed attempt's output is never counted).
 //
 // Mid-job: the fixture config waits while the file named by STRATA_TEST_SPARK_GATE exists (it
 // does only here, around the kills), so the test finds the job's task processes blocked in their
@@ -228,37 +228,46 @@ async function runWithKill(
 
 const workerUrls = () => spark.cluster.workers.map((w) => `spark://Worker@127.0.0.1:${w.port}`)
 
-test('spark engine: kill -9 of an executor JVM mid-job still gives the exact versions', async () => {
-  const { store, driver } = await runWithKill('executor-kill', async () => {
-    for (const url of workerUrls()) {
-      const [pid] = await pidsOf('org.apache.spark.executor.CoarseGrainedExecutorBackend', url)
-      if (pid !== undefined) {
-        process.kill(pid, 'SIGKILL')
+/** Pid of `pid`'s parent, from /proc (undefined once it is gone). */
+async function parentOf(pid: number): Promise<number | undefined> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '')
+  return stat === '' ? undefined : Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
+}
+
+// Both kinds of loss in one job (a job's start is most of its cost: a driver and two executor
+// JVMs): a fold task process on one executor killed -9, and the other executor's JVM killed -9.
+// Spark retries both tasks; the versions must still be exact, and the driver must report each
+// loss for what it is (a task exiting 137; an executor lost).
+test('spark engine: kill -9 of a task process and of an executor JVM mid-job still gives the exact versions', async () => {
+  const { store, driver } = await runWithKill('kills', async () => {
+    const executors: number[] = []
+    for (const url of workerUrls())
+      executors.push(...(await pidsOf('org.apache.spark.executor.CoarseGrainedExecutorBackend', url)))
+    assert.equal(executors.length, 2, `executors of this cluster: ${executors}`)
+    // A task process of one executor (its parent), then the other executor whole.
+    for (const deadline = Date.now() + 60_000; ; await sleep(200)) {
+      for (const task of await foldTasks()) {
+        const parent = await parentOf(task)
+        const other = executors.find((e) => e !== parent)
+        if (parent === undefined || !executors.includes(parent) || other === undefined) continue
+        process.kill(task, 'SIGKILL')
+        process.kill(other, 'SIGKILL')
         return
       }
+      if (Date.now() > deadline) throw new Error('no fold task process under an executor of this cluster')
     }
-    throw new Error('no executor of this cluster found')
-  })
-  // Spark saw the executor go and ran its tasks again elsewhere. An executor killed after the
-  // scheduler had already let it go (no task on it) is "Lost an executor N (already removed)"
-  // (TaskSchedulerImpl): a fresh-clone run under load met that wording.
-  assert.ok(
-    driver.some((l) => /Lost (an )?executor|ExecutorLostFailure|Lost task/.test(l)),
-    `the driver reported no lost executor:\n${driver.join('\n')}`,
-  )
-  assert.deepEqual(await dump(store), local)
-  await store.close()
-})
-
-test('spark engine: kill -9 of a task process mid-job still gives the exact versions', async () => {
-  const { store, driver } = await runWithKill('task-kill', async () => {
-    const [pid] = await foldTasks()
-    process.kill(pid!, 'SIGKILL')
   })
   // The pipe saw its process exit non-zero: the attempt failed, its output dropped, and retried.
   assert.ok(
     driver.some((l) => /Lost task .*exited with status 137|Lost task .*137/.test(l)),
     `the driver reported no failed task:\n${driver.slice(-20).join('\n')}`,
+  )
+  // Spark saw the executor go and ran its tasks again elsewhere. An executor killed after the
+  // scheduler had already let it go (no task on it) is "Lost an executor N (already removed)"
+  // (TaskSchedulerImpl): a fresh-clone run under load met that wording.
+  assert.ok(
+    driver.some((l) => /Lost (an )?executor|ExecutorLostFailure/.test(l)),
+    `the driver reported no lost executor:\n${driver.join('\n')}`,
   )
   assert.deepEqual(await dump(store), local)
   await store.close()
@@ -337,7 +346,6 @@ for (const signal of ['SIGKILL', 'SIGTERM'] as const) {
         if (Date.now() > deadline) throw new Error('the child started no BatchDriver JVM')
         await sleep(200)
       }
-      await sleep(1000)
       while ((await foldTasks()).length === 0) {
         if (Date.now() > deadline) throw new Error('no fold task process appeared')
         await sleep(200)

@@ -43,6 +43,11 @@ export interface HazardCase {
   needsKafka?: boolean
   /** Needs root (e.g. to mount a small tmpfs for a full disk); skipped with a note otherwise. */
   needsRoot?: boolean
+  /**
+   * Left out of the short variant (`npm test`), kept in the full suite: the name of the case
+   * whose short run covers every capability this one checks (a superset, not a neighbour).
+   */
+  shortCoveredBy?: string
   run(context: HazardContext): Promise<HazardOutcome>
 }
 

@@ -39,13 +39,23 @@ export async function loadCases(only: readonly string[] = []): Promise<HazardCas
     if (names.has(c.name)) throw new Error(`two hazard cases are named ${c.name}`)
     names.add(c.name)
   }
+  for (const c of cases) {
+    if (c.shortCoveredBy !== undefined && !names.has(c.shortCoveredBy))
+      throw new Error(`hazard case ${c.name}: shortCoveredBy names no case (${c.shortCoveredBy})`)
+  }
   const unknown = only.filter((n) => !names.has(n))
   if (unknown.length > 0) throw new Error(`no hazard case named ${unknown.join(', ')}`)
   return only.length === 0 ? cases : cases.filter((c) => only.includes(c.name))
 }
 
-/** Why a case cannot run here, or undefined. */
-export function skipReason(hazard: HazardCase, brokers: string | undefined): string | undefined {
+/** Why a case does not run here (in the short variant when `short`), or undefined. */
+export function skipReason(
+  hazard: HazardCase,
+  brokers: string | undefined,
+  short = false,
+): string | undefined {
+  if (short && hazard.shortCoveredBy)
+    return `full suite only (npm run test:hazards); its short check is ${hazard.shortCoveredBy}'s`
   if (hazard.needsKafka && !brokers) return 'needs the Kafka test cluster (STRATA_TEST_BROKERS)'
   if (hazard.needsRoot && process.getuid?.() !== 0) return 'needs root (mounts a small file system)'
   return undefined
@@ -57,7 +67,7 @@ export async function runCase(
 ): Promise<CaseResult> {
   const started = Date.now()
   const base = { name: hazard.name, description: hazard.description }
-  const skipped = skipReason(hazard, options.brokers)
+  const skipped = skipReason(hazard, options.brokers, options.short)
   if (skipped) return { ...base, skipped, durationMs: 0 }
   const dir = await mkdtemp(join(tmpdir(), `strata-hazard-${hazard.name}-`))
   try {

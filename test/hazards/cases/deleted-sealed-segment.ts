@@ -5,6 +5,7 @@
 import { copyFile, readdir, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import { setTimeout } from 'node:timers/promises'
+import { waitFor } from '../../runtime/start-helpers.ts'
 import { emptyOutcome, type HazardCase, type HazardOutcome } from '../outcome.ts'
 import {
   compareViews,
@@ -16,6 +17,12 @@ import {
   startRefused,
   stop,
 } from '../storage-common.ts'
+
+/** The sealed segments of partition 0, oldest first. */
+async function sealedSegments(data: string): Promise<string[]> {
+  const p0 = join(data, 'master', 'events', 'p0000')
+  return (await readdir(p0).catch(() => [])).filter((n) => n.endsWith('.ndjson')).sort()
+}
 
 const hazard: HazardCase = {
   name: 'deleted-sealed-segment',
@@ -35,13 +42,18 @@ const hazard: HazardCase = {
           if (answer.status === 202) acknowledged.push(...request)
           else countRefusal(outcome.refusals, answer.code)
         }
-        await setTimeout(2500)
+        // Sealed by age (1 s; the log checks every 250 ms): p0000 took one request this round.
+        await waitFor(
+          async () => (await sealedSegments(data)).length > round,
+          `p0000's round ${round} sealed`,
+          30_000,
+        )
       }
       outcome.acknowledged = acknowledged.length
       await compareViews(strata.url, acknowledged.length, acknowledged, [])
       await stop(strata)
       const p0 = join(data, 'master', 'events', 'p0000')
-      const first = (await readdir(p0)).filter((n) => n.endsWith('.ndjson')).sort()[0]!
+      const first = (await sealedSegments(data))[0]!
       await copyFile(join(p0, first), join(context.dir, first))
       await unlink(join(p0, first))
       const refused = await startRefused(data, args)

@@ -5,13 +5,19 @@
 // must hear of it before the packed copy goes too. The batch role hashes each sealed segment once
 // per process (at start, then the segments sealed since), re-hashes only the damaged ones (a
 // restored file clears), and reports what it found once per segment.
+//
+// The hashing runs in a thread of its own at a lower priority (segment-hash.ts), so the first
+// pass over a large master dataset does not hold the main thread; `pauseWhile` lets the batch
+// role hold the pass between segments while a batch run is in progress, so the two do not
+// compete for the cores and the disk (the schedule leaves an interval between runs, so the pass
+// still ends). `progress` says how far it is, for /health and /metrics.
 
-import { createHash } from 'node:crypto'
-import { createReadStream } from 'node:fs'
 import { open } from 'node:fs/promises'
 import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { readPackedHeader } from './packed-cursor.ts'
-import { PACKED_EXTENSION, partitionDirName, segmentFileName } from './segment-format.ts'
+import { PACKED_EXTENSION, partitionDirName, type SegmentRange, segmentFileName } from './segment-format.ts'
+import { SegmentHasher } from './segment-hash.ts'
 import { listPartitions, listSegments, partitionDir } from './segment-list.ts'
 import { readSegmentChecksum } from './segment-reader.ts'
 
@@ -23,12 +29,18 @@ export interface SegmentDamage {
   packedHolds: boolean
 }
 
+// How often a paused pass looks whether it may go on.
+const PAUSE_POLL_MS = 250
+
 export class SegmentScrub {
   readonly #root: string
   readonly #verified = new Set<string>()
   readonly #damaged = new Map<string, SegmentDamage>()
   #found = 0
+  #listed = 0
+  #checked = 0
   #stopped = false
+  #hasher: SegmentHasher | undefined
 
   constructor(root: string) {
     this.#root = root
@@ -44,44 +56,81 @@ export class SegmentScrub {
     return this.#found
   }
 
-  /** Ends a check in progress at its next segment. */
-  stop(): void {
-    this.#stopped = true
+  /**
+   * Segments listed for hashing since the process started, and those hashed so far (both only
+   * grow; a damaged segment counts again at each check). A pass is done when they are equal.
+   */
+  get progress(): { checked: number; listed: number } {
+    return { checked: this.#checked, listed: this.#listed }
   }
 
-  /** Hashes the sealed segments not verified yet; `onDamage` once for each newly damaged one. */
-  async check(onDamage: (damage: SegmentDamage) => void = () => {}): Promise<void> {
+  /** Ends a check in progress (the segment being hashed included). */
+  stop(): void {
+    this.#stopped = true
+    void this.#hasher?.close()
+  }
+
+  /**
+   * Hashes the sealed segments not verified yet; `onDamage` once for each newly damaged one.
+   * Between segments it waits while `pauseWhile()` is true.
+   */
+  async check(
+    onDamage: (damage: SegmentDamage) => void = () => {},
+    options: { pauseWhile?: () => boolean } = {},
+  ): Promise<void> {
+    const todo: Array<{ partition: number; range: SegmentRange; name: string; file: string }> = []
     for (const partition of await listPartitions(this.#root)) {
       for (const range of await listSegments(this.#root, partition)) {
-        if (this.#stopped) return
         const name = segmentFileName(range)
         const file = `${partitionDirName(partition)}/${name}`
-        if (this.#verified.has(file)) continue
-        const dir = partitionDir(this.#root, partition)
-        let expected: string
-        let actual: string
-        try {
-          expected = await readSegmentChecksum(this.#root, partition, range)
-          actual = await hashFile(join(dir, name))
-        } catch {
-          continue // no sidecar, or the file is gone: every read reports that (SEGMENT_CORRUPT)
-        }
-        if (actual === expected) {
-          this.#verified.add(file)
-          this.#damaged.delete(file)
-          continue
-        }
-        if (this.#damaged.has(file)) continue
-        const damage: SegmentDamage = {
-          partition,
-          file,
-          packedHolds: await packedNames(join(dir, name.replace(/\.ndjson$/, PACKED_EXTENSION)), expected),
-        }
-        this.#damaged.set(file, damage)
-        this.#found++
-        onDamage(damage)
+        if (!this.#verified.has(file)) todo.push({ partition, range, name, file })
       }
     }
+    if (todo.length === 0 || this.#stopped) return
+    this.#listed += todo.length
+    const hasher = new SegmentHasher()
+    this.#hasher = hasher
+    try {
+      for (const segment of todo) {
+        while (!this.#stopped && options.pauseWhile?.()) await sleep(PAUSE_POLL_MS)
+        if (this.#stopped) return
+        await this.#checkOne(segment, hasher, onDamage)
+        this.#checked++
+      }
+    } finally {
+      this.#hasher = undefined
+      await hasher.close()
+    }
+  }
+
+  async #checkOne(
+    { partition, range, name, file }: { partition: number; range: SegmentRange; name: string; file: string },
+    hasher: SegmentHasher,
+    onDamage: (damage: SegmentDamage) => void,
+  ): Promise<void> {
+    const dir = partitionDir(this.#root, partition)
+    let expected: string
+    let actual: string
+    try {
+      expected = await readSegmentChecksum(this.#root, partition, range)
+      actual = await hasher.hash(join(dir, name))
+    } catch {
+      return // no sidecar, or the file is gone: every read reports that (SEGMENT_CORRUPT)
+    }
+    if (actual === expected) {
+      this.#verified.add(file)
+      this.#damaged.delete(file)
+      return
+    }
+    if (this.#damaged.has(file)) return
+    const damage: SegmentDamage = {
+      partition,
+      file,
+      packedHolds: await packedNames(join(dir, name.replace(/\.ndjson$/, PACKED_EXTENSION)), expected),
+    }
+    this.#damaged.set(file, damage)
+    this.#found++
+    onDamage(damage)
   }
 }
 
@@ -92,17 +141,6 @@ export function describeDamage(d: SegmentDamage): string {
       ? 'its packed copy still holds the verified content and the batch layer reads that (keep the .packed file)'
       : 'no packed copy holds its content: batch runs fail on it'
   }; restore the file from a backup (\`sha256sum -c p*/*.sha256\` in the master dataset finds every damaged one)`
-}
-
-// Streamed, so a large segment does not hold the event loop for the whole hash.
-function hashFile(path: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const hash = createHash('sha256')
-    createReadStream(path, { highWaterMark: 1 << 20 })
-      .on('data', (chunk) => hash.update(chunk))
-      .on('error', reject)
-      .on('end', () => resolve(hash.digest('hex')))
-  })
 }
 
 // The header only: the cursor checks the sections' CRCs when the batch layer opens it.

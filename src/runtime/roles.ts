@@ -278,7 +278,8 @@ const SCRUB_EVERY_MS = 60_000
 
 // The batch layer reads sealed segments through their packed copies, which do not re-hash the
 // NDJSON: a local master dataset's segments are hashed once per process here (at start, then
-// those sealed since, every `everyMs` while no run is in progress), off the batch's path. An
+// those sealed since, every `everyMs` while no run is in progress), off the batch's path: in a
+// thread of its own, and held between segments while a run is in progress (segment-scrub.ts). An
 // s3:// one is checked when its segments are copied down (s3-segment-store.ts).
 export function watchSegments(
   context: Pick<RoleContext, 'masterRoot' | 'logger'>,
@@ -290,13 +291,15 @@ export function watchSegments(
   let checking: Promise<void> | undefined
   const check = () => {
     checking ??= scrub
-      .check((damage) =>
-        context.logger.warn(`master dataset damaged: ${describeDamage(damage)}`, {
-          code: ErrorCodes.SEGMENT_CORRUPT,
-          master: context.masterRoot,
-          partition: damage.partition,
-          segment: damage.file,
-        }),
+      .check(
+        (damage) =>
+          context.logger.warn(`master dataset damaged: ${describeDamage(damage)}`, {
+            code: ErrorCodes.SEGMENT_CORRUPT,
+            master: context.masterRoot,
+            partition: damage.partition,
+            segment: damage.file,
+          }),
+        { pauseWhile: () => schedule.running },
       )
       .catch((error) => context.logger.debug(`segment check: ${describe(error)}`))
       .finally(() => {

@@ -122,8 +122,63 @@ test('the batch role with a sound master dataset: running, no warning, the count
   const watch = watchSegments({ masterRoot: root, logger: recordingLogger(warnings) }, { running: false }, 20)
   assert.ok(watch)
   defer(() => watch.close())
-  await new Promise((r) => setTimeout(r, 100))
+  for (let i = 0; i < 500 && watch.scrub.progress.checked < 3; i++)
+    await new Promise((r) => setTimeout(r, 10))
   assert.deepEqual(warnings, [])
   const report = await batchReporter({ failures: 0, lastError: undefined, scrub: watch.scrub })()
-  assert.deepEqual(report, { role: 'batch', state: 'running', failures: 0, totals: { damagedSegments: 0 } })
+  assert.deepEqual(report, {
+    role: 'batch',
+    state: 'running',
+    failures: 0,
+    totals: { damagedSegments: 0, segmentsChecked: 3, segmentsListed: 3 },
+  })
+})
+
+test('the first pass waits while a batch run is in progress, and /health and /metrics say how far it is', async (t) => {
+  const defer = deferrer(t)
+  const root = await masterDataset(t)
+  await flipByte(join(root, FIRST), 40)
+  const warnings: Array<{ message: string; fields?: LogFields }> = []
+  const schedule = { running: true }
+  const watch = watchSegments({ masterRoot: root, logger: recordingLogger(warnings) }, schedule, 20)
+  assert.ok(watch)
+  defer(() => watch.close())
+  for (let i = 0; i < 200 && watch.scrub.progress.listed === 0; i++)
+    await new Promise((r) => setTimeout(r, 10))
+  await new Promise((r) => setTimeout(r, 300))
+  assert.deepEqual(
+    watch.scrub.progress,
+    { checked: 0, listed: 3 },
+    'nothing hashed while the run is in progress',
+  )
+  const roles = new RoleHealth()
+  roles.add(batchReporter({ failures: 0, lastError: undefined, scrub: watch.scrub }))
+  const app = await serve(t, await openStore(t), { roles })
+  const batch = (await app.inject('/health')).json().roles.find((r: { role: string }) => r.role === 'batch')
+  assert.deepEqual(batch.totals, { damagedSegments: 0, segmentsChecked: 0, segmentsListed: 3 })
+  const metrics = (await app.inject('/metrics')).body
+  assert.match(metrics, /strata_role_progress_total\{role="batch",what="segmentsChecked"\} 0/)
+  assert.match(metrics, /strata_role_progress_total\{role="batch",what="segmentsListed"\} 3/)
+  // The run ends: the pass goes on and finds the damaged segment as before.
+  schedule.running = false
+  for (let i = 0; i < 500 && watch.scrub.progress.checked < 3; i++)
+    await new Promise((r) => setTimeout(r, 10))
+  assert.deepEqual(watch.scrub.progress, { checked: 3, listed: 3 })
+  assert.deepEqual(
+    watch.scrub.damaged.map((d) => d.file),
+    [FIRST],
+  )
+  assert.equal(warnings.length, 1)
+})
+
+test('a scrub stopped in the middle of its pass ends without hashing the rest', async (t) => {
+  const root = await masterDataset(t)
+  const scrub = new SegmentScrub(root)
+  let hold = true
+  const pass = scrub.check(() => {}, { pauseWhile: () => hold })
+  for (let i = 0; i < 200 && scrub.progress.listed === 0; i++) await new Promise((r) => setTimeout(r, 10))
+  scrub.stop()
+  hold = false
+  await pass
+  assert.deepEqual(scrub.progress, { checked: 0, listed: 3 })
 })

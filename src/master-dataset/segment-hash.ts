@@ -52,7 +52,11 @@ export class SegmentHasher {
       if ('hex' in answer) waiting.resolve(answer.hex)
       else waiting.reject(Object.assign(new Error(answer.error), answer.code ? { code: answer.code } : {}))
     })
-    worker.on('error', (error) => this.#fail(error))
+    // Without the error's own code (ERR_MODULE_NOT_FOUND…): a caller tells a file's error (ENOENT,
+    // with its code) from the thread's failing, which must not pass for a missing file.
+    worker.on('error', (error) =>
+      this.#fail(new Error(`the segment hashing thread failed: ${error.message}`, { cause: error })),
+    )
     worker.on('exit', () => {
       if (this.#worker === worker) this.#worker = undefined
       this.#fail(new Error('the segment hasher thread exited'))

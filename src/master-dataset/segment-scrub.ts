@@ -29,6 +29,8 @@ export interface SegmentDamage {
   packedHolds: boolean
 }
 
+type Hasher = Pick<SegmentHasher, 'hash' | 'close'>
+
 // How often a paused pass looks whether it may go on.
 const PAUSE_POLL_MS = 250
 
@@ -40,10 +42,13 @@ export class SegmentScrub {
   #listed = 0
   #checked = 0
   #stopped = false
-  #hasher: SegmentHasher | undefined
+  #hasher: Hasher | undefined
+  readonly #newHasher: () => Hasher
 
-  constructor(root: string) {
+  /** `hasher`: where the hashing runs (a test's stand-in); default a thread (segment-hash.ts). */
+  constructor(root: string, options: { hasher?: () => Hasher } = {}) {
     this.#root = root
+    this.#newHasher = options.hasher ?? (() => new SegmentHasher())
   }
 
   /** The segments damaged now (as of the last check). */
@@ -88,7 +93,7 @@ export class SegmentScrub {
     }
     if (todo.length === 0 || this.#stopped) return
     this.#listed += todo.length
-    const hasher = new SegmentHasher()
+    const hasher = this.#newHasher()
     this.#hasher = hasher
     try {
       for (const segment of todo) {
@@ -105,7 +110,7 @@ export class SegmentScrub {
 
   async #checkOne(
     { partition, range, name, file }: { partition: number; range: SegmentRange; name: string; file: string },
-    hasher: SegmentHasher,
+    hasher: Hasher,
     onDamage: (damage: SegmentDamage) => void,
   ): Promise<void> {
     const dir = partitionDir(this.#root, partition)
@@ -114,8 +119,12 @@ export class SegmentScrub {
     try {
       expected = await readSegmentChecksum(this.#root, partition, range)
       actual = await hasher.hash(join(dir, name))
-    } catch {
-      return // no sidecar, or the file is gone: every read reports that (SEGMENT_CORRUPT)
+    } catch (error) {
+      // No sidecar, or the file is gone (an error of the file system, with its code): every read
+      // reports that (SEGMENT_CORRUPT). The hashing thread itself failing (it could not start,
+      // or died) ends the check instead: the segments left are not counted as checked.
+      if (this.#stopped || (error as NodeJS.ErrnoException).code !== undefined) return
+      throw error
     }
     if (actual === expected) {
       this.#verified.add(file)

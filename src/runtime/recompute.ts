@@ -8,7 +8,7 @@ import { type BatchEngine, type BatchPlan, type BatchRunResult, runBatch } from 
 import { createKafkaPublisher } from '../batch/kafka-publisher.ts'
 import type { SparkEngineOptions } from '../batch/spark/spark-engine.ts'
 import { DEFAULT_CONFIG_FILE, loadConfig } from '../core/config-loader.ts'
-import { ErrorCodes, StrataError } from '../core/errors.ts'
+import { ErrorCodes, isStrataError, StrataError } from '../core/errors.ts'
 import { registerUrlSecret } from '../core/secrets.ts'
 import {
   childLocation,
@@ -109,8 +109,13 @@ export async function recompute(options: RecomputeOptions = {}): Promise<Recompu
           segment: damage.file,
         }),
       )
-      // A listing that fails (a gap in the ranges) fails the run itself, with its own words.
-      scrubbing = scrubbing.catch((error: unknown) => logger.debug(`segment check: ${String(error)}`))
+      // A listing that fails (a gap in the ranges) fails the run itself, with its own words; the
+      // hashing thread failing is said nowhere else.
+      scrubbing = scrubbing.catch((error: unknown) =>
+        isStrataError(error)
+          ? logger.debug(`segment check: ${error.message}`)
+          : logger.warn(`segment check failed: ${(error as Error).message}`, { master: masterRoot }),
+      )
     }
     options.onStart?.(plan)
   }

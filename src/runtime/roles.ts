@@ -10,7 +10,7 @@ import { type BatchSchedule, startBatchSchedule } from '../batch/schedule.ts'
 import type { SparkEngineOptions } from '../batch/spark/spark-engine.ts'
 import type { StrataConfig } from '../core/config.ts'
 import { formatDuration } from '../core/duration.ts'
-import { ErrorCodes, type StrataError } from '../core/errors.ts'
+import { ErrorCodes, isStrataError, type StrataError } from '../core/errors.ts'
 import { describe, type RoleHealth } from '../core/role-health.ts'
 import { byView, type ViewFoldError } from '../core/view-errors.ts'
 import type { EventSink } from '../ingest/ingest.ts'
@@ -301,7 +301,13 @@ export function watchSegments(
           }),
         { pauseWhile: () => schedule.running },
       )
-      .catch((error) => context.logger.debug(`segment check: ${describe(error)}`))
+      // A listing that fails (a gap in the ranges) is said by every read and run: debug here. The
+      // hashing thread failing is said nowhere else (segmentsChecked stays below segmentsListed).
+      .catch((error) =>
+        isStrataError(error)
+          ? context.logger.debug(`segment check: ${describe(error)}`)
+          : context.logger.warn(`segment check failed: ${describe(error)}`, { master: context.masterRoot }),
+      )
       .finally(() => {
         checking = undefined
       })

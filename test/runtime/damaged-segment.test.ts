@@ -182,3 +182,24 @@ test('a scrub stopped in the middle of its pass ends without hashing the rest', 
   await pass
   assert.deepEqual(scrub.progress, { checked: 0, listed: 3 })
 })
+
+test('the hashing thread failing ends the check: not passed for a missing file, the segments left not counted as checked', async (t) => {
+  const root = await masterDataset(t)
+  const broken = new SegmentScrub(root, {
+    hasher: () => ({
+      hash: () => Promise.reject(new Error('the segment hashing thread failed: Cannot find module')),
+      close: async () => {},
+    }),
+  })
+  await assert.rejects(broken.check(), /hashing thread failed/)
+  assert.deepEqual(broken.progress, { checked: 0, listed: 3 })
+  // A file's own error (ENOENT, with its code) is a segment gone: skipped, the pass goes on.
+  const gone = new SegmentScrub(root, {
+    hasher: () => ({
+      hash: () => Promise.reject(Object.assign(new Error('no such file'), { code: 'ENOENT' })),
+      close: async () => {},
+    }),
+  })
+  await gone.check()
+  assert.deepEqual(gone.progress, { checked: 3, listed: 3 })
+})

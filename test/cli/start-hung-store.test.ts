@@ -19,54 +19,59 @@ const exampleConfig = fileURLToPath(new URL('../../examples/pageviews/strata.con
 const HUNG_PORT = 2561
 const HTTP_PORT = 2562
 
-test('strata start on a PostgreSQL that never answers gives up after --startup-timeout with a code naming it', {
-  timeout: 120_000,
-}, async (t) => {
-  const defer = deferrer(t)
-  const dir = await mkdtemp(join(tmpdir(), 'strata-hung-store-'))
-  defer(() => rm(dir, { recursive: true, force: true }))
-  const sockets: Socket[] = []
-  const hung = createServer((socket) => {
-    sockets.push(socket)
-    socket.resume()
+for (const [name, command] of [
+  ['strata start', ['start']],
+  ['strata worker serve', ['worker', 'serve']],
+] as const) {
+  test(`${name} on a PostgreSQL that never answers gives up after --startup-timeout with a code naming it`, {
+    timeout: 120_000,
+  }, async (t) => {
+    const defer = deferrer(t)
+    const dir = await mkdtemp(join(tmpdir(), 'strata-hung-store-'))
+    defer(() => rm(dir, { recursive: true, force: true }))
+    const sockets: Socket[] = []
+    const hung = createServer((socket) => {
+      sockets.push(socket)
+      socket.resume()
+    })
+    await new Promise<void>((resolve) => hung.listen(HUNG_PORT, '127.0.0.1', resolve))
+    defer(() => {
+      for (const socket of sockets) socket.destroy()
+      return new Promise((resolve) => hung.close(() => resolve(undefined)))
+    })
+    const data = join(dir, 'data')
+    const run = spawnStrata([
+      ...command,
+      '--config',
+      exampleConfig,
+      '--data',
+      data,
+      '--store',
+      `postgres://strata:s3cret@127.0.0.1:${HUNG_PORT}/analytics`,
+      '--startup-timeout',
+      '3s',
+      '--port',
+      String(HTTP_PORT),
+    ])
+    defer(async () => {
+      if (run.child.exitCode === null) run.child.kill('SIGKILL')
+      await run.exited
+    })
+    const code = await Promise.race([
+      run.exited,
+      new Promise<'still waiting'>((r) => setTimeout(r, 60_000, 'still waiting').unref()),
+    ])
+    assert.equal(code, 1, run.output())
+    assert.ok(sockets.length > 0, `it never connected: ${run.output()}`)
+    const lines = run.output().match(/^strata: .*$/gm) ?? []
+    assert.equal(lines.length, 1, run.output())
+    assert.match(
+      lines[0]!,
+      new RegExp(
+        `^strata: PostgreSQL at 127\\.0\\.0\\.1:${HUNG_PORT}, database analytics did not answer within 3s \\(connect and a first query; nothing was migrated\\): gave up starting \\(--startup-timeout\\) \\[STRATA_ERR_STORE_UNAVAILABLE\\]$`,
+      ),
+    )
+    assert.doesNotMatch(run.output(), /s3cret/)
+    lockFolder(data, 'the test').release()
   })
-  await new Promise<void>((resolve) => hung.listen(HUNG_PORT, '127.0.0.1', resolve))
-  defer(() => {
-    for (const socket of sockets) socket.destroy()
-    return new Promise((resolve) => hung.close(() => resolve(undefined)))
-  })
-  const data = join(dir, 'data')
-  const run = spawnStrata([
-    'start',
-    '--config',
-    exampleConfig,
-    '--data',
-    data,
-    '--store',
-    `postgres://strata:s3cret@127.0.0.1:${HUNG_PORT}/analytics`,
-    '--startup-timeout',
-    '3s',
-    '--port',
-    String(HTTP_PORT),
-  ])
-  defer(async () => {
-    if (run.child.exitCode === null) run.child.kill('SIGKILL')
-    await run.exited
-  })
-  const code = await Promise.race([
-    run.exited,
-    new Promise<'still waiting'>((r) => setTimeout(r, 60_000, 'still waiting').unref()),
-  ])
-  assert.equal(code, 1, run.output())
-  assert.ok(sockets.length > 0, `it never connected: ${run.output()}`)
-  const lines = run.output().match(/^strata: .*$/gm) ?? []
-  assert.equal(lines.length, 1, run.output())
-  assert.match(
-    lines[0]!,
-    new RegExp(
-      `^strata: PostgreSQL at 127\\.0\\.0\\.1:${HUNG_PORT}, database analytics did not answer within 3s \\(connect and a first query; nothing was migrated\\): gave up starting \\(--startup-timeout\\) \\[STRATA_ERR_STORE_UNAVAILABLE\\]$`,
-    ),
-  )
-  assert.doesNotMatch(run.output(), /s3cret/)
-  lockFolder(data, 'the test').release()
-})
+}

@@ -39,8 +39,11 @@ export class SegmentScrub {
   readonly #verified = new Set<string>()
   readonly #damaged = new Map<string, SegmentDamage>()
   #found = 0
-  #listed = 0
-  #checked = 0
+  // Distinct segments (their files), not lists: a damaged segment is re-hashed at each check and
+  // a check a failing thread ended lists its segments again; counting each time made the pair
+  // grow forever and say nothing of how far the pass is.
+  readonly #listed = new Set<string>()
+  readonly #checked = new Set<string>()
   #stopped = false
   #hasher: Hasher | undefined
   readonly #newHasher: () => Hasher
@@ -62,11 +65,12 @@ export class SegmentScrub {
   }
 
   /**
-   * Segments listed for hashing since the process started, and those hashed so far (both only
-   * grow; a damaged segment counts again at each check). A pass is done when they are equal.
+   * Distinct segments listed for hashing since the process started, and those of them hashed at
+   * least once (both only grow; a damaged segment re-hashed counts once). A pass is done when
+   * they are equal.
    */
   get progress(): { checked: number; listed: number } {
-    return { checked: this.#checked, listed: this.#listed }
+    return { checked: this.#checked.size, listed: this.#listed.size }
   }
 
   /** Ends a check in progress (the segment being hashed included). */
@@ -92,7 +96,7 @@ export class SegmentScrub {
       }
     }
     if (todo.length === 0 || this.#stopped) return
-    this.#listed += todo.length
+    for (const { file } of todo) this.#listed.add(file)
     const hasher = this.#newHasher()
     this.#hasher = hasher
     try {
@@ -100,7 +104,7 @@ export class SegmentScrub {
         while (!this.#stopped && options.pauseWhile?.()) await sleep(PAUSE_POLL_MS)
         if (this.#stopped) return
         await this.#checkOne(segment, hasher, onDamage)
-        this.#checked++
+        this.#checked.add(segment.file)
       }
     } finally {
       this.#hasher = undefined

@@ -119,6 +119,19 @@ export async function recompute(options: RecomputeOptions = {}): Promise<Recompu
     }
     options.onStart?.(plan)
   }
+  // The run is waited for until its check ends too: a signal (SIGINT, SIGTERM of `strata batch`)
+  // ends the check as well, else a run that had served its versions went on hashing the whole
+  // master dataset after "stopping the batch run". What it did not hash is said.
+  const stopScrub = () => {
+    if (!scrub) return
+    scrub.stop()
+    const { checked, listed } = scrub.progress
+    if (scrubbing && checked < listed)
+      logger.warn(`segment check interrupted: ${checked} of ${listed} sealed segments hashed`, {
+        master: masterRoot,
+      })
+  }
+  options.signal?.addEventListener('abort', stopScrub, { once: true })
   try {
     await checkRoleSource('batch', {
       config,
@@ -150,6 +163,7 @@ export async function recompute(options: RecomputeOptions = {}): Promise<Recompu
     await scrubbing
     return { ...result, damagedSegments: scrub?.damaged ?? [] }
   } finally {
+    options.signal?.removeEventListener('abort', stopScrub)
     scrub?.stop()
     await scrubbing?.catch(() => undefined)
     await publisher?.close()

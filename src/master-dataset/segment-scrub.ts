@@ -45,6 +45,7 @@ export class SegmentScrub {
   readonly #listed = new Set<string>()
   readonly #checked = new Set<string>()
   #stopped = false
+  #failure: string | undefined
   #hasher: Hasher | undefined
   readonly #newHasher: () => Hasher
 
@@ -71,6 +72,14 @@ export class SegmentScrub {
    */
   get progress(): { checked: number; listed: number } {
     return { checked: this.#checked.size, listed: this.#listed.size }
+  }
+
+  /**
+   * Why the last check ended early (its hashing thread failed: it could not start, or died), until
+   * a check completes: the segments are then not being verified, which /health must say.
+   */
+  get failure(): string | undefined {
+    return this.#failure
   }
 
   /** Ends a check in progress (the segment being hashed included). */
@@ -106,6 +115,10 @@ export class SegmentScrub {
         await this.#checkOne(segment, hasher, onDamage)
         this.#checked.add(segment.file)
       }
+      this.#failure = undefined
+    } catch (error) {
+      if (!this.#stopped) this.#failure = (error as Error).message
+      throw error
     } finally {
       this.#hasher = undefined
       await hasher.close()

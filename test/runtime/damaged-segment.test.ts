@@ -236,3 +236,36 @@ async function hashOf(path: string): Promise<string> {
     .update(await readFile(path))
     .digest('hex')
 }
+
+// A hashing thread that cannot run (its file missing from a build, the thread dying on each
+// segment) was warned in the log once a minute while /health said the batch role was running,
+// segmentsChecked below segmentsListed as if the first pass were merely under way: the damage the
+// scrub exists to find went silent again. Now the role is degraded while its last check failed.
+test('the hashing thread failing: the batch role degraded, saying why, until a check completes', async (t) => {
+  const root = await masterDataset(t)
+  let fail = true
+  const scrub = new SegmentScrub(root, {
+    hasher: () => ({
+      hash: (path: string) =>
+        fail
+          ? Promise.reject(
+              new Error('the segment hashing thread failed: Cannot find module segment-hash-thread.js'),
+            )
+          : hashOf(path),
+      close: async () => {},
+    }),
+  })
+  const report = batchReporter({ failures: 0, lastError: undefined, scrub })
+  await assert.rejects(scrub.check(), /thread failed/)
+  const failed = await report()
+  assert.equal(failed.state, 'degraded')
+  assert.match(
+    failed.reason ?? '',
+    /^segment check failed: the segment hashing thread failed: Cannot find module .*not verified/,
+  )
+  fail = false
+  await scrub.check()
+  const healed = await report()
+  assert.equal(healed.state, 'running')
+  assert.equal(healed.reason, undefined)
+})

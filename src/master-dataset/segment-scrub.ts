@@ -104,7 +104,11 @@ export class SegmentScrub {
         if (!this.#verified.has(file)) todo.push({ partition, range, name, file })
       }
     }
-    if (todo.length === 0 || this.#stopped) return
+    if (this.#stopped) return
+    if (todo.length === 0) {
+      this.#failure = undefined // nothing left unverified (those a failed check left are gone)
+      return
+    }
     for (const { file } of todo) this.#listed.add(file)
     const hasher = this.#newHasher()
     this.#hasher = hasher
@@ -113,6 +117,7 @@ export class SegmentScrub {
         while (!this.#stopped && options.pauseWhile?.()) await sleep(PAUSE_POLL_MS)
         if (this.#stopped) return
         await this.#checkOne(segment, hasher, onDamage)
+        if (this.#stopped) return // its hash cut short: not checked
         this.#checked.add(segment.file)
       }
       this.#failure = undefined

@@ -6,6 +6,8 @@
 import assert from 'node:assert/strict'
 import { createServer, type Socket } from 'node:net'
 import { test } from 'node:test'
+import { parseTarget } from '../../src/store/postgres/connection.ts'
+import { describeServer } from '../../src/store/postgres/first-answer.ts'
 import { openPostgresStore } from '../../src/store/postgres/index.ts'
 import { deferrer } from '../helpers/cleanup.ts'
 
@@ -43,4 +45,21 @@ test('a server that accepts and never answers: the open gives up after firstAnsw
   assert.equal(sockets.length, 1, 'one connection tried, for the first answer')
   // The abandoned connection is closed, not left to hold the process.
   await Promise.all(closed)
+})
+
+// A URL naming its server in the query (a Unix socket's folder, `?host=/var/run/postgresql`) was
+// said to be "localhost:5432": the message named a server nobody had asked for.
+test('the server named is the one the URL asks for: a Unix socket folder or a port in the query', () => {
+  assert.equal(
+    describeServer(parseTarget('postgres:///analytics?host=/var/run/postgresql')),
+    'PostgreSQL at /var/run/postgresql:5432, database analytics',
+  )
+  assert.equal(
+    describeServer(parseTarget('postgres:///analytics?host=/tmp&port=5433')),
+    'PostgreSQL at /tmp:5433, database analytics',
+  )
+  assert.equal(
+    describeServer(parseTarget('postgres://u:secret@db.example:6543/analytics')),
+    'PostgreSQL at db.example:6543, database analytics',
+  )
 })

@@ -15,7 +15,11 @@ export function describeServer(target: Target): string {
   try {
     const url = new URL(target.connectionString)
     const database = decodeURIComponent(url.pathname.slice(1)) || '(the default)'
-    return `PostgreSQL at ${url.hostname || 'localhost'}:${url.port || '5432'}, database ${database}`
+    // The driver takes a host or port missing from the authority from the query (a Unix
+    // socket's folder: ?host=/var/run/postgresql), then PGHOST / PGPORT: name the same one.
+    const host = url.hostname || url.searchParams.get('host') || process.env.PGHOST || 'localhost'
+    const port = url.port || url.searchParams.get('port') || process.env.PGPORT || '5432'
+    return `PostgreSQL at ${host}:${port}, database ${database}`
   } catch {
     return `PostgreSQL (${target.display})`
   }

@@ -5,8 +5,10 @@ import { createHash } from 'node:crypto'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { test } from 'node:test'
+import { BACKGROUND_NICE } from '../../src/core/thread-priority.ts'
 import { SegmentHasher } from '../../src/master-dataset/segment-hash.ts'
 import { deferrer } from '../helpers/cleanup.ts'
+import { threadNames, threadNices } from '../helpers/threads.ts'
 import { tempDir } from './test-helpers.ts'
 
 test('the hashing thread answers the SHA-256 of each file, and ENOENT for a missing one', async (t) => {
@@ -32,4 +34,24 @@ test('close() ends the thread: a hash in progress and any later one reject', asy
   await hasher.close()
   await pending
   await assert.rejects(hasher.hash(join(dir, 'big')), /closed/)
+})
+
+// The hashing thread's priority was checked by nothing: its lowerThreadPriority call could go
+// and the first pass would again compete with the HTTP server at its own priority. Linux only;
+// not checkable when the test itself runs at or below that nice value already.
+test('the hashing thread runs at BACKGROUND_NICE, below the main thread', async (t) => {
+  if (process.platform !== 'linux') return
+  const main = threadNices().get(process.pid)!
+  if (main >= BACKGROUND_NICE) return t.skip(`the test runs at nice ${main} already`)
+  const defer = deferrer(t)
+  const dir = await tempDir(t)
+  await writeFile(join(dir, 'a'), 'x')
+  const hasher = new SegmentHasher()
+  defer(() => hasher.close())
+  await hasher.hash(join(dir, 'a')) // the thread is up and has set its priority
+  const nices = threadNices()
+  const scrubs = [...threadNames()].filter(([, name]) => name.startsWith('strata segment'))
+  assert.equal(scrubs.length, 1, [...threadNames().values()].join(', '))
+  assert.equal(nices.get(scrubs[0]![0]), BACKGROUND_NICE)
+  assert.equal(nices.get(process.pid), main, 'the main thread keeps its nice value')
 })

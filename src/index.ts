@@ -36,7 +36,13 @@ export type { RecordPosition as Position } from './log/log.ts'
 // run it (src/runtime/strata.ts), and the store a URL names.
 export type { Logger } from './runtime/logger.ts'
 export { type OpenStoreOptions, openStore, type Store } from './runtime/open-store.ts'
-export { type BatchPlan, type BatchRunResult, type RecomputeOptions, recompute } from './runtime/recompute.ts'
+export {
+  type BatchPlan,
+  type BatchRunResult,
+  type RecomputeOptions,
+  type RecomputeResult,
+  recompute,
+} from './runtime/recompute.ts'
 export { type RunningStrata, type StrataHealth, startStrata } from './runtime/strata.ts'
 export type { Duration, Role, StrataOptions } from './runtime/strata-options.ts'
 // Serving (src/serving).

@@ -43,7 +43,7 @@ export interface RoleReport {
   /** Failures in a row now (speed: failed commits over its partitions; batch: failed runs). */
   failures?: number
   partitions?: PartitionReport[]
-  /** What the role has done since it started (the archiver: segments, records, rejected; batch: damagedSegments). */
+  /** What the role has done since it started (the archiver: segments, records, rejected; batch: damagedSegments, segmentsChecked, segmentsListed). */
   totals?: Record<string, number>
   /** Where views defined with onError('stop') threw and stopped this role or a partition of it. */
   viewStops?: ViewStop[]

@@ -5,13 +5,19 @@
 // must hear of it before the packed copy goes too. The batch role hashes each sealed segment once
 // per process (at start, then the segments sealed since), re-hashes only the damaged ones (a
 // restored file clears), and reports what it found once per segment.
+//
+// The hashing runs in a thread of its own at a lower priority (segment-hash.ts), so the first
+// pass over a large master dataset does not hold the main thread; `pauseWhile` lets the batch
+// role hold the pass between segments while a batch run is in progress, so the two do not
+// compete for the cores and the disk (the schedule leaves an interval between runs, so the pass
+// still ends). `progress` says how far it is, for /health and /metrics.
 
-import { createHash } from 'node:crypto'
-import { createReadStream } from 'node:fs'
 import { open } from 'node:fs/promises'
 import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { readPackedHeader } from './packed-cursor.ts'
-import { PACKED_EXTENSION, partitionDirName, segmentFileName } from './segment-format.ts'
+import { PACKED_EXTENSION, partitionDirName, type SegmentRange, segmentFileName } from './segment-format.ts'
+import { SegmentHasher } from './segment-hash.ts'
 import { listPartitions, listSegments, partitionDir } from './segment-list.ts'
 import { readSegmentChecksum } from './segment-reader.ts'
 
@@ -23,15 +29,30 @@ export interface SegmentDamage {
   packedHolds: boolean
 }
 
+type Hasher = Pick<SegmentHasher, 'hash' | 'close'>
+
+// How often a paused pass looks whether it may go on.
+const PAUSE_POLL_MS = 250
+
 export class SegmentScrub {
   readonly #root: string
   readonly #verified = new Set<string>()
   readonly #damaged = new Map<string, SegmentDamage>()
   #found = 0
+  // Distinct segments (their files), not lists: a damaged segment is re-hashed at each check and
+  // a check a failing thread ended lists its segments again; counting each time made the pair
+  // grow forever and say nothing of how far the pass is.
+  readonly #listed = new Set<string>()
+  readonly #checked = new Set<string>()
   #stopped = false
+  #failure: string | undefined
+  #hasher: Hasher | undefined
+  readonly #newHasher: () => Hasher
 
-  constructor(root: string) {
+  /** `hasher`: where the hashing runs (a test's stand-in); default a thread (segment-hash.ts). */
+  constructor(root: string, options: { hasher?: () => Hasher } = {}) {
     this.#root = root
+    this.#newHasher = options.hasher ?? (() => new SegmentHasher())
   }
 
   /** The segments damaged now (as of the last check). */
@@ -44,44 +65,103 @@ export class SegmentScrub {
     return this.#found
   }
 
-  /** Ends a check in progress at its next segment. */
-  stop(): void {
-    this.#stopped = true
+  /**
+   * Distinct segments listed for hashing since the process started, and those of them hashed at
+   * least once (both only grow; a damaged segment re-hashed counts once). A pass is done when
+   * they are equal.
+   */
+  get progress(): { checked: number; listed: number } {
+    return { checked: this.#checked.size, listed: this.#listed.size }
   }
 
-  /** Hashes the sealed segments not verified yet; `onDamage` once for each newly damaged one. */
-  async check(onDamage: (damage: SegmentDamage) => void = () => {}): Promise<void> {
+  /**
+   * Why the last check ended early (its hashing thread failed: it could not start, or died), until
+   * a check completes: the segments are then not being verified, which /health must say.
+   */
+  get failure(): string | undefined {
+    return this.#failure
+  }
+
+  /** Ends a check in progress (the segment being hashed included). */
+  stop(): void {
+    this.#stopped = true
+    void this.#hasher?.close()
+  }
+
+  /**
+   * Hashes the sealed segments not verified yet; `onDamage` once for each newly damaged one.
+   * Between segments it waits while `pauseWhile()` is true.
+   */
+  async check(
+    onDamage: (damage: SegmentDamage) => void = () => {},
+    options: { pauseWhile?: () => boolean } = {},
+  ): Promise<void> {
+    const todo: Array<{ partition: number; range: SegmentRange; name: string; file: string }> = []
     for (const partition of await listPartitions(this.#root)) {
       for (const range of await listSegments(this.#root, partition)) {
-        if (this.#stopped) return
         const name = segmentFileName(range)
         const file = `${partitionDirName(partition)}/${name}`
-        if (this.#verified.has(file)) continue
-        const dir = partitionDir(this.#root, partition)
-        let expected: string
-        let actual: string
-        try {
-          expected = await readSegmentChecksum(this.#root, partition, range)
-          actual = await hashFile(join(dir, name))
-        } catch {
-          continue // no sidecar, or the file is gone: every read reports that (SEGMENT_CORRUPT)
-        }
-        if (actual === expected) {
-          this.#verified.add(file)
-          this.#damaged.delete(file)
-          continue
-        }
-        if (this.#damaged.has(file)) continue
-        const damage: SegmentDamage = {
-          partition,
-          file,
-          packedHolds: await packedNames(join(dir, name.replace(/\.ndjson$/, PACKED_EXTENSION)), expected),
-        }
-        this.#damaged.set(file, damage)
-        this.#found++
-        onDamage(damage)
+        if (!this.#verified.has(file)) todo.push({ partition, range, name, file })
       }
     }
+    if (this.#stopped) return
+    if (todo.length === 0) {
+      this.#failure = undefined // nothing left unverified (those a failed check left are gone)
+      return
+    }
+    for (const { file } of todo) this.#listed.add(file)
+    const hasher = this.#newHasher()
+    this.#hasher = hasher
+    try {
+      for (const segment of todo) {
+        while (!this.#stopped && options.pauseWhile?.()) await sleep(PAUSE_POLL_MS)
+        if (this.#stopped) return
+        await this.#checkOne(segment, hasher, onDamage)
+        if (this.#stopped) return // its hash cut short: not checked
+        this.#checked.add(segment.file)
+      }
+      this.#failure = undefined
+    } catch (error) {
+      if (!this.#stopped) this.#failure = (error as Error).message
+      throw error
+    } finally {
+      this.#hasher = undefined
+      await hasher.close()
+    }
+  }
+
+  async #checkOne(
+    { partition, range, name, file }: { partition: number; range: SegmentRange; name: string; file: string },
+    hasher: Hasher,
+    onDamage: (damage: SegmentDamage) => void,
+  ): Promise<void> {
+    const dir = partitionDir(this.#root, partition)
+    let expected: string
+    let actual: string
+    try {
+      expected = await readSegmentChecksum(this.#root, partition, range)
+      actual = await hasher.hash(join(dir, name))
+    } catch (error) {
+      // No sidecar, or the file is gone (an error of the file system, with its code): every read
+      // reports that (SEGMENT_CORRUPT). The hashing thread itself failing (it could not start,
+      // or died) ends the check instead: the segments left are not counted as checked.
+      if (this.#stopped || (error as NodeJS.ErrnoException).code !== undefined) return
+      throw error
+    }
+    if (actual === expected) {
+      this.#verified.add(file)
+      this.#damaged.delete(file)
+      return
+    }
+    if (this.#damaged.has(file)) return
+    const damage: SegmentDamage = {
+      partition,
+      file,
+      packedHolds: await packedNames(join(dir, name.replace(/\.ndjson$/, PACKED_EXTENSION)), expected),
+    }
+    this.#damaged.set(file, damage)
+    this.#found++
+    onDamage(damage)
   }
 }
 
@@ -92,17 +172,6 @@ export function describeDamage(d: SegmentDamage): string {
       ? 'its packed copy still holds the verified content and the batch layer reads that (keep the .packed file)'
       : 'no packed copy holds its content: batch runs fail on it'
   }; restore the file from a backup (\`sha256sum -c p*/*.sha256\` in the master dataset finds every damaged one)`
-}
-
-// Streamed, so a large segment does not hold the event loop for the whole hash.
-function hashFile(path: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const hash = createHash('sha256')
-    createReadStream(path, { highWaterMark: 1 << 20 })
-      .on('data', (chunk) => hash.update(chunk))
-      .on('error', reject)
-      .on('end', () => resolve(hash.digest('hex')))
-  })
 }
 
 // The header only: the cursor checks the sections' CRCs when the batch layer opens it.

@@ -19,6 +19,11 @@ export interface OpenStoreOptions {
   onCorrupt?: (error: Error) => void
   /** Open only a store that exists (a reader): a missing one is STRATA_ERR_NO_DATA, nothing is created. */
   existing?: boolean
+  /**
+   * PostgreSQL: how long to wait for the server's first answer (connect and a first query) before
+   * STRATA_ERR_STORE_UNAVAILABLE; the migration after it is not bounded (store/postgres/first-answer.ts).
+   */
+  firstAnswerTimeoutMs?: number
 }
 
 /** The LMDB folder a store URL names (undefined: a PostgreSQL URL); no URL: `<dataDir>/store`. */
@@ -39,7 +44,12 @@ export async function openStore(url: string, options: OpenStoreOptions = {}): Pr
   }
   if (/^postgres(ql)?:\/\//.test(url)) {
     const { openPostgresStore } = await import('../store/postgres/index.ts')
-    return openPostgresStore(url, options.existing ? { existing: true } : {})
+    return openPostgresStore(url, {
+      ...(options.existing ? { existing: true } : {}),
+      ...(options.firstAnswerTimeoutMs === undefined
+        ? {}
+        : { firstAnswerTimeoutMs: options.firstAnswerTimeoutMs }),
+    })
   }
   throw invalidInput(
     ErrorCodes.INVALID_ARGUMENT,

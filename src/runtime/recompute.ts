@@ -8,9 +8,16 @@ import { type BatchEngine, type BatchPlan, type BatchRunResult, runBatch } from 
 import { createKafkaPublisher } from '../batch/kafka-publisher.ts'
 import type { SparkEngineOptions } from '../batch/spark/spark-engine.ts'
 import { DEFAULT_CONFIG_FILE, loadConfig } from '../core/config-loader.ts'
-import { ErrorCodes, StrataError } from '../core/errors.ts'
+import { ErrorCodes, isStrataError, StrataError } from '../core/errors.ts'
 import { registerUrlSecret } from '../core/secrets.ts'
-import { childLocation, isObjectStoreUrl, type S3Settings } from '../master-dataset/index.ts'
+import {
+  childLocation,
+  describeDamage,
+  isObjectStoreUrl,
+  type S3Settings,
+  type SegmentDamage,
+  SegmentScrub,
+} from '../master-dataset/index.ts'
 import { createLogger, type Logger } from './logger.ts'
 import { lmdbPathOf, openStore } from './open-store.ts'
 import { checkRoleSource } from './source-identity.ts'
@@ -53,8 +60,18 @@ export interface RecomputeOptions {
   logger?: Logger | undefined
 }
 
+export interface RecomputeResult extends BatchRunResult {
+  /**
+   * Sealed segments of a local master dataset whose NDJSON failed its checksum while the run
+   * read them from their packed copies (segment-scrub.ts), each also logged as a warning with
+   * STRATA_ERR_SEGMENT_CORRUPT. Empty when the run folded nothing (views current) or the master
+   * dataset is s3:// (checked when copied down).
+   */
+  damagedSegments: SegmentDamage[]
+}
+
 /** Recomputes the batch views once; resolves with the plan and the versions now served. */
-export async function recompute(options: RecomputeOptions = {}): Promise<BatchRunResult> {
+export async function recompute(options: RecomputeOptions = {}): Promise<RecomputeResult> {
   const configPath = resolve(options.config ?? DEFAULT_CONFIG_FILE)
   const dataDir = resolve(options.data ?? defaultDataDir)
   const config = await loadConfig(configPath)
@@ -76,6 +93,45 @@ export async function recompute(options: RecomputeOptions = {}): Promise<BatchRu
   const logger = options.logger ?? createLogger('batch')
   const { brokers } = options
   const publisher = brokers ? createKafkaPublisher({ brokers }) : undefined
+  // The batch role hashes every sealed segment once per process (roles.ts watchSegments); a
+  // one-off run is a process of its own, so it hashes those it reads, beside the fold (in the
+  // scrub's thread) — only when it folds: the packed copies it reads do not re-hash the NDJSON,
+  // and a byte rotten there must be said, not passed over (docs/master-dataset.md).
+  const scrub = isObjectStoreUrl(masterRoot) ? undefined : new SegmentScrub(masterRoot)
+  let scrubbing: Promise<void> | undefined
+  const onStart = (plan: BatchPlan) => {
+    if (scrub && plan.views.length > 0) {
+      scrubbing = scrub.check((damage) =>
+        logger.warn(`master dataset damaged: ${describeDamage(damage)}`, {
+          code: ErrorCodes.SEGMENT_CORRUPT,
+          master: masterRoot,
+          partition: damage.partition,
+          segment: damage.file,
+        }),
+      )
+      // A listing that fails (a gap in the ranges) fails the run itself, with its own words; the
+      // hashing thread failing is said nowhere else.
+      scrubbing = scrubbing.catch((error: unknown) =>
+        isStrataError(error)
+          ? logger.debug(`segment check: ${error.message}`)
+          : logger.warn(`segment check failed: ${(error as Error).message}`, { master: masterRoot }),
+      )
+    }
+    options.onStart?.(plan)
+  }
+  // The run is waited for until its check ends too: a signal (SIGINT, SIGTERM of `strata batch`)
+  // ends the check as well, else a run that had served its versions went on hashing the whole
+  // master dataset after "stopping the batch run". What it did not hash is said.
+  const stopScrub = () => {
+    if (!scrub) return
+    scrub.stop()
+    const { checked, listed } = scrub.progress
+    if (scrubbing && checked < listed)
+      logger.warn(`segment check interrupted: ${checked} of ${listed} sealed segments hashed`, {
+        master: masterRoot,
+      })
+  }
+  options.signal?.addEventListener('abort', stopScrub, { once: true })
   try {
     await checkRoleSource('batch', {
       config,
@@ -85,7 +141,7 @@ export async function recompute(options: RecomputeOptions = {}): Promise<BatchRu
       ...(brokers ? { brokers } : {}),
       logger,
     })
-    return await runBatch({
+    const result = await runBatch({
       config,
       configPath,
       root: masterRoot,
@@ -97,11 +153,19 @@ export async function recompute(options: RecomputeOptions = {}): Promise<BatchRu
       ...(options.engine ? { engine: options.engine } : {}),
       ...(options.spark ? { spark: options.spark } : {}),
       ...(publisher ? { publisher } : {}),
-      ...(options.onStart ? { onStart: options.onStart } : {}),
+      onStart,
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
+    }).catch((error: unknown) => {
+      scrub?.stop() // the run failed or was interrupted: its own error is what is said
+      throw error
     })
+    await scrubbing
+    return { ...result, damagedSegments: scrub?.damaged ?? [] }
   } finally {
+    options.signal?.removeEventListener('abort', stopScrub)
+    scrub?.stop()
+    await scrubbing?.catch(() => undefined)
     await publisher?.close()
     await store.close()
   }

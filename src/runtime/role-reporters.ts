@@ -255,7 +255,9 @@ export const BATCH_SILENT_AFTER_MS = 60_000
  */
 export function batchReporter(
   schedule: Pick<BatchSchedule, 'failures' | 'lastError'> &
-    Partial<Pick<BatchSchedule, 'silent'>> & { scrub?: Pick<SegmentScrub, 'damaged' | 'found'> | undefined },
+    Partial<Pick<BatchSchedule, 'silent'>> & {
+      scrub?: Pick<SegmentScrub, 'damaged' | 'found' | 'progress' | 'failure'> | undefined
+    },
   /** `--hang-timeout` (strata-options.ts). */
   silentAfterMs: number = BATCH_SILENT_AFTER_MS,
 ): RoleReporter {
@@ -263,14 +265,27 @@ export function batchReporter(
   const scrub = schedule.scrub
   if (scrub === undefined) return runs
   // A sealed segment whose NDJSON fails its checksum (master-dataset/segment-scrub.ts): at least
-  // degraded while it stays so, even when the runs succeed from its packed copy.
+  // degraded while it stays so, even when the runs succeed from its packed copy. The scrub's
+  // progress (segments hashed of those listed) says whether its pass is still under way: until
+  // it is done, "no damaged segment" means "none found yet". A check its hashing thread ended
+  // (scrub.failure) is degraded too: no segment is being verified, so damage would go unsaid.
   return () => {
     const report = runs() as RoleReport
     const damaged = scrub.damaged
-    const totals = { damagedSegments: scrub.found }
-    if (damaged.length === 0) return { ...report, totals }
-    const more = damaged.length > 1 ? ` (and ${damaged.length - 1} more damaged segments)` : ''
-    const line = `${describeDamage(damaged[0]!)}${more} [${ErrorCodes.SEGMENT_CORRUPT}]`
+    const { checked, listed } = scrub.progress
+    const totals = { damagedSegments: scrub.found, segmentsChecked: checked, segmentsListed: listed }
+    const lines: string[] = []
+    if (damaged.length > 0) {
+      const more = damaged.length > 1 ? ` (and ${damaged.length - 1} more damaged segments)` : ''
+      lines.push(`${describeDamage(damaged[0]!)}${more} [${ErrorCodes.SEGMENT_CORRUPT}]`)
+    }
+    if (scrub.failure !== undefined) {
+      lines.push(
+        `segment check failed: ${scrub.failure}; ${listed - checked} sealed segments not verified (tried again each minute)`,
+      )
+    }
+    if (lines.length === 0) return { ...report, totals }
+    const line = lines.join('; ')
     return {
       ...report,
       state: worse(report.state, 'degraded'),

@@ -10,7 +10,7 @@ import { type BatchSchedule, startBatchSchedule } from '../batch/schedule.ts'
 import type { SparkEngineOptions } from '../batch/spark/spark-engine.ts'
 import type { StrataConfig } from '../core/config.ts'
 import { formatDuration } from '../core/duration.ts'
-import { ErrorCodes, type StrataError } from '../core/errors.ts'
+import { ErrorCodes, isStrataError, type StrataError } from '../core/errors.ts'
 import { describe, type RoleHealth } from '../core/role-health.ts'
 import { byView, type ViewFoldError } from '../core/view-errors.ts'
 import type { EventSink } from '../ingest/ingest.ts'
@@ -278,7 +278,8 @@ const SCRUB_EVERY_MS = 60_000
 
 // The batch layer reads sealed segments through their packed copies, which do not re-hash the
 // NDJSON: a local master dataset's segments are hashed once per process here (at start, then
-// those sealed since, every `everyMs` while no run is in progress), off the batch's path. An
+// those sealed since, every `everyMs` while no run is in progress), off the batch's path: in a
+// thread of its own, and held between segments while a run is in progress (segment-scrub.ts). An
 // s3:// one is checked when its segments are copied down (s3-segment-store.ts).
 export function watchSegments(
   context: Pick<RoleContext, 'masterRoot' | 'logger'>,
@@ -290,15 +291,23 @@ export function watchSegments(
   let checking: Promise<void> | undefined
   const check = () => {
     checking ??= scrub
-      .check((damage) =>
-        context.logger.warn(`master dataset damaged: ${describeDamage(damage)}`, {
-          code: ErrorCodes.SEGMENT_CORRUPT,
-          master: context.masterRoot,
-          partition: damage.partition,
-          segment: damage.file,
-        }),
+      .check(
+        (damage) =>
+          context.logger.warn(`master dataset damaged: ${describeDamage(damage)}`, {
+            code: ErrorCodes.SEGMENT_CORRUPT,
+            master: context.masterRoot,
+            partition: damage.partition,
+            segment: damage.file,
+          }),
+        { pauseWhile: () => schedule.running },
       )
-      .catch((error) => context.logger.debug(`segment check: ${describe(error)}`))
+      // A listing that fails (a gap in the ranges) is said by every read and run: debug here. The
+      // hashing thread failing is said nowhere else (segmentsChecked stays below segmentsListed).
+      .catch((error) =>
+        isStrataError(error)
+          ? context.logger.debug(`segment check: ${describe(error)}`)
+          : context.logger.warn(`segment check failed: ${describe(error)}`, { master: context.masterRoot }),
+      )
       .finally(() => {
         checking = undefined
       })

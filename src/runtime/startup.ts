@@ -22,7 +22,7 @@ export interface WaitOptions extends Partial<Omit<RetryPolicy, 'totalMs'>> {
   signal?: AbortSignal
   /**
    * An attempt still in flight after `timeoutMs` is given up too (a step on Kafka, whose broker
-   * may take the connection and never answer). Not a store's open: it migrates the store, which
+   * may take the connection and never answer). Not a store's open: it migrates the store (only its first answer is bounded, store/postgres/first-answer.ts), which
    * may rightly take longer, and a migration cut short would be cut at every restart.
    */
   boundAttempts?: boolean

@@ -103,7 +103,9 @@ export interface StrataOptions {
    * How long the start waits on Kafka and, with `startupRetry`, on the store (`--startup-timeout`).
    * A step on Kafka (the topic's check, joining a group) that has not settled by then fails with
    * STRATA_ERR_KAFKA_UNAVAILABLE naming the brokers: a broker that takes the connection and never
-   * answers. The store's open is not cut (it may migrate the store). Default 2 minutes.
+   * answers. A PostgreSQL store's first answer (connect and a first query) is bounded too
+   * (STRATA_ERR_STORE_UNAVAILABLE naming the server and database); the migration after it is not
+   * cut. Default 2 minutes.
    */
   startupTimeout?: Duration | undefined
   /**

@@ -134,7 +134,10 @@ export async function startStrata(options: StrataOptions = {}): Promise<RunningS
     ? { timeoutMs: startupTimeoutMs, logger, ...(options.signal ? { signal: options.signal } : {}) }
     : undefined
   const kafkaName = `Kafka at ${brokers ?? 'the brokers'}`
-  const openNamedStore = () => openStore(lmdbPath ?? options.store!)
+  // PostgreSQL's first answer (connect and a first query) within --startup-timeout: a server that
+  // takes the connection and never answers no longer holds the start; its migration stays unbounded.
+  const openNamedStore = () =>
+    openStore(lmdbPath ?? options.store!, { firstAnswerTimeoutMs: startupTimeoutMs })
   // Not waited for, the open still ends with the signal: a PostgreSQL that takes the connection
   // and never answers would otherwise hold a stopping `strata start` until its SIGKILL.
   const openUnlessInterrupted = () =>

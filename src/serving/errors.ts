@@ -30,6 +30,10 @@ export const EVENT_CONTENT_TYPES = [
 // A PostgreSQL restart (crash recovery included) takes a few seconds.
 const STORE_RETRY_AFTER_S = 2
 const KAFKA_RETRY_AFTER_S = 2
+// A full disk is freed by someone (or by retention), not in 2 s; room is measured again on each
+// request, so a retry succeeds as soon as there is room. 10 s keeps a client's retry loop from
+// hammering the server meanwhile (4 clients retrying at once wrote 30 000 requests in 20 s).
+export const DISK_FULL_RETRY_AFTER_S = 10
 
 /** An answer of the API to a failed request. */
 export interface ErrorAnswer {
@@ -61,6 +65,11 @@ export function answerOf(error: StrataError): ErrorAnswer {
   // The producer has already retried for its budget; a leader election takes seconds.
   if (error.code === ErrorCodes.KAFKA_UNAVAILABLE) {
     return { status: error.status, error, retryAfterS: KAFKA_RETRY_AFTER_S }
+  }
+  // No room for the request's records (507): nothing was written, the same request can succeed
+  // once space is freed; a client honours Retry-After as it does a 503's.
+  if (error.code === ErrorCodes.DISK_FULL && error.retriable) {
+    return { status: error.status, error, retryAfterS: DISK_FULL_RETRY_AFTER_S }
   }
   return { status: error.status, error }
 }

@@ -23,7 +23,7 @@
 //   strata_role_partitions_unhealthy{role,state}      gauge: a role's stalled or failed partitions
 //   strata_role_failures{role}                        gauge: a role's failures in a row now
 //   strata_role_lag_records{role,partition}           gauge: records a role of this process has not taken in
-//   strata_role_progress_total{role,what}             counter: a role's totals (archiver: segments, records, rejected; batch: damagedSegments)
+//   strata_role_progress_total{role,what}             counter: a role's totals (archiver: segments, records, rejected; batch: damagedSegments, segmentsChecked, segmentsListed)
 // plus prom-client's default process and Node.js metrics (CPU, memory, event-loop lag, GC).
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
 import type { CompiledView } from '../core/compiled-view.ts'
@@ -138,7 +138,7 @@ export function createMetrics(sources: MetricSources = {}): ServingMetrics {
   )
   const roleProgress = new Counter({
     name: 'strata_role_progress_total',
-    help: 'What a role of this process has done since it started (archiver: segments, records, rejected; batch: damagedSegments)',
+    help: 'What a role of this process has done since it started (archiver: segments, records, rejected; batch: damagedSegments, segmentsChecked, segmentsListed)',
     labelNames: ['role', 'what'] as const,
     registers,
   })

@@ -122,8 +122,150 @@ test('the batch role with a sound master dataset: running, no warning, the count
   const watch = watchSegments({ masterRoot: root, logger: recordingLogger(warnings) }, { running: false }, 20)
   assert.ok(watch)
   defer(() => watch.close())
-  await new Promise((r) => setTimeout(r, 100))
+  for (let i = 0; i < 500 && watch.scrub.progress.checked < 3; i++)
+    await new Promise((r) => setTimeout(r, 10))
   assert.deepEqual(warnings, [])
   const report = await batchReporter({ failures: 0, lastError: undefined, scrub: watch.scrub })()
-  assert.deepEqual(report, { role: 'batch', state: 'running', failures: 0, totals: { damagedSegments: 0 } })
+  assert.deepEqual(report, {
+    role: 'batch',
+    state: 'running',
+    failures: 0,
+    totals: { damagedSegments: 0, segmentsChecked: 3, segmentsListed: 3 },
+  })
+})
+
+test('the first pass waits while a batch run is in progress, and /health and /metrics say how far it is', async (t) => {
+  const defer = deferrer(t)
+  const root = await masterDataset(t)
+  await flipByte(join(root, FIRST), 40)
+  const warnings: Array<{ message: string; fields?: LogFields }> = []
+  const schedule = { running: true }
+  const watch = watchSegments({ masterRoot: root, logger: recordingLogger(warnings) }, schedule, 20)
+  assert.ok(watch)
+  defer(() => watch.close())
+  for (let i = 0; i < 200 && watch.scrub.progress.listed === 0; i++)
+    await new Promise((r) => setTimeout(r, 10))
+  await new Promise((r) => setTimeout(r, 300))
+  assert.deepEqual(
+    watch.scrub.progress,
+    { checked: 0, listed: 3 },
+    'nothing hashed while the run is in progress',
+  )
+  const roles = new RoleHealth()
+  roles.add(batchReporter({ failures: 0, lastError: undefined, scrub: watch.scrub }))
+  const app = await serve(t, await openStore(t), { roles })
+  const batch = (await app.inject('/health')).json().roles.find((r: { role: string }) => r.role === 'batch')
+  assert.deepEqual(batch.totals, { damagedSegments: 0, segmentsChecked: 0, segmentsListed: 3 })
+  const metrics = (await app.inject('/metrics')).body
+  assert.match(metrics, /strata_role_progress_total\{role="batch",what="segmentsChecked"\} 0/)
+  assert.match(metrics, /strata_role_progress_total\{role="batch",what="segmentsListed"\} 3/)
+  // The run ends: the pass goes on and finds the damaged segment as before.
+  schedule.running = false
+  for (let i = 0; i < 500 && watch.scrub.progress.checked < 3; i++)
+    await new Promise((r) => setTimeout(r, 10))
+  assert.deepEqual(watch.scrub.progress, { checked: 3, listed: 3 })
+  assert.deepEqual(
+    watch.scrub.damaged.map((d) => d.file),
+    [FIRST],
+  )
+  assert.equal(warnings.length, 1)
+})
+
+test('a scrub stopped in the middle of its pass ends without hashing the rest', async (t) => {
+  const root = await masterDataset(t)
+  const scrub = new SegmentScrub(root)
+  let hold = true
+  const pass = scrub.check(() => {}, { pauseWhile: () => hold })
+  for (let i = 0; i < 200 && scrub.progress.listed === 0; i++) await new Promise((r) => setTimeout(r, 10))
+  scrub.stop()
+  hold = false
+  await pass
+  assert.deepEqual(scrub.progress, { checked: 0, listed: 3 })
+})
+
+test('the hashing thread failing ends the check: not passed for a missing file, the segments left not counted as checked', async (t) => {
+  const root = await masterDataset(t)
+  const broken = new SegmentScrub(root, {
+    hasher: () => ({
+      hash: () => Promise.reject(new Error('the segment hashing thread failed: Cannot find module')),
+      close: async () => {},
+    }),
+  })
+  await assert.rejects(broken.check(), /hashing thread failed/)
+  assert.deepEqual(broken.progress, { checked: 0, listed: 3 })
+  // A file's own error (ENOENT, with its code) is a segment gone: skipped, the pass goes on.
+  const gone = new SegmentScrub(root, {
+    hasher: () => ({
+      hash: () => Promise.reject(Object.assign(new Error('no such file'), { code: 'ENOENT' })),
+      close: async () => {},
+    }),
+  })
+  await gone.check()
+  assert.deepEqual(gone.progress, { checked: 3, listed: 3 })
+})
+
+// segmentsListed counted every check's list: a damaged segment (re-hashed each minute until
+// restored) or a check a failing thread ended added its segments again, so a process up a day
+// with one damaged segment of 3 said "1443 of 1443" in /metrics. Counted as distinct segments,
+// the pair says how far the pass over the master dataset is, as /health documents it.
+test('progress counts distinct segments: re-hashing a damaged one, or re-listing after a failed check, does not grow it', async (t) => {
+  const root = await masterDataset(t)
+  await flipByte(join(root, FIRST), 40)
+  const scrub = new SegmentScrub(root)
+  for (let i = 0; i < 3; i++) await scrub.check()
+  assert.deepEqual(scrub.progress, { checked: 3, listed: 3 })
+  let fail = true
+  const flaky = new SegmentScrub(root, {
+    hasher: () => ({
+      hash: (path: string) =>
+        fail ? Promise.reject(new Error('the segment hashing thread failed')) : hashOf(path),
+      close: async () => {},
+    }),
+  })
+  await assert.rejects(flaky.check(), /thread failed/)
+  await assert.rejects(flaky.check(), /thread failed/)
+  assert.deepEqual(flaky.progress, { checked: 0, listed: 3 })
+  fail = false
+  await flaky.check()
+  assert.deepEqual(flaky.progress, { checked: 3, listed: 3 })
+})
+
+async function hashOf(path: string): Promise<string> {
+  const { createHash } = await import('node:crypto')
+  return createHash('sha256')
+    .update(await readFile(path))
+    .digest('hex')
+}
+
+// A hashing thread that cannot run (its file missing from a build, the thread dying on each
+// segment) was warned in the log once a minute while /health said the batch role was running,
+// segmentsChecked below segmentsListed as if the first pass were merely under way: the damage the
+// scrub exists to find went silent again. Now the role is degraded while its last check failed.
+test('the hashing thread failing: the batch role degraded, saying why, until a check completes', async (t) => {
+  const root = await masterDataset(t)
+  let fail = true
+  const scrub = new SegmentScrub(root, {
+    hasher: () => ({
+      hash: (path: string) =>
+        fail
+          ? Promise.reject(
+              new Error('the segment hashing thread failed: Cannot find module segment-hash-thread.js'),
+            )
+          : hashOf(path),
+      close: async () => {},
+    }),
+  })
+  const report = batchReporter({ failures: 0, lastError: undefined, scrub })
+  await assert.rejects(scrub.check(), /thread failed/)
+  const failed = await report()
+  assert.equal(failed.state, 'degraded')
+  assert.match(
+    failed.reason ?? '',
+    /^segment check failed: the segment hashing thread failed: Cannot find module .*not verified/,
+  )
+  fail = false
+  await scrub.check()
+  const healed = await report()
+  assert.equal(healed.state, 'running')
+  assert.equal(healed.reason, undefined)
 })

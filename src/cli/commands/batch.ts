@@ -8,6 +8,7 @@ import cliProgress from 'cli-progress'
 import type { Command } from 'commander'
 import { silentFoldTasks } from '../../batch/worker-pool.ts'
 import { InterruptedError } from '../../core/errors.ts'
+import { describeDamage } from '../../master-dataset/index.ts'
 import { type BatchPlan, recompute } from '../../runtime/recompute.ts'
 import { hangTimeoutMs } from '../../runtime/strata-options.ts'
 import { addCommonOptions, type CommonFlags, resolveContext } from '../context.ts'
@@ -172,6 +173,12 @@ export function registerBatchCommand(program: Command): void {
         if (versions.length > 0) {
           const rate = Math.round(events / Math.max(durationMs / 1000, 0.001))
           console.log(`${events} events in ${(durationMs / 1000).toFixed(2)} s (${rate} events/s)`)
+        }
+        // Each was logged as a warning when found; said again last, where a job's output ends.
+        for (const damage of result.damagedSegments) {
+          process.stderr.write(
+            `strata batch: master dataset damaged: ${describeDamage(damage)} [STRATA_ERR_SEGMENT_CORRUPT]\n`,
+          )
         }
       } finally {
         clearInterval(watch)

@@ -67,7 +67,7 @@ export function registerStartCommand(program: Command): void {
     .option('--segment-age <duration>', 'longest a master-dataset segment stays open before sealing', '10s')
     .option(
       '--startup-timeout <duration>',
-      'how long a step of the start on Kafka may go unanswered (a broker that never answers), then exit 1; not retried',
+      "how long a step of the start on Kafka, or PostgreSQL's first answer, may go unanswered (a server that never answers), then exit 1; not retried",
       defaultStartupTimeout,
     )
     .addHelpText(

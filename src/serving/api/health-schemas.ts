@@ -49,7 +49,7 @@ const roleSchema = {
       type: 'object',
       additionalProperties: { type: 'integer' },
       description:
-        'what the role has done since it started (the archiver: segments, records, rejected; the batch layer: damagedSegments, sealed segments found failing their checksum)',
+        'what the role has done since it started (the archiver: segments, records, rejected; the batch layer: damagedSegments, sealed segments found failing their checksum; segmentsChecked of segmentsListed, how far the scrub of those segments is)',
     },
   },
 } as const

@@ -29,6 +29,7 @@ import {
   storeError,
   type Target,
 } from './connection.ts'
+import { awaitFirstAnswer } from './first-answer.ts'
 import * as meta from './meta.ts'
 import { migrate } from './migrations.ts'
 import { realtimeKeys, snapshot } from './snapshot.ts'
@@ -45,11 +46,22 @@ export interface PostgresStoreOptions {
    * STRATA_ERR_NO_DATA, and nothing is created.
    */
   existing?: boolean
+  /**
+   * Bound on the server's first answer (a connect and `SELECT 1`, first-answer.ts): the start's
+   * --startup-timeout. Past it the open fails with STRATA_ERR_STORE_UNAVAILABLE naming the
+   * server and database. The migration that follows is not bounded. Unset: no bound.
+   */
+  firstAnswerTimeoutMs?: number
 }
 
 /** Opens (and migrates) the store at a postgres:// URL. Errors never show the URL's password. */
 export async function openPostgresStore(url: string, options: PostgresStoreOptions = {}): Promise<Store> {
   const target = parseTarget(url, options.schema)
+  if (options.firstAnswerTimeoutMs !== undefined) {
+    await awaitFirstAnswer(target, options.firstAnswerTimeoutMs).catch((error: unknown) => {
+      throw storeError(error, target, 'opening the store')
+    })
+  }
   const pool = createPool(target, options.poolSize ?? 4)
   const db: Db = { pool, S: quoteIdent(target.schema), space: lockSpace(target.schema) }
   try {

@@ -43,6 +43,11 @@ export interface RecomputeOptions {
   threads?: number | undefined
   /** Recompute every view, even those already current (`--force`). */
   force?: boolean | undefined
+  /**
+   * Hash the sealed NDJSON segments of a local master dataset beside the fold (default true;
+   * `--no-segment-check`): the run waits for the check, about a quarter longer (BENCHMARKS.md).
+   */
+  segmentCheck?: boolean | undefined
   /** Where the fold and combine run (`--engine`): 'local' (default) or 'spark'. */
   engine?: BatchEngine | undefined
   /** The Spark engine's settings (`--spark-master`, `--spark-port`); its master is required. */
@@ -97,7 +102,8 @@ export async function recompute(options: RecomputeOptions = {}): Promise<Recompu
   // one-off run is a process of its own, so it hashes those it reads, beside the fold (in the
   // scrub's thread) — only when it folds: the packed copies it reads do not re-hash the NDJSON,
   // and a byte rotten there must be said, not passed over (docs/master-dataset.md).
-  const scrub = isObjectStoreUrl(masterRoot) ? undefined : new SegmentScrub(masterRoot)
+  const scrub =
+    isObjectStoreUrl(masterRoot) || options.segmentCheck === false ? undefined : new SegmentScrub(masterRoot)
   let scrubbing: Promise<void> | undefined
   const onStart = (plan: BatchPlan) => {
     if (scrub && plan.views.length > 0) {

@@ -125,6 +125,11 @@ test('recompute() on a sealed segment whose NDJSON rotted under its packed copy:
   assert.equal(warnings.length, 1)
   assert.equal(warnings[0]!.fields?.code, 'STRATA_ERR_SEGMENT_CORRUPT')
   assert.match(warnings[0]!.message, /does not match its checksum: its packed copy still holds/)
+  // Asked not to (`--no-segment-check`): the same exact run, nothing hashed, nothing said.
+  const unchecked = await recompute({ config, data, threads: 1, force: true, segmentCheck: false, logger })
+  assert.equal(unchecked.versions.length, 4)
+  assert.deepEqual(unchecked.damagedSegments, [])
+  assert.equal(warnings.length, 1)
   // Views current: nothing read, nothing hashed.
   const current = await recompute({ config, data, threads: 1, logger })
   assert.equal(current.versions.length, 0)

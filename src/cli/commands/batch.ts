@@ -22,6 +22,7 @@ interface BatchFlags extends CommonFlags, EngineFlags {
   brokers?: string
   threads?: number
   force?: boolean
+  segmentCheck?: boolean
   hangTimeout?: string
 }
 
@@ -39,6 +40,10 @@ export function registerBatchCommand(program: Command): void {
       positiveInt('--threads'),
     )
     .option('-f, --force', 'recompute every view, even those already current')
+    .option(
+      '--no-segment-check',
+      'do not hash the sealed NDJSON segments beside the fold (the versions come from their packed copies either way; the batch role of strata start and strata worker batch checks them in the background). A run that folds waits for its check: about a quarter longer on a local master dataset',
+    )
     .option(
       '--hang-timeout <duration>',
       'how long the fold may report no progress before a line on stderr says a view may never return on an event; 2s to 24d (env STRATA_HANG_TIMEOUT; default 60s)',
@@ -135,6 +140,7 @@ export function registerBatchCommand(program: Command): void {
           brokers,
           threads: flags.threads,
           force: flags.force,
+          segmentCheck: flags.segmentCheck,
           ...engine,
           signal: interrupt.signal,
           onStart: (plan: BatchPlan) => {

@@ -5,8 +5,12 @@
 // thread's CPU, then the median of the runs after the first --skip (warm: the fold thread kept).
 // No DuckDB in the process, so that what is measured is Strata's run alone.
 //
-//   node bench/batch-runs.ts [--checkout=PATH] [--events=3000000] [--runs=8] [--skip=3]
+// --threads adds each run's CPU per thread of the process (Linux /proc, 10 ms ticks): which of the
+// fold thread, the main thread, lmdb-js's writer and V8's helpers the rest goes to.
+//
+//   node bench/batch-runs.ts [--checkout=PATH] [--events=3000000] [--runs=8] [--skip=3] [--threads]
 import './lib/help.ts' // --help: the comment above, then exit
+import { readdirSync, readFileSync } from 'node:fs'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
@@ -22,6 +26,27 @@ const checkout = resolve(
   process.argv.find((a) => a.startsWith('--checkout='))?.slice(11) ?? join(import.meta.dirname, '..'),
 )
 const partitions = 4
+const perThread = process.argv.includes('--threads')
+
+/** CPU ms so far of each thread of this process, by "name#tid" (/proc/self/task/<tid>/stat). */
+function threadCpu(): Map<string, number> {
+  const out = new Map<string, number>()
+  for (const t of readdirSync('/proc/self/task')) {
+    let stat: string
+    try {
+      stat = readFileSync(`/proc/self/task/${t}/stat`, 'utf8')
+    } catch {
+      continue // the thread ended
+    }
+    const close = stat.lastIndexOf(')')
+    const fields = stat.slice(close + 2).split(' ')
+    out.set(
+      `${stat.slice(stat.indexOf('(') + 1, close)}#${t}`,
+      (Number(fields[11]) + Number(fields[12])) * 10,
+    )
+  }
+  return out
+}
 const perSegment = 250_000
 
 function eventText(i: number): string {
@@ -65,12 +90,14 @@ export default defineConfig({
   const main: number[] = []
   for (let r = 1; r <= runs; r++) {
     await sleep(500) // the store drops the version the run before retired, in the background
+    const t0 = perThread ? threadCpu() : undefined
     const c0 = process.cpuUsage()
     const m0 = process.threadCpuUsage()
     const w0 = performance.now()
     await runBatch({ config, configPath, root, store, threads: 1, force: true })
     const ms = performance.now() - w0
     const c = process.cpuUsage(c0)
+    const t1 = perThread ? threadCpu() : undefined
     const m = process.threadCpuUsage(m0)
     const perEvent = ((c.user + c.system) * 1000) / events
     const mainMs = (m.user + m.system) / 1000
@@ -81,6 +108,12 @@ export default defineConfig({
     console.log(
       `run ${r}: ${ms.toFixed(0)} ms, ${perEvent.toFixed(0)} ns CPU/event, main thread ${mainMs.toFixed(0)} ms`,
     )
+    if (t0 !== undefined && t1 !== undefined) {
+      const spent = [...t1]
+        .map(([name, ms]) => [name, ms - (t0.get(name) ?? 0)] as const)
+        .filter(([, ms]) => ms > 0)
+      console.log(`  threads: ${spent.map(([name, ms]) => `${name} ${ms}`).join(', ')}`)
+    }
   }
   console.log(
     `${checkout}: median of runs ${skip + 1}-${runs}: ${median(cpu).toFixed(0)} ns CPU/event, main thread ${median(main).toFixed(0)} ms`,

@@ -198,7 +198,8 @@ export function packSpans(spans: RecordSpans, buffers: BatchBuffers): PackedReco
 export function takeSpans(spans: RecordSpans, buffers: BatchBuffers): PackedRecords {
   const owned = spans.owned
   const part = spans.parts[0]
-  if (owned === undefined || spans.parts.length !== 1 || part!.buffer !== owned) return packSpans(spans, buffers)
+  if (owned === undefined || spans.parts.length !== 1 || part!.buffer !== owned)
+    return packSpans(spans, buffers)
   const n = spans.count
   if (n === 0) return NO_RECORDS
   if (part!.length !== spans.bytes)

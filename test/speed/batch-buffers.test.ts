@@ -5,7 +5,13 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { recordReaderFor } from '../../src/core/projected-check.ts'
-import { BatchBuffers, MIN_BYTES, POOLED_BYTES, packRecords, takeSpans } from '../../src/speed/batch-buffers.ts'
+import {
+  BatchBuffers,
+  MIN_BYTES,
+  POOLED_BYTES,
+  packRecords,
+  takeSpans,
+} from '../../src/speed/batch-buffers.ts'
 import { claimSpeedPartition } from '../../src/speed/claim.ts'
 import { FoldThreads } from '../../src/speed/fold-threads.ts'
 import { PendingWindow } from '../../src/speed/pending-window.ts'
@@ -271,7 +277,11 @@ test('spans in a buffer the batch alone holds go to the thread in it, no copy (t
   const records = values(0, 100)
   const batch = (owned: boolean, parts = 1) =>
     withSpans(
-      { partition: 0, records: records.map((value, offset) => ({ offset, timestamp: 0, key: null, value })), nextOffset: 100 },
+      {
+        partition: 0,
+        records: records.map((value, offset) => ({ offset, timestamp: 0, key: null, value })),
+        nextOffset: 100,
+      },
       parts,
       owned,
     )

@@ -172,7 +172,8 @@ export function withSpans(batch: SpeedBatch, parts = 2, owned = false): SpeedBat
     ...batch,
     spans,
     get records() {
-      if ((own.buffer as ArrayBuffer).detached) throw new Error('records read after their buffer was handed on')
+      if ((own.buffer as ArrayBuffer).detached)
+        throw new Error('records read after their buffer was handed on')
       return records
     },
   }

@@ -321,7 +321,7 @@ const MIN_FETCH_VERSION = 15
 const MAX_FETCH_VERSION = 17
 const METADATA_RETRY_MS = 200
 
-interface RawPartition {
+export interface RawPartition {
   partitionIndex: number
   errorCode: number
   highWatermark: bigint
@@ -331,7 +331,7 @@ interface RawPartition {
   records: Buffer
 }
 
-interface RawFetchResponse {
+export interface RawFetchResponse {
   errorCode: number
   responses: { topicId: string; partitions: RawPartition[] }[]
 }
@@ -342,7 +342,7 @@ const NO_RECORDS = Buffer.alloc(0)
  * A partition's records as spans (FetchOptions.recordSpans); `records`, read only by a reader that
  * needs the objects, decoded from the same bytes then (the same walk: the same records).
  */
-function spannedBatch(topic: string, p: RawPartition, from: number): PartitionBatch {
+export function spannedBatch(topic: string, p: RawPartition, from: number): PartitionBatch {
   const { spans, nextOffset } = decodeRecordSpans(
     topic,
     p.partitionIndex,
@@ -366,9 +366,13 @@ function spannedBatch(topic: string, p: RawPartition, from: number): PartitionBa
     partition: p.partitionIndex,
     spans,
     get records() {
-      if (records === undefined && (p.records.buffer as ArrayBuffer).detached) {
-        // The spans' buffer was taken (handed to a fold thread): these bytes are gone from here.
-        throw new StrataError(ErrorCodes.INTERNAL, `${topic}[${p.partitionIndex}]: records read after their buffer was handed on`)
+      if ((p.records.buffer as ArrayBuffer).detached) {
+        // The spans' buffer was taken (handed to a fold thread): these bytes are gone from here,
+        // and records decoded before would read as empty values.
+        throw new StrataError(
+          ErrorCodes.INTERNAL,
+          `${topic}[${p.partitionIndex}]: records read after their buffer was handed on`,
+        )
       }
       records ??= decodeRecordSet(topic, p.partitionIndex, p.records, from, p.abortedTransactions).records
       return records

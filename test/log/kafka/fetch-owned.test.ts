@@ -1,0 +1,127 @@
+// A Fetch answer parsed for the speed layer's fold threads (fetcher.ts parseFetchResponseOwned):
+// each partition's record set in a buffer of its own, whether it spanned several of the
+// connection's chunks or lay inside one, so that its spans may hand that buffer on whole
+// (RecordSpans.owned) and the batch's records then refuse to be read rather than read nothing.
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { Reader } from '@platformatic/kafka'
+import {
+  parseFetchResponse,
+  parseFetchResponseOwned,
+  type RawFetchResponse,
+  spannedBatch,
+} from '../../../src/log/kafka/fetcher.ts'
+import { batchBytes } from './record-batches.ts'
+
+const TOPIC_ID = '00000000-0000-4000-8000-000000000001'
+
+function uvarint(n: number): number[] {
+  const out: number[] = []
+  while (n > 0x7f) {
+    out.push((n & 0x7f) | 0x80)
+    n >>>= 7
+  }
+  out.push(n)
+  return out
+}
+
+/** A Fetch v17 answer: one topic, partitions 0 and 1 with these record sets. */
+function fetchAnswer(recordSets: Buffer[]): Buffer {
+  const parts: Buffer[] = []
+  const int = (bytes: number, v: number | bigint) => {
+    const b = Buffer.alloc(bytes)
+    if (bytes === 2) b.writeInt16BE(Number(v))
+    else if (bytes === 4) b.writeInt32BE(Number(v))
+    else b.writeBigInt64BE(BigInt(v))
+    parts.push(b)
+  }
+  int(4, 0) // throttle
+  int(2, 0) // error
+  int(4, 0) // session
+  parts.push(Buffer.from(uvarint(2))) // one topic
+  parts.push(Buffer.from(TOPIC_ID.replaceAll('-', ''), 'hex'))
+  parts.push(Buffer.from(uvarint(recordSets.length + 1)))
+  recordSets.forEach((records, i) => {
+    int(4, i) // partition
+    int(2, 0)
+    int(8, 100) // high watermark
+    int(8, 100) // last stable
+    int(8, 0) // log start
+    parts.push(Buffer.from([0])) // aborted: null
+    int(4, -1) // preferred replica
+    parts.push(Buffer.from(uvarint(records.length + 1)), records)
+    parts.push(Buffer.from([0])) // tagged fields
+  })
+  parts.push(Buffer.from([0])) // the topic's tagged fields
+  parts.push(Buffer.from([0]))
+  return Buffer.concat(parts)
+}
+
+/** The answer as a connection holds it: in chunks of `size` bytes. */
+function chunked(bytes: Buffer, size: number): Reader {
+  const chunks: Buffer[] = []
+  for (let at = 0; at < bytes.length; at += size) chunks.push(Buffer.from(bytes.subarray(at, at + size)))
+  // platformatic's DynamicBuffer (a dependency of its own, not ours), reached through a Reader.
+  const buffer = Reader.from(chunks[0]!).buffer
+  for (const chunk of chunks.slice(1)) buffer.append(chunk)
+  return new Reader(buffer)
+}
+
+const values = (n: number) => Array.from({ length: n }, (_, i) => JSON.stringify({ url: `/p/${i}`, ts: i }))
+const sets = [batchBytes({ base: 0, values: values(40) }), batchBytes({ base: 0, values: values(3) })]
+const answer = fetchAnswer(sets)
+
+function partitions(response: RawFetchResponse) {
+  return response.responses[0]!.partitions
+}
+
+test('owned: every record set in a buffer of its own, the same bytes, across chunks or inside one', () => {
+  // Chunks far larger than the second record set (it lies inside one), smaller than the first.
+  for (const size of [64, 700, answer.length]) {
+    const owned = partitions(parseFetchResponseOwned(0, 1, 17, chunked(answer, size)))
+    const plain = partitions(parseFetchResponse(0, 1, 17, chunked(answer, size)))
+    for (const i of [0, 1]) {
+      const records = owned[i]!.records
+      assert.deepEqual(records, sets[i], `chunks of ${size}: partition ${i}'s bytes`)
+      assert.deepEqual(plain[i]!.records, sets[i])
+      assert.equal(records.byteOffset, 0)
+      assert.equal(records.byteLength, records.buffer.byteLength, `chunks of ${size}: its own buffer`)
+    }
+    if (size === answer.length) {
+      // One chunk: the plain parse gives a view of it (not to be handed on), the owned one a copy.
+      assert.notEqual(plain[1]!.records.byteLength, plain[1]!.records.buffer.byteLength)
+    }
+  }
+})
+
+test('spans of an owned record set say so; once its buffer is handed on the records refuse to be read', () => {
+  const parsed = partitions(parseFetchResponseOwned(0, 1, 17, chunked(answer, 64)))
+  const batch = spannedBatch('t', parsed[0]!, 0)
+  const spans = batch.spans!
+  assert.equal(spans.count, 40)
+  assert.equal(spans.owned, parsed[0]!.records.buffer, 'the one part lies in the record set own buffer')
+  assert.equal(spans.parts.length, 1)
+  for (let i = 0; i < 40; i++)
+    assert.equal(
+      Buffer.from(spans.parts[0]!.subarray(spans.starts[i], spans.ends[i])).toString(),
+      values(40)[i],
+    )
+  structuredClone(spans.owned, { transfer: [spans.owned!] })
+  assert.throws(() => batch.records, /handed on/)
+
+  // Not owned (a view of the connection's one chunk): never handed on, the records still read.
+  const plain = partitions(parseFetchResponse(0, 1, 17, chunked(answer, answer.length)))
+  const viewed = spannedBatch('t', plain[1]!, 0)
+  assert.equal(viewed.spans!.owned, undefined)
+  assert.equal(viewed.records.length, 3)
+  // Owned and read before any hand-over: the records decode as usual.
+  const early = spannedBatch('t', partitions(parseFetchResponseOwned(0, 1, 17, chunked(answer, 700)))[1]!, 0)
+  assert.equal(early.spans!.owned !== undefined, true)
+  assert.deepEqual(
+    early.records.map((r) => r.value.toString()),
+    values(3),
+  )
+  // Read before and handed on after: still refused (the records decoded would read as empty values).
+  structuredClone(early.spans!.owned, { transfer: [early.spans!.owned!] })
+  assert.throws(() => early.records, /handed on/)
+})

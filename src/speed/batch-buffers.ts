@@ -202,6 +202,7 @@ export function takeSpans(spans: RecordSpans, buffers: BatchBuffers): PackedReco
     return packSpans(spans, buffers)
   const n = spans.count
   if (n === 0) return NO_RECORDS
+  // The part may end before the buffer does (a reused buffer, rounded up to a power of two).
   if (part!.length !== spans.bytes)
     throw new StrataError(ErrorCodes.INTERNAL, `record spans of ${part!.length} bytes, said ${spans.bytes}`)
   return {

@@ -278,7 +278,6 @@ test('spans in a buffer the batch alone holds go to the thread in it, no copy (t
   const batch = (owned: boolean, parts = 1) =>
     withSpans(
       {
-        partition: 0,
         records: records.map((value, offset) => ({ offset, timestamp: 0, key: null, value })),
         nextOffset: 100,
       },

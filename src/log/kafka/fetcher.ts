@@ -45,6 +45,13 @@ export interface FetchOptions {
    * reader that copies the values on (the speed layer's fold threads).
    */
   recordSpans?: boolean
+  /**
+   * With recordSpans: the buffer (at least `bytes` long) a partition's record set is copied into,
+   * which the batch alone then holds (RecordSpans.owned). The speed layer hands out reused ones
+   * (src/speed/batch-buffers.ts): a new buffer's pages are faulted in and cleared by the kernel at
+   * first touch, which cost ~8 times the copy itself (session 17). A new one of the size when unset.
+   */
+  recordBuffer?: (partition: number, bytes: number) => ArrayBuffer
 }
 
 export interface Fetcher {
@@ -158,7 +165,7 @@ export function createFetcher(options: KafkaClientOptions): Fetcher {
               [],
               '',
             ),
-          fetchOptions.recordSpans ? parseFetchResponseOwned : parseFetchResponse,
+          fetchOptions.recordSpans ? ownedParser(fetchOptions.recordBuffer) : parseFetchResponse,
           true,
           true,
           (error, answer) => (error || answer === undefined ? reject(error) : resolve(answer)),
@@ -329,6 +336,8 @@ export interface RawPartition {
   abortedTransactions: AbortedTransaction[] | null
   /** The record set as the broker sent it (whole batches, the last one possibly cut off). */
   records: Buffer
+  /** `records` is the one view of a buffer of its own (parseFetchResponseOwned). */
+  owned?: boolean
 }
 
 export interface RawFetchResponse {
@@ -352,13 +361,7 @@ export function spannedBatch(topic: string, p: RawPartition, from: number): Part
   )
   // One part in the record set's own buffer (copied out of the connection for this batch alone,
   // parseFetchResponseOwned; not a decompressed body): a reader may take it (RecordSpans.owned).
-  const whole = spans.parts[0]
-  if (
-    spans.parts.length === 1 &&
-    whole!.buffer === p.records.buffer &&
-    p.records.byteOffset === 0 &&
-    p.records.byteLength === p.records.buffer.byteLength
-  )
+  if (p.owned === true && spans.parts.length === 1 && spans.parts[0]!.buffer === p.records.buffer)
     spans.owned = p.records.buffer as ArrayBuffer
   let records: PartitionBatch['records'] | undefined
   return {
@@ -412,7 +415,7 @@ export function parseFetchResponse(
   apiVersion: number,
   reader: Reader,
 ): RawFetchResponse {
-  return parseFetch(apiKey, apiVersion, reader, false)
+  return parseFetch(apiKey, apiVersion, reader, undefined)
 }
 
 /**
@@ -427,12 +430,24 @@ export function parseFetchResponseOwned(
   apiVersion: number,
   reader: Reader,
 ): RawFetchResponse {
-  return parseFetch(apiKey, apiVersion, reader, true)
+  return parseFetch(apiKey, apiVersion, reader, newBuffer)
 }
 
-/** Bytes [from, from + size) of the connection's chunks in a new buffer of exactly that size. */
-function ownedCopy(reader: Reader, from: number, size: number): Buffer {
-  const out = Buffer.allocUnsafeSlow(size)
+/** parseFetchResponseOwned, the record sets copied into buffers from `take` (FetchOptions.recordBuffer). */
+export function ownedParser(
+  take: ((partition: number, bytes: number) => ArrayBuffer) | undefined,
+): typeof parseFetchResponse {
+  if (take === undefined) return parseFetchResponseOwned
+  return (_correlationId, apiKey, apiVersion, reader) => parseFetch(apiKey, apiVersion, reader, take)
+}
+
+const newBuffer = (_partition: number, bytes: number): ArrayBuffer => new ArrayBuffer(bytes)
+
+/** Bytes [from, from + size) of the connection's chunks, copied into the start of `buffer`. */
+function ownedCopy(reader: Reader, from: number, size: number, buffer: ArrayBuffer): Buffer {
+  if (buffer.byteLength < size)
+    throw new StrataError(ErrorCodes.INTERNAL, `a buffer of ${buffer.byteLength} bytes for ${size}`)
+  const out = Buffer.from(buffer, 0, size)
   let at = 0
   for (const chunk of reader.buffer.subarray(from, from + size).buffers) {
     out.set(chunk, at)
@@ -442,7 +457,12 @@ function ownedCopy(reader: Reader, from: number, size: number): Buffer {
   return out
 }
 
-function parseFetch(apiKey: number, apiVersion: number, reader: Reader, owned: boolean): RawFetchResponse {
+function parseFetch(
+  apiKey: number,
+  apiVersion: number,
+  reader: Reader,
+  owned: ((partition: number, bytes: number) => ArrayBuffer) | undefined,
+): RawFetchResponse {
   const errors: [string, [number, null]][] = []
   reader.readInt32() // throttle time
   const errorCode = reader.readInt16()
@@ -469,7 +489,9 @@ function parseFetch(apiKey: number, apiVersion: number, reader: Reader, owned: b
           let records: Buffer = NO_RECORDS
           if (size > 1) {
             size--
-            records = owned ? ownedCopy(r, r.position, size) : r.buffer.slice(r.position, r.position + size)
+            records = owned
+              ? ownedCopy(r, r.position, size, owned(partitionIndex, size))
+              : r.buffer.slice(r.position, r.position + size)
             r.skip(size)
           }
           r.readTaggedFields()
@@ -480,6 +502,7 @@ function parseFetch(apiKey: number, apiVersion: number, reader: Reader, owned: b
             lastStableOffset,
             abortedTransactions,
             records,
+            ...(owned && records !== NO_RECORDS ? { owned: true } : {}),
           }
         },
         true,

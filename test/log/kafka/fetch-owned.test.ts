@@ -6,6 +6,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { Reader } from '@platformatic/kafka'
 import {
+  ownedParser,
   parseFetchResponse,
   parseFetchResponseOwned,
   type RawFetchResponse,
@@ -124,4 +125,35 @@ test('spans of an owned record set say so; once its buffer is handed on the reco
   // Read before and handed on after: still refused (the records decoded would read as empty values).
   structuredClone(early.spans!.owned, { transfer: [early.spans!.owned!] })
   assert.throws(() => early.records, /handed on/)
+})
+
+test('owned into buffers handed out (the speed layer reuses its batch buffers): the record set at the start of its own, larger buffer, its spans hand it on', () => {
+  const asked: Array<[number, number]> = []
+  const given: ArrayBuffer[] = []
+  const parse = ownedParser((partition, bytes) => {
+    asked.push([partition, bytes])
+    const buffer = new ArrayBuffer(2 ** Math.ceil(Math.log2(bytes)))
+    new Uint8Array(buffer).fill(0xee) // what an earlier batch left there
+    given.push(buffer)
+    return buffer
+  })
+  const parsed = partitions(parse(0, 1, 17, chunked(answer, 300)))
+  assert.deepEqual(asked, [
+    [0, sets[0]!.length],
+    [1, sets[1]!.length],
+  ])
+  for (const i of [0, 1]) {
+    assert.equal(parsed[i]!.records.buffer, given[i], 'in the buffer handed out')
+    assert.equal(parsed[i]!.records.byteOffset, 0)
+    assert.deepEqual(parsed[i]!.records, sets[i], 'the same bytes, none of the old ones')
+    const batch = spannedBatch('t', parsed[i]!, 0)
+    assert.equal(batch.spans!.owned, given[i])
+    assert.deepEqual(
+      batch.records.map((r) => r.value.toString()),
+      values(i === 0 ? 40 : 3),
+    )
+  }
+  // A buffer too small is refused, not overrun.
+  const small = ownedParser(() => new ArrayBuffer(8))
+  assert.throws(() => small(0, 1, 17, chunked(answer, 300)), /a buffer of 8 bytes/)
 })

@@ -40,7 +40,12 @@ function answer(): Buffer {
         batchBytes({
           base,
           values: Array.from({ length: 500 }, (_, i) =>
-            JSON.stringify({ type: 'page_view', user: `u${(base + i) % 997}`, url: `/p/${(base + i) % 10_000}`, ts: 1_700_000_000_000 + base + i }),
+            JSON.stringify({
+              type: 'page_view',
+              user: `u${(base + i) % 997}`,
+              url: `/p/${(base + i) % 10_000}`,
+              ts: 1_700_000_000_000 + base + i,
+            }),
           ),
         }),
       )
@@ -75,14 +80,16 @@ async function checkout(dir: string) {
   const make = buffers.takeSpans ?? buffers.packSpans
   return {
     dir,
-    kind: fetcher.ownedParser ? 'pooled record sets, takeSpans' : buffers.takeSpans ? 'takeSpans' : 'packSpans',
+    kind: fetcher.ownedParser
+      ? 'pooled record sets, takeSpans'
+      : buffers.takeSpans
+        ? 'takeSpans'
+        : 'packSpans',
     run(): number {
       const response = parse(0, 1, 17, reader())
       let n = 0
       for (const p of response.responses[0].partitions) {
-        const batch = fetcher.spannedBatch
-          ? fetcher.spannedBatch('t', p, 0)
-          : undefined
+        const batch = fetcher.spannedBatch ? fetcher.spannedBatch('t', p, 0) : undefined
         // A checkout that does not export spannedBatch: the same decode (record-spans.ts).
         const spans = batch?.spans ?? decodeSpans(p)
         const packed = make(spans, pool)

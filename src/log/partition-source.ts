@@ -38,6 +38,13 @@ export interface RecordSpans {
   ends: Uint32Array
   parts: readonly Uint8Array[]
   bytes: number
+  /**
+   * Set when the values lie in one part of a buffer that this batch alone holds (a Kafka record
+   * set copied out of the connection for this fetch, not compressed): a reader may take that
+   * buffer (transfer it to a fold thread) instead of copying the values out of it. Once it is
+   * taken the batch's `records` cannot be read (they throw), and nothing else reads the buffer.
+   */
+  owned?: ArrayBuffer
 }
 
 export interface SourceBatch {

@@ -36,7 +36,7 @@ import { ErrorCodes, StrataError } from '../core/errors.ts'
 import { type RecordReader, recordReaderFor } from '../core/projected-check.ts'
 import { failureOf } from '../core/view-errors.ts'
 import type { SpeedCommit, SpeedPartition, SpeedStore } from '../store/store.ts'
-import { type PackedRecords, packRecords, packSpans } from './batch-buffers.ts'
+import { type PackedRecords, packRecords, takeSpans } from './batch-buffers.ts'
 import type { FoldThread } from './fold-threads.ts'
 import {
   defaultFolderPolicy,
@@ -717,9 +717,10 @@ interface PackedBatch {
 type Taken = SpeedBatch | PackedBatch
 
 function packBatch(batch: SpeedBatch, thread: FoldThread): PackedBatch {
-  // Spans (a Kafka fetch decoded without an object per record) when the source has them.
+  // Spans (a Kafka fetch decoded without an object per record) when the source has them: the
+  // fetch's own buffer taken as it is when it may be (takeSpans), else copied.
   const packed = batch.spans
-    ? packSpans(batch.spans, thread.buffers)
+    ? takeSpans(batch.spans, thread.buffers)
     : packRecords(batch.records, thread.buffers)
   return batch.highWatermark === undefined
     ? { packed, nextOffset: batch.nextOffset }

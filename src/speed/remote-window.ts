@@ -18,6 +18,10 @@ import type { FoldThread } from './fold-threads.ts'
 import { unpackDeltas } from './fold-threads.ts'
 import type { WindowContents } from './pending-window.ts'
 
+const NO_OFFSETS = new Float64Array(0)
+const NO_SPANS = new Uint32Array(0)
+const NO_VALUES = new Uint8Array(0)
+
 export interface FoldReport {
   folded: number
   skipped: Array<[number, string]>
@@ -197,33 +201,43 @@ export class RemoteWindow {
   send(): Promise<FoldReport> | undefined {
     const batch = this.#batch
     const first = this.#first
-    const count = this.#next - first
+    const next = this.#next
+    const count = next - first
     if (count === 0 && this.#batchSeals.length === 0) return undefined
-    let buffer = batch?.buffer
     const transfer: ArrayBuffer[] = []
-    if (batch === undefined || count === 0) buffer = undefined
-    else if (this.#next === batch.offsets.length) {
-      // The batch's last record: the buffer goes, nothing more is read from it here.
-      transfer.push(batch.buffer)
-      this.#batch = undefined
-      this.#next = 0
-    } else {
-      // A require() between two records of a batch (rare): this part goes in a copy, the
-      // rest of the batch stays here for the next send.
-      buffer = batch.buffer.slice(0, batch.values.byteOffset + batch.values.byteLength)
-      transfer.push(buffer)
+    let offsets: Float64Array = NO_OFFSETS
+    let starts: Uint32Array = NO_SPANS
+    let ends: Uint32Array = NO_SPANS
+    let values: Uint8Array = NO_VALUES
+    if (batch !== undefined && count > 0) {
+      if (next === batch.offsets.length) {
+        // The batch's last record: its buffers go, nothing more is read from them here.
+        offsets = batch.offsets.subarray(first, next)
+        starts = batch.starts.subarray(first, next)
+        ends = batch.ends.subarray(first, next)
+        values = batch.values
+        for (const view of [values, offsets, starts, ends]) {
+          const buffer = view.buffer as ArrayBuffer
+          if (!transfer.includes(buffer)) transfer.push(buffer)
+        }
+        this.#batch = undefined
+        this.#next = 0
+      } else {
+        // A require() between two records of a batch (rare): this part goes in copies, the
+        // rest of the batch stays here for the next send.
+        offsets = batch.offsets.slice(first, next)
+        starts = batch.starts.slice(first, next)
+        ends = batch.ends.slice(first, next)
+        values = batch.values.slice()
+        transfer.push(
+          offsets.buffer as ArrayBuffer,
+          starts.buffer as ArrayBuffer,
+          ends.buffer as ArrayBuffer,
+          values.buffer as ArrayBuffer,
+        )
+      }
     }
     this.#first = this.#next
-    const offsets = buffer ? new Float64Array(buffer, first * 8, count) : new Float64Array(0)
-    const starts = buffer
-      ? new Uint32Array(buffer, batch!.starts.byteOffset + first * 4, count)
-      : new Uint32Array(0)
-    const ends = buffer
-      ? new Uint32Array(buffer, batch!.ends.byteOffset + first * 4, count)
-      : new Uint32Array(0)
-    const values = buffer
-      ? new Uint8Array(buffer, batch!.values.byteOffset, batch!.values.byteLength)
-      : new Uint8Array(0)
     const seals = this.#batchSeals
     this.#batchSeals = []
     const reply = this.#thread

@@ -156,7 +156,15 @@ export function createSpeedWorker(options: SpeedWorkerOptions): SpeedWorker {
           ...speedFetchDefaults,
           // With fold threads a batch's records are only copied on (packSpans): decoded as spans
           // of their values, no object per record on this thread (decision 0011, session 15).
-          ...(foldsInThreads(options) ? { recordSpans: true } : {}),
+          ...(foldsInThreads(options)
+            ? {
+                recordSpans: true,
+                // Each record set copied into a reused buffer of its partition's fold thread, which
+                // the batch then hands over whole (batch-buffers.ts takeSpans; session 17).
+                recordBuffer: (p: number, bytes: number) =>
+                  threads?.of(p).buffers.take(bytes) ?? new ArrayBuffer(bytes),
+              }
+            : {}),
           ...options.consumer,
           onError,
         })

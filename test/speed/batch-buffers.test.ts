@@ -5,14 +5,20 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { recordReaderFor } from '../../src/core/projected-check.ts'
-import { BatchBuffers, MIN_BYTES, POOLED_BYTES, packRecords } from '../../src/speed/batch-buffers.ts'
+import {
+  BatchBuffers,
+  MIN_BYTES,
+  POOLED_BYTES,
+  packRecords,
+  takeSpans,
+} from '../../src/speed/batch-buffers.ts'
 import { claimSpeedPartition } from '../../src/speed/claim.ts'
 import { FoldThreads } from '../../src/speed/fold-threads.ts'
 import { PendingWindow } from '../../src/speed/pending-window.ts'
 import { RemoteWindow } from '../../src/speed/remote-window.ts'
 import { deltaList } from '../../src/store/store.ts'
 import { deferrer } from '../helpers/cleanup.ts'
-import { assertExact, MemoryPartition, pageView, speedFixture } from './helpers.ts'
+import { assertExact, MemoryPartition, pageView, speedFixture, withSpans } from './helpers.ts'
 
 test('the pool hands out power-of-two buffers, reuses what is given back, drops detached ones and bounds what it keeps', () => {
   const pool = new BatchBuffers()
@@ -259,4 +265,64 @@ test('a commit refused for a boundary inside the window is rebuilt from its own 
     logs.map((l) => l.records),
   )
   assert.ok(created < 8 + 6, `${created} buffers created for 14 batches: partition 1 reused its own`)
+})
+
+test('spans in a buffer the batch alone holds go to the thread in it, no copy (transferred), and answer as in process; a required boundary mid-batch sends that part in copies', async (t) => {
+  const defer = deferrer(t)
+  const fixture = await speedFixture(t, 1)
+  const threads = new FoldThreads(fixture.configPath, fixture.views, 1)
+  defer(() => threads.close())
+  await threads.ready()
+  const thread = threads.of(0)
+  const records = values(0, 100)
+  const batch = (owned: boolean, parts = 1) =>
+    withSpans(
+      {
+        records: records.map((value, offset) => ({ offset, timestamp: 0, key: null, value })),
+        nextOffset: 100,
+      },
+      parts,
+      owned,
+    )
+
+  // Not owned, or in several parts: copied into a buffer of the pool, as before.
+  const created = thread.buffers.created
+  const copied = takeSpans(batch(false).spans!, thread.buffers)
+  assert.notEqual(copied.buffer, batch(false).spans!.parts[0]!.buffer)
+  assert.equal(thread.buffers.created, created + 1)
+  assert.notEqual(takeSpans(batch(true, 2).spans!, thread.buffers).buffer, undefined)
+  assert.equal(thread.buffers.created, created + 2, 'two parts: copied, owned or not')
+
+  // Owned, one part: taken as it is.
+  const whole = batch(true)
+  const spans = whole.spans!
+  const taken = takeSpans(spans, thread.buffers)
+  assert.equal(taken.buffer, spans.owned, 'the batch own buffer, not a copy')
+  assert.equal(taken.values, spans.parts[0])
+  assert.equal(thread.buffers.created, created + 2, 'no buffer of the pool')
+  const window = new RemoteWindow(thread, fixture.views, 0, 0, 0, () => undefined)
+  window.takeRun(taken, 0, 100)
+  window.seal(100)
+  const answer = await window.contents()
+  assert.equal(spans.owned!.byteLength, 0, 'transferred to the thread with the batch')
+  assert.throws(() => whole.records, /handed on/, 'the records cannot be read from a buffer handed on')
+  assert.deepEqual(deltaList(answer.deltas), deltaList((await inProcess(fixture, 0, records, [100])).deltas))
+  assert.equal(answer.events, 100)
+
+  // A boundary required mid-batch: the part before goes in copies, the rest in the owned buffer.
+  const split = takeSpans(batch(true).spans!, thread.buffers)
+  const second = new RemoteWindow(thread, fixture.views, 0, 0, 0, () => undefined)
+  for (let i = 0; i < 50; i++) second.take(split, i)
+  assert.equal(second.require([20]), 'sealed')
+  assert.equal(split.buffer.byteLength > 0, true, 'the owned buffer stays here for the rest')
+  second.takeRun(split, 50, 100)
+  second.seal(100)
+  const splitAnswer = await second.contents()
+  assert.equal(split.buffer.byteLength, 0, 'sent with the last record (transferred)')
+  assert.deepEqual(
+    deltaList(splitAnswer.deltas),
+    deltaList((await inProcess(fixture, 0, records, [20, 100])).deltas),
+  )
+  window.drop()
+  second.drop()
 })

@@ -53,6 +53,8 @@ const tally = {
   reconfigured: 0,
   folded: 0,
   pipelined: 0,
+  /** Batches whose spans' own buffer the folder could take whole (RecordSpans.owned). */
+  owned: 0,
   held: 0,
   overlapped: 0,
   /** Commits that reached the store while the one before them was held (sent ahead of it). */
@@ -284,10 +286,16 @@ async function runSchedule(
         ...(threads ? { thread: threads.of(p) } : {}),
       })
     // With fold threads, every other batch also carries its records as spans (as a Kafka source
-    // decodes them for fold threads): the folder copies those, not the records.
+    // decodes them for fold threads): the folder copies those, not the records, or (one in four:
+    // one part in a buffer the batch alone holds, RecordSpans.owned) hands that buffer on whole.
     let batches = 0
-    const spanned = (b: SpeedBatch): SpeedBatch =>
-      threads && batches++ % 2 === 0 ? withSpans(b, 1 + (batches % 3)) : b
+    const spanned = (b: SpeedBatch): SpeedBatch => {
+      if (!threads || batches++ % 2 !== 0) return b
+      const k = (batches >> 1) % 4
+      const out = withSpans(b, k === 3 ? 1 : 1 + k, k === 3)
+      if (out.spans?.owned !== undefined) tally.owned++
+      return out
+    }
     const logs = Array.from({ length: PARTITIONS }, () => new MemoryPartition())
     const records = () => logs.map((l) => l.records)
     const folders: PartitionFolder[] = []
@@ -508,5 +516,6 @@ test('query == full recompute at asOf, under random events, commits, crashes, zo
     { numRuns: RUNS },
   )
   const buffers = threads.of(0).buffers
+  assert.ok(tally.owned > 0, 'some batches handed their own buffer on whole')
   t.diagnostic(JSON.stringify({ ...tally, buffersCreated: buffers.created, buffersPooled: buffers.pooled }))
 })

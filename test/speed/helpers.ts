@@ -123,7 +123,7 @@ export class MemoryPartition {
  * (log/kafka/record-spans.ts decodeRecordSpans): the values laid out in `parts` runs (a new run every
  * few records, some bytes between values in a run), so a folder copies from the spans.
  */
-export function withSpans(batch: SpeedBatch, parts = 2): SpeedBatch {
+export function withSpans(batch: SpeedBatch, parts = 2, owned = false): SpeedBatch {
   const { records } = batch
   const n = records.length
   const spans: RecordSpans = {
@@ -160,7 +160,23 @@ export function withSpans(batch: SpeedBatch, parts = 2): SpeedBatch {
     spans.bytes += run.length - 3
   }
   spans.parts = out
-  return { ...batch, spans }
+  if (!owned || out.length !== 1) return { ...batch, spans }
+  // As a Kafka fetch's record set copied out for this batch alone (RecordSpans.owned): the one
+  // part in a buffer of its own, which the folder takes (transfers) instead of copying; the
+  // records can no longer be read once it is gone, as the fetcher's batch.
+  const own = new Uint8Array(new ArrayBuffer(out[0]!.length + 5), 2, out[0]!.length)
+  own.set(out[0]!)
+  spans.parts = [own]
+  spans.owned = own.buffer as ArrayBuffer
+  return {
+    ...batch,
+    spans,
+    get records() {
+      if ((own.buffer as ArrayBuffer).detached)
+        throw new Error('records read after their buffer was handed on')
+      return records
+    },
+  }
 }
 
 /** The reference: each view folded plainly over the valid events below `asOf`, one table per view. */

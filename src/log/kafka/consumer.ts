@@ -101,6 +101,7 @@ export function createConsumer(options: ConsumerOptions): KafkaConsumer {
       ? {}
       : { maxBytesPerPartition: options.maxBytesPerPartition }),
     ...(options.recordSpans ? { recordSpans: true } : {}),
+    ...(options.recordBuffer ? { recordBuffer: options.recordBuffer } : {}),
   })
   let chain: Promise<void> = Promise.resolve()
   let closing: Promise<void> | undefined

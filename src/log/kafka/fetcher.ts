@@ -45,6 +45,13 @@ export interface FetchOptions {
    * reader that copies the values on (the speed layer's fold threads).
    */
   recordSpans?: boolean
+  /**
+   * With recordSpans: the buffer (at least `bytes` long) a partition's record set is copied into,
+   * which the batch alone then holds (RecordSpans.owned). The speed layer hands out reused ones
+   * (src/speed/batch-buffers.ts): a new buffer's pages are faulted in and cleared by the kernel at
+   * first touch, which cost ~8 times the copy itself (session 17). A new one of the size when unset.
+   */
+  recordBuffer?: (partition: number, bytes: number) => ArrayBuffer
 }
 
 export interface Fetcher {
@@ -158,7 +165,7 @@ export function createFetcher(options: KafkaClientOptions): Fetcher {
               [],
               '',
             ),
-          parseFetchResponse,
+          fetchOptions.recordSpans ? ownedParser(fetchOptions.recordBuffer) : parseFetchResponse,
           true,
           true,
           (error, answer) => (error || answer === undefined ? reject(error) : resolve(answer)),
@@ -321,7 +328,7 @@ const MIN_FETCH_VERSION = 15
 const MAX_FETCH_VERSION = 17
 const METADATA_RETRY_MS = 200
 
-interface RawPartition {
+export interface RawPartition {
   partitionIndex: number
   errorCode: number
   highWatermark: bigint
@@ -329,9 +336,11 @@ interface RawPartition {
   abortedTransactions: AbortedTransaction[] | null
   /** The record set as the broker sent it (whole batches, the last one possibly cut off). */
   records: Buffer
+  /** `records` is the one view of a buffer of its own (parseFetchResponseOwned). */
+  owned?: boolean
 }
 
-interface RawFetchResponse {
+export interface RawFetchResponse {
   errorCode: number
   responses: { topicId: string; partitions: RawPartition[] }[]
 }
@@ -342,7 +351,7 @@ const NO_RECORDS = Buffer.alloc(0)
  * A partition's records as spans (FetchOptions.recordSpans); `records`, read only by a reader that
  * needs the objects, decoded from the same bytes then (the same walk: the same records).
  */
-function spannedBatch(topic: string, p: RawPartition, from: number): PartitionBatch {
+export function spannedBatch(topic: string, p: RawPartition, from: number): PartitionBatch {
   const { spans, nextOffset } = decodeRecordSpans(
     topic,
     p.partitionIndex,
@@ -350,12 +359,24 @@ function spannedBatch(topic: string, p: RawPartition, from: number): PartitionBa
     from,
     p.abortedTransactions,
   )
+  // One part in the record set's own buffer (copied out of the connection for this batch alone,
+  // parseFetchResponseOwned; not a decompressed body): a reader may take it (RecordSpans.owned).
+  if (p.owned === true && spans.parts.length === 1 && spans.parts[0]!.buffer === p.records.buffer)
+    spans.owned = p.records.buffer as ArrayBuffer
   let records: PartitionBatch['records'] | undefined
   return {
     topic,
     partition: p.partitionIndex,
     spans,
     get records() {
+      if ((p.records.buffer as ArrayBuffer).detached) {
+        // The spans' buffer was taken (handed to a fold thread): these bytes are gone from here,
+        // and records decoded before would read as empty values.
+        throw new StrataError(
+          ErrorCodes.INTERNAL,
+          `${topic}[${p.partitionIndex}]: records read after their buffer was handed on`,
+        )
+      }
       records ??= decodeRecordSet(topic, p.partitionIndex, p.records, from, p.abortedTransactions).records
       return records
     },
@@ -394,6 +415,54 @@ export function parseFetchResponse(
   apiVersion: number,
   reader: Reader,
 ): RawFetchResponse {
+  return parseFetch(apiKey, apiVersion, reader, undefined)
+}
+
+/**
+ * parseFetchResponse, each partition's record set always copied into a buffer of its own (the
+ * copy the connection's chunks need anyway when a record set spans several), so that the batch
+ * alone holds it and a reader may take it whole (FetchOptions.recordSpans, RecordSpans.owned):
+ * the speed layer hands it to a fold thread instead of copying the values again (session 17).
+ */
+export function parseFetchResponseOwned(
+  _correlationId: number,
+  apiKey: number,
+  apiVersion: number,
+  reader: Reader,
+): RawFetchResponse {
+  return parseFetch(apiKey, apiVersion, reader, newBuffer)
+}
+
+/** parseFetchResponseOwned, the record sets copied into buffers from `take` (FetchOptions.recordBuffer). */
+export function ownedParser(
+  take: ((partition: number, bytes: number) => ArrayBuffer) | undefined,
+): typeof parseFetchResponse {
+  if (take === undefined) return parseFetchResponseOwned
+  return (_correlationId, apiKey, apiVersion, reader) => parseFetch(apiKey, apiVersion, reader, take)
+}
+
+const newBuffer = (_partition: number, bytes: number): ArrayBuffer => new ArrayBuffer(bytes)
+
+/** Bytes [from, from + size) of the connection's chunks, copied into the start of `buffer`. */
+function ownedCopy(reader: Reader, from: number, size: number, buffer: ArrayBuffer): Buffer {
+  if (buffer.byteLength < size)
+    throw new StrataError(ErrorCodes.INTERNAL, `a buffer of ${buffer.byteLength} bytes for ${size}`)
+  const out = Buffer.from(buffer, 0, size)
+  let at = 0
+  for (const chunk of reader.buffer.subarray(from, from + size).buffers) {
+    out.set(chunk, at)
+    at += chunk.length
+  }
+  if (at !== size) throw new StrataError(ErrorCodes.INTERNAL, `a record set of ${at} bytes, said ${size}`)
+  return out
+}
+
+function parseFetch(
+  apiKey: number,
+  apiVersion: number,
+  reader: Reader,
+  owned: ((partition: number, bytes: number) => ArrayBuffer) | undefined,
+): RawFetchResponse {
   const errors: [string, [number, null]][] = []
   reader.readInt32() // throttle time
   const errorCode = reader.readInt16()
@@ -420,7 +489,9 @@ export function parseFetchResponse(
           let records: Buffer = NO_RECORDS
           if (size > 1) {
             size--
-            records = r.buffer.slice(r.position, r.position + size)
+            records = owned
+              ? ownedCopy(r, r.position, size, owned(partitionIndex, size))
+              : r.buffer.slice(r.position, r.position + size)
             r.skip(size)
           }
           r.readTaggedFields()
@@ -431,6 +502,7 @@ export function parseFetchResponse(
             lastStableOffset,
             abortedTransactions,
             records,
+            ...(owned && records !== NO_RECORDS ? { owned: true } : {}),
           }
         },
         true,

@@ -3,14 +3,13 @@
 // the run hashes the segments it reads and says so: the warning with its code while it runs, and
 // once more on stderr after the summary; the versions it served are exact, so it exits 0.
 import assert from 'node:assert/strict'
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
-import { EmbeddedLog } from '../../src/log/embedded/index.ts'
 import { deferrer } from '../helpers/cleanup.ts'
 import { spawnStrata } from '../helpers/process.ts'
-import { configSource, pageView } from '../speed/helpers.ts'
+import { sealedMaster } from '../helpers/sealed-master.ts'
 
 test('strata batch on a sealed segment whose NDJSON rotted under its packed copy: exit 0, the damage said with STRATA_ERR_SEGMENT_CORRUPT', {
   timeout: 120_000,
@@ -18,18 +17,8 @@ test('strata batch on a sealed segment whose NDJSON rotted under its packed copy
   const defer = deferrer(t)
   const dir = await mkdtemp(join(tmpdir(), 'strata-batch-damaged-'))
   defer(() => rm(dir, { recursive: true, force: true }))
-  const config = join(dir, 'strata.config.ts')
-  await writeFile(config, configSource('events', 2))
-  const data = join(dir, 'data')
-  const master = join(data, 'master', 'events')
-  await mkdir(master, { recursive: true })
-  const log = await EmbeddedLog.open({ dir: master, partitions: 2 })
-  await log.append(
-    Array.from({ length: 60 }, (_, i) => ({ key: `k${i % 3}`, value: JSON.stringify(pageView(i)) })),
-  )
-  await log.seal()
-  await log.close()
-  const file = (await readdir(master, { recursive: true })).filter((f) => f.endsWith('.ndjson')).sort()[0]!
+  const { config, data, master, sealed } = await sealedMaster(dir)
+  const file = sealed[0]!
   const bytes = await readFile(join(master, file))
   bytes[40] = bytes[40]! ^ 0x01
   await writeFile(join(master, file), bytes)

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
 import { constants, existsSync } from 'node:fs'
-import { mkdir, mkdtemp, open, readdir, readFile, rm, unlink, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, open, readFile, rm, unlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
@@ -16,6 +16,7 @@ import type { LogFields, Logger } from '../../src/runtime/logger.ts'
 import { openStore } from '../../src/runtime/open-store.ts'
 import { queryView } from '../../src/serving/query.ts'
 import { deferrer } from '../helpers/cleanup.ts'
+import { sealedMaster } from '../helpers/sealed-master.ts'
 import { configSource, pageView } from '../speed/helpers.ts'
 
 test('recompute() serves every view at the sealed end, exactly, and is idempotent', async (t) => {
@@ -86,22 +87,10 @@ test('recompute() on a sealed segment whose NDJSON rotted under its packed copy:
   // the packed copy and said nothing of the damaged NDJSON under it.
   const dir = await mkdtemp(join(tmpdir(), 'strata-recompute-'))
   t.after(() => rm(dir, { recursive: true, force: true }))
-  const config = join(dir, 'strata.config.ts')
-  await writeFile(config, configSource('events', 2))
-  const data = join(dir, 'data')
-  const master = join(data, 'master', 'events')
-  await mkdir(master, { recursive: true })
-  const log = await EmbeddedLog.open({ dir: master, partitions: 2 })
-  await log.append(
-    Array.from({ length: 60 }, (_, i) => ({ key: `k${i % 3}`, value: JSON.stringify(pageView(i)) })),
-  )
-  await log.seal()
-  await log.close()
+  const { config, data, master, sealed } = await sealedMaster(dir)
   const sound = await recompute({ config, data, threads: 1 })
   assert.deepEqual(sound.damagedSegments, [])
 
-  // The sealed segments of every partition (the keys decide which partitions have any).
-  const sealed = (await readdir(master, { recursive: true })).filter((f) => f.endsWith('.ndjson')).sort()
   assert.ok(sealed.length > 0)
   const file = sealed[0]!
   const path = join(master, file)
@@ -147,21 +136,8 @@ test('recompute(): a signal while the segment check is still hashing ends it: th
   const dir = await mkdtemp(join(tmpdir(), 'strata-recompute-'))
   const defer = deferrer(t)
   defer(() => rm(dir, { recursive: true, force: true }))
-  const config = join(dir, 'strata.config.ts')
-  await writeFile(config, configSource('events', 2))
-  const data = join(dir, 'data')
-  const master = join(data, 'master', 'events')
-  await mkdir(master, { recursive: true })
-  const log = await EmbeddedLog.open({ dir: master, partitions: 2 })
-  await log.append(
-    Array.from({ length: 60 }, (_, i) => ({ key: `k${i % 3}`, value: JSON.stringify(pageView(i)) })),
-  )
-  await log.seal()
-  await log.close()
-  const fifo = join(
-    master,
-    (await readdir(master, { recursive: true })).filter((f) => f.endsWith('.ndjson')).sort()[0]!,
-  )
+  const { config, data, master, sealed } = await sealedMaster(dir)
+  const fifo = join(master, sealed[0]!)
   await unlink(fifo)
   execFileSync('mkfifo', [fifo])
   // Its reader (the hashing thread) gets its end of file, so nothing stays blocked after the test.

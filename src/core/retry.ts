@@ -7,6 +7,11 @@ import { isStrataError, type StrataError } from './errors.ts'
 export interface RetryPolicy {
   /** Longest total time to keep trying, from the first failure (ms). */
   totalMs: number
+  /**
+   * When the budget ends, on `now`'s clock, instead of `totalMs` after the first failure: a wait
+   * whose whole length is bounded (runtime/startup.ts), however long its first attempt took.
+   */
+  until?: number
   /** First wait; each next one doubles, up to maxDelayMs. */
   initialDelayMs?: number
   maxDelayMs?: number
@@ -52,7 +57,7 @@ export async function retryRetriable<T>(
     } catch (error) {
       if (!isRetriable(error)) throw error
       started ??= now()
-      const left = started + policy.totalMs - now()
+      const left = (policy.until ?? started + policy.totalMs) - now()
       if (left <= 0) throw error
       const delayMs = Math.min(left, max, initial * 2 ** Math.min(attempt, 16))
       onRetry?.({ attempt: attempt + 1, error, delayMs })

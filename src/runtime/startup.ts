@@ -10,8 +10,17 @@ import type { Logger } from './logger.ts'
 
 export const defaultStartupTimeout = '2m'
 
-export interface WaitOptions extends Partial<Omit<RetryPolicy, 'totalMs'>> {
+export interface WaitOptions extends Partial<Omit<RetryPolicy, 'totalMs' | 'until'>> {
+  /** The whole wait's bound (`--startup-timeout`), counted from `deadline - timeoutMs` when given. */
   timeoutMs: number
+  /**
+   * When the wait ends (epoch ms), shared by the waits of one start: every attempt, the backoff
+   * between them and the attempt in flight end by it. Default: `timeoutMs` from this call. Before
+   * session 18 the budget ran from the first failure and an attempt begun just before it had a
+   * whole `timeoutMs` of its own, so a worker could wait about twice --startup-timeout, and each
+   * step of its start (store, source check, archiver, speed layer) as long again.
+   */
+  deadline?: number
   logger: Logger
   /** The code of the error thrown past the timeout. */
   code: ErrorCode
@@ -28,14 +37,20 @@ export interface WaitOptions extends Partial<Omit<RetryPolicy, 'totalMs'>> {
   boundAttempts?: boolean
 }
 
-/** Calls `start` until it succeeds; a retriable failure is logged and tried again until the timeout. */
+/**
+ * Calls `start` until it succeeds; a retriable failure is logged and tried again until the
+ * deadline. `start` is told the time left (ms), the bound of what it waits for itself (a
+ * PostgreSQL's first answer).
+ */
 export async function waitFor<T>(
   what: string | ((error: StrataError) => string),
-  start: () => Promise<T>,
+  start: (leftMs: number) => Promise<T>,
   options: WaitOptions,
 ): Promise<T> {
   const name = (error: StrataError) => (typeof what === 'string' ? what : what(error))
-  const { timeoutMs, logger, code, signal, boundAttempts, ...timing } = options
+  const { timeoutMs, logger, code, signal, boundAttempts, deadline: given, ...timing } = options
+  const now = timing.now ?? Date.now
+  const deadline = given ?? now() + timeoutMs
   let attempts = 1
   const interrupted = () =>
     new InterruptedError(
@@ -57,13 +72,15 @@ export async function waitFor<T>(
   }
   const attempt = () => {
     if (signal?.aborted) throw interrupted()
-    const step = boundAttempts ? withinTimeout(start(), timeoutMs, timedOut) : start()
+    const leftMs = deadline - now()
+    if (leftMs <= 0) throw timedOut()
+    const step = boundAttempts ? withinTimeout(start(leftMs), leftMs, timedOut) : start(leftMs)
     return signal ? untilAborted(step, signal, interrupted) : step
   }
   try {
     return await retryRetriable(
       attempt,
-      { maxDelayMs: 5_000, sleep, ...timing, totalMs: timeoutMs },
+      { maxDelayMs: 5_000, sleep, ...timing, totalMs: timeoutMs, until: deadline },
       (retry) => {
         attempts = retry.attempt + 1
         logger.warn(`waiting for ${name(retry.error)} (attempt ${retry.attempt}): ${retry.error.message}`)

@@ -130,14 +130,21 @@ export async function startStrata(options: StrataOptions = {}): Promise<RunningS
   })
 
   const storeName = describeStore(options.store)
+  // One deadline for every wait of this start (the store, the source check, each role joining):
+  // the whole wait is --startup-timeout, as documented, not that much per step.
   const waiting = startupRetry
-    ? { timeoutMs: startupTimeoutMs, logger, ...(options.signal ? { signal: options.signal } : {}) }
+    ? {
+        timeoutMs: startupTimeoutMs,
+        deadline: Date.now() + startupTimeoutMs,
+        logger,
+        ...(options.signal ? { signal: options.signal } : {}),
+      }
     : undefined
   const kafkaName = `Kafka at ${brokers ?? 'the brokers'}`
   // PostgreSQL's first answer (connect and a first query) within --startup-timeout: a server that
   // takes the connection and never answers no longer holds the start; its migration stays unbounded.
-  const openNamedStore = () =>
-    openStore(lmdbPath ?? options.store!, { firstAnswerTimeoutMs: startupTimeoutMs })
+  const openNamedStore = (leftMs = startupTimeoutMs) =>
+    openStore(lmdbPath ?? options.store!, { firstAnswerTimeoutMs: leftMs })
   // Not waited for, the open still ends with the signal: a PostgreSQL that takes the connection
   // and never answers would otherwise hold a stopping `strata start` until its SIGKILL.
   const openUnlessInterrupted = () =>

@@ -53,7 +53,7 @@ export function registerWorkerCommand(program: Command): void {
     .option('--ingest', 'serve: also take POST /events and write it to the source topic (needs --brokers)')
     .option(
       '--startup-timeout <duration>',
-      'how long to wait at start for the store and Kafka to be reachable (retrying), or for a broker to answer, then exit 1',
+      'how long the whole start may wait for the store and Kafka to be reachable (retrying), a broker or PostgreSQL to answer, then exit 1',
       defaultStartupTimeout,
     )
     .action(async (role: string, flags: WorkerFlags) => {

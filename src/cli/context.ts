@@ -7,7 +7,7 @@ import { DEFAULT_CONFIG_FILE, loadConfig } from '../core/config-loader.ts'
 import { registerUrlSecret } from '../core/secrets.ts'
 import { childLocation, type S3Settings } from '../master-dataset/index.ts'
 import { createLogger } from '../runtime/logger.ts'
-import { lmdbPathOf, openStore } from '../runtime/open-store.ts'
+import { lmdbPathOf, type OpenStoreOptions, openStore } from '../runtime/open-store.ts'
 import type { Store } from '../store/store.ts'
 import { chooseConfig } from './config-note.ts'
 import { defaultDataDir, type PathSettings } from './settings.ts'
@@ -25,8 +25,11 @@ export interface Context {
   s3: S3Settings
   /** The embedded LMDB store's folder (what openStore opens); undefined for PostgreSQL. */
   lmdbPath: string | undefined
-  /** `existing`: a reader's open, which creates nothing (STRATA_ERR_NO_DATA instead). */
-  openStore(options?: { existing?: boolean }): Promise<Store>
+  /**
+   * `existing`: a reader's open, which creates nothing (STRATA_ERR_NO_DATA instead);
+   * `firstAnswerTimeoutMs`: PostgreSQL's first answer bounded (`--startup-timeout`).
+   */
+  openStore(options?: Pick<OpenStoreOptions, 'existing' | 'firstAnswerTimeoutMs'>): Promise<Store>
 }
 
 /** The context of resolved paths (settings.ts): the config loaded, the store's kind decided. */

@@ -24,6 +24,8 @@ export interface OpenStoreOptions {
    * STRATA_ERR_STORE_UNAVAILABLE; the migration after it is not bounded (store/postgres/first-answer.ts).
    */
   firstAnswerTimeoutMs?: number
+  /** The --startup-timeout a message names when `firstAnswerTimeoutMs` is what is left of it. */
+  startupTimeoutMs?: number
 }
 
 /** The LMDB folder a store URL names (undefined: a PostgreSQL URL); no URL: `<dataDir>/store`. */
@@ -49,6 +51,7 @@ export async function openStore(url: string, options: OpenStoreOptions = {}): Pr
       ...(options.firstAnswerTimeoutMs === undefined
         ? {}
         : { firstAnswerTimeoutMs: options.firstAnswerTimeoutMs }),
+      ...(options.startupTimeoutMs === undefined ? {} : { startupTimeoutMs: options.startupTimeoutMs }),
     })
   }
   throw invalidInput(

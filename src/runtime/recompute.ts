@@ -8,6 +8,7 @@ import { type BatchEngine, type BatchPlan, type BatchRunResult, runBatch } from 
 import { createKafkaPublisher } from '../batch/kafka-publisher.ts'
 import type { SparkEngineOptions } from '../batch/spark/spark-engine.ts'
 import { DEFAULT_CONFIG_FILE, loadConfig } from '../core/config-loader.ts'
+import { parseTimerDuration } from '../core/duration.ts'
 import { ErrorCodes, isStrataError, StrataError } from '../core/errors.ts'
 import { registerUrlSecret } from '../core/secrets.ts'
 import {
@@ -21,7 +22,8 @@ import {
 import { createLogger, type Logger } from './logger.ts'
 import { lmdbPathOf, openStore } from './open-store.ts'
 import { checkRoleSource } from './source-identity.ts'
-import { defaultDataDir } from './strata-options.ts'
+import { defaultStartupTimeout } from './startup.ts'
+import { type Duration, defaultDataDir } from './strata-options.ts'
 
 export type { BatchEngine, BatchPlan, BatchRunResult } from '../batch/batch-run.ts'
 export type { SparkEngineOptions } from '../batch/spark/spark-engine.ts'
@@ -33,6 +35,12 @@ export interface RecomputeOptions {
   data?: string | undefined
   /** The store (`--store`): a folder, `lmdb:PATH` or `postgres://…`. Default `<data>/store`. */
   store?: string | undefined
+  /**
+   * PostgreSQL: how long its first answer (connect and a first query) may take before
+   * STRATA_ERR_STORE_UNAVAILABLE (`--startup-timeout`, default 2m, as `strata start`): a server
+   * that takes the connection and never answers held the run forever.
+   */
+  startupTimeout?: Duration | undefined
   /** Where the master dataset lives (`--master`): a folder or `s3://bucket/prefix`. Default `<data>/master`. */
   master?: string | undefined
   /** How to reach an s3:// master: endpoint, path-style (CLI: STRATA_S3_ENDPOINT, AWS_ENDPOINT_URL). */
@@ -78,6 +86,11 @@ export interface RecomputeResult extends BatchRunResult {
 /** Recomputes the batch views once; resolves with the plan and the versions now served. */
 export async function recompute(options: RecomputeOptions = {}): Promise<RecomputeResult> {
   const configPath = resolve(options.config ?? DEFAULT_CONFIG_FILE)
+  const firstAnswerTimeoutMs = parseTimerDuration(
+    options.startupTimeout ?? defaultStartupTimeout,
+    'startupTimeout',
+    ErrorCodes.INVALID_ARGUMENT,
+  )
   const dataDir = resolve(options.data ?? defaultDataDir)
   const config = await loadConfig(configPath)
   registerUrlSecret(options.store)
@@ -94,7 +107,9 @@ export async function recompute(options: RecomputeOptions = {}): Promise<Recompu
       `no data in ${dataDir} (no such folder, no master dataset at ${masterRoot}): give the data folder strata start wrote with --data DIR (or STRATA_DATA); nothing was created`,
     )
   }
-  const store = await openStore(lmdbPathOf(options.store, dataDir) ?? options.store!)
+  const store = await openStore(lmdbPathOf(options.store, dataDir) ?? options.store!, {
+    firstAnswerTimeoutMs,
+  })
   const logger = options.logger ?? createLogger('batch')
   const { brokers } = options
   const publisher = brokers ? createKafkaPublisher({ brokers }) : undefined

@@ -144,7 +144,7 @@ export async function startStrata(options: StrataOptions = {}): Promise<RunningS
   // PostgreSQL's first answer (connect and a first query) within --startup-timeout: a server that
   // takes the connection and never answers no longer holds the start; its migration stays unbounded.
   const openNamedStore = (leftMs = startupTimeoutMs) =>
-    openStore(lmdbPath ?? options.store!, { firstAnswerTimeoutMs: leftMs })
+    openStore(lmdbPath ?? options.store!, { firstAnswerTimeoutMs: leftMs, startupTimeoutMs })
   // Not waited for, the open still ends with the signal: a PostgreSQL that takes the connection
   // and never answers would otherwise hold a stopping `strata start` until its SIGKILL.
   const openUnlessInterrupted = () =>

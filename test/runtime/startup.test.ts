@@ -60,7 +60,10 @@ test('waitFor: the whole wait ends by its timeout, an attempt begun late bounded
       // The first attempt fails (retriable) after most of the timeout; the next never settles.
       if (bounds.length === 1)
         return new Promise<never>((_, reject) =>
-          setTimeout(() => reject(new StrataError(ErrorCodes.KAFKA_UNAVAILABLE, 'down', { retriable: true })), 1_000),
+          setTimeout(
+            () => reject(new StrataError(ErrorCodes.KAFKA_UNAVAILABLE, 'down', { retriable: true })),
+            1_000,
+          ),
         )
       return new Promise<never>(() => undefined)
     },

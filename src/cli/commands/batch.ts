@@ -10,11 +10,12 @@ import { silentFoldTasks } from '../../batch/worker-pool.ts'
 import { InterruptedError } from '../../core/errors.ts'
 import { describeDamage } from '../../master-dataset/index.ts'
 import { type BatchPlan, recompute } from '../../runtime/recompute.ts'
+import { defaultStartupTimeout } from '../../runtime/startup.ts'
 import { hangTimeoutMs } from '../../runtime/strata-options.ts'
 import { addCommonOptions, type CommonFlags, resolveContext } from '../context.ts'
 import { addEngineOptions, type EngineFlags, resolveEngine } from '../engine-flags.ts'
 import { exitCodeOf, failureLine } from '../failure.ts'
-import { positiveInt } from '../options.ts'
+import { flagDuration, positiveInt } from '../options.ts'
 import { resolveBrokers, resolveHangTimeout, resolvePaths } from '../settings.ts'
 import { echoOfFirstSignal } from '../shutdown.ts'
 
@@ -24,6 +25,7 @@ interface BatchFlags extends CommonFlags, EngineFlags {
   force?: boolean
   segmentCheck?: boolean
   hangTimeout?: string
+  startupTimeout: string
 }
 
 export function registerBatchCommand(program: Command): void {
@@ -49,6 +51,11 @@ export function registerBatchCommand(program: Command): void {
       'how long the fold may report no progress before a line on stderr says a view may never return on an event; 2s to 24d (env STRATA_HANG_TIMEOUT; default 60s)',
     )
     .option(
+      '--startup-timeout <duration>',
+      "how long PostgreSQL's first answer (connect and a first query) may take with --store postgres://… (a server that takes the connection and never answers), then exit 1 with STRATA_ERR_STORE_UNAVAILABLE",
+      defaultStartupTimeout,
+    )
+    .option(
       '-b, --brokers <list>',
       'publish completions and results to Kafka (env STRATA_BROKERS; without it nothing is published)',
     )
@@ -57,6 +64,7 @@ export function registerBatchCommand(program: Command): void {
       const engine = resolveEngine(flags, (line) => process.stderr.write(`${line}\n`))
       const paths = resolvePaths(flags)
       const silentAfterMs = hangTimeoutMs(resolveHangTimeout(flags.hangTimeout))
+      const startupTimeout = flagDuration(flags.startupTimeout, '--startup-timeout')
       const bar = new cliProgress.SingleBar(
         {
           format:
@@ -141,6 +149,7 @@ export function registerBatchCommand(program: Command): void {
           threads: flags.threads,
           force: flags.force,
           segmentCheck: flags.segmentCheck,
+          startupTimeout,
           ...engine,
           signal: interrupt.signal,
           onStart: (plan: BatchPlan) => {

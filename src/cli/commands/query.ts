@@ -7,12 +7,15 @@ import { ErrorCodes, invalidInput, StrataError } from '../../core/errors.ts'
 import { checkTimeRange, parseTimeBound } from '../../core/time-range.ts'
 import { createLogger } from '../../runtime/logger.ts'
 import { checkRoleSource } from '../../runtime/source-identity.ts'
+import { defaultStartupTimeout } from '../../runtime/startup.ts'
 import { queryView } from '../../serving/query.ts'
 import { addCommonOptions, type CommonFlags, type Context, resolveContext } from '../context.ts'
+import { flagDuration } from '../options.ts'
 import { resolveHttpAuth } from '../security.ts'
 import { resolvePaths } from '../settings.ts'
 
 interface QueryFlags extends CommonFlags {
+  startupTimeout: string
   from?: string
   to?: string
   url?: string
@@ -32,7 +35,13 @@ export function registerQueryCommand(program: Command): void {
       '-u, --url <url>',
       'ask a running server (e.g. http://127.0.0.1:8080) instead of reading the store; sends the token of STRATA_TOKEN_FILE or STRATA_TOKEN',
     )
+    .option(
+      '--startup-timeout <duration>',
+      "how long PostgreSQL's first answer (connect and a first query) may take with --store postgres://… (a server that takes the connection and never answers), then exit 1 with STRATA_ERR_STORE_UNAVAILABLE",
+      defaultStartupTimeout,
+    )
     .action(async (viewName: string, key: string, flags: QueryFlags) => {
+      const firstAnswerTimeoutMs = flagDuration(flags.startupTimeout, '--startup-timeout')
       const from = parseTimeBound(flags.from, 'from')
       const to = parseTimeBound(flags.to, 'to')
       if (flags.url) {
@@ -70,7 +79,7 @@ export function registerQueryCommand(program: Command): void {
       // A reader creates nothing: an embedded store that is not there means the wrong folder.
       if (context.lmdbPath !== undefined && !existsSync(context.lmdbPath))
         throw noData(context, paths.storeUrl !== undefined)
-      const store = await context.openStore({ existing: true })
+      const store = await context.openStore({ existing: true, firstAnswerTimeoutMs })
       try {
         await checkRoleSource('query', { ...context, store, logger: createLogger('query') })
         console.log(

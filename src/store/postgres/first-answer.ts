@@ -30,7 +30,12 @@ export function describeServer(target: Target): string {
  * with STRATA_ERR_STORE_UNAVAILABLE naming the server and database (not retriable: the attempt
  * had the whole timeout). Any other failure is the driver's own error, for storeError to word.
  */
-export async function awaitFirstAnswer(target: Target, timeoutMs: number): Promise<void> {
+export async function awaitFirstAnswer(
+  target: Target,
+  timeoutMs: number,
+  /** The --startup-timeout the message names, when the bound is what is left of it (a worker's wait). */
+  startupTimeoutMs = timeoutMs,
+): Promise<void> {
   const client = new pg.Client({ connectionString: target.connectionString, application_name: 'strata' })
   client.on('error', () => undefined) // the socket torn down below: its error is no one's to hear
   let timer: NodeJS.Timeout | undefined
@@ -40,7 +45,7 @@ export async function awaitFirstAnswer(target: Target, timeoutMs: number): Promi
         reject(
           new StrataError(
             ErrorCodes.STORE_UNAVAILABLE,
-            `${describeServer(target)} did not answer within ${formatDuration(timeoutMs)} (connect and a first query; nothing was migrated): gave up starting (--startup-timeout)`,
+            `${describeServer(target)} did not answer within ${formatDuration(startupTimeoutMs)} (connect and a first query; nothing was migrated): gave up starting (--startup-timeout)`,
           ),
         ),
       timeoutMs,

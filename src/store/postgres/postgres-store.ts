@@ -52,15 +52,19 @@ export interface PostgresStoreOptions {
    * server and database. The migration that follows is not bounded. Unset: no bound.
    */
   firstAnswerTimeoutMs?: number
+  /** The --startup-timeout the message names when `firstAnswerTimeoutMs` is what is left of it. */
+  startupTimeoutMs?: number
 }
 
 /** Opens (and migrates) the store at a postgres:// URL. Errors never show the URL's password. */
 export async function openPostgresStore(url: string, options: PostgresStoreOptions = {}): Promise<Store> {
   const target = parseTarget(url, options.schema)
   if (options.firstAnswerTimeoutMs !== undefined) {
-    await awaitFirstAnswer(target, options.firstAnswerTimeoutMs).catch((error: unknown) => {
-      throw storeError(error, target, 'opening the store')
-    })
+    await awaitFirstAnswer(target, options.firstAnswerTimeoutMs, options.startupTimeoutMs).catch(
+      (error: unknown) => {
+        throw storeError(error, target, 'opening the store')
+      },
+    )
   }
   const pool = createPool(target, options.poolSize ?? 4)
   const db: Db = { pool, S: quoteIdent(target.schema), space: lockSpace(target.schema) }

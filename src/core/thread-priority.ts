@@ -6,7 +6,7 @@
 // thread against every thread of the machine, and what the speed layer folds is what a fresh query
 // waits for (decision 0013, "Priorities" and its session-10 addendum). Linux gives each thread its own nice value (and a thread
 // inherits its creator's); elsewhere the call does nothing.
-import { readlinkSync } from 'node:fs'
+import { readdirSync, readlinkSync } from 'node:fs'
 import { getPriority, setPriority } from 'node:os'
 
 /** The nice value background role threads take in a process that also serves HTTP. */
@@ -24,4 +24,21 @@ export function lowerThreadPriority(nice: number): boolean {
   } catch {
     return false
   }
+}
+
+/**
+ * Lowers every thread of this process to `nice` (never raises one), for a child process of
+ * background work (the segment scrub's hasher): the main thread first, so that the threads it
+ * starts later (libuv's file-system pool) inherit the value, then those Node started before.
+ */
+export function lowerProcessPriority(nice: number): boolean {
+  if (!lowerThreadPriority(nice)) return false
+  try {
+    for (const tid of readdirSync('/proc/self/task').map(Number)) {
+      try {
+        if (getPriority(tid) < nice) setPriority(tid, nice)
+      } catch {} // the thread ended meanwhile
+    }
+  } catch {}
+  return true
 }

@@ -1,68 +1,103 @@
-// Where the segment scrub hashes: a thread of its own (segment-hash-thread.ts). Hashing every
-// sealed segment on the main thread, streamed or not, kept it busy about 1.9 ms per MiB
+// Where the segment scrub hashes: a child process of its own (segment-hash-process.ts). Hashing
+// every sealed segment on the main thread, streamed or not, kept it busy about 1.9 ms per MiB
 // (BENCHMARKS.md, "session 17: the segment scrub's first pass"): on a master dataset of a few GB
 // the first pass after each start held the loop that answers POST /events and GET /views for
-// seconds, 100 ms at a time. In a thread at BACKGROUND_NICE the main thread only sends paths and
-// receives hex digests. One thread per check that has something to hash, ended when it is done
-// (starting one costs milliseconds: it loads node:crypto and node:fs only).
-import { Worker } from 'node:worker_threads'
+// seconds, 100 ms at a time. At BACKGROUND_NICE the main thread only sends paths and receives hex
+// digests. One process per check that has something to hash, ended when it is done.
+//
+// A process rather than a thread (session 17 used a Worker): a read that never returns (a FIFO
+// in place of a segment, a hung NFS mount) held a Worker's terminate() and the process's own
+// exit forever, since Node ends neither before the read's thread returns; the batch role then
+// ignored its SIGTERM until SIGKILL. A child is killed and not waited for past CLOSE_WAIT_MS.
+import { type ChildProcess, fork } from 'node:child_process'
 import { BACKGROUND_NICE } from '../core/thread-priority.ts'
-import type { HashAnswer, HashRequest, HashSetup } from './segment-hash-thread.ts'
+import type { HashAnswer, HashRequest } from './segment-hash-process.ts'
 
-// segment-hash-thread.ts from the sources, .js from the built package (worker-pool.ts does the same).
-const threadFile = new URL(
-  import.meta.url.endsWith('.ts') ? './segment-hash-thread.ts' : './segment-hash-thread.js',
+export { NOT_A_FILE } from './segment-hash-process.ts'
+
+// segment-hash-process.ts from the sources, .js from the built package (worker-pool.ts does the same).
+const processFile = new URL(
+  import.meta.url.endsWith('.ts') ? './segment-hash-process.ts' : './segment-hash-process.js',
   import.meta.url,
 )
 
+/** How long close() waits for the killed process to be gone before leaving it (a read in an unkillable wait). */
+export const CLOSE_WAIT_MS = 2_000
+
 export class SegmentHasher {
-  #worker: Worker | undefined
+  #child: ChildProcess | undefined
   readonly #pending = new Map<number, { resolve(hex: string): void; reject(error: Error): void }>()
   #next = 0
   #closed = false
+  readonly #anyFile: boolean
 
-  /** The SHA-256 of the file, hex; rejects as a read would (ENOENT…), or when closed meanwhile. */
+  /** `anyFile`: read what is not a regular file too; only for the test of a read that never returns. */
+  constructor(options: { anyFile?: boolean } = {}) {
+    this.#anyFile = options.anyFile === true
+  }
+
+  /** The hashing process's id while it runs (tests: its priority). */
+  get pid(): number | undefined {
+    return this.#child?.pid
+  }
+
+  /**
+   * The SHA-256 of the file, hex; rejects as a read would (ENOENT…), with NOT_A_FILE for a path
+   * that is not a regular file (never read), or when closed meanwhile.
+   */
   hash(path: string): Promise<string> {
     if (this.#closed) return Promise.reject(new Error('the segment hasher is closed'))
-    const worker = this.#thread()
+    const child = this.#process()
     const id = this.#next++
     return new Promise((resolve, reject) => {
       this.#pending.set(id, { resolve, reject })
-      worker.postMessage({ id, path } satisfies HashRequest)
+      child.send({ id, path, ...(this.#anyFile ? { anyFile: true } : {}) } satisfies HashRequest)
     })
   }
 
-  /** Ends the thread; a hash in progress rejects. */
+  /** Ends the process (a hash in progress rejects); waits at most CLOSE_WAIT_MS for it to be gone. */
   async close(): Promise<void> {
     this.#closed = true
-    const worker = this.#worker
-    this.#worker = undefined
+    const child = this.#child
+    this.#child = undefined
     this.#fail(new Error('the segment hasher is closed'))
-    await worker?.terminate()
+    if (!child || child.exitCode !== null || child.signalCode !== null) return
+    const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+    child.kill('SIGKILL')
+    let timer: NodeJS.Timeout | undefined
+    await Promise.race([gone, new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_WAIT_MS)))])
+    clearTimeout(timer)
+    // Still there (a read the kernel does not let go of): this process does not wait for it.
+    child.unref()
+    child.channel?.unref()
   }
 
-  #thread(): Worker {
-    if (this.#worker) return this.#worker
-    const setup: HashSetup = { nice: BACKGROUND_NICE }
-    const worker = new Worker(threadFile, { workerData: setup, name: 'strata segment scrub' })
-    worker.on('message', (answer: HashAnswer) => {
+  #process(): ChildProcess {
+    if (this.#child) return this.#child
+    // No execArgv of the parent's (--test, --inspect, a heap size): the child loads this one file.
+    const child = fork(processFile, [String(BACKGROUND_NICE)], {
+      execArgv: [],
+      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+      serialization: 'json',
+    })
+    child.on('message', (answer: HashAnswer) => {
       const waiting = this.#pending.get(answer.id)
       if (!waiting) return
       this.#pending.delete(answer.id)
       if ('hex' in answer) waiting.resolve(answer.hex)
       else waiting.reject(Object.assign(new Error(answer.error), answer.code ? { code: answer.code } : {}))
     })
-    // Without the error's own code (ERR_MODULE_NOT_FOUND…): a caller tells a file's error (ENOENT,
-    // with its code) from the thread's failing, which must not pass for a missing file.
-    worker.on('error', (error) =>
-      this.#fail(new Error(`the segment hashing thread failed: ${error.message}`, { cause: error })),
+    // Without the error's own code (ENOENT of the executable…): a caller tells a file's error
+    // (ENOENT, with its code) from the process's failing, which must not pass for a missing file.
+    child.on('error', (error) =>
+      this.#fail(new Error(`the segment hashing process failed: ${error.message}`, { cause: error })),
     )
-    worker.on('exit', () => {
-      if (this.#worker === worker) this.#worker = undefined
-      this.#fail(new Error('the segment hasher thread exited'))
+    child.on('exit', (code, signal) => {
+      if (this.#child === child) this.#child = undefined
+      this.#fail(new Error(`the segment hashing process exited (${signal ?? `code ${code}`})`))
     })
-    this.#worker = worker
-    return worker
+    this.#child = child
+    return child
   }
 
   #fail(error: Error): void {

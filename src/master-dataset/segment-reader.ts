@@ -3,13 +3,13 @@
 // Sealed segments are checked against their SHA-256 sidecar before a record is returned
 // (SEGMENT_CORRUPT otherwise). The embedded log's active segment has no checksum yet: only its
 // complete lines are read, and callers bound the read by an offset the log has made durable.
-import { open, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { ErrorCodes, StrataError } from '../core/errors.ts'
 import { parseChecksumFile, sha256Hex } from './checksum.ts'
 import { writeCacheFile } from './durable-fs.ts'
 import { PackedCursor, readPackedHeader, sectionsFor } from './packed-cursor.ts'
 import { PackedSegmentEncoder } from './packed-segment.ts'
+import { openRegularFile, readRegularFile } from './regular-file.ts'
 import {
   activeFileName,
   CHECKSUM_EXTENSION,
@@ -34,7 +34,9 @@ export async function readSegmentChecksum(
   const name = segmentFileName(range)
   let text: string
   try {
-    text = await readFile(join(partitionDir(root, partition), name + CHECKSUM_EXTENSION), 'utf8')
+    text = (await readRegularFile(join(partitionDir(root, partition), name + CHECKSUM_EXTENSION))).toString(
+      'utf8',
+    )
   } catch (error) {
     throw new StrataError(
       ErrorCodes.SEGMENT_CORRUPT,
@@ -50,7 +52,7 @@ export async function readSegmentChecksum(
 /** The bytes of a sealed segment, verified against its checksum. */
 export async function readSegment(root: string, partition: number, range: SegmentRange): Promise<Buffer> {
   const expected = await readSegmentChecksum(root, partition, range)
-  const data = await readFile(join(partitionDir(root, partition), segmentFileName(range)))
+  const data = await readRegularFile(join(partitionDir(root, partition), segmentFileName(range)))
   if (sha256Hex(data) !== expected) {
     throw new StrataError(
       ErrorCodes.SEGMENT_CORRUPT,
@@ -105,7 +107,7 @@ export async function readActiveSegment(
   start: number,
 ): Promise<Buffer | undefined> {
   try {
-    return await readFile(join(partitionDir(root, partition), activeFileName(start)))
+    return await readRegularFile(join(partitionDir(root, partition), activeFileName(start)))
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
     throw error
@@ -239,7 +241,7 @@ export class PackedSegmentReader {
 
   /** The file's bytes; with a projection, only its header and the sections it reads. */
   async #read(path: string, fields: readonly string[] | null): Promise<Buffer> {
-    const handle = await open(path, 'r')
+    const handle = await openRegularFile(path)
     try {
       const { size } = await handle.stat()
       if (this.#buffer.length < size) {

@@ -6,18 +6,18 @@
 // per process (at start, then the segments sealed since), re-hashes only the damaged ones (a
 // restored file clears), and reports what it found once per segment.
 //
-// The hashing runs in a thread of its own at a lower priority (segment-hash.ts), so the first
+// The hashing runs in a process of its own at a lower priority (segment-hash.ts), so the first
 // pass over a large master dataset does not hold the main thread; `pauseWhile` lets the batch
 // role hold the pass between segments while a batch run is in progress, so the two do not
 // compete for the cores and the disk (the schedule leaves an interval between runs, so the pass
 // still ends). `progress` says how far it is, for /health and /metrics.
 
-import { open } from 'node:fs/promises'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { readPackedHeader } from './packed-cursor.ts'
+import { openRegularFile } from './regular-file.ts'
 import { PACKED_EXTENSION, partitionDirName, type SegmentRange, segmentFileName } from './segment-format.ts'
-import { SegmentHasher } from './segment-hash.ts'
+import { NOT_A_FILE, SegmentHasher } from './segment-hash.ts'
 import { listPartitions, listSegments, partitionDir } from './segment-list.ts'
 import { readSegmentChecksum } from './segment-reader.ts'
 
@@ -27,6 +27,8 @@ export interface SegmentDamage {
   file: string
   /** True when its packed copy names the checksum the sidecar records (it holds the verified content). */
   packedHolds: boolean
+  /** Set when the segment's file is not a regular file ("not a regular file (a FIFO)"): refused, never read. */
+  notRegular?: string
 }
 
 type Hasher = Pick<SegmentHasher, 'hash' | 'close'>
@@ -40,7 +42,7 @@ export class SegmentScrub {
   readonly #damaged = new Map<string, SegmentDamage>()
   #found = 0
   // Distinct segments (their files), not lists: a damaged segment is re-hashed at each check and
-  // a check a failing thread ended lists its segments again; counting each time made the pair
+  // a check a failing hashing process ended lists its segments again; counting each time made the pair
   // grow forever and say nothing of how far the pass is.
   readonly #listed = new Set<string>()
   readonly #checked = new Set<string>()
@@ -49,7 +51,7 @@ export class SegmentScrub {
   #hasher: Hasher | undefined
   readonly #newHasher: () => Hasher
 
-  /** `hasher`: where the hashing runs (a test's stand-in); default a thread (segment-hash.ts). */
+  /** `hasher`: where the hashing runs (a test's stand-in); default a child process (segment-hash.ts). */
   constructor(root: string, options: { hasher?: () => Hasher } = {}) {
     this.#root = root
     this.#newHasher = options.hasher ?? (() => new SegmentHasher())
@@ -75,7 +77,7 @@ export class SegmentScrub {
   }
 
   /**
-   * Why the last check ended early (its hashing thread failed: it could not start, or died), until
+   * Why the last check ended early (its hashing process failed: it could not start, or died), until
    * a check completes: the segments are then not being verified, which /health must say.
    */
   get failure(): string | undefined {
@@ -137,13 +139,20 @@ export class SegmentScrub {
   ): Promise<void> {
     const dir = partitionDir(this.#root, partition)
     let expected: string
-    let actual: string
+    let actual: string | undefined
+    let notRegular: string | undefined
     try {
       expected = await readSegmentChecksum(this.#root, partition, range)
-      actual = await hasher.hash(join(dir, name))
+      actual = await hasher.hash(join(dir, name)).catch((error: NodeJS.ErrnoException) => {
+        // A FIFO, a device, a folder in the segment's place: refused before it was opened for
+        // reading (a FIFO's open would wait forever for a writer), reported as damage.
+        if (error.code !== NOT_A_FILE || this.#stopped) throw error
+        notRegular = error.message
+        return undefined
+      })
     } catch (error) {
       // No sidecar, or the file is gone (an error of the file system, with its code): every read
-      // reports that (SEGMENT_CORRUPT). The hashing thread itself failing (it could not start,
+      // reports that (SEGMENT_CORRUPT). The hashing process itself failing (it could not start,
       // or died) ends the check instead: the segments left are not counted as checked.
       if (this.#stopped || (error as NodeJS.ErrnoException).code !== undefined) return
       throw error
@@ -158,6 +167,7 @@ export class SegmentScrub {
       partition,
       file,
       packedHolds: await packedNames(join(dir, name.replace(/\.ndjson$/, PACKED_EXTENSION)), expected),
+      ...(notRegular ? { notRegular } : {}),
     }
     this.#damaged.set(file, damage)
     this.#found++
@@ -167,7 +177,7 @@ export class SegmentScrub {
 
 /** One line for /health and the log: which segment, and the way out (docs/master-dataset.md). */
 export function describeDamage(d: SegmentDamage): string {
-  return `segment ${d.file} does not match its checksum: ${
+  return `segment ${d.file} ${d.notRegular ? `is ${d.notRegular}: refused, never read, so not verified` : 'does not match its checksum'}: ${
     d.packedHolds
       ? 'its packed copy still holds the verified content and the batch layer reads that (keep the .packed file)'
       : 'no packed copy holds its content: batch runs fail on it'
@@ -177,7 +187,7 @@ export function describeDamage(d: SegmentDamage): string {
 // The header only: the cursor checks the sections' CRCs when the batch layer opens it.
 async function packedNames(path: string, checksum: string): Promise<boolean> {
   try {
-    const handle = await open(path, 'r')
+    const handle = await openRegularFile(path) // a FIFO's open would wait for a writer forever
     try {
       const head = Buffer.alloc(20)
       await handle.read(head, 0, 20, 0)

@@ -115,7 +115,7 @@ export async function recompute(options: RecomputeOptions = {}): Promise<Recompu
   const publisher = brokers ? createKafkaPublisher({ brokers }) : undefined
   // The batch role hashes every sealed segment once per process (roles.ts watchSegments); a
   // one-off run is a process of its own, so it hashes those it reads, beside the fold (in the
-  // scrub's thread) — only when it folds: the packed copies it reads do not re-hash the NDJSON,
+  // scrub's process) — only when it folds: the packed copies it reads do not re-hash the NDJSON,
   // and a byte rotten there must be said, not passed over (docs/master-dataset.md).
   const scrub =
     isObjectStoreUrl(masterRoot) || options.segmentCheck === false ? undefined : new SegmentScrub(masterRoot)
@@ -131,7 +131,7 @@ export async function recompute(options: RecomputeOptions = {}): Promise<Recompu
         }),
       )
       // A listing that fails (a gap in the ranges) fails the run itself, with its own words; the
-      // hashing thread failing is said nowhere else.
+      // hashing process failing is said nowhere else.
       scrubbing = scrubbing.catch((error: unknown) =>
         isStrataError(error)
           ? logger.debug(`segment check: ${error.message}`)

@@ -267,7 +267,7 @@ export function batchReporter(
   // A sealed segment whose NDJSON fails its checksum (master-dataset/segment-scrub.ts): at least
   // degraded while it stays so, even when the runs succeed from its packed copy. The scrub's
   // progress (segments hashed of those listed) says whether its pass is still under way: until
-  // it is done, "no damaged segment" means "none found yet". A check its hashing thread ended
+  // it is done, "no damaged segment" means "none found yet". A check its hashing process ended
   // (scrub.failure) is degraded too: no segment is being verified, so damage would go unsaid.
   return () => {
     const report = runs() as RoleReport

@@ -279,7 +279,7 @@ const SCRUB_EVERY_MS = 60_000
 // The batch layer reads sealed segments through their packed copies, which do not re-hash the
 // NDJSON: a local master dataset's segments are hashed once per process here (at start, then
 // those sealed since, every `everyMs` while no run is in progress), off the batch's path: in a
-// thread of its own, and held between segments while a run is in progress (segment-scrub.ts). An
+// process of its own, and held between segments while a run is in progress (segment-scrub.ts). An
 // s3:// one is checked when its segments are copied down (s3-segment-store.ts).
 export function watchSegments(
   context: Pick<RoleContext, 'masterRoot' | 'logger'>,
@@ -302,7 +302,7 @@ export function watchSegments(
         { pauseWhile: () => schedule.running },
       )
       // A listing that fails (a gap in the ranges) is said by every read and run: debug here. The
-      // hashing thread failing is said nowhere else (segmentsChecked stays below segmentsListed).
+      // hashing process failing is said nowhere else (segmentsChecked stays below segmentsListed).
       .catch((error) =>
         isStrataError(error)
           ? context.logger.debug(`segment check: ${describe(error)}`)
@@ -319,10 +319,19 @@ export function watchSegments(
   timer.unref()
   return {
     scrub,
+    // Bounded: the hashing process is killed, not waited for past CLOSE_WAIT_MS (segment-hash.ts),
+    // so a read that never returns (a hung mount) no longer holds the role's stop. What the pass
+    // did not hash is said, as the one-off run says it (recompute.ts).
     async close() {
       clearInterval(timer)
+      const running = checking !== undefined
       scrub.stop()
       await checking
+      const { checked, listed } = scrub.progress
+      if (running && checked < listed)
+        context.logger.warn(`segment check interrupted: ${checked} of ${listed} sealed segments hashed`, {
+          master: context.masterRoot,
+        })
     },
   }
 }

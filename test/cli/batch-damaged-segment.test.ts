@@ -3,6 +3,7 @@
 // the run hashes the segments it reads and says so: the warning with its code while it runs, and
 // once more on stderr after the summary; the versions it served are exact, so it exits 0.
 import assert from 'node:assert/strict'
+import { execFileSync } from 'node:child_process'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -34,5 +35,42 @@ test('strata batch on a sealed segment whose NDJSON rotted under its packed copy
   const said = output.match(/^strata batch: master dataset damaged: .*$/gm) ?? []
   assert.equal(said.length, 1, output)
   assert.ok(said[0]!.includes(`segment ${file} does not match its checksum`), said[0])
+  assert.match(said[0]!, /packed copy still holds the verified content.*\[STRATA_ERR_SEGMENT_CORRUPT\]$/)
+})
+
+// A FIFO put in place of a sealed segment's NDJSON: the scrub's thread opened it for reading and
+// waited for a writer forever, so the run never ended, nor did the process on a signal (Node
+// exits only once such a read returns). It is refused now, unread: the run folds from the packed
+// copy, says the segment is not a regular file with its code, and exits 0.
+test('strata batch with a FIFO in place of a sealed segment: refused unread, said with STRATA_ERR_SEGMENT_CORRUPT, exit 0', {
+  timeout: 120_000,
+}, async (t) => {
+  if (process.platform === 'win32') return
+  const defer = deferrer(t)
+  const dir = await mkdtemp(join(tmpdir(), 'strata-batch-fifo-'))
+  defer(() => rm(dir, { recursive: true, force: true }))
+  const { config, data, master, sealed } = await sealedMaster(dir)
+  const file = sealed[0]!
+  await rm(join(master, file))
+  execFileSync('mkfifo', [join(master, file)])
+
+  const run = spawnStrata(['batch', '--config', config, '--data', data, '--threads', '1'])
+  defer(async () => {
+    if (run.child.exitCode === null) run.child.kill('SIGKILL')
+    await run.exited
+  })
+  const code = await Promise.race([
+    run.exited,
+    new Promise<'still running'>((r) => setTimeout(r, 60_000, 'still running').unref()),
+  ])
+  assert.equal(code, 0, run.output())
+  const output = run.output()
+  assert.match(output, /hits: version \d+/, 'the run served its versions')
+  const said = output.match(/^strata batch: master dataset damaged: .*$/gm) ?? []
+  assert.equal(said.length, 1, output)
+  assert.ok(
+    said[0]!.includes(`segment ${file} is not a regular file (a FIFO): refused, never read, so not verified`),
+    said[0],
+  )
   assert.match(said[0]!, /packed copy still holds the verified content.*\[STRATA_ERR_SEGMENT_CORRUPT\]$/)
 })

@@ -6,13 +6,13 @@
 import assert from 'node:assert/strict'
 import { existsSync } from 'node:fs'
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
-import { createServer, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { lockFolder } from '../../src/runtime/data-lock.ts'
 import { deferrer } from '../helpers/cleanup.ts'
+import { listenHung } from '../helpers/hung-server.ts'
 import { freePort, spawnStrata } from '../helpers/process.ts'
 
 const api = pathToFileURL(join(import.meta.dirname, '../../src/config.ts')).href
@@ -143,14 +143,7 @@ for (const [name, command, hungAt] of hungCases) {
     const defer = deferrer(t)
     const dir = await mkdtemp(join(tmpdir(), 'strata-hung-'))
     defer(() => rm(dir, { recursive: true, force: true }))
-    const sockets: Socket[] = []
-    const hung = createServer((socket) => sockets.push(socket))
-    await new Promise<void>((resolve) => hung.listen(0, '127.0.0.1', resolve))
-    defer(() => {
-      for (const socket of sockets) socket.destroy()
-      return new Promise((resolve) => hung.close(resolve))
-    })
-    const { port } = hung.address() as { port: number }
+    const { port, sockets } = await listenHung(t)
     const run = spawnStrata([
       ...command,
       '--config',

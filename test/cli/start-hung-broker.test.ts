@@ -6,14 +6,14 @@
 import assert from 'node:assert/strict'
 import { existsSync } from 'node:fs'
 import { mkdtemp, readdir, rm } from 'node:fs/promises'
-import { createServer, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { lockFolder } from '../../src/runtime/data-lock.ts'
 import { deferrer } from '../helpers/cleanup.ts'
-import { freePort, spawnStrata } from '../helpers/process.ts'
+import { giveUpLine, listenHung } from '../helpers/hung-server.ts'
+import { freePort } from '../helpers/process.ts'
 
 const exampleConfig = fileURLToPath(new URL('../../examples/pageviews/strata.config.ts', import.meta.url))
 
@@ -28,41 +28,26 @@ for (const [name, command] of [
     const dir = await mkdtemp(join(tmpdir(), 'strata-hung-broker-'))
     defer(() => rm(dir, { recursive: true, force: true }))
     // The fake broker: accepts, never writes a byte.
-    const sockets: Socket[] = []
-    const hung = createServer((socket) => sockets.push(socket))
-    await new Promise<void>((resolve) => hung.listen(0, '127.0.0.1', resolve))
-    defer(() => {
-      for (const socket of sockets) socket.destroy()
-      return new Promise((resolve) => hung.close(resolve))
-    })
-    const { port } = hung.address() as { port: number }
+    const { port, sockets } = await listenHung(t)
     const data = join(dir, 'data')
-    const run = spawnStrata([
-      ...command,
-      '--config',
-      exampleConfig,
-      '--data',
-      data,
-      '--brokers',
-      `127.0.0.1:${port}`,
-      '--startup-timeout',
-      '3s',
-      ...(command[0] === 'start' ? ['--port', String(await freePort())] : []),
-    ])
-    defer(async () => {
-      if (run.child.exitCode === null) run.child.kill('SIGKILL')
-      await run.exited
-    })
-    const code = await Promise.race([
-      run.exited,
-      new Promise<'still waiting'>((r) => setTimeout(r, 60_000, 'still waiting').unref()),
-    ])
-    assert.equal(code, 1, run.output())
-    assert.ok(sockets.length > 0, `it never connected: ${run.output()}`)
-    const lines = run.output().match(/^strata: .*$/gm) ?? []
-    assert.equal(lines.length, 1, run.output())
+    const line = await giveUpLine(
+      t,
+      [
+        ...command,
+        '--config',
+        exampleConfig,
+        '--data',
+        data,
+        '--brokers',
+        `127.0.0.1:${port}`,
+        '--startup-timeout',
+        '3s',
+        ...(command[0] === 'start' ? ['--port', String(await freePort())] : []),
+      ],
+      sockets,
+    )
     assert.match(
-      lines[0]!,
+      line,
       new RegExp(
         `^strata: Kafka at 127\\.0\\.0\\.1:${port} did not answer within 3s( \\(attempt \\d+\\))?: gave up starting \\(--startup-timeout\\) \\[STRATA_ERR_KAFKA_UNAVAILABLE\\]$`,
       ),

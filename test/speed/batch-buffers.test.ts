@@ -13,12 +13,10 @@ import {
   takeSpans,
 } from '../../src/speed/batch-buffers.ts'
 import { claimSpeedPartition } from '../../src/speed/claim.ts'
-import { FoldThreads } from '../../src/speed/fold-threads.ts'
 import { PendingWindow } from '../../src/speed/pending-window.ts'
 import { RemoteWindow } from '../../src/speed/remote-window.ts'
 import { deltaList } from '../../src/store/store.ts'
-import { deferrer } from '../helpers/cleanup.ts'
-import { assertExact, MemoryPartition, pageView, speedFixture, withSpans } from './helpers.ts'
+import { assertExact, MemoryPartition, oneFoldThread, pageView, speedFixture, withSpans } from './helpers.ts'
 
 test('the pool hands out power-of-two buffers, reuses what is given back, drops detached ones and bounds what it keeps', () => {
   const pool = new BatchBuffers()
@@ -122,12 +120,8 @@ function inProcess(
 }
 
 test('windows folded in reused buffers answer what the same records answer in process, rebuilt after reuse too', async (t) => {
-  const defer = deferrer(t)
   const fixture = await speedFixture(t, 1)
-  const threads = new FoldThreads(fixture.configPath, fixture.views, 1)
-  defer(() => threads.close())
-  await threads.ready()
-  const thread = threads.of(0)
+  const thread = await oneFoldThread(t, fixture)
   let rebuilt = 0
   const open = (from: number) => new RemoteWindow(thread, fixture.views, from, from, 0, () => rebuilt++)
   const sendAll = (window: RemoteWindow, from: number, records: Buffer[], per: number) => {
@@ -181,12 +175,8 @@ test('windows folded in reused buffers answer what the same records answer in pr
 })
 
 test('a boundary required between two records of one batch: the part taken goes in a copy, the rest in the batch buffer, and the window answers as in process', async (t) => {
-  const defer = deferrer(t)
   const fixture = await speedFixture(t, 1)
-  const threads = new FoldThreads(fixture.configPath, fixture.views, 1)
-  defer(() => threads.close())
-  await threads.ready()
-  const thread = threads.of(0)
+  const thread = await oneFoldThread(t, fixture)
   const window = new RemoteWindow(thread, fixture.views, 0, 0, 0, () => undefined)
   const records = values(0, 100)
   const packed = packRecords(
@@ -206,16 +196,12 @@ test('a boundary required between two records of one batch: the part taken goes 
 })
 
 test('a commit refused for a boundary inside the window is rebuilt from its own buffers while another partition of the thread reuses the pool', async (t) => {
-  const defer = deferrer(t)
   const fixture = await speedFixture(t, 2)
   await fixture.store.registerSpeedViews(
     fixture.views.map((v) => ({ view: v.name, codeHash: v.codeHash })),
     2,
   )
-  const threads = new FoldThreads(fixture.configPath, fixture.views, 1)
-  defer(() => threads.close())
-  await threads.ready()
-  const thread = threads.of(0)
+  const thread = await oneFoldThread(t, fixture)
   // Every batch pooled, small as they are: partition 1's windows reuse each other's buffers.
   thread.buffers.smallest = 1
   const manual = {
@@ -268,12 +254,8 @@ test('a commit refused for a boundary inside the window is rebuilt from its own 
 })
 
 test('spans in a buffer the batch alone holds go to the thread in it, no copy (transferred), and answer as in process; a required boundary mid-batch sends that part in copies', async (t) => {
-  const defer = deferrer(t)
   const fixture = await speedFixture(t, 1)
-  const threads = new FoldThreads(fixture.configPath, fixture.views, 1)
-  defer(() => threads.close())
-  await threads.ready()
-  const thread = threads.of(0)
+  const thread = await oneFoldThread(t, fixture)
   const records = values(0, 100)
   const batch = (owned: boolean, parts = 1) =>
     withSpans(

@@ -14,6 +14,7 @@ import type { StrataEvent } from '../../src/core/event.ts'
 import type { RecordSpans } from '../../src/log/partition-source.ts'
 import { SegmentBuilder, SegmentStore } from '../../src/master-dataset/index.ts'
 import { queryView } from '../../src/serving/query.ts'
+import { type FoldThread, FoldThreads } from '../../src/speed/fold-threads.ts'
 import type { SpeedBatch } from '../../src/speed/partition-folder.ts'
 import { openLmdbStore } from '../../src/store/lmdb-store.ts'
 import type { Store } from '../../src/store/store.ts'
@@ -68,6 +69,14 @@ export async function speedFixture(t: TestContext, partitions = 2, topic = 'even
     await rm(dir, { recursive: true, force: true })
   })
   return { dir, root: join(dir, 'master'), configPath, config, views: compileViews(config), store, storePath }
+}
+
+/** The fixture's one fold thread (every partition folds there), ready; closed when `t` ends. */
+export async function oneFoldThread(t: TestContext, fixture: SpeedFixture): Promise<FoldThread> {
+  const threads = new FoldThreads(fixture.configPath, fixture.views, 1)
+  deferrer(t)(() => threads.close())
+  await threads.ready()
+  return threads.of(0)
 }
 
 /** A record of the log, and whether the test made it a valid event (the reference's own truth). */

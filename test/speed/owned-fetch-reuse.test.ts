@@ -11,26 +11,20 @@ import { recordReaderFor } from '../../src/core/projected-check.ts'
 import { ownedParser, spannedBatch } from '../../src/log/kafka/fetcher.ts'
 import type { PartitionBatch } from '../../src/log/kafka/records.ts'
 import { takeSpans } from '../../src/speed/batch-buffers.ts'
-import { FoldThreads } from '../../src/speed/fold-threads.ts'
 import { PendingWindow } from '../../src/speed/pending-window.ts'
 import { RemoteWindow } from '../../src/speed/remote-window.ts'
 import { deltaList } from '../../src/store/store.ts'
-import { deferrer } from '../helpers/cleanup.ts'
 import { chunked, fetchAnswer } from '../log/kafka/fetch-answer.ts'
 import { batchBytes } from '../log/kafka/record-batches.ts'
-import { pageView, speedFixture } from './helpers.ts'
+import { oneFoldThread, pageView, speedFixture } from './helpers.ts'
 
 const PER = 40
 const values = (from: number, n: number) =>
   Array.from({ length: n }, (_, i) => JSON.stringify({ ...pageView(from + i), note: 'x'.repeat(300) }))
 
 test('record sets fetched into reused buffers, poisoned when given back: every window answers the plain fold, rebuilt after reuse too', async (t) => {
-  const defer = deferrer(t)
   const fixture = await speedFixture(t, 2)
-  const threads = new FoldThreads(fixture.configPath, fixture.views, 1)
-  defer(() => threads.close())
-  await threads.ready()
-  const thread = threads.of(0)
+  const thread = await oneFoldThread(t, fixture)
   const pool = thread.buffers
   pool.smallest = 1 // every record set in a pooled buffer
   const give = pool.give.bind(pool)

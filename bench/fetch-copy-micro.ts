@@ -7,7 +7,7 @@
 //
 //   node bench/fetch-copy-micro.ts <checkout A> <checkout B> [--partitions=6] [--records=20000] [--rounds=12] [--chunk=65536]
 import './lib/help.ts' // --help: the comment above, then exit
-import { Reader } from '@platformatic/kafka'
+import { chunksOf, fetchAnswer, readerOf } from '../test/log/kafka/fetch-answer.ts'
 import { arg } from './lib/stats.ts'
 
 const [a, b] = process.argv.slice(2).filter((x) => !x.startsWith('--'))
@@ -19,54 +19,28 @@ const chunk = arg('chunk', 65_536)
 
 const { batchBytes } = await import(`${a}/test/log/kafka/record-batches.ts`)
 
-function uvarint(n: number): number[] {
-  const out: number[] = []
-  while (n > 0x7f) {
-    out.push((n & 0x7f) | 0x80)
-    n >>>= 7
-  }
-  out.push(n)
-  return out
-}
-
-// One Fetch v17 answer: one topic, `partitions` record sets of page views (batches of 500).
-function answer(): Buffer {
-  const parts: Buffer[] = [Buffer.alloc(10), Buffer.from(uvarint(2)), Buffer.alloc(16)]
-  parts.push(Buffer.from(uvarint(partitions + 1)))
-  for (let p = 0; p < partitions; p++) {
-    const sets: Buffer[] = []
-    for (let base = 0; base < perPartition; base += 500)
-      sets.push(
-        batchBytes({
-          base,
-          values: Array.from({ length: 500 }, (_, i) =>
-            JSON.stringify({
-              type: 'page_view',
-              user: `u${(base + i) % 997}`,
-              url: `/p/${(base + i) % 10_000}`,
-              ts: 1_700_000_000_000 + base + i,
-            }),
-          ),
-        }),
-      )
-    const records = Buffer.concat(sets)
-    const head = Buffer.alloc(4 + 2 + 8 + 8 + 8)
-    head.writeInt32BE(p, 0)
-    parts.push(head, Buffer.from([0]), Buffer.from([0xff, 0xff, 0xff, 0xff]))
-    parts.push(Buffer.from(uvarint(records.length + 1)), records, Buffer.from([0]))
-  }
-  parts.push(Buffer.from([0]), Buffer.from([0]))
-  return Buffer.concat(parts)
-}
-
-const bytes = answer()
-const chunks: Buffer[] = []
-for (let at = 0; at < bytes.length; at += chunk) chunks.push(Buffer.from(bytes.subarray(at, at + chunk)))
-const reader = () => {
-  const r = Reader.from(chunks[0]!)
-  for (const c of chunks.slice(1)) r.buffer.append(c)
-  return r
-}
+// One Fetch v17 answer (test/log/kafka/fetch-answer.ts): one topic, `partitions` record sets of
+// page views (batches of 500), in chunks as a connection holds them, read again each run.
+const recordSets = Array.from({ length: partitions }, () => {
+  const sets: Buffer[] = []
+  for (let base = 0; base < perPartition; base += 500)
+    sets.push(
+      batchBytes({
+        base,
+        values: Array.from({ length: 500 }, (_, i) =>
+          JSON.stringify({
+            type: 'page_view',
+            user: `u${(base + i) % 997}`,
+            url: `/p/${(base + i) % 10_000}`,
+            ts: 1_700_000_000_000 + base + i,
+          }),
+        ),
+      }),
+    )
+  return Buffer.concat(sets)
+})
+const chunks = chunksOf(fetchAnswer(recordSets), chunk)
+const reader = () => readerOf(chunks)
 
 async function checkout(dir: string) {
   const fetcher = await import(`${dir}/src/log/kafka/fetcher.ts`)

@@ -181,7 +181,12 @@ export function describeDamage(d: SegmentDamage): string {
     d.packedHolds
       ? 'its packed copy still holds the verified content and the batch layer reads that (keep the .packed file)'
       : 'no packed copy holds its content: batch runs fail on it'
-  }; restore the file from a backup (\`sha256sum -c p*/*.sha256\` in the master dataset finds every damaged one)`
+  }; ${
+    d.notRegular
+      ? // sha256sum would wait on a FIFO as the scrub did: find names them without opening any.
+        'put a regular file back from a backup (`find p*/ -mindepth 1 ! -type f` in the master dataset lists every such one)'
+      : 'restore the file from a backup (`sha256sum -c p*/*.sha256` in the master dataset finds every damaged one)'
+  }`
 }
 
 // The header only: the cursor checks the sections' CRCs when the batch layer opens it.

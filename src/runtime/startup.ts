@@ -52,6 +52,7 @@ export async function waitFor<T>(
   const now = timing.now ?? Date.now
   const deadline = given ?? now() + timeoutMs
   let attempts = 1
+  let last: StrataError | undefined // the last retriable failure, said when the deadline comes in the backoff after it
   const interrupted = () =>
     new InterruptedError(
       typeof signal?.reason === 'string' ? signal.reason : 'SIGTERM',
@@ -73,7 +74,7 @@ export async function waitFor<T>(
   const attempt = () => {
     if (signal?.aborted) throw interrupted()
     const leftMs = deadline - now()
-    if (leftMs <= 0) throw timedOut()
+    if (leftMs <= 0) throw last ?? timedOut()
     const step = boundAttempts ? withinTimeout(start(leftMs), leftMs, timedOut) : start(leftMs)
     return signal ? untilAborted(step, signal, interrupted) : step
   }
@@ -83,6 +84,7 @@ export async function waitFor<T>(
       { maxDelayMs: 5_000, sleep, ...timing, totalMs: timeoutMs, until: deadline },
       (retry) => {
         attempts = retry.attempt + 1
+        last = retry.error
         logger.warn(`waiting for ${name(retry.error)} (attempt ${retry.attempt}): ${retry.error.message}`)
       },
     )

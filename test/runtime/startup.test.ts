@@ -108,3 +108,28 @@ test('waitFor: waits of one start sharing a deadline: one begun past it gives up
   assert.equal(attempts, 0)
   assert.match(ended, /^STRATA_ERR_STORE_UNAVAILABLE: the store did not answer within 1s .*--startup-timeout/)
 })
+
+test('waitFor: a deadline that comes in the backoff after a failure gives up with that failure, not as a non-answer', async () => {
+  let attempts = 0
+  const ended = await waitFor(
+    'the store',
+    async () => {
+      attempts++
+      throw new StrataError(ErrorCodes.STORE_UNAVAILABLE, 'connection refused', { retriable: true })
+    },
+    {
+      timeoutMs: 1_000,
+      initialDelayMs: 150,
+      logger: createLogger('test', () => undefined),
+      code: ErrorCodes.STORE_UNAVAILABLE,
+    },
+  ).then(
+    () => 'resolved',
+    (error: { code?: string; message: string }) => `${error.code}: ${error.message}`,
+  )
+  assert.ok(attempts >= 2, `${attempts} attempts`)
+  assert.match(
+    ended,
+    /^STRATA_ERR_STORE_UNAVAILABLE: gave up waiting for the store after 1 s \(\d+ attempts\): connection refused$/,
+  )
+})

@@ -52,7 +52,7 @@ export async function waitFor<T>(
   const now = timing.now ?? Date.now
   const deadline = given ?? now() + timeoutMs
   let attempts = 1
-  let last: StrataError | undefined // the last retriable failure, said when the deadline comes in the backoff after it
+  let last: StrataError | undefined // the last retriable failure
   const interrupted = () =>
     new InterruptedError(
       typeof signal?.reason === 'string' ? signal.reason : 'SIGTERM',
@@ -67,14 +67,17 @@ export async function waitFor<T>(
       },
     )
   // Not retried: the attempt that never answered had the whole timeout.
+  // Past the deadline after retriable failures: the last of them is what is said ("gave up
+  // waiting … (N attempts): cause", below), the attempt it cut short no more than the next try.
   const timedOut = () => {
+    if (last) return last
     const error = new StrataError(code, 'no answer')
     return noAnswer(name(error), timeoutMs, code, `attempt ${attempts}`)
   }
   const attempt = () => {
     if (signal?.aborted) throw interrupted()
     const leftMs = deadline - now()
-    if (leftMs <= 0) throw last ?? timedOut()
+    if (leftMs <= 0) throw timedOut()
     const step = boundAttempts ? withinTimeout(start(leftMs), leftMs, timedOut) : start(leftMs)
     return signal ? untilAborted(step, signal, interrupted) : step
   }

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { deferrer } from '../helpers/cleanup.ts'
-import { spawnStrata } from '../helpers/process.ts'
+import { runUntilExit } from '../helpers/process.ts'
 import { sealedMaster } from '../helpers/sealed-master.ts'
 
 test('strata batch on a sealed segment whose NDJSON rotted under its packed copy: exit 0, the damage said with STRATA_ERR_SEGMENT_CORRUPT', {
@@ -24,13 +24,16 @@ test('strata batch on a sealed segment whose NDJSON rotted under its packed copy
   bytes[40] = bytes[40]! ^ 0x01
   await writeFile(join(master, file), bytes)
 
-  const run = spawnStrata(['batch', '--config', config, '--data', data, '--threads', '1'])
-  defer(async () => {
-    if (run.child.exitCode === null) run.child.kill('SIGKILL')
-    await run.exited
-  })
-  assert.equal(await run.exited, 0, run.output())
-  const output = run.output()
+  const { code, output } = await runUntilExit(t, [
+    'batch',
+    '--config',
+    config,
+    '--data',
+    data,
+    '--threads',
+    '1',
+  ])
+  assert.equal(code, 0, output)
   assert.match(output, /hits: version \d+/, 'the run served its versions')
   const said = output.match(/^strata batch: master dataset damaged: .*$/gm) ?? []
   assert.equal(said.length, 1, output)
@@ -54,17 +57,16 @@ test('strata batch with a FIFO in place of a sealed segment: refused unread, sai
   await rm(join(master, file))
   execFileSync('mkfifo', [join(master, file)])
 
-  const run = spawnStrata(['batch', '--config', config, '--data', data, '--threads', '1'])
-  defer(async () => {
-    if (run.child.exitCode === null) run.child.kill('SIGKILL')
-    await run.exited
-  })
-  const code = await Promise.race([
-    run.exited,
-    new Promise<'still running'>((r) => setTimeout(r, 60_000, 'still running').unref()),
+  const { code, output } = await runUntilExit(t, [
+    'batch',
+    '--config',
+    config,
+    '--data',
+    data,
+    '--threads',
+    '1',
   ])
-  assert.equal(code, 0, run.output())
-  const output = run.output()
+  assert.equal(code, 0, output)
   assert.match(output, /hits: version \d+/, 'the run served its versions')
   const said = output.match(/^strata batch: master dataset damaged: .*$/gm) ?? []
   assert.equal(said.length, 1, output)

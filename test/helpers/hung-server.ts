@@ -5,7 +5,7 @@ import assert from 'node:assert/strict'
 import { createServer, type Socket } from 'node:net'
 import type { TestContext } from 'node:test'
 import { deferrer } from './cleanup.ts'
-import { type SpawnedStrata, spawnStrata } from './process.ts'
+import { runUntilExit } from './process.ts'
 
 /** A TCP listener on loopback that accepts and never writes a byte; closed when `t` ends. */
 export async function listenHung(t: TestContext): Promise<{ port: number; sockets: Socket[] }> {
@@ -28,18 +28,10 @@ export async function listenHung(t: TestContext): Promise<{ port: number; socket
  * 1 within 60 s, having connected to `sockets`' server, with exactly one `strata:` line: returned.
  */
 export async function giveUpLine(t: TestContext, args: string[], sockets: Socket[]): Promise<string> {
-  const run: SpawnedStrata = spawnStrata(args)
-  deferrer(t)(async () => {
-    if (run.child.exitCode === null) run.child.kill('SIGKILL')
-    await run.exited
-  })
-  const code = await Promise.race([
-    run.exited,
-    new Promise<'still waiting'>((r) => setTimeout(r, 60_000, 'still waiting').unref()),
-  ])
-  assert.equal(code, 1, run.output())
-  assert.ok(sockets.length > 0, `it never connected: ${run.output()}`)
-  const lines = run.output().match(/^strata: .*$/gm) ?? []
-  assert.equal(lines.length, 1, run.output())
+  const { code, output } = await runUntilExit(t, args)
+  assert.equal(code, 1, output)
+  assert.ok(sockets.length > 0, `it never connected: ${output}`)
+  const lines = output.match(/^strata: .*$/gm) ?? []
+  assert.equal(lines.length, 1, output)
   return lines[0]!
 }

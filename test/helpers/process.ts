@@ -2,7 +2,9 @@
 // captures the output (for assertions on what it said) and the exit code.
 import { type ChildProcess, spawn } from 'node:child_process'
 import { createServer } from 'node:net'
+import type { TestContext } from 'node:test'
 import { fileURLToPath } from 'node:url'
+import { deferrer } from './cleanup.ts'
 
 export const bin = fileURLToPath(new URL('../../bin/strata.js', import.meta.url))
 
@@ -44,4 +46,25 @@ export function spawnStrata(args: string[], env: NodeJS.ProcessEnv = {}): Spawne
   })
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
   return { child, output: () => output, exited }
+}
+
+/**
+ * `strata <args>` until it exits by itself, or `withinMs` passes ('still running': a hang is a
+ * failure to assert, not a test that never ends); killed when `t` ends if it has not exited.
+ */
+export async function runUntilExit(
+  t: TestContext,
+  args: string[],
+  withinMs = 60_000,
+): Promise<{ code: number | null | 'still running'; output: string }> {
+  const run = spawnStrata(args)
+  deferrer(t)(async () => {
+    if (run.child.exitCode === null) run.child.kill('SIGKILL')
+    await run.exited
+  })
+  const code = await Promise.race([
+    run.exited,
+    new Promise<'still running'>((r) => setTimeout(r, withinMs, 'still running').unref()),
+  ])
+  return { code, output: run.output() }
 }

@@ -414,6 +414,23 @@ export class PackedCursor {
     return ids === undefined ? -1 : (ids[this.#r] as number)
   }
 
+  /**
+   * The whole column of a decoded field, when every record of the segment is of one layout that
+   * holds the field as `kind` ('s': ids into dictionary(field); 'n': the numbers); else undefined.
+   * Index r is the r-th record. For a fold that reads columns whole rather than record by record
+   * (bench/batch-decompose.ts measures one); nothing in src uses it yet.
+   */
+  columnOf(field: string, kind: 's' | 'n'): Uint32Array | Float64Array | undefined {
+    if (this.#shapes !== undefined || this.#readers.length !== 1 || this.#raw !== undefined) return undefined
+    const layout = this.#header.layouts[0] as Layout
+    if ('raw' in layout || (this.fields !== null && !this.fields.includes(field))) return undefined
+    const index = layout.keys.indexOf(field)
+    if (index < 0 || layout.kinds[index] !== kind) return undefined
+    const slot = layout.keys.filter((key, i) => i < index && (this.fields?.includes(key) ?? true)).length
+    const reader = this.#readers[0] as LayoutReader
+    return kind === 's' ? reader.I[slot] : reader.N[slot]
+  }
+
   /** The strings of a decoded field's column by id, or undefined when the segment has none. */
   dictionary(field: string): StringTable | undefined {
     return this.#dictionaries.get(field)

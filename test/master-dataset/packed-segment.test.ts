@@ -404,6 +404,64 @@ test('stringId names a string field by its id in the column dictionary: equal st
   )
 })
 
+test("columnOf gives a whole column only when every record is of one layout holding the field so; its values are the events'", () => {
+  fc.assert(
+    fc.property(
+      fc.array(
+        fc.oneof(
+          fc.record({ url: fc.constantFrom('/a', '/b', '/é', ''), ts: fc.integer() }),
+          fc.record({ url: fc.constantFrom('/a', '/c'), ts: fc.double() }),
+          fc.record({ url: fc.integer(), ts: fc.integer() }),
+          fc.record({ ts: fc.integer() }, { requiredKeys: [] }),
+        ),
+      ),
+      fc.constantFrom<string[] | null>(null, ['url', 'ts'], ['url'], ['ts']),
+      fc.boolean(),
+      (events, fields, raw) => {
+        const encoder = new PackedSegmentEncoder()
+        for (const [i, e] of events.entries()) encoder.add(i, i, null, e, JSON.stringify(e))
+        if (raw) encoder.add(events.length, events.length, null, {}, '{ }')
+        const all = raw ? [...events, {}] : events
+        const cursor = new PackedCursor(encoder.finish('0'.repeat(64)), fields)
+        const shapes = new Set(
+          all.map((e) =>
+            Object.entries(e)
+              .map(([k, v]) => `${k}:${typeof v}`)
+              .join(','),
+          ),
+        )
+        for (const [field, kind] of [
+          ['url', 's'],
+          ['ts', 'n'],
+        ] as const) {
+          const column = cursor.columnOf(field, kind)
+          const decoded = fields === null || fields.includes(field)
+          const single =
+            all.length > 0 &&
+            shapes.size === 1 &&
+            typeof (all[0] as Record<string, unknown>)[field] === (kind === 's' ? 'string' : 'number')
+          // Raw records (kept as their text) have no columns: never a whole column then.
+          if (!decoded || !single || raw) {
+            if (!(all.length > 0 && shapes.size === 1 && !raw && decoded && single)) {
+              assert.equal(column, undefined, `${field}: ${[...shapes]}`)
+            }
+            continue
+          }
+          assert.ok(column !== undefined, `${field}: ${[...shapes]}`)
+          assert.equal(column.length, all.length)
+          const dictionary = cursor.dictionary(field)
+          for (const [r, e] of all.entries()) {
+            const value = (e as Record<string, unknown>)[field]
+            if (kind === 's') assert.equal(dictionary?.get(column[r] as number), value)
+            else assert.ok(Object.is(column[r], value) || (column[r] === 0 && value === 0))
+          }
+        }
+      },
+    ),
+    { numRuns: 300 },
+  )
+})
+
 // A reusing cursor hands out, per layout, one object whose fields are getters over the columns
 // (packed-cursor.ts, lazyViewFor): every projected field must read the current record's value as
 // the fresh object has it, and a field the layout lacks, whatever its name, must read undefined,

@@ -24,7 +24,7 @@
 //   npm run bench:query -- [--events=200000] [--urls=10000] [--rates=2000,5000] [--seconds=5]
 //     [--rounds=3] [--connections=16] [--modes=start,serve] [--autocannon=1] [--floor=1]
 //     [--ingest=0] [--profile=<dir>] [--profile-start=<dir>] [--baseline=<checkout>]
-//     [--baseline-start=0] [--loop=1] [--warm-every=1] [--slices=4]
+//     [--baseline-start=0] [--loop=1] [--warm-every=1] [--slices=4] [--settle=250]
 //   STRATA_BENCH_PORTS=FIRST-LAST keeps every server's port in that range (default: any free port).
 //
 // --urls and --rates take lists: `--urls=1000,10000,100000 --rates=2000 --modes=serve` is the
@@ -46,6 +46,9 @@
 // round's latencies over its slices; so a stall of the 2-core machine falls on every contender
 // alike. With --slices=1 each contender's round is one run, the order reversed every other round
 // (before session 18: a round's p99 was whoever ran when the machine stalled).
+// --settle=250 (default): every contender waits 250 ms between the reads before its slice (the
+// /metrics of --loop, the served batch version) and its slice, so a scrape's after-effects in a
+// Strata process are not charged to its queries (a scrape is not the workload measured here).
 // --loop=1 (default) reads each Strata process's /metrics before and after its round: the main
 // event loop's delay (prom-client's monitorEventLoopDelay, 10 ms resolution: the largest stall
 // and the p99 of the round) and the main thread's GC pauses (count ≥ 10 ms, their sum), printed
@@ -84,6 +87,7 @@ const withLoop = arg('loop', 1) === 1
 const batchFirst = arg('batch-first', 1) === 1
 const warmEvery = arg('warm-every', 1) === 1
 const slices = Math.max(1, arg('slices', 4))
+const settleMs = arg('settle', 250)
 
 /** The served batch version of every view of a Strata process (GET /views), '-' before the first. */
 async function batchVersions(url: string): Promise<string> {
@@ -475,6 +479,9 @@ for (const urls of urlCounts) {
             const loop0 = loopUrl ? await readLoop(loopUrl) : undefined
             const batch0 = urlOf[name] ? await batchVersions(urlOf[name]!) : undefined
             const cpu0 = await cpuOfAll(name)
+            // Every contender waits the same before its slice: what a /metrics scrape sets off in a
+            // Strata process (its roles' reports, the end offsets' broker round trip) settles first.
+            if (settleMs > 0) await sleep(settleMs)
             const r = await contenders[name]!(rate, whole ? seconds : sliceSeconds)
             const part: { r: PacedResult; cpuUs: number; loop?: LoopStats } = {
               r,

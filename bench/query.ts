@@ -25,6 +25,7 @@
 //     [--rounds=3] [--connections=16] [--modes=start,serve] [--autocannon=1] [--floor=1]
 //     [--ingest=0] [--profile=<dir>] [--profile-start=<dir>] [--baseline=<checkout>]
 //     [--baseline-start=0] [--loop=1] [--warm-every=1] [--slices=4] [--settle=250]
+//     [--scraped=0]
 //   STRATA_BENCH_PORTS=FIRST-LAST keeps every server's port in that range (default: any free port).
 //
 // --urls and --rates take lists: `--urls=1000,10000,100000 --rates=2000 --modes=serve` is the
@@ -88,6 +89,7 @@ const batchFirst = arg('batch-first', 1) === 1
 const warmEvery = arg('warm-every', 1) === 1
 const slices = Math.max(1, arg('slices', 4))
 const settleMs = arg('settle', 250)
+const scrapedMs = arg('scraped', 0)
 
 /** The served batch version of every view of a Strata process (GET /views), '-' before the first. */
 async function batchVersions(url: string): Promise<string> {
@@ -379,6 +381,40 @@ for (const urls of urlCounts) {
           connections,
           request: () => http[pick()]!,
         })
+    // --scraped=MS: each Strata process once more, its /metrics read every MS ms during the slice
+    // (a Prometheus scrape, faster than any), to tell what a scrape costs its queries, paired
+    // slice by slice with the unscraped contender.
+    if (scrapedMs > 0)
+      for (const [name, server] of [
+        ['Strata `strata start`, scraped', modes.includes('start') ? start : undefined],
+        ['Strata `worker serve`, scraped', serve],
+      ] as const) {
+        if (server === undefined) continue
+        pids[name] = [server.child.pid]
+        contenders[name] = async (rate, secs) => {
+          let running = true
+          const scraping = (async () => {
+            while (running) {
+              await sleep(scrapedMs)
+              if (running) await (await fetch(`${server.url}/metrics`)).text()
+            }
+          })()
+          try {
+            return await pacedLoad({
+              host: '127.0.0.1',
+              port: portOf(server),
+              protocol: 'http',
+              rate,
+              seconds: secs,
+              connections,
+              request: () => http[pick()]!,
+            })
+          } finally {
+            running = false
+            await scraping
+          }
+        }
+      }
     contenders[PEER] = (rate, secs) =>
       pacedLoad({
         host: '127.0.0.1',
@@ -591,7 +627,7 @@ for (const urls of urlCounts) {
             s.map((x) => x.loop?.gcMs.toFixed(0) ?? '–').join(' / '),
             s.map((x) => ms(x.p99)).join(' / '),
           ])
-        if (name.includes('autocannon') || name.includes('baseline')) continue
+        if (name.includes('autocannon') || name.includes('baseline') || name.includes('scraped')) continue
         const label = `${rate.toLocaleString('en')} req/s, ${urls.toLocaleString('en')} keys${ingestRate > 0 ? `, ${ingestRate.toLocaleString('en')} events/s ingested meanwhile` : ''}, ${name.replace('Strata ', '')}`
         allRows.push({
           measure: `query p99 at ${label}`,

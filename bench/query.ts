@@ -50,7 +50,9 @@
 // --settle=250 (default): every contender waits 250 ms between the reads before its slice (the
 // /metrics of --loop, the served batch version) and its slice, so a scrape's after-effects in a
 // Strata process are not charged to its queries (a scrape is not the workload measured here).
-// --loop=1 (default) reads each Strata process's /metrics before and after its round: the main
+// --loop=1 (default) reads each Strata process's /metrics before and after each of its slices
+// (largest delays and GC summed or maxed over the round; the reading after a slice includes that
+// scrape's own work on the loop, so 4 slices count 4 scrapes where --slices=1 counts 1): the main
 // event loop's delay (prom-client's monitorEventLoopDelay, 10 ms resolution: the largest stall
 // and the p99 of the round) and the main thread's GC pauses (count ≥ 10 ms, their sum), printed
 // per round and as a table.

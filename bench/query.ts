@@ -50,9 +50,9 @@
 // --settle=250 (default): every contender waits 250 ms between the reads before its slice (the
 // /metrics of --loop, the served batch version) and its slice, so a scrape's after-effects in a
 // Strata process are not charged to its queries (a scrape is not the workload measured here).
-// --loop=1 (default) reads each Strata process's /metrics before and after each of its slices
-// (largest delays and GC summed or maxed over the round; the reading after a slice includes that
-// scrape's own work on the loop, so 4 slices count 4 scrapes where --slices=1 counts 1): the main
+// --loop=1 (default) reads each Strata process's /metrics before its first slice of a round and
+// after its last (so with slices the reading spans the whole round, the other contenders' slices
+// too, and includes the closing scrape's own work on the loop): the main
 // event loop's delay (prom-client's monitorEventLoopDelay, 10 ms resolution: the largest stall
 // and the p99 of the round) and the main thread's GC pauses (count ≥ 10 ms, their sum), printed
 // per round and as a table.
@@ -502,6 +502,7 @@ for (const urls of urlCounts) {
       for (const rate of rates) {
         const parts: Record<string, Array<{ r: PacedResult; cpuUs: number; loop?: LoopStats }>> = {}
         const flips: Record<string, string> = {}
+        const loop0s: Record<string, { text: string }> = {}
         for (let slice = 0; slice < slices; slice++) {
           const shift = ((round - 1) * slices + slice) % names.length
           const order =
@@ -514,7 +515,11 @@ for (const urls of urlCounts) {
             const whole = name.includes('autocannon')
             if (whole && slice > 0) continue
             const loopUrl = withLoop ? urlOf[name] : undefined
-            const loop0 = loopUrl ? await readLoop(loopUrl) : undefined
+            // /metrics is read before a contender's first slice and after its last, not around each
+            // slice: a scrape of `strata start` stalls its serving thread (session 18, --scraped),
+            // so reading it around every slice charged its queries 4× the scrapes of --slices=1.
+            if (loopUrl && slice === 0) loop0s[name] = await readLoop(loopUrl)
+            const lastSlice = whole || slice === slices - 1
             const batch0 = urlOf[name] ? await batchVersions(urlOf[name]!) : undefined
             const cpu0 = await cpuOfAll(name)
             // Every contender waits the same before its slice: what a /metrics scrape sets off in a
@@ -525,7 +530,8 @@ for (const urls of urlCounts) {
               r,
               cpuUs: (await cpuOfAll(name)) - cpu0,
             }
-            if (loopUrl && loop0) part.loop = loopOf(loop0.text, (await readLoop(loopUrl)).text)
+            if (loopUrl && lastSlice && loop0s[name])
+              part.loop = loopOf(loop0s[name]!.text, (await readLoop(loopUrl)).text)
             const batch1 = urlOf[name] ? await batchVersions(urlOf[name]!) : undefined
             if (batch0 !== batch1) flips[name] = `${batch0} → ${batch1}`
             if (r.errors > 0) throw new Error(`${name}: ${r.errors} errors of ${r.sent}`)

@@ -8,7 +8,15 @@
 // probe's key is polled every 2 ms from the produce call until its count shows (the probes are
 // sequential, so at most one poller runs). Kafka: the consumer notes when each probe arrives.
 //
-//   npm run bench:freshness -- [--rate=2000] [--seconds=20] [--rounds=3] [--baseline=<checkout>[,…]]
+//   npm run bench:freshness -- [--rate=2000] [--seconds=20] [--rounds=3] [--slices=4]
+//     [--baseline=<checkout>[,…]]
+//
+// --slices=4 (default): each round gives every contender its --seconds as 4 slices, interleaved
+// (slice 1 of each, then slice 2 of each, the order rotated a place each slice), each slice's
+// background traffic running 500 ms before its first probe; a round's probes are pooled over its
+// slices. So a stall of the 2-core machine falls on every contender alike. The Kafka consumer is
+// started once, before the rounds. --slices=1: each contender's round is one run, the order
+// reversed every other round (before session 18).
 //
 // --baseline adds `strata start` of another build (e.g. `git archive` of a commit, with
 // node_modules linked) on a topic of its own, a contender in every round: before/after in one run.
@@ -24,6 +32,8 @@ import { startStrata } from './lib/strata-server.ts'
 const rate = arg('rate', 2000)
 const seconds = arg('seconds', 20)
 const rounds = arg('rounds', 3)
+const slices = Math.max(1, arg('slices', 4))
+const LEAD_IN_MS = 500
 const partitions = 6
 const PROBE_EVERY_MS = 100
 
@@ -61,9 +71,10 @@ async function probes(
   producer: KafkaProducer,
   topic: string,
   visible: (url: string) => Promise<number>,
+  secs: number,
 ): Promise<number[]> {
   const latencies: number[] = []
-  const end = performance.now() + seconds * 1000
+  const end = performance.now() + secs * 1000
   while (performance.now() < end) {
     const started = performance.now()
     const url = `/probe/${randomUUID()}`
@@ -111,64 +122,89 @@ for (const { topic, server } of servers) {
   }
 }
 
-const strataContender = (server: { url: string }, strataTopic: string) => async () => {
+const strataContender = (server: { url: string }, strataTopic: string) => async (secs: number) => {
   const stop = background(producer, strataTopic)
   try {
-    return await probes(producer, strataTopic, async (url) => {
-      const path = `${server.url}/views/pageviews_by_url/${encodeURIComponent(url)}`
-      const deadline = performance.now() + 10_000
-      while (performance.now() < deadline) {
-        const body = (await (await fetch(path)).json()) as { windows?: unknown[] }
-        if (body.windows && body.windows.length > 0) return performance.now()
-        await sleep(2)
-      }
-      throw new Error(`probe ${url} not visible after 10 s`)
-    })
+    await sleep(LEAD_IN_MS)
+    return await probes(
+      producer,
+      strataTopic,
+      async (url) => {
+        const path = `${server.url}/views/pageviews_by_url/${encodeURIComponent(url)}`
+        const deadline = performance.now() + 10_000
+        while (performance.now() < deadline) {
+          const body = (await (await fetch(path)).json()) as { windows?: unknown[] }
+          if (body.windows && body.windows.length > 0) return performance.now()
+          await sleep(2)
+        }
+        throw new Error(`probe ${url} not visible after 10 s`)
+      },
+      secs,
+    )
   } finally {
     await stop()
   }
 }
 
-const contenders: Record<string, () => Promise<number[]>> = {
+// The Kafka contender's consumer, started once: its fetch loop runs before the first probe.
+const waiting = new Map<string, (at: number) => void>()
+const consumer = createConsumer({
+  brokers,
+  groupId: `bench-${randomUUID()}`,
+  topics: [kafkaTopic],
+  maxWaitMs: 100,
+  onBatch: (batch) => {
+    const at = performance.now()
+    for (const r of batch.records) {
+      const key = r.key?.toString()
+      if (key?.startsWith('/probe/')) waiting.get(key)?.(at)
+    }
+  },
+})
+await consumer.start()
+await sleep(1000)
+
+const contenders: Record<string, (secs: number) => Promise<number[]>> = {
   ...Object.fromEntries(servers.map(({ name, topic, server }) => [name, strataContender(server, topic)])),
-  'Kafka: produce → consumed (Strata’s consumer)': async () => {
-    const waiting = new Map<string, (at: number) => void>()
-    const consumer = createConsumer({
-      brokers,
-      groupId: `bench-${randomUUID()}`,
-      topics: [kafkaTopic],
-      maxWaitMs: 100,
-      onBatch: (batch) => {
-        const at = performance.now()
-        for (const r of batch.records) {
-          const key = r.key?.toString()
-          if (key?.startsWith('/probe/')) waiting.get(key)?.(at)
-        }
-      },
-    })
-    await consumer.start()
-    await sleep(1000) // the fetch loop is running before the first probe
+  'Kafka: produce → consumed (Strata’s consumer)': async (secs) => {
     const stop = background(producer, kafkaTopic)
     try {
-      return await probes(producer, kafkaTopic, (url) =>
-        Promise.race([
-          new Promise<number>((resolve) => waiting.set(url, resolve)),
-          sleep(10_000).then(() => Promise.reject(new Error(`probe ${url} not consumed after 10 s`))),
-        ]),
+      await sleep(LEAD_IN_MS)
+      return await probes(
+        producer,
+        kafkaTopic,
+        (url) =>
+          Promise.race([
+            new Promise<number>((resolve) => waiting.set(url, resolve)),
+            sleep(10_000).then(() => Promise.reject(new Error(`probe ${url} not consumed after 10 s`))),
+          ]),
+        secs,
       )
     } finally {
       await stop()
-      await consumer.close()
     }
   },
 }
 
 try {
+  const names = Object.keys(contenders)
   for (let round = 1; round <= rounds; round++) {
-    const names = Object.keys(contenders)
-    if (round % 2 === 0) names.reverse()
+    const got: Record<string, number[]> = {}
+    for (let slice = 0; slice < slices; slice++) {
+      const shift = ((round - 1) * slices + slice) % names.length
+      const order =
+        slices === 1
+          ? round % 2 === 0
+            ? [...names].reverse()
+            : names
+          : [...names.slice(shift), ...names.slice(0, shift)]
+      for (const name of order) {
+        got[name] ??= []
+        got[name]!.push(...(await contenders[name]!(seconds / slices)))
+      }
+    }
     for (const name of names) {
-      const l = await contenders[name]!()
+      const l = got[name]!
       const r = results[name] ?? { p50: [], p99: [], n: 0, all: [] }
       results[name] = r
       r.all.push(...l)
@@ -181,6 +217,7 @@ try {
     }
   }
 } finally {
+  await consumer.close()
   await producer.close()
   for (const { server, topic } of servers) {
     await server.stop()
@@ -198,7 +235,7 @@ const rows = Object.entries(results).map(([name, r]) => [
   `${(median(r.p99) - kafkaP99).toFixed(1)} ms`,
 ])
 console.log(
-  `\n${rate} events/s background, a probe every ${PROBE_EVERY_MS} ms, ${seconds} s × ${rounds} rounds; median of rounds (min–max)\n`,
+  `\n${rate} events/s background, a probe every ${PROBE_EVERY_MS} ms, ${seconds} s × ${rounds} rounds in ${slices} interleaved slices; median of rounds (min–max)\n`,
 )
 console.log(table(['path', 'probes', 'p50 ms', 'p99 ms', 'p99 − Kafka p99'], rows))
 // Every round's probes together: with ~100–200 probes a round, a round's p99 is its second or

@@ -24,7 +24,8 @@
 //   npm run bench:query -- [--events=200000] [--urls=10000] [--rates=2000,5000] [--seconds=5]
 //     [--rounds=3] [--connections=16] [--modes=start,serve] [--autocannon=1] [--floor=1]
 //     [--ingest=0] [--profile=<dir>] [--profile-start=<dir>] [--baseline=<checkout>]
-//     [--baseline-start=0] [--loop=1] [--warm-every=1]
+//     [--baseline-start=0] [--loop=1] [--warm-every=1] [--slices=4] [--settle=250]
+//     [--scraped=0]
 //   STRATA_BENCH_PORTS=FIRST-LAST keeps every server's port in that range (default: any free port).
 //
 // --urls and --rates take lists: `--urls=1000,10000,100000 --rates=2000 --modes=serve` is the
@@ -41,7 +42,17 @@
 // round's line says when the served batch version moved during it). --batch-first=0: as before.
 // --warm-every=1 (default) asks every key once of each Strata process before the warm-up (a
 // random warm-up leaves keys unasked: their first asks fell in the first measured round).
-// --loop=1 (default) reads each Strata process's /metrics before and after its round: the main
+// --slices=4 (default): each round gives every contender its --seconds as 4 slices, interleaved
+// (slice 1 of each, then slice 2 of each, the order rotated a place each slice), and pools a
+// round's latencies over its slices; so a stall of the 2-core machine falls on every contender
+// alike. With --slices=1 each contender's round is one run, the order reversed every other round
+// (before session 18: a round's p99 was whoever ran when the machine stalled).
+// --settle=250 (default): every contender waits 250 ms between the reads before its slice (the
+// /metrics of --loop, the served batch version) and its slice, so a scrape's after-effects in a
+// Strata process are not charged to its queries (a scrape is not the workload measured here).
+// --loop=1 (default) reads each Strata process's /metrics before its first slice of a round and
+// after its last (so with slices the reading spans the whole round, the other contenders' slices
+// too, and includes the closing scrape's own work on the loop): the main
 // event loop's delay (prom-client's monitorEventLoopDelay, 10 ms resolution: the largest stall
 // and the p99 of the round) and the main thread's GC pauses (count ≥ 10 ms, their sum), printed
 // per round and as a table.
@@ -56,7 +67,7 @@ import autocannon from 'autocannon'
 import { createAdmin, createProducer } from '../src/log/kafka/index.ts'
 import { cpuOf } from './lib/cpu.ts'
 import { brokers, preloadTopic, sleep } from './lib/kafka-bench.ts'
-import { type PacedResult, pacedLoad, resp } from './lib/paced.ts'
+import { type PacedResult, pacedLoad, pooled, resp } from './lib/paced.ts'
 import { list, ms, printResult, type ResultRow, words } from './lib/result.ts'
 import { runText } from './lib/run-text.ts'
 import { arg, median, spread, table } from './lib/stats.ts'
@@ -78,6 +89,9 @@ const withBaselineStart = arg('baseline-start', 0) === 1 && baselineDir !== unde
 const withLoop = arg('loop', 1) === 1
 const batchFirst = arg('batch-first', 1) === 1
 const warmEvery = arg('warm-every', 1) === 1
+const slices = Math.max(1, arg('slices', 4))
+const settleMs = arg('settle', 250)
+const scrapedMs = arg('scraped', 0)
 
 /** The served batch version of every view of a Strata process (GET /views), '-' before the first. */
 async function batchVersions(url: string): Promise<string> {
@@ -192,7 +206,7 @@ const REDIS_PORT = 6379
 const PEER = 'Node http in front of Redis (the peer)'
 const FLOOR = 'Node http, the same answers from memory (floor)'
 
-type Contender = (rate: number) => Promise<PacedResult>
+type Contender = (rate: number, secs: number) => Promise<PacedResult>
 type Sample = PacedResult & { cpuUs: number; loop?: LoopStats; flipped?: string }
 
 /** Strata's answer for every url, in parallel; the urls whose answer has at least one window. */
@@ -320,24 +334,24 @@ for (const urls of urlCounts) {
     const cpuOfAll = async (name: string) =>
       (await Promise.all(pids[name]!.map((pid) => cpuOf(pid)))).reduce((a, b) => a + b, 0)
     if (modes.includes('start'))
-      contenders['Strata `strata start` (every role)'] = (rate) =>
+      contenders['Strata `strata start` (every role)'] = (rate, secs) =>
         pacedLoad({
           host: '127.0.0.1',
           port: portOf(start),
           protocol: 'http',
           rate,
-          seconds,
+          seconds: secs,
           connections,
           request: () => http[pick()]!,
         })
     if (baseStart)
-      contenders['Strata `strata start`, baseline build'] = (rate) =>
+      contenders['Strata `strata start`, baseline build'] = (rate, secs) =>
         pacedLoad({
           host: '127.0.0.1',
           port: portOf(baseStart),
           protocol: 'http',
           rate,
-          seconds,
+          seconds: secs,
           connections,
           request: () => http[pick()]!,
         })
@@ -348,65 +362,99 @@ for (const urls of urlCounts) {
       'Strata `worker serve`, baseline build': baseline?.url,
     }
     if (serve)
-      contenders['Strata `strata worker serve` (same store)'] = (rate) =>
+      contenders['Strata `strata worker serve` (same store)'] = (rate, secs) =>
         pacedLoad({
           host: '127.0.0.1',
           port: portOf(serve),
           protocol: 'http',
           rate,
-          seconds,
+          seconds: secs,
           connections,
           request: () => http[pick()]!,
         })
     if (baseline)
-      contenders['Strata `worker serve`, baseline build'] = (rate) =>
+      contenders['Strata `worker serve`, baseline build'] = (rate, secs) =>
         pacedLoad({
           host: '127.0.0.1',
           port: portOf(baseline),
           protocol: 'http',
           rate,
-          seconds,
+          seconds: secs,
           connections,
           request: () => http[pick()]!,
         })
-    contenders[PEER] = (rate) =>
+    // --scraped=MS: each Strata process once more, its /metrics read every MS ms during the slice
+    // (a Prometheus scrape, faster than any), to tell what a scrape costs its queries, paired
+    // slice by slice with the unscraped contender.
+    if (scrapedMs > 0)
+      for (const [name, server] of [
+        ['Strata `strata start`, scraped', modes.includes('start') ? start : undefined],
+        ['Strata `worker serve`, scraped', serve],
+      ] as const) {
+        if (server === undefined) continue
+        pids[name] = [server.child.pid]
+        contenders[name] = async (rate, secs) => {
+          let running = true
+          const scraping = (async () => {
+            while (running) {
+              await sleep(scrapedMs)
+              if (running) await (await fetch(`${server.url}/metrics`)).text()
+            }
+          })()
+          try {
+            return await pacedLoad({
+              host: '127.0.0.1',
+              port: portOf(server),
+              protocol: 'http',
+              rate,
+              seconds: secs,
+              connections,
+              request: () => http[pick()]!,
+            })
+          } finally {
+            running = false
+            await scraping
+          }
+        }
+      }
+    contenders[PEER] = (rate, secs) =>
       pacedLoad({
         host: '127.0.0.1',
         port: redisHttp.port,
         protocol: 'http',
         rate,
-        seconds,
+        seconds: secs,
         connections,
         request: () => http[pick()]!,
       })
     if (floor)
-      contenders[FLOOR] = (rate) =>
+      contenders[FLOOR] = (rate, secs) =>
         pacedLoad({
           host: '127.0.0.1',
           port: floor.port,
           protocol: 'http',
           rate,
-          seconds,
+          seconds: secs,
           connections,
           request: () => http[pick()]!,
         })
-    contenders['Redis GET'] = (rate) =>
+    contenders['Redis GET'] = (rate, secs) =>
       pacedLoad({
         host: '127.0.0.1',
         port: REDIS_PORT,
         protocol: 'resp',
         rate,
-        seconds,
+        seconds: secs,
         connections,
         request: () => redis[pick()]!,
       })
     if (serve && withAutocannon)
-      contenders['Strata `worker serve`, autocannon (cross-check)'] = async (rate) => {
+      contenders['Strata `worker serve`, autocannon (cross-check)'] = async (rate, secs) => {
         const r = await autocannon({
           url: serve.url,
           connections,
           overallRate: rate,
-          duration: seconds,
+          duration: secs,
           requests: [
             {
               setupRequest: (req) => ({ ...req, path: `/views/pageviews_by_url/%2Fp%2F${keys[pick()]}` }),
@@ -417,7 +465,7 @@ for (const urls of urlCounts) {
           throw new Error(`autocannon: ${r.non2xx} non-2xx, ${r.errors} errors`)
         const l = r.latency
         return {
-          rate: r.requests.total / seconds,
+          rate: r.requests.total / secs,
           sent: r.requests.sent,
           answered: r.requests.total,
           errors: r.errors,
@@ -441,23 +489,82 @@ for (const urls of urlCounts) {
     // (BENCHMARKS.md, Query, session 13). --warm-every=0: as before.
     if (warmEvery)
       for (const url of new Set(Object.values(urlOf))) if (url !== undefined) await answers(url, urls)
-    for (const run of Object.values(contenders)) await run(Math.min(...rates))
+    for (const run of Object.values(contenders)) await run(Math.min(...rates), seconds)
     const samples: Record<string, Sample[]> = {}
+    // Each round gives every contender `seconds` of load as --slices slices, interleaved: slice s
+    // of every contender, then slice s+1, the order rotated one place each slice (and each round),
+    // so a stall of the machine (other processes, the load generator's own GC) lands on all of
+    // them alike and none always follows the same neighbour. A round's latencies are pooled over
+    // its slices: its p99 is the round's. The autocannon cross-check runs whole, in slice 1.
+    const names = Object.keys(contenders)
+    const sliceSeconds = seconds / slices
     for (let round = 1; round <= rounds; round++) {
       for (const rate of rates) {
-        const names = Object.keys(contenders)
-        if (round % 2 === 0) names.reverse()
+        const parts: Record<string, Array<{ r: PacedResult; cpuUs: number; loop?: LoopStats }>> = {}
+        const flips: Record<string, string> = {}
+        const loop0s: Record<string, { text: string }> = {}
+        for (let slice = 0; slice < slices; slice++) {
+          const shift = ((round - 1) * slices + slice) % names.length
+          const order =
+            slices === 1
+              ? round % 2 === 0
+                ? [...names].reverse()
+                : names
+              : [...names.slice(shift), ...names.slice(0, shift)]
+          for (const name of order) {
+            const whole = name.includes('autocannon')
+            if (whole && slice > 0) continue
+            const loopUrl = withLoop ? urlOf[name] : undefined
+            // /metrics is read before a contender's first slice and after its last, not around each
+            // slice: a scrape of `strata start` stalls its serving thread (session 18, --scraped),
+            // so reading it around every slice charged its queries 4× the scrapes of --slices=1.
+            if (loopUrl && slice === 0) loop0s[name] = await readLoop(loopUrl)
+            const lastSlice = whole || slice === slices - 1
+            const batch0 = urlOf[name] ? await batchVersions(urlOf[name]!) : undefined
+            const cpu0 = await cpuOfAll(name)
+            // Every contender waits the same before its slice: what a /metrics scrape sets off in a
+            // Strata process (its roles' reports, the end offsets' broker round trip) settles first.
+            if (settleMs > 0) await sleep(settleMs)
+            const r = await contenders[name]!(rate, whole ? seconds : sliceSeconds)
+            const part: { r: PacedResult; cpuUs: number; loop?: LoopStats } = {
+              r,
+              cpuUs: (await cpuOfAll(name)) - cpu0,
+            }
+            if (loopUrl && lastSlice && loop0s[name])
+              part.loop = loopOf(loop0s[name]!.text, (await readLoop(loopUrl)).text)
+            const batch1 = urlOf[name] ? await batchVersions(urlOf[name]!) : undefined
+            if (batch0 !== batch1) flips[name] = `${batch0} → ${batch1}`
+            if (r.errors > 0) throw new Error(`${name}: ${r.errors} errors of ${r.sent}`)
+            parts[name] ??= []
+            parts[name]!.push(part)
+          }
+        }
         for (const name of names) {
-          const loopUrl = withLoop ? urlOf[name] : undefined
-          const loop0 = loopUrl ? await readLoop(loopUrl) : undefined
-          const batch0 = urlOf[name] ? await batchVersions(urlOf[name]!) : undefined
-          const cpu0 = await cpuOfAll(name)
-          const r = await contenders[name]!(rate)
-          const s: Sample = { ...r, cpuUs: ((await cpuOfAll(name)) - cpu0) / r.answered }
-          if (loopUrl && loop0) s.loop = loopOf(loop0.text, (await readLoop(loopUrl)).text)
-          const batch1 = urlOf[name] ? await batchVersions(urlOf[name]!) : undefined
-          if (batch0 !== batch1) s.flipped = `${batch0} → ${batch1}`
-          if (s.errors > 0) throw new Error(`${name}: ${s.errors} errors of ${s.sent}`)
+          const ps = parts[name]!
+          const r =
+            ps.length === 1 || ps[0]!.r.latencies === undefined
+              ? ps[0]!.r
+              : pooled(
+                  ps.map((p) => p.r),
+                  seconds,
+                )
+          const s: Sample = {
+            ...r,
+            latencies: undefined,
+            fromSend: undefined,
+            cpuUs: ps.reduce((n, p) => n + p.cpuUs, 0) / r.answered,
+          }
+          const loops = ps.map((p) => p.loop).filter((l) => l !== undefined)
+          if (loops.length > 0)
+            s.loop = {
+              maxMs: Math.max(...loops.map((l) => l.maxMs)),
+              p99Ms: Math.max(...loops.map((l) => l.p99Ms)),
+              gcOver10: loops.reduce((n, l) => n + l.gcOver10, 0),
+              gcMs: loops.reduce((n, l) => n + l.gcMs, 0),
+              majorGcMs: loops.reduce((n, l) => n + l.majorGcMs, 0),
+              heapMB: loops.at(-1)!.heapMB,
+            }
+          if (flips[name]) s.flipped = flips[name]
           samples[`${name}|${rate}`] ??= []
           samples[`${name}|${rate}`]!.push(s)
           console.error(
@@ -490,7 +597,8 @@ for (const urls of urlCounts) {
           ms(median(s.map((x) => x.sentP99))),
           `${cpu.toFixed(0)}${floor ? ` (${(cpu / floorCpu).toFixed(1)}×)` : ''}`,
         ])
-        const perRound = p99.map((x, i) => (x / samples[`${PEER}|${rate}`]![i]!.p99).toFixed(2)).join(', ')
+        const paired = p99.map((x, i) => x / samples[`${PEER}|${rate}`]![i]!.p99)
+        const perRound = `${paired.map((x) => x.toFixed(2)).join(', ')} (median ${median(paired).toFixed(2)})`
         if (name === FLOOR || name === 'Redis GET') {
           allRows.push({
             measure: `${name === FLOOR ? 'HTTP floor' : 'Redis GET (no HTTP)'} at ${rate.toLocaleString('en')} req/s`,
@@ -527,7 +635,7 @@ for (const urls of urlCounts) {
             s.map((x) => x.loop?.gcMs.toFixed(0) ?? '–').join(' / '),
             s.map((x) => ms(x.p99)).join(' / '),
           ])
-        if (name.includes('autocannon') || name.includes('baseline')) continue
+        if (name.includes('autocannon') || name.includes('baseline') || name.includes('scraped')) continue
         const label = `${rate.toLocaleString('en')} req/s, ${urls.toLocaleString('en')} keys${ingestRate > 0 ? `, ${ingestRate.toLocaleString('en')} events/s ingested meanwhile` : ''}, ${name.replace('Strata ', '')}`
         allRows.push({
           measure: `query p99 at ${label}`,
@@ -556,7 +664,7 @@ for (const urls of urlCounts) {
           })
       }
     }
-    const text = `${urls} urls (${keys.length} asked)${ingestRate > 0 ? `, ingest of ${ingestRate} events/s running` : ''}, ${seconds} s per run, ${rounds} rounds, ${connections} connections; medians, p99 spread (max−min)/median\n\n${table(['contender', 'rate', 'req/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'p99 vs the peer', 'p99 vs Redis GET', 'p99 from send ms', `server CPU µs/request${floor ? ' (vs floor)' : ''}`], rows)}`
+    const text = `${urls} urls (${keys.length} asked)${ingestRate > 0 ? `, ingest of ${ingestRate} events/s running` : ''}, ${seconds} s per run in ${slices} interleaved slices, ${rounds} rounds, ${connections} connections; medians, p99 spread (max−min)/median\n\n${table(['contender', 'rate', 'req/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'p99 vs the peer', 'p99 vs Redis GET', 'p99 from send ms', `server CPU µs/request${floor ? ' (vs floor)' : ''}`], rows)}`
     const loopText = loops.length
       ? `\n\nThe main event loop of each Strata process, per round (/metrics): largest delay, p99 delay, GC pauses ≥ 10 ms, GC total, and the round's query p99\n\n${table(['contender', 'rate', 'loop max ms', 'loop p99 ms', 'GC ≥ 10 ms', 'GC ms', 'query p99 ms'], loops)}`
       : ''

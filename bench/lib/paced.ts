@@ -35,6 +35,43 @@ export interface PacedResult {
   /** p50 and p99 measured from when the request was written instead of when it was due. */
   sentP50: number
   sentP99: number
+  /** Every answered request's latency from due and from send, ms, sorted: to pool slices of a round. */
+  latencies?: Float64Array
+  fromSend?: Float64Array
+}
+
+/**
+ * One result from several runs of one contender (the slices of a round, interleaved with the
+ * other contenders' slices): the latencies pooled, so its percentiles are those of the round.
+ */
+export function pooled(parts: PacedResult[], seconds: number): PacedResult {
+  const join = (pick: (r: PacedResult) => Float64Array) => {
+    const all = new Float64Array(parts.reduce((n, r) => n + pick(r).length, 0))
+    let at = 0
+    for (const r of parts) {
+      all.set(pick(r), at)
+      at += pick(r).length
+    }
+    return all.sort()
+  }
+  const sorted = join((r) => r.latencies!)
+  const sortedSend = join((r) => r.fromSend!)
+  const answered = parts.reduce((n, r) => n + r.answered, 0)
+  return {
+    rate: answered / seconds,
+    sent: parts.reduce((n, r) => n + r.sent, 0),
+    answered,
+    errors: parts.reduce((n, r) => n + r.errors, 0),
+    p50: percentile(sorted, 50),
+    p90: percentile(sorted, 90),
+    p99: percentile(sorted, 99),
+    p999: percentile(sorted, 99.9),
+    max: sorted.length > 0 ? sorted[sorted.length - 1]! : Number.NaN,
+    sentP50: percentile(sortedSend, 50),
+    sentP99: percentile(sortedSend, 99),
+    latencies: sorted,
+    fromSend: sortedSend,
+  }
 }
 
 /** The first complete reply in buf from pos: its length and whether it is a success; undefined until all of it arrived. */
@@ -177,6 +214,8 @@ export async function pacedLoad(options: PacedOptions): Promise<PacedResult> {
     max: sorted.length > 0 ? sorted[sorted.length - 1]! : Number.NaN,
     sentP50: percentile(sortedSend, 50),
     sentP99: percentile(sortedSend, 99),
+    latencies: sorted,
+    fromSend: sortedSend,
   }
 }
 

@@ -23,6 +23,7 @@
 //   npm run bench:ingest -- [--events=300000] [--batch=1000] [--concurrency=16] [--rounds=3]
 //     [--partitions=6] [--java=1] [--java-batch=262144] [--serve=0] [--profile=<dir>]
 //     [--baseline=<checkout>[,<checkout>…]] [--bare=0] [--window-pid=<broker pid>]
+//     [--producer-semi=32] [--server-semi=0]
 //
 // Each round of each contender starts when this bench's server processes are quiet (no more
 // than 5 % of a core over 250 ms); the CPU of a `strata start` round counts until its speed layer

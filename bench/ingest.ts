@@ -3,8 +3,13 @@
 // beside Strata's Kafka producer writing the same events directly and Kafka's own
 // ProducerPerformance (kafka-tools, bench/peers/kafka-tools; acks=all, idempotent, the same
 // events as its payload file). In one run, alternating, several rounds, after one unmeasured
-// warm-up of each; each contender writes --events events into a fresh topic of --partitions
-// partitions.
+// warm-up of each; each contender writes --events events a round into a topic of its own of
+// --partitions partitions, created once before the warm-up and written by every round: the state
+// `strata start`'s topic is in. (Until session 18 the producer and ProducerPerformance wrote a
+// topic created just before each round: the first produce to a partition whose leader was not
+// ready yet was refused and retried 250 ms later, inside a window of 0.4–0.8 s, so the producer
+// read 260–800 k/s by luck of that timing; BENCHMARKS.md, Ingest, session 18.) Strata's producer
+// is one producer for the whole run, as the server's is.
 //
 // ProducerPerformance runs at its best (issue 15): one JVM for the whole run
 // (bench/peers/kafka-tools WarmProducerPerformance), warmed by the warm-up round, with batching
@@ -18,6 +23,12 @@
 //   npm run bench:ingest -- [--events=300000] [--batch=1000] [--concurrency=16] [--rounds=3]
 //     [--partitions=6] [--java=1] [--java-batch=262144] [--serve=0] [--profile=<dir>]
 //     [--baseline=<checkout>[,<checkout>…]] [--bare=0] [--window-pid=<broker pid>]
+//     [--producer-semi=32] [--server-semi=0]
+//
+// Each round of each contender starts when this bench's server processes are quiet (no more
+// than 5 % of a core over 250 ms); the CPU of a `strata start` round counts until its speed layer
+// has caught up and the process is quiet (its archiver's segment and the compactor's pass
+// included).
 //
 // --partitions takes a list (`--partitions=1,6,12`: the growth table), one run per count;
 // --java=0 leaves out ProducerPerformance. --serve=1 adds POST /events on `strata worker serve
@@ -34,13 +45,13 @@
 // request to last 202): the server by thread, the broker, this client; and the broker's for the
 // producer (BENCHMARKS.md, Ingest, session 17).
 import './lib/help.ts' // --help: the comment above, then exit
-import { type ChildProcess, spawn } from 'node:child_process'
+import { type ChildProcess, fork, spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createAdmin, createProducer } from '../src/log/kafka/index.ts'
+import { createAdmin } from '../src/log/kafka/index.ts'
 import { cpuOf, ownCpu, threadCpu, threadSplit } from './lib/cpu.ts'
 import { type JvmPeer, startJvmPeer } from './lib/jvm-peer.ts'
 import { brokers, eventAt } from './lib/kafka-bench.ts'
@@ -63,6 +74,11 @@ const withJava = arg('java', 1) === 1
 const withServe = arg('serve', 0) === 1
 const withBare = arg('bare', 0) === 1
 const javaBatch = arg('java-batch', 256 * 1024)
+// --producer-semi: the producer peer's --max-semi-space-size in MiB (its best, session 18).
+const producerSemi = arg('producer-semi', 32)
+// --server-semi=N: `strata start` and the ingest-only process (not --baseline builds) run with
+// node --max-semi-space-size=N (0: node's default), to measure that lever against a baseline.
+const serverSemi = arg('server-semi', 0)
 const profileDir = process.argv.find((a) => a.startsWith('--profile='))?.slice(10)
 // --window-pid (above): the broker's process id; 0, nothing printed.
 const windowPid = arg('window-pid', 0)
@@ -157,13 +173,33 @@ async function startBare(): Promise<{ url: string; child: ChildProcess }> {
   })
   return { url: `http://127.0.0.1:${port}`, child }
 }
+/**
+ * Waits until none of `pids` uses more than 5 % of a core over 250 ms (at most 20 s): what a
+ * round leaves running after its last answer — `strata start`'s niced archiver finishing its
+ * segment, the speed layer's compactor pass — would otherwise run into the next contender's
+ * window (session 18 measured Strata's producer at 341 k/s right after such a round, 692 k/s
+ * after a quiet one).
+ */
+async function settle(pids: Array<number | undefined>): Promise<void> {
+  const deadline = Date.now() + 20_000
+  let before = await Promise.all(pids.map(cpuOf))
+  while (Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 250))
+    const now = await Promise.all(pids.map(cpuOf))
+    if (now.every((c, i) => !(c - before[i]! > 0.05 * 250_000))) return
+    before = now
+  }
+}
 /** Events per second and µs of CPU per event. */
 type Run = { rate: number; cpuUs: number }
 
 for (const partitions of partitionCounts) {
   const httpTopic = `bench-${randomUUID()}`
   await admin.createTopic({ topic: httpTopic, partitions, replicationFactor: 1 })
+  const semi = serverSemi ? [`--max-semi-space-size=${serverSemi}`] : []
   const nodeArgs = (name: string) =>
+    semi.length && !name.startsWith('baseline') ? [...semi, ...profileArgs(name)] : profileArgs(name)
+  const profileArgs = (name: string) =>
     profileDir
       ? // One folder a process, node's own file names (one a thread: a fixed name would let the
         // threads overwrite each other's profile).
@@ -217,12 +253,32 @@ for (const partitions of partitionCounts) {
     }
   }
   const bare = withBare ? await startBare() : undefined
-  const freshTopic = async (): Promise<string> => {
+  const topicOfItsOwn = async (): Promise<string> => {
     const topic = `bench-${randomUUID()}`
     await admin.createTopic({ topic, partitions, replicationFactor: 1 })
     topics.push(topic)
     return topic
   }
+  // The producer's and ProducerPerformance's topics: created here, written by the warm-up and
+  // every round (above: a topic created just before a round cost a 250 ms retry in some rounds).
+  const producerTopic = await topicOfItsOwn()
+  const javaTopic = java ? await topicOfItsOwn() : ''
+  // Strata's producer in a process of its own (bench/lib/producer-peer.ts), as the servers are.
+  const producer = fork(
+    join(import.meta.dirname, 'lib/producer-peer.ts'),
+    [String(events), String(base), String(PRODUCER_CALL), String(PRODUCER_PENDING)],
+    {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      // Its best configuration: a young generation of up to 3 × 32 MiB (V8's default semi-space
+      // grows only as far as 16 MiB on this heap): ~560 → ~850–940 k/s, session 18.
+      execArgv: [`--max-semi-space-size=${producerSemi}`],
+    },
+  )
+  await new Promise<void>((resolve, reject) => {
+    producer.once('message', () => resolve())
+    producer.once('exit', (code) => reject(new Error(`producer peer exited (${code})`)))
+  })
+  const producerDone = new Promise((resolve) => producer.once('exit', resolve))
 
   const contenders: Record<string, () => Promise<Run>> = {
     // The rate is taken at the last 202; then the speed layer of `strata start` is let catch up,
@@ -232,33 +288,18 @@ for (const partitions of partitionCounts) {
       const cpu0 = await cpuOf(server.child.pid)
       const rate = await postAll(server.url, server.child.pid)
       await waitCaughtUp(server.url)
+      await settle([server.child.pid])
       return { rate, cpuUs: ((await cpuOf(server.child.pid)) - cpu0) / events }
     },
     [CLIENT]: async () => {
-      const topic = await freshTopic()
-      const producer = createProducer({ brokers, clientId: 'bench-ingest' })
-      await producer.partitionsFor(topic)
-      const cpu0 = ownCpu()
       const broker0 = windowPid ? await cpuOf(windowPid) : 0
-      const started = performance.now()
-      const pending: Promise<unknown>[] = []
-      for (let i = 0; i < events; i += PRODUCER_CALL) {
-        pending.push(
-          producer.send(
-            topic,
-            lines.slice(i, i + PRODUCER_CALL).map((e) => ({ key: e.key, value: e.value })),
-          ),
-        )
-        if (pending.length >= PRODUCER_PENDING) await pending.shift()
-      }
-      await Promise.all(pending)
-      const rate = events / ((performance.now() - started) / 1000)
-      const cpuUs = (ownCpu() - cpu0) / events
+      const answer = new Promise<Run>((resolve) => producer.once('message', resolve))
+      producer.send({ topic: producerTopic })
+      const { rate, cpuUs } = await answer
       if (windowPid)
         console.error(
           `  producer: broker CPU ${(((await cpuOf(windowPid)) - broker0) / events).toFixed(2)} µs/event`,
         )
-      await producer.close()
       return { rate, cpuUs }
     },
   }
@@ -267,6 +308,7 @@ for (const partitions of partitionCounts) {
       const cpu0 = await cpuOf(baseline.child.pid)
       const rate = await postAll(baseline.url, baseline.child.pid)
       await waitCaughtUp(baseline.url)
+      await settle([baseline.child.pid])
       return { rate, cpuUs: ((await cpuOf(baseline.child.pid)) - cpu0) / events }
     }
   for (const [name, baseline] of baselineServes)
@@ -289,7 +331,7 @@ for (const partitions of partitionCounts) {
     }
   if (java) {
     contenders[JAVA] = async () => {
-      const topic = await freshTopic()
+      const topic = javaTopic
       const out = await java.run(
         [
           '--topic',
@@ -324,6 +366,7 @@ for (const partitions of partitionCounts) {
   try {
     // Warm-up, not measured: JIT (Node's and the JVM's), connections, metadata.
     for (const [name, run] of Object.entries(contenders)) {
+      await settle([...servers.map((s) => s.child.pid), producer.pid])
       const w = await run()
       console.error(`${partitions} partitions, warm-up: ${name}: ${fmtRate(w.rate)} (not measured)`)
     }
@@ -331,6 +374,8 @@ for (const partitions of partitionCounts) {
       const names = Object.keys(contenders)
       if (round % 2 === 0) names.reverse()
       for (const name of names) {
+        // Every contender starts with this bench's servers quiet (settle, above).
+        await settle([...servers.map((s) => s.child.pid), producer.pid])
         const r = await contenders[name]!()
         rates[name] = [...(rates[name] ?? []), r.rate]
         cpu[name] = [...(cpu[name] ?? []), r.cpuUs]
@@ -340,6 +385,8 @@ for (const partitions of partitionCounts) {
       }
     }
   } finally {
+    producer.send({})
+    await producerDone
     for (const s of servers) await s.stop()
     bare?.child.kill('SIGTERM')
     for (const topic of topics) await admin.deleteTopic(topic)
@@ -368,7 +415,7 @@ for (const partitions of partitionCounts) {
     ratio: `${(http / client).toFixed(2)}×`,
     target: '≥ 0.5×',
     met: http / client >= 0.5,
-    note: `spread ±${spread(rates[HTTP]!).toFixed(0)}% vs ±${spread(rates[CLIENT]!).toFixed(0)}%`,
+    note: `spread ±${spread(rates[HTTP]!).toFixed(0)}% vs ±${spread(rates[CLIENT]!).toFixed(0)}%; rounds ${rates[HTTP]!.map(fmtRate).join(', ')} vs ${rates[CLIENT]!.map(fmtRate).join(', ')}`,
   })
   if (rates[SERVE]) {
     const serve = median(rates[SERVE])

@@ -2,8 +2,9 @@
 // file refused as a read would be, what is not a regular file refused unread, and a hash in
 // progress ended by close(), even one blocked in a read that never returns.
 import assert from 'node:assert/strict'
-import { execFileSync, spawn } from 'node:child_process'
+import { execFileSync, fork, spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
+import { once } from 'node:events'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { test } from 'node:test'
@@ -119,4 +120,38 @@ test('a hash blocked in a read that never returns: close() ends it, and the proc
   ])
   assert.equal(code, 0, output)
   assert.match(output, /^closed: the segment hasher is closed$/m)
+})
+
+// segment-hash.ts re-exported a constant from segment-hash-process.ts, so every process that
+// loaded the master dataset (strata start, an app importing the package) ran the child's module
+// too: its 'message' listener held an IPC channel open, and its 'disconnect' handler SIGKILLed
+// the process. One forked by a supervisor or a test died when its parent let go of it.
+test('loading the master dataset runs nothing of the hashing process: one forked with IPC exits on its own', {
+  timeout: 60_000,
+}, async (t) => {
+  const defer = deferrer(t)
+  const dir = await tempDir(t)
+  const program = join(dir, 'loads-master-dataset.ts')
+  const module = fileURLToPath(new URL('../../src/master-dataset/index.ts', import.meta.url))
+  await writeFile(
+    program,
+    `await import(${JSON.stringify(module)})
+    process.send?.({ listeners: process.listenerCount('message') + process.listenerCount('disconnect') })`,
+  )
+  const child = fork(program, [], { execArgv: [], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] })
+  const exited = new Promise<[number | null, string | null]>((resolve) =>
+    child.once('exit', (code, signal) => resolve([code, signal])),
+  )
+  defer(async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+    await exited
+  })
+  const [said] = (await once(child, 'message')) as [{ listeners: number }]
+  assert.equal(said.listeners, 0, 'no message or disconnect handler in the loading process')
+  child.disconnect()
+  const ended = await Promise.race([
+    exited,
+    new Promise<'still running'>((r) => setTimeout(r, 30_000, 'still running').unref()),
+  ])
+  assert.deepEqual(ended, [0, null])
 })

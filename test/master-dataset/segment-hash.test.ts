@@ -155,3 +155,33 @@ test('loading the master dataset runs nothing of the hashing process: one forked
   ])
   assert.deepEqual(ended, [0, null])
 })
+
+// The child killed mid-hash (the OOM killer, an operator): the hash in flight fails without a
+// file's error code, so the scrub ends its check (not taken for a missing file, nothing verified),
+// and the next hash starts a new child whose answers go to their own requests.
+test('the hashing process killed mid-hash: that hash rejects with no code, the next one starts a new process and answers right', {
+  timeout: 60_000,
+}, async (t) => {
+  if (process.platform === 'win32') return
+  const defer = deferrer(t)
+  const dir = await tempDir(t)
+  const fifo = join(dir, 'hung.ndjson')
+  execFileSync('mkfifo', [fifo])
+  const hasher = new SegmentHasher({ anyFile: true })
+  defer(() => hasher.close())
+  const hung = hasher.hash(fifo).then(
+    () => undefined,
+    (error: NodeJS.ErrnoException) => error,
+  )
+  const first = hasher.pid
+  assert.ok(first)
+  await new Promise((r) => setTimeout(r, 300)) // the read is in flight
+  process.kill(first, 'SIGKILL')
+  const failed = await hung
+  assert.match(String(failed?.message), /the segment hashing process exited \(SIGKILL\)/)
+  assert.equal(failed?.code, undefined)
+  const content = Buffer.from('{"offset":0}\n')
+  await writeFile(join(dir, 'a'), content)
+  assert.equal(await hasher.hash(join(dir, 'a')), createHash('sha256').update(content).digest('hex'))
+  assert.notEqual(hasher.pid, first)
+})

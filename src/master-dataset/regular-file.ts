@@ -31,6 +31,9 @@ export async function readRegularFile(path: string): Promise<Buffer> {
   }
 }
 
+/** The code of the segment hasher's answer for a file that is not a regular file (segment-scrub.ts reports it). */
+export const NOT_A_FILE = 'ENOTREGULAR'
+
 export function notRegularFile(path: string, stat: Stats): StrataError {
   return new StrataError(
     ErrorCodes.SEGMENT_CORRUPT,

@@ -11,10 +11,17 @@
 // byte of it is read: it is opened with O_NONBLOCK (an open that waits for a FIFO's writer
 // returns at once; a regular file ignores the flag) and checked by fstat on that very handle.
 import { createHash } from 'node:crypto'
-import { constants } from 'node:fs'
+import { constants, realpathSync } from 'node:fs'
 import { open } from 'node:fs/promises'
+import { fileURLToPath } from 'node:url'
 import { lowerProcessPriority } from '../core/thread-priority.ts'
-import { kindOf } from './regular-file.ts'
+import { kindOf, NOT_A_FILE } from './regular-file.ts'
+
+// Imported by any other module (a re-export did, in every process that loaded the master
+// dataset), its handlers below would run there: a process forked with an IPC channel (by a
+// supervisor, a test) then killed itself when that channel closed, and never exited on its own.
+if (!process.argv[1] || realpathSync(process.argv[1]) !== fileURLToPath(import.meta.url))
+  throw new Error('segment-hash-process is the child process segment-hash.ts forks: import nothing from it')
 
 export interface HashSetup {
   /** The process's nice value (core/thread-priority.ts), given as its one argument. */
@@ -29,9 +36,6 @@ export interface HashRequest {
 }
 
 export type HashAnswer = { id: number; hex: string } | { id: number; error: string; code?: string }
-
-/** The code of an answer for a segment that is not a regular file (segment-scrub.ts reports it). */
-export const NOT_A_FILE = 'ENOTREGULAR'
 
 async function hashFile(path: string, anyFile: boolean): Promise<string> {
   // anyFile: a plain open, which on a FIFO waits for a writer, as a read on a hung mount waits.

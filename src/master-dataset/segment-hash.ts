@@ -13,7 +13,9 @@ import { type ChildProcess, fork } from 'node:child_process'
 import { BACKGROUND_NICE } from '../core/thread-priority.ts'
 import type { HashAnswer, HashRequest } from './segment-hash-process.ts'
 
-export { NOT_A_FILE } from './segment-hash-process.ts'
+// Not from segment-hash-process.ts: importing that module runs it (its message and disconnect
+// handlers, its priority), so only the child may load it; a type import is erased.
+export { NOT_A_FILE } from './regular-file.ts'
 
 // segment-hash-process.ts from the sources, .js from the built package (worker-pool.ts does the same).
 const processFile = new URL(

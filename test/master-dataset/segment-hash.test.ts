@@ -2,8 +2,9 @@
 // file refused as a read would be, what is not a regular file refused unread, and a hash in
 // progress ended by close(), even one blocked in a read that never returns.
 import assert from 'node:assert/strict'
-import { execFileSync, spawn } from 'node:child_process'
+import { execFileSync, fork, spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
+import { once } from 'node:events'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { test } from 'node:test'
@@ -119,4 +120,68 @@ test('a hash blocked in a read that never returns: close() ends it, and the proc
   ])
   assert.equal(code, 0, output)
   assert.match(output, /^closed: the segment hasher is closed$/m)
+})
+
+// segment-hash.ts re-exported a constant from segment-hash-process.ts, so every process that
+// loaded the master dataset (strata start, an app importing the package) ran the child's module
+// too: its 'message' listener held an IPC channel open, and its 'disconnect' handler SIGKILLed
+// the process. One forked by a supervisor or a test died when its parent let go of it.
+test('loading the master dataset runs nothing of the hashing process: one forked with IPC exits on its own', {
+  timeout: 60_000,
+}, async (t) => {
+  const defer = deferrer(t)
+  const dir = await tempDir(t)
+  const program = join(dir, 'loads-master-dataset.ts')
+  const module = fileURLToPath(new URL('../../src/master-dataset/index.ts', import.meta.url))
+  await writeFile(
+    program,
+    `await import(${JSON.stringify(module)})
+    process.send?.({ listeners: process.listenerCount('message') + process.listenerCount('disconnect') })`,
+  )
+  const child = fork(program, [], { execArgv: [], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] })
+  const exited = new Promise<[number | null, string | null]>((resolve) =>
+    child.once('exit', (code, signal) => resolve([code, signal])),
+  )
+  defer(async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+    await exited
+  })
+  const [said] = (await once(child, 'message')) as [{ listeners: number }]
+  assert.equal(said.listeners, 0, 'no message or disconnect handler in the loading process')
+  child.disconnect()
+  const ended = await Promise.race([
+    exited,
+    new Promise<'still running'>((r) => setTimeout(r, 30_000, 'still running').unref()),
+  ])
+  assert.deepEqual(ended, [0, null])
+})
+
+// The child killed mid-hash (the OOM killer, an operator): the hash in flight fails without a
+// file's error code, so the scrub ends its check (not taken for a missing file, nothing verified),
+// and the next hash starts a new child whose answers go to their own requests.
+test('the hashing process killed mid-hash: that hash rejects with no code, the next one starts a new process and answers right', {
+  timeout: 60_000,
+}, async (t) => {
+  if (process.platform === 'win32') return
+  const defer = deferrer(t)
+  const dir = await tempDir(t)
+  const fifo = join(dir, 'hung.ndjson')
+  execFileSync('mkfifo', [fifo])
+  const hasher = new SegmentHasher({ anyFile: true })
+  defer(() => hasher.close())
+  const hung = hasher.hash(fifo).then(
+    () => undefined,
+    (error: NodeJS.ErrnoException) => error,
+  )
+  const first = hasher.pid
+  assert.ok(first)
+  await new Promise((r) => setTimeout(r, 300)) // the read is in flight
+  process.kill(first, 'SIGKILL')
+  const failed = await hung
+  assert.match(String(failed?.message), /the segment hashing process exited \(SIGKILL\)/)
+  assert.equal(failed?.code, undefined)
+  const content = Buffer.from('{"offset":0}\n')
+  await writeFile(join(dir, 'a'), content)
+  assert.equal(await hasher.hash(join(dir, 'a')), createHash('sha256').update(content).digest('hex'))
+  assert.notEqual(hasher.pid, first)
 })

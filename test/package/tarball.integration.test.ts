@@ -49,6 +49,21 @@ const events = [
   { type: 'page_view', url: '/b', user: 'u1', ts: Date.UTC(2026, 0, 1, 10, 8) },
 ]
 
+// The modules src/ starts by their own URL, in a thread or a child process (`./x.ts` from the
+// sources, `./x.js` from dist/): no import names them, so the installed package could lack one
+// (the segment scrub's hashing process, a fold thread) and still run `strata start`, degraded.
+function startedByUrl(): string[] {
+  const started = /import\.meta\.url\.endsWith\('\.ts'\) \? '\.\/([\w./-]+)\.ts' : '\.\/[\w./-]+\.js'/g
+  const found: string[] = []
+  for (const file of readdirSync(join(root, 'src'), { recursive: true, encoding: 'utf8' })) {
+    if (!file.endsWith('.ts')) continue
+    for (const [, name] of readFileSync(join(root, 'src', file), 'utf8').matchAll(started))
+      found.push(join('dist/src', dirname(file), `${name}.js`))
+  }
+  assert.ok(found.length >= 5, `${found.length} modules started by URL found in src/`)
+  return found
+}
+
 interface Answer {
   asOf: number[]
   windows?: { windowStart: number; value: unknown }[]
@@ -93,6 +108,7 @@ test('the packed tarball installs into a fresh project, type-checks strictly and
     'tools/spark/pom.xml',
     'tools/spark-driver/pom.xml',
     'tools/spark-driver/src/main/java/dev/strata/spark/BatchDriver.java',
+    ...startedByUrl(),
   ]) {
     assert.ok(files.includes(needed), `${needed} is shipped`)
   }

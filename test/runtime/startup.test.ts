@@ -133,3 +133,35 @@ test('waitFor: a deadline that comes in the backoff after a failure gives up wit
     /^STRATA_ERR_STORE_UNAVAILABLE: gave up waiting for the store after 1 s \(\d+ attempts\): connection refused$/,
   )
 })
+
+// The deadline bounds the wait, not a start that comes in time: retriable failures, then an
+// answer before the deadline (the second wait of one start given what the first left), starts.
+test('waitFor: retriable failures then an answer within the deadline start, each wait of the start told the time left', async () => {
+  const timeoutMs = 5_000
+  const deadline = Date.now() + timeoutMs
+  const options = {
+    timeoutMs,
+    deadline,
+    initialDelayMs: 50,
+    logger: createLogger('test', () => undefined),
+    code: ErrorCodes.KAFKA_UNAVAILABLE,
+    boundAttempts: true,
+  }
+  const bounds: number[] = []
+  const first = await waitFor(
+    'Kafka at the brokers',
+    async (leftMs) => {
+      bounds.push(leftMs)
+      if (bounds.length < 3) throw new StrataError(ErrorCodes.KAFKA_UNAVAILABLE, 'down', { retriable: true })
+      return 'connected'
+    },
+    options,
+  )
+  assert.equal(first, 'connected')
+  assert.equal(bounds.length, 3)
+  const second = await waitFor('the store', async (leftMs) => leftMs, options)
+  assert.ok(
+    second <= bounds[2]! && second > 0,
+    `the second wait was told ${second} ms of ${bounds.join(', ')}`,
+  )
+})

@@ -18,7 +18,7 @@
 import type { CompiledView } from './compiled-view.ts'
 import { ErrorCodes, StrataError } from './errors.ts'
 import type { StrataEvent } from './event.ts'
-import type { FoldTable } from './view-table.ts'
+import type { ViewTable } from './view-table.ts'
 
 /** One event a view's code threw on. */
 export interface ViewFoldError {
@@ -89,7 +89,7 @@ export function messageOf(thrown: unknown): string {
  */
 export function foldChecked(
   view: CompiledView<any, any>,
-  table: FoldTable,
+  table: ViewTable<any>,
   event: StrataEvent,
   partition: number,
   offset: number,

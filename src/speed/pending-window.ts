@@ -20,8 +20,8 @@ import { ErrorCodes, StrataError } from '../core/errors.ts'
 import type { StrataEvent } from '../core/event.ts'
 import type { RecordReader } from '../core/projected-check.ts'
 import { foldChecked, type ViewFoldError } from '../core/view-errors.ts'
+import type { ViewTable } from '../core/view-table.ts'
 import type { DeltaColumns, RealtimeDelta } from '../store/store.ts'
-import { WindowTable } from './window-table.ts'
 
 /**
  * Records kept by reference (a fold thread's batch): record i is values[starts[i] .. ends[i]) at
@@ -71,11 +71,9 @@ export class PendingWindow {
   #end: number
   #epoch: number
   #open: number
-  // Per epoch, a table per view: a WindowTable (window-table.ts), a ViewTable's groups found
-  // through the thread's key dictionary instead of a Map per window.
-  #tables = new Map<number, WindowTable<unknown>[]>()
+  #tables = new Map<number, ViewTable<unknown>[]>()
   /** The tables of #epoch (created at its first event): no map lookup per event. */
-  #current: WindowTable<unknown>[] | undefined
+  #current: ViewTable<unknown>[] | undefined
 
   constructor(
     views: ReadonlyArray<CompiledView<any, any>>,
@@ -326,7 +324,7 @@ export class PendingWindow {
     if (tables === undefined) {
       tables = this.#tables.get(this.#epoch)
       if (tables === undefined) {
-        tables = this.#views.map((v) => new WindowTable<unknown>(v.monoid))
+        tables = this.#views.map((v) => v.createTable() as ViewTable<unknown>)
         this.#tables.set(this.#epoch, tables)
       }
       this.#current = tables
@@ -341,7 +339,14 @@ export class PendingWindow {
         where[2] = v
         where[3]!++
       }
-      foldChecked(this.#views[v], tables[v]!, event, this.partition, offset, this.#recordError)
+      foldChecked(
+        this.#views[v],
+        tables[v] as ViewTable<any>,
+        event,
+        this.partition,
+        offset,
+        this.#recordError,
+      )
     }
   }
 }

@@ -38,7 +38,6 @@
 // record and pay both scans: after a few misses in a row the shape path rests (scan). test/core/projected-shape.property.test.ts
 // holds it to eventCheck on runs of one shape and their variants.
 import { isUtf8 } from 'node:buffer'
-import { AsciiIntern } from './ascii-intern.ts'
 import type { CompiledView } from './compiled-view.ts'
 import { defaultEventLimits, eventCheck, type RecordCheck, type StrataEvent } from './event.ts'
 import { parseEventTime } from './event-time.ts'
@@ -194,8 +193,6 @@ export function scannerFor(timeField: string, fields: readonly string[]): Scanne
   let text = ''
   let textStart = 0
   let textEnd = 0
-  // The short read strings already built, by their bytes (ascii-intern.ts).
-  const interned = new AsciiIntern()
 
   // The value of read field f at `i`, into values[f]: the index after it, or -1.
   const readValue = (b: Buffer, i: number, n: number, f: number): number => {
@@ -206,16 +203,7 @@ export function scannerFor(timeField: string, fields: readonly string[]): Scanne
       if (end < 0) return -1
       const s = b as Buffer & Slicers
       if (high) values[f] = s.utf8Slice(i + 1, end)
-      else if (end - i - 1 <= SHORT_STRING) {
-        // The string held for these bytes (ascii-intern.ts), else built and held.
-        const length = end - i - 1
-        let held = interned.find(b, i + 1, length)
-        if (held === undefined) {
-          held = shortAscii(b, i + 1, length)
-          interned.keep(held)
-        }
-        values[f] = held
-      }
+      else if (end - i - 1 <= SHORT_STRING) values[f] = shortAscii(b, i + 1, end - i - 1)
       else {
         // Every byte of this string is below 0x80: its characters are the same in the latin1
         // text of any span around it, whatever other bytes of the record are.

@@ -87,7 +87,14 @@ export class NumericTable<S> implements FoldTable {
       slot = this.#slotOfId[keyId] as number
     } else {
       const known = window.slots.get(key)
-      slot = known === undefined ? window.open(key, this.#kernel.zero) : known
+      if (known === undefined) {
+        // The group's first input: its state is computed before the group is opened, so that an
+        // add() that throws (a sum's or min's function, on a view that skips errors) leaves no
+        // group behind, as a ViewTable's add() leaves none.
+        this.#first(window, key, input, keyId)
+        return
+      }
+      slot = known
       if (keyId >= 0) {
         if (window !== this.#idWindow) {
           this.#idWindow = window
@@ -108,6 +115,26 @@ export class NumericTable<S> implements FoldTable {
     } else {
       const at = -1 - slot
       window.objects[at] = this.#monoid.add(window.objects[at] as S, input)
+    }
+  }
+
+  // A group opened by its first input (see add): the kernel's add on zero first, then the slot.
+  #first(window: WindowSlots<S>, key: string, input: unknown, keyId: number): void {
+    const next = this.#kernel.add(this.#kernel.zero, input)
+    const slot = window.open(key, this.#kernel.zero)
+    if (keyId >= 0) {
+      if (window !== this.#idWindow) {
+        this.#idWindow = window
+        this.#generation++
+      }
+      this.#stamp[keyId] = this.#generation
+      this.#slotOfId[keyId] = slot
+    }
+    if (typeof next === 'number') window.held[slot] = next
+    else {
+      window.objects[slot] = next
+      window.slots.set(key, -1 - slot)
+      this.#generation++
     }
   }
 

@@ -164,3 +164,20 @@ test('a sum that becomes inexact leaves the array, also for a group found by its
   assert.deepEqual(compiled.monoid.encode(state), compiled.monoid.encode(generic.get('/a', 0) as SumState))
   assert.equal(compiled.result(state), 1)
 })
+
+test('an add() that throws on a key first seen opens no group, as in a ViewTable', () => {
+  const throwing = (e: any) => {
+    if (e.n < 0) throw new Error('no')
+    return e.n
+  }
+  for (const monoid of [sum(throwing), min(throwing), max(throwing)]) {
+    const table = new NumericTable(monoid, numericKernelOf(monoid)!)
+    for (const keyId of [-1, 3]) {
+      assert.throws(() => table.add(0, '/a', { n: -1 }, keyId), /no/)
+      assert.equal(table.size, 0)
+    }
+    table.add(0, '/a', { n: 2 }, 3)
+    assert.throws(() => table.add(0, '/b', { n: -1 }), /no/)
+    assert.deepEqual([...table.toViewTable().entries()], [['/a', 0, 2]])
+  }
+})

@@ -15,7 +15,7 @@
 //   npm run bench:memory -- [--keys=2000000 | --keys=1000000,10000000] [--pass-deltas=N]
 import { spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -58,6 +58,49 @@ function rssParts(): { anon: number; file: number } {
   const status = readFileSync('/proc/self/status', 'utf8')
   const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0) * 1024
   return { anon: kb('RssAnon'), file: kb('RssFile') + kb('RssShmem') }
+}
+
+/**
+ * CPU (µs, user + system) of each live thread of this process by its name (/proc/self/task/N/stat:
+ * the main thread and fold threads are `node`… by default, V8's GC helpers `V8Worker`, lmdb-js's
+ * writer thread a `libuv-worker`), and of the process: what exited threads spent is the process's
+ * less the live threads' sum.
+ */
+function threadCpu(): Map<string, number> {
+  const tick = 1e6 / 100 // USER_HZ
+  const byName = new Map<string, number>()
+  for (const tid of readdirSync('/proc/self/task')) {
+    let stat: string
+    try {
+      stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8')
+    } catch {
+      continue // exited meanwhile
+    }
+    const close = stat.lastIndexOf(')')
+    const name = tid === String(process.pid) ? 'main' : stat.slice(stat.indexOf('(') + 1, close)
+    const fields = stat.slice(close + 2).split(' ')
+    const cpu = (Number(fields[11]) + Number(fields[12])) * tick
+    byName.set(name, (byName.get(name) ?? 0) + cpu)
+  }
+  return byName
+}
+
+/** Per thread name, µs per event between two threadCpu() snapshots (and the exited threads' rest). */
+function threadSplit(
+  from: Map<string, number>,
+  to: Map<string, number>,
+  processMicros: number,
+  events: number,
+): string {
+  const parts: string[] = []
+  let live = 0
+  for (const [name, cpu] of [...to].sort((a, b) => b[1] - a[1])) {
+    const d = cpu - (from.get(name) ?? 0)
+    live += d
+    if (d > 0) parts.push(`${name} ${(d / events).toFixed(2)}`)
+  }
+  parts.push(`exited/other ${((processMicros - live) / events).toFixed(2)}`)
+  return parts.join(', ')
 }
 
 /** The largest resident mappings (a diagnosis aid: MEMORY_SMAPS=1). */
@@ -125,6 +168,7 @@ try {
   const worker = createSpeedWorker({ store, config, brokers, groupId: `bench-${randomUUID()}` })
   const started = performance.now()
   const cpu0 = process.cpuUsage()
+  const threads0 = threadCpu()
   await worker.start()
   // Peaks of each part of process memory while folding (where the RSS goes, issue 6 item 5).
   const peaks = { rss: 0, heapUsed: 0, heapTotal: 0, external: 0, arrayBuffers: 0 }
@@ -147,6 +191,7 @@ try {
   if (!caughtUp) throw new Error(`the speed worker did not catch up with ${keys} keys before the deadline`)
   const caughtUpStatus = rssParts()
   const caughtUpCpu = process.cpuUsage(cpu0)
+  const threadsCaughtUp = threadCpu()
   const seconds = (performance.now() - started) / 1000
   // The LMDB store folds its speed log into state rows in the time it has to spare
   // (src/store/lmdb-compactor.ts): what is left once caught up is folded here, inside the figures.
@@ -158,12 +203,16 @@ try {
   })
   const foldSeconds = (performance.now() - foldStarted) / 1000
   const cpu = process.cpuUsage(cpu0)
+  const threadsFolded = threadCpu()
   const cpuPerEvent = (cpu.user + cpu.system) / keys
   // Where the CPU went: the catch-up (the compactor runs in it past its threshold) and the fold
   // after, each split into user and system time (LMDB's page writes are system time).
   const perEvent = (micros: number) => (micros / keys).toFixed(2)
   console.error(
     `CPU per event (${foldedAfter} log rows folded after catching up): caught up ${perEvent(caughtUpCpu.user + caughtUpCpu.system)} µs (user ${perEvent(caughtUpCpu.user)}, system ${perEvent(caughtUpCpu.system)}), fold after ${perEvent(cpu.user + cpu.system - caughtUpCpu.user - caughtUpCpu.system)} µs (user ${perEvent(cpu.user - caughtUpCpu.user)}, system ${perEvent(cpu.system - caughtUpCpu.system)})`,
+  )
+  console.error(
+    `CPU per event by thread (µs; ticks of 10 ms): caught up: ${threadSplit(threads0, threadsCaughtUp, caughtUpCpu.user + caughtUpCpu.system, keys)}; fold after: ${threadSplit(threadsCaughtUp, threadsFolded, cpu.user + cpu.system - caughtUpCpu.user - caughtUpCpu.system, keys)}`,
   )
   globalThis.gc?.()
   await sleep(500)

@@ -112,6 +112,13 @@ function threadSplit(
   return parts.join(', ')
 }
 
+/** Bytes this process wrote (pwrite's `wchar`) and caused to be written to storage (`write_bytes`): /proc/self/io. */
+function ioBytes(): { wchar: number; disk: number } {
+  const io = readFileSync('/proc/self/io', 'utf8')
+  const field = (name: string) => Number(new RegExp(`${name}:\\s+(\\d+)`).exec(io)?.[1] ?? 0)
+  return { wchar: field('wchar'), disk: field('write_bytes') }
+}
+
 /** The largest resident mappings (a diagnosis aid: MEMORY_SMAPS=1). */
 function topMappings(): void {
   const maps: Array<{ name: string; rss: number }> = []
@@ -183,6 +190,7 @@ try {
   const started = performance.now()
   const cpu0 = process.cpuUsage()
   const threads0 = threadCpu()
+  const io0 = ioBytes()
   await worker.start()
   // Peaks of each part of process memory while folding (where the RSS goes, issue 6 item 5).
   const peaks = { rss: 0, heapUsed: 0, heapTotal: 0, external: 0, arrayBuffers: 0 }
@@ -206,6 +214,7 @@ try {
   const caughtUpStatus = rssParts()
   const caughtUpCpu = process.cpuUsage(cpu0)
   const threadsCaughtUp = threadCpu()
+  const ioCaughtUp = ioBytes()
   const seconds = (performance.now() - started) / 1000
   // The LMDB store folds its speed log into state rows in the time it has to spare
   // (src/store/lmdb-compactor.ts): what is left once caught up is folded here, inside the figures.
@@ -218,6 +227,7 @@ try {
   const foldSeconds = (performance.now() - foldStarted) / 1000
   const cpu = process.cpuUsage(cpu0)
   const threadsFolded = threadCpu()
+  const ioFolded = ioBytes()
   const cpuPerEvent = (cpu.user + cpu.system) / keys
   // Where the CPU went: the catch-up (the compactor runs in it past its threshold) and the fold
   // after, each split into user and system time (LMDB's page writes are system time).
@@ -227,6 +237,11 @@ try {
   )
   console.error(
     `CPU per event by thread (µs; ticks of 10 ms): caught up: ${threadSplit(threads0, threadsCaughtUp, caughtUpCpu.user + caughtUpCpu.system, keys)}; fold after: ${threadSplit(threadsCaughtUp, threadsFolded, cpu.user + cpu.system - caughtUpCpu.user - caughtUpCpu.system, keys)}`,
+  )
+  const written = (a: { wchar: number; disk: number }, b: { wchar: number; disk: number }) =>
+    `${((b.wchar - a.wchar) / keys).toFixed(0)} B written (${((b.disk - a.disk) / keys).toFixed(0)} B to storage)`
+  console.error(
+    `bytes per event: caught up ${written(io0, ioCaughtUp)}; fold after ${written(ioCaughtUp, ioFolded)}`,
   )
   globalThis.gc?.()
   await sleep(500)

@@ -138,9 +138,11 @@ const parts: Part[] = [
   {
     name: 'memory',
     script: 'memory.ts',
-    // Issue 6.5 asks for 10 M distinct keys (~5 min here: preload ~80 s, then the catch-up);
-    // issue 15 item 3 for CPU per event at 10 M within 1.3× of 1 M, so both sizes, one run each.
-    args: ['--keys=1000000,10000000'],
+    // Issue 6.5 asks for 10 M distinct keys (preload ~80 s, then ~2 min a round at 10 M);
+    // issue 15 item 3 for CPU per event at 10 M within 1.3× of 1 M, so both sizes, three rounds
+    // alternated, the median of the rounds' ratios (one round each moved it 1.23–1.56× between
+    // runs of one build: BENCHMARKS.md, Memory, session 18); ~8 min in all.
+    args: ['--keys=1000000,10000000', '--rounds=3'],
     quick: ['--keys=20000,50000'],
     nodeArgs: ['--expose-gc'],
   },

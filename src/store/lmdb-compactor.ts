@@ -40,7 +40,14 @@ type Key = (string | number | boolean)[]
 export interface CompactorOptions {
   /** Deltas the log may hold, however busy the process (default 2,000,000). 0: fold after every commit. */
   threshold?: number
-  /** Deltas folded per pass, one write transaction (default 50,000). */
+  /**
+   * Deltas folded per whole pass, one write transaction (default 200,000, 50,000 until session 18):
+   * a pass of random new keys dirties about one B-tree leaf each while the pass is small beside
+   * the tree (at 10 M keys ~45,000 leaves for 50,000 deltas), and every dirtied leaf is a 4 KiB
+   * page LMDB writes at the commit; a bigger pass shares leaves between more of its keys. At 10 M
+   * keys 200,000 cut the bytes written per event ~4× and the CPU per event of bench/memory.ts
+   * ~15% (docs/decisions/0011-speed-delta-log.md, "Bigger whole passes").
+   */
   passDeltas?: number
   /**
    * While commits are landing (one came within `quietMs`), a pass folds about this many ms of
@@ -61,6 +68,8 @@ export interface CompactorOptions {
 
 type Utilization = ReturnType<typeof performance.eventLoopUtilization>
 
+/** Deltas per whole pass unless told (CompactorOptions.passDeltas). */
+export const DEFAULT_PASS_DELTAS = 200_000
 /** The smallest pass while commits land, whatever the measured time per delta. */
 export const MIN_LIVE_PASS = 500
 /** Passes of fewer deltas do not update the time per delta (a transaction's fixed cost). */
@@ -95,7 +104,7 @@ export class SpeedCompactor {
   constructor(db: RootDatabase<unknown, Key>, options: CompactorOptions, onError: (error: unknown) => void) {
     this.#db = db
     this.#threshold = options.threshold ?? 2_000_000
-    this.#passDeltas = options.passDeltas ?? 50_000
+    this.#passDeltas = options.passDeltas ?? DEFAULT_PASS_DELTAS
     this.#livePassMs = options.livePassMs ?? 5
     this.#checkMs = options.checkMs ?? 100
     this.#busyAbove = options.busyAbove ?? 0.5

@@ -40,6 +40,7 @@ import {
   archiverReporter,
   batchReporter,
   embeddedLogReporter,
+  sharedEndOffsets,
   speedReporter,
   storeSpeedReporter,
 } from './role-reporters.ts'
@@ -253,7 +254,8 @@ export async function startRoles(options: RolesOptions): Promise<Pipeline> {
       if (serve || runs('speed')) {
         const reader = kafkaEndOffsets(running)
         closables.push(reader)
-        endOffsets = reader
+        // One Kafka reading at a time for /metrics, /health, answers' lag and the reporters.
+        endOffsets = sharedEndOffsets(reader)
       }
       if (runs('archiver')) {
         const groupId = options.groups?.archiver

@@ -26,6 +26,44 @@ import { speedHangMs } from './role.ts'
 type EndOffsets = () => Promise<number[] | null | undefined>
 
 /**
+ * One reading of the log's end offsets shared by every reader of a process: the serving layer's
+ * cache (/metrics, /health, the lag on answers) and the roles' reporters (speed, archiver), each of
+ * which keeps its own for a second. Without it a scrape of `strata start`'s /metrics asked Kafka
+ * three times (a metadata request and two listOffsets each, answered and parsed on the serving
+ * thread: session 18); with it the readers that go stale together — one scrape's, one /health's —
+ * share one. A reading, or its failure, is reused for `reuseMs` after it ends (at most that much
+ * older than a reader's own cache says: 250 ms on top of their second), and one is in flight at a
+ * time. Failures are passed on as they are (RetentionOutranError carries the lost records).
+ */
+export function sharedEndOffsets(
+  read: () => Promise<number[]>,
+  reuseMs = 250,
+): (() => Promise<number[]>) & { readings(): number } {
+  let last: { at: number; result: Promise<number[]> } | undefined
+  let inflight: Promise<number[]> | undefined
+  let readings = 0
+  const shared = (): Promise<number[]> => {
+    if (inflight) return inflight
+    if (last && performance.now() - last.at <= reuseMs) return last.result
+    readings++
+    let result: Promise<number[]>
+    try {
+      result = read()
+    } catch (error) {
+      result = Promise.reject(error)
+    }
+    inflight = result
+    const settle = () => {
+      last = { at: performance.now(), result }
+      inflight = undefined
+    }
+    result.then(settle, settle)
+    return result
+  }
+  return Object.assign(shared, { readings: () => readings })
+}
+
+/**
  * The end offsets for health, at most a second old and never waited on for more than two (a
  * broker round trip in Kafka mode; a broker that is down must not make /health hang): null when
  * unknown.

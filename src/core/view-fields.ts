@@ -168,7 +168,7 @@ export interface LiteralTest {
  * The test a filter makes, when its whole source is `(p) => p.field === 'text'` (or `!==`) and the
  * checks of fieldsOfFunction pass; else null. Such a function is pure: its answer depends on that
  * field's value only, and is true for `===` exactly when the value is that very string. So the
- * batch fold may decide it once per string of a segment's dictionary (batch/columnar-fold.ts).
+ * batch fold may decide it once per string of a segment's dictionary (batch/column-fold.ts).
  * The text must be well-formed UTF-16, so that a string the dictionaries keep as JSON (a lone
  * surrogate, master-dataset/packed-segment.ts) can never equal it.
  */

@@ -34,7 +34,7 @@ const FILTERS = [
   "(e) => e.type === 'caf\\u00e9'",
   "(e) => e.type === 'café'",
   "(e) => e.type === 'a\u2028b'",
-  "(e) => e.type === `page_view`",
+  '(e) => e.type === `page_view`',
   "(e) => e.type === 'page_view'.toUpperCase()",
   "(e) => e.type === 'e'",
   "(e) => e.type === 'e.url'",
@@ -45,7 +45,7 @@ const FILTERS = [
   "async (e) => e.type === 'nope'",
   "(e) => (e.type === 'nope')",
   "(e) => !(e.type === 'page_view')",
-  "(e) => e.type === \"it's\"",
+  '(e) => e.type === "it\'s"',
   "(e) => e.type === '1'",
   "(e) => e.type!=='click'",
   "e=>e.type==='click'",
@@ -54,8 +54,22 @@ const FILTERS = [
   "(e) => e.src === 'web' && e.type === 'click'",
   '(e) => e.type !== \'{"a":1}\'',
 ]
-const KEYS = ["(e) => e.url + ''", '(e) => (e.url)', "(e) => e.url ?? 'x'", '(e) => e.url', 'e=>e.user', '(e) => e.n']
-const READERS = ['(e) => e.n * 1', '(e) => +e.n', '(e) => e.n ?? 0', '(e) => e.n', '(e) => -e.n', '(e) => e.ts']
+const KEYS = [
+  "(e) => e.url + ''",
+  '(e) => (e.url)',
+  "(e) => e.url ?? 'x'",
+  '(e) => e.url',
+  'e=>e.user',
+  '(e) => e.n',
+]
+const READERS = [
+  '(e) => e.n * 1',
+  '(e) => +e.n',
+  '(e) => e.n ?? 0',
+  '(e) => e.n',
+  '(e) => -e.n',
+  '(e) => e.ts',
+]
 
 function views(): CompiledView<any, any>[] {
   const out: CompiledView<any, any>[] = []
@@ -85,7 +99,14 @@ function views(): CompiledView<any, any>[] {
     )
   }
   for (const [i, k] of KEYS.entries()) {
-    out.push(compileView(view<any>(`k${i}`).key(fn(k)).aggregate(sum(fn('(e) => e.n'))), 'ts'))
+    out.push(
+      compileView(
+        view<any>(`k${i}`)
+          .key(fn(k))
+          .aggregate(sum(fn('(e) => e.n'))),
+        'ts',
+      ),
+    )
   }
   for (const [i, r] of READERS.entries()) {
     const monoid = [sum, min, max][i % 3]!
@@ -102,14 +123,16 @@ function views(): CompiledView<any, any>[] {
   return out
 }
 
-/** Writes segments whose records have the given offsets (gaps allowed); returns [offset, text] pairs. */
+/** Writes segments whose records have the given offsets (gaps allowed). */
 async function writePartition(root: string, segments: Array<Array<[number, string]>>): Promise<void> {
   const store = await SegmentStore.open(root)
   let end = 0
   for (const segment of segments) {
     const builder = new SegmentBuilder()
-    for (const [offset, text] of segment) builder.add({ offset, timestamp: offset, key: null, value: Buffer.from(text) })
-    const last = segment.length === 0 ? end : segment[segment.length - 1]![0] + 1
+    for (const [offset, text] of segment)
+      builder.add({ offset, timestamp: offset, key: null, value: Buffer.from(text) })
+    // An empty segment (offsets with no record, as a compacted topic leaves) covers three offsets.
+    const last = segment.length === 0 ? end + 3 : segment[segment.length - 1]![0] + 1
     await store.writeSegment(0, { start: end, end: last }, builder.data(), builder.packer())
     end = last
   }
@@ -150,9 +173,17 @@ async function checkAll(
       }
     }
     for (const [i, v] of vs.entries()) {
-      assert.deepEqual(ordered(v, byColumns.tables[i]!), ordered(v, byEvents.tables[i]!), `${v.name} to ${to}`)
+      assert.deepEqual(
+        ordered(v, byColumns.tables[i]!),
+        ordered(v, byEvents.tables[i]!),
+        `${v.name} to ${to}`,
+      )
       assert.deepEqual(byColumns.errors[i], byEvents.errors[i], `${v.name} errors to ${to}`)
-      assert.deepEqual(sorted(v, byColumns.tables[i]!), sorted(v, tables[i]!), `${v.name} JSON.parse to ${to}`)
+      assert.deepEqual(
+        sorted(v, byColumns.tables[i]!),
+        sorted(v, tables[i]!),
+        `${v.name} JSON.parse to ${to}`,
+      )
       assert.equal(byColumns.errors[i]!.count, errors[i], `${v.name} JSON.parse errors to ${to}`)
     }
     recognisedViews = vs.filter((v) => {
@@ -178,6 +209,10 @@ test('look-alike filters, keys and readers fold exactly as by events, with a thr
   const segments: Array<Array<[number, string]>> = []
   let offset = 0
   for (let s = 0; s < 3; s++) {
+    if (s === 2) {
+      segments.push([])
+      offset += 3
+    }
     const records: Array<[number, string]> = []
     for (let i = 0; i < 40; i++) {
       records.push([offset, JSON.stringify(event(offset))])
@@ -186,7 +221,21 @@ test('look-alike filters, keys and readers fold exactly as by events, with a thr
     segments.push(records)
   }
   const last = offset
-  const horizons = [0, 1, 2, 3, 50, segments[1]![0]![0], segments[1]![0]![0] + 1, segments[1]![39]![0], last - 1, last, last + 5]
+  const horizons = [
+    0,
+    1,
+    2,
+    3,
+    50,
+    segments[1]![0]![0],
+    segments[1]![0]![0] + 1,
+    segments[1]![39]![0],
+    segments[1]![39]![0] + 1,
+    segments[1]![39]![0] + 2,
+    last - 1,
+    last,
+    last + 5,
+  ]
   for (let h = 0; h <= last; h += 7) horizons.push(h)
   const recognised = await checkAll(t, segments, horizons)
   // Not vacuous: some of the look-alikes are the recognised shape.
@@ -194,7 +243,8 @@ test('look-alike filters, keys and readers fold exactly as by events, with a thr
 })
 
 test('a segment of several layouts between one-layout segments: the same view by columns, then by events, then by columns', async (t) => {
-  const one = (from: number) => Array.from({ length: 30 }, (_, i): [number, string] => [from + i, JSON.stringify(event(from + i))])
+  const one = (from: number) =>
+    Array.from({ length: 30 }, (_, i): [number, string] => [from + i, JSON.stringify(event(from + i))])
   const mixed: Array<[number, string]> = Array.from({ length: 30 }, (_, i): [number, string] => {
     const e: Record<string, unknown> = event(30 + i)
     if (i % 4 === 0) e.n = String(e.n)

@@ -9,7 +9,10 @@
 //   event     + cursor.event() and its time read (the lazy object's getter)
 //   filterkey + the filter's field and the key's field read, the filter's comparison
 //   route     + the view's fold() into a table whose add does nothing (route: key, time, window)
-//   fold      foldPartitionTables as a fold thread runs it (the NumericTable included)
+//   byevents  foldPartitionTables walking every event (byColumns: false; main's fold before the
+//             fold by columns, the NumericTable included)
+//   fold      foldPartitionTables as a fold thread runs it: by columns for this view
+//             (src/batch/column-fold.ts)
 //   columns   the ceiling of a fold that reads columns whole (PackedCursor.columnOf): per segment,
 //             the filter decided once per dictionary id, then one loop over the typed arrays (the
 //             time column, the key's ids), a group's slot remembered per key id, a key's string
@@ -133,9 +136,15 @@ try {
   let columnCounts = new Map<string, number>()
 
   async function stage(name: string): Promise<void> {
-    if (name === 'fold') {
+    if (name === 'fold' || name === 'byevents') {
       for (let p = 0; p < partitions; p++)
-        await foldPartitionTables({ root: dir, partition: p, to: perPartition, views })
+        await foldPartitionTables({
+          root: dir,
+          partition: p,
+          to: perPartition,
+          views,
+          byColumns: name === 'fold',
+        })
       return
     }
     const counts = new Map<string, number>()
@@ -196,7 +205,7 @@ try {
   if (check.size !== columnCounts.size || [...check].some(([k, n]) => columnCounts.get(k) !== n))
     throw new Error('the columns stage disagrees with the fold')
 
-  const names = ['open', 'next', 'event', 'filterkey', 'route', 'fold', 'columns']
+  const names = ['open', 'next', 'event', 'filterkey', 'route', 'byevents', 'fold', 'columns']
   const ns = new Map<string, number[]>(names.map((n) => [n, []]))
   for (let round = 0; round <= rounds; round++) {
     for (const name of names) {

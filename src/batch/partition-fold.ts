@@ -16,6 +16,10 @@
 // fold also gives it the id of that field's string in the segment's dictionary, so the table
 // finds the group by id rather than by a map lookup of the string.
 //
+// A (segment, view) pair recognised whole (column-fold.ts) is folded over the segment's columns
+// first, before the walk by events; the walk then offers each event only to the other views, and
+// is skipped when there are none.
+//
 // A view that throws skips the event and has the error recorded (core/view-errors.ts). The
 // try/catch sits outside the loop over events, not around each view call: after a throw, the
 // views after the one that threw are offered the same event, and the loop goes on.
@@ -29,6 +33,7 @@ import { RECENT_ERRORS, recordThrown, type ViewFoldError } from '../core/view-er
 import { unionOfFields } from '../core/view-fields.ts'
 import type { FoldTable, ViewTable } from '../core/view-table.ts'
 import { listSegments, PackedSegmentReader } from '../master-dataset/index.ts'
+import { columnFoldPlanOf, foldColumns } from './column-fold.ts'
 
 export interface PartitionFold {
   partition: number
@@ -66,6 +71,11 @@ export interface FoldOptions {
   onProgress?: (offsetsDone: number) => void
   /** Default 100 ms: a progress bar needs no more, and each report may cross a thread. */
   progressIntervalMs?: number
+  /**
+   * Default true: recognised (segment, view) pairs fold by columns (column-fold.ts). false folds
+   * every event through the views' fold(): what the tests and benches compare it with.
+   */
+  byColumns?: boolean
 }
 
 // The clock is read once per so many records, so progress costs nothing per event: at most this
@@ -93,6 +103,7 @@ export async function foldPartitionTables({
   views,
   onProgress,
   progressIntervalMs = 100,
+  byColumns: columnsWanted = true,
 }: FoldOptions): Promise<PartitionTables> {
   const tables = views.map(foldTableFor)
   // Per view, its index in idFields (the key fields whose ids the cursor gives), or -1.
@@ -103,6 +114,11 @@ export async function foldPartitionTables({
     if (!idFields.includes(field)) idFields.push(field)
     return idFields.indexOf(field)
   })
+  const plans = views.map((view, i) =>
+    columnsWanted ? columnFoldPlanOf(view, tables[i] as FoldTable) : null,
+  )
+  // Per view, whether the segment being folded was folded by its columns.
+  const byColumns = views.map(() => false)
   const reader = new PackedSegmentReader(root, partition)
   const errors: FoldErrors[] = views.map(() => ({ count: 0, recent: [] }))
   let erring = 0
@@ -128,6 +144,22 @@ export async function foldPartitionTables({
       for (const [i, k] of idOf.entries()) {
         if (k >= 0) (tables[i] as NumericTable<unknown>).newKeyIds(cursor.dictionary(idFields[k]!)?.size ?? 0)
       }
+      const below = cursor.recordsBelow(to)
+      let byEvents = count
+      for (const [i, plan] of plans.entries()) {
+        byColumns[i] = plan !== null && foldColumns(plan, tables[i] as NumericTable<unknown>, cursor, below)
+        if (byColumns[i]) byEvents--
+      }
+      if (byEvents === 0) {
+        // Every view settled by the columns: no walk by events.
+        events += below
+        const covered = Math.min(range.end, to)
+        onProgress?.(covered - reported)
+        reported = covered
+        reportedAt = performance.now()
+        clockAt = reportedAt
+        continue
+      }
       let untilClock = clockEvery
       // The event being folded and the view it is at; v = -1 outside the views' code, so that
       // what the cursor or the progress callback throws is not taken for a view's error.
@@ -139,7 +171,8 @@ export async function foldPartitionTables({
           if (resume) {
             resume = false
             for (v = erring + 1; v < count; v++)
-              views[v].fold(tables[v], event as StrataEvent, idOf[v] < 0 ? -1 : cursor.stringId(idOf[v]))
+              if (!byColumns[v])
+                views[v].fold(tables[v], event as StrataEvent, idOf[v] < 0 ? -1 : cursor.stringId(idOf[v]))
             v = -1
             events++
           }
@@ -147,6 +180,7 @@ export async function foldPartitionTables({
             if (cursor.offset >= to) break
             event = cursor.event() as StrataEvent
             for (v = 0; v < count; v++) {
+              if (byColumns[v]) continue
               const k = idOf[v]
               views[v].fold(tables[v], event, k < 0 ? -1 : cursor.stringId(k))
             }

@@ -138,6 +138,30 @@ export class NumericTable<S> implements FoldTable {
     }
   }
 
+  /**
+   * add(start, keys.get(keyId), input, keyId), the key's string taken from `keys` (the dictionary
+   * the ids index) only when the slot of the id is not remembered: what a fold over a segment's
+   * columns calls per event (batch/column-fold.ts).
+   */
+  addId(start: number, keyId: number, keys: { get(id: number): string }, input: unknown): void {
+    const window = start === this.#lastStart ? (this.#last as WindowSlots<S>) : this.#window(start)
+    if (window === this.#idWindow && this.#stamp[keyId] === this.#generation) {
+      const slot = this.#slotOfId[keyId] as number
+      if (slot >= 0) {
+        const next = this.#kernel.add(window.held[slot] as number, input)
+        if (typeof next === 'number') window.held[slot] = next
+        else {
+          // The state is no longer one double: held as an object from now on (as in add()).
+          window.objects[slot] = next
+          window.slots.set(window.keys[slot] as string, -1 - slot)
+          this.#generation++
+        }
+        return
+      }
+    }
+    this.add(start, keys.get(keyId), input, keyId)
+  }
+
   // What the batch thread does with its tables after the fold (worker.ts), done in place of a
   // ViewTable's: the same monoid calls on the same states in the same order, so the same states,
   // without a Map and a boxed state per group. A result goes back into the array only when the

@@ -150,3 +150,34 @@ export function keyFieldOf(fn: (input: any) => unknown): string | null {
   if (match === null || (match[1] ?? match[2]) !== match[3] || match[4] !== fields[0]) return null
   return fields[0]
 }
+
+// `(p) => p.field === 'text'` or `!==`, the text in single or double quotes with no backslash or
+// line break in it (so that the source text is the string's value), nothing else.
+const LITERAL_TEST =
+  /^\s*(?:\(\s*([A-Za-z_$][\w$]*)\s*\)|([A-Za-z_$][\w$]*))\s*=>\s*([A-Za-z_$][\w$]*)\s*\.\s*([A-Za-z_$][\w$]*)\s*(===|!==)\s*(?:'([^'\\\r\n]*)'|"([^"\\\r\n]*)")\s*$/
+
+/** A filter that compares one field of the event with a string literal (literalTestOf). */
+export interface LiteralTest {
+  field: string
+  literal: string
+  /** true for `===`, false for `!==`. */
+  equal: boolean
+}
+
+/**
+ * The test a filter makes, when its whole source is `(p) => p.field === 'text'` (or `!==`) and the
+ * checks of fieldsOfFunction pass; else null. Such a function is pure: its answer depends on that
+ * field's value only, and is true for `===` exactly when the value is that very string. So the
+ * batch fold may decide it once per string of a segment's dictionary (batch/column-fold.ts).
+ * The text must be well-formed UTF-16, so that a string the dictionaries keep as JSON (a lone
+ * surrogate, master-dataset/packed-segment.ts) can never equal it.
+ */
+export function literalTestOf(fn: (input: any) => unknown): LiteralTest | null {
+  const fields = fieldsOfFunction(fn)
+  if (fields === null || fields.length !== 1) return null
+  const match = LITERAL_TEST.exec(Function.prototype.toString.call(fn))
+  if (match === null || (match[1] ?? match[2]) !== match[3] || match[4] !== fields[0]) return null
+  const literal = (match[6] ?? match[7]) as string
+  if (!literal.isWellFormed()) return null
+  return { field: fields[0], literal, equal: match[5] === '===' }
+}

@@ -418,7 +418,7 @@ export class PackedCursor {
    * The whole column of a decoded field, when every record of the segment is of one layout that
    * holds the field as `kind` ('s': ids into dictionary(field); 'n': the numbers); else undefined.
    * Index r is the r-th record. For a fold that reads columns whole rather than record by record
-   * (bench/batch-decompose.ts measures one); nothing in src uses it yet.
+   * (batch/column-fold.ts; bench/batch-decompose.ts measures its ceiling).
    */
   columnOf(field: string, kind: 's' | 'n'): Uint32Array | Float64Array | undefined {
     if (this.#shapes !== undefined || this.#readers.length !== 1 || this.#raw !== undefined) return undefined
@@ -429,6 +429,23 @@ export class PackedCursor {
     const slot = layout.keys.filter((key, i) => i < index && (this.fields?.includes(key) ?? true)).length
     const reader = this.#readers[0] as LayoutReader
     return kind === 's' ? reader.I[slot] : reader.N[slot]
+  }
+
+  /**
+   * How many of the segment's records, from the first, have an offset below `to`: the records
+   * next() walks before the first at or past `to` (offsets ascend within a segment).
+   */
+  recordsBelow(to: number): number {
+    const offsets = this.#offsets
+    if (offsets === undefined) return Math.max(0, Math.min(this.records, to - this.#firstOffset))
+    let low = 0
+    let high = this.records
+    while (low < high) {
+      const mid = (low + high) >>> 1
+      if ((offsets[mid] as number) < to) low = mid + 1
+      else high = mid
+    }
+    return low
   }
 
   /** The strings of a decoded field's column by id, or undefined when the segment has none. */

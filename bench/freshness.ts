@@ -25,6 +25,7 @@ import { randomUUID } from 'node:crypto'
 import { join } from 'node:path'
 import { createAdmin, createConsumer, createProducer, type KafkaProducer } from '../src/log/kafka/index.ts'
 import { brokers, sleep } from './lib/kafka-bench.ts'
+import { sliceOrder } from './lib/paced.ts'
 import { ms, printResult } from './lib/result.ts'
 import { arg, median, table } from './lib/stats.ts'
 import { startStrata } from './lib/strata-server.ts'
@@ -191,13 +192,7 @@ try {
   for (let round = 1; round <= rounds; round++) {
     const got: Record<string, number[]> = {}
     for (let slice = 0; slice < slices; slice++) {
-      const shift = ((round - 1) * slices + slice) % names.length
-      const order =
-        slices === 1
-          ? round % 2 === 0
-            ? [...names].reverse()
-            : names
-          : [...names.slice(shift), ...names.slice(0, shift)]
+      const order = sliceOrder(names, round, slice, slices)
       for (const name of order) {
         got[name] ??= []
         got[name]!.push(...(await contenders[name]!(seconds / slices)))

@@ -67,7 +67,7 @@ import autocannon from 'autocannon'
 import { createAdmin, createProducer } from '../src/log/kafka/index.ts'
 import { cpuOf } from './lib/cpu.ts'
 import { brokers, preloadTopic, sleep } from './lib/kafka-bench.ts'
-import { type PacedResult, pacedLoad, pooled, resp } from './lib/paced.ts'
+import { type PacedResult, pacedLoad, pooled, resp, sliceOrder } from './lib/paced.ts'
 import { list, ms, printResult, type ResultRow, words } from './lib/result.ts'
 import { runText } from './lib/run-text.ts'
 import { arg, median, spread, table } from './lib/stats.ts'
@@ -504,13 +504,7 @@ for (const urls of urlCounts) {
         const flips: Record<string, string> = {}
         const loop0s: Record<string, { text: string }> = {}
         for (let slice = 0; slice < slices; slice++) {
-          const shift = ((round - 1) * slices + slice) % names.length
-          const order =
-            slices === 1
-              ? round % 2 === 0
-                ? [...names].reverse()
-                : names
-              : [...names.slice(shift), ...names.slice(0, shift)]
+          const order = sliceOrder(names, round, slice, slices)
           for (const name of order) {
             const whole = name.includes('autocannon')
             if (whole && slice > 0) continue

@@ -41,6 +41,17 @@ export interface PacedResult {
 }
 
 /**
+ * The order the contenders run in slice `slice` of round `round` (both from the query and the
+ * freshness benches): with one slice a round, the order reversed every other round; with several,
+ * rotated by one each slice, so a machine stall falls on every contender alike.
+ */
+export function sliceOrder(names: string[], round: number, slice: number, slices: number): string[] {
+  if (slices === 1) return round % 2 === 0 ? [...names].reverse() : names
+  const shift = ((round - 1) * slices + slice) % names.length
+  return [...names.slice(shift), ...names.slice(0, shift)]
+}
+
+/**
  * One result from several runs of one contender (the slices of a round, interleaved with the
  * other contenders' slices): the latencies pooled, so its percentiles are those of the round.
  */

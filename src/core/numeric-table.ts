@@ -95,24 +95,10 @@ export class NumericTable<S> implements FoldTable {
         return
       }
       slot = known
-      if (keyId >= 0) {
-        if (window !== this.#idWindow) {
-          this.#idWindow = window
-          this.#generation++
-        }
-        this.#stamp[keyId] = this.#generation
-        this.#slotOfId[keyId] = slot
-      }
+      if (keyId >= 0) this.#remember(window, keyId, slot)
     }
-    if (slot >= 0) {
-      const next = this.#kernel.add(window.held[slot] as number, input)
-      if (typeof next === 'number') window.held[slot] = next
-      else {
-        window.objects[slot] = next
-        window.slots.set(key, -1 - slot)
-        this.#generation++
-      }
-    } else {
+    if (slot >= 0) this.#hold(window, slot, key, this.#kernel.add(window.held[slot] as number, input))
+    else {
       const at = -1 - slot
       window.objects[at] = this.#monoid.add(window.objects[at] as S, input)
     }
@@ -122,17 +108,26 @@ export class NumericTable<S> implements FoldTable {
   #first(window: WindowSlots<S>, key: string, input: unknown, keyId: number): void {
     const next = this.#kernel.add(this.#kernel.zero, input)
     const slot = window.open(key, this.#kernel.zero)
-    if (keyId >= 0) {
-      if (window !== this.#idWindow) {
-        this.#idWindow = window
-        this.#generation++
-      }
-      this.#stamp[keyId] = this.#generation
-      this.#slotOfId[keyId] = slot
+    if (keyId >= 0) this.#remember(window, keyId, slot)
+    this.#hold(window, slot, key, next)
+  }
+
+  // The slot of key id `keyId` in `window`, remembered until the window or the ids change.
+  #remember(window: WindowSlots<S>, keyId: number, slot: number): void {
+    if (window !== this.#idWindow) {
+      this.#idWindow = window
+      this.#generation++
     }
+    this.#stamp[keyId] = this.#generation
+    this.#slotOfId[keyId] = slot
+  }
+
+  // A plain-number group's next state: kept as a double, or, once it is no longer one, held as an
+  // object from then on (its slot negated in `slots`, remembered slots forgotten).
+  #hold(window: WindowSlots<S>, slot: number, key: string, next: unknown): void {
     if (typeof next === 'number') window.held[slot] = next
     else {
-      window.objects[slot] = next
+      window.objects[slot] = next as S
       window.slots.set(key, -1 - slot)
       this.#generation++
     }
@@ -148,14 +143,12 @@ export class NumericTable<S> implements FoldTable {
     if (window === this.#idWindow && this.#stamp[keyId] === this.#generation) {
       const slot = this.#slotOfId[keyId] as number
       if (slot >= 0) {
-        const next = this.#kernel.add(window.held[slot] as number, input)
-        if (typeof next === 'number') window.held[slot] = next
-        else {
-          // The state is no longer one double: held as an object from now on (as in add()).
-          window.objects[slot] = next
-          window.slots.set(window.keys[slot] as string, -1 - slot)
-          this.#generation++
-        }
+        this.#hold(
+          window,
+          slot,
+          window.keys[slot] as string,
+          this.#kernel.add(window.held[slot] as number, input),
+        )
         return
       }
     }

@@ -171,6 +171,37 @@ test('the first pass waits while a batch run is in progress, and /health and /me
   assert.equal(warnings.length, 1)
 })
 
+test('the batch role stopped while its first pass is held says how far the check got', async (t) => {
+  const root = await masterDataset(t)
+  const warnings: Array<{ message: string; fields?: LogFields }> = []
+  const watch = watchSegments({ masterRoot: root, logger: recordingLogger(warnings) }, { running: true }, 20)
+  assert.ok(watch)
+  for (let i = 0; i < 200 && watch.scrub.progress.listed === 0; i++)
+    await new Promise((r) => setTimeout(r, 10))
+  assert.equal(watch.scrub.progress.listed, 3)
+  await watch.close()
+  assert.deepEqual(
+    warnings.map((w) => [w.message, w.fields?.master]),
+    [['segment check interrupted: 0 of 3 sealed segments hashed', root]],
+  )
+})
+
+test('the batch role stopped after a whole pass says nothing of an interrupted check', async (t) => {
+  const root = await masterDataset(t)
+  const warnings: Array<{ message: string; fields?: LogFields }> = []
+  const watch = watchSegments(
+    { masterRoot: root, logger: recordingLogger(warnings) },
+    { running: false },
+    60_000,
+  )
+  assert.ok(watch)
+  for (let i = 0; i < 500 && watch.scrub.progress.checked < 3; i++)
+    await new Promise((r) => setTimeout(r, 10))
+  assert.deepEqual(watch.scrub.progress, { checked: 3, listed: 3 })
+  await watch.close()
+  assert.deepEqual(warnings, [])
+})
+
 test('a scrub stopped in the middle of its pass ends without hashing the rest', async (t) => {
   const root = await masterDataset(t)
   const scrub = new SegmentScrub(root)

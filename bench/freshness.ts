@@ -27,9 +27,14 @@ import { createAdmin, createConsumer, createProducer, type KafkaProducer } from 
 import { brokers, sleep } from './lib/kafka-bench.ts'
 import { sliceOrder } from './lib/paced.ts'
 import { ms, printResult } from './lib/result.ts'
+import { openSync, writeSync } from 'node:fs'
 import { arg, median, table } from './lib/stats.ts'
 import { startStrata } from './lib/strata-server.ts'
 
+// TEMPORARY (session 19): probes traced beside the speed layer's STRATA_FRESH_TRACE.
+let lastAsked = 0
+let prevAnswered = 0
+const traceFd = process.env.STRATA_FRESH_TRACE ? openSync(process.env.STRATA_FRESH_TRACE, 'a') : -1
 const rate = arg('rate', 2000)
 const seconds = arg('seconds', 20)
 const rounds = arg('rounds', 3)
@@ -81,8 +86,17 @@ async function probes(
     const url = `/probe/${randomUUID()}`
     const seen = visible(url)
     const sentAt = performance.now()
-    await producer.send(topic, [{ key: url, value: event(url) }])
-    latencies.push((await seen) - sentAt)
+    const [pos] = await producer.send(topic, [{ key: url, value: event(url) }])
+    const ackAt = performance.now()
+    const seenAt = await seen
+    latencies.push(seenAt - sentAt)
+    if (traceFd >= 0) {
+      const o = performance.timeOrigin
+      writeSync(
+        traceFd,
+        `${JSON.stringify({ e: 'probe', topic, p: pos?.partition, off: pos?.offset, sent: o + sentAt, ack: o + ackAt, seen: o + seenAt, asked: o + lastAsked, prev: o + prevAnswered })}\n`,
+      )
+    }
     await sleep(Math.max(0, PROBE_EVERY_MS - (performance.now() - started)))
   }
   return latencies
@@ -134,8 +148,13 @@ const strataContender = (server: { url: string }, strataTopic: string) => async 
         const path = `${server.url}/views/pageviews_by_url/${encodeURIComponent(url)}`
         const deadline = performance.now() + 10_000
         while (performance.now() < deadline) {
+          const asked = performance.now()
           const body = (await (await fetch(path)).json()) as { windows?: unknown[] }
-          if (body.windows && body.windows.length > 0) return performance.now()
+          if (body.windows && body.windows.length > 0) {
+            lastAsked = asked
+            return performance.now()
+          }
+          prevAnswered = performance.now()
           await sleep(2)
         }
         throw new Error(`probe ${url} not visible after 10 s`)

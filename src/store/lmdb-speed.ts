@@ -41,6 +41,7 @@ import type { TimeRange } from '../core/time-range.ts'
 import { addToTally, byView, type ViewErrorTally, type ViewFoldError, withStop } from '../core/view-errors.ts'
 import { readKeyRows } from './lmdb-batch.ts'
 import type { SnapshotMemo } from './lmdb-snapshot-memo.ts'
+import { trace, tracing } from '../core/fresh-trace.ts'
 import {
   bumpKeyRowsVersion,
   bumpSnapshotVersion,
@@ -192,6 +193,7 @@ export function commitSpeed(db: Db, commit: SpeedCommit): Promise<void> {
       }
       if (commit.errors?.length) writeErrorTallies(db, commit, undoKeys, undoValues)
       db.put(['sp', partition], after)
+      if (tracing) trace({ e: 'txn', p: partition, off: commit.offset })
     } catch (error) {
       for (let i = undoKeys.length - 1; i >= 0; i--) {
         if (undoValues[i] === undefined) db.remove(undoKeys[i])

@@ -14,7 +14,8 @@
 // back); lock (deltas back to the commit's LMDB transaction callback: the write lock, behind other
 // transactions, a compactor pass or a flush); poll (the callback to the start of the GET that saw
 // it: the commit's own write, the serving thread's read snapshot, and the bench's 2 ms polls);
-// get (that GET's own time); landed (the callback to commitSpeed's promise: the flush). One
+// get (that GET's own time: toRead, read and afterRead split it when the serving thread's reads
+// were traced); landed (the callback to commitSpeed's promise: the flush). One
 // Strata process per trace: run it without --baseline.
 import './lib/help.ts' // --help: the comment above, then exit
 import { readFileSync } from 'node:fs'
@@ -38,11 +39,29 @@ for (const l of lines) {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN
 // The Strata contender's topic: its probes take longer than the Kafka consumer's.
 const probesByTopic = new Map<string, Line[]>()
-for (const l of lines) if (l.e === 'probe') probesByTopic.set(l.topic!, [...(probesByTopic.get(l.topic!) ?? []), l])
+for (const l of lines)
+  if (l.e === 'probe') probesByTopic.set(l.topic!, [...(probesByTopic.get(l.topic!) ?? []), l])
 const probes = [...probesByTopic.values()].sort(
   (a, b) => median(b.map((p) => p.seen - p.sent)) - median(a.map((p) => p.seen - p.sent)),
 )[0]!
-const stages = ['total', 'ack', 'fetch', 'queue', 'send', 'contents', 'lock', 'poll', 'get', 'landed'] as const
+const stages = [
+  'total',
+  'ack',
+  'fetch',
+  'queue',
+  'send',
+  'contents',
+  'lock',
+  'poll',
+  'get',
+  'toRead',
+  'read',
+  'afterRead',
+  'landed',
+] as const
+// The serving thread's snapshot reads (lmdb-speed.ts), to split a GET: sent to its read started
+// (the bench's and the server's loops, the request), the read, its end to the answer.
+const reads = lines.filter((l) => l.e === 'read' && l.found! > 0).sort((a, b) => a.t - b.t)
 type Row = Record<(typeof stages)[number], number> & { sent: number; seen: number }
 const rows: Row[] = []
 for (const pr of probes) {
@@ -52,9 +71,12 @@ for (const pr of probes) {
   const fold = take && first('fold', 'to', take.t)
   const send = fold && first('send', 'off', fold.t)
   if (!take || !fold || !send) continue
-  const same = (e: string) => byPartition.get(`${e}/${pr.p}`)?.find((l) => l.off === send.off && l.t >= send.t)
+  const same = (e: string) =>
+    byPartition.get(`${e}/${pr.p}`)?.find((l) => l.off === send.off && l.t >= send.t)
   const [contents, txn, landed] = [same('contents'), same('txn'), same('landed')]
   if (!contents || !txn || !landed) continue
+  const asked = pr.asked ?? pr.seen
+  const read = reads.find((r) => r.t - r.ms! >= asked - 0.05 && r.t <= pr.seen)
   rows.push({
     sent: pr.sent,
     seen: pr.seen,
@@ -68,6 +90,9 @@ for (const pr of probes) {
     // (Traces written before the bench noted the GET's start: all of it in poll.)
     poll: (pr.asked ?? pr.seen) - txn.t,
     get: pr.asked === undefined ? 0 : pr.seen - pr.asked,
+    toRead: read ? read.t - read.ms! - asked : Number.NaN,
+    read: read ? read.ms! : Number.NaN,
+    afterRead: read ? pr.seen - read.t : Number.NaN,
     landed: landed.t - txn.t,
   })
 }

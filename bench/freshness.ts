@@ -22,12 +22,12 @@
 // node_modules linked) on a topic of its own, a contender in every round: before/after in one run.
 import './lib/help.ts' // --help: the comment above, then exit
 import { randomUUID } from 'node:crypto'
+import { openSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import { createAdmin, createConsumer, createProducer, type KafkaProducer } from '../src/log/kafka/index.ts'
 import { brokers, sleep } from './lib/kafka-bench.ts'
 import { sliceOrder } from './lib/paced.ts'
 import { ms, printResult } from './lib/result.ts'
-import { openSync, writeSync } from 'node:fs'
 import { arg, median, table } from './lib/stats.ts'
 import { startStrata } from './lib/strata-server.ts'
 

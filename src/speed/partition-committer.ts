@@ -29,10 +29,10 @@
 //   and its window is re-read by the next owner from the stored offset.
 import type { CompiledView } from '../core/compiled-view.ts'
 import { ErrorCodes, StrataError } from '../core/errors.ts'
+import { trace, tracing } from '../core/fresh-trace.ts'
 import { isRetriable, type RetryAttempt, type RetryPolicy, retryRetriable } from '../core/retry.ts'
 import { fenced } from '../store/speed-rules.ts'
 import type { CombineEncoded, SpeedCommit, SpeedPartition, SpeedStore } from '../store/store.ts'
-import { trace, tracing } from '../core/fresh-trace.ts'
 import type { WindowContents } from './pending-window.ts'
 
 /** What the committer reads of a window: PendingWindow in process, RemoteWindow (fold threads). */

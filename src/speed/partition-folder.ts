@@ -33,6 +33,7 @@
 
 import type { CompiledView } from '../core/compiled-view.ts'
 import { ErrorCodes, StrataError } from '../core/errors.ts'
+import { trace, tracing } from '../core/fresh-trace.ts'
 import { type RecordReader, recordReaderFor } from '../core/projected-check.ts'
 import { failureOf } from '../core/view-errors.ts'
 import type { SpeedCommit, SpeedPartition, SpeedStore } from '../store/store.ts'
@@ -53,7 +54,6 @@ import {
   isOurs,
   PartitionCommitter,
 } from './partition-committer.ts'
-import { trace, tracing } from '../core/fresh-trace.ts'
 import { PendingWindow } from './pending-window.ts'
 import { type FoldReport, RemoteWindow } from './remote-window.ts'
 
@@ -527,7 +527,8 @@ export class PartitionFolder {
       // The deltas are asked for at once: the thread answers them right behind the folds sent,
       // and before anything sent for the next window (a thread answers in order).
       window.askContents()
-      if (tracing) trace({ e: 'send', p: this.partition, from: window.from, off: window.end, n: this.#landing.length })
+      if (tracing)
+        trace({ e: 'send', p: this.partition, from: window.from, off: window.end, n: this.#landing.length })
       const after = this.#landing.at(-1)
       this.#window = this.#newWindow(window.end, window.epoch)
       // The commit period is the window's age: the next window commits at most commitEveryMs

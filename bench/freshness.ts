@@ -9,7 +9,7 @@
 // sequential, so at most one poller runs). Kafka: the consumer notes when each probe arrives.
 //
 //   npm run bench:freshness -- [--rate=2000] [--seconds=20] [--rounds=3] [--slices=4]
-//     [--baseline=<checkout>[,…]]
+//     [--baseline=<checkout>[,…]] [--variant-node-args="<node flags>"]
 //
 // --slices=4 (default): each round gives every contender its --seconds as 4 slices, interleaved
 // (slice 1 of each, then slice 2 of each, the order rotated a place each slice), each slice's
@@ -114,6 +114,20 @@ const baselineDirs = (process.argv.find((a) => a.startsWith('--baseline='))?.sli
   .filter((d) => d !== '')
 const server = await startStrata(strataTopic, partitions)
 const servers = [{ name: STRATA, topic: strataTopic, server }]
+// --variant-node-args="<flags>": this build again, its process started with these node flags (e.g.
+// `--max-semi-space-size=4`), a contender of its own: a V8 setting A/B'd in one run.
+const variantArgs = (process.argv.find((a) => a.startsWith('--variant-node-args='))?.slice(20) ?? '')
+  .split(' ')
+  .filter((a) => a !== '')
+if (variantArgs.length > 0) {
+  const topic = `bench-${randomUUID()}`
+  await admin.createTopic({ topic, partitions, replicationFactor: 1 })
+  servers.push({
+    name: `${STRATA}, node ${variantArgs.join(' ')}`,
+    topic,
+    server: await startStrata(topic, partitions, { nodeArgs: variantArgs }),
+  })
+}
 for (const dir of baselineDirs) {
   const topic = `bench-${randomUUID()}`
   await admin.createTopic({ topic, partitions, replicationFactor: 1 })

@@ -1,7 +1,8 @@
 // Where a fresh event's time goes: reads the trace a freshness run wrote with
 // STRATA_FRESH_TRACE=<file> (src/core/fresh-trace.ts: the bench's probes, and the speed layer's
-// stages, GC pauses of 1 ms or more and compactor passes of every Strata process it started, on one
-// clock) and prints, per probe of the Strata contender, the stages from the produce call to the GET
+// stages, the serving thread's snapshot reads and GC pauses of 1 ms or more of every Strata process
+// it started, on one clock; compactor passes too when a `{ e: 'pass', held }` line is added to
+// lmdb-compactor.ts's pass, as session 19 did for its runs) and prints, per probe of the Strata contender, the stages from the produce call to the GET
 // that saw it: the median, the mean of the slowest 10 %, and the slowest probes; then what of the
 // slowest 10 % overlapped a GC pause (per thread) or a compactor pass.
 //

@@ -9,7 +9,7 @@
 // sequential, so at most one poller runs). Kafka: the consumer notes when each probe arrives.
 //
 //   npm run bench:freshness -- [--rate=2000] [--seconds=20] [--rounds=3] [--slices=4]
-//     [--baseline=<checkout>[,…]]
+//     [--baseline=<checkout>[,…]] [--variant-node-args="<node flags>"]
 //
 // --slices=4 (default): each round gives every contender its --seconds as 4 slices, interleaved
 // (slice 1 of each, then slice 2 of each, the order rotated a place each slice), each slice's
@@ -22,6 +22,7 @@
 // node_modules linked) on a topic of its own, a contender in every round: before/after in one run.
 import './lib/help.ts' // --help: the comment above, then exit
 import { randomUUID } from 'node:crypto'
+import { openSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import { createAdmin, createConsumer, createProducer, type KafkaProducer } from '../src/log/kafka/index.ts'
 import { brokers, sleep } from './lib/kafka-bench.ts'
@@ -30,6 +31,10 @@ import { ms, printResult } from './lib/result.ts'
 import { arg, median, table } from './lib/stats.ts'
 import { startStrata } from './lib/strata-server.ts'
 
+// TEMPORARY (session 19): probes traced beside the speed layer's STRATA_FRESH_TRACE.
+let lastAsked = 0
+let prevAnswered = 0
+const traceFd = process.env.STRATA_FRESH_TRACE ? openSync(process.env.STRATA_FRESH_TRACE, 'a') : -1
 const rate = arg('rate', 2000)
 const seconds = arg('seconds', 20)
 const rounds = arg('rounds', 3)
@@ -81,8 +86,17 @@ async function probes(
     const url = `/probe/${randomUUID()}`
     const seen = visible(url)
     const sentAt = performance.now()
-    await producer.send(topic, [{ key: url, value: event(url) }])
-    latencies.push((await seen) - sentAt)
+    const [pos] = await producer.send(topic, [{ key: url, value: event(url) }])
+    const ackAt = performance.now()
+    const seenAt = await seen
+    latencies.push(seenAt - sentAt)
+    if (traceFd >= 0) {
+      const o = performance.timeOrigin
+      writeSync(
+        traceFd,
+        `${JSON.stringify({ e: 'probe', topic, p: pos?.partition, off: pos?.offset, sent: o + sentAt, ack: o + ackAt, seen: o + seenAt, asked: o + lastAsked, prev: o + prevAnswered })}\n`,
+      )
+    }
     await sleep(Math.max(0, PROBE_EVERY_MS - (performance.now() - started)))
   }
   return latencies
@@ -100,6 +114,20 @@ const baselineDirs = (process.argv.find((a) => a.startsWith('--baseline='))?.sli
   .filter((d) => d !== '')
 const server = await startStrata(strataTopic, partitions)
 const servers = [{ name: STRATA, topic: strataTopic, server }]
+// --variant-node-args="<flags>": this build again, its process started with these node flags (e.g.
+// `--max-semi-space-size=4`), a contender of its own: a V8 setting A/B'd in one run.
+const variantArgs = (process.argv.find((a) => a.startsWith('--variant-node-args='))?.slice(20) ?? '')
+  .split(' ')
+  .filter((a) => a !== '')
+if (variantArgs.length > 0) {
+  const topic = `bench-${randomUUID()}`
+  await admin.createTopic({ topic, partitions, replicationFactor: 1 })
+  servers.push({
+    name: `${STRATA}, node ${variantArgs.join(' ')}`,
+    topic,
+    server: await startStrata(topic, partitions, { nodeArgs: variantArgs }),
+  })
+}
 for (const dir of baselineDirs) {
   const topic = `bench-${randomUUID()}`
   await admin.createTopic({ topic, partitions, replicationFactor: 1 })
@@ -134,8 +162,13 @@ const strataContender = (server: { url: string }, strataTopic: string) => async 
         const path = `${server.url}/views/pageviews_by_url/${encodeURIComponent(url)}`
         const deadline = performance.now() + 10_000
         while (performance.now() < deadline) {
+          const asked = performance.now()
           const body = (await (await fetch(path)).json()) as { windows?: unknown[] }
-          if (body.windows && body.windows.length > 0) return performance.now()
+          if (body.windows && body.windows.length > 0) {
+            lastAsked = asked
+            return performance.now()
+          }
+          prevAnswered = performance.now()
           await sleep(2)
         }
         throw new Error(`probe ${url} not visible after 10 s`)

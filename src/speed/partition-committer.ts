@@ -29,6 +29,7 @@
 //   and its window is re-read by the next owner from the stored offset.
 import type { CompiledView } from '../core/compiled-view.ts'
 import { ErrorCodes, StrataError } from '../core/errors.ts'
+import { trace, tracing } from '../core/fresh-trace.ts'
 import { isRetriable, type RetryAttempt, type RetryPolicy, retryRetriable } from '../core/retry.ts'
 import { fenced } from '../store/speed-rules.ts'
 import type { CombineEncoded, SpeedCommit, SpeedPartition, SpeedStore } from '../store/store.ts'
@@ -152,6 +153,7 @@ export class PartitionCommitter {
     let inDoubt = false
     for (let attempt = 0; ; attempt++) {
       const { deltas, errors, events } = await window.contents()
+      if (tracing) trace({ e: 'contents', p: this.partition, off: window.end })
       const commit: SpeedCommit = {
         partition: this.partition,
         owner: this.owner,
@@ -187,6 +189,7 @@ export class PartitionCommitter {
           attempt--
           continue
         }
+        if (tracing) trace({ e: 'refused', p: this.partition, off: commit.offset })
         if (inDoubt && (await this.#landedEarlier(commit))) return { landed: commit }
         // Another definition of a view is recorded: no retry or reseal can commit this window.
         if ((error as StrataError)?.code === ErrorCodes.CONFIG_CHANGED)
@@ -200,6 +203,7 @@ export class PartitionCommitter {
         if (attempt >= MAX_REBUILDS || !reseal(state.required)) return { stopped: error as StrataError }
         continue
       }
+      if (tracing) trace({ e: 'landed', p: this.partition, off: commit.offset })
       return { landed: commit }
     }
   }

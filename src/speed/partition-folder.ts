@@ -33,6 +33,7 @@
 
 import type { CompiledView } from '../core/compiled-view.ts'
 import { ErrorCodes, StrataError } from '../core/errors.ts'
+import { trace, tracing } from '../core/fresh-trace.ts'
 import { type RecordReader, recordReaderFor } from '../core/projected-check.ts'
 import { failureOf } from '../core/view-errors.ts'
 import type { SpeedCommit, SpeedPartition, SpeedStore } from '../store/store.ts'
@@ -215,6 +216,7 @@ export class PartitionFolder {
    * folder's queue), so each window still goes to the store with its offset, one after the other.
    */
   async take(source: SpeedBatch): Promise<{ committed: Promise<void> }> {
+    if (tracing) trace({ e: 'take', p: this.partition, to: source.nextOffset, hw: source.highWatermark })
     let due = false
     // With a fold thread the records are copied at once into the buffer they go to the thread
     // in (batch-buffers.ts): the source's record objects are not kept while the batch waits.
@@ -228,6 +230,7 @@ export class PartitionFolder {
     const folded = this.#serial(async () => {
       this.#waiting--
       this.#waitingBytes -= bytes
+      if (tracing) trace({ e: 'fold', p: this.partition, to: batch.nextOffset })
       try {
         due = await this.#foldBatch(batch)
       } catch (error) {
@@ -524,6 +527,8 @@ export class PartitionFolder {
       // The deltas are asked for at once: the thread answers them right behind the folds sent,
       // and before anything sent for the next window (a thread answers in order).
       window.askContents()
+      if (tracing)
+        trace({ e: 'send', p: this.partition, from: window.from, off: window.end, n: this.#landing.length })
       const after = this.#landing.at(-1)
       this.#window = this.#newWindow(window.end, window.epoch)
       // The commit period is the window's age: the next window commits at most commitEveryMs

@@ -37,6 +37,7 @@
 //                                                    registration any key), not by a speed commit
 //                                                    (lmdb-snapshot-version.ts)
 import type { RootDatabase } from 'lmdb'
+import { trace, tracing } from '../core/fresh-trace.ts'
 import type { TimeRange } from '../core/time-range.ts'
 import { addToTally, byView, type ViewErrorTally, type ViewFoldError, withStop } from '../core/view-errors.ts'
 import { readKeyRows } from './lmdb-batch.ts'
@@ -192,6 +193,7 @@ export function commitSpeed(db: Db, commit: SpeedCommit): Promise<void> {
       }
       if (commit.errors?.length) writeErrorTallies(db, commit, undoKeys, undoValues)
       db.put(['sp', partition], after)
+      if (tracing) trace({ e: 'txn', p: partition, off: commit.offset })
     } catch (error) {
       for (let i = undoKeys.length - 1; i >= 0; i--) {
         if (undoValues[i] === undefined) db.remove(undoKeys[i])
@@ -336,6 +338,7 @@ export function snapshot(
   range: TimeRange,
 ): ViewSnapshot {
   const key = storedForm(asked)
+  const began = tracing ? performance.now() : 0
   const transaction = db.useReadTransaction()
   try {
     const {
@@ -388,6 +391,8 @@ export function snapshot(
       return { batchEntries, realtime: logged.length === 0 ? states : [...states, ...logged] }
     })
     const version = memo.version
+    if (tracing)
+      trace({ e: 'read', ms: performance.now() - began, rows: rows.length, found: realtime.length })
     return version === undefined
       ? { batch, batchEntries, realtime, speedView, speed }
       : { batch, batchEntries, realtime, speedView, speed, version }

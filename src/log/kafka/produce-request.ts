@@ -116,6 +116,16 @@ function writeBytes(buffer: Buffer, offset: number, bytes: Buffer): number {
 // call into C++ for a key (~12 against ~57 ns for 6 characters; longer strings favour C++).
 const SHORT_ASCII = 16
 
+// Buffer's own Latin-1 writer (Node's buffer.write(…, 'latin1') calls it after normalising the
+// encoding name, which costs more than it saves here); not in @types/node, so looked up, with
+// buffer.write as the fallback should a Node release drop it.
+type Latin1Write = (this: Buffer, string: string, offset: number, length: number) => number
+const latin1Write: Latin1Write =
+  (Buffer.prototype as unknown as { latin1Write?: Latin1Write }).latin1Write ??
+  function (this: Buffer, string: string, offset: number, length: number) {
+    return this.write(string, offset, length, 'latin1')
+  }
+
 // A key or value: a string is written as UTF-8 in place, its length known beforehand. A string
 // whose UTF-8 length is its length in UTF-16 units is ASCII (any unit from 0x80 takes 2 or more
 // bytes), and ASCII's UTF-8 bytes are its Latin-1 bytes: latin1Write skips the UTF-8 encoder
@@ -125,7 +135,7 @@ function writeData(buffer: Buffer, offset: number, data: Buffer | string, length
   if (typeof data !== 'string') data.copy(buffer, offset)
   else if (length !== data.length) buffer.write(data, offset, length, 'utf8')
   else if (length <= SHORT_ASCII) for (let i = 0; i < length; i++) buffer[offset + i] = data.charCodeAt(i)
-  else buffer.latin1Write(data, offset, length)
+  else latin1Write.call(buffer, data, offset, length)
   return offset + length
 }
 

@@ -87,7 +87,14 @@ test('encodeProduceRequest: several topics and partitions in one request', () =>
         producerEpoch: 0,
         sequence: 0,
       },
-      { topic: 'b', partition: 5, records: records.slice(2, 5), producerId: 1n, producerEpoch: 0, sequence: 9 },
+      {
+        topic: 'b',
+        partition: 5,
+        records: records.slice(2, 5),
+        producerId: 1n,
+        producerEpoch: 0,
+        sequence: 9,
+      },
       {
         topic: 'a',
         partition: 1,

@@ -112,11 +112,32 @@ function writeBytes(buffer: Buffer, offset: number, bytes: Buffer): number {
   return offset + bytes.length
 }
 
-// A key or value: a string is written as UTF-8 in place, its length known beforehand.
+// Up to this many characters, an ASCII string is copied by a JavaScript loop: cheaper than a
+// call into C++ for a key (~12 against ~57 ns for 6 characters; longer strings favour C++;
+// BENCHMARKS.md, Ingest, session 19).
+const SHORT_ASCII = 16
+
+// Buffer's own Latin-1 writer (Node's buffer.write(…, 'latin1') calls it after normalising the
+// encoding name, which costs more than it saves here); not in @types/node, so looked up, with
+// buffer.write as the fallback should a Node release drop it.
+type Latin1Write = (this: Buffer, string: string, offset: number, length: number) => number
+const latin1Write: Latin1Write =
+  (Buffer.prototype as unknown as { latin1Write?: Latin1Write }).latin1Write ??
+  function (this: Buffer, string: string, offset: number, length: number) {
+    return this.write(string, offset, length, 'latin1')
+  }
+
+// A key or value: a string is written as UTF-8 in place, its length known beforehand. A string
+// whose UTF-8 length is its length in UTF-16 units is ASCII (any unit from 0x80 takes 2 or more
+// bytes), and ASCII's UTF-8 bytes are its Latin-1 bytes: latin1Write skips the UTF-8 encoder
+// (~80 against ~110-150 ns for a 64-character value; the whole encoding:
+// bench/producer-encode-micro.ts).
 function writeData(buffer: Buffer, offset: number, data: Buffer | string, length: number): number {
   offset = writeUnsignedVarInt(buffer, offset, zigzag(length))
-  if (typeof data === 'string') buffer.write(data, offset, length, 'utf8')
-  else data.copy(buffer, offset)
+  if (typeof data !== 'string') data.copy(buffer, offset)
+  else if (length !== data.length) buffer.write(data, offset, length, 'utf8')
+  else if (length <= SHORT_ASCII) for (let i = 0; i < length; i++) buffer[offset + i] = data.charCodeAt(i)
+  else latin1Write.call(buffer, data, offset, length)
   return offset + length
 }
 

@@ -12,6 +12,12 @@ const records = prepareRecords(
     { key: '', value: '' },
     { key: 'k', value: 'x'.repeat(300), timestamp: 1_699_999_999_000 },
     { key: 'ü', value: Buffer.from([0, 1, 2, 255]) },
+    // Strings by each of writeData's paths (ASCII up to 16 characters, longer ASCII, UTF-8):
+    // exactly 16 and 17 ASCII characters, Latin-1 characters, which are not ASCII, long and short,
+    // and characters outside the BMP (a surrogate pair, 4 bytes).
+    { key: 'abcdefghijklmnop', value: 'abcdefghijklmnopq' },
+    { key: 'ÿé', value: `${'é'.repeat(20)} and ASCII after, past 16 characters` },
+    { key: '😀', value: `{"emoji":"😀","url":"/p/1","user":"u1","ts":1700000000000,"more":"x"}` },
   ],
   3,
   1,
@@ -81,7 +87,14 @@ test('encodeProduceRequest: several topics and partitions in one request', () =>
         producerEpoch: 0,
         sequence: 0,
       },
-      { topic: 'b', partition: 5, records: records.slice(2), producerId: 1n, producerEpoch: 0, sequence: 9 },
+      {
+        topic: 'b',
+        partition: 5,
+        records: records.slice(2, 5),
+        producerId: 1n,
+        producerEpoch: 0,
+        sequence: 9,
+      },
       {
         topic: 'a',
         partition: 1,

@@ -25,7 +25,7 @@
 //     [--rounds=3] [--connections=16] [--modes=start,serve] [--autocannon=1] [--floor=1]
 //     [--ingest=0] [--profile=<dir>] [--profile-start=<dir>] [--baseline=<checkout>]
 //     [--baseline-start=0] [--loop=1] [--warm-every=1] [--slices=4] [--settle=250]
-//     [--scraped=0]
+//     [--scraped=0] [--prime=0] [--threads=0]
 //   STRATA_BENCH_PORTS=FIRST-LAST keeps every server's port in that range (default: any free port).
 //
 // --urls and --rates take lists: `--urls=1000,10000,100000 --rates=2000 --modes=serve` is the
@@ -65,7 +65,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import autocannon from 'autocannon'
 import { createAdmin, createProducer } from '../src/log/kafka/index.ts'
-import { cpuOf } from './lib/cpu.ts'
+import { cpuOf, threadCpu } from './lib/cpu.ts'
 import { brokers, preloadTopic, sleep } from './lib/kafka-bench.ts'
 import { type PacedResult, pacedLoad, pooled, resp, sliceOrder } from './lib/paced.ts'
 import { list, ms, printResult, type ResultRow, words } from './lib/result.ts'
@@ -92,6 +92,8 @@ const warmEvery = arg('warm-every', 1) === 1
 const slices = Math.max(1, arg('slices', 4))
 const settleMs = arg('settle', 250)
 const scrapedMs = arg('scraped', 0)
+const primeMs = arg('prime', 0)
+const withThreads = arg('threads', 0) === 1
 
 /** The served batch version of every view of a Strata process (GET /views), '-' before the first. */
 async function batchVersions(url: string): Promise<string> {
@@ -202,6 +204,15 @@ async function startHelper(script: string, args: string[]): Promise<{ child: Chi
   return { child, port: Number(line.toString().trim()) }
 }
 const partitions = 6
+
+/** --threads=1: each thread's CPU over a slice, summed by thread name (its id left out). */
+function addThreads(
+  into: Map<string, number>,
+  before: Map<number, { name: string; us: number }>,
+  after: Map<number, { name: string; us: number }>,
+): void {
+  for (const [tid, t] of after) into.set(t.name, (into.get(t.name) ?? 0) + t.us - (before.get(tid)?.us ?? 0))
+}
 const REDIS_PORT = 6379
 const PEER = 'Node http in front of Redis (the peer)'
 const FLOOR = 'Node http, the same answers from memory (floor)'
@@ -503,6 +514,7 @@ for (const urls of urlCounts) {
         const parts: Record<string, Array<{ r: PacedResult; cpuUs: number; loop?: LoopStats }>> = {}
         const flips: Record<string, string> = {}
         const loop0s: Record<string, { text: string }> = {}
+        const threadsOf: Record<string, Map<string, number>> = {}
         for (let slice = 0; slice < slices; slice++) {
           const order = sliceOrder(names, round, slice, slices)
           for (const name of order) {
@@ -521,12 +533,20 @@ for (const urls of urlCounts) {
             // (read before it, `strata start`'s background work in the 250 ms was charged to its
             // requests: 140 against 108 µs/request at 2,000 req/s, session 18).
             if (settleMs > 0) await sleep(settleMs)
+            // --prime=MS: an unmeasured burst at the slice's rate right before it, for every
+            // contender alike, so a slice starts from a server that is serving, not one that idled
+            // through the other contenders' slices (V8's idle-time GC, cold caches, roles that
+            // caught up meanwhile). Its CPU is not counted either.
+            if (primeMs > 0 && !whole) await contenders[name]!(rate, primeMs / 1000)
+            const pid = urlOf[name] && withThreads ? pids[name]![0] : undefined
+            const threads0 = pid ? threadCpu(pid) : undefined
             const cpu0 = await cpuOfAll(name)
             const r = await contenders[name]!(rate, whole ? seconds : sliceSeconds)
             const part: { r: PacedResult; cpuUs: number; loop?: LoopStats } = {
               r,
               cpuUs: (await cpuOfAll(name)) - cpu0,
             }
+            if (pid && threads0) addThreads((threadsOf[name] ??= new Map()), threads0, threadCpu(pid))
             if (loopUrl && lastSlice && loop0s[name])
               part.loop = loopOf(loop0s[name]!.text, (await readLoop(loopUrl)).text)
             const batch1 = urlOf[name] ? await batchVersions(urlOf[name]!) : undefined
@@ -562,6 +582,13 @@ for (const urls of urlCounts) {
               heapMB: loops.at(-1)!.heapMB,
             }
           if (flips[name]) s.flipped = flips[name]
+          if (threadsOf[name])
+            console.error(
+              `urls ${urls} round ${round} ${rate}/s ${name}: CPU per thread, µs/request: ${[...threadsOf[name]!]
+                .sort((a, b) => b[1] - a[1])
+                .map(([thread, us]) => `${thread} ${(us / r.answered).toFixed(1)}`)
+                .join(', ')}`,
+            )
           samples[`${name}|${rate}`] ??= []
           samples[`${name}|${rate}`]!.push(s)
           console.error(

@@ -67,7 +67,7 @@ import autocannon from 'autocannon'
 import { createAdmin, createProducer } from '../src/log/kafka/index.ts'
 import { cpuOf, threadCpu } from './lib/cpu.ts'
 import { brokers, preloadTopic, sleep } from './lib/kafka-bench.ts'
-import { type PacedResult, pacedLoad, pooled, resp, sliceOrder } from './lib/paced.ts'
+import { type PacedResult, pacedLoad, pooled, resp, roundPlan, sliceOrder } from './lib/paced.ts'
 import { list, ms, printResult, type ResultRow, words } from './lib/result.ts'
 import { runText } from './lib/run-text.ts'
 import { arg, median, spread, table } from './lib/stats.ts'
@@ -515,15 +515,14 @@ for (const urls of urlCounts) {
     // first major GC collects, its marking on V8's helper threads — is collected there and not in
     // round 1 (session 19: `strata start`'s round 1 read 21–25 µs/request on V8's threads, the
     // rounds after it 1–8).
-    for (let round = 1 - warmRounds; round <= rounds; round++) {
-      const warming = round < 1
+    for (const { round, measured } of roundPlan(rounds, warmRounds)) {
       for (const rate of rates) {
         const parts: Record<string, Array<{ r: PacedResult; cpuUs: number; loop?: LoopStats }>> = {}
         const flips: Record<string, string> = {}
         const loop0s: Record<string, { text: string }> = {}
         const threadsOf: Record<string, Map<string, number>> = {}
         for (let slice = 0; slice < slices; slice++) {
-          const order = sliceOrder(names, Math.max(1, round), slice, slices)
+          const order = sliceOrder(names, round, slice, slices)
           for (const name of order) {
             const whole = name.includes('autocannon')
             if (whole && slice > 0) continue
@@ -563,8 +562,8 @@ for (const urls of urlCounts) {
             parts[name]!.push(part)
           }
         }
-        if (warming) {
-          console.error(`urls ${urls} warm-up round ${round + warmRounds} ${rate}/s: not recorded`)
+        if (!measured) {
+          console.error(`urls ${urls} warm-up round ${rate}/s: not recorded`)
           continue
         }
         for (const name of names) {

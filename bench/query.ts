@@ -25,7 +25,7 @@
 //     [--rounds=3] [--connections=16] [--modes=start,serve] [--autocannon=1] [--floor=1]
 //     [--ingest=0] [--profile=<dir>] [--profile-start=<dir>] [--baseline=<checkout>]
 //     [--baseline-start=0] [--loop=1] [--warm-every=1] [--slices=4] [--settle=250]
-//     [--scraped=0] [--prime=0] [--threads=0] [--warm-rounds=0]
+//     [--scraped=0] [--prime=250] [--warm-rounds=1] [--threads=0]
 //   STRATA_BENCH_PORTS=FIRST-LAST keeps every server's port in that range (default: any free port).
 //
 // --urls and --rates take lists: `--urls=1000,10000,100000 --rates=2000 --modes=serve` is the
@@ -50,6 +50,14 @@
 // --settle=250 (default): every contender waits 250 ms between the reads before its slice (the
 // /metrics of --loop, the served batch version) and its slice, so a scrape's after-effects in a
 // Strata process are not charged to its queries (a scrape is not the workload measured here).
+// --prime=250 (default): right before each slice (after the settle), an unmeasured burst of
+// that many ms at the slice's rate, for every contender alike, its CPU not counted: a slice
+// starts from a server that is serving, not one that idled through the other contenders' slices.
+// --warm-rounds=1 (default): one whole round first, not recorded, so what the first asks of every
+// key leave for the first major GC is collected there and not in round 1. Session 19 (BENCHMARKS.md,
+// Query): without them the floor read 2.7–8.4 ms at 2,000 req/s, above the peer in 4 of 6 rounds;
+// with the burst 1.4–1.8 ms, under it in every round. --prime=0 --warm-rounds=0: as before.
+// --threads=1: each Strata process's CPU per request split by thread (main, V8's helpers, roles).
 // --loop=1 (default) reads each Strata process's /metrics before its first slice of a round and
 // after its last (so with slices the reading spans the whole round, the other contenders' slices
 // too, and includes the closing scrape's own work on the loop): the main
@@ -92,9 +100,9 @@ const warmEvery = arg('warm-every', 1) === 1
 const slices = Math.max(1, arg('slices', 4))
 const settleMs = arg('settle', 250)
 const scrapedMs = arg('scraped', 0)
-const primeMs = arg('prime', 0)
+const primeMs = arg('prime', 250)
 const withThreads = arg('threads', 0) === 1
-const warmRounds = arg('warm-rounds', 0)
+const warmRounds = arg('warm-rounds', 1)
 
 /** The served batch version of every view of a Strata process (GET /views), '-' before the first. */
 async function batchVersions(url: string): Promise<string> {
@@ -698,7 +706,7 @@ for (const urls of urlCounts) {
           })
       }
     }
-    const text = `${urls} urls (${keys.length} asked)${ingestRate > 0 ? `, ingest of ${ingestRate} events/s running` : ''}, ${seconds} s per run in ${slices} interleaved slices, ${rounds} rounds, ${connections} connections; medians, p99 spread (max−min)/median\n\n${table(['contender', 'rate', 'req/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'p99 vs the peer', 'p99 vs Redis GET', 'p99 from send ms', `server CPU µs/request${floor ? ' (vs floor)' : ''}`], rows)}`
+    const text = `${urls} urls (${keys.length} asked)${ingestRate > 0 ? `, ingest of ${ingestRate} events/s running` : ''}, ${seconds} s per run in ${slices} interleaved slices${primeMs > 0 ? ` (each after an unmeasured ${primeMs}-ms burst)` : ''}, ${rounds} rounds${warmRounds > 0 ? ` after ${warmRounds} unmeasured` : ''}, ${connections} connections; medians, p99 spread (max−min)/median\n\n${table(['contender', 'rate', 'req/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'p99 vs the peer', 'p99 vs Redis GET', 'p99 from send ms', `server CPU µs/request${floor ? ' (vs floor)' : ''}`], rows)}`
     const loopText = loops.length
       ? `\n\nThe main event loop of each Strata process, per round (/metrics): largest delay, p99 delay, GC pauses ≥ 10 ms, GC total, and the round's query p99\n\n${table(['contender', 'rate', 'loop max ms', 'loop p99 ms', 'GC ≥ 10 ms', 'GC ms', 'query p99 ms'], loops)}`
       : ''
@@ -721,6 +729,18 @@ await admin.close()
 printResult({
   part: 'query',
   rows: allRows,
-  params: { events, urls: urlCounts, rates, seconds, rounds, connections, modes, ingest: ingestRate },
+  params: {
+    events,
+    urls: urlCounts,
+    rates,
+    seconds,
+    rounds,
+    connections,
+    modes,
+    ingest: ingestRate,
+    slices,
+    prime: primeMs,
+    warmRounds,
+  },
 })
 process.exit(0)

@@ -80,7 +80,14 @@ const parts: Part[] = [
   {
     name: 'query',
     script: 'query.ts',
-    args: ['--urls=10000', '--rates=2000,5000', '--seconds=4', '--rounds=3', '--prime=250', '--warm-rounds=1'],
+    args: [
+      '--urls=10000',
+      '--rates=2000,5000',
+      '--seconds=4',
+      '--rounds=3',
+      '--prime=250',
+      '--warm-rounds=1',
+    ],
     quick: ['--events=50000', '--urls=2000', '--rates=2000', '--seconds=2', '--rounds=1'],
   },
   {

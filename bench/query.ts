@@ -560,7 +560,10 @@ for (const urls of urlCounts) {
               r,
               cpuUs: (await cpuOfAll(name)) - cpu0,
             }
-            if (pid && threads0) addThreads((threadsOf[name] ??= new Map()), threads0, threadCpu(pid))
+            if (pid && threads0) {
+              threadsOf[name] ??= new Map()
+              addThreads(threadsOf[name]!, threads0, threadCpu(pid))
+            }
             if (loopUrl && lastSlice && loop0s[name])
               part.loop = loopOf(loop0s[name]!.text, (await readLoop(loopUrl)).text)
             const batch1 = urlOf[name] ? await batchVersions(urlOf[name]!) : undefined
@@ -602,7 +605,9 @@ for (const urls of urlCounts) {
           if (flips[name]) s.flipped = flips[name]
           if (threadsOf[name])
             console.error(
-              `urls ${urls} round ${round} ${rate}/s ${name}: CPU per thread, µs/request: ${[...threadsOf[name]!]
+              `urls ${urls} round ${round} ${rate}/s ${name}: CPU per thread, µs/request: ${[
+                ...threadsOf[name]!,
+              ]
                 .sort((a, b) => b[1] - a[1])
                 .map(([thread, us]) => `${thread} ${(us / r.answered).toFixed(1)}`)
                 .join(', ')}`,

@@ -10,7 +10,7 @@
 // process; PostgreSQL: a pool of the thread's own). What the role logs, and a fatal error, go to
 // the main thread as messages: it owns the logger and decides whether the process exits.
 //
-// Messages to the main thread: {type:'started'}, {type:'stats', stats} (when changed), {type:'log', …},
+// Messages to the main thread: {type:'started'}, {type:'stats', stats}, {type:'log', …},
 // {type:'fatal', error}, {type:'failed', error} (start failed), {type:'closed'}.
 // From it: {type:'close'}.
 import { parentPort, workerData } from 'node:worker_threads'
@@ -20,7 +20,6 @@ import { lowerThreadPriority } from '../core/thread-priority.ts'
 import type { SpeedWorker } from '../speed/index.ts'
 import { openLmdbStore } from '../store/lmdb-store.ts'
 import type { Store } from '../store/store.ts'
-import { changedOnly } from './changed-only.ts'
 import type { LogFields, Logger } from './logger.ts'
 import { lmdbPathOf, openStore } from './open-store.ts'
 import type { RoleThreadSetup, SerializedError, ThreadMessage } from './role-thread.ts'
@@ -93,21 +92,16 @@ async function start(): Promise<void> {
     onFatal: fatal,
   }
   let report: () => void
-  // Checked every statsEveryMs, posted when changed (changed-only.ts): an idle role wakes the
-  // serving thread no more.
-  const postStats = changedOnly((stats: Extract<ThreadMessage, { type: 'stats' }>['stats']) =>
-    post({ type: 'stats', stats }),
-  )
   if (setup.role === 'speed') {
     const worker: SpeedWorker = await startSpeedRole(context)
     role = worker
-    report = () => postStats(worker.stats())
+    report = () => post({ type: 'stats', stats: worker.stats() })
   } else {
     const archiver = await startArchiverRole(context, setup.segmentAgeMs)
     role = archiver
     report = () => {
       const { lastError, ...stats } = archiver.stats()
-      postStats(lastError ? { ...stats, lastError: serialize(lastError) } : stats)
+      post({ type: 'stats', stats: lastError ? { ...stats, lastError: serialize(lastError) } : stats })
     }
   }
   report()

@@ -7,9 +7,8 @@
 // The thread (role-thread-main.ts) starts the role with the same code as in process (roles.ts).
 // What crosses: the setup below (paths, URL, brokers, group, an s3:// master dataset's settings:
 // data, not objects; its credentials come from the environment, which the thread inherits); the
-// role's stats, looked at every `statsEveryMs` and posted when they changed (changed-only.ts; so
-// stats() stays synchronous for /health, /metrics and the dashboard, at most that old; the
-// archiver's last error as code and message); log lines,
+// role's stats, posted every `statsEveryMs` (so stats() stays synchronous for /health, /metrics
+// and the dashboard, at most that old; the archiver's last error as code and message); log lines,
 // written by the main thread's logger; a fatal error, handled as in process (context.onFatal,
 // else exit 1). A thread that dies unasked is fatal too: its partitions would stop without anyone
 // saying so; until the process exits, failure() names it and /health says failed.

@@ -56,7 +56,7 @@
 // --warm-rounds=1 (default): one whole round first, not recorded, so what the first asks of every
 // key leave for the first major GC is collected there and not in round 1. Session 19 (BENCHMARKS.md,
 // Query): without them the floor read 2.7–8.4 ms at 2,000 req/s, above the peer in 4 of 6 rounds;
-// with the burst 1.4–3.4 ms, under it in 11 of 15 rounds. --prime=0 --warm-rounds=0: as before.
+// with the burst 1.4–4.7 ms, under it in 13 of 18 rounds. --prime=0 --warm-rounds=0: as before.
 // --threads=1: each Strata process's CPU per request split by thread (main, V8's helpers, roles).
 // --loop=1 (default) reads each Strata process's /metrics before its first slice of a round and
 // after its last (so with slices the reading spans the whole round, the other contenders' slices

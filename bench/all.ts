@@ -80,7 +80,14 @@ const parts: Part[] = [
   {
     name: 'query',
     script: 'query.ts',
-    args: ['--urls=10000', '--rates=2000,5000', '--seconds=4', '--rounds=3'],
+    args: [
+      '--urls=10000',
+      '--rates=2000,5000',
+      '--seconds=4',
+      '--rounds=3',
+      '--prime=250',
+      '--warm-rounds=1',
+    ],
     quick: ['--events=50000', '--urls=2000', '--rates=2000', '--seconds=2', '--rounds=1'],
   },
   {
@@ -92,6 +99,8 @@ const parts: Part[] = [
       '--rates=2000',
       '--seconds=4',
       '--rounds=3',
+      '--prime=250',
+      '--warm-rounds=1',
       '--modes=serve',
       '--autocannon=0',
       '--floor=0',
@@ -110,7 +119,16 @@ const parts: Part[] = [
     name: 'query-ingest',
     growth: true,
     script: 'query.ts',
-    args: ['--rates=2000', '--ingest=2000', '--seconds=4', '--rounds=3', '--autocannon=0', '--floor=0'],
+    args: [
+      '--rates=2000',
+      '--ingest=2000',
+      '--seconds=4',
+      '--rounds=3',
+      '--prime=250',
+      '--warm-rounds=1',
+      '--autocannon=0',
+      '--floor=0',
+    ],
     quick: [
       '--events=20000',
       '--urls=2000',

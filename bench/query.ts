@@ -25,7 +25,7 @@
 //     [--rounds=3] [--connections=16] [--modes=start,serve] [--autocannon=1] [--floor=1]
 //     [--ingest=0] [--profile=<dir>] [--profile-start=<dir>] [--baseline=<checkout>]
 //     [--baseline-start=0] [--loop=1] [--warm-every=1] [--slices=4] [--settle=250]
-//     [--scraped=0]
+//     [--scraped=0] [--prime=250] [--warm-rounds=1] [--threads=0]
 //   STRATA_BENCH_PORTS=FIRST-LAST keeps every server's port in that range (default: any free port).
 //
 // --urls and --rates take lists: `--urls=1000,10000,100000 --rates=2000 --modes=serve` is the
@@ -50,6 +50,14 @@
 // --settle=250 (default): every contender waits 250 ms between the reads before its slice (the
 // /metrics of --loop, the served batch version) and its slice, so a scrape's after-effects in a
 // Strata process are not charged to its queries (a scrape is not the workload measured here).
+// --prime=250 (default): right before each slice (after the settle), an unmeasured burst of
+// that many ms at the slice's rate, for every contender alike, its CPU not counted: a slice
+// starts from a server that is serving, not one that idled through the other contenders' slices.
+// --warm-rounds=1 (default): one whole round first, not recorded, so what the first asks of every
+// key leave for the first major GC is collected there and not in round 1. Session 19 (BENCHMARKS.md,
+// Query): without them the floor read 2.7–8.4 ms at 2,000 req/s, above the peer in 4 of 6 rounds;
+// with the burst 1.4–4.7 ms, under it in 13 of 18 rounds. --prime=0 --warm-rounds=0: as before.
+// --threads=1: each Strata process's CPU per request split by thread (main, V8's helpers, roles).
 // --loop=1 (default) reads each Strata process's /metrics before its first slice of a round and
 // after its last (so with slices the reading spans the whole round, the other contenders' slices
 // too, and includes the closing scrape's own work on the loop): the main
@@ -65,9 +73,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import autocannon from 'autocannon'
 import { createAdmin, createProducer } from '../src/log/kafka/index.ts'
-import { cpuOf } from './lib/cpu.ts'
+import { cpuOf, threadCpu } from './lib/cpu.ts'
 import { brokers, preloadTopic, sleep } from './lib/kafka-bench.ts'
-import { type PacedResult, pacedLoad, pooled, resp, sliceOrder } from './lib/paced.ts'
+import { type PacedResult, pacedLoad, pooled, resp, roundPlan, sliceOrder } from './lib/paced.ts'
 import { list, ms, printResult, type ResultRow, words } from './lib/result.ts'
 import { runText } from './lib/run-text.ts'
 import { arg, median, spread, table } from './lib/stats.ts'
@@ -92,6 +100,9 @@ const warmEvery = arg('warm-every', 1) === 1
 const slices = Math.max(1, arg('slices', 4))
 const settleMs = arg('settle', 250)
 const scrapedMs = arg('scraped', 0)
+const primeMs = arg('prime', 250)
+const withThreads = arg('threads', 0) === 1
+const warmRounds = arg('warm-rounds', 1)
 
 /** The served batch version of every view of a Strata process (GET /views), '-' before the first. */
 async function batchVersions(url: string): Promise<string> {
@@ -202,6 +213,15 @@ async function startHelper(script: string, args: string[]): Promise<{ child: Chi
   return { child, port: Number(line.toString().trim()) }
 }
 const partitions = 6
+
+/** --threads=1: each thread's CPU over a slice, summed by thread name (its id left out). */
+function addThreads(
+  into: Map<string, number>,
+  before: Map<number, { name: string; us: number }>,
+  after: Map<number, { name: string; us: number }>,
+): void {
+  for (const [tid, t] of after) into.set(t.name, (into.get(t.name) ?? 0) + t.us - (before.get(tid)?.us ?? 0))
+}
 const REDIS_PORT = 6379
 const PEER = 'Node http in front of Redis (the peer)'
 const FLOOR = 'Node http, the same answers from memory (floor)'
@@ -498,11 +518,17 @@ for (const urls of urlCounts) {
     // its slices: its p99 is the round's. The autocannon cross-check runs whole, in slice 1.
     const names = Object.keys(contenders)
     const sliceSeconds = seconds / slices
-    for (let round = 1; round <= rounds; round++) {
+    // --warm-rounds=N: N whole rounds first, every contender's slices as in a measured one, not
+    // recorded: what the first asks of every key left behind — garbage that the serving thread's
+    // first major GC collects, its marking on V8's helper threads — is collected there and not in
+    // round 1 (session 19: `strata start`'s round 1 read 21–25 µs/request on V8's threads, the
+    // rounds after it 1–8).
+    for (const { round, measured } of roundPlan(rounds, warmRounds)) {
       for (const rate of rates) {
         const parts: Record<string, Array<{ r: PacedResult; cpuUs: number; loop?: LoopStats }>> = {}
         const flips: Record<string, string> = {}
         const loop0s: Record<string, { text: string }> = {}
+        const threadsOf: Record<string, Map<string, number>> = {}
         for (let slice = 0; slice < slices; slice++) {
           const order = sliceOrder(names, round, slice, slices)
           for (const name of order) {
@@ -521,11 +547,22 @@ for (const urls of urlCounts) {
             // (read before it, `strata start`'s background work in the 250 ms was charged to its
             // requests: 140 against 108 µs/request at 2,000 req/s, session 18).
             if (settleMs > 0) await sleep(settleMs)
+            // --prime=MS: an unmeasured burst at the slice's rate right before it, for every
+            // contender alike, so a slice starts from a server that is serving, not one that idled
+            // through the other contenders' slices (V8's idle-time GC, cold caches, roles that
+            // caught up meanwhile). Its CPU is not counted either.
+            if (primeMs > 0 && !whole) await contenders[name]!(rate, primeMs / 1000)
+            const pid = urlOf[name] && withThreads ? pids[name]![0] : undefined
+            const threads0 = pid ? threadCpu(pid) : undefined
             const cpu0 = await cpuOfAll(name)
             const r = await contenders[name]!(rate, whole ? seconds : sliceSeconds)
             const part: { r: PacedResult; cpuUs: number; loop?: LoopStats } = {
               r,
               cpuUs: (await cpuOfAll(name)) - cpu0,
+            }
+            if (pid && threads0) {
+              threadsOf[name] ??= new Map()
+              addThreads(threadsOf[name]!, threads0, threadCpu(pid))
             }
             if (loopUrl && lastSlice && loop0s[name])
               part.loop = loopOf(loop0s[name]!.text, (await readLoop(loopUrl)).text)
@@ -535,6 +572,10 @@ for (const urls of urlCounts) {
             parts[name] ??= []
             parts[name]!.push(part)
           }
+        }
+        if (!measured) {
+          console.error(`urls ${urls} warm-up round ${rate}/s: not recorded`)
+          continue
         }
         for (const name of names) {
           const ps = parts[name]!
@@ -562,6 +603,15 @@ for (const urls of urlCounts) {
               heapMB: loops.at(-1)!.heapMB,
             }
           if (flips[name]) s.flipped = flips[name]
+          if (threadsOf[name])
+            console.error(
+              `urls ${urls} round ${round} ${rate}/s ${name}: CPU per thread, µs/request: ${[
+                ...threadsOf[name]!,
+              ]
+                .sort((a, b) => b[1] - a[1])
+                .map(([thread, us]) => `${thread} ${(us / r.answered).toFixed(1)}`)
+                .join(', ')}`,
+            )
           samples[`${name}|${rate}`] ??= []
           samples[`${name}|${rate}`]!.push(s)
           console.error(
@@ -661,7 +711,7 @@ for (const urls of urlCounts) {
           })
       }
     }
-    const text = `${urls} urls (${keys.length} asked)${ingestRate > 0 ? `, ingest of ${ingestRate} events/s running` : ''}, ${seconds} s per run in ${slices} interleaved slices, ${rounds} rounds, ${connections} connections; medians, p99 spread (max−min)/median\n\n${table(['contender', 'rate', 'req/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'p99 vs the peer', 'p99 vs Redis GET', 'p99 from send ms', `server CPU µs/request${floor ? ' (vs floor)' : ''}`], rows)}`
+    const text = `${urls} urls (${keys.length} asked)${ingestRate > 0 ? `, ingest of ${ingestRate} events/s running` : ''}, ${seconds} s per run in ${slices} interleaved slices${primeMs > 0 ? ` (each after an unmeasured ${primeMs}-ms burst)` : ''}, ${rounds} rounds${warmRounds > 0 ? ` after ${warmRounds} unmeasured` : ''}, ${connections} connections; medians, p99 spread (max−min)/median\n\n${table(['contender', 'rate', 'req/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'p99 vs the peer', 'p99 vs Redis GET', 'p99 from send ms', `server CPU µs/request${floor ? ' (vs floor)' : ''}`], rows)}`
     const loopText = loops.length
       ? `\n\nThe main event loop of each Strata process, per round (/metrics): largest delay, p99 delay, GC pauses ≥ 10 ms, GC total, and the round's query p99\n\n${table(['contender', 'rate', 'loop max ms', 'loop p99 ms', 'GC ≥ 10 ms', 'GC ms', 'query p99 ms'], loops)}`
       : ''
@@ -684,6 +734,18 @@ await admin.close()
 printResult({
   part: 'query',
   rows: allRows,
-  params: { events, urls: urlCounts, rates, seconds, rounds, connections, modes, ingest: ingestRate },
+  params: {
+    events,
+    urls: urlCounts,
+    rates,
+    seconds,
+    rounds,
+    connections,
+    modes,
+    ingest: ingestRate,
+    slices,
+    prime: primeMs,
+    warmRounds,
+  },
 })
 process.exit(0)

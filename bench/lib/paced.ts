@@ -52,6 +52,19 @@ export function sliceOrder(names: string[], round: number, slice: number, slices
 }
 
 /**
+ * The rounds of a sliced benchmark in the order they run: `warmRounds` unmeasured ones first (each
+ * contender's slices as in a measured round, with round 1's order), then rounds 1..`rounds`. What a
+ * contender's first major GC collects after the warm-up (the garbage of the first asks of every
+ * key) falls in a warm round rather than in round 1 (BENCHMARKS.md, Query, session 19).
+ */
+export function roundPlan(rounds: number, warmRounds: number): Array<{ round: number; measured: boolean }> {
+  return [
+    ...Array.from({ length: Math.max(0, warmRounds) }, () => ({ round: 1, measured: false })),
+    ...Array.from({ length: rounds }, (_, i) => ({ round: i + 1, measured: true })),
+  ]
+}
+
+/**
  * One result from several runs of one contender (the slices of a round, interleaved with the
  * other contenders' slices): the latencies pooled, so its percentiles are those of the round.
  */

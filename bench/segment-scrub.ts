@@ -6,6 +6,12 @@
 //
 //   node bench/segment-scrub.ts --mb 1024 [--src /work/wt/other/src]
 //
+// --checks N (session 19) measures the later checks instead, as `strata start` runs them: one
+// first check while the process is small, then the process grown to --rss-mb MiB of touched
+// memory (a serving process after a while), then N checks each with one newly sealed segment.
+// Per check: the main loop's delay max (what a query waiting then waits) and the time check()
+// holds the thread before its first await.
+//
 // --src picks the tree whose SegmentScrub is measured (an A/B against another worktree).
 import { createHash } from 'node:crypto'
 import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
@@ -15,7 +21,12 @@ import { monitorEventLoopDelay, performance } from 'node:perf_hooks'
 import { parseArgs } from 'node:util'
 
 const { values } = parseArgs({
-  options: { mb: { type: 'string', default: '1024' }, src: { type: 'string' } },
+  options: {
+    mb: { type: 'string', default: '1024' },
+    src: { type: 'string' },
+    checks: { type: 'string' },
+    'rss-mb': { type: 'string', default: '1536' },
+  },
 })
 const src = resolve(values.src ?? new URL('../src', import.meta.url).pathname)
 const { SegmentScrub } = (await import(
@@ -48,6 +59,11 @@ try {
     await writeFile(join(dir, `${name(i)}.sha256`), `${sum}  ${name(i)}\n`)
   }
   await writeFile(join(root, 'embedded-log.json'), '{}')
+  if (values.checks !== undefined) {
+    await laterChecks(root, dir, name, sum, segments, Number(values.checks), Number(values['rss-mb']))
+    await rm(root, { recursive: true, force: true })
+    process.exit(0)
+  }
 
   const delay = monitorEventLoopDelay({ resolution: 1 })
   delay.enable()
@@ -74,4 +90,53 @@ try {
   )
 } finally {
   await rm(root, { recursive: true, force: true })
+}
+
+async function laterChecks(
+  root: string,
+  dir: string,
+  name: (i: number) => string,
+  sum: string,
+  first: number,
+  checks: number,
+  rssMb: number,
+): Promise<void> {
+  const scrub = new SegmentScrub(root)
+  await scrub.check() // at the role's start: the process small
+  // Touched, so its pages are mapped (a fork copies their page tables); 64 MiB buffers.
+  const ballast: Buffer[] = []
+  for (let mb = 0; mb < rssMb; mb += 64) ballast.push(Buffer.alloc(64 << 20, 1))
+  const rssMiB = Math.round(process.memoryUsage.rss() / 2 ** 20)
+  const delayMax: number[] = []
+  const syncMs: number[] = []
+  for (let c = 0; c < checks; c++) {
+    const i = first + c // a newly sealed segment
+    await copyFile(join(dir, name(0)), join(dir, name(i)))
+    await writeFile(join(dir, `${name(i)}.sha256`), `${sum}  ${name(i)}\n`)
+    await new Promise((r) => setTimeout(r, 50))
+    const delay = monitorEventLoopDelay({ resolution: 1 })
+    delay.enable()
+    await new Promise((r) => setTimeout(r, 20))
+    const t0 = performance.now()
+    const checking = scrub.check()
+    syncMs.push(performance.now() - t0)
+    await checking
+    await new Promise((r) => setTimeout(r, 20))
+    delay.disable()
+    delayMax.push(delay.max / 1e6)
+  }
+  await scrub.stop()
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!
+  const r = (x: number) => Math.round(x * 100) / 100
+  console.log(
+    JSON.stringify({
+      src,
+      rssMiB,
+      checks,
+      checked: scrub.progress,
+      delayMaxMs: { median: r(median(delayMax)), max: r(Math.max(...delayMax)) },
+      checkSyncMs: { median: r(median(syncMs)), max: r(Math.max(...syncMs)) },
+      ballast: ballast.length,
+    }),
+  )
 }

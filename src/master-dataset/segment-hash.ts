@@ -3,7 +3,15 @@
 // (BENCHMARKS.md, "session 17: the segment scrub's first pass"): on a master dataset of a few GB
 // the first pass after each start held the loop that answers POST /events and GET /views for
 // seconds, 100 ms at a time. At BACKGROUND_NICE the main thread only sends paths and receives hex
-// digests. One process per check that has something to hash, ended when it is done.
+// digests.
+//
+// One process for the hasher's life, forked on first need (the scrub asks at its first check, at
+// the role's start, while this process is small) and kept for later hashes: fork() runs on the
+// calling thread and copies this process's page tables, so with `strata start` at 1-2 GiB RSS
+// one fork per check held the thread that answers queries 27-40 ms once a minute (BENCHMARKS.md,
+// "session 19: one hashing process"). Idle, the child and its channel are unref'd: it holds
+// nothing that keeps this process alive, and it kills itself when the channel closes. A child
+// that dies is replaced by the next hash (a fork then, in a large process: once, not each check).
 //
 // A process rather than a thread (session 17 used a Worker): a read that never returns (a FIFO
 // in place of a segment, a hung NFS mount) held a Worker's terminate() and the process's own
@@ -31,6 +39,7 @@ export class SegmentHasher {
   readonly #pending = new Map<number, { resolve(hex: string): void; reject(error: Error): void }>()
   #next = 0
   #closed = false
+  #closing: Promise<void> | undefined
   readonly #anyFile: boolean
 
   /** `anyFile`: read what is not a regular file too; only for the test of a read that never returns. */
@@ -38,7 +47,12 @@ export class SegmentHasher {
     this.#anyFile = options.anyFile === true
   }
 
-  /** The hashing process's id while it runs (tests: its priority). */
+  /** Forks the hashing process now if none runs (while this process is small: see above). */
+  start(): void {
+    if (!this.#closed) this.#idle(this.#process())
+  }
+
+  /** The hashing process's id while it runs (tests: its priority, its reuse). */
   get pid(): number | undefined {
     return this.#child?.pid
   }
@@ -51,6 +65,10 @@ export class SegmentHasher {
     if (this.#closed) return Promise.reject(new Error('the segment hasher is closed'))
     const child = this.#process()
     const id = this.#next++
+    // Working: the process and its channel keep this one alive until the answer (a hash awaited
+    // at exit is not dropped); idle again once nothing is pending (#idle).
+    child.ref()
+    child.channel?.ref()
     return new Promise((resolve, reject) => {
       this.#pending.set(id, { resolve, reject })
       child.send({ id, path, ...(this.#anyFile ? { anyFile: true } : {}) } satisfies HashRequest)
@@ -58,7 +76,13 @@ export class SegmentHasher {
   }
 
   /** Ends the process (a hash in progress rejects); waits at most CLOSE_WAIT_MS for it to be gone. */
-  async close(): Promise<void> {
+  close(): Promise<void> {
+    // Once: a second call (stop() on a failed run, then in its finally) waits for the same end.
+    this.#closing ??= this.#close()
+    return this.#closing
+  }
+
+  async #close(): Promise<void> {
     this.#closed = true
     const child = this.#child
     this.#child = undefined
@@ -86,6 +110,7 @@ export class SegmentHasher {
       const waiting = this.#pending.get(answer.id)
       if (!waiting) return
       this.#pending.delete(answer.id)
+      this.#idle(child)
       if ('hex' in answer) waiting.resolve(answer.hex)
       else waiting.reject(Object.assign(new Error(answer.error), answer.code ? { code: answer.code } : {}))
     })
@@ -100,6 +125,13 @@ export class SegmentHasher {
     })
     this.#child = child
     return child
+  }
+
+  // Nothing pending: the idle process keeps nothing of this one alive (no handle, no channel).
+  #idle(child: ChildProcess): void {
+    if (this.#pending.size > 0) return
+    child.unref()
+    child.channel?.unref()
   }
 
   #fail(error: Error): void {

@@ -10,7 +10,9 @@
 // pass over a large master dataset does not hold the main thread; `pauseWhile` lets the batch
 // role hold the pass between segments while a batch run is in progress, so the two do not
 // compete for the cores and the disk (the schedule leaves an interval between runs, so the pass
-// still ends). `progress` says how far it is, for /health and /metrics.
+// still ends). `progress` says how far it is, for /health and /metrics. One hasher (one hashing
+// process) serves every check until stop(): forking one per check cost the main thread a fork of
+// a large process each time (segment-hash.ts).
 
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -31,7 +33,7 @@ export interface SegmentDamage {
   notRegular?: string
 }
 
-type Hasher = Pick<SegmentHasher, 'hash' | 'close'>
+type Hasher = Pick<SegmentHasher, 'hash' | 'close'> & Partial<Pick<SegmentHasher, 'start'>>
 
 // How often a paused pass looks whether it may go on.
 const PAUSE_POLL_MS = 250
@@ -84,10 +86,13 @@ export class SegmentScrub {
     return this.#failure
   }
 
-  /** Ends a check in progress (the segment being hashed included). */
-  stop(): void {
+  /**
+   * Ends a check in progress (the segment being hashed included) and the hashing process;
+   * resolves once that process is gone (or left after CLOSE_WAIT_MS, segment-hash.ts).
+   */
+  stop(): Promise<void> {
     this.#stopped = true
-    void this.#hasher?.close()
+    return this.#hasher?.close() ?? Promise.resolve()
   }
 
   /**
@@ -98,6 +103,12 @@ export class SegmentScrub {
     onDamage: (damage: SegmentDamage) => void = () => {},
     options: { pauseWhile?: () => boolean } = {},
   ): Promise<void> {
+    if (this.#stopped) return
+    // Forked at the first check (the role's start, this process still small), even with nothing
+    // to hash yet: a fork later, once the process is large, holds its main thread far longer.
+    this.#hasher ??= this.#newHasher()
+    const hasher = this.#hasher
+    hasher.start?.()
     const todo: Array<{ partition: number; range: SegmentRange; name: string; file: string }> = []
     for (const partition of await listPartitions(this.#root)) {
       for (const range of await listSegments(this.#root, partition)) {
@@ -112,8 +123,6 @@ export class SegmentScrub {
       return
     }
     for (const { file } of todo) this.#listed.add(file)
-    const hasher = this.#newHasher()
-    this.#hasher = hasher
     try {
       for (const segment of todo) {
         while (!this.#stopped && options.pauseWhile?.()) await sleep(PAUSE_POLL_MS)
@@ -126,9 +135,6 @@ export class SegmentScrub {
     } catch (error) {
       if (!this.#stopped) this.#failure = (error as Error).message
       throw error
-    } finally {
-      this.#hasher = undefined
-      await hasher.close()
     }
   }
 

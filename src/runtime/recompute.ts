@@ -145,7 +145,7 @@ export async function recompute(options: RecomputeOptions = {}): Promise<Recompu
   // master dataset after "stopping the batch run". What it did not hash is said.
   const stopScrub = () => {
     if (!scrub) return
-    scrub.stop()
+    void scrub.stop() // awaited in the finally below
     const { checked, listed } = scrub.progress
     if (scrubbing && checked < listed)
       logger.warn(`segment check interrupted: ${checked} of ${listed} sealed segments hashed`, {
@@ -178,15 +178,16 @@ export async function recompute(options: RecomputeOptions = {}): Promise<Recompu
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
     }).catch((error: unknown) => {
-      scrub?.stop() // the run failed or was interrupted: its own error is what is said
+      void scrub?.stop() // the run failed or was interrupted: its own error is what is said
       throw error
     })
     await scrubbing
     return { ...result, damagedSegments: scrub?.damaged ?? [] }
   } finally {
     options.signal?.removeEventListener('abort', stopScrub)
-    scrub?.stop()
+    const stopped = scrub?.stop() // its hashing process lives until then (segment-hash.ts)
     await scrubbing?.catch(() => undefined)
+    await stopped
     await publisher?.close()
     await store.close()
   }

@@ -325,8 +325,9 @@ export function watchSegments(
     async close() {
       clearInterval(timer)
       const running = checking !== undefined
-      scrub.stop()
+      const stopped = scrub.stop()
       await checking
+      await stopped // the hashing process gone, not merely told to go
       const { checked, listed } = scrub.progress
       if (running && checked < listed)
         context.logger.warn(`segment check interrupted: ${checked} of ${listed} sealed segments hashed`, {

@@ -185,3 +185,59 @@ test('the hashing process killed mid-hash: that hash rejects with no code, the n
   assert.equal(await hasher.hash(join(dir, 'a')), createHash('sha256').update(content).digest('hex'))
   assert.notEqual(hasher.pid, first)
 })
+
+// The process is kept between hashes (a fork per check held a large parent's main thread): the
+// same one answers a later hash, and while idle it keeps nothing of the parent alive — a program
+// that never closes its hasher still exits, and its hashing process follows (IPC disconnect).
+test('one process answers hashes far apart, and an idle one neither keeps its parent alive nor outlives it', {
+  timeout: 60_000,
+}, async (t) => {
+  const defer = deferrer(t)
+  const dir = await tempDir(t)
+  await writeFile(join(dir, 'a'), 'x')
+  const hasher = new SegmentHasher()
+  defer(() => hasher.close())
+  hasher.start()
+  const pid = hasher.pid
+  assert.ok(pid, 'start() forks')
+  await hasher.hash(join(dir, 'a'))
+  await new Promise((r) => setTimeout(r, 200)) // idle
+  await hasher.hash(join(dir, 'a'))
+  assert.equal(hasher.pid, pid)
+
+  const module = fileURLToPath(new URL('../../src/master-dataset/segment-hash.ts', import.meta.url))
+  const program = `
+    import { SegmentHasher } from ${JSON.stringify(module)}
+    const hasher = new SegmentHasher()
+    await hasher.hash(${JSON.stringify(join(dir, 'a'))})
+    console.log('child', hasher.pid) // and returns, the hasher never closed
+  `
+  const child = spawn(process.execPath, ['--input-type=module', '-e', program], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let output = ''
+  child.stdout.on('data', (chunk) => (output += chunk))
+  child.stderr.on('data', (chunk) => (output += chunk))
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve))
+  defer(async () => {
+    if (child.exitCode === null) child.kill('SIGKILL')
+    await exited
+  })
+  const code = await Promise.race([
+    exited,
+    new Promise<'still running'>((r) => setTimeout(r, 30_000, 'still running').unref()),
+  ])
+  assert.equal(code, 0, output)
+  const hashing = Number(/^child (\d+)$/m.exec(output)?.[1])
+  assert.ok(hashing > 0, output)
+  const alive = () => {
+    try {
+      process.kill(hashing, 0)
+      return true
+    } catch {
+      return false
+    }
+  }
+  for (let i = 0; i < 1000 && alive(); i++) await new Promise((r) => setTimeout(r, 10))
+  assert.equal(alive(), false, 'the hashing process ends with its parent')
+})

@@ -34,6 +34,7 @@ import type { HttpLimits } from '../serving/limits.ts'
 import { createStartingGate, later, startingError } from '../serving/starting.ts'
 import { SPEED_GROUP, type SpeedWorker } from '../speed/index.ts'
 import type { Store } from '../store/store.ts'
+import { IngestBurstMeter, meteredSink } from './ingest-burst.ts'
 import type { Logger } from './logger.ts'
 import { ROLES, type Role, speedHangMs } from './role.ts'
 import {
@@ -159,6 +160,12 @@ export async function startRoles(options: RolesOptions): Promise<Pipeline> {
     ...(options.groupTimers ? { groupTimers: options.groupTimers } : {}),
   }
   const sink = later<EventSink>()
+  // `strata start`: the roles' threads hold while POST /events bursts (ingest-burst.ts), so the
+  // burst has the cores; metered on each append of the sink the HTTP ingest writes to.
+  const burst =
+    ingest && brokers && options.roleThreads && runs('serve') && options.http
+      ? new IngestBurstMeter()
+      : undefined
   const health = new RoleHealth()
   const watched: Array<[name: string, reporter: RoleReporter]> = []
   let endOffsets: (() => Promise<number[]>) | undefined
@@ -172,7 +179,7 @@ export async function startRoles(options: RolesOptions): Promise<Pipeline> {
     (await startServeRole(context, {
       port: http.port,
       host: http.host,
-      sink: ingest ? sink.value : undefined,
+      sink: ingest ? (burst ? meteredSink(sink.value, burst) : sink.value) : undefined,
       endOffsets:
         brokers || opensLog ? () => (endOffsets ? endOffsets() : Promise.reject(startingError())) : undefined,
       speed: runs('speed')
@@ -221,6 +228,7 @@ export async function startRoles(options: RolesOptions): Promise<Pipeline> {
       ...(options.hangTimeoutMs !== undefined ? { hangTimeoutMs: options.hangTimeoutMs } : {}),
       ...(options.s3 ? { s3: options.s3 } : {}),
       statsEveryMs: threads.statsEveryMs ?? 100,
+      ...(burst ? { burst: burst.buffer } : {}),
     }
     // 2. and 3.
     const opened = await options.openStore()

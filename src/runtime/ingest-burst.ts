@@ -1,0 +1,159 @@
+// Ingest bursts in `strata start`: while POST /events takes events in faster than a burst rate,
+// the roles' threads of the same process (the archiver, the speed layer and its compactor) hold
+// their next batch, so the burst gets the machine's cores; they take it up when the burst ends,
+// or after a bounded hold.
+//
+// Why: on two cores, a burst of POST /events in `strata start` cost ~10 µs of CPU an event all
+// told inside the window the rate is taken over, of which the roles' threads and the GC of their
+// garbage ~4–5 µs (BENCHMARKS.md, Ingest, sessions 17–19): work every event needs (a fold, a
+// packed segment line, a state row), but none of it has to be done while the burst is arriving.
+// Kafka holds what a role has not read yet; a role that reads it a second later reads the same
+// records in the same order (its offsets and commits are its own, unchanged), so exactness and
+// durability do not move: an acknowledged POST is in Kafka whether a role has read it or not.
+// What moves is freshness during a burst: the speed layer's views are at most about `maxHoldMs`
+// behind, plus its catch-up, while ingest runs above the burst rate; below it (the freshness
+// bench's 2,000 and 10,000 events/s) nothing is held.
+//
+// The main thread meters (IngestBurstMeter, on each append of the sink POST /events writes
+// to): when the events of the current span reach the burst rate, it writes "bursting until now +
+// lingerMs" into a SharedArrayBuffer the role threads read (BurstGate). A role asks the gate
+// before each batch; while bursting it waits, polling every `pollMs`, at most `maxHoldMs` from the
+// first wait of a hold; a hold that ran out is followed by `maxHoldMs` in which nothing is held,
+// so a sustained burst leaves the roles at least half of the time (they read the backlog in
+// larger fetches then). The compactor asks `holding()` only: it is never needed for an answer
+// (queries read the log rows it has not folded), and its threshold still folds at once.
+import type { EventSink } from '../ingest/ingest.ts'
+
+/** Events a second from which POST /events is a burst (5× the freshness bench's top rate). */
+export const BURST_RATE = 50_000
+/** The span over which the meter counts (ms). */
+export const BURST_SPAN_MS = 100
+/** How long after the last metered burst span the roles stay held (ms). */
+export const BURST_LINGER_MS = 250
+/** The longest one hold lasts; as long again follows with nothing held (ms). */
+export const MAX_HOLD_MS = 2_000
+/** How often a held role looks again. */
+export const HOLD_POLL_MS = 20
+
+/** The shared word: the epoch ms until which ingest is bursting (0: never). */
+export function burstBuffer(): SharedArrayBuffer {
+  return new SharedArrayBuffer(BigInt64Array.BYTES_PER_ELEMENT)
+}
+
+export interface MeterOptions {
+  rate?: number
+  spanMs?: number
+  lingerMs?: number
+  now?: () => number
+}
+
+/** The main thread's side: counts the events ingest takes in and marks a burst. */
+export class IngestBurstMeter {
+  readonly buffer: SharedArrayBuffer
+  readonly #until: BigInt64Array
+  readonly #threshold: number
+  readonly #spanMs: number
+  readonly #lingerMs: number
+  readonly #now: () => number
+  #spanStart = Number.NEGATIVE_INFINITY
+  #count = 0
+  #written = 0
+
+  constructor(buffer: SharedArrayBuffer = burstBuffer(), options: MeterOptions = {}) {
+    this.buffer = buffer
+    this.#until = new BigInt64Array(buffer)
+    this.#spanMs = options.spanMs ?? BURST_SPAN_MS
+    this.#threshold = Math.max(1, Math.round(((options.rate ?? BURST_RATE) * this.#spanMs) / 1000))
+    this.#lingerMs = options.lingerMs ?? BURST_LINGER_MS
+    this.#now = options.now ?? Date.now
+  }
+
+  /** `count` events were taken in now. */
+  accepted(count: number): void {
+    const now = this.#now()
+    if (now - this.#spanStart >= this.#spanMs) {
+      this.#spanStart = now
+      this.#count = 0
+    }
+    this.#count += count
+    if (this.#count < this.#threshold) return
+    const until = now + this.#lingerMs
+    // One store per 10 ms at most: a burst is hundreds of appends a second.
+    if (until - this.#written < 10) return
+    this.#written = until
+    Atomics.store(this.#until, 0, BigInt(until))
+  }
+}
+
+export interface GateOptions {
+  maxHoldMs?: number
+  pollMs?: number
+  now?: () => number
+}
+
+/** A role thread's side: whether to hold, and a wait until the burst ends or the hold runs out. */
+export class BurstGate {
+  readonly #until: BigInt64Array
+  readonly #maxHoldMs: number
+  readonly #pollMs: number
+  readonly #now: () => number
+  /** When the current hold ends at the latest (undefined: none running). */
+  #holdEnd: number | undefined
+  /** Until when nothing is held after a hold ran out. */
+  #freeUntil = 0
+  #waiting: Promise<void> | undefined
+
+  constructor(buffer: SharedArrayBuffer, options: GateOptions = {}) {
+    this.#until = new BigInt64Array(buffer)
+    this.#maxHoldMs = options.maxHoldMs ?? MAX_HOLD_MS
+    this.#pollMs = options.pollMs ?? HOLD_POLL_MS
+    this.#now = options.now ?? Date.now
+  }
+
+  /** Ingest is bursting now (the compactor's question). */
+  holding(): boolean {
+    return Number(Atomics.load(this.#until, 0)) > this.#now()
+  }
+
+  /** Undefined when the role may go on now; else resolves when it may. */
+  wait(): Promise<void> | undefined {
+    if (this.#waiting) return this.#waiting
+    const now = this.#now()
+    if (now < this.#freeUntil || !this.holding()) {
+      this.#holdEnd = undefined
+      return undefined
+    }
+    this.#holdEnd ??= now + this.#maxHoldMs
+    if (now >= this.#holdEnd) {
+      this.#free(now)
+      return undefined
+    }
+    this.#waiting = new Promise<void>((resolve) => {
+      const look = () => {
+        const at = this.#now()
+        if (!this.holding()) this.#holdEnd = undefined
+        else if (at >= this.#holdEnd!) this.#free(at)
+        else return void setTimeout(look, this.#pollMs)
+        this.#waiting = undefined
+        resolve()
+      }
+      setTimeout(look, this.#pollMs)
+    })
+    return this.#waiting
+  }
+
+  #free(now: number): void {
+    this.#holdEnd = undefined
+    this.#freeUntil = now + this.#maxHoldMs
+  }
+}
+
+/** `sink`, each append metered first (the events are counted as they are taken in). */
+export function meteredSink(sink: EventSink, meter: IngestBurstMeter): EventSink {
+  return {
+    append(records) {
+      meter.accepted(records.length)
+      return sink.append(records)
+    },
+  }
+}

@@ -34,7 +34,7 @@ import type { HttpLimits } from '../serving/limits.ts'
 import { createStartingGate, later, startingError } from '../serving/starting.ts'
 import { SPEED_GROUP, type SpeedWorker } from '../speed/index.ts'
 import type { Store } from '../store/store.ts'
-import { IngestBurstMeter, meteredSink } from './ingest-burst.ts'
+import { BurstGate, IngestBurstMeter, meteredSink } from './ingest-burst.ts'
 import type { Logger } from './logger.ts'
 import { ROLES, type Role, speedHangMs } from './role.ts'
 import {
@@ -328,7 +328,10 @@ export async function startRoles(options: RolesOptions): Promise<Pipeline> {
       // Alone, a batch worker runs at once; beside the other layers it first lets the archiver or
       // the log seal some segments (at most 15 s).
       const firstRunMs = options.run === 'start' ? Math.min(options.batchIntervalMs, 15_000) : 0
-      const batch = startBatchRole(running, options.batchIntervalMs, firstRunMs)
+      // Its run's start waits while POST /events bursts, as the roles' threads do (ingest-burst.ts).
+      const gate = burst ? new BurstGate(burst.buffer) : undefined
+      const batchContext = gate ? { ...running, hold: () => gate.wait() } : running
+      const batch = startBatchRole(batchContext, options.batchIntervalMs, firstRunMs)
       closables.push(batch)
       watched.push(['batch layer', batchReporter(batch, options.hangTimeoutMs)])
       if (!serve) closables.push(holdEventLoop())

@@ -256,6 +256,7 @@ export function startBatchRole(
     closeTimeoutMs: context.hangTimeoutMs ?? CLOSE_TIMEOUT_MS,
     intervalMs,
     firstRunMs,
+    ...(context.hold ? { hold: context.hold } : {}),
     onRun: ({ versions, plan, events, durationMs }) => {
       for (const v of versions) {
         if (v.foldErrors)

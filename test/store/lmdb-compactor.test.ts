@@ -174,13 +174,14 @@ test('held: no pass on spare time while held, the log folded once released, the 
   await store.registerSpeedViews([{ view: 'hits', codeHash: 'h' }], 1)
   const { owner } = await store.claimPartition(0, 0)
   const sum: CombineEncoded = (_view, a, b) => (a as number) + (b as number)
+  const delta = { view: 'hits', epoch: 0, key: '/a', window: 0, state: 1 }
   const commit = (at: number): SpeedCommit => ({
     partition: 0,
     owner,
     hashes: { hits: 'h' },
     from: at,
     offset: at + 1,
-    deltas: [{ view: 'hits', epoch: 0, key: '/a', window: 0, state: 1 }],
+    deltas: [delta],
     seals: [],
   })
   for (let at = 0; at < 20; at++) {
@@ -202,7 +203,7 @@ test('held: no pass on spare time while held, the log folded once released, the 
   })
   defer(() => bounded.close())
   for (let at = 20; at < 30; at++) await store.commitSpeed(commit(at), sum)
-  bounded.committed({ ...commit(20), deltas: Array(10).fill(commit(20).deltas[0]) }, sum)
+  bounded.committed({ ...commit(20), deltas: Array(10).fill(delta) }, sum)
   await bounded.settled()
   assert.equal(bounded.pendingRows(), 0, 'the threshold folds while held')
   const { realtime } = await store.snapshot('hits', '/a')

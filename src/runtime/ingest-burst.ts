@@ -18,10 +18,11 @@
 // to): when the events of the current span reach the burst rate, it writes "bursting until now +
 // lingerMs" into a SharedArrayBuffer the role threads read (BurstGate). A role asks the gate
 // before each batch; while bursting it waits, polling every `pollMs`, at most `maxHoldMs` from the
-// first wait of a hold; a hold that ran out is followed by `maxHoldMs` in which nothing is held,
-// so a sustained burst leaves the roles at least half of the time (they read the backlog in
-// larger fetches then). The compactor asks `holding()` only: it is never needed for an answer
+// first wait of a hold; a hold is followed by as long again in which nothing is held (however it
+// ended), so bursts, sustained or in pulses, leave the roles at least half of the time (they read
+// the backlog in larger fetches then). The compactor asks `holding()` only: it is never needed for an answer
 // (queries read the log rows it has not folded), and its threshold still folds at once.
+import type { RoleReporter } from '../core/role-health.ts'
 import type { EventSink } from '../ingest/ingest.ts'
 
 /** Events a second from which POST /events is a burst (5× the freshness bench's top rate). */
@@ -68,6 +69,11 @@ export class IngestBurstMeter {
     this.#now = options.now ?? Date.now
   }
 
+  /** Ingest is bursting now: the roles' threads hold their batches (bounded, see BurstGate). */
+  bursting(): boolean {
+    return Number(Atomics.load(this.#until, 0)) > this.#now()
+  }
+
   /** `count` events were taken in now. */
   accepted(count: number): void {
     const now = this.#now()
@@ -97,9 +103,7 @@ export class BurstGate {
   readonly #maxHoldMs: number
   readonly #pollMs: number
   readonly #now: () => number
-  /** When the current hold ends at the latest (undefined: none running). */
-  #holdEnd: number | undefined
-  /** Until when nothing is held after a hold ran out. */
+  /** Until when nothing is held after a hold (#free). */
   #freeUntil = 0
   #waiting: Promise<void> | undefined
 
@@ -119,21 +123,13 @@ export class BurstGate {
   wait(): Promise<void> | undefined {
     if (this.#waiting) return this.#waiting
     const now = this.#now()
-    if (now < this.#freeUntil || !this.holding()) {
-      this.#holdEnd = undefined
-      return undefined
-    }
-    this.#holdEnd ??= now + this.#maxHoldMs
-    if (now >= this.#holdEnd) {
-      this.#free(now)
-      return undefined
-    }
+    if (now < this.#freeUntil || !this.holding()) return undefined
+    const holdEnd = now + this.#maxHoldMs
     this.#waiting = new Promise<void>((resolve) => {
       const look = () => {
         const at = this.#now()
-        if (!this.holding()) this.#holdEnd = undefined
-        else if (at >= this.#holdEnd!) this.#free(at)
-        else return void setTimeout(look, this.#pollMs)
+        if (this.holding() && at < holdEnd) return void setTimeout(look, this.#pollMs)
+        this.#free(at, at - now)
         this.#waiting = undefined
         resolve()
       }
@@ -142,9 +138,29 @@ export class BurstGate {
     return this.#waiting
   }
 
-  #free(now: number): void {
-    this.#holdEnd = undefined
-    this.#freeUntil = now + this.#maxHoldMs
+  /**
+   * After a hold of `heldMs`, nothing is held for as long again, however the hold ended: the
+   * roles get at least half of any stretch of bursts. (Free only after a hold that ran out, as
+   * first built, bursts of just under maxHoldMs - lingerMs with a pause of just over lingerMs
+   * between them held the roles ~95 % of the time: each pause ended the hold and the next burst
+   * started a new one.)
+   */
+  #free(now: number, heldMs: number): void {
+    this.#freeUntil = now + heldMs
+  }
+}
+
+/** What /health and /metrics say of a role held by a burst (RoleReport.held). */
+export const HELD_NOTE = `holding its batches while POST /events bursts (at least ${BURST_RATE} events/s): at most ${MAX_HOLD_MS / 1000} s at a time, then as long free; it reads what it skipped from the log after`
+
+/**
+ * A held role's reporter: says so while the meter marks a burst, so a lag rising during one is
+ * explained on /health (roles[].held) and /metrics (strata_role_held), not only seen.
+ */
+export function burstAware(reporter: RoleReporter, meter: Pick<IngestBurstMeter, 'bursting'>): RoleReporter {
+  return async () => {
+    const report = await reporter()
+    return meter.bursting() ? { ...report, held: HELD_NOTE } : report
   }
 }
 

@@ -34,7 +34,7 @@ import type { HttpLimits } from '../serving/limits.ts'
 import { createStartingGate, later, startingError } from '../serving/starting.ts'
 import { SPEED_GROUP, type SpeedWorker } from '../speed/index.ts'
 import type { Store } from '../store/store.ts'
-import { BurstGate, IngestBurstMeter, meteredSink } from './ingest-burst.ts'
+import { BurstGate, burstAware, IngestBurstMeter, meteredSink } from './ingest-burst.ts'
 import type { Logger } from './logger.ts'
 import { ROLES, type Role, speedHangMs } from './role.ts'
 import {
@@ -345,8 +345,11 @@ export async function startRoles(options: RolesOptions): Promise<Pipeline> {
       closables.push(traffic)
       logger.info(`demo traffic: ${options.demoRate} events/s`)
     }
-    // 5.
-    for (const [, reporter] of watched) health.add(reporter)
+    // 5. (The held roles say so while a burst holds them: ingest-burst.ts, burstAware.)
+    for (const [name, reporter] of watched)
+      health.add(
+        burst && (name === 'speed layer' || name === 'archiver') ? burstAware(reporter, burst) : reporter,
+      )
     if (serve) {
       // No speed layer here: its partitions as the store shows them (a stall anywhere is seen).
       if (!speed && brokers && endOffsets) health.add(storeSpeedReporter(opened, endOffsets))

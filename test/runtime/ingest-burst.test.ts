@@ -146,3 +146,37 @@ test('heldBatches handles every batch, in order, once the hold allows', async ()
   const plain = async (_: number) => {}
   assert.equal(heldBatches(plain, undefined), plain)
 })
+
+// Bursts in pulses (each shorter than maxHoldMs, a pause of just over the linger between them)
+// must not hold the roles nearly all the time: after any hold, nothing is held for as long again.
+test('after a hold that ended with its burst, nothing is held for as long as it held', {
+  timeout: 10_000,
+}, async () => {
+  const c = clock()
+  const buffer = burstBuffer()
+  const meter = new IngestBurstMeter(buffer, { rate: 1_000, spanMs: 100, lingerMs: 50, now: c.now })
+  const gate = new BurstGate(buffer, { now: c.now, maxHoldMs: 2_000, pollMs: 1 })
+  meter.accepted(100)
+  const wait = gate.wait()
+  assert.ok(wait, 'held while bursting')
+  // The burst goes on for 1,500 ms, then pauses past its linger: the hold ends with it.
+  for (let at = 0; at < 1_500; at += 10) {
+    c.advance(10)
+    meter.accepted(100)
+  }
+  c.advance(60)
+  await wait
+  // The next pulse starts at once: not held for the 1,560 ms the first hold lasted.
+  meter.accepted(100)
+  assert.equal(gate.holding(), true, 'bursting again')
+  assert.equal(gate.wait(), undefined, 'free for as long as the hold lasted')
+  c.advance(1_500)
+  meter.accepted(100)
+  assert.equal(gate.wait(), undefined)
+  c.advance(60)
+  meter.accepted(100)
+  const again = gate.wait()
+  assert.ok(again, 'then held again')
+  c.advance(2_000)
+  await again
+})

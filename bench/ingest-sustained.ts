@@ -207,7 +207,7 @@ try {
     const order = r % 2 === 1 ? started : [...started].reverse()
     for (const [name, server] of order) {
       const res = await round(server)
-      ;(results[name] ??= []).push(res)
+      results[name] = [...(results[name] ?? []), res]
       console.log(
         `round ${r} ${name}: ${Math.round(res.rate / 1000)}k/s over ${events} events, folded +${Math.round(res.foldedMs)} ms, archived +${Math.round(res.archivedMs)} ms, max speed lag ${res.maxLag}, CPU ${res.cpuUs.toFixed(2)} µs/event until caught up`,
       )

@@ -74,6 +74,7 @@ async function sample(
       role: string
       state: string
       reason?: string
+      held?: string
       partitions?: Array<{ lag?: number | null }>
     }>
   }
@@ -84,7 +85,7 @@ async function sample(
     speedLag: end - consumed,
     archLag: end - ((await archived(server.url)) - server.archived0),
     status: health.status,
-    speed: `${speed?.state ?? '?'}${speed?.reason ? ` (${speed.reason.slice(0, 60)})` : ''}`,
+    speed: `${speed?.state ?? '?'}${speed?.held ? ' held' : ''}${speed?.reason ? ` (${speed.reason.slice(0, 60)})` : ''}`,
     healthLag: (speed?.partitions ?? []).reduce((s, p) => s + (p.lag ?? 0), 0),
   }
 }

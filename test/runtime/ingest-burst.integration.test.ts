@@ -38,7 +38,7 @@ test('strata start: a burst of POST /events above the burst rate is folded exact
     await admin.close()
     await rm(dir, { recursive: true, force: true })
   })
-  // 40,000 events in 40 requests, all at once: the burst rate is 5,000 events in 100 ms.
+  // 40,000 events in 40 requests, all at once: the burst rate is 15,000 events in 100 ms.
   const events = pageViews(40_000, 19)
   const bodies = Array.from({ length: 40 }, (_, i) =>
     events

@@ -11,6 +11,7 @@
 import type { StrataError } from '../core/errors.ts'
 import { eventCheck, type RecordCheck } from '../core/event.ts'
 import { type EventScanner, eventScanner } from '../core/event-scan.ts'
+import { type Hold, heldBatches } from '../core/held-batches.ts'
 import type { PartitionSource, ReadTrouble } from '../log/partition-source.ts'
 import type { MasterDataset } from '../master-dataset/index.ts'
 import { type ArchiveBatch, type CutPolicy, PartitionArchiver, type Rejection } from './partition-archiver.ts'
@@ -25,6 +26,11 @@ export interface ArchiverOptions extends Partial<CutPolicy> {
    * in the segment ranges. Hook the dead-letter writer here; by default they are only counted.
    */
   onReject?: (rejection: Rejection) => void | Promise<void>
+  /**
+   * Asked before each batch (core/held-batches.ts): `strata start` holds its archiver while
+   * POST /events bursts (runtime/ingest-burst.ts). Unset: never held.
+   */
+  hold?: Hold
 }
 
 export const defaultCutPolicy: CutPolicy = {
@@ -102,7 +108,7 @@ export class Archiver {
     this.#timer.unref()
     await this.#source.start({
       onAssign: (partitions) => this.#assign(partitions),
-      onBatch: (batch) => this.#batch(batch),
+      onBatch: heldBatches((batch: ArchiveBatch) => this.#batch(batch), this.#options.hold),
       onRevoke: (partitions) => this.#revoke(partitions),
     })
   }

@@ -2,6 +2,7 @@
 // next starting an interval after the previous one ended, so a slow run never piles up behind
 // itself. A failed run is logged and retried at the next tick; the served versions stay.
 import { ErrorCodes, StrataError } from '../core/errors.ts'
+import type { Hold } from '../core/held-batches.ts'
 import { type BatchRunOptions, type BatchRunResult, runBatch } from './batch-run.ts'
 import { endSilentFoldTasks, type SilentFoldTask, silentFoldTasks } from './worker-pool.ts'
 
@@ -17,6 +18,11 @@ export interface BatchScheduleOptions extends Omit<BatchRunOptions, 'onStart' | 
    * with STRATA_ERR_SHUTTING_DOWN. Unset: close() waits for the run however long it takes.
    */
   closeTimeoutMs?: number
+  /**
+   * Asked when a run is due (core/held-batches.ts): `strata start` holds its batch run's start
+   * while POST /events bursts (runtime/ingest-burst.ts). Unset: never held.
+   */
+  hold?: Hold
 }
 
 export interface BatchSchedule {
@@ -68,7 +74,8 @@ export function startBatchSchedule(options: BatchScheduleOptions): BatchSchedule
   const tick = (delay: number) => {
     if (closed) return
     timer = setTimeout(() => {
-      run()
+      ;(options.hold?.() ?? Promise.resolve())
+        .then(() => (closed ? undefined : run()))
         .catch((error) => options.onError?.(error))
         .finally(() => tick(options.intervalMs))
     }, delay)

@@ -47,6 +47,11 @@ export interface RoleReport {
   totals?: Record<string, number>
   /** Where views defined with onError('stop') threw and stopped this role or a partition of it. */
   viewStops?: ViewStop[]
+  /**
+   * Set while the role holds its batches because POST /events bursts (runtime/ingest-burst.ts):
+   * why its lag rises meanwhile. Not a trouble: the state stays what the lag makes it.
+   */
+  held?: string
 }
 
 export type RoleReporter = () => RoleReport | Promise<RoleReport>

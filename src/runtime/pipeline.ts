@@ -34,6 +34,7 @@ import type { HttpLimits } from '../serving/limits.ts'
 import { createStartingGate, later, startingError } from '../serving/starting.ts'
 import { SPEED_GROUP, type SpeedWorker } from '../speed/index.ts'
 import type { Store } from '../store/store.ts'
+import { BurstGate, burstAware, IngestBurstMeter, meteredSink } from './ingest-burst.ts'
 import type { Logger } from './logger.ts'
 import { ROLES, type Role, speedHangMs } from './role.ts'
 import {
@@ -159,6 +160,12 @@ export async function startRoles(options: RolesOptions): Promise<Pipeline> {
     ...(options.groupTimers ? { groupTimers: options.groupTimers } : {}),
   }
   const sink = later<EventSink>()
+  // `strata start`: the roles' threads hold while POST /events bursts (ingest-burst.ts), so the
+  // burst has the cores; metered on each append of the sink the HTTP ingest writes to.
+  const burst =
+    ingest && brokers && options.roleThreads && runs('serve') && options.http
+      ? new IngestBurstMeter()
+      : undefined
   const health = new RoleHealth()
   const watched: Array<[name: string, reporter: RoleReporter]> = []
   let endOffsets: (() => Promise<number[]>) | undefined
@@ -172,7 +179,7 @@ export async function startRoles(options: RolesOptions): Promise<Pipeline> {
     (await startServeRole(context, {
       port: http.port,
       host: http.host,
-      sink: ingest ? sink.value : undefined,
+      sink: ingest ? (burst ? meteredSink(sink.value, burst) : sink.value) : undefined,
       endOffsets:
         brokers || opensLog ? () => (endOffsets ? endOffsets() : Promise.reject(startingError())) : undefined,
       speed: runs('speed')
@@ -221,6 +228,7 @@ export async function startRoles(options: RolesOptions): Promise<Pipeline> {
       ...(options.hangTimeoutMs !== undefined ? { hangTimeoutMs: options.hangTimeoutMs } : {}),
       ...(options.s3 ? { s3: options.s3 } : {}),
       statsEveryMs: threads.statsEveryMs ?? 100,
+      ...(burst ? { burst: burst.buffer } : {}),
     }
     // 2. and 3.
     const opened = await options.openStore()
@@ -320,7 +328,10 @@ export async function startRoles(options: RolesOptions): Promise<Pipeline> {
       // Alone, a batch worker runs at once; beside the other layers it first lets the archiver or
       // the log seal some segments (at most 15 s).
       const firstRunMs = options.run === 'start' ? Math.min(options.batchIntervalMs, 15_000) : 0
-      const batch = startBatchRole(running, options.batchIntervalMs, firstRunMs)
+      // Its run's start waits while POST /events bursts, as the roles' threads do (ingest-burst.ts).
+      const gate = burst ? new BurstGate(burst.buffer) : undefined
+      const batchContext = gate ? { ...running, hold: () => gate.wait() } : running
+      const batch = startBatchRole(batchContext, options.batchIntervalMs, firstRunMs)
       closables.push(batch)
       watched.push(['batch layer', batchReporter(batch, options.hangTimeoutMs)])
       if (!serve) closables.push(holdEventLoop())
@@ -334,8 +345,11 @@ export async function startRoles(options: RolesOptions): Promise<Pipeline> {
       closables.push(traffic)
       logger.info(`demo traffic: ${options.demoRate} events/s`)
     }
-    // 5.
-    for (const [, reporter] of watched) health.add(reporter)
+    // 5. (The held roles say so while a burst holds them: ingest-burst.ts, burstAware.)
+    for (const [name, reporter] of watched)
+      health.add(
+        burst && (name === 'speed layer' || name === 'archiver') ? burstAware(reporter, burst) : reporter,
+      )
     if (serve) {
       // No speed layer here: its partitions as the store shows them (a stall anywhere is seen).
       if (!speed && brokers && endOffsets) health.add(storeSpeedReporter(opened, endOffsets))

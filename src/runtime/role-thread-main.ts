@@ -20,6 +20,7 @@ import { lowerThreadPriority } from '../core/thread-priority.ts'
 import type { SpeedWorker } from '../speed/index.ts'
 import { openLmdbStore } from '../store/lmdb-store.ts'
 import type { Store } from '../store/store.ts'
+import { BurstGate } from './ingest-burst.ts'
 import type { LogFields, Logger } from './logger.ts'
 import { lmdbPathOf, openStore } from './open-store.ts'
 import type { RoleThreadSetup, SerializedError, ThreadMessage } from './role-thread.ts'
@@ -70,12 +71,17 @@ async function start(): Promise<void> {
   if (setup.nice !== undefined) lowerThreadPriority(setup.nice)
   const config = await loadConfig(setup.configPath)
   const fatal = (error: StrataError) => post({ type: 'fatal', error: serialize(error) })
+  // While POST /events bursts in this process, the role's batches wait (ingest-burst.ts).
+  const gate = setup.burst ? new BurstGate(setup.burst) : undefined
   if (setup.role === 'speed') {
     // The main thread opened (and walked) the store already; here only the thread's own handle.
     const lmdbPath = lmdbPathOf(setup.storeUrl, '.')
     store =
       lmdbPath !== undefined
-        ? await openLmdbStore(lmdbPath, { onCorrupt: (error) => fatal(asStrataError(error)) })
+        ? await openLmdbStore(lmdbPath, {
+            onCorrupt: (error) => fatal(asStrataError(error)),
+            ...(gate ? { compactor: { held: () => gate.holding() } } : {}),
+          })
         : await openStore(setup.storeUrl)
   }
   const context: RoleContext = {
@@ -89,6 +95,7 @@ async function start(): Promise<void> {
     ...(setup.groupTimers ? { groupTimers: setup.groupTimers } : {}),
     ...(setup.hangTimeoutMs !== undefined ? { hangTimeoutMs: setup.hangTimeoutMs } : {}),
     ...(setup.s3 ? { s3: setup.s3 } : {}),
+    ...(gate ? { hold: () => gate.wait() } : {}),
     onFatal: fatal,
   }
   let report: () => void

@@ -53,6 +53,11 @@ export interface RoleThreadSetup {
   closeTimeoutMs?: number
   /** `--hang-timeout` (roles.ts RoleContext.hangTimeoutMs); default CLOSE_TIMEOUT_MS, 60 s. */
   hangTimeoutMs?: number
+  /**
+   * The process's ingest-burst word (ingest-burst.ts): the role holds its batches, and the speed
+   * layer its compactor, while POST /events bursts. Unset: never held.
+   */
+  burst?: SharedArrayBuffer
 }
 
 export { CLOSE_TIMEOUT_MS } from './role.ts'

@@ -11,6 +11,7 @@ import type { SparkEngineOptions } from '../batch/spark/spark-engine.ts'
 import type { StrataConfig } from '../core/config.ts'
 import { formatDuration } from '../core/duration.ts'
 import { ErrorCodes, isStrataError, type StrataError } from '../core/errors.ts'
+import type { Hold } from '../core/held-batches.ts'
 import { describe, type RoleHealth } from '../core/role-health.ts'
 import { byView, type ViewFoldError } from '../core/view-errors.ts'
 import type { EventSink } from '../ingest/ingest.ts'
@@ -81,6 +82,11 @@ export interface RoleContext {
    * (default CLOSE_TIMEOUT_MS).
    */
   embeddedFoldThread?: boolean
+  /**
+   * Asked before each batch of the speed layer and the archiver (core/held-batches.ts): a role
+   * thread of `strata start` holds while POST /events bursts (ingest-burst.ts). Unset: never.
+   */
+  hold?: Hold
 }
 
 /** The embedded log: the master dataset's segments, appended to directly. */
@@ -127,6 +133,7 @@ export function archiverOptions(
     maxWaitMs: 500,
     timeField: config.source.time,
     maxSegmentAgeMs,
+    ...(context.hold ? { hold: context.hold } : {}),
     onReject: (rejection) => {
       logger.warn(
         `partition ${rejection.partition} offset ${rejection.record.offset} is not an event (${rejection.reason}): dead-lettered`,
@@ -193,6 +200,7 @@ export function speedWorkerOptions(context: RoleContext, log?: Log): SpeedWorker
       : {}),
     ...(context.groupId ? { groupId: context.groupId } : {}),
     ...(context.groupTimers ? { consumer: { ...context.groupTimers } } : {}),
+    ...(context.hold ? { hold: context.hold } : {}),
     onSkip: (partition, offset, reason) =>
       context.logger.warn(`skipped partition ${partition} offset ${offset}: ${reason}`),
     onViewErrors: viewErrorLog(context.logger, 'speed layer'),
@@ -248,6 +256,7 @@ export function startBatchRole(
     closeTimeoutMs: context.hangTimeoutMs ?? CLOSE_TIMEOUT_MS,
     intervalMs,
     firstRunMs,
+    ...(context.hold ? { hold: context.hold } : {}),
     onRun: ({ versions, plan, events, durationMs }) => {
       for (const v of versions) {
         if (v.foldErrors)

@@ -23,6 +23,7 @@
 //   strata_role_partitions_unhealthy{role,state}      gauge: a role's stalled or failed partitions
 //   strata_role_failures{role}                        gauge: a role's failures in a row now
 //   strata_role_lag_records{role,partition}           gauge: records a role of this process has not taken in
+//   strata_role_held{role}                            gauge: 1 while a role holds its batches for an ingest burst
 //   strata_role_progress_total{role,what}             counter: a role's totals (archiver: segments, records, rejected; batch: damagedSegments, segmentsChecked, segmentsListed)
 // plus prom-client's default process and Node.js metrics (CPU, memory, event-loop lag, GC).
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
@@ -136,6 +137,11 @@ export function createMetrics(sources: MetricSources = {}): ServingMetrics {
     'Records in the log a role of this process has not taken in',
     ['role', 'partition'],
   )
+  const roleHeld = gauge(
+    'strata_role_held',
+    'A role of this process: 1 while it holds its batches because POST /events bursts (strata start)',
+    ['role'],
+  )
   const roleProgress = new Counter({
     name: 'strata_role_progress_total',
     help: 'What a role of this process has done since it started (archiver: segments, records, rejected; batch: damagedSegments, segmentsChecked, segmentsListed)',
@@ -179,6 +185,7 @@ export function createMetrics(sources: MetricSources = {}): ServingMetrics {
       unhealthyPartitions,
       roleFailures,
       roleLag,
+      roleHeld,
     ])
       g.reset()
     roleProgress.reset()
@@ -188,6 +195,8 @@ export function createMetrics(sources: MetricSources = {}): ServingMetrics {
       for (const state of ROLE_STATES)
         roleState.set({ role: report.role, state }, state === report.state ? 1 : 0)
       if (report.failures !== undefined) roleFailures.set({ role: report.role }, report.failures)
+      if (report.role === 'speed' || report.role === 'archiver' || report.held !== undefined)
+        roleHeld.set({ role: report.role }, report.held === undefined ? 0 : 1)
       for (const state of ['stalled', 'failed'] as const) {
         const n = report.partitions?.filter((p) => p.state === state).length ?? 0
         unhealthyPartitions.set({ role: report.role, state }, n)

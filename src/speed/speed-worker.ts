@@ -12,6 +12,7 @@
 // grew old while no records came. close() stops reading and commits what is pending.
 import { compileViews, type StrataConfig } from '../core/config.ts'
 import { ErrorCodes, StrataError } from '../core/errors.ts'
+import { type Hold, heldBatches } from '../core/held-batches.ts'
 import type { RetryAttempt } from '../core/retry.ts'
 import type { ViewFoldError } from '../core/view-errors.ts'
 import { embeddedPartitionSource } from '../log/embedded/index.ts'
@@ -84,6 +85,11 @@ export interface SpeedWorkerOptions {
   /** From how long without a step a fold thread is listed in stats().stuckFolds. Default STUCK_FOLD_MS. */
   stuckFoldMs?: number
   consumer?: SpeedConsumerOptions
+  /**
+   * Asked before each batch (core/held-batches.ts): `strata start` holds its speed layer while
+   * POST /events bursts (runtime/ingest-burst.ts). Unset: never held.
+   */
+  hold?: Hold
   /** A record that is not a valid event was skipped (it is counted in the stats too). */
   onSkip?(partition: number, offset: number, reason: string): void
   /** A commit recorded events a view's code threw on (skipped by that view, core/view-errors.ts). */
@@ -212,7 +218,7 @@ export function createSpeedWorker(options: SpeedWorkerOptions): SpeedWorker {
         views.map((v) => ({ view: v.name, codeHash: v.codeHash })),
         partitions,
       )
-      await source.start(handlers)
+      await source.start({ ...handlers, onBatch: heldBatches(handlers.onBatch, options.hold) })
       const every = Math.max(10, Math.min(policy.commitEveryMs / 2, 1000))
       timer = setInterval(() => {
         threads?.watch()

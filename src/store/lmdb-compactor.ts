@@ -64,6 +64,12 @@ export interface CompactorOptions {
   quietMs?: number
   /** False: fold only when compactSpeed is called (tests drive it). Default true. */
   auto?: boolean
+  /**
+   * True while the process has better use for its time (`strata start` while POST /events
+   * bursts, runtime/ingest-burst.ts): no pass starts on spare time then; past `threshold` one
+   * still does. Default: never.
+   */
+  held?: () => boolean
 }
 
 type Utilization = ReturnType<typeof performance.eventLoopUtilization>
@@ -88,6 +94,7 @@ export class SpeedCompactor {
   readonly #busyAbove: number
   readonly #quietMs: number
   readonly #auto: boolean
+  readonly #held: (() => boolean) | undefined
   readonly #onError: (error: unknown) => void
   /** Deltas logged and not yet folded, as this process knows (a pass finds other processes' rows). */
   #logged = 0
@@ -110,6 +117,7 @@ export class SpeedCompactor {
     this.#busyAbove = options.busyAbove ?? 0.5
     this.#quietMs = options.quietMs ?? 10 * this.#checkMs
     this.#auto = options.auto ?? true
+    this.#held = options.held
     this.#onError = onError
     // A log left by an earlier run (a crash, a close before it was folded) is folded once a
     // commit of this process teaches the combines.
@@ -188,18 +196,20 @@ export class SpeedCompactor {
       this.#spanStart = now
     }
     const quiet = now - this.#lastCommitAt >= this.#quietMs
-    if (this.#running === undefined && (quiet || this.#busy < this.#busyAbove)) {
+    const spare = (quiet || this.#busy < this.#busyAbove) && this.#held?.() !== true
+    if (this.#running === undefined && spare) {
       const commits = this.#commits
       // While commits land each pass is small (#passSize): a log of at most one whole pass is
       // drained in such passes back to back, each after a turn of the event loop, down to one
       // pass (queries read what is left); a longer one, one whole pass per look.
-      this.#start(() =>
-        keepCompacting(
-          this.#commits === commits,
-          this.#logged,
-          this.#passSize(performance.now()),
-          this.#passDeltas,
-        ),
+      this.#start(
+        () =>
+          keepCompacting(
+            this.#commits === commits,
+            this.#logged,
+            this.#passSize(performance.now()),
+            this.#passDeltas,
+          ) && this.#held?.() !== true,
       )
     }
     this.#arm(this.#checkMs)

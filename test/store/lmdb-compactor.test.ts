@@ -140,3 +140,75 @@ test('the time per delta is learned from folded deltas only, over passes of 200 
   })
   assert.equal(size, 1_000)
 })
+
+// `strata start` holds the compactor while POST /events bursts (runtime/ingest-burst.ts): no
+// pass starts on spare time while `held()` says so; once it no longer does, the log is folded;
+// and past the threshold a pass runs whatever `held()` says.
+test('held: no pass on spare time while held, the log folded once released, the threshold folds anyway', async (t) => {
+  const defer = deferrer(t)
+  const dir = mkdtempSync(join(tmpdir(), 'strata-lmdb-'))
+  defer(() => rmSync(dir, { recursive: true, force: true }))
+  const store = await openLmdbStore(dir, { compactor: { auto: false } })
+  defer(() => store.close())
+  const raw = open<unknown, (string | number | boolean)[]>({
+    path: dir,
+    compression: false,
+    encoder: new ChecksummedValues(),
+  })
+  defer(() => raw.close())
+  let held = true
+  // Always spare time (quiet at once, never busy): only `held` keeps it from folding.
+  const compactor = new SpeedCompactor(
+    raw,
+    {
+      checkMs: 5,
+      quietMs: 0,
+      busyAbove: 2,
+      held: () => held,
+    },
+    (e) => {
+      throw e
+    },
+  )
+  defer(() => compactor.close())
+  await store.registerSpeedViews([{ view: 'hits', codeHash: 'h' }], 1)
+  const { owner } = await store.claimPartition(0, 0)
+  const sum: CombineEncoded = (_view, a, b) => (a as number) + (b as number)
+  const delta = { view: 'hits', epoch: 0, key: '/a', window: 0, state: 1 }
+  const commit = (at: number): SpeedCommit => ({
+    partition: 0,
+    owner,
+    hashes: { hits: 'h' },
+    from: at,
+    offset: at + 1,
+    deltas: [delta],
+    seals: [],
+  })
+  for (let at = 0; at < 20; at++) {
+    await store.commitSpeed(commit(at), sum)
+    compactor.committed(commit(at), sum)
+  }
+  // Some twenty looks' time (not a timed assertion: a compactor that ignores `held` folds at its first).
+  await new Promise((resolve) => setTimeout(resolve, 100))
+  await compactor.settled()
+  assert.equal(compactor.pendingRows(), 20, 'nothing folded while held')
+  held = false
+  while (compactor.pendingRows() > 0) await new Promise((resolve) => setTimeout(resolve, 5))
+  await compactor.close()
+
+  // Past the threshold: folded at once, held or not.
+  held = true
+  const bounded = new SpeedCompactor(raw, { threshold: 5, checkMs: 60_000, held: () => held }, (e) => {
+    throw e
+  })
+  defer(() => bounded.close())
+  for (let at = 20; at < 30; at++) await store.commitSpeed(commit(at), sum)
+  bounded.committed({ ...commit(20), deltas: Array(10).fill(delta) }, sum)
+  await bounded.settled()
+  assert.equal(bounded.pendingRows(), 0, 'the threshold folds while held')
+  const { realtime } = await store.snapshot('hits', '/a')
+  assert.equal(
+    realtime.reduce((s, r) => s + (r.state as number), 0),
+    30,
+  )
+})

@@ -32,6 +32,11 @@ const roleSchema = {
     state: { type: 'string', enum: ROLE_STATES },
     reason: { type: 'string', description: 'why it is not running, with the error code' },
     failures: { type: 'integer', description: 'failures in a row now' },
+    held: {
+      type: 'string',
+      description:
+        'present while the role holds its batches because POST /events bursts (at most 2 s at a time, then as long free): why its lag rises meanwhile',
+    },
     partitions: {
       type: 'array',
       items: {

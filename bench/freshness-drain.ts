@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { open } from 'lmdb'
 import { loadConfig } from '../src/core/config-loader.ts'
 import { createAdmin, createProducer } from '../src/log/kafka/index.ts'
 import { createSpeedWorker } from '../src/speed/index.ts'
@@ -35,6 +36,13 @@ const dir = await mkdtemp(join(tmpdir(), 'strata-bench-drain-'))
 const config = await loadConfig(await writeViewConfig(dir, topic, partitions))
 const store = await openLmdbStore(join(dir, 'store'), { compactor: { passDeltas } })
 const worker = createSpeedWorker({ store, config, brokers, groupId: `drain-${randomUUID()}` })
+// The speed log's rows (keys only: a cursor over ['rl'], no value decoded), read beside the store.
+const peek = open<unknown, Array<string | number>>({ path: join(dir, 'store'), readOnly: true })
+const logRows = () => {
+  let n = 0
+  for (const _ of peek.getKeys({ start: ['rl'], end: ['rl', '\uffff'] })) n++
+  return n
+}
 const t0 = performance.now()
 await worker.start()
 for (;;) {
@@ -43,7 +51,7 @@ for (;;) {
   await sleep(50)
 }
 console.error(
-  `caught up ${end.reduce((a, b) => a + b, 0)} events in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+  `caught up ${end.reduce((a, b) => a + b, 0)} events in ${((performance.now() - t0) / 1000).toFixed(1)} s, log rows ${logRows()}`,
 )
 const producer = createProducer({ brokers, clientId: 'drain' })
 const ev = (url: string) => JSON.stringify({ type: 'page_view', url, user: 'u1', ts: Date.now() })
@@ -63,11 +71,14 @@ const bg = (async () => {
 const start = performance.now()
 const probes: Array<{ at: number; ms: number }> = []
 const gaps: number[] = []
+/** Log rows at the start of each 10 s. */
+const rows: number[] = []
 let last = performance.now()
 const tick = setInterval(() => {
   const now = performance.now()
   const b = Math.floor((now - start) / 10_000)
   gaps[b] = Math.max(gaps[b] ?? 0, now - last)
+  if (rows[b] === undefined) rows[b] = logRows()
   last = now
 }, 5)
 while (performance.now() - start < seconds * 1000) {
@@ -109,6 +120,7 @@ console.log(
 await producer.close()
 await worker.close()
 await store.close()
+await peek.close()
 await admin.close()
 await rm(dir, { recursive: true, force: true })
 process.exit(0)

@@ -56,6 +56,13 @@ export interface CompactorOptions {
    * behind it waits for all of it (BENCHMARKS.md, Freshness, session 11).
    */
   livePassMs?: number
+  /**
+   * After a catch-up, while live traffic commits (the log holds more than one whole pass and the
+   * commits of the last `quietMs` logged at most a tenth of one), a pass folds about this many ms
+   * of deltas (default 20), back to back, each after a turn of the event loop, whether or not the
+   * loop looks busy: decision 0011, "The drain after a catch-up".
+   */
+  drainPassMs?: number
   /** How often the compactor looks whether the process has time to spare (ms, default 100). */
   checkMs?: number
   /** Event-loop utilization (0-1) above which the process is busy (default 0.5); 1: never busy. */
@@ -82,6 +89,10 @@ export class SpeedCompactor {
   readonly #threshold: number
   readonly #passDeltas: number
   readonly #livePassMs: number
+  readonly #drainPassMs: number
+  /** Deltas logged since #spanStart, and over the last whole span (a catch-up logs many). */
+  #spanLogged = 0
+  #lastSpanLogged = 0
   /** Measured ms per delta folded, the pass's callback only (a moving average); a guess until one ran. */
   #msPerDelta = 0.005
   readonly #checkMs: number
@@ -106,6 +117,7 @@ export class SpeedCompactor {
     this.#threshold = options.threshold ?? 2_000_000
     this.#passDeltas = options.passDeltas ?? DEFAULT_PASS_DELTAS
     this.#livePassMs = options.livePassMs ?? 5
+    this.#drainPassMs = options.drainPassMs ?? 20
     this.#checkMs = options.checkMs ?? 100
     this.#busyAbove = options.busyAbove ?? 0.5
     this.#quietMs = options.quietMs ?? 10 * this.#checkMs
@@ -120,7 +132,9 @@ export class SpeedCompactor {
   committed(commit: SpeedCommit, combine: CombineEncoded): void {
     for (const [view, codeHash] of Object.entries(commit.hashes))
       this.#combiners.set(view, { codeHash, combine })
-    this.#logged += deltaCount(commit.deltas)
+    const deltas = deltaCount(commit.deltas)
+    this.#logged += deltas
+    this.#spanLogged += deltas
     this.#commits++
     this.#lastCommitAt = performance.now()
     if (!this.#auto || this.#closed || this.#logged === 0) return
@@ -186,9 +200,15 @@ export class SpeedCompactor {
       this.#busy = performance.eventLoopUtilization(this.#loop).utilization
       this.#loop = performance.eventLoopUtilization()
       this.#spanStart = now
+      this.#lastSpanLogged = this.#spanLogged
+      this.#spanLogged = 0
     }
     const quiet = now - this.#lastCommitAt >= this.#quietMs
-    if (this.#running === undefined && (quiet || this.#busy < this.#busyAbove)) {
+    if (this.#running === undefined && this.#draining()) {
+      // Whatever the loop's utilization: the queries of a long log keep the loop busy, and a
+      // compactor waiting for spare time left it (and its cost) for as long as traffic came.
+      this.#start(() => this.#draining())
+    } else if (this.#running === undefined && (quiet || this.#busy < this.#busyAbove)) {
       const commits = this.#commits
       // While commits land each pass is small (#passSize): a log of at most one whole pass is
       // drained in such passes back to back, each after a turn of the event loop, down to one
@@ -205,8 +225,20 @@ export class SpeedCompactor {
     this.#arm(this.#checkMs)
   }
 
+  /**
+   * A catch-up left a log of more than one whole pass, and what commits now is live traffic: at
+   * most a tenth of a whole pass logged over the last span and this one so far (a catch-up begun
+   * meanwhile logs that in a few commits, and the drain stops at once).
+   */
+  #draining(): boolean {
+    const live = this.#passDeltas / 10
+    return this.#logged > this.#passDeltas && this.#lastSpanLogged <= live && this.#spanLogged <= live
+  }
+
   #passSize(now: number): number {
     return compactionPassSize({
+      draining: this.#draining(),
+      drainPassMs: this.#drainPassMs,
       sinceCommitMs: now - this.#lastCommitAt,
       quietMs: this.#quietMs,
       passDeltas: this.#passDeltas,
@@ -274,6 +306,9 @@ export function nextMsPerDelta(msPerDelta: number, heldMs: number, folded: numbe
  * drained in small passes.
  */
 export function compactionPassSize(p: {
+  /** A catch-up's log drained under live traffic (SpeedCompactor's #draining): drainPassMs of deltas. */
+  draining?: boolean
+  drainPassMs?: number
   sinceCommitMs: number
   quietMs: number
   passDeltas: number
@@ -282,8 +317,10 @@ export function compactionPassSize(p: {
   /** Deltas in the log: past one whole pass (after a catch-up, past the threshold) whole passes. */
   logged: number
 }): number {
-  if (p.sinceCommitMs >= p.quietMs || p.logged > p.passDeltas) return p.passDeltas
-  const fits = Math.round(p.livePassMs / p.msPerDelta)
+  if (p.sinceCommitMs >= p.quietMs) return p.passDeltas
+  if (p.logged > p.passDeltas && !p.draining) return p.passDeltas
+  const ms = p.logged > p.passDeltas ? (p.drainPassMs ?? p.livePassMs) : p.livePassMs
+  const fits = Math.round(ms / p.msPerDelta)
   return Math.min(p.passDeltas, Math.max(MIN_LIVE_PASS, Number.isFinite(fits) ? fits : p.passDeltas))
 }
 

@@ -72,7 +72,8 @@ function indexRow(row: LogRow): IndexedRow {
  */
 export interface LoggedRow {
   key: Key
-  id: string
+  /** The row's nonce: names it alone (a rewritten row gets a new one). */
+  id: number
   filter: KeyFilter
 }
 
@@ -83,10 +84,12 @@ export interface LoggedRow {
  * names one row only (its nonce), so a cached row or filter is always the stored row's.
  */
 export class LogCache {
-  readonly #rows = new Map<string, IndexedRow>()
-  readonly #filters = new Map<string, KeyFilter>()
+  readonly #rows = new Map<number, IndexedRow>()
+  /** Per row listed, its filter and the last listing that found it (`#listing`). */
+  readonly #filters = new Map<number, { filter: KeyFilter; listed: number }>()
   readonly #limit: number
   #held = 0
+  #listing = 0
 
   constructor(limit = 1_000_000) {
     this.#limit = limit
@@ -103,7 +106,7 @@ export class LogCache {
   }
 
   /** The row `key` names, decoded and indexed (from the cache, or read in `transaction`). */
-  read(db: Db, key: Key, transaction: unknown, id: string): IndexedRow | undefined {
+  read(db: Db, key: Key, transaction: unknown, id: number): IndexedRow | undefined {
     const hit = this.#rows.get(id)
     if (hit !== undefined) return hit
     const row = decoded(db, key, transaction)
@@ -120,18 +123,26 @@ export class LogCache {
   }
 
   /** The row decoded, not indexed and not kept (a listing of every key reads each row once). */
-  decoded(db: Db, key: Key, transaction: unknown, id: string): LogRow | undefined {
+  decoded(db: Db, key: Key, transaction: unknown, id: number): LogRow | undefined {
     return this.#rows.get(id)?.row ?? decoded(db, key, transaction)
   }
 
-  /** The key filter of the row `key` names: made when the row is first listed, kept while listed. */
-  filter(db: Db, key: Key, transaction: unknown, id: string): KeyFilter | undefined {
+  /** A listing of the log begins: its number, for `filter` and `listed`. */
+  listing(): number {
+    return ++this.#listing
+  }
+
+  /** The key filter of the row `key` names, found by `listing`: made when the row is first listed. */
+  filter(db: Db, key: Key, transaction: unknown, id: number, listing: number): KeyFilter | undefined {
     const hit = this.#filters.get(id)
-    if (hit !== undefined) return hit
+    if (hit !== undefined) {
+      hit.listed = listing
+      return hit.filter
+    }
     const row = this.#rows.get(id)?.row ?? decoded(db, key, transaction)
     if (row === undefined) return undefined
     const filter = keyFilterOf(row)
-    this.#filters.set(id, filter)
+    this.#filters.set(id, { filter, listed: listing })
     return filter
   }
 
@@ -141,14 +152,22 @@ export class LogCache {
    * had deleted until a million deltas were held, ~30 MB of small objects on the serving thread
    * after a catch-up, which every major GC marked (BENCHMARKS.md, Query, session 13). Only a cost
    * saved: a row still needed by an older snapshot is read from that snapshot again.
+   *
+   * `count` rows were listed by `listing`, each found or given a filter: when the filters held are
+   * as many, they are those rows and nothing is walked (a listing per snapshot version walking two
+   * maps of every row cost more than its cursor: decision 0011, "The drain after a catch-up").
    */
-  keepOnly(listed: ReadonlySet<string>): void {
+  listed(listing: number, count: number): void {
+    const dropping = this.#filters.size > count
+    if (dropping) {
+      for (const [id, entry] of this.#filters) if (entry.listed !== listing) this.#filters.delete(id)
+    }
+    if (!dropping && this.#rows.size <= count) return
     for (const [id, entry] of this.#rows) {
-      if (listed.has(id)) continue
+      if (this.#filters.get(id)?.listed === listing) continue
       this.#rows.delete(id)
       this.#held -= held(entry.row)
     }
-    for (const id of this.#filters.keys()) if (!listed.has(id)) this.#filters.delete(id)
   }
 
   clear(): void {
@@ -168,9 +187,6 @@ function held(row: LogRow): number {
   return row.keys.length * 5
 }
 
-function rowId(key: Key): string {
-  return `${key[1]}:${key[2]}`
-}
 
 /** What a query needs to know to read logged deltas as the state rows would have them. */
 export interface LogReadContext {
@@ -188,14 +204,15 @@ export function* logKeys(db: Db, transaction: unknown): Generator<Key> {
 /** The log rows of a read transaction, in commit order, each with its key filter (from the cache). */
 export function loggedRows(db: Db, cache: LogCache, transaction: unknown): LoggedRow[] {
   const rows: LoggedRow[] = []
-  const listed = new Set<string>()
+  const listing = cache.listing()
+  let count = 0
   for (const logKey of logKeys(db, transaction)) {
-    const id = rowId(logKey)
-    listed.add(id)
-    const filter = cache.filter(db, logKey, transaction, id)
+    const id = logKey[2] as number
+    count++
+    const filter = cache.filter(db, logKey, transaction, id, listing)
     if (filter !== undefined) rows.push({ key: logKey, id, filter })
   }
-  cache.keepOnly(listed)
+  cache.listed(listing, count)
   return rows
 }
 

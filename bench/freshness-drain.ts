@@ -4,7 +4,7 @@
 // (store.snapshot, as GET /views does) until visible; per 10 s, probe p50/p99/max and the longest
 // event-loop stall (a 5 ms timer's largest gap). One run per invocation, one pass size:
 //   node bench/freshness-drain.ts --preload=3000000            (prints the topic's flags, keep them)
-//   node bench/freshness-drain.ts --topic=T --end=a,b,… --pass-deltas=N [--seconds=80]
+//   node bench/freshness-drain.ts --topic=T --end=a,b,… --pass-deltas=N [--drain-pass-ms=M] [--seconds=80]
 import { randomUUID } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -34,7 +34,8 @@ const seconds = arg('seconds', 40)
 const rate = 2000
 const dir = await mkdtemp(join(tmpdir(), 'strata-bench-drain-'))
 const config = await loadConfig(await writeViewConfig(dir, topic, partitions))
-const store = await openLmdbStore(join(dir, 'store'), { compactor: { passDeltas } })
+const drainPassMs = arg('drain-pass-ms', 0) || undefined
+const store = await openLmdbStore(join(dir, 'store'), { compactor: { passDeltas, drainPassMs } })
 const worker = createSpeedWorker({ store, config, brokers, groupId: `drain-${randomUUID()}` })
 // The speed log's rows (keys only: a cursor over ['rl'], no value decoded), read beside the store.
 const peek = open<unknown, Array<string | number>>({ path: join(dir, 'store'), readOnly: true })

@@ -237,7 +237,9 @@ export class SpeedCompactor {
 
   #passSize(now: number): number {
     return compactionPassSize({
-      draining: this.#draining(),
+      // While commits land, whole passes only past the threshold: one of 200,000 new keys held
+      // the thread ~1 s right after a catch-up (decision 0011, "The drain after a catch-up").
+      draining: this.#draining() || this.#logged <= this.#threshold,
       drainPassMs: this.#drainPassMs,
       sinceCommitMs: now - this.#lastCommitAt,
       quietMs: this.#quietMs,
@@ -306,7 +308,10 @@ export function nextMsPerDelta(msPerDelta: number, heldMs: number, folded: numbe
  * drained in small passes.
  */
 export function compactionPassSize(p: {
-  /** A catch-up's log drained under live traffic (SpeedCompactor's #draining): drainPassMs of deltas. */
+  /**
+   * A log of more than one whole pass folded while commits land, not past the threshold (a
+   * catch-up's log drained under live traffic: SpeedCompactor's #draining): drainPassMs of deltas.
+   */
   draining?: boolean
   drainPassMs?: number
   sinceCommitMs: number

@@ -140,3 +140,71 @@ test('the time per delta is learned from folded deltas only, over passes of 200 
   })
   assert.equal(size, 1_000)
 })
+
+// After a catch-up the log held a million deltas and more, and the compactor folded only in time
+// to spare: the queries of that long log kept the event loop busy, commits kept landing, and the
+// log stayed for as long as traffic came (decision 0011, "The drain after a catch-up"). Under live
+// traffic (few deltas a span) a log of more than one whole pass is drained whether or not the loop
+// looks busy, in small passes.
+test('a catch-up log is drained under live traffic even when the loop never looks spare', async (t) => {
+  const defer = deferrer(t)
+  const dir = mkdtempSync(join(tmpdir(), 'strata-lmdb-'))
+  defer(() => rmSync(dir, { recursive: true, force: true }))
+  const store = await openLmdbStore(dir, { compactor: { auto: false } })
+  defer(() => store.close())
+  const raw = open<unknown, (string | number | boolean)[]>({
+    path: dir,
+    compression: false,
+    encoder: new ChecksummedValues(),
+  })
+  defer(() => raw.close())
+  await store.registerSpeedViews([{ view: 'hits', codeHash: 'h' }], 1)
+  const { owner } = await store.claimPartition(0, 0)
+  const sum: CombineEncoded = (_view, a, b) => (a as number) + (b as number)
+  const commit = (at: number, n: number): SpeedCommit => ({
+    partition: 0,
+    owner,
+    hashes: { hits: 'h' },
+    from: at,
+    offset: at + 1,
+    deltas: Array.from({ length: n }, (_, i) => ({ view: 'hits', epoch: 0, key: `/k${at}-${i}`, window: 0, state: 1 })),
+    seals: [],
+  })
+  // Never spare (no utilization is below 0), never quiet (a commit every 20 ms, span 100 ms):
+  // before, nothing was folded here at all.
+  const compactor = new SpeedCompactor(
+    raw,
+    { passDeltas: 100, checkMs: 10, quietMs: 100, busyAbove: 0, threshold: 1_000_000 },
+    (e) => {
+      throw e
+    },
+  )
+  defer(() => compactor.close())
+  // The catch-up: 40 commits of 50 deltas (2,000), twenty whole passes of 100.
+  for (let at = 0; at < 40; at++) {
+    await store.commitSpeed(commit(at, 50), sum)
+    compactor.committed(commit(at, 50), sum)
+  }
+  // Live traffic: one delta per commit, far below a tenth of a whole pass a span.
+  let at = 40
+  for (let i = 0; i < 500 && compactor.pendingRows() > 1; i++) {
+    compactor.committed(commit(at++, 1), sum)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+  await compactor.close()
+  assert.ok(compactor.pendingRows() <= 1, `${compactor.pendingRows()} log rows left`)
+  // The answer: every logged delta folded once (a key of the catch-up, summed).
+  const { realtime } = await store.snapshot('hits', '/k7-3')
+  assert.equal(
+    realtime.reduce((s, r) => s + (r.state as number), 0),
+    1,
+  )
+})
+
+test('while commits land, a long log below the threshold is folded in drain-sized passes, not whole ones', () => {
+  const base = { quietMs: 1_000, passDeltas: 200_000, livePassMs: 5, msPerDelta: 0.005, sinceCommitMs: 10 }
+  assert.equal(compactionPassSize({ ...base, logged: 1_000_000, draining: true, drainPassMs: 20 }), 4_000)
+  assert.equal(compactionPassSize({ ...base, logged: 1_000_000, draining: false }), 200_000)
+  assert.equal(compactionPassSize({ ...base, logged: 1_000_000, draining: true, sinceCommitMs: 1_000 }), 200_000)
+  assert.equal(compactionPassSize({ ...base, logged: 100_000, draining: true, drainPassMs: 20 }), 1_000)
+})

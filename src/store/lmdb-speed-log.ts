@@ -22,9 +22,9 @@
 import type { RootDatabase } from 'lmdb'
 import { ErrorCodes, StrataError } from '../core/errors.ts'
 import { type LogRow, pickRow, rowOf, storedRow } from './lmdb-log-row.ts'
-import { type KeyFilter, keyFilterOf } from './log-key-filter.ts'
 import { bumpKeyRowsVersion, keyHash } from './lmdb-snapshot-version.ts'
 import { ensureViewCode, groupAtText, viewCode } from './lmdb-state-keys.ts'
+import { type KeyFilter, keyFilterOf } from './log-key-filter.ts'
 import { deltaCounts, loggedDeltaFate } from './speed-rules.ts'
 import type { CombineEncoded, SpeedPartition, SpeedView } from './store.ts'
 
@@ -186,7 +186,6 @@ function decoded(db: Db, key: Key, transaction: unknown): LogRow | undefined {
 function held(row: LogRow): number {
   return row.keys.length * 5
 }
-
 
 /** What a query needs to know to read logged deltas as the state rows would have them. */
 export interface LogReadContext {

@@ -51,7 +51,11 @@ import {
   appendLog,
   type LogCache,
   type LoggedRow,
-  loggedDeltas, loggedKeys, loggedRows, logRowOf } from './lmdb-speed-log.ts'
+  loggedDeltas,
+  loggedKeys,
+  loggedRows,
+  logRowOf,
+} from './lmdb-speed-log.ts'
 import { ensureViewCode, groupAt, stateKey, viewCode } from './lmdb-state-keys.ts'
 import { isDigest, storedForm } from './long-keys.ts'
 import {

@@ -8,8 +8,9 @@
 // (then the row is decoded and its index says no). Never a false "no": a row that holds a key
 // always answers "maybe" for it, which is what keeps a query exact. The probes come from one
 // FNV-1a hash (keyHash, the one the snapshot memo names keys by) and a second one derived from it.
-import { keyHash } from './lmdb-snapshot-version.ts'
+
 import type { LogRow } from './lmdb-log-row.ts'
+import { keyHash } from './lmdb-snapshot-version.ts'
 
 const BITS_PER_DELTA = 16
 const PROBES = 3

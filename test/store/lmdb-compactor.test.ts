@@ -167,7 +167,13 @@ test('a catch-up log is drained under live traffic even when the loop never look
     hashes: { hits: 'h' },
     from: at,
     offset: at + 1,
-    deltas: Array.from({ length: n }, (_, i) => ({ view: 'hits', epoch: 0, key: `/k${at}-${i}`, window: 0, state: 1 })),
+    deltas: Array.from({ length: n }, (_, i) => ({
+      view: 'hits',
+      epoch: 0,
+      key: `/k${at}-${i}`,
+      window: 0,
+      state: 1,
+    })),
     seals: [],
   })
   // Never spare (no utilization is below 0), never quiet (a commit every 20 ms, span 100 ms):
@@ -205,6 +211,9 @@ test('while commits land, a long log below the threshold is folded in drain-size
   const base = { quietMs: 1_000, passDeltas: 200_000, livePassMs: 5, msPerDelta: 0.005, sinceCommitMs: 10 }
   assert.equal(compactionPassSize({ ...base, logged: 1_000_000, draining: true, drainPassMs: 20 }), 4_000)
   assert.equal(compactionPassSize({ ...base, logged: 1_000_000, draining: false }), 200_000)
-  assert.equal(compactionPassSize({ ...base, logged: 1_000_000, draining: true, sinceCommitMs: 1_000 }), 200_000)
+  assert.equal(
+    compactionPassSize({ ...base, logged: 1_000_000, draining: true, sinceCommitMs: 1_000 }),
+    200_000,
+  )
   assert.equal(compactionPassSize({ ...base, logged: 100_000, draining: true, drainPassMs: 20 }), 1_000)
 })

@@ -9,7 +9,14 @@ import { join } from 'node:path'
 import { type TestContext, test } from 'node:test'
 import { open } from 'lmdb'
 import { storedRow } from '../../src/store/lmdb-log-row.ts'
-import { type LogRow, LogCache, loggedDeltas, loggedKeys, loggedRows, logRowOf } from '../../src/store/lmdb-speed-log.ts'
+import {
+  LogCache,
+  type LogRow,
+  loggedDeltas,
+  loggedKeys,
+  loggedRows,
+  logRowOf,
+} from '../../src/store/lmdb-speed-log.ts'
 
 type Key = (string | number | boolean)[]
 
@@ -26,7 +33,9 @@ function scratchDb(t: TestContext) {
 
 /** The rows a listing gives, decoded (a listing itself holds each row's key filter only). */
 function rowsOf(db: ReturnType<typeof open<unknown, Key>>, cache: LogCache, transaction: unknown): LogRow[] {
-  return loggedRows(db as never, cache, transaction).map((r) => cache.decoded(db as never, r.key, transaction, r.id)!)
+  return loggedRows(db as never, cache, transaction).map(
+    (r) => cache.decoded(db as never, r.key, transaction, r.id)!,
+  )
 }
 
 // Rows of both layouts the cache reads: an odd offset's as layout 5 wrote it (a flat list), an
@@ -192,7 +201,10 @@ test('a query of one key decodes only the log rows that may hold it', async (t) 
       window: 0,
       state: o * perRow + i,
     }))
-    await db.put(['rl', o + 1, o / rows], storedRow(logRowOf({ partition: 0, offset: o, deltas } as never, (k) => k)))
+    await db.put(
+      ['rl', o + 1, o / rows],
+      storedRow(logRowOf({ partition: 0, offset: o, deltas } as never, (k) => k)),
+    )
   }
   const cache = new LogCache()
   const transaction = db.useReadTransaction()
@@ -201,7 +213,11 @@ test('a query of one key decodes only the log rows that may hold it', async (t) 
     assert.equal(listed.length, rows)
     assert.equal(cache.filters, rows)
     assert.equal(cache.size, 0, 'a listing decodes no row for the cache')
-    const context = { speed: [{ partition: 0, epochs: [0] } as never], speedView: { start: [] } as never, horizon: undefined }
+    const context = {
+      speed: [{ partition: 0, epochs: [0] } as never],
+      speedView: { start: [] } as never,
+      horizon: undefined,
+    }
     for (const key of ['/k/59/7', '/k/0/0', '/k/31/199', '/nowhere']) {
       let reads = 0
       const read = (r: (typeof listed)[number]) => {
@@ -211,7 +227,15 @@ test('a query of one key decodes only the log rows that may hold it', async (t) 
       const got = loggedDeltas(listed, read, 'v', key, -Infinity, Infinity, context)
       // Every row read (a filter that says "maybe" to every key): the same answer.
       const everyRow = listed.map((r) => ({ ...r, filter: { mayHold: () => true } as never }))
-      const all = loggedDeltas(everyRow, (r) => new LogCache().read(db as never, r.key, transaction, r.id), 'v', key, -Infinity, Infinity, context)
+      const all = loggedDeltas(
+        everyRow,
+        (r) => new LogCache().read(db as never, r.key, transaction, r.id),
+        'v',
+        key,
+        -Infinity,
+        Infinity,
+        context,
+      )
       assert.deepEqual(got, all)
       assert.equal(got.length, key === '/nowhere' ? 0 : 1)
       assert.ok(reads <= 3, `${key}: ${reads} of ${rows} rows decoded`)

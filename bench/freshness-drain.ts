@@ -110,7 +110,7 @@ for (let b = 0; b < seconds; b += 10)
     `${line(
       `  ${b}-${b + 10}s`,
       probes.filter((p) => p.at >= b && p.at < b + 10).map((p) => p.ms),
-    )} loop-stall max ${(gaps[b / 10] ?? 0).toFixed(0)}`,
+    )} loop-stall max ${(gaps[b / 10] ?? 0).toFixed(0)} log rows ${rows[b / 10] ?? '-'}`,
   )
 console.log(
   line(

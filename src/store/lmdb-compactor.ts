@@ -23,6 +23,12 @@
 // every commit it takes into one write per group (a catch-up's deltas rarely meet, so bigger passes measured no cheaper:
 // docs/decisions/0011-speed-delta-log.md).
 //
+// After a catch-up (session 19): a log of more than one whole pass, while what commits is live
+// traffic (at most a tenth of a whole pass logged a span), is drained whatever the loop's
+// utilization, in passes of `drainPassMs` back to back; and while commits land, whole passes run
+// only past the threshold. Waiting for spare time left a catch-up's log for as long as traffic
+// came (decision 0011, "The drain after a catch-up").
+//
 // The compactor needs each view's combine; it learns them from the commits of this process
 // (commitSpeed's `combine`), each for the definition (code hash) the commit carried: another
 // process may since have redefined the view, and its deltas are not for this combine. A log left by a crash is folded after the next commit teaches it.

@@ -171,7 +171,7 @@ export class SpeedCompactor {
     return known !== undefined && known.codeHash === codeHash ? known.combine : undefined
   }
 
-  /** Log rows not folded yet (for tests and benchmarks). */
+  /** Log rows not folded yet (a cursor over their keys, no value read): store.speedLogRows. */
   pendingRows(): number {
     let rows = 0
     for (const _ of logKeys(this.#db, undefined)) rows++

@@ -217,3 +217,90 @@ test('while commits land, a long log below the threshold is folded in drain-size
   )
   assert.equal(compactionPassSize({ ...base, logged: 100_000, draining: true, drainPassMs: 20 }), 1_000)
 })
+
+// The drain's passes are drain-sized (drainPassMs of deltas), not whole: a whole pass of 200,000
+// new keys right after a catch-up held the thread ~1 s, and a live commit waited behind it
+// (decision 0011, "The drain after a catch-up"). Counted as log rows each pass's transaction
+// removes: rows of 500 deltas, a drain pass of MIN_LIVE_PASS (500) takes one, a whole pass four.
+test('under live traffic a catch-up log is drained one drain-sized pass at a time', async (t) => {
+  const defer = deferrer(t)
+  const dir = mkdtempSync(join(tmpdir(), 'strata-lmdb-'))
+  defer(() => rmSync(dir, { recursive: true, force: true }))
+  const store = await openLmdbStore(dir, { compactor: { auto: false } })
+  defer(() => store.close())
+  const raw = open<unknown, (string | number | boolean)[]>({
+    path: dir,
+    compression: false,
+    encoder: new ChecksummedValues(),
+  })
+  defer(() => raw.close())
+  await store.registerSpeedViews([{ view: 'hits', codeHash: 'h' }], 1)
+  const { owner } = await store.claimPartition(0, 0)
+  const sum: CombineEncoded = (_view, a, b) => (a as number) + (b as number)
+  const commit = (at: number, n: number): SpeedCommit => ({
+    partition: 0,
+    owner,
+    hashes: { hits: 'h' },
+    from: at,
+    offset: at + 1,
+    deltas: Array.from({ length: n }, (_, i) => ({
+      view: 'hits',
+      epoch: 0,
+      key: `/k${at}-${i}`,
+      window: 0,
+      state: 1,
+    })),
+    seals: [],
+  })
+  // Log rows removed per write transaction of the compactor (a pass is one transaction).
+  const perPass: number[] = []
+  let removed = 0
+  const counted = new Proxy(raw, {
+    get(target, name) {
+      if (name === 'remove')
+        return (key: (string | number | boolean)[], ...rest: unknown[]) => {
+          if (key[0] === 'rl') removed++
+          return (target.remove as (...a: unknown[]) => unknown)(key, ...rest)
+        }
+      if (name === 'transaction')
+        return async (callback: () => unknown) => {
+          removed = 0
+          const result = await target.transaction(callback)
+          perPass.push(removed)
+          return result
+        }
+      const value = Reflect.get(target, name, target)
+      return typeof value === 'function' ? value.bind(target) : value
+    },
+  })
+  // Never spare; live commits every 20 ms, far from quiet (1 s).
+  const compactor = new SpeedCompactor(
+    counted,
+    {
+      passDeltas: 2_000,
+      drainPassMs: 0.001,
+      checkMs: 10,
+      quietMs: 1_000,
+      busyAbove: 0,
+      threshold: 1_000_000,
+    },
+    (e) => {
+      throw e
+    },
+  )
+  defer(() => compactor.close())
+  for (let at = 0; at < 20; at++) {
+    await store.commitSpeed(commit(at, 500), sum)
+    compactor.committed(commit(at, 500), sum)
+  }
+  let at = 20
+  for (let i = 0; i < 1_000 && compactor.pendingRows() > 4; i++) {
+    compactor.committed(commit(at++, 1), sum)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+  await compactor.close()
+  // Drained down to one whole pass (four rows), which queries read while commits land.
+  assert.ok(compactor.pendingRows() <= 4, `${compactor.pendingRows()} log rows left`)
+  assert.ok(perPass.length >= 10, `${perPass.length} passes`)
+  assert.ok(Math.max(...perPass) <= 1, `log rows per pass: ${perPass.join(' ')}`)
+})

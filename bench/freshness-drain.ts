@@ -4,11 +4,12 @@
 // (store.snapshot, as GET /views does) until visible; per 10 s, probe p50/p99/max and the longest
 // event-loop stall (a 5 ms timer's largest gap). One run per invocation, one pass size:
 //   node bench/freshness-drain.ts --preload=3000000            (prints the topic's flags, keep them)
-//   node bench/freshness-drain.ts --topic=T --end=a,b,… --pass-deltas=N [--seconds=80]
+//   node bench/freshness-drain.ts --topic=T --end=a,b,… --pass-deltas=N [--drain-pass-ms=M] [--seconds=80]
 import { randomUUID } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { open } from 'lmdb'
 import { loadConfig } from '../src/core/config-loader.ts'
 import { createAdmin, createProducer } from '../src/log/kafka/index.ts'
 import { createSpeedWorker } from '../src/speed/index.ts'
@@ -33,8 +34,16 @@ const seconds = arg('seconds', 40)
 const rate = 2000
 const dir = await mkdtemp(join(tmpdir(), 'strata-bench-drain-'))
 const config = await loadConfig(await writeViewConfig(dir, topic, partitions))
-const store = await openLmdbStore(join(dir, 'store'), { compactor: { passDeltas } })
+const drainPassMs = arg('drain-pass-ms', 0) || undefined
+const store = await openLmdbStore(join(dir, 'store'), { compactor: { passDeltas, drainPassMs } })
 const worker = createSpeedWorker({ store, config, brokers, groupId: `drain-${randomUUID()}` })
+// The speed log's rows (keys only: a cursor over ['rl'], no value decoded), read beside the store.
+const peek = open<unknown, Array<string | number>>({ path: join(dir, 'store'), readOnly: true })
+const logRows = () => {
+  let n = 0
+  for (const _ of peek.getKeys({ start: ['rl'], end: ['rl', '\uffff'] })) n++
+  return n
+}
 const t0 = performance.now()
 await worker.start()
 for (;;) {
@@ -43,7 +52,7 @@ for (;;) {
   await sleep(50)
 }
 console.error(
-  `caught up ${end.reduce((a, b) => a + b, 0)} events in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+  `caught up ${end.reduce((a, b) => a + b, 0)} events in ${((performance.now() - t0) / 1000).toFixed(1)} s, log rows ${logRows()}`,
 )
 const producer = createProducer({ brokers, clientId: 'drain' })
 const ev = (url: string) => JSON.stringify({ type: 'page_view', url, user: 'u1', ts: Date.now() })
@@ -63,11 +72,14 @@ const bg = (async () => {
 const start = performance.now()
 const probes: Array<{ at: number; ms: number }> = []
 const gaps: number[] = []
+/** Log rows at the start of each 10 s. */
+const rows: number[] = []
 let last = performance.now()
 const tick = setInterval(() => {
   const now = performance.now()
   const b = Math.floor((now - start) / 10_000)
   gaps[b] = Math.max(gaps[b] ?? 0, now - last)
+  if (rows[b] === undefined) rows[b] = logRows()
   last = now
 }, 5)
 while (performance.now() - start < seconds * 1000) {
@@ -98,7 +110,7 @@ for (let b = 0; b < seconds; b += 10)
     `${line(
       `  ${b}-${b + 10}s`,
       probes.filter((p) => p.at >= b && p.at < b + 10).map((p) => p.ms),
-    )} loop-stall max ${(gaps[b / 10] ?? 0).toFixed(0)}`,
+    )} loop-stall max ${(gaps[b / 10] ?? 0).toFixed(0)} log rows ${rows[b / 10] ?? '-'}`,
   )
 console.log(
   line(
@@ -109,6 +121,7 @@ console.log(
 await producer.close()
 await worker.close()
 await store.close()
+await peek.close()
 await admin.close()
 await rm(dir, { recursive: true, force: true })
 process.exit(0)

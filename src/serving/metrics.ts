@@ -13,6 +13,7 @@
 //   strata_retention_lost_records                     gauge: records Kafka deleted before the speed layer read them
 //   strata_speed_offset{partition}                    gauge: the speed layer's consumed offset
 //   strata_speed_lag_records{partition}               gauge: end offset − speed offset
+//   strata_speed_log_rows                             gauge: speed log rows not folded yet (LMDB store)
 //   strata_view_lag_records{view,partition}           gauge: end offset − the view's asOf
 //   strata_batch_version{view}                        gauge: the served batch version
 //   strata_batch_age_seconds{view}                    gauge: now − its completedAt
@@ -95,6 +96,9 @@ export function createMetrics(sources: MetricSources = {}): ServingMetrics {
   const speedLag = gauge('strata_speed_lag_records', 'Records in the log the speed layer has not consumed', [
     'partition',
   ])
+  // A log that does not drain (the compactor starved, or traffic it cannot keep up with) makes
+  // every query read more of it: seen here before it is seen in query latency (review r19-drain).
+  const speedLogRows = gauge('strata_speed_log_rows', 'Speed log rows not folded into the states yet', [])
   const viewLag = gauge('strata_view_lag_records', "Records in the log a view's answers do not cover yet", [
     'view',
     'partition',
@@ -174,6 +178,7 @@ export function createMetrics(sources: MetricSources = {}): ServingMetrics {
       endOffset,
       speedOffset,
       speedLag,
+      speedLogRows,
       viewLag,
       batchVersion,
       batchAge,
@@ -218,6 +223,7 @@ export function createMetrics(sources: MetricSources = {}): ServingMetrics {
         const e = end?.[sp.partition]
         if (e !== undefined) speedLag.set({ partition: sp.partition }, Math.max(0, e - sp.offset))
       }
+      if (store.speedLogRows) speedLogRows.set(store.speedLogRows())
       const now = Date.now()
       for (const meta of await store.listBatchViews()) {
         batchVersion.set({ view: meta.view }, meta.version)

@@ -23,6 +23,12 @@
 // every commit it takes into one write per group (a catch-up's deltas rarely meet, so bigger passes measured no cheaper:
 // docs/decisions/0011-speed-delta-log.md).
 //
+// After a catch-up (session 19): a log of more than one whole pass, while what commits is live
+// traffic (at most a tenth of a whole pass logged a span), is drained whatever the loop's
+// utilization, in passes of `drainPassMs` back to back; and while commits land, whole passes run
+// only past the threshold. Waiting for spare time left a catch-up's log for as long as traffic
+// came (decision 0011, "The drain after a catch-up").
+//
 // The compactor needs each view's combine; it learns them from the commits of this process
 // (commitSpeed's `combine`), each for the definition (code hash) the commit carried: another
 // process may since have redefined the view, and its deltas are not for this combine. A log left by a crash is folded after the next commit teaches it.
@@ -56,6 +62,13 @@ export interface CompactorOptions {
    * behind it waits for all of it (BENCHMARKS.md, Freshness, session 11).
    */
   livePassMs?: number
+  /**
+   * After a catch-up, while live traffic commits (the log holds more than one whole pass and the
+   * commits of the last `quietMs` logged at most a tenth of one), a pass folds about this many ms
+   * of deltas (default 20), back to back, each after a turn of the event loop, whether or not the
+   * loop looks busy: decision 0011, "The drain after a catch-up".
+   */
+  drainPassMs?: number
   /** How often the compactor looks whether the process has time to spare (ms, default 100). */
   checkMs?: number
   /** Event-loop utilization (0-1) above which the process is busy (default 0.5); 1: never busy. */
@@ -88,6 +101,10 @@ export class SpeedCompactor {
   readonly #threshold: number
   readonly #passDeltas: number
   readonly #livePassMs: number
+  readonly #drainPassMs: number
+  /** Deltas logged since #spanStart, and over the last whole span (a catch-up logs many). */
+  #spanLogged = 0
+  #lastSpanLogged = 0
   /** Measured ms per delta folded, the pass's callback only (a moving average); a guess until one ran. */
   #msPerDelta = 0.005
   readonly #checkMs: number
@@ -113,6 +130,7 @@ export class SpeedCompactor {
     this.#threshold = options.threshold ?? 2_000_000
     this.#passDeltas = options.passDeltas ?? DEFAULT_PASS_DELTAS
     this.#livePassMs = options.livePassMs ?? 5
+    this.#drainPassMs = options.drainPassMs ?? 20
     this.#checkMs = options.checkMs ?? 100
     this.#busyAbove = options.busyAbove ?? 0.5
     this.#quietMs = options.quietMs ?? 10 * this.#checkMs
@@ -128,7 +146,9 @@ export class SpeedCompactor {
   committed(commit: SpeedCommit, combine: CombineEncoded): void {
     for (const [view, codeHash] of Object.entries(commit.hashes))
       this.#combiners.set(view, { codeHash, combine })
-    this.#logged += deltaCount(commit.deltas)
+    const deltas = deltaCount(commit.deltas)
+    this.#logged += deltas
+    this.#spanLogged += deltas
     this.#commits++
     this.#lastCommitAt = performance.now()
     if (!this.#auto || this.#closed || this.#logged === 0) return
@@ -159,7 +179,7 @@ export class SpeedCompactor {
     return known !== undefined && known.codeHash === codeHash ? known.combine : undefined
   }
 
-  /** Log rows not folded yet (for tests and benchmarks). */
+  /** Log rows not folded yet (a cursor over their keys, no value read): store.speedLogRows. */
   pendingRows(): number {
     let rows = 0
     for (const _ of logKeys(this.#db, undefined)) rows++
@@ -194,10 +214,18 @@ export class SpeedCompactor {
       this.#busy = performance.eventLoopUtilization(this.#loop).utilization
       this.#loop = performance.eventLoopUtilization()
       this.#spanStart = now
+      this.#lastSpanLogged = this.#spanLogged
+      this.#spanLogged = 0
     }
     const quiet = now - this.#lastCommitAt >= this.#quietMs
-    const spare = (quiet || this.#busy < this.#busyAbove) && this.#held?.() !== true
-    if (this.#running === undefined && spare) {
+    // Held: POST /events is bursting in this process (runtime/ingest-burst.ts); the drain waits
+    // too, bounded by the hold. Past the threshold a pass runs whatever `held` says (committed()).
+    const held = this.#held?.() === true
+    if (this.#running === undefined && !held && this.#draining()) {
+      // Whatever the loop's utilization: the queries of a long log keep the loop busy, and a
+      // compactor waiting for spare time left it (and its cost) for as long as traffic came.
+      this.#start(() => this.#draining() && this.#held?.() !== true)
+    } else if (this.#running === undefined && !held && (quiet || this.#busy < this.#busyAbove)) {
       const commits = this.#commits
       // While commits land each pass is small (#passSize): a log of at most one whole pass is
       // drained in such passes back to back, each after a turn of the event loop, down to one
@@ -215,8 +243,22 @@ export class SpeedCompactor {
     this.#arm(this.#checkMs)
   }
 
+  /**
+   * A catch-up left a log of more than one whole pass, and what commits now is live traffic: at
+   * most a tenth of a whole pass logged over the last span and this one so far (a catch-up begun
+   * meanwhile logs that in a few commits, and the drain stops at once).
+   */
+  #draining(): boolean {
+    const live = this.#passDeltas / 10
+    return this.#logged > this.#passDeltas && this.#lastSpanLogged <= live && this.#spanLogged <= live
+  }
+
   #passSize(now: number): number {
     return compactionPassSize({
+      // While commits land, whole passes only past the threshold: one of 200,000 new keys held
+      // the thread ~1 s right after a catch-up (decision 0011, "The drain after a catch-up").
+      draining: this.#draining() || this.#logged <= this.#threshold,
+      drainPassMs: this.#drainPassMs,
       sinceCommitMs: now - this.#lastCommitAt,
       quietMs: this.#quietMs,
       passDeltas: this.#passDeltas,
@@ -284,6 +326,12 @@ export function nextMsPerDelta(msPerDelta: number, heldMs: number, folded: numbe
  * drained in small passes.
  */
 export function compactionPassSize(p: {
+  /**
+   * A log of more than one whole pass folded while commits land, not past the threshold (a
+   * catch-up's log drained under live traffic: SpeedCompactor's #draining): drainPassMs of deltas.
+   */
+  draining?: boolean
+  drainPassMs?: number
   sinceCommitMs: number
   quietMs: number
   passDeltas: number
@@ -292,8 +340,10 @@ export function compactionPassSize(p: {
   /** Deltas in the log: past one whole pass (after a catch-up, past the threshold) whole passes. */
   logged: number
 }): number {
-  if (p.sinceCommitMs >= p.quietMs || p.logged > p.passDeltas) return p.passDeltas
-  const fits = Math.round(p.livePassMs / p.msPerDelta)
+  if (p.sinceCommitMs >= p.quietMs) return p.passDeltas
+  if (p.logged > p.passDeltas && !p.draining) return p.passDeltas
+  const ms = p.logged > p.passDeltas ? (p.drainPassMs ?? p.livePassMs) : p.livePassMs
+  const fits = Math.round(ms / p.msPerDelta)
   return Math.min(p.passDeltas, Math.max(MIN_LIVE_PASS, Number.isFinite(fits) ? fits : p.passDeltas))
 }
 

@@ -42,7 +42,7 @@
 // carries the count on.
 import type { RootDatabase } from 'lmdb'
 import { KEY_CHANGES_KEPT, KEY_ROWS_VERSION, SNAPSHOT_VERSION } from './lmdb-snapshot-version.ts'
-import type { IndexedRow } from './lmdb-speed-log.ts'
+import type { LoggedRow } from './lmdb-speed-log.ts'
 import type { SpeedPartition, SpeedView, ViewSnapshot } from './store.ts'
 
 type Key = (string | number | boolean)[]
@@ -55,7 +55,7 @@ export interface SharedReads {
   /** The view's code in state rows (lmdb-speed.ts), undefined when it has none. */
   code: string | undefined
   speed: Array<SpeedPartition | undefined>
-  log: IndexedRow[]
+  log: LoggedRow[]
 }
 
 /** A key's stored rows in a snapshot: its batch entries and folded state rows (not its logged deltas). */
@@ -84,7 +84,7 @@ export class SnapshotMemo {
   readonly #keys = new Map<string, KeyReads>()
   #rowsHeld = 0
   #speed: SharedReads['speed'] | undefined
-  #log: IndexedRow[] | undefined
+  #log: LoggedRow[] | undefined
   readonly #views = new Map<string, SharedReads>()
   /** The key rows version (['snapshot', 'keys']) #stored holds the rows of; undefined: none held. */
   #keyRowsVersion: number | undefined
@@ -131,7 +131,7 @@ export class SnapshotMemo {
   reads(
     transaction: unknown,
     view: string,
-    readCommon: () => { speed: SharedReads['speed']; log: IndexedRow[] },
+    readCommon: () => { speed: SharedReads['speed']; log: LoggedRow[] },
     readView: () => {
       batch: SharedReads['batch']
       speedView: SpeedView | undefined

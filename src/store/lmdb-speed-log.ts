@@ -24,6 +24,7 @@ import { ErrorCodes, StrataError } from '../core/errors.ts'
 import { type LogRow, pickRow, rowOf, storedRow } from './lmdb-log-row.ts'
 import { bumpKeyRowsVersion, keyHash } from './lmdb-snapshot-version.ts'
 import { ensureViewCode, groupAtText, viewCode } from './lmdb-state-keys.ts'
+import { type KeyFilter, keyFilterOf } from './log-key-filter.ts'
 import { deltaCounts, loggedDeltaFate } from './speed-rules.ts'
 import type { CombineEncoded, SpeedPartition, SpeedView } from './store.ts'
 
@@ -62,31 +63,55 @@ function indexRow(row: LogRow): IndexedRow {
 }
 
 /**
- * Decoded and indexed log rows, so that a query reads a row the compactor has not folded yet in
- * a few map lookups, not by decoding it again. Rows are never changed once written (only
- * deleted), and a key names one row only (its nonce), so a cached row is always the stored one.
- * Bounded by deltas held; the oldest rows are dropped first.
+ * A log row as a listing of the log gives it: its key, and a filter of the (view, key)s it holds
+ * (log-key-filter.ts), not its deltas. A query decodes a row only when the filter says it may
+ * hold the query's key: a catch-up of distinct keys leaves a log of a million deltas or more, and
+ * each listing (one per snapshot version, so one per speed commit) decoding and indexing all of
+ * it held the serving thread ~0.5 s per million deltas, which kept the event loop busy enough for
+ * the compactor never to drain it (decision 0011, "The drain after a catch-up").
+ */
+export interface LoggedRow {
+  key: Key
+  /** The row's nonce: names it alone (a rewritten row gets a new one). */
+  id: number
+  filter: KeyFilter
+}
+
+/**
+ * The log rows a process reads, for queries: a key filter of every row listed (KeyFilter, 2 bytes
+ * per delta), and the decoded and indexed rows that queries asked (bounded by deltas held; the
+ * oldest rows are dropped first). Rows are never changed once written (only deleted), and a key
+ * names one row only (its nonce), so a cached row or filter is always the stored row's.
  */
 export class LogCache {
-  readonly #rows = new Map<string, IndexedRow>()
+  readonly #rows = new Map<number, IndexedRow>()
+  /** Per row listed, its filter and the last listing that found it (`#listing`). */
+  readonly #filters = new Map<number, { filter: KeyFilter; listed: number }>()
   readonly #limit: number
   #held = 0
+  #listing = 0
 
   constructor(limit = 1_000_000) {
     this.#limit = limit
   }
 
-  /** Rows held (for tests). */
+  /** Decoded rows held (for tests). */
   get size(): number {
     return this.#rows.size
   }
 
-  read(db: Db, key: Key, transaction: unknown, id: string): IndexedRow | undefined {
+  /** Rows whose key filter is held (for tests): every row of the last listing. */
+  get filters(): number {
+    return this.#filters.size
+  }
+
+  /** The row `key` names, decoded and indexed (from the cache, or read in `transaction`). */
+  read(db: Db, key: Key, transaction: unknown, id: number): IndexedRow | undefined {
     const hit = this.#rows.get(id)
     if (hit !== undefined) return hit
-    const value = db.get(key, { transaction } as never)
-    if (value === undefined) return undefined
-    const indexed = indexRow(rowOf(value))
+    const row = decoded(db, key, transaction)
+    if (row === undefined) return undefined
+    const indexed = indexRow(row)
     this.#rows.set(id, indexed)
     this.#held += held(indexed.row)
     for (const [old, entry] of this.#rows) {
@@ -97,16 +122,49 @@ export class LogCache {
     return indexed
   }
 
+  /** The row decoded, not indexed and not kept (a listing of every key reads each row once). */
+  decoded(db: Db, key: Key, transaction: unknown, id: number): LogRow | undefined {
+    return this.#rows.get(id)?.row ?? decoded(db, key, transaction)
+  }
+
+  /** A listing of the log begins: its number, for `filter` and `listed`. */
+  listing(): number {
+    return ++this.#listing
+  }
+
+  /** The key filter of the row `key` names, found by `listing`: made when the row is first listed. */
+  filter(db: Db, key: Key, transaction: unknown, id: number, listing: number): KeyFilter | undefined {
+    const hit = this.#filters.get(id)
+    if (hit !== undefined) {
+      hit.listed = listing
+      return hit.filter
+    }
+    const row = this.#rows.get(id)?.row ?? decoded(db, key, transaction)
+    if (row === undefined) return undefined
+    const filter = keyFilterOf(row)
+    this.#filters.set(id, { filter, listed: listing })
+    return filter
+  }
+
   /**
-   * Drops the rows a listing of the whole log no longer holds (folded by the compactor, or
-   * rewritten under a new nonce): without it the cache kept every row the compactor had deleted
-   * until a million deltas were held, ~30 MB of small objects on the serving thread after a
-   * catch-up, which every major GC marked (BENCHMARKS.md, Query, session 13). Only a cost saved:
-   * a row still needed by an older snapshot is read from that snapshot again.
+   * Drops the rows and filters a listing of the whole log no longer holds (folded by the
+   * compactor, or rewritten under a new nonce): without it the cache kept every row the compactor
+   * had deleted until a million deltas were held, ~30 MB of small objects on the serving thread
+   * after a catch-up, which every major GC marked (BENCHMARKS.md, Query, session 13). Only a cost
+   * saved: a row still needed by an older snapshot is read from that snapshot again.
+   *
+   * `count` rows were listed by `listing`, each found or given a filter: when the filters held are
+   * as many, they are those rows and nothing is walked (a listing per snapshot version walking two
+   * maps of every row cost more than its cursor: decision 0011, "The drain after a catch-up").
    */
-  keepOnly(listed: ReadonlySet<string>): void {
+  listed(listing: number, count: number): void {
+    const dropping = this.#filters.size > count
+    if (dropping) {
+      for (const [id, entry] of this.#filters) if (entry.listed !== listing) this.#filters.delete(id)
+    }
+    if (!dropping && this.#rows.size <= count) return
     for (const [id, entry] of this.#rows) {
-      if (listed.has(id)) continue
+      if (this.#filters.get(id)?.listed === listing) continue
       this.#rows.delete(id)
       this.#held -= held(entry.row)
     }
@@ -114,17 +172,19 @@ export class LogCache {
 
   clear(): void {
     this.#rows.clear()
+    this.#filters.clear()
     this.#held = 0
   }
+}
+
+function decoded(db: Db, key: Key, transaction: unknown): LogRow | undefined {
+  const value = db.get(key, { transaction } as never)
+  return value === undefined ? undefined : rowOf(value)
 }
 
 /** What a row counts against LogCache's limit: its values, as layout 5's flat list held them. */
 function held(row: LogRow): number {
   return row.keys.length * 5
-}
-
-function rowId(key: Key): string {
-  return `${key[1]}:${key[2]}`
 }
 
 /** What a query needs to know to read logged deltas as the state rows would have them. */
@@ -140,23 +200,29 @@ export function* logKeys(db: Db, transaction: unknown): Generator<Key> {
   for (const key of db.getKeys({ start: ['rl'], end: ['rl', HIGH], transaction } as never)) yield key as Key
 }
 
-/** The log rows of a read transaction, in commit order, decoded and indexed (from the cache). */
-export function loggedRows(db: Db, cache: LogCache, transaction: unknown): IndexedRow[] {
-  const rows: IndexedRow[] = []
-  const listed = new Set<string>()
+/** The log rows of a read transaction, in commit order, each with its key filter (from the cache). */
+export function loggedRows(db: Db, cache: LogCache, transaction: unknown): LoggedRow[] {
+  const rows: LoggedRow[] = []
+  const listing = cache.listing()
+  let count = 0
   for (const logKey of logKeys(db, transaction)) {
-    const id = rowId(logKey)
-    listed.add(id)
-    const indexed = cache.read(db, logKey, transaction, id)
-    if (indexed !== undefined) rows.push(indexed)
+    const id = logKey[2] as number
+    count++
+    const filter = cache.filter(db, logKey, transaction, id, listing)
+    if (filter !== undefined) rows.push({ key: logKey, id, filter })
   }
-  cache.keepOnly(listed)
+  cache.listed(listing, count)
   return rows
 }
 
-/** The logged deltas of (view, stored key) with window in [from, to) that count, in commit order. */
+/**
+ * The logged deltas of (view, stored key) with window in [from, to) that count, in commit order.
+ * `read` decodes a row (LogCache.read in the query's transaction); only rows whose filter may hold
+ * the key are read.
+ */
 export function loggedDeltas(
-  rows: readonly IndexedRow[],
+  rows: readonly LoggedRow[],
+  read: (row: LoggedRow) => IndexedRow | undefined,
   view: string,
   key: string,
   from: number,
@@ -166,9 +232,12 @@ export function loggedDeltas(
   const out: Array<{ partition: number; epoch: number; window: number; state: unknown }> = []
   if (rows.length === 0) return out
   const id = `${view}\0${key}`
-  for (const indexed of rows) {
-    const at = indexed.byKey.get(id)
-    if (at === undefined) continue
+  const hash = keyHash(view, key)
+  for (const logged of rows) {
+    if (!logged.filter.mayHold(hash)) continue
+    const indexed = read(logged)
+    const at = indexed?.byKey.get(id)
+    if (indexed === undefined || at === undefined) continue
     const { row } = indexed
     for (const i of at) {
       const epoch = row.epochs[i]!
@@ -192,7 +261,9 @@ export function loggedKeys(db: Db, cache: LogCache, transaction: unknown, view: 
   const speedView = db.get(['sv', view], { transaction } as never) as SpeedView | undefined
   const keys = new Set<string>()
   // Through loggedRows, so this listing of the log drops folded rows from the cache as well.
-  for (const { row } of loggedRows(db, cache, transaction)) {
+  for (const logged of loggedRows(db, cache, transaction)) {
+    const row = cache.decoded(db, logged.key, transaction, logged.id)
+    if (row === undefined) continue
     const v = row.v.indexOf(view)
     if (v < 0) continue
     for (let i = 0; i < row.keys.length; i++) {

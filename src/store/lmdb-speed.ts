@@ -48,7 +48,15 @@ import {
   keyHash,
   SNAPSHOT_VERSION,
 } from './lmdb-snapshot-version.ts'
-import { appendLog, type LogCache, loggedDeltas, loggedKeys, loggedRows, logRowOf } from './lmdb-speed-log.ts'
+import {
+  appendLog,
+  type LogCache,
+  type LoggedRow,
+  loggedDeltas,
+  loggedKeys,
+  loggedRows,
+  logRowOf,
+} from './lmdb-speed-log.ts'
 import { ensureViewCode, groupAt, stateKey, viewCode } from './lmdb-state-keys.ts'
 import { isDigest, storedForm } from './long-keys.ts'
 import {
@@ -387,7 +395,8 @@ export function snapshot(
         },
       )
       const context = { speed, speedView, horizon: batch?.horizon }
-      const logged = loggedDeltas(rows, view, key, from, to, context)
+      const read = (row: LoggedRow) => log.read(db, row.key, transaction, row.id)
+      const logged = loggedDeltas(rows, read, view, key, from, to, context)
       return { batchEntries, realtime: logged.length === 0 ? states : [...states, ...logged] }
     })
     const version = memo.version

@@ -432,6 +432,10 @@ class LmdbStore implements Store {
     return this.#compactor.compactAll(combine)
   }
 
+  speedLogRows(): number {
+    return this.#compactor.pendingRows()
+  }
+
   alignHorizon(wished: Horizon, floor: Horizon): Promise<Horizon> {
     return speed.alignHorizon(this.#db, wished, floor)
   }

@@ -251,6 +251,12 @@ export interface SpeedStore {
    */
   compactSpeed(combine: CombineEncoded): Promise<number>
   /**
+   * Rows of the speed log not folded into the states yet (the LMDB store's, lmdb-speed-log.ts;
+   * absent where a commit is folded at once): a log that grows and does not drain is seen here
+   * (`strata_speed_log_rows` in /metrics), before it is seen in the answers' latency.
+   */
+  speedLogRows?(): number
+  /**
    * Rule 3 of docs/horizon.md: turns a wished horizon into one that is (or will be) a boundary
    * in every partition, recording required boundaries as needed. `floor` is the least offset
    * per partition the caller accepts (served horizons, realtime starts).

@@ -50,6 +50,13 @@ test('/metrics exposes events in, lag, batch age and duration, query latency and
   assert.equal(value('strata_speed_lag_records', { partition: '1' }), 0)
   assert.equal(value('strata_view_lag_records', { view: 'pageviews_by_url', partition: '2' }), 3)
   assert.equal(families.get('strata_view_lag_records')?.type, 'gauge')
+  // The speed log's rows not folded yet: a log that does not drain shows here.
+  const logRows = store.speedLogRows?.()
+  assert.ok(logRows !== undefined && logRows > 0, `log rows ${logRows}`)
+  assert.equal(value('strata_speed_log_rows'), logRows)
+  await store.compactSpeed((a) => a)
+  const after = parsePrometheusText((await app.inject('/metrics')).body)
+  assert.equal(sampleValue(after, 'strata_speed_log_rows'), 0, 'folded: none left')
 
   assert.equal(value('strata_batch_version', { view: 'pageviews_by_url' }), 1)
   assert.equal(value('strata_batch_duration_seconds', { view: 'pageviews_by_url' }), 4)

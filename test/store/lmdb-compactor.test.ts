@@ -141,6 +141,170 @@ test('the time per delta is learned from folded deltas only, over passes of 200 
   assert.equal(size, 1_000)
 })
 
+// After a catch-up the log held a million deltas and more, and the compactor folded only in time
+// to spare: the queries of that long log kept the event loop busy, commits kept landing, and the
+// log stayed for as long as traffic came (decision 0011, "The drain after a catch-up"). Under live
+// traffic (few deltas a span) a log of more than one whole pass is drained whether or not the loop
+// looks busy, in small passes.
+test('a catch-up log is drained under live traffic even when the loop never looks spare', async (t) => {
+  const defer = deferrer(t)
+  const dir = mkdtempSync(join(tmpdir(), 'strata-lmdb-'))
+  defer(() => rmSync(dir, { recursive: true, force: true }))
+  const store = await openLmdbStore(dir, { compactor: { auto: false } })
+  defer(() => store.close())
+  const raw = open<unknown, (string | number | boolean)[]>({
+    path: dir,
+    compression: false,
+    encoder: new ChecksummedValues(),
+  })
+  defer(() => raw.close())
+  await store.registerSpeedViews([{ view: 'hits', codeHash: 'h' }], 1)
+  const { owner } = await store.claimPartition(0, 0)
+  const sum: CombineEncoded = (_view, a, b) => (a as number) + (b as number)
+  const commit = (at: number, n: number): SpeedCommit => ({
+    partition: 0,
+    owner,
+    hashes: { hits: 'h' },
+    from: at,
+    offset: at + 1,
+    deltas: Array.from({ length: n }, (_, i) => ({
+      view: 'hits',
+      epoch: 0,
+      key: `/k${at}-${i}`,
+      window: 0,
+      state: 1,
+    })),
+    seals: [],
+  })
+  // Never spare (no utilization is below 0), never quiet (a commit every 20 ms, span 100 ms):
+  // before, nothing was folded here at all.
+  const compactor = new SpeedCompactor(
+    raw,
+    { passDeltas: 100, checkMs: 10, quietMs: 100, busyAbove: 0, threshold: 1_000_000 },
+    (e) => {
+      throw e
+    },
+  )
+  defer(() => compactor.close())
+  // The catch-up: 40 commits of 50 deltas (2,000), twenty whole passes of 100.
+  for (let at = 0; at < 40; at++) {
+    await store.commitSpeed(commit(at, 50), sum)
+    compactor.committed(commit(at, 50), sum)
+  }
+  // Live traffic: one delta per commit, far below a tenth of a whole pass a span.
+  let at = 40
+  for (let i = 0; i < 500 && compactor.pendingRows() > 1; i++) {
+    compactor.committed(commit(at++, 1), sum)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+  await compactor.close()
+  assert.ok(compactor.pendingRows() <= 1, `${compactor.pendingRows()} log rows left`)
+  // The answer: every logged delta folded once (a key of the catch-up, summed).
+  const { realtime } = await store.snapshot('hits', '/k7-3')
+  assert.equal(
+    realtime.reduce((s, r) => s + (r.state as number), 0),
+    1,
+  )
+})
+
+test('while commits land, a long log below the threshold is folded in drain-sized passes, not whole ones', () => {
+  const base = { quietMs: 1_000, passDeltas: 200_000, livePassMs: 5, msPerDelta: 0.005, sinceCommitMs: 10 }
+  assert.equal(compactionPassSize({ ...base, logged: 1_000_000, draining: true, drainPassMs: 20 }), 4_000)
+  assert.equal(compactionPassSize({ ...base, logged: 1_000_000, draining: false }), 200_000)
+  assert.equal(
+    compactionPassSize({ ...base, logged: 1_000_000, draining: true, sinceCommitMs: 1_000 }),
+    200_000,
+  )
+  assert.equal(compactionPassSize({ ...base, logged: 100_000, draining: true, drainPassMs: 20 }), 1_000)
+})
+
+// The drain's passes are drain-sized (drainPassMs of deltas), not whole: a whole pass of 200,000
+// new keys right after a catch-up held the thread ~1 s, and a live commit waited behind it
+// (decision 0011, "The drain after a catch-up"). Counted as log rows each pass's transaction
+// removes: rows of 500 deltas, a drain pass of MIN_LIVE_PASS (500) takes one, a whole pass four.
+test('under live traffic a catch-up log is drained one drain-sized pass at a time', async (t) => {
+  const defer = deferrer(t)
+  const dir = mkdtempSync(join(tmpdir(), 'strata-lmdb-'))
+  defer(() => rmSync(dir, { recursive: true, force: true }))
+  const store = await openLmdbStore(dir, { compactor: { auto: false } })
+  defer(() => store.close())
+  const raw = open<unknown, (string | number | boolean)[]>({
+    path: dir,
+    compression: false,
+    encoder: new ChecksummedValues(),
+  })
+  defer(() => raw.close())
+  await store.registerSpeedViews([{ view: 'hits', codeHash: 'h' }], 1)
+  const { owner } = await store.claimPartition(0, 0)
+  const sum: CombineEncoded = (_view, a, b) => (a as number) + (b as number)
+  const commit = (at: number, n: number): SpeedCommit => ({
+    partition: 0,
+    owner,
+    hashes: { hits: 'h' },
+    from: at,
+    offset: at + 1,
+    deltas: Array.from({ length: n }, (_, i) => ({
+      view: 'hits',
+      epoch: 0,
+      key: `/k${at}-${i}`,
+      window: 0,
+      state: 1,
+    })),
+    seals: [],
+  })
+  // Log rows removed per write transaction of the compactor (a pass is one transaction).
+  const perPass: number[] = []
+  let removed = 0
+  const counted = new Proxy(raw, {
+    get(target, name) {
+      if (name === 'remove')
+        return (key: (string | number | boolean)[], ...rest: unknown[]) => {
+          if (key[0] === 'rl') removed++
+          return (target.remove as (...a: unknown[]) => unknown)(key, ...rest)
+        }
+      if (name === 'transaction')
+        return async (callback: () => unknown) => {
+          removed = 0
+          const result = await target.transaction(callback)
+          perPass.push(removed)
+          return result
+        }
+      const value = Reflect.get(target, name, target)
+      return typeof value === 'function' ? value.bind(target) : value
+    },
+  })
+  // Never spare; live commits every 20 ms, far from quiet (1 s).
+  const compactor = new SpeedCompactor(
+    counted,
+    {
+      passDeltas: 2_000,
+      drainPassMs: 0.001,
+      checkMs: 10,
+      quietMs: 1_000,
+      busyAbove: 0,
+      threshold: 1_000_000,
+    },
+    (e) => {
+      throw e
+    },
+  )
+  defer(() => compactor.close())
+  for (let at = 0; at < 20; at++) {
+    await store.commitSpeed(commit(at, 500), sum)
+    compactor.committed(commit(at, 500), sum)
+  }
+  let at = 20
+  for (let i = 0; i < 1_000 && compactor.pendingRows() > 4; i++) {
+    compactor.committed(commit(at++, 1), sum)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+  await compactor.close()
+  // Drained down to one whole pass (four rows), which queries read while commits land.
+  assert.ok(compactor.pendingRows() <= 4, `${compactor.pendingRows()} log rows left`)
+  assert.ok(perPass.length >= 10, `${perPass.length} passes`)
+  assert.ok(Math.max(...perPass) <= 1, `log rows per pass: ${perPass.join(' ')}`)
+})
+
 // `strata start` holds the compactor while POST /events bursts (runtime/ingest-burst.ts): no
 // pass starts on spare time while `held()` says so; once it no longer does, the log is folded;
 // and past the threshold a pass runs whatever `held()` says.
@@ -211,4 +375,66 @@ test('held: no pass on spare time while held, the log folded once released, the 
     realtime.reduce((s, r) => s + (r.state as number), 0),
     30,
   )
+})
+
+// The drain after a catch-up waits while POST /events bursts too (held), as a spare-time pass
+// does: both branches of the compactor's look ask `held` (the two were merged in session 19).
+test('held: a catch-up log is not drained while held, and is once released', async (t) => {
+  const defer = deferrer(t)
+  const dir = mkdtempSync(join(tmpdir(), 'strata-lmdb-'))
+  defer(() => rmSync(dir, { recursive: true, force: true }))
+  const store = await openLmdbStore(dir, { compactor: { auto: false } })
+  defer(() => store.close())
+  const raw = open<unknown, (string | number | boolean)[]>({
+    path: dir,
+    compression: false,
+    encoder: new ChecksummedValues(),
+  })
+  defer(() => raw.close())
+  await store.registerSpeedViews([{ view: 'hits', codeHash: 'h' }], 1)
+  const { owner } = await store.claimPartition(0, 0)
+  const sum: CombineEncoded = (_view, a, b) => (a as number) + (b as number)
+  const commit = (at: number, n: number): SpeedCommit => ({
+    partition: 0,
+    owner,
+    hashes: { hits: 'h' },
+    from: at,
+    offset: at + 1,
+    deltas: Array.from({ length: n }, (_, i) => ({
+      view: 'hits',
+      epoch: 0,
+      key: `/k${at}-${i}`,
+      window: 0,
+      state: 1,
+    })),
+    seals: [],
+  })
+  let held = true
+  // Never spare, never quiet: only the drain could fold here, and only `held` stops it.
+  const compactor = new SpeedCompactor(
+    raw,
+    { passDeltas: 100, checkMs: 10, quietMs: 100, busyAbove: 0, threshold: 1_000_000, held: () => held },
+    (e) => {
+      throw e
+    },
+  )
+  defer(() => compactor.close())
+  for (let at = 0; at < 40; at++) {
+    await store.commitSpeed(commit(at, 50), sum)
+    compactor.committed(commit(at, 50), sum)
+  }
+  let at = 40
+  const live = async () => {
+    compactor.committed(commit(at++, 1), sum)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+  // Live traffic for some twenty-five looks (not a timed assertion: a drain that ignores `held`
+  // folds rows at its first look after a span).
+  for (let i = 0; i < 25; i++) await live()
+  await compactor.settled()
+  assert.equal(compactor.pendingRows(), 40, 'nothing drained while held')
+  held = false
+  for (let i = 0; i < 500 && compactor.pendingRows() > 1; i++) await live()
+  await compactor.close()
+  assert.ok(compactor.pendingRows() <= 1, `${compactor.pendingRows()} log rows left once released`)
 })

@@ -5,7 +5,6 @@
 // that commits around it — and the SIGTERM stop ends cleanly (exit 0), its hold notwithstanding.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { brokers } from '../helpers/kafka.ts'
 import { kafkaStart, postEvents } from './kafka-start-helpers.ts'
 import {
   answer,
@@ -19,9 +18,8 @@ import {
 
 test('strata start: killed, then stopped, during a burst hold; restarted, every event folded once', async (t) => {
   let current: Started | undefined
-  const { dir, topic, configPath } = await kafkaStart(t, 'burst-stop', () => current)
-  const args = ['--config', configPath, '--data', dir, '--brokers', brokers, '--segment-age', '1s']
-  args.push('--group-prefix', topic)
+  const { dir, args } = await kafkaStart(t, 'burst-stop', () => current)
+  args.push('--segment-age', '1s')
   const first = pageViews(40_000, 31)
   const second = pageViews(40_000, 37)
 

@@ -4,7 +4,6 @@
 // lost, nothing doubled — and archived once, after the burst.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { brokers } from '../helpers/kafka.ts'
 import { kafkaStart, postEvents } from './kafka-start-helpers.ts'
 import {
   answer,
@@ -18,9 +17,8 @@ import {
 
 test('strata start: a burst of POST /events above the burst rate is folded exactly once after the hold', async (t) => {
   let started: Started | undefined
-  const { dir, topic, configPath } = await kafkaStart(t, 'burst', () => started)
-  const args = ['--config', configPath, '--data', dir, '--brokers', brokers, '--segment-age', '1s']
-  args.push('--group-prefix', topic)
+  const { dir, args } = await kafkaStart(t, 'burst', () => started)
+  args.push('--segment-age', '1s')
   started = await startStrata(dir, args, 1)
   const { url } = started
   // 40,000 events in 40 requests, all at once: the burst rate is 15,000 events in 100 ms.

@@ -11,17 +11,18 @@ import { brokers } from '../helpers/kafka.ts'
 import { type PageView, type Started, writePageviewsConfig } from './start-helpers.ts'
 
 /**
- * A scratch folder (`strata-<name>-…`), a topic of its own (3 partitions) and the pageviews
- * config over it. When the test ends the strata `running()` names, if still running, is killed,
- * then the groups of the topic's prefix (`--group-prefix <topic>`: the shared defaults may hold a
- * member another test killed -9, and a join waits for it up to its session timeout), the topic,
+ * A scratch folder (`strata-<name>-…`), a topic of its own (3 partitions), the pageviews config
+ * over it, and the args of `strata start` for them (more may be pushed), with groups of its own
+ * (`--group-prefix <topic>`: the shared defaults, strata-speed and strata-archiver, may hold a
+ * member another test killed -9, and a join waits for it up to its session timeout). When the
+ * test ends the strata `running()` names, if still running, is killed, and the groups, the topic,
  * its dead-letter topic and the folder are removed.
  */
 export async function kafkaStart(
   t: TestContext,
   name: string,
   running: () => Started | undefined,
-): Promise<{ dir: string; topic: string; configPath: string }> {
+): Promise<{ dir: string; topic: string; configPath: string; args: string[] }> {
   const dir = await mkdtemp(join(tmpdir(), `strata-${name}-`))
   const topic = `test-${randomUUID()}`
   t.after(async () => {
@@ -39,7 +40,8 @@ export async function kafkaStart(
     await rm(dir, { recursive: true, force: true })
   })
   const configPath = await writePageviewsConfig(dir, topic, 3)
-  return { dir, topic, configPath }
+  const args = ['--config', configPath, '--data', dir, '--brokers', brokers, '--group-prefix', topic]
+  return { dir, topic, configPath, args }
 }
 
 /** POST /events of these events, `perRequest` a request, all requests at once: every one a 202. */

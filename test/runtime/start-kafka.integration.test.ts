@@ -23,27 +23,17 @@ import {
 test('strata start on Kafka: kcat and HTTP events, exact before and after a batch run and a kill -9', async (t) => {
   // Started below; the cleanup kills whichever is running when the test ends.
   let current: Started
-  const { dir, topic, configPath } = await kafkaStart(t, 'start-kafka', () => current)
-  const args = [
-    '--config',
-    configPath,
-    '--data',
-    dir,
-    '--brokers',
-    brokers,
+  const { dir, topic, args } = await kafkaStart(t, 'start-kafka', () => current)
+  args.push(
     '--batch-interval',
     '3s',
     '--segment-age',
     '1s',
-    // Groups of its own: the shared defaults (strata-speed, strata-archiver) may hold a member
-    // another test killed -9, and a join waits for it up to its session timeout.
-    '--group-prefix',
-    topic,
     // The restart after kill -9 below joins groups that still hold the killed members until
     // their session times out: 6 s (Kafka's least) rather than the default 30 s.
     '--session-timeout',
     '6s',
-  ]
+  )
   current = await startStrata(dir, args, 1)
 
   const events = pageViews(1500, 9)

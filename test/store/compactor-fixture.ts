@@ -58,8 +58,26 @@ export async function compactorFixture(t: TestContext) {
     defer(() => c.close())
     return c
   }
+  /** A catch-up: `commits` commits of `n` new keys each, stored and told to `c` at once. */
+  const catchUp = async (c: SpeedCompactor, commits: number, n: number) => {
+    for (let at = 0; at < commits; at++) {
+      await store.commitSpeed(commitNew(at, n), sum)
+      c.committed(commitNew(at, n), sum)
+    }
+  }
+  /**
+   * Live traffic after a catch-up of `from` commits: each call tells `c` of one commit of one new
+   * key and waits 20 ms (a look or two), far below a tenth of a whole pass a span.
+   */
+  const liveTraffic = (c: SpeedCompactor, from: number) => {
+    let at = from
+    return async () => {
+      c.committed(commitNew(at++, 1), sum)
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+  }
   /** The realtime sum a query of `key` reads (state rows and the log). */
   const total = async (key: string) =>
     (await store.snapshot('hits', key)).realtime.reduce((s, r) => s + (r.state as number), 0)
-  return { store, raw, owner, sum, delta, commit, commitNew, compactor, total }
+  return { store, raw, owner, sum, delta, commit, commitNew, compactor, catchUp, liveTraffic, total }
 }

@@ -107,7 +107,7 @@ test('the time per delta is learned from folded deltas only, over passes of 200 
 // traffic (few deltas a span) a log of more than one whole pass is drained whether or not the loop
 // looks busy, in small passes.
 test('a catch-up log is drained under live traffic even when the loop never looks spare', async (t) => {
-  const { store, sum, commitNew: commit, compactor: compactorOf, total } = await compactorFixture(t)
+  const { compactor: compactorOf, catchUp, liveTraffic, total } = await compactorFixture(t)
   // Never spare (no utilization is below 0), never quiet (a commit every 20 ms, span 100 ms):
   // before, nothing was folded here at all.
   const compactor = compactorOf({
@@ -118,16 +118,10 @@ test('a catch-up log is drained under live traffic even when the loop never look
     threshold: 1_000_000,
   })
   // The catch-up: 40 commits of 50 deltas (2,000), twenty whole passes of 100.
-  for (let at = 0; at < 40; at++) {
-    await store.commitSpeed(commit(at, 50), sum)
-    compactor.committed(commit(at, 50), sum)
-  }
+  await catchUp(compactor, 40, 50)
   // Live traffic: one delta per commit, far below a tenth of a whole pass a span.
-  let at = 40
-  for (let i = 0; i < 500 && compactor.pendingRows() > 1; i++) {
-    compactor.committed(commit(at++, 1), sum)
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
+  const live = liveTraffic(compactor, 40)
+  for (let i = 0; i < 500 && compactor.pendingRows() > 1; i++) await live()
   await compactor.close()
   assert.ok(compactor.pendingRows() <= 1, `${compactor.pendingRows()} log rows left`)
   // The answer: every logged delta folded once (a key of the catch-up, summed).
@@ -150,7 +144,7 @@ test('while commits land, a long log below the threshold is folded in drain-size
 // (decision 0011, "The drain after a catch-up"). Counted as log rows each pass's transaction
 // removes: rows of 500 deltas, a drain pass of MIN_LIVE_PASS (500) takes one, a whole pass four.
 test('under live traffic a catch-up log is drained one drain-sized pass at a time', async (t) => {
-  const { store, raw, sum, commitNew: commit, compactor: compactorOf } = await compactorFixture(t)
+  const { raw, compactor: compactorOf, catchUp, liveTraffic } = await compactorFixture(t)
   // Log rows removed per write transaction of the compactor (a pass is one transaction).
   const perPass: number[] = []
   let removed = 0
@@ -184,15 +178,9 @@ test('under live traffic a catch-up log is drained one drain-sized pass at a tim
     },
     counted,
   )
-  for (let at = 0; at < 20; at++) {
-    await store.commitSpeed(commit(at, 500), sum)
-    compactor.committed(commit(at, 500), sum)
-  }
-  let at = 20
-  for (let i = 0; i < 1_000 && compactor.pendingRows() > 4; i++) {
-    compactor.committed(commit(at++, 1), sum)
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
+  await catchUp(compactor, 20, 500)
+  const live = liveTraffic(compactor, 20)
+  for (let i = 0; i < 1_000 && compactor.pendingRows() > 4; i++) await live()
   await compactor.close()
   // Drained down to one whole pass (four rows), which queries read while commits land.
   assert.ok(compactor.pendingRows() <= 4, `${compactor.pendingRows()} log rows left`)
@@ -231,9 +219,9 @@ test('held: no pass on spare time while held, the log folded once released, the 
 })
 
 // The drain after a catch-up waits while POST /events bursts too (held), as a spare-time pass
-// does: both branches of the compactor's look ask `held` (the two were merged in session 19).
+// does: the compactor's look asks `held` in one place for both (#startUnlessHeld, since session 20).
 test('held: a catch-up log is not drained while held, and is once released', async (t) => {
-  const { store, sum, commitNew: commit, compactor: compactorOf } = await compactorFixture(t)
+  const { compactor: compactorOf, catchUp, liveTraffic } = await compactorFixture(t)
   let held = true
   // Never spare, never quiet: only the drain could fold here, and only `held` stops it.
   const compactor = compactorOf({
@@ -244,15 +232,8 @@ test('held: a catch-up log is not drained while held, and is once released', asy
     threshold: 1_000_000,
     held: () => held,
   })
-  for (let at = 0; at < 40; at++) {
-    await store.commitSpeed(commit(at, 50), sum)
-    compactor.committed(commit(at, 50), sum)
-  }
-  let at = 40
-  const live = async () => {
-    compactor.committed(commit(at++, 1), sum)
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
+  await catchUp(compactor, 40, 50)
+  const live = liveTraffic(compactor, 40)
   // Live traffic for some twenty-five looks (not a timed assertion: a drain that ignores `held`
   // folds rows at its first look after a span).
   for (let i = 0; i < 25; i++) await live()

@@ -6,24 +6,15 @@
 // packed into a reused buffer (src/speed/batch-buffers.ts packSpans) read back byte for byte.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import type { CompressionAlgorithmValue } from '@platformatic/kafka'
 import fc from 'fast-check'
 import { decodeRecordSpans } from '../../../src/log/kafka/record-spans.ts'
-import { type AbortedTransaction, decodeRecordSet } from '../../../src/log/kafka/records.ts'
+import { decodeRecordSet } from '../../../src/log/kafka/records.ts'
 import type { RecordSpans } from '../../../src/log/partition-source.ts'
 import { BatchBuffers, packSpans } from '../../../src/speed/batch-buffers.ts'
-import { batchBytes, markerBytes } from './record-batches.ts'
+import { batchBytes, recordSetBytes, type SetPart } from './record-batches.ts'
 
 /** Where a record batch holds its format (magic) byte, which its CRC does not cover. */
 const MAGIC = 16
-
-interface Part {
-  kind: 'data' | 'aborted' | 'marker'
-  values: Array<string | null>
-  compression: CompressionAlgorithmValue | undefined
-  headers: boolean
-  keys: boolean
-}
 
 const value = fc.oneof(
   { weight: 1, arbitrary: fc.constant(null) },
@@ -32,7 +23,7 @@ const value = fc.oneof(
   // Longer than the gap a span takes along, and around it.
   { weight: 1, arbitrary: fc.integer({ min: 400, max: 1_500 }).map((n) => 'v'.repeat(n)) },
 )
-const part: fc.Arbitrary<Part> = fc.record({
+const part: fc.Arbitrary<SetPart> = fc.record({
   kind: fc.constantFrom('data', 'data', 'data', 'aborted', 'marker'),
   values: fc.array(value, { minLength: 1, maxLength: 12 }),
   compression: fc.constantFrom(undefined, undefined, undefined, 'gzip', 'snappy', 'lz4', 'zstd'),
@@ -40,35 +31,8 @@ const part: fc.Arbitrary<Part> = fc.record({
   keys: fc.boolean(),
 })
 
-/** The record set the parts make, and the aborted transactions a broker would list with it. */
-function recordSet(parts: Part[]): { bytes: Buffer; aborted: AbortedTransaction[]; end: number } {
-  const producerId = 7n
-  const buffers: Buffer[] = []
-  const aborted: AbortedTransaction[] = []
-  let base = 1_000
-  for (const p of parts) {
-    if (p.kind === 'marker') {
-      buffers.push(markerBytes(base, producerId, 'abort'))
-      base += 1
-      continue
-    }
-    if (p.kind === 'aborted') aborted.push({ producerId, firstOffset: BigInt(base) })
-    buffers.push(
-      batchBytes({
-        base,
-        values: p.values,
-        ...(p.compression ? { compression: p.compression } : {}),
-        ...(p.kind === 'aborted' ? { producerId, transactional: true } : {}),
-        headers: p.headers,
-        keys: p.keys,
-        // Headers of growing size between the values: gaps short and long.
-        header: (i) => 'x'.repeat(i * 90),
-      }),
-    )
-    base += p.values.length
-  }
-  return { bytes: Buffer.concat(buffers), aborted, end: base }
-}
+/** The record set the parts make; headers of growing size between the values: gaps short and long. */
+const recordSet = (parts: SetPart[]) => recordSetBytes(parts, (i) => 'x'.repeat(i * 90))
 
 /** Record i's value bytes from spans (the parts laid end to end). */
 function spanValues(spans: RecordSpans): Buffer[] {

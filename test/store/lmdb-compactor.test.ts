@@ -101,6 +101,12 @@ test('the time per delta is learned from folded deltas only, over passes of 200 
   assert.equal(size, 1_000)
 })
 
+/**
+ * Never spare (no utilization is below 0), never quiet under commits every 20 ms (span 100 ms),
+ * whole passes of 100, far from the threshold: only the drain after a catch-up folds.
+ */
+const catchUpOptions = { passDeltas: 100, checkMs: 10, quietMs: 100, busyAbove: 0, threshold: 1_000_000 }
+
 // After a catch-up the log held a million deltas and more, and the compactor folded only in time
 // to spare: the queries of that long log kept the event loop busy, commits kept landing, and the
 // log stayed for as long as traffic came (decision 0011, "The drain after a catch-up"). Under live
@@ -110,13 +116,7 @@ test('a catch-up log is drained under live traffic even when the loop never look
   const { compactor: compactorOf, catchUp, liveTraffic, total } = await compactorFixture(t)
   // Never spare (no utilization is below 0), never quiet (a commit every 20 ms, span 100 ms):
   // before, nothing was folded here at all.
-  const compactor = compactorOf({
-    passDeltas: 100,
-    checkMs: 10,
-    quietMs: 100,
-    busyAbove: 0,
-    threshold: 1_000_000,
-  })
+  const compactor = compactorOf(catchUpOptions)
   // The catch-up: 40 commits of 50 deltas (2,000), twenty whole passes of 100.
   await catchUp(compactor, 40, 50)
   // Live traffic: one delta per commit, far below a tenth of a whole pass a span.
@@ -224,14 +224,7 @@ test('held: a catch-up log is not drained while held, and is once released', asy
   const { compactor: compactorOf, catchUp, liveTraffic } = await compactorFixture(t)
   let held = true
   // Never spare, never quiet: only the drain could fold here, and only `held` stops it.
-  const compactor = compactorOf({
-    passDeltas: 100,
-    checkMs: 10,
-    quietMs: 100,
-    busyAbove: 0,
-    threshold: 1_000_000,
-    held: () => held,
-  })
+  const compactor = compactorOf({ ...catchUpOptions, held: () => held })
   await catchUp(compactor, 40, 50)
   const live = liveTraffic(compactor, 40)
   // Live traffic for some twenty-five looks (not a timed assertion: a drain that ignores `held`

@@ -29,13 +29,9 @@ import { foldPartitionTables } from '../src/batch/partition-fold.ts'
 import { count, tumbling, view } from '../src/config.ts'
 import { compileView } from '../src/core/compiled-view.ts'
 import type { FoldTable } from '../src/core/view-table.ts'
-import {
-  listSegments,
-  PackedSegmentReader,
-  SegmentBuilder,
-  SegmentStore,
-} from '../src/master-dataset/index.ts'
+import { listSegments, PackedSegmentReader, SegmentStore } from '../src/master-dataset/index.ts'
 import type { PackedCursor } from '../src/master-dataset/packed-cursor.ts'
+import { writeBatchSegments } from './lib/batch-events.ts'
 import { arg, median } from './lib/stats.ts'
 
 const events = arg('events', 3_000_000)
@@ -43,12 +39,6 @@ const rounds = arg('rounds', 6)
 const partitions = 4
 const perSegment = 250_000
 const HOUR = 3_600_000
-
-// As bench/batch.ts writes them.
-function eventText(i: number): string {
-  const type = i % 5 === 4 ? 'click' : 'page_view'
-  return `{"type":"${type}","url":"/p/${(i * 7919) % 10_000}","user":"u${(i * 104729) % 100_000}","ts":${1764000000000 + i * 10}}`
-}
 
 /** The `columns` stage over one segment (see the top): its own function, so that V8 optimizes it whole. */
 function foldColumns(
@@ -102,19 +92,7 @@ function foldColumns(
 const dir = await mkdtemp(join(tmpdir(), 'strata-bench-batch-decompose-'))
 try {
   const segments = await SegmentStore.open(dir)
-  const perPartition = Math.ceil(events / partitions)
-  for (let p = 0; p < partitions; p++) {
-    for (let start = 0; start < perPartition; start += perSegment) {
-      const builder = new SegmentBuilder()
-      const end = Math.min(perPartition, start + perSegment, events - p * perPartition)
-      for (let offset = start; offset < end; offset++) {
-        const i = p * perPartition + offset
-        builder.add({ offset, timestamp: 1764000000000 + i, key: null, value: Buffer.from(eventText(i)) })
-      }
-      if (end <= start) break
-      await segments.writeSegment(p, { start, end }, builder.data(), builder.packer())
-    }
-  }
+  const perPartition = await writeBatchSegments(segments, events, { partitions, perSegment })
   const pageviews = compileView(
     view('pageviews_by_url')
       .filter((e: any) => e.type === 'page_view')

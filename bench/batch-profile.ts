@@ -14,7 +14,8 @@ import { join } from 'node:path'
 import { foldPartitionTables } from '../src/batch/partition-fold.ts'
 import { count, tumbling, view } from '../src/config.ts'
 import { compileView } from '../src/core/compiled-view.ts'
-import { SegmentBuilder, SegmentStore } from '../src/master-dataset/index.ts'
+import { SegmentStore } from '../src/master-dataset/index.ts'
+import { writeBatchSegments } from './lib/batch-events.ts'
 import { type CpuProfile, foldedStacks, selfTable } from './lib/cpu-profile.ts'
 import { arg } from './lib/stats.ts'
 
@@ -24,28 +25,10 @@ const out = process.argv.find((a) => a.startsWith('--out='))?.slice(6)
 const partitions = 4
 const perSegment = 250_000
 
-// As bench/batch.ts writes them.
-function eventText(i: number): string {
-  const type = i % 5 === 4 ? 'click' : 'page_view'
-  return `{"type":"${type}","url":"/p/${(i * 7919) % 10_000}","user":"u${(i * 104729) % 100_000}","ts":${1764000000000 + i * 10}}`
-}
-
 const dir = await mkdtemp(join(tmpdir(), 'strata-bench-batch-profile-'))
 try {
   const segments = await SegmentStore.open(dir)
-  const perPartition = Math.ceil(events / partitions)
-  for (let p = 0; p < partitions; p++) {
-    for (let start = 0; start < perPartition; start += perSegment) {
-      const builder = new SegmentBuilder()
-      const end = Math.min(perPartition, start + perSegment, events - p * perPartition)
-      for (let offset = start; offset < end; offset++) {
-        const i = p * perPartition + offset
-        builder.add({ offset, timestamp: 1764000000000 + i, key: null, value: Buffer.from(eventText(i)) })
-      }
-      if (end <= start) break
-      await segments.writeSegment(p, { start, end }, builder.data(), builder.packer())
-    }
-  }
+  const perPartition = await writeBatchSegments(segments, events, { partitions, perSegment })
   const views = [
     compileView(
       view('pageviews_by_url')

@@ -40,8 +40,9 @@ import { DuckDBInstance } from '@duckdb/node-api'
 import { runBatch } from '../src/batch/batch-run.ts'
 import { endIdleWorkers } from '../src/batch/worker-pool.ts'
 import { loadConfig } from '../src/core/config-loader.ts'
-import { SegmentBuilder, SegmentStore } from '../src/master-dataset/index.ts'
+import { SegmentStore } from '../src/master-dataset/index.ts'
 import { openLmdbStore } from '../src/store/lmdb-store.ts'
+import { writeBatchSegments } from './lib/batch-events.ts'
 import { printResult, type ResultRow } from './lib/result.ts'
 import { arg, fmtRate, median, spread, table } from './lib/stats.ts'
 
@@ -57,11 +58,6 @@ const partitions = 4
 const perSegment = 250_000
 const HOUR = 3_600_000
 
-function eventText(i: number): string {
-  const type = i % 5 === 4 ? 'click' : 'page_view'
-  return `{"type":"${type}","url":"/p/${(i * 7919) % 10_000}","user":"u${(i * 104729) % 100_000}","ts":${1764000000000 + i * 10}}`
-}
-
 const dir = await mkdtemp(join(tmpdir(), 'strata-bench-batch-'))
 const root = join(dir, 'master')
 const jsonFile = join(dir, 'events.ndjson')
@@ -70,24 +66,13 @@ try {
   console.error(`generating ${events} events…`)
   const segments = await SegmentStore.open(root)
   const out = createWriteStream(jsonFile)
-  const perPartition = Math.ceil(events / partitions)
-  for (let p = 0; p < partitions; p++) {
-    for (let start = 0; start < perPartition; start += perSegment) {
-      const builder = new SegmentBuilder()
-      const end = Math.min(perPartition, start + perSegment)
-      const lines: string[] = []
-      for (let offset = start; offset < end; offset++) {
-        const i = p * perPartition + offset
-        if (i >= events) break
-        const text = eventText(i)
-        lines.push(text)
-        builder.add({ offset, timestamp: 1764000000000 + i, key: null, value: Buffer.from(text) })
-      }
-      if (lines.length === 0) break
-      await segments.writeSegment(p, { start, end: start + lines.length }, builder.data(), builder.packer())
+  await writeBatchSegments(segments, events, {
+    partitions,
+    perSegment,
+    onSegment: async (lines) => {
       if (!out.write(`${lines.join('\n')}\n`)) await once(out, 'drain')
-    }
-  }
+    },
+  })
   out.end()
   await once(out, 'finish')
 

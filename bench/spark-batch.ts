@@ -19,10 +19,11 @@ import { pathToFileURL } from 'node:url'
 import { type BatchRunOptions, runBatch } from '../src/batch/batch-run.ts'
 import { endIdleWorkers } from '../src/batch/worker-pool.ts'
 import { loadConfig } from '../src/core/config-loader.ts'
-import { type MasterDataset, openMasterDataset, SegmentBuilder } from '../src/master-dataset/index.ts'
+import { type MasterDataset, openMasterDataset } from '../src/master-dataset/index.ts'
 import { startS3Server, stopS3Server } from '../src/s3-server/index.ts'
 import { startSparkCluster, stopSparkCluster } from '../src/spark-cluster/index.ts'
 import { openLmdbStore } from '../src/store/lmdb-store.ts'
+import { writeBatchSegments } from './lib/batch-events.ts'
 import { arg, median } from './lib/stats.ts'
 
 const events = arg('events', 1_000_000)
@@ -31,27 +32,8 @@ const base = arg('port', 17_400)
 const partitions = 4
 const perSegment = 100_000
 
-function eventText(i: number): string {
-  const type = i % 5 === 4 ? 'click' : 'page_view'
-  return `{"type":"${type}","url":"/p/${(i * 7919) % 10_000}","user":"u${(i * 104729) % 100_000}","ts":${1764000000000 + i * 10}}`
-}
-
 async function fill(dataset: MasterDataset): Promise<void> {
-  const perPartition = Math.ceil(events / partitions)
-  for (let p = 0; p < partitions; p++) {
-    for (let start = 0; start < perPartition; start += perSegment) {
-      const builder = new SegmentBuilder()
-      let end = start
-      for (let offset = start; offset < Math.min(perPartition, start + perSegment); offset++) {
-        const i = p * perPartition + offset
-        if (i >= events) break
-        builder.add({ offset, timestamp: 1764000000000 + i, key: null, value: Buffer.from(eventText(i)) })
-        end = offset + 1
-      }
-      if (end === start) break
-      await dataset.writeSegment(p, { start, end }, builder.data(), builder.packer())
-    }
-  }
+  await writeBatchSegments(dataset, events, { partitions, perSegment })
 }
 
 const dir = await mkdtemp(join(tmpdir(), 'strata-bench-spark-'))

@@ -218,26 +218,24 @@ export class SpeedCompactor {
       this.#spanLogged = 0
     }
     const quiet = now - this.#lastCommitAt >= this.#quietMs
-    // Held: POST /events is bursting in this process (runtime/ingest-burst.ts); the drain waits
-    // too, bounded by the hold. Past the threshold a pass runs whatever `held` says (committed()).
-    const held = this.#held?.() === true
-    if (this.#running === undefined && !held && this.#draining()) {
+    if (this.#running === undefined && this.#draining()) {
       // Whatever the loop's utilization: the queries of a long log keep the loop busy, and a
       // compactor waiting for spare time left it (and its cost) for as long as traffic came.
-      this.#start(() => this.#draining() && this.#held?.() !== true)
-    } else if (this.#running === undefined && !held && (quiet || this.#busy < this.#busyAbove)) {
+      this.#startUnlessHeld(() => this.#draining())
+    } else if (this.#running === undefined && (quiet || this.#busy < this.#busyAbove)) {
       const commits = this.#commits
       // While commits land each pass is small (#passSize): a log of at most one whole pass is
       // drained in such passes back to back, each after a turn of the event loop, down to one
-      // pass (queries read what is left); a longer one, one whole pass per look.
-      this.#start(
-        () =>
-          keepCompacting(
-            this.#commits === commits,
-            this.#logged,
-            this.#passSize(performance.now()),
-            this.#passDeltas,
-          ) && this.#held?.() !== true,
+      // pass (queries read what is left); a longer one, one whole pass per look. Not the drain's
+      // rule (#draining): that one is for a log past one whole pass under live traffic, and goes
+      // on whatever the loop's utilization and however many commits land meanwhile.
+      this.#startUnlessHeld(() =>
+        keepCompacting(
+          this.#commits === commits,
+          this.#logged,
+          this.#passSize(performance.now()),
+          this.#passDeltas,
+        ),
       )
     }
     this.#arm(this.#checkMs)
@@ -266,6 +264,18 @@ export class SpeedCompactor {
       msPerDelta: this.#msPerDelta,
       logged: this.#logged,
     })
+  }
+
+  /**
+   * The hold, in one place for both folds a look starts (the drain and spare time): while `held`
+   * says POST /events is bursting in this process (runtime/ingest-burst.ts) no such pass starts,
+   * and a run of them stops before its next pass. Past the threshold committed() folds whatever
+   * `held` says (#start), so the hold never lets the log grow without bound.
+   */
+  #startUnlessHeld(more: () => boolean): void {
+    const held = () => this.#held?.() === true
+    if (held()) return
+    this.#start(() => more() && !held())
   }
 
   /** Folds passes while `more()` says so and the log holds deltas. */

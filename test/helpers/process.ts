@@ -33,10 +33,15 @@ export interface SpawnedStrata {
  * `env` adds to the environment (e.g. TZ).
  */
 export function spawnStrata(args: string[], env: NodeJS.ProcessEnv = {}): SpawnedStrata {
-  const child = spawn(process.execPath, [bin, ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, STRATA_STORE: '', STRATA_BROKERS: '', ...env },
-  })
+  return captured(
+    spawn(process.execPath, [bin, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, STRATA_STORE: '', STRATA_BROKERS: '', ...env },
+    }),
+  )
+}
+
+function captured(child: ChildProcess): SpawnedStrata {
   let output = ''
   child.stdout?.on('data', (chunk) => {
     output += chunk
@@ -57,7 +62,29 @@ export async function runUntilExit(
   args: string[],
   withinMs = 60_000,
 ): Promise<{ code: number | null | 'still running'; output: string }> {
-  const run = spawnStrata(args)
+  return untilExit(t, spawnStrata(args), withinMs)
+}
+
+/**
+ * A Node program (ES module text) in a child process until it exits by itself, or `withinMs`
+ * passes ('still running'); killed when `t` ends if it has not exited. For what must be seen
+ * from outside a process: that it exits, what it printed.
+ */
+export async function runProgram(
+  t: TestContext,
+  program: string,
+  withinMs = 30_000,
+): Promise<{ code: number | null | 'still running'; output: string }> {
+  return untilExit(
+    t,
+    captured(
+      spawn(process.execPath, ['--input-type=module', '-e', program], { stdio: ['ignore', 'pipe', 'pipe'] }),
+    ),
+    withinMs,
+  )
+}
+
+async function untilExit(t: TestContext, run: SpawnedStrata, withinMs: number) {
   deferrer(t)(async () => {
     if (run.child.exitCode === null) run.child.kill('SIGKILL')
     await run.exited

@@ -2,7 +2,7 @@
 // file refused as a read would be, what is not a regular file refused unread, and a hash in
 // progress ended by close(), even one blocked in a read that never returns.
 import assert from 'node:assert/strict'
-import { execFileSync, fork, spawn } from 'node:child_process'
+import { execFileSync, fork } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { once } from 'node:events'
 import { writeFile } from 'node:fs/promises'
@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url'
 import { BACKGROUND_NICE } from '../../src/core/thread-priority.ts'
 import { NOT_A_FILE, SegmentHasher } from '../../src/master-dataset/segment-hash.ts'
 import { deferrer } from '../helpers/cleanup.ts'
+import { runProgram } from '../helpers/process.ts'
 import { threadNices } from '../helpers/threads.ts'
 import { tempDir } from './test-helpers.ts'
 
@@ -89,7 +90,6 @@ test('a hash blocked in a read that never returns: close() ends it, and the proc
   timeout: 60_000,
 }, async (t) => {
   if (process.platform === 'win32') return
-  const defer = deferrer(t)
   const dir = await tempDir(t)
   const fifo = join(dir, 'hung.ndjson')
   execFileSync('mkfifo', [fifo])
@@ -103,21 +103,7 @@ test('a hash blocked in a read that never returns: close() ends it, and the proc
     console.log('closed:', await hashing)
     process.exit(0)
   `
-  const child = spawn(process.execPath, ['--input-type=module', '-e', program], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  let output = ''
-  child.stdout.on('data', (chunk) => (output += chunk))
-  child.stderr.on('data', (chunk) => (output += chunk))
-  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve))
-  defer(async () => {
-    if (child.exitCode === null) child.kill('SIGKILL')
-    await exited
-  })
-  const code = await Promise.race([
-    exited,
-    new Promise<'still running'>((r) => setTimeout(r, 30_000, 'still running').unref()),
-  ])
+  const { code, output } = await runProgram(t, program)
   assert.equal(code, 0, output)
   assert.match(output, /^closed: the segment hasher is closed$/m)
 })
@@ -212,21 +198,7 @@ test('one process answers hashes far apart, and an idle one neither keeps its pa
     await hasher.hash(${JSON.stringify(join(dir, 'a'))})
     console.log('child', hasher.pid) // and returns, the hasher never closed
   `
-  const child = spawn(process.execPath, ['--input-type=module', '-e', program], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  let output = ''
-  child.stdout.on('data', (chunk) => (output += chunk))
-  child.stderr.on('data', (chunk) => (output += chunk))
-  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve))
-  defer(async () => {
-    if (child.exitCode === null) child.kill('SIGKILL')
-    await exited
-  })
-  const code = await Promise.race([
-    exited,
-    new Promise<'still running'>((r) => setTimeout(r, 30_000, 'still running').unref()),
-  ])
+  const { code, output } = await runProgram(t, program)
   assert.equal(code, 0, output)
   const hashing = Number(/^child (\d+)$/m.exec(output)?.[1])
   assert.ok(hashing > 0, output)

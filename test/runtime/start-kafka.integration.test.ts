@@ -2,62 +2,39 @@
 // POST /events, exact answers at once, after a batch run, and after kill -9 and a restart.
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
-import { randomUUID } from 'node:crypto'
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { BACKGROUND_NICE } from '../../src/core/thread-priority.ts'
-import { createAdmin } from '../../src/log/kafka/index.ts'
 import { brokers } from '../helpers/kafka.ts'
 import { threadNames, threadNices } from '../helpers/threads.ts'
+import { kafkaStart, postEvents } from './kafka-start-helpers.ts'
 import {
   answer,
   covered,
   hourlyCounts,
   pageViews,
+  type Started,
   startStrata,
   waitFor,
   windowsOf,
-  writePageviewsConfig,
 } from './start-helpers.ts'
 
 test('strata start on Kafka: kcat and HTTP events, exact before and after a batch run and a kill -9', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'strata-start-kafka-'))
-  const topic = `test-${randomUUID()}`
-  const configPath = await writePageviewsConfig(dir, topic, 3)
-  const args = [
-    '--config',
-    configPath,
-    '--data',
-    dir,
-    '--brokers',
-    brokers,
+  // Started below; the cleanup kills whichever is running when the test ends.
+  let current: Started
+  const { dir, topic, args } = await kafkaStart(t, 'start-kafka', () => current)
+  args.push(
     '--batch-interval',
     '3s',
     '--segment-age',
     '1s',
-    // Groups of its own: the shared defaults (strata-speed, strata-archiver) may hold a member
-    // another test killed -9, and a join waits for it up to its session timeout.
-    '--group-prefix',
-    topic,
     // The restart after kill -9 below joins groups that still hold the killed members until
     // their session times out: 6 s (Kafka's least) rather than the default 30 s.
     '--session-timeout',
     '6s',
-  ]
-  let current = await startStrata(dir, args, 1)
-  t.after(async () => {
-    current.child.kill('SIGKILL')
-    await current.exited
-    const admin = createAdmin({ brokers })
-    for (const group of [`${topic}-speed`, `${topic}-archiver`])
-      await admin.deleteGroup(group).catch(() => undefined)
-    await admin.deleteTopic(topic)
-    await admin.deleteTopic(`${topic}.dead-letter`).catch(() => undefined)
-    await admin.close()
-    await rm(dir, { recursive: true, force: true })
-  })
+  )
+  current = await startStrata(dir, args, 1)
 
   const events = pageViews(1500, 9)
   const exactFor = async (sent: typeof events) => {
@@ -79,15 +56,7 @@ test('strata start on Kafka: kcat and HTTP events, exact before and after a batc
   execFileSync('kcat', ['-b', brokers, '-P', '-t', topic, '-K', '\t', '-X', 'partitioner=murmur2_random'], {
     input: kcatInput,
   })
-  const res = await fetch(`${current.url}/events`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-ndjson' },
-    body: events
-      .slice(500, 1000)
-      .map((e) => JSON.stringify(e))
-      .join('\n'),
-  })
-  assert.equal(res.status, 202)
+  await postEvents(current.url, events.slice(500, 1000))
   await exactFor(events.slice(0, 1000))
 
   await waitFor(
@@ -108,15 +77,7 @@ test('strata start on Kafka: kcat and HTTP events, exact before and after a batc
       /archiving .*, session timeout 6s/.test(log) && /speed layer running .*, session timeout 6s/.test(log)
     )
   }, 'the archiver and the speed layer to start with a 6 s session timeout')
-  const more = await fetch(`${current.url}/events`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-ndjson' },
-    body: events
-      .slice(1000)
-      .map((e) => JSON.stringify(e))
-      .join('\n'),
-  })
-  assert.equal(more.status, 202)
+  await postEvents(current.url, events.slice(1000))
   await exactFor(events)
 })
 

@@ -288,11 +288,13 @@ async function runSchedule(
     // With fold threads, every other batch also carries its records as spans (as a Kafka source
     // decodes them for fold threads): the folder copies those, not the records, or (one in four:
     // one part in a buffer the batch alone holds, RecordSpans.owned) hands that buffer on whole.
+    // That one comes first in each four, so that every threaded run with a batch has one (the
+    // check after the property needs some; fourth, only runs of seven batches or more had one).
     let batches = 0
     const spanned = (b: SpeedBatch): SpeedBatch => {
       if (!threads || batches++ % 2 !== 0) return b
       const k = (batches >> 1) % 4
-      const out = withSpans(b, k === 3 ? 1 : 1 + k, k === 3)
+      const out = withSpans(b, k === 0 ? 1 : k, k === 0)
       if (out.spans?.owned !== undefined) tally.owned++
       return out
     }

@@ -6,18 +6,10 @@
 // whatever the layout, in a buffer reused from the pool (its old bytes never show through).
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import type { CompressionAlgorithmValue } from '@platformatic/kafka'
 import fc from 'fast-check'
-import { type AbortedTransaction, decodeRecordSet } from '../../src/log/kafka/records.ts'
+import { decodeRecordSet } from '../../src/log/kafka/records.ts'
 import { BatchBuffers, packRecords } from '../../src/speed/batch-buffers.ts'
-import { batchBytes, markerBytes } from '../log/kafka/record-batches.ts'
-
-interface Part {
-  kind: 'data' | 'aborted' | 'marker'
-  values: Array<string | null>
-  compression: CompressionAlgorithmValue | undefined
-  headers: boolean
-}
+import { recordSetBytes, type SetPart } from '../log/kafka/record-batches.ts'
 
 const value = fc.oneof(
   { weight: 1, arbitrary: fc.constant(null) },
@@ -25,7 +17,7 @@ const value = fc.oneof(
   // Longer than the gap copied along, and around it.
   { weight: 1, arbitrary: fc.integer({ min: 400, max: 1_500 }).map((n) => 'v'.repeat(n)) },
 )
-const part: fc.Arbitrary<Part> = fc.record({
+const part: fc.Arbitrary<SetPart> = fc.record({
   kind: fc.constantFrom('data', 'data', 'data', 'aborted', 'marker'),
   values: fc.array(value, { minLength: 1, maxLength: 12 }),
   compression: fc.constantFrom(undefined, undefined, 'gzip', 'snappy', 'lz4', 'zstd'),
@@ -37,31 +29,8 @@ test('records packed by runs from a decoded fetch answer read back byte for byte
   const pool = new BatchBuffers()
   fc.assert(
     fc.property(fc.array(part, { minLength: 1, maxLength: 6 }), fc.nat(40), (parts, skip) => {
-      const producerId = 7n
-      const buffers: Buffer[] = []
-      const aborted: AbortedTransaction[] = []
-      let base = 1_000
-      for (const p of parts) {
-        if (p.kind === 'marker') {
-          buffers.push(markerBytes(base, producerId, 'abort'))
-          base += 1
-          continue
-        }
-        if (p.kind === 'aborted') aborted.push({ producerId, firstOffset: BigInt(base) })
-        buffers.push(
-          batchBytes({
-            base,
-            values: p.values,
-            ...(p.compression ? { compression: p.compression } : {}),
-            ...(p.kind === 'aborted' ? { producerId, transactional: true } : {}),
-            headers: p.headers,
-            // Headers of growing size between the values: gaps short and long.
-            header: (i) => 'x'.repeat(i * 40),
-          }),
-        )
-        base += p.values.length
-      }
-      const answer = Buffer.concat(buffers)
+      // Headers of growing size between the values: gaps short and long.
+      const { bytes: answer, aborted } = recordSetBytes(parts, (i) => 'x'.repeat(i * 40))
       const { records } = decodeRecordSet('t', 0, answer, 1_000 + skip, aborted)
       const packed = packRecords(records, pool)
       assert.equal(packed.offsets.length, records.length)

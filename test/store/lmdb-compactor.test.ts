@@ -2,22 +2,15 @@
 // land (a live commit queued behind a pass waits for all of it), whole passes when quiet, and the
 // log still drained down to one pass while commits land.
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { test } from 'node:test'
-import { open } from 'lmdb'
-import { ChecksummedValues } from '../../src/store/lmdb-checksum.ts'
 import {
   compactionPassSize,
   keepCompacting,
   MIN_LIVE_PASS,
   nextMsPerDelta,
-  SpeedCompactor,
 } from '../../src/store/lmdb-compactor.ts'
-import { openLmdbStore } from '../../src/store/lmdb-store.ts'
-import type { CombineEncoded, SpeedCommit } from '../../src/store/store.ts'
-import { deferrer } from '../helpers/cleanup.ts'
+import type { CombineEncoded } from '../../src/store/store.ts'
+import { compactorFixture } from './compactor-fixture.ts'
 
 const base = { quietMs: 1000, passDeltas: 50_000, livePassMs: 5, msPerDelta: 0.004, logged: 20_000 }
 
@@ -59,28 +52,9 @@ test('a look goes on while no commit came, or while the log holds more than the 
 // one pass, and inside a catch-up that began meanwhile (the loop's business is asked only by a
 // look). Here a commit lands during the first pass (from the combine, which runs inside it).
 test('a log past one whole pass: a commit that lands during a pass stops the look after it', async (t) => {
-  const defer = deferrer(t)
-  const dir = mkdtempSync(join(tmpdir(), 'strata-lmdb-'))
-  defer(() => rmSync(dir, { recursive: true, force: true }))
-  const store = await openLmdbStore(dir, { compactor: { auto: false } })
-  defer(() => store.close())
-  const raw = open<unknown, (string | number | boolean)[]>({
-    path: dir,
-    compression: false,
-    encoder: new ChecksummedValues(),
-  })
-  defer(() => raw.close())
+  const { store, commit, delta, compactor: compactorOf, total } = await compactorFixture(t)
   // Never busy (the loop's utilization is below 2), never quiet: only commits decide.
-  const compactor = new SpeedCompactor(
-    raw,
-    { passDeltas: 10, checkMs: 50, quietMs: 60_000, busyAbove: 2 },
-    (e) => {
-      throw e
-    },
-  )
-  defer(() => compactor.close())
-  await store.registerSpeedViews([{ view: 'hits', codeHash: 'h' }], 1)
-  const { owner } = await store.claimPartition(0, 0)
+  const compactor = compactorOf({ passDeltas: 10, checkMs: 50, quietMs: 60_000, busyAbove: 2 })
   let armed = false
   let passRan = () => {}
   const ran = new Promise<void>((resolve) => {
@@ -95,31 +69,17 @@ test('a log past one whole pass: a commit that lands during a pass stops the loo
     }
     return (a as number) + (b as number)
   }
-  const delta = { view: 'hits', epoch: 0, key: '/a', window: 0, state: 1 }
-  const commit = (at: number): SpeedCommit => ({
-    partition: 0,
-    owner,
-    hashes: { hits: 'h' },
-    from: at,
-    offset: at + 1,
-    deltas: [delta],
-    seals: [],
-  })
   for (let at = 0; at < 100; at++) await store.commitSpeed(commit(at), sum)
   // The compactor learns of the 100 deltas at once (its first look is checkMs later).
   armed = true
-  compactor.committed({ ...commit(0), deltas: Array(100).fill(delta) }, sum)
+  compactor.committed(commit(0, Array(100).fill(delta)), sum)
   await ran
   await compactor.settled()
   await compactor.close()
   // One whole pass of 10 rows, then the look stopped: the next look asks again.
   assert.equal(compactor.pendingRows(), 90)
   assert.equal(await store.compactSpeed(sum), 90)
-  const { realtime } = await store.snapshot('hits', '/a')
-  assert.equal(
-    realtime.reduce((s, r) => s + (r.state as number), 0),
-    100,
-  )
+  assert.equal(await total('/a'), 100)
 })
 
 // Live passes are sized by the time per FOLDED delta: a pass that only dropped deltas (a view
@@ -141,70 +101,31 @@ test('the time per delta is learned from folded deltas only, over passes of 200 
   assert.equal(size, 1_000)
 })
 
+/**
+ * Never spare (no utilization is below 0), never quiet under commits every 20 ms (span 100 ms),
+ * whole passes of 100, far from the threshold: only the drain after a catch-up folds.
+ */
+const catchUpOptions = { passDeltas: 100, checkMs: 10, quietMs: 100, busyAbove: 0, threshold: 1_000_000 }
+
 // After a catch-up the log held a million deltas and more, and the compactor folded only in time
 // to spare: the queries of that long log kept the event loop busy, commits kept landing, and the
 // log stayed for as long as traffic came (decision 0011, "The drain after a catch-up"). Under live
 // traffic (few deltas a span) a log of more than one whole pass is drained whether or not the loop
 // looks busy, in small passes.
 test('a catch-up log is drained under live traffic even when the loop never looks spare', async (t) => {
-  const defer = deferrer(t)
-  const dir = mkdtempSync(join(tmpdir(), 'strata-lmdb-'))
-  defer(() => rmSync(dir, { recursive: true, force: true }))
-  const store = await openLmdbStore(dir, { compactor: { auto: false } })
-  defer(() => store.close())
-  const raw = open<unknown, (string | number | boolean)[]>({
-    path: dir,
-    compression: false,
-    encoder: new ChecksummedValues(),
-  })
-  defer(() => raw.close())
-  await store.registerSpeedViews([{ view: 'hits', codeHash: 'h' }], 1)
-  const { owner } = await store.claimPartition(0, 0)
-  const sum: CombineEncoded = (_view, a, b) => (a as number) + (b as number)
-  const commit = (at: number, n: number): SpeedCommit => ({
-    partition: 0,
-    owner,
-    hashes: { hits: 'h' },
-    from: at,
-    offset: at + 1,
-    deltas: Array.from({ length: n }, (_, i) => ({
-      view: 'hits',
-      epoch: 0,
-      key: `/k${at}-${i}`,
-      window: 0,
-      state: 1,
-    })),
-    seals: [],
-  })
+  const { compactor: compactorOf, catchUp, liveTraffic, total } = await compactorFixture(t)
   // Never spare (no utilization is below 0), never quiet (a commit every 20 ms, span 100 ms):
   // before, nothing was folded here at all.
-  const compactor = new SpeedCompactor(
-    raw,
-    { passDeltas: 100, checkMs: 10, quietMs: 100, busyAbove: 0, threshold: 1_000_000 },
-    (e) => {
-      throw e
-    },
-  )
-  defer(() => compactor.close())
+  const compactor = compactorOf(catchUpOptions)
   // The catch-up: 40 commits of 50 deltas (2,000), twenty whole passes of 100.
-  for (let at = 0; at < 40; at++) {
-    await store.commitSpeed(commit(at, 50), sum)
-    compactor.committed(commit(at, 50), sum)
-  }
+  await catchUp(compactor, 40, 50)
   // Live traffic: one delta per commit, far below a tenth of a whole pass a span.
-  let at = 40
-  for (let i = 0; i < 500 && compactor.pendingRows() > 1; i++) {
-    compactor.committed(commit(at++, 1), sum)
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
+  const live = liveTraffic(compactor, 40)
+  for (let i = 0; i < 500 && compactor.pendingRows() > 1; i++) await live()
   await compactor.close()
   assert.ok(compactor.pendingRows() <= 1, `${compactor.pendingRows()} log rows left`)
   // The answer: every logged delta folded once (a key of the catch-up, summed).
-  const { realtime } = await store.snapshot('hits', '/k7-3')
-  assert.equal(
-    realtime.reduce((s, r) => s + (r.state as number), 0),
-    1,
-  )
+  assert.equal(await total('/k7-3'), 1)
 })
 
 test('while commits land, a long log below the threshold is folded in drain-sized passes, not whole ones', () => {
@@ -223,35 +144,7 @@ test('while commits land, a long log below the threshold is folded in drain-size
 // (decision 0011, "The drain after a catch-up"). Counted as log rows each pass's transaction
 // removes: rows of 500 deltas, a drain pass of MIN_LIVE_PASS (500) takes one, a whole pass four.
 test('under live traffic a catch-up log is drained one drain-sized pass at a time', async (t) => {
-  const defer = deferrer(t)
-  const dir = mkdtempSync(join(tmpdir(), 'strata-lmdb-'))
-  defer(() => rmSync(dir, { recursive: true, force: true }))
-  const store = await openLmdbStore(dir, { compactor: { auto: false } })
-  defer(() => store.close())
-  const raw = open<unknown, (string | number | boolean)[]>({
-    path: dir,
-    compression: false,
-    encoder: new ChecksummedValues(),
-  })
-  defer(() => raw.close())
-  await store.registerSpeedViews([{ view: 'hits', codeHash: 'h' }], 1)
-  const { owner } = await store.claimPartition(0, 0)
-  const sum: CombineEncoded = (_view, a, b) => (a as number) + (b as number)
-  const commit = (at: number, n: number): SpeedCommit => ({
-    partition: 0,
-    owner,
-    hashes: { hits: 'h' },
-    from: at,
-    offset: at + 1,
-    deltas: Array.from({ length: n }, (_, i) => ({
-      view: 'hits',
-      epoch: 0,
-      key: `/k${at}-${i}`,
-      window: 0,
-      state: 1,
-    })),
-    seals: [],
-  })
+  const { raw, compactor: compactorOf, catchUp, liveTraffic } = await compactorFixture(t)
   // Log rows removed per write transaction of the compactor (a pass is one transaction).
   const perPass: number[] = []
   let removed = 0
@@ -274,8 +167,7 @@ test('under live traffic a catch-up log is drained one drain-sized pass at a tim
     },
   })
   // Never spare; live commits every 20 ms, far from quiet (1 s).
-  const compactor = new SpeedCompactor(
-    counted,
+  const compactor = compactorOf(
     {
       passDeltas: 2_000,
       drainPassMs: 0.001,
@@ -284,20 +176,11 @@ test('under live traffic a catch-up log is drained one drain-sized pass at a tim
       busyAbove: 0,
       threshold: 1_000_000,
     },
-    (e) => {
-      throw e
-    },
+    counted,
   )
-  defer(() => compactor.close())
-  for (let at = 0; at < 20; at++) {
-    await store.commitSpeed(commit(at, 500), sum)
-    compactor.committed(commit(at, 500), sum)
-  }
-  let at = 20
-  for (let i = 0; i < 1_000 && compactor.pendingRows() > 4; i++) {
-    compactor.committed(commit(at++, 1), sum)
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
+  await catchUp(compactor, 20, 500)
+  const live = liveTraffic(compactor, 20)
+  for (let i = 0; i < 1_000 && compactor.pendingRows() > 4; i++) await live()
   await compactor.close()
   // Drained down to one whole pass (four rows), which queries read while commits land.
   assert.ok(compactor.pendingRows() <= 4, `${compactor.pendingRows()} log rows left`)
@@ -309,45 +192,10 @@ test('under live traffic a catch-up log is drained one drain-sized pass at a tim
 // pass starts on spare time while `held()` says so; once it no longer does, the log is folded;
 // and past the threshold a pass runs whatever `held()` says.
 test('held: no pass on spare time while held, the log folded once released, the threshold folds anyway', async (t) => {
-  const defer = deferrer(t)
-  const dir = mkdtempSync(join(tmpdir(), 'strata-lmdb-'))
-  defer(() => rmSync(dir, { recursive: true, force: true }))
-  const store = await openLmdbStore(dir, { compactor: { auto: false } })
-  defer(() => store.close())
-  const raw = open<unknown, (string | number | boolean)[]>({
-    path: dir,
-    compression: false,
-    encoder: new ChecksummedValues(),
-  })
-  defer(() => raw.close())
+  const { store, sum, delta, commit, compactor: compactorOf, total } = await compactorFixture(t)
   let held = true
   // Always spare time (quiet at once, never busy): only `held` keeps it from folding.
-  const compactor = new SpeedCompactor(
-    raw,
-    {
-      checkMs: 5,
-      quietMs: 0,
-      busyAbove: 2,
-      held: () => held,
-    },
-    (e) => {
-      throw e
-    },
-  )
-  defer(() => compactor.close())
-  await store.registerSpeedViews([{ view: 'hits', codeHash: 'h' }], 1)
-  const { owner } = await store.claimPartition(0, 0)
-  const sum: CombineEncoded = (_view, a, b) => (a as number) + (b as number)
-  const delta = { view: 'hits', epoch: 0, key: '/a', window: 0, state: 1 }
-  const commit = (at: number): SpeedCommit => ({
-    partition: 0,
-    owner,
-    hashes: { hits: 'h' },
-    from: at,
-    offset: at + 1,
-    deltas: [delta],
-    seals: [],
-  })
+  const compactor = compactorOf({ checkMs: 5, quietMs: 0, busyAbove: 2, held: () => held })
   for (let at = 0; at < 20; at++) {
     await store.commitSpeed(commit(at), sum)
     compactor.committed(commit(at), sum)
@@ -362,72 +210,23 @@ test('held: no pass on spare time while held, the log folded once released, the 
 
   // Past the threshold: folded at once, held or not.
   held = true
-  const bounded = new SpeedCompactor(raw, { threshold: 5, checkMs: 60_000, held: () => held }, (e) => {
-    throw e
-  })
-  defer(() => bounded.close())
+  const bounded = compactorOf({ threshold: 5, checkMs: 60_000, held: () => held })
   for (let at = 20; at < 30; at++) await store.commitSpeed(commit(at), sum)
-  bounded.committed({ ...commit(20), deltas: Array(10).fill(delta) }, sum)
+  bounded.committed(commit(20, Array(10).fill(delta)), sum)
   await bounded.settled()
   assert.equal(bounded.pendingRows(), 0, 'the threshold folds while held')
-  const { realtime } = await store.snapshot('hits', '/a')
-  assert.equal(
-    realtime.reduce((s, r) => s + (r.state as number), 0),
-    30,
-  )
+  assert.equal(await total('/a'), 30)
 })
 
 // The drain after a catch-up waits while POST /events bursts too (held), as a spare-time pass
-// does: both branches of the compactor's look ask `held` (the two were merged in session 19).
+// does: the compactor's look asks `held` in one place for both (#startUnlessHeld, since session 20).
 test('held: a catch-up log is not drained while held, and is once released', async (t) => {
-  const defer = deferrer(t)
-  const dir = mkdtempSync(join(tmpdir(), 'strata-lmdb-'))
-  defer(() => rmSync(dir, { recursive: true, force: true }))
-  const store = await openLmdbStore(dir, { compactor: { auto: false } })
-  defer(() => store.close())
-  const raw = open<unknown, (string | number | boolean)[]>({
-    path: dir,
-    compression: false,
-    encoder: new ChecksummedValues(),
-  })
-  defer(() => raw.close())
-  await store.registerSpeedViews([{ view: 'hits', codeHash: 'h' }], 1)
-  const { owner } = await store.claimPartition(0, 0)
-  const sum: CombineEncoded = (_view, a, b) => (a as number) + (b as number)
-  const commit = (at: number, n: number): SpeedCommit => ({
-    partition: 0,
-    owner,
-    hashes: { hits: 'h' },
-    from: at,
-    offset: at + 1,
-    deltas: Array.from({ length: n }, (_, i) => ({
-      view: 'hits',
-      epoch: 0,
-      key: `/k${at}-${i}`,
-      window: 0,
-      state: 1,
-    })),
-    seals: [],
-  })
+  const { compactor: compactorOf, catchUp, liveTraffic } = await compactorFixture(t)
   let held = true
   // Never spare, never quiet: only the drain could fold here, and only `held` stops it.
-  const compactor = new SpeedCompactor(
-    raw,
-    { passDeltas: 100, checkMs: 10, quietMs: 100, busyAbove: 0, threshold: 1_000_000, held: () => held },
-    (e) => {
-      throw e
-    },
-  )
-  defer(() => compactor.close())
-  for (let at = 0; at < 40; at++) {
-    await store.commitSpeed(commit(at, 50), sum)
-    compactor.committed(commit(at, 50), sum)
-  }
-  let at = 40
-  const live = async () => {
-    compactor.committed(commit(at++, 1), sum)
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
+  const compactor = compactorOf({ ...catchUpOptions, held: () => held })
+  await catchUp(compactor, 40, 50)
+  const live = liveTraffic(compactor, 40)
   // Live traffic for some twenty-five looks (not a timed assertion: a drain that ignores `held`
   // folds rows at its first look after a span).
   for (let i = 0; i < 25; i++) await live()

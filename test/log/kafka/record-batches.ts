@@ -4,6 +4,7 @@
 // CRC-32C written again after a patch.
 import { type CompressionAlgorithmValue, createRecordsBatch, type MessageRecord } from '@platformatic/kafka'
 import { crc32c } from '../../../src/log/kafka/crc32c.ts'
+import type { AbortedTransaction } from '../../../src/log/kafka/records.ts'
 
 /** attributes bit 5: a control batch (a transaction marker). */
 export const CONTROL = 0b10_0000
@@ -61,4 +62,49 @@ export function markerBytes(base: number, producerId: bigint, type: 'abort' | 'c
 export function withCrc(bytes: Buffer): Buffer {
   bytes.writeUInt32BE(crc32c(bytes.subarray(21)), 17)
   return bytes
+}
+
+/** A part of a record set: a data batch, a batch of an aborted transaction, or an abort marker. */
+export interface SetPart {
+  kind: 'data' | 'aborted' | 'marker'
+  values: Array<string | null>
+  compression: CompressionAlgorithmValue | undefined
+  headers: boolean
+  keys?: boolean
+}
+
+/**
+ * The record set the parts make from offset 1,000 (producer 7's transactions), and the aborted
+ * transactions a broker would list with it; `header(i)` is record i's header value (with
+ * `headers`). `end`: the offset after the last part.
+ */
+export function recordSetBytes(
+  parts: SetPart[],
+  header: (i: number) => string,
+): { bytes: Buffer; aborted: AbortedTransaction[]; end: number } {
+  const producerId = 7n
+  const buffers: Buffer[] = []
+  const aborted: AbortedTransaction[] = []
+  let base = 1_000
+  for (const p of parts) {
+    if (p.kind === 'marker') {
+      buffers.push(markerBytes(base, producerId, 'abort'))
+      base += 1
+      continue
+    }
+    if (p.kind === 'aborted') aborted.push({ producerId, firstOffset: BigInt(base) })
+    buffers.push(
+      batchBytes({
+        base,
+        values: p.values,
+        ...(p.compression ? { compression: p.compression } : {}),
+        ...(p.kind === 'aborted' ? { producerId, transactional: true } : {}),
+        headers: p.headers,
+        ...(p.keys === undefined ? {} : { keys: p.keys }),
+        header,
+      }),
+    )
+    base += p.values.length
+  }
+  return { bytes: Buffer.concat(buffers), aborted, end: base }
 }

@@ -148,7 +148,12 @@ async function checkIdentities(check: IdentityCheck, dataset: MasterDataset | un
     [folderId?.source, `${place(folder?.root ?? '')} holds a master dataset of`],
     [storeSource, 'the store was built from'],
   ] as const) {
-    if (!source && named && recorded && (recorded.topic !== named.topic || recorded.partitions !== named.partitions)) {
+    if (
+      !source &&
+      named &&
+      recorded &&
+      (recorded.topic !== named.topic || recorded.partitions !== named.partitions)
+    ) {
       throw mismatch(
         `${what} ${describeIdentity(recorded)}, and the config names topic ${named.topic} (${named.partitions} partitions)`,
         check,

@@ -6,11 +6,15 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type TestContext, test } from 'node:test'
+import type { StrataConfig } from '../../src/core/config.ts'
 import { ErrorCodes, StrataError } from '../../src/core/errors.ts'
 import { activeFileName } from '../../src/master-dataset/index.ts'
 import { createLogger } from '../../src/runtime/logger.ts'
-import type { StrataConfig } from '../../src/core/config.ts'
-import { checkRoleSource, checkSourceIdentity, type SourceIdentity } from '../../src/runtime/source-identity.ts'
+import {
+  checkRoleSource,
+  checkSourceIdentity,
+  type SourceIdentity,
+} from '../../src/runtime/source-identity.ts'
 import { openLmdbStore } from '../../src/store/lmdb-store.ts'
 import type { Store } from '../../src/store/store.ts'
 

@@ -85,6 +85,13 @@ export interface IdentityCheck {
   folder?: { root: string; create: boolean; optional?: boolean; s3?: S3Settings }
   /** The store, when the role uses it. */
   store?: Store
+  /**
+   * The topic and partition count the config names. A role that does not talk to the source
+   * (strata query, strata batch, a serve or batch worker without --brokers) has no `source` to
+   * compare; the config still says which source its answers must come from, so a store or folder
+   * recorded from another topic is refused rather than served as this one's.
+   */
+  named?: { topic: string; partitions: number }
   logger: Logger
 }
 
@@ -135,6 +142,23 @@ async function checkIdentities(check: IdentityCheck, dataset: MasterDataset | un
       `${place(folder!.root)} holds a master dataset of ${describeIdentity(folderId.source)}, not of ${describeIdentity(source)}`,
       check,
     )
+  }
+  const { named } = check
+  for (const [recorded, what] of [
+    [folderId?.source, `${place(folder?.root ?? '')} holds a master dataset of`],
+    [storeSource, 'the store was built from'],
+  ] as const) {
+    if (
+      !source &&
+      named &&
+      recorded &&
+      (recorded.topic !== named.topic || recorded.partitions !== named.partitions)
+    ) {
+      throw mismatch(
+        `${what} ${describeIdentity(recorded)}, and the config names topic ${named.topic} (${named.partitions} partitions)`,
+        check,
+      )
+    }
   }
   const known = source ?? folderId?.source
   if (known && storeSource && !sameSource(known, storeSource)) {
@@ -250,5 +274,12 @@ export async function checkRoleSource(role: RoleName, context: RoleSourceContext
         : role === 'query'
           ? { ...at, create: false, optional: true }
           : undefined
-  await checkSourceIdentity({ source, folder, store: context.store, logger: context.logger })
+  const { topic, partitions } = context.config.source
+  await checkSourceIdentity({
+    source,
+    folder,
+    store: context.store,
+    named: { topic, partitions },
+    logger: context.logger,
+  })
 }

@@ -6,10 +6,15 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type TestContext, test } from 'node:test'
+import type { StrataConfig } from '../../src/core/config.ts'
 import { ErrorCodes, StrataError } from '../../src/core/errors.ts'
 import { activeFileName } from '../../src/master-dataset/index.ts'
 import { createLogger } from '../../src/runtime/logger.ts'
-import { checkSourceIdentity, type SourceIdentity } from '../../src/runtime/source-identity.ts'
+import {
+  checkRoleSource,
+  checkSourceIdentity,
+  type SourceIdentity,
+} from '../../src/runtime/source-identity.ts'
 import { openLmdbStore } from '../../src/store/lmdb-store.ts'
 import type { Store } from '../../src/store/store.ts'
 
@@ -104,6 +109,30 @@ test('a store that holds views, paired with a new, empty data folder, is refused
     store,
     logger,
   })
+})
+
+test('a role that does not talk to the source refuses a store of another topic than the config names (query, serve, batch without --brokers)', async (t) => {
+  // Session 20: `strata query` and `strata worker serve` without --brokers, their config edited
+  // to topic B, answered with topic A's views as if current (rc 0, 200).
+  const s = await scratch(t)
+  const store = await s.store()
+  await checkSourceIdentity({ source: kafka, folder: { root: s.root(), create: true }, store, logger })
+  const config = (topic: string, partitions: number) =>
+    ({ source: { topic, partitions, time: 'ts' }, views: [] }) as unknown as StrataConfig
+  for (const role of ['query', 'serve', 'batch'] as const) {
+    const context = { masterRoot: s.root(), store, logger }
+    await assert.rejects(
+      checkRoleSource(role, { ...context, config: config('other', 2) }),
+      refused(/Kafka topic events \(id t1.*config names topic other/),
+      role,
+    )
+    await assert.rejects(
+      checkRoleSource(role, { ...context, config: config('events', 3) }),
+      refused(/config names topic events \(3 partitions\)/),
+      role,
+    )
+    await checkRoleSource(role, { ...context, config: config('events', 2) })
+  }
 })
 
 test('a store from before identities that holds views, paired with an empty folder, is refused', async (t) => {

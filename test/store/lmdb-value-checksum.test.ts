@@ -272,3 +272,44 @@ test('valueCrc32 is zlib.crc32 for every length around the short limit, at any o
     assert.equal(valueCrc32(whole, 0, length), crc32(whole), `whole buffer of ${length}`)
   }
 })
+
+test('a byte changed inside a key is refused by the walk at start (keys out of order), never answered as empty', async (t) => {
+  // Found from the user's seat (session 20): one byte of a batch row's key changed at rest
+  // ('/a3' to '/a7') and `strata query pageviews_by_url /a3` answered no windows, rc 0, after a
+  // clean walk: the checksum covers values only, and LMDB never checks its keys' order on a read.
+  const dir = await tempDir(t)
+  await filledStore(dir)
+  const file = join(dir, 'data.mdb')
+  const bytes = await readFile(file)
+  const from = Buffer.from('/u1')
+  let changed = 0
+  for (let at = bytes.indexOf(from); at >= 0; at = bytes.indexOf(from, at + 1)) {
+    bytes[at + 2] = '9'.charCodeAt(0) // '/u9' now sorts after its neighbour '/u4'
+    changed++
+  }
+  assert.ok(changed > 0)
+  await writeFile(file, bytes)
+  const outOfOrder = (error: unknown) => {
+    const e = error as { code?: string; message?: string }
+    assert.equal(e.code, ErrorCodes.STORE_CORRUPT, String(e.message))
+    assert.match(String(e.message), /out of order/)
+    assert.match(String(e.message), /move the store folder aside/)
+    return true
+  }
+  await assert.rejects(walkLmdbStore(dir), outOfOrder)
+  await assert.rejects(openLmdbStore(dir, { walk: true }), outOfOrder)
+})
+
+test('the walk compares keys as LMDB does, as bytes: keys whose UTF-16 and UTF-8 orders differ are not damage', async (t) => {
+  const dir = await tempDir(t)
+  const store = await openLmdbStore(dir, { compactor: { auto: false } })
+  const stage = await store.stageBatch('top')
+  // U+FFDC sorts after U+D83D (the emoji's first UTF-16 unit) in UTF-16, before F0 9F in UTF-8.
+  await stage.put([
+    { key: '\uffdc', window: 0, state: 1 },
+    { key: '😀', window: 0, state: 2 },
+  ])
+  await stage.commit({ codeHash: 'h1', horizon: [2], events: 3, groups: 2, startedAt: 0, completedAt: 1 })
+  await store.close()
+  assert.ok((await walkLmdbStore(dir)) > 2)
+})

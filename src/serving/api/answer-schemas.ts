@@ -38,7 +38,7 @@ const errorWhy: Readonly<Record<number, string>> = {
   403: 'the Host header is not one this server answers to (--allowed-hosts)',
   404: 'no view of that name',
   413: 'the body or one event is too large',
-  415: 'a content type POST /events does not take (the message lists those it takes), or a compressed body (field content-encoding)',
+  415: 'a content type POST /events does not take (the message lists those it takes), a charset other than UTF-8 (field content-type), or a compressed body (field content-encoding)',
   422: 'the answer would be too large',
   500: 'a failure in Strata; the server log has the cause',
   503: 'starting, shutting down, or the store is unavailable (Retry-After when it will answer later)',

@@ -64,7 +64,7 @@ export async function eventsRoute(
 
   app.post(
     '/events',
-    { schema, validatorCompiler: () => () => true, onRequest: refuseEncoded },
+    { schema, validatorCompiler: () => () => true, onRequest: [refuseEncoded, refuseCharset] },
     async (request, reply) => {
       const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0)
       const result = await ingest.ingestBytes(body)
@@ -87,6 +87,23 @@ async function refuseEncoded(request: FastifyRequest): Promise<void> {
     ErrorCodes.UNSUPPORTED_MEDIA_TYPE,
     `POST /events takes an uncompressed body: content-encoding ${JSON.stringify(encoding.slice(0, 40))} is not supported; send it without compression`,
     { field: 'content-encoding' },
+  )
+}
+
+// JSON is UTF-8 (RFC 8259 8.1), and decodeInput reads every body as UTF-8. A body declared in
+// another charset (`application/json; charset=iso-8859-1`) was read as UTF-8 all the same: refused
+// as "not valid UTF-8" when a byte was not, and written as other text than was sent when the
+// bytes happened to form UTF-8 ('Ã©' in Latin-1 became 'é'). Refused before the body is read,
+// naming the header; UTF-8 and its subset US-ASCII are taken.
+const READ_CHARSETS = new Set(['utf-8', 'utf8', 'us-ascii', 'ascii'])
+
+async function refuseCharset(request: FastifyRequest): Promise<void> {
+  const charset = /;\s*charset\s*=\s*"?([^";\s]*)/i.exec(request.headers['content-type'] ?? '')?.[1]
+  if (charset === undefined || READ_CHARSETS.has(charset.toLowerCase())) return
+  throw new StrataError(
+    ErrorCodes.UNSUPPORTED_MEDIA_TYPE,
+    `POST /events reads UTF-8: charset ${JSON.stringify(charset.slice(0, 40))} is not supported; send the body as UTF-8 (charset=utf-8, or no charset)`,
+    { field: 'content-type' },
   )
 }
 

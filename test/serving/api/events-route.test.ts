@@ -208,6 +208,45 @@ test('POST /events refuses a compressed body with 415 naming content-encoding, a
   assert.equal(plain.statusCode, 202, plain.body)
 })
 
+test('POST /events refuses a body declared in a charset other than UTF-8 with 415 naming content-type, and writes nothing', async (t) => {
+  // Session 20, from the user's seat: `charset=iso-8859-1` was read as UTF-8 and answered 202;
+  // Latin-1 'Ã©' (bytes C3 A9) was written as 'é'.
+  const { app, total } = await setup(t)
+  const latin1 = Buffer.from(JSON.stringify({ url: '/cafÃ©', ts }), 'latin1')
+  for (const type of [
+    'application/json; charset=iso-8859-1',
+    'application/x-ndjson;charset="windows-1252"',
+    'application/json; charset=UTF-16',
+  ]) {
+    const res = await app.inject({
+      method: 'POST',
+      url: '/events',
+      payload: latin1,
+      headers: { 'content-type': type },
+    })
+    assert.equal(res.statusCode, 415, `${type}: ${res.body}`)
+    const { error } = res.json()
+    assert.equal(error.code, 'STRATA_ERR_UNSUPPORTED_MEDIA_TYPE')
+    assert.equal(error.field, 'content-type')
+    assert.match(error.message, /reads UTF-8: charset "[^"]+" is not supported/)
+  }
+  assert.equal(total(), 0)
+  for (const type of [
+    'application/json; charset=utf-8',
+    'application/json; charset="UTF-8"',
+    'application/json;charset=us-ascii',
+  ]) {
+    const res = await app.inject({
+      method: 'POST',
+      url: '/events',
+      payload: JSON.stringify({ url: '/a', ts }),
+      headers: { 'content-type': type },
+    })
+    assert.equal(res.statusCode, 202, `${type}: ${res.body}`)
+  }
+  assert.equal(total(), 3)
+})
+
 test('the 202 is JSON.stringify of every position the sink gave, in order, whatever their size', async (t) => {
   // A sink answering positions of every size (offsets past 2^32 up to 2^53 - 1, partitions up to
   // 2^31 - 1): the answer is written as bytes (acceptedJsonBytes), and an acknowledged event

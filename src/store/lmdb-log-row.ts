@@ -162,7 +162,8 @@ export function sliceRow(row: LogRow, from: number, to: number): LogRow {
     epochs: row.epochs.slice(from, to),
     keys: row.keys.slice(from, to),
     windows: row.windows.slice(from, to),
-    states: states instanceof Float64Array ? states.slice(from, to) : Array.prototype.slice.call(states, from, to),
+    states:
+      states instanceof Float64Array ? states.slice(from, to) : Array.prototype.slice.call(states, from, to),
   }
 }
 

@@ -1,4 +1,5 @@
-// The speed log of the LMDB store: each speed commit writes its deltas as ONE row, in the same
+// The speed log of the LMDB store: each speed commit writes its deltas as ONE row (several of at
+// most ROW_DELTAS for a bigger commit, consecutive sequence numbers), in the same
 // transaction as its offset (rule 1 of docs/horizon.md is unchanged), and a compactor folds the
 // log into the state rows later (lmdb-compactor.ts). Writing a commit's 20,000 deltas into the
 // state B-tree inside the commit cost 1.6-2.0 µs per event on the speed layer's one thread; one
@@ -53,7 +54,9 @@ export function appendLog(db: Db, row: LogRow): Key[] {
   const written: Key[] = []
   const n = row.keys.length
   if (n <= ROW_DELTAS) written.push(...putLogRow(db, ++seq, row))
-  else for (let from = 0; from < n; from += ROW_DELTAS) written.push(...putLogRow(db, ++seq, sliceRow(row, from, from + ROW_DELTAS)))
+  else
+    for (let from = 0; from < n; from += ROW_DELTAS)
+      written.push(...putLogRow(db, ++seq, sliceRow(row, from, from + ROW_DELTAS)))
   db.put(['rn'], seq)
   return written
 }

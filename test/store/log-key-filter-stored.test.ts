@@ -17,8 +17,8 @@ import { keyHash } from '../../src/store/lmdb-snapshot-version.ts'
 import {
   appendLog,
   compactLog,
-  type LogRow,
   LogCache,
+  type LogRow,
   loggedRows,
   logRowOf,
   putLogRow,
@@ -78,7 +78,10 @@ test('the filter stored at append has the bits of the one built from the stored 
       // Every key as a reader decodes it (a lone surrogate does not come back as written), and
       // every key as written when it comes back the same.
       for (let i = 0; i < read.keys.length; i++) {
-        assert.ok(stored.mayHold(keyHash(read.v[read.view[i]!]!, read.keys[i]!)), JSON.stringify(read.keys[i]))
+        assert.ok(
+          stored.mayHold(keyHash(read.v[read.view[i]!]!, read.keys[i]!)),
+          JSON.stringify(read.keys[i]),
+        )
       }
       for (const d of deltas) {
         if (d.key.isWellFormed()) assert.ok(stored.mayHold(keyHash(d.view, d.key)), JSON.stringify(d))
@@ -177,7 +180,8 @@ test('a store commit leaves a filter beside its log row', async (t) => {
   const stored = storedFilterOf(raw as never, logKey!)
   assert.ok(stored)
   const row = rowOf(raw.get(logKey!))
-  for (let i = 0; i < row.keys.length; i++) assert.ok(stored.mayHold(keyHash(row.v[row.view[i]!]!, row.keys[i]!)))
+  for (let i = 0; i < row.keys.length; i++)
+    assert.ok(stored.mayHold(keyHash(row.v[row.view[i]!]!, row.keys[i]!)))
 })
 
 test('a commit of more than ROW_DELTAS deltas is logged as rows of at most that many, in order, each with its filter', async (t) => {

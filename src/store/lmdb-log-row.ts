@@ -151,22 +151,6 @@ function emptyRow(p: number, o: number, v: readonly string[], n: number): LogRow
   }
 }
 
-/** The row's deltas [from, to), its views as they are (a view may name no delta of the slice). */
-export function sliceRow(row: LogRow, from: number, to: number): LogRow {
-  const states = row.states
-  return {
-    p: row.p,
-    o: row.o,
-    v: row.v,
-    view: row.view.slice(from, to),
-    epochs: row.epochs.slice(from, to),
-    keys: row.keys.slice(from, to),
-    windows: row.windows.slice(from, to),
-    states:
-      states instanceof Float64Array ? states.slice(from, to) : Array.prototype.slice.call(states, from, to),
-  }
-}
-
 /** The row with only the deltas at `at` (ascending), its views renumbered. */
 export function pickRow(row: LogRow, at: readonly number[]): LogRow {
   const index = new Map<number, number>()

@@ -1,5 +1,4 @@
-// The speed log of the LMDB store: each speed commit writes its deltas as ONE row (several of at
-// most ROW_DELTAS for a bigger commit, consecutive sequence numbers), in the same
+// The speed log of the LMDB store: each speed commit writes its deltas as ONE row, in the same
 // transaction as its offset (rule 1 of docs/horizon.md is unchanged), and a compactor folds the
 // log into the state rows later (lmdb-compactor.ts). Writing a commit's 20,000 deltas into the
 // state B-tree inside the commit cost 1.6-2.0 µs per event on the speed layer's one thread; one
@@ -25,7 +24,7 @@
 // `deltaCounts` in speed-rules.ts, which readers and the compactor both apply.
 import type { RootDatabase } from 'lmdb'
 import { ErrorCodes, StrataError } from '../core/errors.ts'
-import { type LogRow, pickRow, rowOf, sliceRow, storedRow } from './lmdb-log-row.ts'
+import { type LogRow, pickRow, rowOf, storedRow } from './lmdb-log-row.ts'
 import { bumpKeyRowsVersion, keyHash } from './lmdb-snapshot-version.ts'
 import { ensureViewCode, groupAtText, viewCode } from './lmdb-state-keys.ts'
 import { filterOf, type KeyFilter, keyFilterOf, storedFilter } from './log-key-filter.ts'
@@ -39,26 +38,11 @@ type Db = RootDatabase<unknown, Key>
 
 const HIGH = '\uffff'
 
-/**
- * Deltas per log row at most: a commit of more (a catch-up's, ~15,000 at 1 M distinct keys) is
- * written as several rows of consecutive sequence numbers, in its one transaction. A compactor
- * pass takes whole rows, so a row is the least it can fold: drain passes sized to ~20 ms took
- * 9,000–18,000 deltas, 50–450 ms on the speed thread, with live commits queued behind them
- * (decision 0011, "Rows of at most ROW_DELTAS").
- */
-export const ROW_DELTAS = 2_048
-
-/** Appends a commit's log row(s) inside the caller's write transaction; returns the keys written. */
+/** Appends a log row inside the caller's write transaction; returns the keys it wrote. */
 export function appendLog(db: Db, row: LogRow): Key[] {
-  let seq = (db.get(['rn']) as number | undefined) ?? 0
-  const written: Key[] = []
-  const n = row.keys.length
-  if (n <= ROW_DELTAS) written.push(...putLogRow(db, ++seq, row))
-  else
-    for (let from = 0; from < n; from += ROW_DELTAS)
-      written.push(...putLogRow(db, ++seq, sliceRow(row, from, from + ROW_DELTAS)))
+  const seq = ((db.get(['rn']) as number | undefined) ?? 0) + 1
   db.put(['rn'], seq)
-  return written
+  return putLogRow(db, seq, row)
 }
 
 /**

@@ -22,7 +22,6 @@ import {
   loggedRows,
   logRowOf,
   putLogRow,
-  ROW_DELTAS,
   rowOf,
   storedFilterOf,
 } from '../../src/store/lmdb-speed-log.ts'
@@ -182,48 +181,4 @@ test('a store commit leaves a filter beside its log row', async (t) => {
   const row = rowOf(raw.get(logKey!))
   for (let i = 0; i < row.keys.length; i++)
     assert.ok(stored.mayHold(keyHash(row.v[row.view[i]!]!, row.keys[i]!)))
-})
-
-test('a commit of more than ROW_DELTAS deltas is logged as rows of at most that many, in order, each with its filter', async (t) => {
-  const db = scratchDb(t)
-  for (const numeric of [true, false]) {
-    const n = 2 * ROW_DELTAS + 5
-    const deltas = Array.from({ length: n }, (_, i) => ({
-      view: i % 3 === 0 ? 'other' : 'v',
-      epoch: 0,
-      key: `/k${i}`,
-      window: i,
-      state: numeric ? i : { n: i },
-    }))
-    const row = logRowOf({ partition: 0, offset: 7, deltas } as never, (k) => k)
-    await db.transaction(() => {
-      for (const key of db.getKeys({ start: ['rf'], end: ['rl', '\uffff'] })) db.remove(key as Key)
-      appendLog(db as never, row)
-    })
-    const logKeys = [...db.getKeys({ start: ['rl'], end: ['rl', '\uffff'] })] as Key[]
-    assert.equal(logKeys.length, 3)
-    const rows = logKeys.map((k) => rowOf(db.get(k)))
-    assert.ok(rows.every((r) => r.keys.length <= ROW_DELTAS && r.p === 0 && r.o === 7))
-    // Consecutive sequence numbers, the commit's deltas in their order, none lost or repeated.
-    assert.deepEqual(
-      logKeys.map((k) => (k[1] as number) - (logKeys[0]![1] as number)),
-      [0, 1, 2],
-    )
-    const back = rows.flatMap((r) =>
-      r.keys.map((key, i) => ({
-        view: r.v[r.view[i]!],
-        epoch: r.epochs[i],
-        key,
-        window: r.windows[i],
-        state: r.states[i],
-      })),
-    )
-    assert.deepEqual(back, deltas)
-    for (const [i, k] of logKeys.entries()) {
-      const stored = storedFilterOf(db as never, k)!
-      for (let j = 0; j < rows[i]!.keys.length; j++) {
-        assert.ok(stored.mayHold(keyHash(rows[i]!.v[rows[i]!.view[j]!]!, rows[i]!.keys[j]!)))
-      }
-    }
-  }
 })

@@ -12,9 +12,6 @@
 //                           can never be taken for another row that reuses its seq after a clear.
 //                           The log names views and keys in full; the state rows it is folded into
 //                           name a view by its code (lmdb-speed.ts).
-//   ['rf', seq, nonce]    → that row's key filter (log-key-filter.ts), written and removed with
-//                           it; a row without one (written before session 20) has its filter
-//                           built from its deltas when first listed.
 //
 // Exactly once, whatever the compactor does: a logged delta is either still in its log row or
 // folded into a state row, never both and never neither, because folding a row and deleting it
@@ -27,7 +24,7 @@ import { ErrorCodes, StrataError } from '../core/errors.ts'
 import { type LogRow, pickRow, rowOf, storedRow } from './lmdb-log-row.ts'
 import { bumpKeyRowsVersion, keyHash } from './lmdb-snapshot-version.ts'
 import { ensureViewCode, groupAtText, viewCode } from './lmdb-state-keys.ts'
-import { filterOf, type KeyFilter, keyFilterOf, storedFilter } from './log-key-filter.ts'
+import { type KeyFilter, keyFilterOf } from './log-key-filter.ts'
 import { deltaCounts, loggedDeltaFate } from './speed-rules.ts'
 import type { CombineEncoded, SpeedPartition, SpeedView } from './store.ts'
 
@@ -41,53 +38,10 @@ const HIGH = '\uffff'
 /** Appends a log row inside the caller's write transaction; returns the keys it wrote. */
 export function appendLog(db: Db, row: LogRow): Key[] {
   const seq = ((db.get(['rn']) as number | undefined) ?? 0) + 1
+  const key: Key = ['rl', seq, Math.random()]
   db.put(['rn'], seq)
-  return putLogRow(db, seq, row)
-}
-
-/**
- * Writes a log row at `seq` under a new nonce, with its key filter beside it; returns both keys.
- * The filter is built here, where the row's keys are at hand, so no listing of the log has to
- * decode the row to build it: the first listing after a catch-up built ~1 M deltas' filters at
- * once and held the serving thread ~230 ms (session 20). Stored, not cached in this process:
- * under `strata start` the speed layer commits in a thread of its own and queries list the log
- * on the main thread (decision 0011, "Filters written with the row").
- */
-export function putLogRow(db: Db, seq: number, row: LogRow): Key[] {
-  const nonce = Math.random()
-  const key: Key = ['rl', seq, nonce]
-  const filterKey = filterKeyOf(key)
   db.put(key, storedRow(row))
-  // Of the keys as a reader decodes them: a string that is not well-formed UTF-16 (a lone
-  // surrogate, which JSON allows in an event) does not come back from msgpack as it went in, and a
-  // filter of the key as written would say "no" to the key as read. Such a row (rare) is read back
-  // inside this transaction, as a listing would decode it.
-  const asRead = wellFormed(row) ? row : rowOf(db.get(key))
-  db.put(filterKey, storedFilter(keyFilterOf(asRead)))
-  return [key, filterKey]
-}
-
-/** Every view name and key of the row is well-formed UTF-16, so its stored form decodes to it. */
-function wellFormed(row: LogRow): boolean {
-  for (const view of row.v) if (!view.isWellFormed()) return false
-  for (const key of row.keys) if (!key.isWellFormed()) return false
-  return true
-}
-
-/** The key of a log row's stored filter. */
-function filterKeyOf(logKey: Key): Key {
-  return ['rf', logKey[1] as number, logKey[2] as number]
-}
-
-/** A log row's filter as stored beside it; undefined when absent (written before session 20) or of another format. */
-export function storedFilterOf(db: Db, logKey: Key, transaction?: unknown): KeyFilter | undefined {
-  return filterOf(db.get(filterKeyOf(logKey), { transaction } as never))
-}
-
-/** Removes a log row and its stored filter, inside the caller's write transaction. */
-function removeLogRow(db: Db, logKey: Key): void {
-  db.remove(logKey)
-  db.remove(filterKeyOf(logKey))
+  return [key]
 }
 
 /** A log row with its deltas indexed by view and key, for queries. */
@@ -178,22 +132,16 @@ export class LogCache {
     return ++this.#listing
   }
 
-  /**
-   * The key filter of the row `key` names, found by `listing`: read from the store when the row is
-   * first listed (written with the row: putLogRow), or made from its deltas when it has none.
-   */
+  /** The key filter of the row `key` names, found by `listing`: made when the row is first listed. */
   filter(db: Db, key: Key, transaction: unknown, id: number, listing: number): KeyFilter | undefined {
     const hit = this.#filters.get(id)
     if (hit !== undefined) {
       hit.listed = listing
       return hit.filter
     }
-    let filter = storedFilterOf(db, key, transaction)
-    if (filter === undefined) {
-      const row = this.#rows.get(id)?.row ?? decoded(db, key, transaction)
-      if (row === undefined) return undefined
-      filter = keyFilterOf(row)
-    }
+    const row = this.#rows.get(id)?.row ?? decoded(db, key, transaction)
+    if (row === undefined) return undefined
+    const filter = keyFilterOf(row)
     this.#filters.set(id, { filter, listed: listing })
     return filter
   }
@@ -551,10 +499,10 @@ export function compactLog(
       const earlier = db.get(indexKey) as unknown[] | undefined
       db.put(indexKey, earlier === undefined ? rows : [...earlier, ...rows])
     }
-    for (const { key } of taken) removeLogRow(db, key)
+    for (const { key } of taken) db.remove(key)
     // In its place: the same sequence number, so the log keeps commit order; a new nonce, so no
     // cached decoding of the old row (LogCache) is taken for it.
-    for (const { key, row } of rewritten) putLogRow(db, key[1] as number, row)
+    for (const { key, row } of rewritten) db.put(['rl', key[1] as number, Math.random()], storedRow(row))
     // Queries keep the log rows and partitions of a version, and each key's state rows until a
     // write names the key (lmdb-snapshot-memo.ts): the keys whose state rows this pass wrote.
     // One hash a key, not a group: a key's groups are together in `byView`.

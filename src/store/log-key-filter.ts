@@ -19,22 +19,17 @@ export class KeyFilter {
   readonly #bits: Uint32Array
   readonly #mask: number
 
-  /** A filter sized for `deltas` entries (a power of two of bits, at least 64), or the bits given. */
-  constructor(deltas: number, bits?: Uint32Array) {
-    let size = 64
-    while (size < deltas * BITS_PER_DELTA) size *= 2
-    this.#bits = bits ?? new Uint32Array(size / 32)
-    this.#mask = this.#bits.length * 32 - 1
+  /** A filter sized for `deltas` entries (a power of two of bits, at least 64). */
+  constructor(deltas: number) {
+    let bits = 64
+    while (bits < deltas * BITS_PER_DELTA) bits *= 2
+    this.#bits = new Uint32Array(bits / 32)
+    this.#mask = bits - 1
   }
 
   /** Bytes held (for tests: bounded by the deltas, not by the queries). */
   get bytes(): number {
     return this.#bits.byteLength
-  }
-
-  /** The bits as bytes (a view, not a copy), to store. */
-  bytesView(): Uint8Array {
-    return new Uint8Array(this.#bits.buffer, this.#bits.byteOffset, this.#bits.byteLength)
   }
 
   /** Adds the key whose keyHash is `hash`. */
@@ -55,40 +50,6 @@ export class KeyFilter {
     }
     return true
   }
-}
-
-/**
- * Bumped whenever what a stored filter's bits mean changes (bits a delta, probes, either hash): a
- * stored filter of another format is not read (the row's filter is built from its deltas), since
- * bits read under other probes could say a false "no".
- */
-export const FILTER_FORMAT = 1
-
-/** A filter as a speed log row's stored filter (lmdb-speed-log.ts, `['rf', seq, nonce]`). */
-export interface StoredFilter {
-  f: number
-  b: Uint8Array
-}
-
-/** The stored form of `filter`: its format and its bits' bytes. */
-export function storedFilter(filter: KeyFilter): StoredFilter {
-  return { f: FILTER_FORMAT, b: filter.bytesView() }
-}
-
-/**
- * The filter a stored one holds; undefined when it is of another format or not a filter's shape
- * (the caller then builds the row's filter from its deltas: never a guess).
- */
-export function filterOf(value: unknown): KeyFilter | undefined {
-  const stored = value as Partial<StoredFilter> | undefined
-  if (stored?.f !== FILTER_FORMAT || !(stored.b instanceof Uint8Array)) return undefined
-  const n = stored.b.byteLength
-  // A power of two of bits, at least 64, as the constructor makes them.
-  if (n < 8 || (n & (n - 1)) !== 0) return undefined
-  // Copied into memory of its own: the decoder's bytes need not be 4-byte aligned.
-  const bits = new Uint32Array(n / 4)
-  new Uint8Array(bits.buffer).set(stored.b)
-  return new KeyFilter(0, bits)
 }
 
 /** The probe step: odd (so the probes differ whatever the mask), from the hash's high bits mixed. */

@@ -35,7 +35,13 @@ export function ndjsonPoster(url: string, path: string, sockets: number): Poster
             res.on('data', (chunk: Buffer) => chunks.push(chunk))
             res.on('error', reject)
             res.on('end', () => {
-              const head = (chunks[0] ?? Buffer.alloc(0)).toString('latin1', 0, expected.length)
+              // The first chunk holds the head but for a split answer: then the whole one.
+              const first = chunks.length === 1 || (chunks[0]?.length ?? 0) >= expected.length
+              const head = (first ? (chunks[0] ?? Buffer.alloc(0)) : Buffer.concat(chunks)).toString(
+                'latin1',
+                0,
+                expected.length,
+              )
               if (res.statusCode !== 202 || head !== expected)
                 reject(
                   new Error(

@@ -60,3 +60,26 @@ test('a 202 with another count, or any other status: rejected with the answer', 
     server.close()
   }
 })
+
+test('an answer split inside its head is read whole before its count is checked', async () => {
+  const server = createServer((req, res) => {
+    req.resume()
+    req.on('end', () => {
+      res.writeHead(202, { 'content-type': 'application/json' })
+      res.write('{"cou')
+      setTimeout(
+        () => res.end('nt":2,"records":[{"partition":0,"offset":0},{"partition":0,"offset":1}]}'),
+        20,
+      )
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const poster = ndjsonPoster(`http://127.0.0.1:${(server.address() as AddressInfo).port}`, '/events', 1)
+  try {
+    await poster.post(body, 2)
+    await assert.rejects(poster.post(body, 3), /POST \/events 202/)
+  } finally {
+    poster.close()
+    server.close()
+  }
+})

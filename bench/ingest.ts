@@ -55,6 +55,7 @@ import { createAdmin } from '../src/log/kafka/index.ts'
 import { cpuOf, ownCpu, threadCpu, threadSplit } from './lib/cpu.ts'
 import { type JvmPeer, startJvmPeer } from './lib/jvm-peer.ts'
 import { brokers, eventAt } from './lib/kafka-bench.ts'
+import { ndjsonPoster } from './lib/ndjson-poster.ts'
 import { list, printResult, type ResultRow } from './lib/result.ts'
 import { arg, fmtRate, median, spread, table } from './lib/stats.ts'
 import { freePort, startStrata, waitCaughtUp } from './lib/strata-server.ts'
@@ -117,22 +118,20 @@ async function postAll(url: string, pid?: number): Promise<number> {
   const t0 = windowPid && pid ? threadCpu(pid) : undefined
   let next = 0
   let accepted = 0
+  // node:http keep-alive, not fetch: fetch's per-request machinery cost this client (on the
+  // server's two cores) 0.8–1.7 µs an event, this one 0.1–0.9 (session 20, bench/lib/ndjson-poster.ts).
+  const poster = ndjsonPoster(url, '/events', concurrency)
   const started = performance.now()
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
       while (next < bodies.length) {
         const i = next++
-        const res = await fetch(`${url}/events`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/x-ndjson' },
-          body: bodyBytes[i]!,
-        })
-        if (res.status !== 202) throw new Error(`POST /events ${res.status}: ${await res.text()}`)
-        await res.arrayBuffer()
+        await poster.post(bodyBytes[i]!, bodyEvents[i]!)
         accepted += bodyEvents[i]!
       }
     }),
   )
+  poster.close()
   if (accepted !== events) throw new Error(`accepted ${accepted} of ${events}`)
   const seconds = (performance.now() - started) / 1000
   if (windowPid) {

@@ -46,20 +46,17 @@ export interface FolderPolicy {
    * A catch-up with many partitions reaches the age limit before the records limit (12 partitions
    * at ~1 M events/s: ~8,500 records per 100 ms), and a smaller window opens about as many groups
    * as a larger one (a user-keyed partition meets every url), so it pays each group more often.
-   * Caught up, `commitEveryMs` and `commitWhenCaughtUp` apply as before. Unset:
-   * BEHIND_FACTOR × commitEveryMs (300 ms by default).
+   * Caught up, `commitEveryMs` and `commitWhenCaughtUp` apply as before. Unset: commitEveryMs.
    */
   commitEveryMsBehind?: number
   sealEveryMs: number
 }
 
-/** commitEveryMsBehind when unset, as a multiple of commitEveryMs (BENCHMARKS.md, session 20). */
-export const BEHIND_FACTOR = 3
-
 export const defaultFolderPolicy: FolderPolicy = {
   commitEveryMs: 100,
   commitEveryRecords: 20_000,
   commitWhenCaughtUp: true,
+  commitEveryMsBehind: 300,
   sealEveryMs: 5_000,
 }
 

@@ -40,7 +40,6 @@ import type { SpeedCommit, SpeedPartition, SpeedStore } from '../store/store.ts'
 import { type PackedRecords, packRecords, takeSpans } from './batch-buffers.ts'
 import type { FoldThread } from './fold-threads.ts'
 import {
-  BEHIND_FACTOR,
   defaultFolderPolicy,
   type FolderOptions,
   type FolderPolicy,
@@ -337,7 +336,7 @@ export class PartitionFolder {
   // commitEveryRecords behind its end (as its last batch saw it), commitEveryMs otherwise.
   #ageLimit(): number {
     return this.#behind
-      ? (this.#policy.commitEveryMsBehind ?? BEHIND_FACTOR * this.#policy.commitEveryMs)
+      ? (this.#policy.commitEveryMsBehind ?? this.#policy.commitEveryMs)
       : this.#policy.commitEveryMs
   }
 

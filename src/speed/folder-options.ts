@@ -40,15 +40,6 @@ export interface FolderPolicy {
    * Default true.
    */
   commitWhenCaughtUp?: boolean
-  /**
-   * The window's age limit in place of `commitEveryMs` while the partition is behind: its last
-   * batch stopped more than `commitEveryRecords` short of the partition's end (`highWatermark`).
-   * A catch-up with many partitions reaches the age limit before the records limit (12 partitions
-   * at ~1 M events/s: ~8,500 records per 100 ms), and a smaller window opens about as many groups
-   * as a larger one (a user-keyed partition meets every url), so it pays each group more often.
-   * Caught up, `commitEveryMs` and `commitWhenCaughtUp` apply as before. Unset: commitEveryMs.
-   */
-  commitEveryMsBehind?: number
   sealEveryMs: number
 }
 
@@ -56,7 +47,6 @@ export const defaultFolderPolicy: FolderPolicy = {
   commitEveryMs: 100,
   commitEveryRecords: 20_000,
   commitWhenCaughtUp: true,
-  commitEveryMsBehind: 300,
   sealEveryMs: 5_000,
 }
 

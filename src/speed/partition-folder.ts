@@ -127,8 +127,6 @@ export class PartitionFolder {
   /** Settles when the fold thread has answered every batch sent (fold threads only). */
   #reported: Promise<void> = Promise.resolve()
   #lastCommitAt: number
-  /** The last batch stopped more than commitEveryRecords short of the partition's end. */
-  #behind = false
   #lastSealAt: number
   #stats: PartitionStats
   #chain: Promise<void> = Promise.resolve()
@@ -317,12 +315,9 @@ export class PartitionFolder {
       )
       return false
     }
-    this.#behind =
-      batch.highWatermark !== undefined &&
-      batch.highWatermark - this.#window.end > this.#policy.commitEveryRecords
     return (
       this.#window.taken >= this.#policy.commitEveryRecords ||
-      this.#now() - this.#lastCommitAt >= this.#ageLimit() ||
+      this.#now() - this.#lastCommitAt >= this.#policy.commitEveryMs ||
       // Caught up, unless a later batch of this partition waits to be folded: the commit after
       // it takes both (one commit instead of two in a row, when a commit was slow).
       (this.#policy.commitWhenCaughtUp !== false &&
@@ -330,14 +325,6 @@ export class PartitionFolder {
         batch.highWatermark !== undefined &&
         this.#window.end >= batch.highWatermark)
     )
-  }
-
-  // The window's age limit: commitEveryMsBehind while the partition is more than
-  // commitEveryRecords behind its end (as its last batch saw it), commitEveryMs otherwise.
-  #ageLimit(): number {
-    return this.#behind
-      ? (this.#policy.commitEveryMsBehind ?? this.#policy.commitEveryMs)
-      : this.#policy.commitEveryMs
   }
 
   /**
@@ -361,7 +348,7 @@ export class PartitionFolder {
       // Commits in flight land by themselves; one that failed is sent again here, after its backoff.
       const failed = this.#landing.some((l) => l.failed)
       if (this.#window.empty && !failed) return
-      if (now - this.#lastCommitAt < this.#ageLimit()) return
+      if (now - this.#lastCommitAt < this.#policy.commitEveryMs) return
       await this.#commitReporting()
     })
   }

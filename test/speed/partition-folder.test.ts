@@ -377,33 +377,3 @@ test('a view stop is in the store once flush() resolves, however slow the store 
   await folder.flush()
   assert.deepEqual((await fixture.store.speedViewErrors()).get('stops')?.stops, [folder.stats().viewFailure])
 })
-
-test('while more than commitEveryRecords behind the end, commitEveryMsBehind is the age limit; near the end commitEveryMs again', async (t) => {
-  const log = new MemoryPartition()
-  log.append(events(0, 20))
-  // Age limit 0 caught up (every batch due by age), never behind: only the records limit (4)
-  // commits until the partition is within 4 records of its end (20), then every batch does.
-  const policy = { ...manual, commitEveryRecords: 4, commitEveryMs: 0, commitWhenCaughtUp: true }
-  const committedAt = async (p: Partial<FolderPolicy>) => {
-    const { fixture, claim } = await setup(t)
-    const folder = await claim(0, p)
-    const at: number[] = []
-    for (let i = 0; i < 20; i++) {
-      await folder.add({ ...log.read(i, 1), highWatermark: 20 })
-      // The worker's timer: due by the same age limit.
-      await folder.flushIfDue(Date.now() + 1)
-      const offset = (await stored(fixture)).offset
-      if (offset !== at.at(-1) && offset > 0) at.push(offset)
-    }
-    await assertExact(fixture.store, fixture.views, [log.records])
-    return at
-  }
-  assert.deepEqual(await committedAt({ ...policy, commitEveryMsBehind: Number.POSITIVE_INFINITY }), [
-    4, 8, 12, 16, 17, 18, 19, 20,
-  ])
-  // Unset: commitEveryMs applies behind too.
-  assert.deepEqual(
-    await committedAt(policy),
-    Array.from({ length: 20 }, (_, i) => i + 1),
-  )
-})

@@ -14,9 +14,9 @@ test('isLongKey: long by UTF-8 bytes, the digest prefix, a control character fir
     ['2-byte characters under the limit', 'é'.repeat(MAX_KEY_BYTES / 2), false],
     ['2-byte characters over it', 'é'.repeat(MAX_KEY_BYTES / 2 + 1), true],
     ['the digest prefix', `${DIGEST_PREFIX}abc`, true],
-    ['the prefix\'s first character only, short', '§abc', false],
+    ["the prefix's first character only, short", '§abc', false],
     // Starts like the prefix but is not it: decided by its length, not by its first character.
-    ['the prefix\'s first character, long', `§${'x'.repeat(MAX_KEY_BYTES)}`, true],
+    ["the prefix's first character, long", `§${'x'.repeat(MAX_KEY_BYTES)}`, true],
     ['a control character first', '\u0001abc', true],
     ['a control character later', 'a\u0001bc', false],
     ['a control character first, long', `\u0001${'x'.repeat(MAX_KEY_BYTES)}`, true],

@@ -19,13 +19,18 @@ export const MAX_KEY_BYTES = 1000
 /** Printable (see isLongKey); a real key that starts with it is stored by digest too. */
 export const DIGEST_PREFIX = '§sha256:'
 
+// Asked once per delta of every commit (the log row's keys): the first character decides the two
+// prefix cases, so the usual short key costs one charCodeAt and one length test.
+const DIGEST_FIRST = DIGEST_PREFIX.charCodeAt(0)
+
 export function isLongKey(key: string): boolean {
+  const first = key.charCodeAt(0)
   return (
-    (key.length * 3 > MAX_KEY_BYTES && Buffer.byteLength(key) > MAX_KEY_BYTES) ||
-    key.startsWith(DIGEST_PREFIX) ||
     // lmdb-js's ordered-binary misreads some keys that start with a control character (a long
     // one after U+0001 came back as '' and a buffer): stored by digest they cannot be misread.
-    key.charCodeAt(0) < 0x20
+    first < 0x20 ||
+    (first === DIGEST_FIRST && key.startsWith(DIGEST_PREFIX)) ||
+    (key.length * 3 > MAX_KEY_BYTES && Buffer.byteLength(key) > MAX_KEY_BYTES)
   )
 }
 

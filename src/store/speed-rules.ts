@@ -227,11 +227,16 @@ export function checkSpeedCommit(
   }
   const writable = new Set([open, ...seals])
   const n = deltaCount(deltas)
+  // Every delta's epoch is checked; a run of deltas in the epoch just checked (a window holds
+  // one or a few epochs) is checked by one comparison rather than a Set lookup each.
+  let checked = Number.NaN
   for (let i = 0; i < n; i++) {
     const epoch = Array.isArray(deltas) ? deltas[i]!.epoch : deltas.epochs[i]!
+    if (epoch === checked) continue
     if (!writable.has(epoch)) {
       throw new StrataError(ErrorCodes.INTERNAL, `partition ${partition}: delta for closed epoch ${epoch}`)
     }
+    checked = epoch
   }
   return { ...state, offset, epochs, required: state.required.filter((b) => b > offset) }
 }

@@ -207,6 +207,15 @@ test('checkSpeedCommit: refusals (FENCED, INTERNAL) and the state after an accep
     ...c,
   })
   const delta = (epoch: number) => ({ view: 'hits', epoch, key: 'k', window: 0, state: 1 })
+  // The same deltas as a fold thread sends them (DeltaColumns).
+  const columns = (epochs: number[]) => ({
+    views: ['hits'],
+    view: new Uint16Array(epochs.length),
+    epochs: Float64Array.from(epochs),
+    windows: new Float64Array(epochs.length),
+    keys: epochs.map(() => 'k'),
+    states: epochs.map(() => 1),
+  })
   const refused: Array<[string, SpeedPartition | undefined, SpeedCommit, string, RegExp]> = [
     ['never claimed', undefined, commit(), 'STRATA_ERR_FENCED', /owned by another/],
     ['another owner', partition({ owner: 4 }), commit(), 'STRATA_ERR_FENCED', /owned by another/],
@@ -269,6 +278,22 @@ test('checkSpeedCommit: refusals (FENCED, INTERNAL) and the state after an accep
       commit({ deltas: [delta(10)] }),
       'STRATA_ERR_INTERNAL',
       /closed epoch 10/,
+    ],
+    // Runs of deltas in one epoch are checked by one comparison: a closed epoch after a run of
+    // open ones, and after a change of epoch, is still refused, in either form of the deltas.
+    [
+      'a closed epoch after a run in the open one',
+      partition(),
+      commit({ deltas: [delta(20), delta(20), delta(20), delta(10)] }),
+      'STRATA_ERR_INTERNAL',
+      /closed epoch 10/,
+    ],
+    [
+      'a closed epoch among columns, after a seal',
+      partition(),
+      commit({ seals: [30], deltas: columns([20, 20, 30, 30, 20, 0, 20]) }),
+      'STRATA_ERR_INTERNAL',
+      /closed epoch 0/,
     ],
   ]
   for (const [name, state, c, code, message] of refused) {

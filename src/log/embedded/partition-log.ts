@@ -44,7 +44,7 @@ import {
 } from '../../master-dataset/index.ts'
 import { ACKNOWLEDGED_END_FILE, AcknowledgedEndFile, readAcknowledgedEnd } from './acknowledged-end.ts'
 import { recoverActive } from './recover-active.ts'
-import { diskFull, isNoSpace, ROOM_CHUNK, writeZerosAhead } from './room.ts'
+import { diskFull, isNoSpace, PROBE_BYTES, probeRoom, writeZerosAhead } from './room.ts'
 
 /** How often a partition out of room looks for freed space by itself. */
 const ROOM_PROBE_MS = 1000
@@ -253,7 +253,8 @@ export class PartitionLog {
 
   // Out of room, the partition learnt of freed space only from the next request's reserve(), so
   // /health said no-room until a client retried (~15 s seen, after Retry-After). The probe writes
-  // one more chunk of zeros ahead, as reserve() would (kept as room; cut at seal and close).
+  // one page of zeros ahead (kept as room, as reserve()'s are; cut at seal and close), so it takes
+  // nothing a request needs from a nearly full disk.
   async #probeRoom(): Promise<void> {
     await this.#withRoomLock(async () => {
       if (this.#failed !== undefined) {
@@ -262,9 +263,10 @@ export class PartitionLog {
         return
       }
       if (!this.#noRoom) return this.#roomBack()
-      const need = this.#allocated + ROOM_CHUNK
-      this.#allocated = Math.max(this.#allocated, await writeZerosAhead(this.#handle, this.#allocated, need))
-      if (this.#allocated >= need) this.#roomBack()
+      if (await probeRoom(this.#handle, this.#allocated)) {
+        this.#allocated += PROBE_BYTES
+        this.#roomBack()
+      }
     }).catch(() => undefined) // another error is the next append's to meet and report
   }
 

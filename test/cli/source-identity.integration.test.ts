@@ -114,7 +114,10 @@ test('a data folder that ran the embedded demo is refused by strata start --brok
     '--port',
     String(await freePort()),
   ])
-  await refused(kafka, /(store was built from|holds a master dataset of) the embedded log .*does not exist .*not creating it/)
+  await refused(
+    kafka,
+    /(store was built from|holds a master dataset of) the embedded log .*does not exist .*not creating it/,
+  )
   // The refusal left the cluster as it was: no topic created only to be refused (before session 20
   // the config's topic was created first, then the start refused).
   await assert.rejects(admin.describeTopic(topic), /does not exist|UNKNOWN_TOPIC/i)

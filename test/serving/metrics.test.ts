@@ -2,8 +2,8 @@
 // and duration per view, query latency by route, and the speed layer's totals.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { createIngest } from '../../src/ingest/ingest.ts'
 import { ErrorCodes, StrataError } from '../../src/core/errors.ts'
+import { createIngest } from '../../src/ingest/ingest.ts'
 import { createMetrics } from '../../src/serving/metrics.ts'
 import { mergedScenario, openStore, serve } from './fixture.ts'
 import { parsePrometheusText, sampleValue } from './prometheus-text.ts'
@@ -135,7 +135,10 @@ test('/metrics still answers while the store is down: strata_store_up 0, the sto
   })
   const headers = { 'content-type': 'application/x-ndjson' }
   const event = JSON.stringify({ type: 'page_view', url: '/a', ts: 1767225600000 })
-  assert.equal((await app.inject({ method: 'POST', url: '/events', payload: event, headers })).statusCode, 202)
+  assert.equal(
+    (await app.inject({ method: 'POST', url: '/events', payload: event, headers })).statusCode,
+    202,
+  )
   const up = parsePrometheusText((await app.inject('/metrics')).body)
   assert.equal(sampleValue(up, 'strata_store_up'), 1)
   assert.equal(sampleValue(up, 'strata_speed_offset', { partition: '0' }), 15)

@@ -78,7 +78,9 @@ export async function ensureSourceTopic(
           ...(source.replicationFactor === undefined ? {} : { replicationFactor: source.replicationFactor }),
         })
         context.logger.info(
-          `created topic ${source.topic} (${source.partitions} partitions, replication ${replicationOf(description)}${source.replicationFactor === undefined ? ", the cluster's default" : ''})`,
+          description.created === false
+            ? `topic ${source.topic} was created meanwhile by another client (${description.partitions.length} partitions, replication ${replicationOf(description)})`
+            : `created topic ${source.topic} (${source.partitions} partitions, replication ${replicationOf(description)}${source.replicationFactor === undefined ? ", the cluster's default" : ''})`,
         )
       } catch (error) {
         if (!isNotAllowed(error)) throw error

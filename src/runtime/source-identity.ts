@@ -261,9 +261,6 @@ export interface RoleSourceContext {
  * folder (they may run where there is none); strata query reads only the store.
  */
 export async function checkRoleSource(role: RoleName, context: RoleSourceContext): Promise<void> {
-  let source: SourceIdentity | undefined
-  if (context.brokers) source = await ensureSourceTopic(context)
-  else if (role === 'start') source = embeddedSource(context.config)
   const root = context.masterRoot
   const at = { root, ...(context.s3 ? { s3: context.s3 } : {}) }
   const folder =
@@ -274,6 +271,12 @@ export async function checkRoleSource(role: RoleName, context: RoleSourceContext
         : role === 'query'
           ? { ...at, create: false, optional: true }
           : undefined
+  let source: SourceIdentity | undefined
+  if (context.brokers) {
+    source = await ensureSourceTopic(context, {
+      beforeCreate: () => refuseRecordedBeforeCreate(context, folder),
+    })
+  } else if (role === 'start') source = embeddedSource(context.config)
   const { topic, partitions } = context.config.source
   await checkSourceIdentity({
     source,
@@ -282,4 +285,27 @@ export async function checkRoleSource(role: RoleName, context: RoleSourceContext
     named: { topic, partitions },
     logger: context.logger,
   })
+}
+
+/**
+ * The source topic is missing: a data folder or a store that already records a source cannot be
+ * paired with the topic about to be created (a new topic has a new id, and an embedded log is not
+ * Kafka), so the start is refused before the cluster is changed. Before session 20 the topic was
+ * created first and the start refused right after, leaving a topic nobody asked for.
+ */
+async function refuseRecordedBeforeCreate(
+  context: RoleSourceContext,
+  folder: { root: string; s3?: S3Settings } | undefined,
+): Promise<void> {
+  const { topic } = context.config.source
+  const notCreated = `and topic ${topic} does not exist on ${context.brokers}: not creating it, since a new topic is another source`
+  const storeSource = (await context.store?.readMeta('source')) as SourceIdentity | undefined
+  if (storeSource) throw mismatch(`the store was built from ${describeIdentity(storeSource)}, ${notCreated}`)
+  const folderId = folder ? await readFolderIdentity(folder.root, folder.s3) : undefined
+  if (folderId) {
+    throw mismatch(
+      `${place(folder!.root)} holds a master dataset of ${describeIdentity(folderId.source)}, ${notCreated}`,
+      { folder: { ...folder!, create: false }, logger: context.logger },
+    )
+  }
 }

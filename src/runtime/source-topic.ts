@@ -48,6 +48,12 @@ export interface EnsureOptions {
   pollMs?: number
   /** The admin client (tests); by default one on `context.brokers`, closed after. */
   admin?: KafkaAdmin
+  /**
+   * Called when the topic is missing, before it is created; throwing refuses the start with the
+   * cluster untouched (a data folder or store already recorded from a source: a new topic would
+   * be another source, so it would be refused right after creating it).
+   */
+  beforeCreate?: () => Promise<void>
 }
 
 /**
@@ -64,6 +70,7 @@ export async function ensureSourceTopic(
   try {
     let description = await describeIfExists(admin, source.topic)
     if (!description) {
+      await options.beforeCreate?.()
       try {
         description = await admin.createTopic({
           topic: source.topic,
@@ -71,7 +78,9 @@ export async function ensureSourceTopic(
           ...(source.replicationFactor === undefined ? {} : { replicationFactor: source.replicationFactor }),
         })
         context.logger.info(
-          `created topic ${source.topic} (${source.partitions} partitions, replication ${replicationOf(description)}${source.replicationFactor === undefined ? ", the cluster's default" : ''})`,
+          description.created === false
+            ? `topic ${source.topic} was created meanwhile by another client (${description.partitions.length} partitions, replication ${replicationOf(description)})`
+            : `created topic ${source.topic} (${source.partitions} partitions, replication ${replicationOf(description)}${source.replicationFactor === undefined ? ", the cluster's default" : ''})`,
         )
       } catch (error) {
         if (!isNotAllowed(error)) throw error

@@ -59,6 +59,15 @@ export function answerOf(error: StrataError): ErrorAnswer {
     )
     return { status: unavailable.status, error: unavailable, retryAfterS: STORE_RETRY_AFTER_S }
   }
+  // Any other STRATA_ERR_STORE (a role refused its login, a permission revoked) is the server's
+  // trouble too, and its message names the store just the same: the answer keeps the code and
+  // says where the detail is (the 5xx is logged with it). Before session 20 a query answered
+  // `PostgreSQL store (postgres://user@host:port/db, schema s): … role "user" is not permitted to
+  // log in` to any client.
+  if (error.code === ErrorCodes.STORE) {
+    const failed = new StrataError(ErrorCodes.STORE, 'the store failed to answer; see the server log')
+    return { status: failed.status, error: failed }
+  }
   if (error.code === ErrorCodes.STORE_UNAVAILABLE && error.retriable) {
     return { status: error.status, error, retryAfterS: STORE_RETRY_AFTER_S }
   }

@@ -11,6 +11,7 @@
 //   strata_query_duration_seconds{route}              histogram: the /views routes
 //   strata_log_end_offset{partition}                  gauge: from the end-offsets provider
 //   strata_retention_lost_records                     gauge: records Kafka deleted before the speed layer read them
+//   strata_store_up                                   gauge: 1 when the store answered this scrape's reads, 0 when it failed (the store's gauges are then absent)
 //   strata_speed_offset{partition}                    gauge: the speed layer's consumed offset
 //   strata_speed_lag_records{partition}               gauge: end offset − speed offset
 //   strata_speed_log_rows                             gauge: speed log rows not folded yet (LMDB store)
@@ -29,6 +30,7 @@
 // plus prom-client's default process and Node.js metrics (CPU, memory, event-loop lag, GC).
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
 import type { CompiledView } from '../core/compiled-view.ts'
+import { ErrorCodes } from '../core/errors.ts'
 import { ROLE_STATES, type RoleHealth } from '../core/role-health.ts'
 import type { Store } from '../store/store.ts'
 import type { EndOffsetsCache } from './api/log-offsets.ts'
@@ -90,6 +92,14 @@ export function createMetrics(sources: MetricSources = {}): ServingMetrics {
   const retentionLost = gauge(
     'strata_retention_lost_records',
     "Records Kafka's retention deleted before the speed layer read them (never counted)",
+    [],
+  )
+  // A scrape while the store is down still answers (before session 20: 503, so Prometheus saw the
+  // serving process itself as down and lost its ingest and role metrics): the store's gauges are
+  // left out and this one says why.
+  const storeUp = gauge(
+    'strata_store_up',
+    'Whether the store answered the reads of this scrape (1) or failed (0)',
     [],
   )
   const speedOffset = gauge('strata_speed_offset', "The speed layer's next offset to consume", ['partition'])
@@ -170,6 +180,39 @@ export function createMetrics(sources: MetricSources = {}): ServingMetrics {
   let rendering: Promise<string> | undefined
   let ingestedTotal = 0
 
+  // The gauges read from the store (one scrape's reads): throws STRATA_ERR_STORE when it is down.
+  async function readStore(
+    store: Store,
+    views: NonNullable<MetricSources['views']>,
+    log: Parameters<typeof readViewStatus>[2],
+    end: readonly number[] | null,
+    stops: Parameters<typeof readViewStatus>[4],
+  ): Promise<void> {
+    for (const sp of await store.speedPartitions()) {
+      speedOffset.set({ partition: sp.partition }, sp.offset)
+      const e = end?.[sp.partition]
+      if (e !== undefined) speedLag.set({ partition: sp.partition }, Math.max(0, e - sp.offset))
+    }
+    if (store.speedLogRows) speedLogRows.set(store.speedLogRows())
+    const now = Date.now()
+    for (const meta of await store.listBatchViews()) {
+      batchVersion.set({ view: meta.view }, meta.version)
+      batchAge.set({ view: meta.view }, Math.max(0, now - meta.completedAt) / 1000)
+      batchDuration.set({ view: meta.view }, (meta.completedAt - meta.startedAt) / 1000)
+    }
+    const speedErrors = await store.speedViewErrors()
+    for (const view of views) {
+      const status = await readViewStatus(store, view, log, speedErrors, stops)
+      status.lag?.forEach((lag, p) => {
+        viewLag.set({ view: view.name, partition: p }, lag)
+      })
+      viewErrors.set({ view: view.name, layer: 'batch' }, status.errors.batch)
+      viewErrors.set({ view: view.name, layer: 'speed' }, status.errors.speed)
+      viewFailing.set({ view: view.name }, status.state === 'failing' ? 1 : 0)
+      viewStopped.set({ view: view.name }, status.state === 'stopped' ? 1 : 0)
+    }
+  }
+
   async function refresh(): Promise<void> {
     const { store, views = [], offsets, speedStats } = sources
     const log = await offsets?.get()
@@ -218,28 +261,15 @@ export function createMetrics(sources: MetricSources = {}): ServingMetrics {
       endOffset.set({ partition: p }, offset)
     })
     if (store) {
-      for (const sp of await store.speedPartitions()) {
-        speedOffset.set({ partition: sp.partition }, sp.offset)
-        const e = end?.[sp.partition]
-        if (e !== undefined) speedLag.set({ partition: sp.partition }, Math.max(0, e - sp.offset))
-      }
-      if (store.speedLogRows) speedLogRows.set(store.speedLogRows())
-      const now = Date.now()
-      for (const meta of await store.listBatchViews()) {
-        batchVersion.set({ view: meta.view }, meta.version)
-        batchAge.set({ view: meta.view }, Math.max(0, now - meta.completedAt) / 1000)
-        batchDuration.set({ view: meta.view }, (meta.completedAt - meta.startedAt) / 1000)
-      }
-      const speedErrors = await store.speedViewErrors()
-      for (const view of views) {
-        const status = await readViewStatus(store, view, log, speedErrors, stops)
-        status.lag?.forEach((lag, p) => {
-          viewLag.set({ view: view.name, partition: p }, lag)
-        })
-        viewErrors.set({ view: view.name, layer: 'batch' }, status.errors.batch)
-        viewErrors.set({ view: view.name, layer: 'speed' }, status.errors.speed)
-        viewFailing.set({ view: view.name }, status.state === 'failing' ? 1 : 0)
-        viewStopped.set({ view: view.name }, status.state === 'stopped' ? 1 : 0)
+      try {
+        await readStore(store, views, log, end, stops)
+        storeUp.set(1)
+      } catch (error) {
+        if ((error as { code?: string }).code !== ErrorCodes.STORE) throw error
+        for (const g of [speedOffset, speedLag, speedLogRows, viewLag, batchVersion, batchAge, batchDuration])
+          g.reset()
+        for (const g of [viewErrors, viewFailing, viewStopped]) g.reset()
+        storeUp.set(0)
       }
     }
     if (speedStats && speedCounters) {

@@ -97,8 +97,8 @@ test('the production shape on an empty cluster: archiver and speed create the to
   }, 'the archiver to seal the 10 events')
 })
 
-test('a data folder that ran the embedded demo is refused by strata start --brokers', async (t) => {
-  const { dir, configPath } = await scratch(t)
+test('a data folder that ran the embedded demo is refused by strata start --brokers, before the topic is created', async (t) => {
+  const { dir, topic, configPath, admin } = await scratch(t)
   const data = join(dir, 'data')
   const embedded = await startStrata(dir, ['--config', configPath, '--data', data], 1)
   embedded.child.kill('SIGTERM')
@@ -114,7 +114,13 @@ test('a data folder that ran the embedded demo is refused by strata start --brok
     '--port',
     String(await freePort()),
   ])
-  await refused(kafka, /holds a master dataset of the embedded log .* not of Kafka topic/)
+  await refused(
+    kafka,
+    /(store was built from|holds a master dataset of) the embedded log .*does not exist .*not creating it/,
+  )
+  // The refusal left the cluster as it was: no topic created only to be refused (before session 20
+  // the config's topic was created first, then the start refused).
+  await assert.rejects(admin.describeTopic(topic), /does not exist|UNKNOWN_TOPIC/i)
 })
 
 test('a recreated topic (same name, new id) is refused by the archiver', async (t) => {

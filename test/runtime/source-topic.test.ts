@@ -155,3 +155,18 @@ test('a topic with fewer copies than the cluster could keep is warned about, and
     )
   }
 })
+
+test('a topic another role created first (two roles starting together) is not logged as created by this one', async () => {
+  const lines: string[] = []
+  await ensureSourceTopic(
+    { config, brokers: 'x:9092', logger: createLogger('test', (line) => lines.push(line)) },
+    {
+      admin: admin({
+        describe: () => undefined,
+        create: () => ({ ...description(2), created: false }) as never,
+      }),
+    },
+  )
+  assert.doesNotMatch(lines.join('\n'), /created topic events/)
+  assert.match(lines.join('\n'), /topic events was created meanwhile by another client/)
+})

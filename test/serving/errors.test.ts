@@ -40,9 +40,18 @@ test("a store that cannot be reached is STORE_UNAVAILABLE, without the store's d
   assert.equal(answer.error.code, ErrorCodes.STORE_UNAVAILABLE)
   assert.doesNotMatch(answer.error.message, /postgres|db\.internal|ECONNREFUSED/)
   assert.ok((answer.retryAfterS ?? 0) > 0)
-  const broken = answerOf(new StrataError(ErrorCodes.STORE, 'permission denied for schema strata'))
+  // Not retriable (a login refused, a permission revoked): 500 with the code, and the store's
+  // place and the driver's words only in the server log.
+  const broken = answerOf(
+    new StrataError(
+      ErrorCodes.STORE,
+      'PostgreSQL store (postgres://strata@db.internal:5432/prod, schema s): reading failed: role "strata" is not permitted to log in',
+    ),
+  )
   assert.equal(broken.status, 500)
-  assert.equal(broken.error.message, 'permission denied for schema strata')
+  assert.equal(broken.error.code, ErrorCodes.STORE)
+  assert.doesNotMatch(broken.error.message, /postgres|db\.internal|strata|schema/)
+  assert.match(broken.error.message, /server log/)
   assert.equal(broken.retryAfterS, undefined)
 })
 

@@ -2,6 +2,7 @@
 // and duration per view, query latency by route, and the speed layer's totals.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
+import { ErrorCodes, StrataError } from '../../src/core/errors.ts'
 import { createIngest } from '../../src/ingest/ingest.ts'
 import { createMetrics } from '../../src/serving/metrics.ts'
 import { mergedScenario, openStore, serve } from './fixture.ts'
@@ -107,4 +108,49 @@ test('the Prometheus text reader rejects what is not valid exposition', () => {
   const histogram =
     '# HELP h x\n# TYPE h histogram\nh_bucket{le="1"} 2\nh_bucket{le="+Inf"} 1\nh_sum 1\nh_count 1\n'
   assert.throws(() => parsePrometheusText(histogram), /not cumulative/)
+})
+
+test('/metrics still answers while the store is down: strata_store_up 0, the store gauges left out, the rest kept', async (t) => {
+  const store = await openStore(t)
+  await mergedScenario(store)
+  let down = false
+  const downable = new Proxy(store, {
+    get(target, name, receiver) {
+      const value = Reflect.get(target, name, receiver)
+      if (typeof value !== 'function') return value
+      return (...args: unknown[]) => {
+        if (down && ['speedPartitions', 'listBatchViews', 'speedViewErrors'].includes(String(name)))
+          return Promise.reject(
+            new StrataError(ErrorCodes.STORE, 'PostgreSQL store: reading failed: too many connections', {
+              retriable: true,
+            }),
+          )
+        return value.apply(target, args)
+      }
+    },
+  })
+  const app = await serve(t, downable, {
+    ingest: createIngest({ sink: memorySink() }),
+    endOffsets: async () => [20, 6, 3, 0, 0, 0],
+  })
+  const headers = { 'content-type': 'application/x-ndjson' }
+  const event = JSON.stringify({ type: 'page_view', url: '/a', ts: 1767225600000 })
+  assert.equal(
+    (await app.inject({ method: 'POST', url: '/events', payload: event, headers })).statusCode,
+    202,
+  )
+  const up = parsePrometheusText((await app.inject('/metrics')).body)
+  assert.equal(sampleValue(up, 'strata_store_up'), 1)
+  assert.equal(sampleValue(up, 'strata_speed_offset', { partition: '0' }), 15)
+
+  down = true
+  const res = await app.inject('/metrics')
+  assert.equal(res.statusCode, 200, res.body)
+  const families = parsePrometheusText(res.body)
+  assert.equal(sampleValue(families, 'strata_store_up'), 0)
+  assert.equal(sampleValue(families, 'strata_events_ingested_total'), 1)
+  assert.equal(sampleValue(families, 'strata_log_end_offset', { partition: '0' }), 20)
+  // Nothing stale from before the outage is shown as current.
+  assert.equal(sampleValue(families, 'strata_speed_offset', { partition: '0' }), undefined)
+  assert.equal(sampleValue(families, 'strata_batch_version', { view: 'pageviews_by_url' }), undefined)
 })

@@ -44,7 +44,10 @@ import {
 } from '../../master-dataset/index.ts'
 import { ACKNOWLEDGED_END_FILE, AcknowledgedEndFile, readAcknowledgedEnd } from './acknowledged-end.ts'
 import { recoverActive } from './recover-active.ts'
-import { diskFull, isNoSpace, writeZerosAhead } from './room.ts'
+import { diskFull, isNoSpace, PROBE_BYTES, probeRoom, writeZerosAhead } from './room.ts'
+
+/** How often a partition out of room looks for freed space by itself. */
+const ROOM_PROBE_MS = 1000
 
 /** A seal postponed for want of room is tried again after this long. */
 const SEAL_RETRY_MS = 1000
@@ -103,6 +106,8 @@ export class PartitionLog {
   #sealRetryAt = 0
   #onWarning: (message: string) => void
   #noRoom = false
+  /** While out of room: the timer of the probe that notices freed space without a request. */
+  #roomProbe: NodeJS.Timeout | undefined
   #closed = false
 
   private constructor(
@@ -229,15 +234,40 @@ export class PartitionLog {
           this.#onWarning(
             `partition ${this.partition}: the disk of ${this.dir} is full; ingest refuses requests (507 ${ErrorCodes.DISK_FULL}) until space is freed`,
           )
+          this.#roomProbe ??= setInterval(() => void this.#probeRoom(), ROOM_PROBE_MS).unref()
         }
         throw diskFull(this.partition, this.dir)
       }
-      if (this.#noRoom) {
-        this.#noRoom = false
-        this.#onWarning(`partition ${this.partition}: there is room on disk again; ingest accepts requests`)
-      }
+      this.#roomBack()
       this.#reservedBytes += bytes
     })
+  }
+
+  #roomBack(): void {
+    if (this.#roomProbe !== undefined) clearInterval(this.#roomProbe)
+    this.#roomProbe = undefined
+    if (!this.#noRoom) return
+    this.#noRoom = false
+    this.#onWarning(`partition ${this.partition}: there is room on disk again; ingest accepts requests`)
+  }
+
+  // Out of room, the partition learnt of freed space only from the next request's reserve(), so
+  // /health said no-room until a client retried (~15 s seen, after Retry-After). The probe writes
+  // one page of zeros ahead (kept as room, as reserve()'s are; cut at seal and close), so it takes
+  // nothing a request needs from a nearly full disk.
+  async #probeRoom(): Promise<void> {
+    await this.#withRoomLock(async () => {
+      if (this.#failed !== undefined) {
+        clearInterval(this.#roomProbe)
+        this.#roomProbe = undefined
+        return
+      }
+      if (!this.#noRoom) return this.#roomBack()
+      if (await probeRoom(this.#handle, this.#allocated)) {
+        this.#allocated += PROBE_BYTES
+        this.#roomBack()
+      }
+    }).catch(() => undefined) // another error is the next append's to meet and report
   }
 
   /** Gives back a reservation that no append() will spend (another partition had no room). */
@@ -325,6 +355,8 @@ export class PartitionLog {
   }
 
   async close(): Promise<void> {
+    if (this.#roomProbe !== undefined) clearInterval(this.#roomProbe)
+    this.#roomProbe = undefined
     await this.#idle
     const failed = this.#failed !== undefined
     this.#closed = !failed

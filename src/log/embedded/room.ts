@@ -42,3 +42,20 @@ export async function writeZerosAhead(handle: FileHandle, from: number, need: nu
   }
   return at
 }
+
+/** One page: what a probe for freed room writes, small enough to take nothing a request needs. */
+export const PROBE_BYTES = 4096
+
+/**
+ * Writes one page of zeros at `at` (room ahead, like writeZerosAhead's): true when the disk took
+ * it, false on ENOSPC. A partition out of room asks this to notice freed space by itself.
+ */
+export async function probeRoom(handle: FileHandle, at: number): Promise<boolean> {
+  try {
+    const { bytesWritten } = await handle.write(ZEROS, 0, PROBE_BYTES, at)
+    return bytesWritten === PROBE_BYTES
+  } catch (error) {
+    if (!isNoSpace(error)) throw error
+    return false
+  }
+}

@@ -37,6 +37,11 @@ export interface TopicDescription {
   /** Brokers in the cluster's metadata when described. */
   brokers: number
   partitions: PartitionDescription[]
+  /**
+   * From createTopic only: false when another client created the topic first (two roles
+   * starting together on an empty cluster), so only the one that created it says so.
+   */
+  created?: boolean
 }
 
 /** The offsets that bound a partition: records live at `earliest <= offset < latest`. */
@@ -136,6 +141,7 @@ export function createAdmin(options: KafkaClientOptions): KafkaAdmin {
 
   return {
     async createTopic({ topic, partitions, replicationFactor, configs = {} }) {
+      let created = true
       try {
         await admin.createTopics({
           topics: [topic],
@@ -147,6 +153,7 @@ export function createAdmin(options: KafkaClientOptions): KafkaAdmin {
         if (!hasApiError(error, 'TOPIC_ALREADY_EXISTS')) {
           throw toStrataError(error, `Cannot create topic ${topic}`, ErrorCodes.TOPIC)
         }
+        created = false
         const existing = await describeTopic(topic)
         if (existing.partitions.length !== partitions) {
           throw new StrataError(
@@ -155,7 +162,7 @@ export function createAdmin(options: KafkaClientOptions): KafkaAdmin {
           )
         }
       }
-      return waitForLeaders(topic, partitions)
+      return { ...(await waitForLeaders(topic, partitions)), created }
     },
 
     describeTopic,

@@ -25,6 +25,7 @@ import type { LogFields, Logger } from './logger.ts'
 import { lmdbPathOf, openStore } from './open-store.ts'
 import type { RoleThreadSetup, SerializedError, ThreadMessage } from './role-thread.ts'
 import { type Closable, type RoleContext, startArchiverRole, startSpeedRole } from './roles.ts'
+import { IDLE_STATS_EVERY_MS, StatsCadence } from './stats-cadence.ts'
 
 const setup = workerData as RoleThreadSetup
 const port = parentPort!
@@ -65,7 +66,7 @@ function forwardingLogger(role: string): Logger {
 
 let store: Store | undefined
 let role: Closable | undefined
-let statsTimer: NodeJS.Timeout | undefined
+let cadence: StatsCadence | undefined
 
 async function start(): Promise<void> {
   if (setup.nice !== undefined) lowerThreadPriority(setup.nice)
@@ -95,7 +96,12 @@ async function start(): Promise<void> {
     ...(setup.groupTimers ? { groupTimers: setup.groupTimers } : {}),
     ...(setup.hangTimeoutMs !== undefined ? { hangTimeoutMs: setup.hangTimeoutMs } : {}),
     ...(setup.s3 ? { s3: setup.s3 } : {}),
-    ...(gate ? { hold: () => gate.wait() } : {}),
+    // Asked before each batch: the batch is the role's activity, which keeps its stats reported
+    // every statsEveryMs (stats-cadence.ts); while POST /events bursts, the batch waits (gate).
+    hold: () => {
+      cadence?.activity()
+      return gate?.wait()
+    },
     onFatal: fatal,
   }
   let report: () => void
@@ -111,8 +117,8 @@ async function start(): Promise<void> {
       post({ type: 'stats', stats: lastError ? { ...stats, lastError: serialize(lastError) } : stats })
     }
   }
-  report()
-  statsTimer = setInterval(report, setup.statsEveryMs)
+  cadence = new StatsCadence(report, setup.statsEveryMs, setup.idleStatsEveryMs ?? IDLE_STATS_EVERY_MS)
+  cadence.start()
 }
 
 function asStrataError(error: Error): StrataError {
@@ -122,7 +128,7 @@ function asStrataError(error: Error): StrataError {
 }
 
 async function close(): Promise<void> {
-  clearInterval(statsTimer)
+  cadence?.stop()
   await role?.close()
   await store?.close()
 }

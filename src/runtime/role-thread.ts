@@ -7,8 +7,10 @@
 // The thread (role-thread-main.ts) starts the role with the same code as in process (roles.ts).
 // What crosses: the setup below (paths, URL, brokers, group, an s3:// master dataset's settings:
 // data, not objects; its credentials come from the environment, which the thread inherits); the
-// role's stats, posted every `statsEveryMs` (so stats() stays synchronous for /health, /metrics
-// and the dashboard, at most that old; the archiver's last error as code and message); log lines,
+// role's stats, posted every `statsEveryMs` while the role handles batches and every
+// `idleStatsEveryMs` (1 s) once it has had none for that long (stats-cadence.ts), so stats() stays
+// synchronous for /health, /metrics and the dashboard, at most that old (the archiver's last error
+// as code and message); log lines,
 // written by the main thread's logger; a fatal error, handled as in process (context.onFatal,
 // else exit 1). A thread that dies unasked is fatal too: its partitions would stop without anyone
 // saying so; until the process exits, failure() names it and /health says failed.
@@ -47,6 +49,8 @@ export interface RoleThreadSetup {
   /** How the archiver reaches an s3:// master dataset (endpoint, path style, region). */
   s3?: S3Settings
   statsEveryMs: number
+  /** The stats interval once the role has had no batch for this long (stats-cadence.ts); default 1 s. */
+  idleStatsEveryMs?: number
   /** The thread's nice value (thread-priority.ts): lower than the HTTP server's main thread. */
   nice?: number
   /** How long close() waits for the role to close in the thread before terminating it (default hangTimeoutMs). */

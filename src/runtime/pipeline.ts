@@ -37,6 +37,7 @@ import type { Store } from '../store/store.ts'
 import { BurstGate, burstAware, IngestBurstMeter, meteredSink } from './ingest-burst.ts'
 import type { Logger } from './logger.ts'
 import { ROLES, type Role, speedHangMs } from './role.ts'
+import { heartbeatReporter, startHeartbeat } from './role-heartbeat.ts'
 import {
   archiverReporter,
   batchReporter,
@@ -46,7 +47,6 @@ import {
   storeSpeedReporter,
 } from './role-reporters.ts'
 import { type RoleThread, startRoleThread } from './role-thread.ts'
-import { heartbeatReporter, startHeartbeat } from './role-heartbeat.ts'
 import { watchRole } from './role-watch.ts'
 import {
   type Closable,

@@ -98,7 +98,8 @@ export function startHeartbeat(
         },
         (error) => {
           // The store down: the serving process then reads no heartbeat either, and says so.
-          if (!failing) logger.warn(`${role}: could not record its heartbeat in the store: ${describe(error)}`)
+          if (!failing)
+            logger.warn(`${role}: could not record its heartbeat in the store: ${describe(error)}`)
           failing = true
         },
       )
@@ -110,7 +111,9 @@ export function startHeartbeat(
     async close() {
       clearInterval(timer)
       await writing
-      await beat(true).catch((error) => logger.warn(`${role}: could not record its last heartbeat: ${describe(error)}`))
+      await beat(true).catch((error) =>
+        logger.warn(`${role}: could not record its last heartbeat: ${describe(error)}`),
+      )
     },
   }
 }
@@ -119,7 +122,11 @@ export function startHeartbeat(
 export type HeartbeatReport = RoleReport & Required<Pick<RoleReport, 'instance' | 'heardAt' | 'heardAgoMs'>>
 
 /** What the serving process lists: every worker that recorded a heartbeat, by the rules above. */
-export function judgeHeartbeats(beats: readonly Heartbeat[], at: number, staleMs = HEARTBEAT_STALE_MS): HeartbeatReport[] {
+export function judgeHeartbeats(
+  beats: readonly Heartbeat[],
+  at: number,
+  staleMs = HEARTBEAT_STALE_MS,
+): HeartbeatReport[] {
   const out: HeartbeatReport[] = []
   for (const b of beats) {
     if (b.stoppedAt !== undefined) continue

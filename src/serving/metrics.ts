@@ -255,7 +255,8 @@ export function createMetrics(sources: MetricSources = {}): ServingMetrics {
     const stops = reports.flatMap((r) => r.viewStops ?? [])
     // One state per role: several workers of a role (their heartbeats) count as the worst of them.
     const stateOf = new Map<string, RoleState>()
-    for (const report of reports) stateOf.set(report.role, worse(stateOf.get(report.role) ?? 'running', report.state))
+    for (const report of reports)
+      stateOf.set(report.role, worse(stateOf.get(report.role) ?? 'running', report.state))
     for (const [role, current] of stateOf)
       for (const state of ROLE_STATES) roleState.set({ role, state }, state === current ? 1 : 0)
     for (const report of reports) {

@@ -485,7 +485,10 @@ class LmdbStore implements Store {
 
   async listMeta(prefix: string): Promise<Array<[string, unknown]>> {
     const out: Array<[string, unknown]> = []
-    for (const { key, value } of this.#db.getRange({ start: ['meta', prefix], end: ['meta', `${prefix}\uffff`] })) {
+    for (const { key, value } of this.#db.getRange({
+      start: ['meta', prefix],
+      end: ['meta', `${prefix}\uffff`],
+    })) {
       out.push([(key as [string, string])[1], value])
     }
     return out

@@ -6,8 +6,8 @@
 // restart drops the old row; a role that never beat is not invented. The same on /metrics.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { type RoleReport, RoleHealth } from '../../src/core/role-health.ts'
-import { type Logger } from '../../src/runtime/logger.ts'
+import { RoleHealth, type RoleReport } from '../../src/core/role-health.ts'
+import type { Logger } from '../../src/runtime/logger.ts'
 import {
   HEARTBEAT_STALE_MS,
   type Heartbeat,
@@ -110,7 +110,10 @@ test('judgeHeartbeats: the rules in one place', () => {
   assert.equal(judgeHeartbeats([beat({})], at)[0]!.state, 'running')
   assert.equal(judgeHeartbeats([beat({ heardAt: at - HEARTBEAT_STALE_MS })], at)[0]!.state, 'running')
   assert.equal(judgeHeartbeats([beat({ heardAt: at - HEARTBEAT_STALE_MS - 1 })], at)[0]!.state, 'stalled')
-  assert.equal(judgeHeartbeats([beat({ state: 'degraded', reason: 'r' })], at)[0]!.reason, 'batch (pid 1 on h): r')
+  assert.equal(
+    judgeHeartbeats([beat({ state: 'degraded', reason: 'r' })], at)[0]!.reason,
+    'batch (pid 1 on h): r',
+  )
   assert.deepEqual(judgeHeartbeats([beat({ stoppedAt: at - 500 })], at), [])
   // A silent speed worker beside a live one of the same role that started before it went silent: both listed.
   const two = judgeHeartbeats(

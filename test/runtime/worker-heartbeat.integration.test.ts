@@ -49,7 +49,15 @@ test('serve names a frozen archiver worker from its heartbeat, and drops one sto
     ...['worker', 'archiver', ...common, '--data', join(dir, 'archiver'), '--group', group],
   ])
   spawned.push(archiver)
-  const serve = spawnStrata(['worker', 'serve', ...common, '--data', join(dir, 'serve'), '--port', String(port)])
+  const serve = spawnStrata([
+    'worker',
+    'serve',
+    ...common,
+    '--data',
+    join(dir, 'serve'),
+    '--port',
+    String(port),
+  ])
   spawned.push(serve)
   const pid = archiver.child.pid!
   const health = async () => {
@@ -70,17 +78,26 @@ test('serve names a frozen archiver worker from its heartbeat, and drops one sto
 
   // Frozen: the process is there, its heartbeat is not.
   archiver.child.kill('SIGSTOP')
-  await waitFor(async () => (await health()).status === 503, `serve to call the frozen archiver stalled\n${output()}`)
+  await waitFor(
+    async () => (await health()).status === 503,
+    `serve to call the frozen archiver stalled\n${output()}`,
+  )
   const frozen = await health()
   assert.equal(frozen.body.status, 'down')
   assert.equal(frozen.archiver?.state, 'stalled')
-  assert.match(frozen.archiver?.reason ?? '', new RegExp(`no heartbeat from archiver \\(pid ${pid} on .*\\) for \\d+ s`))
+  assert.match(
+    frozen.archiver?.reason ?? '',
+    new RegExp(`no heartbeat from archiver \\(pid ${pid} on .*\\) for \\d+ s`),
+  )
   const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()
   assert.match(metrics, new RegExp(`strata_role_up\\{role="archiver",instance="[^"]+:${pid}"\\} 0`))
 
   // Heard again.
   archiver.child.kill('SIGCONT')
-  await waitFor(async () => (await health()).archiver?.state === 'running', `the archiver heard again\n${output()}`)
+  await waitFor(
+    async () => (await health()).archiver?.state === 'running',
+    `the archiver heard again\n${output()}`,
+  )
   assert.equal((await health()).status, 200)
 
   // Stopped on purpose: its last heartbeat says so, and it is no longer listed.

@@ -44,7 +44,7 @@ export interface Heartbeat {
   stoppedAt?: number
 }
 
-export type HeartbeatStore = Pick<Store, 'writeMeta' | 'listMeta'>
+export type HeartbeatStore = Pick<Store, 'writeMeta' | 'listMeta' | 'deleteMeta'>
 
 /** The progress a report carries: its totals and, per partition, the lag. */
 function progressOf(report: RoleReport): Record<string, number | string | null> {
@@ -62,7 +62,7 @@ export function startHeartbeat(
   role: string,
   report: RoleReporter,
   logger: Logger,
-  options: { everyMs?: number; now?: () => number; host?: string; pid?: number } = {},
+  options: { everyMs?: number; staleMs?: number; now?: () => number; host?: string; pid?: number } = {},
 ): { close(): Promise<void> } {
   const now = options.now ?? Date.now
   const host = options.host ?? hostname()
@@ -104,6 +104,10 @@ export function startHeartbeat(
         },
       )
   }
+  // One row per worker process ever started would pile up: a worker starting removes the rows its
+  // start makes obsolete (judgeHeartbeats lists them no more: stopped, or silent or failed before
+  // it started), once, best effort.
+  writing = prune(store, role, startedAt, options.staleMs ?? HEARTBEAT_STALE_MS, now).catch(() => undefined)
   tick()
   const timer = setInterval(tick, options.everyMs ?? HEARTBEAT_EVERY_MS)
   timer.unref()
@@ -115,6 +119,21 @@ export function startHeartbeat(
         logger.warn(`${role}: could not record its last heartbeat: ${describe(error)}`),
       )
     },
+  }
+}
+
+async function prune(
+  store: HeartbeatStore,
+  role: string,
+  startedAt: number,
+  staleMs: number,
+  now: () => number,
+): Promise<void> {
+  for (const [name, value] of await store.listMeta(PREFIX)) {
+    const b = value as Heartbeat
+    if (b.role !== role || b.heardAt >= startedAt) continue
+    const gone = b.stoppedAt !== undefined || b.state === 'failed' || now() - b.heardAt > staleMs
+    if (gone) await store.deleteMeta(name)
   }
 }
 

@@ -483,6 +483,10 @@ class LmdbStore implements Store {
     await this.#db.put(['meta', name], value)
   }
 
+  async deleteMeta(name: string): Promise<void> {
+    await this.#db.remove(['meta', name])
+  }
+
   async listMeta(prefix: string): Promise<Array<[string, unknown]>> {
     const out: Array<[string, unknown]> = []
     for (const { key, value } of this.#db.getRange({

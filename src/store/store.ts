@@ -306,6 +306,8 @@ export interface MetaStore {
   writeMeta(name: string, value: unknown): Promise<void>
   /** Every name starting with `prefix` and its value, in name order. */
   listMeta(prefix: string): Promise<Array<[name: string, value: unknown]>>
+  /** Removes what `writeMeta` wrote under `name` (a heartbeat of a worker long gone). */
+  deleteMeta(name: string): Promise<void>
   /** Removes everything: views, speed state, meta (`strata reset`). */
   clear(): Promise<void>
 }

@@ -92,6 +92,11 @@ test('serve lists a worker by its heartbeat: fresh is ok, silent or failed is 50
     pid: 7,
   })
   await restarted.close()
+  // And it removed the row it made obsolete: rows do not pile up with every restart.
+  assert.deepEqual(
+    (await store.listMeta('heartbeat ')).map(([name]) => name),
+    ['heartbeat archiver h2 7'],
+  )
   // Closed cleanly: its row says stopped and is not listed either; the failed one is superseded.
   assert.deepEqual((await health()).body.roles, [])
 })

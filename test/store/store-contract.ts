@@ -124,7 +124,7 @@ export function storeContract(
     assert.deepEqual(await again.speedPartitions(), [])
   })
 
-  test('meta: writeMeta replaces (a heartbeat), listMeta lists by prefix only, claimMeta untouched', async (t) => {
+  test('meta: writeMeta replaces (a heartbeat), listMeta lists by prefix only, deleteMeta removes, claimMeta untouched', async (t) => {
     const { store, reopen } = await openStore(t)
     assert.equal(await store.claimMeta('source', 's1'), 's1')
     await store.writeMeta('heartbeat archiver h 1', { heardAt: 1 })
@@ -137,6 +137,8 @@ export function storeContract(
       ['heartbeat batch h 2', { heardAt: 3 }],
     ])
     assert.equal(await again.readMeta('source'), 's1')
+    await again.deleteMeta('heartbeat archiver h 1')
+    assert.deepEqual(await again.listMeta('heartbeat '), [['heartbeat batch h 2', { heardAt: 3 }]])
     await again.clear()
     assert.deepEqual(await again.listMeta('heartbeat '), [])
   })

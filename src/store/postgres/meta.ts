@@ -28,6 +28,10 @@ export async function writeMeta(db: Db, name: string, value: unknown): Promise<v
   )
 }
 
+export async function deleteMeta(db: Db, name: string): Promise<void> {
+  await db.pool.query(`DELETE FROM ${db.S}.strata_meta WHERE name = $1`, [name])
+}
+
 export async function listMeta(db: Db, prefix: string): Promise<Array<[string, unknown]>> {
   const { rows } = await db.pool.query<{ name: string; value: unknown }>(
     `SELECT name, value FROM ${db.S}.strata_meta WHERE starts_with(name, $1) ORDER BY name`,

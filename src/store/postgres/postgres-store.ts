@@ -248,6 +248,10 @@ class PostgresStore implements Store {
     return this.#run("recording a role's heartbeat", () => meta.writeMeta(this.#db, name, value))
   }
 
+  deleteMeta(name: string): Promise<void> {
+    return this.#run("removing a role's heartbeat", () => meta.deleteMeta(this.#db, name))
+  }
+
   listMeta(prefix: string): Promise<Array<[string, unknown]>> {
     return this.#run("reading the roles' heartbeats", () => meta.listMeta(this.#db, prefix))
   }

@@ -80,8 +80,9 @@ test('serve lists a worker by its heartbeat: fresh is ok, silent or failed is 50
   assert.equal(failed.status, 503)
   assert.equal(failed.body.roles[0]!.state, 'failed')
   assert.match(failed.body.roles[0]!.reason!, /archiver \(pid 101 on h1\): segment writes failed for good/)
+  // Not this process's own role: restarting serve would not help (its supervisor restarts it).
   const live = await fetch(`${url}/health/live`)
-  assert.equal(live.status, 503, 'a failed worker asks for a restart')
+  assert.equal(live.status, 200, 'a failed worker of another process does not ask serve to restart')
 
   // Its restart (a newer worker of the role) supersedes it.
   clock += 1000

@@ -48,7 +48,7 @@ export type HeartbeatStore = Pick<Store, 'writeMeta' | 'listMeta' | 'deleteMeta'
 
 /** The progress a report carries: its totals and, per partition, the lag. */
 function progressOf(report: RoleReport): Record<string, number | string | null> {
-  const out: Record<string, number | string | null> = { ...(report.totals ?? {}) }
+  const out: Record<string, number | string | null> = { ...(report.totals ?? {}), ...(report.progress ?? {}) }
   for (const p of report.partitions ?? []) out[`lag.p${p.partition}`] = p.lag ?? null
   return out
 }

@@ -15,6 +15,7 @@ import {
   judgeHeartbeats,
   startHeartbeat,
 } from '../../src/runtime/role-heartbeat.ts'
+import { batchReporter } from '../../src/runtime/role-reporters.ts'
 import { createApp, listen } from '../../src/serving/app.ts'
 import { deferrer } from '../helpers/cleanup.ts'
 import { config, openStore } from '../serving/fixture.ts'
@@ -139,4 +140,21 @@ test('judgeHeartbeats: the rules in one place', () => {
     restarted.map((r) => r.instance?.pid),
     [2],
   )
+})
+
+test("the batch worker's heartbeat carries its last run, last failure and next due run", async () => {
+  const t0 = Date.UTC(2026, 11, 8, 1, 0, 0)
+  const report = await batchReporter({
+    failures: 1,
+    lastError: new Error('store down'),
+    lastRunAt: t0,
+    lastFailedAt: t0 + 60_000,
+    nextRunAt: t0 + 120_000,
+  })()
+  assert.equal(report.state, 'degraded')
+  assert.deepEqual(report.progress, {
+    lastRunAt: '2026-12-08T01:00:00.000Z',
+    lastFailedAt: '2026-12-08T01:01:00.000Z',
+    nextRunAt: '2026-12-08T01:02:00.000Z',
+  })
 })

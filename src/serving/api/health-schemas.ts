@@ -65,7 +65,8 @@ const roleSchema = {
     progress: {
       type: 'object',
       additionalProperties: { type: ['number', 'string', 'null'] },
-      description: "that worker's progress when last heard: its totals and each partition's lag (lag.pN)",
+      description:
+        "its progress: a worker's totals and each partition's lag (lag.pN) when last heard; the batch role's lastRunAt, lastFailedAt and nextRunAt (ISO times, null when none)",
     },
     totals: {
       type: 'object',

@@ -33,6 +33,10 @@ export interface BatchSchedule {
   /** Runs that failed in a row (0 after a run that completed), and the last one's error. */
   readonly failures: number
   readonly lastError: unknown
+  /** When (epoch ms) the last run completed, the last one failed, and the next is due (none while one runs). */
+  readonly lastRunAt: number | undefined
+  readonly lastFailedAt: number | undefined
+  readonly nextRunAt: number | undefined
   /** While a run is in progress: its fold threads silent for `afterMs` or more (worker-pool.ts). */
   silent(afterMs: number): SilentFoldTask[]
   close(): Promise<void>
@@ -44,6 +48,9 @@ export function startBatchSchedule(options: BatchScheduleOptions): BatchSchedule
   let lastRun: BatchRunResult | undefined
   let failures = 0
   let lastError: unknown
+  let lastRunAt: number | undefined
+  let lastFailedAt: number | undefined
+  let nextRunAt: number | undefined
   let closed = false
   // close() ends a Spark run in progress (its driver killed, the run failed, nothing staged)
   // instead of waiting for a job that may take long; a local run is waited for.
@@ -58,6 +65,7 @@ export function startBatchSchedule(options: BatchScheduleOptions): BatchSchedule
     current = started
     try {
       lastRun = await started
+      lastRunAt = Date.now()
       failures = 0
       lastError = undefined
       options.onRun?.(lastRun)
@@ -65,6 +73,7 @@ export function startBatchSchedule(options: BatchScheduleOptions): BatchSchedule
     } catch (error) {
       failures++
       lastError = error
+      lastFailedAt = Date.now()
       throw error
     } finally {
       current = undefined
@@ -73,7 +82,9 @@ export function startBatchSchedule(options: BatchScheduleOptions): BatchSchedule
 
   const tick = (delay: number) => {
     if (closed) return
+    nextRunAt = Date.now() + delay
     timer = setTimeout(() => {
+      nextRunAt = undefined
       ;(options.hold?.() ?? Promise.resolve())
         .then(() => (closed ? undefined : run()))
         .catch((error) => options.onError?.(error))
@@ -96,6 +107,15 @@ export function startBatchSchedule(options: BatchScheduleOptions): BatchSchedule
     },
     get lastError() {
       return lastError
+    },
+    get lastRunAt() {
+      return lastRunAt
+    },
+    get lastFailedAt() {
+      return lastFailedAt
+    },
+    get nextRunAt() {
+      return nextRunAt
     },
     silent: (afterMs) => (current === undefined ? [] : silentFoldTasks(afterMs)),
     async close() {

@@ -52,6 +52,14 @@ export interface RoleReport {
    * why its lag rises meanwhile. Not a trouble: the state stays what the lag makes it.
    */
   held?: string
+  /**
+   * Set on a worker of another process seen through its heartbeat (runtime/role-heartbeat.ts, a
+   * `strata worker serve`): who it is, when it was last heard, and its progress then.
+   */
+  instance?: { host: string; pid: number; startedAt: string }
+  heardAt?: string
+  heardAgoMs?: number
+  progress?: Record<string, number | string | null>
 }
 
 export type RoleReporter = () => RoleReport | Promise<RoleReport>
@@ -78,9 +86,14 @@ export function isUnhealthy(state: RoleState): boolean {
 
 /** The roles of this process. */
 export class RoleHealth {
-  readonly #reporters: RoleReporter[] = []
+  readonly #reporters: Array<() => RoleReport | RoleReport[] | Promise<RoleReport | RoleReport[]>> = []
 
   add(reporter: RoleReporter): void {
+    this.#reporters.push(reporter)
+  }
+
+  /** A reporter of several roles at once (a serving process's view of every worker's heartbeat). */
+  addMany(reporter: () => Promise<RoleReport[]>): void {
     this.#reporters.push(reporter)
   }
 
@@ -88,7 +101,9 @@ export class RoleHealth {
     const out: RoleReport[] = []
     for (const reporter of this.#reporters) {
       try {
-        out.push(await reporter())
+        const reported = await reporter()
+        if (Array.isArray(reported)) out.push(...reported)
+        else out.push(reported)
       } catch (error) {
         out.push({ role: 'unknown', state: 'degraded', reason: describe(error) })
       }

@@ -37,6 +37,7 @@ import type { Store } from '../store/store.ts'
 import { BurstGate, burstAware, IngestBurstMeter, meteredSink } from './ingest-burst.ts'
 import type { Logger } from './logger.ts'
 import { ROLES, type Role, speedHangMs } from './role.ts'
+import { heartbeatReporter, startHeartbeat } from './role-heartbeat.ts'
 import {
   archiverReporter,
   batchReporter,
@@ -92,6 +93,8 @@ export interface RolesOptions {
   batchEngine?: BatchEngine
   spark?: SparkEngineOptions
   logger: Logger
+  /** What the start waits for now (runtime/startup.ts), for /health while starting. */
+  startingReason?: () => string | undefined
   /** Kafka mode when set; the embedded default otherwise. */
   brokers?: string
   /** Consumer groups of the speed layer and the archiver (defaults: strata-speed, strata-archiver). */
@@ -172,7 +175,7 @@ export async function startRoles(options: RolesOptions): Promise<Pipeline> {
   let speed: Pick<SpeedWorker, 'stats' | 'close'> | undefined
 
   // 1. The port first (see above).
-  const starting = createStartingGate()
+  const starting = createStartingGate(options.startingReason)
   const http = runs('serve') ? options.http : undefined
   const serve =
     http &&
@@ -193,6 +196,9 @@ export async function startRoles(options: RolesOptions): Promise<Pipeline> {
     }))
   const closables: Closable[] = [] // closed in reverse after serving: the log last
   const watches: Array<{ stop(): void }> = []
+  // A worker role run alone records its heartbeat in the store (role-heartbeat.ts): the last one,
+  // failed or stopped, before its roles close.
+  const heartbeats: Array<{ close(): Promise<void> }> = []
   // Every part is closed whatever another's close did. A part that could not close cleanly (a
   // role thread or a fold thread stuck in a view's code, ended after its bound: SHUTTING_DOWN) is
   // rethrown at the end, so the process exits 1 rather than 0 as after a clean stop.
@@ -203,6 +209,7 @@ export async function startRoles(options: RolesOptions): Promise<Pipeline> {
       else onError(e)
     }
     for (const watch of watches) watch.stop()
+    for (const beat of heartbeats) await beat.close().catch(note)
     await serve?.close().catch(note)
     for (const c of [...closables].reverse()) await c.close().catch(note)
     if (unclean !== undefined) throw unclean
@@ -353,7 +360,13 @@ export async function startRoles(options: RolesOptions): Promise<Pipeline> {
     if (serve) {
       // No speed layer here: its partitions as the store shows them (a stall anywhere is seen).
       if (!speed && brokers && endOffsets) health.add(storeSpeedReporter(opened, endOffsets))
+      // The worker roles of other processes on this store, as their heartbeats say (a role that
+      // never recorded one is not listed: a deployment without a batch worker is fine).
+      if (options.run === 'serve') health.addMany(heartbeatReporter(opened))
       starting.open()
+    } else if (options.run !== 'start') {
+      for (const [name, reporter] of watched)
+        heartbeats.push(startHeartbeat(opened, name.replace(/ layer$/, ''), reporter, logger))
     }
     // Every role's state changes are logged; a role run alone also exits 1 once failed.
     for (const [name, reporter] of watched) {

@@ -293,7 +293,7 @@ export const BATCH_SILENT_AFTER_MS = 60_000
  */
 export function batchReporter(
   schedule: Pick<BatchSchedule, 'failures' | 'lastError'> &
-    Partial<Pick<BatchSchedule, 'silent'>> & {
+    Partial<Pick<BatchSchedule, 'silent' | 'lastRunAt' | 'lastFailedAt' | 'nextRunAt'>> & {
       scrub?: Pick<SegmentScrub, 'damaged' | 'found' | 'progress' | 'failure'> | undefined
     },
   /** `--hang-timeout` (strata-options.ts). */
@@ -334,6 +334,28 @@ export function batchReporter(
 }
 
 function batchRunReporter(
+  schedule: Pick<BatchSchedule, 'failures' | 'lastError'> &
+    Partial<Pick<BatchSchedule, 'silent' | 'lastRunAt' | 'lastFailedAt' | 'nextRunAt'>>,
+  silentAfterMs: number,
+): () => RoleReport {
+  const report = batchRunState(schedule, silentAfterMs)
+  return () => {
+    const r = report()
+    if (!('nextRunAt' in schedule)) return r
+    // When it last ran, last failed, and runs next (a worker's heartbeat carries them to serve).
+    const at = (t: number | undefined) => (t === undefined ? null : new Date(t).toISOString())
+    return {
+      ...r,
+      progress: {
+        lastRunAt: at(schedule.lastRunAt),
+        lastFailedAt: at(schedule.lastFailedAt),
+        nextRunAt: at(schedule.nextRunAt),
+      },
+    }
+  }
+}
+
+function batchRunState(
   schedule: Pick<BatchSchedule, 'failures' | 'lastError'> & Partial<Pick<BatchSchedule, 'silent'>>,
   silentAfterMs: number,
 ): () => RoleReport {

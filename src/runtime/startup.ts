@@ -22,6 +22,8 @@ export interface WaitOptions extends Partial<Omit<RetryPolicy, 'totalMs' | 'unti
    */
   deadline?: number
   logger: Logger
+  /** Told each line the wait logs: a serving process's /health says it while starting (starting.ts). */
+  onWait?: (line: string) => void
   /** The code of the error thrown past the timeout. */
   code: ErrorCode
   /**
@@ -48,7 +50,7 @@ export async function waitFor<T>(
   options: WaitOptions,
 ): Promise<T> {
   const name = (error: StrataError) => (typeof what === 'string' ? what : what(error))
-  const { timeoutMs, logger, code, signal, boundAttempts, deadline: given, ...timing } = options
+  const { timeoutMs, logger, onWait, code, signal, boundAttempts, deadline: given, ...timing } = options
   const now = timing.now ?? Date.now
   const deadline = given ?? now() + timeoutMs
   let attempts = 1
@@ -88,7 +90,9 @@ export async function waitFor<T>(
       (retry) => {
         attempts = retry.attempt + 1
         last = retry.error
-        logger.warn(`waiting for ${name(retry.error)} (attempt ${retry.attempt}): ${retry.error.message}`)
+        const line = `waiting for ${name(retry.error)} (attempt ${retry.attempt}): ${retry.error.message}`
+        logger.warn(line)
+        onWait?.(line)
       },
     )
   } catch (error) {

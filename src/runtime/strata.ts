@@ -132,8 +132,13 @@ export async function startStrata(options: StrataOptions = {}): Promise<RunningS
   const storeName = describeStore(options.store)
   // One deadline for every wait of this start (the store, the source check, each role joining):
   // the whole wait is --startup-timeout, as documented, not that much per step.
+  // The last wait line, for a serving process's /health while it starts (starting.ts).
+  let startingReason: string | undefined
   const waiting = startupRetry
     ? {
+        onWait: (line: string) => {
+          startingReason = line
+        },
         timeoutMs: startupTimeoutMs,
         deadline: Date.now() + startupTimeoutMs,
         logger,
@@ -181,6 +186,7 @@ export async function startStrata(options: StrataOptions = {}): Promise<RunningS
     ...(options.batchEngine ? { batchEngine: options.batchEngine } : {}),
     ...(options.spark ? { spark: options.spark } : {}),
     logger,
+    startingReason: () => startingReason,
     brokers,
     groups: consumerGroups(options),
     privateStore: lmdbPath !== undefined,

@@ -25,13 +25,15 @@
 //   strata_role_partitions_unhealthy{role,state}      gauge: a role's stalled or failed partitions
 //   strata_role_failures{role}                        gauge: a role's failures in a row now
 //   strata_role_lag_records{role,partition}           gauge: records a role of this process has not taken in
+//   strata_role_heartbeat_age_seconds{role,instance}  gauge: seconds since a worker role's last heartbeat (worker serve)
+//   strata_role_up{role,instance}                     gauge: 1 while that worker is heard and neither stalled nor failed
 //   strata_role_held{role}                            gauge: 1 while a role holds its batches for an ingest burst
 //   strata_role_progress_total{role,what}             counter: a role's totals (archiver: segments, records, rejected; batch: damagedSegments, segmentsChecked, segmentsListed)
 // plus prom-client's default process and Node.js metrics (CPU, memory, event-loop lag, GC).
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
 import type { CompiledView } from '../core/compiled-view.ts'
 import { ErrorCodes } from '../core/errors.ts'
-import { ROLE_STATES, type RoleHealth } from '../core/role-health.ts'
+import { isUnhealthy, ROLE_STATES, type RoleHealth, type RoleState, worse } from '../core/role-health.ts'
 import type { Store } from '../store/store.ts'
 import type { EndOffsetsCache } from './api/log-offsets.ts'
 import { readViewStatus } from './api/view-status.ts'
@@ -151,6 +153,16 @@ export function createMetrics(sources: MetricSources = {}): ServingMetrics {
     'Records in the log a role of this process has not taken in',
     ['role', 'partition'],
   )
+  const heartbeatAge = gauge(
+    'strata_role_heartbeat_age_seconds',
+    'A worker role of another process (strata worker archiver|batch|speed): seconds since its last heartbeat in the store',
+    ['role', 'instance'],
+  )
+  const roleUp = gauge(
+    'strata_role_up',
+    'A worker role of another process: 1 while its heartbeat is fresh and it is neither stalled nor failed',
+    ['role', 'instance'],
+  )
   const roleHeld = gauge(
     'strata_role_held',
     'A role of this process: 1 while it holds its batches because POST /events bursts (strata start)',
@@ -234,14 +246,27 @@ export function createMetrics(sources: MetricSources = {}): ServingMetrics {
       roleFailures,
       roleLag,
       roleHeld,
+      heartbeatAge,
+      roleUp,
     ])
       g.reset()
     roleProgress.reset()
     const reports = (await sources.roles?.reports()) ?? []
     const stops = reports.flatMap((r) => r.viewStops ?? [])
+    // One state per role: several workers of a role (their heartbeats) count as the worst of them.
+    const stateOf = new Map<string, RoleState>()
+    for (const report of reports)
+      stateOf.set(report.role, worse(stateOf.get(report.role) ?? 'running', report.state))
+    for (const [role, current] of stateOf)
+      for (const state of ROLE_STATES) roleState.set({ role, state }, state === current ? 1 : 0)
     for (const report of reports) {
-      for (const state of ROLE_STATES)
-        roleState.set({ role: report.role, state }, state === report.state ? 1 : 0)
+      if (report.instance !== undefined) {
+        // A worker seen through its heartbeat (runtime/role-heartbeat.ts): how long since it was heard.
+        const instance = `${report.instance.host}:${report.instance.pid}`
+        heartbeatAge.set({ role: report.role, instance }, (report.heardAgoMs ?? 0) / 1000)
+        roleUp.set({ role: report.role, instance }, isUnhealthy(report.state) ? 0 : 1)
+        continue
+      }
       if (report.failures !== undefined) roleFailures.set({ role: report.role }, report.failures)
       if (report.role === 'speed' || report.role === 'archiver' || report.held !== undefined)
         roleHeld.set({ role: report.role }, report.held === undefined ? 0 : 1)

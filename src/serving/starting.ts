@@ -9,6 +9,7 @@
 // thing once it is set, and refuses with STRATA_ERR_STARTING before.
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { ErrorCodes, StrataError } from '../core/errors.ts'
+import { scrubSecrets } from '../core/secrets.ts'
 
 const RETRY_AFTER_S = 1
 
@@ -26,7 +27,8 @@ export function startingError(): StrataError {
   })
 }
 
-export function createStartingGate(): StartingGate {
+/** `reason`: what the start waits for now (startup.ts's line), said on /health while starting. */
+export function createStartingGate(reason: () => string | undefined = () => undefined): StartingGate {
   let starting = true
   return {
     get starting() {
@@ -42,7 +44,11 @@ export function createStartingGate(): StartingGate {
       if (path === '/health/live') return reply.code(200).send({ status: 'alive', starting: true })
       const refusal = startingError()
       reply.code(refusal.status).header('retry-after', String(RETRY_AFTER_S))
-      if (path === '/health' || path === '/health/ready') return reply.send({ status: 'starting' })
+      if (path === '/health' || path === '/health/ready') {
+        // Why it is still starting (a broker refusing, the store unreachable), scrubbed like a log line.
+        const why = reason()
+        return reply.send(why ? { status: 'starting', reason: scrubSecrets(why) } : { status: 'starting' })
+      }
       return reply.send(refusal.toJSON())
     },
   }

@@ -11,7 +11,8 @@
 //                                           long-keys.ts)
 //   ['lk', stored]                        → the full key of a long key's stored form
 //   ['history', completedAt, view]        → BatchViewMeta of a completed run
-//   ['meta', name]                        → what the store was built from (source-identity.ts)
+//   ['meta', name]                        → what the store was built from (source-identity.ts), and
+//                                           each worker role's heartbeat ('heartbeat …', role-heartbeat.ts)
 //   ['format']                            → the layout of all of the above (store-format.ts)
 //   ['snapshot']                          → the snapshot version, new with every flip and every
 //                                           speed-store write a query reads (lmdb-snapshot-memo.ts)
@@ -476,6 +477,25 @@ class LmdbStore implements Store {
       db.put(['meta', name], value)
       return value
     })
+  }
+
+  async writeMeta(name: string, value: unknown): Promise<void> {
+    await this.#db.put(['meta', name], value)
+  }
+
+  async deleteMeta(name: string): Promise<void> {
+    await this.#db.remove(['meta', name])
+  }
+
+  async listMeta(prefix: string): Promise<Array<[string, unknown]>> {
+    const out: Array<[string, unknown]> = []
+    for (const { key, value } of this.#db.getRange({
+      start: ['meta', prefix],
+      end: ['meta', `${prefix}\uffff`],
+    })) {
+      out.push([(key as [string, string])[1], value])
+    }
+    return out
   }
 
   async clear(): Promise<void> {

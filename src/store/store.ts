@@ -298,6 +298,16 @@ export interface MetaStore {
   readMeta(name: string): Promise<unknown>
   /** Records `value` under `name` unless a value is there; returns the value stored. */
   claimMeta(name: string, value: unknown): Promise<unknown>
+  /**
+   * Records `value` under `name`, replacing what is there: a role's heartbeat
+   * (runtime/role-heartbeat.ts), which every worker process rewrites every few seconds. Under the
+   * meta names, so neither layout changes (an older reader never asks for these names).
+   */
+  writeMeta(name: string, value: unknown): Promise<void>
+  /** Every name starting with `prefix` and its value, in name order. */
+  listMeta(prefix: string): Promise<Array<[name: string, value: unknown]>>
+  /** Removes what `writeMeta` wrote under `name` (a heartbeat of a worker long gone). */
+  deleteMeta(name: string): Promise<void>
   /** Removes everything: views, speed state, meta (`strata reset`). */
   clear(): Promise<void>
 }

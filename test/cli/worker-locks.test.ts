@@ -81,9 +81,31 @@ test('strata worker serve fails on a port in use before it waits for the store',
   await until(() => /waiting for PostgreSQL/.test(first.output()), 'the first serve to wait for the store')
   const health = await fetch(`http://127.0.0.1:${port}/health`)
   assert.equal(health.status, 503, 'bound, and starting while it waits for the store')
-  assert.deepEqual(await health.json(), { status: 'starting' })
+  // With why it is still starting: the wait's line, not only in its log (session 20).
+  const body = (await health.json()) as { status: string; reason?: string }
+  assert.equal(body.status, 'starting')
+  assert.match(body.reason ?? '', /^waiting for PostgreSQL .*\(attempt \d+\): /)
 
   const second = await ended(started(t, [...serveArgs, '--store', store, '--startup-timeout', '5m']), 20_000)
   assert.equal(second.code, 1, second.output)
   assert.match(second.output, /port \d+ on 127\.0\.0\.1 is in use.*\[STRATA_ERR_PORT_IN_USE\]/)
+})
+
+test('strata worker serve says on /health why it is still starting: the brokers it waits for', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'strata-worker-locks-'))
+  t.after(() => rm(dir, { recursive: true, force: true }))
+  const port = await freePort()
+  const brokers = `127.0.0.1:${await freePort()}`
+  const serve = started(t, [
+    ...['worker', 'serve', '--config', exampleConfig, '--data', dir, '--port', String(port)],
+    ...['--brokers', brokers, '--startup-timeout', '5m'],
+  ])
+  await until(() => /waiting for Kafka/.test(serve.output()), 'serve to wait for Kafka')
+  const health = await fetch(`http://127.0.0.1:${port}/health`)
+  assert.equal(health.status, 503)
+  const body = (await health.json()) as { status: string; reason?: string }
+  assert.equal(body.status, 'starting')
+  assert.ok(body.reason?.startsWith(`waiting for Kafka at ${brokers} (attempt `), body.reason)
+  const ready = (await (await fetch(`http://127.0.0.1:${port}/health/ready`)).json()) as { reason?: string }
+  assert.equal(ready.reason, body.reason)
 })

@@ -12,6 +12,7 @@ import { join } from 'node:path'
 import { test } from 'node:test'
 import { pathToFileURL } from 'node:url'
 import { createAdmin, createProducer } from '../../src/log/kafka/index.ts'
+import { type Heartbeat, judgeHeartbeats } from '../../src/runtime/role-heartbeat.ts'
 import { openLmdbStore } from '../../src/store/lmdb-store.ts'
 import { deferrer } from '../helpers/cleanup.ts'
 import { brokers, freshTopic } from '../helpers/kafka.ts'
@@ -96,6 +97,17 @@ export default defineConfig({
       [['stops', 1]],
       'the stop was in the store when the role exited',
     )
+    // And its last heartbeat says failed, with why: a `strata worker serve` on this store says
+    // so (role-heartbeat.ts) instead of ok.
+    const beats = judgeHeartbeats(
+      (await store.listMeta('heartbeat ')).map(([, value]) => value as Heartbeat),
+      Date.now(),
+    )
+    assert.deepEqual(
+      beats.map((b) => [b.role, b.state, b.instance?.pid]),
+      [['speed', 'failed', child.pid]],
+    )
+    assert.match(beats[0]!.reason ?? '', /view 'stops' threw/)
   } finally {
     await store.close()
   }

@@ -124,6 +124,25 @@ export function storeContract(
     assert.deepEqual(await again.speedPartitions(), [])
   })
 
+  test('meta: writeMeta replaces (a heartbeat), listMeta lists by prefix only, deleteMeta removes, claimMeta untouched', async (t) => {
+    const { store, reopen } = await openStore(t)
+    assert.equal(await store.claimMeta('source', 's1'), 's1')
+    await store.writeMeta('heartbeat archiver h 1', { heardAt: 1 })
+    await store.writeMeta('heartbeat archiver h 1', { heardAt: 2 })
+    await store.writeMeta('heartbeat batch h 2', { heardAt: 3 })
+    await store.writeMeta('heartbeaten', 'not under the prefix')
+    const again = await reopen()
+    assert.deepEqual(await again.listMeta('heartbeat '), [
+      ['heartbeat archiver h 1', { heardAt: 2 }],
+      ['heartbeat batch h 2', { heardAt: 3 }],
+    ])
+    assert.equal(await again.readMeta('source'), 's1')
+    await again.deleteMeta('heartbeat archiver h 1')
+    assert.deepEqual(await again.listMeta('heartbeat '), [['heartbeat batch h 2', { heardAt: 3 }]])
+    await again.clear()
+    assert.deepEqual(await again.listMeta('heartbeat '), [])
+  })
+
   test('views are independent', async (t) => {
     const { store } = await openStore(t)
     for (const view of ['a', 'b']) {

@@ -12,13 +12,14 @@
 //            come, but that view's are not what its user meant, or no longer move: 200, status
 //            "degraded" (a stopped role of this process makes it 503, below).
 //   roles  — each role this process runs (runtime/role-health.ts) with its state and, when not
-//            running, why; any role failed or stalled makes health 503 "down", degraded 200
-//            "degraded".
+//            running, why; for `strata worker serve`, also each worker of another process as its
+//            heartbeat says (runtime/role-heartbeat.ts); any role failed or stalled makes health
+//            503 "down", degraded 200 "degraded".
 // Part reasons are error codes only (foreign error messages may hold connection strings); role
 // reasons are Strata's own lines, scrubbed of registered secrets like every log line.
 //
-// For probes: GET /health/live is 200 while the process answers and no role has failed for good
-// (503 asks a supervisor to restart it); GET /health/ready is 200 when queries can be answered
+// For probes: GET /health/live is 200 while the process answers and no role of its own has failed
+// for good (503 asks a supervisor to restart it; a worker of another process is not its own); GET /health/ready is 200 when queries can be answered
 // (started, store up), which is what a load balancer routes on.
 import type { FastifyInstance } from 'fastify'
 import type { CompiledView } from '../../core/compiled-view.ts'
@@ -58,7 +59,9 @@ export async function healthRoute(app: FastifyInstance, options: HealthRouteOpti
         : {}),
     })) ?? []
   app.get('/health/live', { schema: liveRouteSchema }, async (_request, reply) => {
-    const failed = (await roleReports()).filter((r) => r.state === 'failed')
+    // This process's own roles only: a worker of another process that failed (its heartbeat,
+    // runtime/role-heartbeat.ts) is restarted by its own supervisor, not by restarting this one.
+    const failed = (await roleReports()).filter((r) => r.state === 'failed' && r.instance === undefined)
     return reply
       .code(failed.length > 0 ? 503 : 200)
       .send(failed.length > 0 ? { status: 'failed', roles: failed } : { status: 'alive' })

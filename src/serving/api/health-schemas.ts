@@ -50,6 +50,24 @@ const roleSchema = {
         },
       },
     },
+    instance: {
+      type: 'object',
+      required: ['host', 'pid', 'startedAt'],
+      properties: { host: { type: 'string' }, pid: { type: 'integer' }, startedAt: { type: 'string' } },
+      description:
+        'present on a worker of another process seen through its heartbeat in the store (strata worker serve): its host, pid and start',
+    },
+    heardAt: { type: 'string', description: "that worker's last heartbeat (ISO time)" },
+    heardAgoMs: {
+      type: 'integer',
+      description: 'ms since that heartbeat; past 30000 the worker is stalled ("no heartbeat … for N s")',
+    },
+    progress: {
+      type: 'object',
+      additionalProperties: { type: ['number', 'string', 'null'] },
+      description:
+        "its progress: a worker's totals and each partition's lag (lag.pN) when last heard; the batch role's lastRunAt, lastFailedAt and nextRunAt (ISO times, null when none)",
+    },
     totals: {
       type: 'object',
       additionalProperties: { type: 'integer' },
@@ -66,6 +84,11 @@ const healthSchema = {
   required: ['status'],
   properties: {
     status: { type: 'string', enum: ['ok', 'degraded', 'down', 'starting'] },
+    reason: {
+      type: 'string',
+      description:
+        'with status "starting": what the start waits for now (the store, the brokers) and why, as its log says',
+    },
     parts: {
       type: 'object',
       properties: { store: partSchema, log: partSchema, ingest: partSchema, views: partSchema },
@@ -89,6 +112,7 @@ const readySchema = {
   required: ['status'],
   properties: {
     status: { type: 'string', enum: ['ready', 'not ready', 'starting'] },
+    reason: { type: 'string', description: 'with status "starting": what the start waits for now and why' },
     parts: { type: 'object', properties: { store: partSchema } },
   },
 } as const

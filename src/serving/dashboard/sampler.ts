@@ -63,6 +63,8 @@ export interface RoleLine {
   role: string
   state: RoleState
   reason?: string
+  /** A worker of another process, seen through its heartbeat: "pid N on host, heard N s ago". */
+  where?: string
 }
 
 export interface Sample extends SamplePoint {
@@ -307,6 +309,11 @@ export class DashboardSampler {
         role: r.role,
         state: r.state,
         ...(r.reason ? { reason: scrubSecrets(r.reason) } : {}),
+        ...(r.instance
+          ? {
+              where: `pid ${r.instance.pid} on ${r.instance.host}, heard ${Math.round((r.heardAgoMs ?? 0) / 1000)} s ago`,
+            }
+          : {}),
       }),
     )
     const sample: Sample = {

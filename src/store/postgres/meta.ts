@@ -19,6 +19,27 @@ export async function claimMeta(db: Db, name: string, value: unknown): Promise<u
   return readMeta(db, name)
 }
 
+/** Inserts or replaces (a role's heartbeat: the last writer's value is the one that counts). */
+export async function writeMeta(db: Db, name: string, value: unknown): Promise<void> {
+  await db.pool.query(
+    `INSERT INTO ${db.S}.strata_meta (name, value) VALUES ($1, $2)
+       ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value`,
+    [name, JSON.stringify(value)],
+  )
+}
+
+export async function deleteMeta(db: Db, name: string): Promise<void> {
+  await db.pool.query(`DELETE FROM ${db.S}.strata_meta WHERE name = $1`, [name])
+}
+
+export async function listMeta(db: Db, prefix: string): Promise<Array<[string, unknown]>> {
+  const { rows } = await db.pool.query<{ name: string; value: unknown }>(
+    `SELECT name, value FROM ${db.S}.strata_meta WHERE starts_with(name, $1) ORDER BY name`,
+    [prefix],
+  )
+  return rows.map((r) => [r.name, r.value])
+}
+
 /** Every table but the migrations' own record (a new migration's table belongs here too). */
 export async function clearAll(db: Db): Promise<void> {
   const S = db.S

@@ -244,6 +244,18 @@ class PostgresStore implements Store {
     return this.#run("recording the store's source", () => meta.claimMeta(this.#db, name, value))
   }
 
+  writeMeta(name: string, value: unknown): Promise<void> {
+    return this.#run("recording a role's heartbeat", () => meta.writeMeta(this.#db, name, value))
+  }
+
+  deleteMeta(name: string): Promise<void> {
+    return this.#run("removing a role's heartbeat", () => meta.deleteMeta(this.#db, name))
+  }
+
+  listMeta(prefix: string): Promise<Array<[string, unknown]>> {
+    return this.#run("reading the roles' heartbeats", () => meta.listMeta(this.#db, prefix))
+  }
+
   async clear(): Promise<void> {
     await this.#background
     await this.#run('emptying the store', () => meta.clearAll(this.#db))

@@ -258,6 +258,8 @@ function renderRoles(s) {
         el('span', { class: 'role-dot' }),
         el('strong', { text: r.role }),
         el('span', { class: 'role-state', text: r.state }),
+        // A worker of another process (strata worker serve): which one, and when it was last heard.
+        ...(r.where ? [el('span', { class: 'role-where', text: r.where })] : []),
         ...(r.reason ? [el('span', { class: 'role-reason', text: r.reason, title: r.reason })] : []),
       ]),
     ),

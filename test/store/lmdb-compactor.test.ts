@@ -237,3 +237,41 @@ test('held: a catch-up log is not drained while held, and is once released', asy
   await compactor.close()
   assert.ok(compactor.pendingRows() <= 1, `${compactor.pendingRows()} log rows left once released`)
 })
+
+// lmdb-js runs the transaction callbacks queued meanwhile in one LMDB transaction: a drain pass
+// queued while a live commit waited shared its transaction, and the commit waited for the whole
+// pass (decision 0011, session 20). A pass is queued only once the commits queued before it
+// (SpeedCompactor.landing) have landed. Asserted on order: when the pass queues its transaction,
+// the live commit queued before it has committed.
+test('a pass is queued only after the live commits queued before it have landed', async (t) => {
+  const { store, raw, sum, commitNew, compactor: compactorOf, total } = await compactorFixture(t)
+  let landed = false
+  const landedAtPass: boolean[] = []
+  const watched = new Proxy(raw, {
+    get(target, name) {
+      if (name === 'transaction')
+        return (callback: () => unknown) => {
+          landedAtPass.push(landed)
+          return target.transaction(callback)
+        }
+      const value = Reflect.get(target, name, target)
+      return typeof value === 'function' ? value.bind(target) : value
+    },
+  })
+  const compactor = compactorOf({ threshold: 10, checkMs: 60_000 }, watched)
+  await store.commitSpeed(commitNew(0, 20), sum)
+  // Past the threshold: a pass starts (after a turn of the event loop)...
+  compactor.committed(commitNew(0, 20), sum)
+  // ...and a live commit is queued before it.
+  const live = compactor.landing(raw.transaction(() => raw.put(['zz-live'], 1)))
+  live.then(() => {
+    landed = true
+  })
+  await live
+  await compactor.settled()
+  assert.deepEqual(landedAtPass, [true])
+  assert.equal(raw.get(['zz-live']), 1)
+  // The pass folded the log, each delta once.
+  assert.equal(compactor.pendingRows(), 0)
+  assert.equal(await total('/k0-3'), 1)
+})

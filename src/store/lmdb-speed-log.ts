@@ -339,8 +339,7 @@ export function compactLog(
         row.epochs[i]!,
         combinable[row.view[i]!]!,
       )
-    // `upTo`: the deltas of the row this pass folds (its first ones); the rest stay in the log.
-    const taken: Array<{ key: Key; row: LogRow; combinable: boolean[]; upTo: number }> = []
+    const taken: Array<{ key: Key; row: LogRow; combinable: boolean[] }> = []
     let deltas = 0
     for (const { key, value } of db.getRange({ start: ['rl'], end: ['rl', HIGH] })) {
       const row = rowOf(value)
@@ -351,23 +350,8 @@ export function compactLog(
         for (let i = 0; i < row.keys.length && !work; i++) work = fate(row, i, combinable) !== 'keep'
         if (!work) continue
       }
-      // A catch-up commit's row holds ~15,000 deltas: a pass takes only what fits its budget of
-      // the row (at least one delta), and writes the rest back in the row's place, as it does
-      // deltas kept for another process, so a drain pass is not a whole row (session 20).
-      // The budget counts deltas with work only (folded or dropped): a row's first deltas kept for
-      // another process would otherwise be all a pass took of it, again and again.
-      const budget = Math.max(1, maxDeltas - deltas)
-      let upTo = row.keys.length
-      if (upTo > budget) {
-        if (combinable.every(Boolean)) upTo = budget
-        else {
-          upTo = 0
-          for (let work = 0; upTo < row.keys.length && work < budget; upTo++)
-            if (fate(row, upTo, combinable) !== 'keep') work++
-        }
-      }
-      taken.push({ key: key as Key, row, combinable, upTo })
-      deltas += upTo
+      taken.push({ key: key as Key, row, combinable })
+      deltas += row.keys.length
       if (deltas >= maxDeltas) break
     }
     if (taken.length === 0) return { rows: 0, deltas: 0 }
@@ -379,7 +363,7 @@ export function compactLog(
     const lastOffset = new Map<number, number>()
     /** Rows that keep deltas for another process: written again with only those. */
     const rewritten: Array<{ key: Key; row: LogRow }> = []
-    for (const { key: logKey, row, combinable, upTo } of taken) {
+    for (const { key: logKey, row, combinable } of taken) {
       const p = row.p
       lastOffset.set(p, row.o)
       const state = partitionOf(p)
@@ -396,7 +380,7 @@ export function compactLog(
       // A row's deltas are mostly of one epoch: its `at` text is made once, not per group.
       let atEpoch = -1
       let at = ''
-      for (let i = 0; i < upTo; i++) {
+      for (let i = 0; i < row.keys.length; i++) {
         const v = row.view[i]!
         const epoch = row.epochs[i]!
         const what = loggedDeltaFate(state, rowViews[v], p, epoch, combinable[v])
@@ -437,10 +421,6 @@ export function compactLog(
           if (list === undefined) keys.set(key, [created])
           else list.push(created)
         }
-      }
-      if (upTo < row.keys.length) {
-        kept ??= []
-        for (let i = upTo; i < row.keys.length; i++) kept.push(i)
       }
       if (kept !== undefined) rewritten.push({ key: logKey, row: pickRow(row, kept) })
     }

@@ -263,7 +263,11 @@ test('a pass is queued only after the live commits queued before it have landed'
   // Past the threshold: a pass starts (after a turn of the event loop)...
   compactor.committed(commitNew(0, 20), sum)
   // ...and a live commit is queued before it.
-  const live = compactor.landing(raw.transaction(() => raw.put(['zz-live'], 1)))
+  const live = compactor.landing(
+    raw.transaction(() => {
+      raw.put(['zz-live'], 1)
+    }),
+  )
   live.then(() => {
     landed = true
   })

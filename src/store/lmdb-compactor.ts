@@ -124,8 +124,6 @@ export class SpeedCompactor {
   #lastCommitAt = performance.now()
   #commits = 0
   #closed = false
-  /** Speed commits queued and not landed yet: the next pass waits for them (#drain). */
-  readonly #landing = new Set<Promise<void>>()
 
   constructor(db: RootDatabase<unknown, Key>, options: CompactorOptions, onError: (error: unknown) => void) {
     this.#db = db
@@ -156,27 +154,6 @@ export class SpeedCompactor {
     if (!this.#auto || this.#closed || this.#logged === 0) return
     if (this.#logged > this.#threshold) this.#start(() => this.#logged > this.#threshold)
     this.#arm(this.#checkMs)
-  }
-
-  /**
-   * A speed commit queued its write transaction: until it lands no pass is queued. lmdb-js runs
-   * the transaction callbacks queued meanwhile in one LMDB transaction, so a pass queued beside a
-   * waiting live commit would share its transaction and the commit would wait for the whole pass
-   * (decision 0011, session 20). Returns the commit's promise.
-   */
-  landing(commit: Promise<void>): Promise<void> {
-    this.#landing.add(commit)
-    const landed = () => this.#landing.delete(commit)
-    commit.then(landed, landed)
-    return commit
-  }
-
-  /**
-   * Resolves once the speed commits queued now have landed. Not those queued while it waits: under
-   * steady traffic some commit is nearly always queued, and waiting for none would starve the drain.
-   */
-  async #commitsLanded(): Promise<void> {
-    if (this.#landing.size > 0) await Promise.allSettled([...this.#landing])
   }
 
   /** Folds the whole log now, with `combine` (or, without one, the combines commits taught). */
@@ -314,8 +291,6 @@ export class SpeedCompactor {
   async #drain(more: () => boolean): Promise<void> {
     do {
       await yieldToLoop()
-      // The live commits queued meanwhile land first, each in a transaction without a pass.
-      await this.#commitsLanded()
       if (this.#closed) return
       let held = 0
       let folded = 0

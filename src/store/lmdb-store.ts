@@ -424,7 +424,7 @@ class LmdbStore implements Store {
   }
 
   async commitSpeed(commit: SpeedCommit, combine: CombineEncoded): Promise<void> {
-    await this.#compactor.landing(speed.commitSpeed(this.#db, commit))
+    await speed.commitSpeed(this.#db, commit)
     this.#compactor.committed(commit, combine)
   }
 

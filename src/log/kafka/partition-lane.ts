@@ -106,6 +106,9 @@ export class PartitionLane {
     this.partition = partition
   }
 
+  /** Bytes of the queued records (not yet in a batch). */
+  queuedBytes = 0
+
   get queued(): number {
     return this.#queue.length - this.#head
   }
@@ -116,6 +119,7 @@ export class PartitionLane {
 
   enqueue(entry: LaneEntry): void {
     this.#queue.push(entry)
+    this.queuedBytes += entry.record.bytes
   }
 
   /** The identity of the batch next() would return, or undefined when it has none to give now. */
@@ -157,6 +161,7 @@ export class PartitionLane {
       bytes += entry.record.bytes
       this.#head++
     }
+    this.queuedBytes -= bytes
     this.#compact()
     const batch: Batch = {
       lane: this,
@@ -235,6 +240,7 @@ export class PartitionLane {
     const dropped = this.#queue.slice(this.#head)
     this.#queue = []
     this.#head = 0
+    this.queuedBytes = 0
     for (let i = this.window.length - 1; i >= 0; i--) {
       const batch = this.window[i]!
       if (batch.state === 'waiting') {
@@ -260,6 +266,7 @@ export class PartitionLane {
       const entry = this.#queue[this.#head]!
       if (entry.deadline === undefined || entry.deadline > now) break
       unsent.push(entry)
+      this.queuedBytes -= entry.record.bytes
       this.#head++
     }
     if (unsent.length > 0) this.#compact()

@@ -81,6 +81,31 @@ const SEQUENCE_ERRORS = new Set([
   'INVALID_PRODUCER_EPOCH',
 ])
 
+/** Requests on the wire to a broker from which a small request waits for an answer. */
+export const COALESCE_AFTER = 2
+/** Queued bytes for a broker that go at once whatever is on the wire. */
+export const COALESCE_BYTES = 256 * 1024
+
+/**
+ * Coalescing, with no linger timer: true when a new request to a broker (`inFlight` requests on
+ * the wire to it, `lanes` its partitions) waits for an answer. While COALESCE_AFTER requests are on
+ * the wire it does, unless COALESCE_BYTES are queued. The records of many concurrent send() calls
+ * (one per POST /events, each to one partition) then leave in one request of several batches, as
+ * one large send's do, not in one small request each: traced, POST /events made 1.4 batches a
+ * request against the producer bench's 6 (BENCHMARKS.md, Ingest, session 20). Every answer
+ * drains again, so a record waits at most one request's round trip longer; below COALESCE_AFTER
+ * nothing waits. Acknowledgement is untouched: a send() still settles on its own batches' answers.
+ */
+export function holdsForCoalescing(inFlight: number, lanes: readonly { queuedBytes: number }[]): boolean {
+  if (inFlight < COALESCE_AFTER) return false
+  let bytes = 0
+  for (const lane of lanes) {
+    bytes += lane.queuedBytes
+    if (bytes >= COALESCE_BYTES) return false
+  }
+  return true
+}
+
 /** What a partition's error code means for its batch. */
 export function classifyErrorCode(code: number): Failure {
   const id = protocolErrorsCodesById[code as keyof typeof protocolErrorsCodesById]
@@ -237,6 +262,7 @@ export class Sender {
     }
     for (const [leader, lanes] of byLeader) {
       while ((this.#inFlight.get(leader) ?? 0) < MAX_IN_FLIGHT) {
+        if (holdsForCoalescing(this.#inFlight.get(leader) ?? 0, lanes)) break
         const batches = this.#buildRequest(lanes, identity, now)
         if (batches.length === 0) break
         this.#send(leader, batches)

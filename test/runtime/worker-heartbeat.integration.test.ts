@@ -9,14 +9,12 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
-import pg from 'pg'
 import type { RoleReport } from '../../src/core/role-health.ts'
 import { createAdmin } from '../../src/log/kafka/index.ts'
 import { brokers } from '../helpers/kafka.ts'
 import { freePort, type SpawnedStrata, spawnStrata } from '../helpers/process.ts'
+import { dropSchema, testUrl as pgUrl } from '../store/postgres-helpers.ts'
 import { waitFor, writePageviewsConfig } from './start-helpers.ts'
-
-const pgUrl = process.env.STRATA_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/test'
 
 test('serve names a frozen archiver worker from its heartbeat, and drops one stopped cleanly', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'strata-heartbeat-'))
@@ -39,10 +37,7 @@ test('serve names a frozen archiver worker from its heartbeat, and drops one sto
     await admin.deleteGroup(group).catch(() => undefined)
     await admin.deleteTopic(topic).catch(() => undefined)
     await admin.close()
-    const client = new pg.Client({ connectionString: pgUrl })
-    await client.connect()
-    await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`)
-    await client.end()
+    await dropSchema(schema)
     await rm(dir, { recursive: true, force: true })
   })
   const archiver = spawnStrata([

@@ -213,17 +213,14 @@ test('POST /events refuses a body declared in a charset other than UTF-8 with 41
   // Latin-1 'Ã©' (bytes C3 A9) was written as 'é'.
   const { app, total } = await setup(t)
   const latin1 = Buffer.from(JSON.stringify({ url: '/cafÃ©', ts }), 'latin1')
+  const post = (type: string, payload: string | Buffer) =>
+    app.inject({ method: 'POST', url: '/events', payload, headers: { 'content-type': type } })
   for (const type of [
     'application/json; charset=iso-8859-1',
     'application/x-ndjson;charset="windows-1252"',
     'application/json; charset=UTF-16',
   ]) {
-    const res = await app.inject({
-      method: 'POST',
-      url: '/events',
-      payload: latin1,
-      headers: { 'content-type': type },
-    })
+    const res = await post(type, latin1)
     assert.equal(res.statusCode, 415, `${type}: ${res.body}`)
     const { error } = res.json()
     assert.equal(error.code, 'STRATA_ERR_UNSUPPORTED_MEDIA_TYPE')
@@ -236,12 +233,7 @@ test('POST /events refuses a body declared in a charset other than UTF-8 with 41
     'application/json; charset="UTF-8"',
     'application/json;charset=us-ascii',
   ]) {
-    const res = await app.inject({
-      method: 'POST',
-      url: '/events',
-      payload: JSON.stringify({ url: '/a', ts }),
-      headers: { 'content-type': type },
-    })
+    const res = await post(type, JSON.stringify({ url: '/a', ts }))
     assert.equal(res.statusCode, 202, `${type}: ${res.body}`)
   }
   assert.equal(total(), 3)
